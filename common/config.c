@@ -1,0 +1,202 @@
+/* config.c: INI parsing (inih) into a flat key list. */
+#include "config.h"
+
+#include <errno.h>
+#include <ini.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* One key = value pair. */
+typedef struct {
+    char *key;
+    char *value;
+} pair_t;
+
+struct config_t {
+    pair_t *pairs;
+    size_t n, cap;
+};
+
+/* Parse state handed to inih. */
+typedef struct {
+    config_t *cfg;
+    const char *const *known;
+    const char *path;
+    char *err;
+    size_t errlen;
+    int failed;
+} parse_t;
+
+static int is_known(const char *const *known, const char *key)
+{
+    if (!known) {
+        return 1;
+    }
+    for (; *known; known++) {
+        if (strcmp(*known, key) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Line number of the first "name =" line in path (inih as packaged in
+ * Debian does not pass line numbers to handlers); 0 if not found. */
+static int find_line(const char *path, const char *name)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        return 0;
+    }
+    char line[1024];
+    size_t n = strlen(name);
+    for (int no = 1; fgets(line, sizeof line, f); no++) {
+        const char *p = line;
+        while (*p == ' ' || *p == '\t') {
+            p++;
+        }
+        if (strncmp(p, name, n) == 0 && strchr(" \t=:", p[n])) {
+            fclose(f);
+            return no;
+        }
+    }
+    fclose(f);
+    return 0;
+}
+
+static int on_pair(void *user, const char *section, const char *name, const char *value)
+{
+    parse_t *p = user;
+    char key[256];
+    if (section && section[0]) {
+        snprintf(key, sizeof key, "%s.%s", section, name);
+    } else {
+        snprintf(key, sizeof key, "%s", name);
+    }
+    if (!is_known(p->known, key)) {
+        snprintf(p->err, p->errlen, "%s line %d: unknown setting \"%s\"", p->path,
+                 find_line(p->path, name), key);
+        p->failed = 1;
+        return 0;
+    }
+    config_t *c = p->cfg;
+    for (size_t i = 0; i < c->n; i++) {
+        if (strcmp(c->pairs[i].key, key) == 0) {
+            char *v = strdup(value);
+            if (!v) {
+                p->failed = 1;
+                return 0;
+            }
+            free(c->pairs[i].value);
+            c->pairs[i].value = v;
+            return 1;
+        }
+    }
+    if (c->n == c->cap) {
+        size_t cap = c->cap ? c->cap * 2 : 16;
+        pair_t *bigger = realloc(c->pairs, cap * sizeof *bigger);
+        if (!bigger) {
+            p->failed = 1;
+            return 0;
+        }
+        c->pairs = bigger;
+        c->cap = cap;
+    }
+    c->pairs[c->n].key = strdup(key);
+    c->pairs[c->n].value = strdup(value);
+    if (!c->pairs[c->n].key || !c->pairs[c->n].value) {
+        free(c->pairs[c->n].key);
+        free(c->pairs[c->n].value);
+        p->failed = 1;
+        return 0;
+    }
+    c->n++;
+    return 1;
+}
+
+int config_load(const char *path, const char *const *known, config_t **out, char *err,
+                size_t errlen)
+{
+    *out = NULL;
+    config_t *cfg = calloc(1, sizeof *cfg);
+    if (!cfg) {
+        return FT_ENOMEM;
+    }
+    if (!path) {
+        *out = cfg;
+        return FT_OK;
+    }
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        snprintf(err, errlen, "cannot read config file %s: %s", path, strerror(errno));
+        config_destroy(&cfg);
+        return FT_ENOTFOUND;
+    }
+    parse_t p = {.cfg = cfg, .known = known, .path = path, .err = err, .errlen = errlen};
+    int rc = ini_parse_file(f, on_pair, &p);
+    fclose(f);
+    if (p.failed) {
+        config_destroy(&cfg);
+        return err[0] ? FT_EINVAL : FT_ENOMEM;
+    }
+    if (rc != 0) {
+        snprintf(err, errlen, "%s line %d: not a \"name = value\" line or [section]", path, rc);
+        config_destroy(&cfg);
+        return FT_EINVAL;
+    }
+    *out = cfg;
+    return FT_OK;
+}
+
+void config_destroy(config_t **cfg_p)
+{
+    config_t *c = *cfg_p;
+    if (!c) {
+        return;
+    }
+    for (size_t i = 0; i < c->n; i++) {
+        free(c->pairs[i].key);
+        free(c->pairs[i].value);
+    }
+    free(c->pairs);
+    free(c);
+    *cfg_p = NULL;
+}
+
+const char *config_get(const config_t *cfg, const char *key)
+{
+    if (!cfg) {
+        return NULL;
+    }
+    for (size_t i = 0; i < cfg->n; i++) {
+        if (strcmp(cfg->pairs[i].key, key) == 0) {
+            return cfg->pairs[i].value;
+        }
+    }
+    return NULL;
+}
+
+const char *config_pick(const char *flag, const config_t *cfg, const char *key, const char *def)
+{
+    if (flag) {
+        return flag;
+    }
+    const char *v = config_get(cfg, key);
+    return v ? v : def;
+}
+
+int config_parse_u64(const char *text, uint64_t *out)
+{
+    if (!text || !*text || *text == '-' || *text == '+') {
+        return FT_EINVAL;
+    }
+    char *end = NULL;
+    errno = 0;
+    unsigned long long v = strtoull(text, &end, 10);
+    if (errno != 0 || *end != '\0') {
+        return FT_EINVAL;
+    }
+    *out = v;
+    return FT_OK;
+}

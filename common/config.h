@@ -1,0 +1,31 @@
+/* config.h: one INI-style text file per daemon, read with inih.
+ *
+ * Keys outside a section are named "key"; inside [sec] they are "sec.key".
+ * Precedence everywhere: command-line flag > config file > built-in default
+ * (config_pick). A key the program does not know is an error naming the file
+ * and line, so a typo is never silently ignored.
+ */
+#ifndef FT_CONFIG_H
+#define FT_CONFIG_H
+
+#include "error.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct config_t config_t;
+
+/* Loads path. known is a NULL-terminated list of accepted key names (NULL
+ * accepts any). On error returns FT_ENOTFOUND / FT_EINVAL / FT_ENOMEM with a
+ * sentence in err. path NULL gives an empty config. */
+int config_load(const char *path, const char *const *known, config_t **out, char *err,
+                size_t errlen) FT_MUST_CHECK;
+void config_destroy(config_t **cfg_p);
+/* Value of key or NULL (borrowed; valid until destroy). */
+const char *config_get(const config_t *cfg, const char *key);
+/* flag if non-NULL, else the config value, else def. */
+const char *config_pick(const char *flag, const config_t *cfg, const char *key, const char *def);
+/* Parses an unsigned decimal integer; FT_EINVAL unless the whole text is one. */
+int config_parse_u64(const char *text, uint64_t *out) FT_MUST_CHECK;
+
+#endif

@@ -1,0 +1,108 @@
+/* config_test.c: config files, precedence and unknown-key errors. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "config.h"
+#include "fsutil.h"
+#include "testutil.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const char *const known[] = {"hub", "unit", "sync.window", NULL};
+
+static void write_cfg(const char *path, const char *text)
+{
+    assert_int_equal(fsutil_write_atomic(path, text, strlen(text), 0644), FT_OK);
+}
+
+static void values_and_sections_are_read(void **state)
+{
+    (void)state;
+    char dir[512], path[600], err[256] = "";
+    testutil_tmpdir(dir, sizeof dir, "config");
+    snprintf(path, sizeof path, "%s/edge.conf", dir);
+    write_cfg(path, "# comment\nhub = tcp://127.0.0.1:7400\nunit = 南大港\n[sync]\nwindow = 64\n");
+    config_t *c = NULL;
+    assert_int_equal(config_load(path, known, &c, err, sizeof err), FT_OK);
+    assert_string_equal(config_get(c, "hub"), "tcp://127.0.0.1:7400");
+    assert_string_equal(config_get(c, "unit"), "南大港");
+    assert_string_equal(config_get(c, "sync.window"), "64");
+    assert_null(config_get(c, "window"));
+    config_destroy(&c);
+    assert_null(c);
+    testutil_rmrf(dir);
+}
+
+static void flag_beats_file_beats_default(void **state)
+{
+    (void)state;
+    char dir[512], path[600], err[256] = "";
+    testutil_tmpdir(dir, sizeof dir, "config");
+    snprintf(path, sizeof path, "%s/edge.conf", dir);
+    write_cfg(path, "unit = from-file\n");
+    config_t *c = NULL;
+    assert_int_equal(config_load(path, known, &c, err, sizeof err), FT_OK);
+    assert_string_equal(config_pick("from-flag", c, "unit", "default"), "from-flag");
+    assert_string_equal(config_pick(NULL, c, "unit", "default"), "from-file");
+    assert_string_equal(config_pick(NULL, c, "hub", "default"), "default");
+    config_destroy(&c);
+    testutil_rmrf(dir);
+}
+
+static void unknown_key_is_refused_with_line(void **state)
+{
+    (void)state;
+    char dir[512], path[600], err[256] = "";
+    testutil_tmpdir(dir, sizeof dir, "config");
+    snprintf(path, sizeof path, "%s/edge.conf", dir);
+    write_cfg(path, "hub = x\nuint = typo\n");
+    config_t *c = NULL;
+    assert_int_equal(config_load(path, known, &c, err, sizeof err), FT_EINVAL);
+    assert_null(c);
+    assert_non_null(strstr(err, "line 2"));
+    assert_non_null(strstr(err, "uint"));
+    testutil_rmrf(dir);
+}
+
+static void malformed_line_is_refused(void **state)
+{
+    (void)state;
+    char dir[512], path[600], err[256] = "";
+    testutil_tmpdir(dir, sizeof dir, "config");
+    snprintf(path, sizeof path, "%s/edge.conf", dir);
+    write_cfg(path, "hub = x\nthis line has no equals sign\n");
+    config_t *c = NULL;
+    assert_int_equal(config_load(path, known, &c, err, sizeof err), FT_EINVAL);
+    assert_non_null(strstr(err, "line 2"));
+    assert_int_equal(config_load("/nonexistent/x.conf", known, &c, err, sizeof err),
+                     FT_ENOTFOUND);
+    testutil_rmrf(dir);
+}
+
+static void u64_parsing_is_strict(void **state)
+{
+    (void)state;
+    uint64_t v = 0;
+    assert_int_equal(config_parse_u64("1024", &v), FT_OK);
+    assert_int_equal(v, 1024);
+    assert_int_equal(config_parse_u64("-1", &v), FT_EINVAL);
+    assert_int_equal(config_parse_u64("12abc", &v), FT_EINVAL);
+    assert_int_equal(config_parse_u64("", &v), FT_EINVAL);
+    assert_int_equal(config_parse_u64("99999999999999999999999", &v), FT_EINVAL);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(values_and_sections_are_read),
+        cmocka_unit_test(flag_beats_file_beats_default),
+        cmocka_unit_test(unknown_key_is_refused_with_line),
+        cmocka_unit_test(malformed_line_is_refused),
+        cmocka_unit_test(u64_parsing_is_strict),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,139 @@
+/* entry.c: signing (entry_seal) and checking (entry_check) of log entries.
+ * See entry.h for the layout and the exact bytes that are signed. */
+#include "entry.h"
+
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char domain[] = "fieldtrail/entry/v1"; /* hashed with its NUL */
+
+void entry_hash(const uint8_t *entry_bytes, size_t len, uint8_t out[ENTRY_HASH_BYTES])
+{
+    crypto_generichash_state st;
+    crypto_generichash_init(&st, NULL, 0, ENTRY_HASH_BYTES);
+    crypto_generichash_update(&st, (const uint8_t *)domain, sizeof domain);
+    crypto_generichash_update(&st, entry_bytes, len);
+    crypto_generichash_final(&st, out, ENTRY_HASH_BYTES);
+}
+
+int entry_seal(const Ft__Entry *e, const keys_t *k, uint8_t **out, size_t *out_len,
+               uint8_t hash[ENTRY_HASH_BYTES])
+{
+    *out = NULL;
+    size_t n = ft__entry__get_packed_size(e);
+    uint8_t *bytes = malloc(n ? n : 1);
+    if (!bytes) {
+        return FT_ENOMEM;
+    }
+    ft__entry__pack(e, bytes);
+    entry_hash(bytes, n, hash);
+    uint8_t sig[ENTRY_SIG_BYTES];
+    if (crypto_sign_ed25519_detached(sig, NULL, hash, ENTRY_HASH_BYTES, k->sign_sk) != 0) {
+        free(bytes);
+        return FT_ECRYPTO;
+    }
+    Ft__SignedEntry se = FT__SIGNED_ENTRY__INIT;
+    se.entry.data = bytes;
+    se.entry.len = n;
+    se.signature.data = sig;
+    se.signature.len = sizeof sig;
+    size_t m = ft__signed_entry__get_packed_size(&se);
+    uint8_t *packed = malloc(m);
+    if (!packed) {
+        free(bytes);
+        return FT_ENOMEM;
+    }
+    ft__signed_entry__pack(&se, packed);
+    free(bytes);
+    *out = packed;
+    *out_len = m;
+    return FT_OK;
+}
+
+int entry_open(const uint8_t *raw, size_t len, entry_view_t *v)
+{
+    memset(v, 0, sizeof *v);
+    if (len > ENTRY_MAX_BYTES) {
+        return FT_EINVAL;
+    }
+    v->signed_entry = ft__signed_entry__unpack(NULL, len, raw);
+    if (!v->signed_entry || v->signed_entry->signature.len != ENTRY_SIG_BYTES) {
+        goto corrupt;
+    }
+    v->entry = ft__entry__unpack(NULL, v->signed_entry->entry.len, v->signed_entry->entry.data);
+    if (!v->entry || v->entry->device.len != DEVID_BYTES ||
+        v->entry->prev_hash.len != ENTRY_HASH_BYTES || !v->entry->body ||
+        v->entry->body->kind_case == FT__BODY__KIND__NOT_SET) {
+        goto corrupt;
+    }
+    entry_hash(v->signed_entry->entry.data, v->signed_entry->entry.len, v->hash);
+    return FT_OK;
+corrupt:
+    entry_view_free(v);
+    return FT_ECORRUPT;
+}
+
+void entry_view_free(entry_view_t *v)
+{
+    if (v->entry) {
+        ft__entry__free_unpacked(v->entry, NULL);
+    }
+    if (v->signed_entry) {
+        ft__signed_entry__free_unpacked(v->signed_entry, NULL);
+    }
+    v->entry = NULL;
+    v->signed_entry = NULL;
+}
+
+int entry_check(const entry_view_t *v, const uint8_t sign_pk[32], const entry_pos_t *pos)
+{
+    const Ft__Entry *e = v->entry;
+    if (memcmp(e->device.data, pos->device, DEVID_BYTES) != 0) {
+        return FT_ESIGNER;
+    }
+    if (crypto_sign_ed25519_verify_detached(v->signed_entry->signature.data, v->hash,
+                                            ENTRY_HASH_BYTES, sign_pk) != 0) {
+        return FT_EBADSIG;
+    }
+    if (e->epoch != pos->epoch) {
+        return FT_EPROTO;
+    }
+    if (e->seq != pos->seq) {
+        return FT_EGAP;
+    }
+    if (memcmp(e->prev_hash.data, pos->prev_hash, ENTRY_HASH_BYTES) != 0) {
+        return FT_ECHAIN;
+    }
+    return FT_OK;
+}
+
+void entry_pos_advance(entry_pos_t *pos, const entry_view_t *v)
+{
+    pos->seq = v->entry->seq + 1;
+    memcpy(pos->prev_hash, v->hash, ENTRY_HASH_BYTES);
+}
+
+const char *entry_body_kind(const Ft__Body *b)
+{
+    switch (b->kind_case) {
+    case FT__BODY__KIND_RECORD:
+        return "record";
+    case FT__BODY__KIND_MEDIA:
+        return "media";
+    case FT__BODY__KIND_EVENT:
+        return "event";
+    case FT__BODY__KIND_ALERT:
+        return "alert";
+    case FT__BODY__KIND_AUDIT:
+        return "audit";
+    case FT__BODY__KIND_ENROLMENT:
+        return "enrolment";
+    case FT__BODY__KIND_INTEGRITY:
+        return "integrity";
+    case FT__BODY__KIND_DELETION:
+        return "deletion";
+    default:
+        return "unknown";
+    }
+}

@@ -1,0 +1,68 @@
+/* entry.h: sealing and checking one device-log entry. THIS is where a log
+ * entry is signed (entry_seal) and where a signature and chain link are
+ * checked (entry_check), by the edge's own verify and by the hub alike.
+ *
+ * Layout (proto/entry.proto): SignedEntry { entry: bytes, signature: bytes }.
+ *   entry_hash = BLAKE2b-256( "fieldtrail/entry/v1\0" || entry bytes )
+ *   signature  = Ed25519( signer's secret key, entry_hash )
+ * The entry bytes are serialized once by entry_seal; those exact bytes are
+ * stored, sent, hashed and verified. Never re-encode a decoded Entry.
+ * Chain: entry N's prev_hash = entry_hash of entry N-1; entry 1 has 32 zero
+ * bytes. Seqs are dense from 1 within an epoch.
+ */
+#ifndef FT_ENTRY_H
+#define FT_ENTRY_H
+
+#include "error.h"
+#include "keys.h"
+#include "entry.pb-c.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define ENTRY_HASH_BYTES 32
+#define ENTRY_SIG_BYTES 64
+/* Upper bound on one sealed entry; larger input is refused as malformed. */
+#define ENTRY_MAX_BYTES (1u << 20)
+
+/* A decoded SignedEntry: borrowed views into `raw`, valid until entry_view_free. */
+typedef struct {
+    Ft__SignedEntry *signed_entry; /* outer message */
+    Ft__Entry *entry;              /* decoded inner Entry */
+    uint8_t hash[ENTRY_HASH_BYTES];/* entry_hash of the inner bytes */
+} entry_view_t;
+
+/* Position a verifier expects the next entry at. */
+typedef struct {
+    uint8_t device[DEVID_BYTES];          /* device ID the entry must carry */
+    uint64_t epoch;                       /* epoch it must carry */
+    uint64_t seq;                         /* seq it must carry */
+    uint8_t prev_hash[ENTRY_HASH_BYTES];  /* hash it must chain to */
+} entry_pos_t;
+
+/* Domain-separated hash of serialized Entry bytes. */
+void entry_hash(const uint8_t *entry_bytes, size_t len, uint8_t out[ENTRY_HASH_BYTES]);
+
+/* Serializes e, signs it with k and returns the SignedEntry bytes in *out
+ * (caller frees) and the entry hash. FT_OK, FT_ENOMEM, FT_ECRYPTO. */
+int entry_seal(const Ft__Entry *e, const keys_t *k, uint8_t **out, size_t *out_len,
+               uint8_t hash[ENTRY_HASH_BYTES]) FT_MUST_CHECK;
+
+/* Decodes SignedEntry bytes. FT_ECORRUPT if either layer does not decode or a
+ * length is wrong (device, prev_hash, signature), FT_EINVAL if too large. */
+int entry_open(const uint8_t *raw, size_t len, entry_view_t *v) FT_MUST_CHECK;
+void entry_view_free(entry_view_t *v);
+
+/* Checks a decoded entry against the signer's key and the expected position:
+ * FT_ESIGNER (device field is not the expected device), FT_EBADSIG,
+ * FT_EPROTO (wrong epoch), FT_EGAP (seq is not pos->seq), FT_ECHAIN. The
+ * signature is checked first so that a forged entry is named as such. */
+int entry_check(const entry_view_t *v, const uint8_t sign_pk[32], const entry_pos_t *pos) FT_MUST_CHECK;
+
+/* Advances pos past a checked entry. */
+void entry_pos_advance(entry_pos_t *pos, const entry_view_t *v);
+
+/* The body kind's name ("record", "media", "event", ...), static. */
+const char *entry_body_kind(const Ft__Body *b);
+
+#endif

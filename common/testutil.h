@@ -1,0 +1,13 @@
+/* testutil.h: helpers shared by unit tests (temporary state directories). */
+#ifndef FT_TESTUTIL_H
+#define FT_TESTUTIL_H
+
+#include <stddef.h>
+
+/* Creates a fresh empty directory for a test under $FT_TEST_TMP (or /tmp)
+ * and writes its path into buf. Aborts the test binary on failure. */
+void testutil_tmpdir(char *buf, size_t buflen, const char *name);
+/* Removes a directory tree made by testutil_tmpdir. */
+void testutil_rmrf(const char *path);
+
+#endif
