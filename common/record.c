@@ -53,8 +53,8 @@ static const char *const f_complaint_decision[] = {"accepted", "reason", NULL};
 static const char *const f_reason[] = {"reason", NULL};
 static const char *const f_approver[] = {"approver", NULL};
 static const char *const f_inquiry[] = {"subject", "transcript_no", NULL};
-static const char *const f_evidence[] = {"items", "officer_signature", "provider_signature",
-                                         "date", NULL};
+static const char *const f_evidence[] = {"items", "officer_signature", "provider_signature", "date",
+                                         NULL};
 static const char *const f_record_no[] = {"record_no", NULL};
 static const char *const f_appraisal[] = {"appraiser", "opinion_no", NULL};
 static const char *const f_minutes_no[] = {"minutes_no", NULL};
@@ -93,13 +93,11 @@ static const type_info TYPES[] = {
     [FT__RECORD_TYPE__SURVEY] = {"survey", "13(3)", true, true, f_record_no},
     [FT__RECORD_TYPE__SAMPLING] = {"sampling", "13", true, true, f_record_no},
     [FT__RECORD_TYPE__HEARING] = {"hearing", "13(4)", true, true, f_record_no},
-    [FT__RECORD_TYPE__APPRAISAL_OPINION] = {"appraisal_opinion", "13(5)", false, true,
-                                            f_appraisal},
+    [FT__RECORD_TYPE__APPRAISAL_OPINION] = {"appraisal_opinion", "13(5)", false, true, f_appraisal},
     [FT__RECORD_TYPE__EXPERT_PANEL] = {"expert_panel", "14", false, true, f_minutes_no},
     [FT__RECORD_TYPE__COLLECTIVE_DISCUSSION] = {"collective_discussion", "15", false, true,
                                                 f_minutes_no},
-    [FT__RECORD_TYPE__LEADER_APPROVAL] = {"leader_approval", "16", false, true,
-                                          f_leader_approval},
+    [FT__RECORD_TYPE__LEADER_APPROVAL] = {"leader_approval", "16", false, true, f_leader_approval},
     [FT__RECORD_TYPE__DECISION] = {"decision", "17", false, true, f_decision},
     [FT__RECORD_TYPE__SERVICE_DIRECT] = {"service_direct", "18", true, true, f_service_direct},
     [FT__RECORD_TYPE__SERVICE_PUBLIC_NOTICE] = {"service_public_notice", "19", true, true,
@@ -130,9 +128,9 @@ static const type_info TYPES[] = {
 
 /* Top-level members record_from_json maps; everything else goes to extra_json. */
 static const char *const COMMON_KEYS[] = {
-    "type",      "id",       "case",      "start", "end",   "time",
-    "unit",      "officers", "cause",     "party", "recorders", "location",
-    "media",     "media_unsuitable",      "amends", "fields", NULL};
+    "type",     "id",     "case",  "start",     "end",      "time",  "unit",
+    "officers", "cause",  "party", "recorders", "location", "media", "media_unsuitable",
+    "amends",   "fields", NULL};
 
 /* The table row of a type, or NULL for RT_UNKNOWN and values beyond the table. */
 static const type_info *type_row(Ft__RecordType type)
@@ -578,9 +576,8 @@ static int set_field_value(Ft__FieldValue *fv, const json_t *v, char *err, size_
         fv->value_case = FT__FIELD_VALUE__VALUE_FLAG;
         return FT_OK;
     }
-    if (json_is_real(v) ||
-        (json_is_integer(v) && json_integer_value(v) >= -EXACT_INT_MAX &&
-         json_integer_value(v) <= EXACT_INT_MAX)) {
+    if (json_is_real(v) || (json_is_integer(v) && json_integer_value(v) >= -EXACT_INT_MAX &&
+                            json_integer_value(v) <= EXACT_INT_MAX)) {
         fv->number = json_number_value(v);
         fv->value_case = FT__FIELD_VALUE__VALUE_NUMBER;
         return FT_OK;
@@ -846,8 +843,7 @@ static json_t *number_json(double d)
     if (!isfinite(d)) {
         return json_null();
     }
-    if (d >= -(double)EXACT_INT_MAX && d <= (double)EXACT_INT_MAX &&
-        d == (double)(json_int_t)d) {
+    if (d >= -(double)EXACT_INT_MAX && d <= (double)EXACT_INT_MAX && d == (double)(json_int_t)d) {
         return json_integer((json_int_t)d);
     }
     return json_real(d);

@@ -1,0 +1,221 @@
+/* cmd_log.c: `log`, `verify` and `status`: reading the local device log. */
+#include "bodyjson.h"
+#include "edge.h"
+#include "hlc.h"
+#include "record.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Parses the common options only (plus --from/--to for log). 0, or exit code. */
+static int parse_simple(edge_ctx_t *ctx, int argc, char **argv, void (*usage)(FILE *),
+                        uint64_t *from, uint64_t *to)
+{
+    static const struct option opts[] = {
+        EDGE_COMMON_OPTS,
+        {"from", required_argument, NULL, 'f'},
+        {"to", required_argument, NULL, 't'},
+        {NULL, 0, NULL, 0},
+    };
+    int opt;
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        if (edge_common_opt(ctx, opt, optarg)) {
+            continue;
+        }
+        if ((opt == 'f' || opt == 't') && from) {
+            if (config_parse_u64(optarg, opt == 'f' ? from : to) != FT_OK) {
+                edge_fail("--%s wants a sequence number, not \"%s\"", opt == 'f' ? "from" : "to",
+                          optarg);
+                return 2;
+            }
+            continue;
+        }
+        if (opt == 'h') {
+            usage(stdout);
+            return -1;
+        }
+        usage(stderr);
+        return 2;
+    }
+    if (optind != argc) {
+        usage(stderr);
+        return 2;
+    }
+    return 0;
+}
+
+static void log_usage(FILE *out)
+{
+    fprintf(out, "usage: fieldtrail-edge log [--from SEQ] [--to SEQ] [--state DIR] [--json]\n\n"
+                 "Lists log entries: seq, time (from the entry's clock), kind and summary.\n"
+                 "With --json, one object per line: seq, epoch, hlc, time, kind, hash, body.\n");
+}
+
+/* Listing state. */
+typedef struct {
+    bool json;
+    unsigned long shown;
+} list_t;
+
+static int list_one(void *ctx, uint64_t seq, const uint8_t *raw, size_t len)
+{
+    list_t *l = ctx;
+    entry_view_t v;
+    if (entry_open(raw, len, &v) != FT_OK) {
+        if (l->json) {
+            printf("{\"seq\":%llu,\"error\":\"corrupt entry\"}\n", (unsigned long long)seq);
+        } else {
+            printf("%8llu  (corrupt entry: run `fieldtrail-edge verify`)\n",
+                   (unsigned long long)seq);
+        }
+        l->shown++;
+        return 0;
+    }
+    char when[48];
+    rfc3339_format((int64_t)hlc_ms(v.entry->hlc), 0, when, sizeof when);
+    if (l->json) {
+        char hash[65];
+        hex_encode(v.hash, 32, hash);
+        json_t *o = json_pack("{s:I, s:I, s:I, s:s, s:s, s:s, s:o}", "seq", (json_int_t)seq,
+                              "epoch", (json_int_t)v.entry->epoch, "hlc",
+                              (json_int_t)v.entry->hlc, "time", when, "kind",
+                              entry_body_kind(v.entry->body), "hash", hash, "body",
+                              body_to_json(v.entry->body));
+        json_dumpf(o, stdout, JSON_COMPACT);
+        fputc('\n', stdout);
+        json_decref(o);
+    } else {
+        char summary[512];
+        body_summary(v.entry->body, summary, sizeof summary);
+        printf("%8llu  %s  %s\n", (unsigned long long)seq, when, summary);
+    }
+    entry_view_free(&v);
+    l->shown++;
+    return 0;
+}
+
+int edge_cmd_log(int argc, char **argv)
+{
+    edge_ctx_t ctx = {0};
+    uint64_t from = 1, to = 0;
+    int rc = parse_simple(&ctx, argc, argv, log_usage, &from, &to);
+    if (rc != 0) {
+        return rc < 0 ? 0 : rc;
+    }
+    if (edge_open(&ctx) != 0) {
+        edge_close(&ctx);
+        return 1;
+    }
+    list_t l = {.json = ctx.json};
+    int err = devlog_iter(ctx.log, from, to, list_one, &l);
+    if (err < 0) {
+        edge_fail("cannot read the log: %s", ft_strerror(err));
+    } else if (!ctx.json && l.shown == 0) {
+        printf("no entries\n");
+    }
+    edge_close(&ctx);
+    return err < 0 ? 1 : 0;
+}
+
+static void verify_usage(FILE *out)
+{
+    fprintf(out, "usage: fieldtrail-edge verify [--state DIR] [--json]\n\n"
+                 "Checks every entry of the local log: present (dense seq), decodes, signed by\n"
+                 "this device, chained to the one before. Names the first bad entry.\n"
+                 "Exit status 1 if anything is wrong.\n");
+}
+
+int edge_cmd_verify(int argc, char **argv)
+{
+    edge_ctx_t ctx = {0};
+    int rc = parse_simple(&ctx, argc, argv, verify_usage, NULL, NULL);
+    if (rc != 0) {
+        return rc < 0 ? 0 : rc;
+    }
+    if (edge_open(&ctx) != 0) {
+        edge_close(&ctx);
+        return 1;
+    }
+    devlog_report_t r;
+    int err = devlog_verify(ctx.log, 1, &r);
+    if (err != FT_OK) {
+        edge_fail("cannot read the log: %s", ft_strerror(err));
+        edge_close(&ctx);
+        return 1;
+    }
+    if (ctx.json) {
+        json_t *o = json_pack("{s:b, s:I, s:I}", "ok", r.err == FT_OK, "checked",
+                              (json_int_t)r.checked, "head_seq", (json_int_t)r.head_seq);
+        if (r.err != FT_OK) {
+            json_object_set_new(o, "bad_seq", json_integer((json_int_t)r.bad_seq));
+            json_object_set_new(o, "reason", json_string(ft_strerror(r.err)));
+            json_object_set_new(o, "detail", json_string(r.detail));
+        }
+        json_dumpf(o, stdout, JSON_COMPACT);
+        fputc('\n', stdout);
+        json_decref(o);
+    } else if (r.err == FT_OK) {
+        printf("log OK: %llu entries verified (signatures, chain, dense seq)\n",
+               (unsigned long long)r.checked);
+    } else {
+        printf("log DAMAGED at entry %llu: %s\n%llu entries before it verified. The damage is "
+               "evidence of removal or alteration (Art. 24(2)); do not modify the state "
+               "directory, report it to the office.\n",
+               (unsigned long long)r.bad_seq, r.detail, (unsigned long long)r.checked);
+    }
+    edge_close(&ctx);
+    return r.err == FT_OK ? 0 : 1;
+}
+
+static void status_usage(FILE *out)
+{
+    fprintf(out, "usage: fieldtrail-edge status [--state DIR] [--json]\n\n"
+                 "Shows the device ID, the log head and the hub this unit syncs to.\n");
+}
+
+int edge_cmd_status(int argc, char **argv)
+{
+    edge_ctx_t ctx = {0};
+    int rc = parse_simple(&ctx, argc, argv, status_usage, NULL, NULL);
+    if (rc != 0) {
+        return rc < 0 ? 0 : rc;
+    }
+    if (edge_open(&ctx) != 0) {
+        edge_close(&ctx);
+        return 1;
+    }
+    uint64_t head = 0;
+    uint8_t hash[32];
+    int err = devlog_head(ctx.log, &head, hash);
+    if (err != FT_OK) {
+        edge_fail("cannot read the log: %s", ft_strerror(err));
+        edge_close(&ctx);
+        return 1;
+    }
+    char id[DEVID_TEXT_SIZE], hash_hex[65];
+    devid_format(devlog_device(ctx.log), id);
+    hex_encode(hash, 32, hash_hex);
+    const char *hub = config_get(ctx.cfg, "hub");
+    const char *unit = config_get(ctx.cfg, "unit");
+    const char *vehicle = config_get(ctx.cfg, "vehicle");
+    if (ctx.json) {
+        json_t *o = json_pack("{s:s, s:I, s:I, s:s, s:s?, s:s?, s:s?}", "device_id", id, "epoch",
+                              (json_int_t)devlog_epoch(ctx.log), "head_seq", (json_int_t)head,
+                              "head_hash", hash_hex, "hub", hub, "unit", unit, "vehicle",
+                              vehicle);
+        json_dumpf(o, stdout, JSON_COMPACT);
+        fputc('\n', stdout);
+        json_decref(o);
+    } else {
+        printf("device ID:   %s\nunit:        %s\nvehicle:     %s\nlog:         %llu entries "
+               "(epoch %llu)\nhub:         %s\n",
+               id, unit ? unit : "(not set)", vehicle ? vehicle : "(not set)",
+               (unsigned long long)head, (unsigned long long)devlog_epoch(ctx.log),
+               hub ? hub : "(not configured: records stay on this unit)");
+    }
+    edge_close(&ctx);
+    return 0;
+}

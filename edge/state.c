@@ -1,0 +1,123 @@
+/* state.c: opening an edge state directory (config, keys, device log). */
+#include "edge.h"
+#include "fsutil.h"
+#include "logging.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *const edge_config_keys[] = {
+    "hub",         "hub_key",  "unit",         "vehicle", "map_size_mb", "log_level",
+    "inbox",       "chunk_kb", "sync.window",  "sync.batch", "sync.heartbeat_ms",
+    "media.keep_days", NULL,
+};
+
+void edge_fail(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("fieldtrail-edge: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+int edge_common_opt(edge_ctx_t *ctx, int opt, const char *arg)
+{
+    switch (opt) {
+    case 'S':
+        ctx->state = arg;
+        return 1;
+    case 'C':
+        ctx->config_path = arg;
+        return 1;
+    case 'L':
+        ctx->log_level = arg;
+        return 1;
+    case 'J':
+        ctx->json = true;
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+int edge_load_config(edge_ctx_t *ctx)
+{
+    if (!ctx->state) {
+        ctx->state = EDGE_DEFAULT_STATE;
+    }
+    char path[4096];
+    const char *cfg_path = ctx->config_path;
+    if (!cfg_path) {
+        if (fsutil_join(path, sizeof path, ctx->state, "edge.conf") == FT_OK &&
+            fsutil_exists(path)) {
+            cfg_path = path;
+        }
+    }
+    char err[512] = "";
+    if (config_load(cfg_path, edge_config_keys, &ctx->cfg, err, sizeof err) != FT_OK) {
+        edge_fail("%s", err[0] ? err : "cannot load the config file");
+        return 1;
+    }
+    const char *level = config_pick(ctx->log_level, ctx->cfg, "log_level", "info");
+    log_level lv;
+    if (log_level_parse(level, &lv) != FT_OK) {
+        edge_fail("log level \"%s\" is not one of error, warn, info, debug", level);
+        return 1;
+    }
+    log_set_level(lv);
+    return 0;
+}
+
+int edge_open(edge_ctx_t *ctx)
+{
+    if (edge_load_config(ctx) != 0) {
+        return 1;
+    }
+    char path[4096];
+    if (fsutil_join(path, sizeof path, ctx->state, "device.key") != FT_OK) {
+        edge_fail("state directory path is too long");
+        return 1;
+    }
+    int err = keys_load(&ctx->keys, path);
+    if (err == FT_ENOTFOUND) {
+        edge_fail("no device keys in %s; run `fieldtrail-edge init --state %s` first", ctx->state,
+                  ctx->state);
+        return 1;
+    }
+    if (err != FT_OK) {
+        edge_fail("cannot use %s: %s", path, ft_strerror(err));
+        return 1;
+    }
+    uint64_t map_mb = 0;
+    const char *map_text = config_get(ctx->cfg, "map_size_mb");
+    if (map_text && (config_parse_u64(map_text, &map_mb) != FT_OK || map_mb < 1)) {
+        edge_fail("map_size_mb must be a whole number of megabytes, not \"%s\"", map_text);
+        return 1;
+    }
+    devlog_opts_t opts = {.map_size = (size_t)map_mb << 20};
+    if (fsutil_join(path, sizeof path, ctx->state, "db") != FT_OK) {
+        return 1;
+    }
+    err = devlog_open(path, &ctx->keys, &opts, &ctx->log);
+    if (err == FT_EKEY) {
+        edge_fail("the log in %s belongs to a different device than %s/device.key", path,
+                  ctx->state);
+        return 1;
+    }
+    if (err != FT_OK) {
+        edge_fail("cannot open the device log in %s: %s", path, ft_strerror(err));
+        return 1;
+    }
+    return 0;
+}
+
+void edge_close(edge_ctx_t *ctx)
+{
+    devlog_destroy(&ctx->log);
+    config_destroy(&ctx->cfg);
+    keys_wipe(&ctx->keys);
+}

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Runs the whole fieldtrail test suite on a fresh Debian 12 machine:
+# installs missing packages, builds a normal and an ASan+UBSan tree, and runs
+# every test (unit and integration) in both through CTest.
+# Usage: ops/test.sh            (from anywhere; uses build/ and build-asan/)
+#        FT_TEST_FAST=1 ops/test.sh   (normal build only)
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+"$root/ops/install-deps.sh"
+
+jobs=$(nproc 2>/dev/null || echo 2)
+build() { # dir, extra cmake args...
+  local dir=$1; shift
+  cmake -S "$root" -B "$root/$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null
+  cmake --build "$root/$dir" -j "$jobs"
+}
+
+status=0
+build build
+if [ -z "${FT_TEST_FAST:-}" ]; then
+  build build-asan -DFT_SANITIZE=ON
+fi
+
+echo "== tests: normal build"
+(cd build && ctest --output-on-failure -j "$jobs") || status=1
+if [ -z "${FT_TEST_FAST:-}" ]; then
+  echo "== tests: ASan+UBSan build"
+  export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+  export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+  (cd build-asan && ctest --output-on-failure -j "$jobs") || status=1
+fi
+exit $status
