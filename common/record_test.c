@@ -768,6 +768,7 @@ static void test_rfc3339_format_extremes_are_safe(void **state)
     assert_true(strlen(buf) < sizeof buf);
 }
 
+/* Runs the named cases. */
 int main(void)
 {
     const struct CMUnitTest tests[] = {
