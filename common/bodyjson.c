@@ -170,7 +170,8 @@ void body_summary(const Ft__Body *b, char *buf, size_t buflen)
     switch (b->kind_case) {
     case FT__BODY__KIND_RECORD: {
         const Ft__Record *r = b->record;
-        snprintf(buf, buflen, "%s%s%s%s%s", record_type_name(r->type) ? record_type_name(r->type) : "?",
+        snprintf(buf, buflen, "%s%s%s%s%s",
+                 record_type_name(r->type) ? record_type_name(r->type) : "?",
                  r->case_id ? " case=" : "", r->case_id ? r->case_id : "", r->id ? " id=" : "",
                  r->id ? r->id : "");
         break;

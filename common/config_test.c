@@ -78,8 +78,7 @@ static void malformed_line_is_refused(void **state)
     config_t *c = NULL;
     assert_int_equal(config_load(path, known, &c, err, sizeof err), FT_EINVAL);
     assert_non_null(strstr(err, "line 2"));
-    assert_int_equal(config_load("/nonexistent/x.conf", known, &c, err, sizeof err),
-                     FT_ENOTFOUND);
+    assert_int_equal(config_load("/nonexistent/x.conf", known, &c, err, sizeof err), FT_ENOTFOUND);
     testutil_rmrf(dir);
 }
 

@@ -27,17 +27,17 @@
 
 /* A decoded SignedEntry: borrowed views into `raw`, valid until entry_view_free. */
 typedef struct {
-    Ft__SignedEntry *signed_entry; /* outer message */
-    Ft__Entry *entry;              /* decoded inner Entry */
-    uint8_t hash[ENTRY_HASH_BYTES];/* entry_hash of the inner bytes */
+    Ft__SignedEntry *signed_entry;  /* outer message */
+    Ft__Entry *entry;               /* decoded inner Entry */
+    uint8_t hash[ENTRY_HASH_BYTES]; /* entry_hash of the inner bytes */
 } entry_view_t;
 
 /* Position a verifier expects the next entry at. */
 typedef struct {
-    uint8_t device[DEVID_BYTES];          /* device ID the entry must carry */
-    uint64_t epoch;                       /* epoch it must carry */
-    uint64_t seq;                         /* seq it must carry */
-    uint8_t prev_hash[ENTRY_HASH_BYTES];  /* hash it must chain to */
+    uint8_t device[DEVID_BYTES];         /* device ID the entry must carry */
+    uint64_t epoch;                      /* epoch it must carry */
+    uint64_t seq;                        /* seq it must carry */
+    uint8_t prev_hash[ENTRY_HASH_BYTES]; /* hash it must chain to */
 } entry_pos_t;
 
 /* Domain-separated hash of serialized Entry bytes. */
@@ -57,7 +57,8 @@ void entry_view_free(entry_view_t *v);
  * FT_ESIGNER (device field is not the expected device), FT_EBADSIG,
  * FT_EPROTO (wrong epoch), FT_EGAP (seq is not pos->seq), FT_ECHAIN. The
  * signature is checked first so that a forged entry is named as such. */
-int entry_check(const entry_view_t *v, const uint8_t sign_pk[32], const entry_pos_t *pos) FT_MUST_CHECK;
+int entry_check(const entry_view_t *v, const uint8_t sign_pk[32],
+                const entry_pos_t *pos) FT_MUST_CHECK;
 
 /* Advances pos past a checked entry. */
 void entry_pos_advance(entry_pos_t *pos, const entry_view_t *v);

@@ -74,8 +74,7 @@ static int write_keys(const keys_t *k, const char *path, bool secret)
     uint8_t id[DEVID_BYTES];
     devid_from_pk(k->sign_pk, id);
     devid_format(id, id_text);
-    off += (size_t)snprintf(buf + off, sizeof buf - off,
-                            "# fieldtrail %s keys%s\ndevice_id = %s\n",
+    off += (size_t)snprintf(buf + off, sizeof buf - off, "# fieldtrail %s keys%s\ndevice_id = %s\n",
                             secret ? "secret" : "public",
                             secret ? ": keep this file private (mode 0600)" : "", id_text);
     put_line(buf, sizeof buf, &off, "sign_public", k->sign_pk, 32);
@@ -106,8 +105,14 @@ int keys_save_public(const keys_t *k, const char *path)
 }
 
 /* Which fields a key file provided. */
-enum { HAVE_SIGN_PK = 1, HAVE_SIGN_SK = 2, HAVE_BOX_PK = 4, HAVE_BOX_SK = 8, HAVE_ARCH_PK = 16,
-       HAVE_ARCH_SK = 32 };
+enum {
+    HAVE_SIGN_PK = 1,
+    HAVE_SIGN_SK = 2,
+    HAVE_BOX_PK = 4,
+    HAVE_BOX_SK = 8,
+    HAVE_ARCH_PK = 16,
+    HAVE_ARCH_SK = 32
+};
 
 static int parse_line(keys_t *k, char *line, unsigned *have)
 {

@@ -27,6 +27,7 @@ int lmdbx_get_meta_u64(MDB_txn *txn, MDB_dbi dbi, const char *key, uint64_t *out
 int lmdbx_put_meta_u64(MDB_txn *txn, MDB_dbi dbi, const char *key, uint64_t v) FT_MUST_CHECK;
 /* Reads/stores a fixed-size blob under a string key. */
 int lmdbx_get_meta(MDB_txn *txn, MDB_dbi dbi, const char *key, void *out, size_t n) FT_MUST_CHECK;
-int lmdbx_put_meta(MDB_txn *txn, MDB_dbi dbi, const char *key, const void *v, size_t n) FT_MUST_CHECK;
+int lmdbx_put_meta(MDB_txn *txn, MDB_dbi dbi, const char *key, const void *v,
+                   size_t n) FT_MUST_CHECK;
 
 #endif

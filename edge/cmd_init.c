@@ -8,13 +8,12 @@
 
 static void init_usage(FILE *out)
 {
-    fprintf(out,
-            "usage: fieldtrail-edge init [--state DIR] [--unit NAME] [--vehicle NAME]\n"
-            "                            [--hub tcp://HOST:PORT] [--hub-key HEX] [--json]\n\n"
-            "Creates the state directory, the device's signing and transport keys\n"
-            "(device.key, mode 0600; device.pub to hand to the hub) and edge.conf.\n"
-            "Prints the device ID and the public keys to enrol at the hub.\n"
-            "Refuses to overwrite existing keys.\n");
+    fprintf(out, "usage: fieldtrail-edge init [--state DIR] [--unit NAME] [--vehicle NAME]\n"
+                 "                            [--hub tcp://HOST:PORT] [--hub-key HEX] [--json]\n\n"
+                 "Creates the state directory, the device's signing and transport keys\n"
+                 "(device.key, mode 0600; device.pub to hand to the hub) and edge.conf.\n"
+                 "Prints the device ID and the public keys to enrol at the hub.\n"
+                 "Refuses to overwrite existing keys.\n");
 }
 
 int edge_cmd_init(int argc, char **argv)
@@ -107,9 +106,8 @@ int edge_cmd_init(int argc, char **argv)
                          "%s%s\n%s%s\n%s%s\n%s%s\n",
                          hub ? "hub = " : "# hub = tcp://HUB-HOST:7400", hub ? hub : "",
                          hub_key ? "hub_key = " : "# hub_key = (hub transport key, hex)",
-                         hub_key ? hub_key : "", unit ? "unit = " : "# unit = ",
-                         unit ? unit : "", vehicle ? "vehicle = " : "# vehicle = ",
-                         vehicle ? vehicle : "");
+                         hub_key ? hub_key : "", unit ? "unit = " : "# unit = ", unit ? unit : "",
+                         vehicle ? "vehicle = " : "# vehicle = ", vehicle ? vehicle : "");
         err = fsutil_write_atomic(conf_path, conf, (size_t)n, 0644);
         if (err != FT_OK) {
             keys_wipe(&k);

@@ -80,10 +80,9 @@ static int list_one(void *ctx, uint64_t seq, const uint8_t *raw, size_t len)
         char hash[65];
         hex_encode(v.hash, 32, hash);
         json_t *o = json_pack("{s:I, s:I, s:I, s:s, s:s, s:s, s:o}", "seq", (json_int_t)seq,
-                              "epoch", (json_int_t)v.entry->epoch, "hlc",
-                              (json_int_t)v.entry->hlc, "time", when, "kind",
-                              entry_body_kind(v.entry->body), "hash", hash, "body",
-                              body_to_json(v.entry->body));
+                              "epoch", (json_int_t)v.entry->epoch, "hlc", (json_int_t)v.entry->hlc,
+                              "time", when, "kind", entry_body_kind(v.entry->body), "hash", hash,
+                              "body", body_to_json(v.entry->body));
         json_dumpf(o, stdout, JSON_COMPACT);
         fputc('\n', stdout);
         json_decref(o);
@@ -204,8 +203,7 @@ int edge_cmd_status(int argc, char **argv)
     if (ctx.json) {
         json_t *o = json_pack("{s:s, s:I, s:I, s:s, s:s?, s:s?, s:s?}", "device_id", id, "epoch",
                               (json_int_t)devlog_epoch(ctx.log), "head_seq", (json_int_t)head,
-                              "head_hash", hash_hex, "hub", hub, "unit", unit, "vehicle",
-                              vehicle);
+                              "head_hash", hash_hex, "hub", hub, "unit", unit, "vehicle", vehicle);
         json_dumpf(o, stdout, JSON_COMPACT);
         fputc('\n', stdout);
         json_decref(o);

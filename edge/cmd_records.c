@@ -217,10 +217,10 @@ int edge_cmd_import(int argc, char **argv)
         status = 1;
     }
     if (ctx.json) {
-        json_t *o = json_pack("{s:I, s:I, s:I, s:O, s:b}", "imported", (json_int_t)st.imported,
-                              "duplicates", (json_int_t)st.duplicates, "rejected",
-                              (json_int_t)st.rejected, "rejections", st.rejections, "complete",
-                              err == FT_OK);
+        json_t *o =
+            json_pack("{s:I, s:I, s:I, s:O, s:b}", "imported", (json_int_t)st.imported,
+                      "duplicates", (json_int_t)st.duplicates, "rejected", (json_int_t)st.rejected,
+                      "rejections", st.rejections, "complete", err == FT_OK);
         json_dumpf(o, stdout, JSON_COMPACT);
         fputc('\n', stdout);
         json_decref(o);
@@ -292,8 +292,24 @@ static int add_field(json_t *obj, const char *kv)
 int edge_cmd_record(int argc, char **argv)
 {
     edge_ctx_t ctx = {0};
-    enum { O_CASE = 256, O_START, O_END, O_TIME, O_ID, O_UNIT, O_OFFICER, O_CAUSE, O_PARTY,
-           O_RECORDER, O_MEDIA, O_UNSUITABLE, O_AMENDS, O_LAT, O_LON, O_FIELD };
+    enum {
+        O_CASE = 256,
+        O_START,
+        O_END,
+        O_TIME,
+        O_ID,
+        O_UNIT,
+        O_OFFICER,
+        O_CAUSE,
+        O_PARTY,
+        O_RECORDER,
+        O_MEDIA,
+        O_UNSUITABLE,
+        O_AMENDS,
+        O_LAT,
+        O_LON,
+        O_FIELD
+    };
     static const struct option opts[] = {
         EDGE_COMMON_OPTS,
         {"case", required_argument, NULL, O_CASE},
@@ -317,9 +333,9 @@ int edge_cmd_record(int argc, char **argv)
     static const struct {
         int opt;
         const char *key;
-    } scalars[] = {{O_CASE, "case"},   {O_START, "start"},   {O_END, "end"},
-                   {O_TIME, "time"},   {O_ID, "id"},         {O_UNIT, "unit"},
-                   {O_CAUSE, "cause"}, {O_PARTY, "party"},   {O_UNSUITABLE, "media_unsuitable"},
+    } scalars[] = {{O_CASE, "case"},    {O_START, "start"}, {O_END, "end"},
+                   {O_TIME, "time"},    {O_ID, "id"},       {O_UNIT, "unit"},
+                   {O_CAUSE, "cause"},  {O_PARTY, "party"}, {O_UNSUITABLE, "media_unsuitable"},
                    {O_AMENDS, "amends"}};
     json_t *obj = json_object();
     json_t *loc = NULL;

@@ -32,10 +32,12 @@ typedef struct {
 } edge_ctx_t;
 
 /* Long options shared by every command; commands append their own. */
-#define EDGE_COMMON_OPTS                                                                          \
-    {"state", required_argument, NULL, 'S'}, {"config", required_argument, NULL, 'C'},          \
-        {"log-level", required_argument, NULL, 'L'}, {"json", no_argument, NULL, 'J'},          \
-        {"help", no_argument, NULL, 'h'}
+#define EDGE_COMMON_OPTS                                                                           \
+    {"state", required_argument, NULL, 'S'}, {"config", required_argument, NULL, 'C'},             \
+        {"log-level", required_argument, NULL, 'L'}, {"json", no_argument, NULL, 'J'},             \
+    {                                                                                              \
+        "help", no_argument, NULL, 'h'                                                             \
+    }
 
 /* Handles a common option; returns 1 if opt was one, 0 if not. */
 int edge_common_opt(edge_ctx_t *ctx, int opt, const char *arg);

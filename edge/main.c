@@ -33,13 +33,14 @@ static void usage(FILE *out)
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
         fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].summary);
     }
-    fprintf(out, "\noptions every command takes:\n"
-                 "  --state DIR      state directory (default %s)\n"
-                 "  --config FILE    config file (default STATE/edge.conf)\n"
-                 "  --log-level L    error, warn, info or debug\n"
-                 "  --json           machine-readable output\n"
-                 "  --help           help for the command\n\n"
-                 "exit codes: 0 success, 1 failure, 2 usage error\n",
+    fprintf(out,
+            "\noptions every command takes:\n"
+            "  --state DIR      state directory (default %s)\n"
+            "  --config FILE    config file (default STATE/edge.conf)\n"
+            "  --log-level L    error, warn, info or debug\n"
+            "  --json           machine-readable output\n"
+            "  --help           help for the command\n\n"
+            "exit codes: 0 success, 1 failure, 2 usage error\n",
             EDGE_DEFAULT_STATE);
 }
 

@@ -9,9 +9,9 @@
 #include <string.h>
 
 const char *const edge_config_keys[] = {
-    "hub",         "hub_key",  "unit",         "vehicle", "map_size_mb", "log_level",
-    "inbox",       "chunk_kb", "sync.window",  "sync.batch", "sync.heartbeat_ms",
-    "media.keep_days", NULL,
+    "hub",   "hub_key",  "unit",        "vehicle",    "map_size_mb",       "log_level",
+    "inbox", "chunk_kb", "sync.window", "sync.batch", "sync.heartbeat_ms", "media.keep_days",
+    NULL,
 };
 
 void edge_fail(const char *fmt, ...)

@@ -1,0 +1,444 @@
+/* gaps.c: evaluation of each rule kind over one case (see gaps.h).
+ *
+ * Per kind, for every non-superseded record S of an `applies to` type:
+ *   coverage     S is an activity without media_unsuitable: linked media
+ *                must cover >= min covered of its window, leave no stretch
+ *                > max uncovered, and number >= min media.
+ *   fields       every required `fields` entry of S's type is present.
+ *   followed_by  once now > time(S) + within, a `needs` record with
+ *                time >= time(S) must exist (a late one resolves the alert).
+ *   preceded_by  a `needs` record with time <= time(S) - at least before; or
+ *                with `for each`: every for-each record F before S has a
+ *                `needs` record in [time(F), time(S)).
+ *   readiness    battery_pct >= min battery and free_mb >= min free mb.
+ */
+#include "gaps.h"
+#include "record.h"
+
+#include <math.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void gap_alerts_free(gap_alerts_t *a)
+{
+    free(a->items);
+    memset(a, 0, sizeof *a);
+}
+
+/* Adds an alert; the ID hashes rule, case and subject so it is stable. */
+static int add_alert(gap_alerts_t *out, const rule_t *rule, const char *article,
+                     const char *case_id, const char *subject, int64_t at_ms, const char *detail)
+{
+    if (out->n == out->cap) {
+        size_t cap = out->cap ? out->cap * 2 : 16;
+        gap_alert_t *bigger = realloc(out->items, cap * sizeof *bigger);
+        if (!bigger) {
+            return FT_ENOMEM;
+        }
+        out->items = bigger;
+        out->cap = cap;
+    }
+    gap_alert_t *a = &out->items[out->n++];
+    memset(a, 0, sizeof *a);
+    a->rule = rule;
+    snprintf(a->article, sizeof a->article, "%s", article ? article : rule->article);
+    snprintf(a->case_id, sizeof a->case_id, "%s", case_id ? case_id : "");
+    snprintf(a->subject, sizeof a->subject, "%s", subject ? subject : "");
+    snprintf(a->detail, sizeof a->detail, "%s", detail ? detail : "");
+    a->at_ms = at_ms;
+    crypto_generichash_state st;
+    uint8_t h[8];
+    crypto_generichash_init(&st, NULL, 0, sizeof h);
+    crypto_generichash_update(&st, (const uint8_t *)rule->id, strlen(rule->id) + 1);
+    crypto_generichash_update(&st, (const uint8_t *)a->case_id, strlen(a->case_id) + 1);
+    crypto_generichash_update(&st, (const uint8_t *)a->subject, strlen(a->subject) + 1);
+    crypto_generichash_final(&st, h, sizeof h);
+    sodium_bin2hex(a->id, sizeof a->id, h, sizeof h);
+    return FT_OK;
+}
+
+static bool str_in(const char *s, char **list, size_t n)
+{
+    if (!s || !*s) {
+        return false;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (list[i] && strcmp(list[i], s) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+bool gaps_media_links(const gap_record_t *r, const gap_media_t *m)
+{
+    const Ft__Record *rec = r->rec;
+    if (str_in(m->media_id, rec->media, rec->n_media)) {
+        return true;
+    }
+    bool same_person = str_in(m->officer, rec->officers, rec->n_officers) ||
+                       str_in(m->recorder, rec->recorders, rec->n_recorders);
+    if (!same_person) {
+        return false;
+    }
+    return m->start_ms <= r->end_ms && m->end_ms >= r->start_ms;
+}
+
+/* An interval for the coverage sweep. */
+typedef struct {
+    int64_t a, b;
+} span_t;
+
+static int span_cmp(const void *x, const void *y)
+{
+    const span_t *p = x, *q = y;
+    return (p->a > q->a) - (p->a < q->a);
+}
+
+size_t gaps_coverage(const gap_record_t *r, const gap_media_t *media, size_t n_media,
+                     double *covered, int64_t *longest_gap_ms)
+{
+    size_t linked = 0;
+    span_t *spans = malloc((n_media ? n_media : 1) * sizeof *spans);
+    size_t n = 0;
+    for (size_t i = 0; i < n_media; i++) {
+        if (!gaps_media_links(r, &media[i])) {
+            continue;
+        }
+        linked++;
+        int64_t a = media[i].start_ms > r->start_ms ? media[i].start_ms : r->start_ms;
+        int64_t b = media[i].end_ms < r->end_ms ? media[i].end_ms : r->end_ms;
+        if (spans && b >= a) {
+            spans[n].a = a;
+            spans[n].b = b;
+            n++;
+        }
+    }
+    int64_t window = r->end_ms - r->start_ms;
+    if (window <= 0) {
+        *covered = n > 0 ? 1.0 : 0.0;
+        *longest_gap_ms = 0;
+        free(spans);
+        return linked;
+    }
+    if (n > 1) {
+        qsort(spans, n, sizeof *spans, span_cmp);
+    }
+    int64_t cursor = r->start_ms, total = 0, longest = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (spans[i].a > cursor) {
+            longest = spans[i].a - cursor > longest ? spans[i].a - cursor : longest;
+            cursor = spans[i].a;
+        }
+        if (spans[i].b > cursor) {
+            total += spans[i].b - cursor;
+            cursor = spans[i].b;
+        }
+    }
+    if (r->end_ms > cursor) {
+        longest = r->end_ms - cursor > longest ? r->end_ms - cursor : longest;
+    }
+    free(spans);
+    *covered = (double)total / (double)window;
+    *longest_gap_ms = longest;
+    return linked;
+}
+
+/* True if record i is replaced by a later amendment in the case. */
+static bool superseded(const gap_case_t *c, size_t i)
+{
+    const char *id = c->records[i].rec->id;
+    if (!id || !*id) {
+        return false;
+    }
+    for (size_t j = 0; j < c->n_records; j++) {
+        const char *amends = c->records[j].rec->amends;
+        if (j != i && amends && strcmp(amends, id) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static void fmt_duration(int64_t ms, char *buf, size_t len)
+{
+    if (ms >= 86400000 && ms % 86400000 == 0) {
+        snprintf(buf, len, "%lld d", (long long)(ms / 86400000));
+    } else if (ms >= 3600000) {
+        snprintf(buf, len, "%.1f h", (double)ms / 3600000.0);
+    } else if (ms >= 60000) {
+        snprintf(buf, len, "%.1f min", (double)ms / 60000.0);
+    } else {
+        snprintf(buf, len, "%lld s", (long long)(ms / 1000));
+    }
+}
+
+static int eval_coverage(const rule_t *rule, const gap_case_t *c, const gap_record_t *r,
+                         gap_alerts_t *out)
+{
+    const Ft__Record *rec = r->rec;
+    if (!record_type_is_activity(rec->type) ||
+        (rec->media_unsuitable && rec->media_unsuitable[0])) {
+        return FT_OK;
+    }
+    double covered = 0;
+    int64_t longest = 0;
+    size_t linked = gaps_coverage(r, c->media, c->n_media, &covered, &longest);
+    char detail[320], gap[32];
+    fmt_duration(longest, gap, sizeof gap);
+    bool short_share = rule->min_covered > 0 && covered + 1e-9 < rule->min_covered;
+    bool long_gap = rule->max_uncovered_ms > 0 && longest > rule->max_uncovered_ms;
+    bool few = rule->min_media > 0 && linked < rule->min_media;
+    if (!short_share && !long_gap && !few) {
+        return FT_OK;
+    }
+    snprintf(detail, sizeof detail,
+             "%s: media cover %.0f%% of the activity (%zu item%s linked), longest uncovered "
+             "stretch %s",
+             record_type_name(rec->type), floor(covered * 100.0), linked, linked == 1 ? "" : "s",
+             gap);
+    return add_alert(out, rule, NULL, c->case_id, r->ref, r->end_ms, detail);
+}
+
+static int eval_fields(const rule_t *rule, const gap_case_t *c, const gap_record_t *r,
+                       gap_alerts_t *out)
+{
+    const char *const *need = rule_fields_for(rule, r->rec->type);
+    char missing[256] = "";
+    size_t used = 0;
+    for (; need && *need; need++) {
+        if (!record_field_present(r->rec, *need)) {
+            int n =
+                snprintf(missing + used, sizeof missing - used, "%s%s", used ? ", " : "", *need);
+            if (n > 0 && used + (size_t)n < sizeof missing) {
+                used += (size_t)n;
+            }
+        }
+    }
+    if (!used) {
+        return FT_OK;
+    }
+    char detail[320];
+    snprintf(detail, sizeof detail, "%s lacks: %s", record_type_name(r->rec->type), missing);
+    const char *article = rule->article_per_type ? record_type_article(r->rec->type) : NULL;
+    return add_alert(out, rule, article, c->case_id, r->ref, r->time_ms, detail);
+}
+
+/* True if the case has a non-superseded record of a type in set with time in [from, to]. */
+static bool has_record(const gap_case_t *c, const type_set_t *set, int64_t from, int64_t to)
+{
+    for (size_t j = 0; j < c->n_records; j++) {
+        const gap_record_t *x = &c->records[j];
+        if (type_set_has(set, x->rec->type) && x->time_ms >= from && x->time_ms <= to &&
+            !superseded(c, j)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static int eval_followed_by(const rule_t *rule, const gap_case_t *c, const gap_record_t *r,
+                            int64_t now_ms, gap_alerts_t *out)
+{
+    int64_t deadline = r->time_ms + rule->within_ms;
+    if (now_ms <= deadline || has_record(c, &rule->needs, r->time_ms, INT64_MAX)) {
+        return FT_OK;
+    }
+    char detail[320], within[32];
+    fmt_duration(rule->within_ms, within, sizeof within);
+    snprintf(detail, sizeof detail, "%s has no %s%s within %s", record_type_name(r->rec->type),
+             record_type_name(rule->needs.types[0]), rule->needs.n > 1 ? " (or equivalent)" : "",
+             within);
+    return add_alert(out, rule, NULL, c->case_id, r->ref, deadline, detail);
+}
+
+static int eval_preceded_by(const rule_t *rule, const gap_case_t *c, const gap_record_t *r,
+                            gap_alerts_t *out)
+{
+    char detail[320];
+    if (rule->for_each.n == 0) {
+        if (has_record(c, &rule->needs, INT64_MIN, r->time_ms - rule->min_before_ms)) {
+            return FT_OK;
+        }
+        char before[48] = "";
+        if (rule->min_before_ms > 0) {
+            char d[24];
+            fmt_duration(rule->min_before_ms, d, sizeof d);
+            snprintf(before, sizeof before, " at least %s", d);
+        }
+        snprintf(detail, sizeof detail, "%s has no %s%s before it", record_type_name(r->rec->type),
+                 record_type_name(rule->needs.types[0]), before);
+        return add_alert(out, rule, NULL, c->case_id, r->ref, r->time_ms, detail);
+    }
+    for (size_t j = 0; j < c->n_records; j++) {
+        const gap_record_t *f = &c->records[j];
+        if (!type_set_has(&rule->for_each, f->rec->type) || f->time_ms >= r->time_ms ||
+            superseded(c, j)) {
+            continue;
+        }
+        if (has_record(c, &rule->needs, f->time_ms, r->time_ms - 1)) {
+            continue;
+        }
+        char subject[192];
+        snprintf(subject, sizeof subject, "%s>%s", f->ref, r->ref);
+        snprintf(detail, sizeof detail, "%s before the %s has no %s",
+                 record_type_name(f->rec->type), record_type_name(r->rec->type),
+                 record_type_name(rule->needs.types[0]));
+        int err = add_alert(out, rule, NULL, c->case_id, subject, r->time_ms, detail);
+        if (err != FT_OK) {
+            return err;
+        }
+    }
+    return FT_OK;
+}
+
+/* A numeric `fields` value (number, or text holding a number); false if absent. */
+static bool field_number(const Ft__Record *rec, const char *key, double *out)
+{
+    const Ft__FieldValue *v = record_field(rec, key);
+    if (!v) {
+        return false;
+    }
+    if (v->value_case == FT__FIELD_VALUE__VALUE_NUMBER) {
+        *out = v->number;
+        return true;
+    }
+    if (v->value_case == FT__FIELD_VALUE__VALUE_TEXT && v->text) {
+        char *end = NULL;
+        *out = strtod(v->text, &end);
+        return end != v->text && *end == '\0';
+    }
+    return false;
+}
+
+static int eval_readiness(const rule_t *rule, const gap_case_t *c, const gap_record_t *r,
+                          gap_alerts_t *out)
+{
+    double battery = 0, free_mb = 0;
+    bool has_b = field_number(r->rec, "battery_pct", &battery);
+    bool has_f = field_number(r->rec, "free_mb", &free_mb);
+    bool low_b = has_b && rule->min_battery_pct > 0 && battery < (double)rule->min_battery_pct;
+    bool low_f = has_f && rule->min_free_mb > 0 && free_mb < (double)rule->min_free_mb;
+    if (!low_b && !low_f) {
+        return FT_OK;
+    }
+    const Ft__FieldValue *rv = record_field(r->rec, "recorder");
+    char detail[320];
+    snprintf(detail, sizeof detail,
+             "recorder %s: battery %.0f%% (minimum %lld%%), free %.0f MB "
+             "(minimum %lld MB)",
+             rv && rv->value_case == FT__FIELD_VALUE__VALUE_TEXT ? rv->text : "?", battery,
+             (long long)rule->min_battery_pct, free_mb, (long long)rule->min_free_mb);
+    return add_alert(out, rule, NULL, c->case_id, r->ref, r->time_ms, detail);
+}
+
+int gaps_eval_case(const rulepack_t *pack, const gap_case_t *c, int64_t now_ms, gap_alerts_t *out)
+{
+    for (size_t ri = 0; ri < pack->n; ri++) {
+        const rule_t *rule = &pack->rules[ri];
+        if (!rule->enabled) {
+            continue;
+        }
+        for (size_t i = 0; i < c->n_records; i++) {
+            const gap_record_t *r = &c->records[i];
+            if (!type_set_has(&rule->applies_to, r->rec->type) || superseded(c, i)) {
+                continue;
+            }
+            int err = FT_OK;
+            switch (rule->kind) {
+            case RULE_COVERAGE:
+                err = eval_coverage(rule, c, r, out);
+                break;
+            case RULE_FIELDS:
+                err = eval_fields(rule, c, r, out);
+                break;
+            case RULE_FOLLOWED_BY:
+                err = eval_followed_by(rule, c, r, now_ms, out);
+                break;
+            case RULE_PRECEDED_BY:
+                err = eval_preceded_by(rule, c, r, out);
+                break;
+            case RULE_READINESS:
+                err = eval_readiness(rule, c, r, out);
+                break;
+            default:
+                break; /* media, clock and integrity rules are not per record */
+            }
+            if (err != FT_OK) {
+                return err;
+            }
+        }
+    }
+    return FT_OK;
+}
+
+int64_t gaps_next_deadline(const rulepack_t *pack, const gap_case_t *c, int64_t now_ms)
+{
+    int64_t next = INT64_MAX;
+    for (size_t ri = 0; ri < pack->n; ri++) {
+        const rule_t *rule = &pack->rules[ri];
+        if (!rule->enabled || rule->kind != RULE_FOLLOWED_BY) {
+            continue;
+        }
+        for (size_t i = 0; i < c->n_records; i++) {
+            const gap_record_t *r = &c->records[i];
+            if (!type_set_has(&rule->applies_to, r->rec->type)) {
+                continue;
+            }
+            int64_t deadline = r->time_ms + rule->within_ms;
+            if (deadline >= now_ms && deadline < next) {
+                next = deadline + 1;
+            }
+        }
+    }
+    return next;
+}
+
+int gaps_eval_media(const rulepack_t *pack, const gap_media_t *m, bool linked, int64_t now_ms,
+                    gap_alerts_t *out)
+{
+    const rule_t *rule = rules_find_kind(pack, RULE_UNLINKED_MEDIA);
+    if (!rule || linked || (m->case_id && m->case_id[0])) {
+        return FT_OK;
+    }
+    int64_t due = m->end_ms + rule->grace_ms;
+    if (now_ms <= due) {
+        return FT_OK;
+    }
+    char detail[320], grace[32];
+    fmt_duration(rule->grace_ms, grace, sizeof grace);
+    snprintf(detail, sizeof detail,
+             "media %s (recorder %s, officer %s) is tied to no case or activity %s after capture",
+             m->media_id ? m->media_id : "?", m->recorder ? m->recorder : "?",
+             m->officer ? m->officer : "?", grace);
+    return add_alert(out, rule, NULL, "", m->ref, due, detail);
+}
+
+int gaps_eval_clock(const rulepack_t *pack, const char *device, int64_t offset_ms, int64_t at_ms,
+                    gap_alerts_t *out)
+{
+    const rule_t *rule = rules_find_kind(pack, RULE_CLOCK);
+    int64_t mag = offset_ms < 0 ? -offset_ms : offset_ms;
+    if (!rule || mag <= rule->max_offset_ms) {
+        return FT_OK;
+    }
+    char detail[320];
+    snprintf(detail, sizeof detail, "device %s clock is %+.1f s off the hub's (limit %lld s)",
+             device, (double)offset_ms / 1000.0, (long long)(rule->max_offset_ms / 1000));
+    return add_alert(out, rule, NULL, "", device, at_ms, detail);
+}
+
+int gaps_integrity(const rulepack_t *pack, const char *device, const char *reason,
+                   const char *subject, const char *detail, int64_t at_ms, gap_alerts_t *out)
+{
+    const rule_t *rule = rules_find_kind(pack, RULE_INTEGRITY);
+    if (!rule) {
+        return FT_EINVAL; /* rules_parse always adds it */
+    }
+    char text[320];
+    snprintf(text, sizeof text, "device %s: %s%s%s", device, reason, detail ? ": " : "",
+             detail ? detail : "");
+    return add_alert(out, rule, NULL, "", subject, at_ms, text);
+}

@@ -1,0 +1,15 @@
+# The gap engine: rule pack parsing (rules.c) and rule evaluation (gaps.c).
+# The default pack (rulepack/default.rules) is compiled into the hub so that
+# an installed hub needs no file to start; an office may point to its own.
+set(FT_PACK_SRC ${CMAKE_CURRENT_SOURCE_DIR}/rulepack/default.rules)
+set(FT_PACK_C ${CMAKE_CURRENT_BINARY_DIR}/rulepack_default.c)
+add_custom_command(OUTPUT ${FT_PACK_C}
+  COMMAND ${CMAKE_COMMAND} -DIN=${FT_PACK_SRC} -DOUT=${FT_PACK_C}
+          -P ${CMAKE_CURRENT_SOURCE_DIR}/rulepack/embed.cmake
+  DEPENDS ${FT_PACK_SRC} ${CMAKE_CURRENT_SOURCE_DIR}/rulepack/embed.cmake
+  COMMENT "embedding the default rule pack")
+add_library(ft_gaps STATIC rules.c gaps.c ${FT_PACK_C})
+target_include_directories(ft_gaps PUBLIC ${CMAKE_CURRENT_SOURCE_DIR})
+target_link_libraries(ft_gaps PUBLIC ft_common m)
+ft_add_test(rules_test SOURCES rules_test.c ${CMAKE_SOURCE_DIR}/common/testutil.c LIBS ft_gaps)
+ft_add_test(gaps_test SOURCES gaps_test.c ${CMAKE_SOURCE_DIR}/common/testutil.c LIBS ft_gaps)

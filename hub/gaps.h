@@ -1,0 +1,99 @@
+/* gaps.h: the gap engine. THIS is where a gap rule is evaluated.
+ *
+ * Pure functions over an in-memory view of one case (its records and the
+ * media that may document them) and an explicit evaluation time `now`: the
+ * same inputs always give the same alert set, so incremental evaluation (one
+ * case when it changes, or when one of its deadlines passes) equals a full
+ * re-evaluation by construction. Alert state (open -> resolved / justified)
+ * is kept by the caller, which diffs successive alert sets.
+ *
+ * Linking media to an activity (RULES.md "covered by media"): explicitly, the
+ * record's `media` lists the media ID; automatically, the media's officer is
+ * one of the record's officers or its recorder one of the record's recorders,
+ * and the capture window overlaps the activity window. A record amended by a
+ * later record of the case (`amends` = its id) is replaced by the amendment.
+ */
+#ifndef FT_GAPS_H
+#define FT_GAPS_H
+
+#include "rules.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* A record as the engine sees it; times are corrected (clock offset applied). */
+typedef struct {
+    const char *ref;       /* stable reference, e.g. "DEVICE-ID/epoch/seq" */
+    const Ft__Record *rec; /* the record (borrowed) */
+    int64_t start_ms;      /* activity window start (activities) */
+    int64_t end_ms;        /* activity window end */
+    int64_t time_ms;       /* when: `time`, else `start`, else when it was logged */
+} gap_record_t;
+
+/* A media item as the engine sees it. */
+typedef struct {
+    const char *ref;      /* stable reference of its manifest entry */
+    const char *media_id; /* the ID records cite in `media` */
+    const char *case_id;  /* explicit case, or NULL */
+    const char *officer;  /* who recorded it, or NULL */
+    const char *recorder; /* recorder number, or NULL */
+    int64_t start_ms;     /* capture window */
+    int64_t end_ms;
+} gap_media_t;
+
+/* One case: its records and every media item that may document them. */
+typedef struct {
+    const char *case_id; /* NULL or "" for records that belong to no case */
+    const gap_record_t *records;
+    size_t n_records;
+    const gap_media_t *media;
+    size_t n_media;
+} gap_case_t;
+
+/* One alert the rules raise now. */
+typedef struct {
+    char id[17];        /* hex of a hash of (rule, case, subject): stable across runs */
+    const rule_t *rule; /* the rule (borrowed from the pack) */
+    char article[32];   /* article cited */
+    char case_id[128];  /* case, "" if none */
+    char subject[192];  /* ref of the record / media / device concerned */
+    char detail[320];   /* the specifics, in English */
+    int64_t at_ms;      /* when it became due (deadline, or the subject's time) */
+} gap_alert_t;
+
+/* A growable list of alerts. */
+typedef struct {
+    gap_alert_t *items;
+    size_t n, cap;
+} gap_alerts_t;
+
+/* Appends the alerts the case raises at now_ms. FT_OK or FT_ENOMEM. */
+int gaps_eval_case(const rulepack_t *pack, const gap_case_t *c, int64_t now_ms,
+                   gap_alerts_t *out) FT_MUST_CHECK;
+/* The earliest deadline after now_ms at which the case's alerts may change
+ * without new input (followed_by deadlines); INT64_MAX if none. */
+int64_t gaps_next_deadline(const rulepack_t *pack, const gap_case_t *c, int64_t now_ms);
+/* Unlinked media: `linked` says whether any case or activity cites or
+ * auto-links the item. */
+int gaps_eval_media(const rulepack_t *pack, const gap_media_t *m, bool linked, int64_t now_ms,
+                    gap_alerts_t *out) FT_MUST_CHECK;
+/* Clock rule for one device's measured offset. */
+int gaps_eval_clock(const rulepack_t *pack, const char *device, int64_t offset_ms, int64_t at_ms,
+                    gap_alerts_t *out) FT_MUST_CHECK;
+/* Built-in integrity rule: one alert for one integrity event. */
+int gaps_integrity(const rulepack_t *pack, const char *device, const char *reason,
+                   const char *subject, const char *detail, int64_t at_ms,
+                   gap_alerts_t *out) FT_MUST_CHECK;
+
+/* True if media item m documents activity r (explicitly or automatically). */
+bool gaps_media_links(const gap_record_t *r, const gap_media_t *m);
+/* Share of r's window covered by the media that link to it (0..1), and the
+ * longest uncovered stretch in ms. A zero-length window counts as covered
+ * if any linked item spans it. Returns the number of linked items. */
+size_t gaps_coverage(const gap_record_t *r, const gap_media_t *media, size_t n_media,
+                     double *covered, int64_t *longest_gap_ms);
+
+void gap_alerts_free(gap_alerts_t *a);
+
+#endif
