@@ -1,0 +1,153 @@
+/* wire.h: the sync protocol's messages (proto/wire.proto) as plain C, and
+ * the codec between them and bytes. THIS is the only place wire messages are
+ * packed and unpacked; callers never see protobuf-c structs.
+ *
+ * Every decoder treats its input as hostile: sizes are bounded (WIRE_MAX_*),
+ * fixed-length fields (hashes, keys, device IDs, signatures) must have their
+ * exact length, and anything else is FT_EPROTO. Nothing here crashes or
+ * allocates without bound on any input.
+ *
+ * Receipts: the hub signs a packed Receipt with its Ed25519 key over a
+ * domain-separated hash (like entry.c):
+ *   receipt_hash = BLAKE2b-256("fieldtrail/receipt/v1\0" || receipt body bytes)
+ * wire_receipt_seal makes SignedReceipt bytes, wire_receipt_open checks them.
+ * The edge stores those bytes exactly as received.
+ *
+ * The protocol (who sends what when) is in docs/protocol.md.
+ */
+#ifndef FT_WIRE_H
+#define FT_WIRE_H
+
+#include "entry.h"
+#include "error.h"
+#include "keys.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define WIRE_VERSION 1
+/* Largest message either side accepts (also the hub's ZMQ_MAXMSGSIZE). */
+#define WIRE_MAX_MSG_BYTES ((size_t)16 << 20)
+/* Most entries one Batch may carry. */
+#define WIRE_MAX_BATCH_ENTRIES 4096
+/* Longest Error message / reason text kept (longer input is refused). */
+#define WIRE_MAX_TEXT 1024
+#define WIRE_REASON_SIZE 48
+#define WIRE_SIG_BYTES 64
+
+typedef enum {
+    WIRE_NONE = 0,
+    WIRE_HELLO = 1,
+    WIRE_WELCOME = 2,
+    WIRE_BATCH = 3,
+    WIRE_RECEIPT = 4,
+    WIRE_ERROR = 5,
+    WIRE_PING = 6,
+    WIRE_PONG = 7,
+} wire_kind;
+
+/* Edge -> hub: the edge's epoch and head. */
+typedef struct {
+    uint32_t version;                    /* WIRE_VERSION */
+    uint64_t epoch;                      /* the edge log's epoch */
+    uint64_t head_seq;                   /* its head seq */
+    uint8_t head_hash[ENTRY_HASH_BYTES]; /* entry hash of head_seq */
+    int64_t wall_ms;                     /* edge wall clock at sending */
+} wire_hello_t;
+
+/* Hub -> edge: what the hub holds; resume at have_seq + 1. */
+typedef struct {
+    uint64_t epoch;                      /* echoes the Hello's epoch */
+    uint64_t have_seq;                   /* highest seq held (dense from 1) */
+    uint8_t have_hash[ENTRY_HASH_BYTES]; /* its entry hash */
+    int64_t hub_wall_ms;                 /* hub clock when answering */
+    uint8_t hub_sign_pk[32];             /* verifies receipts */
+    uint32_t max_batch_entries;          /* hub's limit per Batch */
+    uint32_t max_batch_bytes;            /* hub's limit on a Batch's entry bytes */
+} wire_welcome_t;
+
+/* One raw SignedEntry inside a Batch (borrowed). */
+typedef struct {
+    const uint8_t *data;
+    size_t len;
+} wire_bytes_t;
+
+/* Edge -> hub: consecutive raw entries. On decode, entries point into the
+ * decoded message and stay valid until wire_msg_free. */
+typedef struct {
+    size_t n;               /* number of entries */
+    wire_bytes_t *entries;  /* n raw SignedEntry byte strings */
+    uint64_t edge_head_seq; /* edge head at sending; 0 = not given */
+} wire_batch_t;
+
+/* The signed statement: the hub holds device/epoch up to upto_seq. */
+typedef struct {
+    uint8_t device[DEVID_BYTES];
+    uint64_t epoch;
+    uint64_t upto_seq;
+    uint8_t upto_hash[ENTRY_HASH_BYTES];
+    int64_t hub_time_ms;
+} wire_receipt_t;
+
+/* A receipt as carried in a Msg: decoded body plus the SignedReceipt bytes
+ * (what the edge stores). raw is owned by the message. */
+typedef struct {
+    wire_receipt_t body;               /* decoded, NOT yet signature-checked */
+    uint8_t signature[WIRE_SIG_BYTES]; /* Ed25519 over the receipt hash */
+    uint8_t *raw;                      /* SignedReceipt bytes */
+    size_t raw_len;
+} wire_signed_receipt_t;
+
+/* Hub -> edge: a refusal. */
+typedef struct {
+    int32_t code;                  /* ft_err */
+    char reason[WIRE_REASON_SIZE]; /* token: "bad_signature", "hello_required", ... */
+    char message[WIRE_MAX_TEXT];   /* sentence for the operator */
+    uint64_t epoch;                /* of the refused entry, 0 if none */
+    uint64_t seq;                  /* of the refused entry, 0 if none */
+} wire_error_t;
+
+/* One message of either direction. */
+typedef struct {
+    wire_kind kind;
+    union {
+        wire_hello_t hello;
+        wire_welcome_t welcome;
+        wire_batch_t batch;
+        wire_signed_receipt_t receipt;
+        wire_error_t error;
+        uint64_t nonce; /* WIRE_PING, WIRE_PONG */
+    } u;
+    void *priv; /* decoder's storage; freed by wire_msg_free */
+} wire_msg_t;
+
+/* Packs m into a new buffer (*out, caller frees). FT_OK, FT_ENOMEM,
+ * FT_EINVAL (m breaks a bound, e.g. too many entries, or a WIRE_RECEIPT
+ * without raw bytes). */
+int wire_encode(const wire_msg_t *m, uint8_t **out, size_t *out_len) FT_MUST_CHECK;
+
+/* Decodes one message. FT_OK (then call wire_msg_free), FT_EPROTO for
+ * anything malformed or out of bounds, FT_ENOMEM. On error m needs no free. */
+int wire_decode(const uint8_t *buf, size_t len, wire_msg_t *m) FT_MUST_CHECK;
+
+/* Frees what wire_decode allocated; safe to call twice and on a zeroed m. */
+void wire_msg_free(wire_msg_t *m);
+
+/* Domain-separated hash of packed Receipt bytes. */
+void wire_receipt_hash(const uint8_t *body, size_t len, uint8_t out[32]);
+
+/* Packs and signs r with the hub's secret key: SignedReceipt bytes into *out
+ * (caller frees). FT_OK, FT_ENOMEM, FT_ECRYPTO. */
+int wire_receipt_seal(const wire_receipt_t *r, const uint8_t sign_sk[64], uint8_t **out,
+                      size_t *out_len) FT_MUST_CHECK;
+
+/* Decodes SignedReceipt bytes into r and checks the signature with sign_pk.
+ * FT_OK, FT_EPROTO (malformed), FT_EBADSIG. */
+int wire_receipt_open(const uint8_t *raw, size_t len, const uint8_t sign_pk[32],
+                      wire_receipt_t *r) FT_MUST_CHECK;
+
+/* Name of a kind ("hello", ...), static. */
+const char *wire_kind_name(wire_kind k);
+
+#endif
