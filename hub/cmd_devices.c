@@ -1,0 +1,383 @@
+/* cmd_devices.c: `devices`, `status` and `integrity`: what the hub knows
+ * about each device, read from the store (safe while `run` is running). */
+#include "hub.h"
+#include "sync.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* One device as listings show it. */
+typedef struct {
+    store_device_t d;
+    store_status_t st;
+    uint64_t held;      /* entries held over all epochs */
+    uint64_t epochs;    /* epochs held */
+    store_head_t cur;   /* head of the epoch the edge last reported */
+    bool backlog_known; /* the edge reported its head for that epoch */
+    uint64_t backlog;   /* edge head - hub head, if known */
+} device_view_t;
+
+static int sum_head(void *ctx, uint64_t epoch, const store_head_t *h)
+{
+    (void)epoch;
+    device_view_t *v = ctx;
+    v->held += h->seq;
+    v->epochs++;
+    return 0;
+}
+
+static int load_view(store_txn_t *t, const store_device_t *d, device_view_t *v)
+{
+    memset(v, 0, sizeof *v);
+    v->d = *d;
+    int err = store_status_get(t, d->device, &v->st);
+    if (err == FT_OK) {
+        err = store_heads_iter(t, d->device, sum_head, v);
+    }
+    if (err == FT_OK && v->st.edge_epoch) {
+        err = store_head_get(t, d->device, v->st.edge_epoch, &v->cur);
+        v->backlog_known = true;
+        v->backlog = v->st.edge_head_seq > v->cur.seq ? v->st.edge_head_seq - v->cur.seq : 0;
+    }
+    return err;
+}
+
+/* The device as a JSON object (caller decrefs). */
+static json_t *view_json(const device_view_t *v)
+{
+    char id[DEVID_TEXT_SIZE], sign[65], box[65], enrolled[48], revoked[48], seen[48], err_at[48];
+    devid_format(v->d.device, id);
+    hex_encode(v->d.sign_pk, 32, sign);
+    hex_encode(v->d.transport_pk, 32, box);
+    hub_time_text(v->d.enrolled_ms, enrolled, sizeof enrolled);
+    hub_time_text(v->d.revoked_ms, revoked, sizeof revoked);
+    hub_time_text(v->st.last_seen_ms, seen, sizeof seen);
+    hub_time_text(v->st.last_error_ms, err_at, sizeof err_at);
+    json_t *o = json_pack(
+        "{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "device_id",
+        id, "unit", v->d.unit, "vehicle", v->d.vehicle, "state",
+        v->d.revoked ? "revoked" : "enrolled", "sign_public", sign, "transport_public", box,
+        "enrolled_at", enrolled, "entries", (json_int_t)v->held, "epochs", (json_int_t)v->epochs,
+        "batches", (json_int_t)v->st.batches, "accepted", (json_int_t)v->st.accepted, "duplicates",
+        (json_int_t)v->st.duplicates, "rejected", (json_int_t)v->st.rejected, "refusals",
+        (json_int_t)v->st.refusals, "last_hello_ms", (json_int_t)v->st.last_hello_ms);
+    json_object_set_new(o, "revoked_at", v->d.revoked ? json_string(revoked) : json_null());
+    json_object_set_new(o, "last_seen", v->st.last_seen_ms ? json_string(seen) : json_null());
+    json_object_set_new(o, "last_seen_ms", json_integer(v->st.last_seen_ms));
+    if (v->st.edge_epoch) {
+        json_object_set_new(o, "epoch", json_integer((json_int_t)v->st.edge_epoch));
+        json_object_set_new(o, "head_seq", json_integer((json_int_t)v->cur.seq));
+        json_object_set_new(o, "edge_head_seq", json_integer((json_int_t)v->st.edge_head_seq));
+        json_object_set_new(o, "backlog", json_integer((json_int_t)v->backlog));
+    } else {
+        json_object_set_new(o, "epoch", json_null());
+        json_object_set_new(o, "head_seq", json_integer(0));
+        json_object_set_new(o, "edge_head_seq", json_null());
+        json_object_set_new(o, "backlog", json_null());
+    }
+    json_object_set_new(o, "clock_offset_ms",
+                        v->st.has_clock_offset ? json_integer(v->st.clock_offset_ms) : json_null());
+    json_object_set_new(o, "last_error",
+                        v->st.last_error[0] ? json_string(v->st.last_error) : json_null());
+    json_object_set_new(o, "last_error_at",
+                        v->st.last_error_ms ? json_string(err_at) : json_null());
+    return o;
+}
+
+static void print_header(void)
+{
+    printf("%-24s  %-8s  %-18s  %-12s  %-10s  %9s  %8s  %9s  %s\n", "DEVICE", "STATE", "UNIT",
+           "VEHICLE", "LAST SEEN", "HEAD", "BACKLOG", "OFFSET", "LAST ERROR");
+}
+
+static void print_view(const device_view_t *v)
+{
+    char id[DEVID_TEXT_SIZE], seen[48] = "never", backlog[24] = "?", offset[24] = "?";
+    devid_format(v->d.device, id);
+    if (v->st.last_seen_ms) {
+        hub_time_text(v->st.last_seen_ms, seen, sizeof seen);
+        /* The time of day is what an operator scans for; the date is in --json. */
+        memmove(seen, seen + 11, strlen(seen + 11) + 1);
+    }
+    if (v->backlog_known) {
+        snprintf(backlog, sizeof backlog, "%llu", (unsigned long long)v->backlog);
+    }
+    if (v->st.has_clock_offset) {
+        snprintf(offset, sizeof offset, "%+.1fs", (double)v->st.clock_offset_ms / 1000.0);
+    }
+    printf("%-24s  %-8s  %-18.18s  %-12.12s  %-10.10s  %9llu  %8s  %9s  %s\n", id,
+           v->d.revoked ? "revoked" : "enrolled", v->d.unit, v->d.vehicle, seen,
+           (unsigned long long)v->held, backlog, offset,
+           v->st.last_error[0] ? v->st.last_error : "-");
+}
+
+/* Listing state. */
+typedef struct {
+    bool json;        /* JSON lines */
+    json_t *collect;  /* if set, collect objects here instead of printing */
+    unsigned long n;  /* devices listed */
+    uint64_t entries; /* entries held over all devices */
+    uint64_t backlog; /* sum of known backlogs */
+    unsigned long revoked, errors;
+    store_txn_t *t;
+} listing_t;
+
+static int list_one(void *ctx, const store_device_t *d)
+{
+    listing_t *l = ctx;
+    device_view_t v;
+    int err = load_view(l->t, d, &v);
+    if (err != FT_OK) {
+        return err;
+    }
+    l->n++;
+    l->entries += v.held;
+    l->backlog += v.backlog;
+    l->revoked += v.d.revoked;
+    l->errors += v.st.last_error[0] != '\0';
+    if (l->collect) {
+        json_array_append_new(l->collect, view_json(&v));
+    } else if (l->json) {
+        json_t *o = view_json(&v);
+        json_dumpf(o, stdout, JSON_COMPACT);
+        fputc('\n', stdout);
+        json_decref(o);
+    } else {
+        if (l->n == 1) {
+            print_header();
+        }
+        print_view(&v);
+    }
+    return 0;
+}
+
+static void devices_usage(FILE *out)
+{
+    fprintf(out, "usage: fieldtrail-hub devices [--state DIR] [--json]\n\n"
+                 "Lists enrolled and revoked devices: ID, state, unit, vehicle, last seen,\n"
+                 "entries held, backlog (the edge's last reported head minus what the hub\n"
+                 "holds), clock offset (hub minus edge, at the last handshake) and the last\n"
+                 "error. With --json, one object per line.\n");
+}
+
+int hub_cmd_devices(int argc, char **argv)
+{
+    hub_ctx_t ctx = {0};
+    int rc = hub_parse_simple(&ctx, argc, argv, devices_usage, NULL, 0, NULL);
+    if (rc != 0) {
+        return rc < 0 ? 0 : rc;
+    }
+    if (hub_open(&ctx, false) != 0) {
+        hub_close(&ctx);
+        return 1;
+    }
+    store_txn_t *t = NULL;
+    int err = store_begin(ctx.store, false, &t);
+    listing_t l = {.json = ctx.json, .t = t};
+    if (err == FT_OK) {
+        err = store_device_iter(t, list_one, &l);
+    }
+    store_abort(&t);
+    if (err != FT_OK) {
+        hub_fail("cannot read the store: %s", ft_strerror(err));
+    } else if (!ctx.json && l.n == 0) {
+        printf("no devices enrolled; enrol one with `fieldtrail-hub enroll EDGE/device.pub "
+               "--unit U --vehicle V`\n");
+    }
+    hub_close(&ctx);
+    return err == FT_OK ? 0 : 1;
+}
+
+/* Collects refused unknown keys. */
+static int refusal_one(void *ctx, const store_refusal_t *r)
+{
+    json_t *arr = ctx;
+    char key[65], first[48], last[48];
+    hex_encode(r->transport_pk, 32, key);
+    hub_time_text(r->first_ms, first, sizeof first);
+    hub_time_text(r->last_ms, last, sizeof last);
+    json_array_append_new(arr, json_pack("{s:s, s:s, s:I, s:s, s:s, s:s}", "transport_public", key,
+                                         "reason", r->reason, "count", (json_int_t)r->count,
+                                         "first", first, "last", last, "address", r->address));
+    return 0;
+}
+
+static int count_event(void *ctx, const store_integrity_t *ev)
+{
+    (void)ev;
+    (*(uint64_t *)ctx)++;
+    return 0;
+}
+
+static void status_usage(FILE *out)
+{
+    fprintf(out, "usage: fieldtrail-hub status [--state DIR] [--json]\n\n"
+                 "Shows the hub (keys, listen address, entries held, integrity events, hub\n"
+                 "log, connections refused from unknown keys) and every device as `devices`\n"
+                 "does. With --json, one object: {\"hub\": {...}, \"devices\": [...]}.\n");
+}
+
+int hub_cmd_status(int argc, char **argv)
+{
+    hub_ctx_t ctx = {0};
+    int rc = hub_parse_simple(&ctx, argc, argv, status_usage, NULL, 0, NULL);
+    if (rc != 0) {
+        return rc < 0 ? 0 : rc;
+    }
+    if (hub_open(&ctx, true) != 0) {
+        hub_close(&ctx);
+        return 1;
+    }
+    store_txn_t *t = NULL;
+    json_t *devices = json_array(), *refused = json_array();
+    listing_t l = {.collect = devices};
+    uint64_t entries = 0, last_arrival = 0, events = 0, log_head = 0;
+    int err = store_begin(ctx.store, false, &t);
+    if (err == FT_OK) {
+        l.t = t;
+        err = store_device_iter(t, list_one, &l);
+    }
+    if (err == FT_OK) {
+        err = store_entry_count(t, &entries, &last_arrival);
+    }
+    if (err == FT_OK) {
+        err = store_integrity_iter(t, 0, count_event, &events);
+    }
+    if (err == FT_OK) {
+        err = store_refusal_iter(t, refusal_one, refused);
+    }
+    store_abort(&t);
+    if (err == FT_OK) {
+        err = devlog_head(ctx.hublog, &log_head, NULL);
+    }
+    if (err != FT_OK) {
+        hub_fail("cannot read the store: %s", ft_strerror(err));
+        json_decref(devices);
+        json_decref(refused);
+        hub_close(&ctx);
+        return 1;
+    }
+    char box[65], id[DEVID_TEXT_SIZE];
+    uint8_t hub_id[DEVID_BYTES];
+    hex_encode(ctx.keys.box_pk, 32, box);
+    devid_from_pk(ctx.keys.sign_pk, hub_id);
+    devid_format(hub_id, id);
+    const char *listen = config_pick(NULL, ctx.cfg, "listen", HUB_DEFAULT_LISTEN);
+    if (ctx.json) {
+        json_t *hub =
+            json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:O}", "state", ctx.state,
+                      "hub_id", id, "hub_key", box, "listen", listen, "devices", (json_int_t)l.n,
+                      "revoked", (json_int_t)l.revoked, "entries", (json_int_t)entries, "backlog",
+                      (json_int_t)l.backlog, "integrity_events", (json_int_t)events,
+                      "hublog_entries", (json_int_t)log_head, "refused_unknown", refused);
+        json_t *o = json_pack("{s:o, s:O}", "hub", hub, "devices", devices);
+        json_dumpf(o, stdout, JSON_COMPACT);
+        fputc('\n', stdout);
+        json_decref(o);
+    } else {
+        printf("hub:              %s (ID %s)\n"
+               "transport key:    %s\n"
+               "listens on:       %s\n"
+               "devices:          %lu enrolled (%lu revoked), %lu with an error\n"
+               "entries held:     %llu, backlog known to the hub: %llu\n"
+               "integrity events: %llu%s\n"
+               "hub log:          %llu entries\n",
+               ctx.state, id, box, listen, l.n, l.revoked, l.errors, (unsigned long long)entries,
+               (unsigned long long)l.backlog, (unsigned long long)events,
+               events ? " (list them with `fieldtrail-hub integrity`)" : "",
+               (unsigned long long)log_head);
+        size_t i;
+        json_t *r;
+        json_array_foreach(refused, i, r)
+        {
+            printf("refused unknown:  key %s, %lld times, last %s from %s\n",
+                   json_string_value(json_object_get(r, "transport_public")),
+                   (long long)json_integer_value(json_object_get(r, "count")),
+                   json_string_value(json_object_get(r, "last")),
+                   json_string_value(json_object_get(r, "address")));
+        }
+        if (l.n) {
+            putchar('\n');
+            store_txn_t *t2 = NULL;
+            listing_t again = {0};
+            if (store_begin(ctx.store, false, &t2) == FT_OK) {
+                again.t = t2;
+                (void)store_device_iter(t2, list_one, &again);
+            }
+            store_abort(&t2);
+        }
+    }
+    json_decref(devices);
+    json_decref(refused);
+    hub_close(&ctx);
+    return 0;
+}
+
+static void integrity_usage(FILE *out)
+{
+    fprintf(out, "usage: fieldtrail-hub integrity [--state DIR] [--json]\n\n"
+                 "Lists integrity events: entries the hub refused as altered, forged, out\n"
+                 "of chain, missing or signed by the wrong device (Art. 24(2)), oldest first.\n"
+                 "Each is also an entry in the hub's own signed log. With --json, one object\n"
+                 "per line (evidence_hex is the refused entry's bytes).\n");
+}
+
+static int integrity_one(void *ctx, const store_integrity_t *ev)
+{
+    bool json = *(bool *)ctx;
+    char id[DEVID_TEXT_SIZE], when[48];
+    devid_format(ev->device, id);
+    hub_time_text(ev->time_ms, when, sizeof when);
+    if (json) {
+        char *hex = malloc(2 * ev->evidence_len + 1);
+        if (!hex) {
+            return FT_ENOMEM;
+        }
+        hex_encode(ev->evidence, ev->evidence_len, hex);
+        json_t *o =
+            json_pack("{s:I, s:s, s:s, s:s, s:I, s:I, s:s, s:I, s:s}", "id", (json_int_t)ev->id,
+                      "time", when, "device_id", id, "reason", ev->reason, "epoch",
+                      (json_int_t)ev->epoch, "seq", (json_int_t)ev->seq, "detail", ev->detail,
+                      "hublog_seq", (json_int_t)ev->hublog_seq, "evidence_hex", hex);
+        free(hex);
+        json_dumpf(o, stdout, JSON_COMPACT);
+        fputc('\n', stdout);
+        json_decref(o);
+    } else {
+        printf("%4llu  %s  %s  %-18s  seq %llu  %s\n", (unsigned long long)ev->id, when, id,
+               ev->reason, (unsigned long long)ev->seq, ev->detail);
+    }
+    return 0;
+}
+
+int hub_cmd_integrity(int argc, char **argv)
+{
+    hub_ctx_t ctx = {0};
+    int rc = hub_parse_simple(&ctx, argc, argv, integrity_usage, NULL, 0, NULL);
+    if (rc != 0) {
+        return rc < 0 ? 0 : rc;
+    }
+    if (hub_open(&ctx, false) != 0) {
+        hub_close(&ctx);
+        return 1;
+    }
+    store_txn_t *t = NULL;
+    uint64_t n = 0;
+    int err = store_begin(ctx.store, false, &t);
+    if (err == FT_OK) {
+        err = store_integrity_iter(t, 0, count_event, &n);
+    }
+    if (err == FT_OK) {
+        err = store_integrity_iter(t, 0, integrity_one, &ctx.json);
+    }
+    store_abort(&t);
+    if (err != FT_OK) {
+        hub_fail("cannot read the store: %s", ft_strerror(err));
+    } else if (!ctx.json && n == 0) {
+        printf("no integrity events\n");
+    }
+    hub_close(&ctx);
+    return err == FT_OK ? 0 : 1;
+}

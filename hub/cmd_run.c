@@ -1,0 +1,113 @@
+/* cmd_run.c: `fieldtrail-hub run`: the hub daemon (sync loop until SIGINT
+ * or SIGTERM). */
+#include "hub.h"
+#include "logging.h"
+#include "sync.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+static volatile sig_atomic_t stop_flag;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop_flag = 1;
+}
+
+static void run_usage(FILE *out)
+{
+    fprintf(out,
+            "usage: fieldtrail-hub run [--listen ENDPOINT] [--state DIR] [--config FILE]\n"
+            "                          [--log-level L]\n\n"
+            "Runs the hub: accepts edges on ENDPOINT (config `listen`, default %s)\n"
+            "with CurveZMQ, admits only enrolled and unrevoked devices, verifies and stores\n"
+            "their log entries and answers with signed receipts. Stops cleanly on SIGINT\n"
+            "or SIGTERM. Logs to standard error.\n",
+            HUB_DEFAULT_LISTEN);
+}
+
+/* Reads an unsigned setting (flag > config > default). 0 or 2. */
+static int u32_setting(hub_ctx_t *ctx, const char *key, uint32_t def, uint32_t *out)
+{
+    const char *text = config_get(ctx->cfg, key);
+    uint64_t v = def;
+    if (text && (config_parse_u64(text, &v) != FT_OK || v == 0 || v > UINT32_MAX)) {
+        hub_fail("%s must be a positive whole number, not \"%s\"", key, text);
+        return 2;
+    }
+    *out = (uint32_t)v;
+    return 0;
+}
+
+int hub_cmd_run(int argc, char **argv)
+{
+    hub_ctx_t ctx = {0};
+    const char *listen = NULL;
+    static const struct option opts[] = {
+        HUB_COMMON_OPTS,
+        {"listen", required_argument, NULL, 'l'},
+        {NULL, 0, NULL, 0},
+    };
+    int opt;
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        if (hub_common_opt(&ctx, opt, optarg)) {
+            continue;
+        }
+        if (opt == 'l') {
+            listen = optarg;
+            continue;
+        }
+        if (opt == 'h') {
+            run_usage(stdout);
+            return 0;
+        }
+        run_usage(stderr);
+        return 2;
+    }
+    if (optind != argc) {
+        run_usage(stderr);
+        return 2;
+    }
+    if (hub_open(&ctx, true) != 0) {
+        hub_close(&ctx);
+        return 1;
+    }
+    hub_sync_opts_t so = {.listen = config_pick(listen, ctx.cfg, "listen", HUB_DEFAULT_LISTEN)};
+    if (u32_setting(&ctx, "sync.max_batch_entries", HUB_DEFAULT_MAX_BATCH_ENTRIES,
+                    &so.max_batch_entries) != 0 ||
+        u32_setting(&ctx, "sync.max_batch_bytes", HUB_DEFAULT_MAX_BATCH_BYTES,
+                    &so.max_batch_bytes) != 0) {
+        hub_close(&ctx);
+        return 2;
+    }
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    hub_sync_t *sync = NULL;
+    int err = hub_sync_new(ctx.store, ctx.hublog, &ctx.keys, &so, &sync);
+    if (err != FT_OK) {
+        hub_fail("cannot start the sync service on %s (see the message above)", so.listen);
+        hub_close(&ctx);
+        return 1;
+    }
+    char box[65];
+    hex_encode(ctx.keys.box_pk, 32, box);
+    log_info("hub running: listening on %s, hub key %s, state %s", so.listen, box, ctx.state);
+    err = hub_sync_run(sync, &stop_flag);
+    hub_sync_destroy(&sync);
+    hub_close(&ctx);
+    if (err != FT_OK) {
+        hub_fail("the sync service stopped: %s", ft_strerror(err));
+        return 1;
+    }
+    log_info("hub stopped");
+    return 0;
+}

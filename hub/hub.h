@@ -1,0 +1,74 @@
+/* hub.h: what every fieldtrail-hub command shares: the parsed common
+ * options, the config file, the hub's keys, its store and its own log.
+ *
+ * State directory layout (default var/hub):
+ *   hub.key    all hub keys incl. the archive pair, mode 0600
+ *   hub.pub    public keys (what edges and verifiers need)
+ *   hub.conf   settings written by init
+ *   db/        LMDB: the hub store (hub/store.h)
+ *   hublog/    LMDB: the hub's own signed log (common/devlog.h)
+ */
+#ifndef FT_HUB_H
+#define FT_HUB_H
+
+#include "config.h"
+#include "devlog.h"
+#include "keys.h"
+#include "store.h"
+
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+#define HUB_DEFAULT_STATE "var/hub"
+
+/* Settings a hub.conf may hold (docs/protocol.md, docs/operations.md). */
+extern const char *const hub_config_keys[];
+
+/* Options every command takes, and what opening the state gives. */
+typedef struct {
+    const char *state;       /* --state DIR */
+    const char *config_path; /* --config FILE (default: STATE/hub.conf if present) */
+    const char *log_level;   /* --log-level */
+    bool json;               /* --json */
+    config_t *cfg;           /* loaded config (after hub_load_config) */
+    keys_t keys;             /* hub keys (after hub_open) */
+    store_t *store;          /* the hub store (after hub_open) */
+    devlog_t *hublog;        /* the hub's own log (after hub_open with the log) */
+} hub_ctx_t;
+
+#define HUB_COMMON_OPTS                                                                            \
+    {"state", required_argument, NULL, 'S'}, {"config", required_argument, NULL, 'C'},             \
+        {"log-level", required_argument, NULL, 'L'}, {"json", no_argument, NULL, 'J'},             \
+    {                                                                                              \
+        "help", no_argument, NULL, 'h'                                                             \
+    }
+
+/* Handles a common option; 1 if opt was one, 0 if not. */
+int hub_common_opt(hub_ctx_t *ctx, int opt, const char *arg);
+/* Loads the config file; prints the reason and returns 1 on failure. */
+int hub_load_config(hub_ctx_t *ctx);
+/* Loads config and keys, opens the store and (with_log) the hub's own log;
+ * prints what to do and returns 1 on failure. */
+int hub_open(hub_ctx_t *ctx, bool with_log);
+/* Releases everything hub_open acquired. */
+void hub_close(hub_ctx_t *ctx);
+/* Prints "fieldtrail-hub: msg" to stderr. */
+void hub_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Parses options that are only the common ones plus positional arguments;
+ * fills pos[] (up to max_pos) and *n_pos. 0 to go on, -1 after --help, or 2. */
+int hub_parse_simple(hub_ctx_t *ctx, int argc, char **argv, void (*usage)(FILE *), const char **pos,
+                     int max_pos, int *n_pos);
+/* RFC 3339 UTC text of a Unix ms time into buf ("-" for 0). */
+void hub_time_text(int64_t ms, char *buf, size_t len);
+
+int hub_cmd_init(int argc, char **argv);
+int hub_cmd_enroll(int argc, char **argv);
+int hub_cmd_revoke(int argc, char **argv);
+int hub_cmd_devices(int argc, char **argv);
+int hub_cmd_status(int argc, char **argv);
+int hub_cmd_integrity(int argc, char **argv);
+int hub_cmd_verify(int argc, char **argv);
+int hub_cmd_run(int argc, char **argv);
+
+#endif

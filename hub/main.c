@@ -1,0 +1,70 @@
+/* main.c: fieldtrail-hub, the central node: command dispatch and help.
+ *
+ * Exit codes: 0 success, 1 failure (the message says what and what to do),
+ * 2 usage error.
+ */
+#include "hub.h"
+#include "logging.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* One subcommand. */
+typedef struct {
+    const char *name;
+    int (*fn)(int argc, char **argv);
+    const char *summary;
+} command_t;
+
+static const command_t commands[] = {
+    {"init", hub_cmd_init, "create the state directory and the hub's keys"},
+    {"enroll", hub_cmd_enroll, "enrol a device (its public keys, unit and vehicle)"},
+    {"revoke", hub_cmd_revoke, "revoke a device: refuse its connections and batches"},
+    {"devices", hub_cmd_devices, "list enrolled devices with their sync state"},
+    {"status", hub_cmd_status, "show the hub and every device's sync status"},
+    {"integrity", hub_cmd_integrity, "list integrity events (refused entries)"},
+    {"verify", hub_cmd_verify, "re-verify every stored entry (signatures, chains, seqs)"},
+    {"run", hub_cmd_run, "run the hub: accept edges and sync their logs"},
+};
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: fieldtrail-hub COMMAND [options]\n\n"
+                 "The central node of fieldtrail: enrols devices, receives and verifies\n"
+                 "their signed logs over CurveZMQ, and keeps its own signed log.\n\n"
+                 "commands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+        fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+    }
+    fprintf(out,
+            "\noptions every command takes:\n"
+            "  --state DIR      state directory (default %s)\n"
+            "  --config FILE    config file (default STATE/hub.conf)\n"
+            "  --log-level L    error, warn, info or debug\n"
+            "  --json           machine-readable output\n"
+            "  --help           help for the command\n\n"
+            "exit codes: 0 success, 1 failure, 2 usage error\n",
+            HUB_DEFAULT_STATE);
+}
+
+int main(int argc, char **argv)
+{
+    log_set_program("fieldtrail-hub");
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+        if (strcmp(cmd, commands[i].name) == 0) {
+            return commands[i].fn(argc - 1, argv + 1);
+        }
+    }
+    fprintf(stderr, "fieldtrail-hub: unknown command \"%s\"\n\n", cmd);
+    usage(stderr);
+    return 2;
+}

@@ -1,0 +1,651 @@
+/* sync.c: the hub's ROUTER loop (see sync.h and docs/protocol.md).
+ *
+ * Per-device session state machine (one session per authenticated device;
+ * the edge's routing ID must equal its device ID, so a reconnect hands the
+ * session over to the new connection, ZMQ_ROUTER_HANDOVER):
+ *
+ *   NONE   --Hello (enrolled, unrevoked)--> OPEN        on_hello
+ *   NONE   --Batch-->  NONE, Error "hello_required"     on_batch
+ *   OPEN   --Batch all good--> OPEN, Receipt            on_batch
+ *   OPEN   --Batch with a bad entry--> HALTED: Receipt for the good prefix,
+ *             then Error naming the entry; the event is recorded  on_batch
+ *   OPEN   --Batch from a revoked device--> HALTED, Error "revoked"
+ *   HALTED --Batch--> HALTED, dropped silently (batches the edge had in
+ *             flight before it saw the Error; answering them would only
+ *             produce spurious "missing_seq" events)
+ *   any    --Hello--> as from NONE
+ *
+ * Invariants:
+ *   - a Receipt is sent only after the transaction holding its entries
+ *     committed (store_commit returned FT_OK);
+ *   - a refused entry is never stored; the entries before it are;
+ *   - one integrity event per (device, epoch, seq, reason), however often the
+ *     edge re-sends the same bad entry (store_integrity_seen);
+ *   - the device is taken from the ZAP User-Id of the message, never from it.
+ */
+#include "sync.h"
+#include "hlc.h"
+#include "logging.h"
+#include "verify.h"
+#include "wire.h"
+#include "zap.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+#ifndef ZMQ_ZAP_ENFORCE_DOMAIN
+/* A libzmq 4.3 draft option; Debian's libzmq5 implements it. */
+#define ZMQ_ZAP_ENFORCE_DOMAIN 93
+#endif
+
+/* Messages handled before the loop looks at the ZAP socket again. */
+#define SYNC_BURST 64
+/* Least interval between status writes caused only by pings. */
+#define SYNC_SEEN_WRITE_MS 10000
+
+typedef enum { SESS_NONE = 0, SESS_OPEN, SESS_HALTED } sess_state;
+
+/* What the hub remembers about one device's current connection. */
+typedef struct {
+    uint8_t device[DEVID_BYTES];
+    sess_state state;
+    uint64_t epoch;          /* epoch of its Hello */
+    int64_t seen_written_ms; /* last time last_seen was written for a ping */
+} session_t;
+
+struct hub_sync_t {
+    void *zctx;         /* ZeroMQ context */
+    void *router;       /* CURVE server ROUTER */
+    zap_t *zap;         /* ZAP handler */
+    store_t *store;     /* borrowed */
+    devlog_t *hublog;   /* the hub's own signed log (borrowed) */
+    const keys_t *keys; /* the hub's keys (borrowed) */
+    hub_sync_opts_t opts;
+    session_t *sessions; /* one per device seen since start */
+    size_t n_sessions, cap_sessions;
+};
+
+static int64_t now_ms(void)
+{
+    return (int64_t)hlc_wall_ms();
+}
+
+static session_t *session_get(hub_sync_t *s, const uint8_t device[DEVID_BYTES])
+{
+    for (size_t i = 0; i < s->n_sessions; i++) {
+        if (memcmp(s->sessions[i].device, device, DEVID_BYTES) == 0) {
+            return &s->sessions[i];
+        }
+    }
+    if (s->n_sessions == s->cap_sessions) {
+        size_t cap = s->cap_sessions ? 2 * s->cap_sessions : 16;
+        session_t *grown = realloc(s->sessions, cap * sizeof *grown);
+        if (!grown) {
+            return NULL;
+        }
+        s->sessions = grown;
+        s->cap_sessions = cap;
+    }
+    session_t *ss = &s->sessions[s->n_sessions++];
+    memset(ss, 0, sizeof *ss);
+    memcpy(ss->device, device, DEVID_BYTES);
+    return ss;
+}
+
+/* ---- sending ---------------------------------------------------------- */
+
+static void send_msg(hub_sync_t *s, const uint8_t *rid, size_t rid_len, const wire_msg_t *m)
+{
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    int err = wire_encode(m, &buf, &len);
+    if (err != FT_OK) {
+        log_error("cannot encode a %s message: %s", wire_kind_name(m->kind), ft_strerror(err));
+        return;
+    }
+    /* ROUTER_MANDATORY: EHOSTUNREACH when the edge is gone; it re-syncs with
+     * a Hello when it comes back, so nothing is lost by dropping this. */
+    if (zmq_send(s->router, rid, rid_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
+        zmq_send(s->router, buf, len, ZMQ_DONTWAIT) < 0) {
+        log_debug("%s not delivered: %s", wire_kind_name(m->kind), zmq_strerror(zmq_errno()));
+    }
+    free(buf);
+}
+
+static void send_error(hub_sync_t *s, const uint8_t *rid, size_t rid_len, int code,
+                       const char *reason, uint64_t epoch, uint64_t seq, const char *fmt, ...)
+    __attribute__((format(printf, 8, 9)));
+
+static void send_error(hub_sync_t *s, const uint8_t *rid, size_t rid_len, int code,
+                       const char *reason, uint64_t epoch, uint64_t seq, const char *fmt, ...)
+{
+    wire_msg_t m = {.kind = WIRE_ERROR};
+    m.u.error.code = code;
+    snprintf(m.u.error.reason, sizeof m.u.error.reason, "%s", reason);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(m.u.error.message, sizeof m.u.error.message, fmt, ap);
+    va_end(ap);
+    m.u.error.epoch = epoch;
+    m.u.error.seq = seq;
+    send_msg(s, rid, rid_len, &m);
+}
+
+/* ---- records of what happened ----------------------------------------- */
+
+/* Sets a device's last error in t. */
+static int note_error(store_txn_t *t, const uint8_t device[DEVID_BYTES], store_status_t *st,
+                      const char *text)
+{
+    st->last_error_ms = now_ms();
+    snprintf(st->last_error, sizeof st->last_error, "%s", text);
+    return store_status_put(t, device, st);
+}
+
+/* Records the refusal of an entry as an integrity event: once in the hub's
+ * own signed log, once in the store's integrity table (in t). A fault already
+ * recorded (the edge re-sent it) is not recorded again. */
+static int record_integrity(hub_sync_t *s, store_txn_t *t, const uint8_t device[DEVID_BYTES],
+                            const verify_result_t *r, const wire_bytes_t *raw, bool *is_new)
+{
+    *is_new = false;
+    uint64_t id = 0;
+    int err = store_integrity_seen(t, device, r->bad_epoch, r->bad_seq, r->reason, &id);
+    if (err == FT_OK) {
+        return FT_OK;
+    }
+    if (err != FT_ENOTFOUND) {
+        return err;
+    }
+    Ft__IntegrityEvent ev = FT__INTEGRITY_EVENT__INIT;
+    ev.device.data = (uint8_t *)device;
+    ev.device.len = DEVID_BYTES;
+    ev.reason = (char *)r->reason;
+    ev.has_epoch = 1;
+    ev.epoch = r->bad_epoch;
+    ev.has_seq = 1;
+    ev.seq = r->bad_seq;
+    ev.detail = (char *)r->detail;
+    Ft__Body body = FT__BODY__INIT;
+    body.kind_case = FT__BODY__KIND_INTEGRITY;
+    body.integrity = &ev;
+    uint64_t log_seq = 0;
+    err = devlog_append1(s->hublog, &body, &log_seq);
+    if (err != FT_OK) {
+        log_error("cannot append the integrity event to the hub log: %s", ft_strerror(err));
+        return err;
+    }
+    store_integrity_t row = {.time_ms = now_ms(),
+                             .epoch = r->bad_epoch,
+                             .seq = r->bad_seq,
+                             .hublog_seq = log_seq,
+                             .evidence = raw->data,
+                             .evidence_len = raw->len};
+    memcpy(row.device, device, DEVID_BYTES);
+    snprintf(row.reason, sizeof row.reason, "%s", r->reason);
+    snprintf(row.detail, sizeof row.detail, "%s", r->detail);
+    err = store_integrity_add(t, &row, &id);
+    if (err == FT_OK) {
+        *is_new = true;
+    }
+    return err;
+}
+
+/* ---- handlers ---------------------------------------------------------- */
+
+static void on_hello(hub_sync_t *s, session_t *ss, const uint8_t *rid, size_t rid_len,
+                     const wire_hello_t *h)
+{
+    char id[DEVID_TEXT_SIZE];
+    devid_format(ss->device, id);
+    ss->state = SESS_NONE;
+    if (h->version != WIRE_VERSION) {
+        send_error(s, rid, rid_len, FT_EPROTO, "version", 0, 0,
+                   "protocol version %u is not supported: this hub speaks version %d; "
+                   "upgrade fieldtrail-edge",
+                   h->version, WIRE_VERSION);
+        return;
+    }
+    int64_t now = now_ms();
+    store_txn_t *t = NULL;
+    int err = store_begin(s->store, true, &t);
+    store_device_t d;
+    store_status_t st;
+    store_head_t head;
+    if (err == FT_OK) {
+        err = store_status_get(t, ss->device, &st);
+    }
+    if (err == FT_OK) {
+        err = store_device_get(t, ss->device, &d);
+        if (err == FT_OK && d.revoked) {
+            err = FT_EREVOKED;
+        }
+    }
+    if (err == FT_EREVOKED || err == FT_ENOTFOUND) {
+        bool revoked = err == FT_EREVOKED;
+        st.rejected++;
+        err = note_error(t, ss->device, &st,
+                         revoked ? "handshake refused: the device is revoked"
+                                 : "handshake refused: the device is not enrolled");
+        if (err == FT_OK) {
+            err = store_commit(&t);
+        }
+        store_abort(&t);
+        send_error(s, rid, rid_len, FT_EREVOKED, "revoked", 0, 0,
+                   "this device is %s at the hub; staff must enrol it (fieldtrail-hub enroll)",
+                   revoked ? "revoked" : "not enrolled");
+        ss->state = SESS_HALTED;
+        log_warn("device %s refused: %s", id, revoked ? "revoked" : "not enrolled");
+        return;
+    }
+    if (err == FT_OK) {
+        err = store_head_get(t, ss->device, h->epoch, &head);
+    }
+    if (err == FT_OK) {
+        st.last_seen_ms = now;
+        st.last_hello_ms = now;
+        st.has_clock_offset = true;
+        st.clock_offset_ms = now - h->wall_ms;
+        st.edge_epoch = h->epoch;
+        st.edge_head_seq = h->head_seq;
+        if (h->head_seq < head.seq) {
+            char text[STORE_TEXT_MAX];
+            snprintf(text, sizeof text,
+                     "the edge reports head %llu of epoch %llu but the hub holds %llu: the "
+                     "edge's log was rolled back or restored from an old copy",
+                     (unsigned long long)h->head_seq, (unsigned long long)h->epoch,
+                     (unsigned long long)head.seq);
+            log_warn("device %s: %s", id, text);
+            err = note_error(t, ss->device, &st, text);
+        } else {
+            err = store_status_put(t, ss->device, &st);
+        }
+    }
+    if (err == FT_OK) {
+        err = store_commit(&t);
+    }
+    store_abort(&t);
+    if (err != FT_OK) {
+        log_error("device %s: cannot record its handshake: %s", id, ft_strerror(err));
+        send_error(s, rid, rid_len, err, "storage", 0, 0, "the hub cannot write its store (%s)",
+                   ft_strerror(err));
+        return;
+    }
+    wire_msg_t m = {.kind = WIRE_WELCOME};
+    m.u.welcome.epoch = h->epoch;
+    m.u.welcome.have_seq = head.seq;
+    memcpy(m.u.welcome.have_hash, head.hash, ENTRY_HASH_BYTES);
+    m.u.welcome.hub_wall_ms = now;
+    memcpy(m.u.welcome.hub_sign_pk, s->keys->sign_pk, 32);
+    m.u.welcome.max_batch_entries = s->opts.max_batch_entries;
+    m.u.welcome.max_batch_bytes = s->opts.max_batch_bytes;
+    send_msg(s, rid, rid_len, &m);
+    ss->state = SESS_OPEN;
+    ss->epoch = h->epoch;
+    log_info("device %s connected: epoch %llu, edge head %llu, hub holds %llu, clock offset "
+             "%+lld ms",
+             id, (unsigned long long)h->epoch, (unsigned long long)h->head_seq,
+             (unsigned long long)head.seq, (long long)st.clock_offset_ms);
+}
+
+/* The receipt for r's head, sealed (and stored in t) or taken from t. */
+static int receipt_for(hub_sync_t *s, store_txn_t *t, const uint8_t device[DEVID_BYTES],
+                       const verify_result_t *r, uint8_t **raw, size_t *len)
+{
+    *raw = NULL;
+    const uint8_t *held = NULL;
+    size_t held_len = 0;
+    int err = store_receipt_get(t, device, r->epoch, r->head.seq, &held, &held_len);
+    if (err == FT_OK) {
+        *raw = malloc(held_len);
+        if (!*raw) {
+            return FT_ENOMEM;
+        }
+        memcpy(*raw, held, held_len);
+        *len = held_len;
+        return FT_OK;
+    }
+    if (err != FT_ENOTFOUND) {
+        return err;
+    }
+    wire_receipt_t rc = {.epoch = r->epoch, .upto_seq = r->head.seq, .hub_time_ms = now_ms()};
+    memcpy(rc.device, device, DEVID_BYTES);
+    memcpy(rc.upto_hash, r->head.hash, ENTRY_HASH_BYTES);
+    err = wire_receipt_seal(&rc, s->keys->sign_sk, raw, len);
+    if (err == FT_OK) {
+        err = store_receipt_put(t, device, r->epoch, r->head.seq, *raw, *len);
+    }
+    if (err != FT_OK) {
+        free(*raw);
+        *raw = NULL;
+    }
+    return err;
+}
+
+static void on_batch(hub_sync_t *s, session_t *ss, const uint8_t *rid, size_t rid_len,
+                     const wire_batch_t *b)
+{
+    char id[DEVID_TEXT_SIZE];
+    devid_format(ss->device, id);
+    if (ss->state == SESS_HALTED) {
+        return;
+    }
+    if (ss->state != SESS_OPEN) {
+        send_error(s, rid, rid_len, FT_EPROTO, "hello_required", 0, 0,
+                   "no session: send Hello first");
+        return;
+    }
+    size_t bytes = 0;
+    for (size_t i = 0; i < b->n; i++) {
+        bytes += b->entries[i].len;
+    }
+    if (b->n > s->opts.max_batch_entries || bytes > s->opts.max_batch_bytes) {
+        ss->state = SESS_HALTED;
+        send_error(s, rid, rid_len, FT_EPROTO, "batch_too_large", 0, 0,
+                   "batch of %zu entries / %zu bytes exceeds the hub's limits (%u / %u)", b->n,
+                   bytes, s->opts.max_batch_entries, s->opts.max_batch_bytes);
+        return;
+    }
+    store_txn_t *t = NULL;
+    verify_result_t r;
+    store_status_t st;
+    uint8_t *receipt = NULL;
+    size_t receipt_len = 0;
+    bool new_event = false;
+    int err = store_begin(s->store, true, &t);
+    if (err == FT_OK) {
+        err = verify_batch(t, ss->device, b->entries, b->n, &r);
+    }
+    if (err == FT_OK && r.reason) {
+        err = record_integrity(s, t, ss->device, &r, &b->entries[r.bad_index], &new_event);
+    }
+    if (err == FT_OK) {
+        err = store_status_get(t, ss->device, &st);
+    }
+    if (err == FT_OK) {
+        st.last_seen_ms = now_ms();
+        st.batches++;
+        st.accepted += r.accepted;
+        st.duplicates += r.duplicates;
+        if (b->edge_head_seq) {
+            st.edge_head_seq = b->edge_head_seq;
+        }
+        if (r.err != FT_OK) {
+            st.rejected++;
+            char text[STORE_TEXT_MAX];
+            snprintf(text, sizeof text, "%s%s%.400s", r.reason ? r.reason : "refused", ": ",
+                     r.detail);
+            err = note_error(t, ss->device, &st, text);
+        } else {
+            err = store_status_put(t, ss->device, &st);
+        }
+    }
+    if (err == FT_OK && r.epoch != 0 && r.head.seq > 0) {
+        err = receipt_for(s, t, ss->device, &r, &receipt, &receipt_len);
+    }
+    if (err == FT_OK) {
+        err = store_commit(&t);
+    }
+    store_abort(&t);
+    if (err != FT_OK) {
+        free(receipt);
+        ss->state = SESS_HALTED;
+        log_error("device %s: batch not stored: %s", id, ft_strerror(err));
+        send_error(s, rid, rid_len, err, "storage", 0, 0,
+                   "the hub could not store the batch (%s); it will be taken again after the "
+                   "next Hello",
+                   ft_strerror(err));
+        return;
+    }
+    /* Durable now: only from here on may the edge learn that the hub holds it. */
+    if (receipt) {
+        wire_msg_t m = {.kind = WIRE_RECEIPT};
+        m.u.receipt.raw = receipt;
+        m.u.receipt.raw_len = receipt_len;
+        send_msg(s, rid, rid_len, &m);
+        free(receipt);
+    }
+    if (r.accepted) {
+        log_debug("device %s: %zu entries stored (head %llu), %zu duplicates", id, r.accepted,
+                  (unsigned long long)r.head.seq, r.duplicates);
+    }
+    if (r.err != FT_OK) {
+        ss->state = SESS_HALTED;
+        const char *reason = r.reason ? r.reason : (r.err == FT_EREVOKED ? "revoked" : "refused");
+        if (r.reason) {
+            log_warn("device %s: integrity event%s: %s: %s", id, new_event ? "" : " (again)",
+                     r.reason, r.detail);
+        } else {
+            log_warn("device %s: batch refused: %s", id, r.detail);
+        }
+        send_error(s, rid, rid_len, r.err, reason, r.bad_epoch, r.bad_seq, "%s", r.detail);
+    }
+}
+
+static void on_ping(hub_sync_t *s, session_t *ss, const uint8_t *rid, size_t rid_len,
+                    uint64_t nonce)
+{
+    wire_msg_t m = {.kind = WIRE_PONG, .u.nonce = nonce};
+    send_msg(s, rid, rid_len, &m);
+    int64_t now = now_ms();
+    if (now - ss->seen_written_ms < SYNC_SEEN_WRITE_MS) {
+        return;
+    }
+    ss->seen_written_ms = now;
+    store_txn_t *t = NULL;
+    store_status_t st;
+    int err = store_begin(s->store, true, &t);
+    if (err == FT_OK) {
+        err = store_status_get(t, ss->device, &st);
+    }
+    if (err == FT_OK) {
+        st.last_seen_ms = now;
+        err = store_status_put(t, ss->device, &st);
+    }
+    if (err == FT_OK) {
+        err = store_commit(&t);
+    }
+    store_abort(&t);
+}
+
+/* Handles one routed message: [routing id][payload]. */
+static void on_message(hub_sync_t *s, zmq_msg_t *rid_msg, zmq_msg_t *payload)
+{
+    const uint8_t *rid = zmq_msg_data(rid_msg);
+    size_t rid_len = zmq_msg_size(rid_msg);
+    const char *uid = zmq_msg_gets(payload, "User-Id");
+    uint8_t device[DEVID_BYTES];
+    if (!uid || strlen(uid) != 2 * DEVID_BYTES || hex_decode(uid, device, DEVID_BYTES) != FT_OK) {
+        log_error("message without an authenticated device dropped (is the ZAP handler up?)");
+        return;
+    }
+    if (rid_len != DEVID_BYTES || memcmp(rid, device, DEVID_BYTES) != 0) {
+        send_error(s, rid, rid_len, FT_EPROTO, "routing_id", 0, 0,
+                   "the connection's routing ID must be the device ID it authenticated as");
+        return;
+    }
+    session_t *ss = session_get(s, device);
+    if (!ss) {
+        log_error("out of memory: message dropped");
+        return;
+    }
+    wire_msg_t m;
+    int err = wire_decode(zmq_msg_data(payload), zmq_msg_size(payload), &m);
+    if (err != FT_OK) {
+        char id[DEVID_TEXT_SIZE];
+        devid_format(device, id);
+        log_warn("device %s sent a message that does not decode (%zu bytes)", id,
+                 zmq_msg_size(payload));
+        send_error(s, rid, rid_len, FT_EPROTO, "protocol", 0, 0,
+                   "message does not decode as a sync message");
+        return;
+    }
+    switch (m.kind) {
+    case WIRE_HELLO:
+        on_hello(s, ss, rid, rid_len, &m.u.hello);
+        break;
+    case WIRE_BATCH:
+        on_batch(s, ss, rid, rid_len, &m.u.batch);
+        break;
+    case WIRE_PING:
+        on_ping(s, ss, rid, rid_len, m.u.nonce);
+        break;
+    case WIRE_PONG:
+        break;
+    default:
+        send_error(s, rid, rid_len, FT_EPROTO, "protocol", 0, 0,
+                   "an edge does not send %s messages", wire_kind_name(m.kind));
+        break;
+    }
+    wire_msg_free(&m);
+}
+
+/* Receives and handles one routed message; 0 if none was pending. */
+static int recv_one(hub_sync_t *s)
+{
+    zmq_msg_t rid, payload;
+    zmq_msg_init(&rid);
+    if (zmq_msg_recv(&rid, s->router, ZMQ_DONTWAIT) < 0) {
+        zmq_msg_close(&rid);
+        return 0;
+    }
+    zmq_msg_init(&payload);
+    bool ok = zmq_msg_more(&rid) && zmq_msg_recv(&payload, s->router, 0) >= 0;
+    /* Exactly two frames; drain and drop anything longer. */
+    bool extra = false;
+    while (ok && zmq_msg_more(&payload)) {
+        zmq_msg_t junk;
+        zmq_msg_init(&junk);
+        zmq_msg_recv(&junk, s->router, 0);
+        bool more = zmq_msg_more(&junk);
+        zmq_msg_close(&junk);
+        extra = true;
+        if (!more) {
+            break;
+        }
+    }
+    if (ok && !extra) {
+        on_message(s, &rid, &payload);
+    } else {
+        log_debug("multipart message of unexpected shape dropped");
+    }
+    zmq_msg_close(&payload);
+    zmq_msg_close(&rid);
+    return 1;
+}
+
+int hub_sync_new(store_t *store, devlog_t *hublog, const keys_t *keys, const hub_sync_opts_t *opts,
+                 hub_sync_t **out)
+{
+    *out = NULL;
+    hub_sync_t *s = calloc(1, sizeof *s);
+    if (!s) {
+        return FT_ENOMEM;
+    }
+    s->store = store;
+    s->hublog = hublog;
+    s->keys = keys;
+    s->opts = *opts;
+    if (!s->opts.listen) {
+        s->opts.listen = HUB_DEFAULT_LISTEN;
+    }
+    if (!s->opts.max_batch_entries || s->opts.max_batch_entries > WIRE_MAX_BATCH_ENTRIES) {
+        s->opts.max_batch_entries = HUB_DEFAULT_MAX_BATCH_ENTRIES;
+    }
+    if (!s->opts.max_batch_bytes || s->opts.max_batch_bytes > WIRE_MAX_MSG_BYTES / 2) {
+        s->opts.max_batch_bytes = HUB_DEFAULT_MAX_BATCH_BYTES;
+    }
+    int err = FT_EIO;
+    s->zctx = zmq_ctx_new();
+    if (!s->zctx) {
+        goto fail;
+    }
+    /* The ZAP handler first: no handshake can happen before it is there. */
+    err = zap_new(s->zctx, store, ZAP_DOMAIN, &s->zap);
+    if (err != FT_OK) {
+        goto fail;
+    }
+    err = FT_EIO;
+    s->router = zmq_socket(s->zctx, ZMQ_ROUTER);
+    if (!s->router) {
+        goto fail;
+    }
+    int one = 1, zero = 0;
+    int64_t maxmsg = (int64_t)WIRE_MAX_MSG_BYTES;
+    int hb_ivl = 5000, hb_timeout = 15000;
+    if (zmq_setsockopt(s->router, ZMQ_LINGER, &zero, sizeof zero) != 0 ||
+        zmq_setsockopt(s->router, ZMQ_ROUTER_MANDATORY, &one, sizeof one) != 0 ||
+        zmq_setsockopt(s->router, ZMQ_ROUTER_HANDOVER, &one, sizeof one) != 0 ||
+        zmq_setsockopt(s->router, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg) != 0 ||
+        zmq_setsockopt(s->router, ZMQ_HEARTBEAT_IVL, &hb_ivl, sizeof hb_ivl) != 0 ||
+        zmq_setsockopt(s->router, ZMQ_HEARTBEAT_TIMEOUT, &hb_timeout, sizeof hb_timeout) != 0 ||
+        zmq_setsockopt(s->router, ZMQ_CURVE_SERVER, &one, sizeof one) != 0 ||
+        zmq_setsockopt(s->router, ZMQ_CURVE_SECRETKEY, keys->box_sk, 32) != 0 ||
+        zmq_setsockopt(s->router, ZMQ_ZAP_DOMAIN, ZAP_DOMAIN, strlen(ZAP_DOMAIN)) != 0 ||
+        zmq_setsockopt(s->router, ZMQ_ZAP_ENFORCE_DOMAIN, &one, sizeof one) != 0) {
+        log_error("cannot configure the sync socket: %s", zmq_strerror(zmq_errno()));
+        goto fail;
+    }
+    if (zmq_bind(s->router, s->opts.listen) != 0) {
+        log_error("cannot listen on %s: %s (is another hub running? set `listen` in hub.conf "
+                  "or pass --listen)",
+                  s->opts.listen, zmq_strerror(zmq_errno()));
+        goto fail;
+    }
+    *out = s;
+    return FT_OK;
+fail:
+    hub_sync_destroy(&s);
+    return err;
+}
+
+void hub_sync_destroy(hub_sync_t **s_p)
+{
+    hub_sync_t *s = *s_p;
+    if (!s) {
+        return;
+    }
+    if (s->router) {
+        zmq_close(s->router);
+    }
+    zap_destroy(&s->zap);
+    if (s->zctx) {
+        zmq_ctx_term(s->zctx);
+    }
+    free(s->sessions);
+    free(s);
+    *s_p = NULL;
+}
+
+int hub_sync_run(hub_sync_t *s, volatile sig_atomic_t *stop)
+{
+    while (!*stop) {
+        zmq_pollitem_t items[2] = {
+            {zap_socket(s->zap), 0, ZMQ_POLLIN, 0},
+            {s->router, 0, ZMQ_POLLIN, 0},
+        };
+        int rc = zmq_poll(items, 2, 500);
+        if (rc < 0) {
+            if (zmq_errno() == EINTR) {
+                continue;
+            }
+            log_error("sync loop: %s", zmq_strerror(zmq_errno()));
+            return FT_EIO;
+        }
+        if (items[0].revents & ZMQ_POLLIN) {
+            zap_handle(s->zap);
+        }
+        if (items[1].revents & ZMQ_POLLIN) {
+            for (int i = 0; i < SYNC_BURST && !*stop; i++) {
+                if (!recv_one(s)) {
+                    break;
+                }
+            }
+        }
+    }
+    return FT_OK;
+}

@@ -1,0 +1,46 @@
+/* sync.h: the hub's side of log sync: the ROUTER loop.
+ *
+ * One thread serves every edge: a ROUTER socket with CURVE (server), the ZAP
+ * handler (hub/zap.c) and the store. Per message it learns the device from
+ * the connection (ZAP User-Id) and never from the message, and answers:
+ *   Hello  -> Welcome (what the hub holds) after recording the clock offset
+ *   Batch  -> verify_batch (hub/verify.c) in one write transaction; commit;
+ *             THEN the signed Receipt; then an Error if an entry was refused
+ *   Ping   -> Pong
+ * The protocol and its state machine are in docs/protocol.md.
+ */
+#ifndef FT_HUB_SYNC_H
+#define FT_HUB_SYNC_H
+
+#include "devlog.h"
+#include "keys.h"
+#include "store.h"
+
+#include <signal.h>
+#include <stdint.h>
+
+#define HUB_DEFAULT_LISTEN "tcp://*:7400"
+#define HUB_DEFAULT_MAX_BATCH_ENTRIES 512
+#define HUB_DEFAULT_MAX_BATCH_BYTES (4u << 20)
+
+typedef struct hub_sync_t hub_sync_t;
+
+/* Settings of the sync loop. */
+typedef struct {
+    const char *listen;         /* ZeroMQ endpoint to bind, e.g. HUB_DEFAULT_LISTEN */
+    uint32_t max_batch_entries; /* told to edges in Welcome; larger batches are refused */
+    uint32_t max_batch_bytes;   /* the same for the bytes of a batch's entries */
+} hub_sync_opts_t;
+
+/* Creates the ZeroMQ context, the ZAP handler and the bound ROUTER. store,
+ * hublog and keys are borrowed and must outlive the loop. FT_OK, FT_EIO
+ * (bind failed: the message is logged), FT_ENOMEM. */
+int hub_sync_new(store_t *store, devlog_t *hublog, const keys_t *keys, const hub_sync_opts_t *opts,
+                 hub_sync_t **out) FT_MUST_CHECK;
+void hub_sync_destroy(hub_sync_t **s_p);
+
+/* Serves until *stop becomes non-zero (set it from a signal handler).
+ * FT_OK on a clean stop, or the error that ended the loop. */
+int hub_sync_run(hub_sync_t *s, volatile sig_atomic_t *stop) FT_MUST_CHECK;
+
+#endif

@@ -1,0 +1,200 @@
+/* zap.c: the ZAP handler (RFC 27/ZAP) admitting enrolled devices (see zap.h). */
+#include "zap.h"
+#include "hlc.h"
+#include "logging.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+#define ZAP_MAX_FRAMES 8
+#define ZAP_FRAME_MAX 256
+
+struct zap_t {
+    void *sock;      /* REP bound to ZAP_ENDPOINT */
+    store_t *store;  /* enrolments (borrowed) */
+    char domain[64]; /* the only domain admitted */
+};
+
+int zap_new(void *zctx, store_t *store, const char *domain, zap_t **out)
+{
+    *out = NULL;
+    zap_t *z = calloc(1, sizeof *z);
+    if (!z) {
+        return FT_ENOMEM;
+    }
+    z->store = store;
+    snprintf(z->domain, sizeof z->domain, "%s", domain);
+    z->sock = zmq_socket(zctx, ZMQ_REP);
+    int linger = 0;
+    if (!z->sock || zmq_setsockopt(z->sock, ZMQ_LINGER, &linger, sizeof linger) != 0 ||
+        zmq_bind(z->sock, ZAP_ENDPOINT) != 0) {
+        log_error("cannot start the ZAP handler: %s", zmq_strerror(zmq_errno()));
+        zap_destroy(&z);
+        return FT_EIO;
+    }
+    *out = z;
+    return FT_OK;
+}
+
+void zap_destroy(zap_t **z_p)
+{
+    zap_t *z = *z_p;
+    if (!z) {
+        return;
+    }
+    if (z->sock) {
+        zmq_close(z->sock);
+    }
+    free(z);
+    *z_p = NULL;
+}
+
+void *zap_socket(zap_t *z)
+{
+    return z->sock;
+}
+
+/* Records a refusal of an enrolled (revoked) device in its status. */
+static int note_device_refusal(store_txn_t *t, const uint8_t device[DEVID_BYTES], const char *why,
+                               int64_t now_ms)
+{
+    store_status_t st;
+    int err = store_status_get(t, device, &st);
+    if (err != FT_OK) {
+        return err;
+    }
+    st.refusals++;
+    st.last_error_ms = now_ms;
+    snprintf(st.last_error, sizeof st.last_error, "%s", why);
+    return store_status_put(t, device, &st);
+}
+
+int zap_decide(store_t *store, const char *want_domain, const char *domain, const char *mechanism,
+               const uint8_t *key, size_t key_len, const char *address, int64_t now_ms,
+               zap_verdict_t *v)
+{
+    memset(v, 0, sizeof *v);
+    if (strcmp(domain, want_domain) != 0) {
+        snprintf(v->why, sizeof v->why, "ZAP domain \"%.40s\" is not ours", domain);
+        return FT_OK;
+    }
+    if (strcmp(mechanism, "CURVE") != 0 || key_len != 32) {
+        snprintf(v->why, sizeof v->why, "mechanism %.16s refused: only CURVE is admitted",
+                 mechanism);
+        return FT_OK;
+    }
+    char key_hex[65];
+    hex_encode(key, 32, key_hex);
+    store_txn_t *t = NULL;
+    int err = store_begin(store, true, &t);
+    if (err != FT_OK) {
+        return err;
+    }
+    uint8_t device[DEVID_BYTES];
+    store_device_t d;
+    err = store_device_by_transport(t, key, device);
+    if (err == FT_OK) {
+        err = store_device_get(t, device, &d);
+    }
+    if (err == FT_ENOTFOUND) {
+        snprintf(v->why, sizeof v->why, "transport key %s is not enrolled", key_hex);
+        err = store_refusal_note(t, key, "unknown_key", address, now_ms);
+    } else if (err == FT_OK && d.revoked) {
+        char id[DEVID_TEXT_SIZE];
+        devid_format(device, id);
+        snprintf(v->why, sizeof v->why, "device %s is revoked", id);
+        err = note_device_refusal(t, device, "refused at handshake: the device is revoked", now_ms);
+    } else if (err == FT_OK) {
+        v->admit = true;
+        hex_encode(device, DEVID_BYTES, v->user_id);
+        snprintf(v->why, sizeof v->why, "OK");
+    }
+    if (err == FT_OK && !v->admit) {
+        err = store_commit(&t);
+    }
+    store_abort(&t);
+    return err;
+}
+
+/* Receives one multipart request into frames; returns the frame count, 0 if
+ * nothing was pending, -1 on a malformed (oversized) request. */
+static int recv_request(void *sock, char frames[ZAP_MAX_FRAMES][ZAP_FRAME_MAX + 1],
+                        size_t lens[ZAP_MAX_FRAMES])
+{
+    int n = 0;
+    bool bad = false;
+    for (;;) {
+        zmq_msg_t m;
+        zmq_msg_init(&m);
+        if (zmq_msg_recv(&m, sock, n == 0 ? ZMQ_DONTWAIT : 0) < 0) {
+            zmq_msg_close(&m);
+            return n == 0 ? 0 : -1;
+        }
+        size_t len = zmq_msg_size(&m);
+        if (n < ZAP_MAX_FRAMES && len <= ZAP_FRAME_MAX) {
+            memcpy(frames[n], zmq_msg_data(&m), len);
+            frames[n][len] = '\0';
+            lens[n] = len;
+        } else {
+            bad = true;
+        }
+        n++;
+        int more = zmq_msg_more(&m);
+        zmq_msg_close(&m);
+        if (!more) {
+            break;
+        }
+    }
+    return bad ? -1 : n;
+}
+
+static void send_reply(void *sock, const char *req_id, size_t req_id_len, const char *code,
+                       const char *text, const char *user_id)
+{
+    zmq_send(sock, "1.0", 3, ZMQ_SNDMORE);
+    zmq_send(sock, req_id, req_id_len, ZMQ_SNDMORE);
+    zmq_send(sock, code, strlen(code), ZMQ_SNDMORE);
+    zmq_send(sock, text, strlen(text), ZMQ_SNDMORE);
+    zmq_send(sock, user_id, strlen(user_id), ZMQ_SNDMORE);
+    zmq_send(sock, "", 0, 0);
+}
+
+int zap_handle(zap_t *z)
+{
+    int handled = 0;
+    for (;;) {
+        char frames[ZAP_MAX_FRAMES][ZAP_FRAME_MAX + 1];
+        size_t lens[ZAP_MAX_FRAMES] = {0};
+        int n = recv_request(z->sock, frames, lens);
+        if (n == 0) {
+            return handled;
+        }
+        handled++;
+        if (n < 6 || strcmp(frames[0], "1.0") != 0) {
+            /* REP must answer every request, even a malformed one. */
+            send_reply(z->sock, n >= 2 ? frames[1] : "", n >= 2 ? lens[1] : 0, "500",
+                       "malformed ZAP request", "");
+            log_error("malformed ZAP request refused");
+            continue;
+        }
+        const uint8_t *key = n >= 7 ? (const uint8_t *)frames[6] : NULL;
+        size_t key_len = n >= 7 ? lens[6] : 0;
+        zap_verdict_t v;
+        int err = zap_decide(z->store, z->domain, frames[2], frames[5], key, key_len, frames[3],
+                             (int64_t)hlc_wall_ms(), &v);
+        if (err != FT_OK) {
+            send_reply(z->sock, frames[1], lens[1], "500", "hub storage error", "");
+            log_error("ZAP: cannot read enrolments: %s", ft_strerror(err));
+            continue;
+        }
+        if (v.admit) {
+            send_reply(z->sock, frames[1], lens[1], "200", "OK", v.user_id);
+            log_debug("handshake admitted device %s from %s", v.user_id, frames[3]);
+        } else {
+            send_reply(z->sock, frames[1], lens[1], "400", v.why, "");
+            log_warn("refused a connection from %s: %s", frames[3], v.why);
+        }
+    }
+}
