@@ -38,6 +38,13 @@ const char *wire_kind_name(wire_kind k)
     }
 }
 
+void wire_routing_id(const uint8_t device[DEVID_BYTES], uint8_t out[WIRE_ROUTING_ID_BYTES])
+{
+    out[0] = 'f';
+    out[1] = 't';
+    memcpy(out + 2, device, DEVID_BYTES);
+}
+
 void wire_receipt_hash(const uint8_t *body, size_t len, uint8_t out[32])
 {
     crypto_generichash_state st;

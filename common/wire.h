@@ -35,6 +35,10 @@
 #define WIRE_MAX_TEXT 1024
 #define WIRE_REASON_SIZE 48
 #define WIRE_SIG_BYTES 64
+/* An edge's ZMQ_ROUTING_ID is "ft" + its device ID (never starting with a
+ * zero byte, which ZeroMQ reserves); the hub checks it against the ZAP
+ * User-Id so that a reconnect hands the device's session over. */
+#define WIRE_ROUTING_ID_BYTES (2 + DEVID_BYTES)
 
 typedef enum {
     WIRE_NONE = 0,
@@ -146,6 +150,9 @@ int wire_receipt_seal(const wire_receipt_t *r, const uint8_t sign_sk[64], uint8_
  * FT_OK, FT_EPROTO (malformed), FT_EBADSIG. */
 int wire_receipt_open(const uint8_t *raw, size_t len, const uint8_t sign_pk[32],
                       wire_receipt_t *r) FT_MUST_CHECK;
+
+/* The routing ID of a device into out[WIRE_ROUTING_ID_BYTES]. */
+void wire_routing_id(const uint8_t device[DEVID_BYTES], uint8_t out[WIRE_ROUTING_ID_BYTES]);
 
 /* Name of a kind ("hello", ...), static. */
 const char *wire_kind_name(wire_kind k);

@@ -3,6 +3,7 @@
 #include "edge.h"
 #include "hlc.h"
 #include "record.h"
+#include "sync.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -172,7 +173,9 @@ int edge_cmd_verify(int argc, char **argv)
 static void status_usage(FILE *out)
 {
     fprintf(out, "usage: fieldtrail-edge status [--state DIR] [--json]\n\n"
-                 "Shows the device ID, the log head and the hub this unit syncs to.\n");
+                 "Shows the device ID, the log head and the hub this unit syncs to, and\n"
+                 "sync: entries the hub has not yet acknowledged (head minus the last\n"
+                 "receipt), the last receipt, and the link as `run` last saw it.\n");
 }
 
 int edge_cmd_status(int argc, char **argv)
@@ -200,10 +203,53 @@ int edge_cmd_status(int argc, char **argv)
     const char *hub = config_get(ctx.cfg, "hub");
     const char *unit = config_get(ctx.cfg, "unit");
     const char *vehicle = config_get(ctx.cfg, "vehicle");
+    edge_sync_status_t ss;
+    err = edge_sync_read_status(ctx.log, &ss);
+    if (err != FT_OK) {
+        edge_fail("cannot read the sync state: %s", ft_strerror(err));
+        edge_close(&ctx);
+        return 1;
+    }
+    uint64_t unacked = head > ss.receipt_seq ? head - ss.receipt_seq : 0;
+    char receipt_at[48] = "", link_at[48] = "", contact_at[48] = "", error_at[48] = "";
+    if (ss.has_receipt) {
+        rfc3339_format(ss.receipt_hub_ms, 0, receipt_at, sizeof receipt_at);
+    }
+    if (ss.link_ms) {
+        rfc3339_format(ss.link_ms, 0, link_at, sizeof link_at);
+    }
+    if (ss.last_contact_ms) {
+        rfc3339_format(ss.last_contact_ms, 0, contact_at, sizeof contact_at);
+    }
+    if (ss.last_error_ms) {
+        rfc3339_format(ss.last_error_ms, 0, error_at, sizeof error_at);
+    }
+    /* What `run` last knew of the link; a stopped daemon knows nothing now. */
+    const char *link = !ss.link[0]          ? "never run"
+                       : !ss.daemon_running ? "sync daemon not running"
+                                            : ss.link;
     if (ctx.json) {
         json_t *o = json_pack("{s:s, s:I, s:I, s:s, s:s?, s:s?, s:s?}", "device_id", id, "epoch",
                               (json_int_t)devlog_epoch(ctx.log), "head_seq", (json_int_t)head,
                               "head_hash", hash_hex, "hub", hub, "unit", unit, "vehicle", vehicle);
+        json_t *sync =
+            json_pack("{s:b, s:I, s:I, s:s, s:b}", "hub_configured", hub != NULL, "unacked",
+                      (json_int_t)unacked, "acked_seq", (json_int_t)ss.receipt_seq, "link", link,
+                      "daemon_running", ss.daemon_running);
+        json_object_set_new(sync, "last_receipt",
+                            ss.has_receipt ? json_string(receipt_at) : json_null());
+        json_object_set_new(sync, "link_since", ss.link_ms ? json_string(link_at) : json_null());
+        json_object_set_new(sync, "last_link_state",
+                            ss.link[0] ? json_string(ss.link) : json_null());
+        json_object_set_new(sync, "last_contact",
+                            ss.last_contact_ms ? json_string(contact_at) : json_null());
+        json_object_set_new(sync, "clock_offset_ms",
+                            ss.has_clock_offset ? json_integer(ss.clock_offset_ms) : json_null());
+        json_object_set_new(sync, "last_error",
+                            ss.last_error[0] ? json_string(ss.last_error) : json_null());
+        json_object_set_new(sync, "last_error_at",
+                            ss.last_error_ms ? json_string(error_at) : json_null());
+        json_object_set_new(o, "sync", sync);
         json_dumpf(o, stdout, JSON_COMPACT);
         fputc('\n', stdout);
         json_decref(o);
@@ -213,6 +259,27 @@ int edge_cmd_status(int argc, char **argv)
                id, unit ? unit : "(not set)", vehicle ? vehicle : "(not set)",
                (unsigned long long)head, (unsigned long long)devlog_epoch(ctx.log),
                hub ? hub : "(not configured: records stay on this unit)");
+        printf("unacked:     %llu entries not yet acknowledged by the hub\n"
+               "receipt:     %s\n",
+               (unsigned long long)unacked, ss.has_receipt ? receipt_at : "(none yet)");
+        if (ss.has_receipt) {
+            printf("             covers entries 1..%llu\n", (unsigned long long)ss.receipt_seq);
+        }
+        if (ss.daemon_running) {
+            printf("link:        %s since %s\n", ss.link, link_at);
+        } else if (ss.link[0]) {
+            printf("link:        sync daemon not running (last: %s at %s); start it with "
+                   "`fieldtrail-edge run`\n",
+                   ss.link, link_at);
+        } else {
+            printf("link:        sync never ran; start it with `fieldtrail-edge run`\n");
+        }
+        if (ss.last_contact_ms) {
+            printf("last contact: %s\n", contact_at);
+        }
+        if (ss.last_error[0]) {
+            printf("last error:  %s (%s)\n", ss.last_error, error_at);
+        }
     }
     edge_close(&ctx);
     return 0;

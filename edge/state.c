@@ -11,7 +11,7 @@
 const char *const edge_config_keys[] = {
     "hub",   "hub_key",  "unit",        "vehicle",    "map_size_mb",       "log_level",
     "inbox", "chunk_kb", "sync.window", "sync.batch", "sync.heartbeat_ms", "media.keep_days",
-    NULL,
+    "sync.retry_ms", NULL,
 };
 
 void edge_fail(const char *fmt, ...)

@@ -360,6 +360,12 @@ static void on_batch(hub_sync_t *s, session_t *ss, const uint8_t *rid, size_t ri
     if (err == FT_OK) {
         err = verify_batch(t, ss->device, b->entries, b->n, &r);
     }
+    if (err == FT_OK && b->n == 0 && r.err == FT_OK) {
+        /* An empty batch asks for a receipt of what the hub holds (the edge
+         * lost the last one, e.g. the hub died between commit and send). */
+        r.epoch = ss->epoch;
+        err = store_head_get(t, ss->device, ss->epoch, &r.head);
+    }
     if (err == FT_OK && r.reason) {
         err = record_integrity(s, t, ss->device, &r, &b->entries[r.bad_index], &new_event);
     }
@@ -463,9 +469,12 @@ static void on_message(hub_sync_t *s, zmq_msg_t *rid_msg, zmq_msg_t *payload)
         log_error("message without an authenticated device dropped (is the ZAP handler up?)");
         return;
     }
-    if (rid_len != DEVID_BYTES || memcmp(rid, device, DEVID_BYTES) != 0) {
+    uint8_t want_rid[WIRE_ROUTING_ID_BYTES];
+    wire_routing_id(device, want_rid);
+    if (rid_len != sizeof want_rid || memcmp(rid, want_rid, sizeof want_rid) != 0) {
         send_error(s, rid, rid_len, FT_EPROTO, "routing_id", 0, 0,
-                   "the connection's routing ID must be the device ID it authenticated as");
+                   "the connection's routing ID must be \"ft\" + the device ID it "
+                   "authenticated as");
         return;
     }
     session_t *ss = session_get(s, device);

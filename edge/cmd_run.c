@@ -1,0 +1,185 @@
+/* cmd_run.c: `fieldtrail-edge run`: the sync daemon. */
+#include "edge.h"
+#include "logging.h"
+#include "sync.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static volatile sig_atomic_t stop_flag;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop_flag = 1;
+}
+
+static void run_usage(FILE *out)
+{
+    fprintf(out,
+            "usage: fieldtrail-edge run [--hub tcp://HOST:PORT] [--hub-key HEX]\n"
+            "         [--until-synced | --once] [--timeout SEC] [--window N] [--batch N]\n"
+            "         [--heartbeat-ms MS] [--retry-ms MS] [--state DIR] [--config FILE]\n\n"
+            "Syncs the device log to the hub and keeps doing so: reconnects with back-off\n"
+            "when the link drops, sends what the hub lacks, keeps the hub's signed receipts.\n"
+            "Records and imports by other commands go on meanwhile and are picked up.\n"
+            "Stops cleanly on SIGINT or SIGTERM.\n\n"
+            "  --hub, --hub-key   the hub and its transport key (config `hub`, `hub_key`)\n"
+            "  --until-synced     exit 0 once the hub acknowledged every entry (--once is\n"
+            "                     the same); with --timeout, exit 1 if that takes longer\n"
+            "  --window N         batches unacknowledged at once (config sync.window, %d)\n"
+            "  --batch N          entries per batch (config sync.batch, %d)\n"
+            "  --heartbeat-ms MS  ping an idle link (config sync.heartbeat_ms, %d)\n"
+            "  --retry-ms MS      pause after the hub refused an entry (config\n"
+            "                     sync.retry_ms, %d)\n",
+            EDGE_SYNC_DEFAULT_WINDOW, EDGE_SYNC_DEFAULT_BATCH, EDGE_SYNC_DEFAULT_HEARTBEAT_MS,
+            EDGE_SYNC_DEFAULT_RETRY_MS);
+}
+
+/* Parses a positive number setting (flag > config > default). 0 or 2. */
+static int num_setting(edge_ctx_t *ctx, const char *flag, const char *key, unsigned *out)
+{
+    const char *text = config_pick(flag, ctx->cfg, key, NULL);
+    if (!text) {
+        return 0;
+    }
+    uint64_t v = 0;
+    if (config_parse_u64(text, &v) != FT_OK || v == 0 || v > 100000000) {
+        edge_fail("%s must be a positive whole number, not \"%s\"", key, text);
+        return 2;
+    }
+    *out = (unsigned)v;
+    return 0;
+}
+
+int edge_cmd_run(int argc, char **argv)
+{
+    edge_ctx_t ctx = {0};
+    const char *hub = NULL, *hub_key = NULL, *window = NULL, *batch = NULL, *hb = NULL,
+               *retry = NULL, *timeout = NULL;
+    bool until_synced = false;
+    enum { O_HUB = 256, O_KEY, O_UNTIL, O_TIMEOUT, O_WINDOW, O_BATCH, O_HB, O_RETRY };
+    static const struct option opts[] = {
+        EDGE_COMMON_OPTS,
+        {"hub", required_argument, NULL, O_HUB},
+        {"hub-key", required_argument, NULL, O_KEY},
+        {"until-synced", no_argument, NULL, O_UNTIL},
+        {"once", no_argument, NULL, O_UNTIL},
+        {"timeout", required_argument, NULL, O_TIMEOUT},
+        {"window", required_argument, NULL, O_WINDOW},
+        {"batch", required_argument, NULL, O_BATCH},
+        {"heartbeat-ms", required_argument, NULL, O_HB},
+        {"retry-ms", required_argument, NULL, O_RETRY},
+        {NULL, 0, NULL, 0},
+    };
+    int opt;
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        if (edge_common_opt(&ctx, opt, optarg)) {
+            continue;
+        }
+        switch (opt) {
+        case O_HUB:
+            hub = optarg;
+            break;
+        case O_KEY:
+            hub_key = optarg;
+            break;
+        case O_UNTIL:
+            until_synced = true;
+            break;
+        case O_TIMEOUT:
+            timeout = optarg;
+            break;
+        case O_WINDOW:
+            window = optarg;
+            break;
+        case O_BATCH:
+            batch = optarg;
+            break;
+        case O_HB:
+            hb = optarg;
+            break;
+        case O_RETRY:
+            retry = optarg;
+            break;
+        case 'h':
+            run_usage(stdout);
+            return 0;
+        default:
+            run_usage(stderr);
+            return 2;
+        }
+    }
+    if (optind != argc) {
+        run_usage(stderr);
+        return 2;
+    }
+    if (edge_open(&ctx) != 0) {
+        edge_close(&ctx);
+        return 1;
+    }
+    int status = 1;
+    edge_sync_t *sync = NULL;
+    edge_sync_opts_t so = {.until_synced = until_synced};
+    so.endpoint = config_pick(hub, ctx.cfg, "hub", NULL);
+    const char *key_hex = config_pick(hub_key, ctx.cfg, "hub_key", NULL);
+    if (!so.endpoint || !key_hex) {
+        edge_fail("no hub configured: set `hub = tcp://HOST:7400` and `hub_key = HEX` in %s/"
+                  "edge.conf (the lines `fieldtrail-hub init` printed), or pass --hub and "
+                  "--hub-key",
+                  ctx.state);
+        goto out;
+    }
+    if (hex_decode(key_hex, so.hub_key, 32) != FT_OK) {
+        edge_fail("hub_key must be the hub's 64-character hex transport key (printed by "
+                  "`fieldtrail-hub init`), not \"%s\"",
+                  key_hex);
+        status = 2;
+        goto out;
+    }
+    if (num_setting(&ctx, window, "sync.window", &so.window) != 0 ||
+        num_setting(&ctx, batch, "sync.batch", &so.batch_entries) != 0 ||
+        num_setting(&ctx, hb, "sync.heartbeat_ms", &so.heartbeat_ms) != 0 ||
+        num_setting(&ctx, retry, "sync.retry_ms", &so.retry_ms) != 0 ||
+        num_setting(&ctx, timeout, "timeout", &so.timeout_s) != 0) {
+        status = 2;
+        goto out;
+    }
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    int err = edge_sync_new(ctx.log, &ctx.keys, &so, &sync);
+    if (err != FT_OK) {
+        edge_fail("cannot start syncing: %s", ft_strerror(err));
+        goto out;
+    }
+    char id[DEVID_TEXT_SIZE];
+    devid_format(devlog_device(ctx.log), id);
+    log_info("device %s syncing to %s", id, so.endpoint);
+    err = edge_sync_run(sync, &stop_flag);
+    if (err == FT_ETIMEOUT) {
+        uint64_t head = 0;
+        if (devlog_head(ctx.log, &head, NULL) != FT_OK) {
+            head = 0;
+        }
+        edge_fail("not synced after %u s: the hub acknowledged %llu of %llu entries; see "
+                  "`fieldtrail-edge status` for the link state",
+                  so.timeout_s, (unsigned long long)edge_sync_acked(sync),
+                  (unsigned long long)head);
+    } else if (err != FT_OK) {
+        edge_fail("sync stopped: %s", ft_strerror(err));
+    } else {
+        status = 0;
+    }
+out:
+    edge_sync_destroy(&sync);
+    edge_close(&ctx);
+    return status;
+}

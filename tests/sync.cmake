@@ -1,0 +1,12 @@
+# tests/sync.cmake: integration tests of log sync with real fieldtrail-hub and
+# fieldtrail-edge processes on 127.0.0.1 (tests/sync/*.sh, helpers in
+# tests/sync/lib.sh), and ft_forge, the tool that sends crafted batches.
+
+add_executable(ft_forge ${CMAKE_CURRENT_SOURCE_DIR}/sync/ft_forge.c)
+target_link_libraries(ft_forge PRIVATE ft_common)
+# The scripts find it at $FT_BUILD/tests/sync/ft_forge.
+set_target_properties(ft_forge PROPERTIES RUNTIME_OUTPUT_DIRECTORY
+  ${CMAKE_BINARY_DIR}/tests/sync)
+
+ft_add_script_test(sync_one_edge_syncs_with_receipts_and_status sync/basic.sh TIMEOUT 180
+  LABELS sync)

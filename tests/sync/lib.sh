@@ -1,0 +1,228 @@
+# lib.sh: helpers shared by the sync integration tests (sourced, not a test).
+#
+# Each test gets a scratch directory $T under $FT_TEST_TMP (removed when it
+# passes, kept and named when it fails), starts real fieldtrail-hub and
+# fieldtrail-edge processes on 127.0.0.1 on free ports, and on exit kills
+# exactly the processes it started (by PID, TERM then KILL).
+#
+# FT_SYNC_SLOW is a factor for waits (3 under the ASan build, detected from
+# the build tree's cache); record counts are never scaled here.
+
+: "${FT_BUILD:?FT_BUILD is not set: run this test through ctest}"
+: "${FT_SRC:?FT_SRC is not set: run this test through ctest}"
+: "${FT_TEST_TMP:?FT_TEST_TMP is not set: run this test through ctest}"
+
+# shellcheck disable=SC2034 # used by the scripts that source this file
+{
+  HUB=$FT_BUILD/hub/fieldtrail-hub
+  EDGE=$FT_BUILD/edge/fieldtrail-edge
+  FORGE=$FT_BUILD/tests/sync/ft_forge
+  SIM=$FT_SRC/ops/simulate.sh
+}
+TEST_NAME=$(basename "$0" .sh)
+for bin in "$HUB" "$EDGE"; do
+  [ -x "$bin" ] || { echo "FAIL: $bin is not built" >&2; exit 1; }
+done
+if [ -z "${FT_SYNC_SLOW:-}" ]; then
+  FT_SYNC_SLOW=1
+  if grep -q '^FT_SANITIZE:BOOL=ON' "$FT_BUILD/CMakeCache.txt" 2>/dev/null; then
+    FT_SYNC_SLOW=3
+  fi
+fi
+mkdir -p "$FT_TEST_TMP"
+T=$(mktemp -d "$FT_TEST_TMP/sync.$TEST_NAME.XXXXXX")
+PIDS=()            # every background process this test started
+declare -A EDGE_PID # edge name -> pid of its `run`
+HUB_PID=""
+
+# stop_pid PID: TERM, wait up to 5 s, then KILL. Only PIDs we started.
+stop_pid() {
+  local pid=$1 i
+  kill -TERM "$pid" 2>/dev/null || return 0
+  for i in $(seq 50); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  kill -KILL "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+}
+
+on_exit() {
+  local rc=$? pid
+  for pid in "${PIDS[@]}"; do
+    stop_pid "$pid"
+  done
+  if [ "$rc" -eq 0 ]; then
+    rm -rf "$T"
+    echo "PASS: $TEST_NAME"
+  else
+    echo "scratch directory kept for inspection: $T" >&2
+  fi
+}
+trap on_exit EXIT
+
+fail() {
+  echo "FAIL: $TEST_NAME: $1" >&2
+  local f
+  for f in "$T"/hub/hub.log "$T"/*/run.log; do
+    [ -f "$f" ] || continue
+    echo "---- last lines of $f" >&2
+    tail -n 15 "$f" >&2
+  done
+  exit 1
+}
+
+# jget KEY: the first "KEY":value in stdin (compact JSON as jansson writes it),
+# strings without quotes. Enough for flat status objects and JSON lines.
+jget() {
+  awk -v k="\"$1\":" '{
+    i = index($0, k); if (i == 0) { print "null"; exit }
+    s = substr($0, i + length(k))
+    if (substr(s, 1, 1) == "\"") { s = substr(s, 2); sub(/".*/, "", s) } else { sub(/[,}\]].*/, "", s) }
+    print s; exit }'
+}
+
+# free_port: a TCP port on 127.0.0.1 nobody listens on (random, checked).
+free_port() {
+  local p
+  while :; do
+    p=$((20000 + RANDOM % 30000))
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+      echo "$p"
+      return
+    fi
+  done
+}
+
+# hub_init: a hub in $T/hub listening on $PORT; sets HUB_KEY.
+hub_init() {
+  PORT=${PORT:-$(free_port)}
+  "$HUB" init --state "$T/hub" --listen "tcp://127.0.0.1:$PORT" --advertise 127.0.0.1 --json \
+    >"$T/hub.init.json" || fail "hub init failed"
+  HUB_KEY=$(jget hub_key <"$T/hub.init.json")
+  HUB_EP="tcp://127.0.0.1:$PORT"
+}
+
+# hub_start [ARGS...]: starts `fieldtrail-hub run` in the background (log in
+# $T/hub/hub.log, appended) and waits until it listens.
+hub_start() {
+  "$HUB" run --state "$T/hub" "$@" 2>>"$T/hub/hub.log" &
+  HUB_PID=$!
+  PIDS+=("$HUB_PID")
+  local i
+  for i in $(seq $((100 * FT_SYNC_SLOW))); do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then
+      return 0
+    fi
+    kill -0 "$HUB_PID" 2>/dev/null || fail "the hub exited at start-up"
+    sleep 0.1
+  done
+  fail "the hub did not start listening on $PORT"
+}
+
+# hub_kill9 / hub_stop: end the running hub.
+hub_kill9() {
+  kill -KILL "$HUB_PID" 2>/dev/null || true
+  wait "$HUB_PID" 2>/dev/null || true
+}
+hub_stop() {
+  stop_pid "$HUB_PID"
+}
+
+# edge_new NAME: an edge in $T/NAME configured for the hub and enrolled.
+edge_new() {
+  local name=$1
+  "$EDGE" init --state "$T/$name" --unit "unit-$name" --vehicle "car-$name" --hub "$HUB_EP" \
+    --hub-key "$HUB_KEY" >/dev/null || fail "edge init $name failed"
+  "$HUB" enroll "$T/$name/device.pub" --unit "unit-$name" --vehicle "car-$name" \
+    --state "$T/hub" >/dev/null || fail "enroll $name failed"
+}
+
+# edge_id NAME: its device ID.
+edge_id() {
+  "$EDGE" status --state "$T/$1" --json | jget device_id
+}
+
+# edge_records NAME COUNT [START]: imports generated records into NAME.
+edge_records() {
+  "$SIM" gen "$1" "$2" "${3:-0}" | "$EDGE" import - --state "$T/$1" >/dev/null ||
+    fail "import into $1 failed"
+}
+
+# edge_start NAME [ARGS...]: starts `fieldtrail-edge run` for NAME in the background.
+edge_start() {
+  local name=$1
+  shift
+  "$EDGE" run --state "$T/$name" "$@" 2>>"$T/$name/run.log" &
+  EDGE_PID[$name]=$!
+  PIDS+=("$!")
+}
+
+edge_stop() {
+  [ -n "${EDGE_PID[$1]:-}" ] && stop_pid "${EDGE_PID[$1]}"
+  EDGE_PID[$1]=""
+}
+
+edge_kill9() {
+  [ -n "${EDGE_PID[$1]:-}" ] || return 0
+  kill -KILL "${EDGE_PID[$1]}" 2>/dev/null || true
+  wait "${EDGE_PID[$1]}" 2>/dev/null || true
+  EDGE_PID[$1]=""
+}
+
+# edge_head NAME / edge_unacked NAME
+edge_head() {
+  "$EDGE" status --state "$T/$1" --json | jget head_seq
+}
+edge_unacked() {
+  "$EDGE" status --state "$T/$1" --json | jget unacked
+}
+
+# hub_held NAME: entries the hub holds for NAME's device.
+hub_held() {
+  local id
+  id=$(edge_id "$1")
+  "$HUB" devices --state "$T/hub" --json | grep "\"device_id\":\"$id\"" | jget entries
+}
+
+# wait_until SECONDS WHAT CMD...: polls CMD every 0.2 s (SECONDS scaled by FT_SYNC_SLOW).
+wait_until() {
+  local limit=$(($1 * FT_SYNC_SLOW)) what=$2 start=$SECONDS
+  shift 2
+  until "$@"; do
+    [ $((SECONDS - start)) -lt "$limit" ] || fail "timed out after ${limit}s waiting for: $what"
+    sleep 0.2
+  done
+}
+
+# all_synced NAME...: every named edge has all its entries acknowledged and
+# the hub holds exactly its head.
+all_synced() {
+  local n h
+  for n in "$@"; do
+    h=$(edge_head "$n")
+    [ "$(edge_unacked "$n")" = 0 ] || return 1
+    [ "$(hub_held "$n")" = "$h" ] || return 1
+  done
+}
+
+# check_converged NAME...: the hub verifies, holds each edge's whole log once,
+# every record once, and recorded no integrity event.
+check_converged() {
+  local out total=0 n h held
+  out=$("$HUB" verify --state "$T/hub" --json) || fail "hub verify failed: $out"
+  for n in "$@"; do
+    "$EDGE" verify --state "$T/$n" >/dev/null || fail "edge $n's own log does not verify"
+    h=$(edge_head "$n")
+    held=$(hub_held "$n")
+    [ "$held" = "$h" ] || fail "hub holds $held entries of $n, edge has $h"
+    total=$((total + h))
+  done
+  [ "$(jget entries <<<"$out")" = "$total" ] || fail "hub verified $(jget entries <<<"$out") entries, expected $total"
+  [ "$(jget duplicate_ids <<<"$out")" = 0 ] || fail "duplicate record ids at the hub"
+  [ "$(jget records <<<"$out")" = "$total" ] || fail "hub holds $(jget records <<<"$out") records, expected $total"
+  local events
+  events=$("$HUB" status --state "$T/hub" --json | jget integrity_events)
+  [ "$events" = 0 ] || fail "unexpected integrity events: $events ($("$HUB" integrity --state "$T/hub"))"
+  echo "converged: $total entries at the hub, each edge's log complete, verified, none twice"
+}
