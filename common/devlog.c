@@ -65,7 +65,7 @@ static int init_meta(devlog_t *log, MDB_txn *txn)
     }
     do {
         randombytes_buf(&log->epoch, sizeof log->epoch);
-        log->epoch &= 0x7fffffffffffffffULL; /* stays positive in JSON and SQL */
+        log->epoch &= (1ULL << 53) - 1; /* exact in JSON readers that use doubles */
     } while (log->epoch == 0);
     uint8_t zero[ENTRY_HASH_BYTES] = {0};
     err = lmdbx_put_meta(txn, log->meta_dbi, "device", log->device, DEVID_BYTES);
@@ -295,17 +295,25 @@ int devlog_record_hash(const Ft__Record *rec, uint8_t out[32])
 
 int devlog_append_record(devlog_txn_t *t, const Ft__Record *rec, uint64_t *seq_out)
 {
-    if (t->dirty) {
-        return FT_EINVAL;
-    }
-    bool has_id = rec->id && rec->id[0];
     uint8_t hash[32];
-    MDB_val k = {0}, v;
-    if (has_id) {
+    if (rec->id && rec->id[0]) {
         int err = devlog_record_hash(rec, hash);
         if (err != FT_OK) {
             return err;
         }
+    }
+    return devlog_append_record_as(t, rec, hash, seq_out);
+}
+
+int devlog_append_record_as(devlog_txn_t *t, const Ft__Record *rec, const uint8_t hash[32],
+                            uint64_t *seq_out)
+{
+    if (t->dirty) {
+        return FT_EINVAL;
+    }
+    bool has_id = rec->id && rec->id[0];
+    MDB_val k = {0}, v;
+    if (has_id) {
         k.mv_size = strlen(rec->id);
         k.mv_data = rec->id;
         int rc = mdb_get(t->txn, t->log->ids_dbi, &k, &v);

@@ -77,6 +77,12 @@ int devlog_append(devlog_txn_t *t, const Ft__Body *body, uint64_t *seq_out) FT_M
  * and the same content is already in the log (a no-op), FT_EDUP if the id is
  * taken by different content (nothing appended). */
 int devlog_append_record(devlog_txn_t *t, const Ft__Record *rec, uint64_t *seq_out) FT_MUST_CHECK;
+/* As devlog_append_record, but the `id` index compares content_hash (a
+ * devlog_record_hash of the record as the sender sent it) instead of the
+ * hash of rec, so that defaults the edge fills in never make a re-import
+ * look like a conflict. */
+int devlog_append_record_as(devlog_txn_t *t, const Ft__Record *rec, const uint8_t content_hash[32],
+                            uint64_t *seq_out) FT_MUST_CHECK;
 /* Durable commit; frees t and NULLs *t_p. On error nothing was written. */
 int devlog_commit(devlog_txn_t **t_p) FT_MUST_CHECK;
 /* Discards the transaction; NULLs *t_p; safe on NULL. */

@@ -13,7 +13,7 @@ const char *ft_strerror(int err)
     case FT_EIO:
         return "input/output error in the state directory";
     case FT_EFULL:
-        return "storage is full (database map or disk); free space or raise map_size";
+        return "storage is full (database map or disk); free space or raise map_size_mb";
     case FT_ENOTFOUND:
         return "not found";
     case FT_EEXIST:

@@ -116,6 +116,7 @@ int edge_cmd_init(int argc, char **argv)
         }
     }
     /* Creates the log now so that the epoch is fixed at initialisation. */
+    ctx.create_log = true;
     if (edge_open(&ctx) != 0) {
         keys_wipe(&k);
         edge_close(&ctx);

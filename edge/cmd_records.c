@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define IMPORT_BATCH 512
@@ -56,10 +57,10 @@ static int default_unit(Ft__Record *rec, const char *unit)
 
 /* Appends one parsed record in t, counting the outcome. Returns an error only
  * for failures that end the import (storage), FT_OK otherwise. */
-static int add_record(devlog_txn_t *t, Ft__Record *rec, unsigned long line, import_stats_t *st,
-                      unsigned long *pending)
+static int add_record(devlog_txn_t *t, Ft__Record *rec, const uint8_t sent_hash[32],
+                      unsigned long line, import_stats_t *st, unsigned long *pending)
 {
-    int err = devlog_append_record(t, rec, NULL);
+    int err = devlog_append_record_as(t, rec, sent_hash, NULL);
     if (err == FT_OK) {
         (*pending)++;
         return FT_OK;
@@ -130,6 +131,12 @@ int edge_cmd_import(int argc, char **argv)
         edge_fail("cannot read %s: %s", path, strerror(errno));
         return 1;
     }
+    struct stat st_in;
+    if (fstat(fileno(in), &st_in) == 0 && S_ISDIR(st_in.st_mode)) {
+        edge_fail("%s is a directory; give the JSON-lines file to import", path);
+        fclose(in);
+        return 1;
+    }
     if (edge_open(&ctx) != 0) {
         if (in != stdin) {
             fclose(in);
@@ -167,6 +174,10 @@ int edge_cmd_import(int argc, char **argv)
             reject(&st, lineno, why);
             continue;
         }
+        uint8_t sent_hash[32];
+        if (rc == FT_OK) {
+            rc = devlog_record_hash(rec, sent_hash);
+        }
         if (rc == FT_OK) {
             rc = default_unit(rec, unit);
         }
@@ -174,7 +185,7 @@ int edge_cmd_import(int argc, char **argv)
             rc = devlog_begin(ctx.log, &t);
         }
         if (rc == FT_OK) {
-            rc = add_record(t, rec, lineno, &st, &pending);
+            rc = add_record(t, rec, sent_hash, lineno, &st, &pending);
         }
         record_free(&rec);
         if (rc == FT_OK && pending >= IMPORT_BATCH) {
@@ -199,6 +210,9 @@ int edge_cmd_import(int argc, char **argv)
         }
     }
     devlog_abort(&t);
+    if (err == FT_OK && ferror(in)) {
+        err = FT_EIO;
+    }
     if (isatty(STDERR_FILENO) && lineno > 0) {
         fputc('\r', stderr);
     }
@@ -425,12 +439,16 @@ int edge_cmd_record(int argc, char **argv)
     }
     devlog_txn_t *t = NULL;
     uint64_t seq = 0;
-    err = default_unit(rec, config_get(ctx.cfg, "unit"));
+    uint8_t sent_hash[32];
+    err = devlog_record_hash(rec, sent_hash);
+    if (err == FT_OK) {
+        err = default_unit(rec, config_get(ctx.cfg, "unit"));
+    }
     if (err == FT_OK) {
         err = devlog_begin(ctx.log, &t);
     }
     if (err == FT_OK) {
-        err = devlog_append_record(t, rec, &seq);
+        err = devlog_append_record_as(t, rec, sent_hash, &seq);
     }
     if (err == FT_OK || err == FT_EEXIST) {
         int cerr = devlog_commit(&t);

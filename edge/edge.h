@@ -26,6 +26,7 @@ typedef struct {
     const char *config_path; /* --config FILE (default: STATE/edge.conf if present) */
     const char *log_level;   /* --log-level */
     bool json;               /* --json */
+    bool create_log;         /* init only: create the log if there is none */
     config_t *cfg;           /* loaded config (never NULL after edge_load_config) */
     keys_t keys;             /* device keys (after edge_open) */
     devlog_t *log;           /* device log (after edge_open) */

@@ -9,9 +9,21 @@
 #include <string.h>
 
 const char *const edge_config_keys[] = {
-    "hub",   "hub_key",  "unit",        "vehicle",    "map_size_mb",       "log_level",
-    "inbox", "chunk_kb", "sync.window", "sync.batch", "sync.heartbeat_ms", "media.keep_days",
-    "sync.retry_ms", NULL,
+    "hub",
+    "hub_key",
+    "unit",
+    "vehicle",
+    "map_size_mb",
+    "log_level",
+    "inbox",
+    "chunk_kb",
+    "sync.window",
+    "sync.batch",
+    "sync.heartbeat_ms",
+    "media.keep_days",
+    "sync.retry_ms",
+    "sync.reconnect_max_ms",
+    NULL,
 };
 
 void edge_fail(const char *fmt, ...)
@@ -100,6 +112,14 @@ int edge_open(edge_ctx_t *ctx)
     }
     devlog_opts_t opts = {.map_size = (size_t)map_mb << 20};
     if (fsutil_join(path, sizeof path, ctx->state, "db") != FT_OK) {
+        return 1;
+    }
+    char data[4200];
+    snprintf(data, sizeof data, "%s/data.mdb", path);
+    if (!ctx->create_log && !fsutil_exists(data)) {
+        edge_fail("the device log %s is missing although %s/device.key exists: the log may have "
+                  "been removed. Do not re-initialise; report it to the office (Art. 24(2))",
+                  path, ctx->state);
         return 1;
     }
     err = devlog_open(path, &ctx->keys, &opts, &ctx->log);
