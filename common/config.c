@@ -41,22 +41,31 @@ static int is_known(const char *const *known, const char *key)
     return 0;
 }
 
-/* Line number of the first "name =" line in path (inih as packaged in
- * Debian does not pass line numbers to handlers); 0 if not found. */
-static int find_line(const char *path, const char *name)
+/* Line number of the first "name =" line inside [section] (or before any
+ * section when section is empty) in path. inih as packaged in Debian does not
+ * pass line numbers to handlers. 0 if not found. */
+static int find_line(const char *path, const char *section, const char *name)
 {
     FILE *f = fopen(path, "r");
     if (!f) {
         return 0;
     }
-    char line[1024];
+    char line[1024], current[256] = "";
     size_t n = strlen(name);
     for (int no = 1; fgets(line, sizeof line, f); no++) {
         const char *p = line;
         while (*p == ' ' || *p == '\t') {
             p++;
         }
-        if (strncmp(p, name, n) == 0 && strchr(" \t=:", p[n])) {
+        if (*p == '[') {
+            const char *close = strchr(p, ']');
+            if (close) {
+                snprintf(current, sizeof current, "%.*s", (int)(close - p - 1), p + 1);
+            }
+            continue;
+        }
+        if (strcmp(current, section ? section : "") == 0 && strncmp(p, name, n) == 0 &&
+            strchr(" \t=:", p[n])) {
             fclose(f);
             return no;
         }
@@ -76,7 +85,7 @@ static int on_pair(void *user, const char *section, const char *name, const char
     }
     if (!is_known(p->known, key)) {
         snprintf(p->err, p->errlen, "%s line %d: unknown setting \"%s\"", p->path,
-                 find_line(p->path, name), key);
+                 find_line(p->path, section, name), key);
         p->failed = 1;
         return 0;
     }

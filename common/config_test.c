@@ -68,6 +68,20 @@ static void unknown_key_is_refused_with_line(void **state)
     testutil_rmrf(dir);
 }
 
+static void unknown_key_in_a_later_section_names_its_own_line(void **state)
+{
+    (void)state;
+    char dir[512], path[600], err[256] = "";
+    testutil_tmpdir(dir, sizeof dir, "config");
+    snprintf(path, sizeof path, "%s/edge.conf", dir);
+    write_cfg(path, "[sync]\nwindow = 8\n[media]\nwindow = 1\n");
+    config_t *c = NULL;
+    assert_int_equal(config_load(path, known, &c, err, sizeof err), FT_EINVAL);
+    assert_non_null(strstr(err, "line 4"));
+    assert_non_null(strstr(err, "media.window"));
+    testutil_rmrf(dir);
+}
+
 static void malformed_line_is_refused(void **state)
 {
     (void)state;
@@ -100,6 +114,7 @@ int main(void)
         cmocka_unit_test(values_and_sections_are_read),
         cmocka_unit_test(flag_beats_file_beats_default),
         cmocka_unit_test(unknown_key_is_refused_with_line),
+        cmocka_unit_test(unknown_key_in_a_later_section_names_its_own_line),
         cmocka_unit_test(malformed_line_is_refused),
         cmocka_unit_test(u64_parsing_is_strict),
     };

@@ -84,7 +84,7 @@ static int list_one(void *ctx, uint64_t seq, const uint8_t *raw, size_t len)
                               "epoch", (json_int_t)v.entry->epoch, "hlc", (json_int_t)v.entry->hlc,
                               "time", when, "kind", entry_body_kind(v.entry->body), "hash", hash,
                               "body", body_to_json(v.entry->body));
-        json_dumpf(o, stdout, JSON_COMPACT);
+        json_dumpf(o, stdout, JSON_COMPACT | JSON_REAL_PRECISION(15));
         fputc('\n', stdout);
         json_decref(o);
     } else {

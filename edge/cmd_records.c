@@ -288,6 +288,10 @@ static int add_field(json_t *obj, const char *kv)
         json_object_set_new(obj, "fields", fields);
     }
     char key[256];
+    if ((size_t)(eq - kv) >= sizeof key) {
+        edge_fail("--field name is longer than %zu bytes", sizeof key - 1);
+        return 2;
+    }
     snprintf(key, sizeof key, "%.*s", (int)(eq - kv), kv);
     const char *val = eq + 1;
     json_t *v = NULL;
