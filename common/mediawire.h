@@ -1,0 +1,97 @@
+/* mediawire.h: the media transfer messages (proto/wire.proto, MediaMsg) as
+ * plain C, and their codec. THIS is the only place they are packed and
+ * unpacked. Decoders treat input as hostile: fixed-length fields must have
+ * their exact length, sizes are bounded, anything else is FT_EPROTO.
+ *
+ * Completion receipts: the hub signs a packed MediaReceipt with its Ed25519
+ * key over BLAKE2b-256("fieldtrail/media-receipt/v1\0" || body bytes);
+ * mwire_receipt_seal makes SignedMediaReceipt bytes, mwire_receipt_open
+ * checks them. The edge keeps those bytes as received.
+ */
+#ifndef FT_MEDIAWIRE_H
+#define FT_MEDIAWIRE_H
+
+#include "error.h"
+#include "keys.h"
+#include "media.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define MWIRE_VERSION 1
+/* Largest media message either side accepts: one chunk of the largest size. */
+#define MWIRE_MAX_MSG_BYTES ((size_t)MEDIA_CHUNK_MAX + 4096)
+/* Most pending files one MediaHello lists. */
+#define MWIRE_MAX_PENDING 4096
+
+typedef enum {
+    MWIRE_NONE = 0,
+    MWIRE_HELLO = 1,
+    MWIRE_WELCOME = 2,
+    MWIRE_REQUEST = 3,
+    MWIRE_CHUNK = 4,
+    MWIRE_RECEIPT = 5,
+} mwire_kind;
+
+/* The statement the hub signs on completion. */
+typedef struct {
+    uint8_t device[DEVID_BYTES];
+    uint8_t file_id[MEDIA_FILE_ID_BYTES];
+    uint8_t merkle_root[MEDIA_HASH_BYTES];
+    uint8_t content_hash[MEDIA_HASH_BYTES];
+    uint64_t size;
+    int64_t hub_time_ms;
+} mwire_receipt_t;
+
+/* One media message. Byte pointers are borrowed: on encode from the caller,
+ * on decode into the message (valid until mwire_msg_free). */
+typedef struct {
+    mwire_kind kind;
+    union {
+        struct {
+            uint32_t version;
+            size_t n_pending;
+            const uint8_t (*pending)[MEDIA_FILE_ID_BYTES];
+        } hello;
+        struct {
+            uint8_t hub_sign_pk[32];
+            uint32_t window;
+        } welcome;
+        struct {
+            uint8_t file_id[MEDIA_FILE_ID_BYTES];
+            uint32_t index;
+        } request;
+        struct {
+            uint8_t file_id[MEDIA_FILE_ID_BYTES];
+            uint32_t index;
+            bool missing;
+            const uint8_t *data;
+            size_t len;
+        } chunk;
+        struct {
+            const uint8_t *raw; /* SignedMediaReceipt bytes */
+            size_t len;
+        } receipt;
+    } u;
+    void *priv; /* decoder's storage */
+} mwire_msg_t;
+
+/* Packs m into a new buffer (*out, caller frees). FT_OK, FT_ENOMEM, FT_EINVAL. */
+int mwire_encode(const mwire_msg_t *m, uint8_t **out, size_t *out_len) FT_MUST_CHECK;
+/* Decodes one message. FT_OK (then mwire_msg_free), FT_EPROTO, FT_ENOMEM. */
+int mwire_decode(const uint8_t *buf, size_t len, mwire_msg_t *m) FT_MUST_CHECK;
+/* Frees what mwire_decode allocated; safe twice and on a zeroed m. */
+void mwire_msg_free(mwire_msg_t *m);
+
+/* Packs and signs r: SignedMediaReceipt bytes into *out (caller frees). */
+int mwire_receipt_seal(const mwire_receipt_t *r, const uint8_t sign_sk[64], uint8_t **out,
+                       size_t *out_len) FT_MUST_CHECK;
+/* Checks SignedMediaReceipt bytes with sign_pk and decodes the body into r.
+ * FT_OK, FT_EPROTO (malformed), FT_EBADSIG. */
+int mwire_receipt_open(const uint8_t *raw, size_t len, const uint8_t sign_pk[32],
+                       mwire_receipt_t *r) FT_MUST_CHECK;
+
+const char *mwire_kind_name(mwire_kind k);
+
+#endif
