@@ -21,7 +21,8 @@ static void run_usage(FILE *out)
     fprintf(out,
             "usage: fieldtrail-edge run [--hub tcp://HOST:PORT] [--hub-key HEX]\n"
             "         [--until-synced | --once] [--timeout SEC] [--window N] [--batch N]\n"
-            "         [--heartbeat-ms MS] [--retry-ms MS] [--state DIR] [--config FILE]\n\n"
+            "         [--heartbeat-ms MS] [--retry-ms MS] [--reconnect-max-ms MS]\n"
+            "         [--state DIR] [--config FILE]\n\n"
             "Syncs the device log to the hub and keeps doing so: reconnects with back-off\n"
             "when the link drops, sends what the hub lacks, keeps the hub's signed receipts.\n"
             "Records and imports by other commands go on meanwhile and are picked up.\n"
@@ -33,9 +34,11 @@ static void run_usage(FILE *out)
             "  --batch N          entries per batch (config sync.batch, %d)\n"
             "  --heartbeat-ms MS  ping an idle link (config sync.heartbeat_ms, %d)\n"
             "  --retry-ms MS      pause after the hub refused an entry (config\n"
-            "                     sync.retry_ms, %d)\n",
+            "                     sync.retry_ms, %d)\n"
+            "  --reconnect-max-ms MS  longest pause between reconnect attempts; they start\n"
+            "                     at 200 ms and double (config sync.reconnect_max_ms, %d)\n",
             EDGE_SYNC_DEFAULT_WINDOW, EDGE_SYNC_DEFAULT_BATCH, EDGE_SYNC_DEFAULT_HEARTBEAT_MS,
-            EDGE_SYNC_DEFAULT_RETRY_MS);
+            EDGE_SYNC_DEFAULT_RETRY_MS, EDGE_SYNC_DEFAULT_RECONNECT_MAX_MS);
 }
 
 /* Parses a positive number setting (flag > config > default). 0 or 2. */
@@ -58,9 +61,9 @@ int edge_cmd_run(int argc, char **argv)
 {
     edge_ctx_t ctx = {0};
     const char *hub = NULL, *hub_key = NULL, *window = NULL, *batch = NULL, *hb = NULL,
-               *retry = NULL, *timeout = NULL;
+               *retry = NULL, *timeout = NULL, *reconnect = NULL;
     bool until_synced = false;
-    enum { O_HUB = 256, O_KEY, O_UNTIL, O_TIMEOUT, O_WINDOW, O_BATCH, O_HB, O_RETRY };
+    enum { O_HUB = 256, O_KEY, O_UNTIL, O_TIMEOUT, O_WINDOW, O_BATCH, O_HB, O_RETRY, O_RECONNECT };
     static const struct option opts[] = {
         EDGE_COMMON_OPTS,
         {"hub", required_argument, NULL, O_HUB},
@@ -72,6 +75,7 @@ int edge_cmd_run(int argc, char **argv)
         {"batch", required_argument, NULL, O_BATCH},
         {"heartbeat-ms", required_argument, NULL, O_HB},
         {"retry-ms", required_argument, NULL, O_RETRY},
+        {"reconnect-max-ms", required_argument, NULL, O_RECONNECT},
         {NULL, 0, NULL, 0},
     };
     int opt;
@@ -104,6 +108,9 @@ int edge_cmd_run(int argc, char **argv)
             break;
         case O_RETRY:
             retry = optarg;
+            break;
+        case O_RECONNECT:
+            reconnect = optarg;
             break;
         case 'h':
             run_usage(stdout);
@@ -144,6 +151,7 @@ int edge_cmd_run(int argc, char **argv)
         num_setting(&ctx, batch, "sync.batch", &so.batch_entries) != 0 ||
         num_setting(&ctx, hb, "sync.heartbeat_ms", &so.heartbeat_ms) != 0 ||
         num_setting(&ctx, retry, "sync.retry_ms", &so.retry_ms) != 0 ||
+        num_setting(&ctx, reconnect, "sync.reconnect_max_ms", &so.reconnect_max_ms) != 0 ||
         num_setting(&ctx, timeout, "timeout", &so.timeout_s) != 0) {
         status = 2;
         goto out;

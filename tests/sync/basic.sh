@@ -10,13 +10,14 @@ edge_new car1
 "$EDGE" import "$FT_SRC/ops/sample-records.jsonl" --state "$T/car1" >/dev/null
 
 # Usage errors are exit 2; --help is exit 0.
-set +e
-"$HUB" enroll >/dev/null 2>&1; [ $? -eq 2 ] || fail "enroll without arguments must exit 2"
-"$HUB" revoke NOT-AN-ID --state "$T/hub" >/dev/null 2>&1; [ $? -eq 2 ] || fail "revoke of a malformed ID must exit 2"
-"$EDGE" run --bogus >/dev/null 2>&1; [ $? -eq 2 ] || fail "run --bogus must exit 2"
-"$HUB" run --help >/dev/null; [ $? -eq 0 ] || fail "hub run --help must exit 0"
-"$EDGE" run --help >/dev/null; [ $? -eq 0 ] || fail "edge run --help must exit 0"
-set -e
+rc_of "$HUB" enroll >/dev/null 2>&1
+[ "$RC" -eq 2 ] || fail "enroll without arguments must exit 2"
+rc_of "$HUB" revoke NOT-AN-ID --state "$T/hub" >/dev/null 2>&1
+[ "$RC" -eq 2 ] || fail "revoke of a malformed ID must exit 2"
+rc_of "$EDGE" run --bogus >/dev/null 2>&1
+[ "$RC" -eq 2 ] || fail "run --bogus must exit 2"
+"$HUB" run --help >/dev/null || fail "hub run --help must exit 0"
+"$EDGE" run --help >/dev/null || fail "edge run --help must exit 0"
 
 # Before sync: 30 entries unacknowledged, sync never ran.
 st=$("$EDGE" status --state "$T/car1" --json)

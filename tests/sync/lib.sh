@@ -60,6 +60,9 @@ on_exit() {
   fi
 }
 trap on_exit EXIT
+# A command that fails unexpectedly (set -e) names itself before the test ends.
+set -E
+trap 'fail "unexpected failure (exit $?) at line $LINENO: $BASH_COMMAND"' ERR
 
 fail() {
   echo "FAIL: $TEST_NAME: $1" >&2
@@ -70,6 +73,13 @@ fail() {
     tail -n 15 "$f" >&2
   done
   exit 1
+}
+
+# rc_of CMD...: runs CMD and sets RC to its exit status (a failure is expected
+# here, so it does not end the test).
+rc_of() {
+  RC=0
+  "$@" || RC=$?
 }
 
 # jget KEY: the first "KEY":value in stdin (compact JSON as jansson writes it),
@@ -159,7 +169,9 @@ edge_start() {
 }
 
 edge_stop() {
-  [ -n "${EDGE_PID[$1]:-}" ] && stop_pid "${EDGE_PID[$1]}"
+  if [ -n "${EDGE_PID[$1]:-}" ]; then
+    stop_pid "${EDGE_PID[$1]}"
+  fi
   EDGE_PID[$1]=""
 }
 
