@@ -5,6 +5,7 @@
  */
 #include "edge.h"
 #include "logging.h"
+#include "msync.h"
 #include "sync.h"
 
 #include <stdio.h>
@@ -24,6 +25,7 @@ static const command_t commands[] = {
     {"log", edge_cmd_log, "list log entries"},
     {"verify", edge_cmd_verify, "verify every signature and chain link of the local log"},
     {"status", edge_cmd_status, "show device, log and sync status"},
+    {"ingest", edge_cmd_ingest, "store media files as encrypted chunks (FILE... or --inbox)"},
     {"run", edge_cmd_run, "sync the log to the hub (daemon; --until-synced to stop when done)"},
 };
 

@@ -23,6 +23,9 @@ const char *const edge_config_keys[] = {
     "media.keep_days",
     "sync.retry_ms",
     "sync.reconnect_max_ms",
+    "archive_key",
+    "media.hub",
+    "media.stable_ms",
     NULL,
 };
 

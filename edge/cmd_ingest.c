@@ -1,0 +1,224 @@
+/* cmd_ingest.c: `fieldtrail-edge ingest`: manual media import, or one pass
+ * over the inbox. */
+#include "edge.h"
+#include "logging.h"
+#include "msync.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static volatile sig_atomic_t stop_flag;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop_flag = 1;
+}
+
+static void ingest_usage(FILE *out)
+{
+    fprintf(out, "usage: fieldtrail-edge ingest FILE... --recorder NO [--remove]\n"
+                 "       fieldtrail-edge ingest --inbox [DIR]\n"
+                 "         [--archive-key HEX] [--state DIR] [--config FILE] [--json]\n\n"
+                 "Stores media files as encrypted chunks in the edge's database and writes a\n"
+                 "signed manifest for each to the device log; the hub pulls the chunks later.\n"
+                 "An interrupted ingest resumes where it stopped; content already ingested is\n"
+                 "not stored twice. With --inbox, ingests every complete file in\n"
+                 "DIR/<recorder>/ (default: config `inbox`, else STATE/inbox) and removes it\n"
+                 "once stored. A progress bar is shown on a terminal.\n\n"
+                 "  --recorder NO      the recorder (body cam, camera) the files come from\n"
+                 "  --remove           remove each FILE (and its .json sidecar) once stored\n"
+                 "  --archive-key HEX  the hub's archive public key (config `archive_key`;\n"
+                 "                     `archive_public` in the hub's hub.pub)\n"
+                 "exit codes: 0 all stored, 1 a file failed or storage is full, 2 usage\n");
+}
+
+/* Progress bar state for a terminal. */
+typedef struct {
+    bool tty;
+    struct timespec start;
+} bar_t;
+
+static void bar_show(void *ctx, const char *name, uint64_t done, uint64_t total)
+{
+    bar_t *b = ctx;
+    if (!b->tty) {
+        return;
+    }
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    double secs = (double)(now.tv_sec - b->start.tv_sec) + (now.tv_nsec - b->start.tv_nsec) / 1e9;
+    double rate = secs > 0 ? (double)done / secs : 0;
+    int pct = total ? (int)(done * 100 / total) : 100;
+    int fill = pct * 30 / 100;
+    char bar[31];
+    for (int i = 0; i < 30; i++) {
+        bar[i] = i < fill ? '#' : '.';
+    }
+    bar[30] = '\0';
+    double eta = rate > 0 && total > done ? (double)(total - done) / rate : 0;
+    fprintf(stderr, "\r%-24.24s [%s] %3d%% %7.1f MiB/s ETA %4.0fs", name, bar, pct,
+            rate / 1048576.0, eta);
+    if (done >= total) {
+        fputc('\n', stderr);
+    }
+    fflush(stderr);
+}
+
+int edge_cmd_ingest(int argc, char **argv)
+{
+    edge_ctx_t ctx = {0};
+    const char *recorder = NULL, *archive = NULL, *inbox = NULL;
+    bool remove_src = false, use_inbox = false;
+    enum { O_REC = 256, O_REMOVE, O_INBOX, O_ARCHIVE };
+    static const struct option opts[] = {
+        EDGE_COMMON_OPTS,
+        {"recorder", required_argument, NULL, O_REC},
+        {"remove", no_argument, NULL, O_REMOVE},
+        {"inbox", no_argument, NULL, O_INBOX},
+        {"archive-key", required_argument, NULL, O_ARCHIVE},
+        {NULL, 0, NULL, 0},
+    };
+    int opt;
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        if (edge_common_opt(&ctx, opt, optarg)) {
+            continue;
+        }
+        switch (opt) {
+        case O_REC:
+            recorder = optarg;
+            break;
+        case O_REMOVE:
+            remove_src = true;
+            break;
+        case O_INBOX:
+            use_inbox = true;
+            break;
+        case O_ARCHIVE:
+            archive = optarg;
+            break;
+        case 'h':
+            ingest_usage(stdout);
+            return 0;
+        default:
+            ingest_usage(stderr);
+            return 2;
+        }
+    }
+    int n_files = argc - optind;
+    if (use_inbox) {
+        if (n_files > 1) {
+            ingest_usage(stderr);
+            return 2;
+        }
+        inbox = n_files == 1 ? argv[optind] : NULL;
+    } else if (n_files == 0 || !recorder || !recorder[0]) {
+        edge_fail("name the files and the recorder they come from: ingest FILE... --recorder NO "
+                  "(or ingest --inbox)");
+        return 2;
+    }
+    if (edge_open(&ctx) != 0) {
+        edge_close(&ctx);
+        return 1;
+    }
+    int status = 1;
+    mstore_t *m = NULL;
+    ingest_t *in = NULL;
+    edge_media_settings_t ms;
+    int rc = edge_media_settings(&ctx, archive, &ms);
+    if (rc != 0) {
+        status = rc;
+        goto out;
+    }
+    if (!ms.has_archive) {
+        edge_fail("no archive key: set `archive_key = HEX` in %s/edge.conf (the "
+                  "`archive_public` line of the hub's hub.pub) or pass --archive-key; file keys "
+                  "are sealed to it",
+                  ctx.state);
+        status = 2;
+        goto out;
+    }
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    ms.ingest.stop = &stop_flag;
+    int err = mstore_open(ctx.log, &m);
+    if (err == FT_OK) {
+        err = ingest_new(m, &ms.ingest, &in);
+    }
+    if (err != FT_OK) {
+        edge_fail("cannot open the media store: %s", ft_strerror(err));
+        goto out;
+    }
+    bar_t bar = {.tty = isatty(STDERR_FILENO) && !ctx.json};
+    clock_gettime(CLOCK_MONOTONIC, &bar.start);
+    ingest_set_progress(in, bar_show, &bar);
+    if (use_inbox) {
+        unsigned stored = 0;
+        const char *dir = inbox ? inbox : ms.inbox;
+        err = ingest_scan_inbox(in, dir, &stored);
+        if (err == FT_EFULL) {
+            edge_fail("storage full: ingest paused after %u files; the rest stays in %s until "
+                      "the hub confirms files so that they can be pruned (see `status`)",
+                      stored, dir);
+        } else if (err != FT_OK) {
+            edge_fail("some files in %s could not be ingested (%s); they stay there", dir,
+                      ft_strerror(err));
+        } else {
+            status = 0;
+        }
+        if (ctx.json) {
+            printf("{\"stored\":%u,\"ok\":%s}\n", stored, status == 0 ? "true" : "false");
+        } else {
+            printf("%u files ingested from %s\n", stored, dir);
+        }
+        goto out;
+    }
+    status = 0;
+    for (int i = optind; i < argc; i++) {
+        ingest_result_t res;
+        clock_gettime(CLOCK_MONOTONIC, &bar.start);
+        err = ingest_file(in, argv[i], recorder, remove_src, &res);
+        if (err == FT_EFULL) {
+            edge_fail("storage full while ingesting %s: paused; run the same command again once "
+                      "the hub has confirmed earlier files (they are then pruned) — it resumes "
+                      "where it stopped",
+                      argv[i]);
+            status = 1;
+            break;
+        }
+        if (err != FT_OK) {
+            edge_fail("cannot ingest %s: %s", argv[i], ft_strerror(err));
+            status = 1;
+            if (err == FT_ETIMEOUT) {
+                break;
+            }
+            continue;
+        }
+        char idhex[33];
+        hex_encode(res.file_id, MEDIA_FILE_ID_BYTES, idhex);
+        const char *what = res.outcome == INGEST_DUPLICATE ? "duplicate" : "stored";
+        if (ctx.json) {
+            printf("{\"file\":\"%s\",\"result\":\"%s\",\"file_id\":\"%s\",\"size\":%llu,"
+                   "\"seq\":%llu,\"resumed\":%s}\n",
+                   argv[i], what, idhex, (unsigned long long)res.size,
+                   (unsigned long long)res.manifest_seq, res.resumed ? "true" : "false");
+        } else {
+            printf("%s: %s as %s (%llu bytes)%s\n", argv[i], what, idhex,
+                   (unsigned long long)res.size, res.resumed ? ", resumed" : "");
+        }
+    }
+out:
+    ingest_destroy(&in);
+    mstore_destroy(&m);
+    edge_close(&ctx);
+    return status;
+}

@@ -1,0 +1,133 @@
+/* mstore.h: the edge's media store: encrypted chunks and per-file state in
+ * the device log's LMDB environment (docs/media.md).
+ *
+ * Databases (opened in devlog_env, so a manifest entry and the rows it
+ * describes commit in one transaction):
+ *   mchunks    file_id(16) | u32be index   -> stored chunk (ciphertext || tag)
+ *   mfiles     file_id(16)                 -> mstore_file_t (one per ingested file)
+ *   mprogress  u64be dev | u64be inode     -> mstore_progress_t (ingest in progress / done)
+ *   mcontent   content hash(32)            -> file_id (never ingest the same content twice)
+ *   mmeta      name                        -> value ("hub_sign_pk")
+ * Never one LMDB value per file: a file is n_chunks values of chunk_size.
+ *
+ * File state machine:
+ *   (none) --ingest_file: final txn with the manifest--> STORED
+ *   STORED --signed completion receipt (msync)--> ACKED    mstore_file_ack
+ *   ACKED  --space needed or keep_days passed--> PRUNED    mstore_prune
+ * Only ACKED files are ever pruned (Art. 24(5)).
+ *
+ * The progress row holds the file key in plaintext while a file is being
+ * ingested (so a crash resumes with the same key); the final transaction
+ * replaces it with a DONE row that holds no key. A crash mid-ingest thus
+ * leaves that one key on disk until the resume finishes.
+ */
+#ifndef FT_EDGE_MSTORE_H
+#define FT_EDGE_MSTORE_H
+
+#include "devlog.h"
+#include "media.h"
+
+#include <lmdb.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+/* Space kept free for log entries, receipts and the storage_full event. */
+#define MSTORE_HEADROOM ((uint64_t)8 << 20)
+#define MSTORE_RECEIPT_MAX 512
+
+typedef enum {
+    MFILE_STORED = 1, /* chunks held, the hub has not confirmed the file */
+    MFILE_ACKED = 2,  /* the hub's signed completion receipt is stored */
+    MFILE_PRUNED = 3, /* chunks deleted after the receipt */
+} mfile_state;
+
+/* What the edge keeps about one ingested file. */
+typedef struct {
+    uint32_t version; /* 1 */
+    uint32_t state;   /* mfile_state */
+    uint8_t file_id[MEDIA_FILE_ID_BYTES];
+    uint64_t size;         /* plaintext bytes */
+    uint32_t chunk_size;   /* plaintext bytes per chunk */
+    uint32_t n_chunks;     /* chunks stored */
+    uint64_t manifest_seq; /* its manifest entry in the log */
+    int64_t ingested_ms, acked_ms, pruned_ms;
+    uint64_t served; /* chunks sent to the hub (all attempts) */
+    int64_t first_served_ms, last_served_ms;
+    uint8_t merkle_root[MEDIA_HASH_BYTES];
+    uint8_t content_hash[MEDIA_HASH_BYTES];
+    char name[128];    /* inbox file name */
+    char recorder[64]; /* recorder number */
+    uint32_t receipt_len;
+    uint8_t receipt[MSTORE_RECEIPT_MAX]; /* SignedMediaReceipt bytes */
+} mstore_file_t;
+
+typedef enum { MPROG_INGESTING = 1, MPROG_DONE = 2 } mprog_state;
+
+/* An ingest in progress (or finished, until its inbox file is removed). */
+typedef struct {
+    uint32_t version; /* 1 */
+    uint32_t state;   /* mprog_state */
+    uint64_t dev, ino, size;
+    int64_t mtime_ns;
+    uint8_t file_id[MEDIA_FILE_ID_BYTES];
+    uint8_t key[MEDIA_KEY_BYTES]; /* zero once DONE */
+    uint32_t chunk_size;
+    uint32_t chunks_done;
+    int64_t started_ms;
+    char path[1024];
+} mstore_progress_t;
+
+typedef struct mstore_t mstore_t;
+
+/* Opens the databases in log's environment. FT_OK, FT_EIO. */
+int mstore_open(devlog_t *log, mstore_t **out) FT_MUST_CHECK;
+void mstore_destroy(mstore_t **m_p);
+devlog_t *mstore_log(mstore_t *m);
+MDB_env *mstore_env(mstore_t *m);
+
+/* Free bytes in the LMDB map (unused pages + free-list pages). */
+int mstore_free_bytes(mstore_t *m, uint64_t *free_bytes, uint64_t *map_bytes) FT_MUST_CHECK;
+
+/* Chunks, in txn. get: borrowed until the txn ends. */
+int mstore_chunk_put(mstore_t *m, MDB_txn *txn, const uint8_t file_id[MEDIA_FILE_ID_BYTES],
+                     uint32_t index, const uint8_t *data, size_t len) FT_MUST_CHECK;
+int mstore_chunk_get(mstore_t *m, MDB_txn *txn, const uint8_t file_id[MEDIA_FILE_ID_BYTES],
+                     uint32_t index, const uint8_t **data, size_t *len) FT_MUST_CHECK;
+/* Deletes every chunk of a file; *bytes (may be NULL) gets what was freed. */
+int mstore_chunks_delete(mstore_t *m, MDB_txn *txn, const uint8_t file_id[MEDIA_FILE_ID_BYTES],
+                         uint64_t *bytes) FT_MUST_CHECK;
+
+/* File rows. get: FT_OK or FT_ENOTFOUND. */
+int mstore_file_get(mstore_t *m, MDB_txn *txn, const uint8_t file_id[MEDIA_FILE_ID_BYTES],
+                    mstore_file_t *out) FT_MUST_CHECK;
+int mstore_file_put(mstore_t *m, MDB_txn *txn, const mstore_file_t *f) FT_MUST_CHECK;
+typedef int (*mstore_file_fn)(void *ctx, const mstore_file_t *f);
+int mstore_file_iter(mstore_t *m, MDB_txn *txn, mstore_file_fn fn, void *ctx);
+
+/* Progress rows, keyed by (dev, ino). */
+int mstore_progress_get(mstore_t *m, MDB_txn *txn, uint64_t dev, uint64_t ino,
+                        mstore_progress_t *out) FT_MUST_CHECK;
+int mstore_progress_put(mstore_t *m, MDB_txn *txn, const mstore_progress_t *p) FT_MUST_CHECK;
+int mstore_progress_del(mstore_t *m, MDB_txn *txn, uint64_t dev, uint64_t ino) FT_MUST_CHECK;
+typedef int (*mstore_progress_fn)(void *ctx, const mstore_progress_t *p);
+int mstore_progress_iter(mstore_t *m, MDB_txn *txn, mstore_progress_fn fn, void *ctx);
+
+/* Content index. get: FT_OK (file_id filled) or FT_ENOTFOUND. */
+int mstore_content_get(mstore_t *m, MDB_txn *txn, const uint8_t hash[MEDIA_HASH_BYTES],
+                       uint8_t file_id[MEDIA_FILE_ID_BYTES]) FT_MUST_CHECK;
+int mstore_content_put(mstore_t *m, MDB_txn *txn, const uint8_t hash[MEDIA_HASH_BYTES],
+                       const uint8_t file_id[MEDIA_FILE_ID_BYTES]) FT_MUST_CHECK;
+
+/* Small named values. */
+int mstore_meta_get(mstore_t *m, MDB_txn *txn, const char *name, void *out, size_t n) FT_MUST_CHECK;
+int mstore_meta_put(mstore_t *m, MDB_txn *txn, const char *name, const void *v,
+                    size_t n) FT_MUST_CHECK;
+
+/* Prunes ACKED files: every one whose ingest is older than keep_ms (0 = no
+ * age limit), and, oldest first, more until need_bytes are free (0 = none
+ * needed). Appends one media_pruned event per pruned file in the same
+ * transaction. *pruned (may be NULL) gets the number of files pruned. */
+int mstore_prune(mstore_t *m, uint64_t keep_ms, uint64_t need_bytes,
+                 unsigned *pruned) FT_MUST_CHECK;
+
+#endif

@@ -1,0 +1,657 @@
+/* msync.c: inbox watcher and chunk server threads of `run`, media status
+ * (see msync.h). */
+#include "msync.h"
+#include "fsutil.h"
+#include "hlc.h"
+#include "lmdbx.h"
+#include "logging.h"
+#include "mediawire.h"
+#include "record.h"
+#include "wire.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+/* Served-chunk counters are written to LMDB at most this often. */
+#define MSYNC_FLUSH_MS 2000
+#define MSYNC_POLL_MS 200
+
+int edge_media_settings(edge_ctx_t *ctx, const char *archive_flag, edge_media_settings_t *out)
+{
+    memset(out, 0, sizeof *out);
+    out->ingest.unit = config_get(ctx->cfg, "unit");
+    const char *ak = config_pick(archive_flag, ctx->cfg, "archive_key", NULL);
+    if (ak) {
+        if (hex_decode(ak, out->ingest.archive_pk, 32) != FT_OK) {
+            edge_fail("archive_key must be the hub's 64-character hex archive key (the "
+                      "`archive_public` line of hub.pub), not \"%s\"",
+                      ak);
+            return 2;
+        }
+        out->has_archive = true;
+    }
+    uint64_t v = 0;
+    const char *t = config_get(ctx->cfg, "chunk_kb");
+    if (t) {
+        if (config_parse_u64(t, &v) != FT_OK || v * 1024 < MEDIA_CHUNK_MIN ||
+            v * 1024 > MEDIA_CHUNK_MAX) {
+            edge_fail("chunk_kb must be between %u and %u, not \"%s\"", MEDIA_CHUNK_MIN / 1024,
+                      MEDIA_CHUNK_MAX / 1024, t);
+            return 2;
+        }
+        out->ingest.chunk_size = (uint32_t)(v * 1024);
+    }
+    t = config_get(ctx->cfg, "media.stable_ms");
+    if (t) {
+        if (config_parse_u64(t, &v) != FT_OK || v == 0 || v > 3600000) {
+            edge_fail("media.stable_ms must be a positive number of milliseconds, not \"%s\"", t);
+            return 2;
+        }
+        out->ingest.stable_ms = (unsigned)v;
+    }
+    v = INGEST_DEFAULT_KEEP_DAYS;
+    t = config_get(ctx->cfg, "media.keep_days");
+    if (t && (config_parse_u64(t, &v) != FT_OK || v > 36500)) {
+        edge_fail("media.keep_days must be a whole number of days, not \"%s\"", t);
+        return 2;
+    }
+    out->ingest.keep_ms = v * 86400000ULL;
+    t = config_get(ctx->cfg, "inbox");
+    if (t) {
+        snprintf(out->inbox, sizeof out->inbox, "%s", t);
+    } else {
+        snprintf(out->inbox, sizeof out->inbox, "%s/inbox", ctx->state);
+    }
+    const char *hub = config_get(ctx->cfg, "hub");
+    const char *mh = config_get(ctx->cfg, "media.hub");
+    if (mh) {
+        snprintf(out->endpoint, sizeof out->endpoint, "%s", mh);
+    } else if (hub) {
+        /* Default: the sync endpoint's port + 2 (7400 -> 7402). */
+        const char *colon = strrchr(hub, ':');
+        uint64_t port = 0;
+        if (colon && config_parse_u64(colon + 1, &port) == FT_OK && port + 2 <= 65535) {
+            snprintf(out->endpoint, sizeof out->endpoint, "%.*s:%llu", (int)(colon - hub), hub,
+                     (unsigned long long)(port + 2));
+        }
+    }
+    const char *hk = config_get(ctx->cfg, "hub_key");
+    if (hk && hex_decode(hk, out->hub_key, 32) == FT_OK) {
+        out->has_hub_key = true;
+    }
+    const char *trace = getenv("FT_MEDIA_TRACE");
+    out->trace_served = trace && trace[0] == '1';
+    return 0;
+}
+
+/* ---- chunk server ----------------------------------------------------------- */
+
+/* Served-chunk counts not yet written. */
+typedef struct {
+    uint8_t file_id[MEDIA_FILE_ID_BYTES];
+    uint64_t n;
+    int64_t first_ms, last_ms;
+} served_t;
+
+struct edge_media_t {
+    edge_ctx_t *ctx; /* borrowed */
+    volatile sig_atomic_t *stop;
+    edge_media_settings_t s;
+    mstore_t *m;
+    ingest_t *in;
+    pthread_t watch_th, serve_th;
+    bool watch_started, serve_started;
+    /* chunk server */
+    void *zctx, *dealer, *mon;
+    char mon_addr[64];
+    uint8_t hub_sign_pk[32];
+    bool has_sign_pk;
+    served_t *served;
+    size_t n_served, cap_served;
+    int64_t flushed_ms;
+};
+
+static void *watch_main(void *arg)
+{
+    edge_media_t *em = arg;
+    if (ingest_watch(em->in, em->s.inbox, em->stop) != FT_OK) {
+        log_error("the inbox watcher stopped");
+    }
+    return NULL;
+}
+
+static void send_media(edge_media_t *em, const mwire_msg_t *m)
+{
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    if (mwire_encode(m, &buf, &len) != FT_OK) {
+        log_error("cannot encode a %s message", mwire_kind_name(m->kind));
+        return;
+    }
+    if (zmq_send(em->dealer, buf, len, ZMQ_DONTWAIT) < 0) {
+        log_debug("%s not sent: %s", mwire_kind_name(m->kind), zmq_strerror(zmq_errno()));
+    }
+    free(buf);
+}
+
+typedef struct {
+    uint8_t (*ids)[MEDIA_FILE_ID_BYTES];
+    size_t n, cap;
+} pending_t;
+
+static int collect_pending(void *ctx, const mstore_file_t *f)
+{
+    pending_t *p = ctx;
+    if (f->state != MFILE_STORED || p->n >= MWIRE_MAX_PENDING) {
+        return 0;
+    }
+    if (p->n == p->cap) {
+        size_t cap = p->cap ? 2 * p->cap : 32;
+        void *g = realloc(p->ids, cap * MEDIA_FILE_ID_BYTES);
+        if (!g) {
+            return FT_ENOMEM;
+        }
+        p->ids = g;
+        p->cap = cap;
+    }
+    memcpy(p->ids[p->n++], f->file_id, MEDIA_FILE_ID_BYTES);
+    return 0;
+}
+
+static void send_hello(edge_media_t *em)
+{
+    pending_t p = {0};
+    MDB_txn *txn = NULL;
+    if (mdb_txn_begin(mstore_env(em->m), NULL, MDB_RDONLY, &txn) == 0) {
+        if (mstore_file_iter(em->m, txn, collect_pending, &p) != FT_OK) {
+            p.n = 0;
+        }
+        mdb_txn_abort(txn);
+    }
+    mwire_msg_t m = {.kind = MWIRE_HELLO};
+    m.u.hello.version = MWIRE_VERSION;
+    m.u.hello.n_pending = p.n;
+    m.u.hello.pending = (const uint8_t(*)[MEDIA_FILE_ID_BYTES])p.ids;
+    send_media(em, &m);
+    log_debug("media: hello with %zu files pending", p.n);
+    free(p.ids);
+}
+
+static void note_served(edge_media_t *em, const uint8_t *file_id)
+{
+    int64_t now = (int64_t)hlc_wall_ms();
+    for (size_t i = 0; i < em->n_served; i++) {
+        if (memcmp(em->served[i].file_id, file_id, MEDIA_FILE_ID_BYTES) == 0) {
+            em->served[i].n++;
+            em->served[i].last_ms = now;
+            return;
+        }
+    }
+    if (em->n_served == em->cap_served) {
+        size_t cap = em->cap_served ? 2 * em->cap_served : 8;
+        served_t *g = realloc(em->served, cap * sizeof *g);
+        if (!g) {
+            return;
+        }
+        em->served = g;
+        em->cap_served = cap;
+    }
+    served_t *s = &em->served[em->n_served++];
+    memcpy(s->file_id, file_id, MEDIA_FILE_ID_BYTES);
+    s->n = 1;
+    s->first_ms = s->last_ms = now;
+}
+
+/* Writes the served counters into the file rows. */
+static void flush_served(edge_media_t *em)
+{
+    em->flushed_ms = (int64_t)hlc_wall_ms();
+    if (em->n_served == 0) {
+        return;
+    }
+    MDB_txn *txn = NULL;
+    if (mdb_txn_begin(mstore_env(em->m), NULL, 0, &txn) != 0) {
+        return;
+    }
+    for (size_t i = 0; i < em->n_served; i++) {
+        mstore_file_t f;
+        if (mstore_file_get(em->m, txn, em->served[i].file_id, &f) != FT_OK) {
+            continue;
+        }
+        if (!f.first_served_ms) {
+            f.first_served_ms = em->served[i].first_ms;
+        }
+        f.served += em->served[i].n;
+        f.last_served_ms = em->served[i].last_ms;
+        if (mstore_file_put(em->m, txn, &f) != FT_OK) {
+            mdb_txn_abort(txn);
+            return;
+        }
+    }
+    if (mdb_txn_commit(txn) == 0) {
+        em->n_served = 0;
+    }
+}
+
+static void on_request(edge_media_t *em, const uint8_t *file_id, uint32_t index)
+{
+    MDB_txn *txn = NULL;
+    mwire_msg_t m = {.kind = MWIRE_CHUNK};
+    memcpy(m.u.chunk.file_id, file_id, MEDIA_FILE_ID_BYTES);
+    m.u.chunk.index = index;
+    if (mdb_txn_begin(mstore_env(em->m), NULL, MDB_RDONLY, &txn) != 0) {
+        return;
+    }
+    const uint8_t *data = NULL;
+    size_t len = 0;
+    if (mstore_chunk_get(em->m, txn, file_id, index, &data, &len) == FT_OK) {
+        m.u.chunk.data = data;
+        m.u.chunk.len = len;
+        if (em->s.trace_served) {
+            char idhex[33];
+            hex_encode(file_id, MEDIA_FILE_ID_BYTES, idhex);
+            log_info("media: served chunk %s:%u", idhex, index);
+        }
+        note_served(em, file_id);
+    } else {
+        m.u.chunk.missing = true;
+    }
+    send_media(em, &m);
+    mdb_txn_abort(txn);
+}
+
+static void on_receipt(edge_media_t *em, const uint8_t *raw, size_t len)
+{
+    if (!em->has_sign_pk) {
+        log_warn("media: a completion receipt before the hub's welcome; ignored");
+        return;
+    }
+    mwire_receipt_t r;
+    int err = mwire_receipt_open(raw, len, em->hub_sign_pk, &r);
+    if (err != FT_OK) {
+        log_warn("media: a completion receipt that does not verify (%s); ignored",
+                 ft_strerror(err));
+        return;
+    }
+    if (memcmp(r.device, devlog_device(em->ctx->log), DEVID_BYTES) != 0 ||
+        len > MSTORE_RECEIPT_MAX) {
+        log_warn("media: a completion receipt for another device; ignored");
+        return;
+    }
+    MDB_txn *txn = NULL;
+    if (mdb_txn_begin(mstore_env(em->m), NULL, 0, &txn) != 0) {
+        return;
+    }
+    mstore_file_t f;
+    err = mstore_file_get(em->m, txn, r.file_id, &f);
+    if (err == FT_OK && f.state == MFILE_STORED &&
+        memcmp(f.merkle_root, r.merkle_root, MEDIA_HASH_BYTES) == 0 &&
+        memcmp(f.content_hash, r.content_hash, MEDIA_HASH_BYTES) == 0 && f.size == r.size) {
+        f.state = MFILE_ACKED;
+        f.acked_ms = (int64_t)hlc_wall_ms();
+        f.receipt_len = (uint32_t)len;
+        memcpy(f.receipt, raw, len);
+        err = mstore_file_put(em->m, txn, &f);
+        if (err == FT_OK && mdb_txn_commit(txn) == 0) {
+            log_info("media: the hub holds all of %s (signed receipt stored)", f.name);
+            return;
+        }
+        log_error("media: cannot store the completion receipt of %s", f.name);
+        return;
+    }
+    mdb_txn_abort(txn);
+    if (err == FT_OK && f.state != MFILE_STORED) {
+        return; /* already confirmed */
+    }
+    log_warn("media: a completion receipt that matches no stored file; ignored");
+}
+
+static void on_media_message(edge_media_t *em, const uint8_t *buf, size_t len)
+{
+    mwire_msg_t m;
+    if (mwire_decode(buf, len, &m) != FT_OK) {
+        log_warn("media: a message from the hub that does not decode (%zu bytes)", len);
+        return;
+    }
+    switch (m.kind) {
+    case MWIRE_WELCOME:
+        memcpy(em->hub_sign_pk, m.u.welcome.hub_sign_pk, 32);
+        em->has_sign_pk = true;
+        log_debug("media: hub welcomed us, window %u", m.u.welcome.window);
+        break;
+    case MWIRE_REQUEST:
+        on_request(em, m.u.request.file_id, m.u.request.index);
+        break;
+    case MWIRE_RECEIPT:
+        on_receipt(em, m.u.receipt.raw, m.u.receipt.len);
+        break;
+    default:
+        log_warn("media: the hub does not send %s messages", mwire_kind_name(m.kind));
+        break;
+    }
+    mwire_msg_free(&m);
+}
+
+/* True if the monitor reported a completed handshake. */
+static bool handshake_done(edge_media_t *em)
+{
+    bool done = false;
+    for (;;) {
+        zmq_msg_t ev, addr;
+        zmq_msg_init(&ev);
+        if (zmq_msg_recv(&ev, em->mon, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&ev);
+            break;
+        }
+        zmq_msg_init(&addr);
+        if (zmq_msg_more(&ev)) {
+            zmq_msg_recv(&addr, em->mon, 0);
+        }
+        if (zmq_msg_size(&ev) >= 2) {
+            const uint8_t *d = zmq_msg_data(&ev);
+            uint16_t event = (uint16_t)(d[0] | d[1] << 8);
+            if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
+                done = true;
+            }
+        }
+        zmq_msg_close(&addr);
+        zmq_msg_close(&ev);
+    }
+    return done;
+}
+
+static int serve_setup(edge_media_t *em)
+{
+    em->zctx = zmq_ctx_new();
+    if (!em->zctx) {
+        return FT_EIO;
+    }
+    em->dealer = zmq_socket(em->zctx, ZMQ_DEALER);
+    if (!em->dealer) {
+        return FT_EIO;
+    }
+    uint8_t rid[WIRE_ROUTING_ID_BYTES];
+    wire_routing_id(devlog_device(em->ctx->log), rid);
+    int zero = 0, one = 1, ivl = 200, ivl_max = 2000, hb = 2000, hb_timeout = 6000;
+    int hwm = 64;
+    int64_t maxmsg = (int64_t)MWIRE_MAX_MSG_BYTES;
+    if (zmq_setsockopt(em->dealer, ZMQ_LINGER, &zero, sizeof zero) != 0 ||
+        zmq_setsockopt(em->dealer, ZMQ_IMMEDIATE, &one, sizeof one) != 0 ||
+        zmq_setsockopt(em->dealer, ZMQ_ROUTING_ID, rid, sizeof rid) != 0 ||
+        zmq_setsockopt(em->dealer, ZMQ_RECONNECT_IVL, &ivl, sizeof ivl) != 0 ||
+        zmq_setsockopt(em->dealer, ZMQ_RECONNECT_IVL_MAX, &ivl_max, sizeof ivl_max) != 0 ||
+        zmq_setsockopt(em->dealer, ZMQ_HEARTBEAT_IVL, &hb, sizeof hb) != 0 ||
+        zmq_setsockopt(em->dealer, ZMQ_HEARTBEAT_TIMEOUT, &hb_timeout, sizeof hb_timeout) != 0 ||
+        zmq_setsockopt(em->dealer, ZMQ_SNDHWM, &hwm, sizeof hwm) != 0 ||
+        zmq_setsockopt(em->dealer, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg) != 0 ||
+        zmq_setsockopt(em->dealer, ZMQ_CURVE_SERVERKEY, em->s.hub_key, 32) != 0 ||
+        zmq_setsockopt(em->dealer, ZMQ_CURVE_PUBLICKEY, em->ctx->keys.box_pk, 32) != 0 ||
+        zmq_setsockopt(em->dealer, ZMQ_CURVE_SECRETKEY, em->ctx->keys.box_sk, 32) != 0) {
+        return FT_EIO;
+    }
+    snprintf(em->mon_addr, sizeof em->mon_addr, "inproc://media-mon-%p", (void *)em);
+    if (zmq_socket_monitor(em->dealer, em->mon_addr, ZMQ_EVENT_HANDSHAKE_SUCCEEDED) != 0) {
+        return FT_EIO;
+    }
+    em->mon = zmq_socket(em->zctx, ZMQ_PAIR);
+    if (!em->mon || zmq_setsockopt(em->mon, ZMQ_LINGER, &zero, sizeof zero) != 0 ||
+        zmq_connect(em->mon, em->mon_addr) != 0) {
+        return FT_EIO;
+    }
+    if (zmq_connect(em->dealer, em->s.endpoint) != 0) {
+        log_error("media: cannot connect to %s: %s", em->s.endpoint, zmq_strerror(zmq_errno()));
+        return FT_EIO;
+    }
+    return FT_OK;
+}
+
+static void *serve_main(void *arg)
+{
+    edge_media_t *em = arg;
+    uint8_t *buf = malloc(MWIRE_MAX_MSG_BYTES);
+    if (!buf) {
+        return NULL;
+    }
+    log_info("media: serving chunks to the hub at %s", em->s.endpoint);
+    while (!*em->stop) {
+        zmq_pollitem_t items[2] = {
+            {em->mon, 0, ZMQ_POLLIN, 0},
+            {em->dealer, 0, ZMQ_POLLIN, 0},
+        };
+        int rc = zmq_poll(items, 2, MSYNC_POLL_MS);
+        if (rc < 0 && zmq_errno() != EINTR) {
+            log_error("media link: %s", zmq_strerror(zmq_errno()));
+            break;
+        }
+        if ((items[0].revents & ZMQ_POLLIN) && handshake_done(em)) {
+            send_hello(em);
+        }
+        if (items[1].revents & ZMQ_POLLIN) {
+            for (int i = 0; i < 64; i++) {
+                int n = zmq_recv(em->dealer, buf, MWIRE_MAX_MSG_BYTES, ZMQ_DONTWAIT);
+                if (n < 0) {
+                    break;
+                }
+                if ((size_t)n > MWIRE_MAX_MSG_BYTES) {
+                    continue;
+                }
+                on_media_message(em, buf, (size_t)n);
+            }
+        }
+        if ((int64_t)hlc_wall_ms() - em->flushed_ms >= MSYNC_FLUSH_MS) {
+            flush_served(em);
+        }
+    }
+    flush_served(em);
+    free(buf);
+    return NULL;
+}
+
+int edge_media_start(edge_ctx_t *ctx, volatile sig_atomic_t *stop, edge_media_t **out)
+{
+    *out = NULL;
+    edge_media_t *em = calloc(1, sizeof *em);
+    if (!em) {
+        edge_fail("out of memory");
+        return 1;
+    }
+    em->ctx = ctx;
+    em->stop = stop;
+    if (edge_media_settings(ctx, NULL, &em->s) != 0) {
+        free(em);
+        return 1;
+    }
+    em->s.ingest.stop = stop;
+    int err = mstore_open(ctx->log, &em->m);
+    if (err != FT_OK) {
+        edge_fail("cannot open the media store: %s", ft_strerror(err));
+        edge_media_stop(&em);
+        return 1;
+    }
+    if (em->s.has_archive) {
+        err = ingest_new(em->m, &em->s.ingest, &em->in);
+        if (err != FT_OK || pthread_create(&em->watch_th, NULL, watch_main, em) != 0) {
+            edge_fail("cannot start the inbox watcher");
+            edge_media_stop(&em);
+            return 1;
+        }
+        em->watch_started = true;
+    } else {
+        log_warn("no archive_key in edge.conf: the inbox %s is not watched (media cannot be "
+                 "sealed for the hub without it)",
+                 em->s.inbox);
+    }
+    if (em->s.endpoint[0] && em->s.has_hub_key) {
+        if (serve_setup(em) != FT_OK || pthread_create(&em->serve_th, NULL, serve_main, em) != 0) {
+            edge_fail("cannot set up the media link to %s: %s", em->s.endpoint,
+                      zmq_strerror(zmq_errno()));
+            edge_media_stop(&em);
+            return 1;
+        }
+        em->serve_started = true;
+    }
+    *out = em;
+    return 0;
+}
+
+void edge_media_stop(edge_media_t **m_p)
+{
+    edge_media_t *em = *m_p;
+    if (!em) {
+        return;
+    }
+    if (!*em->stop) {
+        *em->stop = 1;
+    }
+    if (em->watch_started) {
+        pthread_join(em->watch_th, NULL);
+    }
+    if (em->serve_started) {
+        pthread_join(em->serve_th, NULL);
+    }
+    if (em->mon) {
+        zmq_close(em->mon);
+    }
+    if (em->dealer) {
+        zmq_socket_monitor(em->dealer, NULL, 0);
+        zmq_close(em->dealer);
+    }
+    if (em->zctx) {
+        zmq_ctx_term(em->zctx);
+    }
+    ingest_destroy(&em->in);
+    mstore_destroy(&em->m);
+    free(em->served);
+    free(em);
+    *m_p = NULL;
+}
+
+/* ---- status ----------------------------------------------------------------- */
+
+typedef struct {
+    json_t *transfers, *ingesting;
+    uint64_t stored, acked, pruned, bytes_pending, chunks_stored_bytes;
+} status_acc_t;
+
+static int status_file(void *ctx, const mstore_file_t *f)
+{
+    status_acc_t *a = ctx;
+    char idhex[33];
+    hex_encode(f->file_id, MEDIA_FILE_ID_BYTES, idhex);
+    if (f->state == MFILE_STORED) {
+        a->stored++;
+        a->bytes_pending += f->size;
+        uint64_t sent = f->served * (uint64_t)f->chunk_size;
+        if (sent > f->size) {
+            sent = f->size;
+        }
+        double secs = (double)(f->last_served_ms - f->first_served_ms) / 1000.0;
+        double rate = secs > 0 ? (double)sent / secs : 0;
+        double eta = rate > 0 ? (double)(f->size - sent) / rate : -1;
+        json_array_append_new(a->transfers,
+                              json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:f, s:f}", "file_id",
+                                        idhex, "name", f->name, "recorder", f->recorder, "size",
+                                        (json_int_t)f->size, "sent_bytes", (json_int_t)sent,
+                                        "chunks", (json_int_t)f->n_chunks, "rate_mb_s", rate / 1e6,
+                                        "eta_s", eta));
+    } else if (f->state == MFILE_ACKED) {
+        a->acked++;
+    } else if (f->state == MFILE_PRUNED) {
+        a->pruned++;
+    }
+    return 0;
+}
+
+static int status_progress(void *ctx, const mstore_progress_t *p)
+{
+    status_acc_t *a = ctx;
+    if (p->state != MPROG_INGESTING) {
+        return 0;
+    }
+    uint64_t done = (uint64_t)p->chunks_done * p->chunk_size;
+    if (done > p->size) {
+        done = p->size;
+    }
+    double secs = ((double)hlc_wall_ms() - (double)p->started_ms) / 1000.0;
+    double rate = secs > 0 ? (double)done / secs : 0;
+    json_array_append_new(a->ingesting,
+                          json_pack("{s:s, s:I, s:I, s:f, s:f}", "path", p->path, "size",
+                                    (json_int_t)p->size, "done_bytes", (json_int_t)done,
+                                    "rate_mb_s", rate / 1e6, "eta_s",
+                                    rate > 0 ? (double)(p->size - done) / rate : -1.0));
+    return 0;
+}
+
+json_t *edge_media_status_json(devlog_t *log)
+{
+    mstore_t *m = NULL;
+    if (mstore_open(log, &m) != FT_OK) {
+        return json_null();
+    }
+    status_acc_t a = {.transfers = json_array(), .ingesting = json_array()};
+    MDB_txn *txn = NULL;
+    if (mdb_txn_begin(mstore_env(m), NULL, MDB_RDONLY, &txn) == 0) {
+        if (mstore_file_iter(m, txn, status_file, &a) != FT_OK ||
+            mstore_progress_iter(m, txn, status_progress, &a) != FT_OK) {
+            log_warn("media status incomplete");
+        }
+        mdb_txn_abort(txn);
+    }
+    uint64_t free_bytes = 0, map = 0;
+    if (mstore_free_bytes(m, &free_bytes, &map) != FT_OK) {
+        free_bytes = map = 0;
+    }
+    json_t *o = json_pack("{s:I, s:I, s:I, s:I, s:I, s:o, s:o, s:{s:I, s:I, s:b}}", "files_pending",
+                          (json_int_t)a.stored, "files_acked", (json_int_t)a.acked, "files_pruned",
+                          (json_int_t)a.pruned, "bytes_pending", (json_int_t)a.bytes_pending,
+                          "ingest_queue", (json_int_t)json_array_size(a.ingesting), "ingesting",
+                          a.ingesting, "transfers", a.transfers, "storage", "free_bytes",
+                          (json_int_t)free_bytes, "map_bytes", (json_int_t)map, "full",
+                          free_bytes < MSTORE_HEADROOM + MEDIA_CHUNK_SIZE * 2ULL);
+    mstore_destroy(&m);
+    return o;
+}
+
+void edge_media_status_print(devlog_t *log, FILE *out)
+{
+    json_t *o = edge_media_status_json(log);
+    if (!json_is_object(o)) {
+        json_decref(o);
+        return;
+    }
+    json_t *st = json_object_get(o, "storage");
+    fprintf(out,
+            "media:       %lld files waiting for the hub (%.1f MiB), %lld confirmed, %lld "
+            "pruned\nstorage:     %.1f MiB free of %.1f MiB%s\n",
+            (long long)json_integer_value(json_object_get(o, "files_pending")),
+            (double)json_integer_value(json_object_get(o, "bytes_pending")) / 1048576.0,
+            (long long)json_integer_value(json_object_get(o, "files_acked")),
+            (long long)json_integer_value(json_object_get(o, "files_pruned")),
+            (double)json_integer_value(json_object_get(st, "free_bytes")) / 1048576.0,
+            (double)json_integer_value(json_object_get(st, "map_bytes")) / 1048576.0,
+            json_is_true(json_object_get(st, "full")) ? " — FULL: ingest paused" : "");
+    size_t i;
+    json_t *v;
+    json_array_foreach(json_object_get(o, "ingesting"), i, v)
+    {
+        fprintf(out, "  ingesting %s: %.1f of %.1f MiB\n",
+                json_string_value(json_object_get(v, "path")),
+                (double)json_integer_value(json_object_get(v, "done_bytes")) / 1048576.0,
+                (double)json_integer_value(json_object_get(v, "size")) / 1048576.0);
+    }
+    json_array_foreach(json_object_get(o, "transfers"), i, v)
+    {
+        double eta = json_real_value(json_object_get(v, "eta_s"));
+        fprintf(out, "  sending %s (%s): %.1f of %.1f MiB, %.1f MB/s, ETA %s%.0fs\n",
+                json_string_value(json_object_get(v, "name")),
+                json_string_value(json_object_get(v, "recorder")),
+                (double)json_integer_value(json_object_get(v, "sent_bytes")) / 1048576.0,
+                (double)json_integer_value(json_object_get(v, "size")) / 1048576.0,
+                json_real_value(json_object_get(v, "rate_mb_s")), eta < 0 ? "?" : "",
+                eta < 0 ? 0 : eta);
+    }
+    json_decref(o);
+}
