@@ -1,5 +1,6 @@
 /* cmd_run.c: `fieldtrail-hub run`: the hub daemon (sync loop until SIGINT
  * or SIGTERM). */
+#include "http.h"
 #include "hub.h"
 #include "logging.h"
 #include "sync.h"
@@ -20,12 +21,13 @@ static void run_usage(FILE *out)
 {
     fprintf(out,
             "usage: fieldtrail-hub run [--listen ENDPOINT] [--state DIR] [--config FILE]\n"
-            "                          [--log-level L]\n\n"
+            "                          [--log-level L] [--http HOST:PORT|off]\n\n"
             "Runs the hub: accepts edges on ENDPOINT (config `listen`, default %s)\n"
             "with CurveZMQ, admits only enrolled and unrevoked devices, verifies and stores\n"
             "their log entries and answers with signed receipts. Stops cleanly on SIGINT\n"
-            "or SIGTERM. Logs to standard error.\n",
-            HUB_DEFAULT_LISTEN);
+            "or SIGTERM. Logs to standard error. Serves the web dashboard on --http\n"
+            "(config `http`, default %s; `off` to disable).\n",
+            HUB_DEFAULT_LISTEN, HTTP_DEFAULT_LISTEN);
 }
 
 /* Reads an unsigned setting (flag > config > default). 0 or 2. */
@@ -44,10 +46,11 @@ static int u32_setting(hub_ctx_t *ctx, const char *key, uint32_t def, uint32_t *
 int hub_cmd_run(int argc, char **argv)
 {
     hub_ctx_t ctx = {0};
-    const char *listen = NULL;
+    const char *listen = NULL, *http_listen = NULL;
     static const struct option opts[] = {
         HUB_COMMON_OPTS,
         {"listen", required_argument, NULL, 'l'},
+        {"http", required_argument, NULL, 'H'},
         {NULL, 0, NULL, 0},
     };
     int opt;
@@ -58,6 +61,10 @@ int hub_cmd_run(int argc, char **argv)
         }
         if (opt == 'l') {
             listen = optarg;
+            continue;
+        }
+        if (opt == 'H') {
+            http_listen = optarg;
             continue;
         }
         if (opt == 'h') {
@@ -98,10 +105,20 @@ int hub_cmd_run(int argc, char **argv)
         hub_close(&ctx);
         return 1;
     }
+    http_opts_t ho;
+    http_opts_from_config(&ctx, http_listen, &ho);
+    http_t *http = NULL;
+    if (http_start(&ctx, &ho, &http) != FT_OK) {
+        hub_fail("cannot start the web dashboard on %s (see the message above)", ho.listen);
+        hub_sync_destroy(&sync);
+        hub_close(&ctx);
+        return 1;
+    }
     char box[65];
     hex_encode(ctx.keys.box_pk, 32, box);
     log_info("hub running: listening on %s, hub key %s, state %s", so.listen, box, ctx.state);
     err = hub_sync_run(sync, &stop_flag);
+    http_stop(&http);
     hub_sync_destroy(&sync);
     hub_close(&ctx);
     if (err != FT_OK) {

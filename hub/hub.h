@@ -70,5 +70,6 @@ int hub_cmd_status(int argc, char **argv);
 int hub_cmd_integrity(int argc, char **argv);
 int hub_cmd_verify(int argc, char **argv);
 int hub_cmd_run(int argc, char **argv);
+int hub_cmd_user(int argc, char **argv);
 
 #endif

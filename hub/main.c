@@ -25,6 +25,7 @@ static const command_t commands[] = {
     {"integrity", hub_cmd_integrity, "list integrity events (refused entries)"},
     {"verify", hub_cmd_verify, "re-verify every stored entry (signatures, chains, seqs)"},
     {"run", hub_cmd_run, "run the hub: accept edges and sync their logs"},
+    {"user", hub_cmd_user, "manage dashboard users (add, passwd, role, list)"},
 };
 
 static void usage(FILE *out)

@@ -1,0 +1,135 @@
+/* api_audit.c: the audit log: the hub's own signed log, newest first.
+ *
+ *   GET /api/audit?kind=&user=&action=&target=&before=SEQ&limit=   (supervisor)
+ *       entries of the hub log (audit events, justifications, alert state
+ *       changes, enrolments, integrity events); audit entries carry who,
+ *       what, target and when
+ *   GET /api/audit/verify   (supervisor) re-verifies the hub log's chain and
+ *       signatures (Art. 24(2)) and says how far it is intact
+ */
+#include "bodyjson.h"
+#include "hlc.h"
+#include "web.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define AUDIT_CHUNK 512
+
+typedef struct {
+    const char *kind, *user, *action, *target;
+    json_t *out;
+    long long limit;
+    uint64_t lowest; /* lowest seq visited */
+} audit_scan_t;
+
+static int audit_one(void *ctx, uint64_t seq, const uint8_t *raw, size_t len)
+{
+    audit_scan_t *s = ctx;
+    entry_view_t v;
+    if (entry_open(raw, len, &v) != FT_OK) {
+        return 0;
+    }
+    const Ft__Body *b = v.entry->body;
+    const char *kind = b ? entry_body_kind(b) : "unknown";
+    const char *user = "", *action = "", *target = "", *detail = "";
+    char summary[512] = "";
+    if (b && b->kind_case == FT__BODY__KIND_AUDIT) {
+        user = b->audit->user ? b->audit->user : "";
+        action = b->audit->action ? b->audit->action : "";
+        target = b->audit->target ? b->audit->target : "";
+        detail = b->audit->detail ? b->audit->detail : "";
+    } else if (b) {
+        body_summary(b, summary, sizeof summary);
+        detail = summary;
+        if (b->kind_case == FT__BODY__KIND_RECORD && b->record->n_officers > 0) {
+            user = b->record->officers[0];
+        }
+        if (b->kind_case == FT__BODY__KIND_ENROLMENT && b->enrolment->by) {
+            user = b->enrolment->by;
+        }
+    }
+    bool ok = (!s->kind || strcmp(s->kind, kind) == 0) &&
+              (!s->user || strcmp(s->user, user) == 0) &&
+              (!s->action || strcmp(s->action, action) == 0) &&
+              (!s->target || strstr(target, s->target) != NULL);
+    if (ok) {
+        char hash[65];
+        hex_encode(v.hash, 32, hash);
+        json_t *o = json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:s}", "seq", (json_int_t)seq, "kind",
+                              kind, "user", user, "action", action, "target", target, "detail",
+                              detail, "entry_hash", hash);
+        json_object_set_new(o, "time", web_time((int64_t)hlc_ms(v.entry->hlc)));
+        json_array_append_new(s->out, o);
+    }
+    entry_view_free(&v);
+    return 0;
+}
+
+static void audit_list(web_req_t *r)
+{
+    audit_scan_t s = {.kind = web_query(r, "kind"),
+                      .user = web_query(r, "user"),
+                      .action = web_query(r, "action"),
+                      .target = web_query(r, "target"),
+                      .limit = web_query_int(r, "limit", 200, 1, 2000)};
+    uint64_t head = 0;
+    if (devlog_head(r->web->hub->hublog, &head, NULL) != FT_OK) {
+        web_error(r, 500, "hublog", "cannot read the hub log");
+        return;
+    }
+    long long before = web_query_int(r, "before", (long long)head + 1, 1, INT64_MAX);
+    uint64_t top = (uint64_t)before - 1 < head ? (uint64_t)before - 1 : head;
+    json_t *acc = json_array();
+    uint64_t next_before = 0;
+    while (top > 0 && (long long)json_array_size(acc) < s.limit) {
+        uint64_t bottom = top > AUDIT_CHUNK ? top - AUDIT_CHUNK + 1 : 1;
+        s.out = json_array();
+        (void)devlog_iter(r->web->hub->hublog, bottom, top, audit_one, &s);
+        for (size_t i = json_array_size(s.out); i-- > 0;) {
+            if ((long long)json_array_size(acc) >= s.limit) {
+                next_before = (uint64_t)json_integer_value(
+                    json_object_get(json_array_get(acc, json_array_size(acc) - 1), "seq"));
+                break;
+            }
+            json_array_append(acc, json_array_get(s.out, i));
+        }
+        json_decref(s.out);
+        top = bottom - 1;
+    }
+    if (!next_before && top > 0 && json_array_size(acc) > 0) {
+        next_before = (uint64_t)json_integer_value(
+            json_object_get(json_array_get(acc, json_array_size(acc) - 1), "seq"));
+    }
+    json_t *o = json_pack("{s:o, s:I}", "entries", acc, "head", (json_int_t)head);
+    json_object_set_new(o, "next_before",
+                        next_before ? json_integer((json_int_t)next_before) : json_null());
+    web_json(r, 200, o);
+}
+
+static void audit_verify(web_req_t *r)
+{
+    devlog_report_t rep;
+    int err = devlog_verify(r->web->hub->hublog, 1, &rep);
+    if (err != FT_OK) {
+        web_error(r, 500, "hublog", ft_strerror(err));
+        return;
+    }
+    char id[DEVID_TEXT_SIZE];
+    devid_format(devlog_device(r->web->hub->hublog), id);
+    json_t *o =
+        json_pack("{s:b, s:I, s:I, s:s}", "intact", rep.err == FT_OK && rep.bad_seq == 0, "checked",
+                  (json_int_t)rep.checked, "head", (json_int_t)rep.head_seq, "signer", id);
+    if (rep.bad_seq) {
+        json_object_set_new(o, "bad_seq", json_integer((json_int_t)rep.bad_seq));
+        json_object_set_new(o, "detail", json_string(rep.detail));
+    }
+    web_json(r, 200, o);
+}
+
+const web_route_t api_audit_routes[] = {
+    {"GET", "/api/audit", ROLE_SUPERVISOR, audit_list},
+    {"GET", "/api/audit/verify", ROLE_SUPERVISOR, audit_verify},
+    {NULL, NULL, ROLE_NONE, NULL},
+};

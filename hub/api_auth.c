@@ -1,0 +1,181 @@
+/* api_auth.c: login, logout, who am I, and user administration.
+ *
+ *   POST /api/login    {user, password} -> session cookie + {user, role, csrf}
+ *   POST /api/logout   ends the session
+ *   GET  /api/me       {user, role, csrf, expires}
+ *   GET  /api/users    (admin) the users
+ *   POST /api/users    (admin) {name, role, password} adds one
+ *   POST /api/users/NAME  (admin) {role, disabled, password} changes one
+ */
+#include "hlc.h"
+#include "logging.h"
+#include "web.h"
+
+#include <sodium.h>
+#include <string.h>
+
+static json_t *me_json(const char *user, user_role role, const char *csrf, int64_t expires)
+{
+    json_t *o =
+        json_pack("{s:s, s:s, s:s}", "user", user, "role", user_role_name(role), "csrf", csrf);
+    json_object_set_new(o, "expires", web_time(expires));
+    return o;
+}
+
+static void login(web_req_t *r)
+{
+    const char *name = web_body_str(r, "user");
+    const char *password = web_body_str(r, "password");
+    if (!name || !password) {
+        web_error(r, 400, "bad_request", "send {\"user\": ..., \"password\": ...}");
+        return;
+    }
+    user_t u;
+    int err = users_check(r->web->users, name, password, &u);
+    if (err == FT_EKEY) {
+        atomic_fetch_add(&r->web->refused, 1);
+        log_warn("failed dashboard login for \"%.64s\"", name);
+        web_error(r, 401, "bad_login", "wrong user name or password");
+        return;
+    }
+    char token[SESSION_TOKEN_SIZE];
+    int64_t now = (int64_t)hlc_wall_ms();
+    if (err == FT_OK) {
+        err = users_session_new(r->web->users, u.name, now, SESSION_DEFAULT_TTL_MS, token);
+    }
+    if (err == FT_OK) {
+        err = users_session_check(r->web->users, token, now, SESSION_DEFAULT_TTL_MS, &r->session);
+    }
+    if (err != FT_OK) {
+        web_error(r, 500, "internal", ft_strerror(err));
+        return;
+    }
+    r->logged_in = true;
+    if (web_audit(r, "login", u.name, NULL) != FT_OK) {
+        if (users_session_end(r->web->users, token) != FT_OK) {
+            log_warn("cannot end a session");
+        }
+        web_error(r, 500, "audit", "the audit log cannot be written; nothing was done");
+        return;
+    }
+    web_set_cookie(r, token, SESSION_DEFAULT_TTL_MS);
+    sodium_memzero(token, sizeof token);
+    web_json(r, 200,
+             me_json(r->session.user, r->session.role, r->session.csrf, r->session.expires_ms));
+}
+
+static void logout(web_req_t *r)
+{
+    const char *token = MHD_lookup_connection_value(r->conn, MHD_COOKIE_KIND, "ft_session");
+    (void)web_audit(r, "logout", r->session.user, NULL);
+    if (users_session_end(r->web->users, token) != FT_OK) {
+        web_error(r, 500, "internal", "cannot end the session");
+        return;
+    }
+    web_set_cookie(r, NULL, 0);
+    web_json(r, 200, json_pack("{s:b}", "ok", 1));
+}
+
+static void me(web_req_t *r)
+{
+    web_json(r, 200,
+             me_json(r->session.user, r->session.role, r->session.csrf, r->session.expires_ms));
+}
+
+static int user_one(void *ctx, const user_t *u)
+{
+    json_t *o = json_pack("{s:s, s:s, s:b}", "name", u->name, "role", user_role_name(u->role),
+                          "disabled", u->disabled);
+    json_object_set_new(o, "created", web_time(u->created_ms));
+    json_array_append_new(ctx, o);
+    return 0;
+}
+
+static void users_list(web_req_t *r)
+{
+    json_t *arr = json_array();
+    if (users_iter(r->web->users, user_one, arr) != FT_OK) {
+        json_decref(arr);
+        web_error(r, 500, "internal", "cannot read the users");
+        return;
+    }
+    web_json(r, 200, json_pack("{s:o}", "users", arr));
+}
+
+static void users_create(web_req_t *r)
+{
+    const char *name = web_body_str(r, "name");
+    user_role role = user_role_parse(web_body_str(r, "role"));
+    const char *password = web_body_str(r, "password");
+    if (!user_name_valid(name) || role == ROLE_NONE || !password ||
+        strlen(password) < USER_PASSWORD_MIN) {
+        web_error(r, 400, "bad_request",
+                  "send {name (letters, digits, . _ - @), role (staff, supervisor, admin), "
+                  "password (at least 8 characters)}");
+        return;
+    }
+    if (web_audit(r, "user_add", name, user_role_name(role)) != FT_OK) {
+        web_error(r, 500, "audit", "the audit log cannot be written; nothing was done");
+        return;
+    }
+    int err = users_add(r->web->users, name, role, password, (int64_t)hlc_wall_ms());
+    if (err == FT_EEXIST) {
+        web_error(r, 409, "exists", "a user of that name exists");
+        return;
+    }
+    if (err != FT_OK) {
+        web_error(r, 500, "internal", ft_strerror(err));
+        return;
+    }
+    web_json(r, 201, json_pack("{s:s, s:s}", "name", name, "role", user_role_name(role)));
+}
+
+static void users_change(web_req_t *r)
+{
+    const char *name = r->args[0];
+    user_t u;
+    if (users_get(r->web->users, name, &u) != FT_OK) {
+        web_error(r, 404, "not_found", "no such user");
+        return;
+    }
+    const char *role_text = web_body_str(r, "role");
+    const char *password = web_body_str(r, "password");
+    json_t *dis = r->body ? json_object_get(r->body, "disabled") : NULL;
+    user_role role = role_text ? user_role_parse(role_text) : u.role;
+    if (role == ROLE_NONE || (password && strlen(password) < USER_PASSWORD_MIN) ||
+        (dis && !json_is_boolean(dis))) {
+        web_error(r, 400, "bad_request",
+                  "role must be staff, supervisor or admin; a password "
+                  "at least 8 characters; disabled true or false");
+        return;
+    }
+    bool disabled = dis ? json_is_true(dis) : u.disabled;
+    char detail[96];
+    snprintf(detail, sizeof detail, "role=%s disabled=%d password=%s", user_role_name(role),
+             disabled, password ? "changed" : "kept");
+    if (web_audit(r, "user_change", name, detail) != FT_OK) {
+        web_error(r, 500, "audit", "the audit log cannot be written; nothing was done");
+        return;
+    }
+    int err = users_set_role(r->web->users, name, role, disabled);
+    if (err == FT_OK && password) {
+        err = users_set_password(r->web->users, name, password);
+    }
+    if (err != FT_OK) {
+        web_error(r, 500, "internal", ft_strerror(err));
+        return;
+    }
+    web_json(r, 200,
+             json_pack("{s:s, s:s, s:b}", "name", name, "role", user_role_name(role), "disabled",
+                       disabled));
+}
+
+const web_route_t api_auth_routes[] = {
+    {"POST", "/api/login", ROLE_NONE, login},
+    {"POST", "/api/logout", ROLE_STAFF, logout},
+    {"GET", "/api/me", ROLE_STAFF, me},
+    {"GET", "/api/users", ROLE_ADMIN, users_list},
+    {"POST", "/api/users", ROLE_ADMIN, users_create},
+    {"POST", "/api/users/*", ROLE_ADMIN, users_change},
+    {NULL, NULL, ROLE_NONE, NULL},
+};

@@ -1,0 +1,470 @@
+/* api_cases.c: case timelines, case export and media playback.
+ *
+ *   GET /api/cases                     cases with counts (for pickers)
+ *   GET /api/cases/ID/timeline         records and media of every device in
+ *                                      corrected-time order, coverage of each
+ *                                      activity, the case's alerts (audited:
+ *                                      view_case)
+ *   GET /api/cases/ID/export           the case's signed entries, verifiable
+ *                                      (audited: export_case)
+ *   GET /api/media/ID                  media item facts (manifest)
+ *   GET /api/media/ID/content          playback with Range (audited: play);
+ *                                      503 until the hub holds the content
+ *
+ * Coverage follows RULES.md "covered by media": media linked to an activity
+ * explicitly (its `media` lists the media ID) or automatically (same officer
+ * or recorder, overlapping time), their spans united and intersected with
+ * the window; the uncovered stretches are returned as gaps.
+ */
+#include "hlc.h"
+#include "web.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* True if comma/", " separated list a and b share a name. */
+static bool lists_meet(const char *a, const char *b)
+{
+    if (!*a || !*b) {
+        return false;
+    }
+    char *copy = strdup(a);
+    bool hit = false;
+    char *save = NULL;
+    for (char *tok = copy ? strtok_r(copy, ", ", &save) : NULL; tok && !hit;
+         tok = strtok_r(NULL, ", ", &save)) {
+        const char *p = b;
+        size_t n = strlen(tok);
+        while ((p = strstr(p, tok)) != NULL) {
+            bool start = p == b || p[-1] == ',' || p[-1] == ' ';
+            bool end = p[n] == 0 || p[n] == ',' || p[n] == ' ';
+            if (start && end) {
+                hit = true;
+                break;
+            }
+            p += n;
+        }
+    }
+    free(copy);
+    return hit;
+}
+
+static bool media_links(const cat_item_t *rec, const cat_item_t *m)
+{
+    if (m->id[0] && lists_meet(m->id, rec->media)) {
+        return true;
+    }
+    bool same = lists_meet(m->officers, rec->officers) || lists_meet(m->recorders, rec->recorders);
+    return same && m->start_ms < rec->end_ms && m->end_ms > rec->start_ms;
+}
+
+typedef struct {
+    int64_t a, b;
+} span_t;
+
+static int span_cmp(const void *x, const void *y)
+{
+    const span_t *p = x, *q = y;
+    return p->a < q->a ? -1 : p->a > q->a;
+}
+
+/* Coverage of rec's window by the linked media among items. */
+static json_t *coverage_json(const cat_item_t *rec, const cat_item_t *items, size_t n)
+{
+    span_t *sp = calloc(n ? n : 1, sizeof *sp);
+    json_t *linked = json_array();
+    size_t k = 0;
+    for (size_t i = 0; sp && i < n; i++) {
+        if (items[i].kind == CAT_MEDIA && media_links(rec, &items[i])) {
+            json_array_append_new(linked, json_string(items[i].id));
+            int64_t a = items[i].start_ms > rec->start_ms ? items[i].start_ms : rec->start_ms;
+            int64_t b = items[i].end_ms < rec->end_ms ? items[i].end_ms : rec->end_ms;
+            if (b > a) {
+                sp[k++] = (span_t){a, b};
+            }
+        }
+    }
+    json_t *gaps = json_array();
+    int64_t covered = 0, longest = 0, at = rec->start_ms;
+    if (sp) {
+        qsort(sp, k, sizeof *sp, span_cmp);
+        for (size_t i = 0; i < k; i++) {
+            if (sp[i].a > at) {
+                json_array_append_new(gaps, json_pack("{s:o, s:o, s:I}", "from", web_time(at), "to",
+                                                      web_time(sp[i].a), "ms",
+                                                      (json_int_t)(sp[i].a - at)));
+                longest = sp[i].a - at > longest ? sp[i].a - at : longest;
+                at = sp[i].a;
+            }
+            if (sp[i].b > at) {
+                covered += sp[i].b - at;
+                at = sp[i].b;
+            }
+        }
+    }
+    if (rec->end_ms > at) {
+        json_array_append_new(gaps, json_pack("{s:o, s:o, s:I}", "from", web_time(at), "to",
+                                              web_time(rec->end_ms), "ms",
+                                              (json_int_t)(rec->end_ms - at)));
+        longest = rec->end_ms - at > longest ? rec->end_ms - at : longest;
+    }
+    free(sp);
+    int64_t win = rec->end_ms - rec->start_ms;
+    double share = win > 0 ? (double)covered / (double)win : (json_array_size(linked) ? 1.0 : 0.0);
+    return json_pack("{s:f, s:I, s:o, s:o}", "share", share, "longest_gap_ms", (json_int_t)longest,
+                     "media", linked, "gaps", gaps);
+}
+
+json_t *api_item_json(const cat_item_t *it)
+{
+    static const char *const kinds[] = {"", "record", "media", "event", "other"};
+    json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:b}", "ref",
+                          it->ref, "device", it->device, "kind", kinds[it->kind], "type",
+                          it->type ? it->type : "", "id", it->id, "case", it->case_id, "cause",
+                          it->cause, "party", it->party, "unit", it->unit, "officers", it->officers,
+                          "offset_ms", (json_int_t)it->offset_ms, "activity", it->activity);
+    json_object_set_new(o, "recorders", json_string(it->recorders));
+    json_object_set_new(o, "time", web_time(it->time_ms));
+    json_object_set_new(o, "time_ms", json_integer(it->time_ms));
+    json_object_set_new(o, "start", web_time(it->start_ms));
+    json_object_set_new(o, "end", web_time(it->end_ms));
+    json_object_set_new(o, "start_ms", json_integer(it->start_ms));
+    json_object_set_new(o, "end_ms", json_integer(it->end_ms));
+    if (it->kind == CAT_MEDIA) {
+        json_object_set_new(o, "size", json_integer((json_int_t)it->media_size));
+    }
+    if (it->amends[0]) {
+        json_object_set_new(o, "amends", json_string(it->amends));
+    }
+    if (it->media_unsuitable[0]) {
+        json_object_set_new(o, "media_unsuitable", json_string(it->media_unsuitable));
+    }
+    json_object_set(o, "body", it->body);
+    return o;
+}
+
+static int row_time_cmp(const void *x, const void *y)
+{
+    const json_t *a = *(json_t *const *)x, *b = *(json_t *const *)y;
+    json_int_t ta = json_integer_value(json_object_get(a, "time_ms"));
+    json_int_t tb = json_integer_value(json_object_get(b, "time_ms"));
+    if (ta != tb) {
+        return ta < tb ? -1 : 1;
+    }
+    return strcmp(json_string_value(json_object_get(a, "ref")),
+                  json_string_value(json_object_get(b, "ref")));
+}
+
+static json_t *sorted(json_t *arr)
+{
+    size_t n = json_array_size(arr);
+    json_t **v = calloc(n ? n : 1, sizeof *v);
+    json_t *out = json_array();
+    if (!v) {
+        json_decref(out);
+        return arr;
+    }
+    for (size_t i = 0; i < n; i++) {
+        v[i] = json_array_get(arr, i);
+    }
+    qsort(v, n, sizeof *v, row_time_cmp);
+    for (size_t i = 0; i < n; i++) {
+        json_array_append(out, v[i]);
+    }
+    free(v);
+    json_decref(arr);
+    return out;
+}
+
+/* The alerts of one case (all states). */
+typedef struct {
+    const char *case_id;
+    json_t *out;
+} case_alerts_t;
+
+static void collect_case_alerts(web_t *w, case_alerts_t *ca);
+
+static void timeline(web_req_t *r)
+{
+    const char *case_id = r->args[0];
+    json_t *rows = json_array();
+    int64_t lo = INT64_MAX, hi = 0;
+    json_t *units = json_object(), *devices = json_object();
+    const char *cause = "", *party = "";
+    catalog_read(r->web->catalog);
+    size_t n;
+    const cat_item_t *items = catalog_items(r->web->catalog, &n);
+    /* Media of the case, and media auto-linked to its activities. */
+    for (size_t i = 0; i < n; i++) {
+        const cat_item_t *it = &items[i];
+        bool in_case = strcmp(it->case_id, case_id) == 0;
+        if (!in_case && it->kind == CAT_MEDIA) {
+            for (size_t j = 0; j < n && !in_case; j++) {
+                in_case = items[j].kind == CAT_RECORD && items[j].activity &&
+                          strcmp(items[j].case_id, case_id) == 0 && media_links(&items[j], it);
+            }
+        }
+        if (!in_case) {
+            continue;
+        }
+        json_t *o = api_item_json(it);
+        if (it->kind == CAT_RECORD && it->activity && it->end_ms > it->start_ms) {
+            json_object_set_new(o, "coverage", coverage_json(it, items, n));
+        }
+        if (it->kind == CAT_RECORD && !*cause && it->cause[0]) {
+            cause = it->cause;
+        }
+        if (it->kind == CAT_RECORD && !*party && it->party[0]) {
+            party = it->party;
+        }
+        if (it->unit[0]) {
+            json_object_set_new(units, it->unit, json_true());
+        }
+        json_object_set_new(devices, it->device, json_true());
+        int64_t a = it->start_ms ? it->start_ms : it->time_ms;
+        int64_t b = it->end_ms ? it->end_ms : it->time_ms;
+        lo = a && a < lo ? a : lo;
+        hi = b > hi ? b : hi;
+        json_array_append_new(rows, o);
+    }
+    json_t *head = json_pack("{s:s, s:s, s:s}", "case", case_id, "cause", cause, "party", party);
+    catalog_done(r->web->catalog);
+    if (json_array_size(rows) == 0) {
+        json_decref(rows);
+        json_decref(units);
+        json_decref(devices);
+        json_decref(head);
+        web_error(r, 404, "not_found", "no records or media for this case");
+        return;
+    }
+    if (web_audit(r, "view_case", case_id, NULL) != FT_OK) {
+        json_decref(rows);
+        json_decref(units);
+        json_decref(devices);
+        json_decref(head);
+        web_error(r, 500, "audit", "the audit log cannot be written; nothing is shown");
+        return;
+    }
+    case_alerts_t ca = {.case_id = case_id, .out = json_array()};
+    collect_case_alerts(r->web, &ca);
+    json_object_set_new(head, "items", sorted(rows));
+    json_object_set_new(head, "from", web_time(lo == INT64_MAX ? 0 : lo));
+    json_object_set_new(head, "to", web_time(hi));
+    json_object_set_new(head, "from_ms", json_integer(lo == INT64_MAX ? 0 : lo));
+    json_object_set_new(head, "to_ms", json_integer(hi));
+    json_t *ul = json_array(), *dl = json_array();
+    const char *k;
+    json_t *v;
+    json_object_foreach(units, k, v)
+    {
+        json_array_append_new(ul, json_string(k));
+    }
+    json_object_foreach(devices, k, v)
+    {
+        json_array_append_new(dl, json_string(k));
+    }
+    json_decref(units);
+    json_decref(devices);
+    json_object_set_new(head, "units", ul);
+    json_object_set_new(head, "devices", dl);
+    json_object_set_new(head, "alerts", ca.out);
+    web_json(r, 200, head);
+}
+
+static void collect_one(void *ctx, const json_t *a)
+{
+    case_alerts_t *ca = ctx;
+    const char *c = json_string_value(json_object_get(a, "case"));
+    if (c && strcmp(c, ca->case_id) == 0) {
+        json_t *copy = json_deep_copy(a);
+        json_array_append_new(ca->out, copy);
+    }
+}
+
+static void collect_case_alerts(web_t *w, case_alerts_t *ca)
+{
+    if (!w->alerts) {
+        return;
+    }
+    /* all states, not only open: read the view directly */
+    api_alerts_all(w, collect_one, ca);
+}
+
+static void cases(web_req_t *r)
+{
+    json_t *by = json_object();
+    catalog_read(r->web->catalog);
+    size_t n;
+    const cat_item_t *items = catalog_items(r->web->catalog, &n);
+    for (size_t i = 0; i < n; i++) {
+        const cat_item_t *it = &items[i];
+        if (!it->case_id[0]) {
+            continue;
+        }
+        json_t *c = json_object_get(by, it->case_id);
+        if (!c) {
+            c = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:I}", "case", it->case_id, "cause",
+                          it->cause, "party", it->party, "unit", it->unit, "records", (json_int_t)0,
+                          "media", (json_int_t)0, "first_ms", (json_int_t)it->time_ms, "last_ms",
+                          (json_int_t)it->time_ms);
+            json_object_set_new(by, it->case_id, c);
+        }
+        const char *key = it->kind == CAT_MEDIA ? "media" : "records";
+        json_object_set_new(c, key, json_integer(json_integer_value(json_object_get(c, key)) + 1));
+        if (it->time_ms < json_integer_value(json_object_get(c, "first_ms"))) {
+            json_object_set_new(c, "first_ms", json_integer(it->time_ms));
+        }
+        if (it->time_ms > json_integer_value(json_object_get(c, "last_ms"))) {
+            json_object_set_new(c, "last_ms", json_integer(it->time_ms));
+        }
+        static const char *const fill[] = {"cause", "party", "unit"};
+        const char *vals[] = {it->cause, it->party, it->unit};
+        for (size_t f = 0; f < 3; f++) {
+            if (!*json_string_value(json_object_get(c, fill[f])) && *vals[f]) {
+                json_object_set_new(c, fill[f], json_string(vals[f]));
+            }
+        }
+    }
+    catalog_done(r->web->catalog);
+    json_t *arr = json_array();
+    const char *k;
+    json_t *v;
+    json_object_foreach(by, k, v)
+    {
+        json_object_set_new(v, "first",
+                            web_time(json_integer_value(json_object_get(v, "first_ms"))));
+        json_object_set_new(v, "last", web_time(json_integer_value(json_object_get(v, "last_ms"))));
+        json_array_append(arr, v);
+    }
+    json_decref(by);
+    web_json(r, 200, json_pack("{s:o}", "cases", arr));
+}
+
+/* The case's entries with their signed bytes, so an export verifies alone. */
+static void export_case(web_req_t *r)
+{
+    const char *case_id = r->args[0];
+    json_t *entries = json_array();
+    catalog_read(r->web->catalog);
+    size_t n;
+    const cat_item_t *items = catalog_items(r->web->catalog, &n);
+    json_t *refs = json_array();
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(items[i].case_id, case_id) == 0) {
+            json_array_append_new(entries, api_item_json(&items[i]));
+            json_array_append_new(refs, json_string(items[i].ref));
+        }
+    }
+    catalog_done(r->web->catalog);
+    if (json_array_size(entries) == 0) {
+        json_decref(entries);
+        json_decref(refs);
+        web_error(r, 404, "not_found", "no records or media for this case");
+        return;
+    }
+    /* Attach the signed bytes of each entry. */
+    store_txn_t *t = NULL;
+    int err = store_begin(r->web->hub->store, false, &t);
+    size_t i;
+    json_t *row;
+    json_array_foreach(entries, i, row)
+    {
+        if (err != FT_OK) {
+            break;
+        }
+        const char *ref = json_string_value(json_object_get(row, "ref"));
+        char dev_text[DEVID_TEXT_SIZE];
+        unsigned long long epoch = 0, seq = 0;
+        if (sscanf(ref, "%24[^/]/%llu/%llu", dev_text, &epoch, &seq) != 3) {
+            continue;
+        }
+        uint8_t dev[DEVID_BYTES];
+        const uint8_t *raw;
+        size_t len;
+        if (devid_parse(dev_text, dev) == FT_OK &&
+            store_entry_get(t, dev, epoch, seq, &raw, &len) == FT_OK) {
+            char *hex = malloc(len * 2 + 1);
+            if (hex) {
+                hex_encode(raw, len, hex);
+                json_object_set_new(row, "signed_entry_hex", json_string(hex));
+                free(hex);
+            }
+        }
+    }
+    store_abort(&t);
+    json_decref(refs);
+    if (err != FT_OK) {
+        json_decref(entries);
+        web_error(r, 500, "store", ft_strerror(err));
+        return;
+    }
+    if (web_audit(r, "export_case", case_id, "json") != FT_OK) {
+        json_decref(entries);
+        web_error(r, 500, "audit", "the audit log cannot be written; nothing is exported");
+        return;
+    }
+    json_t *o = json_pack("{s:s, s:s, s:o}", "format", "fieldtrail-case-export/1", "case", case_id,
+                          "entries", entries);
+    json_object_set_new(o, "exported_at", web_time((int64_t)hlc_wall_ms()));
+    json_object_set_new(o, "exported_by", json_string(r->session.user));
+    char *text = json_dumps(o, JSON_INDENT(1));
+    json_decref(o);
+    if (!text) {
+        web_error(r, 500, "internal", "out of memory");
+        return;
+    }
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
+    if (!resp) {
+        free(text);
+        web_error(r, 500, "internal", "out of memory");
+        return;
+    }
+    char disp[320];
+    snprintf(disp, sizeof disp, "attachment; filename=\"case-export.json\"");
+    MHD_add_response_header(resp, "Content-Type", "application/json; charset=utf-8");
+    MHD_add_response_header(resp, "Content-Disposition", disp);
+    r->no_cache = true;
+    web_raw(r, 200, resp);
+}
+
+static void media_info(web_req_t *r)
+{
+    json_t *o = NULL;
+    catalog_read(r->web->catalog);
+    size_t n;
+    const cat_item_t *items = catalog_items(r->web->catalog, &n);
+    for (size_t i = 0; i < n && !o; i++) {
+        if (items[i].kind == CAT_MEDIA && strcmp(items[i].id, r->args[0]) == 0) {
+            o = api_item_json(&items[i]);
+        }
+    }
+    catalog_done(r->web->catalog);
+    if (!o) {
+        web_error(r, 404, "not_found", "no such media item");
+        return;
+    }
+    json_object_set_new(o, "playable", json_false());
+    char url[160];
+    snprintf(url, sizeof url, "/api/media/%s/content", r->args[0]);
+    json_object_set_new(o, "content", json_string(url));
+    web_json(r, 200, o);
+}
+
+static void media_content(web_req_t *r)
+{
+    /* The hub's blob store and archive-key decryption come with the media
+     * engine; until then the hub holds manifests only. */
+    web_error(r, 503, "not_held",
+              "the hub does not hold this media content yet (media transfer is not enabled)");
+}
+
+const web_route_t api_cases_routes[] = {
+    {"GET", "/api/cases", ROLE_STAFF, cases},
+    {"GET", "/api/cases/*/timeline", ROLE_STAFF, timeline},
+    {"GET", "/api/cases/*/export", ROLE_SUPERVISOR, export_case},
+    {"GET", "/api/media/*", ROLE_STAFF, media_info},
+    {"GET", "/api/media/*/content", ROLE_STAFF, media_content},
+    {NULL, NULL, ROLE_NONE, NULL},
+};

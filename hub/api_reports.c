@@ -1,0 +1,344 @@
+/* api_reports.c: search by the Art. 10 classification, and compliance.
+ *
+ *   GET /api/search?unit=&recorder=&officer=&cause=&party=&case=&type=&kind=
+ *                   &from=&to=&q=&limit=
+ *       records and media whose fields contain each given text (times are
+ *       RFC 3339 or Unix ms; the item's window must meet [from, to])
+ *   GET /api/compliance?from=&to=&unit=   (supervisor)
+ *       per unit and per officer: activities, their minutes, the share of
+ *       those minutes covered by media, media items, alerts by article
+ */
+#include "record.h"
+#include "web.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Parses a time argument: RFC 3339 or Unix ms. */
+static bool time_arg(const web_req_t *r, const char *name, int64_t *out)
+{
+    const char *v = web_query(r, name);
+    if (!v) {
+        return false;
+    }
+    int32_t off;
+    if (rfc3339_parse(v, out, &off) == FT_OK) {
+        return true;
+    }
+    char *end;
+    long long ms = strtoll(v, &end, 10);
+    if (*end == 0 && ms > 0) {
+        *out = ms;
+        return true;
+    }
+    /* A bare date means its whole day, China time. */
+    char buf[64];
+    snprintf(buf, sizeof buf, "%.10sT00:00:00+08:00", v);
+    return strlen(v) == 10 && rfc3339_parse(buf, out, &off) == FT_OK;
+}
+
+static bool has(const char *hay, const char *needle)
+{
+    return !needle || (hay && strcasestr(hay, needle) != NULL);
+}
+
+static bool any_text(const cat_item_t *it, const char *q)
+{
+    if (!q) {
+        return true;
+    }
+    const char *fields[] = {it->id,       it->case_id,   it->cause, it->party, it->unit,
+                            it->officers, it->recorders, it->type,  it->ref,   it->device};
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
+        if (fields[i] && strcasestr(fields[i], q)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static void search(web_req_t *r)
+{
+    const char *unit = web_query(r, "unit"), *recorder = web_query(r, "recorder");
+    const char *officer = web_query(r, "officer"), *cause = web_query(r, "cause");
+    const char *party = web_query(r, "party"), *case_id = web_query(r, "case");
+    const char *type = web_query(r, "type"), *kind = web_query(r, "kind");
+    const char *q = web_query(r, "q");
+    long long limit = web_query_int(r, "limit", 200, 1, 5000);
+    int64_t from = 0, to = INT64_MAX;
+    bool has_from = time_arg(r, "from", &from), has_to = time_arg(r, "to", &to);
+    if ((web_query(r, "from") && !has_from) || (web_query(r, "to") && !has_to)) {
+        web_error(r, 400, "bad_request", "from and to are RFC 3339 times, dates or Unix ms");
+        return;
+    }
+    bool want_records = !kind || strcmp(kind, "record") == 0 || strcmp(kind, "all") == 0;
+    bool want_media = !kind || strcmp(kind, "media") == 0 || strcmp(kind, "all") == 0;
+    json_t *out = json_array();
+    size_t total = 0;
+    catalog_read(r->web->catalog);
+    size_t n;
+    const cat_item_t *items = catalog_items(r->web->catalog, &n);
+    for (size_t i = n; i-- > 0;) {
+        const cat_item_t *it = &items[i];
+        if (!((it->kind == CAT_RECORD && want_records) || (it->kind == CAT_MEDIA && want_media))) {
+            continue;
+        }
+        int64_t a = it->start_ms ? it->start_ms : it->time_ms;
+        int64_t b = it->end_ms ? it->end_ms : it->time_ms;
+        if (b < from || a > to) {
+            continue;
+        }
+        if (!has(it->unit, unit) || !has(it->recorders, recorder) || !has(it->officers, officer) ||
+            !has(it->cause, cause) || !has(it->party, party) || !has(it->case_id, case_id) ||
+            (type && (!it->type || strcmp(it->type, type) != 0)) || !any_text(it, q)) {
+            continue;
+        }
+        total++;
+        if ((long long)json_array_size(out) < limit) {
+            json_t *o = api_item_json(it);
+            json_object_del(o, "body");
+            json_array_append_new(out, o);
+        }
+    }
+    catalog_done(r->web->catalog);
+    web_json(r, 200,
+             json_pack("{s:o, s:I, s:b}", "items", out, "total", (json_int_t)total, "truncated",
+                       (long long)total > limit));
+}
+
+/* Per-group figures. */
+static json_t *group_get(json_t *groups, const char *name)
+{
+    json_t *g = json_object_get(groups, name);
+    if (!g) {
+        g = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:{}}", "name", name, "activities",
+                      (json_int_t)0, "activity_ms", (json_int_t)0, "covered_ms", (json_int_t)0,
+                      "media", (json_int_t)0, "records", (json_int_t)0, "alerts_by_article");
+        json_object_set_new(groups, name, g);
+    }
+    return g;
+}
+
+static void add_int(json_t *o, const char *key, long long v)
+{
+    json_object_set_new(o, key, json_integer(json_integer_value(json_object_get(o, key)) + v));
+}
+
+typedef struct {
+    int64_t a, b;
+} span_t;
+
+static int span_cmp(const void *x, const void *y)
+{
+    const span_t *p = x, *q = y;
+    return p->a < q->a ? -1 : p->a > q->a;
+}
+
+static bool in_list(const char *name, const char *list)
+{
+    size_t n = strlen(name);
+    for (const char *p = list; n && (p = strstr(p, name)) != NULL; p += n) {
+        bool start = p == list || p[-1] == ',' || p[-1] == ' ';
+        bool end = p[n] == 0 || p[n] == ',' || p[n] == ' ';
+        if (start && end) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static bool lists_meet(const char *a, const char *b)
+{
+    if (!*a || !*b) {
+        return false;
+    }
+    char *copy = strdup(a), *save = NULL;
+    bool hit = false;
+    for (char *t = copy ? strtok_r(copy, ", ", &save) : NULL; t && !hit;
+         t = strtok_r(NULL, ", ", &save)) {
+        hit = in_list(t, b);
+    }
+    free(copy);
+    return hit;
+}
+
+/* Milliseconds of rec's window covered by media among items. */
+static int64_t covered_ms(const cat_item_t *rec, const cat_item_t *items, size_t n)
+{
+    size_t k = 0, cap = 8;
+    span_t *sp = malloc(cap * sizeof *sp);
+    for (size_t i = 0; sp && i < n; i++) {
+        const cat_item_t *m = &items[i];
+        if (m->kind != CAT_MEDIA) {
+            continue;
+        }
+        bool linked =
+            (m->id[0] && in_list(m->id, rec->media)) ||
+            ((lists_meet(m->officers, rec->officers) || lists_meet(m->recorders, rec->recorders)) &&
+             m->start_ms < rec->end_ms && m->end_ms > rec->start_ms);
+        if (!linked) {
+            continue;
+        }
+        int64_t a = m->start_ms > rec->start_ms ? m->start_ms : rec->start_ms;
+        int64_t b = m->end_ms < rec->end_ms ? m->end_ms : rec->end_ms;
+        if (b <= a) {
+            continue;
+        }
+        if (k == cap) {
+            cap *= 2;
+            span_t *ns = realloc(sp, cap * sizeof *ns);
+            if (!ns) {
+                break;
+            }
+            sp = ns;
+        }
+        sp[k++] = (span_t){a, b};
+    }
+    int64_t total = 0, at = rec->start_ms;
+    if (sp) {
+        qsort(sp, k, sizeof *sp, span_cmp);
+        for (size_t i = 0; i < k; i++) {
+            int64_t a = sp[i].a > at ? sp[i].a : at;
+            if (sp[i].b > a) {
+                total += sp[i].b - a;
+                at = sp[i].b;
+            }
+        }
+    }
+    free(sp);
+    return total;
+}
+
+typedef struct {
+    json_t *units, *officers;
+    json_t *case_units; /* case -> unit */
+    int64_t from, to;
+    const char *unit;
+    json_t *articles; /* article -> count, all units */
+} comp_t;
+
+static void comp_alert(void *ctx, const json_t *a)
+{
+    comp_t *c = ctx;
+    int64_t at = json_integer_value(json_object_get(a, "opened_ms"));
+    if (at < c->from || at > c->to) {
+        return;
+    }
+    const char *art = json_string_value(json_object_get(a, "article"));
+    const char *case_id = json_string_value(json_object_get(a, "case"));
+    const char *unit = json_string_value(json_object_get(a, "unit"));
+    if (!unit || !*unit) {
+        unit = case_id ? json_string_value(json_object_get(c->case_units, case_id)) : NULL;
+    }
+    if (!unit || !*unit || (c->unit && strcmp(c->unit, unit) != 0)) {
+        return;
+    }
+    art = art && *art ? art : "?";
+    add_int(c->articles, art, 1);
+    json_t *g = group_get(c->units, unit);
+    add_int(json_object_get(g, "alerts_by_article"), art, 1);
+    add_int(g, "alerts", 1);
+}
+
+static void finish(json_t *groups, json_t *out)
+{
+    const char *k;
+    json_t *g;
+    json_object_foreach(groups, k, g)
+    {
+        json_int_t act = json_integer_value(json_object_get(g, "activity_ms"));
+        json_int_t cov = json_integer_value(json_object_get(g, "covered_ms"));
+        json_object_set_new(g, "share_covered",
+                            act > 0 ? json_real((double)cov / (double)act) : json_null());
+        if (!json_object_get(g, "alerts")) {
+            json_object_set_new(g, "alerts", json_integer(0));
+        }
+        json_array_append(out, g);
+    }
+}
+
+static void compliance(web_req_t *r)
+{
+    comp_t c = {.units = json_object(),
+                .officers = json_object(),
+                .case_units = json_object(),
+                .articles = json_object(),
+                .from = 0,
+                .to = INT64_MAX,
+                .unit = web_query(r, "unit")};
+    if ((web_query(r, "from") && !time_arg(r, "from", &c.from)) ||
+        (web_query(r, "to") && !time_arg(r, "to", &c.to))) {
+        json_decref(c.units);
+        json_decref(c.officers);
+        json_decref(c.case_units);
+        json_decref(c.articles);
+        web_error(r, 400, "bad_request", "from and to are RFC 3339 times, dates or Unix ms");
+        return;
+    }
+    if (web_query(r, "to") && strlen(web_query(r, "to")) == 10) {
+        c.to += 24 * 3600 * 1000LL - 1; /* a bare end date includes its day */
+    }
+    catalog_read(r->web->catalog);
+    size_t n;
+    const cat_item_t *items = catalog_items(r->web->catalog, &n);
+    for (size_t i = 0; i < n; i++) {
+        const cat_item_t *it = &items[i];
+        if (it->case_id[0] && it->unit[0]) {
+            json_object_set_new(c.case_units, it->case_id, json_string(it->unit));
+        }
+        if (it->time_ms < c.from || it->time_ms > c.to || !it->unit[0] ||
+            (c.unit && strcmp(c.unit, it->unit) != 0)) {
+            continue;
+        }
+        json_t *g = group_get(c.units, it->unit);
+        if (it->kind == CAT_MEDIA) {
+            add_int(g, "media", 1);
+            if (it->officers[0]) {
+                add_int(group_get(c.officers, it->officers), "media", 1);
+            }
+            continue;
+        }
+        if (it->kind != CAT_RECORD) {
+            continue;
+        }
+        add_int(g, "records", 1);
+        if (!it->activity || it->end_ms <= it->start_ms) {
+            continue;
+        }
+        int64_t win = it->end_ms - it->start_ms;
+        int64_t cov = it->media_unsuitable[0] ? win : covered_ms(it, items, n);
+        add_int(g, "activities", 1);
+        add_int(g, "activity_ms", win);
+        add_int(g, "covered_ms", cov);
+        char *copy = strdup(it->officers), *save = NULL;
+        for (char *o = copy ? strtok_r(copy, ", ", &save) : NULL; o;
+             o = strtok_r(NULL, ", ", &save)) {
+            json_t *og = group_get(c.officers, o);
+            json_object_set_new(og, "unit", json_string(it->unit));
+            add_int(og, "activities", 1);
+            add_int(og, "activity_ms", win);
+            add_int(og, "covered_ms", cov);
+        }
+        free(copy);
+    }
+    catalog_done(r->web->catalog);
+    api_alerts_all(r->web, comp_alert, &c);
+    json_t *units = json_array(), *officers = json_array();
+    finish(c.units, units);
+    finish(c.officers, officers);
+    json_t *o = json_pack("{s:o, s:o, s:o}", "units", units, "officers", officers,
+                          "alerts_by_article", c.articles);
+    json_object_set_new(o, "from", web_time(c.from));
+    json_object_set_new(o, "to", web_time(c.to == INT64_MAX ? 0 : c.to));
+    json_decref(c.units);
+    json_decref(c.officers);
+    json_decref(c.case_units);
+    web_json(r, 200, o);
+}
+
+const web_route_t api_reports_routes[] = {
+    {"GET", "/api/search", ROLE_STAFF, search},
+    {"GET", "/api/compliance", ROLE_SUPERVISOR, compliance},
+    {NULL, NULL, ROLE_NONE, NULL},
+};

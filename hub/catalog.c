@@ -1,0 +1,413 @@
+/* catalog.c: the dashboard's in-memory view of stored entries (catalog.h). */
+#include "catalog.h"
+#include "bodyjson.h"
+#include "hlc.h"
+#include "record.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct catalog_t {
+    pthread_rwlock_t lock;
+    cat_item_t *items;
+    size_t n, cap;
+    cat_device_t *devices;
+    size_t n_devices, cap_devices;
+    uint64_t cursor; /* last arrival number read */
+};
+
+/* Clock offsets of the devices, read before a scan. */
+typedef struct {
+    uint8_t device[DEVID_BYTES];
+    int64_t offset_ms;
+} offset_t;
+
+typedef struct {
+    offset_t *v;
+    size_t n, cap;
+} offsets_t;
+
+/* State of one update pass. */
+typedef struct {
+    catalog_t *c;
+    offsets_t offs;
+    store_t *store;
+    size_t added;
+    int err;
+} scan_t;
+
+int catalog_new(catalog_t **out)
+{
+    catalog_t *c = calloc(1, sizeof *c);
+    if (!c) {
+        return FT_ENOMEM;
+    }
+    pthread_rwlock_init(&c->lock, NULL);
+    *out = c;
+    return FT_OK;
+}
+
+static void item_free(cat_item_t *it)
+{
+    free(it->id);
+    free(it->case_id);
+    free(it->cause);
+    free(it->party);
+    free(it->unit);
+    free(it->officers);
+    free(it->recorders);
+    free(it->media);
+    free(it->amends);
+    free(it->media_unsuitable);
+    json_decref(it->body);
+}
+
+void catalog_destroy(catalog_t **c_p)
+{
+    if (!c_p || !*c_p) {
+        return;
+    }
+    catalog_t *c = *c_p;
+    for (size_t i = 0; i < c->n; i++) {
+        item_free(&c->items[i]);
+    }
+    for (size_t i = 0; i < c->n_devices; i++) {
+        json_decref(c->devices[i].recorders);
+    }
+    free(c->items);
+    free(c->devices);
+    pthread_rwlock_destroy(&c->lock);
+    free(c);
+    *c_p = NULL;
+}
+
+static char *dup_or_empty(const char *s)
+{
+    return strdup(s ? s : "");
+}
+
+/* Joins n strings with sep (caller frees). */
+static char *join(char *const *v, size_t n, const char *sep)
+{
+    size_t len = 1;
+    for (size_t i = 0; i < n; i++) {
+        len += strlen(v[i]) + strlen(sep);
+    }
+    char *out = malloc(len);
+    if (!out) {
+        return NULL;
+    }
+    out[0] = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (i) {
+            strcat(out, sep);
+        }
+        strcat(out, v[i]);
+    }
+    return out;
+}
+
+static int64_t tm(const Ft__Time *t, int64_t off)
+{
+    return t ? t->unix_ms + off : 0;
+}
+
+static cat_device_t *device_row(catalog_t *c, const char *id)
+{
+    for (size_t i = 0; i < c->n_devices; i++) {
+        if (strcmp(c->devices[i].device, id) == 0) {
+            return &c->devices[i];
+        }
+    }
+    if (c->n_devices == c->cap_devices) {
+        size_t cap = c->cap_devices ? c->cap_devices * 2 : 16;
+        cat_device_t *nv = realloc(c->devices, cap * sizeof *nv);
+        if (!nv) {
+            return NULL;
+        }
+        c->devices = nv;
+        c->cap_devices = cap;
+    }
+    cat_device_t *d = &c->devices[c->n_devices++];
+    memset(d, 0, sizeof *d);
+    snprintf(d->device, sizeof d->device, "%s", id);
+    d->recorders = json_object();
+    return d;
+}
+
+/* Notes a recorder's health from a record or device event. */
+static void note_recorder(cat_device_t *d, const char *recorder, json_t *health)
+{
+    if (!recorder || !*recorder) {
+        json_decref(health);
+        return;
+    }
+    json_t *old = json_object_get(d->recorders, recorder);
+    if (old) {
+        json_object_update(old, health);
+        json_decref(health);
+    } else {
+        json_object_set_new(d->recorders, recorder, health);
+    }
+}
+
+static double field_number(const Ft__Record *rec, const char *key, bool *found)
+{
+    const Ft__FieldValue *f = record_field(rec, key);
+    *found = false;
+    if (!f) {
+        return 0;
+    }
+    if (f->value_case == FT__FIELD_VALUE__VALUE_NUMBER) {
+        *found = true;
+        return f->number;
+    }
+    if (f->value_case == FT__FIELD_VALUE__VALUE_TEXT && f->text) {
+        char *end;
+        double v = strtod(f->text, &end);
+        *found = end != f->text;
+        return v;
+    }
+    return 0;
+}
+
+static void fill_record(cat_item_t *it, const Ft__Record *r, int64_t off, cat_device_t *d)
+{
+    it->kind = CAT_RECORD;
+    it->type = record_type_name(r->type);
+    it->activity = record_type_is_activity(r->type);
+    it->id = dup_or_empty(r->id);
+    it->case_id = dup_or_empty(r->case_id);
+    it->cause = dup_or_empty(r->cause);
+    it->party = dup_or_empty(r->party);
+    it->unit = dup_or_empty(r->unit);
+    it->officers = join(r->officers, r->n_officers, ", ");
+    it->recorders = join(r->recorders, r->n_recorders, ", ");
+    it->media = join(r->media, r->n_media, ",");
+    it->amends = dup_or_empty(r->amends);
+    it->media_unsuitable = dup_or_empty(r->media_unsuitable);
+    it->start_ms = tm(r->start, off);
+    it->end_ms = tm(r->end, off);
+    it->time_ms = r->time ? tm(r->time, off) : it->start_ms;
+    if (r->type == FT__RECORD_TYPE__RECORDER_STATUS ||
+        r->type == FT__RECORD_TYPE__RECORDER_CHECKOUT ||
+        r->type == FT__RECORD_TYPE__RECORDER_RETURN) {
+        bool has_b, has_f;
+        double battery = field_number(r, "battery_pct", &has_b);
+        double free_mb = field_number(r, "free_mb", &has_f);
+        for (size_t i = 0; i < r->n_recorders; i++) {
+            json_t *h =
+                json_pack("{s:I, s:s}", "at_ms", (json_int_t)it->time_ms, "source", it->type);
+            if (has_b) {
+                json_object_set_new(h, "battery_pct", json_real(battery));
+            }
+            if (has_f) {
+                json_object_set_new(h, "free_mb", json_real(free_mb));
+            }
+            note_recorder(d, r->recorders[i], h);
+        }
+    }
+}
+
+static void fill_media(cat_item_t *it, const Ft__MediaManifest *m, int64_t off, cat_device_t *d)
+{
+    it->kind = CAT_MEDIA;
+    it->type = media_kind_name(m->kind);
+    it->id = malloc(m->file_id.len * 2 + 1);
+    if (it->id) {
+        hex_encode(m->file_id.data, m->file_id.len, it->id);
+    }
+    it->case_id = dup_or_empty(m->case_id);
+    it->cause = dup_or_empty(m->cause);
+    it->party = dup_or_empty(m->party);
+    it->unit = dup_or_empty(m->unit);
+    it->officers = dup_or_empty(m->officer);
+    it->recorders = dup_or_empty(m->recorder);
+    it->media = dup_or_empty(NULL);
+    it->amends = dup_or_empty(NULL);
+    it->media_unsuitable = dup_or_empty(NULL);
+    it->start_ms = tm(m->start, off);
+    it->end_ms = tm(m->end, off);
+    it->time_ms = it->start_ms;
+    it->media_size = m->size;
+    d->media_bytes += m->size;
+}
+
+static void fill_event(cat_item_t *it, const Ft__DeviceEvent *e, int64_t off, cat_device_t *d)
+{
+    it->kind = CAT_EVENT;
+    it->type = device_event_name(e->kind);
+    it->recorders = dup_or_empty(e->recorder);
+    it->time_ms = tm(e->time, off);
+    if (e->kind == FT__DEVICE_EVENT_KIND__BATTERY_LOW ||
+        e->kind == FT__DEVICE_EVENT_KIND__STORAGE_FULL ||
+        e->kind == FT__DEVICE_EVENT_KIND__STORAGE_OK ||
+        e->kind == FT__DEVICE_EVENT_KIND__RECORDING_STOPPED ||
+        e->kind == FT__DEVICE_EVENT_KIND__INGEST_FAILED) {
+        note_recorder(d, e->recorder,
+                      json_pack("{s:s, s:s, s:I}", "event", it->type, "detail",
+                                e->detail ? e->detail : "", "event_at_ms",
+                                (json_int_t)it->time_ms));
+    }
+}
+
+static int64_t offset_of(const scan_t *s, const uint8_t *device)
+{
+    for (size_t i = 0; i < s->offs.n; i++) {
+        if (memcmp(s->offs.v[i].device, device, DEVID_BYTES) == 0) {
+            return s->offs.v[i].offset_ms;
+        }
+    }
+    return 0;
+}
+
+static int add_entry(void *ctx, const store_entry_t *e)
+{
+    scan_t *s = ctx;
+    catalog_t *c = s->c;
+    entry_view_t v;
+    if (entry_open(e->raw, e->len, &v) != FT_OK) {
+        return 0; /* the store holds only verified entries; skip what cannot be read */
+    }
+    if (c->n == c->cap) {
+        size_t cap = c->cap ? c->cap * 2 : 256;
+        cat_item_t *ni = realloc(c->items, cap * sizeof *ni);
+        if (!ni) {
+            entry_view_free(&v);
+            return FT_ENOMEM;
+        }
+        c->items = ni;
+        c->cap = cap;
+    }
+    cat_item_t *it = &c->items[c->n];
+    memset(it, 0, sizeof *it);
+    devid_format(e->device, it->device);
+    snprintf(it->ref, sizeof it->ref, "%s/%llu/%llu", it->device, (unsigned long long)e->epoch,
+             (unsigned long long)e->seq);
+    it->arrival = e->arrival;
+    it->bytes = e->len;
+    it->offset_ms = offset_of(s, e->device);
+    cat_device_t *d = device_row(c, it->device);
+    if (!d) {
+        entry_view_free(&v);
+        return FT_ENOMEM;
+    }
+    const Ft__Body *b = v.entry->body;
+    switch (b ? b->kind_case : FT__BODY__KIND__NOT_SET) {
+    case FT__BODY__KIND_RECORD:
+        fill_record(it, b->record, it->offset_ms, d);
+        break;
+    case FT__BODY__KIND_MEDIA:
+        fill_media(it, b->media, it->offset_ms, d);
+        break;
+    case FT__BODY__KIND_EVENT:
+        fill_event(it, b->event, it->offset_ms, d);
+        break;
+    default:
+        it->kind = CAT_OTHER;
+        it->type = b ? entry_body_kind(b) : "unknown";
+        break;
+    }
+    if (it->time_ms == 0) {
+        it->time_ms = (int64_t)hlc_ms(v.entry->hlc) + it->offset_ms;
+    }
+    const char **strs[] = {(const char **)&it->id,        (const char **)&it->case_id,
+                           (const char **)&it->cause,     (const char **)&it->party,
+                           (const char **)&it->unit,      (const char **)&it->officers,
+                           (const char **)&it->recorders, (const char **)&it->media,
+                           (const char **)&it->amends,    (const char **)&it->media_unsuitable};
+    for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++) {
+        if (!*strs[i]) {
+            *(char **)strs[i] = strdup("");
+        }
+    }
+    it->body = b ? body_to_json(b) : json_object();
+    entry_view_free(&v);
+    d->entries++;
+    d->bytes += e->len;
+    if (it->time_ms > d->last_entry_ms) {
+        d->last_entry_ms = it->time_ms;
+    }
+    c->n++;
+    c->cursor = e->arrival;
+    s->added++;
+    return 0;
+}
+
+static int add_offset(void *ctx, const store_device_t *d)
+{
+    scan_t *s = ctx;
+    if (s->offs.n == s->offs.cap) {
+        size_t cap = s->offs.cap ? s->offs.cap * 2 : 16;
+        offset_t *nv = realloc(s->offs.v, cap * sizeof *nv);
+        if (!nv) {
+            return FT_ENOMEM;
+        }
+        s->offs.v = nv;
+        s->offs.cap = cap;
+    }
+    offset_t *o = &s->offs.v[s->offs.n++];
+    memcpy(o->device, d->device, DEVID_BYTES);
+    o->offset_ms = 0;
+    return 0;
+}
+
+int catalog_update(catalog_t *c, store_t *store, size_t *added)
+{
+    scan_t s = {.c = c, .store = store};
+    store_txn_t *t = NULL;
+    uint64_t count = 0, last = 0;
+    int err = store_begin(store, false, &t);
+    if (err == FT_OK) {
+        err = store_entry_count(t, &count, &last);
+    }
+    if (err == FT_OK && last > c->cursor) {
+        err = store_device_iter(t, add_offset, &s);
+        for (size_t i = 0; err == FT_OK && i < s.offs.n; i++) {
+            store_status_t st;
+            err = store_status_get(t, s.offs.v[i].device, &st);
+            if (err == FT_OK && st.has_clock_offset) {
+                s.offs.v[i].offset_ms = st.clock_offset_ms;
+            }
+        }
+    }
+    store_abort(&t);
+    if (err == FT_OK && last > c->cursor) {
+        pthread_rwlock_wrlock(&c->lock);
+        err = store_entries_since(store, c->cursor, add_entry, &s);
+        pthread_rwlock_unlock(&c->lock);
+    }
+    free(s.offs.v);
+    if (added) {
+        *added = s.added;
+    }
+    return err;
+}
+
+void catalog_read(catalog_t *c)
+{
+    pthread_rwlock_rdlock(&c->lock);
+}
+
+const cat_item_t *catalog_items(const catalog_t *c, size_t *n)
+{
+    *n = c->n;
+    return c->items;
+}
+
+const cat_device_t *catalog_device(const catalog_t *c, const char *device)
+{
+    for (size_t i = 0; i < c->n_devices; i++) {
+        if (strcmp(c->devices[i].device, device) == 0) {
+            return &c->devices[i];
+        }
+    }
+    return NULL;
+}
+
+void catalog_done(catalog_t *c)
+{
+    pthread_rwlock_unlock(&c->lock);
+}

@@ -1,0 +1,77 @@
+/* catalog.h: the dashboard's in-memory view of what the hub holds: every
+ * record, media manifest and device event, decoded once from the store,
+ * with its Art. 10 classification (unit, recorder, officer, cause, party,
+ * time) and times corrected by the device's measured clock offset.
+ *
+ * Search, compliance and the sync page's recorder health read it; it is
+ * brought up to date by catalog_update (the web watcher calls it every
+ * poll), which reads only entries that arrived after its cursor
+ * (store_entries_since), so its cost follows new entries, not the store.
+ * It is a derived cache: dropping it loses nothing. A deployment that
+ * outgrows memory moves these queries to the hub index (DESIGN.md "Growing
+ * past one hub").
+ *
+ * Locking: one rwlock; readers take it with catalog_read and release it with
+ * catalog_done; items stay valid until then.
+ */
+#ifndef FT_HUB_CATALOG_H
+#define FT_HUB_CATALOG_H
+
+#include "keys.h"
+#include "store.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum { CAT_RECORD = 1, CAT_MEDIA, CAT_EVENT, CAT_OTHER } cat_kind;
+
+/* One stored entry as the dashboard sees it. */
+typedef struct {
+    char ref[64];                 /* "DEVICE-ID/epoch/seq" */
+    char device[DEVID_TEXT_SIZE]; /* signer */
+    uint64_t arrival;             /* store arrival number */
+    cat_kind kind;
+    const char *type; /* record type, media kind or event kind (static) */
+    bool activity;    /* a record of an activity type (has a window) */
+    char *id;         /* record id, or media ID (hex of file_id); may be "" */
+    char *case_id, *cause, *party, *unit;
+    char *officers;           /* officers joined by ", " */
+    char *recorders;          /* recorders joined by ", " */
+    char *media;              /* media IDs a record cites, joined by "," */
+    char *amends;             /* record id this one amends, or "" */
+    char *media_unsuitable;   /* reason, or "" */
+    int64_t start_ms, end_ms; /* window (corrected), 0 if none */
+    int64_t time_ms;          /* when (corrected): time, else start */
+    int64_t offset_ms;        /* correction applied (hub minus device clock) */
+    size_t bytes;             /* size of the signed entry */
+    uint64_t media_size;      /* media: file size in bytes */
+    json_t *body;             /* the body as JSON (bodyjson.h) */
+} cat_item_t;
+
+/* What the catalog knows about one device beyond the store. */
+typedef struct {
+    char device[DEVID_TEXT_SIZE];
+    uint64_t entries;      /* entries held */
+    uint64_t bytes;        /* bytes of signed entries held */
+    uint64_t media_bytes;  /* bytes of media the manifests announce */
+    json_t *recorders;     /* recorder -> {battery_pct, free_mb, at, event} */
+    int64_t last_entry_ms; /* corrected time of its newest entry */
+} cat_device_t;
+
+typedef struct catalog_t catalog_t;
+
+int catalog_new(catalog_t **out) FT_MUST_CHECK;
+void catalog_destroy(catalog_t **c_p);
+/* Reads entries that arrived since the last update. *added (may be NULL)
+ * gets how many. FT_OK or the store's error. */
+int catalog_update(catalog_t *c, store_t *store, size_t *added) FT_MUST_CHECK;
+
+/* Read access: items in arrival order and per-device rows. */
+void catalog_read(catalog_t *c);
+const cat_item_t *catalog_items(const catalog_t *c, size_t *n);
+const cat_device_t *catalog_device(const catalog_t *c, const char *device);
+void catalog_done(catalog_t *c);
+
+#endif

@@ -1,0 +1,276 @@
+/* cmd_user.c: `fieldtrail-hub user`: dashboard users (hub/users.h).
+ *
+ *   user add NAME --role R     password from standard input (one line) or,
+ *                              on a terminal, asked twice without echo
+ *   user passwd NAME           new password, the same way; ends sessions
+ *   user role NAME --role R [--disable | --enable]
+ *   user list [--json]
+ * Each change is also an AuditEvent in the hub's own log (by the operating
+ * system user who ran the command).
+ */
+#include "fsutil.h"
+#include "hlc.h"
+#include "hub.h"
+#include "users.h"
+
+#include <jansson.h>
+#include <pwd.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+static void user_usage(FILE *out)
+{
+    fprintf(out,
+            "usage: fieldtrail-hub user add NAME --role ROLE [--state DIR]\n"
+            "       fieldtrail-hub user passwd NAME [--state DIR]\n"
+            "       fieldtrail-hub user role NAME --role ROLE [--disable | --enable]\n"
+            "       fieldtrail-hub user list [--state DIR] [--json]\n\n"
+            "Manages the users of the web dashboard. ROLE is staff (sync, devices,\n"
+            "search, timelines, playback), supervisor (also alerts justification,\n"
+            "compliance, audit log, export) or admin (also enrolment, revocation, users).\n"
+            "The password (at least %d characters) is read from standard input, one\n"
+            "line, or asked for twice when standard input is a terminal. Create the\n"
+            "first admin with `user add NAME --role admin`.\n",
+            USER_PASSWORD_MIN);
+}
+
+/* Reads one line without its newline into buf; echo off on a terminal. */
+static int read_line(const char *prompt, char *buf, size_t len)
+{
+    bool tty = isatty(STDIN_FILENO);
+    struct termios old, quiet;
+    if (tty) {
+        fputs(prompt, stderr);
+        fflush(stderr);
+        tcgetattr(STDIN_FILENO, &old);
+        quiet = old;
+        quiet.c_lflag &= ~(tcflag_t)ECHO;
+        tcsetattr(STDIN_FILENO, TCSANOW, &quiet);
+    }
+    char *got = fgets(buf, (int)len, stdin);
+    if (tty) {
+        tcsetattr(STDIN_FILENO, TCSANOW, &old);
+        fputc('\n', stderr);
+    }
+    if (!got) {
+        return 1;
+    }
+    buf[strcspn(buf, "\r\n")] = 0;
+    return 0;
+}
+
+static int read_password(char *pw, size_t len)
+{
+    if (read_line("password: ", pw, len) != 0) {
+        hub_fail("no password given on standard input");
+        return 1;
+    }
+    if (isatty(STDIN_FILENO)) {
+        char again[USER_PASSWORD_MAX + 2];
+        int rc = read_line("again: ", again, sizeof again);
+        bool same = rc == 0 && strcmp(again, pw) == 0;
+        sodium_memzero(again, sizeof again);
+        if (!same) {
+            hub_fail("the two passwords differ; nothing was changed");
+            return 1;
+        }
+    }
+    if (strlen(pw) < USER_PASSWORD_MIN) {
+        hub_fail("a password needs at least %d characters", USER_PASSWORD_MIN);
+        return 1;
+    }
+    return 0;
+}
+
+static const char *os_user(void)
+{
+    const char *u = getenv("USER");
+    if (u && *u) {
+        return u;
+    }
+    struct passwd *pw = getpwuid(getuid());
+    return pw ? pw->pw_name : "unknown";
+}
+
+static int audit(hub_ctx_t *ctx, const char *action, const char *target, const char *detail)
+{
+    char who[128];
+    snprintf(who, sizeof who, "cli:%s", os_user());
+    Ft__AuditEvent a = FT__AUDIT_EVENT__INIT;
+    a.user = who;
+    a.action = (char *)action;
+    a.target = (char *)target;
+    a.detail = (char *)detail;
+    Ft__Body body = FT__BODY__INIT;
+    body.kind_case = FT__BODY__KIND_AUDIT;
+    body.audit = &a;
+    return devlog_append1(ctx->hublog, &body, NULL);
+}
+
+static int list_one(void *ctx, const user_t *u)
+{
+    bool json = *(bool *)ctx;
+    char created[48];
+    hub_time_text(u->created_ms, created, sizeof created);
+    if (json) {
+        json_t *o = json_pack("{s:s, s:s, s:b, s:s}", "name", u->name, "role",
+                              user_role_name(u->role), "disabled", u->disabled, "created", created);
+        json_dumpf(o, stdout, JSON_COMPACT);
+        fputc('\n', stdout);
+        json_decref(o);
+    } else {
+        printf("%-24s %-11s %-9s %s\n", u->name, user_role_name(u->role),
+               u->disabled ? "disabled" : "active", created);
+    }
+    return 0;
+}
+
+int hub_cmd_user(int argc, char **argv)
+{
+    hub_ctx_t ctx = {0};
+    const char *role_text = NULL;
+    int disable = -1;
+    static const struct option opts[] = {
+        HUB_COMMON_OPTS,
+        {"role", required_argument, NULL, 'r'},
+        {"disable", no_argument, NULL, 'd'},
+        {"enable", no_argument, NULL, 'e'},
+        {NULL, 0, NULL, 0},
+    };
+    int opt;
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        if (hub_common_opt(&ctx, opt, optarg)) {
+            continue;
+        }
+        switch (opt) {
+        case 'r':
+            role_text = optarg;
+            break;
+        case 'd':
+            disable = 1;
+            break;
+        case 'e':
+            disable = 0;
+            break;
+        case 'h':
+            user_usage(stdout);
+            return 0;
+        default:
+            user_usage(stderr);
+            return 2;
+        }
+    }
+    int n_pos = argc - optind;
+    const char *verb = n_pos >= 1 ? argv[optind] : NULL;
+    const char *name = n_pos >= 2 ? argv[optind + 1] : NULL;
+    bool ok = verb && ((strcmp(verb, "list") == 0 && n_pos == 1) ||
+                       (strcmp(verb, "add") == 0 && n_pos == 2 && role_text) ||
+                       (strcmp(verb, "passwd") == 0 && n_pos == 2) ||
+                       (strcmp(verb, "role") == 0 && n_pos == 2 && (role_text || disable >= 0)));
+    if (!ok) {
+        user_usage(stderr);
+        return 2;
+    }
+    user_role role = role_text ? user_role_parse(role_text) : ROLE_NONE;
+    if (role_text && role == ROLE_NONE) {
+        hub_fail("role \"%s\" is not one of staff, supervisor, admin", role_text);
+        return 2;
+    }
+    if (name && !user_name_valid(name)) {
+        hub_fail("user name \"%s\": use 1 to 63 letters, digits, '.', '_', '-' or '@'", name);
+        return 2;
+    }
+    if (hub_open(&ctx, true) != 0) {
+        hub_close(&ctx);
+        return 1;
+    }
+    char dir[4096];
+    users_t *users = NULL;
+    int err = fsutil_join(dir, sizeof dir, ctx.state, "web");
+    if (err == FT_OK) {
+        err = users_open(dir, &users);
+    }
+    if (err != FT_OK) {
+        hub_fail("cannot open the user database in %s/web: %s", ctx.state, ft_strerror(err));
+        hub_close(&ctx);
+        return 1;
+    }
+    int status = 1;
+    char pw[USER_PASSWORD_MAX + 2] = "";
+    if (strcmp(verb, "list") == 0) {
+        size_t n = 0;
+        err = users_count(users, &n);
+        if (err == FT_OK && !ctx.json && n == 0) {
+            printf("no users; add the first admin with `fieldtrail-hub user add NAME --role "
+                   "admin`\n");
+        }
+        if (err == FT_OK) {
+            err = users_iter(users, list_one, &ctx.json);
+        }
+        status = err == FT_OK ? 0 : 1;
+        if (err != FT_OK) {
+            hub_fail("cannot read the users: %s", ft_strerror(err));
+        }
+    } else if (strcmp(verb, "add") == 0) {
+        user_t existing;
+        if (users_get(users, name, &existing) == FT_OK) {
+            hub_fail("user %s exists; change the password with `user passwd %s`", name, name);
+        } else if (read_password(pw, sizeof pw) == 0) {
+            err = audit(&ctx, "user_add", name, user_role_name(role));
+            if (err == FT_OK) {
+                err = users_add(users, name, role, pw, (int64_t)hlc_wall_ms());
+            }
+            if (err == FT_OK) {
+                printf("added user %s (%s)\n", name, user_role_name(role));
+                status = 0;
+            } else {
+                hub_fail("cannot add user %s: %s", name, ft_strerror(err));
+            }
+        }
+    } else if (strcmp(verb, "passwd") == 0) {
+        user_t u;
+        if (users_get(users, name, &u) != FT_OK) {
+            hub_fail("no user %s; add one with `user add %s --role ROLE`", name, name);
+        } else if (read_password(pw, sizeof pw) == 0) {
+            err = audit(&ctx, "user_passwd", name, NULL);
+            if (err == FT_OK) {
+                err = users_set_password(users, name, pw);
+            }
+            if (err == FT_OK) {
+                printf("password of %s changed; their sessions ended\n", name);
+                status = 0;
+            } else {
+                hub_fail("cannot change the password of %s: %s", name, ft_strerror(err));
+            }
+        }
+    } else {
+        user_t u;
+        if (users_get(users, name, &u) != FT_OK) {
+            hub_fail("no user %s", name);
+        } else {
+            user_role nr = role != ROLE_NONE ? role : u.role;
+            bool dis = disable >= 0 ? disable == 1 : u.disabled;
+            char detail[64];
+            snprintf(detail, sizeof detail, "role=%s disabled=%d", user_role_name(nr), dis);
+            err = audit(&ctx, "user_change", name, detail);
+            if (err == FT_OK) {
+                err = users_set_role(users, name, nr, dis);
+            }
+            if (err == FT_OK) {
+                printf("user %s: %s, %s\n", name, user_role_name(nr), dis ? "disabled" : "active");
+                status = 0;
+            } else {
+                hub_fail("cannot change user %s: %s", name, ft_strerror(err));
+            }
+        }
+    }
+    sodium_memzero(pw, sizeof pw);
+    users_destroy(&users);
+    hub_close(&ctx);
+    return status;
+}

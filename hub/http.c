@@ -1,0 +1,733 @@
+/* http.c: the hub's web server (see http.h and web.h).
+ *
+ * Request state machine, per connection and request (MHD calls on_request
+ * several times for one request):
+ *   first call          -> allocate req_ctx_t (body buffer), return
+ *   calls with a body   -> append to the buffer (over WEB_MAX_BODY: remember
+ *                          and answer 413 at the end)
+ *   last call           -> dispatch: static asset, or route lookup ->
+ *                          session check (401) -> role check (403) -> CSRF
+ *                          check on POST/PUT/DELETE (403) -> handler -> send
+ *   on_completed        -> free req_ctx_t
+ * Invariants:
+ *   - no route but the login page, its assets and POST /api/login answers
+ *     without a live session (the login page redirects there);
+ *   - every state-changing request carries X-CSRF-Token equal to the
+ *     session's token and, when the browser sends Origin, an Origin of this
+ *     host; the session cookie is HttpOnly and SameSite=Strict;
+ *   - every reply carries the security headers (CSP 'self' only: the pages
+ *     load nothing from elsewhere).
+ */
+#include "web.h"
+#include "fsutil.h"
+#include "hlc.h"
+#include "logging.h"
+#include "webassets.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sodium.h>
+#include <sys/socket.h>
+
+#define COOKIE_NAME "ft_session"
+#define SSE_HEARTBEAT_MS 15000
+
+struct http_t {
+    struct MHD_Daemon *daemon;
+    web_t web;
+    char *cert_pem, *key_pem; /* TLS material (wiped and freed at stop) */
+    uint16_t port;            /* bound port */
+};
+
+/* Per-request state kept between MHD calls. */
+typedef struct {
+    char *body;
+    size_t len;
+    bool too_big;
+} req_ctx_t;
+
+static const web_route_t *const route_tables[] = {
+    api_auth_routes,  api_sync_routes,    api_alerts_routes,
+    api_cases_routes, api_reports_routes, api_audit_routes,
+};
+
+/* Assets anyone may fetch: what the login page needs. */
+static const char *const public_assets[] = {"login.html", "login.js", "app.css",
+                                            "i18n.js",    "logo.svg", NULL};
+
+void http_opts_from_config(const hub_ctx_t *ctx, const char *flag_listen, http_opts_t *opts)
+{
+    memset(opts, 0, sizeof *opts);
+    opts->listen = config_pick(flag_listen, ctx->cfg, "http", HTTP_DEFAULT_LISTEN);
+    opts->tls_cert = config_get(ctx->cfg, "http_tls_cert");
+    opts->tls_key = config_get(ctx->cfg, "http_tls_key");
+    opts->metrics_token = config_get(ctx->cfg, "http_metrics_token");
+}
+
+/* ---- reply helpers (web.h) ---- */
+
+static void reply_reset(web_req_t *r)
+{
+    json_decref(r->json);
+    r->json = NULL;
+    if (r->response) {
+        MHD_destroy_response(r->response);
+        r->response = NULL;
+    }
+}
+
+void web_json(web_req_t *r, unsigned status, json_t *body)
+{
+    reply_reset(r);
+    if (!body) {
+        status = MHD_HTTP_INTERNAL_SERVER_ERROR;
+        body = json_pack("{s:s, s:s}", "error", "internal", "message", "out of memory");
+    }
+    r->status = status;
+    r->json = body;
+}
+
+void web_error(web_req_t *r, unsigned status, const char *code, const char *message)
+{
+    web_json(r, status, json_pack("{s:s, s:s}", "error", code, "message", message));
+}
+
+void web_raw(web_req_t *r, unsigned status, struct MHD_Response *resp)
+{
+    reply_reset(r);
+    r->status = status;
+    r->response = resp;
+    if (!resp) {
+        web_error(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal", "cannot build the response");
+    }
+}
+
+const char *web_query(const web_req_t *r, const char *name)
+{
+    const char *v = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
+    return v && *v ? v : NULL;
+}
+
+long long web_query_int(const web_req_t *r, const char *name, long long def, long long lo,
+                        long long hi)
+{
+    const char *v = web_query(r, name);
+    if (!v) {
+        return def;
+    }
+    char *end = NULL;
+    errno = 0;
+    long long n = strtoll(v, &end, 10);
+    if (errno || !end || *end || n < lo || n > hi) {
+        return def;
+    }
+    return n;
+}
+
+const char *web_body_str(const web_req_t *r, const char *name)
+{
+    return r->body ? json_string_value(json_object_get(r->body, name)) : NULL;
+}
+
+int web_audit(web_req_t *r, const char *action, const char *target, const char *detail)
+{
+    Ft__AuditEvent a = FT__AUDIT_EVENT__INIT;
+    a.user = (char *)(r->logged_in ? r->session.user : "-");
+    a.action = (char *)action;
+    a.target = (char *)target;
+    a.detail = (char *)detail;
+    Ft__Body body = FT__BODY__INIT;
+    body.kind_case = FT__BODY__KIND_AUDIT;
+    body.audit = &a;
+    int err = devlog_append1(r->web->hub->hublog, &body, NULL);
+    if (err != FT_OK) {
+        atomic_fetch_add(&r->web->audit_fail, 1);
+        log_error("cannot write the audit entry (%s %s by %s): %s", action, target ? target : "",
+                  a.user, ft_strerror(err));
+    }
+    return err;
+}
+
+void web_set_cookie(web_req_t *r, const char *token, int64_t ttl_ms)
+{
+    if (token) {
+        snprintf(r->set_cookie, sizeof r->set_cookie,
+                 COOKIE_NAME "=%s; Path=/; HttpOnly; SameSite=Strict; Max-Age=%lld%s", token,
+                 (long long)(ttl_ms / 1000), r->web->tls ? "; Secure" : "");
+    } else {
+        snprintf(r->set_cookie, sizeof r->set_cookie,
+                 COOKIE_NAME "=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0%s",
+                 r->web->tls ? "; Secure" : "");
+    }
+}
+
+json_t *web_time(int64_t ms)
+{
+    if (ms <= 0) {
+        return json_null();
+    }
+    char buf[48];
+    hub_time_text(ms, buf, sizeof buf);
+    return json_string(buf);
+}
+
+/* ---- sending ---- */
+
+static void add_security_headers(struct MHD_Response *resp, bool no_cache)
+{
+    MHD_add_response_header(resp, "Content-Security-Policy",
+                            "default-src 'self'; img-src 'self' data:; media-src 'self'; "
+                            "style-src 'self'; script-src 'self'; connect-src 'self'; "
+                            "frame-ancestors 'none'; base-uri 'none'; form-action 'self'");
+    MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+    MHD_add_response_header(resp, "X-Frame-Options", "DENY");
+    MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
+    if (no_cache) {
+        MHD_add_response_header(resp, "Cache-Control", "no-store");
+    }
+}
+
+static enum MHD_Result send_req(web_req_t *r)
+{
+    struct MHD_Response *resp = r->response;
+    r->response = NULL;
+    if (!resp) {
+        if (!r->json) {
+            r->json = json_pack("{s:s, s:s}", "error", "internal", "message", "no reply");
+            r->status = MHD_HTTP_INTERNAL_SERVER_ERROR;
+        }
+        char *text = json_dumps(r->json, JSON_COMPACT);
+        if (!text) {
+            return MHD_NO;
+        }
+        size_t n = strlen(text);
+        resp = MHD_create_response_from_buffer(n, text, MHD_RESPMEM_MUST_FREE);
+        if (!resp) {
+            free(text);
+            return MHD_NO;
+        }
+        MHD_add_response_header(resp, "Content-Type", "application/json; charset=utf-8");
+        r->no_cache = true;
+    }
+    add_security_headers(resp, r->no_cache);
+    if (r->set_cookie[0]) {
+        MHD_add_response_header(resp, "Set-Cookie", r->set_cookie);
+    }
+    enum MHD_Result ret = MHD_queue_response(r->conn, r->status ? r->status : 200, resp);
+    MHD_destroy_response(resp);
+    atomic_fetch_add(&r->web->requests, 1);
+    return ret;
+}
+
+static enum MHD_Result send_redirect(struct MHD_Connection *c, const char *to)
+{
+    static const char body[] = "see other";
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(sizeof body - 1, (void *)body, MHD_RESPMEM_PERSISTENT);
+    if (!resp) {
+        return MHD_NO;
+    }
+    MHD_add_response_header(resp, "Location", to);
+    add_security_headers(resp, true);
+    enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_SEE_OTHER, resp);
+    MHD_destroy_response(resp);
+    return ret;
+}
+
+/* ---- static assets ---- */
+
+static bool asset_public(const char *name)
+{
+    for (size_t i = 0; public_assets[i]; i++) {
+        if (strcmp(public_assets[i], name) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static void serve_asset(web_req_t *r, const webasset_t *a)
+{
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(a->len, (void *)a->data, MHD_RESPMEM_PERSISTENT);
+    if (resp) {
+        MHD_add_response_header(resp, "Content-Type", a->mime);
+        MHD_add_response_header(resp, "Cache-Control", "no-cache");
+    }
+    web_raw(r, MHD_HTTP_OK, resp);
+}
+
+/* ---- routing ---- */
+
+/* Decodes %XX and '+' in place. */
+static void url_decode(char *s)
+{
+    char *o = s;
+    for (char *p = s; *p; p++) {
+        if (*p == '%' && p[1] && p[2]) {
+            char hex[3] = {p[1], p[2], 0};
+            char *end;
+            long v = strtol(hex, &end, 16);
+            if (*end == 0 && v > 0) {
+                *o++ = (char)v;
+                p += 2;
+                continue;
+            }
+        }
+        *o++ = *p;
+    }
+    *o = 0;
+}
+
+/* Matches path against pattern; fills r->args with the '*' segments. */
+static bool route_match(const char *pattern, const char *path, web_req_t *r)
+{
+    size_t n_args = 0;
+    const char *p = pattern, *s = path;
+    while (*p && *s) {
+        if (*p == '*') {
+            const char *end = strchr(s, '/');
+            size_t len = end ? (size_t)(end - s) : strlen(s);
+            if (len == 0 || n_args >= WEB_MAX_ARGS) {
+                goto no;
+            }
+            r->args[n_args] = strndup(s, len);
+            if (!r->args[n_args]) {
+                goto no;
+            }
+            url_decode(r->args[n_args]);
+            n_args++;
+            s += len;
+            p++;
+            continue;
+        }
+        if (*p != *s) {
+            goto no;
+        }
+        p++;
+        s++;
+    }
+    if (*p == 0 && *s == 0) {
+        r->n_args = n_args;
+        return true;
+    }
+no:
+    for (size_t i = 0; i < n_args; i++) {
+        free(r->args[i]);
+        r->args[i] = NULL;
+    }
+    return false;
+}
+
+/* Finds the session of the request's cookie. */
+static void load_session(web_req_t *r)
+{
+    const char *token = MHD_lookup_connection_value(r->conn, MHD_COOKIE_KIND, COOKIE_NAME);
+    if (!token) {
+        return;
+    }
+    int64_t now = (int64_t)hlc_wall_ms();
+    r->logged_in = users_session_check(r->web->users, token, now, SESSION_DEFAULT_TTL_MS,
+                                       &r->session) == FT_OK;
+}
+
+/* True if a state-changing request carries the session's CSRF token and,
+ * when the browser names its Origin, comes from this host. */
+static bool csrf_ok(web_req_t *r)
+{
+    const char *tok = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "X-CSRF-Token");
+    if (!tok || strlen(tok) != strlen(r->session.csrf) ||
+        sodium_memcmp(tok, r->session.csrf, strlen(tok)) != 0) {
+        return false;
+    }
+    const char *origin = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Origin");
+    const char *host = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Host");
+    if (origin && host) {
+        const char *o = strstr(origin, "://");
+        if (!o || strcmp(o + 3, host) != 0) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static bool state_changing(const char *method)
+{
+    return strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0;
+}
+
+static bool metrics_token_ok(web_req_t *r)
+{
+    const char *want = r->web->opts.metrics_token;
+    const char *auth = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Authorization");
+    if (!want || !*want || !auth || strncmp(auth, "Bearer ", 7) != 0) {
+        return false;
+    }
+    const char *got = auth + 7;
+    return strlen(got) == strlen(want) && sodium_memcmp(got, want, strlen(want)) == 0;
+}
+
+static void dispatch(web_req_t *r, req_ctx_t *rc)
+{
+    const char *path = r->path;
+    /* Pages and assets. */
+    if (strcmp(path, "/login") == 0 || strcmp(path, "/login.html") == 0) {
+        serve_asset(r, webassets_find("login.html"));
+        return;
+    }
+    if (strncmp(path, "/assets/", 8) == 0) {
+        const webasset_t *a = webassets_find(path + 8);
+        if (!a) {
+            web_error(r, MHD_HTTP_NOT_FOUND, "not_found", "no such asset");
+            return;
+        }
+        if (!asset_public(a->name)) {
+            load_session(r);
+            if (!r->logged_in) {
+                atomic_fetch_add(&r->web->refused, 1);
+                web_error(r, MHD_HTTP_UNAUTHORIZED, "login_required", "log in first");
+                return;
+            }
+        }
+        serve_asset(r, a);
+        return;
+    }
+    if (strcmp(path, "/metrics") == 0) {
+        if (!metrics_token_ok(r)) {
+            load_session(r);
+            if (!r->logged_in) {
+                atomic_fetch_add(&r->web->refused, 1);
+                web_error(r, MHD_HTTP_UNAUTHORIZED, "login_required",
+                          "log in, or send Authorization: Bearer with http_metrics_token");
+                return;
+            }
+        }
+        api_metrics(r);
+        return;
+    }
+    if (strcmp(path, "/") == 0 || strcmp(path, "/index.html") == 0) {
+        load_session(r);
+        if (!r->logged_in) {
+            r->status = 0; /* redirect below */
+            return;
+        }
+        serve_asset(r, webassets_find("index.html"));
+        return;
+    }
+    /* API routes. */
+    const web_route_t *route = NULL;
+    bool path_known = false;
+    for (size_t t = 0; t < sizeof route_tables / sizeof route_tables[0] && !route; t++) {
+        for (const web_route_t *e = route_tables[t]; e->method; e++) {
+            if (route_match(e->pattern, path, r)) {
+                path_known = true;
+                if (strcmp(e->method, r->method) == 0) {
+                    route = e;
+                    break;
+                }
+                for (size_t i = 0; i < r->n_args; i++) {
+                    free(r->args[i]);
+                    r->args[i] = NULL;
+                }
+                r->n_args = 0;
+            }
+        }
+    }
+    if (!route) {
+        if (path_known) {
+            web_error(r, MHD_HTTP_METHOD_NOT_ALLOWED, "method_not_allowed",
+                      "this method is not allowed here");
+        } else {
+            web_error(r, MHD_HTTP_NOT_FOUND, "not_found", "no such page or API");
+        }
+        return;
+    }
+    if (route->role != ROLE_NONE) {
+        load_session(r);
+        if (!r->logged_in) {
+            atomic_fetch_add(&r->web->refused, 1);
+            web_error(r, MHD_HTTP_UNAUTHORIZED, "login_required", "log in first");
+            return;
+        }
+        if (r->session.role < route->role) {
+            atomic_fetch_add(&r->web->refused, 1);
+            char msg[128];
+            snprintf(msg, sizeof msg, "this needs the %s role; you are %s",
+                     user_role_name(route->role), user_role_name(r->session.role));
+            web_error(r, MHD_HTTP_FORBIDDEN, "role_required", msg);
+            return;
+        }
+        if (state_changing(r->method) && !csrf_ok(r)) {
+            atomic_fetch_add(&r->web->refused, 1);
+            web_error(r, MHD_HTTP_FORBIDDEN, "csrf",
+                      "missing or wrong X-CSRF-Token (reload the page)");
+            return;
+        }
+    }
+    if (rc->too_big) {
+        web_error(r, 413, "too_large", "the request body is too large");
+        return;
+    }
+    if (rc->len > 0) {
+        json_error_t jerr;
+        r->body = json_loadb(rc->body, rc->len, 0, &jerr);
+        if (!json_is_object(r->body)) {
+            web_error(r, MHD_HTTP_BAD_REQUEST, "bad_json", "the body must be a JSON object");
+            return;
+        }
+    }
+    route->fn(r);
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_size, void **con_cls)
+{
+    (void)version;
+    web_t *w = cls;
+    req_ctx_t *rc = *con_cls;
+    if (!rc) {
+        rc = calloc(1, sizeof *rc);
+        if (!rc) {
+            return MHD_NO;
+        }
+        *con_cls = rc;
+        return MHD_YES;
+    }
+    if (*upload_size > 0) {
+        if (rc->len + *upload_size > WEB_MAX_BODY) {
+            rc->too_big = true;
+        } else {
+            char *nb = realloc(rc->body, rc->len + *upload_size + 1);
+            if (!nb) {
+                return MHD_NO;
+            }
+            memcpy(nb + rc->len, upload_data, *upload_size);
+            rc->body = nb;
+            rc->len += *upload_size;
+        }
+        *upload_size = 0;
+        return MHD_YES;
+    }
+    web_req_t r = {.web = w, .conn = c, .method = method, .path = url, .status = 200};
+    r.range = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Range");
+    dispatch(&r, rc);
+    enum MHD_Result ret;
+    if (r.status == 0 && !r.json && !r.response) {
+        ret = send_redirect(c, "/login");
+    } else {
+        ret = send_req(&r);
+    }
+    reply_reset(&r);
+    json_decref(r.body);
+    for (size_t i = 0; i < r.n_args; i++) {
+        free(r.args[i]);
+    }
+    sodium_memzero(&r.session, sizeof r.session);
+    return ret;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    (void)cls;
+    (void)c;
+    (void)toe;
+    req_ctx_t *rc = *con_cls;
+    if (rc) {
+        free(rc->body);
+        free(rc);
+        *con_cls = NULL;
+    }
+}
+
+static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    (void)cls;
+    char buf[512];
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    size_t n = strlen(buf);
+    while (n > 0 && buf[n - 1] == '\n') {
+        buf[--n] = 0;
+    }
+    log_warn("http: %s", buf);
+}
+
+/* Parses "HOST:PORT" (IPv4 or "[v6]:port"). */
+static int parse_listen(const char *text, struct sockaddr_storage *ss, socklen_t *len)
+{
+    char host[128];
+    const char *colon = strrchr(text, ':');
+    if (!colon || (size_t)(colon - text) >= sizeof host) {
+        return FT_EINVAL;
+    }
+    memcpy(host, text, (size_t)(colon - text));
+    host[colon - text] = 0;
+    char *end = NULL;
+    long port = strtol(colon + 1, &end, 10);
+    if (!end || *end || port < 0 || port > 65535 || colon[1] == 0) {
+        return FT_EINVAL;
+    }
+    memset(ss, 0, sizeof *ss);
+    size_t hl = strlen(host);
+    if (hl >= 2 && host[0] == '[' && host[hl - 1] == ']') {
+        host[hl - 1] = 0;
+        struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)ss;
+        a6->sin6_family = AF_INET6;
+        a6->sin6_port = htons((uint16_t)port);
+        if (inet_pton(AF_INET6, host + 1, &a6->sin6_addr) != 1) {
+            return FT_EINVAL;
+        }
+        *len = sizeof *a6;
+        return FT_OK;
+    }
+    struct sockaddr_in *a4 = (struct sockaddr_in *)ss;
+    a4->sin_family = AF_INET;
+    a4->sin_port = htons((uint16_t)port);
+    if (strcmp(host, "localhost") == 0) {
+        snprintf(host, sizeof host, "127.0.0.1");
+    }
+    if (inet_pton(AF_INET, host[0] ? host : "0.0.0.0", &a4->sin_addr) != 1) {
+        return FT_EINVAL;
+    }
+    *len = sizeof *a4;
+    return FT_OK;
+}
+
+static void free_pem(char **p)
+{
+    if (*p) {
+        sodium_memzero(*p, strlen(*p));
+        free(*p);
+        *p = NULL;
+    }
+}
+
+static void http_free(http_t *h)
+{
+    webevents_destroy(&h->web.events);
+    api_poll_free(&h->web);
+    api_alerts_free(&h->web);
+    catalog_destroy(&h->web.catalog);
+    users_destroy(&h->web.users);
+    free_pem(&h->cert_pem);
+    free_pem(&h->key_pem);
+    free(h);
+}
+
+int http_start(hub_ctx_t *ctx, const http_opts_t *opts, http_t **out)
+{
+    *out = NULL;
+    if (!opts->listen || strcmp(opts->listen, "off") == 0) {
+        log_info("web dashboard off (config http = off)");
+        return FT_OK;
+    }
+    struct sockaddr_storage ss;
+    socklen_t sslen = 0;
+    if (parse_listen(opts->listen, &ss, &sslen) != FT_OK) {
+        log_error("http listen address \"%s\" is not HOST:PORT (e.g. %s)", opts->listen,
+                  HTTP_DEFAULT_LISTEN);
+        return FT_EINVAL;
+    }
+    http_t *h = calloc(1, sizeof *h);
+    if (!h) {
+        return FT_ENOMEM;
+    }
+    h->web.hub = ctx;
+    h->web.opts = *opts;
+    h->web.started_ms = (int64_t)hlc_wall_ms();
+    bool want_tls = (opts->tls_cert && *opts->tls_cert) || (opts->tls_key && *opts->tls_key);
+    if (want_tls) {
+        size_t n;
+        if (!opts->tls_cert || !opts->tls_key ||
+            fsutil_read_all(opts->tls_cert, &h->cert_pem, &n) != FT_OK ||
+            fsutil_read_all(opts->tls_key, &h->key_pem, &n) != FT_OK) {
+            log_error("TLS needs both http_tls_cert and http_tls_key as readable PEM files");
+            http_free(h);
+            return FT_EINVAL;
+        }
+        h->web.tls = true;
+    }
+    char dir[4096];
+    int err = fsutil_join(dir, sizeof dir, ctx->state, "web");
+    if (err == FT_OK) {
+        err = users_open(dir, &h->web.users);
+    }
+    if (err == FT_OK) {
+        err = catalog_new(&h->web.catalog);
+    }
+    if (err == FT_OK) {
+        err = api_alerts_new(&h->web);
+    }
+    if (err == FT_OK) {
+        err = webevents_new(api_poll, &h->web, &h->web.events);
+    }
+    if (err != FT_OK) {
+        log_error("cannot start the web dashboard: %s", ft_strerror(err));
+        http_free(h);
+        return err;
+    }
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
+                     MHD_USE_ERROR_LOG | MHD_USE_POLL;
+    if (ss.ss_family == AF_INET6) {
+        flags |= MHD_USE_IPv6;
+    }
+    if (h->web.tls) {
+        flags |= MHD_USE_TLS;
+        h->daemon = MHD_start_daemon(
+            flags, 0, NULL, NULL, on_request, &h->web, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
+            MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
+            NULL, MHD_OPTION_CONNECTION_LIMIT, (unsigned)128, MHD_OPTION_CONNECTION_TIMEOUT,
+            (unsigned)120, MHD_OPTION_HTTPS_MEM_CERT, h->cert_pem, MHD_OPTION_HTTPS_MEM_KEY,
+            h->key_pem, MHD_OPTION_END);
+    } else {
+        h->daemon = MHD_start_daemon(
+            flags, 0, NULL, NULL, on_request, &h->web, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
+            MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
+            NULL, MHD_OPTION_CONNECTION_LIMIT, (unsigned)128, MHD_OPTION_CONNECTION_TIMEOUT,
+            (unsigned)120, MHD_OPTION_END);
+    }
+    if (!h->daemon) {
+        log_error("cannot serve the dashboard on %s (address in use, or TLS material "
+                  "rejected: see above)",
+                  opts->listen);
+        http_free(h);
+        return FT_EIO;
+    }
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(h->daemon, MHD_DAEMON_INFO_BIND_PORT);
+    h->port = info ? info->port : 0;
+    char host[128];
+    snprintf(host, sizeof host, "%.*s", (int)(strrchr(opts->listen, ':') - opts->listen),
+             opts->listen);
+    if (!host[0] || strcmp(host, "0.0.0.0") == 0) {
+        snprintf(host, sizeof host, "127.0.0.1");
+    }
+    char url[256], path[4096];
+    snprintf(url, sizeof url, "%s://%s:%u/\n", h->web.tls ? "https" : "http", host,
+             (unsigned)h->port);
+    if (fsutil_join(path, sizeof path, dir, "url") == FT_OK &&
+        fsutil_write_atomic(path, url, strlen(url), 0644) != FT_OK) {
+        log_warn("cannot write %s", path);
+    }
+    url[strlen(url) - 1] = 0;
+    log_info("web dashboard on %s", url);
+    *out = h;
+    return FT_OK;
+}
+
+void http_stop(http_t **h_p)
+{
+    if (!h_p || !*h_p) {
+        return;
+    }
+    http_t *h = *h_p;
+    webevents_stop(h->web.events);
+    MHD_stop_daemon(h->daemon);
+    http_free(h);
+    *h_p = NULL;
+}

@@ -1,0 +1,40 @@
+/* http.h: the hub's web server: dashboard pages, JSON API, server-sent
+ * events and /metrics over HTTP (libmicrohttpd), optionally TLS.
+ *
+ * Started by `fieldtrail-hub run` beside the sync loop. The server runs on
+ * its own threads (one per connection, so an event stream may block in its
+ * callback) and shares the hub's store, own log and keys with the sync loop:
+ * LMDB serialises writers, and readers never block them.
+ *
+ * Everything under it is described for users in docs/api.md.
+ */
+#ifndef FT_HUB_HTTP_H
+#define FT_HUB_HTTP_H
+
+#include "hub.h"
+
+#define HTTP_DEFAULT_LISTEN "127.0.0.1:7480"
+
+typedef struct http_t http_t;
+
+/* Settings (config keys http, http_tls_cert, http_tls_key,
+ * http_metrics_token; flags win over them). */
+typedef struct {
+    const char *listen;        /* "HOST:PORT" (port 0 = any free), or "off" */
+    const char *tls_cert;      /* PEM certificate file; TLS when set with tls_key */
+    const char *tls_key;       /* PEM private key file */
+    const char *metrics_token; /* bearer token that may read /metrics without a login */
+} http_opts_t;
+
+/* Fills opts from the config of ctx, with flag_listen (may be NULL) first. */
+void http_opts_from_config(const hub_ctx_t *ctx, const char *flag_listen, http_opts_t *opts);
+
+/* Starts serving. ctx (store, hublog, keys, state) is borrowed and must
+ * outlive the server. *out stays NULL when opts->listen is "off". Writes the
+ * dashboard's URL to STATE/web/url. FT_OK, FT_EINVAL (bad listen address or
+ * unreadable TLS files: logged), FT_EIO (bind failed: logged), FT_ENOMEM. */
+int http_start(hub_ctx_t *ctx, const http_opts_t *opts, http_t **out) FT_MUST_CHECK;
+/* Stops serving (ends event streams first) and frees; NULLs *h_p; safe on NULL. */
+void http_stop(http_t **h_p);
+
+#endif

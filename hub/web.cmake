@@ -1,0 +1,30 @@
+# The web dashboard: HTTP server (libmicrohttpd), JSON API, live events,
+# users and sessions, and the static pages of hub/web/ compiled into the hub.
+# Linked into fieldtrail-hub (defined in sync.cmake, included before this file).
+pkg_check_modules(MHD REQUIRED IMPORTED_TARGET libmicrohttpd)
+find_package(Threads REQUIRED)
+
+file(GLOB FT_WEB_FILES ${CMAKE_CURRENT_SOURCE_DIR}/web/*.html ${CMAKE_CURRENT_SOURCE_DIR}/web/*.css
+  ${CMAKE_CURRENT_SOURCE_DIR}/web/*.js ${CMAKE_CURRENT_SOURCE_DIR}/web/*.svg)
+set(FT_WEB_C ${CMAKE_CURRENT_BINARY_DIR}/webassets.c)
+add_custom_command(OUTPUT ${FT_WEB_C}
+  COMMAND ${CMAKE_COMMAND} -DDIR=${CMAKE_CURRENT_SOURCE_DIR}/web -DOUT=${FT_WEB_C}
+          -P ${CMAKE_CURRENT_SOURCE_DIR}/web/embed.cmake
+  DEPENDS ${FT_WEB_FILES} ${CMAKE_CURRENT_SOURCE_DIR}/web/embed.cmake
+  COMMENT "embedding the dashboard pages")
+
+add_library(ft_hubusers STATIC users.c)
+target_include_directories(ft_hubusers PUBLIC ${CMAKE_CURRENT_SOURCE_DIR})
+target_link_libraries(ft_hubusers PUBLIC ft_common)
+
+add_library(ft_hubweb STATIC http.c webevents.c catalog.c api_auth.c api_sync.c api_alerts.c
+  api_cases.c api_reports.c api_audit.c ${FT_WEB_C})
+target_include_directories(ft_hubweb PUBLIC ${CMAKE_CURRENT_SOURCE_DIR})
+target_link_libraries(ft_hubweb PUBLIC ft_hubusers ft_hubstore PkgConfig::MHD Threads::Threads m)
+
+target_sources(fieldtrail-hub PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/cmd_user.c)
+target_link_libraries(fieldtrail-hub PRIVATE ft_hubweb)
+
+ft_add_test(users_test SOURCES users_test.c ${CMAKE_SOURCE_DIR}/common/testutil.c
+  LIBS ft_hubusers)
+ft_add_test(webevents_test SOURCES webevents_test.c LIBS ft_hubweb)
