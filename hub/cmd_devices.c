@@ -1,6 +1,7 @@
 /* cmd_devices.c: `devices`, `status` and `integrity`: what the hub knows
  * about each device, read from the store (safe while `run` is running). */
 #include "hub.h"
+#include "media.h"
 #include "sync.h"
 
 #include <jansson.h>
@@ -273,6 +274,7 @@ int hub_cmd_status(int argc, char **argv)
                       (json_int_t)l.backlog, "integrity_events", (json_int_t)events,
                       "hublog_entries", (json_int_t)log_head, "refused_unknown", refused);
         json_t *o = json_pack("{s:o, s:O}", "hub", hub, "devices", devices);
+        json_object_set_new(o, "media", hub_media_status_json(ctx.state));
         json_dumpf(o, stdout, JSON_COMPACT);
         fputc('\n', stdout);
         json_decref(o);
@@ -288,6 +290,7 @@ int hub_cmd_status(int argc, char **argv)
                (unsigned long long)l.backlog, (unsigned long long)events,
                events ? " (list them with `fieldtrail-hub integrity`)" : "",
                (unsigned long long)log_head);
+        hub_media_status_print(ctx.state, stdout);
         size_t i;
         json_t *r;
         json_array_foreach(refused, i, r)

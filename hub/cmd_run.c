@@ -3,6 +3,7 @@
 #include "http.h"
 #include "hub.h"
 #include "logging.h"
+#include "media.h"
 #include "sync.h"
 
 #include <signal.h>
@@ -114,10 +115,17 @@ int hub_cmd_run(int argc, char **argv)
         hub_close(&ctx);
         return 1;
     }
+    hub_media_t *media = NULL;
+    if (hub_media_start_cfg(&ctx, &stop_flag, &media) != 0) {
+        hub_sync_destroy(&sync);
+        hub_close(&ctx);
+        return 1;
+    }
     char box[65];
     hex_encode(ctx.keys.box_pk, 32, box);
     log_info("hub running: listening on %s, hub key %s, state %s", so.listen, box, ctx.state);
     err = hub_sync_run(sync, &stop_flag);
+    hub_media_stop(&media);
     http_stop(&http);
     hub_sync_destroy(&sync);
     hub_close(&ctx);

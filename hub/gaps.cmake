@@ -13,3 +13,18 @@ target_include_directories(ft_gaps PUBLIC ${CMAKE_CURRENT_SOURCE_DIR})
 target_link_libraries(ft_gaps PUBLIC ft_common m)
 ft_add_test(rules_test SOURCES rules_test.c ${CMAKE_SOURCE_DIR}/common/testutil.c LIBS ft_gaps)
 ft_add_test(gaps_test SOURCES gaps_test.c ${CMAKE_SOURCE_DIR}/common/testutil.c LIBS ft_gaps)
+
+# The case index, alert state and evaluation (index.c, alerts.c, engine.c),
+# and alert delivery (delivery.c: ZeroMQ PUB and webhooks via libcurl).
+# Wired into fieldtrail-hub by timeline.cmake (after sync.cmake defines it).
+pkg_check_modules(CURL REQUIRED IMPORTED_TARGET libcurl)
+find_package(Threads REQUIRED)
+add_library(ft_engine STATIC index.c alerts.c engine.c)
+target_include_directories(ft_engine PUBLIC ${CMAKE_CURRENT_SOURCE_DIR})
+target_link_libraries(ft_engine PUBLIC ft_gaps ft_hubstore)
+add_library(ft_delivery STATIC delivery.c)
+target_include_directories(ft_delivery PUBLIC ${CMAKE_CURRENT_SOURCE_DIR})
+target_link_libraries(ft_delivery PUBLIC ft_common PkgConfig::CURL Threads::Threads)
+ft_add_test(engine_test SOURCES engine_test.c ${CMAKE_SOURCE_DIR}/common/testutil.c
+  LIBS ft_engine TIMEOUT 300)
+ft_add_test(delivery_test SOURCES delivery_test.c LIBS ft_delivery)

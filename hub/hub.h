@@ -70,6 +70,10 @@ int hub_cmd_status(int argc, char **argv);
 int hub_cmd_integrity(int argc, char **argv);
 int hub_cmd_verify(int argc, char **argv);
 int hub_cmd_run(int argc, char **argv);
+int hub_cmd_evaluate(int argc, char **argv);
+int hub_cmd_alerts(int argc, char **argv);
+int hub_cmd_timeline(int argc, char **argv);
+int hub_cmd_rules(int argc, char **argv);
 int hub_cmd_user(int argc, char **argv);
 
 #endif

@@ -5,6 +5,7 @@
  */
 #include "hub.h"
 #include "logging.h"
+#include "media.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -24,6 +25,7 @@ static const command_t commands[] = {
     {"status", hub_cmd_status, "show the hub and every device's sync status"},
     {"integrity", hub_cmd_integrity, "list integrity events (refused entries)"},
     {"verify", hub_cmd_verify, "re-verify every stored entry (signatures, chains, seqs)"},
+    {"media", hub_cmd_media, "list media files (Art. 10 fields) or get one decrypted"},
     {"run", hub_cmd_run, "run the hub: accept edges and sync their logs"},
     {"user", hub_cmd_user, "manage dashboard users (add, passwd, role, list)"},
 };

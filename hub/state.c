@@ -16,6 +16,8 @@ const char *const hub_config_keys[] = {
     "map_size_mb",
     "sync.max_batch_entries",
     "sync.max_batch_bytes",
+    "media.listen",
+    "media.window",
     "http",
     "http_tls_cert",
     "http_tls_key",

@@ -1,0 +1,346 @@
+/* alerts.c: alert rows, their per-unit index and their history (see
+ * alerts.h for the state machine).
+ *
+ * Invariants kept by every committed transaction:
+ *   - every alert row has at least one history event, and its `state` is the
+ *     state of its last event;
+ *   - alert_unit lists, for each unit, exactly the alerts it ever raised;
+ *   - history numbers grow by one per event (meta "alert_event").
+ */
+#include "alerts.h"
+#include "lmdbx.h"
+#include "record.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct alerts_t {
+    MDB_env *env;
+    MDB_dbi alerts, alert_unit, history, justif, meta;
+};
+
+int alerts_open(index_t *idx, alerts_t **out)
+{
+    *out = NULL;
+    alerts_t *a = calloc(1, sizeof *a);
+    if (!a) {
+        return FT_ENOMEM;
+    }
+    a->env = index_env(idx);
+    MDB_txn *txn = NULL;
+    int rc = mdb_txn_begin(a->env, NULL, 0, &txn);
+    if (rc == MDB_SUCCESS) {
+        rc = mdb_dbi_open(txn, "alerts", MDB_CREATE, &a->alerts);
+    }
+    if (rc == MDB_SUCCESS) {
+        rc = mdb_dbi_open(txn, "alert_unit", MDB_CREATE, &a->alert_unit);
+    }
+    if (rc == MDB_SUCCESS) {
+        rc = mdb_dbi_open(txn, "history", MDB_CREATE, &a->history);
+    }
+    if (rc == MDB_SUCCESS) {
+        rc = mdb_dbi_open(txn, "justif", MDB_CREATE, &a->justif);
+    }
+    if (rc == MDB_SUCCESS) {
+        rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &a->meta);
+    }
+    if (rc == MDB_SUCCESS) {
+        rc = mdb_txn_commit(txn);
+    } else if (txn) {
+        mdb_txn_abort(txn);
+    }
+    if (rc != MDB_SUCCESS) {
+        free(a);
+        return lmdbx_err(rc);
+    }
+    *out = a;
+    return FT_OK;
+}
+
+void alerts_destroy(alerts_t **a_p)
+{
+    free(*a_p);
+    *a_p = NULL;
+}
+
+static json_t *get_json(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t kn)
+{
+    MDB_val k = {kn, (void *)key}, v;
+    if (mdb_get(txn, dbi, &k, &v) != MDB_SUCCESS) {
+        return NULL;
+    }
+    return json_loadb(v.mv_data, v.mv_size, 0, NULL);
+}
+
+static int put_json(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t kn, const json_t *j)
+{
+    char *text = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
+    if (!text) {
+        return FT_ENOMEM;
+    }
+    MDB_val k = {kn, (void *)key}, v = {strlen(text), text};
+    int err = lmdbx_err(mdb_put(txn, dbi, &k, &v, 0));
+    free(text);
+    return err;
+}
+
+json_t *alerts_get(alerts_t *a, index_txn_t *t, const char *alert_id)
+{
+    return get_json(index_txn_mdb(t), a->alerts, alert_id, strlen(alert_id));
+}
+
+uint64_t alerts_last_event(alerts_t *a, index_txn_t *t)
+{
+    uint64_t v = 0;
+    if (lmdbx_get_meta_u64(index_txn_mdb(t), a->meta, "alert_event", &v) != FT_OK) {
+        return 0;
+    }
+    return v;
+}
+
+static void set_time(json_t *o, const char *key, int64_t ms)
+{
+    char buf[48], k2[64];
+    rfc3339_format(ms, 0, buf, sizeof buf);
+    json_object_set_new(o, key, json_string(buf));
+    snprintf(k2, sizeof k2, "%s_ms", key);
+    json_object_set_new(o, k2, json_integer(ms));
+}
+
+/* Sets the row's state, stores it, appends the event (history + events). */
+static int transition(alerts_t *a, index_txn_t *t, json_t *row, const char *state, int64_t now_ms,
+                      const char *why, json_t *events)
+{
+    MDB_txn *txn = index_txn_mdb(t);
+    const char *prev = json_string_value(json_object_get(row, "state"));
+    json_t *prev_j = prev ? json_string(prev) : json_null();
+    json_object_set_new(row, "state", json_string(state));
+    set_time(row, "updated_at", now_ms);
+    const char *id = json_string_value(json_object_get(row, "id"));
+    if (!id) {
+        json_decref(prev_j);
+        return FT_EINVAL;
+    }
+    int err = put_json(txn, a->alerts, id, strlen(id), row);
+    if (err != FT_OK) {
+        json_decref(prev_j);
+        return err;
+    }
+    uint64_t no = alerts_last_event(a, t) + 1;
+    json_t *ev = json_object();
+    json_object_set_new(ev, "event", json_integer((json_int_t)no));
+    json_object_set_new(ev, "alert_id", json_string(id));
+    json_object_set_new(ev, "state", json_string(state));
+    json_object_set_new(ev, "previous", prev_j);
+    set_time(ev, "at", now_ms);
+    json_object_set_new(ev, "why", json_string(why));
+    json_object_set(ev, "alert", row);
+    uint8_t key[8];
+    lmdbx_put_u64(key, no);
+    err = put_json(txn, a->history, key, sizeof key, ev);
+    if (err == FT_OK) {
+        err = lmdbx_put_meta_u64(txn, a->meta, "alert_event", no);
+    }
+    if (err == FT_OK && events) {
+        json_array_append(events, ev);
+    }
+    json_decref(ev);
+    return err;
+}
+
+/* u16 len | unit | id into k; returns the length of the prefix or the key. */
+static size_t unit_key(uint8_t *k, const index_unit_t *u, const char *id)
+{
+    k[0] = (uint8_t)(u->n >> 8);
+    k[1] = (uint8_t)u->n;
+    memcpy(k + 2, u->b, u->n);
+    if (!id) {
+        return 2 + u->n;
+    }
+    memcpy(k + 2 + u->n, id, 16);
+    return 2 + u->n + 16;
+}
+
+static int justify_row(alerts_t *a, index_txn_t *t, json_t *row, const json_t *j, int64_t now_ms,
+                       json_t *events)
+{
+    json_object_set(row, "justification", (json_t *)j);
+    char why[600];
+    const char *ref = json_string_value(json_object_get(j, "ref"));
+    const char *reason = json_string_value(json_object_get(j, "reason"));
+    snprintf(why, sizeof why, "justified by %s: %s", ref ? ref : "?", reason ? reason : "");
+    return transition(a, t, row, "justified", now_ms, why, events);
+}
+
+int alerts_apply(alerts_t *a, index_txn_t *t, const index_unit_t *unit, json_t *const *raised,
+                 size_t n, int64_t now_ms, json_t *events)
+{
+    MDB_txn *txn = index_txn_mdb(t);
+    /* Known alerts of the unit. */
+    uint8_t prefix[2 + INDEX_UNIT_MAX + 16];
+    size_t pn = unit_key(prefix, unit, NULL);
+    char(*known)[17] = NULL;
+    size_t n_known = 0, cap = 0;
+    MDB_cursor *cur = NULL;
+    int rc = mdb_cursor_open(txn, a->alert_unit, &cur);
+    if (rc != MDB_SUCCESS) {
+        return lmdbx_err(rc);
+    }
+    MDB_val k = {pn, prefix}, v;
+    int err = FT_OK;
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == MDB_SUCCESS;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        if (k.mv_size != pn + 16 || memcmp(k.mv_data, prefix, pn) != 0) {
+            break;
+        }
+        if (n_known == cap) {
+            cap = cap ? cap * 2 : 8;
+            void *bigger = realloc(known, cap * sizeof *known);
+            if (!bigger) {
+                err = FT_ENOMEM;
+                break;
+            }
+            known = bigger;
+        }
+        memcpy(known[n_known], (uint8_t *)k.mv_data + pn, 16);
+        known[n_known][16] = '\0';
+        n_known++;
+    }
+    mdb_cursor_close(cur);
+    /* Raised now: open or reopen. */
+    for (size_t i = 0; err == FT_OK && i < n; i++) {
+        const char *id = json_string_value(json_object_get(raised[i], "id"));
+        if (!id || strlen(id) != 16) {
+            err = FT_EINVAL;
+            break;
+        }
+        json_t *row = alerts_get(a, t, id);
+        if (!row) {
+            row = json_deep_copy(raised[i]);
+            if (!row) {
+                err = FT_ENOMEM;
+                break;
+            }
+            set_time(row, "opened_at", now_ms);
+            err = transition(a, t, row, "open", now_ms, "raised", events);
+            uint8_t key[2 + INDEX_UNIT_MAX + 16];
+            size_t kn = unit_key(key, unit, id);
+            MDB_val uk = {kn, key}, uv = {0, ""};
+            if (err == FT_OK) {
+                err = lmdbx_err(mdb_put(txn, a->alert_unit, &uk, &uv, 0));
+            }
+            json_t *j = get_json(txn, a->justif, id, 16);
+            if (err == FT_OK && j) {
+                err = justify_row(a, t, row, j, now_ms, events);
+            }
+            json_decref(j);
+        } else {
+            const char *state = json_string_value(json_object_get(row, "state"));
+            /* Keep the details current (the detail text may change). */
+            json_object_set(row, "detail", json_object_get(raised[i], "detail"));
+            if (state && strcmp(state, "resolved") == 0) {
+                err = transition(a, t, row, "open", now_ms, "raised again", events);
+            } else {
+                err = put_json(txn, a->alerts, id, 16, row);
+            }
+        }
+        json_decref(row);
+    }
+    /* Known but no longer raised: resolve the open ones. */
+    for (size_t i = 0; err == FT_OK && i < n_known; i++) {
+        bool still = false;
+        for (size_t j = 0; j < n && !still; j++) {
+            const char *id = json_string_value(json_object_get(raised[j], "id"));
+            still = id && strcmp(id, known[i]) == 0;
+        }
+        if (still) {
+            continue;
+        }
+        json_t *row = alerts_get(a, t, known[i]);
+        const char *state = row ? json_string_value(json_object_get(row, "state")) : NULL;
+        if (state && strcmp(state, "open") == 0) {
+            set_time(row, "resolved_at", now_ms);
+            err = transition(a, t, row, "resolved", now_ms,
+                             "condition gone: what was missing is there now", events);
+        }
+        json_decref(row);
+    }
+    free(known);
+    return err;
+}
+
+int alerts_justify(alerts_t *a, index_txn_t *t, const char *alert_id, const char *ref,
+                   const char *reason, int64_t now_ms, json_t *events)
+{
+    char id[17];
+    size_t n = strlen(alert_id);
+    if (n != 16) {
+        return FT_OK; /* names no alert the hub can raise; the fields rule sees it */
+    }
+    for (size_t i = 0; i < 16; i++) {
+        char c = alert_id[i];
+        id[i] = (char)(c >= 'A' && c <= 'F' ? c - 'A' + 'a' : c);
+    }
+    id[16] = '\0';
+    MDB_txn *txn = index_txn_mdb(t);
+    json_t *held = get_json(txn, a->justif, id, 16);
+    if (held) { /* the first justification counts */
+        json_decref(held);
+        return FT_OK;
+    }
+    json_t *j = json_object();
+    json_object_set_new(j, "ref", json_string(ref));
+    json_object_set_new(j, "reason", json_string(reason ? reason : ""));
+    set_time(j, "at", now_ms);
+    int err = put_json(txn, a->justif, id, 16, j);
+    json_t *row = err == FT_OK ? alerts_get(a, t, id) : NULL;
+    if (row) {
+        const char *state = json_string_value(json_object_get(row, "state"));
+        if (!state || strcmp(state, "justified") != 0) {
+            err = justify_row(a, t, row, j, now_ms, events);
+        }
+        json_decref(row);
+    }
+    json_decref(j);
+    return err;
+}
+
+static int iter_json(MDB_txn *txn, MDB_dbi dbi, const void *start, size_t sn, alerts_fn fn,
+                     void *ctx)
+{
+    MDB_cursor *cur = NULL;
+    int rc = mdb_cursor_open(txn, dbi, &cur);
+    if (rc != MDB_SUCCESS) {
+        return lmdbx_err(rc);
+    }
+    MDB_val k = {sn, (void *)start}, v;
+    int result = FT_OK;
+    for (rc = mdb_cursor_get(cur, &k, &v, sn ? MDB_SET_RANGE : MDB_FIRST); rc == MDB_SUCCESS;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        json_t *j = json_loadb(v.mv_data, v.mv_size, 0, NULL);
+        if (!j) {
+            result = FT_ECORRUPT;
+            break;
+        }
+        result = fn(ctx, j);
+        json_decref(j);
+        if (result != 0) {
+            break;
+        }
+    }
+    mdb_cursor_close(cur);
+    return result;
+}
+
+int alerts_iter(alerts_t *a, index_txn_t *t, alerts_fn fn, void *ctx)
+{
+    return iter_json(index_txn_mdb(t), a->alerts, NULL, 0, fn, ctx);
+}
+
+int alerts_history_iter(alerts_t *a, index_txn_t *t, uint64_t after, alerts_fn fn, void *ctx)
+{
+    uint8_t key[8];
+    lmdbx_put_u64(key, after + 1);
+    return iter_json(index_txn_mdb(t), a->history, key, sizeof key, fn, ctx);
+}

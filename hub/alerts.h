@@ -1,0 +1,60 @@
+/* alerts.h: alert state and its history.
+ *
+ * An alert is what the gap engine raised for one subject (gaps.h: its ID is a
+ * stable hash of rule, case and subject). Its state machine:
+ *
+ *   (none)    --raised--------------------> open        alerts_apply
+ *   (none)    --raised, already justified-> open, then justified (two events)
+ *   open      --no longer raised----------> resolved    alerts_apply
+ *   resolved  --raised again--------------> open        alerts_apply
+ *   open, resolved --justification record-> justified   alerts_justify
+ *   justified: final; a later raise or resolve changes nothing.
+ *
+ * Every transition is an event appended to `history` (never overwritten);
+ * the row in `alerts` is the latest state, kept for listing. The caller also
+ * appends each event to the hub's own log (AlertEvent) and hands it to the
+ * delivery queue: alerts_apply and alerts_justify return the events they made.
+ *
+ * Tables (in the index's environment, so an index step and the alert changes
+ * it causes commit together):
+ *   alerts      alert id (16 hex) -> the alert as JSON (docs/alerts.md)
+ *   alert_unit  u16 len | unit | alert id -> ""    alerts raised by each unit
+ *   history     event no. (u64) -> the event as JSON
+ *   justif      alert id -> the justification (ref, reason, at) as JSON
+ */
+#ifndef FT_HUB_ALERTS_H
+#define FT_HUB_ALERTS_H
+
+#include "index.h"
+
+#include <jansson.h>
+#include <stdint.h>
+
+typedef struct alerts_t alerts_t;
+
+/* Opens the alert tables in the index's environment. */
+int alerts_open(index_t *idx, alerts_t **out) FT_MUST_CHECK;
+void alerts_destroy(alerts_t **a_p);
+
+/* Makes the alerts a unit raises now equal `raised` (JSON objects as made by
+ * the engine: id, rule, article, severity, case, ... without state): opens
+ * new ones, reopens resolved ones, resolves open ones no longer raised. The
+ * new events are appended to `events` (a JSON array). */
+int alerts_apply(alerts_t *a, index_txn_t *t, const index_unit_t *unit, json_t *const *raised,
+                 size_t n, int64_t now_ms, json_t *events) FT_MUST_CHECK;
+/* A justification record (ref, its reason) names alert_id: justifies it if
+ * it exists and is not justified yet, else remembers it for when it opens. */
+int alerts_justify(alerts_t *a, index_txn_t *t, const char *alert_id, const char *ref,
+                   const char *reason, int64_t now_ms, json_t *events) FT_MUST_CHECK;
+
+/* The alert's current row (new reference), or NULL if unknown. */
+json_t *alerts_get(alerts_t *a, index_txn_t *t, const char *alert_id);
+/* Visits every alert row (in ID order); non-zero from fn stops. */
+typedef int (*alerts_fn)(void *ctx, json_t *alert);
+int alerts_iter(alerts_t *a, index_txn_t *t, alerts_fn fn, void *ctx);
+/* Visits history events with number > after, in order. */
+int alerts_history_iter(alerts_t *a, index_txn_t *t, uint64_t after, alerts_fn fn, void *ctx);
+/* Number of the last event (0 if none). */
+uint64_t alerts_last_event(alerts_t *a, index_txn_t *t);
+
+#endif

@@ -1,0 +1,97 @@
+/* engine.h: evaluation: keeps the case index and the alerts current.
+ *
+ * One step (engine_step) at an explicit evaluation time `now`:
+ *   1. tail the store after the index's cursor, in batches: take each entry
+ *      into the index (index_add_entry marks the units it changes dirty),
+ *      apply justifications, advance the cursor;          -> catch_up
+ *   2. integrity events after the integrity cursor become critical alerts
+ *      citing the integrity rule (Art. 24(2));            -> integrity
+ *   3. each device whose clock offset was measured again is judged by the
+ *      clock rule;                                         -> clocks
+ *   4. units whose deadline is <= now become dirty (index_due);
+ *   5. every dirty unit is evaluated with gaps.c at now and its alerts are
+ *      made equal to what it raises (alerts_apply); its next deadline is
+ *      stored.                                             -> evaluate_dirty
+ * Each batch commits once: the AlertEvents it made are appended to the hub's
+ * own log first (one devlog transaction), then the index transaction commits,
+ * then the events go to the sink (delivery). A crash between the two commits
+ * repeats the batch: its events may then be in the hub log twice, never
+ * missing.
+ *
+ * Because a unit's alerts are a pure function of its inputs and `now`
+ * (gaps.h), evaluating only dirty and due units gives the same alerts as
+ * marking every unit dirty (engine_full); hub/engine_test.c checks that on
+ * random histories.
+ *
+ * Threads: an engine is used by one thread. It opens its own store read
+ * transactions (store_entries_since, store_begin(false)) and its own write
+ * transactions on the index and the hub log, so it never waits for sync
+ * beyond LMDB's writer lock of the hub log.
+ */
+#ifndef FT_HUB_ENGINE_H
+#define FT_HUB_ENGINE_H
+
+#include "alerts.h"
+#include "devlog.h"
+#include "gaps.h"
+#include "index.h"
+#include "rules.h"
+#include "store.h"
+
+#include <jansson.h>
+
+typedef struct engine_t engine_t;
+
+/* Receives each alert event after it committed (borrowed). */
+typedef void (*engine_sink_fn)(void *ctx, const json_t *event);
+
+typedef struct {
+    store_t *store;         /* the hub store (borrowed) */
+    devlog_t *hublog;       /* the hub's own log, or NULL (tests, benchmark) */
+    const rulepack_t *pack; /* the rules (borrowed) */
+    engine_sink_fn sink;    /* may be NULL */
+    void *sink_ctx;         /* passed to sink */
+    size_t batch;           /* entries per index transaction (0 = 2048) */
+} engine_opts_t;
+
+/* What one step did. */
+typedef struct {
+    uint64_t entries; /* entries taken into the index */
+    uint64_t units;   /* units evaluated */
+    uint64_t events;  /* alert events made */
+    uint64_t due;     /* units whose deadline passed */
+} engine_stats_t;
+
+/* Opens the index in index_dir (map_size 0 = default). */
+int engine_new(const char *index_dir, size_t map_size, const engine_opts_t *opts,
+               engine_t **out) FT_MUST_CHECK;
+void engine_destroy(engine_t **e_p);
+index_t *engine_index(engine_t *e);
+alerts_t *engine_alerts(engine_t *e);
+
+/* One step at now_ms (above). Adds to *st when st is not NULL. */
+int engine_step(engine_t *e, int64_t now_ms, engine_stats_t *st) FT_MUST_CHECK;
+/* Steps 1-3 only (catch the index up, no evaluation). */
+int engine_catch_up(engine_t *e, int64_t now_ms, engine_stats_t *st) FT_MUST_CHECK;
+/* Marks every unit dirty, then steps: a full re-evaluation. */
+int engine_full(engine_t *e, int64_t now_ms, engine_stats_t *st) FT_MUST_CHECK;
+
+/* A case (or one caseless record) as loaded from the index and the store,
+ * for evaluation and timelines. All pointers are owned by the view. */
+typedef struct {
+    gap_case_t c;              /* what gaps.c evaluates */
+    gap_record_t *recs;        /* c.records */
+    index_item_t *rec_items;   /* index rows of recs, same order */
+    gap_media_t *media;        /* c.media: candidates that may document the records */
+    index_item_t *media_items; /* index rows of media, same order */
+    entry_view_t *views;       /* decoded entries of recs */
+    char (*ref_texts)[INDEX_REF_TEXT];
+    char case_id[INDEX_STR];
+} case_view_t;
+
+/* Loads case_id (or, with case_id NULL, the one record `ref`). */
+int case_view_load(index_txn_t *it, store_txn_t *st, const char *case_id, const uint8_t *ref,
+                   case_view_t *v) FT_MUST_CHECK;
+void case_view_free(case_view_t *v);
+
+#endif

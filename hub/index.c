@@ -1,0 +1,1291 @@
+/* index.c: the case index on LMDB (tables and the corrected-time rule in
+ * index.h).
+ *
+ * Invariants kept by every committed transaction (index_add_entry is the
+ * only writer of items and the by-* tables):
+ *   - every entry with arrival <= cursor has an items row, and every
+ *     secondary row (case_items, act_*, med_*, cited, checkouts, rec_id)
+ *     names an items row;
+ *   - med_officer holds a media item under its listed officer, else under
+ *     the officer its recorder's checkouts resolve to at its capture start;
+ *   - max spans in meta are >= the window of every activity / media item, so
+ *     "overlaps [a, b]" can be answered by scanning starts in
+ *     [a - max span, b];
+ *   - a unit whose inputs changed since its last evaluation is in dirty.
+ */
+#include "index.h"
+#include "hlc.h"
+#include "lmdbx.h"
+#include "record.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ROW_VERSION 1
+
+struct index_t {
+    MDB_env *env;
+    MDB_dbi items, case_items, act_officer, act_recorder, med_officer, med_recorder, med_id, cited,
+        checkouts, rec_id, deadlines, unit_due, dirty, devseen, meta;
+};
+
+struct index_txn_t {
+    index_t *idx;
+    MDB_txn *txn;
+};
+
+/* ---- small helpers ---------------------------------------------------- */
+
+static void put_i64(uint8_t out[8], int64_t v)
+{
+    lmdbx_put_u64(out, (uint64_t)v ^ 0x8000000000000000ULL);
+}
+
+static int64_t get_i64(const uint8_t in[8])
+{
+    return (int64_t)(lmdbx_get_u64(in) ^ 0x8000000000000000ULL);
+}
+
+void index_ref_make(uint8_t ref[INDEX_REF_BYTES], const uint8_t device[DEVID_BYTES], uint64_t epoch,
+                    uint64_t seq)
+{
+    memcpy(ref, device, DEVID_BYTES);
+    lmdbx_put_u64(ref + DEVID_BYTES, epoch);
+    lmdbx_put_u64(ref + DEVID_BYTES + 8, seq);
+}
+
+void index_ref_text(const uint8_t ref[INDEX_REF_BYTES], char out[INDEX_REF_TEXT])
+{
+    char id[DEVID_TEXT_SIZE];
+    devid_format(ref, id);
+    snprintf(out, INDEX_REF_TEXT, "%s/%llu/%llu", id,
+             (unsigned long long)lmdbx_get_u64(ref + DEVID_BYTES),
+             (unsigned long long)lmdbx_get_u64(ref + DEVID_BYTES + 8));
+}
+
+int index_ref_parse(const char *text, uint8_t ref[INDEX_REF_BYTES])
+{
+    char dev[64];
+    unsigned long long epoch = 0, seq = 0;
+    const char *slash = strchr(text, '/');
+    if (!slash || (size_t)(slash - text) >= sizeof dev) {
+        return FT_EINVAL;
+    }
+    memcpy(dev, text, (size_t)(slash - text));
+    dev[slash - text] = '\0';
+    uint8_t device[DEVID_BYTES];
+    if (devid_parse(dev, device) != FT_OK || sscanf(slash + 1, "%llu/%llu", &epoch, &seq) != 2) {
+        return FT_EINVAL;
+    }
+    index_ref_make(ref, device, epoch, seq);
+    return FT_OK;
+}
+
+void index_unit_case(index_unit_t *u, const char *case_id)
+{
+    size_t n = strnlen(case_id, INDEX_UNIT_MAX - 1);
+    u->b[0] = 'C';
+    memcpy(u->b + 1, case_id, n);
+    u->n = n + 1;
+}
+
+void index_unit_ref(index_unit_t *u, char tag, const uint8_t ref[INDEX_REF_BYTES])
+{
+    u->b[0] = (uint8_t)tag;
+    memcpy(u->b + 1, ref, INDEX_REF_BYTES);
+    u->n = 1 + INDEX_REF_BYTES;
+}
+
+void index_unit_device(index_unit_t *u, const uint8_t device[DEVID_BYTES])
+{
+    u->b[0] = 'D';
+    memcpy(u->b + 1, device, DEVID_BYTES);
+    u->n = 1 + DEVID_BYTES;
+}
+
+void index_unit_integrity(index_unit_t *u, uint64_t id)
+{
+    u->b[0] = 'I';
+    lmdbx_put_u64(u->b + 1, id);
+    u->n = 9;
+}
+
+/* ---- rows ------------------------------------------------------------- */
+
+typedef struct {
+    uint8_t *buf;
+    size_t len, cap;
+} wbuf_t;
+
+static void wb(wbuf_t *w, const void *p, size_t n)
+{
+    if (w->len + n <= w->cap) {
+        memcpy(w->buf + w->len, p, n);
+    }
+    w->len += n;
+}
+
+static void wb_i64(wbuf_t *w, int64_t v)
+{
+    uint8_t b[8];
+    put_i64(b, v);
+    wb(w, b, 8);
+}
+
+static void wb_str(wbuf_t *w, const char *s)
+{
+    size_t n = strnlen(s, INDEX_STR - 1);
+    uint8_t b[2] = {(uint8_t)(n >> 8), (uint8_t)n};
+    wb(w, b, 2);
+    wb(w, s, n);
+}
+
+typedef struct {
+    const uint8_t *p;
+    size_t len, off;
+    bool bad;
+} rbuf_t;
+
+static const uint8_t *rb(rbuf_t *r, size_t n)
+{
+    if (r->bad || r->len - r->off < n) {
+        r->bad = true;
+        return NULL;
+    }
+    const uint8_t *p = r->p + r->off;
+    r->off += n;
+    return p;
+}
+
+static int64_t rb_i64(rbuf_t *r)
+{
+    const uint8_t *p = rb(r, 8);
+    return p ? get_i64(p) : 0;
+}
+
+static void rb_str(rbuf_t *r, char *out)
+{
+    out[0] = '\0';
+    const uint8_t *h = rb(r, 2);
+    if (!h) {
+        return;
+    }
+    size_t n = ((size_t)h[0] << 8) | h[1];
+    const uint8_t *p = rb(r, n);
+    if (!p || n >= INDEX_STR) {
+        r->bad = true;
+        return;
+    }
+    memcpy(out, p, n);
+    out[n] = '\0';
+}
+
+static size_t item_encode(const index_item_t *it, uint8_t *buf, size_t cap)
+{
+    wbuf_t w = {buf, 0, cap};
+    uint8_t head[4] = {ROW_VERSION, (uint8_t)it->kind, (uint8_t)it->rtype,
+                       (uint8_t)((it->activity ? 1 : 0) | (it->officer_listed ? 2 : 0))};
+    wb(&w, head, sizeof head);
+    wb_i64(&w, it->offset_ms);
+    wb_i64(&w, it->time_ms);
+    wb_i64(&w, it->start_ms);
+    wb_i64(&w, it->end_ms);
+    wb_i64(&w, it->logged_ms);
+    wb_i64(&w, (int64_t)it->arrival);
+    wb_str(&w, it->case_id);
+    wb_str(&w, it->id);
+    wb_str(&w, it->amends);
+    wb_str(&w, it->media_id);
+    wb_str(&w, it->officer);
+    wb_str(&w, it->recorder);
+    wb_str(&w, it->unit);
+    return w.len;
+}
+
+static int item_decode(const uint8_t ref[INDEX_REF_BYTES], const void *p, size_t len,
+                       index_item_t *it)
+{
+    rbuf_t r = {p, len, 0, false};
+    memset(it, 0, sizeof *it);
+    memcpy(it->ref, ref, INDEX_REF_BYTES);
+    const uint8_t *head = rb(&r, 4);
+    if (!head || head[0] != ROW_VERSION) {
+        return FT_ECORRUPT;
+    }
+    it->kind = (index_kind)head[1];
+    it->rtype = head[2];
+    it->activity = head[3] & 1;
+    it->officer_listed = (head[3] & 2) != 0;
+    it->offset_ms = rb_i64(&r);
+    it->time_ms = rb_i64(&r);
+    it->start_ms = rb_i64(&r);
+    it->end_ms = rb_i64(&r);
+    it->logged_ms = rb_i64(&r);
+    it->arrival = (uint64_t)rb_i64(&r);
+    rb_str(&r, it->case_id);
+    rb_str(&r, it->id);
+    rb_str(&r, it->amends);
+    rb_str(&r, it->media_id);
+    rb_str(&r, it->officer);
+    rb_str(&r, it->recorder);
+    rb_str(&r, it->unit);
+    return r.bad ? FT_ECORRUPT : FT_OK;
+}
+
+static int item_put(index_txn_t *t, const index_item_t *it)
+{
+    uint8_t buf[8 * INDEX_STR + 128];
+    size_t n = item_encode(it, buf, sizeof buf);
+    if (n > sizeof buf) {
+        return FT_EINVAL;
+    }
+    MDB_val k = {INDEX_REF_BYTES, (void *)it->ref}, v = {n, buf};
+    return lmdbx_err(mdb_put(t->txn, t->idx->items, &k, &v, 0));
+}
+
+int index_item_get(index_txn_t *t, const uint8_t ref[INDEX_REF_BYTES], index_item_t *out)
+{
+    MDB_val k = {INDEX_REF_BYTES, (void *)ref}, v;
+    int rc = mdb_get(t->txn, t->idx->items, &k, &v);
+    if (rc != MDB_SUCCESS) {
+        return lmdbx_err(rc);
+    }
+    return item_decode(ref, v.mv_data, v.mv_size, out);
+}
+
+/* ---- open / transactions ---------------------------------------------- */
+
+int index_open(const char *dir, size_t map_size, index_t **out)
+{
+    *out = NULL;
+    index_t *idx = calloc(1, sizeof *idx);
+    if (!idx) {
+        return FT_ENOMEM;
+    }
+    int err = lmdbx_open(dir, map_size ? map_size : INDEX_DEFAULT_MAP_SIZE, 32, &idx->env);
+    if (err != FT_OK) {
+        free(idx);
+        return err;
+    }
+    MDB_txn *txn = NULL;
+    int rc = mdb_txn_begin(idx->env, NULL, 0, &txn);
+    struct {
+        const char *name;
+        MDB_dbi *dbi;
+    } dbs[] = {
+        {"items", &idx->items},
+        {"case_items", &idx->case_items},
+        {"act_officer", &idx->act_officer},
+        {"act_recorder", &idx->act_recorder},
+        {"med_officer", &idx->med_officer},
+        {"med_recorder", &idx->med_recorder},
+        {"med_id", &idx->med_id},
+        {"cited", &idx->cited},
+        {"checkouts", &idx->checkouts},
+        {"rec_id", &idx->rec_id},
+        {"deadlines", &idx->deadlines},
+        {"unit_due", &idx->unit_due},
+        {"dirty", &idx->dirty},
+        {"devseen", &idx->devseen},
+        {"meta", &idx->meta},
+    };
+    for (size_t i = 0; rc == MDB_SUCCESS && i < sizeof dbs / sizeof dbs[0]; i++) {
+        rc = mdb_dbi_open(txn, dbs[i].name, MDB_CREATE, dbs[i].dbi);
+    }
+    if (rc == MDB_SUCCESS) {
+        rc = mdb_txn_commit(txn);
+    } else if (txn) {
+        mdb_txn_abort(txn);
+    }
+    if (rc != MDB_SUCCESS) {
+        index_destroy(&idx);
+        return lmdbx_err(rc);
+    }
+    *out = idx;
+    return FT_OK;
+}
+
+void index_destroy(index_t **idx_p)
+{
+    index_t *idx = *idx_p;
+    if (!idx) {
+        return;
+    }
+    if (idx->env) {
+        mdb_env_close(idx->env);
+    }
+    free(idx);
+    *idx_p = NULL;
+}
+
+MDB_env *index_env(index_t *idx)
+{
+    return idx->env;
+}
+
+int index_begin(index_t *idx, bool write, index_txn_t **out)
+{
+    *out = NULL;
+    index_txn_t *t = calloc(1, sizeof *t);
+    if (!t) {
+        return FT_ENOMEM;
+    }
+    t->idx = idx;
+    int rc = mdb_txn_begin(idx->env, NULL, write ? 0 : MDB_RDONLY, &t->txn);
+    if (rc != MDB_SUCCESS) {
+        free(t);
+        return lmdbx_err(rc);
+    }
+    *out = t;
+    return FT_OK;
+}
+
+int index_commit(index_txn_t **t_p)
+{
+    index_txn_t *t = *t_p;
+    *t_p = NULL;
+    int err = lmdbx_err(mdb_txn_commit(t->txn));
+    free(t);
+    return err;
+}
+
+void index_abort(index_txn_t **t_p)
+{
+    index_txn_t *t = *t_p;
+    if (!t) {
+        return;
+    }
+    mdb_txn_abort(t->txn);
+    free(t);
+    *t_p = NULL;
+}
+
+MDB_txn *index_txn_mdb(index_txn_t *t)
+{
+    return t->txn;
+}
+
+/* ---- meta ------------------------------------------------------------- */
+
+static uint64_t meta_u64(index_txn_t *t, const char *key)
+{
+    uint64_t v = 0;
+    if (lmdbx_get_meta_u64(t->txn, t->idx->meta, key, &v) != FT_OK) {
+        return 0;
+    }
+    return v;
+}
+
+int index_cursor(index_txn_t *t, uint64_t *arrival, uint64_t *integrity)
+{
+    *arrival = meta_u64(t, "cursor");
+    *integrity = meta_u64(t, "integrity");
+    return FT_OK;
+}
+
+int index_set_cursor(index_txn_t *t, uint64_t arrival, uint64_t integrity)
+{
+    int err = lmdbx_put_meta_u64(t->txn, t->idx->meta, "cursor", arrival);
+    if (err == FT_OK) {
+        err = lmdbx_put_meta_u64(t->txn, t->idx->meta, "integrity", integrity);
+    }
+    return err;
+}
+
+static int grow_span(index_txn_t *t, const char *key, int64_t span)
+{
+    if (span <= 0 || (uint64_t)span <= meta_u64(t, key)) {
+        return FT_OK;
+    }
+    return lmdbx_put_meta_u64(t->txn, t->idx->meta, key, (uint64_t)span);
+}
+
+/* ---- secondary keys ---------------------------------------------------- */
+
+/* name \0 time(8) ref(26) into k; the length, 0 if name is too long. */
+static size_t name_time_key(uint8_t *k, size_t cap, const char *name, int64_t ms,
+                            const uint8_t *ref)
+{
+    size_t n = strlen(name);
+    if (n + 1 + 8 + INDEX_REF_BYTES > cap || n > 400) {
+        return 0;
+    }
+    memcpy(k, name, n);
+    k[n] = '\0';
+    put_i64(k + n + 1, ms);
+    if (ref) {
+        memcpy(k + n + 9, ref, INDEX_REF_BYTES);
+        return n + 9 + INDEX_REF_BYTES;
+    }
+    return n + 9;
+}
+
+/* case \0 ref(26) into k (512 bytes); 0 if the case ID is too long. */
+static size_t case_key(uint8_t *k, const char *case_id, const uint8_t *ref)
+{
+    size_t n = strlen(case_id);
+    if (n > 400) {
+        return 0;
+    }
+    memcpy(k, case_id, n);
+    k[n] = '\0';
+    if (ref) {
+        memcpy(k + n + 1, ref, INDEX_REF_BYTES);
+        return n + 1 + INDEX_REF_BYTES;
+    }
+    return n + 1;
+}
+
+static int put_key(index_txn_t *t, MDB_dbi dbi, const void *k, size_t kn, const void *v, size_t vn)
+{
+    if (kn == 0) {
+        return FT_OK; /* name too long to index: left out */
+    }
+    MDB_val key = {kn, (void *)k}, val = {vn, (void *)v};
+    return lmdbx_err(mdb_put(t->txn, dbi, &key, &val, 0));
+}
+
+static int del_key(index_txn_t *t, MDB_dbi dbi, const void *k, size_t kn)
+{
+    if (kn == 0) {
+        return FT_OK;
+    }
+    MDB_val key = {kn, (void *)k};
+    int rc = mdb_del(t->txn, dbi, &key, NULL);
+    return rc == MDB_NOTFOUND ? FT_OK : lmdbx_err(rc);
+}
+
+/* Visits name-time keys of `name` with time in [from, to]; fn gets the ref. */
+typedef int (*ref_fn)(index_txn_t *t, void *ctx, const uint8_t *ref, int64_t ms, const MDB_val *v);
+static int scan_name_time(index_txn_t *t, MDB_dbi dbi, const char *name, int64_t from, int64_t to,
+                          ref_fn fn, void *ctx)
+{
+    uint8_t start[512];
+    size_t sn = name_time_key(start, sizeof start, name, from, NULL);
+    if (sn == 0) {
+        return FT_OK;
+    }
+    size_t prefix = strlen(name) + 1;
+    MDB_cursor *cur = NULL;
+    int rc = mdb_cursor_open(t->txn, dbi, &cur);
+    if (rc != MDB_SUCCESS) {
+        return lmdbx_err(rc);
+    }
+    MDB_val k = {sn, start}, v;
+    int result = FT_OK;
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == MDB_SUCCESS;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        if (k.mv_size != prefix + 8 + INDEX_REF_BYTES || memcmp(k.mv_data, start, prefix) != 0) {
+            break;
+        }
+        const uint8_t *kb = k.mv_data;
+        int64_t ms = get_i64(kb + prefix);
+        if (ms > to) {
+            break;
+        }
+        result = fn(t, ctx, kb + prefix + 8, ms, &v);
+        if (result != 0) {
+            break;
+        }
+    }
+    if (result == FT_OK && rc != MDB_SUCCESS && rc != MDB_NOTFOUND) {
+        result = lmdbx_err(rc);
+    }
+    mdb_cursor_close(cur);
+    return result;
+}
+
+/* ---- dirty units and deadlines ----------------------------------------- */
+
+int index_mark_dirty(index_txn_t *t, const index_unit_t *u)
+{
+    MDB_val k = {u->n, (void *)u->b}, v = {0, ""};
+    return lmdbx_err(mdb_put(t->txn, t->idx->dirty, &k, &v, 0));
+}
+
+int index_take_dirty(index_txn_t *t, index_unit_t *out, size_t max, size_t *n)
+{
+    *n = 0;
+    MDB_cursor *cur = NULL;
+    int rc = mdb_cursor_open(t->txn, t->idx->dirty, &cur);
+    if (rc != MDB_SUCCESS) {
+        return lmdbx_err(rc);
+    }
+    MDB_val k, v;
+    int err = FT_OK;
+    while (*n < max && (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST)) == MDB_SUCCESS) {
+        if (k.mv_size > INDEX_UNIT_MAX) {
+            err = FT_ECORRUPT;
+            break;
+        }
+        memcpy(out[*n].b, k.mv_data, k.mv_size);
+        out[*n].n = k.mv_size;
+        (*n)++;
+        rc = mdb_cursor_del(cur, 0);
+        if (rc != MDB_SUCCESS) {
+            err = lmdbx_err(rc);
+            break;
+        }
+    }
+    if (err == FT_OK && rc != MDB_SUCCESS && rc != MDB_NOTFOUND) {
+        err = lmdbx_err(rc);
+    }
+    mdb_cursor_close(cur);
+    return err;
+}
+
+int index_set_deadline(index_txn_t *t, const index_unit_t *u, int64_t due_ms)
+{
+    MDB_val k = {u->n, (void *)u->b}, v;
+    uint8_t dk[8 + INDEX_UNIT_MAX];
+    int rc = mdb_get(t->txn, t->idx->unit_due, &k, &v);
+    if (rc == MDB_SUCCESS && v.mv_size == 8) {
+        if (get_i64(v.mv_data) == due_ms) {
+            return FT_OK;
+        }
+        memcpy(dk, v.mv_data, 8);
+        memcpy(dk + 8, u->b, u->n);
+        int err = del_key(t, t->idx->deadlines, dk, 8 + u->n);
+        if (err == FT_OK) {
+            err = del_key(t, t->idx->unit_due, u->b, u->n);
+        }
+        if (err != FT_OK) {
+            return err;
+        }
+    } else if (rc != MDB_NOTFOUND && rc != MDB_SUCCESS) {
+        return lmdbx_err(rc);
+    }
+    if (due_ms == INT64_MAX) {
+        return FT_OK;
+    }
+    put_i64(dk, due_ms);
+    memcpy(dk + 8, u->b, u->n);
+    int err = put_key(t, t->idx->deadlines, dk, 8 + u->n, "", 0);
+    if (err == FT_OK) {
+        err = put_key(t, t->idx->unit_due, u->b, u->n, dk, 8);
+    }
+    return err;
+}
+
+int index_due(index_txn_t *t, int64_t now_ms, size_t *n)
+{
+    *n = 0;
+    MDB_cursor *cur = NULL;
+    int rc = mdb_cursor_open(t->txn, t->idx->deadlines, &cur);
+    if (rc != MDB_SUCCESS) {
+        return lmdbx_err(rc);
+    }
+    MDB_val k, v;
+    int err = FT_OK;
+    while ((rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST)) == MDB_SUCCESS) {
+        if (k.mv_size < 9 || k.mv_size > 8 + INDEX_UNIT_MAX) {
+            err = FT_ECORRUPT;
+            break;
+        }
+        if (get_i64(k.mv_data) > now_ms) {
+            break;
+        }
+        index_unit_t u;
+        u.n = k.mv_size - 8;
+        memcpy(u.b, (uint8_t *)k.mv_data + 8, u.n);
+        rc = mdb_cursor_del(cur, 0);
+        if (rc != MDB_SUCCESS) {
+            err = lmdbx_err(rc);
+            break;
+        }
+        err = del_key(t, t->idx->unit_due, u.b, u.n);
+        if (err == FT_OK) {
+            err = index_mark_dirty(t, &u);
+        }
+        if (err != FT_OK) {
+            break;
+        }
+        (*n)++;
+    }
+    if (err == FT_OK && rc != MDB_SUCCESS && rc != MDB_NOTFOUND) {
+        err = lmdbx_err(rc);
+    }
+    mdb_cursor_close(cur);
+    return err;
+}
+
+int index_mark_all(index_txn_t *t, size_t *n)
+{
+    *n = 0;
+    MDB_cursor *cur = NULL;
+    int rc = mdb_cursor_open(t->txn, t->idx->items, &cur);
+    if (rc != MDB_SUCCESS) {
+        return lmdbx_err(rc);
+    }
+    MDB_val k, v;
+    int err = FT_OK;
+    char last_case[INDEX_STR] = "";
+    bool have_last = false;
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == MDB_SUCCESS;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        index_item_t it;
+        if (k.mv_size != INDEX_REF_BYTES) {
+            continue;
+        }
+        err = item_decode(k.mv_data, v.mv_data, v.mv_size, &it);
+        if (err != FT_OK) {
+            break;
+        }
+        index_unit_t u;
+        if (it.kind == INDEX_MEDIA) {
+            index_unit_ref(&u, 'M', it.ref);
+        } else if (it.kind == INDEX_RECORD && it.case_id[0]) {
+            if (have_last && strcmp(last_case, it.case_id) == 0) {
+                continue;
+            }
+            snprintf(last_case, sizeof last_case, "%s", it.case_id);
+            have_last = true;
+            index_unit_case(&u, it.case_id);
+        } else if (it.kind == INDEX_RECORD) {
+            index_unit_ref(&u, 'R', it.ref);
+        } else {
+            continue;
+        }
+        err = index_mark_dirty(t, &u);
+        if (err != FT_OK) {
+            break;
+        }
+        (*n)++;
+    }
+    if (err == FT_OK && rc != MDB_SUCCESS && rc != MDB_NOTFOUND) {
+        err = lmdbx_err(rc);
+    }
+    mdb_cursor_close(cur);
+    return err;
+}
+
+int index_devseen_get(index_txn_t *t, const uint8_t device[DEVID_BYTES], int64_t *hello_ms)
+{
+    *hello_ms = 0;
+    MDB_val k = {DEVID_BYTES, (void *)device}, v;
+    int rc = mdb_get(t->txn, t->idx->devseen, &k, &v);
+    if (rc == MDB_SUCCESS && v.mv_size == 8) {
+        *hello_ms = get_i64(v.mv_data);
+        return FT_OK;
+    }
+    return rc == MDB_NOTFOUND ? FT_OK : lmdbx_err(rc);
+}
+
+int index_devseen_put(index_txn_t *t, const uint8_t device[DEVID_BYTES], int64_t hello_ms)
+{
+    uint8_t b[8];
+    put_i64(b, hello_ms);
+    return put_key(t, t->idx->devseen, device, DEVID_BYTES, b, 8);
+}
+
+/* ---- marking what an entry changes -------------------------------------- */
+
+/* Marks the unit an activity / record ref belongs to. */
+static int mark_record_unit(index_txn_t *t, const uint8_t *ref)
+{
+    index_item_t it;
+    int err = index_item_get(t, ref, &it);
+    if (err == FT_ENOTFOUND) {
+        return FT_OK;
+    }
+    if (err != FT_OK) {
+        return err;
+    }
+    index_unit_t u;
+    if (it.case_id[0]) {
+        index_unit_case(&u, it.case_id);
+    } else {
+        index_unit_ref(&u, 'R', it.ref);
+    }
+    return index_mark_dirty(t, &u);
+}
+
+/* Overlap filter for scans: ctx holds the window. */
+typedef struct {
+    int64_t a, b;   /* window */
+    bool media;     /* the refs are media (mark 'M') or records */
+    bool found;     /* for existence checks */
+    uint8_t **refs; /* for candidate collection */
+    size_t *n, *cap;
+} overlap_t;
+
+static int mark_if_overlaps(index_txn_t *t, void *ctx, const uint8_t *ref, int64_t ms,
+                            const MDB_val *v)
+{
+    (void)ms;
+    (void)v;
+    overlap_t *o = ctx;
+    index_item_t it;
+    int err = index_item_get(t, ref, &it);
+    if (err != FT_OK) {
+        return err == FT_ENOTFOUND ? FT_OK : err;
+    }
+    if (it.start_ms > o->b || it.end_ms < o->a) {
+        return FT_OK;
+    }
+    if (o->media) {
+        index_unit_t u;
+        index_unit_ref(&u, 'M', ref);
+        return index_mark_dirty(t, &u);
+    }
+    return mark_record_unit(t, ref);
+}
+
+static int mark_overlapping(index_txn_t *t, MDB_dbi dbi, const char *span_key, const char *name,
+                            int64_t a, int64_t b, bool media)
+{
+    if (!name || !*name) {
+        return FT_OK;
+    }
+    overlap_t o = {.a = a, .b = b, .media = media};
+    int64_t span = (int64_t)meta_u64(t, span_key);
+    return scan_name_time(t, dbi, name, a - span, b, mark_if_overlaps, &o);
+}
+
+/* Marks the units of records citing media_id. */
+static int mark_citers(index_txn_t *t, const char *media_id)
+{
+    size_t n = strlen(media_id);
+    if (n == 0 || n > 400) {
+        return FT_OK;
+    }
+    uint8_t start[512];
+    memcpy(start, media_id, n);
+    start[n] = '\0';
+    MDB_cursor *cur = NULL;
+    int rc = mdb_cursor_open(t->txn, t->idx->cited, &cur);
+    if (rc != MDB_SUCCESS) {
+        return lmdbx_err(rc);
+    }
+    MDB_val k = {n + 1, start}, v;
+    int err = FT_OK;
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == MDB_SUCCESS;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        if (k.mv_size != n + 1 + INDEX_REF_BYTES || memcmp(k.mv_data, start, n + 1) != 0) {
+            break;
+        }
+        err = mark_record_unit(t, (uint8_t *)k.mv_data + n + 1);
+        if (err != FT_OK) {
+            break;
+        }
+    }
+    mdb_cursor_close(cur);
+    return err;
+}
+
+/* ---- recorder -> officer ------------------------------------------------ */
+
+typedef struct {
+    char officer[INDEX_STR];
+    bool any;
+} resolve_t;
+
+static int take_checkout(index_txn_t *t, void *ctx, const uint8_t *ref, int64_t ms,
+                         const MDB_val *v)
+{
+    (void)t;
+    (void)ref;
+    (void)ms;
+    resolve_t *r = ctx;
+    r->any = true;
+    const uint8_t *p = v->mv_data;
+    if (v->mv_size < 1 || p[0] != 1) {
+        r->officer[0] = '\0'; /* a return */
+        return FT_OK;
+    }
+    size_t n = v->mv_size - 1 < INDEX_STR - 1 ? v->mv_size - 1 : INDEX_STR - 1;
+    memcpy(r->officer, p + 1, n);
+    r->officer[n] = '\0';
+    return FT_OK;
+}
+
+/* The officer who had recorder checked out at ms ("" if none). */
+static int resolve_officer(index_txn_t *t, const char *recorder, int64_t ms, char *out)
+{
+    resolve_t r = {.officer = ""};
+    out[0] = '\0';
+    if (!recorder[0]) {
+        return FT_OK;
+    }
+    /* The last event at or before ms: scan all up to ms (checkouts are few). */
+    int err = scan_name_time(t, t->idx->checkouts, recorder, INT64_MIN, ms, take_checkout, &r);
+    if (err == FT_OK) {
+        snprintf(out, INDEX_STR, "%s", r.officer);
+    }
+    return err;
+}
+
+/* Re-resolves media of recorder captured at or after from_ms. */
+typedef struct {
+    int64_t from;
+} reresolve_t;
+
+static int reresolve_one(index_txn_t *t, void *ctx, const uint8_t *ref, int64_t ms,
+                         const MDB_val *v)
+{
+    (void)ctx;
+    (void)v;
+    index_item_t it;
+    int err = index_item_get(t, ref, &it);
+    if (err != FT_OK) {
+        return err == FT_ENOTFOUND ? FT_OK : err;
+    }
+    if (it.officer_listed) {
+        return FT_OK;
+    }
+    char officer[INDEX_STR];
+    err = resolve_officer(t, it.recorder, it.start_ms, officer);
+    if (err != FT_OK || strcmp(officer, it.officer) == 0) {
+        return err;
+    }
+    uint8_t k[512];
+    size_t kn = name_time_key(k, sizeof k, it.officer, it.start_ms, it.ref);
+    if (it.officer[0]) {
+        err = del_key(t, t->idx->med_officer, k, kn);
+        if (err == FT_OK) {
+            err = mark_overlapping(t, t->idx->act_officer, "act_span", it.officer, it.start_ms,
+                                   it.end_ms, false);
+        }
+    }
+    snprintf(it.officer, sizeof it.officer, "%s", officer);
+    if (err == FT_OK) {
+        err = item_put(t, &it);
+    }
+    if (err == FT_OK && officer[0]) {
+        kn = name_time_key(k, sizeof k, officer, it.start_ms, it.ref);
+        err = put_key(t, t->idx->med_officer, k, kn, "", 0);
+        if (err == FT_OK) {
+            err = mark_overlapping(t, t->idx->act_officer, "act_span", officer, it.start_ms,
+                                   it.end_ms, false);
+        }
+    }
+    if (err == FT_OK) {
+        index_unit_t u;
+        index_unit_ref(&u, 'M', it.ref);
+        err = index_mark_dirty(t, &u);
+    }
+    (void)ms;
+    return err;
+}
+
+/* ---- taking entries in ---------------------------------------------------- */
+
+static const char *field_text(const Ft__Record *rec, const char *key)
+{
+    const Ft__FieldValue *v = record_field(rec, key);
+    if (v && v->value_case == FT__FIELD_VALUE__VALUE_TEXT && v->text) {
+        return v->text;
+    }
+    return "";
+}
+
+static void copy(char *dst, const char *src)
+{
+    snprintf(dst, INDEX_STR, "%s", src ? src : "");
+}
+
+static int add_record(index_txn_t *t, index_item_t *it, const Ft__Record *rec, char *justify,
+                      size_t justify_len)
+{
+    index_t *idx = t->idx;
+    int64_t off = it->offset_ms;
+    it->kind = INDEX_RECORD;
+    it->rtype = (int)rec->type;
+    it->activity = record_type_is_activity(rec->type);
+    copy(it->case_id, rec->case_id);
+    copy(it->id, rec->id);
+    copy(it->amends, rec->amends);
+    copy(it->unit, rec->unit && rec->unit[0] ? rec->unit : it->unit);
+    int64_t logged = it->logged_ms + off;
+    it->start_ms = rec->start ? rec->start->unix_ms + off : logged;
+    it->end_ms = rec->end ? rec->end->unix_ms + off : it->start_ms;
+    it->time_ms = rec->time ? rec->time->unix_ms + off : rec->start ? it->start_ms : logged;
+    if (rec->type == FT__RECORD_TYPE__RECORDER_CHECKOUT ||
+        rec->type == FT__RECORD_TYPE__RECORDER_RETURN) {
+        copy(it->recorder, field_text(rec, "recorder"));
+        copy(it->officer, field_text(rec, "officer"));
+    }
+    int err = item_put(t, it);
+    uint8_t k[512];
+    size_t kn;
+    if (err == FT_OK && it->case_id[0]) {
+        index_unit_t u;
+        index_unit_case(&u, it->case_id);
+        uint8_t kind = INDEX_RECORD;
+        err = put_key(t, idx->case_items, k, case_key(k, it->case_id, it->ref), &kind, 1);
+        if (err == FT_OK) {
+            err = index_mark_dirty(t, &u);
+        }
+    } else if (err == FT_OK) {
+        index_unit_t u;
+        index_unit_ref(&u, 'R', it->ref);
+        err = index_mark_dirty(t, &u);
+    }
+    if (err == FT_OK && it->id[0] && strlen(it->id) < 500) {
+        MDB_val key = {strlen(it->id), it->id}, val = {INDEX_REF_BYTES, it->ref};
+        int rc = mdb_put(t->txn, idx->rec_id, &key, &val, MDB_NOOVERWRITE);
+        err = rc == MDB_KEYEXIST ? FT_OK : lmdbx_err(rc);
+    }
+    if (err == FT_OK && it->activity) {
+        err = grow_span(t, "act_span", it->end_ms - it->start_ms);
+        for (size_t i = 0; err == FT_OK && i < rec->n_officers; i++) {
+            kn = name_time_key(k, sizeof k, rec->officers[i], it->start_ms, it->ref);
+            err = put_key(t, idx->act_officer, k, kn, "", 0);
+            if (err == FT_OK) {
+                err = mark_overlapping(t, idx->med_officer, "med_span", rec->officers[i],
+                                       it->start_ms, it->end_ms, true);
+            }
+        }
+        for (size_t i = 0; err == FT_OK && i < rec->n_recorders; i++) {
+            kn = name_time_key(k, sizeof k, rec->recorders[i], it->start_ms, it->ref);
+            err = put_key(t, idx->act_recorder, k, kn, "", 0);
+            if (err == FT_OK) {
+                err = mark_overlapping(t, idx->med_recorder, "med_span", rec->recorders[i],
+                                       it->start_ms, it->end_ms, true);
+            }
+        }
+    }
+    for (size_t i = 0; err == FT_OK && i < rec->n_media; i++) {
+        size_t n = strlen(rec->media[i]);
+        if (n == 0 || n > 400) {
+            continue;
+        }
+        memcpy(k, rec->media[i], n);
+        k[n] = '\0';
+        memcpy(k + n + 1, it->ref, INDEX_REF_BYTES);
+        err = put_key(t, idx->cited, k, n + 1 + INDEX_REF_BYTES, "", 0);
+        MDB_val key = {n, rec->media[i]}, val;
+        if (err == FT_OK && mdb_get(t->txn, idx->med_id, &key, &val) == MDB_SUCCESS &&
+            val.mv_size == INDEX_REF_BYTES) {
+            index_unit_t u;
+            index_unit_ref(&u, 'M', val.mv_data);
+            err = index_mark_dirty(t, &u);
+        }
+    }
+    if (err == FT_OK && it->recorder[0]) { /* checkout or return */
+        uint8_t val[1 + INDEX_STR];
+        val[0] = rec->type == FT__RECORD_TYPE__RECORDER_CHECKOUT ? 1 : 2;
+        size_t on = strlen(it->officer);
+        memcpy(val + 1, it->officer, on);
+        kn = name_time_key(k, sizeof k, it->recorder, it->time_ms, it->ref);
+        err = put_key(t, idx->checkouts, k, kn, val, 1 + on);
+        if (err == FT_OK) {
+            int64_t span = (int64_t)meta_u64(t, "med_span");
+            reresolve_t rr = {.from = it->time_ms};
+            err = scan_name_time(t, idx->med_recorder, it->recorder, it->time_ms - span, INT64_MAX,
+                                 reresolve_one, &rr);
+        }
+    }
+    if (err == FT_OK && rec->type == FT__RECORD_TYPE__JUSTIFICATION) {
+        snprintf(justify, justify_len, "%s", field_text(rec, "alert"));
+    }
+    return err;
+}
+
+static int add_media(index_txn_t *t, index_item_t *it, const Ft__MediaManifest *m)
+{
+    index_t *idx = t->idx;
+    int64_t off = it->offset_ms;
+    it->kind = INDEX_MEDIA;
+    if (m->file_id.len > 0 && m->file_id.len <= 64) {
+        char hex[129];
+        hex_encode(m->file_id.data, m->file_id.len, hex);
+        copy(it->media_id, hex);
+    } else {
+        index_ref_text(it->ref, it->media_id);
+    }
+    copy(it->case_id, m->case_id);
+    copy(it->recorder, m->recorder);
+    copy(it->unit, m->unit && m->unit[0] ? m->unit : it->unit);
+    copy(it->id, m->file_name);
+    int64_t logged = it->logged_ms + off;
+    it->start_ms = m->start ? m->start->unix_ms + off : logged;
+    it->end_ms = m->end ? m->end->unix_ms + off : it->start_ms;
+    if (it->end_ms < it->start_ms) {
+        it->end_ms = it->start_ms;
+    }
+    it->time_ms = it->start_ms;
+    int err = FT_OK;
+    if (m->officer && m->officer[0]) {
+        it->officer_listed = true;
+        copy(it->officer, m->officer);
+    } else {
+        err = resolve_officer(t, it->recorder, it->start_ms, it->officer);
+    }
+    if (err == FT_OK) {
+        err = item_put(t, it);
+    }
+    if (err == FT_OK) {
+        err = grow_span(t, "med_span", it->end_ms - it->start_ms);
+    }
+    uint8_t k[512];
+    size_t kn;
+    if (err == FT_OK && it->case_id[0]) {
+        uint8_t kind = INDEX_MEDIA;
+        err = put_key(t, idx->case_items, k, case_key(k, it->case_id, it->ref), &kind, 1);
+    }
+    if (err == FT_OK && it->officer[0]) {
+        kn = name_time_key(k, sizeof k, it->officer, it->start_ms, it->ref);
+        err = put_key(t, idx->med_officer, k, kn, "", 0);
+    }
+    if (err == FT_OK && it->recorder[0]) {
+        kn = name_time_key(k, sizeof k, it->recorder, it->start_ms, it->ref);
+        err = put_key(t, idx->med_recorder, k, kn, "", 0);
+    }
+    if (err == FT_OK && strlen(it->media_id) < 500) {
+        MDB_val key = {strlen(it->media_id), it->media_id}, val = {INDEX_REF_BYTES, it->ref};
+        int rc = mdb_put(t->txn, idx->med_id, &key, &val, MDB_NOOVERWRITE);
+        err = rc == MDB_KEYEXIST ? FT_OK : lmdbx_err(rc);
+    }
+    if (err == FT_OK) {
+        index_unit_t u;
+        index_unit_ref(&u, 'M', it->ref);
+        err = index_mark_dirty(t, &u);
+    }
+    if (err == FT_OK) {
+        err = mark_overlapping(t, idx->act_officer, "act_span", it->officer, it->start_ms,
+                               it->end_ms, false);
+    }
+    if (err == FT_OK) {
+        err = mark_overlapping(t, idx->act_recorder, "act_span", it->recorder, it->start_ms,
+                               it->end_ms, false);
+    }
+    if (err == FT_OK) {
+        err = mark_citers(t, it->media_id);
+    }
+    return err;
+}
+
+int index_add_entry(index_txn_t *t, const store_entry_t *e, const entry_view_t *v,
+                    int64_t offset_ms, const char *device_unit, char *justify_alert,
+                    size_t justify_len)
+{
+    justify_alert[0] = '\0';
+    index_item_t *it = calloc(1, sizeof *it);
+    if (!it) {
+        return FT_ENOMEM;
+    }
+    index_ref_make(it->ref, e->device, e->epoch, e->seq);
+    it->arrival = e->arrival;
+    it->offset_ms = offset_ms;
+    it->logged_ms = (int64_t)hlc_ms(v->entry->hlc);
+    copy(it->unit, device_unit);
+    const Ft__Body *b = v->entry->body;
+    int err;
+    if (b && b->kind_case == FT__BODY__KIND_RECORD && b->record) {
+        err = add_record(t, it, b->record, justify_alert, justify_len);
+    } else if (b && b->kind_case == FT__BODY__KIND_MEDIA && b->media) {
+        err = add_media(t, it, b->media);
+    } else {
+        it->kind = INDEX_OTHER;
+        it->time_ms = it->start_ms = it->end_ms = it->logged_ms + offset_ms;
+        err = item_put(t, it);
+    }
+    free(it);
+    return err;
+}
+
+/* ---- queries ----------------------------------------------------------- */
+
+int index_case_refs(index_txn_t *t, const char *case_id, uint8_t **refs, size_t *n)
+{
+    *refs = NULL;
+    *n = 0;
+    uint8_t start[512];
+    size_t pn = case_key(start, case_id, NULL);
+    if (pn == 0) {
+        return FT_OK;
+    }
+    MDB_cursor *cur = NULL;
+    int rc = mdb_cursor_open(t->txn, t->idx->case_items, &cur);
+    if (rc != MDB_SUCCESS) {
+        return lmdbx_err(rc);
+    }
+    size_t cap = 0;
+    MDB_val k = {pn, start}, v;
+    int err = FT_OK;
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == MDB_SUCCESS;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        if (k.mv_size != pn + INDEX_REF_BYTES || memcmp(k.mv_data, start, pn) != 0) {
+            break;
+        }
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 32;
+            uint8_t *bigger = realloc(*refs, cap * INDEX_REF_BYTES);
+            if (!bigger) {
+                err = FT_ENOMEM;
+                break;
+            }
+            *refs = bigger;
+        }
+        memcpy(*refs + *n * INDEX_REF_BYTES, (uint8_t *)k.mv_data + pn, INDEX_REF_BYTES);
+        (*n)++;
+    }
+    mdb_cursor_close(cur);
+    if (err != FT_OK) {
+        free(*refs);
+        *refs = NULL;
+        *n = 0;
+    }
+    return err;
+}
+
+static int add_ref(uint8_t **refs, size_t *n, size_t *cap, const uint8_t *ref)
+{
+    for (size_t i = 0; i < *n; i++) {
+        if (memcmp(*refs + i * INDEX_REF_BYTES, ref, INDEX_REF_BYTES) == 0) {
+            return FT_OK;
+        }
+    }
+    if (*n == *cap) {
+        size_t c = *cap ? *cap * 2 : 16;
+        uint8_t *bigger = realloc(*refs, c * INDEX_REF_BYTES);
+        if (!bigger) {
+            return FT_ENOMEM;
+        }
+        *refs = bigger;
+        *cap = c;
+    }
+    memcpy(*refs + *n * INDEX_REF_BYTES, ref, INDEX_REF_BYTES);
+    (*n)++;
+    return FT_OK;
+}
+
+static int collect_if_overlaps(index_txn_t *t, void *ctx, const uint8_t *ref, int64_t ms,
+                               const MDB_val *v)
+{
+    (void)v;
+    (void)t;
+    (void)ms;
+    overlap_t *o = ctx;
+    return add_ref(o->refs, o->n, o->cap, ref);
+}
+
+int index_media_candidates(index_txn_t *t, const gap_record_t *recs, size_t n_recs, uint8_t **refs,
+                           size_t *n, size_t *cap)
+{
+    int64_t span = (int64_t)meta_u64(t, "med_span");
+    int err = FT_OK;
+    for (size_t i = 0; err == FT_OK && i < n_recs; i++) {
+        const Ft__Record *rec = recs[i].rec;
+        for (size_t j = 0; err == FT_OK && j < rec->n_media; j++) {
+            MDB_val key = {strlen(rec->media[j]), rec->media[j]}, val;
+            if (key.mv_size && key.mv_size < 500 &&
+                mdb_get(t->txn, t->idx->med_id, &key, &val) == MDB_SUCCESS &&
+                val.mv_size == INDEX_REF_BYTES) {
+                err = add_ref(refs, n, cap, val.mv_data);
+            }
+        }
+        if (!record_type_is_activity(rec->type)) {
+            continue;
+        }
+        overlap_t o = {.refs = refs, .n = n, .cap = cap};
+        for (size_t j = 0; err == FT_OK && j < rec->n_officers; j++) {
+            err = scan_name_time(t, t->idx->med_officer, rec->officers[j], recs[i].start_ms - span,
+                                 recs[i].end_ms, collect_if_overlaps, &o);
+        }
+        for (size_t j = 0; err == FT_OK && j < rec->n_recorders; j++) {
+            err = scan_name_time(t, t->idx->med_recorder, rec->recorders[j],
+                                 recs[i].start_ms - span, recs[i].end_ms, collect_if_overlaps, &o);
+        }
+    }
+    return err;
+}
+
+static int found_if_overlaps(index_txn_t *t, void *ctx, const uint8_t *ref, int64_t ms,
+                             const MDB_val *v)
+{
+    (void)v;
+    (void)ms;
+    overlap_t *o = ctx;
+    index_item_t it;
+    int err = index_item_get(t, ref, &it);
+    if (err != FT_OK) {
+        return err == FT_ENOTFOUND ? FT_OK : err;
+    }
+    if (it.start_ms <= o->b && it.end_ms >= o->a) {
+        o->found = true;
+        return 1;
+    }
+    return FT_OK;
+}
+
+int index_media_linked(index_txn_t *t, const index_item_t *m, bool *linked)
+{
+    *linked = m->case_id[0] != '\0';
+    if (*linked) {
+        return FT_OK;
+    }
+    size_t n = strlen(m->media_id);
+    if (n > 0 && n <= 400) {
+        uint8_t start[512];
+        memcpy(start, m->media_id, n);
+        start[n] = '\0';
+        MDB_cursor *cur = NULL;
+        int rc = mdb_cursor_open(t->txn, t->idx->cited, &cur);
+        if (rc != MDB_SUCCESS) {
+            return lmdbx_err(rc);
+        }
+        MDB_val k = {n + 1, start}, v;
+        rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+        if (rc == MDB_SUCCESS && k.mv_size == n + 1 + INDEX_REF_BYTES &&
+            memcmp(k.mv_data, start, n + 1) == 0) {
+            *linked = true;
+        }
+        mdb_cursor_close(cur);
+        if (*linked) {
+            return FT_OK;
+        }
+    }
+    int64_t span = (int64_t)meta_u64(t, "act_span");
+    overlap_t o = {.a = m->start_ms, .b = m->end_ms};
+    int err = FT_OK;
+    if (m->officer[0]) {
+        err = scan_name_time(t, t->idx->act_officer, m->officer, m->start_ms - span, m->end_ms,
+                             found_if_overlaps, &o);
+    }
+    if (err >= 0 && !o.found && m->recorder[0]) {
+        err = scan_name_time(t, t->idx->act_recorder, m->recorder, m->start_ms - span, m->end_ms,
+                             found_if_overlaps, &o);
+    }
+    *linked = o.found;
+    return err < 0 ? err : FT_OK;
+}
+
+int index_cases_iter(index_txn_t *t, index_case_fn fn, void *ctx)
+{
+    MDB_cursor *cur = NULL;
+    int rc = mdb_cursor_open(t->txn, t->idx->case_items, &cur);
+    if (rc != MDB_SUCCESS) {
+        return lmdbx_err(rc);
+    }
+    char last[INDEX_STR] = "";
+    bool have = false;
+    MDB_val k, v;
+    int result = FT_OK;
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == MDB_SUCCESS;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        if (k.mv_size < 1 + INDEX_REF_BYTES) {
+            continue;
+        }
+        size_t cn = k.mv_size - 1 - INDEX_REF_BYTES;
+        if (cn >= INDEX_STR) {
+            continue;
+        }
+        char c[INDEX_STR];
+        memcpy(c, k.mv_data, cn);
+        c[cn] = '\0';
+        if (have && strcmp(c, last) == 0) {
+            continue;
+        }
+        memcpy(last, c, cn + 1);
+        have = true;
+        result = fn(ctx, c);
+        if (result != 0) {
+            break;
+        }
+    }
+    mdb_cursor_close(cur);
+    return result;
+}

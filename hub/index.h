@@ -1,0 +1,170 @@
+/* index.h: the case index: what the gap engine and the timelines read.
+ *
+ * Its own LMDB environment under STATE/index/, fed only from the hub store
+ * (store_entries_since after a persisted arrival cursor), so it can be thrown
+ * away and rebuilt. The interface speaks of cases, refs, media and deadlines,
+ * never of LMDB, so that a larger deployment can move it to PostgreSQL
+ * (DESIGN.md "Growing past one hub"); the alert tables (alerts.h) live in the
+ * same environment so that an index step and the alert changes it causes
+ * commit together.
+ *
+ * A ref names one stored entry: device | epoch | seq (26 bytes, the store's
+ * key), as text "DEVICE-ID/epoch/seq".
+ *
+ * Tables:
+ *   items        ref -> item row (kind, corrected times, case, id, media...)
+ *   case_items   case \0 ref              every record and media item of a case
+ *   act_officer  officer \0 start | ref    activities, by officer and time
+ *   act_recorder recorder \0 start | ref   activities, by recorder and time
+ *   med_officer  officer \0 start | ref    media, by officer (explicit or resolved)
+ *   med_recorder recorder \0 start | ref   media, by recorder and time
+ *   med_id       media ID -> ref
+ *   cited        media ID \0 | ref         records that cite a media ID
+ *   checkouts    recorder \0 time | ref -> kind, officer (recorder -> officer)
+ *   rec_id       record id -> ref          (first record with that id)
+ *   deadlines    due | unit                when a unit must be evaluated again
+ *   unit_due     unit -> due
+ *   dirty        unit                      units changed since their evaluation
+ *   devseen      device -> last Hello seen (clock rule)
+ *   meta         cursor, integrity cursor, longest media / activity span
+ *
+ * An evaluation unit is what the gap engine evaluates as a whole: a case
+ * ('C' + case ID), a record without a case ('R' + ref), a media item for the
+ * unlinked-media rule ('M' + ref), a device for the clock rule ('D' + device)
+ * or an integrity event ('I' + event id).
+ *
+ * Corrected time (the approximation, docs/alerts.md): every time an entry of
+ * a device carries (its record's time, start and end; a manifest's capture
+ * window; else when it was logged) is shifted by that device's clock offset
+ * as the hub last measured it (store_status_get) when the index takes the
+ * entry in -- in a running hub, seconds after the commit of the batch, so the
+ * offset of the connection that delivered it. Offsets under
+ * INDEX_MIN_OFFSET_MS are within the error of the measurement itself and
+ * count as 0. The offset applied is stored with the entry, so timelines and
+ * alerts do not move when the device later reconnects with another offset.
+ * Drift between the making of an entry and its delivery is not modelled.
+ *
+ * Linking: a media item without an officer gets the officer whose
+ * recorder_checkout of its recorder is the latest checkout or return at or
+ * before the capture start (none if that is a return). A checkout arriving
+ * late re-resolves the media it concerns.
+ */
+#ifndef FT_HUB_INDEX_H
+#define FT_HUB_INDEX_H
+
+#include "entry.h"
+#include "error.h"
+#include "gaps.h"
+#include "store.h"
+
+#include <lmdb.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define INDEX_DEFAULT_MAP_SIZE ((size_t)16 << 30)
+#define INDEX_REF_BYTES 26
+#define INDEX_REF_TEXT 64
+#define INDEX_STR 256
+#define INDEX_UNIT_MAX 402
+#define INDEX_MIN_OFFSET_MS 1000
+
+typedef struct index_t index_t;
+typedef struct index_txn_t index_txn_t;
+
+typedef enum { INDEX_RECORD = 1, INDEX_MEDIA = 2, INDEX_OTHER = 3 } index_kind;
+
+/* One indexed entry (times corrected, ms since the epoch). */
+typedef struct {
+    uint8_t ref[INDEX_REF_BYTES];
+    index_kind kind;
+    int rtype;           /* record type (records) */
+    int64_t offset_ms;   /* clock offset applied */
+    int64_t time_ms;     /* record: time, else start, else logged; media: capture start */
+    int64_t start_ms;    /* activity window / capture window */
+    int64_t end_ms;      /* end of it */
+    int64_t logged_ms;   /* the entry's HLC time (device clock, uncorrected) */
+    uint64_t arrival;    /* arrival number at the hub */
+    bool activity;       /* record of an activity type */
+    bool officer_listed; /* media: the manifest names the officer */
+    char case_id[INDEX_STR];
+    char id[INDEX_STR];       /* record id */
+    char amends[INDEX_STR];   /* record: id it amends */
+    char media_id[INDEX_STR]; /* media: the ID records cite (hex of file_id) */
+    char officer[INDEX_STR];  /* media: officer (listed or resolved by checkout) */
+    char recorder[INDEX_STR]; /* media: recorder number */
+    char unit[INDEX_STR];     /* record or manifest unit */
+} index_item_t;
+
+/* An evaluation unit key (see above). */
+typedef struct {
+    uint8_t b[INDEX_UNIT_MAX];
+    size_t n;
+} index_unit_t;
+
+/* Opens or creates the index in dir (map_size 0 = default). FT_OK, FT_EIO... */
+int index_open(const char *dir, size_t map_size, index_t **out) FT_MUST_CHECK;
+void index_destroy(index_t **idx_p);
+/* The environment, for alerts.c only (its tables live here). */
+MDB_env *index_env(index_t *idx);
+
+int index_begin(index_t *idx, bool write, index_txn_t **out) FT_MUST_CHECK;
+int index_commit(index_txn_t **t_p) FT_MUST_CHECK;
+void index_abort(index_txn_t **t_p);
+MDB_txn *index_txn_mdb(index_txn_t *t);
+
+/* Arrival cursor and integrity-event cursor (0 at first). */
+int index_cursor(index_txn_t *t, uint64_t *arrival, uint64_t *integrity) FT_MUST_CHECK;
+int index_set_cursor(index_txn_t *t, uint64_t arrival, uint64_t integrity) FT_MUST_CHECK;
+
+/* Takes one stored entry in (decoded view v, the device's offset to apply,
+ * its enrolled unit), marking the units it changes dirty. A justification
+ * record's alert ID is copied into justify_alert ("" if none). */
+int index_add_entry(index_txn_t *t, const store_entry_t *e, const entry_view_t *v,
+                    int64_t offset_ms, const char *device_unit, char *justify_alert,
+                    size_t justify_len) FT_MUST_CHECK;
+
+/* Dirty units: mark, take up to max of them (removing them), count. */
+int index_mark_dirty(index_txn_t *t, const index_unit_t *u) FT_MUST_CHECK;
+int index_take_dirty(index_txn_t *t, index_unit_t *out, size_t max, size_t *n) FT_MUST_CHECK;
+/* Marks every unit whose deadline is <= now dirty (and drops the deadlines). */
+int index_due(index_txn_t *t, int64_t now_ms, size_t *n) FT_MUST_CHECK;
+/* Sets (INT64_MAX: clears) the next deadline of a unit. */
+int index_set_deadline(index_txn_t *t, const index_unit_t *u, int64_t due_ms) FT_MUST_CHECK;
+/* Marks every case and caseless record and media unit dirty (full re-evaluation). */
+int index_mark_all(index_txn_t *t, size_t *n) FT_MUST_CHECK;
+
+/* Last Hello of a device the clock rule saw (0 if none), and storing it. */
+int index_devseen_get(index_txn_t *t, const uint8_t device[DEVID_BYTES], int64_t *hello_ms);
+int index_devseen_put(index_txn_t *t, const uint8_t device[DEVID_BYTES],
+                      int64_t hello_ms) FT_MUST_CHECK;
+
+int index_item_get(index_txn_t *t, const uint8_t ref[INDEX_REF_BYTES],
+                   index_item_t *out) FT_MUST_CHECK;
+
+/* Refs of a case's items (records and media with that case), in key order.
+ * *refs is malloc'd (INDEX_REF_BYTES each); the caller frees it. */
+int index_case_refs(index_txn_t *t, const char *case_id, uint8_t **refs, size_t *n) FT_MUST_CHECK;
+/* Media that may document these activities: same officer or recorder with
+ * an overlapping capture window, or cited by ID. Appends unique refs. */
+int index_media_candidates(index_txn_t *t, const gap_record_t *recs, size_t n_recs, uint8_t **refs,
+                           size_t *n, size_t *cap) FT_MUST_CHECK;
+/* True if the media item is tied to a case or an activity (cited or auto). */
+int index_media_linked(index_txn_t *t, const index_item_t *m, bool *linked) FT_MUST_CHECK;
+/* Visits every case ID (in order); non-zero from fn stops. */
+typedef int (*index_case_fn)(void *ctx, const char *case_id);
+int index_cases_iter(index_txn_t *t, index_case_fn fn, void *ctx);
+
+/* Unit keys. */
+void index_unit_case(index_unit_t *u, const char *case_id);
+void index_unit_ref(index_unit_t *u, char tag, const uint8_t ref[INDEX_REF_BYTES]);
+void index_unit_device(index_unit_t *u, const uint8_t device[DEVID_BYTES]);
+void index_unit_integrity(index_unit_t *u, uint64_t id);
+
+/* "DEVICE-ID/epoch/seq" into out[INDEX_REF_TEXT]; parse back (FT_EINVAL). */
+void index_ref_text(const uint8_t ref[INDEX_REF_BYTES], char out[INDEX_REF_TEXT]);
+int index_ref_parse(const char *text, uint8_t ref[INDEX_REF_BYTES]) FT_MUST_CHECK;
+void index_ref_make(uint8_t ref[INDEX_REF_BYTES], const uint8_t device[DEVID_BYTES], uint64_t epoch,
+                    uint64_t seq);
+
+#endif
