@@ -1,6 +1,7 @@
 /* cmd_run.c: `fieldtrail-hub run`: the hub daemon (sync loop until SIGINT
  * or SIGTERM). */
 #include "http.h"
+#include "evaluator.h"
 #include "hub.h"
 #include "logging.h"
 #include "media.h"
@@ -47,17 +48,19 @@ static int u32_setting(hub_ctx_t *ctx, const char *key, uint32_t def, uint32_t *
 int hub_cmd_run(int argc, char **argv)
 {
     hub_ctx_t ctx = {0};
+    hub_gaps_t gaps = {0};
     const char *listen = NULL, *http_listen = NULL;
     static const struct option opts[] = {
         HUB_COMMON_OPTS,
         {"listen", required_argument, NULL, 'l'},
+        HUB_GAPS_OPTS,
         {"http", required_argument, NULL, 'H'},
         {NULL, 0, NULL, 0},
     };
     int opt;
     optind = 1;
     while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        if (hub_common_opt(&ctx, opt, optarg)) {
+        if (hub_common_opt(&ctx, opt, optarg) || hub_gaps_opt(&gaps, opt, optarg)) {
             continue;
         }
         if (opt == 'l') {
@@ -70,6 +73,7 @@ int hub_cmd_run(int argc, char **argv)
         }
         if (opt == 'h') {
             run_usage(stdout);
+            hub_gaps_usage(stdout);
             return 0;
         }
         run_usage(stderr);
@@ -90,6 +94,10 @@ int hub_cmd_run(int argc, char **argv)
                     &so.max_batch_bytes) != 0) {
         hub_close(&ctx);
         return 2;
+    }
+    if (hub_gaps_prepare(&ctx, &gaps) != 0) {
+        hub_close(&ctx);
+        return 1;
     }
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -115,6 +123,11 @@ int hub_cmd_run(int argc, char **argv)
         hub_close(&ctx);
         return 1;
     }
+    if (hub_gaps_start(&gaps) != 0) {
+        hub_sync_destroy(&sync);
+        hub_close(&ctx);
+        return 1;
+    }
     hub_media_t *media = NULL;
     if (hub_media_start_cfg(&ctx, &stop_flag, &media) != 0) {
         hub_sync_destroy(&sync);
@@ -126,6 +139,7 @@ int hub_cmd_run(int argc, char **argv)
     log_info("hub running: listening on %s, hub key %s, state %s", so.listen, box, ctx.state);
     err = hub_sync_run(sync, &stop_flag);
     hub_media_stop(&media);
+    hub_gaps_stop(&gaps);
     http_stop(&http);
     hub_sync_destroy(&sync);
     hub_close(&ctx);

@@ -27,6 +27,10 @@ static const command_t commands[] = {
     {"verify", hub_cmd_verify, "re-verify every stored entry (signatures, chains, seqs)"},
     {"media", hub_cmd_media, "list media files (Art. 10 fields) or get one decrypted"},
     {"run", hub_cmd_run, "run the hub: accept edges and sync their logs"},
+    {"evaluate", hub_cmd_evaluate, "index new entries and evaluate the gap rules (--now T)"},
+    {"alerts", hub_cmd_alerts, "list gap alerts with filters, their history, --follow"},
+    {"timeline", hub_cmd_timeline, "a case's records and media in corrected-time order"},
+    {"rules", hub_cmd_rules, "check a rule pack and print its rules"},
     {"user", hub_cmd_user, "manage dashboard users (add, passwd, role, list)"},
 };
 
