@@ -1,7 +1,7 @@
 /* cmd_devices.c: `devices`, `status` and `integrity`: what the hub knows
  * about each device, read from the store (safe while `run` is running). */
 #include "hub.h"
-#include "media.h"
+#include "mediapull.h"
 #include "sync.h"
 
 #include <jansson.h>

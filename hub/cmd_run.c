@@ -4,7 +4,7 @@
 #include "evaluator.h"
 #include "hub.h"
 #include "logging.h"
-#include "media.h"
+#include "mediapull.h"
 #include "sync.h"
 
 #include <signal.h>

@@ -5,7 +5,7 @@
  */
 #include "hub.h"
 #include "logging.h"
-#include "media.h"
+#include "mediapull.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -1,0 +1,205 @@
+/* blobstore.c: the directory implementation of the blob store (see blobstore.h). */
+#include "blobstore.h"
+#include "fsutil.h"
+#include "keys.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+struct blobstore_t {
+    char root[4096];
+};
+
+struct blob_partial_t {
+    int fd;
+    char path[4200];
+};
+
+static int io_err(void)
+{
+    return errno == ENOSPC || errno == EDQUOT ? FT_EFULL : FT_EIO;
+}
+
+static int sync_dir(const char *dir)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) {
+        return FT_EIO;
+    }
+    int rc = fsync(fd);
+    close(fd);
+    return rc == 0 ? FT_OK : FT_EIO;
+}
+
+int blobstore_open(const char *root, blobstore_t **out)
+{
+    *out = NULL;
+    blobstore_t *bs = calloc(1, sizeof *bs);
+    if (!bs) {
+        return FT_ENOMEM;
+    }
+    int w = snprintf(bs->root, sizeof bs->root, "%s", root);
+    char dir[4200];
+    if (w < 0 || (size_t)w >= sizeof bs->root ||
+        fsutil_join(dir, sizeof dir, root, "partial") != FT_OK ||
+        fsutil_mkdirs(dir, 0700) != FT_OK ||
+        fsutil_join(dir, sizeof dir, root, "objects") != FT_OK ||
+        fsutil_mkdirs(dir, 0700) != FT_OK) {
+        free(bs);
+        return FT_EIO;
+    }
+    *out = bs;
+    return FT_OK;
+}
+
+void blobstore_destroy(blobstore_t **bs_p)
+{
+    free(*bs_p);
+    *bs_p = NULL;
+}
+
+static void partial_path(const blobstore_t *bs, const uint8_t id[BLOB_PART_BYTES], char *buf,
+                         size_t n)
+{
+    char hex[2 * BLOB_PART_BYTES + 1];
+    hex_encode(id, BLOB_PART_BYTES, hex);
+    snprintf(buf, n, "%s/partial/%s", bs->root, hex);
+}
+
+static void object_dir(const blobstore_t *bs, const uint8_t id[BLOB_ID_BYTES], char *buf, size_t n)
+{
+    char hex[2 * BLOB_ID_BYTES + 1];
+    hex_encode(id, BLOB_ID_BYTES, hex);
+    snprintf(buf, n, "%s/objects/%.2s/%.2s", bs->root, hex, hex + 2);
+}
+
+static void object_path(const blobstore_t *bs, const uint8_t id[BLOB_ID_BYTES], char *buf, size_t n)
+{
+    char dir[4200], hex[2 * BLOB_ID_BYTES + 1];
+    object_dir(bs, id, dir, sizeof dir);
+    hex_encode(id, BLOB_ID_BYTES, hex);
+    snprintf(buf, n, "%.4100s/%s", dir, hex);
+}
+
+int blobstore_partial_open(blobstore_t *bs, const uint8_t part_id[BLOB_PART_BYTES],
+                           blob_partial_t **out)
+{
+    *out = NULL;
+    blob_partial_t *p = calloc(1, sizeof *p);
+    if (!p) {
+        return FT_ENOMEM;
+    }
+    partial_path(bs, part_id, p->path, sizeof p->path);
+    p->fd = open(p->path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (p->fd < 0) {
+        free(p);
+        return FT_EIO;
+    }
+    *out = p;
+    return FT_OK;
+}
+
+int blobstore_partial_write(blob_partial_t *p, uint64_t off, const void *data, size_t len)
+{
+    const uint8_t *d = data;
+    while (len) {
+        ssize_t w = pwrite(p->fd, d, len, (off_t)off);
+        if (w < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            return io_err();
+        }
+        d += w;
+        off += (uint64_t)w;
+        len -= (size_t)w;
+    }
+    return FT_OK;
+}
+
+int blobstore_partial_read(blob_partial_t *p, uint64_t off, void *data, size_t len)
+{
+    ssize_t r = pread(p->fd, data, len, (off_t)off);
+    return r == (ssize_t)len ? FT_OK : FT_EIO;
+}
+
+int blobstore_partial_sync(blob_partial_t *p)
+{
+    return fdatasync(p->fd) == 0 ? FT_OK : io_err();
+}
+
+void blobstore_partial_close(blob_partial_t **p_p)
+{
+    blob_partial_t *p = *p_p;
+    if (!p) {
+        return;
+    }
+    if (p->fd >= 0) {
+        close(p->fd);
+    }
+    free(p);
+    *p_p = NULL;
+}
+
+int blobstore_publish(blobstore_t *bs, blob_partial_t **p_p, uint64_t size,
+                      const uint8_t id[BLOB_ID_BYTES])
+{
+    blob_partial_t *p = *p_p;
+    char dir[4200], path[4300];
+    object_dir(bs, id, dir, sizeof dir);
+    object_path(bs, id, path, sizeof path);
+    int err = FT_OK;
+    if (ftruncate(p->fd, (off_t)size) != 0 || fsync(p->fd) != 0 || fchmod(p->fd, 0400) != 0) {
+        err = io_err();
+    }
+    if (err == FT_OK) {
+        err = fsutil_mkdirs(dir, 0700);
+    }
+    if (err == FT_OK) {
+        if (access(path, F_OK) == 0) {
+            unlink(p->path); /* already published: the same bytes by construction */
+        } else if (rename(p->path, path) != 0) {
+            err = io_err();
+        }
+    }
+    if (err == FT_OK) {
+        char pdir[4200];
+        snprintf(pdir, sizeof pdir, "%s/partial", bs->root);
+        err = sync_dir(dir);
+        if (err == FT_OK) {
+            err = sync_dir(pdir);
+        }
+    }
+    blobstore_partial_close(p_p);
+    return err;
+}
+
+int blobstore_partial_remove(blobstore_t *bs, const uint8_t part_id[BLOB_PART_BYTES])
+{
+    char path[4200];
+    partial_path(bs, part_id, path, sizeof path);
+    return unlink(path) == 0 || errno == ENOENT ? FT_OK : FT_EIO;
+}
+
+bool blobstore_has(blobstore_t *bs, const uint8_t id[BLOB_ID_BYTES])
+{
+    char path[4300];
+    object_path(bs, id, path, sizeof path);
+    return access(path, F_OK) == 0;
+}
+
+int blobstore_open_read(blobstore_t *bs, const uint8_t id[BLOB_ID_BYTES])
+{
+    char path[4300];
+    object_path(bs, id, path, sizeof path);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        return errno == ENOENT ? FT_ENOTFOUND : FT_EIO;
+    }
+    return fd;
+}

@@ -1,0 +1,547 @@
+/* cmd_media.c: `fieldtrail-hub media list|get` and the media part of
+ * `fieldtrail-hub status`. */
+#include "blobstore.h"
+#include "fsutil.h"
+#include "hlc.h"
+#include "hub.h"
+#include "logging.h"
+#include "mediapull.h"
+#include "record.h"
+
+#include <bodyjson.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static void media_usage(FILE *out)
+{
+    fprintf(out, "usage: fieldtrail-hub media list [--unit U] [--recorder R] [--officer O]\n"
+                 "                                 [--case C] [--cause X] [--party P]\n"
+                 "                                 [--since RFC3339] [--until RFC3339] [--json]\n"
+                 "       fieldtrail-hub media get FILE_ID --out FILE\n"
+                 "         [--state DIR] [--config FILE]\n\n"
+                 "list: media files the hub knows of (Art. 10 fields), with their transfer state;\n"
+                 "      filters match exactly; --since/--until select by capture time overlap.\n"
+                 "get:  writes the decrypted file (checked against its content hash) to FILE.\n");
+}
+
+static const char *state_name(uint32_t s)
+{
+    switch (s) {
+    case HMF_PULLING:
+        return "pulling";
+    case HMF_COMPLETE:
+        return "complete";
+    case HMF_DAMAGED:
+        return "damaged";
+    case HMF_FAILED:
+        return "failed";
+    default:
+        return "unknown";
+    }
+}
+
+/* Filters of `media list`. */
+typedef struct {
+    const char *unit, *recorder, *officer, *case_id, *cause, *party;
+    bool has_since, has_until;
+    int64_t since, until;
+    hub_ctx_t *ctx;
+    json_t *out; /* array of rows */
+} list_t;
+
+static bool eq(const char *filter, const char *v)
+{
+    return !filter || (v && strcmp(filter, v) == 0);
+}
+
+static json_t *time_json(const Ft__Time *t)
+{
+    if (!t) {
+        return json_null();
+    }
+    char buf[48];
+    rfc3339_format(t->unix_ms, t->utc_offset_min, buf, sizeof buf);
+    return json_string(buf);
+}
+
+static const char *source_name(Ft__ValueSource s)
+{
+    switch (s) {
+    case FT__VALUE_SOURCE__SIDECAR:
+        return "sidecar";
+    case FT__VALUE_SOURCE__CONTAINER:
+        return "container";
+    case FT__VALUE_SOURCE__FILE_MTIME:
+        return "file_mtime";
+    case FT__VALUE_SOURCE__CHECKOUT:
+        return "checkout";
+    case FT__VALUE_SOURCE__OPERATOR:
+        return "operator";
+    default:
+        return "none";
+    }
+}
+
+static int list_visit(void *vctx, const hub_mfile_t *f)
+{
+    list_t *l = vctx;
+    store_txn_t *t = NULL;
+    if (store_begin(l->ctx->store, false, &t) != FT_OK) {
+        return 0;
+    }
+    const uint8_t *raw = NULL;
+    size_t len = 0;
+    entry_view_t v;
+    memset(&v, 0, sizeof v);
+    store_device_t dev;
+    bool has_dev = store_device_get(t, f->device, &dev) == FT_OK;
+    if (store_entry_get(t, f->device, f->epoch, f->seq, &raw, &len) != FT_OK ||
+        entry_open(raw, len, &v) != FT_OK) {
+        store_abort(&t);
+        return 0;
+    }
+    const Ft__MediaManifest *mf = v.entry->body->media;
+    const char *unit = mf->unit ? mf->unit : (has_dev ? dev.unit : NULL);
+    bool keep = eq(l->unit, unit) && eq(l->recorder, mf->recorder) && eq(l->officer, mf->officer) &&
+                eq(l->case_id, mf->case_id) && eq(l->cause, mf->cause) && eq(l->party, mf->party);
+    int64_t s = mf->start ? mf->start->unix_ms : (mf->end ? mf->end->unix_ms : 0);
+    int64_t e = mf->end ? mf->end->unix_ms : s;
+    if (l->has_since && e < l->since) {
+        keep = false;
+    }
+    if (l->has_until && s > l->until) {
+        keep = false;
+    }
+    if (keep) {
+        char idhex[33], dev_text[DEVID_TEXT_SIZE], chash[65];
+        hex_encode(f->file_id, MEDIA_FILE_ID_BYTES, idhex);
+        devid_format(f->device, dev_text);
+        hex_encode(f->content_hash, MEDIA_HASH_BYTES, chash);
+        json_t *o = json_pack(
+            "{s:s, s:s, s:s, s:s?, s:I, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, s:s, s:s, "
+            "s:s, s:I, s:I, s:I, s:I}",
+            "file_id", idhex, "state", state_name(f->state), "kind", media_kind_name(mf->kind),
+            "name", mf->file_name, "size", (json_int_t)f->size, "unit", unit, "recorder",
+            mf->recorder, "officer", mf->officer, "case", mf->case_id, "cause", mf->cause, "party",
+            mf->party, "vehicle", has_dev ? dev.vehicle : NULL, "device", dev_text, "content_hash",
+            chash, "officer_source",
+            mf->has_officer_source ? source_name(mf->officer_source) : "none", "chunks",
+            (json_int_t)f->n_chunks, "chunks_held", (json_int_t)f->held, "chunks_refused",
+            (json_int_t)f->bad, "seq", (json_int_t)f->seq);
+        json_object_set_new(o, "start", time_json(mf->start));
+        json_object_set_new(o, "end", time_json(mf->end));
+        json_object_set_new(
+            o, "time_source",
+            json_string(mf->has_time_source ? source_name(mf->time_source) : "none"));
+        json_array_append_new(l->out, o);
+    }
+    entry_view_free(&v);
+    store_abort(&t);
+    return 0;
+}
+
+static int media_list(hub_ctx_t *ctx, int argc, char **argv)
+{
+    list_t l = {.ctx = ctx};
+    enum { O_UNIT = 256, O_REC, O_OFF, O_CASE, O_CAUSE, O_PARTY, O_SINCE, O_UNTIL };
+    static const struct option opts[] = {
+        HUB_COMMON_OPTS,
+        {"unit", required_argument, NULL, O_UNIT},
+        {"recorder", required_argument, NULL, O_REC},
+        {"officer", required_argument, NULL, O_OFF},
+        {"case", required_argument, NULL, O_CASE},
+        {"cause", required_argument, NULL, O_CAUSE},
+        {"party", required_argument, NULL, O_PARTY},
+        {"since", required_argument, NULL, O_SINCE},
+        {"until", required_argument, NULL, O_UNTIL},
+        {NULL, 0, NULL, 0},
+    };
+    int opt;
+    int32_t off = 0;
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        if (hub_common_opt(ctx, opt, optarg)) {
+            continue;
+        }
+        switch (opt) {
+        case O_UNIT:
+            l.unit = optarg;
+            break;
+        case O_REC:
+            l.recorder = optarg;
+            break;
+        case O_OFF:
+            l.officer = optarg;
+            break;
+        case O_CASE:
+            l.case_id = optarg;
+            break;
+        case O_CAUSE:
+            l.cause = optarg;
+            break;
+        case O_PARTY:
+            l.party = optarg;
+            break;
+        case O_SINCE:
+        case O_UNTIL: {
+            int64_t *dst = opt == O_SINCE ? &l.since : &l.until;
+            if (rfc3339_parse(optarg, dst, &off) != FT_OK) {
+                hub_fail("--%s wants an RFC 3339 time such as 2026-05-01T08:00:00+08:00, not "
+                         "\"%s\"",
+                         opt == O_SINCE ? "since" : "until", optarg);
+                return 2;
+            }
+            *(opt == O_SINCE ? &l.has_since : &l.has_until) = true;
+            break;
+        }
+        case 'h':
+            media_usage(stdout);
+            return 0;
+        default:
+            media_usage(stderr);
+            return 2;
+        }
+    }
+    if (optind != argc) {
+        media_usage(stderr);
+        return 2;
+    }
+    if (hub_open(ctx, false) != 0) {
+        return 1;
+    }
+    hub_mdb_t *d = NULL;
+    if (hub_mdb_open(ctx->state, &d) != FT_OK) {
+        hub_fail("cannot open the media database in %s/mediadb", ctx->state);
+        return 1;
+    }
+    l.out = json_array();
+    int err = hub_mdb_iter(d, list_visit, &l);
+    hub_mdb_destroy(&d);
+    if (err != FT_OK) {
+        hub_fail("cannot list media: %s", ft_strerror(err));
+        json_decref(l.out);
+        return 1;
+    }
+    size_t i;
+    json_t *o;
+    if (!ctx->json) {
+        printf("%-32s %-8s %-5s %12s %-10s %-10s %-12s %-25s %s\n", "FILE ID", "STATE", "KIND",
+               "BYTES", "RECORDER", "OFFICER", "CASE", "START", "NAME");
+    }
+    json_array_foreach(l.out, i, o)
+    {
+        if (ctx->json) {
+            json_dumpf(o, stdout, JSON_COMPACT);
+            fputc('\n', stdout);
+        } else {
+            const char *start = json_string_value(json_object_get(o, "start"));
+            const char *rec = json_string_value(json_object_get(o, "recorder"));
+            const char *offc = json_string_value(json_object_get(o, "officer"));
+            const char *cs = json_string_value(json_object_get(o, "case"));
+            const char *name = json_string_value(json_object_get(o, "name"));
+            printf("%-32s %-8s %-5s %12lld %-10s %-10s %-12s %-25s %s\n",
+                   json_string_value(json_object_get(o, "file_id")),
+                   json_string_value(json_object_get(o, "state")),
+                   json_string_value(json_object_get(o, "kind")),
+                   (long long)json_integer_value(json_object_get(o, "size")), rec ? rec : "-",
+                   offc ? offc : "-", cs ? cs : "-", start ? start : "-", name ? name : "-");
+        }
+    }
+    json_decref(l.out);
+    return 0;
+}
+
+static int media_get(hub_ctx_t *ctx, int argc, char **argv)
+{
+    const char *out_path = NULL;
+    static const struct option opts[] = {
+        HUB_COMMON_OPTS,
+        {"out", required_argument, NULL, 'o'},
+        {NULL, 0, NULL, 0},
+    };
+    int opt;
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, "ho:", opts, NULL)) != -1) {
+        if (hub_common_opt(ctx, opt, optarg)) {
+            continue;
+        }
+        if (opt == 'o') {
+            out_path = optarg;
+        } else if (opt == 'h') {
+            media_usage(stdout);
+            return 0;
+        } else {
+            media_usage(stderr);
+            return 2;
+        }
+    }
+    uint8_t file_id[MEDIA_FILE_ID_BYTES];
+    if (optind + 1 != argc || !out_path) {
+        media_usage(stderr);
+        return 2;
+    }
+    if (hex_decode(argv[optind], file_id, sizeof file_id) != FT_OK) {
+        hub_fail("FILE_ID is the 32-character hex ID that `media list` shows, not \"%s\"",
+                 argv[optind]);
+        return 2;
+    }
+    if (hub_open(ctx, false) != 0) {
+        return 1;
+    }
+    if (!ctx->keys.has_archive) {
+        hub_fail("the hub's key file has no archive key: this hub cannot decrypt media");
+        return 1;
+    }
+    hub_mdb_t *d = NULL;
+    hub_mfile_t f;
+    if (hub_mdb_open(ctx->state, &d) != FT_OK) {
+        hub_fail("cannot open the media database in %s/mediadb", ctx->state);
+        return 1;
+    }
+    int err = hub_mdb_get(d, file_id, &f);
+    hub_mdb_destroy(&d);
+    if (err != FT_OK) {
+        hub_fail("no media file %s at this hub (see `fieldtrail-hub media list`)", argv[optind]);
+        return 1;
+    }
+    if (f.state != HMF_COMPLETE) {
+        hub_fail("file %s is %s (%u of %u chunks held, %u refused): not available yet",
+                 argv[optind], state_name(f.state), f.held, f.n_chunks, f.bad);
+        return 1;
+    }
+    /* The sealed key from the manifest. */
+    store_txn_t *t = NULL;
+    const uint8_t *raw = NULL;
+    size_t len = 0;
+    entry_view_t v;
+    memset(&v, 0, sizeof v);
+    uint8_t key[MEDIA_KEY_BYTES];
+    err = store_begin(ctx->store, false, &t);
+    if (err == FT_OK) {
+        err = store_entry_get(t, f.device, f.epoch, f.seq, &raw, &len);
+    }
+    if (err == FT_OK) {
+        err = entry_open(raw, len, &v);
+    }
+    if (err == FT_OK) {
+        const Ft__MediaManifest *mf = v.entry->body->media;
+        err = media_key_unseal(mf->sealed_key.data, mf->sealed_key.len, ctx->keys.archive_pk,
+                               ctx->keys.archive_sk, key);
+        entry_view_free(&v);
+    }
+    store_abort(&t);
+    if (err != FT_OK) {
+        hub_fail("cannot open the file key of %s: %s", argv[optind], ft_strerror(err));
+        return 1;
+    }
+    char path[4200];
+    blobstore_t *bs = NULL;
+    if (fsutil_join(path, sizeof path, ctx->state, "blobs") != FT_OK ||
+        blobstore_open(path, &bs) != FT_OK) {
+        sodium_memzero(key, sizeof key);
+        hub_fail("cannot open the blob store");
+        return 1;
+    }
+    int in = blobstore_open_read(bs, f.merkle_root);
+    blobstore_destroy(&bs);
+    if (in < 0) {
+        sodium_memzero(key, sizeof key);
+        hub_fail("the blob of %s is missing from the blob store: %s", argv[optind],
+                 ft_strerror(in));
+        return 1;
+    }
+    char tmp[4200];
+    snprintf(tmp, sizeof tmp, "%.4000s.part", out_path);
+    int out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    uint8_t *ct = malloc(f.chunk_size + MEDIA_TAG_BYTES), *pt = malloc(f.chunk_size);
+    media_content_t c;
+    media_content_init(&c);
+    err = out >= 0 && ct && pt ? FT_OK : FT_EIO;
+    for (uint32_t i = 0; err == FT_OK && i < f.n_chunks; i++) {
+        uint32_t plen = media_chunk_len(f.size, f.chunk_size, i);
+        uint64_t off = (uint64_t)i * (f.chunk_size + MEDIA_TAG_BYTES);
+        if (pread(in, ct, plen + MEDIA_TAG_BYTES, (off_t)off) !=
+            (ssize_t)(plen + MEDIA_TAG_BYTES)) {
+            err = FT_EIO;
+            break;
+        }
+        err = media_chunk_decrypt(key, f.file_id, i, ct, plen + MEDIA_TAG_BYTES, pt);
+        if (err == FT_OK) {
+            media_content_update(&c, pt, plen);
+            if (write(out, pt, plen) != (ssize_t)plen) {
+                err = FT_EIO;
+            }
+        }
+    }
+    uint8_t chash[MEDIA_HASH_BYTES];
+    media_content_final(&c, chash);
+    sodium_memzero(key, sizeof key);
+    if (pt) {
+        sodium_memzero(pt, f.chunk_size);
+    }
+    free(ct);
+    free(pt);
+    close(in);
+    if (err == FT_OK && sodium_memcmp(chash, f.content_hash, MEDIA_HASH_BYTES) != 0) {
+        err = FT_ECORRUPT;
+    }
+    if (err == FT_OK && fsync(out) != 0) {
+        err = FT_EIO;
+    }
+    if (out >= 0) {
+        close(out);
+    }
+    if (err == FT_OK && rename(tmp, out_path) != 0) {
+        err = FT_EIO;
+    }
+    if (err != FT_OK) {
+        unlink(tmp);
+        hub_fail("cannot write %s: %s", out_path, ft_strerror(err));
+        return 1;
+    }
+    char idhex[33];
+    hex_encode(f.file_id, MEDIA_FILE_ID_BYTES, idhex);
+    log_info("media %s written to %s (%llu bytes, content hash checked)", idhex, out_path,
+             (unsigned long long)f.size);
+    return 0;
+}
+
+int hub_cmd_media(int argc, char **argv)
+{
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        media_usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    hub_ctx_t ctx = {0};
+    int rc;
+    if (strcmp(argv[1], "list") == 0) {
+        rc = media_list(&ctx, argc - 1, argv + 1);
+    } else if (strcmp(argv[1], "get") == 0) {
+        rc = media_get(&ctx, argc - 1, argv + 1);
+    } else {
+        hub_fail("unknown media command \"%s\": list or get", argv[1]);
+        media_usage(stderr);
+        return 2;
+    }
+    hub_close(&ctx);
+    return rc;
+}
+
+/* ---- status ----------------------------------------------------------------- */
+
+typedef struct {
+    json_t *files;
+    uint64_t pulling, complete, damaged, failed, chunks_missing, bytes_missing;
+} mstat_t;
+
+static int status_visit(void *vctx, const hub_mfile_t *f)
+{
+    mstat_t *s = vctx;
+    switch (f->state) {
+    case HMF_PULLING:
+        s->pulling++;
+        break;
+    case HMF_COMPLETE:
+        s->complete++;
+        return 0;
+    case HMF_DAMAGED:
+        s->damaged++;
+        break;
+    default:
+        s->failed++;
+        break;
+    }
+    uint64_t held_bytes = (uint64_t)f->held * f->chunk_size;
+    if (held_bytes > f->size) {
+        held_bytes = f->size;
+    }
+    s->chunks_missing += f->n_chunks - f->held - f->bad;
+    s->bytes_missing += f->size - held_bytes;
+    double secs = (double)(f->last_ms - f->first_ms) / 1000.0;
+    double rate = secs > 0 ? (double)held_bytes / secs : 0;
+    char idhex[33], dev[DEVID_TEXT_SIZE];
+    hex_encode(f->file_id, MEDIA_FILE_ID_BYTES, idhex);
+    devid_format(f->device, dev);
+    json_array_append_new(
+        s->files,
+        json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:f, s:f}", "file_id", idhex, "device",
+                  dev, "state", state_name(f->state), "size", (json_int_t)f->size, "bytes_held",
+                  (json_int_t)held_bytes, "chunks", (json_int_t)f->n_chunks, "chunks_refused",
+                  (json_int_t)f->bad, "chunks_resent", (json_int_t)f->dup_chunks, "rate_mb_s",
+                  rate / 1e6, "eta_s", rate > 0 ? (double)(f->size - held_bytes) / rate : -1.0));
+    return 0;
+}
+
+json_t *hub_media_status_json(const char *state)
+{
+    hub_mdb_t *d = NULL;
+    if (hub_mdb_open(state, &d) != FT_OK) {
+        return json_null();
+    }
+    mstat_t s = {.files = json_array()};
+    if (hub_mdb_iter(d, status_visit, &s) != FT_OK) {
+        log_warn("media status incomplete");
+    }
+    hub_mdb_destroy(&d);
+    return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:o}", "files_pulling", (json_int_t)s.pulling,
+                     "files_complete", (json_int_t)s.complete, "files_damaged",
+                     (json_int_t)s.damaged, "files_failed", (json_int_t)s.failed, "chunks_queued",
+                     (json_int_t)s.chunks_missing, "bytes_queued", (json_int_t)s.bytes_missing,
+                     "transfers", s.files);
+}
+
+void hub_media_status_print(const char *state, FILE *out)
+{
+    json_t *o = hub_media_status_json(state);
+    if (!json_is_object(o)) {
+        json_decref(o);
+        return;
+    }
+    fprintf(out,
+            "media:       %lld files complete, %lld in transfer (%lld chunks, %.1f MiB queued), "
+            "%lld damaged, %lld failed\n",
+            (long long)json_integer_value(json_object_get(o, "files_complete")),
+            (long long)json_integer_value(json_object_get(o, "files_pulling")),
+            (long long)json_integer_value(json_object_get(o, "chunks_queued")),
+            (double)json_integer_value(json_object_get(o, "bytes_queued")) / 1048576.0,
+            (long long)json_integer_value(json_object_get(o, "files_damaged")),
+            (long long)json_integer_value(json_object_get(o, "files_failed")));
+    size_t i;
+    json_t *v;
+    json_array_foreach(json_object_get(o, "transfers"), i, v)
+    {
+        double eta = json_real_value(json_object_get(v, "eta_s"));
+        fprintf(out, "  %s from %s: %s, %.1f of %.1f MiB, %.1f MB/s, ETA %s%.0fs\n",
+                json_string_value(json_object_get(v, "file_id")),
+                json_string_value(json_object_get(v, "device")),
+                json_string_value(json_object_get(v, "state")),
+                (double)json_integer_value(json_object_get(v, "bytes_held")) / 1048576.0,
+                (double)json_integer_value(json_object_get(v, "size")) / 1048576.0,
+                json_real_value(json_object_get(v, "rate_mb_s")), eta < 0 ? "?" : "",
+                eta < 0 ? 0 : eta);
+    }
+    json_decref(o);
+}
+
+int hub_media_start_cfg(hub_ctx_t *ctx, volatile sig_atomic_t *stop, hub_media_t **out)
+{
+    hub_media_opts_t mo = {
+        .listen = config_pick(NULL, ctx->cfg, "media.listen", HUB_MEDIA_DEFAULT_LISTEN)};
+    const char *w = config_get(ctx->cfg, "media.window");
+    uint64_t v = 0;
+    if (w) {
+        if (config_parse_u64(w, &v) != FT_OK || v == 0 || v > 1024) {
+            hub_fail("media.window must be a whole number from 1 to 1024, not \"%s\"", w);
+            return 1;
+        }
+        mo.window = (unsigned)v;
+    }
+    if (hub_media_start(ctx->state, ctx->store, ctx->hublog, &ctx->keys, &mo, stop, out) != FT_OK) {
+        hub_fail("cannot start the media service on %s (see the message above)", mo.listen);
+        return 1;
+    }
+    return 0;
+}

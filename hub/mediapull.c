@@ -1,0 +1,1188 @@
+/* mediapull.c: the hub's media puller (see mediapull.h). */
+#include "mediapull.h"
+#include "blobstore.h"
+#include "fsutil.h"
+#include "hlc.h"
+#include "lmdbx.h"
+#include "logging.h"
+#include "mediawire.h"
+#include "wire.h"
+#include "zap.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+#ifndef ZMQ_ZAP_ENFORCE_DOMAIN
+#define ZMQ_ZAP_ENFORCE_DOMAIN 93
+#endif
+
+/* A request unanswered this long is given up and asked again. */
+#define MEDIA_REQ_TIMEOUT_MS 30000
+#define MEDIA_INDEX_MS 300
+#define MEDIA_GATE_MS 500
+#define MEDIA_MDB_MAP ((size_t)1 << 30)
+
+struct hub_mdb_t {
+    MDB_env *env;
+    MDB_dbi files, held, bad, rcpt, meta;
+};
+
+/* A file being pulled, in memory. */
+typedef struct {
+    hub_mfile_t row;
+    uint8_t *held; /* bitmap: durable */
+    uint8_t *bad;  /* bitmap: refused */
+    uint8_t *fly;  /* bitmap: requested, not answered */
+    uint8_t (*hashes)[MEDIA_HASH_BYTES];
+    uint8_t sealed[MEDIA_SEALED_KEY_BYTES];
+    blob_partial_t *part;
+    uint32_t next; /* scan cursor for the next request */
+    bool dirty;    /* bitmap changed since the last commit */
+    bool synced;   /* partial written since the last sync: false */
+} active_t;
+
+/* A request in flight. */
+typedef struct {
+    uint8_t file_id[MEDIA_FILE_ID_BYTES];
+    uint32_t index;
+    int64_t sent_ms;
+} req_t;
+
+/* One edge's media connection. */
+typedef struct {
+    uint8_t device[DEVID_BYTES];
+    uint8_t rid[WIRE_ROUTING_ID_BYTES];
+    bool open;     /* Hello received on the current connection */
+    bool log_done; /* the hub holds the edge's whole log (gate) */
+    req_t *reqs;
+    size_t n_reqs, cap_reqs;
+} msess_t;
+
+struct hub_media_t {
+    hub_mdb_t db;
+    blobstore_t *blobs;
+    store_t *store;
+    devlog_t *hublog;
+    const keys_t *keys;
+    hub_media_opts_t o;
+    volatile sig_atomic_t *stop;
+    void *zctx, *router;
+    zap_t *zap;
+    pthread_t th;
+    bool started;
+    active_t *act;
+    size_t n_act, cap_act;
+    msess_t *sess;
+    size_t n_sess, cap_sess;
+    size_t rr; /* round-robin position */
+    uint64_t cursor;
+    int64_t indexed_ms, gated_ms;
+    uint8_t *buf; /* chunk-size scratch for decryption */
+};
+
+static int64_t now_ms(void)
+{
+    return (int64_t)hlc_wall_ms();
+}
+
+static bool bit(const uint8_t *b, uint32_t i)
+{
+    return (b[i / 8] >> (i % 8)) & 1;
+}
+
+static void set_bit(uint8_t *b, uint32_t i, bool v)
+{
+    if (v) {
+        b[i / 8] |= (uint8_t)(1u << (i % 8));
+    } else {
+        b[i / 8] &= (uint8_t) ~(1u << (i % 8));
+    }
+}
+
+/* ---- the media database ---------------------------------------------------- */
+
+static int mdb_open_at(const char *state, hub_mdb_t *d)
+{
+    char path[4200];
+    if (fsutil_join(path, sizeof path, state, "mediadb") != FT_OK) {
+        return FT_EINVAL;
+    }
+    int err = lmdbx_open(path, MEDIA_MDB_MAP, 8, &d->env);
+    if (err != FT_OK) {
+        return err;
+    }
+    MDB_txn *txn = NULL;
+    int rc = mdb_txn_begin(d->env, NULL, 0, &txn);
+    if (rc == 0) {
+        rc = mdb_dbi_open(txn, "files", MDB_CREATE, &d->files);
+    }
+    if (rc == 0) {
+        rc = mdb_dbi_open(txn, "held", MDB_CREATE, &d->held);
+    }
+    if (rc == 0) {
+        rc = mdb_dbi_open(txn, "bad", MDB_CREATE, &d->bad);
+    }
+    if (rc == 0) {
+        rc = mdb_dbi_open(txn, "rcpt", MDB_CREATE, &d->rcpt);
+    }
+    if (rc == 0) {
+        rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &d->meta);
+    }
+    if (rc == 0) {
+        rc = mdb_txn_commit(txn);
+    } else if (txn) {
+        mdb_txn_abort(txn);
+    }
+    if (rc != 0) {
+        mdb_env_close(d->env);
+        d->env = NULL;
+        return lmdbx_err(rc);
+    }
+    return FT_OK;
+}
+
+int hub_mdb_open(const char *state, hub_mdb_t **out)
+{
+    *out = NULL;
+    hub_mdb_t *d = calloc(1, sizeof *d);
+    if (!d) {
+        return FT_ENOMEM;
+    }
+    int err = mdb_open_at(state, d);
+    if (err != FT_OK) {
+        free(d);
+        return err;
+    }
+    *out = d;
+    return FT_OK;
+}
+
+void hub_mdb_destroy(hub_mdb_t **d_p)
+{
+    hub_mdb_t *d = *d_p;
+    if (!d) {
+        return;
+    }
+    if (d->env) {
+        mdb_env_close(d->env);
+    }
+    free(d);
+    *d_p = NULL;
+}
+
+int hub_mdb_iter(hub_mdb_t *d, hub_mfile_fn fn, void *ctx)
+{
+    MDB_txn *txn = NULL;
+    int rc = mdb_txn_begin(d->env, NULL, MDB_RDONLY, &txn);
+    if (rc != 0) {
+        return lmdbx_err(rc);
+    }
+    MDB_cursor *cur = NULL;
+    rc = mdb_cursor_open(txn, d->files, &cur);
+    int ret = FT_OK;
+    if (rc == 0) {
+        MDB_val k, v;
+        for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+             rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+            if (v.mv_size != sizeof(hub_mfile_t)) {
+                continue;
+            }
+            hub_mfile_t f;
+            memcpy(&f, v.mv_data, sizeof f);
+            ret = fn(ctx, &f);
+            if (ret != 0) {
+                break;
+            }
+        }
+        mdb_cursor_close(cur);
+    }
+    mdb_txn_abort(txn);
+    return ret;
+}
+
+int hub_mdb_get(hub_mdb_t *d, const uint8_t file_id[MEDIA_FILE_ID_BYTES], hub_mfile_t *out)
+{
+    MDB_txn *txn = NULL;
+    int rc = mdb_txn_begin(d->env, NULL, MDB_RDONLY, &txn);
+    if (rc != 0) {
+        return lmdbx_err(rc);
+    }
+    MDB_val k = {MEDIA_FILE_ID_BYTES, (void *)file_id}, v;
+    rc = mdb_get(txn, d->files, &k, &v);
+    int err = lmdbx_err(rc);
+    if (err == FT_OK) {
+        if (v.mv_size == sizeof *out) {
+            memcpy(out, v.mv_data, sizeof *out);
+        } else {
+            err = FT_ECORRUPT;
+        }
+    }
+    mdb_txn_abort(txn);
+    return err;
+}
+
+static int put_val(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen, const void *v, size_t n)
+{
+    MDB_val k = {klen, (void *)key}, val = {n, (void *)v};
+    return lmdbx_err(mdb_put(txn, dbi, &k, &val, 0));
+}
+
+/* ---- active files ------------------------------------------------------------ */
+
+static void active_free(active_t *a)
+{
+    free(a->held);
+    free(a->bad);
+    free(a->fly);
+    free(a->hashes);
+    blobstore_partial_close(&a->part);
+    memset(a, 0, sizeof *a);
+}
+
+/* Loads the manifest of row from the store: chunk hashes and sealed key. */
+static int load_manifest(hub_media_t *hm, active_t *a)
+{
+    store_txn_t *t = NULL;
+    int err = store_begin(hm->store, false, &t);
+    if (err != FT_OK) {
+        return err;
+    }
+    const uint8_t *raw = NULL;
+    size_t len = 0;
+    err = store_entry_get(t, a->row.device, a->row.epoch, a->row.seq, &raw, &len);
+    entry_view_t v;
+    memset(&v, 0, sizeof v);
+    if (err == FT_OK) {
+        err = entry_open(raw, len, &v);
+    }
+    if (err == FT_OK) {
+        const Ft__MediaManifest *mf =
+            v.entry->body && v.entry->body->kind_case == FT__BODY__KIND_MEDIA ? v.entry->body->media
+                                                                              : NULL;
+        if (!mf || mf->n_chunk_hashes != a->row.n_chunks ||
+            mf->sealed_key.len != MEDIA_SEALED_KEY_BYTES) {
+            err = FT_ECORRUPT;
+        } else {
+            a->hashes = malloc((size_t)a->row.n_chunks * MEDIA_HASH_BYTES);
+            if (!a->hashes) {
+                err = FT_ENOMEM;
+            }
+            for (size_t i = 0; err == FT_OK && i < mf->n_chunk_hashes; i++) {
+                if (mf->chunk_hashes[i].len != MEDIA_HASH_BYTES) {
+                    err = FT_ECORRUPT;
+                    break;
+                }
+                memcpy(a->hashes[i], mf->chunk_hashes[i].data, MEDIA_HASH_BYTES);
+            }
+            if (err == FT_OK) {
+                memcpy(a->sealed, mf->sealed_key.data, MEDIA_SEALED_KEY_BYTES);
+            }
+        }
+        entry_view_free(&v);
+    }
+    store_abort(&t);
+    return err;
+}
+
+static int get_bitmap(MDB_txn *txn, MDB_dbi dbi, const uint8_t *file_id, uint8_t *out, size_t n)
+{
+    MDB_val k = {MEDIA_FILE_ID_BYTES, (void *)file_id}, v;
+    int rc = mdb_get(txn, dbi, &k, &v);
+    if (rc == MDB_NOTFOUND) {
+        memset(out, 0, n);
+        return FT_OK;
+    }
+    if (rc != 0) {
+        return lmdbx_err(rc);
+    }
+    memset(out, 0, n);
+    memcpy(out, v.mv_data, v.mv_size < n ? v.mv_size : n);
+    return FT_OK;
+}
+
+/* Makes row an active file (bitmaps from the db, manifest from the store). */
+static int activate(hub_media_t *hm, const hub_mfile_t *row)
+{
+    if (hm->n_act == hm->cap_act) {
+        size_t cap = hm->cap_act ? 2 * hm->cap_act : 16;
+        active_t *g = realloc(hm->act, cap * sizeof *g);
+        if (!g) {
+            return FT_ENOMEM;
+        }
+        hm->act = g;
+        hm->cap_act = cap;
+    }
+    active_t a;
+    memset(&a, 0, sizeof a);
+    a.row = *row;
+    size_t nb = (row->n_chunks + 7) / 8;
+    a.held = calloc(1, nb);
+    a.bad = calloc(1, nb);
+    a.fly = calloc(1, nb);
+    int err = a.held && a.bad && a.fly ? FT_OK : FT_ENOMEM;
+    if (err == FT_OK) {
+        err = load_manifest(hm, &a);
+    }
+    MDB_txn *txn = NULL;
+    if (err == FT_OK) {
+        err = lmdbx_err(mdb_txn_begin(hm->db.env, NULL, MDB_RDONLY, &txn));
+    }
+    if (err == FT_OK) {
+        err = get_bitmap(txn, hm->db.held, row->file_id, a.held, nb);
+        if (err == FT_OK) {
+            err = get_bitmap(txn, hm->db.bad, row->file_id, a.bad, nb);
+        }
+        mdb_txn_abort(txn);
+    }
+    if (err == FT_OK) {
+        err = blobstore_partial_open(hm->blobs, row->file_id, &a.part);
+    }
+    if (err != FT_OK) {
+        active_free(&a);
+        return err;
+    }
+    a.synced = true;
+    hm->act[hm->n_act++] = a;
+    return FT_OK;
+}
+
+static active_t *active_find(hub_media_t *hm, const uint8_t *file_id)
+{
+    for (size_t i = 0; i < hm->n_act; i++) {
+        if (memcmp(hm->act[i].row.file_id, file_id, MEDIA_FILE_ID_BYTES) == 0) {
+            return &hm->act[i];
+        }
+    }
+    return NULL;
+}
+
+static void active_remove(hub_media_t *hm, active_t *a)
+{
+    size_t i = (size_t)(a - hm->act);
+    active_free(a);
+    hm->act[i] = hm->act[--hm->n_act];
+}
+
+/* ---- indexing manifests --------------------------------------------------- */
+
+typedef struct {
+    hub_mfile_t *rows;
+    size_t n, cap;
+    uint64_t last;
+} found_t;
+
+static int index_visit(void *ctx, const store_entry_t *e)
+{
+    found_t *f = ctx;
+    f->last = e->arrival;
+    entry_view_t v;
+    if (entry_open(e->raw, e->len, &v) != FT_OK) {
+        return 0;
+    }
+    const Ft__Body *b = v.entry->body;
+    if (b && b->kind_case == FT__BODY__KIND_MEDIA) {
+        const Ft__MediaManifest *mf = b->media;
+        if (mf->file_id.len == MEDIA_FILE_ID_BYTES && mf->merkle_root.len == MEDIA_HASH_BYTES &&
+            mf->content_hash.len == MEDIA_HASH_BYTES && mf->chunk_size >= MEDIA_CHUNK_MIN &&
+            mf->chunk_size <= MEDIA_CHUNK_MAX &&
+            mf->n_chunk_hashes == media_chunk_count(mf->size, mf->chunk_size)) {
+            if (f->n == f->cap) {
+                size_t cap = f->cap ? 2 * f->cap : 16;
+                hub_mfile_t *g = realloc(f->rows, cap * sizeof *g);
+                if (!g) {
+                    entry_view_free(&v);
+                    return FT_ENOMEM;
+                }
+                f->rows = g;
+                f->cap = cap;
+            }
+            hub_mfile_t *r = &f->rows[f->n++];
+            memset(r, 0, sizeof *r);
+            r->version = 1;
+            r->state = HMF_PULLING;
+            memcpy(r->file_id, mf->file_id.data, MEDIA_FILE_ID_BYTES);
+            memcpy(r->device, e->device, DEVID_BYTES);
+            r->epoch = e->epoch;
+            r->seq = e->seq;
+            r->size = mf->size;
+            r->chunk_size = mf->chunk_size;
+            r->n_chunks = (uint32_t)mf->n_chunk_hashes;
+            r->indexed_ms = now_ms();
+            memcpy(r->merkle_root, mf->merkle_root.data, MEDIA_HASH_BYTES);
+            memcpy(r->content_hash, mf->content_hash.data, MEDIA_HASH_BYTES);
+        }
+    }
+    entry_view_free(&v);
+    return 0;
+}
+
+/* Finds manifests stored since the cursor and adds their files. */
+static void index_new(hub_media_t *hm)
+{
+    found_t f = {.last = hm->cursor};
+    int err = store_entries_since(hm->store, hm->cursor, index_visit, &f);
+    if (err != FT_OK || f.last == hm->cursor) {
+        free(f.rows);
+        return;
+    }
+    MDB_txn *txn = NULL;
+    if (mdb_txn_begin(hm->db.env, NULL, 0, &txn) != 0) {
+        free(f.rows);
+        return;
+    }
+    for (size_t i = 0; i < f.n && err == FT_OK; i++) {
+        MDB_val k = {MEDIA_FILE_ID_BYTES, f.rows[i].file_id}, v = {0, NULL};
+        if (mdb_get(txn, hm->db.files, &k, &v) == 0) {
+            continue; /* already known */
+        }
+        err = put_val(txn, hm->db.files, f.rows[i].file_id, MEDIA_FILE_ID_BYTES, &f.rows[i],
+                      sizeof f.rows[i]);
+    }
+    if (err == FT_OK) {
+        err = lmdbx_put_meta_u64(txn, hm->db.meta, "cursor", f.last);
+    }
+    if (err == FT_OK && mdb_txn_commit(txn) == 0) {
+        hm->cursor = f.last;
+        for (size_t i = 0; i < f.n; i++) {
+            if (!active_find(hm, f.rows[i].file_id) && activate(hm, &f.rows[i]) == FT_OK) {
+                char idhex[33];
+                hex_encode(f.rows[i].file_id, MEDIA_FILE_ID_BYTES, idhex);
+                log_info("media: manifest for file %s (%llu bytes, %u chunks) indexed", idhex,
+                         (unsigned long long)f.rows[i].size, f.rows[i].n_chunks);
+            }
+        }
+    } else {
+        mdb_txn_abort(txn);
+    }
+    free(f.rows);
+}
+
+/* ---- sessions --------------------------------------------------------------- */
+
+static msess_t *sess_get(hub_media_t *hm, const uint8_t device[DEVID_BYTES])
+{
+    for (size_t i = 0; i < hm->n_sess; i++) {
+        if (memcmp(hm->sess[i].device, device, DEVID_BYTES) == 0) {
+            return &hm->sess[i];
+        }
+    }
+    if (hm->n_sess == hm->cap_sess) {
+        size_t cap = hm->cap_sess ? 2 * hm->cap_sess : 8;
+        msess_t *g = realloc(hm->sess, cap * sizeof *g);
+        if (!g) {
+            return NULL;
+        }
+        hm->sess = g;
+        hm->cap_sess = cap;
+    }
+    msess_t *s = &hm->sess[hm->n_sess++];
+    memset(s, 0, sizeof *s);
+    memcpy(s->device, device, DEVID_BYTES);
+    wire_routing_id(device, s->rid);
+    return s;
+}
+
+static int send_to(hub_media_t *hm, msess_t *s, const mwire_msg_t *m)
+{
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    if (mwire_encode(m, &buf, &len) != FT_OK) {
+        return FT_ENOMEM;
+    }
+    int err = FT_OK;
+    if (zmq_send(hm->router, s->rid, sizeof s->rid, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
+        zmq_send(hm->router, buf, len, ZMQ_DONTWAIT) < 0) {
+        err = FT_EIO;
+    }
+    free(buf);
+    return err;
+}
+
+/* Forgets a session's requests in flight (they will be asked again). */
+static void sess_drop_requests(hub_media_t *hm, msess_t *s)
+{
+    for (size_t i = 0; i < s->n_reqs; i++) {
+        active_t *a = active_find(hm, s->reqs[i].file_id);
+        if (a) {
+            set_bit(a->fly, s->reqs[i].index, false);
+        }
+    }
+    s->n_reqs = 0;
+}
+
+static void sess_close(hub_media_t *hm, msess_t *s)
+{
+    sess_drop_requests(hm, s);
+    s->open = false;
+}
+
+static void take_request(msess_t *s, const uint8_t *file_id, uint32_t index)
+{
+    for (size_t i = 0; i < s->n_reqs; i++) {
+        if (s->reqs[i].index == index &&
+            memcmp(s->reqs[i].file_id, file_id, MEDIA_FILE_ID_BYTES) == 0) {
+            s->reqs[i] = s->reqs[--s->n_reqs];
+            return;
+        }
+    }
+}
+
+/* Sends the stored receipt of file_id to s, if the file is complete. */
+static void resend_receipt(hub_media_t *hm, msess_t *s, const uint8_t *file_id)
+{
+    MDB_txn *txn = NULL;
+    if (mdb_txn_begin(hm->db.env, NULL, MDB_RDONLY, &txn) != 0) {
+        return;
+    }
+    MDB_val k = {MEDIA_FILE_ID_BYTES, (void *)file_id}, v;
+    if (mdb_get(txn, hm->db.rcpt, &k, &v) == 0) {
+        mwire_msg_t m = {.kind = MWIRE_RECEIPT};
+        m.u.receipt.raw = v.mv_data;
+        m.u.receipt.len = v.mv_size;
+        if (send_to(hm, s, &m) != FT_OK) {
+            log_debug("media: receipt not delivered");
+        }
+    }
+    mdb_txn_abort(txn);
+}
+
+static void on_hello(hub_media_t *hm, msess_t *s, const mwire_msg_t *m)
+{
+    sess_drop_requests(hm, s);
+    s->open = m->u.hello.version == MWIRE_VERSION;
+    if (!s->open) {
+        log_warn("media: an edge speaks media protocol version %u; ignored", m->u.hello.version);
+        return;
+    }
+    s->log_done = false;
+    hm->gated_ms = 0; /* re-check the log gate now */
+    mwire_msg_t w = {.kind = MWIRE_WELCOME};
+    memcpy(w.u.welcome.hub_sign_pk, hm->keys->sign_pk, 32);
+    w.u.welcome.window = hm->o.window;
+    if (send_to(hm, s, &w) != FT_OK) {
+        s->open = false;
+        return;
+    }
+    for (size_t i = 0; i < m->u.hello.n_pending; i++) {
+        resend_receipt(hm, s, m->u.hello.pending[i]);
+    }
+    char id[DEVID_TEXT_SIZE];
+    devid_format(s->device, id);
+    log_info("media: device %s connected, %zu files pending on it", id, m->u.hello.n_pending);
+}
+
+/* Records a refused chunk as an integrity event (store + hub log). */
+static void chunk_integrity(hub_media_t *hm, active_t *a, uint32_t index, const char *reason,
+                            const uint8_t *data, size_t len)
+{
+    char idhex[33], detail[STORE_TEXT_MAX];
+    hex_encode(a->row.file_id, MEDIA_FILE_ID_BYTES, idhex);
+    snprintf(detail, sizeof detail,
+             "media file %s chunk %u of %u: %s; the chunk was refused, the rest of the file is "
+             "still taken",
+             idhex, index, a->row.n_chunks,
+             strcmp(reason, "chunk_missing") == 0
+                 ? "the edge does not hold it"
+                 : "its hash does not match the signed manifest (altered at rest or in transit)");
+    char id[DEVID_TEXT_SIZE];
+    devid_format(a->row.device, id);
+    log_warn("device %s: integrity event: %s: %s", id, reason, detail);
+    Ft__IntegrityEvent ev = FT__INTEGRITY_EVENT__INIT;
+    ev.device.data = a->row.device;
+    ev.device.len = DEVID_BYTES;
+    ev.reason = (char *)reason;
+    ev.has_epoch = 1;
+    ev.epoch = a->row.epoch;
+    ev.has_seq = 1;
+    ev.seq = a->row.seq;
+    ev.detail = detail;
+    Ft__Body body = FT__BODY__INIT;
+    body.kind_case = FT__BODY__KIND_INTEGRITY;
+    body.integrity = &ev;
+    uint64_t log_seq = 0;
+    if (devlog_append1(hm->hublog, &body, &log_seq) != FT_OK) {
+        log_error("cannot append the integrity event to the hub log");
+    }
+    store_txn_t *t = NULL;
+    if (store_begin(hm->store, true, &t) != FT_OK) {
+        return;
+    }
+    store_integrity_t row = {.time_ms = now_ms(),
+                             .epoch = a->row.epoch,
+                             .seq = a->row.seq,
+                             .hublog_seq = log_seq,
+                             .evidence = data,
+                             .evidence_len = len};
+    memcpy(row.device, a->row.device, DEVID_BYTES);
+    snprintf(row.reason, sizeof row.reason, "%s", reason);
+    snprintf(row.detail, sizeof row.detail, "%s", detail);
+    uint64_t eid = 0;
+    if (store_integrity_add(t, &row, &eid) != FT_OK || store_commit(&t) != FT_OK) {
+        log_error("cannot record the integrity event in the store");
+    }
+    store_abort(&t);
+}
+
+static void on_chunk(hub_media_t *hm, msess_t *s, const mwire_msg_t *m)
+{
+    take_request(s, m->u.chunk.file_id, m->u.chunk.index);
+    active_t *a = active_find(hm, m->u.chunk.file_id);
+    uint32_t i = m->u.chunk.index;
+    if (!a || memcmp(a->row.device, s->device, DEVID_BYTES) != 0 || i >= a->row.n_chunks) {
+        log_debug("media: a chunk nobody asked for; dropped");
+        return;
+    }
+    set_bit(a->fly, i, false);
+    if (bit(a->held, i) || bit(a->bad, i)) {
+        a->row.dup_chunks++;
+        a->dirty = true;
+        return;
+    }
+    if (m->u.chunk.missing) {
+        set_bit(a->bad, i, true);
+        a->row.bad++;
+        a->dirty = true;
+        chunk_integrity(hm, a, i, "chunk_missing", NULL, 0);
+        return;
+    }
+    uint8_t h[MEDIA_HASH_BYTES];
+    uint32_t want_len = media_chunk_len(a->row.size, a->row.chunk_size, i) + MEDIA_TAG_BYTES;
+    media_chunk_hash(a->row.file_id, i, m->u.chunk.data, m->u.chunk.len, h);
+    if (m->u.chunk.len != want_len || sodium_memcmp(h, a->hashes[i], MEDIA_HASH_BYTES) != 0) {
+        set_bit(a->bad, i, true);
+        a->row.bad++;
+        a->dirty = true;
+        chunk_integrity(hm, a, i, "chunk_hash_mismatch", m->u.chunk.data, m->u.chunk.len);
+        return;
+    }
+    uint64_t off = (uint64_t)i * (a->row.chunk_size + MEDIA_TAG_BYTES);
+    int err = blobstore_partial_write(a->part, off, m->u.chunk.data, m->u.chunk.len);
+    if (err != FT_OK) {
+        log_error("media: cannot write a chunk to the blob store: %s", ft_strerror(err));
+        return; /* not held: asked again later */
+    }
+    /* Held in memory now; durable (and counted) after the next commit. */
+    set_bit(a->held, i, true);
+    a->row.held++;
+    int64_t t = now_ms();
+    if (!a->row.first_ms) {
+        a->row.first_ms = t;
+    }
+    a->row.last_ms = t;
+    a->dirty = true;
+    a->synced = false;
+}
+
+/* Decrypts the whole file from its partial and checks the content hash;
+ * publishes the blob and signs the receipt. */
+static void finalize(hub_media_t *hm, active_t *a)
+{
+    char idhex[33];
+    hex_encode(a->row.file_id, MEDIA_FILE_ID_BYTES, idhex);
+    uint8_t key[MEDIA_KEY_BYTES], chash[MEDIA_HASH_BYTES];
+    int err = media_key_unseal(a->sealed, sizeof a->sealed, hm->keys->archive_pk,
+                               hm->keys->archive_sk, key);
+    media_content_t c;
+    media_content_init(&c);
+    uint8_t *ct = malloc(a->row.chunk_size + MEDIA_TAG_BYTES);
+    if (!ct) {
+        err = FT_ENOMEM;
+    }
+    for (uint32_t i = 0; err == FT_OK && i < a->row.n_chunks; i++) {
+        uint32_t len = media_chunk_len(a->row.size, a->row.chunk_size, i);
+        uint64_t off = (uint64_t)i * (a->row.chunk_size + MEDIA_TAG_BYTES);
+        err = blobstore_partial_read(a->part, off, ct, len + MEDIA_TAG_BYTES);
+        if (err == FT_OK) {
+            err = media_chunk_decrypt(key, a->row.file_id, i, ct, len + MEDIA_TAG_BYTES, hm->buf);
+        }
+        if (err == FT_OK) {
+            media_content_update(&c, hm->buf, len);
+        }
+    }
+    media_content_final(&c, chash);
+    sodium_memzero(key, sizeof key);
+    sodium_memzero(hm->buf, a->row.chunk_size);
+    free(ct);
+    bool match = err == FT_OK && sodium_memcmp(chash, a->row.content_hash, MEDIA_HASH_BYTES) == 0;
+    if (!match) {
+        log_error("media: file %s does not decrypt to its content hash (%s)", idhex,
+                  err == FT_OK ? "content differs" : ft_strerror(err));
+        chunk_integrity(hm, a, 0, "content_hash_mismatch", NULL, 0);
+        a->row.state = HMF_FAILED;
+        return;
+    }
+    uint64_t stored_size = (uint64_t)(a->row.n_chunks - 1) * (a->row.chunk_size + MEDIA_TAG_BYTES) +
+                           media_chunk_len(a->row.size, a->row.chunk_size, a->row.n_chunks - 1) +
+                           MEDIA_TAG_BYTES;
+    err = blobstore_publish(hm->blobs, &a->part, stored_size, a->row.merkle_root);
+    if (err != FT_OK) {
+        log_error("media: cannot publish file %s to the blob store: %s", idhex, ft_strerror(err));
+        if (blobstore_partial_open(hm->blobs, a->row.file_id, &a->part) != FT_OK) {
+            a->row.state = HMF_FAILED;
+        }
+        return;
+    }
+    mwire_receipt_t r = {.size = a->row.size, .hub_time_ms = now_ms()};
+    memcpy(r.device, a->row.device, DEVID_BYTES);
+    memcpy(r.file_id, a->row.file_id, MEDIA_FILE_ID_BYTES);
+    memcpy(r.merkle_root, a->row.merkle_root, MEDIA_HASH_BYTES);
+    memcpy(r.content_hash, a->row.content_hash, MEDIA_HASH_BYTES);
+    uint8_t *raw = NULL;
+    size_t raw_len = 0;
+    if (mwire_receipt_seal(&r, hm->keys->sign_sk, &raw, &raw_len) != FT_OK) {
+        return;
+    }
+    a->row.state = HMF_COMPLETE;
+    a->row.completed_ms = now_ms();
+    MDB_txn *txn = NULL;
+    err = lmdbx_err(mdb_txn_begin(hm->db.env, NULL, 0, &txn));
+    if (err == FT_OK) {
+        err = put_val(txn, hm->db.rcpt, a->row.file_id, MEDIA_FILE_ID_BYTES, raw, raw_len);
+        if (err == FT_OK) {
+            err = put_val(txn, hm->db.files, a->row.file_id, MEDIA_FILE_ID_BYTES, &a->row,
+                          sizeof a->row);
+        }
+        if (err == FT_OK) {
+            err = lmdbx_err(mdb_txn_commit(txn));
+        } else {
+            mdb_txn_abort(txn);
+        }
+    }
+    if (err == FT_OK) {
+        double secs = (double)(a->row.last_ms - a->row.first_ms) / 1000.0;
+        log_info("media: file %s complete: %llu bytes, content hash checked, in the blob store "
+                 "(%.1f MB/s); %llu chunks received twice",
+                 idhex, (unsigned long long)a->row.size,
+                 secs > 0 ? (double)a->row.size / secs / 1e6 : 0.0,
+                 (unsigned long long)a->row.dup_chunks);
+        for (size_t i = 0; i < hm->n_sess; i++) {
+            if (memcmp(hm->sess[i].device, a->row.device, DEVID_BYTES) == 0 && hm->sess[i].open) {
+                mwire_msg_t m = {.kind = MWIRE_RECEIPT};
+                m.u.receipt.raw = raw;
+                m.u.receipt.len = raw_len;
+                if (send_to(hm, &hm->sess[i], &m) != FT_OK) {
+                    log_debug("media: receipt not delivered; sent again at the next hello");
+                }
+            }
+        }
+    }
+    free(raw);
+}
+
+/* Group commit: syncs written partials, then commits bitmaps and rows. */
+static void commit_dirty(hub_media_t *hm)
+{
+    bool any = false;
+    for (size_t i = 0; i < hm->n_act; i++) {
+        active_t *a = &hm->act[i];
+        if (!a->dirty) {
+            continue;
+        }
+        any = true;
+        if (!a->synced && blobstore_partial_sync(a->part) == FT_OK) {
+            a->synced = true;
+        }
+    }
+    if (!any) {
+        return;
+    }
+    MDB_txn *txn = NULL;
+    if (mdb_txn_begin(hm->db.env, NULL, 0, &txn) != 0) {
+        return;
+    }
+    int err = FT_OK;
+    for (size_t i = 0; i < hm->n_act && err == FT_OK; i++) {
+        active_t *a = &hm->act[i];
+        if (!a->dirty || !a->synced) {
+            continue;
+        }
+        size_t nb = (a->row.n_chunks + 7) / 8;
+        if (a->row.held + a->row.bad == a->row.n_chunks && a->row.bad > 0) {
+            a->row.state = HMF_DAMAGED;
+        }
+        err = put_val(txn, hm->db.held, a->row.file_id, MEDIA_FILE_ID_BYTES, a->held, nb);
+        if (err == FT_OK) {
+            err = put_val(txn, hm->db.bad, a->row.file_id, MEDIA_FILE_ID_BYTES, a->bad, nb);
+        }
+        if (err == FT_OK) {
+            err = put_val(txn, hm->db.files, a->row.file_id, MEDIA_FILE_ID_BYTES, &a->row,
+                          sizeof a->row);
+        }
+    }
+    if (err == FT_OK) {
+        err = lmdbx_err(mdb_txn_commit(txn));
+    } else {
+        mdb_txn_abort(txn);
+    }
+    if (err != FT_OK) {
+        log_error("media: cannot commit received chunks: %s", ft_strerror(err));
+        return;
+    }
+    for (size_t i = 0; i < hm->n_act;) {
+        active_t *a = &hm->act[i];
+        if (a->dirty && a->synced) {
+            a->dirty = false;
+            if (a->row.held == a->row.n_chunks && a->row.state == HMF_PULLING) {
+                finalize(hm, a);
+            }
+            if (a->row.state != HMF_PULLING) {
+                if (a->row.state == HMF_DAMAGED) {
+                    char idhex[33];
+                    hex_encode(a->row.file_id, MEDIA_FILE_ID_BYTES, idhex);
+                    log_warn("media: file %s arrived except %u refused chunks: no receipt, the "
+                             "edge keeps its copy",
+                             idhex, a->row.bad);
+                }
+                active_remove(hm, a);
+                continue;
+            }
+        }
+        i++;
+    }
+}
+
+/* Next chunk of a that can be requested, or false. */
+static bool next_chunk(active_t *a, uint32_t *out)
+{
+    uint32_t n = a->row.n_chunks;
+    for (uint32_t k = 0; k < n; k++) {
+        uint32_t i = (a->next + k) % n;
+        if (!bit(a->held, i) && !bit(a->bad, i) && !bit(a->fly, i)) {
+            a->next = i + 1 < n ? i + 1 : 0;
+            *out = i;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Hands out requests round-robin across sessions, within the windows. */
+static void fill_windows(hub_media_t *hm)
+{
+    size_t total = 0;
+    for (size_t i = 0; i < hm->n_sess; i++) {
+        total += hm->sess[i].n_reqs;
+    }
+    bool progress = true;
+    while (progress && total < hm->o.global) {
+        progress = false;
+        for (size_t k = 0; k < hm->n_sess && total < hm->o.global; k++) {
+            msess_t *s = &hm->sess[(hm->rr + k) % hm->n_sess];
+            if (!s->open || !s->log_done || s->n_reqs >= hm->o.window) {
+                continue;
+            }
+            active_t *pick = NULL;
+            uint32_t idx = 0;
+            for (size_t j = 0; j < hm->n_act; j++) {
+                active_t *a = &hm->act[j];
+                if (a->row.state == HMF_PULLING &&
+                    memcmp(a->row.device, s->device, DEVID_BYTES) == 0 && next_chunk(a, &idx)) {
+                    pick = a;
+                    break;
+                }
+            }
+            if (!pick) {
+                continue;
+            }
+            if (s->n_reqs == s->cap_reqs) {
+                size_t cap = s->cap_reqs ? 2 * s->cap_reqs : 8;
+                req_t *g = realloc(s->reqs, cap * sizeof *g);
+                if (!g) {
+                    return;
+                }
+                s->reqs = g;
+                s->cap_reqs = cap;
+            }
+            mwire_msg_t m = {.kind = MWIRE_REQUEST};
+            memcpy(m.u.request.file_id, pick->row.file_id, MEDIA_FILE_ID_BYTES);
+            m.u.request.index = idx;
+            if (send_to(hm, s, &m) != FT_OK) {
+                sess_close(hm, s); /* the edge is gone; it says Hello when back */
+                continue;
+            }
+            req_t *r = &s->reqs[s->n_reqs++];
+            memcpy(r->file_id, pick->row.file_id, MEDIA_FILE_ID_BYTES);
+            r->index = idx;
+            r->sent_ms = now_ms();
+            set_bit(pick->fly, idx, true);
+            total++;
+            progress = true;
+        }
+        hm->rr++;
+    }
+}
+
+/* Log first: an edge gets requests only once the hub holds its whole log. */
+static void update_gates(hub_media_t *hm)
+{
+    int64_t t = now_ms();
+    for (size_t i = 0; i < hm->n_sess; i++) {
+        msess_t *s = &hm->sess[i];
+        if (!s->open) {
+            continue;
+        }
+        store_txn_t *txn = NULL;
+        store_status_t st;
+        store_head_t head;
+        bool done = false;
+        if (store_begin(hm->store, false, &txn) == FT_OK) {
+            if (store_status_get(txn, s->device, &st) == FT_OK &&
+                store_head_get(txn, s->device, st.edge_epoch, &head) == FT_OK) {
+                done = head.seq >= st.edge_head_seq;
+            }
+            store_abort(&txn);
+        }
+        s->log_done = done;
+        /* Requests unanswered too long are asked again. */
+        for (size_t k = 0; k < s->n_reqs;) {
+            if (t - s->reqs[k].sent_ms > MEDIA_REQ_TIMEOUT_MS) {
+                active_t *a = active_find(hm, s->reqs[k].file_id);
+                if (a) {
+                    set_bit(a->fly, s->reqs[k].index, false);
+                }
+                s->reqs[k] = s->reqs[--s->n_reqs];
+                continue;
+            }
+            k++;
+        }
+    }
+}
+
+static void on_message(hub_media_t *hm, zmq_msg_t *rid, zmq_msg_t *payload)
+{
+    const char *uid = zmq_msg_gets(payload, "User-Id");
+    uint8_t device[DEVID_BYTES];
+    if (!uid || strlen(uid) != 2 * DEVID_BYTES || hex_decode(uid, device, DEVID_BYTES) != FT_OK) {
+        return;
+    }
+    uint8_t want[WIRE_ROUTING_ID_BYTES];
+    wire_routing_id(device, want);
+    if (zmq_msg_size(rid) != sizeof want || memcmp(zmq_msg_data(rid), want, sizeof want) != 0) {
+        return;
+    }
+    msess_t *s = sess_get(hm, device);
+    if (!s) {
+        return;
+    }
+    mwire_msg_t m;
+    if (mwire_decode(zmq_msg_data(payload), zmq_msg_size(payload), &m) != FT_OK) {
+        char id[DEVID_TEXT_SIZE];
+        devid_format(device, id);
+        log_warn("media: device %s sent a message that does not decode", id);
+        return;
+    }
+    switch (m.kind) {
+    case MWIRE_HELLO:
+        on_hello(hm, s, &m);
+        break;
+    case MWIRE_CHUNK:
+        on_chunk(hm, s, &m);
+        break;
+    default:
+        log_warn("media: an edge does not send %s messages", mwire_kind_name(m.kind));
+        break;
+    }
+    mwire_msg_free(&m);
+}
+
+static int recv_one(hub_media_t *hm)
+{
+    zmq_msg_t rid, payload;
+    zmq_msg_init(&rid);
+    if (zmq_msg_recv(&rid, hm->router, ZMQ_DONTWAIT) < 0) {
+        zmq_msg_close(&rid);
+        return 0;
+    }
+    zmq_msg_init(&payload);
+    bool ok =
+        zmq_msg_more(&rid) && zmq_msg_recv(&payload, hm->router, 0) >= 0 && !zmq_msg_more(&payload);
+    if (ok) {
+        on_message(hm, &rid, &payload);
+    } else {
+        while (zmq_msg_more(&payload)) {
+            zmq_msg_close(&payload);
+            zmq_msg_init(&payload);
+            zmq_msg_recv(&payload, hm->router, 0);
+        }
+    }
+    zmq_msg_close(&payload);
+    zmq_msg_close(&rid);
+    return 1;
+}
+
+static void *media_main(void *arg)
+{
+    hub_media_t *hm = arg;
+    while (!*hm->stop) {
+        zmq_pollitem_t items[2] = {
+            {zap_socket(hm->zap), 0, ZMQ_POLLIN, 0},
+            {hm->router, 0, ZMQ_POLLIN, 0},
+        };
+        int rc = zmq_poll(items, 2, 100);
+        if (rc < 0 && zmq_errno() != EINTR) {
+            log_error("media loop: %s", zmq_strerror(zmq_errno()));
+            break;
+        }
+        if (items[0].revents & ZMQ_POLLIN) {
+            zap_handle(hm->zap);
+        }
+        if (items[1].revents & ZMQ_POLLIN) {
+            for (int i = 0; i < 64 && !*hm->stop; i++) {
+                if (!recv_one(hm)) {
+                    break;
+                }
+            }
+        }
+        commit_dirty(hm);
+        int64_t t = now_ms();
+        if (t - hm->indexed_ms >= MEDIA_INDEX_MS) {
+            hm->indexed_ms = t;
+            index_new(hm);
+        }
+        if (t - hm->gated_ms >= MEDIA_GATE_MS) {
+            hm->gated_ms = t;
+            update_gates(hm);
+        }
+        fill_windows(hm);
+    }
+    commit_dirty(hm);
+    return NULL;
+}
+
+static int load_pulling(void *ctx, const hub_mfile_t *f)
+{
+    hub_media_t *hm = ctx;
+    if (f->state == HMF_PULLING && activate(hm, f) != FT_OK) {
+        log_warn("media: a file in progress cannot be resumed (manifest unreadable)");
+    }
+    return 0;
+}
+
+int hub_media_start(const char *state, store_t *store, devlog_t *hublog, const keys_t *keys,
+                    const hub_media_opts_t *opts, volatile sig_atomic_t *stop, hub_media_t **out)
+{
+    *out = NULL;
+    hub_media_t *hm = calloc(1, sizeof *hm);
+    if (!hm) {
+        return FT_ENOMEM;
+    }
+    hm->store = store;
+    hm->hublog = hublog;
+    hm->keys = keys;
+    hm->o = *opts;
+    hm->stop = stop;
+    if (!hm->o.listen) {
+        hm->o.listen = HUB_MEDIA_DEFAULT_LISTEN;
+    }
+    if (!hm->o.window) {
+        hm->o.window = HUB_MEDIA_DEFAULT_WINDOW;
+    }
+    if (!hm->o.global) {
+        hm->o.global = HUB_MEDIA_DEFAULT_GLOBAL;
+    }
+    char path[4200];
+    int err = mdb_open_at(state, &hm->db);
+    if (err == FT_OK) {
+        err = fsutil_join(path, sizeof path, state, "blobs");
+    }
+    if (err == FT_OK) {
+        err = blobstore_open(path, &hm->blobs);
+    }
+    hm->buf = malloc(MEDIA_CHUNK_MAX);
+    if (err == FT_OK && !hm->buf) {
+        err = FT_ENOMEM;
+    }
+    if (err != FT_OK) {
+        log_error("cannot open the media store in %s: %s", state, ft_strerror(err));
+        hub_media_stop(&hm);
+        return err;
+    }
+    MDB_txn *txn = NULL;
+    if (mdb_txn_begin(hm->db.env, NULL, MDB_RDONLY, &txn) == 0) {
+        if (lmdbx_get_meta_u64(txn, hm->db.meta, "cursor", &hm->cursor) != FT_OK) {
+            hm->cursor = 0;
+        }
+        mdb_txn_abort(txn);
+    }
+    if (hub_mdb_iter(&hm->db, load_pulling, hm) != FT_OK) {
+        log_warn("media: cannot list the files in progress");
+    }
+    err = FT_EIO;
+    hm->zctx = zmq_ctx_new();
+    if (!hm->zctx || zap_new(hm->zctx, store, ZAP_DOMAIN, &hm->zap) != FT_OK) {
+        hub_media_stop(&hm);
+        return FT_EIO;
+    }
+    hm->router = zmq_socket(hm->zctx, ZMQ_ROUTER);
+    int one = 1, zero = 0, hb_ivl = 2000, hb_timeout = 6000;
+    int64_t maxmsg = (int64_t)MWIRE_MAX_MSG_BYTES;
+    if (!hm->router || zmq_setsockopt(hm->router, ZMQ_LINGER, &zero, sizeof zero) != 0 ||
+        zmq_setsockopt(hm->router, ZMQ_ROUTER_MANDATORY, &one, sizeof one) != 0 ||
+        zmq_setsockopt(hm->router, ZMQ_ROUTER_HANDOVER, &one, sizeof one) != 0 ||
+        zmq_setsockopt(hm->router, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg) != 0 ||
+        zmq_setsockopt(hm->router, ZMQ_HEARTBEAT_IVL, &hb_ivl, sizeof hb_ivl) != 0 ||
+        zmq_setsockopt(hm->router, ZMQ_HEARTBEAT_TIMEOUT, &hb_timeout, sizeof hb_timeout) != 0 ||
+        zmq_setsockopt(hm->router, ZMQ_CURVE_SERVER, &one, sizeof one) != 0 ||
+        zmq_setsockopt(hm->router, ZMQ_CURVE_SECRETKEY, keys->box_sk, 32) != 0 ||
+        zmq_setsockopt(hm->router, ZMQ_ZAP_DOMAIN, ZAP_DOMAIN, strlen(ZAP_DOMAIN)) != 0 ||
+        zmq_setsockopt(hm->router, ZMQ_ZAP_ENFORCE_DOMAIN, &one, sizeof one) != 0) {
+        log_error("cannot configure the media socket: %s", zmq_strerror(zmq_errno()));
+        hub_media_stop(&hm);
+        return FT_EIO;
+    }
+    if (zmq_bind(hm->router, hm->o.listen) != 0) {
+        log_error("cannot listen for media on %s: %s (set `media.listen` in hub.conf or pass "
+                  "--media-listen)",
+                  hm->o.listen, zmq_strerror(zmq_errno()));
+        hub_media_stop(&hm);
+        return FT_EIO;
+    }
+    if (pthread_create(&hm->th, NULL, media_main, hm) != 0) {
+        hub_media_stop(&hm);
+        return FT_EIO;
+    }
+    hm->started = true;
+    log_info("media: pulling chunks on %s (window %u per edge, %u in all), %zu files in "
+             "progress",
+             hm->o.listen, hm->o.window, hm->o.global, hm->n_act);
+    *out = hm;
+    return FT_OK;
+}
+
+void hub_media_stop(hub_media_t **m_p)
+{
+    hub_media_t *hm = *m_p;
+    if (!hm) {
+        return;
+    }
+    if (hm->started) {
+        *hm->stop = 1;
+        pthread_join(hm->th, NULL);
+    }
+    if (hm->router) {
+        zmq_close(hm->router);
+    }
+    zap_destroy(&hm->zap);
+    if (hm->zctx) {
+        zmq_ctx_term(hm->zctx);
+    }
+    for (size_t i = 0; i < hm->n_act; i++) {
+        active_free(&hm->act[i]);
+    }
+    free(hm->act);
+    for (size_t i = 0; i < hm->n_sess; i++) {
+        free(hm->sess[i].reqs);
+    }
+    free(hm->sess);
+    free(hm->buf);
+    blobstore_destroy(&hm->blobs);
+    if (hm->db.env) {
+        mdb_env_close(hm->db.env);
+    }
+    free(hm);
+    *m_p = NULL;
+}
