@@ -1,4 +1,514 @@
+/* engine_test.c: incremental evaluation equals a full re-evaluation.
+ *
+ * Property: for random case histories (records of many types, amendments,
+ * media with and without officer, recorder checkouts, justifications of
+ * alerts raised earlier, three devices with different clock offsets), fed to
+ * the store in random batches with an incremental evaluation at a growing
+ * `now` after each batch, the alerts open at the final time are exactly those
+ * that one evaluation of the whole history on a fresh index gives at that
+ * time, and marking every unit dirty (engine_full) changes nothing. Also: the
+ * index's corrected times, recorder -> officer resolution and alert history.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "engine.h"
+#include "hlc.h"
+#include "record.h"
+#include "testutil.h"
+
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DAY 86400000LL
+#define HOUR 3600000LL
+#define MIN 60000LL
+#define T0 1772323200000LL /* 2026-03-01T00:00:00Z */
+#define N_DEV 3
+
+/* One device writing entries. */
+typedef struct {
+    keys_t keys;
+    uint8_t id[DEVID_BYTES];
+    uint64_t epoch, seq;
+    uint8_t prev[ENTRY_HASH_BYTES];
+    int64_t offset_ms; /* the hub measured: hub - device */
+} dev_t_;
+
+/* A sealed entry waiting to be stored. */
+typedef struct {
+    int dev;
+    uint64_t seq;
+    uint8_t hash[ENTRY_HASH_BYTES];
+    uint8_t *raw;
+    size_t len;
+} pending_t;
+
+typedef struct {
+    char dir[512];
+    store_t *store;
+    rulepack_t *pack;
+    dev_t_ devs[N_DEV];
+    pending_t *pend;
+    size_t n_pend, cap_pend, stored;
+    uint32_t rng;
+} world_t;
+
+static uint32_t rnd(world_t *w)
+{
+    w->rng ^= w->rng << 13;
+    w->rng ^= w->rng >> 17;
+    w->rng ^= w->rng << 5;
+    return w->rng;
+}
+
+static int64_t rr(world_t *w, int64_t n)
+{
+    return (int64_t)(rnd(w) % (uint32_t)n);
+}
+
+static void seal(world_t *w, int d, Ft__Body *body)
+{
+    dev_t_ *dv = &w->devs[d];
+    Ft__Entry e = FT__ENTRY__INIT;
+    e.device.data = dv->id;
+    e.device.len = DEVID_BYTES;
+    e.epoch = dv->epoch;
+    e.seq = ++dv->seq;
+    e.hlc = (uint64_t)(T0 + (int64_t)dv->seq * MIN) << 16;
+    e.prev_hash.data = dv->prev;
+    e.prev_hash.len = ENTRY_HASH_BYTES;
+    e.body = body;
+    if (w->n_pend == w->cap_pend) {
+        w->cap_pend = w->cap_pend ? w->cap_pend * 2 : 64;
+        w->pend = realloc(w->pend, w->cap_pend * sizeof *w->pend);
+        assert_non_null(w->pend);
+    }
+    pending_t *p = &w->pend[w->n_pend++];
+    p->dev = d;
+    p->seq = e.seq;
+    assert_int_equal(entry_seal(&e, &dv->keys, &p->raw, &p->len, p->hash), FT_OK);
+    memcpy(dv->prev, p->hash, ENTRY_HASH_BYTES);
+}
+
+static void add_record(world_t *w, int d, const char *json)
+{
+    Ft__Record *rec = NULL;
+    char err[256];
+    if (record_from_line(json, strlen(json), &rec, err, sizeof err) != FT_OK) {
+        fail_msg("bad generated record %s: %s", json, err);
+    }
+    Ft__Body body = FT__BODY__INIT;
+    body.kind_case = FT__BODY__KIND_RECORD;
+    body.record = rec;
+    seal(w, d, &body);
+    record_free(&rec);
+}
+
+static void add_media(world_t *w, int d, const char *media_id_seed, const char *officer,
+                      const char *recorder, const char *case_id, int64_t start, int64_t end)
+{
+    uint8_t fid[16], zero[32] = {0};
+    crypto_generichash(fid, sizeof fid, (const uint8_t *)media_id_seed, strlen(media_id_seed), NULL,
+                       0);
+    Ft__MediaManifest m = FT__MEDIA_MANIFEST__INIT;
+    m.file_id.data = fid;
+    m.file_id.len = sizeof fid;
+    m.size = 1000;
+    m.chunk_size = 1 << 20;
+    m.merkle_root.data = zero;
+    m.merkle_root.len = 32;
+    m.content_hash.data = zero;
+    m.content_hash.len = 32;
+    m.sealed_key.data = zero;
+    m.sealed_key.len = 32;
+    m.kind = FT__MEDIA_KIND__VIDEO;
+    m.officer = (char *)officer;
+    m.recorder = (char *)recorder;
+    m.case_id = (char *)case_id;
+    Ft__Time s = FT__TIME__INIT, e = FT__TIME__INIT;
+    s.unix_ms = start;
+    e.unix_ms = end;
+    m.start = &s;
+    m.end = &e;
+    Ft__Body body = FT__BODY__INIT;
+    body.kind_case = FT__BODY__KIND_MEDIA;
+    body.media = &m;
+    seal(w, d, &body);
+}
+
+static void iso(int64_t ms, char *buf)
+{
+    rfc3339_format(ms, 480, buf, 48);
+}
+
+static void world_open(world_t *w, const char *name, uint32_t seed)
+{
+    memset(w, 0, sizeof *w);
+    w->rng = seed * 2654435761u + 1;
+    testutil_tmpdir(w->dir, sizeof w->dir, name);
+    char path[600];
+    snprintf(path, sizeof path, "%s/db", w->dir);
+    assert_int_equal(store_open(path, 64 << 20, &w->store), FT_OK);
+    char err[256];
+    assert_int_equal(rules_parse(rules_default_text, "default", &w->pack, err, sizeof err), FT_OK);
+    const int64_t offsets[N_DEV] = {0, 300000, -7000};
+    store_txn_t *t = NULL;
+    assert_int_equal(store_begin(w->store, true, &t), FT_OK);
+    for (int d = 0; d < N_DEV; d++) {
+        dev_t_ *dv = &w->devs[d];
+        assert_int_equal(keys_generate(&dv->keys, false), FT_OK);
+        devid_from_pk(dv->keys.sign_pk, dv->id);
+        dv->epoch = 1000 + (uint64_t)d;
+        dv->offset_ms = offsets[d];
+        store_device_t sd = {0};
+        memcpy(sd.device, dv->id, DEVID_BYTES);
+        memcpy(sd.sign_pk, dv->keys.sign_pk, 32);
+        memcpy(sd.transport_pk, dv->keys.box_pk, 32);
+        snprintf(sd.unit, sizeof sd.unit, "unit-%d", d);
+        assert_int_equal(store_device_put(t, &sd), FT_OK);
+        store_status_t st = {0};
+        st.has_clock_offset = true;
+        st.clock_offset_ms = offsets[d];
+        st.last_hello_ms = T0;
+        assert_int_equal(store_status_put(t, dv->id, &st), FT_OK);
+    }
+    assert_int_equal(store_commit(&t), FT_OK);
+}
+
+static void world_close(world_t *w)
+{
+    for (size_t i = 0; i < w->n_pend; i++) {
+        free(w->pend[i].raw);
+    }
+    free(w->pend);
+    store_destroy(&w->store);
+    rules_destroy(&w->pack);
+    testutil_rmrf(w->dir);
+}
+
+/* Stores pending entries up to `upto` (exclusive). */
+static void store_upto(world_t *w, size_t upto)
+{
+    store_txn_t *t = NULL;
+    assert_int_equal(store_begin(w->store, true, &t), FT_OK);
+    for (; w->stored < upto; w->stored++) {
+        pending_t *p = &w->pend[w->stored];
+        dev_t_ *dv = &w->devs[p->dev];
+        assert_int_equal(store_entry_append(t, dv->id, dv->epoch, p->seq, p->hash, p->raw, p->len),
+                         FT_OK);
+    }
+    assert_int_equal(store_commit(&t), FT_OK);
+}
+
+static const char *const officers[] = {"o1", "o2", "o3"};
+static const char *const recorders[] = {"r1", "r2"};
+
+/* Adds one random record or media item. */
+static void add_random(world_t *w, int n_cases, int64_t span, char ids[][32], size_t *n_ids)
+{
+    static const char *const types[] = {
+        "complaint_registered",
+        "complaint_decision",
+        "initiation_urgent",
+        "initiation_approval",
+        "decision",
+        "leader_approval",
+        "statement_defense",
+        "statement_review",
+        "service_direct",
+        "service_public_notice",
+        "performance_record",
+        "demand_notice",
+        "demand_notice_service",
+        "court_application",
+        "court_result",
+        "site_inspection",
+        "hearing",
+        "inquiry",
+        "patrol",
+        "recorder_checkout",
+        "recorder_return",
+        "evidence_registration",
+    };
+    int d = (int)rr(w, N_DEV);
+    int64_t t = T0 + rr(w, span);
+    char start[48], end[48], json[2048], extra[512] = "";
+    iso(t, start);
+    if (rr(w, 4) == 0) { /* media */
+        char seed[32], cs[16];
+        snprintf(seed, sizeof seed, "m%zu", *n_ids);
+        snprintf(cs, sizeof cs, "C%d", (int)rr(w, n_cases));
+        const char *officer = rr(w, 3) == 0 ? NULL : officers[rr(w, 3)];
+        add_media(w, d, seed, officer, recorders[rr(w, 2)], rr(w, 5) == 0 ? cs : NULL, t,
+                  t + rr(w, 90) * MIN);
+        return;
+    }
+    const char *type = types[rr(w, (int64_t)(sizeof types / sizeof types[0]))];
+    Ft__RecordType rt = record_type_parse(type);
+    char id[32];
+    snprintf(id, sizeof id, "x%zu", *n_ids);
+    int used = 0;
+    if (rr(w, 6) == 0 && *n_ids > 0) { /* an amendment */
+        used += snprintf(extra + used, sizeof extra - (size_t)used, ",\"amends\":\"%s\"",
+                         ids[rr(w, (int64_t)*n_ids)]);
+    }
+    if (rr(w, 5) == 0) {
+        used += snprintf(extra + used, sizeof extra - (size_t)used,
+                         ",\"media_unsuitable\":\"refused\"");
+    }
+    if (rr(w, 4) == 0) {
+        used += snprintf(extra + used, sizeof extra - (size_t)used, ",\"media\":[\"%s\"]",
+                         "unknown-or-later");
+    }
+    if (record_type_is_activity(rt)) {
+        iso(t + (1 + rr(w, 120)) * MIN, end);
+        used += snprintf(extra + used, sizeof extra - (size_t)used,
+                         ",\"start\":\"%s\",\"end\":\"%s\"", start, end);
+    } else {
+        used += snprintf(extra + used, sizeof extra - (size_t)used, ",\"time\":\"%s\"", start);
+    }
+    char fields[256] = "{}";
+    if (rt == FT__RECORD_TYPE__RECORDER_CHECKOUT || rt == FT__RECORD_TYPE__RECORDER_RETURN) {
+        snprintf(fields, sizeof fields,
+                 "{\"recorder\":\"%s\",\"officer\":\"%s\",\"battery_pct\":%d,\"free_mb\":%d}",
+                 recorders[rr(w, 2)], officers[rr(w, 3)], (int)rr(w, 100), (int)rr(w, 5000));
+    } else if (rr(w, 2) == 0) {
+        /* complete the fields half of the time so the fields rule is not all */
+        const char *const *need = record_type_fields(rt);
+        size_t off = 1;
+        fields[0] = '{';
+        for (; need && *need; need++) {
+            off += (size_t)snprintf(fields + off, sizeof fields - off, "%s\"%s\":\"v\"",
+                                    off > 1 ? "," : "", *need);
+        }
+        snprintf(fields + off, sizeof fields - off, "}");
+    }
+    char case_part[32] = "";
+    if (record_type_needs_case(rt)) {
+        snprintf(case_part, sizeof case_part, ",\"case\":\"C%d\"", (int)rr(w, n_cases));
+    }
+    snprintf(json, sizeof json,
+             "{\"type\":\"%s\",\"id\":\"%s\"%s,\"officers\":[\"%s\"],\"recorders\":[\"%s\"]%s,"
+             "\"fields\":%s}",
+             type, id, case_part, officers[rr(w, 3)], recorders[rr(w, 2)], extra, fields);
+    add_record(w, d, json);
+    snprintf(ids[*n_ids], 32, "%s", id);
+    (*n_ids)++;
+}
+
+/* Collects "id state" of alerts in a state. */
+typedef struct {
+    const char *state;
+    char (*ids)[17];
+    size_t n, cap;
+} collect_t;
+
+static int collect(void *ctx, json_t *a)
+{
+    collect_t *c = ctx;
+    const char *s = json_string_value(json_object_get(a, "state"));
+    if (!s || strcmp(s, c->state) != 0) {
+        return 0;
+    }
+    if (c->n == c->cap) {
+        c->cap = c->cap ? c->cap * 2 : 64;
+        c->ids = realloc(c->ids, c->cap * sizeof *c->ids);
+    }
+    snprintf(c->ids[c->n++], 17, "%s", json_string_value(json_object_get(a, "id")));
+    return 0;
+}
+
+static int idcmp(const void *a, const void *b)
+{
+    return strcmp(a, b);
+}
+
+static collect_t alerts_in(engine_t *e, const char *state)
+{
+    collect_t c = {.state = state};
+    index_txn_t *t = NULL;
+    assert_int_equal(index_begin(engine_index(e), false, &t), FT_OK);
+    assert_int_equal(alerts_iter(engine_alerts(e), t, collect, &c), FT_OK);
+    index_abort(&t);
+    if (c.n) {
+        qsort(c.ids, c.n, sizeof *c.ids, idcmp);
+    }
+    return c;
+}
+
+static bool has_id(const collect_t *c, const char *id)
+{
+    return c->n && bsearch(id, c->ids, c->n, sizeof *c->ids, idcmp) != NULL;
+}
+
+static engine_t *engine_at(world_t *w, const char *name)
+{
+    char dir[700];
+    snprintf(dir, sizeof dir, "%s/%s", w->dir, name);
+    engine_opts_t o = {.store = w->store, .pack = w->pack, .batch = 7};
+    engine_t *e = NULL;
+    assert_int_equal(engine_new(dir, 64 << 20, &o, &e), FT_OK);
+    return e;
+}
+
+static void one_history(uint32_t seed)
+{
+    world_t w;
+    world_open(&w, "engine_prop", seed);
+    int n_cases = 2 + (int)rr(&w, 4);
+    int64_t span = 40 * DAY;
+    size_t n = 60 + (size_t)rr(&w, 80);
+    char(*ids)[32] = calloc(n + 8, sizeof *ids);
+    size_t n_ids = 0;
+    for (size_t i = 0; i < n; i++) {
+        add_random(&w, n_cases, span, ids, &n_ids);
+    }
+    engine_t *inc = engine_at(&w, "inc");
+    int64_t now = T0;
+    size_t justified = 0;
+    while (w.stored < w.n_pend) {
+        size_t upto = w.stored + 1 + (size_t)rr(&w, 25);
+        store_upto(&w, upto < w.n_pend ? upto : w.n_pend);
+        now += rr(&w, 12 * DAY);
+        engine_stats_t st = {0};
+        assert_int_equal(engine_step(inc, now, &st), FT_OK);
+        /* Sometimes a supervisor justifies an open alert: a record later on. */
+        collect_t open = alerts_in(inc, "open");
+        if (open.n && rr(&w, 2) == 0) {
+            char json[512], when[48];
+            iso(T0 + rr(&w, span), when);
+            snprintf(json, sizeof json,
+                     "{\"type\":\"justification\",\"case\":\"C0\",\"time\":\"%s\","
+                     "\"fields\":{\"alert\":\"%s\",\"reason\":\"explained\"}}",
+                     when, open.ids[rr(&w, (int64_t)open.n)]);
+            add_record(&w, (int)rr(&w, N_DEV), json);
+            justified++;
+        }
+        free(open.ids);
+    }
+    int64_t final = now + rr(&w, 200 * DAY);
+    assert_int_equal(engine_step(inc, final, NULL), FT_OK);
+
+    engine_t *full = engine_at(&w, "full");
+    assert_int_equal(engine_step(full, final, NULL), FT_OK);
+    collect_t a = alerts_in(inc, "open"), b = alerts_in(full, "open");
+    for (size_t i = 0; i < a.n; i++) {
+        if (!has_id(&b, a.ids[i])) {
+            fail_msg("seed %u: alert %s open incrementally, not in a full evaluation", seed,
+                     a.ids[i]);
+        }
+    }
+    for (size_t i = 0; i < b.n; i++) {
+        if (!has_id(&a, b.ids[i])) {
+            fail_msg("seed %u: alert %s open in a full evaluation, not incrementally", seed,
+                     b.ids[i]);
+        }
+    }
+    collect_t ja = alerts_in(inc, "justified"), jb = alerts_in(full, "justified");
+    for (size_t i = 0; i < jb.n; i++) {
+        if (!has_id(&ja, jb.ids[i])) {
+            fail_msg("seed %u: alert %s justified in a full evaluation only", seed, jb.ids[i]);
+        }
+    }
+    /* Marking everything dirty at the same time changes nothing. */
+    engine_stats_t again = {0};
+    assert_int_equal(engine_full(inc, final, &again), FT_OK);
+    assert_int_equal(again.events, 0);
+    assert_true(a.n > 0);
+    free(a.ids);
+    free(b.ids);
+    free(ja.ids);
+    free(jb.ids);
+    free(ids);
+    engine_destroy(&inc);
+    engine_destroy(&full);
+    world_close(&w);
+    (void)justified;
+}
+
+static void incremental_equals_full_on_random_histories(void **state)
+{
+    (void)state;
+    for (uint32_t seed = 1; seed <= 25; seed++) {
+        one_history(seed);
+    }
+}
+
+/* Corrected times, recorder -> officer resolution, and state history. */
+static void corrected_time_checkout_officer_and_history(void **state)
+{
+    (void)state;
+    world_t w;
+    world_open(&w, "engine_basic", 7);
+    char json[1024], a[48], b[48];
+    /* Device 1's clock is 300 s behind the hub: its records read 5 minutes early. */
+    iso(T0 + 10 * HOUR - 300000, a);
+    iso(T0 + 11 * HOUR - 300000, b);
+    snprintf(json, sizeof json,
+             "{\"type\":\"site_inspection\",\"id\":\"si\",\"case\":\"K\",\"start\":\"%s\","
+             "\"end\":\"%s\",\"officers\":[\"o1\"],\"fields\":{\"record_no\":\"1\"}}",
+             a, b);
+    add_record(&w, 1, json);
+    /* Device 0 (no offset): a checkout of r1 to o1, then a video without officer. */
+    iso(T0 + 9 * HOUR, a);
+    snprintf(json, sizeof json,
+             "{\"type\":\"recorder_checkout\",\"id\":\"co\",\"time\":\"%s\",\"fields\":"
+             "{\"recorder\":\"r1\",\"officer\":\"o1\",\"battery_pct\":90,\"free_mb\":9000}}",
+             a);
+    store_upto(&w, 0);
+    add_record(&w, 0, json);
+    add_media(&w, 0, "vid", NULL, "r1", NULL, T0 + 10 * HOUR, T0 + 10 * HOUR + 30 * MIN);
+    engine_t *e = engine_at(&w, "idx");
+    store_upto(&w, 1); /* only the inspection */
+    assert_int_equal(engine_step(e, T0 + 12 * HOUR, NULL), FT_OK);
+    collect_t open = alerts_in(e, "open");
+    assert_int_equal(open.n, 2); /* coverage (no media yet) and device 1's clock (300 s) */
+    free(open.ids);
+    store_upto(&w, 3); /* checkout and video: covers half of the hour */
+    assert_int_equal(engine_step(e, T0 + 12 * HOUR, NULL), FT_OK);
+    index_txn_t *t = NULL;
+    assert_int_equal(index_begin(engine_index(e), false, &t), FT_OK);
+    uint8_t ref[INDEX_REF_BYTES];
+    index_ref_make(ref, w.devs[1].id, w.devs[1].epoch, 1);
+    index_item_t it;
+    assert_int_equal(index_item_get(t, ref, &it), FT_OK);
+    assert_int_equal(it.offset_ms, 300000);
+    assert_int_equal(it.start_ms, T0 + 10 * HOUR);
+    index_ref_make(ref, w.devs[0].id, w.devs[0].epoch, 2);
+    assert_int_equal(index_item_get(t, ref, &it), FT_OK);
+    assert_string_equal(it.officer, "o1");
+    assert_false(it.officer_listed);
+    index_abort(&t);
+    /* Still open (50% < 95%), detail updated; then a second video resolves it. */
+    open = alerts_in(e, "open");
+    assert_int_equal(open.n, 2);
+    add_media(&w, 0, "vid2", "o1", "r9", NULL, T0 + 10 * HOUR + 29 * MIN, T0 + 11 * HOUR);
+    store_upto(&w, 4);
+    assert_int_equal(engine_step(e, T0 + 12 * HOUR, NULL), FT_OK);
+    collect_t res = alerts_in(e, "resolved");
+    assert_int_equal(res.n, 1);
+    assert_true(has_id(&open, res.ids[0]));
+    free(res.ids);
+    free(open.ids);
+    assert_int_equal(index_begin(engine_index(e), false, &t), FT_OK);
+    /* clock opened, coverage opened, coverage resolved */
+    assert_int_equal(alerts_last_event(engine_alerts(e), t), 3);
+    index_abort(&t);
+    engine_destroy(&e);
+    world_close(&w);
+}
+
 int main(void)
 {
-    return 0;
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(corrected_time_checkout_officer_and_history),
+        cmocka_unit_test(incremental_equals_full_on_random_histories),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
 }
