@@ -150,12 +150,13 @@ static void alerts_usage(FILE *out)
 {
     fprintf(out, "usage: fieldtrail-hub alerts [--unit U] [--case C] [--article A] [--severity S]\n"
                  "                             [--state open|resolved|justified] [--history]\n"
-                 "                             [--follow] [--json] [--state DIR]\n\n"
+                 "                             [--follow] [--json | --brief] [--state DIR]\n\n"
                  "Lists the alerts the gap engine raised, with what they concern and their state\n"
                  "(filters combine). --history lists every state change instead (each one an\n"
                  "event: open, resolved, justified). --follow then keeps printing new state\n"
                  "changes as the running hub makes them, until interrupted. --json prints JSON\n"
-                 "lines. --state takes a state name (open, resolved, justified) as the filter;\n"
+                 "lines; --brief one line per alert: rule|article|case|state|record ids.\n"
+                 "--state takes a state name (open, resolved, justified) as the filter;\n"
                  "any other value names the hub's state directory, as for every command\n"
                  "(--state-filter S is the unambiguous spelling).\n");
 }
@@ -163,9 +164,38 @@ static void alerts_usage(FILE *out)
 /* Filters of `alerts`. */
 typedef struct {
     const char *unit, *case_id, *article, *severity, *state;
-    bool json, history;
+    bool json, history, brief;
     size_t shown;
 } filter_t;
+
+/* One line: rule|article|case|state|what (record ids, else media ids, else
+ * "device:" and the unit), for scripts that compare alert sets. */
+static void print_brief(const json_t *a, const char *state)
+{
+    const char *c = json_string_value(json_object_get(a, "case"));
+    char what[1024] = "";
+    size_t used = 0, i;
+    json_t *v;
+    json_array_foreach(json_object_get(a, "record_ids"), i, v)
+    {
+        const char *id = json_string_value(v);
+        int n = snprintf(what + used, sizeof what - used, "%s%s", used ? ">" : "",
+                         id && id[0] ? id : "?");
+        used = n > 0 && used + (size_t)n < sizeof what ? used + (size_t)n : used;
+    }
+    json_array_foreach(json_object_get(a, "media_ids"), i, v)
+    {
+        int n = snprintf(what + used, sizeof what - used, "%smedia:%s", used ? ">" : "",
+                         json_string_value(v) ? json_string_value(v) : "?");
+        used = n > 0 && used + (size_t)n < sizeof what ? used + (size_t)n : used;
+    }
+    if (!used) {
+        const char *u = json_string_value(json_object_get(a, "unit"));
+        snprintf(what, sizeof what, "device:%s", u ? u : "?");
+    }
+    printf("%s|%s|%s|%s|%s\n", json_string_value(json_object_get(a, "rule")),
+           json_string_value(json_object_get(a, "article")), c ? c : "-", state, what);
+}
 
 static const char *s_or(const json_t *o, const char *k, const char *def)
 {
@@ -236,7 +266,9 @@ static int show_alert(void *ctx, json_t *a)
         return 0;
     }
     f->shown++;
-    if (f->json) {
+    if (f->brief) {
+        print_brief(a, state ? state : "?");
+    } else if (f->json) {
         char *text = json_dumps(a, JSON_COMPACT | JSON_SORT_KEYS);
         printf("%s\n", text ? text : "{}");
         free(text);
@@ -255,7 +287,9 @@ static int show_event(void *ctx, json_t *ev)
         return 0;
     }
     f->shown++;
-    if (f->json) {
+    if (f->brief) {
+        print_brief(a, state ? state : "?");
+    } else if (f->json) {
         char *text = json_dumps(ev, JSON_COMPACT | JSON_SORT_KEYS);
         printf("%s\n", text ? text : "{}");
         free(text);
@@ -283,6 +317,7 @@ int hub_cmd_alerts(int argc, char **argv)
         {"state-filter", required_argument, NULL, 't'},
         {"history", no_argument, NULL, 'H'},
         {"follow", no_argument, NULL, 'F'},
+        {"brief", no_argument, NULL, 'B'},
         {NULL, 0, NULL, 0},
     };
     /* `--state` names the state directory for every command; `alerts --state
@@ -320,6 +355,9 @@ int hub_cmd_alerts(int argc, char **argv)
             break;
         case 'F':
             follow = true;
+            break;
+        case 'B':
+            f.brief = true;
             break;
         case 'h':
             alerts_usage(stdout);
@@ -382,7 +420,7 @@ int hub_cmd_alerts(int argc, char **argv)
         hub_fail("cannot read the alerts: %s", ft_strerror(err));
         goto out;
     }
-    if (!f.json && !follow) {
+    if (!f.json && !f.brief && !follow) {
         printf("%zu %s\n", f.shown,
                f.history ? (f.shown == 1 ? "event" : "events")
                          : (f.shown == 1 ? "alert" : "alerts"));

@@ -1,0 +1,16 @@
+# tests/gaps.cmake: the gap-engine scenario suite: real edges and a real hub
+# (tests/gaps/*.sh, helpers in tests/gaps/lib.sh), comparing the alert set
+# exactly with expected files (tests/gaps/expected/*). Tools: ft_media (a
+# media manifest appended to an edge's log), ft_hookd (a local HTTP receiver
+# for webhooks), ft_sub (a PUB subscriber).
+foreach(tool ft_media ft_hookd ft_sub)
+  add_executable(${tool} ${CMAKE_CURRENT_SOURCE_DIR}/gaps/${tool}.c)
+  set_target_properties(${tool} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests/gaps)
+endforeach()
+target_link_libraries(ft_media PRIVATE ft_common)
+target_link_libraries(ft_sub PRIVATE PkgConfig::ZMQ)
+
+ft_add_script_test(gaps_record_rules_raise_and_stay_quiet gaps/record_rules.sh TIMEOUT 300
+  LABELS gaps)
+ft_add_script_test(gaps_coverage_media_readiness_and_unlinked gaps/coverage.sh TIMEOUT 300
+  LABELS gaps)
