@@ -9,6 +9,7 @@ packages=(
   libzmq3-dev libprotobuf-c-dev protobuf-c-compiler liblmdb-dev lmdb-utils
   libsodium-dev libjansson-dev libmicrohttpd-dev libcurl4-openssl-dev
   libcmocka-dev libinih-dev clang-format
+  clang libclang-rt-14-dev iproute2 nftables faketime valgrind
 )
 
 missing=()

@@ -30,4 +30,7 @@ if [ -z "${FT_TEST_FAST:-}" ]; then
   export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
   (cd build-asan && ctest --output-on-failure -j "$jobs") || status=1
 fi
+# libFuzzer targets (tests/fuzz): a few seconds each on their seeds.
+echo "== fuzz: each target ${FT_FUZZ_SECONDS:-4} s (ops/fuzz.sh)"
+"$root/ops/fuzz.sh" "${FT_FUZZ_SECONDS:-4}" || status=1
 exit $status

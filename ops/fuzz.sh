@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer targets (tests/fuzz, clang, in build-fuzz/) and runs
+# each for a bounded time on a scratch copy of its seed corpus
+# (tests/fuzz/corpus/<target>/), printing the executions of each and the total.
+#
+# Usage: ops/fuzz.sh [SECONDS] [TARGET...]
+#   SECONDS  per target (default 60); the test command runs 4
+#   TARGET   fuzz_record fuzz_entry fuzz_wire fuzz_mediawire fuzz_manifest
+#            fuzz_rules (default: all)
+# A crash stops the run: its input and the fuzzer's log are kept and named.
+# Reproduce one with: build-fuzz/tests/fuzz/TARGET CRASH_FILE
+# Needs clang and libclang-rt-14-dev (ops/install-deps.sh installs them).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+secs=${1:-60}
+shift || true
+targets=("$@")
+if [ ${#targets[@]} -eq 0 ]; then
+  targets=(fuzz_record fuzz_entry fuzz_wire fuzz_mediawire fuzz_manifest fuzz_rules)
+fi
+if ! command -v clang >/dev/null 2>&1; then
+  echo "fuzz: SKIPPED: clang is not installed (ops/install-deps.sh installs it)" >&2
+  exit 77
+fi
+build=$root/build-fuzz
+CC=clang cmake -S "$root" -B "$build" -DFT_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build "$build" --target ft_fuzz_all -j 2 >"$build/fuzz-build.log" 2>&1 || {
+  tail -30 "$build/fuzz-build.log" >&2
+  echo "fuzz: FAIL: the fuzz targets did not build (log: $build/fuzz-build.log)" >&2
+  exit 1
+}
+export FT_TEST_TMP=${FT_TEST_TMP:-$build/test-tmp}
+total=0
+for t in "${targets[@]}"; do
+  line=$(bash "$root/tests/fuzz/run_one.sh" "$build/tests/fuzz/$t" "$root/tests/fuzz/corpus/$t" \
+    "$secs")
+  echo "$line"
+  n=$(sed -n 's/^fuzz [^:]*: \([0-9]*\) execs.*/\1/p' <<<"$line")
+  total=$((total + ${n:-0}))
+done
+echo "fuzz: ${#targets[@]} targets, $total executions in total, ${secs} s each, no crash"
