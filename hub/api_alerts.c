@@ -158,10 +158,15 @@ bool api_alerts_feed(web_t *w, uint64_t seq, const Ft__Entry *e, json_t **change
             json_object_set_new(a, "case", json_string(ae->case_id));
         }
         const char *st = ae->state ? ae->state : "open";
-        /* A justification the view already applied from the hub log's
-         * record is not a second step when the engine reports it too. */
-        if (!(strcmp(st, "justified") == 0 && strcmp(str_or(a, "state", ""), "justified") == 0)) {
+        /* Justified is final (RULES.md): a justification the view already
+         * applied from the hub log's record is not a second step when the
+         * engine reports it too, and later engine events are history only. */
+        bool was_justified = strcmp(str_or(a, "state", ""), "justified") == 0;
+        if (!(strcmp(st, "justified") == 0 && was_justified)) {
             add_history(a, st, at, seq, NULL, str_or(a, "why", NULL));
+        }
+        if (was_justified) {
+            json_object_set_new(a, "state", json_string("justified"));
         }
         json_t *pend = json_object_get(v->pending, ae->alert_id);
         if (pend && strcmp(str_or(a, "state", ""), "open") == 0) {

@@ -67,6 +67,7 @@ void http_opts_from_config(const hub_ctx_t *ctx, const char *flag_listen, http_o
     opts->tls_cert = config_get(ctx->cfg, "http_tls_cert");
     opts->tls_key = config_get(ctx->cfg, "http_tls_key");
     opts->metrics_token = config_get(ctx->cfg, "http_metrics_token");
+    opts->required = flag_listen || config_get(ctx->cfg, "http");
 }
 
 /* ---- reply helpers (web.h) ---- */
@@ -691,6 +692,13 @@ int http_start(hub_ctx_t *ctx, const http_opts_t *opts, http_t **out)
             MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
             NULL, MHD_OPTION_CONNECTION_LIMIT, (unsigned)128, MHD_OPTION_CONNECTION_TIMEOUT,
             (unsigned)120, MHD_OPTION_END);
+    }
+    if (!h->daemon && !opts->required) {
+        log_warn("web dashboard not started: %s is taken (set `http` in the config or "
+                 "--http to choose another address)",
+                 opts->listen);
+        http_free(h);
+        return FT_OK;
     }
     if (!h->daemon) {
         log_error("cannot serve the dashboard on %s (address in use, or TLS material "

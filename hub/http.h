@@ -13,6 +13,8 @@
 
 #include "hub.h"
 
+#include <stdbool.h>
+
 #define HTTP_DEFAULT_LISTEN "127.0.0.1:7480"
 
 typedef struct http_t http_t;
@@ -24,6 +26,8 @@ typedef struct {
     const char *tls_cert;      /* PEM certificate file; TLS when set with tls_key */
     const char *tls_key;       /* PEM private key file */
     const char *metrics_token; /* bearer token that may read /metrics without a login */
+    bool required;             /* listen was asked for (flag or config): failing to bind
+                                  is an error; with the default it is a warning */
 } http_opts_t;
 
 /* Fills opts from the config of ctx, with flag_listen (may be NULL) first. */
@@ -31,7 +35,9 @@ void http_opts_from_config(const hub_ctx_t *ctx, const char *flag_listen, http_o
 
 /* Starts serving. ctx (store, hublog, keys, state) is borrowed and must
  * outlive the server. *out stays NULL when opts->listen is "off". Writes the
- * dashboard's URL to STATE/web/url. FT_OK, FT_EINVAL (bad listen address or
+ * dashboard's URL to STATE/web/url. When the default address is taken and
+ * opts->required is false, logs a warning and serves nothing (FT_OK, *out
+ * NULL), so that several hubs on one machine (tests) still run. FT_EINVAL (bad listen address or
  * unreadable TLS files: logged), FT_EIO (bind failed: logged), FT_ENOMEM. */
 int http_start(hub_ctx_t *ctx, const http_opts_t *opts, http_t **out) FT_MUST_CHECK;
 /* Stops serving (ends event streams first) and frees; NULLs *h_p; safe on NULL. */

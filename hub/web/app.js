@@ -1,1 +1,1056 @@
-/* placeholder */
+/* app.js: the dashboard: a hash-routed single page over the hub's JSON API
+ * (docs/api.md), live through server-sent events (/api/events).
+ *
+ * Pages: #/sync, #/alerts, #/case/ID, #/search, #/compliance, #/devices,
+ * #/audit. Every page renders from API data with DOM calls (never HTML
+ * strings from data), so record text cannot inject markup.
+ */
+"use strict";
+
+const S = {
+  me: null, // {user, role, csrf}
+  page: null, // current page name
+  events: null, // EventSource
+  handlers: {}, // event type -> page handler for the current page
+};
+
+const ROLE_RANK = { staff: 1, supervisor: 2, admin: 3 };
+
+/* ---- small helpers ---- */
+
+function h(tag, attrs, ...kids) {
+  const el = document.createElementNS(
+    tag.startsWith("svg:") ? "http://www.w3.org/2000/svg" : "http://www.w3.org/1999/xhtml",
+    tag.replace(/^svg:/, "")
+  );
+  if (attrs) {
+    for (const [k, v] of Object.entries(attrs)) {
+      if (v === null || v === undefined || v === false) continue;
+      if (k === "class") el.setAttribute("class", v);
+      else if (k.startsWith("on")) el.addEventListener(k.slice(2), v);
+      else if (k === "text") el.textContent = v;
+      else if (k === "style") for (const [sk, sv] of Object.entries(v)) el.style[sk] = sv;
+      else el.setAttribute(k, v === true ? "" : v);
+    }
+  }
+  for (const kid of kids.flat()) {
+    if (kid === null || kid === undefined || kid === false) continue;
+    el.appendChild(typeof kid === "object" ? kid : document.createTextNode(String(kid)));
+  }
+  return el;
+}
+
+function svg(tag, attrs, ...kids) {
+  return h("svg:" + tag, attrs, ...kids);
+}
+
+function clear(el) {
+  while (el.firstChild) el.removeChild(el.firstChild);
+  return el;
+}
+
+function toast(msg, bad) {
+  const el = document.getElementById("toast");
+  el.textContent = msg;
+  el.className = "toast" + (bad ? " bad" : "");
+  el.hidden = false;
+  clearTimeout(toast.timer);
+  toast.timer = setTimeout(() => (el.hidden = true), 4000);
+}
+
+async function api(path, opts) {
+  const o = Object.assign({ credentials: "same-origin", headers: {} }, opts || {});
+  if (o.body && typeof o.body !== "string") {
+    o.body = JSON.stringify(o.body);
+    o.headers["Content-Type"] = "application/json";
+  }
+  if (o.method && o.method !== "GET" && S.me) o.headers["X-CSRF-Token"] = S.me.csrf;
+  const r = await fetch(path, o);
+  if (r.status === 401) {
+    location.href = "/login?next=" + encodeURIComponent(location.hash);
+    throw new Error("login required");
+  }
+  const ct = r.headers.get("Content-Type") || "";
+  const data = ct.includes("json") ? await r.json() : await r.text();
+  if (!r.ok) {
+    const e = new Error((data && data.message) || r.statusText);
+    e.status = r.status;
+    e.data = data;
+    throw e;
+  }
+  return data;
+}
+
+function qs(params) {
+  const p = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== null && v !== "") p.set(k, v);
+  const s = p.toString();
+  return s ? "?" + s : "";
+}
+
+function hasRole(r) {
+  return S.me && ROLE_RANK[S.me.role] >= ROLE_RANK[r];
+}
+
+const pad = (n) => String(n).padStart(2, "0");
+
+/* Local (browser) time text of an RFC 3339 string or ms. */
+function fmtTime(v, withSec) {
+  if (v === null || v === undefined || v === "" || v === 0) return "—";
+  const d = typeof v === "number" ? new Date(v) : new Date(v);
+  if (isNaN(d)) return String(v);
+  const s = `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}`;
+  return withSec ? s + ":" + pad(d.getSeconds()) : s;
+}
+
+function fmtAgo(ms) {
+  if (!ms) return t("never");
+  const s = Math.max(0, Math.round((Date.now() - ms) / 1000));
+  const en = ftLang() === "en";
+  if (s < 60) return en ? `${s} s ago` : `${s} 秒前`;
+  if (s < 3600) return en ? `${Math.floor(s / 60)} min ago` : `${Math.floor(s / 60)} 分钟前`;
+  if (s < 86400) return en ? `${Math.floor(s / 3600)} h ago` : `${Math.floor(s / 3600)} 小时前`;
+  return en ? `${Math.floor(s / 86400)} d ago` : `${Math.floor(s / 86400)} 天前`;
+}
+
+function fmtBytes(n) {
+  if (n === null || n === undefined) return "—";
+  const u = ["B", "KB", "MB", "GB", "TB"];
+  let i = 0;
+  let v = Number(n);
+  while (v >= 1024 && i < u.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return (i ? v.toFixed(1) : v) + " " + u[i];
+}
+
+function fmtDur(ms) {
+  if (!ms && ms !== 0) return "—";
+  const s = Math.round(ms / 1000);
+  const h_ = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), ss = s % 60;
+  if (ftLang() === "en") return h_ ? `${h_} h ${m} min` : m ? `${m} min ${ss} s` : `${ss} s`;
+  return h_ ? `${h_}小时${m}分` : m ? `${m}分${ss}秒` : `${ss}秒`;
+}
+
+function fmtOffset(ms) {
+  if (ms === null || ms === undefined) return "—";
+  const s = ms / 1000;
+  return (s >= 0 ? "+" : "") + s.toFixed(1) + " s";
+}
+
+function pct(x) {
+  return x === null || x === undefined ? "—" : Math.round(x * 1000) / 10 + "%";
+}
+
+function sevBadge(s) {
+  return h("span", { class: "badge sev-" + (s || "low"), text: t("sev_" + (s || "low")) });
+}
+
+function stateBadge(s) {
+  const cls = s === "open" ? "bad" : s === "justified" ? "info" : "ok";
+  return h("span", { class: "badge " + cls, "data-state": s, text: t("st_" + s) });
+}
+
+function articleText(a) {
+  return a ? t("article_n", { n: a }) : "—";
+}
+
+function alertMessage(a) {
+  const zh = a.message_zh || (a.message && a.message.zh);
+  const en = a.message_en || (a.message && a.message.en);
+  const main = ftLang() === "en" ? en || zh : zh || en;
+  return main || a.detail || a.rule || a.id;
+}
+
+function caseLink(c) {
+  return c ? h("a", { href: "#/case/" + encodeURIComponent(c), class: "case-link", text: c }) : "—";
+}
+
+function pageHead(title, sub, ...right) {
+  return h("div", { class: "page-head" }, h("div", null, h("h1", { text: title }), sub ? h("p", { text: sub }) : null), h("div", { class: "chips" }, ...right));
+}
+
+function errorBox(e) {
+  return h("div", { class: "panel" }, h("div", { class: "empty", text: t("error_prefix") + (e.message || e) }));
+}
+
+function field(labelKey, input) {
+  return h("label", null, h("span", { text: t(labelKey) }), input);
+}
+
+function selectOf(name, options, value) {
+  const sel = h("select", { name });
+  for (const [v, label] of options) {
+    const o = h("option", { value: v, text: label });
+    if (String(v) === String(value || "")) o.selected = true;
+    sel.appendChild(o);
+  }
+  return sel;
+}
+
+function routeParams() {
+  const hash = location.hash.replace(/^#\/?/, "");
+  const [path, query] = hash.split("?");
+  const parts = path.split("/").map(decodeURIComponent);
+  return { page: parts[0] || "sync", arg: parts[1] || "", query: new URLSearchParams(query || "") };
+}
+
+/* ---- live events ---- */
+
+function connectEvents() {
+  if (S.events) S.events.close();
+  const live = document.getElementById("live");
+  const es = new EventSource("/api/events");
+  S.events = es;
+  es.addEventListener("open", () => {
+    live.classList.remove("down");
+    document.getElementById("live-text").textContent = t("live");
+  });
+  es.addEventListener("error", () => {
+    live.classList.add("down");
+    document.getElementById("live-text").textContent = t("offline_stream");
+  });
+  for (const type of ["sync", "alert", "records", "hublog", "resync"]) {
+    es.addEventListener(type, (ev) => {
+      const fn = S.handlers[type];
+      if (fn) {
+        let data = {};
+        try {
+          data = JSON.parse(ev.data);
+        } catch (e) {
+          /* keep {} */
+        }
+        fn(data);
+      }
+    });
+  }
+}
+
+/* ---- pages ---- */
+
+const PAGES = {};
+
+/* Sync: every device, problems first. */
+PAGES.sync = async (main) => {
+  const data = await api("/api/sync");
+  const rows = new Map();
+  const cards = h("div", { class: "cards" });
+  const tbody = h("tbody");
+  const table = h(
+    "table",
+    { class: "data", id: "sync-table" },
+    h(
+      "thead",
+      null,
+      h(
+        "tr",
+        null,
+        ["col_device", "col_online", "col_last_seen", "col_backlog", "col_entries", "col_bytes", "col_rate", "col_offset", "col_health", "col_error"].map((k) => h("th", { text: t(k) }))
+      )
+    ),
+    tbody
+  );
+  main.append(
+    pageHead(t("sync_title"), t("sync_sub"), h("button", { class: "btn", onclick: () => render(), text: t("refresh") })),
+    cards,
+    h("div", { class: "panel" }, h("div", { class: "table-wrap" }, table))
+  );
+
+  function renderCards(devs) {
+    clear(cards);
+    const online = devs.filter((d) => d.online).length;
+    const problems = devs.filter((d) => d.problems.length).length;
+    const backlog = devs.reduce((a, d) => a + (d.backlog || 0), 0);
+    const card = (k, v, cls, id) => h("div", { class: "card " + (cls || ""), id }, h("div", { class: "k", text: t(k) }), h("div", { class: "v", text: v }));
+    cards.append(
+      card("devices_total", devs.length, "", "card-total"),
+      card("devices_online", online, online ? "ok" : "", "card-online"),
+      card("devices_problem", problems, problems ? "bad" : "", "card-problems"),
+      card("backlog_total", backlog, backlog ? "bad" : "", "card-backlog")
+    );
+  }
+
+  function rowOf(d) {
+    const state = d.state === "revoked" ? h("span", { class: "dotline rev", text: t("revoked") }) : h("span", { class: "dotline " + (d.online ? "on" : "off"), text: t(d.online ? "online" : "offline") });
+    const health = h(
+      "div",
+      { class: "chips" },
+      d.recorders.map((r) => {
+        const bits = [r.recorder];
+        if (r.battery_pct !== undefined) bits.push(t("battery") + " " + Math.round(r.battery_pct) + "%");
+        if (r.free_mb !== undefined) bits.push(t("storage") + " " + fmtBytes(r.free_mb * 1048576));
+        if (r.event) bits.push(r.event);
+        return h("span", { class: "badge " + (r.ok ? "ok" : "bad"), title: fmtTime(r.at), text: bits.join(" · ") });
+      })
+    );
+    const probs = d.problems.map((p) => h("span", { class: "badge bad", text: t("p_" + p) }));
+    const tr = h(
+      "tr",
+      { class: d.problems.length ? "problem" : "", "data-device": d.device_id },
+      h("td", null, h("div", { class: "mono", text: d.device_id }), h("div", { class: "muted", text: `${d.vehicle} · ${d.unit}` }), probs.length ? h("div", { class: "chips" }, probs) : null),
+      h("td", null, state),
+      h("td", { class: "nowrap", title: fmtTime(d.last_seen, true) }, d.last_seen_ms ? fmtAgo(d.last_seen_ms) : t("never")),
+      h("td", { class: "right nowrap" }, d.backlog === null ? h("span", { class: "muted", text: t("backlog_unknown") }) : h("span", { class: d.backlog ? "badge warn" : "", text: `${d.backlog} ${t("entries")}` })),
+      h("td", { class: "right" }, String(d.entries)),
+      h("td", { class: "right nowrap" }, fmtBytes(d.bytes)),
+      h("td", { class: "right nowrap" }, d.rate_bps ? fmtBytes(d.rate_bps) + "/s" : "—"),
+      h("td", { class: "right nowrap" + (d.problems.includes("clock") ? " form-error" : "") }, fmtOffset(d.clock_offset_ms)),
+      h("td", null, d.recorders.length ? health : h("span", { class: "muted", text: "—" })),
+      h("td", null, d.last_error ? h("div", null, h("div", { text: d.last_error }), h("div", { class: "muted", text: fmtTime(d.last_error_at) })) : h("span", { class: "muted", text: "—" }))
+    );
+    return tr;
+  }
+
+  let devs = data.devices;
+  function renderRows(flashIds) {
+    clear(tbody);
+    rows.clear();
+    if (!devs.length) {
+      tbody.append(h("tr", null, h("td", { colspan: 10, class: "empty", text: t("no_devices") })));
+    }
+    for (const d of devs) {
+      const tr = rowOf(d);
+      if (flashIds && flashIds.has(d.device_id)) tr.classList.add("flash");
+      rows.set(d.device_id, tr);
+      tbody.append(tr);
+    }
+    renderCards(devs);
+  }
+  async function render() {
+    devs = (await api("/api/sync")).devices;
+    renderRows();
+  }
+  renderRows();
+  S.handlers.sync = (ev) => {
+    const changed = new Set();
+    for (const d of ev.devices || []) {
+      const i = devs.findIndex((x) => x.device_id === d.device_id);
+      if (i >= 0) devs[i] = d;
+      else devs.push(d);
+      changed.add(d.device_id);
+    }
+    devs.sort((a, b) => (a.state === "revoked") - (b.state === "revoked") || b.problems.length - a.problems.length || a.device_id.localeCompare(b.device_id));
+    renderRows(changed);
+  };
+  S.handlers.resync = () => render();
+  /* Relative times age while the page is open. */
+  S.tick = setInterval(() => renderRows(), 15000);
+};
+
+/* Alerts with filters; live. */
+PAGES.alerts = async (main, arg, query) => {
+  const f = {
+    unit: query.get("unit") || "",
+    case: query.get("case") || "",
+    article: query.get("article") || "",
+    severity: query.get("severity") || "",
+    state: query.get("state") === null ? "open" : query.get("state") === "all" ? "" : query.get("state"),
+    q: query.get("q") || "",
+  };
+  const data = await api("/api/alerts" + qs(f));
+  const facets = data.facets || {};
+  const opts = (name, labeler) => [["", t("all")]].concat(Object.keys(facets[name] || {}).filter((x) => x).sort().map((v) => [v, labeler ? labeler(v) : v]));
+  const unitSel = selectOf("unit", opts("unit"), f.unit);
+  const artSel = selectOf("article", opts("article", articleText), f.article);
+  const sevSel = selectOf("severity", [["", t("all")], ["critical", t("sev_critical")], ["high", t("sev_high")], ["medium", t("sev_medium")], ["low", t("sev_low")]], f.severity);
+  const stSel = selectOf("state", [["all", t("all")], ["open", t("st_open")], ["resolved", t("st_resolved")], ["justified", t("st_justified")]], f.state || "all");
+  const caseIn = h("input", { name: "case", value: f.case, placeholder: "NDG-2026-031" });
+  const qIn = h("input", { name: "q", value: f.q });
+  const apply = () => {
+    location.hash = "#/alerts" + qs({ unit: unitSel.value, case: caseIn.value.trim(), article: artSel.value, severity: sevSel.value, state: stSel.value, q: qIn.value.trim() });
+  };
+  const count = h("span", { class: "muted", id: "alerts-count", text: t("alerts_count", { n: data.total }) });
+  const tbody = h("tbody");
+  main.append(
+    pageHead(t("alerts_title"), t("alerts_sub")),
+    h(
+      "div",
+      { class: "panel" },
+      h(
+        "form",
+        { class: "filters", id: "alert-filters", onsubmit: (e) => (e.preventDefault(), apply()) },
+        field("f_unit", unitSel),
+        field("f_case", caseIn),
+        field("f_article", artSel),
+        field("f_severity", sevSel),
+        field("f_state", stSel),
+        field("f_text", qIn),
+        h("button", { class: "btn primary", type: "submit", text: t("apply") }),
+        h("button", { class: "btn", type: "button", onclick: () => (location.hash = "#/alerts"), text: t("reset") }),
+        count
+      ),
+      h(
+        "div",
+        { class: "table-wrap" },
+        h(
+          "table",
+          { class: "data", id: "alerts-table" },
+          h("thead", null, h("tr", null, ["col_severity", "col_article", "col_message", "col_case", "f_unit", "col_opened", "col_state", "col_actions"].map((k) => h("th", { text: t(k) })))),
+          tbody
+        )
+      )
+    )
+  );
+  const matches = (a) =>
+    (!f.unit || a.unit === f.unit) && (!f.case || a.case === f.case) && (!f.article || a.article === f.article) && (!f.severity || a.severity === f.severity) && (!f.state || a.state === f.state);
+
+  function rowOf(a) {
+    const actions = h("div", { class: "chips" });
+    if (a.case) actions.append(h("a", { class: "btn small", href: "#/case/" + encodeURIComponent(a.case), text: t("open_timeline") }));
+    if (a.state !== "justified" && hasRole("supervisor")) actions.append(h("button", { class: "btn small justify-btn", onclick: () => justifyDialog(a), text: t("justify") }));
+    return h(
+      "tr",
+      { "data-alert": a.id },
+      h("td", null, sevBadge(a.severity)),
+      h("td", { class: "nowrap" }, articleText(a.article)),
+      h("td", null, h("div", { text: alertMessage(a) }), h("div", { class: "muted mono", text: `${a.rule} · ${a.id}` })),
+      h("td", { class: "nowrap" }, caseLink(a.case)),
+      h("td", null, a.unit || "—"),
+      h("td", { class: "nowrap" }, fmtTime(a.opened_at)),
+      h("td", null, stateBadge(a.state)),
+      h("td", null, actions)
+    );
+  }
+  const list = data.alerts;
+  function renderRows(flash) {
+    clear(tbody);
+    if (!list.length) tbody.append(h("tr", null, h("td", { colspan: 8, class: "empty", text: t("no_alerts") })));
+    for (const a of list) {
+      const tr = rowOf(a);
+      if (flash && flash === a.id) tr.classList.add("flash");
+      tbody.append(tr);
+    }
+    count.textContent = t("alerts_count", { n: list.length });
+  }
+  renderRows();
+  S.handlers.alert = (a) => {
+    const i = list.findIndex((x) => x.id === a.id);
+    if (!matches(a)) {
+      if (i >= 0) list.splice(i, 1);
+    } else if (i >= 0) list[i] = a;
+    else {
+      list.unshift(a);
+      toast(t("new_alert") + ": " + alertMessage(a));
+    }
+    renderRows(a.id);
+  };
+};
+
+function justifyDialog(a) {
+  const dlg = document.getElementById("dialog");
+  clear(dlg);
+  const reason = h("textarea", { id: "justify-reason", maxlength: 4000 });
+  const err = h("p", { class: "form-error", hidden: true });
+  const ok = h("button", { class: "btn primary", id: "justify-submit", text: t("confirm") });
+  ok.addEventListener("click", async () => {
+    const r = reason.value.trim();
+    if (r.length < 4) {
+      err.textContent = t("justify_short");
+      err.hidden = false;
+      return;
+    }
+    ok.disabled = true;
+    try {
+      await api("/api/alerts/" + encodeURIComponent(a.id) + "/justify", { method: "POST", body: { reason: r } });
+      dlg.close();
+      toast(t("st_justified") + ": " + a.id);
+    } catch (e) {
+      err.textContent = e.message;
+      err.hidden = false;
+      ok.disabled = false;
+    }
+  });
+  dlg.append(
+    h("div", { class: "d-head" }, h("h2", { text: t("justify_title") })),
+    h(
+      "div",
+      { class: "d-body" },
+      h("div", { class: "kv" }, h("span", { class: "k", text: t("col_message") }), h("span", { text: alertMessage(a) }), h("span", { class: "k", text: t("col_article") }), h("span", { text: articleText(a.article) }), h("span", { class: "k", text: t("col_case") }), h("span", { text: a.case || "—" })),
+      h("label", { class: "form" }, h("span", { text: t("justify_reason") }), reason),
+      h("div", { class: "note", text: t("justify_hint") }),
+      err
+    ),
+    h("div", { class: "d-foot" }, h("button", { class: "btn", onclick: () => dlg.close(), text: t("cancel") }), ok)
+  );
+  dlg.showModal();
+  reason.focus();
+}
+
+/* Case timeline: lanes per device, bars per activity with coverage. */
+PAGES.case = async (main, arg) => {
+  const input = h("input", { id: "case-input", value: arg, placeholder: t("case_pick") });
+  main.append(
+    pageHead(
+      t("case_title"),
+      t("case_sub"),
+      h("form", { class: "chips", onsubmit: (e) => (e.preventDefault(), input.value.trim() && (location.hash = "#/case/" + encodeURIComponent(input.value.trim()))) }, input, h("button", { class: "btn primary", type: "submit", text: t("case_open") }))
+    )
+  );
+  if (!arg) {
+    const cases = (await api("/api/cases")).cases.sort((a, b) => b.last_ms - a.last_ms);
+    main.append(
+      h(
+        "div",
+        { class: "panel" },
+        h("div", { class: "panel-head" }, h("h2", { text: t("recent_cases") })),
+        h(
+          "table",
+          { class: "data" },
+          h("thead", null, h("tr", null, ["col_case", "cause", "party", "f_unit", "col_records", "col_media", "time"].map((k) => h("th", { text: t(k) })))),
+          h(
+            "tbody",
+            null,
+            cases.length
+              ? cases.map((c) => h("tr", null, h("td", null, caseLink(c.case)), h("td", null, c.cause), h("td", null, c.party), h("td", null, c.unit), h("td", { class: "right" }, String(c.records)), h("td", { class: "right" }, String(c.media)), h("td", { class: "nowrap" }, fmtTime(c.first) + " – " + fmtTime(c.last))))
+              : h("tr", null, h("td", { colspan: 7, class: "empty", text: t("no_case") }))
+          )
+        )
+      )
+    );
+    return;
+  }
+  let tl;
+  try {
+    tl = await api("/api/cases/" + encodeURIComponent(arg) + "/timeline");
+  } catch (e) {
+    if (e.status === 404) {
+      main.append(h("div", { class: "panel" }, h("div", { class: "empty", text: t("no_case") })));
+      return;
+    }
+    throw e;
+  }
+  const kv = (k, v) => h("div", null, h("div", { class: "k", text: t(k) }), h("div", { class: "v", text: v || "—" }));
+  const exportBtn = hasRole("supervisor") ? h("a", { class: "btn small", id: "export-case", href: "/api/cases/" + encodeURIComponent(arg) + "/export", download: "case-" + arg + ".json", text: t("export") }) : null;
+  main.append(
+    h(
+      "div",
+      { class: "panel", id: "case-summary" },
+      h("div", { class: "panel-head" }, h("h2", { text: tl.case }), exportBtn),
+      h("div", { class: "panel-body case-head" }, kv("cause", tl.cause), kv("party", tl.party), kv("units", tl.units.join("、")), kv("devices_n", String(tl.devices.length)), kv("items", String(tl.items.length)), kv("window", fmtTime(tl.from) + " – " + fmtTime(tl.to)))
+    )
+  );
+  main.append(timelineChart(tl));
+  const player = h("div", { id: "player-slot" });
+  main.append(player);
+  if (tl.alerts.length) {
+    main.append(
+      h(
+        "div",
+        { class: "panel", id: "case-alerts" },
+        h("div", { class: "panel-head" }, h("h2", { text: t("case_alerts") })),
+        h(
+          "table",
+          { class: "data" },
+          h("thead", null, h("tr", null, ["col_severity", "col_article", "col_message", "col_state", "col_opened"].map((k) => h("th", { text: t(k) })))),
+          h("tbody", null, tl.alerts.map((a) => h("tr", { "data-alert": a.id }, h("td", null, sevBadge(a.severity)), h("td", null, articleText(a.article)), h("td", null, alertMessage(a)), h("td", null, stateBadge(a.state)), h("td", { class: "nowrap" }, fmtTime(a.opened_at)))))
+        )
+      )
+    );
+  }
+  const tbody = h("tbody");
+  for (const it of tl.items) {
+    const cov = it.coverage;
+    const covCell = cov
+      ? h("div", null, h("div", { class: "covbar", title: pct(cov.share) }, h("span", { style: { width: Math.round(cov.share * 100) + "%" } })), h("div", { class: "muted", text: `${pct(cov.share)} · ${t("longest_gap")} ${fmtDur(cov.longest_gap_ms)}` }))
+      : it.media_unsuitable
+        ? h("span", { class: "badge grey", text: t("media_unsuitable") + ": " + it.media_unsuitable })
+        : "";
+    const kindKey = "kind_" + it.kind;
+    const playBtn = it.kind === "media" ? h("button", { class: "btn small play-btn", onclick: () => playMedia(player, it), text: t("play") }) : null;
+    tbody.append(
+      h(
+        "tr",
+        { "data-ref": it.ref, id: "row-" + it.ref.replace(/[^A-Za-z0-9]/g, "_") },
+        h("td", { class: "nowrap", title: t("corrected") + " (" + fmtOffset(it.offset_ms) + ")" }, fmtTime(it.start_ms ? it.start : it.time, true), it.end_ms ? h("div", { class: "muted", text: "→ " + fmtTime(it.end, true) }) : null),
+        h("td", null, h("span", { class: "badge " + (it.kind === "media" ? "info" : it.kind === "event" ? "warn" : "outline"), text: t(kindKey) }), " ", h("span", { text: it.type })),
+        h("td", null, it.officers || "—", it.recorders ? h("div", { class: "muted", text: t("recorder") + " " + it.recorders }) : null),
+        h("td", { class: "mono" }, it.device),
+        h("td", null, covCell),
+        h("td", null, playBtn)
+      )
+    );
+  }
+  main.append(
+    h(
+      "div",
+      { class: "panel" },
+      h("div", { class: "table-wrap" }, h("table", { class: "data", id: "timeline-table" }, h("thead", null, h("tr", null, ["time", "col_type", "officers", "col_device", "coverage", ""].map((k) => h("th", { text: k ? t(k) : "" })))), tbody))
+    )
+  );
+};
+
+function timelineChart(tl) {
+  const lanes = [];
+  const laneOf = new Map();
+  for (const it of tl.items) {
+    const key = it.device;
+    if (!laneOf.has(key)) {
+      laneOf.set(key, lanes.length);
+      lanes.push({ key, items: [] });
+    }
+    lanes[laneOf.get(key)].items.push(it);
+  }
+  const from = tl.from_ms, to = Math.max(tl.to_ms, tl.from_ms + 60000);
+  const span = to - from;
+  const labelW = 200, W = 1100, plotW = W - labelW - 20, laneH = 46, top = 28;
+  const H = top + lanes.length * laneH + 10;
+  const x = (ms) => labelW + ((ms - from) / span) * plotW;
+  const root = svg("svg", { class: "tl", width: W, height: H, viewBox: `0 0 ${W} ${H}`, id: "timeline-chart", role: "img" });
+  const axis = svg("g", { class: "axis" });
+  for (let i = 0; i <= 6; i++) {
+    const ms = from + (span * i) / 6;
+    axis.append(svg("line", { x1: x(ms), x2: x(ms), y1: top - 6, y2: H - 6 }), svg("text", { x: x(ms), y: 14, "text-anchor": i === 0 ? "start" : i === 6 ? "end" : "middle", text: fmtTime(ms) }));
+  }
+  root.append(axis);
+  lanes.forEach((lane, li) => {
+    const y = top + li * laneH;
+    root.append(svg("rect", { class: "lane-bg", x: labelW, y: y + 4, width: plotW, height: laneH - 8, rx: 4 }));
+    const first = lane.items[0];
+    root.append(svg("text", { class: "lane-label", x: 8, y: y + laneH / 2 + 4, text: lane.key.slice(0, 14) + "… " + (first.officers || "").split(",")[0] }));
+    for (const it of lane.items) {
+      const g = svg("g", { class: "item", "data-ref": it.ref });
+      g.append(svg("title", { text: `${it.type} ${fmtTime(it.start_ms ? it.start : it.time, true)}${it.end_ms ? " – " + fmtTime(it.end, true) : ""}` }));
+      g.addEventListener("click", () => {
+        const row = document.getElementById("row-" + it.ref.replace(/[^A-Za-z0-9]/g, "_"));
+        if (row) {
+          row.scrollIntoView({ block: "center" });
+          row.classList.remove("flash");
+          void row.offsetWidth;
+          row.classList.add("flash");
+        }
+      });
+      if (it.kind === "record" && it.activity && it.end_ms > it.start_ms) {
+        const x0 = x(it.start_ms), x1 = x(it.end_ms);
+        g.append(svg("rect", { class: "act", x: x0, y: y + 8, width: Math.max(2, x1 - x0), height: 14, rx: 2 }));
+        const cov = it.coverage;
+        if (cov) {
+          for (const gp of cov.gaps) {
+            const a = x(Date.parse(gp.from)), b = x(Date.parse(gp.to));
+            g.append(svg("rect", { class: "gapbar", x: a, y: y + 24, width: Math.max(2, b - a), height: 6 }));
+          }
+          /* covered = window minus gaps */
+          let at = it.start_ms;
+          const gaps = cov.gaps.map((gp) => [Date.parse(gp.from), Date.parse(gp.to)]).sort((p, q) => p[0] - q[0]);
+          for (const [ga, gb] of gaps.concat([[it.end_ms, it.end_ms]])) {
+            if (ga > at) g.append(svg("rect", { class: "cov", x: x(at), y: y + 24, width: Math.max(1, x(ga) - x(at)), height: 6 }));
+            at = Math.max(at, gb);
+          }
+        }
+      } else if (it.kind === "media") {
+        const a = x(it.start_ms || it.time_ms), b = x(it.end_ms || it.time_ms);
+        g.append(svg("rect", { class: "media", x: a, y: y + 32, width: Math.max(3, b - a), height: 8, rx: 2 }));
+      } else {
+        const cx = x(it.time_ms), cy = y + 15;
+        g.append(svg("path", { class: it.kind === "event" ? "evt" : "point", d: `M${cx} ${cy - 6} L${cx + 6} ${cy} L${cx} ${cy + 6} L${cx - 6} ${cy} Z` }));
+      }
+      root.append(g);
+    }
+  });
+  const legend = h(
+    "div",
+    { class: "legend" },
+    h("span", null, h("i", { class: "l-act" }), t("window")),
+    h("span", null, h("i", { class: "l-cov" }), t("covered")),
+    h("span", null, h("i", { class: "l-gap" }), t("gap")),
+    h("span", null, h("i", { class: "l-media" }), t("kind_media")),
+    h("span", null, h("i", { class: "l-point" }), t("kind_record"))
+  );
+  return h("div", { class: "panel" }, h("div", { class: "panel-head" }, h("h2", { text: t("coverage") }), legend), h("div", { class: "panel-body tl-wrap" }, root));
+}
+
+async function playMedia(slot, it) {
+  clear(slot);
+  let info;
+  try {
+    info = await api("/api/media/" + encodeURIComponent(it.id));
+  } catch (e) {
+    slot.append(errorBox(e));
+    return;
+  }
+  const head = h("div", { class: "panel-head" }, h("h2", { text: `${t("kind_media")} · ${it.type} · ${fmtTime(it.start, true)}` }), h("button", { class: "btn small", onclick: () => clear(slot), text: t("close") }));
+  const body = h("div", { class: "panel-body" });
+  if (!info.playable) {
+    body.append(h("div", { class: "note", id: "not-playable", text: t("not_playable") }));
+  } else {
+    const src = info.content;
+    const el =
+      it.type === "photo"
+        ? h("img", { src, alt: it.id })
+        : it.type === "audio"
+          ? h("audio", { src, controls: true, preload: "metadata", id: "media-player" })
+          : h("video", { src, controls: true, preload: "metadata", id: "media-player" });
+    body.append(h("div", { class: "player" }, el));
+  }
+  body.append(
+    h("div", { class: "kv" }, h("span", { class: "k", text: "ID" }), h("span", { class: "mono", text: it.id }), h("span", { class: "k", text: t("officers") }), h("span", { text: it.officers || "—" }), h("span", { class: "k", text: t("recorder") }), h("span", { text: it.recorders || "—" }), h("span", { class: "k", text: t("col_bytes") }), h("span", { text: fmtBytes(info.size) }))
+  );
+  slot.append(h("div", { class: "panel", id: "player" }, head, body));
+  slot.scrollIntoView({ block: "start" });
+}
+
+/* Search (Art. 10). */
+PAGES.search = async (main, arg, query) => {
+  const fields = ["unit", "recorder", "officer", "cause", "party", "case", "from", "to", "kind"];
+  const f = {};
+  for (const k of fields) f[k] = query.get(k) || "";
+  const inputs = {
+    unit: h("input", { name: "unit", value: f.unit }),
+    recorder: h("input", { name: "recorder", value: f.recorder }),
+    officer: h("input", { name: "officer", value: f.officer }),
+    cause: h("input", { name: "cause", value: f.cause }),
+    party: h("input", { name: "party", value: f.party }),
+    case: h("input", { name: "case", value: f.case }),
+    from: h("input", { name: "from", type: "date", value: f.from }),
+    to: h("input", { name: "to", type: "date", value: f.to }),
+    kind: selectOf("kind", [["", t("all")], ["record", t("kind_record")], ["media", t("kind_media")]], f.kind),
+  };
+  const go = () => {
+    const p = {};
+    for (const k of fields) p[k] = inputs[k].value.trim();
+    location.hash = "#/search" + qs(p);
+  };
+  main.append(
+    pageHead(t("search_title"), t("search_sub")),
+    h(
+      "div",
+      { class: "panel" },
+      h(
+        "form",
+        { class: "filters", id: "search-form", onsubmit: (e) => (e.preventDefault(), go()) },
+        field("f_unit", inputs.unit),
+        field("s_recorder", inputs.recorder),
+        field("s_officer", inputs.officer),
+        field("s_cause", inputs.cause),
+        field("s_party", inputs.party),
+        field("f_case", inputs.case),
+        field("s_from", inputs.from),
+        field("s_to", inputs.to),
+        field("s_kind", inputs.kind),
+        h("button", { class: "btn primary", type: "submit", text: t("apply") })
+      )
+    )
+  );
+  const p = {};
+  for (const k of fields) p[k] = f[k];
+  if (p.to && p.to.length === 10) p.to = p.to + "T23:59:59+08:00";
+  const res = await api("/api/search" + qs(p));
+  const tbody = h("tbody");
+  for (const it of res.items) {
+    tbody.append(
+      h(
+        "tr",
+        null,
+        h("td", { class: "nowrap" }, fmtTime(it.start_ms ? it.start : it.time)),
+        h("td", null, h("span", { class: "badge " + (it.kind === "media" ? "info" : "outline"), text: t("kind_" + it.kind) }), " ", it.type),
+        h("td", null, caseLink(it.case)),
+        h("td", null, it.cause || "—"),
+        h("td", null, it.party || "—"),
+        h("td", null, it.unit || "—"),
+        h("td", null, it.officers || "—"),
+        h("td", null, it.recorders || "—")
+      )
+    );
+  }
+  if (!res.items.length) tbody.append(h("tr", null, h("td", { colspan: 8, class: "empty", text: t("none") })));
+  main.lastChild.append(
+    h("div", { class: "panel-head" }, h("span", { class: "muted", id: "search-count", text: t("s_results", { n: res.total }) })),
+    h("div", { class: "table-wrap" }, h("table", { class: "data", id: "search-table" }, h("thead", null, h("tr", null, ["time", "col_type", "col_case", "cause", "party", "f_unit", "s_officer", "s_recorder"].map((k) => h("th", { text: t(k) })))), tbody))
+  );
+};
+
+/* Compliance per unit and officer. */
+PAGES.compliance = async (main, arg, query) => {
+  if (!hasRole("supervisor")) {
+    main.append(h("div", { class: "panel" }, h("div", { class: "empty", text: t("forbidden") })));
+    return;
+  }
+  const now = new Date();
+  const first = new Date(now.getFullYear(), now.getMonth() - 11, 1);
+  const iso = (d) => `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
+  const f = { from: query.get("from") || iso(first), to: query.get("to") || iso(now), unit: query.get("unit") || "" };
+  const fromIn = h("input", { type: "date", name: "from", value: f.from });
+  const toIn = h("input", { type: "date", name: "to", value: f.to });
+  const unitIn = h("input", { name: "unit", value: f.unit });
+  const data = await api("/api/compliance" + qs(f));
+  main.append(
+    pageHead(t("comp_title"), t("comp_sub")),
+    h(
+      "div",
+      { class: "panel" },
+      h(
+        "form",
+        { class: "filters", onsubmit: (e) => (e.preventDefault(), (location.hash = "#/compliance" + qs({ from: fromIn.value, to: toIn.value, unit: unitIn.value.trim() }))) },
+        field("s_from", fromIn),
+        field("s_to", toIn),
+        field("f_unit", unitIn),
+        h("button", { class: "btn primary", type: "submit", text: t("apply") })
+      )
+    )
+  );
+  main.append(h("div", { class: "grid2", style: { marginTop: "16px" } }, h("div", { class: "panel" }, h("div", { class: "panel-head" }, h("h2", { text: t("share_chart") })), h("div", { class: "panel-body" }, shareChart(data.units))), h("div", { class: "panel" }, h("div", { class: "panel-head" }, h("h2", { text: t("alerts_by_article") })), h("div", { class: "panel-body" }, articleChart(data.alerts_by_article)))));
+  const table = (rows, first) =>
+    h(
+      "table",
+      { class: "data" },
+      h("thead", null, h("tr", null, [first, "col_activities", "col_hours", "col_share", "col_media", "col_alerts"].map((k) => h("th", { text: t(k) })))),
+      h(
+        "tbody",
+        null,
+        rows.length
+          ? rows.map((g) =>
+              h(
+                "tr",
+                null,
+                h("td", null, g.name, g.unit && first !== "f_unit" ? h("div", { class: "muted", text: g.unit }) : null),
+                h("td", { class: "right" }, String(g.activities)),
+                h("td", { class: "right nowrap" }, fmtDur(g.activity_ms)),
+                h("td", null, g.share_covered === null ? "—" : h("div", null, h("div", { class: "covbar" }, h("span", { style: { width: Math.round(g.share_covered * 100) + "%" } })), h("div", { class: "muted", text: pct(g.share_covered) }))),
+                h("td", { class: "right" }, String(g.media)),
+                h("td", null, g.alerts ? h("div", { class: "chips" }, Object.entries(g.alerts_by_article || {}).map(([a, n]) => h("span", { class: "badge warn", text: `${articleText(a)} × ${n}` }))) : "0")
+              )
+            )
+          : h("tr", null, h("td", { colspan: 6, class: "empty", text: t("none") }))
+      )
+    );
+  main.append(h("div", { class: "panel", style: { marginTop: "16px" } }, h("div", { class: "panel-head" }, h("h2", { text: t("by_unit") })), h("div", { class: "table-wrap" }, table(data.units, "f_unit"))));
+  main.append(h("div", { class: "panel" }, h("div", { class: "panel-head" }, h("h2", { text: t("by_officer") })), h("div", { class: "table-wrap" }, table(data.officers, "s_officer"))));
+};
+
+function shareChart(units) {
+  const rows = units.filter((u) => u.share_covered !== null);
+  if (!rows.length) return h("div", { class: "empty", text: t("none") });
+  const W = 560, bh = 26, left = 200, H = rows.length * (bh + 10) + 30;
+  const root = svg("svg", { class: "chart", width: "100%", viewBox: `0 0 ${W} ${H}`, id: "share-chart" });
+  const grid = svg("g", { class: "grid" });
+  for (let i = 0; i <= 4; i++) {
+    const x = left + ((W - left - 50) * i) / 4;
+    grid.append(svg("line", { x1: x, x2: x, y1: 0, y2: H - 20 }), svg("text", { x, y: H - 4, "text-anchor": "middle", text: i * 25 + "%" }));
+  }
+  root.append(grid);
+  rows.forEach((u, i) => {
+    const y = i * (bh + 10) + 6;
+    const w = (W - left - 50) * u.share_covered;
+    const cls = u.share_covered < 0.8 ? "bar low" : u.share_covered < 0.95 ? "bar mid" : "bar";
+    root.append(svg("text", { x: left - 8, y: y + bh / 2 + 4, "text-anchor": "end", text: u.name.length > 14 ? u.name.slice(0, 14) + "…" : u.name }), svg("rect", { class: cls, x: left, y, width: Math.max(1, w), height: bh, rx: 3 }), svg("text", { x: left + w + 6, y: y + bh / 2 + 4, text: pct(u.share_covered) }));
+  });
+  return root;
+}
+
+function articleChart(byArticle) {
+  const rows = Object.entries(byArticle || {}).sort((a, b) => b[1] - a[1]);
+  if (!rows.length) return h("div", { class: "empty", text: t("none") });
+  const max = Math.max(...rows.map((r) => r[1]));
+  const W = 560, bw = Math.min(60, (W - 40) / rows.length - 12), H = 220;
+  const root = svg("svg", { class: "chart", width: "100%", viewBox: `0 0 ${W} ${H}`, id: "article-chart" });
+  rows.forEach(([a, n], i) => {
+    const x = 30 + i * (bw + 12);
+    const hgt = ((H - 50) * n) / max;
+    root.append(svg("rect", { class: "bar2", x, y: H - 30 - hgt, width: bw, height: hgt, rx: 3 }), svg("text", { x: x + bw / 2, y: H - 34 - hgt, "text-anchor": "middle", text: String(n) }), svg("text", { x: x + bw / 2, y: H - 12, "text-anchor": "middle", text: articleText(a) }));
+  });
+  return root;
+}
+
+/* Devices: enrol (admin), revoke (admin). */
+PAGES.devices = async (main) => {
+  const data = await api("/api/devices");
+  const admin = hasRole("admin");
+  main.append(pageHead(t("dev_title"), t("dev_sub")));
+  main.append(
+    h(
+      "div",
+      { class: "panel" },
+      h("div", { class: "panel-body kv" }, h("span", { class: "k", text: t("hub_id") }), h("span", { class: "mono", id: "hub-id", text: data.hub.hub_id }), h("span", { class: "k", text: t("hub_key") }), h("span", { class: "mono", text: data.hub.transport_public }))
+    )
+  );
+  if (admin) {
+    const unit = h("input", { name: "unit", required: true });
+    const vehicle = h("input", { name: "vehicle", required: true });
+    const pub = h("textarea", { name: "device_pub", placeholder: t("enrol_pub_hint"), required: true });
+    const err = h("p", { class: "form-error", hidden: true });
+    const form = h(
+      "form",
+      {
+        class: "panel-body form",
+        id: "enrol-form",
+        onsubmit: async (e) => {
+          e.preventDefault();
+          err.hidden = true;
+          try {
+            const r = await api("/api/devices", { method: "POST", body: { unit: unit.value.trim(), vehicle: vehicle.value.trim(), device_pub: pub.value } });
+            toast(t("enrol_done", { id: r.device_id }));
+            route();
+          } catch (ex) {
+            err.textContent = ex.message;
+            err.hidden = false;
+          }
+        },
+      },
+      h("div", { class: "form-row" }, field("col_unit", unit), field("col_vehicle", vehicle)),
+      field("enrol_pub", pub),
+      err,
+      h("div", null, h("button", { class: "btn primary", type: "submit", text: t("enrol") }))
+    );
+    main.append(h("div", { class: "panel" }, h("div", { class: "panel-head" }, h("h2", { text: t("enrol") })), form));
+  } else {
+    main.append(h("div", { class: "note", style: { margin: "16px 0" }, text: t("admin_only") }));
+  }
+  const tbody = h("tbody");
+  for (const d of data.devices) {
+    const revokeBtn =
+      admin && d.state !== "revoked"
+        ? h("button", {
+            class: "btn small danger revoke-btn",
+            onclick: async () => {
+              if (!confirm(t("revoke_confirm", { id: d.device_id }))) return;
+              try {
+                await api("/api/devices/" + encodeURIComponent(d.device_id) + "/revoke", { method: "POST", body: {} });
+                toast(t("revoke_done", { id: d.device_id }));
+                route();
+              } catch (ex) {
+                toast(ex.message, true);
+              }
+            },
+            text: t("revoke"),
+          })
+        : null;
+    tbody.append(
+      h(
+        "tr",
+        { "data-device": d.device_id },
+        h("td", { class: "mono" }, d.device_id),
+        h("td", null, d.unit),
+        h("td", null, d.vehicle),
+        h("td", null, d.state === "revoked" ? h("span", { class: "badge bad", text: t("revoked") + " " + fmtTime(d.revoked_at) }) : h("span", { class: "badge ok", text: t("enrolled") })),
+        h("td", { class: "nowrap" }, fmtTime(d.enrolled_at)),
+        h("td", { class: "mono", title: d.sign_public }, d.sign_public.slice(0, 16) + "…"),
+        h("td", null, revokeBtn)
+      )
+    );
+  }
+  if (!data.devices.length) tbody.append(h("tr", null, h("td", { colspan: 7, class: "empty", text: t("no_devices") })));
+  main.append(h("div", { class: "panel" }, h("div", { class: "table-wrap" }, h("table", { class: "data", id: "devices-table" }, h("thead", null, h("tr", null, ["col_device", "col_unit", "col_vehicle", "col_state", "col_enrolled", "col_keys", ""].map((k) => h("th", { text: k ? t(k) : "" })))), tbody))));
+};
+
+/* Audit log: the hub's own signed log. */
+PAGES.audit = async (main, arg, query) => {
+  if (!hasRole("supervisor")) {
+    main.append(h("div", { class: "panel" }, h("div", { class: "empty", text: t("forbidden") })));
+    return;
+  }
+  const f = { kind: query.get("kind") || "", user: query.get("user") || "", action: query.get("action") || "", target: query.get("target") || "" };
+  const kindSel = selectOf("kind", [["", t("all")], ["audit", t("k_audit")], ["record", t("k_record")], ["alert", t("k_alert")], ["enrolment", t("k_enrolment")], ["integrity", t("k_integrity")]], f.kind);
+  const actions = ["login", "logout", "view_case", "play", "export_case", "justify_alert", "device_enrol", "device_revoke", "user_add", "user_change", "user_passwd"];
+  const actSel = selectOf("action", [["", t("all")]].concat(actions.map((a) => [a, t("a_" + a)])), f.action);
+  const userIn = h("input", { name: "user", value: f.user });
+  const targetIn = h("input", { name: "target", value: f.target });
+  const verdict = h("span", { id: "chain-verdict" });
+  const verifyBtn = h("button", {
+    class: "btn",
+    id: "verify-chain",
+    type: "button",
+    onclick: async () => {
+      const v = await api("/api/audit/verify");
+      clear(verdict).append(v.intact ? h("span", { class: "badge ok", text: t("chain_ok", { n: v.checked }) }) : h("span", { class: "badge bad", text: t("chain_bad", { seq: v.bad_seq, detail: v.detail }) }));
+    },
+    text: t("verify_chain"),
+  });
+  main.append(pageHead(t("audit_title"), t("audit_sub"), verdict, verifyBtn));
+  const tbody = h("tbody");
+  const more = h("button", { class: "btn", hidden: true, text: t("older") });
+  main.append(
+    h(
+      "div",
+      { class: "panel" },
+      h(
+        "form",
+        { class: "filters", onsubmit: (e) => (e.preventDefault(), (location.hash = "#/audit" + qs({ kind: kindSel.value, user: userIn.value.trim(), action: actSel.value, target: targetIn.value.trim() }))) },
+        field("col_kind2", kindSel),
+        field("col_user", userIn),
+        field("col_action", actSel),
+        field("col_target", targetIn),
+        h("button", { class: "btn primary", type: "submit", text: t("apply") })
+      ),
+      h("div", { class: "table-wrap" }, h("table", { class: "data", id: "audit-table" }, h("thead", null, h("tr", null, ["col_seq", "col_time", "col_kind2", "col_user", "col_action", "col_target", "col_detail"].map((k) => h("th", { text: t(k) })))), tbody)),
+      h("div", { class: "panel-body" }, more)
+    )
+  );
+  async function load(before) {
+    const res = await api("/api/audit" + qs(Object.assign({ limit: 100, before }, f)));
+    for (const e of res.entries) {
+      const act = e.action ? t("a_" + e.action) : "";
+      tbody.append(
+        h(
+          "tr",
+          { "data-seq": e.seq, "data-action": e.action },
+          h("td", { class: "right mono", title: e.entry_hash }, String(e.seq)),
+          h("td", { class: "nowrap" }, fmtTime(e.time, true)),
+          h("td", null, h("span", { class: "badge outline", text: t("k_" + e.kind) })),
+          h("td", null, e.user || "—"),
+          h("td", null, act.startsWith("a_") ? e.action : act || "—"),
+          h("td", { class: "mono" }, e.target || "—"),
+          h("td", null, e.detail || "")
+        )
+      );
+    }
+    if (!tbody.firstChild) tbody.append(h("tr", null, h("td", { colspan: 7, class: "empty", text: t("none") })));
+    more.hidden = !res.next_before;
+    more.onclick = () => load(res.next_before);
+  }
+  await load();
+};
+
+/* ---- shell ---- */
+
+async function route() {
+  const { page, arg, query } = routeParams();
+  const main = document.getElementById("main");
+  S.handlers = {};
+  clearInterval(S.tick);
+  const name = PAGES[page] ? page : "sync";
+  S.page = name;
+  for (const a of document.querySelectorAll("#nav a")) a.classList.toggle("active", a.dataset.page === name);
+  clear(main).append(h("div", { class: "empty", text: t("loading") }));
+  document.title = t("nav_" + name) + " · " + t("product_short");
+  const frag = h("div", { id: "page-" + name, class: "page" });
+  try {
+    await PAGES[name](frag, arg, query);
+  } catch (e) {
+    if (e.message === "login required") return;
+    frag.append(errorBox(e));
+  }
+  if (S.page === name) {
+    clear(main).append(frag);
+    main.dataset.page = name;
+    main.dataset.ready = "1";
+  }
+}
+
+async function boot() {
+  ftTranslate();
+  try {
+    S.me = await api("/api/me");
+  } catch (e) {
+    return;
+  }
+  document.getElementById("whoami").textContent = `${S.me.user} · ${t("role_" + S.me.role)}`;
+  for (const a of document.querySelectorAll("#nav a[data-role]")) a.hidden = !hasRole(a.dataset.role);
+  document.getElementById("lang-toggle").addEventListener("click", () => {
+    ftSetLang(ftLang() === "en" ? "zh" : "en");
+    ftTranslate();
+    document.getElementById("whoami").textContent = `${S.me.user} · ${t("role_" + S.me.role)}`;
+    route();
+  });
+  document.getElementById("logout").addEventListener("click", async () => {
+    try {
+      await api("/api/logout", { method: "POST", body: {} });
+    } finally {
+      location.href = "/login";
+    }
+  });
+  window.addEventListener("hashchange", route);
+  connectEvents();
+  await route();
+}
+
+document.addEventListener("DOMContentLoaded", boot);

@@ -1,0 +1,16 @@
+# tests/web.cmake: the web dashboard against a real hub on 127.0.0.1: the
+# JSON API with curl (tests/web/api.sh) and the pages in headless Chromium
+# with playwright-core (tests/web/browser.sh, skipped visibly with exit 77
+# when Chromium or npm cannot be had), and ft_hubalert, which raises an
+# alert in a hub's log the way the gap engine does.
+
+add_executable(ft_hubalert ${CMAKE_CURRENT_SOURCE_DIR}/web/ft_hubalert.c)
+target_link_libraries(ft_hubalert PRIVATE ft_common)
+set_target_properties(ft_hubalert PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests/web)
+
+ft_add_script_test(web_api_every_endpoint_with_login_roles_csrf_and_live_events web/api.sh
+  TIMEOUT 300 LABELS web)
+ft_add_script_test(web_browser_pages_login_sync_alert_timeline_justify_audit web/browser.sh
+  TIMEOUT 600 LABELS web)
+set_tests_properties(web_browser_pages_login_sync_alert_timeline_justify_audit PROPERTIES
+  SKIP_RETURN_CODE 77)

@@ -1,0 +1,298 @@
+#!/usr/bin/env bash
+# The dashboard's JSON API against a real hub: every endpoint answers 401
+# without a login and 403 below its role; CSRF is enforced on every
+# state-changing request; an alert raised at the hub reaches the event stream
+# and the alert list within 2 s; a justification becomes a signed record in
+# the hub's log and closes the alert; case views, exports and justifications
+# are in the audit log; devices are enrolled and revoked; /metrics speaks
+# Prometheus; TLS serves the same with a Secure cookie.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+
+web_fixture
+
+# ---- without a login ----
+for p in /api/me /api/sync /api/devices /api/events /api/alerts /api/alerts/x /api/cases \
+  /api/cases/NDG-2026-031/timeline /api/cases/NDG-2026-031/export /api/media/00 \
+  /api/media/00/content /api/search /api/compliance /api/audit /api/audit/verify /api/users \
+  /metrics /assets/app.js; do
+  call - GET "$p"
+  expect 401 "GET $p without a login"
+  grep -q '"error":"login_required"' <<<"$BODY" || fail "$p: no login_required error: $BODY"
+done
+for p in /api/logout /api/devices /api/devices/x/revoke /api/alerts/x/justify /api/users \
+  /api/users/x; do
+  call - POST "$p" '{}'
+  expect 401 "POST $p without a login"
+done
+# The page redirects to the login page; the login page and its assets are public.
+code=$(curl -s -o /dev/null -w '%{http_code} %{redirect_url}' "$URL/")
+[ "$code" = "303 $URL/login" ] || fail "/ without a login should redirect to /login: $code"
+for p in /login /assets/app.css /assets/i18n.js /assets/login.js /assets/logo.svg; do
+  call - GET "$p"
+  expect 200 "public $p"
+done
+curl -s -D "$T/h" -o /dev/null "$URL/login"
+grep -qi "^Content-Security-Policy: default-src 'self'" "$T/h" || fail "no CSP on the login page"
+grep -qi '^X-Frame-Options: DENY' "$T/h" || fail "no X-Frame-Options"
+
+# ---- logging in ----
+call - POST /api/login '{"user":"sup","password":"wrong-password"}'
+expect 401 "wrong password"
+call - POST /api/login '{"user":"nobody","password":"whatever1"}'
+expect 401 "unknown user"
+call - POST /api/login '{"user":"sup"}'
+expect 400 "login without a password"
+curl -s -D "$T/h" -o /dev/null -H 'Content-Type: application/json' \
+  --data "{\"user\":\"staff\",\"password\":\"$PW_STAFF\"}" "$URL/api/login"
+grep -i '^Set-Cookie: ft_session=' "$T/h" | grep -q 'HttpOnly' || fail "session cookie not HttpOnly"
+grep -i '^Set-Cookie: ft_session=' "$T/h" | grep -q 'SameSite=Strict' || fail "cookie not SameSite=Strict"
+login admin "$PW_ADMIN"
+login sup "$PW_SUP"
+login staff "$PW_STAFF"
+call staff GET /api/me
+expect 200 "me"
+[ "$(jget role <<<"$BODY")" = staff ] || fail "staff's role: $BODY"
+code=$(curl -s -o /dev/null -w '%{http_code}' -b "$T/jar.staff" "$URL/")
+[ "$code" = 200 ] || fail "the page with a session: $code"
+call staff GET /assets/app.js
+expect 200 "app.js with a session"
+
+# ---- too low a role ----
+for p in /api/compliance /api/audit /api/audit/verify /api/cases/NDG-2026-031/export; do
+  call staff GET "$p"
+  expect 403 "staff GET $p"
+  grep -q '"error":"role_required"' <<<"$BODY" || fail "$p: $BODY"
+done
+call staff GET /api/users
+expect 403 "staff GET /api/users"
+call sup GET /api/users
+expect 403 "supervisor GET /api/users"
+call staff POST /api/devices '{}'
+expect 403 "staff enrols"
+call sup POST "/api/devices/$CAR2/revoke" '{}'
+expect 403 "supervisor revokes"
+call staff POST /api/alerts/x/justify '{"reason":"because"}'
+expect 403 "staff justifies"
+call sup POST /api/users '{"name":"x","role":"staff","password":"12345678"}'
+expect 403 "supervisor adds a user"
+
+# ---- CSRF ----
+NO_CSRF=1 call sup POST /api/alerts/x/justify '{"reason":"because"}'
+expect 403 "justify without X-CSRF-Token"
+grep -q '"error":"csrf"' <<<"$BODY" || fail "no csrf error: $BODY"
+code=$(curl -s -o "$T/body" -w '%{http_code}' -b "$T/jar.sup" -H "X-CSRF-Token: not-the-token" \
+  -H 'Content-Type: application/json' --data '{"reason":"because"}' "$URL/api/alerts/x/justify")
+[ "$code" = 403 ] || fail "justify with a wrong CSRF token: $code"
+code=$(curl -s -o "$T/body" -w '%{http_code}' -b "$T/jar.sup" -H "X-CSRF-Token: $(cat "$T/csrf.sup")" \
+  -H 'Origin: http://evil.example' -H 'Content-Type: application/json' --data '{"reason":"because"}' \
+  "$URL/api/alerts/x/justify")
+[ "$code" = 403 ] || fail "justify from another origin: $code"
+
+# ---- malformed requests ----
+call sup POST /api/alerts/x/justify 'not json'
+expect 400 "a body that is not JSON"
+call sup GET /api/nothing-here
+expect 404 "unknown path"
+call sup DELETE /api/sync
+expect 405 "wrong method"
+head -c 300000 /dev/zero | tr '\0' 'a' >"$T/big"
+code=$(curl -s -o /dev/null -w '%{http_code}' -b "$T/jar.sup" -H "X-CSRF-Token: $(cat "$T/csrf.sup")" \
+  -H 'Content-Type: application/json' --data-binary "@$T/big" "$URL/api/alerts/x/justify")
+[ "$code" = 413 ] || fail "a 300 kB body: $code"
+
+# ---- sync and devices ----
+call staff GET /api/sync
+expect 200 "sync"
+grep -q "\"device_id\":\"$CAR1\"" <<<"$BODY" || fail "sync lacks car1: ${BODY:0:300}"
+row=$(sed 's/},{"device_id"/}\n{"device_id"/g' <<<"$BODY" | grep "\"device_id\":\"$CAR1\"")
+[ "$(jget entries <<<"$row")" = 30 ] || fail "car1 entries: $row"
+[ "$(jget backlog <<<"$row")" = 0 ] || fail "car1 backlog: $row"
+[ "$(jget clock_offset_ms <<<"$row")" != null ] || fail "car1 clock offset: $row"
+grep -q '"recorder":"DSJ-0031"' <<<"$row" || fail "car1 recorder health: $row"
+# car2 never connected: a problem, listed first.
+first=$(grep -o '"device_id":"[^"]*"' <<<"$BODY" | head -n1)
+[ "$first" = "\"device_id\":\"$CAR2\"" ] || fail "the problem device should be first: $first"
+grep -q '"never_seen"' <<<"$BODY" || fail "car2 should be never_seen: ${BODY:0:400}"
+call staff GET /api/devices
+expect 200 "devices"
+grep -q '"sign_public":"' <<<"$BODY" || fail "devices lack keys"
+
+# ---- live events: an alert raised at the hub arrives within 2 s ----
+curl -s -N -b "$T/jar.staff" "$URL/api/events" >"$T/sse" 2>/dev/null &
+SSE=$!
+PIDS+=("$SSE")
+wait_until 10 "event stream hello" grep -q 'event: hello' "$T/sse"
+t0=$(date +%s%N)
+raise_alert a0000000000000a1 NDG-2026-031 13 high
+until grep -q '"id":"a0000000000000a1"' "$T/sse"; do
+  [ $(($(date +%s%N) - t0)) -lt $((2000000000 * FT_SYNC_SLOW)) ] || fail "alert not on the event stream within 2 s"
+  sleep 0.05
+done
+ms=$((($(date +%s%N) - t0) / 1000000))
+echo "alert reached the event stream in $ms ms"
+grep -q 'event: alert' "$T/sse" || fail "not an alert event"
+call staff GET '/api/alerts?state=open&case=NDG-2026-031'
+expect 200 "alerts"
+grep -q '"id":"a0000000000000a1"' <<<"$BODY" || fail "alert not listed"
+grep -q '"message_zh":"现场勘验未全程录像"' <<<"$BODY" || fail "no zh message"
+# Filters.
+call staff GET '/api/alerts?severity=low&case=NDG-2026-031&q=a0000000000000a1'
+grep -q '"total":0' <<<"$BODY" || fail "severity filter: ${BODY:0:300}"
+call staff GET '/api/alerts?article=13&state=open&q=a0000000000000a1'
+grep -q '"total":1' <<<"$BODY" || fail "article filter: ${BODY:0:300}"
+call staff GET '/api/alerts?unit=nowhere'
+grep -q '"total":0' <<<"$BODY" || fail "unit filter: ${BODY:0:300}"
+call staff GET /api/alerts/a0000000000000a1
+expect 200 "one alert"
+grep -q '"history":\[' <<<"$BODY" || fail "no history: $BODY"
+call staff GET /api/alerts/nope
+expect 404 "unknown alert"
+# The gap engine's own alerts for the sample case reach the view too.
+wait_until 20 "engine alerts for the sample case" \
+  bash -c "curl -s -b '$T/jar.staff' '$URL/api/alerts?article=13&case=NDG-2026-031' | grep -q '\"rule\":\"1\"'"
+
+# ---- justification ----
+call sup POST /api/alerts/a0000000000000a1/justify '{"reason":"ab"}'
+expect 400 "too short a reason"
+call sup POST /api/alerts/a0000000000000a1/justify '{"reason":"现场突降暴雨，记录仪进水无法录像，已书面说明"}'
+expect 200 "justify"
+seq=$(jget hublog_seq <<<"$BODY")
+wait_until 5 "alert justified" bash -c \
+  "curl -s -b '$T/jar.staff' '$URL/api/alerts/a0000000000000a1' | grep -q '\"state\":\"justified\"'"
+call staff GET /api/alerts/a0000000000000a1
+grep -q '"by":"sup"' <<<"$BODY" || fail "justification lacks who: $BODY"
+call sup POST /api/alerts/a0000000000000a1/justify '{"reason":"once more please"}'
+expect 409 "justify twice"
+call sup GET "/api/audit?kind=record&limit=5"
+expect 200 "hub log records"
+grep -q "\"seq\":$seq,\"kind\":\"record\"" <<<"$BODY" || fail "justification record not in the hub log: $BODY"
+grep -q 'justification' <<<"$BODY" || fail "record is not a justification: $BODY"
+
+# ---- timelines, search, export, media ----
+call staff GET /api/cases
+expect 200 "cases"
+grep -q '"case":"NDG-2026-031"' <<<"$BODY" || fail "case list: ${BODY:0:300}"
+call staff GET /api/cases/NDG-2026-031/timeline
+expect 200 "timeline"
+grep -q '"cause":"非法占用耕地建房"' <<<"$BODY" || fail "timeline head: ${BODY:0:300}"
+grep -q '"coverage":{"share":' <<<"$BODY" || fail "no coverage on activities"
+grep -q '"id":"a0000000000000a1"' <<<"$BODY" || fail "timeline lacks the case's alerts"
+call staff GET /api/cases/NO-SUCH-CASE/timeline
+expect 404 "unknown case"
+call staff GET '/api/search?officer=ZF-0107&kind=record'
+expect 200 "search"
+[ "$(jget total <<<"$BODY")" -gt 0 ] || fail "search by officer found nothing: ${BODY:0:300}"
+call staff GET '/api/search?party=张某&from=2026-03-01&to=2026-03-02'
+expect 200 "search by party and time"
+[ "$(jget total <<<"$BODY")" -gt 0 ] || fail "search by party found nothing"
+call staff GET '/api/search?recorder=DSJ-0031'
+[ "$(jget total <<<"$BODY")" -gt 0 ] || fail "search by recorder found nothing"
+call staff GET '/api/search?unit=南大港&cause=耕地'
+[ "$(jget total <<<"$BODY")" -gt 0 ] || fail "search by unit and cause found nothing"
+call staff GET '/api/search?from=not-a-time'
+expect 400 "bad time"
+call sup GET /api/cases/NDG-2026-031/export
+expect 200 "export"
+grep -q '"signed_entry_hex": *"' <<<"$BODY" || fail "export lacks signed entries"
+call staff GET /api/media/00000000000000000000000000000000
+expect 404 "unknown media"
+
+# ---- compliance ----
+call sup GET '/api/compliance?from=2026-01-01&to=2026-12-31'
+expect 200 "compliance"
+grep -q '"name":"南大港产业园区自然资源所"' <<<"$BODY" || fail "compliance unit: ${BODY:0:300}"
+grep -q '"name":"ZF-0107"' <<<"$BODY" || fail "compliance officer: ${BODY:0:300}"
+grep -q '"alerts_by_article":{' <<<"$BODY" || fail "compliance alerts"
+
+# ---- audit: who viewed, exported, justified ----
+call sup GET "/api/audit?kind=audit&limit=100"
+expect 200 "audit"
+for want in '"user":"staff","action":"view_case","target":"NDG-2026-031"' \
+  '"user":"sup","action":"export_case","target":"NDG-2026-031"' \
+  '"user":"sup","action":"justify_alert","target":"a0000000000000a1"' \
+  '"user":"staff","action":"login"' '"user":"cli:'; do
+  grep -q "$want" <<<"$BODY" || fail "audit lacks $want"
+done
+call sup GET "/api/audit?user=staff&action=view_case"
+[ "$(grep -o '"action":"view_case"' <<<"$BODY" | wc -l)" -ge 1 ] || fail "audit filter"
+grep -q '"action":"login"' <<<"$BODY" && fail "audit filter let other actions through"
+call sup GET /api/audit/verify
+expect 200 "verify"
+grep -q '"intact":true' <<<"$BODY" || fail "hub log not intact: $BODY"
+
+# ---- devices: enrol and revoke (admin) ----
+"$EDGE" init --state "$T/car3" --unit u3 --vehicle v3 >/dev/null
+pub=$(sed ':a;N;$!ba;s/\n/\\n/g' "$T/car3/device.pub")
+call admin POST /api/devices "{\"unit\":\"北区所\",\"vehicle\":\"冀J-ZF099\",\"device_pub\":\"$pub\"}"
+expect 201 "enrol"
+car3=$(jget device_id <<<"$BODY")
+"$HUB" devices --state "$T/hub" | grep -q "$car3" || fail "enrolled device not in the store"
+call admin POST /api/devices '{"unit":"x","vehicle":"y","sign_public":"zz"}'
+expect 400 "enrol with bad keys"
+call admin POST "/api/devices/$car3/revoke" '{"reason":"test"}'
+expect 200 "revoke"
+"$HUB" devices --state "$T/hub" --json | grep "$car3" | grep -q '"state":"revoked"' ||
+  fail "revocation not in the store"
+call admin POST "/api/devices/$car3/revoke" '{}'
+grep -q 'already revoked' <<<"$BODY" || fail "second revoke: $BODY"
+call admin POST /api/devices/NOT-A-DEVICE/revoke '{}'
+expect 400 "revoke a malformed ID"
+call admin POST "/api/devices" "{\"unit\":\"北区所\",\"vehicle\":\"v\",\"device_pub\":\"$pub\"}"
+expect 409 "enrol a revoked device again"
+call sup GET "/api/audit?action=device_revoke"
+grep -q "\"target\":\"$car3\"" <<<"$BODY" || fail "revocation not audited"
+
+# ---- users (admin) ----
+call admin GET /api/users
+expect 200 "users"
+grep -q '"name":"sup","role":"supervisor"' <<<"$BODY" || fail "users list: $BODY"
+call admin POST /api/users '{"name":"new.one","role":"staff","password":"new-pass-1"}'
+expect 201 "add user"
+call admin POST /api/users '{"name":"new.one","role":"staff","password":"new-pass-1"}'
+expect 409 "add the same user"
+call admin POST /api/users '{"name":"bad name","role":"staff","password":"new-pass-1"}'
+expect 400 "bad user name"
+login new.one new-pass-1
+call admin POST /api/users/new.one '{"disabled":true}'
+expect 200 "disable user"
+call new.one GET /api/me
+expect 401 "a disabled user's session"
+
+# ---- metrics ----
+call staff GET /metrics
+expect 200 "metrics with a session"
+grep -q '^fieldtrail_devices_online ' <<<"$BODY" || fail "metrics: devices online"
+grep -q '^fieldtrail_alerts_open{article="13"} ' <<<"$BODY" || fail "metrics: alerts by article"
+grep -q '^fieldtrail_backlog_entries_total ' <<<"$BODY" || fail "metrics: backlog"
+grep -q '^fieldtrail_synced_bytes_total ' <<<"$BODY" || fail "metrics: bytes synced"
+grep -q '^fieldtrail_dashboard_poll_seconds ' <<<"$BODY" || fail "metrics: poll time"
+code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $METRICS_TOKEN" "$URL/metrics")
+[ "$code" = 200 ] || fail "metrics with the bearer token: $code"
+code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer wrong" "$URL/metrics")
+[ "$code" = 401 ] || fail "metrics with a wrong token: $code"
+
+# ---- logout ends the session ----
+call staff POST /api/logout '{}'
+expect 200 "logout"
+call staff GET /api/me
+expect 401 "after logout"
+
+kill "$SSE" 2>/dev/null || true
+
+# ---- TLS ----
+if command -v openssl >/dev/null; then
+  hub_stop
+  openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 \
+    -keyout "$T/tls.key" -out "$T/tls.crt" >/dev/null 2>&1 || fail "openssl could not make a cert"
+  printf 'http_tls_cert = %s\nhttp_tls_key = %s\n' "$T/tls.crt" "$T/tls.key" >>"$T/hub/hub.conf"
+  web_hub_start
+  [[ "$URL" == https://* ]] || fail "the URL should be https: $URL"
+  curl -sk -D "$T/h" -o /dev/null -H 'Content-Type: application/json' \
+    --data "{\"user\":\"sup\",\"password\":\"$PW_SUP\"}" "$URL/api/login"
+  grep -i '^Set-Cookie: ft_session=' "$T/h" | grep -q 'Secure' || fail "TLS cookie not Secure"
+  code=$(curl -sk -o /dev/null -w '%{http_code}' "$URL/api/sync")
+  [ "$code" = 401 ] || fail "TLS without a login: $code"
+else
+  echo "openssl not installed: TLS part not run"
+fi
