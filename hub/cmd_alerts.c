@@ -179,8 +179,10 @@ static void print_brief(const json_t *a, const char *state)
     json_array_foreach(json_object_get(a, "record_ids"), i, v)
     {
         const char *id = json_string_value(v);
-        int n = snprintf(what + used, sizeof what - used, "%s%s", used ? ">" : "",
-                         id && id[0] ? id : "?");
+        if (!id || !id[0]) {
+            continue; /* an entry the hub refused (integrity) or one without id */
+        }
+        int n = snprintf(what + used, sizeof what - used, "%s%s", used ? ">" : "", id);
         used = n > 0 && used + (size_t)n < sizeof what ? used + (size_t)n : used;
     }
     json_array_foreach(json_object_get(a, "media_ids"), i, v)

@@ -14,3 +14,11 @@ ft_add_script_test(gaps_record_rules_raise_and_stay_quiet gaps/record_rules.sh T
   LABELS gaps)
 ft_add_script_test(gaps_coverage_media_readiness_and_unlinked gaps/coverage.sh TIMEOUT 300
   LABELS gaps)
+ft_add_script_test(gaps_multi_device_clock_offset_corrected gaps/clock_offset.sh TIMEOUT 300
+  LABELS gaps)
+ft_add_script_test(gaps_integrity_events_are_critical_alerts gaps/integrity.sh TIMEOUT 300
+  LABELS gaps)
+ft_add_script_test(gaps_resolved_justified_history_pub_and_webhooks gaps/lifecycle.sh
+  TIMEOUT 300 LABELS gaps)
+ft_add_script_test(gaps_rule_pack_checked_and_malformed_refused gaps/rules_cli.sh TIMEOUT 120
+  LABELS gaps)
