@@ -238,10 +238,12 @@ int alerts_apply(alerts_t *a, index_txn_t *t, const index_unit_t *unit, json_t *
         } else {
             const char *state = json_string_value(json_object_get(row, "state"));
             /* Keep the details current (the detail text may change). */
-            json_object_set(row, "detail", json_object_get(raised[i], "detail"));
+            json_t *detail = json_object_get(raised[i], "detail");
+            bool changed = !json_equal(detail, json_object_get(row, "detail"));
+            json_object_set(row, "detail", detail);
             if (state && strcmp(state, "resolved") == 0) {
                 err = transition(a, t, row, "open", now_ms, "raised again", events);
-            } else {
+            } else if (changed) {
                 err = put_json(txn, a->alerts, id, 16, row);
             }
         }
