@@ -203,3 +203,19 @@ int blobstore_open_read(blobstore_t *bs, const uint8_t id[BLOB_ID_BYTES])
     }
     return fd;
 }
+
+int blobstore_remove(blobstore_t *bs, const uint8_t id[BLOB_ID_BYTES])
+{
+    char path[4300], dir[4200];
+    object_path(bs, id, path, sizeof path);
+    object_dir(bs, id, dir, sizeof dir);
+    if (unlink(path) != 0) {
+        return errno == ENOENT ? FT_ENOTFOUND : FT_EIO;
+    }
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd >= 0) {
+        (void)fsync(fd);
+        close(fd);
+    }
+    return FT_OK;
+}
