@@ -2,6 +2,7 @@
 #include "bodyjson.h"
 #include "edge.h"
 #include "hlc.h"
+#include "msync.h"
 #include "record.h"
 #include "sync.h"
 
@@ -250,6 +251,7 @@ int edge_cmd_status(int argc, char **argv)
         json_object_set_new(sync, "last_error_at",
                             ss.last_error_ms ? json_string(error_at) : json_null());
         json_object_set_new(o, "sync", sync);
+        json_object_set_new(o, "media", edge_media_status_json(ctx.log));
         json_dumpf(o, stdout, JSON_COMPACT);
         fputc('\n', stdout);
         json_decref(o);
@@ -280,6 +282,7 @@ int edge_cmd_status(int argc, char **argv)
         if (ss.last_error[0]) {
             printf("last error:  %s (%s)\n", ss.last_error, error_at);
         }
+        edge_media_status_print(ctx.log, stdout);
     }
     edge_close(&ctx);
     return 0;

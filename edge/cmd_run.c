@@ -1,6 +1,7 @@
 /* cmd_run.c: `fieldtrail-edge run`: the sync daemon. */
 #include "edge.h"
 #include "logging.h"
+#include "msync.h"
 #include "sync.h"
 
 #include <signal.h>
@@ -168,10 +169,15 @@ int edge_cmd_run(int argc, char **argv)
         edge_fail("cannot start syncing: %s", ft_strerror(err));
         goto out;
     }
+    edge_media_t *media = NULL;
+    if (edge_media_start(&ctx, &stop_flag, &media) != 0) {
+        goto out;
+    }
     char id[DEVID_TEXT_SIZE];
     devid_format(devlog_device(ctx.log), id);
     log_info("device %s syncing to %s", id, so.endpoint);
     err = edge_sync_run(sync, &stop_flag);
+    edge_media_stop(&media);
     if (err == FT_ETIMEOUT) {
         uint64_t head = 0;
         if (devlog_head(ctx.log, &head, NULL) != FT_OK) {

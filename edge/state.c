@@ -113,6 +113,9 @@ int edge_open(edge_ctx_t *ctx)
         edge_fail("map_size_mb must be a whole number of megabytes, not \"%s\"", map_text);
         return 1;
     }
+    if (!map_text) {
+        map_mb = 65536; /* 64 GiB: media chunks live here too (docs/media.md) */
+    }
     devlog_opts_t opts = {.map_size = (size_t)map_mb << 20};
     if (fsutil_join(path, sizeof path, ctx->state, "db") != FT_OK) {
         return 1;

@@ -1,0 +1,75 @@
+# lib.sh: helpers of the media integration tests (sourced, not a test).
+# Builds on tests/sync/lib.sh (scratch dir $T, free ports, PID-only cleanup).
+#
+# FT_MEDIA_BIG_MB is the size of the "1 GiB" file: 1024 in the normal build;
+# the ASan build shrinks it to 128 unless the variable is set.
+
+# shellcheck source=../sync/lib.sh
+. "$FT_SRC/tests/sync/lib.sh"
+
+if [ -z "${FT_MEDIA_BIG_MB:-}" ]; then
+  FT_MEDIA_BIG_MB=1024
+  [ "$FT_SYNC_SLOW" -gt 1 ] && FT_MEDIA_BIG_MB=128
+fi
+
+# media_hub_init: hub_init plus a media endpoint on a free port (MPORT).
+media_hub_init() {
+  hub_init
+  MPORT=$(free_port)
+  echo "media.listen = tcp://127.0.0.1:$MPORT" >>"$T/hub/hub.conf"
+  ARCHIVE_KEY=$(awk -F' *= *' '$1 == "archive_public" {print $2}' "$T/hub/hub.pub")
+  [ -n "$ARCHIVE_KEY" ] || fail "no archive_public in hub.pub"
+}
+
+# media_edge_new NAME: edge_new plus the archive key and media endpoint.
+media_edge_new() {
+  edge_new "$1"
+  {
+    echo "archive_key = $ARCHIVE_KEY"
+    echo "media.hub = tcp://127.0.0.1:$MPORT"
+    echo "media.stable_ms = 300"
+  } >>"$T/$1/edge.conf"
+  mkdir -p "$T/$1/inbox"
+}
+
+# big_file PATH MB: a file of MB MiB of random bytes, made quickly (one
+# 16 MiB random block, each copy made unique by its own header).
+big_file() {
+  local path=$1 mb=$2 i
+  head -c $((16 << 20)) /dev/urandom >"$T/block"
+  : >"$path"
+  for ((i = 0; i < mb / 16; i++)); do
+    printf 'fieldtrail test block %08d ' "$i" >>"$path"
+    cat "$T/block" >>"$path"
+  done
+  truncate -s $((mb << 20)) "$path"
+}
+
+# hub_media_json: `fieldtrail-hub media list --json` lines.
+hub_media_json() {
+  "$HUB" media list --state "$T/hub" --json
+}
+
+# hub_complete_count: files complete at the hub.
+hub_complete_count() {
+  hub_media_json | grep -c '"state":"complete"' || true
+}
+
+# wait_complete N SECONDS: until the hub holds N complete files.
+wait_complete() {
+  local n=$1 secs=$2
+  wait_until "$secs" "$n media files complete at the hub" test_complete "$n"
+}
+test_complete() {
+  [ "$(hub_complete_count)" -ge "$1" ]
+}
+
+# check_identical SRC_SHA256 FILE_ID: the hub's decrypted copy has this hash.
+check_identical() {
+  local want=$1 id=$2 got
+  "$HUB" media get "$id" --out "$T/got.bin" --state "$T/hub" 2>>"$T/get.log" ||
+    fail "media get $id failed: $(tail -2 "$T/get.log")"
+  got=$(sha256sum "$T/got.bin" | cut -d' ' -f1)
+  [ "$got" = "$want" ] || fail "file $id differs at the hub: $got, expected $want"
+  rm -f "$T/got.bin"
+}
