@@ -3,3 +3,16 @@
 # tests/media/lib.sh). FT_MEDIA_BIG_MB shrinks the 1 GiB file (ASan: 128).
 ft_add_script_test(media_1gib_and_100_photos_arrive_identical media/big_and_photos.sh
   TIMEOUT 600 LABELS media)
+
+add_executable(ft_mtool ${CMAKE_CURRENT_SOURCE_DIR}/media/ft_mtool.c)
+target_link_libraries(ft_mtool PRIVATE PkgConfig::LMDB)
+set_target_properties(ft_mtool PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests/media)
+
+ft_add_script_test(media_tampered_chunk_refused_integrity_event_rest_arrives media/tamper.sh
+  TIMEOUT 300 LABELS media)
+ft_add_script_test(media_edge_keeps_no_key_and_no_plaintext media/no_plaintext.sh
+  TIMEOUT 300 LABELS media)
+ft_add_script_test(media_storage_full_pauses_then_resumes_after_pruning media/storage_full.sh
+  TIMEOUT 300 LABELS media)
+ft_add_script_test(media_link_cut_10_times_resends_at_most_10_chunks media/kill_transfer.sh
+  TIMEOUT 900 LABELS media)

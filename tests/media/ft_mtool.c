@@ -1,0 +1,76 @@
+/* ft_mtool: test helper that looks into (and damages) an edge's media store.
+ *   ft_mtool DBDIR flip FILE_ID_HEX INDEX   flips one byte of a stored chunk
+ *   ft_mtool DBDIR count DBI                prints the number of rows in DBI
+ * Used only by tests/media/*.sh; it opens the LMDB environment directly. */
+#include <lmdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int fail(const char *what, int rc)
+{
+    fprintf(stderr, "ft_mtool: %s: %s\n", what, mdb_strerror(rc));
+    return 1;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 4) {
+        fprintf(stderr, "usage: ft_mtool DBDIR flip FILE_ID INDEX | count DBI\n");
+        return 2;
+    }
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    int rc = mdb_env_create(&env);
+    mdb_env_set_maxdbs(env, 32);
+    mdb_env_set_mapsize(env, (size_t)65536 << 20);
+    if ((rc = mdb_env_open(env, argv[1], MDB_NOTLS, 0600)) != 0) {
+        return fail("open", rc);
+    }
+    if ((rc = mdb_txn_begin(env, NULL, 0, &txn)) != 0) {
+        return fail("begin", rc);
+    }
+    if (strcmp(argv[2], "count") == 0) {
+        MDB_stat st;
+        if ((rc = mdb_dbi_open(txn, argv[3], 0, &dbi)) != 0 || (rc = mdb_stat(txn, dbi, &st))) {
+            return fail("stat", rc);
+        }
+        printf("%zu\n", st.ms_entries);
+        mdb_txn_abort(txn);
+        mdb_env_close(env);
+        return 0;
+    }
+    if (strcmp(argv[2], "flip") != 0 || argc != 5 || strlen(argv[3]) != 32) {
+        return 2;
+    }
+    unsigned char key[20];
+    for (int i = 0; i < 16; i++) {
+        unsigned v;
+        sscanf(argv[3] + 2 * i, "%2x", &v);
+        key[i] = (unsigned char)v;
+    }
+    unsigned long idx = strtoul(argv[4], NULL, 10);
+    key[16] = (unsigned char)(idx >> 24);
+    key[17] = (unsigned char)(idx >> 16);
+    key[18] = (unsigned char)(idx >> 8);
+    key[19] = (unsigned char)idx;
+    if ((rc = mdb_dbi_open(txn, "mchunks", 0, &dbi)) != 0) {
+        return fail("dbi", rc);
+    }
+    MDB_val k = {sizeof key, key}, v;
+    if ((rc = mdb_get(txn, dbi, &k, &v)) != 0) {
+        return fail("get", rc);
+    }
+    unsigned char *copy = malloc(v.mv_size);
+    memcpy(copy, v.mv_data, v.mv_size);
+    copy[v.mv_size / 2] ^= 0x5a;
+    MDB_val nv = {v.mv_size, copy};
+    if ((rc = mdb_put(txn, dbi, &k, &nv, 0)) != 0 || (rc = mdb_txn_commit(txn)) != 0) {
+        return fail("put", rc);
+    }
+    free(copy);
+    mdb_env_close(env);
+    printf("flipped a byte of chunk %lu\n", idx);
+    return 0;
+}
