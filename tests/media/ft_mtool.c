@@ -1,7 +1,7 @@
 /* ft_mtool: test helper that looks into (and damages) an edge's media store.
  *   ft_mtool DBDIR flip FILE_ID_HEX INDEX   flips one byte of a stored chunk
  *   ft_mtool DBDIR count DBI                prints the number of rows in DBI
- * Used only by tests/media/*.sh; it opens the LMDB environment directly. */
+ * Used only by the scripts in tests/media; it opens the LMDB environment directly. */
 #include <lmdb.h>
 #include <stdio.h>
 #include <stdlib.h>
