@@ -74,8 +74,11 @@ edge_import office "$T/office.jsonl"
 edge_import car1 "$T/car1.jsonl"
 
 hub_start --now "$NOW"
-edge_sync office
+# The vehicle first: were the court applications evaluated before the
+# notices served arrived, C11-10D would open and then resolve (correct, but
+# this scenario compares final states only).
 edge_sync car1
+edge_sync office
 wait_indexed "$(cat "$T/office.jsonl" "$T/car1.jsonl" | wc -l)"
 hub_stop
 check_alerts record_rules
