@@ -8,7 +8,9 @@
  *   GET /api/cases/ID/export           the case's signed entries, verifiable
  *                                      (audited: export_case)
  *   GET /api/media/ID                  media item facts (manifest)
- *   GET /api/media/ID/content          playback with Range (audited: play);
+ *   GET /api/media/ID/content          playback with Range, decrypted chunk by
+ *                                      chunk as the player reads (audited: play,
+ *                                      once per user and file per 10 min);
  *                                      503 until the hub holds the content
  *
  * Coverage follows RULES.md "covered by media": media linked to an activity
@@ -17,11 +19,16 @@
  * the window; the uncovered stretches are returned as gaps.
  */
 #include "hlc.h"
+#include "logging.h"
+#include "media.h"
 #include "web.h"
 
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <unistd.h>
 
 /* True if comma/", " separated list a and b share a name. */
 static bool lists_meet(const char *a, const char *b)
@@ -429,6 +436,121 @@ static void export_case(web_req_t *r)
     web_raw(r, 200, resp);
 }
 
+/* Recent playbacks: a viewing (user, file) is audited once per PLAY_AUDIT_MS,
+ * not once per range request a seeking player makes. */
+#define PLAY_AUDIT_SLOTS 64
+#define PLAY_AUDIT_MS (10 * 60 * 1000LL)
+struct web_play {
+    char key[USER_NAME_MAX + 40];
+    int64_t at_ms;
+};
+
+void api_cases_free(web_t *w)
+{
+    free(w->plays);
+    w->plays = NULL;
+}
+
+/* True if this user's viewing of file_hex needs an audit entry now. */
+static bool play_needs_audit(web_t *w, const char *user, const char *file_hex, int64_t now)
+{
+    char key[USER_NAME_MAX + 40];
+    snprintf(key, sizeof key, "%s/%.32s", user, file_hex);
+    bool need = true;
+    pthread_mutex_lock(&w->play_lock);
+    if (!w->plays) {
+        w->plays = calloc(PLAY_AUDIT_SLOTS, sizeof *w->plays);
+    }
+    if (w->plays) {
+        size_t oldest = 0;
+        for (size_t i = 0; i < PLAY_AUDIT_SLOTS; i++) {
+            if (strcmp(w->plays[i].key, key) == 0) {
+                need = now - w->plays[i].at_ms > PLAY_AUDIT_MS;
+                oldest = i;
+                break;
+            }
+            if (w->plays[i].at_ms < w->plays[oldest].at_ms) {
+                oldest = i;
+            }
+        }
+        if (need) {
+            snprintf(w->plays[oldest].key, sizeof w->plays[oldest].key, "%s", key);
+            w->plays[oldest].at_ms = now;
+        }
+    }
+    pthread_mutex_unlock(&w->play_lock);
+    return need;
+}
+
+/* The manifest of media ID (hex of file_id), from the store: *v must be
+ * freed with entry_view_free on FT_OK. */
+static int load_manifest(web_t *w, const char *id, entry_view_t *v)
+{
+    char ref[64] = "";
+    catalog_read(w->catalog);
+    size_t n;
+    const cat_item_t *items = catalog_items(w->catalog, &n);
+    for (size_t i = 0; i < n; i++) {
+        if (items[i].kind == CAT_MEDIA && strcmp(items[i].id, id) == 0) {
+            snprintf(ref, sizeof ref, "%s", items[i].ref);
+            break;
+        }
+    }
+    catalog_done(w->catalog);
+    char dev_text[DEVID_TEXT_SIZE];
+    unsigned long long epoch = 0, seq = 0;
+    uint8_t dev[DEVID_BYTES];
+    if (!ref[0] || sscanf(ref, "%24[^/]/%llu/%llu", dev_text, &epoch, &seq) != 3 ||
+        devid_parse(dev_text, dev) != FT_OK) {
+        return FT_ENOTFOUND;
+    }
+    store_txn_t *t = NULL;
+    const uint8_t *raw;
+    size_t len;
+    int err = store_begin(w->hub->store, false, &t);
+    if (err == FT_OK) {
+        err = store_entry_get(t, dev, epoch, seq, &raw, &len);
+    }
+    if (err == FT_OK) {
+        err = entry_open(raw, len, v);
+    }
+    store_abort(&t);
+    if (err == FT_OK && (!v->entry->body || v->entry->body->kind_case != FT__BODY__KIND_MEDIA)) {
+        entry_view_free(v);
+        err = FT_ENOTFOUND;
+    }
+    return err;
+}
+
+/* True if the hub holds the whole content (published in the blob store). */
+static bool media_held(web_t *w, const Ft__MediaManifest *m)
+{
+    return w->blobs && m->merkle_root.len == BLOB_ID_BYTES &&
+           blobstore_has(w->blobs, m->merkle_root.data);
+}
+
+static const char *media_mime(const Ft__MediaManifest *m)
+{
+    static const struct {
+        const char *ext, *mime;
+    } types[] = {
+        {".mp4", "video/mp4"},       {".m4v", "video/mp4"},        {".webm", "video/webm"},
+        {".mov", "video/quicktime"}, {".mkv", "video/x-matroska"}, {".avi", "video/x-msvideo"},
+        {".jpg", "image/jpeg"},      {".jpeg", "image/jpeg"},      {".png", "image/png"},
+        {".mp3", "audio/mpeg"},      {".m4a", "audio/mp4"},        {".wav", "audio/wav"},
+        {".ogg", "audio/ogg"},       {".aac", "audio/aac"},        {".amr", "audio/amr"},
+    };
+    const char *dot = m->file_name ? strrchr(m->file_name, '.') : NULL;
+    for (size_t i = 0; dot && i < sizeof types / sizeof types[0]; i++) {
+        if (strcasecmp(dot, types[i].ext) == 0) {
+            return types[i].mime;
+        }
+    }
+    return m->kind == FT__MEDIA_KIND__AUDIO   ? "audio/mpeg"
+           : m->kind == FT__MEDIA_KIND__PHOTO ? "image/jpeg"
+                                              : "video/mp4";
+}
+
 static void media_info(web_req_t *r)
 {
     json_t *o = NULL;
@@ -445,19 +567,209 @@ static void media_info(web_req_t *r)
         web_error(r, 404, "not_found", "no such media item");
         return;
     }
-    json_object_set_new(o, "playable", json_false());
+    entry_view_t v;
+    bool held = false;
+    const char *mime = "application/octet-stream";
+    if (load_manifest(r->web, r->args[0], &v) == FT_OK) {
+        held = media_held(r->web, v.entry->body->media);
+        mime = media_mime(v.entry->body->media);
+        entry_view_free(&v);
+    }
+    json_object_set_new(o, "playable", json_boolean(held));
+    json_object_set_new(o, "content_type", json_string(mime));
     char url[160];
     snprintf(url, sizeof url, "/api/media/%s/content", r->args[0]);
     json_object_set_new(o, "content", json_string(url));
     web_json(r, 200, o);
 }
 
+/* One playback response: decrypts the chunks a byte range touches. */
+typedef struct {
+    int fd;
+    uint8_t key[MEDIA_KEY_BYTES];
+    uint8_t file_id[MEDIA_FILE_ID_BYTES];
+    uint64_t size, start; /* file size; first byte of the range */
+    uint32_t chunk_size, n_chunks;
+    uint32_t cur; /* chunk in pt, or UINT32_MAX */
+    uint8_t *ct, *pt;
+} play_t;
+
+static void play_free(void *cls)
+{
+    play_t *p = cls;
+    if (!p) {
+        return;
+    }
+    sodium_memzero(p->key, sizeof p->key);
+    if (p->pt) {
+        sodium_memzero(p->pt, p->chunk_size);
+    }
+    free(p->ct);
+    free(p->pt);
+    if (p->fd >= 0) {
+        close(p->fd);
+    }
+    free(p);
+}
+
+static ssize_t play_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    play_t *p = cls;
+    uint64_t at = p->start + pos;
+    if (at >= p->size) {
+        return MHD_CONTENT_READER_END_OF_STREAM;
+    }
+    uint32_t idx = (uint32_t)(at / p->chunk_size);
+    uint32_t plen = media_chunk_len(p->size, p->chunk_size, idx);
+    if (p->cur != idx) {
+        uint64_t off = (uint64_t)idx * (p->chunk_size + MEDIA_TAG_BYTES);
+        if (pread(p->fd, p->ct, plen + MEDIA_TAG_BYTES, (off_t)off) !=
+                (ssize_t)(plen + MEDIA_TAG_BYTES) ||
+            media_chunk_decrypt(p->key, p->file_id, idx, p->ct, plen + MEDIA_TAG_BYTES, p->pt) !=
+                FT_OK) {
+            log_error("media %02x%02x...: chunk %u does not read or decrypt", p->file_id[0],
+                      p->file_id[1], idx);
+            return MHD_CONTENT_READER_END_WITH_ERROR;
+        }
+        p->cur = idx;
+    }
+    uint64_t in = at - (uint64_t)idx * p->chunk_size;
+    size_t n = plen - in;
+    n = n < max ? n : max;
+    memcpy(buf, p->pt + in, n);
+    return (ssize_t)n;
+}
+
+/* Parses "bytes=a-b" / "bytes=a-" / "bytes=-n" against size. 1 if a range
+ * was given and fits, 0 if none, -1 if unsatisfiable or malformed. */
+static int parse_range(const char *h, uint64_t size, uint64_t *a, uint64_t *b)
+{
+    if (!h) {
+        return 0;
+    }
+    if (strncmp(h, "bytes=", 6) != 0 || strchr(h, ',')) {
+        return -1;
+    }
+    const char *s = h + 6;
+    char *end;
+    if (*s == '-') {
+        unsigned long long n = strtoull(s + 1, &end, 10);
+        if (*end || n == 0 || size == 0) {
+            return -1;
+        }
+        *a = n >= size ? 0 : size - n;
+        *b = size - 1;
+        return 1;
+    }
+    unsigned long long x = strtoull(s, &end, 10);
+    if (end == s || *end != '-') {
+        return -1;
+    }
+    const char *s2 = end + 1;
+    unsigned long long y = size ? size - 1 : 0;
+    if (*s2) {
+        y = strtoull(s2, &end, 10);
+        if (*end) {
+            return -1;
+        }
+    }
+    if (x >= size || y < x) {
+        return -1;
+    }
+    *a = x;
+    *b = y < size ? y : size - 1;
+    return 1;
+}
+
 static void media_content(web_req_t *r)
 {
-    /* The hub's blob store and archive-key decryption come with the media
-     * engine; until then the hub holds manifests only. */
-    web_error(r, 503, "not_held",
-              "the hub does not hold this media content yet (media transfer is not enabled)");
+    entry_view_t v;
+    int err = load_manifest(r->web, r->args[0], &v);
+    if (err == FT_ENOTFOUND) {
+        web_error(r, 404, "not_found", "no such media item");
+        return;
+    }
+    if (err != FT_OK) {
+        web_error(r, 500, "store", ft_strerror(err));
+        return;
+    }
+    const Ft__MediaManifest *m = v.entry->body->media;
+    if (!media_held(r->web, m)) {
+        entry_view_free(&v);
+        web_error(r, 503, "not_held",
+                  "the hub does not hold this media content yet (the edge has not sent it)");
+        return;
+    }
+    if (!r->web->hub->keys.has_archive || m->file_id.len != MEDIA_FILE_ID_BYTES ||
+        m->chunk_size == 0) {
+        entry_view_free(&v);
+        web_error(r, 500, "no_key", "this hub has no archive key to decrypt media");
+        return;
+    }
+    play_t *p = calloc(1, sizeof *p);
+    if (!p) {
+        entry_view_free(&v);
+        web_error(r, 500, "internal", "out of memory");
+        return;
+    }
+    p->fd = -1;
+    p->cur = UINT32_MAX;
+    p->size = m->size;
+    p->chunk_size = m->chunk_size;
+    memcpy(p->file_id, m->file_id.data, MEDIA_FILE_ID_BYTES);
+    err = media_key_unseal(m->sealed_key.data, m->sealed_key.len, r->web->hub->keys.archive_pk,
+                           r->web->hub->keys.archive_sk, p->key);
+    const char *mime = media_mime(m);
+    int fd = err == FT_OK ? blobstore_open_read(r->web->blobs, m->merkle_root.data) : -1;
+    entry_view_free(&v);
+    p->fd = fd >= 0 ? fd : -1;
+    p->ct = malloc((size_t)p->chunk_size + MEDIA_TAG_BYTES);
+    p->pt = malloc(p->chunk_size);
+    if (err != FT_OK || fd < 0 || !p->ct || !p->pt) {
+        play_free(p);
+        web_error(r, 500, "media", "cannot open this media content (key or blob)");
+        return;
+    }
+    uint64_t a = 0, b = p->size ? p->size - 1 : 0;
+    int ranged = parse_range(r->range, p->size, &a, &b);
+    if (ranged < 0) {
+        char cr[64];
+        snprintf(cr, sizeof cr, "bytes */%llu", (unsigned long long)p->size);
+        play_free(p);
+        struct MHD_Response *resp =
+            MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+        if (resp) {
+            MHD_add_response_header(resp, "Content-Range", cr);
+        }
+        web_raw(r, 416, resp);
+        return;
+    }
+    int64_t now = (int64_t)hlc_wall_ms();
+    if (play_needs_audit(r->web, r->session.user, r->args[0], now) &&
+        web_audit(r, "play", r->args[0], mime) != FT_OK) {
+        play_free(p);
+        web_error(r, 500, "audit", "the audit log cannot be written; nothing is played");
+        return;
+    }
+    p->start = a;
+    uint64_t len = p->size ? b - a + 1 : 0;
+    struct MHD_Response *resp =
+        MHD_create_response_from_callback(len, 64 * 1024, play_read, p, play_free);
+    if (!resp) {
+        play_free(p);
+        web_error(r, 500, "internal", "out of memory");
+        return;
+    }
+    MHD_add_response_header(resp, "Content-Type", mime);
+    MHD_add_response_header(resp, "Accept-Ranges", "bytes");
+    MHD_add_response_header(resp, "Cache-Control", "private, no-store");
+    if (ranged) {
+        char cr[96];
+        snprintf(cr, sizeof cr, "bytes %llu-%llu/%llu", (unsigned long long)a,
+                 (unsigned long long)b, (unsigned long long)p->size);
+        MHD_add_response_header(resp, "Content-Range", cr);
+    }
+    web_raw(r, ranged ? 206 : 200, resp);
 }
 
 const web_route_t api_cases_routes[] = {

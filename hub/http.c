@@ -614,6 +614,9 @@ static void http_free(http_t *h)
     webevents_destroy(&h->web.events);
     api_poll_free(&h->web);
     api_alerts_free(&h->web);
+    api_cases_free(&h->web);
+    blobstore_destroy(&h->web.blobs);
+    pthread_mutex_destroy(&h->web.play_lock);
     catalog_destroy(&h->web.catalog);
     users_destroy(&h->web.users);
     free_pem(&h->cert_pem);
@@ -642,6 +645,7 @@ int http_start(hub_ctx_t *ctx, const http_opts_t *opts, http_t **out)
     h->web.hub = ctx;
     h->web.opts = *opts;
     h->web.started_ms = (int64_t)hlc_wall_ms();
+    pthread_mutex_init(&h->web.play_lock, NULL);
     bool want_tls = (opts->tls_cert && *opts->tls_cert) || (opts->tls_key && *opts->tls_key);
     if (want_tls) {
         size_t n;
@@ -664,6 +668,12 @@ int http_start(hub_ctx_t *ctx, const http_opts_t *opts, http_t **out)
     }
     if (err == FT_OK) {
         err = api_alerts_new(&h->web);
+    }
+    if (err == FT_OK && fsutil_join(dir, sizeof dir, ctx->state, "blobs") == FT_OK) {
+        err = blobstore_open(dir, &h->web.blobs);
+    }
+    if (err == FT_OK) {
+        err = fsutil_join(dir, sizeof dir, ctx->state, "web");
     }
     if (err == FT_OK) {
         err = webevents_new(api_poll, &h->web, &h->web.events);

@@ -1,6 +1,7 @@
 # The web dashboard: HTTP server (libmicrohttpd), JSON API, live events,
 # users and sessions, and the static pages of hub/web/ compiled into the hub.
-# Linked into fieldtrail-hub (defined in sync.cmake, included before this file).
+# Linked into fieldtrail-hub (defined in sync.cmake, included before this file);
+# playback reads the media blob store (ft_hubmedia, media.cmake).
 pkg_check_modules(MHD REQUIRED IMPORTED_TARGET libmicrohttpd)
 find_package(Threads REQUIRED)
 
@@ -20,7 +21,7 @@ target_link_libraries(ft_hubusers PUBLIC ft_common)
 add_library(ft_hubweb STATIC http.c webevents.c catalog.c api_auth.c api_sync.c api_alerts.c
   api_cases.c api_reports.c api_audit.c ${FT_WEB_C})
 target_include_directories(ft_hubweb PUBLIC ${CMAKE_CURRENT_SOURCE_DIR})
-target_link_libraries(ft_hubweb PUBLIC ft_hubusers ft_hubstore PkgConfig::MHD Threads::Threads m)
+target_link_libraries(ft_hubweb PUBLIC ft_hubusers ft_hubstore ft_hubmedia PkgConfig::MHD Threads::Threads m)
 
 target_sources(fieldtrail-hub PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/cmd_user.c)
 target_link_libraries(fieldtrail-hub PRIVATE ft_hubweb)

@@ -11,6 +11,7 @@
 #ifndef FT_HUB_WEB_H
 #define FT_HUB_WEB_H
 
+#include "blobstore.h"
 #include "catalog.h"
 #include "http.h"
 #include "users.h"
@@ -39,6 +40,9 @@ typedef struct {
     atomic_ulong audit_fail;   /* audit entries that could not be written */
     struct web_poll *poll;     /* what the watcher remembers between polls (api_sync.c) */
     struct alert_view *alerts; /* alerts as the hub log tells them (api_alerts.c) */
+    blobstore_t *blobs;        /* the media blob store (STATE/blobs), read only here */
+    pthread_mutex_t play_lock; /* guards plays */
+    struct web_play *plays;    /* recent playbacks, so one viewing is audited once */
 } web_t;
 
 /* One request being answered. */
@@ -118,5 +122,7 @@ void api_alerts_each(web_t *w, api_alert_fn fn, void *ctx);
 void api_alerts_all(web_t *w, api_alert_fn fn, void *ctx);
 /* A catalog item as the API shows it (api_cases.c). */
 json_t *api_item_json(const cat_item_t *it);
+/* Frees what playback keeps (api_cases.c). */
+void api_cases_free(web_t *w);
 
 #endif

@@ -71,14 +71,16 @@ int webevents_new(webevents_poll_fn poll, void *ctx, webevents_t **out)
     pthread_condattr_destroy(&ca);
     ev->poll = poll;
     ev->poll_ctx = ctx;
+    /* Published before the watcher starts: its first poll may look for it. */
+    *out = ev;
     if (poll) {
         if (pthread_create(&ev->watcher, NULL, watch, ev) != 0) {
+            *out = NULL;
             webevents_destroy(&ev);
             return FT_ENOMEM;
         }
         ev->watcher_started = true;
     }
-    *out = ev;
     return FT_OK;
 }
 

@@ -25,7 +25,8 @@
 typedef struct webevents_t webevents_t;
 typedef void (*webevents_poll_fn)(void *ctx, webevents_t *ev);
 
-/* Starts the watcher thread calling poll(ctx, ev). FT_OK, FT_ENOMEM. */
+/* Starts the watcher thread calling poll(ctx, ev); *out is set before the
+ * thread starts, so a poll may read it. FT_OK, FT_ENOMEM. */
 int webevents_new(webevents_poll_fn poll, void *ctx, webevents_t **out) FT_MUST_CHECK;
 /* Wakes every waiter and stops the watcher; idempotent; safe on NULL. */
 void webevents_stop(webevents_t *ev);
