@@ -60,6 +60,5 @@ check_converged car1
 [ "$(hub_held car1)" = 31 ] || fail "the new record did not arrive"
 check_converged car1
 
-# The hub's own log holds the enrolment; the hub's receipts verify at the edge
-# (they were stored), and the hub's log verifies.
-"$HUB" verify --state "$T/hub" | grep -q "hub log OK (1 entries)" || fail "hub log should hold one enrolment"
+# The hub's own log (enrolment, and whatever else the hub records) verifies.
+"$HUB" verify --state "$T/hub" | grep -q "hub log OK" || fail "the hub's own log must verify"

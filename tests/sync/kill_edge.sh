@@ -8,7 +8,7 @@ source "$(dirname "$0")/lib.sh"
 
 SEED=${FT_SYNC_SEED:-$(( $(date +%s) % 100000 ))}
 KILLS=${FT_SYNC_KILLS:-20}
-N=${FT_SYNC_RECORDS:-8000}
+N=${FT_SYNC_RECORDS:-$((8000 / FT_SYNC_SCALE))}
 echo "seed $SEED (repeat with FT_SYNC_SEED=$SEED), $KILLS kills, $N records per edge to start"
 RANDOM=$SEED
 
@@ -28,7 +28,7 @@ done
       "$SIM" gen "$v" 30 "$next" | "$EDGE" import - --state "$T/$v" >/dev/null
     done
     next=$((next + 30))
-    sleep 0.2
+    sleep "0.$((2 * FT_SYNC_SLOW))"
   done
 ) &
 RECORDER=$!

@@ -9,7 +9,7 @@ source "$(dirname "$0")/lib.sh"
 
 SEED=${FT_SYNC_SEED:-$(( $(date +%s) % 100000 ))}
 KILLS=${FT_SYNC_KILLS:-20}
-N=${FT_SYNC_RECORDS:-8000}
+N=${FT_SYNC_RECORDS:-$((8000 / FT_SYNC_SCALE))}
 echo "seed $SEED (repeat with FT_SYNC_SEED=$SEED), $KILLS kills, $N records per edge to start"
 RANDOM=$SEED
 
@@ -28,7 +28,7 @@ done
       "$SIM" gen "$v" 30 "$next" | "$EDGE" import - --state "$T/$v" >/dev/null
     done
     next=$((next + 30))
-    sleep 0.2
+    sleep "0.$((2 * FT_SYNC_SLOW))"
   done
 ) &
 RECORDER=$!
@@ -41,12 +41,13 @@ for k in $(seq "$KILLS"); do
   up=$((50 + RANDOM % 950))
   sleep "$(ms "$up")"
   hub_kill9
-  held=$("$HUB" status --state "$T/hub" --json | jget entries)
-  backlog=$(( $(edge_head car1) + $(edge_head car2) + $(edge_head car3) - held ))
+  st=$("$HUB" status --state "$T/hub" --json)
+  held=$(jget entries <<<"$st")
+  backlog=$(jget backlog <<<"$st") # as the edges last reported it to the hub
   if [ $((held - prev)) -gt 0 ] && [ "$backlog" -gt 0 ]; then
     mid=$((mid + 1))
   fi
-  echo "kill $k: hub killed -9 after $(ms "$up") s: holds $held entries (+$((held - prev))), $backlog still on the edges"
+  echo "kill $k: hub killed -9 after $(ms "$up") s: holds $held entries (+$((held - prev))), backlog $backlog"
   prev=$held
   sleep "$(ms $((RANDOM % 300)))"
 done
