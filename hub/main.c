@@ -5,7 +5,9 @@
  */
 #include "hub.h"
 #include "logging.h"
+#include "bundle.h"
 #include "mediapull.h"
+#include "retention.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -32,6 +34,10 @@ static const command_t commands[] = {
     {"timeline", hub_cmd_timeline, "a case's records and media in corrected-time order"},
     {"rules", hub_cmd_rules, "check a rule pack and print its rules"},
     {"user", hub_cmd_user, "manage dashboard users (add, passwd, role, list)"},
+    {"retention", hub_cmd_retention, "the retention job: list (--dry-run) or delete expired media"},
+    {"hold", hub_cmd_hold, "legal holds (Art. 23): add, remove, list"},
+    {"export", hub_cmd_export, "write a signed, self-verifying bundle of a case"},
+    {"archive", hub_cmd_archive, "write cases (or every held case) to an ISO 9660 disc image"},
 };
 
 static void usage(FILE *out)

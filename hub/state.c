@@ -28,6 +28,10 @@ const char *const hub_config_keys[] = {
     "http_tls_cert",
     "http_tls_key",
     "http_metrics_token",
+    "retention.daily_days",
+    "retention.case_years",
+    "retention.max_fraction",
+    "retention.max_clock_lead_days",
     NULL,
 };
 
