@@ -53,6 +53,12 @@ int ingest_new(mstore_t *m, const ingest_opts_t *opts, ingest_t **out)
         ingest_destroy(&in);
         return FT_ENOMEM;
     }
+    MDB_txn *txn = NULL;
+    if (mdb_txn_begin(mstore_env(m), NULL, MDB_RDONLY, &txn) == 0) {
+        uint8_t v = 0;
+        in->full = mstore_meta_get(m, txn, "storage_full", &v, 1) == FT_OK && v;
+        mdb_txn_abort(txn);
+    }
     *out = in;
     return FT_OK;
 }
@@ -388,6 +394,21 @@ static int ensure_space(ingest_t *in, uint64_t need)
     return free_bytes >= want ? FT_OK : FT_EFULL;
 }
 
+/* Persists the paused state so that `status` and the next process know it. */
+static void persist_full(ingest_t *in, bool full)
+{
+    MDB_txn *txn = NULL;
+    if (mdb_txn_begin(mstore_env(in->m), NULL, 0, &txn) != 0) {
+        return;
+    }
+    uint8_t v = full;
+    if (mstore_meta_put(in->m, txn, "storage_full", &v, 1) == FT_OK) {
+        mdb_txn_commit(txn);
+    } else {
+        mdb_txn_abort(txn);
+    }
+}
+
 /* Enters the paused state once: says so and logs storage_full. */
 static void note_full(ingest_t *in, const char *name, const char *recorder)
 {
@@ -405,6 +426,7 @@ static void note_full(ingest_t *in, const char *name, const char *recorder)
              "until the hub confirms files so they can be pruned, or map_size_mb is raised",
              name, (unsigned long long)(free_bytes >> 20), (unsigned long long)(map >> 20));
     log_error("%s", detail);
+    persist_full(in, true);
     int err = append_event(in, FT__DEVICE_EVENT_KIND__STORAGE_FULL, recorder, detail);
     if (err != FT_OK) {
         log_error("cannot even log the storage_full event: %s", ft_strerror(err));
@@ -417,6 +439,7 @@ static void note_not_full(ingest_t *in, const char *recorder)
         return;
     }
     in->full = false;
+    persist_full(in, false);
     log_info("media storage available again: ingest resumed");
     if (append_event(in, FT__DEVICE_EVENT_KIND__STORAGE_OK, recorder,
                      "media storage available again; ingest resumed") != FT_OK) {

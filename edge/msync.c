@@ -593,7 +593,11 @@ json_t *edge_media_status_json(devlog_t *log)
     }
     status_acc_t a = {.transfers = json_array(), .ingesting = json_array()};
     MDB_txn *txn = NULL;
+    uint8_t paused = 0;
     if (mdb_txn_begin(mstore_env(m), NULL, MDB_RDONLY, &txn) == 0) {
+        if (mstore_meta_get(m, txn, "storage_full", &paused, 1) != FT_OK) {
+            paused = 0;
+        }
         if (mstore_file_iter(m, txn, status_file, &a) != FT_OK ||
             mstore_progress_iter(m, txn, status_progress, &a) != FT_OK) {
             log_warn("media status incomplete");
@@ -604,13 +608,13 @@ json_t *edge_media_status_json(devlog_t *log)
     if (mstore_free_bytes(m, &free_bytes, &map) != FT_OK) {
         free_bytes = map = 0;
     }
-    json_t *o = json_pack("{s:I, s:I, s:I, s:I, s:I, s:o, s:o, s:{s:I, s:I, s:b}}", "files_pending",
-                          (json_int_t)a.stored, "files_acked", (json_int_t)a.acked, "files_pruned",
-                          (json_int_t)a.pruned, "bytes_pending", (json_int_t)a.bytes_pending,
-                          "ingest_queue", (json_int_t)json_array_size(a.ingesting), "ingesting",
-                          a.ingesting, "transfers", a.transfers, "storage", "free_bytes",
-                          (json_int_t)free_bytes, "map_bytes", (json_int_t)map, "full",
-                          free_bytes < MSTORE_HEADROOM + MEDIA_CHUNK_SIZE * 2ULL);
+    json_t *o =
+        json_pack("{s:I, s:I, s:I, s:I, s:I, s:o, s:o, s:{s:I, s:I, s:b}}", "files_pending",
+                  (json_int_t)a.stored, "files_acked", (json_int_t)a.acked, "files_pruned",
+                  (json_int_t)a.pruned, "bytes_pending", (json_int_t)a.bytes_pending,
+                  "ingest_queue", (json_int_t)json_array_size(a.ingesting), "ingesting",
+                  a.ingesting, "transfers", a.transfers, "storage", "free_bytes",
+                  (json_int_t)free_bytes, "map_bytes", (json_int_t)map, "full", paused != 0);
     mstore_destroy(&m);
     return o;
 }

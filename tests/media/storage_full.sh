@@ -13,7 +13,9 @@ mkdir -p "$T/car1/inbox/R1"
 head -c $((12 << 20)) /dev/urandom >"$T/a.mp4"
 head -c $((24 << 20)) /dev/urandom >"$T/b.mp4"
 "$EDGE" ingest "$T/a.mp4" --recorder R1 --state "$T/car1" >/dev/null 2>&1 || fail "ingest a"
-if "$EDGE" ingest "$T/b.mp4" --recorder R1 --state "$T/car1" 2>"$T/full.err"; then
+cp "$T/b.mp4" "$T/car1/inbox/R1/b.mp4"
+touch "$T/car1/inbox/R1/b.mp4.done"
+if "$EDGE" ingest --inbox --state "$T/car1" 2>"$T/full.err" >/dev/null; then
   fail "the second file should not fit"
 fi
 grep -q "storage full" "$T/full.err" || fail "no clear message: $(cat "$T/full.err")"
@@ -22,8 +24,7 @@ grep -q "storage full" "$T/full.err" || fail "no clear message: $(cat "$T/full.e
 "$EDGE" status --state "$T/car1" | grep -q "FULL" || fail "status does not say storage is full"
 echo "paused with: $(head -1 "$T/full.err")"
 
-cp "$T/b.mp4" "$T/car1/inbox/R1/b.mp4"
-touch "$T/car1/inbox/R1/b.mp4.done"
+[ -f "$T/car1/inbox/R1/b.mp4" ] || fail "the file that did not fit left the inbox"
 hub_start
 edge_start car1
 wait_complete 2 120
