@@ -16,7 +16,11 @@ fi
 media_hub_init() {
   hub_init
   MPORT=$(free_port)
-  echo "media.listen = tcp://127.0.0.1:$MPORT" >>"$T/hub/hub.conf"
+  {
+    echo "media.listen = tcp://127.0.0.1:$MPORT"
+    echo "alerts.publish = tcp://127.0.0.1:$(free_port)"
+    echo "http = off"
+  } >>"$T/hub/hub.conf"
   ARCHIVE_KEY=$(awk -F' *= *' '$1 == "archive_public" {print $2}' "$T/hub/hub.pub")
   [ -n "$ARCHIVE_KEY" ] || fail "no archive_public in hub.pub"
 }
