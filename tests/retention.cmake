@@ -1,0 +1,5 @@
+# tests/retention.cmake: retention, legal holds, case bundles, the verifier and
+# disc-image archives with real fieldtrail-edge and fieldtrail-hub processes
+# (tests/retention/*.sh, helpers in tests/retention/lib.sh).
+ft_add_script_test(retention_daily_after_two_years_evidence_and_holds_kept_refusals
+  retention/retention.sh TIMEOUT 600 LABELS retention)
