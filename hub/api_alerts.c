@@ -124,6 +124,19 @@ static void apply_justification(json_t *a, const json_t *j)
     json_object_set(a, "justification", (json_t *)j);
 }
 
+/* Unit of a case as its records say (first record with a unit). */
+static const char *case_unit(const catalog_t *c, const char *case_id)
+{
+    size_t n;
+    const cat_item_t *it = catalog_items(c, &n);
+    for (size_t i = 0; i < n; i++) {
+        if (it[i].kind == CAT_RECORD && it[i].unit[0] && strcmp(it[i].case_id, case_id) == 0) {
+            return it[i].unit;
+        }
+    }
+    return "";
+}
+
 bool api_alerts_feed(web_t *w, uint64_t seq, const Ft__Entry *e, json_t **changed)
 {
     *changed = NULL;
@@ -134,6 +147,14 @@ bool api_alerts_feed(web_t *w, uint64_t seq, const Ft__Entry *e, json_t **change
     int64_t at = (int64_t)hlc_ms(e->hlc);
     struct alert_view *v = w->alerts;
     json_t *a = NULL;
+    /* The unit of the case, for alerts that do not name one (read before
+     * the view's lock: the catalog is never read under it). */
+    char unit[STORE_NAME_MAX] = "";
+    if (b->kind_case == FT__BODY__KIND_ALERT && b->alert->case_id && *b->alert->case_id) {
+        catalog_read(w->catalog);
+        snprintf(unit, sizeof unit, "%s", case_unit(w->catalog, b->alert->case_id));
+        catalog_done(w->catalog);
+    }
     pthread_mutex_lock(&v->lock);
     if (b->kind_case == FT__BODY__KIND_ALERT && b->alert->alert_id) {
         const Ft__AlertEvent *ae = b->alert;
@@ -156,6 +177,10 @@ bool api_alerts_feed(web_t *w, uint64_t seq, const Ft__Entry *e, json_t **change
         }
         if (ae->case_id && *ae->case_id) {
             json_object_set_new(a, "case", json_string(ae->case_id));
+        }
+        const char *have_unit = str_or(a, "unit", "");
+        if (!*have_unit && unit[0]) {
+            json_object_set_new(a, "unit", json_string(unit));
         }
         const char *st = ae->state ? ae->state : "open";
         /* Justified is final (RULES.md): a justification the view already
@@ -237,19 +262,6 @@ void api_alerts_all(web_t *w, api_alert_fn fn, void *ctx)
         fn(ctx, a);
     }
     pthread_mutex_unlock(&w->alerts->lock);
-}
-
-/* Unit of a case as its records say (first record with a unit). */
-static const char *case_unit(const catalog_t *c, const char *case_id)
-{
-    size_t n;
-    const cat_item_t *it = catalog_items(c, &n);
-    for (size_t i = 0; i < n; i++) {
-        if (it[i].unit[0] && strcmp(it[i].case_id, case_id) == 0) {
-            return it[i].unit;
-        }
-    }
-    return "";
 }
 
 static int sev_rank(const char *s)

@@ -151,11 +151,17 @@ json_t *api_item_json(const cat_item_t *it)
     return o;
 }
 
+/* Where an item sits on a timeline: its window's start, else its time. */
+static json_int_t row_time(const json_t *o)
+{
+    json_int_t s = json_integer_value(json_object_get(o, "start_ms"));
+    return s ? s : json_integer_value(json_object_get(o, "time_ms"));
+}
+
 static int row_time_cmp(const void *x, const void *y)
 {
     const json_t *a = *(json_t *const *)x, *b = *(json_t *const *)y;
-    json_int_t ta = json_integer_value(json_object_get(a, "time_ms"));
-    json_int_t tb = json_integer_value(json_object_get(b, "time_ms"));
+    json_int_t ta = row_time(a), tb = row_time(b);
     if (ta != tb) {
         return ta < tb ? -1 : 1;
     }
@@ -234,6 +240,28 @@ static void timeline(web_req_t *r)
         lo = a && a < lo ? a : lo;
         hi = b > hi ? b : hi;
         json_array_append_new(rows, o);
+    }
+    /* A record amended by a later one of the case is shown, marked (both
+     * stay visible: nothing is ever edited). */
+    size_t ri;
+    json_t *row;
+    json_array_foreach(rows, ri, row)
+    {
+        const char *amends = json_string_value(json_object_get(row, "amends"));
+        if (!amends || !*amends) {
+            continue;
+        }
+        size_t rj;
+        json_t *other;
+        json_array_foreach(rows, rj, other)
+        {
+            const char *oid = json_string_value(json_object_get(other, "id"));
+            if (rj != ri && oid && strcmp(oid, amends) == 0 &&
+                strcmp(json_string_value(json_object_get(other, "kind")), "record") == 0) {
+                json_object_set_new(other, "amended_by",
+                                    json_string(json_string_value(json_object_get(row, "id"))));
+            }
+        }
     }
     json_t *head = json_pack("{s:s, s:s, s:s}", "case", case_id, "cause", cause, "party", party);
     catalog_done(r->web->catalog);

@@ -58,6 +58,39 @@ static bool any_text(const cat_item_t *it, const char *q)
     return false;
 }
 
+static json_int_t sort_time(const json_t *o)
+{
+    json_int_t s = json_integer_value(json_object_get(o, "start_ms"));
+    return s ? s : json_integer_value(json_object_get(o, "time_ms"));
+}
+
+static int newest_cmp(const void *x, const void *y)
+{
+    json_int_t a = sort_time(*(json_t *const *)x), b = sort_time(*(json_t *const *)y);
+    return a < b ? 1 : a > b ? -1 : 0;
+}
+
+/* The first limit items of arr by time, newest first (takes arr). */
+static json_t *newest_first(json_t *arr, size_t limit)
+{
+    size_t n = json_array_size(arr);
+    json_t **v = calloc(n ? n : 1, sizeof *v);
+    if (!v) {
+        return arr;
+    }
+    for (size_t i = 0; i < n; i++) {
+        v[i] = json_array_get(arr, i);
+    }
+    qsort(v, n, sizeof *v, newest_cmp);
+    json_t *out = json_array();
+    for (size_t i = 0; i < n && i < limit; i++) {
+        json_array_append(out, v[i]);
+    }
+    free(v);
+    json_decref(arr);
+    return out;
+}
+
 static void search(web_req_t *r)
 {
     const char *unit = web_query(r, "unit"), *recorder = web_query(r, "recorder");
@@ -95,13 +128,12 @@ static void search(web_req_t *r)
             continue;
         }
         total++;
-        if ((long long)json_array_size(out) < limit) {
-            json_t *o = api_item_json(it);
-            json_object_del(o, "body");
-            json_array_append_new(out, o);
-        }
+        json_t *o = api_item_json(it);
+        json_object_del(o, "body");
+        json_array_append_new(out, o);
     }
     catalog_done(r->web->catalog);
+    out = newest_first(out, (size_t)limit);
     web_json(r, 200,
              json_pack("{s:o, s:I, s:b}", "items", out, "total", (json_int_t)total, "truncated",
                        (long long)total > limit));
@@ -215,7 +247,8 @@ typedef struct {
     json_t *case_units; /* case -> unit */
     int64_t from, to;
     const char *unit;
-    json_t *articles; /* article -> count, all units */
+    json_t *articles;     /* article -> count, all units */
+    json_t *ref_officers; /* record ref -> its officers (for alerts per officer) */
 } comp_t;
 
 static void comp_alert(void *ctx, const json_t *a)
@@ -239,6 +272,30 @@ static void comp_alert(void *ctx, const json_t *a)
     json_t *g = group_get(c->units, unit);
     add_int(json_object_get(g, "alerts_by_article"), art, 1);
     add_int(g, "alerts", 1);
+    /* The officers of the records the alert concerns. */
+    size_t i;
+    json_t *ref;
+    json_t *seen = json_object();
+    json_array_foreach(json_object_get(a, "records"), i, ref)
+    {
+        const char *officers = json_string_value(
+            json_object_get(c->ref_officers, json_string_value(ref) ? json_string_value(ref) : ""));
+        char *copy = officers ? strdup(officers) : NULL, *save = NULL;
+        for (char *o = copy ? strtok_r(copy, ", ", &save) : NULL; o;
+             o = strtok_r(NULL, ", ", &save)) {
+            if (json_object_get(seen, o)) {
+                continue;
+            }
+            json_object_set_new(seen, o, json_true());
+            json_t *og = json_object_get(c->officers, o);
+            if (og) {
+                add_int(json_object_get(og, "alerts_by_article"), art, 1);
+                add_int(og, "alerts", 1);
+            }
+        }
+        free(copy);
+    }
+    json_decref(seen);
 }
 
 static void finish(json_t *groups, json_t *out)
@@ -273,6 +330,7 @@ static void compliance(web_req_t *r)
         json_decref(c.officers);
         json_decref(c.case_units);
         json_decref(c.articles);
+        json_decref(c.ref_officers);
         web_error(r, 400, "bad_request", "from and to are RFC 3339 times, dates or Unix ms");
         return;
     }
@@ -284,8 +342,12 @@ static void compliance(web_req_t *r)
     const cat_item_t *items = catalog_items(r->web->catalog, &n);
     for (size_t i = 0; i < n; i++) {
         const cat_item_t *it = &items[i];
-        if (it->case_id[0] && it->unit[0]) {
+        if (it->kind == CAT_RECORD && it->case_id[0] && it->unit[0] &&
+            !json_object_get(c.case_units, it->case_id)) {
             json_object_set_new(c.case_units, it->case_id, json_string(it->unit));
+        }
+        if (it->kind == CAT_RECORD && it->officers[0]) {
+            json_object_set_new(c.ref_officers, it->ref, json_string(it->officers));
         }
         if (it->time_ms < c.from || it->time_ms > c.to || !it->unit[0] ||
             (c.unit && strcmp(c.unit, it->unit) != 0)) {
@@ -334,6 +396,7 @@ static void compliance(web_req_t *r)
     json_decref(c.units);
     json_decref(c.officers);
     json_decref(c.case_units);
+    json_decref(c.ref_officers);
     web_json(r, 200, o);
 }
 

@@ -189,14 +189,22 @@ static int row_one(void *ctx, const store_device_t *d)
     }
     catalog_read(rw->w->catalog);
     const cat_device_t *cd = catalog_device(rw->w->catalog, id);
-    json_object_set_new(o, "bytes", json_integer(cd ? (json_int_t)cd->bytes : 0));
-    json_object_set_new(o, "media_bytes_announced",
-                        json_integer(cd ? (json_int_t)cd->media_bytes : 0));
+    uint64_t media_pending =
+        cd && cd->media_bytes > cd->media_held_bytes ? cd->media_bytes - cd->media_held_bytes : 0;
+    json_object_set_new(o, "bytes",
+                        json_integer(cd ? (json_int_t)(cd->bytes + cd->media_held_bytes) : 0));
+    json_object_set_new(o, "log_bytes", json_integer(cd ? (json_int_t)cd->bytes : 0));
+    json_object_set_new(o, "media_bytes", json_integer(cd ? (json_int_t)cd->media_bytes : 0));
+    json_object_set_new(o, "media_bytes_held",
+                        json_integer(cd ? (json_int_t)cd->media_held_bytes : 0));
     json_t *recs = recorders_json(cd, problems);
     catalog_done(rw->w->catalog);
-    /* Bytes the hub still lacks: the log backlog's size is unknown until it
-     * arrives, and media bytes are counted once the blob store lands. */
-    json_object_set_new(o, "backlog_bytes", json_null());
+    /* Bytes the hub still lacks: media it knows of from manifests and does
+     * not hold yet (a log backlog's size is unknown until it arrives). */
+    json_object_set_new(o, "backlog_bytes", json_integer((json_int_t)media_pending));
+    if (media_pending > 0 && !online && !d->revoked) {
+        json_array_append_new(problems, json_string("media_offline"));
+    }
     json_object_set_new(o, "rate_bps", json_real(round(rate_of(rw->w, id))));
     if (st.has_clock_offset) {
         json_object_set_new(o, "clock_offset_ms", json_integer(st.clock_offset_ms));
@@ -591,7 +599,7 @@ static void update_rates(web_t *w, struct web_poll *p, int64_t now)
             rt->n++;
         }
         rt->t[slot] = now;
-        rt->bytes[slot] = cd ? cd->bytes + cd->media_bytes : 0;
+        rt->bytes[slot] = cd ? cd->bytes + cd->media_held_bytes : 0;
         size_t first = rt->head;
         int64_t dt = now - rt->t[first];
         rt->bps = dt > 0 ? (double)(rt->bytes[slot] - rt->bytes[first]) * 1000.0 / (double)dt : 0;
@@ -674,6 +682,11 @@ static int feed_hublog(void *ctx, uint64_t seq, const uint8_t *raw, size_t len)
     return 0;
 }
 
+static bool blob_held(void *ctx, const uint8_t blob_id[32])
+{
+    return blobstore_has(ctx, blob_id);
+}
+
 void api_poll(void *ctx, webevents_t *ev)
 {
     (void)ev;
@@ -686,6 +699,9 @@ void api_poll(void *ctx, webevents_t *ev)
     size_t added = 0;
     if (catalog_update(w->catalog, w->hub->store, &added) != FT_OK) {
         log_warn("dashboard: cannot read new entries from the store");
+    }
+    if (w->blobs) {
+        catalog_update_held(w->catalog, blob_held, w->blobs);
     }
     store_txn_t *t = NULL;
     uint64_t count = 0, last = 0;
@@ -787,7 +803,7 @@ void api_metrics(web_req_t *r)
     }
     buf_t b = {0};
     size_t online = 0, revoked = 0, i;
-    long long backlog = 0, bytes = 0;
+    long long backlog = 0, bytes = 0, backlog_bytes = 0;
     json_t *row;
     json_array_foreach(rows, i, row)
     {
@@ -795,6 +811,7 @@ void api_metrics(web_req_t *r)
         revoked += strcmp(json_string_value(json_object_get(row, "state")), "revoked") == 0;
         backlog += json_integer_value(json_object_get(row, "backlog"));
         bytes += json_integer_value(json_object_get(row, "bytes"));
+        backlog_bytes += json_integer_value(json_object_get(row, "backlog_bytes"));
     }
     bprintf(&b,
             "# HELP fieldtrail_devices Enrolled devices (revoked included).\n"
@@ -824,10 +841,15 @@ void api_metrics(web_req_t *r)
             "fieldtrail_backlog_entries_total %lld\n",
             backlog);
     bprintf(&b,
-            "# HELP fieldtrail_synced_bytes_total Bytes of signed log entries the hub "
-            "holds.\n# TYPE fieldtrail_synced_bytes_total counter\n"
+            "# HELP fieldtrail_synced_bytes_total Bytes the hub holds from edges (signed log "
+            "entries and media).\n# TYPE fieldtrail_synced_bytes_total counter\n"
             "fieldtrail_synced_bytes_total %lld\n",
             bytes);
+    bprintf(&b,
+            "# HELP fieldtrail_backlog_bytes_total Media bytes announced by manifests that the "
+            "hub does not hold yet.\n# TYPE fieldtrail_backlog_bytes_total gauge\n"
+            "fieldtrail_backlog_bytes_total %lld\n",
+            backlog_bytes);
     bprintf(&b, "# HELP fieldtrail_device_synced_bytes Bytes of signed entries held per "
                 "device.\n# TYPE fieldtrail_device_synced_bytes counter\n");
     json_array_foreach(rows, i, row)

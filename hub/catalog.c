@@ -233,6 +233,10 @@ static void fill_media(cat_item_t *it, const Ft__MediaManifest *m, int64_t off, 
     it->time_ms = it->start_ms;
     it->media_size = m->size;
     d->media_bytes += m->size;
+    if (m->merkle_root.len == sizeof it->blob_id) {
+        memcpy(it->blob_id, m->merkle_root.data, sizeof it->blob_id);
+        it->has_blob = true;
+    }
 }
 
 static void fill_event(cat_item_t *it, const Ft__DeviceEvent *e, int64_t off, cat_device_t *d)
@@ -384,6 +388,22 @@ int catalog_update(catalog_t *c, store_t *store, size_t *added)
         *added = s.added;
     }
     return err;
+}
+
+void catalog_update_held(catalog_t *c, catalog_held_fn held, void *ctx)
+{
+    pthread_rwlock_wrlock(&c->lock);
+    for (size_t i = 0; i < c->n; i++) {
+        cat_item_t *it = &c->items[i];
+        if (it->kind == CAT_MEDIA && it->has_blob && !it->held && held(ctx, it->blob_id)) {
+            it->held = true;
+            cat_device_t *d = device_row(c, it->device);
+            if (d) {
+                d->media_held_bytes += it->media_size;
+            }
+        }
+    }
+    pthread_rwlock_unlock(&c->lock);
 }
 
 void catalog_read(catalog_t *c)

@@ -47,17 +47,21 @@ typedef struct {
     int64_t offset_ms;        /* correction applied (hub minus device clock) */
     size_t bytes;             /* size of the signed entry */
     uint64_t media_size;      /* media: file size in bytes */
+    uint8_t blob_id[32];      /* media: blob store ID (Merkle root), if has_blob */
+    bool has_blob;            /* media: the manifest names a blob */
+    bool held;                /* media: the hub holds the whole content */
     json_t *body;             /* the body as JSON (bodyjson.h) */
 } cat_item_t;
 
 /* What the catalog knows about one device beyond the store. */
 typedef struct {
     char device[DEVID_TEXT_SIZE];
-    uint64_t entries;      /* entries held */
-    uint64_t bytes;        /* bytes of signed entries held */
-    uint64_t media_bytes;  /* bytes of media the manifests announce */
-    json_t *recorders;     /* recorder -> {battery_pct, free_mb, at, event} */
-    int64_t last_entry_ms; /* corrected time of its newest entry */
+    uint64_t entries;          /* entries held */
+    uint64_t bytes;            /* bytes of signed entries held */
+    uint64_t media_bytes;      /* bytes of media the manifests announce */
+    uint64_t media_held_bytes; /* bytes of that media the hub holds */
+    json_t *recorders;         /* recorder -> {battery_pct, free_mb, at, event} */
+    int64_t last_entry_ms;     /* corrected time of its newest entry */
 } cat_device_t;
 
 typedef struct catalog_t catalog_t;
@@ -67,6 +71,16 @@ void catalog_destroy(catalog_t **c_p);
 /* Reads entries that arrived since the last update. *added (may be NULL)
  * gets how many. FT_OK or the store's error. */
 int catalog_update(catalog_t *c, store_t *store, size_t *added) FT_MUST_CHECK;
+
+/* Marks media items whose content the hub now holds (held(ctx, blob_id)
+ * true); only items not yet held are asked. */
+typedef bool (*catalog_held_fn)(void *ctx, const uint8_t blob_id[32]);
+void catalog_update_held(catalog_t *c, catalog_held_fn held, void *ctx);
+
+/* Marks media items whose content the hub now holds (held(ctx, blob_id)
+ * true); only items not yet held are asked. */
+typedef bool (*catalog_held_fn)(void *ctx, const uint8_t blob_id[32]);
+void catalog_update_held(catalog_t *c, catalog_held_fn held, void *ctx);
 
 /* Read access: items in arrival order and per-device rows. */
 void catalog_read(catalog_t *c);

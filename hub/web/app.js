@@ -262,12 +262,13 @@ PAGES.sync = async (main) => {
     const online = devs.filter((d) => d.online).length;
     const problems = devs.filter((d) => d.problems.length).length;
     const backlog = devs.reduce((a, d) => a + (d.backlog || 0), 0);
+    const pendingBytes = devs.reduce((a, d) => a + (d.backlog_bytes || 0), 0);
     const card = (k, v, cls, id) => h("div", { class: "card " + (cls || ""), id }, h("div", { class: "k", text: t(k) }), h("div", { class: "v", text: v }));
     cards.append(
       card("devices_total", devs.length, "", "card-total"),
       card("devices_online", online, online ? "ok" : "", "card-online"),
       card("devices_problem", problems, problems ? "bad" : "", "card-problems"),
-      card("backlog_total", backlog, backlog ? "bad" : "", "card-backlog")
+      card("backlog_total", pendingBytes ? `${backlog} · ${fmtBytes(pendingBytes)}` : backlog, backlog || pendingBytes ? "bad" : "", "card-backlog")
     );
   }
 
@@ -288,10 +289,15 @@ PAGES.sync = async (main) => {
     const tr = h(
       "tr",
       { class: d.problems.length ? "problem" : "", "data-device": d.device_id },
-      h("td", null, h("div", { class: "mono", text: d.device_id }), h("div", { class: "muted", text: `${d.vehicle} · ${d.unit}` }), probs.length ? h("div", { class: "chips" }, probs) : null),
-      h("td", null, state),
+      h("td", null, h("div", { class: "mono nowrap", text: d.device_id }), h("div", { class: "muted", text: `${d.vehicle} · ${d.unit}` }), probs.length ? h("div", { class: "chips" }, probs) : null),
+      h("td", { class: "nowrap" }, state),
       h("td", { class: "nowrap", title: fmtTime(d.last_seen, true) }, d.last_seen_ms ? fmtAgo(d.last_seen_ms) : t("never")),
-      h("td", { class: "right nowrap" }, d.backlog === null ? h("span", { class: "muted", text: t("backlog_unknown") }) : h("span", { class: d.backlog ? "badge warn" : "", text: `${d.backlog} ${t("entries")}` })),
+      h(
+        "td",
+        { class: "right nowrap" },
+        d.backlog === null ? h("span", { class: "muted", text: t("backlog_unknown") }) : h("span", { class: d.backlog ? "badge warn" : "", text: `${d.backlog} ${t("entries")}` }),
+        d.backlog_bytes ? h("div", { class: "badge warn", text: `${t("media_pending")} ${fmtBytes(d.backlog_bytes)}` }) : null
+      ),
       h("td", { class: "right" }, String(d.entries)),
       h("td", { class: "right nowrap" }, fmtBytes(d.bytes)),
       h("td", { class: "right nowrap" }, d.rate_bps ? fmtBytes(d.rate_bps) + "/s" : "—"),
@@ -396,7 +402,7 @@ PAGES.alerts = async (main, arg, query) => {
     (!f.unit || a.unit === f.unit) && (!f.case || a.case === f.case) && (!f.article || a.article === f.article) && (!f.severity || a.severity === f.severity) && (!f.state || a.state === f.state);
 
   function rowOf(a) {
-    const actions = h("div", { class: "chips" });
+    const actions = h("div", { class: "chips nowrap-chips" });
     if (a.case) actions.append(h("a", { class: "btn small", href: "#/case/" + encodeURIComponent(a.case), text: t("open_timeline") }));
     if (a.state !== "justified" && hasRole("supervisor")) actions.append(h("button", { class: "btn small justify-btn", onclick: () => justifyDialog(a), text: t("justify") }));
     return h(
@@ -404,7 +410,7 @@ PAGES.alerts = async (main, arg, query) => {
       { "data-alert": a.id },
       h("td", null, sevBadge(a.severity)),
       h("td", { class: "nowrap" }, articleText(a.article)),
-      h("td", null, h("div", { text: alertMessage(a) }), h("div", { class: "muted mono", text: `${a.rule} · ${a.id}` })),
+      h("td", null, h("div", { text: alertMessage(a) }), a.detail ? h("div", { class: "muted small-text", text: a.detail }) : null, h("div", { class: "muted mono", text: `${t("rule")} ${a.rule} · ${a.id}` })),
       h("td", { class: "nowrap" }, caseLink(a.case)),
       h("td", null, a.unit || "—"),
       h("td", { class: "nowrap" }, fmtTime(a.opened_at)),
@@ -561,9 +567,9 @@ PAGES.case = async (main, arg) => {
     tbody.append(
       h(
         "tr",
-        { "data-ref": it.ref, id: "row-" + it.ref.replace(/[^A-Za-z0-9]/g, "_") },
+        { "data-ref": it.ref, id: "row-" + it.ref.replace(/[^A-Za-z0-9]/g, "_"), class: it.amended_by ? "superseded" : "" },
         h("td", { class: "nowrap", title: t("corrected") + " (" + fmtOffset(it.offset_ms) + ")" }, fmtTime(it.start_ms ? it.start : it.time, true), it.end_ms ? h("div", { class: "muted", text: "→ " + fmtTime(it.end, true) }) : null),
-        h("td", null, h("span", { class: "badge " + (it.kind === "media" ? "info" : it.kind === "event" ? "warn" : "outline"), text: t(kindKey) }), " ", h("span", { text: it.type })),
+        h("td", null, h("span", { class: "badge " + (it.kind === "media" ? "info" : it.kind === "event" ? "warn" : "outline"), text: t(kindKey) }), " ", h("span", { text: typeName(it.type) }), it.amended_by ? h("div", null, h("span", { class: "badge grey", text: t("amended_by", { id: it.amended_by }) })) : null, it.amends ? h("div", { class: "muted", text: "⟲ " + it.amends }) : null),
         h("td", null, it.officers || "—", it.recorders ? h("div", { class: "muted", text: t("recorder") + " " + it.recorders }) : null),
         h("td", { class: "mono" }, it.device),
         h("td", null, covCell),
@@ -580,73 +586,33 @@ PAGES.case = async (main, arg) => {
   );
 };
 
+/* Local calendar day (YYYY-MM-DD) of ms. */
+function dayOf(ms) {
+  const d = new Date(ms);
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
+}
+
+const startOf = (it) => it.start_ms || it.time_ms;
+const endOf = (it) => it.end_ms || it.time_ms;
+
+/* The case's activities as a Gantt chart, one day at a time: a lane per
+ * activity (its window, and under it the covered and uncovered stretches),
+ * a lane per recorder's media, one lane of documents and events. */
 function timelineChart(tl) {
-  const lanes = [];
-  const laneOf = new Map();
-  for (const it of tl.items) {
-    const key = it.device;
-    if (!laneOf.has(key)) {
-      laneOf.set(key, lanes.length);
-      lanes.push({ key, items: [] });
+  const days = [...new Set(tl.items.map((it) => dayOf(startOf(it))))].sort();
+  const activityDays = days.filter((d) => tl.items.some((it) => it.activity && it.end_ms && dayOf(it.start_ms) === d));
+  let day = activityDays[0] || days[0];
+  const chips = h("div", { class: "chips day-chips", id: "timeline-days" });
+  const body = h("div", { class: "panel-body tl-wrap" });
+  function draw() {
+    clear(chips);
+    for (const d of days) {
+      const n = tl.items.filter((it) => dayOf(startOf(it)) === d).length;
+      chips.append(h("button", { class: "btn small" + (d === day ? " primary" : ""), "data-day": d, onclick: () => ((day = d), draw()), text: `${d.slice(5)} (${n})` }));
     }
-    lanes[laneOf.get(key)].items.push(it);
+    clear(body).append(ganttOf(tl.items.filter((it) => dayOf(startOf(it)) === day || (it.kind === "media" && dayOf(endOf(it)) === day))));
   }
-  const from = tl.from_ms, to = Math.max(tl.to_ms, tl.from_ms + 60000);
-  const span = to - from;
-  const labelW = 200, W = 1100, plotW = W - labelW - 20, laneH = 46, top = 28;
-  const H = top + lanes.length * laneH + 10;
-  const x = (ms) => labelW + ((ms - from) / span) * plotW;
-  const root = svg("svg", { class: "tl", width: W, height: H, viewBox: `0 0 ${W} ${H}`, id: "timeline-chart", role: "img" });
-  const axis = svg("g", { class: "axis" });
-  for (let i = 0; i <= 6; i++) {
-    const ms = from + (span * i) / 6;
-    axis.append(svg("line", { x1: x(ms), x2: x(ms), y1: top - 6, y2: H - 6 }), svg("text", { x: x(ms), y: 14, "text-anchor": i === 0 ? "start" : i === 6 ? "end" : "middle", text: fmtTime(ms) }));
-  }
-  root.append(axis);
-  lanes.forEach((lane, li) => {
-    const y = top + li * laneH;
-    root.append(svg("rect", { class: "lane-bg", x: labelW, y: y + 4, width: plotW, height: laneH - 8, rx: 4 }));
-    const first = lane.items[0];
-    root.append(svg("text", { class: "lane-label", x: 8, y: y + laneH / 2 + 4, text: lane.key.slice(0, 14) + "… " + (first.officers || "").split(",")[0] }));
-    for (const it of lane.items) {
-      const g = svg("g", { class: "item", "data-ref": it.ref });
-      g.append(svg("title", { text: `${it.type} ${fmtTime(it.start_ms ? it.start : it.time, true)}${it.end_ms ? " – " + fmtTime(it.end, true) : ""}` }));
-      g.addEventListener("click", () => {
-        const row = document.getElementById("row-" + it.ref.replace(/[^A-Za-z0-9]/g, "_"));
-        if (row) {
-          row.scrollIntoView({ block: "center" });
-          row.classList.remove("flash");
-          void row.offsetWidth;
-          row.classList.add("flash");
-        }
-      });
-      if (it.kind === "record" && it.activity && it.end_ms > it.start_ms) {
-        const x0 = x(it.start_ms), x1 = x(it.end_ms);
-        g.append(svg("rect", { class: "act", x: x0, y: y + 8, width: Math.max(2, x1 - x0), height: 14, rx: 2 }));
-        const cov = it.coverage;
-        if (cov) {
-          for (const gp of cov.gaps) {
-            const a = x(Date.parse(gp.from)), b = x(Date.parse(gp.to));
-            g.append(svg("rect", { class: "gapbar", x: a, y: y + 24, width: Math.max(2, b - a), height: 6 }));
-          }
-          /* covered = window minus gaps */
-          let at = it.start_ms;
-          const gaps = cov.gaps.map((gp) => [Date.parse(gp.from), Date.parse(gp.to)]).sort((p, q) => p[0] - q[0]);
-          for (const [ga, gb] of gaps.concat([[it.end_ms, it.end_ms]])) {
-            if (ga > at) g.append(svg("rect", { class: "cov", x: x(at), y: y + 24, width: Math.max(1, x(ga) - x(at)), height: 6 }));
-            at = Math.max(at, gb);
-          }
-        }
-      } else if (it.kind === "media") {
-        const a = x(it.start_ms || it.time_ms), b = x(it.end_ms || it.time_ms);
-        g.append(svg("rect", { class: "media", x: a, y: y + 32, width: Math.max(3, b - a), height: 8, rx: 2 }));
-      } else {
-        const cx = x(it.time_ms), cy = y + 15;
-        g.append(svg("path", { class: it.kind === "event" ? "evt" : "point", d: `M${cx} ${cy - 6} L${cx + 6} ${cy} L${cx} ${cy + 6} L${cx - 6} ${cy} Z` }));
-      }
-      root.append(g);
-    }
-  });
+  draw();
   const legend = h(
     "div",
     { class: "legend" },
@@ -656,7 +622,99 @@ function timelineChart(tl) {
     h("span", null, h("i", { class: "l-media" }), t("kind_media")),
     h("span", null, h("i", { class: "l-point" }), t("kind_record"))
   );
-  return h("div", { class: "panel" }, h("div", { class: "panel-head" }, h("h2", { text: t("coverage") }), legend), h("div", { class: "panel-body tl-wrap" }, root));
+  return h("div", { class: "panel" }, h("div", { class: "panel-head" }, h("h2", { text: t("coverage") }), legend), h("div", { class: "panel-body", style: { paddingBottom: "0" } }, chips), body);
+}
+
+function ganttOf(items) {
+  const acts = items.filter((it) => it.kind === "record" && it.activity && it.end_ms > it.start_ms);
+  const media = items.filter((it) => it.kind === "media");
+  const points = items.filter((it) => !acts.includes(it) && it.kind !== "media");
+  let from = Math.min(...items.map(startOf)), to = Math.max(...items.map(endOf));
+  const pad_ = Math.max(5 * 60000, (to - from) * 0.04);
+  from -= pad_;
+  to += pad_;
+  const span = Math.max(to - from, 60000);
+  const lanes = [];
+  for (const a of acts) lanes.push({ label: typeName(a.type), sub: a.officers, items: [a], kind: "act" });
+  const byRec = new Map();
+  for (const m of media) {
+    const k = m.recorders || m.officers || m.device;
+    if (!byRec.has(k)) byRec.set(k, []);
+    byRec.get(k).push(m);
+  }
+  for (const [k, ms] of byRec) lanes.push({ label: t("media_lane"), sub: k, items: ms, kind: "media" });
+  if (points.length) lanes.push({ label: t("docs_lane"), sub: "", items: points, kind: "points" });
+  const labelW = 230, W = 1180, plotW = W - labelW - 16, laneH = 40, top = 30;
+  const H = top + lanes.length * laneH + 8;
+  const x = (ms) => labelW + ((Math.min(Math.max(ms, from), to) - from) / span) * plotW;
+  const root = svg("svg", { class: "tl", width: W, height: H, viewBox: `0 0 ${W} ${H}`, id: "timeline-chart", role: "img" });
+  /* ticks at a round interval */
+  const steps = [5, 10, 15, 30, 60, 120, 180, 360, 720, 1440].map((m) => m * 60000);
+  const step = steps.find((st) => span / st <= 10) || steps[steps.length - 1];
+  const axis = svg("g", { class: "axis" });
+  const tz = new Date(from).getTimezoneOffset() * 60000;
+  for (let ms = Math.ceil((from - tz) / step) * step + tz; ms <= to; ms += step) {
+    const d = new Date(ms);
+    axis.append(svg("line", { x1: x(ms), x2: x(ms), y1: top - 6, y2: H - 4 }), svg("text", { x: x(ms), y: 16, "text-anchor": "middle", text: `${pad(d.getHours())}:${pad(d.getMinutes())}` }));
+  }
+  root.append(axis);
+  const jump = (it) => () => {
+    const row = document.getElementById("row-" + it.ref.replace(/[^A-Za-z0-9]/g, "_"));
+    if (row) {
+      row.scrollIntoView({ block: "center" });
+      row.classList.remove("flash");
+      void row.offsetWidth;
+      row.classList.add("flash");
+    }
+  };
+  lanes.forEach((lane, li) => {
+    const y = top + li * laneH;
+    root.append(svg("rect", { class: li % 2 ? "lane-bg alt" : "lane-bg", x: 0, y, width: W, height: laneH }));
+    root.append(svg("text", { class: "lane-label", x: 10, y: y + 17, text: lane.label }));
+    if (lane.sub) root.append(svg("text", { class: "lane-sub", x: 10, y: y + 32, text: lane.sub.length > 30 ? lane.sub.slice(0, 30) + "…" : lane.sub }));
+    for (const it of lane.items) {
+      const g = svg("g", { class: "item", "data-ref": it.ref });
+      g.append(svg("title", { text: `${typeName(it.type)} ${fmtTime(startOf(it), true)}${it.end_ms ? " – " + fmtTime(it.end_ms, true) : ""}` }));
+      g.addEventListener("click", jump(it));
+      if (lane.kind === "act") {
+        const x0 = x(it.start_ms), x1 = x(it.end_ms);
+        g.append(svg("rect", { class: "act" + (it.amended_by ? " superseded" : ""), x: x0, y: y + 7, width: Math.max(2, x1 - x0), height: 14, rx: 3 }));
+        const cov = it.coverage;
+        if (cov && !it.media_unsuitable) {
+          let at = it.start_ms;
+          const gaps = cov.gaps.map((gp) => [Date.parse(gp.from), Date.parse(gp.to)]).sort((p, q) => p[0] - q[0]);
+          for (const [ga, gb] of gaps) {
+            if (ga > at) g.append(svg("rect", { class: "cov", x: x(at), y: y + 25, width: Math.max(1, x(ga) - x(at)), height: 7 }));
+            g.append(svg("rect", { class: "gapbar", x: x(ga), y: y + 25, width: Math.max(2, x(gb) - x(ga)), height: 7 }));
+            at = Math.max(at, gb);
+          }
+          if (it.end_ms > at) g.append(svg("rect", { class: "cov", x: x(at), y: y + 25, width: Math.max(1, x(it.end_ms) - x(at)), height: 7 }));
+          g.append(svg("text", { class: "pct", x: x1 + 6, y: y + 19, text: pct(cov.share) }));
+        } else if (it.media_unsuitable) {
+          g.append(svg("text", { class: "pct", x: x1 + 6, y: y + 19, text: t("media_unsuitable") }));
+        }
+      } else if (lane.kind === "media") {
+        const a = x(startOf(it)), b = x(endOf(it));
+        g.append(svg("rect", { class: "media", x: a, y: y + 10, width: Math.max(3, b - a), height: 18, rx: 3 }));
+      } else {
+        const cx = x(it.time_ms), cy = y + 20;
+        g.append(svg("path", { class: it.kind === "event" ? "evt" : "point", d: `M${cx} ${cy - 7} L${cx + 7} ${cy} L${cx} ${cy + 7} L${cx - 7} ${cy} Z` }));
+      }
+      root.append(g);
+    }
+  });
+  return root;
+}
+
+function playDialog(it) {
+  const dlg = document.getElementById("dialog");
+  clear(dlg);
+  const slot = h("div", { class: "d-body" });
+  dlg.append(h("div", { class: "d-head" }, h("h2", { text: t("play_title") })), slot, h("div", { class: "d-foot" }, h("button", { class: "btn", onclick: () => dlg.close(), text: t("close") })));
+  dlg.classList.add("wide");
+  dlg.addEventListener("close", () => (clear(slot), dlg.classList.remove("wide")), { once: true });
+  dlg.showModal();
+  playMedia(slot, it);
 }
 
 async function playMedia(slot, it) {
@@ -668,7 +726,7 @@ async function playMedia(slot, it) {
     slot.append(errorBox(e));
     return;
   }
-  const head = h("div", { class: "panel-head" }, h("h2", { text: `${t("kind_media")} · ${it.type} · ${fmtTime(it.start, true)}` }), h("button", { class: "btn small", onclick: () => clear(slot), text: t("close") }));
+  const head = h("div", { class: "panel-head" }, h("h2", { text: `${typeName(it.type)} · ${fmtTime(it.start, true)}` }), h("button", { class: "btn small", onclick: () => clear(slot), text: t("close") }));
   const body = h("div", { class: "panel-body" });
   if (!info.playable) {
     body.append(h("div", { class: "note", id: "not-playable", text: t("not_playable") }));
@@ -686,7 +744,7 @@ async function playMedia(slot, it) {
     h("div", { class: "kv" }, h("span", { class: "k", text: "ID" }), h("span", { class: "mono", text: it.id }), h("span", { class: "k", text: t("officers") }), h("span", { text: it.officers || "—" }), h("span", { class: "k", text: t("recorder") }), h("span", { text: it.recorders || "—" }), h("span", { class: "k", text: t("col_bytes") }), h("span", { text: fmtBytes(info.size) }))
   );
   slot.append(h("div", { class: "panel", id: "player" }, head, body));
-  slot.scrollIntoView({ block: "start" });
+  if (slot.scrollIntoView) slot.scrollIntoView({ block: "nearest" });
 }
 
 /* Search (Art. 10). */
@@ -742,7 +800,7 @@ PAGES.search = async (main, arg, query) => {
         "tr",
         null,
         h("td", { class: "nowrap" }, fmtTime(it.start_ms ? it.start : it.time)),
-        h("td", null, h("span", { class: "badge " + (it.kind === "media" ? "info" : "outline"), text: t("kind_" + it.kind) }), " ", it.type),
+        h("td", null, h("span", { class: "badge " + (it.kind === "media" ? "info" : "outline"), text: t("kind_" + it.kind) }), " ", typeName(it.type), it.kind === "media" ? h("button", { class: "btn small play-btn", style: { marginLeft: "8px" }, onclick: () => playDialog(it), text: t("play") }) : null),
         h("td", null, caseLink(it.case)),
         h("td", null, it.cause || "—"),
         h("td", null, it.party || "—"),

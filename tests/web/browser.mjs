@@ -24,6 +24,7 @@ function log(msg) {
 }
 
 async function shot(page, name) {
+  await page.evaluate(() => window.scrollTo(0, 0));
   await page.screenshot({ path: path.join(SHOTS, name + ".png"), fullPage: true });
   log(`screenshot ${name}.png`);
 }
@@ -51,6 +52,7 @@ async function launch() {
     headless: true,
     viewport: { width: 1440, height: 900 },
     locale: "zh-CN",
+    timezoneId: "Asia/Shanghai",
     args: [
       "--headless",
       "--no-sandbox",
