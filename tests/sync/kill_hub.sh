@@ -12,6 +12,8 @@ KILLS=${FT_SYNC_KILLS:-20}
 N=${FT_SYNC_RECORDS:-$((8000 / FT_SYNC_SCALE))}
 echo "seed $SEED (repeat with FT_SYNC_SEED=$SEED), $KILLS kills, $N records per edge to start"
 RANDOM=$SEED
+REC_PAUSE=0.2 # between rounds of recording (imports are slow processes under ASan)
+if [ "$FT_SYNC_SLOW" -gt 1 ]; then REC_PAUSE=1.5; fi
 
 hub_init
 for v in car1 car2 car3; do
@@ -28,7 +30,7 @@ done
       "$SIM" gen "$v" 30 "$next" | "$EDGE" import - --state "$T/$v" >/dev/null
     done
     next=$((next + 30))
-    sleep "0.$((2 * FT_SYNC_SLOW))"
+    sleep "$REC_PAUSE"
   done
 ) &
 RECORDER=$!

@@ -22,7 +22,7 @@ wait
 echo "created $((3 * N)) records on three edges in $((SECONDS - t0)) s, hub down"
 for v in car1 car2 car3; do
   [ "$(edge_head "$v")" = "$N" ] || fail "$v holds $(edge_head "$v") entries, expected $N"
-  edge_start "$v" --heartbeat-ms 500
+  edge_start "$v" --heartbeat-ms 500 --reconnect-max-ms 1000
 done
 sleep 1 # the daemons are retrying against a closed port
 for v in car1 car2 car3; do
