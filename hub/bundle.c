@@ -752,13 +752,42 @@ static int write_readme(bw_t *w, const char *hub_dev, const char *hub_pk)
 
 /* ---- records and the timeline rows ----------------------------------------------------- */
 
+/* Appends "key: value" for a readable summary of a record. */
+static void sum_add(char *buf, size_t n, const char *key, const json_t *val)
+{
+    size_t len = strlen(buf);
+    char *text = json_is_string(val) ? NULL : json_dumps(val, JSON_ENCODE_ANY | JSON_COMPACT);
+    const char *v = json_is_string(val) ? json_string_value(val) : text;
+    if (v && len < n) {
+        snprintf(buf + len, n - len, "%s%s: %s", len ? "; " : "", key, v);
+    }
+    free(text);
+}
+
 static json_t *record_row(const case_view_t *v, size_t i)
 {
     const gap_record_t *r = &v->recs[i];
     char t[48];
     rfc3339_format(r->time_ms, 0, t, sizeof t);
-    char summary[600];
-    body_summary(v->views[i].entry->body, summary, sizeof summary);
+    char summary[1200] = "";
+    json_t *rj = record_to_json(r->rec);
+    static const char *const top[] = {"start",    "end",      "cause",
+                                      "party",    "officers", "recorders",
+                                      "location", "media",    "media_unsuitable",
+                                      "amends",   NULL};
+    for (size_t k = 0; rj && top[k]; k++) {
+        const json_t *val = json_object_get(rj, top[k]);
+        if (val) {
+            sum_add(summary, sizeof summary, top[k], val);
+        }
+    }
+    const char *key;
+    json_t *val;
+    json_object_foreach(json_object_get(rj, "fields"), key, val)
+    {
+        sum_add(summary, sizeof summary, key, val);
+    }
+    json_decref(rj);
     return json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:s}", "kind", "record", "ref", r->ref, "type",
                      record_type_name(r->rec->type), "id", r->rec->id ? r->rec->id : "", "time", t,
                      "time_ms", (json_int_t)r->time_ms, "summary", summary);
@@ -900,7 +929,7 @@ int bundle_export(hub_ctx_t *ctx, const bundle_opts_t *o, bundle_result_t *res, 
     }
     retention_facts_settle(&facts);
     /* Stage. */
-    snprintf(w.stage, sizeof w.stage, "%s.part", o->out);
+    snprintf(w.stage, sizeof w.stage, "%s.stage", o->out);
     if (fsutil_exists(w.stage)) {
         rmrf(w.stage); /* left over from an export that died */
     }

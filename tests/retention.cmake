@@ -3,3 +3,5 @@
 # (tests/retention/*.sh, helpers in tests/retention/lib.sh).
 ft_add_script_test(retention_daily_after_two_years_evidence_and_holds_kept_refusals
   retention/retention.sh TIMEOUT 600 LABELS retention)
+ft_add_script_test(retention_bundle_verifies_and_tampering_is_named retention/bundle.sh
+  TIMEOUT 600 LABELS retention)

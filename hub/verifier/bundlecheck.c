@@ -303,8 +303,12 @@ static void check_log(chk_t *c, blog_t *l, json_int_t want_entries)
                 err = FT_OK; /* a consequence of the entry before, already named */
             }
             if (err != FT_OK) {
-                problem(c, item, err == FT_EBADSIG ? "bad_signature" : "broken_chain", "%s",
-                        entry_err_text(err));
+                problem(c, item,
+                        err == FT_EBADSIG  ? "bad_signature"
+                        : err == FT_EGAP   ? "missing_entry"
+                        : err == FT_ECHAIN ? "broken_chain"
+                                           : "bad_entry",
+                        "%s", entry_err_text(err));
             }
             e->ok = err == FT_OK;
         }
