@@ -10,6 +10,7 @@ packages=(
   libsodium-dev libjansson-dev libmicrohttpd-dev libcurl4-openssl-dev
   libcmocka-dev libinih-dev clang-format
   clang libclang-rt-14-dev iproute2 nftables faketime valgrind
+  curl openssl chromium fonts-wqy-zenhei
 )
 
 missing=()
@@ -18,6 +19,12 @@ for p in "${packages[@]}"; do
     missing+=("$p")
   fi
 done
+
+# The dashboard's browser tests drive Chromium with playwright-core from npm;
+# a node installed otherwise (with its own npm) needs no Debian npm.
+if ! command -v npm >/dev/null 2>&1; then
+  missing+=(npm)
+fi
 
 if [ ${#missing[@]} -eq 0 ]; then
   echo "install-deps: all ${#packages[@]} packages present"
