@@ -9,7 +9,8 @@
 static void init_usage(FILE *out)
 {
     fprintf(out, "usage: fieldtrail-edge init [--state DIR] [--unit NAME] [--vehicle NAME]\n"
-                 "                            [--hub tcp://HOST:PORT] [--hub-key HEX] [--json]\n\n"
+                 "                            [--hub tcp://HOST:PORT] [--hub-key HEX]\n"
+                 "                            [--archive-key HEX] [--json]\n\n"
                  "Creates the state directory, the device's signing and transport keys\n"
                  "(device.key, mode 0600; device.pub to hand to the hub) and edge.conf.\n"
                  "Prints the device ID and the public keys to enrol at the hub.\n"
@@ -19,13 +20,14 @@ static void init_usage(FILE *out)
 int edge_cmd_init(int argc, char **argv)
 {
     edge_ctx_t ctx = {0};
-    const char *unit = NULL, *vehicle = NULL, *hub = NULL, *hub_key = NULL;
+    const char *unit = NULL, *vehicle = NULL, *hub = NULL, *hub_key = NULL, *archive_key = NULL;
     static const struct option opts[] = {
         EDGE_COMMON_OPTS,
         {"unit", required_argument, NULL, 'u'},
         {"vehicle", required_argument, NULL, 'v'},
         {"hub", required_argument, NULL, 'H'},
         {"hub-key", required_argument, NULL, 'K'},
+        {"archive-key", required_argument, NULL, 'A'},
         {NULL, 0, NULL, 0},
     };
     int opt;
@@ -47,6 +49,9 @@ int edge_cmd_init(int argc, char **argv)
         case 'K':
             hub_key = optarg;
             break;
+        case 'A':
+            archive_key = optarg;
+            break;
         case 'h':
             init_usage(stdout);
             return 0;
@@ -61,6 +66,12 @@ int edge_cmd_init(int argc, char **argv)
     }
     if (!ctx.state) {
         ctx.state = EDGE_DEFAULT_STATE;
+    }
+    uint8_t archive_bin[32];
+    if (archive_key && hex_decode(archive_key, archive_bin, sizeof archive_bin) != FT_OK) {
+        edge_fail("--archive-key must be the hub's 64-character hex archive key "
+                  "(printed by `fieldtrail-hub init`)");
+        return 2;
     }
     uint8_t hub_key_bin[32];
     if (hub_key && hex_decode(hub_key, hub_key_bin, sizeof hub_key_bin) != FT_OK) {
@@ -99,15 +110,23 @@ int edge_cmd_init(int argc, char **argv)
         edge_fail("cannot write keys in %s: %s", ctx.state, ft_strerror(err));
         return 1;
     }
-    if (!fsutil_exists(conf_path)) {
+    if (fsutil_exists(conf_path) && (unit || vehicle || hub || hub_key || archive_key)) {
+        fprintf(stderr,
+                "fieldtrail-edge: note: %s already exists and is kept as it is; the --unit, "
+                "--vehicle, --hub, --hub-key and --archive-key given here were not written to "
+                "it (edit the file)\n",
+                conf_path);
+    } else if (!fsutil_exists(conf_path)) {
         char conf[2048];
-        int n = snprintf(conf, sizeof conf,
-                         "# fieldtrail-edge settings; a command-line flag overrides each one.\n"
-                         "%s%s\n%s%s\n%s%s\n%s%s\n",
-                         hub ? "hub = " : "# hub = tcp://HUB-HOST:7400", hub ? hub : "",
-                         hub_key ? "hub_key = " : "# hub_key = (hub transport key, hex)",
-                         hub_key ? hub_key : "", unit ? "unit = " : "# unit = ", unit ? unit : "",
-                         vehicle ? "vehicle = " : "# vehicle = ", vehicle ? vehicle : "");
+        int n = snprintf(
+            conf, sizeof conf,
+            "# fieldtrail-edge settings; a command-line flag overrides each one.\n"
+            "%s%s\n%s%s\n%s%s\n%s%s\n%s%s\n",
+            hub ? "hub = " : "# hub = tcp://HUB-HOST:7400", hub ? hub : "",
+            hub_key ? "hub_key = " : "# hub_key = (hub transport key, hex)", hub_key ? hub_key : "",
+            archive_key ? "archive_key = " : "# archive_key = (hub archive key, hex)",
+            archive_key ? archive_key : "", unit ? "unit = " : "# unit = ", unit ? unit : "",
+            vehicle ? "vehicle = " : "# vehicle = ", vehicle ? vehicle : "");
         err = fsutil_write_atomic(conf_path, conf, (size_t)n, 0644);
         if (err != FT_OK) {
             keys_wipe(&k);

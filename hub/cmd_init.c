@@ -137,8 +137,9 @@ int hub_cmd_init(int argc, char **argv)
         hub_close(&ctx);
         return 1;
     }
-    char box_hex[65], sign_hex[65], id_text[DEVID_TEXT_SIZE];
+    char box_hex[65], sign_hex[65], archive_hex[65], id_text[DEVID_TEXT_SIZE];
     uint8_t id[DEVID_BYTES];
+    hex_encode(ctx.keys.archive_pk, 32, archive_hex);
     hex_encode(ctx.keys.box_pk, 32, box_hex);
     hex_encode(ctx.keys.sign_pk, 32, sign_hex);
     devid_from_pk(ctx.keys.sign_pk, id);
@@ -147,9 +148,9 @@ int hub_cmd_init(int argc, char **argv)
     if (ctx.json) {
         char hub_line[600];
         snprintf(hub_line, sizeof hub_line, "tcp://%s:%s", advertise, port);
-        json_t *o =
-            json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "state", ctx.state, "listen", listen, "hub",
-                      hub_line, "hub_key", box_hex, "sign_public", sign_hex, "device_id", id_text);
+        json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "state", ctx.state, "listen",
+                              listen, "hub", hub_line, "hub_key", box_hex, "archive_key",
+                              archive_hex, "sign_public", sign_hex, "device_id", id_text);
         json_dumpf(o, stdout, JSON_COMPACT);
         fputc('\n', stdout);
         json_decref(o);
@@ -159,13 +160,15 @@ int hub_cmd_init(int argc, char **argv)
                "transport key:      %s\n"
                "receipt signing key: %s\n"
                "listens on:         %s\n\n"
-               "Put these two lines in every edge's edge.conf (or pass them to\n"
-               "`fieldtrail-edge init --hub ... --hub-key ...`):\n"
+               "Put these lines in every edge's edge.conf (or pass them to\n"
+               "`fieldtrail-edge init --hub ... --hub-key ... --archive-key ...`):\n"
                "  hub = tcp://%s:%s\n"
-               "  hub_key = %s\n\n"
+               "  hub_key = %s\n"
+               "  archive_key = %s\n\n"
                "Then enrol each edge: fieldtrail-hub enroll EDGE/device.pub --unit U --vehicle V\n"
                "and start the hub:    fieldtrail-hub run --state %s\n",
-               ctx.state, id_text, box_hex, sign_hex, listen, advertise, port, box_hex, ctx.state);
+               ctx.state, id_text, box_hex, sign_hex, listen, advertise, port, box_hex, archive_hex,
+               ctx.state);
     }
     hub_close(&ctx);
     return 0;
