@@ -87,6 +87,49 @@ static json_t *view_json(const device_view_t *v)
     return o;
 }
 
+/* Display width of code point c on a terminal: 2 for CJK and full-width forms. */
+static int cp_width(unsigned c)
+{
+    return (c >= 0x1100 && c <= 0x115f) || (c >= 0x2e80 && c <= 0xa4cf) ||
+                   (c >= 0xac00 && c <= 0xd7a3) || (c >= 0xf900 && c <= 0xfaff) ||
+                   (c >= 0xfe30 && c <= 0xfe4f) || (c >= 0xff00 && c <= 0xff60) ||
+                   (c >= 0xffe0 && c <= 0xffe6) || (c >= 0x20000 && c <= 0x3fffd)
+               ? 2
+               : 1;
+}
+
+/* Prints s in a column `width` cells wide: cut at a character boundary (never
+ * inside a UTF-8 sequence), padded with spaces, then two spaces. */
+static void print_cell(const char *s, int width)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    int used = 0;
+    while (*p) {
+        unsigned c = *p;
+        int len = c < 0x80 ? 1 : c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
+        for (int i = 1; i < len; i++) {
+            if ((p[i] & 0xc0) != 0x80) {
+                len = 1; /* not UTF-8: count the byte alone */
+                break;
+            }
+        }
+        if (len > 1) {
+            c &= 0xff >> (len + 1);
+            for (int i = 1; i < len; i++) {
+                c = (c << 6) | (p[i] & 0x3f);
+            }
+        }
+        int w = cp_width(c);
+        if (used + w > width) {
+            break;
+        }
+        fwrite(p, 1, (size_t)len, stdout);
+        used += w;
+        p += len;
+    }
+    printf("%*s  ", width - used, "");
+}
+
 static void print_header(void)
 {
     printf("%-24s  %-8s  %-18s  %-12s  %-10s  %9s  %8s  %9s  %s\n", "DEVICE", "STATE", "UNIT",
@@ -108,9 +151,11 @@ static void print_view(const device_view_t *v)
     if (v->st.has_clock_offset) {
         snprintf(offset, sizeof offset, "%+.1fs", (double)v->st.clock_offset_ms / 1000.0);
     }
-    printf("%-24s  %-8s  %-18.18s  %-12.12s  %-10.10s  %9llu  %8s  %9s  %s\n", id,
-           v->d.revoked ? "revoked" : "enrolled", v->d.unit, v->d.vehicle, seen,
-           (unsigned long long)v->held, backlog, offset,
+    printf("%-24s  %-8s  ", id, v->d.revoked ? "revoked" : "enrolled");
+    print_cell(v->d.unit, 18);
+    print_cell(v->d.vehicle, 12);
+    print_cell(seen, 10);
+    printf("%9llu  %8s  %9s  %s\n", (unsigned long long)v->held, backlog, offset,
            v->st.last_error[0] ? v->st.last_error : "-");
 }
 

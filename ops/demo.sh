@@ -1,45 +1,149 @@
 #!/usr/bin/env bash
 # Runs fieldtrail on embedded defaults. Installs missing packages, builds,
-# then creates a vehicle unit in var/demo/edge, imports the sample records of
-# a complete land-enforcement case, verifies the signed log and lists it.
+# then runs a hub and three simulated patrol vehicles on this machine: each
+# vehicle records realistic enforcement steps (ops/simulate.sh), keeps them in
+# its signed log and syncs them to the hub over CurveZMQ; now and then a
+# vehicle drives out of coverage (its link goes down) and comes back with a
+# backlog. Prints what is happening every few seconds; Ctrl-C stops everything
+# it started and prints the hub's verdict.
+#
+# Usage: ops/demo.sh [--seconds N] [--state DIR] [--port PORT] [--no-build]
+#   --seconds N   stop by itself after N seconds (default: run until Ctrl-C)
+#   --state DIR   where the hub and vehicles keep their state (default var/demo)
+#   --port PORT   the hub's sync port on 127.0.0.1 (default 7400)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
-"$root/ops/install-deps.sh"
-cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build -j "$(nproc 2>/dev/null || echo 2)"
-
-edge="$root/build/edge/fieldtrail-edge"
-state="$root/var/demo/edge"
-if [ ! -f "$state/device.key" ]; then
-  "$edge" init --state "$state" --unit "南大港产业园区自然资源所" --vehicle "冀J-ZF031"
+seconds=0 state="$root/var/demo" port=7400 build=1
+while [ $# -gt 0 ]; do
+  case $1 in
+  --seconds) seconds=$2; shift 2 ;;
+  --state) state=$2; shift 2 ;;
+  --port) port=$2; shift 2 ;;
+  --no-build) build=0; shift ;;
+  -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  *) echo "demo: unknown option $1 (see --help)" >&2; exit 2 ;;
+  esac
+done
+if [ "$build" = 1 ]; then
+  "$root/ops/install-deps.sh"
+  cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+  cmake --build build -j "$(nproc 2>/dev/null || echo 2)"
 fi
-"$edge" import "$root/ops/sample-records.jsonl" --state "$state"
-"$edge" verify --state "$state"
-"$edge" log --state "$state"
-"$edge" status --state "$state"
 
-# ---- the hub and its web dashboard (hub/http.c, docs/api.md) ----
-# A hub in var/demo/hub (started in the background if the steps above did
-# not start one), the demo unit enrolled and synced, and a demo login.
 hub="$root/build/hub/fieldtrail-hub"
-hubstate="$root/var/demo/hub"
-if [ ! -f "$hubstate/hub.key" ]; then
-  "$hub" init --state "$hubstate" --listen tcp://127.0.0.1:7400 --advertise 127.0.0.1 >/dev/null
+edge="$root/build/edge/fieldtrail-edge"
+sim="$root/ops/simulate.sh"
+mkdir -p "$state"
+log="$state/logs"
+mkdir -p "$log"
+say() { printf '%s  %s\n' "$(date +%H:%M:%S)" "$*"; }
+
+if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+  echo "demo: something already listens on 127.0.0.1:$port (another hub?); stop it or pass --port" >&2
+  exit 1
 fi
-if ! { [ -f "$root/var/demo/hub.pid" ] && kill -0 "$(cat "$root/var/demo/hub.pid")" 2>/dev/null; }; then
-  "$hub" enroll "$state/device.pub" --unit "南大港产业园区自然资源所" --vehicle "冀J-ZF031" \
-    --state "$hubstate" >/dev/null
-  nohup "$hub" run --state "$hubstate" >>"$root/var/demo/hub.log" 2>&1 &
-  echo $! >"$root/var/demo/hub.pid"
-  sleep 1
+
+# The hub.
+if [ ! -f "$state/hub/hub.key" ]; then
+  "$hub" init --state "$state/hub" --listen "tcp://127.0.0.1:$port" --advertise 127.0.0.1
 fi
-hubkey=$(awk -F' = ' '$1 == "transport_public" { print $2 }' "$hubstate/hub.pub")
-"$edge" run --state "$state" --hub tcp://127.0.0.1:7400 --hub-key "$hubkey" --until-synced \
-  --timeout 30 2>>"$root/var/demo/edge-run.log" || echo "demo: the edge did not sync (see var/demo/edge-run.log)"
-if ! "$hub" user list --state "$hubstate" --json | grep -q '"name":"demo"'; then
-  printf '%s\n' "fieldtrail-demo" | "$hub" user add demo --role admin --state "$hubstate" >/dev/null
-fi
-url=$(cat "$hubstate/web/url" 2>/dev/null || echo "http://127.0.0.1:7480/")
-echo
-echo "dashboard: $url   login: demo / fieldtrail-demo   (stop the hub: kill \$(cat var/demo/hub.pid))"
+hub_key=$(sed -n 's/^transport_public *= *//p' "$state/hub/hub.pub")
+
+# Three vehicles of one office, enrolled at the hub.
+names=(v1 v2 v3)
+plates=("冀J-ZF031" "冀J-ZF032" "冀J-ZF035")
+unit="南大港产业园区自然资源所"
+for i in 0 1 2; do
+  v=${names[$i]}
+  if [ ! -f "$state/$v/device.key" ]; then
+    "$edge" init --state "$state/$v" --unit "$unit" --vehicle "${plates[$i]}" \
+      --hub "tcp://127.0.0.1:$port" --hub-key "$hub_key" >/dev/null
+    "$hub" enroll "$state/$v/device.pub" --unit "$unit" --vehicle "${plates[$i]}" \
+      --state "$state/hub"
+  fi
+done
+# Vehicle 1 also carries the complete sample case (re-importing is a no-op).
+"$edge" import "$root/ops/sample-records.jsonl" --state "$state/v1" >/dev/null
+
+PIDS=()
+declare -A RUN
+stop_all() {
+  trap - INT TERM
+  echo
+  say "stopping: vehicles, their sync daemons and the hub"
+  local p
+  for p in "${PIDS[@]}" "${RUN[@]}"; do
+    [ -n "$p" ] && kill -TERM "$p" 2>/dev/null || true
+  done
+  for p in "${PIDS[@]}" "${RUN[@]}"; do
+    [ -n "$p" ] && wait "$p" 2>/dev/null || true
+  done
+  echo
+  "$hub" status --state "$state/hub" || true
+  echo
+  "$hub" verify --state "$state/hub" | tail -n 1 || true
+  echo
+  echo "State kept in $state (logs in $log). Run ops/demo.sh again to continue."
+  exit 0
+}
+trap stop_all INT TERM
+
+"$hub" run --state "$state/hub" 2>>"$log/hub.log" &
+PIDS+=($!)
+sleep 1
+kill -0 "${PIDS[0]}" 2>/dev/null || { echo "demo: the hub did not start; see $log/hub.log" >&2; tail -n 5 "$log/hub.log" >&2; exit 1; }
+say "hub running on tcp://127.0.0.1:$port (log: $log/hub.log)"
+
+link_up() { # vehicle
+  "$edge" run --state "$state/$1" 2>>"$log/$1-sync.log" &
+  RUN[$1]=$!
+}
+link_down() {
+  kill -TERM "${RUN[$1]}" 2>/dev/null || true
+  wait "${RUN[$1]}" 2>/dev/null || true
+  RUN[$1]=""
+}
+for i in 0 1 2; do
+  v=${names[$i]}
+  # Each vehicle records a few steps every 2-3 seconds.
+  "$sim" vehicle "$edge" "$state/$v" "$v" $((2 + i % 2)) $((3 + i)) >>"$log/$v-records.log" 2>&1 &
+  PIDS+=($!)
+  link_up "$v"
+  say "vehicle $v (${plates[$i]}) on patrol, syncing to the hub"
+done
+
+show() {
+  local i v st head unacked link
+  for i in 0 1 2; do
+    v=${names[$i]}
+    st=$("$edge" status --state "$state/$v" --json 2>/dev/null) || continue
+    head=$(sed -n 's/.*"head_seq":\([0-9]*\).*/\1/p' <<<"$st")
+    unacked=$(sed -n 's/.*"unacked":\([0-9]*\).*/\1/p' <<<"$st")
+    if [ -n "${RUN[$v]}" ]; then link="online "; else link="OFFLINE"; fi
+    printf '          %s %s  %s  %6s records, %5s waiting for the hub\n' "$v" "${plates[$i]}" "$link" "$head" "$unacked"
+  done
+  st=$("$hub" status --state "$state/hub" --json 2>/dev/null) || return 0
+  printf '          hub: %s entries held, %s integrity events\n' \
+    "$(sed -n 's/.*"hub":{[^}]*"entries":\([0-9]*\).*/\1/p' <<<"$st")" \
+    "$(sed -n 's/.*"integrity_events":\([0-9]*\).*/\1/p' <<<"$st")"
+}
+
+start=$SECONDS next_event=$((SECONDS + 12)) offline="" back_at=0
+while [ "$seconds" = 0 ] || [ $((SECONDS - start)) -lt "$seconds" ]; do
+  sleep 5
+  if [ -n "$offline" ] && [ "$SECONDS" -ge "$back_at" ]; then
+    say "vehicle $offline is back in coverage: its sync daemon sends the backlog"
+    link_up "$offline"
+    offline=""
+    next_event=$((SECONDS + 10 + RANDOM % 10))
+  elif [ -z "$offline" ] && [ "$SECONDS" -ge "$next_event" ]; then
+    offline=${names[$((RANDOM % 3))]}
+    back_at=$((SECONDS + 10 + RANDOM % 10))
+    link_down "$offline"
+    say "vehicle $offline drives out of coverage: it keeps recording, nothing is lost"
+  fi
+  say "status"
+  show
+done
+stop_all
