@@ -5,3 +5,5 @@ ft_add_script_test(retention_daily_after_two_years_evidence_and_holds_kept_refus
   retention/retention.sh TIMEOUT 600 LABELS retention)
 ft_add_script_test(retention_bundle_verifies_and_tampering_is_named retention/bundle.sh
   TIMEOUT 600 LABELS retention)
+ft_add_script_test(retention_iso_archive_extracts_and_verifies retention/archive.sh TIMEOUT 600
+  LABELS retention)
