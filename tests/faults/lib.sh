@@ -286,7 +286,7 @@ edge_media() {
   local name=$1 kib=$2 n=${3:-1} i f
   mkdir -p "$T/media-src"
   for i in $(seq "$n"); do
-    f="$T/media-src/$name-$i.mp4"
+    f="$T/media-src/${name//\//-}-$i.mp4"
     head -c "$((kib * 1024))" /dev/urandom >"$f"
     "$EDGE" ingest "$f" --recorder "DSJ-$name" --state "$T/$name" >/dev/null 2>>"$T/$name/ingest.log" ||
       fail "ingest into $name failed"
