@@ -1,9 +1,10 @@
 // browser.mjs: the dashboard in headless Chromium (run by browser.sh, which
 // sets up the hub and passes URL, T, HUBALERT, HUB_STATE, MEDIA, MEDIA_ID,
-// SHOTS, CHROMIUM, FT_SYNC_SLOW, CAR1, CAR2, PW_SUP, PW_STAFF).
+// SHOTS, CHROMIUM, FT_SYNC_SLOW, CAR1, CAR2, CAR3, CAR3_PUB, PW_ADMIN, PW_SUP,
+// PW_STAFF).
 import { createRequire } from "node:module";
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 
@@ -234,6 +235,30 @@ try {
   if (await p2.isVisible('#nav a[data-page="audit"]')) throw new Error("staff sees the audit menu");
   const st = await p2.evaluate(async () => (await fetch("/api/audit")).status);
   if (st !== 403) throw new Error(`staff GET /api/audit gave ${st}`);
+
+  // ---- admin: enrol a device through the form, then revoke it ----
+  step = "admin-devices";
+  const ctx3 = await launch();
+  contexts.push(ctx3);
+  const p3 = ctx3.pages()[0] || (await ctx3.newPage());
+  p3.on("pageerror", (e) => errors.push(`admin page error: ${e.message}`));
+  p3.on("dialog", (d) => d.accept());
+  await p3.goto(URL + "/login");
+  await p3.fill("#login-user", "admin");
+  await p3.fill("#login-password", env.PW_ADMIN);
+  await p3.click("#login-submit");
+  await p3.waitForSelector('#main[data-ready="1"] #sync-table');
+  await p3.evaluate(() => (location.hash = "#/devices"));
+  await p3.waitForSelector('#main[data-ready="1"] #enrol-form');
+  await p3.fill('#enrol-form input[name="unit"]', "南大港产业园区自然资源所");
+  await p3.fill('#enrol-form input[name="vehicle"]', "冀J-ZF099");
+  await p3.fill('#enrol-form textarea[name="device_pub"]', readFileSync(env.CAR3_PUB, "utf8"));
+  await shot(p3, "14-devices-admin-enrol");
+  await p3.click('#enrol-form button[type="submit"]');
+  await p3.waitForSelector(`#devices-table tr[data-device="${env.CAR3}"]`, { timeout: 10000 * SLOW });
+  await p3.click(`#devices-table tr[data-device="${env.CAR3}"] button.revoke-btn`);
+  await p3.waitForSelector(`#devices-table tr[data-device="${env.CAR3}"] .badge.bad`, { timeout: 10000 * SLOW });
+  await shot(p3, "15-devices-admin-revoked");
 
   // ---- logout ----
   step = "logout";

@@ -66,8 +66,11 @@ else
 fi
 MEDIA_ID=$("$HUB" media list --state "$T/hub" --json | jget file_id)
 
-export URL T HUBALERT MEDIA MEDIA_ID SHOTS CHROMIUM FT_SYNC_SLOW CAR1 CAR2
-export HUB_STATE=$T/hub PW_SUP PW_STAFF
+# A unit that the admin enrols (and revokes) through the devices page.
+"$EDGE" init --state "$T/car3" --unit u3 --vehicle v3 >/dev/null
+CAR3=$(edge_id car3)
+export URL T HUBALERT MEDIA MEDIA_ID SHOTS CHROMIUM FT_SYNC_SLOW CAR1 CAR2 CAR3
+export HUB_STATE=$T/hub CAR3_PUB=$T/car3/device.pub PW_ADMIN PW_SUP PW_STAFF
 export NODE_PATH=$WEB/node_modules
 node "$WEB/browser.mjs" || fail "browser test failed (screenshots in $SHOTS)"
 ls "$SHOTS"
