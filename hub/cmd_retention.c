@@ -170,7 +170,8 @@ int hub_cmd_retention(int argc, char **argv)
     char nowt[48];
     rfc3339_format(now, 0, nowt, sizeof nowt);
     for (size_t i = 0; i < plan.n; i++) {
-        print_item(&plan.items[i], ctx.json, all || plan.items[i].deleted);
+        print_item(&plan.items[i], ctx.json,
+                   all || (plan.items[i].deleted && plan.items[i].blob_present));
     }
     size_t held = 0;
     for (size_t i = 0; i < plan.n; i++) {

@@ -67,3 +67,5 @@ ft_add_test(bundlefmt_test SOURCES ${FT_VERIFY_DIR}/bundlefmt_test.c
 ft_add_test(retention_test SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/retention_test.c
   ${CMAKE_CURRENT_SOURCE_DIR}/state.c ${CMAKE_SOURCE_DIR}/common/testutil.c
   LIBS ft_retention ft_hubsync TIMEOUT 300)
+ft_add_test(bundlecheck_test SOURCES ${FT_VERIFY_DIR}/bundlecheck_test.c
+  ${CMAKE_SOURCE_DIR}/common/testutil.c LIBS ft_bundlefmt ft_common)
