@@ -78,6 +78,7 @@ on_exit() {
   fi
 }
 trap on_exit EXIT
+trap 'exit 143' TERM INT HUP # so that on_exit runs on a signal too
 set -E
 trap 'fail "unexpected failure (exit $?) at line $LINENO: $BASH_COMMAND"' ERR
 
