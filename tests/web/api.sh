@@ -282,7 +282,7 @@ kill "$SSE" 2>/dev/null || true
 
 # ---- TLS ----
 if command -v openssl >/dev/null; then
-  hub_stop
+  hub_stop_clean
   openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 \
     -keyout "$T/tls.key" -out "$T/tls.crt" >/dev/null 2>&1 || fail "openssl could not make a cert"
   printf 'http_tls_cert = %s\nhttp_tls_key = %s\n' "$T/tls.crt" "$T/tls.key" >>"$T/hub/hub.conf"
@@ -296,3 +296,4 @@ if command -v openssl >/dev/null; then
 else
   echo "openssl not installed: TLS part not run"
 fi
+hub_stop_clean

@@ -73,4 +73,6 @@ export URL T HUBALERT MEDIA MEDIA_ID SHOTS CHROMIUM FT_SYNC_SLOW CAR1 CAR2 CAR3
 export HUB_STATE=$T/hub CAR3_PUB=$T/car3/device.pub PW_ADMIN PW_SUP PW_STAFF
 export NODE_PATH=$WEB/node_modules
 node "$WEB/browser.mjs" || fail "browser test failed (screenshots in $SHOTS)"
-ls "$SHOTS"
+edge_stop car1
+hub_stop_clean
+echo "screenshots: $(ls "$SHOTS" | tr '\n' ' ')"

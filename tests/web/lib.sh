@@ -102,3 +102,15 @@ raise_alert() {
     "${4:-high}" "现场勘验未全程录像" "site inspection not fully recorded" >/dev/null ||
     fail "ft_hubalert failed"
 }
+
+# hub_stop_clean: stops the hub and fails if it reported a sanitizer error
+# (ASan, LeakSanitizer, UBSan) or did not exit 0.
+hub_stop_clean() {
+  local rc=0
+  kill -TERM "$HUB_PID" 2>/dev/null || true
+  wait "$HUB_PID" || rc=$?
+  if grep -qE 'Sanitizer|runtime error:' "$T/hub/hub.log"; then
+    fail "the hub reported a sanitizer error (see $T/hub/hub.log)"
+  fi
+  [ "$rc" = 0 ] || fail "the hub exited $rc at SIGTERM"
+}
