@@ -18,6 +18,7 @@ typedef struct {
     store_head_t cur;   /* head of the epoch the edge last reported */
     bool backlog_known; /* the edge reported its head for that epoch */
     uint64_t backlog;   /* edge head - hub head, if known */
+    json_t *heads;      /* [{epoch, seq}] for every epoch held (owned) */
 } device_view_t;
 
 static int sum_head(void *ctx, uint64_t epoch, const store_head_t *h)
@@ -26,6 +27,8 @@ static int sum_head(void *ctx, uint64_t epoch, const store_head_t *h)
     device_view_t *v = ctx;
     v->held += h->seq;
     v->epochs++;
+    json_array_append_new(
+        v->heads, json_pack("{s:I, s:I}", "epoch", (json_int_t)epoch, "seq", (json_int_t)h->seq));
     return 0;
 }
 
@@ -33,6 +36,7 @@ static int load_view(store_txn_t *t, const store_device_t *d, device_view_t *v)
 {
     memset(v, 0, sizeof *v);
     v->d = *d;
+    v->heads = json_array();
     int err = store_status_get(t, d->device, &v->st);
     if (err == FT_OK) {
         err = store_heads_iter(t, d->device, sum_head, v);
@@ -84,6 +88,7 @@ static json_t *view_json(const device_view_t *v)
                         v->st.last_error[0] ? json_string(v->st.last_error) : json_null());
     json_object_set_new(o, "last_error_at",
                         v->st.last_error_ms ? json_string(err_at) : json_null());
+    json_object_set(o, "heads", v->heads);
     return o;
 }
 
@@ -176,6 +181,7 @@ static int list_one(void *ctx, const store_device_t *d)
     device_view_t v;
     int err = load_view(l->t, d, &v);
     if (err != FT_OK) {
+        json_decref(v.heads);
         return err;
     }
     l->n++;
@@ -196,6 +202,7 @@ static int list_one(void *ctx, const store_device_t *d)
         }
         print_view(&v);
     }
+    json_decref(v.heads);
     return 0;
 }
 

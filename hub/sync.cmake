@@ -16,3 +16,4 @@ ft_add_test(store_test SOURCES store_test.c ${CMAKE_SOURCE_DIR}/common/testutil.
   LIBS ft_hubstore)
 ft_add_test(verify_test SOURCES verify_test.c ${CMAKE_SOURCE_DIR}/common/testutil.c
   LIBS ft_hubsync)
+ft_add_test(zap_test SOURCES zap_test.c ${CMAKE_SOURCE_DIR}/common/testutil.c LIBS ft_hubsync)

@@ -54,12 +54,19 @@ on_exit() {
   for pid in "${PIDS[@]}"; do
     stop_pid "$pid"
   done
+  # Daemons stopped cleanly report leaks and undefined behaviour (ASan/UBSan
+  # build) in their logs: any report fails the test.
+  if grep -rlE "ERROR: (Address|Leak)Sanitizer|runtime error:" "$T" --include='*.log' >/dev/null 2>&1; then
+    echo "FAIL: $TEST_NAME: sanitizer report in $(grep -rlE "ERROR: (Address|Leak)Sanitizer|runtime error:" "$T" --include='*.log' | head -n 3 | tr '\n' ' ')" >&2
+    rc=1
+  fi
   if [ "$rc" -eq 0 ]; then
     rm -rf "$T"
     echo "PASS: $TEST_NAME"
   else
     echo "scratch directory kept for inspection: $T" >&2
   fi
+  exit "$rc"
 }
 trap on_exit EXIT
 # A command that fails unexpectedly (set -e) names itself before the test ends.
