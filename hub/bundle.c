@@ -1028,7 +1028,7 @@ int bundle_export(hub_ctx_t *ctx, const bundle_opts_t *o, bundle_result_t *res, 
     rc = write_json_file(&w, "alerts.json", aj, JSON_INDENT(1));
     json_decref(aj);
     char created[48], hub_dev[DEVID_TEXT_SIZE], hub_pk[65];
-    int64_t now = (int64_t)hlc_wall_ms();
+    int64_t now = o->now_ms ? o->now_ms : (int64_t)hlc_wall_ms();
     rfc3339_format(now, 0, created, sizeof created);
     uint8_t hid[DEVID_BYTES];
     devid_from_pk(ctx->keys.sign_pk, hid);

@@ -43,6 +43,7 @@ typedef struct {
     const char *by;           /* who exports (audit); NULL = "-" */
     bool allow_stale;         /* export even if the case index is behind the store */
     bool no_audit;            /* archive: the archive's own audit entry covers it */
+    int64_t now_ms;           /* creation time (0 = the wall clock; --now) */
 } bundle_opts_t;
 
 typedef struct {

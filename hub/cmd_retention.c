@@ -241,8 +241,8 @@ static void hold_usage(FILE *out)
     fprintf(
         out,
         "usage: fieldtrail-hub hold add (--case C | --media FILE_ID) --reason R --details TEXT\n"
-        "                              --by NAME [--id ID]\n"
-        "       fieldtrail-hub hold remove ID --by NAME --why TEXT\n"
+        "                              --by NAME [--id ID] [--now T]\n"
+        "       fieldtrail-hub hold remove ID --by NAME --why TEXT [--now T]\n"
         "       fieldtrail-hub hold list [--json]\n"
         "         [--state DIR] [--config FILE]\n\n"
         "Legal holds (Art. 23): media of a held case, or a held media file, are kept\n"
@@ -254,7 +254,7 @@ static void hold_usage(FILE *out)
 
 static int hold_append(hub_ctx_t *ctx, const char *id, const char *case_id, const char *media,
                        const char *reason, const char *details, const char *by, const char *amends,
-                       bool released, uint64_t *seq)
+                       bool released, int64_t now, uint64_t *seq)
 {
     Ft__FieldValue f_reason = FT__FIELD_VALUE__INIT, f_details = FT__FIELD_VALUE__INIT,
                    f_rel = FT__FIELD_VALUE__INIT;
@@ -269,7 +269,7 @@ static int hold_append(hub_ctx_t *ctx, const char *id, const char *case_id, cons
     f_rel.flag = 1;
     Ft__FieldValue *fields[] = {&f_reason, &f_details, &f_rel};
     Ft__Time t = FT__TIME__INIT;
-    t.unix_ms = (int64_t)hlc_wall_ms();
+    t.unix_ms = now;
     char *officers[] = {(char *)by};
     char *media_ids[] = {(char *)media};
     Ft__Record rec = FT__RECORD__INIT;
@@ -349,8 +349,10 @@ int hub_cmd_hold(int argc, char **argv)
         {"by", required_argument, NULL, O_BY},
         {"id", required_argument, NULL, O_ID},
         {"why", required_argument, NULL, O_WHY},
+        {"now", required_argument, NULL, O_NOW},
         {NULL, 0, NULL, 0},
     };
+    int64_t now = (int64_t)hlc_wall_ms();
     const char *case_id = NULL, *media = NULL, *reason = NULL, *details = NULL, *by = NULL,
                *id = NULL, *why = NULL;
     int opt;
@@ -380,6 +382,11 @@ int hub_cmd_hold(int argc, char **argv)
             break;
         case O_WHY:
             why = optarg;
+            break;
+        case O_NOW:
+            if (parse_time(optarg, &now) != 0) {
+                return 2;
+            }
             break;
         case 'h':
             hold_usage(stdout);
@@ -429,7 +436,7 @@ int hub_cmd_hold(int argc, char **argv)
             char rh[9];
             randombytes_buf(r, sizeof r);
             hex_encode(r, sizeof r, rh);
-            snprintf(idbuf, sizeof idbuf, "hold-%lld-%s", (long long)(hlc_wall_ms() / 1000), rh);
+            snprintf(idbuf, sizeof idbuf, "hold-%lld-%s", (long long)(now / 1000), rh);
             id = idbuf;
         }
         if (hub_open(&ctx, true) != 0) {
@@ -437,7 +444,7 @@ int hub_cmd_hold(int argc, char **argv)
             return 1;
         }
         uint64_t seq = 0;
-        int e = hold_append(&ctx, id, case_id, media, reason, details, by, NULL, false, &seq);
+        int e = hold_append(&ctx, id, case_id, media, reason, details, by, NULL, false, now, &seq);
         if (e != FT_OK) {
             hub_fail("cannot write the hold to the hub log: %s", ft_strerror(e));
             rc = 1;
@@ -488,8 +495,8 @@ int hub_cmd_hold(int argc, char **argv)
         uint64_t seq = 0;
         char rid[160];
         snprintf(rid, sizeof rid, "release-%s", pos);
-        int e =
-            hold_append(&ctx, rid, h->case_id, h->media_id, h->reason, why, by, pos, true, &seq);
+        int e = hold_append(&ctx, rid, h->case_id, h->media_id, h->reason, why, by, pos, true, now,
+                            &seq);
         if (e != FT_OK) {
             hub_fail("cannot write the release to the hub log: %s", ft_strerror(e));
         } else {
@@ -509,7 +516,7 @@ static void export_usage(FILE *out)
 {
     fprintf(out,
             "usage: fieldtrail-hub export CASE --out DIR|FILE.tar [--recipient-key HEX]\n"
-            "                             [--by NAME] [--allow-stale] [--json]\n"
+            "                             [--by NAME] [--allow-stale] [--now T] [--json]\n"
             "                             [--state DIR] [--config FILE]\n\n"
             "Writes a signed, self-verifying bundle of the case: every record as signed, each\n"
             "contributing device's log from seq 1 (so chains and completeness check), the\n"
@@ -537,6 +544,7 @@ int hub_cmd_export(int argc, char **argv)
         {"recipient-key", required_argument, NULL, O_RECIPIENT},
         {"by", required_argument, NULL, O_BY},
         {"allow-stale", no_argument, NULL, O_STALE},
+        {"now", required_argument, NULL, O_NOW},
         {NULL, 0, NULL, 0},
     };
     bundle_opts_t bo;
@@ -563,6 +571,11 @@ int hub_cmd_export(int argc, char **argv)
             break;
         case O_STALE:
             bo.allow_stale = true;
+            break;
+        case O_NOW:
+            if (parse_time(optarg, &bo.now_ms) != 0) {
+                return 2;
+            }
             break;
         case 'h':
             export_usage(stdout);
@@ -613,7 +626,7 @@ static void archive_usage(FILE *out)
 {
     fprintf(out,
             "usage: fieldtrail-hub archive [CASE...] [--holds] --iso FILE [--recipient-key HEX]\n"
-            "                              [--by NAME] [--verifier-dir DIR]\n"
+            "                              [--by NAME] [--verifier-dir DIR] [--now T]\n"
             "                              [--state DIR] [--config FILE]\n\n"
             "Writes a long-term archive (Art. 23: \"burned to optical disc\") as an ISO 9660\n"
             "image (Rock Ridge and Joliet) with xorriso: one signed bundle per case (the cases\n"
@@ -774,8 +787,10 @@ int hub_cmd_archive(int argc, char **argv)
         {"recipient-key", required_argument, NULL, O_RECIPIENT},
         {"by", required_argument, NULL, O_BY},
         {"verifier-dir", required_argument, NULL, O_VERIFIER},
+        {"now", required_argument, NULL, O_NOW},
         {NULL, 0, NULL, 0},
     };
+    int64_t now = (int64_t)hlc_wall_ms();
     const char *iso = NULL, *by = default_by(), *vdir = NULL;
     bool holds = false, sealed = false;
     uint8_t rpk[32];
@@ -803,6 +818,11 @@ int hub_cmd_archive(int argc, char **argv)
             break;
         case O_VERIFIER:
             vdir = optarg;
+            break;
+        case O_NOW:
+            if (parse_time(optarg, &now) != 0) {
+                return 2;
+            }
             break;
         case 'h':
             archive_usage(stdout);
@@ -836,7 +856,7 @@ int hub_cmd_archive(int argc, char **argv)
         retention_policy_t pol;
         retention_plan_t plan;
         if (retention_policy_load(ctx.cfg, &pol, err, sizeof err) != FT_OK ||
-            retention_plan(&ctx, &pol, (int64_t)hlc_wall_ms(), &plan, err, sizeof err) != FT_OK) {
+            retention_plan(&ctx, &pol, now, &plan, err, sizeof err) != FT_OK) {
             hub_fail("%s", err);
             goto out;
         }
@@ -897,7 +917,8 @@ int hub_cmd_archive(int argc, char **argv)
                             .out = path,
                             .sealed = sealed,
                             .by = by,
-                            .no_audit = true};
+                            .no_audit = true,
+                            .now_ms = now};
         if (sealed) {
             memcpy(bo.recipient_pk, rpk, 32);
         }
@@ -948,7 +969,6 @@ int hub_cmd_archive(int argc, char **argv)
     devid_from_pk(ctx.keys.sign_pk, hid);
     devid_format(hid, hub_dev);
     hex_encode(ctx.keys.sign_pk, 32, hub_pk);
-    int64_t now = (int64_t)hlc_wall_ms();
     rfc3339_format(now, 0, created, sizeof created);
     if (write_archive_readme(stage, bundles, has_static, has_src, hub_dev, hub_pk) != FT_OK) {
         hub_fail("cannot write README.txt");

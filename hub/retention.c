@@ -133,9 +133,8 @@ void retention_decide(const retention_policy_t *p, retention_item_t *it, int64_t
                  "evidence of case %.200s until %.40s, daily period until %.40s: %s", it->cases, b,
                  a, it->expired ? "both expired" : "kept");
     } else {
-        snprintf(it->why, sizeof it->why,
-                 "daily enforcement media, no case, no hold: kept until %.40s%s", a,
-                 it->expired ? " (expired)" : "");
+        snprintf(it->why, sizeof it->why, "daily enforcement media, no case, no hold: %s %.40s",
+                 it->expired ? "its daily period ended" : "kept until", a);
     }
 }
 

@@ -102,6 +102,9 @@ static const char *jstr(const json_t *o, const char *k)
 static int read_member(chk_t *c, const char *name, uint8_t **buf, size_t *len)
 {
     char path[BUNDLE_PATH_MAX + 256];
+    if (!bundle_path_ok(name)) {
+        return FT_EINVAL; /* never read outside the bundle */
+    }
     snprintf(path, sizeof path, "%s%s", c->prefix, name);
     return bsrc_read(c->src, path, buf, len);
 }
