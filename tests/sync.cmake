@@ -13,8 +13,8 @@ ft_add_script_test(sync_one_edge_syncs_with_receipts_and_status sync/basic.sh TI
 ft_add_script_test(sync_three_edges_offline_then_hub_starts_all_arrive_once
   sync/offline_three.sh TIMEOUT 300 LABELS sync)
 ft_add_script_test(sync_hub_killed_9_twenty_times_nothing_lost_or_doubled sync/kill_hub.sh
-  TIMEOUT 300 LABELS sync)
+  TIMEOUT 600 LABELS sync)
 ft_add_script_test(sync_edge_killed_9_twenty_times_nothing_lost_or_doubled sync/kill_edge.sh
-  TIMEOUT 300 LABELS sync)
+  TIMEOUT 600 LABELS sync)
 ft_add_script_test(sync_refusals_unknown_revoked_forged_flipped_replayed_gap
   sync/refusals.sh TIMEOUT 240 LABELS sync)

@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # kill -9 of edge sync daemons at random points while they sync and their
-# vehicles keep recording, FT_SYNC_KILLS times (default 20; seeded by
+# vehicles keep recording, FT_SYNC_KILLS times (default 20, 10 under ASan; seeded by
 # FT_SYNC_SEED, printed): afterwards every record is at the hub exactly once,
 # verified, with receipts at every edge, and no integrity event.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
 SEED=${FT_SYNC_SEED:-$(( $(date +%s) % 100000 ))}
-KILLS=${FT_SYNC_KILLS:-20}
+KILLS=${FT_SYNC_KILLS:-$((FT_SYNC_SCALE > 1 ? 10 : 20))} # 10 under ASan
 N=${FT_SYNC_RECORDS:-$((8000 / FT_SYNC_SCALE))}
 echo "seed $SEED (repeat with FT_SYNC_SEED=$SEED), $KILLS kills, $N records per edge to start"
 RANDOM=$SEED
