@@ -5,11 +5,11 @@
 # a connection every ~2 s on average, seeded). The vehicles keep recording
 # and ingesting media. Then the resets stop (the proxy is replaced by one
 # with delay only) and everything converges: every entry once, media
-# byte-identical. Reset phase: FT_FAULT_SECONDS (default 30).
+# byte-identical. Reset phase: FT_FAULT_SECONDS (default 20).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 seed_init
-SECS=${FT_FAULT_SECONDS:-30}
+SECS=${FT_FAULT_SECONDS:-20}
 netns_pair
 EDGE_NS_DEFAULT=$NS_EDGE
 rate 1000

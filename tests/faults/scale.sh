@@ -6,6 +6,10 @@
 # (docs/benchmarks.md).
 set -euo pipefail
 : "${FT_BUILD:?run through ctest}" "${FT_SRC:?run through ctest}"
+if grep -q '^FT_SANITIZE:BOOL=ON' "$FT_BUILD/CMakeCache.txt" 2>/dev/null; then
+  echo "SKIP: scale: a benchmark; it runs in the normal build, not under ASan"
+  exit 77
+fi
 out=$(bash "$FT_SRC/ops/bench-scale.sh" "${FT_SCALE_EDGES:-100}" "${FT_SCALE_RECORDS:-30}" \
   "$FT_BUILD" 2>&1) || { echo "$out"; echo "FAIL: scale run failed"; exit 1; }
 echo "$out" | grep -E '^(scale|converge|hub verify|hub:)'
