@@ -724,8 +724,17 @@ void api_poll(void *ctx, webevents_t *ev)
     if (devlog_head(w->hub->hublog, &head, NULL) == FT_OK && head > p->hublog_seq) {
         (void)devlog_iter(w->hub->hublog, p->hublog_seq + 1, head, feed_hublog, w);
     }
+    /* Expired sessions go every ~10 minutes (they are refused anyway). */
+    if (p->polls % (600000 / WEBEVENTS_POLL_MS) == 0) {
+        size_t swept = 0;
+        if (users_session_sweep(w->users, t0, &swept) != FT_OK) {
+            log_warn("dashboard: cannot sweep expired sessions");
+        }
+    }
+    pthread_mutex_lock(&p->lock);
     p->eval_ms = (double)((int64_t)hlc_wall_ms() - t0);
     p->polls++;
+    pthread_mutex_unlock(&p->lock);
 }
 
 /* ---- /metrics ---- */

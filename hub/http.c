@@ -337,15 +337,9 @@ static void load_session(web_req_t *r)
                                        &r->session) == FT_OK;
 }
 
-/* True if a state-changing request carries the session's CSRF token and,
- * when the browser names its Origin, comes from this host. */
-static bool csrf_ok(web_req_t *r)
+/* True unless the browser names an Origin that is not this host. */
+static bool origin_ok(web_req_t *r)
 {
-    const char *tok = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "X-CSRF-Token");
-    if (!tok || strlen(tok) != strlen(r->session.csrf) ||
-        sodium_memcmp(tok, r->session.csrf, strlen(tok)) != 0) {
-        return false;
-    }
     const char *origin = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Origin");
     const char *host = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Host");
     if (origin && host) {
@@ -355,6 +349,18 @@ static bool csrf_ok(web_req_t *r)
         }
     }
     return true;
+}
+
+/* True if a state-changing request carries the session's CSRF token and
+ * comes from this host. */
+static bool csrf_ok(web_req_t *r)
+{
+    const char *tok = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "X-CSRF-Token");
+    if (!tok || strlen(tok) != strlen(r->session.csrf) ||
+        sodium_memcmp(tok, r->session.csrf, strlen(tok)) != 0) {
+        return false;
+    }
+    return origin_ok(r);
 }
 
 static bool state_changing(const char *method)
@@ -469,6 +475,13 @@ static void dispatch(web_req_t *r, req_ctx_t *rc)
                       "missing or wrong X-CSRF-Token (reload the page)");
             return;
         }
+    }
+    if (route->role == ROLE_NONE && state_changing(r->method) && !origin_ok(r)) {
+        /* No session to hold a token yet (the login itself): the origin
+         * must be this host, so another site cannot log a browser in. */
+        atomic_fetch_add(&r->web->refused, 1);
+        web_error(r, MHD_HTTP_FORBIDDEN, "csrf", "cross-site request refused");
+        return;
     }
     if (rc->too_big) {
         web_error(r, 413, "too_large", "the request body is too large");

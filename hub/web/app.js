@@ -410,7 +410,7 @@ PAGES.alerts = async (main, arg, query) => {
       { "data-alert": a.id },
       h("td", null, sevBadge(a.severity)),
       h("td", { class: "nowrap" }, articleText(a.article)),
-      h("td", null, h("div", { text: alertMessage(a) }), a.detail ? h("div", { class: "muted small-text", text: a.detail }) : null, h("div", { class: "muted mono", text: `${t("rule")} ${a.rule} · ${a.id}` })),
+      h("td", null, h("a", { href: "#", class: "alert-msg", onclick: (e) => (e.preventDefault(), alertDialog(a.id)), text: alertMessage(a) }), a.detail ? h("div", { class: "muted small-text", text: a.detail }) : null, h("div", { class: "muted mono", text: `${t("rule")} ${a.rule} · ${a.id}` })),
       h("td", { class: "nowrap" }, caseLink(a.case)),
       h("td", null, a.unit || "—"),
       h("td", { class: "nowrap" }, fmtTime(a.opened_at)),
@@ -442,6 +442,37 @@ PAGES.alerts = async (main, arg, query) => {
     renderRows(a.id);
   };
 };
+
+/* One alert with its history (every state change, who and why). */
+async function alertDialog(id) {
+  const a = await api("/api/alerts/" + encodeURIComponent(id));
+  const dlg = document.getElementById("dialog");
+  clear(dlg);
+  const kv = h("div", { class: "kv" });
+  const add = (k, v) => v && kv.append(h("span", { class: "k", text: t(k) }), typeof v === "string" ? h("span", { text: v }) : v);
+  add("col_severity", sevBadge(a.severity));
+  add("col_article", articleText(a.article));
+  add("rule", a.rule);
+  add("col_case", a.case ? caseLink(a.case) : null);
+  add("f_unit", a.unit);
+  add("col_detail", a.detail);
+  add("col_opened", fmtTime(a.opened_at, true));
+  add("col_state", stateBadge(a.state));
+  const hist = h(
+    "table",
+    { class: "data", id: "alert-history" },
+    h("thead", null, h("tr", null, ["col_state", "col_time", "col_user", "justify_reason"].map((k) => h("th", { text: t(k) })))),
+    h("tbody", null, (a.history || []).map((x) => h("tr", null, h("td", null, stateBadge(x.state)), h("td", { class: "nowrap" }, fmtTime(x.at, true)), h("td", null, x.by || "—"), h("td", null, x.reason || ""))))
+  );
+  dlg.append(
+    h("div", { class: "d-head" }, h("h2", { text: alertMessage(a) })),
+    h("div", { class: "d-body" }, kv, h("h3", { text: t("history") }), hist),
+    h("div", { class: "d-foot" }, h("button", { class: "btn", onclick: () => dlg.close(), text: t("close") }))
+  );
+  dlg.classList.add("wide");
+  dlg.addEventListener("close", () => dlg.classList.remove("wide"), { once: true });
+  dlg.showModal();
+}
 
 function justifyDialog(a) {
   const dlg = document.getElementById("dialog");
@@ -549,7 +580,7 @@ PAGES.case = async (main, arg) => {
           "table",
           { class: "data" },
           h("thead", null, h("tr", null, ["col_severity", "col_article", "col_message", "col_state", "col_opened"].map((k) => h("th", { text: t(k) })))),
-          h("tbody", null, tl.alerts.map((a) => h("tr", { "data-alert": a.id }, h("td", null, sevBadge(a.severity)), h("td", null, articleText(a.article)), h("td", null, alertMessage(a)), h("td", null, stateBadge(a.state)), h("td", { class: "nowrap" }, fmtTime(a.opened_at)))))
+          h("tbody", null, tl.alerts.map((a) => h("tr", { "data-alert": a.id }, h("td", null, sevBadge(a.severity)), h("td", null, articleText(a.article)), h("td", null, h("a", { href: "#", onclick: (e) => (e.preventDefault(), alertDialog(a.id)), text: alertMessage(a) }), a.detail ? h("div", { class: "muted small-text", text: a.detail }) : null), h("td", null, stateBadge(a.state)), h("td", { class: "nowrap" }, fmtTime(a.opened_at)))))
         )
       )
     );

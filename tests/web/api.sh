@@ -43,6 +43,10 @@ call - POST /api/login '{"user":"nobody","password":"whatever1"}'
 expect 401 "unknown user"
 call - POST /api/login '{"user":"sup"}'
 expect 400 "login without a password"
+code=$(curl -s -o /dev/null -w '%{http_code}' -H 'Origin: http://evil.example' \
+  -H 'Content-Type: application/json' --data "{\"user\":\"sup\",\"password\":\"$PW_SUP\"}" \
+  "$URL/api/login")
+[ "$code" = 403 ] || fail "a login posted from another site: $code"
 curl -s -D "$T/h" -o /dev/null -H 'Content-Type: application/json' \
   --data "{\"user\":\"staff\",\"password\":\"$PW_STAFF\"}" "$URL/api/login"
 grep -i '^Set-Cookie: ft_session=' "$T/h" | grep -q 'HttpOnly' || fail "session cookie not HttpOnly"

@@ -63,6 +63,7 @@ async function launch() {
       "--disable-background-networking",
       "--disable-component-update",
       "--disable-sync",
+      "--lang=zh-CN",
     ],
   });
 }
@@ -178,6 +179,13 @@ try {
   await goto(page, "#/alerts?state=justified", "#alerts-table");
   await page.waitForSelector(`#alerts-table tr[data-alert="${ALERT}"] [data-state="justified"]`);
   await shot(page, "07-alerts-justified");
+  // Its history: raised, then justified by this supervisor with the reason.
+  await page.click(`#alerts-table tr[data-alert="${ALERT}"] a.alert-msg`);
+  await page.waitForSelector("#alert-history tbody tr:nth-child(2)");
+  const hist = await page.textContent("#alert-history");
+  if (!hist.includes("sup") || !hist.includes("记录仪进水")) throw new Error("alert history lacks the justification: " + hist);
+  await shot(page, "07b-alert-history");
+  await page.keyboard.press("Escape");
 
   // ---- search ----
   step = "search";
