@@ -257,6 +257,10 @@ static int fill_msg(const wire_msg_t *m, Ft__Wire__Msg *msg, void **scratch)
             p->has_edge_head_seq = 1;
             p->edge_head_seq = b->edge_head_seq;
         }
+        if (b->first_seq) {
+            p->has_first_seq = 1;
+            p->first_seq = b->first_seq;
+        }
         msg->kind_case = FT__WIRE__MSG__KIND_BATCH;
         msg->batch = p;
         *scratch = p;
@@ -414,6 +418,7 @@ static int take_msg(const Ft__Wire__Msg *p, wire_msg_t *m)
         m->u.batch.n = b->n_entries;
         m->u.batch.entries = arr;
         m->u.batch.edge_head_seq = b->has_edge_head_seq ? b->edge_head_seq : 0;
+        m->u.batch.first_seq = b->has_first_seq ? b->first_seq : 0;
         return FT_OK;
     }
     case FT__WIRE__MSG__KIND_RECEIPT:

@@ -83,6 +83,7 @@ typedef struct {
     size_t n;               /* number of entries */
     wire_bytes_t *entries;  /* n raw SignedEntry byte strings */
     uint64_t edge_head_seq; /* edge head at sending; 0 = not given */
+    uint64_t first_seq;     /* seq the edge meant to start at; 0 = not given */
 } wire_batch_t;
 
 /* The signed statement: the hub holds device/epoch up to upto_seq. */

@@ -75,10 +75,12 @@ static void batch_roundtrip_keeps_entry_bytes(void **state)
     m.u.batch.n = 2;
     m.u.batch.entries = e;
     m.u.batch.edge_head_seq = 99;
+    m.u.batch.first_seq = 41;
     wire_msg_t d;
     roundtrip(&m, &d);
     assert_int_equal(d.u.batch.n, 2);
     assert_int_equal(d.u.batch.edge_head_seq, 99);
+    assert_int_equal(d.u.batch.first_seq, 41);
     assert_int_equal(d.u.batch.entries[0].len, 3);
     assert_memory_equal(d.u.batch.entries[0].data, a, 3);
     assert_memory_equal(d.u.batch.entries[1].data, b, 1);

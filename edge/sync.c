@@ -7,7 +7,7 @@
  *   HELLO_SENT --no Welcome within hello timeout--> HELLO_SENT     tick (Hello again)
  *   STREAMING  --Receipt--> STREAMING (window slides)              on_receipt
  *   STREAMING  --no answer within ack timeout--> HELLO_SENT        tick
- *   any        --Error "hello_required"--> HELLO_SENT              on_error
+ *   any        --Error "hello_required" or "resync"--> HELLO_SENT  on_error
  *   any        --other Error--> HALTED until retry time            on_error, halt
  *   HALTED     --retry time passed, link up--> HELLO_SENT          tick
  *   any        --disconnected (monitor)--> DOWN                    on_monitor
@@ -294,6 +294,7 @@ static bool send_batch(edge_sync_t *s, uint64_t head)
             m.u.batch.n = g->n;
             m.u.batch.entries = e;
             m.u.batch.edge_head_seq = head;
+            m.u.batch.first_seq = s->next_send;
             sent = send_msg(s, &m);
             free(e);
         }
@@ -467,7 +468,7 @@ static void on_receipt(edge_sync_t *s, const wire_signed_receipt_t *sr)
 
 static void on_error(edge_sync_t *s, const wire_error_t *e)
 {
-    if (strcmp(e->reason, "hello_required") == 0) {
+    if (strcmp(e->reason, "hello_required") == 0 || strcmp(e->reason, "resync") == 0) {
         send_hello(s);
         return;
     }

@@ -10,6 +10,8 @@
  *   OPEN   --Batch with a bad entry--> HALTED: Receipt for the good prefix,
  *             then Error naming the entry; the event is recorded  on_batch
  *   OPEN   --Batch from a revoked device--> HALTED, Error "revoked"
+ *   OPEN   --Batch whose first_seq is beyond head + 1--> HALTED, Error
+ *             "resync" (batches were lost in flight; not a gap in the log)
  *   HALTED --Batch--> HALTED, dropped silently (batches the edge had in
  *             flight before it saw the Error; answering them would only
  *             produce spurious "missing_seq" events)
@@ -349,6 +351,24 @@ static void on_batch(hub_sync_t *s, session_t *ss, const uint8_t *rid, size_t ri
                    "batch of %zu entries / %zu bytes exceeds the hub's limits (%u / %u)", b->n,
                    bytes, s->opts.max_batch_entries, s->opts.max_batch_bytes);
         return;
+    }
+    if (b->first_seq && b->n > 0) {
+        /* Batches before this one were lost in flight (the edge sent on a new
+         * connection before it learnt of it): not a gap in the log. */
+        store_txn_t *rt = NULL;
+        store_head_t head = {0};
+        int rerr = store_begin(s->store, false, &rt);
+        if (rerr == FT_OK) {
+            rerr = store_head_get(rt, ss->device, ss->epoch, &head);
+        }
+        store_abort(&rt);
+        if (rerr == FT_OK && b->first_seq > head.seq + 1) {
+            ss->state = SESS_HALTED;
+            send_error(s, rid, rid_len, FT_EGAP, "resync", ss->epoch, b->first_seq,
+                       "batch starts at %llu but the hub holds up to %llu: say Hello again",
+                       (unsigned long long)b->first_seq, (unsigned long long)head.seq);
+            return;
+        }
     }
     store_txn_t *t = NULL;
     verify_result_t r;

@@ -4,7 +4,7 @@
  *
  * usage: ft_forge --hub EP --hub-key HEX --as STATE --from STATE --seqs A-B
  *                 [--skip SEQ] [--flip SEQ] [--forge-link SEQ] [--equivocate SEQ]
- *                 [--garbage] [--wait-ms N]
+ *                 [--garbage] [--first-seq N] [--wait-ms N]
  *   --as STATE        connect with STATE/device.key (CURVE and routing ID)
  *   --from STATE      take entries from the log in STATE (its device.key opens it)
  *   --seqs A-B        entries A..B of that log, in one batch (A-A for one)
@@ -14,6 +14,7 @@
  *                     prev_hash is random (a broken chain)
  *   --equivocate SEQ  replace SEQ by a different, validly signed entry at SEQ
  *   --garbage         append bytes that are no entry at all
+ *   --first-seq N     claim in the batch that it starts at N (lost-in-flight case)
  * Prints one JSON line per message received ({"kind":"welcome",...},
  * {"kind":"receipt","upto_seq":N}, {"kind":"error","reason":...,"seq":N}) and
  * {"kind":"refused"} if the handshake is refused. Exit 0, or 1 on a local
@@ -163,16 +164,23 @@ static void drain(void *dealer, int64_t deadline, uint64_t last, bool stop_on_we
 int main(int argc, char **argv)
 {
     const char *hub = NULL, *hub_key_hex = NULL, *as = NULL, *from = NULL, *seqs = NULL;
-    unsigned long long skip = 0, flip = 0, forge_link = 0, equivocate = 0;
+    unsigned long long skip = 0, flip = 0, forge_link = 0, equivocate = 0, first_seq = 0;
     bool garbage = false;
     long wait_ms = 3000;
     static const struct option opts[] = {
-        {"hub", required_argument, NULL, 'H'},        {"hub-key", required_argument, NULL, 'K'},
-        {"as", required_argument, NULL, 'a'},         {"from", required_argument, NULL, 'f'},
-        {"seqs", required_argument, NULL, 's'},       {"skip", required_argument, NULL, 'k'},
-        {"flip", required_argument, NULL, 'x'},       {"forge-link", required_argument, NULL, 'l'},
-        {"equivocate", required_argument, NULL, 'e'}, {"garbage", no_argument, NULL, 'g'},
-        {"wait-ms", required_argument, NULL, 'w'},    {NULL, 0, NULL, 0},
+        {"hub", required_argument, NULL, 'H'},
+        {"hub-key", required_argument, NULL, 'K'},
+        {"as", required_argument, NULL, 'a'},
+        {"from", required_argument, NULL, 'f'},
+        {"seqs", required_argument, NULL, 's'},
+        {"skip", required_argument, NULL, 'k'},
+        {"flip", required_argument, NULL, 'x'},
+        {"forge-link", required_argument, NULL, 'l'},
+        {"equivocate", required_argument, NULL, 'e'},
+        {"garbage", no_argument, NULL, 'g'},
+        {"wait-ms", required_argument, NULL, 'w'},
+        {"first-seq", required_argument, NULL, 'F'},
+        {NULL, 0, NULL, 0},
     };
     int opt;
     while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -209,6 +217,9 @@ int main(int argc, char **argv)
             break;
         case 'w':
             wait_ms = strtol(optarg, NULL, 10);
+            break;
+        case 'F':
+            first_seq = strtoull(optarg, NULL, 10);
             break;
         default:
             fprintf(stderr, "ft_forge: see the top of tests/sync/ft_forge.c for usage\n");
@@ -321,6 +332,7 @@ int main(int argc, char **argv)
         wire_msg_t batch = {.kind = WIRE_BATCH};
         batch.u.batch.n = n;
         batch.u.batch.entries = entries;
+        batch.u.batch.first_seq = first_seq;
         if (wire_encode(&batch, &buf, &len) != FT_OK || zmq_send(dealer, buf, len, 0) < 0) {
             status = 1;
             goto out;

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Every refusal, each with its reason, visible at the hub, never half-applied:
 #   unknown device (ZAP refuses the handshake; hub status and log show it),
-#   replayed old batch (no change), seq gap, one flipped byte, entry signed by
+#   replayed old batch (no change), seq gap, batches lost in flight (a resync,
+#   not an event), one flipped byte, entry signed by
 #   another enrolled device, unenrolled signer, broken chain, equivocation,
 #   garbage, the same bad batch again (one event, not two), revoked device
 #   (revoked while connected: the next batch is refused; the reconnect is
@@ -66,6 +67,12 @@ out=$(forge --from "$T/carA" --seqs 21-30 --skip 21)
 expect_reply "$out" error reason '"missing_seq"' "gap at 21"
 expect_reply "$out" error seq 22 "gap at 21"
 [ "$(hub_held carA)" = 20 ] || fail "nothing after a gap may be stored"
+
+echo "== batches lost in flight (the batch says where it meant to start): resync, no event"
+out=$(forge --from "$T/carA" --seqs 25-30 --first-seq 25)
+expect_reply "$out" error reason '"resync"' "batch starting beyond the hub's head"
+[ "$(events)" = 1 ] || fail "a lost batch is not an integrity event: $(events) events"
+[ "$(hub_held carA)" = 20 ] || fail "nothing may be stored from a resync batch"
 
 echo "== one flipped byte"
 out=$(forge --from "$T/carA" --seqs 21-25 --flip 23)
