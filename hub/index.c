@@ -800,19 +800,39 @@ static int take_checkout(index_txn_t *t, void *ctx, const uint8_t *ref, int64_t 
     return FT_OK;
 }
 
-/* The officer who had recorder checked out at ms ("" if none). */
+/* The officer who had recorder checked out at ms ("" if none): the last
+ * checkout or return at or before ms, found by one seek and one step back. */
 static int resolve_officer(index_txn_t *t, const char *recorder, int64_t ms, char *out)
 {
-    resolve_t r = {.officer = ""};
     out[0] = '\0';
-    if (!recorder[0]) {
+    uint8_t k[512];
+    size_t prefix = strlen(recorder) + 1;
+    size_t kn = ms == INT64_MAX ? 0 : name_time_key(k, sizeof k, recorder, ms + 1, NULL);
+    if (!recorder[0] || kn == 0) {
         return FT_OK;
     }
-    /* The last event at or before ms: scan all up to ms (checkouts are few). */
-    int err = scan_name_time(t, t->idx->checkouts, recorder, INT64_MIN, ms, take_checkout, &r);
-    if (err == FT_OK) {
-        snprintf(out, INDEX_STR, "%s", r.officer);
+    MDB_cursor *cur = NULL;
+    int rc = mdb_cursor_open(t->txn, t->idx->checkouts, &cur);
+    if (rc != MDB_SUCCESS) {
+        return lmdbx_err(rc);
     }
+    MDB_val key = {kn, k}, v;
+    rc = mdb_cursor_get(cur, &key, &v, MDB_SET_RANGE);
+    if (rc == MDB_SUCCESS) {
+        rc = mdb_cursor_get(cur, &key, &v, MDB_PREV);
+    } else if (rc == MDB_NOTFOUND) {
+        rc = mdb_cursor_get(cur, &key, &v, MDB_LAST);
+    }
+    int err = FT_OK;
+    if (rc == MDB_SUCCESS && key.mv_size == prefix + 8 + INDEX_REF_BYTES &&
+        memcmp(key.mv_data, k, prefix) == 0) {
+        resolve_t r = {.officer = ""};
+        err = take_checkout(t, &r, NULL, 0, &v);
+        snprintf(out, INDEX_STR, "%s", r.officer);
+    } else if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND) {
+        err = lmdbx_err(rc);
+    }
+    mdb_cursor_close(cur);
     return err;
 }
 
