@@ -432,6 +432,61 @@ static void one_history(uint32_t seed)
     (void)justified;
 }
 
+/* Recorder -> officer: the last checkout or return at or before capture. */
+static void checkout_return_and_late_checkout_resolve_officer(void **state)
+{
+    (void)state;
+    world_t w;
+    world_open(&w, "engine_checkout", 9);
+    char json[512], a[48];
+    const struct {
+        const char *type, *officer;
+        int64_t at;
+    } ev[] = {{"recorder_checkout", "o1", 9 * HOUR}, {"recorder_return", "o1", 10 * HOUR}};
+    for (size_t i = 0; i < 2; i++) {
+        iso(T0 + ev[i].at, a);
+        snprintf(json, sizeof json,
+                 "{\"type\":\"%s\",\"time\":\"%s\",\"fields\":{\"recorder\":\"r1\","
+                 "\"officer\":\"%s\",\"battery_pct\":90,\"free_mb\":9000}}",
+                 ev[i].type, a, ev[i].officer);
+        add_record(&w, 0, json);
+    }
+    add_media(&w, 0, "before", NULL, "r1", NULL, T0 + 8 * HOUR, T0 + 8 * HOUR + MIN);
+    add_media(&w, 0, "during", NULL, "r1", NULL, T0 + 9 * HOUR + 30 * MIN,
+              T0 + 9 * HOUR + 40 * MIN);
+    add_media(&w, 0, "after", NULL, "r1", NULL, T0 + 10 * HOUR + 30 * MIN, T0 + 11 * HOUR);
+    engine_t *e = engine_at(&w, "idx");
+    store_upto(&w, w.n_pend);
+    assert_int_equal(engine_step(e, T0 + 12 * HOUR, NULL), FT_OK);
+    const char *want[] = {"", "o1", ""};
+    index_txn_t *t = NULL;
+    for (int pass = 0; pass < 2; pass++) {
+        assert_int_equal(index_begin(engine_index(e), false, &t), FT_OK);
+        for (uint64_t i = 0; i < 3; i++) {
+            uint8_t ref[INDEX_REF_BYTES];
+            index_item_t it;
+            index_ref_make(ref, w.devs[0].id, w.devs[0].epoch, 3 + i);
+            assert_int_equal(index_item_get(t, ref, &it), FT_OK);
+            assert_string_equal(it.officer, want[i]);
+        }
+        index_abort(&t);
+        /* A checkout to o2 at 10:15 arrives late (another device): "after" is o2's now. */
+        iso(T0 + 10 * HOUR + 15 * MIN, a);
+        snprintf(json, sizeof json,
+                 "{\"type\":\"recorder_checkout\",\"time\":\"%s\",\"fields\":{\"recorder\":"
+                 "\"r1\",\"officer\":\"o2\",\"battery_pct\":90,\"free_mb\":9000}}",
+                 a);
+        if (pass == 0) {
+            add_record(&w, 1, json);
+            store_upto(&w, w.n_pend);
+            assert_int_equal(engine_step(e, T0 + 12 * HOUR, NULL), FT_OK);
+            want[2] = "o2";
+        }
+    }
+    engine_destroy(&e);
+    world_close(&w);
+}
+
 static void incremental_equals_full_on_random_histories(void **state)
 {
     (void)state;
@@ -508,6 +563,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(corrected_time_checkout_officer_and_history),
+        cmocka_unit_test(checkout_return_and_late_checkout_resolve_officer),
         cmocka_unit_test(incremental_equals_full_on_random_histories),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
