@@ -84,6 +84,9 @@ stop_all() {
   echo
   "$hub" verify --state "$state/hub" | tail -n 1 || true
   echo
+  say "gap alerts (docs/alerts.md): what should have been recorded and was not"
+  "$hub" alerts --state "$state/hub" --state-filter open | tail -n 12 || true
+  echo
   echo "State kept in $state (logs in $log). Run ops/demo.sh again to continue."
   exit 0
 }
