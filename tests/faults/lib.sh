@@ -322,8 +322,7 @@ revive() {
   if [ -n "$HUB_PID" ] && ! kill -0 "$HUB_PID" 2>/dev/null; then
     wait "$HUB_PID" 2>/dev/null || true
     CRASHES=$((CRASHES + 1))
-    echo "CRASH: the hub died by itself: $(tail -1 "$T/hub/hub.log"); restarting it" >&2
-    echo "crash: hub: $(tail -1 "$T/hub/hub.log")" >>"$T/crashes"
+    crash_log hub "$T/hub/hub.log"
     hub_start "${HUB_ARGS[@]}"
   fi
   for n in "${!EDGE_PID[@]}"; do
@@ -332,14 +331,28 @@ revive() {
       wait "${EDGE_PID[$n]}" 2>/dev/null || true
       log="$T/$n/run.log"
       CRASHES=$((CRASHES + 1))
-      echo "CRASH: edge $n died by itself: $(tail -1 "$log"); restarting it" >&2
-      echo "crash: edge $n: $(tail -1 "$log")" >>"$T/crashes"
+      crash_log "edge $n" "$log"
       edge_start "$n" "${EDGE_ARGS[@]}"
     fi
   done
 }
 HUB_ARGS=()
 EDGE_ARGS=()
+# crash_log WHO LOG: says what killed WHO: the last line of its log, and the
+# sanitizer's report or the last 25 lines when there is more to say.
+crash_log() {
+  local who=$1 log=$2 what
+  what=$(grep -m1 -E 'ERROR: AddressSanitizer|runtime error:|Assertion failed' "$log" || tail -n 1 "$log")
+  echo "CRASH: $who died by itself: $what; restarting it" >&2
+  echo "crash: $who: $what" >>"$T/crashes"
+  if grep -q -E 'ERROR: AddressSanitizer|runtime error:' "$log"; then
+    echo "---- sanitizer report of $who" >&2
+    sed -n '/ERROR: AddressSanitizer\|runtime error:/,/^SUMMARY/p' "$log" | head -n 40 >&2
+  fi
+  # The next start appends to the same log: keep this one apart.
+  cp "$log" "$log.crash$CRASHES" 2>/dev/null || true
+  : >"$log"
+}
 # crash_report: one line on the crashes revive saw (grouped by message).
 crash_report() {
   if [ "$CRASHES" -gt 0 ]; then
