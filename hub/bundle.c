@@ -1084,7 +1084,7 @@ int bundle_export(hub_ctx_t *ctx, const bundle_opts_t *o, bundle_result_t *res, 
         rc = rc ? rc : FT_ENOMEM;
         goto out;
     }
-    char sig[BUNDLE_SIG_HEX], path[4800];
+    char sig[BUNDLE_SIG_HEX + 1], path[4800];
     rc = bundle_sign(BUNDLE_DOMAIN, (const uint8_t *)mtext, strlen(mtext), ctx->keys.sign_sk, sig);
     snprintf(path, sizeof path, "%s/%s", w.stage, BUNDLE_MANIFEST);
     if (rc == FT_OK) {
