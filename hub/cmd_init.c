@@ -156,10 +156,10 @@ int hub_cmd_init(int argc, char **argv)
         json_decref(o);
     } else {
         printf("initialised %s\n"
-               "hub ID:             %s\n"
-               "transport key:      %s\n"
+               "hub ID:              %s\n"
+               "transport key:       %s\n"
                "receipt signing key: %s\n"
-               "listens on:         %s\n\n"
+               "listens on:          %s\n\n"
                "Put these lines in every edge's edge.conf (or pass them to\n"
                "`fieldtrail-edge init --hub ... --hub-key ... --archive-key ...`):\n"
                "  hub = tcp://%s:%s\n"
