@@ -4,7 +4,9 @@
 # (tests/fuzz/corpus/<target>/), printing the executions of each and the total.
 #
 # Usage: ops/fuzz.sh [SECONDS] [TARGET...]
-#   SECONDS  per target (default 60); the test command runs 4
+#   SECONDS  per target (default 60), random libFuzzer seed
+#   FT_FUZZ_RUNS=N instead: N executions per target from seed 1, reproducible
+#            (the test command runs 30000)
 #   TARGET   fuzz_record fuzz_entry fuzz_wire fuzz_mediawire fuzz_manifest
 #            fuzz_rules (default: all)
 # A crash stops the run: its input and the fuzzer's log are kept and named.
@@ -38,4 +40,8 @@ for t in "${targets[@]}"; do
   n=$(sed -n 's/^fuzz [^:]*: \([0-9]*\) execs.*/\1/p' <<<"$line")
   total=$((total + ${n:-0}))
 done
-echo "fuzz: ${#targets[@]} targets, $total executions in total, ${secs} s each, no crash"
+if [ -n "${FT_FUZZ_RUNS:-}" ]; then
+  echo "fuzz: ${#targets[@]} targets, $total executions in total ($FT_FUZZ_RUNS each from seed 1), no crash"
+else
+  echo "fuzz: ${#targets[@]} targets, $total executions in total, ${secs} s each, no crash"
+fi
