@@ -545,6 +545,23 @@ static void check_media_file(chk_t *c, const char *file, const Ft__MediaManifest
     media_content_init(&content);
     uint32_t bad_chunk = UINT32_MAX;
     bool read_fail = false;
+    /* Extraction of sealed media for the recipient: written beside, renamed
+     * only once everything checked. */
+    char out_path[4096] = "", part_path[4200] = "";
+    FILE *out = NULL;
+    if (sealed && have_key && c->opts->extract_dir) {
+        const char *base = strrchr(file, '/') ? strrchr(file, '/') + 1 : file;
+        size_t bl = strlen(base);
+        if (bl > 4 && strcmp(base + bl - 4, ".enc") == 0) {
+            bl -= 4;
+        }
+        snprintf(out_path, sizeof out_path, "%s/%.*s", c->opts->extract_dir, (int)bl, base);
+        snprintf(part_path, sizeof part_path, "%s.part", out_path);
+        out = fopen(part_path, "wb");
+        if (!out) {
+            note(c, "%s: cannot write %s", file, part_path);
+        }
+    }
     for (uint32_t i = 0; i < n; i++) {
         uint32_t plen = media_chunk_len(mf->size, cs, i);
         uint64_t off = sealed ? (uint64_t)i * (cs + MEDIA_TAG_BYTES) : (uint64_t)i * cs;
@@ -557,6 +574,9 @@ static void check_media_file(chk_t *c, const char *file, const Ft__MediaManifest
             if (have_key &&
                 media_chunk_decrypt(key, fid, i, ct, plen + MEDIA_TAG_BYTES, pt) == FT_OK) {
                 media_content_update(&content, pt, plen);
+                if (out && fwrite(pt, 1, plen, out) != plen) {
+                    read_fail = true;
+                }
             }
         } else {
             if (bsrc_pread(c->src, (size_t)k, off, pt, plen) != FT_OK) {
@@ -582,6 +602,18 @@ static void check_media_file(chk_t *c, const char *file, const Ft__MediaManifest
     free(pt);
     uint8_t chash[MEDIA_HASH_BYTES];
     media_content_final(&content, chash);
+    bool extracted = false;
+    if (out) {
+        bool good = fclose(out) == 0 && !read_fail && bad_chunk == UINT32_MAX &&
+                    sodium_memcmp(chash, mf->content_hash.data, MEDIA_HASH_BYTES) == 0;
+        extracted = good && rename(part_path, out_path) == 0;
+        if (!extracted) {
+            remove(part_path);
+        }
+    }
+    if (extracted) {
+        note(c, "%s: decrypted, checked and written to %s", file, out_path);
+    }
     if (read_fail) {
         problem(c, file, "unreadable", "cannot be read");
         return;

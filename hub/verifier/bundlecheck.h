@@ -38,6 +38,7 @@ typedef struct {
     bool has_secret;    /* recipient secret given: open sealed media */
     uint8_t recipient_pk[32];
     uint8_t recipient_sk[32];
+    const char *extract_dir; /* with has_secret: write sealed media that verify here */
 } bcheck_opts_t;
 
 /* Verifies the bundle or archive at path (a directory or a tar file).

@@ -16,21 +16,25 @@
 
 static void usage(FILE *out)
 {
-    fprintf(out,
-            "usage: fieldtrail-verify [--json] [--hub-key HEX] [--secret-key FILE] BUNDLE\n\n"
-            "Checks a fieldtrail case bundle (a directory or a .tar file made by\n"
-            "`fieldtrail-hub export`) or an archive (the extracted or mounted disc image made\n"
-            "by `fieldtrail-hub archive`): the hub's signature over the bundle's file list,\n"
-            "every file's hash, every device signature and hash-chain link of the device\n"
-            "logs, the hub's receipts, every media file against its signed manifest (content\n"
-            "hash, chunk hashes, Merkle root), and that no record of the case was left out.\n"
-            "Needs no hub and no network.\n\n"
-            "  --hub-key HEX     the hub signing key (64 hex digits) you trust; without it the\n"
-            "                    key in the bundle is used and printed for you to compare\n"
-            "  --secret-key FILE a recipient's X25519 secret key (64 hex digits in the file)\n"
-            "                    for media sealed to that recipient: checks their content too\n"
-            "  --json            the report as one JSON object\n\n"
-            "exit codes: 0 verified, 1 problems found, 2 usage error\n");
+    fprintf(
+        out,
+        "usage: fieldtrail-verify [--json] [--hub-key HEX] [--secret-key FILE [--extract DIR]]\n"
+        "                         BUNDLE\n\n"
+        "Checks a fieldtrail case bundle (a directory or a .tar file made by\n"
+        "`fieldtrail-hub export`) or an archive (the extracted or mounted disc image made\n"
+        "by `fieldtrail-hub archive`): the hub's signature over the bundle's file list,\n"
+        "every file's hash, every device signature and hash-chain link of the device\n"
+        "logs, the hub's receipts, every media file against its signed manifest (content\n"
+        "hash, chunk hashes, Merkle root), and that no record of the case was left out.\n"
+        "Needs no hub and no network.\n\n"
+        "  --hub-key HEX     the hub signing key (64 hex digits) you trust; without it the\n"
+        "                    key in the bundle is used and printed for you to compare\n"
+        "  --secret-key FILE a recipient's X25519 secret key (64 hex digits in the file)\n"
+        "                    for media sealed to that recipient: checks their content too\n"
+        "  --extract DIR     with --secret-key: writes each sealed media file that verifies,\n"
+        "                    decrypted, into DIR\n"
+        "  --json            the report as one JSON object\n\n"
+        "exit codes: 0 verified, 1 problems found, 2 usage error\n");
 }
 
 static int read_secret(const char *path, bcheck_opts_t *o)
@@ -71,6 +75,7 @@ int main(int argc, char **argv)
         {"json", no_argument, NULL, 'j'},
         {"hub-key", required_argument, NULL, 'k'},
         {"secret-key", required_argument, NULL, 's'},
+        {"extract", required_argument, NULL, 'x'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -102,6 +107,9 @@ int main(int argc, char **argv)
                 return 2;
             }
             break;
+        case 'x':
+            o.extract_dir = optarg;
+            break;
         case 'h':
             usage(stdout);
             return 0;
@@ -110,7 +118,7 @@ int main(int argc, char **argv)
             return 2;
         }
     }
-    if (optind + 1 != argc) {
+    if (optind + 1 != argc || (o.extract_dir && !o.has_secret)) {
         usage(stderr);
         return 2;
     }

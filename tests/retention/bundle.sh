@@ -75,7 +75,12 @@ ls "$T/sealed/media" | grep -q '\.enc$' || fail "no sealed media"
 verify_ok "$T/sealed"
 verify_ok --secret-key "$T/recip.secret" "$T/sealed"
 grep -q "give --secret-key" "$T/verify.out" && fail "content not checked with the secret key"
-echo "media sealed to a recipient verify without and with the recipient's key"
+mkdir "$T/ex"
+verify_ok --secret-key "$T/recip.secret" --extract "$T/ex" "$T/sealed"
+cmp -s "$T/ex/$v2.mp4" "$T/insp.mp4" || fail "the recipient's decrypted clip differs from the original"
+rc_of "$VERIFY" --extract "$T/ex" "$T/sealed"
+[ "$RC" = 2 ] || fail "--extract without --secret-key is not a usage error"
+echo "media sealed to a recipient verify without and with the recipient's key; the recipient extracts them"
 
 # Tampering, each on a fresh copy; the verifier names the item.
 tamper() {
