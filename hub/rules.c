@@ -6,10 +6,15 @@
 #include "record.h"
 
 #include <ctype.h>
+#include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+
+/* Longest duration a rule may name: 100 years, far inside int64 milliseconds. */
+#define RULES_MAX_DURATION_MS (100.0 * 366 * 86400e3)
 
 /* Parser state. */
 typedef struct {
@@ -99,7 +104,7 @@ static int parse_duration(parser_t *p, const char *value, int64_t *out)
 {
     char *end = NULL;
     double v = strtod(value, &end);
-    if (end == value || v < 0) {
+    if (end == value || !isfinite(v) || v < 0) {
         return fail(p, p->line, "\"%s\" is not a duration like 60s, 90min, 24h or 15d", value,
                     NULL);
     }
@@ -115,7 +120,11 @@ static int parse_duration(parser_t *p, const char *value, int64_t *out)
                  {"days", 86400e3}};
     for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
         if (strcasecmp(end, units[i].unit) == 0) {
-            *out = (int64_t)(v * units[i].ms + 0.5);
+            double ms = v * units[i].ms;
+            if (ms > RULES_MAX_DURATION_MS) {
+                return fail(p, p->line, "\"%s\" is longer than 100 years", value, NULL);
+            }
+            *out = (int64_t)(ms + 0.5);
             return FT_OK;
         }
     }
@@ -125,8 +134,9 @@ static int parse_duration(parser_t *p, const char *value, int64_t *out)
 static int parse_number(parser_t *p, const char *value, int64_t *out)
 {
     char *end = NULL;
+    errno = 0;
     long long v = strtoll(value, &end, 10);
-    if (end == value || *trim(end) != '\0' || v < 0) {
+    if (end == value || *trim(end) != '\0' || v < 0 || errno == ERANGE || v > UINT32_MAX) {
         return fail(p, p->line, "\"%s\" is not a whole number", value, NULL);
     }
     *out = v;
@@ -145,7 +155,7 @@ static int parse_fraction(parser_t *p, const char *value, double *out)
         v /= 100.0;
         end++;
     }
-    if (*end != '\0' || v < 0 || v > 1) {
+    if (*end != '\0' || !isfinite(v) || v < 0 || v > 1) {
         return fail(p, p->line, "\"%s\" is not a percentage between 0%% and 100%%", value, NULL);
     }
     *out = v;

@@ -99,6 +99,11 @@ static void malformed_packs_are_refused_with_line_and_reason(void **state)
     refused("rule: 1\nkind: coverage\napplies to: hearing\nmin covered: 120%\n", 4, "between");
     refused("rule: 1\nthis line has no colon\n", 2, "expected");
     refused("# only comments\n", 1, "no rules");
+    refused("rule: 1\nkind: clock\nmax offset: 1e60s\n", 3, "100 years");
+    refused("rule: 1\nkind: clock\nmax offset: nan s\n", 3, "not a duration");
+    refused("rule: 1\nkind: followed_by\nwithin: 1e17 d\n", 3, "100 years");
+    refused("rule: 1\nkind: coverage\nmin covered: nan\n", 3, "percentage");
+    refused("rule: 1\nkind: readiness\nmin battery: 99999999999999999999\n", 3, "whole number");
     refused("rule: 1\nkind: clock\nmax offset: 120s\narticle: 7\ncolour: red\n" MSGS, 5,
             "unknown setting");
 }
