@@ -341,7 +341,8 @@ static int write_media(bw_t *w, const bw_media_t *ms, size_t n, const retention_
     hub_mdb_t *mdb = NULL;
     blobstore_t *bs = NULL;
     char dir[4200];
-    int err = hub_mdb_open(w->ctx->state, &mdb);
+    int err = w->o->mdb ? FT_OK : hub_mdb_open(w->ctx->state, &mdb);
+    hub_mdb_t *md = w->o->mdb ? w->o->mdb : mdb;
     if (err == FT_OK && fsutil_join(dir, sizeof dir, w->ctx->state, "blobs") == FT_OK) {
         err = blobstore_open(dir, &bs);
     }
@@ -368,7 +369,7 @@ static int write_media(bw_t *w, const bw_media_t *ms, size_t n, const retention_
             continue;
         }
         if (hex_decode(ms[i].g->media_id, fid, sizeof fid) != FT_OK ||
-            hub_mdb_get(mdb, fid, &f) != FT_OK || f.state != HMF_COMPLETE) {
+            hub_mdb_get(md, fid, &f) != FT_OK || f.state != HMF_COMPLETE) {
             json_object_set_new(item, "status", json_string("not_at_hub"));
             continue;
         }
@@ -867,7 +868,8 @@ int bundle_export(hub_ctx_t *ctx, const bundle_opts_t *o, bundle_result_t *res, 
              ctx->state, ctx->state);
         goto out;
     }
-    rc = index_open(dir, 0, &w.idx);
+    w.idx = o->index;
+    rc = o->index ? FT_OK : index_open(dir, 0, &w.idx);
     if (rc == FT_OK) {
         rc = index_begin(w.idx, false, &w.it);
     }
@@ -1174,6 +1176,8 @@ out:
     case_view_free(&v);
     store_abort(&w.st);
     index_abort(&w.it);
-    index_destroy(&w.idx);
+    if (!o->index) {
+        index_destroy(&w.idx);
+    }
     return rc;
 }

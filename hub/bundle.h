@@ -25,6 +25,12 @@
  *
  * Output: a directory (created; must not exist), or a ustar file when the
  * path ends in ".tar". Written beside the target first, then renamed.
+ *
+ * Inside `fieldtrail-hub run` (the dashboard), pass the open index and
+ * media database in the options, or run `fieldtrail-hub export` as a child
+ * process: LMDB environments must not be opened twice in one process. The
+ * function is otherwise self-contained (its own read transactions), and
+ * the hub log append is safe alongside the sync and engine threads.
  */
 #ifndef FT_HUB_BUNDLE_H
 #define FT_HUB_BUNDLE_H
@@ -44,6 +50,11 @@ typedef struct {
     bool allow_stale;         /* export even if the case index is behind the store */
     bool no_audit;            /* archive: the archive's own audit entry covers it */
     int64_t now_ms;           /* creation time (0 = the wall clock; --now) */
+    /* Already open handles (borrowed), for a caller inside a process that
+     * has them open (the running hub): LMDB must not open one environment
+     * twice in a process. NULL: opened and closed here. */
+    struct index_t *index; /* STATE/index (engine_index) */
+    struct hub_mdb_t *mdb; /* STATE/mediadb */
 } bundle_opts_t;
 
 typedef struct {
