@@ -10,9 +10,10 @@
  *   GET  /metrics                   Prometheus text
  *
  * The poll (every WEBEVENTS_POLL_MS on the watcher thread): catalog_update;
- * transfer rates from the bytes each device's entries add; the sync rows,
- * published as a "sync" event when one changes; new hub-log entries fed to
- * the alert view ("alert" events) and announced ("hublog").
+ * new hub-log entries fed to the alert view ("alert" events) and announced
+ * ("hublog"); every SYNC_EVERY polls, transfer rates from the bytes each
+ * device's entries and media add, and the sync rows, published as a "sync"
+ * event when one changes.
  */
 #include "bodyjson.h"
 #include "hlc.h"
@@ -26,7 +27,8 @@
 #include <string.h>
 
 #define ONLINE_MS 30000      /* seen this recently = online (pings land every 10 s) */
-#define RATE_WINDOW 40       /* samples in the rate window (10 s at 250 ms) */
+#define SYNC_EVERY 4         /* sync rows and rates every 4th poll (1 s); alerts every poll */
+#define RATE_WINDOW 10       /* samples in the rate window (10 s at one a second) */
 #define CLOCK_FLAG_MS 120000 /* RULES.md #16 */
 #define BATTERY_MIN_PCT 30.0 /* RULES.md #13 */
 #define FREE_MIN_MB 2048.0   /* RULES.md #13 */
@@ -712,14 +714,19 @@ void api_poll(void *ctx, webevents_t *ev)
         }
     }
     store_abort(&t);
-    update_rates(w, p, t0);
+    bool sync_turn = p->polls % SYNC_EVERY == 0;
+    if (sync_turn) {
+        update_rates(w, p, t0);
+    }
     if (last != p->last_arrival) {
         p->last_arrival = last;
         webevents_publish(
             w->events, "records",
             json_pack("{s:I, s:I}", "entries", (json_int_t)count, "added", (json_int_t)added));
     }
-    publish_sync(w, p);
+    if (sync_turn) {
+        publish_sync(w, p);
+    }
     uint64_t head = 0;
     if (devlog_head(w->hub->hublog, &head, NULL) == FT_OK && head > p->hublog_seq) {
         (void)devlog_iter(w->hub->hublog, p->hublog_seq + 1, head, feed_hublog, w);

@@ -11,6 +11,17 @@ source "$(dirname "$0")/lib.sh"
 
 web_fixture
 
+# ---- the user command ----
+rc_of "$HUB" user add x --role boss --state "$T/hub" </dev/null 2>/dev/null
+[ "$RC" = 2 ] || fail "user add with an unknown role must exit 2, not $RC"
+rc_of "$HUB" user add shorty --role staff --state "$T/hub" <<<"short" 2>/dev/null
+[ "$RC" = 1 ] || fail "a short password must be refused (exit 1), not $RC"
+rc_of "$HUB" user add sup --role staff --state "$T/hub" <<<"another-pass" 2>/dev/null
+[ "$RC" = 1 ] || fail "adding an existing user must exit 1, not $RC"
+"$HUB" user list --state "$T/hub" --json | grep -q '"name":"sup","role":"supervisor"' ||
+  fail "user list --json lacks sup"
+"$HUB" user --help | grep -q 'user add NAME --role ROLE' || fail "user --help"
+
 # ---- without a login ----
 for p in /api/me /api/sync /api/devices /api/events /api/alerts /api/alerts/x /api/cases \
   /api/cases/NDG-2026-031/timeline /api/cases/NDG-2026-031/export /api/media/00 \
