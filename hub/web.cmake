@@ -29,3 +29,5 @@ target_link_libraries(fieldtrail-hub PRIVATE ft_hubweb)
 ft_add_test(users_test SOURCES users_test.c ${CMAKE_SOURCE_DIR}/common/testutil.c
   LIBS ft_hubusers)
 ft_add_test(webevents_test SOURCES webevents_test.c LIBS ft_hubweb)
+ft_add_test(catalog_test SOURCES catalog_test.c ${CMAKE_SOURCE_DIR}/common/testutil.c
+  LIBS ft_hubweb)
