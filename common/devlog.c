@@ -369,7 +369,7 @@ int devlog_commit(devlog_txn_t **t_p)
         free(t);
         return FT_EINVAL;
     }
-    int err = lmdbx_err(mdb_txn_commit(t->txn));
+    int err = lmdbx_env_err(t->log->env, mdb_txn_commit(t->txn));
     free(t);
     return err;
 }

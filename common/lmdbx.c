@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <sys/statvfs.h>
 
 int lmdbx_err(int rc)
 {
@@ -28,6 +29,18 @@ int lmdbx_err(int rc)
     default:
         return FT_EIO;
     }
+}
+
+int lmdbx_env_err(MDB_env *env, int rc)
+{
+    int err = lmdbx_err(rc);
+    const char *path = NULL;
+    struct statvfs vfs;
+    if (err == FT_EIO && env && mdb_env_get_path(env, &path) == MDB_SUCCESS && path &&
+        statvfs(path, &vfs) == 0 && (uint64_t)vfs.f_bavail * vfs.f_frsize < (1u << 20)) {
+        return FT_EFULL;
+    }
+    return err;
 }
 
 int lmdbx_open(const char *dir, size_t map_size, unsigned max_dbs, MDB_env **env)

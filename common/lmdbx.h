@@ -18,6 +18,10 @@
 int lmdbx_open(const char *dir, size_t map_size, unsigned max_dbs, MDB_env **env) FT_MUST_CHECK;
 /* Maps an LMDB or errno code to ft_err. */
 int lmdbx_err(int rc);
+/* As lmdbx_err for a failure in env, except that an EIO while the file
+ * system holding env has (almost) no free space is FT_EFULL: on a full disk
+ * LMDB's short write shows up as EIO, not ENOSPC. */
+int lmdbx_env_err(MDB_env *env, int rc);
 /* Big-endian encoding so that LMDB's byte order is numeric order. */
 void lmdbx_put_u64(uint8_t out[8], uint64_t v);
 uint64_t lmdbx_get_u64(const uint8_t in[8]);

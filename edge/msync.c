@@ -375,7 +375,10 @@ static int serve_setup(edge_media_t *em)
     }
     uint8_t rid[WIRE_ROUTING_ID_BYTES];
     wire_routing_id(devlog_device(em->ctx->log), rid);
-    int zero = 0, one = 1, ivl = 200, ivl_max = 2000, hb = 2000, hb_timeout = 6000;
+    /* The heartbeat timeout must outlast the chunks in flight ahead of a PONG:
+     * 4 chunks of 1 MiB take ~34 s at 1 Mbit/s, so a dead link is noticed
+     * after two minutes (the log-sync link, with small messages, is faster). */
+    int zero = 0, one = 1, ivl = 200, ivl_max = 2000, hb = 5000, hb_timeout = 120000;
     int hwm = 64;
     int64_t maxmsg = (int64_t)MWIRE_MAX_MSG_BYTES;
     if (zmq_setsockopt(em->dealer, ZMQ_LINGER, &zero, sizeof zero) != 0 ||

@@ -1118,7 +1118,9 @@ int hub_media_start(const char *state, store_t *store, devlog_t *hublog, const k
         return FT_EIO;
     }
     hm->router = zmq_socket(hm->zctx, ZMQ_ROUTER);
-    int one = 1, zero = 0, hb_ivl = 2000, hb_timeout = 6000;
+    /* Long enough for the chunk window queued ahead of a PONG on a 1 Mbit/s
+     * link (see edge/msync.c). */
+    int one = 1, zero = 0, hb_ivl = 5000, hb_timeout = 120000;
     int64_t maxmsg = (int64_t)MWIRE_MAX_MSG_BYTES;
     if (!hm->router || zmq_setsockopt(hm->router, ZMQ_LINGER, &zero, sizeof zero) != 0 ||
         zmq_setsockopt(hm->router, ZMQ_ROUTER_MANDATORY, &one, sizeof one) != 0 ||
