@@ -4,8 +4,9 @@
 # vehicle records realistic enforcement steps (ops/simulate.sh), keeps them in
 # its signed log and syncs them to the hub over CurveZMQ; now and then a
 # vehicle drives out of coverage (its link goes down) and comes back with a
-# backlog. Prints what is happening every few seconds; Ctrl-C stops everything
-# it started and prints the hub's verdict.
+# backlog. Prints the dashboard's address and a demo login, then what is
+# happening every few seconds; Ctrl-C stops everything it started and prints
+# the hub's verdict.
 #
 # Usage: ops/demo.sh [--seconds N] [--state DIR] [--port PORT] [--no-build]
 #   --seconds N   stop by itself after N seconds (default: run until Ctrl-C)
@@ -49,6 +50,7 @@ if [ ! -f "$state/hub/hub.key" ]; then
   "$hub" init --state "$state/hub" --listen "tcp://127.0.0.1:$port" --advertise 127.0.0.1
 fi
 hub_key=$(sed -n 's/^transport_public *= *//p' "$state/hub/hub.pub")
+archive_key=$(sed -n 's/^archive_public *= *//p' "$state/hub/hub.pub") # media is sealed to it
 
 # Three vehicles of one office, enrolled at the hub.
 names=(v1 v2 v3)
@@ -58,7 +60,7 @@ for i in 0 1 2; do
   v=${names[$i]}
   if [ ! -f "$state/$v/device.key" ]; then
     "$edge" init --state "$state/$v" --unit "$unit" --vehicle "${plates[$i]}" \
-      --hub "tcp://127.0.0.1:$port" --hub-key "$hub_key" >/dev/null
+      --hub "tcp://127.0.0.1:$port" --hub-key "$hub_key" --archive-key "$archive_key" >/dev/null
     "$hub" enroll "$state/$v/device.pub" --unit "$unit" --vehicle "${plates[$i]}" \
       --state "$state/hub"
   fi
@@ -97,6 +99,12 @@ PIDS+=($!)
 sleep 1
 kill -0 "${PIDS[0]}" 2>/dev/null || { echo "demo: the hub did not start; see $log/hub.log" >&2; tail -n 5 "$log/hub.log" >&2; exit 1; }
 say "hub running on tcp://127.0.0.1:$port (log: $log/hub.log)"
+# The web dashboard (hub/http.c, docs/api.md): a demo login and its address.
+if ! "$hub" user list --state "$state/hub" --json 2>/dev/null | grep -q '"name":"demo"'; then
+  printf '%s\n' "fieldtrail-demo" | "$hub" user add demo --role admin --state "$state/hub" >/dev/null 2>&1 || true
+fi
+url=$(cat "$state/hub/web/url" 2>/dev/null || echo "http://127.0.0.1:7480/")
+say "dashboard: $url   login: demo / fieldtrail-demo"
 
 link_up() { # vehicle
   "$edge" run --state "$state/$1" 2>>"$log/$1-sync.log" &
