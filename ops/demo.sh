@@ -70,8 +70,11 @@ done
 
 PIDS=()
 declare -A RUN
+stopping=0
 stop_all() {
-  trap - INT TERM
+  [ "$stopping" = 0 ] || exit 0
+  stopping=1
+  trap - INT TERM HUP PIPE
   echo
   say "stopping: vehicles, their sync daemons and the hub"
   local p
@@ -92,7 +95,9 @@ stop_all() {
   echo "State kept in $state (logs in $log). Run ops/demo.sh again to continue."
   exit 0
 }
-trap stop_all INT TERM
+# Whatever ends the script (Ctrl-C, a closed terminal or pipe, an error), the
+# processes it started are stopped.
+trap stop_all INT TERM HUP PIPE EXIT
 
 "$hub" run --state "$state/hub" 2>>"$log/hub.log" &
 PIDS+=($!)
