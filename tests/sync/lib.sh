@@ -69,6 +69,8 @@ on_exit() {
   exit "$rc"
 }
 trap on_exit EXIT
+# A test stopped from outside (ctest's timeout, Ctrl-C) still stops its processes.
+trap 'exit 143' TERM INT HUP
 # A command that fails unexpectedly (set -e) names itself before the test ends.
 set -E
 trap 'fail "unexpected failure (exit $?) at line $LINENO: $BASH_COMMAND"' ERR
