@@ -30,11 +30,16 @@ out=$("$CONVERGE" "$T/hub" "$T/car1" "$T/car2" 2>&1) || rc=$?
 echo "$out" | tail -1
 [ "$rc" = 1 ] && grep -q 'FAIL.*missing=7 ' <<<"$out" || fail "7 unsynced entries not reported: $out"
 
-blob=$(find "$T/hub/blobs/objects" -type f | head -1)
-[ -n "$blob" ] || fail "no blob at the hub"
-chmod u+w "$blob"
-printf '\xff' | dd of="$blob" bs=1 seek=100 conv=notrunc status=none
+# One byte of every blob: car1's two files must both be named, whichever
+# order the blob store lists them in.
+nblobs=0
+while IFS= read -r blob; do
+  chmod u+w "$blob"
+  printf '\xff' | dd of="$blob" bs=1 seek=100 conv=notrunc status=none
+  nblobs=$((nblobs + 1))
+done < <(find "$T/hub/blobs/objects" -type f)
+[ "$nblobs" -ge 2 ] || fail "expected the blobs of 3 files at the hub, found $nblobs"
 rc=0
 out=$("$CONVERGE" "$T/hub" "$T/car1" 2>&1) || rc=$?
 echo "$out" | tail -1
-[ "$rc" = 1 ] && grep -q 'FAIL.*media_bad=1 ' <<<"$out" || fail "flipped blob byte not reported: $out"
+[ "$rc" = 1 ] && grep -q 'FAIL.*media_bad=2 ' <<<"$out" || fail "flipped blob bytes not reported: $out"
