@@ -321,6 +321,7 @@ static void compliance(web_req_t *r)
                 .officers = json_object(),
                 .case_units = json_object(),
                 .articles = json_object(),
+                .ref_officers = json_object(),
                 .from = 0,
                 .to = INT64_MAX,
                 .unit = web_query(r, "unit")};

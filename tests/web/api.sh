@@ -219,6 +219,8 @@ expect 200 "compliance"
 grep -q '"name":"南大港产业园区自然资源所"' <<<"$BODY" || fail "compliance unit: ${BODY:0:300}"
 grep -q '"name":"ZF-0107"' <<<"$BODY" || fail "compliance officer: ${BODY:0:300}"
 grep -q '"alerts_by_article":{' <<<"$BODY" || fail "compliance alerts"
+off=$(sed 's/},{"name"/}\n{"name"/g' <<<"$BODY" | grep '"name":"ZF-0107"' | head -n1)
+[ "$(jget alerts <<<"$off")" -gt 0 ] || fail "ZF-0107 has no alerts in compliance: $off"
 
 # ---- audit: who viewed, exported, justified ----
 call sup GET "/api/audit?kind=audit&limit=100"
