@@ -422,8 +422,9 @@ static void note_full(ingest_t *in, const char *name, const char *recorder)
     }
     char detail[512];
     snprintf(detail, sizeof detail,
-             "media storage full while ingesting %s: %llu MiB of %llu MiB free; ingest paused "
-             "until the hub confirms files so they can be pruned, or map_size_mb is raised",
+             "storage is full while ingesting %s (database map: %llu of %llu MiB free, so the "
+             "disk itself may be full); ingest paused until the hub confirms files so they can "
+             "be pruned, disk space is freed, or map_size_mb is raised",
              name, (unsigned long long)(free_bytes >> 20), (unsigned long long)(map >> 20));
     log_error("%s", detail);
     persist_full(in, true);

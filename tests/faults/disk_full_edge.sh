@@ -19,7 +19,7 @@ edge_start disk/car1 "${EDGE_ARGS[@]}"
 # (not ENOSPC), and the edge then says "input/output error": accepted with a
 # NOTE (reported to the owner of common/lmdbx.c), anything else fails.
 says_full() {
-  if grep -qi 'is full\|no space' "$1"; then
+  if grep -qi 'is full\|storage full\|no space' "$1"; then
     return 0
   fi
   grep -qi 'input/output error' "$1" || fail "$2 failed, but not for a full disk: $(cat "$1")"
