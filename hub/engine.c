@@ -714,11 +714,88 @@ static int evaluate_dirty(engine_t *e, int64_t now_ms, engine_stats_t *stats)
     return err;
 }
 
+/* ---- step 4: justifications entered at the hub (dashboard) ------------------ */
+
+/* State of one pass over the hub's own log. */
+typedef struct {
+    engine_t *e;
+    index_txn_t *it;
+    int64_t now;
+    json_t *events;
+    uint64_t last;
+    int err;
+} hubjust_t;
+
+static int hub_justification_one(void *ctx, uint64_t seq, const uint8_t *raw, size_t len)
+{
+    hubjust_t *h = ctx;
+    h->last = seq;
+    entry_view_t v;
+    if (entry_open(raw, len, &v) != FT_OK) {
+        return 0; /* the hub's own log verifies separately (`verify`) */
+    }
+    const Ft__Body *b = v.entry->body;
+    if (b->kind_case == FT__BODY__KIND_RECORD &&
+        b->record->type == FT__RECORD_TYPE__JUSTIFICATION) {
+        const Ft__FieldValue *alert = record_field(b->record, "alert");
+        const Ft__FieldValue *reason = record_field(b->record, "reason");
+        if (alert && alert->value_case == FT__FIELD_VALUE__VALUE_TEXT && alert->text[0]) {
+            char ref[48];
+            snprintf(ref, sizeof ref, "hub log entry %llu", (unsigned long long)seq);
+            int err = alerts_justify(
+                h->e->alerts, h->it, alert->text, ref,
+                reason && reason->value_case == FT__FIELD_VALUE__VALUE_TEXT ? reason->text : "",
+                h->now, h->events);
+            if (err != FT_OK) {
+                h->err = err;
+                entry_view_free(&v);
+                return 1;
+            }
+        }
+    }
+    entry_view_free(&v);
+    return 0;
+}
+
+/* Applies `justification` records that supervisors entered at the hub (they
+ * are signed into the hub's own log, not a device log). */
+static int hub_justifications(engine_t *e, int64_t now_ms, engine_stats_t *st)
+{
+    if (!e->o.hublog) {
+        return FT_OK;
+    }
+    hubjust_t h = {.e = e, .now = now_ms};
+    int err = index_begin(e->idx, true, &h.it);
+    if (err != FT_OK) {
+        return err;
+    }
+    uint64_t cursor = index_named_cursor(h.it, "hublog_cursor");
+    h.last = cursor;
+    h.events = json_array();
+    int rc = devlog_iter(e->o.hublog, cursor + 1, 0, hub_justification_one, &h);
+    err = h.err != FT_OK ? h.err : (rc < 0 ? rc : FT_OK);
+    if (err == FT_OK && h.last != cursor) {
+        err = index_set_named_cursor(h.it, "hublog_cursor", h.last);
+        if (err == FT_OK) {
+            err = finish_batch(e, &h.it, h.events);
+        }
+        if (st && err == FT_OK) {
+            st->events += json_array_size(h.events);
+        }
+    }
+    index_abort(&h.it);
+    json_decref(h.events);
+    return err;
+}
+
 int engine_step(engine_t *e, int64_t now_ms, engine_stats_t *st)
 {
     int err = engine_catch_up(e, now_ms, st);
     if (err == FT_OK) {
         err = side_steps(e, now_ms, st);
+    }
+    if (err == FT_OK) {
+        err = hub_justifications(e, now_ms, st);
     }
     if (err == FT_OK) {
         index_txn_t *it = NULL;

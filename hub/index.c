@@ -393,6 +393,16 @@ int index_set_cursor(index_txn_t *t, uint64_t arrival, uint64_t integrity)
     return err;
 }
 
+uint64_t index_named_cursor(index_txn_t *t, const char *name)
+{
+    return meta_u64(t, name);
+}
+
+int index_set_named_cursor(index_txn_t *t, const char *name, uint64_t v)
+{
+    return lmdbx_put_meta_u64(t->txn, t->idx->meta, name, v);
+}
+
 static int grow_span(index_txn_t *t, const char *key, int64_t span)
 {
     if (span <= 0 || (uint64_t)span <= meta_u64(t, key)) {

@@ -116,6 +116,10 @@ MDB_txn *index_txn_mdb(index_txn_t *t);
 /* Arrival cursor and integrity-event cursor (0 at first). */
 int index_cursor(index_txn_t *t, uint64_t *arrival, uint64_t *integrity) FT_MUST_CHECK;
 int index_set_cursor(index_txn_t *t, uint64_t arrival, uint64_t integrity) FT_MUST_CHECK;
+/* Another named cursor kept in meta (0 when never set), e.g. how far the
+ * hub's own log has been read for justifications entered at the hub. */
+uint64_t index_named_cursor(index_txn_t *t, const char *name);
+int index_set_named_cursor(index_txn_t *t, const char *name, uint64_t v) FT_MUST_CHECK;
 
 /* Takes one stored entry in (decoded view v, the device's offset to apply,
  * its enrolled unit), marking the units it changes dirty. A justification
