@@ -83,7 +83,7 @@ fail() {
 free_port() {
   local p
   while :; do
-    p=$((20000 + RANDOM % 30000))
+    p=$((20000 + SRANDOM % 12000)) # below the ephemeral range; SRANDOM ignores test seeds
     if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
       echo "$p"
       return
