@@ -22,13 +22,21 @@ if [ -z "${FT_TEST_FAST:-}" ]; then
   build build-asan -DFT_SANITIZE=ON
 fi
 
+# Each tree's CTest summary is kept so that the very last line of the run
+# is one count over both trees ("N passed, M failed").
+summary=$(mktemp)
+trap 'rm -f "$summary"' EXIT
+run_ctest() { # dir
+  (cd "$1" && ctest --output-on-failure -j "$jobs") 2>&1 | tee -a "$summary"
+  return "${PIPESTATUS[0]}"
+}
 echo "== tests: normal build"
-(cd build && ctest --output-on-failure -j "$jobs") || status=1
+run_ctest build || status=1
 if [ -z "${FT_TEST_FAST:-}" ]; then
   echo "== tests: ASan+UBSan build"
   export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
   export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-  (cd build-asan && ctest --output-on-failure -j "$jobs") || status=1
+  run_ctest build-asan || status=1
 fi
 # libFuzzer targets (tests/fuzz): a few seconds each on their seeds, the
 # same 30000 executions from seed 1 every time (ops/fuzz.sh SECONDS for long,
@@ -37,4 +45,13 @@ echo "== fuzz: each target ${FT_FUZZ_RUNS:-30000} executions (ops/fuzz.sh)"
 fuzz_rc=0
 FT_FUZZ_RUNS=${FT_FUZZ_RUNS:-30000} "$root/ops/fuzz.sh" 4 || fuzz_rc=$?
 [ "$fuzz_rc" = 0 ] || [ "$fuzz_rc" = 77 ] || status=1 # 77: no clang, said so
+
+# "100% tests passed, 0 tests failed out of 61" per tree -> one closing line.
+read -r total failed < <(sed -n 's/.*tests passed, \([0-9]*\) tests failed out of \([0-9]*\).*/\2 \1/p' \
+  "$summary" | awk '{t += $1; f += $2} END {print t + 0, f + 0}')
+fuzz_failed=0
+[ "$fuzz_rc" = 0 ] || [ "$fuzz_rc" = 77 ] || fuzz_failed=1
+[ "$total" -gt 0 ] || status=1
+echo "== summary: CTest in every tree, plus the fuzz step"
+echo "fieldtrail: $((total - failed)) passed, $((failed + fuzz_failed)) failed"
 exit $status
