@@ -33,6 +33,9 @@ full=no
 # copied aside there, but revive quoted the log's last line in $T/crashes.
 cat "$T"/disk/hub.log* "$T/crashes" 2>/dev/null | grep -qi 'is full\|no space\|input/output error' &&
   full=yes
+# The hub's own log lives on that disk too, so its message may not fit:
+# a disk used to its last MiB is proof enough that it filled.
+[ "$used" -ge 15 ] && full=yes
 echo "hub disk of 16 MiB: ${used} MiB used, $held entries held, full reported: $full"
 [ "$full" = yes ] || fail "the hub's disk never filled (raise the sizes)"
 # Nothing the hub acknowledged may be missing from its store.
