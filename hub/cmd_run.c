@@ -51,10 +51,8 @@ int hub_cmd_run(int argc, char **argv)
     hub_gaps_t gaps = {0};
     const char *listen = NULL, *http_listen = NULL;
     static const struct option opts[] = {
-        HUB_COMMON_OPTS,
-        {"listen", required_argument, NULL, 'l'},
-        HUB_GAPS_OPTS,
-        {"http", required_argument, NULL, 'H'},
+        HUB_COMMON_OPTS,    {"listen", required_argument, NULL, 'l'},
+        HUB_GAPS_OPTS,      {"http", required_argument, NULL, 'H'},
         {NULL, 0, NULL, 0},
     };
     int opt;
