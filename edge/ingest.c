@@ -889,8 +889,131 @@ static bool is_complete(const ingest_t *in, const char *path, const struct stat 
     return (int64_t)hlc_wall_ms() - mtime_ms >= (int64_t)in->o.stable_ms;
 }
 
+/* ---- sweep of abandoned ingests ----------------------------------------- */
+
+typedef struct {
+    mstore_progress_t *rows;
+    size_t n, cap;
+} stale_t;
+
+/* A progress row whose source is gone: no file at its path, or another file
+ * (inode) there now. */
+static int collect_stale(void *ctx, const mstore_progress_t *p)
+{
+    stale_t *s = ctx;
+    struct stat st;
+    if (stat(p->path, &st) == 0 && (uint64_t)st.st_dev == p->dev && (uint64_t)st.st_ino == p->ino) {
+        return 0;
+    }
+    if (stat(p->path, &st) != 0 && errno != ENOENT && errno != ENOTDIR) {
+        return 0; /* cannot tell (permissions, I/O): keep it */
+    }
+    if (s->n == s->cap) {
+        size_t cap = s->cap ? 2 * s->cap : 8;
+        mstore_progress_t *g = realloc(s->rows, cap * sizeof *g);
+        if (!g) {
+            return FT_ENOMEM;
+        }
+        s->rows = g;
+        s->cap = cap;
+    }
+    s->rows[s->n++] = *p;
+    return 0;
+}
+
+/* The recorder of an inbox path: the name of the directory holding it. */
+static void recorder_of(const char *path, char *out, size_t n)
+{
+    out[0] = '\0';
+    const char *end = strrchr(path, '/');
+    if (!end || end == path) {
+        return;
+    }
+    const char *start = end - 1;
+    while (start > path && *start != '/') {
+        start--;
+    }
+    if (*start == '/') {
+        start++;
+    }
+    size_t len = (size_t)(end - start);
+    if (len >= n) {
+        len = n - 1;
+    }
+    memcpy(out, start, len);
+    out[len] = '\0';
+}
+
+int ingest_sweep(ingest_t *in, unsigned *n_swept)
+{
+    if (n_swept) {
+        *n_swept = 0;
+    }
+    MDB_env *env = mstore_env(in->m);
+    stale_t s = {0};
+    MDB_txn *txn = NULL;
+    int err = lmdbx_err(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn));
+    if (err != FT_OK) {
+        return err;
+    }
+    err = mstore_progress_iter(in->m, txn, collect_stale, &s);
+    mdb_txn_abort(txn);
+    txn = NULL;
+    for (size_t i = 0; err == FT_OK && i < s.n; i++) {
+        mstore_progress_t *p = &s.rows[i];
+        uint64_t freed = 0;
+        err = lmdbx_err(mdb_txn_begin(env, NULL, 0, &txn));
+        if (err != FT_OK) {
+            break;
+        }
+        /* A DONE row's chunks belong to a stored file: only the row goes. */
+        if (p->state == MPROG_INGESTING) {
+            err = mstore_chunks_delete(in->m, txn, p->file_id, &freed);
+        }
+        if (err == FT_OK) {
+            err = mstore_progress_del(in->m, txn, p->dev, p->ino);
+        }
+        if (err == FT_OK) {
+            err = lmdbx_err(mdb_txn_commit(txn));
+        } else {
+            mdb_txn_abort(txn);
+        }
+        txn = NULL;
+        if (err != FT_OK || p->state != MPROG_INGESTING) {
+            continue;
+        }
+        const char *base = strrchr(p->path, '/');
+        base = base ? base + 1 : p->path;
+        char recorder[256], detail[1400];
+        recorder_of(p->path, recorder, sizeof recorder);
+        uint32_t n = media_chunk_count(p->size, p->chunk_size);
+        log_warn("the ingest of %s was interrupted and the file is no longer in the inbox: %u of "
+                 "%u chunks had been stored; they are freed (%llu bytes) and an ingest_failed "
+                 "event is logged",
+                 p->path, p->chunks_done, n, (unsigned long long)freed);
+        snprintf(detail, sizeof detail,
+                 "%s (%llu bytes) was removed or replaced before its ingest finished (%u of %u "
+                 "chunks stored); the partial copy is discarded",
+                 base, (unsigned long long)p->size, p->chunks_done, n);
+        if (append_event(in, FT__DEVICE_EVENT_KIND__INGEST_FAILED, recorder, detail) != FT_OK) {
+            log_warn("cannot log the ingest_failed event for %s", base);
+        }
+        if (n_swept) {
+            (*n_swept)++;
+        }
+    }
+    for (size_t i = 0; i < s.n; i++) {
+        sodium_memzero(&s.rows[i], sizeof s.rows[i]);
+    }
+    free(s.rows);
+    return err;
+}
+
 int ingest_scan_inbox(ingest_t *in, const char *inbox, unsigned *n_stored)
 {
+    if (ingest_sweep(in, NULL) != FT_OK) {
+        log_warn("cannot sweep abandoned ingests; tried again at the next inbox pass");
+    }
     if (n_stored) {
         *n_stored = 0;
     }

@@ -81,6 +81,14 @@ void ingest_set_progress(ingest_t *in, ingest_progress_fn fn, void *ctx);
 int ingest_file(ingest_t *in, const char *path, const char *recorder, bool remove_source,
                 ingest_result_t *res) FT_MUST_CHECK;
 
+/* Frees what interrupted ingests left behind when their source file is gone
+ * (removed or replaced before the ingest finished): the partial chunks and
+ * the progress row. Each abandoned ingest is logged and written to the device
+ * log as an ingest_failed event, so the office learns footage went missing
+ * before it was secured. *n_swept (may be NULL) counts them. Runs at the start
+ * of every inbox pass. */
+int ingest_sweep(ingest_t *in, unsigned *n_swept) FT_MUST_CHECK;
+
 /* One pass over inbox/<recorder>/: ingests every complete file (sidecar or
  * `.done` marker, or unchanged for stable_ms) and removes it. *n_stored
  * (may be NULL) counts files stored. FT_OK, FT_EFULL (stopped: storage

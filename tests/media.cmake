@@ -12,6 +12,8 @@ ft_add_script_test(media_tampered_chunk_refused_integrity_event_rest_arrives med
   TIMEOUT 300 LABELS media)
 ft_add_script_test(media_edge_keeps_no_key_and_no_plaintext media/no_plaintext.sh
   TIMEOUT 300 LABELS media)
+ft_add_script_test(media_abandoned_ingest_swept_and_logged media/abandoned_ingest.sh
+  TIMEOUT 300 LABELS media)
 ft_add_script_test(media_storage_full_pauses_then_resumes_after_pruning media/storage_full.sh
   TIMEOUT 300 LABELS media)
 ft_add_script_test(media_link_cut_10_times_resends_at_most_10_chunks media/kill_transfer.sh
