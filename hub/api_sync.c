@@ -16,6 +16,7 @@
  * event when one changes.
  */
 #include "bodyjson.h"
+#include "evalstats.h"
 #include "hlc.h"
 #include "logging.h"
 #include "web.h"
@@ -929,6 +930,35 @@ void api_metrics(web_req_t *r)
                 "# TYPE fieldtrail_hublog_entries gauge\nfieldtrail_hublog_entries %llu\n",
                 (unsigned long long)head);
     }
+    evalstats_t es;
+    evalstats_get(&es);
+    bprintf(&b,
+            "# HELP fieldtrail_rule_evaluation_seconds Duration of the gap engine's evaluation "
+            "passes (index catch-up, integrity, clocks, justifications, due and changed units).\n"
+            "# TYPE fieldtrail_rule_evaluation_seconds summary\n"
+            "fieldtrail_rule_evaluation_seconds_sum %.6f\n"
+            "fieldtrail_rule_evaluation_seconds_count %llu\n"
+            "# HELP fieldtrail_rule_evaluation_last_seconds Duration of the latest pass.\n"
+            "# TYPE fieldtrail_rule_evaluation_last_seconds gauge\n"
+            "fieldtrail_rule_evaluation_last_seconds %.6f\n"
+            "# HELP fieldtrail_rule_evaluation_max_seconds Duration of the longest pass.\n"
+            "# TYPE fieldtrail_rule_evaluation_max_seconds gauge\n"
+            "fieldtrail_rule_evaluation_max_seconds %.6f\n"
+            "# HELP fieldtrail_rule_evaluation_failures_total Passes that ended in an error.\n"
+            "# TYPE fieldtrail_rule_evaluation_failures_total counter\n"
+            "fieldtrail_rule_evaluation_failures_total %llu\n"
+            "# HELP fieldtrail_rule_evaluation_entries_total Entries taken into the case index.\n"
+            "# TYPE fieldtrail_rule_evaluation_entries_total counter\n"
+            "fieldtrail_rule_evaluation_entries_total %llu\n"
+            "# HELP fieldtrail_rule_evaluation_units_total Cases and items evaluated.\n"
+            "# TYPE fieldtrail_rule_evaluation_units_total counter\n"
+            "fieldtrail_rule_evaluation_units_total %llu\n"
+            "# HELP fieldtrail_rule_evaluation_events_total Alert events made.\n"
+            "# TYPE fieldtrail_rule_evaluation_events_total counter\n"
+            "fieldtrail_rule_evaluation_events_total %llu\n",
+            es.seconds_sum, (unsigned long long)es.passes, es.last_seconds, es.max_seconds,
+            (unsigned long long)es.failures, (unsigned long long)es.entries,
+            (unsigned long long)es.units, (unsigned long long)es.events);
     if (!b.p) {
         web_error(r, 500, "internal", "out of memory");
         return;

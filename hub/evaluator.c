@@ -1,5 +1,6 @@
 /* evaluator.c: rule pack choice, --now, and the evaluation thread. */
 #include "evaluator.h"
+#include "evalstats.h"
 #include "fsutil.h"
 #include "hlc.h"
 #include "logging.h"
@@ -90,7 +91,9 @@ static void *run(void *arg)
         pthread_mutex_unlock(&ev->mu);
         int64_t now = ev->o.frozen_now ? ev->o.frozen_now : (int64_t)hlc_wall_ms();
         engine_stats_t st = {0};
+        double t0 = evalstats_now();
         int err = engine_step(ev->o.engine, now, &st);
+        evalstats_record(evalstats_now() - t0, err == FT_OK, st.entries, st.units, st.events);
         if (err != FT_OK && err != last_err) {
             log_error("gap evaluation failed: %s (retrying)", ft_strerror(err));
         } else if (err == FT_OK && (st.entries || st.events)) {

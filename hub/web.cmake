@@ -21,7 +21,7 @@ target_link_libraries(ft_hubusers PUBLIC ft_common)
 add_library(ft_hubweb STATIC http.c webevents.c catalog.c api_auth.c api_sync.c api_alerts.c
   api_cases.c api_reports.c api_audit.c ${FT_WEB_C})
 target_include_directories(ft_hubweb PUBLIC ${CMAKE_CURRENT_SOURCE_DIR})
-target_link_libraries(ft_hubweb PUBLIC ft_hubusers ft_hubstore ft_hubmedia PkgConfig::MHD Threads::Threads m)
+target_link_libraries(ft_hubweb PUBLIC ft_hubusers ft_evalstats ft_hubstore ft_hubmedia PkgConfig::MHD Threads::Threads m)
 
 target_sources(fieldtrail-hub PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/cmd_user.c)
 target_link_libraries(fieldtrail-hub PRIVATE ft_hubweb)

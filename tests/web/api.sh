@@ -5,7 +5,8 @@
 # and the alert list within 2 s; a justification becomes a signed record in
 # the hub's log and closes the alert; case views, exports and justifications
 # are in the audit log; devices are enrolled and revoked; /metrics speaks
-# Prometheus; TLS serves the same with a Secure cookie.
+# Prometheus (with the gap engine's rule evaluation time, which grows when new
+# records arrive); TLS serves the same with a Secure cookie.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
@@ -284,6 +285,36 @@ grep -q '^fieldtrail_alerts_open{article="13"} ' <<<"$BODY" || fail "metrics: al
 grep -q '^fieldtrail_backlog_entries_total ' <<<"$BODY" || fail "metrics: backlog"
 grep -q '^fieldtrail_synced_bytes_total ' <<<"$BODY" || fail "metrics: bytes synced"
 grep -q '^fieldtrail_dashboard_poll_seconds ' <<<"$BODY" || fail "metrics: poll time"
+# Rule evaluation time: a summary over the gap engine's passes, and the last one.
+grep -q '^# TYPE fieldtrail_rule_evaluation_seconds summary$' <<<"$BODY" ||
+  fail "metrics: rule evaluation time is not a summary"
+grep -q '^# TYPE fieldtrail_rule_evaluation_last_seconds gauge$' <<<"$BODY" ||
+  fail "metrics: no last rule evaluation time"
+metric() { awk -v m="$1" '$1 == m { print $2; exit }' <<<"$BODY"; }
+for m in fieldtrail_rule_evaluation_seconds_sum fieldtrail_rule_evaluation_seconds_count \
+  fieldtrail_rule_evaluation_last_seconds fieldtrail_rule_evaluation_entries_total; do
+  [[ "$(metric $m)" =~ ^[0-9]+(\.[0-9]+)?$ ]] || fail "metrics: $m is not a number: '$(metric $m)'"
+done
+count0=$(metric fieldtrail_rule_evaluation_seconds_count)
+entries0=$(metric fieldtrail_rule_evaluation_entries_total)
+[ "$count0" -ge 1 ] || fail "metrics: no evaluation pass counted"
+[ "$entries0" -ge 30 ] || fail "metrics: car1's 30 entries were evaluated, the engine counts $entries0"
+awk -v s="$(metric fieldtrail_rule_evaluation_seconds_sum)" 'BEGIN { exit !(s > 0) }' ||
+  fail "metrics: evaluation passes took no time at all"
+# New records arrive and are evaluated: more passes, more entries.
+printf '%s\n' '{"type":"complaint_registered","id":"ndg099-01","case":"NDG-2026-099","cause":"非法采砂","party":"李某","unit":"南大港产业园区自然资源所","time":"2026-03-05T09:00:00+08:00","officers":["ZF-0112"],"fields":{"complainant":"赵某","summary":"河道内夜间采砂"}}' \
+  '{"type":"complaint_decision","id":"ndg099-02","case":"NDG-2026-099","cause":"非法采砂","party":"李某","unit":"南大港产业园区自然资源所","time":"2026-03-05T10:00:00+08:00","officers":["ZF-0112"],"fields":{"accepted":true,"reason":"属本所管辖"}}' |
+  "$EDGE" import - --state "$T/car1" >/dev/null || fail "import into car1 failed"
+"$EDGE" run --state "$T/car1" --until-synced --timeout $((30 * FT_SYNC_SLOW)) \
+  2>>"$T/car1/run.log" || fail "edge car1 did not sync the new records"
+evaluated_more() {
+  call staff GET /metrics
+  [ "$(metric fieldtrail_rule_evaluation_entries_total)" -ge $((entries0 + 2)) ] &&
+    [ "$(metric fieldtrail_rule_evaluation_seconds_count)" -gt "$count0" ]
+}
+wait_until 10 "the new records in the rule evaluation metrics" evaluated_more
+echo "rule evaluation: $(metric fieldtrail_rule_evaluation_seconds_count) passes," \
+  "$(metric fieldtrail_rule_evaluation_seconds_sum) s in all, last $(metric fieldtrail_rule_evaluation_last_seconds) s"
 code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $METRICS_TOKEN" "$URL/metrics")
 [ "$code" = 200 ] || fail "metrics with the bearer token: $code"
 code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer wrong" "$URL/metrics")
