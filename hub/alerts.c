@@ -168,8 +168,14 @@ static int justify_row(alerts_t *a, index_txn_t *t, json_t *row, const json_t *j
     json_object_set(row, "justification", (json_t *)j);
     char why[600];
     const char *ref = json_string_value(json_object_get(j, "ref"));
+    const char *by = json_string_value(json_object_get(j, "by"));
     const char *reason = json_string_value(json_object_get(j, "reason"));
-    snprintf(why, sizeof why, "justified by %s: %s", ref ? ref : "?", reason ? reason : "");
+    if (by) {
+        snprintf(why, sizeof why, "justified by %s (%s): %s", by, ref ? ref : "?",
+                 reason ? reason : "");
+    } else {
+        snprintf(why, sizeof why, "justified by %s: %s", ref ? ref : "?", reason ? reason : "");
+    }
     return transition(a, t, row, "justified", now_ms, why, events);
 }
 
@@ -273,7 +279,7 @@ int alerts_apply(alerts_t *a, index_txn_t *t, const index_unit_t *unit, json_t *
 }
 
 int alerts_justify(alerts_t *a, index_txn_t *t, const char *alert_id, const char *ref,
-                   const char *reason, int64_t now_ms, json_t *events)
+                   const char *by, const char *reason, int64_t now_ms, json_t *events)
 {
     char id[17];
     size_t n = strlen(alert_id);
@@ -293,6 +299,9 @@ int alerts_justify(alerts_t *a, index_txn_t *t, const char *alert_id, const char
     }
     json_t *j = json_object();
     json_object_set_new(j, "ref", json_string(ref));
+    if (by && by[0]) {
+        json_object_set_new(j, "by", json_string(by));
+    }
     json_object_set_new(j, "reason", json_string(reason ? reason : ""));
     set_time(j, "at", now_ms);
     int err = put_json(txn, a->justif, id, 16, j);

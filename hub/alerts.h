@@ -20,7 +20,7 @@
  *   alerts      alert id (16 hex) -> the alert as JSON (docs/alerts.md)
  *   alert_unit  u16 len | unit | alert id -> ""    alerts raised by each unit
  *   history     event no. (u64) -> the event as JSON
- *   justif      alert id -> the justification (ref, reason, at) as JSON
+ *   justif      alert id -> the justification (ref, by, reason, at) as JSON
  */
 #ifndef FT_HUB_ALERTS_H
 #define FT_HUB_ALERTS_H
@@ -42,10 +42,12 @@ void alerts_destroy(alerts_t **a_p);
  * new events are appended to `events` (a JSON array). */
 int alerts_apply(alerts_t *a, index_txn_t *t, const index_unit_t *unit, json_t *const *raised,
                  size_t n, int64_t now_ms, json_t *events) FT_MUST_CHECK;
-/* A justification record (ref, its reason) names alert_id: justifies it if
+/* A justification record (ref, who made it: its first officer or the
+ * dashboard user, may be NULL; its reason) names alert_id: justifies it if
  * it exists and is not justified yet, else remembers it for when it opens. */
 int alerts_justify(alerts_t *a, index_txn_t *t, const char *alert_id, const char *ref,
-                   const char *reason, int64_t now_ms, json_t *events) FT_MUST_CHECK;
+                   const char *by, const char *reason, int64_t now_ms,
+                   json_t *events) FT_MUST_CHECK;
 
 /* The alert's current row (new reference), or NULL if unknown. */
 json_t *alerts_get(alerts_t *a, index_txn_t *t, const char *alert_id);

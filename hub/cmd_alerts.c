@@ -257,6 +257,13 @@ static void print_alert_text(const json_t *a, const char *state, const char *whe
     }
     if (why) {
         printf("    %s\n", why);
+        return;
+    }
+    const json_t *j = json_object_get(a, "justification");
+    if (j) {
+        const char *by = s_or(j, "by", NULL);
+        printf("    justified%s%s at %s (%s): %s\n", by ? " by " : "", by ? by : "",
+               s_or(j, "at", "?"), s_or(j, "ref", "?"), s_or(j, "reason", ""));
     }
 }
 

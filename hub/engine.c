@@ -447,7 +447,7 @@ static int tail_one(void *ctx, const store_entry_t *en)
         index_ref_make(rb, en->device, en->epoch, en->seq);
         index_ref_text(rb, ref);
         err = alerts_justify(
-            t->e->alerts, t->it, justify, ref,
+            t->e->alerts, t->it, justify, ref, rec->n_officers ? rec->officers[0] : NULL,
             reason && reason->value_case == FT__FIELD_VALUE__VALUE_TEXT ? reason->text : "", t->now,
             t->events);
     }
@@ -742,8 +742,10 @@ static int hub_justification_one(void *ctx, uint64_t seq, const uint8_t *raw, si
         if (alert && alert->value_case == FT__FIELD_VALUE__VALUE_TEXT && alert->text[0]) {
             char ref[48];
             snprintf(ref, sizeof ref, "hub log entry %llu", (unsigned long long)seq);
+            /* The dashboard names its user as the record's officer. */
             int err = alerts_justify(
                 h->e->alerts, h->it, alert->text, ref,
+                b->record->n_officers ? b->record->officers[0] : NULL,
                 reason && reason->value_case == FT__FIELD_VALUE__VALUE_TEXT ? reason->text : "",
                 h->now, h->events);
             if (err != FT_OK) {

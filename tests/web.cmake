@@ -1,8 +1,10 @@
 # tests/web.cmake: the web dashboard against a real hub on 127.0.0.1: the
 # JSON API with curl (tests/web/api.sh) and the pages in headless Chromium
 # with playwright-core (tests/web/browser.sh, skipped visibly with exit 77
-# when Chromium or npm cannot be had), and ft_hubalert, which raises an
-# alert in a hub's log the way the gap engine does.
+# when Chromium or npm cannot be had), a dashboard justification as the
+# gap engine and `fieldtrail-hub alerts` see it (tests/web/justify_cli.sh),
+# and ft_hubalert, which raises an alert in a hub's log the way the gap
+# engine does.
 
 add_executable(ft_hubalert ${CMAKE_CURRENT_SOURCE_DIR}/web/ft_hubalert.c)
 target_link_libraries(ft_hubalert PRIVATE ft_common)
@@ -14,3 +16,5 @@ ft_add_script_test(web_browser_pages_login_sync_alert_timeline_justify_audit web
   TIMEOUT 600 LABELS web)
 set_tests_properties(web_browser_pages_login_sync_alert_timeline_justify_audit PROPERTIES
   SKIP_RETURN_CODE 77)
+ft_add_script_test(web_justification_from_dashboard_in_cli_alerts_after_restart web/justify_cli.sh
+  TIMEOUT 300 LABELS web)
