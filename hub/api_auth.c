@@ -6,13 +6,23 @@
  *   GET  /api/users    (admin) the users
  *   POST /api/users    (admin) {name, role, password} adds one
  *   POST /api/users/NAME  (admin) {role, disabled, password} changes one
+ *
+ * Failed logins are limited per user name and per client address
+ * (loginlimit.h): past the free failures, 429 too_many_attempts with
+ * Retry-After, without testing the password.
  */
 #include "hlc.h"
 #include "logging.h"
+#include "loginlimit.h"
 #include "web.h"
 
+#include <arpa/inet.h>
+#include <pthread.h>
 #include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static json_t *me_json(const char *user, user_role role, const char *csrf, int64_t expires)
 {
@@ -20,6 +30,63 @@ static json_t *me_json(const char *user, user_role role, const char *csrf, int64
         json_pack("{s:s, s:s, s:s}", "user", user, "role", user_role_name(role), "csrf", csrf);
     json_object_set_new(o, "expires", web_time(expires));
     return o;
+}
+
+/* The process's login limiter: one dashboard per process; set up at the
+ * first login from the hub config (`run` has checked the keys at start). */
+static pthread_mutex_t limiter_lock = PTHREAD_MUTEX_INITIALIZER;
+static bool limiter_ready;
+static loginlimit_t limiter;
+
+static loginlimit_t *login_limiter(web_t *w)
+{
+    pthread_mutex_lock(&limiter_lock);
+    if (!limiter_ready) {
+        loginlimit_opts_t o;
+        char err[256] = "";
+        if (loginlimit_opts_from_config(w->hub->cfg, &o, err, sizeof err) != FT_OK) {
+            log_error("%s; failed logins are limited with the defaults", err);
+            loginlimit_defaults(&o);
+        }
+        loginlimit_init(&limiter, &o);
+        limiter_ready = true;
+    }
+    pthread_mutex_unlock(&limiter_lock);
+    return &limiter;
+}
+
+static int64_t monotonic_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* 429 with Retry-After (whole seconds, rounded up) and the JSON error. */
+static void too_many_attempts(web_req_t *r, int64_t wait_ms)
+{
+    long long secs = (wait_ms + 999) / 1000;
+    char msg[200], retry[32];
+    snprintf(msg, sizeof msg,
+             "too many failed logins for this user name or from this address; try again in "
+             "%lld s",
+             secs);
+    snprintf(retry, sizeof retry, "%lld", secs);
+    json_t *o = json_pack("{s:s, s:s, s:I}", "error", "too_many_attempts", "message", msg,
+                          "retry_after", (json_int_t)secs);
+    char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    json_decref(o);
+    struct MHD_Response *resp =
+        text ? MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE) : NULL;
+    if (!resp) {
+        free(text);
+        web_error(r, 500, "internal", "out of memory");
+        return;
+    }
+    MHD_add_response_header(resp, "Content-Type", "application/json; charset=utf-8");
+    MHD_add_response_header(resp, "Retry-After", retry);
+    r->no_cache = true;
+    web_raw(r, 429, resp);
 }
 
 static void login(web_req_t *r)
@@ -30,13 +97,43 @@ static void login(web_req_t *r)
         web_error(r, 400, "bad_request", "send {\"user\": ..., \"password\": ...}");
         return;
     }
+    char addr[INET6_ADDRSTRLEN + 8] = "";
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    loginlimit_addr_text(ci ? ci->client_addr : NULL, addr, sizeof addr);
+    loginlimit_t *lim = login_limiter(r->web);
+    loginlimit_verdict_t lv;
+    loginlimit_begin(lim, name, addr, monotonic_ms(), &lv);
+    if (lv.wait_ms > 0) {
+        atomic_fetch_add(&r->web->refused, 1);
+        if (lv.first_refusal) {
+            log_warn("dashboard login for \"%.64s\" from %s refused: %s locked out for "
+                     "another %lld s after %u failed logins",
+                     name, addr[0] ? addr : "?",
+                     lv.user_locked ? "the user name is" : "the address is",
+                     (long long)((lv.wait_ms + 999) / 1000), lv.failures);
+        }
+        too_many_attempts(r, lv.wait_ms);
+        return;
+    }
     user_t u;
     int err = users_check(r->web->users, name, password, &u);
     if (err == FT_EKEY) {
         atomic_fetch_add(&r->web->refused, 1);
-        log_warn("failed dashboard login for \"%.64s\"", name);
+        if (lv.lockout_ms > 0) {
+            log_warn("failed dashboard login for \"%.64s\" from %s (%u failed); %s locked out "
+                     "for %lld s",
+                     name, addr[0] ? addr : "?", lv.failures,
+                     lv.lockout_by_user ? "the user name is" : "the address is",
+                     (long long)((lv.lockout_ms + 999) / 1000));
+        } else {
+            log_warn("failed dashboard login for \"%.64s\" from %s", name, addr[0] ? addr : "?");
+        }
         web_error(r, 401, "bad_login", "wrong user name or password");
         return;
+    }
+    if (err == FT_OK) {
+        loginlimit_success(lim, name, addr);
     }
     char token[SESSION_TOKEN_SIZE];
     int64_t now = (int64_t)hlc_wall_ms();

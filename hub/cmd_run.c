@@ -4,6 +4,7 @@
 #include "evaluator.h"
 #include "hub.h"
 #include "logging.h"
+#include "loginlimit.h"
 #include "mediapull.h"
 #include "sync.h"
 
@@ -90,6 +91,13 @@ int hub_cmd_run(int argc, char **argv)
                     &so.max_batch_entries) != 0 ||
         u32_setting(&ctx, "sync.max_batch_bytes", HUB_DEFAULT_MAX_BATCH_BYTES,
                     &so.max_batch_bytes) != 0) {
+        hub_close(&ctx);
+        return 2;
+    }
+    loginlimit_opts_t llo;
+    char llerr[256] = "";
+    if (loginlimit_opts_from_config(ctx.cfg, &llo, llerr, sizeof llerr) != FT_OK) {
+        hub_fail("%s", llerr);
         hub_close(&ctx);
         return 2;
     }

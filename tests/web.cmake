@@ -3,8 +3,8 @@
 # with playwright-core (tests/web/browser.sh, skipped visibly with exit 77
 # when Chromium or npm cannot be had), a dashboard justification as the
 # gap engine and `fieldtrail-hub alerts` see it (tests/web/justify_cli.sh),
-# and ft_hubalert, which raises an alert in a hub's log the way the gap
-# engine does.
+# failed-login lockouts (tests/web/login_limit.sh), and ft_hubalert, which
+# raises an alert in a hub's log the way the gap engine does.
 
 add_executable(ft_hubalert ${CMAKE_CURRENT_SOURCE_DIR}/web/ft_hubalert.c)
 target_link_libraries(ft_hubalert PRIVATE ft_common)
@@ -17,4 +17,6 @@ ft_add_script_test(web_browser_pages_login_sync_alert_timeline_justify_audit web
 set_tests_properties(web_browser_pages_login_sync_alert_timeline_justify_audit PROPERTIES
   SKIP_RETURN_CODE 77)
 ft_add_script_test(web_justification_from_dashboard_in_cli_alerts_after_restart web/justify_cli.sh
+  TIMEOUT 300 LABELS web)
+ft_add_script_test(web_login_rate_limit_429_retry_after_backoff_and_reset web/login_limit.sh
   TIMEOUT 300 LABELS web)
