@@ -19,6 +19,7 @@
  * the window; the uncovered stretches are returned as gaps.
  */
 #include "hlc.h"
+#include "httpparse.h"
 #include "logging.h"
 #include "media.h"
 #include "web.h"
@@ -668,47 +669,6 @@ static ssize_t play_read(void *cls, uint64_t pos, char *buf, size_t max)
     return (ssize_t)n;
 }
 
-/* Parses "bytes=a-b" / "bytes=a-" / "bytes=-n" against size. 1 if a range
- * was given and fits, 0 if none, -1 if unsatisfiable or malformed. */
-static int parse_range(const char *h, uint64_t size, uint64_t *a, uint64_t *b)
-{
-    if (!h) {
-        return 0;
-    }
-    if (strncmp(h, "bytes=", 6) != 0 || strchr(h, ',')) {
-        return -1;
-    }
-    const char *s = h + 6;
-    char *end;
-    if (*s == '-') {
-        unsigned long long n = strtoull(s + 1, &end, 10);
-        if (*end || n == 0 || size == 0) {
-            return -1;
-        }
-        *a = n >= size ? 0 : size - n;
-        *b = size - 1;
-        return 1;
-    }
-    unsigned long long x = strtoull(s, &end, 10);
-    if (end == s || *end != '-') {
-        return -1;
-    }
-    const char *s2 = end + 1;
-    unsigned long long y = size ? size - 1 : 0;
-    if (*s2) {
-        y = strtoull(s2, &end, 10);
-        if (*end) {
-            return -1;
-        }
-    }
-    if (x >= size || y < x) {
-        return -1;
-    }
-    *a = x;
-    *b = y < size ? y : size - 1;
-    return 1;
-}
-
 static void media_content(web_req_t *r)
 {
     entry_view_t v;
@@ -759,7 +719,7 @@ static void media_content(web_req_t *r)
         return;
     }
     uint64_t a = 0, b = p->size ? p->size - 1 : 0;
-    int ranged = parse_range(r->range, p->size, &a, &b);
+    int ranged = httpparse_range(r->range, p->size, &a, &b);
     if (ranged < 0) {
         char cr[64];
         snprintf(cr, sizeof cr, "bytes */%llu", (unsigned long long)p->size);

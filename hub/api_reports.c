@@ -8,6 +8,7 @@
  *       per unit and per officer: activities, their minutes, the share of
  *       those minutes covered by media, media items, alerts by article
  */
+#include "httpparse.h"
 #include "record.h"
 #include "web.h"
 
@@ -18,24 +19,7 @@
 /* Parses a time argument: RFC 3339 or Unix ms. */
 static bool time_arg(const web_req_t *r, const char *name, int64_t *out)
 {
-    const char *v = web_query(r, name);
-    if (!v) {
-        return false;
-    }
-    int32_t off;
-    if (rfc3339_parse(v, out, &off) == FT_OK) {
-        return true;
-    }
-    char *end;
-    long long ms = strtoll(v, &end, 10);
-    if (*end == 0 && ms > 0) {
-        *out = ms;
-        return true;
-    }
-    /* A bare date means its whole day, China time. */
-    char buf[64];
-    snprintf(buf, sizeof buf, "%.10sT00:00:00+08:00", v);
-    return strlen(v) == 10 && rfc3339_parse(buf, out, &off) == FT_OK;
+    return httpparse_time(web_query(r, name), out);
 }
 
 static bool has(const char *hay, const char *needle)

@@ -18,6 +18,7 @@
 #include "bodyjson.h"
 #include "evalstats.h"
 #include "hlc.h"
+#include "httpparse.h"
 #include "logging.h"
 #include "web.h"
 
@@ -330,38 +331,6 @@ static void get_devices(web_req_t *r)
                        "transport_public", box));
 }
 
-/* Reads "name = value" from a device.pub text. */
-static bool pub_value(const char *text, const char *name, char *out, size_t len)
-{
-    size_t nl = strlen(name);
-    for (const char *p = text; p && *p;) {
-        while (*p == ' ' || *p == '\t') {
-            p++;
-        }
-        if (strncmp(p, name, nl) == 0) {
-            const char *q = p + nl;
-            while (*q == ' ' || *q == '\t') {
-                q++;
-            }
-            if (*q == '=') {
-                q++;
-                while (*q == ' ' || *q == '\t') {
-                    q++;
-                }
-                size_t n = strcspn(q, " \t\r\n");
-                if (n < len) {
-                    memcpy(out, q, n);
-                    out[n] = 0;
-                    return true;
-                }
-            }
-        }
-        p = strchr(p, '\n');
-        p = p ? p + 1 : NULL;
-    }
-    return false;
-}
-
 static int log_enrolment(web_req_t *r, const store_device_t *d)
 {
     Ft__Enrolment e = FT__ENROLMENT__INIT;
@@ -391,9 +360,9 @@ static void post_device(web_req_t *r)
     const char *pub = web_body_str(r, "device_pub");
     char sign_hex[80] = "", box_hex[80] = "", id_text[40] = "";
     if (pub) {
-        pub_value(pub, "sign_public", sign_hex, sizeof sign_hex);
-        pub_value(pub, "transport_public", box_hex, sizeof box_hex);
-        pub_value(pub, "device_id", id_text, sizeof id_text);
+        httpparse_pub_value(pub, "sign_public", sign_hex, sizeof sign_hex);
+        httpparse_pub_value(pub, "transport_public", box_hex, sizeof box_hex);
+        httpparse_pub_value(pub, "device_id", id_text, sizeof id_text);
     } else {
         snprintf(sign_hex, sizeof sign_hex, "%s",
                  web_body_str(r, "sign_public") ? web_body_str(r, "sign_public") : "");

@@ -21,6 +21,7 @@
 #include "web.h"
 #include "fsutil.h"
 #include "hlc.h"
+#include "httpparse.h"
 #include "logging.h"
 #include "webassets.h"
 
@@ -117,22 +118,12 @@ const char *web_query(const web_req_t *r, const char *name)
 long long web_query_int(const web_req_t *r, const char *name, long long def, long long lo,
                         long long hi)
 {
-    const char *v = web_query(r, name);
-    if (!v) {
-        return def;
-    }
-    char *end = NULL;
-    errno = 0;
-    long long n = strtoll(v, &end, 10);
-    if (errno || !end || *end || n < lo || n > hi) {
-        return def;
-    }
-    return n;
+    return httpparse_int(web_query(r, name), def, lo, hi);
 }
 
 const char *web_body_str(const web_req_t *r, const char *name)
 {
-    return r->body ? json_string_value(json_object_get(r->body, name)) : NULL;
+    return httpparse_body_str(r->body, name);
 }
 
 int web_audit(web_req_t *r, const char *action, const char *target, const char *detail)
@@ -265,66 +256,6 @@ static void serve_asset(web_req_t *r, const webasset_t *a)
 
 /* ---- routing ---- */
 
-/* Decodes %XX and '+' in place. */
-static void url_decode(char *s)
-{
-    char *o = s;
-    for (char *p = s; *p; p++) {
-        if (*p == '%' && p[1] && p[2]) {
-            char hex[3] = {p[1], p[2], 0};
-            char *end;
-            long v = strtol(hex, &end, 16);
-            if (*end == 0 && v > 0) {
-                *o++ = (char)v;
-                p += 2;
-                continue;
-            }
-        }
-        *o++ = *p;
-    }
-    *o = 0;
-}
-
-/* Matches path against pattern; fills r->args with the '*' segments. */
-static bool route_match(const char *pattern, const char *path, web_req_t *r)
-{
-    size_t n_args = 0;
-    const char *p = pattern, *s = path;
-    while (*p && *s) {
-        if (*p == '*') {
-            const char *end = strchr(s, '/');
-            size_t len = end ? (size_t)(end - s) : strlen(s);
-            if (len == 0 || n_args >= WEB_MAX_ARGS) {
-                goto no;
-            }
-            r->args[n_args] = strndup(s, len);
-            if (!r->args[n_args]) {
-                goto no;
-            }
-            url_decode(r->args[n_args]);
-            n_args++;
-            s += len;
-            p++;
-            continue;
-        }
-        if (*p != *s) {
-            goto no;
-        }
-        p++;
-        s++;
-    }
-    if (*p == 0 && *s == 0) {
-        r->n_args = n_args;
-        return true;
-    }
-no:
-    for (size_t i = 0; i < n_args; i++) {
-        free(r->args[i]);
-        r->args[i] = NULL;
-    }
-    return false;
-}
-
 /* Finds the session of the request's cookie. */
 static void load_session(web_req_t *r)
 {
@@ -342,13 +273,7 @@ static bool origin_ok(web_req_t *r)
 {
     const char *origin = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Origin");
     const char *host = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Host");
-    if (origin && host) {
-        const char *o = strstr(origin, "://");
-        if (!o || strcmp(o + 3, host) != 0) {
-            return false;
-        }
-    }
-    return true;
+    return httpparse_origin_ok(origin, host);
 }
 
 /* True if a state-changing request carries the session's CSRF token and
@@ -356,11 +281,7 @@ static bool origin_ok(web_req_t *r)
 static bool csrf_ok(web_req_t *r)
 {
     const char *tok = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "X-CSRF-Token");
-    if (!tok || strlen(tok) != strlen(r->session.csrf) ||
-        sodium_memcmp(tok, r->session.csrf, strlen(tok)) != 0) {
-        return false;
-    }
-    return origin_ok(r);
+    return httpparse_token_eq(tok, r->session.csrf) && origin_ok(r);
 }
 
 static bool state_changing(const char *method)
@@ -372,11 +293,7 @@ static bool metrics_token_ok(web_req_t *r)
 {
     const char *want = r->web->opts.metrics_token;
     const char *auth = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Authorization");
-    if (!want || !*want || !auth || strncmp(auth, "Bearer ", 7) != 0) {
-        return false;
-    }
-    const char *got = auth + 7;
-    return strlen(got) == strlen(want) && sodium_memcmp(got, want, strlen(want)) == 0;
+    return httpparse_bearer_ok(auth, want);
 }
 
 static void dispatch(web_req_t *r, req_ctx_t *rc)
@@ -431,17 +348,13 @@ static void dispatch(web_req_t *r, req_ctx_t *rc)
     bool path_known = false;
     for (size_t t = 0; t < sizeof route_tables / sizeof route_tables[0] && !route; t++) {
         for (const web_route_t *e = route_tables[t]; e->method; e++) {
-            if (route_match(e->pattern, path, r)) {
+            if (httpparse_route_match(e->pattern, path, r->args, WEB_MAX_ARGS, &r->n_args)) {
                 path_known = true;
                 if (strcmp(e->method, r->method) == 0) {
                     route = e;
                     break;
                 }
-                for (size_t i = 0; i < r->n_args; i++) {
-                    free(r->args[i]);
-                    r->args[i] = NULL;
-                }
-                r->n_args = 0;
+                httpparse_args_free(r->args, &r->n_args);
             }
         }
     }
@@ -487,13 +400,9 @@ static void dispatch(web_req_t *r, req_ctx_t *rc)
         web_error(r, 413, "too_large", "the request body is too large");
         return;
     }
-    if (rc->len > 0) {
-        json_error_t jerr;
-        r->body = json_loadb(rc->body, rc->len, 0, &jerr);
-        if (!json_is_object(r->body)) {
-            web_error(r, MHD_HTTP_BAD_REQUEST, "bad_json", "the body must be a JSON object");
-            return;
-        }
+    if (httpparse_body(rc->body, rc->len, &r->body) != FT_OK) {
+        web_error(r, MHD_HTTP_BAD_REQUEST, "bad_json", "the body must be a JSON object");
+        return;
     }
     route->fn(r);
 }
@@ -539,9 +448,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     }
     reply_reset(&r);
     json_decref(r.body);
-    for (size_t i = 0; i < r.n_args; i++) {
-        free(r.args[i]);
-    }
+    httpparse_args_free(r.args, &r.n_args);
     sodium_memzero(&r.session, sizeof r.session);
     return ret;
 }

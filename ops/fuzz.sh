@@ -8,7 +8,8 @@
 #   FT_FUZZ_RUNS=N instead: N executions per target from seed 1, reproducible
 #            (the test command runs 30000)
 #   TARGET   fuzz_record fuzz_entry fuzz_wire fuzz_mediawire fuzz_manifest
-#            fuzz_rules (default: all)
+#            fuzz_rules fuzz_http (default: all)
+#   FT_FUZZ_BUILD=DIR  the fuzz build tree (default build-fuzz/)
 # A crash stops the run: its input and the fuzzer's log are kept and named.
 # Reproduce one with: build-fuzz/tests/fuzz/TARGET CRASH_FILE
 # Needs clang and libclang-rt-14-dev (ops/install-deps.sh installs them).
@@ -18,13 +19,13 @@ secs=${1:-60}
 shift || true
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-  targets=(fuzz_record fuzz_entry fuzz_wire fuzz_mediawire fuzz_manifest fuzz_rules)
+  targets=(fuzz_record fuzz_entry fuzz_wire fuzz_mediawire fuzz_manifest fuzz_rules fuzz_http)
 fi
 if ! command -v clang >/dev/null 2>&1; then
   echo "fuzz: SKIPPED: clang is not installed (ops/install-deps.sh installs it)" >&2
   exit 77
 fi
-build=$root/build-fuzz
+build=${FT_FUZZ_BUILD:-$root/build-fuzz}
 CC=clang cmake -S "$root" -B "$build" -DFT_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build "$build" --target ft_fuzz_all -j 2 >"$build/fuzz-build.log" 2>&1 || {
   tail -30 "$build/fuzz-build.log" >&2

@@ -48,6 +48,8 @@ endfunction()
 ft_fuzz_copy_lib(ft_common_fuzz ft_common ft_proto PkgConfig::LMDB PkgConfig::SODIUM
   PkgConfig::JANSSON PkgConfig::INIH PkgConfig::ZMQ)
 ft_fuzz_copy_lib(ft_gaps_fuzz ft_gaps ft_common_fuzz m)
+ft_fuzz_copy_lib(ft_httpparse_fuzz ft_httpparse ft_common_fuzz)
+ft_fuzz_copy_lib(ft_hubusers_fuzz ft_hubusers ft_common_fuzz)
 
 set(FT_FUZZ_TARGETS)
 # ft_fuzz_target(NAME LIBS...): tests/fuzz/NAME.c linked with libFuzzer.
@@ -66,6 +68,7 @@ ft_fuzz_target(fuzz_wire ft_common_fuzz)
 ft_fuzz_target(fuzz_mediawire ft_common_fuzz)
 ft_fuzz_target(fuzz_manifest ft_common_fuzz)
 ft_fuzz_target(fuzz_rules ft_gaps_fuzz)
+ft_fuzz_target(fuzz_http ft_httpparse_fuzz ft_hubusers_fuzz)
 
 # Seeds are made by ft_fuzz_seeds (a normal program) and kept in the repo.
 add_executable(ft_fuzz_seeds EXCLUDE_FROM_ALL ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/ft_fuzz_seeds.c)
