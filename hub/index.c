@@ -17,6 +17,7 @@
 #include "hlc.h"
 #include "lmdbx.h"
 #include "record.h"
+#include "row.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,16 +37,6 @@ struct index_txn_t {
 };
 
 /* ---- small helpers ---------------------------------------------------- */
-
-static void put_i64(uint8_t out[8], int64_t v)
-{
-    lmdbx_put_u64(out, (uint64_t)v ^ 0x8000000000000000ULL);
-}
-
-static int64_t get_i64(const uint8_t in[8])
-{
-    return (int64_t)(lmdbx_get_u64(in) ^ 0x8000000000000000ULL);
-}
 
 void index_ref_make(uint8_t ref[INDEX_REF_BYTES], const uint8_t device[DEVID_BYTES], uint64_t epoch,
                     uint64_t seq)
@@ -113,103 +104,35 @@ void index_unit_integrity(index_unit_t *u, uint64_t id)
 
 /* ---- rows ------------------------------------------------------------- */
 
-typedef struct {
-    uint8_t *buf;
-    size_t len, cap;
-} wbuf_t;
-
-static void wb(wbuf_t *w, const void *p, size_t n)
-{
-    if (w->len + n <= w->cap) {
-        memcpy(w->buf + w->len, p, n);
-    }
-    w->len += n;
-}
-
-static void wb_i64(wbuf_t *w, int64_t v)
-{
-    uint8_t b[8];
-    put_i64(b, v);
-    wb(w, b, 8);
-}
-
-static void wb_str(wbuf_t *w, const char *s)
-{
-    size_t n = strnlen(s, INDEX_STR - 1);
-    uint8_t b[2] = {(uint8_t)(n >> 8), (uint8_t)n};
-    wb(w, b, 2);
-    wb(w, s, n);
-}
-
-typedef struct {
-    const uint8_t *p;
-    size_t len, off;
-    bool bad;
-} rbuf_t;
-
-static const uint8_t *rb(rbuf_t *r, size_t n)
-{
-    if (r->bad || r->len - r->off < n) {
-        r->bad = true;
-        return NULL;
-    }
-    const uint8_t *p = r->p + r->off;
-    r->off += n;
-    return p;
-}
-
-static int64_t rb_i64(rbuf_t *r)
-{
-    const uint8_t *p = rb(r, 8);
-    return p ? get_i64(p) : 0;
-}
-
-static void rb_str(rbuf_t *r, char *out)
-{
-    out[0] = '\0';
-    const uint8_t *h = rb(r, 2);
-    if (!h) {
-        return;
-    }
-    size_t n = ((size_t)h[0] << 8) | h[1];
-    const uint8_t *p = rb(r, n);
-    if (!p || n >= INDEX_STR) {
-        r->bad = true;
-        return;
-    }
-    memcpy(out, p, n);
-    out[n] = '\0';
-}
-
 static size_t item_encode(const index_item_t *it, uint8_t *buf, size_t cap)
 {
-    wbuf_t w = {buf, 0, cap};
+    row_w_t w = {buf, 0, cap, false};
     uint8_t head[4] = {ROW_VERSION, (uint8_t)it->kind, (uint8_t)it->rtype,
                        (uint8_t)((it->activity ? 1 : 0) | (it->officer_listed ? 2 : 0))};
-    wb(&w, head, sizeof head);
-    wb_i64(&w, it->offset_ms);
-    wb_i64(&w, it->time_ms);
-    wb_i64(&w, it->start_ms);
-    wb_i64(&w, it->end_ms);
-    wb_i64(&w, it->logged_ms);
-    wb_i64(&w, (int64_t)it->arrival);
-    wb_str(&w, it->case_id);
-    wb_str(&w, it->id);
-    wb_str(&w, it->amends);
-    wb_str(&w, it->media_id);
-    wb_str(&w, it->officer);
-    wb_str(&w, it->recorder);
-    wb_str(&w, it->unit);
+    row_put(&w, head, sizeof head);
+    row_put_i64(&w, it->offset_ms);
+    row_put_i64(&w, it->time_ms);
+    row_put_i64(&w, it->start_ms);
+    row_put_i64(&w, it->end_ms);
+    row_put_i64(&w, it->logged_ms);
+    row_put_i64(&w, (int64_t)it->arrival);
+    row_put_str(&w, it->case_id, INDEX_STR);
+    row_put_str(&w, it->id, INDEX_STR);
+    row_put_str(&w, it->amends, INDEX_STR);
+    row_put_str(&w, it->media_id, INDEX_STR);
+    row_put_str(&w, it->officer, INDEX_STR);
+    row_put_str(&w, it->recorder, INDEX_STR);
+    row_put_str(&w, it->unit, INDEX_STR);
     return w.len;
 }
 
 static int item_decode(const uint8_t ref[INDEX_REF_BYTES], const void *p, size_t len,
                        index_item_t *it)
 {
-    rbuf_t r = {p, len, 0, false};
+    row_r_t r = {p, len, 0, false};
     memset(it, 0, sizeof *it);
     memcpy(it->ref, ref, INDEX_REF_BYTES);
-    const uint8_t *head = rb(&r, 4);
+    const uint8_t *head = row_take(&r, 4);
     if (!head || head[0] != ROW_VERSION) {
         return FT_ECORRUPT;
     }
@@ -217,19 +140,19 @@ static int item_decode(const uint8_t ref[INDEX_REF_BYTES], const void *p, size_t
     it->rtype = head[2];
     it->activity = head[3] & 1;
     it->officer_listed = (head[3] & 2) != 0;
-    it->offset_ms = rb_i64(&r);
-    it->time_ms = rb_i64(&r);
-    it->start_ms = rb_i64(&r);
-    it->end_ms = rb_i64(&r);
-    it->logged_ms = rb_i64(&r);
-    it->arrival = (uint64_t)rb_i64(&r);
-    rb_str(&r, it->case_id);
-    rb_str(&r, it->id);
-    rb_str(&r, it->amends);
-    rb_str(&r, it->media_id);
-    rb_str(&r, it->officer);
-    rb_str(&r, it->recorder);
-    rb_str(&r, it->unit);
+    it->offset_ms = row_get_i64(&r);
+    it->time_ms = row_get_i64(&r);
+    it->start_ms = row_get_i64(&r);
+    it->end_ms = row_get_i64(&r);
+    it->logged_ms = row_get_i64(&r);
+    it->arrival = (uint64_t)row_get_i64(&r);
+    row_get_str(&r, it->case_id, INDEX_STR);
+    row_get_str(&r, it->id, INDEX_STR);
+    row_get_str(&r, it->amends, INDEX_STR);
+    row_get_str(&r, it->media_id, INDEX_STR);
+    row_get_str(&r, it->officer, INDEX_STR);
+    row_get_str(&r, it->recorder, INDEX_STR);
+    row_get_str(&r, it->unit, INDEX_STR);
     return r.bad ? FT_ECORRUPT : FT_OK;
 }
 
@@ -423,7 +346,7 @@ static size_t name_time_key(uint8_t *k, size_t cap, const char *name, int64_t ms
     }
     memcpy(k, name, n);
     k[n] = '\0';
-    put_i64(k + n + 1, ms);
+    row_i64_to_be(k + n + 1, ms);
     if (ref) {
         memcpy(k + n + 9, ref, INDEX_REF_BYTES);
         return n + 9 + INDEX_REF_BYTES;
@@ -490,7 +413,7 @@ static int scan_name_time(index_txn_t *t, MDB_dbi dbi, const char *name, int64_t
             break;
         }
         const uint8_t *kb = k.mv_data;
-        int64_t ms = get_i64(kb + prefix);
+        int64_t ms = row_i64_from_be(kb + prefix);
         if (ms > to) {
             break;
         }
@@ -551,7 +474,7 @@ int index_set_deadline(index_txn_t *t, const index_unit_t *u, int64_t due_ms)
     uint8_t dk[8 + INDEX_UNIT_MAX];
     int rc = mdb_get(t->txn, t->idx->unit_due, &k, &v);
     if (rc == MDB_SUCCESS && v.mv_size == 8) {
-        if (get_i64(v.mv_data) == due_ms) {
+        if (row_i64_from_be(v.mv_data) == due_ms) {
             return FT_OK;
         }
         memcpy(dk, v.mv_data, 8);
@@ -569,7 +492,7 @@ int index_set_deadline(index_txn_t *t, const index_unit_t *u, int64_t due_ms)
     if (due_ms == INT64_MAX) {
         return FT_OK;
     }
-    put_i64(dk, due_ms);
+    row_i64_to_be(dk, due_ms);
     memcpy(dk + 8, u->b, u->n);
     int err = put_key(t, t->idx->deadlines, dk, 8 + u->n, "", 0);
     if (err == FT_OK) {
@@ -593,7 +516,7 @@ int index_due(index_txn_t *t, int64_t now_ms, size_t *n)
             err = FT_ECORRUPT;
             break;
         }
-        if (get_i64(k.mv_data) > now_ms) {
+        if (row_i64_from_be(k.mv_data) > now_ms) {
             break;
         }
         index_unit_t u;
@@ -676,7 +599,7 @@ int index_devseen_get(index_txn_t *t, const uint8_t device[DEVID_BYTES], int64_t
     MDB_val k = {DEVID_BYTES, (void *)device}, v;
     int rc = mdb_get(t->txn, t->idx->devseen, &k, &v);
     if (rc == MDB_SUCCESS && v.mv_size == 8) {
-        *hello_ms = get_i64(v.mv_data);
+        *hello_ms = row_i64_from_be(v.mv_data);
         return FT_OK;
     }
     return rc == MDB_NOTFOUND ? FT_OK : lmdbx_err(rc);
@@ -685,7 +608,7 @@ int index_devseen_get(index_txn_t *t, const uint8_t device[DEVID_BYTES], int64_t
 int index_devseen_put(index_txn_t *t, const uint8_t device[DEVID_BYTES], int64_t hello_ms)
 {
     uint8_t b[8];
-    put_i64(b, hello_ms);
+    row_i64_to_be(b, hello_ms);
     return put_key(t, t->idx->devseen, device, DEVID_BYTES, b, 8);
 }
 

@@ -7,6 +7,7 @@
  */
 #include "store.h"
 #include "lmdbx.h"
+#include "row.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,98 +30,6 @@ struct store_txn_t {
 };
 
 /* ---- row encoding ---------------------------------------------------- */
-
-/* A row being written (fixed capacity; rows are small). */
-typedef struct {
-    uint8_t *buf;
-    size_t len, cap;
-    bool overflow;
-} row_w;
-
-static void w_bytes(row_w *w, const void *p, size_t n)
-{
-    if (w->overflow || w->len + n > w->cap) {
-        w->overflow = true;
-        return;
-    }
-    memcpy(w->buf + w->len, p, n);
-    w->len += n;
-}
-
-static void w_u8(row_w *w, uint8_t v)
-{
-    w_bytes(w, &v, 1);
-}
-
-static void w_u64(row_w *w, uint64_t v)
-{
-    uint8_t b[8];
-    lmdbx_put_u64(b, v);
-    w_bytes(w, b, 8);
-}
-
-static void w_str(row_w *w, const char *s, size_t max)
-{
-    size_t n = strnlen(s, max - 1);
-    uint8_t b[2] = {(uint8_t)(n >> 8), (uint8_t)n};
-    w_bytes(w, b, 2);
-    w_bytes(w, s, n);
-}
-
-/* A row being read. */
-typedef struct {
-    const uint8_t *p;
-    size_t len, off;
-    bool bad;
-} row_r;
-
-static const uint8_t *r_take(row_r *r, size_t n)
-{
-    if (r->bad || r->len - r->off < n) {
-        r->bad = true;
-        return NULL;
-    }
-    const uint8_t *p = r->p + r->off;
-    r->off += n;
-    return p;
-}
-
-static void r_bytes(row_r *r, void *out, size_t n)
-{
-    const uint8_t *p = r_take(r, n);
-    if (p) {
-        memcpy(out, p, n);
-    }
-}
-
-static uint8_t r_u8(row_r *r)
-{
-    const uint8_t *p = r_take(r, 1);
-    return p ? p[0] : 0;
-}
-
-static uint64_t r_u64(row_r *r)
-{
-    const uint8_t *p = r_take(r, 8);
-    return p ? lmdbx_get_u64(p) : 0;
-}
-
-static void r_str(row_r *r, char *out, size_t cap)
-{
-    out[0] = '\0';
-    const uint8_t *h = r_take(r, 2);
-    if (!h) {
-        return;
-    }
-    size_t n = ((size_t)h[0] << 8) | h[1];
-    const uint8_t *p = r_take(r, n);
-    if (!p || n >= cap || memchr(p, 0, n)) {
-        r->bad = true;
-        return;
-    }
-    memcpy(out, p, n);
-    out[n] = '\0';
-}
 
 /* ---- keys ------------------------------------------------------------ */
 
@@ -254,18 +163,18 @@ static int put(store_txn_t *t, MDB_dbi dbi, const void *key, size_t klen, const 
 static int device_decode(const MDB_val *v, const uint8_t *key, store_device_t *d)
 {
     memset(d, 0, sizeof *d);
-    row_r r = {v->mv_data, v->mv_size, 0, false};
-    if (r_u8(&r) != ROW_VERSION) {
+    row_r_t r = {v->mv_data, v->mv_size, 0, false};
+    if (row_get_u8(&r) != ROW_VERSION) {
         return FT_ECORRUPT;
     }
     memcpy(d->device, key, DEVID_BYTES);
-    r_bytes(&r, d->sign_pk, 32);
-    r_bytes(&r, d->transport_pk, 32);
-    d->revoked = r_u8(&r) != 0;
-    d->enrolled_ms = (int64_t)r_u64(&r);
-    d->revoked_ms = (int64_t)r_u64(&r);
-    r_str(&r, d->unit, sizeof d->unit);
-    r_str(&r, d->vehicle, sizeof d->vehicle);
+    row_get(&r, d->sign_pk, 32);
+    row_get(&r, d->transport_pk, 32);
+    d->revoked = row_get_u8(&r) != 0;
+    d->enrolled_ms = (int64_t)row_get_u64(&r);
+    d->revoked_ms = (int64_t)row_get_u64(&r);
+    row_get_str(&r, d->unit, sizeof d->unit);
+    row_get_str(&r, d->vehicle, sizeof d->vehicle);
     return r.bad ? FT_ECORRUPT : FT_OK;
 }
 
@@ -305,15 +214,15 @@ int store_device_put(store_txn_t *t, const store_device_t *d)
         return err;
     }
     uint8_t buf[2 * STORE_NAME_MAX + 128];
-    row_w w = {buf, 0, sizeof buf, false};
-    w_u8(&w, ROW_VERSION);
-    w_bytes(&w, d->sign_pk, 32);
-    w_bytes(&w, d->transport_pk, 32);
-    w_u8(&w, d->revoked ? 1 : 0);
-    w_u64(&w, (uint64_t)d->enrolled_ms);
-    w_u64(&w, (uint64_t)d->revoked_ms);
-    w_str(&w, d->unit, sizeof d->unit);
-    w_str(&w, d->vehicle, sizeof d->vehicle);
+    row_w_t w = {buf, 0, sizeof buf, false};
+    row_put_u8(&w, ROW_VERSION);
+    row_put(&w, d->sign_pk, 32);
+    row_put(&w, d->transport_pk, 32);
+    row_put_u8(&w, d->revoked ? 1 : 0);
+    row_put_u64(&w, (uint64_t)d->enrolled_ms);
+    row_put_u64(&w, (uint64_t)d->revoked_ms);
+    row_put_str(&w, d->unit, sizeof d->unit);
+    row_put_str(&w, d->vehicle, sizeof d->vehicle);
     if (w.overflow) {
         return FT_EINVAL;
     }
@@ -365,44 +274,44 @@ int store_status_get(store_txn_t *t, const uint8_t device[DEVID_BYTES], store_st
     if (err != FT_OK) {
         return err;
     }
-    row_r r = {v.mv_data, v.mv_size, 0, false};
-    if (r_u8(&r) != ROW_VERSION) {
+    row_r_t r = {v.mv_data, v.mv_size, 0, false};
+    if (row_get_u8(&r) != ROW_VERSION) {
         return FT_ECORRUPT;
     }
-    out->last_seen_ms = (int64_t)r_u64(&r);
-    out->last_hello_ms = (int64_t)r_u64(&r);
-    out->has_clock_offset = r_u8(&r) != 0;
-    out->clock_offset_ms = (int64_t)r_u64(&r);
-    out->edge_epoch = r_u64(&r);
-    out->edge_head_seq = r_u64(&r);
-    out->batches = r_u64(&r);
-    out->accepted = r_u64(&r);
-    out->duplicates = r_u64(&r);
-    out->rejected = r_u64(&r);
-    out->refusals = r_u64(&r);
-    out->last_error_ms = (int64_t)r_u64(&r);
-    r_str(&r, out->last_error, sizeof out->last_error);
+    out->last_seen_ms = (int64_t)row_get_u64(&r);
+    out->last_hello_ms = (int64_t)row_get_u64(&r);
+    out->has_clock_offset = row_get_u8(&r) != 0;
+    out->clock_offset_ms = (int64_t)row_get_u64(&r);
+    out->edge_epoch = row_get_u64(&r);
+    out->edge_head_seq = row_get_u64(&r);
+    out->batches = row_get_u64(&r);
+    out->accepted = row_get_u64(&r);
+    out->duplicates = row_get_u64(&r);
+    out->rejected = row_get_u64(&r);
+    out->refusals = row_get_u64(&r);
+    out->last_error_ms = (int64_t)row_get_u64(&r);
+    row_get_str(&r, out->last_error, sizeof out->last_error);
     return r.bad ? FT_ECORRUPT : FT_OK;
 }
 
 int store_status_put(store_txn_t *t, const uint8_t device[DEVID_BYTES], const store_status_t *st)
 {
     uint8_t buf[STORE_TEXT_MAX + 160];
-    row_w w = {buf, 0, sizeof buf, false};
-    w_u8(&w, ROW_VERSION);
-    w_u64(&w, (uint64_t)st->last_seen_ms);
-    w_u64(&w, (uint64_t)st->last_hello_ms);
-    w_u8(&w, st->has_clock_offset ? 1 : 0);
-    w_u64(&w, (uint64_t)st->clock_offset_ms);
-    w_u64(&w, st->edge_epoch);
-    w_u64(&w, st->edge_head_seq);
-    w_u64(&w, st->batches);
-    w_u64(&w, st->accepted);
-    w_u64(&w, st->duplicates);
-    w_u64(&w, st->rejected);
-    w_u64(&w, st->refusals);
-    w_u64(&w, (uint64_t)st->last_error_ms);
-    w_str(&w, st->last_error, sizeof st->last_error);
+    row_w_t w = {buf, 0, sizeof buf, false};
+    row_put_u8(&w, ROW_VERSION);
+    row_put_u64(&w, (uint64_t)st->last_seen_ms);
+    row_put_u64(&w, (uint64_t)st->last_hello_ms);
+    row_put_u8(&w, st->has_clock_offset ? 1 : 0);
+    row_put_u64(&w, (uint64_t)st->clock_offset_ms);
+    row_put_u64(&w, st->edge_epoch);
+    row_put_u64(&w, st->edge_head_seq);
+    row_put_u64(&w, st->batches);
+    row_put_u64(&w, st->accepted);
+    row_put_u64(&w, st->duplicates);
+    row_put_u64(&w, st->rejected);
+    row_put_u64(&w, st->refusals);
+    row_put_u64(&w, (uint64_t)st->last_error_ms);
+    row_put_str(&w, st->last_error, sizeof st->last_error);
     if (w.overflow) {
         return FT_EINVAL;
     }
@@ -701,18 +610,18 @@ int store_integrity_add(store_txn_t *t, const store_integrity_t *ev, uint64_t *i
     if (!buf) {
         return FT_ENOMEM;
     }
-    row_w w = {buf, 0, cap, false};
-    w_u8(&w, ROW_VERSION);
-    w_u64(&w, (uint64_t)ev->time_ms);
-    w_bytes(&w, ev->device, DEVID_BYTES);
-    w_str(&w, ev->reason, sizeof ev->reason);
-    w_u64(&w, ev->epoch);
-    w_u64(&w, ev->seq);
-    w_str(&w, ev->detail, sizeof ev->detail);
-    w_u64(&w, ev->hublog_seq);
-    w_u64(&w, ev->evidence_len);
+    row_w_t w = {buf, 0, cap, false};
+    row_put_u8(&w, ROW_VERSION);
+    row_put_u64(&w, (uint64_t)ev->time_ms);
+    row_put(&w, ev->device, DEVID_BYTES);
+    row_put_str(&w, ev->reason, sizeof ev->reason);
+    row_put_u64(&w, ev->epoch);
+    row_put_u64(&w, ev->seq);
+    row_put_str(&w, ev->detail, sizeof ev->detail);
+    row_put_u64(&w, ev->hublog_seq);
+    row_put_u64(&w, ev->evidence_len);
     if (ev->evidence_len) {
-        w_bytes(&w, ev->evidence, ev->evidence_len);
+        row_put(&w, ev->evidence, ev->evidence_len);
     }
     uint8_t key[8];
     lmdbx_put_u64(key, n);
@@ -736,18 +645,18 @@ static int integrity_decode(const MDB_val *k, const MDB_val *v, store_integrity_
         return FT_ECORRUPT;
     }
     ev->id = lmdbx_get_u64(k->mv_data);
-    row_r r = {v->mv_data, v->mv_size, 0, false};
-    if (r_u8(&r) != ROW_VERSION) {
+    row_r_t r = {v->mv_data, v->mv_size, 0, false};
+    if (row_get_u8(&r) != ROW_VERSION) {
         return FT_ECORRUPT;
     }
-    ev->time_ms = (int64_t)r_u64(&r);
-    r_bytes(&r, ev->device, DEVID_BYTES);
-    r_str(&r, ev->reason, sizeof ev->reason);
-    ev->epoch = r_u64(&r);
-    ev->seq = r_u64(&r);
-    r_str(&r, ev->detail, sizeof ev->detail);
-    ev->hublog_seq = r_u64(&r);
-    uint64_t n = r_u64(&r);
+    ev->time_ms = (int64_t)row_get_u64(&r);
+    row_get(&r, ev->device, DEVID_BYTES);
+    row_get_str(&r, ev->reason, sizeof ev->reason);
+    ev->epoch = row_get_u64(&r);
+    ev->seq = row_get_u64(&r);
+    row_get_str(&r, ev->detail, sizeof ev->detail);
+    ev->hublog_seq = row_get_u64(&r);
+    uint64_t n = row_get_u64(&r);
     if (r.bad || n > r.len - r.off) {
         return FT_ECORRUPT;
     }
@@ -795,15 +704,15 @@ static int refusal_decode(const MDB_val *k, const MDB_val *v, store_refusal_t *o
         return FT_ECORRUPT;
     }
     memcpy(out->transport_pk, k->mv_data, 32);
-    row_r r = {v->mv_data, v->mv_size, 0, false};
-    if (r_u8(&r) != ROW_VERSION) {
+    row_r_t r = {v->mv_data, v->mv_size, 0, false};
+    if (row_get_u8(&r) != ROW_VERSION) {
         return FT_ECORRUPT;
     }
-    out->first_ms = (int64_t)r_u64(&r);
-    out->last_ms = (int64_t)r_u64(&r);
-    out->count = r_u64(&r);
-    r_str(&r, out->reason, sizeof out->reason);
-    r_str(&r, out->address, sizeof out->address);
+    out->first_ms = (int64_t)row_get_u64(&r);
+    out->last_ms = (int64_t)row_get_u64(&r);
+    out->count = row_get_u64(&r);
+    row_get_str(&r, out->reason, sizeof out->reason);
+    row_get_str(&r, out->address, sizeof out->address);
     return r.bad ? FT_ECORRUPT : FT_OK;
 }
 
@@ -829,13 +738,13 @@ int store_refusal_note(store_txn_t *t, const uint8_t transport_pk[32], const cha
     snprintf(rf.reason, sizeof rf.reason, "%s", reason);
     snprintf(rf.address, sizeof rf.address, "%s", address ? address : "");
     uint8_t buf[256];
-    row_w w = {buf, 0, sizeof buf, false};
-    w_u8(&w, ROW_VERSION);
-    w_u64(&w, (uint64_t)rf.first_ms);
-    w_u64(&w, (uint64_t)rf.last_ms);
-    w_u64(&w, rf.count);
-    w_str(&w, rf.reason, sizeof rf.reason);
-    w_str(&w, rf.address, sizeof rf.address);
+    row_w_t w = {buf, 0, sizeof buf, false};
+    row_put_u8(&w, ROW_VERSION);
+    row_put_u64(&w, (uint64_t)rf.first_ms);
+    row_put_u64(&w, (uint64_t)rf.last_ms);
+    row_put_u64(&w, rf.count);
+    row_put_str(&w, rf.reason, sizeof rf.reason);
+    row_put_str(&w, rf.address, sizeof rf.address);
     if (w.overflow) {
         return FT_EINVAL;
     }
