@@ -123,6 +123,12 @@ static void *watch_main(void *arg)
     return NULL;
 }
 
+static void free_sent(void *data, void *hint)
+{
+    (void)hint;
+    free(data);
+}
+
 static void send_media(edge_media_t *em, const mwire_msg_t *m)
 {
     uint8_t *buf = NULL;
@@ -131,10 +137,17 @@ static void send_media(edge_media_t *em, const mwire_msg_t *m)
         log_error("cannot encode a %s message", mwire_kind_name(m->kind));
         return;
     }
-    if (zmq_send(em->dealer, buf, len, ZMQ_DONTWAIT) < 0) {
-        log_debug("%s not sent: %s", mwire_kind_name(m->kind), zmq_strerror(zmq_errno()));
+    /* The encoded buffer is handed to ZeroMQ as it is (no copy of a 1 MiB
+     * chunk); ZeroMQ frees it once sent. */
+    zmq_msg_t msg;
+    if (zmq_msg_init_data(&msg, buf, len, free_sent, NULL) != 0) {
+        free(buf);
+        return;
     }
-    free(buf);
+    if (zmq_msg_send(&msg, em->dealer, ZMQ_DONTWAIT) < 0) {
+        log_debug("%s not sent: %s", mwire_kind_name(m->kind), zmq_strerror(zmq_errno()));
+        zmq_msg_close(&msg);
+    }
 }
 
 typedef struct {
