@@ -74,41 +74,16 @@ int edge_cmd_ingest(int argc, char **argv)
     edge_ctx_t ctx = {0};
     const char *recorder = NULL, *archive = NULL, *inbox = NULL;
     bool remove_src = false, use_inbox = false;
-    enum { O_REC = 256, O_REMOVE, O_INBOX, O_ARCHIVE };
-    static const struct option opts[] = {
-        EDGE_COMMON_OPTS,
-        {"recorder", required_argument, NULL, O_REC},
-        {"remove", no_argument, NULL, O_REMOVE},
-        {"inbox", no_argument, NULL, O_INBOX},
-        {"archive-key", required_argument, NULL, O_ARCHIVE},
-        {NULL, 0, NULL, 0},
+    const cli_opt_t opts[] = {
+        CLI_VALUE("recorder", &recorder),
+        CLI_FLAG("remove", &remove_src),
+        CLI_FLAG("inbox", &use_inbox),
+        CLI_VALUE("archive-key", &archive),
+        CLI_END,
     };
-    int opt;
-    optind = 1;
-    while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        if (edge_common_opt(&ctx, opt, optarg)) {
-            continue;
-        }
-        switch (opt) {
-        case O_REC:
-            recorder = optarg;
-            break;
-        case O_REMOVE:
-            remove_src = true;
-            break;
-        case O_INBOX:
-            use_inbox = true;
-            break;
-        case O_ARCHIVE:
-            archive = optarg;
-            break;
-        case 'h':
-            ingest_usage(stdout);
-            return 0;
-        default:
-            ingest_usage(stderr);
-            return 2;
-        }
+    int rc = edge_parse(&ctx, argc, argv, opts, ingest_usage);
+    if (rc != 0) {
+        return rc < 0 ? 0 : rc;
     }
     int n_files = argc - optind;
     if (use_inbox) {
@@ -130,7 +105,7 @@ int edge_cmd_ingest(int argc, char **argv)
     mstore_t *m = NULL;
     ingest_t *in = NULL;
     edge_media_settings_t ms;
-    int rc = edge_media_settings(&ctx, archive, &ms);
+    rc = edge_media_settings(&ctx, archive, &ms);
     if (rc != 0) {
         status = rc;
         goto out;

@@ -21,44 +21,17 @@ int edge_cmd_init(int argc, char **argv)
 {
     edge_ctx_t ctx = {0};
     const char *unit = NULL, *vehicle = NULL, *hub = NULL, *hub_key = NULL, *archive_key = NULL;
-    static const struct option opts[] = {
-        EDGE_COMMON_OPTS,
-        {"unit", required_argument, NULL, 'u'},
-        {"vehicle", required_argument, NULL, 'v'},
-        {"hub", required_argument, NULL, 'H'},
-        {"hub-key", required_argument, NULL, 'K'},
-        {"archive-key", required_argument, NULL, 'A'},
-        {NULL, 0, NULL, 0},
+    const cli_opt_t opts[] = {
+        CLI_VALUE("unit", &unit),
+        CLI_VALUE("vehicle", &vehicle),
+        CLI_VALUE("hub", &hub),
+        CLI_VALUE("hub-key", &hub_key),
+        CLI_VALUE("archive-key", &archive_key),
+        CLI_END,
     };
-    int opt;
-    optind = 1;
-    while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        if (edge_common_opt(&ctx, opt, optarg)) {
-            continue;
-        }
-        switch (opt) {
-        case 'u':
-            unit = optarg;
-            break;
-        case 'v':
-            vehicle = optarg;
-            break;
-        case 'H':
-            hub = optarg;
-            break;
-        case 'K':
-            hub_key = optarg;
-            break;
-        case 'A':
-            archive_key = optarg;
-            break;
-        case 'h':
-            init_usage(stdout);
-            return 0;
-        default:
-            init_usage(stderr);
-            return 2;
-        }
+    int rc = edge_parse(&ctx, argc, argv, opts, init_usage);
+    if (rc != 0) {
+        return rc < 0 ? 0 : rc;
     }
     if (optind < argc) {
         init_usage(stderr);

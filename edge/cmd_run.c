@@ -64,62 +64,22 @@ int edge_cmd_run(int argc, char **argv)
     const char *hub = NULL, *hub_key = NULL, *window = NULL, *batch = NULL, *hb = NULL,
                *retry = NULL, *timeout = NULL, *reconnect = NULL;
     bool until_synced = false;
-    enum { O_HUB = 256, O_KEY, O_UNTIL, O_TIMEOUT, O_WINDOW, O_BATCH, O_HB, O_RETRY, O_RECONNECT };
-    static const struct option opts[] = {
-        EDGE_COMMON_OPTS,
-        {"hub", required_argument, NULL, O_HUB},
-        {"hub-key", required_argument, NULL, O_KEY},
-        {"until-synced", no_argument, NULL, O_UNTIL},
-        {"once", no_argument, NULL, O_UNTIL},
-        {"timeout", required_argument, NULL, O_TIMEOUT},
-        {"window", required_argument, NULL, O_WINDOW},
-        {"batch", required_argument, NULL, O_BATCH},
-        {"heartbeat-ms", required_argument, NULL, O_HB},
-        {"retry-ms", required_argument, NULL, O_RETRY},
-        {"reconnect-max-ms", required_argument, NULL, O_RECONNECT},
-        {NULL, 0, NULL, 0},
+    const cli_opt_t opts[] = {
+        CLI_VALUE("hub", &hub),
+        CLI_VALUE("hub-key", &hub_key),
+        CLI_FLAG("until-synced", &until_synced),
+        CLI_FLAG("once", &until_synced),
+        CLI_VALUE("timeout", &timeout),
+        CLI_VALUE("window", &window),
+        CLI_VALUE("batch", &batch),
+        CLI_VALUE("heartbeat-ms", &hb),
+        CLI_VALUE("retry-ms", &retry),
+        CLI_VALUE("reconnect-max-ms", &reconnect),
+        CLI_END,
     };
-    int opt;
-    optind = 1;
-    while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        if (edge_common_opt(&ctx, opt, optarg)) {
-            continue;
-        }
-        switch (opt) {
-        case O_HUB:
-            hub = optarg;
-            break;
-        case O_KEY:
-            hub_key = optarg;
-            break;
-        case O_UNTIL:
-            until_synced = true;
-            break;
-        case O_TIMEOUT:
-            timeout = optarg;
-            break;
-        case O_WINDOW:
-            window = optarg;
-            break;
-        case O_BATCH:
-            batch = optarg;
-            break;
-        case O_HB:
-            hb = optarg;
-            break;
-        case O_RETRY:
-            retry = optarg;
-            break;
-        case O_RECONNECT:
-            reconnect = optarg;
-            break;
-        case 'h':
-            run_usage(stdout);
-            return 0;
-        default:
-            run_usage(stderr);
-            return 2;
-        }
+    int rc = edge_parse(&ctx, argc, argv, opts, run_usage);
+    if (rc != 0) {
+        return rc < 0 ? 0 : rc;
     }
     if (optind != argc) {
         run_usage(stderr);

@@ -8,6 +8,7 @@
 #ifndef FT_EDGE_H
 #define FT_EDGE_H
 
+#include "cli.h"
 #include "config.h"
 #include "devlog.h"
 #include "keys.h"
@@ -19,6 +20,8 @@
 
 /* Settings a config file may hold (see docs/operations.md). */
 extern const char *const edge_config_keys[];
+/* The program's name, default state directory and config file. */
+extern const cli_program_t edge_program;
 
 /* Options every command takes, and what opening the state gives. */
 typedef struct {
@@ -33,15 +36,14 @@ typedef struct {
 } edge_ctx_t;
 
 /* Long options shared by every command; commands append their own. */
-#define EDGE_COMMON_OPTS                                                                           \
-    {"state", required_argument, NULL, 'S'}, {"config", required_argument, NULL, 'C'},             \
-        {"log-level", required_argument, NULL, 'L'}, {"json", no_argument, NULL, 'J'},             \
-    {                                                                                              \
-        "help", no_argument, NULL, 'h'                                                             \
-    }
+#define EDGE_COMMON_OPTS CLI_COMMON_OPTS
 
 /* Handles a common option; returns 1 if opt was one, 0 if not. */
 int edge_common_opt(edge_ctx_t *ctx, int opt, const char *arg);
+/* Parses the common options and the command's own (cli_parse): 0 to go on
+ * (optind at the first positional argument), -1 after --help, or 2. */
+int edge_parse(edge_ctx_t *ctx, int argc, char **argv, const cli_opt_t *opts,
+               void (*usage)(FILE *out));
 /* Loads the config file; prints the reason and returns 1 on failure. */
 int edge_load_config(edge_ctx_t *ctx);
 /* Loads config, keys and opens the log; prints what to do and returns 1 on failure. */

@@ -29,62 +29,44 @@ const char *const edge_config_keys[] = {
     NULL,
 };
 
+const cli_program_t edge_program = {
+    .name = "fieldtrail-edge",
+    .default_state = EDGE_DEFAULT_STATE,
+    .config_file = "edge.conf",
+    .config_keys = edge_config_keys,
+};
+
 void edge_fail(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    fputs("fieldtrail-edge: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    cli_vfail(&edge_program, fmt, ap);
     va_end(ap);
+}
+
+/* Where ctx keeps the common options. */
+static cli_common_t edge_common(edge_ctx_t *ctx)
+{
+    return (cli_common_t){&ctx->state, &ctx->config_path, &ctx->log_level, &ctx->json};
 }
 
 int edge_common_opt(edge_ctx_t *ctx, int opt, const char *arg)
 {
-    switch (opt) {
-    case 'S':
-        ctx->state = arg;
-        return 1;
-    case 'C':
-        ctx->config_path = arg;
-        return 1;
-    case 'L':
-        ctx->log_level = arg;
-        return 1;
-    case 'J':
-        ctx->json = true;
-        return 1;
-    default:
-        return 0;
-    }
+    cli_common_t c = edge_common(ctx);
+    return cli_common_opt(&c, opt, arg);
+}
+
+int edge_parse(edge_ctx_t *ctx, int argc, char **argv, const cli_opt_t *opts,
+               void (*usage)(FILE *out))
+{
+    cli_common_t c = edge_common(ctx);
+    return cli_parse(&c, argc, argv, opts, usage);
 }
 
 int edge_load_config(edge_ctx_t *ctx)
 {
-    if (!ctx->state) {
-        ctx->state = EDGE_DEFAULT_STATE;
-    }
-    char path[4096];
-    const char *cfg_path = ctx->config_path;
-    if (!cfg_path) {
-        if (fsutil_join(path, sizeof path, ctx->state, "edge.conf") == FT_OK &&
-            fsutil_exists(path)) {
-            cfg_path = path;
-        }
-    }
-    char err[512] = "";
-    if (config_load(cfg_path, edge_config_keys, &ctx->cfg, err, sizeof err) != FT_OK) {
-        edge_fail("%s", err[0] ? err : "cannot load the config file");
-        return 1;
-    }
-    const char *level = config_pick(ctx->log_level, ctx->cfg, "log_level", "info");
-    log_level lv;
-    if (log_level_parse(level, &lv) != FT_OK) {
-        edge_fail("log level \"%s\" is not one of error, warn, info, debug", level);
-        return 1;
-    }
-    log_set_level(lv);
-    return 0;
+    cli_common_t c = edge_common(ctx);
+    return cli_load_config(&edge_program, &c, &ctx->cfg);
 }
 
 int edge_open(edge_ctx_t *ctx)

@@ -97,40 +97,16 @@ int hub_cmd_enroll(int argc, char **argv)
 {
     hub_ctx_t ctx = {0};
     const char *unit = NULL, *vehicle = NULL, *sign_hex = NULL, *box_hex = NULL;
-    static const struct option opts[] = {
-        HUB_COMMON_OPTS,
-        {"unit", required_argument, NULL, 'u'},
-        {"vehicle", required_argument, NULL, 'v'},
-        {"sign-key", required_argument, NULL, 's'},
-        {"transport-key", required_argument, NULL, 't'},
-        {NULL, 0, NULL, 0},
+    const cli_opt_t opts[] = {
+        CLI_VALUE("unit", &unit),
+        CLI_VALUE("vehicle", &vehicle),
+        CLI_VALUE("sign-key", &sign_hex),
+        CLI_VALUE("transport-key", &box_hex),
+        CLI_END,
     };
-    int opt;
-    optind = 1;
-    while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        if (hub_common_opt(&ctx, opt, optarg)) {
-            continue;
-        }
-        switch (opt) {
-        case 'u':
-            unit = optarg;
-            break;
-        case 'v':
-            vehicle = optarg;
-            break;
-        case 's':
-            sign_hex = optarg;
-            break;
-        case 't':
-            box_hex = optarg;
-            break;
-        case 'h':
-            enroll_usage(stdout);
-            return 0;
-        default:
-            enroll_usage(stderr);
-            return 2;
-        }
+    int rc = hub_parse(&ctx, argc, argv, opts, enroll_usage);
+    if (rc != 0) {
+        return rc < 0 ? 0 : rc;
     }
     int n_pos = argc - optind;
     bool by_file = n_pos == 1 && !sign_hex && !box_hex;
@@ -145,7 +121,7 @@ int hub_cmd_enroll(int argc, char **argv)
     }
     store_device_t d = {0};
     if (by_file) {
-        int rc = read_pub(argv[optind], d.sign_pk, d.transport_pk);
+        rc = read_pub(argv[optind], d.sign_pk, d.transport_pk);
         if (rc != 0) {
             return rc;
         }

@@ -36,32 +36,14 @@ int hub_cmd_init(int argc, char **argv)
 {
     hub_ctx_t ctx = {0};
     const char *listen = NULL, *advertise = NULL;
-    static const struct option opts[] = {
-        HUB_COMMON_OPTS,
-        {"listen", required_argument, NULL, 'l'},
-        {"advertise", required_argument, NULL, 'a'},
-        {NULL, 0, NULL, 0},
+    const cli_opt_t opts[] = {
+        CLI_VALUE("listen", &listen),
+        CLI_VALUE("advertise", &advertise),
+        CLI_END,
     };
-    int opt;
-    optind = 1;
-    while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        if (hub_common_opt(&ctx, opt, optarg)) {
-            continue;
-        }
-        switch (opt) {
-        case 'l':
-            listen = optarg;
-            break;
-        case 'a':
-            advertise = optarg;
-            break;
-        case 'h':
-            init_usage(stdout);
-            return 0;
-        default:
-            init_usage(stderr);
-            return 2;
-        }
+    int rc = hub_parse(&ctx, argc, argv, opts, init_usage);
+    if (rc != 0) {
+        return rc < 0 ? 0 : rc;
     }
     if (optind < argc) {
         init_usage(stderr);

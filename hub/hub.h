@@ -11,6 +11,7 @@
 #ifndef FT_HUB_H
 #define FT_HUB_H
 
+#include "cli.h"
 #include "config.h"
 #include "devlog.h"
 #include "keys.h"
@@ -24,6 +25,8 @@
 
 /* Settings a hub.conf may hold (docs/protocol.md, docs/operations.md). */
 extern const char *const hub_config_keys[];
+/* The program's name, default state directory and config file. */
+extern const cli_program_t hub_program;
 
 /* Options every command takes, and what opening the state gives. */
 typedef struct {
@@ -37,12 +40,7 @@ typedef struct {
     devlog_t *hublog;        /* the hub's own log (after hub_open with the log) */
 } hub_ctx_t;
 
-#define HUB_COMMON_OPTS                                                                            \
-    {"state", required_argument, NULL, 'S'}, {"config", required_argument, NULL, 'C'},             \
-        {"log-level", required_argument, NULL, 'L'}, {"json", no_argument, NULL, 'J'},             \
-    {                                                                                              \
-        "help", no_argument, NULL, 'h'                                                             \
-    }
+#define HUB_COMMON_OPTS CLI_COMMON_OPTS
 
 /* Handles a common option; 1 if opt was one, 0 if not. */
 int hub_common_opt(hub_ctx_t *ctx, int opt, const char *arg);
@@ -55,6 +53,10 @@ int hub_open(hub_ctx_t *ctx, bool with_log);
 void hub_close(hub_ctx_t *ctx);
 /* Prints "fieldtrail-hub: msg" to stderr. */
 void hub_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Parses the common options and the command's own (cli_parse): 0 to go on
+ * (optind at the first positional argument), -1 after --help, or 2. */
+int hub_parse(hub_ctx_t *ctx, int argc, char **argv, const cli_opt_t *opts,
+              void (*usage)(FILE *out));
 /* Parses options that are only the common ones plus positional arguments;
  * fills pos[] (up to max_pos) and *n_pos. 0 to go on, -1 after --help, or 2. */
 int hub_parse_simple(hub_ctx_t *ctx, int argc, char **argv, void (*usage)(FILE *), const char **pos,

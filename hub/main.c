@@ -4,22 +4,11 @@
  * 2 usage error.
  */
 #include "hub.h"
-#include "logging.h"
 #include "bundle.h"
 #include "mediapull.h"
 #include "retention.h"
 
-#include <stdio.h>
-#include <string.h>
-
-/* One subcommand. */
-typedef struct {
-    const char *name;
-    int (*fn)(int argc, char **argv);
-    const char *summary;
-} command_t;
-
-static const command_t commands[] = {
+static const cli_command_t commands[] = {
     {"init", hub_cmd_init, "create the state directory and the hub's keys"},
     {"enroll", hub_cmd_enroll, "enrol a device (its public keys, unit and vehicle)"},
     {"revoke", hub_cmd_revoke, "revoke a device: refuse its connections and batches"},
@@ -40,44 +29,15 @@ static const command_t commands[] = {
     {"archive", hub_cmd_archive, "write cases (or every held case) to an ISO 9660 disc image"},
 };
 
-static void usage(FILE *out)
-{
-    fprintf(out, "usage: fieldtrail-hub COMMAND [options]\n\n"
-                 "The central node of fieldtrail: enrols devices, receives and verifies\n"
-                 "their signed logs over CurveZMQ, and keeps its own signed log.\n\n"
-                 "commands:\n");
-    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
-        fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
-    }
-    fprintf(out,
-            "\noptions every command takes:\n"
-            "  --state DIR      state directory (default %s)\n"
-            "  --config FILE    config file (default STATE/hub.conf)\n"
-            "  --log-level L    error, warn, info or debug\n"
-            "  --json           machine-readable output\n"
-            "  --help           help for the command\n\n"
-            "exit codes: 0 success, 1 failure, 2 usage error\n",
-            HUB_DEFAULT_STATE);
-}
+static const cli_commands_t help = {
+    .about = "The central node of fieldtrail: enrols devices, receives and verifies\n"
+             "their signed logs over CurveZMQ, and keeps its own signed log.\n",
+    .commands = commands,
+    .n_commands = sizeof commands / sizeof commands[0],
+    .command_width = 10,
+};
 
 int main(int argc, char **argv)
 {
-    log_set_program("fieldtrail-hub");
-    if (argc < 2) {
-        usage(stderr);
-        return 2;
-    }
-    const char *cmd = argv[1];
-    if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
-        usage(stdout);
-        return 0;
-    }
-    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
-        if (strcmp(cmd, commands[i].name) == 0) {
-            return commands[i].fn(argc - 1, argv + 1);
-        }
-    }
-    fprintf(stderr, "fieldtrail-hub: unknown command \"%s\"\n\n", cmd);
-    usage(stderr);
-    return 2;
+    return cli_main(&hub_program, &help, argc, argv);
 }

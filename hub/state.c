@@ -38,52 +38,46 @@ const char *const hub_config_keys[] = {
     NULL,
 };
 
+const cli_program_t hub_program = {
+    .name = "fieldtrail-hub",
+    .default_state = HUB_DEFAULT_STATE,
+    .config_file = "hub.conf",
+    .config_keys = hub_config_keys,
+};
+
 void hub_fail(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    fputs("fieldtrail-hub: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    cli_vfail(&hub_program, fmt, ap);
     va_end(ap);
+}
+
+/* Where ctx keeps the common options. */
+static cli_common_t hub_common(hub_ctx_t *ctx)
+{
+    return (cli_common_t){&ctx->state, &ctx->config_path, &ctx->log_level, &ctx->json};
 }
 
 int hub_common_opt(hub_ctx_t *ctx, int opt, const char *arg)
 {
-    switch (opt) {
-    case 'S':
-        ctx->state = arg;
-        return 1;
-    case 'C':
-        ctx->config_path = arg;
-        return 1;
-    case 'L':
-        ctx->log_level = arg;
-        return 1;
-    case 'J':
-        ctx->json = true;
-        return 1;
-    default:
-        return 0;
-    }
+    cli_common_t c = hub_common(ctx);
+    return cli_common_opt(&c, opt, arg);
+}
+
+int hub_parse(hub_ctx_t *ctx, int argc, char **argv, const cli_opt_t *opts,
+              void (*usage)(FILE *out))
+{
+    cli_common_t c = hub_common(ctx);
+    return cli_parse(&c, argc, argv, opts, usage);
 }
 
 int hub_parse_simple(hub_ctx_t *ctx, int argc, char **argv, void (*usage)(FILE *), const char **pos,
                      int max_pos, int *n_pos)
 {
-    static const struct option opts[] = {HUB_COMMON_OPTS, {NULL, 0, NULL, 0}};
-    int opt;
-    optind = 1;
-    while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        if (hub_common_opt(ctx, opt, optarg)) {
-            continue;
-        }
-        if (opt == 'h') {
-            usage(stdout);
-            return -1;
-        }
-        usage(stderr);
-        return 2;
+    int rc = hub_parse(ctx, argc, argv, NULL, usage);
+    if (rc != 0) {
+        return rc;
     }
     int n = argc - optind;
     if (n > max_pos || (n_pos == NULL && n != 0)) {
@@ -101,28 +95,8 @@ int hub_parse_simple(hub_ctx_t *ctx, int argc, char **argv, void (*usage)(FILE *
 
 int hub_load_config(hub_ctx_t *ctx)
 {
-    if (!ctx->state) {
-        ctx->state = HUB_DEFAULT_STATE;
-    }
-    char path[4096];
-    const char *cfg_path = ctx->config_path;
-    if (!cfg_path && fsutil_join(path, sizeof path, ctx->state, "hub.conf") == FT_OK &&
-        fsutil_exists(path)) {
-        cfg_path = path;
-    }
-    char err[512] = "";
-    if (config_load(cfg_path, hub_config_keys, &ctx->cfg, err, sizeof err) != FT_OK) {
-        hub_fail("%s", err[0] ? err : "cannot load the config file");
-        return 1;
-    }
-    const char *level = config_pick(ctx->log_level, ctx->cfg, "log_level", "info");
-    log_level lv;
-    if (log_level_parse(level, &lv) != FT_OK) {
-        hub_fail("log level \"%s\" is not one of error, warn, info, debug", level);
-        return 1;
-    }
-    log_set_level(lv);
-    return 0;
+    cli_common_t c = hub_common(ctx);
+    return cli_load_config(&hub_program, &c, &ctx->cfg);
 }
 
 int hub_open(hub_ctx_t *ctx, bool with_log)
