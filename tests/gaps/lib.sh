@@ -17,9 +17,8 @@
 # The scratch directory $T is removed when the test passes and kept when it
 # fails; exactly the processes the test started are stopped (by PID).
 
-: "${FT_BUILD:?FT_BUILD is not set: run this test through ctest}"
-: "${FT_SRC:?FT_SRC is not set: run this test through ctest}"
-: "${FT_TEST_TMP:?FT_TEST_TMP is not set: run this test through ctest}"
+# shellcheck source=../lib/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"
 
 # shellcheck disable=SC2034
 {
@@ -39,21 +38,11 @@ SLOW=1
 if grep -q '^FT_SANITIZE:BOOL=ON' "$FT_BUILD/CMakeCache.txt" 2>/dev/null; then
   SLOW=3
 fi
+WAIT_SLOW=$SLOW
 mkdir -p "$FT_TEST_TMP"
 T=$(mktemp -d "$FT_TEST_TMP/gaps.$TEST_NAME.XXXXXX")
 PIDS=()
 HUB_PID=""
-
-stop_pid() {
-  local pid=$1 i
-  kill -TERM "$pid" 2>/dev/null || return 0
-  for i in $(seq 50); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  kill -KILL "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
-}
 
 on_exit() {
   local rc=$? pid
@@ -69,36 +58,6 @@ on_exit() {
 }
 trap on_exit EXIT
 
-fail() {
-  echo "FAIL: $TEST_NAME: $1" >&2
-  local f
-  for f in "$T"/hub/hub.log "$T"/*/run.log; do
-    [ -f "$f" ] || continue
-    echo "---- last lines of $f" >&2
-    tail -n 15 "$f" >&2
-  done
-  exit 1
-}
-
-free_port() {
-  local p
-  while :; do
-    p=$((20000 + SRANDOM % 12000)) # below the ephemeral range; SRANDOM ignores test seeds
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-      echo "$p"
-      return
-    fi
-  done
-}
-
-jget() {
-  awk -v k="\"$1\":" '{
-    i = index($0, k); if (i == 0) { print "null"; exit }
-    s = substr($0, i + length(k))
-    if (substr(s, 1, 1) == "\"") { s = substr(s, 2); sub(/".*/, "", s) } else { sub(/[,}\]].*/, "", s) }
-    print s; exit }'
-}
-
 # hub_init: a hub in $T/hub on free ports: sync $PORT, alerts PUB $PUB_PORT,
 # media on a free port, no dashboard.
 hub_init() {
@@ -110,26 +69,6 @@ hub_init() {
   HUB_EP="tcp://127.0.0.1:$PORT"
   printf '\nhttp = off\n[media]\nlisten = tcp://127.0.0.1:%s\n[alerts]\npublish = tcp://127.0.0.1:%s\n' \
     "$(free_port)" "$PUB_PORT" >>"$T/hub/hub.conf"
-}
-
-# hub_start ARGS...: `fieldtrail-hub run` in the background; waits until it listens.
-hub_start() {
-  "$HUB" run --state "$T/hub" "$@" 2>>"$T/hub/hub.log" &
-  HUB_PID=$!
-  PIDS+=("$HUB_PID")
-  local i
-  for i in $(seq $((100 * SLOW))); do
-    if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then
-      return 0
-    fi
-    kill -0 "$HUB_PID" 2>/dev/null || fail "the hub exited at start-up"
-    sleep 0.1
-  done
-  fail "the hub did not start listening on $PORT"
-}
-
-hub_stop() {
-  stop_pid "$HUB_PID"
 }
 
 # edge_new NAME UNIT: an edge in $T/NAME, enrolled for UNIT.

@@ -10,9 +10,8 @@
 # heavy tests under ASan (4; 1 in the normal build, which runs the issue's
 # numbers); FT_SYNC_RECORDS overrides a test's count outright.
 
-: "${FT_BUILD:?FT_BUILD is not set: run this test through ctest}"
-: "${FT_SRC:?FT_SRC is not set: run this test through ctest}"
-: "${FT_TEST_TMP:?FT_TEST_TMP is not set: run this test through ctest}"
+# shellcheck source=../lib/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"
 
 # shellcheck disable=SC2034 # used by the scripts that source this file
 {
@@ -30,24 +29,13 @@ if grep -q '^FT_SANITIZE:BOOL=ON' "$FT_BUILD/CMakeCache.txt" 2>/dev/null; then
 else
   : "${FT_SYNC_SLOW:=1}" "${FT_SYNC_SCALE:=1}"
 fi
+WAIT_SLOW=$FT_SYNC_SLOW
 mkdir -p "$FT_TEST_TMP"
 T=$(mktemp -d "$FT_TEST_TMP/sync.$TEST_NAME.XXXXXX")
 PIDS=()            # every background process this test started
 declare -A EDGE_PID # edge name -> pid of its `run`
 declare -A EDGE_ID  # edge name -> device ID
 HUB_PID=""
-
-# stop_pid PID: TERM, wait up to 5 s, then KILL. Only PIDs we started.
-stop_pid() {
-  local pid=$1 i
-  kill -TERM "$pid" 2>/dev/null || return 0
-  for i in $(seq 50); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  kill -KILL "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
-}
 
 on_exit() {
   local rc=$? pid
@@ -75,44 +63,11 @@ trap 'exit 143' TERM INT HUP
 set -E
 trap 'fail "unexpected failure (exit $?) at line $LINENO: $BASH_COMMAND"' ERR
 
-fail() {
-  echo "FAIL: $TEST_NAME: $1" >&2
-  local f
-  for f in "$T"/hub/hub.log "$T"/*/run.log; do
-    [ -f "$f" ] || continue
-    echo "---- last lines of $f" >&2
-    tail -n 15 "$f" >&2
-  done
-  exit 1
-}
-
 # rc_of CMD...: runs CMD and sets RC to its exit status (a failure is expected
 # here, so it does not end the test).
 rc_of() {
   RC=0
   "$@" || RC=$?
-}
-
-# jget KEY: the first "KEY":value in stdin (compact JSON as jansson writes it),
-# strings without quotes. Enough for flat status objects and JSON lines.
-jget() {
-  awk -v k="\"$1\":" '{
-    i = index($0, k); if (i == 0) { print "null"; exit }
-    s = substr($0, i + length(k))
-    if (substr(s, 1, 1) == "\"") { s = substr(s, 2); sub(/".*/, "", s) } else { sub(/[,}\]].*/, "", s) }
-    print s; exit }'
-}
-
-# free_port: a TCP port on 127.0.0.1 nobody listens on (random, checked).
-free_port() {
-  local p
-  while :; do
-    p=$((20000 + SRANDOM % 12000)) # below the ephemeral range; SRANDOM ignores test seeds
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-      echo "$p"
-      return
-    fi
-  done
 }
 
 # hub_init: a hub in $T/hub listening on $PORT; sets HUB_KEY.
@@ -125,8 +80,7 @@ hub_init() {
   hub_services
 }
 
-# hub_start [ARGS...]: starts `fieldtrail-hub run` in the background (log in
-# $T/hub/hub.log, appended) and waits until it listens.
+# hub_start [ARGS...] (tests/lib/common.sh) starts `fieldtrail-hub run`.
 # Other hub services get their own free ports (or are off), so that tests can
 # run in parallel: each setting is added to hub.conf if this build of the hub
 # knows it (a config key it does not know makes every command refuse the file).
@@ -144,28 +98,10 @@ hub_services() {
   hub_conf_try media.listen "tcp://127.0.0.1:$(free_port)"
   hub_conf_try http off
 }
-hub_start() {
-  "$HUB" run --state "$T/hub" "$@" 2>>"$T/hub/hub.log" &
-  HUB_PID=$!
-  PIDS+=("$HUB_PID")
-  local i
-  for i in $(seq $((100 * FT_SYNC_SLOW))); do
-    if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then
-      return 0
-    fi
-    kill -0 "$HUB_PID" 2>/dev/null || fail "the hub exited at start-up"
-    sleep 0.1
-  done
-  fail "the hub did not start listening on $PORT"
-}
-
-# hub_kill9 / hub_stop: end the running hub.
+# hub_kill9 (hub_stop is in tests/lib/common.sh): end the running hub.
 hub_kill9() {
   kill -KILL "$HUB_PID" 2>/dev/null || true
   wait "$HUB_PID" 2>/dev/null || true
-}
-hub_stop() {
-  stop_pid "$HUB_PID"
 }
 
 # edge_new NAME: an edge in $T/NAME configured for the hub and enrolled.
