@@ -154,6 +154,7 @@ int blobstore_publish(blobstore_t *bs, blob_partial_t **p_p, uint64_t size,
     object_dir(bs, id, dir, sizeof dir);
     object_path(bs, id, path, sizeof path);
     int err = FT_OK;
+    bool renamed = false;
     if (ftruncate(p->fd, (off_t)size) != 0 || fsync(p->fd) != 0 || fchmod(p->fd, 0400) != 0) {
         err = io_err();
     }
@@ -163,8 +164,11 @@ int blobstore_publish(blobstore_t *bs, blob_partial_t **p_p, uint64_t size,
     if (err == FT_OK) {
         if (access(path, F_OK) == 0) {
             unlink(p->path); /* already published: the same bytes by construction */
+            renamed = true;
         } else if (rename(p->path, path) != 0) {
             err = io_err();
+        } else {
+            renamed = true;
         }
     }
     if (err == FT_OK) {
@@ -175,8 +179,16 @@ int blobstore_publish(blobstore_t *bs, blob_partial_t **p_p, uint64_t size,
             err = sync_dir(pdir);
         }
     }
+    if (err != FT_OK) {
+        /* Kept open so that the caller can try again (a full disk is not
+         * final); not renamed yet, it is still an ordinary writable partial. */
+        if (!renamed) {
+            (void)fchmod(p->fd, 0600);
+        }
+        return err;
+    }
     blobstore_partial_close(p_p);
-    return err;
+    return FT_OK;
 }
 
 int blobstore_partial_remove(blobstore_t *bs, const uint8_t part_id[BLOB_PART_BYTES])

@@ -44,7 +44,10 @@ int blobstore_partial_read(blob_partial_t *p, uint64_t off, void *data, size_t l
 /* Makes every write so far durable. */
 int blobstore_partial_sync(blob_partial_t *p) FT_MUST_CHECK;
 /* Publishes the partial as blob id (truncated to size) and closes it;
- * NULLs *p_p. An existing blob with that ID is kept (same bytes). */
+ * NULLs *p_p. An existing blob with that ID is kept (same bytes). On an
+ * error (FT_EFULL, FT_EIO) *p_p stays open and readable and the call can be
+ * repeated: nothing is published until the bytes are durable and renamed
+ * into place, so a failure never leaves a partial blob as if complete. */
 int blobstore_publish(blobstore_t *bs, blob_partial_t **p_p, uint64_t size,
                       const uint8_t id[BLOB_ID_BYTES]) FT_MUST_CHECK;
 /* Closes a partial without publishing; safe on NULL. */

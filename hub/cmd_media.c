@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 static void media_usage(FILE *out)
@@ -486,11 +487,13 @@ json_t *hub_media_status_json(const char *state)
         log_warn("media status incomplete");
     }
     hub_mdb_destroy(&d);
-    return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:o}", "files_pulling", (json_int_t)s.pulling,
-                     "files_complete", (json_int_t)s.complete, "files_damaged",
-                     (json_int_t)s.damaged, "files_failed", (json_int_t)s.failed, "chunks_queued",
-                     (json_int_t)s.chunks_missing, "bytes_queued", (json_int_t)s.bytes_missing,
-                     "transfers", s.files);
+    json_t *pulling = hub_media_pulling_json(state);
+    return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:o}", "files_pulling",
+                     (json_int_t)s.pulling, "files_complete", (json_int_t)s.complete,
+                     "files_damaged", (json_int_t)s.damaged, "files_failed", (json_int_t)s.failed,
+                     "chunks_queued", (json_int_t)s.chunks_missing, "bytes_queued",
+                     (json_int_t)s.bytes_missing, "transfers", s.files, "pulling",
+                     pulling ? pulling : json_null());
 }
 
 void hub_media_status_print(const char *state, FILE *out)
@@ -509,19 +512,45 @@ void hub_media_status_print(const char *state, FILE *out)
             (double)json_integer_value(json_object_get(o, "bytes_queued")) / 1048576.0,
             (long long)json_integer_value(json_object_get(o, "files_damaged")),
             (long long)json_integer_value(json_object_get(o, "files_failed")));
+    json_t *p = json_object_get(o, "pulling");
+    const char *pstate = json_string_value(json_object_get(p, "state"));
+    if (pstate && strcmp(pstate, "paused") == 0) {
+        json_int_t since = json_integer_value(json_object_get(p, "since_ms"));
+        json_int_t free_b = json_integer_value(json_object_get(p, "free_bytes"));
+        char when[40] = "?";
+        time_t secs = (time_t)(since / 1000);
+        struct tm tm;
+        if (since > 0 && gmtime_r(&secs, &tm)) {
+            strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+        }
+        char room[64] = "";
+        if (free_b >= 0) {
+            snprintf(room, sizeof room, "; %.1f MiB free now", (double)free_b / 1048576.0);
+        }
+        const char *err = json_string_value(json_object_get(p, "error"));
+        fprintf(out,
+                "media PAUSED since %s: %s (%s)%s; trying again every %lld s; log records and "
+                "alerts still flow\n",
+                when, json_string_value(json_object_get(p, "reason")),
+                err && strncmp(err, "storage is full", 15) == 0 ? "storage is full" : err, room,
+                (long long)json_integer_value(json_object_get(p, "retry_s")));
+    }
     size_t i;
     json_t *v;
     json_array_foreach(json_object_get(o, "transfers"), i, v)
     {
         double eta = json_real_value(json_object_get(v, "eta_s"));
-        fprintf(out, "  %s from %s: %s, %.1f of %.1f MiB, %.1f MB/s, ETA %s%.0fs\n",
+        char eta_text[32] = "?";
+        if (eta >= 0) {
+            snprintf(eta_text, sizeof eta_text, "%.0fs", eta);
+        }
+        fprintf(out, "  %s from %s: %s, %.1f of %.1f MiB, %.1f MB/s, ETA %s\n",
                 json_string_value(json_object_get(v, "file_id")),
                 json_string_value(json_object_get(v, "device")),
                 json_string_value(json_object_get(v, "state")),
                 (double)json_integer_value(json_object_get(v, "bytes_held")) / 1048576.0,
                 (double)json_integer_value(json_object_get(v, "size")) / 1048576.0,
-                json_real_value(json_object_get(v, "rate_mb_s")), eta < 0 ? "?" : "",
-                eta < 0 ? 0 : eta);
+                json_real_value(json_object_get(v, "rate_mb_s")), eta_text);
     }
     json_decref(o);
 }

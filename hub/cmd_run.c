@@ -86,7 +86,8 @@ int hub_cmd_run(int argc, char **argv)
         hub_close(&ctx);
         return 1;
     }
-    hub_sync_opts_t so = {.listen = config_pick(listen, ctx.cfg, "listen", HUB_DEFAULT_LISTEN)};
+    hub_sync_opts_t so = {.listen = config_pick(listen, ctx.cfg, "listen", HUB_DEFAULT_LISTEN),
+                          .state = ctx.state};
     if (u32_setting(&ctx, "sync.max_batch_entries", HUB_DEFAULT_MAX_BATCH_ENTRIES,
                     &so.max_batch_entries) != 0 ||
         u32_setting(&ctx, "sync.max_batch_bytes", HUB_DEFAULT_MAX_BATCH_BYTES,

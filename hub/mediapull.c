@@ -10,10 +10,13 @@
 #include "zap.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
 #include <zmq.h>
 
 #ifndef ZMQ_ZAP_ENFORCE_DOMAIN
@@ -25,6 +28,18 @@
 #define MEDIA_INDEX_MS 300
 #define MEDIA_GATE_MS 500
 #define MEDIA_MDB_MAP ((size_t)1 << 30)
+/* Storage full: pulling pauses, and is tried again this often. */
+#define MEDIA_RETRY_MS 5000
+/* Free space a chunk write must leave on the blob store's disk: kept for log
+ * records, alerts and the store (docs/media.md, "Storage full at the hub"). */
+#define MEDIA_RESERVE_BYTES ((uint64_t)8 << 20)
+/* Free space needed to resume after a pause (the reserve and room to work,
+ * so that pulling does not flap between paused and running). */
+#define MEDIA_RESUME_BYTES (MEDIA_RESERVE_BYTES + ((uint64_t)16 << 20))
+/* STATE/media.status: the puller's state for `status`, one JSON object padded
+ * to this size and rewritten in place (no new blocks on a full disk). */
+#define MEDIA_STATUS_FILE "media.status"
+#define MEDIA_STATUS_BYTES 1024
 
 struct hub_mdb_t {
     MDB_env *env;
@@ -82,6 +97,16 @@ struct hub_media_t {
     uint64_t cursor;
     int64_t indexed_ms, gated_ms;
     uint8_t *buf; /* chunk-size scratch for decryption */
+    char blob_root[4200];
+    /* Paused (storage full or failing): no requests go out, chunks that
+     * still arrive are dropped (asked again later); tried again every
+     * MEDIA_RETRY_MS. */
+    bool paused;
+    int pause_err;
+    int64_t paused_ms, retried_ms;
+    uint64_t free_bytes; /* on the blob store's disk, at the last check */
+    char pause_what[320];
+    int status_fd; /* STATE/media.status, or -1 */
 };
 
 static int64_t now_ms(void)
@@ -231,6 +256,92 @@ static int put_val(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen, cons
     return lmdbx_err(mdb_put(txn, dbi, &k, &val, 0));
 }
 
+/* ---- storage full: pause, retry, resume ---------------------------------- */
+
+/* Free bytes on the disk holding path (UINT64_MAX when unknown). */
+static uint64_t free_bytes_at(const char *path)
+{
+    struct statvfs v;
+    if (statvfs(path, &v) != 0) {
+        return UINT64_MAX;
+    }
+    return (uint64_t)v.f_bavail * v.f_frsize;
+}
+
+/* Rewrites STATE/media.status in place (see MEDIA_STATUS_BYTES). */
+static void status_write(hub_media_t *hm, const char *pulling)
+{
+    if (hm->status_fd < 0) {
+        return;
+    }
+    json_t *o = json_pack(
+        "{s:I, s:s, s:I, s:I, s:I, s:I, s:s, s:s}", "pid", (json_int_t)getpid(), "state", pulling,
+        "since_ms", (json_int_t)hm->paused_ms, "checked_ms", (json_int_t)now_ms(), "retry_s",
+        (json_int_t)(MEDIA_RETRY_MS / 1000), "free_bytes",
+        hm->free_bytes == UINT64_MAX ? -1 : (json_int_t)hm->free_bytes, "error",
+        hm->paused ? ft_strerror(hm->pause_err) : "", "reason", hm->paused ? hm->pause_what : "");
+    char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    json_decref(o);
+    if (!text) {
+        return;
+    }
+    char buf[MEDIA_STATUS_BYTES];
+    memset(buf, ' ', sizeof buf);
+    buf[sizeof buf - 1] = '\n';
+    size_t n = strlen(text);
+    if (n < sizeof buf - 1) { /* a longer one would not parse: keep the old one */
+        memcpy(buf, text, n);
+        if (pwrite(hm->status_fd, buf, sizeof buf, 0) != (ssize_t)sizeof buf) {
+            log_debug("media: cannot update %s: %s", MEDIA_STATUS_FILE, strerror(errno));
+        }
+    }
+    free(text);
+}
+
+/* Opens (creating, at full size) STATE/media.status. */
+static void status_open(hub_media_t *hm, const char *state)
+{
+    char path[4200];
+    hm->status_fd = -1;
+    if (fsutil_join(path, sizeof path, state, MEDIA_STATUS_FILE) != FT_OK) {
+        return;
+    }
+    hm->status_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (hm->status_fd < 0) {
+        log_warn("media: cannot create %s (`status` will not show whether pulling is paused): %s",
+                 path, strerror(errno));
+        return;
+    }
+    status_write(hm, "running");
+}
+
+/* Stops pulling after a write failed (err, what failed): logged once, shown
+ * by `status`, tried again every MEDIA_RETRY_MS (try_resume). Chunks written
+ * and committed so far stay held; nothing else is touched. */
+static void media_pause(hub_media_t *hm, int err, const char *what)
+{
+    if (hm->paused) {
+        log_debug("media: still paused: %s: %s", what, ft_strerror(err));
+        return;
+    }
+    hm->paused = true;
+    hm->pause_err = err;
+    hm->paused_ms = hm->retried_ms = now_ms();
+    hm->free_bytes = free_bytes_at(hm->blob_root);
+    snprintf(hm->pause_what, sizeof hm->pause_what, "%s", what);
+    if (err == FT_EFULL) {
+        log_error("media: the hub's storage is full (%s): media pulling paused; log records and "
+                  "alerts keep flowing while the store can commit, nothing stored is touched, the "
+                  "edges keep their copies; trying again every %d s",
+                  what, MEDIA_RETRY_MS / 1000);
+    } else {
+        log_error("media: %s: %s: media pulling paused; nothing stored is touched, the edges keep "
+                  "their copies; trying again every %d s",
+                  what, ft_strerror(err), MEDIA_RETRY_MS / 1000);
+    }
+    status_write(hm, "paused");
+}
+
 /* ---- active files ------------------------------------------------------------ */
 
 static void active_free(active_t *a)
@@ -338,7 +449,11 @@ static int activate(hub_media_t *hm, const hub_mfile_t *row)
         }
         mdb_txn_abort(txn);
     }
-    if (err == FT_OK) {
+    /* All chunks held and the blob published: only the receipt is missing
+     * (the store was full, or the hub stopped, right after publishing);
+     * finalize checks the published blob. Otherwise the partial. */
+    bool published = row->held == row->n_chunks && blobstore_has(hm->blobs, row->merkle_root);
+    if (err == FT_OK && !published) {
         err = blobstore_partial_open(hm->blobs, row->file_id, &a.part);
     }
     if (err != FT_OK) {
@@ -445,7 +560,15 @@ static void index_new(hub_media_t *hm)
     if (err == FT_OK) {
         err = lmdbx_put_meta_u64(txn, hm->db.meta, "cursor", f.last);
     }
-    if (err == FT_OK && mdb_txn_commit(txn) == 0) {
+    if (err == FT_OK) {
+        /* mdb_txn_commit ends the transaction even when it fails: aborting
+         * it again would free the environment's write transaction (LMDB
+         * 0.9) and crash the next one. */
+        err = lmdbx_env_err(hm->db.env, mdb_txn_commit(txn));
+    } else {
+        mdb_txn_abort(txn);
+    }
+    if (err == FT_OK) {
         hm->cursor = f.last;
         for (size_t i = 0; i < f.n; i++) {
             if (!active_find(hm, f.rows[i].file_id) && activate(hm, &f.rows[i]) == FT_OK) {
@@ -456,7 +579,8 @@ static void index_new(hub_media_t *hm)
             }
         }
     } else {
-        mdb_txn_abort(txn);
+        /* Indexed again at the next pass (the cursor did not move). */
+        log_debug("media: cannot index new manifests: %s", ft_strerror(err));
     }
     free(f.rows);
 }
@@ -659,11 +783,25 @@ static void on_chunk(hub_media_t *hm, msess_t *s, const mwire_msg_t *m)
         chunk_integrity(hm, a, i, "chunk_hash_mismatch", m->u.chunk.data, m->u.chunk.len);
         return;
     }
+    if (hm->paused || !a->part) {
+        log_debug("media: a chunk arrived while pulling is paused; asked again later");
+        return;
+    }
+    uint64_t fb = free_bytes_at(hm->blob_root);
+    if (fb != UINT64_MAX && fb < MEDIA_RESERVE_BYTES + m->u.chunk.len) {
+        char what[200];
+        snprintf(what, sizeof what,
+                 "only %.1f MiB left on the blob store's disk, %llu MiB are kept for log records "
+                 "and alerts",
+                 (double)fb / 1048576.0, (unsigned long long)(MEDIA_RESERVE_BYTES >> 20));
+        media_pause(hm, FT_EFULL, what);
+        return; /* not held: asked again after the pause */
+    }
     uint64_t off = (uint64_t)i * (a->row.chunk_size + MEDIA_TAG_BYTES);
     int err = blobstore_partial_write(a->part, off, m->u.chunk.data, m->u.chunk.len);
     if (err != FT_OK) {
-        log_error("media: cannot write a chunk to the blob store: %s", ft_strerror(err));
-        return; /* not held: asked again later */
+        media_pause(hm, err, "cannot write a chunk to the blob store");
+        return; /* not held: asked again after the pause */
     }
     /* Held in memory now; durable (and counted) after the next commit. */
     set_bit(a->held, i, true);
@@ -677,12 +815,40 @@ static void on_chunk(hub_media_t *hm, msess_t *s, const mwire_msg_t *m)
     a->synced = false;
 }
 
-/* Decrypts the whole file from its partial and checks the content hash;
- * publishes the blob and signs the receipt. */
-static void finalize(hub_media_t *hm, active_t *a)
+/* Commits a's row (and nothing else) in its own transaction. */
+static int put_row(hub_media_t *hm, const active_t *a)
+{
+    MDB_txn *txn = NULL;
+    int err = lmdbx_err(mdb_txn_begin(hm->db.env, NULL, 0, &txn));
+    if (err != FT_OK) {
+        return err;
+    }
+    err = put_val(txn, hm->db.files, a->row.file_id, MEDIA_FILE_ID_BYTES, &a->row, sizeof a->row);
+    if (err == FT_OK) {
+        return lmdbx_env_err(hm->db.env, mdb_txn_commit(txn));
+    }
+    mdb_txn_abort(txn);
+    return err;
+}
+
+/* Decrypts the whole file (from its partial, or from the published blob when
+ * an earlier attempt got that far) and checks the content hash; publishes the
+ * blob, signs the receipt and stores it with the row in state COMPLETE.
+ * FT_OK when the file left PULLING (COMPLETE, or FAILED when the content does
+ * not match); otherwise the error that stopped it (what: what failed): the
+ * file stays PULLING with every chunk held and the call can be repeated. */
+static int finalize(hub_media_t *hm, active_t *a, char *what, size_t what_n)
 {
     char idhex[33];
     hex_encode(a->row.file_id, MEDIA_FILE_ID_BYTES, idhex);
+    int fd = -1; /* the published blob, when there is no partial */
+    if (!a->part) {
+        fd = blobstore_open_read(hm->blobs, a->row.merkle_root);
+        if (fd < 0) {
+            snprintf(what, what_n, "cannot read the published blob of file %s", idhex);
+            return fd;
+        }
+    }
     uint8_t key[MEDIA_KEY_BYTES], chash[MEDIA_HASH_BYTES];
     int err = media_key_unseal(a->sealed, sizeof a->sealed, hm->keys->archive_pk,
                                hm->keys->archive_sk, key);
@@ -695,7 +861,14 @@ static void finalize(hub_media_t *hm, active_t *a)
     for (uint32_t i = 0; err == FT_OK && i < a->row.n_chunks; i++) {
         uint32_t len = media_chunk_len(a->row.size, a->row.chunk_size, i);
         uint64_t off = (uint64_t)i * (a->row.chunk_size + MEDIA_TAG_BYTES);
-        err = blobstore_partial_read(a->part, off, ct, len + MEDIA_TAG_BYTES);
+        if (a->part) {
+            err = blobstore_partial_read(a->part, off, ct, len + MEDIA_TAG_BYTES);
+        } else {
+            err =
+                pread(fd, ct, len + MEDIA_TAG_BYTES, (off_t)off) == (ssize_t)(len + MEDIA_TAG_BYTES)
+                    ? FT_OK
+                    : FT_EIO;
+        }
         if (err == FT_OK) {
             err = media_chunk_decrypt(key, a->row.file_id, i, ct, len + MEDIA_TAG_BYTES, hm->buf);
         }
@@ -707,24 +880,35 @@ static void finalize(hub_media_t *hm, active_t *a)
     sodium_memzero(key, sizeof key);
     sodium_memzero(hm->buf, a->row.chunk_size);
     free(ct);
+    if (fd >= 0) {
+        close(fd);
+    }
+    if (err == FT_ENOMEM) {
+        snprintf(what, what_n, "cannot check file %s", idhex);
+        return err;
+    }
     bool match = err == FT_OK && sodium_memcmp(chash, a->row.content_hash, MEDIA_HASH_BYTES) == 0;
     if (!match) {
         log_error("media: file %s does not decrypt to its content hash (%s)", idhex,
                   err == FT_OK ? "content differs" : ft_strerror(err));
         chunk_integrity(hm, a, 0, "content_hash_mismatch", NULL, 0);
         a->row.state = HMF_FAILED;
-        return;
-    }
-    uint64_t stored_size = (uint64_t)(a->row.n_chunks - 1) * (a->row.chunk_size + MEDIA_TAG_BYTES) +
-                           media_chunk_len(a->row.size, a->row.chunk_size, a->row.n_chunks - 1) +
-                           MEDIA_TAG_BYTES;
-    err = blobstore_publish(hm->blobs, &a->part, stored_size, a->row.merkle_root);
-    if (err != FT_OK) {
-        log_error("media: cannot publish file %s to the blob store: %s", idhex, ft_strerror(err));
-        if (blobstore_partial_open(hm->blobs, a->row.file_id, &a->part) != FT_OK) {
-            a->row.state = HMF_FAILED;
+        if (put_row(hm, a) != FT_OK) {
+            log_warn("media: file %s: the failed state is not stored; checked again after a "
+                     "restart",
+                     idhex);
         }
-        return;
+        return FT_OK;
+    }
+    if (a->part) {
+        uint64_t stored_size =
+            (uint64_t)(a->row.n_chunks - 1) * (a->row.chunk_size + MEDIA_TAG_BYTES) +
+            media_chunk_len(a->row.size, a->row.chunk_size, a->row.n_chunks - 1) + MEDIA_TAG_BYTES;
+        err = blobstore_publish(hm->blobs, &a->part, stored_size, a->row.merkle_root);
+        if (err != FT_OK) {
+            snprintf(what, what_n, "cannot publish file %s to the blob store", idhex);
+            return err; /* the partial stays open and whole: published on the next try */
+        }
     }
     mwire_receipt_t r = {.size = a->row.size, .hub_time_ms = now_ms()};
     memcpy(r.device, a->row.device, DEVID_BYTES);
@@ -733,48 +917,58 @@ static void finalize(hub_media_t *hm, active_t *a)
     memcpy(r.content_hash, a->row.content_hash, MEDIA_HASH_BYTES);
     uint8_t *raw = NULL;
     size_t raw_len = 0;
-    if (mwire_receipt_seal(&r, hm->keys->sign_sk, &raw, &raw_len) != FT_OK) {
-        return;
+    err = mwire_receipt_seal(&r, hm->keys->sign_sk, &raw, &raw_len);
+    if (err != FT_OK) {
+        snprintf(what, what_n, "cannot sign the completion receipt of file %s", idhex);
+        return err;
     }
-    a->row.state = HMF_COMPLETE;
-    a->row.completed_ms = now_ms();
+    hub_mfile_t row = a->row;
+    row.state = HMF_COMPLETE;
+    row.completed_ms = now_ms();
     MDB_txn *txn = NULL;
     err = lmdbx_err(mdb_txn_begin(hm->db.env, NULL, 0, &txn));
     if (err == FT_OK) {
-        err = put_val(txn, hm->db.rcpt, a->row.file_id, MEDIA_FILE_ID_BYTES, raw, raw_len);
+        err = put_val(txn, hm->db.rcpt, row.file_id, MEDIA_FILE_ID_BYTES, raw, raw_len);
         if (err == FT_OK) {
-            err = put_val(txn, hm->db.files, a->row.file_id, MEDIA_FILE_ID_BYTES, &a->row,
-                          sizeof a->row);
+            err = put_val(txn, hm->db.files, row.file_id, MEDIA_FILE_ID_BYTES, &row, sizeof row);
         }
         if (err == FT_OK) {
-            err = lmdbx_err(mdb_txn_commit(txn));
+            err = lmdbx_env_err(hm->db.env, mdb_txn_commit(txn));
         } else {
             mdb_txn_abort(txn);
         }
     }
-    if (err == FT_OK) {
-        double secs = (double)(a->row.last_ms - a->row.first_ms) / 1000.0;
-        log_info("media: file %s complete: %llu bytes, content hash checked, in the blob store "
-                 "(%.1f MB/s); %llu chunks received twice",
-                 idhex, (unsigned long long)a->row.size,
-                 secs > 0 ? (double)a->row.size / secs / 1e6 : 0.0,
-                 (unsigned long long)a->row.dup_chunks);
-        for (size_t i = 0; i < hm->n_sess; i++) {
-            if (memcmp(hm->sess[i].device, a->row.device, DEVID_BYTES) == 0 && hm->sess[i].open) {
-                mwire_msg_t m = {.kind = MWIRE_RECEIPT};
-                m.u.receipt.raw = raw;
-                m.u.receipt.len = raw_len;
-                if (send_to(hm, &hm->sess[i], &m) != FT_OK) {
-                    log_debug("media: receipt not delivered; sent again at the next hello");
-                }
+    if (err != FT_OK) {
+        free(raw);
+        snprintf(what, what_n, "cannot store the completion receipt of file %s", idhex);
+        return err; /* published; the next try checks the blob and signs again */
+    }
+    a->row = row;
+    double secs = (double)(a->row.last_ms - a->row.first_ms) / 1000.0;
+    log_info("media: file %s complete: %llu bytes, content hash checked, in the blob store "
+             "(%.1f MB/s); %llu chunks received twice",
+             idhex, (unsigned long long)a->row.size,
+             secs > 0 ? (double)a->row.size / secs / 1e6 : 0.0,
+             (unsigned long long)a->row.dup_chunks);
+    for (size_t i = 0; i < hm->n_sess; i++) {
+        if (memcmp(hm->sess[i].device, a->row.device, DEVID_BYTES) == 0 && hm->sess[i].open) {
+            mwire_msg_t m = {.kind = MWIRE_RECEIPT};
+            m.u.receipt.raw = raw;
+            m.u.receipt.len = raw_len;
+            if (send_to(hm, &hm->sess[i], &m) != FT_OK) {
+                log_debug("media: receipt not delivered; sent again at the next hello");
             }
         }
     }
     free(raw);
+    return FT_OK;
 }
 
-/* Group commit: syncs written partials, then commits bitmaps and rows. */
-static void commit_dirty(hub_media_t *hm)
+/* Group commit: syncs written partials, then commits bitmaps and rows, then
+ * finishes the files whose chunks are all held. FT_OK, or the error that
+ * stopped it (what: what failed); nothing is counted held that is not both
+ * synced and committed, so the call can simply be repeated. */
+static int commit_dirty(hub_media_t *hm, char *what, size_t what_n)
 {
     bool any = false;
     for (size_t i = 0; i < hm->n_act; i++) {
@@ -783,66 +977,112 @@ static void commit_dirty(hub_media_t *hm)
             continue;
         }
         any = true;
-        if (!a->synced && blobstore_partial_sync(a->part) == FT_OK) {
+        if (!a->synced) {
+            int err = blobstore_partial_sync(a->part);
+            if (err != FT_OK) {
+                snprintf(what, what_n, "cannot sync received chunks to the blob store");
+                return err;
+            }
             a->synced = true;
         }
     }
-    if (!any) {
-        return;
-    }
-    MDB_txn *txn = NULL;
-    if (mdb_txn_begin(hm->db.env, NULL, 0, &txn) != 0) {
-        return;
-    }
-    int err = FT_OK;
-    for (size_t i = 0; i < hm->n_act && err == FT_OK; i++) {
-        active_t *a = &hm->act[i];
-        if (!a->dirty || !a->synced) {
-            continue;
+    if (any) {
+        MDB_txn *txn = NULL;
+        int err = lmdbx_err(mdb_txn_begin(hm->db.env, NULL, 0, &txn));
+        for (size_t i = 0; i < hm->n_act && err == FT_OK; i++) {
+            active_t *a = &hm->act[i];
+            if (!a->dirty) {
+                continue;
+            }
+            size_t nb = (a->row.n_chunks + 7) / 8;
+            hub_mfile_t row = a->row;
+            if (row.held + row.bad == row.n_chunks && row.bad > 0) {
+                row.state = HMF_DAMAGED;
+            }
+            err = put_val(txn, hm->db.held, row.file_id, MEDIA_FILE_ID_BYTES, a->held, nb);
+            if (err == FT_OK) {
+                err = put_val(txn, hm->db.bad, row.file_id, MEDIA_FILE_ID_BYTES, a->bad, nb);
+            }
+            if (err == FT_OK) {
+                err =
+                    put_val(txn, hm->db.files, row.file_id, MEDIA_FILE_ID_BYTES, &row, sizeof row);
+            }
         }
-        size_t nb = (a->row.n_chunks + 7) / 8;
-        if (a->row.held + a->row.bad == a->row.n_chunks && a->row.bad > 0) {
-            a->row.state = HMF_DAMAGED;
-        }
-        err = put_val(txn, hm->db.held, a->row.file_id, MEDIA_FILE_ID_BYTES, a->held, nb);
         if (err == FT_OK) {
-            err = put_val(txn, hm->db.bad, a->row.file_id, MEDIA_FILE_ID_BYTES, a->bad, nb);
+            err = lmdbx_env_err(hm->db.env, mdb_txn_commit(txn)); /* ends txn even when it fails */
+        } else if (txn) {
+            mdb_txn_abort(txn);
         }
-        if (err == FT_OK) {
-            err = put_val(txn, hm->db.files, a->row.file_id, MEDIA_FILE_ID_BYTES, &a->row,
-                          sizeof a->row);
+        if (err != FT_OK) {
+            snprintf(what, what_n, "cannot commit received chunks to the media database");
+            return err;
         }
-    }
-    if (err == FT_OK) {
-        err = lmdbx_err(mdb_txn_commit(txn));
-    } else {
-        mdb_txn_abort(txn);
-    }
-    if (err != FT_OK) {
-        log_error("media: cannot commit received chunks: %s", ft_strerror(err));
-        return;
+        for (size_t i = 0; i < hm->n_act; i++) {
+            active_t *a = &hm->act[i];
+            if (a->dirty) {
+                a->dirty = false;
+                if (a->row.held + a->row.bad == a->row.n_chunks && a->row.bad > 0) {
+                    a->row.state = HMF_DAMAGED;
+                }
+            }
+        }
     }
     for (size_t i = 0; i < hm->n_act;) {
         active_t *a = &hm->act[i];
-        if (a->dirty && a->synced) {
-            a->dirty = false;
-            if (a->row.held == a->row.n_chunks && a->row.state == HMF_PULLING) {
-                finalize(hm, a);
+        if (!a->dirty && a->row.state == HMF_PULLING && a->row.held == a->row.n_chunks) {
+            int err = finalize(hm, a, what, what_n);
+            if (err != FT_OK) {
+                return err;
             }
-            if (a->row.state != HMF_PULLING) {
-                if (a->row.state == HMF_DAMAGED) {
-                    char idhex[33];
-                    hex_encode(a->row.file_id, MEDIA_FILE_ID_BYTES, idhex);
-                    log_warn("media: file %s arrived except %u refused chunks: no receipt, the "
-                             "edge keeps its copy",
-                             idhex, a->row.bad);
-                }
-                active_remove(hm, a);
-                continue;
+        }
+        if (a->row.state != HMF_PULLING) {
+            if (a->row.state == HMF_DAMAGED) {
+                char idhex[33];
+                hex_encode(a->row.file_id, MEDIA_FILE_ID_BYTES, idhex);
+                log_warn("media: file %s arrived except %u refused chunks: no receipt, the "
+                         "edge keeps its copy",
+                         idhex, a->row.bad);
             }
+            active_remove(hm, a);
+            continue;
         }
         i++;
     }
+    return FT_OK;
+}
+
+/* While paused: every MEDIA_RETRY_MS, when the disk has room again, commits
+ * what waits and finishes complete files; if that works, pulling resumes. */
+static void try_resume(hub_media_t *hm, int64_t t)
+{
+    if (t - hm->retried_ms < MEDIA_RETRY_MS) {
+        return;
+    }
+    hm->retried_ms = t;
+    hm->free_bytes = free_bytes_at(hm->blob_root);
+    if (hm->free_bytes != UINT64_MAX && hm->free_bytes < MEDIA_RESUME_BYTES) {
+        status_write(hm, "paused");
+        return;
+    }
+    char what[320] = "";
+    int err = commit_dirty(hm, what, sizeof what);
+    if (err != FT_OK) {
+        log_debug("media: still paused: %s: %s", what, ft_strerror(err));
+        hm->pause_err = err;
+        snprintf(hm->pause_what, sizeof hm->pause_what, "%s", what);
+        status_write(hm, "paused");
+        return;
+    }
+    hm->paused = false;
+    if (hm->free_bytes == UINT64_MAX) {
+        log_info("media: storage writable again: media pulling resumed after %.0f s",
+                 (double)(t - hm->paused_ms) / 1000.0);
+    } else {
+        log_info("media: storage available again (%.0f MiB free): media pulling resumed after "
+                 "%.0f s",
+                 (double)hm->free_bytes / 1048576.0, (double)(t - hm->paused_ms) / 1000.0);
+    }
+    status_write(hm, "running");
 }
 
 /* Next chunk of a that can be requested, or false. */
@@ -863,6 +1103,9 @@ static bool next_chunk(active_t *a, uint32_t *out)
 /* Hands out requests round-robin across sessions, within the windows. */
 static void fill_windows(hub_media_t *hm)
 {
+    if (hm->paused) {
+        return;
+    }
     size_t total = 0;
     for (size_t i = 0; i < hm->n_sess; i++) {
         total += hm->sess[i].n_reqs;
@@ -1037,8 +1280,16 @@ static void *media_main(void *arg)
                 }
             }
         }
-        commit_dirty(hm);
         int64_t t = now_ms();
+        if (hm->paused) {
+            try_resume(hm, t);
+        } else {
+            char what[320] = "";
+            int err = commit_dirty(hm, what, sizeof what);
+            if (err != FT_OK) {
+                media_pause(hm, err, what);
+            }
+        }
         if (t - hm->indexed_ms >= MEDIA_INDEX_MS) {
             hm->indexed_ms = t;
             index_new(hm);
@@ -1049,7 +1300,12 @@ static void *media_main(void *arg)
         }
         fill_windows(hm);
     }
-    commit_dirty(hm);
+    char what[320] = "";
+    int err = commit_dirty(hm, what, sizeof what);
+    if (err != FT_OK) {
+        log_warn("media: at shutdown: %s: %s (those chunks are asked again after the restart)",
+                 what, ft_strerror(err));
+    }
     return NULL;
 }
 
@@ -1070,6 +1326,7 @@ int hub_media_start(const char *state, store_t *store, devlog_t *hublog, const k
     if (!hm) {
         return FT_ENOMEM;
     }
+    hm->status_fd = -1;
     hm->store = store;
     hm->hublog = hublog;
     hm->keys = keys;
@@ -1084,13 +1341,12 @@ int hub_media_start(const char *state, store_t *store, devlog_t *hublog, const k
     if (!hm->o.global) {
         hm->o.global = HUB_MEDIA_DEFAULT_GLOBAL;
     }
-    char path[4200];
     int err = mdb_open_at(state, &hm->db);
     if (err == FT_OK) {
-        err = fsutil_join(path, sizeof path, state, "blobs");
+        err = fsutil_join(hm->blob_root, sizeof hm->blob_root, state, "blobs");
     }
     if (err == FT_OK) {
-        err = blobstore_open(path, &hm->blobs);
+        err = blobstore_open(hm->blob_root, &hm->blobs);
     }
     hm->buf = malloc(MEDIA_CHUNK_MAX);
     if (err == FT_OK && !hm->buf) {
@@ -1111,6 +1367,8 @@ int hub_media_start(const char *state, store_t *store, devlog_t *hublog, const k
     if (hub_mdb_iter(&hm->db, load_pulling, hm) != FT_OK) {
         log_warn("media: cannot list the files in progress");
     }
+    hm->free_bytes = free_bytes_at(hm->blob_root);
+    status_open(hm, state);
     err = FT_EIO;
     hm->zctx = zmq_ctx_new();
     if (!hm->zctx || zap_new(hm->zctx, store, ZAP_DOMAIN, &hm->zap) != FT_OK) {
@@ -1181,10 +1439,51 @@ void hub_media_stop(hub_media_t **m_p)
     }
     free(hm->sess);
     free(hm->buf);
+    if (hm->status_fd >= 0) {
+        hm->paused = false;
+        status_write(hm, "stopped");
+        close(hm->status_fd);
+    }
     blobstore_destroy(&hm->blobs);
     if (hm->db.env) {
         mdb_env_close(hm->db.env);
     }
     free(hm);
     *m_p = NULL;
+}
+
+json_t *hub_media_pulling_json(const char *state)
+{
+    char path[4200], buf[MEDIA_STATUS_BYTES + 1];
+    if (fsutil_join(path, sizeof path, state, MEDIA_STATUS_FILE) != FT_OK) {
+        return NULL;
+    }
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        return NULL;
+    }
+    json_t *o = NULL;
+    for (int attempt = 0; attempt < 3 && !o; attempt++) { /* a read may meet a rewrite */
+        ssize_t n = pread(fd, buf, MEDIA_STATUS_BYTES, 0);
+        if (n <= 0) {
+            break;
+        }
+        buf[n] = '\0';
+        o = json_loads(buf, 0, NULL);
+        if (o && !json_is_object(o)) {
+            json_decref(o);
+            o = NULL;
+        }
+    }
+    close(fd);
+    if (!o) {
+        return NULL;
+    }
+    /* Written by a hub that is gone (killed, or its disk lost): not running. */
+    json_int_t pid = json_integer_value(json_object_get(o, "pid"));
+    const char *st = json_string_value(json_object_get(o, "state"));
+    if (st && strcmp(st, "stopped") != 0 && pid > 0 && kill((pid_t)pid, 0) != 0 && errno == ESRCH) {
+        json_object_set_new(o, "state", json_string("stopped"));
+    }
+    return o;
 }

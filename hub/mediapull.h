@@ -96,6 +96,12 @@ int hub_mdb_iter(hub_mdb_t *d, hub_mfile_fn fn, void *ctx);
 int hub_mdb_get(hub_mdb_t *d, const uint8_t file_id[MEDIA_FILE_ID_BYTES],
                 hub_mfile_t *out) FT_MUST_CHECK;
 
+/* The running puller's state from STATE/media.status: {"pid", "state":
+ * "running"|"paused"|"stopped" (no hub runs), "since_ms" (paused since),
+ * "checked_ms", "retry_s", "free_bytes" (blob store's disk, -1 unknown),
+ * "error", "reason"}; NULL when there is no such file (no hub ran yet). */
+json_t *hub_media_pulling_json(const char *state);
+
 /* Media part of `fieldtrail-hub status`. */
 json_t *hub_media_status_json(const char *state);
 void hub_media_status_print(const char *state, FILE *out);

@@ -37,6 +37,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 #include <zmq.h>
 
 #ifndef ZMQ_ZAP_ENFORCE_DOMAIN
@@ -69,6 +70,10 @@ struct hub_sync_t {
     hub_sync_opts_t opts;
     session_t *sessions; /* one per device seen since start */
     size_t n_sessions, cap_sessions;
+    /* The store refuses writes (full disk or map): logged once, then quiet
+     * until a write commits again. */
+    int store_err;
+    uint64_t store_refused;
 };
 
 static int64_t now_ms(void)
@@ -197,6 +202,54 @@ static int record_integrity(hub_sync_t *s, store_txn_t *t, const uint8_t device[
     return err;
 }
 
+/* ---- the store refusing writes ------------------------------------------ */
+
+/* err of a failed store write, FT_EFULL when it is an I/O error on a full
+ * disk (LMDB reports a short write as EIO; see lmdbx_env_err). */
+static int store_write_err(const hub_sync_t *s, int err)
+{
+    struct statvfs v;
+    if (err == FT_EIO && s->opts.state && statvfs(s->opts.state, &v) == 0 &&
+        (uint64_t)v.f_bavail * v.f_frsize < ((uint64_t)1 << 20)) {
+        return FT_EFULL;
+    }
+    return err;
+}
+
+/* A write for device id failed (what: what was refused). The edge is told
+ * (Error "storage") and keeps its data; the log gets one line per episode. */
+static void store_refused(hub_sync_t *s, const char *id, const char *what, int err)
+{
+    s->store_refused++;
+    /* One line per episode (a second one only if it turns out to be a full disk). */
+    if (s->store_err == err || s->store_err == FT_EFULL) {
+        log_debug("device %s: %s: %s", id, what, ft_strerror(err));
+        return;
+    }
+    s->store_err = err;
+    if (err == FT_EFULL) {
+        log_error("the hub's store is full: %s refused (device %s); edges keep their entries and "
+                  "try again; nothing stored is touched; free space in the state directory "
+                  "(further refusals are not logged until the store takes writes again)",
+                  what, id);
+    } else {
+        log_error("device %s: %s: %s (further refusals are not logged until the store takes "
+                  "writes again)",
+                  id, what, ft_strerror(err));
+    }
+}
+
+/* A write committed: ends an episode of store_refused. */
+static void store_ok(hub_sync_t *s)
+{
+    if (s->store_err != FT_OK) {
+        log_info("the hub's store takes writes again (%llu refused meanwhile)",
+                 (unsigned long long)s->store_refused);
+        s->store_err = FT_OK;
+        s->store_refused = 0;
+    }
+}
+
 /* ---- handlers ---------------------------------------------------------- */
 
 static void on_hello(hub_sync_t *s, session_t *ss, const uint8_t *rid, size_t rid_len,
@@ -272,7 +325,8 @@ static void on_hello(hub_sync_t *s, session_t *ss, const uint8_t *rid, size_t ri
     }
     store_abort(&t);
     if (err != FT_OK) {
-        log_error("device %s: cannot record its handshake: %s", id, ft_strerror(err));
+        err = store_write_err(s, err);
+        store_refused(s, id, "a handshake", err);
         send_error(s, rid, rid_len, err, "storage", 0, 0, "the hub cannot write its store (%s)",
                    ft_strerror(err));
         return;
@@ -420,7 +474,8 @@ static void on_batch(hub_sync_t *s, session_t *ss, const uint8_t *rid, size_t ri
     if (err != FT_OK) {
         free(receipt);
         ss->state = SESS_HALTED;
-        log_error("device %s: batch not stored: %s", id, ft_strerror(err));
+        err = store_write_err(s, err);
+        store_refused(s, id, "a batch", err);
         send_error(s, rid, rid_len, err, "storage", 0, 0,
                    "the hub could not store the batch (%s); it will be taken again after the "
                    "next Hello",
@@ -428,6 +483,7 @@ static void on_batch(hub_sync_t *s, session_t *ss, const uint8_t *rid, size_t ri
         return;
     }
     /* Durable now: only from here on may the edge learn that the hub holds it. */
+    store_ok(s);
     if (receipt) {
         wire_msg_t m = {.kind = WIRE_RECEIPT};
         m.u.receipt.raw = receipt;

@@ -30,6 +30,8 @@ typedef struct {
     const char *listen;         /* ZeroMQ endpoint to bind, e.g. HUB_DEFAULT_LISTEN */
     uint32_t max_batch_entries; /* told to edges in Welcome; larger batches are refused */
     uint32_t max_batch_bytes;   /* the same for the bytes of a batch's entries */
+    const char *state;          /* state directory (optional): a write that fails with an I/O error
+                                 * while its disk is full is reported as storage full */
 } hub_sync_opts_t;
 
 /* Creates the ZeroMQ context, the ZAP handler and the bound ROUTER. store,
