@@ -149,16 +149,22 @@ static void on_signal(int sig)
 static void alerts_usage(FILE *out)
 {
     fprintf(out, "usage: fieldtrail-hub alerts [--unit U] [--case C] [--article A] [--severity S]\n"
-                 "                             [--state open|resolved|justified] [--history]\n"
-                 "                             [--follow] [--json | --brief] [--state DIR]\n\n"
+                 "                             [--state-filter open|resolved|justified]\n"
+                 "                             [--history] [--follow] [--json | --brief]\n"
+                 "                             [--state DIR]\n\n"
                  "Lists the alerts the gap engine raised, with what they concern and their state\n"
                  "(filters combine). --history lists every state change instead (each one an\n"
                  "event: open, resolved, justified). --follow then keeps printing new state\n"
                  "changes as the running hub makes them, until interrupted. --json prints JSON\n"
                  "lines; --brief one line per alert: rule|article|case|state|record ids.\n"
-                 "--state takes a state name (open, resolved, justified) as the filter;\n"
-                 "any other value names the hub's state directory, as for every command\n"
-                 "(--state-filter S is the unambiguous spelling).\n");
+                 "--state-filter keeps the alerts in that state; --state names the hub's\n"
+                 "state directory, as for every command.\n");
+}
+
+/* True if s is the name of an alert state. */
+static bool is_alert_state(const char *s)
+{
+    return strcmp(s, "open") == 0 || strcmp(s, "resolved") == 0 || strcmp(s, "justified") == 0;
 }
 
 /* Filters of `alerts`. */
@@ -329,16 +335,14 @@ int hub_cmd_alerts(int argc, char **argv)
         {"brief", no_argument, NULL, 'B'},
         {NULL, 0, NULL, 0},
     };
-    /* `--state` names the state directory for every command; `alerts --state
-     * open` is the natural way to filter, so a value that is a state name is
-     * taken as the filter. */
+    /* `--state` names the state directory, here as for every command; the
+     * alert state filter is `--state-filter`. */
     int opt;
+    const char *filter_word = NULL; /* `--state open` (the old spelling of the filter) */
     optind = 1;
     while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        if (opt == 'S' && (strcmp(optarg, "open") == 0 || strcmp(optarg, "resolved") == 0 ||
-                           strcmp(optarg, "justified") == 0)) {
-            f.state = optarg;
-            continue;
+        if (opt == 'S' && is_alert_state(optarg) && !fsutil_exists(optarg)) {
+            filter_word = optarg;
         }
         if (hub_common_opt(&ctx, opt, optarg)) {
             continue;
@@ -380,8 +384,13 @@ int hub_cmd_alerts(int argc, char **argv)
         alerts_usage(stderr);
         return 2;
     }
-    if (f.state && strcmp(f.state, "open") != 0 && strcmp(f.state, "resolved") != 0 &&
-        strcmp(f.state, "justified") != 0) {
+    if (filter_word) {
+        hub_fail("--state names the hub's state directory and there is no directory \"%s\"; to "
+                 "list the %s alerts use --state-filter %s",
+                 filter_word, filter_word, filter_word);
+        return 2;
+    }
+    if (f.state && !is_alert_state(f.state)) {
         hub_fail("state \"%s\" is not one of open, resolved, justified", f.state);
         return 2;
     }

@@ -36,10 +36,16 @@ PIDS+=("$FOLLOW")
 edge_sync car1
 wait_indexed 2
 start=$SECONDS
-until [ "$("$HUB" alerts --state "$T/hub" --brief --state open | wc -l)" = 2 ]; do
+until [ "$("$HUB" alerts --state "$T/hub" --brief --state-filter open | wc -l)" = 2 ]; do
   [ $((SECONDS - start)) -lt $((20 * SLOW)) ] || fail "the two alerts did not open"
   sleep 0.2
 done
+# --state is the state directory only: the old filter spelling is refused
+# with a pointer to --state-filter (no directory "open" exists here).
+rc=0
+(cd "$T" && "$HUB" alerts --state "$T/hub" --brief --state open) >"$T/oldflag.out" 2>&1 || rc=$?
+[ "$rc" = 2 ] || fail "alerts --state open: exit $rc, expected 2"
+grep -q -- '--state-filter open' "$T/oldflag.out" || fail "alerts --state open does not point to --state-filter: $(cat "$T/oldflag.out")"
 ID6=$("$HUB" alerts --state "$T/hub" --json --case L-JUST | jget id)
 [ ${#ID6} = 16 ] || fail "no alert id for L-JUST: $ID6"
 
