@@ -128,6 +128,16 @@ int blobstore_partial_read(blob_partial_t *p, uint64_t off, void *data, size_t l
     return r == (ssize_t)len ? FT_OK : FT_EIO;
 }
 
+int blobstore_partial_size(blob_partial_t *p, uint64_t *size)
+{
+    struct stat st;
+    if (fstat(p->fd, &st) != 0) {
+        return io_err();
+    }
+    *size = (uint64_t)st.st_size;
+    return FT_OK;
+}
+
 int blobstore_partial_sync(blob_partial_t *p)
 {
     return fdatasync(p->fd) == 0 ? FT_OK : io_err();

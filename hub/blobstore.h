@@ -43,6 +43,8 @@ int blobstore_partial_write(blob_partial_t *p, uint64_t off, const void *data,
 int blobstore_partial_read(blob_partial_t *p, uint64_t off, void *data, size_t len) FT_MUST_CHECK;
 /* Makes every write so far durable. */
 int blobstore_partial_sync(blob_partial_t *p) FT_MUST_CHECK;
+/* The partial's current size in bytes (its highest written byte + 1). */
+int blobstore_partial_size(blob_partial_t *p, uint64_t *size) FT_MUST_CHECK;
 /* Publishes the partial as blob id (truncated to size) and closes it;
  * NULLs *p_p. An existing blob with that ID is kept (same bytes). On an
  * error (FT_EFULL, FT_EIO) *p_p stays open and readable and the call can be

@@ -24,7 +24,18 @@
 #endif
 
 /* A request unanswered this long is given up and asked again. */
+/* A request is asked again when its edge has sent nothing for this long (a
+ * request queued behind others on a slow link is not late while chunks keep
+ * arriving), or in any case after MEDIA_REQ_MAX_MS. */
 #define MEDIA_REQ_TIMEOUT_MS 30000
+#define MEDIA_REQ_MAX_MS (10 * MEDIA_REQ_TIMEOUT_MS)
+/* Checkpoints: received chunks are made durable (partials synced, bitmaps
+ * committed) at most this often or after this many bytes, and at once when a
+ * file is whole. Between checkpoints a chunk is in the partial (the page
+ * cache), which a killed hub does not lose: activate() finds such chunks by
+ * their hashes, so only chunks still on the wire are asked for again. */
+#define MEDIA_CKPT_MS 1000
+#define MEDIA_CKPT_BYTES ((uint64_t)64 << 20)
 #define MEDIA_INDEX_MS 300
 #define MEDIA_GATE_MS 500
 #define MEDIA_MDB_MAP ((size_t)1 << 30)
@@ -75,6 +86,7 @@ typedef struct {
     bool log_done; /* the hub holds the edge's whole log (gate) */
     req_t *reqs;
     size_t n_reqs, cap_reqs;
+    int64_t last_rx_ms; /* last chunk from this edge */
 } msess_t;
 
 struct hub_media_t {
@@ -96,7 +108,9 @@ struct hub_media_t {
     size_t rr; /* round-robin position */
     uint64_t cursor;
     int64_t indexed_ms, gated_ms;
-    uint8_t *buf; /* chunk-size scratch for decryption */
+    int64_t ckpt_ms;         /* last checkpoint */
+    uint64_t unsynced_bytes; /* chunk bytes written since */
+    uint8_t *buf;            /* chunk-size scratch for decryption */
     char blob_root[4200];
     /* Paused (storage full or failing): no requests go out, chunks that
      * still arrive are dropped (asked again later); tried again every
@@ -415,6 +429,53 @@ static int get_bitmap(MDB_txn *txn, MDB_dbi dbi, const uint8_t *file_id, uint8_t
     return FT_OK;
 }
 
+/* Chunks written to a's partial after its last checkpoint (the hub was
+ * killed before the next): each slot not marked held whose bytes match the
+ * manifest's hash is held again, so it is not asked for twice. A slot the
+ * disk lost (power cut) simply does not match and is asked for. */
+static void recover_unsynced(hub_media_t *hm, active_t *a)
+{
+    uint64_t size = 0;
+    if (blobstore_partial_size(a->part, &size) != FT_OK || size == 0) {
+        return;
+    }
+    uint32_t slot = a->row.chunk_size + MEDIA_TAG_BYTES;
+    uint8_t *ct = malloc(slot);
+    if (!ct) {
+        return;
+    }
+    uint32_t found = 0;
+    for (uint32_t i = 0; i < a->row.n_chunks; i++) {
+        uint64_t off = (uint64_t)i * slot;
+        uint32_t len = media_chunk_len(a->row.size, a->row.chunk_size, i) + MEDIA_TAG_BYTES;
+        if (off + len > size) {
+            break;
+        }
+        if (bit(a->held, i) || bit(a->bad, i) ||
+            blobstore_partial_read(a->part, off, ct, len) != FT_OK) {
+            continue;
+        }
+        uint8_t h[MEDIA_HASH_BYTES];
+        media_chunk_hash(a->row.file_id, i, ct, len, h);
+        if (sodium_memcmp(h, a->hashes[i], MEDIA_HASH_BYTES) == 0) {
+            set_bit(a->held, i, true);
+            a->row.held++;
+            found++;
+        }
+    }
+    free(ct);
+    if (found) {
+        char idhex[33];
+        hex_encode(a->row.file_id, MEDIA_FILE_ID_BYTES, idhex);
+        log_info("media: file %s: %u chunks received before the last stop found in the partial "
+                 "(not asked for again)",
+                 idhex, found);
+        a->dirty = true;
+        a->synced = false;
+        hm->unsynced_bytes += (uint64_t)found * slot;
+    }
+}
+
 /* Makes row an active file (bitmaps from the db, manifest from the store). */
 static int activate(hub_media_t *hm, const hub_mfile_t *row)
 {
@@ -461,6 +522,7 @@ static int activate(hub_media_t *hm, const hub_mfile_t *row)
         return err;
     }
     a.synced = true;
+    recover_unsynced(hm, &a);
     hm->act[hm->n_act++] = a;
     return FT_OK;
 }
@@ -754,6 +816,7 @@ static void chunk_integrity(hub_media_t *hm, active_t *a, uint32_t index, const 
 static void on_chunk(hub_media_t *hm, msess_t *s, const mwire_msg_t *m)
 {
     take_request(s, m->u.chunk.file_id, m->u.chunk.index);
+    s->last_rx_ms = now_ms();
     active_t *a = active_find(hm, m->u.chunk.file_id);
     uint32_t i = m->u.chunk.index;
     if (!a || memcmp(a->row.device, s->device, DEVID_BYTES) != 0 || i >= a->row.n_chunks) {
@@ -803,9 +866,11 @@ static void on_chunk(hub_media_t *hm, msess_t *s, const mwire_msg_t *m)
         media_pause(hm, err, "cannot write a chunk to the blob store");
         return; /* not held: asked again after the pause */
     }
-    /* Held in memory now; durable (and counted) after the next commit. */
+    /* Held in the partial now; durable (and counted) after the next
+     * checkpoint. */
     set_bit(a->held, i, true);
     a->row.held++;
+    hm->unsynced_bytes += m->u.chunk.len;
     int64_t t = now_ms();
     if (!a->row.first_ms) {
         a->row.first_ms = t;
@@ -964,12 +1029,29 @@ static int finalize(hub_media_t *hm, active_t *a, char *what, size_t what_n)
     return FT_OK;
 }
 
+/* A checkpoint is due: MEDIA_CKPT_MS since the last, MEDIA_CKPT_BYTES
+ * written since, or a file whose chunks are all in (finished at once). */
+static bool checkpoint_due(const hub_media_t *hm, int64_t t)
+{
+    if (t - hm->ckpt_ms >= MEDIA_CKPT_MS || hm->unsynced_bytes >= MEDIA_CKPT_BYTES) {
+        return true;
+    }
+    for (size_t i = 0; i < hm->n_act; i++) {
+        const active_t *a = &hm->act[i];
+        if (a->dirty && a->row.held + a->row.bad == a->row.n_chunks) {
+            return true;
+        }
+    }
+    return false;
+}
+
 /* Group commit: syncs written partials, then commits bitmaps and rows, then
  * finishes the files whose chunks are all held. FT_OK, or the error that
  * stopped it (what: what failed); nothing is counted held that is not both
  * synced and committed, so the call can simply be repeated. */
 static int commit_dirty(hub_media_t *hm, char *what, size_t what_n)
 {
+    hm->ckpt_ms = now_ms();
     bool any = false;
     for (size_t i = 0; i < hm->n_act; i++) {
         active_t *a = &hm->act[i];
@@ -1017,6 +1099,7 @@ static int commit_dirty(hub_media_t *hm, char *what, size_t what_n)
             snprintf(what, what_n, "cannot commit received chunks to the media database");
             return err;
         }
+        hm->unsynced_bytes = 0;
         for (size_t i = 0; i < hm->n_act; i++) {
             active_t *a = &hm->act[i];
             if (a->dirty) {
@@ -1182,7 +1265,9 @@ static void update_gates(hub_media_t *hm)
         s->log_done = done;
         /* Requests unanswered too long are asked again. */
         for (size_t k = 0; k < s->n_reqs;) {
-            if (t - s->reqs[k].sent_ms > MEDIA_REQ_TIMEOUT_MS) {
+            int64_t age = t - s->reqs[k].sent_ms;
+            if ((age > MEDIA_REQ_TIMEOUT_MS && t - s->last_rx_ms > MEDIA_REQ_TIMEOUT_MS) ||
+                age > MEDIA_REQ_MAX_MS) {
                 active_t *a = active_find(hm, s->reqs[k].file_id);
                 if (a) {
                     set_bit(a->fly, s->reqs[k].index, false);
@@ -1283,7 +1368,7 @@ static void *media_main(void *arg)
         int64_t t = now_ms();
         if (hm->paused) {
             try_resume(hm, t);
-        } else {
+        } else if (checkpoint_due(hm, t)) {
             char what[320] = "";
             int err = commit_dirty(hm, what, sizeof what);
             if (err != FT_OK) {

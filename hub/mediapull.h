@@ -24,6 +24,10 @@
  *                the edge keeps its copy; integrity events recorded)
  *   PULLING  --decrypted content does not match its hash--> FAILED
  *
+ * Durability: received chunks go into the file's partial at once and are
+ * made durable at checkpoints (mediapull.c, MEDIA_CKPT_*); a restarted hub
+ * finds chunks written after its last checkpoint by their hashes.
+ *
  * Flow control per edge session: at most `window` requests in flight; the
  * loop hands out requests round-robin across edges (fair); an edge whose log
  * the hub has not fully received yet gets no requests (log first).
@@ -44,7 +48,7 @@
 #include <stdint.h>
 
 #define HUB_MEDIA_DEFAULT_LISTEN "tcp://*:7402"
-#define HUB_MEDIA_DEFAULT_WINDOW 4
+#define HUB_MEDIA_DEFAULT_WINDOW 1
 #define HUB_MEDIA_DEFAULT_GLOBAL 32
 
 typedef enum {
