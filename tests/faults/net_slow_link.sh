@@ -25,11 +25,10 @@ EDGE_NS_DEFAULT=$NS_EDGE
 hub_init
 PP=$(free_port)
 edge_new car1 "tcp://127.0.0.1:$PP" "tcp://127.0.0.1:$((PP + 2))"
-# Chunks of FT_SLOW_CHUNK_KB (default 64 KiB). With the default 1 MiB chunk
-# one chunk needs 8+ s at 1 Mbit/s, longer than the media link's ZMTP
-# heartbeat timeout (6 s), and the transfer restarts every ~9 s without ever
-# completing (reported to the media owner); set FT_SLOW_CHUNK_KB=1024 to see it.
-echo "chunk_kb = ${FT_SLOW_CHUNK_KB:-64}" >>"$T/car1/edge.conf"
+# Chunks of FT_SLOW_CHUNK_KB (default 1024 KiB, the product's chunk): one
+# chunk needs 8+ s at 1 Mbit/s, which the media link's heartbeat (5 s, 120 s
+# timeout) and the hub's request timeout (30 s of silence from the edge) allow.
+echo "chunk_kb = ${FT_SLOW_CHUNK_KB:-1024}" >>"$T/car1/edge.conf"
 if [ "$MEDIA_MB" -gt 512 ]; then
   echo "map_size_mb = $((MEDIA_MB * 2 + 1024))" >>"$T/car1/edge.conf"
 fi
