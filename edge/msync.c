@@ -308,11 +308,19 @@ static void on_receipt(edge_media_t *em, const uint8_t *raw, size_t len)
         f.receipt_len = (uint32_t)len;
         memcpy(f.receipt, raw, len);
         err = mstore_file_put(em->m, txn, &f);
-        if (err == FT_OK && mdb_txn_commit(txn) == 0) {
-            log_info("media: the hub holds all of %s (signed receipt stored)", f.name);
-            return;
+        if (err == FT_OK) {
+            /* mdb_txn_commit ends the transaction whether it succeeds or not. */
+            err = lmdbx_env_err(mstore_env(em->m), mdb_txn_commit(txn));
+            if (err == FT_OK) {
+                log_info("media: the hub holds all of %s (signed receipt stored)", f.name);
+                return;
+            }
+        } else {
+            mdb_txn_abort(txn); /* a write txn left open would block every later write */
         }
-        log_error("media: cannot store the completion receipt of %s", f.name);
+        log_error("media: cannot store the completion receipt of %s (%s); the file stays "
+                  "unconfirmed and the hub sends the receipt again at the next connection",
+                  f.name, ft_strerror(err));
         return;
     }
     mdb_txn_abort(txn);

@@ -18,6 +18,7 @@
 #include "bodyjson.h"
 #include "evalstats.h"
 #include "hlc.h"
+#include "mediapull.h"
 #include "httpparse.h"
 #include "logging.h"
 #include "web.h"
@@ -311,6 +312,10 @@ static void get_sync(web_req_t *r)
                   "with_problems", (json_int_t)problems, "online_window_ms", (json_int_t)ONLINE_MS,
                   "event_seq", (json_int_t)webevents_last(r->web->events));
     json_object_set_new(o, "now", web_time((int64_t)hlc_wall_ms()));
+    /* The media puller's state (pulling, or paused on a full disk and why),
+     * as `fieldtrail-hub status` shows it; null when it has not started. */
+    json_t *pulling = hub_media_pulling_json(r->web->hub->state);
+    json_object_set_new(o, "media_pulling", pulling ? pulling : json_null());
     web_json(r, 200, o);
 }
 

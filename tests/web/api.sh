@@ -126,6 +126,9 @@ row=$(sed 's/},{"device_id"/}\n{"device_id"/g' <<<"$BODY" | grep "\"device_id\":
 [ "$(jget backlog <<<"$row")" = 0 ] || fail "car1 backlog: $row"
 [ "$(jget clock_offset_ms <<<"$row")" != null ] || fail "car1 clock offset: $row"
 grep -q '"recorder":"DSJ-0031"' <<<"$row" || fail "car1 recorder health: $row"
+# The media puller's state, as `fieldtrail-hub status` shows it.
+grep -q '"media_pulling":{[^}]*"state":"running"' <<<"$BODY" ||
+  fail "sync lacks media_pulling with state running: $(grep -o '"media_pulling":[^}]*' <<<"$BODY")"
 # car2 never connected: a problem, listed first.
 first=$(grep -o '"device_id":"[^"]*"' <<<"$BODY" | head -n1)
 [ "$first" = "\"device_id\":\"$CAR2\"" ] || fail "the problem device should be first: $first"
