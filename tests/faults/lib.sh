@@ -13,9 +13,11 @@
 # Every test ends with converge (tests/tools/ft_converge), whose one-line
 # verdict is in the output.
 
-: "${FT_BUILD:?FT_BUILD is not set: run this test through ctest}"
-: "${FT_SRC:?FT_SRC is not set: run this test through ctest}"
-: "${FT_TEST_TMP:?FT_TEST_TMP is not set: run this test through ctest}"
+# The ctest environment and stop_pid come from tests/lib/common.sh; this
+# library defines its own fail, free_port and hub start/stop (namespaces);
+# jget is common.sh's.
+# shellcheck source=../lib/common.sh
+. "${FT_SRC:?FT_SRC is not set: run this test through ctest}/tests/lib/common.sh"
 
 # shellcheck disable=SC2034 # used by the scripts that source this file
 {
@@ -45,17 +47,6 @@ declare -A EDGE_NS  # edge name -> namespace it runs in ("" = this one)
 HUB_PID=""
 HUB_NS=""
 HUB_ADDR=127.0.0.1
-
-stop_pid() { # PID: TERM, up to 5 s, then KILL
-  local pid=$1 i
-  kill -TERM "$pid" 2>/dev/null || return 0
-  for i in $(seq 50); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  kill -KILL "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
-}
 
 on_exit() {
   local rc=$? pid ns m
@@ -103,14 +94,6 @@ seed_init() {
   SEED=${FT_FAULT_SEED:-$(( $(date +%s%N) % 100000 ))}
   RANDOM=$SEED
   echo "seed $SEED (repeat with FT_FAULT_SEED=$SEED)"
-}
-
-jget() { # KEY: first "KEY":value of compact JSON on stdin
-  awk -v k="\"$1\":" '{
-    i = index($0, k); if (i == 0) { print "null"; exit }
-    s = substr($0, i + length(k))
-    if (substr(s, 1, 1) == "\"") { s = substr(s, 2); sub(/".*/, "", s) } else { sub(/[,}\]].*/, "", s) }
-    print s; exit }'
 }
 
 free_port() { # a TCP port on 127.0.0.1 nobody listens on, with port+2 free too
