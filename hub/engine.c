@@ -17,6 +17,7 @@ struct engine_t {
     engine_opts_t o;
     index_t *idx;
     alerts_t *alerts;
+    int log_err; /* the last hub-log append failure, until one succeeds */
 };
 
 int engine_new(const char *index_dir, size_t map_size, const engine_opts_t *opts, engine_t **out)
@@ -99,9 +100,20 @@ static int finish_batch(engine_t *e, index_txn_t **it, json_t *events)
         }
         devlog_abort(&lt);
         if (err != FT_OK) {
-            log_error("cannot append alert events to the hub log: %s", ft_strerror(err));
+            /* Said once per episode (a full disk fails every step until it
+             * has room again; the step is retried, nothing is lost). */
+            if (err != e->log_err) {
+                log_error("cannot append alert events to the hub log: %s (the gap engine retries "
+                          "until it can)",
+                          ft_strerror(err));
+            }
+            e->log_err = err;
             index_abort(it);
             return err;
+        }
+        if (e->log_err != FT_OK) {
+            log_info("alert events are written to the hub log again");
+            e->log_err = FT_OK;
         }
     }
     err = index_commit(it);

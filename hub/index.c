@@ -268,7 +268,7 @@ int index_commit(index_txn_t **t_p)
 {
     index_txn_t *t = *t_p;
     *t_p = NULL;
-    int err = lmdbx_err(mdb_txn_commit(t->txn));
+    int err = lmdbx_env_err(t->idx->env, mdb_txn_commit(t->txn)); /* full disk: FT_EFULL */
     free(t);
     return err;
 }

@@ -125,7 +125,7 @@ int store_commit(store_txn_t **t_p)
     *t_p = NULL;
     int err = FT_OK;
     if (t->write) {
-        err = lmdbx_err(mdb_txn_commit(t->txn));
+        err = lmdbx_env_err(t->s->env, mdb_txn_commit(t->txn)); /* full disk: FT_EFULL */
     } else {
         mdb_txn_abort(t->txn);
     }
