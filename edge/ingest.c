@@ -902,10 +902,11 @@ static int collect_stale(void *ctx, const mstore_progress_t *p)
 {
     stale_t *s = ctx;
     struct stat st;
-    if (stat(p->path, &st) == 0 && (uint64_t)st.st_dev == p->dev && (uint64_t)st.st_ino == p->ino) {
-        return 0;
-    }
-    if (stat(p->path, &st) != 0 && errno != ENOENT && errno != ENOTDIR) {
+    if (stat(p->path, &st) == 0) {
+        if ((uint64_t)st.st_dev == p->dev && (uint64_t)st.st_ino == p->ino) {
+            return 0; /* still there */
+        }
+    } else if (errno != ENOENT && errno != ENOTDIR) {
         return 0; /* cannot tell (permissions, I/O): keep it */
     }
     if (s->n == s->cap) {
