@@ -5,8 +5,8 @@
 #include <string.h>
 
 static const char chunk_aad[] = "fieldtrail/chunk/v1";
-static const char chunk_dom[] = "fieldtrail/chunk-hash/v1"; /* hashed with its NUL */
-static const char merkle_dom[] = "fieldtrail/merkle/v1";
+static const char chunk_dom[] = "fieldtrail/chunk-hash/v2"; /* hashed with its NUL */
+static const char merkle_dom[] = "fieldtrail/merkle/v2";
 
 uint32_t media_chunk_count(uint64_t size, uint32_t chunk_size)
 {
@@ -82,26 +82,26 @@ int media_chunk_decrypt(const uint8_t key[MEDIA_KEY_BYTES],
 void media_chunk_hash(const uint8_t file_id[MEDIA_FILE_ID_BYTES], uint32_t index, const uint8_t *ct,
                       size_t ct_len, uint8_t out[MEDIA_HASH_BYTES])
 {
-    crypto_generichash_state st;
+    ft_sha256_t st;
     uint8_t pos[4] = {(uint8_t)(index >> 24), (uint8_t)(index >> 16), (uint8_t)(index >> 8),
                       (uint8_t)index};
-    crypto_generichash_init(&st, NULL, 0, MEDIA_HASH_BYTES);
-    crypto_generichash_update(&st, (const uint8_t *)chunk_dom, sizeof chunk_dom);
-    crypto_generichash_update(&st, file_id, MEDIA_FILE_ID_BYTES);
-    crypto_generichash_update(&st, pos, sizeof pos);
-    crypto_generichash_update(&st, ct, ct_len);
-    crypto_generichash_final(&st, out, MEDIA_HASH_BYTES);
+    ft_sha256_init(&st);
+    ft_sha256_update(&st, (const uint8_t *)chunk_dom, sizeof chunk_dom);
+    ft_sha256_update(&st, file_id, MEDIA_FILE_ID_BYTES);
+    ft_sha256_update(&st, pos, sizeof pos);
+    ft_sha256_update(&st, ct, ct_len);
+    ft_sha256_final(&st, out);
 }
 
 static void merkle_parent(const uint8_t l[MEDIA_HASH_BYTES], const uint8_t r[MEDIA_HASH_BYTES],
                           uint8_t out[MEDIA_HASH_BYTES])
 {
-    crypto_generichash_state st;
-    crypto_generichash_init(&st, NULL, 0, MEDIA_HASH_BYTES);
-    crypto_generichash_update(&st, (const uint8_t *)merkle_dom, sizeof merkle_dom);
-    crypto_generichash_update(&st, l, MEDIA_HASH_BYTES);
-    crypto_generichash_update(&st, r, MEDIA_HASH_BYTES);
-    crypto_generichash_final(&st, out, MEDIA_HASH_BYTES);
+    ft_sha256_t st;
+    ft_sha256_init(&st);
+    ft_sha256_update(&st, (const uint8_t *)merkle_dom, sizeof merkle_dom);
+    ft_sha256_update(&st, l, MEDIA_HASH_BYTES);
+    ft_sha256_update(&st, r, MEDIA_HASH_BYTES);
+    ft_sha256_final(&st, out);
 }
 
 int media_merkle_root(const uint8_t (*hashes)[MEDIA_HASH_BYTES], size_t n,
@@ -153,16 +153,15 @@ int media_key_unseal(const uint8_t *sealed, size_t sealed_len, const uint8_t arc
 
 void media_content_init(media_content_t *c)
 {
-    crypto_generichash_init(&c->st, NULL, 0, MEDIA_HASH_BYTES);
+    ft_sha256_init(&c->st);
 }
 
 void media_content_update(media_content_t *c, const uint8_t *data, size_t len)
 {
-    crypto_generichash_update(&c->st, data, len);
+    ft_sha256_update(&c->st, data, len);
 }
 
 void media_content_final(media_content_t *c, uint8_t out[MEDIA_HASH_BYTES])
 {
-    crypto_generichash_final(&c->st, out, MEDIA_HASH_BYTES);
-    sodium_memzero(&c->st, sizeof c->st);
+    ft_sha256_final(&c->st, out); /* wipes the state */
 }

@@ -75,10 +75,23 @@ static void chunk_hash_binds_content_and_position(void **state)
     data[63] ^= 1;
     media_chunk_hash(id, 0, data, sizeof data, b);
     assert_memory_not_equal(a, b, 32);
-    /* Domain-separated: not the plain BLAKE2b of the bytes. */
+    /* Domain-separated: not the plain SHA-256 of the bytes... */
     data[63] ^= 1;
-    crypto_generichash(b, 32, data, sizeof data, NULL, 0);
+    crypto_hash_sha256(b, data, sizeof data);
     assert_memory_not_equal(a, b, 32);
+    /* ...but SHA-256 of domain || file id || u32be(index) || bytes (format
+     * 2), checked here with libsodium's SHA-256 rather than ours. */
+    const char dom[] = "fieldtrail/chunk-hash/v2";
+    const uint8_t pos[4] = {0, 0, 0, 7};
+    crypto_hash_sha256_state st;
+    crypto_hash_sha256_init(&st);
+    crypto_hash_sha256_update(&st, (const uint8_t *)dom, sizeof dom);
+    crypto_hash_sha256_update(&st, id, sizeof id);
+    crypto_hash_sha256_update(&st, pos, sizeof pos);
+    crypto_hash_sha256_update(&st, data, sizeof data);
+    crypto_hash_sha256_final(&st, b);
+    media_chunk_hash(id, 7, data, sizeof data, a);
+    assert_memory_equal(a, b, 32);
 }
 
 static void merkle_root_of_one_is_the_leaf_and_odd_node_is_carried_up(void **state)
@@ -92,21 +105,21 @@ static void merkle_root_of_one_is_the_leaf_and_odd_node_is_carried_up(void **sta
     assert_memory_equal(root, h[0], 32);
     assert_int_equal(media_merkle_root(h, 0, root), FT_EINVAL);
     /* 5 leaves: ((ab)(cd))(e) with e carried up unchanged twice. */
-    crypto_generichash_state st;
-    const char dom[] = "fieldtrail/merkle/v1";
+    crypto_hash_sha256_state st;
+    const char dom[] = "fieldtrail/merkle/v2";
     uint8_t *pairs[3][3] = {{h[0], h[1], ab}, {h[2], h[3], cd}, {ab, cd, abcd}};
     for (int i = 0; i < 3; i++) {
-        crypto_generichash_init(&st, NULL, 0, 32);
-        crypto_generichash_update(&st, (const uint8_t *)dom, sizeof dom);
-        crypto_generichash_update(&st, pairs[i][0], 32);
-        crypto_generichash_update(&st, pairs[i][1], 32);
-        crypto_generichash_final(&st, pairs[i][2], 32);
+        crypto_hash_sha256_init(&st);
+        crypto_hash_sha256_update(&st, (const uint8_t *)dom, sizeof dom);
+        crypto_hash_sha256_update(&st, pairs[i][0], 32);
+        crypto_hash_sha256_update(&st, pairs[i][1], 32);
+        crypto_hash_sha256_final(&st, pairs[i][2]);
     }
-    crypto_generichash_init(&st, NULL, 0, 32);
-    crypto_generichash_update(&st, (const uint8_t *)dom, sizeof dom);
-    crypto_generichash_update(&st, abcd, 32);
-    crypto_generichash_update(&st, h[4], 32);
-    crypto_generichash_final(&st, manual, 32);
+    crypto_hash_sha256_init(&st);
+    crypto_hash_sha256_update(&st, (const uint8_t *)dom, sizeof dom);
+    crypto_hash_sha256_update(&st, abcd, 32);
+    crypto_hash_sha256_update(&st, h[4], 32);
+    crypto_hash_sha256_final(&st, manual);
     assert_int_equal(media_merkle_root(h, 5, root), FT_OK);
     assert_memory_equal(root, manual, 32);
     /* Changing any leaf changes the root; so does dropping the last one. */
@@ -145,12 +158,12 @@ static void sealed_key_opens_only_with_the_archive_pair(void **state)
     keys_wipe(&other);
 }
 
-static void content_hash_is_plain_blake2b_256_streamed(void **state)
+static void content_hash_is_plain_sha256_streamed(void **state)
 {
     (void)state;
     uint8_t data[3000], whole[32], streamed[32];
     randombytes_buf(data, sizeof data);
-    crypto_generichash(whole, 32, data, sizeof data, NULL, 0);
+    crypto_hash_sha256(whole, data, sizeof data);
     media_content_t c;
     media_content_init(&c);
     media_content_update(&c, data, 1000);
@@ -211,7 +224,7 @@ int main(void)
         cmocka_unit_test(chunk_hash_binds_content_and_position),
         cmocka_unit_test(merkle_root_of_one_is_the_leaf_and_odd_node_is_carried_up),
         cmocka_unit_test(sealed_key_opens_only_with_the_archive_pair),
-        cmocka_unit_test(content_hash_is_plain_blake2b_256_streamed),
+        cmocka_unit_test(content_hash_is_plain_sha256_streamed),
         cmocka_unit_test(whole_file_encrypt_hash_then_decrypt_detects_a_tampered_chunk),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

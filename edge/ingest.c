@@ -588,6 +588,8 @@ static int finish(ingest_t *in, int fd, const char *path, const char *recorder,
             mf.file_id.len = MEDIA_FILE_ID_BYTES;
             mf.size = size;
             mf.chunk_size = in->o.chunk_size;
+            mf.has_format = true;
+            mf.format = MEDIA_FORMAT;
             mf.merkle_root.data = root;
             mf.merkle_root.len = MEDIA_HASH_BYTES;
             mf.n_chunk_hashes = n;

@@ -2,6 +2,7 @@
  * device events decoded once, times corrected by the device's clock offset,
  * updates read only what arrived since, media marked held. */
 #include "catalog.h"
+#include "media.h"
 #include "record.h"
 #include "testutil.h"
 
@@ -110,6 +111,8 @@ static void append_media(fx_t *fx, uint8_t tag, int64_t start_ms, int64_t end_ms
     m.file_id.len = sizeof file_id;
     m.size = 1000;
     m.chunk_size = 65536;
+    m.has_format = true;
+    m.format = MEDIA_FORMAT;
     m.merkle_root.data = root;
     m.merkle_root.len = sizeof root;
     m.content_hash.data = content;

@@ -141,6 +141,9 @@ int hub_cmd_run(int argc, char **argv)
         hub_close(&ctx);
         return 1;
     }
+    if (media) {
+        hub_sync_on_commit(sync, hub_media_wake, media);
+    }
     char box[65];
     hex_encode(ctx.keys.box_pk, 32, box);
     log_info("hub running: listening on %s, hub key %s, state %s", so.listen, box, ctx.state);

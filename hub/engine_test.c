@@ -17,6 +17,7 @@
 
 #include "engine.h"
 #include "hlc.h"
+#include "media.h"
 #include "record.h"
 #include "testutil.h"
 
@@ -121,6 +122,8 @@ static void add_media(world_t *w, int d, const char *media_id_seed, const char *
     m.file_id.len = sizeof fid;
     m.size = 1000;
     m.chunk_size = 1 << 20;
+    m.has_format = true;
+    m.format = MEDIA_FORMAT;
     m.merkle_root.data = zero;
     m.merkle_root.len = 32;
     m.content_hash.data = zero;

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 #include <zmq.h>
@@ -69,6 +70,15 @@ typedef struct {
     uint32_t next; /* scan cursor for the next request */
     bool dirty;    /* bitmap changed since the last commit */
     bool synced;   /* partial written since the last sync: false */
+    /* Streaming content check: a chunk that arrives in order is decrypted at
+     * once, from the message, and fed to the content hash, so that the
+     * completion pass only covers what did not (chunks [vnext, n)). The file
+     * key is unsealed for this while the file is pulled and wiped after. */
+    media_content_t content;
+    uint32_t vnext; /* chunks [0, vnext) are in content */
+    bool vstop;     /* streaming off: the completion pass starts from 0 */
+    bool have_key;
+    uint8_t key[MEDIA_KEY_BYTES];
 } active_t;
 
 /* A request in flight. */
@@ -121,6 +131,7 @@ struct hub_media_t {
     uint64_t free_bytes; /* on the blob store's disk, at the last check */
     char pause_what[320];
     int status_fd; /* STATE/media.status, or -1 */
+    int wake_fd;   /* eventfd: the sync loop committed (hub_media_wake), or -1 */
 };
 
 static int64_t now_ms(void)
@@ -365,7 +376,7 @@ static void active_free(active_t *a)
     free(a->fly);
     free(a->hashes);
     blobstore_partial_close(&a->part);
-    memset(a, 0, sizeof *a);
+    sodium_memzero(a, sizeof *a);
 }
 
 /* Loads the manifest of row from the store: chunk hashes and sealed key. */
@@ -563,10 +574,17 @@ static int index_visit(void *ctx, const store_entry_t *e)
     const Ft__Body *b = v.entry->body;
     if (b && b->kind_case == FT__BODY__KIND_MEDIA) {
         const Ft__MediaManifest *mf = b->media;
-        if (mf->file_id.len == MEDIA_FILE_ID_BYTES && mf->merkle_root.len == MEDIA_HASH_BYTES &&
-            mf->content_hash.len == MEDIA_HASH_BYTES && mf->chunk_size >= MEDIA_CHUNK_MIN &&
-            mf->chunk_size <= MEDIA_CHUNK_MAX &&
-            mf->n_chunk_hashes == media_chunk_count(mf->size, mf->chunk_size)) {
+        uint32_t format = mf->has_format ? mf->format : 1;
+        if (format != MEDIA_FORMAT) {
+            log_warn("media: device entry %llu holds a manifest in media format %u, which this "
+                     "hub does not read (it reads format %u): the entry stays in the log, its "
+                     "chunks are not pulled",
+                     (unsigned long long)e->seq, format, MEDIA_FORMAT);
+        } else if (mf->file_id.len == MEDIA_FILE_ID_BYTES &&
+                   mf->merkle_root.len == MEDIA_HASH_BYTES &&
+                   mf->content_hash.len == MEDIA_HASH_BYTES && mf->chunk_size >= MEDIA_CHUNK_MIN &&
+                   mf->chunk_size <= MEDIA_CHUNK_MAX &&
+                   mf->n_chunk_hashes == media_chunk_count(mf->size, mf->chunk_size)) {
             if (f->n == f->cap) {
                 size_t cap = f->cap ? 2 * f->cap : 16;
                 hub_mfile_t *g = realloc(f->rows, cap * sizeof *g);
@@ -813,22 +831,66 @@ static void chunk_integrity(hub_media_t *hm, active_t *a, uint32_t index, const 
     store_abort(&t);
 }
 
-static void on_chunk(hub_media_t *hm, msess_t *s, const mwire_msg_t *m)
+static void fill_windows(hub_media_t *hm);
+
+/* Most held chunks one arrival reads back from the partial to catch the
+ * streaming check up (chunks that came out of order or before a restart):
+ * bounded, so one edge's arrival never stalls the others for long. */
+#define MEDIA_STREAM_CATCHUP 4
+
+/* Feeds chunk i (ct, its stored bytes, already checked against the manifest)
+ * to a's streaming content check; false when streaming is off for a. */
+static bool stream_one(hub_media_t *hm, active_t *a, uint32_t i, const uint8_t *ct, size_t len)
 {
-    take_request(s, m->u.chunk.file_id, m->u.chunk.index);
-    s->last_rx_ms = now_ms();
-    active_t *a = active_find(hm, m->u.chunk.file_id);
-    uint32_t i = m->u.chunk.index;
-    if (!a || memcmp(a->row.device, s->device, DEVID_BYTES) != 0 || i >= a->row.n_chunks) {
-        log_debug("media: a chunk nobody asked for; dropped");
+    if (!a->have_key) {
+        if (media_key_unseal(a->sealed, sizeof a->sealed, hm->keys->archive_pk,
+                             hm->keys->archive_sk, a->key) != FT_OK) {
+            a->vstop = true; /* the completion pass says why */
+            return false;
+        }
+        a->have_key = true;
+        media_content_init(&a->content);
+    }
+    if (len < MEDIA_TAG_BYTES ||
+        media_chunk_decrypt(a->key, a->row.file_id, i, ct, len, hm->buf) != FT_OK) {
+        a->vstop = true;
+        return false;
+    }
+    media_content_update(&a->content, hm->buf, len - MEDIA_TAG_BYTES);
+    a->vnext = i + 1;
+    return true;
+}
+
+/* After chunk i of a is held: streams it if it is next, then up to
+ * MEDIA_STREAM_CATCHUP held chunks after it from the partial. */
+static void stream_advance(hub_media_t *hm, active_t *a, uint32_t i, const uint8_t *ct, size_t len)
+{
+    if (a->vstop || i != a->vnext || !stream_one(hm, a, i, ct, len)) {
         return;
     }
-    set_bit(a->fly, i, false);
-    if (bit(a->held, i) || bit(a->bad, i)) {
-        a->row.dup_chunks++;
-        a->dirty = true;
-        return;
+    uint8_t *slot = NULL;
+    for (int k = 0; k < MEDIA_STREAM_CATCHUP && a->vnext < a->row.n_chunks &&
+                    bit(a->held, a->vnext) && a->part;
+         k++) {
+        uint32_t j = a->vnext;
+        uint32_t jl = media_chunk_len(a->row.size, a->row.chunk_size, j) + MEDIA_TAG_BYTES;
+        if (!slot && !(slot = malloc(a->row.chunk_size + MEDIA_TAG_BYTES))) {
+            break;
+        }
+        if (blobstore_partial_read(a->part, (uint64_t)j * (a->row.chunk_size + MEDIA_TAG_BYTES),
+                                   slot, jl) != FT_OK ||
+            !stream_one(hm, a, j, slot, jl)) {
+            break;
+        }
     }
+    free(slot);
+}
+
+/* Chunk i of a, as received: stored in the partial, then checked against
+ * the manifest's hash (a kill -9 meanwhile loses nothing: the restarted hub
+ * finds the slot by its hash), then fed to the streaming content check. */
+static void chunk_take(hub_media_t *hm, active_t *a, uint32_t i, const mwire_msg_t *m)
+{
     if (m->u.chunk.missing) {
         set_bit(a->bad, i, true);
         a->row.bad++;
@@ -836,21 +898,13 @@ static void on_chunk(hub_media_t *hm, msess_t *s, const mwire_msg_t *m)
         chunk_integrity(hm, a, i, "chunk_missing", NULL, 0);
         return;
     }
-    uint8_t h[MEDIA_HASH_BYTES];
     uint32_t want_len = media_chunk_len(a->row.size, a->row.chunk_size, i) + MEDIA_TAG_BYTES;
-    media_chunk_hash(a->row.file_id, i, m->u.chunk.data, m->u.chunk.len, h);
-    if (m->u.chunk.len != want_len || sodium_memcmp(h, a->hashes[i], MEDIA_HASH_BYTES) != 0) {
-        set_bit(a->bad, i, true);
-        a->row.bad++;
-        a->dirty = true;
-        chunk_integrity(hm, a, i, "chunk_hash_mismatch", m->u.chunk.data, m->u.chunk.len);
-        return;
-    }
-    if (hm->paused || !a->part) {
+    bool len_ok = m->u.chunk.len == want_len;
+    if (len_ok && (hm->paused || !a->part)) {
         log_debug("media: a chunk arrived while pulling is paused; asked again later");
         return;
     }
-    uint64_t fb = free_bytes_at(hm->blob_root);
+    uint64_t fb = len_ok ? free_bytes_at(hm->blob_root) : UINT64_MAX;
     if (fb != UINT64_MAX && fb < MEDIA_RESERVE_BYTES + m->u.chunk.len) {
         char what[200];
         snprintf(what, sizeof what,
@@ -861,10 +915,26 @@ static void on_chunk(hub_media_t *hm, msess_t *s, const mwire_msg_t *m)
         return; /* not held: asked again after the pause */
     }
     uint64_t off = (uint64_t)i * (a->row.chunk_size + MEDIA_TAG_BYTES);
-    int err = blobstore_partial_write(a->part, off, m->u.chunk.data, m->u.chunk.len);
-    if (err != FT_OK) {
-        media_pause(hm, err, "cannot write a chunk to the blob store");
-        return; /* not held: asked again after the pause */
+    if (len_ok) {
+        int err = blobstore_partial_write(a->part, off, m->u.chunk.data, m->u.chunk.len);
+        if (err != FT_OK) {
+            media_pause(hm, err, "cannot write a chunk to the blob store");
+            return; /* not held: asked again after the pause */
+        }
+        a->synced = false;
+    }
+    uint8_t h[MEDIA_HASH_BYTES];
+    if (len_ok) {
+        media_chunk_hash(a->row.file_id, i, m->u.chunk.data, m->u.chunk.len, h);
+    }
+    if (!len_ok || sodium_memcmp(h, a->hashes[i], MEDIA_HASH_BYTES) != 0) {
+        /* A slot written with bad bytes is not held: a good copy overwrites
+         * it, and a restart does not take it (its hash does not match). */
+        set_bit(a->bad, i, true);
+        a->row.bad++;
+        a->dirty = true;
+        chunk_integrity(hm, a, i, "chunk_hash_mismatch", m->u.chunk.data, m->u.chunk.len);
+        return;
     }
     /* Held in the partial now; durable (and counted) after the next
      * checkpoint. */
@@ -877,7 +947,32 @@ static void on_chunk(hub_media_t *hm, msess_t *s, const mwire_msg_t *m)
     }
     a->row.last_ms = t;
     a->dirty = true;
-    a->synced = false;
+    stream_advance(hm, a, i, m->u.chunk.data, m->u.chunk.len);
+}
+
+static void on_chunk(hub_media_t *hm, msess_t *s, const mwire_msg_t *m)
+{
+    take_request(s, m->u.chunk.file_id, m->u.chunk.index);
+    s->last_rx_ms = now_ms();
+    active_t *a = active_find(hm, m->u.chunk.file_id);
+    uint32_t i = m->u.chunk.index;
+    if (!a || memcmp(a->row.device, s->device, DEVID_BYTES) != 0 || i >= a->row.n_chunks) {
+        log_debug("media: a chunk nobody asked for; dropped");
+        return;
+    }
+    if (bit(a->held, i) || bit(a->bad, i)) {
+        set_bit(a->fly, i, false);
+        a->row.dup_chunks++;
+        a->dirty = true;
+        return;
+    }
+    /* The window has room again: ask for the next chunk before this one is
+     * stored and checked, so the edge reads, encrypts and sends it
+     * meanwhile. i keeps its in-flight bit until then, so it is not asked
+     * for again. */
+    fill_windows(hm);
+    chunk_take(hm, a, i, m);
+    set_bit(a->fly, i, false);
 }
 
 /* Commits a's row (and nothing else) in its own transaction. */
@@ -915,15 +1010,30 @@ static int finalize(hub_media_t *hm, active_t *a, char *what, size_t what_n)
         }
     }
     uint8_t key[MEDIA_KEY_BYTES], chash[MEDIA_HASH_BYTES];
-    int err = media_key_unseal(a->sealed, sizeof a->sealed, hm->keys->archive_pk,
-                               hm->keys->archive_sk, key);
     media_content_t c;
-    media_content_init(&c);
+    uint32_t from = 0; /* chunks before it were checked as they arrived */
+    int err = FT_OK;
+    if (a->part && a->have_key && !a->vstop) {
+        memcpy(key, a->key, sizeof key);
+        c = a->content;
+        from = a->vnext;
+    } else {
+        err = media_key_unseal(a->sealed, sizeof a->sealed, hm->keys->archive_pk,
+                               hm->keys->archive_sk, key);
+        media_content_init(&c);
+    }
+    /* The streaming state is used up here: a repeated call (the publish or
+     * the receipt failed) checks the whole file again. */
+    a->vstop = true;
     uint8_t *ct = malloc(a->row.chunk_size + MEDIA_TAG_BYTES);
     if (!ct) {
         err = FT_ENOMEM;
     }
-    for (uint32_t i = 0; err == FT_OK && i < a->row.n_chunks; i++) {
+    if (from > 0) {
+        log_debug("media: file %s: %u of %u chunks were checked as they arrived", idhex, from,
+                  a->row.n_chunks);
+    }
+    for (uint32_t i = from; err == FT_OK && i < a->row.n_chunks; i++) {
         uint32_t len = media_chunk_len(a->row.size, a->row.chunk_size, i);
         uint64_t off = (uint64_t)i * (a->row.chunk_size + MEDIA_TAG_BYTES);
         if (a->part) {
@@ -1346,11 +1456,12 @@ static void *media_main(void *arg)
 {
     hub_media_t *hm = arg;
     while (!*hm->stop) {
-        zmq_pollitem_t items[2] = {
+        zmq_pollitem_t items[3] = {
             {zap_socket(hm->zap), 0, ZMQ_POLLIN, 0},
             {hm->router, 0, ZMQ_POLLIN, 0},
+            {NULL, hm->wake_fd, ZMQ_POLLIN, 0},
         };
-        int rc = zmq_poll(items, 2, 100);
+        int rc = zmq_poll(items, hm->wake_fd >= 0 ? 3 : 2, 100);
         if (rc < 0 && zmq_errno() != EINTR) {
             log_error("media loop: %s", zmq_strerror(zmq_errno()));
             break;
@@ -1375,11 +1486,18 @@ static void *media_main(void *arg)
                 media_pause(hm, err, what);
             }
         }
-        if (t - hm->indexed_ms >= MEDIA_INDEX_MS) {
+        bool woken = hm->wake_fd >= 0 && (items[2].revents & ZMQ_POLLIN);
+        if (woken) {
+            uint64_t n;
+            if (read(hm->wake_fd, &n, sizeof n) < 0) {
+                log_debug("media: wake: %s", strerror(errno));
+            }
+        }
+        if (woken || t - hm->indexed_ms >= MEDIA_INDEX_MS) {
             hm->indexed_ms = t;
             index_new(hm);
         }
-        if (t - hm->gated_ms >= MEDIA_GATE_MS) {
+        if (woken || t - hm->gated_ms >= MEDIA_GATE_MS) {
             hm->gated_ms = t;
             update_gates(hm);
         }
@@ -1392,6 +1510,15 @@ static void *media_main(void *arg)
                  what, ft_strerror(err));
     }
     return NULL;
+}
+
+void hub_media_wake(void *arg)
+{
+    hub_media_t *hm = arg;
+    uint64_t one = 1;
+    if (hm && hm->wake_fd >= 0 && write(hm->wake_fd, &one, sizeof one) < 0) {
+        /* EAGAIN: the counter is full, so a wake-up is pending anyway */
+    }
 }
 
 static int load_pulling(void *ctx, const hub_mfile_t *f)
@@ -1412,6 +1539,7 @@ int hub_media_start(const char *state, store_t *store, devlog_t *hublog, const k
         return FT_ENOMEM;
     }
     hm->status_fd = -1;
+    hm->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     hm->store = store;
     hm->hublog = hublog;
     hm->keys = keys;
@@ -1524,6 +1652,9 @@ void hub_media_stop(hub_media_t **m_p)
     }
     free(hm->sess);
     free(hm->buf);
+    if (hm->wake_fd >= 0) {
+        close(hm->wake_fd);
+    }
     if (hm->status_fd >= 0) {
         hm->paused = false;
         status_write(hm, "stopped");

@@ -88,6 +88,10 @@ typedef struct hub_media_t hub_media_t;
 int hub_media_start(const char *state, store_t *store, devlog_t *hublog, const keys_t *keys,
                     const hub_media_opts_t *opts, volatile sig_atomic_t *stop,
                     hub_media_t **out) FT_MUST_CHECK;
+/* Wakes the puller to look at the store now (new manifests, logs complete):
+ * called by the sync loop after it commits (hub_sync_on_commit). hm is a
+ * hub_media_t; thread-safe, never blocks. */
+void hub_media_wake(void *hm);
 /* Joins the thread (after *stop was set) and frees. Safe on NULL. */
 void hub_media_stop(hub_media_t **m_p);
 

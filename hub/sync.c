@@ -74,6 +74,8 @@ struct hub_sync_t {
      * until a write commits again. */
     int store_err;
     uint64_t store_refused;
+    void (*on_commit)(void *ctx); /* hub_sync_on_commit */
+    void *on_commit_ctx;
 };
 
 static int64_t now_ms(void)
@@ -250,6 +252,19 @@ static void store_ok(hub_sync_t *s)
     }
 }
 
+void hub_sync_on_commit(hub_sync_t *s, void (*fn)(void *ctx), void *ctx)
+{
+    s->on_commit = fn;
+    s->on_commit_ctx = ctx;
+}
+
+static void committed(hub_sync_t *s)
+{
+    if (s->on_commit) {
+        s->on_commit(s->on_commit_ctx);
+    }
+}
+
 /* ---- handlers ---------------------------------------------------------- */
 
 static void on_hello(hub_sync_t *s, session_t *ss, const uint8_t *rid, size_t rid_len,
@@ -331,6 +346,7 @@ static void on_hello(hub_sync_t *s, session_t *ss, const uint8_t *rid, size_t ri
                    ft_strerror(err));
         return;
     }
+    committed(s);
     wire_msg_t m = {.kind = WIRE_WELCOME};
     m.u.welcome.epoch = h->epoch;
     m.u.welcome.have_seq = head.seq;
@@ -484,6 +500,7 @@ static void on_batch(hub_sync_t *s, session_t *ss, const uint8_t *rid, size_t ri
     }
     /* Durable now: only from here on may the edge learn that the hub holds it. */
     store_ok(s);
+    committed(s);
     if (receipt) {
         wire_msg_t m = {.kind = WIRE_RECEIPT};
         m.u.receipt.raw = receipt;

@@ -41,6 +41,11 @@ int hub_sync_new(store_t *store, devlog_t *hublog, const keys_t *keys, const hub
                  hub_sync_t **out) FT_MUST_CHECK;
 void hub_sync_destroy(hub_sync_t **s_p);
 
+/* fn(ctx) is called (from the sync loop's thread) after every commit that
+ * may let media through: a device's Hello, a batch of entries stored. fn
+ * must be quick and thread-safe (hub_media_wake). */
+void hub_sync_on_commit(hub_sync_t *s, void (*fn)(void *ctx), void *ctx);
+
 /* Serves until *stop becomes non-zero (set it from a signal handler).
  * FT_OK on a clean stop, or the error that ended the loop. */
 int hub_sync_run(hub_sync_t *s, volatile sig_atomic_t *stop) FT_MUST_CHECK;

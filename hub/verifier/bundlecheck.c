@@ -490,6 +490,13 @@ static void check_media_file(chk_t *c, const char *file, const Ft__MediaManifest
     const uint8_t *fid = mf->file_id.data;
     uint32_t cs = mf->chunk_size;
     uint32_t n = media_chunk_count(mf->size, cs);
+    uint32_t format = mf->has_format ? mf->format : 1;
+    if (format != MEDIA_FORMAT) {
+        problem(c, file, "bad_manifest",
+                "its signed manifest is in media format %u; this verifier reads format %u", format,
+                MEDIA_FORMAT);
+        return;
+    }
     if (cs < MEDIA_CHUNK_MIN || cs > MEDIA_CHUNK_MAX || n != mf->n_chunk_hashes ||
         mf->merkle_root.len != MEDIA_HASH_BYTES || mf->content_hash.len != MEDIA_HASH_BYTES) {
         problem(c, file, "bad_manifest", "its signed manifest is not consistent");

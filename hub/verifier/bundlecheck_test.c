@@ -134,7 +134,7 @@ static int setup(void **state)
         media_chunk_hash(f->file_id, i, ct, len + MEDIA_TAG_BYTES, hashes[i]);
     }
     assert_int_equal(media_merkle_root((const uint8_t(*)[32])hashes, n, root), FT_OK);
-    crypto_generichash(chash, 32, f->plain, sizeof f->plain, NULL, 0);
+    crypto_hash_sha256(chash, f->plain, sizeof f->plain);
     uint8_t sealed[MEDIA_SEALED_KEY_BYTES];
     assert_int_equal(media_key_seal(key, f->hub.archive_pk, sealed), FT_OK);
     /* The log: 1 record of C, 2 record of OTHER, 3 the manifest. */
@@ -161,6 +161,8 @@ static int setup(void **state)
     mf.file_id.len = MEDIA_FILE_ID_BYTES;
     mf.size = FILE_BYTES;
     mf.chunk_size = CS;
+    mf.has_format = true;
+    mf.format = MEDIA_FORMAT;
     mf.merkle_root.data = root;
     mf.merkle_root.len = 32;
     mf.n_chunk_hashes = 3;

@@ -98,6 +98,8 @@ static void fill_manifest(Ft__MediaManifest *mf, uint8_t (*hashes)[32], Protobuf
     mf->file_id.len = MEDIA_FILE_ID_BYTES;
     mf->size = 2 * MEDIA_CHUNK_SIZE + 1000;
     mf->chunk_size = MEDIA_CHUNK_SIZE;
+    mf->has_format = true;
+    mf->format = MEDIA_FORMAT;
     mf->merkle_root.data = root;
     mf->merkle_root.len = 32;
     mf->n_chunk_hashes = 3;

@@ -13,6 +13,7 @@
  */
 #include "devlog.h"
 #include "fsutil.h"
+#include "media.h"
 #include "record.h"
 
 #include <stdio.h>
@@ -58,6 +59,8 @@ int main(int argc, char **argv)
     m.file_id.len = sizeof fid;
     m.size = 4096;
     m.chunk_size = 1 << 20;
+    m.has_format = true;
+    m.format = MEDIA_FORMAT;
     m.merkle_root.data = zero;
     m.merkle_root.len = 32;
     m.content_hash.data = zero;
