@@ -3,6 +3,7 @@
 # sync.cmake) once every part file has been read.
 find_package(Threads REQUIRED)
 add_library(ft_hubmedia STATIC ${CMAKE_CURRENT_SOURCE_DIR}/mediapull.c
+  ${CMAKE_CURRENT_SOURCE_DIR}/mediacheck.c
   ${CMAKE_CURRENT_SOURCE_DIR}/blobstore.c ${CMAKE_CURRENT_SOURCE_DIR}/cmd_media.c)
 target_include_directories(ft_hubmedia PUBLIC ${CMAKE_CURRENT_SOURCE_DIR})
 target_link_libraries(ft_hubmedia PUBLIC ft_hubsync_media_deps)

@@ -1,5 +1,6 @@
 /* mediapull.c: the hub's media puller (see mediapull.h). */
 #include "mediapull.h"
+#include "mediacheck.h"
 #include "blobstore.h"
 #include "fsutil.h"
 #include "hlc.h"
@@ -70,15 +71,12 @@ typedef struct {
     uint32_t next; /* scan cursor for the next request */
     bool dirty;    /* bitmap changed since the last commit */
     bool synced;   /* partial written since the last sync: false */
-    /* Streaming content check: a chunk that arrives in order is decrypted at
-     * once, from the message, and fed to the content hash, so that the
-     * completion pass only covers what did not (chunks [vnext, n)). The file
-     * key is unsealed for this while the file is pulled and wiped after. */
-    media_content_t content;
-    uint32_t vnext; /* chunks [0, vnext) are in content */
-    bool vstop;     /* streaming off: the completion pass starts from 0 */
-    bool have_key;
-    uint8_t key[MEDIA_KEY_BYTES];
+    /* Streaming content check (hub/mediacheck.c): chunks that arrive in
+     * order are fed to the check's worker as they come, so the completion
+     * pass only covers what was not (chunks from mcheck_file_wait on). */
+    mcheck_file_t *chk; /* NULL until the first chunk is fed */
+    uint32_t vnext;     /* next chunk to feed */
+    bool vstop;         /* streaming off: the completion pass starts from 0 */
 } active_t;
 
 /* A request in flight. */
@@ -121,6 +119,7 @@ struct hub_media_t {
     int64_t ckpt_ms;         /* last checkpoint */
     uint64_t unsynced_bytes; /* chunk bytes written since */
     uint8_t *buf;            /* chunk-size scratch for decryption */
+    mcheck_t *check;         /* the streaming content check's worker */
     char blob_root[4200];
     /* Paused (storage full or failing): no requests go out, chunks that
      * still arrive are dropped (asked again later); tried again every
@@ -369,8 +368,9 @@ static void media_pause(hub_media_t *hm, int err, const char *what)
 
 /* ---- active files ------------------------------------------------------------ */
 
-static void active_free(active_t *a)
+static void active_free(hub_media_t *hm, active_t *a)
 {
+    mcheck_file_free(hm->check, &a->chk);
     free(a->held);
     free(a->bad);
     free(a->fly);
@@ -529,7 +529,7 @@ static int activate(hub_media_t *hm, const hub_mfile_t *row)
         err = blobstore_partial_open(hm->blobs, row->file_id, &a.part);
     }
     if (err != FT_OK) {
-        active_free(&a);
+        active_free(hm, &a);
         return err;
     }
     a.synced = true;
@@ -551,7 +551,7 @@ static active_t *active_find(hub_media_t *hm, const uint8_t *file_id)
 static void active_remove(hub_media_t *hm, active_t *a)
 {
     size_t i = (size_t)(a - hm->act);
-    active_free(a);
+    active_free(hm, a);
     hm->act[i] = hm->act[--hm->n_act];
 }
 
@@ -842,48 +842,46 @@ static void fill_windows(hub_media_t *hm);
  * to a's streaming content check; false when streaming is off for a. */
 static bool stream_one(hub_media_t *hm, active_t *a, uint32_t i, const uint8_t *ct, size_t len)
 {
-    if (!a->have_key) {
-        if (media_key_unseal(a->sealed, sizeof a->sealed, hm->keys->archive_pk,
-                             hm->keys->archive_sk, a->key) != FT_OK) {
+    if (!a->chk) {
+        uint8_t key[MEDIA_KEY_BYTES];
+        if (!hm->check || media_key_unseal(a->sealed, sizeof a->sealed, hm->keys->archive_pk,
+                                           hm->keys->archive_sk, key) != FT_OK) {
             a->vstop = true; /* the completion pass says why */
             return false;
         }
-        a->have_key = true;
-        media_content_init(&a->content);
+        a->chk = mcheck_file_new(a->row.file_id, key);
+        sodium_memzero(key, sizeof key);
+        if (!a->chk) {
+            a->vstop = true;
+            return false;
+        }
     }
-    if (len < MEDIA_TAG_BYTES ||
-        media_chunk_decrypt(a->key, a->row.file_id, i, ct, len, hm->buf) != FT_OK) {
+    if (mcheck_feed(hm->check, a->chk, i, ct, len) != FT_OK) {
         a->vstop = true;
         return false;
     }
-    media_content_update(&a->content, hm->buf, len - MEDIA_TAG_BYTES);
     a->vnext = i + 1;
     return true;
 }
 
-/* After chunk i of a is held: streams it if it is next, then up to
+/* After chunk i of a is held: feeds it if it is next, then up to
  * MEDIA_STREAM_CATCHUP held chunks after it from the partial. */
 static void stream_advance(hub_media_t *hm, active_t *a, uint32_t i, const uint8_t *ct, size_t len)
 {
     if (a->vstop || i != a->vnext || !stream_one(hm, a, i, ct, len)) {
         return;
     }
-    uint8_t *slot = NULL;
     for (int k = 0; k < MEDIA_STREAM_CATCHUP && a->vnext < a->row.n_chunks &&
                     bit(a->held, a->vnext) && a->part;
          k++) {
         uint32_t j = a->vnext;
         uint32_t jl = media_chunk_len(a->row.size, a->row.chunk_size, j) + MEDIA_TAG_BYTES;
-        if (!slot && !(slot = malloc(a->row.chunk_size + MEDIA_TAG_BYTES))) {
-            break;
-        }
         if (blobstore_partial_read(a->part, (uint64_t)j * (a->row.chunk_size + MEDIA_TAG_BYTES),
-                                   slot, jl) != FT_OK ||
-            !stream_one(hm, a, j, slot, jl)) {
+                                   hm->buf, jl) != FT_OK ||
+            !stream_one(hm, a, j, hm->buf, jl)) {
             break;
         }
     }
-    free(slot);
 }
 
 /* Chunk i of a, as received: stored in the partial, then checked against
@@ -1013,15 +1011,13 @@ static int finalize(hub_media_t *hm, active_t *a, char *what, size_t what_n)
     media_content_t c;
     uint32_t from = 0; /* chunks before it were checked as they arrived */
     int err = FT_OK;
-    if (a->part && a->have_key && !a->vstop) {
-        memcpy(key, a->key, sizeof key);
-        c = a->content;
-        from = a->vnext;
+    if (a->part && a->chk && !a->vstop) {
+        from = mcheck_file_wait(hm->check, a->chk, &c); /* 0 if a chunk did not decrypt */
     } else {
-        err = media_key_unseal(a->sealed, sizeof a->sealed, hm->keys->archive_pk,
-                               hm->keys->archive_sk, key);
         media_content_init(&c);
     }
+    err = media_key_unseal(a->sealed, sizeof a->sealed, hm->keys->archive_pk, hm->keys->archive_sk,
+                           key);
     /* The streaming state is used up here: a repeated call (the publish or
      * the receipt failed) checks the whole file again. */
     a->vstop = true;
@@ -1561,9 +1557,12 @@ int hub_media_start(const char *state, store_t *store, devlog_t *hublog, const k
     if (err == FT_OK) {
         err = blobstore_open(hm->blob_root, &hm->blobs);
     }
-    hm->buf = malloc(MEDIA_CHUNK_MAX);
+    hm->buf = malloc(MEDIA_CHUNK_MAX + MEDIA_TAG_BYTES);
     if (err == FT_OK && !hm->buf) {
         err = FT_ENOMEM;
+    }
+    if (err == FT_OK) {
+        err = mcheck_start(&hm->check);
     }
     if (err != FT_OK) {
         log_error("cannot open the media store in %s: %s", state, ft_strerror(err));
@@ -1644,9 +1643,10 @@ void hub_media_stop(hub_media_t **m_p)
         zmq_ctx_term(hm->zctx);
     }
     for (size_t i = 0; i < hm->n_act; i++) {
-        active_free(&hm->act[i]);
+        active_free(hm, &hm->act[i]);
     }
     free(hm->act);
+    mcheck_stop(&hm->check);
     for (size_t i = 0; i < hm->n_sess; i++) {
         free(hm->sess[i].reqs);
     }
