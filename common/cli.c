@@ -6,6 +6,9 @@
 
 #include <stdlib.h>
 #include <string.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 void cli_vfail(const cli_program_t *prog, const char *fmt, va_list ap)
 {
@@ -158,4 +161,12 @@ int cli_load_config(const cli_program_t *prog, const cli_common_t *c, config_t *
     }
     log_set_level(lv);
     return 0;
+}
+
+void cli_tune_malloc_for_chunks(void)
+{
+#if defined(__GLIBC__)
+    mallopt(M_MMAP_THRESHOLD, 32 << 20);
+    mallopt(M_TRIM_THRESHOLD, 256 << 20);
+#endif
 }

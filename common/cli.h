@@ -97,6 +97,14 @@ int cli_common_opt(const cli_common_t *c, int opt, const char *arg);
  * first positional argument. */
 int cli_parse(const cli_common_t *c, int argc, char **argv, const cli_opt_t *opts,
               void (*usage)(FILE *out));
+/* For the long-running `run` commands, which hand 1 MiB media chunks
+ * between threads (theirs and ZeroMQ's): keeps buffers of that size in the
+ * heap instead of in a fresh mapping per buffer (glibc's default above
+ * 128 KiB, unmapped again on free), so that no chunk pays its page faults
+ * anew. With 3 chunk requests in flight the edge used 2.2x the CPU without
+ * it. No effect on other C libraries. */
+void cli_tune_malloc_for_chunks(void);
+
 /* Defaults *c->state, loads --config (or STATE/config_file if it exists,
  * else nothing) accepting only prog's keys into *cfg and sets the log level
  * (--log-level > log_level in the file > info). Prints the reason and

@@ -61,6 +61,7 @@ static int num_setting(edge_ctx_t *ctx, const char *flag, const char *key, unsig
 int edge_cmd_run(int argc, char **argv)
 {
     edge_ctx_t ctx = {0};
+    cli_tune_malloc_for_chunks();
     const char *hub = NULL, *hub_key = NULL, *window = NULL, *batch = NULL, *hb = NULL,
                *retry = NULL, *timeout = NULL, *reconnect = NULL;
     bool until_synced = false;

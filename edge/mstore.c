@@ -4,9 +4,11 @@
 #include "lmdbx.h"
 #include "logging.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 struct mstore_t {
     devlog_t *log; /* borrowed */
@@ -147,6 +149,42 @@ int mstore_chunk_get(mstore_t *m, MDB_txn *txn, const uint8_t file_id[MEDIA_FILE
     }
     *data = v.mv_data;
     *len = v.mv_size;
+    return FT_OK;
+}
+
+int mstore_chunk_read(mstore_t *m, MDB_txn *txn, const uint8_t file_id[MEDIA_FILE_ID_BYTES],
+                      uint32_t index, uint8_t *buf, size_t cap, size_t *len)
+{
+    const uint8_t *data = NULL;
+    int err = mstore_chunk_get(m, txn, file_id, index, &data, len);
+    if (err != FT_OK) {
+        return err;
+    }
+    if (*len > cap) {
+        return FT_EINVAL;
+    }
+    MDB_envinfo info;
+    int fd = -1;
+    if (mdb_env_info(m->env, &info) == 0 && mdb_env_get_fd(m->env, &fd) == 0 && fd >= 0 &&
+        info.me_mapaddr && data >= (const uint8_t *)info.me_mapaddr &&
+        (size_t)(data - (const uint8_t *)info.me_mapaddr) + *len <= info.me_mapsize) {
+        off_t off = (off_t)(data - (const uint8_t *)info.me_mapaddr);
+        size_t got = 0;
+        while (got < *len) {
+            ssize_t n = pread(fd, buf + got, *len - got, off + (off_t)got);
+            if (n <= 0) {
+                if (n < 0 && errno == EINTR) {
+                    continue;
+                }
+                break;
+            }
+            got += (size_t)n;
+        }
+        if (got == *len) {
+            return FT_OK;
+        }
+    }
+    memcpy(buf, data, *len); /* through the map after all */
     return FT_OK;
 }
 

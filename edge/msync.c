@@ -112,6 +112,7 @@ struct edge_media_t {
     served_t *served;
     size_t n_served, cap_served;
     int64_t flushed_ms;
+    uint8_t *rbuf; /* one stored chunk, read for a request (serve thread) */
 };
 
 static void *watch_main(void *arg)
@@ -258,10 +259,10 @@ static void on_request(edge_media_t *em, const uint8_t *file_id, uint32_t index)
     if (mdb_txn_begin(mstore_env(em->m), NULL, MDB_RDONLY, &txn) != 0) {
         return;
     }
-    const uint8_t *data = NULL;
     size_t len = 0;
-    if (mstore_chunk_get(em->m, txn, file_id, index, &data, &len) == FT_OK) {
-        m.u.chunk.data = data;
+    if (em->rbuf && mstore_chunk_read(em->m, txn, file_id, index, em->rbuf,
+                                      MEDIA_CHUNK_MAX + MEDIA_TAG_BYTES, &len) == FT_OK) {
+        m.u.chunk.data = em->rbuf;
         m.u.chunk.len = len;
         if (em->s.trace_served) {
             char idhex[33];
@@ -484,7 +485,12 @@ int edge_media_start(edge_ctx_t *ctx, volatile sig_atomic_t *stop, edge_media_t 
     }
     em->ctx = ctx;
     em->stop = stop;
-    if (edge_media_settings(ctx, NULL, &em->s) != 0) {
+    em->rbuf = malloc(MEDIA_CHUNK_MAX + MEDIA_TAG_BYTES);
+    if (!em->rbuf || edge_media_settings(ctx, NULL, &em->s) != 0) {
+        if (!em->rbuf) {
+            edge_fail("out of memory");
+        }
+        free(em->rbuf);
         free(em);
         return 1;
     }
@@ -549,6 +555,7 @@ void edge_media_stop(edge_media_t **m_p)
     ingest_destroy(&em->in);
     mstore_destroy(&em->m);
     free(em->served);
+    free(em->rbuf);
     free(em);
     *m_p = NULL;
 }

@@ -50,6 +50,7 @@ int hub_cmd_run(int argc, char **argv)
 {
     hub_ctx_t ctx = {0};
     hub_gaps_t gaps = {0};
+    cli_tune_malloc_for_chunks();
     const char *listen = NULL, *http_listen = NULL;
     static const struct option opts[] = {
         HUB_COMMON_OPTS,    {"listen", required_argument, NULL, 'l'},
