@@ -11,3 +11,5 @@ add_library(ft_hubsync_media_deps INTERFACE)
 cmake_language(DEFER CALL target_link_libraries ft_hubsync_media_deps INTERFACE ft_hubsync
   Threads::Threads)
 cmake_language(DEFER CALL target_link_libraries fieldtrail-hub PRIVATE ft_hubmedia)
+# The streaming content check's worker (mediacheck.c) on its own.
+ft_add_test(mediacheck_test SOURCES mediacheck_test.c LIBS ft_hubmedia)
