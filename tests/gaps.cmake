@@ -22,3 +22,5 @@ ft_add_script_test(gaps_resolved_justified_history_pub_and_webhooks gaps/lifecyc
   TIMEOUT 300 LABELS gaps)
 ft_add_script_test(gaps_rule_pack_checked_and_malformed_refused gaps/rules_cli.sh TIMEOUT 120
   LABELS gaps)
+ft_add_script_test(gaps_media_format_1_manifest_named_not_pulled gaps/media_format.sh TIMEOUT 120
+  LABELS gaps)

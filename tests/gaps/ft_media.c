@@ -9,7 +9,9 @@
  * The manifest lists no chunk hashes, so the hub's media puller leaves it
  * alone (it pulls only manifests whose chunk list is complete): only the
  * gap engine sees it. Run it while no `fieldtrail-edge run` appends (LMDB
- * serialises writers anyway).
+ * serialises writers anyway). FT_MEDIA_FORMAT=1 in the environment writes a
+ * manifest of media format 1 (no `format` field), as edges before format 2
+ * did.
  */
 #include "devlog.h"
 #include "fsutil.h"
@@ -17,6 +19,7 @@
 #include "record.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const char *opt(const char *s)
@@ -59,7 +62,8 @@ int main(int argc, char **argv)
     m.file_id.len = sizeof fid;
     m.size = 4096;
     m.chunk_size = 1 << 20;
-    m.has_format = true;
+    const char *fmt = getenv("FT_MEDIA_FORMAT");
+    m.has_format = !(fmt && strcmp(fmt, "1") == 0);
     m.format = MEDIA_FORMAT;
     m.merkle_root.data = zero;
     m.merkle_root.len = 32;
