@@ -865,10 +865,11 @@ static bool stream_one(hub_media_t *hm, active_t *a, uint32_t i, const uint8_t *
 }
 
 /* After chunk i of a is held: feeds it if it is next, then up to
- * MEDIA_STREAM_CATCHUP held chunks after it from the partial. */
+ * MEDIA_STREAM_CATCHUP held chunks from the partial that are next (after a
+ * restart, or after chunks that came out of order). */
 static void stream_advance(hub_media_t *hm, active_t *a, uint32_t i, const uint8_t *ct, size_t len)
 {
-    if (a->vstop || i != a->vnext || !stream_one(hm, a, i, ct, len)) {
+    if (a->vstop || (i == a->vnext && !stream_one(hm, a, i, ct, len))) {
         return;
     }
     for (int k = 0; k < MEDIA_STREAM_CATCHUP && a->vnext < a->row.n_chunks &&
