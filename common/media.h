@@ -36,6 +36,7 @@
 #include "sha256.h"
 
 #include <sodium.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -57,6 +58,13 @@
 #define MEDIA_MAX_CHUNKS 30000u
 /* The media format this code writes and reads (MediaManifest.format). */
 #define MEDIA_FORMAT 2u
+
+/* The media format of a manifest: its `format` field, or 1 when it has none
+ * (edges before format 2 did not write it). */
+static inline uint32_t media_manifest_format(bool has_format, uint32_t format)
+{
+    return has_format ? format : 1;
+}
 
 /* Number of chunks of a file of size bytes (at least 1). */
 uint32_t media_chunk_count(uint64_t size, uint32_t chunk_size);

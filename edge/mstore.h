@@ -91,8 +91,9 @@ int mstore_free_bytes(mstore_t *m, uint64_t *free_bytes, uint64_t *map_bytes) FT
 /* Copies chunk index of file_id into buf (cap bytes; *len: its length).
  * Read with pread(2) from the data file at the value's place in the map
  * rather than through the map: on a vehicle unit (and in virtual machines)
- * first touches of mapped pages cost more than the copy itself. FT_OK,
- * FT_ENOTFOUND, FT_EINVAL (cap too small), FT_EIO. */
+ * first touches of mapped pages cost more than the copy itself; copied
+ * through the map if that read fails. FT_OK, FT_ENOTFOUND, FT_EINVAL (cap
+ * too small), or another error of the lookup. */
 int mstore_chunk_read(mstore_t *m, MDB_txn *txn, const uint8_t file_id[MEDIA_FILE_ID_BYTES],
                       uint32_t index, uint8_t *buf, size_t cap, size_t *len) FT_MUST_CHECK;
 /* Chunks, in txn. get: borrowed until the txn ends. */

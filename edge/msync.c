@@ -260,8 +260,8 @@ static void on_request(edge_media_t *em, const uint8_t *file_id, uint32_t index)
         return;
     }
     size_t len = 0;
-    if (em->rbuf && mstore_chunk_read(em->m, txn, file_id, index, em->rbuf,
-                                      MEDIA_CHUNK_MAX + MEDIA_TAG_BYTES, &len) == FT_OK) {
+    if (mstore_chunk_read(em->m, txn, file_id, index, em->rbuf, MEDIA_CHUNK_MAX + MEDIA_TAG_BYTES,
+                          &len) == FT_OK) {
         m.u.chunk.data = em->rbuf;
         m.u.chunk.len = len;
         if (em->s.trace_served) {
@@ -486,10 +486,12 @@ int edge_media_start(edge_ctx_t *ctx, volatile sig_atomic_t *stop, edge_media_t 
     em->ctx = ctx;
     em->stop = stop;
     em->rbuf = malloc(MEDIA_CHUNK_MAX + MEDIA_TAG_BYTES);
-    if (!em->rbuf || edge_media_settings(ctx, NULL, &em->s) != 0) {
-        if (!em->rbuf) {
-            edge_fail("out of memory");
-        }
+    if (!em->rbuf) {
+        edge_fail("out of memory");
+        free(em);
+        return 1;
+    }
+    if (edge_media_settings(ctx, NULL, &em->s) != 0) {
         free(em->rbuf);
         free(em);
         return 1;

@@ -574,7 +574,7 @@ static int index_visit(void *ctx, const store_entry_t *e)
     const Ft__Body *b = v.entry->body;
     if (b && b->kind_case == FT__BODY__KIND_MEDIA) {
         const Ft__MediaManifest *mf = b->media;
-        uint32_t format = mf->has_format ? mf->format : 1;
+        uint32_t format = media_manifest_format(mf->has_format, mf->format);
         if (format != MEDIA_FORMAT) {
             log_warn("media: device entry %llu holds a manifest in media format %u, which this "
                      "hub does not read (it reads format %u): the entry stays in the log, its "

@@ -490,7 +490,7 @@ static void check_media_file(chk_t *c, const char *file, const Ft__MediaManifest
     const uint8_t *fid = mf->file_id.data;
     uint32_t cs = mf->chunk_size;
     uint32_t n = media_chunk_count(mf->size, cs);
-    uint32_t format = mf->has_format ? mf->format : 1;
+    uint32_t format = media_manifest_format(mf->has_format, mf->format);
     if (format != MEDIA_FORMAT) {
         problem(c, file, "bad_manifest",
                 "its signed manifest is in media format %u; this verifier reads format %u", format,
