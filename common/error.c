@@ -40,6 +40,8 @@ const char *ft_strerror(int err)
         return "timed out";
     case FT_EREVOKED:
         return "device revoked";
+    case FT_EAGAIN:
+        return "not possible right now; tried again later";
     default:
         return "unknown error";
     }

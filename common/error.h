@@ -28,6 +28,7 @@ typedef enum {
     FT_EPROTO = -15,   /* peer broke the sync protocol */
     FT_ETIMEOUT = -16, /* the operation timed out */
     FT_EREVOKED = -17, /* the device has been revoked */
+    FT_EAGAIN = -18,   /* not possible right now (no connection ready, queue full) */
 } ft_err;
 
 /* A short sentence for an error code; never NULL, static storage. */

@@ -62,6 +62,16 @@ int mwire_encode(const mwire_msg_t *m, uint8_t **out, size_t *out_len)
         welcome.hub_sign_pk.data = (uint8_t *)m->u.welcome.hub_sign_pk;
         welcome.hub_sign_pk.len = 32;
         welcome.window = m->u.welcome.window;
+        if (m->u.welcome.data_port) {
+            if (m->u.welcome.data_port > 65535) {
+                return FT_EINVAL;
+            }
+            welcome.has_data_port = 1;
+            welcome.data_port = m->u.welcome.data_port;
+            welcome.has_data_token = 1;
+            welcome.data_token.data = (uint8_t *)m->u.welcome.data_token;
+            welcome.data_token.len = MWIRE_TOKEN_BYTES;
+        }
         msg.kind_case = FT__WIRE__MEDIA_MSG__KIND_WELCOME;
         msg.welcome = &welcome;
         break;
@@ -69,6 +79,10 @@ int mwire_encode(const mwire_msg_t *m, uint8_t **out, size_t *out_len)
         req.file_id.data = (uint8_t *)m->u.request.file_id;
         req.file_id.len = MEDIA_FILE_ID_BYTES;
         req.index = m->u.request.index;
+        if (m->u.request.secure) {
+            req.has_secure = 1;
+            req.secure = 1;
+        }
         msg.kind_case = FT__WIRE__MEDIA_MSG__KIND_REQUEST;
         msg.request = &req;
         break;
@@ -86,6 +100,14 @@ int mwire_encode(const mwire_msg_t *m, uint8_t **out, size_t *out_len)
             chunk.has_data = 1;
             chunk.data.data = (uint8_t *)m->u.chunk.data;
             chunk.data.len = m->u.chunk.len;
+        }
+        if (m->u.chunk.has_auth) {
+            chunk.has_device = 1;
+            chunk.device.data = (uint8_t *)m->u.chunk.device;
+            chunk.device.len = DEVID_BYTES;
+            chunk.has_token = 1;
+            chunk.token.data = (uint8_t *)m->u.chunk.token;
+            chunk.token.len = MWIRE_TOKEN_BYTES;
         }
         msg.kind_case = FT__WIRE__MEDIA_MSG__KIND_CHUNK;
         msg.chunk = &chunk;
@@ -126,12 +148,157 @@ static bool fixed(const ProtobufCBinaryData *b, size_t n)
     return b->len == n && b->data != NULL;
 }
 
+/* --- Chunks without a copy ------------------------------------------------
+ * protobuf-c copies every bytes field it unpacks, and mwire_encode packs
+ * from the caller's buffer into a new one: 1 MiB twice per chunk. A chunk
+ * message is therefore also built around its data (mwire_chunk_header) and
+ * read in place (chunk_in_place) by the few lines below, which know the
+ * ChunkData layout of proto/wire.proto. The in-place reader takes only the
+ * plainest form (each known field once, nothing unknown); anything else goes
+ * to protobuf-c, which stays the judge of what is valid. */
+enum {
+    TAG_MSG_CHUNK = (4 << 3) | 2, /* MediaMsg.chunk */
+    TAG_FILE_ID = (1 << 3) | 2,
+    TAG_INDEX = (2 << 3) | 0,
+    TAG_DATA = (3 << 3) | 2,
+    TAG_MISSING = (4 << 3) | 0,
+    TAG_DEVICE = (5 << 3) | 2,
+    TAG_TOKEN = (6 << 3) | 2,
+};
+
+static size_t put_varint(uint8_t *out, uint64_t v)
+{
+    size_t n = 0;
+    while (v >= 0x80) {
+        out[n++] = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    out[n++] = (uint8_t)v;
+    return n;
+}
+
+/* Reads a varint of at most 5 bytes (every value here fits 32 bits). */
+static bool get_varint32(const uint8_t **p, const uint8_t *end, uint32_t *v)
+{
+    uint64_t x = 0;
+    for (int i = 0; i < 5 && *p < end; i++) {
+        uint8_t b = *(*p)++;
+        x |= (uint64_t)(b & 0x7f) << (7 * i);
+        if (!(b & 0x80)) {
+            if (x > UINT32_MAX) {
+                return false;
+            }
+            *v = (uint32_t)x;
+            return true;
+        }
+    }
+    return false;
+}
+
+size_t mwire_chunk_header(const mwire_msg_t *m, uint8_t out[MWIRE_CHUNK_HEADER_MAX])
+{
+    if (m->kind != MWIRE_CHUNK || m->u.chunk.missing || m->u.chunk.len < MEDIA_TAG_BYTES ||
+        m->u.chunk.len > MEDIA_CHUNK_MAX + MEDIA_TAG_BYTES) {
+        return 0;
+    }
+    uint8_t inner[MWIRE_CHUNK_HEADER_MAX];
+    size_t n = 0;
+    inner[n++] = TAG_FILE_ID;
+    inner[n++] = MEDIA_FILE_ID_BYTES;
+    memcpy(inner + n, m->u.chunk.file_id, MEDIA_FILE_ID_BYTES);
+    n += MEDIA_FILE_ID_BYTES;
+    inner[n++] = TAG_INDEX;
+    n += put_varint(inner + n, m->u.chunk.index);
+    if (m->u.chunk.has_auth) {
+        inner[n++] = TAG_DEVICE;
+        inner[n++] = DEVID_BYTES;
+        memcpy(inner + n, m->u.chunk.device, DEVID_BYTES);
+        n += DEVID_BYTES;
+        inner[n++] = TAG_TOKEN;
+        inner[n++] = MWIRE_TOKEN_BYTES;
+        memcpy(inner + n, m->u.chunk.token, MWIRE_TOKEN_BYTES);
+        n += MWIRE_TOKEN_BYTES;
+    }
+    inner[n++] = TAG_DATA;
+    n += put_varint(inner + n, m->u.chunk.len);
+    size_t h = 0;
+    out[h++] = TAG_MSG_CHUNK;
+    h += put_varint(out + h, n + m->u.chunk.len);
+    memcpy(out + h, inner, n);
+    return h + n;
+}
+
+/* The chunk in buf read in place (m's data points into buf): true when buf
+ * is a chunk in the plain form and valid, false to leave it to protobuf-c. */
+static bool chunk_in_place(const uint8_t *buf, size_t len, mwire_msg_t *m)
+{
+    const uint8_t *p = buf, *end = buf + len;
+    uint32_t inner = 0;
+    if (len < 2 || *p++ != TAG_MSG_CHUNK || !get_varint32(&p, end, &inner) ||
+        (size_t)(end - p) != inner) {
+        return false;
+    }
+    bool seen[7] = {false};
+    uint32_t missing = 0;
+    while (p < end) {
+        uint8_t tag = *p++;
+        uint32_t v = 0;
+        int field = tag >> 3;
+        if (tag != TAG_FILE_ID && tag != TAG_INDEX && tag != TAG_DATA && tag != TAG_MISSING &&
+            tag != TAG_DEVICE && tag != TAG_TOKEN) {
+            return false;
+        }
+        if (seen[field] || !get_varint32(&p, end, &v)) {
+            return false;
+        }
+        seen[field] = true;
+        if ((tag & 7) == 0) {
+            if (tag == TAG_INDEX) {
+                m->u.chunk.index = v;
+            } else {
+                missing = v;
+            }
+            continue;
+        }
+        if ((size_t)(end - p) < v) {
+            return false;
+        }
+        if (tag == TAG_FILE_ID && v == MEDIA_FILE_ID_BYTES) {
+            memcpy(m->u.chunk.file_id, p, v);
+        } else if (tag == TAG_DEVICE && v == DEVID_BYTES) {
+            memcpy(m->u.chunk.device, p, v);
+        } else if (tag == TAG_TOKEN && v == MWIRE_TOKEN_BYTES) {
+            memcpy(m->u.chunk.token, p, v);
+        } else if (tag == TAG_DATA && v >= MEDIA_TAG_BYTES &&
+                   v <= MEDIA_CHUNK_MAX + MEDIA_TAG_BYTES) {
+            m->u.chunk.data = p;
+            m->u.chunk.len = v;
+        } else {
+            return false;
+        }
+        p += v;
+    }
+    bool has_data = seen[TAG_DATA >> 3];
+    if (!seen[TAG_FILE_ID >> 3] || !seen[TAG_INDEX >> 3] || missing > 1 ||
+        (!has_data && missing != 1) || seen[TAG_DEVICE >> 3] != seen[TAG_TOKEN >> 3]) {
+        return false;
+    }
+    m->kind = MWIRE_CHUNK;
+    m->u.chunk.missing = !has_data;
+    m->u.chunk.has_auth = seen[TAG_DEVICE >> 3];
+    return true;
+}
+
 int mwire_decode(const uint8_t *buf, size_t len, mwire_msg_t *m)
 {
     memset(m, 0, sizeof *m);
     if (len > MWIRE_MAX_MSG_BYTES) {
         return FT_EPROTO;
     }
+    if (buf && chunk_in_place(buf, len, m)) {
+        return FT_OK;
+    }
+    memset(m, 0, sizeof *m);
     Ft__Wire__MediaMsg *p = ft__wire__media_msg__unpack(NULL, len, buf);
     if (!p) {
         return FT_EPROTO;
@@ -164,12 +331,20 @@ int mwire_decode(const uint8_t *buf, size_t len, mwire_msg_t *m)
         err = FT_OK;
         break;
     case FT__WIRE__MEDIA_MSG__KIND_WELCOME:
-        if (!fixed(&p->welcome->hub_sign_pk, 32)) {
+        if (!fixed(&p->welcome->hub_sign_pk, 32) ||
+            p->welcome->has_data_port != p->welcome->has_data_token ||
+            (p->welcome->has_data_port &&
+             (p->welcome->data_port == 0 || p->welcome->data_port > 65535 ||
+              !fixed(&p->welcome->data_token, MWIRE_TOKEN_BYTES)))) {
             goto out;
         }
         m->kind = MWIRE_WELCOME;
         memcpy(m->u.welcome.hub_sign_pk, p->welcome->hub_sign_pk.data, 32);
         m->u.welcome.window = p->welcome->window;
+        if (p->welcome->has_data_port) {
+            m->u.welcome.data_port = p->welcome->data_port;
+            memcpy(m->u.welcome.data_token, p->welcome->data_token.data, MWIRE_TOKEN_BYTES);
+        }
         err = FT_OK;
         break;
     case FT__WIRE__MEDIA_MSG__KIND_REQUEST:
@@ -179,14 +354,23 @@ int mwire_decode(const uint8_t *buf, size_t len, mwire_msg_t *m)
         m->kind = MWIRE_REQUEST;
         memcpy(m->u.request.file_id, p->request->file_id.data, MEDIA_FILE_ID_BYTES);
         m->u.request.index = p->request->index;
+        m->u.request.secure = p->request->has_secure && p->request->secure;
         err = FT_OK;
         break;
     case FT__WIRE__MEDIA_MSG__KIND_CHUNK:
         if (!fixed(&p->chunk->file_id, MEDIA_FILE_ID_BYTES) ||
             (!p->chunk->has_data && !(p->chunk->has_missing && p->chunk->missing)) ||
             (p->chunk->has_data && (p->chunk->data.len < MEDIA_TAG_BYTES ||
-                                    p->chunk->data.len > MEDIA_CHUNK_MAX + MEDIA_TAG_BYTES))) {
+                                    p->chunk->data.len > MEDIA_CHUNK_MAX + MEDIA_TAG_BYTES)) ||
+            p->chunk->has_device != p->chunk->has_token ||
+            (p->chunk->has_device && (!fixed(&p->chunk->device, DEVID_BYTES) ||
+                                      !fixed(&p->chunk->token, MWIRE_TOKEN_BYTES)))) {
             goto out;
+        }
+        if (p->chunk->has_device) {
+            m->u.chunk.has_auth = true;
+            memcpy(m->u.chunk.device, p->chunk->device.data, DEVID_BYTES);
+            memcpy(m->u.chunk.token, p->chunk->token.data, MWIRE_TOKEN_BYTES);
         }
         m->kind = MWIRE_CHUNK;
         memcpy(m->u.chunk.file_id, p->chunk->file_id.data, MEDIA_FILE_ID_BYTES);

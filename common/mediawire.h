@@ -24,6 +24,10 @@
 #define MWIRE_MAX_MSG_BYTES ((size_t)MEDIA_CHUNK_MAX + 4096)
 /* Most pending files one MediaHello lists. */
 #define MWIRE_MAX_PENDING 4096
+/* The data path's per-welcome token (MediaWelcome.data_token). */
+#define MWIRE_TOKEN_BYTES 32
+/* Longest header mwire_chunk_header writes (everything before the data). */
+#define MWIRE_CHUNK_HEADER_MAX 96
 
 typedef enum {
     MWIRE_NONE = 0,
@@ -57,10 +61,13 @@ typedef struct {
         struct {
             uint8_t hub_sign_pk[32];
             uint32_t window;
+            uint32_t data_port; /* 0: no data path */
+            uint8_t data_token[MWIRE_TOKEN_BYTES];
         } welcome;
         struct {
             uint8_t file_id[MEDIA_FILE_ID_BYTES];
             uint32_t index;
+            bool secure; /* answer on the CurveZMQ connection */
         } request;
         struct {
             uint8_t file_id[MEDIA_FILE_ID_BYTES];
@@ -68,6 +75,9 @@ typedef struct {
             bool missing;
             const uint8_t *data;
             size_t len;
+            bool has_auth; /* sent on the data path: device and token */
+            uint8_t device[DEVID_BYTES];
+            uint8_t token[MWIRE_TOKEN_BYTES];
         } chunk;
         struct {
             const uint8_t *raw; /* SignedMediaReceipt bytes */
@@ -79,8 +89,17 @@ typedef struct {
 
 /* Packs m into a new buffer (*out, caller frees). FT_OK, FT_ENOMEM, FT_EINVAL. */
 int mwire_encode(const mwire_msg_t *m, uint8_t **out, size_t *out_len) FT_MUST_CHECK;
-/* Decodes one message. FT_OK (then mwire_msg_free), FT_EPROTO, FT_ENOMEM. */
+/* Decodes one message. FT_OK (then mwire_msg_free), FT_EPROTO, FT_ENOMEM.
+ * A chunk's data may point into buf (no copy of 1 MiB): buf must outlive m. */
 int mwire_decode(const uint8_t *buf, size_t len, mwire_msg_t *m) FT_MUST_CHECK;
+
+/* A chunk message built around its data without copying it: writes to out
+ * (MWIRE_CHUNK_HEADER_MAX bytes) the header that, followed by the len bytes
+ * of data, is the packed MediaMsg of chunk m (m->u.chunk.data is not read;
+ * the auth fields are written when has_auth). Returns the header's length,
+ * or 0 if m is not a chunk with data or len is out of bounds. The bytes
+ * decode exactly as mwire_encode's of the same chunk. */
+size_t mwire_chunk_header(const mwire_msg_t *m, uint8_t out[MWIRE_CHUNK_HEADER_MAX]);
 /* Frees what mwire_decode allocated; safe twice and on a zeroed m. */
 void mwire_msg_free(mwire_msg_t *m);
 

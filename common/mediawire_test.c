@@ -1,5 +1,6 @@
 /* mediawire_test.c: media message codec and signed completion receipts. */
 #include "mediawire.h"
+#include "wire.pb-c.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -119,12 +120,243 @@ static void receipt_verifies_and_a_forged_one_does_not(void **state)
     keys_wipe(&other);
 }
 
+/* Builds header || data of chunk m in one buffer, as the edge sends it. */
+static uint8_t *frame(const mwire_msg_t *m, const uint8_t *data, size_t *out_len)
+{
+    uint8_t hdr[MWIRE_CHUNK_HEADER_MAX];
+    size_t h = mwire_chunk_header(m, hdr);
+    assert_true(h > 0 && h <= MWIRE_CHUNK_HEADER_MAX);
+    uint8_t *buf = malloc(h + m->u.chunk.len);
+    assert_non_null(buf);
+    memcpy(buf, hdr, h);
+    memcpy(buf + h, data, m->u.chunk.len);
+    *out_len = h + m->u.chunk.len;
+    return buf;
+}
+
+static void assert_same_chunk(const mwire_msg_t *a, const mwire_msg_t *b)
+{
+    assert_int_equal(a->kind, MWIRE_CHUNK);
+    assert_int_equal(b->kind, MWIRE_CHUNK);
+    assert_memory_equal(a->u.chunk.file_id, b->u.chunk.file_id, MEDIA_FILE_ID_BYTES);
+    assert_int_equal(a->u.chunk.index, b->u.chunk.index);
+    assert_int_equal(a->u.chunk.missing, b->u.chunk.missing);
+    assert_int_equal(a->u.chunk.len, b->u.chunk.len);
+    assert_memory_equal(a->u.chunk.data, b->u.chunk.data, a->u.chunk.len);
+    assert_int_equal(a->u.chunk.has_auth, b->u.chunk.has_auth);
+    if (a->u.chunk.has_auth) {
+        assert_memory_equal(a->u.chunk.device, b->u.chunk.device, DEVID_BYTES);
+        assert_memory_equal(a->u.chunk.token, b->u.chunk.token, MWIRE_TOKEN_BYTES);
+    }
+}
+
+/* A chunk framed around its data decodes (in place, and by protobuf-c
+ * itself) to what mwire_encode's bytes decode to, for every varint width of
+ * index and length and with and without the data path's fields. */
+static void framed_chunk_is_the_encoded_chunk(void **state)
+{
+    (void)state;
+    const size_t lens[] = {MEDIA_TAG_BYTES,
+                           100,
+                           200,
+                           16400,
+                           MEDIA_CHUNK_SIZE + MEDIA_TAG_BYTES,
+                           MEDIA_CHUNK_MAX + MEDIA_TAG_BYTES};
+    const uint32_t idx[] = {0, 127, 128, 300000, UINT32_MAX};
+    uint8_t *data = malloc(MEDIA_CHUNK_MAX + MEDIA_TAG_BYTES);
+    assert_non_null(data);
+    for (size_t i = 0; i < MEDIA_CHUNK_MAX + MEDIA_TAG_BYTES; i++) {
+        data[i] = (uint8_t)(i * 31 + 7);
+    }
+    for (size_t li = 0; li < sizeof lens / sizeof lens[0]; li++) {
+        for (size_t ii = 0; ii < sizeof idx / sizeof idx[0]; ii++) {
+            for (int auth = 0; auth < 2; auth++) {
+                mwire_msg_t m = {.kind = MWIRE_CHUNK};
+                memset(m.u.chunk.file_id, (int)(li + 1), MEDIA_FILE_ID_BYTES);
+                m.u.chunk.index = idx[ii];
+                m.u.chunk.data = data;
+                m.u.chunk.len = lens[li];
+                m.u.chunk.has_auth = auth;
+                memset(m.u.chunk.device, 0xd0, DEVID_BYTES);
+                memset(m.u.chunk.token, 0x70, MWIRE_TOKEN_BYTES);
+                size_t flen = 0, elen = 0;
+                uint8_t *framed = frame(&m, data, &flen), *enc = NULL;
+                assert_int_equal(mwire_encode(&m, &enc, &elen), FT_OK);
+                assert_int_equal(flen, elen);
+                mwire_msg_t a, b;
+                assert_int_equal(mwire_decode(framed, flen, &a), FT_OK);
+                assert_int_equal(mwire_decode(enc, elen, &b), FT_OK);
+                assert_same_chunk(&a, &m);
+                assert_same_chunk(&a, &b);
+                /* Read in place: the data is the buffer's own. */
+                assert_ptr_equal(a.u.chunk.data, framed + flen - lens[li]);
+                /* protobuf-c reads the framed bytes as the same message. */
+                Ft__Wire__MediaMsg *p = ft__wire__media_msg__unpack(NULL, flen, framed);
+                assert_non_null(p);
+                assert_int_equal(p->kind_case, FT__WIRE__MEDIA_MSG__KIND_CHUNK);
+                assert_int_equal(p->chunk->index, idx[ii]);
+                assert_int_equal(p->chunk->data.len, lens[li]);
+                assert_memory_equal(p->chunk->data.data, data, lens[li]);
+                assert_int_equal(p->chunk->has_device, auth);
+                ft__wire__media_msg__free_unpacked(p, NULL);
+                mwire_msg_free(&a);
+                mwire_msg_free(&b);
+                free(framed);
+                free(enc);
+            }
+        }
+    }
+    /* Not a chunk with data: no header. */
+    uint8_t hdr[MWIRE_CHUNK_HEADER_MAX];
+    mwire_msg_t miss = {.kind = MWIRE_CHUNK};
+    miss.u.chunk.missing = true;
+    assert_int_equal(mwire_chunk_header(&miss, hdr), 0);
+    mwire_msg_t big = {.kind = MWIRE_CHUNK};
+    big.u.chunk.len = MEDIA_CHUNK_MAX + MEDIA_TAG_BYTES + 1;
+    assert_int_equal(mwire_chunk_header(&big, hdr), 0);
+    big.u.chunk.len = MEDIA_TAG_BYTES - 1;
+    assert_int_equal(mwire_chunk_header(&big, hdr), 0);
+    free(data);
+}
+
+/* What the in-place reader does not take goes to protobuf-c, which decides:
+ * unknown fields are skipped, half of the data path's fields, short IDs,
+ * short data and cut messages are refused. */
+static void unusual_chunks_are_judged_by_protobuf_c(void **state)
+{
+    (void)state;
+    uint8_t data[64];
+    memset(data, 0x5a, sizeof data);
+    mwire_msg_t m = {.kind = MWIRE_CHUNK};
+    memset(m.u.chunk.file_id, 1, MEDIA_FILE_ID_BYTES);
+    m.u.chunk.index = 9;
+    m.u.chunk.data = data;
+    m.u.chunk.len = sizeof data;
+    size_t flen = 0;
+    uint8_t *framed = frame(&m, data, &flen);
+    mwire_msg_t out;
+    /* A field this version does not know (field 9, varint 1) at the end:
+     * the outer and inner lengths grow by 2. */
+    uint8_t *ext = malloc(flen + 2);
+    assert_non_null(ext);
+    memcpy(ext, framed, flen);
+    ext[flen] = (9 << 3) | 0;
+    ext[flen + 1] = 1;
+    assert_true(ext[1] < 0x7e); /* one-byte inner length here */
+    ext[1] += 2;
+    assert_int_equal(mwire_decode(ext, flen + 2, &out), FT_OK);
+    assert_same_chunk(&out, &m);
+    mwire_msg_free(&out);
+    free(ext);
+    /* Cut anywhere: refused. */
+    for (size_t cut = 0; cut < flen; cut++) {
+        assert_int_equal(mwire_decode(framed, cut, &out), FT_EPROTO);
+    }
+    /* A data field shorter than a tag: refused both ways. */
+    framed[flen - sizeof data - 1] = MEDIA_TAG_BYTES - 1;
+    assert_int_equal(mwire_decode(framed, flen, &out), FT_EPROTO);
+    free(framed);
+    /* Device without token, through protobuf-c's own packer. */
+    Ft__Wire__ChunkData c = FT__WIRE__CHUNK_DATA__INIT;
+    c.file_id.data = m.u.chunk.file_id;
+    c.file_id.len = MEDIA_FILE_ID_BYTES;
+    c.index = 1;
+    c.has_data = 1;
+    c.data.data = data;
+    c.data.len = sizeof data;
+    c.has_device = 1;
+    c.device.data = data;
+    c.device.len = DEVID_BYTES;
+    Ft__Wire__MediaMsg msg = FT__WIRE__MEDIA_MSG__INIT;
+    msg.kind_case = FT__WIRE__MEDIA_MSG__KIND_CHUNK;
+    msg.chunk = &c;
+    uint8_t buf[256];
+    size_t n = ft__wire__media_msg__pack(&msg, buf);
+    assert_int_equal(mwire_decode(buf, n, &out), FT_EPROTO);
+    /* ... and with a token of the wrong length. */
+    c.has_token = 1;
+    c.token.data = data;
+    c.token.len = MWIRE_TOKEN_BYTES - 1;
+    n = ft__wire__media_msg__pack(&msg, buf);
+    assert_int_equal(mwire_decode(buf, n, &out), FT_EPROTO);
+    c.token.len = MWIRE_TOKEN_BYTES;
+    n = ft__wire__media_msg__pack(&msg, buf);
+    assert_int_equal(mwire_decode(buf, n, &out), FT_OK);
+    assert_true(out.u.chunk.has_auth);
+    mwire_msg_free(&out);
+}
+
+/* The data path's welcome and the secure request round-trip; a welcome with
+ * a port and no token, or port 0, is refused. */
+static void data_path_fields_round_trip(void **state)
+{
+    (void)state;
+    mwire_msg_t w = {.kind = MWIRE_WELCOME};
+    w.u.welcome.window = 2;
+    w.u.welcome.data_port = 7403;
+    memset(w.u.welcome.data_token, 0xab, MWIRE_TOKEN_BYTES);
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    mwire_msg_t out;
+    assert_int_equal(mwire_encode(&w, &buf, &len), FT_OK);
+    assert_int_equal(mwire_decode(buf, len, &out), FT_OK);
+    assert_int_equal(out.u.welcome.data_port, 7403);
+    assert_memory_equal(out.u.welcome.data_token, w.u.welcome.data_token, MWIRE_TOKEN_BYTES);
+    mwire_msg_free(&out);
+    free(buf);
+    w.u.welcome.data_port = 70000;
+    assert_int_equal(mwire_encode(&w, &buf, &len), FT_EINVAL);
+    w.u.welcome.data_port = 0; /* no data path: no token either */
+    assert_int_equal(mwire_encode(&w, &buf, &len), FT_OK);
+    assert_int_equal(mwire_decode(buf, len, &out), FT_OK);
+    assert_int_equal(out.u.welcome.data_port, 0);
+    mwire_msg_free(&out);
+    free(buf);
+
+    uint8_t pk[32] = {0};
+    Ft__Wire__MediaWelcome pw = FT__WIRE__MEDIA_WELCOME__INIT;
+    pw.hub_sign_pk.data = pk;
+    pw.hub_sign_pk.len = 32;
+    pw.has_data_port = 1;
+    pw.data_port = 7403;
+    Ft__Wire__MediaMsg msg = FT__WIRE__MEDIA_MSG__INIT;
+    msg.kind_case = FT__WIRE__MEDIA_MSG__KIND_WELCOME;
+    msg.welcome = &pw;
+    uint8_t raw[128];
+    size_t n = ft__wire__media_msg__pack(&msg, raw);
+    assert_int_equal(mwire_decode(raw, n, &out), FT_EPROTO);
+    pw.has_data_token = 1;
+    pw.data_token.data = pk;
+    pw.data_token.len = 32;
+    pw.data_port = 0;
+    n = ft__wire__media_msg__pack(&msg, raw);
+    assert_int_equal(mwire_decode(raw, n, &out), FT_EPROTO);
+
+    mwire_msg_t r = {.kind = MWIRE_REQUEST};
+    r.u.request.index = 5;
+    r.u.request.secure = true;
+    assert_int_equal(mwire_encode(&r, &buf, &len), FT_OK);
+    assert_int_equal(mwire_decode(buf, len, &out), FT_OK);
+    assert_true(out.u.request.secure);
+    mwire_msg_free(&out);
+    free(buf);
+    r.u.request.secure = false;
+    assert_int_equal(mwire_encode(&r, &buf, &len), FT_OK);
+    assert_int_equal(mwire_decode(buf, len, &out), FT_OK);
+    assert_false(out.u.request.secure);
+    mwire_msg_free(&out);
+    free(buf);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(every_kind_round_trips),
         cmocka_unit_test(malformed_input_is_a_protocol_error),
         cmocka_unit_test(receipt_verifies_and_a_forged_one_does_not),
+        cmocka_unit_test(framed_chunk_is_the_encoded_chunk),
+        cmocka_unit_test(unusual_chunks_are_judged_by_protobuf_c),
+        cmocka_unit_test(data_path_fields_round_trip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -5,6 +5,8 @@
 #include "logging.h"
 
 #include <errno.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +16,9 @@ struct mstore_t {
     devlog_t *log; /* borrowed */
     MDB_env *env;  /* the log's environment */
     MDB_dbi chunks, files, progress, content, meta;
+    /* Where the data file is mapped (mstore_chunk_read; found again when
+     * LMDB maps it elsewhere after a resize). 0: not known. */
+    uintptr_t map_lo, map_hi;
 };
 
 int mstore_open(devlog_t *log, mstore_t **out)
@@ -152,6 +157,38 @@ int mstore_chunk_get(mstore_t *m, MDB_txn *txn, const uint8_t file_id[MEDIA_FILE
     return FT_OK;
 }
 
+/* The map of the data file (fd) in this process: LMDB gives its address
+ * only for MDB_FIXEDMAP, so it is looked up in /proc/self/maps by the file's
+ * device and inode (the mapping at file offset 0). */
+static bool map_find(int fd, uintptr_t *lo, uintptr_t *hi)
+{
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        return false;
+    }
+    FILE *f = fopen("/proc/self/maps", "re");
+    if (!f) {
+        return false;
+    }
+    char line[512];
+    bool found = false;
+    while (!found && fgets(line, sizeof line, f)) {
+        unsigned long a = 0, b = 0, off = 0, ino = 0;
+        unsigned dmaj = 0, dmin = 0;
+        char perms[8];
+        if (sscanf(line, "%lx-%lx %7s %lx %x:%x %lu", &a, &b, perms, &off, &dmaj, &dmin, &ino) ==
+                7 &&
+            off == 0 && ino == (unsigned long)st.st_ino && dmaj == major(st.st_dev) &&
+            dmin == minor(st.st_dev)) {
+            *lo = (uintptr_t)a;
+            *hi = (uintptr_t)b;
+            found = true;
+        }
+    }
+    fclose(f);
+    return found;
+}
+
 int mstore_chunk_read(mstore_t *m, MDB_txn *txn, const uint8_t file_id[MEDIA_FILE_ID_BYTES],
                       uint32_t index, uint8_t *buf, size_t cap, size_t *len)
 {
@@ -163,12 +200,13 @@ int mstore_chunk_read(mstore_t *m, MDB_txn *txn, const uint8_t file_id[MEDIA_FIL
     if (*len > cap) {
         return FT_EINVAL;
     }
-    MDB_envinfo info;
     int fd = -1;
-    if (mdb_env_info(m->env, &info) == 0 && mdb_env_get_fd(m->env, &fd) == 0 && fd >= 0 &&
-        info.me_mapaddr && data >= (const uint8_t *)info.me_mapaddr &&
-        (size_t)(data - (const uint8_t *)info.me_mapaddr) + *len <= info.me_mapsize) {
-        off_t off = (off_t)(data - (const uint8_t *)info.me_mapaddr);
+    uintptr_t p = (uintptr_t)data;
+    if (mdb_env_get_fd(m->env, &fd) == 0 && fd >= 0 &&
+        (p >= m->map_lo && p + *len <= m->map_hi
+             ? true
+             : map_find(fd, &m->map_lo, &m->map_hi) && p >= m->map_lo && p + *len <= m->map_hi)) {
+        off_t off = (off_t)(p - m->map_lo);
         size_t got = 0;
         while (got < *len) {
             ssize_t n = pread(fd, buf + got, *len - got, off + (off_t)got);

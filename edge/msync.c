@@ -112,7 +112,13 @@ struct edge_media_t {
     served_t *served;
     size_t n_served, cap_served;
     int64_t flushed_ms;
-    uint8_t *rbuf; /* one stored chunk, read for a request (serve thread) */
+    /* The chunk data path (docs/protocol.md "Media data path"): a DEALER of
+     * its own, without CurveZMQ, to the port the hub's welcome names. NULL
+     * until a welcome names one. */
+    void *data;
+    uint32_t data_port;
+    uint8_t data_token[MWIRE_TOKEN_BYTES];
+    bool data_fallback_said; /* "sent on the secure link instead" logged */
 };
 
 static void *watch_main(void *arg)
@@ -124,10 +130,29 @@ static void *watch_main(void *arg)
     return NULL;
 }
 
+/* ZeroMQ's free function for a sent buffer: hint is what was allocated
+ * (a chunk's header sits inside the allocation, not at its start). */
 static void free_sent(void *data, void *hint)
 {
-    (void)hint;
-    free(data);
+    free(hint ? hint : data);
+}
+
+/* Sends one packed message (buf, len; ZeroMQ frees it, or it is freed
+ * here) on sock without waiting: FT_OK, FT_EAGAIN (no connection ready, or
+ * the queue is full), FT_EIO. */
+static int send_packed(void *sock, uint8_t *buf, size_t len, void *to_free)
+{
+    zmq_msg_t msg;
+    if (zmq_msg_init_data(&msg, buf, len, free_sent, to_free) != 0) {
+        free(to_free);
+        return FT_EIO;
+    }
+    if (zmq_msg_send(&msg, sock, ZMQ_DONTWAIT) < 0) {
+        int e = zmq_errno();
+        zmq_msg_close(&msg); /* frees the buffer */
+        return e == EAGAIN ? FT_EAGAIN : FT_EIO;
+    }
+    return FT_OK;
 }
 
 static void send_media(edge_media_t *em, const mwire_msg_t *m)
@@ -138,16 +163,10 @@ static void send_media(edge_media_t *em, const mwire_msg_t *m)
         log_error("cannot encode a %s message", mwire_kind_name(m->kind));
         return;
     }
-    /* The encoded buffer is handed to ZeroMQ as it is (no copy of a 1 MiB
-     * chunk); ZeroMQ frees it once sent. */
-    zmq_msg_t msg;
-    if (zmq_msg_init_data(&msg, buf, len, free_sent, NULL) != 0) {
-        free(buf);
-        return;
-    }
-    if (zmq_msg_send(&msg, em->dealer, ZMQ_DONTWAIT) < 0) {
-        log_debug("%s not sent: %s", mwire_kind_name(m->kind), zmq_strerror(zmq_errno()));
-        zmq_msg_close(&msg);
+    /* Handed to ZeroMQ as it is; ZeroMQ frees it once sent. */
+    int err = send_packed(em->dealer, buf, len, buf);
+    if (err != FT_OK) {
+        log_debug("%s not sent: %s", mwire_kind_name(m->kind), ft_strerror(err));
     }
 }
 
@@ -250,31 +269,88 @@ static void flush_served(edge_media_t *em)
     }
 }
 
-static void on_request(edge_media_t *em, const uint8_t *file_id, uint32_t index)
+/* Reads chunk index of file_id straight into the message that carries it
+ * (pread into the space after its header: no other copy) and sends it on
+ * sock, with the data path's device and token when auth. FT_OK (sent),
+ * FT_ENOTFOUND (not held or unreadable: nothing sent), FT_EAGAIN (sock has
+ * no connection ready or its queue is full), FT_ENOMEM, FT_EIO. */
+static int send_chunk(edge_media_t *em, void *sock, const uint8_t *file_id, uint32_t index,
+                      bool auth)
 {
     MDB_txn *txn = NULL;
+    if (mdb_txn_begin(mstore_env(em->m), NULL, MDB_RDONLY, &txn) != 0) {
+        return FT_EIO;
+    }
+    const uint8_t *stored = NULL;
+    size_t len = 0;
+    int err = mstore_chunk_get(em->m, txn, file_id, index, &stored, &len);
+    if (err == FT_OK && (len < MEDIA_TAG_BYTES || len > MEDIA_CHUNK_MAX + MEDIA_TAG_BYTES)) {
+        err = FT_ENOTFOUND;
+    }
+    uint8_t *alloc = NULL;
+    if (err == FT_OK) {
+        alloc = malloc(MWIRE_CHUNK_HEADER_MAX + len);
+        err = alloc ? mstore_chunk_read(em->m, txn, file_id, index, alloc + MWIRE_CHUNK_HEADER_MAX,
+                                        len, &len)
+                    : FT_ENOMEM;
+    }
+    mdb_txn_abort(txn);
+    if (err != FT_OK) {
+        free(alloc);
+        return err == FT_ENOMEM ? err : FT_ENOTFOUND;
+    }
     mwire_msg_t m = {.kind = MWIRE_CHUNK};
     memcpy(m.u.chunk.file_id, file_id, MEDIA_FILE_ID_BYTES);
     m.u.chunk.index = index;
-    if (mdb_txn_begin(mstore_env(em->m), NULL, MDB_RDONLY, &txn) != 0) {
-        return;
+    m.u.chunk.len = len;
+    if (auth) {
+        m.u.chunk.has_auth = true;
+        memcpy(m.u.chunk.device, devlog_device(em->ctx->log), DEVID_BYTES);
+        memcpy(m.u.chunk.token, em->data_token, MWIRE_TOKEN_BYTES);
     }
-    size_t len = 0;
-    if (mstore_chunk_read(em->m, txn, file_id, index, em->rbuf, MEDIA_CHUNK_MAX + MEDIA_TAG_BYTES,
-                          &len) == FT_OK) {
-        m.u.chunk.data = em->rbuf;
-        m.u.chunk.len = len;
+    uint8_t hdr[MWIRE_CHUNK_HEADER_MAX];
+    size_t h = mwire_chunk_header(&m, hdr);
+    uint8_t *start = alloc + MWIRE_CHUNK_HEADER_MAX - h;
+    memcpy(start, hdr, h);
+    err = send_packed(sock, start, h + len, alloc);
+    if (err == FT_OK) {
         if (em->s.trace_served) {
             char idhex[33];
             hex_encode(file_id, MEDIA_FILE_ID_BYTES, idhex);
             log_info("media: served chunk %s:%u", idhex, index);
         }
         note_served(em, file_id);
-    } else {
-        m.u.chunk.missing = true;
     }
-    send_media(em, &m);
-    mdb_txn_abort(txn);
+    return err;
+}
+
+/* Answers the hub's request for chunk index of file_id: on the data path
+ * when the hub offered one, it is connected and the hub did not ask for the
+ * secure link; else on the CurveZMQ link. A chunk the edge does not hold is
+ * reported missing (on the CurveZMQ link). */
+static void on_request(edge_media_t *em, const uint8_t *file_id, uint32_t index, bool secure)
+{
+    int err = FT_EAGAIN;
+    if (em->data && !secure) {
+        err = send_chunk(em, em->data, file_id, index, true);
+        if (err == FT_EAGAIN && !em->data_fallback_said) {
+            log_info("media: the data path to the hub is not connected; chunks go on the "
+                     "secure link meanwhile");
+            em->data_fallback_said = true;
+        }
+    }
+    if (err == FT_EAGAIN || err == FT_EIO) {
+        err = send_chunk(em, em->dealer, file_id, index, false);
+    }
+    if (err == FT_ENOTFOUND) {
+        mwire_msg_t m = {.kind = MWIRE_CHUNK};
+        memcpy(m.u.chunk.file_id, file_id, MEDIA_FILE_ID_BYTES);
+        m.u.chunk.index = index;
+        m.u.chunk.missing = true;
+        send_media(em, &m);
+    } else if (err != FT_OK) {
+        log_debug("media: chunk %u not sent: %s", index, ft_strerror(err));
+    }
 }
 
 static void on_receipt(edge_media_t *em, const uint8_t *raw, size_t len)
@@ -331,6 +407,60 @@ static void on_receipt(edge_media_t *em, const uint8_t *raw, size_t len)
     log_warn("media: a completion receipt that matches no stored file; ignored");
 }
 
+/* The data path the hub's welcome names (port 0: none). The hub's media
+ * host is the one in media.hub; a new token only replaces the old one, a
+ * new port connects anew. */
+static void data_path_set(edge_media_t *em, uint32_t port, const uint8_t *token)
+{
+    memcpy(em->data_token, token, MWIRE_TOKEN_BYTES);
+    if (port == em->data_port && (em->data || !port)) {
+        return;
+    }
+    if (em->data) {
+        zmq_close(em->data);
+        em->data = NULL;
+    }
+    em->data_port = port;
+    em->data_fallback_said = false;
+    if (!port) {
+        log_info("media: the hub offers no data path; chunks go on the secure link");
+        return;
+    }
+    char ep[sizeof em->s.endpoint + 8];
+    const char *colon = strrchr(em->s.endpoint, ':');
+    const char *scheme_end = strstr(em->s.endpoint, "://");
+    if (!colon || !scheme_end || colon < scheme_end + 3 ||
+        (size_t)(colon - em->s.endpoint) + 8 > sizeof ep) {
+        log_warn("media: cannot tell the hub's host from %s; chunks go on the secure link",
+                 em->s.endpoint);
+        return;
+    }
+    snprintf(ep, sizeof ep, "%.*s:%u", (int)(colon - em->s.endpoint), em->s.endpoint, port);
+    /* Sends only (nothing is read from it); a message waits only for a
+     * connection that is up (IMMEDIATE): otherwise the chunk takes the
+     * secure link at once. */
+    int zero = 0, one = 1, ivl = 200, ivl_max = 2000, hwm = 16;
+    int64_t maxmsg = 64;
+    void *d = zmq_socket(em->zctx, ZMQ_DEALER);
+    if (!d || zmq_setsockopt(d, ZMQ_LINGER, &zero, sizeof zero) != 0 ||
+        zmq_setsockopt(d, ZMQ_IMMEDIATE, &one, sizeof one) != 0 ||
+        zmq_setsockopt(d, ZMQ_RECONNECT_IVL, &ivl, sizeof ivl) != 0 ||
+        zmq_setsockopt(d, ZMQ_RECONNECT_IVL_MAX, &ivl_max, sizeof ivl_max) != 0 ||
+        zmq_setsockopt(d, ZMQ_SNDHWM, &hwm, sizeof hwm) != 0 ||
+        zmq_setsockopt(d, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg) != 0 || zmq_connect(d, ep) != 0) {
+        log_warn("media: cannot open the data path to %s (%s); chunks go on the secure link", ep,
+                 zmq_strerror(zmq_errno()));
+        if (d) {
+            zmq_close(d);
+        }
+        return;
+    }
+    em->data = d;
+    log_info("media: chunks go to %s (data path; requests, receipts and anything the hub asks "
+             "for again stay on the secure link)",
+             ep);
+}
+
 static void on_media_message(edge_media_t *em, const uint8_t *buf, size_t len)
 {
     mwire_msg_t m;
@@ -343,9 +473,10 @@ static void on_media_message(edge_media_t *em, const uint8_t *buf, size_t len)
         memcpy(em->hub_sign_pk, m.u.welcome.hub_sign_pk, 32);
         em->has_sign_pk = true;
         log_debug("media: hub welcomed us, window %u", m.u.welcome.window);
+        data_path_set(em, m.u.welcome.data_port, m.u.welcome.data_token);
         break;
     case MWIRE_REQUEST:
-        on_request(em, m.u.request.file_id, m.u.request.index);
+        on_request(em, m.u.request.file_id, m.u.request.index, m.u.request.secure);
         break;
     case MWIRE_RECEIPT:
         on_receipt(em, m.u.receipt.raw, m.u.receipt.len);
@@ -485,14 +616,7 @@ int edge_media_start(edge_ctx_t *ctx, volatile sig_atomic_t *stop, edge_media_t 
     }
     em->ctx = ctx;
     em->stop = stop;
-    em->rbuf = malloc(MEDIA_CHUNK_MAX + MEDIA_TAG_BYTES);
-    if (!em->rbuf) {
-        edge_fail("out of memory");
-        free(em);
-        return 1;
-    }
     if (edge_media_settings(ctx, NULL, &em->s) != 0) {
-        free(em->rbuf);
         free(em);
         return 1;
     }
@@ -551,13 +675,16 @@ void edge_media_stop(edge_media_t **m_p)
         zmq_socket_monitor(em->dealer, NULL, 0);
         zmq_close(em->dealer);
     }
+    if (em->data) {
+        zmq_close(em->data);
+    }
     if (em->zctx) {
         zmq_ctx_term(em->zctx);
     }
     ingest_destroy(&em->in);
     mstore_destroy(&em->m);
     free(em->served);
-    free(em->rbuf);
+
     free(em);
     *m_p = NULL;
 }

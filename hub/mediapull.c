@@ -62,9 +62,10 @@ struct hub_mdb_t {
 /* A file being pulled, in memory. */
 typedef struct {
     hub_mfile_t row;
-    uint8_t *held; /* bitmap: durable */
-    uint8_t *bad;  /* bitmap: refused */
-    uint8_t *fly;  /* bitmap: requested, not answered */
+    uint8_t *held;   /* bitmap: durable */
+    uint8_t *bad;    /* bitmap: refused */
+    uint8_t *fly;    /* bitmap: requested, not answered */
+    uint8_t *secure; /* bitmap: ask on the CurveZMQ link (a data-path copy was wrong) */
     uint8_t (*hashes)[MEDIA_HASH_BYTES];
     uint8_t sealed[MEDIA_SEALED_KEY_BYTES];
     blob_partial_t *part;
@@ -95,6 +96,9 @@ typedef struct {
     req_t *reqs;
     size_t n_reqs, cap_reqs;
     int64_t last_rx_ms; /* last chunk from this edge */
+    /* The data path's token for this connection (new at every welcome):
+     * chunks on the data path must carry it. */
+    uint8_t token[MWIRE_TOKEN_BYTES];
 } msess_t;
 
 struct hub_media_t {
@@ -131,6 +135,14 @@ struct hub_media_t {
     char pause_what[320];
     int status_fd; /* STATE/media.status, or -1 */
     int wake_fd;   /* eventfd: the sync loop committed (hub_media_wake), or -1 */
+    /* The chunk data path (docs/protocol.md "Media data path"): a ROUTER
+     * without CurveZMQ that only takes chunks, each carrying its session's
+     * token, each checked against the signed manifest like any other. */
+    void *data_router;      /* NULL: no data path */
+    uint32_t data_port;     /* told to edges in the welcome */
+    uint64_t data_dropped;  /* data-path messages dropped (no session, bad token) */
+    uint64_t data_reasked;  /* data-path chunks asked again on the secure link */
+    int64_t data_warned_ms; /* last "dropped" warning */
 };
 
 static int64_t now_ms(void)
@@ -374,6 +386,7 @@ static void active_free(hub_media_t *hm, active_t *a)
     free(a->held);
     free(a->bad);
     free(a->fly);
+    free(a->secure);
     free(a->hashes);
     blobstore_partial_close(&a->part);
     sodium_memzero(a, sizeof *a);
@@ -506,7 +519,8 @@ static int activate(hub_media_t *hm, const hub_mfile_t *row)
     a.held = calloc(1, nb);
     a.bad = calloc(1, nb);
     a.fly = calloc(1, nb);
-    int err = a.held && a.bad && a.fly ? FT_OK : FT_ENOMEM;
+    a.secure = calloc(1, nb);
+    int err = a.held && a.bad && a.fly && a.secure ? FT_OK : FT_ENOMEM;
     if (err == FT_OK) {
         err = load_manifest(hm, &a);
     }
@@ -767,6 +781,11 @@ static void on_hello(hub_media_t *hm, msess_t *s, const mwire_msg_t *m)
     mwire_msg_t w = {.kind = MWIRE_WELCOME};
     memcpy(w.u.welcome.hub_sign_pk, hm->keys->sign_pk, 32);
     w.u.welcome.window = hm->o.window;
+    randombytes_buf(s->token, sizeof s->token);
+    if (hm->data_router) {
+        w.u.welcome.data_port = hm->data_port;
+        memcpy(w.u.welcome.data_token, s->token, sizeof s->token);
+    }
     if (send_to(hm, s, &w) != FT_OK) {
         s->open = false;
         return;
@@ -885,11 +904,32 @@ static void stream_advance(hub_media_t *hm, active_t *a, uint32_t i, const uint8
     }
 }
 
+/* A chunk from the data path that did not match (or said "missing"):
+ * nothing is concluded from a link without CurveZMQ, so the chunk is asked
+ * again on the CurveZMQ link, whose answer is the one recorded (an
+ * integrity event if that copy does not match either). */
+static void reask_secure(hub_media_t *hm, active_t *a, uint32_t i, const char *what)
+{
+    set_bit(a->secure, i, true);
+    hm->data_reasked++;
+    char idhex[33], id[DEVID_TEXT_SIZE];
+    hex_encode(a->row.file_id, MEDIA_FILE_ID_BYTES, idhex);
+    devid_format(a->row.device, id);
+    log_warn("media: device %s: chunk %u of file %s on the data path %s; asked again on the "
+             "secure link",
+             id, i, idhex, what);
+}
+
 /* Chunk i of a, as received: stored in the partial, then checked against
  * the manifest's hash (a kill -9 meanwhile loses nothing: the restarted hub
  * finds the slot by its hash), then fed to the streaming content check. */
-static void chunk_take(hub_media_t *hm, active_t *a, uint32_t i, const mwire_msg_t *m)
+static void chunk_take(hub_media_t *hm, active_t *a, uint32_t i, const mwire_msg_t *m,
+                       bool via_data)
 {
+    if (via_data && m->u.chunk.missing) {
+        reask_secure(hm, a, i, "said missing");
+        return;
+    }
     if (m->u.chunk.missing) {
         set_bit(a->bad, i, true);
         a->row.bad++;
@@ -926,6 +966,10 @@ static void chunk_take(hub_media_t *hm, active_t *a, uint32_t i, const mwire_msg
     if (len_ok) {
         media_chunk_hash(a->row.file_id, i, m->u.chunk.data, m->u.chunk.len, h);
     }
+    if (via_data && (!len_ok || sodium_memcmp(h, a->hashes[i], MEDIA_HASH_BYTES) != 0)) {
+        reask_secure(hm, a, i, "does not match the signed manifest");
+        return;
+    }
     if (!len_ok || sodium_memcmp(h, a->hashes[i], MEDIA_HASH_BYTES) != 0) {
         /* A slot written with bad bytes is not held: a good copy overwrites
          * it, and a restart does not take it (its hash does not match). */
@@ -949,7 +993,7 @@ static void chunk_take(hub_media_t *hm, active_t *a, uint32_t i, const mwire_msg
     stream_advance(hm, a, i, m->u.chunk.data, m->u.chunk.len);
 }
 
-static void on_chunk(hub_media_t *hm, msess_t *s, const mwire_msg_t *m)
+static void on_chunk(hub_media_t *hm, msess_t *s, const mwire_msg_t *m, bool via_data)
 {
     take_request(s, m->u.chunk.file_id, m->u.chunk.index);
     s->last_rx_ms = now_ms();
@@ -970,7 +1014,7 @@ static void on_chunk(hub_media_t *hm, msess_t *s, const mwire_msg_t *m)
      * meanwhile. i keeps its in-flight bit until then, so it is not asked
      * for again. */
     fill_windows(hm);
-    chunk_take(hm, a, i, m);
+    chunk_take(hm, a, i, m, via_data);
     set_bit(a->fly, i, false);
 }
 
@@ -1333,6 +1377,7 @@ static void fill_windows(hub_media_t *hm)
             mwire_msg_t m = {.kind = MWIRE_REQUEST};
             memcpy(m.u.request.file_id, pick->row.file_id, MEDIA_FILE_ID_BYTES);
             m.u.request.index = idx;
+            m.u.request.secure = bit(pick->secure, idx);
             if (send_to(hm, s, &m) != FT_OK) {
                 sess_close(hm, s); /* the edge is gone; it says Hello when back */
                 continue;
@@ -1415,7 +1460,7 @@ static void on_message(hub_media_t *hm, zmq_msg_t *rid, zmq_msg_t *payload)
         on_hello(hm, s, &m);
         break;
     case MWIRE_CHUNK:
-        on_chunk(hm, s, &m);
+        on_chunk(hm, s, &m, false);
         break;
     default:
         log_warn("media: an edge does not send %s messages", mwire_kind_name(m.kind));
@@ -1424,24 +1469,63 @@ static void on_message(hub_media_t *hm, zmq_msg_t *rid, zmq_msg_t *payload)
     mwire_msg_free(&m);
 }
 
-static int recv_one(hub_media_t *hm)
+/* A message on the data path: only a chunk that carries the token of its
+ * device's current connection is taken (and then checked against the
+ * manifest like any other); everything else is dropped and counted. */
+static void on_data_message(hub_media_t *hm, zmq_msg_t *rid, zmq_msg_t *payload)
+{
+    (void)rid;
+    mwire_msg_t m;
+    msess_t *s = NULL;
+    if (mwire_decode(zmq_msg_data(payload), zmq_msg_size(payload), &m) == FT_OK) {
+        if (m.kind == MWIRE_CHUNK && m.u.chunk.has_auth) {
+            for (size_t i = 0; i < hm->n_sess && !s; i++) {
+                msess_t *c = &hm->sess[i];
+                if (c->open && memcmp(c->device, m.u.chunk.device, DEVID_BYTES) == 0 &&
+                    sodium_memcmp(c->token, m.u.chunk.token, MWIRE_TOKEN_BYTES) == 0) {
+                    s = c;
+                }
+            }
+        }
+        if (s) {
+            on_chunk(hm, s, &m, true);
+        }
+        mwire_msg_free(&m);
+    }
+    if (s) {
+        return;
+    }
+    hm->data_dropped++;
+    int64_t t = now_ms();
+    if (t - hm->data_warned_ms >= 60000) {
+        hm->data_warned_ms = t;
+        log_warn("media: %llu messages on the data path dropped so far: not a chunk, or not "
+                 "from a connected device with its current token (an edge's stale chunks "
+                 "after a reconnect are harmless: they are asked again)",
+                 (unsigned long long)hm->data_dropped);
+    }
+}
+
+/* Receives one [routing id, payload] message from sock and hands it to fn;
+ * 0 when there was none. */
+static int recv_one(hub_media_t *hm, void *sock,
+                    void (*fn)(hub_media_t *, zmq_msg_t *, zmq_msg_t *))
 {
     zmq_msg_t rid, payload;
     zmq_msg_init(&rid);
-    if (zmq_msg_recv(&rid, hm->router, ZMQ_DONTWAIT) < 0) {
+    if (zmq_msg_recv(&rid, sock, ZMQ_DONTWAIT) < 0) {
         zmq_msg_close(&rid);
         return 0;
     }
     zmq_msg_init(&payload);
-    bool ok =
-        zmq_msg_more(&rid) && zmq_msg_recv(&payload, hm->router, 0) >= 0 && !zmq_msg_more(&payload);
+    bool ok = zmq_msg_more(&rid) && zmq_msg_recv(&payload, sock, 0) >= 0 && !zmq_msg_more(&payload);
     if (ok) {
-        on_message(hm, &rid, &payload);
+        fn(hm, &rid, &payload);
     } else {
         while (zmq_msg_more(&payload)) {
             zmq_msg_close(&payload);
             zmq_msg_init(&payload);
-            zmq_msg_recv(&payload, hm->router, 0);
+            zmq_msg_recv(&payload, sock, 0);
         }
     }
     zmq_msg_close(&payload);
@@ -1453,12 +1537,13 @@ static void *media_main(void *arg)
 {
     hub_media_t *hm = arg;
     while (!*hm->stop) {
-        zmq_pollitem_t items[3] = {
+        zmq_pollitem_t items[4] = {
             {zap_socket(hm->zap), 0, ZMQ_POLLIN, 0},
             {hm->router, 0, ZMQ_POLLIN, 0},
             {NULL, hm->wake_fd, ZMQ_POLLIN, 0},
+            {hm->data_router, 0, ZMQ_POLLIN, 0},
         };
-        int rc = zmq_poll(items, hm->wake_fd >= 0 ? 3 : 2, 100);
+        int rc = zmq_poll(items, hm->data_router ? 4 : 3, 100);
         if (rc < 0 && zmq_errno() != EINTR) {
             log_error("media loop: %s", zmq_strerror(zmq_errno()));
             break;
@@ -1468,7 +1553,14 @@ static void *media_main(void *arg)
         }
         if (items[1].revents & ZMQ_POLLIN) {
             for (int i = 0; i < 64 && !*hm->stop; i++) {
-                if (!recv_one(hm)) {
+                if (!recv_one(hm, hm->router, on_message)) {
+                    break;
+                }
+            }
+        }
+        if (hm->data_router && (items[3].revents & ZMQ_POLLIN)) {
+            for (int i = 0; i < 64 && !*hm->stop; i++) {
+                if (!recv_one(hm, hm->data_router, on_data_message)) {
                     break;
                 }
             }
@@ -1483,7 +1575,7 @@ static void *media_main(void *arg)
                 media_pause(hm, err, what);
             }
         }
-        bool woken = hm->wake_fd >= 0 && (items[2].revents & ZMQ_POLLIN);
+        bool woken = items[2].revents & ZMQ_POLLIN;
         if (woken) {
             uint64_t n;
             if (read(hm->wake_fd, &n, sizeof n) < 0) {
@@ -1525,6 +1617,77 @@ static int load_pulling(void *ctx, const hub_mfile_t *f)
         log_warn("media: a file in progress cannot be resumed (manifest unreadable)");
     }
     return 0;
+}
+
+/* The data path's endpoint: o.data_listen, or when that is unset the media
+ * endpoint's port + 1 (7402 -> 7403); "" when there is none ("off", or no
+ * port to derive from). *derived: the default was taken. */
+static void data_endpoint(const hub_media_opts_t *o, char *out, size_t n, bool *derived)
+{
+    out[0] = '\0';
+    *derived = !o->data_listen;
+    if (o->data_listen) {
+        if (strcmp(o->data_listen, "off") != 0) {
+            snprintf(out, n, "%s", o->data_listen);
+        }
+        return;
+    }
+    const char *colon = strrchr(o->listen, ':');
+    char *end = NULL;
+    unsigned long port = colon ? strtoul(colon + 1, &end, 10) : 0;
+    if (!colon || end == colon + 1 || *end != '\0' || port == 0 || port >= 65535 ||
+        (size_t)(colon - o->listen) + 8 > n) {
+        return;
+    }
+    snprintf(out, n, "%.*s:%lu", (int)(colon - o->listen), o->listen, port + 1);
+}
+
+/* Binds the data path (no CurveZMQ: chunks are already encrypted end to end
+ * and checked against the signed manifest; see docs/protocol.md). A derived
+ * default that cannot bind only leaves the data path out; a configured one
+ * is an error. FT_OK or FT_EIO (logged). */
+static int data_path_open(hub_media_t *hm)
+{
+    char ep[300];
+    bool derived = false;
+    data_endpoint(&hm->o, ep, sizeof ep, &derived);
+    if (!ep[0]) {
+        return FT_OK;
+    }
+    int zero = 0, hwm = 64;
+    int64_t maxmsg = (int64_t)MWIRE_MAX_MSG_BYTES;
+    char last[300] = "";
+    size_t last_n = sizeof last;
+    void *d = zmq_socket(hm->zctx, ZMQ_ROUTER);
+    if (!d || zmq_setsockopt(d, ZMQ_LINGER, &zero, sizeof zero) != 0 ||
+        zmq_setsockopt(d, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg) != 0 ||
+        zmq_setsockopt(d, ZMQ_RCVHWM, &hwm, sizeof hwm) != 0 || zmq_bind(d, ep) != 0 ||
+        zmq_getsockopt(d, ZMQ_LAST_ENDPOINT, last, &last_n) != 0) {
+        int e = zmq_errno();
+        if (d) {
+            zmq_close(d);
+        }
+        if (derived) {
+            log_warn("media: cannot listen for chunk data on %s (%s); chunks go on the secure "
+                     "link (set `media.data_listen` to another address, or to off)",
+                     ep, zmq_strerror(e));
+            return FT_OK;
+        }
+        log_error("cannot listen for chunk data on %s: %s (set `media.data_listen` in hub.conf, "
+                  "or off)",
+                  ep, zmq_strerror(e));
+        return FT_EIO;
+    }
+    const char *colon = strrchr(last, ':');
+    unsigned long port = colon ? strtoul(colon + 1, NULL, 10) : 0;
+    if (port == 0 || port > 65535) {
+        log_error("media: the chunk data path bound to %s, which has no port", last);
+        zmq_close(d);
+        return FT_EIO;
+    }
+    hm->data_router = d;
+    hm->data_port = (uint32_t)port;
+    return FT_OK;
 }
 
 int hub_media_start(const char *state, store_t *store, devlog_t *hublog, const keys_t *keys,
@@ -1614,14 +1777,22 @@ int hub_media_start(const char *state, store_t *store, devlog_t *hublog, const k
         hub_media_stop(&hm);
         return FT_EIO;
     }
+    if (data_path_open(hm) != FT_OK) {
+        hub_media_stop(&hm);
+        return FT_EIO;
+    }
     if (pthread_create(&hm->th, NULL, media_main, hm) != 0) {
         hub_media_stop(&hm);
         return FT_EIO;
     }
     hm->started = true;
-    log_info("media: pulling chunks on %s (window %u per edge, %u in all), %zu files in "
+    char data_text[300] = "no data path: chunks on the secure link";
+    if (hm->data_router) {
+        snprintf(data_text, sizeof data_text, "chunk data path on port %u", hm->data_port);
+    }
+    log_info("media: pulling chunks on %s (window %u per edge, %u in all; %s), %zu files in "
              "progress",
-             hm->o.listen, hm->o.window, hm->o.global, hm->n_act);
+             hm->o.listen, hm->o.window, hm->o.global, data_text, hm->n_act);
     *out = hm;
     return FT_OK;
 }
@@ -1638,6 +1809,9 @@ void hub_media_stop(hub_media_t **m_p)
     }
     if (hm->router) {
         zmq_close(hm->router);
+    }
+    if (hm->data_router) {
+        zmq_close(hm->data_router);
     }
     zap_destroy(&hm->zap);
     if (hm->zctx) {

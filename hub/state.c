@@ -17,6 +17,7 @@ const char *const hub_config_keys[] = {
     "sync.max_batch_entries",
     "sync.max_batch_bytes",
     "media.listen",
+    "media.data_listen",
     "media.window",
     "rules",
     "alerts.publish",
