@@ -569,6 +569,14 @@ int hub_media_start_cfg(hub_ctx_t *ctx, volatile sig_atomic_t *stop, hub_media_t
         }
         mo.window = (unsigned)v;
     }
+    const char *adv = config_get(ctx->cfg, "media.data_advertise");
+    if (adv) {
+        if (config_parse_u64(adv, &v) != FT_OK || v == 0 || v > 65535) {
+            hub_fail("media.data_advertise must be a TCP port from 1 to 65535, not \"%s\"", adv);
+            return 1;
+        }
+        mo.data_advertise = (unsigned)v;
+    }
     if (hub_media_start(ctx->state, ctx->store, ctx->hublog, &ctx->keys, &mo, stop, out) != FT_OK) {
         hub_fail("cannot start the media service on %s (see the message above)", mo.listen);
         return 1;

@@ -37,7 +37,7 @@
  * cache), which a killed hub does not lose: activate() finds such chunks by
  * their hashes, so only chunks still on the wire are asked for again. */
 #define MEDIA_CKPT_MS 1000
-#define MEDIA_CKPT_BYTES ((uint64_t)64 << 20)
+#define MEDIA_CKPT_BYTES ((uint64_t)256 << 20)
 #define MEDIA_INDEX_MS 300
 #define MEDIA_GATE_MS 500
 #define MEDIA_MDB_MAP ((size_t)1 << 30)
@@ -1686,7 +1686,11 @@ static int data_path_open(hub_media_t *hm)
         return FT_EIO;
     }
     hm->data_router = d;
-    hm->data_port = (uint32_t)port;
+    hm->data_port = hm->o.data_advertise ? hm->o.data_advertise : (uint32_t)port;
+    if (hm->data_port != port) {
+        log_info("media: chunk data path bound to %s, told to edges as port %u", last,
+                 hm->data_port);
+    }
     return FT_OK;
 }
 

@@ -79,6 +79,9 @@ typedef struct {
     /* The chunk data path (docs/protocol.md "Media data path"): NULL for
      * listen's port + 1, "off" for none (every chunk on the CurveZMQ link). */
     const char *data_listen;
+    /* The data path's port as edges reach it (a port forwarded by the
+     * office's firewall); 0: the port bound. */
+    unsigned data_advertise;
     unsigned window; /* requests in flight per edge */
     unsigned global; /* requests in flight across edges */
 } hub_media_opts_t;
@@ -118,7 +121,8 @@ json_t *hub_media_status_json(const char *state);
 void hub_media_status_print(const char *state, FILE *out);
 
 /* hub_media_start with the settings of hub.conf (`media.listen`,
- * `media.data_listen`, `media.window`); 0, or 1 after printing why (hub/cmd_media.c). */
+ * `media.data_listen`, `media.data_advertise`, `media.window`); 0, or 1 after printing why
+ * (hub/cmd_media.c). */
 int hub_media_start_cfg(hub_ctx_t *ctx, volatile sig_atomic_t *stop, hub_media_t **out);
 
 /* `fieldtrail-hub media list|get` (hub/cmd_media.c). */

@@ -18,6 +18,7 @@ const char *const hub_config_keys[] = {
     "sync.max_batch_bytes",
     "media.listen",
     "media.data_listen",
+    "media.data_advertise",
     "media.window",
     "rules",
     "alerts.publish",
