@@ -11,12 +11,19 @@
 # Prints seconds, MB/s and CPU-seconds of both ends for each, and the ratios
 # against rsync over ssh. Installs rsync, openssh-server and syncthing with
 # apt-get if missing (this script only; the test suite never needs them).
-#   FT_BUILD=build ops/bench-media.sh          BENCH_MB=1024 by default
+#
+# The legs run BENCH_ROUNDS times (3 by default), each round in another
+# order (a leg that runs right after another one's files were deleted finds
+# the page cache warm: on a virtual machine that alone moved a leg's time by
+# half). Each round is printed; the summary takes each leg's median, and the
+# ratios come with their range over the rounds.
+#   FT_BUILD=build ops/bench-media.sh          BENCH_MB=1024, BENCH_ROUNDS=3
 #   BENCH_SKIP_SYNCTHING=1                     leaves out the Syncthing leg
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 FT_BUILD=${FT_BUILD:-$root/build}
 BENCH_MB=${BENCH_MB:-1024}
+BENCH_ROUNDS=${BENCH_ROUNDS:-3}
 HUB=$FT_BUILD/hub/fieldtrail-hub
 EDGE=$FT_BUILD/edge/fieldtrail-edge
 for b in "$HUB" "$EDGE"; do
@@ -60,6 +67,12 @@ cpu() {
   for k in $(pgrep -P "$1" 2>/dev/null); do c=$(echo "$c + $(cpu "$k")" | bc); done
   echo "$c"
 }
+# forget PID...: those processes were ended and reaped; cleanup leaves them.
+forget() {
+  local p keep=()
+  for p in "${PIDS[@]}"; do [[ " $* " == *" $p "* ]] || keep+=("$p"); done
+  PIDS=("${keep[@]}")
+}
 now() { date +%s.%N; }
 since() { echo "$(now) - $1" | bc; }
 waitfor() { # SECONDS WHAT CMD...
@@ -81,65 +94,79 @@ rm -f "$W/block"
 want=$(sha256sum "$W/big.mp4" | cut -d' ' -f1)
 sync
 echo "machine: $(nproc) cores, $(awk '/model name/ {sub(/.*: /, ""); print; exit}' /proc/cpuinfo), load $(cut -d' ' -f1-3 /proc/loadavg)"
-printf '%-28s %8s %10s %14s %14s\n' "" "seconds" "MB/s" "CPU sender s" "CPU receiver s"
-declare -A R_S R_CS R_CR
-report() { # name seconds cpu_sender cpu_receiver
-  R_S[$1]=$2 R_CS[$1]=$3 R_CR[$1]=$4
-  printf '%-28s %8.1f %10.1f %14.2f %14.2f\n' "$1" "$2" \
-    "$(echo "$mb * 1.048576 / $2" | bc -l)" "$3" "$4"
+FMT='%-28s %8s %10s %14s %14s\n'
+printf "$FMT" "" "seconds" "MB/s" "CPU sender s" "CPU receiver s"
+row() { # name seconds cpu_sender cpu_receiver ("-": none)
+  local r=$4
+  [ "$r" = - ] || r=$(printf '%.2f' "$r")
+  printf '%-28s %8.1f %10.1f %14.2f %14s\n' "$1" "$2" "$(echo "$mb * 1.048576 / $2" | bc -l)" \
+    "$3" "$r"
 }
+# Per leg, one line per round: "seconds cpu_sender cpu_receiver".
+declare -A RES
 
-# --- fieldtrail ---------------------------------------------------------------
-P=$(free_port); MP=$(free_port)
-"$HUB" init --state "$W/hub" --listen "tcp://127.0.0.1:$P" --advertise 127.0.0.1 --json >"$W/init.json"
+# --- fieldtrail: set up once, the edge ingests the file (timed apart) ----------
+P=$(free_port); MP=$(free_port); DP=$(free_port)
+F0=$W/ft0
+"$HUB" init --state "$F0/hub" --listen "tcp://127.0.0.1:$P" --advertise 127.0.0.1 --json >"$W/init.json"
 {
   echo "media.listen = tcp://127.0.0.1:$MP"
+  echo "media.data_listen = tcp://127.0.0.1:$DP"
   echo "http = off"
   echo "alerts.publish = tcp://127.0.0.1:$(free_port)"
-} >>"$W/hub/hub.conf"
+} >>"$F0/hub/hub.conf"
 KEY=$(grep -o '"hub_key":"[0-9a-f]*"' "$W/init.json" | cut -d'"' -f4)
-AK=$(awk -F' *= *' '$1 == "archive_public" {print $2}' "$W/hub/hub.pub")
-"$EDGE" init --state "$W/edge" --unit U --vehicle V --hub "tcp://127.0.0.1:$P" --hub-key "$KEY" \
+AK=$(awk -F' *= *' '$1 == "archive_public" {print $2}' "$F0/hub/hub.pub")
+"$EDGE" init --state "$F0/edge" --unit U --vehicle V --hub "tcp://127.0.0.1:$P" --hub-key "$KEY" \
   --archive-key "$AK" >/dev/null
-echo "media.hub = tcp://127.0.0.1:$MP" >>"$W/edge/edge.conf"
-"$HUB" enroll "$W/edge/device.pub" --unit U --vehicle V --state "$W/hub" >/dev/null
+echo "media.hub = tcp://127.0.0.1:$MP" >>"$F0/edge/edge.conf"
+"$HUB" enroll "$F0/edge/device.pub" --unit U --vehicle V --state "$F0/hub" >/dev/null
 t0=$(now)
 /usr/bin/time -f '%U %S' -o "$W/ingest.cpu" "$EDGE" ingest "$W/big.mp4" --recorder R \
-  --state "$W/edge" >/dev/null 2>"$W/ingest.log" || { cat "$W/ingest.log" >&2; exit 1; }
+  --state "$F0/edge" >/dev/null 2>"$W/ingest.log" || { cat "$W/ingest.log" >&2; exit 1; }
 ingest_s=$(since "$t0")
 ingest_cpu=$(awk '{print $1 + $2}' "$W/ingest.cpu")
-"$HUB" run --state "$W/hub" 2>"$W/hub.log" &
-HP=$!; PIDS+=($HP)
-waitfor 30 "the hub to listen" grep -q "pulling chunks" "$W/hub.log"
-hub0=$(cpu $HP)
-t0=$(now)
-"$EDGE" run --state "$W/edge" 2>"$W/edge.log" &
-EP=$!; PIDS+=($EP)
-# The end is the hub's log line for the completed file (written after the
-# receipt is committed): polling `media list` ten times a second would cost
-# the two cores about a third of a CPU-second per second of transfer.
-complete() { grep -q "media: file [0-9a-f]* complete:" "$W/hub.log"; }
-waitfor 3600 "the hub to hold the file" complete
-ft_s=$(since "$t0")
-"$HUB" media list --state "$W/hub" --json | grep -q '"state":"complete"' ||
-  { echo "bench-media: the hub logged the file complete but does not list it so" >&2; exit 1; }
-ft_cs=$(cpu $EP)
-ft_cr=$(echo "$(cpu $HP) - $hub0" | bc)
-printf '%-28s %8.1f %10.1f %14.2f %14s\n' "fieldtrail ingest (edge)" "$ingest_s" \
-  "$(echo "$mb * 1.048576 / $ingest_s" | bc -l)" "$ingest_cpu" "-"
-report "fieldtrail sync" "$ft_s" "$ft_cs" "$ft_cr"
-id=$("$HUB" media list --state "$W/hub" --json | grep -o '"file_id":"[0-9a-f]*"' | cut -d'"' -f4)
-"$HUB" media get "$id" --out "$W/ft-got" --state "$W/hub" >/dev/null 2>&1
-[ "$(sha256sum "$W/ft-got" | cut -d' ' -f1)" = "$want" ] ||
-  { echo "bench-media: fieldtrail's copy differs" >&2; exit 1; }
-rm -f "$W/ft-got"
-kill $EP $HP; wait $EP $HP 2>/dev/null || true
-PIDS=()
-rm -rf "$W/hub" "$W/edge"
+sync
+row "fieldtrail ingest (edge)" "$ingest_s" "$ingest_cpu" "-"
 
-# --- rsync over ssh -------------------------------------------------------------
+# leg_fieldtrail: a copy of the ingested pair; edge -> hub sync until the hub
+# has verified, checked and stored the file and signed the receipt.
+leg_fieldtrail() {
+  local F=$W/ft HP EP hub0 t0 s cs cr id
+  rm -rf "$F"
+  cp -a "$F0" "$F"
+  sync
+  "$HUB" run --state "$F/hub" 2>"$F/hub.log" &
+  HP=$!; PIDS+=($HP)
+  waitfor 30 "the hub to listen" grep -q "pulling chunks" "$F/hub.log"
+  hub0=$(cpu $HP)
+  t0=$(now)
+  "$EDGE" run --state "$F/edge" 2>"$F/edge.log" &
+  EP=$!; PIDS+=($EP)
+  # The end is the hub's log line for the completed file (written after the
+  # receipt is committed): polling `media list` ten times a second would
+  # cost the two cores about a third of a CPU-second per second.
+  waitfor 3600 "the hub to hold the file" grep -q "media: file [0-9a-f]* complete:" "$F/hub.log"
+  s=$(since "$t0")
+  cs=$(cpu $EP)
+  cr=$(echo "$(cpu $HP) - $hub0" | bc)
+  RES[fieldtrail sync]+="$s $cs $cr"$'\n'
+  row "fieldtrail sync" "$s" "$cs" "$cr"
+  id=$("$HUB" media list --state "$F/hub" --json | grep '"state":"complete"' |
+    grep -o '"file_id":"[0-9a-f]*"' | cut -d'"' -f4)
+  [ -n "$id" ] || { echo "bench-media: the hub logged the file complete but does not list it so" >&2; exit 1; }
+  "$HUB" media get "$id" --out "$W/ft-got" --state "$F/hub" >/dev/null 2>&1
+  [ "$(sha256sum "$W/ft-got" | cut -d' ' -f1)" = "$want" ] ||
+    { echo "bench-media: fieldtrail's copy differs" >&2; exit 1; }
+  rm -f "$W/ft-got"
+  kill $EP $HP; wait $EP $HP 2>/dev/null || true
+  forget $EP $HP
+  rm -rf "$F"
+}
+
+# --- rsync over ssh: an sshd of its own on 127.0.0.1 -----------------------------
 SP=$(free_port)
-mkdir -p "$W/ssh" "$W/rsync-dst"
+mkdir -p "$W/ssh"
 ssh-keygen -q -t ed25519 -N '' -f "$W/ssh/host"
 ssh-keygen -q -t ed25519 -N '' -f "$W/ssh/id"
 cp "$W/ssh/id.pub" "$W/ssh/authorized_keys"
@@ -151,36 +178,37 @@ chmod 600 "$W/ssh/authorized_keys"
 SSHD=$!; PIDS+=($SSHD)
 waitfor 10 "sshd to listen" bash -c "(exec 3<>/dev/tcp/127.0.0.1/$SP) 2>/dev/null"
 ssh_opts="ssh -p $SP -i $W/ssh/id -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR"
-# Logging in runs the remote account's shell start-up files, which can cost
-# seconds on a developer's machine: timed apart and taken off rsync's time, so
-# the comparison is with rsync at its best.
-t0=$(now)
-$ssh_opts 127.0.0.1 true
-login_s=$(since "$t0")
-s0=$(cpu $SSHD)
-t0=$(now)
-/usr/bin/time -f '%U %S' -o "$W/rsync.cpu" rsync -a -e "$ssh_opts" "$W/big.mp4" "127.0.0.1:$W/rsync-dst/"
-sync
-rs_s=$(echo "$(since "$t0") - $login_s" | bc)
-printf '%-28s %8.1f   (taken off the rsync time below)\n' "ssh login (shell start-up)" "$login_s"
-report "rsync over ssh" "$rs_s" "$(awk '{print $1 + $2}' "$W/rsync.cpu")" "$(echo "$(cpu $SSHD) - $s0" | bc)"
-[ "$(sha256sum "$W/rsync-dst/big.mp4" | cut -d' ' -f1)" = "$want" ] ||
-  { echo "bench-media: rsync's copy differs" >&2; exit 1; }
-rm -rf "$W/rsync-dst"
-kill $SSHD; wait $SSHD 2>/dev/null || true
-PIDS=()
 
-# --- Syncthing --------------------------------------------------------------------
-if [ -z "${BENCH_SKIP_SYNCTHING:-}" ]; then
-  export STNOUPGRADE=1 STNORESTART=1
-  for side in a b; do
-    syncthing generate --home="$W/st-$side" --no-default-folder --skip-port-probing >/dev/null 2>&1
-    mkdir -p "$W/st-$side/data"
-  done
-  IDA=$(syncthing serve --home="$W/st-a" --device-id 2>/dev/null)
-  IDB=$(syncthing serve --home="$W/st-b" --device-id 2>/dev/null)
-  LA=$(free_port); LB=$(free_port); GA=$(free_port); GB=$(free_port)
-  APIKEY=fieldtrail-bench-$$
+# leg_rsync: rsync over ssh into an empty directory, then sync(1). Logging in
+# runs the remote account's shell start-up files, which can cost seconds on
+# a developer's machine: timed apart and taken off rsync's time, so the
+# comparison is with rsync at its best.
+leg_rsync() {
+  local t0 login_s s0 s cr
+  rm -rf "$W/rsync-dst"
+  mkdir -p "$W/rsync-dst"
+  sync
+  t0=$(now)
+  $ssh_opts 127.0.0.1 true
+  login_s=$(since "$t0")
+  sleep 1 # sshd reaps the login's session (its CPU is the login's, not rsync's)
+  s0=$(cpu $SSHD)
+  t0=$(now)
+  /usr/bin/time -f '%U %S' -o "$W/rsync.cpu" rsync -a -e "$ssh_opts" "$W/big.mp4" "127.0.0.1:$W/rsync-dst/"
+  sync
+  s=$(echo "$(since "$t0") - $login_s" | bc)
+  cr=$(echo "$(cpu $SSHD) - $s0" | bc)
+  RES[rsync over ssh]+="$s $(awk '{print $1 + $2}' "$W/rsync.cpu") $cr"$'\n'
+  row "rsync over ssh" "$s" "$(awk '{print $1 + $2}' "$W/rsync.cpu")" "$cr"
+  printf '%-28s %8.1f   (taken off the rsync time above)\n' "  ssh login (shell start-up)" "$login_s"
+  [ "$(sha256sum "$W/rsync-dst/big.mp4" | cut -d' ' -f1)" = "$want" ] ||
+    { echo "bench-media: rsync's copy differs" >&2; exit 1; }
+  rm -rf "$W/rsync-dst"
+}
+
+# --- Syncthing: two fresh instances on 127.0.0.1 per round ------------------------
+export STNOUPGRADE=1 STNORESTART=1
+APIKEY=fieldtrail-bench-$$
   stconf() { # side folder-type listen gui
     cat >"$W/st-$1/config.xml" <<EOF
 <configuration version="36">
@@ -205,6 +233,16 @@ if [ -z "${BENCH_SKIP_SYNCTHING:-}" ]; then
 </configuration>
 EOF
   }
+leg_syncthing() {
+  local side SA SB a0 b0 t0 s cs cr
+  rm -rf "$W/st-a" "$W/st-b"
+  for side in a b; do
+    syncthing generate --home="$W/st-$side" --no-default-folder --skip-port-probing >/dev/null 2>&1
+    mkdir -p "$W/st-$side/data"
+  done
+  IDA=$(syncthing serve --home="$W/st-a" --device-id 2>/dev/null)
+  IDB=$(syncthing serve --home="$W/st-b" --device-id 2>/dev/null)
+  LA=$(free_port); LB=$(free_port); GA=$(free_port); GB=$(free_port)
   stconf a sendonly "$LA" "$GA"
   stconf b receiveonly "$LB" "$GB"
   syncthing serve --home="$W/st-a" --no-browser --logfile="$W/st-a.log" >/dev/null 2>&1 &
@@ -214,7 +252,8 @@ EOF
   api() { curl -fsS -H "X-API-Key: $APIKEY" "http://127.0.0.1:$1$2" "${@:3}"; }
   connected() { api "$GA" /rest/system/connections 2>/dev/null | grep -q '"connected": *true'; }
   waitfor 60 "the two Syncthing instances to connect" connected
-  mv "$W/big.mp4" "$W/st-a/data/big.mp4"
+  ln "$W/big.mp4" "$W/st-a/data/big.mp4" 2>/dev/null || cp "$W/big.mp4" "$W/st-a/data/big.mp4"
+  sync
   a0=$(cpu $SA); b0=$(cpu $SB)
   t0=$(now)
   api "$GA" "/rest/db/scan?folder=bench" -X POST >/dev/null
@@ -222,18 +261,55 @@ EOF
     [ -f "$W/st-b/data/big.mp4" ] && [ "$(stat -c %s "$W/st-b/data/big.mp4")" = $((mb << 20)) ]
   }
   waitfor 3600 "Syncthing to deliver the file" arrived
-  st_s=$(since "$t0")
-  report "Syncthing (scan + sync)" "$st_s" "$(echo "$(cpu $SA) - $a0" | bc)" "$(echo "$(cpu $SB) - $b0" | bc)"
+  s=$(since "$t0")
+  cs=$(echo "$(cpu $SA) - $a0" | bc); cr=$(echo "$(cpu $SB) - $b0" | bc)
+  RES[Syncthing (scan + sync)]+="$s $cs $cr"$'\n'
+  row "Syncthing (scan + sync)" "$s" "$cs" "$cr"
   [ "$(sha256sum "$W/st-b/data/big.mp4" | cut -d' ' -f1)" = "$want" ] ||
     { echo "bench-media: Syncthing's copy differs" >&2; exit 1; }
-fi
+  kill $SA $SB; wait $SA $SB 2>/dev/null || true
+  forget $SA $SB
+  rm -rf "$W/st-a" "$W/st-b"
+}
 
-# --- ratios ------------------------------------------------------------------------
+LEGS=(fieldtrail rsync)
+[ -n "${BENCH_SKIP_SYNCTHING:-}" ] || LEGS+=(syncthing)
+for ((r = 0; r < BENCH_ROUNDS; r++)); do
+  echo "round $((r + 1)) of $BENCH_ROUNDS"
+  for ((k = 0; k < ${#LEGS[@]}; k++)); do
+    "leg_${LEGS[(r + k) % ${#LEGS[@]}]}"
+  done
+done
+
+# --- summary: each leg's median round, ratios with their range -----------------
+# median NAME FIELD: the median of FIELD (1 seconds, 2 and 3 CPU) over rounds.
+median() {
+  printf '%s' "${RES[$1]}" | awk -v f="$2" 'NF {print $f}' | sort -g |
+    awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'
+}
 echo
-ratio() { # name
+echo "median of $BENCH_ROUNDS rounds:"
+printf "$FMT" "" "seconds" "MB/s" "CPU sender s" "CPU receiver s"
+row "fieldtrail ingest (edge)" "$ingest_s" "$ingest_cpu" "-"
+for n in "fieldtrail sync" "rsync over ssh" "Syncthing (scan + sync)"; do
+  [ -n "${RES[$n]:-}" ] || continue
+  printf '%-28s %8.1f %10.1f %14.2f %14.2f\n' "$n" "$(median "$n" 1)" \
+    "$(echo "$mb * 1.048576 / $(median "$n" 1)" | bc -l)" "$(median "$n" 2)" "$(median "$n" 3)"
+done
+echo
+# ratio NAME: rate and CPU-per-GB ratios against rsync, from the medians, and
+# the range of the same ratios taken round by round.
+ratio() {
   local n=$1
-  echo "$n vs rsync over ssh: rate $(echo "${R_S[rsync over ssh]} / ${R_S[$n]}" | bc -l | xargs printf '%.2f')x," \
-    "CPU per GB (both ends) $(echo "(${R_CS[$n]} + ${R_CR[$n]}) / (${R_CS[rsync over ssh]} + ${R_CR[rsync over ssh]})" | bc -l | xargs printf '%.2f')x"
+  paste -d' ' <(printf '%s' "${RES[$n]}" | awk NF) <(printf '%s' "${RES[rsync over ssh]}" | awk NF) |
+    awk -v name="$n" -v ms="$(median "$n" 1)" -v mc="$(echo "$(median "$n" 2) + $(median "$n" 3)" | bc)" \
+      -v rs="$(median "rsync over ssh" 1)" \
+      -v rc="$(echo "$(median "rsync over ssh" 2) + $(median "rsync over ssh" 3)" | bc)" '
+      { r = $4 / $1; c = ($2 + $3) / ($5 + $6)
+        if (NR == 1 || r < rmin) rmin = r; if (NR == 1 || r > rmax) rmax = r
+        if (NR == 1 || c < cmin) cmin = c; if (NR == 1 || c > cmax) cmax = c }
+      END { printf "%s vs rsync over ssh: rate %.2fx (rounds %.2f-%.2f), CPU per GB (both ends) %.2fx (rounds %.2f-%.2f)\n",
+              name, rs / ms, rmin, rmax, mc / rc, cmin, cmax }'
 }
 ratio "fieldtrail sync"
 [ -n "${BENCH_SKIP_SYNCTHING:-}" ] || ratio "Syncthing (scan + sync)"
