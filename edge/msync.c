@@ -112,7 +112,7 @@ struct edge_media_t {
     served_t *served;
     size_t n_served, cap_served;
     int64_t flushed_ms;
-    /* The chunk data path (docs/protocol.md "Media data path"): a DEALER of
+    /* The chunk data path (docs/media.md "Data path"): a DEALER of
      * its own, without CurveZMQ, to the port the hub's welcome names. NULL
      * until a welcome names one. */
     void *data;

@@ -135,7 +135,7 @@ struct hub_media_t {
     char pause_what[320];
     int status_fd; /* STATE/media.status, or -1 */
     int wake_fd;   /* eventfd: the sync loop committed (hub_media_wake), or -1 */
-    /* The chunk data path (docs/protocol.md "Media data path"): a ROUTER
+    /* The chunk data path (docs/media.md "Data path"): a ROUTER
      * without CurveZMQ that only takes chunks, each carrying its session's
      * token, each checked against the signed manifest like any other. */
     void *data_router;      /* NULL: no data path */
@@ -1643,7 +1643,7 @@ static void data_endpoint(const hub_media_opts_t *o, char *out, size_t n, bool *
 }
 
 /* Binds the data path (no CurveZMQ: chunks are already encrypted end to end
- * and checked against the signed manifest; see docs/protocol.md). A derived
+ * and checked against the signed manifest; see docs/media.md "Data path"). A derived
  * default that cannot bind only leaves the data path out; a configured one
  * is an error. FT_OK or FT_EIO (logged). */
 static int data_path_open(hub_media_t *hm)

@@ -76,7 +76,7 @@ typedef struct {
 
 typedef struct {
     const char *listen; /* default HUB_MEDIA_DEFAULT_LISTEN */
-    /* The chunk data path (docs/protocol.md "Media data path"): NULL for
+    /* The chunk data path (docs/media.md "Data path"): NULL for
      * listen's port + 1, "off" for none (every chunk on the CurveZMQ link). */
     const char *data_listen;
     /* The data path's port as edges reach it (a port forwarded by the
