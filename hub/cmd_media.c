@@ -514,6 +514,19 @@ void hub_media_status_print(const char *state, FILE *out)
             (long long)json_integer_value(json_object_get(o, "files_failed")));
     json_t *p = json_object_get(o, "pulling");
     const char *pstate = json_string_value(json_object_get(p, "state"));
+    json_int_t dport = json_integer_value(json_object_get(p, "data_port"));
+    if (pstate && strcmp(pstate, "stopped") != 0) {
+        if (dport > 0) {
+            fprintf(out,
+                    "media data:  chunks on port %lld; %lld asked again on the secure link "
+                    "(did not match on the data path), %lld messages dropped (no valid token)\n",
+                    (long long)dport,
+                    (long long)json_integer_value(json_object_get(p, "data_reasked")),
+                    (long long)json_integer_value(json_object_get(p, "data_dropped")));
+        } else {
+            fprintf(out, "media data:  no data path; chunks on the secure link\n");
+        }
+    }
     if (pstate && strcmp(pstate, "paused") == 0) {
         json_int_t since = json_integer_value(json_object_get(p, "since_ms"));
         json_int_t free_b = json_integer_value(json_object_get(p, "free_bytes"));

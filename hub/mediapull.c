@@ -143,6 +143,7 @@ struct hub_media_t {
     uint64_t data_dropped;  /* data-path messages dropped (no session, bad token) */
     uint64_t data_reasked;  /* data-path chunks asked again on the secure link */
     int64_t data_warned_ms; /* last "dropped" warning */
+    uint64_t status_reasked, status_dropped; /* as last written to media.status */
 };
 
 static int64_t now_ms(void)
@@ -311,11 +312,15 @@ static void status_write(hub_media_t *hm, const char *pulling)
         return;
     }
     json_t *o = json_pack(
-        "{s:I, s:s, s:I, s:I, s:I, s:I, s:s, s:s}", "pid", (json_int_t)getpid(), "state", pulling,
-        "since_ms", (json_int_t)hm->paused_ms, "checked_ms", (json_int_t)now_ms(), "retry_s",
-        (json_int_t)(MEDIA_RETRY_MS / 1000), "free_bytes",
+        "{s:I, s:s, s:I, s:I, s:I, s:I, s:s, s:s, s:I, s:I, s:I}", "pid", (json_int_t)getpid(),
+        "state", pulling, "since_ms", (json_int_t)hm->paused_ms, "checked_ms", (json_int_t)now_ms(),
+        "retry_s", (json_int_t)(MEDIA_RETRY_MS / 1000), "free_bytes",
         hm->free_bytes == UINT64_MAX ? -1 : (json_int_t)hm->free_bytes, "error",
-        hm->paused ? ft_strerror(hm->pause_err) : "", "reason", hm->paused ? hm->pause_what : "");
+        hm->paused ? ft_strerror(hm->pause_err) : "", "reason", hm->paused ? hm->pause_what : "",
+        "data_port", (json_int_t)(hm->data_router ? hm->data_port : 0), "data_reasked",
+        (json_int_t)hm->data_reasked, "data_dropped", (json_int_t)hm->data_dropped);
+    hm->status_reasked = hm->data_reasked;
+    hm->status_dropped = hm->data_dropped;
     char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
     json_decref(o);
     if (!text) {
@@ -1591,6 +1596,9 @@ static void *media_main(void *arg)
             update_gates(hm);
         }
         fill_windows(hm);
+        if (hm->status_reasked != hm->data_reasked || hm->status_dropped != hm->data_dropped) {
+            status_write(hm, hm->paused ? "paused" : "running");
+        }
     }
     char what[320] = "";
     int err = commit_dirty(hm, what, sizeof what);
@@ -1785,6 +1793,7 @@ int hub_media_start(const char *state, store_t *store, devlog_t *hublog, const k
         hub_media_stop(&hm);
         return FT_EIO;
     }
+    status_write(hm, hm->paused ? "paused" : "running"); /* now with the data path's port */
     if (pthread_create(&hm->th, NULL, media_main, hm) != 0) {
         hub_media_stop(&hm);
         return FT_EIO;

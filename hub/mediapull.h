@@ -113,7 +113,8 @@ int hub_mdb_get(hub_mdb_t *d, const uint8_t file_id[MEDIA_FILE_ID_BYTES],
 /* The running puller's state from STATE/media.status: {"pid", "state":
  * "running"|"paused"|"stopped" (no hub runs), "since_ms" (paused since),
  * "checked_ms", "retry_s", "free_bytes" (blob store's disk, -1 unknown),
- * "error", "reason"}; NULL when there is no such file (no hub ran yet). */
+ * "error", "reason", "data_port" (0: no data path), "data_reasked",
+ * "data_dropped"}; NULL when there is no such file (no hub ran yet). */
 json_t *hub_media_pulling_json(const char *state);
 
 /* Media part of `fieldtrail-hub status`. */
