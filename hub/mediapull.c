@@ -1428,6 +1428,9 @@ static void update_gates(hub_media_t *hm)
                 active_t *a = active_find(hm, s->reqs[k].file_id);
                 if (a) {
                     set_bit(a->fly, s->reqs[k].index, false);
+                    /* Its answer may be stuck on a data path that broke
+                     * silently: the next one comes on the secure link. */
+                    set_bit(a->secure, s->reqs[k].index, hm->data_router != NULL);
                 }
                 s->reqs[k] = s->reqs[--s->n_reqs];
                 continue;
