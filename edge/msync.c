@@ -684,7 +684,6 @@ void edge_media_stop(edge_media_t **m_p)
     ingest_destroy(&em->in);
     mstore_destroy(&em->m);
     free(em->served);
-
     free(em);
     *m_p = NULL;
 }
