@@ -19,6 +19,7 @@ struct mstore_t {
     /* Where the data file is mapped (mstore_chunk_read; found again when
      * LMDB maps it elsewhere after a resize). 0: not known. */
     uintptr_t map_lo, map_hi;
+    uint64_t preads; /* reads mstore_chunk_read served with pread */
 };
 
 int mstore_open(devlog_t *log, mstore_t **out)
@@ -219,11 +220,17 @@ int mstore_chunk_read(mstore_t *m, MDB_txn *txn, const uint8_t file_id[MEDIA_FIL
             got += (size_t)n;
         }
         if (got == *len) {
+            m->preads++;
             return FT_OK;
         }
     }
     memcpy(buf, data, *len); /* through the map after all */
     return FT_OK;
+}
+
+uint64_t mstore_chunk_preads(const mstore_t *m)
+{
+    return m->preads;
 }
 
 int mstore_chunks_delete(mstore_t *m, MDB_txn *txn, const uint8_t file_id[MEDIA_FILE_ID_BYTES],

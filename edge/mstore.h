@@ -96,6 +96,9 @@ int mstore_free_bytes(mstore_t *m, uint64_t *free_bytes, uint64_t *map_bytes) FT
  * too small), or another error of the lookup. */
 int mstore_chunk_read(mstore_t *m, MDB_txn *txn, const uint8_t file_id[MEDIA_FILE_ID_BYTES],
                       uint32_t index, uint8_t *buf, size_t cap, size_t *len) FT_MUST_CHECK;
+/* Reads mstore_chunk_read served with pread(2) so far (for tests and
+ * diagnostics). */
+uint64_t mstore_chunk_preads(const mstore_t *m);
 /* Chunks, in txn. get: borrowed until the txn ends. */
 int mstore_chunk_put(mstore_t *m, MDB_txn *txn, const uint8_t file_id[MEDIA_FILE_ID_BYTES],
                      uint32_t index, const uint8_t *data, size_t len) FT_MUST_CHECK;

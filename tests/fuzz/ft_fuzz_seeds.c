@@ -307,6 +307,54 @@ int main(int argc, char **argv)
     }
     free(mraw);
 
+    /* The data path's forms: a welcome that offers a data port and its
+     * token, a request to answer on the secure link, a chunk carrying device
+     * and token (as mwire_encode packs it, data before them), a missing
+     * chunk, and chunks framed around their data (mwire_chunk_header, what
+     * the edge sends; read in place by mwire_decode) with and without
+     * device and token. */
+    mw[1].u.welcome.data_port = 7711;
+    memset(mw[1].u.welcome.data_token, 0x7e, MWIRE_TOKEN_BYTES);
+    mw[2].u.request.secure = true;
+    mw[3].u.chunk.has_auth = true;
+    memcpy(mw[3].u.chunk.device, devid, DEVID_BYTES);
+    memset(mw[3].u.chunk.token, 0x7e, MWIRE_TOKEN_BYTES);
+    mwire_msg_t missing = mw[3];
+    missing.u.chunk.has_auth = false;
+    missing.u.chunk.missing = true;
+    missing.u.chunk.data = NULL;
+    missing.u.chunk.len = 0;
+    const struct {
+        const char *name;
+        const mwire_msg_t *m;
+    } data_path[] = {{"media-welcome-data-port", &mw[1]},
+                     {"chunk-request-secure", &mw[2]},
+                     {"chunk-auth", &mw[3]},
+                     {"chunk-missing", &missing}};
+    for (size_t i = 0; i < sizeof data_path / sizeof data_path[0]; i++) {
+        uint8_t *buf = NULL;
+        size_t len = 0;
+        if (mwire_encode(data_path[i].m, &buf, &len) != FT_OK) {
+            fprintf(stderr, "mwire_encode %s failed\n", data_path[i].name);
+            return 1;
+        }
+        put("fuzz_mediawire", data_path[i].name, buf, len);
+        free(buf);
+    }
+    for (int auth = 0; auth <= 1; auth++) {
+        mw[3].u.chunk.has_auth = auth;
+        mw[3].u.chunk.index = auth ? 300 : 0; /* a one- and a two-byte varint */
+        uint8_t framed[MWIRE_CHUNK_HEADER_MAX + sizeof chunk];
+        size_t h = mwire_chunk_header(&mw[3], framed);
+        if (h == 0) {
+            fprintf(stderr, "mwire_chunk_header failed\n");
+            return 1;
+        }
+        memcpy(framed + h, chunk, sizeof chunk);
+        put("fuzz_mediawire", auth ? "chunk-framed-auth" : "chunk-framed", framed,
+            h + sizeof chunk);
+    }
+
     /* Rule pack: the whole default pack, and each rule block alone. */
     size_t plen;
     char *pack = slurp(argv[3], &plen);
@@ -333,7 +381,7 @@ int main(int argc, char **argv)
     keys_wipe(&dev);
     keys_wipe(&hub);
     keys_wipe(&mhub);
-    printf("seeds written to %s: %d record lines, %zu entries and bodies, 7 wire, 5 media "
+    printf("seeds written to %s: %d record lines, %zu entries and bodies, 7 wire, 11 media "
            "messages, %d rule blocks\n",
            out_dir, line_no, n_bodies, block);
     return 0;

@@ -16,6 +16,8 @@
  *   FUZZ_RECEIPT_RAW(m), FUZZ_RECEIPT_LEN(m)   that receipt's bytes in m
  *   FUZZ_SAME(m, again)    (optional) true if a re-decoded message keeps
  *                          more than its kind
+ *   FUZZ_CHECK(data, size, m)   (optional) further checks of a message m
+ *                          decoded from data (abort on failure)
  */
 #ifndef FT_FUZZ_CODEC_H
 #define FT_FUZZ_CODEC_H
@@ -27,6 +29,9 @@
 
 #ifndef FUZZ_SAME
 #define FUZZ_SAME(m, again) 1
+#endif
+#ifndef FUZZ_CHECK
+#define FUZZ_CHECK(data, size, m) ((void)0)
 #endif
 
 static uint8_t hub_pk[32];   /* signs the seed receipts */
@@ -59,6 +64,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     }
     (void)FUZZ_KIND_NAME(m.kind);
+    FUZZ_CHECK(data, size, &m);
     if (m.kind == FUZZ_KIND_RECEIPT &&
         FUZZ_RECEIPT_OPEN(FUZZ_RECEIPT_RAW(m), FUZZ_RECEIPT_LEN(m), hub_pk, &r) == FT_OK &&
         FUZZ_RECEIPT_OPEN(FUZZ_RECEIPT_RAW(m), FUZZ_RECEIPT_LEN(m), other_pk, &r) == FT_OK) {
