@@ -119,6 +119,7 @@ struct edge_media_t {
     uint32_t data_port;
     uint8_t data_token[MWIRE_TOKEN_BYTES];
     bool data_fallback_said; /* "sent on the secure link instead" logged */
+    bool welcomed;           /* a welcome came (data_port is the hub's word) */
 };
 
 static void *watch_main(void *arg)
@@ -413,9 +414,10 @@ static void on_receipt(edge_media_t *em, const uint8_t *raw, size_t len)
 static void data_path_set(edge_media_t *em, uint32_t port, const uint8_t *token)
 {
     memcpy(em->data_token, token, MWIRE_TOKEN_BYTES);
-    if (port == em->data_port && (em->data || !port)) {
+    if (em->welcomed && port == em->data_port && (em->data || !port)) {
         return;
     }
+    em->welcomed = true;
     if (em->data) {
         zmq_close(em->data);
         em->data = NULL;
