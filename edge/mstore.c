@@ -16,10 +16,12 @@ struct mstore_t {
     devlog_t *log; /* borrowed */
     MDB_env *env;  /* the log's environment */
     MDB_dbi chunks, files, progress, content, meta;
-    /* Where the data file is mapped (mstore_chunk_read; found again when
-     * LMDB maps it elsewhere after a resize). 0: not known. */
+    /* The mapping of the data file the last chunk read came from
+     * (mstore_chunk_read); looked up again when a chunk is not inside it,
+     * forgotten when bytes read by pread differ from the map's. 0: none. */
     uintptr_t map_lo, map_hi;
-    uint64_t preads; /* reads mstore_chunk_read served with pread */
+    uint64_t map_off; /* file offset at map_lo */
+    uint64_t preads;  /* reads mstore_chunk_read served with pread */
 };
 
 int mstore_open(devlog_t *log, mstore_t **out)
@@ -158,10 +160,12 @@ int mstore_chunk_get(mstore_t *m, MDB_txn *txn, const uint8_t file_id[MEDIA_FILE
     return FT_OK;
 }
 
-/* The map of the data file (fd) in this process: LMDB gives its address
- * only for MDB_FIXEDMAP, so it is looked up in /proc/self/maps by the file's
- * device and inode (the mapping at file offset 0). */
-static bool map_find(int fd, uintptr_t *lo, uintptr_t *hi)
+/* The mapping that holds address p, of the data file (fd), from
+ * /proc/self/maps: LMDB gives its map's address only for MDB_FIXEDMAP. The
+ * line must name the file's inode; its device is not compared (btrfs and
+ * overlay file systems show another one there than fstat does). *lo, *hi:
+ * the mapping; *file_off: the file offset at *lo. */
+static bool map_find(int fd, uintptr_t p, uintptr_t *lo, uintptr_t *hi, uint64_t *file_off)
 {
     struct stat st;
     if (fstat(fd, &st) != 0) {
@@ -179,15 +183,32 @@ static bool map_find(int fd, uintptr_t *lo, uintptr_t *hi)
         char perms[8];
         if (sscanf(line, "%lx-%lx %7s %lx %x:%x %lu", &a, &b, perms, &off, &dmaj, &dmin, &ino) ==
                 7 &&
-            off == 0 && ino == (unsigned long)st.st_ino && dmaj == major(st.st_dev) &&
-            dmin == minor(st.st_dev)) {
+            ino == (unsigned long)st.st_ino && p >= a && p < b) {
             *lo = (uintptr_t)a;
             *hi = (uintptr_t)b;
+            *file_off = off;
             found = true;
         }
     }
     fclose(f);
     return found;
+}
+
+/* Reads len bytes at offset off of fd into buf; true if all came. */
+static bool pread_all(int fd, uint8_t *buf, size_t len, off_t off)
+{
+    size_t got = 0;
+    while (got < len) {
+        ssize_t n = pread(fd, buf + got, len - got, off + (off_t)got);
+        if (n <= 0) {
+            if (n < 0 && errno == EINTR) {
+                continue;
+            }
+            return false;
+        }
+        got += (size_t)n;
+    }
+    return true;
 }
 
 int mstore_chunk_read(mstore_t *m, MDB_txn *txn, const uint8_t file_id[MEDIA_FILE_ID_BYTES],
@@ -203,26 +224,21 @@ int mstore_chunk_read(mstore_t *m, MDB_txn *txn, const uint8_t file_id[MEDIA_FIL
     }
     int fd = -1;
     uintptr_t p = (uintptr_t)data;
-    if (mdb_env_get_fd(m->env, &fd) == 0 && fd >= 0 &&
-        (p >= m->map_lo && p + *len <= m->map_hi
-             ? true
-             : map_find(fd, &m->map_lo, &m->map_hi) && p >= m->map_lo && p + *len <= m->map_hi)) {
-        off_t off = (off_t)(p - m->map_lo);
-        size_t got = 0;
-        while (got < *len) {
-            ssize_t n = pread(fd, buf + got, *len - got, off + (off_t)got);
-            if (n <= 0) {
-                if (n < 0 && errno == EINTR) {
-                    continue;
-                }
-                break;
-            }
-            got += (size_t)n;
-        }
-        if (got == *len) {
+    bool mapped = p >= m->map_lo && p + *len <= m->map_hi;
+    if (!mapped && mdb_env_get_fd(m->env, &fd) == 0 && fd >= 0) {
+        mapped = map_find(fd, p, &m->map_lo, &m->map_hi, &m->map_off) && p + *len <= m->map_hi;
+    }
+    if (mapped && (fd >= 0 || (mdb_env_get_fd(m->env, &fd) == 0 && fd >= 0)) &&
+        pread_all(fd, buf, *len, (off_t)(m->map_off + (p - m->map_lo)))) {
+        /* The first and last bytes through the map (two pages touched, not
+         * all): a wrong place (a map moved since it was found) never passes
+         * as the chunk. */
+        size_t k = *len < 32 ? *len : 32;
+        if (memcmp(buf, data, k) == 0 && memcmp(buf + *len - k, data + *len - k, k) == 0) {
             m->preads++;
             return FT_OK;
         }
+        m->map_lo = m->map_hi = 0;
     }
     memcpy(buf, data, *len); /* through the map after all */
     return FT_OK;
