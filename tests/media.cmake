@@ -7,6 +7,14 @@ ft_add_script_test(media_1gib_and_100_photos_arrive_identical media/big_and_phot
 add_executable(ft_mtool ${CMAKE_CURRENT_SOURCE_DIR}/media/ft_mtool.c)
 target_link_libraries(ft_mtool PRIVATE PkgConfig::LMDB)
 set_target_properties(ft_mtool PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests/media)
+# The data-path tests' tools: ft_flipproxy (a TCP relay that alters one byte;
+# tests/faults has its own ft_proxy) and ft_dforge (forged messages to the
+# hub's data path, packed with the project's codec).
+add_executable(ft_flipproxy ${CMAKE_CURRENT_SOURCE_DIR}/media/ft_flipproxy.c)
+add_executable(ft_dforge ${CMAKE_CURRENT_SOURCE_DIR}/media/ft_dforge.c)
+target_link_libraries(ft_dforge PRIVATE ft_common)
+set_target_properties(ft_flipproxy ft_dforge PROPERTIES RUNTIME_OUTPUT_DIRECTORY
+  ${CMAKE_BINARY_DIR}/tests/media)
 
 ft_add_script_test(media_tampered_chunk_refused_integrity_event_rest_arrives media/tamper.sh
   TIMEOUT 300 LABELS media)
@@ -18,3 +26,14 @@ ft_add_script_test(media_storage_full_pauses_then_resumes_after_pruning media/st
   TIMEOUT 300 LABELS media)
 ft_add_script_test(media_link_cut_10_times_resends_at_most_10_chunks media/kill_transfer.sh
   TIMEOUT 900 LABELS media)
+
+# The chunk data path (media.data_listen): used by default, a copy altered on
+# the way asked again on the secure link (no integrity event), an unreachable
+# or switched-off data path leaves chunks on the secure link, and forged
+# messages on it are dropped (tests/media/data_path.sh SCENARIO).
+foreach(scenario carries_chunks altered_in_transit_asked_again_no_integrity_event
+    unreachable_falls_back_to_secure_link off_uses_secure_link forged_messages_dropped)
+  ft_add_script_test(media_data_path_${scenario} media/data_path.sh TIMEOUT 180 LABELS media)
+  set_property(TEST media_data_path_${scenario} APPEND PROPERTY ENVIRONMENT
+    FT_MEDIA_SCENARIO=${scenario})
+endforeach()

@@ -12,12 +12,17 @@ if [ -z "${FT_MEDIA_BIG_MB:-}" ]; then
   [ "$FT_SYNC_SLOW" -gt 1 ] && FT_MEDIA_BIG_MB=128
 fi
 
-# media_hub_init: hub_init plus a media endpoint on a free port (MPORT).
+# media_hub_init: hub_init plus a media endpoint on a free port (MPORT) and
+# the chunk data path on another (DPORT): set, so that the default (MPORT + 1)
+# never meets a port another test picked.
 media_hub_init() {
   hub_init
   MPORT=$(free_port)
+  DPORT=$(free_port)
+  while [ "$DPORT" = "$MPORT" ] || [ "$DPORT" = "$PORT" ]; do DPORT=$(free_port); done
   {
     echo "media.listen = tcp://127.0.0.1:$MPORT"
+    echo "media.data_listen = tcp://127.0.0.1:$DPORT"
     echo "alerts.publish = tcp://127.0.0.1:$(free_port)"
     echo "http = off"
   } >>"$T/hub/hub.conf"
