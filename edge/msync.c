@@ -440,12 +440,16 @@ static void data_path_set(edge_media_t *em, uint32_t port, const uint8_t *token)
     snprintf(ep, sizeof ep, "%.*s:%u", (int)(colon - em->s.endpoint), em->s.endpoint, port);
     /* Sends only (nothing is read from it); a message waits only for a
      * connection that is up (IMMEDIATE): otherwise the chunk takes the
-     * secure link at once. */
-    int zero = 0, one = 1, ivl = 200, ivl_max = 2000, hwm = 16;
+     * secure link at once. Heartbeats as on the secure link, so that a
+     * connection that died without a word (a NAT's state dropped) is closed
+     * and its chunks take the secure link. */
+    int zero = 0, one = 1, ivl = 200, ivl_max = 2000, hwm = 16, hb = 5000, hb_timeout = 120000;
     int64_t maxmsg = 64;
     void *d = zmq_socket(em->zctx, ZMQ_DEALER);
     if (!d || zmq_setsockopt(d, ZMQ_LINGER, &zero, sizeof zero) != 0 ||
         zmq_setsockopt(d, ZMQ_IMMEDIATE, &one, sizeof one) != 0 ||
+        zmq_setsockopt(d, ZMQ_HEARTBEAT_IVL, &hb, sizeof hb) != 0 ||
+        zmq_setsockopt(d, ZMQ_HEARTBEAT_TIMEOUT, &hb_timeout, sizeof hb_timeout) != 0 ||
         zmq_setsockopt(d, ZMQ_RECONNECT_IVL, &ivl, sizeof ivl) != 0 ||
         zmq_setsockopt(d, ZMQ_RECONNECT_IVL_MAX, &ivl_max, sizeof ivl_max) != 0 ||
         zmq_setsockopt(d, ZMQ_SNDHWM, &hwm, sizeof hwm) != 0 ||

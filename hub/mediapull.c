@@ -1530,6 +1530,9 @@ static int recv_one(hub_media_t *hm, void *sock,
     if (ok) {
         fn(hm, &rid, &payload);
     } else {
+        if (sock == hm->data_router) {
+            hm->data_dropped++; /* not [routing id, one payload]: not from an edge */
+        }
         while (zmq_msg_more(&payload)) {
             zmq_msg_close(&payload);
             zmq_msg_init(&payload);

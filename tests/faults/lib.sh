@@ -208,7 +208,8 @@ rate() {
   done
 }
 
-# hub_init: a hub in $T/hub on $HUB_ADDR:$PORT (media on $PORT+2); sets HUB_KEY, HUB_EP, ARCHIVE_PK.
+# hub_init: a hub in $T/hub on $HUB_ADDR:$PORT (media on $PORT+2, its chunk
+# data path on $PORT+3); sets HUB_KEY, HUB_EP, ARCHIVE_PK.
 hub_init() {
   PORT=${PORT:-$(free_port)}
   "$HUB" init --state "$T/hub" --listen "tcp://$HUB_ADDR:$PORT" --advertise "$HUB_ADDR" --json \
@@ -217,6 +218,7 @@ hub_init() {
   HUB_EP="tcp://$HUB_ADDR:$PORT"
   MEDIA_EP="tcp://$HUB_ADDR:$((PORT + 2))"
   echo "media.listen = $MEDIA_EP" >>"$T/hub/hub.conf"
+  echo "media.data_listen = tcp://$HUB_ADDR:$((PORT + 3))" >>"$T/hub/hub.conf"
   ARCHIVE_PK=$(sed -n 's/^archive_public = //p' "$T/hub/hub.pub")
 }
 

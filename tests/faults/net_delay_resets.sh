@@ -20,9 +20,13 @@ for v in car1 car2 car3; do
   edge_records "$v" 200
 done
 edge_media car1 300 2
+# The chunk data path (hub port + 3) through a proxy of its own too.
+echo "media.data_advertise = $((PP + 3))" >>"$T/hub/hub.conf"
 hub_start
 proxy_start sync "$PP" "$PORT" --seed "$SEED" --delay-ms 80 --jitter-ms 60 --reset-ms 2000
 proxy_start media $((PP + 2)) $((PORT + 2)) --seed $((SEED + 1)) --delay-ms 80 --jitter-ms 60 \
+  --reset-ms 2000
+proxy_start data $((PP + 3)) $((PORT + 3)) --seed $((SEED + 2)) --delay-ms 80 --jitter-ms 60 \
   --reset-ms 2000
 EDGE_ARGS=(--batch 32 --heartbeat-ms 1000 --reconnect-max-ms 1000)
 for v in car1 car2 car3; do
@@ -54,8 +58,10 @@ wait "$RECORDER" 2>/dev/null || true
 echo "reset phase over after ${SECS} s:"
 proxy_stop sync
 proxy_stop media
+proxy_stop data
 proxy_start sync "$PP" "$PORT" --seed "$SEED" --delay-ms 80 --jitter-ms 60
 proxy_start media $((PP + 2)) $((PORT + 2)) --seed $((SEED + 1)) --delay-ms 80 --jitter-ms 60
+proxy_start data $((PP + 3)) $((PORT + 3)) --seed $((SEED + 2)) --delay-ms 80 --jitter-ms 60
 wait_until 120 "logs at the hub" alive_and logs_synced car1 car2 car3
 wait_until 180 "media complete at the hub" alive_and media_complete 3
 crash_report

@@ -50,9 +50,12 @@ echo "backlog: $RECORDS records and $files media file(s), $MEDIA_MB MiB; $head0 
 # Link: down until the hub and the edge run, then up with the slow profile.
 partition on
 rate 1000
+# The chunk data path (hub port + 3) through a proxy of its own too.
+echo "media.data_advertise = $((PP + 3))" >>"$T/hub/hub.conf"
 hub_start
 proxy_start sync "$PP" "$PORT" --seed "$SEED" --delay-ms 150 --jitter-ms 20
 proxy_start media $((PP + 2)) $((PORT + 2)) --seed $((SEED + 1)) --delay-ms 150 --jitter-ms 20
+proxy_start data $((PP + 3)) $((PORT + 3)) --seed $((SEED + 2)) --delay-ms 150 --jitter-ms 20
 EDGE_ARGS=(--heartbeat-ms 2000 --reconnect-max-ms 2000)
 edge_start car1 "${EDGE_ARGS[@]}"
 sleep 2

@@ -96,6 +96,7 @@ hub_conf_try() {
 hub_services() {
   hub_conf_try alerts.publish off
   hub_conf_try media.listen "tcp://127.0.0.1:$(free_port)"
+  hub_conf_try media.data_listen "tcp://127.0.0.1:$(free_port)"
   hub_conf_try http off
 }
 # hub_kill9 (hub_stop is in tests/lib/common.sh): end the running hub.
