@@ -264,8 +264,8 @@ static void interleaved_files_share_the_bounded_queue(void **state)
      * grow while other chunks are queued; each file alone overfills the
      * queue several times. */
     mfile_t a, b;
-    mfile_make(&a, 13 * (size_t)CS + 12345, CS);
-    mfile_make(&b, 7 * (size_t)100000 + 1, 100000);
+    mfile_make(&a, (3 * MCHECK_DEPTH + 1) * (size_t)CS + 12345, CS);
+    mfile_make(&b, (MCHECK_DEPTH + 3) * (size_t)100000 + 1, 100000);
     assert_true(a.n > 3 * MCHECK_DEPTH);
     assert_true(b.n > MCHECK_DEPTH);
     mcheck_t *c = NULL;

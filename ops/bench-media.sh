@@ -13,10 +13,12 @@
 # apt-get if missing (this script only; the test suite never needs them).
 #
 # The legs run BENCH_ROUNDS times (3 by default), each round in another
-# order (a leg that runs right after another one's files were deleted finds
-# the page cache warm: on a virtual machine that alone moved a leg's time by
-# half). Each round is printed; the summary takes each leg's median, and the
-# ratios come with their range over the rounds.
+# order, after BENCH_WARMUP rounds (1) that are printed but not counted: on a
+# virtual machine, the first writes into memory the guest has not touched
+# yet, or a leg that runs right after another one's files were deleted (the
+# page cache warm), moved a leg's time by up to half. Each round is printed;
+# the summary takes each leg's median, and the ratios come with their range
+# over the counted rounds.
 #   FT_BUILD=build ops/bench-media.sh          BENCH_MB=1024, BENCH_ROUNDS=3
 #   BENCH_SKIP_SYNCTHING=1                     leaves out the Syncthing leg
 set -euo pipefail
@@ -24,6 +26,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 FT_BUILD=${FT_BUILD:-$root/build}
 BENCH_MB=${BENCH_MB:-1024}
 BENCH_ROUNDS=${BENCH_ROUNDS:-3}
+BENCH_WARMUP=${BENCH_WARMUP:-1}
 HUB=$FT_BUILD/hub/fieldtrail-hub
 EDGE=$FT_BUILD/edge/fieldtrail-edge
 for b in "$HUB" "$EDGE"; do
@@ -102,8 +105,14 @@ row() { # name seconds cpu_sender cpu_receiver ("-": none)
   printf '%-28s %8.1f %10.1f %14.2f %14s\n' "$1" "$2" "$(echo "$mb * 1.048576 / $2" | bc -l)" \
     "$3" "$r"
 }
-# Per leg, one line per round: "seconds cpu_sender cpu_receiver".
+# Per leg, one line per counted round: "seconds cpu_sender cpu_receiver";
+# note NAME S CS CR prints a round's figures and keeps them if it counts.
 declare -A RES
+COUNTED=1
+note() {
+  [ "$COUNTED" = 1 ] && RES[$1]+="$2 $3 $4"$'\n'
+  row "$@"
+}
 
 # --- fieldtrail: set up once, the edge ingests the file (timed apart) ----------
 P=$(free_port); MP=$(free_port); DP=$(free_port)
@@ -150,8 +159,7 @@ leg_fieldtrail() {
   s=$(since "$t0")
   cs=$(cpu $EP)
   cr=$(echo "$(cpu $HP) - $hub0" | bc)
-  RES[fieldtrail sync]+="$s $cs $cr"$'\n'
-  row "fieldtrail sync" "$s" "$cs" "$cr"
+  note "fieldtrail sync" "$s" "$cs" "$cr"
   id=$("$HUB" media list --state "$F/hub" --json | grep '"state":"complete"' |
     grep -o '"file_id":"[0-9a-f]*"' | cut -d'"' -f4)
   [ -n "$id" ] || { echo "bench-media: the hub logged the file complete but does not list it so" >&2; exit 1; }
@@ -184,23 +192,27 @@ ssh_opts="ssh -p $SP -i $W/ssh/id -o StrictHostKeyChecking=no -o UserKnownHostsF
 # a developer's machine: timed apart and taken off rsync's time, so the
 # comparison is with rsync at its best.
 leg_rsync() {
-  local t0 login_s s0 s cr
+  local t0 login_s login_cpu s0 s cr
   rm -rf "$W/rsync-dst"
   mkdir -p "$W/rsync-dst"
   sync
+  s0=$(cpu $SSHD)
   t0=$(now)
   $ssh_opts 127.0.0.1 true
   login_s=$(since "$t0")
-  sleep 1 # sshd reaps the login's session (its CPU is the login's, not rsync's)
+  sleep 1 # sshd reaps the login's session
+  # The login's CPU at the sshd end (the shell's start-up files run again
+  # for rsync's session): taken off rsync's receiver CPU, like its time.
+  login_cpu=$(echo "$(cpu $SSHD) - $s0" | bc)
   s0=$(cpu $SSHD)
   t0=$(now)
   /usr/bin/time -f '%U %S' -o "$W/rsync.cpu" rsync -a -e "$ssh_opts" "$W/big.mp4" "127.0.0.1:$W/rsync-dst/"
   sync
   s=$(echo "$(since "$t0") - $login_s" | bc)
-  cr=$(echo "$(cpu $SSHD) - $s0" | bc)
-  RES[rsync over ssh]+="$s $(awk '{print $1 + $2}' "$W/rsync.cpu") $cr"$'\n'
-  row "rsync over ssh" "$s" "$(awk '{print $1 + $2}' "$W/rsync.cpu")" "$cr"
-  printf '%-28s %8.1f   (taken off the rsync time above)\n' "  ssh login (shell start-up)" "$login_s"
+  cr=$(echo "$(cpu $SSHD) - $s0 - $login_cpu" | bc)
+  note "rsync over ssh" "$s" "$(awk '{print $1 + $2}' "$W/rsync.cpu")" "$cr"
+  printf '%-28s %8.1f %25s %14.2f   (taken off rsync above)\n' "  ssh login (shell start-up)" \
+    "$login_s" "" "$login_cpu"
   [ "$(sha256sum "$W/rsync-dst/big.mp4" | cut -d' ' -f1)" = "$want" ] ||
     { echo "bench-media: rsync's copy differs" >&2; exit 1; }
   rm -rf "$W/rsync-dst"
@@ -263,8 +275,7 @@ leg_syncthing() {
   waitfor 3600 "Syncthing to deliver the file" arrived
   s=$(since "$t0")
   cs=$(echo "$(cpu $SA) - $a0" | bc); cr=$(echo "$(cpu $SB) - $b0" | bc)
-  RES[Syncthing (scan + sync)]+="$s $cs $cr"$'\n'
-  row "Syncthing (scan + sync)" "$s" "$cs" "$cr"
+  note "Syncthing (scan + sync)" "$s" "$cs" "$cr"
   [ "$(sha256sum "$W/st-b/data/big.mp4" | cut -d' ' -f1)" = "$want" ] ||
     { echo "bench-media: Syncthing's copy differs" >&2; exit 1; }
   kill $SA $SB; wait $SA $SB 2>/dev/null || true
@@ -274,10 +285,16 @@ leg_syncthing() {
 
 LEGS=(fieldtrail rsync)
 [ -n "${BENCH_SKIP_SYNCTHING:-}" ] || LEGS+=(syncthing)
-for ((r = 0; r < BENCH_ROUNDS; r++)); do
-  echo "round $((r + 1)) of $BENCH_ROUNDS"
+for ((r = -BENCH_WARMUP; r < BENCH_ROUNDS; r++)); do
+  if ((r < 0)); then
+    COUNTED=0
+    echo "warm-up round (not counted)"
+  else
+    COUNTED=1
+    echo "round $((r + 1)) of $BENCH_ROUNDS"
+  fi
   for ((k = 0; k < ${#LEGS[@]}; k++)); do
-    "leg_${LEGS[(r + k) % ${#LEGS[@]}]}"
+    "leg_${LEGS[((r % ${#LEGS[@]}) + ${#LEGS[@]} + k) % ${#LEGS[@]}]}"
   done
 done
 
