@@ -38,6 +38,7 @@ cleanup() {
   local p
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
   for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+  rm -f "/dev/shm/ft-bench-warm.$$"
   [ -n "${BENCH_KEEP:-}" ] && echo "kept $W" || rm -rf "$W"
 }
 trap cleanup EXIT
@@ -77,6 +78,17 @@ forget() {
   PIDS=("${keep[@]}")
 }
 now() { date +%s.%N; }
+# warm: writes twice the file's size into /dev/shm and frees it, right before
+# a leg's timed part. A virtual machine that hands freed memory back to its
+# host (virtio-balloon free page reporting) makes the next first touch of it
+# slow: without this, whichever leg wrote into such memory lost up to half
+# its speed in the kernel's page-cache copy (seen in perf), and the order of
+# the legs decided the result. Every leg gets the same warm start.
+warm() {
+  [ -d /dev/shm ] || return 0
+  dd if=/dev/zero of="/dev/shm/ft-bench-warm.$$" bs=1M count=$((2 * BENCH_MB)) status=none 2>/dev/null || true
+  rm -f "/dev/shm/ft-bench-warm.$$"
+}
 since() { echo "$(now) - $1" | bc; }
 waitfor() { # SECONDS WHAT CMD...
   local secs=$1 what=$2 t0
@@ -145,6 +157,7 @@ leg_fieldtrail() {
   rm -rf "$F"
   cp -a "$F0" "$F"
   sync
+  warm
   "$HUB" run --state "$F/hub" 2>"$F/hub.log" &
   HP=$!; PIDS+=($HP)
   waitfor 30 "the hub to listen" grep -q "pulling chunks" "$F/hub.log"
@@ -196,6 +209,7 @@ leg_rsync() {
   rm -rf "$W/rsync-dst"
   mkdir -p "$W/rsync-dst"
   sync
+  warm
   s0=$(cpu $SSHD)
   t0=$(now)
   $ssh_opts 127.0.0.1 true
@@ -266,6 +280,7 @@ leg_syncthing() {
   waitfor 60 "the two Syncthing instances to connect" connected
   ln "$W/big.mp4" "$W/st-a/data/big.mp4" 2>/dev/null || cp "$W/big.mp4" "$W/st-a/data/big.mp4"
   sync
+  warm
   a0=$(cpu $SA); b0=$(cpu $SB)
   t0=$(now)
   api "$GA" "/rest/db/scan?folder=bench" -X POST >/dev/null
