@@ -11,6 +11,7 @@
 #include "wire.pb-c.h"
 
 #include <sodium.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -43,6 +44,37 @@ void wire_routing_id(const uint8_t device[DEVID_BYTES], uint8_t out[WIRE_ROUTING
     out[0] = 'f';
     out[1] = 't';
     memcpy(out + 2, device, DEVID_BYTES);
+}
+
+/* The colon before ep's port (after the scheme and the host), or NULL. */
+static const char *port_colon(const char *ep)
+{
+    const char *sep = strstr(ep, "://");
+    const char *host = sep ? sep + 3 : ep;
+    const char *colon = strrchr(host, ':');
+    const char *bracket = strrchr(host, ']');
+    return colon && (!bracket || colon > bracket) ? colon : NULL;
+}
+
+unsigned wire_endpoint_port(const char *ep)
+{
+    const char *colon = port_colon(ep);
+    if (!colon || colon[1] < '0' || colon[1] > '9') {
+        return 0;
+    }
+    char *end = NULL;
+    unsigned long port = strtoul(colon + 1, &end, 10);
+    return *end == '\0' && port >= 1 && port <= 65535 ? (unsigned)port : 0;
+}
+
+int wire_endpoint_with_port(const char *ep, unsigned port, char *out, size_t n)
+{
+    const char *colon = port_colon(ep);
+    if (!colon || port < 1 || port > 65535) {
+        return FT_EINVAL;
+    }
+    int w = snprintf(out, n, "%.*s:%u", (int)(colon - ep), ep, port);
+    return w > 0 && (size_t)w < n ? FT_OK : FT_EINVAL;
 }
 
 void wire_receipt_hash(const uint8_t *body, size_t len, uint8_t out[32])

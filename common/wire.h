@@ -155,6 +155,14 @@ int wire_receipt_open(const uint8_t *raw, size_t len, const uint8_t sign_pk[32],
 /* The routing ID of a device into out[WIRE_ROUTING_ID_BYTES]. */
 void wire_routing_id(const uint8_t device[DEVID_BYTES], uint8_t out[WIRE_ROUTING_ID_BYTES]);
 
+/* ZeroMQ tcp endpoints ("tcp://HOST:PORT", HOST may be "*" or "[v6]").
+ * wire_endpoint_port: PORT, or 0 when ep has none (no port after the host,
+ * not a number, not 1..65535). wire_endpoint_with_port: ep with its port
+ * replaced by port, into out (n bytes): FT_OK, or FT_EINVAL (no port to
+ * replace, port not 1..65535, or out too small). */
+unsigned wire_endpoint_port(const char *ep);
+int wire_endpoint_with_port(const char *ep, unsigned port, char *out, size_t n) FT_MUST_CHECK;
+
 /* Name of a kind ("hello", ...), static. */
 const char *wire_kind_name(wire_kind k);
 

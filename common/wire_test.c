@@ -353,6 +353,36 @@ static void unknown_kind_is_refused_by_encoder(void **state)
     assert_string_equal(wire_kind_name(WIRE_BATCH), "batch");
 }
 
+static void endpoints_give_and_take_their_port(void **state)
+{
+    (void)state;
+    assert_int_equal(wire_endpoint_port("tcp://127.0.0.1:7400"), 7400);
+    assert_int_equal(wire_endpoint_port("tcp://*:7402"), 7402);
+    assert_int_equal(wire_endpoint_port("tcp://[::1]:65535"), 65535);
+    assert_int_equal(wire_endpoint_port("tcp://hub.example:1"), 1);
+    assert_int_equal(wire_endpoint_port("tcp://127.0.0.1:*"), 0);
+    assert_int_equal(wire_endpoint_port("tcp://127.0.0.1:0"), 0);
+    assert_int_equal(wire_endpoint_port("tcp://127.0.0.1:65536"), 0);
+    assert_int_equal(wire_endpoint_port("tcp://127.0.0.1:74x"), 0);
+    assert_int_equal(wire_endpoint_port("tcp://127.0.0.1:"), 0);
+    assert_int_equal(wire_endpoint_port("tcp://127.0.0.1"), 0);
+    assert_int_equal(wire_endpoint_port("tcp://[::1]"), 0);
+    assert_int_equal(wire_endpoint_port(""), 0);
+    char out[64];
+    assert_int_equal(wire_endpoint_with_port("tcp://127.0.0.1:7400", 7402, out, sizeof out), FT_OK);
+    assert_string_equal(out, "tcp://127.0.0.1:7402");
+    assert_int_equal(wire_endpoint_with_port("tcp://*:7402", 7403, out, sizeof out), FT_OK);
+    assert_string_equal(out, "tcp://*:7403");
+    assert_int_equal(wire_endpoint_with_port("tcp://[::1]:7402", 9, out, sizeof out), FT_OK);
+    assert_string_equal(out, "tcp://[::1]:9");
+    assert_int_equal(wire_endpoint_with_port("tcp://127.0.0.1", 7402, out, sizeof out), FT_EINVAL);
+    assert_int_equal(wire_endpoint_with_port("tcp://[::1]", 7402, out, sizeof out), FT_EINVAL);
+    assert_int_equal(wire_endpoint_with_port("tcp://h:1", 0, out, sizeof out), FT_EINVAL);
+    assert_int_equal(wire_endpoint_with_port("tcp://h:1", 65536, out, sizeof out), FT_EINVAL);
+    assert_int_equal(wire_endpoint_with_port("tcp://127.0.0.1:7400", 7402, out, 20), FT_EINVAL);
+    assert_int_equal(wire_endpoint_with_port("tcp://127.0.0.1:7400", 7402, out, 21), FT_OK);
+}
+
 int main(void)
 {
     if (sodium_init() < 0) {
@@ -368,6 +398,7 @@ int main(void)
         cmocka_unit_test(batch_bounds_are_enforced),
         cmocka_unit_test(error_text_bounds_are_enforced),
         cmocka_unit_test(unknown_kind_is_refused_by_encoder),
+        cmocka_unit_test(endpoints_give_and_take_their_port),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

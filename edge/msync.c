@@ -71,11 +71,10 @@ int edge_media_settings(edge_ctx_t *ctx, const char *archive_flag, edge_media_se
         snprintf(out->endpoint, sizeof out->endpoint, "%s", mh);
     } else if (hub) {
         /* Default: the sync endpoint's port + 2 (7400 -> 7402). */
-        const char *colon = strrchr(hub, ':');
-        uint64_t port = 0;
-        if (colon && config_parse_u64(colon + 1, &port) == FT_OK && port + 2 <= 65535) {
-            snprintf(out->endpoint, sizeof out->endpoint, "%.*s:%llu", (int)(colon - hub), hub,
-                     (unsigned long long)(port + 2));
+        unsigned port = wire_endpoint_port(hub);
+        if (port == 0 ||
+            wire_endpoint_with_port(hub, port + 2, out->endpoint, sizeof out->endpoint) != FT_OK) {
+            out->endpoint[0] = '\0';
         }
     }
     const char *hk = config_get(ctx->cfg, "hub_key");
@@ -429,15 +428,11 @@ static void data_path_set(edge_media_t *em, uint32_t port, const uint8_t *token)
         return;
     }
     char ep[sizeof em->s.endpoint + 8];
-    const char *colon = strrchr(em->s.endpoint, ':');
-    const char *scheme_end = strstr(em->s.endpoint, "://");
-    if (!colon || !scheme_end || colon < scheme_end + 3 ||
-        (size_t)(colon - em->s.endpoint) + 8 > sizeof ep) {
+    if (wire_endpoint_with_port(em->s.endpoint, port, ep, sizeof ep) != FT_OK) {
         log_warn("media: cannot tell the hub's host from %s; chunks go on the secure link",
                  em->s.endpoint);
         return;
     }
-    snprintf(ep, sizeof ep, "%.*s:%u", (int)(colon - em->s.endpoint), em->s.endpoint, port);
     /* Sends only (nothing is read from it); a message waits only for a
      * connection that is up (IMMEDIATE): otherwise the chunk takes the
      * secure link at once. Heartbeats as on the secure link, so that a

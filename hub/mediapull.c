@@ -1646,14 +1646,10 @@ static void data_endpoint(const hub_media_opts_t *o, char *out, size_t n, bool *
         }
         return;
     }
-    const char *colon = strrchr(o->listen, ':');
-    char *end = NULL;
-    unsigned long port = colon ? strtoul(colon + 1, &end, 10) : 0;
-    if (!colon || end == colon + 1 || *end != '\0' || port == 0 || port >= 65535 ||
-        (size_t)(colon - o->listen) + 8 > n) {
-        return;
+    unsigned port = wire_endpoint_port(o->listen);
+    if (port == 0 || wire_endpoint_with_port(o->listen, port + 1, out, n) != FT_OK) {
+        out[0] = '\0';
     }
-    snprintf(out, n, "%.*s:%lu", (int)(colon - o->listen), o->listen, port + 1);
 }
 
 /* Binds the data path (no CurveZMQ: chunks are already encrypted end to end
@@ -1692,9 +1688,8 @@ static int data_path_open(hub_media_t *hm)
                   ep, zmq_strerror(e));
         return FT_EIO;
     }
-    const char *colon = strrchr(last, ':');
-    unsigned long port = colon ? strtoul(colon + 1, NULL, 10) : 0;
-    if (port == 0 || port > 65535) {
+    unsigned port = wire_endpoint_port(last);
+    if (port == 0) {
         log_error("media: the chunk data path bound to %s, which has no port", last);
         zmq_close(d);
         return FT_EIO;
