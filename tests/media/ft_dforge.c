@@ -29,48 +29,14 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include "../lib/zmq_wait.h"
+
 static volatile sig_atomic_t stop;
 
 static void on_signal(int sig)
 {
     (void)sig;
     stop = 1;
-}
-
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* 1 once the monitor reports a completed handshake, 0 after timeout_ms. */
-static int await_handshake(void *mon, int timeout_ms)
-{
-    int64_t deadline = mono_ms() + timeout_ms;
-    while (mono_ms() < deadline) {
-        zmq_pollitem_t it = {mon, 0, ZMQ_POLLIN, 0};
-        if (zmq_poll(&it, 1, 100) <= 0) {
-            continue;
-        }
-        zmq_msg_t ev, addr;
-        zmq_msg_init(&ev);
-        zmq_msg_init(&addr);
-        zmq_msg_recv(&ev, mon, 0);
-        if (zmq_msg_more(&ev)) {
-            zmq_msg_recv(&addr, mon, 0);
-        }
-        uint16_t event = 0;
-        if (zmq_msg_size(&ev) >= 2) {
-            memcpy(&event, zmq_msg_data(&ev), 2);
-        }
-        zmq_msg_close(&ev);
-        zmq_msg_close(&addr);
-        if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
-            return 1;
-        }
-    }
-    return 0;
 }
 
 static int send_random(void *sock, size_t len, int flags)
@@ -189,7 +155,7 @@ int main(int argc, char **argv)
     }
     int rc = 0;
     unsigned long sent = 0;
-    if (!await_handshake(mon, 5000)) {
+    if (!await_handshake(mon, mono_ms() + 5000)) {
         fprintf(stderr, "ft_dforge: no ZMTP handshake with %s\n", ep);
         rc = 3;
     }

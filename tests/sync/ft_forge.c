@@ -32,12 +32,7 @@
 #include <time.h>
 #include <zmq.h>
 
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
+#include "../lib/zmq_wait.h"
 
 static int load_keys(const char *state, keys_t *k)
 {
@@ -98,37 +93,6 @@ static void print_msg(const wire_msg_t *m)
         break;
     }
     fflush(stdout);
-}
-
-/* Waits for the handshake: 1 succeeded, 0 refused or timed out. */
-static int await_handshake(void *mon, int64_t deadline)
-{
-    while (mono_ms() < deadline) {
-        zmq_pollitem_t it = {mon, 0, ZMQ_POLLIN, 0};
-        if (zmq_poll(&it, 1, 100) <= 0) {
-            continue;
-        }
-        zmq_msg_t ev, addr;
-        zmq_msg_init(&ev);
-        zmq_msg_init(&addr);
-        zmq_msg_recv(&ev, mon, 0);
-        if (zmq_msg_more(&ev)) {
-            zmq_msg_recv(&addr, mon, 0);
-        }
-        uint16_t event = 0;
-        if (zmq_msg_size(&ev) >= 2) {
-            memcpy(&event, zmq_msg_data(&ev), 2);
-        }
-        zmq_msg_close(&ev);
-        zmq_msg_close(&addr);
-        if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
-            return 1;
-        }
-        if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) {
-            return 0;
-        }
-    }
-    return 0;
 }
 
 /* Receives and prints messages until the deadline; stops early after an
