@@ -276,7 +276,7 @@ leg_syncthing() {
   syncthing serve --home="$W/st-b" --no-browser --logfile="$W/st-b.log" >/dev/null 2>&1 &
   SB=$!; PIDS+=($SB)
   api() { curl -fsS -H "X-API-Key: $APIKEY" "http://127.0.0.1:$1$2" "${@:3}"; }
-  connected() { api "$GA" /rest/system/connections 2>/dev/null | grep -q '"connected": *true'; }
+  connected() { local c; c=$(api "$GA" /rest/system/connections 2>/dev/null) && grep -q '"connected": *true' <<<"$c"; }
   waitfor 60 "the two Syncthing instances to connect" connected
   ln "$W/big.mp4" "$W/st-a/data/big.mp4" 2>/dev/null || cp "$W/big.mp4" "$W/st-a/data/big.mp4"
   sync

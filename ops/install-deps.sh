@@ -16,7 +16,8 @@ packages=(
 
 missing=()
 for p in "${packages[@]}"; do
-  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+  st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+  if [[ $st != *"install ok installed"* ]]; then
     missing+=("$p")
   fi
 done

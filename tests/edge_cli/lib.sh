@@ -75,10 +75,9 @@ fail() {
     if [ -n "${LAST_CMD:-}" ]; then
       echo "  last command: $LAST_CMD"
       echo "  exit status:  ${RC:-?}"
-      echo "  stdout: ${OUT:-}" | head -c 4000
-      echo
-      echo "  stderr: ${ERR:-}" | head -c 4000
-      echo
+      local out=${OUT:-} err=${ERR:-}
+      echo "  stdout: ${out:0:4000}"
+      echo "  stderr: ${err:0:4000}"
     fi
   } >&2
   exit 1
@@ -122,7 +121,7 @@ for line in sys.stdin:
   elif [ "$JSON_TOOL" = jq ]; then
     jq -e . >/dev/null 2>&1 <<<"$1"
   else
-    ! grep -v '^[[:space:]]*$' <<<"$1" | grep -qv '^{.*}$'
+    awk 'NF && !/^\{.*\}$/ { bad = 1 } END { exit bad }' <<<"$1"
   fi
 }
 

@@ -9,7 +9,7 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 # libfaketime preloaded through env (which execs, so the PID we hold is the
 # daemon's own; the faketime wrapper would fork and hide it).
-FT_LIBFAKETIME=${FT_LIBFAKETIME:-$(ls /usr/lib/*/faketime/libfaketimeMT.so.1 2>/dev/null | head -n 1)}
+FT_LIBFAKETIME=${FT_LIBFAKETIME:-$(ls /usr/lib/*/faketime/libfaketimeMT.so.1 2>/dev/null | sed -n 1p)}
 [ -n "$FT_LIBFAKETIME" ] || skip "libfaketime is not installed (Debian package faketime)"
 export FAKETIME_DONT_FAKE_MONOTONIC=1
 y=$(env LD_PRELOAD="$FT_LIBFAKETIME" FAKETIME=+1d date +%Y%m%d)

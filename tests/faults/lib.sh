@@ -332,7 +332,7 @@ crash_log() {
   echo "crash: $who: $what" >>"$T/crashes"
   if grep -q -E 'ERROR: AddressSanitizer|runtime error:' "$log"; then
     echo "---- sanitizer report of $who" >&2
-    sed -n '/ERROR: AddressSanitizer\|runtime error:/,/^SUMMARY/p' "$log" | head -n 40 >&2
+    sed -n '/ERROR: AddressSanitizer\|runtime error:/,/^SUMMARY/p' "$log" | sed -n 1,40p >&2
   fi
   # The next start appends to the same log: keep this one apart.
   cp "$log" "$log.crash$CRASHES" 2>/dev/null || true

@@ -34,7 +34,7 @@ speed=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$work/log" | tail -1)
 after=$(find "$work/corpus" -type f | wc -l)
 if [ "$rc" -ne 0 ]; then
   echo "fuzz $name: FAIL (exit $rc) after ${execs:-?} execs; input and log kept in $work" >&2
-  grep -E 'ERROR|SUMMARY|==[0-9]+==|#[0-9]+ 0x' "$work/log" | head -30 >&2 || tail -30 "$work/log" >&2
+  grep -E 'ERROR|SUMMARY|==[0-9]+==|#[0-9]+ 0x' "$work/log" | sed -n 1,30p >&2 || tail -30 "$work/log" >&2
   ls "$work/artifacts" >&2
   exit 1
 fi

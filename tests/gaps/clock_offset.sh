@@ -44,9 +44,9 @@ off2=$("$HUB" devices --state "$T/hub" --json | grep '"vehicle":"car-car2"' | jg
   fail "the hub should measure car2's clock about 300 s behind, measured ${off2} ms"
 check_alerts clock_offset
 "$HUB" timeline MD1-OK --state "$T/hub" --json >"$T/tl.json" || fail "timeline failed"
-grep '"kind":"media"' "$T/tl.json" | grep -q '"start":"2026-05-20T02:00:00' ||
+grep '"kind":"media"' "$T/tl.json" | grepq '"start":"2026-05-20T02:00:00' ||
   fail "timeline: car2's video should start at 10:00 corrected: $(cat "$T/tl.json")"
-grep '"kind":"media"' "$T/tl.json" | grep -q '"offset_ms":30' ||
+grep '"kind":"media"' "$T/tl.json" | grepq '"offset_ms":30' ||
   fail "timeline: the offset applied should show: $(cat "$T/tl.json")"
-grep '"type":"site_inspection"' "$T/tl.json" | grep -Eq '"covered":(1|0\.99)' ||
+grep '"type":"site_inspection"' "$T/tl.json" | grepq -E '"covered":(1|0\.99)' ||
   fail "timeline: MD1's inspection should be fully covered once corrected"

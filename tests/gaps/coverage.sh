@@ -51,14 +51,14 @@ check_alerts coverage
 # The timeline: the video of recorder r5 has o5 from the checkout and covers
 # the inquiry fully; the photo is linked to the notice by its ID.
 "$HUB" timeline COV3-CHECKOUT --state "$T/hub" --json >"$T/tl.json" || fail "timeline failed"
-grep '"kind":"media"' "$T/tl.json" | grep -q '"officer":"o5","officer_source":"checkout"' ||
-  grep '"kind":"media"' "$T/tl.json" | grep '"officer_source":"checkout"' | grep -q '"officer":"o5"' ||
+grep '"kind":"media"' "$T/tl.json" | grepq '"officer":"o5","officer_source":"checkout"' ||
+  grep '"kind":"media"' "$T/tl.json" | grep '"officer_source":"checkout"' | grepq '"officer":"o5"' ||
   fail "timeline: the r5 video should carry officer o5 from the checkout: $(cat "$T/tl.json")"
-grep '"type":"inquiry"' "$T/tl.json" | grep -q '"covered":1' || fail "timeline: inquiry not fully covered"
+grep '"type":"inquiry"' "$T/tl.json" | grepq '"covered":1' || fail "timeline: inquiry not fully covered"
 "$HUB" timeline COV2-OK --state "$T/hub" >"$T/tl.txt" || fail "timeline (text) failed"
 grep -q 'media .* id 000000000000000000000000000000a5' "$T/tl.txt" || fail "timeline: the cited photo is missing: $(cat "$T/tl.txt")"
 grep -q 'by 1 media item' "$T/tl.txt" || fail "timeline: the notice's coverage: $(cat "$T/tl.txt")"
 # A day later the last video is past its grace and tied to nothing.
 evaluate_at 2026-06-02T00:00:00+08:00
-"$HUB" alerts --state "$T/hub" --brief --article '24(4)' | grep -q 'media:000000000000000000000000000000aa' ||
+"$HUB" alerts --state "$T/hub" --brief --article '24(4)' | grepq 'media:000000000000000000000000000000aa' ||
   fail "the unlinked video was not flagged after its grace"

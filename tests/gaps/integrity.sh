@@ -40,5 +40,5 @@ until [ "$("$HUB" alerts --state "$T/hub" --brief --article '24(2)' 2>/dev/null 
 done
 hub_stop
 check_alerts integrity
-"$HUB" alerts --state "$T/hub" --json --severity critical | grep -q '"detail":"device .*bad_signature' ||
+"$HUB" alerts --state "$T/hub" --json --severity critical | grepq '"detail":"device .*bad_signature' ||
   fail "the bad-signature alert should say what failed"

@@ -102,7 +102,7 @@ edge_sync() {
 # edge_sync_skewed NAME SECONDS: edge_sync with the edge's clock SECONDS behind.
 edge_sync_skewed() {
   local lib=/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1
-  [ -f "$lib" ] || lib=$(find /usr/lib -name 'libfaketime.so.1' 2>/dev/null | head -n 1)
+  [ -f "$lib" ] || lib=$(find /usr/lib -name 'libfaketime.so.1' 2>/dev/null | sed -n 1p)
   [ -n "$lib" ] && [ -f "$lib" ] || fail "libfaketime is not installed (ops/install-deps.sh installs faketime)"
   LD_PRELOAD=$lib FAKETIME="-$2" DONT_FAKE_MONOTONIC=1 \
     ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" \

@@ -87,8 +87,8 @@ echo "== webhooks: each of the three got the four events (the first try failed a
 for p in generic wecom ding; do
   [ "$(grep -c "^/$p " "$T/hooks.txt")" = 4 ] || fail "webhook /$p: $(grep "^/$p " "$T/hooks.txt")"
 done
-grep '^/generic ' "$T/hooks.txt" | grep -q "\"alert_id\":\"$ID6\"" || fail "generic body lacks the alert"
-grep '^/wecom ' "$T/hooks.txt" | grep -q '"msgtype":"text","text":{"content":"fieldtrail 执法记录告警' ||
+grep '^/generic ' "$T/hooks.txt" | grepq "\"alert_id\":\"$ID6\"" || fail "generic body lacks the alert"
+grep '^/wecom ' "$T/hooks.txt" | grepq '"msgtype":"text","text":{"content":"fieldtrail 执法记录告警' ||
   fail "WeCom body: $(grep '^/wecom ' "$T/hooks.txt" | head -n 1)"
-grep '^/ding ' "$T/hooks.txt" | grep -q '"msgtype":"text"' || fail "DingTalk body"
+grep '^/ding ' "$T/hooks.txt" | grepq '"msgtype":"text"' || fail "DingTalk body"
 grep -q 'not delivered (try 1 of' "$T/hub/hub.log" || fail "the failed first try should be logged and retried"

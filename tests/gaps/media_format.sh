@@ -28,6 +28,6 @@ grep -q "it reads format 2" <<<"$line" || fail "the line does not say which form
 [ "$(grep -c "does not read" "$T/hub/hub.log")" = 1 ] ||
   fail "expected one such line (entry 1 only): $(grep "does not read" "$T/hub/hub.log")"
 # Both entries are in the hub's store all the same.
-held=$("$HUB" status --state "$T/hub" --json | grep -o '"entries":[0-9]*' | head -1 | cut -d: -f2)
+held=$("$HUB" status --state "$T/hub" --json | grep -o '"entries":[0-9]*' | sed -n 1p | cut -d: -f2)
 [ "${held:-0}" -ge 2 ] || fail "the hub holds ${held:-0} entries, expected 2"
 echo "format 1 manifest named and not pulled; format 2 manifest quiet"

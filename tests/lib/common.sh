@@ -12,6 +12,18 @@
 : "${FT_SRC:?FT_SRC is not set: run this test through ctest}"
 : "${FT_TEST_TMP:?FT_TEST_TMP is not set: run this test through ctest}"
 
+# grepq ARGS...: `grep -q ARGS` on standard input, read to its end first.
+# The tests run with pipefail, and in `producer | grep -q` grep stops at its
+# first match: a producer still writing (output over one pipe write, 4 KiB)
+# then dies of SIGPIPE and the pipeline fails, or passes when negated, at
+# random. `| head` has the same trap (use `sed -n 1p`). tests/lint_pipes.sh
+# keeps both out of the test scripts.
+grepq() {
+  local in
+  in=$(cat) || return 2
+  grep -q "$@" <<<"$in"
+}
+
 # stop_pid PID: TERM, wait up to 5 s, then KILL. Only PIDs we started.
 stop_pid() {
   local pid=$1 i

@@ -42,9 +42,9 @@ grep -q "lost.mp4 was interrupted and the file is no longer in the inbox" "$T/in
 [ "$("$MTOOL" "$T/car1/db" count mprogress)" = 0 ] || fail "the progress row (with its key) remains"
 [ "$(chunks)" = 2 ] || fail "expected only kept.mp4's 2 chunks, found $(chunks)"
 "$EDGE" log --state "$T/car1" --json >"$T/log.json"
-grep '"ingest_failed"\|INGEST_FAILED' "$T/log.json" | grep -q "lost.mp4" ||
+grep '"ingest_failed"\|INGEST_FAILED' "$T/log.json" | grepq "lost.mp4" ||
   fail "no ingest_failed event naming lost.mp4 in the device log"
-grep -c '"kind":"media"' "$T/log.json" | grep -qx 1 || fail "expected one manifest (kept.mp4)"
+grep -c '"kind":"media"' "$T/log.json" | grepq -x 1 || fail "expected one manifest (kept.mp4)"
 # A second pass finds nothing more to sweep.
 "$EDGE" ingest --inbox --state "$T/car1" >"$T/ingest3.log" 2>&1 || fail "second inbox pass failed"
 ! grep -q "no longer in the inbox" "$T/ingest3.log" || fail "swept twice"

@@ -54,8 +54,8 @@ photo=$(grep '"name":"IMG_001.jpg"' "$T/list.json")
 
 [ -z "$(ls -A "$T/car1/inbox/BC-07")" ] || fail "inbox not emptied: $(ls "$T/car1/inbox/BC-07" | head)"
 wait_until 30 "edge holds 101 receipts" sh -c "\"$EDGE\" status --state \"$T/car1\" --json | grep -q '\"files_acked\":101'"
-"$EDGE" status --state "$T/car1" | grep -q "^media:" || fail "edge status shows no media line"
-"$HUB" status --state "$T/hub" | grep -q "^media: .*101 files complete" || fail "hub status shows no media"
+"$EDGE" status --state "$T/car1" | grepq "^media:" || fail "edge status shows no media line"
+"$HUB" status --state "$T/hub" | grepq "^media: .*101 files complete" || fail "hub status shows no media"
 "$HUB" verify --state "$T/hub" >/dev/null || fail "hub verify failed"
 "$EDGE" verify --state "$T/car1" >/dev/null || fail "edge log does not verify"
 [ "$(hub_held car1)" = "$(edge_head car1)" ] || fail "hub does not hold the whole log"

@@ -61,7 +61,7 @@ no_integrity_event() {
   local events
   events=$("$HUB" status --state "$T/hub" --json | jget integrity_events)
   [ "$events" = 0 ] || fail "unexpected integrity events: $events ($("$HUB" integrity --state "$T/hub"))"
-  if "$HUB" integrity --state "$T/hub" | grep -q chunk_hash_mismatch; then
+  if "$HUB" integrity --state "$T/hub" | grepq chunk_hash_mismatch; then
     fail "a chunk_hash_mismatch integrity event was recorded"
   fi
 }
@@ -83,7 +83,7 @@ no_reask() {
 
 # settled FILE_ID: the hub is done with the file (complete, damaged or failed).
 settled() {
-  hub_media_json | grep "\"file_id\":\"$1\"" | grep -qE '"state":"(complete|damaged|failed)"'
+  hub_media_json | grep "\"file_id\":\"$1\"" | grepq -E '"state":"(complete|damaged|failed)"'
 }
 
 # transfer_one: car1 ingests a file of $MB MiB, hub and edge start, the file
@@ -190,7 +190,7 @@ off_uses_secure_link)
     fail "the hub opened a data path although media.data_listen = off"
   fi
   [ "$(hub_data data_port)" = 0 ] || fail "hub status: data_port $(hub_data data_port), expected 0"
-  "$HUB" status --state "$T/hub" | grep -q "^media data: *no data path" ||
+  "$HUB" status --state "$T/hub" | grepq "^media data: *no data path" ||
     fail "hub status does not say there is no data path"
   edge_log_has "media: the hub offers no data path; chunks go on the secure link" ||
     fail "the edge does not say the hub offers no data path"

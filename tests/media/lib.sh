@@ -84,6 +84,6 @@ check_identical() {
   # The signed content hash is the plain SHA-256 of the file (media format 2),
   # so `sha256sum` of the original checks it.
   got=$("$HUB" media list --state "$T/hub" --json | grep -o "\"file_id\":\"$id\".*" |
-    grep -o '"content_hash":"[0-9a-f]*"' | head -1 | cut -d'"' -f4)
+    grep -o '"content_hash":"[0-9a-f]*"' | sed -n 1p | cut -d'"' -f4)
   [ "$got" = "$want" ] || fail "file $id: content_hash $got in the manifest, sha256sum $want"
 }

@@ -19,17 +19,17 @@ if "$EDGE" ingest --inbox --state "$T/car1" 2>"$T/full.err" >/dev/null; then
   fail "the second file should not fit"
 fi
 grep -q "storage full" "$T/full.err" || fail "no clear message: $(cat "$T/full.err")"
-"$EDGE" log --state "$T/car1" | grep -q storage_full || fail "no storage_full event in the log"
+"$EDGE" log --state "$T/car1" | grepq storage_full || fail "no storage_full event in the log"
 "$EDGE" verify --state "$T/car1" >/dev/null || fail "the log does not verify after storage full"
-"$EDGE" status --state "$T/car1" | grep -q "FULL" || fail "status does not say storage is full"
+"$EDGE" status --state "$T/car1" | grepq "FULL" || fail "status does not say storage is full"
 echo "paused with: $(head -1 "$T/full.err")"
 
 [ -f "$T/car1/inbox/R1/b.mp4" ] || fail "the file that did not fit left the inbox"
 hub_start
 edge_start car1
 wait_complete 2 120
-"$EDGE" log --state "$T/car1" | grep -q media_pruned || fail "no media_pruned event"
-"$EDGE" log --state "$T/car1" | grep -q storage_ok || fail "no storage_ok event"
+"$EDGE" log --state "$T/car1" | grepq media_pruned || fail "no media_pruned event"
+"$EDGE" log --state "$T/car1" | grepq storage_ok || fail "no storage_ok event"
 "$EDGE" verify --state "$T/car1" >/dev/null || fail "the edge log does not verify"
 for f in a b; do
   id=$(hub_media_json | grep "\"name\":\"$f.mp4\"" | jget file_id)

@@ -22,8 +22,8 @@ wait_until 60 "file a is damaged at the hub" sh -c "\"$HUB\" media list --state 
 row=$(hub_media_json | grep "\"file_id\":\"$id\"")
 [ "$(jget chunks_held <<<"$row")" = 7 ] || fail "expected the other 7 chunks held: $row"
 [ "$(jget chunks_refused <<<"$row")" = 1 ] || fail "expected 1 refused chunk: $row"
-"$HUB" integrity --state "$T/hub" | grep -q chunk_hash_mismatch || fail "no chunk_hash_mismatch integrity event"
+"$HUB" integrity --state "$T/hub" | grepq chunk_hash_mismatch || fail "no chunk_hash_mismatch integrity event"
 "$HUB" media get "$id" --out "$T/x" --state "$T/hub" 2>/dev/null && fail "a damaged file was handed out"
 sleep 1
-"$EDGE" status --state "$T/car1" --json | grep -q '"files_pending":1' || fail "the edge must keep the damaged file"
+"$EDGE" status --state "$T/car1" --json | grepq '"files_pending":1' || fail "the edge must keep the damaged file"
 echo "altered chunk refused, integrity event recorded, 7 of 8 chunks and the other file arrived"

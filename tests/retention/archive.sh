@@ -28,7 +28,7 @@ sync_all 2 car1
   fail "archive failed: $(cat "$T/archive.out")"
 [ -s "$T/disc.iso" ] || fail "no image"
 [ ! -e "$T/disc.iso.stage" ] || fail "the staging directory was left behind"
-xorriso -indev "$T/disc.iso" -pvd_info 2>/dev/null | grep -q "FIELDTRAIL_" || fail "not an ISO 9660 image with our volume ID"
+xorriso -indev "$T/disc.iso" -pvd_info 2>/dev/null | grepq "FIELDTRAIL_" || fail "not an ISO 9660 image with our volume ID"
 xorriso -osirrox on -indev "$T/disc.iso" -extract / "$T/disc" >/dev/null 2>&1 || fail "extraction failed"
 chmod -R u+w "$T/disc"
 ls "$T/disc/cases" >"$T/cases.txt"
@@ -49,7 +49,7 @@ echo "ISO image written, extracted and verified (by the verifier on it too); hol
 
 # Tampering on the extracted copy.
 cp -a "$T/disc" "$T/bad"
-m=$(ls "$T/bad/cases/ARCH-A/media/" | head -n 1)
+m=$(ls "$T/bad/cases/ARCH-A/media/" | sed -n 1p)
 printf 'x' | dd of="$T/bad/cases/ARCH-A/media/$m" bs=1 seek=100 conv=notrunc status=none
 verify_bad "$T/bad" altered "cases/ARCH-A/media/$m"
 rm -rf "$T/bad"

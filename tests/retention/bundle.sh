@@ -42,13 +42,13 @@ audit1=$(jget audit_hublog_seq <"$T/export.json")
 verify_ok "$T/b1"
 grep -q "OK: case B-1" "$T/verify.out" || fail "no case verdict: $(cat "$T/verify.out")"
 grep -q "4 records, 2 media files checked" "$T/verify.out" || fail "counts: $(cat "$T/verify.out")"
-ls "$T/b1/media" | grep -q "$v1" || fail "the clip linked to the inquiry is missing"
-ls "$T/b1/media" | grep -q "$v3" && fail "another case's clip is in the bundle"
+ls "$T/b1/media" | grepq "$v1" || fail "the clip linked to the inquiry is missing"
+ls "$T/b1/media" | grepq "$v3" && fail "another case's clip is in the bundle"
 cmp -s "$T/b1/media/$v2.mp4" "$T/insp.mp4" || fail "the decrypted clip differs from the original"
 grep -q "XW-O1-0001" "$T/b1/records.jsonl" && fail "another case's record is listed"
 grep -q "非法占用耕地建房" "$T/b1/index.html" || fail "index.html lacks the case"
 grep -q "核验方法" "$T/b1/README.txt" && grep -q "HOW TO VERIFY" "$T/b1/README.txt" || fail "README"
-"$VERIFY" --json "$T/b1" | grep -q '"ok":true' || fail "--json verdict"
+"$VERIFY" --json "$T/b1" | grepq '"ok":true' || fail "--json verdict"
 hubpk=$(awk -F' *= *' '$1 == "sign_public" {print $2}' "$T/hub/hub.pub")
 verify_ok --hub-key "$hubpk" "$T/b1"
 rc_of "$VERIFY" --hub-key "$(printf '%064d' 0)" "$T/b1"
@@ -57,7 +57,7 @@ rc_of "$VERIFY" --hub-key "$(printf '%064d' 0)" "$T/b1"
 verify_ok "$T/b1.tar"
 # The second export carries the first one's audit entry (signed by the hub).
 "$HUB" export B-1 --out "$T/b1again" --by clerk --state "$T/hub" >/dev/null
-"$VERIFY" --json "$T/b1again" | grep -q '"hub_entries":[1-9]' || fail "no audit entry in the bundle"
+"$VERIFY" --json "$T/b1again" | grepq '"hub_entries":[1-9]' || fail "no audit entry in the bundle"
 rc_of "$HUB" export B-1 --out "$T/b1" --state "$T/hub"
 [ "$RC" = 1 ] || fail "an export overwrote an existing bundle"
 rc_of "$VERIFY"
@@ -71,7 +71,7 @@ rpk=$(awk -F' *= *' '$1 == "archive_public" {print $2}' "$T/recip/hub.pub")
 grep '^archive_secret' "$T/recip/hub.key" >"$T/recip.secret"
 "$HUB" export B-1 --out "$T/sealed" --recipient-key "$rpk" --by clerk --state "$T/hub" >/dev/null ||
   fail "sealed export failed"
-ls "$T/sealed/media" | grep -q '\.enc$' || fail "no sealed media"
+ls "$T/sealed/media" | grepq '\.enc$' || fail "no sealed media"
 verify_ok "$T/sealed"
 verify_ok --secret-key "$T/recip.secret" "$T/sealed"
 grep -q "give --secret-key" "$T/verify.out" && fail "content not checked with the secret key"
@@ -93,13 +93,13 @@ flip() {
   b=$(od -An -tu1 -j "$2" -N1 "$1" | tr -d ' ')
   printf "$(printf '\\%03o' $(((b + 1) % 256)))" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none
 }
-car_log=$(cd "$T/b1" && ls logs/ | head -n 1)
+car_log=$(cd "$T/b1" && ls logs/ | sed -n 1p)
 for f in "$T"/b1/logs/*.log; do
   grep -q "XW-B1-0001" "$f" && car_log=logs/$(basename "$f")
 done
 # A record byte: the log file is altered and the entry's signature fails.
 tamper
-off=$(grep -obUa "XW-B1-0001" "$T/x/$car_log" | head -n 1 | cut -d: -f1)
+off=$(grep -obUa "XW-B1-0001" "$T/x/$car_log" | sed -n 1p | cut -d: -f1)
 flip "$T/x/$car_log" $((off + 3))
 verify_bad "$T/x" altered "$car_log"
 verify_bad "$T/x" bad_signature "$car_log#seq=1"
@@ -147,7 +147,7 @@ echo "not evidence" >"$T/x/media/extra.mp4"
 verify_bad "$T/x" added "media/extra.mp4"
 # A media byte in the tar file.
 cp "$T/b1.tar" "$T/x.tar"
-off=$(grep -obUa "XW-B1-0001" "$T/x.tar" | head -n 1 | cut -d: -f1)
+off=$(grep -obUa "XW-B1-0001" "$T/x.tar" | sed -n 1p | cut -d: -f1)
 flip "$T/x.tar" $((off + 1))
 verify_bad "$T/x.tar" altered "$car_log"
 echo "altered record byte, media byte, signature, file list, removed and added items are named"

@@ -50,14 +50,14 @@ NOW1=$(ms_at 731)
 "$HUB" retention --dry-run --all --now "$NOW1" --state "$T/hub" --json >"$T/dry.json" || fail "dry run failed"
 [ "$(grep -c '"action":"delete"' "$T/dry.json")" = 2 ] || fail "expected 2 deletions: $(cat "$T/dry.json")"
 for id in "$daily1" "$daily2"; do
-  grep "\"file_id\":\"$id\"" "$T/dry.json" | grep '"class":"daily"' | grep -q '"action":"delete"' ||
+  grep "\"file_id\":\"$id\"" "$T/dry.json" | grep '"class":"daily"' | grepq '"action":"delete"' ||
     fail "daily clip $id not listed for deletion: $(cat "$T/dry.json")"
 done
-grep "\"file_id\":\"$ev_link\"" "$T/dry.json" | grep '"class":"evidence","captured' | grep '"cases":"EVID-1"' | grep -q '"action":"keep"' ||
+grep "\"file_id\":\"$ev_link\"" "$T/dry.json" | grep '"class":"evidence","captured' | grep '"cases":"EVID-1"' | grepq '"action":"keep"' ||
   fail "the clip linked to the inquiry is not kept as evidence: $(grep "$ev_link" "$T/dry.json")"
-grep "\"file_id\":\"$ev_named\"" "$T/dry.json" | grep -q '"class":"evidence"' || fail "named evidence not kept"
-grep "\"file_id\":\"$held\"" "$T/dry.json" | grep -q '"class":"hold"' || fail "held clip not kept as hold"
-grep "\"file_id\":\"$sup\"" "$T/dry.json" | grep -q '"class":"hold"' || fail "supervisor-held clip not kept"
+grep "\"file_id\":\"$ev_named\"" "$T/dry.json" | grepq '"class":"evidence"' || fail "named evidence not kept"
+grep "\"file_id\":\"$held\"" "$T/dry.json" | grepq '"class":"hold"' || fail "held clip not kept as hold"
+grep "\"file_id\":\"$sup\"" "$T/dry.json" | grepq '"class":"hold"' || fail "supervisor-held clip not kept"
 # The dry run deleted nothing.
 for id in "${all[@]}"; do
   has_media "$id" || fail "the dry run removed $id"
@@ -104,7 +104,7 @@ for id in "$daily1" "$daily2"; do
   [ "$(jget deletion_hublog_seq <<<"$row")" -gt 0 ] || fail "no hub-log entry for the deletion of $id"
 done
 out=$("$HUB" verify --state "$T/hub" --json) || fail "hub verify failed: $out"
-grep -q '"hublog":{[^}]*"ok":true' <<<"$out" || grep -q '"hublog":{"ok":true' <<<"$out" ||
+grep -q '"hublog":{[^}]*"ok":true' <<<"$out" || grepq '"hublog":{"ok":true' <<<"$out" ||
   fail "the hub log does not verify after the deletions: $out"
 echo "after two years: 2 daily clips deleted, each with a signed Deletion entry; evidence and holds kept"
 
@@ -123,7 +123,7 @@ has_media "$sup" || fail "the supervisor-held clip was deleted"
 # Lifting the supervisor's hold lets the daily class decide.
 "$HUB" hold remove "$HOLD_ID" --by supervisor1 --why "事件处理完毕" --state "$T/hub" >/dev/null ||
   fail "hold remove failed"
-"$HUB" hold list --state "$T/hub" | grep -q "released .*$HOLD_ID" || fail "hold not shown released"
+"$HUB" hold list --state "$T/hub" | grepq "released .*$HOLD_ID" || fail "hold not shown released"
 "$HUB" retention --now "$(ms_at 733)" --force --by ops1 --state "$T/hub" >"$T/run3.txt" || fail "third run failed"
 has_media "$sup" && fail "the released clip was kept"
 has_media "$held" || fail "the held case's clip was deleted"

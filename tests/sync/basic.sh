@@ -22,7 +22,7 @@ rc_of "$EDGE" run --bogus >/dev/null 2>&1
 # Before sync: 30 entries unacknowledged, sync never ran.
 st=$("$EDGE" status --state "$T/car1" --json)
 [ "$(jget unacked <<<"$st")" = 30 ] || fail "expected 30 unacked before sync: $st"
-"$EDGE" status --state "$T/car1" | grep -q "sync never ran" || fail "status should say sync never ran"
+"$EDGE" status --state "$T/car1" | grepq "sync never ran" || fail "status should say sync never ran"
 
 hub_start
 "$EDGE" run --state "$T/car1" --until-synced --timeout $((20 * FT_SYNC_SLOW)) 2>>"$T/car1/run.log" ||
@@ -32,7 +32,7 @@ st=$("$EDGE" status --state "$T/car1" --json)
 [ "$(jget unacked <<<"$st")" = 0 ] || fail "expected 0 unacked after sync: $st"
 [ "$(jget acked_seq <<<"$st")" = 30 ] || fail "receipt should cover 30: $st"
 [ "$(jget last_receipt <<<"$st")" != null ] || fail "no receipt time: $st"
-"$EDGE" status --state "$T/car1" | grep -q "covers entries 1..30" || fail "text status lacks the receipt"
+"$EDGE" status --state "$T/car1" | grepq "covers entries 1..30" || fail "text status lacks the receipt"
 
 id=$(edge_id car1)
 dev=$("$HUB" devices --state "$T/hub" --json | grep "\"device_id\":\"$id\"")
@@ -43,8 +43,8 @@ off=$(jget clock_offset_ms <<<"$dev")
 [ "$off" != null ] || fail "no clock offset measured: $dev"
 [ "${off#-}" -lt 5000 ] || fail "clock offset on one machine should be small: $off"
 [ "$(jget last_error <<<"$dev")" = null ] || fail "unexpected error: $dev"
-"$HUB" status --state "$T/hub" | grep -q "$id" || fail "hub status lacks the device"
-"$HUB" status --state "$T/hub" --json | grep -q '"entries":30' || fail "hub status JSON lacks the count"
+"$HUB" status --state "$T/hub" | grepq "$id" || fail "hub status lacks the device"
+"$HUB" status --state "$T/hub" --json | grepq '"entries":30' || fail "hub status JSON lacks the count"
 check_converged car1
 
 # Again: nothing new is stored, nothing refused.
@@ -61,4 +61,4 @@ check_converged car1
 check_converged car1
 
 # The hub's own log (enrolment, and whatever else the hub records) verifies.
-"$HUB" verify --state "$T/hub" | grep -q "hub log OK" || fail "the hub's own log must verify"
+"$HUB" verify --state "$T/hub" | grepq "hub log OK" || fail "the hub's own log must verify"

@@ -34,7 +34,7 @@ forge() {
 }
 events() { "$HUB" status --state "$T/hub" --json | jget integrity_events; }
 expect_reply() { # OUTPUT KIND FIELD VALUE WHAT
-  grep "\"kind\":\"$2\"" <<<"$1" | grep -q "\"$3\":$4" || fail "$5: expected a $2 with $3=$4, got: $1"
+  grep "\"kind\":\"$2\"" <<<"$1" | grepq "\"$3\":$4" || fail "$5: expected a $2 with $3=$4, got: $1"
 }
 
 echo "== unknown device: refused at the handshake, recorded"
@@ -43,9 +43,9 @@ rc_of "$EDGE" run --state "$T/carC" --until-synced --timeout 3 2>"$T/carC/run.lo
 grep -q "hub refused this device: not enrolled or revoked" "$T/carC/run.log" ||
   fail "the edge must say the hub refused it"
 keyC=$(grep transport_public "$T/carC/device.pub" | sed 's/.*= *//')
-"$HUB" status --state "$T/hub" --json | grep -q "\"transport_public\":\"$keyC\"" ||
+"$HUB" status --state "$T/hub" --json | grepq "\"transport_public\":\"$keyC\"" ||
   fail "hub status must list the refused unknown key"
-"$HUB" status --state "$T/hub" | grep -q "refused unknown:  key $keyC" || fail "text status lacks the refusal"
+"$HUB" status --state "$T/hub" | grepq "refused unknown:  key $keyC" || fail "text status lacks the refusal"
 grep -q "refused a connection from .*transport key $keyC is not enrolled" "$T/hub/hub.log" ||
   fail "the hub log must name the refused key"
 out=$(forge --as carC --from "$T/carC" --seqs 1-1 || true)
@@ -107,14 +107,14 @@ for r in missing_seq bad_signature wrong_signer unenrolled_signer broken_chain e
   [ "$(grep -c "\"reason\":\"$r\"" "$T/events.jsonl")" = 1 ] || fail "expected one $r event: $(cat "$T/events.jsonl")"
 done
 [ "$(events)" = 7 ] || fail "expected 7 integrity events, got $(events)"
-"$HUB" integrity --state "$T/hub" | grep -q "equivocation" || fail "text listing lacks equivocation"
+"$HUB" integrity --state "$T/hub" | grepq "equivocation" || fail "text listing lacks equivocation"
 # Each event is also an entry of the hub's own signed log (hublog_seq), one each.
 [ "$(grep -c '"hublog_seq":0,' "$T/events.jsonl")" = 0 ] || fail "an event is missing from the hub log"
 [ "$(sed -n 's/.*"hublog_seq":\([0-9]*\).*/\1/p' "$T/events.jsonl" | sort -u | wc -l)" = 7 ] ||
   fail "each event needs its own hub log entry"
-"$HUB" verify --state "$T/hub" | grep -q "hub log OK" || fail "the hub's own log must verify"
+"$HUB" verify --state "$T/hub" | grepq "hub log OK" || fail "the hub's own log must verify"
 dev=$("$HUB" devices --state "$T/hub" --json | grep "\"device_id\":\"$IDA\"")
-jget last_error <<<"$dev" | grep -q malformed || fail "carA's last error should be the garbage: $dev"
+jget last_error <<<"$dev" | grepq malformed || fail "carA's last error should be the garbage: $dev"
 
 echo "== the real edge still syncs everything"
 "$EDGE" run --state "$T/carA" --until-synced --timeout $((20 * FT_SYNC_SLOW)) 2>>"$T/carA/run.log" ||
@@ -126,15 +126,15 @@ echo "== revoked while connected, then refused at the handshake"
 edge_records carD 20
 edge_start carD --heartbeat-ms 500
 wait_until 30 "carD synced" all_synced carD
-"$HUB" revoke "$(edge_id carD)" --state "$T/hub" | grep -q "revoked device" || fail "revoke failed"
-"$HUB" revoke "$(edge_id carD)" --state "$T/hub" | grep -q "already revoked" || fail "second revoke"
+"$HUB" revoke "$(edge_id carD)" --state "$T/hub" | grepq "revoked device" || fail "revoke failed"
+"$HUB" revoke "$(edge_id carD)" --state "$T/hub" | grepq "already revoked" || fail "second revoke"
 edge_records carD 10 20
 refused_logged() { grep -q "hub refused this device: revoked" "$T/carD/run.log"; }
 wait_until 20 "carD's next batch refused" refused_logged
 [ "$(hub_held carD)" = 20 ] || fail "after revocation nothing more may be stored: $(hub_held carD)"
 dev=$("$HUB" devices --state "$T/hub" --json | grep "\"device_id\":\"$(edge_id carD)\"")
 [ "$(jget state <<<"$dev")" = revoked ] || fail "carD must show as revoked: $dev"
-jget last_error <<<"$dev" | grep -q "revoked" || fail "carD's last error must say revoked: $dev"
+jget last_error <<<"$dev" | grepq "revoked" || fail "carD's last error must say revoked: $dev"
 edge_stop carD
 rc_of "$EDGE" run --state "$T/carD" --until-synced --timeout 3 2>>"$T/carD/run.log"
 [ "$RC" = 1 ] || fail "a revoked device's run must fail, got $RC"
@@ -143,6 +143,6 @@ grep -q "hub refused this device: not enrolled or revoked" "$T/carD/run.log" ||
 grep -q "device $(edge_id carD) is revoked" "$T/hub/hub.log" || fail "the hub log must name the revoked device"
 dev=$("$HUB" devices --state "$T/hub" --json | grep "\"device_id\":\"$(edge_id carD)\"")
 [ "$(jget refusals <<<"$dev")" -ge 1 ] || fail "the refused handshake must be counted: $dev"
-"$EDGE" status --state "$T/carD" | grep -q "unacked:     10" || fail "carD keeps its 10 unsent entries"
+"$EDGE" status --state "$T/carD" | grepq "unacked:     10" || fail "carD keeps its 10 unsent entries"
 [ "$(events)" = 7 ] || fail "revocation is not an integrity event"
 echo "all refusals behaved"

@@ -19,9 +19,9 @@ rc_of "$HUB" user add shorty --role staff --state "$T/hub" <<<"short" 2>/dev/nul
 [ "$RC" = 1 ] || fail "a short password must be refused (exit 1), not $RC"
 rc_of "$HUB" user add sup --role staff --state "$T/hub" <<<"another-pass" 2>/dev/null
 [ "$RC" = 1 ] || fail "adding an existing user must exit 1, not $RC"
-"$HUB" user list --state "$T/hub" --json | grep -q '"name":"sup","role":"supervisor"' ||
+"$HUB" user list --state "$T/hub" --json | grepq '"name":"sup","role":"supervisor"' ||
   fail "user list --json lacks sup"
-"$HUB" user --help | grep -q 'user add NAME --role ROLE' || fail "user --help"
+"$HUB" user --help | grepq 'user add NAME --role ROLE' || fail "user --help"
 
 # ---- without a login ----
 for p in /api/me /api/sync /api/devices /api/events /api/alerts /api/alerts/x /api/cases \
@@ -61,8 +61,8 @@ code=$(curl -s -o /dev/null -w '%{http_code}' -H 'Origin: http://evil.example' \
 [ "$code" = 403 ] || fail "a login posted from another site: $code"
 curl -s -D "$T/h" -o /dev/null -H 'Content-Type: application/json' \
   --data "{\"user\":\"staff\",\"password\":\"$PW_STAFF\"}" "$URL/api/login"
-grep -i '^Set-Cookie: ft_session=' "$T/h" | grep -q 'HttpOnly' || fail "session cookie not HttpOnly"
-grep -i '^Set-Cookie: ft_session=' "$T/h" | grep -q 'SameSite=Strict' || fail "cookie not SameSite=Strict"
+grep -i '^Set-Cookie: ft_session=' "$T/h" | grepq 'HttpOnly' || fail "session cookie not HttpOnly"
+grep -i '^Set-Cookie: ft_session=' "$T/h" | grepq 'SameSite=Strict' || fail "cookie not SameSite=Strict"
 login admin "$PW_ADMIN"
 login sup "$PW_SUP"
 login staff "$PW_STAFF"
@@ -130,7 +130,7 @@ grep -q '"recorder":"DSJ-0031"' <<<"$row" || fail "car1 recorder health: $row"
 grep -q '"media_pulling":{[^}]*"state":"running"' <<<"$BODY" ||
   fail "sync lacks media_pulling with state running: $(grep -o '"media_pulling":[^}]*' <<<"$BODY")"
 # car2 never connected: a problem, listed first.
-first=$(grep -o '"device_id":"[^"]*"' <<<"$BODY" | head -n1)
+first=$(grep -o '"device_id":"[^"]*"' <<<"$BODY" | sed -n 1p)
 [ "$first" = "\"device_id\":\"$CAR2\"" ] || fail "the problem device should be first: $first"
 grep -q '"never_seen"' <<<"$BODY" || fail "car2 should be never_seen: ${BODY:0:400}"
 call staff GET /api/devices
@@ -223,7 +223,7 @@ expect 200 "compliance"
 grep -q '"name":"南大港产业园区自然资源所"' <<<"$BODY" || fail "compliance unit: ${BODY:0:300}"
 grep -q '"name":"ZF-0107"' <<<"$BODY" || fail "compliance officer: ${BODY:0:300}"
 grep -q '"alerts_by_article":{' <<<"$BODY" || fail "compliance alerts"
-off=$(sed 's/},{"name"/}\n{"name"/g' <<<"$BODY" | grep '"name":"ZF-0107"' | head -n1)
+off=$(sed 's/},{"name"/}\n{"name"/g' <<<"$BODY" | grep '"name":"ZF-0107"' | sed -n 1p)
 [ "$(jget alerts <<<"$off")" -gt 0 ] || fail "ZF-0107 has no alerts in compliance: $off"
 
 # ---- audit: who viewed, exported, justified ----
@@ -248,12 +248,12 @@ pub=$(sed ':a;N;$!ba;s/\n/\\n/g' "$T/car3/device.pub")
 call admin POST /api/devices "{\"unit\":\"北区所\",\"vehicle\":\"冀J-ZF099\",\"device_pub\":\"$pub\"}"
 expect 201 "enrol"
 car3=$(jget device_id <<<"$BODY")
-"$HUB" devices --state "$T/hub" | grep -q "$car3" || fail "enrolled device not in the store"
+"$HUB" devices --state "$T/hub" | grepq "$car3" || fail "enrolled device not in the store"
 call admin POST /api/devices '{"unit":"x","vehicle":"y","sign_public":"zz"}'
 expect 400 "enrol with bad keys"
 call admin POST "/api/devices/$car3/revoke" '{"reason":"test"}'
 expect 200 "revoke"
-"$HUB" devices --state "$T/hub" --json | grep "$car3" | grep -q '"state":"revoked"' ||
+"$HUB" devices --state "$T/hub" --json | grep "$car3" | grepq '"state":"revoked"' ||
   fail "revocation not in the store"
 call admin POST "/api/devices/$car3/revoke" '{}'
 grep -q 'already revoked' <<<"$BODY" || fail "second revoke: $BODY"
@@ -341,7 +341,7 @@ if command -v openssl >/dev/null; then
   [[ "$URL" == https://* ]] || fail "the URL should be https: $URL"
   curl -sk -D "$T/h" -o /dev/null -H 'Content-Type: application/json' \
     --data "{\"user\":\"sup\",\"password\":\"$PW_SUP\"}" "$URL/api/login"
-  grep -i '^Set-Cookie: ft_session=' "$T/h" | grep -q 'Secure' || fail "TLS cookie not Secure"
+  grep -i '^Set-Cookie: ft_session=' "$T/h" | grepq 'Secure' || fail "TLS cookie not Secure"
   code=$(curl -sk -o /dev/null -w '%{http_code}' "$URL/api/sync")
   [ "$code" = 401 ] || fail "TLS without a login: $code"
 else
