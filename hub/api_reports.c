@@ -8,6 +8,7 @@
  *       per unit and per officer: activities, their minutes, the share of
  *       those minutes covered by media, media items, alerts by article
  */
+#include "coverage.h"
 #include "httpparse.h"
 #include "record.h"
 #include "web.h"
@@ -142,91 +143,6 @@ static void add_int(json_t *o, const char *key, long long v)
 }
 
 typedef struct {
-    int64_t a, b;
-} span_t;
-
-static int span_cmp(const void *x, const void *y)
-{
-    const span_t *p = x, *q = y;
-    return p->a < q->a ? -1 : p->a > q->a;
-}
-
-static bool in_list(const char *name, const char *list)
-{
-    size_t n = strlen(name);
-    for (const char *p = list; n && (p = strstr(p, name)) != NULL; p += n) {
-        bool start = p == list || p[-1] == ',' || p[-1] == ' ';
-        bool end = p[n] == 0 || p[n] == ',' || p[n] == ' ';
-        if (start && end) {
-            return true;
-        }
-    }
-    return false;
-}
-
-static bool lists_meet(const char *a, const char *b)
-{
-    if (!*a || !*b) {
-        return false;
-    }
-    char *copy = strdup(a), *save = NULL;
-    bool hit = false;
-    for (char *t = copy ? strtok_r(copy, ", ", &save) : NULL; t && !hit;
-         t = strtok_r(NULL, ", ", &save)) {
-        hit = in_list(t, b);
-    }
-    free(copy);
-    return hit;
-}
-
-/* Milliseconds of rec's window covered by media among items. */
-static int64_t covered_ms(const cat_item_t *rec, const cat_item_t *items, size_t n)
-{
-    size_t k = 0, cap = 8;
-    span_t *sp = malloc(cap * sizeof *sp);
-    for (size_t i = 0; sp && i < n; i++) {
-        const cat_item_t *m = &items[i];
-        if (m->kind != CAT_MEDIA) {
-            continue;
-        }
-        bool linked =
-            (m->id[0] && in_list(m->id, rec->media)) ||
-            ((lists_meet(m->officers, rec->officers) || lists_meet(m->recorders, rec->recorders)) &&
-             m->start_ms < rec->end_ms && m->end_ms > rec->start_ms);
-        if (!linked) {
-            continue;
-        }
-        int64_t a = m->start_ms > rec->start_ms ? m->start_ms : rec->start_ms;
-        int64_t b = m->end_ms < rec->end_ms ? m->end_ms : rec->end_ms;
-        if (b <= a) {
-            continue;
-        }
-        if (k == cap) {
-            cap *= 2;
-            span_t *ns = realloc(sp, cap * sizeof *ns);
-            if (!ns) {
-                break;
-            }
-            sp = ns;
-        }
-        sp[k++] = (span_t){a, b};
-    }
-    int64_t total = 0, at = rec->start_ms;
-    if (sp) {
-        qsort(sp, k, sizeof *sp, span_cmp);
-        for (size_t i = 0; i < k; i++) {
-            int64_t a = sp[i].a > at ? sp[i].a : at;
-            if (sp[i].b > a) {
-                total += sp[i].b - a;
-                at = sp[i].b;
-            }
-        }
-    }
-    free(sp);
-    return total;
-}
-
-typedef struct {
     json_t *units, *officers;
     json_t *case_units; /* case -> unit */
     int64_t from, to;
@@ -234,6 +150,15 @@ typedef struct {
     json_t *articles;     /* article -> count, all units */
     json_t *ref_officers; /* record ref -> its officers (for alerts per officer) */
 } comp_t;
+
+static void comp_free(comp_t *c)
+{
+    json_decref(c->units);
+    json_decref(c->officers);
+    json_decref(c->case_units);
+    json_decref(c->articles);
+    json_decref(c->ref_officers);
+}
 
 static void comp_alert(void *ctx, const json_t *a)
 {
@@ -311,11 +236,7 @@ static void compliance(web_req_t *r)
                 .unit = web_query(r, "unit")};
     if ((web_query(r, "from") && !time_arg(r, "from", &c.from)) ||
         (web_query(r, "to") && !time_arg(r, "to", &c.to))) {
-        json_decref(c.units);
-        json_decref(c.officers);
-        json_decref(c.case_units);
-        json_decref(c.articles);
-        json_decref(c.ref_officers);
+        comp_free(&c);
         web_error(r, 400, "bad_request", "from and to are RFC 3339 times, dates or Unix ms");
         return;
     }
@@ -325,6 +246,14 @@ static void compliance(web_req_t *r)
     catalog_read(r->web->catalog);
     size_t n;
     const cat_item_t *items = catalog_items(r->web->catalog, &n);
+    coverage_index_t *cov_ix = NULL;
+    bool oom = false;
+    if (coverage_index_new(items, n, &cov_ix) != FT_OK) {
+        catalog_done(r->web->catalog);
+        comp_free(&c);
+        web_error(r, 500, "internal", "out of memory");
+        return;
+    }
     for (size_t i = 0; i < n; i++) {
         const cat_item_t *it = &items[i];
         if (it->kind == CAT_RECORD && it->case_id[0] && it->unit[0] &&
@@ -354,7 +283,11 @@ static void compliance(web_req_t *r)
             continue;
         }
         int64_t win = it->end_ms - it->start_ms;
-        int64_t cov = it->media_unsuitable[0] ? win : covered_ms(it, items, n);
+        int64_t cov = it->media_unsuitable[0] ? win : coverage_ms(cov_ix, it);
+        if (cov < 0) {
+            oom = true; /* reported below: a wrong figure is worse than none */
+            break;
+        }
         add_int(g, "activities", 1);
         add_int(g, "activity_ms", win);
         add_int(g, "covered_ms", cov);
@@ -369,7 +302,13 @@ static void compliance(web_req_t *r)
         }
         free(copy);
     }
+    coverage_index_free(&cov_ix);
     catalog_done(r->web->catalog);
+    if (oom) {
+        comp_free(&c);
+        web_error(r, 500, "internal", "out of memory");
+        return;
+    }
     api_alerts_all(r->web, comp_alert, &c);
     json_t *units = json_array(), *officers = json_array();
     finish(c.units, units);

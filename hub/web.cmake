@@ -29,7 +29,7 @@ add_library(ft_httpparse STATIC httpparse.c)
 target_include_directories(ft_httpparse PUBLIC ${CMAKE_CURRENT_SOURCE_DIR})
 target_link_libraries(ft_httpparse PUBLIC ft_common)
 
-add_library(ft_hubweb STATIC http.c webevents.c catalog.c api_auth.c api_sync.c api_alerts.c
+add_library(ft_hubweb STATIC http.c webevents.c catalog.c coverage.c api_auth.c api_sync.c api_alerts.c
   api_cases.c api_reports.c api_audit.c ${FT_WEB_C})
 target_include_directories(ft_hubweb PUBLIC ${CMAKE_CURRENT_SOURCE_DIR})
 target_link_libraries(ft_hubweb PUBLIC ft_httpparse ft_hubusers ft_loginlimit ft_evalstats ft_hubstore ft_hubmedia PkgConfig::MHD Threads::Threads m)
@@ -45,3 +45,4 @@ ft_add_test(webevents_test SOURCES webevents_test.c LIBS ft_hubweb)
 ft_add_test(catalog_test SOURCES catalog_test.c ${CMAKE_SOURCE_DIR}/common/testutil.c
   LIBS ft_hubweb)
 ft_add_test(httpparse_test SOURCES httpparse_test.c LIBS ft_httpparse)
+ft_add_test(coverage_test SOURCES coverage_test.c LIBS ft_hubweb)

@@ -1,0 +1,240 @@
+/* coverage_test.c: media coverage of activity windows (coverage.h): the cases
+ * by hand, then the index against a plain scan of every clip (the way the
+ * compliance report computed it before) on random catalogs. */
+#include "coverage.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#define MIN 60000LL
+
+static cat_item_t clip(char *id, char *officers, char *recorders, int64_t start, int64_t end)
+{
+    return (cat_item_t){.kind = CAT_MEDIA,
+                        .id = id,
+                        .officers = officers,
+                        .recorders = recorders,
+                        .media = "",
+                        .start_ms = start,
+                        .end_ms = end};
+}
+
+static cat_item_t activity(char *officers, char *recorders, char *media, int64_t start, int64_t end)
+{
+    return (cat_item_t){.kind = CAT_RECORD,
+                        .activity = true,
+                        .id = "r",
+                        .officers = officers,
+                        .recorders = recorders,
+                        .media = media,
+                        .start_ms = start,
+                        .end_ms = end};
+}
+
+static int64_t cover(const cat_item_t *items, size_t n, const cat_item_t *rec)
+{
+    coverage_index_t *ix = NULL;
+    assert_int_equal(coverage_index_new(items, n, &ix), FT_OK);
+    int64_t v = coverage_ms(ix, rec);
+    coverage_index_free(&ix);
+    assert_null(ix);
+    return v;
+}
+
+static void test_links_by_officer_recorder_and_id(void **state)
+{
+    (void)state;
+    cat_item_t items[] = {
+        clip("aa01", "o1", "", 0, 10 * MIN),            /* officer o1 */
+        clip("aa02", "", "BC-7", 20 * MIN, 30 * MIN),   /* recorder BC-7 */
+        clip("aa03", "o9", "BC-9", 40 * MIN, 50 * MIN), /* cited by ID only */
+        clip("aa04", "o9", "BC-9", 50 * MIN, 60 * MIN), /* not linked */
+        activity("o2", "", "", 0, 60 * MIN),            /* a record is not a clip */
+    };
+    size_t n = sizeof items / sizeof items[0];
+    cat_item_t rec = activity("o5, o1", "BC-7", "ffff,aa03", 0, 60 * MIN);
+    assert_int_equal(cover(items, n, &rec), 30 * MIN);
+    /* Nothing shared, nothing cited: nothing covered. */
+    cat_item_t other = activity("o2", "BC-2", "", 0, 60 * MIN);
+    assert_int_equal(cover(items, n, &other), 0);
+}
+
+static void test_tokens_compare_whole(void **state)
+{
+    (void)state;
+    cat_item_t items[] = {clip("ab", "o10", "BC-70", 0, 10 * MIN)};
+    cat_item_t rec = activity("o1", "BC-7", "a,abc", 0, 10 * MIN);
+    assert_int_equal(cover(items, 1, &rec), 0);
+    cat_item_t rec2 = activity("o1 o10", "", "", 0, 10 * MIN);
+    assert_int_equal(cover(items, 1, &rec2), 10 * MIN);
+}
+
+static void test_overlaps_count_once_and_window_clips(void **state)
+{
+    (void)state;
+    cat_item_t items[] = {
+        clip("a1", "o1", "BC-1", 0, 20 * MIN),        /* found under o1 and BC-1 */
+        clip("a2", "o1", "", 10 * MIN, 30 * MIN),     /* overlaps a1 */
+        clip("a3", "o1", "", 30 * MIN, 30 * MIN + 1), /* 1 ms, touching a2's end */
+        clip("a4", "o1", "", 100 * MIN, 200 * MIN),   /* after the window */
+    };
+    /* Window 5..50 min: 5..30 min plus 1 ms. */
+    cat_item_t rec = activity("o1", "BC-1", "a1", 5 * MIN, 50 * MIN);
+    assert_int_equal(cover(items, 4, &rec), 25 * MIN + 1);
+    /* A clip ending exactly where the window starts covers nothing. */
+    cat_item_t rec2 = activity("o1", "", "", 30 * MIN + 1, 40 * MIN);
+    assert_int_equal(cover(items, 4, &rec2), 0);
+    /* An empty or inverted window is 0. */
+    cat_item_t rec3 = activity("o1", "", "", 10 * MIN, 10 * MIN);
+    assert_int_equal(cover(items, 4, &rec3), 0);
+}
+
+static void test_long_clip_before_the_window(void **state)
+{
+    (void)state;
+    /* A 12-hour recording started long before a short inspection still
+     * covers it, past many short clips of the same officer. */
+    enum { N = 200 };
+    cat_item_t items[N + 1];
+    static char ids[N + 1][8];
+    items[0] = clip("long", "o1", "", 0, 720 * MIN);
+    for (int i = 0; i < N; i++) {
+        snprintf(ids[i + 1], sizeof ids[i + 1], "s%d", i);
+        items[i + 1] = clip(ids[i + 1], "o1", "", (int64_t)i * 2 * MIN, (int64_t)i * 2 * MIN + MIN);
+    }
+    cat_item_t rec = activity("o1", "", "", 600 * MIN, 610 * MIN);
+    assert_int_equal(cover(items, N + 1, &rec), 10 * MIN);
+}
+
+static void test_no_media_and_empty_lists(void **state)
+{
+    (void)state;
+    cat_item_t items[] = {activity("o1", "", "", 0, MIN), clip("", "", "", 0, MIN),
+                          clip("z", "o1", "", MIN, 0) /* inverted: no window */};
+    cat_item_t rec = activity("o1", "", "", 0, MIN);
+    assert_int_equal(cover(items, 3, &rec), 0);
+    assert_int_equal(cover(NULL, 0, &rec), 0);
+}
+
+/* ---- against a plain scan ------------------------------------------------ */
+
+static int in_list(const char *name, const char *list)
+{
+    size_t n = strlen(name);
+    for (const char *p = list; n && (p = strstr(p, name)) != NULL; p += n) {
+        int start = p == list || p[-1] == ',' || p[-1] == ' ';
+        int end = p[n] == 0 || p[n] == ',' || p[n] == ' ';
+        if (start && end) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static int lists_meet(const char *a, const char *b)
+{
+    char copy[256], *save = NULL;
+    snprintf(copy, sizeof copy, "%s", a);
+    for (char *t = strtok_r(copy, ", ", &save); t; t = strtok_r(NULL, ", ", &save)) {
+        if (in_list(t, b)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* The covered time by brute force: every millisecond-span boundary. */
+static int64_t scan(const cat_item_t *items, size_t n, const cat_item_t *rec)
+{
+    int64_t a = rec->start_ms, b = rec->end_ms;
+    if (b <= a) {
+        return 0;
+    }
+    /* Mark covered minutes (the random test uses whole minutes). */
+    size_t len = (size_t)((b - a) / MIN);
+    char *mark = calloc(len + 1, 1);
+    for (size_t i = 0; i < n; i++) {
+        const cat_item_t *m = &items[i];
+        if (m->kind != CAT_MEDIA) {
+            continue;
+        }
+        int linked = (m->id[0] && in_list(m->id, rec->media)) ||
+                     lists_meet(m->officers, rec->officers) ||
+                     lists_meet(m->recorders, rec->recorders);
+        for (int64_t t = m->start_ms; linked && t < m->end_ms; t += MIN) {
+            if (t >= a && t < b) {
+                mark[(t - a) / MIN] = 1;
+            }
+        }
+    }
+    int64_t total = 0;
+    for (size_t i = 0; i < len; i++) {
+        total += mark[i] ? MIN : 0;
+    }
+    free(mark);
+    return total;
+}
+
+static void test_matches_a_plain_scan(void **state)
+{
+    (void)state;
+    static const char *officers[] = {"", "o1", "o2", "o1, o2", "o3", "o10", "o2, o3"};
+    static const char *recorders[] = {"", "BC-1", "BC-2", "BC-1, BC-3", "BC-10"};
+    enum { CLIPS = 300, RECS = 300, IDS = 8 };
+    static char ids[CLIPS][8], cites[RECS][32];
+    cat_item_t *items = calloc(CLIPS + RECS, sizeof *items);
+    srand(20261127);
+    for (int round = 0; round < 20; round++) {
+        size_t n = 0;
+        for (int i = 0; i < CLIPS; i++) {
+            snprintf(ids[i], sizeof ids[i], "m%d", i % (IDS * 4));
+            int64_t s = (int64_t)(rand() % 2000) * MIN;
+            int64_t len = (int64_t)(rand() % (round % 3 == 0 ? 600 : 40)) * MIN;
+            items[n++] = clip(ids[i], (char *)officers[rand() % 7], (char *)recorders[rand() % 5],
+                              s, s + len);
+        }
+        for (int i = 0; i < RECS; i++) {
+            snprintf(cites[i], sizeof cites[i], "m%d,m%d", rand() % (IDS * 4), rand() % (IDS * 4));
+            int64_t s = (int64_t)(rand() % 2000) * MIN;
+            items[n++] = activity((char *)officers[rand() % 7], (char *)recorders[rand() % 5],
+                                  rand() % 2 ? cites[i] : "", s, s + (int64_t)(rand() % 120) * MIN);
+        }
+        coverage_index_t *ix = NULL;
+        assert_int_equal(coverage_index_new(items, n, &ix), FT_OK);
+        int nonzero = 0;
+        for (size_t i = CLIPS; i < n; i++) {
+            int64_t want = scan(items, n, &items[i]);
+            int64_t got = coverage_ms(ix, &items[i]);
+            if (want != got) {
+                fail_msg("round %d record %zu (%s | %s | %s, %lld..%lld min): index %lld ms, scan "
+                         "%lld ms",
+                         round, i, items[i].officers, items[i].recorders, items[i].media,
+                         (long long)(items[i].start_ms / MIN), (long long)(items[i].end_ms / MIN),
+                         (long long)got, (long long)want);
+            }
+            nonzero += want > 0;
+        }
+        assert_true(nonzero > RECS / 10); /* the random catalogs do overlap */
+        coverage_index_free(&ix);
+    }
+    free(items);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_links_by_officer_recorder_and_id),
+        cmocka_unit_test(test_tokens_compare_whole),
+        cmocka_unit_test(test_overlaps_count_once_and_window_clips),
+        cmocka_unit_test(test_long_clip_before_the_window),
+        cmocka_unit_test(test_no_media_and_empty_lists),
+        cmocka_unit_test(test_matches_a_plain_scan),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
