@@ -77,11 +77,6 @@ int catalog_update(catalog_t *c, store_t *store, size_t *added) FT_MUST_CHECK;
 typedef bool (*catalog_held_fn)(void *ctx, const uint8_t blob_id[32]);
 void catalog_update_held(catalog_t *c, catalog_held_fn held, void *ctx);
 
-/* Marks media items whose content the hub now holds (held(ctx, blob_id)
- * true); only items not yet held are asked. */
-typedef bool (*catalog_held_fn)(void *ctx, const uint8_t blob_id[32]);
-void catalog_update_held(catalog_t *c, catalog_held_fn held, void *ctx);
-
 /* Read access: items in arrival order and per-device rows. */
 void catalog_read(catalog_t *c);
 const cat_item_t *catalog_items(const catalog_t *c, size_t *n);
