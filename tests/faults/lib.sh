@@ -96,15 +96,19 @@ seed_init() {
   echo "seed $SEED (repeat with FT_FAULT_SEED=$SEED)"
 }
 
-free_port() { # a TCP port on 127.0.0.1 nobody listens on, with port+2 free too
+# free_port: a TCP port on 127.0.0.1 nobody listens on, with port+2 and
+# port+3 free too (the hub's media endpoint and chunk data path, and the
+# proxies', hub_init and the net_* tests), each claimed for this test
+# (port_claim, tests/lib/common.sh) so that no other free_port of this or a
+# parallel test hands them out before they are bound.
+free_port() {
   local p
   while :; do
     p=$((20000 + SRANDOM % 12000)) # below the ephemeral range; SRANDOM ignores test seeds
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null &&
-      ! (exec 3<>"/dev/tcp/127.0.0.1/$((p + 2))") 2>/dev/null; then
-      echo "$p"
-      return
-    fi
+    port_listened "$p" || port_listened $((p + 2)) || port_listened $((p + 3)) && continue
+    port_claim "$p" $((p + 2)) $((p + 3)) || continue
+    echo "$p"
+    return
   done
 }
 

@@ -59,15 +59,48 @@ jget() {
     print s; exit }'
 }
 
-# free_port: a TCP port on 127.0.0.1 nobody listens on (random, checked).
+# port_claim PORT...: reserves the ports for this test (the script's PID,
+# $$, which command substitutions share) in $FT_TEST_TMP/ports, shared by
+# every test of the tree; fails if another live test holds one of them. A
+# port picked is only bound later (the hub starts after its edges are set
+# up, a killed hub is restarted on the same port), so "nobody listens" alone
+# let two free_port calls - of one test (PORT and PUB_PORT) or of two tests
+# running in parallel - return the same port, and one process then failed to
+# bind. Claims of tests that have ended (their PID is gone) are taken over.
+port_claim() {
+  local dir=$FT_TEST_TMP/ports p owner got=()
+  mkdir -p "$dir"
+  for p in "$@"; do
+    if ! mkdir "$dir/$p" 2>/dev/null; then
+      owner=$(cat "$dir/$p/owner" 2>/dev/null || true)
+      # A claim being written (no owner yet) or of a live test is kept.
+      if [ -z "$owner" ] || [ "$owner" = $$ ] || kill -0 "$owner" 2>/dev/null; then
+        rm -rf "${got[@]}"
+        return 1
+      fi
+      rm -rf "$dir/$p"
+      mkdir "$dir/$p" 2>/dev/null || { rm -rf "${got[@]}"; return 1; }
+    fi
+    echo $$ >"$dir/$p/owner"
+    got+=("$dir/$p")
+  done
+}
+
+# port_listened PORT: something accepts TCP connections on 127.0.0.1:PORT.
+port_listened() {
+  (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+# free_port: a TCP port on 127.0.0.1 nobody listens on (random, checked) and
+# no other free_port of this or a parallel test handed out (port_claim).
 free_port() {
   local p
   while :; do
     p=$((20000 + SRANDOM % 12000)) # below the ephemeral range; SRANDOM ignores test seeds
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-      echo "$p"
-      return
-    fi
+    port_listened "$p" && continue
+    port_claim "$p" || continue
+    echo "$p"
+    return
   done
 }
 
