@@ -49,14 +49,18 @@ fail() {
   exit 1
 }
 
-# jget KEY: the first "KEY":value in stdin (compact JSON as jansson writes it),
-# strings without quotes. Enough for flat status objects and JSON lines.
+# jget KEY: the first "KEY":value in the first line of stdin (compact JSON as
+# jansson writes it), strings without quotes. Enough for flat status objects
+# and JSON lines. It reads its input to the end (no early `exit`): it sits at
+# the end of pipelines (`media list --json | jget ...`), where an early exit
+# would kill a producer of many lines with SIGPIPE (see grepq).
 jget() {
-  awk -v k="\"$1\":" '{
-    i = index($0, k); if (i == 0) { print "null"; exit }
+  awk -v k="\"$1\":" 'done { next } {
+    done = 1
+    i = index($0, k); if (i == 0) { print "null"; next }
     s = substr($0, i + length(k))
     if (substr(s, 1, 1) == "\"") { s = substr(s, 2); sub(/".*/, "", s) } else { sub(/[,}\]].*/, "", s) }
-    print s; exit }'
+    print s }'
 }
 
 # port_claim PORT...: reserves the ports for this test (the script's PID,
