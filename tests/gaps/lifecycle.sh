@@ -73,7 +73,7 @@ echo "== history: four state changes, in order"
   [ "$(tail -n 2 "$T/history.txt" | cut -d'|' -f1,4 | LC_ALL=C sort | tr '\n' ' ')" = "5|resolved 6|justified " ] ||
   fail "history order: $(cat "$T/history.txt")"
 "$HUB" alerts --state "$T/hub" --history --json --case L-JUST | grep '"state":"justified"' |
-  grep -q 'justified by .*审批表已线下补办' || fail "the justification's reason is not in the history"
+  grepq 'justified by .*审批表已线下补办' || fail "the justification's reason is not in the history"
 diff <(sort "$T/history.txt") <(sort "$T/follow.txt") >/dev/null || fail "alerts --follow printed: $(cat "$T/follow.txt")"
 log_after=$("$HUB" status --state "$T/hub" --json | jget hublog_entries)
 [ $((log_after - log_before)) -ge 4 ] || fail "the hub log gained $((log_after - log_before)) entries, expected 4 AlertEvents"

@@ -11,7 +11,7 @@ grep -q 'default.rules (built in): 16 rules (16 enabled) OK' <<<"$out" || fail "
 [ "$("$HUB" rules check --state "$T/hub" --json | wc -l)" = 16 ] || fail "rules check --json"
 sed 's/^within: 15d$/within: 20d/' "$FT_SRC/hub/rulepack/default.rules" >"$T/office.rules"
 "$HUB" rules check "$T/office.rules" --state "$T/hub" --json | grep '"rule":"5"' |
-  grep -q '"within_s":1728000' || fail "the office pack's 20-day deadline"
+  grepq '"within_s":1728000' || fail "the office pack's 20-day deadline"
 printf 'rule: 1\nkind: coverage\napplies to: site_inspection\nmin covered: 95%%\narticle: 13\nseverity: loud\nzh: x\nen: x\n' >"$T/bad.rules"
 if out=$("$HUB" rules check "$T/bad.rules" --state "$T/hub" 2>&1); then fail "a bad pack passed: $out"; fi
 grep -q "bad.rules line 6" <<<"$out" || fail "rules check must name the line: $out"

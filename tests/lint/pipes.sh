@@ -18,7 +18,7 @@ set -euo pipefail
 # pipeline; exit 1 when it found any.
 scan() {
   awk '
-    FNR == 1 { q = ""; hd = "" }
+    FNR == 1 { q = ""; hd = ""; cont = 0 }
     hd != "" {
       t = $0
       if (hdtabs) sub(/^\t+/, "", t)
@@ -27,6 +27,12 @@ scan() {
     }
     {
       line = $0; n = length(line); hit = 0
+      # A pipeline continued from the line before (it ended in "|"): the
+      # reader starts this line. Checked in the test scripts and the
+      # samples above, not yet under ops/: ops/bench-media.sh still has a
+      # continued `| head -c` (reported to its owner).
+      if (cont && q == "" && FILENAME !~ /\/ops\// && line ~ /^[ \t]*(grep[ \t]+(-[a-zA-Z]*q|--quiet|--max-count|-m)|head([ \t]|$))/) hit = 1
+      cont = 0
       for (i = 1; i <= n; i++) {
         c = substr(line, i, 1)
         if (q == "") {
@@ -43,6 +49,7 @@ scan() {
           if (c == "|" && substr(line, i + 1, 1) != "|" && (i == 1 || substr(line, i - 1, 1) != "|")) {
             rest = substr(line, i + 1)
             if (rest ~ /^[ \t]*(grep[ \t]+(-[a-zA-Z]*q|--quiet|--max-count|-m)|head([ \t]|$))/) hit = 1
+            if (rest ~ /^[ \t]*$/) cont = 1
           }
         } else if (q == "\047") {
           if (c == "\047") q = ""
@@ -63,18 +70,22 @@ cat >"$tmp/bad.sh" <<'BAD'
 big_producer | grep -q pattern || fail "x"
 x=$(ls | head -n 1)
 y | grep -qE 'a|b'
+big_producer | grep x |
+  grep -q pattern || fail "a pipeline continued on the next line"
 BAD
 cat >"$tmp/good.sh" <<'GOOD'
 big_producer | grepq pattern || fail "x | grep -q in a message"
 bash -c "curl -s url | grep -q 200" # runs without pipefail
 a || grep -q x file # not a pipe
 x=$(ls | sed -n 1p)
+big_producer | grep x |
+  grepq pattern || fail "continued, with grepq"
 cat <<'EOT'
 text | grep -q in a here-document is text
 EOT
 GOOD
 bad=$(scan "$tmp/bad.sh" || true)
-[ "$(grep -c . <<<"$bad")" = 3 ] || { echo "FAIL: the scanner missed a known bad line: $bad" >&2; exit 1; }
+[ "$(grep -c . <<<"$bad")" = 4 ] || { echo "FAIL: the scanner missed a known bad line: $bad" >&2; exit 1; }
 scan "$tmp/good.sh" >/dev/null || { echo "FAIL: the scanner flagged a good line: $(scan "$tmp/good.sh")" >&2; exit 1; }
 
 mapfile -t scripts < <(find "$FT_SRC/tests" "$FT_SRC/ops" -name '*.sh' -not -path '*/node_modules/*' | LC_ALL=C sort)
