@@ -61,6 +61,17 @@ until [ "$(wc -l <"$T/hooks.txt" 2>/dev/null || echo 0)" -ge 12 ]; do
   [ $((SECONDS - start)) -lt $((30 * SLOW)) ] || fail "webhooks: $(wc -l <"$T/hooks.txt" 2>/dev/null) of 12 deliveries: $(cat "$T/hooks.txt" 2>/dev/null)"
   sleep 0.2
 done
+# lines_at_least N FILE: FILE has N lines or more.
+lines_at_least() { [ "$(wc -l <"$2" 2>/dev/null || echo 0)" -ge "$1" ]; }
+# `alerts --follow` polls every 0.2 s and ft_sub receives on its own time:
+# wait (bounded) until each has printed the four state changes, instead of
+# stopping them at a fixed moment; more than four is caught below.
+start=$SECONDS
+until lines_at_least 4 "$T/follow.txt" && lines_at_least 4 "$T/pub.txt"; do
+  [ $((SECONDS - start)) -lt $((20 * SLOW)) ] ||
+    fail "alerts --follow / PUB did not print 4 events: $(cat "$T/follow.txt" "$T/pub.txt" 2>/dev/null)"
+  sleep 0.2
+done
 sleep 0.5
 hub_stop
 stop_pid "$FOLLOW"
