@@ -24,6 +24,15 @@ row=$(hub_media_json | grep "\"file_id\":\"$id\"")
 [ "$(jget chunks_refused <<<"$row")" = 1 ] || fail "expected 1 refused chunk: $row"
 "$HUB" integrity --state "$T/hub" | grepq chunk_hash_mismatch || fail "no chunk_hash_mismatch integrity event"
 "$HUB" media get "$id" --out "$T/x" --state "$T/hub" 2>/dev/null && fail "a damaged file was handed out"
+# The receipt for b reaches the edge on its own time after the hub completed
+# it: wait (bounded) for it, then give the edge a second in which it must not
+# drop the damaged file.
+b_receipted() { # files acknowledged by the hub (acked, or acked and pruned) >= 1
+  local st
+  st=$("$EDGE" status --state "$T/car1" --json)
+  grep -qE '"files_acked":[1-9]|"files_pruned":[1-9]' <<<"$st"
+}
+wait_until 30 "the edge holds the receipt for file b" b_receipted
 sleep 1
 "$EDGE" status --state "$T/car1" --json | grepq '"files_pending":1' || fail "the edge must keep the damaged file"
 echo "altered chunk refused, integrity event recorded, 7 of 8 chunks and the other file arrived"
