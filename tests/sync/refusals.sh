@@ -37,8 +37,12 @@ expect_reply() { # OUTPUT KIND FIELD VALUE WHAT
   grep "\"kind\":\"$2\"" <<<"$1" | grepq "\"$3\":$4" || fail "$5: expected a $2 with $3=$4, got: $1"
 }
 
+# A refused device's run keeps retrying until its --timeout: long enough for
+# the handshake to be tried and refused on a loaded machine (ASan: x3).
+REFUSED_RUN_S=$((3 * FT_SYNC_SLOW))
+
 echo "== unknown device: refused at the handshake, recorded"
-rc_of "$EDGE" run --state "$T/carC" --until-synced --timeout 3 2>"$T/carC/run.log"
+rc_of "$EDGE" run --state "$T/carC" --until-synced --timeout "$REFUSED_RUN_S" 2>"$T/carC/run.log"
 [ "$RC" = 1 ] || fail "an unknown device's run must fail (exit 1), got $RC"
 grep -q "hub refused this device: not enrolled or revoked" "$T/carC/run.log" ||
   fail "the edge must say the hub refused it"
@@ -136,7 +140,7 @@ dev=$("$HUB" devices --state "$T/hub" --json | grep "\"device_id\":\"$(edge_id c
 [ "$(jget state <<<"$dev")" = revoked ] || fail "carD must show as revoked: $dev"
 jget last_error <<<"$dev" | grepq "revoked" || fail "carD's last error must say revoked: $dev"
 edge_stop carD
-rc_of "$EDGE" run --state "$T/carD" --until-synced --timeout 3 2>>"$T/carD/run.log"
+rc_of "$EDGE" run --state "$T/carD" --until-synced --timeout "$REFUSED_RUN_S" 2>>"$T/carD/run.log"
 [ "$RC" = 1 ] || fail "a revoked device's run must fail, got $RC"
 grep -q "hub refused this device: not enrolled or revoked" "$T/carD/run.log" ||
   fail "the reconnect must be refused at the handshake"
