@@ -40,7 +40,10 @@ edge_sync office
 wait_indexed 6
 hub_stop
 off2=$("$HUB" devices --state "$T/hub" --json | grep '"vehicle":"car-car2"' | jget clock_offset_ms)
-[ "${off2:-0}" -ge 299000 ] && [ "${off2:-0}" -le 302000 ] ||
+# The hub measures its clock at the Hello minus the edge's stamp in it: 300 s
+# plus the Hello's way through the hub's queue, which a loaded machine (ASan:
+# x3) stretches.
+[ "${off2:-0}" -ge 299000 ] && [ "${off2:-0}" -le $((300000 + 2000 * SLOW)) ] ||
   fail "the hub should measure car2's clock about 300 s behind, measured ${off2} ms"
 check_alerts clock_offset
 "$HUB" timeline MD1-OK --state "$T/hub" --json >"$T/tl.json" || fail "timeline failed"
