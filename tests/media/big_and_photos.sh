@@ -26,9 +26,14 @@ hub_start
 edge_start car1
 start=$SECONDS
 cp "$T"/src/IMG_*.jpg "$T/car1/inbox/BC-07/"
+# The big file is written under a .tmp name (which the inbox ignores) and
+# renamed after its sidecar: copied under its own name, a stall of more than
+# media.stable_ms (300 ms) in the middle of the 1 GiB copy (writeback on a
+# loaded machine) made the edge take the file as complete and ingest part of it.
 cp "$T/src/big.mp4.json" "$T/car1/inbox/BC-07/big.mp4.json.tmp"
-cp "$T/src/big.mp4" "$T/car1/inbox/BC-07/big.mp4"
+cp "$T/src/big.mp4" "$T/car1/inbox/BC-07/big.mp4.tmp"
 mv "$T/car1/inbox/BC-07/big.mp4.json.tmp" "$T/car1/inbox/BC-07/big.mp4.json"
+mv "$T/car1/inbox/BC-07/big.mp4.tmp" "$T/car1/inbox/BC-07/big.mp4"
 wait_complete 101 $((120 + FT_MEDIA_BIG_MB / 4))
 echo "101 files ($FT_MEDIA_BIG_MB MiB + 100 photos) complete at the hub after $((SECONDS - start)) s"
 
