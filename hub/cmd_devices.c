@@ -1,5 +1,6 @@
 /* cmd_devices.c: `devices`, `status` and `integrity`: what the hub knows
  * about each device, read from the store (safe while `run` is running). */
+#include "delivery.h"
 #include "hub.h"
 #include "mediapull.h"
 #include "sync.h"
@@ -327,6 +328,7 @@ int hub_cmd_status(int argc, char **argv)
                       "hublog_entries", (json_int_t)log_head, "refused_unknown", refused);
         json_t *o = json_pack("{s:o, s:O}", "hub", hub, "devices", devices);
         json_object_set_new(o, "media", hub_media_status_json(ctx.state));
+        json_object_set_new(o, "webhooks", delivery_status_json(ctx.state, ctx.hublog));
         json_dumpf(o, stdout, JSON_COMPACT);
         fputc('\n', stdout);
         json_decref(o);
@@ -343,6 +345,9 @@ int hub_cmd_status(int argc, char **argv)
                events ? " (list them with `fieldtrail-hub integrity`)" : "",
                (unsigned long long)log_head);
         hub_media_status_print(ctx.state, stdout);
+        json_t *hooks = delivery_status_json(ctx.state, ctx.hublog);
+        delivery_status_print(hooks, stdout);
+        json_decref(hooks);
         size_t i;
         json_t *r;
         json_array_foreach(refused, i, r)

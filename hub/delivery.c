@@ -1,46 +1,60 @@
-/* delivery.c: PUB socket and webhook queue (see delivery.h).
+/* delivery.c: PUB socket and webhooks with the hub log as outbox (see
+ * delivery.h).
  *
- * Webhook thread state machine, per message and hook:
- *   QUEUED --POST 2xx (and errcode 0 for WeCom / DingTalk)--> done
- *   QUEUED --failure, tries left--> wait backoff (doubling), try again
- *   QUEUED --failure, no tries left--> dropped, logged
- * delivery_destroy wakes the thread; it finishes the try in progress and
- * stops.
+ * Each hook thread, per alert event after its cursor (in hub-log order):
+ *   older than max_age        --> skipped (counted, one log line per run)
+ *   POST 2xx (and errcode 0 for WeCom / DingTalk) --> delivered
+ *   failure, tries left       --> wait backoff (doubling), try again
+ *   failure, no tries left    --> given up, logged
+ *   stop requested            --> abandoned: the cursor stays before it
+ * After delivered / given up / skipped the cursor moves past the event and
+ * the cursors file is rewritten. Entries that are not alert events move the
+ * cursor too (written at the end of each pass).
  */
 #include "delivery.h"
+#include "fsutil.h"
+#include "hlc.h"
 #include "logging.h"
+#include "record.h"
+#include "sha256.h"
 
 #include <curl/curl.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <pthread.h>
-#include <stdbool.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <zmq.h>
 
-/* One queued message for one hook. */
-typedef struct msg_t {
-    struct msg_t *next;
-    size_t hook; /* index into hooks */
-    char *body;  /* request body */
-    char id[40]; /* alert id and state, for the log */
-} msg_t;
+#define BATCH_EVENTS 64     /* alert events read per pass */
+#define BATCH_ENTRIES 20000 /* hub-log entries looked at per pass */
+
+/* One webhook and its thread. c and wake are guarded by mu. */
+typedef struct {
+    delivery_t *d;
+    hook_t hook;
+    char name[160];
+    pthread_t thread;
+    bool started;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool wake;
+    hook_cursor_t c;
+} hookstate_t;
 
 struct delivery_t {
     void *zctx, *pub;
-    hook_t *hooks;
-    size_t n_hooks;
     delivery_opts_t o;
-    pthread_t thread;
-    bool thread_started;
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    msg_t *head, *tail;
-    size_t queued;
-    bool stop;
-    uint64_t dropped, sent, failed;
+    hookstate_t *hs;
+    size_t n_hooks;
+    char path[4200];         /* STATE/webhooks.cursors */
+    pthread_mutex_t file_mu; /* one writer of the cursors file at a time */
+    int file_err;            /* last write error (under file_mu), said once */
+    atomic_bool stop;
+    bool curl_inited;
 };
 
 /* ---- formats ------------------------------------------------------------ */
@@ -177,7 +191,241 @@ int delivery_parse_hooks(const char *text, hook_t **hooks, size_t *n, char *err,
     return result;
 }
 
-/* ---- the webhook thread ---------------------------------------------------- */
+/* ---- names, keys, age ------------------------------------------------------- */
+
+static const char *format_name(hook_format f)
+{
+    return f == HOOK_WECOM ? "wecom" : f == HOOK_DINGTALK ? "dingtalk" : "generic";
+}
+
+void delivery_hook_name(const hook_t *h, char *buf, size_t len)
+{
+    const char *p = strstr(h->url, "://");
+    p = p ? p + 3 : h->url;
+    size_t n = strcspn(p, "/?#");
+    /* user:password@ belongs to the secret part */
+    for (size_t i = n; i > 0; i--) {
+        if (p[i - 1] == '@') {
+            p += i;
+            n -= i;
+            break;
+        }
+    }
+    snprintf(buf, len, "%s (%.*s)", format_name(h->format), (int)n, p);
+}
+
+void delivery_hook_key(const hook_t *h, char out[33])
+{
+    char text[1100];
+    int n = snprintf(text, sizeof text, "%s=%s", format_name(h->format), h->url);
+    uint8_t md[FT_SHA256_BYTES];
+    ft_sha256((const uint8_t *)text, (size_t)n < sizeof text ? (size_t)n : sizeof text - 1, md);
+    static const char hex[] = "0123456789abcdef";
+    for (int i = 0; i < 16; i++) {
+        out[2 * i] = hex[md[i] >> 4];
+        out[2 * i + 1] = hex[md[i] & 15];
+    }
+    out[32] = '\0';
+}
+
+bool delivery_too_old(uint64_t event_ms, uint64_t now_ms, uint64_t max_age_ms)
+{
+    return max_age_ms && now_ms > event_ms && now_ms - event_ms > max_age_ms;
+}
+
+/* "24 h", "90 s" for logs. */
+static void age_text(uint64_t ms, char *buf, size_t len)
+{
+    uint64_t s = ms / 1000;
+    if (s >= 3600 && s % 3600 == 0) {
+        snprintf(buf, len, "%" PRIu64 " h", s / 3600);
+    } else if (s >= 60 && s % 60 == 0) {
+        snprintf(buf, len, "%" PRIu64 " min", s / 60);
+    } else {
+        snprintf(buf, len, "%" PRIu64 " s", s);
+    }
+}
+
+/* ---- the cursors file ------------------------------------------------------- */
+
+static bool is_key(const char *s)
+{
+    if (!s || strlen(s) != 32) {
+        return false;
+    }
+    for (const char *p = s; *p; p++) {
+        if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f'))) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static bool get_u64(const json_t *o, const char *k, uint64_t *out, bool required)
+{
+    const json_t *v = json_object_get(o, k);
+    if (!v) {
+        *out = 0;
+        return !required;
+    }
+    if (!json_is_integer(v) || json_integer_value(v) < 0) {
+        return false;
+    }
+    *out = (uint64_t)json_integer_value(v);
+    return true;
+}
+
+int delivery_cursors_read(const char *path, hook_cursor_t **out, size_t *n, char *err,
+                          size_t errlen)
+{
+    *out = NULL;
+    *n = 0;
+    char *text = NULL;
+    size_t len = 0;
+    int rc = fsutil_read_all(path, &text, &len);
+    if (rc == FT_ENOTFOUND) {
+        return FT_OK;
+    }
+    if (rc != FT_OK) {
+        snprintf(err, errlen, "cannot read %s: %s", path, ft_strerror(rc));
+        return rc;
+    }
+    json_error_t je;
+    json_t *root = json_loadb(text, len, 0, &je);
+    free(text);
+    const json_t *hooks = json_object_get(root, "hooks");
+    if (!root || json_integer_value(json_object_get(root, "version")) != 1 ||
+        !json_is_array(hooks)) {
+        snprintf(err, errlen, "%s is not a webhook cursors file (version 1): %s", path,
+                 root ? "wrong shape" : je.text);
+        json_decref(root);
+        return FT_ECORRUPT;
+    }
+    size_t count = json_array_size(hooks);
+    hook_cursor_t *c = calloc(count ? count : 1, sizeof *c);
+    if (!c) {
+        json_decref(root);
+        return FT_ENOMEM;
+    }
+    rc = FT_OK;
+    for (size_t i = 0; i < count; i++) {
+        const json_t *h = json_array_get(hooks, i);
+        const char *key = json_string_value(json_object_get(h, "key"));
+        const char *name = json_string_value(json_object_get(h, "name"));
+        const char *le = json_string_value(json_object_get(h, "last_error"));
+        uint64_t ls = 0, lem = 0;
+        if (!is_key(key) || !get_u64(h, "seq", &c[i].seq, true) ||
+            !get_u64(h, "sent", &c[i].sent, false) || !get_u64(h, "failed", &c[i].failed, false) ||
+            !get_u64(h, "last_success_ms", &ls, false) ||
+            !get_u64(h, "last_error_ms", &lem, false)) {
+            snprintf(err, errlen, "%s: hook %zu has no valid key and seq", path, i + 1);
+            rc = FT_ECORRUPT;
+            break;
+        }
+        snprintf(c[i].key, sizeof c[i].key, "%s", key);
+        snprintf(c[i].name, sizeof c[i].name, "%s", name ? name : "?");
+        snprintf(c[i].last_error, sizeof c[i].last_error, "%s", le ? le : "");
+        c[i].last_success_ms = (int64_t)ls;
+        c[i].last_error_ms = (int64_t)lem;
+    }
+    json_decref(root);
+    if (rc != FT_OK) {
+        free(c);
+        return rc;
+    }
+    *out = c;
+    *n = count;
+    return FT_OK;
+}
+
+int delivery_cursors_write(const char *path, const hook_cursor_t *c, size_t n)
+{
+    json_t *hooks = json_array();
+    for (size_t i = 0; i < n; i++) {
+        json_array_append_new(
+            hooks, json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:s}", "key", c[i].key, "name",
+                             c[i].name, "seq", (json_int_t)c[i].seq, "sent", (json_int_t)c[i].sent,
+                             "failed", (json_int_t)c[i].failed, "last_success_ms",
+                             (json_int_t)c[i].last_success_ms, "last_error_ms",
+                             (json_int_t)c[i].last_error_ms, "last_error", c[i].last_error));
+    }
+    json_t *root = json_pack("{s:i, s:o}", "version", 1, "hooks", hooks);
+    char *text = root ? json_dumps(root, JSON_INDENT(1)) : NULL;
+    json_decref(root);
+    if (!text) {
+        return FT_ENOMEM;
+    }
+    int err = fsutil_write_atomic(path, text, strlen(text), 0600);
+    free(text);
+    return err;
+}
+
+/* ---- reading the outbox ----------------------------------------------------- */
+
+/* One alert event read from the hub log. */
+typedef struct {
+    uint64_t seq;
+    uint64_t ms; /* when the hub appended it (its hlc) */
+    char *json;  /* detail_json */
+} outev_t;
+
+typedef struct {
+    outev_t ev[BATCH_EVENTS];
+    size_t n;
+    uint64_t last;  /* last seq looked at */
+    size_t looked;  /* entries looked at */
+    bool more;      /* stopped before the end */
+    uint64_t count; /* delivery_backlog: just count */
+    bool count_only;
+} batch_t;
+
+static int collect_one(void *ctx, uint64_t seq, const uint8_t *raw, size_t len)
+{
+    batch_t *b = ctx;
+    if (!b->count_only && (b->n == BATCH_EVENTS || b->looked == BATCH_ENTRIES)) {
+        b->more = true;
+        return 1;
+    }
+    entry_view_t v;
+    if (entry_open(raw, len, &v) != FT_OK) {
+        return FT_ECORRUPT;
+    }
+    const Ft__Body *body = v.entry->body;
+    if (body && body->kind_case == FT__BODY__KIND_ALERT && body->alert->detail_json) {
+        if (b->count_only) {
+            b->count++;
+        } else {
+            char *copy = strdup(body->alert->detail_json);
+            if (!copy) {
+                entry_view_free(&v);
+                return FT_ENOMEM;
+            }
+            b->ev[b->n++] = (outev_t){.seq = seq, .ms = hlc_ms(v.entry->hlc), .json = copy};
+        }
+    }
+    entry_view_free(&v);
+    b->last = seq;
+    b->looked++;
+    return 0;
+}
+
+static void batch_free(batch_t *b)
+{
+    for (size_t i = 0; i < b->n; i++) {
+        free(b->ev[i].json);
+    }
+    b->n = 0;
+}
+
+int delivery_backlog(devlog_t *hublog, uint64_t after, uint64_t *n)
+{
+    batch_t b = {.count_only = true};
+    int err = devlog_iter(hublog, after + 1, 0, collect_one, &b);
+    *n = b.count;
+    return err < 0 ? err : FT_OK;
+}
+
+/* ---- one POST ---------------------------------------------------------------- */
 
 typedef struct {
     char buf[512];
@@ -194,6 +442,14 @@ static size_t on_body(char *p, size_t size, size_t nmemb, void *ctx)
     r->len += take;
     r->buf[r->len] = '\0';
     return n;
+}
+
+/* libcurl calls this about once a second or more often: a try in progress
+ * is abandoned when the hub stops. */
+static int on_progress(void *ctx, curl_off_t a, curl_off_t b, curl_off_t c, curl_off_t e)
+{
+    (void)a, (void)b, (void)c, (void)e;
+    return atomic_load(&((delivery_t *)ctx)->stop) ? 1 : 0;
 }
 
 /* One POST; true on success. */
@@ -215,6 +471,9 @@ static bool post(delivery_t *d, const hook_t *h, const char *body, char *why, si
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &r);
+    curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+    curl_easy_setopt(c, CURLOPT_XFERINFODATA, d);
     curl_easy_setopt(c, CURLOPT_USERAGENT, "fieldtrail-hub");
     CURLcode rc = curl_easy_perform(c);
     long status = 0;
@@ -222,6 +481,7 @@ static bool post(delivery_t *d, const hook_t *h, const char *body, char *why, si
     curl_slist_free_all(headers);
     curl_easy_cleanup(c);
     if (rc != CURLE_OK) {
+        /* libcurl's messages name the host at most, never the path or query */
         snprintf(why, whylen, "%s", curl_easy_strerror(rc));
         return false;
     }
@@ -234,11 +494,9 @@ static bool post(delivery_t *d, const hook_t *h, const char *body, char *why, si
         json_t *j = json_loads(r.buf, 0, NULL);
         json_t *code = j ? json_object_get(j, "errcode") : NULL;
         if (code && json_integer_value(code) != 0) {
+            const char *msg = json_string_value(json_object_get(j, "errmsg"));
             snprintf(why, whylen, "the bot refused it: errcode %lld %s",
-                     (long long)json_integer_value(code),
-                     json_string_value(json_object_get(j, "errmsg"))
-                         ? json_string_value(json_object_get(j, "errmsg"))
-                         : "");
+                     (long long)json_integer_value(code), msg ? msg : "");
             json_decref(j);
             return false;
         }
@@ -247,79 +505,287 @@ static bool post(delivery_t *d, const hook_t *h, const char *body, char *why, si
     return true;
 }
 
-/* Waits ms or until stop; true if stopping. Called with mu held. */
-static bool wait_stop(delivery_t *d, unsigned ms)
+/* ---- the hook threads ------------------------------------------------------ */
+
+static bool stopping(const delivery_t *d)
+{
+    return atomic_load(&d->stop);
+}
+
+/* Rewrites the cursors file with every hook's state. */
+static void persist(delivery_t *d)
+{
+    pthread_mutex_lock(&d->file_mu);
+    hook_cursor_t *c = calloc(d->n_hooks ? d->n_hooks : 1, sizeof *c);
+    int err = c ? FT_OK : FT_ENOMEM;
+    for (size_t i = 0; c && i < d->n_hooks; i++) {
+        pthread_mutex_lock(&d->hs[i].mu);
+        c[i] = d->hs[i].c;
+        pthread_mutex_unlock(&d->hs[i].mu);
+    }
+    if (c) {
+        err = delivery_cursors_write(d->path, c, d->n_hooks);
+    }
+    free(c);
+    if (err != FT_OK && err != d->file_err) {
+        log_error("cannot write the webhook cursors to %s: %s (delivery goes on; after a "
+                  "restart some alert events may be sent again)",
+                  d->path, ft_strerror(err));
+    } else if (err == FT_OK && d->file_err != FT_OK) {
+        log_info("webhook cursors are written to %s again", d->path);
+    }
+    d->file_err = err;
+    pthread_mutex_unlock(&d->file_mu);
+}
+
+/* Waits until ms passed (or, with wakeable, a wake-up) or the hub stops;
+ * true if stopping. */
+static bool hook_wait(hookstate_t *h, unsigned ms, bool wakeable)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
+    clock_gettime(CLOCK_MONOTONIC, &ts);
     ts.tv_sec += ms / 1000;
     ts.tv_nsec += (long)(ms % 1000) * 1000000L;
     if (ts.tv_nsec >= 1000000000L) {
         ts.tv_sec++;
         ts.tv_nsec -= 1000000000L;
     }
-    while (!d->stop) {
-        if (pthread_cond_timedwait(&d->cv, &d->mu, &ts) == ETIMEDOUT) {
+    pthread_mutex_lock(&h->mu);
+    while (!stopping(h->d) && !(wakeable && h->wake)) {
+        if (pthread_cond_timedwait(&h->cv, &h->mu, &ts) == ETIMEDOUT) {
             break;
         }
     }
-    return d->stop;
+    if (wakeable) {
+        h->wake = false;
+    }
+    pthread_mutex_unlock(&h->mu);
+    return stopping(h->d);
+}
+
+/* Records a finished event (or a failed try with ok false and done false). */
+static void note(hookstate_t *h, uint64_t seq, bool done, bool ok, const char *why)
+{
+    pthread_mutex_lock(&h->mu);
+    int64_t now = (int64_t)hlc_wall_ms();
+    if (ok) {
+        h->c.sent++;
+        h->c.last_success_ms = now;
+    } else if (why) {
+        h->c.last_error_ms = now;
+        snprintf(h->c.last_error, sizeof h->c.last_error, "%s", why);
+    }
+    if (done) {
+        h->c.seq = seq;
+        h->c.failed += ok ? 0 : 1;
+    }
+    pthread_mutex_unlock(&h->mu);
+    persist(h->d);
+}
+
+enum { SENT, GIVEN_UP, ABANDONED };
+
+/* Sends one event with retries. */
+static int deliver(hookstate_t *h, const outev_t *e)
+{
+    delivery_t *d = h->d;
+    json_t *ev = json_loads(e->json, 0, NULL);
+    char *body = ev ? delivery_body(h->hook.format, ev) : NULL;
+    char id[40];
+    const json_t *a = json_object_get(ev, "alert");
+    const char *aid = json_string_value(json_object_get(a, "id"));
+    const char *st = json_string_value(json_object_get(ev, "state"));
+    snprintf(id, sizeof id, "%.16s %.12s", aid ? aid : "?", st ? st : "?");
+    json_decref(ev);
+    if (!body) {
+        log_error("webhook %s: hub log entry %" PRIu64 " holds an alert event that cannot be "
+                  "sent (it does not parse); skipped",
+                  h->name, e->seq);
+        note(h, e->seq, true, false, "an alert event in the hub log does not parse");
+        return GIVEN_UP;
+    }
+    unsigned backoff = d->o.backoff_ms;
+    char why[256] = "";
+    int result = GIVEN_UP;
+    for (unsigned attempt = 1; attempt <= d->o.attempts; attempt++) {
+        if (post(d, &h->hook, body, why, sizeof why)) {
+            result = SENT;
+            break;
+        }
+        if (stopping(d)) {
+            result = ABANDONED;
+            break;
+        }
+        log_warn("webhook %s: alert %s not delivered (try %u of %u): %s", h->name, id, attempt,
+                 d->o.attempts, why);
+        if (attempt < d->o.attempts) {
+            note(h, e->seq, false, false, why);
+            if (hook_wait(h, backoff, false)) {
+                result = ABANDONED;
+                break;
+            }
+            backoff = backoff > UINT32_MAX / 2 ? backoff : backoff * 2;
+        }
+    }
+    free(body);
+    if (result == SENT) {
+        log_debug("webhook %s: alert %s delivered (hub log entry %" PRIu64 ")", h->name, id,
+                  e->seq);
+        note(h, e->seq, true, true, NULL);
+    } else if (result == GIVEN_UP) {
+        log_error("webhook %s: alert %s given up after %u tries: %s (it stays in the history)",
+                  h->name, id, d->o.attempts, why);
+        note(h, e->seq, true, false, why);
+    }
+    return result;
+}
+
+static void say_skipped(hookstate_t *h, uint64_t *skipped)
+{
+    if (*skipped) {
+        char age[32];
+        age_text(h->d->o.max_age_ms, age, sizeof age);
+        log_warn("webhook %s: %" PRIu64 " alert event%s older than %s skipped, not sent "
+                 "(alerts.webhook_max_age; they stay in the history)",
+                 h->name, *skipped, *skipped == 1 ? "" : "s", age);
+        *skipped = 0;
+    }
 }
 
 static void *hook_thread(void *arg)
 {
-    delivery_t *d = arg;
-    pthread_mutex_lock(&d->mu);
-    for (;;) {
-        while (!d->stop && !d->head) {
-            pthread_cond_wait(&d->cv, &d->mu);
+    hookstate_t *h = arg;
+    delivery_t *d = h->d;
+    pthread_mutex_lock(&h->mu);
+    uint64_t cursor = h->c.seq;
+    pthread_mutex_unlock(&h->mu);
+    uint64_t waiting = 0, skipped = 0;
+    if (delivery_backlog(d->o.hublog, cursor, &waiting) == FT_OK && waiting) {
+        log_info("webhook %s: %" PRIu64
+                 " alert event%s waiting since before the hub started; sending",
+                 h->name, waiting, waiting == 1 ? "" : "s");
+    }
+    int last_err = FT_OK;
+    while (!stopping(d)) {
+        batch_t b = {0};
+        int err = devlog_iter(d->o.hublog, cursor + 1, 0, collect_one, &b);
+        if (err < 0) {
+            if (err != last_err) {
+                log_error("webhook %s: cannot read the hub log after entry %" PRIu64
+                          ": %s (retrying)",
+                          h->name, cursor, ft_strerror(err));
+            }
+            last_err = err;
+            batch_free(&b);
+            hook_wait(h, d->o.poll_ms, true);
+            continue;
         }
-        if (d->stop) {
+        last_err = FT_OK;
+        bool abandoned = false;
+        uint64_t now = devlog_wall_ms(d->o.hublog);
+        for (size_t i = 0; i < b.n && !abandoned; i++) {
+            if (delivery_too_old(b.ev[i].ms, now, d->o.max_age_ms)) {
+                skipped++;
+                cursor = b.ev[i].seq;
+                continue;
+            }
+            say_skipped(h, &skipped);
+            if (deliver(h, &b.ev[i]) == ABANDONED) {
+                abandoned = true;
+            } else {
+                cursor = b.ev[i].seq;
+            }
+        }
+        batch_free(&b);
+        if (abandoned) {
             break;
         }
-        msg_t *m = d->head;
-        d->head = m->next;
-        if (!d->head) {
-            d->tail = NULL;
+        if (b.last > cursor) {
+            cursor = b.last; /* entries that are not alert events */
         }
-        d->queued--;
-        bool ok = false;
-        unsigned backoff = d->o.backoff_ms;
-        char why[256] = "";
-        for (unsigned attempt = 1; attempt <= d->o.attempts && !d->stop; attempt++) {
-            pthread_mutex_unlock(&d->mu);
-            ok = post(d, &d->hooks[m->hook], m->body, why, sizeof why);
-            pthread_mutex_lock(&d->mu);
-            if (ok) {
-                break;
-            }
-            log_warn("webhook %s: alert %s not delivered (try %u of %u): %s", d->hooks[m->hook].url,
-                     m->id, attempt, d->o.attempts, why);
-            if (attempt < d->o.attempts && wait_stop(d, backoff)) {
-                break;
-            }
-            backoff *= 2;
+        if (!b.more) {
+            say_skipped(h, &skipped);
         }
-        if (ok) {
-            d->sent++;
-            log_debug("webhook %s: alert %s delivered", d->hooks[m->hook].url, m->id);
-        } else {
-            d->failed++;
-            log_error("webhook %s: alert %s given up after %u tries: %s", d->hooks[m->hook].url,
-                      m->id, d->o.attempts, why);
+        pthread_mutex_lock(&h->mu);
+        bool moved = h->c.seq != cursor;
+        h->c.seq = cursor;
+        pthread_mutex_unlock(&h->mu);
+        if (moved) {
+            persist(d);
         }
-        free(m->body);
-        free(m);
+        if (!b.more) {
+            hook_wait(h, d->o.poll_ms, true);
+        }
     }
-    pthread_mutex_unlock(&d->mu);
+    say_skipped(h, &skipped);
     return NULL;
 }
 
 /* ---- public ---------------------------------------------------------------- */
 
+/* Loads the cursors file into the hook states: known hooks continue after
+ * their cursor, new ones start at the head. */
+static int load_cursors(delivery_t *d)
+{
+    uint64_t head = 0;
+    int err = devlog_head(d->o.hublog, &head, NULL);
+    if (err != FT_OK) {
+        log_error("cannot read the hub log's head for webhooks: %s", ft_strerror(err));
+        return err;
+    }
+    hook_cursor_t *c = NULL;
+    size_t n = 0;
+    char why[512] = "";
+    err = delivery_cursors_read(d->path, &c, &n, why, sizeof why);
+    if (err == FT_ECORRUPT) {
+        char bad[4300];
+        snprintf(bad, sizeof bad, "%s.bad", d->path);
+        log_error("webhook cursors unreadable: %s; every webhook starts with the next alert "
+                  "event (events not yet sent are not sent; they stay in the history); the file "
+                  "is kept as %s",
+                  why, rename(d->path, bad) == 0 ? bad : "(cannot rename it)");
+    } else if (err != FT_OK) {
+        log_error("%s", why[0] ? why : ft_strerror(err));
+        return err;
+    }
+    for (size_t i = 0; i < d->n_hooks; i++) {
+        hookstate_t *h = &d->hs[i];
+        const hook_cursor_t *found = NULL;
+        for (size_t j = 0; j < n && !found; j++) {
+            found = strcmp(c[j].key, h->c.key) == 0 ? &c[j] : NULL;
+        }
+        if (!found) {
+            h->c.seq = head;
+            log_info("webhook %s: new, starts with the next alert event (hub log entry %" PRIu64
+                     ")",
+                     h->name, head + 1);
+            continue;
+        }
+        char key[33];
+        memcpy(key, h->c.key, sizeof key);
+        h->c = *found;
+        memcpy(h->c.key, key, sizeof key);
+        snprintf(h->c.name, sizeof h->c.name, "%s", h->name);
+        if (h->c.seq > head) {
+            log_warn("webhook %s: its cursor (entry %" PRIu64
+                     ") is past the hub log's head (%" PRIu64
+                     "), the log was replaced; it starts with the next alert event",
+                     h->name, h->c.seq, head);
+            h->c.seq = head;
+        }
+    }
+    free(c);
+    persist(d); /* first-seen hooks keep their start; hooks no longer configured go */
+    return FT_OK;
+}
+
 int delivery_new(const delivery_opts_t *opts, delivery_t **out)
 {
     *out = NULL;
+    if (opts->n_hooks && (!opts->hublog || !opts->state)) {
+        log_error("webhooks need the hub log and the state directory");
+        return FT_EINVAL;
+    }
     delivery_t *d = calloc(1, sizeof *d);
     if (!d) {
         return FT_ENOMEM;
@@ -328,19 +794,45 @@ int delivery_new(const delivery_opts_t *opts, delivery_t **out)
     d->o.attempts = d->o.attempts ? d->o.attempts : 5;
     d->o.timeout_ms = d->o.timeout_ms ? d->o.timeout_ms : 5000;
     d->o.backoff_ms = d->o.backoff_ms ? d->o.backoff_ms : 500;
-    d->o.max_queue = d->o.max_queue ? d->o.max_queue : 10000;
-    pthread_mutex_init(&d->mu, NULL);
-    pthread_cond_init(&d->cv, NULL);
+    d->o.max_age_ms = d->o.max_age_ms ? d->o.max_age_ms : DELIVERY_DEFAULT_MAX_AGE_MS;
+    d->o.poll_ms = d->o.poll_ms ? d->o.poll_ms : 1000;
+    d->o.hooks = NULL;
+    atomic_init(&d->stop, false);
+    pthread_mutex_init(&d->file_mu, NULL);
     if (opts->n_hooks) {
-        d->hooks = malloc(opts->n_hooks * sizeof *d->hooks);
-        if (!d->hooks) {
+        d->hs = calloc(opts->n_hooks, sizeof *d->hs);
+        if (!d->hs ||
+            fsutil_join(d->path, sizeof d->path, opts->state, DELIVERY_CURSORS_FILE) != FT_OK) {
             delivery_destroy(&d);
             return FT_ENOMEM;
         }
-        memcpy(d->hooks, opts->hooks, opts->n_hooks * sizeof *d->hooks);
         d->n_hooks = opts->n_hooks;
+        for (size_t i = 0; i < d->n_hooks; i++) {
+            hookstate_t *h = &d->hs[i];
+            h->d = d;
+            h->hook = opts->hooks[i];
+            delivery_hook_name(&h->hook, h->name, sizeof h->name);
+            for (size_t j = 0; j < i; j++) {
+                if (strcmp(d->hs[j].name, h->name) == 0) { /* two bots on one host */
+                    size_t l = strlen(h->name);
+                    snprintf(h->name + l, sizeof h->name - l, " #%zu", i + 1);
+                    break;
+                }
+            }
+            snprintf(h->c.name, sizeof h->c.name, "%s", h->name);
+            delivery_hook_key(&h->hook, h->c.key);
+            pthread_mutex_init(&h->mu, NULL);
+            pthread_condattr_t ca;
+            pthread_condattr_init(&ca);
+            pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+            pthread_cond_init(&h->cv, &ca);
+            pthread_condattr_destroy(&ca);
+        }
+        if (load_cursors(d) != FT_OK) {
+            delivery_destroy(&d);
+            return FT_EIO;
+        }
     }
-    d->o.hooks = NULL;
     const char *ep = opts->publish;
     if (ep && ep[0] && strcmp(ep, "off") != 0) {
         d->zctx = zmq_ctx_new();
@@ -357,11 +849,14 @@ int delivery_new(const delivery_opts_t *opts, delivery_t **out)
     }
     if (d->n_hooks) {
         curl_global_init(CURL_GLOBAL_DEFAULT);
-        if (pthread_create(&d->thread, NULL, hook_thread, d) != 0) {
-            delivery_destroy(&d);
-            return FT_ENOMEM;
+        d->curl_inited = true;
+        for (size_t i = 0; i < d->n_hooks; i++) {
+            if (pthread_create(&d->hs[i].thread, NULL, hook_thread, &d->hs[i]) != 0) {
+                delivery_destroy(&d);
+                return FT_ENOMEM;
+            }
+            d->hs[i].started = true;
         }
-        d->thread_started = true;
     }
     *out = d;
     return FT_OK;
@@ -373,24 +868,33 @@ void delivery_destroy(delivery_t **d_p)
     if (!d) {
         return;
     }
-    if (d->thread_started) {
-        pthread_mutex_lock(&d->mu);
-        d->stop = true;
-        pthread_cond_broadcast(&d->cv);
-        pthread_mutex_unlock(&d->mu);
-        pthread_join(d->thread, NULL);
+    atomic_store(&d->stop, true);
+    for (size_t i = 0; i < d->n_hooks; i++) {
+        hookstate_t *h = &d->hs[i];
+        if (h->started) {
+            pthread_mutex_lock(&h->mu);
+            pthread_cond_broadcast(&h->cv);
+            pthread_mutex_unlock(&h->mu);
+        }
+    }
+    for (size_t i = 0; i < d->n_hooks; i++) {
+        hookstate_t *h = &d->hs[i];
+        if (h->started) {
+            pthread_join(h->thread, NULL);
+            uint64_t left = 0;
+            if (delivery_backlog(d->o.hublog, h->c.seq, &left) == FT_OK && left) {
+                log_info("webhook %s: %" PRIu64 " alert event%s not sent yet; sent when the hub "
+                         "starts again",
+                         h->name, left, left == 1 ? "" : "s");
+            }
+        }
+    }
+    for (size_t i = 0; i < d->n_hooks; i++) {
+        pthread_cond_destroy(&d->hs[i].cv);
+        pthread_mutex_destroy(&d->hs[i].mu);
+    }
+    if (d->curl_inited) {
         curl_global_cleanup();
-    }
-    size_t left = 0;
-    while (d->head) {
-        msg_t *m = d->head;
-        d->head = m->next;
-        free(m->body);
-        free(m);
-        left++;
-    }
-    if (left) {
-        log_warn("%zu webhook message%s not sent before stopping", left, left == 1 ? "" : "s");
     }
     if (d->pub) {
         zmq_close(d->pub);
@@ -398,9 +902,8 @@ void delivery_destroy(delivery_t **d_p)
     if (d->zctx) {
         zmq_ctx_term(d->zctx);
     }
-    pthread_cond_destroy(&d->cv);
-    pthread_mutex_destroy(&d->mu);
-    free(d->hooks);
+    pthread_mutex_destroy(&d->file_mu);
+    free(d->hs);
     free(d);
     *d_p = NULL;
 }
@@ -422,34 +925,80 @@ void delivery_publish(delivery_t *d, const json_t *event)
             free(body);
         }
     }
-    const json_t *a = json_object_get(event, "alert");
+    /* The event is in the hub log already: the hook threads read it there. */
     for (size_t i = 0; i < d->n_hooks; i++) {
-        msg_t *m = calloc(1, sizeof *m);
-        char *body = m ? delivery_body(d->hooks[i].format, event) : NULL;
-        if (!body) {
-            free(m);
-            continue;
-        }
-        m->hook = i;
-        m->body = body;
-        snprintf(m->id, sizeof m->id, "%.16s %.12s", str(a, "id"), str(event, "state"));
-        pthread_mutex_lock(&d->mu);
-        if (d->queued >= d->o.max_queue) {
-            d->dropped++;
-            pthread_mutex_unlock(&d->mu);
-            log_warn("webhook queue full (%zu): alert %s dropped", d->o.max_queue, m->id);
-            free(m->body);
-            free(m);
-            continue;
-        }
-        if (d->tail) {
-            d->tail->next = m;
+        pthread_mutex_lock(&d->hs[i].mu);
+        d->hs[i].wake = true;
+        pthread_cond_signal(&d->hs[i].cv);
+        pthread_mutex_unlock(&d->hs[i].mu);
+    }
+}
+
+/* ---- status ----------------------------------------------------------------- */
+
+static void time_or_null(json_t *o, const char *k, int64_t ms)
+{
+    char buf[48];
+    if (ms > 0) {
+        rfc3339_format(ms, 0, buf, sizeof buf);
+        json_object_set_new(o, k, json_string(buf));
+    } else {
+        json_object_set_new(o, k, json_null());
+    }
+}
+
+json_t *delivery_status_json(const char *state, devlog_t *hublog)
+{
+    char path[4200], why[512] = "";
+    hook_cursor_t *c = NULL;
+    size_t n = 0;
+    if (fsutil_join(path, sizeof path, state, DELIVERY_CURSORS_FILE) != FT_OK) {
+        return json_pack("{s:s}", "error", "state directory path too long");
+    }
+    int err = delivery_cursors_read(path, &c, &n, why, sizeof why);
+    if (err != FT_OK) {
+        return json_pack("{s:s}", "error", why[0] ? why : ft_strerror(err));
+    }
+    json_t *a = json_array();
+    for (size_t i = 0; i < n; i++) {
+        uint64_t backlog = 0;
+        json_t *o = json_pack("{s:s, s:I, s:I, s:s*}", "hook", c[i].name, "sent",
+                              (json_int_t)c[i].sent, "failed", (json_int_t)c[i].failed,
+                              "last_error", c[i].last_error[0] ? c[i].last_error : NULL);
+        if (delivery_backlog(hublog, c[i].seq, &backlog) == FT_OK) {
+            json_object_set_new(o, "backlog", json_integer((json_int_t)backlog));
         } else {
-            d->head = m;
+            json_object_set_new(o, "backlog", json_null());
         }
-        d->tail = m;
-        d->queued++;
-        pthread_cond_signal(&d->cv);
-        pthread_mutex_unlock(&d->mu);
+        time_or_null(o, "last_error_at", c[i].last_error_ms);
+        time_or_null(o, "last_success_at", c[i].last_success_ms);
+        json_array_append_new(a, o);
+    }
+    free(c);
+    return a;
+}
+
+void delivery_status_print(const json_t *status, FILE *out)
+{
+    if (json_is_object(status)) {
+        fprintf(out, "webhooks:         %s\n", json_string_value(json_object_get(status, "error")));
+        return;
+    }
+    size_t i;
+    const json_t *o;
+    json_array_foreach(status, i, o)
+    {
+        const char *le = json_string_value(json_object_get(o, "last_error"));
+        const char *lea = json_string_value(json_object_get(o, "last_error_at"));
+        const char *ls = json_string_value(json_object_get(o, "last_success_at"));
+        fprintf(out, "webhook:          %s: %lld waiting, %lld sent, %lld given up; last sent %s",
+                json_string_value(json_object_get(o, "hook")),
+                (long long)json_integer_value(json_object_get(o, "backlog")),
+                (long long)json_integer_value(json_object_get(o, "sent")),
+                (long long)json_integer_value(json_object_get(o, "failed")), ls ? ls : "never");
+        if (le) {
+            fprintf(out, "; last error %s: %s", lea ? lea : "-", le);
+        }
+        fputc('\n', out);
     }
 }

@@ -1,28 +1,52 @@
 /* delivery.h: alert events out of the hub: a ZeroMQ PUB socket and webhooks.
  *
- * delivery_publish never blocks: the PUB send is non-blocking (a slow
- * subscriber loses messages at its high-water mark, as PUB does), and each
- * webhook message is put on a bounded queue that a thread of its own drains
- * with libcurl, retrying with exponential backoff. When the queue is full the
- * newest message is dropped and counted (the alert history is the record;
- * webhooks are notifications). Formats: docs/alerts.md.
+ * PUB: delivery_publish sends each event without blocking (a slow
+ * subscriber loses messages at its high-water mark, as PUB does). Not
+ * durable: a subscriber that is down misses events.
+ *
+ * Webhooks: the hub log is the outbox. Every alert event is an AlertEvent
+ * entry in the hub's own log (engine.c appends it before the sink sees it),
+ * so webhooks need the hub log (delivery_new refuses hooks without one;
+ * there is no in-memory path). Each webhook has a thread of its own and a
+ * delivery cursor: the hub-log seq of the last entry it has finished
+ * (delivered, given up on after its tries, skipped as too old, or not an
+ * alert event). The thread wakes when delivery_publish signals it, or every
+ * second, reads the entries after its cursor in a read transaction of its
+ * own, and sends the alert events in log order with libcurl (retrying with
+ * exponential backoff). After each finished event it advances the cursor and
+ * stores every cursor in STATE/webhooks.cursors (atomic rewrite), keyed by a
+ * hash of "FORMAT=URL", never the URL (bot URLs carry secret keys). So:
+ *   - a dead or hanging hook delays only itself;
+ *   - nothing is dropped at shutdown or crash: after a restart each hook
+ *     continues after its cursor (at least once: an event delivered just
+ *     before a crash may be sent again);
+ *   - a hook seen for the first time starts at the log's head (no history);
+ *   - an event older than max_age_ms when its turn comes (start-up after a
+ *     long stop, a long outage) is skipped, counted in one log line.
+ * Formats: docs/alerts.md.
  *
  * PUB message: two frames, the topic "alert.<unit>.<severity>" (a '.' in the
  * unit is written '_') and the event as JSON.
  *
  * Threads: delivery_publish is called by one thread (the evaluator); the
- * PUB socket is used only there. The webhook thread is internal.
+ * PUB socket is used only there. Each hook thread has its own state under
+ * its own mutex; the cursors file is written under one more mutex.
  */
 #ifndef FT_HUB_DELIVERY_H
 #define FT_HUB_DELIVERY_H
 
+#include "devlog.h"
 #include "error.h"
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #define DELIVERY_DEFAULT_PUBLISH "tcp://*:7401"
+#define DELIVERY_CURSORS_FILE "webhooks.cursors"
+#define DELIVERY_DEFAULT_MAX_AGE_MS (24ULL * 3600 * 1000)
 
 typedef enum { HOOK_GENERIC, HOOK_WECOM, HOOK_DINGTALK } hook_format;
 
@@ -36,21 +60,27 @@ typedef struct {
     const char *publish; /* PUB endpoint; NULL, "" or "off": no PUB socket */
     const hook_t *hooks; /* webhooks (copied) */
     size_t n_hooks;
-    unsigned attempts;   /* tries per message and hook (0 = 5) */
+    devlog_t *hublog;    /* the outbox (borrowed; required when n_hooks > 0) */
+    const char *state;   /* state directory for the cursors file (required with hooks) */
+    unsigned attempts;   /* tries per event and hook (0 = 5) */
     unsigned timeout_ms; /* per try (0 = 5000) */
     unsigned backoff_ms; /* wait before the first retry, doubled each time (0 = 500) */
-    size_t max_queue;    /* messages waiting at most (0 = 10000) */
+    uint64_t max_age_ms; /* skip events older than this (0 = DELIVERY_DEFAULT_MAX_AGE_MS) */
+    unsigned poll_ms;    /* hook threads look at the log at least this often (0 = 1000) */
 } delivery_opts_t;
 
 typedef struct delivery_t delivery_t;
 
-/* Binds the PUB socket and starts the webhook thread. FT_EIO if the bind
- * fails (the reason is logged). */
+/* Binds the PUB socket, loads the cursors and starts one thread per hook.
+ * FT_EIO if the bind fails (the reason is logged), FT_EINVAL for hooks
+ * without a hub log or state directory. */
 int delivery_new(const delivery_opts_t *opts, delivery_t **out) FT_MUST_CHECK;
-/* Stops the webhook thread (messages still queued are dropped and counted
- * in the log), closes the socket. */
+/* Stops the hook threads (a try in progress is abandoned within about a
+ * second; its event stays after the cursor and is sent after a restart),
+ * closes the socket. */
 void delivery_destroy(delivery_t **d_p);
-/* Publishes one alert event (as made by alerts.c). */
+/* Publishes one alert event (as made by alerts.c, already in the hub log)
+ * on PUB and wakes the hook threads. */
 void delivery_publish(delivery_t *d, const json_t *event);
 
 /* Parses "FORMAT=URL FORMAT=URL ..." (FORMAT: generic, wecom, dingtalk).
@@ -61,5 +91,43 @@ int delivery_parse_hooks(const char *text, hook_t **hooks, size_t *n, char *err,
 char *delivery_body(hook_format f, const json_t *event);
 /* "alert.<unit>.<severity>" for an event into buf. */
 void delivery_topic(const json_t *event, char *buf, size_t len);
+
+/* A hook's name for logs and status: "FORMAT (HOST[:PORT])", without path,
+ * query or user info (where keys live). */
+void delivery_hook_name(const hook_t *h, char *buf, size_t len);
+/* The hook's key in the cursors file: hex of the first 16 bytes of
+ * SHA-256("FORMAT=URL"). */
+void delivery_hook_key(const hook_t *h, char out[33]);
+/* True if an event made at event_ms is too old to send at now_ms (older
+ * than max_age_ms; an event from the future is never too old). */
+bool delivery_too_old(uint64_t event_ms, uint64_t now_ms, uint64_t max_age_ms);
+
+/* One hook's line in the cursors file. */
+typedef struct {
+    char key[33];            /* delivery_hook_key */
+    char name[160];          /* delivery_hook_name */
+    uint64_t seq;            /* the cursor: last finished hub-log seq */
+    uint64_t sent, failed;   /* events delivered / given up on (since first seen) */
+    int64_t last_success_ms; /* 0: never */
+    int64_t last_error_ms;   /* 0: never */
+    char last_error[256];    /* the last failed try's reason */
+} hook_cursor_t;
+
+/* Reads a cursors file. A missing file is no cursors (FT_OK, n 0).
+ * FT_ECORRUPT (with a sentence in err) if it does not parse; *out is then
+ * NULL. *out is malloc'd. */
+int delivery_cursors_read(const char *path, hook_cursor_t **out, size_t *n, char *err,
+                          size_t errlen) FT_MUST_CHECK;
+/* Writes a cursors file atomically (temp file, fsync, rename). */
+int delivery_cursors_write(const char *path, const hook_cursor_t *c, size_t n) FT_MUST_CHECK;
+/* Alert events in the log after seq `after`. */
+int delivery_backlog(devlog_t *hublog, uint64_t after, uint64_t *n) FT_MUST_CHECK;
+
+/* The webhooks part of `fieldtrail-hub status`, from STATE/webhooks.cursors
+ * and the hub log (works while `run` runs or not): an array of {"hook",
+ * "backlog", "sent", "failed", "last_error", "last_error_at",
+ * "last_success_at"}; an object {"error"} if the file is unreadable. */
+json_t *delivery_status_json(const char *state, devlog_t *hublog);
+void delivery_status_print(const json_t *status, FILE *out);
 
 #endif

@@ -1,6 +1,8 @@
-/* delivery_test.c: webhook configuration parsing, the three body formats and
- * the PUB topic. (Delivery itself, with retries, runs against a local HTTP
- * receiver in tests/gaps/lifecycle.sh.) */
+/* delivery_test.c: webhook configuration parsing, the three body formats, the
+ * PUB topic, hook names and keys (no URL secrets), the cursors file and the
+ * replay age limit. (Delivery itself, with retries, restarts, crashes and a
+ * black-hole hook, runs against local HTTP receivers in
+ * tests/gaps/lifecycle.sh and tests/gaps/webhook_outbox.sh.) */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,8 +11,13 @@
 
 #include "delivery.h"
 
+#include "fsutil.h"
+#include "keys.h"
+
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static json_t *event(void)
 {
@@ -104,6 +111,255 @@ static void topic_is_unit_and_severity_without_dots(void **state)
     json_decref(ev);
 }
 
+static void hook_names_show_format_and_host_only(void **state)
+{
+    (void)state;
+    hook_t h = {.format = HOOK_WECOM};
+    char name[160];
+    snprintf(h.url, sizeof h.url, "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=SECRET");
+    delivery_hook_name(&h, name, sizeof name);
+    assert_string_equal(name, "wecom (qyapi.weixin.qq.com)");
+    h.format = HOOK_GENERIC;
+    snprintf(h.url, sizeof h.url, "http://user:pw@10.0.0.5:8080/hook/SECRET#x");
+    delivery_hook_name(&h, name, sizeof name);
+    assert_string_equal(name, "generic (10.0.0.5:8080)");
+    h.format = HOOK_DINGTALK;
+    snprintf(h.url, sizeof h.url, "https://oapi.dingtalk.com?access_token=SECRET");
+    delivery_hook_name(&h, name, sizeof name);
+    assert_string_equal(name, "dingtalk (oapi.dingtalk.com)");
+}
+
+static void hook_keys_are_hashes_of_format_and_url(void **state)
+{
+    (void)state;
+    hook_t a = {.format = HOOK_WECOM}, b = {.format = HOOK_DINGTALK};
+    snprintf(a.url, sizeof a.url, "https://x/send?key=SECRET");
+    snprintf(b.url, sizeof b.url, "https://x/send?key=SECRET");
+    char ka[33], kb[33], again[33];
+    delivery_hook_key(&a, ka);
+    delivery_hook_key(&b, kb);
+    delivery_hook_key(&a, again);
+    assert_int_equal(strlen(ka), 32);
+    assert_string_equal(ka, again);
+    assert_string_not_equal(ka, kb);
+    assert_null(strstr(ka, "SECRET"));
+    /* SHA-256("generic=http://a") starts 8c0e6f3b... (sha256sum) */
+    hook_t g = {.format = HOOK_GENERIC};
+    snprintf(g.url, sizeof g.url, "http://a");
+    delivery_hook_key(&g, ka);
+    FILE *p = popen("printf %s generic=http://a | sha256sum", "r");
+    char want[80] = "";
+    assert_non_null(p);
+    assert_non_null(fgets(want, sizeof want, p));
+    pclose(p);
+    want[32] = '\0';
+    assert_string_equal(ka, want);
+}
+
+static void max_age_skips_only_old_events(void **state)
+{
+    (void)state;
+    uint64_t day = 86400000ULL, now = 1000 * day;
+    assert_false(delivery_too_old(now - day, now, day));    /* exactly the limit: sent */
+    assert_true(delivery_too_old(now - day - 1, now, day)); /* older: skipped */
+    assert_false(delivery_too_old(now - 5, now, day));
+    assert_false(delivery_too_old(now + 5000, now, day)); /* from the future (clock step) */
+    assert_false(delivery_too_old(0, now, 0));            /* no limit */
+}
+
+static char dir[64];
+
+static void cursor_path(char *buf, size_t len)
+{
+    snprintf(buf, len, "%s/webhooks.cursors", dir);
+}
+
+static int make_dir(void **state)
+{
+    (void)state;
+    snprintf(dir, sizeof dir, "/tmp/ft_delivery_test.XXXXXX");
+    return mkdtemp(dir) ? 0 : -1;
+}
+
+static int remove_dir(void **state)
+{
+    (void)state;
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+static void cursors_write_and_read_back(void **state)
+{
+    (void)state;
+    char path[128], err[256] = "";
+    cursor_path(path, sizeof path);
+    hook_cursor_t *c = NULL;
+    size_t n = 7;
+    /* no file yet: no cursors, every hook is new */
+    assert_int_equal(delivery_cursors_read(path, &c, &n, err, sizeof err), FT_OK);
+    assert_int_equal(n, 0);
+    free(c);
+    hook_cursor_t w[2] = {{.seq = 42,
+                           .sent = 3,
+                           .failed = 1,
+                           .last_success_ms = 1700000000000,
+                           .last_error_ms = 1700000001000},
+                          {.seq = 0}};
+    snprintf(w[0].key, sizeof w[0].key, "%s", "0123456789abcdef0123456789abcdef");
+    snprintf(w[0].name, sizeof w[0].name, "wecom (qyapi.weixin.qq.com)");
+    snprintf(w[0].last_error, sizeof w[0].last_error, "HTTP status 500");
+    snprintf(w[1].key, sizeof w[1].key, "%s", "ffffffffffffffffffffffffffffffff");
+    snprintf(w[1].name, sizeof w[1].name, "generic (10.0.0.5:8080)");
+    assert_int_equal(delivery_cursors_write(path, w, 2), FT_OK);
+    assert_int_equal(delivery_cursors_read(path, &c, &n, err, sizeof err), FT_OK);
+    assert_int_equal(n, 2);
+    assert_memory_equal(&c[0], &w[0], sizeof w[0]);
+    assert_memory_equal(&c[1], &w[1], sizeof w[1]);
+    free(c);
+    /* rewritten: the new content replaces the old, no temp file stays */
+    w[0].seq = 43;
+    assert_int_equal(delivery_cursors_write(path, w, 1), FT_OK);
+    assert_int_equal(delivery_cursors_read(path, &c, &n, err, sizeof err), FT_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(c[0].seq, 43);
+    free(c);
+    char tmp[160];
+    snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid());
+    assert_false(fsutil_exists(tmp));
+}
+
+static void cursors_corrupt_file_is_refused_with_a_sentence(void **state)
+{
+    (void)state;
+    char path[128], err[256];
+    cursor_path(path, sizeof path);
+    const char *bad[] = {
+        "{\"version\":1,\"hooks\":[{\"key\":\"0123",                            /* torn */
+        "{\"version\":2,\"hooks\":[]}",                                         /* future */
+        "{\"version\":1,\"hooks\":[{\"key\":\"https://x/?key=1\",\"seq\":1}]}", /* not a key */
+        "{\"version\":1,\"hooks\":[{\"key\":\"0123456789abcdef0123456789abcdef\","
+        "\"seq\":-4}]}",
+        "{\"version\":1,\"hooks\":[{\"key\":\"0123456789abcdef0123456789abcdef\"}]}",
+        "",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_int_equal(fsutil_write_atomic(path, bad[i], strlen(bad[i]), 0600), FT_OK);
+        hook_cursor_t *c = (hook_cursor_t *)1;
+        size_t n = 9;
+        err[0] = '\0';
+        assert_int_equal(delivery_cursors_read(path, &c, &n, err, sizeof err), FT_ECORRUPT);
+        assert_null(c);
+        assert_int_equal(n, 0);
+        assert_non_null(strstr(err, "webhooks.cursors"));
+    }
+}
+
+static void cursors_of_unknown_hooks_are_read_not_matched(void **state)
+{
+    (void)state;
+    /* a file from a hub with other hooks: read as is; delivery_new matches by
+     * key, so a configured hook with another URL is new (starts at the head) */
+    char path[128], err[256];
+    cursor_path(path, sizeof path);
+    hook_t h = {.format = HOOK_GENERIC};
+    snprintf(h.url, sizeof h.url, "http://127.0.0.1:9/now");
+    hook_cursor_t w = {.seq = 5};
+    snprintf(w.key, sizeof w.key, "%s", "0123456789abcdef0123456789abcdef");
+    assert_int_equal(delivery_cursors_write(path, &w, 1), FT_OK);
+    hook_cursor_t *c = NULL;
+    size_t n = 0;
+    assert_int_equal(delivery_cursors_read(path, &c, &n, err, sizeof err), FT_OK);
+    assert_int_equal(n, 1);
+    char key[33];
+    delivery_hook_key(&h, key);
+    assert_string_not_equal(c[0].key, key);
+    free(c);
+}
+
+/* A hub log in dir with one entry that is not an alert event (head 1). */
+static devlog_t *hublog_with_one_entry(void)
+{
+    char ldir[128];
+    snprintf(ldir, sizeof ldir, "%s/hublog", dir);
+    keys_t k;
+    assert_int_equal(keys_generate(&k, false), FT_OK);
+    devlog_t *log = NULL;
+    assert_int_equal(devlog_open(ldir, &k, NULL, &log), FT_OK);
+    Ft__AuditEvent ae = FT__AUDIT_EVENT__INIT;
+    ae.user = "admin";
+    ae.action = "login";
+    Ft__Body body = FT__BODY__INIT;
+    body.kind_case = FT__BODY__KIND_AUDIT;
+    body.audit = &ae;
+    assert_int_equal(devlog_append1(log, &body, NULL), FT_OK);
+    return log;
+}
+
+static void start_and_stop(devlog_t *log, const hook_t *h)
+{
+    delivery_opts_t o = {.publish = "off", .hooks = h, .n_hooks = 1, .hublog = log, .state = dir};
+    delivery_t *d = NULL;
+    assert_int_equal(delivery_new(&o, &d), FT_OK);
+    delivery_destroy(&d);
+}
+
+static void corrupt_cursors_start_hooks_at_the_head_and_keep_the_file(void **state)
+{
+    (void)state;
+    devlog_t *log = hublog_with_one_entry();
+    char path[128], bad[160], err[256];
+    cursor_path(path, sizeof path);
+    snprintf(bad, sizeof bad, "%s.bad", path);
+    assert_int_equal(fsutil_write_atomic(path, "{\"version\":1,\"ho", 16, 0600), FT_OK);
+    hook_t h = {.format = HOOK_GENERIC};
+    snprintf(h.url, sizeof h.url, "http://127.0.0.1:9/x?key=SECRET");
+    start_and_stop(log, &h);
+    assert_true(fsutil_exists(bad));
+    hook_cursor_t *c = NULL;
+    size_t n = 0;
+    assert_int_equal(delivery_cursors_read(path, &c, &n, err, sizeof err), FT_OK);
+    assert_int_equal(n, 1);
+    char key[33];
+    delivery_hook_key(&h, key);
+    assert_string_equal(c[0].key, key);
+    assert_int_equal(c[0].seq, 1); /* the head: no history */
+    assert_string_equal(c[0].name, "generic (127.0.0.1:9)");
+    free(c);
+    char *text = NULL;
+    size_t len = 0;
+    assert_int_equal(fsutil_read_all(path, &text, &len), FT_OK);
+    assert_null(strstr(text, "SECRET"));
+    assert_null(strstr(text, "/x"));
+    free(text);
+    devlog_destroy(&log);
+}
+
+static void unknown_hooks_are_dropped_known_ones_keep_their_cursor(void **state)
+{
+    (void)state;
+    devlog_t *log = hublog_with_one_entry();
+    char path[128], err[256];
+    cursor_path(path, sizeof path);
+    hook_t h = {.format = HOOK_DINGTALK};
+    snprintf(h.url, sizeof h.url, "http://127.0.0.1:9/robot?access_token=T");
+    hook_cursor_t w[2] = {{.seq = 5, .sent = 9}, {.seq = 0, .sent = 4, .failed = 2}};
+    snprintf(w[0].key, sizeof w[0].key, "%s", "0123456789abcdef0123456789abcdef");
+    delivery_hook_key(&h, w[1].key);
+    assert_int_equal(delivery_cursors_write(path, w, 2), FT_OK);
+    start_and_stop(log, &h);
+    hook_cursor_t *c = NULL;
+    size_t n = 0;
+    assert_int_equal(delivery_cursors_read(path, &c, &n, err, sizeof err), FT_OK);
+    assert_int_equal(n, 1);
+    assert_string_equal(c[0].key, w[1].key);
+    assert_int_equal(c[0].sent, 4); /* counters kept */
+    assert_int_equal(c[0].failed, 2);
+    assert_true(c[0].seq <= 1);
+    free(c);
+    devlog_destroy(&log);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -112,6 +368,18 @@ int main(void)
         cmocka_unit_test(generic_body_is_the_event),
         cmocka_unit_test(bot_bodies_are_text_messages_zh_first),
         cmocka_unit_test(topic_is_unit_and_severity_without_dots),
+        cmocka_unit_test(hook_names_show_format_and_host_only),
+        cmocka_unit_test(hook_keys_are_hashes_of_format_and_url),
+        cmocka_unit_test(max_age_skips_only_old_events),
+        cmocka_unit_test_setup_teardown(cursors_write_and_read_back, make_dir, remove_dir),
+        cmocka_unit_test_setup_teardown(cursors_corrupt_file_is_refused_with_a_sentence, make_dir,
+                                        remove_dir),
+        cmocka_unit_test_setup_teardown(cursors_of_unknown_hooks_are_read_not_matched, make_dir,
+                                        remove_dir),
+        cmocka_unit_test_setup_teardown(corrupt_cursors_start_hooks_at_the_head_and_keep_the_file,
+                                        make_dir, remove_dir),
+        cmocka_unit_test_setup_teardown(unknown_hooks_are_dropped_known_ones_keep_their_cursor,
+                                        make_dir, remove_dir),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -223,12 +223,23 @@ int hub_gaps_prepare(hub_ctx_t *ctx, hub_gaps_t *g)
                  g->now);
         return 1;
     }
-    delivery_opts_t d = {0};
+    delivery_opts_t d = {.hublog = ctx->hublog, .state = ctx->state};
     unsigned attempts = 0, timeout = 0;
     if (u32_key(ctx, "alerts.webhook_attempts", &attempts) != 0 ||
         u32_key(ctx, "alerts.webhook_timeout_ms", &timeout) != 0 ||
         u32_key(ctx, "alerts.interval_ms", &g->interval_ms) != 0) {
         return 1;
+    }
+    const char *max_age = config_get(ctx->cfg, "alerts.webhook_max_age");
+    if (max_age) {
+        uint64_t s = 0;
+        if (config_parse_u64(max_age, &s) != FT_OK || s == 0 || s > 10ULL * 366 * 86400) {
+            hub_fail("alerts.webhook_max_age must be a positive number of seconds (86400 is a "
+                     "day), not \"%s\"",
+                     max_age);
+            return 1;
+        }
+        d.max_age_ms = s * 1000;
     }
     /* Config webhooks and --webhook flags together. */
     size_t len = 1;

@@ -3,7 +3,7 @@
  * of `fieldtrail-hub run`.
  *
  * The thread (evaluator_start) owns an engine and the delivery (PUB socket,
- * webhook queue): every interval it runs engine_step at now (the wall clock,
+ * webhook threads): every interval it runs engine_step at now (the wall clock,
  * or the time frozen with --now) and hands each committed alert event to
  * delivery_publish. It shares only the store and the hub log with the sync
  * loop, through their own transactions: sync never waits for evaluation.

@@ -25,6 +25,7 @@ const char *const hub_config_keys[] = {
     "alerts.webhooks",
     "alerts.webhook_attempts",
     "alerts.webhook_timeout_ms",
+    "alerts.webhook_max_age",
     "alerts.interval_ms",
     "http",
     "http_tls_cert",

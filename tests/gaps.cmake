@@ -2,7 +2,7 @@
 # (tests/gaps/*.sh, helpers in tests/gaps/lib.sh), comparing the alert set
 # exactly with expected files (tests/gaps/expected/*). Tools: ft_media (a
 # media manifest appended to an edge's log), ft_hookd (a local HTTP receiver
-# for webhooks), ft_sub (a PUB subscriber).
+# for webhooks; slow or a black hole on request), ft_sub (a PUB subscriber).
 foreach(tool ft_media ft_hookd ft_sub)
   add_executable(${tool} ${CMAKE_CURRENT_SOURCE_DIR}/gaps/${tool}.c)
   set_target_properties(${tool} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests/gaps)
@@ -20,6 +20,8 @@ ft_add_script_test(gaps_integrity_events_are_critical_alerts gaps/integrity.sh T
   LABELS gaps)
 ft_add_script_test(gaps_resolved_justified_history_pub_and_webhooks gaps/lifecycle.sh
   TIMEOUT 300 LABELS gaps)
+ft_add_script_test(gaps_webhooks_outbox_restart_crash_black_hole_age gaps/webhook_outbox.sh
+  TIMEOUT 400 LABELS gaps)
 ft_add_script_test(gaps_rule_pack_checked_and_malformed_refused gaps/rules_cli.sh TIMEOUT 120
   LABELS gaps)
 ft_add_script_test(gaps_media_format_1_manifest_named_not_pulled gaps/media_format.sh TIMEOUT 120

@@ -1,14 +1,18 @@
 /* ft_hookd.c: a tiny HTTP receiver for the webhook tests, on 127.0.0.1 only.
  *
- * usage: ft_hookd PORT OUTFILE [FAIL_FIRST] [SECONDS]
+ * usage: ft_hookd PORT OUTFILE [FAIL_FIRST] [SECONDS] [DELAY_MS]
  * Accepts POSTs, appends "PATH BODY" (one line per request, the body as
  * received) to OUTFILE, and answers 200 with {"errcode":0,"errmsg":"ok"};
  * the first FAIL_FIRST requests (default 0) get 500 instead, to exercise the
- * hub's retries. Exits after SECONDS (default 60), so it never outlives a test.
+ * hub's retries. DELAY_MS > 0: a slow receiver, it waits that long after
+ * writing the line before it answers; DELAY_MS -1: a black hole, it accepts
+ * connections and never reads or answers (OUTFILE stays empty). Exits after
+ * SECONDS (default 60), so it never outlives a test.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,11 +24,13 @@
 int main(int argc, char **argv)
 {
     if (argc < 3) {
-        fprintf(stderr, "usage: ft_hookd PORT OUTFILE [FAIL_FIRST] [SECONDS]\n");
+        fprintf(stderr, "usage: ft_hookd PORT OUTFILE [FAIL_FIRST] [SECONDS] [DELAY_MS]\n");
         return 2;
     }
     int port = atoi(argv[1]), fail_first = argc > 3 ? atoi(argv[3]) : 0;
     int seconds = argc > 4 ? atoi(argv[4]) : 60;
+    int delay_ms = argc > 5 ? atoi(argv[5]) : 0;
+    signal(SIGPIPE, SIG_IGN); /* a client that went away (a killed hub) must not end us */
     int s = socket(AF_INET, SOCK_STREAM, 0), one = 1;
     setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
@@ -44,6 +50,9 @@ int main(int argc, char **argv)
         int c = accept(s, NULL, NULL);
         if (c < 0) {
             continue;
+        }
+        if (delay_ms < 0) {
+            continue; /* black hole: the connection stays open, unanswered, until exit */
         }
         size_t len = 0;
         long want = -1;
@@ -78,6 +87,11 @@ int main(int argc, char **argv)
                 fprintf(f, "%s %.*s\n", path, (int)want, body);
                 fclose(f);
             }
+        }
+        if (delay_ms > 0) {
+            struct timespec d = {.tv_sec = delay_ms / 1000,
+                                 .tv_nsec = (delay_ms % 1000) * 1000000L};
+            nanosleep(&d, NULL);
         }
         const char *reply = "{\"errcode\":0,\"errmsg\":\"ok\"}";
         char head[256];
