@@ -636,7 +636,7 @@ static int finish(ingest_t *in, int fd, const char *path, const char *recorder,
             f.chunk_size = in->o.chunk_size;
             f.n_chunks = n;
             f.manifest_seq = seq;
-            f.ingested_ms = (int64_t)hlc_wall_ms();
+            f.ingested_ms = (int64_t)devlog_wall_ms(mstore_log(in->m));
             memcpy(f.merkle_root, root, MEDIA_HASH_BYTES);
             memcpy(f.content_hash, chash, MEDIA_HASH_BYTES);
             copy_str(f.name, sizeof f.name, base);
@@ -758,7 +758,7 @@ int ingest_file(ingest_t *in, const char *path, const char *recorder, bool remov
         media_file_id_new(p.file_id);
         media_key_new(p.key);
         p.chunk_size = in->o.chunk_size;
-        p.started_ms = (int64_t)hlc_wall_ms();
+        p.started_ms = (int64_t)devlog_wall_ms(mstore_log(in->m));
         copy_str(p.path, sizeof p.path, path);
         if (err == FT_OK) {
             err = mstore_progress_put(in->m, txn, &p);

@@ -1,6 +1,5 @@
 /* mstore.c: the edge's media store in LMDB (see mstore.h). */
 #include "mstore.h"
-#include "hlc.h"
 #include "lmdbx.h"
 #include "logging.h"
 
@@ -112,7 +111,9 @@ int mstore_free_bytes(mstore_t *m, uint64_t *free_bytes, uint64_t *map_bytes)
         }
         mdb_cursor_close(cur);
     }
-    /* last_pgno as of this snapshot. */
+    /* last_pgno of the newest commit (mdb_env_info reads the newest meta
+     * page, not this transaction's): a commit since the free list was read
+     * may have moved it on. */
     mdb_env_info(m->env, &info);
     mdb_txn_abort(txn);
     uint64_t psize = st.ms_psize;
@@ -215,32 +216,34 @@ int mstore_chunk_read(mstore_t *m, MDB_txn *txn, const uint8_t file_id[MEDIA_FIL
                       uint32_t index, uint8_t *buf, size_t cap, size_t *len)
 {
     const uint8_t *data = NULL;
-    int err = mstore_chunk_get(m, txn, file_id, index, &data, len);
+    size_t n = 0;
+    int err = mstore_chunk_get(m, txn, file_id, index, &data, &n);
     if (err != FT_OK) {
         return err;
     }
-    if (*len > cap) {
+    if (n > cap) {
         return FT_EINVAL;
     }
+    *len = n;
     int fd = -1;
     uintptr_t p = (uintptr_t)data;
-    bool mapped = p >= m->map_lo && p + *len <= m->map_hi;
+    bool mapped = p >= m->map_lo && p + n <= m->map_hi;
     if (!mapped && mdb_env_get_fd(m->env, &fd) == 0 && fd >= 0) {
-        mapped = map_find(fd, p, &m->map_lo, &m->map_hi, &m->map_off) && p + *len <= m->map_hi;
+        mapped = map_find(fd, p, &m->map_lo, &m->map_hi, &m->map_off) && p + n <= m->map_hi;
     }
     if (mapped && (fd >= 0 || (mdb_env_get_fd(m->env, &fd) == 0 && fd >= 0)) &&
-        pread_all(fd, buf, *len, (off_t)(m->map_off + (p - m->map_lo)))) {
+        pread_all(fd, buf, n, (off_t)(m->map_off + (p - m->map_lo)))) {
         /* The first and last bytes through the map (two pages touched, not
          * all): a wrong place (a map moved since it was found) never passes
          * as the chunk. */
-        size_t k = *len < 32 ? *len : 32;
-        if (memcmp(buf, data, k) == 0 && memcmp(buf + *len - k, data + *len - k, k) == 0) {
+        size_t k = n < 32 ? n : 32;
+        if (memcmp(buf, data, k) == 0 && memcmp(buf + n - k, data + n - k, k) == 0) {
             m->preads++;
             return FT_OK;
         }
         m->map_lo = m->map_hi = 0;
     }
-    memcpy(buf, data, *len); /* through the map after all */
+    memcpy(buf, data, n); /* through the map after all */
     return FT_OK;
 }
 
@@ -471,7 +474,7 @@ int mstore_prune(mstore_t *m, uint64_t keep_ms, uint64_t need_bytes, unsigned *p
             return err;
         }
     }
-    int64_t now = (int64_t)hlc_wall_ms();
+    int64_t now = (int64_t)devlog_wall_ms(m->log);
     unsigned count = 0;
     for (size_t i = 0; i < l.n && err == FT_OK; i++) {
         mstore_file_t *f = &l.v[i];

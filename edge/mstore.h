@@ -85,7 +85,12 @@ void mstore_destroy(mstore_t **m_p);
 devlog_t *mstore_log(mstore_t *m);
 MDB_env *mstore_env(mstore_t *m);
 
-/* Free bytes in the LMDB map (unused pages + free-list pages). */
+/* Free bytes in the LMDB map: unused pages past the last one + pages on the
+ * free list. An estimate, not a promise of what the next write transaction
+ * can use: free-list pages that an open read transaction still needs are
+ * counted although LMDB cannot reuse them yet, and the free list (read in a
+ * snapshot of its own) and the last page (from the newest commit) may come
+ * from different commits when another transaction commits meanwhile. */
 int mstore_free_bytes(mstore_t *m, uint64_t *free_bytes, uint64_t *map_bytes) FT_MUST_CHECK;
 
 /* Copies chunk index of file_id into buf (cap bytes; *len: its length).
@@ -93,7 +98,8 @@ int mstore_free_bytes(mstore_t *m, uint64_t *free_bytes, uint64_t *map_bytes) FT
  * rather than through the map: on a vehicle unit (and in virtual machines)
  * first touches of mapped pages cost more than the copy itself; copied
  * through the map if that read fails. FT_OK, FT_ENOTFOUND, FT_EINVAL (cap
- * too small), or another error of the lookup. */
+ * too small), or another error of the lookup; on any error neither buf nor
+ * *len is touched. */
 int mstore_chunk_read(mstore_t *m, MDB_txn *txn, const uint8_t file_id[MEDIA_FILE_ID_BYTES],
                       uint32_t index, uint8_t *buf, size_t cap, size_t *len) FT_MUST_CHECK;
 /* Reads mstore_chunk_read served with pread(2) so far (for tests and
@@ -108,7 +114,12 @@ int mstore_chunk_get(mstore_t *m, MDB_txn *txn, const uint8_t file_id[MEDIA_FILE
 int mstore_chunks_delete(mstore_t *m, MDB_txn *txn, const uint8_t file_id[MEDIA_FILE_ID_BYTES],
                          uint64_t *bytes) FT_MUST_CHECK;
 
-/* File rows. get: FT_OK or FT_ENOTFOUND. */
+/* The get functions below copy a fixed-size row. They return FT_OK,
+ * FT_ENOTFOUND, FT_ECORRUPT when the stored row has another size than the
+ * one asked for (a damaged or foreign row; *out is not touched), or another
+ * error of the lookup. */
+
+/* File rows. */
 int mstore_file_get(mstore_t *m, MDB_txn *txn, const uint8_t file_id[MEDIA_FILE_ID_BYTES],
                     mstore_file_t *out) FT_MUST_CHECK;
 int mstore_file_put(mstore_t *m, MDB_txn *txn, const mstore_file_t *f) FT_MUST_CHECK;
@@ -123,21 +134,23 @@ int mstore_progress_del(mstore_t *m, MDB_txn *txn, uint64_t dev, uint64_t ino) F
 typedef int (*mstore_progress_fn)(void *ctx, const mstore_progress_t *p);
 int mstore_progress_iter(mstore_t *m, MDB_txn *txn, mstore_progress_fn fn, void *ctx);
 
-/* Content index. get: FT_OK (file_id filled) or FT_ENOTFOUND. */
+/* Content index. get: file_id filled on FT_OK. */
 int mstore_content_get(mstore_t *m, MDB_txn *txn, const uint8_t hash[MEDIA_HASH_BYTES],
                        uint8_t file_id[MEDIA_FILE_ID_BYTES]) FT_MUST_CHECK;
 int mstore_content_put(mstore_t *m, MDB_txn *txn, const uint8_t hash[MEDIA_HASH_BYTES],
                        const uint8_t file_id[MEDIA_FILE_ID_BYTES]) FT_MUST_CHECK;
 
-/* Small named values. */
+/* Small named values. get: FT_ECORRUPT also when the stored value is not
+ * n bytes. */
 int mstore_meta_get(mstore_t *m, MDB_txn *txn, const char *name, void *out, size_t n) FT_MUST_CHECK;
 int mstore_meta_put(mstore_t *m, MDB_txn *txn, const char *name, const void *v,
                     size_t n) FT_MUST_CHECK;
 
 /* Prunes ACKED files: every one whose ingest is older than keep_ms (0 = no
  * age limit), and, oldest first, more until need_bytes are free (0 = none
- * needed). Appends one media_pruned event per pruned file in the same
- * transaction. *pruned (may be NULL) gets the number of files pruned. */
+ * needed). Ages and pruned_ms go by the log's clock (devlog_wall_ms).
+ * Appends one media_pruned event per pruned file in the same transaction.
+ * *pruned (may be NULL) gets the number of files pruned. */
 int mstore_prune(mstore_t *m, uint64_t keep_ms, uint64_t need_bytes,
                  unsigned *pruned) FT_MUST_CHECK;
 

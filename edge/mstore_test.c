@@ -1,7 +1,8 @@
 /* mstore_test.c: the edge's media store -- chunks put and read back byte for
  * byte (mstore_chunk_read's pread path from the data file, checked with
  * mstore_chunk_preads, also after values moved, were deleted and their pages
- * reused), file, progress, content and meta rows, free bytes and pruning. */
+ * reused), file, progress, content and meta rows (and rows of the wrong size:
+ * FT_ECORRUPT), free bytes and pruning (by the log's clock). */
 #include "mstore.h"
 
 #include <setjmp.h>
@@ -27,11 +28,21 @@ typedef struct {
     keys_t keys;
     devlog_t *log;
     mstore_t *m;
+    uint64_t now_ms; /* the log's clock when not 0 (fx_reopen_with_clock) */
 } fx_t;
+
+static uint64_t fake_clock(void *ctx)
+{
+    return *(const uint64_t *)ctx;
+}
 
 static void fx_open(fx_t *fx)
 {
     devlog_opts_t o = {.map_size = MAP_BYTES};
+    if (fx->now_ms) {
+        o.clock = fake_clock;
+        o.clock_ctx = &fx->now_ms;
+    }
     assert_int_equal(devlog_open(fx->dir, &fx->keys, &o, &fx->log), FT_OK);
     assert_int_equal(mstore_open(fx->log, &fx->m), FT_OK);
     assert_non_null(fx->m);
@@ -252,6 +263,14 @@ static void absent_chunks_are_not_found_and_a_small_buffer_is_refused(void **sta
     assert_non_null(big);
     memset(big, 0xEE, MIB + 16);
     assert_int_equal(mstore_chunk_read(fx->m, txn, id, 2, big, MIB + 15, &len), FT_EINVAL);
+    /* Nor is *len, by a refused or a missing chunk. */
+    len = 12345;
+    assert_int_equal(mstore_chunk_read(fx->m, txn, id, 0, buf, 99, &len), FT_EINVAL);
+    assert_int_equal(len, 12345);
+    assert_int_equal(mstore_chunk_read(fx->m, txn, id, 2, big, MIB + 15, &len), FT_EINVAL);
+    assert_int_equal(len, 12345);
+    assert_int_equal(mstore_chunk_read(fx->m, txn, id, 1, buf, sizeof buf, &len), FT_ENOTFOUND);
+    assert_int_equal(len, 12345);
     for (size_t i = 0; i < MIB + 16; i++) {
         if (big[i] != 0xEE) {
             fail_msg("byte %zu written by a refused read", i);
@@ -814,6 +833,126 @@ static void prune_takes_only_acked_files_old_ones_then_oldest_first_for_space(vo
     assert_int_equal(pruned, 0);
 }
 
+/* Puts a raw value of len bytes under key in the named database. */
+static void put_raw(fx_t *fx, const char *db, const void *key, size_t klen, size_t len)
+{
+    MDB_txn *txn = txn_begin(fx, 0);
+    MDB_dbi dbi;
+    assert_int_equal(mdb_dbi_open(txn, db, 0, &dbi), 0);
+    uint8_t *v = calloc(1, len);
+    assert_non_null(v);
+    MDB_val k = {klen, (void *)key}, d = {len, v};
+    assert_int_equal(mdb_put(txn, dbi, &k, &d, 0), 0);
+    free(v);
+    txn_commit(txn);
+}
+
+static void rows_of_another_size_are_ecorrupt_and_leave_the_output_alone(void **state)
+{
+    fx_t *fx = *state;
+    uint8_t id[MEDIA_FILE_ID_BYTES];
+    file_id(id, 7);
+    put_raw(fx, "mfiles", id, sizeof id, sizeof(mstore_file_t) - 1);
+    uint8_t pk[16] = {0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 2}; /* dev 1, ino 2 */
+    put_raw(fx, "mprogress", pk, sizeof pk, sizeof(mstore_progress_t) + 8);
+    uint8_t hash[MEDIA_HASH_BYTES];
+    memset(hash, 0x3C, sizeof hash);
+    put_raw(fx, "mcontent", hash, sizeof hash, MEDIA_FILE_ID_BYTES + 1);
+    put_raw(fx, "mmeta", "storage_full", strlen("storage_full"), 2);
+
+    MDB_txn *txn = txn_begin(fx, MDB_RDONLY);
+    mstore_file_t f;
+    memset(&f, 0xAB, sizeof f);
+    assert_int_equal(mstore_file_get(fx->m, txn, id, &f), FT_ECORRUPT);
+    assert_int_equal(f.version, 0xABABABABu);
+    mstore_progress_t p;
+    memset(&p, 0xAB, sizeof p);
+    assert_int_equal(mstore_progress_get(fx->m, txn, 1, 2, &p), FT_ECORRUPT);
+    assert_int_equal(p.version, 0xABABABABu);
+    uint8_t got[MEDIA_FILE_ID_BYTES];
+    memset(got, 0xAB, sizeof got);
+    assert_int_equal(mstore_content_get(fx->m, txn, hash, got), FT_ECORRUPT);
+    assert_int_equal(got[0], 0xAB);
+    uint8_t v = 0xAB;
+    assert_int_equal(mstore_meta_get(fx->m, txn, "storage_full", &v, 1), FT_ECORRUPT);
+    assert_int_equal(v, 0xAB);
+    /* The walks skip such rows. */
+    file_visit_t fv = {0};
+    assert_int_equal(mstore_file_iter(fx->m, txn, visit_file, &fv), FT_OK);
+    assert_int_equal(fv.n, 0);
+    prog_visit_t pv = {0};
+    assert_int_equal(mstore_progress_iter(fx->m, txn, visit_prog, &pv), FT_OK);
+    assert_int_equal(pv.n, 0);
+    mdb_txn_abort(txn);
+}
+
+/* The documented limit of mstore_free_bytes: pages freed while a read
+ * transaction still holds them count as free already. */
+static void free_bytes_count_freed_pages_an_open_reader_still_holds(void **state)
+{
+    fx_t *fx = *state;
+    MDB_txn *txn = txn_begin(fx, 0);
+    for (uint32_t i = 0; i < 8; i++) {
+        put_chunk(fx, txn, 1, i, MIB + 16, 1);
+    }
+    txn_commit(txn);
+    uint64_t before = 0, after = 0;
+    assert_int_equal(mstore_free_bytes(fx->m, &before, NULL), FT_OK);
+    MDB_txn *reader = txn_begin(fx, MDB_RDONLY);
+    uint8_t id[MEDIA_FILE_ID_BYTES];
+    file_id(id, 1);
+    txn = txn_begin(fx, 0);
+    assert_int_equal(mstore_chunks_delete(fx->m, txn, id, NULL), FT_OK);
+    txn_commit(txn);
+    assert_int_equal(mstore_free_bytes(fx->m, &after, NULL), FT_OK);
+    assert_true(after >= before + 8 * MIB);
+    /* The reader still sees the chunks whose pages were counted free. */
+    const uint8_t *data = NULL;
+    size_t len = 0;
+    assert_int_equal(mstore_chunk_get(fx->m, reader, id, 7, &data, &len), FT_OK);
+    assert_int_equal(len, MIB + 16);
+    mdb_txn_abort(reader);
+}
+
+/* Closes the fixture's log and opens it again with its clock at now_ms. */
+static void fx_reopen_with_clock(fx_t *fx, uint64_t now_ms)
+{
+    fx_close(fx);
+    fx->now_ms = now_ms;
+    fx_open(fx);
+}
+
+static void prune_ages_files_by_the_logs_clock(void **state)
+{
+    fx_t *fx = *state;
+    const int64_t day = 86400000;
+    /* The log's clock 100 days ahead of the system's: by the log's clock,
+     * file 1 was ingested 20 days ago, file 2 five days ago (by the system
+     * clock both lie in the future). */
+    const uint64_t now = hlc_wall_ms() + 100 * (uint64_t)day;
+    fx_reopen_with_clock(fx, now);
+    store_file(fx, 1, MFILE_ACKED, (int64_t)now - 20 * day, 2, 300000);
+    store_file(fx, 2, MFILE_ACKED, (int64_t)now - 5 * day, 2, 300000);
+    unsigned pruned = 0;
+    assert_int_equal(mstore_prune(fx->m, 10 * (uint64_t)day, 0, &pruned), FT_OK);
+    assert_int_equal(pruned, 1);
+    uint32_t nch = 0;
+    assert_int_equal(file_state(fx, 1, &nch), MFILE_PRUNED);
+    assert_int_equal(file_state(fx, 2, &nch), MFILE_ACKED);
+    uint8_t id[MEDIA_FILE_ID_BYTES];
+    file_id(id, 1);
+    MDB_txn *txn = txn_begin(fx, MDB_RDONLY);
+    mstore_file_t f;
+    assert_int_equal(mstore_file_get(fx->m, txn, id, &f), FT_OK);
+    assert_int_equal(f.pruned_ms, (int64_t)now);
+    mdb_txn_abort(txn);
+    /* The clock moves on 6 days: file 2 is old enough now. */
+    fx->now_ms = now + 6 * (uint64_t)day;
+    assert_int_equal(mstore_prune(fx->m, 10 * (uint64_t)day, 0, &pruned), FT_OK);
+    assert_int_equal(pruned, 1);
+    assert_int_equal(file_state(fx, 2, &nch), MFILE_PRUNED);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -842,6 +981,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(
             prune_takes_only_acked_files_old_ones_then_oldest_first_for_space, fx_setup,
             fx_teardown),
+        cmocka_unit_test_setup_teardown(
+            rows_of_another_size_are_ecorrupt_and_leave_the_output_alone, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(free_bytes_count_freed_pages_an_open_reader_still_holds,
+                                        fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(prune_ages_files_by_the_logs_clock, fx_setup, fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
