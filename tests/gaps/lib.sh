@@ -59,7 +59,9 @@ on_exit() {
 trap on_exit EXIT
 
 # hub_init: a hub in $T/hub on free ports: sync $PORT, alerts PUB $PUB_PORT,
-# media on a free port, no dashboard.
+# media and its chunk data path each on a free port (left unset, the data
+# path would take the media port + 1, which free_port may have handed to
+# another test), no dashboard.
 hub_init() {
   PORT=$(free_port)
   PUB_PORT=$(free_port)
@@ -67,8 +69,8 @@ hub_init() {
     >"$T/hub.init.json" || fail "hub init failed"
   HUB_KEY=$(jget hub_key <"$T/hub.init.json")
   HUB_EP="tcp://127.0.0.1:$PORT"
-  printf '\nhttp = off\n[media]\nlisten = tcp://127.0.0.1:%s\n[alerts]\npublish = tcp://127.0.0.1:%s\n' \
-    "$(free_port)" "$PUB_PORT" >>"$T/hub/hub.conf"
+  printf '\nhttp = off\n[media]\nlisten = tcp://127.0.0.1:%s\ndata_listen = tcp://127.0.0.1:%s\n[alerts]\npublish = tcp://127.0.0.1:%s\n' \
+    "$(free_port)" "$(free_port)" "$PUB_PORT" >>"$T/hub/hub.conf"
 }
 
 # edge_new NAME UNIT: an edge in $T/NAME, enrolled for UNIT.
