@@ -125,6 +125,10 @@ int edge_cmd_ingest(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     ms.ingest.stop = &stop_flag;
+    /* LMDB allocates each chunk's pages (a little over a chunk) per put and
+     * frees them at commit: kept in the heap, they are not faulted in anew
+     * for every batch. */
+    cli_tune_malloc_for_chunks();
     int err = mstore_open(ctx.log, &m);
     if (err == FT_OK) {
         err = ingest_new(m, &ms.ingest, &in);

@@ -27,9 +27,8 @@ struct ingest_t {
     ingest_opts_t o;
     ingest_progress_fn progress;
     void *progress_ctx;
-    bool full;       /* paused by full storage; storage_full logged */
-    uint8_t *plain;  /* chunk_size buffer */
-    uint8_t *cipher; /* chunk_size + tag buffer */
+    bool full;      /* paused by full storage; storage_full logged */
+    uint8_t *plain; /* chunk_size buffer */
 };
 
 int ingest_new(mstore_t *m, const ingest_opts_t *opts, ingest_t **out)
@@ -48,8 +47,7 @@ int ingest_new(mstore_t *m, const ingest_opts_t *opts, ingest_t **out)
         in->o.stable_ms = INGEST_DEFAULT_STABLE_MS;
     }
     in->plain = malloc(MEDIA_CHUNK_MAX);
-    in->cipher = malloc(MEDIA_CHUNK_MAX + MEDIA_TAG_BYTES);
-    if (!in->plain || !in->cipher) {
+    if (!in->plain) {
         ingest_destroy(&in);
         return FT_ENOMEM;
     }
@@ -73,7 +71,6 @@ void ingest_destroy(ingest_t **in_p)
         sodium_memzero(in->plain, MEDIA_CHUNK_MAX);
     }
     free(in->plain);
-    free(in->cipher);
     sodium_memzero(in, sizeof *in);
     free(in);
     *in_p = NULL;
@@ -462,12 +459,17 @@ static int put_chunk(ingest_t *in, MDB_txn *txn, int fd, uint64_t size, const ui
         return FT_EIO;
     }
     media_content_update(content, in->plain, len);
-    int err = media_chunk_encrypt(key, file_id, i, in->plain, len, in->cipher);
-    if (err != FT_OK) {
-        return err;
+    /* Encrypted straight into the value's place in the transaction (no
+     * copy of the ciphertext), and hashed from there. */
+    uint8_t *dst = NULL;
+    int err = mstore_chunk_reserve(in->m, txn, file_id, i, len + MEDIA_TAG_BYTES, &dst);
+    if (err == FT_OK) {
+        err = media_chunk_encrypt(key, file_id, i, in->plain, len, dst);
     }
-    media_chunk_hash(file_id, i, in->cipher, len + MEDIA_TAG_BYTES, hash);
-    return mstore_chunk_put(in->m, txn, file_id, i, in->cipher, len + MEDIA_TAG_BYTES);
+    if (err == FT_OK) {
+        media_chunk_hash(file_id, i, dst, len + MEDIA_TAG_BYTES, hash);
+    }
+    return err;
 }
 
 /* Rebuilds hashes and content state for chunks [0, done) of a resumed ingest. */

@@ -146,6 +146,20 @@ int mstore_chunk_put(mstore_t *m, MDB_txn *txn, const uint8_t file_id[MEDIA_FILE
     return lmdbx_err(mdb_put(txn, m->chunks, &k, &v, 0));
 }
 
+int mstore_chunk_reserve(mstore_t *m, MDB_txn *txn, const uint8_t file_id[MEDIA_FILE_ID_BYTES],
+                         uint32_t index, size_t len, uint8_t **dst)
+{
+    uint8_t kb[20];
+    chunk_key(kb, file_id, index);
+    MDB_val k = {sizeof kb, kb}, v = {len, NULL};
+    int rc = mdb_put(txn, m->chunks, &k, &v, MDB_RESERVE);
+    if (rc != 0) {
+        return lmdbx_err(rc);
+    }
+    *dst = v.mv_data;
+    return FT_OK;
+}
+
 int mstore_chunk_get(mstore_t *m, MDB_txn *txn, const uint8_t file_id[MEDIA_FILE_ID_BYTES],
                      uint32_t index, const uint8_t **data, size_t *len)
 {

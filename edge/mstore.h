@@ -110,6 +110,12 @@ int mstore_chunk_put(mstore_t *m, MDB_txn *txn, const uint8_t file_id[MEDIA_FILE
                      uint32_t index, const uint8_t *data, size_t len) FT_MUST_CHECK;
 int mstore_chunk_get(mstore_t *m, MDB_txn *txn, const uint8_t file_id[MEDIA_FILE_ID_BYTES],
                      uint32_t index, const uint8_t **data, size_t *len) FT_MUST_CHECK;
+/* Makes room for chunk index of len bytes in txn and gives its place in
+ * *dst (LMDB's MDB_RESERVE), for the caller to fill before the txn ends:
+ * ingest encrypts straight into it instead of into a buffer that
+ * mstore_chunk_put would copy. */
+int mstore_chunk_reserve(mstore_t *m, MDB_txn *txn, const uint8_t file_id[MEDIA_FILE_ID_BYTES],
+                         uint32_t index, size_t len, uint8_t **dst) FT_MUST_CHECK;
 /* Deletes every chunk of a file; *bytes (may be NULL) gets what was freed. */
 int mstore_chunks_delete(mstore_t *m, MDB_txn *txn, const uint8_t file_id[MEDIA_FILE_ID_BYTES],
                          uint64_t *bytes) FT_MUST_CHECK;

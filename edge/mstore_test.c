@@ -833,6 +833,37 @@ static void prune_takes_only_acked_files_old_ones_then_oldest_first_for_space(vo
     assert_int_equal(pruned, 0);
 }
 
+/* A reserved chunk, filled in place before the commit, reads back like a
+ * put one (by pread after the commit, through the view inside the txn). */
+static void reserved_chunks_filled_in_place_read_back_like_put_ones(void **state)
+{
+    fx_t *fx = *state;
+    static const size_t lens[] = {0, 16, 4097, MIB + 16};
+    enum { N = sizeof lens / sizeof lens[0] };
+    uint8_t id[MEDIA_FILE_ID_BYTES];
+    file_id(id, 1);
+    MDB_txn *txn = txn_begin(fx, 0);
+    for (uint32_t i = 0; i < N; i++) {
+        uint8_t *dst = NULL;
+        assert_int_equal(mstore_chunk_reserve(fx->m, txn, id, i, lens[i], &dst), FT_OK);
+        assert_true(lens[i] == 0 || dst != NULL);
+        fill(dst, lens[i], 1, i, 3);
+    }
+    /* Reserving again replaces the value. */
+    uint8_t *dst = NULL;
+    assert_int_equal(mstore_chunk_reserve(fx->m, txn, id, 1, 300000, &dst), FT_OK);
+    fill(dst, 300000, 1, 1, 4);
+    check_read_in(fx, txn, 1, 2, lens[2], 3, false);
+    txn_commit(txn);
+    for (uint32_t i = 0; i < N; i++) {
+        if (i == 1) {
+            check_read(fx, 1, 1, 300000, 4);
+        } else if (lens[i] > 0) {
+            check_read(fx, 1, i, lens[i], 3);
+        }
+    }
+}
+
 /* Puts a raw value of len bytes under key in the named database. */
 static void put_raw(fx_t *fx, const char *db, const void *key, size_t klen, size_t len)
 {
@@ -986,6 +1017,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(free_bytes_count_freed_pages_an_open_reader_still_holds,
                                         fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(prune_ages_files_by_the_logs_clock, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(reserved_chunks_filled_in_place_read_back_like_put_ones,
+                                        fx_setup, fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
