@@ -37,3 +37,5 @@ foreach(scenario carries_chunks altered_in_transit_asked_again_no_integrity_even
   set_property(TEST media_data_path_${scenario} APPEND PROPERTY ENVIRONMENT
     FT_MEDIA_SCENARIO=${scenario})
 endforeach()
+ft_add_script_test(media_ingest_killed_twice_resumes_stored_once_duplicate_refused
+  media/ingest_resume.sh TIMEOUT 300 LABELS media)
