@@ -119,6 +119,7 @@ static void login(web_req_t *r)
     user_t u;
     int err = users_check(r->web->users, name, password, &u);
     if (err == FT_EKEY) {
+        loginlimit_failed(lim, name, addr, monotonic_ms());
         atomic_fetch_add(&r->web->refused, 1);
         if (lv.lockout_ms > 0) {
             log_warn("failed dashboard login for \"%.64s\" from %s (%u failed); %s locked out "

@@ -237,6 +237,27 @@ void loginlimit_success(loginlimit_t *l, const char *user, const char *addr)
     pthread_mutex_unlock(&l->lock);
 }
 
+/* Restarts s's lockout at now if its count has one. */
+static void restamp(const loginlimit_t *l, loginlimit_slot_t *s, int64_t now)
+{
+    int64_t lock = s ? loginlimit_backoff(&l->o, s->failures) : 0;
+    if (lock > 0 && now + lock > s->until_ms) {
+        s->until_ms = now + lock;
+    }
+}
+
+void loginlimit_failed(loginlimit_t *l, const char *user, const char *addr, int64_t now_ms)
+{
+    if (addr && !addr[0]) {
+        addr = NULL;
+    }
+    uint64_t tu = user ? tag_of(l, true, user) : 0, ta = addr ? tag_of(l, false, addr) : 0;
+    pthread_mutex_lock(&l->lock);
+    restamp(l, user ? find(l, tu, now_ms, false) : NULL, now_ms);
+    restamp(l, addr ? find(l, ta, now_ms, false) : NULL, now_ms);
+    pthread_mutex_unlock(&l->lock);
+}
+
 void loginlimit_addr_text(const struct sockaddr *sa, char *buf, size_t len)
 {
     if (len) {

@@ -12,7 +12,8 @@
  *
  * An attempt is counted as a failure when it begins (loginlimit_begin) and
  * forgotten when it succeeds, so that many attempts sent at once cannot all
- * be tested before the first of them has failed.
+ * be tested before the first of them has failed; when it fails
+ * (loginlimit_failed), the lockout it started runs again from that moment.
  *
  * Memory is fixed: LOGINLIMIT_SLOTS entries of 32 bytes in a set-associative
  * table (LOGINLIMIT_WAYS per set) keyed by SipHash with a random key, so
@@ -97,6 +98,11 @@ void loginlimit_begin(loginlimit_t *l, const char *user, const char *addr, int64
                       loginlimit_verdict_t *v);
 /* The password was right: forgets the counts of user and addr. */
 void loginlimit_success(loginlimit_t *l, const char *user, const char *addr);
+/* The password was wrong (now_ms: when the check ended): a lockout that the
+ * attempt started runs from now, not from when the attempt began, so a slow
+ * password check (Argon2id, 0.5-3 s on a busy hub) does not use it up before
+ * the client even hears of the failure. Counts nothing. */
+void loginlimit_failed(loginlimit_t *l, const char *user, const char *addr, int64_t now_ms);
 /* The address a client is counted by: IPv4 as text, IPv6 its /64
  * ("2001:db8:1:2::/64"; an IPv4-mapped one as IPv4); "" if neither. */
 void loginlimit_addr_text(const struct sockaddr *sa, char *buf, size_t len);

@@ -87,6 +87,33 @@ static void five_free_failures_then_a_lockout_that_refuses_even_the_right_passwo
     loginlimit_fini(&lim);
 }
 
+static void a_lockout_runs_from_the_end_of_a_slow_check(void **state)
+{
+    (void)state;
+    init(1, 1000, 900000);
+    int64_t t = 50000;
+    assert_int_equal(fail_at("sup", "10.0.0.9", t), 0);
+    /* The 2nd attempt begins at t; its password check takes 1.5 s. */
+    loginlimit_verdict_t v;
+    loginlimit_begin(&lim, "sup", "10.0.0.9", t, &v);
+    assert_int_equal(v.lockout_ms, 1000);
+    loginlimit_failed(&lim, "sup", "10.0.0.9", t + 1500);
+    /* Its 1 s lockout runs from the failure the client hears of, not from
+     * t (when it would be over already). */
+    assert_int_equal(wait_at("sup", "10.0.0.9", t + 1600), 900);
+    assert_int_equal(wait_at("sup", "10.0.0.9", t + 2499), 1);
+    assert_int_equal(wait_at("sup", "10.0.0.9", t + 2500), 0);
+    /* A failure within the free ones starts nothing; unknown names neither. */
+    loginlimit_fini(&lim);
+    init(3, 1000, 900000);
+    assert_int_equal(fail_at("free", "10.0.0.8", t), 0);
+    loginlimit_failed(&lim, "free", "10.0.0.8", t + 1500);
+    loginlimit_failed(&lim, "nobody", "10.9.9.9", t + 1500);
+    assert_int_equal(wait_at("free", "10.0.0.8", t + 1600), 0);
+    assert_int_equal(wait_at("nobody", "10.9.9.9", t + 1600), 0);
+    loginlimit_fini(&lim);
+}
+
 static void success_resets_both_counts(void **state)
 {
     (void)state;
@@ -298,6 +325,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(backoff_free_then_doubling_up_to_the_cap),
         cmocka_unit_test(five_free_failures_then_a_lockout_that_refuses_even_the_right_password),
+        cmocka_unit_test(a_lockout_runs_from_the_end_of_a_slow_check),
         cmocka_unit_test(success_resets_both_counts),
         cmocka_unit_test(name_and_address_are_counted_apart),
         cmocka_unit_test(counts_are_forgotten_a_day_after_the_last_failure),
