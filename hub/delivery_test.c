@@ -13,6 +13,7 @@
 
 #include "fsutil.h"
 #include "keys.h"
+#include "testutil.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -167,7 +168,7 @@ static void max_age_skips_only_old_events(void **state)
     assert_false(delivery_too_old(0, now, 0));            /* no limit */
 }
 
-static char dir[64];
+static char dir[512];
 
 static void cursor_path(char *buf, size_t len)
 {
@@ -177,22 +178,21 @@ static void cursor_path(char *buf, size_t len)
 static int make_dir(void **state)
 {
     (void)state;
-    snprintf(dir, sizeof dir, "/tmp/ft_delivery_test.XXXXXX");
-    return mkdtemp(dir) ? 0 : -1;
+    testutil_tmpdir(dir, sizeof dir, "delivery");
+    return 0;
 }
 
 static int remove_dir(void **state)
 {
     (void)state;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    return system(cmd) == 0 ? 0 : -1;
+    testutil_rmrf(dir);
+    return 0;
 }
 
 static void cursors_write_and_read_back(void **state)
 {
     (void)state;
-    char path[128], err[256] = "";
+    char path[1024], err[256] = "";
     cursor_path(path, sizeof path);
     hook_cursor_t *c = NULL;
     size_t n = 7;
@@ -224,7 +224,7 @@ static void cursors_write_and_read_back(void **state)
     assert_int_equal(n, 1);
     assert_int_equal(c[0].seq, 43);
     free(c);
-    char tmp[160];
+    char tmp[1100];
     snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid());
     assert_false(fsutil_exists(tmp));
 }
@@ -232,7 +232,7 @@ static void cursors_write_and_read_back(void **state)
 static void cursors_corrupt_file_is_refused_with_a_sentence(void **state)
 {
     (void)state;
-    char path[128], err[256];
+    char path[1024], err[256];
     cursor_path(path, sizeof path);
     const char *bad[] = {
         "{\"version\":1,\"hooks\":[{\"key\":\"0123",                            /* torn */
@@ -260,7 +260,7 @@ static void cursors_of_unknown_hooks_are_read_not_matched(void **state)
     (void)state;
     /* a file from a hub with other hooks: read as is; delivery_new matches by
      * key, so a configured hook with another URL is new (starts at the head) */
-    char path[128], err[256];
+    char path[1024], err[256];
     cursor_path(path, sizeof path);
     hook_t h = {.format = HOOK_GENERIC};
     snprintf(h.url, sizeof h.url, "http://127.0.0.1:9/now");
@@ -280,7 +280,7 @@ static void cursors_of_unknown_hooks_are_read_not_matched(void **state)
 /* A hub log in dir with one entry that is not an alert event (head 1). */
 static devlog_t *hublog_with_one_entry(void)
 {
-    char ldir[128];
+    char ldir[1024];
     snprintf(ldir, sizeof ldir, "%s/hublog", dir);
     keys_t k;
     assert_int_equal(keys_generate(&k, false), FT_OK);
@@ -308,7 +308,7 @@ static void corrupt_cursors_start_hooks_at_the_head_and_keep_the_file(void **sta
 {
     (void)state;
     devlog_t *log = hublog_with_one_entry();
-    char path[128], bad[160], err[256];
+    char path[1024], bad[1100], err[256];
     cursor_path(path, sizeof path);
     snprintf(bad, sizeof bad, "%s.bad", path);
     assert_int_equal(fsutil_write_atomic(path, "{\"version\":1,\"ho", 16, 0600), FT_OK);
@@ -339,7 +339,7 @@ static void unknown_hooks_are_dropped_known_ones_keep_their_cursor(void **state)
 {
     (void)state;
     devlog_t *log = hublog_with_one_entry();
-    char path[128], err[256];
+    char path[1024], err[256];
     cursor_path(path, sizeof path);
     hook_t h = {.format = HOOK_DINGTALK};
     snprintf(h.url, sizeof h.url, "http://127.0.0.1:9/robot?access_token=T");

@@ -31,4 +31,5 @@ target_include_directories(ft_delivery PUBLIC ${CMAKE_CURRENT_SOURCE_DIR})
 target_link_libraries(ft_delivery PUBLIC ft_common PkgConfig::CURL Threads::Threads)
 ft_add_test(engine_test SOURCES engine_test.c ${CMAKE_SOURCE_DIR}/common/testutil.c
   LIBS ft_engine TIMEOUT 300)
-ft_add_test(delivery_test SOURCES delivery_test.c LIBS ft_delivery)
+ft_add_test(delivery_test SOURCES delivery_test.c ${CMAKE_SOURCE_DIR}/common/testutil.c
+  LIBS ft_delivery)
