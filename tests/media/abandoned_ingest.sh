@@ -16,23 +16,8 @@ big_file "$T/car1/inbox/BC-7/lost.mp4" 512
 head -c $((2 << 20)) /dev/urandom >"$T/car1/inbox/BC-7/kept.mp4"
 touch "$T/car1/inbox/BC-7/lost.mp4.done" "$T/car1/inbox/BC-7/kept.mp4.done"
 # Interrupt the ingest of the big file once some of its chunks are stored.
-# It runs at the lowest priority (nice execs it: $! is the edge), so that on
-# loaded cores the poll below is not starved while the ingest runs to its end.
-nice -n 19 "$EDGE" ingest "$T/car1/inbox/BC-7/lost.mp4" --recorder BC-7 --state "$T/car1" \
-  >"$T/ingest1.log" 2>&1 &
-ING=$!
-PIDS+=("$ING")
-chunks() { "$MTOOL" "$T/car1/db" count mchunks 2>/dev/null || echo 0; }
-# Polled tightly: on an idle machine the whole file takes about a second.
-for _ in $(seq 6000); do
-  [ "$(chunks)" -ge 8 ] && break
-  kill -0 "$ING" 2>/dev/null || break
-  sleep 0.01
-done
-kill -STOP "$ING" 2>/dev/null || true
-kill -9 "$ING" 2>/dev/null || true
-wait "$ING" 2>/dev/null || true
-partial=$(chunks)
+kill_ingest_at car1 "$T/car1/inbox/BC-7/lost.mp4" 8 "$T/ingest1.log"
+partial=$(edge_chunks car1)
 [ "$("$MTOOL" "$T/car1/db" count mprogress)" = 1 ] || fail "no progress row for the interrupted ingest"
 [ "$partial" -lt 512 ] || fail "the ingest finished before it could be interrupted ($partial chunks)"
 echo "interrupted with $partial of 512 chunks stored"
@@ -42,7 +27,7 @@ rm -f "$T/car1/inbox/BC-7/lost.mp4" "$T/car1/inbox/BC-7/lost.mp4.done"
 grep -q "lost.mp4 was interrupted and the file is no longer in the inbox" "$T/ingest2.log" ||
   fail "no warning about the abandoned ingest: $(cat "$T/ingest2.log")"
 [ "$("$MTOOL" "$T/car1/db" count mprogress)" = 0 ] || fail "the progress row (with its key) remains"
-[ "$(chunks)" = 2 ] || fail "expected only kept.mp4's 2 chunks, found $(chunks)"
+[ "$(edge_chunks car1)" = 2 ] || fail "expected only kept.mp4's 2 chunks, found $(edge_chunks car1)"
 "$EDGE" log --state "$T/car1" --json >"$T/log.json"
 grep '"ingest_failed"\|INGEST_FAILED' "$T/log.json" | grepq "lost.mp4" ||
   fail "no ingest_failed event naming lost.mp4 in the device log"

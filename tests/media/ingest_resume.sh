@@ -14,23 +14,9 @@ media_hub_init
 media_edge_new car1
 big_file "$T/clip.mp4" "$N"
 want=$(sha256sum "$T/clip.mp4" | cut -d' ' -f1)
-chunks() { "$MTOOL" "$T/car1/db" count mchunks 2>/dev/null || echo 0; }
 for round in 1 2; do
-  # At the lowest priority (nice execs it: $! is the edge), so that on
-  # loaded cores the poll below is not starved while the ingest runs on.
-  nice -n 19 "$EDGE" ingest "$T/clip.mp4" --recorder BC-7 --state "$T/car1" \
-    >"$T/ingest$round.log" 2>&1 &
-  ING=$!
-  PIDS+=("$ING")
-  for _ in $(seq 6000); do
-    [ "$(chunks)" -ge $((N * round / 3)) ] && break
-    kill -0 "$ING" 2>/dev/null || break
-    sleep 0.01
-  done
-  kill -STOP "$ING" 2>/dev/null || true
-  kill -9 "$ING" 2>/dev/null || true
-  wait "$ING" 2>/dev/null || true
-  have=$(chunks)
+  kill_ingest_at car1 "$T/clip.mp4" $((N * round / 3)) "$T/ingest$round.log"
+  have=$(edge_chunks car1)
   [ "$have" -lt "$N" ] || fail "round $round: the ingest finished before it could be killed"
   [ "$("$MTOOL" "$T/car1/db" count mprogress)" = 1 ] || fail "round $round: no progress row"
   echo "round $round: killed with $have of $N chunks stored"
@@ -39,11 +25,11 @@ done
   2>"$T/ingest3.log" || fail "the resumed ingest failed: $(cat "$T/ingest3.log")"
 grep -q '"resumed":true' "$T/ingest3.out" || fail "not resumed: $(cat "$T/ingest3.out")"
 [ "$("$MTOOL" "$T/car1/db" count mprogress)" = 0 ] || fail "a progress row (with its key) remains"
-[ "$(chunks)" = "$N" ] || fail "expected $N chunks after the resume, found $(chunks)"
+[ "$(edge_chunks car1)" = "$N" ] || fail "expected $N chunks after the resume, found $(edge_chunks car1)"
 "$EDGE" ingest "$T/clip.mp4" --recorder BC-7 --state "$T/car1" --json >"$T/ingest4.out" \
   2>/dev/null || fail "the second ingest of the same content failed"
 grep -q '"result":"duplicate"' "$T/ingest4.out" || fail "not refused as a duplicate: $(cat "$T/ingest4.out")"
-[ "$(chunks)" = "$N" ] || fail "the duplicate stored chunks: $(chunks)"
+[ "$(edge_chunks car1)" = "$N" ] || fail "the duplicate stored chunks: $(edge_chunks car1)"
 "$EDGE" log --state "$T/car1" --json >"$T/log.json"
 [ "$(grep -c '"kind":"media"' "$T/log.json")" = 1 ] || fail "expected one manifest in the log"
 

@@ -54,6 +54,32 @@ big_file() {
   truncate -s $((mb << 20)) "$path"
 }
 
+# edge_chunks NAME: chunks in edge NAME's store (0 while it cannot be read).
+edge_chunks() {
+  "$FT_BUILD/tests/media/ft_mtool" "$T/$1/db" count mchunks 2>/dev/null || echo 0
+}
+
+# kill_ingest_at NAME FILE CHUNKS LOG: `fieldtrail-edge ingest FILE` on edge
+# NAME (recorder BC-7, output in LOG), killed with kill -9 as soon as its
+# store holds CHUNKS chunks, or left to end by itself if it gets there first
+# (the caller checks). It runs at the lowest priority (nice execs it: $! is
+# the edge) and is stopped before the kill, so that on loaded cores the poll
+# is not starved while the ingest runs on.
+kill_ingest_at() {
+  local name=$1 file=$2 want=$3 log=$4 ing
+  nice -n 19 "$EDGE" ingest "$file" --recorder BC-7 --state "$T/$name" >"$log" 2>&1 &
+  ing=$!
+  PIDS+=("$ing")
+  for _ in $(seq 6000); do
+    [ "$(edge_chunks "$name")" -ge "$want" ] && break
+    kill -0 "$ing" 2>/dev/null || break
+    sleep 0.01
+  done
+  kill -STOP "$ing" 2>/dev/null || true
+  kill -9 "$ing" 2>/dev/null || true
+  wait "$ing" 2>/dev/null || true
+}
+
 # hub_media_json: `fieldtrail-hub media list --json` lines.
 hub_media_json() {
   "$HUB" media list --state "$T/hub" --json
