@@ -18,6 +18,7 @@
  * or recorder, overlapping time), their spans united and intersected with
  * the window; the uncovered stretches are returned as gaps.
  */
+#include "coverage.h"
 #include "hlc.h"
 #include "httpparse.h"
 #include "logging.h"
@@ -31,42 +32,6 @@
 #include <strings.h>
 #include <unistd.h>
 
-/* True if comma/", " separated list a and b share a name. */
-static bool lists_meet(const char *a, const char *b)
-{
-    if (!*a || !*b) {
-        return false;
-    }
-    char *copy = strdup(a);
-    bool hit = false;
-    char *save = NULL;
-    for (char *tok = copy ? strtok_r(copy, ", ", &save) : NULL; tok && !hit;
-         tok = strtok_r(NULL, ", ", &save)) {
-        const char *p = b;
-        size_t n = strlen(tok);
-        while ((p = strstr(p, tok)) != NULL) {
-            bool start = p == b || p[-1] == ',' || p[-1] == ' ';
-            bool end = p[n] == 0 || p[n] == ',' || p[n] == ' ';
-            if (start && end) {
-                hit = true;
-                break;
-            }
-            p += n;
-        }
-    }
-    free(copy);
-    return hit;
-}
-
-static bool media_links(const cat_item_t *rec, const cat_item_t *m)
-{
-    if (m->id[0] && lists_meet(m->id, rec->media)) {
-        return true;
-    }
-    bool same = lists_meet(m->officers, rec->officers) || lists_meet(m->recorders, rec->recorders);
-    return same && m->start_ms < rec->end_ms && m->end_ms > rec->start_ms;
-}
-
 typedef struct {
     int64_t a, b;
 } span_t;
@@ -77,17 +42,19 @@ static int span_cmp(const void *x, const void *y)
     return p->a < q->a ? -1 : p->a > q->a;
 }
 
-/* Coverage of rec's window by the linked media among items. */
-static json_t *coverage_json(const cat_item_t *rec, const cat_item_t *items, size_t n)
+/* Coverage of rec's window by the media linked to it among clips (those
+ * linked to some activity of the case: coverage_case_clips). */
+static json_t *coverage_json(const cat_item_t *rec, const cat_item_t *const *clips, size_t n)
 {
     span_t *sp = calloc(n ? n : 1, sizeof *sp);
     json_t *linked = json_array();
     size_t k = 0;
     for (size_t i = 0; sp && i < n; i++) {
-        if (items[i].kind == CAT_MEDIA && media_links(rec, &items[i])) {
-            json_array_append_new(linked, json_string(items[i].id));
-            int64_t a = items[i].start_ms > rec->start_ms ? items[i].start_ms : rec->start_ms;
-            int64_t b = items[i].end_ms < rec->end_ms ? items[i].end_ms : rec->end_ms;
+        const cat_item_t *m = clips[i];
+        if (coverage_links(rec, m)) {
+            json_array_append_new(linked, json_string(m->id));
+            int64_t a = m->start_ms > rec->start_ms ? m->start_ms : rec->start_ms;
+            int64_t b = m->end_ms < rec->end_ms ? m->end_ms : rec->end_ms;
             if (b > a) {
                 sp[k++] = (span_t){a, b};
             }
@@ -209,22 +176,31 @@ static void timeline(web_req_t *r)
     catalog_read(r->web->catalog);
     size_t n;
     const cat_item_t *items = catalog_items(r->web->catalog, &n);
-    /* Media of the case, and media auto-linked to its activities. */
+    /* Media of the case, and media linked to its activities. */
+    const cat_item_t **clips = NULL;
+    size_t n_clips = 0, next_clip = 0;
+    if (coverage_case_clips(items, n, case_id, &clips, &n_clips) != FT_OK) {
+        catalog_done(r->web->catalog);
+        json_decref(rows);
+        json_decref(units);
+        json_decref(devices);
+        web_error(r, 500, "internal", "out of memory");
+        return;
+    }
     for (size_t i = 0; i < n; i++) {
         const cat_item_t *it = &items[i];
         bool in_case = strcmp(it->case_id, case_id) == 0;
-        if (!in_case && it->kind == CAT_MEDIA) {
-            for (size_t j = 0; j < n && !in_case; j++) {
-                in_case = items[j].kind == CAT_RECORD && items[j].activity &&
-                          strcmp(items[j].case_id, case_id) == 0 && media_links(&items[j], it);
-            }
+        /* clips are in catalog order: the next one is at or after it */
+        if (next_clip < n_clips && clips[next_clip] == it) {
+            next_clip++;
+            in_case = true;
         }
         if (!in_case) {
             continue;
         }
         json_t *o = api_item_json(it);
         if (it->kind == CAT_RECORD && it->activity && it->end_ms > it->start_ms) {
-            json_object_set_new(o, "coverage", coverage_json(it, items, n));
+            json_object_set_new(o, "coverage", coverage_json(it, clips, n_clips));
         }
         if (it->kind == CAT_RECORD && !*cause && it->cause[0]) {
             cause = it->cause;
@@ -242,6 +218,7 @@ static void timeline(web_req_t *r)
         hi = b > hi ? b : hi;
         json_array_append_new(rows, o);
     }
+    free(clips);
     /* A record amended by a later one of the case is shown, marked (both
      * stay visible: nothing is ever edited). */
     size_t ri;

@@ -271,3 +271,90 @@ int64_t coverage_ms(coverage_index_t *ix, const cat_item_t *rec)
     }
     return total;
 }
+
+/* ---- one pair, and the clips of a case ------------------------------------ */
+
+/* Whether list (joined by ',' and/or ' ') holds the token t[0..len). */
+static bool has_token(const char *list, const char *t, size_t len)
+{
+    const char *pos = list, *u;
+    size_t ulen;
+    while (next_token(&pos, &u, &ulen)) {
+        if (ulen == len && memcmp(u, t, len) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Whether lists a and b share a token. */
+static bool lists_meet(const char *a, const char *b)
+{
+    const char *pos = a, *t;
+    size_t len;
+    while (b && b[0] && next_token(&pos, &t, &len)) {
+        if (has_token(b, t, len)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+bool coverage_links(const cat_item_t *rec, const cat_item_t *m)
+{
+    if (m->id && m->id[0] && has_token(rec->media, m->id, strlen(m->id))) {
+        return true;
+    }
+    return m->start_ms < rec->end_ms && m->end_ms > rec->start_ms &&
+           (lists_meet(m->officers, rec->officers) || lists_meet(m->recorders, rec->recorders));
+}
+
+int coverage_case_clips(const cat_item_t *items, size_t n, const char *case_id,
+                        const cat_item_t ***out, size_t *n_out)
+{
+    *out = NULL;
+    *n_out = 0;
+    const cat_item_t **acts = NULL, **clips = NULL;
+    size_t na = 0, acap = 0, nc = 0, ccap = 0;
+    int64_t lo = INT64_MAX, hi = INT64_MIN;
+    bool cites = false;
+    for (size_t i = 0; i < n; i++) {
+        const cat_item_t *r = &items[i];
+        if (r->kind != CAT_RECORD || !r->activity || strcmp(r->case_id, case_id) != 0) {
+            continue;
+        }
+        if (!grow((void **)&acts, &acap, na + 1, sizeof *acts)) {
+            free(acts);
+            return FT_ENOMEM;
+        }
+        acts[na++] = r;
+        lo = r->start_ms < lo ? r->start_ms : lo;
+        hi = r->end_ms > hi ? r->end_ms : hi;
+        cites = cites || (r->media && r->media[0]);
+    }
+    for (size_t i = 0; na && i < n; i++) {
+        const cat_item_t *m = &items[i];
+        /* Only a cited clip or one within the activities' span can link. */
+        if (m->kind != CAT_MEDIA ||
+            (!(cites && m->id && m->id[0]) && !(m->start_ms < hi && m->end_ms > lo))) {
+            continue;
+        }
+        bool linked = false;
+        for (size_t k = 0; k < na && !linked; k++) {
+            linked = coverage_links(acts[k], m);
+        }
+        if (!linked) {
+            continue;
+        }
+        if (!grow((void **)&clips, &ccap, nc + 1, sizeof *clips)) {
+            free(acts);
+            free(clips);
+            return FT_ENOMEM;
+        }
+        clips[nc++] = m;
+    }
+    free(acts);
+    *out = clips;
+    *n_out = nc;
+    return FT_OK;
+}

@@ -23,6 +23,7 @@
 #include "catalog.h"
 #include "error.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -35,5 +36,19 @@ void coverage_index_free(coverage_index_t **ix_p);
 /* Milliseconds of rec's window [start_ms, end_ms) covered by linked clips
  * (0 for an empty window). FT_ENOMEM is reported as -1. */
 int64_t coverage_ms(coverage_index_t *ix, const cat_item_t *rec);
+
+/* Whether clip m is linked to activity record rec, for one pair: rec cites
+ * m's media ID (whatever their times), or they share an officer or a
+ * recorder and m overlaps rec's window. */
+bool coverage_links(const cat_item_t *rec, const cat_item_t *m);
+
+/* The clips among items[0..n) linked to at least one activity record of
+ * case_id, in catalog order (*out: pointers into items, malloc'd, NULL when
+ * none; caller frees). One pass over the items, then only the clips that can
+ * be linked (cited by ID, or overlapping the span of the case's activities)
+ * are compared with each of them: a case view no longer compares every clip
+ * with every item. FT_ENOMEM. */
+int coverage_case_clips(const cat_item_t *items, size_t n, const char *case_id,
+                        const cat_item_t ***out, size_t *n_out) FT_MUST_CHECK;
 
 #endif

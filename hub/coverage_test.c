@@ -29,6 +29,7 @@ static cat_item_t activity(char *officers, char *recorders, char *media, int64_t
 {
     return (cat_item_t){.kind = CAT_RECORD,
                         .activity = true,
+                        .case_id = "",
                         .id = "r",
                         .officers = officers,
                         .recorders = recorders,
@@ -226,6 +227,114 @@ static void test_matches_a_plain_scan(void **state)
     free(items);
 }
 
+/* The one-pair rule as the case view wrote it before (strtok and strstr). */
+static int ref_links(const cat_item_t *rec, const cat_item_t *m)
+{
+    if (m->id[0] && in_list(m->id, rec->media)) {
+        return 1;
+    }
+    return (lists_meet(m->officers, rec->officers) || lists_meet(m->recorders, rec->recorders)) &&
+           m->start_ms < rec->end_ms && m->end_ms > rec->start_ms;
+}
+
+static void test_case_clips_by_hand(void **state)
+{
+    (void)state;
+    cat_item_t items[] = {
+        clip("c1", "o1", "", 0, 10 * MIN),            /* o1 in the inspection: linked */
+        clip("c2", "o7", "", 0, 10 * MIN),            /* overlaps, nobody shared */
+        clip("c3", "o9", "", 900 * MIN, 901 * MIN),   /* cited, far away in time */
+        clip("c4", "o1", "", 500 * MIN, 510 * MIN),   /* o1, but outside every window */
+        clip("c5", "o2", "", 20 * MIN, 30 * MIN),     /* only the other case's officer */
+        activity("o1", "", "c3", 0, 60 * MIN),        /* case A */
+        activity("o2", "", "", 20 * MIN, 40 * MIN),   /* case B */
+        activity("o1", "", "", 500 * MIN, 510 * MIN), /* case A, but not an activity */
+    };
+    items[5].case_id = "A";
+    items[6].case_id = "B";
+    items[7].case_id = "A";
+    items[7].activity = false;
+    const cat_item_t **got = NULL;
+    size_t n = 0;
+    assert_int_equal(coverage_case_clips(items, 8, "A", &got, &n), FT_OK);
+    assert_int_equal(n, 2);
+    assert_ptr_equal(got[0], &items[0]);
+    assert_ptr_equal(got[1], &items[2]);
+    free(got);
+    assert_int_equal(coverage_case_clips(items, 8, "B", &got, &n), FT_OK);
+    assert_int_equal(n, 1);
+    assert_ptr_equal(got[0], &items[4]);
+    free(got);
+    assert_int_equal(coverage_case_clips(items, 8, "NONE", &got, &n), FT_OK);
+    assert_int_equal(n, 0);
+    assert_null(got);
+}
+
+static void test_case_clips_match_every_pair(void **state)
+{
+    (void)state;
+    static const char *officers[] = {"", "o1", "o2", "o1, o2", "o3", "o10", "o2, o3"};
+    static const char *recorders[] = {"", "BC-1", "BC-2", "BC-1, BC-3", "BC-10"};
+    static const char *cases[] = {"", "A", "B", "A"};
+    enum { CLIPS = 400, RECS = 120 };
+    static char ids[CLIPS][8], cites[RECS][32];
+    cat_item_t *items = calloc(CLIPS + RECS, sizeof *items);
+    srand(27);
+    for (int round = 0; round < 20; round++) {
+        size_t n = 0;
+        for (int i = 0; i < CLIPS + RECS; i++) {
+            int64_t s = (int64_t)(rand() % 3000) * MIN;
+            if (rand() % 4) {
+                snprintf(ids[n % CLIPS], sizeof ids[0], "m%d", rand() % 64);
+                /* half the clips without an ID: only time and people link them */
+                items[n] = clip(rand() % 2 ? ids[n % CLIPS] : "", (char *)officers[rand() % 7],
+                                (char *)recorders[rand() % 5], s, s + (int64_t)(rand() % 90) * MIN);
+            } else {
+                snprintf(cites[n % RECS], sizeof cites[0], "m%d,m%d", rand() % 64, rand() % 64);
+                items[n] = activity((char *)officers[rand() % 7], (char *)recorders[rand() % 5],
+                                    round % 2 || rand() % 3 ? "" : cites[n % RECS], s,
+                                    s + (int64_t)(rand() % 120) * MIN);
+                items[n].case_id = (char *)cases[rand() % 4];
+                items[n].activity = rand() % 5 != 0;
+            }
+            n++;
+        }
+        for (int c = 1; c < 3; c++) {
+            const cat_item_t **got = NULL;
+            size_t ng = 0, k = 0, want_n = 0;
+            assert_int_equal(coverage_case_clips(items, n, cases[c], &got, &ng), FT_OK);
+            for (size_t i = 0; i < n; i++) {
+                const cat_item_t *m = &items[i];
+                int want = 0;
+                for (size_t j = 0; m->kind == CAT_MEDIA && j < n && !want; j++) {
+                    const cat_item_t *r = &items[j];
+                    want = r->kind == CAT_RECORD && r->activity &&
+                           strcmp(r->case_id, cases[c]) == 0 && ref_links(r, m);
+                }
+                for (size_t j = 0; m->kind == CAT_MEDIA && j < n; j++) {
+                    const cat_item_t *r = &items[j];
+                    if (r->kind == CAT_RECORD && !!coverage_links(r, m) != ref_links(r, m)) {
+                        fail_msg("round %d: clip %zu and record %zu: the links differ", round, i,
+                                 j);
+                    }
+                }
+                if (want) {
+                    want_n++;
+                    if (k >= ng || got[k] != m) {
+                        fail_msg("round %d case %s: clip %zu is linked but not listed", round,
+                                 cases[c], i);
+                    }
+                    k++;
+                }
+            }
+            assert_int_equal(ng, want_n);
+            assert_true(want_n > 0);
+            free(got);
+        }
+    }
+    free(items);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -235,6 +344,8 @@ int main(void)
         cmocka_unit_test(test_long_clip_before_the_window),
         cmocka_unit_test(test_no_media_and_empty_lists),
         cmocka_unit_test(test_matches_a_plain_scan),
+        cmocka_unit_test(test_case_clips_by_hand),
+        cmocka_unit_test(test_case_clips_match_every_pair),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
