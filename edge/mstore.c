@@ -137,15 +137,6 @@ static void chunk_key(uint8_t k[MEDIA_FILE_ID_BYTES + 4],
     k[19] = (uint8_t)index;
 }
 
-int mstore_chunk_put(mstore_t *m, MDB_txn *txn, const uint8_t file_id[MEDIA_FILE_ID_BYTES],
-                     uint32_t index, const uint8_t *data, size_t len)
-{
-    uint8_t kb[20];
-    chunk_key(kb, file_id, index);
-    MDB_val k = {sizeof kb, kb}, v = {len, (void *)data};
-    return lmdbx_err(mdb_put(txn, m->chunks, &k, &v, 0));
-}
-
 int mstore_chunk_reserve(mstore_t *m, MDB_txn *txn, const uint8_t file_id[MEDIA_FILE_ID_BYTES],
                          uint32_t index, size_t len, uint8_t **dst)
 {
@@ -158,6 +149,17 @@ int mstore_chunk_reserve(mstore_t *m, MDB_txn *txn, const uint8_t file_id[MEDIA_
     }
     *dst = v.mv_data;
     return FT_OK;
+}
+
+int mstore_chunk_put(mstore_t *m, MDB_txn *txn, const uint8_t file_id[MEDIA_FILE_ID_BYTES],
+                     uint32_t index, const uint8_t *data, size_t len)
+{
+    uint8_t *dst = NULL;
+    int err = mstore_chunk_reserve(m, txn, file_id, index, len, &dst);
+    if (err == FT_OK && len) {
+        memcpy(dst, data, len);
+    }
+    return err;
 }
 
 int mstore_chunk_get(mstore_t *m, MDB_txn *txn, const uint8_t file_id[MEDIA_FILE_ID_BYTES],
