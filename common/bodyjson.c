@@ -27,6 +27,8 @@ const char *device_event_name(Ft__DeviceEventKind kind)
         return "device_started";
     case FT__DEVICE_EVENT_KIND__MEDIA_PRUNED:
         return "media_pruned";
+    case FT__DEVICE_EVENT_KIND__INGEST_REFUSED:
+        return "ingest_refused";
     default:
         return "unknown";
     }

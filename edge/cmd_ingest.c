@@ -3,6 +3,7 @@
 #include "edge.h"
 #include "logging.h"
 #include "msync.h"
+#include "inbox.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -141,23 +142,36 @@ int edge_cmd_ingest(int argc, char **argv)
     clock_gettime(CLOCK_MONOTONIC, &bar.start);
     ingest_set_progress(in, bar_show, &bar);
     if (use_inbox) {
-        unsigned stored = 0;
         const char *dir = inbox ? inbox : ms.inbox;
-        err = ingest_scan_inbox(in, dir, &stored);
+        inbox_t *ib = NULL;
+        inbox_stats_t st = {0};
+        err = inbox_new(in, dir, &ib);
+        if (err == FT_OK) {
+            err = inbox_scan(ib, &st);
+        }
+        inbox_destroy(&ib);
         if (err == FT_EFULL) {
             edge_fail("storage full: ingest paused after %u files; the rest stays in %s until "
                       "the hub confirms files so that they can be pruned (see `status`)",
-                      stored, dir);
+                      st.stored, dir);
         } else if (err != FT_OK) {
-            edge_fail("some files in %s could not be ingested (%s); they stay there", dir,
-                      ft_strerror(err));
+            edge_fail("cannot go through the inbox %s: %s", dir, ft_strerror(err));
+        } else if (st.failed || st.refused) {
+            edge_fail("%u files in %s could not be ingested and %u paths were refused; they "
+                      "stay there (`status` says why)",
+                      st.failed, dir, st.refused);
         } else {
             status = 0;
         }
         if (ctx.json) {
-            printf("{\"stored\":%u,\"ok\":%s}\n", stored, status == 0 ? "true" : "false");
+            printf("{\"stored\":%u,\"removed\":%u,\"waiting\":%u,\"refused\":%u,"
+                   "\"failed\":%u,\"ok\":%s}\n",
+                   st.stored, st.removed, st.waiting, st.refused, st.failed,
+                   status == 0 ? "true" : "false");
         } else {
-            printf("%u files ingested from %s\n", stored, dir);
+            printf("%u files ingested from %s, %u removed from it, %u left for later (not "
+                   "complete yet, or settling)\n",
+                   st.stored, dir, st.removed, st.waiting);
         }
         goto out;
     }

@@ -46,6 +46,9 @@ int ingest_new(mstore_t *m, const ingest_opts_t *opts, ingest_t **out)
     if (!in->o.stable_ms) {
         in->o.stable_ms = INGEST_DEFAULT_STABLE_MS;
     }
+    if (!in->o.settle_ms) {
+        in->o.settle_ms = INGEST_DEFAULT_SETTLE_MS;
+    }
     in->plain = malloc(MEDIA_CHUNK_MAX);
     if (!in->plain) {
         ingest_destroy(&in);
@@ -87,19 +90,55 @@ bool ingest_is_full(const ingest_t *in)
     return in->full;
 }
 
+mstore_t *ingest_mstore(ingest_t *in)
+{
+    return in->m;
+}
+
+const ingest_opts_t *ingest_opts(const ingest_t *in)
+{
+    return &in->o;
+}
+
+ingest_writer ingest_writer_probe(int fd)
+{
+    /* A lease break would be signalled to us: SIGURG, whose default is to
+     * be ignored (SIGIO, the default, would end the process). The lease is
+     * dropped at once, so a writer that opens the file meanwhile waits
+     * microseconds, not the lease-break time. */
+    if (fcntl(fd, F_SETSIG, SIGURG) != 0) {
+        return INGEST_WRITER_UNKNOWN;
+    }
+    if (fcntl(fd, F_SETLEASE, F_RDLCK) == 0) {
+        (void)fcntl(fd, F_SETLEASE, F_UNLCK);
+        return INGEST_WRITER_NONE;
+    }
+    return errno == EAGAIN ? INGEST_WRITER_OPEN : INGEST_WRITER_UNKNOWN;
+}
+
 /* ---- metadata ----------------------------------------------------------- */
 
-/* What the manifest says about a file beyond its bytes. */
+/* What the manifest says about a file beyond its bytes. Strings are owned
+ * (meta_free). */
 typedef struct {
     Ft__MediaKind kind;
-    char officer[128];
+    char *officer;
     Ft__ValueSource officer_source;
     bool has_start, has_end;
     int64_t start_ms, end_ms;
     int32_t start_off, end_off;
     Ft__ValueSource time_source;
-    char case_id[128], cause[256], party[256];
+    char *case_id, *cause, *party;
 } meta_t;
+
+static void meta_free(meta_t *mt)
+{
+    free(mt->officer);
+    free(mt->case_id);
+    free(mt->cause);
+    free(mt->party);
+    memset(mt, 0, sizeof *mt);
+}
 
 static Ft__MediaKind kind_from_name(const char *name)
 {
@@ -135,31 +174,38 @@ static bool join2(char *buf, size_t n, const char *a, const char *b)
     return w >= 0 && (size_t)w < n;
 }
 
-static void copy_str(char *dst, size_t n, const char *src)
+/* A copy of at most max bytes of s, never cut inside a UTF-8 character
+ * (the cut backs off to the start of the character it would split). NULL
+ * for NULL or empty s, or when memory runs out. */
+static char *text_dup(const char *s, size_t max)
 {
-    snprintf(dst, n, "%s", src ? src : "");
+    if (!s || !s[0]) {
+        return NULL;
+    }
+    size_t n = strnlen(s, max + 1);
+    if (n > max) {
+        n = max;
+        while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80) {
+            n--;
+        }
+    }
+    return strndup(s, n);
 }
 
-/* Reads <path>.json if present. FT_OK (also when absent) or FT_EINVAL. */
-static int read_sidecar(const char *path, meta_t *mt)
+static const char *sidecar_text(const json_t *o, const char *key)
 {
-    char sc[4200];
-    if (!join2(sc, sizeof sc, path, ".json") || access(sc, F_OK) != 0) {
-        return FT_OK;
-    }
-    json_error_t jerr;
-    json_t *o = json_load_file(sc, 0, &jerr);
-    if (!o || !json_is_object(o)) {
-        log_warn("sidecar %s is not a JSON object (%s); ignoring it", sc, jerr.text);
-        json_decref(o);
-        return FT_OK;
-    }
+    return json_string_value(json_object_get(o, key));
+}
+
+/* Takes what a parsed sidecar says. */
+static void meta_from_sidecar(const json_t *o, meta_t *mt)
+{
     const char *s;
-    if ((s = json_string_value(json_object_get(o, "officer"))) != NULL) {
-        copy_str(mt->officer, sizeof mt->officer, s);
+    if ((s = sidecar_text(o, "officer")) != NULL && s[0]) {
+        mt->officer = text_dup(s, INGEST_TEXT_MAX);
         mt->officer_source = FT__VALUE_SOURCE__SIDECAR;
     }
-    if ((s = json_string_value(json_object_get(o, "kind"))) != NULL) {
+    if ((s = sidecar_text(o, "kind")) != NULL) {
         if (strcmp(s, "video") == 0) {
             mt->kind = FT__MEDIA_KIND__VIDEO;
         } else if (strcmp(s, "audio") == 0) {
@@ -168,21 +214,99 @@ static int read_sidecar(const char *path, meta_t *mt)
             mt->kind = FT__MEDIA_KIND__PHOTO;
         }
     }
-    if ((s = json_string_value(json_object_get(o, "start"))) != NULL &&
+    if ((s = sidecar_text(o, "start")) != NULL &&
         rfc3339_parse(s, &mt->start_ms, &mt->start_off) == FT_OK) {
         mt->has_start = true;
         mt->time_source = FT__VALUE_SOURCE__SIDECAR;
     }
-    if ((s = json_string_value(json_object_get(o, "end"))) != NULL &&
+    if ((s = sidecar_text(o, "end")) != NULL &&
         rfc3339_parse(s, &mt->end_ms, &mt->end_off) == FT_OK) {
         mt->has_end = true;
         mt->time_source = FT__VALUE_SOURCE__SIDECAR;
     }
-    copy_str(mt->case_id, sizeof mt->case_id, json_string_value(json_object_get(o, "case")));
-    copy_str(mt->cause, sizeof mt->cause, json_string_value(json_object_get(o, "cause")));
-    copy_str(mt->party, sizeof mt->party, json_string_value(json_object_get(o, "party")));
-    json_decref(o);
-    return FT_OK;
+    mt->case_id = text_dup(sidecar_text(o, "case"), INGEST_TEXT_MAX);
+    mt->cause = text_dup(sidecar_text(o, "cause"), INGEST_TEXT_MAX);
+    mt->party = text_dup(sidecar_text(o, "party"), INGEST_TEXT_MAX);
+}
+
+int ingest_read_sidecar(int dfd, const char *name, json_t **out, char *why, size_t why_len)
+{
+    *out = NULL;
+    why[0] = '\0';
+    struct stat st;
+    if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+        if (errno == ENOENT) {
+            return FT_ENOTFOUND;
+        }
+        snprintf(why, why_len, "cannot be examined: %s", strerror(errno));
+        return FT_EIO;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        snprintf(why, why_len, "%s", S_ISLNK(st.st_mode) ? "is a symbolic link (never followed)"
+                                                         : "is not a regular file");
+        return FT_EINVAL;
+    }
+    if (st.st_nlink > 1) {
+        snprintf(why, why_len, "has %llu hard links (it may be a file outside the inbox)",
+                 (unsigned long long)st.st_nlink);
+        return FT_EINVAL;
+    }
+    if (st.st_size > INGEST_SIDECAR_MAX) {
+        snprintf(why, why_len, "is %lld bytes; a sidecar may have at most %d",
+                 (long long)st.st_size, INGEST_SIDECAR_MAX);
+        return FT_EINVAL;
+    }
+    int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
+        snprintf(why, why_len, "cannot be opened: %s", strerror(errno));
+        return errno == ENOENT ? FT_ENOTFOUND : FT_EIO;
+    }
+    struct stat fst;
+    char *buf = malloc(INGEST_SIDECAR_MAX + 1);
+    int err = FT_OK;
+    if (!buf) {
+        err = FT_ENOMEM;
+    } else if (fstat(fd, &fst) != 0 || fst.st_ino != st.st_ino || fst.st_dev != st.st_dev ||
+               !S_ISREG(fst.st_mode) || fst.st_nlink > 1) {
+        snprintf(why, why_len, "changed while it was opened");
+        err = FT_EAGAIN;
+    }
+    size_t len = 0;
+    while (err == FT_OK && len <= INGEST_SIDECAR_MAX) {
+        ssize_t got = read(fd, buf + len, INGEST_SIDECAR_MAX + 1 - len);
+        if (got < 0 && errno == EINTR) {
+            continue;
+        }
+        if (got < 0) {
+            snprintf(why, why_len, "cannot be read: %s", strerror(errno));
+            err = FT_EIO;
+        } else if (got == 0) {
+            break;
+        } else {
+            len += (size_t)got;
+        }
+    }
+    close(fd);
+    if (err == FT_OK && len > INGEST_SIDECAR_MAX) {
+        snprintf(why, why_len, "is more than %d bytes", INGEST_SIDECAR_MAX);
+        err = FT_EINVAL;
+    }
+    if (err == FT_OK) {
+        json_error_t jerr;
+        json_t *o = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
+        if (!o || !json_is_object(o)) {
+            /* Half written, or not a sidecar at all: the caller waits for
+             * it to become whole, and gives up on it only when it stays so. */
+            snprintf(why, why_len, "is not a complete JSON object (%s)",
+                     o ? "not an object" : jerr.text);
+            json_decref(o);
+            err = FT_EAGAIN;
+        } else {
+            *out = o;
+        }
+    }
+    free(buf);
+    return err;
 }
 
 static uint64_t be(const uint8_t *p, int n)
@@ -270,7 +394,7 @@ typedef struct {
     int64_t t_ms;
     int64_t best_ms;
     bool out; /* the latest event before t was a checkout */
-    char officer[128];
+    char officer[INGEST_TEXT_MAX + 1];
 } checkout_scan_t;
 
 static const char *field_text(const Ft__Record *r, const char *key)
@@ -308,7 +432,7 @@ static int checkout_visit(void *ctx, uint64_t seq, const uint8_t *raw, size_t le
             if (!off && r->n_officers) {
                 off = r->officers[0];
             }
-            copy_str(c->officer, sizeof c->officer, off);
+            snprintf(c->officer, sizeof c->officer, "%s", off ? off : "");
         }
     }
     entry_view_free(&v);
@@ -322,20 +446,18 @@ static void officer_from_checkout(ingest_t *in, const char *recorder, int64_t t_
         return;
     }
     if (c.out && c.officer[0]) {
-        copy_str(mt->officer, sizeof mt->officer, c.officer);
+        mt->officer = text_dup(c.officer, INGEST_TEXT_MAX);
         mt->officer_source = FT__VALUE_SOURCE__CHECKOUT;
     }
 }
 
-static void gather_meta(ingest_t *in, const char *path, int fd, const struct stat *st,
-                        const char *recorder, meta_t *mt)
+static void gather_meta(ingest_t *in, const ingest_src_t *src, const char *base, int fd,
+                        const struct stat *st, meta_t *mt)
 {
     memset(mt, 0, sizeof *mt);
-    const char *base = strrchr(path, '/');
-    base = base ? base + 1 : path;
     mt->kind = kind_from_name(base);
-    if (read_sidecar(path, mt) != FT_OK) {
-        return;
+    if (src->sidecar) {
+        meta_from_sidecar(src->sidecar, mt);
     }
     if (!mt->has_start && !mt->has_end) {
         mp4_times(fd, (uint64_t)st->st_size, mt);
@@ -346,15 +468,15 @@ static void gather_meta(ingest_t *in, const char *path, int fd, const struct sta
         mt->has_start = mt->has_end = true;
         mt->time_source = FT__VALUE_SOURCE__FILE_MTIME;
     }
-    if (!mt->officer[0] && recorder && recorder[0]) {
-        officer_from_checkout(in, recorder, mt->has_start ? mt->start_ms : mt->end_ms, mt);
+    if (!mt->officer && src->recorder && src->recorder[0]) {
+        officer_from_checkout(in, src->recorder, mt->has_start ? mt->start_ms : mt->end_ms, mt);
     }
 }
 
 /* ---- storage full --------------------------------------------------------- */
 
-static int append_event(ingest_t *in, Ft__DeviceEventKind kind, const char *recorder,
-                        const char *detail)
+int ingest_log_event(ingest_t *in, Ft__DeviceEventKind kind, const char *recorder,
+                     const char *detail)
 {
     Ft__DeviceEvent ev = FT__DEVICE_EVENT__INIT;
     ev.kind = kind;
@@ -425,7 +547,7 @@ static void note_full(ingest_t *in, const char *name, const char *recorder)
              name, (unsigned long long)(free_bytes >> 20), (unsigned long long)(map >> 20));
     log_error("%s", detail);
     persist_full(in, true);
-    int err = append_event(in, FT__DEVICE_EVENT_KIND__STORAGE_FULL, recorder, detail);
+    int err = ingest_log_event(in, FT__DEVICE_EVENT_KIND__STORAGE_FULL, recorder, detail);
     if (err != FT_OK) {
         log_error("cannot even log the storage_full event: %s", ft_strerror(err));
     }
@@ -439,7 +561,7 @@ static void note_not_full(ingest_t *in, const char *recorder)
     in->full = false;
     persist_full(in, false);
     log_info("media storage available again: ingest resumed");
-    if (append_event(in, FT__DEVICE_EVENT_KIND__STORAGE_OK, recorder,
+    if (ingest_log_event(in, FT__DEVICE_EVENT_KIND__STORAGE_OK, recorder,
                      "media storage available again; ingest resumed") != FT_OK) {
         log_warn("cannot log the storage_ok event");
     }
@@ -502,48 +624,50 @@ static int resume_prefix(ingest_t *in, int fd, uint64_t size, const mstore_progr
     return err;
 }
 
-static void remove_source_files(const char *path)
+/* The fstat figures an ingest read the file at: it is whole only if they
+ * still hold when the manifest commits. */
+static bool same_file(const struct stat *a, const struct stat *b)
 {
-    char side[4200];
-    unlink(path);
-    if (join2(side, sizeof side, path, ".json")) {
-        unlink(side);
-    }
-    if (join2(side, sizeof side, path, ".done")) {
-        unlink(side);
-    }
-    char dir[4200];
-    snprintf(dir, sizeof dir, "%s", path);
-    char *slash = strrchr(dir, '/');
-    if (slash) {
-        *slash = '\0';
-    } else {
-        snprintf(dir, sizeof dir, ".");
-    }
-    int dfd = open(dir, O_RDONLY | O_DIRECTORY);
-    if (dfd >= 0) {
-        fsync(dfd);
-        close(dfd);
-    }
+    return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
+           a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
 }
 
-/* Commits the final batch, the manifest and the rows in one transaction. */
-static int finish(ingest_t *in, int fd, const char *path, const char *recorder,
+/* FT_OK while the file on fd is still what was read (st) and nobody has it
+ * open for writing; else FT_EAGAIN (and why, for the log). */
+static int still_whole(int fd, const struct stat *st, const char **why)
+{
+    struct stat now;
+    if (fstat(fd, &now) != 0) {
+        *why = "it can no longer be examined";
+        return FT_EIO;
+    }
+    if (!same_file(st, &now)) {
+        *why = "it changed while it was read (a writer is still adding to it)";
+        return FT_EAGAIN;
+    }
+    if (ingest_writer_probe(fd) == INGEST_WRITER_OPEN) {
+        *why = "another process has it open for writing";
+        return FT_EAGAIN;
+    }
+    return FT_OK;
+}
+
+/* Commits the final batch, the manifest and the rows in one transaction,
+ * if the file is still whole. */
+static int finish(ingest_t *in, int fd, const struct stat *st, const ingest_src_t *src,
                   mstore_progress_t *p, uint64_t size, uint32_t n, uint32_t from,
                   uint8_t (*hashes)[MEDIA_HASH_BYTES], media_content_t *content,
                   ingest_result_t *res)
 {
-    const char *base = strrchr(path, '/');
-    base = base ? base + 1 : path;
+    const char *base = strrchr(src->path, '/');
+    base = base ? base + 1 : src->path;
+    const char *recorder = src->recorder;
     meta_t mt;
-    struct stat st;
-    if (fstat(fd, &st) != 0) {
-        return FT_EIO;
-    }
-    gather_meta(in, path, fd, &st, recorder, &mt);
+    gather_meta(in, src, base, fd, st, &mt);
     devlog_txn_t *t = NULL;
     int err = devlog_begin(mstore_log(in->m), &t);
     if (err != FT_OK) {
+        meta_free(&mt);
         return err;
     }
     MDB_txn *txn = devlog_txn_mdb(t);
@@ -589,7 +713,7 @@ static int finish(ingest_t *in, int fd, const char *path, const char *recorder,
             mf.file_id.data = p->file_id;
             mf.file_id.len = MEDIA_FILE_ID_BYTES;
             mf.size = size;
-            mf.chunk_size = in->o.chunk_size;
+            mf.chunk_size = p->chunk_size;
             mf.has_format = true;
             mf.format = MEDIA_FORMAT;
             mf.merkle_root.data = root;
@@ -602,7 +726,7 @@ static int finish(ingest_t *in, int fd, const char *path, const char *recorder,
             mf.sealed_key.len = sizeof sealed;
             mf.kind = mt.kind;
             mf.recorder = (char *)(recorder && recorder[0] ? recorder : NULL);
-            mf.officer = mt.officer[0] ? mt.officer : NULL;
+            mf.officer = mt.officer;
             mf.unit = (char *)in->o.unit;
             if (mt.has_start) {
                 ts.unix_ms = mt.start_ms;
@@ -614,14 +738,19 @@ static int finish(ingest_t *in, int fd, const char *path, const char *recorder,
                 te.utc_offset_min = mt.end_off;
                 mf.end = &te;
             }
-            mf.case_id = mt.case_id[0] ? mt.case_id : NULL;
-            mf.cause = mt.cause[0] ? mt.cause : NULL;
-            mf.party = mt.party[0] ? mt.party : NULL;
+            mf.case_id = mt.case_id;
+            mf.cause = mt.cause;
+            mf.party = mt.party;
             mf.file_name = (char *)base;
-            mf.has_officer_source = mt.officer[0] != '\0';
+            mf.has_officer_source = mt.officer != NULL;
             mf.officer_source = mt.officer_source;
             mf.has_time_source = 1;
             mf.time_source = mt.time_source;
+            if (p->has_supersedes) {
+                mf.has_supersedes = true;
+                mf.supersedes.data = p->supersedes;
+                mf.supersedes.len = MEDIA_FILE_ID_BYTES;
+            }
             Ft__Body body = FT__BODY__INIT;
             body.kind_case = FT__BODY__KIND_MEDIA;
             body.media = &mf;
@@ -635,14 +764,18 @@ static int finish(ingest_t *in, int fd, const char *path, const char *recorder,
             f.state = MFILE_STORED;
             memcpy(f.file_id, p->file_id, MEDIA_FILE_ID_BYTES);
             f.size = size;
-            f.chunk_size = in->o.chunk_size;
+            f.chunk_size = p->chunk_size;
             f.n_chunks = n;
             f.manifest_seq = seq;
             f.ingested_ms = (int64_t)devlog_wall_ms(mstore_log(in->m));
             memcpy(f.merkle_root, root, MEDIA_HASH_BYTES);
             memcpy(f.content_hash, chash, MEDIA_HASH_BYTES);
-            copy_str(f.name, sizeof f.name, base);
-            copy_str(f.recorder, sizeof f.recorder, recorder);
+            char *name = text_dup(base, sizeof f.name - 1);
+            char *rec = text_dup(recorder, sizeof f.recorder - 1);
+            snprintf(f.name, sizeof f.name, "%s", name ? name : "");
+            snprintf(f.recorder, sizeof f.recorder, "%s", rec ? rec : "");
+            free(name);
+            free(rec);
             err = mstore_file_put(in->m, txn, &f);
         }
         if (err == FT_OK) {
@@ -651,34 +784,65 @@ static int finish(ingest_t *in, int fd, const char *path, const char *recorder,
         memcpy(res->file_id, p->file_id, MEDIA_FILE_ID_BYTES);
         res->manifest_seq = seq;
         res->outcome = INGEST_STORED;
+        res->superseded = p->has_supersedes;
     }
     if (err == FT_OK) {
         p->state = MPROG_DONE;
         sodium_memzero(p->key, sizeof p->key);
         p->chunks_done = n;
+        p->done_ms = (int64_t)devlog_wall_ms(mstore_log(in->m));
+        p->stored = res->outcome == INGEST_STORED;
+        p->declared = src->declared;
+        if (!p->stored) {
+            memcpy(p->file_id, dup_id, MEDIA_FILE_ID_BYTES);
+        }
         err = mstore_progress_put(in->m, txn, p);
+    }
+    /* The last look before the commit: a file that grew or was reopened for
+     * writing while it was read is not whole, and its manifest would lose
+     * the rest. Nothing of this transaction is kept then. */
+    const char *why = NULL;
+    if (err == FT_OK) {
+        err = still_whole(fd, st, &why);
+        if (err == FT_EAGAIN) {
+            log_info("%s is not taken yet: %s; it is read again once it is complete", src->path,
+                     why);
+        }
     }
     if (err == FT_OK) {
         err = devlog_commit(&t);
     }
     devlog_abort(&t);
     sodium_memzero(sealed, sizeof sealed);
+    meta_free(&mt);
     return err;
 }
 
-int ingest_file(ingest_t *in, const char *path, const char *recorder, bool remove_source,
-                ingest_result_t *res)
+/* Deletes the progress row of (dev, ino) in its own transaction. */
+static void drop_progress(ingest_t *in, uint64_t dev, uint64_t ino)
+{
+    MDB_txn *txn = NULL;
+    if (mdb_txn_begin(mstore_env(in->m), NULL, 0, &txn) != 0) {
+        return;
+    }
+    if (mstore_progress_del(in->m, txn, dev, ino) == FT_OK) {
+        (void)mdb_txn_commit(txn);
+    } else {
+        mdb_txn_abort(txn);
+    }
+}
+
+int ingest_fd(ingest_t *in, int fd, const ingest_src_t *src, ingest_result_t *res)
 {
     memset(res, 0, sizeof *res);
+    const char *path = src->path;
     const char *base = strrchr(path, '/');
     base = base ? base + 1 : path;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        return errno == ENOENT ? FT_ENOTFOUND : FT_EIO;
-    }
     struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        close(fd);
+    if (fstat(fd, &st) != 0) {
+        return FT_EIO;
+    }
+    if (!S_ISREG(st.st_mode)) {
         return FT_EINVAL;
     }
     uint64_t size = (uint64_t)st.st_size;
@@ -694,7 +858,6 @@ int ingest_file(ingest_t *in, const char *path, const char *recorder, bool remov
     int err = FT_OK;
     int rc = mdb_txn_begin(env, NULL, MDB_RDONLY, &txn);
     if (rc != 0) {
-        close(fd);
         return lmdbx_err(rc);
     }
     err = mstore_progress_get(in->m, txn, (uint64_t)st.st_dev, (uint64_t)st.st_ino, &p);
@@ -707,11 +870,17 @@ int ingest_file(ingest_t *in, const char *path, const char *recorder, bool remov
     err = FT_OK;
     bool same = have_row && p.size == size && p.mtime_ns == mtime_ns && strcmp(p.path, path) == 0;
     if (have_row && same && p.state == MPROG_DONE) {
-        /* Committed before; only the removal was interrupted. */
+        /* Committed before; only the removal is still to come. */
         memcpy(res->file_id, p.file_id, MEDIA_FILE_ID_BYTES);
-        res->outcome = INGEST_STORED;
-        goto done;
+        res->outcome = p.stored ? INGEST_STORED : INGEST_DUPLICATE;
+        goto out;
     }
+    /* A file taken before its writer had finished, then grown: the new
+     * manifest replaces the one of the shorter file. */
+    bool supersede = have_row && p.state == MPROG_DONE && p.stored;
+    uint8_t old_id[MEDIA_FILE_ID_BYTES];
+    memcpy(old_id, supersede ? p.file_id : p.supersedes, sizeof old_id);
+    supersede = supersede || (have_row && p.state == MPROG_INGESTING && p.has_supersedes);
     uint32_t cs = have_row && same ? p.chunk_size : in->o.chunk_size;
     uint32_t n = media_chunk_count(size, cs);
     if (n > MEDIA_MAX_CHUNKS) {
@@ -751,7 +920,7 @@ int ingest_file(ingest_t *in, const char *path, const char *recorder, bool remov
             err = mstore_chunks_delete(in->m, txn, p.file_id, NULL);
         }
         memset(&p, 0, sizeof p);
-        p.version = 1;
+        p.version = 2;
         p.state = MPROG_INGESTING;
         p.dev = (uint64_t)st.st_dev;
         p.ino = (uint64_t)st.st_ino;
@@ -761,7 +930,13 @@ int ingest_file(ingest_t *in, const char *path, const char *recorder, bool remov
         media_key_new(p.key);
         p.chunk_size = in->o.chunk_size;
         p.started_ms = (int64_t)devlog_wall_ms(mstore_log(in->m));
-        copy_str(p.path, sizeof p.path, path);
+        p.has_supersedes = supersede;
+        memcpy(p.supersedes, old_id, sizeof p.supersedes);
+        if (strlen(path) >= sizeof p.path) {
+            log_error("%s: the path is longer than %zu bytes", base, sizeof p.path - 1);
+            err = FT_EINVAL;
+        }
+        snprintf(p.path, sizeof p.path, "%s", path);
         if (err == FT_OK) {
             err = mstore_progress_put(in->m, txn, &p);
         }
@@ -773,6 +948,14 @@ int ingest_file(ingest_t *in, const char *path, const char *recorder, bool remov
         txn = NULL;
         if (err != FT_OK) {
             goto out;
+        }
+        if (supersede) {
+            char oldhex[33];
+            hex_encode(old_id, MEDIA_FILE_ID_BYTES, oldhex);
+            log_warn("%s grew after it was ingested as file %s (its writer had paused, not "
+                     "finished): it is ingested again in full, and the new manifest supersedes "
+                     "the first",
+                     path, oldhex);
         }
     }
     /* Batches of chunks, each committed with the progress. */
@@ -818,7 +1001,7 @@ int ingest_file(ingest_t *in, const char *path, const char *recorder, bool remov
                                (uint64_t)n * 64 + 65536);
     if (err == FT_OK) {
         uint32_t from = p.chunks_done;
-        err = finish(in, fd, path, recorder, &p, size, n, from, hashes, &content, res);
+        err = finish(in, fd, &st, src, &p, size, n, from, hashes, &content, res);
     }
     if (err != FT_OK) {
         goto out;
@@ -831,66 +1014,103 @@ int ingest_file(ingest_t *in, const char *path, const char *recorder, bool remov
     } else {
         char idhex[33];
         hex_encode(res->file_id, MEDIA_FILE_ID_BYTES, idhex);
-        log_info("ingested %s: %llu bytes in %u chunks, file %s, manifest seq %llu", base,
-                 (unsigned long long)size, n, idhex, (unsigned long long)res->manifest_seq);
+        log_info("ingested %s: %llu bytes in %u chunks, file %s, manifest seq %llu%s", base,
+                 (unsigned long long)size, n, idhex, (unsigned long long)res->manifest_seq,
+                 res->superseded ? " (supersedes the manifest of the shorter file)" : "");
     }
-done:
-    note_not_full(in, recorder);
-    if (remove_source) {
-        remove_source_files(path);
-    }
-    /* The DONE row served only to survive a crash before the removal. */
-    rc = mdb_txn_begin(env, NULL, 0, &txn);
-    if (rc == 0) {
-        if (mstore_progress_del(in->m, txn, p.dev ? p.dev : (uint64_t)st.st_dev,
-                                p.ino ? p.ino : (uint64_t)st.st_ino) == FT_OK) {
-            rc = mdb_txn_commit(txn);
-        } else {
-            mdb_txn_abort(txn);
-        }
-        txn = NULL;
-    }
-    err = FT_OK;
+    note_not_full(in, src->recorder);
 out:
     if (err == FT_EFULL) {
-        note_full(in, base, recorder);
+        note_full(in, base, src->recorder);
     }
     sodium_memzero(&p, sizeof p);
     sodium_memzero(&content, sizeof content);
     free(hashes);
-    close(fd);
     return err;
 }
 
-/* ---- inbox ------------------------------------------------------------- */
-
-static bool is_aux_name(const char *name)
+/* Removes name from the directory dfd if it is still the inode want names. */
+static void remove_if_same(int dfd, const char *name, const struct stat *want)
 {
-    size_t n = strlen(name);
-    if (name[0] == '.') {
-        return true;
+    struct stat st;
+    if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
+        st.st_dev == want->st_dev && st.st_ino == want->st_ino) {
+        (void)unlinkat(dfd, name, 0);
     }
-    static const char *const aux[] = {".json", ".done", ".part", ".tmp"};
-    for (size_t i = 0; i < sizeof aux / sizeof *aux; i++) {
-        size_t m = strlen(aux[i]);
-        if (n > m && strcmp(name + n - m, aux[i]) == 0) {
-            return true;
-        }
-    }
-    return false;
 }
 
-static bool is_complete(const ingest_t *in, const char *path, const struct stat *st)
+int ingest_file(ingest_t *in, const char *path, const char *recorder, bool remove_source,
+                ingest_result_t *res)
 {
-    char side[4200];
-    if (join2(side, sizeof side, path, ".done") && access(side, F_OK) == 0) {
-        return true;
+    memset(res, 0, sizeof *res);
+    char dir[4200], name[4200], side[4200];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash) {
+        *slash = '\0';
+        snprintf(name, sizeof name, "%s", slash + 1);
+        if (dir[0] == '\0') {
+            snprintf(dir, sizeof dir, "/");
+        }
+    } else {
+        snprintf(dir, sizeof dir, ".");
+        snprintf(name, sizeof name, "%s", path);
     }
-    if (join2(side, sizeof side, path, ".json") && access(side, F_OK) == 0) {
-        return true;
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0) {
+        return errno == ENOENT ? FT_ENOTFOUND : FT_EIO;
     }
-    int64_t mtime_ms = (int64_t)st->st_mtim.tv_sec * 1000 + st->st_mtim.tv_nsec / 1000000;
-    return (int64_t)hlc_wall_ms() - mtime_ms >= (int64_t)in->o.stable_ms;
+    int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
+        int e = errno;
+        close(dfd);
+        if (e == ELOOP) {
+            log_error("%s is a symbolic link: name the file itself", path);
+            return FT_EINVAL;
+        }
+        return e == ENOENT ? FT_ENOTFOUND : FT_EIO;
+    }
+    json_t *sidecar = NULL;
+    char why[256];
+    int err = FT_OK;
+    if (join2(side, sizeof side, name, ".json")) {
+        err = ingest_read_sidecar(dfd, side, &sidecar, why, sizeof why);
+        if (err == FT_ENOTFOUND) {
+            err = FT_OK;
+        } else if (err != FT_OK) {
+            log_warn("the sidecar %s.json %s; ignoring it", path, why);
+            err = FT_OK;
+        }
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        err = FT_EIO;
+    }
+    ingest_src_t src = {.path = path, .recorder = recorder, .sidecar = sidecar, .declared = true};
+    if (err == FT_OK) {
+        err = ingest_fd(in, fd, &src, res);
+    }
+    if (err == FT_OK) {
+        if (remove_source) {
+            remove_if_same(dfd, name, &st);
+            struct stat aux;
+            if (join2(side, sizeof side, name, ".json") &&
+                fstatat(dfd, side, &aux, AT_SYMLINK_NOFOLLOW) == 0 && aux.st_nlink == 1) {
+                remove_if_same(dfd, side, &aux);
+            }
+            if (join2(side, sizeof side, name, ".done") &&
+                fstatat(dfd, side, &aux, AT_SYMLINK_NOFOLLOW) == 0 && aux.st_nlink == 1) {
+                remove_if_same(dfd, side, &aux);
+            }
+            (void)fsync(dfd);
+        }
+        /* The DONE row served only to survive a crash before the removal. */
+        drop_progress(in, (uint64_t)st.st_dev, (uint64_t)st.st_ino);
+    }
+    json_decref(sidecar);
+    close(fd);
+    close(dfd);
+    return err;
 }
 
 /* ---- sweep of abandoned ingests ----------------------------------------- */
@@ -906,8 +1126,9 @@ static int collect_stale(void *ctx, const mstore_progress_t *p)
 {
     stale_t *s = ctx;
     struct stat st;
-    if (stat(p->path, &st) == 0) {
-        if ((uint64_t)st.st_dev == p->dev && (uint64_t)st.st_ino == p->ino) {
+    if (lstat(p->path, &st) == 0) {
+        if (S_ISREG(st.st_mode) && (uint64_t)st.st_dev == p->dev &&
+            (uint64_t)st.st_ino == p->ino) {
             return 0; /* still there */
         }
     } else if (errno != ENOENT && errno != ENOTDIR) {
@@ -926,10 +1147,20 @@ static int collect_stale(void *ctx, const mstore_progress_t *p)
     return 0;
 }
 
-/* The recorder of an inbox path: the name of the directory holding it. */
-static void recorder_of(const char *path, char *out, size_t n)
+/* The recorder of an inbox path: its first folder below root (or, without
+ * a root, the folder holding it). */
+static void recorder_of(const char *root, const char *path, char *out, size_t n)
 {
     out[0] = '\0';
+    size_t rn = root ? strlen(root) : 0;
+    if (rn && strncmp(path, root, rn) == 0 && path[rn] == '/') {
+        const char *start = path + rn + 1;
+        const char *end = strchr(start, '/');
+        if (end) {
+            snprintf(out, n, "%.*s", (int)(end - start), start);
+        }
+        return;
+    }
     const char *end = strrchr(path, '/');
     if (!end || end == path) {
         return;
@@ -941,15 +1172,10 @@ static void recorder_of(const char *path, char *out, size_t n)
     if (*start == '/') {
         start++;
     }
-    size_t len = (size_t)(end - start);
-    if (len >= n) {
-        len = n - 1;
-    }
-    memcpy(out, start, len);
-    out[len] = '\0';
+    snprintf(out, n, "%.*s", (int)(end - start), start);
 }
 
-int ingest_sweep(ingest_t *in, unsigned *n_swept)
+int ingest_sweep(ingest_t *in, const char *root, unsigned *n_swept)
 {
     if (n_swept) {
         *n_swept = 0;
@@ -990,7 +1216,7 @@ int ingest_sweep(ingest_t *in, unsigned *n_swept)
         const char *base = strrchr(p->path, '/');
         base = base ? base + 1 : p->path;
         char recorder[256], detail[1400];
-        recorder_of(p->path, recorder, sizeof recorder);
+        recorder_of(root, p->path, recorder, sizeof recorder);
         uint32_t n = media_chunk_count(p->size, p->chunk_size);
         log_warn("the ingest of %s was interrupted and the file is no longer in the inbox: %u of "
                  "%u chunks had been stored; they are freed (%llu bytes) and an ingest_failed "
@@ -1000,7 +1226,7 @@ int ingest_sweep(ingest_t *in, unsigned *n_swept)
                  "%s (%llu bytes) was removed or replaced before its ingest finished (%u of %u "
                  "chunks stored); the partial copy is discarded",
                  base, (unsigned long long)p->size, p->chunks_done, n);
-        if (append_event(in, FT__DEVICE_EVENT_KIND__INGEST_FAILED, recorder, detail) != FT_OK) {
+        if (ingest_log_event(in, FT__DEVICE_EVENT_KIND__INGEST_FAILED, recorder, detail) != FT_OK) {
             log_warn("cannot log the ingest_failed event for %s", base);
         }
         if (n_swept) {
@@ -1014,156 +1240,3 @@ int ingest_sweep(ingest_t *in, unsigned *n_swept)
     return err;
 }
 
-int ingest_scan_inbox(ingest_t *in, const char *inbox, unsigned *n_stored)
-{
-    if (ingest_sweep(in, NULL) != FT_OK) {
-        log_warn("cannot sweep abandoned ingests; tried again at the next inbox pass");
-    }
-    if (n_stored) {
-        *n_stored = 0;
-    }
-    DIR *top = opendir(inbox);
-    if (!top) {
-        return errno == ENOENT ? FT_OK : FT_EIO;
-    }
-    int first_err = FT_OK;
-    struct dirent *rd;
-    while ((rd = readdir(top)) != NULL) {
-        if (rd->d_name[0] == '.') {
-            continue;
-        }
-        char rdir[4200];
-        struct stat rst;
-        if (fsutil_join(rdir, sizeof rdir, inbox, rd->d_name) != FT_OK || stat(rdir, &rst) != 0 ||
-            !S_ISDIR(rst.st_mode)) {
-            continue;
-        }
-        DIR *d = opendir(rdir);
-        if (!d) {
-            continue;
-        }
-        struct dirent *fe;
-        while ((fe = readdir(d)) != NULL) {
-            if (is_aux_name(fe->d_name)) {
-                continue;
-            }
-            if (in->o.stop && *in->o.stop) {
-                break;
-            }
-            char path[4200];
-            struct stat st;
-            if (fsutil_join(path, sizeof path, rdir, fe->d_name) != FT_OK || stat(path, &st) != 0 ||
-                !S_ISREG(st.st_mode) || !is_complete(in, path, &st)) {
-                continue;
-            }
-            ingest_result_t res;
-            int err = ingest_file(in, path, rd->d_name, true, &res);
-            if (err == FT_OK && res.outcome == INGEST_STORED && n_stored) {
-                (*n_stored)++;
-            }
-            if (err == FT_EFULL || err == FT_ETIMEOUT) {
-                closedir(d);
-                closedir(top);
-                return err;
-            }
-            if (err != FT_OK) {
-                log_error("cannot ingest %s: %s", path, ft_strerror(err));
-                char detail[512];
-                snprintf(detail, sizeof detail, "ingest of %s failed: %s", fe->d_name,
-                         ft_strerror(err));
-                if (append_event(in, FT__DEVICE_EVENT_KIND__INGEST_FAILED, rd->d_name, detail) !=
-                    FT_OK) {
-                    log_warn("cannot log the ingest_failed event");
-                }
-                if (first_err == FT_OK) {
-                    first_err = err;
-                }
-            }
-        }
-        closedir(d);
-    }
-    closedir(top);
-    return first_err;
-}
-
-/* Adds inotify watches on inbox and each recorder directory in it. */
-static void add_watches(int ifd, const char *inbox)
-{
-    uint32_t mask = IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_ATTRIB;
-    inotify_add_watch(ifd, inbox, mask);
-    DIR *top = opendir(inbox);
-    if (!top) {
-        return;
-    }
-    struct dirent *rd;
-    while ((rd = readdir(top)) != NULL) {
-        if (rd->d_name[0] == '.') {
-            continue;
-        }
-        char rdir[4200];
-        if (fsutil_join(rdir, sizeof rdir, inbox, rd->d_name) != FT_OK) {
-            continue;
-        }
-        inotify_add_watch(ifd, rdir, mask); /* fails harmlessly on non-directories */
-    }
-    closedir(top);
-}
-
-int ingest_watch(ingest_t *in, const char *inbox, volatile sig_atomic_t *stop)
-{
-    if (fsutil_mkdirs(inbox, 0700) != FT_OK) {
-        log_warn("cannot create the inbox %s", inbox);
-    }
-    int ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-    if (ifd < 0) {
-        log_warn("inotify unavailable (%s): scanning %s every second", strerror(errno), inbox);
-    } else {
-        add_watches(ifd, inbox);
-    }
-    log_info("watching the inbox %s", inbox);
-    int64_t last_scan = 0, last_age_prune = 0;
-    bool dirty = true;
-    while (!*stop) {
-        int64_t now = (int64_t)hlc_wall_ms();
-        /* Scan when something changed, when a file may have become stable,
-         * and every few seconds regardless (a missed event costs little). */
-        if (dirty || now - last_scan >= 1000) {
-            dirty = false;
-            last_scan = now;
-            if (ifd >= 0) {
-                add_watches(ifd, inbox);
-            }
-            int err = ingest_scan_inbox(in, inbox, NULL);
-            if (err == FT_EFULL) {
-                /* Paused: try again in a while (receipts may allow pruning). */
-                for (int i = 0; i < 20 && !*stop; i++) {
-                    usleep(100 * 1000);
-                }
-                continue;
-            }
-        }
-        if (in->o.keep_ms && now - last_age_prune >= 60000) {
-            last_age_prune = now;
-            unsigned pruned = 0;
-            if (mstore_prune(in->m, in->o.keep_ms, 0, &pruned) != FT_OK) {
-                log_warn("pruning by age failed");
-            }
-        }
-        if (ifd >= 0) {
-            struct pollfd pfd = {.fd = ifd, .events = POLLIN};
-            int rc = poll(&pfd, 1, 250);
-            if (rc > 0) {
-                char buf[8192];
-                while (read(ifd, buf, sizeof buf) > 0) {
-                }
-                dirty = true;
-            }
-        } else {
-            usleep(250 * 1000);
-        }
-    }
-    if (ifd >= 0) {
-        close(ifd);
-    }
-    return FT_OK;
-}

@@ -2,6 +2,9 @@
 #include "mstore.h"
 #include "lmdbx.h"
 #include "logging.h"
+#include "row.h"
+
+#include <sodium.h>
 
 #include <errno.h>
 #include <sys/stat.h>
@@ -14,7 +17,7 @@
 struct mstore_t {
     devlog_t *log; /* borrowed */
     MDB_env *env;  /* the log's environment */
-    MDB_dbi chunks, files, progress, content, meta;
+    MDB_dbi chunks, files, progress, content, meta, inbox;
     /* The mapping of the data file the last chunk read came from
      * (mstore_chunk_read); looked up again when a chunk is not inside it,
      * forgotten when bytes read by pread differ from the map's. 0: none. */
@@ -48,6 +51,9 @@ int mstore_open(devlog_t *log, mstore_t **out)
     }
     if (rc == 0) {
         rc = mdb_dbi_open(txn, "mmeta", MDB_CREATE, &m->meta);
+    }
+    if (rc == 0) {
+        rc = mdb_dbi_open(txn, "minbox", MDB_CREATE, &m->inbox);
     }
     if (rc == 0) {
         rc = mdb_txn_commit(txn);
@@ -361,19 +367,140 @@ static void prog_key(uint8_t k[16], uint64_t dev, uint64_t ino)
     lmdbx_put_u64(k + 8, ino);
 }
 
+/* Progress rows as version 1 wrote them: the C struct of that time, raw. */
+typedef struct {
+    uint32_t version; /* 1 */
+    uint32_t state;
+    uint64_t dev, ino, size;
+    int64_t mtime_ns;
+    uint8_t file_id[MEDIA_FILE_ID_BYTES];
+    uint8_t key[MEDIA_KEY_BYTES];
+    uint32_t chunk_size;
+    uint32_t chunks_done;
+    int64_t started_ms;
+    char path[1024];
+} progress_v1_t;
+
+#define PROGRESS_MAGIC 0x50 /* 'P': never the first byte of a version 1 row */
+#define PROGRESS_VERSION 2
+#define PROGRESS_ROW_MAX (64 + MEDIA_KEY_BYTES + 2 * MEDIA_FILE_ID_BYTES + 8 * 10 + 1026)
+
+static size_t progress_encode(const mstore_progress_t *p, uint8_t *buf, size_t cap)
+{
+    row_w_t w = {.buf = buf, .cap = cap};
+    row_put_u8(&w, PROGRESS_MAGIC);
+    row_put_u8(&w, PROGRESS_VERSION);
+    row_put_u8(&w, (uint8_t)p->state);
+    uint8_t flags = (uint8_t)((p->stored ? 1 : 0) | (p->declared ? 2 : 0) |
+                              (p->has_supersedes ? 4 : 0));
+    row_put_u8(&w, flags);
+    row_put_u64(&w, p->dev);
+    row_put_u64(&w, p->ino);
+    row_put_u64(&w, p->size);
+    row_put_i64(&w, p->mtime_ns);
+    row_put(&w, p->file_id, MEDIA_FILE_ID_BYTES);
+    row_put(&w, p->key, MEDIA_KEY_BYTES);
+    row_put_u64(&w, p->chunk_size);
+    row_put_u64(&w, p->chunks_done);
+    row_put_i64(&w, p->started_ms);
+    row_put_i64(&w, p->done_ms);
+    row_put(&w, p->supersedes, MEDIA_FILE_ID_BYTES);
+    row_put_str(&w, p->path, sizeof p->path);
+    return w.overflow ? 0 : w.len;
+}
+
+/* FT_OK or FT_ECORRUPT (out untouched). */
+static int progress_decode(const uint8_t *v, size_t n, mstore_progress_t *out)
+{
+    mstore_progress_t p;
+    memset(&p, 0, sizeof p);
+    if (n == sizeof(progress_v1_t) && v[0] != PROGRESS_MAGIC) {
+        progress_v1_t o;
+        memcpy(&o, v, sizeof o);
+        if (o.version != 1 || memchr(o.path, 0, sizeof o.path) == NULL) {
+            sodium_memzero(&o, sizeof o);
+            return FT_ECORRUPT;
+        }
+        p.version = 1;
+        p.state = o.state;
+        p.dev = o.dev;
+        p.ino = o.ino;
+        p.size = o.size;
+        p.mtime_ns = o.mtime_ns;
+        memcpy(p.file_id, o.file_id, sizeof p.file_id);
+        memcpy(p.key, o.key, sizeof p.key);
+        p.chunk_size = o.chunk_size;
+        p.chunks_done = o.chunks_done;
+        p.started_ms = o.started_ms;
+        /* A version 1 DONE row was always a stored or duplicate file whose
+         * removal was interrupted: remove it as its marker allowed. */
+        p.stored = true;
+        p.declared = true;
+        memcpy(p.path, o.path, sizeof p.path);
+        sodium_memzero(&o, sizeof o);
+    } else {
+        row_r_t r = {.p = v, .len = n};
+        uint8_t magic = row_get_u8(&r), version = row_get_u8(&r);
+        if (magic != PROGRESS_MAGIC || version != PROGRESS_VERSION) {
+            return FT_ECORRUPT;
+        }
+        p.version = version;
+        p.state = row_get_u8(&r);
+        uint8_t flags = row_get_u8(&r);
+        p.stored = flags & 1;
+        p.declared = (flags & 2) != 0;
+        p.has_supersedes = (flags & 4) != 0;
+        p.dev = row_get_u64(&r);
+        p.ino = row_get_u64(&r);
+        p.size = row_get_u64(&r);
+        p.mtime_ns = row_get_i64(&r);
+        row_get(&r, p.file_id, MEDIA_FILE_ID_BYTES);
+        row_get(&r, p.key, MEDIA_KEY_BYTES);
+        p.chunk_size = (uint32_t)row_get_u64(&r);
+        p.chunks_done = (uint32_t)row_get_u64(&r);
+        p.started_ms = row_get_i64(&r);
+        p.done_ms = row_get_i64(&r);
+        row_get(&r, p.supersedes, MEDIA_FILE_ID_BYTES);
+        row_get_str(&r, p.path, sizeof p.path);
+        if (r.bad || r.off != r.len) {
+            sodium_memzero(&p, sizeof p);
+            return FT_ECORRUPT;
+        }
+    }
+    if (p.state != MPROG_INGESTING && p.state != MPROG_DONE) {
+        sodium_memzero(&p, sizeof p);
+        return FT_ECORRUPT;
+    }
+    *out = p;
+    sodium_memzero(&p, sizeof p);
+    return FT_OK;
+}
+
 int mstore_progress_get(mstore_t *m, MDB_txn *txn, uint64_t dev, uint64_t ino,
                         mstore_progress_t *out)
 {
-    uint8_t k[16];
-    prog_key(k, dev, ino);
-    return get_fixed(txn, m->progress, k, sizeof k, out, sizeof *out);
+    uint8_t kb[16];
+    prog_key(kb, dev, ino);
+    MDB_val k = {sizeof kb, kb}, v;
+    int rc = mdb_get(txn, m->progress, &k, &v);
+    if (rc != 0) {
+        return lmdbx_err(rc);
+    }
+    return progress_decode(v.mv_data, v.mv_size, out);
 }
 
 int mstore_progress_put(mstore_t *m, MDB_txn *txn, const mstore_progress_t *p)
 {
-    uint8_t k[16];
-    prog_key(k, p->dev, p->ino);
-    return put_fixed(txn, m->progress, k, sizeof k, p, sizeof *p);
+    uint8_t kb[16], buf[PROGRESS_ROW_MAX];
+    prog_key(kb, p->dev, p->ino);
+    size_t n = progress_encode(p, buf, sizeof buf);
+    int err = FT_EINVAL;
+    if (n > 0) {
+        MDB_val k = {sizeof kb, kb}, v = {n, buf};
+        err = lmdbx_err(mdb_put(txn, m->progress, &k, &v, 0));
+    }
+    sodium_memzero(buf, sizeof buf);
+    return err;
 }
 
 int mstore_progress_del(mstore_t *m, MDB_txn *txn, uint64_t dev, uint64_t ino)
@@ -396,13 +523,133 @@ int mstore_progress_iter(mstore_t *m, MDB_txn *txn, mstore_progress_fn fn, void 
     MDB_val k, v;
     for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
          rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-        if (v.mv_size != sizeof(mstore_progress_t)) {
-            continue;
-        }
         mstore_progress_t p;
-        memcpy(&p, v.mv_data, sizeof p);
+        if (progress_decode(v.mv_data, v.mv_size, &p) != FT_OK) {
+            continue; /* a damaged or foreign row: not ours to act on */
+        }
         ret = fn(ctx, &p);
         sodium_memzero(&p, sizeof p);
+        if (ret != 0) {
+            break;
+        }
+    }
+    mdb_cursor_close(cur);
+    return ret;
+}
+
+/* ---- inbox problem rows ------------------------------------------------- */
+
+#define INBOX_MAGIC 0x49 /* 'I' */
+#define INBOX_VERSION 1
+#define INBOX_KEY_BYTES 32
+#define INBOX_ROW_MAX (4 + 8 * 9 + 3 * 2 + 64 + 256 + 1024)
+
+static void inbox_key(uint8_t k[INBOX_KEY_BYTES], uint64_t dev, uint64_t ino, const char *path)
+{
+    lmdbx_put_u64(k, dev);
+    lmdbx_put_u64(k + 8, ino);
+    crypto_generichash(k + 16, 16, (const uint8_t *)path, strlen(path), NULL, 0);
+}
+
+static int inbox_decode(const uint8_t *v, size_t n, mstore_inbox_t *out)
+{
+    mstore_inbox_t r;
+    memset(&r, 0, sizeof r);
+    row_r_t rd = {.p = v, .len = n};
+    if (row_get_u8(&rd) != INBOX_MAGIC || row_get_u8(&rd) != INBOX_VERSION) {
+        return FT_ECORRUPT;
+    }
+    r.kind = row_get_u8(&rd);
+    r.dev = row_get_u64(&rd);
+    r.ino = row_get_u64(&rd);
+    r.size = row_get_u64(&rd);
+    r.mtime_ns = row_get_i64(&rd);
+    r.first_ms = row_get_i64(&rd);
+    r.last_ms = row_get_i64(&rd);
+    r.next_ms = row_get_i64(&rd);
+    r.tries = (uint32_t)row_get_u64(&rd);
+    row_get_str(&rd, r.recorder, sizeof r.recorder);
+    row_get_str(&rd, r.reason, sizeof r.reason);
+    row_get_str(&rd, r.path, sizeof r.path);
+    if (rd.bad || rd.off != rd.len || (r.kind != MINBOX_REFUSED && r.kind != MINBOX_FAILED)) {
+        return FT_ECORRUPT;
+    }
+    *out = r;
+    return FT_OK;
+}
+
+int mstore_inbox_get(mstore_t *m, MDB_txn *txn, uint64_t dev, uint64_t ino, const char *path,
+                     mstore_inbox_t *out)
+{
+    uint8_t kb[INBOX_KEY_BYTES];
+    inbox_key(kb, dev, ino, path);
+    MDB_val k = {sizeof kb, kb}, v;
+    int rc = mdb_get(txn, m->inbox, &k, &v);
+    if (rc != 0) {
+        return lmdbx_err(rc);
+    }
+    mstore_inbox_t r;
+    int err = inbox_decode(v.mv_data, v.mv_size, &r);
+    if (err == FT_OK && strcmp(r.path, path) != 0) {
+        err = FT_ENOTFOUND; /* another path with the same hash prefix */
+    }
+    if (err == FT_OK) {
+        *out = r;
+    }
+    return err;
+}
+
+int mstore_inbox_put(mstore_t *m, MDB_txn *txn, const mstore_inbox_t *r)
+{
+    uint8_t kb[INBOX_KEY_BYTES], buf[INBOX_ROW_MAX];
+    inbox_key(kb, r->dev, r->ino, r->path);
+    row_w_t w = {.buf = buf, .cap = sizeof buf};
+    row_put_u8(&w, INBOX_MAGIC);
+    row_put_u8(&w, INBOX_VERSION);
+    row_put_u8(&w, (uint8_t)r->kind);
+    row_put_u64(&w, r->dev);
+    row_put_u64(&w, r->ino);
+    row_put_u64(&w, r->size);
+    row_put_i64(&w, r->mtime_ns);
+    row_put_i64(&w, r->first_ms);
+    row_put_i64(&w, r->last_ms);
+    row_put_i64(&w, r->next_ms);
+    row_put_u64(&w, r->tries);
+    row_put_str(&w, r->recorder, sizeof r->recorder);
+    row_put_str(&w, r->reason, sizeof r->reason);
+    row_put_str(&w, r->path, sizeof r->path);
+    if (w.overflow) {
+        return FT_EINVAL;
+    }
+    MDB_val k = {sizeof kb, kb}, v = {w.len, buf};
+    return lmdbx_err(mdb_put(txn, m->inbox, &k, &v, 0));
+}
+
+int mstore_inbox_del(mstore_t *m, MDB_txn *txn, uint64_t dev, uint64_t ino, const char *path)
+{
+    uint8_t kb[INBOX_KEY_BYTES];
+    inbox_key(kb, dev, ino, path);
+    MDB_val k = {sizeof kb, kb};
+    int rc = mdb_del(txn, m->inbox, &k, NULL);
+    return rc == MDB_NOTFOUND ? FT_OK : lmdbx_err(rc);
+}
+
+int mstore_inbox_iter(mstore_t *m, MDB_txn *txn, mstore_inbox_fn fn, void *ctx)
+{
+    MDB_cursor *cur = NULL;
+    int rc = mdb_cursor_open(txn, m->inbox, &cur);
+    if (rc != 0) {
+        return lmdbx_err(rc);
+    }
+    int ret = FT_OK;
+    MDB_val k, v;
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        mstore_inbox_t r;
+        if (inbox_decode(v.mv_data, v.mv_size, &r) != FT_OK) {
+            continue;
+        }
+        ret = fn(ctx, &r);
         if (ret != 0) {
             break;
         }

@@ -5,9 +5,11 @@
  * describes commit in one transaction):
  *   mchunks    file_id(16) | u32be index   -> stored chunk (ciphertext || tag)
  *   mfiles     file_id(16)                 -> mstore_file_t (one per ingested file)
- *   mprogress  u64be dev | u64be inode     -> mstore_progress_t (ingest in progress / done)
+ *   mprogress  u64be dev | u64be inode     -> progress row (ingest in progress / done)
  *   mcontent   content hash(32)            -> file_id (never ingest the same content twice)
  *   mmeta      name                        -> value ("hub_sign_pk")
+ *   minbox     u64be dev | u64be inode | path hash(16)
+ *                                          -> inbox problem row (refused or failed path)
  * Never one LMDB value per file: a file is n_chunks values of chunk_size.
  *
  * File state machine:
@@ -20,6 +22,11 @@
  * ingested (so a crash resumes with the same key); the final transaction
  * replaces it with a DONE row that holds no key. A crash mid-ingest thus
  * leaves that one key on disk until the resume finishes.
+ *
+ * Progress and inbox rows go through the row codec (common/row.h): a magic
+ * byte and a version, fields in a fixed order, strings with their length.
+ * Progress rows written before the codec (version 1, the raw C struct of
+ * that time) are still read.
  */
 #ifndef FT_EDGE_MSTORE_H
 #define FT_EDGE_MSTORE_H
@@ -65,7 +72,7 @@ typedef enum { MPROG_INGESTING = 1, MPROG_DONE = 2 } mprog_state;
 
 /* An ingest in progress (or finished, until its inbox file is removed). */
 typedef struct {
-    uint32_t version; /* 1 */
+    uint32_t version; /* as read: 1 (raw struct) or 2 (codec); written as 2 */
     uint32_t state;   /* mprog_state */
     uint64_t dev, ino, size;
     int64_t mtime_ns;
@@ -74,8 +81,33 @@ typedef struct {
     uint32_t chunk_size;
     uint32_t chunks_done;
     int64_t started_ms;
+    int64_t done_ms;      /* DONE: when the final transaction committed */
+    bool stored;          /* DONE: stored as file_id (false: a duplicate of it) */
+    bool declared;        /* the writer said the file is complete (marker, sidecar, rename) */
+    bool has_supersedes;  /* this ingest replaces an earlier, shorter manifest */
+    uint8_t supersedes[MEDIA_FILE_ID_BYTES]; /* that manifest's file ID */
     char path[1024];
 } mstore_progress_t;
+
+typedef enum {
+    MINBOX_REFUSED = 1, /* never taken: not a regular file, a link, outside the rules */
+    MINBOX_FAILED = 2,  /* a regular file whose ingest failed (tried again with back-off) */
+} minbox_kind;
+
+/* A path of the inbox the edge refused or failed to ingest: one signed event
+ * was logged for it, and `status` lists it until the path goes away. */
+typedef struct {
+    uint32_t kind; /* minbox_kind */
+    uint64_t dev, ino, size;
+    int64_t mtime_ns;
+    int64_t first_ms; /* first seen refused / failing */
+    int64_t last_ms;  /* last attempt */
+    int64_t next_ms;  /* FAILED: next attempt not before */
+    uint32_t tries;   /* FAILED: attempts so far */
+    char recorder[64];
+    char reason[256];
+    char path[1024];
+} mstore_inbox_t;
 
 typedef struct mstore_t mstore_t;
 
@@ -139,6 +171,15 @@ int mstore_progress_put(mstore_t *m, MDB_txn *txn, const mstore_progress_t *p) F
 int mstore_progress_del(mstore_t *m, MDB_txn *txn, uint64_t dev, uint64_t ino) FT_MUST_CHECK;
 typedef int (*mstore_progress_fn)(void *ctx, const mstore_progress_t *p);
 int mstore_progress_iter(mstore_t *m, MDB_txn *txn, mstore_progress_fn fn, void *ctx);
+
+/* Inbox problem rows, keyed by (dev, ino, path). */
+int mstore_inbox_get(mstore_t *m, MDB_txn *txn, uint64_t dev, uint64_t ino, const char *path,
+                     mstore_inbox_t *out) FT_MUST_CHECK;
+int mstore_inbox_put(mstore_t *m, MDB_txn *txn, const mstore_inbox_t *r) FT_MUST_CHECK;
+int mstore_inbox_del(mstore_t *m, MDB_txn *txn, uint64_t dev, uint64_t ino,
+                     const char *path) FT_MUST_CHECK;
+typedef int (*mstore_inbox_fn)(void *ctx, const mstore_inbox_t *r);
+int mstore_inbox_iter(mstore_t *m, MDB_txn *txn, mstore_inbox_fn fn, void *ctx);
 
 /* Content index. get: file_id filled on FT_OK. */
 int mstore_content_get(mstore_t *m, MDB_txn *txn, const uint8_t hash[MEDIA_HASH_BYTES],

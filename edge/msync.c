@@ -1,6 +1,7 @@
 /* msync.c: inbox watcher and chunk server threads of `run`, media status
  * (see msync.h). */
 #include "msync.h"
+#include "inbox.h"
 #include "fsutil.h"
 #include "hlc.h"
 #include "lmdbx.h"
@@ -52,6 +53,17 @@ int edge_media_settings(edge_ctx_t *ctx, const char *archive_flag, edge_media_se
         }
         out->ingest.stable_ms = (unsigned)v;
     }
+    t = config_get(ctx->cfg, "media.settle_ms");
+    if (t) {
+        if (config_parse_u64(t, &v) != FT_OK || v == 0 || v > 86400000) {
+            edge_fail("media.settle_ms must be a positive number of milliseconds (how long a "
+                      "file guessed complete must stay unchanged before it leaves the inbox), "
+                      "not \"%s\"",
+                      t);
+            return 2;
+        }
+        out->ingest.settle_ms = (unsigned)v;
+    }
     v = INGEST_DEFAULT_KEEP_DAYS;
     t = config_get(ctx->cfg, "media.keep_days");
     if (t && (config_parse_u64(t, &v) != FT_OK || v > 36500)) {
@@ -101,6 +113,7 @@ struct edge_media_t {
     edge_media_settings_t s;
     mstore_t *m;
     ingest_t *in;
+    inbox_t *inbox;
     pthread_t watch_th, serve_th;
     bool watch_started, serve_started;
     /* chunk server */
@@ -124,7 +137,7 @@ struct edge_media_t {
 static void *watch_main(void *arg)
 {
     edge_media_t *em = arg;
-    if (ingest_watch(em->in, em->s.inbox, em->stop) != FT_OK) {
+    if (inbox_watch(em->inbox, em->stop) != FT_OK) {
         log_error("the inbox watcher stopped");
     }
     return NULL;
@@ -630,6 +643,9 @@ int edge_media_start(edge_ctx_t *ctx, volatile sig_atomic_t *stop, edge_media_t 
     }
     if (em->s.has_archive) {
         err = ingest_new(em->m, &em->s.ingest, &em->in);
+        if (err == FT_OK) {
+            err = inbox_new(em->in, em->s.inbox, &em->inbox);
+        }
         if (err != FT_OK || pthread_create(&em->watch_th, NULL, watch_main, em) != 0) {
             edge_fail("cannot start the inbox watcher");
             edge_media_stop(&em);
@@ -682,6 +698,7 @@ void edge_media_stop(edge_media_t **m_p)
     if (em->zctx) {
         zmq_ctx_term(em->zctx);
     }
+    inbox_destroy(&em->inbox);
     ingest_destroy(&em->in);
     mstore_destroy(&em->m);
     free(em->served);
@@ -768,6 +785,7 @@ json_t *edge_media_status_json(devlog_t *log)
     if (mstore_free_bytes(m, &free_bytes, &map) != FT_OK) {
         free_bytes = map = 0;
     }
+    json_t *problems = inbox_problems_json(m);
     json_t *o =
         json_pack("{s:I, s:I, s:I, s:I, s:I, s:o, s:o, s:{s:I, s:I, s:b}}", "files_pending",
                   (json_int_t)a.stored, "files_acked", (json_int_t)a.acked, "files_pruned",
@@ -775,6 +793,11 @@ json_t *edge_media_status_json(devlog_t *log)
                   "ingest_queue", (json_int_t)json_array_size(a.ingesting), "ingesting",
                   a.ingesting, "transfers", a.transfers, "storage", "free_bytes",
                   (json_int_t)free_bytes, "map_bytes", (json_int_t)map, "full", paused != 0);
+    if (o) {
+        json_object_set_new(o, "inbox_problems", problems ? problems : json_array());
+    } else {
+        json_decref(problems);
+    }
     mstore_destroy(&m);
     return o;
 }
@@ -816,6 +839,24 @@ void edge_media_status_print(devlog_t *log, FILE *out)
                 (double)json_integer_value(json_object_get(v, "size")) / 1048576.0,
                 json_real_value(json_object_get(v, "rate_mb_s")), eta < 0 ? "?" : "",
                 eta < 0 ? 0 : eta);
+    }
+    json_t *problems = json_object_get(o, "inbox_problems");
+    if (json_array_size(problems)) {
+        fprintf(out, "inbox:       %zu files not taken (they stay where they are):\n",
+                json_array_size(problems));
+    }
+    json_array_foreach(problems, i, v)
+    {
+        const char *kind = json_string_value(json_object_get(v, "kind"));
+        bool failed = kind && strcmp(kind, "failed") == 0;
+        fprintf(out, "  %s %s: %s", failed ? "FAILED " : "REFUSED",
+                json_string_value(json_object_get(v, "path")),
+                json_string_value(json_object_get(v, "reason")));
+        if (failed) {
+            fprintf(out, " (%lld attempts)",
+                    (long long)json_integer_value(json_object_get(v, "tries")));
+        }
+        fputc('\n', out);
     }
     json_decref(o);
 }

@@ -26,6 +26,7 @@ const char *const edge_config_keys[] = {
     "archive_key",
     "media.hub",
     "media.stable_ms",
+    "media.settle_ms",
     NULL,
 };
 

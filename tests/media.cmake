@@ -39,3 +39,8 @@ foreach(scenario carries_chunks altered_in_transit_asked_again_no_integrity_even
 endforeach()
 ft_add_script_test(media_ingest_killed_twice_resumes_stored_once_duplicate_refused
   media/ingest_resume.sh TIMEOUT 300 LABELS media)
+
+# The inbox (edge/inbox.h): what it refuses, when a file is complete, and
+# that a file that cannot be ingested is reported once.
+ft_add_script_test(media_inbox_refuses_links_fifos_hard_links_once_nothing_outside_touched
+  media/inbox_refusals.sh TIMEOUT 300 LABELS media)

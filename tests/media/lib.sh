@@ -30,13 +30,16 @@ media_hub_init() {
   [ -n "$ARCHIVE_KEY" ] || fail "no archive_public in hub.pub"
 }
 
-# media_edge_new NAME: edge_new plus the archive key and media endpoint.
+# media_edge_new NAME: edge_new plus the archive key and media endpoint, and
+# short inbox times: a file unchanged for 0.3 s is taken, and leaves the
+# inbox once unchanged for 1.5 s (tests/media/inbox_*.sh use the defaults).
 media_edge_new() {
   edge_new "$1"
   {
     echo "archive_key = $ARCHIVE_KEY"
     echo "media.hub = tcp://127.0.0.1:$MPORT"
     echo "media.stable_ms = 300"
+    echo "media.settle_ms = 1500"
   } >>"$T/$1/edge.conf"
   mkdir -p "$T/$1/inbox"
 }
