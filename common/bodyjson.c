@@ -94,6 +94,9 @@ static json_t *media_json(const Ft__MediaManifest *m)
     set_str(o, "cause", m->cause);
     set_str(o, "party", m->party);
     set_str(o, "file_name", m->file_name);
+    if (m->has_supersedes) {
+        set_hex(o, "supersedes", m->supersedes);
+    }
     return o;
 }
 

@@ -20,11 +20,13 @@ static void media_usage(FILE *out)
 {
     fprintf(out, "usage: fieldtrail-hub media list [--unit U] [--recorder R] [--officer O]\n"
                  "                                 [--case C] [--cause X] [--party P]\n"
-                 "                                 [--since RFC3339] [--until RFC3339] [--json]\n"
+                 "                                 [--since RFC3339] [--until RFC3339] [--all]\n"
+                 "                                 [--json]\n"
                  "       fieldtrail-hub media get FILE_ID --out FILE\n"
                  "         [--state DIR] [--config FILE]\n\n"
                  "list: media files the hub knows of (Art. 10 fields), with their transfer state;\n"
-                 "      filters match exactly; --since/--until select by capture time overlap.\n"
+                 "      filters match exactly; --since/--until select by capture time overlap;\n"
+                 "      --all also lists files superseded by a later, whole copy (superseded_by).\n"
                  "get:  writes the decrypted file (checked against its content hash) to FILE.\n");
 }
 
@@ -116,7 +118,7 @@ static int list_visit(void *vctx, const hub_mfile_t *f)
     if (l->has_until && s > l->until) {
         keep = false;
     }
-    if (keep) {
+    {
         char idhex[33], dev_text[DEVID_TEXT_SIZE], chash[65];
         hex_encode(f->file_id, MEDIA_FILE_ID_BYTES, idhex);
         devid_format(f->device, dev_text);
@@ -137,6 +139,14 @@ static int list_visit(void *vctx, const hub_mfile_t *f)
         json_object_set_new(
             o, "time_source",
             json_string(mf->has_time_source ? source_name(mf->time_source) : "none"));
+        if (mf->has_supersedes && mf->supersedes.len == MEDIA_FILE_ID_BYTES) {
+            char sup[33];
+            hex_encode(mf->supersedes.data, MEDIA_FILE_ID_BYTES, sup);
+            json_object_set_new(o, "supersedes", json_string(sup));
+        }
+        /* Every row is kept until the superseded ones are known (a filter
+         * may match only one of a pair); mark_superseded drops the rest. */
+        json_object_set_new(o, "_match", json_boolean(keep));
         json_array_append_new(l->out, o);
     }
     entry_view_free(&v);
@@ -144,10 +154,47 @@ static int list_visit(void *vctx, const hub_mfile_t *f)
     return 0;
 }
 
+/* A manifest that supersedes another of its own device (docs/media.md: a
+ * file the edge took before its writer had finished, then ingested again
+ * in full) hides it: `superseded_by` is set on the earlier row, which is
+ * dropped unless all is set. Rows of the same device only: a device cannot
+ * hide another's clip. Rows that did not match the filters (_match) go too. */
+static void mark_superseded(json_t *rows, bool all)
+{
+    size_t i, j;
+    json_t *o, *p;
+    json_array_foreach(rows, i, o)
+    {
+        const char *sup = json_string_value(json_object_get(o, "supersedes"));
+        const char *dev = json_string_value(json_object_get(o, "device"));
+        if (!sup || !dev) {
+            continue;
+        }
+        json_array_foreach(rows, j, p)
+        {
+            const char *id = json_string_value(json_object_get(p, "file_id"));
+            const char *pdev = json_string_value(json_object_get(p, "device"));
+            if (id && pdev && strcmp(id, sup) == 0 && strcmp(pdev, dev) == 0) {
+                json_object_set(p, "superseded_by", json_object_get(o, "file_id"));
+            }
+        }
+    }
+    for (i = json_array_size(rows); i-- > 0;) {
+        json_t *r = json_array_get(rows, i);
+        if (!json_is_true(json_object_get(r, "_match")) ||
+            (!all && json_object_get(r, "superseded_by"))) {
+            json_array_remove(rows, i);
+        } else {
+            json_object_del(r, "_match");
+        }
+    }
+}
+
 static int media_list(hub_ctx_t *ctx, int argc, char **argv)
 {
     list_t l = {.ctx = ctx};
-    enum { O_UNIT = 256, O_REC, O_OFF, O_CASE, O_CAUSE, O_PARTY, O_SINCE, O_UNTIL };
+    enum { O_UNIT = 256, O_REC, O_OFF, O_CASE, O_CAUSE, O_PARTY, O_SINCE, O_UNTIL, O_ALL };
+    bool all = false;
     static const struct option opts[] = {
         HUB_COMMON_OPTS,
         {"unit", required_argument, NULL, O_UNIT},
@@ -158,6 +205,7 @@ static int media_list(hub_ctx_t *ctx, int argc, char **argv)
         {"party", required_argument, NULL, O_PARTY},
         {"since", required_argument, NULL, O_SINCE},
         {"until", required_argument, NULL, O_UNTIL},
+        {"all", no_argument, NULL, O_ALL},
         {NULL, 0, NULL, 0},
     };
     int opt;
@@ -185,6 +233,9 @@ static int media_list(hub_ctx_t *ctx, int argc, char **argv)
             break;
         case O_PARTY:
             l.party = optarg;
+            break;
+        case O_ALL:
+            all = true;
             break;
         case O_SINCE:
         case O_UNTIL: {
@@ -226,6 +277,7 @@ static int media_list(hub_ctx_t *ctx, int argc, char **argv)
         json_decref(l.out);
         return 1;
     }
+    mark_superseded(l.out, all);
     size_t i;
     json_t *o;
     if (!ctx->json) {

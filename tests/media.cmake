@@ -44,3 +44,9 @@ ft_add_script_test(media_ingest_killed_twice_resumes_stored_once_duplicate_refus
 # that a file that cannot be ingested is reported once.
 ft_add_script_test(media_inbox_refuses_links_fifos_hard_links_once_nothing_outside_touched
   media/inbox_refusals.sh TIMEOUT 300 LABELS media)
+foreach(scenario held_fd reopen kill_during_copy kill_during_ingest)
+  ft_add_script_test(media_inbox_slow_copy_with_stall_whole_file_${scenario}
+    media/inbox_slow_writer.sh TIMEOUT 300 LABELS media)
+  set_property(TEST media_inbox_slow_copy_with_stall_whole_file_${scenario} APPEND PROPERTY
+    ENVIRONMENT FT_MEDIA_SCENARIO=${scenario})
+endforeach()

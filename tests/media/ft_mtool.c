@@ -3,6 +3,7 @@
  *   ft_mtool DBDIR count DBI                prints the number of rows in DBI
  * Used only by the scripts in tests/media; it opens the LMDB environment directly. */
 #include <lmdb.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,10 +29,13 @@ int main(int argc, char **argv)
     if ((rc = mdb_env_open(env, argv[1], MDB_NOTLS, 0600)) != 0) {
         return fail("open", rc);
     }
-    if ((rc = mdb_txn_begin(env, NULL, 0, &txn)) != 0) {
+    /* count only reads: a read-only transaction, so that it never waits for
+     * a writer (an ingest holds the write lock while it reads its file). */
+    bool counting = strcmp(argv[2], "count") == 0;
+    if ((rc = mdb_txn_begin(env, NULL, counting ? MDB_RDONLY : 0, &txn)) != 0) {
         return fail("begin", rc);
     }
-    if (strcmp(argv[2], "count") == 0) {
+    if (counting) {
         MDB_stat st;
         if ((rc = mdb_dbi_open(txn, argv[3], 0, &dbi)) != 0 || (rc = mdb_stat(txn, dbi, &st))) {
             return fail("stat", rc);
