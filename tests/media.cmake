@@ -50,3 +50,9 @@ foreach(scenario held_fd reopen kill_during_copy kill_during_ingest)
   set_property(TEST media_inbox_slow_copy_with_stall_whole_file_${scenario} APPEND PROPERTY
     ENVIRONMENT FT_MEDIA_SCENARIO=${scenario})
 endforeach()
+foreach(scenario sidecar_halves failure_once)
+  ft_add_script_test(media_inbox_${scenario} media/inbox_sidecar_and_failures.sh TIMEOUT 300
+    LABELS media)
+  set_property(TEST media_inbox_${scenario} APPEND PROPERTY ENVIRONMENT
+    FT_MEDIA_SCENARIO=${scenario})
+endforeach()
