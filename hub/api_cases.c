@@ -195,8 +195,8 @@ static void timeline(web_req_t *r)
             next_clip++;
             in_case = true;
         }
-        if (!in_case) {
-            continue;
+        if (!in_case || it->superseded) {
+            continue; /* a superseded clip is shown as the one that replaced it */
         }
         json_t *o = api_item_json(it);
         if (it->kind == CAT_RECORD && it->activity && it->end_ms > it->start_ms) {
@@ -312,7 +312,7 @@ static void cases(web_req_t *r)
     const cat_item_t *items = catalog_items(r->web->catalog, &n);
     for (size_t i = 0; i < n; i++) {
         const cat_item_t *it = &items[i];
-        if (!it->case_id[0]) {
+        if (!it->case_id[0] || it->superseded) {
             continue;
         }
         json_t *c = json_object_get(by, it->case_id);

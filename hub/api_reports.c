@@ -99,7 +99,8 @@ static void search(web_req_t *r)
     const cat_item_t *items = catalog_items(r->web->catalog, &n);
     for (size_t i = n; i-- > 0;) {
         const cat_item_t *it = &items[i];
-        if (!((it->kind == CAT_RECORD && want_records) || (it->kind == CAT_MEDIA && want_media))) {
+        if (!((it->kind == CAT_RECORD && want_records) ||
+              (it->kind == CAT_MEDIA && want_media && !it->superseded))) {
             continue;
         }
         int64_t a = it->start_ms ? it->start_ms : it->time_ms;
@@ -268,7 +269,7 @@ static void compliance(web_req_t *r)
             continue;
         }
         json_t *g = group_get(c.units, it->unit);
-        if (it->kind == CAT_MEDIA) {
+        if (it->kind == CAT_MEDIA && !it->superseded) {
             add_int(g, "media", 1);
             if (it->officers[0]) {
                 add_int(group_get(c.officers, it->officers), "media", 1);

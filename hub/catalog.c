@@ -9,6 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Longest media file ID (bytes) a manifest may name as superseded. */
+#define CATALOG_ID_MAX 64
+
 struct catalog_t {
     pthread_rwlock_t lock;
     cat_item_t *items;
@@ -257,6 +260,26 @@ static void fill_event(cat_item_t *it, const Ft__DeviceEvent *e, int64_t off, ca
     }
 }
 
+/* A manifest that supersedes an earlier one of its own device (a file the
+ * edge took before its writer had finished, docs/media.md) hides that one:
+ * views show one clip. Another device's item is never touched. */
+static void mark_superseded(catalog_t *c, const cat_item_t *it, const Ft__MediaManifest *m)
+{
+    char old[2 * CATALOG_ID_MAX + 1];
+    if (m->supersedes.len == 0 || m->supersedes.len > CATALOG_ID_MAX) {
+        return;
+    }
+    hex_encode(m->supersedes.data, m->supersedes.len, old);
+    for (size_t i = c->n; i-- > 0;) {
+        cat_item_t *o = &c->items[i];
+        if (o->kind == CAT_MEDIA && o->id && strcmp(o->id, old) == 0 &&
+            strcmp(o->device, it->device) == 0) {
+            o->superseded = true;
+            return;
+        }
+    }
+}
+
 static int64_t offset_of(const scan_t *s, const uint8_t *device)
 {
     for (size_t i = 0; i < s->offs.n; i++) {
@@ -305,6 +328,9 @@ static int add_entry(void *ctx, const store_entry_t *e)
         break;
     case FT__BODY__KIND_MEDIA:
         fill_media(it, b->media, it->offset_ms, d);
+        if (b->media->has_supersedes) {
+            mark_superseded(c, it, b->media);
+        }
         break;
     case FT__BODY__KIND_EVENT:
         fill_event(it, b->event, it->offset_ms, d);

@@ -50,6 +50,7 @@ typedef struct {
     uint8_t blob_id[32];      /* media: blob store ID (Merkle root), if has_blob */
     bool has_blob;            /* media: the manifest names a blob */
     bool held;                /* media: the hub holds the whole content */
+    bool superseded;          /* media: a later manifest of its device replaces it */
     json_t *body;             /* the body as JSON (bodyjson.h) */
 } cat_item_t;
 

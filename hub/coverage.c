@@ -122,8 +122,9 @@ int coverage_index_new(const cat_item_t *items, size_t n, coverage_index_t **out
     bool ok = true;
     for (size_t i = 0; ok && i < n; i++) {
         const cat_item_t *m = &items[i];
-        if (m->kind != CAT_MEDIA || m->end_ms <= m->start_ms) {
-            continue; /* a clip without a window covers nothing */
+        if (m->kind != CAT_MEDIA || m->superseded || m->end_ms <= m->start_ms) {
+            continue; /* a clip without a window covers nothing; a superseded one is
+                         covered by the whole copy that replaced it */
         }
         /* A media ID is one token; the catalog writes it as hex. */
         if (m->id && m->id[0]) {
@@ -335,7 +336,7 @@ int coverage_case_clips(const cat_item_t *items, size_t n, const char *case_id,
     for (size_t i = 0; na && i < n; i++) {
         const cat_item_t *m = &items[i];
         /* Only a cited clip or one within the activities' span can link. */
-        if (m->kind != CAT_MEDIA ||
+        if (m->kind != CAT_MEDIA || m->superseded ||
             (!(cites && m->id && m->id[0]) && !(m->start_ms < hi && m->end_ms > lo))) {
             continue;
         }

@@ -652,7 +652,10 @@ static int eval_unit(engine_t *e, index_txn_t *it, store_txn_t *st, const index_
             return FT_OK;
         }
         bool linked = false;
-        if (err == FT_OK) {
+        /* A superseded clip (index.c) raises nothing: the whole copy that
+         * replaced it is judged instead, and what it had raised resolves. */
+        bool superseded = err == FT_OK && m.kind != INDEX_MEDIA;
+        if (err == FT_OK && !superseded) {
             err = index_media_linked(it, &m, &linked);
         }
         char ref[INDEX_REF_TEXT];
@@ -664,11 +667,11 @@ static int eval_unit(engine_t *e, index_txn_t *it, store_txn_t *st, const index_
                          .recorder = m.recorder[0] ? m.recorder : NULL,
                          .start_ms = m.start_ms,
                          .end_ms = m.end_ms};
-        if (err == FT_OK) {
+        if (err == FT_OK && !superseded) {
             err = gaps_eval_media(e->o.pack, &g, linked, now_ms, &ga);
         }
         const rule_t *rule = rules_find_kind(e->o.pack, RULE_UNLINKED_MEDIA);
-        if (rule && !linked && !g.case_id && now_ms <= m.end_ms + rule->grace_ms) {
+        if (rule && !superseded && !linked && !g.case_id && now_ms <= m.end_ms + rule->grace_ms) {
             next = m.end_ms + rule->grace_ms + 1;
         }
         if (err == FT_OK) {

@@ -936,6 +936,85 @@ static int add_record(index_txn_t *t, index_item_t *it, const Ft__Record *rec, c
     return err;
 }
 
+/* A manifest that supersedes an earlier one (docs/media.md: the edge took a
+ * file before its writer had finished, then ingested it again in full)
+ * takes its place: the earlier item leaves the case, officer and recorder
+ * tables and becomes INDEX_OTHER, so coverage, the unlinked-media rule and
+ * timelines count one clip; its media ID now names the new item. Only an
+ * item of the same device and epoch is replaced: a device cannot hide
+ * another's clip. The earlier manifest always arrives first (same log). */
+static int supersede_media(index_txn_t *t, const index_item_t *it, const Ft__MediaManifest *m)
+{
+    index_t *idx = t->idx;
+    if (m->supersedes.len == 0 || m->supersedes.len > 64) {
+        return FT_OK;
+    }
+    char hex[129];
+    hex_encode(m->supersedes.data, m->supersedes.len, hex);
+    MDB_val key = {strlen(hex), hex}, val;
+    int rc = mdb_get(t->txn, idx->med_id, &key, &val);
+    if (rc == MDB_NOTFOUND) {
+        return FT_OK;
+    }
+    if (rc != MDB_SUCCESS) {
+        return lmdbx_err(rc);
+    }
+    if (val.mv_size != INDEX_REF_BYTES || memcmp(val.mv_data, it->ref, DEVID_BYTES + 8) != 0 ||
+        memcmp(val.mv_data, it->ref, INDEX_REF_BYTES) == 0) {
+        return FT_OK;
+    }
+    index_item_t *old = calloc(1, sizeof *old);
+    if (!old) {
+        return FT_ENOMEM;
+    }
+    int err = index_item_get(t, val.mv_data, old);
+    if (err != FT_OK || old->kind != INDEX_MEDIA) {
+        free(old);
+        return err == FT_ENOTFOUND ? FT_OK : err;
+    }
+    uint8_t k[512];
+    size_t kn;
+    if (old->case_id[0]) {
+        err = del_key(t, idx->case_items, k, case_key(k, old->case_id, old->ref));
+        if (err == FT_OK) {
+            index_unit_t u;
+            index_unit_case(&u, old->case_id);
+            err = index_mark_dirty(t, &u);
+        }
+    }
+    if (err == FT_OK && old->officer[0]) {
+        kn = name_time_key(k, sizeof k, old->officer, old->start_ms, old->ref);
+        err = del_key(t, idx->med_officer, k, kn);
+    }
+    if (err == FT_OK && old->recorder[0]) {
+        kn = name_time_key(k, sizeof k, old->recorder, old->start_ms, old->ref);
+        err = del_key(t, idx->med_recorder, k, kn);
+    }
+    if (err == FT_OK) {
+        err = mark_overlapping(t, idx->act_officer, "act_span", old->officer, old->start_ms,
+                               old->end_ms, false);
+    }
+    if (err == FT_OK) {
+        err = mark_overlapping(t, idx->act_recorder, "act_span", old->recorder, old->start_ms,
+                               old->end_ms, false);
+    }
+    if (err == FT_OK) {
+        index_unit_t u;
+        index_unit_ref(&u, 'M', old->ref);
+        err = index_mark_dirty(t, &u);
+    }
+    if (err == FT_OK) {
+        old->kind = INDEX_OTHER;
+        err = item_put(t, old);
+    }
+    if (err == FT_OK) {
+        MDB_val nv = {INDEX_REF_BYTES, (void *)it->ref};
+        err = lmdbx_err(mdb_put(t->txn, idx->med_id, &key, &nv, 0));
+    }
+    free(old);
+    return err;
+}
+
 static int add_media(index_txn_t *t, index_item_t *it, const Ft__MediaManifest *m)
 {
     index_t *idx = t->idx;
@@ -1006,6 +1085,9 @@ static int add_media(index_txn_t *t, index_item_t *it, const Ft__MediaManifest *
     }
     if (err == FT_OK) {
         err = mark_citers(t, it->media_id);
+    }
+    if (err == FT_OK && m->has_supersedes) {
+        err = supersede_media(t, it, m);
     }
     return err;
 }
