@@ -408,8 +408,7 @@ static void clear_problem(inbox_t *ib, const char *path, const struct stat *st)
     if (mdb_txn_begin(mstore_env(ib->m), NULL, 0, &txn) != 0) {
         return;
     }
-    if (mstore_inbox_del(ib->m, txn, (uint64_t)st->st_dev, (uint64_t)st->st_ino, path) ==
-        FT_OK) {
+    if (mstore_inbox_del(ib->m, txn, (uint64_t)st->st_dev, (uint64_t)st->st_ino, path) == FT_OK) {
         (void)mdb_txn_commit(txn);
     } else {
         mdb_txn_abort(txn);
@@ -611,8 +610,8 @@ static side_state sidecar_of(pass_t *ps, int dfd, const char *name, const char *
     return SIDE_WAIT; /* an I/O error or no memory: try again */
 }
 
-static void take_file(pass_t *ps, int dfd, const char *name, const struct stat *st,
-                      const char *rel, const char *recorder)
+static void take_file(pass_t *ps, int dfd, const char *name, const struct stat *st, const char *rel,
+                      const char *recorder)
 {
     inbox_t *ib = ps->ib;
     const ingest_opts_t *o = ingest_opts(ib->in);
@@ -656,8 +655,8 @@ static void take_file(pass_t *ps, int dfd, const char *name, const struct stat *
         declared = true;
     }
     int64_t quiet = ps->now - mtime_ms(st);
-    bool closed = h && h->kind == HINT_CLOSED && h->at_ms >= mtime_ms(st) &&
-                  quiet >= INBOX_CLOSED_QUIET_MS;
+    bool closed =
+        h && h->kind == HINT_CLOSED && h->at_ms >= mtime_ms(st) && quiet >= INBOX_CLOSED_QUIET_MS;
     if (!declared && !closed && quiet < (int64_t)o->stable_ms) {
         ps->st.waiting++;
         json_decref(sidecar);
@@ -687,8 +686,8 @@ static void take_file(pass_t *ps, int dfd, const char *name, const struct stat *
         json_decref(sidecar);
         return;
     }
-    ingest_src_t src = {.path = path, .recorder = recorder, .sidecar = sidecar,
-                        .declared = declared};
+    ingest_src_t src = {
+        .path = path, .recorder = recorder, .sidecar = sidecar, .declared = declared};
     ingest_result_t res;
     err = ingest_fd(ib->in, fd, &src, &res);
     json_decref(sidecar);
@@ -763,8 +762,7 @@ static void walk(pass_t *ps, int dfd, const char *rel, const char *recorder, int
             ps->stop_err = FT_ETIMEOUT;
             break;
         }
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0 ||
-            (e->d_name[0] == '.')) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0 || (e->d_name[0] == '.')) {
             continue;
         }
         struct stat st;
@@ -782,8 +780,7 @@ static void walk(pass_t *ps, int dfd, const char *rel, const char *recorder, int
                 refuse(ps, path, &st, rec, "is a folder nested too deep");
                 continue;
             }
-            int sub = openat(dirfd(d), e->d_name,
-                             O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+            int sub = openat(dirfd(d), e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
             struct stat sst;
             if (sub < 0) {
                 if (errno == ELOOP || errno == ENOTDIR) {

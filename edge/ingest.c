@@ -242,8 +242,9 @@ int ingest_read_sidecar(int dfd, const char *name, json_t **out, char *why, size
         return FT_EIO;
     }
     if (!S_ISREG(st.st_mode)) {
-        snprintf(why, why_len, "%s", S_ISLNK(st.st_mode) ? "is a symbolic link (never followed)"
-                                                         : "is not a regular file");
+        snprintf(why, why_len, "%s",
+                 S_ISLNK(st.st_mode) ? "is a symbolic link (never followed)"
+                                     : "is not a regular file");
         return FT_EINVAL;
     }
     if (st.st_nlink > 1) {
@@ -562,7 +563,7 @@ static void note_not_full(ingest_t *in, const char *recorder)
     persist_full(in, false);
     log_info("media storage available again: ingest resumed");
     if (ingest_log_event(in, FT__DEVICE_EVENT_KIND__STORAGE_OK, recorder,
-                     "media storage available again; ingest resumed") != FT_OK) {
+                         "media storage available again; ingest resumed") != FT_OK) {
         log_warn("cannot log the storage_ok event");
     }
 }
@@ -952,9 +953,9 @@ int ingest_fd(ingest_t *in, int fd, const ingest_src_t *src, ingest_result_t *re
         if (supersede) {
             char oldhex[33];
             hex_encode(old_id, MEDIA_FILE_ID_BYTES, oldhex);
-            log_warn("%s grew after it was ingested as file %s (its writer had paused, not "
-                     "finished): it is ingested again in full, and the new manifest supersedes "
-                     "the first",
+            log_warn("%s changed after it was ingested as file %s (its writer had paused, not "
+                     "finished): it is read again in full, and a new manifest supersedes the "
+                     "first",
                      path, oldhex);
         }
     }
@@ -1127,8 +1128,7 @@ static int collect_stale(void *ctx, const mstore_progress_t *p)
     stale_t *s = ctx;
     struct stat st;
     if (lstat(p->path, &st) == 0) {
-        if (S_ISREG(st.st_mode) && (uint64_t)st.st_dev == p->dev &&
-            (uint64_t)st.st_ino == p->ino) {
+        if (S_ISREG(st.st_mode) && (uint64_t)st.st_dev == p->dev && (uint64_t)st.st_ino == p->ino) {
             return 0; /* still there */
         }
     } else if (errno != ENOENT && errno != ENOTDIR) {
@@ -1239,4 +1239,3 @@ int ingest_sweep(ingest_t *in, const char *root, unsigned *n_swept)
     free(s.rows);
     return err;
 }
-

@@ -86,8 +86,8 @@ typedef struct {
 
 /* What the caller knows of a file beyond its bytes. */
 typedef struct {
-    const char *path;     /* its path (progress row, messages); the manifest gets its base name */
-    const char *recorder; /* recorder number, may be NULL */
+    const char *path;      /* its path (progress row, messages); the manifest gets its base name */
+    const char *recorder;  /* recorder number, may be NULL */
     const json_t *sidecar; /* parsed sidecar object (borrowed), or NULL */
     bool declared;         /* the writer said it is complete (kept in the DONE row) */
 } ingest_src_t;
@@ -127,7 +127,11 @@ int ingest_read_sidecar(int dfd, const char *name, json_t **out, char *why,
  * the kernel's word: a read lease (fcntl F_SETLEASE) is refused while any
  * writer holds it. UNKNOWN where leases are not allowed (another owner
  * without CAP_LEASE, a network file system). */
-typedef enum { INGEST_WRITER_NONE = 0, INGEST_WRITER_OPEN = 1, INGEST_WRITER_UNKNOWN = 2 } ingest_writer;
+typedef enum {
+    INGEST_WRITER_NONE = 0,
+    INGEST_WRITER_OPEN = 1,
+    INGEST_WRITER_UNKNOWN = 2
+} ingest_writer;
 ingest_writer ingest_writer_probe(int fd);
 
 /* Appends a device event (ingest_refused, ingest_failed, ...) in its own

@@ -391,8 +391,8 @@ static size_t progress_encode(const mstore_progress_t *p, uint8_t *buf, size_t c
     row_put_u8(&w, PROGRESS_MAGIC);
     row_put_u8(&w, PROGRESS_VERSION);
     row_put_u8(&w, (uint8_t)p->state);
-    uint8_t flags = (uint8_t)((p->stored ? 1 : 0) | (p->declared ? 2 : 0) |
-                              (p->has_supersedes ? 4 : 0));
+    uint8_t flags =
+        (uint8_t)((p->stored ? 1 : 0) | (p->declared ? 2 : 0) | (p->has_supersedes ? 4 : 0));
     row_put_u8(&w, flags);
     row_put_u64(&w, p->dev);
     row_put_u64(&w, p->ino);

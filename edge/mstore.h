@@ -81,10 +81,10 @@ typedef struct {
     uint32_t chunk_size;
     uint32_t chunks_done;
     int64_t started_ms;
-    int64_t done_ms;      /* DONE: when the final transaction committed */
-    bool stored;          /* DONE: stored as file_id (false: a duplicate of it) */
-    bool declared;        /* the writer said the file is complete (marker, sidecar, rename) */
-    bool has_supersedes;  /* this ingest replaces an earlier, shorter manifest */
+    int64_t done_ms;     /* DONE: when the final transaction committed */
+    bool stored;         /* DONE: stored as file_id (false: a duplicate of it) */
+    bool declared;       /* the writer said the file is complete (marker, sidecar, rename) */
+    bool has_supersedes; /* this ingest replaces an earlier, shorter manifest */
     uint8_t supersedes[MEDIA_FILE_ID_BYTES]; /* that manifest's file ID */
     char path[1024];
 } mstore_progress_t;

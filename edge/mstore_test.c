@@ -1,8 +1,9 @@
 /* mstore_test.c: the edge's media store -- chunks put and read back byte for
  * byte (mstore_chunk_read's pread path from the data file, checked with
  * mstore_chunk_preads, also after values moved, were deleted and their pages
- * reused), file, progress, content and meta rows (and rows of the wrong size:
- * FT_ECORRUPT), free bytes and pruning (by the log's clock). */
+ * reused), file, progress (version 1 raw rows still read), inbox, content
+ * and meta rows (and rows of the wrong size: FT_ECORRUPT), free bytes and
+ * pruning (by the log's clock). */
 #include "mstore.h"
 
 #include <setjmp.h>
@@ -662,6 +663,182 @@ static void progress_rows_round_trip_by_dev_and_inode(void **state)
     mdb_txn_abort(txn);
 }
 
+/* Progress rows as version 1 wrote them (the raw C struct of that time) are
+ * still read: an ingest interrupted before the upgrade resumes after it. */
+typedef struct {
+    uint32_t version;
+    uint32_t state;
+    uint64_t dev, ino, size;
+    int64_t mtime_ns;
+    uint8_t file_id[MEDIA_FILE_ID_BYTES];
+    uint8_t key[MEDIA_KEY_BYTES];
+    uint32_t chunk_size;
+    uint32_t chunks_done;
+    int64_t started_ms;
+    char path[1024];
+} progress_v1_t;
+
+static void progress_rows_of_version_1_are_still_read(void **state)
+{
+    fx_t *fx = *state;
+    progress_v1_t o;
+    memset(&o, 0, sizeof o);
+    o.version = 1;
+    o.state = MPROG_INGESTING;
+    o.dev = 0x0801;
+    o.ino = 77;
+    o.size = 5 * MIB;
+    o.mtime_ns = 1234567890123456789LL;
+    file_id(o.file_id, 9);
+    memset(o.key, 0x5A, sizeof o.key);
+    o.chunk_size = MEDIA_CHUNK_MIN;
+    o.chunks_done = 32;
+    o.started_ms = 1700000000000LL;
+    snprintf(o.path, sizeof o.path, "/inbox/BC-1/old.mp4");
+    uint8_t pk[16] = {0, 0, 0, 0, 0, 0, 0x08, 0x01, 0, 0, 0, 0, 0, 0, 0, 77};
+    MDB_txn *txn = txn_begin(fx, 0);
+    MDB_dbi dbi;
+    assert_int_equal(mdb_dbi_open(txn, "mprogress", 0, &dbi), 0);
+    MDB_val k = {sizeof pk, pk}, v = {sizeof o, &o};
+    assert_int_equal(mdb_put(txn, dbi, &k, &v, 0), 0);
+    txn_commit(txn);
+
+    txn = txn_begin(fx, 0);
+    mstore_progress_t p;
+    assert_int_equal(mstore_progress_get(fx->m, txn, 0x0801, 77, &p), FT_OK);
+    assert_int_equal(p.version, 1);
+    assert_int_equal(p.state, MPROG_INGESTING);
+    assert_int_equal(p.size, 5 * MIB);
+    assert_true(p.mtime_ns == 1234567890123456789LL);
+    assert_memory_equal(p.file_id, o.file_id, sizeof o.file_id);
+    assert_int_equal(p.key[0], 0x5A);
+    assert_int_equal(p.chunk_size, MEDIA_CHUNK_MIN);
+    assert_int_equal(p.chunks_done, 32);
+    assert_true(p.started_ms == 1700000000000LL);
+    assert_string_equal(p.path, "/inbox/BC-1/old.mp4");
+    assert_false(p.has_supersedes);
+    /* Written back, it is a version 2 row that reads the same. */
+    p.chunks_done = 48;
+    assert_int_equal(mstore_progress_put(fx->m, txn, &p), FT_OK);
+    mstore_progress_t q;
+    assert_int_equal(mstore_progress_get(fx->m, txn, 0x0801, 77, &q), FT_OK);
+    assert_int_equal(q.version, 2);
+    assert_int_equal(q.chunks_done, 48);
+    assert_int_equal(q.key[31], 0x5A);
+    assert_string_equal(q.path, "/inbox/BC-1/old.mp4");
+    prog_visit_t pv = {0};
+    assert_int_equal(mstore_progress_iter(fx->m, txn, visit_prog, &pv), FT_OK);
+    assert_int_equal(pv.n, 1);
+    txn_commit(txn);
+}
+
+/* The fields version 2 added: a DONE row's outcome, the writer's word, when
+ * it committed, and the manifest it supersedes. */
+static void progress_rows_keep_supersedes_and_the_done_facts(void **state)
+{
+    fx_t *fx = *state;
+    mstore_progress_t p, got;
+    memset(&p, 0, sizeof p);
+    p.state = MPROG_DONE;
+    p.dev = 3;
+    p.ino = 4;
+    p.size = 4000000;
+    p.mtime_ns = -1;
+    file_id(p.file_id, 1);
+    p.chunk_size = MEDIA_CHUNK_SIZE;
+    p.chunks_done = 4;
+    p.started_ms = 10;
+    p.done_ms = 20;
+    p.stored = true;
+    p.declared = false;
+    p.has_supersedes = true;
+    file_id(p.supersedes, 2);
+    memset(p.path, 'x', sizeof p.path - 1); /* the longest path fits */
+    MDB_txn *txn = txn_begin(fx, 0);
+    assert_int_equal(mstore_progress_put(fx->m, txn, &p), FT_OK);
+    assert_int_equal(mstore_progress_get(fx->m, txn, 3, 4, &got), FT_OK);
+    assert_true(got.stored);
+    assert_false(got.declared);
+    assert_true(got.has_supersedes);
+    assert_memory_equal(got.supersedes, p.supersedes, MEDIA_FILE_ID_BYTES);
+    assert_true(got.done_ms == 20);
+    assert_true(got.mtime_ns == -1);
+    assert_int_equal(strlen(got.path), sizeof p.path - 1);
+    p.stored = false;
+    p.declared = true;
+    p.has_supersedes = false;
+    assert_int_equal(mstore_progress_put(fx->m, txn, &p), FT_OK);
+    assert_int_equal(mstore_progress_get(fx->m, txn, 3, 4, &got), FT_OK);
+    assert_false(got.stored);
+    assert_true(got.declared);
+    assert_false(got.has_supersedes);
+    txn_commit(txn);
+}
+
+typedef struct {
+    unsigned n;
+    char paths[4][64];
+} inbox_visit_t;
+
+static int visit_inbox(void *ctx, const mstore_inbox_t *r)
+{
+    inbox_visit_t *v = ctx;
+    if (v->n < 4) {
+        snprintf(v->paths[v->n], sizeof v->paths[0], "%.63s", r->path);
+    }
+    v->n++;
+    return 0;
+}
+
+/* Inbox rows are keyed by (dev, inode, path): two names of one inode are
+ * two rows, and a row is found only by its own path. */
+static void inbox_rows_round_trip_by_inode_and_path(void **state)
+{
+    fx_t *fx = *state;
+    MDB_txn *txn = txn_begin(fx, 0);
+    mstore_inbox_t r, got;
+    memset(&r, 0, sizeof r);
+    r.kind = MINBOX_FAILED;
+    r.dev = 1;
+    r.ino = 2;
+    r.size = 3;
+    r.mtime_ns = 4;
+    r.first_ms = 5;
+    r.last_ms = 6;
+    r.next_ms = 7;
+    r.tries = 8;
+    snprintf(r.recorder, sizeof r.recorder, "BC-1");
+    snprintf(r.reason, sizeof r.reason, "it cannot be opened: Permission denied");
+    snprintf(r.path, sizeof r.path, "/inbox/BC-1/a.mp4");
+    assert_int_equal(mstore_inbox_put(fx->m, txn, &r), FT_OK);
+    r.kind = MINBOX_REFUSED;
+    snprintf(r.path, sizeof r.path, "/inbox/BC-1/b.mp4");
+    assert_int_equal(mstore_inbox_put(fx->m, txn, &r), FT_OK);
+    txn_commit(txn);
+
+    txn = txn_begin(fx, 0);
+    assert_int_equal(mstore_inbox_get(fx->m, txn, 1, 2, "/inbox/BC-1/a.mp4", &got), FT_OK);
+    assert_int_equal(got.kind, MINBOX_FAILED);
+    assert_int_equal(got.tries, 8);
+    assert_true(got.next_ms == 7);
+    assert_string_equal(got.recorder, "BC-1");
+    assert_string_equal(got.reason, "it cannot be opened: Permission denied");
+    assert_int_equal(mstore_inbox_get(fx->m, txn, 1, 2, "/inbox/BC-1/b.mp4", &got), FT_OK);
+    assert_int_equal(got.kind, MINBOX_REFUSED);
+    assert_int_equal(mstore_inbox_get(fx->m, txn, 1, 2, "/inbox/BC-1/c.mp4", &got), FT_ENOTFOUND);
+    assert_int_equal(mstore_inbox_get(fx->m, txn, 1, 3, "/inbox/BC-1/a.mp4", &got), FT_ENOTFOUND);
+    inbox_visit_t v = {0};
+    assert_int_equal(mstore_inbox_iter(fx->m, txn, visit_inbox, &v), FT_OK);
+    assert_int_equal(v.n, 2);
+    assert_int_equal(mstore_inbox_del(fx->m, txn, 1, 2, "/inbox/BC-1/a.mp4"), FT_OK);
+    assert_int_equal(mstore_inbox_del(fx->m, txn, 1, 2, "/inbox/BC-1/a.mp4"), FT_OK);
+    memset(&v, 0, sizeof v);
+    assert_int_equal(mstore_inbox_iter(fx->m, txn, visit_inbox, &v), FT_OK);
+    assert_int_equal(v.n, 1);
+    assert_string_equal(v.paths[0], "/inbox/BC-1/b.mp4");
+    txn_commit(txn);
+}
+
 static void content_index_and_meta_values_round_trip(void **state)
 {
     fx_t *fx = *state;
@@ -1002,6 +1179,12 @@ int main(void)
         cmocka_unit_test_setup_teardown(deleting_a_files_chunks_leaves_its_neighbours, fx_setup,
                                         fx_teardown),
         cmocka_unit_test_setup_teardown(file_rows_round_trip_and_are_visited_in_id_order, fx_setup,
+                                        fx_teardown),
+        cmocka_unit_test_setup_teardown(progress_rows_of_version_1_are_still_read, fx_setup,
+                                        fx_teardown),
+        cmocka_unit_test_setup_teardown(progress_rows_keep_supersedes_and_the_done_facts, fx_setup,
+                                        fx_teardown),
+        cmocka_unit_test_setup_teardown(inbox_rows_round_trip_by_inode_and_path, fx_setup,
                                         fx_teardown),
         cmocka_unit_test_setup_teardown(progress_rows_round_trip_by_dev_and_inode, fx_setup,
                                         fx_teardown),
