@@ -111,8 +111,21 @@ static void add_record(world_t *w, int d, const char *json)
     record_free(&rec);
 }
 
+static void add_media_sup(world_t *w, int d, const char *media_id_seed, const char *supersedes,
+                          const char *officer, const char *recorder, const char *case_id,
+                          int64_t start, int64_t end);
+
 static void add_media(world_t *w, int d, const char *media_id_seed, const char *officer,
                       const char *recorder, const char *case_id, int64_t start, int64_t end)
+{
+    add_media_sup(w, d, media_id_seed, NULL, officer, recorder, case_id, start, end);
+}
+
+/* A manifest; with supersedes, it names the manifest made from that seed as
+ * the shorter copy it replaces (docs/media.md). */
+static void add_media_sup(world_t *w, int d, const char *media_id_seed, const char *supersedes,
+                          const char *officer, const char *recorder, const char *case_id,
+                          int64_t start, int64_t end)
 {
     uint8_t fid[16], zero[32] = {0};
     crypto_generichash(fid, sizeof fid, (const uint8_t *)media_id_seed, strlen(media_id_seed), NULL,
@@ -139,6 +152,14 @@ static void add_media(world_t *w, int d, const char *media_id_seed, const char *
     e.unix_ms = end;
     m.start = &s;
     m.end = &e;
+    uint8_t old[16];
+    if (supersedes) {
+        crypto_generichash(old, sizeof old, (const uint8_t *)supersedes, strlen(supersedes), NULL,
+                           0);
+        m.has_supersedes = true;
+        m.supersedes.data = old;
+        m.supersedes.len = sizeof old;
+    }
     Ft__Body body = FT__BODY__INIT;
     body.kind_case = FT__BODY__KIND_MEDIA;
     body.media = &m;
@@ -490,6 +511,77 @@ static void checkout_return_and_late_checkout_resolve_officer(void **state)
     world_close(&w);
 }
 
+/* The kind of the indexed entry at seq of device d. */
+static index_kind kind_at(engine_t *e, world_t *w, int d, uint64_t seq)
+{
+    index_txn_t *t = NULL;
+    assert_int_equal(index_begin(engine_index(e), false, &t), FT_OK);
+    uint8_t ref[INDEX_REF_BYTES];
+    index_item_t it;
+    index_ref_make(ref, w->devs[d].id, w->devs[d].epoch, seq);
+    assert_int_equal(index_item_get(t, ref, &it), FT_OK);
+    index_abort(&t);
+    return it.kind;
+}
+
+/* A clip taken before its copy had finished covers 20 minutes of an hour's
+ * inspection (an alert); the whole copy that supersedes it covers the hour
+ * (the alert resolves, the shorter item leaves the tables). Another
+ * device's manifest cannot supersede it; a full evaluation agrees. */
+static void a_superseding_manifest_replaces_the_shorter_clip(void **state)
+{
+    (void)state;
+    world_t w;
+    world_open(&w, "engine_supersede", 5);
+    char json[512], a[48], b[48];
+    iso(T0 + 9 * HOUR, a);
+    iso(T0 + 10 * HOUR, b);
+    snprintf(json, sizeof json,
+             "{\"type\":\"site_inspection\",\"id\":\"si-1\",\"case\":\"C1\",\"start\":\"%s\","
+             "\"end\":\"%s\",\"officers\":[\"o1\"],\"recorders\":[\"r1\"],"
+             "\"fields\":{\"record_no\":\"K-1\"}}",
+             a, b);
+    add_record(&w, 0, json);                                                             /* seq 1 */
+    add_media(&w, 0, "part", "o1", "r1", NULL, T0 + 9 * HOUR, T0 + 9 * HOUR + 20 * MIN); /* 2 */
+    engine_t *e = engine_at(&w, "inc");
+    store_upto(&w, w.n_pend);
+    int64_t now = T0 + 11 * HOUR;
+    assert_int_equal(engine_step(e, now, NULL), FT_OK);
+    collect_t open = alerts_in(e, "open");
+    /* Rule 1 (not covered) and the world's clock rule (a device +300 s off). */
+    assert_int_equal(open.n, 2);
+    size_t before = open.n;
+    free(open.ids);
+    add_media_sup(&w, 0, "whole", "part", "o1", "r1", NULL, T0 + 9 * HOUR, T0 + 10 * HOUR); /* 3 */
+    store_upto(&w, w.n_pend);
+    assert_int_equal(engine_step(e, now, NULL), FT_OK);
+    open = alerts_in(e, "open");
+    assert_int_equal(open.n, before - 1); /* covered now */
+    free(open.ids);
+    assert_int_equal(kind_at(e, &w, 0, 2), INDEX_OTHER);
+    assert_int_equal(kind_at(e, &w, 0, 3), INDEX_MEDIA);
+    /* Device 1 names device 0's whole copy as superseded: nothing changes. */
+    add_media_sup(&w, 1, "forged", "whole", "o9", "r9", NULL, T0, T0 + MIN);
+    store_upto(&w, w.n_pend);
+    assert_int_equal(engine_step(e, now, NULL), FT_OK);
+    assert_int_equal(kind_at(e, &w, 0, 3), INDEX_MEDIA);
+    open = alerts_in(e, "open");
+    collect_t want = open;
+    engine_t *full = engine_at(&w, "full");
+    assert_int_equal(engine_step(full, now, NULL), FT_OK);
+    collect_t got = alerts_in(full, "open");
+    assert_int_equal(got.n, want.n);
+    for (size_t i = 0; i < got.n; i++) {
+        assert_true(has_id(&want, got.ids[i]));
+    }
+    assert_int_equal(kind_at(full, &w, 0, 2), INDEX_OTHER);
+    free(open.ids);
+    free(got.ids);
+    engine_destroy(&e);
+    engine_destroy(&full);
+    world_close(&w);
+}
+
 static void incremental_equals_full_on_random_histories(void **state)
 {
     (void)state;
@@ -567,6 +659,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(corrected_time_checkout_officer_and_history),
         cmocka_unit_test(checkout_return_and_late_checkout_resolve_officer),
+        cmocka_unit_test(a_superseding_manifest_replaces_the_shorter_clip),
         cmocka_unit_test(incremental_equals_full_on_random_histories),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
