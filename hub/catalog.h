@@ -11,6 +11,11 @@
  * outgrows memory moves these queries to the hub index (DESIGN.md "Growing
  * past one hub").
  *
+ * Text is kept as shown: a string that is not valid UTF-8 (an old edge cut
+ * it mid-character) is held in its escaped form (common/utf8.h, each
+ * invalid byte as \xNN), so that every JSON made from an item holds and no
+ * item is ever left out of a listing for its text; search matches that form.
+ *
  * Locking: one rwlock; readers take it with catalog_read and release it with
  * catalog_done; items stay valid until then.
  */
@@ -50,6 +55,7 @@ typedef struct {
     uint8_t blob_id[32];      /* media: blob store ID (Merkle root), if has_blob */
     bool has_blob;            /* media: the manifest names a blob */
     bool held;                /* media: the hub holds the whole content */
+    bool text_escaped;        /* some of its text was not valid UTF-8: shown escaped */
     json_t *body;             /* the body as JSON (bodyjson.h) */
 } cat_item_t;
 
