@@ -39,3 +39,22 @@ foreach(scenario carries_chunks altered_in_transit_asked_again_no_integrity_even
 endforeach()
 ft_add_script_test(media_ingest_killed_twice_resumes_stored_once_duplicate_refused
   media/ingest_resume.sh TIMEOUT 300 LABELS media)
+
+# Text that is not valid UTF-8 (tests/media/text_utf8.sh): ft_oldclip stores a
+# clip in an edge as edges that cut a sidecar's text mid-character did (its
+# chunks, a manifest with the bytes given, the file row); the hub lists it,
+# escaped, in every view. The positive case: a sidecar with a 300-byte
+# Chinese cause on a real edge, in every view with the whole cause.
+add_executable(ft_oldclip ${CMAKE_CURRENT_SOURCE_DIR}/media/ft_oldclip.c
+  ${CMAKE_SOURCE_DIR}/edge/mstore.c)
+target_include_directories(ft_oldclip PRIVATE ${CMAKE_SOURCE_DIR}/edge)
+target_link_libraries(ft_oldclip PRIVATE ft_common)
+set_target_properties(ft_oldclip PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests/media)
+foreach(scenario cut_text_shown_escaped chinese_cause_whole)
+  ft_add_script_test(media_text_${scenario} media/text_utf8.sh TIMEOUT 180 LABELS media)
+  set_property(TEST media_text_${scenario} APPEND PROPERTY ENVIRONMENT
+    FT_MEDIA_SCENARIO=${scenario})
+endforeach()
+# An edge that still cuts a sidecar's cause at a byte limit (edge/ingest.c)
+# makes the whole-cause scenario check what it signed, then skip (77).
+set_tests_properties(media_text_chinese_cause_whole PROPERTIES SKIP_RETURN_CODE 77)
