@@ -89,6 +89,12 @@ test_complete() {
   [ "$("$HUB" media list --state "$T/hub" --json | grep -c '"state":"complete"')" -ge "$1" ]
 }
 
+# alert_shown ID: /api/alerts lists the alert ID (BODY: the list).
+alert_shown() {
+  call staff GET /api/alerts
+  [ "$CODE" = 200 ] && grep -qF "\"id\":\"$1\"" <<<"$BODY"
+}
+
 # json_has WHAT TEXT FRAGMENT: TEXT contains FRAGMENT (a compact JSON piece).
 json_has() {
   grep -qF -- "$3" <<<"$2" || fail "$1: no $3 in: ${2:0:600}"
@@ -176,6 +182,15 @@ cut_text_shown_escaped)
     echo "today's edge kept the sidecar's whole cause"
     every_view "$NEW" UTF8-EDGE "\"X$ZH85\"" "X$ZH85"
   fi
+  # An alert whose case is cut mid-character (the hub log holds the bytes, its
+  # detail the escaped text, as the engine writes them) is in the alert view.
+  "$HUBALERT" "$T/hub" 5a5a5a5a5a5a5a5a coverage.site open "$(printf 'UTF8-\xe4\xb8')" 13 high \
+    "现场勘验未全程录像" "site inspection not fully recorded" >/dev/null || fail "ft_hubalert failed"
+  wait_until 10 "the alert in the dashboard's view" alert_shown 5a5a5a5a5a5a5a5a
+  json_has "/api/alerts" "$BODY" '"case":"UTF8-\\xE4\\xB8"'
+  call staff GET /api/alerts/5a5a5a5a5a5a5a5a
+  expect 200 "/api/alerts/ID"
+  json_has "/api/alerts/ID" "$BODY" '"case":"UTF8-\\xE4\\xB8"'
   # The views were audited, and the audit log lists them.
   login sup "$PW_SUP"
   call sup GET "/api/audit?action=view_case&target=UTF8-OLD"
