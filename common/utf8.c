@@ -95,15 +95,14 @@ bool utf8_valid_str(const char *s)
     return !s || utf8_valid(s, strlen(s));
 }
 
-size_t utf8_prefix(const char *s, size_t n, size_t max)
+/* k, moved back before every incomplete character p[0..k) ends with: the
+ * last byte before k that is not a continuation byte starts the character k
+ * may cut (a character is at most 4 bytes); k goes before it when p[j..k) is
+ * a proper beginning of a valid character, and the end is looked at again
+ * (it may now be a lone lead byte the text held before). */
+static size_t back_off(const unsigned char *p, size_t k)
 {
-    const unsigned char *p = (const unsigned char *)s;
-    size_t k = n < max ? n : max;
     bool cut = true;
-    /* The last byte before k that is not a continuation byte starts the
-     * character k may cut (a character is at most 4 bytes); cut before it
-     * when p[j..k) is a proper beginning of a valid character, and look
-     * again (what is then last may be a lead byte the source left alone). */
     while (cut) {
         cut = false;
         for (size_t back = 1; back <= 3 && back <= k; back++) {
@@ -121,6 +120,14 @@ size_t utf8_prefix(const char *s, size_t n, size_t max)
         }
     }
     return k;
+}
+
+size_t utf8_prefix(const char *s, size_t n, size_t max)
+{
+    if (n <= max) {
+        return n;
+    }
+    return back_off((const unsigned char *)s, max);
 }
 
 bool utf8_copyn(char *dst, size_t cap, const char *src, size_t n)
@@ -150,7 +157,7 @@ bool utf8_copy(char *dst, size_t cap, const char *src)
 bool utf8_trim(char *s)
 {
     size_t n = strlen(s);
-    size_t k = utf8_prefix(s, n, n);
+    size_t k = back_off((const unsigned char *)s, n);
     s[k] = '\0';
     return k != n;
 }

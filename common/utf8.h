@@ -2,8 +2,9 @@
  * fieldtrail has for text (docs/media.md "Text"):
  *
  *   - text is never cut inside a UTF-8 character: a copy into a fixed buffer
- *     backs off to the last complete character, and never ends in a
- *     sequence that was cut (utf8_copy, utf8_prefix, utf8_trim);
+ *     that must cut backs off to the last complete character, and never
+ *     leaves a sequence that was cut at its end (utf8_copy, utf8_prefix);
+ *     utf8_trim mends what a truncating snprintf left;
  *   - text that is not valid UTF-8 (a string an old edge cut mid-character,
  *     a foreign protobuf) is shown escaped, each invalid byte as \xNN and
  *     every valid character as it is, never dropped (utf8_escape,
@@ -36,22 +37,23 @@ bool utf8_valid(const char *s, size_t n);
 /* The same for a C string; NULL counts as valid. */
 bool utf8_valid_str(const char *s);
 
-/* The longest prefix of s[0..n) of at most max bytes that neither cuts a
+/* The length of s[0..n) cut to at most max bytes: n when it fits (the text
+ * as it is, whatever it holds); else the longest prefix that neither cuts a
  * character nor ends in an incomplete one (a lead byte and fewer
- * continuation bytes than it announces, as a cut leaves, now or by an
- * earlier copy): its length. Other invalid bytes are kept (they are shown
- * escaped). */
+ * continuation bytes than it announces: a cut sequence, or a lone lead byte
+ * the text held just before the cut). Other invalid bytes are kept (they
+ * are shown escaped). */
 size_t utf8_prefix(const char *s, size_t n, size_t max);
 
 /* Copies src (NULL = "") into dst, cap bytes with the NUL (cap >= 1):
- * all of it when it fits, else utf8_prefix of it. True if all of src was
- * copied, false if it was cut (or ended in an incomplete character, which
- * is dropped). */
+ * all of it, byte for byte, when it fits, else utf8_prefix of it. True if
+ * all of src was copied, false if it was cut. */
 bool utf8_copy(char *dst, size_t cap, const char *src);
 /* The same from n bytes of src (no NUL needed; a NUL in them ends the copy). */
 bool utf8_copyn(char *dst, size_t cap, const char *src, size_t n);
 /* Drops an incomplete character at the end of s, such as a truncating
- * snprintf leaves; true if it dropped one. */
+ * snprintf leaves (or text cut before it was given), as utf8_prefix does
+ * at a cut; true if it dropped one. */
 bool utf8_trim(char *s);
 
 /* Length of the escaped form of s[0..n), without the NUL. */

@@ -194,23 +194,29 @@ static void sidecar_cause_of_85_cjk_plus_one(void **state)
     assert_false(utf8_trim(old));
 }
 
-static void copy_drops_a_sequence_cut_before(void **state)
+static void copy_cut_never_ends_in_a_cut_sequence(void **state)
 {
     (void)state;
     char dst[64];
-    /* ends in the first two bytes of 中: dropped even when it all fits */
-    assert_false(utf8_copy(dst, sizeof dst, "ab\xE4\xB8"));
+    /* text that fits is copied as it is, even when a sequence in it was cut
+     * before (a copy changes nothing it does not have to) */
+    assert_true(utf8_copy(dst, sizeof dst, "ab\xE4\xB8"));
+    assert_string_equal(dst, "ab\xE4\xB8");
+    /* cut inside the two bytes of 中 it ends with */
+    assert_false(utf8_copy(dst, 4, "ab\xE4\xB8"));
     assert_string_equal(dst, "ab");
-    /* the first three bytes of an emoji */
-    assert_false(utf8_copy(dst, sizeof dst, "ab\xF0\x9F\x98"));
+    /* cut inside the first three bytes of an emoji */
+    assert_false(utf8_copy(dst, 5, "ab\xF0\x9F\x98"));
     assert_string_equal(dst, "ab");
-    /* a lone lead byte */
-    assert_false(utf8_copy(dst, sizeof dst, "ab\xC3"));
-    assert_string_equal(dst, "ab");
-    /* a cut sequence in the middle is followed by something else: the cut
-     * there lands right after it, which it must not end with */
+    /* cut right after a sequence cut before, followed by other text: the
+     * copy does not end in it */
     assert_false(utf8_copy(dst, 5, "ab\xE4\xB8xyz"));
     assert_string_equal(dst, "ab");
+    /* lone lead bytes before the cut go too */
+    assert_false(utf8_copy(dst, 4, "\xE4\xE4\xB8\xAD"));
+    assert_string_equal(dst, "");
+    assert_true(utf8_copy(dst, sizeof dst, "\xE4\xE4\xB8\xAD"));
+    assert_string_equal(dst, "\xE4\xE4\xB8\xAD");
     /* invalid bytes that are no beginning of a character are kept (shown
      * escaped): overlong, surrogate, stray continuation, F5..FF */
     assert_true(utf8_copy(dst, sizeof dst, "a\xE0\x80"));
@@ -231,15 +237,12 @@ static void copy_drops_a_sequence_cut_before(void **state)
     assert_false(utf8_copy(dst, 1, ZH));
     assert_string_equal(dst, "");
     /* copyn stops at n and at a NUL */
-    assert_false(utf8_copyn(dst, sizeof dst, ZH ZH, 4));
+    assert_true(utf8_copyn(dst, sizeof dst, ZH ZH, 4)); /* the 4 bytes given, as they are */
+    assert_string_equal(dst, ZH "\xE4");
+    assert_false(utf8_copyn(dst, 5, ZH ZH, 6));
     assert_string_equal(dst, ZH);
     assert_true(utf8_copyn(dst, sizeof dst, "ab\0cd", 5));
     assert_string_equal(dst, "ab");
-    /* lone lead bytes the source left at the end go too */
-    assert_false(utf8_copy(dst, 4, "\xE4\xE4\xB8\xAD"));
-    assert_string_equal(dst, "");
-    assert_true(utf8_copy(dst, sizeof dst, "\xE4\xE4\xB8\xAD"));
-    assert_string_equal(dst, "\xE4\xE4\xB8\xAD");
     /* a string whose every byte is a stray continuation byte */
     assert_true(utf8_copy(dst, 4, "\x80\x81\x82"));
     assert_string_equal(dst, "\x80\x81\x82");
@@ -372,13 +375,17 @@ static void escape_of_random_bytes_round_trips(void **state)
         }
         assert_int_equal(b, n);
         assert_memory_equal(back, in, n);
-        /* and a copy of the bytes into any buffer never ends in a cut character */
+        /* and a copy of the bytes into any buffer is them, or when cut, never
+         * ends in a cut character */
         for (size_t cap = 1; cap <= n + 1; cap++) {
             char dst[24];
-            utf8_copy(dst, cap, (const char *)in);
+            bool whole = utf8_copy(dst, cap, (const char *)in);
             size_t k = strlen(dst);
             assert_memory_equal(dst, in, k);
-            assert_int_equal(utf8_prefix(dst, k, k), k);
+            assert_int_equal(whole, k == n);
+            if (!whole) {
+                assert_false(utf8_trim(dst));
+            }
         }
         free(e);
     }
@@ -425,7 +432,7 @@ int main(void)
         cmocka_unit_test(copy_cjk_cut_at_every_offset),
         cmocka_unit_test(copy_mixed_widths_cut_at_every_offset),
         cmocka_unit_test(sidecar_cause_of_85_cjk_plus_one),
-        cmocka_unit_test(copy_drops_a_sequence_cut_before),
+        cmocka_unit_test(copy_cut_never_ends_in_a_cut_sequence),
         cmocka_unit_test(trim_after_snprintf),
         cmocka_unit_test(escape_shows_invalid_bytes_keeps_characters),
         cmocka_unit_test(escape_to_never_cuts_a_character_or_an_escape),
