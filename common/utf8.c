@@ -2,6 +2,7 @@
  * valid UTF-8 (utf8.h). */
 #include "utf8.h"
 
+#include <limits.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -152,6 +153,17 @@ bool utf8_copyn(char *dst, size_t cap, const char *src, size_t n)
 bool utf8_copy(char *dst, size_t cap, const char *src)
 {
     return utf8_copyn(dst, cap, src, src ? strlen(src) : 0);
+}
+
+int utf8_fit(const char *s, size_t max)
+{
+    if (!s) {
+        return 0;
+    }
+    if (max > INT_MAX) {
+        max = INT_MAX;
+    }
+    return (int)utf8_prefix(s, strnlen(s, max + 1), max);
 }
 
 bool utf8_trim(char *s)

@@ -51,6 +51,10 @@ size_t utf8_prefix(const char *s, size_t n, size_t max);
 bool utf8_copy(char *dst, size_t cap, const char *src);
 /* The same from n bytes of src (no NUL needed; a NUL in them ends the copy). */
 bool utf8_copyn(char *dst, size_t cap, const char *src, size_t n);
+/* For printf's "%.*s": how many bytes of s (NULL: 0) to print so that at
+ * most max are, the text cut as utf8_prefix cuts it, never inside a
+ * character (a precision such as "%.40s" cuts anywhere). */
+int utf8_fit(const char *s, size_t max);
 /* Drops an incomplete character at the end of s, such as a truncating
  * snprintf leaves (or text cut before it was given), as utf8_prefix does
  * at a cut; true if it dropped one. */

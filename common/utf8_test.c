@@ -263,6 +263,18 @@ static void trim_after_snprintf(void **state)
     assert_string_equal(buf, "abc" EMOJI);
     char empty[1] = "";
     assert_false(utf8_trim(empty));
+    /* a printf precision that never cuts a character */
+    char out[32];
+    const char *cause = "案由" ZH "x";
+    snprintf(out, sizeof out, "[%.*s]", utf8_fit(cause, 8), cause);
+    assert_string_equal(out, "[案由]");
+    snprintf(out, sizeof out, "[%.*s]", utf8_fit(cause, 9), cause);
+    assert_string_equal(out, "[案由" ZH "]");
+    snprintf(out, sizeof out, "[%.*s]", utf8_fit(cause, 100), cause);
+    assert_string_equal(out, "[案由" ZH "x]");
+    assert_int_equal(utf8_fit(NULL, 5), 0);
+    assert_int_equal(utf8_fit("ab\xE4\xB8", 4), 4); /* fits: as it is */
+    assert_int_equal(utf8_fit("ab\xE4\xB8", 3), 2);
 }
 
 static void escape_shows_invalid_bytes_keeps_characters(void **state)

@@ -62,14 +62,14 @@ int edge_media_settings(edge_ctx_t *ctx, const char *archive_flag, edge_media_se
     out->ingest.keep_ms = v * 86400000ULL;
     t = config_get(ctx->cfg, "inbox");
     if (t) {
-        snprintf(out->inbox, sizeof out->inbox, "%s", t);
+        utf8_copy(out->inbox, sizeof out->inbox, t);
     } else {
         snprintf(out->inbox, sizeof out->inbox, "%s/inbox", ctx->state);
     }
     const char *hub = config_get(ctx->cfg, "hub");
     const char *mh = config_get(ctx->cfg, "media.hub");
     if (mh) {
-        snprintf(out->endpoint, sizeof out->endpoint, "%s", mh);
+        utf8_copy(out->endpoint, sizeof out->endpoint, mh);
     } else if (hub) {
         /* Default: the sync endpoint's port + 2 (7400 -> 7402). */
         unsigned port = wire_endpoint_port(hub);

@@ -14,6 +14,7 @@
 #include "record.h"
 #include "retention.h"
 #include "wire.h"
+#include "utf8.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -1113,8 +1114,9 @@ int bundle_export(hub_ctx_t *ctx, const bundle_opts_t *o, bundle_result_t *res, 
             hex_encode(o->recipient_pk, 32, rk);
         }
         snprintf(detail, sizeof detail,
-                 "{\"bundle_blake2b\":\"%s\",\"out\":\"%.600s\",\"files\":%zu,\"media\":\"%s%s\"}",
-                 res->manifest_hash, o->out, res->files, o->sealed ? "sealed:" : "plain", rk);
+                 "{\"bundle_blake2b\":\"%s\",\"out\":\"%.*s\",\"files\":%zu,\"media\":\"%s%s\"}",
+                 res->manifest_hash, utf8_fit(o->out, 600), o->out, res->files,
+                 o->sealed ? "sealed:" : "plain", rk);
         Ft__AuditEvent a = FT__AUDIT_EVENT__INIT;
         a.user = (char *)(o->by ? o->by : "-");
         a.action = "export_bundle";
