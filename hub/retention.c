@@ -757,11 +757,13 @@ json_t *retention_item_json(const retention_item_t *it)
     day_text(it->daily_until_ms, daily, sizeof daily);
     day_text(it->evidence_until_ms ? it->evidence_until_ms : 0, ev, sizeof ev);
     day_text(it->keep_until_ms, keep, sizeof keep);
-    json_t *o = json_pack("{s:s, s:s, s:I, s:b, s:b, s:b, s:s, s:s, s:s, s:s, s:b, s:s, s:s}",
-                          "file_id", it->media_id, "ref", it->ref, "size", (json_int_t)it->size,
-                          "complete", it->complete, "deleted", it->deleted, "expired", it->expired,
-                          "class", it->klass, "captured_until", cap, "daily_until", daily,
-                          "keep_until", keep, "held", it->held, "cases", it->cases, "why", it->why);
+    /* text escaped where it is not valid UTF-8 (utf8.h): never left out */
+    json_t *o =
+        json_pack("{s:s, s:s, s:I, s:b, s:b, s:b, s:s, s:s, s:s, s:s, s:b, s:o, s:o}", "file_id",
+                  it->media_id, "ref", it->ref, "size", (json_int_t)it->size, "complete",
+                  it->complete, "deleted", it->deleted, "expired", it->expired, "class", it->klass,
+                  "captured_until", cap, "daily_until", daily, "keep_until", keep, "held", it->held,
+                  "cases", utf8_json_string(it->cases), "why", utf8_json_string(it->why));
     json_object_set_new(o, "evidence_until", it->evidence_until_ms ? json_string(ev) : json_null());
     if (it->deleted) {
         json_object_set_new(o, "deletion_hublog_seq", json_integer((json_int_t)it->deletion_seq));
@@ -774,8 +776,10 @@ json_t *retention_hold_json(const retention_hold_t *h)
 {
     char at[48];
     rfc3339_format(h->at_ms, 0, at, sizeof at);
-    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:s}", "id", h->id, "source",
-                     h->source, "case", h->case_id, "media", h->media_id, "reason", h->reason,
-                     "details", h->details, "by", h->by, "at", at, "active", h->active,
-                     "released_by", h->released_by);
+    return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:s, s:b, s:o}", "id",
+                     utf8_json_string(h->id), "source", utf8_json_string(h->source), "case",
+                     utf8_json_string(h->case_id), "media", utf8_json_string(h->media_id), "reason",
+                     utf8_json_string(h->reason), "details", utf8_json_string(h->details), "by",
+                     utf8_json_string(h->by), "at", at, "active", h->active, "released_by",
+                     utf8_json_string(h->released_by));
 }
