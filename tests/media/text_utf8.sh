@@ -46,7 +46,9 @@ hexof() {
   printf '%s' "$1" | od -An -v -tx1 | tr -d ' \n'
 }
 cut_hex() {
-  printf '%s' "$1" | head -c "$2" | od -An -v -tx1 | tr -d ' \n'
+  local h
+  h=$(hexof "$1")
+  printf '%s' "${h:0:$((2 * $2))}"
 }
 
 # The hub (dashboard on a free port, media on the ports hub_init chose), a
@@ -152,7 +154,7 @@ cut_text_shown_escaped)
   json_has "edge log --json" "$out" '"party":"张三李\\xE5\\x9B"'
   out=$("$EDGE" status --state "$T/car1" --json)
   json_has "edge status --json" "$out" "\"file_id\":\"$OLD\""
-  "$EDGE" log --state "$T/car1" | grep -q "media video" || fail "edge log lists no media"
+  "$EDGE" log --state "$T/car1" | grepq "media video" || fail "edge log lists no media"
 
   sync_all 2
   every_view "$OLD" UTF8-OLD "$CUT" "X${ZH85:0:10}"
@@ -169,7 +171,7 @@ cut_text_shown_escaped)
   wait_until 30 "the case index to hold UTF8-OLD" \
     bash -c "'$HUB' timeline UTF8-OLD --state '$T/hub' --json >'$T/tl.json' 2>/dev/null"
   json_has "timeline UTF8-OLD --json" "$(cat "$T/tl.json")" "\"media_id\":\"$OLD\""
-  "$HUB" timeline UTF8-OLD --state "$T/hub" | grep -q "id $OLD" ||
+  "$HUB" timeline UTF8-OLD --state "$T/hub" | grepq "id $OLD" ||
     fail "timeline UTF8-OLD (text) lacks $OLD"
 
   # The real edge's clip: whatever it signed is shown, in every view.
