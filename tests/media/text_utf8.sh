@@ -144,6 +144,11 @@ cut_text_shown_escaped)
     2026-05-06T10:15:00+08:00 "officer=$(hexof ZF-0107)" "case=$(hexof UTF8-OLD)" \
     "cause=$(cut_hex "X$ZH85" 255)" "party=$(cut_hex 张三李四 11)") ||
     fail "ft_oldclip failed"
+  # A clip whose case ID was cut inside a character (UTF8- and two bytes of 中).
+  clip oldcase.mp4
+  OLDCASE=$("$OLDCLIP" "$T/car1" "$T/oldcase.mp4" BWC-9 "$ARCHIVE_KEY" \
+    2026-05-06T11:00:00+08:00 2026-05-06T11:05:00+08:00 "case=$(cut_hex UTF8-中 7)" \
+    "cause=$(hexof 案由)") || fail "ft_oldclip failed"
   # The same sidecar text through the real edge.
   NEW=$(edge_ingest new.mp4 UTF8-EDGE "X$ZH85")
   [ -n "$NEW" ] && [ "$NEW" != null ] || fail "the edge's log does not show the ingested clip"
@@ -156,7 +161,7 @@ cut_text_shown_escaped)
   json_has "edge status --json" "$out" "\"file_id\":\"$OLD\""
   "$EDGE" log --state "$T/car1" | grepq "media video" || fail "edge log lists no media"
 
-  sync_all 2
+  sync_all 3
   every_view "$OLD" UTF8-OLD "$CUT" "X${ZH85:0:10}"
   row=$("$HUB" media list --state "$T/hub" --json | grep "\"file_id\":\"$OLD\"")
   json_has "media list --json" "$row" '"party":"张三李\\xE5\\x9B"'
@@ -193,6 +198,18 @@ cut_text_shown_escaped)
   call staff GET /api/alerts/5a5a5a5a5a5a5a5a
   expect 200 "/api/alerts/ID"
   json_has "/api/alerts/ID" "$BODY" '"case":"UTF8-\\xE4\\xB8"'
+  # The clip whose case ID is cut: its case is found by the ID as shown, in
+  # `media list --case`, search and the case view, which lists the alert too.
+  SHOWN='UTF8-\xE4\xB8'
+  row=$("$HUB" media list --case "$SHOWN" --state "$T/hub" --json)
+  json_has "media list --case (as shown)" "$row" "\"file_id\":\"$OLDCASE\""
+  call staff GET "/api/search?case=$(urlenc "$SHOWN")"
+  json_has "search by the case as shown" "$BODY" "\"id\":\"$OLDCASE\""
+  call staff GET "/api/cases/$(urlenc "$SHOWN")/timeline"
+  expect 200 "case view of the case as shown"
+  json_has "case view of the case as shown" "$BODY" "\"id\":\"$OLDCASE\""
+  json_has "case view of the case as shown" "$BODY" '"case":"UTF8-\\xE4\\xB8"'
+  json_has "case view of the case as shown (alerts)" "$BODY" '"id":"5a5a5a5a5a5a5a5a"'
   # The views were audited, and the audit log lists them.
   login sup "$PW_SUP"
   call sup GET "/api/audit?action=view_case&target=UTF8-OLD"
