@@ -246,6 +246,45 @@ bool utf8_escape_to(char *dst, size_t cap, const char *s)
     return escape_into(dst, cap, s, strlen(s));
 }
 
+static int hex_digit(char c)
+{
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+    if (c >= 'a' && c <= 'f') {
+        return c - 'a' + 10;
+    }
+    if (c >= 'A' && c <= 'F') {
+        return c - 'A' + 10;
+    }
+    return -1;
+}
+
+int utf8_unescape(const char *s, char **out)
+{
+    if (!s) {
+        s = "";
+    }
+    size_t n = strlen(s), o = 0;
+    *out = malloc(n + 1);
+    if (!*out) {
+        return FT_ENOMEM;
+    }
+    /* s is NUL-terminated: each test below stops at the end before the next reads */
+    for (size_t i = 0; i < n;) {
+        int h1 = s[i] == '\\' && s[i + 1] == 'x' ? hex_digit(s[i + 2]) : -1;
+        int h2 = h1 >= 0 ? hex_digit(s[i + 3]) : -1;
+        if (h2 >= 0 && (h1 | h2) != 0) {
+            (*out)[o++] = (char)(h1 << 4 | h2);
+            i += 4;
+        } else {
+            (*out)[o++] = s[i++];
+        }
+    }
+    (*out)[o] = '\0';
+    return FT_OK;
+}
+
 const char *utf8_show(const char *s, char *buf, size_t cap)
 {
     if (!s) {

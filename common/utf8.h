@@ -69,6 +69,11 @@ int utf8_escape(const char *s, char **out) FT_MUST_CHECK;
  * at a character or escape boundary when it does not fit; true if all of
  * it fitted. */
 bool utf8_escape_to(char *dst, size_t cap, const char *s);
+/* The bytes an escaped form stands for: each \xNN (two hex digits) becomes
+ * that byte, everything else stays (*out, caller frees). For text a user
+ * typed as a listing showed it, to find the stored bytes; a \x00 is left as
+ * it is. FT_OK or FT_ENOMEM (*out NULL). */
+int utf8_unescape(const char *s, char **out) FT_MUST_CHECK;
 /* For printing: s itself when it is valid UTF-8, else its escaped form in
  * buf (utf8_escape_to); "" for NULL. Never NULL. */
 const char *utf8_show(const char *s, char *buf, size_t cap);

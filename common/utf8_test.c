@@ -311,6 +311,25 @@ static void escape_shows_invalid_bytes_keeps_characters(void **state)
     assert_int_equal(utf8_escape(NULL, &e), FT_OK);
     assert_string_equal(e, "");
     free(e);
+    /* and back: \xNN (either case) is the byte, anything else as it is */
+    struct {
+        const char *in, *out;
+    } back[] = {
+        {"原因\\xE4\\xB8", "原因\xE4\xB8"},
+        {"a\\xe4b", "a\xE4"
+                    "b"},
+        {"\\x4", "\\x4"},
+        {"\\xZZ", "\\xZZ"},
+        {"\\x00", "\\x00"},
+        {"\\", "\\"},
+        {"\\x", "\\x"},
+        {"plain", "plain"},
+    };
+    for (size_t i = 0; i < sizeof back / sizeof back[0]; i++) {
+        assert_int_equal(utf8_unescape(back[i].in, &e), FT_OK);
+        assert_string_equal(e, back[i].out);
+        free(e);
+    }
 }
 
 static void escape_to_never_cuts_a_character_or_an_escape(void **state)
@@ -387,6 +406,10 @@ static void escape_of_random_bytes_round_trips(void **state)
         }
         assert_int_equal(b, n);
         assert_memory_equal(back, in, n);
+        char *un = NULL;
+        assert_int_equal(utf8_unescape(e, &un), FT_OK);
+        assert_string_equal(un, (const char *)in);
+        free(un);
         /* and a copy of the bytes into any buffer is them, or when cut, never
          * ends in a cut character */
         for (size_t cap = 1; cap <= n + 1; cap++) {

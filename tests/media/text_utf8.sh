@@ -210,6 +210,10 @@ cut_text_shown_escaped)
   json_has "case view of the case as shown" "$BODY" "\"id\":\"$OLDCASE\""
   json_has "case view of the case as shown" "$BODY" '"case":"UTF8-\\xE4\\xB8"'
   json_has "case view of the case as shown (alerts)" "$BODY" '"id":"5a5a5a5a5a5a5a5a"'
+  wait_until 30 "the case index to hold the cut case" \
+    bash -c "'$HUB' timeline '$SHOWN' --state '$T/hub' --json >'$T/tl2.json' 2>/dev/null"
+  json_has "timeline (the case as shown)" "$(cat "$T/tl2.json")" "\"media_id\":\"$OLDCASE\""
+  json_has "timeline (the case as shown)" "$(cat "$T/tl2.json")" '"case":"UTF8-\\xE4\\xB8"'
   # The views were audited, and the audit log lists them.
   login sup "$PW_SUP"
   call sup GET "/api/audit?action=view_case&target=UTF8-OLD"
