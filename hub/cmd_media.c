@@ -25,7 +25,9 @@ static void media_usage(FILE *out)
                  "       fieldtrail-hub media get FILE_ID --out FILE\n"
                  "         [--state DIR] [--config FILE]\n\n"
                  "list: media files the hub knows of (Art. 10 fields), with their transfer state;\n"
-                 "      filters match exactly; --since/--until select by capture time overlap.\n"
+                 "      filters match exactly (text that is not valid UTF-8 also as listed, with\n"
+                 "      \\xNN for each invalid byte); --since/--until select by capture time\n"
+                 "      overlap.\n"
                  "get:  writes the decrypted file (checked against its content hash) to FILE.\n");
 }
 
