@@ -2,6 +2,7 @@
 #include "bodyjson.h"
 #include "keys.h"
 #include "record.h"
+#include "utf8.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -48,10 +49,11 @@ const char *media_kind_name(Ft__MediaKind kind)
     }
 }
 
+/* Text is set escaped when it is not valid UTF-8 (utf8.h), never left out. */
 static void set_str(json_t *o, const char *k, const char *v)
 {
     if (v) {
-        json_object_set_new(o, k, json_string(v));
+        json_object_set_new(o, k, utf8_json_string(v));
     }
 }
 
@@ -194,5 +196,19 @@ void body_summary(const Ft__Body *b, char *buf, size_t buflen)
     default:
         snprintf(buf, buflen, "%s", entry_body_kind(b));
         break;
+    }
+    /* A summary cut short ends on a whole character; text that is not
+     * valid UTF-8 is shown escaped (utf8.h). */
+    if (buflen > 0) {
+        utf8_trim(buf);
+        if (!utf8_valid_str(buf)) {
+            char *raw = strdup(buf);
+            if (raw) {
+                utf8_escape_to(buf, buflen, raw);
+                free(raw);
+            } else {
+                buf[0] = '\0';
+            }
+        }
     }
 }

@@ -10,9 +10,11 @@
 
 #include <jansson.h>
 
-/* New JSON object describing body (caller decrefs), NULL on ENOMEM. */
+/* New JSON object describing body (caller decrefs), NULL on ENOMEM. Text
+ * that is not valid UTF-8 is in it escaped (utf8.h), never left out. */
 json_t *body_to_json(const Ft__Body *body);
-/* A one-line human summary of body into buf. */
+/* A one-line human summary of body into buf: valid UTF-8 (text that is not
+ * is escaped), cut short on a whole character. */
 void body_summary(const Ft__Body *body, char *buf, size_t buflen);
 /* Name of a device event kind ("storage_full"), static. */
 const char *device_event_name(Ft__DeviceEventKind kind);

@@ -24,6 +24,7 @@
  * -> Ft__Record; record_to_json goes back.
  */
 #include "record.h"
+#include "utf8.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -227,10 +228,7 @@ static void quote(const char *s, char *buf)
     bool cut = n > QUOTE_MAX;
 
     if (cut) {
-        n = QUOTE_MAX;
-        while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80) {
-            n--;
-        }
+        n = utf8_prefix(s, n, QUOTE_MAX);
     }
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
@@ -849,10 +847,12 @@ static json_t *number_json(double d)
     return json_real(d);
 }
 
-/* A JSON string, or JSON null for a NULL string (only a foreign protobuf has one). */
+/* A JSON string, or JSON null for a NULL string (only a foreign protobuf has
+ * one); text that is not valid UTF-8 escaped (utf8.h), so that a record is
+ * never left out of a listing for it. */
 static json_t *string_json(const char *s)
 {
-    return s == NULL ? json_null() : json_string(s);
+    return s == NULL ? json_null() : utf8_json_string(s);
 }
 
 /* Sets obj[key] to string s when s is present; 0 or -1 on failure. */
@@ -861,7 +861,7 @@ static int put_string(json_t *obj, const char *key, const char *s)
     if (s == NULL) {
         return 0;
     }
-    return json_object_set_new(obj, key, json_string(s));
+    return json_object_set_new(obj, key, utf8_json_string(s));
 }
 
 /* Sets obj[key] to an array of n strings when n > 0; 0 or -1 on failure. */
@@ -914,7 +914,7 @@ static json_t *field_json(const Ft__FieldValue *fv)
         }
         v = json_loads(fv->json, JSON_DECODE_ANY, NULL);
         /* text that is not JSON (a foreign protobuf) is kept as a string */
-        return v != NULL ? v : json_string(fv->json);
+        return v != NULL ? v : utf8_json_string(fv->json);
     default:
         return json_null();
     }
@@ -937,7 +937,7 @@ static int put_fields(json_t *obj, const Ft__Record *rec)
         if (fv == NULL || fv->key == NULL) {
             continue;
         }
-        if (json_object_set_new(fields, fv->key, field_json(fv)) != 0) {
+        if (utf8_json_set_new(fields, fv->key, field_json(fv)) != FT_OK) {
             return -1;
         }
     }
@@ -955,8 +955,11 @@ static int put_extras(json_t *obj, const Ft__Record *rec)
     }
     extra = json_loads(rec->extra_json, 0, NULL);
     if (!json_is_object(extra)) {
+        /* not a JSON object (a foreign protobuf): shown as text, not dropped */
         json_decref(extra);
-        return -1;
+        return json_object_get(obj, "extra_json") != NULL
+                   ? 0
+                   : json_object_set_new(obj, "extra_json", utf8_json_string(rec->extra_json));
     }
     rc = json_object_update_missing(obj, extra);
     json_decref(extra);

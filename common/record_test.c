@@ -313,6 +313,48 @@ static void test_unnamed_type_exported_as_number(void **state)
     json_decref(got);
 }
 
+/* A record whose text is not valid UTF-8 (only a foreign protobuf, or an old
+ * edge that cut text mid-character, has one) is exported with that text
+ * escaped, \xNN per invalid byte, never as NULL. */
+static void test_invalid_utf8_exported_escaped(void **state)
+{
+    Ft__Record rec = FT__RECORD__INIT;
+    Ft__FieldValue f1 = FT__FIELD_VALUE__INIT, f2 = FT__FIELD_VALUE__INIT;
+    Ft__FieldValue *fields[] = {&f1, &f2};
+    char *officers[] = {"ZF-0107", "ZF-\xE4\xB8"};
+    json_t *got;
+    char *text;
+
+    (void)state;
+    rec.type = FT__RECORD_TYPE__INQUIRY;
+    rec.id = "q-1";
+    rec.case_id = "C-\xFF";
+    rec.cause = "违法占地\xE5";
+    rec.n_officers = 2;
+    rec.officers = officers;
+    f1.key = "place\xC0";
+    f1.value_case = FT__FIELD_VALUE__VALUE_TEXT;
+    f1.text = "村\xED\xA0\x80";
+    f2.key = "raw";
+    f2.value_case = FT__FIELD_VALUE__VALUE_JSON;
+    f2.json = "not json \xF5";
+    rec.n_fields = 2;
+    rec.fields = fields;
+    rec.extra_json = "\xE4 not an object";
+    got = record_to_json(&rec);
+    assert_non_null(got);
+    text = json_dumps(got, JSON_COMPACT | JSON_SORT_KEYS);
+    assert_non_null(text);
+    assert_string_equal(text, "{\"case\":\"C-\\\\xFF\",\"cause\":\"违法占地\\\\xE5\","
+                              "\"extra_json\":\"\\\\xE4 not an object\","
+                              "\"fields\":{\"place\\\\xC0\":\"村\\\\xED\\\\xA0\\\\x80\","
+                              "\"raw\":\"not json \\\\xF5\"},\"id\":\"q-1\","
+                              "\"officers\":[\"ZF-0107\",\"ZF-\\\\xE4\\\\xB8\"],"
+                              "\"type\":\"inquiry\"}");
+    free(text);
+    json_decref(got);
+}
+
 /* ---- rejections ---- */
 
 /* A line that is not JSON names the parser's complaint. */
@@ -784,6 +826,7 @@ int main(void)
         cmocka_unit_test(test_protobuf_pack_unpack_round_trip),
         cmocka_unit_test(test_protobuf_keeps_empty_string_members),
         cmocka_unit_test(test_unnamed_type_exported_as_number),
+        cmocka_unit_test(test_invalid_utf8_exported_escaped),
         cmocka_unit_test(test_rejects_non_json),
         cmocka_unit_test(test_rejects_non_object),
         cmocka_unit_test(test_rejects_missing_or_unknown_type),

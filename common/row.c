@@ -1,5 +1,6 @@
 /* row.c: the byte codec of the hub's LMDB rows (see row.h). */
 #include "row.h"
+#include "utf8.h"
 #include "lmdbx.h"
 
 #include <string.h>
@@ -45,7 +46,7 @@ void row_put_i64(row_w_t *w, int64_t v)
 
 void row_put_str(row_w_t *w, const char *s, size_t max)
 {
-    size_t n = strnlen(s, max - 1);
+    size_t n = utf8_prefix(s, strnlen(s, max), max - 1); /* a cut never inside a character */
     uint8_t b[2] = {(uint8_t)(n >> 8), (uint8_t)n};
     row_put(w, b, 2);
     row_put(w, s, n);

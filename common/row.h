@@ -29,7 +29,8 @@ void row_put(row_w_t *w, const void *p, size_t n);
 void row_put_u8(row_w_t *w, uint8_t v);
 void row_put_u64(row_w_t *w, uint64_t v);
 void row_put_i64(row_w_t *w, int64_t v);
-/* At most max - 1 bytes of s (max <= 65536). */
+/* At most max - 1 bytes of s (max <= 65536), cut on a character boundary
+ * (utf8_prefix). */
 void row_put_str(row_w_t *w, const char *s, size_t max);
 
 /* The next n bytes of the row, or NULL (and bad) if it is shorter. */

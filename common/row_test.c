@@ -39,6 +39,20 @@ static void round_trip_of_every_kind(void **state)
     assert_int_equal(r.off, w.len);
 }
 
+/* A string longer than its room is cut on a character boundary. */
+static void long_string_cut_on_a_character(void **state)
+{
+    (void)state;
+    uint8_t buf[64];
+    row_w_t w = {buf, 0, sizeof buf, false};
+    row_put_str(&w, "湖北省自然资源厅", 8); /* room for 7 bytes: two characters */
+    row_r_t r = {buf, w.len, 0, false};
+    char s[16];
+    row_get_str(&r, s, sizeof s);
+    assert_false(r.bad);
+    assert_string_equal(s, "湖北");
+}
+
 static void u64_is_big_endian(void **state)
 {
     (void)state;
@@ -130,6 +144,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(round_trip_of_every_kind),
+        cmocka_unit_test(long_string_cut_on_a_character),
         cmocka_unit_test(u64_is_big_endian),
         cmocka_unit_test(signed_values_sort_as_bytes),
         cmocka_unit_test(writer_stops_at_capacity_and_counts_the_need),

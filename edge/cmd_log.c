@@ -5,6 +5,7 @@
 #include "msync.h"
 #include "record.h"
 #include "sync.h"
+#include "utf8.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -230,9 +231,11 @@ int edge_cmd_status(int argc, char **argv)
                        : !ss.daemon_running ? "sync daemon not running"
                                             : ss.link;
     if (ctx.json) {
-        json_t *o = json_pack("{s:s, s:I, s:I, s:s, s:s?, s:s?, s:s?}", "device_id", id, "epoch",
+        /* text escaped where it is not valid UTF-8 (utf8.h) */
+        json_t *o = json_pack("{s:s, s:I, s:I, s:s, s:o?, s:o?, s:o?}", "device_id", id, "epoch",
                               (json_int_t)devlog_epoch(ctx.log), "head_seq", (json_int_t)head,
-                              "head_hash", hash_hex, "hub", hub, "unit", unit, "vehicle", vehicle);
+                              "head_hash", hash_hex, "hub", utf8_json_string(hub), "unit",
+                              utf8_json_string(unit), "vehicle", utf8_json_string(vehicle));
         json_t *sync =
             json_pack("{s:b, s:I, s:I, s:s, s:b}", "hub_configured", hub != NULL, "unacked",
                       (json_int_t)unacked, "acked_seq", (json_int_t)ss.receipt_seq, "link", link,
@@ -247,7 +250,7 @@ int edge_cmd_status(int argc, char **argv)
         json_object_set_new(sync, "clock_offset_ms",
                             ss.has_clock_offset ? json_integer(ss.clock_offset_ms) : json_null());
         json_object_set_new(sync, "last_error",
-                            ss.last_error[0] ? json_string(ss.last_error) : json_null());
+                            ss.last_error[0] ? utf8_json_string(ss.last_error) : json_null());
         json_object_set_new(sync, "last_error_at",
                             ss.last_error_ms ? json_string(error_at) : json_null());
         json_object_set_new(o, "sync", sync);

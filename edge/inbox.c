@@ -5,6 +5,7 @@
 #include "hlc.h"
 #include "lmdbx.h"
 #include "logging.h"
+#include "utf8.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -905,9 +906,9 @@ static int problem_json(void *ctx, const mstore_inbox_t *r)
         return 0;
     }
     json_object_set_new(o, "kind", json_string(r->kind == MINBOX_REFUSED ? "refused" : "failed"));
-    json_object_set_new(o, "path", json_string(r->path));
-    json_object_set_new(o, "recorder", json_string(r->recorder));
-    json_object_set_new(o, "reason", json_string(r->reason));
+    json_object_set_new(o, "path", utf8_json_string(r->path));
+    json_object_set_new(o, "recorder", utf8_json_string(r->recorder));
+    json_object_set_new(o, "reason", utf8_json_string(r->reason));
     json_object_set_new(o, "since_ms", json_integer(r->first_ms));
     json_object_set_new(o, "size", json_integer((json_int_t)r->size));
     if (r->kind == MINBOX_FAILED) {

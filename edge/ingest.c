@@ -5,6 +5,7 @@
 #include "lmdbx.h"
 #include "logging.h"
 #include "record.h"
+#include "utf8.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -175,21 +176,13 @@ static bool join2(char *buf, size_t n, const char *a, const char *b)
 }
 
 /* A copy of at most max bytes of s, never cut inside a UTF-8 character
- * (the cut backs off to the start of the character it would split). NULL
- * for NULL or empty s, or when memory runs out. */
+ * (utf8_prefix). NULL for NULL or empty s, or when memory runs out. */
 static char *text_dup(const char *s, size_t max)
 {
     if (!s || !s[0]) {
         return NULL;
     }
-    size_t n = strnlen(s, max + 1);
-    if (n > max) {
-        n = max;
-        while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80) {
-            n--;
-        }
-    }
-    return strndup(s, n);
+    return strndup(s, utf8_prefix(s, strlen(s), max));
 }
 
 static const char *sidecar_text(const json_t *o, const char *key)
@@ -433,7 +426,7 @@ static int checkout_visit(void *ctx, uint64_t seq, const uint8_t *raw, size_t le
             if (!off && r->n_officers) {
                 off = r->officers[0];
             }
-            snprintf(c->officer, sizeof c->officer, "%s", off ? off : "");
+            (void)utf8_copy(c->officer, sizeof c->officer, off);
         }
     }
     entry_view_free(&v);
@@ -771,12 +764,8 @@ static int finish(ingest_t *in, int fd, const struct stat *st, const ingest_src_
             f.ingested_ms = (int64_t)devlog_wall_ms(mstore_log(in->m));
             memcpy(f.merkle_root, root, MEDIA_HASH_BYTES);
             memcpy(f.content_hash, chash, MEDIA_HASH_BYTES);
-            char *name = text_dup(base, sizeof f.name - 1);
-            char *rec = text_dup(recorder, sizeof f.recorder - 1);
-            snprintf(f.name, sizeof f.name, "%s", name ? name : "");
-            snprintf(f.recorder, sizeof f.recorder, "%s", rec ? rec : "");
-            free(name);
-            free(rec);
+            (void)utf8_copy(f.name, sizeof f.name, base);
+            (void)utf8_copy(f.recorder, sizeof f.recorder, recorder);
             err = mstore_file_put(in->m, txn, &f);
         }
         if (err == FT_OK) {

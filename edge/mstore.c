@@ -5,6 +5,7 @@
 #include "row.h"
 
 #include <sodium.h>
+#include "utf8.h"
 
 #include <errno.h>
 #include <sys/stat.h>
@@ -762,9 +763,13 @@ int mstore_prune(mstore_t *m, uint64_t keep_ms, uint64_t need_bytes, unsigned *p
         if (err == FT_OK) {
             char detail[256], idhex[33];
             hex_encode(f->file_id, MEDIA_FILE_ID_BYTES, idhex);
-            snprintf(detail, sizeof detail, "file %s (%s): %llu bytes of chunks pruned (%s)", idhex,
-                     f->name, (unsigned long long)bytes,
+            /* the name at most 128 bytes, never cut inside a character:
+             * the detail is signed into the log */
+            snprintf(detail, sizeof detail, "file %s (%.*s): %llu bytes of chunks pruned (%s)",
+                     idhex, utf8_fit(f->name, sizeof f->name - 1), f->name,
+                     (unsigned long long)bytes,
                      needed ? "space needed" : "kept longer than media.keep_days");
+            utf8_trim(detail);
             Ft__DeviceEvent ev = FT__DEVICE_EVENT__INIT;
             ev.kind = FT__DEVICE_EVENT_KIND__MEDIA_PRUNED;
             ev.recorder = f->recorder[0] ? f->recorder : NULL;

@@ -8,6 +8,7 @@
 #include "logging.h"
 #include "mediawire.h"
 #include "record.h"
+#include "utf8.h"
 #include "wire.h"
 
 #include <errno.h>
@@ -73,14 +74,14 @@ int edge_media_settings(edge_ctx_t *ctx, const char *archive_flag, edge_media_se
     out->ingest.keep_ms = v * 86400000ULL;
     t = config_get(ctx->cfg, "inbox");
     if (t) {
-        snprintf(out->inbox, sizeof out->inbox, "%s", t);
+        utf8_copy(out->inbox, sizeof out->inbox, t);
     } else {
         snprintf(out->inbox, sizeof out->inbox, "%s/inbox", ctx->state);
     }
     const char *hub = config_get(ctx->cfg, "hub");
     const char *mh = config_get(ctx->cfg, "media.hub");
     if (mh) {
-        snprintf(out->endpoint, sizeof out->endpoint, "%s", mh);
+        utf8_copy(out->endpoint, sizeof out->endpoint, mh);
     } else if (hub) {
         /* Default: the sync endpoint's port + 2 (7400 -> 7402). */
         unsigned port = wire_endpoint_port(hub);
@@ -728,12 +729,14 @@ static int status_file(void *ctx, const mstore_file_t *f)
         double secs = (double)(f->last_served_ms - f->first_served_ms) / 1000.0;
         double rate = secs > 0 ? (double)sent / secs : 0;
         double eta = rate > 0 ? (double)(f->size - sent) / rate : -1;
-        json_array_append_new(a->transfers,
-                              json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:f, s:f}", "file_id",
-                                        idhex, "name", f->name, "recorder", f->recorder, "size",
-                                        (json_int_t)f->size, "sent_bytes", (json_int_t)sent,
-                                        "chunks", (json_int_t)f->n_chunks, "rate_mb_s", rate / 1e6,
-                                        "eta_s", eta));
+        /* name and recorder escaped where not valid UTF-8: edges before
+         * utf8_copy could cut a long name inside a character */
+        json_array_append_new(
+            a->transfers,
+            json_pack("{s:s, s:o, s:o, s:I, s:I, s:I, s:f, s:f}", "file_id", idhex, "name",
+                      utf8_json_string(f->name), "recorder", utf8_json_string(f->recorder), "size",
+                      (json_int_t)f->size, "sent_bytes", (json_int_t)sent, "chunks",
+                      (json_int_t)f->n_chunks, "rate_mb_s", rate / 1e6, "eta_s", eta));
     } else if (f->state == MFILE_ACKED) {
         a->acked++;
     } else if (f->state == MFILE_PRUNED) {
@@ -755,8 +758,8 @@ static int status_progress(void *ctx, const mstore_progress_t *p)
     double secs = ((double)hlc_wall_ms() - (double)p->started_ms) / 1000.0;
     double rate = secs > 0 ? (double)done / secs : 0;
     json_array_append_new(a->ingesting,
-                          json_pack("{s:s, s:I, s:I, s:f, s:f}", "path", p->path, "size",
-                                    (json_int_t)p->size, "done_bytes", (json_int_t)done,
+                          json_pack("{s:o, s:I, s:I, s:f, s:f}", "path", utf8_json_string(p->path),
+                                    "size", (json_int_t)p->size, "done_bytes", (json_int_t)done,
                                     "rate_mb_s", rate / 1e6, "eta_s",
                                     rate > 0 ? (double)(p->size - done) / rate : -1.0));
     return 0;

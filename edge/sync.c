@@ -26,6 +26,7 @@
 #include "lmdbx.h"
 #include "logging.h"
 #include "wire.h"
+#include "utf8.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -474,6 +475,7 @@ static void on_error(edge_sync_t *s, const wire_error_t *e)
     }
     char text[WIRE_MAX_TEXT + 64];
     snprintf(text, sizeof text, "hub refused: %s: %s", e->reason, e->message);
+    utf8_trim(text); /* cut on a whole character */
     set_error(s, text);
     if (strcmp(e->reason, "batch_too_large") == 0 && s->o.batch_entries > 1) {
         s->o.batch_entries /= 2;

@@ -10,6 +10,7 @@
 #include "alerts.h"
 #include "lmdbx.h"
 #include "record.h"
+#include "utf8.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -134,7 +135,7 @@ static int transition(alerts_t *a, index_txn_t *t, json_t *row, const char *stat
     json_object_set_new(ev, "state", json_string(state));
     json_object_set_new(ev, "previous", prev_j);
     set_time(ev, "at", now_ms);
-    json_object_set_new(ev, "why", json_string(why));
+    json_object_set_new(ev, "why", utf8_json_string(why));
     json_object_set(ev, "alert", row);
     uint8_t key[8];
     lmdbx_put_u64(key, no);
@@ -176,6 +177,7 @@ static int justify_row(alerts_t *a, index_txn_t *t, json_t *row, const json_t *j
     } else {
         snprintf(why, sizeof why, "justified by %s: %s", ref ? ref : "?", reason ? reason : "");
     }
+    utf8_trim(why); /* a long reason is cut on a whole character */
     return transition(a, t, row, "justified", now_ms, why, events);
 }
 
@@ -298,11 +300,12 @@ int alerts_justify(alerts_t *a, index_txn_t *t, const char *alert_id, const char
         return FT_OK;
     }
     json_t *j = json_object();
-    json_object_set_new(j, "ref", json_string(ref));
+    /* from a justification record: escaped where not valid UTF-8 (utf8.h) */
+    json_object_set_new(j, "ref", utf8_json_string(ref));
     if (by && by[0]) {
-        json_object_set_new(j, "by", json_string(by));
+        json_object_set_new(j, "by", utf8_json_string(by));
     }
-    json_object_set_new(j, "reason", json_string(reason ? reason : ""));
+    json_object_set_new(j, "reason", utf8_json_string(reason ? reason : ""));
     set_time(j, "at", now_ms);
     int err = put_json(txn, a->justif, id, 16, j);
     json_t *row = err == FT_OK ? alerts_get(a, t, id) : NULL;

@@ -18,6 +18,7 @@
 #include "hlc.h"
 #include "logging.h"
 #include "record.h"
+#include "utf8.h"
 #include "web.h"
 
 #include <stdio.h>
@@ -101,17 +102,17 @@ static void take_detail(json_t *a, const json_t *d)
 static void add_history(json_t *a, const char *state, int64_t at_ms, uint64_t seq, const char *by,
                         const char *reason)
 {
-    json_t *h = json_pack("{s:s, s:I, s:I}", "state", state, "at_ms", (json_int_t)at_ms, "seq",
-                          (json_int_t)seq);
+    json_t *h = json_pack("{s:o, s:I, s:I}", "state", utf8_json_string(state), "at_ms",
+                          (json_int_t)at_ms, "seq", (json_int_t)seq);
     json_object_set_new(h, "at", web_time(at_ms));
     if (by) {
-        json_object_set_new(h, "by", json_string(by));
+        json_object_set_new(h, "by", utf8_json_string(by));
     }
     if (reason) {
-        json_object_set_new(h, "reason", json_string(reason));
+        json_object_set_new(h, "reason", utf8_json_string(reason));
     }
     json_array_append_new(json_object_get(a, "history"), h);
-    json_object_set_new(a, "state", json_string(state));
+    json_object_set_new(a, "state", utf8_json_string(state));
     json_object_set_new(a, "changed_at", web_time(at_ms));
     json_object_set_new(a, "changed_ms", json_integer(at_ms));
 }
@@ -152,20 +153,31 @@ bool api_alerts_feed(web_t *w, uint64_t seq, const Ft__Entry *e, json_t **change
     char unit[STORE_NAME_MAX] = "";
     if (b->kind_case == FT__BODY__KIND_ALERT && b->alert->case_id && *b->alert->case_id) {
         catalog_read(w->catalog);
-        snprintf(unit, sizeof unit, "%s", case_unit(w->catalog, b->alert->case_id));
+        utf8_copy(unit, sizeof unit, case_unit(w->catalog, b->alert->case_id));
         catalog_done(w->catalog);
     }
     pthread_mutex_lock(&v->lock);
     if (b->kind_case == FT__BODY__KIND_ALERT && b->alert->alert_id) {
         const Ft__AlertEvent *ae = b->alert;
-        a = json_object_get(v->alerts, ae->alert_id);
+        /* Text from the hub log is shown escaped where it is not valid UTF-8
+         * (utf8.h): an alert is never left out of the view for it. */
+        a = utf8_json_get(v->alerts, ae->alert_id);
         if (!a) {
-            a = json_pack("{s:s, s:s, s:s, s:s, s:s, s:[]}", "id", ae->alert_id, "rule",
-                          ae->rule ? ae->rule : "", "case", ae->case_id ? ae->case_id : "",
-                          "article", "", "severity", "", "history");
-            json_object_set_new(a, "opened_at", web_time(at));
-            json_object_set_new(a, "opened_ms", json_integer(at));
-            json_object_set_new(v->alerts, ae->alert_id, a);
+            a = json_pack("{s:o, s:o, s:o, s:s, s:s, s:[]}", "id", utf8_json_string(ae->alert_id),
+                          "rule", utf8_json_string(ae->rule ? ae->rule : ""), "case",
+                          utf8_json_string(ae->case_id ? ae->case_id : ""), "article", "",
+                          "severity", "", "history");
+            if (a) {
+                json_object_set_new(a, "opened_at", web_time(at));
+                json_object_set_new(a, "opened_ms", json_integer(at));
+            }
+            if (!a || utf8_json_set_new(v->alerts, ae->alert_id, a) != FT_OK) {
+                log_error("alerts view: alert %.16s (hub log entry %llu) cannot be kept: out of "
+                          "memory",
+                          ae->alert_id, (unsigned long long)seq);
+                pthread_mutex_unlock(&v->lock);
+                return false;
+            }
         }
         if (ae->detail_json) {
             json_error_t jerr;
@@ -176,11 +188,11 @@ bool api_alerts_feed(web_t *w, uint64_t seq, const Ft__Entry *e, json_t **change
             json_decref(d);
         }
         if (ae->case_id && *ae->case_id) {
-            json_object_set_new(a, "case", json_string(ae->case_id));
+            json_object_set_new(a, "case", utf8_json_string(ae->case_id));
         }
         const char *have_unit = str_or(a, "unit", "");
         if (!*have_unit && unit[0]) {
-            json_object_set_new(a, "unit", json_string(unit));
+            json_object_set_new(a, "unit", utf8_json_string(unit));
         }
         const char *st = ae->state ? ae->state : "open";
         /* Justified is final (RULES.md): a justification the view already
@@ -193,10 +205,10 @@ bool api_alerts_feed(web_t *w, uint64_t seq, const Ft__Entry *e, json_t **change
         if (was_justified) {
             json_object_set_new(a, "state", json_string("justified"));
         }
-        json_t *pend = json_object_get(v->pending, ae->alert_id);
+        json_t *pend = json_object_get(v->pending, json_string_value(json_object_get(a, "id")));
         if (pend && strcmp(str_or(a, "state", ""), "open") == 0) {
             apply_justification(a, pend);
-            json_object_del(v->pending, ae->alert_id);
+            json_object_del(v->pending, json_string_value(json_object_get(a, "id")));
         }
     } else if (b->kind_case == FT__BODY__KIND_RECORD &&
                b->record->type == FT__RECORD_TYPE__JUSTIFICATION) {
@@ -205,22 +217,33 @@ bool api_alerts_feed(web_t *w, uint64_t seq, const Ft__Entry *e, json_t **change
         const Ft__FieldValue *fr = record_field(r, "reason");
         const char *id = fa && fa->value_case == FT__FIELD_VALUE__VALUE_TEXT ? fa->text : NULL;
         if (id) {
-            json_t *j =
-                json_pack("{s:s, s:I, s:I}", "reason",
-                          fr && fr->value_case == FT__FIELD_VALUE__VALUE_TEXT ? fr->text : "",
-                          "seq", (json_int_t)seq, "at_ms", (json_int_t)at);
+            json_t *j = json_pack(
+                "{s:o, s:I, s:I}", "reason",
+                utf8_json_string(fr && fr->value_case == FT__FIELD_VALUE__VALUE_TEXT && fr->text
+                                     ? fr->text
+                                     : ""),
+                "seq", (json_int_t)seq, "at_ms", (json_int_t)at);
+            if (!j) {
+                log_error("alerts view: the justification in hub log entry %llu cannot be kept: "
+                          "out of memory",
+                          (unsigned long long)seq);
+                pthread_mutex_unlock(&v->lock);
+                return false;
+            }
             json_object_set_new(j, "at", web_time(at));
             if (r->n_officers > 0) {
-                json_object_set_new(j, "by", json_string(r->officers[0]));
+                json_object_set_new(j, "by", utf8_json_string(r->officers[0]));
             }
             if (r->id) {
-                json_object_set_new(j, "record_id", json_string(r->id));
+                json_object_set_new(j, "record_id", utf8_json_string(r->id));
             }
-            a = json_object_get(v->alerts, id);
+            a = utf8_json_get(v->alerts, id);
             if (a) {
                 apply_justification(a, j);
-            } else {
-                json_object_set(v->pending, id, j);
+            } else if (utf8_json_set_new(v->pending, id, json_incref(j)) != FT_OK) {
+                log_error("alerts view: the justification in hub log entry %llu cannot be kept: "
+                          "out of memory",
+                          (unsigned long long)seq);
             }
             json_decref(j);
         }
@@ -402,8 +425,8 @@ static void justify(web_req_t *r)
     json_t *a = json_object_get(v->alerts, r->args[0]);
     char state[32] = "", case_id[256] = "";
     if (a) {
-        snprintf(state, sizeof state, "%s", str_or(a, "state", ""));
-        snprintf(case_id, sizeof case_id, "%s", str_or(a, "case", ""));
+        utf8_copy(state, sizeof state, str_or(a, "state", ""));
+        utf8_copy(case_id, sizeof case_id, str_or(a, "case", ""));
     }
     pthread_mutex_unlock(&v->lock);
     if (!a) {

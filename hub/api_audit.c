@@ -9,6 +9,8 @@
  */
 #include "bodyjson.h"
 #include "hlc.h"
+#include "logging.h"
+#include "utf8.h"
 #include "web.h"
 
 #include <stdio.h>
@@ -54,17 +56,25 @@ static int audit_one(void *ctx, uint64_t seq, const uint8_t *raw, size_t len)
               (!s->user || strcmp(s->user, user) == 0) &&
               (!s->action || strcmp(s->action, action) == 0) &&
               (!s->target || strstr(target, s->target) != NULL);
+    int err = FT_OK;
     if (ok) {
         char hash[65];
         hex_encode(v.hash, 32, hash);
-        json_t *o = json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:s}", "seq", (json_int_t)seq, "kind",
-                              kind, "user", user, "action", action, "target", target, "detail",
-                              detail, "entry_hash", hash);
-        json_object_set_new(o, "time", web_time((int64_t)hlc_ms(v.entry->hlc)));
-        json_array_append_new(s->out, o);
+        /* the text as shown: escaped where it is not valid UTF-8 (utf8.h), so
+         * that no entry of the audit log is left out for its text */
+        json_t *o = json_pack("{s:I, s:s, s:o, s:o, s:o, s:o, s:s}", "seq", (json_int_t)seq, "kind",
+                              kind, "user", utf8_json_string(user), "action",
+                              utf8_json_string(action), "target", utf8_json_string(target),
+                              "detail", utf8_json_string(detail), "entry_hash", hash);
+        if (!o || json_object_set_new(o, "time", web_time((int64_t)hlc_ms(v.entry->hlc))) != 0 ||
+            json_array_append_new(s->out, o) != 0) {
+            log_error("audit: hub log entry %llu cannot be shown: out of memory",
+                      (unsigned long long)seq);
+            err = FT_ENOMEM;
+        }
     }
     entry_view_free(&v);
-    return 0;
+    return err;
 }
 
 static void audit_list(web_req_t *r)
@@ -86,7 +96,13 @@ static void audit_list(web_req_t *r)
     while (top > 0 && (long long)json_array_size(acc) < s.limit) {
         uint64_t bottom = top > AUDIT_CHUNK ? top - AUDIT_CHUNK + 1 : 1;
         s.out = json_array();
-        (void)devlog_iter(r->web->hub->hublog, bottom, top, audit_one, &s);
+        if (devlog_iter(r->web->hub->hublog, bottom, top, audit_one, &s) != FT_OK) {
+            /* an entry that cannot be read or shown is an error, never a gap */
+            json_decref(s.out);
+            json_decref(acc);
+            web_error(r, 500, "hublog", "the hub log cannot be read or shown");
+            return;
+        }
         for (size_t i = json_array_size(s.out); i-- > 0;) {
             if ((long long)json_array_size(acc) >= s.limit) {
                 next_before = (uint64_t)json_integer_value(

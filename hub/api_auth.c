@@ -14,6 +14,7 @@
 #include "hlc.h"
 #include "logging.h"
 #include "loginlimit.h"
+#include "utf8.h"
 #include "web.h"
 
 #include <arpa/inet.h>
@@ -107,9 +108,9 @@ static void login(web_req_t *r)
     if (lv.wait_ms > 0) {
         atomic_fetch_add(&r->web->refused, 1);
         if (lv.first_refusal) {
-            log_warn("dashboard login for \"%.64s\" from %s refused: %s locked out for "
+            log_warn("dashboard login for \"%.*s\" from %s refused: %s locked out for "
                      "another %lld s after %u failed logins",
-                     name, addr[0] ? addr : "?",
+                     utf8_fit(name, 64), name, addr[0] ? addr : "?",
                      lv.user_locked ? "the user name is" : "the address is",
                      (long long)((lv.wait_ms + 999) / 1000), lv.failures);
         }
@@ -122,13 +123,14 @@ static void login(web_req_t *r)
         loginlimit_failed(lim, name, addr, monotonic_ms());
         atomic_fetch_add(&r->web->refused, 1);
         if (lv.lockout_ms > 0) {
-            log_warn("failed dashboard login for \"%.64s\" from %s (%u failed); %s locked out "
+            log_warn("failed dashboard login for \"%.*s\" from %s (%u failed); %s locked out "
                      "for %lld s",
-                     name, addr[0] ? addr : "?", lv.failures,
+                     utf8_fit(name, 64), name, addr[0] ? addr : "?", lv.failures,
                      lv.lockout_by_user ? "the user name is" : "the address is",
                      (long long)((lv.lockout_ms + 999) / 1000));
         } else {
-            log_warn("failed dashboard login for \"%.64s\" from %s", name, addr[0] ? addr : "?");
+            log_warn("failed dashboard login for \"%.*s\" from %s", utf8_fit(name, 64), name,
+                     addr[0] ? addr : "?");
         }
         web_error(r, 401, "bad_login", "wrong user name or password");
         return;

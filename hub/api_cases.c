@@ -23,6 +23,7 @@
 #include "httpparse.h"
 #include "logging.h"
 #include "media.h"
+#include "utf8.h"
 #include "web.h"
 
 #include <sodium.h>
@@ -94,28 +95,58 @@ static json_t *coverage_json(const cat_item_t *rec, const cat_item_t *const *cli
 json_t *api_item_json(const cat_item_t *it)
 {
     static const char *const kinds[] = {"", "record", "media", "event", "other"};
-    json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:b}", "ref",
-                          it->ref, "device", it->device, "kind", kinds[it->kind], "type",
-                          it->type ? it->type : "", "id", it->id, "case", it->case_id, "cause",
-                          it->cause, "party", it->party, "unit", it->unit, "officers", it->officers,
-                          "offset_ms", (json_int_t)it->offset_ms, "activity", it->activity);
-    json_object_set_new(o, "recorders", json_string(it->recorders));
-    json_object_set_new(o, "time", web_time(it->time_ms));
-    json_object_set_new(o, "time_ms", json_integer(it->time_ms));
-    json_object_set_new(o, "start", web_time(it->start_ms));
-    json_object_set_new(o, "end", web_time(it->end_ms));
-    json_object_set_new(o, "start_ms", json_integer(it->start_ms));
-    json_object_set_new(o, "end_ms", json_integer(it->end_ms));
-    if (it->kind == CAT_MEDIA) {
-        json_object_set_new(o, "size", json_integer((json_int_t)it->media_size));
+    /* The catalog holds its text as shown (valid UTF-8, catalog.h); every
+     * string goes through utf8_json_string all the same, so that only a
+     * lack of memory can make this fail, never the text. */
+    struct {
+        const char *key, *text;
+    } texts[] = {
+        {"ref", it->ref},
+        {"device", it->device},
+        {"kind", kinds[it->kind]},
+        {"type", it->type ? it->type : ""},
+        {"id", it->id},
+        {"case", it->case_id},
+        {"cause", it->cause},
+        {"party", it->party},
+        {"unit", it->unit},
+        {"officers", it->officers},
+        {"recorders", it->recorders},
+    };
+    json_t *o = json_object();
+    bool ok = o != NULL;
+    for (size_t i = 0; ok && i < sizeof texts / sizeof texts[0]; i++) {
+        ok = json_object_set_new(o, texts[i].key, utf8_json_string(texts[i].text)) == 0;
     }
-    if (it->amends[0]) {
-        json_object_set_new(o, "amends", json_string(it->amends));
+    ok = ok && json_object_set_new(o, "offset_ms", json_integer(it->offset_ms)) == 0 &&
+         json_object_set_new(o, "activity", json_boolean(it->activity)) == 0 &&
+         json_object_set_new(o, "time", web_time(it->time_ms)) == 0 &&
+         json_object_set_new(o, "time_ms", json_integer(it->time_ms)) == 0 &&
+         json_object_set_new(o, "start", web_time(it->start_ms)) == 0 &&
+         json_object_set_new(o, "end", web_time(it->end_ms)) == 0 &&
+         json_object_set_new(o, "start_ms", json_integer(it->start_ms)) == 0 &&
+         json_object_set_new(o, "end_ms", json_integer(it->end_ms)) == 0;
+    if (ok && it->kind == CAT_MEDIA) {
+        ok = json_object_set_new(o, "size", json_integer((json_int_t)it->media_size)) == 0;
     }
-    if (it->media_unsuitable[0]) {
-        json_object_set_new(o, "media_unsuitable", json_string(it->media_unsuitable));
+    if (ok && it->amends[0]) {
+        ok = json_object_set_new(o, "amends", utf8_json_string(it->amends)) == 0;
     }
-    json_object_set(o, "body", it->body);
+    if (ok && it->media_unsuitable[0]) {
+        ok =
+            json_object_set_new(o, "media_unsuitable", utf8_json_string(it->media_unsuitable)) == 0;
+    }
+    if (ok && it->text_escaped) {
+        ok = json_object_set_new(o, "text_escaped", json_true()) == 0;
+    }
+    if (ok) {
+        ok = json_object_set(o, "body", it->body ? it->body : json_null()) == 0;
+    }
+    if (!ok) {
+        json_decref(o);
+        log_error("api: item %s cannot be shown as JSON (out of memory)", it->ref);
+        return NULL;
+    }
     return o;
 }
 
@@ -187,7 +218,8 @@ static void timeline(web_req_t *r)
         web_error(r, 500, "internal", "out of memory");
         return;
     }
-    for (size_t i = 0; i < n; i++) {
+    bool failed = false;
+    for (size_t i = 0; i < n && !failed; i++) {
         const cat_item_t *it = &items[i];
         bool in_case = strcmp(it->case_id, case_id) == 0;
         /* clips are in catalog order: the next one is at or after it */
@@ -199,6 +231,10 @@ static void timeline(web_req_t *r)
             continue; /* a superseded clip is shown as the one that replaced it */
         }
         json_t *o = api_item_json(it);
+        if (!o) {
+            failed = true; /* logged by api_item_json; answered 500 below, never left out */
+            break;
+        }
         if (it->kind == CAT_RECORD && it->activity && it->end_ms > it->start_ms) {
             json_object_set_new(o, "coverage", coverage_json(it, clips, n_clips));
         }
@@ -216,9 +252,19 @@ static void timeline(web_req_t *r)
         int64_t b = it->end_ms ? it->end_ms : it->time_ms;
         lo = a && a < lo ? a : lo;
         hi = b > hi ? b : hi;
-        json_array_append_new(rows, o);
+        if (json_array_append_new(rows, o) != 0) {
+            failed = true;
+        }
     }
     free(clips);
+    if (failed) {
+        catalog_done(r->web->catalog);
+        json_decref(rows);
+        json_decref(units);
+        json_decref(devices);
+        web_error(r, 500, "internal", "an item of this case cannot be shown (out of memory)");
+        return;
+    }
     /* A record amended by a later one of the case is shown, marked (both
      * stay visible: nothing is ever edited). */
     size_t ri;
@@ -241,7 +287,8 @@ static void timeline(web_req_t *r)
             }
         }
     }
-    json_t *head = json_pack("{s:s, s:s, s:s}", "case", case_id, "cause", cause, "party", party);
+    json_t *head = json_pack("{s:o, s:o, s:o}", "case", utf8_json_string(case_id), "cause",
+                             utf8_json_string(cause), "party", utf8_json_string(party));
     catalog_done(r->web->catalog);
     if (json_array_size(rows) == 0) {
         json_decref(rows);
@@ -317,10 +364,11 @@ static void cases(web_req_t *r)
         }
         json_t *c = json_object_get(by, it->case_id);
         if (!c) {
-            c = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:I}", "case", it->case_id, "cause",
-                          it->cause, "party", it->party, "unit", it->unit, "records", (json_int_t)0,
-                          "media", (json_int_t)0, "first_ms", (json_int_t)it->time_ms, "last_ms",
-                          (json_int_t)it->time_ms);
+            c = json_pack("{s:o, s:o, s:o, s:o, s:I, s:I, s:I, s:I}", "case",
+                          utf8_json_string(it->case_id), "cause", utf8_json_string(it->cause),
+                          "party", utf8_json_string(it->party), "unit", utf8_json_string(it->unit),
+                          "records", (json_int_t)0, "media", (json_int_t)0, "first_ms",
+                          (json_int_t)it->time_ms, "last_ms", (json_int_t)it->time_ms);
             json_object_set_new(by, it->case_id, c);
         }
         const char *key = it->kind == CAT_MEDIA ? "media" : "records";
@@ -335,7 +383,7 @@ static void cases(web_req_t *r)
         const char *vals[] = {it->cause, it->party, it->unit};
         for (size_t f = 0; f < 3; f++) {
             if (!*json_string_value(json_object_get(c, fill[f])) && *vals[f]) {
-                json_object_set_new(c, fill[f], json_string(vals[f]));
+                json_object_set_new(c, fill[f], utf8_json_string(vals[f]));
             }
         }
     }
@@ -363,13 +411,22 @@ static void export_case(web_req_t *r)
     size_t n;
     const cat_item_t *items = catalog_items(r->web->catalog, &n);
     json_t *refs = json_array();
-    for (size_t i = 0; i < n; i++) {
+    bool failed = false;
+    for (size_t i = 0; i < n && !failed; i++) {
         if (strcmp(items[i].case_id, case_id) == 0) {
-            json_array_append_new(entries, api_item_json(&items[i]));
+            /* an item that cannot be shown fails the export (500), never
+             * leaves it short */
+            failed = json_array_append_new(entries, api_item_json(&items[i])) != 0;
             json_array_append_new(refs, json_string(items[i].ref));
         }
     }
     catalog_done(r->web->catalog);
+    if (failed) {
+        json_decref(entries);
+        json_decref(refs);
+        web_error(r, 500, "internal", "an item of this case cannot be shown (out of memory)");
+        return;
+    }
     if (json_array_size(entries) == 0) {
         json_decref(entries);
         json_decref(refs);
@@ -417,8 +474,8 @@ static void export_case(web_req_t *r)
         web_error(r, 500, "audit", "the audit log cannot be written; nothing is exported");
         return;
     }
-    json_t *o = json_pack("{s:s, s:s, s:o}", "format", "fieldtrail-case-export/1", "case", case_id,
-                          "entries", entries);
+    json_t *o = json_pack("{s:s, s:o, s:o}", "format", "fieldtrail-case-export/1", "case",
+                          utf8_json_string(case_id), "entries", entries);
     json_object_set_new(o, "exported_at", web_time((int64_t)hlc_wall_ms()));
     json_object_set_new(o, "exported_by", json_string(r->session.user));
     char *text = json_dumps(o, JSON_INDENT(1));
@@ -560,17 +617,24 @@ static const char *media_mime(const Ft__MediaManifest *m)
 static void media_info(web_req_t *r)
 {
     json_t *o = NULL;
+    bool found = false;
     catalog_read(r->web->catalog);
     size_t n;
     const cat_item_t *items = catalog_items(r->web->catalog, &n);
-    for (size_t i = 0; i < n && !o; i++) {
+    for (size_t i = 0; i < n && !found; i++) {
         if (items[i].kind == CAT_MEDIA && strcmp(items[i].id, r->args[0]) == 0) {
+            found = true;
             o = api_item_json(&items[i]);
         }
     }
     catalog_done(r->web->catalog);
-    if (!o) {
+    if (!found) {
         web_error(r, 404, "not_found", "no such media item");
+        return;
+    }
+    if (!o) {
+        /* logged by api_item_json */
+        web_error(r, 500, "internal", "this media item cannot be shown (out of memory)");
         return;
     }
     entry_view_t v;

@@ -11,6 +11,7 @@
 #include "coverage.h"
 #include "httpparse.h"
 #include "record.h"
+#include "utf8.h"
 #include "web.h"
 
 #include <stdio.h>
@@ -94,10 +95,11 @@ static void search(web_req_t *r)
     bool want_media = !kind || strcmp(kind, "media") == 0 || strcmp(kind, "all") == 0;
     json_t *out = json_array();
     size_t total = 0;
+    bool failed = false;
     catalog_read(r->web->catalog);
     size_t n;
     const cat_item_t *items = catalog_items(r->web->catalog, &n);
-    for (size_t i = n; i-- > 0;) {
+    for (size_t i = n; i-- > 0 && !failed;) {
         const cat_item_t *it = &items[i];
         if (!((it->kind == CAT_RECORD && want_records) ||
               (it->kind == CAT_MEDIA && want_media && !it->superseded))) {
@@ -116,9 +118,16 @@ static void search(web_req_t *r)
         total++;
         json_t *o = api_item_json(it);
         json_object_del(o, "body");
-        json_array_append_new(out, o);
+        /* an item that cannot be shown fails the search (500), never leaves
+         * it out (api_item_json logged why) */
+        failed = json_array_append_new(out, o) != 0;
     }
     catalog_done(r->web->catalog);
+    if (failed) {
+        json_decref(out);
+        web_error(r, 500, "internal", "an item found cannot be shown (out of memory)");
+        return;
+    }
     out = newest_first(out, (size_t)limit);
     web_json(r, 200,
              json_pack("{s:o, s:I, s:b}", "items", out, "total", (json_int_t)total, "truncated",
@@ -130,9 +139,10 @@ static json_t *group_get(json_t *groups, const char *name)
 {
     json_t *g = json_object_get(groups, name);
     if (!g) {
-        g = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:{}}", "name", name, "activities",
-                      (json_int_t)0, "activity_ms", (json_int_t)0, "covered_ms", (json_int_t)0,
-                      "media", (json_int_t)0, "records", (json_int_t)0, "alerts_by_article");
+        g = json_pack("{s:o, s:I, s:I, s:I, s:I, s:I, s:{}}", "name", utf8_json_string(name),
+                      "activities", (json_int_t)0, "activity_ms", (json_int_t)0, "covered_ms",
+                      (json_int_t)0, "media", (json_int_t)0, "records", (json_int_t)0,
+                      "alerts_by_article");
         json_object_set_new(groups, name, g);
     }
     return g;
@@ -259,10 +269,10 @@ static void compliance(web_req_t *r)
         const cat_item_t *it = &items[i];
         if (it->kind == CAT_RECORD && it->case_id[0] && it->unit[0] &&
             !json_object_get(c.case_units, it->case_id)) {
-            json_object_set_new(c.case_units, it->case_id, json_string(it->unit));
+            json_object_set_new(c.case_units, it->case_id, utf8_json_string(it->unit));
         }
         if (it->kind == CAT_RECORD && it->officers[0]) {
-            json_object_set_new(c.ref_officers, it->ref, json_string(it->officers));
+            json_object_set_new(c.ref_officers, it->ref, utf8_json_string(it->officers));
         }
         if (it->time_ms < c.from || it->time_ms > c.to || !it->unit[0] ||
             (c.unit && strcmp(c.unit, it->unit) != 0)) {
@@ -296,7 +306,7 @@ static void compliance(web_req_t *r)
         for (char *o = copy ? strtok_r(copy, ", ", &save) : NULL; o;
              o = strtok_r(NULL, ", ", &save)) {
             json_t *og = group_get(c.officers, o);
-            json_object_set_new(og, "unit", json_string(it->unit));
+            json_object_set_new(og, "unit", utf8_json_string(it->unit));
             add_int(og, "activities", 1);
             add_int(og, "activity_ms", win);
             add_int(og, "covered_ms", cov);

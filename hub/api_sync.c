@@ -21,6 +21,7 @@
 #include "mediapull.h"
 #include "httpparse.h"
 #include "logging.h"
+#include "utf8.h"
 #include "web.h"
 
 #include <math.h>
@@ -129,7 +130,7 @@ static json_t *recorders_json(const cat_device_t *cd, json_t *problems)
     json_object_foreach(cd->recorders, name, h)
     {
         json_t *o = json_deep_copy(h);
-        json_object_set_new(o, "recorder", json_string(name));
+        json_object_set_new(o, "recorder", utf8_json_string(name));
         json_t *b = json_object_get(h, "battery_pct"), *f = json_object_get(h, "free_mb");
         const char *ev = json_string_value(json_object_get(h, "event"));
         bool low_b =
@@ -172,11 +173,11 @@ static int row_one(void *ctx, const store_device_t *d)
     devid_format(d->device, id);
     bool online = !d->revoked && st.last_seen_ms && rw->now - st.last_seen_ms <= ONLINE_MS;
     json_t *problems = json_array();
-    json_t *o =
-        json_pack("{s:s, s:s, s:s, s:s, s:b, s:I, s:I, s:I, s:I}", "device_id", id, "unit", d->unit,
-                  "vehicle", d->vehicle, "state", d->revoked ? "revoked" : "enrolled", "online",
-                  online, "entries", (json_int_t)held, "accepted", (json_int_t)st.accepted,
-                  "rejected", (json_int_t)st.rejected, "refusals", (json_int_t)st.refusals);
+    json_t *o = json_pack("{s:s, s:o, s:o, s:s, s:b, s:I, s:I, s:I, s:I}", "device_id", id, "unit",
+                          utf8_json_string(d->unit), "vehicle", utf8_json_string(d->vehicle),
+                          "state", d->revoked ? "revoked" : "enrolled", "online", online, "entries",
+                          (json_int_t)held, "accepted", (json_int_t)st.accepted, "rejected",
+                          (json_int_t)st.rejected, "refusals", (json_int_t)st.refusals);
     json_object_set_new(o, "last_seen", web_time(st.last_seen_ms));
     json_object_set_new(o, "last_seen_ms", json_integer(st.last_seen_ms));
     json_object_set_new(o, "enrolled_at", web_time(d->enrolled_ms));
@@ -220,7 +221,7 @@ static int row_one(void *ctx, const store_device_t *d)
         json_object_set_new(o, "clock_offset_ms", json_null());
     }
     json_object_set_new(o, "last_error",
-                        st.last_error[0] ? json_string(st.last_error) : json_null());
+                        st.last_error[0] ? utf8_json_string(st.last_error) : json_null());
     json_object_set_new(o, "last_error_at", web_time(st.last_error_ms));
     if (st.last_error[0] && rw->now - st.last_error_ms < ERROR_RECENT_MS) {
         json_array_append_new(problems, json_string("error"));
@@ -394,8 +395,8 @@ static void post_device(web_req_t *r)
             return;
         }
     }
-    snprintf(d.unit, sizeof d.unit, "%s", unit);
-    snprintf(d.vehicle, sizeof d.vehicle, "%s", vehicle);
+    utf8_copy(d.unit, sizeof d.unit, unit);
+    utf8_copy(d.vehicle, sizeof d.vehicle, vehicle);
     store_txn_t *t = NULL;
     store_device_t old;
     const char *result = "enrolled";
@@ -450,8 +451,8 @@ static void post_device(web_req_t *r)
         return;
     }
     web_json(r, 201,
-             json_pack("{s:s, s:s, s:s, s:s}", "device_id", id, "unit", d.unit, "vehicle",
-                       d.vehicle, "result", result));
+             json_pack("{s:s, s:o, s:o, s:s}", "device_id", id, "unit", utf8_json_string(d.unit),
+                       "vehicle", utf8_json_string(d.vehicle), "result", result));
 }
 
 static void revoke_device(web_req_t *r)

@@ -14,6 +14,7 @@
 #include "record.h"
 #include "retention.h"
 #include "wire.h"
+#include "utf8.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -253,9 +254,10 @@ static int write_devices(bw_t *w)
         hex_encode(d.transport_pk, 32, tpk);
         hub_time_text(d.enrolled_ms, en, sizeof en);
         hub_time_text(d.revoked_ms, rv, sizeof rv);
-        json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:s}", "device_id", dev,
-                              "sign_pk", spk, "transport_pk", tpk, "unit", d.unit, "vehicle",
-                              d.vehicle, "enrolled", en, "revoked", d.revoked, "revoked_at", rv);
+        json_t *o = json_pack("{s:s, s:s, s:s, s:o, s:o, s:s, s:b, s:s}", "device_id", dev,
+                              "sign_pk", spk, "transport_pk", tpk, "unit", utf8_json_string(d.unit),
+                              "vehicle", utf8_json_string(d.vehicle), "enrolled", en, "revoked",
+                              d.revoked, "revoked_at", rv);
         snprintf(rel, sizeof rel, "devices/%s.json", dev);
         err = write_json_file(w, rel, o, JSON_INDENT(2));
         json_decref(o);
@@ -390,7 +392,7 @@ static int write_media(bw_t *w, const bw_media_t *ms, size_t n, const retention_
                      : FT_ECORRUPT;
             media_ext(mf ? mf->file_name : NULL, ext, sizeof ext);
             if (mf && mf->file_name) {
-                json_object_set_new(item, "name", json_string(mf->file_name));
+                json_object_set_new(item, "name", utf8_json_string(mf->file_name));
             }
             entry_view_free(&v);
         }
@@ -761,6 +763,7 @@ static void sum_add(char *buf, size_t n, const char *key, const json_t *val)
     const char *v = json_is_string(val) ? json_string_value(val) : text;
     if (v && len < n) {
         snprintf(buf + len, n - len, "%s%s: %s", len ? "; " : "", key, v);
+        utf8_trim(buf); /* a long summary cut on a whole character */
     }
     free(text);
 }
@@ -789,9 +792,12 @@ static json_t *record_row(const case_view_t *v, size_t i)
         sum_add(summary, sizeof summary, key, val);
     }
     json_decref(rj);
-    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:s}", "kind", "record", "ref", r->ref, "type",
-                     record_type_name(r->rec->type), "id", r->rec->id ? r->rec->id : "", "time", t,
-                     "time_ms", (json_int_t)r->time_ms, "summary", summary);
+    /* text shown escaped where it is not valid UTF-8 (utf8.h): a row is
+     * never left out of the timeline for it */
+    return json_pack("{s:s, s:s, s:s, s:o, s:s, s:I, s:o}", "kind", "record", "ref", r->ref, "type",
+                     record_type_name(r->rec->type), "id",
+                     utf8_json_string(r->rec->id ? r->rec->id : ""), "time", t, "time_ms",
+                     (json_int_t)r->time_ms, "summary", utf8_json_string(summary));
 }
 
 /* ---- the whole export --------------------------------------------------------------------- */
@@ -1009,12 +1015,13 @@ int bundle_export(hub_ctx_t *ctx, const bundle_opts_t *o, bundle_result_t *res, 
             if (ms[m].g->officer) {
                 strncat(summary, ms[m].g->officer, sizeof summary - strlen(summary) - 1);
             }
+            utf8_trim(summary); /* cut on a whole character */
             json_array_append_new(timeline,
-                                  json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:s}", "kind",
+                                  json_pack("{s:s, s:s, s:s, s:o, s:s, s:I, s:o, s:s}", "kind",
                                             "media", "ref", js(item, "ref"), "type", "media", "id",
-                                            ms[m].g->media_id, "time", t, "time_ms",
-                                            (json_int_t)ms[m].g->start_ms, "summary", summary,
-                                            "file", js(item, "file")));
+                                            utf8_json_string(ms[m].g->media_id), "time", t,
+                                            "time_ms", (json_int_t)ms[m].g->start_ms, "summary",
+                                            utf8_json_string(summary), "file", js(item, "file")));
             break;
         }
     }
@@ -1025,8 +1032,8 @@ int bundle_export(hub_ctx_t *ctx, const bundle_opts_t *o, bundle_result_t *res, 
         goto out;
     }
     alerts = case_alerts(&w, &history);
-    json_t *aj =
-        json_pack("{s:s, s:O, s:O}", "case", o->case_id, "alerts", alerts, "history", history);
+    json_t *aj = json_pack("{s:o, s:O, s:O}", "case", utf8_json_string(o->case_id), "alerts",
+                           alerts, "history", history);
     rc = write_json_file(&w, "alerts.json", aj, JSON_INDENT(1));
     json_decref(aj);
     char created[48], hub_dev[DEVID_TEXT_SIZE], hub_pk[65];
@@ -1063,12 +1070,12 @@ int bundle_export(hub_ctx_t *ctx, const bundle_opts_t *o, bundle_result_t *res, 
                                                "bytes", (json_int_t)size, "blake2b", hex));
         w.bytes += size;
     }
-    manifest = json_pack("{s:s, s:s, s:s, s:I, s:s, s:{s:s, s:s}, s:s, s:s, s:I, s:I}", "format",
-                         BUNDLE_FORMAT, "case", o->case_id, "created", created, "created_ms",
-                         (json_int_t)now, "created_by", o->by ? o->by : "-", "hub", "device_id",
-                         hub_dev, "sign_pk", hub_pk, "media_mode", o->sealed ? "sealed" : "plain",
-                         "context", "full_prefix", "index_cursor", (json_int_t)cursor,
-                         "store_last_arrival", (json_int_t)last);
+    manifest = json_pack(
+        "{s:s, s:o, s:s, s:I, s:o, s:{s:s, s:s}, s:s, s:s, s:I, s:I}", "format", BUNDLE_FORMAT,
+        "case", utf8_json_string(o->case_id), "created", created, "created_ms", (json_int_t)now,
+        "created_by", utf8_json_string(o->by ? o->by : "-"), "hub", "device_id", hub_dev, "sign_pk",
+        hub_pk, "media_mode", o->sealed ? "sealed" : "plain", "context", "full_prefix",
+        "index_cursor", (json_int_t)cursor, "store_last_arrival", (json_int_t)last);
     if (o->sealed) {
         char rk[65];
         hex_encode(o->recipient_pk, 32, rk);
@@ -1113,8 +1120,9 @@ int bundle_export(hub_ctx_t *ctx, const bundle_opts_t *o, bundle_result_t *res, 
             hex_encode(o->recipient_pk, 32, rk);
         }
         snprintf(detail, sizeof detail,
-                 "{\"bundle_blake2b\":\"%s\",\"out\":\"%.600s\",\"files\":%zu,\"media\":\"%s%s\"}",
-                 res->manifest_hash, o->out, res->files, o->sealed ? "sealed:" : "plain", rk);
+                 "{\"bundle_blake2b\":\"%s\",\"out\":\"%.*s\",\"files\":%zu,\"media\":\"%s%s\"}",
+                 res->manifest_hash, utf8_fit(o->out, 600), o->out, res->files,
+                 o->sealed ? "sealed:" : "plain", rk);
         Ft__AuditEvent a = FT__AUDIT_EVENT__INIT;
         a.user = (char *)(o->by ? o->by : "-");
         a.action = "export_bundle";

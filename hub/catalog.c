@@ -2,7 +2,9 @@
 #include "catalog.h"
 #include "bodyjson.h"
 #include "hlc.h"
+#include "logging.h"
 #include "record.h"
+#include "utf8.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -86,13 +88,29 @@ void catalog_destroy(catalog_t **c_p)
     *c_p = NULL;
 }
 
-static char *dup_or_empty(const char *s)
+/* The text as the dashboard shows it: a copy, escaped when it is not valid
+ * UTF-8 (utf8.h), so that every JSON made from an item holds and no item is
+ * left out for its text; NULL on ENOMEM. *escaped is set when it was. */
+static char *shown(const char *s, bool *escaped)
 {
-    return strdup(s ? s : "");
+    char *out = NULL;
+    if (!s) {
+        s = "";
+    }
+    if (utf8_valid_str(s)) {
+        return strdup(s);
+    }
+    *escaped = true;
+    return utf8_escape(s, &out) == FT_OK ? out : NULL;
 }
 
-/* Joins n strings with sep (caller frees). */
-static char *join(char *const *v, size_t n, const char *sep)
+static char *dup_or_empty(cat_item_t *it, const char *s)
+{
+    return shown(s, &it->text_escaped);
+}
+
+/* Joins n strings with sep (caller frees), as shown(). */
+static char *join(cat_item_t *it, char *const *v, size_t n, const char *sep)
 {
     size_t len = 1;
     for (size_t i = 0; i < n; i++) {
@@ -109,7 +127,12 @@ static char *join(char *const *v, size_t n, const char *sep)
         }
         strcat(out, v[i]);
     }
-    return out;
+    if (utf8_valid_str(out)) {
+        return out;
+    }
+    char *esc = shown(out, &it->text_escaped);
+    free(out);
+    return esc;
 }
 
 static int64_t tm(const Ft__Time *t, int64_t off)
@@ -140,19 +163,20 @@ static cat_device_t *device_row(catalog_t *c, const char *id)
     return d;
 }
 
-/* Notes a recorder's health from a record or device event. */
+/* Notes a recorder's health from a record or device event (keyed by the
+ * recorder as shown: escaped when it is not valid UTF-8). */
 static void note_recorder(cat_device_t *d, const char *recorder, json_t *health)
 {
-    if (!recorder || !*recorder) {
+    if (!recorder || !*recorder || !health) {
         json_decref(health);
         return;
     }
-    json_t *old = json_object_get(d->recorders, recorder);
+    json_t *old = utf8_json_get(d->recorders, recorder);
     if (old) {
         json_object_update(old, health);
         json_decref(health);
-    } else {
-        json_object_set_new(d->recorders, recorder, health);
+    } else if (utf8_json_set_new(d->recorders, recorder, health) != FT_OK) {
+        log_warn("catalog: out of memory: a recorder health note of device %s is lost", d->device);
     }
 }
 
@@ -181,16 +205,16 @@ static void fill_record(cat_item_t *it, const Ft__Record *r, int64_t off, cat_de
     it->kind = CAT_RECORD;
     it->type = record_type_name(r->type);
     it->activity = record_type_is_activity(r->type);
-    it->id = dup_or_empty(r->id);
-    it->case_id = dup_or_empty(r->case_id);
-    it->cause = dup_or_empty(r->cause);
-    it->party = dup_or_empty(r->party);
-    it->unit = dup_or_empty(r->unit);
-    it->officers = join(r->officers, r->n_officers, ", ");
-    it->recorders = join(r->recorders, r->n_recorders, ", ");
-    it->media = join(r->media, r->n_media, ",");
-    it->amends = dup_or_empty(r->amends);
-    it->media_unsuitable = dup_or_empty(r->media_unsuitable);
+    it->id = dup_or_empty(it, r->id);
+    it->case_id = dup_or_empty(it, r->case_id);
+    it->cause = dup_or_empty(it, r->cause);
+    it->party = dup_or_empty(it, r->party);
+    it->unit = dup_or_empty(it, r->unit);
+    it->officers = join(it, r->officers, r->n_officers, ", ");
+    it->recorders = join(it, r->recorders, r->n_recorders, ", ");
+    it->media = join(it, r->media, r->n_media, ",");
+    it->amends = dup_or_empty(it, r->amends);
+    it->media_unsuitable = dup_or_empty(it, r->media_unsuitable);
     it->start_ms = tm(r->start, off);
     it->end_ms = tm(r->end, off);
     it->time_ms = r->time ? tm(r->time, off) : it->start_ms;
@@ -222,15 +246,15 @@ static void fill_media(cat_item_t *it, const Ft__MediaManifest *m, int64_t off, 
     if (it->id) {
         hex_encode(m->file_id.data, m->file_id.len, it->id);
     }
-    it->case_id = dup_or_empty(m->case_id);
-    it->cause = dup_or_empty(m->cause);
-    it->party = dup_or_empty(m->party);
-    it->unit = dup_or_empty(m->unit);
-    it->officers = dup_or_empty(m->officer);
-    it->recorders = dup_or_empty(m->recorder);
-    it->media = dup_or_empty(NULL);
-    it->amends = dup_or_empty(NULL);
-    it->media_unsuitable = dup_or_empty(NULL);
+    it->case_id = dup_or_empty(it, m->case_id);
+    it->cause = dup_or_empty(it, m->cause);
+    it->party = dup_or_empty(it, m->party);
+    it->unit = dup_or_empty(it, m->unit);
+    it->officers = dup_or_empty(it, m->officer);
+    it->recorders = dup_or_empty(it, m->recorder);
+    it->media = dup_or_empty(it, NULL);
+    it->amends = dup_or_empty(it, NULL);
+    it->media_unsuitable = dup_or_empty(it, NULL);
     it->start_ms = tm(m->start, off);
     it->end_ms = tm(m->end, off);
     it->time_ms = it->start_ms;
@@ -246,7 +270,7 @@ static void fill_event(cat_item_t *it, const Ft__DeviceEvent *e, int64_t off, ca
 {
     it->kind = CAT_EVENT;
     it->type = device_event_name(e->kind);
-    it->recorders = dup_or_empty(e->recorder);
+    it->recorders = dup_or_empty(it, e->recorder);
     it->time_ms = tm(e->time, off);
     if (e->kind == FT__DEVICE_EVENT_KIND__BATTERY_LOW ||
         e->kind == FT__DEVICE_EVENT_KIND__STORAGE_FULL ||
@@ -254,8 +278,8 @@ static void fill_event(cat_item_t *it, const Ft__DeviceEvent *e, int64_t off, ca
         e->kind == FT__DEVICE_EVENT_KIND__RECORDING_STOPPED ||
         e->kind == FT__DEVICE_EVENT_KIND__INGEST_FAILED) {
         note_recorder(d, e->recorder,
-                      json_pack("{s:s, s:s, s:I}", "event", it->type, "detail",
-                                e->detail ? e->detail : "", "event_at_ms",
+                      json_pack("{s:s, s:o, s:I}", "event", it->type, "detail",
+                                utf8_json_string(e->detail ? e->detail : ""), "event_at_ms",
                                 (json_int_t)it->time_ms));
     }
 }

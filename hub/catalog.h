@@ -11,6 +11,11 @@
  * outgrows memory moves these queries to the hub index (DESIGN.md "Growing
  * past one hub").
  *
+ * Text is kept as shown: a string that is not valid UTF-8 (an old edge cut
+ * it mid-character) is held in its escaped form (common/utf8.h, each
+ * invalid byte as \xNN), so that every JSON made from an item holds and no
+ * item is ever left out of a listing for its text; search matches that form.
+ *
  * Locking: one rwlock; readers take it with catalog_read and release it with
  * catalog_done; items stay valid until then.
  */
@@ -51,6 +56,7 @@ typedef struct {
     bool has_blob;            /* media: the manifest names a blob */
     bool held;                /* media: the hub holds the whole content */
     bool superseded;          /* media: a later manifest of its device replaces it */
+    bool text_escaped;        /* some of its text was not valid UTF-8: shown escaped */
     json_t *body;             /* the body as JSON (bodyjson.h) */
 } cat_item_t;
 

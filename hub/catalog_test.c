@@ -3,6 +3,7 @@
  * updates read only what arrived since, media marked held. */
 #include "catalog.h"
 #include "media.h"
+#include "web.h"
 #include "record.h"
 #include "testutil.h"
 
@@ -96,7 +97,8 @@ static void append_record(fx_t *fx, const char *line)
     record_free(&rec);
 }
 
-static void append_media(fx_t *fx, uint8_t tag, int64_t start_ms, int64_t end_ms)
+static void append_media_text(fx_t *fx, uint8_t tag, int64_t start_ms, int64_t end_ms,
+                              const char *cause, const char *party)
 {
     uint8_t file_id[16], root[32], content[32], sealed[80];
     memset(file_id, tag, sizeof file_id);
@@ -123,12 +125,19 @@ static void append_media(fx_t *fx, uint8_t tag, int64_t start_ms, int64_t end_ms
     m.officer = "ZF-0107";
     m.recorder = "DSJ-0031";
     m.case_id = "C-1";
+    m.cause = (char *)cause;
+    m.party = (char *)party;
     m.start = &s;
     m.end = &e;
     Ft__Body body = FT__BODY__INIT;
     body.kind_case = FT__BODY__KIND_MEDIA;
     body.media = &m;
     append(fx, &body);
+}
+
+static void append_media(fx_t *fx, uint8_t tag, int64_t start_ms, int64_t end_ms)
+{
+    append_media_text(fx, tag, start_ms, end_ms, NULL, NULL);
 }
 
 static const cat_item_t *find(catalog_t *c, const char *id)
@@ -170,6 +179,7 @@ static void records_are_classified_and_times_corrected(void **state)
     assert_int_equal(r->start_ms, start + 5000); /* the device's clock offset applied */
     assert_int_equal(r->offset_ms, 5000);
     assert_non_null(strstr(r->ref, "/7/1"));
+    assert_false(r->text_escaped);
     catalog_done(fx->cat);
 }
 
@@ -252,6 +262,91 @@ static void recorder_health_comes_from_checkout_records(void **state)
     catalog_done(fx->cat);
 }
 
+/* api_item_json writes times with web_time (http.c), which uses the hub's
+ * time text (hub/state.c, part of the fieldtrail-hub program): the same. */
+void hub_time_text(int64_t ms, char *buf, size_t len)
+{
+    if (ms <= 0) {
+        snprintf(buf, len, "-");
+        return;
+    }
+    rfc3339_format(ms, 0, buf, len);
+}
+
+/* Text that is not valid UTF-8 (a cause an old edge cut mid-character, a
+ * record of a foreign protobuf): the item is in the catalog with the text
+ * escaped, and the API's JSON of it holds. */
+static void text_cut_mid_character_is_shown_escaped(void **state)
+{
+    fx_t *fx = *state;
+    char cause[300] = "X";
+    for (int i = 0; i < 85; i++) {
+        strcat(cause, "中");
+    }
+    cause[255] = '\0'; /* as edges that cut at 255 bytes signed it */
+    append_media_text(fx, 5, 1772436600000, 1772438100000, cause, "张三李\xE5\x9B");
+    Ft__FieldValue fv = FT__FIELD_VALUE__INIT, *fields[] = {&fv};
+    fv.key = "note\xFF";
+    fv.value_case = FT__FIELD_VALUE__VALUE_TEXT;
+    fv.text = "ok \xC0\xAF";
+    char *officers[] = {"ZF-01\xE4"};
+    Ft__Record rec = FT__RECORD__INIT;
+    rec.type = FT__RECORD_TYPE__SITE_INSPECTION;
+    rec.id = "r-bad";
+    rec.case_id = "C-1";
+    rec.cause = cause;
+    rec.n_officers = 1;
+    rec.officers = officers;
+    rec.n_fields = 1;
+    rec.fields = fields;
+    rec.extra_json = "{\"x\": \"\xE4\"}"; /* not JSON: kept as text */
+    Ft__Body body = FT__BODY__INIT;
+    body.kind_case = FT__BODY__KIND_RECORD;
+    body.record = &rec;
+    append(fx, &body);
+    size_t added = 0;
+    assert_int_equal(catalog_update(fx->cat, fx->store, &added), FT_OK);
+    assert_int_equal(added, 2);
+    catalog_read(fx->cat);
+    char want[300] = "X";
+    for (int i = 0; i < 84; i++) {
+        strcat(want, "中");
+    }
+    strcat(want, "\\xE4\\xB8");
+    const cat_item_t *m = find(fx->cat, "05050505050505050505050505050505");
+    assert_non_null(m);
+    assert_string_equal(m->cause, want);
+    assert_string_equal(m->party, "张三李\\xE5\\x9B");
+    assert_true(m->text_escaped);
+    json_t *o = api_item_json(m);
+    assert_non_null(o);
+    assert_string_equal(json_string_value(json_object_get(o, "cause")), want);
+    assert_true(json_is_true(json_object_get(o, "text_escaped")));
+    json_t *b = json_object_get(o, "body");
+    assert_string_equal(json_string_value(json_object_get(b, "cause")), want);
+    char *text = json_dumps(o, JSON_COMPACT);
+    assert_non_null(text);
+    free(text);
+    json_decref(o);
+    const cat_item_t *r = find(fx->cat, "r-bad");
+    assert_non_null(r);
+    assert_string_equal(r->cause, want);
+    assert_string_equal(r->officers, "ZF-01\\xE4");
+    o = api_item_json(r);
+    assert_non_null(o);
+    b = json_object_get(o, "body");
+    assert_string_equal(json_string_value(json_object_get(b, "cause")), want);
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(b, "fields"), "note\\xFF")),
+        "ok \\xC0\\xAF");
+    assert_string_equal(json_string_value(json_object_get(b, "extra_json")), "{\"x\": \"\\xE4\"}");
+    text = json_dumps(o, JSON_COMPACT);
+    assert_non_null(text);
+    free(text);
+    json_decref(o);
+    catalog_done(fx->cat);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -261,6 +356,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(media_counts_announced_and_held_bytes, setup, teardown),
         cmocka_unit_test_setup_teardown(recorder_health_comes_from_checkout_records, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(text_cut_mid_character_is_shown_escaped, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

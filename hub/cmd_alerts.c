@@ -8,6 +8,7 @@
 #include "hlc.h"
 #include "logging.h"
 #include "record.h"
+#include "utf8.h"
 
 #include <jansson.h>
 #include <signal.h>
@@ -201,6 +202,7 @@ static void print_brief(const json_t *a, const char *state)
         const char *u = json_string_value(json_object_get(a, "unit"));
         snprintf(what, sizeof what, "device:%s", u ? u : "?");
     }
+    utf8_trim(what); /* a list cut short ends on a whole character */
     printf("%s|%s|%s|%s|%s\n", json_string_value(json_object_get(a, "rule")),
            json_string_value(json_object_get(a, "article")), c ? c : "-", state, what);
 }
@@ -312,6 +314,7 @@ static int show_event(void *ctx, json_t *ev)
         char why[600];
         snprintf(why, sizeof why, "event %lld: %s",
                  (long long)json_integer_value(json_object_get(ev, "event")), s_or(ev, "why", ""));
+        utf8_trim(why);
         print_alert_text(a, state ? state : "?", s_or(ev, "at", "?"), why);
     }
     fflush(stdout);

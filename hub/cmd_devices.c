@@ -4,6 +4,7 @@
 #include "hub.h"
 #include "mediapull.h"
 #include "sync.h"
+#include "utf8.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -62,8 +63,8 @@ static json_t *view_json(const device_view_t *v)
     hub_time_text(v->st.last_seen_ms, seen, sizeof seen);
     hub_time_text(v->st.last_error_ms, err_at, sizeof err_at);
     json_t *o = json_pack(
-        "{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "device_id",
-        id, "unit", v->d.unit, "vehicle", v->d.vehicle, "state",
+        "{s:s, s:o, s:o, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "device_id",
+        id, "unit", utf8_json_string(v->d.unit), "vehicle", utf8_json_string(v->d.vehicle), "state",
         v->d.revoked ? "revoked" : "enrolled", "sign_public", sign, "transport_public", box,
         "enrolled_at", enrolled, "entries", (json_int_t)v->held, "epochs", (json_int_t)v->epochs,
         "batches", (json_int_t)v->st.batches, "accepted", (json_int_t)v->st.accepted, "duplicates",
@@ -86,7 +87,7 @@ static json_t *view_json(const device_view_t *v)
     json_object_set_new(o, "clock_offset_ms",
                         v->st.has_clock_offset ? json_integer(v->st.clock_offset_ms) : json_null());
     json_object_set_new(o, "last_error",
-                        v->st.last_error[0] ? json_string(v->st.last_error) : json_null());
+                        v->st.last_error[0] ? utf8_json_string(v->st.last_error) : json_null());
     json_object_set_new(o, "last_error_at",
                         v->st.last_error_ms ? json_string(err_at) : json_null());
     json_object_set(o, "heads", v->heads);
@@ -252,9 +253,10 @@ static int refusal_one(void *ctx, const store_refusal_t *r)
     hex_encode(r->transport_pk, 32, key);
     hub_time_text(r->first_ms, first, sizeof first);
     hub_time_text(r->last_ms, last, sizeof last);
-    json_array_append_new(arr, json_pack("{s:s, s:s, s:I, s:s, s:s, s:s}", "transport_public", key,
-                                         "reason", r->reason, "count", (json_int_t)r->count,
-                                         "first", first, "last", last, "address", r->address));
+    json_array_append_new(arr, json_pack("{s:s, s:o, s:I, s:s, s:s, s:o}", "transport_public", key,
+                                         "reason", utf8_json_string(r->reason), "count",
+                                         (json_int_t)r->count, "first", first, "last", last,
+                                         "address", utf8_json_string(r->address)));
     return 0;
 }
 
@@ -396,11 +398,11 @@ static int integrity_one(void *ctx, const store_integrity_t *ev)
             return FT_ENOMEM;
         }
         hex_encode(ev->evidence, ev->evidence_len, hex);
-        json_t *o =
-            json_pack("{s:I, s:s, s:s, s:s, s:I, s:I, s:s, s:I, s:s}", "id", (json_int_t)ev->id,
-                      "time", when, "device_id", id, "reason", ev->reason, "epoch",
-                      (json_int_t)ev->epoch, "seq", (json_int_t)ev->seq, "detail", ev->detail,
-                      "hublog_seq", (json_int_t)ev->hublog_seq, "evidence_hex", hex);
+        json_t *o = json_pack("{s:I, s:s, s:s, s:o, s:I, s:I, s:o, s:I, s:s}", "id",
+                              (json_int_t)ev->id, "time", when, "device_id", id, "reason",
+                              utf8_json_string(ev->reason), "epoch", (json_int_t)ev->epoch, "seq",
+                              (json_int_t)ev->seq, "detail", utf8_json_string(ev->detail),
+                              "hublog_seq", (json_int_t)ev->hublog_seq, "evidence_hex", hex);
         free(hex);
         json_dumpf(o, stdout, JSON_COMPACT);
         fputc('\n', stdout);

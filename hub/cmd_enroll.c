@@ -7,6 +7,7 @@
  */
 #include "hlc.h"
 #include "hub.h"
+#include "utf8.h"
 
 #include <jansson.h>
 #include <pwd.h>
@@ -119,6 +120,11 @@ int hub_cmd_enroll(int argc, char **argv)
         hub_fail("unit and vehicle names must be shorter than %d bytes", STORE_NAME_MAX);
         return 2;
     }
+    if (!utf8_valid_str(unit) || !utf8_valid_str(vehicle)) {
+        hub_fail("unit and vehicle names must be UTF-8 text (is the terminal set to another "
+                 "encoding, such as GBK?)");
+        return 2;
+    }
     store_device_t d = {0};
     if (by_file) {
         rc = read_pub(argv[optind], d.sign_pk, d.transport_pk);
@@ -132,8 +138,8 @@ int hub_cmd_enroll(int argc, char **argv)
         return 2;
     }
     devid_from_pk(d.sign_pk, d.device);
-    snprintf(d.unit, sizeof d.unit, "%s", unit);
-    snprintf(d.vehicle, sizeof d.vehicle, "%s", vehicle);
+    utf8_copy(d.unit, sizeof d.unit, unit);
+    utf8_copy(d.vehicle, sizeof d.vehicle, vehicle);
     char id[DEVID_TEXT_SIZE];
     devid_format(d.device, id);
 

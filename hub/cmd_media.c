@@ -7,6 +7,7 @@
 #include "logging.h"
 #include "mediapull.h"
 #include "record.h"
+#include "utf8.h"
 
 #include <bodyjson.h>
 #include <fcntl.h>
@@ -25,8 +26,10 @@ static void media_usage(FILE *out)
                  "       fieldtrail-hub media get FILE_ID --out FILE\n"
                  "         [--state DIR] [--config FILE]\n\n"
                  "list: media files the hub knows of (Art. 10 fields), with their transfer state;\n"
-                 "      filters match exactly; --since/--until select by capture time overlap;\n"
-                 "      --all also lists files superseded by a later, whole copy (superseded_by).\n"
+                 "      filters match exactly (text that is not valid UTF-8 also as listed, with\n"
+                 "      \\xNN for each invalid byte); --since/--until select by capture time\n"
+                 "      overlap; --all also lists files superseded by a later, whole copy\n"
+                 "      (superseded_by).\n"
                  "get:  writes the decrypted file (checked against its content hash) to FILE.\n");
 }
 
@@ -55,9 +58,26 @@ typedef struct {
     json_t *out; /* array of rows */
 } list_t;
 
+/* A filter matches the stored text, or the escaped form `list` shows of
+ * text that is not valid UTF-8 (utf8.h). */
 static bool eq(const char *filter, const char *v)
 {
-    return !filter || (v && strcmp(filter, v) == 0);
+    if (!filter) {
+        return true;
+    }
+    if (!v) {
+        return false;
+    }
+    if (strcmp(filter, v) == 0) {
+        return true;
+    }
+    char *shown = NULL;
+    if (utf8_valid_str(v) || utf8_escape(v, &shown) != FT_OK) {
+        return false;
+    }
+    bool same = strcmp(filter, shown) == 0;
+    free(shown);
+    return same;
 }
 
 static json_t *time_json(const Ft__Time *t)
@@ -88,12 +108,19 @@ static const char *source_name(Ft__ValueSource s)
     }
 }
 
+/* One file of `media list`. Its text is shown escaped where it is not valid
+ * UTF-8 (an old edge cut a sidecar's text mid-character): a file is never
+ * left out for its text; a row that cannot be made (out of memory) ends the
+ * listing with an error. */
 static int list_visit(void *vctx, const hub_mfile_t *f)
 {
     list_t *l = vctx;
     store_txn_t *t = NULL;
-    if (store_begin(l->ctx->store, false, &t) != FT_OK) {
-        return 0;
+    char idhex[33];
+    hex_encode(f->file_id, MEDIA_FILE_ID_BYTES, idhex);
+    int err = store_begin(l->ctx->store, false, &t);
+    if (err != FT_OK) {
+        return err;
     }
     const uint8_t *raw = NULL;
     size_t len = 0;
@@ -101,10 +128,20 @@ static int list_visit(void *vctx, const hub_mfile_t *f)
     memset(&v, 0, sizeof v);
     store_device_t dev;
     bool has_dev = store_device_get(t, f->device, &dev) == FT_OK;
-    if (store_entry_get(t, f->device, f->epoch, f->seq, &raw, &len) != FT_OK ||
-        entry_open(raw, len, &v) != FT_OK) {
+    err = store_entry_get(t, f->device, f->epoch, f->seq, &raw, &len);
+    if (err == FT_OK) {
+        err = entry_open(raw, len, &v);
+    }
+    if (err == FT_OK && (!v.entry->body || v.entry->body->kind_case != FT__BODY__KIND_MEDIA)) {
+        entry_view_free(&v);
+        err = FT_ECORRUPT;
+    }
+    if (err != FT_OK) {
         store_abort(&t);
-        return 0;
+        log_warn("media %s: its manifest (entry %llu) cannot be read from the store (%s): "
+                 "not listed",
+                 idhex, (unsigned long long)f->seq, ft_strerror(err));
+        return FT_OK;
     }
     const Ft__MediaManifest *mf = v.entry->body->media;
     const char *unit = mf->unit ? mf->unit : (has_dev ? dev.unit : NULL);
@@ -118,40 +155,62 @@ static int list_visit(void *vctx, const hub_mfile_t *f)
     if (l->has_until && s > l->until) {
         keep = false;
     }
-    {
-        char idhex[33], dev_text[DEVID_TEXT_SIZE], chash[65];
-        hex_encode(f->file_id, MEDIA_FILE_ID_BYTES, idhex);
-        devid_format(f->device, dev_text);
-        hex_encode(f->content_hash, MEDIA_HASH_BYTES, chash);
-        json_t *o = json_pack(
-            "{s:s, s:s, s:s, s:s?, s:I, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, s:s, s:s, "
-            "s:s, s:I, s:I, s:I, s:I}",
-            "file_id", idhex, "state", state_name(f->state), "kind", media_kind_name(mf->kind),
-            "name", mf->file_name, "size", (json_int_t)f->size, "unit", unit, "recorder",
-            mf->recorder, "officer", mf->officer, "case", mf->case_id, "cause", mf->cause, "party",
-            mf->party, "vehicle", has_dev ? dev.vehicle : NULL, "device", dev_text, "content_hash",
-            chash, "officer_source",
-            mf->has_officer_source ? source_name(mf->officer_source) : "none", "chunks",
-            (json_int_t)f->n_chunks, "chunks_held", (json_int_t)f->held, "chunks_refused",
-            (json_int_t)f->bad, "seq", (json_int_t)f->seq);
-        json_object_set_new(o, "start", time_json(mf->start));
-        json_object_set_new(o, "end", time_json(mf->end));
-        json_object_set_new(
-            o, "time_source",
-            json_string(mf->has_time_source ? source_name(mf->time_source) : "none"));
-        if (mf->has_supersedes && mf->supersedes.len == MEDIA_FILE_ID_BYTES) {
-            char sup[33];
-            hex_encode(mf->supersedes.data, MEDIA_FILE_ID_BYTES, sup);
-            json_object_set_new(o, "supersedes", json_string(sup));
-        }
-        /* Every row is kept until the superseded ones are known (a filter
-         * may match only one of a pair); mark_superseded drops the rest. */
-        json_object_set_new(o, "_match", json_boolean(keep));
-        json_array_append_new(l->out, o);
+    char dev_text[DEVID_TEXT_SIZE], chash[65];
+    devid_format(f->device, dev_text);
+    hex_encode(f->content_hash, MEDIA_HASH_BYTES, chash);
+    json_t *o =
+        json_pack("{s:s, s:s, s:s, s:I, s:s, s:s, s:s, s:I, s:I, s:I, s:I}", "file_id", idhex,
+                  "state", state_name(f->state), "kind", media_kind_name(mf->kind), "size",
+                  (json_int_t)f->size, "device", dev_text, "content_hash", chash, "officer_source",
+                  mf->has_officer_source ? source_name(mf->officer_source) : "none", "chunks",
+                  (json_int_t)f->n_chunks, "chunks_held", (json_int_t)f->held, "chunks_refused",
+                  (json_int_t)f->bad, "seq", (json_int_t)f->seq);
+    bool ok = o && json_object_set_new(o, "start", time_json(mf->start)) == 0 &&
+              json_object_set_new(o, "end", time_json(mf->end)) == 0 &&
+              json_object_set_new(
+                  o, "time_source",
+                  json_string(mf->has_time_source ? source_name(mf->time_source) : "none")) == 0;
+    /* The text: null when absent, escaped where it is not valid UTF-8
+     * (utf8_json_string is NULL for text only when memory runs out). */
+    const struct {
+        const char *key, *text;
+    } texts[] = {
+        {"name", mf->file_name},    {"unit", unit},
+        {"recorder", mf->recorder}, {"officer", mf->officer},
+        {"case", mf->case_id},      {"cause", mf->cause},
+        {"party", mf->party},       {"vehicle", has_dev ? dev.vehicle : NULL},
+    };
+    bool escaped = false;
+    for (size_t i = 0; ok && i < sizeof texts / sizeof texts[0]; i++) {
+        json_t *j = texts[i].text ? utf8_json_string(texts[i].text) : json_null();
+        ok = j && json_object_set_new(o, texts[i].key, j) == 0;
+        escaped = escaped || !utf8_valid_str(texts[i].text);
+    }
+    if (ok && escaped) {
+        ok = json_object_set_new(o, "text_escaped", json_true()) == 0;
+    }
+    if (ok && mf->has_supersedes && mf->supersedes.len == MEDIA_FILE_ID_BYTES) {
+        char sup[33];
+        hex_encode(mf->supersedes.data, MEDIA_FILE_ID_BYTES, sup);
+        ok = json_object_set_new(o, "supersedes", json_string(sup)) == 0;
+    }
+    /* Every row is kept until the superseded ones are known (a filter may
+     * match only one of a pair); mark_superseded drops the rest. */
+    if (ok) {
+        ok = json_object_set_new(o, "_match", json_boolean(keep)) == 0;
     }
     entry_view_free(&v);
     store_abort(&t);
-    return 0;
+    if (ok) {
+        ok = json_array_append_new(l->out, o) == 0;
+    } else {
+        json_decref(o);
+    }
+    if (!ok) {
+        log_error("media %s cannot be listed: out of memory", idhex);
+        return FT_ENOMEM;
+    }
+    return FT_OK;
 }
 
 /* A manifest that supersedes another of its own device (docs/media.md: a

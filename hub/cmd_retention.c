@@ -9,6 +9,7 @@
 #include "logging.h"
 #include "record.h"
 #include "retention.h"
+#include "utf8.h"
 
 #include <errno.h>
 #include <ftw.h>
@@ -650,7 +651,7 @@ static int rm_cb(const char *path, const struct stat *sb, int flag, struct FTW *
 /* A directory name for a case: '/' and control characters become '_'. */
 static void case_dir_name(const char *case_id, char *out, size_t n)
 {
-    snprintf(out, n, "%s", case_id);
+    utf8_copy(out, n, case_id);
     for (char *c = out; *c; c++) {
         if ((unsigned char)*c < 0x20 || *c == '/' || *c == '\\' || *c == ':' || *c == '*' ||
             *c == '?' || *c == '"' || *c == '<' || *c == '>' || *c == '|') {
@@ -910,7 +911,7 @@ int hub_cmd_archive(int argc, char **argv)
         snprintf(rel, sizeof rel, "cases/%s", name);
         snprintf(path, sizeof path, "%.3900s/%.390s", stage, rel);
         for (int k = 2; fsutil_exists(path); k++) {
-            snprintf(rel, sizeof rel, "cases/%.280s-%d", name, k);
+            snprintf(rel, sizeof rel, "cases/%.*s-%d", utf8_fit(name, 280), name, k);
             snprintf(path, sizeof path, "%.3900s/%.390s", stage, rel);
         }
         bundle_opts_t bo = {.case_id = json_string_value(c),
@@ -1027,7 +1028,8 @@ int hub_cmd_archive(int argc, char **argv)
         size_t len = strlen(targets);
         snprintf(targets + len, sizeof targets - len, "%s%s", len ? "," : "", json_string_value(c));
     }
-    snprintf(detail, sizeof detail, "{\"archive_blake2b\":\"%s\",\"iso\":\"%.600s\"}", mhex, iso);
+    snprintf(detail, sizeof detail, "{\"archive_blake2b\":\"%s\",\"iso\":\"%.*s\"}", mhex,
+             utf8_fit(iso, 600), iso);
     Ft__AuditEvent a = FT__AUDIT_EVENT__INIT;
     a.user = (char *)by;
     a.action = "archive_iso";

@@ -6,6 +6,7 @@
 #include "evaluator.h"
 #include "fsutil.h"
 #include "record.h"
+#include "utf8.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -86,7 +87,8 @@ static json_t *record_line_json(const case_view_t *v, size_t i, const line_t *li
         json_t *cov = json_pack("{s:f, s:I, s:I}", "covered", covered, "media", (json_int_t)linked,
                                 "longest_uncovered_ms", (json_int_t)longest);
         if (r->rec->media_unsuitable && r->rec->media_unsuitable[0]) {
-            json_object_set_new(cov, "media_unsuitable", json_string(r->rec->media_unsuitable));
+            json_object_set_new(cov, "media_unsuitable",
+                                utf8_json_string(r->rec->media_unsuitable));
         }
         json_t *which = json_array();
         for (size_t m = 0; m < v->c.n_media; m++) {
@@ -117,18 +119,23 @@ static json_t *media_line_json(const case_view_t *v, size_t m)
     char a[48], b[48];
     tm(g->start_ms, a, sizeof a);
     tm(g->end_ms, b, sizeof b);
-    json_t *o =
-        json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I}", "kind", "media", "ref", g->ref,
-                  "media_id", g->media_id, "start", a, "end", b, "time_ms", (json_int_t)g->start_ms,
-                  "end_ms", (json_int_t)g->end_ms, "offset_ms", (json_int_t)it->offset_ms);
-    json_object_set_new(o, "officer", g->officer ? json_string(g->officer) : json_null());
+    /* Text from manifests (and the index's copies of it) is shown escaped
+     * where it is not valid UTF-8 (utf8.h): a line is never without it. */
+    json_t *o = json_pack("{s:s, s:s, s:o, s:s, s:s, s:I, s:I, s:I}", "kind", "media", "ref",
+                          g->ref, "media_id", utf8_json_string(g->media_id), "start", a, "end", b,
+                          "time_ms", (json_int_t)g->start_ms, "end_ms", (json_int_t)g->end_ms,
+                          "offset_ms", (json_int_t)it->offset_ms);
+    if (!o) {
+        return NULL;
+    }
+    json_object_set_new(o, "officer", g->officer ? utf8_json_string(g->officer) : json_null());
     json_object_set_new(o, "officer_source",
                         json_string(!g->officer          ? "none"
                                     : it->officer_listed ? "manifest"
                                                          : "checkout"));
-    json_object_set_new(o, "recorder", g->recorder ? json_string(g->recorder) : json_null());
-    json_object_set_new(o, "case", g->case_id ? json_string(g->case_id) : json_null());
-    json_object_set_new(o, "file_name", json_string(it->id));
+    json_object_set_new(o, "recorder", g->recorder ? utf8_json_string(g->recorder) : json_null());
+    json_object_set_new(o, "case", g->case_id ? utf8_json_string(g->case_id) : json_null());
+    json_object_set_new(o, "file_name", utf8_json_string(it->id));
     json_t *linked = json_array();
     for (size_t i = 0; i < v->c.n_records; i++) {
         if (record_type_is_activity(v->recs[i].rec->type) && gaps_media_links(&v->recs[i], g)) {
@@ -223,6 +230,15 @@ int hub_cmd_timeline(int argc, char **argv)
     if (err == FT_OK) {
         err = case_view_load(it, st, case_id, NULL, &v);
     }
+    /* A case ID typed as a listing shows it, escaped (docs/media.md "Text"):
+     * the case of the bytes it stands for. */
+    char *raw_case = NULL;
+    if (err == FT_OK && v.c.n_records + v.c.n_media == 0 && strstr(case_id, "\\x") &&
+        utf8_unescape(case_id, &raw_case) == FT_OK && strcmp(raw_case, case_id) != 0) {
+        case_view_free(&v);
+        err = case_view_load(it, st, raw_case, NULL, &v);
+    }
+    free(raw_case);
     if (err != FT_OK) {
         hub_fail("cannot read case %s: %s", case_id, ft_strerror(err));
         goto out;
@@ -284,6 +300,11 @@ int hub_cmd_timeline(int argc, char **argv)
             lines[cur].placed = true;
             json_t *o = lines[cur].media ? media_line_json(&v, lines[cur].i)
                                          : record_line_json(&v, lines[cur].i, lines, n);
+            if (!o) {
+                hub_fail("out of memory showing case %s", case_id);
+                free(stack);
+                goto out;
+            }
             if (lines[cur].parent != SIZE_MAX) {
                 json_object_set_new(o, "amends",
                                     json_string(v.recs[lines[lines[cur].parent].i].ref));
@@ -308,6 +329,11 @@ int hub_cmd_timeline(int argc, char **argv)
     for (size_t k = 0; k < n; k++) {
         if (!lines[k].placed) {
             json_t *o = record_line_json(&v, lines[k].i, lines, n);
+            if (!o) {
+                hub_fail("out of memory showing case %s", case_id);
+                free(stack);
+                goto out;
+            }
             char *text = json_dumps(o, JSON_COMPACT);
             if (ctx.json) {
                 printf("%s\n", text ? text : "{}");

@@ -17,6 +17,7 @@
 #include "logging.h"
 #include "record.h"
 #include "sha256.h"
+#include "utf8.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -69,13 +70,16 @@ void delivery_topic(const json_t *event, char *buf, size_t len)
 {
     const json_t *a = json_object_get(event, "alert");
     char unit[256];
-    snprintf(unit, sizeof unit, "%s", str(a, "unit"));
+    utf8_copy(unit, sizeof unit, str(a, "unit"));
     for (char *p = unit; *p; p++) {
         if (*p == '.') {
             *p = '_';
         }
     }
     snprintf(buf, len, "alert.%s.%s", unit, str(a, "severity"));
+    if (len > 0) {
+        utf8_trim(buf); /* a topic cut short ends on a whole character */
+    }
 }
 
 static const char *state_zh(const char *s)
@@ -110,6 +114,7 @@ static char *bot_text(const json_t *event)
         str(a, "severity"), c ? c : "-", str(a, "unit"), str(a, "detail"), str(event, "state"),
         str(a, "article"), str(a, "rule"), str(a, "severity"), c ? c : "-", str(a, "message_en"),
         str(a, "detail"), str(a, "id"), str(event, "at"));
+    utf8_trim(t); /* a long text is cut on a whole character */
     return t;
 }
 
@@ -123,7 +128,8 @@ char *delivery_body(hook_format f, const json_t *event)
         return NULL;
     }
     /* WeCom and DingTalk group bots take the same plain-text shape. */
-    json_t *o = json_pack("{s:s, s:{s:s}}", "msgtype", "text", "text", "content", text);
+    json_t *o =
+        json_pack("{s:s, s:{s:o}}", "msgtype", "text", "text", "content", utf8_json_string(text));
     free(text);
     if (!o) {
         return NULL;
@@ -323,8 +329,8 @@ int delivery_cursors_read(const char *path, hook_cursor_t **out, size_t *n, char
             break;
         }
         snprintf(c[i].key, sizeof c[i].key, "%s", key);
-        snprintf(c[i].name, sizeof c[i].name, "%s", name ? name : "?");
-        snprintf(c[i].last_error, sizeof c[i].last_error, "%s", le ? le : "");
+        utf8_copy(c[i].name, sizeof c[i].name, name ? name : "?");
+        utf8_copy(c[i].last_error, sizeof c[i].last_error, le ? le : "");
         c[i].last_success_ms = (int64_t)ls;
         c[i].last_error_ms = (int64_t)lem;
     }
@@ -342,12 +348,18 @@ int delivery_cursors_write(const char *path, const hook_cursor_t *c, size_t n)
 {
     json_t *hooks = json_array();
     for (size_t i = 0; i < n; i++) {
-        json_array_append_new(
-            hooks, json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:s}", "key", c[i].key, "name",
-                             c[i].name, "seq", (json_int_t)c[i].seq, "sent", (json_int_t)c[i].sent,
-                             "failed", (json_int_t)c[i].failed, "last_success_ms",
-                             (json_int_t)c[i].last_success_ms, "last_error_ms",
-                             (json_int_t)c[i].last_error_ms, "last_error", c[i].last_error));
+        json_array_append_new(hooks, json_pack("{s:s, s:o, s:I, s:I, s:I, s:I, s:I, s:o}", "key",
+                                               c[i].key, "name", utf8_json_string(c[i].name), "seq",
+                                               (json_int_t)c[i].seq, "sent", (json_int_t)c[i].sent,
+                                               "failed", (json_int_t)c[i].failed, "last_success_ms",
+                                               (json_int_t)c[i].last_success_ms, "last_error_ms",
+                                               (json_int_t)c[i].last_error_ms, "last_error",
+                                               utf8_json_string(c[i].last_error)));
+    }
+    if (json_array_size(hooks) != n) {
+        /* a hook left out would lose its cursor: write nothing instead */
+        json_decref(hooks);
+        return FT_ENOMEM;
     }
     json_t *root = json_pack("{s:i, s:o}", "version", 1, "hooks", hooks);
     char *text = root ? json_dumps(root, JSON_INDENT(1)) : NULL;
@@ -497,6 +509,9 @@ static bool post(delivery_t *d, const hook_t *h, const char *body, char *why, si
             const char *msg = json_string_value(json_object_get(j, "errmsg"));
             snprintf(why, whylen, "the bot refused it: errcode %lld %s",
                      (long long)json_integer_value(code), msg ? msg : "");
+            if (whylen > 0) {
+                utf8_trim(why); /* the bot's message cut on a whole character */
+            }
             json_decref(j);
             return false;
         }
@@ -573,7 +588,7 @@ static void note(hookstate_t *h, uint64_t seq, bool done, bool ok, const char *w
         h->c.last_success_ms = now;
     } else if (why) {
         h->c.last_error_ms = now;
-        snprintf(h->c.last_error, sizeof h->c.last_error, "%s", why);
+        utf8_copy(h->c.last_error, sizeof h->c.last_error, why);
     }
     if (done) {
         h->c.seq = seq;
@@ -765,7 +780,7 @@ static int load_cursors(delivery_t *d)
         memcpy(key, h->c.key, sizeof key);
         h->c = *found;
         memcpy(h->c.key, key, sizeof key);
-        snprintf(h->c.name, sizeof h->c.name, "%s", h->name);
+        utf8_copy(h->c.name, sizeof h->c.name, h->name);
         if (h->c.seq > head) {
             log_warn("webhook %s: its cursor (entry %" PRIu64
                      ") is past the hub log's head (%" PRIu64
@@ -819,7 +834,7 @@ int delivery_new(const delivery_opts_t *opts, delivery_t **out)
                     break;
                 }
             }
-            snprintf(h->c.name, sizeof h->c.name, "%s", h->name);
+            utf8_copy(h->c.name, sizeof h->c.name, h->name);
             delivery_hook_key(&h->hook, h->c.key);
             pthread_mutex_init(&h->mu, NULL);
             pthread_condattr_t ca;
@@ -962,9 +977,10 @@ json_t *delivery_status_json(const char *state, devlog_t *hublog)
     json_t *a = json_array();
     for (size_t i = 0; i < n; i++) {
         uint64_t backlog = 0;
-        json_t *o = json_pack("{s:s, s:I, s:I, s:s*}", "hook", c[i].name, "sent",
-                              (json_int_t)c[i].sent, "failed", (json_int_t)c[i].failed,
-                              "last_error", c[i].last_error[0] ? c[i].last_error : NULL);
+        json_t *o =
+            json_pack("{s:o, s:I, s:I, s:o*}", "hook", utf8_json_string(c[i].name), "sent",
+                      (json_int_t)c[i].sent, "failed", (json_int_t)c[i].failed, "last_error",
+                      c[i].last_error[0] ? utf8_json_string(c[i].last_error) : NULL);
         if (delivery_backlog(hublog, c[i].seq, &backlog) == FT_OK) {
             json_object_set_new(o, "backlog", json_integer((json_int_t)backlog));
         } else {

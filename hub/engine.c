@@ -5,6 +5,7 @@
 #include "lmdbx.h"
 #include "logging.h"
 #include "record.h"
+#include "utf8.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -153,11 +154,13 @@ static json_t *alert_json(index_txn_t *it, const gap_alert_t *g, const char *uni
     json_object_set_new(o, "kind", json_string(rule_kind_name(r->kind)));
     json_object_set_new(o, "article", json_string(g->article));
     json_object_set_new(o, "severity", json_string(rule_severity_name(r->severity)));
-    json_object_set_new(o, "case", g->case_id[0] ? json_string(g->case_id) : json_null());
-    json_object_set_new(o, "subject", json_string(g->subject));
-    json_object_set_new(o, "message_zh", json_string(r->message_zh ? r->message_zh : ""));
-    json_object_set_new(o, "message_en", json_string(r->message_en ? r->message_en : ""));
-    json_object_set_new(o, "detail", json_string(g->detail));
+    /* Text from records, manifests and the rule pack: escaped where it is
+     * not valid UTF-8 (utf8.h), so that the alert keeps its case and detail */
+    json_object_set_new(o, "case", g->case_id[0] ? utf8_json_string(g->case_id) : json_null());
+    json_object_set_new(o, "subject", utf8_json_string(g->subject));
+    json_object_set_new(o, "message_zh", utf8_json_string(r->message_zh ? r->message_zh : ""));
+    json_object_set_new(o, "message_en", utf8_json_string(r->message_en ? r->message_en : ""));
+    json_object_set_new(o, "detail", utf8_json_string(g->detail));
     set_time(o, "due_at", g->at_ms);
     char found_unit[INDEX_STR] = "", found_dev[INDEX_REF_TEXT] = "";
     /* The subject: refs joined by '>' (a ref may end in "#reason"). */
@@ -179,13 +182,13 @@ static json_t *alert_json(index_txn_t *it, const gap_alert_t *g, const char *uni
         bool known = index_item_get(it, ref, &item) == FT_OK;
         if (known && item.kind == INDEX_MEDIA) {
             json_array_append_new(media, json_string(p));
-            json_array_append_new(media_ids, json_string(item.media_id));
+            json_array_append_new(media_ids, utf8_json_string(item.media_id));
         } else {
             json_array_append_new(records, json_string(p));
-            json_array_append_new(record_ids, json_string(known ? item.id : ""));
+            json_array_append_new(record_ids, utf8_json_string(known ? item.id : ""));
         }
         if (known && !found_unit[0]) {
-            snprintf(found_unit, sizeof found_unit, "%s", item.unit);
+            utf8_copy(found_unit, sizeof found_unit, item.unit);
         }
     }
     json_object_set_new(o, "records", records);
@@ -193,9 +196,9 @@ static json_t *alert_json(index_txn_t *it, const gap_alert_t *g, const char *uni
     json_object_set_new(o, "media", media);
     json_object_set_new(o, "media_ids", media_ids);
     const char *u = found_unit[0] ? found_unit : unit ? unit : "";
-    json_object_set_new(o, "unit", json_string(u));
+    json_object_set_new(o, "unit", utf8_json_string(u));
     const char *d = found_dev[0] ? found_dev : device;
-    json_object_set_new(o, "device", d && d[0] ? json_string(d) : json_null());
+    json_object_set_new(o, "device", d && d[0] ? utf8_json_string(d) : json_null());
     return o;
 }
 
@@ -247,7 +250,7 @@ int case_view_load(index_txn_t *it, store_txn_t *st, const char *case_id, const 
     size_t n = 0, mn = 0, mcap = 0;
     int err = FT_OK;
     if (case_id) {
-        snprintf(v->case_id, sizeof v->case_id, "%s", case_id);
+        utf8_copy(v->case_id, sizeof v->case_id, case_id);
         err = index_case_refs(it, case_id, &refs, &n);
     } else {
         refs = malloc(INDEX_REF_BYTES);
@@ -431,7 +434,7 @@ static const devinfo_t *devinfo(tail_t *t, const uint8_t *device)
     }
     store_device_t dev;
     if (store_device_get(t->st, device, &dev) == FT_OK) {
-        snprintf(d->unit, sizeof d->unit, "%s", dev.unit);
+        utf8_copy(d->unit, sizeof d->unit, dev.unit);
     }
     return d;
 }

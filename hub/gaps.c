@@ -14,6 +14,7 @@
  */
 #include "gaps.h"
 #include "record.h"
+#include "utf8.h"
 
 #include <math.h>
 #include <sodium.h>
@@ -43,10 +44,13 @@ static int add_alert(gap_alerts_t *out, const rule_t *rule, const char *article,
     gap_alert_t *a = &out->items[out->n++];
     memset(a, 0, sizeof *a);
     a->rule = rule;
-    snprintf(a->article, sizeof a->article, "%s", article ? article : rule->article);
-    snprintf(a->case_id, sizeof a->case_id, "%s", case_id ? case_id : "");
-    snprintf(a->subject, sizeof a->subject, "%s", subject ? subject : "");
-    snprintf(a->detail, sizeof a->detail, "%s", detail ? detail : "");
+    /* Never cut inside a character (utf8.h); the detail, made by the
+     * callers' snprintf, not left ending in a character that cut. */
+    utf8_copy(a->article, sizeof a->article, article ? article : rule->article);
+    utf8_copy(a->case_id, sizeof a->case_id, case_id);
+    utf8_copy(a->subject, sizeof a->subject, subject);
+    utf8_copy(a->detail, sizeof a->detail, detail);
+    utf8_trim(a->detail);
     a->at_ms = at_ms;
     crypto_generichash_state st;
     uint8_t h[8];

@@ -18,6 +18,7 @@
 #include "lmdbx.h"
 #include "record.h"
 #include "row.h"
+#include "utf8.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -833,9 +834,10 @@ static const char *field_text(const Ft__Record *rec, const char *key)
     return "";
 }
 
+/* Never cut inside a character (utf8.h); text that fits is kept as it is. */
 static void copy(char *dst, const char *src)
 {
-    snprintf(dst, INDEX_STR, "%s", src ? src : "");
+    utf8_copy(dst, INDEX_STR, src);
 }
 
 static int add_record(index_txn_t *t, index_item_t *it, const Ft__Record *rec, char *justify,
@@ -931,7 +933,7 @@ static int add_record(index_txn_t *t, index_item_t *it, const Ft__Record *rec, c
         }
     }
     if (err == FT_OK && rec->type == FT__RECORD_TYPE__JUSTIFICATION) {
-        snprintf(justify, justify_len, "%s", field_text(rec, "alert"));
+        utf8_copy(justify, justify_len, field_text(rec, "alert"));
     }
     return err;
 }

@@ -9,6 +9,7 @@
 #include "mediawire.h"
 #include "wire.h"
 #include "zap.h"
+#include "utf8.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -369,7 +370,7 @@ static void media_pause(hub_media_t *hm, int err, const char *what)
     hm->pause_err = err;
     hm->paused_ms = hm->retried_ms = now_ms();
     hm->free_bytes = free_bytes_at(hm->blob_root);
-    snprintf(hm->pause_what, sizeof hm->pause_what, "%s", what);
+    utf8_copy(hm->pause_what, sizeof hm->pause_what, what);
     if (err == FT_EFULL) {
         log_error("media: the hub's storage is full (%s): media pulling paused; log records and "
                   "alerts keep flowing while the store can commit, nothing stored is touched, the "
@@ -846,8 +847,8 @@ static void chunk_integrity(hub_media_t *hm, active_t *a, uint32_t index, const 
                              .evidence = data,
                              .evidence_len = len};
     memcpy(row.device, a->row.device, DEVID_BYTES);
-    snprintf(row.reason, sizeof row.reason, "%s", reason);
-    snprintf(row.detail, sizeof row.detail, "%s", detail);
+    utf8_copy(row.reason, sizeof row.reason, reason);
+    utf8_copy(row.detail, sizeof row.detail, detail);
     uint64_t eid = 0;
     if (store_integrity_add(t, &row, &eid) != FT_OK || store_commit(&t) != FT_OK) {
         log_error("cannot record the integrity event in the store");
@@ -1308,7 +1309,7 @@ static void try_resume(hub_media_t *hm, int64_t t)
     if (err != FT_OK) {
         log_debug("media: still paused: %s: %s", what, ft_strerror(err));
         hm->pause_err = err;
-        snprintf(hm->pause_what, sizeof hm->pause_what, "%s", what);
+        utf8_copy(hm->pause_what, sizeof hm->pause_what, what);
         status_write(hm, "paused");
         return;
     }

@@ -8,6 +8,7 @@
 #include "logging.h"
 #include "mediapull.h"
 #include "record.h"
+#include "utf8.h"
 
 #include <errno.h>
 #include <math.h>
@@ -29,9 +30,10 @@ bool retention_reason_ok(const char *reason)
     return false;
 }
 
+/* Never cut inside a character (utf8.h). */
 static void copy(char *dst, size_t n, const char *src)
 {
-    snprintf(dst, n, "%s", src ? src : "");
+    utf8_copy(dst, n, src);
 }
 
 /* ---- policy ------------------------------------------------------------------------ */
@@ -124,14 +126,15 @@ void retention_decide(const retention_policy_t *p, retention_item_t *it, int64_t
     it->expired = it->complete && !it->deleted && now_ms >= it->keep_until_ms;
     day_text(it->daily_until_ms, a, sizeof a);
     if (it->held) {
-        snprintf(it->why, sizeof it->why, "legal hold (%.300s): kept", it->hold_why);
+        snprintf(it->why, sizeof it->why, "legal hold (%.*s): kept", utf8_fit(it->hold_why, 300),
+                 it->hold_why);
     } else if (!it->complete) {
         snprintf(it->why, sizeof it->why, "not complete at the hub: kept");
     } else if (it->n_cases) {
         day_text(it->evidence_until_ms, b, sizeof b);
         snprintf(it->why, sizeof it->why,
-                 "evidence of case %.200s until %.40s, daily period until %.40s: %s", it->cases, b,
-                 a, it->expired ? "both expired" : "kept");
+                 "evidence of case %.*s until %.40s, daily period until %.40s: %s",
+                 utf8_fit(it->cases, 200), it->cases, b, a, it->expired ? "both expired" : "kept");
     } else {
         snprintf(it->why, sizeof it->why, "daily enforcement media, no case, no hold: %s %.40s",
                  it->expired ? "its daily period ended" : "kept until", a);
@@ -364,6 +367,7 @@ static void add_case(retention_item_t *it, const char *case_id, int64_t last_ms)
     size_t len = strlen(it->cases);
     if (len + strlen(case_id) + 3 < sizeof it->cases) {
         snprintf(it->cases + len, sizeof it->cases - len, "%s%s", len ? ", " : "", case_id);
+        utf8_trim(it->cases);
     }
     it->n_cases++;
     if (last_ms > it->case_last_ms) {
@@ -515,9 +519,11 @@ int retention_plan(hub_ctx_t *ctx, const retention_policy_t *p, int64_t now_ms,
             }
             if (hit) {
                 ri->held = true;
-                snprintf(ri->hold_why, sizeof ri->hold_why, "%s %.120s, %.30s, %.60s",
-                         hd->case_id[0] ? "case" : "media",
-                         hd->case_id[0] ? hd->case_id : hd->media_id, hd->reason, hd->source);
+                const char *what = hd->case_id[0] ? hd->case_id : hd->media_id;
+                snprintf(ri->hold_why, sizeof ri->hold_why, "%s %.*s, %.*s, %.*s",
+                         hd->case_id[0] ? "case" : "media", utf8_fit(what, 120), what,
+                         utf8_fit(hd->reason, 30), hd->reason, utf8_fit(hd->source, 60),
+                         hd->source);
             }
         }
         retention_decide(p, ri, now_ms);
@@ -751,11 +757,13 @@ json_t *retention_item_json(const retention_item_t *it)
     day_text(it->daily_until_ms, daily, sizeof daily);
     day_text(it->evidence_until_ms ? it->evidence_until_ms : 0, ev, sizeof ev);
     day_text(it->keep_until_ms, keep, sizeof keep);
-    json_t *o = json_pack("{s:s, s:s, s:I, s:b, s:b, s:b, s:s, s:s, s:s, s:s, s:b, s:s, s:s}",
-                          "file_id", it->media_id, "ref", it->ref, "size", (json_int_t)it->size,
-                          "complete", it->complete, "deleted", it->deleted, "expired", it->expired,
-                          "class", it->klass, "captured_until", cap, "daily_until", daily,
-                          "keep_until", keep, "held", it->held, "cases", it->cases, "why", it->why);
+    /* text escaped where it is not valid UTF-8 (utf8.h): never left out */
+    json_t *o =
+        json_pack("{s:s, s:s, s:I, s:b, s:b, s:b, s:s, s:s, s:s, s:s, s:b, s:o, s:o}", "file_id",
+                  it->media_id, "ref", it->ref, "size", (json_int_t)it->size, "complete",
+                  it->complete, "deleted", it->deleted, "expired", it->expired, "class", it->klass,
+                  "captured_until", cap, "daily_until", daily, "keep_until", keep, "held", it->held,
+                  "cases", utf8_json_string(it->cases), "why", utf8_json_string(it->why));
     json_object_set_new(o, "evidence_until", it->evidence_until_ms ? json_string(ev) : json_null());
     if (it->deleted) {
         json_object_set_new(o, "deletion_hublog_seq", json_integer((json_int_t)it->deletion_seq));
@@ -768,8 +776,10 @@ json_t *retention_hold_json(const retention_hold_t *h)
 {
     char at[48];
     rfc3339_format(h->at_ms, 0, at, sizeof at);
-    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:s}", "id", h->id, "source",
-                     h->source, "case", h->case_id, "media", h->media_id, "reason", h->reason,
-                     "details", h->details, "by", h->by, "at", at, "active", h->active,
-                     "released_by", h->released_by);
+    return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:s, s:b, s:o}", "id",
+                     utf8_json_string(h->id), "source", utf8_json_string(h->source), "case",
+                     utf8_json_string(h->case_id), "media", utf8_json_string(h->media_id), "reason",
+                     utf8_json_string(h->reason), "details", utf8_json_string(h->details), "by",
+                     utf8_json_string(h->by), "at", at, "active", h->active, "released_by",
+                     utf8_json_string(h->released_by));
 }

@@ -11,7 +11,7 @@ add_library(ft_bundlefmt STATIC ${FT_VERIFY_DIR}/bundlefmt.c ${FT_VERIFY_DIR}/bu
 target_include_directories(ft_bundlefmt PUBLIC ${FT_VERIFY_DIR} ${CMAKE_SOURCE_DIR}/common)
 target_link_libraries(ft_bundlefmt PUBLIC ft_proto PkgConfig::SODIUM PkgConfig::JANSSON)
 
-set(FT_VERIFY_COMMON error.c keys.c fsutil.c entry.c media.c sha256.c wire.c record.c)
+set(FT_VERIFY_COMMON error.c keys.c fsutil.c entry.c media.c sha256.c wire.c record.c utf8.c)
 list(TRANSFORM FT_VERIFY_COMMON PREPEND ${CMAKE_SOURCE_DIR}/common/)
 add_executable(fieldtrail-verify ${FT_VERIFY_DIR}/main.c ${FT_VERIFY_COMMON})
 target_link_libraries(fieldtrail-verify PRIVATE ft_bundlefmt m)
@@ -43,7 +43,7 @@ set(FT_VERIFY_SRC_FILES hub/verifier/main.c hub/verifier/bundlecheck.c hub/verif
   proto/wire.proto common/error.c common/error.h common/keys.c common/keys.h common/fsutil.c
   common/fsutil.h common/entry.c common/entry.h common/media.c common/media.h common/sha256.c
   common/sha256.h common/wire.c
-  common/wire.h common/record.c common/record.h docs/retention.md)
+  common/wire.h common/record.c common/record.h common/utf8.c common/utf8.h docs/retention.md)
 set(FT_VERIFY_TGZ ${CMAKE_BINARY_DIR}/hub/fieldtrail-verify-src.tar.gz)
 list(TRANSFORM FT_VERIFY_SRC_FILES PREPEND ${CMAKE_SOURCE_DIR}/ OUTPUT_VARIABLE FT_VERIFY_SRC_DEPS)
 add_custom_command(OUTPUT ${FT_VERIFY_TGZ}

@@ -4,6 +4,7 @@
 #include "rules.h"
 #include "fsutil.h"
 #include "record.h"
+#include "utf8.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -295,7 +296,7 @@ static int apply(parser_t *p, rule_t *r, char *key, char *value)
             r->article_per_type = true;
             return FT_OK;
         }
-        snprintf(r->article, sizeof r->article, "%s", value);
+        utf8_copy(r->article, sizeof r->article, value);
         return FT_OK;
     }
     if (strcmp(key, "severity") == 0) {
@@ -395,7 +396,7 @@ static int validate(parser_t *p, rule_t *r, bool kind_given)
     }
     if (missing) {
         char what[64];
-        snprintf(what, sizeof what, "%s", missing);
+        utf8_copy(what, sizeof what, missing);
         return fail(p, r->line, "rule %s needs \"%s:\"", id, what);
     }
     return FT_OK;
@@ -437,7 +438,7 @@ int rules_parse(const char *text, const char *source, rulepack_t **out, char *er
         free(copy);
         return FT_ENOMEM;
     }
-    snprintf(pack->source, sizeof pack->source, "%s", source ? source : "rule pack");
+    utf8_copy(pack->source, sizeof pack->source, source ? source : "rule pack");
     parser_t p = {.pack = pack, .source = pack->source, .err = err, .errlen = errlen};
     rule_t *cur = NULL;
     bool kind_given = false;
@@ -496,7 +497,7 @@ int rules_parse(const char *text, const char *source, rulepack_t **out, char *er
             pack->rules = bigger;
             cur = &pack->rules[pack->n++];
             memset(cur, 0, sizeof *cur);
-            snprintf(cur->id, sizeof cur->id, "%s", value);
+            utf8_copy(cur->id, sizeof cur->id, value);
             cur->enabled = true;
             cur->severity = SEV_MEDIUM;
             cur->line = p.line;

@@ -8,6 +8,7 @@
 #include "store.h"
 #include "lmdbx.h"
 #include "row.h"
+#include "utf8.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -735,8 +736,8 @@ int store_refusal_note(store_txn_t *t, const uint8_t transport_pk[32], const cha
     }
     rf.last_ms = now_ms;
     rf.count++;
-    snprintf(rf.reason, sizeof rf.reason, "%s", reason);
-    snprintf(rf.address, sizeof rf.address, "%s", address ? address : "");
+    utf8_copy(rf.reason, sizeof rf.reason, reason);
+    utf8_copy(rf.address, sizeof rf.address, address);
     uint8_t buf[256];
     row_w_t w = {buf, 0, sizeof buf, false};
     row_put_u8(&w, ROW_VERSION);

@@ -31,6 +31,7 @@
 #include "verify.h"
 #include "wire.h"
 #include "zap.h"
+#include "utf8.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -134,11 +135,12 @@ static void send_error(hub_sync_t *s, const uint8_t *rid, size_t rid_len, int co
 {
     wire_msg_t m = {.kind = WIRE_ERROR};
     m.u.error.code = code;
-    snprintf(m.u.error.reason, sizeof m.u.error.reason, "%s", reason);
+    utf8_copy(m.u.error.reason, sizeof m.u.error.reason, reason);
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(m.u.error.message, sizeof m.u.error.message, fmt, ap);
     va_end(ap);
+    utf8_trim(m.u.error.message); /* a long message cut on a whole character */
     m.u.error.epoch = epoch;
     m.u.error.seq = seq;
     send_msg(s, rid, rid_len, &m);
@@ -151,7 +153,8 @@ static int note_error(store_txn_t *t, const uint8_t device[DEVID_BYTES], store_s
                       const char *text)
 {
     st->last_error_ms = now_ms();
-    snprintf(st->last_error, sizeof st->last_error, "%s", text);
+    utf8_copy(st->last_error, sizeof st->last_error, text);
+    utf8_trim(st->last_error);
     return store_status_put(t, device, st);
 }
 
@@ -195,8 +198,8 @@ static int record_integrity(hub_sync_t *s, store_txn_t *t, const uint8_t device[
                              .evidence = raw->data,
                              .evidence_len = raw->len};
     memcpy(row.device, device, DEVID_BYTES);
-    snprintf(row.reason, sizeof row.reason, "%s", r->reason);
-    snprintf(row.detail, sizeof row.detail, "%s", r->detail);
+    utf8_copy(row.reason, sizeof row.reason, r->reason);
+    utf8_copy(row.detail, sizeof row.detail, r->detail);
     err = store_integrity_add(t, &row, &id);
     if (err == FT_OK) {
         *is_new = true;
@@ -473,8 +476,8 @@ static void on_batch(hub_sync_t *s, session_t *ss, const uint8_t *rid, size_t ri
         if (r.err != FT_OK) {
             st.rejected++;
             char text[STORE_TEXT_MAX];
-            snprintf(text, sizeof text, "%s%s%.400s", r.reason ? r.reason : "refused", ": ",
-                     r.detail);
+            snprintf(text, sizeof text, "%s%s%.*s", r.reason ? r.reason : "refused", ": ",
+                     utf8_fit(r.detail, 400), r.detail);
             err = note_error(t, ss->device, &st, text);
         } else {
             err = store_status_put(t, ss->device, &st);

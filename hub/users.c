@@ -2,6 +2,7 @@
 #include "users.h"
 #include "fsutil.h"
 #include "lmdbx.h"
+#include "utf8.h"
 
 #include <jansson.h>
 #include <pthread.h>
@@ -495,7 +496,7 @@ int users_session_check(users_t *u, const char *token, int64_t now_ms, int64_t t
         return FT_ENOTFOUND;
     }
     memset(out, 0, sizeof *out);
-    snprintf(out->user, sizeof out->user, "%s", name);
+    utf8_copy(out->user, sizeof out->user, name);
     snprintf(out->csrf, sizeof out->csrf, "%s", csrf);
     out->role = user.role;
     out->expires_ms = expires;

@@ -2,6 +2,7 @@
 #include "zap.h"
 #include "hlc.h"
 #include "logging.h"
+#include "utf8.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,7 +68,7 @@ static int note_device_refusal(store_txn_t *t, const uint8_t device[DEVID_BYTES]
     }
     st.refusals++;
     st.last_error_ms = now_ms;
-    snprintf(st.last_error, sizeof st.last_error, "%s", why);
+    utf8_copy(st.last_error, sizeof st.last_error, why);
     return store_status_put(t, device, &st);
 }
 
@@ -77,7 +78,8 @@ int zap_decide(store_t *store, const char *want_domain, const char *domain, cons
 {
     memset(v, 0, sizeof *v);
     if (strcmp(domain, want_domain) != 0) {
-        snprintf(v->why, sizeof v->why, "ZAP domain \"%.40s\" is not ours", domain);
+        snprintf(v->why, sizeof v->why, "ZAP domain \"%.*s\" is not ours", utf8_fit(domain, 40),
+                 domain);
         return FT_OK;
     }
     if (strcmp(mechanism, "CURVE") != 0 || key_len != 32) {

@@ -56,3 +56,19 @@ foreach(scenario sidecar_halves failure_once)
   set_property(TEST media_inbox_${scenario} APPEND PROPERTY ENVIRONMENT
     FT_MEDIA_SCENARIO=${scenario})
 endforeach()
+
+# Text that is not valid UTF-8 (tests/media/text_utf8.sh): ft_oldclip stores a
+# clip in an edge as edges that cut a sidecar's text mid-character did (its
+# chunks, a manifest with the bytes given, the file row); the hub lists it,
+# escaped, in every view. The positive case: a sidecar with a 300-byte
+# Chinese cause on a real edge, in every view with the whole cause.
+add_executable(ft_oldclip ${CMAKE_CURRENT_SOURCE_DIR}/media/ft_oldclip.c
+  ${CMAKE_SOURCE_DIR}/edge/mstore.c)
+target_include_directories(ft_oldclip PRIVATE ${CMAKE_SOURCE_DIR}/edge)
+target_link_libraries(ft_oldclip PRIVATE ft_common)
+set_target_properties(ft_oldclip PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests/media)
+foreach(scenario cut_text_shown_escaped chinese_cause_whole)
+  ft_add_script_test(media_text_${scenario} media/text_utf8.sh TIMEOUT 180 LABELS media)
+  set_property(TEST media_text_${scenario} APPEND PROPERTY ENVIRONMENT
+    FT_MEDIA_SCENARIO=${scenario})
+endforeach()

@@ -5,11 +5,14 @@
  *
  * usage: ft_hubalert STATE ALERT_ID RULE STATE_NAME CASE ARTICLE SEVERITY
  *                    MESSAGE_ZH MESSAGE_EN
+ * The AlertEvent's fields hold the arguments' bytes as given; in its
+ * detail_json text that is not valid UTF-8 is escaped, as the engine does.
  */
 #include "devlog.h"
 #include "fsutil.h"
 #include "hlc.h"
 #include "keys.h"
+#include "utf8.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -39,12 +42,16 @@ int main(int argc, char **argv)
         return 1;
     }
     int64_t now = (int64_t)hlc_wall_ms();
+    /* text escaped where it is not valid UTF-8, as the engine writes it */
     json_t *row =
-        json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "id", argv[2], "rule", argv[3],
-                  "state", argv[4], "case", argv[5], "article", argv[6], "severity", argv[7],
-                  "message_zh", argv[8], "message_en", argv[9], "subject", "test");
-    json_t *ev = json_pack("{s:s, s:s, s:I, s:s, s:O}", "alert_id", argv[2], "state", argv[4],
-                           "at_ms", (json_int_t)now, "why", "raised by ft_hubalert", "alert", row);
+        json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:s}", "id", utf8_json_string(argv[2]),
+                  "rule", utf8_json_string(argv[3]), "state", utf8_json_string(argv[4]), "case",
+                  utf8_json_string(argv[5]), "article", utf8_json_string(argv[6]), "severity",
+                  utf8_json_string(argv[7]), "message_zh", utf8_json_string(argv[8]), "message_en",
+                  utf8_json_string(argv[9]), "subject", "test");
+    json_t *ev = json_pack("{s:o, s:o, s:I, s:s, s:O}", "alert_id", utf8_json_string(argv[2]),
+                           "state", utf8_json_string(argv[4]), "at_ms", (json_int_t)now, "why",
+                           "raised by ft_hubalert", "alert", row);
     char *text = json_dumps(ev, JSON_COMPACT | JSON_SORT_KEYS);
     Ft__AlertEvent ae = FT__ALERT_EVENT__INIT;
     ae.alert_id = argv[2];
