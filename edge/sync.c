@@ -473,6 +473,10 @@ static void on_receipt(edge_sync_t *s, const wire_signed_receipt_t *sr)
                 err = lmdbx_put_meta(txn, s->sync_dbi, "last_contact", ts, sizeof ts);
             }
             if (err == FT_OK) {
+                /* The key this (highest) receipt verifies with, whatever hub comes next. */
+                err = lmdbx_put_meta(txn, s->sync_dbi, "receipt_pk", s->hub_sign_pk, 32);
+            }
+            if (err == FT_OK) {
                 err = lmdbx_err(mdb_txn_commit(txn));
             } else {
                 mdb_txn_abort(txn);
@@ -924,7 +928,8 @@ int edge_sync_read_status(devlog_t *log, edge_sync_status_t *st)
     if (err == FT_OK && st->receipt_seq > 0) {
         uint8_t pk[32];
         wire_receipt_t r;
-        if (lmdbx_get_meta(txn, sync, "hub_sign_pk", pk, 32) == FT_OK &&
+        if ((lmdbx_get_meta(txn, sync, "receipt_pk", pk, 32) == FT_OK ||
+             lmdbx_get_meta(txn, sync, "hub_sign_pk", pk, 32) == FT_OK) &&
             wire_receipt_open(v.mv_data, v.mv_size, pk, &r) == FT_OK) {
             st->has_receipt = true;
             st->receipt_hub_ms = r.hub_time_ms;
@@ -975,7 +980,10 @@ int edge_sync_last_receipt(devlog_t *log, wire_receipt_t *r)
     }
     uint8_t pk[32];
     if (err == FT_OK) {
-        err = lmdbx_get_meta(txn, sync, "hub_sign_pk", pk, sizeof pk);
+        err = lmdbx_get_meta(txn, sync, "receipt_pk", pk, sizeof pk);
+        if (err == FT_ENOTFOUND) { /* receipts stored before receipt_pk was kept */
+            err = lmdbx_get_meta(txn, sync, "hub_sign_pk", pk, sizeof pk);
+        }
         if (err == FT_ENOTFOUND) {
             err = FT_EKEY;
         }

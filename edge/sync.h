@@ -86,7 +86,8 @@ uint64_t edge_sync_acked(const edge_sync_t *s);
 int edge_sync_read_status(devlog_t *log, edge_sync_status_t *st) FT_MUST_CHECK;
 
 /* The highest stored receipt of the log's epoch, its signature checked with
- * the hub's receipt key the sync client stored: FT_OK; FT_ENOTFOUND if there
+ * the hub's receipt key it was verified with when stored ("receipt_pk" in the
+ * sync database; "hub_sign_pk" for receipts stored before that): FT_OK; FT_ENOTFOUND if there
  * is none; FT_EKEY if the hub's key is not known; FT_EBADSIG or FT_ESIGNER
  * if the stored receipt does not check out. */
 int edge_sync_last_receipt(devlog_t *log, wire_receipt_t *r) FT_MUST_CHECK;
