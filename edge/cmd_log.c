@@ -386,14 +386,15 @@ int edge_cmd_status(int argc, char **argv)
         if (ss.last_error[0]) {
             printf("last error:  %s (%s)\n", ss.last_error, error_at);
         }
-        printf("records:     %llu kept in full, %llu pruned to hash and signature (the hub "
-               "holds them)",
+        printf("records:     %llu kept in full, %llu pruned to their hash and signature (the "
+               "hub holds them)\n",
                (unsigned long long)(head - rest.pruned_upto), (unsigned long long)rest.pruned_upto);
         if (keep_ms) {
-            printf("; pruned after the hub's receipt and %llu days\n",
+            printf("             pruned once the hub's receipt covers them and they are %llu "
+                   "days old (records.keep_days)\n",
                    (unsigned long long)(keep_ms / 86400000ULL));
         } else {
-            printf("; records.keep_days is 0: kept for ever\n");
+            printf("             never pruned: records.keep_days is 0\n");
         }
         if (rest.plain_upto > rest.pruned_upto) {
             printf("             entries %llu..%llu were written before at-rest encryption and "

@@ -93,7 +93,7 @@ int edge_prune_check(devlog_t *log, const devlog_report_t *r, uint64_t *receipt_
                  "entries 1..%llu are pruned, but no receipt of the hub that checks out covers "
                  "them (%s)",
                  (unsigned long long)r->pruned_max, ft_strerror(err));
-        return err == FT_ENOTFOUND ? FT_EGAP : err;
+        return err == FT_ENOTFOUND ? FT_EPRUNED : err;
     }
     if (receipt_seq) {
         *receipt_seq = rc.upto_seq;
@@ -103,7 +103,7 @@ int edge_prune_check(devlog_t *log, const devlog_report_t *r, uint64_t *receipt_
                  "entries 1..%llu are pruned, but the hub's receipt covers only 1..%llu: entries "
                  "the hub does not hold were removed",
                  (unsigned long long)r->pruned_max, (unsigned long long)rc.upto_seq);
-        return FT_EGAP;
+        return FT_EPRUNED;
     }
     uint8_t hash[ENTRY_HASH_BYTES];
     err = devlog_get_hash(log, rc.upto_seq, hash);
