@@ -42,6 +42,8 @@ const char *ft_strerror(int err)
         return "device revoked";
     case FT_EAGAIN:
         return "not possible right now; tried again later";
+    case FT_EPRUNED:
+        return "the entry was pruned on this unit (only its hash and signature are kept)";
     default:
         return "unknown error";
     }

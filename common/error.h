@@ -29,6 +29,7 @@ typedef enum {
     FT_ETIMEOUT = -16, /* the operation timed out */
     FT_EREVOKED = -17, /* the device has been revoked */
     FT_EAGAIN = -18,   /* not possible right now (no connection ready, queue full) */
+    FT_EPRUNED = -19,  /* the entry was pruned here: only its hash and signature are kept */
 } ft_err;
 
 /* A short sentence for an error code; never NULL, static storage. */

@@ -1,7 +1,10 @@
-/* cmd_run.c: `fieldtrail-edge run`: the sync daemon. */
+/* cmd_run.c: `fieldtrail-edge run`: the sync daemon (log sync, media, and
+ * pruning of receipted records older than records.keep_days, edge/prune.h). */
+#include "dmcrypt.h"
 #include "edge.h"
 #include "logging.h"
 #include "msync.h"
+#include "prune.h"
 #include "sync.h"
 
 #include <signal.h>
@@ -37,9 +40,13 @@ static void run_usage(FILE *out)
             "  --retry-ms MS      pause after the hub refused an entry (config\n"
             "                     sync.retry_ms, %d)\n"
             "  --reconnect-max-ms MS  longest pause between reconnect attempts; they start\n"
-            "                     at 200 ms and double (config sync.reconnect_max_ms, %d)\n",
+            "                     at 200 ms and double (config sync.reconnect_max_ms, %d)\n\n"
+            "At start and every hour it also prunes records the hub's receipt covers and\n"
+            "that are older than records.keep_days (config, %d; 0 keeps them for ever);\n"
+            "see `fieldtrail-edge prune --help`.\n",
             EDGE_SYNC_DEFAULT_WINDOW, EDGE_SYNC_DEFAULT_BATCH, EDGE_SYNC_DEFAULT_HEARTBEAT_MS,
-            EDGE_SYNC_DEFAULT_RETRY_MS, EDGE_SYNC_DEFAULT_RECONNECT_MAX_MS);
+            EDGE_SYNC_DEFAULT_RETRY_MS, EDGE_SYNC_DEFAULT_RECONNECT_MAX_MS,
+            EDGE_RECORDS_DEFAULT_KEEP_DAYS);
 }
 
 /* Parses a positive number setting (flag > config > default). 0 or 2. */
@@ -114,7 +121,8 @@ int edge_cmd_run(int argc, char **argv)
         num_setting(&ctx, hb, "sync.heartbeat_ms", &so.heartbeat_ms) != 0 ||
         num_setting(&ctx, retry, "sync.retry_ms", &so.retry_ms) != 0 ||
         num_setting(&ctx, reconnect, "sync.reconnect_max_ms", &so.reconnect_max_ms) != 0 ||
-        num_setting(&ctx, timeout, "timeout", &so.timeout_s) != 0) {
+        num_setting(&ctx, timeout, "timeout", &so.timeout_s) != 0 ||
+        edge_records_keep(&ctx, NULL, &so.records_keep_ms) != 0) {
         status = 2;
         goto out;
     }
@@ -137,6 +145,12 @@ int edge_cmd_run(int argc, char **argv)
     char id[DEVID_TEXT_SIZE];
     devid_format(devlog_device(ctx.log), id);
     log_info("device %s syncing to %s", id, so.endpoint);
+    dmcrypt_t dm;
+    if (dmcrypt_check("/sys", ctx.state, &dm) == FT_OK && dm.state != DMCRYPT_ENCRYPTED) {
+        log_warn("the state directory %s is not on an encrypted block device (%s): a stolen "
+                 "unit reveals what is not pruned yet; see docs/operations.md",
+                 ctx.state, dm.state == DMCRYPT_PLAIN ? dm.device : dm.why);
+    }
     err = edge_sync_run(sync, &stop_flag);
     edge_media_stop(&media);
     if (err == FT_ETIMEOUT) {

@@ -4,6 +4,8 @@
  * State directory layout (docs/operations.md):
  *   device.key   secret keys, mode 0600      device.pub  public keys to enrol
  *   edge.conf    settings written by init    db/         LMDB (log, chunks, receipts)
+ *   db/bucket.keys  keys the log's entries are encrypted under at rest, mode 0600
+ *                   (docs/log.md "At rest"); pruned buckets' keys are dropped
  */
 #ifndef FT_EDGE_H
 #define FT_EDGE_H

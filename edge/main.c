@@ -5,6 +5,7 @@
  */
 #include "edge.h"
 #include "msync.h"
+#include "prune.h"
 #include "sync.h"
 
 static const cli_command_t commands[] = {
@@ -16,6 +17,8 @@ static const cli_command_t commands[] = {
     {"status", edge_cmd_status, "show device, log and sync status"},
     {"ingest", edge_cmd_ingest, "store media files as encrypted chunks (FILE... or --inbox)"},
     {"run", edge_cmd_run, "sync the log to the hub (daemon; --until-synced to stop when done)"},
+    {"prune", edge_cmd_prune, "prune acknowledged records older than records.keep_days"},
+    {"compact", edge_cmd_compact, "rewrite the database without free pages (run stopped)"},
 };
 
 static const cli_commands_t help = {

@@ -1,4 +1,9 @@
-/* state.c: opening an edge state directory (config, keys, device log). */
+/* state.c: opening an edge state directory (config, keys, device log).
+ *
+ * The edge's log is always opened with at-rest encryption on (docs/log.md
+ * "At rest"): entries are stored encrypted under the bucket keys in
+ * db/bucket.keys; a log written before that keeps its old entries readable
+ * in plaintext and encrypts from then on. */
 #include "edge.h"
 #include "fsutil.h"
 #include "logging.h"
@@ -27,6 +32,7 @@ const char *const edge_config_keys[] = {
     "media.hub",
     "media.stable_ms",
     "media.settle_ms",
+    "records.keep_days",
     NULL,
 };
 
@@ -99,7 +105,7 @@ int edge_open(edge_ctx_t *ctx)
     if (!map_text) {
         map_mb = 65536; /* 64 GiB: media chunks live here too (docs/media.md) */
     }
-    devlog_opts_t opts = {.map_size = (size_t)map_mb << 20};
+    devlog_opts_t opts = {.map_size = (size_t)map_mb << 20, .at_rest = true};
     if (fsutil_join(path, sizeof path, ctx->state, "db") != FT_OK) {
         return 1;
     }
@@ -115,6 +121,19 @@ int edge_open(edge_ctx_t *ctx)
     if (err == FT_EKEY) {
         edge_fail("the log in %s belongs to a different device than %s/device.key", path,
                   ctx->state);
+        return 1;
+    }
+    if (err == FT_ENOTFOUND) {
+        edge_fail("the key file %s/%s is missing although the log holds entries encrypted under "
+                  "it: they cannot be read. Do not re-initialise; report it to the office "
+                  "(Art. 24(2))",
+                  path, DEVLOG_KEYS_FILE);
+        return 1;
+    }
+    if (err == FT_ECORRUPT) {
+        edge_fail("cannot open the device log in %s: it or its key file %s is damaged. Do not "
+                  "re-initialise; report it to the office (Art. 24(2))",
+                  path, DEVLOG_KEYS_FILE);
         return 1;
     }
     if (err != FT_OK) {

@@ -19,10 +19,17 @@
  *     whatever was lost in flight is sent again and nothing is skipped;
  *   - a receipt is stored only if its signature verifies with the key the
  *     hub gave in Welcome (over the CurveZMQ-authenticated link) and its
- *     hash is that of our own entry at upto_seq; stored receipts only grow.
+ *     hash is that of our own entry at upto_seq; stored receipts only grow;
+ *   - pruned entries (only their hash and signature kept, edge/prune.h) are
+ *     never sent: they are receipted, so the hub holds them. If a hub asks
+ *     for one anyway (a hub restored from an old backup), the link halts
+ *     with a message saying the entry was pruned on this unit.
+ * `run` also prunes (edge_prune_records) at start and every
+ * EDGE_SYNC_PRUNE_EVERY_MS while it syncs, when records.keep_days is not 0.
  */
 #include "sync.h"
 #include "hlc.h"
+#include "prune.h"
 #include "lmdbx.h"
 #include "logging.h"
 #include "wire.h"
@@ -74,6 +81,8 @@ struct edge_sync_t {
     int64_t progress_ms;   /* last progress line */
     uint64_t progress_seq; /* receipt_seq at that line */
     char link_written[24]; /* link state last written to the sync db */
+    int64_t pruned_ms;     /* monotonic ms of the last prune, 0 = never */
+    uint64_t pruned_said;  /* first seq of the last "pruned on this unit" error */
 };
 
 static int64_t mono_ms(void)
@@ -242,15 +251,29 @@ typedef struct {
     size_t n; /* entries */
     size_t max_n, max_bytes;
     uint64_t last_seq;
+    uint64_t pruned_seq; /* the batch stopped before this pruned entry */
 } gather_t;
 
-static int gather_one(void *ctx, uint64_t seq, const uint8_t *raw, size_t len)
+static int gather_one(void *ctx, const devlog_item_t *it)
 {
     gather_t *g = ctx;
+    if (it->state == DEVLOG_PRUNED) {
+        g->pruned_seq = it->seq;
+        return 1;
+    }
+    /* An entry that cannot be read here goes as an empty one: the hub
+     * refuses it and records an integrity event, as for any damaged entry. */
+    const uint8_t *raw = it->state == DEVLOG_ENTRY ? it->raw : NULL;
+    size_t len = it->state == DEVLOG_ENTRY ? it->len : 0;
+    if (it->state != DEVLOG_ENTRY) {
+        log_error("entry %llu cannot be read on this unit (%s); sending it empty, so the hub "
+                  "records it; run `fieldtrail-edge verify`",
+                  (unsigned long long)it->seq, it->why);
+    }
     if (g->n > 0 && (g->n >= g->max_n || g->len + len > g->max_bytes)) {
         return 1;
     }
-    if (g->len + len > g->cap) {
+    if (g->len + len > g->cap || !g->buf) {
         size_t cap = g->cap ? g->cap : 65536;
         while (cap < g->len + len) {
             cap *= 2;
@@ -262,13 +285,35 @@ static int gather_one(void *ctx, uint64_t seq, const uint8_t *raw, size_t len)
         g->buf = grown;
         g->cap = cap;
     }
-    memcpy(g->buf + g->len, raw, len);
+    if (len > 0) {
+        memcpy(g->buf + g->len, raw, len);
+    }
     g->offs[g->n] = g->len;
     g->len += len;
     g->n++;
     g->offs[g->n] = g->len;
-    g->last_seq = seq;
+    g->last_seq = it->seq;
     return g->n >= g->max_n ? 1 : 0;
+}
+
+/* The hub asked for an entry that was pruned here: say so, once per
+ * Welcome, and halt until the retry time. */
+static void pruned_asked(edge_sync_t *s, uint64_t seq)
+{
+    char text[512];
+    snprintf(text, sizeof text,
+             "the hub asks for entry %llu, which was pruned on this unit after a receipt of the "
+             "hub covered it (records.keep_days; only its hash and signature are kept here): "
+             "the hub must restore this device's log from its backup; entries are not sent "
+             "until then",
+             (unsigned long long)seq);
+    if (s->pruned_said != seq) {
+        log_error("%s", text);
+        s->pruned_said = seq;
+    }
+    set_error(s, text);
+    set_link(s, "halted");
+    halt(s, s->o.retry_ms);
 }
 
 /* Sends the next batch (from next_send up to head). False if nothing was sent. */
@@ -280,10 +325,12 @@ static bool send_batch(edge_sync_t *s, uint64_t head)
     }
     g->max_n = s->batch_entries;
     g->max_bytes = s->batch_bytes;
-    int err = devlog_iter(s->log, s->next_send, head, gather_one, g);
+    int err = devlog_iter_all(s->log, s->next_send, head, gather_one, g);
     bool sent = false;
     if (err < 0) {
         log_error("cannot read the log: %s", ft_strerror(err));
+    } else if (g->n == 0 && g->pruned_seq) {
+        pruned_asked(s, g->pruned_seq);
     } else if (g->n > 0) {
         wire_bytes_t *e = calloc(g->n, sizeof *e);
         if (e) {
@@ -321,27 +368,10 @@ static void request_receipt(edge_sync_t *s)
 
 /* ---- receiving -------------------------------------------------------- */
 
-/* Entry hash of our own entry at seq (seq 0: zeros). */
+/* Entry hash of our own entry at seq (seq 0: zeros), kept or pruned. */
 static int own_hash(edge_sync_t *s, uint64_t seq, uint8_t hash[ENTRY_HASH_BYTES])
 {
-    if (seq == 0) {
-        memset(hash, 0, ENTRY_HASH_BYTES);
-        return FT_OK;
-    }
-    uint8_t *raw = NULL;
-    size_t len = 0;
-    int err = devlog_get(s->log, seq, &raw, &len);
-    if (err != FT_OK) {
-        return err;
-    }
-    entry_view_t v;
-    err = entry_open(raw, len, &v);
-    free(raw);
-    if (err == FT_OK) {
-        memcpy(hash, v.hash, ENTRY_HASH_BYTES);
-        entry_view_free(&v);
-    }
-    return err;
+    return devlog_get_hash(s->log, seq, hash);
 }
 
 static void on_welcome(edge_sync_t *s, const wire_welcome_t *w)
@@ -442,6 +472,10 @@ static void on_receipt(edge_sync_t *s, const wire_signed_receipt_t *sr)
             lmdbx_put_u64(ts, (uint64_t)wall_ms());
             if (err == FT_OK) {
                 err = lmdbx_put_meta(txn, s->sync_dbi, "last_contact", ts, sizeof ts);
+            }
+            if (err == FT_OK) {
+                /* The key this (highest) receipt verifies with, whatever hub comes next. */
+                err = lmdbx_put_meta(txn, s->sync_dbi, "receipt_pk", s->hub_sign_pk, 32);
             }
             if (err == FT_OK) {
                 err = lmdbx_err(mdb_txn_commit(txn));
@@ -712,6 +746,9 @@ int edge_sync_new(devlog_t *log, const keys_t *keys, const edge_sync_opts_t *opt
     if (!s->o.reconnect_max_ms) {
         s->o.reconnect_max_ms = EDGE_SYNC_DEFAULT_RECONNECT_MAX_MS;
     }
+    if (!s->o.prune_every_ms) {
+        s->o.prune_every_ms = EDGE_SYNC_PRUNE_EVERY_MS;
+    }
     memcpy(s->device, devlog_device(log), DEVID_BYTES);
     s->epoch = devlog_epoch(log);
     s->env = devlog_env(log);
@@ -832,6 +869,11 @@ int edge_sync_run(edge_sync_t *s, volatile sig_atomic_t *stop)
     }
     int result = FT_OK;
     while (!*stop) {
+        if (s->o.records_keep_ms &&
+            (!s->pruned_ms || mono_ms() - s->pruned_ms >= (int64_t)s->o.prune_every_ms)) {
+            edge_prune_log(s->log, s->o.records_keep_ms);
+            s->pruned_ms = mono_ms();
+        }
         zmq_pollitem_t items[2] = {
             {s->mon, 0, ZMQ_POLLIN, 0},
             {s->dealer, 0, ZMQ_POLLIN, 0},
@@ -888,7 +930,8 @@ int edge_sync_read_status(devlog_t *log, edge_sync_status_t *st)
     if (err == FT_OK && st->receipt_seq > 0) {
         uint8_t pk[32];
         wire_receipt_t r;
-        if (lmdbx_get_meta(txn, sync, "hub_sign_pk", pk, 32) == FT_OK &&
+        if ((lmdbx_get_meta(txn, sync, "receipt_pk", pk, 32) == FT_OK ||
+             lmdbx_get_meta(txn, sync, "hub_sign_pk", pk, 32) == FT_OK) &&
             wire_receipt_open(v.mv_data, v.mv_size, pk, &r) == FT_OK) {
             st->has_receipt = true;
             st->receipt_hub_ms = r.hub_time_ms;
@@ -917,6 +960,42 @@ int edge_sync_read_status(devlog_t *log, edge_sync_status_t *st)
         st->daemon_running = st->daemon_pid > 0 &&
                              (kill((pid_t)st->daemon_pid, 0) == 0 || errno == EPERM) &&
                              strcmp(st->link, "stopped") != 0;
+    }
+    mdb_txn_abort(txn);
+    return err;
+}
+
+int edge_sync_last_receipt(devlog_t *log, wire_receipt_t *r)
+{
+    memset(r, 0, sizeof *r);
+    MDB_dbi receipts, sync;
+    MDB_txn *txn = NULL;
+    int err = open_dbs(devlog_env(log), false, &receipts, &sync, &txn);
+    if (err != FT_OK) {
+        return err; /* FT_ENOTFOUND: `run` never ran here */
+    }
+    uint64_t seq = 0;
+    MDB_val v = {0};
+    err = last_receipt(txn, receipts, devlog_epoch(log), &seq, &v);
+    if (err == FT_OK && seq == 0) {
+        err = FT_ENOTFOUND;
+    }
+    uint8_t pk[32];
+    if (err == FT_OK) {
+        err = lmdbx_get_meta(txn, sync, "receipt_pk", pk, sizeof pk);
+        if (err == FT_ENOTFOUND) { /* receipts stored before receipt_pk was kept */
+            err = lmdbx_get_meta(txn, sync, "hub_sign_pk", pk, sizeof pk);
+        }
+        if (err == FT_ENOTFOUND) {
+            err = FT_EKEY;
+        }
+    }
+    if (err == FT_OK) {
+        err = wire_receipt_open(v.mv_data, v.mv_size, pk, r);
+    }
+    if (err == FT_OK && (memcmp(r->device, devlog_device(log), DEVID_BYTES) != 0 ||
+                         r->epoch != devlog_epoch(log) || r->upto_seq != seq)) {
+        err = FT_ESIGNER;
     }
     mdb_txn_abort(txn);
     return err;

@@ -9,7 +9,8 @@
  * records by other processes never wait for it. Receipts the hub signs are
  * checked and kept in the "receipts" database of the edge's LMDB
  * environment (key epoch|upto_seq, value the SignedReceipt bytes); what the
- * link last did is kept in the "sync" database, for `status`.
+ * link last did is kept in the "sync" database, for `status`. The highest
+ * receipt is also what lets records be pruned (edge/prune.h).
  *
  * The protocol and the client's state machine are in docs/protocol.md.
  */
@@ -18,6 +19,7 @@
 
 #include "devlog.h"
 #include "keys.h"
+#include "wire.h"
 
 #include <signal.h>
 #include <stdbool.h>
@@ -29,6 +31,7 @@
 #define EDGE_SYNC_DEFAULT_HEARTBEAT_MS 2000
 #define EDGE_SYNC_DEFAULT_RETRY_MS 30000
 #define EDGE_SYNC_DEFAULT_RECONNECT_MAX_MS 5000
+#define EDGE_SYNC_PRUNE_EVERY_MS 3600000 /* `run` prunes records this often (and at start) */
 
 typedef struct edge_sync_t edge_sync_t;
 
@@ -44,6 +47,8 @@ typedef struct {
     unsigned reconnect_max_ms; /* upper bound of the reconnect back-off */
     bool until_synced;         /* stop once the hub acknowledged the whole log */
     unsigned timeout_s;        /* with until_synced: give up after this long (0 = never) */
+    uint64_t records_keep_ms;  /* prune receipted records older than this (0 = never) */
+    unsigned prune_every_ms;   /* how often (0 = EDGE_SYNC_PRUNE_EVERY_MS) */
 } edge_sync_opts_t;
 
 /* What `status` shows about sync, read from the state directory. */
@@ -79,6 +84,13 @@ uint64_t edge_sync_acked(const edge_sync_t *s);
 
 /* Reads the sync status of the log's state directory (no daemon needed). */
 int edge_sync_read_status(devlog_t *log, edge_sync_status_t *st) FT_MUST_CHECK;
+
+/* The highest stored receipt of the log's epoch, its signature checked with
+ * the hub's receipt key it was verified with when stored ("receipt_pk" in the
+ * sync database; "hub_sign_pk" for receipts stored before that): FT_OK; FT_ENOTFOUND if there
+ * is none; FT_EKEY if the hub's key is not known; FT_EBADSIG or FT_ESIGNER
+ * if the stored receipt does not check out. */
+int edge_sync_last_receipt(devlog_t *log, wire_receipt_t *r) FT_MUST_CHECK;
 
 /* `fieldtrail-edge run` (edge/cmd_run.c). */
 int edge_cmd_run(int argc, char **argv);

@@ -18,3 +18,7 @@ ft_add_script_test(sync_edge_killed_9_twenty_times_nothing_lost_or_doubled sync/
   TIMEOUT 600 LABELS sync)
 ft_add_script_test(sync_refusals_unknown_revoked_forged_flipped_replayed_gap
   sync/refusals.sh TIMEOUT 240 LABELS sync)
+# What a stolen unit reveals: receipted records older than records.keep_days
+# (clock moved with libfaketime) are pruned; no name is left in any file.
+ft_add_script_test(sync_pruned_records_leave_no_names_and_still_verify sync/prune_records.sh
+  TIMEOUT 240 LABELS sync)

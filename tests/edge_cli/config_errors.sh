@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Pins configuration and state errors: an unknown key in edge.conf (top level
 # or in a section), a line that is not "name = value" and a bad map_size_mb
-# are named with file and line, exit 1; a missing state directory tells the
-# user to run init and is not created as a side effect; --config with a
-# missing file names it.
+# are named with file and line, exit 1; a bad records.keep_days is named with
+# its value, exit 2; a missing state directory tells the user to run init and
+# is not created as a side effect; --config with a missing file names it.
 set -euo pipefail
 # shellcheck source=tests/edge_cli/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -44,6 +44,22 @@ run "$EDGE" status --state "$S"
 expect_rc 1 "a map_size_mb that is not a number"
 expect_contains "$ERR" "map_size_mb" "the bad value's key is named"
 expect_contains "$ERR" "lots" "the bad value is quoted"
+
+# records.keep_days: a whole number of days, 0 to 36500; named with the bad value.
+for bad in forever -1 36501 2.5; do
+  printf '%s\n[records]\nkeep_days = %s\n' "$good" "$bad" >"$conf"
+  for cmd in status prune; do
+    run "$EDGE" "$cmd" --state "$S"
+    expect_rc 2 "$cmd with records.keep_days = $bad"
+    expect_contains "$ERR" "records.keep_days must be a whole number of days" \
+      "$cmd names records.keep_days ($bad)"
+    expect_contains "$ERR" "\"$bad\"" "$cmd quotes the bad keep_days ($bad)"
+  done
+done
+printf '%s\nrecords.keep_days = 0\n' "$good" >"$conf"
+run "$EDGE" status --state "$S"
+expect_rc 0 "status with records.keep_days = 0"
+expect_contains "$OUT" "never pruned: records.keep_days is 0" "status says keep_days 0 keeps for ever"
 
 printf '%s\n' "$good" >"$conf"
 run "$EDGE" status --state "$S"

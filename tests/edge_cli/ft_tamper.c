@@ -1,10 +1,12 @@
 /* ft_tamper.c: damages one stored device-log entry, for the edge CLI tests.
  *
  * Acts directly on the LMDB environment of a state directory (STATE/db),
- * database "log", key = 8-byte big-endian seq, value = the SignedEntry bytes
- * exactly as sealed (common/devlog.h). It plays the part of someone editing
- * the database behind the program's back, so it deliberately does not use
- * common/: a test that went through devlog could not tamper with it.
+ * database "log", key = 8-byte big-endian seq, value = the stored entry as
+ * common/devlog.h describes it (on the edge: encrypted at rest, or a pruned
+ * entry's stub; a SignedEntry in plaintext in logs written before that). It
+ * plays the part of someone editing the database behind the program's back,
+ * so it deliberately does not use common/: a test that went through devlog
+ * could not tamper with it.
  *
  *   ft_tamper DBDIR len SEQ            prints the stored entry's length
  *   ft_tamper DBDIR flip SEQ OFFSET    XORs the byte at OFFSET with 0xff

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Pins `fieldtrail-edge verify` against tampering behind its back: it passes
-# on a good log; a flipped byte anywhere in a stored entry (start, inner
-# entry, signature, end; middle of the log or its head) makes it exit 1
-# naming that seq; after an entry is deleted it names the missing seq.
+# on a good log; a flipped byte anywhere in a stored entry (middle of the log
+# or its head) makes it exit 1 naming that seq and saying the stored data was
+# altered; after an entry is deleted it names the missing seq. The edge
+# stores entries encrypted at rest (docs/log.md "At rest"): the bytes flipped
+# are the format marker, the bucket id, the nonce, the ciphertext and the
+# tag; pruned stubs are flipped in tests/sync/prune_records.sh.
 set -euo pipefail
 # shellcheck source=tests/edge_cli/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -31,6 +34,7 @@ flip_and_check() {
   run "$EDGE" verify --state "$S"
   expect_rc 1 "verify after flipping byte $off of entry $seq"
   expect_contains "$OUT" "DAMAGED at entry $seq:" "verify names entry $seq (byte $off flipped)"
+  expect_contains "$OUT" "stored data altered" "verify says why (byte $off of $seq flipped)"
   expect_contains "$OUT" "$((seq - 1)) entries before it verified" \
     "verify counts the good entries before $seq"
   if [ "$off" -eq 0 ]; then
@@ -50,8 +54,8 @@ for seq in 5 "$n"; do
   expect_rc 0 "length of entry $seq"
   len=$OUT
   [ "$len" -gt 100 ] || fail "entry $seq is only $len bytes"
-  # First bytes (framing), the inner entry, the signature (last 64) and the end.
-  for off in 0 1 2 3 $((len / 4)) $((len / 2)) $((3 * len / 4)) $((len - 64)) \
+  # Marker and bucket id (0..8), nonce (9..32), ciphertext, tag (last 16).
+  for off in 0 1 2 3 8 12 $((len / 4)) $((len / 2)) $((3 * len / 4)) $((len - 64)) \
     $((len - 30)) $((len - 1)); do
     flip_and_check "$seq" "$off"
   done
