@@ -45,11 +45,11 @@ function(ft_fuzz_copy_lib new orig)
   target_link_libraries(${new} PUBLIC ${ARGN})
 endfunction()
 
-ft_fuzz_copy_lib(ft_common_fuzz ft_common ft_proto PkgConfig::LMDB PkgConfig::SODIUM
-  PkgConfig::JANSSON PkgConfig::INIH PkgConfig::ZMQ)
-ft_fuzz_copy_lib(ft_gaps_fuzz ft_gaps ft_common_fuzz m)
-ft_fuzz_copy_lib(ft_httpparse_fuzz ft_httpparse ft_common_fuzz)
-ft_fuzz_copy_lib(ft_hubusers_fuzz ft_hubusers ft_common_fuzz)
+ft_fuzz_copy_lib(ft_core_fuzz ft_core ft_proto PkgConfig::SODIUM PkgConfig::JANSSON)
+ft_fuzz_copy_lib(ft_lmdb_fuzz ft_lmdb ft_core_fuzz PkgConfig::LMDB)
+ft_fuzz_copy_lib(ft_gaps_fuzz ft_gaps ft_core_fuzz m)
+ft_fuzz_copy_lib(ft_httpparse_fuzz ft_httpparse ft_core_fuzz)
+ft_fuzz_copy_lib(ft_hubusers_fuzz ft_hubusers ft_lmdb_fuzz)
 
 set(FT_FUZZ_TARGETS)
 # ft_fuzz_target(NAME LIBS...): tests/fuzz/NAME.c linked with libFuzzer.
@@ -62,17 +62,17 @@ function(ft_fuzz_target name)
   set(FT_FUZZ_TARGETS ${FT_FUZZ_TARGETS} ${name} PARENT_SCOPE)
 endfunction()
 
-ft_fuzz_target(fuzz_record ft_common_fuzz)
-ft_fuzz_target(fuzz_entry ft_common_fuzz)
-ft_fuzz_target(fuzz_wire ft_common_fuzz)
-ft_fuzz_target(fuzz_mediawire ft_common_fuzz)
-ft_fuzz_target(fuzz_manifest ft_common_fuzz)
+ft_fuzz_target(fuzz_record ft_lmdb_fuzz)
+ft_fuzz_target(fuzz_entry ft_core_fuzz)
+ft_fuzz_target(fuzz_wire ft_core_fuzz)
+ft_fuzz_target(fuzz_mediawire ft_core_fuzz)
+ft_fuzz_target(fuzz_manifest ft_core_fuzz)
 ft_fuzz_target(fuzz_rules ft_gaps_fuzz)
 ft_fuzz_target(fuzz_http ft_httpparse_fuzz ft_hubusers_fuzz)
 
 # Seeds are made by ft_fuzz_seeds (a normal program) and kept in the repo.
 add_executable(ft_fuzz_seeds EXCLUDE_FROM_ALL ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/ft_fuzz_seeds.c)
-target_link_libraries(ft_fuzz_seeds PRIVATE ft_common_fuzz)
+target_link_libraries(ft_fuzz_seeds PRIVATE ft_core_fuzz)
 target_compile_options(ft_fuzz_seeds PRIVATE -fsanitize=address,undefined)
 target_link_options(ft_fuzz_seeds PRIVATE -fsanitize=address,undefined)
 

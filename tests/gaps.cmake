@@ -7,7 +7,7 @@ foreach(tool ft_media ft_hookd ft_sub)
   add_executable(${tool} ${CMAKE_CURRENT_SOURCE_DIR}/gaps/${tool}.c)
   set_target_properties(${tool} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests/gaps)
 endforeach()
-target_link_libraries(ft_media PRIVATE ft_common)
+target_link_libraries(ft_media PRIVATE ft_lmdb)
 target_link_libraries(ft_sub PRIVATE PkgConfig::ZMQ)
 
 ft_add_script_test(gaps_record_rules_raise_and_stay_quiet gaps/record_rules.sh TIMEOUT 300

@@ -12,7 +12,7 @@ set_target_properties(ft_mtool PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINAR
 # hub's data path, packed with the project's codec).
 add_executable(ft_flipproxy ${CMAKE_CURRENT_SOURCE_DIR}/media/ft_flipproxy.c)
 add_executable(ft_dforge ${CMAKE_CURRENT_SOURCE_DIR}/media/ft_dforge.c)
-target_link_libraries(ft_dforge PRIVATE ft_common)
+target_link_libraries(ft_dforge PRIVATE ft_core PkgConfig::ZMQ)
 set_target_properties(ft_flipproxy ft_dforge PROPERTIES RUNTIME_OUTPUT_DIRECTORY
   ${CMAKE_BINARY_DIR}/tests/media)
 
@@ -65,7 +65,7 @@ endforeach()
 add_executable(ft_oldclip ${CMAKE_CURRENT_SOURCE_DIR}/media/ft_oldclip.c
   ${CMAKE_SOURCE_DIR}/edge/mstore.c)
 target_include_directories(ft_oldclip PRIVATE ${CMAKE_SOURCE_DIR}/edge)
-target_link_libraries(ft_oldclip PRIVATE ft_common)
+target_link_libraries(ft_oldclip PRIVATE ft_lmdb)
 set_target_properties(ft_oldclip PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests/media)
 foreach(scenario cut_text_shown_escaped chinese_cause_whole)
   ft_add_script_test(media_text_${scenario} media/text_utf8.sh TIMEOUT 180 LABELS media)

@@ -3,7 +3,7 @@
 # tests/sync/lib.sh), and ft_forge, the tool that sends crafted batches.
 
 add_executable(ft_forge ${CMAKE_CURRENT_SOURCE_DIR}/sync/ft_forge.c)
-target_link_libraries(ft_forge PRIVATE ft_common)
+target_link_libraries(ft_forge PRIVATE ft_lmdb PkgConfig::ZMQ)
 # The scripts find it at $FT_BUILD/tests/sync/ft_forge.
 set_target_properties(ft_forge PROPERTIES RUNTIME_OUTPUT_DIRECTORY
   ${CMAKE_BINARY_DIR}/tests/sync)

@@ -7,7 +7,7 @@
 # raises an alert in a hub's log the way the gap engine does.
 
 add_executable(ft_hubalert ${CMAKE_CURRENT_SOURCE_DIR}/web/ft_hubalert.c)
-target_link_libraries(ft_hubalert PRIVATE ft_common)
+target_link_libraries(ft_hubalert PRIVATE ft_lmdb)
 set_target_properties(ft_hubalert PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests/web)
 
 ft_add_script_test(web_api_every_endpoint_with_login_roles_csrf_and_live_events web/api.sh

@@ -9,7 +9,7 @@ hub_init
 out=$("$HUB" rules check --state "$T/hub") || fail "rules check of the default pack failed"
 grep -q 'default.rules (built in): 16 rules (16 enabled) OK' <<<"$out" || fail "rules check: $out"
 [ "$("$HUB" rules check --state "$T/hub" --json | wc -l)" = 16 ] || fail "rules check --json"
-sed 's/^within: 15d$/within: 20d/' "$FT_SRC/hub/rulepack/default.rules" >"$T/office.rules"
+sed 's/^within: 15d$/within: 20d/' "$FT_SRC/hub/gaps/rulepack/default.rules" >"$T/office.rules"
 "$HUB" rules check "$T/office.rules" --state "$T/hub" --json | grep '"rule":"5"' |
   grepq '"within_s":1728000' || fail "the office pack's 20-day deadline"
 printf 'rule: 1\nkind: coverage\napplies to: site_inspection\nmin covered: 95%%\narticle: 13\nseverity: loud\nzh: x\nen: x\n' >"$T/bad.rules"

@@ -39,7 +39,7 @@ grep -q "核验" "$T/disc/README.txt" && grep -q "HOW TO VERIFY" "$T/disc/README
 [ -x "$T/disc/verifier/fieldtrail-verify" ] || fail "no verifier on the disc"
 [ -s "$T/disc/verifier/fieldtrail-verify-src.tar.gz" ] || fail "no verifier source on the disc"
 tar tzf "$T/disc/verifier/fieldtrail-verify-src.tar.gz" >"$T/src.txt" || fail "source tarball unreadable"
-grep -q "hub/verifier/bundlecheck.c" "$T/src.txt" || fail "source tarball: $(cat "$T/src.txt")"
+grep -q "verifier/bundlecheck.c" "$T/src.txt" || fail "source tarball: $(cat "$T/src.txt")"
 verify_ok "$T/disc"
 grep -q "archive: OK" "$T/verify.out" || fail "no archive verdict: $(cat "$T/verify.out")"
 [ "$(grep -c "^  OK: case" "$T/verify.out")" = 2 ] || fail "both bundles: $(cat "$T/verify.out")"
