@@ -163,7 +163,7 @@ int hub_cmd_retention(int argc, char **argv)
         hub_fail("%s", err);
         goto out;
     }
-    if (retention_plan(&ctx, &pol, now, &plan, err, sizeof err) != FT_OK) {
+    if (retention_plan(hub_parts(&ctx), &pol, now, &plan, err, sizeof err) != FT_OK) {
         hub_fail("%s", err);
         goto out;
     }
@@ -207,7 +207,7 @@ int hub_cmd_retention(int argc, char **argv)
         goto out;
     }
     size_t deleted = 0;
-    int e = retention_execute(&ctx, &plan, by, &deleted, err, sizeof err);
+    int e = retention_execute(hub_parts(&ctx), &plan, by, &deleted, err, sizeof err);
     if (ctx.json) {
         json_t *o = json_pack(
             "{s:s, s:s, s:I, s:I, s:I, s:s?}", "summary", "run", "now", nowt, "files_deleted",
@@ -300,7 +300,8 @@ static int hold_list(hub_ctx_t *ctx)
         hub_fail("%s", err);
         return 1;
     }
-    if (retention_plan(ctx, &pol, (int64_t)hlc_wall_ms(), &plan, err, sizeof err) != FT_OK) {
+    if (retention_plan(hub_parts(ctx), &pol, (int64_t)hlc_wall_ms(), &plan, err, sizeof err) !=
+        FT_OK) {
         hub_fail("%s", err);
         return 1;
     }
@@ -479,7 +480,8 @@ int hub_cmd_hold(int argc, char **argv)
     memset(&plan, 0, sizeof plan);
     rc = 1;
     if (retention_policy_load(ctx.cfg, &pol, err, sizeof err) != FT_OK ||
-        retention_plan(&ctx, &pol, (int64_t)hlc_wall_ms(), &plan, err, sizeof err) != FT_OK) {
+        retention_plan(hub_parts(&ctx), &pol, (int64_t)hlc_wall_ms(), &plan, err, sizeof err) !=
+            FT_OK) {
         hub_fail("%s", err);
         hub_close(&ctx);
         return 1;
@@ -597,7 +599,7 @@ int hub_cmd_export(int argc, char **argv)
     }
     bundle_result_t res;
     char err[1024];
-    int e = bundle_export(&ctx, &bo, &res, err, sizeof err);
+    int e = bundle_export(hub_parts(&ctx), &bo, &res, err, sizeof err);
     hub_close(&ctx);
     if (e != FT_OK) {
         hub_fail("%s", err);
@@ -759,12 +761,12 @@ static int write_archive_readme(const char *stage, const json_t *bundles, bool h
         has_static ? "（静态编译，任何 x86-64 Linux 均可运行）" : "", hub_pk, hub_dev,
         has_src ? "如需自行编译核验程序：见 verifier/fieldtrail-verify-src.tar.gz 中的 "
                   "BUILD.txt（需要 libsodium、protobuf-c、jansson）。"
-                : "核验程序的源代码在 fieldtrail 项目的 hub/verifier/ 中。",
+                : "核验程序的源代码在 fieldtrail 项目的 verifier/ 中。",
         has_static ? " (a static build: runs on any x86-64 Linux)" : "", hub_pk, hub_dev,
         has_src ? "To build the verifier yourself: BUILD.txt in "
                   "verifier/fieldtrail-verify-src.tar.gz (needs libsodium, protobuf-c, "
                   "jansson)."
-                : "The verifier's source is hub/verifier/ of the fieldtrail project.");
+                : "The verifier's source is verifier/ of the fieldtrail project.");
     size_t i;
     json_t *b;
     json_array_foreach(bundles, i, b)
@@ -857,7 +859,7 @@ int hub_cmd_archive(int argc, char **argv)
         retention_policy_t pol;
         retention_plan_t plan;
         if (retention_policy_load(ctx.cfg, &pol, err, sizeof err) != FT_OK ||
-            retention_plan(&ctx, &pol, now, &plan, err, sizeof err) != FT_OK) {
+            retention_plan(hub_parts(&ctx), &pol, now, &plan, err, sizeof err) != FT_OK) {
             hub_fail("%s", err);
             goto out;
         }
@@ -924,7 +926,7 @@ int hub_cmd_archive(int argc, char **argv)
             memcpy(bo.recipient_pk, rpk, 32);
         }
         bundle_result_t res;
-        if (bundle_export(&ctx, &bo, &res, err, sizeof err) != FT_OK) {
+        if (bundle_export(hub_parts(&ctx), &bo, &res, err, sizeof err) != FT_OK) {
             hub_fail("case %s: %s", json_string_value(c), err);
             goto out;
         }

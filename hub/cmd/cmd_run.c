@@ -123,9 +123,9 @@ int hub_cmd_run(int argc, char **argv)
         return 1;
     }
     http_opts_t ho;
-    http_opts_from_config(&ctx, http_listen, &ho);
+    http_opts_from_config(ctx.cfg, http_listen, &ho);
     http_t *http = NULL;
-    if (http_start(&ctx, &ho, &http) != FT_OK) {
+    if (http_start(hub_parts(&ctx), &ho, &http) != FT_OK) {
         hub_fail("cannot start the web dashboard on %s (see the message above)", ho.listen);
         hub_sync_destroy(&sync);
         hub_close(&ctx);

@@ -5,8 +5,8 @@
  *   hub.key    all hub keys incl. the archive pair, mode 0600
  *   hub.pub    public keys (what edges and verifiers need)
  *   hub.conf   settings written by init
- *   db/        LMDB: the hub store (hub/store.h)
- *   hublog/    LMDB: the hub's own signed log (common/devlog.h)
+ *   db/        LMDB: the hub store (hub/store/store.h)
+ *   hublog/    LMDB: the hub's own signed log (common/lmdb/devlog.h)
  */
 #ifndef FT_HUB_H
 #define FT_HUB_H
@@ -14,10 +14,12 @@
 #include "cli.h"
 #include "config.h"
 #include "devlog.h"
+#include "hubparts.h"
 #include "keys.h"
 #include "store.h"
 
 #include <getopt.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 
@@ -38,6 +40,7 @@ typedef struct {
     keys_t keys;             /* hub keys (after hub_open) */
     store_t *store;          /* the hub store (after hub_open) */
     devlog_t *hublog;        /* the hub's own log (after hub_open with the log) */
+    hub_parts_t parts;       /* what hub_parts hands to the libraries */
 } hub_ctx_t;
 
 #define HUB_COMMON_OPTS CLI_COMMON_OPTS
@@ -63,6 +66,9 @@ int hub_parse_simple(hub_ctx_t *ctx, int argc, char **argv, void (*usage)(FILE *
                      int max_pos, int *n_pos);
 /* RFC 3339 UTC text of a Unix ms time into buf ("-" for 0). */
 void hub_time_text(int64_t ms, char *buf, size_t len);
+/* The pieces of an opened ctx that the hub's libraries borrow (hubparts.h),
+ * kept in ctx->parts; valid as long as ctx. */
+const hub_parts_t *hub_parts(hub_ctx_t *ctx);
 
 int hub_cmd_init(int argc, char **argv);
 int hub_cmd_enroll(int argc, char **argv);
@@ -77,5 +83,19 @@ int hub_cmd_alerts(int argc, char **argv);
 int hub_cmd_timeline(int argc, char **argv);
 int hub_cmd_rules(int argc, char **argv);
 int hub_cmd_user(int argc, char **argv);
+/* `media list|get` (cmd_media.c). */
+int hub_cmd_media(int argc, char **argv);
+/* `retention` and `hold add|remove|list` (cmd_retention.c). */
+int hub_cmd_retention(int argc, char **argv);
+int hub_cmd_hold(int argc, char **argv);
+/* `export` and `archive` (cmd_retention.c). */
+int hub_cmd_export(int argc, char **argv);
+int hub_cmd_archive(int argc, char **argv);
+
+struct hub_media_t; /* hub/media/mediapull.h */
+/* hub_media_start with the settings of hub.conf (`media.listen`,
+ * `media.data_listen`, `media.data_advertise`, `media.window`); 0, or 1
+ * after printing why (cmd_media.c). */
+int hub_media_start_cfg(hub_ctx_t *ctx, volatile sig_atomic_t *stop, struct hub_media_t **out);
 
 #endif

@@ -166,3 +166,13 @@ void hub_time_text(int64_t ms, char *buf, size_t len)
     }
     rfc3339_format(ms, 0, buf, len);
 }
+
+const hub_parts_t *hub_parts(hub_ctx_t *ctx)
+{
+    ctx->parts = (hub_parts_t){.state = ctx->state,
+                               .cfg = ctx->cfg,
+                               .keys = &ctx->keys,
+                               .store = ctx->store,
+                               .hublog = ctx->hublog};
+    return &ctx->parts;
+}

@@ -4,7 +4,7 @@
  * store and sends a signed completion receipt (docs/media.md).
  *
  * Runs in its own thread of `fieldtrail-hub run` (hub_media_start) with its
- * own ZeroMQ context, ZAP handler (hub/zap.c, same enrolment rules) and
+ * own ZeroMQ context, ZAP handler (hub/sync/zap.c, same enrolment rules) and
  * ROUTER on the media endpoint (default: port 7402 on every interface).
  *
  * Its own LMDB environment STATE/mediadb holds:
@@ -36,7 +36,6 @@
 #define FT_HUB_MEDIAPULL_H
 
 #include "devlog.h"
-#include "hub.h"
 #include "keys.h"
 #include "media.h" /* common/media.h */
 #include "store.h"
@@ -120,13 +119,5 @@ json_t *hub_media_pulling_json(const char *state);
 /* Media part of `fieldtrail-hub status`. */
 json_t *hub_media_status_json(const char *state);
 void hub_media_status_print(const char *state, FILE *out);
-
-/* hub_media_start with the settings of hub.conf (`media.listen`,
- * `media.data_listen`, `media.data_advertise`, `media.window`); 0, or 1 after printing why
- * (hub/cmd_media.c). */
-int hub_media_start_cfg(hub_ctx_t *ctx, volatile sig_atomic_t *stop, hub_media_t **out);
-
-/* `fieldtrail-hub media list|get` (hub/cmd_media.c). */
-int hub_cmd_media(int argc, char **argv);
 
 #endif

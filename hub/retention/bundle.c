@@ -41,7 +41,7 @@ typedef struct {
 } bw_media_t;
 
 typedef struct {
-    hub_ctx_t *ctx;
+    const hub_parts_t *ctx;
     const bundle_opts_t *o;
     char stage[4200];
     json_t *files; /* relative paths written, in order */
@@ -64,6 +64,16 @@ static void fail(bw_t *w, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(w->err, w->errlen, fmt, ap);
     va_end(ap);
+}
+
+/* RFC 3339 UTC text of a Unix ms time into buf ("-" for 0). */
+static void time_text(int64_t ms, char *buf, size_t len)
+{
+    if (ms <= 0) {
+        snprintf(buf, len, "-");
+        return;
+    }
+    rfc3339_format(ms, 0, buf, len);
 }
 
 static uint64_t be64(const uint8_t *p)
@@ -252,8 +262,8 @@ static int write_devices(bw_t *w)
         devid_format(d.device, dev);
         hex_encode(d.sign_pk, 32, spk);
         hex_encode(d.transport_pk, 32, tpk);
-        hub_time_text(d.enrolled_ms, en, sizeof en);
-        hub_time_text(d.revoked_ms, rv, sizeof rv);
+        time_text(d.enrolled_ms, en, sizeof en);
+        time_text(d.revoked_ms, rv, sizeof rv);
         json_t *o = json_pack("{s:s, s:s, s:s, s:o, s:o, s:s, s:b, s:s}", "device_id", dev,
                               "sign_pk", spk, "transport_pk", tpk, "unit", utf8_json_string(d.unit),
                               "vehicle", utf8_json_string(d.vehicle), "enrolled", en, "revoked",
@@ -388,7 +398,7 @@ static int write_media(bw_t *w, const bw_media_t *ms, size_t n, const retention_
         if (err == FT_OK) {
             const Ft__MediaManifest *mf = v.entry->body->media;
             err = mf ? media_key_unseal(mf->sealed_key.data, mf->sealed_key.len,
-                                        w->ctx->keys.archive_pk, w->ctx->keys.archive_sk, key)
+                                        w->ctx->keys->archive_pk, w->ctx->keys->archive_sk, key)
                      : FT_ECORRUPT;
             media_ext(mf ? mf->file_name : NULL, ext, sizeof ext);
             if (mf && mf->file_name) {
@@ -835,7 +845,7 @@ static bool media_in_case(const case_view_t *v, size_t m)
     return false;
 }
 
-int bundle_export(hub_ctx_t *ctx, const bundle_opts_t *o, bundle_result_t *res, char *err,
+int bundle_export(const hub_parts_t *ctx, const bundle_opts_t *o, bundle_result_t *res, char *err,
                   size_t errlen)
 {
     memset(res, 0, sizeof *res);
@@ -859,7 +869,7 @@ int bundle_export(hub_ctx_t *ctx, const bundle_opts_t *o, bundle_result_t *res, 
         fail(&w, "a case ID and an output path are needed");
         goto out;
     }
-    if (!ctx->keys.has_archive) {
+    if (!ctx->keys->has_archive) {
         fail(&w, "the hub's key file has no archive key: this hub cannot open media");
         goto out;
     }
@@ -1040,9 +1050,9 @@ int bundle_export(hub_ctx_t *ctx, const bundle_opts_t *o, bundle_result_t *res, 
     int64_t now = o->now_ms ? o->now_ms : (int64_t)hlc_wall_ms();
     rfc3339_format(now, 0, created, sizeof created);
     uint8_t hid[DEVID_BYTES];
-    devid_from_pk(ctx->keys.sign_pk, hid);
+    devid_from_pk(ctx->keys->sign_pk, hid);
     devid_format(hid, hub_dev);
-    hex_encode(ctx->keys.sign_pk, 32, hub_pk);
+    hex_encode(ctx->keys->sign_pk, 32, hub_pk);
     if (rc == FT_OK) {
         rc = write_html(&w, timeline, alerts, history, &facts, created);
     }
@@ -1094,7 +1104,7 @@ int bundle_export(hub_ctx_t *ctx, const bundle_opts_t *o, bundle_result_t *res, 
         goto out;
     }
     char sig[BUNDLE_SIG_HEX + 1], path[4800];
-    rc = bundle_sign(BUNDLE_DOMAIN, (const uint8_t *)mtext, strlen(mtext), ctx->keys.sign_sk, sig);
+    rc = bundle_sign(BUNDLE_DOMAIN, (const uint8_t *)mtext, strlen(mtext), ctx->keys->sign_sk, sig);
     snprintf(path, sizeof path, "%s/%s", w.stage, BUNDLE_MANIFEST);
     if (rc == FT_OK) {
         rc = fsutil_write_atomic(path, mtext, strlen(mtext), 0644);

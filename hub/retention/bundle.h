@@ -2,7 +2,7 @@
  * docs/retention.md "Case bundles"). The dashboard and `fieldtrail-hub
  * export` both call bundle_export; fieldtrail-verify checks the result.
  *
- * What goes in (hub/verifier/bundlefmt.h has the framing):
+ * What goes in (verifier/bundlefmt.h has the framing):
  *   logs/DEVICE-EPOCH.log      every contributing device's entries from seq 1
  *                              to the first hub receipt at or after the last
  *                              entry the case uses (full prefix: the chain
@@ -35,7 +35,7 @@
 #ifndef FT_HUB_BUNDLE_H
 #define FT_HUB_BUNDLE_H
 
-#include "hub.h"
+#include "hubparts.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -64,15 +64,11 @@ typedef struct {
     uint64_t audit_seq;     /* the audit entry in the hub log */
 } bundle_result_t;
 
-/* Exports o->case_id for the hub in ctx (after hub_open with the log).
+/* Exports o->case_id for the hub in ctx (its store and log open).
  * FT_OK, FT_ENOTFOUND (no such case), FT_EEXIST (out exists), FT_EINVAL
  * (index behind the store without allow_stale), FT_EIO, FT_ENOMEM; err gets
  * a sentence for the operator. */
-int bundle_export(hub_ctx_t *ctx, const bundle_opts_t *o, bundle_result_t *res, char *err,
+int bundle_export(const hub_parts_t *ctx, const bundle_opts_t *o, bundle_result_t *res, char *err,
                   size_t errlen) FT_MUST_CHECK;
-
-/* `fieldtrail-hub export` and `fieldtrail-hub archive` (hub/cmd_retention.c). */
-int hub_cmd_export(int argc, char **argv);
-int hub_cmd_archive(int argc, char **argv);
 
 #endif

@@ -392,7 +392,7 @@ static int status_newest(void *ctx, const store_device_t *d)
     return 0;
 }
 
-int retention_plan(hub_ctx_t *ctx, const retention_policy_t *p, int64_t now_ms,
+int retention_plan(const hub_parts_t *ctx, const retention_policy_t *p, int64_t now_ms,
                    retention_plan_t *plan, char *err, size_t errlen)
 {
     memset(plan, 0, sizeof *plan);
@@ -653,8 +653,8 @@ int retention_check(const retention_policy_t *p, const retention_plan_t *plan, b
 
 /* ---- execution -------------------------------------------------------------------- */
 
-int retention_execute(hub_ctx_t *ctx, retention_plan_t *plan, const char *by, size_t *deleted,
-                      char *err, size_t errlen)
+int retention_execute(const hub_parts_t *ctx, retention_plan_t *plan, const char *by,
+                      size_t *deleted, char *err, size_t errlen)
 {
     *deleted = 0;
     devlog_txn_t *t = NULL;

@@ -35,7 +35,7 @@
 
 #include "config.h"
 #include "devlog.h"
-#include "hub.h"
+#include "hubparts.h"
 #include "media.h"
 
 #include <jansson.h>
@@ -130,9 +130,9 @@ typedef struct {
     uint64_t files_held, bytes_held, files_expired, bytes_expired;
 } retention_plan_t;
 
-/* Builds the plan for the hub in ctx (after hub_open with the log). FT_OK,
- * or an error with a sentence in err. */
-int retention_plan(hub_ctx_t *ctx, const retention_policy_t *p, int64_t now_ms,
+/* Builds the plan for the hub in ctx (its store and log open). FT_OK, or an
+ * error with a sentence in err. */
+int retention_plan(const hub_parts_t *ctx, const retention_policy_t *p, int64_t now_ms,
                    retention_plan_t *plan, char *err, size_t errlen) FT_MUST_CHECK;
 void retention_plan_free(retention_plan_t *plan);
 
@@ -143,8 +143,8 @@ int retention_check(const retention_policy_t *p, const retention_plan_t *plan, b
 
 /* Deletes what the plan says has expired (and finishes logged deletions).
  * *deleted gets how many files were deleted now. FT_OK or an error (err). */
-int retention_execute(hub_ctx_t *ctx, retention_plan_t *plan, const char *by, size_t *deleted,
-                      char *err, size_t errlen) FT_MUST_CHECK;
+int retention_execute(const hub_parts_t *ctx, retention_plan_t *plan, const char *by,
+                      size_t *deleted, char *err, size_t errlen) FT_MUST_CHECK;
 
 /* The plan item as JSON (new reference). */
 json_t *retention_item_json(const retention_item_t *it);
@@ -168,9 +168,5 @@ int retention_facts_record(retention_facts_t *f, const Ft__Record *rec, const ch
 /* Marks holds released (after every record was added). */
 void retention_facts_settle(retention_facts_t *f);
 void retention_facts_free(retention_facts_t *f);
-
-/* `fieldtrail-hub hold add|remove|list` and `retention` (hub/cmd_retention.c). */
-int hub_cmd_retention(int argc, char **argv);
-int hub_cmd_hold(int argc, char **argv);
 
 #endif

@@ -262,17 +262,6 @@ static void recorder_health_comes_from_checkout_records(void **state)
     catalog_done(fx->cat);
 }
 
-/* api_item_json writes times with web_time (http.c), which uses the hub's
- * time text (hub/state.c, part of the fieldtrail-hub program): the same. */
-void hub_time_text(int64_t ms, char *buf, size_t len)
-{
-    if (ms <= 0) {
-        snprintf(buf, len, "-");
-        return;
-    }
-    rfc3339_format(ms, 0, buf, len);
-}
-
 /* Text that is not valid UTF-8 (a cause an old edge cut mid-character, a
  * record of a foreign protobuf): the item is in the catalog with the text
  * escaped, and the API's JSON of it holds. */

@@ -23,6 +23,7 @@
 #include "hlc.h"
 #include "httpparse.h"
 #include "logging.h"
+#include "record.h"
 #include "webassets.h"
 
 #include <arpa/inet.h>
@@ -40,6 +41,7 @@
 
 struct http_t {
     struct MHD_Daemon *daemon;
+    hub_parts_t hub; /* what web.hub points to */
     web_t web;
     char *cert_pem, *key_pem; /* TLS material (wiped and freed at stop) */
     uint16_t port;            /* bound port */
@@ -61,14 +63,14 @@ static const web_route_t *const route_tables[] = {
 static const char *const public_assets[] = {"login.html", "login.js", "app.css",
                                             "i18n.js",    "logo.svg", NULL};
 
-void http_opts_from_config(const hub_ctx_t *ctx, const char *flag_listen, http_opts_t *opts)
+void http_opts_from_config(const config_t *cfg, const char *flag_listen, http_opts_t *opts)
 {
     memset(opts, 0, sizeof *opts);
-    opts->listen = config_pick(flag_listen, ctx->cfg, "http", HTTP_DEFAULT_LISTEN);
-    opts->tls_cert = config_get(ctx->cfg, "http_tls_cert");
-    opts->tls_key = config_get(ctx->cfg, "http_tls_key");
-    opts->metrics_token = config_get(ctx->cfg, "http_metrics_token");
-    opts->required = flag_listen || config_get(ctx->cfg, "http");
+    opts->listen = config_pick(flag_listen, cfg, "http", HTTP_DEFAULT_LISTEN);
+    opts->tls_cert = config_get(cfg, "http_tls_cert");
+    opts->tls_key = config_get(cfg, "http_tls_key");
+    opts->metrics_token = config_get(cfg, "http_metrics_token");
+    opts->required = flag_listen || config_get(cfg, "http");
 }
 
 /* ---- reply helpers (web.h) ---- */
@@ -164,7 +166,7 @@ json_t *web_time(int64_t ms)
         return json_null();
     }
     char buf[48];
-    hub_time_text(ms, buf, sizeof buf);
+    rfc3339_format(ms, 0, buf, sizeof buf);
     return json_string(buf);
 }
 
@@ -544,7 +546,7 @@ static void http_free(http_t *h)
     free(h);
 }
 
-int http_start(hub_ctx_t *ctx, const http_opts_t *opts, http_t **out)
+int http_start(const hub_parts_t *ctx, const http_opts_t *opts, http_t **out)
 {
     *out = NULL;
     if (!opts->listen || strcmp(opts->listen, "off") == 0) {
@@ -562,7 +564,8 @@ int http_start(hub_ctx_t *ctx, const http_opts_t *opts, http_t **out)
     if (!h) {
         return FT_ENOMEM;
     }
-    h->web.hub = ctx;
+    h->hub = *ctx;
+    h->web.hub = &h->hub;
     h->web.opts = *opts;
     h->web.started_ms = (int64_t)hlc_wall_ms();
     pthread_mutex_init(&h->web.play_lock, NULL);

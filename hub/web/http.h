@@ -11,7 +11,8 @@
 #ifndef FT_HUB_HTTP_H
 #define FT_HUB_HTTP_H
 
-#include "hub.h"
+#include "config.h"
+#include "hubparts.h"
 
 #include <stdbool.h>
 
@@ -30,16 +31,16 @@ typedef struct {
                                   is an error; with the default it is a warning */
 } http_opts_t;
 
-/* Fills opts from the config of ctx, with flag_listen (may be NULL) first. */
-void http_opts_from_config(const hub_ctx_t *ctx, const char *flag_listen, http_opts_t *opts);
+/* Fills opts from cfg, with flag_listen (may be NULL) first. */
+void http_opts_from_config(const config_t *cfg, const char *flag_listen, http_opts_t *opts);
 
-/* Starts serving. ctx (store, hublog, keys, state) is borrowed and must
- * outlive the server. *out stays NULL when opts->listen is "off". Writes the
- * dashboard's URL to STATE/web/url. When the default address is taken and
+/* Starts serving. What ctx points to (store, hublog, keys, state, config)
+ * is borrowed and must outlive the server (ctx itself is copied). *out stays NULL when opts->listen
+ * is "off". Writes the dashboard's URL to STATE/web/url. When the default address is taken and
  * opts->required is false, logs a warning and serves nothing (FT_OK, *out
  * NULL), so that several hubs on one machine (tests) still run. FT_EINVAL (bad listen address or
  * unreadable TLS files: logged), FT_EIO (bind failed: logged), FT_ENOMEM. */
-int http_start(hub_ctx_t *ctx, const http_opts_t *opts, http_t **out) FT_MUST_CHECK;
+int http_start(const hub_parts_t *ctx, const http_opts_t *opts, http_t **out) FT_MUST_CHECK;
 /* Stops serving (ends event streams first) and frees; NULLs *h_p; safe on NULL. */
 void http_stop(http_t **h_p);
 

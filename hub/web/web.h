@@ -28,7 +28,7 @@
 
 /* The server: borrowed hub state and what the web part owns. */
 typedef struct {
-    hub_ctx_t *hub;            /* store, hublog, keys, state dir (borrowed) */
+    const hub_parts_t *hub;    /* store, hublog, keys, state dir, config (borrowed) */
     users_t *users;            /* users and sessions */
     webevents_t *events;       /* live events for SSE and their watcher */
     catalog_t *catalog;        /* records and media read from the store */

@@ -729,7 +729,7 @@ static void media_content(web_req_t *r)
                   "the hub does not hold this media content yet (the edge has not sent it)");
         return;
     }
-    if (!r->web->hub->keys.has_archive || m->file_id.len != MEDIA_FILE_ID_BYTES ||
+    if (!r->web->hub->keys->has_archive || m->file_id.len != MEDIA_FILE_ID_BYTES ||
         m->chunk_size == 0) {
         entry_view_free(&v);
         web_error(r, 500, "no_key", "this hub has no archive key to decrypt media");
@@ -746,8 +746,8 @@ static void media_content(web_req_t *r)
     p->size = m->size;
     p->chunk_size = m->chunk_size;
     memcpy(p->file_id, m->file_id.data, MEDIA_FILE_ID_BYTES);
-    err = media_key_unseal(m->sealed_key.data, m->sealed_key.len, r->web->hub->keys.archive_pk,
-                           r->web->hub->keys.archive_sk, p->key);
+    err = media_key_unseal(m->sealed_key.data, m->sealed_key.len, r->web->hub->keys->archive_pk,
+                           r->web->hub->keys->archive_sk, p->key);
     const char *mime = media_mime(m);
     int fd = err == FT_OK ? blobstore_open_read(r->web->blobs, m->merkle_root.data) : -1;
     entry_view_free(&v);

@@ -329,9 +329,9 @@ static void get_devices(web_req_t *r)
     }
     char hub_id[DEVID_TEXT_SIZE], box[65];
     uint8_t id[DEVID_BYTES];
-    devid_from_pk(r->web->hub->keys.sign_pk, id);
+    devid_from_pk(r->web->hub->keys->sign_pk, id);
     devid_format(id, hub_id);
-    hex_encode(r->web->hub->keys.box_pk, 32, box);
+    hex_encode(r->web->hub->keys->box_pk, 32, box);
     web_json(r, 200,
              json_pack("{s:o, s:{s:s, s:s}}", "devices", rows, "hub", "hub_id", hub_id,
                        "transport_public", box));
