@@ -685,7 +685,8 @@ static void assert_not_parsed(const char *text)
     int32_t off = 7;
 
     if (rfc3339_parse(text, &ms, &off) != FT_EINVAL) {
-        fail_msg("parsed but should not: %s", text);
+        /* text may be NULL (the last case): %s of NULL is undefined. */
+        fail_msg("parsed but should not: %s", text ? text : "(NULL)");
     }
     assert_int_equal(ms, 7);
     assert_int_equal(off, 7);

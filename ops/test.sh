@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Runs the whole fieldtrail test suite on a fresh Debian 12 machine:
 # installs missing packages, builds a normal and an ASan+UBSan tree, and runs
-# every test (unit and integration) in both through CTest.
-# Usage: ops/test.sh            (from anywhere; uses build/ and build-asan/)
-#        FT_TEST_FAST=1 ops/test.sh   (normal build only)
+# every test (unit and integration) in both through CTest. A Release tree
+# (build-release/, -O3) is built too, so that what only an optimised build
+# warns about (-Werror) is noticed; its tests are not run.
+# Usage: ops/test.sh            (from anywhere; uses build/, build-release/ and build-asan/)
+#        FT_TEST_FAST=1 ops/test.sh   (normal tree only; the Release tree is still built)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -18,6 +20,8 @@ build() { # dir, extra cmake args...
 
 status=0
 build build
+echo "== build: Release (build only)"
+build build-release -DCMAKE_BUILD_TYPE=Release
 if [ -z "${FT_TEST_FAST:-}" ]; then
   build build-asan -DFT_SANITIZE=ON
 fi
