@@ -1,5 +1,5 @@
 /* coverage_bench.c: ft-bench-coverage, the compliance report's media
- * coverage (hub/coverage.c) on a year of a large office: OFFICERS officers,
+ * coverage (hub/views/coverage.c) on a year of a large office: OFFICERS officers,
  * each with CLIPS_PER_DAY body-camera clips and ACTS_PER_DAY activity records
  * a working day, 250 days. Prints the index build time, the time for every
  * activity's coverage, and the same for a sample of activities by the plain

@@ -7,7 +7,7 @@
  *                    the signature every entry carries; the ceiling of what
  *                    a single-threaded hub can accept per second
  *   entry_check      entry_open + entry_check of a sealed, realistic record:
- *                    what hub/verify.c does per entry before storing it
+ *                    what hub/store/verify.c does per entry before storing it
  * Output: one line per row, "name rate_per_second", easy for the script.
  */
 #include "entry.h"

@@ -23,7 +23,7 @@
  * replaces it with a DONE row that holds no key. A crash mid-ingest thus
  * leaves that one key on disk until the resume finishes.
  *
- * Progress and inbox rows go through the row codec (common/row.h): a magic
+ * Progress and inbox rows go through the row codec (common/lmdb/row.h): a magic
  * byte and a version, fields in a fixed order, strings with their length.
  * Progress rows written before the codec (version 1, the raw C struct of
  * that time) are still read.

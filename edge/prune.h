@@ -1,7 +1,7 @@
 /* prune.h: what a stolen unit reveals: pruning records on the edge.
  *
  * The device log is encrypted at rest under per-day bucket keys
- * (common/devlog.h, docs/log.md "At rest"). Records the hub's signed
+ * (common/lmdb/devlog.h, docs/log.md "At rest"). Records the hub's signed
  * receipt covers and that are older than records.keep_days (edge.conf,
  * default 90, 0 keeps them for ever; by the log's clock, devlog_wall_ms)
  * are pruned to what the chain needs: each entry becomes a stub of its hash

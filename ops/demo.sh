@@ -104,7 +104,7 @@ PIDS+=($!)
 sleep 1
 kill -0 "${PIDS[0]}" 2>/dev/null || { echo "demo: the hub did not start; see $log/hub.log" >&2; tail -n 5 "$log/hub.log" >&2; exit 1; }
 say "hub running on tcp://127.0.0.1:$port (log: $log/hub.log)"
-# The web dashboard (hub/http.c, docs/api.md): a demo login and its address.
+# The web dashboard (hub/web/http.c, docs/api.md): a demo login and its address.
 users=$("$hub" user list --state "$state/hub" --json 2>/dev/null || true)
 if ! grep -q '"name":"demo"' <<<"$users"; then
   printf '%s\n' "fieldtrail-demo" | "$hub" user add demo --role admin --state "$state/hub" >/dev/null 2>&1 || true

@@ -1,5 +1,5 @@
 /* bundlefmt.h: the on-disk form of a case bundle and of an archive, shared by
- * the writer in the hub (hub/bundle.c) and the standalone verifier
+ * the writer in the hub (hub/retention/bundle.c) and the standalone verifier
  * (fieldtrail-verify). Nothing here touches a hub store or the network.
  *
  * A bundle is a directory (or a ustar file holding the same tree):

@@ -1,4 +1,4 @@
-/* row.h: the byte codec of the hub's LMDB rows (hub/store.c, hub/index.c).
+/* row.h: the byte codec of the hub's LMDB rows (hub/store/store.c, hub/engine/index.c).
  *
  * Integers are big-endian; signed ones are biased (v ^ 2^63) so that their
  * bytes sort in numeric order. A string is a u16be length and its bytes, no

@@ -1,4 +1,4 @@
-/* cmd_user.c: `fieldtrail-hub user`: dashboard users (hub/users.h).
+/* cmd_user.c: `fieldtrail-hub user`: dashboard users (hub/web/users.h).
  *
  *   user add NAME --role R     password from standard input (one line) or,
  *                              on a terminal, asked twice without echo

@@ -20,7 +20,7 @@
  *
  * Because a unit's alerts are a pure function of its inputs and `now`
  * (gaps.h), evaluating only dirty and due units gives the same alerts as
- * marking every unit dirty (engine_full); hub/engine_test.c checks that on
+ * marking every unit dirty (engine_full); hub/engine/engine_test.c checks that on
  * random histories.
  *
  * Threads: an engine is used by one thread. It opens its own store read

@@ -62,7 +62,7 @@ bool blobstore_has(blobstore_t *bs, const uint8_t id[BLOB_ID_BYTES]);
 /* Opens a published blob for reading; returns a file descriptor (caller
  * closes) or a negative ft_err. */
 int blobstore_open_read(blobstore_t *bs, const uint8_t id[BLOB_ID_BYTES]);
-/* Removes a published blob (the retention job, hub/retention.c) and syncs
+/* Removes a published blob (the retention job, hub/retention/retention.c) and syncs
  * its directory. FT_OK, FT_ENOTFOUND, FT_EIO. */
 int blobstore_remove(blobstore_t *bs, const uint8_t id[BLOB_ID_BYTES]) FT_MUST_CHECK;
 

@@ -1,7 +1,7 @@
 /* mediacheck.h: the content check of media files as their chunks arrive, in
  * a worker thread of its own (docs/media.md "Hub").
  *
- * The puller (hub/mediapull.c) checks each chunk against the manifest's hash
+ * The puller (hub/media/mediapull.c) checks each chunk against the manifest's hash
  * and stores it; the content check -- decrypt with the file key, feed the
  * plaintext to the content hash -- then runs here, beside it on another core,
  * instead of as a second pass over the whole file once its last chunk is in.

@@ -73,7 +73,7 @@ typedef struct {
     uint32_t next; /* scan cursor for the next request */
     bool dirty;    /* bitmap changed since the last commit */
     bool synced;   /* partial written since the last sync: false */
-    /* Streaming content check (hub/mediacheck.c): chunks that arrive in
+    /* Streaming content check (hub/media/mediacheck.c): chunks that arrive in
      * order are fed to the check's worker as they come, so the completion
      * pass only covers what was not (chunks from mcheck_file_wait on). */
     mcheck_file_t *chk; /* NULL until the first chunk is fed */

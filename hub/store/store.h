@@ -27,7 +27,7 @@
  *   - heads[device|epoch].hash is the entry hash of entry head.seq;
  *   - every entry has exactly one arrival number, and arrival numbers grow in
  *     commit order (the gap engine reads new entries after its cursor).
- * Verification (signature, chain) happens before, in hub/verify.c.
+ * Verification (signature, chain) happens before, in hub/store/verify.c.
  *
  * Borrowed pointers returned by a get stay valid until the transaction ends
  * or the next write in it.

@@ -16,7 +16,7 @@
  * stops at the first bad entry: that entry and everything after it in the
  * batch are not stored. Committing the transaction is the caller's job (and
  * only then may a receipt be sent); recording the integrity event is too
- * (hub/sync.c), so that this module stays free of I/O besides the store.
+ * (hub/sync/sync.c), so that this module stays free of I/O besides the store.
  */
 #ifndef FT_HUB_VERIFY_H
 #define FT_HUB_VERIFY_H

@@ -1,10 +1,10 @@
 /* sync.h: the hub's side of log sync: the ROUTER loop.
  *
  * One thread serves every edge: a ROUTER socket with CURVE (server), the ZAP
- * handler (hub/zap.c) and the store. Per message it learns the device from
+ * handler (hub/sync/zap.c) and the store. Per message it learns the device from
  * the connection (ZAP User-Id) and never from the message, and answers:
  *   Hello  -> Welcome (what the hub holds) after recording the clock offset
- *   Batch  -> verify_batch (hub/verify.c) in one write transaction; commit;
+ *   Batch  -> verify_batch (hub/store/verify.c) in one write transaction; commit;
  *             THEN the signed Receipt; then an Error if an entry was refused
  *   Ping   -> Pong
  * The protocol and its state machine are in docs/protocol.md.

@@ -1,7 +1,7 @@
 /* zap.h: the hub's ZAP handler: who may complete a CurveZMQ handshake.
  *
  * A REP socket on inproc://zeromq.zap.01 in the hub's ZeroMQ context, served
- * from the sync loop (hub/sync.c). For each handshake libzmq asks it about,
+ * from the sync loop (hub/sync/sync.c). For each handshake libzmq asks it about,
  * it admits a CURVE client key only if it belongs to an enrolled, unrevoked
  * device, looked up in the store at that moment (so `enroll` and `revoke`
  * run by another process take effect at the next handshake), and answers

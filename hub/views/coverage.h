@@ -1,5 +1,5 @@
 /* coverage.h: how much of each activity's window media covers, for many
- * activities at once (the compliance report, hub/api_reports.c).
+ * activities at once (the compliance report, hub/web/api/api_reports.c).
  *
  * A clip counts for an activity record when it is linked to it and overlaps
  * its window. Linked: the record cites the clip's media ID, or the two share

@@ -1,5 +1,5 @@
 # Writes OUT, a C file with every dashboard file of DIR (*.html, *.css, *.js,
-# *.svg) as bytes and the table webassets_find (hub/webassets.h) searches.
+# *.svg) as bytes and the table webassets_find (hub/web/webassets.h) searches.
 file(GLOB files RELATIVE ${DIR} ${DIR}/*.html ${DIR}/*.css ${DIR}/*.js ${DIR}/*.svg)
 list(SORT files)
 set(body "/* generated from hub/web/ by hub/web/embed.cmake: do not edit */\n")

@@ -1,6 +1,6 @@
 /* httpparse.h: the parsing of request text the hub's web server does itself,
  * before or for its handlers, kept apart from libmicrohttpd (MHD) so that it
- * can be unit-tested and fuzzed (hub/httpparse_test.c, tests/fuzz/fuzz_http.c).
+ * can be unit-tested and fuzzed (hub/web/httpparse_test.c, tests/fuzz/fuzz_http.c).
  *
  * Every input here comes from the network: a path segment, a query value, a
  * header, the JSON body or a text inside it. Nothing here allocates except

@@ -1,5 +1,5 @@
 /* httpparse_test.c: the request text the hub's web server parses itself
- * (hub/httpparse.c): percent-decoding, route patterns, query numbers and
+ * (hub/web/httpparse.c): percent-decoding, route patterns, query numbers and
  * times, Range headers, Origin / token checks, the JSON body and device.pub.
  *
  * Some cases pin behaviour inherited from the code as it was in http.c and

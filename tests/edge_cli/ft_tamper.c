@@ -2,7 +2,7 @@
  *
  * Acts directly on the LMDB environment of a state directory (STATE/db),
  * database "log", key = 8-byte big-endian seq, value = the stored entry as
- * common/devlog.h describes it (on the edge: encrypted at rest, or a pruned
+ * common/lmdb/devlog.h describes it (on the edge: encrypted at rest, or a pruned
  * entry's stub; a SignedEntry in plaintext in logs written before that). It
  * plays the part of someone editing the database behind the program's back,
  * so it deliberately does not use common/: a test that went through devlog

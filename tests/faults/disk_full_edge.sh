@@ -17,7 +17,7 @@ edge_start disk/car1 "${EDGE_ARGS[@]}"
 # says_full FILE WHAT: the failed command's message names a full disk. On a
 # filesystem that is really full, LMDB gets a short write and returns EIO
 # (not ENOSPC), and the edge then says "input/output error": accepted with a
-# NOTE (reported to the owner of common/lmdbx.c), anything else fails.
+# NOTE (reported to the owner of common/lmdb/lmdbx.c), anything else fails.
 says_full() {
   if grep -qi 'is full\|storage full\|no space' "$1"; then
     return 0

@@ -1,6 +1,6 @@
 /* fuzz_entry.c: libFuzzer target for one device-log entry as the hub
  * receives it inside a Batch: entry_open, then entry_check against a fixed
- * signer and position (hub/verify.c does the same), then the body as the
+ * signer and position (hub/store/verify.c does the same), then the body as the
  * listings and timelines show it (body_to_json, body_summary).
  *
  * The seeds are signed by a fixed test key (ft_fuzz_seeds), so mutations

@@ -1,5 +1,5 @@
 /* fuzz_http.c: libFuzzer target for the request text the hub's web server
- * parses itself (hub/httpparse.c), fed the way a request reaches it.
+ * parses itself (hub/web/httpparse.c), fed the way a request reaches it.
  *
  * The input is read as an HTTP/1.1 request (what the seeds are):
  *   METHOD SP TARGET [SP VERSION] LF        (CR before LF is dropped)

@@ -6,7 +6,7 @@
  * for listings (body_to_json) and its one-line summary.
  *
  * The hub's own manifest checks before pulling chunks are static in
- * hub/mediapull.c and not reachable from here.
+ * hub/media/mediapull.c and not reachable from here.
  *
  * Pins: no input crashes, leaks or reads out of bounds.
  */

@@ -30,7 +30,7 @@
  *
  * It opens the LMDB environments of the state directories itself (the
  * daemons may be running; LMDB readers never block them) and reads the
- * hub's blob store through hub/blobstore.h. Exit 0 OK, 1 FAIL, 2 usage.
+ * hub's blob store through hub/media/blobstore.h. Exit 0 OK, 1 FAIL, 2 usage.
  */
 #include "blobstore.h"
 #include "devlog.h"

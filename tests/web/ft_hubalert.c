@@ -1,5 +1,5 @@
 /* ft_hubalert: appends an AlertEvent to a hub's own log, in the form the gap
- * engine writes (hub/engine.c: detail_json = the event with its "alert"
+ * engine writes (hub/engine/engine.c: detail_json = the event with its "alert"
  * row), as a running hub's engine would. The web tests use it to raise an
  * alert at a chosen moment and time its arrival on an open page.
  *

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Failed logins at the dashboard are limited (hub/loginlimit.h): with
+# Failed logins at the dashboard are limited (hub/web/loginlimit.h): with
 # http.login_max_failures = 2, the third failure for a user name locks it
 # out; then even the right password gets 429 too_many_attempts with
 # Retry-After and no session; the lockout doubles with every further
