@@ -175,7 +175,10 @@ static void sidecar_cause_of_85_cjk_plus_one(void **state)
     }
     assert_int_equal(strlen(src), 256);
     char old[256];
-    snprintf(old, sizeof old, "%s", src);
+    /* the old copy: the first 255 bytes, cut on purpose (snprintf here is
+     * a format-truncation warning in a Debug build) */
+    memcpy(old, src, sizeof old - 1);
+    old[sizeof old - 1] = '\0';
     assert_false(utf8_valid_str(old)); /* what old edges signed */
     char dst[256];
     assert_false(utf8_copy(dst, sizeof dst, src));
