@@ -2,6 +2,7 @@
  * behaviour). */
 #include "engine.h"
 #include "bodyjson.h"
+#include "devlog.h"
 #include "lmdbx.h"
 #include "logging.h"
 #include "record.h"
@@ -230,75 +231,71 @@ static int apply_alerts(engine_t *e, index_txn_t *it, const index_unit_t *u, con
 
 void case_view_free(case_view_t *v)
 {
-    for (size_t i = 0; i < v->c.n_records; i++) {
+    for (size_t i = 0; i < v->n_all; i++) {
         entry_view_free(&v->views[i]);
     }
     free(v->recs);
     free(v->rec_items);
+    free(v->views);
+    free(v->roles);
+    free(v->primary);
+    free(v->conflicts);
+    free(v->conflict_keys);
     free(v->media);
     free(v->media_items);
-    free(v->views);
+    free(v->media_texts);
     free(v->ref_texts);
     memset(v, 0, sizeof *v);
 }
 
-int case_view_load(index_txn_t *it, store_txn_t *st, const char *case_id, const uint8_t *ref,
-                   case_view_t *v)
+static json_t *refs_with_role(const case_view_t *v, size_t i, ident_role role, bool self)
 {
-    memset(v, 0, sizeof *v);
-    uint8_t *refs = NULL, *mrefs = NULL;
-    size_t n = 0, mn = 0, mcap = 0;
-    int err = FT_OK;
-    if (case_id) {
-        utf8_copy(v->case_id, sizeof v->case_id, case_id);
-        err = index_case_refs(it, case_id, &refs, &n);
-    } else {
-        refs = malloc(INDEX_REF_BYTES);
-        if (!refs) {
-            return FT_ENOMEM;
+    json_t *a = json_array();
+    if (a && self) {
+        json_array_append_new(a, json_string(v->ref_texts[i]));
+    }
+    for (size_t j = v->c.n_records; a && j < v->n_all; j++) {
+        if (v->primary[j] == i && v->roles[j] == role) {
+            json_array_append_new(a, json_string(v->ref_texts[j]));
         }
-        memcpy(refs, ref, INDEX_REF_BYTES);
-        n = 1;
     }
-    if (err != FT_OK) {
-        return err;
-    }
-    v->recs = calloc(n ? n : 1, sizeof *v->recs);
-    v->rec_items = calloc(n ? n : 1, sizeof *v->rec_items);
-    v->views = calloc(n ? n : 1, sizeof *v->views);
-    if (!v->recs || !v->rec_items || !v->views) {
-        err = FT_ENOMEM;
-        goto out;
-    }
-    /* Reference texts for records now; media texts are added below. */
-    size_t n_texts = n;
-    v->ref_texts = calloc(n_texts ? n_texts : 1, sizeof *v->ref_texts);
-    if (!v->ref_texts) {
-        err = FT_ENOMEM;
-        goto out;
-    }
+    return a;
+}
+
+json_t *case_view_witnesses(const case_view_t *v, size_t i)
+{
+    return refs_with_role(v, i, IDENT_WITNESS, true);
+}
+
+json_t *case_view_conflicting(const case_view_t *v, size_t i)
+{
+    return refs_with_role(v, i, IDENT_CONFLICT, false);
+}
+
+/* Loads the records among refs into v (recs, rec_items, views, ref_texts:
+ * room for n each); media refs among them are appended to *mrefs. */
+static int load_records(index_txn_t *it, store_txn_t *st, const uint8_t *refs, size_t n,
+                        case_view_t *v, uint8_t **mrefs, size_t *mn)
+{
     size_t k = 0;
-    for (size_t i = 0; i < n; i++) {
+    int err = FT_OK;
+    for (size_t i = 0; i < n && err == FT_OK; i++) {
         const uint8_t *r = refs + i * INDEX_REF_BYTES;
         index_item_t *item = &v->rec_items[k];
         err = index_item_get(it, r, item);
         if (err != FT_OK) {
-            goto out;
+            break;
         }
         if (item->kind == INDEX_MEDIA) {
-            err = FT_OK;
-            size_t before = mn;
-            (void)before;
             /* explicit case media: a candidate like any other */
-            uint8_t *bigger = realloc(mrefs, (mn + 1) * INDEX_REF_BYTES);
+            uint8_t *bigger = realloc(*mrefs, (*mn + 1) * INDEX_REF_BYTES);
             if (!bigger) {
                 err = FT_ENOMEM;
-                goto out;
+                break;
             }
-            mrefs = bigger;
-            memcpy(mrefs + mn * INDEX_REF_BYTES, r, INDEX_REF_BYTES);
-            mn++;
-            mcap = mn;
+            *mrefs = bigger;
+            memcpy(*mrefs + *mn * INDEX_REF_BYTES, r, INDEX_REF_BYTES);
+            (*mn)++;
             continue;
         }
         if (item->kind != INDEX_RECORD) {
@@ -312,7 +309,7 @@ int case_view_load(index_txn_t *it, store_txn_t *st, const char *case_id, const 
             err = entry_open(raw, len, &v->views[k]);
         }
         if (err != FT_OK) {
-            goto out;
+            break;
         }
         const Ft__Body *b = v->views[k].entry->body;
         if (!b || b->kind_case != FT__BODY__KIND_RECORD || !b->record) {
@@ -327,8 +324,174 @@ int case_view_load(index_txn_t *it, store_txn_t *st, const char *case_id, const 
         g->end_ms = item->end_ms;
         g->time_ms = item->time_ms;
         k++;
-        v->c.n_records = k;
+        v->n_all = k;
     }
+    return err;
+}
+
+/* Sorts the loaded records by identity (hub/gaps/identity.h): those to
+ * evaluate first, then witnesses and conflicting versions; fills roles,
+ * primary and the conflicts. */
+static int group_identities(case_view_t *v)
+{
+    size_t n = v->n_all;
+    ident_entry_t *ie = calloc(n ? n : 1, sizeof *ie);
+    ident_out_t *out = calloc(n ? n : 1, sizeof *out);
+    size_t *pos = calloc(n ? n : 1, sizeof *pos);
+    gap_record_t *recs = calloc(n ? n : 1, sizeof *recs);
+    index_item_t *items = calloc(n ? n : 1, sizeof *items);
+    entry_view_t *views = calloc(n ? n : 1, sizeof *views);
+    char(*texts)[INDEX_REF_TEXT] = calloc(n ? n : 1, sizeof *texts);
+    v->roles = calloc(n ? n : 1, sizeof *v->roles);
+    v->primary = calloc(n ? n : 1, sizeof *v->primary);
+    ident_conflict_t *ic = NULL;
+    size_t nic = 0;
+    int err = ie && out && pos && recs && items && views && texts && v->roles && v->primary
+                  ? FT_OK
+                  : FT_ENOMEM;
+    for (size_t i = 0; err == FT_OK && i < n; i++) {
+        const index_item_t *it = &v->rec_items[i];
+        const Ft__Record *rec = v->recs[i].rec;
+        ie[i] = (ident_entry_t){.unit = it->unit,
+                                .case_id = it->case_id,
+                                .id = rec->id,
+                                .amends = rec->amends,
+                                .logged_ms = it->logged_ms + it->offset_ms,
+                                .ref = v->ref_texts[i]};
+        if (rec->id && rec->id[0]) {
+            err = devlog_record_hash(rec, ie[i].content);
+        }
+    }
+    if (err == FT_OK) {
+        err = ident_group(ie, n, out, &ic, &nic);
+    }
+    /* New order: evaluated records (in load order), then the rest. */
+    size_t k = 0;
+    for (size_t pass = 0; err == FT_OK && pass < 2; pass++) {
+        for (size_t i = 0; i < n; i++) {
+            bool evaluated = out[i].role == IDENT_ALONE || out[i].role == IDENT_PRIMARY;
+            if (evaluated == (pass == 0)) {
+                pos[i] = k++;
+            }
+        }
+        if (pass == 0) {
+            v->c.n_records = k;
+        }
+    }
+    if (err == FT_OK) {
+        for (size_t i = 0; i < n; i++) {
+            size_t p = pos[i];
+            recs[p] = v->recs[i];
+            items[p] = v->rec_items[i];
+            views[p] = v->views[i];
+            memcpy(texts[p], v->ref_texts[i], sizeof texts[p]);
+            recs[p].ref = texts[p];
+            v->roles[p] = out[i].role;
+            v->primary[p] = pos[out[i].primary];
+        }
+        v->conflicts = calloc(nic ? nic : 1, sizeof *v->conflicts);
+        v->conflict_keys = calloc(nic ? nic : 1, sizeof *v->conflict_keys);
+        if (!v->conflicts || !v->conflict_keys) {
+            err = FT_ENOMEM;
+        }
+    }
+    for (size_t i = 0; err == FT_OK && i < nic; i++) {
+        size_t a = pos[ic[i].primary], b = pos[ic[i].other];
+        memcpy(v->conflict_keys[i], ic[i].key, sizeof v->conflict_keys[i]);
+        v->conflicts[i] = (gap_conflict_t){.key = v->conflict_keys[i],
+                                           .id = recs[a].rec->id,
+                                           .ref_a = texts[a],
+                                           .ref_b = texts[b],
+                                           .at_ms = items[b].logged_ms + items[b].offset_ms};
+    }
+    if (err == FT_OK) {
+        free(v->recs);
+        free(v->rec_items);
+        free(v->views);
+        free(v->ref_texts);
+        v->recs = recs;
+        v->rec_items = items;
+        v->views = views;
+        v->ref_texts = texts;
+        v->c.conflicts = v->conflicts;
+        v->c.n_conflicts = nic;
+        recs = NULL;
+        items = NULL;
+        views = NULL;
+        texts = NULL;
+    }
+    free(ie);
+    free(out);
+    free(pos);
+    free(recs);
+    free(items);
+    free(views);
+    free(texts);
+    free(ic);
+    return err;
+}
+
+int case_view_load(index_txn_t *it, store_txn_t *st, const char *case_id, const uint8_t *ref,
+                   case_view_t *v)
+{
+    memset(v, 0, sizeof *v);
+    uint8_t *refs = NULL, *mrefs = NULL;
+    size_t n = 0, mn = 0, mcap = 0;
+    int err = FT_OK;
+    if (case_id) {
+        utf8_copy(v->case_id, sizeof v->case_id, case_id);
+        err = index_case_refs(it, case_id, &refs, &n);
+    } else {
+        /* One caseless record, with the other entries of its identity. */
+        index_item_t one;
+        err = index_item_get(it, ref, &one);
+        if (err == FT_OK && one.kind == INDEX_RECORD && one.id[0]) {
+            err = index_identity_refs(it, one.unit, one.id, &refs, &n);
+        }
+        if (err == FT_OK && n == 0) {
+            free(refs);
+            refs = malloc(INDEX_REF_BYTES);
+            if (!refs) {
+                return FT_ENOMEM;
+            }
+            memcpy(refs, ref, INDEX_REF_BYTES);
+            n = 1;
+        }
+    }
+    if (err != FT_OK) {
+        free(refs);
+        return err;
+    }
+    v->recs = calloc(n ? n : 1, sizeof *v->recs);
+    v->rec_items = calloc(n ? n : 1, sizeof *v->rec_items);
+    v->views = calloc(n ? n : 1, sizeof *v->views);
+    v->ref_texts = calloc(n ? n : 1, sizeof *v->ref_texts);
+    if (!v->recs || !v->rec_items || !v->views || !v->ref_texts) {
+        err = FT_ENOMEM;
+        goto out;
+    }
+    err = load_records(it, st, refs, n, v, &mrefs, &mn);
+    if (err == FT_OK) {
+        err = group_identities(v);
+    }
+    if (err != FT_OK) {
+        goto out;
+    }
+    if (!case_id) {
+        /* The unit of `ref`: it is evaluated only if it is the primary. */
+        char want[INDEX_REF_TEXT];
+        index_ref_text(ref, want);
+        bool primary = false;
+        for (size_t i = 0; i < v->c.n_records && !primary; i++) {
+            primary = strcmp(v->ref_texts[i], want) == 0;
+        }
+        if (!primary) {
+            v->c.n_records = 0;
+            v->c.n_conflicts = 0;
+        }
+    }
+    size_t k = v->c.n_records;
+    mcap = mn;
     err = index_media_candidates(it, v->recs, k, &mrefs, &mn, &mcap);
     if (err != FT_OK) {
         goto out;
@@ -347,18 +510,10 @@ int case_view_load(index_txn_t *it, store_txn_t *st, const char *case_id, const 
         }
     }
     mn = un;
-    void *grown = realloc(v->ref_texts, (k + mn + 1) * sizeof *v->ref_texts);
-    if (!grown) {
-        err = FT_ENOMEM;
-        goto out;
-    }
-    v->ref_texts = grown;
-    for (size_t i = 0; i < k; i++) {
-        v->recs[i].ref = v->ref_texts[i];
-    }
     v->media = calloc(mn ? mn : 1, sizeof *v->media);
     v->media_items = calloc(mn ? mn : 1, sizeof *v->media_items);
-    if (!v->media || !v->media_items) {
+    v->media_texts = calloc(mn ? mn : 1, sizeof *v->media_texts);
+    if (!v->media || !v->media_items || !v->media_texts) {
         err = FT_ENOMEM;
         goto out;
     }
@@ -368,7 +523,7 @@ int case_view_load(index_txn_t *it, store_txn_t *st, const char *case_id, const 
         if (err != FT_OK) {
             goto out;
         }
-        char *text = v->ref_texts[k + i];
+        char *text = v->media_texts[i];
         index_ref_text(m->ref, text);
         gap_media_t *g = &v->media[i];
         g->ref = text;

@@ -34,6 +34,7 @@
 #include "alerts.h"
 #include "devlog.h"
 #include "gaps.h"
+#include "identity.h"
 #include "index.h"
 #include "rules.h"
 #include "store.h"
@@ -77,21 +78,43 @@ int engine_catch_up(engine_t *e, int64_t now_ms, engine_stats_t *st) FT_MUST_CHE
 int engine_full(engine_t *e, int64_t now_ms, engine_stats_t *st) FT_MUST_CHECK;
 
 /* A case (or one caseless record) as loaded from the index and the store,
- * for evaluation and timelines. All pointers are owned by the view. */
+ * for evaluation and timelines. All pointers are owned by the view.
+ *
+ * Records are one per identity (hub/gaps/identity.h): recs[0, c.n_records)
+ * are what is evaluated, shown and counted (a record of its own, or the
+ * primary of its identity); recs[c.n_records, n_all) are the other entries
+ * of those identities, kept for timelines and exports: witnesses (the same
+ * record from another device) and conflicting versions. roles[i] and
+ * primary[i] say which, for every i < n_all. */
 typedef struct {
     gap_case_t c;              /* what gaps.c evaluates */
-    gap_record_t *recs;        /* c.records */
+    gap_record_t *recs;        /* c.records, then the other entries */
     index_item_t *rec_items;   /* index rows of recs, same order */
-    gap_media_t *media;        /* c.media: candidates that may document the records */
-    index_item_t *media_items; /* index rows of media, same order */
     entry_view_t *views;       /* decoded entries of recs */
-    char (*ref_texts)[INDEX_REF_TEXT];
+    size_t n_all;              /* records loaded: evaluated + witnesses + conflicting */
+    ident_role *roles;         /* per record: alone, primary, witness, conflict */
+    size_t *primary;           /* per record: index of its identity's primary */
+    gap_conflict_t *conflicts; /* c.conflicts */
+    char (*conflict_keys)[IDENT_KEY_MAX];
+    gap_media_t *media;                  /* c.media: candidates that may document the records */
+    index_item_t *media_items;           /* index rows of media, same order */
+    char (*ref_texts)[INDEX_REF_TEXT];   /* refs of recs */
+    char (*media_texts)[INDEX_REF_TEXT]; /* refs of media */
     char case_id[INDEX_STR];
 } case_view_t;
 
-/* Loads case_id (or, with case_id NULL, the one record `ref`). */
+/* Loads case_id (or, with case_id NULL, the one record `ref`, with the
+ * witnesses of its identity: when it is not the primary, nothing of it is
+ * evaluated and c.n_records is 0). */
 int case_view_load(index_txn_t *it, store_txn_t *st, const char *case_id, const uint8_t *ref,
                    case_view_t *v) FT_MUST_CHECK;
 void case_view_free(case_view_t *v);
+/* The entries of record i's identity as ref texts (i < c.n_records): i
+ * itself first, then its witnesses on other devices (a JSON array, caller
+ * decrefs; NULL when memory runs out). */
+json_t *case_view_witnesses(const case_view_t *v, size_t i);
+/* The entries whose version of record i's id has other content (conflicting
+ * versions, each an integrity alert): a JSON array, possibly empty. */
+json_t *case_view_conflicting(const case_view_t *v, size_t i);
 
 #endif

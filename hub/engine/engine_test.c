@@ -58,6 +58,8 @@ typedef struct {
     pending_t *pend;
     size_t n_pend, cap_pend, stored;
     uint32_t rng;
+    char (*jsons)[2048]; /* records made so far (add_random), to import again */
+    size_t n_jsons;
 } world_t;
 
 static uint32_t rnd(world_t *w)
@@ -187,6 +189,10 @@ static void world_open(world_t *w, const char *name, uint32_t seed)
     for (int d = 0; d < N_DEV; d++) {
         dev_t_ *dv = &w->devs[d];
         assert_int_equal(keys_generate(&dv->keys, false), FT_OK);
+        /* The same keys in every world: device d is the same device, so
+         * worlds built in other orders can be compared by alert ID. */
+        uint8_t key_seed[32] = {(uint8_t)(d + 1)};
+        crypto_sign_seed_keypair(dv->keys.sign_pk, dv->keys.sign_sk, key_seed);
         devid_from_pk(dv->keys.sign_pk, dv->id);
         dv->epoch = 1000 + (uint64_t)d;
         dv->offset_ms = offsets[d];
@@ -211,6 +217,7 @@ static void world_close(world_t *w)
         free(w->pend[i].raw);
     }
     free(w->pend);
+    free(w->jsons);
     store_destroy(&w->store);
     rules_destroy(&w->pack);
     testutil_rmrf(w->dir);
@@ -273,6 +280,22 @@ static void add_random(world_t *w, int n_cases, int64_t span, char ids[][32], si
                   t + rr(w, 90) * MIN);
         return;
     }
+    if (w->n_jsons && rr(w, 6) == 0) {
+        /* The same record imported on another device too (a vehicle and the
+         * desk): one record with two witnesses. Now and then with other
+         * content: a conflict (the same id, another version). */
+        const char *again = w->jsons[rr(w, (int64_t)w->n_jsons)];
+        char other[2100];
+        const char *f = strstr(again, "\"fields\":{");
+        if (f && rr(w, 3) == 0) {
+            size_t at = (size_t)(f - again) + strlen("\"fields\":{");
+            snprintf(other, sizeof other, "%.*s\"version\":\"%d\"%s%s", (int)at, again,
+                     (int)rr(w, 2), again[at] == '}' ? "" : ",", again + at);
+            again = other;
+        }
+        add_record(w, (d + 1 + (int)rr(w, N_DEV - 1)) % N_DEV, again);
+        return;
+    }
     const char *type = types[rr(w, (int64_t)(sizeof types / sizeof types[0]))];
     Ft__RecordType rt = record_type_parse(type);
     char id[32];
@@ -318,10 +341,13 @@ static void add_random(world_t *w, int n_cases, int64_t span, char ids[][32], si
         snprintf(case_part, sizeof case_part, ",\"case\":\"C%d\"", (int)rr(w, n_cases));
     }
     snprintf(json, sizeof json,
-             "{\"type\":\"%s\",\"id\":\"%s\"%s,\"officers\":[\"%s\"],\"recorders\":[\"%s\"]%s,"
-             "\"fields\":%s}",
+             "{\"type\":\"%s\",\"id\":\"%s\",\"unit\":\"U1\"%s,\"officers\":[\"%s\"],"
+             "\"recorders\":[\"%s\"]%s,\"fields\":%s}",
              type, id, case_part, officers[rr(w, 3)], recorders[rr(w, 2)], extra, fields);
     add_record(w, d, json);
+    w->jsons = realloc(w->jsons, (w->n_jsons + 1) * sizeof *w->jsons);
+    assert_non_null(w->jsons);
+    snprintf(w->jsons[w->n_jsons++], sizeof w->jsons[0], "%s", json);
     snprintf(ids[*n_ids], 32, "%s", id);
     (*n_ids)++;
 }
@@ -582,6 +608,179 @@ static void a_superseding_manifest_replaces_the_shorter_clip(void **state)
     world_close(&w);
 }
 
+/* Open alert IDs of a world whose entries are sealed on the devices in
+ * `order` (indexes into jsons), each record on device dev[i]. */
+static collect_t alerts_of(const char *name, const char *const *jsons, const int *devs, size_t n,
+                           int64_t now, engine_t **keep, world_t *w)
+{
+    world_open(w, name, 3);
+    for (size_t i = 0; i < n; i++) {
+        add_record(w, devs[i], jsons[i]);
+    }
+    store_upto(w, w->n_pend);
+    engine_t *e = engine_at(w, "idx");
+    assert_int_equal(engine_step(e, now, NULL), FT_OK);
+    collect_t c = alerts_in(e, "open");
+    *keep = e;
+    return c;
+}
+
+static bool same_set(const collect_t *a, const collect_t *b)
+{
+    if (a->n != b->n) {
+        return false;
+    }
+    for (size_t i = 0; i < a->n; i++) {
+        if (!has_id(b, a->ids[i])) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* The rule of an open alert, by its ID. */
+typedef struct {
+    const char *id;
+    char rule[32], state[16];
+    int n_records;
+} find_t;
+
+static int find_alert(void *ctx, json_t *a)
+{
+    find_t *f = ctx;
+    if (strcmp(json_string_value(json_object_get(a, "id")), f->id) == 0) {
+        snprintf(f->rule, sizeof f->rule, "%s", json_string_value(json_object_get(a, "kind")));
+        snprintf(f->state, sizeof f->state, "%s", json_string_value(json_object_get(a, "state")));
+        f->n_records = (int)json_array_size(json_object_get(a, "records"));
+    }
+    return 0;
+}
+
+static find_t alert_by_id(engine_t *e, const char *id)
+{
+    find_t f = {.id = id};
+    index_txn_t *t = NULL;
+    assert_int_equal(index_begin(engine_index(e), false, &t), FT_OK);
+    assert_int_equal(alerts_iter(engine_alerts(e), t, find_alert, &f), FT_OK);
+    index_abort(&t);
+    return f;
+}
+
+/* One record (same unit, case, id and content) imported on two and three
+ * devices, in every order: the alerts of one record, the same IDs whatever
+ * the order. The same id with other content: one integrity alert, the same
+ * in both orders, that an amendment from a third device does not resolve
+ * while the amended record's own alert does. A justification from another
+ * device justifies an alert raised from a vehicle's record. */
+static void one_identity_over_devices_and_conflicts(void **state)
+{
+    (void)state;
+    const char *rec = "{\"type\":\"site_inspection\",\"id\":\"si-1\",\"unit\":\"U\","
+                      "\"case\":\"C1\",\"start\":\"2026-03-01T09:00:00Z\","
+                      "\"end\":\"2026-03-01T10:00:00Z\",\"officers\":[\"o1\"],\"fields\":{}}";
+    const char *other = "{\"type\":\"site_inspection\",\"id\":\"si-1\",\"unit\":\"U\","
+                        "\"case\":\"C1\",\"start\":\"2026-03-01T09:00:00Z\","
+                        "\"end\":\"2026-03-01T10:30:00Z\",\"officers\":[\"o1\"],\"fields\":{}}";
+    int64_t now = T0 + 2 * DAY;
+    world_t w;
+    engine_t *e = NULL;
+    /* Alone on device 2 (its corrected time is the earliest of the three). */
+    const char *one[] = {rec};
+    const int d2[] = {2};
+    collect_t alone = alerts_of("ident_alone", one, d2, 1, now, &e, &w);
+    assert_true(alone.n >= 2); /* not covered, record_no missing, the world's clock */
+    engine_destroy(&e);
+    world_close(&w);
+    const char *three[] = {rec, rec, rec};
+    const int orders[][3] = {{0, 1, 2}, {2, 1, 0}, {1, 2, 0}, {2, 0, 1}};
+    for (size_t o = 0; o < sizeof orders / sizeof orders[0]; o++) {
+        collect_t c = alerts_of("ident_three", three, orders[o], 3, now, &e, &w);
+        if (!same_set(&c, &alone)) {
+            fail_msg("order %zu: %zu alerts for one record on three devices, %zu on one", o, c.n,
+                     alone.n);
+        }
+        free(c.ids);
+        engine_destroy(&e);
+        world_close(&w);
+        const int two[] = {orders[o][0], orders[o][1]};
+        c = alerts_of("ident_two", three, two, 2, now, &e, &w);
+        /* On two devices: as many alerts as on one (the primary may be
+         * another device's entry, so the IDs may be others). */
+        assert_int_equal(c.n, alone.n);
+        free(c.ids);
+        engine_destroy(&e);
+        world_close(&w);
+    }
+    free(alone.ids);
+
+    /* A conflicting pair, both orders: one integrity alert, same ID. */
+    const char *pair[] = {rec, other};
+    const int ab[] = {0, 1};
+    collect_t c1 = alerts_of("ident_conflict", pair, ab, 2, now, &e, &w);
+    engine_destroy(&e);
+    world_close(&w);
+    const char *pair_r[] = {other, rec};
+    const int ba[] = {1, 0};
+    collect_t c2 = alerts_of("ident_conflict_r", pair_r, ba, 2, now, &e, &w);
+    assert_true(same_set(&c1, &c2));
+    char integrity[17] = "";
+    for (size_t i = 0; i < c2.n; i++) {
+        find_t f = alert_by_id(e, c2.ids[i]);
+        if (strcmp(f.rule, "integrity") == 0) {
+            assert_string_equal(integrity, "");
+            snprintf(integrity, sizeof integrity, "%s", c2.ids[i]);
+            assert_int_equal(f.n_records, 2); /* names both versions */
+        }
+    }
+    assert_string_not_equal(integrity, "");
+    /* An amendment from a third device settles the record: its own alerts
+     * go; the conflict stays in the history, open. */
+    char amend[512];
+    snprintf(amend, sizeof amend,
+             "{\"type\":\"site_inspection\",\"id\":\"si-1a\",\"unit\":\"U\",\"case\":\"C1\","
+             "\"amends\":\"si-1\",\"start\":\"2026-03-01T09:00:00Z\","
+             "\"end\":\"2026-03-01T10:00:00Z\",\"officers\":[\"o1\"],"
+             "\"media_unsuitable\":\"night, no light\",\"fields\":{\"record_no\":\"K-1\"}}");
+    add_record(&w, 2, amend);
+    store_upto(&w, w.n_pend);
+    assert_int_equal(engine_step(e, now, NULL), FT_OK);
+    collect_t after = alerts_in(e, "open");
+    assert_true(has_id(&after, integrity));
+    for (size_t i = 0; i < after.n; i++) {
+        find_t f = alert_by_id(e, after.ids[i]);
+        assert_true(strcmp(f.rule, "integrity") == 0 || strcmp(f.rule, "clock") == 0);
+    }
+    free(after.ids);
+    free(c1.ids);
+    free(c2.ids);
+    engine_destroy(&e);
+    world_close(&w);
+
+    /* A justification from the desk (device 1) for the vehicle's (device 0)
+     * record alert. */
+    collect_t v0 = alerts_of("ident_justify", one, ab, 1, now, &e, &w);
+    char fields_alert[17] = "";
+    for (size_t i = 0; i < v0.n; i++) {
+        if (strcmp(alert_by_id(e, v0.ids[i]).rule, "fields") == 0) {
+            snprintf(fields_alert, sizeof fields_alert, "%s", v0.ids[i]);
+        }
+    }
+    assert_string_not_equal(fields_alert, "");
+    char just[512];
+    snprintf(just, sizeof just,
+             "{\"type\":\"justification\",\"case\":\"C1\",\"unit\":\"U\","
+             "\"time\":\"2026-03-02T08:00:00Z\",\"fields\":{\"alert\":\"%s\","
+             "\"reason\":\"form kept on paper\"}}",
+             fields_alert);
+    add_record(&w, 1, just);
+    store_upto(&w, w.n_pend);
+    assert_int_equal(engine_step(e, now, NULL), FT_OK);
+    assert_string_equal(alert_by_id(e, fields_alert).state, "justified");
+    free(v0.ids);
+    engine_destroy(&e);
+    world_close(&w);
+}
+
 static void incremental_equals_full_on_random_histories(void **state)
 {
     (void)state;
@@ -660,6 +859,7 @@ int main(void)
         cmocka_unit_test(corrected_time_checkout_officer_and_history),
         cmocka_unit_test(checkout_return_and_late_checkout_resolve_officer),
         cmocka_unit_test(a_superseding_manifest_replaces_the_shorter_clip),
+        cmocka_unit_test(one_identity_over_devices_and_conflicts),
         cmocka_unit_test(incremental_equals_full_on_random_histories),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

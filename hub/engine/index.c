@@ -29,8 +29,12 @@
 struct index_t {
     MDB_env *env;
     MDB_dbi items, case_items, act_officer, act_recorder, med_officer, med_recorder, med_id, cited,
-        checkouts, rec_id, deadlines, unit_due, dirty, devseen, meta;
+        checkouts, rec_id, idents, deadlines, unit_due, dirty, devseen, meta;
 };
+
+/* Layout of the tables: 2 added idents (filled from items when an index of
+ * layout 1 is opened). */
+#define INDEX_LAYOUT 2
 
 struct index_txn_t {
     index_t *idx;
@@ -180,6 +184,63 @@ int index_item_get(index_txn_t *t, const uint8_t ref[INDEX_REF_BYTES], index_ite
 
 /* ---- open / transactions ---------------------------------------------- */
 
+/* idents key: unit \0 id \0 ref, for a record of no case with an id (the
+ * witnesses of one caseless record, identity.h). 0 if it does not fit. */
+static size_t ident_key(uint8_t *k, size_t cap, const char *unit, const char *id,
+                        const uint8_t *ref)
+{
+    size_t un = strlen(unit), in = strlen(id);
+    size_t n = un + 1 + in + 1 + (ref ? INDEX_REF_BYTES : 0);
+    if (in == 0 || n > cap || n > 500) {
+        return 0;
+    }
+    memcpy(k, unit, un + 1);
+    memcpy(k + un + 1, id, in + 1);
+    if (ref) {
+        memcpy(k + un + 1 + in + 1, ref, INDEX_REF_BYTES);
+    }
+    return n;
+}
+
+/* Brings an index of an older layout up to INDEX_LAYOUT in txn. */
+static int upgrade_layout(index_t *idx, MDB_txn *txn)
+{
+    uint64_t layout = 0;
+    if (lmdbx_get_meta_u64(txn, idx->meta, "layout", &layout) == FT_OK && layout >= INDEX_LAYOUT) {
+        return FT_OK;
+    }
+    /* Layout 1 had no idents: fill it from the items of caseless records. */
+    MDB_cursor *cur = NULL;
+    int rc = mdb_cursor_open(txn, idx->items, &cur);
+    MDB_val k, v;
+    int err = FT_OK;
+    for (rc = rc == MDB_SUCCESS ? mdb_cursor_get(cur, &k, &v, MDB_FIRST) : rc;
+         rc == MDB_SUCCESS && err == FT_OK; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        index_item_t it;
+        if (k.mv_size != INDEX_REF_BYTES ||
+            item_decode(k.mv_data, v.mv_data, v.mv_size, &it) != FT_OK || it.kind != INDEX_RECORD ||
+            it.case_id[0] || !it.id[0]) {
+            continue;
+        }
+        uint8_t key[512];
+        size_t kn = ident_key(key, sizeof key, it.unit, it.id, it.ref);
+        if (kn) {
+            MDB_val ik = {kn, key}, iv = {0, ""};
+            err = lmdbx_err(mdb_put(txn, idx->idents, &ik, &iv, 0));
+        }
+    }
+    if (cur) {
+        mdb_cursor_close(cur);
+    }
+    if (err == FT_OK && rc != MDB_NOTFOUND && rc != MDB_SUCCESS) {
+        err = lmdbx_err(rc);
+    }
+    if (err == FT_OK) {
+        err = lmdbx_put_meta_u64(txn, idx->meta, "layout", INDEX_LAYOUT);
+    }
+    return err;
+}
+
 int index_open(const char *dir, size_t map_size, index_t **out)
 {
     *out = NULL;
@@ -208,6 +269,7 @@ int index_open(const char *dir, size_t map_size, index_t **out)
         {"cited", &idx->cited},
         {"checkouts", &idx->checkouts},
         {"rec_id", &idx->rec_id},
+        {"idents", &idx->idents},
         {"deadlines", &idx->deadlines},
         {"unit_due", &idx->unit_due},
         {"dirty", &idx->dirty},
@@ -217,14 +279,18 @@ int index_open(const char *dir, size_t map_size, index_t **out)
     for (size_t i = 0; rc == MDB_SUCCESS && i < sizeof dbs / sizeof dbs[0]; i++) {
         rc = mdb_dbi_open(txn, dbs[i].name, MDB_CREATE, dbs[i].dbi);
     }
-    if (rc == MDB_SUCCESS) {
-        rc = mdb_txn_commit(txn);
+    err = lmdbx_err(rc);
+    if (err == FT_OK) {
+        err = upgrade_layout(idx, txn);
+    }
+    if (err == FT_OK) {
+        err = lmdbx_err(mdb_txn_commit(txn));
     } else if (txn) {
         mdb_txn_abort(txn);
     }
-    if (rc != MDB_SUCCESS) {
+    if (err != FT_OK) {
         index_destroy(&idx);
-        return lmdbx_err(rc);
+        return err;
     }
     *out = idx;
     return FT_OK;
@@ -876,6 +942,22 @@ static int add_record(index_txn_t *t, index_item_t *it, const Ft__Record *rec, c
         index_unit_t u;
         index_unit_ref(&u, 'R', it->ref);
         err = index_mark_dirty(t, &u);
+        /* A caseless record with an id: its witnesses on other devices are
+         * one record (identity.h); each of their units is judged again. */
+        kn = ident_key(k, sizeof k, it->unit, it->id, it->ref);
+        if (err == FT_OK && kn) {
+            err = put_key(t, idx->idents, k, kn, "", 0);
+        }
+        uint8_t *wrefs = NULL;
+        size_t wn = 0;
+        if (err == FT_OK && kn) {
+            err = index_identity_refs(t, it->unit, it->id, &wrefs, &wn);
+        }
+        for (size_t i = 0; err == FT_OK && i < wn; i++) {
+            index_unit_ref(&u, 'R', wrefs + i * INDEX_REF_BYTES);
+            err = index_mark_dirty(t, &u);
+        }
+        free(wrefs);
     }
     if (err == FT_OK && it->id[0] && strlen(it->id) < 500) {
         MDB_val key = {strlen(it->id), it->id}, val = {INDEX_REF_BYTES, it->ref};
@@ -1125,27 +1207,31 @@ int index_add_entry(index_txn_t *t, const store_entry_t *e, const entry_view_t *
 
 /* ---- queries ----------------------------------------------------------- */
 
-int index_case_refs(index_txn_t *t, const char *case_id, uint8_t **refs, size_t *n)
+/* The refs that end the keys of dbi starting with prefix[0..pn) (keys of
+ * exactly pn + INDEX_REF_BYTES bytes). */
+static int prefix_refs(index_txn_t *t, MDB_dbi dbi, const uint8_t *prefix, size_t pn,
+                       uint8_t **refs, size_t *n)
 {
     *refs = NULL;
     *n = 0;
-    uint8_t start[512];
-    size_t pn = case_key(start, case_id, NULL);
     if (pn == 0) {
         return FT_OK;
     }
     MDB_cursor *cur = NULL;
-    int rc = mdb_cursor_open(t->txn, t->idx->case_items, &cur);
+    int rc = mdb_cursor_open(t->txn, dbi, &cur);
     if (rc != MDB_SUCCESS) {
         return lmdbx_err(rc);
     }
     size_t cap = 0;
-    MDB_val k = {pn, start}, v;
+    MDB_val k = {pn, (void *)prefix}, v;
     int err = FT_OK;
     for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == MDB_SUCCESS;
          rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-        if (k.mv_size != pn + INDEX_REF_BYTES || memcmp(k.mv_data, start, pn) != 0) {
+        if (k.mv_size < pn || memcmp(k.mv_data, prefix, pn) != 0) {
             break;
+        }
+        if (k.mv_size != pn + INDEX_REF_BYTES) {
+            continue; /* a longer name that starts like this one */
         }
         if (*n == cap) {
             cap = cap ? cap * 2 : 32;
@@ -1160,12 +1246,28 @@ int index_case_refs(index_txn_t *t, const char *case_id, uint8_t **refs, size_t 
         (*n)++;
     }
     mdb_cursor_close(cur);
+    if (err == FT_OK && rc != MDB_SUCCESS && rc != MDB_NOTFOUND) {
+        err = lmdbx_err(rc);
+    }
     if (err != FT_OK) {
         free(*refs);
         *refs = NULL;
         *n = 0;
     }
     return err;
+}
+
+int index_case_refs(index_txn_t *t, const char *case_id, uint8_t **refs, size_t *n)
+{
+    uint8_t start[512];
+    return prefix_refs(t, t->idx->case_items, start, case_key(start, case_id, NULL), refs, n);
+}
+
+int index_identity_refs(index_txn_t *t, const char *unit, const char *id, uint8_t **refs, size_t *n)
+{
+    uint8_t start[512];
+    return prefix_refs(t, t->idx->idents, start, ident_key(start, sizeof start, unit, id, NULL),
+                       refs, n);
 }
 
 static int add_ref(uint8_t **refs, size_t *n, size_t *cap, const uint8_t *ref)

@@ -22,6 +22,8 @@
  *   cited        media ID \0 | ref         records that cite a media ID
  *   checkouts    recorder \0 time | ref -> kind, officer (recorder -> officer)
  *   rec_id       record id -> ref          (first record with that id)
+ *   idents       unit \0 id \0 ref         caseless records with an id: the
+ *                                          witnesses of one record (identity.h)
  *   deadlines    due | unit                when a unit must be evaluated again
  *   unit_due     unit -> due
  *   dirty        unit                      units changed since their evaluation
@@ -149,6 +151,10 @@ int index_item_get(index_txn_t *t, const uint8_t ref[INDEX_REF_BYTES],
 /* Refs of a case's items (records and media with that case), in key order.
  * *refs is malloc'd (INDEX_REF_BYTES each); the caller frees it. */
 int index_case_refs(index_txn_t *t, const char *case_id, uint8_t **refs, size_t *n) FT_MUST_CHECK;
+/* Refs of the caseless records with this unit and id: the witnesses of one
+ * record (hub/gaps/identity.h), ascending. *refs: caller frees. */
+int index_identity_refs(index_txn_t *t, const char *unit, const char *id, uint8_t **refs,
+                        size_t *n) FT_MUST_CHECK;
 /* Media that may document these activities: same officer or recorder with
  * an overlapping capture window, or cited by ID. Appends unique refs. */
 int index_media_candidates(index_txn_t *t, const gap_record_t *recs, size_t n_recs, uint8_t **refs,

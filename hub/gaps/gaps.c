@@ -28,9 +28,12 @@ void gap_alerts_free(gap_alerts_t *a)
     memset(a, 0, sizeof *a);
 }
 
-/* Adds an alert; the ID hashes rule, case and subject so it is stable. */
-static int add_alert(gap_alerts_t *out, const rule_t *rule, const char *article,
-                     const char *case_id, const char *subject, int64_t at_ms, const char *detail)
+/* Adds an alert; the ID hashes rule, case and subject (or id_key, when the
+ * subject's refs may change while the alert stays the same) so it is
+ * stable. */
+static int add_alert_keyed(gap_alerts_t *out, const rule_t *rule, const char *article,
+                           const char *case_id, const char *subject, const char *id_key,
+                           int64_t at_ms, const char *detail)
 {
     if (out->n == out->cap) {
         size_t cap = out->cap ? out->cap * 2 : 16;
@@ -57,10 +60,17 @@ static int add_alert(gap_alerts_t *out, const rule_t *rule, const char *article,
     crypto_generichash_init(&st, NULL, 0, sizeof h);
     crypto_generichash_update(&st, (const uint8_t *)rule->id, strlen(rule->id) + 1);
     crypto_generichash_update(&st, (const uint8_t *)a->case_id, strlen(a->case_id) + 1);
-    crypto_generichash_update(&st, (const uint8_t *)a->subject, strlen(a->subject) + 1);
+    const char *key = id_key ? id_key : a->subject;
+    crypto_generichash_update(&st, (const uint8_t *)key, strlen(key) + 1);
     crypto_generichash_final(&st, h, sizeof h);
     sodium_bin2hex(a->id, sizeof a->id, h, sizeof h);
     return FT_OK;
+}
+
+static int add_alert(gap_alerts_t *out, const rule_t *rule, const char *article,
+                     const char *case_id, const char *subject, int64_t at_ms, const char *detail)
+{
+    return add_alert_keyed(out, rule, article, case_id, subject, NULL, at_ms, detail);
 }
 
 static bool str_in(const char *s, char **list, size_t n)
@@ -338,8 +348,36 @@ static int eval_readiness(const rule_t *rule, const gap_case_t *c, const gap_rec
     return add_alert(out, rule, NULL, c->case_id, r->ref, r->time_ms, detail);
 }
 
+/* The same record id with other content from another entry (identity.h):
+ * the built-in integrity rule, keyed by the conflict so that it is the same
+ * alert whichever version arrived first. It never resolves: both entries
+ * stay, and so does the conflict, even after an amendment replaces them. */
+static int eval_conflicts(const rulepack_t *pack, const gap_case_t *c, gap_alerts_t *out)
+{
+    const rule_t *rule = rules_find_kind(pack, RULE_INTEGRITY);
+    for (size_t i = 0; rule && i < c->n_conflicts; i++) {
+        const gap_conflict_t *k = &c->conflicts[i];
+        char subject[192], detail[320];
+        snprintf(subject, sizeof subject, "%s>%s", k->ref_a, k->ref_b);
+        snprintf(detail, sizeof detail,
+                 "record %.64s: two versions with different content, neither amending the "
+                 "other (%s and %s); the case is evaluated with the earlier until an amendment "
+                 "settles it",
+                 k->id, k->ref_a, k->ref_b);
+        int err = add_alert_keyed(out, rule, NULL, c->case_id, subject, k->key, k->at_ms, detail);
+        if (err != FT_OK) {
+            return err;
+        }
+    }
+    return FT_OK;
+}
+
 int gaps_eval_case(const rulepack_t *pack, const gap_case_t *c, int64_t now_ms, gap_alerts_t *out)
 {
+    int cerr = eval_conflicts(pack, c, out);
+    if (cerr != FT_OK) {
+        return cerr;
+    }
     for (size_t ri = 0; ri < pack->n; ri++) {
         const rule_t *rule = &pack->rules[ri];
         if (!rule->enabled) {

@@ -42,13 +42,27 @@ typedef struct {
     int64_t end_ms;
 } gap_media_t;
 
-/* One case: its records and every media item that may document them. */
+/* Two versions of one record (the same id, other content, neither amending
+ * the other: identity.h): an integrity alert (Art. 24(2)). */
+typedef struct {
+    const char *key;   /* identity and both content hashes: names the alert */
+    const char *id;    /* the record id */
+    const char *ref_a; /* the version evaluated (the earlier) */
+    const char *ref_b; /* the earliest entry of the other version */
+    int64_t at_ms;     /* when the other version was logged */
+} gap_conflict_t;
+
+/* One case: its records (one per identity: witnesses and conflicting
+ * versions are left out, identity.h) and every media item that may
+ * document them. */
 typedef struct {
     const char *case_id; /* NULL or "" for records that belong to no case */
     const gap_record_t *records;
     size_t n_records;
     const gap_media_t *media;
     size_t n_media;
+    const gap_conflict_t *conflicts; /* may be NULL */
+    size_t n_conflicts;
 } gap_case_t;
 
 /* One alert the rules raise now. */
