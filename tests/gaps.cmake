@@ -26,3 +26,5 @@ ft_add_script_test(gaps_rule_pack_checked_and_malformed_refused gaps/rules_cli.s
   LABELS gaps)
 ft_add_script_test(gaps_media_format_1_manifest_named_not_pulled gaps/media_format.sh TIMEOUT 120
   LABELS gaps)
+ft_add_script_test(gaps_one_record_one_identity_across_devices_conflicts_integrity
+  gaps/identity.sh TIMEOUT 600 LABELS gaps)

@@ -109,6 +109,19 @@ static json_t *record_line_json(const case_view_t *v, size_t i, const line_t *li
         }
     }
     json_object_set_new(o, "amended_by", amended_by);
+    /* One record, one identity across devices (docs/records.md): every
+     * device's entry of it, and the versions in conflict with it. */
+    if (i < v->c.n_records) {
+        json_object_set_new(o, "witnesses", case_view_witnesses(v, i));
+        json_t *other = case_view_conflicting(v, i);
+        if (json_array_size(other)) {
+            json_object_set_new(o, "conflicting_versions", other);
+        } else {
+            json_decref(other);
+        }
+    } else {
+        json_object_set_new(o, "conflicts_with", json_string(v->recs[v->primary[i]].ref));
+    }
     return o;
 }
 
@@ -174,6 +187,16 @@ static void print_line_text(const json_t *o, bool amendment)
     long long off = (long long)json_integer_value(json_object_get(o, "offset_ms"));
     if (off) {
         printf("  (clock offset %+.1f s applied)", (double)off / 1000.0);
+    }
+    size_t w = json_array_size(json_object_get(o, "witnesses"));
+    if (w > 1) {
+        printf("  (the same record from %zu entries)", w);
+    }
+    const char *against = json_string_value(json_object_get(o, "conflicts_with"));
+    if (against) {
+        printf("  CONFLICT: another version of %s's id, not evaluated", against);
+    } else if (json_array_size(json_object_get(o, "conflicting_versions"))) {
+        printf("  CONFLICT: other versions of this id exist (integrity alert)");
     }
     printf("\n");
     const json_t *cov = json_object_get(o, "coverage");
@@ -243,13 +266,18 @@ int hub_cmd_timeline(int argc, char **argv)
         hub_fail("cannot read case %s: %s", case_id, ft_strerror(err));
         goto out;
     }
-    size_t n = 0, cap = v.c.n_records + v.c.n_media;
+    size_t n = 0, cap = v.n_all + v.c.n_media;
     lines = calloc(cap ? cap : 1, sizeof *lines);
     if (!lines) {
         goto out;
     }
-    for (size_t i = 0; i < v.c.n_records; i++) {
-        lines[n++] = (line_t){.media = false, .i = i, .t = v.recs[i].time_ms, .parent = SIZE_MAX};
+    /* The records, and the conflicting versions of them (witnesses are
+     * listed with their record). */
+    for (size_t i = 0; i < v.n_all; i++) {
+        if (i < v.c.n_records || v.roles[i] == IDENT_CONFLICT) {
+            lines[n++] =
+                (line_t){.media = false, .i = i, .t = v.recs[i].time_ms, .parent = SIZE_MAX};
+        }
     }
     for (size_t m = 0; m < v.c.n_media; m++) {
         if (media_in_case(&v, m)) {
@@ -265,7 +293,9 @@ int hub_cmd_timeline(int argc, char **argv)
         }
         const char *amends = v.recs[lines[k].i].rec->amends;
         for (size_t j = 0; amends && amends[0] && j < n; j++) {
-            const char *id = lines[j].media ? NULL : v.recs[lines[j].i].rec->id;
+            /* what it amends: the record, not a conflicting version of it */
+            const char *id =
+                lines[j].media || lines[j].i >= v.c.n_records ? NULL : v.recs[lines[j].i].rec->id;
             if (j != k && id && strcmp(id, amends) == 0) {
                 lines[k].parent = j;
                 break;
@@ -279,9 +309,13 @@ int hub_cmd_timeline(int argc, char **argv)
         goto out;
     }
     if (!ctx.json) {
+        size_t conflicting = 0;
+        for (size_t i = v.c.n_records; i < v.n_all; i++) {
+            conflicting += v.roles[i] == IDENT_CONFLICT;
+        }
         printf("case %s: %zu records, %zu media items; times in UTC, corrected for each "
                "device's measured clock offset\n",
-               case_id, v.c.n_records, n - v.c.n_records);
+               case_id, v.c.n_records, n - v.c.n_records - conflicting);
     }
     /* Print in order; an amendment goes right after what it amends (and its
      * own amendments after it). */

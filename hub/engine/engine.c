@@ -356,7 +356,7 @@ static int group_identities(case_view_t *v)
                                 .case_id = it->case_id,
                                 .id = rec->id,
                                 .amends = rec->amends,
-                                .logged_ms = it->logged_ms + it->offset_ms,
+                                .order = it->arrival,
                                 .ref = v->ref_texts[i]};
         if (rec->id && rec->id[0]) {
             err = devlog_record_hash(rec, ie[i].content);

@@ -24,8 +24,8 @@ static bool self_amending(const ident_entry_t *e)
 
 bool ident_earlier(const ident_entry_t *a, const ident_entry_t *b)
 {
-    if (a->logged_ms != b->logged_ms) {
-        return a->logged_ms < b->logged_ms;
+    if (a->order != b->order) {
+        return a->order < b->order;
     }
     return strcmp(str(a->ref), str(b->ref)) < 0;
 }

@@ -19,9 +19,13 @@
  * A record whose `amends` is its own id amends its identity instead of
  * conflicting with it: such entries form a group of their own (an amendment
  * reached the hub from several devices is one amendment).
- * "Earliest" is by the corrected time the entry was logged, then by its ref:
- * a total order that does not depend on arrival, so an index rebuilt from
- * scratch picks the same primaries. Entries without an id are alone.
+ * "Earliest" is by arrival at the hub (the store's arrival number), then by
+ * ref: fixed once an entry is stored, so a witness that arrives later never
+ * changes which entry is the record (no alert is resolved and raised again
+ * under another ID), and an index rebuilt from the store picks the same
+ * primaries. Hubs that received the devices in other orders evaluate the
+ * same records and raise the same alerts (their IDs name the entry that
+ * arrived first). Entries without an id are alone.
  *
  * Pure: no storage, no allocation but the conflict list.
  */
@@ -45,7 +49,7 @@ typedef struct {
     const char *id;                    /* its id; NULL or "" = no identity */
     const char *amends;                /* the id it amends, or NULL */
     uint8_t content[IDENT_HASH_BYTES]; /* hash of its canonical content */
-    int64_t logged_ms;                 /* corrected time it was logged */
+    uint64_t order;                    /* arrival at the hub */
     const char *ref;                   /* "DEVICE-ID/epoch/seq" */
 } ident_entry_t;
 
@@ -75,7 +79,7 @@ typedef struct {
 int ident_group(const ident_entry_t *e, size_t n, ident_out_t *out, ident_conflict_t **conflicts,
                 size_t *n_conflicts) FT_MUST_CHECK;
 
-/* True if a comes before b: earlier logged, then smaller ref. */
+/* True if a comes before b: arrived earlier, then smaller ref. */
 bool ident_earlier(const ident_entry_t *a, const ident_entry_t *b);
 
 #endif

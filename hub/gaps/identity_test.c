@@ -15,14 +15,10 @@
 #include <string.h>
 
 static ident_entry_t entry(const char *unit, const char *case_id, const char *id,
-                           const char *amends, int content, int64_t logged, const char *ref)
+                           const char *amends, int content, uint64_t order, const char *ref)
 {
-    ident_entry_t e = {.unit = unit,
-                       .case_id = case_id,
-                       .id = id,
-                       .amends = amends,
-                       .logged_ms = logged,
-                       .ref = ref};
+    ident_entry_t e = {
+        .unit = unit, .case_id = case_id, .id = id, .amends = amends, .order = order, .ref = ref};
     memset(e.content, content, sizeof e.content);
     return e;
 }
@@ -93,9 +89,9 @@ static void other_content_conflicts_once_per_class_with_a_stable_key(void **stat
     char key[IDENT_KEY_MAX];
     snprintf(key, sizeof key, "%s", c[0].key);
     free(c);
-    /* The other version arrived first and was logged earlier: the primary
-     * changes, the conflict's key does not. */
-    e[1].logged_ms = 50;
+    /* The other version arrived first: the primary is that one, the
+     * conflict's key is the same. */
+    e[1].order = 50;
     assert_int_equal(ident_group(e, 4, out, &c, &nc), FT_OK);
     assert_int_equal(nc, 1);
     assert_int_equal(c[0].primary, 1);
@@ -143,7 +139,7 @@ static void the_result_does_not_depend_on_the_order(void **state)
     snprintf(key, sizeof key, "%s", c[0].key);
     const char *want_primary_ref = base[c[0].primary].ref;
     free(c);
-    assert_string_equal(want_primary_ref, "C/1/1"); /* logged first */
+    assert_string_equal(want_primary_ref, "C/1/1"); /* arrived first */
     int perm[N] = {0, 1, 2, 3, 4};
     for (int round = 0; round < 120; round++) {
         /* the next permutation (lexicographic) */

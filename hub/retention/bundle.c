@@ -957,7 +957,9 @@ int bundle_export(const hub_parts_t *ctx, const bundle_opts_t *o, bundle_result_
         goto out;
     }
     staged = true;
-    for (size_t i = 0; i < v.c.n_records && rc == FT_OK; i++) {
+    /* Every entry of the case's records: witnesses on other devices and
+     * conflicting versions too (docs/records.md "Identity"). */
+    for (size_t i = 0; i < v.n_all && rc == FT_OK; i++) {
         rc = use_ref(&w, v.rec_items[i].ref);
     }
     for (size_t m = 0; m < n_ms && rc == FT_OK; m++) {
@@ -982,17 +984,29 @@ int bundle_export(const hub_parts_t *ctx, const bundle_opts_t *o, bundle_result_
         fail(&w, "cannot write records.jsonl");
         goto out;
     }
-    for (size_t i = 0; i < v.c.n_records; i++) {
+    for (size_t i = 0; i < v.n_all; i++) {
         const gap_record_t *r = &v.recs[i];
+        if (i >= v.c.n_records && v.roles[i] != IDENT_CONFLICT) {
+            continue; /* a witness: listed with its record */
+        }
         json_array_append_new(w.items, json_pack("{s:s, s:s, s:s}", "ref", r->ref, "kind", "record",
                                                  "type", record_type_name(r->rec->type)));
         json_t *rj = record_to_json(r->rec);
         json_t *line = json_pack("{s:s, s:o}", "ref", r->ref, "record", rj ? rj : json_null());
+        json_t *row = record_row(&v, i);
+        if (i < v.c.n_records) {
+            json_object_set_new(line, "witnesses", case_view_witnesses(&v, i));
+            json_object_set_new(row, "witnesses", case_view_witnesses(&v, i));
+            res->records++;
+        } else {
+            const char *against = v.recs[v.primary[i]].ref;
+            json_object_set_new(line, "conflicts_with", json_string(against));
+            json_object_set_new(row, "conflicts_with", json_string(against));
+        }
         json_dumpf(line, rf, JSON_COMPACT);
         fputc('\n', rf);
         json_decref(line);
-        json_array_append_new(timeline, record_row(&v, i));
-        res->records++;
+        json_array_append_new(timeline, row);
     }
     rc = close_out(rf);
     if (rc == FT_OK) {

@@ -1,5 +1,7 @@
 /* catalog.c: the dashboard's in-memory view of stored entries (catalog.h). */
 #include "catalog.h"
+#include "devlog.h"
+#include "identity.h"
 #include "bodyjson.h"
 #include "hlc.h"
 #include "logging.h"
@@ -21,6 +23,10 @@ struct catalog_t {
     cat_device_t *devices;
     size_t n_devices, cap_devices;
     uint64_t cursor; /* last arrival number read */
+    /* Records with an id by identity (unit, case, id: identity.h): an open
+     * table of the first item of each identity; items chain by next_same. */
+    size_t *idents;
+    size_t idents_cap, idents_n;
 };
 
 /* Clock offsets of the devices, read before a scan. */
@@ -83,6 +89,7 @@ void catalog_destroy(catalog_t **c_p)
     }
     free(c->items);
     free(c->devices);
+    free(c->idents);
     pthread_rwlock_destroy(&c->lock);
     free(c);
     *c_p = NULL;
@@ -284,6 +291,152 @@ static void fill_event(cat_item_t *it, const Ft__DeviceEvent *e, int64_t off, ca
     }
 }
 
+/* ---- record identity (hub/gaps/identity.h) -------------------------------- */
+
+static bool same_ident(const cat_item_t *a, const cat_item_t *b)
+{
+    return strcmp(a->unit, b->unit) == 0 && strcmp(a->case_id, b->case_id) == 0 &&
+           strcmp(a->id, b->id) == 0;
+}
+
+static uint64_t ident_hash(const cat_item_t *it)
+{
+    uint64_t h = 1469598103934665603ULL;
+    const char *parts[] = {it->unit, it->case_id, it->id};
+    for (size_t p = 0; p < 3; p++) {
+        for (const unsigned char *q = (const unsigned char *)parts[p]; *q; q++) {
+            h = (h ^ *q) * 1099511628211ULL;
+        }
+        h = (h ^ 0x1F) * 1099511628211ULL;
+    }
+    return h;
+}
+
+/* The slot of it's identity in the table: its first item, or an empty slot. */
+static size_t *ident_slot(catalog_t *c, const cat_item_t *it)
+{
+    size_t mask = c->idents_cap - 1;
+    for (size_t i = (size_t)ident_hash(it) & mask;; i = (i + 1) & mask) {
+        size_t *slot = &c->idents[i];
+        if (*slot == SIZE_MAX || same_ident(&c->items[*slot], it)) {
+            return slot;
+        }
+    }
+}
+
+static int ident_grow(catalog_t *c)
+{
+    if (c->idents_cap && 2 * (c->idents_n + 1) <= c->idents_cap) {
+        return FT_OK;
+    }
+    size_t old_cap = c->idents_cap, *old = c->idents;
+    c->idents_cap = old_cap ? 2 * old_cap : 1024;
+    c->idents = malloc(c->idents_cap * sizeof *c->idents);
+    if (!c->idents) {
+        c->idents = old;
+        c->idents_cap = old_cap;
+        return FT_ENOMEM;
+    }
+    for (size_t i = 0; i < c->idents_cap; i++) {
+        c->idents[i] = SIZE_MAX;
+    }
+    for (size_t i = 0; i < old_cap; i++) {
+        if (old[i] != SIZE_MAX) {
+            *ident_slot(c, &c->items[old[i]]) = old[i];
+        }
+    }
+    free(old);
+    return FT_OK;
+}
+
+/* Files the record item at index x under its identity and decides again,
+ * for every entry of that identity, which is the record and which are its
+ * witnesses or conflicting versions. */
+static int ident_add(catalog_t *c, size_t x)
+{
+    cat_item_t *it = &c->items[x];
+    it->primary = x;
+    it->next_same = SIZE_MAX;
+    if (!it->id[0]) {
+        return FT_OK;
+    }
+    int err = ident_grow(c);
+    if (err != FT_OK) {
+        return err;
+    }
+    size_t *slot = ident_slot(c, it);
+    if (*slot == SIZE_MAX) {
+        *slot = x;
+        c->idents_n++;
+        it->role = IDENT_PRIMARY;
+        return FT_OK;
+    }
+    size_t n = 1, last = *slot;
+    while (c->items[last].next_same != SIZE_MAX) {
+        last = c->items[last].next_same;
+        n++;
+    }
+    c->items[last].next_same = x;
+    n++;
+    ident_entry_t *e = calloc(n, sizeof *e);
+    ident_out_t *out = calloc(n, sizeof *out);
+    size_t *at = calloc(n, sizeof *at);
+    ident_conflict_t *ic = NULL;
+    size_t nic = 0;
+    err = e && out && at ? FT_OK : FT_ENOMEM;
+    size_t k = 0;
+    for (size_t i = *slot; err == FT_OK && i != SIZE_MAX; i = c->items[i].next_same) {
+        const cat_item_t *m = &c->items[i];
+        at[k] = i;
+        e[k] = (ident_entry_t){.unit = m->unit,
+                               .case_id = m->case_id,
+                               .id = m->id,
+                               .amends = m->amends,
+                               .order = m->arrival,
+                               .ref = m->ref};
+        memcpy(e[k].content, m->content, IDENT_HASH_BYTES);
+        k++;
+    }
+    if (err == FT_OK) {
+        err = ident_group(e, n, out, &ic, &nic);
+    }
+    for (size_t i = 0; err == FT_OK && i < n; i++) {
+        c->items[at[i]].role = out[i].role;
+        c->items[at[i]].primary = at[out[i].primary];
+    }
+    free(e);
+    free(out);
+    free(at);
+    free(ic);
+    return err;
+}
+
+json_t *catalog_witnesses(const catalog_t *c, const cat_item_t *it, ident_role role)
+{
+    json_t *a = json_array();
+    if (!a || !it->id || !it->id[0] || !c->idents_cap) {
+        return a;
+    }
+    size_t self = (size_t)(it - c->items);
+    size_t mask = c->idents_cap - 1, first = SIZE_MAX;
+    for (size_t i = (size_t)ident_hash(it) & mask; c->idents[i] != SIZE_MAX; i = (i + 1) & mask) {
+        if (same_ident(&c->items[c->idents[i]], it)) {
+            first = c->idents[i];
+            break;
+        }
+    }
+    if (role == IDENT_WITNESS) {
+        json_array_append_new(a, json_string(it->ref));
+    }
+    for (size_t i = first; i != SIZE_MAX; i = c->items[i].next_same) {
+        const cat_item_t *m = &c->items[i];
+        if (i != self && m->primary == self && m->role == role) {
+            json_array_append_new(a, json_string(m->ref));
+        }
+    }
+    return a;
+}
+
 /* A manifest that supersedes an earlier one of its own device (a file the
  * edge took before its writer had finished, docs/media.md) hides that one:
  * views show one clip. Another device's item is never touched. */
@@ -349,6 +502,11 @@ static int add_entry(void *ctx, const store_entry_t *e)
     switch (b ? b->kind_case : FT__BODY__KIND__NOT_SET) {
     case FT__BODY__KIND_RECORD:
         fill_record(it, b->record, it->offset_ms, d);
+        if (b->record->id && b->record->id[0] &&
+            devlog_record_hash(b->record, it->content) != FT_OK) {
+            entry_view_free(&v);
+            return FT_ENOMEM;
+        }
         break;
     case FT__BODY__KIND_MEDIA:
         fill_media(it, b->media, it->offset_ms, d);
@@ -386,6 +544,15 @@ static int add_entry(void *ctx, const store_entry_t *e)
     }
     c->n++;
     c->cursor = e->arrival;
+    if (it->kind == CAT_RECORD) {
+        int ierr = ident_add(c, c->n - 1);
+        if (ierr != FT_OK) {
+            return ierr;
+        }
+    } else {
+        it->primary = c->n - 1;
+        it->next_same = SIZE_MAX;
+    }
     s->added++;
     return 0;
 }

@@ -23,6 +23,7 @@
 #define FT_HUB_CATALOG_H
 
 #include "keys.h"
+#include "identity.h"
 #include "store.h"
 
 #include <jansson.h>
@@ -56,8 +57,16 @@ typedef struct {
     bool has_blob;            /* media: the manifest names a blob */
     bool held;                /* media: the hub holds the whole content */
     bool superseded;          /* media: a later manifest of its device replaces it */
-    bool text_escaped;        /* some of its text was not valid UTF-8: shown escaped */
-    json_t *body;             /* the body as JSON (bodyjson.h) */
+    /* Record identity across devices (hub/gaps/identity.h): PRIMARY or
+     * ALONE items are the records; a WITNESS is the same record from
+     * another entry, a CONFLICT another version of its id: both are shown
+     * with their primary, never counted or evaluated as records. */
+    ident_role role;
+    size_t primary;                    /* index of the item that is the record */
+    size_t next_same;                  /* next item of the same identity, SIZE_MAX at the end */
+    uint8_t content[IDENT_HASH_BYTES]; /* records with an id: content hash */
+    bool text_escaped;                 /* some of its text was not valid UTF-8: shown escaped */
+    json_t *body;                      /* the body as JSON (bodyjson.h) */
 } cat_item_t;
 
 /* What the catalog knows about one device beyond the store. */
@@ -83,6 +92,18 @@ int catalog_update(catalog_t *c, store_t *store, size_t *added) FT_MUST_CHECK;
  * true); only items not yet held are asked. */
 typedef bool (*catalog_held_fn)(void *ctx, const uint8_t blob_id[32]);
 void catalog_update_held(catalog_t *c, catalog_held_fn held, void *ctx);
+
+/* The refs of the entries of it's record (role WITNESS: it first, then its
+ * witnesses) or of the versions in conflict with it (role CONFLICT); a JSON
+ * array. Between catalog_read and catalog_done. */
+json_t *catalog_witnesses(const catalog_t *c, const cat_item_t *it, ident_role role);
+/* True if the item is counted and shown as a record or medium of its own
+ * (not a witness, a conflicting version, or a superseded clip). */
+static inline bool cat_item_counts(const cat_item_t *it)
+{
+    return it->kind == CAT_RECORD ? it->role == IDENT_ALONE || it->role == IDENT_PRIMARY
+                                  : !it->superseded;
+}
 
 /* Read access: items in arrival order and per-device rows. */
 void catalog_read(catalog_t *c);

@@ -321,7 +321,8 @@ int coverage_case_clips(const cat_item_t *items, size_t n, const char *case_id,
     bool cites = false;
     for (size_t i = 0; i < n; i++) {
         const cat_item_t *r = &items[i];
-        if (r->kind != CAT_RECORD || !r->activity || strcmp(r->case_id, case_id) != 0) {
+        if (r->kind != CAT_RECORD || !r->activity || !cat_item_counts(r) ||
+            strcmp(r->case_id, case_id) != 0) {
             continue;
         }
         if (!grow((void **)&acts, &acap, na + 1, sizeof *acts)) {

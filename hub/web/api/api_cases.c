@@ -227,13 +227,28 @@ static void timeline(web_req_t *r)
             next_clip++;
             in_case = true;
         }
-        if (!in_case || it->superseded) {
-            continue; /* a superseded clip is shown as the one that replaced it */
+        /* A superseded clip is shown as the one that replaced it; a witness
+         * of a record (the same record from another device) with its
+         * record (docs/records.md "Identity"). */
+        if (!in_case || it->superseded || (it->kind == CAT_RECORD && it->role == IDENT_WITNESS)) {
+            continue;
         }
         json_t *o = api_item_json(it);
         if (!o) {
             failed = true; /* logged by api_item_json; answered 500 below, never left out */
             break;
+        }
+        if (it->kind == CAT_RECORD && it->role == IDENT_PRIMARY) {
+            json_object_set_new(o, "witnesses",
+                                catalog_witnesses(r->web->catalog, it, IDENT_WITNESS));
+            json_t *other = catalog_witnesses(r->web->catalog, it, IDENT_CONFLICT);
+            if (json_array_size(other)) {
+                json_object_set_new(o, "conflicting_versions", other);
+            } else {
+                json_decref(other);
+            }
+        } else if (it->kind == CAT_RECORD && it->role == IDENT_CONFLICT) {
+            json_object_set_new(o, "conflicts_with", json_string(items[it->primary].ref));
         }
         if (it->kind == CAT_RECORD && it->activity && it->end_ms > it->start_ms) {
             json_object_set_new(o, "coverage", coverage_json(it, clips, n_clips));
@@ -359,7 +374,7 @@ static void cases(web_req_t *r)
     const cat_item_t *items = catalog_items(r->web->catalog, &n);
     for (size_t i = 0; i < n; i++) {
         const cat_item_t *it = &items[i];
-        if (!it->case_id[0] || it->superseded) {
+        if (!it->case_id[0] || !cat_item_counts(it)) {
             continue;
         }
         json_t *c = json_object_get(by, it->case_id);

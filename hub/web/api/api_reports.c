@@ -101,7 +101,7 @@ static void search(web_req_t *r)
     const cat_item_t *items = catalog_items(r->web->catalog, &n);
     for (size_t i = n; i-- > 0 && !failed;) {
         const cat_item_t *it = &items[i];
-        if (!((it->kind == CAT_RECORD && want_records) ||
+        if (!((it->kind == CAT_RECORD && want_records && it->role != IDENT_WITNESS) ||
               (it->kind == CAT_MEDIA && want_media && !it->superseded))) {
             continue;
         }
@@ -286,8 +286,8 @@ static void compliance(web_req_t *r)
             }
             continue;
         }
-        if (it->kind != CAT_RECORD) {
-            continue;
+        if (it->kind != CAT_RECORD || !cat_item_counts(it)) {
+            continue; /* a witness or a conflicting version is not another record */
         }
         add_int(g, "records", 1);
         if (!it->activity || it->end_ms <= it->start_ms) {
