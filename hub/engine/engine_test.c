@@ -711,6 +711,24 @@ static void one_identity_over_devices_and_conflicts(void **state)
         free(alone.ids);
     }
 
+    /* A record of no case (a patrol), on one device and on two: the same
+     * alerts (its witnesses are found through the index's idents). */
+    const char *patrol = "{\"type\":\"patrol\",\"id\":\"p-1\",\"unit\":\"U\","
+                         "\"start\":\"2026-03-01T09:00:00Z\",\"end\":\"2026-03-01T10:00:00Z\","
+                         "\"officers\":[\"o1\"],\"fields\":{}}";
+    const char *patrols[] = {patrol, patrol};
+    const int p01[] = {0, 1};
+    collect_t p1 = alerts_of("ident_patrol1", patrols, p01, 1, now, &e, &w);
+    engine_destroy(&e);
+    world_close(&w);
+    collect_t p2 = alerts_of("ident_patrol2", patrols, p01, 2, now, &e, &w);
+    assert_true(p1.n >= 2); /* not covered, and the world's clock */
+    assert_true(same_set(&p1, &p2));
+    free(p1.ids);
+    free(p2.ids);
+    engine_destroy(&e);
+    world_close(&w);
+
     /* A conflicting pair, both orders: one integrity alert, same ID. */
     const char *pair[] = {rec, other};
     const int ab[] = {0, 1};
