@@ -194,6 +194,26 @@ grep -q 'justification' <<<"$BODY" || fail "record is not a justification: $BODY
 call staff GET /api/cases
 expect 200 "cases"
 grep -q '"case":"NDG-2026-031"' <<<"$BODY" || fail "case list: ${BODY:0:300}"
+# One record, one identity across devices (docs/records.md): the desk (car2)
+# imports a record car1 already sent; the case still counts it once, and
+# its timeline row lists both entries as witnesses.
+count_before=$(grep -o '"case":"NDG-2026-031"[^}]*' <<<"$BODY" | grep -o '"records":[0-9]*')
+call staff GET /api/cases/NDG-2026-031/timeline
+rows_before=$(grep -o '"id":"ndg031-04"' <<<"$BODY" | wc -l)
+grep '"id":"ndg031-04"' "$FT_SRC/ops/sample-records.jsonl" |
+  "$EDGE" import - --state "$T/car2" >/dev/null || fail "import into car2 failed"
+"$EDGE" run --state "$T/car2" --until-synced --timeout $((30 * FT_SYNC_SLOW)) \
+  2>>"$T/car2/run.log" || fail "edge car2 did not sync"
+witnessed() {
+  call staff GET /api/cases/NDG-2026-031/timeline
+  grep -o '"witnesses":\[[^]]*\]' <<<"$BODY" | grepq "$CAR2"
+}
+wait_until 20 "the desk's entry listed as a witness" witnessed
+[ "$(grep -o '"id":"ndg031-04"' <<<"$BODY" | wc -l)" = "$rows_before" ] ||
+  fail "the record shows more than once in the case view"
+call staff GET /api/cases
+[ "$(grep -o '"case":"NDG-2026-031"[^}]*' <<<"$BODY" | grep -o '"records":[0-9]*')" = "$count_before" ] ||
+  fail "the case counts the record twice: $count_before before"
 call staff GET /api/cases/NDG-2026-031/timeline
 expect 200 "timeline"
 grep -q '"cause":"非法占用耕地建房"' <<<"$BODY" || fail "timeline head: ${BODY:0:300}"
