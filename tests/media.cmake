@@ -45,13 +45,15 @@ ft_add_script_test(media_ingest_killed_twice_resumes_stored_once_duplicate_refus
 ft_add_script_test(media_inbox_refuses_links_fifos_hard_links_once_nothing_outside_touched
   media/inbox_refusals.sh TIMEOUT 300 LABELS media)
 foreach(scenario held_fd reopen kill_during_copy kill_during_ingest)
+  # About 40 s in the normal tree (the file settles for 30 s); the ASan tree
+  # on loaded cores takes several times that.
   ft_add_script_test(media_inbox_slow_copy_with_stall_whole_file_${scenario}
-    media/inbox_slow_writer.sh TIMEOUT 300 LABELS media)
+    media/inbox_slow_writer.sh TIMEOUT 900 LABELS media)
   set_property(TEST media_inbox_slow_copy_with_stall_whole_file_${scenario} APPEND PROPERTY
     ENVIRONMENT FT_MEDIA_SCENARIO=${scenario})
 endforeach()
 foreach(scenario sidecar_halves failure_once)
-  ft_add_script_test(media_inbox_${scenario} media/inbox_sidecar_and_failures.sh TIMEOUT 300
+  ft_add_script_test(media_inbox_${scenario} media/inbox_sidecar_and_failures.sh TIMEOUT 600
     LABELS media)
   set_property(TEST media_inbox_${scenario} APPEND PROPERTY ENVIRONMENT
     FT_MEDIA_SCENARIO=${scenario})

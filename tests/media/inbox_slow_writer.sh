@@ -59,7 +59,8 @@ case $SCENARIO in
 kill_during_ingest)
   # Reads of the clip are slowed so that a kill lands in the middle of its
   # ingest (each 1 MiB chunk read takes 0.3 s; 4 chunks).
-  strace -f -qq -o /dev/null -P "$DST" -e trace=pread64 -e inject=pread64:delay_enter=300000 \
+  strace -f -qq -o /dev/null --seccomp-bpf -P "$DST" -e trace=pread64 \
+    -e inject=pread64:delay_enter=300000 \
     "$EDGE" run --state "$T/car1" 2>>"$T/car1/run.log" &
   STRACE=$!
   PIDS+=("$STRACE")
