@@ -10,7 +10,7 @@ packages=(
   libsodium-dev libjansson-dev libmicrohttpd-dev libcurl4-openssl-dev
   libcmocka-dev libinih-dev clang-format
   clang libclang-rt-14-dev iproute2 nftables faketime valgrind
-  xorriso strace
+  xorriso
   curl openssl chromium fonts-wqy-zenhei
 )
 

@@ -44,6 +44,11 @@ ft_add_script_test(media_ingest_killed_twice_resumes_stored_once_duplicate_refus
 # that a file that cannot be ingested is reported once.
 ft_add_script_test(media_inbox_refuses_links_fifos_hard_links_once_nothing_outside_touched
   media/inbox_refusals.sh TIMEOUT 300 LABELS media)
+# ft_slowread: a preload library that slows the reads of one file, so that
+# the edge can be killed in the middle of an ingest.
+add_library(ft_slowread SHARED ${CMAKE_CURRENT_SOURCE_DIR}/media/ft_slowread.c)
+target_link_libraries(ft_slowread PRIVATE dl)
+set_target_properties(ft_slowread PROPERTIES LIBRARY_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests/media)
 foreach(scenario held_fd reopen kill_during_copy kill_during_ingest)
   # About 40 s in the normal tree (the file settles for 30 s); the ASan tree
   # on loaded cores takes several times that.

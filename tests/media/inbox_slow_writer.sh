@@ -13,7 +13,7 @@
 #   kill_during_copy   held_fd, the edge killed (kill -9) and restarted twice
 #                      during the copy (once in the stall)
 #   kill_during_ingest held_fd, the edge killed (kill -9) while it reads the
-#                      file (each read of it slowed to 0.3 s by strace -P),
+#                      file (each read of it slowed to 0.3 s by ft_slowread),
 #                      restarted
 set -euo pipefail
 . "$FT_SRC/tests/media/lib.sh"
@@ -58,15 +58,12 @@ hub_start
 case $SCENARIO in
 kill_during_ingest)
   # Reads of the clip are slowed so that a kill lands in the middle of its
-  # ingest (each 1 MiB chunk read takes 0.3 s; 4 chunks).
-  strace -f -qq -o /dev/null --seccomp-bpf -P "$DST" -e trace=pread64 \
-    -e inject=pread64:delay_enter=300000 \
+  # ingest (each 1 MiB chunk read takes 0.3 s; 4 chunks; ft_slowread).
+  FT_SLOWREAD_PATH=$DST FT_SLOWREAD_MS=300 LD_PRELOAD=$FT_BUILD/tests/media/libft_slowread.so \
+    ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" \
     "$EDGE" run --state "$T/car1" 2>>"$T/car1/run.log" &
-  STRACE=$!
-  PIDS+=("$STRACE")
-  wait_until 10 "the edge under strace" grep -q . "/proc/$STRACE/task/$STRACE/children"
-  EDGE_PID[car1]=$(cut -d' ' -f1 "/proc/$STRACE/task/$STRACE/children")
-  PIDS+=("${EDGE_PID[car1]}")
+  EDGE_PID[car1]=$!
+  PIDS+=("$!")
   ;;
 *) edge_start car1 ;;
 esac
@@ -98,9 +95,7 @@ kill_during_ingest)
   # ingest's write transaction): no file row yet, so no manifest either.
   [ "$("$FT_BUILD/tests/media/ft_mtool" "$T/car1/db" count mfiles)" = 0 ] ||
     fail "the clip was committed before the kill: the kill did not land in the ingest"
-  kill -KILL "${EDGE_PID[car1]}"
-  wait "$STRACE" 2>/dev/null || true
-  EDGE_PID[car1]=""
+  edge_kill9 car1
   echo "edge killed in the middle of the ingest"
   edge_start car1
   ;;
