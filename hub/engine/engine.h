@@ -93,5 +93,10 @@ typedef struct {
 int case_view_load(index_txn_t *it, store_txn_t *st, const char *case_id, const uint8_t *ref,
                    case_view_t *v) FT_MUST_CHECK;
 void case_view_free(case_view_t *v);
+/* True if media item m of the view (v->media[m]) belongs to the case: it
+ * names the case, or it links to one of the case's records
+ * (gaps_media_links). The one answer the timeline, retention and bundles
+ * give (casemedia.c). */
+bool case_view_media_in_case(const case_view_t *v, size_t m);
 
 #endif
