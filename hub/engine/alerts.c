@@ -165,27 +165,12 @@ static size_t unit_key(uint8_t *k, const index_unit_t *u, const char *id)
     return 2 + u->n + 16;
 }
 
-/* The state of a row (ALERT_NONE for no row) and what the machine needs of it. */
-static alert_state row_state(const json_t *row)
-{
-    return row ? alert_state_parse(json_string_value(json_object_get(row, "state"))) : ALERT_NONE;
-}
-
-static alert_facts_t row_facts(const json_t *row, bool earlier_justification)
-{
-    const char *kind = json_string_value(json_object_get(row, "kind"));
-    return (alert_facts_t){
-        .integrity = kind && strcmp(kind, rule_kind_name(RULE_INTEGRITY)) == 0,
-        .earlier_justification = earlier_justification,
-    };
-}
-
-/* The step ev makes from the row's state. */
+/* The step ev makes from the row's state (a NULL row: no alert yet). */
 static alert_step row_step(const json_t *row, alert_event ev, bool earlier_justification)
 {
-    alert_facts_t f = row_facts(row, earlier_justification);
+    alert_facts_t f = alert_row_facts(row, earlier_justification);
     alert_state next;
-    return alert_transition(row_state(row), ev, &f, &next);
+    return alert_transition(alert_row_state(row), ev, &f, &next);
 }
 
 static int justify_row(alerts_t *a, index_txn_t *t, json_t *row, const json_t *j, int64_t now_ms,

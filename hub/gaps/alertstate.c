@@ -3,6 +3,7 @@
  * One switch over (event, state); nothing else decides what an alert
  * becomes. */
 #include "alertstate.h"
+#include "rules.h"
 
 #include <string.h>
 
@@ -68,4 +69,18 @@ alert_event alert_event_of_state(const char *name)
     default:
         return ALERT_RAISED;
     }
+}
+
+alert_state alert_row_state(const json_t *row)
+{
+    return alert_state_parse(json_string_value(json_object_get(row, "state")));
+}
+
+alert_facts_t alert_row_facts(const json_t *row, bool earlier_justification)
+{
+    const char *kind = json_string_value(json_object_get(row, "kind"));
+    return (alert_facts_t){
+        .integrity = kind && strcmp(kind, rule_kind_name(RULE_INTEGRITY)) == 0,
+        .earlier_justification = earlier_justification,
+    };
 }

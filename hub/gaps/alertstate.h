@@ -28,6 +28,7 @@
 #ifndef FT_ALERTSTATE_H
 #define FT_ALERTSTATE_H
 
+#include <jansson.h>
 #include <stdbool.h>
 
 typedef enum {
@@ -71,5 +72,11 @@ alert_state alert_state_parse(const char *name);
 /* The event an alert event's state reports (an AlertEvent of the hub log):
  * "resolved" -> ALERT_GONE, "justified" -> ALERT_JUSTIFY, else ALERT_RAISED. */
 alert_event alert_event_of_state(const char *name);
+
+/* For those who keep alerts as the engine's JSON rows (docs/alerts.md: its
+ * "state" and its rule's "kind"): the row's state (ALERT_NONE for NULL),
+ * and its facts. */
+alert_state alert_row_state(const json_t *row);
+alert_facts_t alert_row_facts(const json_t *row, bool earlier_justification);
 
 #endif
