@@ -14,6 +14,11 @@
  * polls, transfer rates from the bytes each device's entries and media add,
  * and the sync rows, published as a "sync" event when one changes. Its
  * state (rates, the rows last published) is the module's own.
+ *
+ * What a row flags as a problem of the clock or a recorder is judged by the
+ * rule pack the hub runs (rule_clock_off, rule_battery_low,
+ * rule_storage_low: hub/gaps/rules.h), as the gap engine judges it; an
+ * office's own pack changes both.
  */
 #include "api_sync.h"
 #include "bodyjson.h"
@@ -31,12 +36,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define ONLINE_MS 30000      /* seen this recently = online (pings land every 10 s) */
-#define SYNC_EVERY 4         /* sync rows and rates every 4th poll (1 s) */
-#define RATE_WINDOW 10       /* samples in the rate window (10 s at one a second) */
-#define CLOCK_FLAG_MS 120000 /* RULES.md #16 */
-#define BATTERY_MIN_PCT 30.0 /* RULES.md #13 */
-#define FREE_MIN_MB 2048.0   /* RULES.md #13 */
+#define ONLINE_MS 30000 /* seen this recently = online (pings land every 10 s) */
+#define SYNC_EVERY 4    /* sync rows and rates every 4th poll (1 s) */
+#define RATE_WINDOW 10  /* samples in the rate window (10 s at one a second) */
 #define ERROR_RECENT_MS (24 * 3600 * 1000LL)
 
 /* Bytes held per device over the last RATE_WINDOW polls. */
@@ -103,7 +105,9 @@ typedef struct {
     store_txn_t *t;
     json_t *arr;
     int64_t now;
-    bool keys; /* include public keys (devices listing) */
+    bool keys;               /* include public keys (devices listing) */
+    const rule_t *readiness; /* the pack's readiness rule, or NULL */
+    const rule_t *clock;     /* the pack's clock rule, or NULL */
 } rows_t;
 
 static int sum_head(void *ctx, uint64_t epoch, const store_head_t *h)
@@ -113,8 +117,10 @@ static int sum_head(void *ctx, uint64_t epoch, const store_head_t *h)
     return 0;
 }
 
-/* Recorder health rows of a device and the worst problem among them. */
-static json_t *recorders_json(const cat_device_t *cd, json_t *problems)
+/* Recorder health rows of a device and the worst problem among them:
+ * below the readiness rule's limits, or the recorder's own battery_low /
+ * storage_full event. */
+static json_t *recorders_json(const cat_device_t *cd, const rule_t *readiness, json_t *problems)
 {
     json_t *arr = json_array();
     if (!cd) {
@@ -129,10 +135,10 @@ static json_t *recorders_json(const cat_device_t *cd, json_t *problems)
         json_object_set_new(o, "recorder", utf8_json_string(name));
         json_t *b = json_object_get(h, "battery_pct"), *f = json_object_get(h, "free_mb");
         const char *ev = json_string_value(json_object_get(h, "event"));
-        bool low_b =
-            (b && json_number_value(b) < BATTERY_MIN_PCT) || (ev && strcmp(ev, "battery_low") == 0);
-        bool low_f =
-            (f && json_number_value(f) < FREE_MIN_MB) || (ev && strcmp(ev, "storage_full") == 0);
+        bool low_b = (b && rule_battery_low(readiness, json_number_value(b))) ||
+                     (ev && strcmp(ev, "battery_low") == 0);
+        bool low_f = (f && rule_storage_low(readiness, json_number_value(f))) ||
+                     (ev && strcmp(ev, "storage_full") == 0);
         json_object_set_new(o, "ok", json_boolean(!low_b && !low_f));
         battery |= low_b;
         storage |= low_f;
@@ -199,7 +205,7 @@ static int row_one(void *ctx, const store_device_t *d)
     json_object_set_new(o, "media_bytes", json_integer(cd ? (json_int_t)cd->media_bytes : 0));
     json_object_set_new(o, "media_bytes_held",
                         json_integer(cd ? (json_int_t)cd->media_held_bytes : 0));
-    json_t *recs = recorders_json(cd, problems);
+    json_t *recs = recorders_json(cd, rw->readiness, problems);
     catalog_done(rw->sh->catalog);
     /* Bytes the hub still lacks: media it knows of from manifests and does
      * not hold yet (a log backlog's size is unknown until it arrives). */
@@ -210,7 +216,7 @@ static int row_one(void *ctx, const store_device_t *d)
     json_object_set_new(o, "rate_bps", json_real(round(rate_of(rw->p, id))));
     if (st.has_clock_offset) {
         json_object_set_new(o, "clock_offset_ms", json_integer(st.clock_offset_ms));
-        if (llabs(st.clock_offset_ms) > CLOCK_FLAG_MS) {
+        if (rule_clock_off(rw->clock, st.clock_offset_ms)) {
             json_array_append_new(problems, json_string("clock"));
         }
     } else {
@@ -260,8 +266,13 @@ static int row_cmp(const void *a, const void *b)
 static json_t *sync_rows(const web_shared_t *sh, sync_t *p, bool keys)
 {
     store_txn_t *t = NULL;
-    rows_t rw = {
-        .sh = sh, .p = p, .arr = json_array(), .now = (int64_t)hlc_wall_ms(), .keys = keys};
+    rows_t rw = {.sh = sh,
+                 .p = p,
+                 .arr = json_array(),
+                 .now = (int64_t)hlc_wall_ms(),
+                 .keys = keys,
+                 .readiness = sh->pack ? rules_find_kind(sh->pack, RULE_READINESS) : NULL,
+                 .clock = sh->pack ? rules_find_kind(sh->pack, RULE_CLOCK) : NULL};
     int err = store_begin(sh->hub->store, false, &t);
     if (err == FT_OK) {
         rw.t = t;
