@@ -18,10 +18,14 @@
  * What a row flags as a problem of the clock or a recorder is judged by the
  * rule pack the hub runs (rule_clock_off, rule_battery_low,
  * rule_storage_low: hub/gaps/rules.h), as the gap engine judges it; an
- * office's own pack changes both.
+ * office's own pack changes both. Enrolment and revocation are hub/devices'
+ * (devices.h); this module reads the request, writes the audit entry (in
+ * devices' `before`, so a change is never made unaudited) and words the
+ * answer.
  */
 #include "api_sync.h"
 #include "bodyjson.h"
+#include "devices.h"
 #include "evalstats.h"
 #include "hlc.h"
 #include "httpparse.h"
@@ -345,27 +349,21 @@ static void get_devices(web_req_t *r)
                        "transport_public", box));
 }
 
-static int log_enrolment(web_req_t *r, const store_device_t *d)
+/* devices' `before` of a dashboard change: its audit entry. */
+typedef struct {
+    web_req_t *r;
+    const char *action, *detail;
+    bool audit_failed;
+} audit_before_t;
+
+static int audit_first(void *ctx, const store_device_t *d)
 {
-    Ft__Enrolment e = FT__ENROLMENT__INIT;
-    e.device.data = (uint8_t *)d->device;
-    e.device.len = DEVID_BYTES;
-    e.revoked = d->revoked;
-    e.has_sign_pk = 1;
-    e.sign_pk.data = (uint8_t *)d->sign_pk;
-    e.sign_pk.len = 32;
-    e.has_transport_pk = 1;
-    e.transport_pk.data = (uint8_t *)d->transport_pk;
-    e.transport_pk.len = 32;
-    e.unit = (char *)d->unit;
-    e.vehicle = (char *)d->vehicle;
-    char by[USER_NAME_MAX + 16];
-    snprintf(by, sizeof by, "web:%s", r->session.user);
-    e.by = by;
-    Ft__Body body = FT__BODY__INIT;
-    body.kind_case = FT__BODY__KIND_ENROLMENT;
-    body.enrolment = &e;
-    return devlog_append1(r->sh->hub->hublog, &body, NULL);
+    audit_before_t *a = ctx;
+    char id[DEVID_TEXT_SIZE];
+    devid_format(d->device, id);
+    int err = web_audit(a->r, a->action, id, a->detail);
+    a->audit_failed = err != FT_OK;
+    return err;
 }
 
 static void post_device(web_req_t *r)
@@ -383,84 +381,50 @@ static void post_device(web_req_t *r)
         snprintf(box_hex, sizeof box_hex, "%s",
                  web_body_str(r, "transport_public") ? web_body_str(r, "transport_public") : "");
     }
-    store_device_t d = {0};
-    if (!unit || !*unit || !vehicle || !*vehicle || strlen(unit) >= STORE_NAME_MAX ||
-        strlen(vehicle) >= STORE_NAME_MAX || hex_decode(sign_hex, d.sign_pk, 32) != FT_OK ||
-        hex_decode(box_hex, d.transport_pk, 32) != FT_OK) {
+    char by[USER_NAME_MAX + 16];
+    snprintf(by, sizeof by, "web:%s", r->session.user);
+    devices_enrol_t req = {.unit = unit, .vehicle = vehicle, .by = by};
+    char why[200];
+    if (devices_check_names(unit, vehicle, why, sizeof why) != FT_OK ||
+        hex_decode(sign_hex, req.sign_pk, 32) != FT_OK ||
+        hex_decode(box_hex, req.transport_pk, 32) != FT_OK) {
         web_error(r, 400, "bad_request",
                   "send unit, vehicle and either device_pub (the text of device.pub) or "
                   "sign_public and transport_public (64 hex characters each)");
         return;
     }
-    devid_from_pk(d.sign_pk, d.device);
-    char id[DEVID_TEXT_SIZE];
-    devid_format(d.device, id);
-    if (id_text[0]) {
-        uint8_t want[DEVID_BYTES];
-        if (devid_parse(id_text, want) != FT_OK || memcmp(want, d.device, DEVID_BYTES) != 0) {
-            web_error(r, 400, "bad_request",
-                      "device_id in device.pub does not match its sign_public key");
-            return;
-        }
-    }
-    utf8_copy(d.unit, sizeof d.unit, unit);
-    utf8_copy(d.vehicle, sizeof d.vehicle, vehicle);
-    store_txn_t *t = NULL;
-    store_device_t old;
-    const char *result = "enrolled";
-    int err = store_begin(r->sh->hub->store, true, &t);
-    if (err == FT_OK) {
-        err = store_device_get(t, d.device, &old);
-    }
-    if (err == FT_OK) {
-        if (old.revoked) {
-            store_abort(&t);
-            web_error(r, 409, "revoked", "this device was revoked and cannot be enrolled again");
-            return;
-        }
-        if (memcmp(old.transport_pk, d.transport_pk, 32) != 0) {
-            store_abort(&t);
-            web_error(r, 409, "conflict", "this device is enrolled with a different transport key");
-            return;
-        }
-        d.enrolled_ms = old.enrolled_ms;
-        result = "updated";
-    } else if (err == FT_ENOTFOUND) {
-        d.enrolled_ms = (int64_t)hlc_wall_ms();
-        err = FT_OK;
-    }
-    uint8_t owner[DEVID_BYTES];
-    if (err == FT_OK) {
-        err = store_device_by_transport(t, d.transport_pk, owner);
-        if (err == FT_OK && memcmp(owner, d.device, DEVID_BYTES) != 0) {
-            store_abort(&t);
-            web_error(r, 409, "conflict", "the transport key belongs to another device");
-            return;
-        }
-        if (err == FT_ENOTFOUND) {
-            err = FT_OK;
-        }
-    }
-    if (err == FT_OK) {
-        err = web_audit(r, "device_enrol", id, unit);
-    }
-    if (err == FT_OK) {
-        err = log_enrolment(r, &d);
-    }
-    if (err == FT_OK) {
-        err = store_device_put(t, &d);
-    }
-    if (err == FT_OK) {
-        err = store_commit(&t);
-    }
-    store_abort(&t);
-    if (err != FT_OK) {
-        web_error(r, 500, "store", ft_strerror(err));
+    if (id_text[0] && devices_check_id(req.sign_pk, id_text) != FT_OK) {
+        web_error(r, 400, "bad_request",
+                  "device_id in device.pub does not match its sign_public key");
         return;
     }
-    web_json(r, 201,
-             json_pack("{s:s, s:o, s:o, s:s}", "device_id", id, "unit", utf8_json_string(d.unit),
-                       "vehicle", utf8_json_string(d.vehicle), "result", result));
+    audit_before_t ab = {.r = r, .action = "device_enrol", .detail = unit};
+    devices_outcome_t out;
+    int err = devices_enrol(r->sh->hub, &req, audit_first, &ab, &out);
+    if (err == FT_EREVOKED) {
+        web_error(r, 409, "revoked", "this device was revoked and cannot be enrolled again");
+        return;
+    }
+    if (err == FT_EDUP) {
+        web_error(r, 409, "conflict", "this device is enrolled with a different transport key");
+        return;
+    }
+    if (err == FT_EEXIST) {
+        web_error(r, 409, "conflict", "the transport key belongs to another device");
+        return;
+    }
+    if (err != FT_OK) {
+        web_error(r, 500, ab.audit_failed ? "audit" : "store", ft_strerror(err));
+        return;
+    }
+    char id[DEVID_TEXT_SIZE];
+    devid_format(out.device.device, id);
+    /* 201 for a change; 200 when it was enrolled so already (nothing written) */
+    web_json(r, out.result == DEVICES_UNCHANGED ? 200 : 201,
+             json_pack("{s:s, s:o, s:o, s:s}", "device_id", id, "unit",
+                       utf8_json_string(out.device.unit), "vehicle",
+                       utf8_json_string(out.device.vehicle), "result",
+                       devices_result_name(out.result)));
 }
 
 static void revoke_device(web_req_t *r)
@@ -470,44 +434,22 @@ static void revoke_device(web_req_t *r)
         web_error(r, 400, "bad_request", "not a device ID");
         return;
     }
-    char id[DEVID_TEXT_SIZE];
+    char id[DEVID_TEXT_SIZE], by[USER_NAME_MAX + 16];
     devid_format(dev, id);
-    store_txn_t *t = NULL;
-    store_device_t d;
-    int err = store_begin(r->sh->hub->store, true, &t);
-    if (err == FT_OK) {
-        err = store_device_get(t, dev, &d);
-    }
+    snprintf(by, sizeof by, "web:%s", r->session.user);
+    audit_before_t ab = {.r = r, .action = "device_revoke", .detail = web_body_str(r, "reason")};
+    devices_outcome_t out;
+    int err = devices_revoke(r->sh->hub, dev, by, audit_first, &ab, &out);
     if (err == FT_ENOTFOUND) {
-        store_abort(&t);
         web_error(r, 404, "not_found", "no such device enrolled");
         return;
     }
-    const char *result = "revoked";
-    if (err == FT_OK && d.revoked) {
-        result = "already revoked";
-    } else {
-        if (err == FT_OK) {
-            d.revoked = true;
-            d.revoked_ms = (int64_t)hlc_wall_ms();
-            err = web_audit(r, "device_revoke", id, web_body_str(r, "reason"));
-        }
-        if (err == FT_OK) {
-            err = log_enrolment(r, &d);
-        }
-        if (err == FT_OK) {
-            err = store_device_put(t, &d);
-        }
-        if (err == FT_OK) {
-            err = store_commit(&t);
-        }
-    }
-    store_abort(&t);
     if (err != FT_OK) {
-        web_error(r, 500, "store", ft_strerror(err));
+        web_error(r, 500, ab.audit_failed ? "audit" : "store", ft_strerror(err));
         return;
     }
-    web_json(r, 200, json_pack("{s:s, s:s}", "device_id", id, "result", result));
+    web_json(r, 200,
+             json_pack("{s:s, s:s}", "device_id", id, "result", devices_result_name(out.result)));
 }
 
 /* ---- server-sent events ---- */
