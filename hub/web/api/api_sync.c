@@ -1,5 +1,5 @@
-/* api_sync.c: sync state, devices (enrol, revoke), live events, /metrics,
- * and the watcher's poll that feeds them.
+/* api_sync.c: the dashboard's sync module: sync state, devices (enrol,
+ * revoke), live events, /metrics, and its poll that publishes sync rows.
  *
  *   GET  /api/sync                  every device's sync state, problems first
  *   GET  /api/devices               enrolments (keys, unit, vehicle, state)
@@ -7,7 +7,8 @@
  *                                   unit, vehicle} or {device_pub, unit, vehicle}
  *   POST /api/devices/ID/revoke     (admin) revoke
  *   GET  /api/events                server-sent events: sync, alert, records, hublog
- *   GET  /metrics                   Prometheus text
+ *   GET  /metrics                   Prometheus text (a session, or the
+ *                                   http_metrics_token bearer)
  *
  * The module's poll (on the server's watcher thread, after the server has
  * brought the catalog and the alert view up to date): every SYNC_EVERY
