@@ -9,3 +9,46 @@ ft_add_script_test(lint_boundaries_forbidden_includes_and_cycles lint/boundaries
 # verifier/BUILD.txt names exactly the verifier's sources (FT_VERIFY_SOURCES).
 ft_add_script_test(lint_verifier_build_txt_matches_sources lint/verifier_build.sh TIMEOUT 60
   LABELS lint)
+# What some libraries link, all the way down (tests/lint/links.sh): the gap
+# rules link nothing but the core (they are to be linked into the edge), the
+# web server links none of its API modules, the views and enrolment no
+# network library. Each library's link closure is written at configure time
+# to BUILD/tests/lint/links/LIB.txt, one name a line.
+function(ft_link_closure root out_var)
+  set(seen "")
+  set(todo ${root})
+  while(todo)
+    list(POP_FRONT todo t)
+    if(t IN_LIST seen)
+      continue()
+    endif()
+    list(APPEND seen ${t})
+    if(NOT TARGET ${t})
+      continue()
+    endif()
+    get_target_property(imported ${t} IMPORTED)
+    if(imported)
+      continue() # a system library (PkgConfig::X, Threads::Threads): named, not followed
+    endif()
+    foreach(prop INTERFACE_LINK_LIBRARIES LINK_LIBRARIES)
+      get_target_property(libs ${t} ${prop})
+      foreach(l IN LISTS libs)
+        if(l AND NOT l MATCHES "-NOTFOUND$")
+          string(REGEX REPLACE "^\\$<LINK_ONLY:(.*)>$" "\\1" l "${l}")
+          list(APPEND todo ${l})
+        endif()
+      endforeach()
+    endforeach()
+  endwhile()
+  list(REMOVE_ITEM seen ${root})
+  list(REMOVE_DUPLICATES seen)
+  list(SORT seen)
+  set(${out_var} ${seen} PARENT_SCOPE)
+endfunction()
+foreach(lib ft_gaps ft_web ft_views ft_devices)
+  ft_link_closure(${lib} closure)
+  string(REPLACE ";" "\n" closure "${closure}")
+  file(WRITE ${CMAKE_BINARY_DIR}/tests/lint/links/${lib}.txt "${closure}\n")
+endforeach()
+ft_add_script_test(lint_links_gaps_only_core_web_without_its_modules lint/links.sh TIMEOUT 60
+  LABELS lint)

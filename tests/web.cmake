@@ -3,7 +3,9 @@
 # with playwright-core (tests/web/browser.sh, skipped visibly with exit 77
 # when Chromium or npm cannot be had), a dashboard justification as the
 # gap engine and `fieldtrail-hub alerts` see it (tests/web/justify_cli.sh),
-# failed-login lockouts (tests/web/login_limit.sh), and ft_hubalert, which
+# failed-login lockouts (tests/web/login_limit.sh), the sync page judging
+# clocks and recorders by the office's own rule pack
+# (tests/web/office_pack.sh), and ft_hubalert, which
 # raises an alert in a hub's log the way the gap engine does.
 
 add_executable(ft_hubalert ${CMAKE_CURRENT_SOURCE_DIR}/web/ft_hubalert.c)
@@ -19,4 +21,6 @@ set_tests_properties(web_browser_pages_login_sync_alert_timeline_justify_audit P
 ft_add_script_test(web_justification_from_dashboard_in_cli_alerts_after_restart web/justify_cli.sh
   TIMEOUT 300 LABELS web)
 ft_add_script_test(web_login_rate_limit_429_retry_after_backoff_and_reset web/login_limit.sh
+  TIMEOUT 300 LABELS web)
+ft_add_script_test(web_sync_page_flags_by_the_office_rule_pack web/office_pack.sh
   TIMEOUT 300 LABELS web)

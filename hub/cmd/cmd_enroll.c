@@ -1,13 +1,12 @@
 /* cmd_enroll.c: `enroll` and `revoke`: which devices the hub admits.
  *
- * Both write the change to the hub's own signed log (an Enrolment body)
- * first and to the store second, so nothing takes effect unrecorded; if the
- * store write fails after the log append, running the command again records
- * it again (a repeat in the log is harmless, a missing record is not).
+ * The rules and the order of writes (the hub's own log first, the store
+ * second) are hub/devices' (devices.h), shared with the dashboard; this file
+ * reads the command line and the device.pub file and words the outcome for
+ * an operator.
  */
-#include "hlc.h"
+#include "devices.h"
 #include "hub.h"
-#include "utf8.h"
 
 #include <jansson.h>
 #include <pwd.h>
@@ -25,28 +24,6 @@ static const char *operator_name(void)
     }
     struct passwd *pw = getpwuid(getuid());
     return pw ? pw->pw_name : "unknown";
-}
-
-/* Appends an Enrolment body for d to the hub's log. */
-static int log_enrolment(hub_ctx_t *ctx, const store_device_t *d)
-{
-    Ft__Enrolment e = FT__ENROLMENT__INIT;
-    e.device.data = (uint8_t *)d->device;
-    e.device.len = DEVID_BYTES;
-    e.revoked = d->revoked;
-    e.has_sign_pk = 1;
-    e.sign_pk.data = (uint8_t *)d->sign_pk;
-    e.sign_pk.len = 32;
-    e.has_transport_pk = 1;
-    e.transport_pk.data = (uint8_t *)d->transport_pk;
-    e.transport_pk.len = 32;
-    e.unit = (char *)d->unit;
-    e.vehicle = (char *)d->vehicle;
-    e.by = (char *)operator_name();
-    Ft__Body body = FT__BODY__INIT;
-    body.kind_case = FT__BODY__KIND_ENROLMENT;
-    body.enrolment = &e;
-    return devlog_append1(ctx->hublog, &body, NULL);
 }
 
 static void enroll_usage(FILE *out)
@@ -81,9 +58,7 @@ static int read_pub(const char *path, uint8_t sign[32], uint8_t box[32])
                  path);
         rc = 1;
     } else if (id_text) {
-        uint8_t want[DEVID_BYTES], got[DEVID_BYTES];
-        devid_from_pk(sign, got);
-        if (devid_parse(id_text, want) != FT_OK || memcmp(want, got, DEVID_BYTES) != 0) {
+        if (devices_check_id(sign, id_text) != FT_OK) {
             hub_fail("%s: device_id does not match its sign_public key; the file was edited "
                      "or damaged, ask for a fresh copy",
                      path);
@@ -116,113 +91,71 @@ int hub_cmd_enroll(int argc, char **argv)
         enroll_usage(stderr);
         return 2;
     }
-    if (strlen(unit) >= STORE_NAME_MAX || strlen(vehicle) >= STORE_NAME_MAX) {
-        hub_fail("unit and vehicle names must be shorter than %d bytes", STORE_NAME_MAX);
+    char why[200];
+    if (devices_check_names(unit, vehicle, why, sizeof why) != FT_OK) {
+        hub_fail("%s", why);
         return 2;
     }
-    if (!utf8_valid_str(unit) || !utf8_valid_str(vehicle)) {
-        hub_fail("unit and vehicle names must be UTF-8 text (is the terminal set to another "
-                 "encoding, such as GBK?)");
-        return 2;
-    }
-    store_device_t d = {0};
+    devices_enrol_t req = {.unit = unit, .vehicle = vehicle, .by = operator_name()};
     if (by_file) {
-        rc = read_pub(argv[optind], d.sign_pk, d.transport_pk);
+        rc = read_pub(argv[optind], req.sign_pk, req.transport_pk);
         if (rc != 0) {
             return rc;
         }
-    } else if (hex_decode(sign_hex, d.sign_pk, 32) != FT_OK ||
-               hex_decode(box_hex, d.transport_pk, 32) != FT_OK) {
+    } else if (hex_decode(sign_hex, req.sign_pk, 32) != FT_OK ||
+               hex_decode(box_hex, req.transport_pk, 32) != FT_OK) {
         hub_fail("--sign-key and --transport-key want the 64-character hex keys that "
                  "`fieldtrail-edge init` printed");
         return 2;
     }
-    devid_from_pk(d.sign_pk, d.device);
-    utf8_copy(d.unit, sizeof d.unit, unit);
-    utf8_copy(d.vehicle, sizeof d.vehicle, vehicle);
+    uint8_t dev[DEVID_BYTES];
     char id[DEVID_TEXT_SIZE];
-    devid_format(d.device, id);
+    devid_from_pk(req.sign_pk, dev);
+    devid_format(dev, id);
 
     if (hub_open(&ctx, true) != 0) {
         hub_close(&ctx);
         return 1;
     }
-    store_txn_t *t = NULL;
-    store_device_t old;
-    int err = store_begin(ctx.store, true, &t);
-    int status = 1;
-    const char *what = "enrolled";
-    if (err == FT_OK) {
-        err = store_device_get(t, d.device, &old);
+    devices_outcome_t out;
+    int err = devices_enrol(hub_parts(&ctx), &req, NULL, NULL, &out);
+    hub_close(&ctx);
+    if (err == FT_EREVOKED) {
+        hub_fail("device %s was revoked and cannot be enrolled again; initialise the "
+                 "unit anew (new keys) and enrol those",
+                 id);
+        return 1;
     }
-    if (err == FT_OK) {
-        if (old.revoked) {
-            hub_fail("device %s was revoked and cannot be enrolled again; initialise the "
-                     "unit anew (new keys) and enrol those",
-                     id);
-            goto out;
-        }
-        if (memcmp(old.transport_pk, d.transport_pk, 32) != 0) {
-            hub_fail("device %s is already enrolled with a different transport key; if the "
-                     "unit was re-initialised, revoke the old device and enrol the new one",
-                     id);
-            goto out;
-        }
-        if (strcmp(old.unit, d.unit) == 0 && strcmp(old.vehicle, d.vehicle) == 0) {
-            what = "already enrolled";
-            status = 0;
-            d = old;
-            goto print;
-        }
-        d.enrolled_ms = old.enrolled_ms;
-        what = "updated";
-    } else if (err == FT_ENOTFOUND) {
-        d.enrolled_ms = (int64_t)hlc_wall_ms();
-        err = FT_OK;
+    if (err == FT_EDUP) {
+        hub_fail("device %s is already enrolled with a different transport key; if the "
+                 "unit was re-initialised, revoke the old device and enrol the new one",
+                 id);
+        return 1;
     }
-    uint8_t owner[DEVID_BYTES];
-    if (err == FT_OK) {
-        err = store_device_by_transport(t, d.transport_pk, owner);
-        if (err == FT_OK && memcmp(owner, d.device, DEVID_BYTES) != 0) {
-            char other[DEVID_TEXT_SIZE];
-            devid_format(owner, other);
-            hub_fail("transport key already belongs to device %s; every device needs its own "
-                     "keys",
-                     other);
-            goto out;
-        }
-        if (err == FT_ENOTFOUND) {
-            err = FT_OK;
-        }
-    }
-    if (err == FT_OK) {
-        err = log_enrolment(&ctx, &d);
-    }
-    if (err == FT_OK) {
-        err = store_device_put(t, &d);
-    }
-    if (err == FT_OK) {
-        err = store_commit(&t);
+    if (err == FT_EEXIST) {
+        char other[DEVID_TEXT_SIZE];
+        devid_format(out.other_device, other);
+        hub_fail("transport key already belongs to device %s; every device needs its own "
+                 "keys",
+                 other);
+        return 1;
     }
     if (err != FT_OK) {
         hub_fail("cannot enrol device %s: %s", id, ft_strerror(err));
-        goto out;
+        return 1;
     }
-    status = 0;
-print:
+    const store_device_t *d = &out.device;
+    const char *what = devices_result_name(out.result);
     if (ctx.json) {
-        json_t *o = json_pack("{s:s, s:s, s:s, s:s}", "device_id", id, "unit", d.unit, "vehicle",
-                              d.vehicle, "result", what);
+        json_t *o = json_pack("{s:s, s:s, s:s, s:s}", "device_id", id, "unit", d->unit, "vehicle",
+                              d->vehicle, "result", what);
         json_dumpf(o, stdout, JSON_COMPACT);
         fputc('\n', stdout);
         json_decref(o);
     } else {
-        printf("%s device %s (unit %s, vehicle %s)\n", what, id, d.unit, d.vehicle);
+        printf("%s device %s (unit %s, vehicle %s)\n", what, id, d->unit, d->vehicle);
     }
-out:
-    store_abort(&t);
-    hub_close(&ctx);
-    return status;
+    return 0;
 }
 
 static void revoke_usage(FILE *out)
@@ -260,40 +193,18 @@ int hub_cmd_revoke(int argc, char **argv)
         hub_close(&ctx);
         return 1;
     }
-    store_txn_t *t = NULL;
-    store_device_t d;
-    int status = 1;
-    const char *what = "revoked";
-    int err = store_begin(ctx.store, true, &t);
-    if (err == FT_OK) {
-        err = store_device_get(t, dev, &d);
-    }
+    devices_outcome_t out;
+    int err = devices_revoke(hub_parts(&ctx), dev, operator_name(), NULL, NULL, &out);
+    hub_close(&ctx);
     if (err == FT_ENOTFOUND) {
         hub_fail("device %s is not enrolled here", id);
-        goto out;
-    }
-    if (err == FT_OK && d.revoked) {
-        what = "already revoked";
-        status = 0;
-        goto print;
-    }
-    if (err == FT_OK) {
-        d.revoked = true;
-        d.revoked_ms = (int64_t)hlc_wall_ms();
-        err = log_enrolment(&ctx, &d);
-    }
-    if (err == FT_OK) {
-        err = store_device_put(t, &d);
-    }
-    if (err == FT_OK) {
-        err = store_commit(&t);
+        return 1;
     }
     if (err != FT_OK) {
         hub_fail("cannot revoke device %s: %s", id, ft_strerror(err));
-        goto out;
+        return 1;
     }
-    status = 0;
-print:
+    const char *what = devices_result_name(out.result);
     if (ctx.json) {
         json_t *o = json_pack("{s:s, s:s}", "device_id", id, "result", what);
         json_dumpf(o, stdout, JSON_COMPACT);
@@ -302,10 +213,7 @@ print:
     } else {
         printf("%s device %s (unit %s, vehicle %s): its connections and batches are refused "
                "from now on\n",
-               what, id, d.unit, d.vehicle);
+               what, id, out.device.unit, out.device.vehicle);
     }
-out:
-    store_abort(&t);
-    hub_close(&ctx);
-    return status;
+    return 0;
 }

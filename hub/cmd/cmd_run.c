@@ -1,5 +1,13 @@
 /* cmd_run.c: `fieldtrail-hub run`: the hub daemon (sync loop until SIGINT
- * or SIGTERM). */
+ * or SIGTERM), the gap engine's thread, the media puller and the web
+ * dashboard, whose modules it chooses (web_modules below: the server knows
+ * none of them). */
+#include "api_alerts.h"
+#include "api_audit.h"
+#include "api_auth.h"
+#include "api_cases.h"
+#include "api_reports.h"
+#include "api_sync.h"
 #include "http.h"
 #include "evaluator.h"
 #include "hub.h"
@@ -13,6 +21,18 @@
 #include <string.h>
 
 static volatile sig_atomic_t stop_flag;
+
+/* The dashboard's modules (hub/web/web.h), in the order the server inits
+ * them and looks up routes. */
+static const web_module_t *const web_modules[] = {
+    &api_auth_module,
+    &api_sync_module,
+    &api_alerts_module,
+    &api_cases_module,
+    &api_reports_module,
+    &api_audit_module,
+    NULL,
+};
 
 static void on_signal(int sig)
 {
@@ -115,32 +135,26 @@ int hub_cmd_run(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    /* From here on every way out releases what was started, in this order:
+     * media, the dashboard (it reads the gap engine's rule pack), the gap
+     * engine, sync, the hub. */
     hub_sync_t *sync = NULL;
+    http_t *http = NULL;
+    hub_media_t *media = NULL;
+    int rc = 1;
     int err = hub_sync_new(ctx.store, ctx.hublog, &ctx.keys, &so, &sync);
     if (err != FT_OK) {
         hub_fail("cannot start the sync service on %s (see the message above)", so.listen);
-        hub_close(&ctx);
-        return 1;
+        goto out;
     }
     http_opts_t ho;
     http_opts_from_config(ctx.cfg, http_listen, &ho);
-    http_t *http = NULL;
-    if (http_start(hub_parts(&ctx), &ho, &http) != FT_OK) {
+    if (http_start(hub_parts(&ctx), gaps.pack, web_modules, &ho, &http) != FT_OK) {
         hub_fail("cannot start the web dashboard on %s (see the message above)", ho.listen);
-        hub_sync_destroy(&sync);
-        hub_close(&ctx);
-        return 1;
+        goto out;
     }
-    if (hub_gaps_start(&gaps) != 0) {
-        hub_sync_destroy(&sync);
-        hub_close(&ctx);
-        return 1;
-    }
-    hub_media_t *media = NULL;
-    if (hub_media_start_cfg(&ctx, &stop_flag, &media) != 0) {
-        hub_sync_destroy(&sync);
-        hub_close(&ctx);
-        return 1;
+    if (hub_gaps_start(&gaps) != 0 || hub_media_start_cfg(&ctx, &stop_flag, &media) != 0) {
+        goto out;
     }
     if (media) {
         hub_sync_on_commit(sync, hub_media_wake, media);
@@ -149,15 +163,19 @@ int hub_cmd_run(int argc, char **argv)
     hex_encode(ctx.keys.box_pk, 32, box);
     log_info("hub running: listening on %s, hub key %s, state %s", so.listen, box, ctx.state);
     err = hub_sync_run(sync, &stop_flag);
-    hub_media_stop(&media);
-    hub_gaps_stop(&gaps);
-    http_stop(&http);
-    hub_sync_destroy(&sync);
-    hub_close(&ctx);
     if (err != FT_OK) {
         hub_fail("the sync service stopped: %s", ft_strerror(err));
-        return 1;
+    } else {
+        rc = 0;
     }
-    log_info("hub stopped");
-    return 0;
+out:
+    hub_media_stop(&media);
+    http_stop(&http);
+    hub_gaps_stop(&gaps);
+    hub_sync_destroy(&sync);
+    hub_close(&ctx);
+    if (rc == 0) {
+        log_info("hub stopped");
+    }
+    return rc;
 }

@@ -48,21 +48,6 @@ static void tm(int64_t ms, char *buf, size_t len)
     rfc3339_format(ms, 0, buf, len);
 }
 
-/* True if media item m is shown in the case: names it, or links to an activity. */
-static bool media_in_case(const case_view_t *v, size_t m)
-{
-    const gap_media_t *g = &v->media[m];
-    if (g->case_id && strcmp(g->case_id, v->case_id) == 0) {
-        return true;
-    }
-    for (size_t i = 0; i < v->c.n_records; i++) {
-        if (gaps_media_links(&v->recs[i], g)) {
-            return true;
-        }
-    }
-    return false;
-}
-
 static json_t *record_line_json(const case_view_t *v, size_t i, const line_t *lines, size_t n)
 {
     const gap_record_t *r = &v->recs[i];
@@ -280,7 +265,7 @@ int hub_cmd_timeline(int argc, char **argv)
         }
     }
     for (size_t m = 0; m < v.c.n_media; m++) {
-        if (media_in_case(&v, m)) {
+        if (case_view_media_in_case(&v, m)) {
             lines[n++] =
                 (line_t){.media = true, .i = m, .t = v.media[m].start_ms, .parent = SIZE_MAX};
         }

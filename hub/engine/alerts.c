@@ -1,5 +1,6 @@
 /* alerts.c: alert rows, their per-unit index and their history (see
- * alerts.h for the state machine).
+ * alerts.h). What an alert becomes is decided by alert_transition
+ * (hub/gaps/alertstate.h), never here: this file stores what it decides.
  *
  * Invariants kept by every committed transaction:
  *   - every alert row has at least one history event, and its `state` is the
@@ -8,6 +9,7 @@
  *   - history numbers grow by one per event (meta "alert_event").
  */
 #include "alerts.h"
+#include "alertstate.h"
 #include "lmdbx.h"
 #include "record.h"
 #include "utf8.h"
@@ -163,6 +165,14 @@ static size_t unit_key(uint8_t *k, const index_unit_t *u, const char *id)
     return 2 + u->n + 16;
 }
 
+/* The step ev makes from the row's state (a NULL row: no alert yet). */
+static alert_step row_step(const json_t *row, alert_event ev, bool earlier_justification)
+{
+    alert_facts_t f = alert_row_facts(row, earlier_justification);
+    alert_state next;
+    return alert_transition(alert_row_state(row), ev, &f, &next);
+}
+
 static int justify_row(alerts_t *a, index_txn_t *t, json_t *row, const json_t *j, int64_t now_ms,
                        json_t *events)
 {
@@ -178,7 +188,7 @@ static int justify_row(alerts_t *a, index_txn_t *t, json_t *row, const json_t *j
         snprintf(why, sizeof why, "justified by %s: %s", ref ? ref : "?", reason ? reason : "");
     }
     utf8_trim(why); /* a long reason is cut on a whole character */
-    return transition(a, t, row, "justified", now_ms, why, events);
+    return transition(a, t, row, alert_state_name(ALERT_JUSTIFIED), now_ms, why, events);
 }
 
 int alerts_apply(alerts_t *a, index_txn_t *t, const index_unit_t *unit, json_t *const *raised,
@@ -224,14 +234,14 @@ int alerts_apply(alerts_t *a, index_txn_t *t, const index_unit_t *unit, json_t *
             break;
         }
         json_t *row = alerts_get(a, t, id);
-        if (!row) {
+        if (!row) { /* (none) --raised--> open */
             row = json_deep_copy(raised[i]);
             if (!row) {
                 err = FT_ENOMEM;
                 break;
             }
             set_time(row, "opened_at", now_ms);
-            err = transition(a, t, row, "open", now_ms, "raised", events);
+            err = transition(a, t, row, alert_state_name(ALERT_OPEN), now_ms, "raised", events);
             uint8_t key[2 + INDEX_UNIT_MAX + 16];
             size_t kn = unit_key(key, unit, id);
             MDB_val uk = {kn, key}, uv = {0, ""};
@@ -239,18 +249,19 @@ int alerts_apply(alerts_t *a, index_txn_t *t, const index_unit_t *unit, json_t *
                 err = lmdbx_err(mdb_put(txn, a->alert_unit, &uk, &uv, 0));
             }
             json_t *j = get_json(txn, a->justif, id, 16);
-            if (err == FT_OK && j) {
-                err = justify_row(a, t, row, j, now_ms, events);
+            if (err == FT_OK && j && row_step(row, ALERT_JUSTIFY, false) == ALERT_MOVE) {
+                err = justify_row(a, t, row, j, now_ms, events); /* the held one */
             }
             json_decref(j);
         } else {
-            const char *state = json_string_value(json_object_get(row, "state"));
+            alert_step step = row_step(row, ALERT_RAISED, false);
             /* Keep the details current (the detail text may change). */
             json_t *detail = json_object_get(raised[i], "detail");
             bool changed = !json_equal(detail, json_object_get(row, "detail"));
             json_object_set(row, "detail", detail);
-            if (state && strcmp(state, "resolved") == 0) {
-                err = transition(a, t, row, "open", now_ms, "raised again", events);
+            if (step == ALERT_MOVE) {
+                err = transition(a, t, row, alert_state_name(ALERT_OPEN), now_ms, "raised again",
+                                 events);
             } else if (changed) {
                 err = put_json(txn, a->alerts, id, 16, row);
             }
@@ -268,10 +279,9 @@ int alerts_apply(alerts_t *a, index_txn_t *t, const index_unit_t *unit, json_t *
             continue;
         }
         json_t *row = alerts_get(a, t, known[i]);
-        const char *state = row ? json_string_value(json_object_get(row, "state")) : NULL;
-        if (state && strcmp(state, "open") == 0) {
+        if (row && row_step(row, ALERT_GONE, false) == ALERT_MOVE) {
             set_time(row, "resolved_at", now_ms);
-            err = transition(a, t, row, "resolved", now_ms,
+            err = transition(a, t, row, alert_state_name(ALERT_RESOLVED), now_ms,
                              "condition gone: what was missing is there now", events);
         }
         json_decref(row);
@@ -295,10 +305,14 @@ int alerts_justify(alerts_t *a, index_txn_t *t, const char *alert_id, const char
     id[16] = '\0';
     MDB_txn *txn = index_txn_mdb(t);
     json_t *held = get_json(txn, a->justif, id, 16);
-    if (held) { /* the first justification counts */
-        json_decref(held);
+    json_t *row = alerts_get(a, t, id);
+    alert_step step = row_step(row, ALERT_JUSTIFY, held != NULL);
+    json_decref(held);
+    if (step == ALERT_STAY) { /* the first justification counts; justified is final */
+        json_decref(row);
         return FT_OK;
     }
+    /* ALERT_HOLD (no alert yet: kept for when it opens) or ALERT_MOVE */
     json_t *j = json_object();
     /* from a justification record: escaped where not valid UTF-8 (utf8.h) */
     json_object_set_new(j, "ref", utf8_json_string(ref));
@@ -308,14 +322,10 @@ int alerts_justify(alerts_t *a, index_txn_t *t, const char *alert_id, const char
     json_object_set_new(j, "reason", utf8_json_string(reason ? reason : ""));
     set_time(j, "at", now_ms);
     int err = put_json(txn, a->justif, id, 16, j);
-    json_t *row = err == FT_OK ? alerts_get(a, t, id) : NULL;
-    if (row) {
-        const char *state = json_string_value(json_object_get(row, "state"));
-        if (!state || strcmp(state, "justified") != 0) {
-            err = justify_row(a, t, row, j, now_ms, events);
-        }
-        json_decref(row);
+    if (err == FT_OK && step == ALERT_MOVE) {
+        err = justify_row(a, t, row, j, now_ms, events);
     }
+    json_decref(row);
     json_decref(j);
     return err;
 }

@@ -1,11 +1,13 @@
 /* alerts.h: alert state and its history.
  *
  * An alert is what the gap engine raised for one subject (gaps.h: its ID is a
- * stable hash of rule, case and subject). Its state machine:
+ * stable hash of rule, case and subject). Its state machine is
+ * alert_transition (hub/gaps/alertstate.h); here it is driven by:
  *
  *   (none)    --raised--------------------> open        alerts_apply
  *   (none)    --raised, already justified-> open, then justified (two events)
  *   open      --no longer raised----------> resolved    alerts_apply
+ *                                           (not an integrity alert)
  *   resolved  --raised again--------------> open        alerts_apply
  *   open, resolved --justification record-> justified   alerts_justify
  *   justified: final; a later raise or resolve changes nothing.

@@ -116,5 +116,10 @@ json_t *case_view_witnesses(const case_view_t *v, size_t i);
 /* The entries whose version of record i's id has other content (conflicting
  * versions, each an integrity alert): a JSON array, possibly empty. */
 json_t *case_view_conflicting(const case_view_t *v, size_t i);
+/* True if media item m of the view (v->media[m]) belongs to the case: it
+ * names the case, or it links to one of the case's records
+ * (gaps_media_links). The one answer the timeline, retention and bundles
+ * give (casemedia.c). */
+bool case_view_media_in_case(const case_view_t *v, size_t m);
 
 #endif

@@ -333,8 +333,8 @@ static int eval_readiness(const rule_t *rule, const gap_case_t *c, const gap_rec
     double battery = 0, free_mb = 0;
     bool has_b = field_number(r->rec, "battery_pct", &battery);
     bool has_f = field_number(r->rec, "free_mb", &free_mb);
-    bool low_b = has_b && rule->min_battery_pct > 0 && battery < (double)rule->min_battery_pct;
-    bool low_f = has_f && rule->min_free_mb > 0 && free_mb < (double)rule->min_free_mb;
+    bool low_b = has_b && rule_battery_low(rule, battery);
+    bool low_f = has_f && rule_storage_low(rule, free_mb);
     if (!low_b && !low_f) {
         return FT_OK;
     }
@@ -462,8 +462,7 @@ int gaps_eval_clock(const rulepack_t *pack, const char *device, int64_t offset_m
                     gap_alerts_t *out)
 {
     const rule_t *rule = rules_find_kind(pack, RULE_CLOCK);
-    int64_t mag = offset_ms < 0 ? -offset_ms : offset_ms;
-    if (!rule || mag <= rule->max_offset_ms) {
+    if (!rule_clock_off(rule, offset_ms)) {
         return FT_OK;
     }
     char detail[320];

@@ -582,3 +582,20 @@ const rule_t *rules_find_kind(const rulepack_t *pack, rule_kind k)
     }
     return NULL;
 }
+
+bool rule_battery_low(const rule_t *r, double battery_pct)
+{
+    return r && r->kind == RULE_READINESS && r->min_battery_pct > 0 &&
+           battery_pct < (double)r->min_battery_pct;
+}
+
+bool rule_storage_low(const rule_t *r, double free_mb)
+{
+    return r && r->kind == RULE_READINESS && r->min_free_mb > 0 && free_mb < (double)r->min_free_mb;
+}
+
+bool rule_clock_off(const rule_t *r, int64_t offset_ms)
+{
+    int64_t mag = offset_ms < 0 ? -offset_ms : offset_ms;
+    return r && r->kind == RULE_CLOCK && mag > r->max_offset_ms;
+}

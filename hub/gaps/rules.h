@@ -104,4 +104,16 @@ const char *const *rule_fields_for(const rule_t *r, Ft__RecordType t);
 /* Finds the first enabled rule of a kind (NULL if none). */
 const rule_t *rules_find_kind(const rulepack_t *pack, rule_kind k);
 
+/* The limits of the readiness and clock rules, judged in one place: the gap
+ * engine (gaps.c) and the dashboard's sync page (hub/web/api/api_sync.c)
+ * both ask these, with the rule of the pack the hub runs (rules_find_kind),
+ * so an office's own numbers change both. False for a NULL rule or a rule
+ * of another kind (no rule, nothing is out of limits).
+ *   readiness: battery below `min battery` (percent), free storage below
+ *              `min free mb` (a limit of 0 is none);
+ *   clock:     an offset (either sign) beyond `max offset`. */
+bool rule_battery_low(const rule_t *r, double battery_pct);
+bool rule_storage_low(const rule_t *r, double free_mb);
+bool rule_clock_off(const rule_t *r, int64_t offset_ms);
+
 #endif

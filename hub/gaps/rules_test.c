@@ -157,6 +157,52 @@ static void disabled_rule_is_kept_but_not_found(void **state)
     rules_destroy(&pack);
 }
 
+/* The readiness and clock limits come from the pack: the default pack's
+ * numbers, an office's own, none when the rule is off. */
+static void readiness_and_clock_limits_are_the_packs(void **state)
+{
+    (void)state;
+    rulepack_t *def = NULL, *office = NULL, *off = NULL;
+    char err[512] = "";
+    assert_int_equal(rules_parse(rules_default_text, "default.rules", &def, err, sizeof err),
+                     FT_OK);
+    const rule_t *ready = rules_find_kind(def, RULE_READINESS);
+    const rule_t *clock = rules_find_kind(def, RULE_CLOCK);
+    assert_false(rule_battery_low(ready, 30));
+    assert_true(rule_battery_low(ready, 29.9));
+    assert_false(rule_storage_low(ready, 2048));
+    assert_true(rule_storage_low(ready, 2047));
+    assert_false(rule_clock_off(clock, 120000));
+    assert_false(rule_clock_off(clock, -120000));
+    assert_true(rule_clock_off(clock, 120001));
+    assert_true(rule_clock_off(clock, -120001));
+    /* a rule of another kind judges nothing */
+    assert_false(rule_battery_low(clock, 0));
+    assert_false(rule_clock_off(ready, INT32_MAX));
+    assert_int_equal(rules_parse("rule: 13\nkind: readiness\napplies to: recorder_checkout\n"
+                                 "min battery: 60\narticle: 12\n" MSGS
+                                 "\nrule: 16\nkind: clock\nmax offset: 30s\narticle: 7\n" MSGS,
+                                 "office.rules", &office, err, sizeof err),
+                     FT_OK);
+    ready = rules_find_kind(office, RULE_READINESS);
+    clock = rules_find_kind(office, RULE_CLOCK);
+    assert_true(rule_battery_low(ready, 45));
+    assert_false(rule_battery_low(ready, 60));
+    assert_false(rule_storage_low(ready, 0)); /* no `min free mb`: no limit */
+    assert_true(rule_clock_off(clock, 45000));
+    assert_false(rule_clock_off(clock, 30000));
+    assert_int_equal(rules_parse("rule: 13\nkind: readiness\napplies to: recorder_checkout\n"
+                                 "min battery: 60\narticle: 12\nenabled: no\n" MSGS,
+                                 "off.rules", &off, err, sizeof err),
+                     FT_OK);
+    /* switched off: nothing is low, no clock is off */
+    assert_false(rule_battery_low(rules_find_kind(off, RULE_READINESS), 1));
+    assert_false(rule_clock_off(rules_find_kind(off, RULE_CLOCK), INT32_MAX));
+    rules_destroy(&def);
+    rules_destroy(&office);
+    rules_destroy(&off);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -165,6 +211,7 @@ int main(void)
         cmocka_unit_test(integrity_rule_is_added_when_absent),
         cmocka_unit_test(field_lists_can_be_overridden_per_type),
         cmocka_unit_test(disabled_rule_is_kept_but_not_found),
+        cmocka_unit_test(readiness_and_clock_limits_are_the_packs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

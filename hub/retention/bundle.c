@@ -831,20 +831,6 @@ static bool ends_with(const char *s, const char *suffix)
     return a >= b && strcmp(s + a - b, suffix) == 0;
 }
 
-static bool media_in_case(const case_view_t *v, size_t m)
-{
-    const gap_media_t *g = &v->media[m];
-    if (g->case_id && strcmp(g->case_id, v->case_id) == 0) {
-        return true;
-    }
-    for (size_t i = 0; i < v->c.n_records; i++) {
-        if (gaps_media_links(&v->recs[i], g)) {
-            return true;
-        }
-    }
-    return false;
-}
-
 int bundle_export(const hub_parts_t *ctx, const bundle_opts_t *o, bundle_result_t *res, char *err,
                   size_t errlen)
 {
@@ -923,7 +909,7 @@ int bundle_export(const hub_parts_t *ctx, const bundle_opts_t *o, bundle_result_
     }
     size_t n_ms = 0;
     for (size_t m = 0; m < v.c.n_media; m++) {
-        if (media_in_case(&v, m)) {
+        if (case_view_media_in_case(&v, m)) {
             ms[n_ms++] = (bw_media_t){.g = &v.media[m], .ii = &v.media_items[m]};
         }
     }

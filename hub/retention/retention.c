@@ -323,20 +323,6 @@ static int mfile_visit(void *ctx, const hub_mfile_t *f)
     return 0;
 }
 
-static bool media_in_case(const case_view_t *v, size_t m)
-{
-    const gap_media_t *g = &v->media[m];
-    if (g->case_id && strcmp(g->case_id, v->case_id) == 0) {
-        return true;
-    }
-    for (size_t i = 0; i < v->c.n_records; i++) {
-        if (gaps_media_links(&v->recs[i], g)) {
-            return true;
-        }
-    }
-    return false;
-}
-
 typedef struct {
     char **ids;
     size_t n, cap;
@@ -477,12 +463,13 @@ int retention_plan(const hub_parts_t *ctx, const retention_policy_t *p, int64_t 
             }
         }
         for (size_t m = 0; m < v.c.n_media; m++) {
-            if (v.media[m].end_ms > last && media_in_case(&v, m)) {
+            if (v.media[m].end_ms > last && case_view_media_in_case(&v, m)) {
                 last = v.media[m].end_ms;
             }
         }
         for (size_t m = 0; m < v.c.n_media; m++) {
-            retention_item_t *ri = media_in_case(&v, m) ? item_of(&b, v.media[m].media_id) : NULL;
+            retention_item_t *ri =
+                case_view_media_in_case(&v, m) ? item_of(&b, v.media[m].media_id) : NULL;
             if (ri) {
                 add_case(ri, cases.ids[c], last);
             }

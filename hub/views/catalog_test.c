@@ -1,9 +1,10 @@
 /* catalog_test.c: the dashboard's view of stored entries: records, media and
  * device events decoded once, times corrected by the device's clock offset,
- * updates read only what arrived since, media marked held. */
+ * updates read only what arrived since, media marked held; an item's JSON
+ * (itemjson.h) holds whatever its text. */
 #include "catalog.h"
+#include "itemjson.h"
 #include "media.h"
-#include "web.h"
 #include "record.h"
 #include "testutil.h"
 
@@ -264,7 +265,7 @@ static void recorder_health_comes_from_checkout_records(void **state)
 
 /* Text that is not valid UTF-8 (a cause an old edge cut mid-character, a
  * record of a foreign protobuf): the item is in the catalog with the text
- * escaped, and the API's JSON of it holds. */
+ * escaped, and the item's JSON (as the API shows it) holds. */
 static void text_cut_mid_character_is_shown_escaped(void **state)
 {
     fx_t *fx = *state;
@@ -307,7 +308,7 @@ static void text_cut_mid_character_is_shown_escaped(void **state)
     assert_string_equal(m->cause, want);
     assert_string_equal(m->party, "张三李\\xE5\\x9B");
     assert_true(m->text_escaped);
-    json_t *o = api_item_json(m);
+    json_t *o = cat_item_json(m);
     assert_non_null(o);
     assert_string_equal(json_string_value(json_object_get(o, "cause")), want);
     assert_true(json_is_true(json_object_get(o, "text_escaped")));
@@ -321,7 +322,7 @@ static void text_cut_mid_character_is_shown_escaped(void **state)
     assert_non_null(r);
     assert_string_equal(r->cause, want);
     assert_string_equal(r->officers, "ZF-01\\xE4");
-    o = api_item_json(r);
+    o = cat_item_json(r);
     assert_non_null(o);
     b = json_object_get(o, "body");
     assert_string_equal(json_string_value(json_object_get(b, "cause")), want);

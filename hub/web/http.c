@@ -1,5 +1,16 @@
 /* http.c: the hub's web server (see http.h and web.h).
  *
+ * The server knows no module: it serves the route tables of the modules it
+ * was handed (web.h), keeps the handles they share current, and drives their
+ * life (init in order, poll on the watcher thread, fini in reverse order).
+ *
+ * The watcher's poll (every WEBEVENTS_POLL_MS), in this order: the catalog
+ * reads what arrived since its cursor and learns which media are now held;
+ * a "records" event when the store has new entries; every new hub-log entry
+ * is fed to the alert view ("alert" events for the alerts it changed) and
+ * announced ("hublog"); then each module's poll; expired sessions are swept
+ * every ~10 minutes. Its duration is kept for /metrics (web_stats).
+ *
  * Request state machine, per connection and request (MHD calls on_request
  * several times for one request):
  *   first call          -> allocate req_ctx_t (body buffer), return
@@ -18,16 +29,20 @@
  *   - every reply carries the security headers (CSP 'self' only: the pages
  *     load nothing from elsewhere).
  */
-#include "web.h"
+#include "http.h"
 #include "fsutil.h"
 #include "hlc.h"
 #include "httpparse.h"
+#include "itemjson.h"
 #include "logging.h"
 #include "record.h"
+#include "web.h"
 #include "webassets.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,9 +54,32 @@
 #define COOKIE_NAME "ft_session"
 #define SSE_HEARTBEAT_MS 15000
 
+#define SESSION_SWEEP_POLLS (600000 / WEBEVENTS_POLL_MS) /* ~10 minutes */
+
+/* The server: what the modules share, the modules, and its own figures. */
+struct web_t {
+    web_shared_t sh;         /* handed to every module */
+    hub_parts_t hub;         /* what sh.hub points to (a copy of the caller's) */
+    http_opts_t opts;        /* settings */
+    bool tls;                /* serving HTTPS */
+    atomic_ulong requests;   /* requests answered */
+    atomic_ulong refused;    /* requests refused for login, role or CSRF */
+    atomic_ulong audit_fail; /* audit entries that could not be written */
+    /* The modules, in the order given; states[i] is modules[i]'s. */
+    const web_module_t **modules;
+    void **states;
+    size_t n_modules;
+    size_t n_ready; /* modules whose init succeeded (the first n_ready) */
+    /* What the watcher remembers between polls (its thread only). */
+    uint64_t hublog_seq;        /* last hub-log entry fed to the alert view */
+    uint64_t last_arrival;      /* store arrival of the newest entry, for "records" */
+    pthread_mutex_t stats_lock; /* guards poll_ms, polls */
+    double poll_ms;
+    unsigned long long polls;
+};
+
 struct http_t {
     struct MHD_Daemon *daemon;
-    hub_parts_t hub; /* what web.hub points to */
     web_t web;
     char *cert_pem, *key_pem; /* TLS material (wiped and freed at stop) */
     uint16_t port;            /* bound port */
@@ -53,11 +91,6 @@ typedef struct {
     size_t len;
     bool too_big;
 } req_ctx_t;
-
-static const web_route_t *const route_tables[] = {
-    api_auth_routes,  api_sync_routes,    api_alerts_routes,
-    api_cases_routes, api_reports_routes, api_audit_routes,
-};
 
 /* Assets anyone may fetch: what the login page needs. */
 static const char *const public_assets[] = {"login.html", "login.js", "app.css",
@@ -128,6 +161,22 @@ const char *web_body_str(const web_req_t *r, const char *name)
     return httpparse_body_str(r->body, name);
 }
 
+void web_refused(web_req_t *r)
+{
+    atomic_fetch_add(&r->web->refused, 1);
+}
+
+void web_stats(web_t *w, web_stats_t *out)
+{
+    out->requests = atomic_load(&w->requests);
+    out->refused = atomic_load(&w->refused);
+    out->audit_fail = atomic_load(&w->audit_fail);
+    pthread_mutex_lock(&w->stats_lock);
+    out->poll_ms = w->poll_ms;
+    out->polls = w->polls;
+    pthread_mutex_unlock(&w->stats_lock);
+}
+
 int web_audit(web_req_t *r, const char *action, const char *target, const char *detail)
 {
     Ft__AuditEvent a = FT__AUDIT_EVENT__INIT;
@@ -138,7 +187,7 @@ int web_audit(web_req_t *r, const char *action, const char *target, const char *
     Ft__Body body = FT__BODY__INIT;
     body.kind_case = FT__BODY__KIND_AUDIT;
     body.audit = &a;
-    int err = devlog_append1(r->web->hub->hublog, &body, NULL);
+    int err = devlog_append1(r->sh->hub->hublog, &body, NULL);
     if (err != FT_OK) {
         atomic_fetch_add(&r->web->audit_fail, 1);
         log_error("cannot write the audit entry (%s %s by %s): %s", action, target ? target : "",
@@ -162,12 +211,7 @@ void web_set_cookie(web_req_t *r, const char *token, int64_t ttl_ms)
 
 json_t *web_time(int64_t ms)
 {
-    if (ms <= 0) {
-        return json_null();
-    }
-    char buf[48];
-    rfc3339_format(ms, 0, buf, sizeof buf);
-    return json_string(buf);
+    return view_time_json(ms);
 }
 
 /* ---- sending ---- */
@@ -266,8 +310,8 @@ static void load_session(web_req_t *r)
         return;
     }
     int64_t now = (int64_t)hlc_wall_ms();
-    r->logged_in = users_session_check(r->web->users, token, now, SESSION_DEFAULT_TTL_MS,
-                                       &r->session) == FT_OK;
+    r->logged_in =
+        users_session_check(r->sh->users, token, now, SESSION_DEFAULT_TTL_MS, &r->session) == FT_OK;
 }
 
 /* True unless the browser names an Origin that is not this host. */
@@ -323,19 +367,6 @@ static void dispatch(web_req_t *r, req_ctx_t *rc)
         serve_asset(r, a);
         return;
     }
-    if (strcmp(path, "/metrics") == 0) {
-        if (!metrics_token_ok(r)) {
-            load_session(r);
-            if (!r->logged_in) {
-                atomic_fetch_add(&r->web->refused, 1);
-                web_error(r, MHD_HTTP_UNAUTHORIZED, "login_required",
-                          "log in, or send Authorization: Bearer with http_metrics_token");
-                return;
-            }
-        }
-        api_metrics(r);
-        return;
-    }
     if (strcmp(path, "/") == 0 || strcmp(path, "/index.html") == 0) {
         load_session(r);
         if (!r->logged_in) {
@@ -345,15 +376,17 @@ static void dispatch(web_req_t *r, req_ctx_t *rc)
         serve_asset(r, webassets_find("index.html"));
         return;
     }
-    /* API routes. */
+    /* The modules' routes. */
     const web_route_t *route = NULL;
     bool path_known = false;
-    for (size_t t = 0; t < sizeof route_tables / sizeof route_tables[0] && !route; t++) {
-        for (const web_route_t *e = route_tables[t]; e->method; e++) {
+    web_t *w = r->web;
+    for (size_t m = 0; m < w->n_ready && !route; m++) {
+        for (const web_route_t *e = w->modules[m]->routes; e && e->method; e++) {
             if (httpparse_route_match(e->pattern, path, r->args, WEB_MAX_ARGS, &r->n_args)) {
                 path_known = true;
                 if (strcmp(e->method, r->method) == 0) {
                     route = e;
+                    r->mod = w->states[m];
                     break;
                 }
                 httpparse_args_free(r->args, &r->n_args);
@@ -369,11 +402,16 @@ static void dispatch(web_req_t *r, req_ctx_t *rc)
         }
         return;
     }
-    if (route->role != ROLE_NONE) {
+    /* The bearer token stands in for a session where the route allows it. */
+    bool by_token = (route->flags & WEB_ROUTE_METRICS_TOKEN) && metrics_token_ok(r);
+    if (route->role != ROLE_NONE && !by_token) {
         load_session(r);
         if (!r->logged_in) {
             atomic_fetch_add(&r->web->refused, 1);
-            web_error(r, MHD_HTTP_UNAUTHORIZED, "login_required", "log in first");
+            web_error(r, MHD_HTTP_UNAUTHORIZED, "login_required",
+                      (route->flags & WEB_ROUTE_METRICS_TOKEN)
+                          ? "log in, or send Authorization: Bearer with http_metrics_token"
+                          : "log in first");
             return;
         }
         if (r->session.role < route->role) {
@@ -439,7 +477,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         *upload_size = 0;
         return MHD_YES;
     }
-    web_req_t r = {.web = w, .conn = c, .method = method, .path = url, .status = 200};
+    web_req_t r = {.web = w, .sh = &w->sh, .conn = c, .method = method, .path = url, .status = 200};
     r.range = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Range");
     dispatch(&r, rc);
     enum MHD_Result ret;
@@ -531,22 +569,140 @@ static void free_pem(char **p)
     }
 }
 
+/* ---- the watcher: shared handles, then the modules ---- */
+
+static bool blob_held(void *ctx, const uint8_t blob_id[32])
+{
+    return blobstore_has(ctx, blob_id);
+}
+
+static int feed_hublog(void *ctx, uint64_t seq, const uint8_t *raw, size_t len)
+{
+    web_t *w = ctx;
+    entry_view_t v;
+    w->hublog_seq = seq;
+    if (entry_open(raw, len, &v) != FT_OK) {
+        return 0;
+    }
+    json_t *changed = NULL;
+    if (alertview_feed(w->sh.alerts, w->sh.catalog, seq, v.entry, &changed) && changed) {
+        webevents_publish(w->sh.events, "alert", changed);
+    }
+    const char *kind = v.entry->body ? entry_body_kind(v.entry->body) : "unknown";
+    webevents_publish(w->sh.events, "hublog",
+                      json_pack("{s:I, s:s}", "seq", (json_int_t)seq, "kind", kind));
+    entry_view_free(&v);
+    return 0;
+}
+
+static void server_poll(void *ctx, webevents_t *ev)
+{
+    (void)ev;
+    web_t *w = ctx;
+    int64_t t0 = (int64_t)hlc_wall_ms();
+    size_t added = 0;
+    if (catalog_update(w->sh.catalog, w->hub.store, &added) != FT_OK) {
+        log_warn("dashboard: cannot read new entries from the store");
+    }
+    if (w->sh.blobs) {
+        catalog_update_held(w->sh.catalog, blob_held, w->sh.blobs);
+    }
+    store_txn_t *t = NULL;
+    uint64_t count = 0, last = 0;
+    if (store_begin(w->hub.store, false, &t) != FT_OK ||
+        store_entry_count(t, &count, &last) != FT_OK) {
+        log_warn("dashboard: cannot read the store");
+    }
+    store_abort(&t);
+    if (last != w->last_arrival) {
+        w->last_arrival = last;
+        webevents_publish(
+            w->sh.events, "records",
+            json_pack("{s:I, s:I}", "entries", (json_int_t)count, "added", (json_int_t)added));
+    }
+    uint64_t head = 0;
+    if (w->hub.hublog && devlog_head(w->hub.hublog, &head, NULL) == FT_OK && head > w->hublog_seq) {
+        (void)devlog_iter(w->hub.hublog, w->hublog_seq + 1, head, feed_hublog, w);
+    }
+    for (size_t m = 0; m < w->n_ready; m++) {
+        if (w->modules[m]->poll) {
+            w->modules[m]->poll(w->states[m], &w->sh);
+        }
+    }
+    /* Expired sessions go every ~10 minutes (they are refused anyway). */
+    if (w->polls % SESSION_SWEEP_POLLS == 0) {
+        size_t swept = 0;
+        if (users_session_sweep(w->sh.users, t0, &swept) != FT_OK) {
+            log_warn("dashboard: cannot sweep expired sessions");
+        }
+    }
+    pthread_mutex_lock(&w->stats_lock);
+    w->poll_ms = (double)((int64_t)hlc_wall_ms() - t0);
+    w->polls++;
+    pthread_mutex_unlock(&w->stats_lock);
+}
+
+/* ---- the modules' life ---- */
+
+/* Inits the modules in order; on a failure finis those made, in reverse. */
+static int modules_init(web_t *w, const web_module_t *const *modules)
+{
+    size_t n = 0;
+    while (modules && modules[n]) {
+        n++;
+    }
+    w->modules = calloc(n ? n : 1, sizeof *w->modules);
+    w->states = calloc(n ? n : 1, sizeof *w->states);
+    if (!w->modules || !w->states) {
+        return FT_ENOMEM;
+    }
+    w->n_modules = n;
+    for (size_t i = 0; i < n; i++) {
+        w->modules[i] = modules[i];
+        int err = modules[i]->init ? modules[i]->init(&w->sh, &w->states[i]) : FT_OK;
+        if (err != FT_OK) {
+            log_error("web module %s cannot start: %s", modules[i]->name, ft_strerror(err));
+            return err;
+        }
+        w->n_ready = i + 1;
+    }
+    return FT_OK;
+}
+
+static void modules_fini(web_t *w)
+{
+    while (w->n_ready > 0) {
+        w->n_ready--;
+        if (w->modules[w->n_ready]->fini) {
+            w->modules[w->n_ready]->fini(w->states[w->n_ready]);
+        }
+        w->states[w->n_ready] = NULL;
+    }
+    free(w->modules);
+    free(w->states);
+    w->modules = NULL;
+    w->states = NULL;
+    w->n_modules = 0;
+}
+
+/* Frees what http_start made: the watcher first (it polls the modules), then
+ * the modules, then what they share. */
 static void http_free(http_t *h)
 {
-    webevents_destroy(&h->web.events);
-    api_poll_free(&h->web);
-    api_alerts_free(&h->web);
-    api_cases_free(&h->web);
-    blobstore_destroy(&h->web.blobs);
-    pthread_mutex_destroy(&h->web.play_lock);
-    catalog_destroy(&h->web.catalog);
-    users_destroy(&h->web.users);
+    webevents_destroy(&h->web.sh.events);
+    modules_fini(&h->web);
+    alertview_destroy(&h->web.sh.alerts);
+    blobstore_destroy(&h->web.sh.blobs);
+    catalog_destroy(&h->web.sh.catalog);
+    users_destroy(&h->web.sh.users);
+    pthread_mutex_destroy(&h->web.stats_lock);
     free_pem(&h->cert_pem);
     free_pem(&h->key_pem);
     free(h);
 }
 
-int http_start(const hub_parts_t *ctx, const http_opts_t *opts, http_t **out)
+int http_start(const hub_parts_t *ctx, const rulepack_t *pack,
+               const struct web_module *const *modules, const http_opts_t *opts, http_t **out)
 {
     *out = NULL;
     if (!opts->listen || strcmp(opts->listen, "off") == 0) {
@@ -564,11 +720,11 @@ int http_start(const hub_parts_t *ctx, const http_opts_t *opts, http_t **out)
     if (!h) {
         return FT_ENOMEM;
     }
-    h->hub = *ctx;
-    h->web.hub = &h->hub;
+    h->web.hub = *ctx;
+    h->web.sh.hub = &h->web.hub;
+    h->web.sh.pack = pack;
     h->web.opts = *opts;
-    h->web.started_ms = (int64_t)hlc_wall_ms();
-    pthread_mutex_init(&h->web.play_lock, NULL);
+    pthread_mutex_init(&h->web.stats_lock, NULL);
     bool want_tls = (opts->tls_cert && *opts->tls_cert) || (opts->tls_key && *opts->tls_key);
     if (want_tls) {
         size_t n;
@@ -581,25 +737,31 @@ int http_start(const hub_parts_t *ctx, const http_opts_t *opts, http_t **out)
         }
         h->web.tls = true;
     }
+    web_shared_t *sh = &h->web.sh;
     char dir[4096];
     int err = fsutil_join(dir, sizeof dir, ctx->state, "web");
     if (err == FT_OK) {
-        err = users_open(dir, &h->web.users);
+        err = users_open(dir, &sh->users);
     }
     if (err == FT_OK) {
-        err = catalog_new(&h->web.catalog);
+        err = catalog_new(&sh->catalog);
     }
     if (err == FT_OK) {
-        err = api_alerts_new(&h->web);
+        err = alertview_new(&sh->alerts);
     }
     if (err == FT_OK && fsutil_join(dir, sizeof dir, ctx->state, "blobs") == FT_OK) {
-        err = blobstore_open(dir, &h->web.blobs);
+        err = blobstore_open(dir, &sh->blobs);
     }
     if (err == FT_OK) {
         err = fsutil_join(dir, sizeof dir, ctx->state, "web");
     }
+    /* The modules before the watcher, which polls them from its first turn
+     * (sh->events is set once the watcher is made: NULL during init). */
     if (err == FT_OK) {
-        err = webevents_new(api_poll, &h->web, &h->web.events);
+        err = modules_init(&h->web, modules);
+    }
+    if (err == FT_OK) {
+        err = webevents_new(server_poll, &h->web, &sh->events);
     }
     if (err != FT_OK) {
         log_error("cannot start the web dashboard: %s", ft_strerror(err));
@@ -667,7 +829,7 @@ void http_stop(http_t **h_p)
         return;
     }
     http_t *h = *h_p;
-    webevents_stop(h->web.events);
+    webevents_stop(h->web.sh.events);
     MHD_stop_daemon(h->daemon);
     http_free(h);
     *h_p = NULL;

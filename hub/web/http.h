@@ -4,7 +4,9 @@
  * Started by `fieldtrail-hub run` beside the sync loop. The server runs on
  * its own threads (one per connection, so an event stream may block in its
  * callback) and shares the hub's store, own log and keys with the sync loop:
- * LMDB serialises writers, and readers never block them.
+ * LMDB serialises writers, and readers never block them. What it answers
+ * besides its pages is the modules' (web.h): the command that starts it
+ * hands it their table, so the server itself knows no API module.
  *
  * Everything under it is described for users in docs/api.md.
  */
@@ -13,12 +15,14 @@
 
 #include "config.h"
 #include "hubparts.h"
+#include "rules.h"
 
 #include <stdbool.h>
 
 #define HTTP_DEFAULT_LISTEN "127.0.0.1:7480"
 
 typedef struct http_t http_t;
+struct web_module; /* web.h: a module of the dashboard (routes, init, poll, fini) */
 
 /* Settings (config keys http, http_tls_cert, http_tls_key,
  * http_metrics_token; flags win over them). */
@@ -34,14 +38,21 @@ typedef struct {
 /* Fills opts from cfg, with flag_listen (may be NULL) first. */
 void http_opts_from_config(const config_t *cfg, const char *flag_listen, http_opts_t *opts);
 
-/* Starts serving. What ctx points to (store, hublog, keys, state, config)
- * is borrowed and must outlive the server (ctx itself is copied). *out stays NULL when opts->listen
- * is "off". Writes the dashboard's URL to STATE/web/url. When the default address is taken and
+/* Starts serving the modules (a NULL-ended array, web.h; the caller's:
+ * hub/cmd/cmd_run.c) in that order. What ctx points to (store, hublog, keys,
+ * state, config), the pack (the rule pack the hub runs: the limits the pages
+ * show) and the modules are borrowed and must outlive the server (ctx itself
+ * is copied). *out stays NULL when opts->listen is "off". Writes the
+ * dashboard's URL to STATE/web/url. When the default address is taken and
  * opts->required is false, logs a warning and serves nothing (FT_OK, *out
- * NULL), so that several hubs on one machine (tests) still run. FT_EINVAL (bad listen address or
- * unreadable TLS files: logged), FT_EIO (bind failed: logged), FT_ENOMEM. */
-int http_start(const hub_parts_t *ctx, const http_opts_t *opts, http_t **out) FT_MUST_CHECK;
-/* Stops serving (ends event streams first) and frees; NULLs *h_p; safe on NULL. */
+ * NULL), so that several hubs on one machine (tests) still run. FT_EINVAL
+ * (bad listen address or unreadable TLS files: logged), FT_EIO (bind
+ * failed: logged), FT_ENOMEM, or a module's init's error (logged). */
+int http_start(const hub_parts_t *ctx, const rulepack_t *pack,
+               const struct web_module *const *modules, const http_opts_t *opts,
+               http_t **out) FT_MUST_CHECK;
+/* Stops serving (ends event streams first, then connections), finis the
+ * modules in reverse order and frees; NULLs *h_p; safe on NULL. */
 void http_stop(http_t **h_p);
 
 #endif

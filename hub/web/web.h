@@ -1,53 +1,72 @@
-/* web.h: what the HTTP server (http.c) shares with the API modules
- * (api_*.c): the server state, one request being answered, the route table
- * and the reply helpers.
+/* web.h: what the HTTP server (http.c) offers the web modules, and what a
+ * module is. The only header of the server a module includes.
  *
- * A request's life: http.c parses it and collects a JSON body, finds the
- * route (method + path pattern), checks the session (cookie) and role, and
- * for state-changing methods the CSRF token; then the route's handler runs
- * and leaves exactly one reply in the request (web_json, web_error, or a
- * raw MHD response); http.c sends it with the security headers.
+ * A module (hub/web/api/api_*.c) is a table of routes plus init, poll and
+ * fini, in the manner of nng's transports: it declares one web_module_t,
+ * the command that starts the server (hub/cmd/cmd_run.c) hands http_start
+ * the modules as a NULL-ended array, and the server
+ *   - at start calls each module's init in order (a failure stops the start
+ *     and finis the modules already made, in reverse order);
+ *   - serves each module's routes, handing its handlers the module's own
+ *     state (r->mod);
+ *   - calls each module's poll on its watcher thread, after keeping the
+ *     shared handles current (every WEBEVENTS_POLL_MS);
+ *   - at stop ends event streams and connections, then calls each fini in
+ *     reverse order.
+ * A module keeps its own state and sees of the server only this header: the
+ * request and reply helpers, the session (auth), and the shared hub handles
+ * (web_shared_t). The server includes no module's header and a module
+ * includes none of another's (tests/lint/boundaries.sh); what two modules
+ * both show lives in a library below them (hub/views, hub/devices, ...).
+ *
+ * A request's life: the server parses it and collects a JSON body, finds
+ * the route (method + path pattern) among the modules' tables, checks the
+ * session (cookie) and role, and for state-changing methods the CSRF token;
+ * then the route's handler runs and leaves exactly one reply in the request
+ * (web_json, web_error, or web_raw); the server sends it with the security
+ * headers.
  */
 #ifndef FT_HUB_WEB_H
 #define FT_HUB_WEB_H
 
+#include "alertview.h"
 #include "blobstore.h"
 #include "catalog.h"
-#include "http.h"
+#include "hubparts.h"
+#include "rules.h"
 #include "users.h"
 #include "webevents.h"
 
 #include <jansson.h>
 #include <microhttpd.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #define WEB_MAX_ARGS 4
 #define WEB_MAX_BODY (256 * 1024)
 
-/* The server: borrowed hub state and what the web part owns. */
+/* The server (http.c); modules see it only through the functions below. */
+typedef struct web_t web_t;
+
+/* What the server shares with every module: opened at start, kept current
+ * by the server's watcher, valid until every module's fini has run. A
+ * module reads the handles when it uses them (events is NULL while the
+ * modules' inits run: the watcher is made after them). */
 typedef struct {
-    const hub_parts_t *hub;    /* store, hublog, keys, state dir, config (borrowed) */
-    users_t *users;            /* users and sessions */
-    webevents_t *events;       /* live events for SSE and their watcher */
-    catalog_t *catalog;        /* records and media read from the store */
-    http_opts_t opts;          /* settings */
-    bool tls;                  /* serving HTTPS */
-    int64_t started_ms;        /* when the server started */
-    atomic_ulong requests;     /* requests answered */
-    atomic_ulong refused;      /* requests refused for login, role or CSRF */
-    atomic_ulong audit_fail;   /* audit entries that could not be written */
-    struct web_poll *poll;     /* what the watcher remembers between polls (api_sync.c) */
-    struct alert_view *alerts; /* alerts as the hub log tells them (api_alerts.c) */
-    blobstore_t *blobs;        /* the media blob store (STATE/blobs), read only here */
-    pthread_mutex_t play_lock; /* guards plays */
-    struct web_play *plays;    /* recent playbacks, so one viewing is audited once */
-} web_t;
+    const hub_parts_t *hub; /* store, hub log, keys, state dir, config (borrowed) */
+    const rulepack_t *pack; /* the rule pack the hub runs (its limits; borrowed) */
+    users_t *users;         /* users and sessions */
+    webevents_t *events;    /* live events for SSE (modules may publish) */
+    catalog_t *catalog;     /* records and media read from the store */
+    alertview_t *alerts;    /* alerts as the hub log tells them */
+    blobstore_t *blobs;     /* the media blob store (STATE/blobs), read only; may be NULL */
+} web_shared_t;
 
 /* One request being answered. */
 typedef struct {
-    web_t *web;
+    web_t *web;             /* the server */
+    const web_shared_t *sh; /* the shared handles */
+    void *mod;              /* the state of the module whose route this is */
     struct MHD_Connection *conn;
     const char *method;       /* "GET", "POST", ... */
     const char *path;         /* URL path, no query */
@@ -66,21 +85,35 @@ typedef struct {
 
 typedef void (*web_handler)(web_req_t *r);
 
+/* Route flags. */
+#define WEB_ROUTE_METRICS_TOKEN 1u /* the http_metrics_token bearer stands in for a session */
+
 /* A route: method, path pattern ('*' matches one segment), least role
- * (ROLE_NONE = no login needed) and handler. Tables end with a NULL method. */
+ * (ROLE_NONE = no login needed), handler, flags. Tables end with a NULL
+ * method. */
 typedef struct {
     const char *method;
     const char *pattern;
     user_role role;
     web_handler fn;
+    unsigned flags;
 } web_route_t;
 
-extern const web_route_t api_auth_routes[];
-extern const web_route_t api_sync_routes[];
-extern const web_route_t api_alerts_routes[];
-extern const web_route_t api_cases_routes[];
-extern const web_route_t api_reports_routes[];
-extern const web_route_t api_audit_routes[];
+/* A module: its routes and its life. Every function may be NULL. */
+typedef struct web_module {
+    const char *name;          /* for logs: "sync", "alerts", ... */
+    const web_route_t *routes; /* NULL-method-ended; may be NULL */
+    /* Makes the module's state (*state, may stay NULL): FT_OK, or an error
+     * that stops the server's start (log why). */
+    int (*init)(const web_shared_t *sh, void **state);
+    /* On the watcher thread, every WEBEVENTS_POLL_MS, after the shared
+     * handles were brought up to date. */
+    void (*poll)(void *state, const web_shared_t *sh);
+    /* Frees the state, after the last request and poll. */
+    void (*fini)(void *state);
+} web_module_t;
+
+/* ---- replies ---- */
 
 /* Replies with a JSON body (takes the reference; NULL = 500). */
 void web_json(web_req_t *r, unsigned status, json_t *body);
@@ -88,6 +121,9 @@ void web_json(web_req_t *r, unsigned status, json_t *body);
 void web_error(web_req_t *r, unsigned status, const char *code, const char *message);
 /* Replies with a raw response (takes it). */
 void web_raw(web_req_t *r, unsigned status, struct MHD_Response *resp);
+
+/* ---- the request ---- */
+
 /* A query argument (decoded), or NULL; "" counts as absent. */
 const char *web_query(const web_req_t *r, const char *name);
 /* A query argument as an integer within [lo, hi], or def. */
@@ -95,34 +131,31 @@ long long web_query_int(const web_req_t *r, const char *name, long long def, lon
                         long long hi);
 /* A string member of the JSON body, or NULL. */
 const char *web_body_str(const web_req_t *r, const char *name);
-/* Writes an AuditEvent (who = the session's user) to the hub's log.
- * FT_OK or the log's error (counted in audit_fail; the caller refuses the
- * action: nothing is shown or done unrecorded). */
-int web_audit(web_req_t *r, const char *action, const char *target, const char *detail);
-/* Sets the session cookie (token NULL = clear it). */
-void web_set_cookie(web_req_t *r, const char *token, int64_t ttl_ms);
-/* RFC 3339 UTC text of ms, or JSON null for 0. */
+/* RFC 3339 UTC text of ms, or JSON null for 0 (view_time_json). */
 json_t *web_time(int64_t ms);
 
-/* api_sync.c: the watcher's poll (refreshes the catalog, reads the hub log,
- * publishes events), /metrics, and the poll state's teardown. */
-void api_poll(void *ctx, webevents_t *ev);
-void api_metrics(web_req_t *r);
-void api_poll_free(web_t *w);
-/* api_alerts.c: feeds one hub-log entry to the alert view; true if it
- * changed an alert (*changed gets the alert as JSON, caller decrefs). */
-int api_alerts_new(web_t *w) FT_MUST_CHECK;
-bool api_alerts_feed(web_t *w, uint64_t seq, const Ft__Entry *e, json_t **changed);
-void api_alerts_free(web_t *w);
-/* Alerts by article that are open now, for /metrics and compliance: visits
- * each open alert (JSON object, borrowed). */
-typedef void (*api_alert_fn)(void *ctx, const json_t *alert);
-void api_alerts_each(web_t *w, api_alert_fn fn, void *ctx);
-/* The same over every alert, whatever its state. */
-void api_alerts_all(web_t *w, api_alert_fn fn, void *ctx);
-/* A catalog item as the API shows it (api_cases.c). */
-json_t *api_item_json(const cat_item_t *it);
-/* Frees what playback keeps (api_cases.c). */
-void api_cases_free(web_t *w);
+/* ---- auth and audit ---- */
+
+/* Sets the session cookie (token NULL = clear it). */
+void web_set_cookie(web_req_t *r, const char *token, int64_t ttl_ms);
+/* Counts a request refused for login, role or CSRF (/metrics). */
+void web_refused(web_req_t *r);
+/* Writes an AuditEvent (who = the session's user) to the hub's log.
+ * FT_OK or the log's error (counted for /metrics; the caller refuses the
+ * action: nothing is shown or done unrecorded). */
+int web_audit(web_req_t *r, const char *action, const char *target,
+              const char *detail) FT_MUST_CHECK;
+
+/* ---- the server's own figures (/metrics) ---- */
+
+typedef struct {
+    unsigned long requests;   /* requests answered */
+    unsigned long refused;    /* refused for login, role or CSRF */
+    unsigned long audit_fail; /* audit entries that could not be written */
+    double poll_ms;           /* the watcher's last poll (shared handles and modules) */
+    unsigned long long polls; /* polls so far */
+} web_stats_t;
+
+void web_stats(web_t *w, web_stats_t *out);
 
 #endif

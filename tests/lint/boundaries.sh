@@ -7,16 +7,13 @@
 # folder's CMakeLists.txt says the same in its README comment): the pure
 # core of common/ and the verifier use no LMDB and no ZeroMQ, the gap rules
 # (hub/gaps) are pure, the views (hub/views) know no HTTP, the commands'
-# context (hub/cmd/hub.h) stays in hub/cmd, and an API module (hub/web/api)
-# never includes another module's header. A header is looked up as the
-# compiler does: the including file's own folder first, then the folders
-# that hold a header of that name. The folders' include graph must have no
-# cycle (tsort).
-#
-# Known and allowed for now (a later phase removes them): the web server and
-# its API modules still use each other through web.h (a link-level cycle,
-# not an include one), and catalog_test.c (hub/views) checks the API's JSON
-# of a catalog item (web.h).
+# context (hub/cmd/hub.h) stays in hub/cmd, the web server (hub/web) includes
+# no API module's header (api_*.h: the modules register with it, web.h), and
+# an API module (hub/web/api) never includes another module's header. A
+# header is looked up as the compiler does: the including file's own folder
+# first, then the folders that hold a header of that name. The folders'
+# include graph must have no cycle (tsort). What the libraries link is
+# checked by tests/lint/links.sh.
 set -euo pipefail
 : "${FT_SRC:?FT_SRC is not set: run this test through ctest}"
 
@@ -29,20 +26,21 @@ verifier      | common proto |
 edge          | common common/lmdb common/cli proto | lmdb.h zmq.h
 hub/store     | common common/lmdb proto | lmdb.h
 hub/gaps      | common proto |
+hub/devices   | hub/store common common/lmdb proto |
 hub/sync      | hub/store common common/lmdb proto | zmq.h
 hub/media     | hub/sync hub/store common common/lmdb proto | lmdb.h zmq.h
 hub/engine    | hub/gaps hub/store common common/lmdb proto | lmdb.h
 hub/delivery  | common common/lmdb proto | zmq.h curl/curl.h
-hub/views     | hub/store hub/gaps common common/lmdb proto |
+hub/views     | hub/gaps hub/store common common/lmdb proto |
 hub/retention | hub/engine hub/gaps hub/media hub/store verifier common common/lmdb common/cli proto | lmdb.h
 hub/web       | hub/views hub/gaps hub/media hub/store common common/lmdb common/cli proto | microhttpd.h
-hub/web/api   | hub/web hub/views hub/gaps hub/media hub/engine hub/store common common/lmdb common/cli proto | microhttpd.h
-hub/cmd       | hub/store hub/gaps hub/sync hub/media hub/engine hub/delivery hub/views hub/retention hub/web hub/web/api verifier common common/lmdb common/cli proto | lmdb.h zmq.h microhttpd.h curl/curl.h
+hub/web/api   | hub/web hub/views hub/devices hub/gaps hub/media hub/engine hub/store common common/lmdb common/cli proto | microhttpd.h
+hub/cmd       | hub/store hub/gaps hub/devices hub/sync hub/media hub/engine hub/delivery hub/views hub/retention hub/web hub/web/api verifier common common/lmdb common/cli proto | lmdb.h zmq.h microhttpd.h curl/curl.h
 '
 WATCHED="zmq.h lmdb.h microhttpd.h curl/curl.h curl/easy.h curl/multi.h ini.h"
 # file (from the root) | header it may include although its folder may not
+# (none now; a line here is a debt with its reason beside it)
 EXCEPTIONS='
-hub/views/catalog_test.c | web.h
 '
 
 # scan ROOT: prints one line per forbidden include and per cycle; exit 1
@@ -95,6 +93,10 @@ scan() {
         if (!match(text, /"[^"]+"/)) next
         inc = substr(text, RSTART + 1, RLENGTH - 2)
         if ((file "|" inc) in exc) next
+        if (dir == "hub/web" && inc ~ /^api_.*\.h$/) {
+          print "V " file ":" ln ": \"" inc "\" (the web server includes no API module\047s header: modules register with it, web.h)"
+          next
+        }
         if ((dir "/" inc) in have) {
           b = base; sub(/\.[ch]$/, "", b)
           if (dir == "hub/web/api" && inc ~ /^api_.*\.h$/ && inc != b ".h")
@@ -151,6 +153,8 @@ plant common/utf8.c '#include "config.h"'
 plant hub/media/blobstore.c '#include "hub.h"'
 printf '/* a module header */\n' >"$tmp/hub/web/api/api_cases.h"
 plant hub/web/api/api_auth.c '#include "api_cases.h"'
+plant hub/web/http.c '#include "api_sync.h"'
+plant hub/web/web.h '#include "api_alerts.h"'
 plant hub/store/store.h '#include "engine.h"' # and so a cycle: engine uses store
 bad=$(scan "$tmp" || true)
 bad=$(grep -vxF -f <(printf '%s\n' "$clean") <<<"$bad" || true)
@@ -172,13 +176,15 @@ common/record.c:.*"lmdbx.h"
 common/utf8.c:.*"config.h"
 hub/media/blobstore.c:.*"hub.h"
 hub/web/api/api_auth.c:.*"api_cases.h"
+hub/web/http.c:.*"api_sync.h" \(the web server
+hub/web/web.h:.*"api_alerts.h" \(the web server
 hub/store/store.h:.*"engine.h"
 ^cycle among the folders:.*hub/engine.*hub/store|^cycle among the folders:.*hub/store.*hub/engine'
 missed=0
 while IFS= read -r w; do
   grep -qE "$w" <<<"$bad" || { echo "FAIL: the scanner missed a planted include: $w" >&2; missed=1; }
 done <<<"$want"
-[ "$(grep -c . <<<"$bad")" -ge 19 ] || missed=1
+[ "$(grep -c . <<<"$bad")" -ge 21 ] || missed=1
 [ "$missed" = 0 ] || { echo "it reported:" >&2; echo "$bad" >&2; exit 1; }
 
 if ! out=$(scan "$FT_SRC"); then
@@ -186,4 +192,4 @@ if ! out=$(scan "$FT_SRC"); then
   echo "$out" >&2
   exit 1
 fi
-echo "PASS: $(grep -c . <<<"$RULES") folders within their boundaries, no cycle; 19 planted violations caught"
+echo "PASS: $(grep -c . <<<"$RULES") folders within their boundaries, no cycle; 21 planted violations caught"

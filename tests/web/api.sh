@@ -271,6 +271,20 @@ call admin POST /api/devices "{\"unit\":\"北区所\",\"vehicle\":\"冀J-ZF099\"
 expect 201 "enrol"
 car3=$(jget device_id <<<"$BODY")
 "$HUB" devices --state "$T/hub" | grepq "$car3" || fail "enrolled device not in the store"
+# The same enrolment again changes nothing and writes nothing (as the
+# command's `enroll`); another vehicle updates it (hub/devices).
+call sup GET "/api/audit?action=device_enrol"
+enrols=$(grep -o '"action":"device_enrol"' <<<"$BODY" | wc -l)
+call admin POST /api/devices "{\"unit\":\"北区所\",\"vehicle\":\"冀J-ZF099\",\"device_pub\":\"$pub\"}"
+expect 200 "enrol the same again"
+grep -q '"result":"already enrolled"' <<<"$BODY" || fail "enrol the same again: $BODY"
+call admin POST /api/devices "{\"unit\":\"北区所\",\"vehicle\":\"冀J-ZF100\",\"device_pub\":\"$pub\"}"
+expect 201 "enrol with another vehicle"
+grep -q '"result":"updated"' <<<"$BODY" || fail "enrol with another vehicle: $BODY"
+"$HUB" devices --state "$T/hub" | grepq "冀J-ZF100" || fail "the new vehicle is not in the store"
+call sup GET "/api/audit?action=device_enrol"
+[ "$(grep -o '"action":"device_enrol"' <<<"$BODY" | wc -l)" = $((enrols + 1)) ] ||
+  fail "enrolments audited: $enrols before, then $(grep -o '"action":"device_enrol"' <<<"$BODY" | wc -l) (the unchanged one is not)"
 call admin POST /api/devices '{"unit":"x","vehicle":"y","sign_public":"zz"}'
 expect 400 "enrol with bad keys"
 call admin POST "/api/devices/$car3/revoke" '{"reason":"test"}'

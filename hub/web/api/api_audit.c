@@ -6,7 +6,10 @@
  *       what, target and when
  *   GET /api/audit/verify   (supervisor) re-verifies the hub log's chain and
  *       signatures (Art. 24(2)) and says how far it is intact
+ *
+ * No state of its own: it reads the hub log (web_shared_t).
  */
+#include "api_audit.h"
 #include "bodyjson.h"
 #include "hlc.h"
 #include "logging.h"
@@ -85,7 +88,7 @@ static void audit_list(web_req_t *r)
                       .target = web_query(r, "target"),
                       .limit = web_query_int(r, "limit", 200, 1, 2000)};
     uint64_t head = 0;
-    if (devlog_head(r->web->hub->hublog, &head, NULL) != FT_OK) {
+    if (devlog_head(r->sh->hub->hublog, &head, NULL) != FT_OK) {
         web_error(r, 500, "hublog", "cannot read the hub log");
         return;
     }
@@ -96,7 +99,7 @@ static void audit_list(web_req_t *r)
     while (top > 0 && (long long)json_array_size(acc) < s.limit) {
         uint64_t bottom = top > AUDIT_CHUNK ? top - AUDIT_CHUNK + 1 : 1;
         s.out = json_array();
-        if (devlog_iter(r->web->hub->hublog, bottom, top, audit_one, &s) != FT_OK) {
+        if (devlog_iter(r->sh->hub->hublog, bottom, top, audit_one, &s) != FT_OK) {
             /* an entry that cannot be read or shown is an error, never a gap */
             json_decref(s.out);
             json_decref(acc);
@@ -127,13 +130,13 @@ static void audit_list(web_req_t *r)
 static void audit_verify(web_req_t *r)
 {
     devlog_report_t rep;
-    int err = devlog_verify(r->web->hub->hublog, 1, &rep);
+    int err = devlog_verify(r->sh->hub->hublog, 1, &rep);
     if (err != FT_OK) {
         web_error(r, 500, "hublog", ft_strerror(err));
         return;
     }
     char id[DEVID_TEXT_SIZE];
-    devid_format(devlog_device(r->web->hub->hublog), id);
+    devid_format(devlog_device(r->sh->hub->hublog), id);
     json_t *o =
         json_pack("{s:b, s:I, s:I, s:s}", "intact", rep.err == FT_OK && rep.bad_seq == 0, "checked",
                   (json_int_t)rep.checked, "head", (json_int_t)rep.head_seq, "signer", id);
@@ -144,8 +147,13 @@ static void audit_verify(web_req_t *r)
     web_json(r, 200, o);
 }
 
-const web_route_t api_audit_routes[] = {
-    {"GET", "/api/audit", ROLE_SUPERVISOR, audit_list},
-    {"GET", "/api/audit/verify", ROLE_SUPERVISOR, audit_verify},
-    {NULL, NULL, ROLE_NONE, NULL},
+static const web_route_t routes[] = {
+    {"GET", "/api/audit", ROLE_SUPERVISOR, audit_list, 0},
+    {"GET", "/api/audit/verify", ROLE_SUPERVISOR, audit_verify, 0},
+    {NULL, NULL, ROLE_NONE, NULL, 0},
+};
+
+const web_module_t api_audit_module = {
+    .name = "audit",
+    .routes = routes,
 };

@@ -9,8 +9,11 @@
  *
  * Failed logins are limited per user name and per client address
  * (loginlimit.h): past the free failures, 429 too_many_attempts with
- * Retry-After, without testing the password.
+ * Retry-After, without testing the password. The limiter is the module's
+ * state, set up at init from the hub config (`run` has checked the keys at
+ * start).
  */
+#include "api_auth.h"
 #include "hlc.h"
 #include "logging.h"
 #include "loginlimit.h"
@@ -18,7 +21,6 @@
 #include "web.h"
 
 #include <arpa/inet.h>
-#include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,27 +35,35 @@ static json_t *me_json(const char *user, user_role role, const char *csrf, int64
     return o;
 }
 
-/* The process's login limiter: one dashboard per process; set up at the
- * first login from the hub config (`run` has checked the keys at start). */
-static pthread_mutex_t limiter_lock = PTHREAD_MUTEX_INITIALIZER;
-static bool limiter_ready;
-static loginlimit_t limiter;
+/* The module's state. */
+typedef struct {
+    loginlimit_t limiter; /* failed logins (fixed memory) */
+} auth_t;
 
-static loginlimit_t *login_limiter(web_t *w)
+static int auth_init(const web_shared_t *sh, void **state)
 {
-    pthread_mutex_lock(&limiter_lock);
-    if (!limiter_ready) {
-        loginlimit_opts_t o;
-        char err[256] = "";
-        if (loginlimit_opts_from_config(w->hub->cfg, &o, err, sizeof err) != FT_OK) {
-            log_error("%s; failed logins are limited with the defaults", err);
-            loginlimit_defaults(&o);
-        }
-        loginlimit_init(&limiter, &o);
-        limiter_ready = true;
+    auth_t *a = calloc(1, sizeof *a);
+    if (!a) {
+        return FT_ENOMEM;
     }
-    pthread_mutex_unlock(&limiter_lock);
-    return &limiter;
+    loginlimit_opts_t o;
+    char err[256] = "";
+    if (loginlimit_opts_from_config(sh->hub->cfg, &o, err, sizeof err) != FT_OK) {
+        log_error("%s; failed logins are limited with the defaults", err);
+        loginlimit_defaults(&o);
+    }
+    loginlimit_init(&a->limiter, &o);
+    *state = a;
+    return FT_OK;
+}
+
+static void auth_fini(void *state)
+{
+    auth_t *a = state;
+    if (a) {
+        loginlimit_fini(&a->limiter);
+        free(a);
+    }
 }
 
 static int64_t monotonic_ms(void)
@@ -102,11 +112,11 @@ static void login(web_req_t *r)
     const union MHD_ConnectionInfo *ci =
         MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
     loginlimit_addr_text(ci ? ci->client_addr : NULL, addr, sizeof addr);
-    loginlimit_t *lim = login_limiter(r->web);
+    loginlimit_t *lim = &((auth_t *)r->mod)->limiter;
     loginlimit_verdict_t lv;
     loginlimit_begin(lim, name, addr, monotonic_ms(), &lv);
     if (lv.wait_ms > 0) {
-        atomic_fetch_add(&r->web->refused, 1);
+        web_refused(r);
         if (lv.first_refusal) {
             log_warn("dashboard login for \"%.*s\" from %s refused: %s locked out for "
                      "another %lld s after %u failed logins",
@@ -118,10 +128,10 @@ static void login(web_req_t *r)
         return;
     }
     user_t u;
-    int err = users_check(r->web->users, name, password, &u);
+    int err = users_check(r->sh->users, name, password, &u);
     if (err == FT_EKEY) {
         loginlimit_failed(lim, name, addr, monotonic_ms());
-        atomic_fetch_add(&r->web->refused, 1);
+        web_refused(r);
         if (lv.lockout_ms > 0) {
             log_warn("failed dashboard login for \"%.*s\" from %s (%u failed); %s locked out "
                      "for %lld s",
@@ -141,10 +151,10 @@ static void login(web_req_t *r)
     char token[SESSION_TOKEN_SIZE];
     int64_t now = (int64_t)hlc_wall_ms();
     if (err == FT_OK) {
-        err = users_session_new(r->web->users, u.name, now, SESSION_DEFAULT_TTL_MS, token);
+        err = users_session_new(r->sh->users, u.name, now, SESSION_DEFAULT_TTL_MS, token);
     }
     if (err == FT_OK) {
-        err = users_session_check(r->web->users, token, now, SESSION_DEFAULT_TTL_MS, &r->session);
+        err = users_session_check(r->sh->users, token, now, SESSION_DEFAULT_TTL_MS, &r->session);
     }
     if (err != FT_OK) {
         web_error(r, 500, "internal", ft_strerror(err));
@@ -152,7 +162,7 @@ static void login(web_req_t *r)
     }
     r->logged_in = true;
     if (web_audit(r, "login", u.name, NULL) != FT_OK) {
-        if (users_session_end(r->web->users, token) != FT_OK) {
+        if (users_session_end(r->sh->users, token) != FT_OK) {
             log_warn("cannot end a session");
         }
         web_error(r, 500, "audit", "the audit log cannot be written; nothing was done");
@@ -167,8 +177,10 @@ static void login(web_req_t *r)
 static void logout(web_req_t *r)
 {
     const char *token = MHD_lookup_connection_value(r->conn, MHD_COOKIE_KIND, "ft_session");
-    (void)web_audit(r, "logout", r->session.user, NULL);
-    if (users_session_end(r->web->users, token) != FT_OK) {
+    if (web_audit(r, "logout", r->session.user, NULL) != FT_OK) {
+        /* logged and counted by web_audit; ending a session is never refused */
+    }
+    if (users_session_end(r->sh->users, token) != FT_OK) {
         web_error(r, 500, "internal", "cannot end the session");
         return;
     }
@@ -194,7 +206,7 @@ static int user_one(void *ctx, const user_t *u)
 static void users_list(web_req_t *r)
 {
     json_t *arr = json_array();
-    if (users_iter(r->web->users, user_one, arr) != FT_OK) {
+    if (users_iter(r->sh->users, user_one, arr) != FT_OK) {
         json_decref(arr);
         web_error(r, 500, "internal", "cannot read the users");
         return;
@@ -218,7 +230,7 @@ static void users_create(web_req_t *r)
         web_error(r, 500, "audit", "the audit log cannot be written; nothing was done");
         return;
     }
-    int err = users_add(r->web->users, name, role, password, (int64_t)hlc_wall_ms());
+    int err = users_add(r->sh->users, name, role, password, (int64_t)hlc_wall_ms());
     if (err == FT_EEXIST) {
         web_error(r, 409, "exists", "a user of that name exists");
         return;
@@ -234,7 +246,7 @@ static void users_change(web_req_t *r)
 {
     const char *name = r->args[0];
     user_t u;
-    if (users_get(r->web->users, name, &u) != FT_OK) {
+    if (users_get(r->sh->users, name, &u) != FT_OK) {
         web_error(r, 404, "not_found", "no such user");
         return;
     }
@@ -257,9 +269,9 @@ static void users_change(web_req_t *r)
         web_error(r, 500, "audit", "the audit log cannot be written; nothing was done");
         return;
     }
-    int err = users_set_role(r->web->users, name, role, disabled);
+    int err = users_set_role(r->sh->users, name, role, disabled);
     if (err == FT_OK && password) {
-        err = users_set_password(r->web->users, name, password);
+        err = users_set_password(r->sh->users, name, password);
     }
     if (err != FT_OK) {
         web_error(r, 500, "internal", ft_strerror(err));
@@ -270,12 +282,19 @@ static void users_change(web_req_t *r)
                        disabled));
 }
 
-const web_route_t api_auth_routes[] = {
-    {"POST", "/api/login", ROLE_NONE, login},
-    {"POST", "/api/logout", ROLE_STAFF, logout},
-    {"GET", "/api/me", ROLE_STAFF, me},
-    {"GET", "/api/users", ROLE_ADMIN, users_list},
-    {"POST", "/api/users", ROLE_ADMIN, users_create},
-    {"POST", "/api/users/*", ROLE_ADMIN, users_change},
-    {NULL, NULL, ROLE_NONE, NULL},
+static const web_route_t routes[] = {
+    {"POST", "/api/login", ROLE_NONE, login, 0},
+    {"POST", "/api/logout", ROLE_STAFF, logout, 0},
+    {"GET", "/api/me", ROLE_STAFF, me, 0},
+    {"GET", "/api/users", ROLE_ADMIN, users_list, 0},
+    {"POST", "/api/users", ROLE_ADMIN, users_create, 0},
+    {"POST", "/api/users/*", ROLE_ADMIN, users_change, 0},
+    {NULL, NULL, ROLE_NONE, NULL, 0},
+};
+
+const web_module_t api_auth_module = {
+    .name = "auth",
+    .routes = routes,
+    .init = auth_init,
+    .fini = auth_fini,
 };

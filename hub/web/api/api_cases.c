@@ -17,15 +17,22 @@
  * explicitly (its `media` lists the media ID) or automatically (same officer
  * or recorder, overlapping time), their spans united and intersected with
  * the window; the uncovered stretches are returned as gaps.
+ *
+ * State of its own: the recent playbacks (so that one viewing is audited
+ * once, not once per range request). Items are shown as hub/views/itemjson
+ * makes them; the case's alerts come from the shared alert view.
  */
+#include "api_cases.h"
 #include "coverage.h"
 #include "hlc.h"
 #include "httpparse.h"
+#include "itemjson.h"
 #include "logging.h"
 #include "media.h"
 #include "utf8.h"
 #include "web.h"
 
+#include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -92,64 +99,6 @@ static json_t *coverage_json(const cat_item_t *rec, const cat_item_t *const *cli
                      "media", linked, "gaps", gaps);
 }
 
-json_t *api_item_json(const cat_item_t *it)
-{
-    static const char *const kinds[] = {"", "record", "media", "event", "other"};
-    /* The catalog holds its text as shown (valid UTF-8, catalog.h); every
-     * string goes through utf8_json_string all the same, so that only a
-     * lack of memory can make this fail, never the text. */
-    struct {
-        const char *key, *text;
-    } texts[] = {
-        {"ref", it->ref},
-        {"device", it->device},
-        {"kind", kinds[it->kind]},
-        {"type", it->type ? it->type : ""},
-        {"id", it->id},
-        {"case", it->case_id},
-        {"cause", it->cause},
-        {"party", it->party},
-        {"unit", it->unit},
-        {"officers", it->officers},
-        {"recorders", it->recorders},
-    };
-    json_t *o = json_object();
-    bool ok = o != NULL;
-    for (size_t i = 0; ok && i < sizeof texts / sizeof texts[0]; i++) {
-        ok = json_object_set_new(o, texts[i].key, utf8_json_string(texts[i].text)) == 0;
-    }
-    ok = ok && json_object_set_new(o, "offset_ms", json_integer(it->offset_ms)) == 0 &&
-         json_object_set_new(o, "activity", json_boolean(it->activity)) == 0 &&
-         json_object_set_new(o, "time", web_time(it->time_ms)) == 0 &&
-         json_object_set_new(o, "time_ms", json_integer(it->time_ms)) == 0 &&
-         json_object_set_new(o, "start", web_time(it->start_ms)) == 0 &&
-         json_object_set_new(o, "end", web_time(it->end_ms)) == 0 &&
-         json_object_set_new(o, "start_ms", json_integer(it->start_ms)) == 0 &&
-         json_object_set_new(o, "end_ms", json_integer(it->end_ms)) == 0;
-    if (ok && it->kind == CAT_MEDIA) {
-        ok = json_object_set_new(o, "size", json_integer((json_int_t)it->media_size)) == 0;
-    }
-    if (ok && it->amends[0]) {
-        ok = json_object_set_new(o, "amends", utf8_json_string(it->amends)) == 0;
-    }
-    if (ok && it->media_unsuitable[0]) {
-        ok =
-            json_object_set_new(o, "media_unsuitable", utf8_json_string(it->media_unsuitable)) == 0;
-    }
-    if (ok && it->text_escaped) {
-        ok = json_object_set_new(o, "text_escaped", json_true()) == 0;
-    }
-    if (ok) {
-        ok = json_object_set(o, "body", it->body ? it->body : json_null()) == 0;
-    }
-    if (!ok) {
-        json_decref(o);
-        log_error("api: item %s cannot be shown as JSON (out of memory)", it->ref);
-        return NULL;
-    }
-    return o;
-}
-
 /* Where an item sits on a timeline: its window's start, else its time. */
 static json_int_t row_time(const json_t *o)
 {
@@ -195,7 +144,15 @@ typedef struct {
     json_t *out;
 } case_alerts_t;
 
-static void collect_case_alerts(web_t *w, case_alerts_t *ca);
+static void collect_one(void *ctx, const json_t *a)
+{
+    case_alerts_t *ca = ctx;
+    const char *c = json_string_value(json_object_get(a, "case"));
+    if (c && strcmp(c, ca->case_id) == 0) {
+        json_t *copy = json_deep_copy(a);
+        json_array_append_new(ca->out, copy);
+    }
+}
 
 static void timeline(web_req_t *r)
 {
@@ -204,14 +161,14 @@ static void timeline(web_req_t *r)
     int64_t lo = INT64_MAX, hi = 0;
     json_t *units = json_object(), *devices = json_object();
     const char *cause = "", *party = "";
-    catalog_read(r->web->catalog);
+    catalog_read(r->sh->catalog);
     size_t n;
-    const cat_item_t *items = catalog_items(r->web->catalog, &n);
+    const cat_item_t *items = catalog_items(r->sh->catalog, &n);
     /* Media of the case, and media linked to its activities. */
     const cat_item_t **clips = NULL;
     size_t n_clips = 0, next_clip = 0;
     if (coverage_case_clips(items, n, case_id, &clips, &n_clips) != FT_OK) {
-        catalog_done(r->web->catalog);
+        catalog_done(r->sh->catalog);
         json_decref(rows);
         json_decref(units);
         json_decref(devices);
@@ -233,15 +190,15 @@ static void timeline(web_req_t *r)
         if (!in_case || it->superseded || (it->kind == CAT_RECORD && it->role == IDENT_WITNESS)) {
             continue;
         }
-        json_t *o = api_item_json(it);
+        json_t *o = cat_item_json(it);
         if (!o) {
-            failed = true; /* logged by api_item_json; answered 500 below, never left out */
+            failed = true; /* logged by cat_item_json; answered 500 below, never left out */
             break;
         }
         if (it->kind == CAT_RECORD && it->role == IDENT_PRIMARY) {
             json_object_set_new(o, "witnesses",
-                                catalog_witnesses(r->web->catalog, it, IDENT_WITNESS));
-            json_t *other = catalog_witnesses(r->web->catalog, it, IDENT_CONFLICT);
+                                catalog_witnesses(r->sh->catalog, it, IDENT_WITNESS));
+            json_t *other = catalog_witnesses(r->sh->catalog, it, IDENT_CONFLICT);
             if (json_array_size(other)) {
                 json_object_set_new(o, "conflicting_versions", other);
             } else {
@@ -273,7 +230,7 @@ static void timeline(web_req_t *r)
     }
     free(clips);
     if (failed) {
-        catalog_done(r->web->catalog);
+        catalog_done(r->sh->catalog);
         json_decref(rows);
         json_decref(units);
         json_decref(devices);
@@ -304,7 +261,7 @@ static void timeline(web_req_t *r)
     }
     json_t *head = json_pack("{s:o, s:o, s:o}", "case", utf8_json_string(case_id), "cause",
                              utf8_json_string(cause), "party", utf8_json_string(party));
-    catalog_done(r->web->catalog);
+    catalog_done(r->sh->catalog);
     if (json_array_size(rows) == 0) {
         json_decref(rows);
         json_decref(units);
@@ -322,7 +279,8 @@ static void timeline(web_req_t *r)
         return;
     }
     case_alerts_t ca = {.case_id = case_id, .out = json_array()};
-    collect_case_alerts(r->web, &ca);
+    /* all states, not only open */
+    alertview_each(r->sh->alerts, false, collect_one, &ca);
     json_object_set_new(head, "items", sorted(rows));
     json_object_set_new(head, "from", web_time(lo == INT64_MAX ? 0 : lo));
     json_object_set_new(head, "to", web_time(hi));
@@ -347,31 +305,12 @@ static void timeline(web_req_t *r)
     web_json(r, 200, head);
 }
 
-static void collect_one(void *ctx, const json_t *a)
-{
-    case_alerts_t *ca = ctx;
-    const char *c = json_string_value(json_object_get(a, "case"));
-    if (c && strcmp(c, ca->case_id) == 0) {
-        json_t *copy = json_deep_copy(a);
-        json_array_append_new(ca->out, copy);
-    }
-}
-
-static void collect_case_alerts(web_t *w, case_alerts_t *ca)
-{
-    if (!w->alerts) {
-        return;
-    }
-    /* all states, not only open: read the view directly */
-    api_alerts_all(w, collect_one, ca);
-}
-
 static void cases(web_req_t *r)
 {
     json_t *by = json_object();
-    catalog_read(r->web->catalog);
+    catalog_read(r->sh->catalog);
     size_t n;
-    const cat_item_t *items = catalog_items(r->web->catalog, &n);
+    const cat_item_t *items = catalog_items(r->sh->catalog, &n);
     for (size_t i = 0; i < n; i++) {
         const cat_item_t *it = &items[i];
         if (!it->case_id[0] || !cat_item_counts(it)) {
@@ -402,7 +341,7 @@ static void cases(web_req_t *r)
             }
         }
     }
-    catalog_done(r->web->catalog);
+    catalog_done(r->sh->catalog);
     json_t *arr = json_array();
     const char *k;
     json_t *v;
@@ -422,20 +361,20 @@ static void export_case(web_req_t *r)
 {
     const char *case_id = r->args[0];
     json_t *entries = json_array();
-    catalog_read(r->web->catalog);
+    catalog_read(r->sh->catalog);
     size_t n;
-    const cat_item_t *items = catalog_items(r->web->catalog, &n);
+    const cat_item_t *items = catalog_items(r->sh->catalog, &n);
     json_t *refs = json_array();
     bool failed = false;
     for (size_t i = 0; i < n && !failed; i++) {
         if (strcmp(items[i].case_id, case_id) == 0) {
             /* an item that cannot be shown fails the export (500), never
              * leaves it short */
-            failed = json_array_append_new(entries, api_item_json(&items[i])) != 0;
+            failed = json_array_append_new(entries, cat_item_json(&items[i])) != 0;
             json_array_append_new(refs, json_string(items[i].ref));
         }
     }
-    catalog_done(r->web->catalog);
+    catalog_done(r->sh->catalog);
     if (failed) {
         json_decref(entries);
         json_decref(refs);
@@ -450,7 +389,7 @@ static void export_case(web_req_t *r)
     }
     /* Attach the signed bytes of each entry. */
     store_txn_t *t = NULL;
-    int err = store_begin(r->web->hub->store, false, &t);
+    int err = store_begin(r->sh->hub->store, false, &t);
     size_t i;
     json_t *row;
     json_array_foreach(entries, i, row)
@@ -518,63 +457,78 @@ static void export_case(web_req_t *r)
  * not once per range request a seeking player makes. */
 #define PLAY_AUDIT_SLOTS 64
 #define PLAY_AUDIT_MS (10 * 60 * 1000LL)
-struct web_play {
-    char key[USER_NAME_MAX + 40];
-    int64_t at_ms;
-};
 
-void api_cases_free(web_t *w)
+/* The module's state. */
+typedef struct {
+    pthread_mutex_t lock; /* guards plays */
+    struct {
+        char key[USER_NAME_MAX + 40];
+        int64_t at_ms;
+    } plays[PLAY_AUDIT_SLOTS];
+} cases_t;
+
+static int cases_init(const web_shared_t *sh, void **state)
 {
-    free(w->plays);
-    w->plays = NULL;
+    (void)sh;
+    cases_t *c = calloc(1, sizeof *c);
+    if (!c) {
+        return FT_ENOMEM;
+    }
+    pthread_mutex_init(&c->lock, NULL);
+    *state = c;
+    return FT_OK;
+}
+
+static void cases_fini(void *state)
+{
+    cases_t *c = state;
+    if (c) {
+        pthread_mutex_destroy(&c->lock);
+        free(c);
+    }
 }
 
 /* True if this user's viewing of file_hex needs an audit entry now. */
-static bool play_needs_audit(web_t *w, const char *user, const char *file_hex, int64_t now)
+static bool play_needs_audit(cases_t *c, const char *user, const char *file_hex, int64_t now)
 {
     char key[USER_NAME_MAX + 40];
     snprintf(key, sizeof key, "%s/%.32s", user, file_hex);
     bool need = true;
-    pthread_mutex_lock(&w->play_lock);
-    if (!w->plays) {
-        w->plays = calloc(PLAY_AUDIT_SLOTS, sizeof *w->plays);
-    }
-    if (w->plays) {
-        size_t oldest = 0;
-        for (size_t i = 0; i < PLAY_AUDIT_SLOTS; i++) {
-            if (strcmp(w->plays[i].key, key) == 0) {
-                need = now - w->plays[i].at_ms > PLAY_AUDIT_MS;
-                oldest = i;
-                break;
-            }
-            if (w->plays[i].at_ms < w->plays[oldest].at_ms) {
-                oldest = i;
-            }
+    pthread_mutex_lock(&c->lock);
+    size_t oldest = 0;
+    for (size_t i = 0; i < PLAY_AUDIT_SLOTS; i++) {
+        if (strcmp(c->plays[i].key, key) == 0) {
+            need = now - c->plays[i].at_ms > PLAY_AUDIT_MS;
+            oldest = i;
+            break;
         }
-        if (need) {
-            snprintf(w->plays[oldest].key, sizeof w->plays[oldest].key, "%s", key);
-            w->plays[oldest].at_ms = now;
+        if (c->plays[i].at_ms < c->plays[oldest].at_ms) {
+            oldest = i;
         }
     }
-    pthread_mutex_unlock(&w->play_lock);
+    if (need) {
+        snprintf(c->plays[oldest].key, sizeof c->plays[oldest].key, "%s", key);
+        c->plays[oldest].at_ms = now;
+    }
+    pthread_mutex_unlock(&c->lock);
     return need;
 }
 
 /* The manifest of media ID (hex of file_id), from the store: *v must be
  * freed with entry_view_free on FT_OK. */
-static int load_manifest(web_t *w, const char *id, entry_view_t *v)
+static int load_manifest(const web_shared_t *sh, const char *id, entry_view_t *v)
 {
     char ref[64] = "";
-    catalog_read(w->catalog);
+    catalog_read(sh->catalog);
     size_t n;
-    const cat_item_t *items = catalog_items(w->catalog, &n);
+    const cat_item_t *items = catalog_items(sh->catalog, &n);
     for (size_t i = 0; i < n; i++) {
         if (items[i].kind == CAT_MEDIA && strcmp(items[i].id, id) == 0) {
             snprintf(ref, sizeof ref, "%s", items[i].ref);
             break;
         }
     }
-    catalog_done(w->catalog);
+    catalog_done(sh->catalog);
     char dev_text[DEVID_TEXT_SIZE];
     unsigned long long epoch = 0, seq = 0;
     uint8_t dev[DEVID_BYTES];
@@ -585,7 +539,7 @@ static int load_manifest(web_t *w, const char *id, entry_view_t *v)
     store_txn_t *t = NULL;
     const uint8_t *raw;
     size_t len;
-    int err = store_begin(w->hub->store, false, &t);
+    int err = store_begin(sh->hub->store, false, &t);
     if (err == FT_OK) {
         err = store_entry_get(t, dev, epoch, seq, &raw, &len);
     }
@@ -601,10 +555,10 @@ static int load_manifest(web_t *w, const char *id, entry_view_t *v)
 }
 
 /* True if the hub holds the whole content (published in the blob store). */
-static bool media_held(web_t *w, const Ft__MediaManifest *m)
+static bool media_held(const web_shared_t *sh, const Ft__MediaManifest *m)
 {
-    return w->blobs && m->merkle_root.len == BLOB_ID_BYTES &&
-           blobstore_has(w->blobs, m->merkle_root.data);
+    return sh->blobs && m->merkle_root.len == BLOB_ID_BYTES &&
+           blobstore_has(sh->blobs, m->merkle_root.data);
 }
 
 static const char *media_mime(const Ft__MediaManifest *m)
@@ -633,30 +587,30 @@ static void media_info(web_req_t *r)
 {
     json_t *o = NULL;
     bool found = false;
-    catalog_read(r->web->catalog);
+    catalog_read(r->sh->catalog);
     size_t n;
-    const cat_item_t *items = catalog_items(r->web->catalog, &n);
+    const cat_item_t *items = catalog_items(r->sh->catalog, &n);
     for (size_t i = 0; i < n && !found; i++) {
         if (items[i].kind == CAT_MEDIA && strcmp(items[i].id, r->args[0]) == 0) {
             found = true;
-            o = api_item_json(&items[i]);
+            o = cat_item_json(&items[i]);
         }
     }
-    catalog_done(r->web->catalog);
+    catalog_done(r->sh->catalog);
     if (!found) {
         web_error(r, 404, "not_found", "no such media item");
         return;
     }
     if (!o) {
-        /* logged by api_item_json */
+        /* logged by cat_item_json */
         web_error(r, 500, "internal", "this media item cannot be shown (out of memory)");
         return;
     }
     entry_view_t v;
     bool held = false;
     const char *mime = "application/octet-stream";
-    if (load_manifest(r->web, r->args[0], &v) == FT_OK) {
-        held = media_held(r->web, v.entry->body->media);
+    if (load_manifest(r->sh, r->args[0], &v) == FT_OK) {
+        held = media_held(r->sh, v.entry->body->media);
         mime = media_mime(v.entry->body->media);
         entry_view_free(&v);
     }
@@ -728,7 +682,7 @@ static ssize_t play_read(void *cls, uint64_t pos, char *buf, size_t max)
 static void media_content(web_req_t *r)
 {
     entry_view_t v;
-    int err = load_manifest(r->web, r->args[0], &v);
+    int err = load_manifest(r->sh, r->args[0], &v);
     if (err == FT_ENOTFOUND) {
         web_error(r, 404, "not_found", "no such media item");
         return;
@@ -738,13 +692,13 @@ static void media_content(web_req_t *r)
         return;
     }
     const Ft__MediaManifest *m = v.entry->body->media;
-    if (!media_held(r->web, m)) {
+    if (!media_held(r->sh, m)) {
         entry_view_free(&v);
         web_error(r, 503, "not_held",
                   "the hub does not hold this media content yet (the edge has not sent it)");
         return;
     }
-    if (!r->web->hub->keys->has_archive || m->file_id.len != MEDIA_FILE_ID_BYTES ||
+    if (!r->sh->hub->keys->has_archive || m->file_id.len != MEDIA_FILE_ID_BYTES ||
         m->chunk_size == 0) {
         entry_view_free(&v);
         web_error(r, 500, "no_key", "this hub has no archive key to decrypt media");
@@ -761,10 +715,10 @@ static void media_content(web_req_t *r)
     p->size = m->size;
     p->chunk_size = m->chunk_size;
     memcpy(p->file_id, m->file_id.data, MEDIA_FILE_ID_BYTES);
-    err = media_key_unseal(m->sealed_key.data, m->sealed_key.len, r->web->hub->keys->archive_pk,
-                           r->web->hub->keys->archive_sk, p->key);
+    err = media_key_unseal(m->sealed_key.data, m->sealed_key.len, r->sh->hub->keys->archive_pk,
+                           r->sh->hub->keys->archive_sk, p->key);
     const char *mime = media_mime(m);
-    int fd = err == FT_OK ? blobstore_open_read(r->web->blobs, m->merkle_root.data) : -1;
+    int fd = err == FT_OK ? blobstore_open_read(r->sh->blobs, m->merkle_root.data) : -1;
     entry_view_free(&v);
     p->fd = fd >= 0 ? fd : -1;
     p->ct = malloc((size_t)p->chunk_size + MEDIA_TAG_BYTES);
@@ -789,7 +743,7 @@ static void media_content(web_req_t *r)
         return;
     }
     int64_t now = (int64_t)hlc_wall_ms();
-    if (play_needs_audit(r->web, r->session.user, r->args[0], now) &&
+    if (play_needs_audit(r->mod, r->session.user, r->args[0], now) &&
         web_audit(r, "play", r->args[0], mime) != FT_OK) {
         play_free(p);
         web_error(r, 500, "audit", "the audit log cannot be written; nothing is played");
@@ -816,11 +770,18 @@ static void media_content(web_req_t *r)
     web_raw(r, ranged ? 206 : 200, resp);
 }
 
-const web_route_t api_cases_routes[] = {
-    {"GET", "/api/cases", ROLE_STAFF, cases},
-    {"GET", "/api/cases/*/timeline", ROLE_STAFF, timeline},
-    {"GET", "/api/cases/*/export", ROLE_SUPERVISOR, export_case},
-    {"GET", "/api/media/*", ROLE_STAFF, media_info},
-    {"GET", "/api/media/*/content", ROLE_STAFF, media_content},
-    {NULL, NULL, ROLE_NONE, NULL},
+static const web_route_t routes[] = {
+    {"GET", "/api/cases", ROLE_STAFF, cases, 0},
+    {"GET", "/api/cases/*/timeline", ROLE_STAFF, timeline, 0},
+    {"GET", "/api/cases/*/export", ROLE_SUPERVISOR, export_case, 0},
+    {"GET", "/api/media/*", ROLE_STAFF, media_info, 0},
+    {"GET", "/api/media/*/content", ROLE_STAFF, media_content, 0},
+    {NULL, NULL, ROLE_NONE, NULL, 0},
+};
+
+const web_module_t api_cases_module = {
+    .name = "cases",
+    .routes = routes,
+    .init = cases_init,
+    .fini = cases_fini,
 };

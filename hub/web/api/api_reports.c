@@ -7,9 +7,14 @@
  *   GET /api/compliance?from=&to=&unit=   (supervisor)
  *       per unit and per officer: activities, their minutes, the share of
  *       those minutes covered by media, media items, alerts by article
+ *
+ * No state of its own: it reads the catalog, the coverage of its items and
+ * the alert view (web_shared_t).
  */
+#include "api_reports.h"
 #include "coverage.h"
 #include "httpparse.h"
+#include "itemjson.h"
 #include "record.h"
 #include "utf8.h"
 #include "web.h"
@@ -96,9 +101,9 @@ static void search(web_req_t *r)
     json_t *out = json_array();
     size_t total = 0;
     bool failed = false;
-    catalog_read(r->web->catalog);
+    catalog_read(r->sh->catalog);
     size_t n;
-    const cat_item_t *items = catalog_items(r->web->catalog, &n);
+    const cat_item_t *items = catalog_items(r->sh->catalog, &n);
     for (size_t i = n; i-- > 0 && !failed;) {
         const cat_item_t *it = &items[i];
         if (!((it->kind == CAT_RECORD && want_records && it->role != IDENT_WITNESS) ||
@@ -116,13 +121,13 @@ static void search(web_req_t *r)
             continue;
         }
         total++;
-        json_t *o = api_item_json(it);
+        json_t *o = cat_item_json(it);
         json_object_del(o, "body");
         /* an item that cannot be shown fails the search (500), never leaves
-         * it out (api_item_json logged why) */
+         * it out (cat_item_json logged why) */
         failed = json_array_append_new(out, o) != 0;
     }
-    catalog_done(r->web->catalog);
+    catalog_done(r->sh->catalog);
     if (failed) {
         json_decref(out);
         web_error(r, 500, "internal", "an item found cannot be shown (out of memory)");
@@ -254,13 +259,13 @@ static void compliance(web_req_t *r)
     if (web_query(r, "to") && strlen(web_query(r, "to")) == 10) {
         c.to += 24 * 3600 * 1000LL - 1; /* a bare end date includes its day */
     }
-    catalog_read(r->web->catalog);
+    catalog_read(r->sh->catalog);
     size_t n;
-    const cat_item_t *items = catalog_items(r->web->catalog, &n);
+    const cat_item_t *items = catalog_items(r->sh->catalog, &n);
     coverage_index_t *cov_ix = NULL;
     bool oom = false;
     if (coverage_index_new(items, n, &cov_ix) != FT_OK) {
-        catalog_done(r->web->catalog);
+        catalog_done(r->sh->catalog);
         comp_free(&c);
         web_error(r, 500, "internal", "out of memory");
         return;
@@ -314,13 +319,13 @@ static void compliance(web_req_t *r)
         free(copy);
     }
     coverage_index_free(&cov_ix);
-    catalog_done(r->web->catalog);
+    catalog_done(r->sh->catalog);
     if (oom) {
         comp_free(&c);
         web_error(r, 500, "internal", "out of memory");
         return;
     }
-    api_alerts_all(r->web, comp_alert, &c);
+    alertview_each(r->sh->alerts, false, comp_alert, &c);
     json_t *units = json_array(), *officers = json_array();
     finish(c.units, units);
     finish(c.officers, officers);
@@ -335,8 +340,13 @@ static void compliance(web_req_t *r)
     web_json(r, 200, o);
 }
 
-const web_route_t api_reports_routes[] = {
-    {"GET", "/api/search", ROLE_STAFF, search},
-    {"GET", "/api/compliance", ROLE_SUPERVISOR, compliance},
-    {NULL, NULL, ROLE_NONE, NULL},
+static const web_route_t routes[] = {
+    {"GET", "/api/search", ROLE_STAFF, search, 0},
+    {"GET", "/api/compliance", ROLE_SUPERVISOR, compliance, 0},
+    {NULL, NULL, ROLE_NONE, NULL, 0},
+};
+
+const web_module_t api_reports_module = {
+    .name = "reports",
+    .routes = routes,
 };

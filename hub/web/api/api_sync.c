@@ -1,5 +1,5 @@
-/* api_sync.c: sync state, devices (enrol, revoke), live events, /metrics,
- * and the watcher's poll that feeds them.
+/* api_sync.c: the dashboard's sync module: sync state, devices (enrol,
+ * revoke), live events, /metrics, and its poll that publishes sync rows.
  *
  *   GET  /api/sync                  every device's sync state, problems first
  *   GET  /api/devices               enrolments (keys, unit, vehicle, state)
@@ -7,35 +7,43 @@
  *                                   unit, vehicle} or {device_pub, unit, vehicle}
  *   POST /api/devices/ID/revoke     (admin) revoke
  *   GET  /api/events                server-sent events: sync, alert, records, hublog
- *   GET  /metrics                   Prometheus text
+ *   GET  /metrics                   Prometheus text (a session, or the
+ *                                   http_metrics_token bearer)
  *
- * The poll (every WEBEVENTS_POLL_MS on the watcher thread): catalog_update;
- * new hub-log entries fed to the alert view ("alert" events) and announced
- * ("hublog"); every SYNC_EVERY polls, transfer rates from the bytes each
- * device's entries and media add, and the sync rows, published as a "sync"
- * event when one changes.
+ * The module's poll (on the server's watcher thread, after the server has
+ * brought the catalog and the alert view up to date): every SYNC_EVERY
+ * polls, transfer rates from the bytes each device's entries and media add,
+ * and the sync rows, published as a "sync" event when one changes. Its
+ * state (rates, the rows last published) is the module's own.
+ *
+ * What a row flags as a problem of the clock or a recorder is judged by the
+ * rule pack the hub runs (rule_clock_off, rule_battery_low,
+ * rule_storage_low: hub/gaps/rules.h), as the gap engine judges it; an
+ * office's own pack changes both. Enrolment and revocation are hub/devices'
+ * (devices.h); this module reads the request, writes the audit entry (in
+ * devices' `before`, so a change is never made unaudited) and words the
+ * answer.
  */
+#include "api_sync.h"
 #include "bodyjson.h"
+#include "devices.h"
 #include "evalstats.h"
 #include "hlc.h"
-#include "mediapull.h"
 #include "httpparse.h"
 #include "logging.h"
+#include "mediapull.h"
 #include "utf8.h"
-#include "web.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define ONLINE_MS 30000      /* seen this recently = online (pings land every 10 s) */
-#define SYNC_EVERY 4         /* sync rows and rates every 4th poll (1 s); alerts every poll */
-#define RATE_WINDOW 10       /* samples in the rate window (10 s at one a second) */
-#define CLOCK_FLAG_MS 120000 /* RULES.md #16 */
-#define BATTERY_MIN_PCT 30.0 /* RULES.md #13 */
-#define FREE_MIN_MB 2048.0   /* RULES.md #13 */
+#define ONLINE_MS 30000 /* seen this recently = online (pings land every 10 s) */
+#define SYNC_EVERY 4    /* sync rows and rates every 4th poll (1 s) */
+#define RATE_WINDOW 10  /* samples in the rate window (10 s at one a second) */
 #define ERROR_RECENT_MS (24 * 3600 * 1000LL)
 
 /* Bytes held per device over the last RATE_WINDOW polls. */
@@ -47,67 +55,64 @@ typedef struct {
     double bps; /* bytes per second over the window */
 } rate_t;
 
-struct web_poll {
-    pthread_mutex_t lock;
+/* The module's state. */
+typedef struct {
+    pthread_mutex_t lock; /* guards rates (the watcher writes, requests read) */
     rate_t *rates;
     size_t n_rates, cap_rates;
-    json_t *rows;          /* device -> last published row text (as JSON string) */
-    uint64_t hublog_seq;   /* last hub-log entry fed */
-    uint64_t last_arrival; /* for "records" events */
-    double eval_ms;        /* last poll's duration */
-    uint64_t polls;
-};
+    json_t *rows;   /* device -> last published row text (watcher only) */
+    uint64_t polls; /* watcher only */
+} sync_t;
 
-static struct web_poll *poll_state(web_t *w)
+static int sync_init(const web_shared_t *sh, void **state)
 {
-    if (!w->poll) {
-        struct web_poll *p = calloc(1, sizeof *p);
-        if (!p) {
-            return NULL;
-        }
-        pthread_mutex_init(&p->lock, NULL);
-        p->rows = json_object();
-        w->poll = p;
+    (void)sh;
+    sync_t *p = calloc(1, sizeof *p);
+    if (!p || !(p->rows = json_object())) {
+        free(p);
+        return FT_ENOMEM;
     }
-    return w->poll;
+    pthread_mutex_init(&p->lock, NULL);
+    *state = p;
+    return FT_OK;
 }
 
-void api_poll_free(web_t *w)
+static void sync_fini(void *state)
 {
-    if (!w->poll) {
+    sync_t *p = state;
+    if (!p) {
         return;
     }
-    pthread_mutex_destroy(&w->poll->lock);
-    json_decref(w->poll->rows);
-    free(w->poll->rates);
-    free(w->poll);
-    w->poll = NULL;
+    pthread_mutex_destroy(&p->lock);
+    json_decref(p->rows);
+    free(p->rates);
+    free(p);
 }
 
-static double rate_of(web_t *w, const char *device)
+static double rate_of(sync_t *p, const char *device)
 {
     double bps = 0;
-    if (!w->poll) {
-        return 0;
-    }
-    pthread_mutex_lock(&w->poll->lock);
-    for (size_t i = 0; i < w->poll->n_rates; i++) {
-        if (strcmp(w->poll->rates[i].device, device) == 0) {
-            bps = w->poll->rates[i].bps;
+    pthread_mutex_lock(&p->lock);
+    for (size_t i = 0; i < p->n_rates; i++) {
+        if (strcmp(p->rates[i].device, device) == 0) {
+            bps = p->rates[i].bps;
         }
     }
-    pthread_mutex_unlock(&w->poll->lock);
+    pthread_mutex_unlock(&p->lock);
     return bps;
 }
 
 /* ---- one device's sync row ---- */
 
 typedef struct {
-    web_t *w;
+    const web_shared_t *sh;
+    sync_t *p;
     store_txn_t *t;
     json_t *arr;
     int64_t now;
-    bool keys; /* include public keys (devices listing) */
+    bool keys;               /* include public keys (devices listing) */
+    const rule_t *readiness; /* the pack's readiness rule, or NULL */
+    const rule_t *clock;     /* the pack's clock rule, or NULL */
 } rows_t;
 
 static int sum_head(void *ctx, uint64_t epoch, const store_head_t *h)
@@ -117,8 +122,10 @@ static int sum_head(void *ctx, uint64_t epoch, const store_head_t *h)
     return 0;
 }
 
-/* Recorder health rows of a device and the worst problem among them. */
-static json_t *recorders_json(const cat_device_t *cd, json_t *problems)
+/* Recorder health rows of a device and the worst problem among them:
+ * below the readiness rule's limits, or the recorder's own battery_low /
+ * storage_full event. */
+static json_t *recorders_json(const cat_device_t *cd, const rule_t *readiness, json_t *problems)
 {
     json_t *arr = json_array();
     if (!cd) {
@@ -133,10 +140,10 @@ static json_t *recorders_json(const cat_device_t *cd, json_t *problems)
         json_object_set_new(o, "recorder", utf8_json_string(name));
         json_t *b = json_object_get(h, "battery_pct"), *f = json_object_get(h, "free_mb");
         const char *ev = json_string_value(json_object_get(h, "event"));
-        bool low_b =
-            (b && json_number_value(b) < BATTERY_MIN_PCT) || (ev && strcmp(ev, "battery_low") == 0);
-        bool low_f =
-            (f && json_number_value(f) < FREE_MIN_MB) || (ev && strcmp(ev, "storage_full") == 0);
+        bool low_b = (b && rule_battery_low(readiness, json_number_value(b))) ||
+                     (ev && strcmp(ev, "battery_low") == 0);
+        bool low_f = (f && rule_storage_low(readiness, json_number_value(f))) ||
+                     (ev && strcmp(ev, "storage_full") == 0);
         json_object_set_new(o, "ok", json_boolean(!low_b && !low_f));
         battery |= low_b;
         storage |= low_f;
@@ -193,8 +200,8 @@ static int row_one(void *ctx, const store_device_t *d)
         json_object_set_new(o, "backlog", json_null());
         json_object_set_new(o, "edge_head_seq", json_null());
     }
-    catalog_read(rw->w->catalog);
-    const cat_device_t *cd = catalog_device(rw->w->catalog, id);
+    catalog_read(rw->sh->catalog);
+    const cat_device_t *cd = catalog_device(rw->sh->catalog, id);
     uint64_t media_pending =
         cd && cd->media_bytes > cd->media_held_bytes ? cd->media_bytes - cd->media_held_bytes : 0;
     json_object_set_new(o, "bytes",
@@ -203,18 +210,18 @@ static int row_one(void *ctx, const store_device_t *d)
     json_object_set_new(o, "media_bytes", json_integer(cd ? (json_int_t)cd->media_bytes : 0));
     json_object_set_new(o, "media_bytes_held",
                         json_integer(cd ? (json_int_t)cd->media_held_bytes : 0));
-    json_t *recs = recorders_json(cd, problems);
-    catalog_done(rw->w->catalog);
+    json_t *recs = recorders_json(cd, rw->readiness, problems);
+    catalog_done(rw->sh->catalog);
     /* Bytes the hub still lacks: media it knows of from manifests and does
      * not hold yet (a log backlog's size is unknown until it arrives). */
     json_object_set_new(o, "backlog_bytes", json_integer((json_int_t)media_pending));
     if (media_pending > 0 && !online && !d->revoked) {
         json_array_append_new(problems, json_string("media_offline"));
     }
-    json_object_set_new(o, "rate_bps", json_real(round(rate_of(rw->w, id))));
+    json_object_set_new(o, "rate_bps", json_real(round(rate_of(rw->p, id))));
     if (st.has_clock_offset) {
         json_object_set_new(o, "clock_offset_ms", json_integer(st.clock_offset_ms));
-        if (llabs(st.clock_offset_ms) > CLOCK_FLAG_MS) {
+        if (rule_clock_off(rw->clock, st.clock_offset_ms)) {
             json_array_append_new(problems, json_string("clock"));
         }
     } else {
@@ -261,11 +268,17 @@ static int row_cmp(const void *a, const void *b)
 }
 
 /* Every device's row, sorted. NULL on a store error. */
-static json_t *sync_rows(web_t *w, bool keys)
+static json_t *sync_rows(const web_shared_t *sh, sync_t *p, bool keys)
 {
     store_txn_t *t = NULL;
-    rows_t rw = {.w = w, .arr = json_array(), .now = (int64_t)hlc_wall_ms(), .keys = keys};
-    int err = store_begin(w->hub->store, false, &t);
+    rows_t rw = {.sh = sh,
+                 .p = p,
+                 .arr = json_array(),
+                 .now = (int64_t)hlc_wall_ms(),
+                 .keys = keys,
+                 .readiness = sh->pack ? rules_find_kind(sh->pack, RULE_READINESS) : NULL,
+                 .clock = sh->pack ? rules_find_kind(sh->pack, RULE_CLOCK) : NULL};
+    int err = store_begin(sh->hub->store, false, &t);
     if (err == FT_OK) {
         rw.t = t;
         err = store_device_iter(t, row_one, &rw);
@@ -296,7 +309,7 @@ static json_t *sync_rows(web_t *w, bool keys)
 
 static void get_sync(web_req_t *r)
 {
-    json_t *rows = sync_rows(r->web, false);
+    json_t *rows = sync_rows(r->sh, r->mod, false);
     if (!rows) {
         web_error(r, 500, "store", "cannot read the store");
         return;
@@ -311,53 +324,47 @@ static void get_sync(web_req_t *r)
     json_t *o =
         json_pack("{s:o, s:I, s:I, s:I, s:I}", "devices", rows, "online", (json_int_t)online,
                   "with_problems", (json_int_t)problems, "online_window_ms", (json_int_t)ONLINE_MS,
-                  "event_seq", (json_int_t)webevents_last(r->web->events));
+                  "event_seq", (json_int_t)webevents_last(r->sh->events));
     json_object_set_new(o, "now", web_time((int64_t)hlc_wall_ms()));
     /* The media puller's state (pulling, or paused on a full disk and why),
      * as `fieldtrail-hub status` shows it; null when it has not started. */
-    json_t *pulling = hub_media_pulling_json(r->web->hub->state);
+    json_t *pulling = hub_media_pulling_json(r->sh->hub->state);
     json_object_set_new(o, "media_pulling", pulling ? pulling : json_null());
     web_json(r, 200, o);
 }
 
 static void get_devices(web_req_t *r)
 {
-    json_t *rows = sync_rows(r->web, true);
+    json_t *rows = sync_rows(r->sh, r->mod, true);
     if (!rows) {
         web_error(r, 500, "store", "cannot read the store");
         return;
     }
     char hub_id[DEVID_TEXT_SIZE], box[65];
     uint8_t id[DEVID_BYTES];
-    devid_from_pk(r->web->hub->keys->sign_pk, id);
+    devid_from_pk(r->sh->hub->keys->sign_pk, id);
     devid_format(id, hub_id);
-    hex_encode(r->web->hub->keys->box_pk, 32, box);
+    hex_encode(r->sh->hub->keys->box_pk, 32, box);
     web_json(r, 200,
              json_pack("{s:o, s:{s:s, s:s}}", "devices", rows, "hub", "hub_id", hub_id,
                        "transport_public", box));
 }
 
-static int log_enrolment(web_req_t *r, const store_device_t *d)
+/* devices' `before` of a dashboard change: its audit entry. */
+typedef struct {
+    web_req_t *r;
+    const char *action, *detail;
+    bool audit_failed;
+} audit_before_t;
+
+static int audit_first(void *ctx, const store_device_t *d)
 {
-    Ft__Enrolment e = FT__ENROLMENT__INIT;
-    e.device.data = (uint8_t *)d->device;
-    e.device.len = DEVID_BYTES;
-    e.revoked = d->revoked;
-    e.has_sign_pk = 1;
-    e.sign_pk.data = (uint8_t *)d->sign_pk;
-    e.sign_pk.len = 32;
-    e.has_transport_pk = 1;
-    e.transport_pk.data = (uint8_t *)d->transport_pk;
-    e.transport_pk.len = 32;
-    e.unit = (char *)d->unit;
-    e.vehicle = (char *)d->vehicle;
-    char by[USER_NAME_MAX + 16];
-    snprintf(by, sizeof by, "web:%s", r->session.user);
-    e.by = by;
-    Ft__Body body = FT__BODY__INIT;
-    body.kind_case = FT__BODY__KIND_ENROLMENT;
-    body.enrolment = &e;
-    return devlog_append1(r->web->hub->hublog, &body, NULL);
+    audit_before_t *a = ctx;
+    char id[DEVID_TEXT_SIZE];
+    devid_format(d->device, id);
+    int err = web_audit(a->r, a->action, id, a->detail);
+    a->audit_failed = err != FT_OK;
+    return err;
 }
 
 static void post_device(web_req_t *r)
@@ -375,84 +382,50 @@ static void post_device(web_req_t *r)
         snprintf(box_hex, sizeof box_hex, "%s",
                  web_body_str(r, "transport_public") ? web_body_str(r, "transport_public") : "");
     }
-    store_device_t d = {0};
-    if (!unit || !*unit || !vehicle || !*vehicle || strlen(unit) >= STORE_NAME_MAX ||
-        strlen(vehicle) >= STORE_NAME_MAX || hex_decode(sign_hex, d.sign_pk, 32) != FT_OK ||
-        hex_decode(box_hex, d.transport_pk, 32) != FT_OK) {
+    char by[USER_NAME_MAX + 16];
+    snprintf(by, sizeof by, "web:%s", r->session.user);
+    devices_enrol_t req = {.unit = unit, .vehicle = vehicle, .by = by};
+    char why[200];
+    if (devices_check_names(unit, vehicle, why, sizeof why) != FT_OK ||
+        hex_decode(sign_hex, req.sign_pk, 32) != FT_OK ||
+        hex_decode(box_hex, req.transport_pk, 32) != FT_OK) {
         web_error(r, 400, "bad_request",
                   "send unit, vehicle and either device_pub (the text of device.pub) or "
                   "sign_public and transport_public (64 hex characters each)");
         return;
     }
-    devid_from_pk(d.sign_pk, d.device);
-    char id[DEVID_TEXT_SIZE];
-    devid_format(d.device, id);
-    if (id_text[0]) {
-        uint8_t want[DEVID_BYTES];
-        if (devid_parse(id_text, want) != FT_OK || memcmp(want, d.device, DEVID_BYTES) != 0) {
-            web_error(r, 400, "bad_request",
-                      "device_id in device.pub does not match its sign_public key");
-            return;
-        }
-    }
-    utf8_copy(d.unit, sizeof d.unit, unit);
-    utf8_copy(d.vehicle, sizeof d.vehicle, vehicle);
-    store_txn_t *t = NULL;
-    store_device_t old;
-    const char *result = "enrolled";
-    int err = store_begin(r->web->hub->store, true, &t);
-    if (err == FT_OK) {
-        err = store_device_get(t, d.device, &old);
-    }
-    if (err == FT_OK) {
-        if (old.revoked) {
-            store_abort(&t);
-            web_error(r, 409, "revoked", "this device was revoked and cannot be enrolled again");
-            return;
-        }
-        if (memcmp(old.transport_pk, d.transport_pk, 32) != 0) {
-            store_abort(&t);
-            web_error(r, 409, "conflict", "this device is enrolled with a different transport key");
-            return;
-        }
-        d.enrolled_ms = old.enrolled_ms;
-        result = "updated";
-    } else if (err == FT_ENOTFOUND) {
-        d.enrolled_ms = (int64_t)hlc_wall_ms();
-        err = FT_OK;
-    }
-    uint8_t owner[DEVID_BYTES];
-    if (err == FT_OK) {
-        err = store_device_by_transport(t, d.transport_pk, owner);
-        if (err == FT_OK && memcmp(owner, d.device, DEVID_BYTES) != 0) {
-            store_abort(&t);
-            web_error(r, 409, "conflict", "the transport key belongs to another device");
-            return;
-        }
-        if (err == FT_ENOTFOUND) {
-            err = FT_OK;
-        }
-    }
-    if (err == FT_OK) {
-        err = web_audit(r, "device_enrol", id, unit);
-    }
-    if (err == FT_OK) {
-        err = log_enrolment(r, &d);
-    }
-    if (err == FT_OK) {
-        err = store_device_put(t, &d);
-    }
-    if (err == FT_OK) {
-        err = store_commit(&t);
-    }
-    store_abort(&t);
-    if (err != FT_OK) {
-        web_error(r, 500, "store", ft_strerror(err));
+    if (id_text[0] && devices_check_id(req.sign_pk, id_text) != FT_OK) {
+        web_error(r, 400, "bad_request",
+                  "device_id in device.pub does not match its sign_public key");
         return;
     }
-    web_json(r, 201,
-             json_pack("{s:s, s:o, s:o, s:s}", "device_id", id, "unit", utf8_json_string(d.unit),
-                       "vehicle", utf8_json_string(d.vehicle), "result", result));
+    audit_before_t ab = {.r = r, .action = "device_enrol", .detail = unit};
+    devices_outcome_t out;
+    int err = devices_enrol(r->sh->hub, &req, audit_first, &ab, &out);
+    if (err == FT_EREVOKED) {
+        web_error(r, 409, "revoked", "this device was revoked and cannot be enrolled again");
+        return;
+    }
+    if (err == FT_EDUP) {
+        web_error(r, 409, "conflict", "this device is enrolled with a different transport key");
+        return;
+    }
+    if (err == FT_EEXIST) {
+        web_error(r, 409, "conflict", "the transport key belongs to another device");
+        return;
+    }
+    if (err != FT_OK) {
+        web_error(r, 500, ab.audit_failed ? "audit" : "store", ft_strerror(err));
+        return;
+    }
+    char id[DEVID_TEXT_SIZE];
+    devid_format(out.device.device, id);
+    /* 201 for a change; 200 when it was enrolled so already (nothing written) */
+    web_json(r, out.result == DEVICES_UNCHANGED ? 200 : 201,
+             json_pack("{s:s, s:o, s:o, s:s}", "device_id", id, "unit",
+                       utf8_json_string(out.device.unit), "vehicle",
+                       utf8_json_string(out.device.vehicle), "result",
+                       devices_result_name(out.result)));
 }
 
 static void revoke_device(web_req_t *r)
@@ -462,50 +435,28 @@ static void revoke_device(web_req_t *r)
         web_error(r, 400, "bad_request", "not a device ID");
         return;
     }
-    char id[DEVID_TEXT_SIZE];
+    char id[DEVID_TEXT_SIZE], by[USER_NAME_MAX + 16];
     devid_format(dev, id);
-    store_txn_t *t = NULL;
-    store_device_t d;
-    int err = store_begin(r->web->hub->store, true, &t);
-    if (err == FT_OK) {
-        err = store_device_get(t, dev, &d);
-    }
+    snprintf(by, sizeof by, "web:%s", r->session.user);
+    audit_before_t ab = {.r = r, .action = "device_revoke", .detail = web_body_str(r, "reason")};
+    devices_outcome_t out;
+    int err = devices_revoke(r->sh->hub, dev, by, audit_first, &ab, &out);
     if (err == FT_ENOTFOUND) {
-        store_abort(&t);
         web_error(r, 404, "not_found", "no such device enrolled");
         return;
     }
-    const char *result = "revoked";
-    if (err == FT_OK && d.revoked) {
-        result = "already revoked";
-    } else {
-        if (err == FT_OK) {
-            d.revoked = true;
-            d.revoked_ms = (int64_t)hlc_wall_ms();
-            err = web_audit(r, "device_revoke", id, web_body_str(r, "reason"));
-        }
-        if (err == FT_OK) {
-            err = log_enrolment(r, &d);
-        }
-        if (err == FT_OK) {
-            err = store_device_put(t, &d);
-        }
-        if (err == FT_OK) {
-            err = store_commit(&t);
-        }
-    }
-    store_abort(&t);
     if (err != FT_OK) {
-        web_error(r, 500, "store", ft_strerror(err));
+        web_error(r, 500, ab.audit_failed ? "audit" : "store", ft_strerror(err));
         return;
     }
-    web_json(r, 200, json_pack("{s:s, s:s}", "device_id", id, "result", result));
+    web_json(r, 200,
+             json_pack("{s:s, s:s}", "device_id", id, "result", devices_result_name(out.result)));
 }
 
 /* ---- server-sent events ---- */
 
 typedef struct {
-    web_t *w;
+    webevents_t *events;
     uint64_t cursor;
     bool hello_sent;
 } sse_t;
@@ -520,7 +471,7 @@ static ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max)
                          (unsigned long long)s->cursor);
         return n > 0 && (size_t)n < max ? n : 0;
     }
-    long n = webevents_wait(s->w->events, &s->cursor, buf, max, 15000);
+    long n = webevents_wait(s->events, &s->cursor, buf, max, 15000);
     if (n < 0) {
         return MHD_CONTENT_READER_END_OF_STREAM;
     }
@@ -542,12 +493,12 @@ static void get_events(web_req_t *r)
         web_error(r, 500, "internal", "out of memory");
         return;
     }
-    s->w = r->web;
+    s->events = r->sh->events;
     long long since = web_query_int(r, "since", -1, 0, INT64_MAX);
     const char *last_id = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Last-Event-ID");
     s->cursor = since >= 0 ? (uint64_t)since
                 : last_id  ? strtoull(last_id, NULL, 10)
-                           : webevents_last(r->web->events);
+                           : webevents_last(r->sh->events);
     struct MHD_Response *resp =
         MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64 * 1024, sse_read, s, free);
     if (!resp) {
@@ -563,13 +514,13 @@ static void get_events(web_req_t *r)
 
 /* ---- the poll ---- */
 
-static void update_rates(web_t *w, struct web_poll *p, int64_t now)
+static void update_rates(const web_shared_t *sh, sync_t *p, int64_t now)
 {
-    catalog_read(w->catalog);
+    catalog_read(sh->catalog);
     pthread_mutex_lock(&p->lock);
     for (size_t i = 0; i < p->n_rates; i++) {
         rate_t *rt = &p->rates[i];
-        const cat_device_t *cd = catalog_device(w->catalog, rt->device);
+        const cat_device_t *cd = catalog_device(sh->catalog, rt->device);
         size_t slot = (rt->head + rt->n) % RATE_WINDOW;
         if (rt->n == RATE_WINDOW) {
             rt->head = (rt->head + 1) % RATE_WINDOW;
@@ -583,39 +534,45 @@ static void update_rates(web_t *w, struct web_poll *p, int64_t now)
         rt->bps = dt > 0 ? (double)(rt->bytes[slot] - rt->bytes[first]) * 1000.0 / (double)dt : 0;
     }
     pthread_mutex_unlock(&p->lock);
-    catalog_done(w->catalog);
+    catalog_done(sh->catalog);
 }
 
-/* Makes sure every device has a rate slot. */
+/* Makes sure every device has a rate slot (under the lock: requests read
+ * the rates while the watcher grows them). */
 static int rate_slot(void *ctx, const store_device_t *d)
 {
-    struct web_poll *p = ctx;
+    sync_t *p = ctx;
     char id[DEVID_TEXT_SIZE];
     devid_format(d->device, id);
-    for (size_t i = 0; i < p->n_rates; i++) {
-        if (strcmp(p->rates[i].device, id) == 0) {
-            return 0;
-        }
+    int err = FT_OK;
+    pthread_mutex_lock(&p->lock);
+    bool have = false;
+    for (size_t i = 0; i < p->n_rates && !have; i++) {
+        have = strcmp(p->rates[i].device, id) == 0;
     }
-    if (p->n_rates == p->cap_rates) {
+    if (!have && p->n_rates == p->cap_rates) {
         size_t cap = p->cap_rates ? p->cap_rates * 2 : 16;
         rate_t *nv = realloc(p->rates, cap * sizeof *nv);
-        if (!nv) {
-            return FT_ENOMEM;
+        if (nv) {
+            p->rates = nv;
+            p->cap_rates = cap;
+        } else {
+            err = FT_ENOMEM;
         }
-        p->rates = nv;
-        p->cap_rates = cap;
     }
-    rate_t *rt = &p->rates[p->n_rates++];
-    memset(rt, 0, sizeof *rt);
-    snprintf(rt->device, sizeof rt->device, "%s", id);
-    return 0;
+    if (!have && err == FT_OK) {
+        rate_t *rt = &p->rates[p->n_rates++];
+        memset(rt, 0, sizeof *rt);
+        snprintf(rt->device, sizeof rt->device, "%s", id);
+    }
+    pthread_mutex_unlock(&p->lock);
+    return err;
 }
 
 /* Publishes the rows that changed since the last poll. */
-static void publish_sync(web_t *w, struct web_poll *p)
+static void publish_sync(const web_shared_t *sh, sync_t *p)
 {
-    json_t *rows = sync_rows(w, false);
+    json_t *rows = sync_rows(sh, p, false);
     if (!rows) {
         return;
     }
@@ -634,90 +591,28 @@ static void publish_sync(web_t *w, struct web_poll *p)
         free(text);
     }
     if (json_array_size(changed) > 0) {
-        webevents_publish(w->events, "sync", json_pack("{s:o}", "devices", changed));
+        webevents_publish(sh->events, "sync", json_pack("{s:o}", "devices", changed));
     } else {
         json_decref(changed);
     }
     json_decref(rows);
 }
 
-static int feed_hublog(void *ctx, uint64_t seq, const uint8_t *raw, size_t len)
+static void sync_poll(void *state, const web_shared_t *sh)
 {
-    web_t *w = ctx;
-    entry_view_t v;
-    w->poll->hublog_seq = seq;
-    if (entry_open(raw, len, &v) != FT_OK) {
-        return 0;
-    }
-    json_t *changed = NULL;
-    if (api_alerts_feed(w, seq, v.entry, &changed) && changed) {
-        webevents_publish(w->events, "alert", changed);
-    }
-    const char *kind = v.entry->body ? entry_body_kind(v.entry->body) : "unknown";
-    webevents_publish(w->events, "hublog",
-                      json_pack("{s:I, s:s}", "seq", (json_int_t)seq, "kind", kind));
-    entry_view_free(&v);
-    return 0;
-}
-
-static bool blob_held(void *ctx, const uint8_t blob_id[32])
-{
-    return blobstore_has(ctx, blob_id);
-}
-
-void api_poll(void *ctx, webevents_t *ev)
-{
-    (void)ev;
-    web_t *w = ctx;
-    struct web_poll *p = poll_state(w);
-    if (!p) {
-        return;
-    }
-    int64_t t0 = (int64_t)hlc_wall_ms();
-    size_t added = 0;
-    if (catalog_update(w->catalog, w->hub->store, &added) != FT_OK) {
-        log_warn("dashboard: cannot read new entries from the store");
-    }
-    if (w->blobs) {
-        catalog_update_held(w->catalog, blob_held, w->blobs);
-    }
+    sync_t *p = state;
+    int64_t now = (int64_t)hlc_wall_ms();
     store_txn_t *t = NULL;
-    uint64_t count = 0, last = 0;
-    if (store_begin(w->hub->store, false, &t) == FT_OK) {
-        if (store_device_iter(t, rate_slot, p) != FT_OK ||
-            store_entry_count(t, &count, &last) != FT_OK) {
-            log_warn("dashboard: cannot read the store");
-        }
+    if (store_begin(sh->hub->store, false, &t) != FT_OK ||
+        store_device_iter(t, rate_slot, p) != FT_OK) {
+        log_warn("dashboard: cannot read the store");
     }
     store_abort(&t);
-    bool sync_turn = p->polls % SYNC_EVERY == 0;
-    if (sync_turn) {
-        update_rates(w, p, t0);
+    if (p->polls % SYNC_EVERY == 0) {
+        update_rates(sh, p, now);
+        publish_sync(sh, p);
     }
-    if (last != p->last_arrival) {
-        p->last_arrival = last;
-        webevents_publish(
-            w->events, "records",
-            json_pack("{s:I, s:I}", "entries", (json_int_t)count, "added", (json_int_t)added));
-    }
-    if (sync_turn) {
-        publish_sync(w, p);
-    }
-    uint64_t head = 0;
-    if (devlog_head(w->hub->hublog, &head, NULL) == FT_OK && head > p->hublog_seq) {
-        (void)devlog_iter(w->hub->hublog, p->hublog_seq + 1, head, feed_hublog, w);
-    }
-    /* Expired sessions go every ~10 minutes (they are refused anyway). */
-    if (p->polls % (600000 / WEBEVENTS_POLL_MS) == 0) {
-        size_t swept = 0;
-        if (users_session_sweep(w->users, t0, &swept) != FT_OK) {
-            log_warn("dashboard: cannot sweep expired sessions");
-        }
-    }
-    pthread_mutex_lock(&p->lock);
-    p->eval_ms = (double)((int64_t)hlc_wall_ms() - t0);
     p->polls++;
-    pthread_mutex_unlock(&p->lock);
 }
 
 /* ---- /metrics ---- */
@@ -785,10 +680,9 @@ static void label(buf_t *b, const char *s)
     }
 }
 
-void api_metrics(web_req_t *r)
+static void metrics(web_req_t *r)
 {
-    web_t *w = r->web;
-    json_t *rows = sync_rows(w, false);
+    json_t *rows = sync_rows(r->sh, r->mod, false);
     if (!rows) {
         web_error(r, 500, "store", "cannot read the store");
         return;
@@ -852,7 +746,7 @@ void api_metrics(web_req_t *r)
     }
     json_decref(rows);
     alert_counts_t ac = {.by_article = json_object(), .by_severity = json_object()};
-    api_alerts_each(w, count_alert, &ac);
+    alertview_each(r->sh->alerts, true, count_alert, &ac);
     bprintf(&b, "# HELP fieldtrail_alerts_open Open gap alerts by article cited.\n"
                 "# TYPE fieldtrail_alerts_open gauge\n");
     const char *k;
@@ -873,21 +767,15 @@ void api_metrics(web_req_t *r)
     }
     json_decref(ac.by_article);
     json_decref(ac.by_severity);
-    double eval = 0;
-    unsigned long long polls = 0;
-    if (w->poll) {
-        pthread_mutex_lock(&w->poll->lock);
-        eval = w->poll->eval_ms;
-        polls = w->poll->polls;
-        pthread_mutex_unlock(&w->poll->lock);
-    }
+    web_stats_t ws;
+    web_stats(r->web, &ws);
     bprintf(&b,
             "# HELP fieldtrail_dashboard_poll_seconds Duration of the dashboard's last refresh "
             "(catalog, sync rows, hub log).\n# TYPE fieldtrail_dashboard_poll_seconds gauge\n"
             "fieldtrail_dashboard_poll_seconds %.6f\n"
             "# TYPE fieldtrail_dashboard_polls_total counter\nfieldtrail_dashboard_polls_total "
             "%llu\n",
-            eval / 1000.0, polls);
+            ws.poll_ms / 1000.0, ws.polls);
     bprintf(&b,
             "# HELP fieldtrail_http_requests_total HTTP requests answered.\n"
             "# TYPE fieldtrail_http_requests_total counter\nfieldtrail_http_requests_total %lu\n"
@@ -897,9 +785,9 @@ void api_metrics(web_req_t *r)
             "written (the action was refused).\n"
             "# TYPE fieldtrail_audit_write_failures_total counter\n"
             "fieldtrail_audit_write_failures_total %lu\n",
-            atomic_load(&w->requests), atomic_load(&w->refused), atomic_load(&w->audit_fail));
+            ws.requests, ws.refused, ws.audit_fail);
     uint64_t head = 0;
-    if (devlog_head(w->hub->hublog, &head, NULL) == FT_OK) {
+    if (devlog_head(r->sh->hub->hublog, &head, NULL) == FT_OK) {
         bprintf(&b,
                 "# HELP fieldtrail_hublog_entries Entries in the hub's own signed log.\n"
                 "# TYPE fieldtrail_hublog_entries gauge\nfieldtrail_hublog_entries %llu\n",
@@ -949,11 +837,21 @@ void api_metrics(web_req_t *r)
     web_raw(r, 200, resp);
 }
 
-const web_route_t api_sync_routes[] = {
-    {"GET", "/api/sync", ROLE_STAFF, get_sync},
-    {"GET", "/api/devices", ROLE_STAFF, get_devices},
-    {"POST", "/api/devices", ROLE_ADMIN, post_device},
-    {"POST", "/api/devices/*/revoke", ROLE_ADMIN, revoke_device},
-    {"GET", "/api/events", ROLE_STAFF, get_events},
-    {NULL, NULL, ROLE_NONE, NULL},
+static const web_route_t routes[] = {
+    {"GET", "/api/sync", ROLE_STAFF, get_sync, 0},
+    {"GET", "/api/devices", ROLE_STAFF, get_devices, 0},
+    {"POST", "/api/devices", ROLE_ADMIN, post_device, 0},
+    {"POST", "/api/devices/*/revoke", ROLE_ADMIN, revoke_device, 0},
+    {"GET", "/api/events", ROLE_STAFF, get_events, 0},
+    {"GET", "/metrics", ROLE_STAFF, metrics, WEB_ROUTE_METRICS_TOKEN},
+    {"HEAD", "/metrics", ROLE_STAFF, metrics, WEB_ROUTE_METRICS_TOKEN},
+    {NULL, NULL, ROLE_NONE, NULL, 0},
+};
+
+const web_module_t api_sync_module = {
+    .name = "sync",
+    .routes = routes,
+    .init = sync_init,
+    .poll = sync_poll,
+    .fini = sync_fini,
 };
