@@ -92,7 +92,11 @@ int hub_cmd_run(int argc, char **argv)
     if (u32_setting(&ctx, "sync.max_batch_entries", HUB_DEFAULT_MAX_BATCH_ENTRIES,
                     &so.max_batch_entries) != 0 ||
         u32_setting(&ctx, "sync.max_batch_bytes", HUB_DEFAULT_MAX_BATCH_BYTES,
-                    &so.max_batch_bytes) != 0) {
+                    &so.max_batch_bytes) != 0 ||
+        u32_setting(&ctx, "sync.max_connections", HUB_DEFAULT_MAX_CONNECTIONS,
+                    &so.max_connections) != 0 ||
+        u32_setting(&ctx, "sync.max_handshaking", HUB_DEFAULT_MAX_HANDSHAKING,
+                    &so.max_handshaking) != 0) {
         hub_close(&ctx);
         return 2;
     }

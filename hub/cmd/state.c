@@ -16,6 +16,8 @@ const char *const hub_config_keys[] = {
     "map_size_mb",
     "sync.max_batch_entries",
     "sync.max_batch_bytes",
+    "sync.max_connections",
+    "sync.max_handshaking",
     "media.listen",
     "media.data_listen",
     "media.data_advertise",
