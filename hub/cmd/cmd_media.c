@@ -681,8 +681,13 @@ void hub_media_status_print(const char *state, FILE *out)
 
 int hub_media_start_cfg(hub_ctx_t *ctx, volatile sig_atomic_t *stop, hub_media_t **out)
 {
+    /* Media (and its data path, port + 1) listen where sync does unless
+     * configured otherwise (docs/operations.md "Exposed ports"). */
+    char media_default[300];
     hub_media_opts_t mo = {
-        .listen = config_pick(NULL, ctx->cfg, "media.listen", HUB_MEDIA_DEFAULT_LISTEN),
+        .listen = config_pick(NULL, ctx->cfg, "media.listen",
+                              hub_default_endpoint(ctx, 7402, HUB_MEDIA_DEFAULT_LISTEN,
+                                                   media_default, sizeof media_default)),
         .data_listen = config_get(ctx->cfg, "media.data_listen")};
     const char *w = config_get(ctx->cfg, "media.window");
     uint64_t v = 0;

@@ -29,7 +29,8 @@ static void run_usage(FILE *out)
             "with CurveZMQ, admits only enrolled and unrevoked devices, verifies and stores\n"
             "their log entries and answers with signed receipts. Stops cleanly on SIGINT\n"
             "or SIGTERM. Logs to standard error. Serves the web dashboard on --http\n"
-            "(config `http`, default %s; `off` to disable).\n",
+            "(config `http`, default %s; `off` to disable). The alert PUB socket\n"
+            "and the media ports listen on the host ENDPOINT names unless configured.\n",
             HUB_DEFAULT_LISTEN, HTTP_DEFAULT_LISTEN);
 }
 
@@ -100,6 +101,7 @@ int hub_cmd_run(int argc, char **argv)
         hub_close(&ctx);
         return 2;
     }
+    ctx.sync_listen = so.listen; /* the PUB and media ports default to its host */
     loginlimit_opts_t llo;
     char llerr[256] = "";
     if (loginlimit_opts_from_config(ctx.cfg, &llo, llerr, sizeof llerr) != FT_OK) {

@@ -3,6 +3,8 @@
 #include "fsutil.h"
 #include "logging.h"
 #include "record.h"
+#include "sync.h"
+#include "wire.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -24,6 +26,7 @@ const char *const hub_config_keys[] = {
     "media.window",
     "rules",
     "alerts.publish",
+    "alerts.max_subscribers",
     "alerts.webhooks",
     "alerts.webhook_attempts",
     "alerts.webhook_timeout_ms",
@@ -158,6 +161,19 @@ void hub_close(hub_ctx_t *ctx)
     store_destroy(&ctx->store);
     config_destroy(&ctx->cfg);
     keys_wipe(&ctx->keys);
+}
+
+const char *hub_default_endpoint(hub_ctx_t *ctx, unsigned port, const char *fallback, char *buf,
+                                 size_t len)
+{
+    const char *listen = ctx->sync_listen
+                             ? ctx->sync_listen
+                             : config_pick(NULL, ctx->cfg, "listen", HUB_DEFAULT_LISTEN);
+    if (wire_endpoint_port(listen) == 0 ||
+        wire_endpoint_with_port(listen, port, buf, len) != FT_OK) {
+        return fallback;
+    }
+    return buf;
 }
 
 void hub_time_text(int64_t ms, char *buf, size_t len)
