@@ -358,8 +358,9 @@ static int media_list(hub_ctx_t *ctx, int argc, char **argv)
                    json_string_value(json_object_get(o, "file_id")),
                    json_string_value(json_object_get(o, "state")),
                    json_string_value(json_object_get(o, "kind")),
-                   (long long)json_integer_value(json_object_get(o, "size")), rec ? rec : "-",
-                   offc ? offc : "-", cs ? cs : "-", start ? start : "-", name ? name : "-");
+                   (long long)json_integer_value(json_object_get(o, "size")),
+                   rec ? hub_text(rec) : "-", offc ? hub_text(offc) : "-", cs ? hub_text(cs) : "-",
+                   start ? start : "-", name ? hub_text(name) : "-");
         }
     }
     json_decref(l.out);

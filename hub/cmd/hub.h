@@ -74,6 +74,14 @@ int hub_parse_simple(hub_ctx_t *ctx, int argc, char **argv, void (*usage)(FILE *
  * host and port. */
 const char *hub_default_endpoint(hub_ctx_t *ctx, unsigned port, const char *fallback, char *buf,
                                  size_t len);
+/* User-supplied text (a name, a reason, a record's field) for a text
+ * listing: itself when it holds no control character and is valid UTF-8,
+ * else its escaped form (utf8_clean: a newline or an ESC as \xNN), so that
+ * no line of a listing can be forged and nothing drives the terminal. The
+ * escaped form lives in one of HUB_TEXT_SLOTS rotating buffers: valid until
+ * that many more calls (enough for one printf). NULL stays NULL. */
+#define HUB_TEXT_SLOTS 32
+const char *hub_text(const char *s);
 /* RFC 3339 UTC text of a Unix ms time into buf ("-" for 0). */
 void hub_time_text(int64_t ms, char *buf, size_t len);
 /* The pieces of an opened ctx that the hub's libraries borrow (hubparts.h),

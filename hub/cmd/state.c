@@ -4,6 +4,7 @@
 #include "logging.h"
 #include "record.h"
 #include "sync.h"
+#include "utf8.h"
 #include "wire.h"
 
 #include <stdarg.h>
@@ -173,6 +174,18 @@ const char *hub_default_endpoint(hub_ctx_t *ctx, unsigned port, const char *fall
         wire_endpoint_with_port(listen, port, buf, len) != FT_OK) {
         return fallback;
     }
+    return buf;
+}
+
+const char *hub_text(const char *s)
+{
+    static char slots[HUB_TEXT_SLOTS][4096];
+    static unsigned next;
+    if (!s || !utf8_clean_needed(s)) {
+        return s;
+    }
+    char *buf = slots[next++ % HUB_TEXT_SLOTS];
+    utf8_clean_to(buf, sizeof slots[0], s);
     return buf;
 }
 
