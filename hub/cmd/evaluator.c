@@ -80,6 +80,14 @@ struct evaluator_t {
 
 void evaluator_sink(void *ctx, const json_t *event)
 {
+    /* A justification or resolution is a decision someone took: one line
+     * (its text quoted as it was given; the log escapes control characters). */
+    const char *state = json_string_value(json_object_get(event, "state"));
+    if (state && strcmp(state, "open") != 0) {
+        const char *id = json_string_value(json_object_get(event, "alert_id"));
+        const char *why = json_string_value(json_object_get(event, "why"));
+        log_info("alert %.12s %s: %s", id ? id : "?", state, why ? why : "-");
+    }
     delivery_publish(ctx, event);
 }
 

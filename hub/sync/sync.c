@@ -364,9 +364,9 @@ static void on_hello(hub_sync_t *s, session_t *ss, const uint8_t *rid, size_t ri
     send_msg(s, rid, rid_len, &m);
     ss->state = SESS_OPEN;
     ss->epoch = h->epoch;
-    log_info("device %s connected: epoch %llu, edge head %llu, hub holds %llu, clock offset "
-             "%+lld ms",
-             id, (unsigned long long)h->epoch, (unsigned long long)h->head_seq,
+    log_info("device %s (%s, %s) connected: epoch %llu, edge head %llu, hub holds %llu, clock "
+             "offset %+lld ms",
+             id, d.unit, d.vehicle, (unsigned long long)h->epoch, (unsigned long long)h->head_seq,
              (unsigned long long)head.seq, (long long)st.clock_offset_ms);
 }
 
