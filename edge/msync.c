@@ -10,6 +10,7 @@
 #include "record.h"
 #include "utf8.h"
 #include "wire.h"
+#include "zsock.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -452,17 +453,18 @@ static void data_path_set(edge_media_t *em, uint32_t port, const uint8_t *token)
      * secure link at once. Heartbeats as on the secure link, so that a
      * connection that died without a word (a NAT's state dropped) is closed
      * and its chunks take the secure link. */
-    int zero = 0, one = 1, ivl = 200, ivl_max = 2000, hwm = 16, hb = 5000, hb_timeout = 120000;
-    int64_t maxmsg = 64;
+    int zero = 0, one = 1, ivl = 200, ivl_max = 2000, hwm = 16;
+    /* No ZMTP heartbeats (libzmq#4364): TCP keepalive finds an idle dead
+     * connection, the TCP user timeout one with chunks unacknowledged for
+     * 120 s (as the heartbeat timeout did). */
+    zsock_bounds_t b = {.max_msg = 64, .handshake_ms = ZSOCK_HANDSHAKE_MS, .maxrt_ms = 120000};
     void *d = zmq_socket(em->zctx, ZMQ_DEALER);
     if (!d || zmq_setsockopt(d, ZMQ_LINGER, &zero, sizeof zero) != 0 ||
         zmq_setsockopt(d, ZMQ_IMMEDIATE, &one, sizeof one) != 0 ||
-        zmq_setsockopt(d, ZMQ_HEARTBEAT_IVL, &hb, sizeof hb) != 0 ||
-        zmq_setsockopt(d, ZMQ_HEARTBEAT_TIMEOUT, &hb_timeout, sizeof hb_timeout) != 0 ||
         zmq_setsockopt(d, ZMQ_RECONNECT_IVL, &ivl, sizeof ivl) != 0 ||
         zmq_setsockopt(d, ZMQ_RECONNECT_IVL_MAX, &ivl_max, sizeof ivl_max) != 0 ||
-        zmq_setsockopt(d, ZMQ_SNDHWM, &hwm, sizeof hwm) != 0 ||
-        zmq_setsockopt(d, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg) != 0 || zmq_connect(d, ep) != 0) {
+        zmq_setsockopt(d, ZMQ_SNDHWM, &hwm, sizeof hwm) != 0 || zsock_bound(d, &b) != FT_OK ||
+        zmq_connect(d, ep) != 0) {
         log_warn("media: cannot open the data path to %s (%s); chunks go on the secure link", ep,
                  zmq_strerror(zmq_errno()));
         if (d) {
@@ -543,21 +545,23 @@ static int serve_setup(edge_media_t *em)
     }
     uint8_t rid[WIRE_ROUTING_ID_BYTES];
     wire_routing_id(devlog_device(em->ctx->log), rid);
-    /* The heartbeat timeout must outlast the chunks in flight ahead of a PONG:
-     * 4 chunks of 1 MiB take ~34 s at 1 Mbit/s, so a dead link is noticed
-     * after two minutes (the log-sync link, with small messages, is faster). */
-    int zero = 0, one = 1, ivl = 200, ivl_max = 2000, hb = 5000, hb_timeout = 120000;
+    /* The user timeout must outlast the chunks in flight: 4 chunks of 1 MiB
+     * take ~34 s at 1 Mbit/s, so a dead link is noticed after two minutes
+     * (the log-sync link, with small messages, is faster). */
+    int zero = 0, one = 1, ivl = 200, ivl_max = 2000;
     int hwm = 64;
-    int64_t maxmsg = (int64_t)MWIRE_MAX_MSG_BYTES;
+    /* No ZMTP heartbeats of ours (libzmq#4364): TCP keepalive and the TCP
+     * user timeout (chunks unacknowledged for 120 s) find a dead link. */
+    zsock_bounds_t b = {.max_msg = (int64_t)MWIRE_MAX_MSG_BYTES,
+                        .handshake_ms = ZSOCK_HANDSHAKE_MS,
+                        .maxrt_ms = 120000};
     if (zmq_setsockopt(em->dealer, ZMQ_LINGER, &zero, sizeof zero) != 0 ||
         zmq_setsockopt(em->dealer, ZMQ_IMMEDIATE, &one, sizeof one) != 0 ||
         zmq_setsockopt(em->dealer, ZMQ_ROUTING_ID, rid, sizeof rid) != 0 ||
         zmq_setsockopt(em->dealer, ZMQ_RECONNECT_IVL, &ivl, sizeof ivl) != 0 ||
         zmq_setsockopt(em->dealer, ZMQ_RECONNECT_IVL_MAX, &ivl_max, sizeof ivl_max) != 0 ||
-        zmq_setsockopt(em->dealer, ZMQ_HEARTBEAT_IVL, &hb, sizeof hb) != 0 ||
-        zmq_setsockopt(em->dealer, ZMQ_HEARTBEAT_TIMEOUT, &hb_timeout, sizeof hb_timeout) != 0 ||
         zmq_setsockopt(em->dealer, ZMQ_SNDHWM, &hwm, sizeof hwm) != 0 ||
-        zmq_setsockopt(em->dealer, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg) != 0 ||
+        zsock_bound(em->dealer, &b) != FT_OK ||
         zmq_setsockopt(em->dealer, ZMQ_CURVE_SERVERKEY, em->s.hub_key, 32) != 0 ||
         zmq_setsockopt(em->dealer, ZMQ_CURVE_PUBLICKEY, em->ctx->keys.box_pk, 32) != 0 ||
         zmq_setsockopt(em->dealer, ZMQ_CURVE_SECRETKEY, em->ctx->keys.box_sk, 32) != 0) {

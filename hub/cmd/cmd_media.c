@@ -358,8 +358,9 @@ static int media_list(hub_ctx_t *ctx, int argc, char **argv)
                    json_string_value(json_object_get(o, "file_id")),
                    json_string_value(json_object_get(o, "state")),
                    json_string_value(json_object_get(o, "kind")),
-                   (long long)json_integer_value(json_object_get(o, "size")), rec ? rec : "-",
-                   offc ? offc : "-", cs ? cs : "-", start ? start : "-", name ? name : "-");
+                   (long long)json_integer_value(json_object_get(o, "size")),
+                   rec ? hub_text(rec) : "-", offc ? hub_text(offc) : "-", cs ? hub_text(cs) : "-",
+                   start ? start : "-", name ? hub_text(name) : "-");
         }
     }
     json_decref(l.out);
@@ -681,8 +682,13 @@ void hub_media_status_print(const char *state, FILE *out)
 
 int hub_media_start_cfg(hub_ctx_t *ctx, volatile sig_atomic_t *stop, hub_media_t **out)
 {
+    /* Media (and its data path, port + 1) listen where sync does unless
+     * configured otherwise (docs/operations.md "Exposed ports"). */
+    char media_default[300];
     hub_media_opts_t mo = {
-        .listen = config_pick(NULL, ctx->cfg, "media.listen", HUB_MEDIA_DEFAULT_LISTEN),
+        .listen = config_pick(NULL, ctx->cfg, "media.listen",
+                              hub_default_endpoint(ctx, 7402, HUB_MEDIA_DEFAULT_LISTEN,
+                                                   media_default, sizeof media_default)),
         .data_listen = config_get(ctx->cfg, "media.data_listen")};
     const char *w = config_get(ctx->cfg, "media.window");
     uint64_t v = 0;

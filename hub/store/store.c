@@ -720,22 +720,47 @@ static int refusal_decode(const MDB_val *k, const MDB_val *v, store_refusal_t *o
 int store_refusal_note(store_txn_t *t, const uint8_t transport_pk[32], const char *reason,
                        const char *address, int64_t now_ms)
 {
+    return store_refusal_add(t, transport_pk, reason, address, now_ms, now_ms, 1);
+}
+
+int store_refusal_add(store_txn_t *t, const uint8_t transport_pk[32], const char *reason,
+                      const char *address, int64_t first_ms, int64_t last_ms, uint64_t count)
+{
+    static const uint8_t others[32] = {0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+                                       0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+                                       0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+                                       0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF};
     store_refusal_t rf;
     MDB_val v;
     int err = get(t, t->s->refusals, transport_pk, 32, &v);
+    if (err == FT_ENOTFOUND) {
+        /* A bounded table: past STORE_REFUSALS_MAX keys, one row counts the rest. */
+        MDB_stat ms;
+        int rc = mdb_stat(t->txn, t->s->refusals, &ms);
+        if (rc != MDB_SUCCESS) {
+            return lmdbx_err(rc);
+        }
+        if (ms.ms_entries >= STORE_REFUSALS_MAX && memcmp(transport_pk, others, 32) != 0) {
+            transport_pk = others;
+            reason = STORE_REFUSAL_OTHERS;
+            err = get(t, t->s->refusals, transport_pk, 32, &v);
+        }
+    }
     MDB_val k = {32, (void *)transport_pk};
     if (err == FT_OK) {
         err = refusal_decode(&k, &v, &rf);
     } else if (err == FT_ENOTFOUND) {
         memset(&rf, 0, sizeof rf);
-        rf.first_ms = now_ms;
+        rf.first_ms = first_ms;
         err = FT_OK;
     }
     if (err != FT_OK) {
         return err;
     }
-    rf.last_ms = now_ms;
-    rf.count++;
+    if (last_ms > rf.last_ms) {
+        rf.last_ms = last_ms;
+    }
+    rf.count += count;
     utf8_copy(rf.reason, sizeof rf.reason, reason);
     utf8_copy(rf.address, sizeof rf.address, address);
     uint8_t buf[256];
