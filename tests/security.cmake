@@ -25,6 +25,10 @@ ft_add_script_test(security_pub_subscribers_need_an_allowed_key security/pub_all
   TIMEOUT 180 LABELS security)
 ft_add_script_test(security_newline_and_esc_escaped_in_log_and_cli security/text_escape.sh
   TIMEOUT 180 LABELS security)
+ft_add_script_test(security_http_deadline_streams_range_and_paths security/http_limits.sh
+  TIMEOUT 240 LABELS security)
+ft_add_script_test(security_http_out_of_descriptors_mhd_lines_bounded security/http_no_descriptors.sh
+  TIMEOUT 180 LABELS security)
 ft_add_script_test(security_login_name_escaped_in_log_cli_and_audit security/login_escape.sh
   TIMEOUT 240 LABELS security)
 ft_add_script_test(security_loss_5pct_60s_hub_keeps_its_pid security/loss.sh

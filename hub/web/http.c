@@ -1152,6 +1152,10 @@ void http_stop(http_t **h_p)
      * go to the audit log. */
     httpguard_destroy(&h->web.guard);
     webrefuse_due(h->web.refusals, httpguard_now_ms(), true, write_refusals, &h->web);
+    if (h->web.mhdlog_unlogged > 0) {
+        log_warn("http: %llu more messages of libmicrohttpd not logged (at most %d a minute)",
+                 (unsigned long long)h->web.mhdlog_unlogged, MHD_LOG_PER_MIN);
+    }
     http_free(h);
     *h_p = NULL;
 }
