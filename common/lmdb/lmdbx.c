@@ -253,6 +253,29 @@ int lmdbx_scan_back(MDB_txn *txn, MDB_dbi dbi, const MDB_val *start, const MDB_v
     return scan(txn, dbi, start, prefix, true, fn, ctx);
 }
 
+static int take_row(void *ctx, const lmdbx_row_t *row)
+{
+    *(lmdbx_row_t *)ctx = *row;
+    return 1;
+}
+
+int lmdbx_last(MDB_txn *txn, MDB_dbi dbi, const MDB_val *start, const MDB_val *prefix, MDB_val *key,
+               MDB_val *val)
+{
+    lmdbx_row_t row;
+    int rc = scan(txn, dbi, start, prefix, true, take_row, &row);
+    if (rc == 1) {
+        if (key) {
+            *key = row.key;
+        }
+        if (val) {
+            *val = row.val;
+        }
+        return FT_OK;
+    }
+    return rc == FT_OK ? FT_ENOTFOUND : rc;
+}
+
 int lmdbx_row_del(const lmdbx_row_t *row)
 {
     return lmdbx_err(mdb_cursor_del(row->cur, 0));

@@ -72,6 +72,12 @@ int lmdbx_scan(MDB_txn *txn, MDB_dbi dbi, const MDB_val *start, const MDB_val *p
  * backwards, while the key begins with prefix. */
 int lmdbx_scan_back(MDB_txn *txn, MDB_dbi dbi, const MDB_val *start, const MDB_val *prefix,
                     lmdbx_scan_fn fn, void *ctx) FT_MUST_CHECK;
+/* The first row lmdbx_scan_back would visit: the last row at or before
+ * start (NULL: any) whose key begins with prefix (NULL: any), into key and
+ * val (either may be NULL; LMDB's memory, as in a scan). FT_OK,
+ * FT_ENOTFOUND when the range is empty, or the ft_err of the cursor. */
+int lmdbx_last(MDB_txn *txn, MDB_dbi dbi, const MDB_val *start, const MDB_val *prefix, MDB_val *key,
+               MDB_val *val) FT_MUST_CHECK;
 /* Deletes the row fn was given, in a write transaction; the scan then goes
  * on with the next row. FT_OK or the ft_err of LMDB's refusal. */
 int lmdbx_row_del(const lmdbx_row_t *row) FT_MUST_CHECK;

@@ -178,6 +178,34 @@ static void a_prefix_bounds_the_scan_at_both_ends(void **state)
     expect_scan(fx, true, "ab\x01", 3, NULL, 0, (const int[]){2, 1, 0, -1});
 }
 
+/* lmdbx_last: the first row a backward scan would see. */
+static void the_last_row_of_a_range(void **state)
+{
+    fx_t *fx = *state;
+    MDB_txn *txn = NULL;
+    MDB_val k, v, p = {2, "ab"}, s = {3, "abb"};
+    assert_int_equal(mdb_txn_begin(fx->env, NULL, MDB_RDONLY, &txn), 0);
+    assert_int_equal(lmdbx_last(txn, fx->dbi, NULL, NULL, &k, &v), FT_ENOTFOUND);
+    mdb_txn_abort(txn);
+    put_keys(fx);
+    assert_int_equal(mdb_txn_begin(fx->env, NULL, MDB_RDONLY, &txn), 0);
+    assert_int_equal(lmdbx_last(txn, fx->dbi, NULL, NULL, &k, NULL), FT_OK);
+    assert_int_equal(k.mv_size, 2);
+    assert_memory_equal(k.mv_data, "\xff\xff", 2);
+    assert_int_equal(lmdbx_last(txn, fx->dbi, NULL, &p, &k, &v), FT_OK);
+    assert_int_equal(k.mv_size, 4);
+    assert_memory_equal(k.mv_data, "ab\xff\xff", 4);
+    assert_int_equal(lmdbx_last(txn, fx->dbi, &s, &p, NULL, &v), FT_OK);
+    size_t i;
+    memcpy(&i, v.mv_data, sizeof i);
+    assert_int_equal(i, 2); /* "ab\0" */
+    MDB_val none = {2, "aa"};
+    assert_int_equal(lmdbx_last(txn, fx->dbi, NULL, &none, &k, &v), FT_ENOTFOUND);
+    assert_int_not_equal(lmdbx_last(txn, 9999, NULL, NULL, &k, &v), FT_OK);
+    assert_int_not_equal(lmdbx_last(txn, 9999, NULL, NULL, &k, &v), FT_ENOTFOUND);
+    mdb_txn_abort(txn);
+}
+
 static void the_callbacks_value_stops_the_scan_and_is_returned(void **state)
 {
     fx_t *fx = *state;
@@ -318,6 +346,7 @@ int main(void)
                                         fx_teardown),
         cmocka_unit_test_setup_teardown(a_prefix_bounds_the_scan_at_both_ends, fx_setup,
                                         fx_teardown),
+        cmocka_unit_test_setup_teardown(the_last_row_of_a_range, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(the_callbacks_value_stops_the_scan_and_is_returned,
                                         fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(rows_deleted_during_a_scan_leave_the_others, fx_setup,
