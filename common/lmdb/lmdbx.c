@@ -1,6 +1,7 @@
 /* lmdbx.c: LMDB environment opening, error mapping and scans (see lmdbx.h). */
 #include "lmdbx.h"
 #include "fsutil.h"
+#include "keys.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -279,4 +280,18 @@ int lmdbx_last(MDB_txn *txn, MDB_dbi dbi, const MDB_val *start, const MDB_val *p
 int lmdbx_row_del(const lmdbx_row_t *row)
 {
     return lmdbx_err(mdb_cursor_del(row->cur, 0));
+}
+
+void lmdbx_unread_note(lmdbx_unread_t *u, const MDB_val *key)
+{
+    if (!u) {
+        return;
+    }
+    if (u->n++ == 0) {
+        size_t n = key->mv_size < 32 ? key->mv_size : 32;
+        hex_encode(key->mv_data, n, u->first_key);
+        if (key->mv_size > n) {
+            memcpy(u->first_key + 2 * n, "...", 4);
+        }
+    }
 }

@@ -52,6 +52,17 @@ int lmdbx_get_meta(MDB_txn *txn, MDB_dbi dbi, const char *key, void *out, size_t
 int lmdbx_put_meta(MDB_txn *txn, MDB_dbi dbi, const char *key, const void *v,
                    size_t n) FT_MUST_CHECK;
 
+/* Rows a walk could not read. A walk over the rows of a kind (media files,
+ * progress rows...) goes on past a row that does not decode, so that one bad
+ * row does not hide the others, and ends with FT_ECORRUPT; this says how many
+ * there were and names the first by its key. */
+typedef struct {
+    uint64_t n;               /* rows that could not be read */
+    char first_key[2 * 32 + 4]; /* the first one's key in hex ("..." after 32 bytes) */
+} lmdbx_unread_t;
+/* Counts a row that could not be read; u may be NULL. */
+void lmdbx_unread_note(lmdbx_unread_t *u, const MDB_val *key);
+
 /* The row a scan hands to its callback. key and val are LMDB's memory:
  * valid until the transaction writes or ends. */
 typedef struct {
