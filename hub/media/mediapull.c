@@ -41,7 +41,6 @@
 #define MEDIA_CKPT_BYTES ((uint64_t)256 << 20)
 #define MEDIA_INDEX_MS 300
 #define MEDIA_GATE_MS 500
-#define MEDIA_MDB_MAP ((size_t)1 << 30)
 /* Storage full: pulling pauses, and is tried again this often. */
 #define MEDIA_RETRY_MS 5000
 /* Free space a chunk write must leave on the blob store's disk: kept for log
@@ -50,15 +49,9 @@
 /* Free space needed to resume after a pause (the reserve and room to work,
  * so that pulling does not flap between paused and running). */
 #define MEDIA_RESUME_BYTES (MEDIA_RESERVE_BYTES + ((uint64_t)16 << 20))
-/* STATE/media.status: the puller's state for `status`, one JSON object padded
- * to this size and rewritten in place (no new blocks on a full disk). */
-#define MEDIA_STATUS_FILE "media.status"
-#define MEDIA_STATUS_BYTES 1024
-
-struct hub_mdb_t {
-    MDB_env *env;
-    MDB_dbi files, held, bad, rcpt, meta;
-};
+/* STATE/media.status: the puller's state for `status` (mediastatus.h). */
+#define MEDIA_STATUS_FILE HUB_MEDIA_STATUS_FILE
+#define MEDIA_STATUS_BYTES HUB_MEDIA_STATUS_BYTES
 
 /* A file being pulled, in memory. */
 typedef struct {
@@ -103,7 +96,7 @@ typedef struct {
 } msess_t;
 
 struct hub_media_t {
-    hub_mdb_t db;
+    hub_mdb_t *db;
     blobstore_t *blobs;
     store_t *store;
     devlog_t *hublog;
@@ -164,134 +157,6 @@ static void set_bit(uint8_t *b, uint32_t i, bool v)
     } else {
         b[i / 8] &= (uint8_t) ~(1u << (i % 8));
     }
-}
-
-/* ---- the media database ---------------------------------------------------- */
-
-static int mdb_open_at(const char *state, hub_mdb_t *d)
-{
-    char path[4200];
-    if (fsutil_join(path, sizeof path, state, "mediadb") != FT_OK) {
-        return FT_EINVAL;
-    }
-    int err = lmdbx_open(path, MEDIA_MDB_MAP, 8, &d->env);
-    if (err != FT_OK) {
-        return err;
-    }
-    MDB_txn *txn = NULL;
-    int rc = mdb_txn_begin(d->env, NULL, 0, &txn);
-    if (rc == 0) {
-        rc = mdb_dbi_open(txn, "files", MDB_CREATE, &d->files);
-    }
-    if (rc == 0) {
-        rc = mdb_dbi_open(txn, "held", MDB_CREATE, &d->held);
-    }
-    if (rc == 0) {
-        rc = mdb_dbi_open(txn, "bad", MDB_CREATE, &d->bad);
-    }
-    if (rc == 0) {
-        rc = mdb_dbi_open(txn, "rcpt", MDB_CREATE, &d->rcpt);
-    }
-    if (rc == 0) {
-        rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &d->meta);
-    }
-    if (rc == 0) {
-        rc = mdb_txn_commit(txn);
-    } else if (txn) {
-        mdb_txn_abort(txn);
-    }
-    if (rc != 0) {
-        mdb_env_close(d->env);
-        d->env = NULL;
-        return lmdbx_err(rc);
-    }
-    return FT_OK;
-}
-
-int hub_mdb_open(const char *state, hub_mdb_t **out)
-{
-    *out = NULL;
-    hub_mdb_t *d = calloc(1, sizeof *d);
-    if (!d) {
-        return FT_ENOMEM;
-    }
-    int err = mdb_open_at(state, d);
-    if (err != FT_OK) {
-        free(d);
-        return err;
-    }
-    *out = d;
-    return FT_OK;
-}
-
-void hub_mdb_destroy(hub_mdb_t **d_p)
-{
-    hub_mdb_t *d = *d_p;
-    if (!d) {
-        return;
-    }
-    if (d->env) {
-        mdb_env_close(d->env);
-    }
-    free(d);
-    *d_p = NULL;
-}
-
-int hub_mdb_iter(hub_mdb_t *d, hub_mfile_fn fn, void *ctx)
-{
-    MDB_txn *txn = NULL;
-    int rc = mdb_txn_begin(d->env, NULL, MDB_RDONLY, &txn);
-    if (rc != 0) {
-        return lmdbx_err(rc);
-    }
-    MDB_cursor *cur = NULL;
-    rc = mdb_cursor_open(txn, d->files, &cur);
-    int ret = FT_OK;
-    if (rc == 0) {
-        MDB_val k, v;
-        for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
-             rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-            if (v.mv_size != sizeof(hub_mfile_t)) {
-                continue;
-            }
-            hub_mfile_t f;
-            memcpy(&f, v.mv_data, sizeof f);
-            ret = fn(ctx, &f);
-            if (ret != 0) {
-                break;
-            }
-        }
-        mdb_cursor_close(cur);
-    }
-    mdb_txn_abort(txn);
-    return ret;
-}
-
-int hub_mdb_get(hub_mdb_t *d, const uint8_t file_id[MEDIA_FILE_ID_BYTES], hub_mfile_t *out)
-{
-    MDB_txn *txn = NULL;
-    int rc = mdb_txn_begin(d->env, NULL, MDB_RDONLY, &txn);
-    if (rc != 0) {
-        return lmdbx_err(rc);
-    }
-    MDB_val k = {MEDIA_FILE_ID_BYTES, (void *)file_id}, v;
-    rc = mdb_get(txn, d->files, &k, &v);
-    int err = lmdbx_err(rc);
-    if (err == FT_OK) {
-        if (v.mv_size == sizeof *out) {
-            memcpy(out, v.mv_data, sizeof *out);
-        } else {
-            err = FT_ECORRUPT;
-        }
-    }
-    mdb_txn_abort(txn);
-    return err;
-}
-
-static int put_val(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen, const void *v, size_t n)
-{
-    MDB_val k = {klen, (void *)key}, val = {n, (void *)v};
-    return lmdbx_err(mdb_put(txn, dbi, &k, &val, 0));
 }
 
 /* ---- storage full: pause, retry, resume ---------------------------------- */
@@ -443,22 +308,6 @@ static int load_manifest(hub_media_t *hm, active_t *a)
     return err;
 }
 
-static int get_bitmap(MDB_txn *txn, MDB_dbi dbi, const uint8_t *file_id, uint8_t *out, size_t n)
-{
-    MDB_val k = {MEDIA_FILE_ID_BYTES, (void *)file_id}, v;
-    int rc = mdb_get(txn, dbi, &k, &v);
-    if (rc == MDB_NOTFOUND) {
-        memset(out, 0, n);
-        return FT_OK;
-    }
-    if (rc != 0) {
-        return lmdbx_err(rc);
-    }
-    memset(out, 0, n);
-    memcpy(out, v.mv_data, v.mv_size < n ? v.mv_size : n);
-    return FT_OK;
-}
-
 /* Chunks written to a's partial after its last checkpoint (the hub was
  * killed before the next): each slot not marked held whose bytes match the
  * manifest's hash is held again, so it is not asked for twice. A slot the
@@ -532,12 +381,12 @@ static int activate(hub_media_t *hm, const hub_mfile_t *row)
     }
     MDB_txn *txn = NULL;
     if (err == FT_OK) {
-        err = lmdbx_err(mdb_txn_begin(hm->db.env, NULL, MDB_RDONLY, &txn));
+        err = hub_mdb_begin(hm->db, false, &txn);
     }
     if (err == FT_OK) {
-        err = get_bitmap(txn, hm->db.held, row->file_id, a.held, nb);
+        err = hub_mdb_bitmap_read(hm->db, txn, HUB_MDB_HELD, row->file_id, a.held, nb);
         if (err == FT_OK) {
-            err = get_bitmap(txn, hm->db.bad, row->file_id, a.bad, nb);
+            err = hub_mdb_bitmap_read(hm->db, txn, HUB_MDB_BAD, row->file_id, a.bad, nb);
         }
         mdb_txn_abort(txn);
     }
@@ -617,7 +466,7 @@ static int index_visit(void *ctx, const store_entry_t *e)
             }
             hub_mfile_t *r = &f->rows[f->n++];
             memset(r, 0, sizeof *r);
-            r->version = 1;
+            r->version = 2;
             r->state = HMF_PULLING;
             memcpy(r->file_id, mf->file_id.data, MEDIA_FILE_ID_BYTES);
             memcpy(r->device, e->device, DEVID_BYTES);
@@ -645,26 +494,26 @@ static void index_new(hub_media_t *hm)
         return;
     }
     MDB_txn *txn = NULL;
-    if (mdb_txn_begin(hm->db.env, NULL, 0, &txn) != 0) {
+    if (hub_mdb_begin(hm->db, true, &txn) != FT_OK) {
         free(f.rows);
         return;
     }
     for (size_t i = 0; i < f.n && err == FT_OK; i++) {
-        MDB_val k = {MEDIA_FILE_ID_BYTES, f.rows[i].file_id}, v = {0, NULL};
-        if (mdb_get(txn, hm->db.files, &k, &v) == 0) {
-            continue; /* already known */
+        hub_mfile_t known;
+        err = hub_mdb_file_read(hm->db, txn, f.rows[i].file_id, &known);
+        if (err == FT_OK || err == FT_ECORRUPT) {
+            err = FT_OK; /* already known (a row that cannot be read is not replaced) */
+            continue;
         }
-        err = put_val(txn, hm->db.files, f.rows[i].file_id, MEDIA_FILE_ID_BYTES, &f.rows[i],
-                      sizeof f.rows[i]);
+        if (err == FT_ENOTFOUND) {
+            err = hub_mdb_file_write(hm->db, txn, &f.rows[i]);
+        }
     }
     if (err == FT_OK) {
-        err = lmdbx_put_meta_u64(txn, hm->db.meta, "cursor", f.last);
+        err = hub_mdb_cursor_write(hm->db, txn, f.last);
     }
     if (err == FT_OK) {
-        /* mdb_txn_commit ends the transaction even when it fails: aborting
-         * it again would free the environment's write transaction (LMDB
-         * 0.9) and crash the next one. */
-        err = lmdbx_env_err(hm->db.env, mdb_txn_commit(txn));
+        err = hub_mdb_commit(hm->db, txn);
     } else {
         mdb_txn_abort(txn);
     }
@@ -759,14 +608,15 @@ static void take_request(msess_t *s, const uint8_t *file_id, uint32_t index)
 static void resend_receipt(hub_media_t *hm, msess_t *s, const uint8_t *file_id)
 {
     MDB_txn *txn = NULL;
-    if (mdb_txn_begin(hm->db.env, NULL, MDB_RDONLY, &txn) != 0) {
+    if (hub_mdb_begin(hm->db, false, &txn) != FT_OK) {
         return;
     }
-    MDB_val k = {MEDIA_FILE_ID_BYTES, (void *)file_id}, v;
-    if (mdb_get(txn, hm->db.rcpt, &k, &v) == 0) {
+    const uint8_t *raw = NULL;
+    size_t len = 0;
+    if (hub_mdb_receipt_read(hm->db, txn, file_id, &raw, &len) == FT_OK) {
         mwire_msg_t m = {.kind = MWIRE_RECEIPT};
-        m.u.receipt.raw = v.mv_data;
-        m.u.receipt.len = v.mv_size;
+        m.u.receipt.raw = raw;
+        m.u.receipt.len = len;
         if (send_to(hm, s, &m) != FT_OK) {
             log_debug("media: receipt not delivered");
         }
@@ -1028,13 +878,13 @@ static void on_chunk(hub_media_t *hm, msess_t *s, const mwire_msg_t *m, bool via
 static int put_row(hub_media_t *hm, const active_t *a)
 {
     MDB_txn *txn = NULL;
-    int err = lmdbx_err(mdb_txn_begin(hm->db.env, NULL, 0, &txn));
+    int err = hub_mdb_begin(hm->db, true, &txn);
     if (err != FT_OK) {
         return err;
     }
-    err = put_val(txn, hm->db.files, a->row.file_id, MEDIA_FILE_ID_BYTES, &a->row, sizeof a->row);
+    err = hub_mdb_file_write(hm->db, txn, &a->row);
     if (err == FT_OK) {
-        return lmdbx_env_err(hm->db.env, mdb_txn_commit(txn));
+        return hub_mdb_commit(hm->db, txn);
     }
     mdb_txn_abort(txn);
     return err;
@@ -1148,14 +998,14 @@ static int finalize(hub_media_t *hm, active_t *a, char *what, size_t what_n)
     row.state = HMF_COMPLETE;
     row.completed_ms = now_ms();
     MDB_txn *txn = NULL;
-    err = lmdbx_err(mdb_txn_begin(hm->db.env, NULL, 0, &txn));
+    err = hub_mdb_begin(hm->db, true, &txn);
     if (err == FT_OK) {
-        err = put_val(txn, hm->db.rcpt, row.file_id, MEDIA_FILE_ID_BYTES, raw, raw_len);
+        err = hub_mdb_receipt_write(hm->db, txn, row.file_id, raw, raw_len);
         if (err == FT_OK) {
-            err = put_val(txn, hm->db.files, row.file_id, MEDIA_FILE_ID_BYTES, &row, sizeof row);
+            err = hub_mdb_file_write(hm->db, txn, &row);
         }
         if (err == FT_OK) {
-            err = lmdbx_env_err(hm->db.env, mdb_txn_commit(txn));
+            err = hub_mdb_commit(hm->db, txn);
         } else {
             mdb_txn_abort(txn);
         }
@@ -1227,7 +1077,7 @@ static int commit_dirty(hub_media_t *hm, char *what, size_t what_n)
     }
     if (any) {
         MDB_txn *txn = NULL;
-        int err = lmdbx_err(mdb_txn_begin(hm->db.env, NULL, 0, &txn));
+        int err = hub_mdb_begin(hm->db, true, &txn);
         for (size_t i = 0; i < hm->n_act && err == FT_OK; i++) {
             active_t *a = &hm->act[i];
             if (!a->dirty) {
@@ -1238,17 +1088,16 @@ static int commit_dirty(hub_media_t *hm, char *what, size_t what_n)
             if (row.held + row.bad == row.n_chunks && row.bad > 0) {
                 row.state = HMF_DAMAGED;
             }
-            err = put_val(txn, hm->db.held, row.file_id, MEDIA_FILE_ID_BYTES, a->held, nb);
+            err = hub_mdb_bitmap_write(hm->db, txn, HUB_MDB_HELD, row.file_id, a->held, nb);
             if (err == FT_OK) {
-                err = put_val(txn, hm->db.bad, row.file_id, MEDIA_FILE_ID_BYTES, a->bad, nb);
+                err = hub_mdb_bitmap_write(hm->db, txn, HUB_MDB_BAD, row.file_id, a->bad, nb);
             }
             if (err == FT_OK) {
-                err =
-                    put_val(txn, hm->db.files, row.file_id, MEDIA_FILE_ID_BYTES, &row, sizeof row);
+                err = hub_mdb_file_write(hm->db, txn, &row);
             }
         }
         if (err == FT_OK) {
-            err = lmdbx_env_err(hm->db.env, mdb_txn_commit(txn)); /* ends txn even when it fails */
+            err = hub_mdb_commit(hm->db, txn); /* ends txn even when it fails */
         } else if (txn) {
             mdb_txn_abort(txn);
         }
@@ -1728,7 +1577,7 @@ int hub_media_start(const char *state, store_t *store, devlog_t *hublog, const k
     if (!hm->o.global) {
         hm->o.global = HUB_MEDIA_DEFAULT_GLOBAL;
     }
-    int err = mdb_open_at(state, &hm->db);
+    int err = hub_mdb_open(state, &hm->db);
     if (err == FT_OK) {
         err = fsutil_join(hm->blob_root, sizeof hm->blob_root, state, "blobs");
     }
@@ -1748,14 +1597,20 @@ int hub_media_start(const char *state, store_t *store, devlog_t *hublog, const k
         return err;
     }
     MDB_txn *txn = NULL;
-    if (mdb_txn_begin(hm->db.env, NULL, MDB_RDONLY, &txn) == 0) {
-        if (lmdbx_get_meta_u64(txn, hm->db.meta, "cursor", &hm->cursor) != FT_OK) {
+    if (hub_mdb_begin(hm->db, false, &txn) == FT_OK) {
+        if (hub_mdb_cursor_read(hm->db, txn, &hm->cursor) != FT_OK) {
             hm->cursor = 0;
         }
         mdb_txn_abort(txn);
     }
-    if (hub_mdb_iter(&hm->db, load_pulling, hm) != FT_OK) {
-        log_warn("media: cannot list the files in progress");
+    lmdbx_unread_t unread = {0};
+    err = hub_mdb_iter(hm->db, load_pulling, hm, &unread);
+    if (err == FT_ECORRUPT && unread.n) {
+        log_error("media: %llu rows of the media database cannot be read (the first: file %s): "
+                  "those files are not resumed; every other file in progress is",
+                  (unsigned long long)unread.n, unread.first_key);
+    } else if (err != FT_OK) {
+        log_error("media: cannot list the files in progress: %s", ft_strerror(err));
     }
     hm->free_bytes = free_bytes_at(hm->blob_root);
     status_open(hm, state);
@@ -1851,45 +1706,7 @@ void hub_media_stop(hub_media_t **m_p)
         close(hm->status_fd);
     }
     blobstore_destroy(&hm->blobs);
-    if (hm->db.env) {
-        mdb_env_close(hm->db.env);
-    }
+    hub_mdb_destroy(&hm->db);
     free(hm);
     *m_p = NULL;
-}
-
-json_t *hub_media_pulling_json(const char *state)
-{
-    char path[4200], buf[MEDIA_STATUS_BYTES + 1];
-    if (fsutil_join(path, sizeof path, state, MEDIA_STATUS_FILE) != FT_OK) {
-        return NULL;
-    }
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        return NULL;
-    }
-    json_t *o = NULL;
-    for (int attempt = 0; attempt < 3 && !o; attempt++) { /* a read may meet a rewrite */
-        ssize_t n = pread(fd, buf, MEDIA_STATUS_BYTES, 0);
-        if (n <= 0) {
-            break;
-        }
-        buf[n] = '\0';
-        o = json_loads(buf, 0, NULL);
-        if (o && !json_is_object(o)) {
-            json_decref(o);
-            o = NULL;
-        }
-    }
-    close(fd);
-    if (!o) {
-        return NULL;
-    }
-    /* Written by a hub that is gone (killed, or its disk lost): not running. */
-    json_int_t pid = json_integer_value(json_object_get(o, "pid"));
-    const char *st = json_string_value(json_object_get(o, "state"));
-    if (st && strcmp(st, "stopped") != 0 && pid > 0 && kill((pid_t)pid, 0) != 0 && errno == ESRCH) {
-        json_object_set_new(o, "state", json_string("stopped"));
-    }
-    return o;
 }

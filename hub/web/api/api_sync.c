@@ -18,7 +18,7 @@
 #include "bodyjson.h"
 #include "evalstats.h"
 #include "hlc.h"
-#include "mediapull.h"
+#include "mediastatus.h"
 #include "httpparse.h"
 #include "logging.h"
 #include "utf8.h"
