@@ -666,6 +666,13 @@ void hub_media_status_print(const char *state, FILE *out)
             fprintf(out, "media data:  no data path; chunks on the secure link\n");
         }
     }
+    json_int_t held = json_integer_value(json_object_get(p, "held_back"));
+    if (pstate && strcmp(pstate, "stopped") != 0 && held > 0) {
+        fprintf(out,
+                "media HELD:  %lld files have every chunk but cannot be finished (the last: %s); "
+                "kept, tried again, nothing concluded against the edge\n",
+                (long long)held, json_string_value(json_object_get(p, "held_reason")));
+    }
     if (pstate && strcmp(pstate, "paused") == 0) {
         json_int_t since = json_integer_value(json_object_get(p, "since_ms"));
         json_int_t free_b = json_integer_value(json_object_get(p, "free_bytes"));

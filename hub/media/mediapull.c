@@ -72,6 +72,11 @@ typedef struct {
     mcheck_file_t *chk; /* NULL until the first chunk is fed */
     uint32_t vnext;     /* next chunk to feed */
     bool vstop;         /* streaming off: the completion pass starts from 0 */
+    /* Held back: every chunk is in, but the file key does not open with the
+     * hub's archive key (finalize: FT_EKEY). Not finished, not failed; tried
+     * again at key_retry_ms. */
+    bool key_held;
+    int64_t key_retry_ms;
 } active_t;
 
 /* A request in flight. */
@@ -138,6 +143,7 @@ struct hub_media_t {
     uint64_t data_reasked;  /* data-path chunks asked again on the secure link */
     int64_t data_warned_ms; /* last "dropped" warning */
     uint64_t status_reasked, status_dropped; /* as last written to media.status */
+    char held_what[240]; /* why the last file held back is (see active_t.key_held) */
 };
 
 static int64_t now_ms(void)
@@ -177,14 +183,19 @@ static void status_write(hub_media_t *hm, const char *pulling)
     if (hm->status_fd < 0) {
         return;
     }
+    json_int_t held = 0;
+    for (size_t i = 0; i < hm->n_act; i++) {
+        held += hm->act[i].key_held;
+    }
     json_t *o = json_pack(
-        "{s:I, s:s, s:I, s:I, s:I, s:I, s:s, s:s, s:I, s:I, s:I}", "pid", (json_int_t)getpid(),
-        "state", pulling, "since_ms", (json_int_t)hm->paused_ms, "checked_ms", (json_int_t)now_ms(),
-        "retry_s", (json_int_t)(MEDIA_RETRY_MS / 1000), "free_bytes",
+        "{s:I, s:s, s:I, s:I, s:I, s:I, s:s, s:s, s:I, s:I, s:I, s:I, s:s}", "pid",
+        (json_int_t)getpid(), "state", pulling, "since_ms", (json_int_t)hm->paused_ms, "checked_ms",
+        (json_int_t)now_ms(), "retry_s", (json_int_t)(MEDIA_RETRY_MS / 1000), "free_bytes",
         hm->free_bytes == UINT64_MAX ? -1 : (json_int_t)hm->free_bytes, "error",
         hm->paused ? ft_strerror(hm->pause_err) : "", "reason", hm->paused ? hm->pause_what : "",
         "data_port", (json_int_t)(hm->data_router ? hm->data_port : 0), "data_reasked",
-        (json_int_t)hm->data_reasked, "data_dropped", (json_int_t)hm->data_dropped);
+        (json_int_t)hm->data_reasked, "data_dropped", (json_int_t)hm->data_dropped, "held_back",
+        held, "held_reason", held ? hm->held_what : "");
     hm->status_reasked = hm->data_reasked;
     hm->status_dropped = hm->data_dropped;
     char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
@@ -890,80 +901,111 @@ static int put_row(hub_media_t *hm, const active_t *a)
     return err;
 }
 
+/* Where the completion pass reads a's chunks: its partial, or the published
+ * blob (fd) when an earlier attempt got that far. */
+typedef struct {
+    active_t *a;
+    int fd;
+} chunk_src_t;
+
+static int read_stored_chunk(void *ctx, uint32_t index, uint64_t off, uint8_t *buf, size_t len)
+{
+    const chunk_src_t *src = ctx;
+    (void)index;
+    if (src->a->part) {
+        return blobstore_partial_read(src->a->part, off, buf, len);
+    }
+    return pread(src->fd, buf, len, (off_t)off) == (ssize_t)len ? FT_OK : FT_EIO;
+}
+
 /* Decrypts the whole file (from its partial, or from the published blob when
  * an earlier attempt got that far) and checks the content hash; publishes the
  * blob, signs the receipt and stores it with the row in state COMPLETE.
- * FT_OK when the file left PULLING (COMPLETE, or FAILED when the content does
- * not match); otherwise the error that stopped it (what: what failed): the
- * file stays PULLING with every chunk held and the call can be repeated. */
+ * FT_OK when the file left PULLING: COMPLETE, or FAILED when what the device
+ * signed does not hold together (mcheck_complete: MISMATCH; an integrity
+ * event). Otherwise the error that stopped it (what: what failed, and why)
+ * and the file stays PULLING with every chunk held, so that the call can be
+ * repeated: FT_EKEY when the file key does not open with the hub's archive
+ * key (the caller holds the file back), or a local error -- a chunk that
+ * cannot be read back or changed since it was checked, no memory, the
+ * publish or the receipt -- on which the caller pauses. A local error is
+ * never taken for tampering. */
 static int finalize(hub_media_t *hm, active_t *a, char *what, size_t what_n)
 {
     char idhex[33];
     hex_encode(a->row.file_id, MEDIA_FILE_ID_BYTES, idhex);
-    int fd = -1; /* the published blob, when there is no partial */
+    chunk_src_t src = {a, -1};
     if (!a->part) {
-        fd = blobstore_open_read(hm->blobs, a->row.merkle_root);
-        if (fd < 0) {
+        src.fd = blobstore_open_read(hm->blobs, a->row.merkle_root);
+        if (src.fd < 0) {
             snprintf(what, what_n, "cannot read the published blob of file %s", idhex);
-            return fd;
+            return src.fd;
         }
     }
-    uint8_t key[MEDIA_KEY_BYTES], chash[MEDIA_HASH_BYTES];
     media_content_t c;
     uint32_t from = 0; /* chunks before it were checked as they arrived */
-    int err = FT_OK;
     if (a->part && a->chk && !a->vstop) {
         from = mcheck_file_wait(hm->check, a->chk, &c); /* 0 if a chunk did not decrypt */
     } else {
         media_content_init(&c);
     }
-    err = media_key_unseal(a->sealed, sizeof a->sealed, hm->keys->archive_pk, hm->keys->archive_sk,
-                           key);
     /* The streaming state is used up here: a repeated call (the publish or
      * the receipt failed) checks the whole file again. */
     a->vstop = true;
-    uint8_t *ct = malloc(a->row.chunk_size + MEDIA_TAG_BYTES);
-    if (!ct) {
-        err = FT_ENOMEM;
-    }
     if (from > 0) {
         log_debug("media: file %s: %u of %u chunks were checked as they arrived", idhex, from,
                   a->row.n_chunks);
     }
-    for (uint32_t i = from; err == FT_OK && i < a->row.n_chunks; i++) {
-        uint32_t len = media_chunk_len(a->row.size, a->row.chunk_size, i);
-        uint64_t off = (uint64_t)i * (a->row.chunk_size + MEDIA_TAG_BYTES);
-        if (a->part) {
-            err = blobstore_partial_read(a->part, off, ct, len + MEDIA_TAG_BYTES);
+    mcheck_info_t fi = {.file_id = a->row.file_id,
+                        .size = a->row.size,
+                        .chunk_size = a->row.chunk_size,
+                        .n_chunks = a->row.n_chunks,
+                        .hashes = (const uint8_t(*)[MEDIA_HASH_BYTES])a->hashes,
+                        .content_hash = a->row.content_hash,
+                        .sealed = a->sealed,
+                        .archive_pk = hm->keys->archive_pk,
+                        .archive_sk = hm->keys->archive_sk};
+    mcheck_result_t res;
+    mcheck_complete(&fi, &c, from, read_stored_chunk, &src, hm->buf, &res);
+    if (src.fd >= 0) {
+        close(src.fd);
+    }
+    char dev[DEVID_TEXT_SIZE];
+    devid_format(a->row.device, dev);
+    switch (res.verdict) {
+    case MCHECK_NO_KEY:
+        snprintf(what, what_n,
+                 "file %s from device %s: the hub's archive key does not open the file key sealed "
+                 "in its signed manifest (is this hub's key file the one whose archive key the "
+                 "edge was given?)",
+                 idhex, dev);
+        return res.err;
+    case MCHECK_LOCAL:
+        if (res.err == FT_EIO && res.chunk != UINT32_MAX) {
+            snprintf(what, what_n,
+                     "cannot check file %s: chunk %u cannot be read back from the blob store, or "
+                     "no longer matches what was checked when it arrived (a fault of this hub's "
+                     "storage, not evidence against the edge)",
+                     idhex, res.chunk);
+        } else if (res.chunk != UINT32_MAX) {
+            snprintf(what, what_n, "cannot check file %s: chunk %u cannot be read back", idhex,
+                     res.chunk);
         } else {
-            err =
-                pread(fd, ct, len + MEDIA_TAG_BYTES, (off_t)off) == (ssize_t)(len + MEDIA_TAG_BYTES)
-                    ? FT_OK
-                    : FT_EIO;
+            snprintf(what, what_n, "cannot check file %s", idhex);
         }
-        if (err == FT_OK) {
-            err = media_chunk_decrypt(key, a->row.file_id, i, ct, len + MEDIA_TAG_BYTES, hm->buf);
+        return res.err;
+    case MCHECK_MISMATCH:
+        if (res.err == FT_ECRYPTO) {
+            log_error("media: file %s from device %s: chunk %u, as the device signed it, does not "
+                      "decrypt with the file key sealed in its manifest",
+                      idhex, dev, res.chunk);
+        } else {
+            log_error("media: file %s from device %s does not decrypt to its signed content hash "
+                      "(content differs)",
+                      idhex, dev);
         }
-        if (err == FT_OK) {
-            media_content_update(&c, hm->buf, len);
-        }
-    }
-    media_content_final(&c, chash);
-    sodium_memzero(key, sizeof key);
-    sodium_memzero(hm->buf, a->row.chunk_size);
-    free(ct);
-    if (fd >= 0) {
-        close(fd);
-    }
-    if (err == FT_ENOMEM) {
-        snprintf(what, what_n, "cannot check file %s", idhex);
-        return err;
-    }
-    bool match = err == FT_OK && sodium_memcmp(chash, a->row.content_hash, MEDIA_HASH_BYTES) == 0;
-    if (!match) {
-        log_error("media: file %s does not decrypt to its content hash (%s)", idhex,
-                  err == FT_OK ? "content differs" : ft_strerror(err));
-        chunk_integrity(hm, a, 0, "content_hash_mismatch", NULL, 0);
+        chunk_integrity(hm, a, res.chunk == UINT32_MAX ? 0 : res.chunk, "content_hash_mismatch",
+                        NULL, 0);
         a->row.state = HMF_FAILED;
         if (put_row(hm, a) != FT_OK) {
             log_warn("media: file %s: the failed state is not stored; checked again after a "
@@ -971,7 +1013,10 @@ static int finalize(hub_media_t *hm, active_t *a, char *what, size_t what_n)
                      idhex);
         }
         return FT_OK;
+    case MCHECK_MATCH:
+        break;
     }
+    int err = FT_OK;
     if (a->part) {
         uint64_t stored_size =
             (uint64_t)(a->row.n_chunks - 1) * (a->row.chunk_size + MEDIA_TAG_BYTES) +
@@ -1052,6 +1097,28 @@ static bool checkpoint_due(const hub_media_t *hm, int64_t t)
     return false;
 }
 
+/* A file whose key does not open (finalize: FT_EKEY, what: why): it keeps
+ * every chunk and stays PULLING, nothing is concluded against the edge, the
+ * other files go on; said once (and in `status`), tried again every
+ * MEDIA_RETRY_MS. */
+static void hold_back(hub_media_t *hm, active_t *a, const char *what)
+{
+    a->key_retry_ms = now_ms() + MEDIA_RETRY_MS;
+    if (a->key_held) {
+        log_debug("media: still held back: %s", what);
+        return;
+    }
+    a->key_held = true;
+    log_error("media: %s; held back, tried again every %d s", what, MEDIA_RETRY_MS / 1000);
+    char idhex[33], dev[DEVID_TEXT_SIZE];
+    hex_encode(a->row.file_id, MEDIA_FILE_ID_BYTES, idhex);
+    devid_format(a->row.device, dev);
+    snprintf(hm->held_what, sizeof hm->held_what,
+             "file %s from device %s: the hub's archive key does not open its file key", idhex,
+             dev);
+    status_write(hm, hm->paused ? "paused" : "running");
+}
+
 /* Group commit: syncs written partials, then commits bitmaps and rows, then
  * finishes the files whose chunks are all held. FT_OK, or the error that
  * stopped it (what: what failed); nothing is counted held that is not both
@@ -1118,10 +1185,20 @@ static int commit_dirty(hub_media_t *hm, char *what, size_t what_n)
     }
     for (size_t i = 0; i < hm->n_act;) {
         active_t *a = &hm->act[i];
-        if (!a->dirty && a->row.state == HMF_PULLING && a->row.held == a->row.n_chunks) {
+        if (!a->dirty && a->row.state == HMF_PULLING && a->row.held == a->row.n_chunks &&
+            (!a->key_held || hm->ckpt_ms >= a->key_retry_ms)) {
             int err = finalize(hm, a, what, what_n);
+            if (err == FT_EKEY) {
+                hold_back(hm, a, what);
+                i++;
+                continue;
+            }
             if (err != FT_OK) {
                 return err;
+            }
+            if (a->key_held) {
+                a->key_held = false;
+                status_write(hm, hm->paused ? "paused" : "running");
             }
         }
         if (a->row.state != HMF_PULLING) {

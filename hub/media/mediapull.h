@@ -14,6 +14,21 @@
  * bytes were fdatasync'ed AND the bitmap committed, so a resume never asks
  * again for a committed chunk.
  *
+ * Finishing a file (all chunks held): the content check's completion pass
+ * (mediacheck.h, mcheck_complete) decrypts what was not checked as it
+ * arrived and checks the content hash. Only what the device signed not
+ * holding together -- a chunk that still matches its signed hash but does
+ * not decrypt under the sealed file key, or content that differs from its
+ * signed hash -- marks the file FAILED and records an integrity event. A
+ * file key that the hub's archive key does not open (the hub's key file, or
+ * the archive key the edge was given, is wrong) holds that file back: it
+ * stays PULLING with every chunk, the error says so once (and `status`:
+ * media HELD), it is tried again every MEDIA_RETRY_MS and finishes once the
+ * key is right; other files go on. A local fault -- a chunk that cannot be
+ * read back, or that the hub's storage changed since it was checked, no
+ * memory, publishing or storing the receipt -- pauses pulling with what is
+ * wrong and is retried (as for a full disk). Neither is taken for tampering.
+ *
  * Durability: received chunks go into the file's partial at once and are
  * made durable at checkpoints (mediapull.c, MEDIA_CKPT_*); a restarted hub
  * finds chunks written after its last checkpoint by their hashes.
