@@ -78,3 +78,8 @@ endforeach()
 # once the hub's key file is right (tests/media/key_not_opened.sh).
 ft_add_script_test(media_key_not_opened_held_back_not_tampering media/key_not_opened.sh
   TIMEOUT 300 LABELS media)
+# A published blob that changed on the hub's disk before its receipt was
+# stored: pulling pauses and says which chunk, no integrity event; fixed, the
+# file completes (tests/media/local_fault.sh; ft_mtool setstate).
+ft_add_script_test(media_local_fault_pauses_not_tampering media/local_fault.sh
+  TIMEOUT 300 LABELS media)

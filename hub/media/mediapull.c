@@ -320,13 +320,14 @@ static int load_manifest(hub_media_t *hm, active_t *a)
 }
 
 /* Chunks written to a's partial after its last checkpoint (the hub was
- * killed before the next): each slot not marked held whose bytes match the
+ * killed before the next); none when the file was published already (only
+ * its receipt is missing: no partial). Each slot not marked held whose bytes match the
  * manifest's hash is held again, so it is not asked for twice. A slot the
  * disk lost (power cut) simply does not match and is asked for. */
 static void recover_unsynced(hub_media_t *hm, active_t *a)
 {
     uint64_t size = 0;
-    if (blobstore_partial_size(a->part, &size) != FT_OK || size == 0) {
+    if (!a->part || blobstore_partial_size(a->part, &size) != FT_OK || size == 0) {
         return;
     }
     uint32_t slot = a->row.chunk_size + MEDIA_TAG_BYTES;
