@@ -1292,6 +1292,46 @@ static void prune_ages_files_by_the_logs_clock(void **state)
     assert_int_equal(file_state(fx, 2, &nch), MFILE_PRUNED);
 }
 
+/* An ACKED file whose row is of version 1 (the raw struct of before the
+ * codec) is pruned like any other: its chunks go, its row says PRUNED (in
+ * the codec now), a media_pruned event is logged. */
+static void a_file_row_of_version_1_is_pruned(void **state)
+{
+    fx_t *fx = *state;
+    const int64_t day = 86400000;
+    const uint64_t now = hlc_wall_ms();
+    fx_reopen_with_clock(fx, now);
+    store_file(fx, 6, MFILE_ACKED, (int64_t)now - 20 * day, 3, 1000);
+    uint8_t id[MEDIA_FILE_ID_BYTES];
+    file_id(id, 6);
+    MDB_txn *txn = txn_begin(fx, 0);
+    mstore_file_t f;
+    assert_int_equal(mstore_file_get(fx->m, txn, id, &f), FT_OK);
+    file_v1_t o = file_v1_of(&f);
+    MDB_dbi dbi;
+    assert_int_equal(mdb_dbi_open(txn, "mfiles", 0, &dbi), 0);
+    MDB_val k = {MEDIA_FILE_ID_BYTES, id}, v = {sizeof o, &o};
+    assert_int_equal(mdb_put(txn, dbi, &k, &v, 0), 0);
+    txn_commit(txn);
+    uint64_t head = 0;
+    uint8_t hash[ENTRY_HASH_BYTES];
+    assert_int_equal(devlog_head(fx->log, &head, hash), FT_OK);
+
+    unsigned pruned = 0;
+    assert_int_equal(mstore_prune(fx->m, 10 * (uint64_t)day, 0, &pruned), FT_OK);
+    assert_int_equal(pruned, 1);
+    uint32_t nch = 9;
+    assert_int_equal(file_state(fx, 6, &nch), MFILE_PRUNED);
+    assert_int_equal(nch, 0);
+    assert_pruned_events(fx, head, 1);
+    txn = txn_begin(fx, MDB_RDONLY);
+    assert_int_equal(mstore_file_get(fx->m, txn, id, &f), FT_OK);
+    assert_int_equal(f.version, 2);
+    assert_true(f.pruned_ms == (int64_t)now);
+    assert_string_equal(f.name, "clip-6.mp4");
+    mdb_txn_abort(txn);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1337,6 +1377,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(free_bytes_count_freed_pages_an_open_reader_still_holds,
                                         fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(prune_ages_files_by_the_logs_clock, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(a_file_row_of_version_1_is_pruned, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(reserved_chunks_filled_in_place_read_back_like_put_ones,
                                         fx_setup, fx_teardown),
     };
