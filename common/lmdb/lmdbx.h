@@ -57,7 +57,7 @@ int lmdbx_put_meta(MDB_txn *txn, MDB_dbi dbi, const char *key, const void *v,
  * row does not hide the others, and ends with FT_ECORRUPT; this says how many
  * there were and names the first by its key. */
 typedef struct {
-    uint64_t n;               /* rows that could not be read */
+    uint64_t n;                 /* rows that could not be read */
     char first_key[2 * 32 + 4]; /* the first one's key in hex ("..." after 32 bytes) */
 } lmdbx_unread_t;
 /* Counts a row that could not be read; u may be NULL. */
