@@ -1769,6 +1769,8 @@ void hub_media_stop(hub_media_t **m_p)
         active_free(hm, &hm->act[i]);
     }
     free(hm->act);
+    hm->act = NULL;
+    hm->n_act = 0; /* status_write below counts the files held back */
     mcheck_stop(&hm->check);
     for (size_t i = 0; i < hm->n_sess; i++) {
         free(hm->sess[i].reqs);
