@@ -146,6 +146,9 @@ static void set_error(edge_sync_t *s, const char *text)
 static int last_receipt(MDB_txn *txn, MDB_dbi dbi, uint64_t epoch, uint64_t *seq, MDB_val *val)
 {
     *seq = 0;
+    if (val) {
+        *val = (MDB_val){0, NULL};
+    }
     uint8_t pb[8];
     lmdbx_put_u64(pb, epoch);
     MDB_val prefix = {sizeof pb, pb}, k, v;
