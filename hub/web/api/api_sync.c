@@ -29,9 +29,9 @@
 #include "devices.h"
 #include "evalstats.h"
 #include "hlc.h"
+#include "mediastatus.h"
 #include "httpparse.h"
 #include "logging.h"
-#include "mediapull.h"
 #include "utf8.h"
 
 #include <math.h>
