@@ -10,14 +10,22 @@
 #   - Range: a good range 206, an unsatisfiable one 416, a malformed or
 #     backwards one is ignored (200, the whole file);
 #   - path segments are decoded once: a media ID escaped once is found, the
-#     same escaped twice is not.
+#     same escaped twice is not;
+#   - a limit that is not a whole number in range stops `run` at start,
+#     naming the key;
+# and a logged-in dashboard user polling throughout is answered in under 2 s
+# (p95).
 set -euo pipefail
 source "$FT_SRC/tests/web/lib.sh"
+# shellcheck source=poller.sh
+source "$FT_SRC/tests/security/poller.sh"
 ATTACK=$FT_BUILD/tests/security/ft_attack
 [ -x "$ATTACK" ] || fail "$ATTACK is not built"
 le() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a <= b) }'; }
 web_fixture
 HTTP_PORT=${URL##*:}
+sec_web_on
+poll_start
 # A media file the hub holds, for the ranges.
 head -c 300000 /dev/urandom >"$T/clip.mp4"
 "$EDGE" ingest "$T/clip.mp4" --recorder DSJ-0031 --state "$T/car1" >/dev/null 2>&1 ||
@@ -99,5 +107,19 @@ expect 200 "a media ID with one escaped character"
 call staff GET "/api/media/%25${hexc:1}${MEDIA_ID:1}"
 expect 404 "a media ID escaped twice"
 echo "path: escaped once 200, twice 404"
+poll_stop
 edge_stop car1
 hub_stop_clean
+
+# ---- a limit that is not a whole number in range stops the start ----
+cp "$T/hub/hub.conf" "$T/hub.conf.good"
+for bad in "http.max_per_address = 0" "http.request_timeout_s = 10s" "http.streams_per_session = 65"; do
+  cp "$T/hub.conf.good" "$T/hub/hub.conf"
+  echo "$bad" >>"$T/hub/hub.conf"
+  rc_of timeout 60 "$HUB" run --state "$T/hub" --http 127.0.0.1:0 --publish off 2>"$T/bad.err" </dev/null
+  [ "$RC" = 1 ] || fail "run with \"$bad\" exited $RC, not 1"
+  grepq -F "${bad%% =*} must be a whole number from" "$T/bad.err" ||
+    fail "run with \"$bad\" does not name the key: $(cat "$T/bad.err")"
+done
+cp "$T/hub.conf.good" "$T/hub/hub.conf"
+echo "malformed limits: run stops at start (exit 1), naming the key"

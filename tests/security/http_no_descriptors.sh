@@ -6,7 +6,10 @@
 # (850,000 lines in a minute before): its messages are limited to 10 lines
 # a minute plus a summary, and its listener pauses 100 ms a try, so the log
 # grows by less than 1 MB and the listener does not spin; once the attack
-# ends the dashboard answers a logged-in user again.
+# ends the dashboard answers a logged-in user again. That user polls
+# throughout: during the attack the hub has no descriptor to accept the
+# user's connections with (its figures are printed, not bounded); after it,
+# the user is answered in under 2 s (p95).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 ulimit -Sn 256
@@ -15,10 +18,10 @@ hub_conf_try sync.max_connections 4000
 hub_conf_try sync.max_handshaking 4000
 sec_web_on
 sec_hub_start
-web_login watch "$WATCH_PW"
 log0=$(log_bytes)
 nofile=$(hub_nofile)
 echo "hub pid $HUB_PID: descriptor limit $nofile, $(hub_fds) open"
+poll_start
 "$ATTACK" idle "$PORT" 400 20 >"$T/idle.sync" &
 PIDS+=("$!")
 A=$!
@@ -48,8 +51,13 @@ while [ $((SECONDS - start)) -lt 14 ]; do
 done
 cpu1=$(cpu)
 wait "$A"
+echo -n "during the attack: "
+poll_stop report
 sleep 2
-code=$(curl -s -o /dev/null -w '%{http_code}' -b "$T/jar.watch" --max-time 10 "$URL/api/sync")
+poll_start
+sleep 4
+echo -n "after the attack: "
+poll_stop
 kill -0 "$HUB_PID" || fail "the hub died"
 hub_stop # its last line counts the messages not logged
 log1=$(log_bytes)
@@ -59,7 +67,6 @@ echo "$knocks tries at the dashboard in 14 s while the hub had up to $fds of $no
 grep ' http: ' "$T/hub/hub.log" | sed -n '1p;$p'
 unlogged=$(grep -o 'http: [0-9]* more messages' "$T/hub/hub.log" | awk '{ s += $2 } END { print s + 0 }')
 echo "messages of libmicrohttpd: $(grep -c ' http: [A-Z]' "$T/hub/hub.log" || true) logged, $unlogged not logged"
-[ "$code" = 200 ] || fail "the dashboard answered $code after the attack"
 le "$busy" 4 || fail "the hub's own threads used ${busy} s of CPU in 14 s (libmicrohttpd's listener spinning?)"
 [ $((log1 - log0)) -lt 1000000 ] || fail "the log grew by $((log1 - log0)) bytes"
 [ "$(grep -c ' http: ' "$T/hub/hub.log" || true)" -le 13 ] || fail "too many lines of libmicrohttpd"
