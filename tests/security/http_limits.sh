@@ -89,7 +89,7 @@ range() { # RANGE: sets RCODE and RBYTES
 }
 range "bytes=100-199"
 [ "$RCODE" = 206 ] && [ "$RBYTES" = 100 ] || fail "bytes=100-199 gave $RCODE, $RBYTES bytes"
-cmp -s "$T/part" <(tail -c +101 "$T/clip.mp4" | head -c 100) || fail "the range's bytes differ"
+cmp -s "$T/part" <(head -c 200 "$T/clip.mp4" | tail -c 100) || fail "the range's bytes differ"
 range "bytes=$size-"
 [ "$RCODE" = 416 ] || fail "a range past the end gave $RCODE"
 for bad in "bytes=abc" "bytes=5-3" "items=0-9" "bytes=0-1,5-9" "bytes=--3"; do

@@ -23,14 +23,14 @@ sec_web_on() {
 # $T/hub/web/url removed before): waits for the URL it writes; sets URL
 # (http://127.0.0.1:PORT) and HTTP_PORT.
 web_url_wait() {
-  local i
-  for i in $(seq $((100 * ${FT_SLOW:-${WAIT_SLOW:-1}}))); do
+  for _ in $(seq $((100 * ${FT_SLOW:-${WAIT_SLOW:-1}}))); do
     [ -s "$T/hub/web/url" ] && break
     sleep 0.1
   done
   [ -s "$T/hub/web/url" ] || fail "the hub wrote no dashboard URL"
   URL=$(head -n1 "$T/hub/web/url")
   URL=${URL%/}
+  # shellcheck disable=SC2034 # used by the scripts
   HTTP_PORT=${URL##*:}
 }
 
@@ -78,8 +78,7 @@ poll_start() {
 # prints them (for a test in which the hub is meant not to answer for a
 # while).
 poll_stop() {
-  local i
-  for i in $(seq 100); do # a short test: 5 requests at least
+  for _ in $(seq 100); do # a short test: 5 requests at least
     [ "$(wc -l <"$T/poll.txt")" -ge 5 ] && break
     sleep 0.2
   done
@@ -94,7 +93,7 @@ poll_stop() {
   echo "dashboard user: $n requests to /api/sync, $bad not answered 200, p95 ${p95} s, slowest ${max:-0} s"
   [ "${1:-}" = report ] && return 0
   [ "$n" -ge 5 ] || fail "the poller made only $n requests"
-  [ "$bad" = 0 ] || fail "$bad dashboard requests were not answered 200: $(awk '$1 != 200' "$T/poll.txt" | head -n 3 | tr '\n' ' ')"
+  [ "$bad" = 0 ] || fail "$bad dashboard requests were not answered 200: $(awk '$1 != 200' "$T/poll.txt" | sed -n 1,3p | tr '\n' ' ')"
   awk -v a="$p95" 'BEGIN { exit !(a <= 2) }' ||
     fail "the dashboard answered the logged-in user in ${p95} s (p95; bound 2 s)"
 }
