@@ -214,7 +214,11 @@ static void send_hello(edge_media_t *em)
     pending_t p = {0};
     MDB_txn *txn = NULL;
     if (mdb_txn_begin(mstore_env(em->m), NULL, MDB_RDONLY, &txn) == 0) {
-        if (mstore_file_iter(em->m, txn, collect_pending, &p) != FT_OK) {
+        lmdbx_unread_t unread = {0};
+        int err = mstore_file_iter(em->m, txn, collect_pending, &p, &unread);
+        if (err == FT_ECORRUPT && unread.n) {
+            mstore_unread_report(em->m, MSTORE_ROWS_FILE, &unread); /* the others are sent */
+        } else if (err != FT_OK) {
             p.n = 0;
         }
         mdb_txn_abort(txn);
@@ -716,6 +720,7 @@ void edge_media_stop(edge_media_t **m_p)
 typedef struct {
     json_t *transfers, *ingesting;
     uint64_t stored, acked, pruned, bytes_pending, chunks_stored_bytes;
+    lmdbx_unread_t unread_files, unread_progress;
 } status_acc_t;
 
 static int status_file(void *ctx, const mstore_file_t *f)
@@ -782,9 +787,11 @@ json_t *edge_media_status_json(devlog_t *log)
         if (mstore_meta_get(m, txn, "storage_full", &paused, 1) != FT_OK) {
             paused = 0;
         }
-        if (mstore_file_iter(m, txn, status_file, &a) != FT_OK ||
-            mstore_progress_iter(m, txn, status_progress, &a) != FT_OK) {
-            log_warn("media status incomplete");
+        int ferr = mstore_file_iter(m, txn, status_file, &a, &a.unread_files);
+        int perr = mstore_progress_iter(m, txn, status_progress, &a, &a.unread_progress);
+        if ((ferr != FT_OK && !(ferr == FT_ECORRUPT && a.unread_files.n)) ||
+            (perr != FT_OK && !(perr == FT_ECORRUPT && a.unread_progress.n))) {
+            log_warn("media status incomplete: %s", ft_strerror(ferr != FT_OK ? ferr : perr));
         }
         mdb_txn_abort(txn);
     }
@@ -802,6 +809,14 @@ json_t *edge_media_status_json(devlog_t *log)
                   (json_int_t)free_bytes, "map_bytes", (json_int_t)map, "full", paused != 0);
     if (o) {
         json_object_set_new(o, "inbox_problems", problems ? problems : json_array());
+        /* Rows that cannot be read are counted, not left out in silence. */
+        json_object_set_new(o, "rows_unreadable",
+                            json_integer((json_int_t)(a.unread_files.n + a.unread_progress.n)));
+        if (a.unread_files.n || a.unread_progress.n) {
+            json_object_set_new(o, "first_unreadable",
+                                json_string(a.unread_files.n ? a.unread_files.first_key
+                                                             : a.unread_progress.first_key));
+        }
     } else {
         json_decref(problems);
     }
@@ -827,6 +842,13 @@ void edge_media_status_print(devlog_t *log, FILE *out)
             (double)json_integer_value(json_object_get(st, "free_bytes")) / 1048576.0,
             (double)json_integer_value(json_object_get(st, "map_bytes")) / 1048576.0,
             json_is_true(json_object_get(st, "full")) ? " — FULL: ingest paused" : "");
+    json_int_t unread = json_integer_value(json_object_get(o, "rows_unreadable"));
+    if (unread > 0) {
+        fprintf(out,
+                "media:       %lld rows of the media store cannot be read (the first has key %s): "
+                "not counted above\n",
+                (long long)unread, json_string_value(json_object_get(o, "first_unreadable")));
+    }
     size_t i;
     json_t *v;
     json_array_foreach(json_object_get(o, "ingesting"), i, v)

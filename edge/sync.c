@@ -148,29 +148,20 @@ static void set_error(edge_sync_t *s, const char *text)
 static int last_receipt(MDB_txn *txn, MDB_dbi dbi, uint64_t epoch, uint64_t *seq, MDB_val *val)
 {
     *seq = 0;
-    MDB_cursor *cur = NULL;
-    int rc = mdb_cursor_open(txn, dbi, &cur);
-    if (rc != MDB_SUCCESS) {
-        return lmdbx_err(rc);
+    if (val) {
+        *val = (MDB_val){0, NULL};
     }
-    uint8_t start[16];
-    lmdbx_put_u64(start, epoch + 1);
-    lmdbx_put_u64(start + 8, 0);
-    MDB_val k = {sizeof start, start}, v;
-    rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-    if (rc == MDB_SUCCESS) {
-        rc = mdb_cursor_get(cur, &k, &v, MDB_PREV);
-    } else if (rc == MDB_NOTFOUND) {
-        rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
-    }
-    if (rc == MDB_SUCCESS && k.mv_size == 16 && lmdbx_get_u64(k.mv_data) == epoch) {
+    uint8_t pb[8];
+    lmdbx_put_u64(pb, epoch);
+    MDB_val prefix = {sizeof pb, pb}, k, v;
+    int err = lmdbx_last(txn, dbi, NULL, &prefix, &k, &v);
+    if (err == FT_OK && k.mv_size == 16) {
         *seq = lmdbx_get_u64((const uint8_t *)k.mv_data + 8);
         if (val) {
             *val = v;
         }
     }
-    mdb_cursor_close(cur);
-    return rc == MDB_SUCCESS || rc == MDB_NOTFOUND ? FT_OK : lmdbx_err(rc);
+    return err == FT_ENOTFOUND ? FT_OK : err;
 }
 
 /* Opens the receipts and sync databases (creating them) in env. */
