@@ -880,6 +880,12 @@ int hub_sync_new(store_t *store, devlog_t *hublog, const keys_t *keys, const hub
     if (!s->zctx) {
         goto fail;
     }
+    /* CurveZMQ's handshakes and the decryption of every batch run on the
+     * context's I/O threads: one per core, like the signature checks. */
+    int io_threads = (int)workpool_size(s->pool);
+    if (io_threads > 1) {
+        zmq_ctx_set(s->zctx, ZMQ_IO_THREADS, io_threads);
+    }
     /* The ZAP handler first: no handshake can happen before it is there. */
     err = zap_new_audited(s->zctx, store, hublog, ZAP_DOMAIN, "sync", &s->zap);
     if (err != FT_OK) {
