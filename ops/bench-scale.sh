@@ -53,7 +53,7 @@ echo "hub: RSS at start $(awk '/VmRSS/ {printf "%.1f MB", $2 / 1024}' "/proc/$hu
   --hub-pid "$hub_pid" | tee "$T/run.txt"
 "$HUB" verify --state "$T/hub" --json >"$T/verify.json" || true
 sed 's/,"devices":\[.*\],"hublog"/,"hublog"/; s/^/hub verify: /' "$T/verify.json"
-grep -q '"ok":true' "$T/verify.json" && verified=OK || verified=FAILED
+grep -q '^{"ok":true' "$T/verify.json" && verified=OK || verified=FAILED
 # The reference of the same run: this machine's single-core Ed25519 verify
 # rate, and the seconds that checking every entry's signature on one core
 # alone would take.
