@@ -41,6 +41,13 @@ ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 "$HUB" init --state "$T/hub" --listen "tcp://127.0.0.1:$port" --json >"$T/init.json"
 hub_key=$(sed -n 's/.*"hub_key":"\([0-9a-f]*\)".*/\1/p' "$T/init.json")
 echo "media.listen = tcp://127.0.0.1:$((port + 2))" >>"$T/hub/hub.conf"
+# A hub for a fleet keeps one connection per vehicle: the sync port's cap
+# (256 by default, docs/operations.md) is raised to the fleet, and as many
+# may be in their handshake at once when the whole fleet arrives together.
+{
+  echo "sync.max_connections = $((edges + 64))"
+  echo "sync.max_handshaking = $((edges + 64))"
+} >>"$T/hub/hub.conf"
 "$build/bench/ft-bench-scale" enroll "$T/hub" "$edges" "$T/keys"
 "$HUB" run --state "$T/hub" --http off --publish off 2>"$T/hub.log" &
 hub_pid=$!
