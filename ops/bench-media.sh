@@ -371,8 +371,8 @@ if [ -n "${BENCH_PROFILE:-}" ]; then
     [ -s "$f" ] || continue
     echo
     echo "profile of the $side (perf record -g, last counted fieldtrail leg): by library"
-    perf report -i "$f" --no-children --sort dso -g none 2>/dev/null | grep -v '^#' | awk 'NF' | head -n 8
+    perf report -i "$f" --no-children --sort dso -g none 2>/dev/null | awk '!/^#/ && NF && n++ < 8'
     echo "by function (self)"
-    perf report -i "$f" --no-children --sort dso,sym -g none 2>/dev/null | grep -v '^#' | awk 'NF' | head -n 14
+    perf report -i "$f" --no-children --sort dso,sym -g none 2>/dev/null | awk '!/^#/ && NF && n++ < 14'
   done
 fi
