@@ -22,6 +22,21 @@ struct engine_t {
     int log_err; /* the last hub-log append failure, until one succeeds */
 };
 
+/* An index of an older layout is upgraded when the engine opens it, said in
+ * the log before and after (it reads every record once). */
+static void upgrade_note(void *ctx, uint64_t from, uint64_t to, size_t records, bool done)
+{
+    (void)ctx;
+    if (!done) {
+        log_info("case index: upgrading from layout %llu to %llu (the compact form of each "
+                 "record, read once from the store)",
+                 (unsigned long long)from, (unsigned long long)to);
+    } else {
+        log_info("case index: upgraded to layout %llu (%zu records)", (unsigned long long)to,
+                 records);
+    }
+}
+
 int engine_new(const char *index_dir, size_t map_size, const engine_opts_t *opts, engine_t **out)
 {
     *out = NULL;
@@ -34,6 +49,9 @@ int engine_new(const char *index_dir, size_t map_size, const engine_opts_t *opts
         e->o.batch = ENGINE_DEFAULT_BATCH;
     }
     int err = index_open(index_dir, map_size, &e->idx);
+    if (err == FT_OK && e->o.store) {
+        err = index_upgrade(e->idx, e->o.store, upgrade_note, NULL);
+    }
     if (err == FT_OK) {
         err = alerts_open(e->idx, &e->alerts);
     }
@@ -245,6 +263,10 @@ void case_view_free(case_view_t *v)
     free(v->media_items);
     free(v->media_texts);
     free(v->ref_texts);
+    for (size_t i = 0; i < v->n_compact; i++) {
+        free(v->compact[i]);
+    }
+    free(v->compact);
     memset(v, 0, sizeof *v);
 }
 
@@ -273,16 +295,25 @@ json_t *case_view_conflicting(const case_view_t *v, size_t i)
 }
 
 /* Loads the records among refs into v (recs, rec_items, views, ref_texts:
- * room for n each); media refs among them are appended to *mrefs. */
+ * room for n each); media refs among them are appended to *mrefs. With
+ * compact, a record whose index row holds its compact form is made from it
+ * (v->compact) instead of being read from the store. */
 static int load_records(index_txn_t *it, store_txn_t *st, const uint8_t *refs, size_t n,
-                        case_view_t *v, uint8_t **mrefs, size_t *mn)
+                        case_view_t *v, uint8_t **mrefs, size_t *mn, bool compact)
 {
     size_t k = 0;
     int err = FT_OK;
+    if (compact) {
+        v->compact = calloc(n ? n : 1, sizeof *v->compact);
+        if (!v->compact) {
+            return FT_ENOMEM;
+        }
+    }
     for (size_t i = 0; i < n && err == FT_OK; i++) {
         const uint8_t *r = refs + i * INDEX_REF_BYTES;
         index_item_t *item = &v->rec_items[k];
-        err = index_item_get(it, r, item);
+        Ft__Record *crec = NULL;
+        err = compact ? index_item_get_compact(it, r, item, &crec) : index_item_get(it, r, item);
         if (err != FT_OK) {
             break;
         }
@@ -299,27 +330,35 @@ static int load_records(index_txn_t *it, store_txn_t *st, const uint8_t *refs, s
             continue;
         }
         if (item->kind != INDEX_RECORD) {
+            free(crec);
             continue;
         }
-        const uint8_t *raw = NULL;
-        size_t len = 0;
-        err = store_entry_get(st, r, lmdbx_get_u64(r + DEVID_BYTES),
-                              lmdbx_get_u64(r + DEVID_BYTES + 8), &raw, &len);
-        if (err == FT_OK) {
-            err = entry_open(raw, len, &v->views[k]);
-        }
-        if (err != FT_OK) {
-            break;
-        }
-        const Ft__Body *b = v->views[k].entry->body;
-        if (!b || b->kind_case != FT__BODY__KIND_RECORD || !b->record) {
-            entry_view_free(&v->views[k]);
-            continue;
+        const Ft__Record *rec = NULL;
+        if (crec) {
+            v->compact[v->n_compact++] = crec;
+            rec = crec;
+        } else {
+            const uint8_t *raw = NULL;
+            size_t len = 0;
+            err = store_entry_get(st, r, lmdbx_get_u64(r + DEVID_BYTES),
+                                  lmdbx_get_u64(r + DEVID_BYTES + 8), &raw, &len);
+            if (err == FT_OK) {
+                err = entry_open(raw, len, &v->views[k]);
+            }
+            if (err != FT_OK) {
+                break;
+            }
+            const Ft__Body *b = v->views[k].entry->body;
+            if (!b || b->kind_case != FT__BODY__KIND_RECORD || !b->record) {
+                entry_view_free(&v->views[k]);
+                continue;
+            }
+            rec = b->record;
         }
         index_ref_text(r, v->ref_texts[k]);
         gap_record_t *g = &v->recs[k];
         g->ref = v->ref_texts[k];
-        g->rec = b->record;
+        g->rec = rec;
         g->start_ms = item->start_ms;
         g->end_ms = item->end_ms;
         g->time_ms = item->time_ms;
@@ -329,10 +368,91 @@ static int load_records(index_txn_t *it, store_txn_t *st, const uint8_t *refs, s
     return err;
 }
 
+/* Identity order without the content (unit, case, id), for grouping. */
+static int by_ident(const void *pa, const void *pb, void *ctx)
+{
+    const ident_entry_t *ie = ctx;
+    const ident_entry_t *a = &ie[*(const size_t *)pa], *b = &ie[*(const size_t *)pb];
+    int c = strcmp(a->unit ? a->unit : "", b->unit ? b->unit : "");
+    if (c == 0) {
+        c = strcmp(a->case_id ? a->case_id : "", b->case_id ? b->case_id : "");
+    }
+    if (c == 0) {
+        c = strcmp(a->id, b->id);
+    }
+    return c;
+}
+
+/* The content hash of record i (identity.h), from its decoded record or,
+ * when it was made from the compact form, from its stored entry. */
+static int content_hash(store_txn_t *st, const case_view_t *v, size_t i, uint8_t out[32])
+{
+    if (v->views[i].entry) {
+        return devlog_record_hash(v->recs[i].rec, out);
+    }
+    const uint8_t *r = v->rec_items[i].ref;
+    const uint8_t *raw = NULL;
+    size_t len = 0;
+    entry_view_t ev;
+    int err = store_entry_get(st, r, lmdbx_get_u64(r + DEVID_BYTES),
+                              lmdbx_get_u64(r + DEVID_BYTES + 8), &raw, &len);
+    if (err == FT_OK) {
+        err = entry_open(raw, len, &ev);
+    }
+    if (err != FT_OK) {
+        return err;
+    }
+    const Ft__Body *b = ev.entry->body;
+    err = b && b->kind_case == FT__BODY__KIND_RECORD && b->record
+              ? devlog_record_hash(b->record, out)
+              : FT_ECORRUPT;
+    entry_view_free(&ev);
+    return err;
+}
+
+/* Fills the content hashes that grouping compares: those of entries that
+ * share their identity with another entry of the view (ident_same). A
+ * record alone in its identity -- nearly every record -- is never hashed,
+ * and its hash is never read (identity.c). */
+static int hash_shared_identities(store_txn_t *st, const case_view_t *v, ident_entry_t *ie,
+                                  size_t n)
+{
+    size_t *order = malloc((n ? n : 1) * sizeof *order);
+    if (!order) {
+        return FT_ENOMEM;
+    }
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (ie[i].id && ie[i].id[0]) {
+            order[m++] = i;
+        }
+    }
+    qsort_r(order, m, sizeof *order, by_ident, ie);
+    int err = FT_OK;
+    for (size_t g = 0; g < m && err == FT_OK;) {
+        size_t end = g + 1;
+        while (end < m && by_ident(&order[g], &order[end], ie) == 0) {
+            end++;
+        }
+        bool shared = false;
+        for (size_t a = g; a < end && !shared; a++) {
+            for (size_t b = a + 1; b < end && !shared; b++) {
+                shared = ident_same(&ie[order[a]], &ie[order[b]]);
+            }
+        }
+        for (size_t a = g; shared && a < end && err == FT_OK; a++) {
+            err = content_hash(st, v, order[a], ie[order[a]].content);
+        }
+        g = end;
+    }
+    free(order);
+    return err;
+}
+
 /* Sorts the loaded records by identity (hub/gaps/identity.h): those to
  * evaluate first, then witnesses and conflicting versions; fills roles,
  * primary and the conflicts. */
-static int group_identities(case_view_t *v)
+static int group_identities(case_view_t *v, store_txn_t *st)
 {
     size_t n = v->n_all;
     ident_entry_t *ie = calloc(n ? n : 1, sizeof *ie);
@@ -358,9 +478,9 @@ static int group_identities(case_view_t *v)
                                 .amends = rec->amends,
                                 .order = it->arrival,
                                 .ref = v->ref_texts[i]};
-        if (rec->id && rec->id[0]) {
-            err = devlog_record_hash(rec, ie[i].content);
-        }
+    }
+    if (err == FT_OK) {
+        err = hash_shared_identities(st, v, ie, n);
     }
     if (err == FT_OK) {
         err = ident_group(ie, n, out, &ic, &nic);
@@ -431,8 +551,8 @@ static int group_identities(case_view_t *v)
     return err;
 }
 
-int case_view_load(index_txn_t *it, store_txn_t *st, const char *case_id, const uint8_t *ref,
-                   case_view_t *v)
+static int view_load(index_txn_t *it, store_txn_t *st, const char *case_id, const uint8_t *ref,
+                     case_view_t *v, bool compact)
 {
     memset(v, 0, sizeof *v);
     uint8_t *refs = NULL, *mrefs = NULL;
@@ -470,9 +590,9 @@ int case_view_load(index_txn_t *it, store_txn_t *st, const char *case_id, const 
         err = FT_ENOMEM;
         goto out;
     }
-    err = load_records(it, st, refs, n, v, &mrefs, &mn);
+    err = load_records(it, st, refs, n, v, &mrefs, &mn, compact);
     if (err == FT_OK) {
-        err = group_identities(v);
+        err = group_identities(v, st);
     }
     if (err != FT_OK) {
         goto out;
@@ -545,6 +665,18 @@ out:
         case_view_free(v);
     }
     return err;
+}
+
+int case_view_load(index_txn_t *it, store_txn_t *st, const char *case_id, const uint8_t *ref,
+                   case_view_t *v)
+{
+    return view_load(it, st, case_id, ref, v, false);
+}
+
+int case_view_load_compact(index_txn_t *it, store_txn_t *st, const char *case_id,
+                           const uint8_t *ref, case_view_t *v)
+{
+    return view_load(it, st, case_id, ref, v, true);
 }
 
 /* ---- step 1: catch up ------------------------------------------------------ */
@@ -787,9 +919,9 @@ static int eval_unit(engine_t *e, index_txn_t *it, store_txn_t *st, const index_
             size_t cn = u->n - 1 < sizeof case_id - 1 ? u->n - 1 : sizeof case_id - 1;
             memcpy(case_id, u->b + 1, cn);
             case_id[cn] = '\0';
-            err = case_view_load(it, st, case_id, NULL, &v);
+            err = case_view_load_compact(it, st, case_id, NULL, &v);
         } else {
-            err = case_view_load(it, st, NULL, u->b + 1, &v);
+            err = case_view_load_compact(it, st, NULL, u->b + 1, &v);
         }
         if (err == FT_ENOTFOUND) {
             return FT_OK;

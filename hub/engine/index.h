@@ -12,7 +12,8 @@
  * key), as text "DEVICE-ID/epoch/seq".
  *
  * Tables:
- *   items        ref -> item row (kind, corrected times, case, id, media...)
+ *   items        ref -> item row (kind, corrected times, case, id, media...;
+ *                for a record also its compact form, compact.h)
  *   case_items   case \0 ref              every record and media item of a case
  *   act_officer  officer \0 start | ref    activities, by officer and time
  *   act_recorder recorder \0 start | ref   activities, by recorder and time
@@ -148,6 +149,21 @@ int index_devseen_put(index_txn_t *t, const uint8_t device[DEVID_BYTES],
 
 int index_item_get(index_txn_t *t, const uint8_t ref[INDEX_REF_BYTES],
                    index_item_t *out) FT_MUST_CHECK;
+/* The same, and for a record indexed with its compact form (compact.h) the
+ * record as the gap rules read it (*rec: one allocation, free() it); *rec
+ * is NULL when the row holds none (then read the stored entry). */
+int index_item_get_compact(index_txn_t *t, const uint8_t ref[INDEX_REF_BYTES], index_item_t *out,
+                           Ft__Record **rec) FT_MUST_CHECK;
+
+/* Brings an index of an older layout to the current one with what only the
+ * store holds (layout 3: the compact form of every record, read from its
+ * stored entry), in batches of one transaction each, resuming where an
+ * interrupted upgrade stopped. note (may be NULL) hears of it before (done
+ * false) and after (done true, records filled): the caller logs it. A new
+ * or current index is left as it is (no note). */
+typedef void (*index_upgrade_fn)(void *ctx, uint64_t from_layout, uint64_t to_layout,
+                                 size_t records, bool done);
+int index_upgrade(index_t *idx, store_t *store, index_upgrade_fn note, void *ctx) FT_MUST_CHECK;
 
 /* Refs of a case's items (records and media with that case), in key order.
  * *refs is malloc'd (INDEX_REF_BYTES each); the caller frees it. */
