@@ -8,6 +8,8 @@
 #include "record.h"
 #include "utf8.h"
 
+#include <sodium.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -242,6 +244,52 @@ static int apply_alerts(engine_t *e, index_txn_t *it, const index_unit_t *u, con
         json_decref(raised[i]);
     }
     free(raised);
+    return err;
+}
+
+/* What a unit raised, as a digest: everything of each alert that the alert
+ * tables keep from it (gaps.h gap_alert_t), in the order raised. */
+static void raised_digest(const gap_alerts_t *ga, uint8_t out[INDEX_DIGEST_BYTES])
+{
+    crypto_generichash_state h;
+    crypto_generichash_init(&h, NULL, 0, INDEX_DIGEST_BYTES);
+    uint8_t n[8];
+    lmdbx_put_u64(n, ga->n);
+    crypto_generichash_update(&h, n, sizeof n);
+    for (size_t i = 0; i < ga->n; i++) {
+        const gap_alert_t *g = &ga->items[i];
+        const char *parts[] = {
+            g->rule ? g->rule->id : "", g->id, g->article, g->case_id, g->subject, g->detail};
+        for (size_t p = 0; p < sizeof parts / sizeof parts[0]; p++) {
+            /* each with its terminator: no two lists hash alike */
+            crypto_generichash_update(&h, (const uint8_t *)parts[p], strlen(parts[p]) + 1);
+        }
+        lmdbx_put_u64(n, (uint64_t)g->at_ms);
+        crypto_generichash_update(&h, n, sizeof n);
+    }
+    crypto_generichash_final(&h, out, INDEX_DIGEST_BYTES);
+}
+
+/* apply_alerts for a case, record or media unit, skipped when the unit
+ * raises exactly what it raised when its alerts were last made current:
+ * then alerts_apply would change nothing (every alert it raised is open or
+ * justified since, and the ones it no longer raised are resolved or
+ * justified: a justification is final, and nothing else moves an alert of
+ * the unit), and a re-evaluation costs no alert JSON and no row reads. */
+static int apply_unit_alerts(engine_t *e, index_txn_t *it, const index_unit_t *u,
+                             const gap_alerts_t *ga, int64_t now_ms, json_t *events)
+{
+    uint8_t now_d[INDEX_DIGEST_BYTES], last[INDEX_DIGEST_BYTES];
+    bool found = false;
+    raised_digest(ga, now_d);
+    int err = index_unit_digest(it, u, last, &found);
+    if (err != FT_OK || (found && memcmp(now_d, last, sizeof last) == 0)) {
+        return err;
+    }
+    err = apply_alerts(e, it, u, ga, NULL, NULL, now_ms, events);
+    if (err == FT_OK) {
+        err = index_set_unit_digest(it, u, now_d);
+    }
     return err;
 }
 
@@ -932,7 +980,7 @@ static int eval_unit(engine_t *e, index_txn_t *it, store_txn_t *st, const index_
         err = gaps_eval_case(e->o.pack, &v.c, now_ms, &ga);
         next = gaps_next_deadline(e->o.pack, &v.c, now_ms);
         if (err == FT_OK) {
-            err = apply_alerts(e, it, u, &ga, NULL, NULL, now_ms, events);
+            err = apply_unit_alerts(e, it, u, &ga, now_ms, events);
         }
         case_view_free(&v);
     } else if (u->b[0] == 'M' && u->n == 1 + INDEX_REF_BYTES) {
@@ -965,7 +1013,7 @@ static int eval_unit(engine_t *e, index_txn_t *it, store_txn_t *st, const index_
             next = m.end_ms + rule->grace_ms + 1;
         }
         if (err == FT_OK) {
-            err = apply_alerts(e, it, u, &ga, NULL, NULL, now_ms, events);
+            err = apply_unit_alerts(e, it, u, &ga, now_ms, events);
         }
     } else {
         return FT_OK; /* devices and integrity events are judged in side_steps */

@@ -34,7 +34,7 @@
 struct index_t {
     MDB_env *env;
     MDB_dbi items, case_items, act_officer, act_recorder, med_officer, med_recorder, med_id, cited,
-        checkouts, rec_id, idents, deadlines, unit_due, dirty, devseen, meta;
+        checkouts, rec_id, idents, deadlines, unit_due, dirty, devseen, meta, unit_alerts;
 };
 
 /* Layout of the tables: 2 added idents (filled from items when an index of
@@ -339,6 +339,7 @@ int index_open(const char *dir, size_t map_size, index_t **out)
         {"dirty", &idx->dirty},
         {"devseen", &idx->devseen},
         {"meta", &idx->meta},
+        {"unit_alerts", &idx->unit_alerts},
     };
     for (size_t i = 0; rc == MDB_SUCCESS && i < sizeof dbs / sizeof dbs[0]; i++) {
         rc = mdb_dbi_open(txn, dbs[i].name, MDB_CREATE, dbs[i].dbi);
@@ -1078,6 +1079,35 @@ static int reresolve_one(index_txn_t *t, void *ctx, const uint8_t *ref, int64_t 
     }
     (void)ms;
     return err;
+}
+
+/* ---- what each unit raised last ------------------------------------------ */
+
+int index_unit_digest(index_txn_t *t, const index_unit_t *u, uint8_t out[INDEX_DIGEST_BYTES],
+                      bool *found)
+{
+    *found = false;
+    MDB_val k = {u->n, (void *)u->b}, v;
+    int rc = mdb_get(t->txn, t->idx->unit_alerts, &k, &v);
+    if (rc == MDB_NOTFOUND) {
+        return FT_OK;
+    }
+    if (rc != MDB_SUCCESS) {
+        return lmdbx_err(rc);
+    }
+    if (v.mv_size != INDEX_DIGEST_BYTES) {
+        return FT_OK; /* not one of ours: the unit is judged in full */
+    }
+    memcpy(out, v.mv_data, INDEX_DIGEST_BYTES);
+    *found = true;
+    return FT_OK;
+}
+
+int index_set_unit_digest(index_txn_t *t, const index_unit_t *u,
+                          const uint8_t digest[INDEX_DIGEST_BYTES])
+{
+    MDB_val k = {u->n, (void *)u->b}, v = {INDEX_DIGEST_BYTES, (void *)digest};
+    return lmdbx_err(mdb_put(t->txn, t->idx->unit_alerts, &k, &v, 0));
 }
 
 /* ---- taking entries in ---------------------------------------------------- */

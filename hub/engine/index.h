@@ -29,6 +29,9 @@
  *   unit_due     unit -> due
  *   dirty        unit                      units changed since their evaluation
  *   devseen      device -> last Hello seen (clock rule)
+ *   unit_alerts  unit -> digest of the alerts it raised at its last
+ *                evaluation (engine.c: an evaluation that raises the same
+ *                alerts again changes nothing and skips the alert tables)
  *   meta         cursor, integrity cursor, longest media / activity span
  *
  * An evaluation unit is what the gap engine evaluates as a whole: a case
@@ -141,6 +144,14 @@ int index_due(index_txn_t *t, int64_t now_ms, size_t *n) FT_MUST_CHECK;
 int index_set_deadline(index_txn_t *t, const index_unit_t *u, int64_t due_ms) FT_MUST_CHECK;
 /* Marks every case and caseless record and media unit dirty (full re-evaluation). */
 int index_mark_all(index_txn_t *t, size_t *n) FT_MUST_CHECK;
+
+/* The digest of the alerts a unit raised when its alerts were last made
+ * current (*found false if none), and storing it. */
+#define INDEX_DIGEST_BYTES 32
+int index_unit_digest(index_txn_t *t, const index_unit_t *u, uint8_t out[INDEX_DIGEST_BYTES],
+                      bool *found) FT_MUST_CHECK;
+int index_set_unit_digest(index_txn_t *t, const index_unit_t *u,
+                          const uint8_t digest[INDEX_DIGEST_BYTES]) FT_MUST_CHECK;
 
 /* Last Hello of a device the clock rule saw (0 if none), and storing it. */
 int index_devseen_get(index_txn_t *t, const uint8_t device[DEVID_BYTES], int64_t *hello_ms);
