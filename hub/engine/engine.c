@@ -21,7 +21,8 @@ struct engine_t {
     engine_opts_t o;
     index_t *idx;
     alerts_t *alerts;
-    int log_err; /* the last hub-log append failure, until one succeeds */
+    int log_err;      /* the last hub-log append failure, until one succeeds */
+    size_t due_taken; /* units due_in marked (for engine_stats_t) */
 };
 
 /* An index of an older layout is upgraded when the engine opens it, said in
@@ -809,44 +810,60 @@ static int tail_one(void *ctx, const store_entry_t *en)
     return FT_OK;
 }
 
+/* One batch of new entries into the index in `it` (events of justification
+ * records appended to events). *full: the batch was full (more may wait). */
+static int catch_up_in(engine_t *e, index_txn_t *it, int64_t now_ms, json_t *events, size_t *taken,
+                       bool *full)
+{
+    tail_t t = {.e = e, .now = now_ms, .it = it, .events = events};
+    *taken = 0;
+    *full = false;
+    uint64_t cursor = 0, integ = 0;
+    int err = index_cursor(it, &cursor, &integ);
+    if (err == FT_OK) {
+        err = store_begin(e->o.store, false, &t.st);
+    }
+    if (err == FT_OK) {
+        err = store_entries_since(e->o.store, cursor, tail_one, &t);
+        if (err == 1) {
+            err = FT_OK;
+        }
+    }
+    store_abort(&t.st);
+    if (err == FT_OK && t.taken) {
+        err = index_set_cursor(it, t.last, integ);
+    }
+    *taken = t.taken;
+    *full = t.taken >= e->o.batch;
+    return err;
+}
+
 int engine_catch_up(engine_t *e, int64_t now_ms, engine_stats_t *st)
 {
     for (;;) {
-        tail_t t = {.e = e, .now = now_ms};
-        int err = index_begin(e->idx, true, &t.it);
+        index_txn_t *it = NULL;
+        int err = index_begin(e->idx, true, &it);
         if (err != FT_OK) {
             return err;
         }
-        uint64_t cursor = 0, integ = 0;
-        err = index_cursor(t.it, &cursor, &integ);
-        if (err == FT_OK) {
-            err = store_begin(e->o.store, false, &t.st);
-        }
-        t.events = json_array();
-        if (err == FT_OK) {
-            err = store_entries_since(e->o.store, cursor, tail_one, &t);
-            if (err == 1) {
-                err = FT_OK;
-            }
-        }
-        store_abort(&t.st);
-        if (err == FT_OK && t.taken == 0) {
-            index_abort(&t.it);
-            json_decref(t.events);
+        json_t *events = json_array();
+        size_t taken = 0;
+        bool full = false;
+        err = events ? catch_up_in(e, it, now_ms, events, &taken, &full) : FT_ENOMEM;
+        if (err == FT_OK && taken == 0) {
+            index_abort(&it);
+            json_decref(events);
             break;
         }
         if (err == FT_OK) {
-            err = index_set_cursor(t.it, t.last, integ);
+            err = finish_batch(e, &it, events);
         }
-        if (err == FT_OK) {
-            err = finish_batch(e, &t.it, t.events);
-        }
-        index_abort(&t.it);
+        index_abort(&it);
         if (st && err == FT_OK) {
-            st->entries += t.taken;
-            st->events += json_array_size(t.events);
+            st->entries += taken;
+            st->events += json_array_size(events);
         }
-        json_decref(t.events);
+        json_decref(events);
         if (err != FT_OK) {
             return err;
         }
@@ -917,19 +934,15 @@ static int clock_one(void *ctx, const store_device_t *d)
     return err;
 }
 
-static int side_steps(engine_t *e, int64_t now_ms, engine_stats_t *stats)
+/* Integrity events and clocks, in `it`. */
+static int side_steps_in(engine_t *e, index_txn_t *it, int64_t now_ms, json_t *events)
 {
-    side_t s = {.e = e, .now = now_ms};
-    int err = index_begin(e->idx, true, &s.it);
-    if (err != FT_OK) {
-        return err;
-    }
+    side_t s = {.e = e, .now = now_ms, .it = it, .events = events};
     uint64_t cursor = 0, integ = 0;
-    err = index_cursor(s.it, &cursor, &integ);
+    int err = index_cursor(s.it, &cursor, &integ);
     if (err == FT_OK) {
         err = store_begin(e->o.store, false, &s.st);
     }
-    s.events = json_array();
     s.last = integ;
     if (err == FT_OK) {
         err = store_integrity_iter(s.st, integ, integrity_one, &s);
@@ -941,14 +954,6 @@ static int side_steps(engine_t *e, int64_t now_ms, engine_stats_t *stats)
     if (err == FT_OK && s.last != integ) {
         err = index_set_cursor(s.it, cursor, s.last);
     }
-    if (err == FT_OK) {
-        err = finish_batch(e, &s.it, s.events);
-    }
-    index_abort(&s.it);
-    if (stats && err == FT_OK) {
-        stats->events += json_array_size(s.events);
-    }
-    json_decref(s.events);
     return err;
 }
 
@@ -1025,6 +1030,25 @@ static int eval_unit(engine_t *e, index_txn_t *it, store_txn_t *st, const index_
     return err;
 }
 
+/* Up to ENGINE_UNIT_BATCH dirty units evaluated in `it` (units: room for
+ * as many). *n: how many were taken. */
+static int evaluate_in(engine_t *e, index_txn_t *it, index_unit_t *units, int64_t now_ms,
+                       json_t *events, size_t *n)
+{
+    *n = 0;
+    int err = index_take_dirty(it, units, ENGINE_UNIT_BATCH, n);
+    if (err != FT_OK || *n == 0) {
+        return err;
+    }
+    store_txn_t *st = NULL;
+    err = store_begin(e->o.store, false, &st);
+    for (size_t i = 0; err == FT_OK && i < *n; i++) {
+        err = eval_unit(e, it, st, &units[i], now_ms, events);
+    }
+    store_abort(&st);
+    return err;
+}
+
 static int evaluate_dirty(engine_t *e, int64_t now_ms, engine_stats_t *stats)
 {
     index_unit_t *units = malloc(ENGINE_UNIT_BATCH * sizeof *units);
@@ -1034,25 +1058,18 @@ static int evaluate_dirty(engine_t *e, int64_t now_ms, engine_stats_t *stats)
     int err = FT_OK;
     for (;;) {
         index_txn_t *it = NULL;
-        store_txn_t *st = NULL;
         size_t n = 0;
-        err = index_begin(e->idx, true, &it);
+        json_t *events = json_array();
+        err = events ? index_begin(e->idx, true, &it) : FT_ENOMEM;
         if (err == FT_OK) {
-            err = index_take_dirty(it, units, ENGINE_UNIT_BATCH, &n);
+            err = evaluate_in(e, it, units, now_ms, events, &n);
         }
         if (err != FT_OK || n == 0) {
             index_abort(&it);
+            json_decref(events);
             break;
         }
-        err = store_begin(e->o.store, false, &st);
-        json_t *events = json_array();
-        for (size_t i = 0; err == FT_OK && i < n; i++) {
-            err = eval_unit(e, it, st, &units[i], now_ms, events);
-        }
-        store_abort(&st);
-        if (err == FT_OK) {
-            err = finish_batch(e, &it, events);
-        }
+        err = finish_batch(e, &it, events);
         index_abort(&it);
         if (stats && err == FT_OK) {
             stats->units += n;
@@ -1114,57 +1131,121 @@ static int hub_justification_one(void *ctx, uint64_t seq, const uint8_t *raw, si
 
 /* Applies `justification` records that supervisors entered at the hub (they
  * are signed into the hub's own log, not a device log). */
-static int hub_justifications(engine_t *e, int64_t now_ms, engine_stats_t *st)
+static int hub_justifications_in(engine_t *e, index_txn_t *it, int64_t now_ms, json_t *events)
 {
     if (!e->o.hublog) {
         return FT_OK;
     }
-    hubjust_t h = {.e = e, .now = now_ms};
-    int err = index_begin(e->idx, true, &h.it);
-    if (err != FT_OK) {
-        return err;
-    }
+    hubjust_t h = {.e = e, .now = now_ms, .it = it, .events = events};
     uint64_t cursor = index_named_cursor(h.it, "hublog_cursor");
     h.last = cursor;
-    h.events = json_array();
     int rc = devlog_iter(e->o.hublog, cursor + 1, 0, hub_justification_one, &h);
-    err = h.err != FT_OK ? h.err : (rc < 0 ? rc : FT_OK);
+    int err = h.err != FT_OK ? h.err : (rc < 0 ? rc : FT_OK);
     if (err == FT_OK && h.last != cursor) {
         err = index_set_named_cursor(h.it, "hublog_cursor", h.last);
+    }
+    return err;
+}
+
+/* The first part of a step in one index transaction, committed once (hub
+ * log first, finish_batch): one batch of new entries, integrity events and
+ * clocks, justifications entered at the hub, passed deadlines and one batch
+ * of dirty units. A step that brings one record and changes one case's
+ * alerts thus makes one durable commit of the index (and one of the hub log
+ * when alerts changed) instead of one per phase. *more: entries or dirty
+ * units may remain (the caller goes on phase by phase). */
+static int step_first(engine_t *e, int64_t now_ms, engine_stats_t *st, bool *more)
+{
+    *more = false;
+    index_unit_t *units = malloc(ENGINE_UNIT_BATCH * sizeof *units);
+    json_t *events = json_array();
+    index_txn_t *it = NULL;
+    int err = units && events ? index_begin(e->idx, true, &it) : FT_ENOMEM;
+    size_t taken = 0, due = 0, n = 0;
+    bool full = false;
+    if (err == FT_OK) {
+        err = catch_up_in(e, it, now_ms, events, &taken, &full);
+    }
+    if (err == FT_OK && !full) {
+        err = side_steps_in(e, it, now_ms, events);
         if (err == FT_OK) {
-            err = finish_batch(e, &h.it, h.events);
+            err = hub_justifications_in(e, it, now_ms, events);
         }
-        if (st && err == FT_OK) {
-            st->events += json_array_size(h.events);
+        if (err == FT_OK) {
+            err = index_due(it, now_ms, &due);
+        }
+        if (err == FT_OK) {
+            err = evaluate_in(e, it, units, now_ms, events, &n);
         }
     }
-    index_abort(&h.it);
-    json_decref(h.events);
+    if (err == FT_OK) {
+        err = finish_batch(e, &it, events);
+    }
+    index_abort(&it);
+    if (st && err == FT_OK) {
+        st->entries += taken;
+        st->due += due;
+        st->units += n;
+        st->events += json_array_size(events);
+    }
+    *more = full || n == ENGINE_UNIT_BATCH;
+    json_decref(events);
+    free(units);
+    return err;
+}
+
+/* One phase in its own transaction (the rest of a step after step_first). */
+typedef int (*phase_fn)(engine_t *e, index_txn_t *it, int64_t now_ms, json_t *events);
+
+static int phase(engine_t *e, phase_fn fn, int64_t now_ms, engine_stats_t *st)
+{
+    index_txn_t *it = NULL;
+    json_t *events = json_array();
+    int err = events ? index_begin(e->idx, true, &it) : FT_ENOMEM;
+    if (err == FT_OK) {
+        err = fn(e, it, now_ms, events);
+    }
+    if (err == FT_OK) {
+        err = finish_batch(e, &it, events); /* no write: no durable commit */
+    }
+    index_abort(&it);
+    if (st && err == FT_OK) {
+        st->events += json_array_size(events);
+    }
+    json_decref(events);
+    return err;
+}
+
+static int due_in(engine_t *e, index_txn_t *it, int64_t now_ms, json_t *events)
+{
+    (void)events;
+    size_t due = 0;
+    int err = index_due(it, now_ms, &due);
+    e->due_taken += due;
     return err;
 }
 
 int engine_step(engine_t *e, int64_t now_ms, engine_stats_t *st)
 {
-    int err = engine_catch_up(e, now_ms, st);
+    bool more = false;
+    int err = step_first(e, now_ms, st, &more);
+    if (err != FT_OK || !more) {
+        return err;
+    }
+    /* A large step (start-up, a backlog, a full re-evaluation): phase by
+     * phase, one transaction per batch. */
+    err = engine_catch_up(e, now_ms, st);
     if (err == FT_OK) {
-        err = side_steps(e, now_ms, st);
+        err = phase(e, side_steps_in, now_ms, st);
     }
     if (err == FT_OK) {
-        err = hub_justifications(e, now_ms, st);
+        err = phase(e, hub_justifications_in, now_ms, st);
     }
     if (err == FT_OK) {
-        index_txn_t *it = NULL;
-        size_t due = 0;
-        err = index_begin(e->idx, true, &it);
-        if (err == FT_OK) {
-            err = index_due(it, now_ms, &due);
-        }
-        if (err == FT_OK && due) {
-            err = index_commit(&it);
-        }
-        index_abort(&it);
-        if (st) {
-            st->due += due;
+        e->due_taken = 0;
+        err = phase(e, due_in, now_ms, st);
+        if (st && err == FT_OK) {
+            st->due += e->due_taken;
         }
     }
     if (err == FT_OK) {
