@@ -16,6 +16,7 @@
 
 #define ENGINE_DEFAULT_BATCH 2048
 #define ENGINE_UNIT_BATCH 256
+#define ENGINE_BACKLOG_GROWTH 16
 
 struct engine_t {
     engine_opts_t o;
@@ -744,6 +745,7 @@ typedef struct {
     int64_t now;
     json_t *events;
     size_t taken;
+    size_t limit; /* entries this batch takes */
     uint64_t last;
     devinfo_t devs[32];
     size_t n_devs;
@@ -778,7 +780,7 @@ static const devinfo_t *devinfo(tail_t *t, const uint8_t *device)
 static int tail_one(void *ctx, const store_entry_t *en)
 {
     tail_t *t = ctx;
-    if (t->taken >= t->e->o.batch) {
+    if (t->taken >= t->limit) {
         return 1;
     }
     t->taken++;
@@ -812,10 +814,10 @@ static int tail_one(void *ctx, const store_entry_t *en)
 
 /* One batch of new entries into the index in `it` (events of justification
  * records appended to events). *full: the batch was full (more may wait). */
-static int catch_up_in(engine_t *e, index_txn_t *it, int64_t now_ms, json_t *events, size_t *taken,
-                       bool *full)
+static int catch_up_in(engine_t *e, index_txn_t *it, int64_t now_ms, json_t *events, size_t limit,
+                       size_t *taken, bool *full)
 {
-    tail_t t = {.e = e, .now = now_ms, .it = it, .events = events};
+    tail_t t = {.e = e, .now = now_ms, .it = it, .events = events, .limit = limit};
     *taken = 0;
     *full = false;
     uint64_t cursor = 0, integ = 0;
@@ -834,12 +836,17 @@ static int catch_up_in(engine_t *e, index_txn_t *it, int64_t now_ms, json_t *eve
         err = index_set_cursor(it, t.last, integ);
     }
     *taken = t.taken;
-    *full = t.taken >= e->o.batch;
+    *full = t.taken >= limit;
     return err;
 }
 
 int engine_catch_up(engine_t *e, int64_t now_ms, engine_stats_t *st)
 {
+    /* While a backlog lasts each batch takes twice the last, up to
+     * ENGINE_BACKLOG_GROWTH times the configured batch: a commit writes back
+     * every B-tree page its entries touched, and the pages of the secondary
+     * tables (case, officer, recorder) are shared by many entries. */
+    size_t limit = e->o.batch;
     for (;;) {
         index_txn_t *it = NULL;
         int err = index_begin(e->idx, true, &it);
@@ -849,7 +856,7 @@ int engine_catch_up(engine_t *e, int64_t now_ms, engine_stats_t *st)
         json_t *events = json_array();
         size_t taken = 0;
         bool full = false;
-        err = events ? catch_up_in(e, it, now_ms, events, &taken, &full) : FT_ENOMEM;
+        err = events ? catch_up_in(e, it, now_ms, events, limit, &taken, &full) : FT_ENOMEM;
         if (err == FT_OK && taken == 0) {
             index_abort(&it);
             json_decref(events);
@@ -866,6 +873,9 @@ int engine_catch_up(engine_t *e, int64_t now_ms, engine_stats_t *st)
         json_decref(events);
         if (err != FT_OK) {
             return err;
+        }
+        if (full && limit < e->o.batch * ENGINE_BACKLOG_GROWTH) {
+            limit *= 2;
         }
     }
     return FT_OK;
@@ -1164,7 +1174,7 @@ static int step_first(engine_t *e, int64_t now_ms, engine_stats_t *st, bool *mor
     size_t taken = 0, due = 0, n = 0;
     bool full = false;
     if (err == FT_OK) {
-        err = catch_up_in(e, it, now_ms, events, &taken, &full);
+        err = catch_up_in(e, it, now_ms, events, e->o.batch, &taken, &full);
     }
     if (err == FT_OK && !full) {
         err = side_steps_in(e, it, now_ms, events);
