@@ -241,6 +241,7 @@ static void rules_see_the_same(void **state)
         for (size_t i = 0; i < ga.n; i++) {
             assert_string_equal(ga.items[i].id, gb.items[i].id);
             assert_string_equal(ga.items[i].detail, gb.items[i].detail);
+            assert_string_equal(ga.items[i].officers, gb.items[i].officers);
             assert_string_equal(ga.items[i].article, gb.items[i].article);
             assert_int_equal(ga.items[i].at_ms, gb.items[i].at_ms);
         }

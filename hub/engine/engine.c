@@ -257,7 +257,9 @@ static int apply_alerts(engine_t *e, index_txn_t *it, const index_unit_t *u, con
 }
 
 /* What a unit raised, as a digest: everything of each alert that the alert
- * tables keep from it (gaps.h gap_alert_t), in the order raised. */
+ * tables keep from it (gaps.h gap_alert_t: alerts_apply updates the detail
+ * and the officers of a known alert), in the order raised. A field added to
+ * gap_alert_t that alerts_apply keeps current belongs here too. */
 static void raised_digest(const gap_alerts_t *ga, uint8_t out[INDEX_DIGEST_BYTES])
 {
     crypto_generichash_state h;
@@ -267,8 +269,13 @@ static void raised_digest(const gap_alerts_t *ga, uint8_t out[INDEX_DIGEST_BYTES
     crypto_generichash_update(&h, n, sizeof n);
     for (size_t i = 0; i < ga->n; i++) {
         const gap_alert_t *g = &ga->items[i];
-        const char *parts[] = {
-            g->rule ? g->rule->id : "", g->id, g->article, g->case_id, g->subject, g->detail};
+        const char *parts[] = {g->rule ? g->rule->id : "",
+                               g->id,
+                               g->article,
+                               g->case_id,
+                               g->subject,
+                               g->detail,
+                               g->officers};
         for (size_t p = 0; p < sizeof parts / sizeof parts[0]; p++) {
             /* each with its terminator: no two lists hash alike */
             crypto_generichash_update(&h, (const uint8_t *)parts[p], strlen(parts[p]) + 1);

@@ -450,6 +450,7 @@ static void same_view(index_txn_t *t, store_txn_t *st, const rulepack_t *pack, c
     for (size_t i = 0; i < ga.n; i++) {
         assert_string_equal(ga.items[i].id, gb.items[i].id);
         assert_string_equal(ga.items[i].detail, gb.items[i].detail);
+        assert_string_equal(ga.items[i].officers, gb.items[i].officers);
         assert_int_equal(ga.items[i].at_ms, gb.items[i].at_ms);
     }
     assert_int_equal(gaps_next_deadline(pack, &full.c, now),
