@@ -1,0 +1,7 @@
+# tests/objstore.cmake: the blob store on S3-compatible object storage,
+# against a real Ceph RGW that each test starts from Debian's packages
+# (tests/objstore/rgw.sh; skipped with 77, saying why, only when it cannot
+# start). ft_s3: the tests' S3 tool on the hub's own client.
+add_executable(ft_s3 ${CMAKE_CURRENT_SOURCE_DIR}/objstore/ft_s3.c)
+target_link_libraries(ft_s3 PRIVATE ft_objstore)
+set_target_properties(ft_s3 PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests/objstore)
