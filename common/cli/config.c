@@ -16,6 +16,7 @@ typedef struct {
 struct config_t {
     pair_t *pairs;
     size_t n, cap;
+    char *path; /* the file read, for config_where (NULL: none) */
 };
 
 /* Parse state handed to inih. */
@@ -142,6 +143,12 @@ int config_load(const char *path, const char *const *known, config_t **out, char
         config_destroy(&cfg);
         return FT_ENOTFOUND;
     }
+    cfg->path = strdup(path);
+    if (!cfg->path) {
+        fclose(f);
+        config_destroy(&cfg);
+        return FT_ENOMEM;
+    }
     parse_t p = {.cfg = cfg, .known = known, .path = path, .err = err, .errlen = errlen};
     int rc = ini_parse_file(f, on_pair, &p);
     fclose(f);
@@ -169,6 +176,7 @@ void config_destroy(config_t **cfg_p)
         free(c->pairs[i].value);
     }
     free(c->pairs);
+    free(c->path);
     free(c);
     *cfg_p = NULL;
 }
@@ -208,4 +216,24 @@ int config_parse_u64(const char *text, uint64_t *out)
     }
     *out = v;
     return FT_OK;
+}
+
+void config_where(const config_t *cfg, const char *key, char *buf, size_t n)
+{
+    if (!cfg || !cfg->path) {
+        snprintf(buf, n, "the configuration");
+        return;
+    }
+    char section[256] = "";
+    const char *name = key;
+    const char *dot = strchr(key, '.');
+    if (dot && (size_t)(dot - key) < sizeof section) {
+        snprintf(section, sizeof section, "%.*s", (int)(dot - key), key);
+        name = dot + 1;
+    }
+    int line = find_line(cfg->path, section, name);
+    if (line == 0 && dot) {
+        line = find_line(cfg->path, "", key); /* written as "media.store = ..." */
+    }
+    snprintf(buf, n, "%s line %d", cfg->path, line);
 }

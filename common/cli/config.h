@@ -25,6 +25,9 @@ void config_destroy(config_t **cfg_p);
 const char *config_get(const config_t *cfg, const char *key);
 /* flag if non-NULL, else the config value, else def. */
 const char *config_pick(const char *flag, const config_t *cfg, const char *key, const char *def);
+/* "PATH line N" of key in the file cfg was read from (for messages that
+ * reject a value); "the configuration" when cfg came from no file. */
+void config_where(const config_t *cfg, const char *key, char *buf, size_t n);
 /* Parses an unsigned decimal integer; FT_EINVAL unless the whole text is one. */
 int config_parse_u64(const char *text, uint64_t *out) FT_MUST_CHECK;
 

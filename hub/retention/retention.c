@@ -419,7 +419,8 @@ int retention_plan(const hub_parts_t *ctx, const retention_policy_t *p, int64_t 
         goto out;
     }
     if (fsutil_join(dir, sizeof dir, ctx->state, "blobs") != FT_OK ||
-        blobstore_open(dir, &bs) != FT_OK || hub_mdb_open(ctx->state, &mdb) != FT_OK) {
+        blobstore_open_conf(dir, ctx->blobs, &bs) != FT_OK ||
+        hub_mdb_open(ctx->state, &mdb) != FT_OK) {
         snprintf(err, errlen, "cannot open the media database and blob store in %s", ctx->state);
         rc = FT_EIO;
         goto out;
@@ -705,7 +706,7 @@ int retention_execute(const hub_parts_t *ctx, retention_plan_t *plan, const char
     char dir[4200];
     blobstore_t *bs = NULL;
     if (fsutil_join(dir, sizeof dir, ctx->state, "blobs") != FT_OK ||
-        blobstore_open(dir, &bs) != FT_OK) {
+        blobstore_open_conf(dir, ctx->blobs, &bs) != FT_OK) {
         snprintf(err, errlen, "deletions recorded but the blob store cannot be opened: run again");
         return FT_EIO;
     }
