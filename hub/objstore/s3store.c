@@ -390,6 +390,12 @@ static int upload_one(s3store_t *s, const char *hex, char *why, size_t wn)
         if (err == FT_OK) {
             err = s3_mpu_complete(s->s3, key, upload_id, etags, (unsigned)r.n, &res);
             snprintf(version, sizeof version, "%s", res.version_id);
+        }
+        /* Some stores (Ceph RGW 16) drop the lock headers of a multipart
+         * upload: the retention is set on the completed object as well. */
+        if (err == FT_OK && nh) {
+            err = s3_put_retention(s->s3, key, now_ms() / 1000 + (int64_t)s->c.lock_days * 86400,
+                                   &res);
         } else if (upload_id[0]) {
             s3_res_t ares;
             if (s3_mpu_abort(s->s3, key, upload_id, &ares) != FT_OK) {
