@@ -100,6 +100,23 @@ lands)
     echo "$f.mp4: in the bucket as media/$blob ($size bytes), Object Lock COMPLIANCE, identical"
   done
   grepq "stored in the bucket" <"$T/hub/hub.log" || fail "the hub did not log the uploads"
+  # Retention classes and legal holds become Object Lock: a hold on small.mp4
+  # sets its legal hold; the retention job extends COMPLIANCE retention to the
+  # daily class's end (730 days, beyond media.s3_lock_days = 3).
+  small_id=$(hub_media_json | grep '"name":"small.mp4"' | jget file_id)
+  "$HUB" hold add --media "$small_id" --reason other --details "objstore test" --by tester \
+    --state "$T/hub" >/dev/null 2>>"$T/hold.log" || fail "hold add: $(cat "$T/hold.log")"
+  "$HUB" retention --by tester --state "$T/hub" >"$T/retention.out" 2>&1 ||
+    fail "retention run failed: $(tail -3 "$T/retention.out")"
+  blob=$(blob_of small.mp4)
+  "$S3" legalhold "media/$blob" | grepq "<Status>ON</Status>" ||
+    fail "the held clip has no legal hold in the bucket: $("$S3" legalhold "media/$blob" 2>&1)"
+  until_year=$("$S3" retention "media/$blob" | grep -o '<RetainUntilDate>[0-9]*' | grep -o '[0-9]*$')
+  [ "$until_year" -ge $(($(date -u +%Y) + 1)) ] ||
+    fail "COMPLIANCE retention not extended to the class's end (until $until_year)"
+  blob=$(blob_of big.mp4)
+  "$S3" legalhold "media/$blob" | grepq "<Status>ON</Status>" && fail "an unheld clip got a legal hold"
+  echo "legal hold and retention class mapped to Object Lock (small.mp4 held, retained until $until_year)"
   # Read from the bucket alone: the local copies gone.
   rm -f "$T/hub/blobs/s3/cache/"*
   id=$(hub_media_json | grep '"name":"big.mp4"' | jget file_id)
