@@ -11,3 +11,6 @@ foreach(scenario lands down_then_back refused)
   set_property(TEST objstore_rgw_${scenario} APPEND PROPERTY ENVIRONMENT FT_OBJ_SCENARIO=${scenario})
   set_tests_properties(objstore_rgw_${scenario} PROPERTIES SKIP_RETURN_CODE 77)
 endforeach()
+# Settings checked at start (file, line, reason); no secret in any output.
+ft_add_script_test(objstore_config_checked_at_start_secret_never_logged objstore/config.sh
+  TIMEOUT 180 LABELS objstore)
