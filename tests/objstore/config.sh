@@ -50,7 +50,7 @@ head -c 50000 /dev/urandom >"$T/a.mp4"
 "$EDGE" ingest "$T/a.mp4" --recorder R1 --state "$T/car1" >/dev/null 2>&1 || fail "ingest"
 hub_start --log-level debug
 edge_start car1
-queued() { "$HUB" status --state "$T/hub" | grep -q "object store: waiting; 1 blobs queued"; }
+queued() { "$HUB" status --state "$T/hub" | grepq "object store: waiting; 1 blobs queued"; }
 wait_until 60 "the blob queued for an unreachable store" queued
 "$HUB" status --state "$T/hub" --json | grepq '"last_error":"blob [0-9a-f]*: no answer from the object store' ||
   fail "status does not say why: $("$HUB" status --state "$T/hub" --json)"
