@@ -302,7 +302,9 @@ int s3_call(s3_t *s, const s3_call_t *c, s3_res_t *res)
     if (nh > 20) {
         return FT_EINVAL;
     }
-    memcpy(h, c->headers, nh * sizeof *h);
+    if (nh) {
+        memcpy(h, c->headers, nh * sizeof *h);
+    }
     h[nh++] = (s3sig_pair_t){"x-amz-content-sha256", psha};
     if (has_body && pmd5) {
         h[nh++] = (s3sig_pair_t){"Content-MD5", pmd5};
@@ -437,7 +439,9 @@ int s3_put(s3_t *s, const char *key, const s3_body_t *body, const s3sig_pair_t *
         return FT_EINVAL;
     }
     h[0] = if_none_match;
-    memcpy(h + 1, extra, n_extra * sizeof *h);
+    if (n_extra) {
+        memcpy(h + 1, extra, n_extra * sizeof *h);
+    }
     s3_call_t c = {.method = "PUT",
                    .key = key,
                    .headers = h,
