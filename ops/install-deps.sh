@@ -11,6 +11,7 @@ packages=(
   libcmocka-dev libinih-dev clang-format
   clang libclang-rt-14-dev iproute2 nftables faketime valgrind
   xorriso
+  libssl-dev ceph-mon ceph-osd radosgw ceph-common
   curl openssl chromium fonts-wqy-zenhei
 )
 

@@ -58,7 +58,7 @@ static int is_known(const char *const *known, const char *key)
 /* Line number of the first "name =" line inside [section] (or before any
  * section when section is empty) in path. inih as packaged in Debian does not
  * pass line numbers to handlers. 0 if not found. */
-static int find_line(const char *path, const char *section, const char *name)
+static int find_line_at(const char *path, const char *section, const char *name, int last)
 {
     FILE *f = fopen(path, "r");
     if (!f) {
@@ -66,6 +66,7 @@ static int find_line(const char *path, const char *section, const char *name)
     }
     char line[1024], current[256] = "";
     size_t n = strlen(name);
+    int found = 0;
     for (int no = 1; fgets(line, sizeof line, f); no++) {
         const char *p = line;
         while (*p == ' ' || *p == '\t') {
@@ -80,12 +81,19 @@ static int find_line(const char *path, const char *section, const char *name)
         }
         if (strcmp(current, section ? section : "") == 0 && strncmp(p, name, n) == 0 &&
             strchr(" \t=:", p[n])) {
-            fclose(f);
-            return no;
+            found = no;
+            if (!last) {
+                break;
+            }
         }
     }
     fclose(f);
-    return 0;
+    return found;
+}
+
+static int find_line(const char *path, const char *section, const char *name)
+{
+    return find_line_at(path, section, name, 0);
 }
 
 static int on_pair(void *user, const char *section, const char *name, const char *value)
@@ -265,4 +273,25 @@ int config_parse_u64(const char *text, uint64_t *out)
     }
     *out = v;
     return FT_OK;
+}
+
+void config_where(const config_t *cfg, const char *key, char *buf, size_t n)
+{
+    if (!cfg || !cfg->path || !cfg->path[0]) {
+        snprintf(buf, n, "the configuration");
+        return;
+    }
+    char section[256] = "";
+    const char *name = key;
+    const char *dot = strchr(key, '.');
+    if (dot && (size_t)(dot - key) < sizeof section) {
+        snprintf(section, sizeof section, "%.*s", (int)(dot - key), key);
+        name = dot + 1;
+    }
+    /* The last line that sets it: that value is the one in effect. */
+    int line = find_line_at(cfg->path, section, name, 1);
+    if (line == 0 && dot) {
+        line = find_line_at(cfg->path, "", key, 1); /* written as "media.store = ..." */
+    }
+    snprintf(buf, n, "%s line %d", cfg->path, line);
 }

@@ -38,6 +38,10 @@ const char *config_value_at(const config_t *cfg, size_t i);
 int config_line_at(const config_t *cfg, size_t i);
 /* Line of key in the file (0: not set, or not found). */
 int config_line(const config_t *cfg, const char *key);
+/* "PATH line N" of key in the file cfg was read from, N the last line that
+ * sets it (the value in effect), for messages that reject a value; "the
+ * configuration" when cfg came from no file. */
+void config_where(const config_t *cfg, const char *key, char *buf, size_t n);
 /* Parses an unsigned decimal integer; FT_EINVAL unless the whole text is one. */
 int config_parse_u64(const char *text, uint64_t *out) FT_MUST_CHECK;
 

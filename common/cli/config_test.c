@@ -37,6 +37,31 @@ static void values_and_sections_are_read(void **state)
     testutil_rmrf(dir);
 }
 
+static void where_names_the_line_whose_value_is_in_effect(void **state)
+{
+    (void)state;
+    char dir[512], path[600], err[256] = "", where[800], want[800];
+    testutil_tmpdir(dir, sizeof dir, "config");
+    snprintf(path, sizeof path, "%s/hub.conf", dir);
+    write_cfg(path, "hub = a\nsync.window = 1\n\n[sync]\nwindow = 2\nunit = x\n");
+    config_t *c = NULL;
+    assert_int_equal(config_load(path, NULL, &c, err, sizeof err), FT_OK);
+    config_where(c, "hub", where, sizeof where);
+    snprintf(want, sizeof want, "%s line 1", path);
+    assert_string_equal(where, want);
+    /* "sync.window = 1" at the top, then [sync] window = 2: the latter counts. */
+    assert_string_equal(config_get(c, "sync.window"), "2");
+    config_where(c, "sync.window", where, sizeof where);
+    snprintf(want, sizeof want, "%s line 5", path);
+    assert_string_equal(where, want);
+    config_destroy(&c);
+    assert_int_equal(config_load(NULL, NULL, &c, err, sizeof err), FT_OK);
+    config_where(c, "hub", where, sizeof where);
+    assert_string_equal(where, "the configuration");
+    config_destroy(&c);
+    testutil_rmrf(dir);
+}
+
 static void flag_beats_file_beats_default(void **state)
 {
     (void)state;
@@ -148,6 +173,7 @@ int main(void)
         cmocka_unit_test(unknown_key_in_a_later_section_names_its_own_line),
         cmocka_unit_test(malformed_line_is_refused),
         cmocka_unit_test(u64_parsing_is_strict),
+        cmocka_unit_test(where_names_the_line_whose_value_is_in_effect),
         cmocka_unit_test(patterns_accept_named_sections_and_say_their_lines),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

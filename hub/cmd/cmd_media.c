@@ -80,6 +80,14 @@ static bool eq(const char *filter, const char *v)
     return same;
 }
 
+/* A blob ID (the file's Merkle root: its content key in the blob store) as hex. */
+static json_t *blob_json(const uint8_t root[MEDIA_HASH_BYTES])
+{
+    char hex[2 * MEDIA_HASH_BYTES + 1];
+    hex_encode(root, MEDIA_HASH_BYTES, hex);
+    return json_string(hex);
+}
+
 static json_t *time_json(const Ft__Time *t)
 {
     if (!t) {
@@ -167,6 +175,7 @@ static int list_visit(void *vctx, const hub_mfile_t *f)
                   (json_int_t)f->bad, "seq", (json_int_t)f->seq);
     bool ok = o && json_object_set_new(o, "start", time_json(mf->start)) == 0 &&
               json_object_set_new(o, "end", time_json(mf->end)) == 0 &&
+              json_object_set_new(o, "blob", blob_json(f->merkle_root)) == 0 &&
               json_object_set_new(
                   o, "time_source",
                   json_string(mf->has_time_source ? source_name(mf->time_source) : "none")) == 0;
@@ -468,7 +477,7 @@ static int media_get(hub_ctx_t *ctx, int argc, char **argv)
     char path[4200];
     blobstore_t *bs = NULL;
     if (fsutil_join(path, sizeof path, ctx->state, "blobs") != FT_OK ||
-        blobstore_open(path, &bs) != FT_OK) {
+        blobstore_open_conf(path, &ctx->blobs, &bs) != FT_OK) {
         sodium_memzero(key, sizeof key);
         hub_fail("cannot open the blob store");
         return 1;
@@ -605,6 +614,13 @@ static int status_visit(void *vctx, const hub_mfile_t *f)
 
 json_t *hub_media_status_json(const char *state)
 {
+    /* The object store's upload queue (media.store = s3), when there is one. */
+    char blobs[4200];
+    char *up = fsutil_join(blobs, sizeof blobs, state, "blobs") == FT_OK
+                   ? blobstore_upload_status(blobs)
+                   : NULL;
+    json_t *upload = up ? json_loads(up, 0, NULL) : NULL;
+    free(up);
     hub_mdb_t *d = NULL;
     if (hub_mdb_open(state, &d) != FT_OK) {
         return json_null();
@@ -626,6 +642,11 @@ json_t *hub_media_status_json(const char *state)
     if (o && unread.n) {
         json_object_set_new(o, "first_unreadable", json_string(unread.first_key));
     }
+    if (o && upload) {
+        json_object_set_new(o, "object_store", upload);
+    } else {
+        json_decref(upload);
+    }
     return o;
 }
 
@@ -645,6 +666,18 @@ void hub_media_status_print(const char *state, FILE *out)
             (double)json_integer_value(json_object_get(o, "bytes_queued")) / 1048576.0,
             (long long)json_integer_value(json_object_get(o, "files_damaged")),
             (long long)json_integer_value(json_object_get(o, "files_failed")));
+    json_t *up = json_object_get(o, "object_store");
+    if (json_is_object(up)) {
+        const char *last = json_string_value(json_object_get(up, "last_error"));
+        fprintf(out,
+                "object store: %s; %lld blobs queued (%.1f MiB), %lld uploaded, %lld refused%s%s\n",
+                json_string_value(json_object_get(up, "state")),
+                (long long)json_integer_value(json_object_get(up, "queued")),
+                (double)json_integer_value(json_object_get(up, "queued_bytes")) / 1048576.0,
+                (long long)json_integer_value(json_object_get(up, "uploaded")),
+                (long long)json_integer_value(json_object_get(up, "refused")),
+                last && *last ? "; last error: " : "", last && *last ? hub_text(last) : "");
+    }
     json_int_t unread = json_integer_value(json_object_get(o, "rows_unreadable"));
     if (unread > 0) {
         fprintf(out,
@@ -724,7 +757,8 @@ int hub_media_start_cfg(hub_ctx_t *ctx, volatile sig_atomic_t *stop, hub_media_t
         .listen = config_pick(NULL, ctx->cfg, "media.listen",
                               hub_default_endpoint(ctx, 7402, HUB_MEDIA_DEFAULT_LISTEN,
                                                    media_default, sizeof media_default)),
-        .data_listen = config_get(ctx->cfg, "media.data_listen")};
+        .data_listen = config_get(ctx->cfg, "media.data_listen"),
+        .blobs = &ctx->blobs};
     const char *w = config_get(ctx->cfg, "media.window");
     uint64_t v = 0;
     if (w) {
@@ -746,5 +780,104 @@ int hub_media_start_cfg(hub_ctx_t *ctx, volatile sig_atomic_t *stop, hub_media_t
         hub_fail("cannot start the media service on %s (see the message above)", mo.listen);
         return 1;
     }
+    return 0;
+}
+
+/* A whole number of MiB (or days) from lo to hi in key, into *out; 0, or 1
+ * after naming the file, line and reason. */
+static int blob_num(hub_ctx_t *ctx, const char *key, uint64_t lo, uint64_t hi, uint64_t *out)
+{
+    const char *t = config_get(ctx->cfg, key);
+    if (!t) {
+        return 0;
+    }
+    uint64_t v = 0;
+    if (config_parse_u64(t, &v) != FT_OK || v < lo || v > hi) {
+        char where[4200];
+        config_where(ctx->cfg, key, where, sizeof where);
+        hub_fail("%s: %s must be a whole number from %llu to %llu, not \"%s\"", where, key,
+                 (unsigned long long)lo, (unsigned long long)hi, hub_text(t));
+        return 1;
+    }
+    *out = v;
+    return 0;
+}
+
+int hub_blob_conf(hub_ctx_t *ctx)
+{
+    memset(&ctx->blobs, 0, sizeof ctx->blobs);
+    const char *store = config_get(ctx->cfg, "media.store");
+    char where[4200];
+    if (!store || strcmp(store, "dir") == 0) {
+        return 0;
+    }
+    if (strcmp(store, "s3") != 0) {
+        config_where(ctx->cfg, "media.store", where, sizeof where);
+        hub_fail("%s: media.store must be \"dir\" (the default) or \"s3\", not \"%s\"", where,
+                 hub_text(store));
+        return 1;
+    }
+    s3store_conf_t *c = &ctx->blobs.s3c;
+    const char *need[] = {"media.s3_endpoint", "media.s3_bucket", "media.s3_access_key",
+                          "media.s3_secret_key"};
+    for (size_t i = 0; i < sizeof need / sizeof need[0]; i++) {
+        const char *v = config_get(ctx->cfg, need[i]);
+        if (!v || !*v) {
+            config_where(ctx->cfg, "media.store", where, sizeof where);
+            hub_fail("%s: media.store = s3 needs %s in the same file", where, need[i]);
+            return 1;
+        }
+    }
+    c->s3.endpoint = config_get(ctx->cfg, "media.s3_endpoint");
+    c->s3.bucket = config_get(ctx->cfg, "media.s3_bucket");
+    c->s3.region = config_pick(NULL, ctx->cfg, "media.s3_region", "us-east-1");
+    c->s3.access_key = config_get(ctx->cfg, "media.s3_access_key");
+    c->s3.secret_key = config_get(ctx->cfg, "media.s3_secret_key");
+    c->s3.ca_file = config_get(ctx->cfg, "media.s3_ca_file");
+    c->prefix = config_pick(NULL, ctx->cfg, "media.s3_prefix", "media/");
+    const char *ep = c->s3.endpoint;
+    const char *host = strncmp(ep, "http://", 7) == 0    ? ep + 7
+                       : strncmp(ep, "https://", 8) == 0 ? ep + 8
+                                                         : NULL;
+    if (!host || !*host || strchr(host, '/') || strchr(host, '@') || strchr(host, '?')) {
+        config_where(ctx->cfg, "media.s3_endpoint", where, sizeof where);
+        hub_fail("%s: media.s3_endpoint must be http://HOST[:PORT] or https://HOST[:PORT] "
+                 "(no path, no user), not \"%s\"",
+                 where, hub_text(ep));
+        return 1;
+    }
+    /* S3 bucket names: 3-63 of a-z 0-9 . - */
+    size_t bl = strlen(c->s3.bucket);
+    bool ok = bl >= 3 && bl <= 63;
+    for (size_t i = 0; ok && i < bl; i++) {
+        char ch = c->s3.bucket[i];
+        ok = (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '.' || ch == '-';
+    }
+    if (!ok) {
+        config_where(ctx->cfg, "media.s3_bucket", where, sizeof where);
+        hub_fail("%s: media.s3_bucket must be 3 to 63 of a-z, 0-9, '.' and '-', not \"%s\"", where,
+                 hub_text(c->s3.bucket));
+        return 1;
+    }
+    for (const char *p = c->prefix; *p; p++) {
+        if ((unsigned char)*p < 0x21 || *p == '\\' || *p == '?' || *p == '#') {
+            config_where(ctx->cfg, "media.s3_prefix", where, sizeof where);
+            hub_fail("%s: media.s3_prefix holds a space, a control character or one of \\?#",
+                     where);
+            return 1;
+        }
+    }
+    uint64_t multipart_mb = 64, part_mb = 16, lock_days = 730, cache_mb = 1024;
+    if (blob_num(ctx, "media.s3_multipart_mb", 5, 5 * 1024, &multipart_mb) ||
+        blob_num(ctx, "media.s3_part_mb", 5, 5 * 1024, &part_mb) ||
+        blob_num(ctx, "media.s3_lock_days", 0, 36500, &lock_days) ||
+        blob_num(ctx, "media.s3_cache_mb", 0, 1u << 24, &cache_mb)) {
+        return 1;
+    }
+    c->multipart_bytes = multipart_mb << 20;
+    c->part_bytes = part_mb << 20;
+    c->lock_days = (uint32_t)lock_days;
+    c->cache_bytes = cache_mb << 20;
+    ctx->blobs.s3 = true;
     return 0;
 }

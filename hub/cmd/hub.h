@@ -12,6 +12,7 @@
 #ifndef FT_HUB_H
 #define FT_HUB_H
 
+#include "blobstore.h"
 #include "cli.h"
 #include "config.h"
 #include "devlog.h"
@@ -42,6 +43,7 @@ typedef struct {
     store_t *store;          /* the hub store (after hub_open) */
     devlog_t *hublog;        /* the hub's own log (after hub_open with the log) */
     hub_parts_t parts;       /* what hub_parts hands to the libraries */
+    blobstore_conf_t blobs;  /* media.store and media.s3_* (after hub_load_config) */
     const char *sync_listen; /* `run`: the sync endpoint in effect (--listen or `listen`) */
 } hub_ctx_t;
 
@@ -49,7 +51,8 @@ typedef struct {
 
 /* Handles a common option; 1 if opt was one, 0 if not. */
 int hub_common_opt(hub_ctx_t *ctx, int opt, const char *arg);
-/* Loads the config file; prints the reason and returns 1 on failure. */
+/* Loads the config file and checks the blob store's settings
+ * (hub_blob_conf); prints the reason and returns 1 on failure. */
 int hub_load_config(hub_ctx_t *ctx);
 /* Loads config and keys, opens the store and (with_log) the hub's own log;
  * prints what to do and returns 1 on failure. */
@@ -111,6 +114,10 @@ int hub_cmd_hold(int argc, char **argv);
 /* `export` and `archive` (cmd_retention.c). */
 int hub_cmd_export(int argc, char **argv);
 int hub_cmd_archive(int argc, char **argv);
+
+/* Reads media.store and media.s3_* into ctx->blobs; 0, or 1 after printing
+ * the file, line and reason of a bad setting (cmd_media.c). */
+int hub_blob_conf(hub_ctx_t *ctx);
 
 struct hub_media_t; /* hub/media/mediapull.h */
 /* hub_media_start with the settings of hub.conf (`media.listen`,

@@ -25,6 +25,18 @@ const char *const hub_config_keys[] = {
     "media.data_listen",
     "media.data_advertise",
     "media.window",
+    "media.store",
+    "media.s3_endpoint",
+    "media.s3_bucket",
+    "media.s3_region",
+    "media.s3_access_key",
+    "media.s3_secret_key",
+    "media.s3_prefix",
+    "media.s3_ca_file",
+    "media.s3_multipart_mb",
+    "media.s3_part_mb",
+    "media.s3_lock_days",
+    "media.s3_cache_mb",
     "rules",
     "alerts.publish",
     "alerts.max_subscribers",
@@ -132,7 +144,10 @@ int hub_parse_simple(hub_ctx_t *ctx, int argc, char **argv, void (*usage)(FILE *
 int hub_load_config(hub_ctx_t *ctx)
 {
     cli_common_t c = hub_common(ctx);
-    return cli_load_config(&hub_program, &c, &ctx->cfg);
+    if (cli_load_config(&hub_program, &c, &ctx->cfg) != 0) {
+        return 1;
+    }
+    return hub_blob_conf(ctx);
 }
 
 int hub_open(hub_ctx_t *ctx, bool with_log)
@@ -231,6 +246,7 @@ const hub_parts_t *hub_parts(hub_ctx_t *ctx)
                                .cfg = ctx->cfg,
                                .keys = &ctx->keys,
                                .store = ctx->store,
-                               .hublog = ctx->hublog};
+                               .hublog = ctx->hublog,
+                               .blobs = &ctx->blobs};
     return &ctx->parts;
 }

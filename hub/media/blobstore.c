@@ -13,6 +13,7 @@
 
 struct blobstore_t {
     char root[4096];
+    s3store_t *s3; /* media.store = s3: the bucket behind the spool; NULL: directory */
 };
 
 struct blob_partial_t {
@@ -57,10 +58,41 @@ int blobstore_open(const char *root, blobstore_t **out)
     return FT_OK;
 }
 
+int blobstore_open_conf(const char *root, const blobstore_conf_t *conf, blobstore_t **out)
+{
+    int err = blobstore_open(root, out);
+    if (err != FT_OK || !conf || !conf->s3) {
+        return err;
+    }
+    err = s3store_open(&conf->s3c, root, &(*out)->s3);
+    if (err != FT_OK) {
+        blobstore_destroy(out);
+    }
+    return err;
+}
+
+int blobstore_start_uploads(blobstore_t *bs, void (*on_confirm)(void *), void *arg)
+{
+    return bs->s3 ? s3store_start(bs->s3, on_confirm, arg) : FT_OK;
+}
+
+bool blobstore_is_remote(const blobstore_t *bs)
+{
+    return bs->s3 != NULL;
+}
+
 void blobstore_destroy(blobstore_t **bs_p)
 {
+    if (*bs_p) {
+        s3store_destroy(&(*bs_p)->s3);
+    }
     free(*bs_p);
     *bs_p = NULL;
+}
+
+char *blobstore_upload_status(const char *root)
+{
+    return s3store_status_read(root);
 }
 
 static void partial_path(const blobstore_t *bs, const uint8_t id[BLOB_PART_BYTES], char *buf,
@@ -204,6 +236,16 @@ int blobstore_publish(blobstore_t *bs, blob_partial_t **p_p, uint64_t size,
         }
         return err;
     }
+    if (bs->s3) {
+        /* Queued for the bucket with the digests of the bytes just checked;
+         * on a failure the call is repeated (the blob is already in place). */
+        char hex[2 * BLOB_ID_BYTES + 1];
+        hex_encode(id, BLOB_ID_BYTES, hex);
+        err = s3store_enqueue(bs->s3, hex, path);
+        if (err != FT_OK) {
+            return err;
+        }
+    }
     blobstore_partial_close(p_p);
     return FT_OK;
 }
@@ -219,7 +261,22 @@ bool blobstore_has(blobstore_t *bs, const uint8_t id[BLOB_ID_BYTES])
 {
     char path[4300];
     object_path(bs, id, path, sizeof path);
-    return access(path, F_OK) == 0;
+    if (access(path, F_OK) == 0) {
+        return true;
+    }
+    char hex[2 * BLOB_ID_BYTES + 1];
+    hex_encode(id, BLOB_ID_BYTES, hex);
+    return bs->s3 && s3store_confirmed(bs->s3, hex);
+}
+
+bool blobstore_confirmed(blobstore_t *bs, const uint8_t id[BLOB_ID_BYTES])
+{
+    if (!bs->s3) {
+        return blobstore_has(bs, id);
+    }
+    char hex[2 * BLOB_ID_BYTES + 1];
+    hex_encode(id, BLOB_ID_BYTES, hex);
+    return s3store_confirmed(bs->s3, hex);
 }
 
 int blobstore_open_read(blobstore_t *bs, const uint8_t id[BLOB_ID_BYTES])
@@ -227,10 +284,25 @@ int blobstore_open_read(blobstore_t *bs, const uint8_t id[BLOB_ID_BYTES])
     char path[4300];
     object_path(bs, id, path, sizeof path);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 && errno == ENOENT && bs->s3) {
+        char hex[2 * BLOB_ID_BYTES + 1];
+        hex_encode(id, BLOB_ID_BYTES, hex);
+        return s3store_open_read(bs->s3, hex);
+    }
     if (fd < 0) {
         return errno == ENOENT ? FT_ENOTFOUND : FT_EIO;
     }
     return fd;
+}
+
+int blobstore_lock(blobstore_t *bs, const uint8_t id[BLOB_ID_BYTES], int64_t until_s, int hold)
+{
+    if (!bs->s3) {
+        return FT_OK;
+    }
+    char hex[2 * BLOB_ID_BYTES + 1];
+    hex_encode(id, BLOB_ID_BYTES, hex);
+    return s3store_confirmed(bs->s3, hex) ? s3store_lock(bs->s3, hex, until_s, hold) : FT_OK;
 }
 
 int blobstore_remove(blobstore_t *bs, const uint8_t id[BLOB_ID_BYTES])
@@ -238,7 +310,20 @@ int blobstore_remove(blobstore_t *bs, const uint8_t id[BLOB_ID_BYTES])
     char path[4300], dir[4200];
     object_path(bs, id, path, sizeof path);
     object_dir(bs, id, dir, sizeof dir);
-    if (unlink(path) != 0) {
+    if (bs->s3) {
+        char hex[2 * BLOB_ID_BYTES + 1];
+        hex_encode(id, BLOB_ID_BYTES, hex);
+        bool remote = s3store_confirmed(bs->s3, hex);
+        if (remote) {
+            int err = s3store_remove(bs->s3, hex);
+            if (err != FT_OK) {
+                return err;
+            }
+        }
+        if (unlink(path) != 0) {
+            return errno == ENOENT ? (remote ? FT_OK : FT_ENOTFOUND) : FT_EIO;
+        }
+    } else if (unlink(path) != 0) {
         return errno == ENOENT ? FT_ENOTFOUND : FT_EIO;
     }
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

@@ -17,11 +17,22 @@
  * it), renames it into place and fsyncs both directories, so a crash leaves
  * the blob either absent or whole -- and once publish returned, present: the
  * hub signs the receipt that lets the edge delete its copy only after.
+ *
+ * Object storage (media.store = s3; hub/objstore/s3store.h): the directory
+ * tree above is then the local spool. blobstore_publish also queues the blob
+ * for the bucket (its digests taken at once); an upload thread
+ * (blobstore_start_uploads, in `run` only) puts it under its content key.
+ * blobstore_has is true from publish on (the spool, the queue or the
+ * bucket), but blobstore_confirmed only once the store acknowledged the
+ * write: the receipt that lets an edge delete its copy waits for that
+ * (hub/media/mediapull.c). Reads take the spool, else the read cache, else
+ * the bucket. With the directory store, confirmed = has.
  */
 #ifndef FT_HUB_BLOBSTORE_H
 #define FT_HUB_BLOBSTORE_H
 
 #include "error.h"
+#include "s3store.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -33,8 +44,35 @@
 typedef struct blobstore_t blobstore_t;
 typedef struct blob_partial_t blob_partial_t;
 
+/* Which store holds the blobs (hub.conf `media.store` and `media.s3_*`,
+ * read by the hub's commands). */
+typedef struct blobstore_conf_t {
+    bool s3;            /* media.store = s3 (false: the directory tree) */
+    s3store_conf_t s3c; /* its settings (borrowed strings) */
+} blobstore_conf_t;
+
 /* Opens (creating) a directory blob store. FT_OK, FT_EIO, FT_ENOMEM. */
 int blobstore_open(const char *root, blobstore_t **out) FT_MUST_CHECK;
+/* Opens the blob store conf names (NULL or !conf->s3: the directory store)
+ * with its spool at root. FT_OK, FT_EIO, FT_ENOMEM, FT_EINVAL. */
+int blobstore_open_conf(const char *root, const blobstore_conf_t *conf,
+                        blobstore_t **out) FT_MUST_CHECK;
+/* Object storage: starts uploading the queue (on_confirm(arg) after each
+ * blob the store confirmed). The directory store: nothing to do. */
+int blobstore_start_uploads(blobstore_t *bs, void (*on_confirm)(void *), void *arg) FT_MUST_CHECK;
+/* True when the store of record holds blob id: published (directory), or
+ * acknowledged by the object store. */
+bool blobstore_confirmed(blobstore_t *bs, const uint8_t id[BLOB_ID_BYTES]);
+/* True when the blobs go to object storage. */
+bool blobstore_is_remote(const blobstore_t *bs);
+/* Object Lock of blob id where the bucket has it: COMPLIANCE retention
+ * extended to until_s (0: leave), legal hold on/off (hold < 0: leave).
+ * FT_OK with nothing to do for the directory store. */
+int blobstore_lock(blobstore_t *bs, const uint8_t id[BLOB_ID_BYTES], int64_t until_s,
+                   int hold) FT_MUST_CHECK;
+/* The object store uploader's state under root (JSON text, caller frees),
+ * or NULL when there is none. */
+char *blobstore_upload_status(const char *root);
 void blobstore_destroy(blobstore_t **bs_p);
 
 /* Opens or creates the partial of part_id. */

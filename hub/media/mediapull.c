@@ -77,6 +77,10 @@ typedef struct {
      * again at key_retry_ms. */
     bool key_held;
     int64_t key_retry_ms;
+    /* Checked and published, but the object store has not confirmed the
+     * blob yet (blobstore_confirmed): no receipt until it has; looked at
+     * again at every checkpoint and when the uploader confirms one. */
+    bool store_wait;
 } active_t;
 
 /* A request in flight. */
@@ -931,6 +935,8 @@ static int read_stored_chunk(void *ctx, uint32_t index, uint64_t off, uint8_t *b
  * cannot be read back or changed since it was checked, no memory, the
  * publish or the receipt -- on which the caller pauses. A local error is
  * never taken for tampering. */
+static int issue_receipt(hub_media_t *hm, active_t *a, char *what, size_t what_n);
+
 static int finalize(hub_media_t *hm, active_t *a, char *what, size_t what_n)
 {
     char idhex[33];
@@ -1028,6 +1034,30 @@ static int finalize(hub_media_t *hm, active_t *a, char *what, size_t what_n)
             return err; /* the partial stays open and whole: published on the next try */
         }
     }
+    return issue_receipt(hm, a, what, what_n);
+}
+
+/* Signs a's receipt and stores it with the row in state COMPLETE, then
+ * sends it -- only once the store of record holds the blob: with object
+ * storage that is the store's confirmation, not the local spool
+ * (FT_EAGAIN and a->store_wait until then; docs/media.md "Receipts wait for
+ * the store"). */
+static int issue_receipt(hub_media_t *hm, active_t *a, char *what, size_t what_n)
+{
+    char idhex[33];
+    hex_encode(a->row.file_id, MEDIA_FILE_ID_BYTES, idhex);
+    if (!blobstore_confirmed(hm->blobs, a->row.merkle_root)) {
+        if (!a->store_wait) {
+            log_info("media: file %s checked and queued for the object store; its receipt "
+                     "waits for the store's confirmation",
+                     idhex);
+        }
+        a->store_wait = true;
+        snprintf(what, what_n, "file %s waits for the object store", idhex);
+        return FT_EAGAIN;
+    }
+    a->store_wait = false;
+    int err;
     mwire_receipt_t r = {.size = a->row.size, .hub_time_ms = now_ms()};
     memcpy(r.device, a->row.device, DEVID_BYTES);
     memcpy(r.file_id, a->row.file_id, MEDIA_FILE_ID_BYTES);
@@ -1188,7 +1218,13 @@ static int commit_dirty(hub_media_t *hm, char *what, size_t what_n)
         active_t *a = &hm->act[i];
         if (!a->dirty && a->row.state == HMF_PULLING && a->row.held == a->row.n_chunks &&
             (!a->key_held || hm->ckpt_ms >= a->key_retry_ms)) {
-            int err = finalize(hm, a, what, what_n);
+            /* Waiting for the object store: only the receipt is missing. */
+            int err =
+                a->store_wait ? issue_receipt(hm, a, what, what_n) : finalize(hm, a, what, what_n);
+            if (err == FT_EAGAIN && a->store_wait) {
+                i++;
+                continue;
+            }
             if (err == FT_EKEY) {
                 hold_back(hm, a, what);
                 i++;
@@ -1660,7 +1696,7 @@ int hub_media_start(const char *state, store_t *store, devlog_t *hublog, const k
         err = fsutil_join(hm->blob_root, sizeof hm->blob_root, state, "blobs");
     }
     if (err == FT_OK) {
-        err = blobstore_open(hm->blob_root, &hm->blobs);
+        err = blobstore_open_conf(hm->blob_root, opts->blobs, &hm->blobs);
     }
     hm->buf = malloc(MEDIA_CHUNK_MAX + MEDIA_TAG_BYTES);
     if (err == FT_OK && !hm->buf) {
@@ -1729,6 +1765,13 @@ int hub_media_start(const char *state, store_t *store, devlog_t *hublog, const k
         return FT_EIO;
     }
     status_write(hm, hm->paused ? "paused" : "running"); /* now with the data path's port */
+    /* Object storage: the upload thread empties the queue; a file waiting
+     * for it is looked at again at every checkpoint (MEDIA_CKPT_MS). */
+    if (blobstore_start_uploads(hm->blobs, NULL, NULL) != FT_OK) {
+        log_error("media: cannot start the object store's upload thread");
+        hub_media_stop(&hm);
+        return FT_ENOMEM;
+    }
     if (pthread_create(&hm->th, NULL, media_main, hm) != 0) {
         hub_media_stop(&hm);
         return FT_EIO;

@@ -67,6 +67,9 @@ typedef struct {
     unsigned data_advertise;
     unsigned window; /* requests in flight per edge */
     unsigned global; /* requests in flight across edges */
+    /* Where blobs go (NULL: the directory store). With object storage a
+     * file's receipt waits until the store confirmed its blob. */
+    const struct blobstore_conf_t *blobs;
 } hub_media_opts_t;
 
 typedef struct hub_media_t hub_media_t;

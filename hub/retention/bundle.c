@@ -356,7 +356,7 @@ static int write_media(bw_t *w, const bw_media_t *ms, size_t n, const retention_
     int err = w->o->mdb ? FT_OK : hub_mdb_open(w->ctx->state, &mdb);
     hub_mdb_t *md = w->o->mdb ? w->o->mdb : mdb;
     if (err == FT_OK && fsutil_join(dir, sizeof dir, w->ctx->state, "blobs") == FT_OK) {
-        err = blobstore_open(dir, &bs);
+        err = blobstore_open_conf(dir, w->ctx->blobs, &bs);
     }
     if (err != FT_OK) {
         fail(w, "cannot open the media database and blob store: %s", ft_strerror(err));

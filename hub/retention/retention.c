@@ -419,7 +419,8 @@ int retention_plan(const hub_parts_t *ctx, const retention_policy_t *p, int64_t 
         goto out;
     }
     if (fsutil_join(dir, sizeof dir, ctx->state, "blobs") != FT_OK ||
-        blobstore_open(dir, &bs) != FT_OK || hub_mdb_open(ctx->state, &mdb) != FT_OK) {
+        blobstore_open_conf(dir, ctx->blobs, &bs) != FT_OK ||
+        hub_mdb_open(ctx->state, &mdb) != FT_OK) {
         snprintf(err, errlen, "cannot open the media database and blob store in %s", ctx->state);
         rc = FT_EIO;
         goto out;
@@ -705,7 +706,7 @@ int retention_execute(const hub_parts_t *ctx, retention_plan_t *plan, const char
     char dir[4200];
     blobstore_t *bs = NULL;
     if (fsutil_join(dir, sizeof dir, ctx->state, "blobs") != FT_OK ||
-        blobstore_open(dir, &bs) != FT_OK) {
+        blobstore_open_conf(dir, ctx->blobs, &bs) != FT_OK) {
         snprintf(err, errlen, "deletions recorded but the blob store cannot be opened: run again");
         return FT_EIO;
     }
@@ -735,6 +736,35 @@ int retention_execute(const hub_parts_t *ctx, retention_plan_t *plan, const char
         it->expired = false;
         it->deleted = true;
         it->blob_present = false;
+    }
+    /* Object storage with Object Lock: what is kept is kept by the store
+     * too -- COMPLIANCE retention extended to the class's end, the legal
+     * hold set while a hold is active and lifted when it is released. */
+    int lock_failed = 0;
+    for (size_t i = 0; blobstore_is_remote(bs) && i < plan->n; i++) {
+        const retention_item_t *it = &plan->items[i];
+        if (it->expired || it->deleted || !it->blob_present) {
+            continue;
+        }
+        /* A held file: the hold keeps it for ever (legal hold, no date);
+         * its class still dates the COMPLIANCE retention under the hold. */
+        int64_t until_ms = it->keep_until_ms;
+        if (until_ms == RETENTION_FOREVER) {
+            until_ms = it->daily_until_ms > it->evidence_until_ms ? it->daily_until_ms
+                                                                  : it->evidence_until_ms;
+        }
+        int64_t until_s = until_ms / 1000;
+        if (until_s > 0 && until_s <= plan->now_ms / 1000) {
+            until_s = 0;
+        }
+        if (blobstore_lock(bs, it->blob_id, until_s, it->held ? 1 : 0) != FT_OK) {
+            lock_failed++;
+        }
+    }
+    if (lock_failed) {
+        log_warn("retention: Object Lock not brought up to date on %d blobs (see above); tried "
+                 "again at the next run",
+                 lock_failed);
     }
     blobstore_destroy(&bs);
     if (failed) {

@@ -13,14 +13,16 @@
 #include "keys.h"
 #include "store.h"
 
-struct config_t; /* common/cli/config.h */
+struct config_t;         /* common/cli/config.h */
+struct blobstore_conf_t; /* hub/media/blobstore.h */
 
 typedef struct {
-    const char *state;          /* the state directory */
-    const struct config_t *cfg; /* the loaded config (may be NULL) */
-    const keys_t *keys;         /* the hub's keys */
-    store_t *store;             /* the hub store */
-    devlog_t *hublog;           /* the hub's own log (NULL if not opened) */
+    const char *state;                    /* the state directory */
+    const struct config_t *cfg;           /* the loaded config (may be NULL) */
+    const keys_t *keys;                   /* the hub's keys */
+    store_t *store;                       /* the hub store */
+    devlog_t *hublog;                     /* the hub's own log (NULL if not opened) */
+    const struct blobstore_conf_t *blobs; /* where media blobs live (NULL: the directory) */
 } hub_parts_t;
 
 #endif

@@ -1054,7 +1054,7 @@ int http_start(const hub_parts_t *ctx, const rulepack_t *pack,
         err = alertview_new(&sh->alerts);
     }
     if (err == FT_OK && fsutil_join(dir, sizeof dir, ctx->state, "blobs") == FT_OK) {
-        err = blobstore_open(dir, &sh->blobs);
+        err = blobstore_open_conf(dir, ctx->blobs, &sh->blobs);
     }
     if (err == FT_OK) {
         err = fsutil_join(dir, sizeof dir, ctx->state, "web");

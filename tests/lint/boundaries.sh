@@ -29,7 +29,8 @@ hub/store     | common common/lmdb proto | lmdb.h
 hub/gaps      | common proto |
 hub/devices   | hub/store common common/lmdb proto |
 hub/sync      | hub/store common common/lmdb common/zmq proto | zmq.h
-hub/media     | hub/sync hub/store common common/lmdb common/zmq proto | lmdb.h zmq.h
+hub/objstore  | common proto | curl/curl.h
+hub/media     | hub/objstore hub/sync hub/store common common/lmdb common/zmq proto | lmdb.h zmq.h
 hub/engine    | hub/gaps hub/store common common/lmdb proto | lmdb.h
 hub/delivery  | hub/views common common/lmdb common/zmq proto | zmq.h curl/curl.h
 hub/views     | hub/gaps hub/store common common/lmdb proto |
