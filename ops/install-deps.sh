@@ -4,6 +4,7 @@
 # everything is there. Needs root (or sudo) only when something is missing.
 set -euo pipefail
 
+# prometheus: promtool, which checks /metrics in the tests.
 packages=(
   build-essential cmake pkg-config git
   libzmq3-dev libprotobuf-c-dev protobuf-c-compiler liblmdb-dev lmdb-utils
@@ -12,6 +13,7 @@ packages=(
   clang libclang-rt-14-dev iproute2 nftables faketime valgrind
   xorriso
   curl openssl chromium fonts-wqy-zenhei
+  prometheus
 )
 
 missing=()
@@ -46,3 +48,9 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get update -qq
 $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+# prometheus is here for its promtool (tests/web/metrics_promtool.sh); its own
+# server, which the package starts on port 9090, is not wanted.
+if [[ " ${missing[*]} " == *" prometheus "* ]] && command -v systemctl >/dev/null 2>&1 &&
+  [ -d /run/systemd/system ]; then
+  $sudo systemctl disable --now prometheus >/dev/null 2>&1 || true
+fi

@@ -321,7 +321,7 @@ call staff GET /metrics
 expect 200 "metrics with a session"
 grep -q '^fieldtrail_devices_online ' <<<"$BODY" || fail "metrics: devices online"
 grep -q '^fieldtrail_alerts_open{article="13"} ' <<<"$BODY" || fail "metrics: alerts by article"
-grep -q '^fieldtrail_backlog_entries_total ' <<<"$BODY" || fail "metrics: backlog"
+grep -q '^fieldtrail_backlog_entries_all ' <<<"$BODY" || fail "metrics: backlog"
 grep -q '^fieldtrail_synced_bytes_total ' <<<"$BODY" || fail "metrics: bytes synced"
 grep -q '^fieldtrail_dashboard_poll_seconds ' <<<"$BODY" || fail "metrics: poll time"
 # Rule evaluation time: a summary over the gap engine's passes, and the last one.

@@ -722,9 +722,10 @@ static void metrics(web_req_t *r)
         bprintf(&b, "\"} %lld\n", (long long)json_integer_value(json_object_get(row, "backlog")));
     }
     bprintf(&b,
-            "# HELP fieldtrail_backlog_entries_total Sum over devices.\n"
-            "# TYPE fieldtrail_backlog_entries_total gauge\n"
-            "fieldtrail_backlog_entries_total %lld\n",
+            "# HELP fieldtrail_backlog_entries_all Log entries edges reported and the hub does "
+            "not hold yet, over all devices.\n"
+            "# TYPE fieldtrail_backlog_entries_all gauge\n"
+            "fieldtrail_backlog_entries_all %lld\n",
             backlog);
     bprintf(&b,
             "# HELP fieldtrail_synced_bytes_total Bytes the hub holds from edges (signed log "
@@ -732,15 +733,15 @@ static void metrics(web_req_t *r)
             "fieldtrail_synced_bytes_total %lld\n",
             bytes);
     bprintf(&b,
-            "# HELP fieldtrail_backlog_bytes_total Media bytes announced by manifests that the "
-            "hub does not hold yet.\n# TYPE fieldtrail_backlog_bytes_total gauge\n"
-            "fieldtrail_backlog_bytes_total %lld\n",
+            "# HELP fieldtrail_backlog_media_bytes Media bytes announced by manifests that the "
+            "hub does not hold yet.\n# TYPE fieldtrail_backlog_media_bytes gauge\n"
+            "fieldtrail_backlog_media_bytes %lld\n",
             backlog_bytes);
-    bprintf(&b, "# HELP fieldtrail_device_synced_bytes Bytes of signed entries held per "
-                "device.\n# TYPE fieldtrail_device_synced_bytes counter\n");
+    bprintf(&b, "# HELP fieldtrail_device_synced_bytes_total Bytes held per device (signed "
+                "entries and media).\n# TYPE fieldtrail_device_synced_bytes_total counter\n");
     json_array_foreach(rows, i, row)
     {
-        bprintf(&b, "fieldtrail_device_synced_bytes{device=\"");
+        bprintf(&b, "fieldtrail_device_synced_bytes_total{device=\"");
         label(&b, json_string_value(json_object_get(row, "device_id")));
         bprintf(&b, "\"} %lld\n", (long long)json_integer_value(json_object_get(row, "bytes")));
     }
@@ -773,6 +774,7 @@ static void metrics(web_req_t *r)
             "# HELP fieldtrail_dashboard_poll_seconds Duration of the dashboard's last refresh "
             "(catalog, sync rows, hub log).\n# TYPE fieldtrail_dashboard_poll_seconds gauge\n"
             "fieldtrail_dashboard_poll_seconds %.6f\n"
+            "# HELP fieldtrail_dashboard_polls_total The dashboard's refreshes so far.\n"
             "# TYPE fieldtrail_dashboard_polls_total counter\nfieldtrail_dashboard_polls_total "
             "%llu\n",
             ws.poll_ms / 1000.0, ws.polls);
