@@ -12,6 +12,7 @@
 #define FT_HUB_H
 
 #include "cli.h"
+#include "clitext.h"
 #include "config.h"
 #include "devlog.h"
 #include "hubparts.h"
@@ -64,7 +65,8 @@ int hub_parse(hub_ctx_t *ctx, int argc, char **argv, const cli_opt_t *opts,
  * fills pos[] (up to max_pos) and *n_pos. 0 to go on, -1 after --help, or 2. */
 int hub_parse_simple(hub_ctx_t *ctx, int argc, char **argv, void (*usage)(FILE *), const char **pos,
                      int max_pos, int *n_pos);
-/* RFC 3339 UTC text of a Unix ms time into buf ("-" for 0). */
+/* RFC 3339 UTC text of a Unix ms time into buf ("-" for 0): for JSON.
+ * Text for people uses cli_time (local time with its offset, clitext.h). */
 void hub_time_text(int64_t ms, char *buf, size_t len);
 /* The pieces of an opened ctx that the hub's libraries borrow (hubparts.h),
  * kept in ctx->parts; valid as long as ctx. */
