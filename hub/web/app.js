@@ -1027,9 +1027,17 @@ PAGES.audit = async (main, arg, query) => {
     main.append(h("div", { class: "panel" }, h("div", { class: "empty", text: t("forbidden") })));
     return;
   }
-  const f = { kind: query.get("kind") || "", user: query.get("user") || "", action: query.get("action") || "", target: query.get("target") || "" };
-  const kindSel = selectOf("kind", [["", t("all")], ["audit", t("k_audit")], ["record", t("k_record")], ["alert", t("k_alert")], ["enrolment", t("k_enrolment")], ["integrity", t("k_integrity")]], f.kind);
-  const actions = ["login", "logout", "view_case", "play", "export_case", "justify_alert", "device_enrol", "device_revoke", "user_add", "user_change", "user_passwd"];
+  /* It opens on what people did and what happened to the evidence (views,
+   * plays, exports, logins, changes); the gap engine's alert bookkeeping is
+   * behind the kind filter (kind=alert, or all). */
+  const kindArg = query.get("kind");
+  const f = { kind: kindArg === null ? "actions" : kindArg === "all" ? "" : kindArg, user: query.get("user") || "", action: query.get("action") || "", target: query.get("target") || "" };
+  const kindSel = selectOf(
+    "kind",
+    [["actions", t("k_actions")], ["all", t("k_all")], ["audit", t("k_audit")], ["record", t("k_record")], ["enrolment", t("k_enrolment")], ["integrity", t("k_integrity")], ["deletion", t("k_deletion")], ["alert", t("k_alert")]],
+    f.kind || "all"
+  );
+  const actions = ["login", "logout", "view_case", "play", "export_case", "justify_alert", "device_enrol", "device_revoke", "user_add", "user_change", "user_passwd", "alert_open", "alert_resolved", "alert_justified"];
   const actSel = selectOf("action", [["", t("all")]].concat(actions.map((a) => [a, t("a_" + a)])), f.action);
   const userIn = h("input", { name: "user", value: f.user });
   const targetIn = h("input", { name: "target", value: f.target });
@@ -1066,15 +1074,17 @@ PAGES.audit = async (main, arg, query) => {
   );
   async function load(before) {
     const res = await api("/api/audit" + qs(Object.assign({ limit: 100, before }, f)));
+    const empty = tbody.querySelector("td.empty");
+    if (empty) empty.parentNode.remove();
     for (const e of res.entries) {
       const act = e.action ? t("a_" + e.action) : "";
       tbody.append(
         h(
           "tr",
-          { "data-seq": e.seq, "data-action": e.action },
+          { "data-seq": e.seq, "data-action": e.action, "data-kind": e.kind },
           h("td", { class: "right mono", title: e.entry_hash }, String(e.seq)),
           h("td", { class: "nowrap" }, fmtTime(e.time, true)),
-          h("td", null, h("span", { class: "badge outline", text: t("k_" + e.kind) })),
+          h("td", null, h("span", { class: "badge " + (e.kind === "alert" ? "grey" : "outline"), text: t("k_" + e.kind) })),
           h("td", null, e.user || "—"),
           h("td", null, act.startsWith("a_") ? e.action : act || "—"),
           h("td", { class: "mono" }, e.target || "—"),
