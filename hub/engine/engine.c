@@ -162,6 +162,11 @@ static json_t *alert_json(index_txn_t *it, const gap_alert_t *g, const char *uni
     json_object_set_new(o, "message_zh", utf8_json_string(r->message_zh ? r->message_zh : ""));
     json_object_set_new(o, "message_en", utf8_json_string(r->message_en ? r->message_en : ""));
     json_object_set_new(o, "detail", utf8_json_string(g->detail));
+    if (g->detail_tpl[0]) { /* the same specifics as data (docs/alerts.md) */
+        json_t *args = json_loads(g->detail_args, 0, NULL);
+        json_object_set_new(o, "detail_tpl", json_string(g->detail_tpl));
+        json_object_set_new(o, "detail_args", args ? args : json_object());
+    }
     set_time(o, "due_at", g->at_ms);
     char found_unit[INDEX_STR] = "", found_dev[INDEX_REF_TEXT] = "";
     /* The subject: refs joined by '>' (a ref may end in "#reason"). */

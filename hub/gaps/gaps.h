@@ -73,7 +73,12 @@ typedef struct {
     char case_id[128];  /* case, "" if none */
     char subject[192];  /* ref of the record / media / device concerned */
     char detail[320];   /* the specifics, in English */
-    int64_t at_ms;      /* when it became due (deadline, or the subject's time) */
+    /* The specifics as data, for pages in any language (docs/alerts.md
+     * "Structured detail"): a template name ("coverage", "fields", ...) and
+     * its numbers and names as a JSON object (compact text). */
+    char detail_tpl[24];
+    char detail_args[400];
+    int64_t at_ms; /* when it became due (deadline, or the subject's time) */
 } gap_alert_t;
 
 /* A growable list of alerts. */

@@ -129,6 +129,10 @@ static void hearing_without_media_raises_rule_1_citing_art_13(void **state)
     assert_string_equal(x->article, "13");
     assert_string_equal(x->case_id, "C1");
     assert_non_null(strstr(x->detail, "0%"));
+    /* The same specifics as data, for pages in any language. */
+    assert_string_equal(x->detail_tpl, "coverage");
+    assert_string_equal(x->detail_args, "{\"linked\":0,\"longest_ms\":3600000,\"pct\":0.0,"
+                                        "\"type\":\"hearing\",\"window_ms\":3600000}");
     assert_int_equal(a.n, 1);
     gap_alerts_free(&a);
 }
@@ -227,6 +231,8 @@ static void missing_provider_signature_raises_rule_4_citing_13_2(void **state)
     assert_non_null(x);
     assert_string_equal(x->article, "13(2)");
     assert_non_null(strstr(x->detail, "provider_signature"));
+    assert_string_equal(x->detail_tpl, "fields");
+    assert_non_null(strstr(x->detail_args, "\"missing\":[\"provider_signature\"]"));
     gap_alerts_free(&a);
     /* An amendment that adds the signature replaces the record. */
     add(h, "{\"type\":\"evidence_registration\",\"id\":\"e2\",\"amends\":\"e1\",\"case\":\"C1\","
@@ -356,6 +362,9 @@ static void recorder_with_low_battery_raises_rule_13(void **state)
     assert_int_equal(count(&a, "13"), 1);
     assert_string_equal(find(&a, "13")->article, "12");
     assert_non_null(strstr(find(&a, "13")->detail, "DSJ-1"));
+    assert_string_equal(find(&a, "13")->detail_tpl, "readiness");
+    assert_non_null(strstr(find(&a, "13")->detail_args, "\"recorder\":\"DSJ-1\""));
+    assert_non_null(strstr(find(&a, "13")->detail_args, "\"battery_low\":true"));
     gap_alerts_free(&a);
 }
 

@@ -129,8 +129,9 @@ function fmtDur(ms) {
   if (!ms && ms !== 0) return "—";
   const s = Math.round(ms / 1000);
   const h_ = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), ss = s % 60;
-  if (ftLang() === "en") return h_ ? `${h_} h ${m} min` : m ? `${m} min ${ss} s` : `${ss} s`;
-  return h_ ? `${h_}小时${m}分` : m ? `${m}分${ss}秒` : `${ss}秒`;
+  if (ftLang() === "en") return h_ ? `${h_} h ${m} min` : m ? (ss ? `${m} min ${ss} s` : `${m} min`) : `${ss} s`;
+  if (h_ >= 48 && !m) return `${Math.round(h_ / 24 * 10) / 10}天`;
+  return h_ ? (m ? `${h_}小时${m}分` : `${h_}小时`) : m ? (ss ? `${m}分${ss}秒` : `${m}分钟`) : `${ss}秒`;
 }
 
 function fmtOffset(ms) {
@@ -344,29 +345,93 @@ PAGES.sync = async (main) => {
   S.tick = setInterval(() => renderRows(), 15000);
 };
 
-/* Alerts with filters; live. */
+/* The alert's specifics in the page's language, from the engine's
+ * structured detail (docs/alerts.md "Structured detail"); the English text
+ * only on the English page when an alert has none (alerts of older hubs). */
+function alertDetail(a) {
+  const x = a.detail_args || {};
+  const ty = (v) => (v ? typeName(v) : "—");
+  const dur = (ms) => (ms || ms === 0 ? fmtDur(ms) : "—");
+  const field = (k) => (t("fl_" + k) === "fl_" + k ? k : t("fl_" + k));
+  switch (a.detail_tpl) {
+    case "coverage":
+      return t("dt_coverage", { type: ty(x.type), pct: Math.floor(x.pct || 0), linked: x.linked || 0, gap: dur(x.longest_ms) });
+    case "fields":
+      return t("dt_fields", { type: ty(x.type), fields: (x.missing || []).map(field).join(t("list_sep")) });
+    case "followed_by":
+      return t("dt_followed_by", { type: ty(x.type), needs: ty(x.needs), more: x.or_equivalent ? t("dt_or_equivalent") : "", within: dur(x.within_ms) });
+    case "preceded_by":
+      return t("dt_preceded_by", { type: ty(x.type), needs: ty(x.needs), before: x.before_ms ? t("dt_at_least", { d: dur(x.before_ms) }) : "" });
+    case "preceded_each":
+      return t("dt_preceded_each", { type: ty(x.type), needs: ty(x.needs), each: ty(x.each) });
+    case "readiness":
+      return t("dt_readiness", { recorder: x.recorder, battery: Math.round(x.battery_pct || 0), min_battery: x.min_battery_pct, free: Math.round(x.free_mb || 0), min_free: x.min_free_mb });
+    case "conflict":
+      return t("dt_conflict", { id: x.id, a: x.ref_a, b: x.ref_b });
+    case "unlinked_media":
+      return t("dt_unlinked_media", { media: x.media, recorder: x.recorder || "—", officer: x.officer || "—", grace: dur(x.grace_ms) });
+    case "clock":
+      return t("dt_clock", { device: x.device, offset: fmtOffset(x.offset_ms), limit: dur(x.limit_ms) });
+    case "integrity":
+      return t("dt_integrity", { device: x.device, reason: t("ir_" + x.reason) === "ir_" + x.reason ? x.reason : t("ir_" + x.reason) });
+    case "silence":
+      return t("dt_silence", { vehicle: x.vehicle || x.device, device: x.device, silent: x.last_seen_ms ? dur(x.silent_ms) : t("never"), limit: dur(x.limit_ms) });
+    default:
+      return ftLang() === "en" ? a.detail || "" : "";
+  }
+}
+
+/* When the activity of an alert happened (its window, else its time). */
+function activityWhen(act) {
+  if (!act) return "—";
+  if (act.start_ms && act.end_ms && act.end_ms > act.start_ms) return fmtTime(act.start_ms) + " – " + fmtTime(act.end_ms).slice(11);
+  return fmtTime(act.time_ms || act.start_ms);
+}
+
+/* The timeline of the alert's case, opened on its activity. */
+function activityLink(a) {
+  const c = a.case || (a.activity && a.activity.case);
+  if (!c) return null;
+  const ref = a.activity && a.activity.ref;
+  return "#/case/" + encodeURIComponent(c) + (ref ? "?ref=" + encodeURIComponent(ref) : "");
+}
+
+/* Alerts: a page of them in the order the hub gives (severity, then when
+ * the gap became due), the true total, groups by case or officer with
+ * counts; live changes are gathered and shown at most once a second, with
+ * one notice. */
+const ALERTS_PAGE = 100;
 PAGES.alerts = async (main, arg, query) => {
   const f = {
     unit: query.get("unit") || "",
     case: query.get("case") || "",
+    officer: query.get("officer") || "",
     article: query.get("article") || "",
     severity: query.get("severity") || "",
     state: query.get("state") === null ? "open" : query.get("state") === "all" ? "" : query.get("state"),
     q: query.get("q") || "",
+    group: query.get("group") || "",
   };
-  const data = await api("/api/alerts" + qs(f));
+  let offset = Math.max(0, Number(query.get("offset")) || 0);
+  const apiQuery = () => qs(Object.assign({}, f, { offset, limit: ALERTS_PAGE }));
+  let data = await api("/api/alerts" + apiQuery());
   const facets = data.facets || {};
   const opts = (name, labeler) => [["", t("all")]].concat(Object.keys(facets[name] || {}).filter((x) => x).sort().map((v) => [v, labeler ? labeler(v) : v]));
   const unitSel = selectOf("unit", opts("unit"), f.unit);
   const artSel = selectOf("article", opts("article", articleText), f.article);
   const sevSel = selectOf("severity", [["", t("all")], ["critical", t("sev_critical")], ["high", t("sev_high")], ["medium", t("sev_medium")], ["low", t("sev_low")]], f.severity);
   const stSel = selectOf("state", [["all", t("all")], ["open", t("st_open")], ["resolved", t("st_resolved")], ["justified", t("st_justified")]], f.state || "all");
+  const grpSel = selectOf("group", [["", t("group_none")], ["case", t("group_case")], ["officer", t("group_officer")]], f.group);
   const caseIn = h("input", { name: "case", value: f.case, placeholder: "NDG-2026-031" });
+  const offIn = h("input", { name: "officer", value: f.officer, placeholder: "ZF-0107" });
   const qIn = h("input", { name: "q", value: f.q });
-  const apply = () => {
-    location.hash = "#/alerts" + qs({ unit: unitSel.value, case: caseIn.value.trim(), article: artSel.value, severity: sevSel.value, state: stSel.value, q: qIn.value.trim() });
-  };
-  const count = h("span", { class: "muted", id: "alerts-count", text: t("alerts_count", { n: data.total }) });
+  const hashOf = (over) =>
+    "#/alerts" +
+    qs(Object.assign({ unit: unitSel.value, case: caseIn.value.trim(), officer: offIn.value.trim(), article: artSel.value, severity: sevSel.value, state: stSel.value, q: qIn.value.trim(), group: grpSel.value }, over || {}));
+  const apply = () => (location.hash = hashOf());
+  const count = h("span", { class: "muted", id: "alerts-count" });
+  const pager = h("div", { class: "pager", id: "alerts-pager" });
+  const groupsBox = h("div", { class: "groups", id: "alert-groups" });
   const tbody = h("tbody");
   main.append(
     pageHead(t("alerts_title"), t("alerts_sub")),
@@ -378,69 +443,142 @@ PAGES.alerts = async (main, arg, query) => {
         { class: "filters", id: "alert-filters", onsubmit: (e) => (e.preventDefault(), apply()) },
         field("f_unit", unitSel),
         field("f_case", caseIn),
+        field("s_officer", offIn),
         field("f_article", artSel),
         field("f_severity", sevSel),
         field("f_state", stSel),
+        field("f_group", grpSel),
         field("f_text", qIn),
         h("button", { class: "btn primary", type: "submit", text: t("apply") }),
         h("button", { class: "btn", type: "button", onclick: () => (location.hash = "#/alerts"), text: t("reset") }),
         count
       ),
+      groupsBox,
       h(
         "div",
         { class: "table-wrap" },
         h(
           "table",
           { class: "data", id: "alerts-table" },
-          h("thead", null, h("tr", null, ["col_severity", "col_article", "col_message", "col_case", "f_unit", "col_opened", "col_state", "col_actions"].map((k) => h("th", { text: t(k) })))),
+          h("thead", null, h("tr", null, ["col_severity", "col_article", "col_message", "officers", "col_vehicle", "col_when", "col_case", "col_due", "col_state", "col_actions"].map((k) => h("th", { text: t(k) })))),
           tbody
         )
-      )
+      ),
+      pager
     )
   );
-  const matches = (a) =>
-    (!f.unit || a.unit === f.unit) && (!f.case || a.case === f.case) && (!f.article || a.article === f.article) && (!f.severity || a.severity === f.severity) && (!f.state || a.state === f.state);
 
   function rowOf(a) {
     const actions = h("div", { class: "chips nowrap-chips" });
-    if (a.case) actions.append(h("a", { class: "btn small", href: "#/case/" + encodeURIComponent(a.case), text: t("open_timeline") }));
+    const link = activityLink(a);
+    if (link) actions.append(h("a", { class: "btn small open-activity", href: link, text: t("open_timeline") }));
     if (a.state !== "justified" && hasRole("supervisor")) actions.append(h("button", { class: "btn small justify-btn", onclick: () => justifyDialog(a), text: t("justify") }));
+    const detail = alertDetail(a);
     return h(
       "tr",
-      { "data-alert": a.id },
+      { "data-alert": a.id, "data-severity": a.severity },
       h("td", null, sevBadge(a.severity)),
       h("td", { class: "nowrap" }, articleText(a.article)),
-      h("td", null, h("a", { href: "#", class: "alert-msg", onclick: (e) => (e.preventDefault(), alertDialog(a.id)), text: alertMessage(a) }), a.detail ? h("div", { class: "muted small-text", text: a.detail }) : null, h("div", { class: "muted mono", text: `${t("rule")} ${a.rule} · ${a.id}` })),
+      h(
+        "td",
+        { class: "msg-cell" },
+        h("a", { href: "#", class: "alert-msg", onclick: (e) => (e.preventDefault(), alertDialog(a.id)), text: alertMessage(a) }),
+        detail ? h("div", { class: "muted small-text alert-detail", text: detail }) : null,
+        h("div", { class: "muted mono", text: `${t("rule")} ${a.rule} · ${a.id}` })
+      ),
+      h("td", { class: "alert-officers" }, (a.officers || []).join("、") || "—"),
+      h("td", { class: "nowrap alert-vehicles" }, (a.vehicles || []).join("、") || "—"),
+      h("td", { class: "nowrap alert-when" }, a.activity ? h("div", null, h("div", { text: activityWhen(a.activity) }), h("div", { class: "muted", text: typeName(a.activity.type) })) : "—"),
       h("td", { class: "nowrap" }, caseLink(a.case)),
-      h("td", null, a.unit || "—"),
-      h("td", { class: "nowrap" }, fmtTime(a.opened_at)),
+      h("td", { class: "nowrap" }, fmtTime(a.due_at_ms || a.opened_at)),
       h("td", null, stateBadge(a.state)),
       h("td", null, actions)
     );
   }
-  const list = data.alerts;
-  function renderRows(flash) {
-    clear(tbody);
-    if (!list.length) tbody.append(h("tr", null, h("td", { colspan: 8, class: "empty", text: t("no_alerts") })));
-    for (const a of list) {
-      const tr = rowOf(a);
-      if (flash && flash === a.id) tr.classList.add("flash");
-      tbody.append(tr);
+
+  function renderGroups() {
+    clear(groupsBox);
+    groupsBox.hidden = !data.groups;
+    if (!data.groups) return;
+    const key = f.group === "case" ? "case" : "officer";
+    groupsBox.append(h("span", { class: "muted", text: t(f.group === "case" ? "group_case" : "group_officer") + "：" }));
+    for (const g of data.groups.slice(0, 60)) {
+      const worst = ["critical", "high", "medium", "low"].find((s) => g[s]) || "low";
+      const label = g.key || t(f.group === "case" ? "no_case_key" : "no_officer_key");
+      groupsBox.append(
+        h(
+          "a",
+          { class: "group-chip" + (f[key] === g.key ? " active" : ""), href: hashOf({ [key]: g.key, offset: "" }), "data-group": g.key },
+          h("span", { class: "badge sev-" + worst, text: String(g.count) }),
+          " ",
+          label
+        )
+      );
     }
-    count.textContent = t("alerts_count", { n: list.length });
   }
-  renderRows();
-  S.handlers.alert = (a) => {
-    const i = list.findIndex((x) => x.id === a.id);
-    if (!matches(a)) {
-      if (i >= 0) list.splice(i, 1);
-    } else if (i >= 0) list[i] = a;
-    else {
-      list.unshift(a);
-      toast(t("new_alert") + ": " + alertMessage(a));
+
+  function renderPager() {
+    clear(pager);
+    const from = data.total ? offset + 1 : 0, to = Math.min(offset + ALERTS_PAGE, data.total);
+    count.textContent = t("alerts_count", { n: data.total });
+    count.dataset.total = data.total;
+    pager.append(h("span", { class: "muted", id: "alerts-range", text: t("alerts_range", { a: from, b: to, n: data.total }) }));
+    if (offset > 0) pager.append(h("a", { class: "btn small", id: "alerts-prev", href: hashOf({ offset: Math.max(0, offset - ALERTS_PAGE) || "" }), text: t("prev_page") }));
+    if (to < data.total) pager.append(h("a", { class: "btn small", id: "alerts-next", href: hashOf({ offset: offset + ALERTS_PAGE }), text: t("next_page") }));
+  }
+
+  function render(changed) {
+    const rows = [];
+    if (!data.alerts.length) rows.push(h("tr", null, h("td", { colspan: 10, class: "empty", text: t("no_alerts") })));
+    for (const a of data.alerts) {
+      const tr = rowOf(a);
+      if (changed && changed.has(a.id)) tr.classList.add("flash");
+      rows.push(tr);
     }
-    renderRows(a.id);
+    clear(tbody).append(...rows);
+    tbody.dataset.draws = String(Number(tbody.dataset.draws || 0) + 1);
+    renderPager();
+    renderGroups();
+  }
+  render();
+
+  /* Live: changes are gathered; at most one redraw a second (one request
+   * for the page as it is now) and one notice for all of them. */
+  const pending = new Set();
+  let timer = null, lastDraw = 0, loading = false;
+  async function flush() {
+    timer = null;
+    if (loading) return schedule();
+    const changed = new Set(pending);
+    pending.clear();
+    const before = new Set(data.alerts.map((a) => a.id));
+    const total0 = data.total;
+    loading = true;
+    try {
+      data = await api("/api/alerts" + apiQuery());
+    } catch (e) {
+      return;
+    } finally {
+      loading = false;
+    }
+    if (S.page !== "alerts") return;
+    lastDraw = performance.now();
+    render(changed);
+    const fresh = data.alerts.filter((a) => changed.has(a.id) && !before.has(a.id)).length;
+    const grew = data.total - total0;
+    if (grew > 0 || fresh > 0) toast(t("alerts_new_n", { n: Math.max(grew, fresh), total: data.total }));
+    else if (changed.size) toast(t("alerts_changed_n", { n: changed.size }));
+  }
+  function schedule() {
+    if (timer) return;
+    timer = setTimeout(flush, Math.max(0, 1000 - (performance.now() - lastDraw)));
+  }
+  S.handlers.alert = (a) => {
+    pending.add(a.id);
+    schedule();
   };
+  S.handlers.resync = () => (pending.add(""), schedule());
+  S.cleanup = () => clearTimeout(timer);
 };
 
 /* One alert with its history (every state change, who and why). */
@@ -455,7 +593,11 @@ async function alertDialog(id) {
   add("rule", a.rule);
   add("col_case", a.case ? caseLink(a.case) : null);
   add("f_unit", a.unit);
-  add("col_detail", a.detail);
+  add("col_detail", alertDetail(a) || null);
+  add("officers", (a.officers || []).join("、") || null);
+  add("col_vehicle", (a.vehicles || []).join("、") || null);
+  add("col_when", a.activity ? activityWhen(a.activity) + " · " + typeName(a.activity.type) : null);
+  add("col_due", a.due_at_ms ? fmtTime(a.due_at_ms, true) : null);
   add("col_opened", fmtTime(a.opened_at, true));
   add("col_state", stateBadge(a.state));
   const hist = h(
@@ -515,7 +657,8 @@ function justifyDialog(a) {
 }
 
 /* Case timeline: lanes per device, bars per activity with coverage. */
-PAGES.case = async (main, arg) => {
+PAGES.case = async (main, arg, query) => {
+  const focus = query ? query.get("ref") : null;
   const input = h("input", { id: "case-input", value: arg, placeholder: t("case_pick") });
   main.append(
     pageHead(
@@ -567,7 +710,7 @@ PAGES.case = async (main, arg) => {
       h("div", { class: "panel-body case-head" }, kv("cause", tl.cause), kv("party", tl.party), kv("units", tl.units.join("、")), kv("devices_n", String(tl.devices.length)), kv("items", String(tl.items.length)), kv("window", fmtTime(tl.from) + " – " + fmtTime(tl.to)))
     )
   );
-  main.append(timelineChart(tl));
+  main.append(timelineChart(tl, focus));
   const player = h("div", { id: "player-slot" });
   main.append(player);
   if (tl.alerts.length) {
@@ -580,7 +723,7 @@ PAGES.case = async (main, arg) => {
           "table",
           { class: "data" },
           h("thead", null, h("tr", null, ["col_severity", "col_article", "col_message", "col_state", "col_opened"].map((k) => h("th", { text: t(k) })))),
-          h("tbody", null, tl.alerts.map((a) => h("tr", { "data-alert": a.id }, h("td", null, sevBadge(a.severity)), h("td", null, articleText(a.article)), h("td", null, h("a", { href: "#", onclick: (e) => (e.preventDefault(), alertDialog(a.id)), text: alertMessage(a) }), a.detail ? h("div", { class: "muted small-text", text: a.detail }) : null), h("td", null, stateBadge(a.state)), h("td", { class: "nowrap" }, fmtTime(a.opened_at)))))
+          h("tbody", null, tl.alerts.map((a) => h("tr", { "data-alert": a.id }, h("td", null, sevBadge(a.severity)), h("td", null, articleText(a.article)), h("td", null, h("a", { href: "#", onclick: (e) => (e.preventDefault(), alertDialog(a.id)), text: alertMessage(a) }), alertDetail(a) ? h("div", { class: "muted small-text alert-detail", text: alertDetail(a) }) : null), h("td", null, stateBadge(a.state)), h("td", { class: "nowrap" }, fmtTime(a.opened_at)))))
         )
       )
     );
@@ -615,6 +758,15 @@ PAGES.case = async (main, arg) => {
       h("div", { class: "table-wrap" }, h("table", { class: "data", id: "timeline-table" }, h("thead", null, h("tr", null, ["time", "col_type", "officers", "col_device", "coverage", ""].map((k) => h("th", { text: k ? t(k) : "" })))), tbody))
     )
   );
+  /* Opened from an alert: its activity, in view and marked. */
+  if (focus) {
+    S.afterRender = () => {
+      const row = document.getElementById("row-" + focus.replace(/[^A-Za-z0-9]/g, "_"));
+      if (!row) return;
+      row.classList.add("focus", "flash");
+      if (row.scrollIntoView) row.scrollIntoView({ block: "center" });
+    };
+  }
 };
 
 /* Local calendar day (YYYY-MM-DD) of ms. */
@@ -629,10 +781,11 @@ const endOf = (it) => it.end_ms || it.time_ms;
 /* The case's activities as a Gantt chart, one day at a time: a lane per
  * activity (its window, and under it the covered and uncovered stretches),
  * a lane per recorder's media, one lane of documents and events. */
-function timelineChart(tl) {
+function timelineChart(tl, focus) {
   const days = [...new Set(tl.items.map((it) => dayOf(startOf(it))))].sort();
   const activityDays = days.filter((d) => tl.items.some((it) => it.activity && it.end_ms && dayOf(it.start_ms) === d));
-  let day = activityDays[0] || days[0];
+  const focused = focus ? tl.items.find((it) => it.ref === focus) : null;
+  let day = focused ? dayOf(startOf(focused)) : activityDays[0] || days[0];
   const chips = h("div", { class: "chips day-chips", id: "timeline-days" });
   const body = h("div", { class: "panel-body tl-wrap" });
   function draw() {
@@ -1102,10 +1255,14 @@ PAGES.audit = async (main, arg, query) => {
 /* ---- shell ---- */
 
 async function route() {
+  const started = performance.now();
   const { page, arg, query } = routeParams();
   const main = document.getElementById("main");
   S.handlers = {};
   clearInterval(S.tick);
+  if (S.cleanup) S.cleanup();
+  S.cleanup = null;
+  S.afterRender = null;
   const name = PAGES[page] ? page : "sync";
   S.page = name;
   for (const a of document.querySelectorAll("#nav a")) a.classList.toggle("active", a.dataset.page === name);
@@ -1121,6 +1278,8 @@ async function route() {
   if (S.page === name) {
     clear(main).append(frag);
     main.dataset.page = name;
+    if (S.afterRender) S.afterRender();
+    main.dataset.renderMs = String(Math.round(performance.now() - started));
     main.dataset.ready = "1";
   }
 }
