@@ -742,6 +742,35 @@ static int clock_one(void *ctx, const store_device_t *d)
     return err;
 }
 
+/* The silence rule for every device, at every pass: raised while nothing
+ * is heard from it for longer than the limit, resolved when it is (or it is
+ * revoked). */
+static int silence_one(void *ctx, const store_device_t *d)
+{
+    side_t *s = ctx;
+    store_status_t st;
+    int err = store_status_get(s->st, d->device, &st);
+    if (err != FT_OK) {
+        s->err = err;
+        return err;
+    }
+    char dev[DEVID_TEXT_SIZE];
+    devid_format(d->device, dev);
+    gap_alerts_t ga = {0};
+    if (!d->revoked) {
+        err = gaps_eval_silence(s->e->o.pack, dev, d->vehicle, st.last_seen_ms, d->enrolled_ms,
+                                s->now, &ga);
+    }
+    if (err == FT_OK) {
+        index_unit_t u;
+        index_unit_silence(&u, d->device);
+        err = apply_alerts(s->e, s->it, &u, &ga, d->unit, dev, s->now, s->events);
+    }
+    gap_alerts_free(&ga);
+    s->err = err;
+    return err;
+}
+
 static int side_steps(engine_t *e, int64_t now_ms, engine_stats_t *stats)
 {
     side_t s = {.e = e, .now = now_ms};
@@ -761,6 +790,9 @@ static int side_steps(engine_t *e, int64_t now_ms, engine_stats_t *stats)
     }
     if (err == FT_OK) {
         err = store_device_iter(s.st, clock_one, &s);
+    }
+    if (err == FT_OK) {
+        err = store_device_iter(s.st, silence_one, &s);
     }
     store_abort(&s.st);
     if (err == FT_OK && s.last != integ) {

@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 void gap_alerts_free(gap_alerts_t *a)
 {
@@ -532,6 +533,29 @@ int gaps_eval_clock(const rulepack_t *pack, const char *device, int64_t offset_m
     return with_args(add_alert(out, rule, NULL, "", device, at_ms, detail), out, "clock",
                      json_pack("{s:o, s:I, s:I}", "device", text_arg(device), "offset_ms",
                                (json_int_t)offset_ms, "limit_ms", (json_int_t)rule->max_offset_ms));
+}
+
+int gaps_eval_silence(const rulepack_t *pack, const char *device, const char *vehicle,
+                      int64_t last_seen_ms, int64_t since_ms, int64_t now_ms, gap_alerts_t *out)
+{
+    const rule_t *rule = rules_find_kind(pack, RULE_SILENCE);
+    if (!rule_silent(rule, last_seen_ms, since_ms, now_ms)) {
+        return FT_OK;
+    }
+    int64_t from = last_seen_ms > 0 ? last_seen_ms : since_ms;
+    char detail[320], since[40];
+    time_t secs = (time_t)(from / 1000);
+    struct tm tm;
+    gmtime_r(&secs, &tm);
+    strftime(since, sizeof since, "%Y-%m-%d %H:%M UTC", &tm);
+    snprintf(detail, sizeof detail, "device %s (vehicle %s) %s since %s (limit %lld h)", device,
+             vehicle && *vehicle ? vehicle : "?", last_seen_ms > 0 ? "silent" : "never heard from",
+             since, (long long)(rule->max_silence_ms / 3600000));
+    return with_args(
+        add_alert(out, rule, NULL, "", device, from + rule->max_silence_ms, detail), out, "silence",
+        json_pack("{s:o, s:o, s:I, s:I, s:I}", "device", text_arg(device), "vehicle",
+                  text_arg(vehicle), "last_seen_ms", (json_int_t)last_seen_ms, "since_ms",
+                  (json_int_t)from, "limit_ms", (json_int_t)rule->max_silence_ms));
 }
 
 int gaps_integrity(const rulepack_t *pack, const char *device, const char *reason,

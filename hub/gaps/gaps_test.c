@@ -400,6 +400,33 @@ static void clock_offset_over_120_seconds_raises_rule_16(void **state)
     gap_alerts_free(&a);
 }
 
+/* A vehicle silent for over a day raises rule 17 (Art. 3), due when the day
+ * ran out; the same alert, with the same detail, while the silence lasts. */
+static void device_silent_over_24_hours_raises_rule_17_citing_art_3(void **state)
+{
+    hist_t *h = *state;
+    gap_alerts_t a = {0};
+    assert_int_equal(gaps_eval_silence(h->pack, "DEV", "冀J·12345", T0, 0, T0 + DAY, &a), FT_OK);
+    assert_int_equal(a.n, 0);
+    assert_int_equal(gaps_eval_silence(h->pack, "DEV", "冀J·12345", T0, 0, T0 + DAY + 1, &a),
+                     FT_OK);
+    assert_int_equal(gaps_eval_silence(h->pack, "DEV", "冀J·12345", T0, 0, T0 + 5 * DAY, &a),
+                     FT_OK);
+    assert_int_equal(a.n, 2);
+    assert_string_equal(a.items[0].rule->id, "17");
+    assert_string_equal(a.items[0].article, "3");
+    assert_int_equal(a.items[0].at_ms, T0 + DAY);
+    assert_string_equal(a.items[0].id, a.items[1].id);
+    assert_string_equal(a.items[0].detail, a.items[1].detail);
+    assert_string_equal(a.items[0].detail_tpl, "silence");
+    assert_non_null(strstr(a.items[0].detail_args, "\"vehicle\":\"冀J·12345\""));
+    /* never heard from: counted from the enrolment */
+    assert_int_equal(gaps_eval_silence(h->pack, "DEV2", "", 0, T0, T0 + 2 * DAY, &a), FT_OK);
+    assert_int_equal(a.n, 3);
+    assert_non_null(strstr(a.items[2].detail, "never heard from"));
+    gap_alerts_free(&a);
+}
+
 static void alert_ids_are_stable_across_evaluations(void **state)
 {
     hist_t *h = *state;
@@ -438,6 +465,7 @@ int main(void)
         T(court_application_needs_demand_notice_served_10_days_before),
         T(recorder_with_low_battery_raises_rule_13),
         T(unlinked_media_after_24_hours_raises_rule_14),
+        T(device_silent_over_24_hours_raises_rule_17_citing_art_3),
         T(clock_offset_over_120_seconds_raises_rule_16),
         T(alert_ids_are_stable_across_evaluations),
     };

@@ -325,6 +325,8 @@ static void on_hello(hub_sync_t *s, session_t *ss, const uint8_t *rid, size_t ri
         st.clock_offset_ms = now - h->wall_ms;
         st.edge_epoch = h->epoch;
         st.edge_head_seq = h->head_seq;
+        st.edge_report_ms = now;
+        st.synced_ms = h->head_seq == head.seq ? now : st.synced_ms;
         if (h->head_seq < head.seq) {
             char text[STORE_TEXT_MAX];
             snprintf(text, sizeof text,
@@ -472,6 +474,10 @@ static void on_batch(hub_sync_t *s, session_t *ss, const uint8_t *rid, size_t ri
         st.duplicates += r.duplicates;
         if (b->edge_head_seq) {
             st.edge_head_seq = b->edge_head_seq;
+            st.edge_report_ms = st.last_seen_ms;
+        }
+        if (r.err == FT_OK && r.epoch != 0 && r.head.seq >= st.edge_head_seq) {
+            st.synced_ms = st.last_seen_ms; /* the hub holds all the edge reported */
         }
         if (r.err != FT_OK) {
             st.rejected++;

@@ -233,6 +233,25 @@ function connectEvents() {
 const PAGES = {};
 
 /* Sync: every device, problems first. */
+/* How long ago, as a duration ("3小时20分"), for ages that matter (offline
+ * for, silent for, report age). */
+function fmtFor(ms) {
+  return ms > 0 ? fmtDur(Math.floor(ms / 60000) * 60000 || Math.round(ms / 1000) * 1000) : "—";
+}
+
+/* Seconds left, as h:mm:ss or m:ss. */
+function fmtEta(s) {
+  if (s === null || s === undefined) return "—";
+  const h_ = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), ss = s % 60;
+  const p2 = (n) => String(n).padStart(2, "0");
+  return h_ ? `${h_}:${p2(m)}:${p2(ss)}` : `${m}:${p2(ss)}`;
+}
+
+/* Sync: who is behind. The plate first; offline for; the last complete
+ * sync; records and media waiting on the vehicle as it last reported them
+ * (and how old that report is); each upload's progress, rate over the last
+ * minute and time left. Rows with a problem are red and first; a row is
+ * marked only when it gets a new problem (never for figures moving). */
 PAGES.sync = async (main) => {
   const data = await api("/api/sync");
   const rows = new Map();
@@ -241,15 +260,7 @@ PAGES.sync = async (main) => {
   const table = h(
     "table",
     { class: "data", id: "sync-table" },
-    h(
-      "thead",
-      null,
-      h(
-        "tr",
-        null,
-        ["col_device", "col_online", "col_last_seen", "col_backlog", "col_entries", "col_bytes", "col_rate", "col_offset", "col_health", "col_error"].map((k) => h("th", { text: t(k) }))
-      )
-    ),
+    h("thead", null, h("tr", null, ["col_vehicle", "col_online", "col_synced", "col_waiting", "col_uploads", "col_bytes", "col_rate", "col_offset", "col_health", "col_error"].map((k) => h("th", { text: t(k) })))),
     tbody
   );
   main.append(
@@ -274,7 +285,18 @@ PAGES.sync = async (main) => {
   }
 
   function rowOf(d) {
-    const state = d.state === "revoked" ? h("span", { class: "dotline rev", text: t("revoked") }) : h("span", { class: "dotline " + (d.online ? "on" : "off"), text: t(d.online ? "online" : "offline") });
+    const now = Date.now();
+    const bad = d.problems.length > 0;
+    let state;
+    if (d.state === "revoked") state = h("span", { class: "dotline rev", text: t("revoked") });
+    else if (d.online) state = h("span", { class: "dotline on", text: t("online") });
+    else
+      state = h(
+        "div",
+        null,
+        h("span", { class: "dotline off", text: t("offline") }),
+        h("div", { class: "offline-for" + (d.problems.includes("silent") ? " form-error" : " muted"), text: d.last_seen_ms ? t("offline_for", { d: fmtFor(now - d.last_seen_ms) }) : t("never") })
+      );
     const health = h(
       "div",
       { class: "chips" },
@@ -286,27 +308,52 @@ PAGES.sync = async (main) => {
         return h("span", { class: "badge " + (r.ok ? "ok" : "bad"), title: fmtTime(r.at), text: bits.join(" · ") });
       })
     );
-    const probs = d.problems.map((p) => h("span", { class: "badge bad", text: t("p_" + p) }));
-    const tr = h(
+    const probs = d.problems.map((p) => h("span", { class: "badge bad", "data-problem": p, text: p === "silent" ? t("p_silent", { d: fmtFor(d.silent_limit_ms) }) : t("p_" + p) }));
+    const mw = d.media_waiting || { files: 0, bytes: 0, received: 0 };
+    const waiting = h(
+      "td",
+      { class: "nowrap waiting" },
+      d.backlog === null
+        ? h("div", { class: "muted", text: t("backlog_unknown") })
+        : h("div", { class: "waiting-records " + (d.backlog ? (bad ? "badge bad" : "badge warn") : "muted"), "data-count": d.backlog, text: t("records_waiting", { n: d.backlog }) }),
+      mw.bytes ? h("div", { class: "waiting-media " + (bad ? "badge bad" : "badge warn"), text: t("media_waiting", { n: mw.files, size: fmtBytes(mw.bytes - (mw.received || 0)) }) }) : null,
+      d.report_ms ? h("div", { class: "muted report-age", title: fmtTime(d.report_ms, true), text: t("reported_ago", { d: fmtAgo(d.report_ms) }) }) : null
+    );
+    const uploads = h(
+      "td",
+      { class: "uploads" },
+      (d.uploads || []).length
+        ? (d.uploads || []).map((u) =>
+            h(
+              "div",
+              { class: "upload", "data-media": u.media },
+              h("div", { class: "upload-bar" }, h("span", { style: { width: Math.min(100, u.pct) + "%" } })),
+              h("div", { class: "muted small-text", text: `${u.name || u.media.slice(0, 8)} · ${u.pct}% · ${u.rate_bps ? fmtBytes(u.rate_bps) + "/s" : "—"} · ${t("eta")} ${fmtEta(u.eta_s)}` })
+            )
+          )
+        : h("span", { class: "muted", text: "—" })
+    );
+    return h(
       "tr",
-      { class: d.problems.length ? "problem" : "", "data-device": d.device_id },
-      h("td", null, h("div", { class: "mono nowrap", text: d.device_id }), h("div", { class: "muted", text: `${d.vehicle} · ${d.unit}` }), probs.length ? h("div", { class: "chips" }, probs) : null),
-      h("td", { class: "nowrap" }, state),
-      h("td", { class: "nowrap", title: fmtTime(d.last_seen, true) }, d.last_seen_ms ? fmtAgo(d.last_seen_ms) : t("never")),
+      { class: bad ? "problem" : "", "data-device": d.device_id },
       h(
         "td",
-        { class: "right nowrap" },
-        d.backlog === null ? h("span", { class: "muted", text: t("backlog_unknown") }) : h("span", { class: d.backlog ? "badge warn" : "", text: `${d.backlog} ${t("entries")}` }),
-        d.backlog_bytes ? h("div", { class: "badge warn", text: `${t("media_pending")} ${fmtBytes(d.backlog_bytes)}` }) : null
+        null,
+        h("div", { class: "plate", text: d.vehicle || d.device_id }),
+        h("div", { class: "muted mono nowrap small-text", text: d.device_id }),
+        h("div", { class: "muted small-text", text: d.unit }),
+        probs.length ? h("div", { class: "chips" }, probs) : null
       ),
-      h("td", { class: "right" }, String(d.entries)),
+      h("td", { class: "nowrap", title: fmtTime(d.last_seen, true) }, state),
+      h("td", { class: "nowrap synced", title: d.synced_ms ? fmtTime(d.synced_ms, true) : "" }, d.synced_ms ? fmtAgo(d.synced_ms) : t("never")),
+      waiting,
+      uploads,
       h("td", { class: "right nowrap" }, fmtBytes(d.bytes)),
       h("td", { class: "right nowrap" }, d.rate_bps ? fmtBytes(d.rate_bps) + "/s" : "—"),
       h("td", { class: "right nowrap" + (d.problems.includes("clock") ? " form-error" : "") }, fmtOffset(d.clock_offset_ms)),
       h("td", null, d.recorders.length ? health : h("span", { class: "muted", text: "—" })),
       h("td", null, d.last_error ? h("div", null, h("div", { text: d.last_error }), h("div", { class: "muted", text: fmtTime(d.last_error_at) })) : h("span", { class: "muted", text: "—" }))
     );
-    return tr;
   }
 
   let devs = data.devices;
@@ -322,6 +369,7 @@ PAGES.sync = async (main) => {
       rows.set(d.device_id, tr);
       tbody.append(tr);
     }
+    tbody.dataset.flashes = String(Number(tbody.dataset.flashes || 0) + (flashIds ? flashIds.size : 0));
     renderCards(devs);
   }
   async function render() {
@@ -330,15 +378,16 @@ PAGES.sync = async (main) => {
   }
   renderRows();
   S.handlers.sync = (ev) => {
-    const changed = new Set();
+    const marked = new Set();
     for (const d of ev.devices || []) {
       const i = devs.findIndex((x) => x.device_id === d.device_id);
+      const before = i >= 0 ? new Set(devs[i].problems) : new Set();
+      if (d.problems.some((p) => !before.has(p))) marked.add(d.device_id);
       if (i >= 0) devs[i] = d;
       else devs.push(d);
-      changed.add(d.device_id);
     }
-    devs.sort((a, b) => (a.state === "revoked") - (b.state === "revoked") || b.problems.length - a.problems.length || a.device_id.localeCompare(b.device_id));
-    renderRows(changed);
+    devs.sort((a, b) => (a.state === "revoked") - (b.state === "revoked") || b.problems.length - a.problems.length || (a.vehicle || "").localeCompare(b.vehicle || "") || a.device_id.localeCompare(b.device_id));
+    renderRows(marked.size ? marked : null);
   };
   S.handlers.resync = () => render();
   /* Relative times age while the page is open. */
@@ -375,7 +424,7 @@ function alertDetail(a) {
     case "integrity":
       return t("dt_integrity", { device: x.device, reason: t("ir_" + x.reason) === "ir_" + x.reason ? x.reason : t("ir_" + x.reason) });
     case "silence":
-      return t("dt_silence", { vehicle: x.vehicle || x.device, device: x.device, silent: x.last_seen_ms ? dur(x.silent_ms) : t("never"), limit: dur(x.limit_ms) });
+      return t(x.last_seen_ms ? "dt_silence" : "dt_silence_never", { vehicle: x.vehicle || x.device, device: x.device, since: fmtTime(x.since_ms), limit: dur(x.limit_ms) });
     default:
       return ftLang() === "en" ? a.detail || "" : "";
   }
@@ -505,10 +554,11 @@ PAGES.alerts = async (main, arg, query) => {
     for (const g of data.groups.slice(0, 60)) {
       const worst = ["critical", "high", "medium", "low"].find((s) => g[s]) || "low";
       const label = g.key || t(f.group === "case" ? "no_case_key" : "no_officer_key");
+      const value = g.key || (key === "officer" ? "-" : "");
       groupsBox.append(
         h(
           "a",
-          { class: "group-chip" + (f[key] === g.key ? " active" : ""), href: hashOf({ [key]: g.key, offset: "" }), "data-group": g.key },
+          { class: "group-chip" + (f[key] && f[key] === value ? " active" : ""), href: hashOf({ [key]: value, offset: "" }), "data-group": value },
           h("span", { class: "badge sev-" + worst, text: String(g.count) }),
           " ",
           label
@@ -732,12 +782,28 @@ PAGES.case = async (main, arg, query) => {
   for (const it of tl.items) {
     const cov = it.coverage;
     const covCell = cov
-      ? h("div", null, h("div", { class: "covbar", title: pct(cov.share) }, h("span", { style: { width: Math.round(cov.share * 100) + "%" } })), h("div", { class: "muted", text: `${pct(cov.share)} · ${t("longest_gap")} ${fmtDur(cov.longest_gap_ms)}` }))
+      ? h(
+          "div",
+          null,
+          h("div", { class: "covbar", title: pct(cov.share) }, h("span", { style: { width: Math.round(cov.share * 100) + "%" } })),
+          h("div", { class: "muted", text: `${pct(cov.share)} · ${t("longest_gap")} ${fmtDur(cov.longest_gap_ms)}` }),
+          cov.pending_ms ? h("div", { class: "badge warn cov-pending", text: t("cov_pending", { d: fmtDur(cov.pending_ms) }) }) : null
+        )
       : it.media_unsuitable
         ? h("span", { class: "badge grey", text: t("media_unsuitable") + ": " + it.media_unsuitable })
         : "";
     const kindKey = "kind_" + it.kind;
-    const playBtn = it.kind === "media" ? h("button", { class: "btn small play-btn", onclick: () => playMedia(player, it), text: t("play") }) : null;
+    /* Playback only for a clip the hub holds whole; one on its way shows
+     * its progress (the recording happened: it counts as coverage). */
+    const state = it.kind === "media" ? mediaState(it) : null;
+    const playBtn =
+      state === "held"
+        ? h("button", { class: "btn small play-btn", onclick: () => playMedia(player, it), text: t("play") })
+        : state === "uploading"
+          ? h("span", { class: "badge warn media-uploading", "data-pct": it.upload.pct, text: t("uploading_pct", { pct: it.upload.pct }) })
+          : state === "on-vehicle"
+            ? h("span", { class: "badge grey media-on-vehicle", text: t("on_vehicle") })
+            : null;
     tbody.append(
       h(
         "tr",
@@ -768,6 +834,13 @@ PAGES.case = async (main, arg, query) => {
     };
   }
 };
+
+/* A clip at the hub: "held" (playable), "uploading" (part of it has
+ * arrived), "on-vehicle" (announced, nothing arrived yet). */
+function mediaState(it) {
+  if (it.held !== false) return "held";
+  return it.upload && it.upload.received > 0 ? "uploading" : "on-vehicle";
+}
 
 /* Local calendar day (YYYY-MM-DD) of ms. */
 function dayOf(ms) {
@@ -879,7 +952,10 @@ function ganttOf(items) {
         }
       } else if (lane.kind === "media") {
         const a = x(startOf(it)), b = x(endOf(it));
-        g.append(svg("rect", { class: "media", x: a, y: y + 10, width: Math.max(3, b - a), height: 18, rx: 3 }));
+        const state = mediaState(it);
+        g.append(svg("rect", { class: "media " + state, x: a, y: y + 10, width: Math.max(3, b - a), height: 18, rx: 3 }));
+        if (state === "uploading") g.append(svg("text", { class: "pct", x: a + 4, y: y + 23, text: t("uploading_pct", { pct: it.upload.pct }) }));
+        else if (state === "on-vehicle") g.append(svg("text", { class: "pct", x: a + 4, y: y + 23, text: t("on_vehicle") }));
       } else {
         const cx = x(it.time_ms), cy = y + 20;
         g.append(svg("path", { class: it.kind === "event" ? "evt" : "point", d: `M${cx} ${cy - 7} L${cx + 7} ${cy} L${cx} ${cy + 7} L${cx - 7} ${cy} Z` }));

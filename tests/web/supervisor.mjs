@@ -1,6 +1,6 @@
 // supervisor.mjs: what a supervisor is shown (run by supervisor.sh, which
 // sets up the hub and passes URL, T, HUBALERT, HUB_STATE, SHOTS, CHROMIUM,
-// FT_SYNC_SLOW, CAR1, CAR2, PW_SUP, RECORD_REF).
+// FT_SYNC_SLOW, CAR1, CAR2, CAR3, CAR3_BACKLOG, PW_SUP, RECORD_REF).
 import { createRequire } from "node:module";
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -73,6 +73,26 @@ try {
   });
   await login(page, "sup", env.PW_SUP);
 
+  // ---- a clip half uploaded: 上传中 with its percentage, no play button ----
+  step = "upload";
+  await goto(page, "#/sync", "#sync-table");
+  await page.waitForSelector(`#sync-table tr[data-device="${env.CAR1}"] .upload`, { timeout: 15000 * SLOW });
+  const upText = await page.textContent(`#sync-table tr[data-device="${env.CAR1}"] .upload`);
+  const upPct = Number((upText.match(/ (\d+(?:\.\d)?)% /) || [])[1]);
+  if (!(upPct > 0 && upPct < 100)) throw new Error(`the upload on the sync page shows "${upText}"`);
+  const plate = await page.textContent(`#sync-table tr[data-device="${env.CAR1}"] .plate`);
+  if (plate !== "car-car1") throw new Error(`the row's main label is "${plate}", not the plate`);
+  await shot(page, "00-sync-upload");
+  await goto(page, "#/case/NDG-2026-031", "#timeline-table");
+  const upBadge = page.locator("#timeline-table .media-uploading").first();
+  const badgeText = await upBadge.textContent();
+  if (!/^上传中 \d+(\.\d)?%$/.test(badgeText)) throw new Error(`the clip's badge says "${badgeText}"`);
+  const upRow = upBadge.locator("xpath=ancestor::tr");
+  if (await upRow.locator(".play-btn").count()) throw new Error("a play button on a clip not yet at the hub");
+  if (!(await page.locator("svg.tl rect.media.uploading").count())) throw new Error("the chart does not show the clip as uploading");
+  if (!(await page.locator("#timeline-table .cov-pending").count())) throw new Error("no activity says which part is still on its way");
+  await shot(page, "00-timeline-upload");
+
   // ---- the engine's alerts: who, which vehicle, when, in Chinese ----
   step = "alerts-zh";
   await goto(page, "#/alerts", "#alerts-table tbody tr[data-alert]");
@@ -87,7 +107,7 @@ try {
   const officers = await first.locator(".alert-officers").textContent();
   const vehicles = await first.locator(".alert-vehicles").textContent();
   const when = await first.locator(".alert-when").textContent();
-  if (!/ZF-\d+/.test(officers) || !/car-car1/.test(vehicles) || !/2026-03-\d\d \d\d:\d\d/.test(when)) {
+  if (!/ZF-\d+/.test(officers) || !/car-car\d/.test(vehicles) || !/2026-03-\d\d \d\d:\d\d/.test(when)) {
     throw new Error(`first alert row lacks officer, vehicle or time: ${officers} | ${vehicles} | ${when}`);
   }
   // Severity never goes up down the list.
@@ -122,14 +142,16 @@ try {
   // ---- 5,000 alerts: the true total, ready in under a second ----
   step = "5000";
   hubAlerts(["--many", "5000", "b", env.RECORD_REF, "40"]);
-  const want = await page.evaluate(async () => {
-    for (let i = 0; i < 200; i++) {
-      const r = await (await fetch("/api/alerts?limit=1")).json();
-      if (r.total >= 5000) return r.total;
-      await new Promise((ok) => setTimeout(ok, 250));
-    }
-    return -1;
-  });
+  // The open alerts (what the page lists), once the engine has settled
+  // (car3's records are still being evaluated): the same total for 2 s.
+  const openTotal = () => page.evaluate(async () => (await (await fetch("/api/alerts?state=open&limit=1")).json()).total);
+  let want = -1;
+  for (let i = 0, same = 0, last = -2; i < 240 && same < 8; i++) {
+    want = await openTotal();
+    same = want >= 5000 && want === last ? same + 1 : 0;
+    last = want;
+    await sleep(250);
+  }
   if (want < 5000) throw new Error("the hub did not take the 5,000 alerts in");
   // Twice: the first load also warms the hub's caches.
   let ms = 0;
@@ -177,6 +199,43 @@ try {
   if (live.toasts > draws) throw new Error(`${live.toasts} notices for ${draws} redraws`);
   if (worst > 200 * SLOW) throw new Error(`a task of ${worst} ms while alerts arrived`);
   await shot(page, "05-alerts-live");
+
+  // ---- a vehicle offline with records on it: red, with its count ----
+  step = "offline";
+  await goto(page, "#/sync", "#sync-table");
+  const car3 = `#sync-table tr[data-device="${env.CAR3}"]`;
+  await page.waitForSelector(`${car3}.problem [data-problem="backlog_offline"]`, { timeout: 45000 * SLOW });
+  const count = await page.getAttribute(`${car3} .waiting-records`, "data-count");
+  if (count !== env.CAR3_BACKLOG || !(await page.getAttribute(`${car3} .waiting-records`, "class")).includes("bad"))
+    throw new Error(`car3's row shows ${count} records waiting (hub: ${env.CAR3_BACKLOG}), or not in red`);
+  const first3 = await page.getAttribute("#sync-table tbody tr:first-child", "class");
+  if (!first3.includes("problem")) throw new Error("the first row of the sync page has no problem");
+  const color = await page.$eval(`${car3} .plate`, (e) => getComputedStyle(e).color);
+  if (color === "rgb(0, 0, 0)") throw new Error("car3's plate is not red");
+  if (!/已离线/.test(await page.textContent(`${car3} .offline-for`))) throw new Error("no offline-for on car3");
+  // Healthy rows are never marked while figures move.
+  const flashes0 = Number(await page.getAttribute("#sync-table tbody", "data-flashes"));
+  await sleep(5000);
+  const flashes = Number(await page.getAttribute("#sync-table tbody", "data-flashes")) - flashes0;
+  if (flashes) throw new Error(`${flashes} rows marked in 5 s with no new problem`);
+  await shot(page, "06-sync-offline-red");
+
+  // ---- every page at 390 px has its navigation ----
+  step = "narrow";
+  await page.setViewportSize({ width: 390, height: 844 });
+  for (const hash of ["#/alerts", "#/sync", "#/case/NDG-2026-031", "#/search", "#/compliance", "#/devices", "#/audit"]) {
+    await goto(page, hash, ".page-head");
+    const nav = await page.$eval("#nav", (n) => {
+      const r = n.getBoundingClientRect();
+      const links = [...n.querySelectorAll("a")].filter((a) => getComputedStyle(a).display !== "none");
+      return { w: r.width, h: r.height, vis: getComputedStyle(n).visibility, disp: getComputedStyle(n).display, links: links.length, right: r.right };
+    });
+    if (nav.disp === "none" || nav.vis === "hidden" || nav.w < 200 || nav.h < 20 || nav.links < 5 || nav.right > 391)
+      throw new Error(`${hash} at 390 px: navigation ${JSON.stringify(nav)}`);
+    const wide = await page.evaluate(() => document.documentElement.scrollWidth);
+    if (wide > 392) throw new Error(`${hash} at 390 px: the page is ${wide} px wide (tables must scroll inside their panel)`);
+    await shot(page, "07-narrow-" + hash.replace(/[^a-z]/g, "") );
+  }
 
   if (errors.length) throw new Error("errors in the page:\n" + errors.join("\n"));
   log("all supervisor checks passed");

@@ -180,6 +180,7 @@ typedef struct {
     const char *unit, *case_id, *article, *severity, *state, *q, *officer;
     const catalog_t *catalog; /* read-locked by list_alerts */
     const json_t *vehicles;   /* device ID -> plate */
+    bool enrich_all;          /* officer, q or group asked: every alert now, else the page */
     json_t *all;              /* the alerts that match (copies, without history) */
     json_t *facets;           /* counts by state, severity, article and unit */
 } listing_t;
@@ -199,8 +200,12 @@ static json_t *copy_row(const json_t *a)
     return copy;
 }
 
+/* officer "-": the alerts that name no officer. */
 static bool has_officer(const json_t *a, const char *officer)
 {
+    if (strcmp(officer, "-") == 0) {
+        return json_array_size(json_object_get(a, "officers")) == 0;
+    }
     size_t i;
     json_t *v;
     json_array_foreach(json_object_get(a, "officers"), i, v)
@@ -233,7 +238,9 @@ static void list_one(void *ctx, const json_t *a)
     }
     json_t *copy = copy_row(a);
     json_object_set_new(copy, "unit", json_string(u));
-    enrich(copy, l->catalog, l->vehicles);
+    if (l->enrich_all) {
+        enrich(copy, l->catalog, l->vehicles);
+    }
     if ((l->officer && !has_officer(copy, l->officer)) || !contains(l->q, copy)) {
         json_decref(copy);
         return;
@@ -370,6 +377,7 @@ static void list_alerts(web_req_t *r)
         .officer = web_query(r, "officer"),
         .catalog = r->sh->catalog,
         .vehicles = vehicles,
+        .enrich_all = group || web_query(r, "officer") || web_query(r, "q"),
         .all = json_array(),
         .facets = json_pack("{s:{}, s:{}, s:{}, s:{}}", "state", "severity", "article", "unit")};
     long long limit = web_query_int(r, "limit", 100, 1, 5000);
@@ -377,7 +385,6 @@ static void list_alerts(web_req_t *r)
     catalog_read(r->sh->catalog); /* lock order: catalog, then the view */
     alertview_each(r->sh->alerts, false, list_one, &l);
     catalog_done(r->sh->catalog);
-    json_decref(vehicles);
     json_t *all = l.all, *facets = l.facets;
     size_t n = json_array_size(all);
     json_t **vec = calloc(n ? n : 1, sizeof *vec);
@@ -392,9 +399,19 @@ static void list_alerts(web_req_t *r)
     }
     qsort(vec, n, sizeof *vec, alert_cmp);
     json_t *out = json_array();
+    if (!l.enrich_all) {
+        catalog_read(r->sh->catalog);
+    }
     for (size_t i = (size_t)offset; i < n && (long long)i < offset + limit; i++) {
+        if (!l.enrich_all) { /* only the page shows who, which vehicle and when */
+            enrich(vec[i], r->sh->catalog, vehicles);
+        }
         json_array_append(out, vec[i]);
     }
+    if (!l.enrich_all) {
+        catalog_done(r->sh->catalog);
+    }
+    json_decref(vehicles);
     json_t *o =
         json_pack("{s:o, s:I, s:I, s:I, s:o}", "alerts", out, "total", (json_int_t)n, "offset",
                   (json_int_t)offset, "limit", (json_int_t)limit, "facets", facets);
