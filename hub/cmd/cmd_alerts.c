@@ -670,6 +670,9 @@ static json_t *rule_json(const rule_t *r)
     case RULE_CLOCK:
         json_object_set_new(o, "max_offset_s", json_integer(r->max_offset_ms / 1000));
         break;
+    case RULE_SILENCE:
+        json_object_set_new(o, "max_silence_s", json_integer(r->max_silence_ms / 1000));
+        break;
     default:
         break;
     }

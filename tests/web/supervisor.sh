@@ -91,7 +91,7 @@ printf '{"officer":"ZF-0107","kind":"video","start":"2026-03-02T14:30:05+08:00",
 "$EDGE" ingest "$CLIP" --recorder DSJ-0031 --state "$T/car1" >/dev/null || fail "ingest of the clip failed"
 rm -f "$CLIP" "$CLIP.json"
 edge_start car1
-partial_started() { find "$T/hub/blobs/partial" -type f -size +64k 2>/dev/null | grep -q .; }
+partial_started() { find "$T/hub/blobs/partial" -type f -size +64k 2>/dev/null | grepq .; }
 wait_until 60 "the first chunks of the clip at the hub" partial_started
 kill -KILL "${EDGE_PID[car1]}"
 wait "${EDGE_PID[car1]}" 2>/dev/null || true
