@@ -384,7 +384,7 @@ static int integrity_one(void *ctx, const store_integrity_t *ev)
         json_decref(o);
     } else {
         printf("%4llu  %s  %s  %-18s  seq %llu  %s\n", (unsigned long long)ev->id, when, id,
-               ev->reason, (unsigned long long)ev->seq, ev->detail);
+               hub_text(ev->reason), (unsigned long long)ev->seq, hub_text(ev->detail));
     }
     return 0;
 }

@@ -73,7 +73,11 @@ static json_t *record_line_json(const case_view_t *v, size_t i, const line_t *li
         json_object_set_new(o, "end_ms", json_integer(r->end_ms));
         double covered = 0;
         int64_t longest = 0;
-        size_t linked = gaps_coverage(r, v->media, v->c.n_media, &covered, &longest);
+        size_t linked = 0;
+        if (gaps_coverage(r, v->media, v->c.n_media, &linked, &covered, &longest) != FT_OK) {
+            json_decref(o);
+            return NULL; /* out of memory: said by the caller */
+        }
         json_t *cov = json_pack("{s:f, s:I, s:I}", "covered", covered, "media", (json_int_t)linked,
                                 "longest_uncovered_ms", (json_int_t)longest);
         if (r->rec->media_unsuitable && r->rec->media_unsuitable[0]) {

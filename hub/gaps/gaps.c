@@ -15,6 +15,7 @@
 #include "gaps.h"
 #include "record.h"
 #include "utf8.h"
+#include "window.h"
 
 #include <jansson.h>
 #include <math.h>
@@ -125,7 +126,7 @@ bool gaps_media_links(const gap_record_t *r, const gap_media_t *m)
     if (!same_person) {
         return false;
     }
-    return m->start_ms <= r->end_ms && m->end_ms >= r->start_ms;
+    return window_overlaps(m->start_ms, m->end_ms, r->start_ms, r->end_ms);
 }
 
 /* An interval for the coverage sweep. */
@@ -139,31 +140,35 @@ static int span_cmp(const void *x, const void *y)
     return (p->a > q->a) - (p->a < q->a);
 }
 
-size_t gaps_coverage(const gap_record_t *r, const gap_media_t *media, size_t n_media,
-                     double *covered, int64_t *longest_gap_ms)
+int gaps_coverage(const gap_record_t *r, const gap_media_t *media, size_t n_media,
+                  size_t *linked_out, double *covered, int64_t *longest_gap_ms)
 {
     size_t linked = 0;
     span_t *spans = malloc((n_media ? n_media : 1) * sizeof *spans);
+    if (!spans) {
+        return FT_ENOMEM; /* no memory is no verdict: never "not covered" */
+    }
     size_t n = 0;
     for (size_t i = 0; i < n_media; i++) {
         if (!gaps_media_links(r, &media[i])) {
             continue;
         }
         linked++;
-        int64_t a = media[i].start_ms > r->start_ms ? media[i].start_ms : r->start_ms;
-        int64_t b = media[i].end_ms < r->end_ms ? media[i].end_ms : r->end_ms;
-        if (spans && b >= a) {
-            spans[n].a = a;
-            spans[n].b = b;
-            n++;
+        /* A clip cited by ID may lie outside the window: it covers nothing. */
+        if (!window_overlaps(media[i].start_ms, media[i].end_ms, r->start_ms, r->end_ms)) {
+            continue;
         }
+        spans[n].a = media[i].start_ms > r->start_ms ? media[i].start_ms : r->start_ms;
+        spans[n].b = media[i].end_ms < r->end_ms ? media[i].end_ms : r->end_ms;
+        n++;
     }
+    *linked_out = linked;
     int64_t window = r->end_ms - r->start_ms;
     if (window <= 0) {
         *covered = n > 0 ? 1.0 : 0.0;
         *longest_gap_ms = 0;
         free(spans);
-        return linked;
+        return FT_OK;
     }
     if (n > 1) {
         qsort(spans, n, sizeof *spans, span_cmp);
@@ -185,7 +190,7 @@ size_t gaps_coverage(const gap_record_t *r, const gap_media_t *media, size_t n_m
     free(spans);
     *covered = (double)total / (double)window;
     *longest_gap_ms = longest;
-    return linked;
+    return FT_OK;
 }
 
 /* True if record i is replaced by a later amendment in the case. */
@@ -227,7 +232,11 @@ static int eval_coverage(const rule_t *rule, const gap_case_t *c, const gap_reco
     }
     double covered = 0;
     int64_t longest = 0;
-    size_t linked = gaps_coverage(r, c->media, c->n_media, &covered, &longest);
+    size_t linked = 0;
+    int err = gaps_coverage(r, c->media, c->n_media, &linked, &covered, &longest);
+    if (err != FT_OK) {
+        return err;
+    }
     char detail[320], gap[32];
     fmt_duration(longest, gap, sizeof gap);
     bool short_share = rule->min_covered > 0 && covered + 1e-9 < rule->min_covered;
