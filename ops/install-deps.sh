@@ -13,6 +13,7 @@ packages=(
   clang libclang-rt-14-dev iproute2 nftables faketime valgrind
   xorriso
   curl openssl chromium fonts-wqy-zenhei
+  ffmpeg
   prometheus
 )
 
