@@ -106,3 +106,5 @@ ft_add_script_test(media_demo_clips_real_mp4_cover_activities_leave_a_gap media/
   TIMEOUT 300 LABELS media)
 set_tests_properties(media_demo_clips_real_mp4_cover_activities_leave_a_gap PROPERTIES
   SKIP_RETURN_CODE 77)
+ft_add_script_test(media_edge_from_init_flags_follows_welcome_ports media/welcome_ports.sh
+  TIMEOUT 300 LABELS media)
