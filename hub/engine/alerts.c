@@ -264,9 +264,10 @@ int alerts_apply(alerts_t *a, index_txn_t *t, const index_unit_t *unit, json_t *
             json_decref(j);
         } else {
             alert_step step = row_step(row, ALERT_RAISED, false);
-            /* Keep the details current (the detail text may change). */
+            /* Keep the details current (the detail text may change), and the
+             * officers (rows from before alerts carried them have none). */
             bool changed = false;
-            static const char *const keys[] = {"detail", "detail_tpl", "detail_args"};
+            static const char *const keys[] = {"detail", "detail_tpl", "detail_args", "officers"};
             for (size_t kk = 0; kk < sizeof keys / sizeof keys[0]; kk++) {
                 json_t *now = json_object_get(raised[i], keys[kk]);
                 if (now && !json_equal(now, json_object_get(row, keys[kk]))) {

@@ -81,7 +81,9 @@ typedef struct {
      * its numbers and names as a JSON object (compact text). */
     char detail_tpl[24];
     char detail_args[400];
-    int64_t at_ms; /* when it became due (deadline, or the subject's time) */
+    int64_t at_ms;      /* when it became due (deadline, or the subject's time) */
+    char officers[128]; /* the subject's officers (a record's, a media item's officer),
+                         * each ended by '\n'; "" if none (whom a message names) */
 } gap_alert_t;
 
 /* A growable list of alerts. */
