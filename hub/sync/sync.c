@@ -82,16 +82,16 @@ typedef struct {
 } pending_t;
 
 struct hub_sync_t {
-    void *zctx;                     /* ZeroMQ context */
-    void *router;                   /* CURVE server ROUTER */
-    zguard_t *guard;                /* its connection cap */
-    zap_t *zap;                     /* ZAP handler */
-    store_t *store;                 /* borrowed */
-    devlog_t *hublog;               /* the hub's own signed log (borrowed) */
-    uint32_t media_port, data_port; /* told in every Welcome (hub_sync_set_ports) */
-    const keys_t *keys;             /* the hub's keys (borrowed) */
+    void *zctx;         /* ZeroMQ context */
+    void *router;       /* CURVE server ROUTER */
+    zguard_t *guard;    /* its connection cap */
+    zap_t *zap;         /* ZAP handler */
+    store_t *store;     /* borrowed */
+    devlog_t *hublog;   /* the hub's own signed log (borrowed) */
+    const keys_t *keys; /* the hub's keys (borrowed) */
     hub_sync_opts_t opts;
-    session_t *sessions; /* one per device seen since start */
+    uint32_t media_ports[2]; /* media, data path: told in every Welcome (hub_sync_set_ports) */
+    session_t *sessions;     /* one per device seen since start */
     size_t n_sessions, cap_sessions;
     /* The store refuses writes (full disk or map): logged once, then quiet
      * until a write commits again. */
@@ -389,8 +389,8 @@ static void on_hello(hub_sync_t *s, session_t *ss, const uint8_t *rid, size_t ri
     memcpy(m.u.welcome.hub_sign_pk, s->keys->sign_pk, 32);
     m.u.welcome.max_batch_entries = s->opts.max_batch_entries;
     m.u.welcome.max_batch_bytes = s->opts.max_batch_bytes;
-    m.u.welcome.media_port = s->media_port;
-    m.u.welcome.data_port = s->data_port;
+    m.u.welcome.media_port = s->media_ports[0];
+    m.u.welcome.data_port = s->media_ports[1];
     send_msg(s, rid, rid_len, &m);
     ss->state = SESS_OPEN;
     ss->epoch = h->epoch;
@@ -997,6 +997,6 @@ int hub_sync_run(hub_sync_t *s, volatile sig_atomic_t *stop)
 
 void hub_sync_set_ports(hub_sync_t *s, uint32_t media_port, uint32_t data_port)
 {
-    s->media_port = media_port;
-    s->data_port = data_port;
+    s->media_ports[0] = media_port;
+    s->media_ports[1] = data_port;
 }
