@@ -2,7 +2,10 @@
 # Builds fieldtrail in Release mode and runs ft-bench-gaps: a hub store loaded
 # with 100 000 cases / 2 000 000 records (written straight into the store, the
 # way sync commits them), then the time to index them, a first evaluation, a
-# full re-evaluation, and the latency of one new record (median, p99).
+# full re-evaluation, and the latency of one new record (median, p99); each
+# row with its goal, its wall and CPU time and a ratio to references measured
+# in the same run (reading every stored entry back and decoding it; one
+# durable LMDB commit), since the machines are shared (docs/benchmarks.md).
 # The temporary store, index and hub log (several GB) go in the build
 # directory (the project's disk, not tmpfs) and are removed afterwards.
 # Usage: ops/bench-gaps.sh [--cases N] [--records N] [--samples N]

@@ -8,19 +8,38 @@
 #include "record.h"
 #include "utf8.h"
 
+#include <sodium.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define ENGINE_DEFAULT_BATCH 2048
 #define ENGINE_UNIT_BATCH 256
+#define ENGINE_BACKLOG_GROWTH 16
 
 struct engine_t {
     engine_opts_t o;
     index_t *idx;
     alerts_t *alerts;
-    int log_err; /* the last hub-log append failure, until one succeeds */
+    int log_err;      /* the last hub-log append failure, until one succeeds */
+    size_t due_taken; /* units due_in marked (for engine_stats_t) */
 };
+
+/* An index of an older layout is upgraded when the engine opens it, said in
+ * the log before and after (it reads every record once). */
+static void upgrade_note(void *ctx, uint64_t from, uint64_t to, size_t records, bool done)
+{
+    (void)ctx;
+    if (!done) {
+        log_info("case index: upgrading from layout %llu to %llu (the compact form of each "
+                 "record, read once from the store)",
+                 (unsigned long long)from, (unsigned long long)to);
+    } else {
+        log_info("case index: upgraded to layout %llu (%zu records)", (unsigned long long)to,
+                 records);
+    }
+}
 
 int engine_new(const char *index_dir, size_t map_size, const engine_opts_t *opts, engine_t **out)
 {
@@ -34,6 +53,9 @@ int engine_new(const char *index_dir, size_t map_size, const engine_opts_t *opts
         e->o.batch = ENGINE_DEFAULT_BATCH;
     }
     int err = index_open(index_dir, map_size, &e->idx);
+    if (err == FT_OK && e->o.store) {
+        err = index_upgrade(e->idx, e->o.store, upgrade_note, NULL);
+    }
     if (err == FT_OK) {
         err = alerts_open(e->idx, &e->alerts);
     }
@@ -239,6 +261,61 @@ static int apply_alerts(engine_t *e, index_txn_t *it, const index_unit_t *u, con
     return err;
 }
 
+/* What a unit raised, as a digest: everything of each alert that the alert
+ * tables keep from it (gaps.h gap_alert_t: alerts_apply updates the detail
+ * and the officers of a known alert), in the order raised. A field added to
+ * gap_alert_t that alerts_apply keeps current belongs here too. */
+static void raised_digest(const gap_alerts_t *ga, uint8_t out[INDEX_DIGEST_BYTES])
+{
+    crypto_generichash_state h;
+    crypto_generichash_init(&h, NULL, 0, INDEX_DIGEST_BYTES);
+    uint8_t n[8];
+    lmdbx_put_u64(n, ga->n);
+    crypto_generichash_update(&h, n, sizeof n);
+    for (size_t i = 0; i < ga->n; i++) {
+        const gap_alert_t *g = &ga->items[i];
+        const char *parts[] = {g->rule ? g->rule->id : "",
+                               g->id,
+                               g->article,
+                               g->case_id,
+                               g->subject,
+                               g->detail,
+                               g->detail_tpl,
+                               g->detail_args,
+                               g->officers};
+        for (size_t p = 0; p < sizeof parts / sizeof parts[0]; p++) {
+            /* each with its terminator: no two lists hash alike */
+            crypto_generichash_update(&h, (const uint8_t *)parts[p], strlen(parts[p]) + 1);
+        }
+        lmdbx_put_u64(n, (uint64_t)g->at_ms);
+        crypto_generichash_update(&h, n, sizeof n);
+    }
+    crypto_generichash_final(&h, out, INDEX_DIGEST_BYTES);
+}
+
+/* apply_alerts for a case, record or media unit, skipped when the unit
+ * raises exactly what it raised when its alerts were last made current:
+ * then alerts_apply would change nothing (every alert it raised is open or
+ * justified since, and the ones it no longer raised are resolved or
+ * justified: a justification is final, and nothing else moves an alert of
+ * the unit), and a re-evaluation costs no alert JSON and no row reads. */
+static int apply_unit_alerts(engine_t *e, index_txn_t *it, const index_unit_t *u,
+                             const gap_alerts_t *ga, int64_t now_ms, json_t *events)
+{
+    uint8_t now_d[INDEX_DIGEST_BYTES], last[INDEX_DIGEST_BYTES];
+    bool found = false;
+    raised_digest(ga, now_d);
+    int err = index_unit_digest(it, u, last, &found);
+    if (err != FT_OK || (found && memcmp(now_d, last, sizeof last) == 0)) {
+        return err;
+    }
+    err = apply_alerts(e, it, u, ga, NULL, NULL, now_ms, events);
+    if (err == FT_OK) {
+        err = index_set_unit_digest(it, u, now_d);
+    }
+    return err;
+}
+
 /* ---- case views ----------------------------------------------------------- */
 
 void case_view_free(case_view_t *v)
@@ -257,6 +334,10 @@ void case_view_free(case_view_t *v)
     free(v->media_items);
     free(v->media_texts);
     free(v->ref_texts);
+    for (size_t i = 0; i < v->n_compact; i++) {
+        free(v->compact[i]);
+    }
+    free(v->compact);
     memset(v, 0, sizeof *v);
 }
 
@@ -285,16 +366,25 @@ json_t *case_view_conflicting(const case_view_t *v, size_t i)
 }
 
 /* Loads the records among refs into v (recs, rec_items, views, ref_texts:
- * room for n each); media refs among them are appended to *mrefs. */
+ * room for n each); media refs among them are appended to *mrefs. With
+ * compact, a record whose index row holds its compact form is made from it
+ * (v->compact) instead of being read from the store. */
 static int load_records(index_txn_t *it, store_txn_t *st, const uint8_t *refs, size_t n,
-                        case_view_t *v, uint8_t **mrefs, size_t *mn)
+                        case_view_t *v, uint8_t **mrefs, size_t *mn, bool compact)
 {
     size_t k = 0;
     int err = FT_OK;
+    if (compact) {
+        v->compact = calloc(n ? n : 1, sizeof *v->compact);
+        if (!v->compact) {
+            return FT_ENOMEM;
+        }
+    }
     for (size_t i = 0; i < n && err == FT_OK; i++) {
         const uint8_t *r = refs + i * INDEX_REF_BYTES;
         index_item_t *item = &v->rec_items[k];
-        err = index_item_get(it, r, item);
+        Ft__Record *crec = NULL;
+        err = compact ? index_item_get_compact(it, r, item, &crec) : index_item_get(it, r, item);
         if (err != FT_OK) {
             break;
         }
@@ -311,27 +401,35 @@ static int load_records(index_txn_t *it, store_txn_t *st, const uint8_t *refs, s
             continue;
         }
         if (item->kind != INDEX_RECORD) {
+            free(crec);
             continue;
         }
-        const uint8_t *raw = NULL;
-        size_t len = 0;
-        err = store_entry_get(st, r, lmdbx_get_u64(r + DEVID_BYTES),
-                              lmdbx_get_u64(r + DEVID_BYTES + 8), &raw, &len);
-        if (err == FT_OK) {
-            err = entry_open(raw, len, &v->views[k]);
-        }
-        if (err != FT_OK) {
-            break;
-        }
-        const Ft__Body *b = v->views[k].entry->body;
-        if (!b || b->kind_case != FT__BODY__KIND_RECORD || !b->record) {
-            entry_view_free(&v->views[k]);
-            continue;
+        const Ft__Record *rec = NULL;
+        if (crec) {
+            v->compact[v->n_compact++] = crec;
+            rec = crec;
+        } else {
+            const uint8_t *raw = NULL;
+            size_t len = 0;
+            err = store_entry_get(st, r, lmdbx_get_u64(r + DEVID_BYTES),
+                                  lmdbx_get_u64(r + DEVID_BYTES + 8), &raw, &len);
+            if (err == FT_OK) {
+                err = entry_open(raw, len, &v->views[k]);
+            }
+            if (err != FT_OK) {
+                break;
+            }
+            const Ft__Body *b = v->views[k].entry->body;
+            if (!b || b->kind_case != FT__BODY__KIND_RECORD || !b->record) {
+                entry_view_free(&v->views[k]);
+                continue;
+            }
+            rec = b->record;
         }
         index_ref_text(r, v->ref_texts[k]);
         gap_record_t *g = &v->recs[k];
         g->ref = v->ref_texts[k];
-        g->rec = b->record;
+        g->rec = rec;
         g->start_ms = item->start_ms;
         g->end_ms = item->end_ms;
         g->time_ms = item->time_ms;
@@ -341,10 +439,91 @@ static int load_records(index_txn_t *it, store_txn_t *st, const uint8_t *refs, s
     return err;
 }
 
+/* Identity order without the content (unit, case, id), for grouping. */
+static int by_ident(const void *pa, const void *pb, void *ctx)
+{
+    const ident_entry_t *ie = ctx;
+    const ident_entry_t *a = &ie[*(const size_t *)pa], *b = &ie[*(const size_t *)pb];
+    int c = strcmp(a->unit ? a->unit : "", b->unit ? b->unit : "");
+    if (c == 0) {
+        c = strcmp(a->case_id ? a->case_id : "", b->case_id ? b->case_id : "");
+    }
+    if (c == 0) {
+        c = strcmp(a->id, b->id);
+    }
+    return c;
+}
+
+/* The content hash of record i (identity.h), from its decoded record or,
+ * when it was made from the compact form, from its stored entry. */
+static int content_hash(store_txn_t *st, const case_view_t *v, size_t i, uint8_t out[32])
+{
+    if (v->views[i].entry) {
+        return devlog_record_hash(v->recs[i].rec, out);
+    }
+    const uint8_t *r = v->rec_items[i].ref;
+    const uint8_t *raw = NULL;
+    size_t len = 0;
+    entry_view_t ev;
+    int err = store_entry_get(st, r, lmdbx_get_u64(r + DEVID_BYTES),
+                              lmdbx_get_u64(r + DEVID_BYTES + 8), &raw, &len);
+    if (err == FT_OK) {
+        err = entry_open(raw, len, &ev);
+    }
+    if (err != FT_OK) {
+        return err;
+    }
+    const Ft__Body *b = ev.entry->body;
+    err = b && b->kind_case == FT__BODY__KIND_RECORD && b->record
+              ? devlog_record_hash(b->record, out)
+              : FT_ECORRUPT;
+    entry_view_free(&ev);
+    return err;
+}
+
+/* Fills the content hashes that grouping compares: those of entries that
+ * share their identity with another entry of the view (ident_same). A
+ * record alone in its identity -- nearly every record -- is never hashed,
+ * and its hash is never read (identity.c). */
+static int hash_shared_identities(store_txn_t *st, const case_view_t *v, ident_entry_t *ie,
+                                  size_t n)
+{
+    size_t *order = malloc((n ? n : 1) * sizeof *order);
+    if (!order) {
+        return FT_ENOMEM;
+    }
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (ie[i].id && ie[i].id[0]) {
+            order[m++] = i;
+        }
+    }
+    qsort_r(order, m, sizeof *order, by_ident, ie);
+    int err = FT_OK;
+    for (size_t g = 0; g < m && err == FT_OK;) {
+        size_t end = g + 1;
+        while (end < m && by_ident(&order[g], &order[end], ie) == 0) {
+            end++;
+        }
+        bool shared = false;
+        for (size_t a = g; a < end && !shared; a++) {
+            for (size_t b = a + 1; b < end && !shared; b++) {
+                shared = ident_same(&ie[order[a]], &ie[order[b]]);
+            }
+        }
+        for (size_t a = g; shared && a < end && err == FT_OK; a++) {
+            err = content_hash(st, v, order[a], ie[order[a]].content);
+        }
+        g = end;
+    }
+    free(order);
+    return err;
+}
+
 /* Sorts the loaded records by identity (hub/gaps/identity.h): those to
  * evaluate first, then witnesses and conflicting versions; fills roles,
  * primary and the conflicts. */
-static int group_identities(case_view_t *v)
+static int group_identities(case_view_t *v, store_txn_t *st)
 {
     size_t n = v->n_all;
     ident_entry_t *ie = calloc(n ? n : 1, sizeof *ie);
@@ -370,9 +549,9 @@ static int group_identities(case_view_t *v)
                                 .amends = rec->amends,
                                 .order = it->arrival,
                                 .ref = v->ref_texts[i]};
-        if (rec->id && rec->id[0]) {
-            err = devlog_record_hash(rec, ie[i].content);
-        }
+    }
+    if (err == FT_OK) {
+        err = hash_shared_identities(st, v, ie, n);
     }
     if (err == FT_OK) {
         err = ident_group(ie, n, out, &ic, &nic);
@@ -443,8 +622,8 @@ static int group_identities(case_view_t *v)
     return err;
 }
 
-int case_view_load(index_txn_t *it, store_txn_t *st, const char *case_id, const uint8_t *ref,
-                   case_view_t *v)
+static int view_load(index_txn_t *it, store_txn_t *st, const char *case_id, const uint8_t *ref,
+                     case_view_t *v, bool compact)
 {
     memset(v, 0, sizeof *v);
     uint8_t *refs = NULL, *mrefs = NULL;
@@ -482,9 +661,9 @@ int case_view_load(index_txn_t *it, store_txn_t *st, const char *case_id, const 
         err = FT_ENOMEM;
         goto out;
     }
-    err = load_records(it, st, refs, n, v, &mrefs, &mn);
+    err = load_records(it, st, refs, n, v, &mrefs, &mn, compact);
     if (err == FT_OK) {
-        err = group_identities(v);
+        err = group_identities(v, st);
     }
     if (err != FT_OK) {
         goto out;
@@ -559,6 +738,18 @@ out:
     return err;
 }
 
+int case_view_load(index_txn_t *it, store_txn_t *st, const char *case_id, const uint8_t *ref,
+                   case_view_t *v)
+{
+    return view_load(it, st, case_id, ref, v, false);
+}
+
+int case_view_load_compact(index_txn_t *it, store_txn_t *st, const char *case_id,
+                           const uint8_t *ref, case_view_t *v)
+{
+    return view_load(it, st, case_id, ref, v, true);
+}
+
 /* ---- step 1: catch up ------------------------------------------------------ */
 
 /* A device's offset and unit, looked up once per batch. */
@@ -575,6 +766,7 @@ typedef struct {
     int64_t now;
     json_t *events;
     size_t taken;
+    size_t limit; /* entries this batch takes */
     uint64_t last;
     devinfo_t devs[32];
     size_t n_devs;
@@ -609,7 +801,7 @@ static const devinfo_t *devinfo(tail_t *t, const uint8_t *device)
 static int tail_one(void *ctx, const store_entry_t *en)
 {
     tail_t *t = ctx;
-    if (t->taken >= t->e->o.batch) {
+    if (t->taken >= t->limit) {
         return 1;
     }
     t->taken++;
@@ -641,46 +833,70 @@ static int tail_one(void *ctx, const store_entry_t *en)
     return FT_OK;
 }
 
+/* One batch of new entries into the index in `it` (events of justification
+ * records appended to events). *full: the batch was full (more may wait). */
+static int catch_up_in(engine_t *e, index_txn_t *it, int64_t now_ms, json_t *events, size_t limit,
+                       size_t *taken, bool *full)
+{
+    tail_t t = {.e = e, .now = now_ms, .it = it, .events = events, .limit = limit};
+    *taken = 0;
+    *full = false;
+    uint64_t cursor = 0, integ = 0;
+    int err = index_cursor(it, &cursor, &integ);
+    if (err == FT_OK) {
+        err = store_begin(e->o.store, false, &t.st);
+    }
+    if (err == FT_OK) {
+        err = store_entries_since(e->o.store, cursor, tail_one, &t);
+        if (err == 1) {
+            err = FT_OK;
+        }
+    }
+    store_abort(&t.st);
+    if (err == FT_OK && t.taken) {
+        err = index_set_cursor(it, t.last, integ);
+    }
+    *taken = t.taken;
+    *full = t.taken >= limit;
+    return err;
+}
+
 int engine_catch_up(engine_t *e, int64_t now_ms, engine_stats_t *st)
 {
+    /* While a backlog lasts each batch takes twice the last, up to
+     * ENGINE_BACKLOG_GROWTH times the configured batch: a commit writes back
+     * every B-tree page its entries touched, and the pages of the secondary
+     * tables (case, officer, recorder) are shared by many entries. */
+    size_t limit = e->o.batch;
     for (;;) {
-        tail_t t = {.e = e, .now = now_ms};
-        int err = index_begin(e->idx, true, &t.it);
+        index_txn_t *it = NULL;
+        int err = index_begin(e->idx, true, &it);
         if (err != FT_OK) {
             return err;
         }
-        uint64_t cursor = 0, integ = 0;
-        err = index_cursor(t.it, &cursor, &integ);
-        if (err == FT_OK) {
-            err = store_begin(e->o.store, false, &t.st);
-        }
-        t.events = json_array();
-        if (err == FT_OK) {
-            err = store_entries_since(e->o.store, cursor, tail_one, &t);
-            if (err == 1) {
-                err = FT_OK;
-            }
-        }
-        store_abort(&t.st);
-        if (err == FT_OK && t.taken == 0) {
-            index_abort(&t.it);
-            json_decref(t.events);
+        json_t *events = json_array();
+        size_t taken = 0;
+        bool full = false;
+        err = events ? catch_up_in(e, it, now_ms, events, limit, &taken, &full) : FT_ENOMEM;
+        if (err == FT_OK && taken == 0) {
+            index_abort(&it);
+            json_decref(events);
             break;
         }
         if (err == FT_OK) {
-            err = index_set_cursor(t.it, t.last, integ);
+            err = finish_batch(e, &it, events);
         }
-        if (err == FT_OK) {
-            err = finish_batch(e, &t.it, t.events);
-        }
-        index_abort(&t.it);
+        index_abort(&it);
         if (st && err == FT_OK) {
-            st->entries += t.taken;
-            st->events += json_array_size(t.events);
+            st->entries += taken;
+            st->events += json_array_size(events);
         }
-        json_decref(t.events);
+        json_decref(events);
         if (err != FT_OK) {
             return err;
+        }
+        if (full && limit < e->o.batch * ENGINE_BACKLOG_GROWTH) {
+            limit *= 2;
         }
     }
     return FT_OK;
@@ -778,19 +994,15 @@ static int silence_one(void *ctx, const store_device_t *d)
     return err;
 }
 
-static int side_steps(engine_t *e, int64_t now_ms, engine_stats_t *stats)
+/* Integrity events and clocks, in `it`. */
+static int side_steps_in(engine_t *e, index_txn_t *it, int64_t now_ms, json_t *events)
 {
-    side_t s = {.e = e, .now = now_ms};
-    int err = index_begin(e->idx, true, &s.it);
-    if (err != FT_OK) {
-        return err;
-    }
+    side_t s = {.e = e, .now = now_ms, .it = it, .events = events};
     uint64_t cursor = 0, integ = 0;
-    err = index_cursor(s.it, &cursor, &integ);
+    int err = index_cursor(s.it, &cursor, &integ);
     if (err == FT_OK) {
         err = store_begin(e->o.store, false, &s.st);
     }
-    s.events = json_array();
     s.last = integ;
     if (err == FT_OK) {
         err = store_integrity_iter(s.st, integ, integrity_one, &s);
@@ -805,14 +1017,6 @@ static int side_steps(engine_t *e, int64_t now_ms, engine_stats_t *stats)
     if (err == FT_OK && s.last != integ) {
         err = index_set_cursor(s.it, cursor, s.last);
     }
-    if (err == FT_OK) {
-        err = finish_batch(e, &s.it, s.events);
-    }
-    index_abort(&s.it);
-    if (stats && err == FT_OK) {
-        stats->events += json_array_size(s.events);
-    }
-    json_decref(s.events);
     return err;
 }
 
@@ -831,9 +1035,9 @@ static int eval_unit(engine_t *e, index_txn_t *it, store_txn_t *st, const index_
             size_t cn = u->n - 1 < sizeof case_id - 1 ? u->n - 1 : sizeof case_id - 1;
             memcpy(case_id, u->b + 1, cn);
             case_id[cn] = '\0';
-            err = case_view_load(it, st, case_id, NULL, &v);
+            err = case_view_load_compact(it, st, case_id, NULL, &v);
         } else {
-            err = case_view_load(it, st, NULL, u->b + 1, &v);
+            err = case_view_load_compact(it, st, NULL, u->b + 1, &v);
         }
         if (err == FT_ENOTFOUND) {
             return FT_OK;
@@ -844,7 +1048,7 @@ static int eval_unit(engine_t *e, index_txn_t *it, store_txn_t *st, const index_
         err = gaps_eval_case(e->o.pack, &v.c, now_ms, &ga);
         next = gaps_next_deadline(e->o.pack, &v.c, now_ms);
         if (err == FT_OK) {
-            err = apply_alerts(e, it, u, &ga, NULL, NULL, now_ms, events);
+            err = apply_unit_alerts(e, it, u, &ga, now_ms, events);
         }
         case_view_free(&v);
     } else if (u->b[0] == 'M' && u->n == 1 + INDEX_REF_BYTES) {
@@ -877,7 +1081,7 @@ static int eval_unit(engine_t *e, index_txn_t *it, store_txn_t *st, const index_
             next = m.end_ms + rule->grace_ms + 1;
         }
         if (err == FT_OK) {
-            err = apply_alerts(e, it, u, &ga, NULL, NULL, now_ms, events);
+            err = apply_unit_alerts(e, it, u, &ga, now_ms, events);
         }
     } else {
         return FT_OK; /* devices and integrity events are judged in side_steps */
@@ -886,6 +1090,25 @@ static int eval_unit(engine_t *e, index_txn_t *it, store_txn_t *st, const index_
         err = index_set_deadline(it, u, next);
     }
     gap_alerts_free(&ga);
+    return err;
+}
+
+/* Up to ENGINE_UNIT_BATCH dirty units evaluated in `it` (units: room for
+ * as many). *n: how many were taken. */
+static int evaluate_in(engine_t *e, index_txn_t *it, index_unit_t *units, int64_t now_ms,
+                       json_t *events, size_t *n)
+{
+    *n = 0;
+    int err = index_take_dirty(it, units, ENGINE_UNIT_BATCH, n);
+    if (err != FT_OK || *n == 0) {
+        return err;
+    }
+    store_txn_t *st = NULL;
+    err = store_begin(e->o.store, false, &st);
+    for (size_t i = 0; err == FT_OK && i < *n; i++) {
+        err = eval_unit(e, it, st, &units[i], now_ms, events);
+    }
+    store_abort(&st);
     return err;
 }
 
@@ -898,25 +1121,18 @@ static int evaluate_dirty(engine_t *e, int64_t now_ms, engine_stats_t *stats)
     int err = FT_OK;
     for (;;) {
         index_txn_t *it = NULL;
-        store_txn_t *st = NULL;
         size_t n = 0;
-        err = index_begin(e->idx, true, &it);
+        json_t *events = json_array();
+        err = events ? index_begin(e->idx, true, &it) : FT_ENOMEM;
         if (err == FT_OK) {
-            err = index_take_dirty(it, units, ENGINE_UNIT_BATCH, &n);
+            err = evaluate_in(e, it, units, now_ms, events, &n);
         }
         if (err != FT_OK || n == 0) {
             index_abort(&it);
+            json_decref(events);
             break;
         }
-        err = store_begin(e->o.store, false, &st);
-        json_t *events = json_array();
-        for (size_t i = 0; err == FT_OK && i < n; i++) {
-            err = eval_unit(e, it, st, &units[i], now_ms, events);
-        }
-        store_abort(&st);
-        if (err == FT_OK) {
-            err = finish_batch(e, &it, events);
-        }
+        err = finish_batch(e, &it, events);
         index_abort(&it);
         if (stats && err == FT_OK) {
             stats->units += n;
@@ -978,57 +1194,121 @@ static int hub_justification_one(void *ctx, uint64_t seq, const uint8_t *raw, si
 
 /* Applies `justification` records that supervisors entered at the hub (they
  * are signed into the hub's own log, not a device log). */
-static int hub_justifications(engine_t *e, int64_t now_ms, engine_stats_t *st)
+static int hub_justifications_in(engine_t *e, index_txn_t *it, int64_t now_ms, json_t *events)
 {
     if (!e->o.hublog) {
         return FT_OK;
     }
-    hubjust_t h = {.e = e, .now = now_ms};
-    int err = index_begin(e->idx, true, &h.it);
-    if (err != FT_OK) {
-        return err;
-    }
+    hubjust_t h = {.e = e, .now = now_ms, .it = it, .events = events};
     uint64_t cursor = index_named_cursor(h.it, "hublog_cursor");
     h.last = cursor;
-    h.events = json_array();
     int rc = devlog_iter(e->o.hublog, cursor + 1, 0, hub_justification_one, &h);
-    err = h.err != FT_OK ? h.err : (rc < 0 ? rc : FT_OK);
+    int err = h.err != FT_OK ? h.err : (rc < 0 ? rc : FT_OK);
     if (err == FT_OK && h.last != cursor) {
         err = index_set_named_cursor(h.it, "hublog_cursor", h.last);
+    }
+    return err;
+}
+
+/* The first part of a step in one index transaction, committed once (hub
+ * log first, finish_batch): one batch of new entries, integrity events and
+ * clocks, justifications entered at the hub, passed deadlines and one batch
+ * of dirty units. A step that brings one record and changes one case's
+ * alerts thus makes one durable commit of the index (and one of the hub log
+ * when alerts changed) instead of one per phase. *more: entries or dirty
+ * units may remain (the caller goes on phase by phase). */
+static int step_first(engine_t *e, int64_t now_ms, engine_stats_t *st, bool *more)
+{
+    *more = false;
+    index_unit_t *units = malloc(ENGINE_UNIT_BATCH * sizeof *units);
+    json_t *events = json_array();
+    index_txn_t *it = NULL;
+    int err = units && events ? index_begin(e->idx, true, &it) : FT_ENOMEM;
+    size_t taken = 0, due = 0, n = 0;
+    bool full = false;
+    if (err == FT_OK) {
+        err = catch_up_in(e, it, now_ms, events, e->o.batch, &taken, &full);
+    }
+    if (err == FT_OK && !full) {
+        err = side_steps_in(e, it, now_ms, events);
         if (err == FT_OK) {
-            err = finish_batch(e, &h.it, h.events);
+            err = hub_justifications_in(e, it, now_ms, events);
         }
-        if (st && err == FT_OK) {
-            st->events += json_array_size(h.events);
+        if (err == FT_OK) {
+            err = index_due(it, now_ms, &due);
+        }
+        if (err == FT_OK) {
+            err = evaluate_in(e, it, units, now_ms, events, &n);
         }
     }
-    index_abort(&h.it);
-    json_decref(h.events);
+    if (err == FT_OK) {
+        err = finish_batch(e, &it, events);
+    }
+    index_abort(&it);
+    if (st && err == FT_OK) {
+        st->entries += taken;
+        st->due += due;
+        st->units += n;
+        st->events += json_array_size(events);
+    }
+    *more = full || n == ENGINE_UNIT_BATCH;
+    json_decref(events);
+    free(units);
+    return err;
+}
+
+/* One phase in its own transaction (the rest of a step after step_first). */
+typedef int (*phase_fn)(engine_t *e, index_txn_t *it, int64_t now_ms, json_t *events);
+
+static int phase(engine_t *e, phase_fn fn, int64_t now_ms, engine_stats_t *st)
+{
+    index_txn_t *it = NULL;
+    json_t *events = json_array();
+    int err = events ? index_begin(e->idx, true, &it) : FT_ENOMEM;
+    if (err == FT_OK) {
+        err = fn(e, it, now_ms, events);
+    }
+    if (err == FT_OK) {
+        err = finish_batch(e, &it, events); /* no write: no durable commit */
+    }
+    index_abort(&it);
+    if (st && err == FT_OK) {
+        st->events += json_array_size(events);
+    }
+    json_decref(events);
+    return err;
+}
+
+static int due_in(engine_t *e, index_txn_t *it, int64_t now_ms, json_t *events)
+{
+    (void)events;
+    size_t due = 0;
+    int err = index_due(it, now_ms, &due);
+    e->due_taken += due;
     return err;
 }
 
 int engine_step(engine_t *e, int64_t now_ms, engine_stats_t *st)
 {
-    int err = engine_catch_up(e, now_ms, st);
+    bool more = false;
+    int err = step_first(e, now_ms, st, &more);
+    if (err != FT_OK || !more) {
+        return err;
+    }
+    /* A large step (start-up, a backlog, a full re-evaluation): phase by
+     * phase, one transaction per batch. */
+    err = engine_catch_up(e, now_ms, st);
     if (err == FT_OK) {
-        err = side_steps(e, now_ms, st);
+        err = phase(e, side_steps_in, now_ms, st);
     }
     if (err == FT_OK) {
-        err = hub_justifications(e, now_ms, st);
+        err = phase(e, hub_justifications_in, now_ms, st);
     }
     if (err == FT_OK) {
-        index_txn_t *it = NULL;
-        size_t due = 0;
-        err = index_begin(e->idx, true, &it);
-        if (err == FT_OK) {
-            err = index_due(it, now_ms, &due);
-        }
-        if (err == FT_OK && due) {
-            err = index_commit(&it);
-        }
-        index_abort(&it);
-        if (st) {
-            st->due += due;
+        e->due_taken = 0;
+        err = phase(e, due_in, now_ms, st);
+        if (st && err == FT_OK) {
+            st->due += e->due_taken;
         }
     }
     if (err == FT_OK) {

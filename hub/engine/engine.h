@@ -101,6 +101,8 @@ typedef struct {
     char (*ref_texts)[INDEX_REF_TEXT];   /* refs of recs */
     char (*media_texts)[INDEX_REF_TEXT]; /* refs of media */
     char case_id[INDEX_STR];
+    Ft__Record **compact; /* records made from the index's compact form (owned) */
+    size_t n_compact;
 } case_view_t;
 
 /* Loads case_id (or, with case_id NULL, the one record `ref`, with the
@@ -108,6 +110,12 @@ typedef struct {
  * evaluated and c.n_records is 0). */
 int case_view_load(index_txn_t *it, store_txn_t *st, const char *case_id, const uint8_t *ref,
                    case_view_t *v) FT_MUST_CHECK;
+/* The same as the gap engine loads it: each record from its compact form
+ * in the index (compact.h) where the index holds one, else from the store;
+ * views[i] is then empty (entry NULL) and recs[i].rec holds only what the
+ * rules read. Gives the rules the same case as case_view_load (engine_test.c). */
+int case_view_load_compact(index_txn_t *it, store_txn_t *st, const char *case_id,
+                           const uint8_t *ref, case_view_t *v) FT_MUST_CHECK;
 void case_view_free(case_view_t *v);
 /* The entries of record i's identity as ref texts (i < c.n_records): i
  * itself first, then its witnesses on other devices (a JSON array, caller

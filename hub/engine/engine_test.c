@@ -8,7 +8,10 @@
  * that one evaluation of the whole history on a fresh index gives at that
  * time, and marking every unit dirty (engine_full) changes nothing. Also: the
  * index's corrected times, recorder -> officer resolution and alert history,
- * and an index cursor that cannot be read is an error, not 0.
+ * and an index cursor that cannot be read is an error, not 0. The compact
+ * form the engine evaluates from gives the rules the same cases as the
+ * stored records (every case and caseless record of every history), and an
+ * index of the previous layout is upgraded when the engine opens it.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -18,6 +21,7 @@
 
 #include "engine.h"
 #include "hlc.h"
+#include "lmdbx.h"
 #include "media.h"
 #include "record.h"
 #include "testutil.h"
@@ -408,6 +412,107 @@ static engine_t *engine_at(world_t *w, const char *name)
     return e;
 }
 
+/* ---- the compact form: the same case as the stored records ---------------- */
+
+static int alert_idcmp(const void *a, const void *b)
+{
+    return strcmp(((const gap_alert_t *)a)->id, ((const gap_alert_t *)b)->id);
+}
+
+/* case_id (or the caseless record ref) loaded both ways gives the rules the
+ * same case: records, roles, conflicts, media, alerts and deadline. */
+static void same_view(index_txn_t *t, store_txn_t *st, const rulepack_t *pack, const char *case_id,
+                      const uint8_t *ref, int64_t now)
+{
+    case_view_t full, comp;
+    assert_int_equal(case_view_load(t, st, case_id, ref, &full), FT_OK);
+    assert_int_equal(case_view_load_compact(t, st, case_id, ref, &comp), FT_OK);
+    assert_int_equal(full.c.n_records, comp.c.n_records);
+    assert_int_equal(full.n_all, comp.n_all);
+    assert_int_equal(full.c.n_conflicts, comp.c.n_conflicts);
+    assert_int_equal(full.c.n_media, comp.c.n_media);
+    for (size_t i = 0; i < full.n_all; i++) {
+        assert_string_equal(full.recs[i].ref, comp.recs[i].ref);
+        assert_int_equal(full.roles[i], comp.roles[i]);
+        assert_int_equal(full.primary[i], comp.primary[i]);
+    }
+    for (size_t i = 0; i < full.c.n_conflicts; i++) {
+        assert_string_equal(full.conflicts[i].key, comp.conflicts[i].key);
+    }
+    gap_alerts_t ga = {0}, gb = {0};
+    assert_int_equal(gaps_eval_case(pack, &full.c, now, &ga), FT_OK);
+    assert_int_equal(gaps_eval_case(pack, &comp.c, now, &gb), FT_OK);
+    assert_int_equal(ga.n, gb.n);
+    if (ga.n) {
+        qsort(ga.items, ga.n, sizeof *ga.items, alert_idcmp);
+        qsort(gb.items, gb.n, sizeof *gb.items, alert_idcmp);
+    }
+    for (size_t i = 0; i < ga.n; i++) {
+        assert_string_equal(ga.items[i].id, gb.items[i].id);
+        assert_string_equal(ga.items[i].detail, gb.items[i].detail);
+        assert_string_equal(ga.items[i].officers, gb.items[i].officers);
+        assert_int_equal(ga.items[i].at_ms, gb.items[i].at_ms);
+    }
+    assert_int_equal(gaps_next_deadline(pack, &full.c, now),
+                     gaps_next_deadline(pack, &comp.c, now));
+    gap_alerts_free(&ga);
+    gap_alerts_free(&gb);
+    case_view_free(&full);
+    case_view_free(&comp);
+}
+
+typedef struct {
+    index_txn_t *t;
+    store_txn_t *st;
+    const rulepack_t *pack;
+    int64_t now;
+    size_t cases;
+} views_t;
+
+static int same_case(void *ctx, const char *case_id)
+{
+    views_t *v = ctx;
+    same_view(v->t, v->st, v->pack, case_id, NULL, v->now);
+    v->cases++;
+    return 0;
+}
+
+/* Every case and every caseless record of e's index, both ways; the number
+ * of record rows seen, and of those with a compact form. */
+static size_t compact_equals_full(index_t *idx, world_t *w, int64_t now, size_t *with_compact)
+{
+    views_t v = {.pack = w->pack, .now = now};
+    assert_int_equal(index_begin(idx, false, &v.t), FT_OK);
+    assert_int_equal(store_begin(w->store, false, &v.st), FT_OK);
+    assert_int_equal(index_cases_iter(v.t, same_case, &v), FT_OK);
+    MDB_dbi items;
+    assert_int_equal(mdb_dbi_open(index_txn_mdb(v.t), "items", 0, &items), 0);
+    MDB_cursor *cur = NULL;
+    assert_int_equal(mdb_cursor_open(index_txn_mdb(v.t), items, &cur), 0);
+    MDB_val k, val;
+    size_t records = 0;
+    *with_compact = 0;
+    for (int rc = mdb_cursor_get(cur, &k, &val, MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get(cur, &k, &val, MDB_NEXT)) {
+        index_item_t it;
+        Ft__Record *rec = NULL;
+        assert_int_equal(index_item_get_compact(v.t, k.mv_data, &it, &rec), FT_OK);
+        if (it.kind == INDEX_RECORD) {
+            records++;
+            *with_compact += rec != NULL;
+            if (!it.case_id[0]) {
+                same_view(v.t, v.st, v.pack, NULL, k.mv_data, now);
+            }
+        }
+        free(rec);
+    }
+    mdb_cursor_close(cur);
+    store_abort(&v.st);
+    index_abort(&v.t);
+    assert_true(v.cases > 0 || records > 0);
+    return records;
+}
+
 static void one_history(uint32_t seed)
 {
     world_t w;
@@ -467,6 +572,10 @@ static void one_history(uint32_t seed)
             fail_msg("seed %u: alert %s justified in a full evaluation only", seed, jb.ids[i]);
         }
     }
+    /* The engine's compact form gives the rules what the stored records give. */
+    size_t with_compact = 0;
+    size_t records = compact_equals_full(engine_index(inc), &w, final, &with_compact);
+    assert_int_equal(with_compact, records);
     /* Marking everything dirty at the same time changes nothing. */
     engine_stats_t again = {0};
     assert_int_equal(engine_full(inc, final, &again), FT_OK);
@@ -621,6 +730,9 @@ static collect_t alerts_of(const char *name, const char *const *jsons, const int
     store_upto(w, w->n_pend);
     engine_t *e = engine_at(w, "idx");
     assert_int_equal(engine_step(e, now, NULL), FT_OK);
+    size_t with_compact = 0;
+    size_t records = compact_equals_full(engine_index(e), w, now, &with_compact);
+    assert_int_equal(records, with_compact);
     collect_t c = alerts_in(e, "open");
     *keep = e;
     return c;
@@ -802,6 +914,170 @@ static void one_identity_over_devices_and_conflicts(void **state)
     world_close(&w);
 }
 
+/* Rewrites every record row of the index in dir as today's layout 2 wrote
+ * it (row version 1: no compact form) and sets the layout to 2; or only the
+ * first `only` rows when only > 0 (layout left as it is). The record rows
+ * without a compact form afterwards. */
+static size_t downgrade(const char *dir, size_t only)
+{
+    index_t *idx = NULL;
+    assert_int_equal(index_open(dir, 64 << 20, &idx), FT_OK);
+    index_txn_t *t = NULL;
+    assert_int_equal(index_begin(idx, true, &t), FT_OK);
+    MDB_txn *txn = index_txn_mdb(t);
+    MDB_dbi items, meta;
+    assert_int_equal(mdb_dbi_open(txn, "items", 0, &items), 0);
+    assert_int_equal(mdb_dbi_open(txn, "meta", 0, &meta), 0);
+    MDB_cursor *cur = NULL;
+    assert_int_equal(mdb_cursor_open(txn, items, &cur), 0);
+    uint8_t(*refs)[INDEX_REF_BYTES] = NULL;
+    uint8_t **rows = NULL;
+    size_t *lens = NULL, n = 0, plain = 0;
+    MDB_val k, v;
+    for (int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        const uint8_t *row = v.mv_data;
+        if (row[1] != INDEX_RECORD || (only && n == only)) {
+            continue;
+        }
+        if (row[0] == 1) {
+            plain++; /* already without one */
+            continue;
+        }
+        assert_int_equal(row[0], 2);
+        size_t off = 4 + 6 * 8; /* head, six times */
+        for (int s = 0; s < 7; s++) {
+            off += 2 + ((size_t)row[off] << 8 | row[off + 1]);
+        }
+        assert_true(off < v.mv_size); /* the compact form follows */
+        refs = realloc(refs, (n + 1) * sizeof *refs);
+        rows = realloc(rows, (n + 1) * sizeof *rows);
+        lens = realloc(lens, (n + 1) * sizeof *lens);
+        memcpy(refs[n], k.mv_data, INDEX_REF_BYTES);
+        rows[n] = malloc(off);
+        memcpy(rows[n], row, off);
+        rows[n][0] = 1;
+        lens[n++] = off;
+    }
+    mdb_cursor_close(cur);
+    for (size_t i = 0; i < n; i++) {
+        MDB_val rk = {INDEX_REF_BYTES, refs[i]}, rv = {lens[i], rows[i]};
+        assert_int_equal(mdb_put(txn, items, &rk, &rv, 0), 0);
+        free(rows[i]);
+    }
+    if (!only) {
+        assert_int_equal(lmdbx_put_meta_u64(txn, meta, "layout", 2), FT_OK);
+    }
+    assert_int_equal(index_commit(&t), FT_OK);
+    index_destroy(&idx);
+    free(refs);
+    free(rows);
+    free(lens);
+    return n + plain;
+}
+
+typedef struct {
+    int before, after;
+    uint64_t from, to;
+    size_t records;
+} notes_t;
+
+static void note(void *ctx, uint64_t from, uint64_t to, size_t records, bool done)
+{
+    notes_t *n = ctx;
+    n->from = from;
+    n->to = to;
+    if (done) {
+        n->after++;
+        n->records = records;
+    } else {
+        n->before++;
+    }
+}
+
+static uint64_t layout_of(index_t *idx)
+{
+    index_txn_t *t = NULL;
+    assert_int_equal(index_begin(idx, false, &t), FT_OK);
+    MDB_dbi meta;
+    assert_int_equal(mdb_dbi_open(index_txn_mdb(t), "meta", 0, &meta), 0);
+    uint64_t layout = 0;
+    assert_int_equal(lmdbx_get_meta_u64(index_txn_mdb(t), meta, "layout", &layout), FT_OK);
+    index_abort(&t);
+    return layout;
+}
+
+/* An index of today's layout (records without a compact form) is upgraded
+ * when the engine opens it, said to the caller before and after (the engine
+ * logs it); until then, and for any row without one, the engine reads the
+ * stored record and decides exactly as before. Afterwards nothing changes:
+ * the same alerts, no event. A new index starts at the current layout. */
+static void an_index_of_the_previous_layout_is_upgraded(void **state)
+{
+    (void)state;
+    world_t w;
+    world_open(&w, "engine_upgrade", 11);
+    char(*ids)[32] = calloc(200, sizeof *ids);
+    size_t n_ids = 0;
+    for (size_t i = 0; i < 120; i++) {
+        add_random(&w, 4, 40 * DAY, ids, &n_ids);
+    }
+    store_upto(&w, w.n_pend);
+    int64_t now = T0 + 60 * DAY;
+    engine_t *e = engine_at(&w, "idx");
+    assert_int_equal(layout_of(engine_index(e)), 3); /* new: current from the start */
+    assert_int_equal(engine_step(e, now, NULL), FT_OK);
+    collect_t before = alerts_in(e, "open");
+    assert_true(before.n > 0);
+    engine_destroy(&e);
+    char dir[700];
+    snprintf(dir, sizeof dir, "%s/idx", w.dir);
+
+    /* Some rows without their compact form, in a current index: read from the store. */
+    assert_int_equal(downgrade(dir, 5), 5);
+    index_t *idx = NULL;
+    assert_int_equal(index_open(dir, 64 << 20, &idx), FT_OK);
+    size_t with = 0, records = compact_equals_full(idx, &w, now, &with);
+    assert_int_equal(with, records - 5);
+    notes_t nn = {0};
+    assert_int_equal(index_upgrade(idx, w.store, note, &nn), FT_OK);
+    assert_int_equal(nn.before + nn.after, 0); /* a current index is left as it is */
+    index_destroy(&idx);
+
+    /* Today's layout: every record row without one. */
+    size_t down = downgrade(dir, 0);
+    assert_int_equal(down, records);
+    assert_int_equal(index_open(dir, 64 << 20, &idx), FT_OK);
+    assert_int_equal(layout_of(idx), 2);
+    assert_int_equal(compact_equals_full(idx, &w, now, &with), records);
+    assert_int_equal(with, 0);
+    assert_int_equal(index_upgrade(idx, w.store, note, &nn), FT_OK);
+    assert_int_equal(nn.before, 1);
+    assert_int_equal(nn.after, 1);
+    assert_int_equal(nn.from, 2);
+    assert_int_equal(nn.to, 3);
+    assert_int_equal(nn.records, records); /* with the 5 of the first pass */
+    assert_int_equal(layout_of(idx), 3);
+    assert_int_equal(compact_equals_full(idx, &w, now, &with), records);
+    assert_int_equal(with, records);
+    index_destroy(&idx);
+
+    /* And through the engine: upgraded when it opens, then nothing changes. */
+    downgrade(dir, 0);
+    e = engine_at(&w, "idx");
+    assert_int_equal(layout_of(engine_index(e)), 3);
+    engine_stats_t st = {0};
+    assert_int_equal(engine_full(e, now, &st), FT_OK);
+    assert_int_equal(st.events, 0);
+    collect_t after = alerts_in(e, "open");
+    assert_true(same_set(&before, &after));
+    free(before.ids);
+    free(after.ids);
+    free(ids);
+    engine_destroy(&e);
+    world_close(&w);
+}
+
 static void incremental_equals_full_on_random_histories(void **state)
 {
     (void)state;
@@ -917,6 +1193,7 @@ int main(void)
         cmocka_unit_test(a_superseding_manifest_replaces_the_shorter_clip),
         cmocka_unit_test(one_identity_over_devices_and_conflicts),
         cmocka_unit_test(incremental_equals_full_on_random_histories),
+        cmocka_unit_test(an_index_of_the_previous_layout_is_upgraded),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -14,6 +14,7 @@
  *   - a unit whose inputs changed since its last evaluation is in dirty.
  */
 #include "index.h"
+#include "compact.h"
 #include "hlc.h"
 #include "lmdbx.h"
 #include "record.h"
@@ -25,17 +26,23 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define ROW_VERSION 1
+/* Item rows: version 1 (index layouts 1 and 2) holds no compact form;
+ * version 2 ends in one for records (compact.h). */
+#define ROW_VERSION_PLAIN 1
+#define ROW_VERSION 2
 
 struct index_t {
     MDB_env *env;
     MDB_dbi items, case_items, act_officer, act_recorder, med_officer, med_recorder, med_id, cited,
-        checkouts, rec_id, idents, deadlines, unit_due, dirty, devseen, meta;
+        checkouts, rec_id, idents, deadlines, unit_due, dirty, devseen, meta, unit_alerts;
 };
 
 /* Layout of the tables: 2 added idents (filled from items when an index of
- * layout 1 is opened). */
-#define INDEX_LAYOUT 2
+ * layout 1 is opened); 3 added the compact form of each record to its items
+ * row (filled from the store by index_upgrade, which the engine runs when it
+ * opens the index). */
+#define INDEX_LAYOUT 3
+#define INDEX_LAYOUT_IDENTS 2
 
 struct index_txn_t {
     index_t *idx;
@@ -117,36 +124,45 @@ void index_unit_integrity(index_unit_t *u, uint64_t id)
 
 /* ---- rows ------------------------------------------------------------- */
 
-static size_t item_encode(const index_item_t *it, uint8_t *buf, size_t cap)
+/* Row versions: 1 without a compact form, 2 with one (possibly empty). */
+static void item_encode(row_w_t *w, const index_item_t *it, const uint8_t *compact, size_t cn)
 {
-    row_w_t w = {buf, 0, cap, false};
     uint8_t head[4] = {ROW_VERSION, (uint8_t)it->kind, (uint8_t)it->rtype,
                        (uint8_t)((it->activity ? 1 : 0) | (it->officer_listed ? 2 : 0))};
-    row_put(&w, head, sizeof head);
-    row_put_i64(&w, it->offset_ms);
-    row_put_i64(&w, it->time_ms);
-    row_put_i64(&w, it->start_ms);
-    row_put_i64(&w, it->end_ms);
-    row_put_i64(&w, it->logged_ms);
-    row_put_i64(&w, (int64_t)it->arrival);
-    row_put_str(&w, it->case_id, INDEX_STR);
-    row_put_str(&w, it->id, INDEX_STR);
-    row_put_str(&w, it->amends, INDEX_STR);
-    row_put_str(&w, it->media_id, INDEX_STR);
-    row_put_str(&w, it->officer, INDEX_STR);
-    row_put_str(&w, it->recorder, INDEX_STR);
-    row_put_str(&w, it->unit, INDEX_STR);
-    return w.len;
+    row_put(w, head, sizeof head);
+    row_put_i64(w, it->offset_ms);
+    row_put_i64(w, it->time_ms);
+    row_put_i64(w, it->start_ms);
+    row_put_i64(w, it->end_ms);
+    row_put_i64(w, it->logged_ms);
+    row_put_i64(w, (int64_t)it->arrival);
+    row_put_str(w, it->case_id, INDEX_STR);
+    row_put_str(w, it->id, INDEX_STR);
+    row_put_str(w, it->amends, INDEX_STR);
+    row_put_str(w, it->media_id, INDEX_STR);
+    row_put_str(w, it->officer, INDEX_STR);
+    row_put_str(w, it->recorder, INDEX_STR);
+    row_put_str(w, it->unit, INDEX_STR);
+    row_put_u8(w, compact && cn ? 1 : 0);
+    if (compact && cn) {
+        row_put_u32(w, (uint32_t)cn);
+        row_put(w, compact, cn);
+    }
 }
 
+/* *compact / *cn: the row's compact form (NULL / 0 if none; points into p). */
 static int item_decode(const uint8_t ref[INDEX_REF_BYTES], const void *p, size_t len,
-                       index_item_t *it)
+                       index_item_t *it, const uint8_t **compact, size_t *cn)
 {
     row_r_t r = {p, len, 0, false};
     memset(it, 0, sizeof *it);
     memcpy(it->ref, ref, INDEX_REF_BYTES);
+    if (compact) {
+        *compact = NULL;
+        *cn = 0;
+    }
     const uint8_t *head = row_take(&r, 4);
-    if (!head || head[0] != ROW_VERSION) {
+    if (!head || (head[0] != ROW_VERSION && head[0] != ROW_VERSION_PLAIN)) {
         return FT_ECORRUPT;
     }
     it->kind = (index_kind)head[1];
@@ -166,18 +182,41 @@ static int item_decode(const uint8_t ref[INDEX_REF_BYTES], const void *p, size_t
     row_get_str(&r, it->officer, INDEX_STR);
     row_get_str(&r, it->recorder, INDEX_STR);
     row_get_str(&r, it->unit, INDEX_STR);
+    if (head[0] == ROW_VERSION && row_get_u8(&r)) {
+        uint32_t n = row_get_u32(&r);
+        const uint8_t *c = row_take(&r, n);
+        if (c && compact) {
+            *compact = c;
+            *cn = n;
+        }
+    }
     return r.bad ? FT_ECORRUPT : FT_OK;
+}
+
+static int item_put_compact(index_txn_t *t, const index_item_t *it, const uint8_t *compact,
+                            size_t cn)
+{
+    uint8_t stack[8 * INDEX_STR + 256];
+    row_w_t w = {stack, 0, sizeof stack, false};
+    item_encode(&w, it, compact, cn);
+    uint8_t *heap = NULL;
+    if (w.overflow) {
+        heap = malloc(w.len);
+        if (!heap) {
+            return FT_ENOMEM;
+        }
+        w = (row_w_t){heap, 0, w.len, false};
+        item_encode(&w, it, compact, cn);
+    }
+    MDB_val k = {INDEX_REF_BYTES, (void *)it->ref}, v = {w.len, w.buf};
+    int err = w.overflow ? FT_EINVAL : lmdbx_err(mdb_put(t->txn, t->idx->items, &k, &v, 0));
+    free(heap);
+    return err;
 }
 
 static int item_put(index_txn_t *t, const index_item_t *it)
 {
-    uint8_t buf[8 * INDEX_STR + 128];
-    size_t n = item_encode(it, buf, sizeof buf);
-    if (n > sizeof buf) {
-        return FT_EINVAL;
-    }
-    MDB_val k = {INDEX_REF_BYTES, (void *)it->ref}, v = {n, buf};
-    return lmdbx_err(mdb_put(t->txn, t->idx->items, &k, &v, 0));
+    return item_put_compact(t, it, NULL, 0);
 }
 
 int index_item_get(index_txn_t *t, const uint8_t ref[INDEX_REF_BYTES], index_item_t *out)
@@ -187,7 +226,25 @@ int index_item_get(index_txn_t *t, const uint8_t ref[INDEX_REF_BYTES], index_ite
     if (rc != MDB_SUCCESS) {
         return lmdbx_err(rc);
     }
-    return item_decode(ref, v.mv_data, v.mv_size, out);
+    return item_decode(ref, v.mv_data, v.mv_size, out, NULL, NULL);
+}
+
+int index_item_get_compact(index_txn_t *t, const uint8_t ref[INDEX_REF_BYTES], index_item_t *out,
+                           Ft__Record **rec)
+{
+    *rec = NULL;
+    MDB_val k = {INDEX_REF_BYTES, (void *)ref}, v;
+    int rc = mdb_get(t->txn, t->idx->items, &k, &v);
+    if (rc != MDB_SUCCESS) {
+        return lmdbx_err(rc);
+    }
+    const uint8_t *c = NULL;
+    size_t cn = 0;
+    int err = item_decode(ref, v.mv_data, v.mv_size, out, &c, &cn);
+    if (err == FT_OK && c && out->kind == INDEX_RECORD) {
+        err = compact_decode(c, cn, rec);
+    }
+    return err;
 }
 
 /* ---- open / transactions ---------------------------------------------- */
@@ -214,8 +271,14 @@ static size_t ident_key(uint8_t *k, size_t cap, const char *unit, const char *id
 static int upgrade_layout(index_t *idx, MDB_txn *txn)
 {
     uint64_t layout = 0;
-    if (lmdbx_get_meta_u64(txn, idx->meta, "layout", &layout) == FT_OK && layout >= INDEX_LAYOUT) {
+    if (lmdbx_get_meta_u64(txn, idx->meta, "layout", &layout) == FT_OK &&
+        layout >= INDEX_LAYOUT_IDENTS) {
         return FT_OK;
+    }
+    MDB_stat ms;
+    if (layout == 0 && mdb_stat(txn, idx->items, &ms) == MDB_SUCCESS && ms.ms_entries == 0) {
+        /* A new index: every row it gets is of the current layout. */
+        return lmdbx_put_meta_u64(txn, idx->meta, "layout", INDEX_LAYOUT);
     }
     /* Layout 1 had no idents: fill it from the items of caseless records. */
     MDB_cursor *cur = NULL;
@@ -226,8 +289,8 @@ static int upgrade_layout(index_t *idx, MDB_txn *txn)
          rc == MDB_SUCCESS && err == FT_OK; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
         index_item_t it;
         if (k.mv_size != INDEX_REF_BYTES ||
-            item_decode(k.mv_data, v.mv_data, v.mv_size, &it) != FT_OK || it.kind != INDEX_RECORD ||
-            it.case_id[0] || !it.id[0]) {
+            item_decode(k.mv_data, v.mv_data, v.mv_size, &it, NULL, NULL) != FT_OK ||
+            it.kind != INDEX_RECORD || it.case_id[0] || !it.id[0]) {
             continue;
         }
         uint8_t key[512];
@@ -244,7 +307,7 @@ static int upgrade_layout(index_t *idx, MDB_txn *txn)
         err = lmdbx_err(rc);
     }
     if (err == FT_OK) {
-        err = lmdbx_put_meta_u64(txn, idx->meta, "layout", INDEX_LAYOUT);
+        err = lmdbx_put_meta_u64(txn, idx->meta, "layout", INDEX_LAYOUT_IDENTS);
     }
     return err;
 }
@@ -283,6 +346,7 @@ int index_open(const char *dir, size_t map_size, index_t **out)
         {"dirty", &idx->dirty},
         {"devseen", &idx->devseen},
         {"meta", &idx->meta},
+        {"unit_alerts", &idx->unit_alerts},
     };
     for (size_t i = 0; rc == MDB_SUCCESS && i < sizeof dbs / sizeof dbs[0]; i++) {
         rc = mdb_dbi_open(txn, dbs[i].name, MDB_CREATE, dbs[i].dbi);
@@ -302,6 +366,136 @@ int index_open(const char *dir, size_t map_size, index_t **out)
     }
     *out = idx;
     return FT_OK;
+}
+
+/* ---- layout 3: the compact form of every record ------------------------- */
+
+#define UPGRADE_BATCH 4096
+
+/* Up to UPGRADE_BATCH refs of record rows without a compact form, after
+ * `after` (NULL: from the first row). */
+static int upgrade_scan(MDB_txn *txn, MDB_dbi items, const uint8_t *after, uint8_t *refs, size_t *n,
+                        bool *more)
+{
+    *n = 0;
+    *more = false;
+    MDB_cursor *cur = NULL;
+    int rc = mdb_cursor_open(txn, items, &cur);
+    MDB_val k = {after ? INDEX_REF_BYTES : 0, (void *)after}, v;
+    if (rc == MDB_SUCCESS) {
+        rc = mdb_cursor_get(cur, &k, &v, after ? MDB_SET_RANGE : MDB_FIRST);
+    }
+    for (; rc == MDB_SUCCESS; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        if (after && k.mv_size == INDEX_REF_BYTES &&
+            memcmp(k.mv_data, after, INDEX_REF_BYTES) == 0) {
+            continue;
+        }
+        if (*n == UPGRADE_BATCH) {
+            *more = true;
+            break;
+        }
+        const uint8_t *row = v.mv_data;
+        /* A record row of version 1: the ones to fill. */
+        if (k.mv_size == INDEX_REF_BYTES && v.mv_size >= 2 && row[0] == ROW_VERSION_PLAIN &&
+            row[1] == INDEX_RECORD) {
+            memcpy(refs + *n * INDEX_REF_BYTES, k.mv_data, INDEX_REF_BYTES);
+            (*n)++;
+        }
+    }
+    if (cur) {
+        mdb_cursor_close(cur);
+    }
+    return rc == MDB_SUCCESS || rc == MDB_NOTFOUND ? FT_OK : lmdbx_err(rc);
+}
+
+/* Rewrites one record row with the compact form of its stored record. An
+ * entry the store no longer holds keeps its row as it is (the engine then
+ * reads the record the way it always did, and finds what it found before). */
+static int upgrade_one(index_txn_t *t, store_txn_t *st, const uint8_t *ref, uint8_t *buf,
+                       size_t *done)
+{
+    index_item_t *it = malloc(sizeof *it);
+    if (!it) {
+        return FT_ENOMEM;
+    }
+    int err = index_item_get(t, ref, it);
+    const uint8_t *raw = NULL;
+    size_t len = 0;
+    if (err == FT_OK &&
+        store_entry_get(st, ref, lmdbx_get_u64(ref + DEVID_BYTES),
+                        lmdbx_get_u64(ref + DEVID_BYTES + 8), &raw, &len) == FT_OK) {
+        entry_view_t v;
+        if (entry_open(raw, len, &v) == FT_OK) {
+            const Ft__Body *b = v.entry->body;
+            if (b && b->kind_case == FT__BODY__KIND_RECORD && b->record) {
+                size_t cn = compact_encode(b->record, buf, COMPACT_MAX_BYTES);
+                err = item_put_compact(t, it, buf, cn);
+                (*done)++;
+            }
+            entry_view_free(&v);
+        }
+    }
+    free(it);
+    return err;
+}
+
+int index_upgrade(index_t *idx, store_t *store, index_upgrade_fn note, void *ctx)
+{
+    index_txn_t *t = NULL;
+    int err = index_begin(idx, false, &t);
+    uint64_t layout = 0;
+    if (err == FT_OK && lmdbx_get_meta_u64(t->txn, idx->meta, "layout", &layout) == FT_OK &&
+        layout >= INDEX_LAYOUT) {
+        index_abort(&t);
+        return FT_OK;
+    }
+    index_abort(&t);
+    if (err != FT_OK) {
+        return err;
+    }
+    if (layout > 0 && note) {
+        note(ctx, layout, INDEX_LAYOUT, 0, false);
+    }
+    uint8_t *refs = malloc(UPGRADE_BATCH * INDEX_REF_BYTES);
+    uint8_t *buf = malloc(COMPACT_MAX_BYTES);
+    uint8_t last[INDEX_REF_BYTES];
+    bool started = false, more = true;
+    size_t total = 0;
+    err = refs && buf ? FT_OK : FT_ENOMEM;
+    /* One write transaction per batch: an upgrade cut short resumes where
+     * it stopped (rows already filled are version 2). */
+    while (err == FT_OK && more) {
+        size_t n = 0;
+        store_txn_t *st = NULL;
+        err = index_begin(idx, true, &t);
+        if (err == FT_OK) {
+            err = upgrade_scan(t->txn, idx->items, started ? last : NULL, refs, &n, &more);
+        }
+        if (err == FT_OK && n) {
+            err = store_begin(store, false, &st);
+        }
+        for (size_t i = 0; err == FT_OK && i < n; i++) {
+            err = upgrade_one(t, st, refs + i * INDEX_REF_BYTES, buf, &total);
+        }
+        store_abort(&st);
+        if (err == FT_OK && !more) {
+            err = lmdbx_put_meta_u64(t->txn, idx->meta, "layout", INDEX_LAYOUT);
+        }
+        if (err == FT_OK) {
+            err = index_commit(&t);
+        }
+        index_abort(&t);
+        if (n) {
+            memcpy(last, refs + (n - 1) * INDEX_REF_BYTES, INDEX_REF_BYTES);
+            started = true;
+        }
+    }
+    free(refs);
+    free(buf);
+    if (err == FT_OK && layout > 0 && note) {
+        note(ctx, layout, INDEX_LAYOUT, total, true);
+    }
+    return err;
 }
 
 void index_destroy(index_t **idx_p)
@@ -643,7 +837,7 @@ static int mark_all_row(void *ctx, const lmdbx_row_t *row)
     if (row->key.mv_size != INDEX_REF_BYTES) {
         return 0;
     }
-    int err = item_decode(row->key.mv_data, row->val.mv_data, row->val.mv_size, &it);
+    int err = item_decode(row->key.mv_data, row->val.mv_data, row->val.mv_size, &it, NULL, NULL);
     if (err != FT_OK) {
         return err;
     }
@@ -894,6 +1088,35 @@ static int reresolve_one(index_txn_t *t, void *ctx, const uint8_t *ref, int64_t 
     return err;
 }
 
+/* ---- what each unit raised last ------------------------------------------ */
+
+int index_unit_digest(index_txn_t *t, const index_unit_t *u, uint8_t out[INDEX_DIGEST_BYTES],
+                      bool *found)
+{
+    *found = false;
+    MDB_val k = {u->n, (void *)u->b}, v;
+    int rc = mdb_get(t->txn, t->idx->unit_alerts, &k, &v);
+    if (rc == MDB_NOTFOUND) {
+        return FT_OK;
+    }
+    if (rc != MDB_SUCCESS) {
+        return lmdbx_err(rc);
+    }
+    if (v.mv_size != INDEX_DIGEST_BYTES) {
+        return FT_OK; /* not one of ours: the unit is judged in full */
+    }
+    memcpy(out, v.mv_data, INDEX_DIGEST_BYTES);
+    *found = true;
+    return FT_OK;
+}
+
+int index_set_unit_digest(index_txn_t *t, const index_unit_t *u,
+                          const uint8_t digest[INDEX_DIGEST_BYTES])
+{
+    MDB_val k = {u->n, (void *)u->b}, v = {INDEX_DIGEST_BYTES, (void *)digest};
+    return lmdbx_err(mdb_put(t->txn, t->idx->unit_alerts, &k, &v, 0));
+}
+
 /* ---- taking entries in ---------------------------------------------------- */
 
 static const char *field_text(const Ft__Record *rec, const char *key)
@@ -932,7 +1155,13 @@ static int add_record(index_txn_t *t, index_item_t *it, const Ft__Record *rec, c
         copy(it->recorder, field_text(rec, "recorder"));
         copy(it->officer, field_text(rec, "officer"));
     }
-    int err = item_put(t, it);
+    uint8_t *compact = malloc(COMPACT_MAX_BYTES);
+    if (!compact) {
+        return FT_ENOMEM;
+    }
+    size_t cn = compact_encode(rec, compact, COMPACT_MAX_BYTES);
+    int err = item_put_compact(t, it, compact, cn);
+    free(compact);
     uint8_t k[512];
     size_t kn;
     if (err == FT_OK && it->case_id[0]) {

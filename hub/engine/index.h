@@ -12,7 +12,8 @@
  * key), as text "DEVICE-ID/epoch/seq".
  *
  * Tables:
- *   items        ref -> item row (kind, corrected times, case, id, media...)
+ *   items        ref -> item row (kind, corrected times, case, id, media...;
+ *                for a record also its compact form, compact.h)
  *   case_items   case \0 ref              every record and media item of a case
  *   act_officer  officer \0 start | ref    activities, by officer and time
  *   act_recorder recorder \0 start | ref   activities, by recorder and time
@@ -28,6 +29,9 @@
  *   unit_due     unit -> due
  *   dirty        unit                      units changed since their evaluation
  *   devseen      device -> last Hello seen (clock rule)
+ *   unit_alerts  unit -> digest of the alerts it raised at its last
+ *                evaluation (engine.c: an evaluation that raises the same
+ *                alerts again changes nothing and skips the alert tables)
  *   meta         cursor, integrity cursor, longest media / activity span
  *
  * An evaluation unit is what the gap engine evaluates as a whole: a case
@@ -141,6 +145,14 @@ int index_set_deadline(index_txn_t *t, const index_unit_t *u, int64_t due_ms) FT
 /* Marks every case and caseless record and media unit dirty (full re-evaluation). */
 int index_mark_all(index_txn_t *t, size_t *n) FT_MUST_CHECK;
 
+/* The digest of the alerts a unit raised when its alerts were last made
+ * current (*found false if none), and storing it. */
+#define INDEX_DIGEST_BYTES 32
+int index_unit_digest(index_txn_t *t, const index_unit_t *u, uint8_t out[INDEX_DIGEST_BYTES],
+                      bool *found) FT_MUST_CHECK;
+int index_set_unit_digest(index_txn_t *t, const index_unit_t *u,
+                          const uint8_t digest[INDEX_DIGEST_BYTES]) FT_MUST_CHECK;
+
 /* Last Hello of a device the clock rule saw (0 if none), and storing it. */
 int index_devseen_get(index_txn_t *t, const uint8_t device[DEVID_BYTES], int64_t *hello_ms);
 int index_devseen_put(index_txn_t *t, const uint8_t device[DEVID_BYTES],
@@ -148,6 +160,21 @@ int index_devseen_put(index_txn_t *t, const uint8_t device[DEVID_BYTES],
 
 int index_item_get(index_txn_t *t, const uint8_t ref[INDEX_REF_BYTES],
                    index_item_t *out) FT_MUST_CHECK;
+/* The same, and for a record indexed with its compact form (compact.h) the
+ * record as the gap rules read it (*rec: one allocation, free() it); *rec
+ * is NULL when the row holds none (then read the stored entry). */
+int index_item_get_compact(index_txn_t *t, const uint8_t ref[INDEX_REF_BYTES], index_item_t *out,
+                           Ft__Record **rec) FT_MUST_CHECK;
+
+/* Brings an index of an older layout to the current one with what only the
+ * store holds (layout 3: the compact form of every record, read from its
+ * stored entry), in batches of one transaction each, resuming where an
+ * interrupted upgrade stopped. note (may be NULL) hears of it before (done
+ * false) and after (done true, records filled): the caller logs it. A new
+ * or current index is left as it is (no note). */
+typedef void (*index_upgrade_fn)(void *ctx, uint64_t from_layout, uint64_t to_layout,
+                                 size_t records, bool done);
+int index_upgrade(index_t *idx, store_t *store, index_upgrade_fn note, void *ctx) FT_MUST_CHECK;
 
 /* Refs of a case's items (records and media with that case), in key order.
  * *refs is malloc'd (INDEX_REF_BYTES each); the caller frees it. */

@@ -52,6 +52,13 @@ static int by_identity(const void *pa, const void *pb, void *ctx)
     return c;
 }
 
+static bool same_identity(const ident_entry_t *a, const ident_entry_t *b);
+
+bool ident_same(const ident_entry_t *a, const ident_entry_t *b)
+{
+    return has_id(a) && has_id(b) && same_identity(a, b);
+}
+
 static bool same_identity(const ident_entry_t *a, const ident_entry_t *b)
 {
     return strcmp(str(a->unit), str(b->unit)) == 0 &&

@@ -73,6 +73,11 @@ typedef struct {
     char key[IDENT_KEY_MAX]; /* unit|case|id|hash|hash, the two hashes sorted */
 } ident_conflict_t;
 
+/* True if a and b (both with an id) are one identity: the content hash is
+ * compared only within an identity, so a caller may leave it unset for an
+ * entry no other entry shares its identity with (hub/engine/engine.c). */
+bool ident_same(const ident_entry_t *a, const ident_entry_t *b);
+
 /* Groups n entries (out: n slots). *conflicts (caller frees; NULL when
  * there is none) gets one row per conflicting class, in the order of the
  * entries. FT_OK or FT_ENOMEM (out and *conflicts then undefined / NULL). */
