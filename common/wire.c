@@ -258,6 +258,14 @@ static int fill_msg(const wire_msg_t *m, Ft__Wire__Msg *msg, void **scratch)
         w->hub_sign_pk.len = 32;
         w->max_batch_entries = m->u.welcome.max_batch_entries;
         w->max_batch_bytes = m->u.welcome.max_batch_bytes;
+        if (m->u.welcome.media_port) {
+            w->has_media_port = 1;
+            w->media_port = m->u.welcome.media_port;
+        }
+        if (m->u.welcome.data_port) {
+            w->has_data_port = 1;
+            w->data_port = m->u.welcome.data_port;
+        }
         msg->kind_case = FT__WIRE__MSG__KIND_WELCOME;
         msg->welcome = w;
         *scratch = w;
@@ -420,6 +428,8 @@ static int take_msg(const Ft__Wire__Msg *p, wire_msg_t *m)
         m->u.welcome.hub_wall_ms = w->hub_wall_ms;
         m->u.welcome.max_batch_entries = w->max_batch_entries;
         m->u.welcome.max_batch_bytes = w->max_batch_bytes;
+        m->u.welcome.media_port = w->has_media_port && w->media_port <= 65535 ? w->media_port : 0;
+        m->u.welcome.data_port = w->has_data_port && w->data_port <= 65535 ? w->data_port : 0;
         if (w->max_batch_entries == 0 || w->max_batch_bytes == 0) {
             return FT_EPROTO;
         }

@@ -69,6 +69,8 @@ typedef struct {
     uint8_t hub_sign_pk[32];             /* verifies receipts */
     uint32_t max_batch_entries;          /* hub's limit per Batch */
     uint32_t max_batch_bytes;            /* hub's limit on a Batch's entry bytes */
+    uint32_t media_port;                 /* the hub's media port (0: not said) */
+    uint32_t data_port;                  /* its chunk data path's port (0: none or not said) */
 } wire_welcome_t;
 
 /* One raw SignedEntry inside a Batch (borrowed). */

@@ -63,6 +63,16 @@ static void hello_and_welcome_roundtrip(void **state)
     assert_int_equal(d.u.welcome.have_seq, 3);
     assert_int_equal(d.u.welcome.max_batch_entries, 256);
     assert_memory_equal(d.u.welcome.hub_sign_pk, w.u.welcome.hub_sign_pk, 32);
+    /* an older hub says no ports: 0 */
+    assert_int_equal(d.u.welcome.media_port, 0);
+    assert_int_equal(d.u.welcome.data_port, 0);
+    wire_msg_free(&d);
+    /* the hub's media and data ports (docs/protocol.md "Welcome") */
+    w.u.welcome.media_port = 9402;
+    w.u.welcome.data_port = 9403;
+    roundtrip(&w, &d);
+    assert_int_equal(d.u.welcome.media_port, 9402);
+    assert_int_equal(d.u.welcome.data_port, 9403);
     wire_msg_free(&d);
 }
 

@@ -114,6 +114,7 @@ static int list_one(void *ctx, const devlog_item_t *it)
     } else {
         char summary[512];
         body_summary(v.entry->body, summary, sizeof summary);
+        cli_time((int64_t)hlc_ms(v.entry->hlc), when, sizeof when); /* local, with its offset */
         printf("%8llu  %s  %s\n", (unsigned long long)seq, when, summary);
     }
     entry_view_free(&v);
@@ -363,6 +364,11 @@ int edge_cmd_status(int argc, char **argv)
         fputc('\n', stdout);
         json_decref(o);
     } else {
+        /* For people: local time with its offset (clitext.h; --utc: UTC). */
+        cli_time(ss.receipt_hub_ms, receipt_at, sizeof receipt_at);
+        cli_time(ss.link_ms, link_at, sizeof link_at);
+        cli_time(ss.last_contact_ms, contact_at, sizeof contact_at);
+        cli_time(ss.last_error_ms, error_at, sizeof error_at);
         printf("device ID:   %s\nunit:        %s\nvehicle:     %s\nlog:         %llu entries "
                "(epoch %llu)\nhub:         %s\n",
                id, unit ? unit : "(not set)", vehicle ? vehicle : "(not set)",

@@ -65,6 +65,12 @@ static int num_setting(edge_ctx_t *ctx, const char *flag, const char *key, unsig
     return 0;
 }
 
+/* edge_sync's on_ports: the media link, told by the hub's Welcome. */
+static void media_ports(void *ctx, const char *endpoint, uint32_t media_port, uint32_t data_port)
+{
+    edge_media_hub_ports(*(edge_media_t **)ctx, endpoint, media_port, data_port);
+}
+
 int edge_cmd_run(int argc, char **argv)
 {
     edge_ctx_t ctx = {0};
@@ -133,12 +139,14 @@ int edge_cmd_run(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
+    edge_media_t *media = NULL;
+    so.on_ports = media_ports; /* the media link follows the hub's Welcome */
+    so.ports_ctx = &media;
     int err = edge_sync_new(ctx.log, &ctx.keys, &so, &sync);
     if (err != FT_OK) {
         edge_fail("cannot start syncing: %s", ft_strerror(err));
         goto out;
     }
-    edge_media_t *media = NULL;
     if (edge_media_start(&ctx, &stop_flag, &media) != 0) {
         goto out;
     }

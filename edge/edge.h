@@ -11,6 +11,7 @@
 #define FT_EDGE_H
 
 #include "cli.h"
+#include "clitext.h"
 #include "config.h"
 #include "devlog.h"
 #include "keys.h"

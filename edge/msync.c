@@ -79,17 +79,10 @@ int edge_media_settings(edge_ctx_t *ctx, const char *archive_flag, edge_media_se
     } else {
         snprintf(out->inbox, sizeof out->inbox, "%s/inbox", ctx->state);
     }
-    const char *hub = config_get(ctx->cfg, "hub");
+    /* Without media.hub the hub's Welcome names the port (edge_media_hub_ports). */
     const char *mh = config_get(ctx->cfg, "media.hub");
     if (mh) {
         utf8_copy(out->endpoint, sizeof out->endpoint, mh);
-    } else if (hub) {
-        /* Default: the sync endpoint's port + 2 (7400 -> 7402). */
-        unsigned port = wire_endpoint_port(hub);
-        if (port == 0 ||
-            wire_endpoint_with_port(hub, port + 2, out->endpoint, sizeof out->endpoint) != FT_OK) {
-            out->endpoint[0] = '\0';
-        }
     }
     const char *hk = config_get(ctx->cfg, "hub_key");
     if (hk && hex_decode(hk, out->hub_key, 32) == FT_OK) {
@@ -134,6 +127,7 @@ struct edge_media_t {
     uint8_t data_token[MWIRE_TOKEN_BYTES];
     bool data_fallback_said; /* "sent on the secure link instead" logged */
     bool welcomed;           /* a welcome came (data_port is the hub's word) */
+    bool ports_said;         /* the sync Welcome's ports were looked at */
 };
 
 static void *watch_main(void *arg)
@@ -888,4 +882,43 @@ void edge_media_status_print(devlog_t *log, FILE *out)
         fputc('\n', out);
     }
     json_decref(o);
+}
+
+void edge_media_hub_ports(edge_media_t *em, const char *sync_endpoint, uint32_t media_port,
+                          uint32_t data_port)
+{
+    if (!em || *em->stop || !em->s.has_hub_key) {
+        return;
+    }
+    if (em->serve_started) { /* media.hub configured, or an earlier Welcome */
+        unsigned have = wire_endpoint_port(em->s.endpoint);
+        if (media_port && have != media_port && !em->ports_said) {
+            log_warn("media.hub is %s but the hub says its media port is %u (data path %u): "
+                     "media may not move; remove media.hub from edge.conf to follow the hub",
+                     em->s.endpoint, media_port, data_port);
+        }
+        em->ports_said = true;
+        return;
+    }
+    em->ports_said = true;
+    unsigned port = media_port;
+    if (!port) { /* a hub older than the ports in Welcome: its fixed default */
+        port = wire_endpoint_port(sync_endpoint) + 2;
+        log_warn("the hub does not say its media port (an older hub): trying the sync port + 2 "
+                 "(%u); set media.hub in edge.conf if media do not move",
+                 port);
+    }
+    if (port == 0 || port > 65535 ||
+        wire_endpoint_with_port(sync_endpoint, port, em->s.endpoint, sizeof em->s.endpoint) !=
+            FT_OK) {
+        log_error("media: cannot make the media endpoint from %s and port %u", sync_endpoint, port);
+        em->s.endpoint[0] = '\0';
+        return;
+    }
+    if (serve_setup(em) != FT_OK || pthread_create(&em->serve_th, NULL, serve_main, em) != 0) {
+        log_error("media: cannot set up the media link to %s: %s", em->s.endpoint,
+                  zmq_strerror(zmq_errno()));
+        return;
+    }
+    em->serve_started = true;
 }

@@ -29,7 +29,8 @@ typedef struct {
     ingest_opts_t ingest;  /* chunk size, unit, archive key, stable_ms, keep_ms */
     bool has_archive;      /* archive_key was configured */
     char inbox[4096];      /* `inbox`, default STATE/inbox */
-    char endpoint[512];    /* the hub's media endpoint, "" if no hub */
+    char endpoint[512];    /* the hub's media endpoint: `media.hub`, else "" until the
+                              hub's Welcome names its port (edge_media_hub_ports) */
     bool has_hub_key;      /* hub_key was configured */
     uint8_t hub_key[32];   /* the hub's transport key */
     unsigned trace_served; /* log every chunk served (tests count re-sends) */
@@ -46,6 +47,14 @@ typedef struct edge_media_t edge_media_t;
 int edge_media_start(edge_ctx_t *ctx, volatile sig_atomic_t *stop, edge_media_t **out);
 /* Sets stop if not set, joins the threads, frees. Safe on NULL. */
 void edge_media_stop(edge_media_t **m_p);
+/* What the hub's Welcome on the sync link said (docs/protocol.md "Welcome"):
+ * its media port and data path port (0: not said). Without `media.hub`, the
+ * media link starts now, to media_port on the host sync_endpoint names (a
+ * hub too old to say: the sync port + 2, as such hubs listen, said in the
+ * log). With `media.hub` naming another port, the mismatch is logged once.
+ * Called on the thread that runs edge_media_stop; em may be NULL. */
+void edge_media_hub_ports(edge_media_t *em, const char *sync_endpoint, uint32_t media_port,
+                          uint32_t data_port);
 
 /* Media part of `status`: {"files":..., "pending":..., "bytes_pending":...,
  * "storage":{...}, "ingesting":[...], "transfers":[...]} */

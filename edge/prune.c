@@ -1,5 +1,6 @@
 /* prune.c: pruning receipted records (see prune.h), `prune` and `compact`. */
 #include "prune.h"
+#include "clitext.h"
 #include "fsutil.h"
 #include "logging.h"
 #include "record.h"
@@ -195,6 +196,7 @@ int edge_cmd_prune(int argc, char **argv)
         fputc('\n', stdout);
         json_decref(o);
     } else if (res.p.pruned > 0) {
+        cli_time((int64_t)res.cutoff_ms, cutoff, sizeof cutoff); /* local, with its offset */
         printf("pruned entries %llu..%llu (%llu buckets, %llu keys dropped): the hub's receipt "
                "covers 1..%llu and they are older than %s\n",
                (unsigned long long)res.p.first, (unsigned long long)res.p.last,

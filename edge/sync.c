@@ -432,6 +432,9 @@ static void on_welcome(edge_sync_t *s, const wire_welcome_t *w)
     log_info("hub holds %llu of %llu entries; sending from %llu (clock offset %+lld ms)",
              (unsigned long long)w->have_seq, (unsigned long long)head,
              (unsigned long long)s->next_send, (long long)offset);
+    if (s->o.on_ports) { /* the hub's other ports (docs/protocol.md "Welcome") */
+        s->o.on_ports(s->o.ports_ctx, s->o.endpoint, w->media_port, w->data_port);
+    }
 }
 
 static void on_receipt(edge_sync_t *s, const wire_signed_receipt_t *sr)

@@ -49,6 +49,10 @@ typedef struct {
     unsigned timeout_s;        /* with until_synced: give up after this long (0 = never) */
     uint64_t records_keep_ms;  /* prune receipted records older than this (0 = never) */
     unsigned prune_every_ms;   /* how often (0 = EDGE_SYNC_PRUNE_EVERY_MS) */
+    /* Told the ports each Welcome names (media, data path; 0: not said),
+     * with the sync endpoint; may be NULL. */
+    void (*on_ports)(void *ctx, const char *endpoint, uint32_t media_port, uint32_t data_port);
+    void *ports_ctx;
 } edge_sync_opts_t;
 
 /* What `status` shows about sync, read from the state directory. */

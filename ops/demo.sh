@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs fieldtrail on embedded defaults. Installs missing packages, builds,
 # then runs a hub and three simulated patrol vehicles on this machine: each
-# vehicle records realistic enforcement steps (ops/simulate.sh), keeps them in
+# vehicle records realistic enforcement steps (ops/simulate.sh) and films most
+# of its activities (real MP4 clips made with ffmpeg, dropped into the edge's
+# inbox; a handful of activities stay unfilmed: real gaps), keeps them in
 # its signed log and syncs them to the hub over CurveZMQ; now and then a
 # vehicle drives out of coverage (its link goes down) and comes back with a
 # backlog. Prints the dashboard's address and a demo login, then what is
@@ -111,6 +113,12 @@ if ! grep -q '"name":"demo"' <<<"$users"; then
 fi
 url=$(cat "$state/hub/web/url" 2>/dev/null || echo "http://127.0.0.1:7480/")
 say "dashboard: $url   login: demo / fieldtrail-demo"
+wp=${url##*:}
+wp=${wp%%/*}
+say "from another machine: ssh -L $wp:127.0.0.1:$wp $(id -un)@$(hostname), then open http://127.0.0.1:$wp/ there"
+say "the hub's view at any time: $hub status --state $state/hub"
+command -v ffmpeg >/dev/null ||
+  say "no ffmpeg: the vehicles film nothing and every activity is a gap (ops/install-deps.sh installs it)"
 
 link_up() { # vehicle
   "$edge" run --state "$state/$1" 2>>"$log/$1-sync.log" &

@@ -4,6 +4,7 @@
 # everything is there. Needs root (or sudo) only when something is missing.
 set -euo pipefail
 
+# prometheus: promtool, which checks /metrics in the tests.
 packages=(
   build-essential cmake pkg-config git
   libzmq3-dev libprotobuf-c-dev protobuf-c-compiler liblmdb-dev lmdb-utils
@@ -13,6 +14,8 @@ packages=(
   xorriso
   libssl-dev ceph-mon ceph-osd radosgw ceph-common
   curl openssl chromium fonts-wqy-zenhei
+  ffmpeg
+  prometheus
 )
 
 missing=()
@@ -47,3 +50,9 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get update -qq
 $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+# prometheus is here for its promtool (tests/web/metrics_promtool.sh); its own
+# server, which the package starts on port 9090, is not wanted.
+if [[ " ${missing[*]} " == *" prometheus "* ]] && command -v systemctl >/dev/null 2>&1 &&
+  [ -d /run/systemd/system ]; then
+  $sudo systemctl disable --now prometheus >/dev/null 2>&1 || true
+fi

@@ -15,6 +15,16 @@
 #       one vehicle at work: every EVERY_SECONDS (default 2) imports the next
 #       PER_ROUND (default 5) records into the edge at STATE_DIR, forever;
 #       remembers where it is in STATE_DIR/simulate.next. Prints a line per round.
+#       With ffmpeg, the vehicle's recorder also films: for most activities of
+#       the round (patrol, inquiry, site inspection, service) a real MP4 clip
+#       (a small test picture and tone, 8 minutes, its capture time in the
+#       container's mvhd box) is dropped into the edge's inbox
+#       (STATE_DIR/inbox/DSJ-VEHICLE/), which ingests it; one activity in
+#       seven gets none, so a supervisor sees real gaps beside covered
+#       activities. Without ffmpeg there are no clips (said once).
+#
+#   ops/simulate.sh clips STATE_DIR VEHICLE START COUNT
+#       only the clips of records START..START+COUNT-1 (as `vehicle` makes them).
 set -euo pipefail
 
 gen() { # vehicle count start
@@ -71,15 +81,53 @@ gen() { # vehicle count start
   }'
 }
 
+# The clip of record i of vehicle veh, if it gets one: "START_UTC NAME".
+clip_plan() { # veh i
+  awk -v veh="$1" -v i="$2" 'BEGIN {
+    step = i % 10
+    if (step != 3 && step != 4 && step != 5 && step != 9) exit
+    if ((i * 3 + length(veh)) % 7 == 0) exit          # a real gap: nothing filmed
+    base = 59 * 1440 + 8 * 60 - 8 * 60                # 2026-03-01T00:00Z, minutes into 2026
+    t = base + i * 10
+    split("31 28 31 30 31 30 31 31 30 31 30 31", md, " ")
+    d = int(t / 1440); mi = t % 1440; mon = 1
+    while (mon <= 12 && d >= md[mon] + 0) { d -= md[mon]; mon++ }
+    printf "2026-%02d-%02dT%02d:%02d:00Z %s_%07d.MP4\n", mon, d + 1, int(mi / 60), mi % 60, toupper(veh), i
+  }'
+}
+
+# Films records start..start+count-1: each clip written beside the inbox and
+# moved in whole (the inbox takes complete files).
+clips() { # state veh start count
+  local state=$1 veh=$2 start=$3 count=$4 i plan at name
+  command -v ffmpeg >/dev/null || return 0
+  local dir="$state/inbox/DSJ-$(tr '[:lower:]' '[:upper:]' <<<"$veh")"
+  mkdir -p "$dir" "$state/inbox.tmp"
+  for ((i = start; i < start + count; i++)); do
+    plan=$(clip_plan "$veh" "$i")
+    [ -n "$plan" ] || continue
+    at=${plan%% *} name=${plan#* }
+    ffmpeg -nostdin -loglevel error -y -f lavfi -i "testsrc2=size=160x120:rate=1/4" \
+      -f lavfi -i "sine=frequency=440:sample_rate=8000" -t 480 \
+      -c:v libx264 -preset ultrafast -crf 40 -c:a aac -b:a 16k \
+      -metadata creation_time="$at" -movflags +faststart "$state/inbox.tmp/$name" &&
+      mv "$state/inbox.tmp/$name" "$dir/$name"
+  done
+}
+
 vehicle() { # edge state veh [every] [per]
   local edge=$1 state=$2 veh=$3 every=${4:-2} per=${5:-5}
   local next_file="$state/simulate.next" next=0
   [ -f "$next_file" ] && next=$(cat "$next_file")
+  command -v ffmpeg >/dev/null ||
+    echo "[$veh] no ffmpeg: the recorder films nothing (every activity is a gap)" >&2
   while :; do
     if out=$(gen "$veh" "$per" "$next" | "$edge" import - --state "$state" --json 2>&1); then
       next=$((next + per))
       echo "$next" >"$next_file"
       echo "[$veh] recorded $per more records (total $next)"
+      clips "$state" "$veh" $((next - per)) "$per" ||
+        echo "[$veh] a clip could not be made (ffmpeg failed)" >&2
     else
       echo "[$veh] import failed: $out" >&2
     fi
@@ -90,6 +138,7 @@ vehicle() { # edge state veh [every] [per]
 case "${1:-}" in
 gen) shift; gen "$@" ;;
 vehicle) shift; vehicle "$@" ;;
+clips) shift; clips "$@" ;;
 *)
   sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//' >&2
   exit 2

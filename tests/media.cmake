@@ -102,3 +102,9 @@ target_link_libraries(ft_rowtool PRIVATE ft_mediadb ft_lmdb)
 set_target_properties(ft_rowtool PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests/media)
 ft_add_script_test(media_rows_of_version_1_resume_list_retention_serve media/rows_of_version_1.sh
   TIMEOUT 300 LABELS media)
+ft_add_script_test(media_demo_clips_real_mp4_cover_activities_leave_a_gap media/demo_clips.sh
+  TIMEOUT 300 LABELS media)
+set_tests_properties(media_demo_clips_real_mp4_cover_activities_leave_a_gap PROPERTIES
+  SKIP_RETURN_CODE 77)
+ft_add_script_test(media_edge_from_init_flags_follows_welcome_ports media/welcome_ports.sh
+  TIMEOUT 300 LABELS media)

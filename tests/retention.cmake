@@ -7,3 +7,5 @@ ft_add_script_test(retention_bundle_verifies_and_tampering_is_named retention/bu
   TIMEOUT 600 LABELS retention)
 ft_add_script_test(retention_iso_archive_extracts_and_verifies retention/archive.sh TIMEOUT 600
   LABELS retention)
+ft_add_script_test(retention_cli_for_staff_local_times_sorted_alerts_progress_and_true_sizes
+  retention/cli_for_staff.sh TIMEOUT 600 LABELS retention)

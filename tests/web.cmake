@@ -24,3 +24,10 @@ ft_add_script_test(web_login_rate_limit_429_retry_after_backoff_and_reset web/lo
   TIMEOUT 300 LABELS web)
 ft_add_script_test(web_sync_page_flags_by_the_office_rule_pack web/office_pack.sh
   TIMEOUT 300 LABELS web)
+ft_add_script_test(web_metrics_pass_promtool_check_metrics web/metrics_promtool.sh
+  TIMEOUT 300 LABELS web)
+set_tests_properties(web_metrics_pass_promtool_check_metrics PROPERTIES SKIP_RETURN_CODE 77)
+ft_add_script_test(web_supervisor_alerts_sync_uploads_and_narrow_screens_in_chromium
+  web/supervisor.sh TIMEOUT 900 LABELS web)
+set_tests_properties(web_supervisor_alerts_sync_uploads_and_narrow_screens_in_chromium PROPERTIES
+  SKIP_RETURN_CODE 77)

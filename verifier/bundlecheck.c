@@ -123,6 +123,18 @@ static int hex32(const char *text, uint8_t *out, size_t n)
 
 /* ---- 2. the file list ---------------------------------------------------------- */
 
+/* Progress of the check in bytes read (bcheck_opts_t.progress). */
+static uint64_t prog_done, prog_total;
+
+static void progress_add(const chk_t *c, uint64_t bytes)
+{
+    prog_done += bytes;
+    if (c->opts->progress) {
+        c->opts->progress(c->opts->progress_ctx, prog_done,
+                          prog_done > prog_total ? prog_done : prog_total);
+    }
+}
+
 static void check_files(chk_t *c, const json_t *files, const char *const *own, size_t n_own)
 {
     size_t i;
@@ -152,7 +164,9 @@ static void check_files(chk_t *c, const json_t *files, const char *const *own, s
                     bsrc_size(c->src, (size_t)k), (long long)bytes);
             continue;
         }
-        if (bsrc_hash(c->src, (size_t)k, h) != FT_OK) {
+        int herr = bsrc_hash(c->src, (size_t)k, h);
+        progress_add(c, bsrc_size(c->src, (size_t)k));
+        if (herr != FT_OK) {
             problem(c, path, "unreadable", "cannot be read");
         } else if (sodium_memcmp(h, w, sizeof h) != 0) {
             problem(c, path, "altered", "its content differs from the hash in the manifest");
@@ -573,6 +587,7 @@ static void check_media_file(chk_t *c, const char *file, const Ft__MediaManifest
         uint32_t plen = media_chunk_len(mf->size, cs, i);
         uint64_t off = sealed ? (uint64_t)i * (cs + MEDIA_TAG_BYTES) : (uint64_t)i * cs;
         uint8_t h[MEDIA_HASH_BYTES];
+        progress_add(c, plen);
         if (sealed) {
             if (bsrc_pread(c->src, (size_t)k, off, ct, plen + MEDIA_TAG_BYTES) != FT_OK) {
                 read_fail = true;
@@ -1017,6 +1032,16 @@ int bcheck_path(const char *path, const bcheck_opts_t *opts, json_t **report)
     int err = bsrc_open(path, &src);
     if (err != FT_OK) {
         return err;
+    }
+    /* The work ahead: every file hashed, media files read once more. */
+    prog_done = prog_total = 0;
+    for (size_t k = 0; k < bsrc_count(src); k++) {
+        const char *name = bsrc_name(src, k);
+        uint64_t size = bsrc_size(src, k);
+        prog_total += size;
+        if (strncmp(name, "media/", 6) == 0 || strstr(name, "/media/")) {
+            prog_total += size;
+        }
     }
     if (bsrc_find(src, ARCHIVE_MANIFEST) >= 0) {
         *report = check_archive(src, opts);

@@ -39,6 +39,12 @@ typedef struct {
     uint8_t recipient_pk[32];
     uint8_t recipient_sk[32];
     const char *extract_dir; /* with has_secret: write sealed media that verify here */
+    /* Told how far the check is, in bytes read: every file is read once to
+     * check its hash and each media file once more against its manifest.
+     * May be NULL. (One check at a time per process: the count is kept in
+     * bcheck_path.) */
+    void (*progress)(void *ctx, uint64_t done, uint64_t total);
+    void *progress_ctx;
 } bcheck_opts_t;
 
 /* Verifies the bundle or archive at path (a directory or a tar file).

@@ -13,6 +13,52 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+/* The progress bar on a terminal (stderr), at most ten times a second:
+ * "verify [##########..............]  42%  ETA 0:12" (every file is read to
+ * check its hash, media files once more against their manifests). */
+typedef struct {
+    struct timespec t0, last;
+    bool drawn;
+} bar_t;
+
+static double since(const struct timespec *a, const struct timespec *b)
+{
+    return (double)(b->tv_sec - a->tv_sec) + (double)(b->tv_nsec - a->tv_nsec) / 1e9;
+}
+
+static void bar_draw(bar_t *b, uint64_t done, uint64_t total, bool force)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if (b->drawn && !force && since(&b->last, &now) < 0.1) {
+        return;
+    }
+    double f = total ? (double)done / (double)total : 0;
+    f = f > 1 ? 1 : f;
+    char bar[25];
+    for (int i = 0; i < 24; i++) {
+        bar[i] = i < (int)(f * 24 + 0.5) ? '#' : '.';
+    }
+    bar[24] = '\0';
+    double secs = since(&b->t0, &now);
+    char eta[32] = "";
+    if (done > 0 && done < total && secs > 0.5) {
+        long left = (long)(secs * (double)(total - done) / (double)done);
+        snprintf(eta, sizeof eta, "  ETA %ld:%02ld", left / 60, left % 60);
+    }
+    fprintf(stderr, "\rverify [%s] %3d%%%s\033[K", bar, (int)(f * 100), eta);
+    fflush(stderr);
+    b->drawn = true;
+    b->last = now;
+}
+
+static void on_progress(void *ctx, uint64_t done, uint64_t total)
+{
+    bar_draw(ctx, done, total, false);
+}
 
 static void usage(FILE *out)
 {
@@ -123,7 +169,16 @@ int main(int argc, char **argv)
         return 2;
     }
     json_t *report = NULL;
+    bar_t bar = {.drawn = false};
+    clock_gettime(CLOCK_MONOTONIC, &bar.t0);
+    if (isatty(STDERR_FILENO) == 1) {
+        o.progress = on_progress;
+        o.progress_ctx = &bar;
+    }
     int err = bcheck_path(argv[optind], &o, &report);
+    if (bar.drawn) {
+        fputc('\n', stderr);
+    }
     sodium_memzero(o.recipient_sk, sizeof o.recipient_sk);
     if (err != FT_OK) {
         if (json) {

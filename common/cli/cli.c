@@ -1,6 +1,7 @@
 /* cli.c: the command table, the common options and config loading that
  * fieldtrail-edge and fieldtrail-hub share (see cli.h). */
 #include "cli.h"
+#include "clitext.h"
 #include "fsutil.h"
 #include "logging.h"
 
@@ -40,7 +41,8 @@ void cli_usage(const cli_program_t *prog, const cli_commands_t *cmds, FILE *out)
             "  --state DIR      state directory (default %s)\n"
             "  --config FILE    config file (default STATE/%s)\n"
             "  --log-level L    error, warn, info or debug\n"
-            "  --json           machine-readable output\n"
+            "  --json           machine-readable output (times in UTC)\n"
+            "  --utc            times in UTC (default: local time with its offset, TZ honoured)\n"
             "  --help           help for the command\n\n"
             "exit codes: 0 success, 1 failure, 2 usage error\n",
             prog->default_state, prog->config_file);
@@ -82,6 +84,9 @@ int cli_common_opt(const cli_common_t *c, int opt, const char *arg)
         return 1;
     case 'J':
         *c->json = true;
+        return 1;
+    case 'U':
+        cli_set_utc(true);
         return 1;
     default:
         return 0;

@@ -69,11 +69,13 @@ typedef struct {
         NULL, NULL, NULL                                                                           \
     }
 
-/* Long options shared by every command ('S', 'C', 'L', 'J', 'h');
- * commands append their own. */
+/* Long options shared by every command ('S', 'C', 'L', 'J', 'U', 'h');
+ * commands append their own. --utc prints times in UTC instead of local
+ * time (clitext.h). */
 #define CLI_COMMON_OPTS                                                                            \
     {"state", required_argument, NULL, 'S'}, {"config", required_argument, NULL, 'C'},             \
         {"log-level", required_argument, NULL, 'L'}, {"json", no_argument, NULL, 'J'},             \
+        {"utc", no_argument, NULL, 'U'},                                                           \
     {                                                                                              \
         "help", no_argument, NULL, 'h'                                                             \
     }
@@ -87,7 +89,7 @@ void cli_usage(const cli_program_t *prog, const cli_commands_t *cmds, FILE *out)
  * unknown command with the help on stderr (exit 2). */
 int cli_main(const cli_program_t *prog, const cli_commands_t *cmds, int argc, char **argv);
 /* Handles a common option (opt is getopt_long's answer); 1 if it was one
- * ('S', 'C', 'L' or 'J'), 0 if not ('h' is left to the command). */
+ * ('S', 'C', 'L', 'J' or 'U'), 0 if not ('h' is left to the command). */
 int cli_common_opt(const cli_common_t *c, int opt, const char *arg);
 /* Parses a command's options with getopt_long (argv[0] is the command
  * name): the common ones into c, the command's own (opts, NULL for none,

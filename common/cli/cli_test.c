@@ -57,7 +57,9 @@ static const char expected_help[] = "usage: fieldtrail-test COMMAND [options]\n\
                                     "  --state DIR      state directory (default var/test)\n"
                                     "  --config FILE    config file (default STATE/test.conf)\n"
                                     "  --log-level L    error, warn, info or debug\n"
-                                    "  --json           machine-readable output\n"
+                                    "  --json           machine-readable output (times in UTC)\n"
+                                    "  --utc            times in UTC (default: local time with "
+                                    "its offset, TZ honoured)\n"
                                     "  --help           help for the command\n\n"
                                     "exit codes: 0 success, 1 failure, 2 usage error\n";
 

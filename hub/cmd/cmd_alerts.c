@@ -123,6 +123,7 @@ int hub_cmd_evaluate(int argc, char **argv)
         free(text);
         json_decref(o);
     } else {
+        cli_time(now, when, sizeof when);
         printf("evaluated at %s: %llu new entries indexed, %llu cases and items evaluated, "
                "%llu alert events\n"
                "alerts: %zu open, %zu resolved, %zu justified\n",
@@ -151,10 +152,14 @@ static void alerts_usage(FILE *out)
 {
     fprintf(out, "usage: fieldtrail-hub alerts [--unit U] [--case C] [--article A] [--severity S]\n"
                  "                             [--state-filter open|resolved|justified]\n"
-                 "                             [--history] [--follow] [--json | --brief]\n"
-                 "                             [--state DIR]\n\n"
+                 "                             [--limit N] [--history] [--follow]\n"
+                 "                             [--json | --brief] [--utc] [--state DIR]\n\n"
                  "Lists the alerts the gap engine raised, with what they concern and their state\n"
-                 "(filters combine). --history lists every state change instead (each one an\n"
+                 "(filters combine), the most severe first and, within a severity, the one due\n"
+                 "longest ago first, then a one-line summary: how many by severity and by\n"
+                 "state. --limit N shows the first N (the summary counts them all). Times are\n"
+                 "local with their offset (--utc: UTC). --history lists every state change\n"
+                 "instead, oldest first (each one an\n"
                  "event: open, resolved, justified). --follow then keeps printing new state\n"
                  "changes as the running hub makes them, until interrupted. --json prints JSON\n"
                  "lines; --brief one line per alert: rule|article|case|state|record ids.\n"
@@ -173,7 +178,41 @@ typedef struct {
     const char *unit, *case_id, *article, *severity, *state;
     bool json, history, brief;
     size_t shown;
+    json_t *matched; /* alerts (not history): the matching rows, sorted before printing */
 } filter_t;
+
+static const char *const severities[] = {"critical", "high", "medium", "low"};
+static const char *const states[] = {"open", "resolved", "justified"};
+
+static int rank_of(const char *s, const char *const *names, int n)
+{
+    for (int i = 0; s && i < n; i++) {
+        if (strcmp(s, names[i]) == 0) {
+            return i;
+        }
+    }
+    return n;
+}
+
+/* The most severe first; within a severity the one due longest ago first;
+ * then by ID (a stable order). */
+static int alert_order(const void *x, const void *y)
+{
+    const json_t *a = *(json_t *const *)x, *b = *(json_t *const *)y;
+    int ra = rank_of(json_string_value(json_object_get(a, "severity")), severities, 4);
+    int rb = rank_of(json_string_value(json_object_get(b, "severity")), severities, 4);
+    if (ra != rb) {
+        return ra - rb;
+    }
+    json_int_t da = json_integer_value(json_object_get(a, "due_at_ms"));
+    json_int_t db = json_integer_value(json_object_get(b, "due_at_ms"));
+    if (da != db) {
+        return da < db ? -1 : 1;
+    }
+    const char *ia = json_string_value(json_object_get(a, "id"));
+    const char *ib = json_string_value(json_object_get(b, "id"));
+    return strcmp(ia ? ia : "", ib ? ib : "");
+}
 
 /* One line: rule|article|case|state|what (record ids, else media ids, else
  * "device:" and the unit), for scripts that compare alert sets. */
@@ -246,12 +285,23 @@ static bool matches(const filter_t *f, const json_t *a, const char *state)
     return true;
 }
 
-static void print_alert_text(const json_t *a, const char *state, const char *when, const char *why)
+/* when_ms: the event's time (history), or 0 for an alert (then its due and
+ * opened times are shown). Times in local time (clitext.h). */
+static void print_alert_text(const json_t *a, const char *state, int64_t when_ms, const char *why)
 {
     const char *c = json_string_value(json_object_get(a, "case"));
-    printf("%s  %-9s %-8s Art. %-6s rule %-4s case %s  unit %s  %s %s\n", t_or(a, "id", "?"), state,
+    char when[CLI_TIME_TEXT], due[CLI_TIME_TEXT];
+    printf("%s  %-9s %-8s Art. %-6s rule %-4s case %s  unit %s", t_or(a, "id", "?"), state,
            t_or(a, "severity", "?"), t_or(a, "article", "?"), t_or(a, "rule", "?"),
-           c ? hub_text(c) : "-", t_or(a, "unit", "-"), why ? "at" : "opened", when);
+           c ? hub_text(c) : "-", t_or(a, "unit", "-"));
+    if (why) {
+        cli_time(when_ms, when, sizeof when);
+        printf("  at %s\n", when);
+    } else {
+        cli_time(json_integer_value(json_object_get(a, "due_at_ms")), due, sizeof due);
+        cli_time(json_integer_value(json_object_get(a, "opened_at_ms")), when, sizeof when);
+        printf("  due %s  opened %s\n", due, when);
+    }
     printf("    %s\n    %s\n    %s\n", t_or(a, "message_zh", ""), t_or(a, "message_en", ""),
            t_or(a, "detail", ""));
     json_t *ids = json_object_get(a, "record_ids");
@@ -268,7 +318,7 @@ static void print_alert_text(const json_t *a, const char *state, const char *whe
     json_array_foreach(json_object_get(a, "media"), i, v)
     {
         const char *id = json_string_value(json_array_get(ids, i));
-        printf("    media %s id %s\n", json_string_value(v), id ? id : "?");
+        printf("    media %s id %s\n", json_string_value(v), id ? hub_text(id) : "?");
     }
     if (why) {
         printf("    %s\n", hub_text(why));
@@ -277,18 +327,26 @@ static void print_alert_text(const json_t *a, const char *state, const char *whe
     const json_t *j = json_object_get(a, "justification");
     if (j) {
         const char *by = s_or(j, "by", NULL);
-        printf("    justified%s%s at %s (%s): %s\n", by ? " by " : "", by ? hub_text(by) : "",
-               t_or(j, "at", "?"), t_or(j, "ref", "?"), t_or(j, "reason", ""));
+        char at[CLI_TIME_TEXT];
+        cli_time(json_integer_value(json_object_get(j, "at_ms")), at, sizeof at);
+        printf("    justified%s%s at %s (%s): %s\n", by ? " by " : "", by ? hub_text(by) : "", at,
+               t_or(j, "ref", "?"), t_or(j, "reason", ""));
     }
 }
 
-static int show_alert(void *ctx, json_t *a)
+/* Keeps a matching alert for sorting (alerts_iter lends a). */
+static int collect_alert(void *ctx, json_t *a)
 {
     filter_t *f = ctx;
-    const char *state = json_string_value(json_object_get(a, "state"));
-    if (!matches(f, a, state)) {
+    if (!matches(f, a, json_string_value(json_object_get(a, "state")))) {
         return 0;
     }
+    return json_array_append(f->matched, a) == 0 ? 0 : FT_ENOMEM;
+}
+
+static void show_alert(filter_t *f, json_t *a)
+{
+    const char *state = json_string_value(json_object_get(a, "state"));
     f->shown++;
     if (f->brief) {
         print_brief(a, state ? state : "?");
@@ -297,9 +355,40 @@ static int show_alert(void *ctx, json_t *a)
         printf("%s\n", text ? text : "{}");
         free(text);
     } else {
-        print_alert_text(a, state ? state : "?", s_or(a, "opened_at", "?"), NULL);
+        print_alert_text(a, state ? state : "?", 0, NULL);
     }
-    return 0;
+}
+
+/* "3048 alerts: 12 critical, 540 high, 2100 medium, 396 low; 3040 open,
+ * 5 resolved, 3 justified" (of those that match the filters). */
+static void print_summary(const json_t *matched, size_t shown)
+{
+    size_t by_sev[5] = {0}, by_state[4] = {0}, n = json_array_size(matched), i;
+    json_t *a;
+    json_array_foreach(matched, i, a)
+    {
+        by_sev[rank_of(json_string_value(json_object_get(a, "severity")), severities, 4)]++;
+        by_state[rank_of(json_string_value(json_object_get(a, "state")), states, 3)]++;
+    }
+    printf("%zu %s", n, n == 1 ? "alert" : "alerts");
+    if (shown < n) {
+        printf(" (%zu shown)", shown);
+    }
+    const char *sep = ": ";
+    for (int k = 0; k < 4; k++) {
+        if (by_sev[k]) {
+            printf("%s%zu %s", sep, by_sev[k], severities[k]);
+            sep = ", ";
+        }
+    }
+    sep = "; ";
+    for (int k = 0; k < 3; k++) {
+        if (by_state[k]) {
+            printf("%s%zu %s", sep, by_state[k], states[k]);
+            sep = ", ";
+        }
+    }
+    putchar('\n');
 }
 
 static int show_event(void *ctx, json_t *ev)
@@ -322,7 +411,8 @@ static int show_event(void *ctx, json_t *ev)
         snprintf(why, sizeof why, "event %lld: %s",
                  (long long)json_integer_value(json_object_get(ev, "event")), s_or(ev, "why", ""));
         utf8_trim(why);
-        print_alert_text(a, state ? state : "?", s_or(ev, "at", "?"), why);
+        print_alert_text(a, state ? state : "?", json_integer_value(json_object_get(ev, "at_ms")),
+                         why);
     }
     fflush(stdout);
     return 0;
@@ -343,8 +433,10 @@ int hub_cmd_alerts(int argc, char **argv)
         {"history", no_argument, NULL, 'H'},
         {"follow", no_argument, NULL, 'F'},
         {"brief", no_argument, NULL, 'B'},
+        {"limit", required_argument, NULL, 'm'},
         {NULL, 0, NULL, 0},
     };
+    long long limit = -1;
     /* `--state` names the state directory, here as for every command; the
      * alert state filter is `--state-filter`. */
     int opt;
@@ -382,6 +474,15 @@ int hub_cmd_alerts(int argc, char **argv)
         case 'B':
             f.brief = true;
             break;
+        case 'm': {
+            char *end = NULL;
+            limit = strtoll(optarg, &end, 10);
+            if (!end || *end || end == optarg || limit < 1) {
+                hub_fail("--limit wants a number of alerts, 1 or more");
+                return 2;
+            }
+            break;
+        }
         case 'h':
             alerts_usage(stdout);
             return 0;
@@ -438,20 +539,43 @@ int hub_cmd_alerts(int argc, char **argv)
     index_txn_t *it = NULL;
     err = index_begin(idx, false, &it);
     uint64_t last = 0;
+    if (err == FT_OK && !f.history && !(f.matched = json_array())) {
+        err = FT_ENOMEM;
+    }
     if (err == FT_OK) {
         last = alerts_last_event(al, it);
         err = f.history ? alerts_history_iter(al, it, 0, show_event, &f)
-                        : alerts_iter(al, it, show_alert, &f);
+                        : alerts_iter(al, it, collect_alert, &f);
         index_abort(&it);
     }
     if (err != FT_OK) {
+        json_decref(f.matched);
         hub_fail("cannot read the alerts: %s", ft_strerror(err));
         goto out;
     }
-    if (!f.json && !f.brief && !follow) {
-        printf("%zu %s\n", f.shown,
-               f.history ? (f.shown == 1 ? "event" : "events")
-                         : (f.shown == 1 ? "alert" : "alerts"));
+    if (!f.history) {
+        size_t n = json_array_size(f.matched);
+        json_t **v = calloc(n ? n : 1, sizeof *v);
+        if (!v) {
+            json_decref(f.matched);
+            hub_fail("out of memory");
+            goto out;
+        }
+        for (size_t i = 0; i < n; i++) {
+            v[i] = json_array_get(f.matched, i);
+        }
+        qsort(v, n, sizeof *v, alert_order);
+        for (size_t i = 0; i < n && (limit < 0 || (long long)i < limit); i++) {
+            show_alert(&f, v[i]);
+        }
+        free(v);
+        if (!f.json && !f.brief) {
+            print_summary(f.matched, f.shown);
+        }
+        json_decref(f.matched);
+        f.matched = NULL;
+    } else if (!f.json && !f.brief && !follow) {
+        printf("%zu %s\n", f.shown, f.shown == 1 ? "event" : "events");
     }
     fflush(stdout);
     if (follow) {
@@ -552,6 +676,9 @@ static json_t *rule_json(const rule_t *r)
         break;
     case RULE_CLOCK:
         json_object_set_new(o, "max_offset_s", json_integer(r->max_offset_ms / 1000));
+        break;
+    case RULE_SILENCE:
+        json_object_set_new(o, "max_silence_s", json_integer(r->max_silence_ms / 1000));
         break;
     default:
         break;

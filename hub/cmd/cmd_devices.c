@@ -95,63 +95,19 @@ static json_t *view_json(const device_view_t *v)
     return o;
 }
 
-/* Display width of code point c on a terminal: 2 for CJK and full-width forms. */
-static int cp_width(unsigned c)
-{
-    return (c >= 0x1100 && c <= 0x115f) || (c >= 0x2e80 && c <= 0xa4cf) ||
-                   (c >= 0xac00 && c <= 0xd7a3) || (c >= 0xf900 && c <= 0xfaff) ||
-                   (c >= 0xfe30 && c <= 0xfe4f) || (c >= 0xff00 && c <= 0xff60) ||
-                   (c >= 0xffe0 && c <= 0xffe6) || (c >= 0x20000 && c <= 0x3fffd)
-               ? 2
-               : 1;
-}
+/* The columns of a device row in `devices` and `status`: every time in
+ * local time with its offset (clitext.h), every name whole. */
+static const char *const device_cols[] = {"DEVICE", "STATE",   "UNIT",   "VEHICLE",   "LAST SEEN",
+                                          "HEAD",   "BACKLOG", "OFFSET", "LAST ERROR"};
+#define DEVICE_NCOLS (sizeof device_cols / sizeof device_cols[0])
 
-/* Prints s in a column `width` cells wide: cut at a character boundary (never
- * inside a UTF-8 sequence), padded with spaces, then two spaces. */
-static void print_cell(const char *s, int width)
+static bool add_view_row(cli_table_t *tab, const device_view_t *v)
 {
-    const unsigned char *p = (const unsigned char *)s;
-    int used = 0;
-    while (*p) {
-        unsigned c = *p;
-        int len = c < 0x80 ? 1 : c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
-        for (int i = 1; i < len; i++) {
-            if ((p[i] & 0xc0) != 0x80) {
-                len = 1; /* not UTF-8: count the byte alone */
-                break;
-            }
-        }
-        if (len > 1) {
-            c &= 0xff >> (len + 1);
-            for (int i = 1; i < len; i++) {
-                c = (c << 6) | (p[i] & 0x3f);
-            }
-        }
-        int w = cp_width(c);
-        if (used + w > width) {
-            break;
-        }
-        fwrite(p, 1, (size_t)len, stdout);
-        used += w;
-        p += len;
-    }
-    printf("%*s  ", width - used, "");
-}
-
-static void print_header(void)
-{
-    printf("%-24s  %-8s  %-18s  %-12s  %-10s  %9s  %8s  %9s  %s\n", "DEVICE", "STATE", "UNIT",
-           "VEHICLE", "LAST SEEN", "HEAD", "BACKLOG", "OFFSET", "LAST ERROR");
-}
-
-static void print_view(const device_view_t *v)
-{
-    char id[DEVID_TEXT_SIZE], seen[48] = "never", backlog[24] = "?", offset[24] = "?";
+    char id[DEVID_TEXT_SIZE], seen[CLI_TIME_TEXT] = "never", backlog[24] = "?", offset[24] = "?",
+                              head[24], err[STORE_TEXT_MAX + 80] = "-";
     devid_format(v->d.device, id);
     if (v->st.last_seen_ms) {
-        hub_time_text(v->st.last_seen_ms, seen, sizeof seen);
-        /* The time of day is what an operator scans for; the date is in --json. */
-        memmove(seen, seen + 11, strlen(seen + 11) + 1);
+        cli_time(v->st.last_seen_ms, seen, sizeof seen);
     }
     if (v->backlog_known) {
         snprintf(backlog, sizeof backlog, "%llu", (unsigned long long)v->backlog);
@@ -159,12 +115,18 @@ static void print_view(const device_view_t *v)
     if (v->st.has_clock_offset) {
         snprintf(offset, sizeof offset, "%+.1fs", (double)v->st.clock_offset_ms / 1000.0);
     }
-    printf("%-24s  %-8s  ", id, v->d.revoked ? "revoked" : "enrolled");
-    print_cell(hub_text(v->d.unit), 18);
-    print_cell(hub_text(v->d.vehicle), 12);
-    print_cell(seen, 10);
-    printf("%9llu  %8s  %9s  %s\n", (unsigned long long)v->held, backlog, offset,
-           v->st.last_error[0] ? hub_text(v->st.last_error) : "-");
+    snprintf(head, sizeof head, "%llu", (unsigned long long)v->held);
+    if (v->st.last_error[0]) {
+        char at[CLI_TIME_TEXT];
+        cli_time(v->st.last_error_ms, at, sizeof at);
+        snprintf(err, sizeof err, "%s (%s)", v->st.last_error, at);
+    }
+    const char *cells[DEVICE_NCOLS] = {id,        v->d.revoked ? "revoked" : "enrolled",
+                                       v->d.unit, v->d.vehicle,
+                                       seen,      head,
+                                       backlog,   offset,
+                                       err};
+    return cli_table_add(tab, cells);
 }
 
 /* Listing state. */
@@ -176,6 +138,7 @@ typedef struct {
     uint64_t backlog; /* sum of known backlogs */
     unsigned long revoked, errors;
     store_txn_t *t;
+    cli_table_t *table; /* text rows, printed at the end */
 } listing_t;
 
 static int list_one(void *ctx, const store_device_t *d)
@@ -199,11 +162,9 @@ static int list_one(void *ctx, const store_device_t *d)
         json_dumpf(o, stdout, JSON_COMPACT);
         fputc('\n', stdout);
         json_decref(o);
-    } else {
-        if (l->n == 1) {
-            print_header();
-        }
-        print_view(&v);
+    } else if (l->table && !add_view_row(l->table, &v)) {
+        json_decref(v.heads);
+        return FT_ENOMEM;
     }
     json_decref(v.heads);
     return 0;
@@ -232,6 +193,9 @@ int hub_cmd_devices(int argc, char **argv)
     store_txn_t *t = NULL;
     int err = store_begin(ctx.store, false, &t);
     listing_t l = {.json = ctx.json, .t = t};
+    if (!ctx.json && !(l.table = cli_table_new(DEVICE_NCOLS, device_cols, "lllllrrrl"))) {
+        err = FT_ENOMEM;
+    }
     if (err == FT_OK) {
         err = store_device_iter(t, list_one, &l);
     }
@@ -241,7 +205,10 @@ int hub_cmd_devices(int argc, char **argv)
     } else if (!ctx.json && l.n == 0) {
         printf("no devices enrolled; enrol one with `fieldtrail-hub enroll EDGE/device.pub "
                "--unit U --vehicle V`\n");
+    } else if (!ctx.json) {
+        cli_table_print(l.table, stdout);
     }
+    cli_table_free(&l.table);
     hub_close(&ctx);
     return err == FT_OK ? 0 : 1;
 }
@@ -254,10 +221,11 @@ static int refusal_one(void *ctx, const store_refusal_t *r)
     hex_encode(r->transport_pk, 32, key);
     hub_time_text(r->first_ms, first, sizeof first);
     hub_time_text(r->last_ms, last, sizeof last);
-    json_array_append_new(arr, json_pack("{s:s, s:o, s:I, s:s, s:s, s:o}", "transport_public", key,
-                                         "reason", utf8_json_string(r->reason), "count",
-                                         (json_int_t)r->count, "first", first, "last", last,
-                                         "address", utf8_json_string(r->address)));
+    json_t *o = json_pack("{s:s, s:o, s:I, s:s, s:s, s:o}", "transport_public", key, "reason",
+                          utf8_json_string(r->reason), "count", (json_int_t)r->count, "first",
+                          first, "last", last, "address", utf8_json_string(r->address));
+    json_object_set_new(o, "last_ms", json_integer(r->last_ms));
+    json_array_append_new(arr, o);
     return 0;
 }
 
@@ -362,21 +330,25 @@ int hub_cmd_status(int argc, char **argv)
         json_t *r;
         json_array_foreach(refused, i, r)
         {
+            char last[CLI_TIME_TEXT];
+            cli_time(json_integer_value(json_object_get(r, "last_ms")), last, sizeof last);
             printf("refused unknown:  key %s, %lld times, last %s from %s\n",
                    json_string_value(json_object_get(r, "transport_public")),
-                   (long long)json_integer_value(json_object_get(r, "count")),
-                   json_string_value(json_object_get(r, "last")),
-                   hub_text(json_string_value(json_object_get(r, "address"))));
+                   (long long)json_integer_value(json_object_get(r, "count")), last,
+                   json_string_value(json_object_get(r, "address")));
         }
         if (l.n) {
             putchar('\n');
             store_txn_t *t2 = NULL;
-            listing_t again = {0};
-            if (store_begin(ctx.store, false, &t2) == FT_OK) {
+            listing_t again = {.table = cli_table_new(DEVICE_NCOLS, device_cols, "lllllrrrl")};
+            if (again.table && store_begin(ctx.store, false, &t2) == FT_OK) {
                 again.t = t2;
-                (void)store_device_iter(t2, list_one, &again);
+                if (store_device_iter(t2, list_one, &again) == FT_OK) {
+                    cli_table_print(again.table, stdout);
+                }
             }
             store_abort(&t2);
+            cli_table_free(&again.table);
         }
     }
     json_decref(devices);
@@ -401,6 +373,9 @@ static int integrity_one(void *ctx, const store_integrity_t *ev)
     char id[DEVID_TEXT_SIZE], when[48];
     devid_format(ev->device, id);
     hub_time_text(ev->time_ms, when, sizeof when);
+    if (!json) {
+        cli_time(ev->time_ms, when, sizeof when); /* for people: local time */
+    }
     if (json) {
         char *hex = malloc(2 * ev->evidence_len + 1);
         if (!hex) {

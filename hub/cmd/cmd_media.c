@@ -173,12 +173,14 @@ static int list_visit(void *vctx, const hub_mfile_t *f)
                   mf->has_officer_source ? source_name(mf->officer_source) : "none", "chunks",
                   (json_int_t)f->n_chunks, "chunks_held", (json_int_t)f->held, "chunks_refused",
                   (json_int_t)f->bad, "seq", (json_int_t)f->seq);
-    bool ok = o && json_object_set_new(o, "start", time_json(mf->start)) == 0 &&
-              json_object_set_new(o, "end", time_json(mf->end)) == 0 &&
-              json_object_set_new(o, "blob", blob_json(f->merkle_root)) == 0 &&
-              json_object_set_new(
-                  o, "time_source",
-                  json_string(mf->has_time_source ? source_name(mf->time_source) : "none")) == 0;
+    bool ok =
+        o && json_object_set_new(o, "start", time_json(mf->start)) == 0 &&
+        json_object_set_new(o, "start_ms", json_integer(mf->start ? mf->start->unix_ms : 0)) == 0 &&
+        json_object_set_new(o, "end", time_json(mf->end)) == 0 &&
+        json_object_set_new(o, "blob", blob_json(f->merkle_root)) == 0 &&
+        json_object_set_new(
+            o, "time_source",
+            json_string(mf->has_time_source ? source_name(mf->time_source) : "none")) == 0;
     /* The text: null when absent, escaped where it is not valid UTF-8
      * (utf8_json_string is NULL for text only when memory runs out). */
     const struct {
@@ -351,30 +353,34 @@ static int media_list(hub_ctx_t *ctx, int argc, char **argv)
     mark_superseded(l.out, all);
     size_t i;
     json_t *o;
-    if (!ctx->json) {
-        printf("%-32s %-8s %-5s %12s %-10s %-10s %-12s %-25s %s\n", "FILE ID", "STATE", "KIND",
-               "BYTES", "RECORDER", "OFFICER", "CASE", "START", "NAME");
-    }
+    /* For people: sizes in human units, the start in local time with its
+     * offset (clitext.h), columns as wide as what they hold. */
+    static const char *const cols[] = {"FILE ID", "STATE", "KIND",  "SIZE", "RECORDER",
+                                       "OFFICER", "CASE",  "START", "NAME"};
+    cli_table_t *tab = ctx->json ? NULL : cli_table_new(9, cols, "lllrlllll");
     json_array_foreach(l.out, i, o)
     {
         if (ctx->json) {
             json_dumpf(o, stdout, JSON_COMPACT);
             fputc('\n', stdout);
-        } else {
-            const char *start = json_string_value(json_object_get(o, "start"));
-            const char *rec = json_string_value(json_object_get(o, "recorder"));
-            const char *offc = json_string_value(json_object_get(o, "officer"));
-            const char *cs = json_string_value(json_object_get(o, "case"));
-            const char *name = json_string_value(json_object_get(o, "name"));
-            printf("%-32s %-8s %-5s %12lld %-10s %-10s %-12s %-25s %s\n",
-                   json_string_value(json_object_get(o, "file_id")),
-                   json_string_value(json_object_get(o, "state")),
-                   json_string_value(json_object_get(o, "kind")),
-                   (long long)json_integer_value(json_object_get(o, "size")),
-                   rec ? hub_text(rec) : "-", offc ? hub_text(offc) : "-", cs ? hub_text(cs) : "-",
-                   start ? start : "-", name ? hub_text(name) : "-");
+        } else if (tab) {
+            char size[24], start[CLI_TIME_TEXT];
+            cli_size((uint64_t)json_integer_value(json_object_get(o, "size")), size, sizeof size);
+            cli_time(json_integer_value(json_object_get(o, "start_ms")), start, sizeof start);
+            const char *cells[] = {json_string_value(json_object_get(o, "file_id")),
+                                   json_string_value(json_object_get(o, "state")),
+                                   json_string_value(json_object_get(o, "kind")),
+                                   size,
+                                   json_string_value(json_object_get(o, "recorder")),
+                                   json_string_value(json_object_get(o, "officer")),
+                                   json_string_value(json_object_get(o, "case")),
+                                   start,
+                                   json_string_value(json_object_get(o, "name"))};
+            (void)cli_table_add(tab, cells);
         }
     }
+    cli_table_print(tab, stdout);
+    cli_table_free(&tab);
     json_decref(l.out);
     if (partial) {
         fflush(stdout);
@@ -657,13 +663,15 @@ void hub_media_status_print(const char *state, FILE *out)
         json_decref(o);
         return;
     }
+    char queued[24];
+    cli_size((uint64_t)json_integer_value(json_object_get(o, "bytes_queued")), queued,
+             sizeof queued);
     fprintf(out,
-            "media:       %lld files complete, %lld in transfer (%lld chunks, %.1f MiB queued), "
+            "media:       %lld files complete, %lld in transfer (%lld chunks, %s queued), "
             "%lld damaged, %lld failed\n",
             (long long)json_integer_value(json_object_get(o, "files_complete")),
             (long long)json_integer_value(json_object_get(o, "files_pulling")),
-            (long long)json_integer_value(json_object_get(o, "chunks_queued")),
-            (double)json_integer_value(json_object_get(o, "bytes_queued")) / 1048576.0,
+            (long long)json_integer_value(json_object_get(o, "chunks_queued")), queued,
             (long long)json_integer_value(json_object_get(o, "files_damaged")),
             (long long)json_integer_value(json_object_get(o, "files_failed")));
     json_t *up = json_object_get(o, "object_store");
@@ -700,25 +708,25 @@ void hub_media_status_print(const char *state, FILE *out)
             fprintf(out, "media data:  no data path; chunks on the secure link\n");
         }
     }
-    json_int_t held = json_integer_value(json_object_get(p, "held_back"));
-    if (pstate && strcmp(pstate, "stopped") != 0 && held > 0) {
+    json_int_t held_back = json_integer_value(json_object_get(p, "held_back"));
+    if (pstate && strcmp(pstate, "stopped") != 0 && held_back > 0) {
         fprintf(out,
                 "media HELD:  %lld files have every chunk but cannot be finished (the last: %s); "
                 "kept, tried again, nothing concluded against the edge\n",
-                (long long)held, json_string_value(json_object_get(p, "held_reason")));
+                (long long)held_back, json_string_value(json_object_get(p, "held_reason")));
     }
     if (pstate && strcmp(pstate, "paused") == 0) {
         json_int_t since = json_integer_value(json_object_get(p, "since_ms"));
         json_int_t free_b = json_integer_value(json_object_get(p, "free_bytes"));
-        char when[40] = "?";
-        time_t secs = (time_t)(since / 1000);
-        struct tm tm;
-        if (since > 0 && gmtime_r(&secs, &tm)) {
-            strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+        char when[CLI_TIME_TEXT] = "?";
+        if (since > 0) {
+            cli_time(since, when, sizeof when);
         }
         char room[64] = "";
         if (free_b >= 0) {
-            snprintf(room, sizeof room, "; %.1f MiB free now", (double)free_b / 1048576.0);
+            char fb[24];
+            cli_size((uint64_t)free_b, fb, sizeof fb);
+            snprintf(room, sizeof room, "; %s free now", fb);
         }
         const char *err = json_string_value(json_object_get(p, "error"));
         fprintf(out,
@@ -733,17 +741,21 @@ void hub_media_status_print(const char *state, FILE *out)
     json_array_foreach(json_object_get(o, "transfers"), i, v)
     {
         double eta = json_real_value(json_object_get(v, "eta_s"));
-        char eta_text[32] = "?";
+        char eta_text[32] = "?", held[24], size[24], rate[24];
         if (eta >= 0) {
-            snprintf(eta_text, sizeof eta_text, "%.0fs", eta);
+            cli_hmm((int64_t)(eta * 1000.0), eta_text, sizeof eta_text);
         }
-        fprintf(out, "  %s from %s: %s, %.1f of %.1f MiB, %.1f MB/s, ETA %s\n",
+        json_int_t total = json_integer_value(json_object_get(v, "size"));
+        json_int_t have = json_integer_value(json_object_get(v, "bytes_held"));
+        cli_size((uint64_t)have, held, sizeof held);
+        cli_size((uint64_t)total, size, sizeof size);
+        cli_size((uint64_t)(json_real_value(json_object_get(v, "rate_mb_s")) * 1e6), rate,
+                 sizeof rate);
+        fprintf(out, "  %s from %s: %s, %s of %s (%.0f%%), %s/s, ETA %s\n",
                 json_string_value(json_object_get(v, "file_id")),
                 json_string_value(json_object_get(v, "device")),
-                json_string_value(json_object_get(v, "state")),
-                (double)json_integer_value(json_object_get(v, "bytes_held")) / 1048576.0,
-                (double)json_integer_value(json_object_get(v, "size")) / 1048576.0,
-                json_real_value(json_object_get(v, "rate_mb_s")), eta_text);
+                json_string_value(json_object_get(v, "state")), held, size,
+                total > 0 ? 100.0 * (double)have / (double)total : 100.0, rate, eta_text);
     }
     json_decref(o);
 }

@@ -95,8 +95,9 @@ static void print_item(const retention_item_t *it, bool json, bool all)
         json_decref(o);
         return;
     }
-    printf("%-7s %s %-8s %12llu  %s\n", action, it->media_id, it->klass,
-           (unsigned long long)it->size, it->why);
+    char size[24];
+    cli_size(it->size, size, sizeof size);
+    printf("%-7s %s %-8s %9s  %s\n", action, it->media_id, it->klass, size, it->why);
 }
 
 int hub_cmd_retention(int argc, char **argv)
@@ -192,11 +193,13 @@ int hub_cmd_retention(int argc, char **argv)
             free(text);
             json_decref(o);
         } else {
-            printf("%s at %s: %llu of %llu media files would be deleted (%llu bytes); %zu on "
+            char when[CLI_TIME_TEXT], size[24];
+            cli_time(now, when, sizeof when);
+            cli_size(plan.bytes_expired, size, sizeof size);
+            printf("%s at %s: %llu of %llu media files would be deleted (%s); %zu on "
                    "legal hold\n",
-                   dry ? "dry run" : "retention", nowt, (unsigned long long)plan.files_expired,
-                   (unsigned long long)plan.files_held, (unsigned long long)plan.bytes_expired,
-                   held);
+                   dry ? "dry run" : "retention", when, (unsigned long long)plan.files_expired,
+                   (unsigned long long)plan.files_held, size, held);
         }
         if (refused) {
             hub_fail("%s refuses to run: %s", dry ? "a real run" : "retention", checks);
@@ -218,10 +221,12 @@ int hub_cmd_retention(int argc, char **argv)
         free(text);
         json_decref(o);
     } else if (e == FT_OK) {
-        printf("retention at %s: %zu media files deleted (%llu bytes), each recorded in the hub "
+        char when[CLI_TIME_TEXT], size[24];
+        cli_time(now, when, sizeof when);
+        cli_size(plan.bytes_expired, size, sizeof size);
+        printf("retention at %s: %zu media files deleted (%s), each recorded in the hub "
                "log; %llu kept\n",
-               nowt, deleted, (unsigned long long)plan.bytes_expired,
-               (unsigned long long)(plan.files_held - deleted));
+               when, deleted, size, (unsigned long long)(plan.files_held - deleted));
     }
     if (e != FT_OK) {
         hub_fail("%s", err);
@@ -305,10 +310,8 @@ static int hold_list(hub_ctx_t *ctx)
         hub_fail("%s", err);
         return 1;
     }
-    if (!ctx->json) {
-        printf("%-8s %-28s %-20s %-14s %-12s %s\n", "STATE", "ID", "TARGET", "REASON", "BY",
-               "SOURCE / DETAILS");
-    }
+    static const char *const cols[] = {"STATE", "ID", "TARGET", "REASON", "BY", "SOURCE / DETAILS"};
+    cli_table_t *tab = ctx->json ? NULL : cli_table_new(6, cols, "llllll");
     for (size_t i = 0; i < plan.n_holds; i++) {
         const retention_hold_t *h = &plan.holds[i];
         if (ctx->json) {
@@ -321,11 +324,22 @@ static int hold_list(hub_ctx_t *ctx)
             char target[300];
             snprintf(target, sizeof target, "%s%s", h->case_id[0] ? "case " : "media ",
                      h->case_id[0] ? h->case_id : h->media_id);
-            printf("%-8s %-28s %-20s %-14s %-12s %s: %s\n", h->active ? "active" : "released",
-                   h->id[0] ? hub_text(h->id) : "-", hub_text(target), hub_text(h->reason),
-                   hub_text(h->by), hub_text(h->source), hub_text(h->details));
+            char details[2048];
+            snprintf(details, sizeof details, "%s: %s", h->source, h->details);
+            utf8_trim(details);
+            const char *cells[] = {h->active ? "active" : "released",
+                                   h->id[0] ? h->id : "-",
+                                   target,
+                                   h->reason,
+                                   h->by,
+                                   details};
+            if (tab) {
+                (void)cli_table_add(tab, cells);
+            }
         }
     }
+    cli_table_print(tab, stdout);
+    cli_table_free(&tab);
     retention_plan_free(&plan);
     return 0;
 }
@@ -530,6 +544,38 @@ static void export_usage(FILE *out)
             "recorded in the hub log (who, what, the bundle's hash) before it is published.\n");
 }
 
+/* bundle_export's progress, as a bar per phase on a terminal (clitext.h):
+ * writing the media, then hashing every file for the manifest. */
+typedef struct {
+    const char *label; /* "export", "case X" */
+    const char *phase; /* the phase drawn, or NULL */
+    char text[320];
+    cli_progress_t bar;
+} export_bar_t;
+
+static void export_progress(void *ctx, const char *phase, uint64_t done, uint64_t total)
+{
+    export_bar_t *b = ctx;
+    if (!b->phase || strcmp(b->phase, phase) != 0) {
+        if (b->phase) {
+            cli_progress_end(&b->bar);
+        }
+        b->phase = phase;
+        snprintf(b->text, sizeof b->text, "%s: %s", b->label,
+                 strcmp(phase, "media") == 0 ? "writing media" : "hashing files");
+        cli_progress_start(&b->bar, b->text, total, true);
+    }
+    cli_progress_total(&b->bar, total);
+    cli_progress_set(&b->bar, done);
+}
+
+static void export_bar_end(export_bar_t *b)
+{
+    if (b->phase) {
+        cli_progress_end(&b->bar);
+    }
+}
+
 static int parse_pk(const char *text, uint8_t pk[32])
 {
     if (!text || strlen(text) != 64 || hex_decode(text, pk, 32) != FT_OK) {
@@ -600,7 +646,11 @@ int hub_cmd_export(int argc, char **argv)
     }
     bundle_result_t res;
     char err[1024];
+    export_bar_t bar = {.label = "export"};
+    bo.progress = export_progress;
+    bo.progress_ctx = &bar;
     int e = bundle_export(hub_parts(&ctx), &bo, &res, err, sizeof err);
+    export_bar_end(&bar);
     hub_close(&ctx);
     if (e != FT_OK) {
         hub_fail("%s", err);
@@ -614,12 +664,14 @@ int hub_cmd_export(int argc, char **argv)
                res.devices, res.files, (unsigned long long)res.bytes, res.manifest_hash,
                (unsigned long long)res.audit_seq);
     } else {
+        char size[24];
+        cli_size(res.bytes, size, sizeof size);
         printf("case %s exported to %s: %zu records, %zu media (%zu included, %zu deleted by "
-               "retention), %zu devices, %zu files, %llu bytes\nbundle.json BLAKE2b-256 %s; "
+               "retention), %zu devices, %zu files, %s\nbundle.json BLAKE2b-256 %s; "
                "export recorded in the hub log at seq %llu\ncheck it with: fieldtrail-verify %s\n",
                bo.case_id, bo.out, res.records, res.media, res.media_included, res.media_deleted,
-               res.devices, res.files, (unsigned long long)res.bytes, res.manifest_hash,
-               (unsigned long long)res.audit_seq, bo.out);
+               res.devices, res.files, size, res.manifest_hash, (unsigned long long)res.audit_seq,
+               bo.out);
     }
     return 0;
 }
@@ -927,7 +979,14 @@ int hub_cmd_archive(int argc, char **argv)
             memcpy(bo.recipient_pk, rpk, 32);
         }
         bundle_result_t res;
-        if (bundle_export(hub_parts(&ctx), &bo, &res, err, sizeof err) != FT_OK) {
+        char label[300];
+        snprintf(label, sizeof label, "case %s", json_string_value(c));
+        export_bar_t bar = {.label = label};
+        bo.progress = export_progress;
+        bo.progress_ctx = &bar;
+        int be = bundle_export(hub_parts(&ctx), &bo, &res, err, sizeof err);
+        export_bar_end(&bar);
+        if (be != FT_OK) {
             hub_fail("case %s: %s", json_string_value(c), err);
             goto out;
         }
@@ -936,8 +995,10 @@ int hub_cmd_archive(int argc, char **argv)
                                         json_string_value(c), "manifest_blake2b", res.manifest_hash,
                                         "records", (json_int_t)res.records, "media",
                                         (json_int_t)res.media_included));
-        printf("case %s: %zu records, %zu media files\n", json_string_value(c), res.records,
-               res.media_included);
+        char size[24];
+        cli_size(res.bytes, size, sizeof size);
+        printf("case %s: %zu records, %zu media files, %s\n", json_string_value(c), res.records,
+               res.media_included, size);
     }
     /* The verifier: beside this program unless told. */
     char self[4096], vd[4096];

@@ -164,6 +164,9 @@ int hub_cmd_run(int argc, char **argv)
     }
     if (media) {
         hub_sync_on_commit(sync, hub_media_wake, media);
+        uint32_t mport = 0, dport = 0; /* edges learn them in the Welcome */
+        hub_media_ports(media, &mport, &dport);
+        hub_sync_set_ports(sync, mport, dport);
     }
     char box[65];
     hex_encode(ctx.keys.box_pk, 32, box);

@@ -15,14 +15,17 @@
 
 static void timeline_usage(FILE *out)
 {
-    fprintf(out, "usage: fieldtrail-hub timeline CASE [--json] [--state DIR] [--config FILE]\n\n"
-                 "Prints every record and media item of CASE from every device, ordered by\n"
-                 "corrected time (device time + the device's measured clock offset), with each\n"
-                 "amendment right after the record it amends and each activity's media coverage.\n"
-                 "Media are those that name the case and those linked to its activities\n"
-                 "(cited by ID, or same officer or recorder with overlapping time). --json prints\n"
-                 "one JSON object per item. The index is as current as the last `evaluate` or\n"
-                 "the running hub.\n");
+    fprintf(out,
+            "usage: fieldtrail-hub timeline CASE [--json] [--utc] [--state DIR] [--config FILE]\n\n"
+            "Prints every record and media item of CASE from every device, ordered by\n"
+            "corrected time (device time + the device's measured clock offset; shown in\n"
+            "local time with its offset, --utc: UTC), each with its type's label and its\n"
+            "duration as h:mm, with each\n"
+            "amendment right after the record it amends and each activity's media coverage.\n"
+            "Media are those that name the case and those linked to its activities\n"
+            "(cited by ID, or same officer or recorder with overlapping time). --json prints\n"
+            "one JSON object per item. The index is as current as the last `evaluate` or\n"
+            "the running hub.\n");
 }
 
 /* One line of the timeline. */
@@ -66,6 +69,8 @@ static json_t *record_line_json(const case_view_t *v, size_t i, const line_t *li
         tm(r->end_ms, c, sizeof c);
         json_object_set_new(o, "start", json_string(b));
         json_object_set_new(o, "end", json_string(c));
+        json_object_set_new(o, "start_ms", json_integer(r->start_ms));
+        json_object_set_new(o, "end_ms", json_integer(r->end_ms));
         double covered = 0;
         int64_t longest = 0;
         size_t linked = 0;
@@ -148,56 +153,82 @@ static json_t *media_line_json(const case_view_t *v, size_t m)
     return o;
 }
 
-static void print_line_text(const json_t *o, bool amendment)
+/* One row of the text listing: local time, kind, the type's label, the
+ * duration as h:mm, then what it is (clitext.h). */
+static bool add_line_row(cli_table_t *tab, const json_t *o, bool amendment)
 {
     const char *kind = json_string_value(json_object_get(o, "kind"));
-    const char *ind = amendment ? "    ↳ amends the record above: " : "";
+    char when[CLI_TIME_TEXT], dur[24] = "", what[2048];
+    int64_t t0 = json_integer_value(json_object_get(o, "time_ms"));
+    cli_time(t0, when, sizeof when);
     if (strcmp(kind, "media") == 0) {
         const char *off = json_string_value(json_object_get(o, "officer"));
         const char *rec = json_string_value(json_object_get(o, "recorder"));
-        printf("%s  media   %s – %s  id %s  officer %s (%s)  recorder %s  [%s]\n",
-               json_string_value(json_object_get(o, "start")),
-               json_string_value(json_object_get(o, "start")),
-               json_string_value(json_object_get(o, "end")),
-               json_string_value(json_object_get(o, "media_id")), off ? hub_text(off) : "-",
-               json_string_value(json_object_get(o, "officer_source")), rec ? hub_text(rec) : "-",
-               json_string_value(json_object_get(o, "ref")));
-        return;
+        cli_hmm(json_integer_value(json_object_get(o, "end_ms")) - t0, dur, sizeof dur);
+        snprintf(what, sizeof what, "id %s  officer %s (%s)  recorder %s  [%s]",
+                 json_string_value(json_object_get(o, "media_id")), off ? off : "-",
+                 json_string_value(json_object_get(o, "officer_source")), rec ? rec : "-",
+                 json_string_value(json_object_get(o, "ref")));
+        const char *cells[] = {when, "media", cli_type_label("media"), dur, what};
+        return cli_table_add(tab, cells);
     }
     const json_t *rec = json_object_get(o, "record");
     const char *id = json_string_value(json_object_get(rec, "id"));
-    printf("%s%s  record  %s%s%s  [%s]", ind, json_string_value(json_object_get(o, "time")),
-           hub_text(json_string_value(json_object_get(o, "type"))), id ? "  id " : "",
-           id ? hub_text(id) : "", json_string_value(json_object_get(o, "ref")));
+    size_t used = 0;
+#define ADD(...)                                                                                   \
+    do {                                                                                           \
+        int n_ = snprintf(what + used, sizeof what - used, __VA_ARGS__);                           \
+        used = n_ > 0 && used + (size_t)n_ < sizeof what ? used + (size_t)n_ : used;               \
+    } while (0)
+    if (amendment) {
+        ADD("↳ amends the record above  ");
+    }
+    if (id) {
+        ADD("id %s  ", id);
+    }
     if (json_object_get(o, "start")) {
-        printf("  %s – %s", json_string_value(json_object_get(o, "start")),
-               json_string_value(json_object_get(o, "end")));
+        int64_t s = json_integer_value(json_object_get(o, "start_ms"));
+        int64_t e = json_integer_value(json_object_get(o, "end_ms"));
+        char until[CLI_TIME_TEXT];
+        cli_time(e, until, sizeof until);
+        cli_hmm(e - s, dur, sizeof dur);
+        ADD("until %s  ", until);
     }
-    long long off = (long long)json_integer_value(json_object_get(o, "offset_ms"));
-    if (off) {
-        printf("  (clock offset %+.1f s applied)", (double)off / 1000.0);
-    }
-    size_t w = json_array_size(json_object_get(o, "witnesses"));
-    if (w > 1) {
-        printf("  (the same record from %zu entries)", w);
-    }
-    const char *against = json_string_value(json_object_get(o, "conflicts_with"));
-    if (against) {
-        printf("  CONFLICT: another version of %s's id, not evaluated", hub_text(against));
-    } else if (json_array_size(json_object_get(o, "conflicting_versions"))) {
-        printf("  CONFLICT: other versions of this id exist (integrity alert)");
-    }
-    printf("\n");
     const json_t *cov = json_object_get(o, "coverage");
     if (cov) {
         const char *why = json_string_value(json_object_get(cov, "media_unsuitable"));
-        printf(
-            "%s      coverage %.0f%% by %lld media item(s), longest uncovered stretch %.0f s%s%s\n",
-            amendment ? "    " : "", json_real_value(json_object_get(cov, "covered")) * 100.0,
-            (long long)json_integer_value(json_object_get(cov, "media")),
-            (double)json_integer_value(json_object_get(cov, "longest_uncovered_ms")) / 1000.0,
-            why ? "; media unsuitable: " : "", why ? hub_text(why) : "");
+        char gap[24];
+        cli_hmm(json_integer_value(json_object_get(cov, "longest_uncovered_ms")), gap, sizeof gap);
+        if (why) {
+            ADD("media unsuitable: %s  ", why);
+        } else {
+            long long m = (long long)json_integer_value(json_object_get(cov, "media"));
+            ADD("coverage %.0f%% by %lld media item%s, longest uncovered %s  ",
+                json_real_value(json_object_get(cov, "covered")) * 100.0, m, m == 1 ? "" : "s",
+                gap);
+        }
     }
+    long long off = (long long)json_integer_value(json_object_get(o, "offset_ms"));
+    if (off) {
+        ADD("(clock offset %+.1f s applied)  ", (double)off / 1000.0);
+    }
+    size_t w = json_array_size(json_object_get(o, "witnesses"));
+    if (w > 1) {
+        ADD("(the same record from %zu entries)  ", w);
+    }
+    const char *against = json_string_value(json_object_get(o, "conflicts_with"));
+    if (against) {
+        ADD("CONFLICT: another version of %s's id, not evaluated  ", against);
+    } else if (json_array_size(json_object_get(o, "conflicting_versions"))) {
+        ADD("CONFLICT: other versions of this id exist (integrity alert)  ");
+    }
+    ADD("[%s]", json_string_value(json_object_get(o, "ref")));
+#undef ADD
+    utf8_trim(what);
+    const char *type = json_string_value(json_object_get(o, "type"));
+    const char *cells[] = {when, amendment ? "↳ record" : "record", cli_type_label(type),
+                           dur[0] ? dur : "", what};
+    return cli_table_add(tab, cells);
 }
 
 int hub_cmd_timeline(int argc, char **argv)
@@ -225,6 +256,7 @@ int hub_cmd_timeline(int argc, char **argv)
     case_view_t v;
     memset(&v, 0, sizeof v);
     line_t *lines = NULL;
+    cli_table_t *tab = NULL;
     rc = 1;
     if (fsutil_join(dir, sizeof dir, ctx.state, "index") != FT_OK || !fsutil_exists(dir)) {
         hub_fail("no case index in %s yet: run `fieldtrail-hub evaluate --state %s` or start "
@@ -297,14 +329,19 @@ int hub_cmd_timeline(int argc, char **argv)
                  case_id);
         goto out;
     }
+    static const char *const cols[] = {"TIME", "KIND", "TYPE", "DURATION", "WHAT"};
     if (!ctx.json) {
         size_t conflicting = 0;
         for (size_t i = v.c.n_records; i < v.n_all; i++) {
             conflicting += v.roles[i] == IDENT_CONFLICT;
         }
-        printf("case %s: %zu records, %zu media items; times in UTC, corrected for each "
-               "device's measured clock offset\n",
-               case_id, v.c.n_records, n - v.c.n_records - conflicting);
+        printf("case %s: %zu records, %zu media items; times %s, corrected for each "
+               "device's measured clock offset; durations h:mm\n",
+               case_id, v.c.n_records, n - v.c.n_records - conflicting,
+               cli_utc() ? "in UTC" : "in local time");
+        if (!(tab = cli_table_new(5, cols, "lllrl"))) {
+            goto out;
+        }
     }
     /* Print in order; an amendment goes right after what it amends (and its
      * own amendments after it). */
@@ -336,8 +373,10 @@ int hub_cmd_timeline(int argc, char **argv)
                 char *text = json_dumps(o, JSON_COMPACT);
                 printf("%s\n", text ? text : "{}");
                 free(text);
-            } else {
-                print_line_text(o, lines[cur].parent != SIZE_MAX);
+            } else if (!add_line_row(tab, o, lines[cur].parent != SIZE_MAX)) {
+                json_decref(o);
+                free(stack);
+                goto out;
             }
             json_decref(o);
             /* Children in reverse time order so the earliest prints first. */
@@ -360,16 +399,21 @@ int hub_cmd_timeline(int argc, char **argv)
             char *text = json_dumps(o, JSON_COMPACT);
             if (ctx.json) {
                 printf("%s\n", text ? text : "{}");
-            } else {
-                print_line_text(o, true);
+            } else if (!add_line_row(tab, o, true)) {
+                free(text);
+                json_decref(o);
+                free(stack);
+                goto out;
             }
             free(text);
             json_decref(o);
         }
     }
     free(stack);
+    cli_table_print(tab, stdout);
     rc = 0;
 out:
+    cli_table_free(&tab);
     free(lines);
     case_view_free(&v);
     store_abort(&st);

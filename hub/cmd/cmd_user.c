@@ -123,6 +123,7 @@ static int list_one(void *ctx, const user_t *u)
         fputc('\n', stdout);
         json_decref(o);
     } else {
+        cli_time(u->created_ms, created, sizeof created); /* local, with its offset */
         printf("%-24s %-11s %-9s %s\n", hub_text(u->name), user_role_name(u->role),
                u->disabled ? "disabled" : "active", created);
     }

@@ -14,6 +14,7 @@
 
 #include "blobstore.h"
 #include "cli.h"
+#include "clitext.h"
 #include "config.h"
 #include "devlog.h"
 #include "hubparts.h"
@@ -85,7 +86,8 @@ const char *hub_default_endpoint(hub_ctx_t *ctx, unsigned port, const char *fall
  * that many more calls (enough for one printf). NULL stays NULL. */
 #define HUB_TEXT_SLOTS 32
 const char *hub_text(const char *s);
-/* RFC 3339 UTC text of a Unix ms time into buf ("-" for 0). */
+/* RFC 3339 UTC text of a Unix ms time into buf ("-" for 0): for JSON.
+ * Text for people uses cli_time (local time with its offset, clitext.h). */
 void hub_time_text(int64_t ms, char *buf, size_t len);
 /* The pieces of an opened ctx that the hub's libraries borrow (hubparts.h),
  * kept in ctx->parts; valid as long as ctx. */

@@ -266,13 +266,14 @@ int alerts_apply(alerts_t *a, index_txn_t *t, const index_unit_t *unit, json_t *
             alert_step step = row_step(row, ALERT_RAISED, false);
             /* Keep the details current (the detail text may change), and the
              * officers (rows from before alerts carried them have none). */
-            json_t *detail = json_object_get(raised[i], "detail");
-            json_t *officers = json_object_get(raised[i], "officers");
-            bool changed = !json_equal(detail, json_object_get(row, "detail")) ||
-                           (officers && !json_equal(officers, json_object_get(row, "officers")));
-            json_object_set(row, "detail", detail);
-            if (officers) {
-                json_object_set(row, "officers", officers);
+            bool changed = false;
+            static const char *const keys[] = {"detail", "detail_tpl", "detail_args", "officers"};
+            for (size_t kk = 0; kk < sizeof keys / sizeof keys[0]; kk++) {
+                json_t *now = json_object_get(raised[i], keys[kk]);
+                if (now && !json_equal(now, json_object_get(row, keys[kk]))) {
+                    json_object_set(row, keys[kk], now);
+                    changed = true;
+                }
             }
             if (step == ALERT_MOVE) {
                 err = transition(a, t, row, alert_state_name(ALERT_OPEN), now_ms, "raised again",

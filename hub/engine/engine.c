@@ -184,6 +184,11 @@ static json_t *alert_json(index_txn_t *it, const gap_alert_t *g, const char *uni
     json_object_set_new(o, "message_zh", utf8_json_string(r->message_zh ? r->message_zh : ""));
     json_object_set_new(o, "message_en", utf8_json_string(r->message_en ? r->message_en : ""));
     json_object_set_new(o, "detail", utf8_json_string(g->detail));
+    if (g->detail_tpl[0]) { /* the same specifics as data (docs/alerts.md) */
+        json_t *args = json_loads(g->detail_args, 0, NULL);
+        json_object_set_new(o, "detail_tpl", json_string(g->detail_tpl));
+        json_object_set_new(o, "detail_args", args ? args : json_object());
+    }
     json_t *officers = json_array();
     char off[sizeof g->officers];
     snprintf(off, sizeof off, "%s", g->officers);
@@ -275,6 +280,8 @@ static void raised_digest(const gap_alerts_t *ga, uint8_t out[INDEX_DIGEST_BYTES
                                g->case_id,
                                g->subject,
                                g->detail,
+                               g->detail_tpl,
+                               g->detail_args,
                                g->officers};
         for (size_t p = 0; p < sizeof parts / sizeof parts[0]; p++) {
             /* each with its terminator: no two lists hash alike */
@@ -958,6 +965,35 @@ static int clock_one(void *ctx, const store_device_t *d)
     return err;
 }
 
+/* The silence rule for every device, at every pass: raised while nothing
+ * is heard from it for longer than the limit, resolved when it is (or it is
+ * revoked). */
+static int silence_one(void *ctx, const store_device_t *d)
+{
+    side_t *s = ctx;
+    store_status_t st;
+    int err = store_status_get(s->st, d->device, &st);
+    if (err != FT_OK) {
+        s->err = err;
+        return err;
+    }
+    char dev[DEVID_TEXT_SIZE];
+    devid_format(d->device, dev);
+    gap_alerts_t ga = {0};
+    if (!d->revoked) {
+        err = gaps_eval_silence(s->e->o.pack, dev, d->vehicle, st.last_seen_ms, d->enrolled_ms,
+                                s->now, &ga);
+    }
+    if (err == FT_OK) {
+        index_unit_t u;
+        index_unit_silence(&u, d->device);
+        err = apply_alerts(s->e, s->it, &u, &ga, d->unit, dev, s->now, s->events);
+    }
+    gap_alerts_free(&ga);
+    s->err = err;
+    return err;
+}
+
 /* Integrity events and clocks, in `it`. */
 static int side_steps_in(engine_t *e, index_txn_t *it, int64_t now_ms, json_t *events)
 {
@@ -973,6 +1009,9 @@ static int side_steps_in(engine_t *e, index_txn_t *it, int64_t now_ms, json_t *e
     }
     if (err == FT_OK) {
         err = store_device_iter(s.st, clock_one, &s);
+    }
+    if (err == FT_OK) {
+        err = store_device_iter(s.st, silence_one, &s);
     }
     store_abort(&s.st);
     if (err == FT_OK && s.last != integ) {

@@ -108,6 +108,13 @@ void index_unit_device(index_unit_t *u, const uint8_t device[DEVID_BYTES])
     u->n = 1 + DEVID_BYTES;
 }
 
+void index_unit_silence(index_unit_t *u, const uint8_t device[DEVID_BYTES])
+{
+    u->b[0] = 'S';
+    memcpy(u->b + 1, device, DEVID_BYTES);
+    u->n = 1 + DEVID_BYTES;
+}
+
 void index_unit_integrity(index_unit_t *u, uint64_t id)
 {
     u->b[0] = 'I';

@@ -198,6 +198,8 @@ void index_unit_case(index_unit_t *u, const char *case_id);
 void index_unit_ref(index_unit_t *u, char tag, const uint8_t ref[INDEX_REF_BYTES]);
 void index_unit_device(index_unit_t *u, const uint8_t device[DEVID_BYTES]);
 void index_unit_integrity(index_unit_t *u, uint64_t id);
+/* The silence rule's unit of a device (its alerts apart from the clock's). */
+void index_unit_silence(index_unit_t *u, const uint8_t device[DEVID_BYTES]);
 
 /* "DEVICE-ID/epoch/seq" into out[INDEX_REF_TEXT]; parse back (FT_EINVAL). */
 void index_ref_text(const uint8_t ref[INDEX_REF_BYTES], char out[INDEX_REF_TEXT]);

@@ -17,11 +17,13 @@
 #include "utf8.h"
 #include "window.h"
 
+#include <jansson.h>
 #include <math.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 void gap_alerts_free(gap_alerts_t *a)
 {
@@ -72,6 +74,32 @@ static int add_alert(gap_alerts_t *out, const rule_t *rule, const char *article,
                      const char *case_id, const char *subject, int64_t at_ms, const char *detail)
 {
     return add_alert_keyed(out, rule, article, case_id, subject, NULL, at_ms, detail);
+}
+
+/* The structured detail of the alert just added (err: add_alert's answer):
+ * the template and its arguments (taken; strings escaped where they are not
+ * valid UTF-8). Arguments that do not fit are left out whole: the text
+ * detail still says everything. */
+static int with_args(int err, gap_alerts_t *out, const char *tpl, json_t *args)
+{
+    if (err == FT_OK && out->n > 0 && args) {
+        gap_alert_t *a = &out->items[out->n - 1];
+        snprintf(a->detail_tpl, sizeof a->detail_tpl, "%s", tpl);
+        char *text = json_dumps(args, JSON_COMPACT | JSON_SORT_KEYS);
+        if (text && strlen(text) < sizeof a->detail_args) {
+            memcpy(a->detail_args, text, strlen(text) + 1);
+        } else {
+            snprintf(a->detail_args, sizeof a->detail_args, "{}");
+        }
+        free(text);
+    }
+    json_decref(args);
+    return err;
+}
+
+static json_t *text_arg(const char *s)
+{
+    return utf8_json_string(s ? s : "");
 }
 
 /* The officers of alerts first..out->n (those just added for one subject). */
@@ -241,7 +269,11 @@ static int eval_coverage(const rule_t *rule, const gap_case_t *c, const gap_reco
              "stretch %s",
              record_type_name(rec->type), floor(covered * 100.0), linked, linked == 1 ? "" : "s",
              gap);
-    return add_alert(out, rule, NULL, c->case_id, r->ref, r->end_ms, detail);
+    return with_args(
+        add_alert(out, rule, NULL, c->case_id, r->ref, r->end_ms, detail), out, "coverage",
+        json_pack("{s:s, s:f, s:I, s:I, s:I}", "type", record_type_name(rec->type), "pct",
+                  floor(covered * 100.0), "linked", (json_int_t)linked, "longest_ms",
+                  (json_int_t)longest, "window_ms", (json_int_t)(r->end_ms - r->start_ms)));
 }
 
 static int eval_fields(const rule_t *rule, const gap_case_t *c, const gap_record_t *r,
@@ -250,8 +282,10 @@ static int eval_fields(const rule_t *rule, const gap_case_t *c, const gap_record
     const char *const *need = rule_fields_for(rule, r->rec->type);
     char missing[256] = "";
     size_t used = 0;
+    json_t *list = json_array();
     for (; need && *need; need++) {
         if (!record_field_present(r->rec, *need)) {
+            json_array_append_new(list, text_arg(*need));
             int n =
                 snprintf(missing + used, sizeof missing - used, "%s%s", used ? ", " : "", *need);
             if (n > 0 && used + (size_t)n < sizeof missing) {
@@ -260,12 +294,15 @@ static int eval_fields(const rule_t *rule, const gap_case_t *c, const gap_record
         }
     }
     if (!used) {
+        json_decref(list);
         return FT_OK;
     }
     char detail[320];
     snprintf(detail, sizeof detail, "%s lacks: %s", record_type_name(r->rec->type), missing);
     const char *article = rule->article_per_type ? record_type_article(r->rec->type) : NULL;
-    return add_alert(out, rule, article, c->case_id, r->ref, r->time_ms, detail);
+    return with_args(
+        add_alert(out, rule, article, c->case_id, r->ref, r->time_ms, detail), out, "fields",
+        json_pack("{s:s, s:o}", "type", record_type_name(r->rec->type), "missing", list));
 }
 
 /* True if the case has a non-superseded record of a type in set with time in [from, to]. */
@@ -293,7 +330,11 @@ static int eval_followed_by(const rule_t *rule, const gap_case_t *c, const gap_r
     snprintf(detail, sizeof detail, "%s has no %s%s within %s", record_type_name(r->rec->type),
              record_type_name(rule->needs.types[0]), rule->needs.n > 1 ? " (or equivalent)" : "",
              within);
-    return add_alert(out, rule, NULL, c->case_id, r->ref, deadline, detail);
+    return with_args(add_alert(out, rule, NULL, c->case_id, r->ref, deadline, detail), out,
+                     "followed_by",
+                     json_pack("{s:s, s:s, s:b, s:I}", "type", record_type_name(r->rec->type),
+                               "needs", record_type_name(rule->needs.types[0]), "or_equivalent",
+                               rule->needs.n > 1, "within_ms", (json_int_t)rule->within_ms));
 }
 
 static int eval_preceded_by(const rule_t *rule, const gap_case_t *c, const gap_record_t *r,
@@ -312,7 +353,11 @@ static int eval_preceded_by(const rule_t *rule, const gap_case_t *c, const gap_r
         }
         snprintf(detail, sizeof detail, "%s has no %s%s before it", record_type_name(r->rec->type),
                  record_type_name(rule->needs.types[0]), before);
-        return add_alert(out, rule, NULL, c->case_id, r->ref, r->time_ms, detail);
+        return with_args(add_alert(out, rule, NULL, c->case_id, r->ref, r->time_ms, detail), out,
+                         "preceded_by",
+                         json_pack("{s:s, s:s, s:I}", "type", record_type_name(r->rec->type),
+                                   "needs", record_type_name(rule->needs.types[0]), "before_ms",
+                                   (json_int_t)rule->min_before_ms));
     }
     for (size_t j = 0; j < c->n_records; j++) {
         const gap_record_t *f = &c->records[j];
@@ -328,7 +373,11 @@ static int eval_preceded_by(const rule_t *rule, const gap_case_t *c, const gap_r
         snprintf(detail, sizeof detail, "%s before the %s has no %s",
                  record_type_name(f->rec->type), record_type_name(r->rec->type),
                  record_type_name(rule->needs.types[0]));
-        int err = add_alert(out, rule, NULL, c->case_id, subject, r->time_ms, detail);
+        int err = with_args(add_alert(out, rule, NULL, c->case_id, subject, r->time_ms, detail),
+                            out, "preceded_each",
+                            json_pack("{s:s, s:s, s:s}", "each", record_type_name(f->rec->type),
+                                      "type", record_type_name(r->rec->type), "needs",
+                                      record_type_name(rule->needs.types[0])));
         if (err != FT_OK) {
             return err;
         }
@@ -373,7 +422,13 @@ static int eval_readiness(const rule_t *rule, const gap_case_t *c, const gap_rec
              "(minimum %lld MB)",
              rv && rv->value_case == FT__FIELD_VALUE__VALUE_TEXT ? rv->text : "?", battery,
              (long long)rule->min_battery_pct, free_mb, (long long)rule->min_free_mb);
-    return add_alert(out, rule, NULL, c->case_id, r->ref, r->time_ms, detail);
+    return with_args(
+        add_alert(out, rule, NULL, c->case_id, r->ref, r->time_ms, detail), out, "readiness",
+        json_pack("{s:o, s:f, s:I, s:f, s:I, s:b, s:b}", "recorder",
+                  text_arg(rv && rv->value_case == FT__FIELD_VALUE__VALUE_TEXT ? rv->text : "?"),
+                  "battery_pct", battery, "min_battery_pct", (json_int_t)rule->min_battery_pct,
+                  "free_mb", free_mb, "min_free_mb", (json_int_t)rule->min_free_mb, "battery_low",
+                  low_b, "storage_low", low_f));
 }
 
 /* The same record id with other content from another entry (identity.h):
@@ -392,7 +447,11 @@ static int eval_conflicts(const rulepack_t *pack, const gap_case_t *c, gap_alert
                  "other (%s and %s); the case is evaluated with the earlier until an amendment "
                  "settles it",
                  k->id, k->ref_a, k->ref_b);
-        int err = add_alert_keyed(out, rule, NULL, c->case_id, subject, k->key, k->at_ms, detail);
+        int err = with_args(
+            add_alert_keyed(out, rule, NULL, c->case_id, subject, k->key, k->at_ms, detail), out,
+            "conflict",
+            json_pack("{s:o, s:s, s:s}", "id", text_arg(k->id), "ref_a", k->ref_a, "ref_b",
+                      k->ref_b));
         if (err != FT_OK) {
             return err;
         }
@@ -486,7 +545,10 @@ int gaps_eval_media(const rulepack_t *pack, const gap_media_t *m, bool linked, i
              m->media_id ? m->media_id : "?", m->recorder ? m->recorder : "?",
              m->officer ? m->officer : "?", grace);
     size_t before = out->n;
-    int err = add_alert(out, rule, NULL, "", m->ref, due, detail);
+    int err = with_args(add_alert(out, rule, NULL, "", m->ref, due, detail), out, "unlinked_media",
+                        json_pack("{s:o, s:o, s:o, s:I}", "media", text_arg(m->media_id),
+                                  "recorder", text_arg(m->recorder), "officer",
+                                  text_arg(m->officer), "grace_ms", (json_int_t)rule->grace_ms));
     char *officer[1] = {(char *)m->officer};
     if (err == FT_OK) {
         set_officers(out, before, officer, m->officer ? 1 : 0);
@@ -504,7 +566,32 @@ int gaps_eval_clock(const rulepack_t *pack, const char *device, int64_t offset_m
     char detail[320];
     snprintf(detail, sizeof detail, "device %s clock is %+.1f s off the hub's (limit %lld s)",
              device, (double)offset_ms / 1000.0, (long long)(rule->max_offset_ms / 1000));
-    return add_alert(out, rule, NULL, "", device, at_ms, detail);
+    return with_args(add_alert(out, rule, NULL, "", device, at_ms, detail), out, "clock",
+                     json_pack("{s:o, s:I, s:I}", "device", text_arg(device), "offset_ms",
+                               (json_int_t)offset_ms, "limit_ms", (json_int_t)rule->max_offset_ms));
+}
+
+int gaps_eval_silence(const rulepack_t *pack, const char *device, const char *vehicle,
+                      int64_t last_seen_ms, int64_t since_ms, int64_t now_ms, gap_alerts_t *out)
+{
+    const rule_t *rule = rules_find_kind(pack, RULE_SILENCE);
+    if (!rule_silent(rule, last_seen_ms, since_ms, now_ms)) {
+        return FT_OK;
+    }
+    int64_t from = last_seen_ms > 0 ? last_seen_ms : since_ms;
+    char detail[320], since[40];
+    time_t secs = (time_t)(from / 1000);
+    struct tm tm;
+    gmtime_r(&secs, &tm);
+    strftime(since, sizeof since, "%Y-%m-%d %H:%M UTC", &tm);
+    snprintf(detail, sizeof detail, "device %s (vehicle %s) %s since %s (limit %lld h)", device,
+             vehicle && *vehicle ? vehicle : "?", last_seen_ms > 0 ? "silent" : "never heard from",
+             since, (long long)(rule->max_silence_ms / 3600000));
+    return with_args(
+        add_alert(out, rule, NULL, "", device, from + rule->max_silence_ms, detail), out, "silence",
+        json_pack("{s:o, s:o, s:I, s:I, s:I}", "device", text_arg(device), "vehicle",
+                  text_arg(vehicle), "last_seen_ms", (json_int_t)last_seen_ms, "since_ms",
+                  (json_int_t)from, "limit_ms", (json_int_t)rule->max_silence_ms));
 }
 
 int gaps_integrity(const rulepack_t *pack, const char *device, const char *reason,
@@ -517,5 +604,7 @@ int gaps_integrity(const rulepack_t *pack, const char *device, const char *reaso
     char text[320];
     snprintf(text, sizeof text, "device %s: %s%s%s", device, reason, detail ? ": " : "",
              detail ? detail : "");
-    return add_alert(out, rule, NULL, "", subject, at_ms, text);
+    return with_args(
+        add_alert(out, rule, NULL, "", subject, at_ms, text), out, "integrity",
+        json_pack("{s:o, s:o}", "device", text_arg(device), "reason", text_arg(reason)));
 }

@@ -76,6 +76,11 @@ typedef struct {
     char case_id[128];  /* case, "" if none */
     char subject[192];  /* ref of the record / media / device concerned */
     char detail[320];   /* the specifics, in English */
+    /* The specifics as data, for pages in any language (docs/alerts.md
+     * "Structured detail"): a template name ("coverage", "fields", ...) and
+     * its numbers and names as a JSON object (compact text). */
+    char detail_tpl[24];
+    char detail_args[400];
     int64_t at_ms;      /* when it became due (deadline, or the subject's time) */
     char officers[128]; /* the subject's officers (a record's, a media item's officer),
                          * each ended by '\n'; "" if none (whom a message names) */
@@ -100,6 +105,13 @@ int gaps_eval_media(const rulepack_t *pack, const gap_media_t *m, bool linked, i
 /* Clock rule for one device's measured offset. */
 int gaps_eval_clock(const rulepack_t *pack, const char *device, int64_t offset_ms, int64_t at_ms,
                     gap_alerts_t *out) FT_MUST_CHECK;
+/* Silence rule for one device: last heard from at last_seen_ms (0: never;
+ * counted from since_ms, its enrolment), judged at now_ms. The alert is due
+ * when the silence passed the limit; its detail does not change while the
+ * silence lasts (the page counts the time from last_seen_ms). */
+int gaps_eval_silence(const rulepack_t *pack, const char *device, const char *vehicle,
+                      int64_t last_seen_ms, int64_t since_ms, int64_t now_ms,
+                      gap_alerts_t *out) FT_MUST_CHECK;
 /* Built-in integrity rule: one alert for one integrity event. */
 int gaps_integrity(const rulepack_t *pack, const char *device, const char *reason,
                    const char *subject, const char *detail, int64_t at_ms,

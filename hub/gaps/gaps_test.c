@@ -147,6 +147,10 @@ static void hearing_without_media_raises_rule_1_citing_art_13(void **state)
     assert_string_equal(x->article, "13");
     assert_string_equal(x->case_id, "C1");
     assert_non_null(strstr(x->detail, "0%"));
+    /* The same specifics as data, for pages in any language. */
+    assert_string_equal(x->detail_tpl, "coverage");
+    assert_string_equal(x->detail_args, "{\"linked\":0,\"longest_ms\":3600000,\"pct\":0.0,"
+                                        "\"type\":\"hearing\",\"window_ms\":3600000}");
     assert_int_equal(a.n, 1);
     gap_alerts_free(&a);
 }
@@ -245,6 +249,8 @@ static void missing_provider_signature_raises_rule_4_citing_13_2(void **state)
     assert_non_null(x);
     assert_string_equal(x->article, "13(2)");
     assert_non_null(strstr(x->detail, "provider_signature"));
+    assert_string_equal(x->detail_tpl, "fields");
+    assert_non_null(strstr(x->detail_args, "\"missing\":[\"provider_signature\"]"));
     gap_alerts_free(&a);
     /* An amendment that adds the signature replaces the record. */
     add(h, "{\"type\":\"evidence_registration\",\"id\":\"e2\",\"amends\":\"e1\",\"case\":\"C1\","
@@ -374,6 +380,9 @@ static void recorder_with_low_battery_raises_rule_13(void **state)
     assert_int_equal(count(&a, "13"), 1);
     assert_string_equal(find(&a, "13")->article, "12");
     assert_non_null(strstr(find(&a, "13")->detail, "DSJ-1"));
+    assert_string_equal(find(&a, "13")->detail_tpl, "readiness");
+    assert_non_null(strstr(find(&a, "13")->detail_args, "\"recorder\":\"DSJ-1\""));
+    assert_non_null(strstr(find(&a, "13")->detail_args, "\"battery_low\":true"));
     gap_alerts_free(&a);
 }
 
@@ -406,6 +415,33 @@ static void clock_offset_over_120_seconds_raises_rule_16(void **state)
     assert_int_equal(a.n, 2);
     assert_string_equal(a.items[1].article, "24(2)");
     assert_int_equal(a.items[1].rule->severity, SEV_CRITICAL);
+    gap_alerts_free(&a);
+}
+
+/* A vehicle silent for over a day raises rule 17 (Art. 3), due when the day
+ * ran out; the same alert, with the same detail, while the silence lasts. */
+static void device_silent_over_24_hours_raises_rule_17_citing_art_3(void **state)
+{
+    hist_t *h = *state;
+    gap_alerts_t a = {0};
+    assert_int_equal(gaps_eval_silence(h->pack, "DEV", "冀J·12345", T0, 0, T0 + DAY, &a), FT_OK);
+    assert_int_equal(a.n, 0);
+    assert_int_equal(gaps_eval_silence(h->pack, "DEV", "冀J·12345", T0, 0, T0 + DAY + 1, &a),
+                     FT_OK);
+    assert_int_equal(gaps_eval_silence(h->pack, "DEV", "冀J·12345", T0, 0, T0 + 5 * DAY, &a),
+                     FT_OK);
+    assert_int_equal(a.n, 2);
+    assert_string_equal(a.items[0].rule->id, "17");
+    assert_string_equal(a.items[0].article, "3");
+    assert_int_equal(a.items[0].at_ms, T0 + DAY);
+    assert_string_equal(a.items[0].id, a.items[1].id);
+    assert_string_equal(a.items[0].detail, a.items[1].detail);
+    assert_string_equal(a.items[0].detail_tpl, "silence");
+    assert_non_null(strstr(a.items[0].detail_args, "\"vehicle\":\"冀J·12345\""));
+    /* never heard from: counted from the enrolment */
+    assert_int_equal(gaps_eval_silence(h->pack, "DEV2", "", 0, T0, T0 + 2 * DAY, &a), FT_OK);
+    assert_int_equal(a.n, 3);
+    assert_non_null(strstr(a.items[2].detail, "never heard from"));
     gap_alerts_free(&a);
 }
 
@@ -542,6 +578,7 @@ int main(void)
         T(court_application_needs_demand_notice_served_10_days_before),
         T(recorder_with_low_battery_raises_rule_13),
         T(unlinked_media_after_24_hours_raises_rule_14),
+        T(device_silent_over_24_hours_raises_rule_17_citing_art_3),
         T(clock_offset_over_120_seconds_raises_rule_16),
         T(alert_ids_are_stable_across_evaluations),
         T(windows_are_half_open_at_the_boundaries),

@@ -36,8 +36,9 @@ static int fail(parser_t *p, int line, const char *fmt, const char *a, const cha
 
 const char *rule_kind_name(rule_kind k)
 {
-    static const char *names[] = {"coverage",  "fields",         "followed_by", "preceded_by",
-                                  "readiness", "unlinked_media", "clock",       "integrity"};
+    static const char *names[] = {"coverage",    "fields",    "followed_by",
+                                  "preceded_by", "readiness", "unlinked_media",
+                                  "clock",       "integrity", "silence"};
     return (unsigned)k < sizeof names / sizeof names[0] ? names[k] : "unknown";
 }
 
@@ -165,7 +166,7 @@ static int parse_fraction(parser_t *p, const char *value, double *out)
 
 static int parse_kind(parser_t *p, const char *value, rule_kind *out)
 {
-    for (int k = RULE_COVERAGE; k <= RULE_INTEGRITY; k++) {
+    for (int k = RULE_COVERAGE; k <= RULE_SILENCE; k++) {
         if (strcasecmp(value, rule_kind_name((rule_kind)k)) == 0) {
             *out = (rule_kind)k;
             return FT_OK;
@@ -173,7 +174,7 @@ static int parse_kind(parser_t *p, const char *value, rule_kind *out)
     }
     return fail(p, p->line,
                 "unknown kind \"%s\" (coverage, fields, followed_by, preceded_by, readiness, "
-                "unlinked_media, clock, integrity)",
+                "unlinked_media, clock, integrity, silence)",
                 value, NULL);
 }
 
@@ -291,6 +292,9 @@ static int apply(parser_t *p, rule_t *r, char *key, char *value)
     if (strcmp(key, "max offset") == 0) {
         return parse_duration(p, value, &r->max_offset_ms);
     }
+    if (strcmp(key, "max silence") == 0) {
+        return parse_duration(p, value, &r->max_silence_ms);
+    }
     if (strcmp(key, "article") == 0) {
         if (strcasecmp(value, "per type") == 0) {
             r->article_per_type = true;
@@ -383,6 +387,11 @@ static int validate(parser_t *p, rule_t *r, bool kind_given)
     case RULE_CLOCK:
         if (r->max_offset_ms <= 0) {
             missing = "max offset";
+        }
+        break;
+    case RULE_SILENCE:
+        if (r->max_silence_ms <= 0) {
+            missing = "max silence";
         }
         break;
     case RULE_INTEGRITY:
@@ -598,4 +607,11 @@ bool rule_clock_off(const rule_t *r, int64_t offset_ms)
 {
     int64_t mag = offset_ms < 0 ? -offset_ms : offset_ms;
     return r && r->kind == RULE_CLOCK && mag > r->max_offset_ms;
+}
+
+bool rule_silent(const rule_t *r, int64_t last_seen_ms, int64_t since_ms, int64_t now_ms)
+{
+    int64_t from = last_seen_ms > 0 ? last_seen_ms : since_ms;
+    return r && r->kind == RULE_SILENCE && r->max_silence_ms > 0 && from > 0 &&
+           now_ms - from > r->max_silence_ms;
 }

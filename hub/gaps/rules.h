@@ -38,6 +38,7 @@ typedef enum {
     RULE_UNLINKED_MEDIA, /* media tied to a case or activity within a grace period */
     RULE_CLOCK,          /* device clock offset measured at connect */
     RULE_INTEGRITY,      /* built in: signatures, chain, seq, signer, chunk hashes */
+    RULE_SILENCE,        /* a device not heard from for longer than a limit */
 } rule_kind;
 
 typedef enum { SEV_LOW, SEV_MEDIUM, SEV_HIGH, SEV_CRITICAL } rule_severity;
@@ -67,6 +68,7 @@ typedef struct {
     int64_t min_free_mb;      /* readiness */
     int64_t grace_ms;         /* unlinked media */
     int64_t max_offset_ms;    /* clock */
+    int64_t max_silence_ms;   /* silence */
     char article[32];         /* article cited, e.g. "13"; fields rules may use the type's own */
     bool article_per_type;    /* fields: cite each type's article (record_type_article) */
     rule_severity severity;
@@ -111,9 +113,13 @@ const rule_t *rules_find_kind(const rulepack_t *pack, rule_kind k);
  * of another kind (no rule, nothing is out of limits).
  *   readiness: battery below `min battery` (percent), free storage below
  *              `min free mb` (a limit of 0 is none);
- *   clock:     an offset (either sign) beyond `max offset`. */
+ *   clock:     an offset (either sign) beyond `max offset`;
+ *   silence:   nothing heard from the device for longer than `max silence`. */
 bool rule_battery_low(const rule_t *r, double battery_pct);
 bool rule_storage_low(const rule_t *r, double free_mb);
 bool rule_clock_off(const rule_t *r, int64_t offset_ms);
+/* silence: a device last heard from at last_seen_ms (0: never, counted from
+ * since_ms, its enrolment) is silent beyond `max silence` at now_ms. */
+bool rule_silent(const rule_t *r, int64_t last_seen_ms, int64_t since_ms, int64_t now_ms);
 
 #endif

@@ -17,7 +17,7 @@ static void default_pack_has_every_rule_of_the_regulation(void **state)
     char err[512] = "";
     assert_int_equal(rules_parse(rules_default_text, "default.rules", &pack, err, sizeof err),
                      FT_OK);
-    assert_int_equal(pack->n, 16);
+    assert_int_equal(pack->n, 17);
     static const struct {
         const char *id;
         rule_kind kind;
@@ -40,8 +40,9 @@ static void default_pack_has_every_rule_of_the_regulation(void **state)
         {"14", RULE_UNLINKED_MEDIA, "24(4)", SEV_MEDIUM},
         {"15", RULE_INTEGRITY, "24(2)", SEV_CRITICAL},
         {"16", RULE_CLOCK, "7", SEV_LOW},
+        {"17", RULE_SILENCE, "3", SEV_HIGH},
     };
-    for (size_t i = 0; i < 16; i++) {
+    for (size_t i = 0; i < 17; i++) {
         const rule_t *r = &pack->rules[i];
         assert_string_equal(r->id, want[i].id);
         assert_int_equal(r->kind, want[i].kind);
@@ -176,6 +177,14 @@ static void readiness_and_clock_limits_are_the_packs(void **state)
     assert_false(rule_clock_off(clock, -120000));
     assert_true(rule_clock_off(clock, 120001));
     assert_true(rule_clock_off(clock, -120001));
+    /* silence: 24 h by default, from the last contact, else the enrolment */
+    const rule_t *silence = rules_find_kind(def, RULE_SILENCE);
+    const int64_t day = 24 * 3600 * 1000LL, t0 = 1700000000000LL;
+    assert_false(rule_silent(silence, t0, 0, t0 + day));
+    assert_true(rule_silent(silence, t0, 0, t0 + day + 1));
+    assert_true(rule_silent(silence, 0, t0, t0 + day + 1));
+    assert_false(rule_silent(silence, 0, 0, t0 + day + 1)); /* nothing to count from */
+    assert_false(rule_silent(clock, t0, 0, t0 + 10 * day));
     /* a rule of another kind judges nothing */
     assert_false(rule_battery_low(clock, 0));
     assert_false(rule_clock_off(ready, INT32_MAX));

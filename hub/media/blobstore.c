@@ -333,3 +333,18 @@ int blobstore_remove(blobstore_t *bs, const uint8_t id[BLOB_ID_BYTES])
     }
     return FT_OK;
 }
+
+int blobstore_partial_received(const blobstore_t *bs, const uint8_t part_id[BLOB_PART_BYTES],
+                               uint64_t *bytes)
+{
+    char path[4200];
+    partial_path(bs, part_id, path, sizeof path);
+    struct stat st;
+    if (stat(path, &st) != 0) {
+        *bytes = 0;
+        return errno == ENOENT ? FT_ENOTFOUND : io_err();
+    }
+    uint64_t blocks = (uint64_t)st.st_blocks * 512;
+    *bytes = blocks < (uint64_t)st.st_size ? blocks : (uint64_t)st.st_size;
+    return FT_OK;
+}

@@ -96,6 +96,11 @@ int blobstore_publish(blobstore_t *bs, blob_partial_t **p_p, uint64_t size,
                       const uint8_t id[BLOB_ID_BYTES]) FT_MUST_CHECK;
 /* Closes a partial without publishing; safe on NULL. */
 void blobstore_partial_close(blob_partial_t **p_p);
+/* Bytes received so far into the partial of part_id, as the disk holds
+ * them (blocks written, at most its size): a reader's view of an upload's
+ * progress, for display. FT_ENOTFOUND when there is no such partial. */
+int blobstore_partial_received(const blobstore_t *bs, const uint8_t part_id[BLOB_PART_BYTES],
+                               uint64_t *bytes) FT_MUST_CHECK;
 /* Removes a partial (e.g. a file that failed verification). */
 int blobstore_partial_remove(blobstore_t *bs, const uint8_t part_id[BLOB_PART_BYTES]) FT_MUST_CHECK;
 

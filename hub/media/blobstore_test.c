@@ -3,7 +3,10 @@
  * copy: the file, the directory it was renamed into and every directory
  * made for it on the way (objects/ab, objects/ab/cd: their parents' entries)
  * were fsynced; the bytes read back; publishing the same blob again keeps it.
- * fsync is wrapped (-Wl,--wrap=fsync) to see what was synced. */
+ * fsync is wrapped (-Wl,--wrap=fsync) to see what was synced. And a
+ * partial as a reader sees it (the upload progress the dashboard shows):
+ * the bytes received so far, not the size a far write implies; none for an
+ * absent partial. */
 #include "blobstore.h"
 
 #include <setjmp.h>
@@ -104,10 +107,43 @@ static void a_published_blob_and_every_directory_made_for_it_are_synced(void **s
     testutil_rmrf(base);
 }
 
+static void received_counts_written_bytes_of_a_partial(void **state)
+{
+    (void)state;
+    char base[512];
+    testutil_tmpdir(base, sizeof base, "blobstore-received");
+    blobstore_t *bs = NULL;
+    assert_int_equal(blobstore_open(base, &bs), FT_OK);
+    uint8_t id[BLOB_PART_BYTES] = {1, 2, 3};
+    uint64_t got = 99;
+    assert_int_equal(blobstore_partial_received(bs, id, &got), FT_ENOTFOUND);
+    assert_int_equal(got, 0);
+    blob_partial_t *p = NULL;
+    assert_int_equal(blobstore_partial_open(bs, id, &p), FT_OK);
+    assert_int_equal(blobstore_partial_received(bs, id, &got), FT_OK);
+    assert_int_equal(got, 0);
+    static uint8_t chunk[256 * 1024];
+    memset(chunk, 0xa5, sizeof chunk);
+    /* The first chunk, then one 8 MiB further on: received is two chunks
+     * (give or take a block), not the 8 MiB the file's size says. */
+    assert_int_equal(blobstore_partial_write(p, 0, chunk, sizeof chunk), FT_OK);
+    assert_int_equal(blobstore_partial_write(p, 8u << 20, chunk, sizeof chunk), FT_OK);
+    assert_int_equal(blobstore_partial_sync(p), FT_OK);
+    assert_int_equal(blobstore_partial_received(bs, id, &got), FT_OK);
+    assert_true(got >= 2 * sizeof chunk);
+    assert_true(got <= 2 * sizeof chunk + 64 * 1024);
+    blobstore_partial_close(&p);
+    assert_int_equal(blobstore_partial_remove(bs, id), FT_OK);
+    assert_int_equal(blobstore_partial_received(bs, id, &got), FT_ENOTFOUND);
+    blobstore_destroy(&bs);
+    testutil_rmrf(base);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(a_published_blob_and_every_directory_made_for_it_are_synced),
+        cmocka_unit_test(received_counts_written_bytes_of_a_partial),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

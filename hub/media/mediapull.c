@@ -1833,3 +1833,18 @@ void hub_media_stop(hub_media_t **m_p)
     free(hm);
     *m_p = NULL;
 }
+
+void hub_media_ports(const hub_media_t *hm, uint32_t *media_port, uint32_t *data_port)
+{
+    *media_port = 0;
+    *data_port = 0;
+    if (!hm) {
+        return;
+    }
+    char ep[256];
+    size_t n = sizeof ep;
+    if (hm->router && zmq_getsockopt(hm->router, ZMQ_LAST_ENDPOINT, ep, &n) == 0) {
+        *media_port = wire_endpoint_port(ep);
+    }
+    *data_port = hm->data_router ? hm->data_port : 0;
+}

@@ -84,6 +84,10 @@ int hub_media_start(const char *state, store_t *store, devlog_t *hublog, const k
  * called by the sync loop after it commits (hub_sync_on_commit). hm is a
  * hub_media_t; thread-safe, never blocks. */
 void hub_media_wake(void *hm);
+/* The ports edges are told in the sync welcome (docs/protocol.md
+ * "Welcome"): the media endpoint's bound port, and the chunk data path's
+ * as edges reach it (0: none). NULL: both 0. */
+void hub_media_ports(const hub_media_t *hm, uint32_t *media_port, uint32_t *data_port);
 /* Joins the thread (after *stop was set) and frees. Safe on NULL. */
 void hub_media_stop(hub_media_t **m_p);
 

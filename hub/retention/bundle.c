@@ -51,7 +51,8 @@ typedef struct {
     store_txn_t *st;
     index_txn_t *it;
     index_t *idx;
-    uint64_t bytes;
+    uint64_t bytes;       /* media bytes written so far (progress) */
+    uint64_t media_total; /* media bytes to write (progress) */
     bundle_result_t *res;
     char *err;
     size_t errlen;
@@ -333,6 +334,9 @@ static int write_media_file(bw_t *w, const hub_mfile_t *f, const uint8_t key[MED
             err = FT_EIO;
         }
         w->bytes += plen;
+        if (w->o->progress) {
+            w->o->progress(w->o->progress_ctx, "media", w->bytes, w->media_total);
+        }
     }
     uint8_t chash[MEDIA_HASH_BYTES];
     media_content_final(&c, chash);
@@ -362,6 +366,16 @@ static int write_media(bw_t *w, const bw_media_t *ms, size_t n, const retention_
         fail(w, "cannot open the media database and blob store: %s", ft_strerror(err));
         hub_mdb_destroy(&mdb);
         return err;
+    }
+    /* The media bytes ahead, for progress. */
+    for (size_t i = 0; i < n && w->o->progress; i++) {
+        uint8_t fid[MEDIA_FILE_ID_BYTES];
+        hub_mfile_t f;
+        if (!json_object_get(facts->deletions, ms[i].g->media_id) &&
+            hex_decode(ms[i].g->media_id, fid, sizeof fid) == FT_OK &&
+            hub_mdb_get(md, fid, &f) == FT_OK && f.state == HMF_COMPLETE) {
+            w->media_total += f.size;
+        }
     }
     for (size_t i = 0; i < n && err == FT_OK; i++) {
         const index_item_t *ii = ms[i].ii;
@@ -1071,8 +1085,17 @@ int bundle_export(const hub_parts_t *ctx, const bundle_opts_t *o, bundle_result_
         fail(&w, "cannot write the bundle's readable files: %s", ft_strerror(rc));
         goto out;
     }
-    /* The manifest: every file with its hash. */
+    /* The manifest: every file with its hash. The bundle's size is the sum
+     * of its files (each counted once: media were counted as written). */
     json_t *files = json_array(), *name;
+    uint64_t bundle_bytes = 0, to_hash = 0;
+    json_array_foreach(w.files, i, name)
+    {
+        char path[4800];
+        struct stat sb;
+        snprintf(path, sizeof path, "%s/%s", w.stage, json_string_value(name));
+        to_hash += o->progress && stat(path, &sb) == 0 ? (uint64_t)sb.st_size : 0;
+    }
     json_array_foreach(w.files, i, name)
     {
         char path[4800], hex[65];
@@ -1086,7 +1109,11 @@ int bundle_export(const hub_parts_t *ctx, const bundle_opts_t *o, bundle_result_
         hex_encode(h, sizeof h, hex);
         json_array_append_new(files, json_pack("{s:s, s:I, s:s}", "path", json_string_value(name),
                                                "bytes", (json_int_t)size, "blake2b", hex));
-        w.bytes += size;
+        bundle_bytes += size;
+        if (o->progress) {
+            o->progress(o->progress_ctx, "hash", bundle_bytes,
+                        to_hash > bundle_bytes ? to_hash : bundle_bytes);
+        }
     }
     manifest = json_pack(
         "{s:s, s:o, s:s, s:I, s:o, s:{s:s, s:s}, s:s, s:s, s:I, s:I}", "format", BUNDLE_FORMAT,
@@ -1130,7 +1157,7 @@ int bundle_export(const hub_parts_t *ctx, const bundle_opts_t *o, bundle_result_
     crypto_generichash(mh, sizeof mh, (const uint8_t *)mtext, strlen(mtext), NULL, 0);
     hex_encode(mh, sizeof mh, res->manifest_hash);
     res->files = json_array_size(w.files) + 2;
-    res->bytes = w.bytes;
+    res->bytes = bundle_bytes + strlen(mtext) + strlen(sig);
     /* Audit, then publish. */
     if (!o->no_audit) {
         char detail[1200], rk[65] = "";

@@ -55,11 +55,16 @@ typedef struct {
      * twice in a process. NULL: opened and closed here. */
     struct index_t *index; /* STATE/index (engine_index) */
     struct hub_mdb_t *mdb; /* STATE/mediadb */
+    /* Told how far the export is, in two phases: "media" (bytes of media
+     * written of those to include), then "hash" (bytes of the bundle's files
+     * hashed for its manifest, of all of them). May be NULL. */
+    void (*progress)(void *ctx, const char *phase, uint64_t done, uint64_t total);
+    void *progress_ctx;
 } bundle_opts_t;
 
 typedef struct {
     size_t records, media, media_included, media_deleted, devices, files;
-    uint64_t bytes;         /* bytes written */
+    uint64_t bytes;         /* the bundle's size: the bytes of its files */
     char manifest_hash[65]; /* BLAKE2b-256 of bundle.json, hex */
     uint64_t audit_seq;     /* the audit entry in the hub log */
 } bundle_result_t;

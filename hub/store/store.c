@@ -288,6 +288,10 @@ int store_status_get(store_txn_t *t, const uint8_t device[DEVID_BYTES], store_st
     out->refusals = row_get_u64(&r);
     out->last_error_ms = (int64_t)row_get_u64(&r);
     row_get_str(&r, out->last_error, sizeof out->last_error);
+    if (!r.bad && r.off < r.len) { /* rows written before these were kept lack them */
+        out->edge_report_ms = (int64_t)row_get_u64(&r);
+        out->synced_ms = (int64_t)row_get_u64(&r);
+    }
     return r.bad ? FT_ECORRUPT : FT_OK;
 }
 
@@ -309,6 +313,8 @@ int store_status_put(store_txn_t *t, const uint8_t device[DEVID_BYTES], const st
     row_put_u64(&w, st->refusals);
     row_put_u64(&w, (uint64_t)st->last_error_ms);
     row_put_str(&w, st->last_error, sizeof st->last_error);
+    row_put_u64(&w, (uint64_t)st->edge_report_ms);
+    row_put_u64(&w, (uint64_t)st->synced_ms);
     if (w.overflow) {
         return FT_EINVAL;
     }

@@ -78,6 +78,8 @@ typedef struct {
     uint64_t refusals;               /* connections refused at the handshake (ZAP) */
     int64_t last_error_ms;           /* when last_error happened, 0 if never */
     char last_error[STORE_TEXT_MAX]; /* last refusal, operator's words */
+    int64_t edge_report_ms;          /* when the edge reported edge_head_seq */
+    int64_t synced_ms;               /* last time the hub held all the edge reported */
 } store_status_t;
 
 /* Where a device's log stands at the hub for one epoch. */

@@ -90,7 +90,8 @@ struct hub_sync_t {
     devlog_t *hublog;   /* the hub's own signed log (borrowed) */
     const keys_t *keys; /* the hub's keys (borrowed) */
     hub_sync_opts_t opts;
-    session_t *sessions; /* one per device seen since start */
+    uint32_t media_ports[2]; /* media, data path: told in every Welcome (hub_sync_set_ports) */
+    session_t *sessions;     /* one per device seen since start */
     size_t n_sessions, cap_sessions;
     /* The store refuses writes (full disk or map): logged once, then quiet
      * until a write commits again. */
@@ -353,6 +354,8 @@ static void on_hello(hub_sync_t *s, session_t *ss, const uint8_t *rid, size_t ri
         st.clock_offset_ms = now - h->wall_ms;
         st.edge_epoch = h->epoch;
         st.edge_head_seq = h->head_seq;
+        st.edge_report_ms = now;
+        st.synced_ms = h->head_seq == head.seq ? now : st.synced_ms;
         if (h->head_seq < head.seq) {
             char text[STORE_TEXT_MAX];
             snprintf(text, sizeof text,
@@ -386,6 +389,8 @@ static void on_hello(hub_sync_t *s, session_t *ss, const uint8_t *rid, size_t ri
     memcpy(m.u.welcome.hub_sign_pk, s->keys->sign_pk, 32);
     m.u.welcome.max_batch_entries = s->opts.max_batch_entries;
     m.u.welcome.max_batch_bytes = s->opts.max_batch_bytes;
+    m.u.welcome.media_port = s->media_ports[0];
+    m.u.welcome.data_port = s->media_ports[1];
     send_msg(s, rid, rid_len, &m);
     ss->state = SESS_OPEN;
     ss->epoch = h->epoch;
@@ -633,6 +638,10 @@ static void on_batch(hub_sync_t *s, session_t *ss, const uint8_t *rid, size_t ri
         st.duplicates += r->duplicates;
         if (b->edge_head_seq) {
             st.edge_head_seq = b->edge_head_seq;
+            st.edge_report_ms = st.last_seen_ms;
+        }
+        if (r->err == FT_OK && r->epoch != 0 && r->head.seq >= st.edge_head_seq) {
+            st.synced_ms = st.last_seen_ms; /* the hub holds all the edge reported */
         }
         if (r->err != FT_OK) {
             st.rejected++;
@@ -984,4 +993,10 @@ int hub_sync_run(hub_sync_t *s, volatile sig_atomic_t *stop)
         }
     }
     return FT_OK;
+}
+
+void hub_sync_set_ports(hub_sync_t *s, uint32_t media_port, uint32_t data_port)
+{
+    s->media_ports[0] = media_port;
+    s->media_ports[1] = data_port;
 }

@@ -51,6 +51,9 @@ typedef struct {
  * max_batch_entries entries and max_batch_bytes bytes (or one entry of
  * ENTRY_MAX_BYTES, which an edge sends alone), its framing and CurveZMQ's. */
 int64_t hub_sync_max_msg(uint32_t max_batch_entries, uint32_t max_batch_bytes);
+/* The media and data ports every Welcome names (0: none); set before
+ * hub_sync_run. */
+void hub_sync_set_ports(hub_sync_t *s, uint32_t media_port, uint32_t data_port);
 
 /* Creates the ZeroMQ context, the ZAP handler and the bound ROUTER. store,
  * hublog and keys are borrowed and must outlive the loop. FT_OK, FT_EIO

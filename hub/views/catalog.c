@@ -27,6 +27,9 @@ struct catalog_t {
      * table of the first item of each identity; items chain by next_same. */
     size_t *idents;
     size_t idents_cap, idents_n;
+    /* Every item by its ref: an open table of item indexes. */
+    size_t *refs;
+    size_t refs_cap;
 };
 
 /* Clock offsets of the devices, read before a scan. */
@@ -90,6 +93,7 @@ void catalog_destroy(catalog_t **c_p)
     free(c->items);
     free(c->devices);
     free(c->idents);
+    free(c->refs);
     pthread_rwlock_destroy(&c->lock);
     free(c);
     *c_p = NULL;
@@ -292,6 +296,67 @@ static void fill_event(cat_item_t *it, const Ft__DeviceEvent *e, int64_t off, ca
 }
 
 /* ---- record identity (hub/gaps/identity.h) -------------------------------- */
+
+/* ---- items by ref ---------------------------------------------------------- */
+
+static uint64_t ref_hash(const char *ref)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (const unsigned char *q = (const unsigned char *)ref; *q; q++) {
+        h = (h ^ *q) * 1099511628211ULL;
+    }
+    return h;
+}
+
+static int refs_add(catalog_t *c, size_t x)
+{
+    if (!c->refs_cap || 2 * c->n > c->refs_cap) {
+        size_t cap = c->refs_cap ? 2 * c->refs_cap : 1024;
+        while (2 * c->n > cap) {
+            cap *= 2;
+        }
+        size_t *t = malloc(cap * sizeof *t);
+        if (!t) {
+            return FT_ENOMEM;
+        }
+        for (size_t i = 0; i < cap; i++) {
+            t[i] = SIZE_MAX;
+        }
+        free(c->refs);
+        c->refs = t;
+        c->refs_cap = cap;
+        for (size_t k = 0; k + 1 < c->n; k++) { /* all but x, filed below */
+            if (k != x) {
+                size_t i = (size_t)ref_hash(c->items[k].ref) & (cap - 1);
+                while (t[i] != SIZE_MAX) {
+                    i = (i + 1) & (cap - 1);
+                }
+                t[i] = k;
+            }
+        }
+    }
+    size_t mask = c->refs_cap - 1;
+    size_t i = (size_t)ref_hash(c->items[x].ref) & mask;
+    while (c->refs[i] != SIZE_MAX) {
+        i = (i + 1) & mask;
+    }
+    c->refs[i] = x;
+    return FT_OK;
+}
+
+const cat_item_t *catalog_find(const catalog_t *c, const char *ref)
+{
+    if (!c->refs_cap || !ref) {
+        return NULL;
+    }
+    size_t mask = c->refs_cap - 1;
+    for (size_t i = (size_t)ref_hash(ref) & mask; c->refs[i] != SIZE_MAX; i = (i + 1) & mask) {
+        if (strcmp(c->items[c->refs[i]].ref, ref) == 0) {
+            return &c->items[c->refs[i]];
+        }
+    }
+    return NULL;
+}
 
 static bool same_ident(const cat_item_t *a, const cat_item_t *b)
 {
@@ -544,6 +609,9 @@ static int add_entry(void *ctx, const store_entry_t *e)
     }
     c->n++;
     c->cursor = e->arrival;
+    if (refs_add(c, c->n - 1) != FT_OK) {
+        return FT_ENOMEM;
+    }
     if (it->kind == CAT_RECORD) {
         int ierr = ident_add(c, c->n - 1);
         if (ierr != FT_OK) {

@@ -110,5 +110,8 @@ void catalog_read(catalog_t *c);
 const cat_item_t *catalog_items(const catalog_t *c, size_t *n);
 const cat_device_t *catalog_device(const catalog_t *c, const char *device);
 void catalog_done(catalog_t *c);
+/* The item of ref ("DEVICE-ID/epoch/seq"), or NULL (between catalog_read
+ * and catalog_done). */
+const cat_item_t *catalog_find(const catalog_t *c, const char *ref);
 
 #endif

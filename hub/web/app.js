@@ -129,8 +129,9 @@ function fmtDur(ms) {
   if (!ms && ms !== 0) return "—";
   const s = Math.round(ms / 1000);
   const h_ = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), ss = s % 60;
-  if (ftLang() === "en") return h_ ? `${h_} h ${m} min` : m ? `${m} min ${ss} s` : `${ss} s`;
-  return h_ ? `${h_}小时${m}分` : m ? `${m}分${ss}秒` : `${ss}秒`;
+  if (ftLang() === "en") return h_ ? `${h_} h ${m} min` : m ? (ss ? `${m} min ${ss} s` : `${m} min`) : `${ss} s`;
+  if (h_ >= 48 && !m) return `${Math.round(h_ / 24 * 10) / 10}天`;
+  return h_ ? (m ? `${h_}小时${m}分` : `${h_}小时`) : m ? (ss ? `${m}分${ss}秒` : `${m}分钟`) : `${ss}秒`;
 }
 
 function fmtOffset(ms) {
@@ -232,6 +233,25 @@ function connectEvents() {
 const PAGES = {};
 
 /* Sync: every device, problems first. */
+/* How long ago, as a duration ("3小时20分"), for ages that matter (offline
+ * for, silent for, report age). */
+function fmtFor(ms) {
+  return ms > 0 ? fmtDur(Math.floor(ms / 60000) * 60000 || Math.round(ms / 1000) * 1000) : "—";
+}
+
+/* Seconds left, as h:mm:ss or m:ss. */
+function fmtEta(s) {
+  if (s === null || s === undefined) return "—";
+  const h_ = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), ss = s % 60;
+  const p2 = (n) => String(n).padStart(2, "0");
+  return h_ ? `${h_}:${p2(m)}:${p2(ss)}` : `${m}:${p2(ss)}`;
+}
+
+/* Sync: who is behind. The plate first; offline for; the last complete
+ * sync; records and media waiting on the vehicle as it last reported them
+ * (and how old that report is); each upload's progress, rate over the last
+ * minute and time left. Rows with a problem are red and first; a row is
+ * marked only when it gets a new problem (never for figures moving). */
 PAGES.sync = async (main) => {
   const data = await api("/api/sync");
   const rows = new Map();
@@ -240,15 +260,7 @@ PAGES.sync = async (main) => {
   const table = h(
     "table",
     { class: "data", id: "sync-table" },
-    h(
-      "thead",
-      null,
-      h(
-        "tr",
-        null,
-        ["col_device", "col_online", "col_last_seen", "col_backlog", "col_entries", "col_bytes", "col_rate", "col_offset", "col_health", "col_error"].map((k) => h("th", { text: t(k) }))
-      )
-    ),
+    h("thead", null, h("tr", null, ["col_vehicle", "col_online", "col_synced", "col_waiting", "col_uploads", "col_bytes", "col_rate", "col_offset", "col_health", "col_error"].map((k) => h("th", { text: t(k) })))),
     tbody
   );
   main.append(
@@ -273,7 +285,18 @@ PAGES.sync = async (main) => {
   }
 
   function rowOf(d) {
-    const state = d.state === "revoked" ? h("span", { class: "dotline rev", text: t("revoked") }) : h("span", { class: "dotline " + (d.online ? "on" : "off"), text: t(d.online ? "online" : "offline") });
+    const now = Date.now();
+    const bad = d.problems.length > 0;
+    let state;
+    if (d.state === "revoked") state = h("span", { class: "dotline rev", text: t("revoked") });
+    else if (d.online) state = h("span", { class: "dotline on", text: t("online") });
+    else
+      state = h(
+        "div",
+        null,
+        h("span", { class: "dotline off", text: t("offline") }),
+        h("div", { class: "offline-for" + (d.problems.includes("silent") ? " form-error" : " muted"), text: d.last_seen_ms ? t("offline_for", { d: fmtFor(now - d.last_seen_ms) }) : t("never") })
+      );
     const health = h(
       "div",
       { class: "chips" },
@@ -285,27 +308,52 @@ PAGES.sync = async (main) => {
         return h("span", { class: "badge " + (r.ok ? "ok" : "bad"), title: fmtTime(r.at), text: bits.join(" · ") });
       })
     );
-    const probs = d.problems.map((p) => h("span", { class: "badge bad", text: t("p_" + p) }));
-    const tr = h(
+    const probs = d.problems.map((p) => h("span", { class: "badge bad", "data-problem": p, text: p === "silent" ? t("p_silent", { d: fmtFor(d.silent_limit_ms) }) : t("p_" + p) }));
+    const mw = d.media_waiting || { files: 0, bytes: 0, received: 0 };
+    const waiting = h(
+      "td",
+      { class: "nowrap waiting" },
+      d.backlog === null
+        ? h("div", { class: "muted", text: t("backlog_unknown") })
+        : h("div", { class: "waiting-records " + (d.backlog ? (bad ? "badge bad" : "badge warn") : "muted"), "data-count": d.backlog, text: t("records_waiting", { n: d.backlog }) }),
+      mw.bytes ? h("div", { class: "waiting-media " + (bad ? "badge bad" : "badge warn"), text: t("media_waiting", { n: mw.files, size: fmtBytes(mw.bytes - (mw.received || 0)) }) }) : null,
+      d.report_ms ? h("div", { class: "muted report-age", title: fmtTime(d.report_ms, true), text: t("reported_ago", { d: fmtAgo(d.report_ms) }) }) : null
+    );
+    const uploads = h(
+      "td",
+      { class: "uploads" },
+      (d.uploads || []).length
+        ? (d.uploads || []).map((u) =>
+            h(
+              "div",
+              { class: "upload", "data-media": u.media },
+              h("div", { class: "upload-bar" }, h("span", { style: { width: Math.min(100, u.pct) + "%" } })),
+              h("div", { class: "muted small-text", text: `${u.name || u.media.slice(0, 8)} · ${u.pct}% · ${u.rate_bps ? fmtBytes(u.rate_bps) + "/s" : "—"} · ${t("eta")} ${fmtEta(u.eta_s)}` })
+            )
+          )
+        : h("span", { class: "muted", text: "—" })
+    );
+    return h(
       "tr",
-      { class: d.problems.length ? "problem" : "", "data-device": d.device_id },
-      h("td", null, h("div", { class: "mono nowrap", text: d.device_id }), h("div", { class: "muted", text: `${d.vehicle} · ${d.unit}` }), probs.length ? h("div", { class: "chips" }, probs) : null),
-      h("td", { class: "nowrap" }, state),
-      h("td", { class: "nowrap", title: fmtTime(d.last_seen, true) }, d.last_seen_ms ? fmtAgo(d.last_seen_ms) : t("never")),
+      { class: bad ? "problem" : "", "data-device": d.device_id },
       h(
         "td",
-        { class: "right nowrap" },
-        d.backlog === null ? h("span", { class: "muted", text: t("backlog_unknown") }) : h("span", { class: d.backlog ? "badge warn" : "", text: `${d.backlog} ${t("entries")}` }),
-        d.backlog_bytes ? h("div", { class: "badge warn", text: `${t("media_pending")} ${fmtBytes(d.backlog_bytes)}` }) : null
+        null,
+        h("div", { class: "plate", text: d.vehicle || d.device_id }),
+        h("div", { class: "muted mono nowrap small-text", text: d.device_id }),
+        h("div", { class: "muted small-text", text: d.unit }),
+        probs.length ? h("div", { class: "chips" }, probs) : null
       ),
-      h("td", { class: "right" }, String(d.entries)),
+      h("td", { class: "nowrap", title: fmtTime(d.last_seen, true) }, state),
+      h("td", { class: "nowrap synced", title: d.synced_ms ? fmtTime(d.synced_ms, true) : "" }, d.synced_ms ? fmtAgo(d.synced_ms) : t("never")),
+      waiting,
+      uploads,
       h("td", { class: "right nowrap" }, fmtBytes(d.bytes)),
       h("td", { class: "right nowrap" }, d.rate_bps ? fmtBytes(d.rate_bps) + "/s" : "—"),
       h("td", { class: "right nowrap" + (d.problems.includes("clock") ? " form-error" : "") }, fmtOffset(d.clock_offset_ms)),
       h("td", null, d.recorders.length ? health : h("span", { class: "muted", text: "—" })),
       h("td", null, d.last_error ? h("div", null, h("div", { text: d.last_error }), h("div", { class: "muted", text: fmtTime(d.last_error_at) })) : h("span", { class: "muted", text: "—" }))
     );
-    return tr;
   }
 
   let devs = data.devices;
@@ -321,6 +369,7 @@ PAGES.sync = async (main) => {
       rows.set(d.device_id, tr);
       tbody.append(tr);
     }
+    tbody.dataset.flashes = String(Number(tbody.dataset.flashes || 0) + (flashIds ? flashIds.size : 0));
     renderCards(devs);
   }
   async function render() {
@@ -329,44 +378,109 @@ PAGES.sync = async (main) => {
   }
   renderRows();
   S.handlers.sync = (ev) => {
-    const changed = new Set();
+    const marked = new Set();
     for (const d of ev.devices || []) {
       const i = devs.findIndex((x) => x.device_id === d.device_id);
+      const before = i >= 0 ? new Set(devs[i].problems) : new Set();
+      if (d.problems.some((p) => !before.has(p))) marked.add(d.device_id);
       if (i >= 0) devs[i] = d;
       else devs.push(d);
-      changed.add(d.device_id);
     }
-    devs.sort((a, b) => (a.state === "revoked") - (b.state === "revoked") || b.problems.length - a.problems.length || a.device_id.localeCompare(b.device_id));
-    renderRows(changed);
+    devs.sort((a, b) => (a.state === "revoked") - (b.state === "revoked") || b.problems.length - a.problems.length || (a.vehicle || "").localeCompare(b.vehicle || "") || a.device_id.localeCompare(b.device_id));
+    renderRows(marked.size ? marked : null);
   };
   S.handlers.resync = () => render();
   /* Relative times age while the page is open. */
   S.tick = setInterval(() => renderRows(), 15000);
 };
 
-/* Alerts with filters; live. */
+/* The alert's specifics in the page's language, from the engine's
+ * structured detail (docs/alerts.md "Structured detail"); the English text
+ * only on the English page when an alert has none (alerts of older hubs). */
+function alertDetail(a) {
+  const x = a.detail_args || {};
+  const ty = (v) => (v ? typeName(v) : "—");
+  const dur = (ms) => (ms || ms === 0 ? fmtDur(ms) : "—");
+  const field = (k) => (t("fl_" + k) === "fl_" + k ? k : t("fl_" + k));
+  switch (a.detail_tpl) {
+    case "coverage":
+      return t("dt_coverage", { type: ty(x.type), pct: Math.floor(x.pct || 0), linked: x.linked || 0, gap: dur(x.longest_ms) });
+    case "fields":
+      return t("dt_fields", { type: ty(x.type), fields: (x.missing || []).map(field).join(t("list_sep")) });
+    case "followed_by":
+      return t("dt_followed_by", { type: ty(x.type), needs: ty(x.needs), more: x.or_equivalent ? t("dt_or_equivalent") : "", within: dur(x.within_ms) });
+    case "preceded_by":
+      return t("dt_preceded_by", { type: ty(x.type), needs: ty(x.needs), before: x.before_ms ? t("dt_at_least", { d: dur(x.before_ms) }) : "" });
+    case "preceded_each":
+      return t("dt_preceded_each", { type: ty(x.type), needs: ty(x.needs), each: ty(x.each) });
+    case "readiness":
+      return t("dt_readiness", { recorder: x.recorder, battery: Math.round(x.battery_pct || 0), min_battery: x.min_battery_pct, free: Math.round(x.free_mb || 0), min_free: x.min_free_mb });
+    case "conflict":
+      return t("dt_conflict", { id: x.id, a: x.ref_a, b: x.ref_b });
+    case "unlinked_media":
+      return t("dt_unlinked_media", { media: x.media, recorder: x.recorder || "—", officer: x.officer || "—", grace: dur(x.grace_ms) });
+    case "clock":
+      return t("dt_clock", { device: x.device, offset: fmtOffset(x.offset_ms), limit: dur(x.limit_ms) });
+    case "integrity":
+      return t("dt_integrity", { device: x.device, reason: t("ir_" + x.reason) === "ir_" + x.reason ? x.reason : t("ir_" + x.reason) });
+    case "silence":
+      return t(x.last_seen_ms ? "dt_silence" : "dt_silence_never", { vehicle: x.vehicle || x.device, device: x.device, since: fmtTime(x.since_ms), limit: dur(x.limit_ms) });
+    default:
+      return ftLang() === "en" ? a.detail || "" : "";
+  }
+}
+
+/* When the activity of an alert happened (its window, else its time). */
+function activityWhen(act) {
+  if (!act) return "—";
+  if (act.start_ms && act.end_ms && act.end_ms > act.start_ms) return fmtTime(act.start_ms) + " – " + fmtTime(act.end_ms).slice(11);
+  return fmtTime(act.time_ms || act.start_ms);
+}
+
+/* The timeline of the alert's case, opened on its activity. */
+function activityLink(a) {
+  const c = a.case || (a.activity && a.activity.case);
+  if (!c) return null;
+  const ref = a.activity && a.activity.ref;
+  return "#/case/" + encodeURIComponent(c) + (ref ? "?ref=" + encodeURIComponent(ref) : "");
+}
+
+/* Alerts: a page of them in the order the hub gives (severity, then when
+ * the gap became due), the true total, groups by case or officer with
+ * counts; live changes are gathered and shown at most once a second, with
+ * one notice. */
+const ALERTS_PAGE = 100;
 PAGES.alerts = async (main, arg, query) => {
   const f = {
     unit: query.get("unit") || "",
     case: query.get("case") || "",
+    officer: query.get("officer") || "",
     article: query.get("article") || "",
     severity: query.get("severity") || "",
     state: query.get("state") === null ? "open" : query.get("state") === "all" ? "" : query.get("state"),
     q: query.get("q") || "",
+    group: query.get("group") || "",
   };
-  const data = await api("/api/alerts" + qs(f));
+  let offset = Math.max(0, Number(query.get("offset")) || 0);
+  const apiQuery = () => qs(Object.assign({}, f, { offset, limit: ALERTS_PAGE }));
+  let data = await api("/api/alerts" + apiQuery());
   const facets = data.facets || {};
   const opts = (name, labeler) => [["", t("all")]].concat(Object.keys(facets[name] || {}).filter((x) => x).sort().map((v) => [v, labeler ? labeler(v) : v]));
   const unitSel = selectOf("unit", opts("unit"), f.unit);
   const artSel = selectOf("article", opts("article", articleText), f.article);
   const sevSel = selectOf("severity", [["", t("all")], ["critical", t("sev_critical")], ["high", t("sev_high")], ["medium", t("sev_medium")], ["low", t("sev_low")]], f.severity);
   const stSel = selectOf("state", [["all", t("all")], ["open", t("st_open")], ["resolved", t("st_resolved")], ["justified", t("st_justified")]], f.state || "all");
+  const grpSel = selectOf("group", [["", t("group_none")], ["case", t("group_case")], ["officer", t("group_officer")]], f.group);
   const caseIn = h("input", { name: "case", value: f.case, placeholder: "NDG-2026-031" });
+  const offIn = h("input", { name: "officer", value: f.officer, placeholder: "ZF-0107" });
   const qIn = h("input", { name: "q", value: f.q });
-  const apply = () => {
-    location.hash = "#/alerts" + qs({ unit: unitSel.value, case: caseIn.value.trim(), article: artSel.value, severity: sevSel.value, state: stSel.value, q: qIn.value.trim() });
-  };
-  const count = h("span", { class: "muted", id: "alerts-count", text: t("alerts_count", { n: data.total }) });
+  const hashOf = (over) =>
+    "#/alerts" +
+    qs(Object.assign({ unit: unitSel.value, case: caseIn.value.trim(), officer: offIn.value.trim(), article: artSel.value, severity: sevSel.value, state: stSel.value, q: qIn.value.trim(), group: grpSel.value }, over || {}));
+  const apply = () => (location.hash = hashOf());
+  const count = h("span", { class: "muted", id: "alerts-count" });
+  const pager = h("div", { class: "pager", id: "alerts-pager" });
+  const groupsBox = h("div", { class: "groups", id: "alert-groups" });
   const tbody = h("tbody");
   main.append(
     pageHead(t("alerts_title"), t("alerts_sub")),
@@ -378,69 +492,143 @@ PAGES.alerts = async (main, arg, query) => {
         { class: "filters", id: "alert-filters", onsubmit: (e) => (e.preventDefault(), apply()) },
         field("f_unit", unitSel),
         field("f_case", caseIn),
+        field("s_officer", offIn),
         field("f_article", artSel),
         field("f_severity", sevSel),
         field("f_state", stSel),
+        field("f_group", grpSel),
         field("f_text", qIn),
         h("button", { class: "btn primary", type: "submit", text: t("apply") }),
         h("button", { class: "btn", type: "button", onclick: () => (location.hash = "#/alerts"), text: t("reset") }),
         count
       ),
+      groupsBox,
       h(
         "div",
         { class: "table-wrap" },
         h(
           "table",
           { class: "data", id: "alerts-table" },
-          h("thead", null, h("tr", null, ["col_severity", "col_article", "col_message", "col_case", "f_unit", "col_opened", "col_state", "col_actions"].map((k) => h("th", { text: t(k) })))),
+          h("thead", null, h("tr", null, ["col_severity", "col_article", "col_message", "officers", "col_vehicle", "col_when", "col_case", "col_due", "col_state", "col_actions"].map((k) => h("th", { text: t(k) })))),
           tbody
         )
-      )
+      ),
+      pager
     )
   );
-  const matches = (a) =>
-    (!f.unit || a.unit === f.unit) && (!f.case || a.case === f.case) && (!f.article || a.article === f.article) && (!f.severity || a.severity === f.severity) && (!f.state || a.state === f.state);
 
   function rowOf(a) {
     const actions = h("div", { class: "chips nowrap-chips" });
-    if (a.case) actions.append(h("a", { class: "btn small", href: "#/case/" + encodeURIComponent(a.case), text: t("open_timeline") }));
+    const link = activityLink(a);
+    if (link) actions.append(h("a", { class: "btn small open-activity", href: link, text: t("open_timeline") }));
     if (a.state !== "justified" && hasRole("supervisor")) actions.append(h("button", { class: "btn small justify-btn", onclick: () => justifyDialog(a), text: t("justify") }));
+    const detail = alertDetail(a);
     return h(
       "tr",
-      { "data-alert": a.id },
+      { "data-alert": a.id, "data-severity": a.severity },
       h("td", null, sevBadge(a.severity)),
       h("td", { class: "nowrap" }, articleText(a.article)),
-      h("td", null, h("a", { href: "#", class: "alert-msg", onclick: (e) => (e.preventDefault(), alertDialog(a.id)), text: alertMessage(a) }), a.detail ? h("div", { class: "muted small-text", text: a.detail }) : null, h("div", { class: "muted mono", text: `${t("rule")} ${a.rule} · ${a.id}` })),
+      h(
+        "td",
+        { class: "msg-cell" },
+        h("a", { href: "#", class: "alert-msg", onclick: (e) => (e.preventDefault(), alertDialog(a.id)), text: alertMessage(a) }),
+        detail ? h("div", { class: "muted small-text alert-detail", text: detail }) : null,
+        h("div", { class: "muted mono", text: `${t("rule")} ${a.rule} · ${a.id}` })
+      ),
+      h("td", { class: "alert-officers" }, (a.officers || []).join("、") || "—"),
+      h("td", { class: "nowrap alert-vehicles" }, (a.vehicles || []).join("、") || "—"),
+      h("td", { class: "nowrap alert-when" }, a.activity ? h("div", null, h("div", { text: activityWhen(a.activity) }), h("div", { class: "muted", text: typeName(a.activity.type) })) : "—"),
       h("td", { class: "nowrap" }, caseLink(a.case)),
-      h("td", null, a.unit || "—"),
-      h("td", { class: "nowrap" }, fmtTime(a.opened_at)),
+      h("td", { class: "nowrap" }, fmtTime(a.due_at_ms || a.opened_at)),
       h("td", null, stateBadge(a.state)),
       h("td", null, actions)
     );
   }
-  const list = data.alerts;
-  function renderRows(flash) {
-    clear(tbody);
-    if (!list.length) tbody.append(h("tr", null, h("td", { colspan: 8, class: "empty", text: t("no_alerts") })));
-    for (const a of list) {
-      const tr = rowOf(a);
-      if (flash && flash === a.id) tr.classList.add("flash");
-      tbody.append(tr);
+
+  function renderGroups() {
+    clear(groupsBox);
+    groupsBox.hidden = !data.groups;
+    if (!data.groups) return;
+    const key = f.group === "case" ? "case" : "officer";
+    groupsBox.append(h("span", { class: "muted", text: t(f.group === "case" ? "group_case" : "group_officer") + "：" }));
+    for (const g of data.groups.slice(0, 60)) {
+      const worst = ["critical", "high", "medium", "low"].find((s) => g[s]) || "low";
+      const label = g.key || t(f.group === "case" ? "no_case_key" : "no_officer_key");
+      const value = g.key || (key === "officer" ? "-" : "");
+      groupsBox.append(
+        h(
+          "a",
+          { class: "group-chip" + (f[key] && f[key] === value ? " active" : ""), href: hashOf({ [key]: value, offset: "" }), "data-group": value },
+          h("span", { class: "badge sev-" + worst, text: String(g.count) }),
+          " ",
+          label
+        )
+      );
     }
-    count.textContent = t("alerts_count", { n: list.length });
   }
-  renderRows();
-  S.handlers.alert = (a) => {
-    const i = list.findIndex((x) => x.id === a.id);
-    if (!matches(a)) {
-      if (i >= 0) list.splice(i, 1);
-    } else if (i >= 0) list[i] = a;
-    else {
-      list.unshift(a);
-      toast(t("new_alert") + ": " + alertMessage(a));
+
+  function renderPager() {
+    clear(pager);
+    const from = data.total ? offset + 1 : 0, to = Math.min(offset + ALERTS_PAGE, data.total);
+    count.textContent = t("alerts_count", { n: data.total });
+    count.dataset.total = data.total;
+    pager.append(h("span", { class: "muted", id: "alerts-range", text: t("alerts_range", { a: from, b: to, n: data.total }) }));
+    if (offset > 0) pager.append(h("a", { class: "btn small", id: "alerts-prev", href: hashOf({ offset: Math.max(0, offset - ALERTS_PAGE) || "" }), text: t("prev_page") }));
+    if (to < data.total) pager.append(h("a", { class: "btn small", id: "alerts-next", href: hashOf({ offset: offset + ALERTS_PAGE }), text: t("next_page") }));
+  }
+
+  function render(changed) {
+    const rows = [];
+    if (!data.alerts.length) rows.push(h("tr", null, h("td", { colspan: 10, class: "empty", text: t("no_alerts") })));
+    for (const a of data.alerts) {
+      const tr = rowOf(a);
+      if (changed && changed.has(a.id)) tr.classList.add("flash");
+      rows.push(tr);
     }
-    renderRows(a.id);
+    clear(tbody).append(...rows);
+    tbody.dataset.draws = String(Number(tbody.dataset.draws || 0) + 1);
+    renderPager();
+    renderGroups();
+  }
+  render();
+
+  /* Live: changes are gathered; at most one redraw a second (one request
+   * for the page as it is now) and one notice for all of them. */
+  const pending = new Set();
+  let timer = null, lastDraw = 0, loading = false;
+  async function flush() {
+    timer = null;
+    if (loading) return schedule();
+    const changed = new Set(pending);
+    pending.clear();
+    const before = new Set(data.alerts.map((a) => a.id));
+    const total0 = data.total;
+    loading = true;
+    try {
+      data = await api("/api/alerts" + apiQuery());
+    } catch (e) {
+      return;
+    } finally {
+      loading = false;
+    }
+    if (S.page !== "alerts") return;
+    lastDraw = performance.now();
+    render(changed);
+    const fresh = data.alerts.filter((a) => changed.has(a.id) && !before.has(a.id)).length;
+    const grew = data.total - total0;
+    if (grew > 0 || fresh > 0) toast(t("alerts_new_n", { n: Math.max(grew, fresh), total: data.total }));
+    else if (changed.size) toast(t("alerts_changed_n", { n: changed.size }));
+  }
+  function schedule() {
+    if (timer) return;
+    timer = setTimeout(flush, Math.max(0, 1000 - (performance.now() - lastDraw)));
+  }
+  S.handlers.alert = (a) => {
+    pending.add(a.id);
+    schedule();
   };
+  S.handlers.resync = () => (pending.add(""), schedule());
+  S.cleanup = () => clearTimeout(timer);
 };
 
 /* One alert with its history (every state change, who and why). */
@@ -455,7 +643,11 @@ async function alertDialog(id) {
   add("rule", a.rule);
   add("col_case", a.case ? caseLink(a.case) : null);
   add("f_unit", a.unit);
-  add("col_detail", a.detail);
+  add("col_detail", alertDetail(a) || null);
+  add("officers", (a.officers || []).join("、") || null);
+  add("col_vehicle", (a.vehicles || []).join("、") || null);
+  add("col_when", a.activity ? activityWhen(a.activity) + " · " + typeName(a.activity.type) : null);
+  add("col_due", a.due_at_ms ? fmtTime(a.due_at_ms, true) : null);
   add("col_opened", fmtTime(a.opened_at, true));
   add("col_state", stateBadge(a.state));
   const hist = h(
@@ -515,7 +707,8 @@ function justifyDialog(a) {
 }
 
 /* Case timeline: lanes per device, bars per activity with coverage. */
-PAGES.case = async (main, arg) => {
+PAGES.case = async (main, arg, query) => {
+  const focus = query ? query.get("ref") : null;
   const input = h("input", { id: "case-input", value: arg, placeholder: t("case_pick") });
   main.append(
     pageHead(
@@ -567,7 +760,7 @@ PAGES.case = async (main, arg) => {
       h("div", { class: "panel-body case-head" }, kv("cause", tl.cause), kv("party", tl.party), kv("units", tl.units.join("、")), kv("devices_n", String(tl.devices.length)), kv("items", String(tl.items.length)), kv("window", fmtTime(tl.from) + " – " + fmtTime(tl.to)))
     )
   );
-  main.append(timelineChart(tl));
+  main.append(timelineChart(tl, focus));
   const player = h("div", { id: "player-slot" });
   main.append(player);
   if (tl.alerts.length) {
@@ -580,7 +773,7 @@ PAGES.case = async (main, arg) => {
           "table",
           { class: "data" },
           h("thead", null, h("tr", null, ["col_severity", "col_article", "col_message", "col_state", "col_opened"].map((k) => h("th", { text: t(k) })))),
-          h("tbody", null, tl.alerts.map((a) => h("tr", { "data-alert": a.id }, h("td", null, sevBadge(a.severity)), h("td", null, articleText(a.article)), h("td", null, h("a", { href: "#", onclick: (e) => (e.preventDefault(), alertDialog(a.id)), text: alertMessage(a) }), a.detail ? h("div", { class: "muted small-text", text: a.detail }) : null), h("td", null, stateBadge(a.state)), h("td", { class: "nowrap" }, fmtTime(a.opened_at)))))
+          h("tbody", null, tl.alerts.map((a) => h("tr", { "data-alert": a.id }, h("td", null, sevBadge(a.severity)), h("td", null, articleText(a.article)), h("td", null, h("a", { href: "#", onclick: (e) => (e.preventDefault(), alertDialog(a.id)), text: alertMessage(a) }), alertDetail(a) ? h("div", { class: "muted small-text alert-detail", text: alertDetail(a) }) : null), h("td", null, stateBadge(a.state)), h("td", { class: "nowrap" }, fmtTime(a.opened_at)))))
         )
       )
     );
@@ -589,12 +782,28 @@ PAGES.case = async (main, arg) => {
   for (const it of tl.items) {
     const cov = it.coverage;
     const covCell = cov
-      ? h("div", null, h("div", { class: "covbar", title: pct(cov.share) }, h("span", { style: { width: Math.round(cov.share * 100) + "%" } })), h("div", { class: "muted", text: `${pct(cov.share)} · ${t("longest_gap")} ${fmtDur(cov.longest_gap_ms)}` }))
+      ? h(
+          "div",
+          null,
+          h("div", { class: "covbar", title: pct(cov.share) }, h("span", { style: { width: Math.round(cov.share * 100) + "%" } })),
+          h("div", { class: "muted", text: `${pct(cov.share)} · ${t("longest_gap")} ${fmtDur(cov.longest_gap_ms)}` }),
+          cov.pending_ms ? h("div", { class: "badge warn cov-pending", text: t("cov_pending", { d: fmtDur(cov.pending_ms) }) }) : null
+        )
       : it.media_unsuitable
         ? h("span", { class: "badge grey", text: t("media_unsuitable") + ": " + it.media_unsuitable })
         : "";
     const kindKey = "kind_" + it.kind;
-    const playBtn = it.kind === "media" ? h("button", { class: "btn small play-btn", onclick: () => playMedia(player, it), text: t("play") }) : null;
+    /* Playback only for a clip the hub holds whole; one on its way shows
+     * its progress (the recording happened: it counts as coverage). */
+    const state = it.kind === "media" ? mediaState(it) : null;
+    const playBtn =
+      state === "held"
+        ? h("button", { class: "btn small play-btn", onclick: () => playMedia(player, it), text: t("play") })
+        : state === "uploading"
+          ? h("span", { class: "badge warn media-uploading", "data-pct": it.upload.pct, text: t("uploading_pct", { pct: it.upload.pct }) })
+          : state === "on-vehicle"
+            ? h("span", { class: "badge grey media-on-vehicle", text: t("on_vehicle") })
+            : null;
     tbody.append(
       h(
         "tr",
@@ -615,7 +824,23 @@ PAGES.case = async (main, arg) => {
       h("div", { class: "table-wrap" }, h("table", { class: "data", id: "timeline-table" }, h("thead", null, h("tr", null, ["time", "col_type", "officers", "col_device", "coverage", ""].map((k) => h("th", { text: k ? t(k) : "" })))), tbody))
     )
   );
+  /* Opened from an alert: its activity, in view and marked. */
+  if (focus) {
+    S.afterRender = () => {
+      const row = document.getElementById("row-" + focus.replace(/[^A-Za-z0-9]/g, "_"));
+      if (!row) return;
+      row.classList.add("focus", "flash");
+      if (row.scrollIntoView) row.scrollIntoView({ block: "center" });
+    };
+  }
 };
+
+/* A clip at the hub: "held" (playable), "uploading" (part of it has
+ * arrived), "on-vehicle" (announced, nothing arrived yet). */
+function mediaState(it) {
+  if (it.held !== false) return "held";
+  return it.upload && it.upload.received > 0 ? "uploading" : "on-vehicle";
+}
 
 /* Local calendar day (YYYY-MM-DD) of ms. */
 function dayOf(ms) {
@@ -629,10 +854,11 @@ const endOf = (it) => it.end_ms || it.time_ms;
 /* The case's activities as a Gantt chart, one day at a time: a lane per
  * activity (its window, and under it the covered and uncovered stretches),
  * a lane per recorder's media, one lane of documents and events. */
-function timelineChart(tl) {
+function timelineChart(tl, focus) {
   const days = [...new Set(tl.items.map((it) => dayOf(startOf(it))))].sort();
   const activityDays = days.filter((d) => tl.items.some((it) => it.activity && it.end_ms && dayOf(it.start_ms) === d));
-  let day = activityDays[0] || days[0];
+  const focused = focus ? tl.items.find((it) => it.ref === focus) : null;
+  let day = focused ? dayOf(startOf(focused)) : activityDays[0] || days[0];
   const chips = h("div", { class: "chips day-chips", id: "timeline-days" });
   const body = h("div", { class: "panel-body tl-wrap" });
   function draw() {
@@ -726,7 +952,10 @@ function ganttOf(items) {
         }
       } else if (lane.kind === "media") {
         const a = x(startOf(it)), b = x(endOf(it));
-        g.append(svg("rect", { class: "media", x: a, y: y + 10, width: Math.max(3, b - a), height: 18, rx: 3 }));
+        const state = mediaState(it);
+        g.append(svg("rect", { class: "media " + state, x: a, y: y + 10, width: Math.max(3, b - a), height: 18, rx: 3 }));
+        if (state === "uploading") g.append(svg("text", { class: "pct", x: a + 4, y: y + 23, text: t("uploading_pct", { pct: it.upload.pct }) }));
+        else if (state === "on-vehicle") g.append(svg("text", { class: "pct", x: a + 4, y: y + 23, text: t("on_vehicle") }));
       } else {
         const cx = x(it.time_ms), cy = y + 20;
         g.append(svg("path", { class: it.kind === "event" ? "evt" : "point", d: `M${cx} ${cy - 7} L${cx + 7} ${cy} L${cx} ${cy + 7} L${cx - 7} ${cy} Z` }));
@@ -1027,9 +1256,17 @@ PAGES.audit = async (main, arg, query) => {
     main.append(h("div", { class: "panel" }, h("div", { class: "empty", text: t("forbidden") })));
     return;
   }
-  const f = { kind: query.get("kind") || "", user: query.get("user") || "", action: query.get("action") || "", target: query.get("target") || "" };
-  const kindSel = selectOf("kind", [["", t("all")], ["audit", t("k_audit")], ["record", t("k_record")], ["alert", t("k_alert")], ["enrolment", t("k_enrolment")], ["integrity", t("k_integrity")]], f.kind);
-  const actions = ["login", "logout", "view_case", "play", "export_case", "justify_alert", "device_enrol", "device_revoke", "user_add", "user_change", "user_passwd"];
+  /* It opens on what people did and what happened to the evidence (views,
+   * plays, exports, logins, changes); the gap engine's alert bookkeeping is
+   * behind the kind filter (kind=alert, or all). */
+  const kindArg = query.get("kind");
+  const f = { kind: kindArg === null ? "actions" : kindArg === "all" ? "" : kindArg, user: query.get("user") || "", action: query.get("action") || "", target: query.get("target") || "" };
+  const kindSel = selectOf(
+    "kind",
+    [["actions", t("k_actions")], ["all", t("k_all")], ["audit", t("k_audit")], ["record", t("k_record")], ["enrolment", t("k_enrolment")], ["integrity", t("k_integrity")], ["deletion", t("k_deletion")], ["alert", t("k_alert")]],
+    f.kind || "all"
+  );
+  const actions = ["login", "logout", "view_case", "play", "export_case", "justify_alert", "device_enrol", "device_revoke", "user_add", "user_change", "user_passwd", "alert_open", "alert_resolved", "alert_justified"];
   const actSel = selectOf("action", [["", t("all")]].concat(actions.map((a) => [a, t("a_" + a)])), f.action);
   const userIn = h("input", { name: "user", value: f.user });
   const targetIn = h("input", { name: "target", value: f.target });
@@ -1066,15 +1303,17 @@ PAGES.audit = async (main, arg, query) => {
   );
   async function load(before) {
     const res = await api("/api/audit" + qs(Object.assign({ limit: 100, before }, f)));
+    const empty = tbody.querySelector("td.empty");
+    if (empty) empty.parentNode.remove();
     for (const e of res.entries) {
       const act = e.action ? t("a_" + e.action) : "";
       tbody.append(
         h(
           "tr",
-          { "data-seq": e.seq, "data-action": e.action },
+          { "data-seq": e.seq, "data-action": e.action, "data-kind": e.kind },
           h("td", { class: "right mono", title: e.entry_hash }, String(e.seq)),
           h("td", { class: "nowrap" }, fmtTime(e.time, true)),
-          h("td", null, h("span", { class: "badge outline", text: t("k_" + e.kind) })),
+          h("td", null, h("span", { class: "badge " + (e.kind === "alert" ? "grey" : "outline"), text: t("k_" + e.kind) })),
           h("td", null, e.user || "—"),
           h("td", null, act.startsWith("a_") ? e.action : act || "—"),
           h("td", { class: "mono" }, e.target || "—"),
@@ -1092,10 +1331,14 @@ PAGES.audit = async (main, arg, query) => {
 /* ---- shell ---- */
 
 async function route() {
+  const started = performance.now();
   const { page, arg, query } = routeParams();
   const main = document.getElementById("main");
   S.handlers = {};
   clearInterval(S.tick);
+  if (S.cleanup) S.cleanup();
+  S.cleanup = null;
+  S.afterRender = null;
   const name = PAGES[page] ? page : "sync";
   S.page = name;
   for (const a of document.querySelectorAll("#nav a")) a.classList.toggle("active", a.dataset.page === name);
@@ -1111,6 +1354,8 @@ async function route() {
   if (S.page === name) {
     clear(main).append(frag);
     main.dataset.page = name;
+    if (S.afterRender) S.afterRender();
+    main.dataset.renderMs = String(Math.round(performance.now() - started));
     main.dataset.ready = "1";
   }
 }

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Rule packs: `rules check` prints the default pack's 16 rules; a copy with
+# Rule packs: `rules check` prints the default pack's 17 rules; a copy with
 # changed numbers is accepted; a malformed pack is refused by `rules check`,
 # `evaluate` and `run` at start-up, naming the file, the line and the reason.
 set -euo pipefail
@@ -7,8 +7,8 @@ set -euo pipefail
 
 hub_init
 out=$("$HUB" rules check --state "$T/hub") || fail "rules check of the default pack failed"
-grep -q 'default.rules (built in): 16 rules (16 enabled) OK' <<<"$out" || fail "rules check: $out"
-[ "$("$HUB" rules check --state "$T/hub" --json | wc -l)" = 16 ] || fail "rules check --json"
+grep -q 'default.rules (built in): 17 rules (17 enabled) OK' <<<"$out" || fail "rules check: $out"
+[ "$("$HUB" rules check --state "$T/hub" --json | wc -l)" = 17 ] || fail "rules check --json"
 sed 's/^within: 15d$/within: 20d/' "$FT_SRC/hub/gaps/rulepack/default.rules" >"$T/office.rules"
 "$HUB" rules check "$T/office.rules" --state "$T/hub" --json | grep '"rule":"5"' |
   grepq '"within_s":1728000' || fail "the office pack's 20-day deadline"

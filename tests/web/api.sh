@@ -257,6 +257,18 @@ for want in '"user":"staff","action":"view_case","target":"NDG-2026-031"' \
   '"user":"staff","action":"login"' '"user":"cli:'; do
   grep -q "$want" <<<"$BODY" || fail "audit lacks $want"
 done
+# kind=actions (the page's default) leaves the gap engine's alert bookkeeping
+# out; kind=alert shows it, each row saying which alert became what.
+call sup GET "/api/audit?kind=actions&limit=500"
+expect 200 "audit of actions"
+grep -q '"action":"view_case"' <<<"$BODY" || fail "audit actions lack the case views"
+grep -q '"action":"justification","target":"a0000000000000a1"' <<<"$BODY" ||
+  fail "audit actions lack the justification record: ${BODY:0:400}"
+grep -q '"kind":"alert"' <<<"$BODY" && fail "audit actions show alert bookkeeping"
+call sup GET "/api/audit?kind=alert&limit=500"
+grep -q '"kind":"alert","user":"gap engine","action":"alert_open","target":"a0000000000000a1","detail":"rule ' <<<"$BODY" ||
+  fail "an alert row says nothing of its alert: ${BODY:0:400}"
+grep -q '"action":""' <<<"$BODY" && fail "an alert row without an action: ${BODY:0:400}"
 call sup GET "/api/audit?user=staff&action=view_case"
 [ "$(grep -o '"action":"view_case"' <<<"$BODY" | wc -l)" -ge 1 ] || fail "audit filter"
 grep -q '"action":"login"' <<<"$BODY" && fail "audit filter let other actions through"
@@ -321,7 +333,7 @@ call staff GET /metrics
 expect 200 "metrics with a session"
 grep -q '^fieldtrail_devices_online ' <<<"$BODY" || fail "metrics: devices online"
 grep -q '^fieldtrail_alerts_open{article="13"} ' <<<"$BODY" || fail "metrics: alerts by article"
-grep -q '^fieldtrail_backlog_entries_total ' <<<"$BODY" || fail "metrics: backlog"
+grep -q '^fieldtrail_backlog_entries_all ' <<<"$BODY" || fail "metrics: backlog"
 grep -q '^fieldtrail_synced_bytes_total ' <<<"$BODY" || fail "metrics: bytes synced"
 grep -q '^fieldtrail_dashboard_poll_seconds ' <<<"$BODY" || fail "metrics: poll time"
 # Rule evaluation time: a summary over the gap engine's passes, and the last one.

@@ -218,6 +218,16 @@ try {
   await page.click("#verify-chain");
   await page.waitForSelector("#chain-verdict .badge.ok");
   await shot(page, "11-audit");
+  // The audit page opens on what people did; the gap engine's alert
+  // bookkeeping is behind the kind filter.
+  await goto(page, "#/audit", "#audit-table");
+  const rowsDefault = await page.locator("#audit-table tbody tr[data-seq]").count();
+  const alertRows = await page.locator('#audit-table tbody tr[data-kind="alert"]').count();
+  if (rowsDefault < 3 || alertRows !== 0) throw new Error(`default audit view: ${rowsDefault} rows, ${alertRows} alert rows`);
+  await shot(page, "11b-audit-default");
+  await goto(page, "#/audit?kind=alert", "#audit-table");
+  const bookkeeping = await page.locator('#audit-table tbody tr[data-kind="alert"][data-action^="alert_"]').count();
+  if (bookkeeping < 1) throw new Error("the alert bookkeeping is not behind its filter");
 
   // ---- English ----
   step = "english";

@@ -7,6 +7,13 @@
  *                    MESSAGE_ZH MESSAGE_EN
  * The AlertEvent's fields hold the arguments' bytes as given; in its
  * detail_json text that is not valid UTF-8 is escaped, as the engine does.
+ *
+ *        ft_hubalert STATE --many N PREFIX REF [CASES]
+ * appends N open coverage alerts at once (500 per transaction), as the
+ * engine raises them: IDs PREFIX followed by hex digits to 16, every
+ * severity in turn, due times spread over the last 30 days, CASES cases
+ * named BULK-0000... (default 50), each concerning the record REF, with
+ * the structured detail of the coverage rule (docs/alerts.md).
  */
 #include "devlog.h"
 #include "fsutil.h"
@@ -19,8 +26,78 @@
 #include <stdlib.h>
 #include <string.h>
 
+static int many(devlog_t *log, long n, const char *prefix, const char *ref, long cases)
+{
+    static const char *const sev[] = {"low", "medium", "high", "critical"};
+    int64_t now = (int64_t)hlc_wall_ms();
+    int err = FT_OK;
+    for (long done = 0; err == FT_OK && done < n;) {
+        devlog_txn_t *t = NULL;
+        err = devlog_begin(log, &t);
+        for (long k = 0; err == FT_OK && k < 500 && done < n; k++, done++) {
+            char id[17], case_id[32];
+            snprintf(id, sizeof id, "%s%0*lx", prefix, (int)(16 - strlen(prefix)), done);
+            snprintf(case_id, sizeof case_id, "BULK-%04ld", done % (cases > 0 ? cases : 1));
+            int64_t due = now - (int64_t)(done % 720) * 3600000LL;
+            json_t *row = json_pack(
+                "{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:[s], s:s, s:s, s:I, s:{s:s, s:f, "
+                "s:i, s:I, s:I}}",
+                "id", id, "rule", "1", "kind", "coverage", "state", "open", "case", case_id,
+                "article", "13", "severity", sev[done % 4], "message_zh",
+                "现场检查（勘验）、抽样取证和听证应当同步进行音像记录", "message_en",
+                "site inspections, sampling and hearings must be recorded", "records", ref,
+                "detail", "site_inspection: media cover 40% of the activity (1 item linked)",
+                "detail_tpl", "coverage", "due_at_ms", (json_int_t)due, "detail_args", "type",
+                "site_inspection", "pct", 40.0, "linked", 1, "longest_ms", (json_int_t)1800000,
+                "window_ms", (json_int_t)3600000);
+            json_t *ev = json_pack("{s:s, s:s, s:I, s:s, s:o}", "alert_id", id, "state", "open",
+                                   "at_ms", (json_int_t)now, "why", "raised", "alert", row);
+            char *text = json_dumps(ev, JSON_COMPACT | JSON_SORT_KEYS);
+            Ft__AlertEvent ae = FT__ALERT_EVENT__INIT;
+            ae.alert_id = id;
+            ae.rule = "1";
+            ae.state = "open";
+            ae.case_id = case_id;
+            ae.detail_json = text;
+            Ft__Body body = FT__BODY__INIT;
+            body.kind_case = FT__BODY__KIND_ALERT;
+            body.alert = &ae;
+            err = text ? devlog_append(t, &body, NULL) : FT_ENOMEM;
+            free(text);
+            json_decref(ev);
+        }
+        if (err == FT_OK) {
+            err = devlog_commit(&t);
+        } else {
+            devlog_abort(&t);
+        }
+    }
+    return err;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc >= 6 && strcmp(argv[2], "--many") == 0) {
+        keys_t keys;
+        devlog_t *log = NULL;
+        char path[4096];
+        if (fsutil_join(path, sizeof path, argv[1], "hub.key") != FT_OK ||
+            keys_load(&keys, path) != FT_OK ||
+            fsutil_join(path, sizeof path, argv[1], "hublog") != FT_OK ||
+            devlog_open(path, &keys, NULL, &log) != FT_OK) {
+            fprintf(stderr, "ft_hubalert: cannot open the hub log in %s\n", argv[1]);
+            return 1;
+        }
+        int err = many(log, strtol(argv[3], NULL, 10), argv[4], argv[5],
+                       argc > 6 ? strtol(argv[6], NULL, 10) : 50);
+        devlog_destroy(&log);
+        keys_wipe(&keys);
+        if (err != FT_OK) {
+            fprintf(stderr, "ft_hubalert: cannot append: %s\n", ft_strerror(err));
+            return 1;
+        }
+        return 0;
+    }
     if (argc != 10) {
         fprintf(stderr, "usage: ft_hubalert STATE ALERT_ID RULE STATE_NAME CASE ARTICLE SEVERITY "
                         "MESSAGE_ZH MESSAGE_EN\n");

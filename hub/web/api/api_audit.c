@@ -2,8 +2,10 @@
  *
  *   GET /api/audit?kind=&user=&action=&target=&before=SEQ&limit=   (supervisor)
  *       entries of the hub log (audit events, justifications, alert state
- *       changes, enrolments, integrity events); audit entries carry who,
- *       what, target and when
+ *       changes, enrolments, integrity events, deletions); every entry says
+ *       who, what, target and when. kind=actions is what people did and what
+ *       happened to the evidence (everything but the gap engine's alert
+ *       bookkeeping, which is kind=alert): the page opens on it
  *   GET /api/audit/verify   (supervisor) re-verifies the hub log's chain and
  *       signatures (Art. 24(2)) and says how far it is intact
  *
@@ -13,6 +15,7 @@
 #include "bodyjson.h"
 #include "hlc.h"
 #include "logging.h"
+#include "record.h"
 #include "utf8.h"
 #include "web.h"
 
@@ -39,24 +42,63 @@ static int audit_one(void *ctx, uint64_t seq, const uint8_t *raw, size_t len)
     const Ft__Body *b = v.entry->body;
     const char *kind = b ? entry_body_kind(b) : "unknown";
     const char *user = "", *action = "", *target = "", *detail = "";
-    char summary[512] = "";
+    char summary[512] = "", act[64] = "", tgt[128] = "";
     if (b && b->kind_case == FT__BODY__KIND_AUDIT) {
         user = b->audit->user ? b->audit->user : "";
         action = b->audit->action ? b->audit->action : "";
         target = b->audit->target ? b->audit->target : "";
         detail = b->audit->detail ? b->audit->detail : "";
+    } else if (b && b->kind_case == FT__BODY__KIND_ALERT) {
+        /* the gap engine's bookkeeping: which alert became what */
+        user = "gap engine";
+        snprintf(act, sizeof act, "alert_%.40s", b->alert->state ? b->alert->state : "?");
+        action = act;
+        target = b->alert->alert_id ? b->alert->alert_id : "";
+        snprintf(summary, sizeof summary, "rule %s%s%s", b->alert->rule ? b->alert->rule : "?",
+                 b->alert->case_id && *b->alert->case_id ? ", case " : "",
+                 b->alert->case_id ? b->alert->case_id : "");
+        detail = summary;
     } else if (b) {
         body_summary(b, summary, sizeof summary);
         detail = summary;
         if (b->kind_case == FT__BODY__KIND_RECORD && b->record->n_officers > 0) {
             user = b->record->officers[0];
         }
-        if (b->kind_case == FT__BODY__KIND_ENROLMENT && b->enrolment->by) {
-            user = b->enrolment->by;
+        if (b->kind_case == FT__BODY__KIND_RECORD &&
+            b->record->type == FT__RECORD_TYPE__JUSTIFICATION) {
+            action = "justification";
+            const Ft__FieldValue *fa = record_field(b->record, "alert");
+            target =
+                fa && fa->value_case == FT__FIELD_VALUE__VALUE_TEXT && fa->text ? fa->text : "";
+        }
+        if (b->kind_case == FT__BODY__KIND_ENROLMENT) {
+            user = b->enrolment->by ? b->enrolment->by : "";
+            action = b->enrolment->revoked ? "enrolment_revoked" : "enrolment";
+            if (b->enrolment->device.len == DEVID_BYTES) {
+                devid_format(b->enrolment->device.data, tgt);
+                target = tgt;
+            }
+        }
+        if (b->kind_case == FT__BODY__KIND_INTEGRITY) {
+            user = "hub";
+            action = "integrity";
+            if (b->integrity->device.len == DEVID_BYTES) {
+                devid_format(b->integrity->device.data, tgt);
+                target = tgt;
+            }
+        }
+        if (b->kind_case == FT__BODY__KIND_DELETION) {
+            user = "retention";
+            action = "deletion";
+            if (b->deletion->file_id.len > 0 && b->deletion->file_id.len <= 32) {
+                hex_encode(b->deletion->file_id.data, b->deletion->file_id.len, tgt);
+                target = tgt;
+            }
         }
     }
-    bool ok = (!s->kind || strcmp(s->kind, kind) == 0) &&
-              (!s->user || strcmp(s->user, user) == 0) &&
+    bool kind_ok = !s->kind || strcmp(s->kind, kind) == 0 ||
+                   (strcmp(s->kind, "actions") == 0 && strcmp(kind, "alert") != 0);
+    bool ok = kind_ok && (!s->user || strcmp(s->user, user) == 0) &&
               (!s->action || strcmp(s->action, action) == 0) &&
               (!s->target || strstr(target, s->target) != NULL);
     int err = FT_OK;

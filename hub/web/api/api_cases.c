@@ -34,6 +34,7 @@
 
 #include <pthread.h>
 #include <sodium.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,8 +53,44 @@ static int span_cmp(const void *x, const void *y)
 
 /* Coverage of rec's window by the media linked to it among clips (those
  * linked to some activity of the case: coverage_case_clips). */
+/* Milliseconds of the union of spans sp[0..k) (sorted by start). */
+static int64_t union_ms(const span_t *sp, size_t k)
+{
+    int64_t total = 0, at = INT64_MIN;
+    for (size_t i = 0; i < k; i++) {
+        int64_t a = sp[i].a > at ? sp[i].a : at;
+        if (sp[i].b > a) {
+            total += sp[i].b - a;
+        }
+        at = sp[i].b > at ? sp[i].b : at;
+    }
+    return total;
+}
+
+/* The coverage of an activity as the timeline shows it. `pending_ms`: the
+ * part of the covered time that only clips the hub does not hold yet cover
+ * (recorded, announced by their signed manifests, still on the vehicle or
+ * on their way): coverage all the same, not yet playable. */
 static json_t *coverage_json(const cat_item_t *rec, const cat_item_t *const *clips, size_t n)
 {
+    int64_t held_ms = 0;
+    {
+        span_t *hs = calloc(n ? n : 1, sizeof *hs);
+        size_t hk = 0;
+        for (size_t i = 0; hs && i < n; i++) {
+            const cat_item_t *m = clips[i];
+            int64_t a = m->start_ms > rec->start_ms ? m->start_ms : rec->start_ms;
+            int64_t b = m->end_ms < rec->end_ms ? m->end_ms : rec->end_ms;
+            if (m->held && b > a && coverage_links(rec, m)) {
+                hs[hk++] = (span_t){a, b};
+            }
+        }
+        if (hs) {
+            qsort(hs, hk, sizeof *hs, span_cmp);
+            held_ms = union_ms(hs, hk);
+        }
+        free(hs);
+    }
     span_t *sp = calloc(n ? n : 1, sizeof *sp);
     json_t *linked = json_array();
     size_t k = 0;
@@ -95,8 +132,27 @@ static json_t *coverage_json(const cat_item_t *rec, const cat_item_t *const *cli
     free(sp);
     int64_t win = rec->end_ms - rec->start_ms;
     double share = win > 0 ? (double)covered / (double)win : (json_array_size(linked) ? 1.0 : 0.0);
-    return json_pack("{s:f, s:I, s:o, s:o}", "share", share, "longest_gap_ms", (json_int_t)longest,
-                     "media", linked, "gaps", gaps);
+    return json_pack("{s:f, s:I, s:o, s:o, s:I}", "share", share, "longest_gap_ms",
+                     (json_int_t)longest, "media", linked, "gaps", gaps, "pending_ms",
+                     (json_int_t)(covered > held_ms ? covered - held_ms : 0));
+}
+
+/* How much of a clip the hub has received so far (from its partial in the
+ * blob store): {received, size, pct}; pct stays below 100 until the hub
+ * holds the clip whole. */
+static json_t *upload_json(const web_shared_t *sh, const cat_item_t *it)
+{
+    uint8_t part[BLOB_PART_BYTES];
+    uint64_t got = 0;
+    if (sh->blobs && it->id && strlen(it->id) == 2 * BLOB_PART_BYTES &&
+        hex_decode(it->id, part, BLOB_PART_BYTES) == FT_OK &&
+        blobstore_partial_received(sh->blobs, part, &got) != FT_OK) {
+        got = 0;
+    }
+    got = it->media_size && got > it->media_size ? it->media_size : got;
+    double pct = it->media_size ? floor(1000.0 * (double)got / (double)it->media_size) / 10.0 : 0;
+    return json_pack("{s:I, s:I, s:f}", "received", (json_int_t)got, "size",
+                     (json_int_t)it->media_size, "pct", pct > 99.9 ? 99.9 : pct);
 }
 
 /* Where an item sits on a timeline: its window's start, else its time. */
@@ -209,6 +265,12 @@ static void timeline(web_req_t *r)
         }
         if (it->kind == CAT_RECORD && it->activity && it->end_ms > it->start_ms) {
             json_object_set_new(o, "coverage", coverage_json(it, clips, n_clips));
+        }
+        if (it->kind == CAT_MEDIA) {
+            json_object_set_new(o, "held", json_boolean(it->held));
+            if (!it->held) {
+                json_object_set_new(o, "upload", upload_json(r->sh, it));
+            }
         }
         if (it->kind == CAT_RECORD && !*cause && it->cause[0]) {
             cause = it->cause;

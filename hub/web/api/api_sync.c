@@ -12,9 +12,13 @@
  *
  * The module's poll (on the server's watcher thread, after the server has
  * brought the catalog and the alert view up to date): every SYNC_EVERY
- * polls, transfer rates from the bytes each device's entries and media add,
- * and the sync rows, published as a "sync" event when one changes. Its
- * state (rates, the rows last published) is the module's own.
+ * polls, the progress of every upload (the bytes of each announced clip the
+ * hub has received so far, from its partial in the blob store), transfer
+ * rates over the last minute from the bytes each device's entries, held
+ * media and uploads add, and the sync rows, published as a "sync" event
+ * when one changes (rows hold times, never ages, so an idle row does not
+ * change). Its state (rates, uploads, the rows last published) is the
+ * module's own.
  *
  * What a row flags as a problem of the clock or a recorder is judged by the
  * rule pack the hub runs (rule_clock_off, rule_battery_low,
@@ -41,9 +45,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define ONLINE_MS 30000 /* seen this recently = online (pings land every 10 s) */
-#define SYNC_EVERY 4    /* sync rows and rates every 4th poll (1 s) */
-#define RATE_WINDOW 10  /* samples in the rate window (10 s at one a second) */
+#define ONLINE_MS 30000  /* seen this recently = online (pings land every 10 s) */
+#define SYNC_EVERY 4     /* sync rows and rates every 4th poll (1 s) */
+#define RATE_WINDOW 61   /* samples in the rate window (the last minute at one a second) */
+#define UPLOADS_SHOWN 10 /* uploads listed per device (the slowest to finish last) */
 #define ERROR_RECENT_MS (24 * 3600 * 1000LL)
 
 /* Bytes held per device over the last RATE_WINDOW polls. */
@@ -55,11 +60,27 @@ typedef struct {
     double bps; /* bytes per second over the window */
 } rate_t;
 
+/* One clip being uploaded: announced by a manifest, not held yet. */
+typedef struct {
+    char media[40];               /* media ID (hex of its file ID) */
+    char device[DEVID_TEXT_SIZE]; /* its recorder's edge */
+    char name[64];                /* its file name */
+    uint64_t size;                /* plaintext size */
+    uint64_t received;            /* bytes at the hub so far */
+    int64_t t[RATE_WINDOW];
+    uint64_t bytes[RATE_WINDOW];
+    size_t n, head;
+    double bps;
+    bool seen; /* still announced and not held at the last poll */
+} upload_t;
+
 /* The module's state. */
 typedef struct {
-    pthread_mutex_t lock; /* guards rates (the watcher writes, requests read) */
+    pthread_mutex_t lock; /* guards rates and uploads (the watcher writes, requests read) */
     rate_t *rates;
     size_t n_rates, cap_rates;
+    upload_t *uploads;
+    size_t n_uploads, cap_uploads;
     json_t *rows;   /* device -> last published row text (watcher only) */
     uint64_t polls; /* watcher only */
 } sync_t;
@@ -86,6 +107,7 @@ static void sync_fini(void *state)
     pthread_mutex_destroy(&p->lock);
     json_decref(p->rows);
     free(p->rates);
+    free(p->uploads);
     free(p);
 }
 
@@ -102,6 +124,66 @@ static double rate_of(sync_t *p, const char *device)
     return bps;
 }
 
+/* Adds a sample to a window of (time, bytes); the rate over the window. */
+static double window_add(int64_t *t, uint64_t *bytes, size_t *n, size_t *head, int64_t now,
+                         uint64_t b)
+{
+    size_t slot = (*head + *n) % RATE_WINDOW;
+    if (*n == RATE_WINDOW) {
+        *head = (*head + 1) % RATE_WINDOW;
+    } else {
+        (*n)++;
+    }
+    t[slot] = now;
+    bytes[slot] = b;
+    int64_t dt = now - t[*head];
+    return dt > 0 && b >= bytes[*head] ? (double)(b - bytes[*head]) * 1000.0 / (double)dt : 0;
+}
+
+/* Uploads of a device, most advanced first, at most UPLOADS_SHOWN, and
+ * the bytes received of all of them (*received). Under p->lock. */
+static int upload_cmp(const void *a, const void *b)
+{
+    const upload_t *x = *(upload_t *const *)a, *y = *(upload_t *const *)b;
+    double fx = x->size ? (double)x->received / (double)x->size : 0;
+    double fy = y->size ? (double)y->received / (double)y->size : 0;
+    return fx > fy ? -1 : fx < fy ? 1 : strcmp(x->media, y->media);
+}
+
+static json_t *uploads_json(sync_t *p, const char *device, uint64_t *received)
+{
+    json_t *arr = json_array();
+    *received = 0;
+    pthread_mutex_lock(&p->lock);
+    upload_t **mine = calloc(p->n_uploads ? p->n_uploads : 1, sizeof *mine);
+    size_t n = 0;
+    for (size_t i = 0; mine && i < p->n_uploads; i++) {
+        if (strcmp(p->uploads[i].device, device) == 0 && p->uploads[i].received > 0) {
+            mine[n++] = &p->uploads[i];
+            *received += p->uploads[i].received;
+        }
+    }
+    if (mine) {
+        qsort(mine, n, sizeof *mine, upload_cmp);
+    }
+    for (size_t i = 0; i < n && i < UPLOADS_SHOWN; i++) {
+        const upload_t *u = mine[i];
+        double pct = u->size ? floor(1000.0 * (double)u->received / (double)u->size) / 10.0 : 0;
+        json_t *o = json_pack("{s:s, s:o, s:I, s:I, s:f, s:f}", "media", u->media, "name",
+                              utf8_json_string(u->name), "size", (json_int_t)u->size, "received",
+                              (json_int_t)u->received, "pct", pct > 99.9 ? 99.9 : pct, "rate_bps",
+                              round(u->bps));
+        uint64_t left = u->size > u->received ? u->size - u->received : 0;
+        json_object_set_new(o, "eta_s",
+                            u->bps >= 1 ? json_integer((json_int_t)ceil((double)left / u->bps))
+                                        : json_null());
+        json_array_append_new(arr, o);
+    }
+    free(mine);
+    pthread_mutex_unlock(&p->lock);
+    return arr;
+}
+
 /* ---- one device's sync row ---- */
 
 typedef struct {
@@ -113,6 +195,7 @@ typedef struct {
     bool keys;               /* include public keys (devices listing) */
     const rule_t *readiness; /* the pack's readiness rule, or NULL */
     const rule_t *clock;     /* the pack's clock rule, or NULL */
+    const rule_t *silence;   /* the pack's silence rule, or NULL */
 } rows_t;
 
 static int sum_head(void *ctx, uint64_t epoch, const store_head_t *h)
@@ -189,6 +272,17 @@ static int row_one(void *ctx, const store_device_t *d)
     json_object_set_new(o, "last_seen_ms", json_integer(st.last_seen_ms));
     json_object_set_new(o, "enrolled_at", web_time(d->enrolled_ms));
     json_object_set_new(o, "revoked_at", web_time(d->revoked_ms));
+    /* Times, not ages: the page counts from them (docs/api.md "Sync"). */
+    json_object_set_new(o, "synced_at", web_time(st.synced_ms));
+    json_object_set_new(o, "synced_ms", json_integer(st.synced_ms));
+    json_object_set_new(o, "report_at", web_time(st.edge_report_ms));
+    json_object_set_new(o, "report_ms", json_integer(st.edge_report_ms));
+    if (rw->silence) {
+        json_object_set_new(o, "silent_limit_ms", json_integer(rw->silence->max_silence_ms));
+    }
+    if (!d->revoked && rule_silent(rw->silence, st.last_seen_ms, d->enrolled_ms, rw->now)) {
+        json_array_append_new(problems, json_string("silent"));
+    }
     if (st.edge_epoch) {
         uint64_t backlog = st.edge_head_seq > cur.seq ? st.edge_head_seq - cur.seq : 0;
         json_object_set_new(o, "backlog", json_integer((json_int_t)backlog));
@@ -211,7 +305,25 @@ static int row_one(void *ctx, const store_device_t *d)
     json_object_set_new(o, "media_bytes_held",
                         json_integer(cd ? (json_int_t)cd->media_held_bytes : 0));
     json_t *recs = recorders_json(cd, rw->readiness, problems);
+    /* Clips announced and not held: waiting on the vehicle, or on their way. */
+    uint64_t waiting_n = 0;
+    if (cd && media_pending > 0) {
+        size_t n_items = 0;
+        const cat_item_t *items = catalog_items(rw->sh->catalog, &n_items);
+        for (size_t i = 0; i < n_items; i++) {
+            waiting_n += items[i].kind == CAT_MEDIA && !items[i].held &&
+                         cat_item_counts(&items[i]) && strcmp(items[i].device, id) == 0;
+        }
+    }
     catalog_done(rw->sh->catalog);
+    uint64_t uploading = 0;
+    json_t *uploads = uploads_json(rw->p, id, &uploading);
+    json_object_set_new(
+        o, "media_waiting",
+        json_pack("{s:I, s:I, s:I}", "files", (json_int_t)waiting_n, "bytes",
+                  (json_int_t)media_pending, "received",
+                  (json_int_t)(uploading < media_pending ? uploading : media_pending)));
+    json_object_set_new(o, "uploads", uploads);
     /* Bytes the hub still lacks: media it knows of from manifests and does
      * not hold yet (a log backlog's size is unknown until it arrives). */
     json_object_set_new(o, "backlog_bytes", json_integer((json_int_t)media_pending));
@@ -277,7 +389,8 @@ static json_t *sync_rows(const web_shared_t *sh, sync_t *p, bool keys)
                  .now = (int64_t)hlc_wall_ms(),
                  .keys = keys,
                  .readiness = sh->pack ? rules_find_kind(sh->pack, RULE_READINESS) : NULL,
-                 .clock = sh->pack ? rules_find_kind(sh->pack, RULE_CLOCK) : NULL};
+                 .clock = sh->pack ? rules_find_kind(sh->pack, RULE_CLOCK) : NULL,
+                 .silence = sh->pack ? rules_find_kind(sh->pack, RULE_SILENCE) : NULL};
     int err = store_begin(sh->hub->store, false, &t);
     if (err == FT_OK) {
         rw.t = t;
@@ -514,6 +627,72 @@ static void get_events(web_req_t *r)
 
 /* ---- the poll ---- */
 
+/* The bytes each announced, not yet held clip has at the hub (from its
+ * partial in the blob store), sampled once a second. Under no lock but the
+ * catalog's: the uploads' table is swapped in under p->lock. */
+static void update_uploads(const web_shared_t *sh, sync_t *p, int64_t now)
+{
+    if (!sh->blobs) {
+        return;
+    }
+    catalog_read(sh->catalog);
+    size_t n_items = 0;
+    const cat_item_t *items = catalog_items(sh->catalog, &n_items);
+    pthread_mutex_lock(&p->lock);
+    for (size_t i = 0; i < p->n_uploads; i++) {
+        p->uploads[i].seen = false;
+    }
+    for (size_t i = 0; i < n_items; i++) {
+        const cat_item_t *it = &items[i];
+        uint8_t part[BLOB_PART_BYTES];
+        if (it->kind != CAT_MEDIA || it->held || !cat_item_counts(it) || !it->id ||
+            strlen(it->id) != 2 * BLOB_PART_BYTES ||
+            hex_decode(it->id, part, BLOB_PART_BYTES) != FT_OK) {
+            continue;
+        }
+        uint64_t got = 0;
+        if (blobstore_partial_received(sh->blobs, part, &got) != FT_OK) {
+            got = 0; /* not started: still wholly on the vehicle */
+        }
+        upload_t *u = NULL;
+        for (size_t k = 0; k < p->n_uploads && !u; k++) {
+            u = strcmp(p->uploads[k].media, it->id) == 0 ? &p->uploads[k] : NULL;
+        }
+        if (!u) {
+            if (p->n_uploads == p->cap_uploads) {
+                size_t cap = p->cap_uploads ? 2 * p->cap_uploads : 16;
+                upload_t *nv = realloc(p->uploads, cap * sizeof *nv);
+                if (!nv) {
+                    break;
+                }
+                p->uploads = nv;
+                p->cap_uploads = cap;
+            }
+            u = &p->uploads[p->n_uploads++];
+            memset(u, 0, sizeof *u);
+            snprintf(u->media, sizeof u->media, "%s", it->id);
+            snprintf(u->device, sizeof u->device, "%s", it->device);
+            const char *name = json_string_value(json_object_get(it->body, "file_name"));
+            utf8_copy(u->name, sizeof u->name, name ? name : "");
+        }
+        u->size = it->media_size;
+        u->received = it->media_size && got > it->media_size ? it->media_size : got;
+        u->bps = window_add(u->t, u->bytes, &u->n, &u->head, now, u->received);
+        u->seen = true;
+    }
+    size_t kept = 0; /* held now, or gone: forgotten */
+    for (size_t i = 0; i < p->n_uploads; i++) {
+        if (p->uploads[i].seen) {
+            p->uploads[kept++] = p->uploads[i];
+        }
+    }
+    p->n_uploads = kept;
+    pthread_mutex_unlock(&p->lock);
+    catalog_done(sh->catalog);
+}
+
+/* Each device's transfer rate over the last minute: the bytes of its
+ * entries, its held media and its uploads so far. */
 static void update_rates(const web_shared_t *sh, sync_t *p, int64_t now)
 {
     catalog_read(sh->catalog);
@@ -521,17 +700,11 @@ static void update_rates(const web_shared_t *sh, sync_t *p, int64_t now)
     for (size_t i = 0; i < p->n_rates; i++) {
         rate_t *rt = &p->rates[i];
         const cat_device_t *cd = catalog_device(sh->catalog, rt->device);
-        size_t slot = (rt->head + rt->n) % RATE_WINDOW;
-        if (rt->n == RATE_WINDOW) {
-            rt->head = (rt->head + 1) % RATE_WINDOW;
-        } else {
-            rt->n++;
+        uint64_t b = cd ? cd->bytes + cd->media_held_bytes : 0;
+        for (size_t k = 0; k < p->n_uploads; k++) {
+            b += strcmp(p->uploads[k].device, rt->device) == 0 ? p->uploads[k].received : 0;
         }
-        rt->t[slot] = now;
-        rt->bytes[slot] = cd ? cd->bytes + cd->media_held_bytes : 0;
-        size_t first = rt->head;
-        int64_t dt = now - rt->t[first];
-        rt->bps = dt > 0 ? (double)(rt->bytes[slot] - rt->bytes[first]) * 1000.0 / (double)dt : 0;
+        rt->bps = window_add(rt->t, rt->bytes, &rt->n, &rt->head, now, b);
     }
     pthread_mutex_unlock(&p->lock);
     catalog_done(sh->catalog);
@@ -609,6 +782,7 @@ static void sync_poll(void *state, const web_shared_t *sh)
     }
     store_abort(&t);
     if (p->polls % SYNC_EVERY == 0) {
+        update_uploads(sh, p, now);
         update_rates(sh, p, now);
         publish_sync(sh, p);
     }
@@ -722,9 +896,10 @@ static void metrics(web_req_t *r)
         bprintf(&b, "\"} %lld\n", (long long)json_integer_value(json_object_get(row, "backlog")));
     }
     bprintf(&b,
-            "# HELP fieldtrail_backlog_entries_total Sum over devices.\n"
-            "# TYPE fieldtrail_backlog_entries_total gauge\n"
-            "fieldtrail_backlog_entries_total %lld\n",
+            "# HELP fieldtrail_backlog_entries_all Log entries edges reported and the hub does "
+            "not hold yet, over all devices.\n"
+            "# TYPE fieldtrail_backlog_entries_all gauge\n"
+            "fieldtrail_backlog_entries_all %lld\n",
             backlog);
     bprintf(&b,
             "# HELP fieldtrail_synced_bytes_total Bytes the hub holds from edges (signed log "
@@ -732,15 +907,15 @@ static void metrics(web_req_t *r)
             "fieldtrail_synced_bytes_total %lld\n",
             bytes);
     bprintf(&b,
-            "# HELP fieldtrail_backlog_bytes_total Media bytes announced by manifests that the "
-            "hub does not hold yet.\n# TYPE fieldtrail_backlog_bytes_total gauge\n"
-            "fieldtrail_backlog_bytes_total %lld\n",
+            "# HELP fieldtrail_backlog_media_bytes Media bytes announced by manifests that the "
+            "hub does not hold yet.\n# TYPE fieldtrail_backlog_media_bytes gauge\n"
+            "fieldtrail_backlog_media_bytes %lld\n",
             backlog_bytes);
-    bprintf(&b, "# HELP fieldtrail_device_synced_bytes Bytes of signed entries held per "
-                "device.\n# TYPE fieldtrail_device_synced_bytes counter\n");
+    bprintf(&b, "# HELP fieldtrail_device_synced_bytes_total Bytes held per device (signed "
+                "entries and media).\n# TYPE fieldtrail_device_synced_bytes_total counter\n");
     json_array_foreach(rows, i, row)
     {
-        bprintf(&b, "fieldtrail_device_synced_bytes{device=\"");
+        bprintf(&b, "fieldtrail_device_synced_bytes_total{device=\"");
         label(&b, json_string_value(json_object_get(row, "device_id")));
         bprintf(&b, "\"} %lld\n", (long long)json_integer_value(json_object_get(row, "bytes")));
     }
@@ -773,6 +948,7 @@ static void metrics(web_req_t *r)
             "# HELP fieldtrail_dashboard_poll_seconds Duration of the dashboard's last refresh "
             "(catalog, sync rows, hub log).\n# TYPE fieldtrail_dashboard_poll_seconds gauge\n"
             "fieldtrail_dashboard_poll_seconds %.6f\n"
+            "# HELP fieldtrail_dashboard_polls_total The dashboard's refreshes so far.\n"
             "# TYPE fieldtrail_dashboard_polls_total counter\nfieldtrail_dashboard_polls_total "
             "%llu\n",
             ws.poll_ms / 1000.0, ws.polls);
