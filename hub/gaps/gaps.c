@@ -111,10 +111,15 @@ static int span_cmp(const void *x, const void *y)
     return (p->a > q->a) - (p->a < q->a);
 }
 
-size_t gaps_coverage(const gap_record_t *r, const gap_media_t *media, size_t n_media,
-                     double *covered, int64_t *longest_gap_ms)
+/* The sweep over r's window that gaps_coverage and gaps_uncovered share:
+ * the linked items, the share covered, the longest uncovered stretch, and
+ * (when out is not NULL) the uncovered stretches, at most max of them
+ * written, *n_out how many there are. */
+static size_t sweep(const gap_record_t *r, const gap_media_t *media, size_t n_media,
+                    double *covered, int64_t *longest_gap_ms, gap_span_t *out, size_t max,
+                    size_t *n_out)
 {
-    size_t linked = 0;
+    size_t linked = 0, holes = 0;
     span_t *spans = malloc((n_media ? n_media : 1) * sizeof *spans);
     size_t n = 0;
     for (size_t i = 0; i < n_media; i++) {
@@ -135,6 +140,9 @@ size_t gaps_coverage(const gap_record_t *r, const gap_media_t *media, size_t n_m
         *covered = n > 0 ? 1.0 : 0.0;
         *longest_gap_ms = 0;
         free(spans);
+        if (n_out) {
+            *n_out = 0;
+        }
         return linked;
     }
     if (n > 1) {
@@ -144,6 +152,10 @@ size_t gaps_coverage(const gap_record_t *r, const gap_media_t *media, size_t n_m
     for (size_t i = 0; i < n; i++) {
         if (spans[i].a > cursor) {
             longest = spans[i].a - cursor > longest ? spans[i].a - cursor : longest;
+            if (out && holes < max) {
+                out[holes] = (gap_span_t){cursor, spans[i].a};
+            }
+            holes++;
             cursor = spans[i].a;
         }
         if (spans[i].b > cursor) {
@@ -153,11 +165,34 @@ size_t gaps_coverage(const gap_record_t *r, const gap_media_t *media, size_t n_m
     }
     if (r->end_ms > cursor) {
         longest = r->end_ms - cursor > longest ? r->end_ms - cursor : longest;
+        if (out && holes < max) {
+            out[holes] = (gap_span_t){cursor, r->end_ms};
+        }
+        holes++;
     }
     free(spans);
     *covered = (double)total / (double)window;
     *longest_gap_ms = longest;
+    if (n_out) {
+        *n_out = holes;
+    }
     return linked;
+}
+
+size_t gaps_coverage(const gap_record_t *r, const gap_media_t *media, size_t n_media,
+                     double *covered, int64_t *longest_gap_ms)
+{
+    return sweep(r, media, n_media, covered, longest_gap_ms, NULL, 0, NULL);
+}
+
+size_t gaps_uncovered(const gap_record_t *r, const gap_media_t *media, size_t n_media,
+                      gap_span_t *out, size_t max)
+{
+    double covered = 0;
+    int64_t longest = 0;
+    size_t holes = 0;
+    sweep(r, media, n_media, &covered, &longest, out, max, &holes);
+    return holes;
 }
 
 /* True if record i is replaced by a later amendment in the case. */
@@ -414,6 +449,33 @@ int gaps_eval_case(const rulepack_t *pack, const gap_case_t *c, int64_t now_ms, 
         }
     }
     return FT_OK;
+}
+
+size_t gaps_pending(const rulepack_t *pack, const gap_case_t *c, int64_t now_ms, gap_pending_t *out,
+                    size_t max)
+{
+    size_t n = 0;
+    for (size_t ri = 0; ri < pack->n; ri++) {
+        const rule_t *rule = &pack->rules[ri];
+        if (!rule->enabled || rule->kind != RULE_FOLLOWED_BY) {
+            continue;
+        }
+        for (size_t i = 0; i < c->n_records; i++) {
+            const gap_record_t *r = &c->records[i];
+            if (!type_set_has(&rule->applies_to, r->rec->type) || superseded(c, i)) {
+                continue;
+            }
+            int64_t deadline = r->time_ms + rule->within_ms;
+            if (now_ms > deadline || has_record(c, &rule->needs, r->time_ms, INT64_MAX)) {
+                continue; /* overdue (an alert) or done */
+            }
+            if (out && n < max) {
+                out[n] = (gap_pending_t){rule, r, deadline};
+            }
+            n++;
+        }
+    }
+    return n;
 }
 
 int64_t gaps_next_deadline(const rulepack_t *pack, const gap_case_t *c, int64_t now_ms)

@@ -408,6 +408,47 @@ static void alert_ids_are_stable_across_evaluations(void **state)
     gap_alerts_free(&b);
 }
 
+/* The uncovered stretches come from the coverage sweep: the two-minute hole
+ * and nothing else, and none for a covered window. */
+static void uncovered_stretches_are_the_holes_coverage_measures(void **state)
+{
+    hist_t *h = *state;
+    add(h, HEARING "}");
+    add_media(h, "m1", "ZF-1", T0 - MIN, T0 + 30 * MIN);
+    add_media(h, "m2", "ZF-1", T0 + 32 * MIN, T0 + 50 * MIN);
+    gap_span_t s[4];
+    assert_int_equal(gaps_uncovered(&h->recs[0], h->media, h->n_media, s, 4), 2);
+    assert_int_equal(s[0].a_ms, T0 + 30 * MIN);
+    assert_int_equal(s[0].b_ms, T0 + 32 * MIN);
+    assert_int_equal(s[1].a_ms, T0 + 50 * MIN);
+    assert_int_equal(s[1].b_ms, T0 + 60 * MIN);
+    assert_int_equal(gaps_uncovered(&h->recs[0], h->media, h->n_media, s, 1), 2);
+    add_media(h, "m3", "ZF-1", T0 + 29 * MIN, T0 + 61 * MIN);
+    assert_int_equal(gaps_uncovered(&h->recs[0], h->media, h->n_media, s, 4), 0);
+    assert_int_equal(gaps_uncovered(&h->recs[0], h->media, 0, s, 4), 1);
+    assert_int_equal(s[0].a_ms, T0);
+    assert_int_equal(s[0].b_ms, T0 + 60 * MIN);
+}
+
+/* A followed_by duty is pending until its deadline, then an alert; a
+ * record that meets it ends it. */
+static void pending_duties_until_due_then_alerts(void **state)
+{
+    hist_t *h = *state;
+    add(h, COMPLAINT);
+    gap_case_t c = {.case_id = "C1", .records = h->recs, .n_records = h->n};
+    gap_pending_t p[4];
+    assert_int_equal(gaps_pending(h->pack, &c, T0 + DAY, p, 4), 1);
+    assert_string_equal(p[0].rule->id, "5");
+    assert_int_equal(p[0].due_ms, T0 + 15 * DAY);
+    assert_ptr_equal(p[0].subject, &h->recs[0]);
+    assert_int_equal(gaps_pending(h->pack, &c, T0 + 15 * DAY + 1, p, 4), 0); /* overdue */
+    add(h, "{\"type\":\"complaint_decision\",\"case\":\"C1\",\"time\":"
+           "\"2026-03-03T09:00:00+08:00\",\"fields\":{\"accepted\":true,\"reason\":\"r\"}}");
+    c.n_records = h->n;
+    assert_int_equal(gaps_pending(h->pack, &c, T0 + DAY, p, 4), 0);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -431,6 +472,8 @@ int main(void)
         T(unlinked_media_after_24_hours_raises_rule_14),
         T(clock_offset_over_120_seconds_raises_rule_16),
         T(alert_ids_are_stable_across_evaluations),
+        T(uncovered_stretches_are_the_holes_coverage_measures),
+        T(pending_duties_until_due_then_alerts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
