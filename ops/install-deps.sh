@@ -11,7 +11,7 @@ packages=(
   libcmocka-dev libinih-dev clang-format
   clang libclang-rt-14-dev iproute2 nftables faketime valgrind
   xorriso
-  curl openssl chromium fonts-wqy-zenhei
+  curl openssl chromium fonts-wqy-zenhei ffmpeg
 )
 
 missing=()

@@ -345,10 +345,14 @@ function clipRow(c) {
 
 function clipTable(clips) {
   return h(
+    "div",
+    { class: "table-wrap" },
+    h(
     "table",
     { class: "table clips" },
     h("thead", null, h("tr", null, h("th", null, t("time")), h("th", null, t("recorder")), h("th", null, t("holder")), h("th", null, t("case")), h("th", null, ""), h("th", null, ""))),
     h("tbody", null, clips.map(clipRow))
+    )
   );
 }
 
@@ -447,7 +451,7 @@ function activityItem(r) {
       `${fmtTime(r.start_ms)}–${fmtClock(r.end_ms)}`,
       r.case ? h("a", { class: "case-link", href: `#/case/${encodeURIComponent(r.case)}` }, r.case) : null,
       r.amended_by ? h("span", { class: "badge" }, t("amended_by", { id: r.amended_by })) : null,
-      missingBadges(r),
+      r.amended_by ? null : missingBadges(r),
       (rec.officers || []).length ? h("span", { class: "muted" }, " · " + rec.officers.join("、")) : null
     ),
     r.amended_by ? null : coverageBar(r)
@@ -488,10 +492,14 @@ async function pageToday(main, live) {
         { class: "card wide", id: "recorders-card" },
         h("h2", null, t("recorders")),
         h(
-          "table",
-          { class: "table", id: "recorders" },
-          h("thead", null, h("tr", null, [t("recorder"), t("holder"), t("since"), t("battery"), t("free_space"), t("verdict"), ""].map((x) => h("th", null, x)))),
-          recBody
+          "div",
+          { class: "table-wrap" },
+          h(
+            "table",
+            { class: "table", id: "recorders" },
+            h("thead", null, h("tr", null, [t("recorder"), t("holder"), t("since"), t("battery"), t("free_space"), t("verdict"), ""].map((x) => h("th", null, x)))),
+            recBody
+          )
         ),
         h("p", { id: "recorders-none", class: "muted", hidden: true }, t("recorders_none")),
         h("h3", null, t("checkout_title")),
@@ -825,7 +833,7 @@ async function pageForm(main, type, query, amendId) {
     form.dataset.id = ""; /* the next save is another record */
     const out = clear(form.querySelector("#form-result"));
     out.hidden = false;
-    out.appendChild(h("p", { class: "ok", id: "form-saved" }, res.outcome === "stored" ? t("saved", { seq: res.seq }) : t("duplicate", { seq: res.seq })));
+    out.appendChild(h("p", { class: "ok", id: "form-saved", "data-id": res.id, "data-seq": res.seq }, res.outcome === "stored" ? t("saved", { seq: res.seq }) : t("duplicate", { seq: res.seq })));
     if (res.alerts.length) {
       out.appendChild(h("h3", null, t("after_save")));
       out.appendChild(h("ul", { class: "alerts", id: "form-alerts" }, res.alerts.map((a) => alertItem(a, res.case))));
