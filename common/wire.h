@@ -39,6 +39,8 @@
  * zero byte, which ZeroMQ reserves); the hub checks it against the ZAP
  * User-Id so that a reconnect hands the device's session over. */
 #define WIRE_ROUTING_ID_BYTES (2 + DEVID_BYTES)
+/* Largest rule pack a Welcome carries. */
+#define WIRE_MAX_RULE_PACK ((size_t)256 << 10)
 
 typedef enum {
     WIRE_NONE = 0,
@@ -62,13 +64,17 @@ typedef struct {
 
 /* Hub -> edge: what the hub holds; resume at have_seq + 1. */
 typedef struct {
-    uint64_t epoch;                      /* echoes the Hello's epoch */
-    uint64_t have_seq;                   /* highest seq held (dense from 1) */
-    uint8_t have_hash[ENTRY_HASH_BYTES]; /* its entry hash */
-    int64_t hub_wall_ms;                 /* hub clock when answering */
-    uint8_t hub_sign_pk[32];             /* verifies receipts */
-    uint32_t max_batch_entries;          /* hub's limit per Batch */
-    uint32_t max_batch_bytes;            /* hub's limit on a Batch's entry bytes */
+    uint64_t epoch;                        /* echoes the Hello's epoch */
+    uint64_t have_seq;                     /* highest seq held (dense from 1) */
+    uint8_t have_hash[ENTRY_HASH_BYTES];   /* its entry hash */
+    int64_t hub_wall_ms;                   /* hub clock when answering */
+    uint8_t hub_sign_pk[32];               /* verifies receipts */
+    uint32_t max_batch_entries;            /* hub's limit per Batch */
+    uint32_t max_batch_bytes;              /* hub's limit on a Batch's entry bytes */
+    const uint8_t *rule_pack;              /* the hub's rule pack text, or NULL (borrowed; on
+                                              decode valid until wire_msg_free) */
+    size_t rule_pack_len;                  /* at most WIRE_MAX_RULE_PACK */
+    uint8_t rule_pack_sig[WIRE_SIG_BYTES]; /* wire_pack_sign of it */
 } wire_welcome_t;
 
 /* One raw SignedEntry inside a Batch (borrowed). */
@@ -126,6 +132,15 @@ typedef struct {
     } u;
     void *priv; /* decoder's storage; freed by wire_msg_free */
 } wire_msg_t;
+
+/* The hub's signature over a rule pack's text (the Welcome carries both):
+ * Ed25519 over BLAKE2b-256("fieldtrail/rulepack/v1\0" || text). FT_OK,
+ * FT_ECRYPTO. */
+int wire_pack_sign(const uint8_t *text, size_t len, const uint8_t sign_sk[64],
+                   uint8_t sig[WIRE_SIG_BYTES]) FT_MUST_CHECK;
+/* FT_OK if sig is sign_pk's signature over text, else FT_EBADSIG. */
+int wire_pack_verify(const uint8_t *text, size_t len, const uint8_t sig[WIRE_SIG_BYTES],
+                     const uint8_t sign_pk[32]) FT_MUST_CHECK;
 
 /* Packs m into a new buffer (*out, caller frees). FT_OK, FT_ENOMEM,
  * FT_EINVAL (m breaks a bound, e.g. too many entries, or a WIRE_RECEIPT

@@ -91,6 +91,19 @@ static json_t *screen_status(void *ctx)
                      edge_media_status_json(log));
 }
 
+/* The hub's signing key as the sync link last learnt it
+ * (ui_providers_t.hub_key): the screen uses the hub's rule pack only if it
+ * verifies with it. */
+static int screen_hub_key(void *ctx, uint8_t pk[32])
+{
+    edge_sync_status_t ss;
+    if (edge_sync_read_status(ctx, &ss) != FT_OK || !ss.has_hub_key) {
+        return FT_ENOTFOUND;
+    }
+    memcpy(pk, ss.hub_key, 32);
+    return FT_OK;
+}
+
 int edge_cmd_run(int argc, char **argv)
 {
     edge_ctx_t ctx = {0};
@@ -127,7 +140,7 @@ int edge_cmd_run(int argc, char **argv)
     int status = 1;
     edge_sync_t *sync = NULL;
     ui_t *ui = NULL;
-    edge_sync_opts_t so = {.until_synced = until_synced};
+    edge_sync_opts_t so = {.until_synced = until_synced, .state = ctx.state};
     so.endpoint = config_pick(hub, ctx.cfg, "hub", NULL);
     const char *key_hex = config_pick(hub_key, ctx.cfg, "hub_key", NULL);
     if (!so.endpoint || !key_hex) {
@@ -181,7 +194,7 @@ int edge_cmd_run(int argc, char **argv)
         .unit = config_get(ctx.cfg, "unit"),
         .vehicle = config_get(ctx.cfg, "vehicle"),
         .log = ctx.log,
-        .prov = {.status = screen_status, .ctx = ctx.log},
+        .prov = {.status = screen_status, .hub_key = screen_hub_key, .ctx = ctx.log},
     };
     err = ui_start(&uo, &ui);
     if (err != FT_OK) {

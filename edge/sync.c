@@ -28,6 +28,7 @@
  * EDGE_SYNC_PRUNE_EVERY_MS while it syncs, when records.keep_days is not 0.
  */
 #include "sync.h"
+#include "packfile.h"
 #include "hlc.h"
 #include "prune.h"
 #include "lmdbx.h"
@@ -415,6 +416,18 @@ static void on_welcome(edge_sync_t *s, const wire_welcome_t *w)
         s->have_hub_pk = true;
         if (meta_put(s, "hub_sign_pk", w->hub_sign_pk, 32) != FT_OK) {
             log_warn("cannot record the hub's receipt key");
+        }
+    }
+    /* The hub's rule pack, kept (signed) for the screen (docs/vehicle.md). */
+    bool changed = false;
+    if (w->rule_pack && s->o.state) {
+        int perr = packfile_store(s->o.state, w->rule_pack, w->rule_pack_len, w->rule_pack_sig,
+                                  w->hub_sign_pk, &changed);
+        if (perr != FT_OK) {
+            log_warn("the hub's rule pack is not kept: %s", ft_strerror(perr));
+        } else if (changed) {
+            log_info("the hub's rule pack (%zu bytes, signed) is kept for the screen",
+                     w->rule_pack_len);
         }
     }
     /* Offset as the hub measures it: hub clock minus edge clock. */
@@ -951,6 +964,7 @@ int edge_sync_read_status(devlog_t *log, edge_sync_status_t *st)
     if (lmdbx_get_meta(txn, sync, "last_contact", b8, 8) == FT_OK) {
         st->last_contact_ms = (int64_t)lmdbx_get_u64(b8);
     }
+    st->has_hub_key = lmdbx_get_meta(txn, sync, "hub_sign_pk", st->hub_key, 32) == FT_OK;
     if (lmdbx_get_meta(txn, sync, "clock_offset", b8, 8) == FT_OK) {
         st->has_clock_offset = true;
         st->clock_offset_ms = (int64_t)lmdbx_get_u64(b8);

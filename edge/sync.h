@@ -49,6 +49,8 @@ typedef struct {
     unsigned timeout_s;        /* with until_synced: give up after this long (0 = never) */
     uint64_t records_keep_ms;  /* prune receipted records older than this (0 = never) */
     unsigned prune_every_ms;   /* how often (0 = EDGE_SYNC_PRUNE_EVERY_MS) */
+    const char *state;         /* where the hub's rule pack is kept (edge/ui/packfile.h); NULL:
+                                  not kept */
 } edge_sync_opts_t;
 
 /* What `status` shows about sync, read from the state directory. */
@@ -66,6 +68,8 @@ typedef struct {
     bool has_clock_offset;
     int64_t daemon_pid;  /* pid of the last `run`, 0 if none */
     bool daemon_running; /* that pid is alive */
+    bool has_hub_key;    /* the hub's signing key is known (from a Welcome) */
+    uint8_t hub_key[32]; /* it: checks receipts and the hub's rule pack */
 } edge_sync_status_t;
 
 /* Prepares the client (opens the receipts and sync databases, creates the

@@ -10,3 +10,7 @@ ft_add_script_test(vehicle_screen_signin_checkout_forms_clip_correction_same_ale
   vehicle/screen.sh TIMEOUT 600 LABELS vehicle)
 set_tests_properties(vehicle_screen_signin_checkout_forms_clip_correction_same_alerts_as_hub
   PROPERTIES SKIP_RETURN_CODE 77)
+# The hub's rule pack, signed in the sync Welcome, judged by on the screen;
+# a changed byte falls back to the default (tests/vehicle/hubpack.sh).
+ft_add_script_test(vehicle_screen_judges_by_the_hubs_signed_rule_pack vehicle/hubpack.sh
+  TIMEOUT 300 LABELS vehicle)

@@ -42,6 +42,7 @@ static json_t *me_json(ui_req_t *r)
 {
     ui_t *ui = r->ui;
     pthread_mutex_lock(&ui->lock);
+    (void)ui_pack(ui);
     json_t *pack = json_pack("{s:s, s:s}", "from", ui->pack_from, "note", ui->pack_note);
     pthread_mutex_unlock(&ui->lock);
     return json_pack("{s:o, s:s, s:s, s:o, s:o, s:o, s:I}", "officers",

@@ -93,8 +93,10 @@ int ui_session_add(ui_req_t *r, const officer_t *o);
 /* Signs one officer out (id) or all (NULL: the session ends). */
 void ui_session_remove(ui_req_t *r, const char *id);
 
-/* The rules the screen judges by, reloaded when the hub's pack changed
- * (borrowed until the next call; under ui->lock). */
+/* The rules the screen judges by: the pack the hub sent (STATE/hub.rules,
+ * edge/ui/packfile.h) when it verifies with the hub key the sync link knows
+ * and parses, else the built-in default; read again when the file changed.
+ * Call and use it under ui->lock (a reload frees the previous pack). */
 const rulepack_t *ui_pack(ui_t *ui);
 
 /* Writes an AuditEvent (user, action, target) to the device log; logs a

@@ -19,6 +19,7 @@
 #include "fsutil.h"
 #include "hlc.h"
 #include "logging.h"
+#include "packfile.h"
 #include "uiassets.h"
 #include "uiint.h"
 #include "utf8.h"
@@ -275,8 +276,70 @@ static int load_default_pack(ui_t *ui)
     return FT_OK;
 }
 
+/* Falls back to the default pack, saying why the hub's is not used. */
+static void pack_fallback(ui_t *ui, const char *why)
+{
+    if (strcmp(ui->pack_note, why) != 0) {
+        log_warn("screen: the hub's rule pack is not used (%s): judging by the built-in default",
+                 why);
+    }
+    snprintf(ui->pack_note, sizeof ui->pack_note, "%s", why);
+    if (strcmp(ui->pack_from, "default") != 0) {
+        (void)load_default_pack(ui);
+    }
+}
+
+/* Reads STATE/hub.rules again when it changed: used if its signature
+ * verifies with the hub key the sync link knows now and it parses. */
+static void pack_reload(ui_t *ui)
+{
+    char path[4200];
+    struct stat st;
+    snprintf(path, sizeof path, "%s/%s", ui->state, PACKFILE_NAME);
+    int64_t mtime = stat(path, &st) == 0
+                        ? (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec + st.st_ino
+                        : 0;
+    if (mtime == ui->pack_mtime_ns) {
+        return;
+    }
+    ui->pack_mtime_ns = mtime;
+    if (!mtime) {
+        ui->pack_note[0] = '\0';
+        if (strcmp(ui->pack_from, "default") != 0) {
+            (void)load_default_pack(ui);
+        }
+        return;
+    }
+    uint8_t key[32];
+    if (!ui->o.prov.hub_key || ui->o.prov.hub_key(ui->o.prov.ctx, key) != FT_OK) {
+        pack_fallback(ui, "the hub's signing key is not known yet");
+        return;
+    }
+    char *text = NULL;
+    int err = packfile_read(ui->state, key, &text);
+    if (err != FT_OK) {
+        pack_fallback(ui, err == FT_EBADSIG ? "its signature does not verify with the hub's key"
+                                            : "it cannot be read");
+        return;
+    }
+    char why[256];
+    rulepack_t *p = NULL;
+    err = rules_parse(text, "the hub's pack (" PACKFILE_NAME ")", &p, why, sizeof why);
+    free(text);
+    if (err != FT_OK) {
+        pack_fallback(ui, why);
+        return;
+    }
+    rules_destroy(&ui->pack);
+    ui->pack = p;
+    snprintf(ui->pack_from, sizeof ui->pack_from, "hub");
+    ui->pack_note[0] = '\0';
+    log_info("screen: judging by the rule pack the hub sent");
+}
+
 const rulepack_t *ui_pack(ui_t *ui)
 {
+    pack_reload(ui);
     return ui->pack;
 }
 

@@ -77,6 +77,7 @@ struct hub_sync_t {
     uint64_t store_refused;
     void (*on_commit)(void *ctx); /* hub_sync_on_commit */
     void *on_commit_ctx;
+    uint8_t pack_sig[WIRE_SIG_BYTES]; /* the hub's signature over opts.rule_pack */
 };
 
 static int64_t now_ms(void)
@@ -358,6 +359,11 @@ static void on_hello(hub_sync_t *s, session_t *ss, const uint8_t *rid, size_t ri
     memcpy(m.u.welcome.hub_sign_pk, s->keys->sign_pk, 32);
     m.u.welcome.max_batch_entries = s->opts.max_batch_entries;
     m.u.welcome.max_batch_bytes = s->opts.max_batch_bytes;
+    if (s->opts.rule_pack) {
+        m.u.welcome.rule_pack = (const uint8_t *)s->opts.rule_pack;
+        m.u.welcome.rule_pack_len = strlen(s->opts.rule_pack);
+        memcpy(m.u.welcome.rule_pack_sig, s->pack_sig, WIRE_SIG_BYTES);
+    }
     send_msg(s, rid, rid_len, &m);
     ss->state = SESS_OPEN;
     ss->epoch = h->epoch;
@@ -663,6 +669,15 @@ int hub_sync_new(store_t *store, devlog_t *hublog, const keys_t *keys, const hub
     }
     if (!s->opts.max_batch_bytes || s->opts.max_batch_bytes > WIRE_MAX_MSG_BYTES / 2) {
         s->opts.max_batch_bytes = HUB_DEFAULT_MAX_BATCH_BYTES;
+    }
+    if (s->opts.rule_pack &&
+        (!s->opts.rule_pack[0] || strlen(s->opts.rule_pack) > WIRE_MAX_RULE_PACK ||
+         wire_pack_sign((const uint8_t *)s->opts.rule_pack, strlen(s->opts.rule_pack),
+                        keys->sign_sk, s->pack_sig) != FT_OK)) {
+        log_warn("the rule pack is not sent to the edges (empty, over %zu bytes, or it cannot "
+                 "be signed): their screens judge by their own default pack",
+                 WIRE_MAX_RULE_PACK);
+        s->opts.rule_pack = NULL;
     }
     int err = FT_EIO;
     s->zctx = zmq_ctx_new();

@@ -32,6 +32,9 @@ typedef struct {
     uint32_t max_batch_bytes;   /* the same for the bytes of a batch's entries */
     const char *state;          /* state directory (optional): a write that fails with an I/O error
                                  * while its disk is full is reported as storage full */
+    const char *rule_pack;      /* the text of the rule pack the hub judges by (borrowed,
+                                 * optional): sent, signed, in every Welcome so that the
+                                 * vehicles' screens judge by it too (docs/vehicle.md) */
 } hub_sync_opts_t;
 
 /* Creates the ZeroMQ context, the ZAP handler and the bound ROUTER. store,
