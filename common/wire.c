@@ -467,17 +467,13 @@ static int take_msg(const Ft__Wire__Msg *p, wire_msg_t *m)
             !take_fixed(m->u.welcome.hub_sign_pk, &w->hub_sign_pk, 32)) {
             return FT_EPROTO;
         }
-        /* a rule pack comes with its signature, bounded, or not at all */
-        if (w->has_rule_pack != w->has_rule_pack_sig) {
-            return FT_EPROTO;
-        }
+        /* a rule pack is passed on as it came; the receiver judges it */
         if (w->has_rule_pack) {
-            if (w->rule_pack.len == 0 || w->rule_pack.len > WIRE_MAX_RULE_PACK ||
-                !take_fixed(m->u.welcome.rule_pack_sig, &w->rule_pack_sig, WIRE_SIG_BYTES)) {
-                return FT_EPROTO;
-            }
-            m->u.welcome.rule_pack = w->rule_pack.data;
+            m->u.welcome.rule_pack = w->rule_pack.data ? w->rule_pack.data : (const uint8_t *)"";
             m->u.welcome.rule_pack_len = w->rule_pack.len;
+            m->u.welcome.rule_pack_signed =
+                w->has_rule_pack_sig &&
+                take_fixed(m->u.welcome.rule_pack_sig, &w->rule_pack_sig, WIRE_SIG_BYTES);
         }
         return FT_OK;
     }

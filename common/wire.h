@@ -64,17 +64,22 @@ typedef struct {
 
 /* Hub -> edge: what the hub holds; resume at have_seq + 1. */
 typedef struct {
-    uint64_t epoch;                        /* echoes the Hello's epoch */
-    uint64_t have_seq;                     /* highest seq held (dense from 1) */
-    uint8_t have_hash[ENTRY_HASH_BYTES];   /* its entry hash */
-    int64_t hub_wall_ms;                   /* hub clock when answering */
-    uint8_t hub_sign_pk[32];               /* verifies receipts */
-    uint32_t max_batch_entries;            /* hub's limit per Batch */
-    uint32_t max_batch_bytes;              /* hub's limit on a Batch's entry bytes */
-    const uint8_t *rule_pack;              /* the hub's rule pack text, or NULL (borrowed; on
-                                              decode valid until wire_msg_free) */
-    size_t rule_pack_len;                  /* at most WIRE_MAX_RULE_PACK */
+    uint64_t epoch;                      /* echoes the Hello's epoch */
+    uint64_t have_seq;                   /* highest seq held (dense from 1) */
+    uint8_t have_hash[ENTRY_HASH_BYTES]; /* its entry hash */
+    int64_t hub_wall_ms;                 /* hub clock when answering */
+    uint8_t hub_sign_pk[32];             /* verifies receipts */
+    uint32_t max_batch_entries;          /* hub's limit per Batch */
+    uint32_t max_batch_bytes;            /* hub's limit on a Batch's entry bytes */
+    /* The hub's rule pack text, or NULL (borrowed; on decode valid until
+     * wire_msg_free). Decoding passes on whatever pack came, with
+     * rule_pack_signed false when it came without a 64-byte signature: the
+     * receiver judges it (edge/ui/packfile.h), the sync goes on. Encoding
+     * refuses one over WIRE_MAX_RULE_PACK and always sends rule_pack_sig. */
+    const uint8_t *rule_pack;
+    size_t rule_pack_len;
     uint8_t rule_pack_sig[WIRE_SIG_BYTES]; /* wire_pack_sign of it */
+    bool rule_pack_signed;                 /* decode: rule_pack_sig came with it */
 } wire_welcome_t;
 
 /* One raw SignedEntry inside a Batch (borrowed). */

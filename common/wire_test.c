@@ -67,8 +67,9 @@ static void hello_and_welcome_roundtrip(void **state)
 }
 
 /* A Welcome carries the hub's rule pack with its signature, byte for byte;
- * a pack without a signature, or one over WIRE_MAX_RULE_PACK, is refused;
- * the signature fails on a changed byte or another key. */
+ * a pack that came without a signature is passed on marked unsigned (the
+ * edge refuses it and syncs on); the encoder refuses one over
+ * WIRE_MAX_RULE_PACK; the signature fails on a changed byte or another key. */
 static void welcome_carries_the_signed_rule_pack(void **state)
 {
     (void)state;
@@ -86,6 +87,7 @@ static void welcome_carries_the_signed_rule_pack(void **state)
         wire_pack_sign(w.u.welcome.rule_pack, strlen(pack), sk, w.u.welcome.rule_pack_sig), FT_OK);
     roundtrip(&w, &d);
     assert_int_equal(d.u.welcome.rule_pack_len, strlen(pack));
+    assert_true(d.u.welcome.rule_pack_signed);
     assert_memory_equal(d.u.welcome.rule_pack, pack, strlen(pack));
     assert_int_equal(wire_pack_verify(d.u.welcome.rule_pack, d.u.welcome.rule_pack_len,
                                       d.u.welcome.rule_pack_sig, d.u.welcome.hub_sign_pk),
@@ -105,7 +107,7 @@ static void welcome_carries_the_signed_rule_pack(void **state)
     roundtrip(&w, &d);
     assert_null(d.u.welcome.rule_pack);
     wire_msg_free(&d);
-    /* a pack without its signature is malformed */
+    /* a pack without its signature: passed on, marked unsigned */
     Ft__Wire__Welcome pw = FT__WIRE__WELCOME__INIT;
     uint8_t zero[32] = {0};
     pw.have_hash.data = pw.hub_sign_pk.data = zero;
@@ -119,7 +121,21 @@ static void welcome_carries_the_signed_rule_pack(void **state)
     msg.welcome = &pw;
     size_t len = 0;
     uint8_t *buf = pack_raw(&msg, &len);
-    assert_int_equal(wire_decode(buf, len, &d), FT_EPROTO);
+    assert_int_equal(wire_decode(buf, len, &d), FT_OK);
+    assert_non_null(d.u.welcome.rule_pack);
+    assert_int_equal(d.u.welcome.rule_pack_len, strlen(pack));
+    assert_false(d.u.welcome.rule_pack_signed);
+    wire_msg_free(&d);
+    free(buf);
+    /* a signature of the wrong length: unsigned too */
+    uint8_t short_sig[10] = {1};
+    pw.has_rule_pack_sig = true;
+    pw.rule_pack_sig.data = short_sig;
+    pw.rule_pack_sig.len = sizeof short_sig;
+    buf = pack_raw(&msg, &len);
+    assert_int_equal(wire_decode(buf, len, &d), FT_OK);
+    assert_false(d.u.welcome.rule_pack_signed);
+    wire_msg_free(&d);
     free(buf);
     /* the encoder refuses a pack over the bound */
     w.u.welcome.rule_pack = (const uint8_t *)pack;

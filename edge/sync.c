@@ -418,13 +418,15 @@ static void on_welcome(edge_sync_t *s, const wire_welcome_t *w)
             log_warn("cannot record the hub's receipt key");
         }
     }
-    /* The hub's rule pack, kept (signed) for the screen (docs/vehicle.md). */
-    bool changed = false;
+    /* The hub's rule pack, kept (signed) for the screen (docs/vehicle.md):
+     * one refused leaves the one kept before. */
     if (w->rule_pack && s->o.state) {
-        int perr = packfile_store(s->o.state, w->rule_pack, w->rule_pack_len, w->rule_pack_sig,
-                                  w->hub_sign_pk, &changed);
-        if (perr != FT_OK) {
-            log_warn("the hub's rule pack is not kept: %s", ft_strerror(perr));
+        bool changed = false;
+        char why[1024];
+        if (packfile_store(s->o.state, w->rule_pack, w->rule_pack_len,
+                           w->rule_pack_signed ? w->rule_pack_sig : NULL, w->hub_sign_pk, &changed,
+                           why, sizeof why) != FT_OK) {
+            log_warn("%s", why);
         } else if (changed) {
             log_info("the hub's rule pack (%zu bytes, signed) is kept for the screen",
                      w->rule_pack_len);

@@ -5,6 +5,7 @@
 #include "wire.h"
 
 #include <sodium.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,21 +32,51 @@ static char *compose(const uint8_t *text, size_t len, const uint8_t sig[64], con
     return buf;
 }
 
-int packfile_store(const char *state, const uint8_t *text, size_t len, const uint8_t sig[64],
-                   const uint8_t key[32], bool *changed)
+/* The refusal's reason, with what stays in use. */
+__attribute__((format(printf, 4, 5))) static int refuse(int err, char *why, size_t whylen,
+                                                        const char *fmt, ...)
+{
+    char head[4400];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(head, sizeof head, fmt, ap);
+    va_end(ap);
+    snprintf(why, whylen,
+             "the hub's rule pack is not kept: %s; the screen goes on judging by "
+             "the pack kept before (" PACKFILE_NAME "), or the built-in default if none",
+             head);
+    return err;
+}
+
+int packfile_store(const char *state, const uint8_t *text, size_t len, const uint8_t *sig,
+                   const uint8_t key[32], bool *changed, char *why, size_t whylen)
 {
     *changed = false;
+    if (whylen) {
+        why[0] = '\0';
+    }
+    if (!sig) {
+        return refuse(FT_EBADSIG, why, whylen, "it came without the hub's signature");
+    }
+    if (len == 0) {
+        return refuse(FT_EINVAL, why, whylen, "it is empty");
+    }
+    if (len > WIRE_MAX_RULE_PACK) {
+        return refuse(FT_EINVAL, why, whylen, "it is larger than %zu bytes", WIRE_MAX_RULE_PACK);
+    }
     if (wire_pack_verify(text, len, sig, key) != FT_OK) {
-        return FT_EBADSIG;
+        return refuse(FT_EBADSIG, why, whylen,
+                      "its signature does not verify with the hub's signing key (changed on the "
+                      "way, or signed by another hub)");
     }
     char path[4096];
     if (fsutil_join(path, sizeof path, state, PACKFILE_NAME) != FT_OK) {
-        return FT_EINVAL;
+        return refuse(FT_EINVAL, why, whylen, "the state directory's path is too long");
     }
     size_t n = 0;
     char *want = compose(text, len, sig, key, &n);
     if (!want) {
-        return FT_ENOMEM;
+        return refuse(FT_ENOMEM, why, whylen, "%s", ft_strerror(FT_ENOMEM));
     }
     char *have = NULL;
     size_t have_len = 0;
@@ -54,6 +85,9 @@ int packfile_store(const char *state, const uint8_t *text, size_t len, const uin
         memcmp(have, want, n) != 0) {
         err = fsutil_write_atomic(path, want, n, 0600);
         *changed = err == FT_OK;
+        if (err != FT_OK) {
+            (void)refuse(err, why, whylen, "cannot write %s: %s", path, ft_strerror(err));
+        }
     }
     free(have);
     free(want);

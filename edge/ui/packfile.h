@@ -24,11 +24,15 @@
 
 #define PACKFILE_NAME "hub.rules"
 
-/* Keeps text if sig verifies with key (FT_EBADSIG: nothing written); a
- * file already holding exactly this is left alone (*changed false).
- * FT_OK, FT_EBADSIG, FT_EIO, FT_ENOMEM. */
-int packfile_store(const char *state, const uint8_t *text, size_t len, const uint8_t sig[64],
-                   const uint8_t key[32], bool *changed) FT_MUST_CHECK;
+/* Keeps text if sig verifies with key; a file already holding exactly
+ * this is left alone (*changed false). A pack that is refused (sig NULL:
+ * it came unsigned; empty; over WIRE_MAX_RULE_PACK; the signature does not
+ * verify) or cannot be written leaves the pack kept before as it was, and
+ * why (one line, says what stays in use) is written to why.
+ * FT_OK, FT_EBADSIG (unsigned or not verifying), FT_EINVAL (empty, too
+ * large), FT_EIO and the like (writing), FT_ENOMEM. */
+int packfile_store(const char *state, const uint8_t *text, size_t len, const uint8_t *sig,
+                   const uint8_t key[32], bool *changed, char *why, size_t whylen) FT_MUST_CHECK;
 /* Reads the kept pack: FT_OK with *text (the hub's text, NUL-ended; caller
  * frees) when its signature verifies with its key and that key is want_key;
  * FT_ENOTFOUND (none kept), FT_ECORRUPT (not in the format), FT_EBADSIG

@@ -38,12 +38,19 @@ static json_t *officers_json(const ui_session_t *s)
     return a;
 }
 
+/* The rules in force: {from: "hub"|"default", note: why the hub's pack is
+ * not used, or ""}; under ui->lock. */
+static json_t *rules_json(ui_t *ui)
+{
+    (void)ui_pack(ui);
+    return json_pack("{s:s, s:o}", "from", ui->pack_from, "note", utf8_json_string(ui->pack_note));
+}
+
 static json_t *me_json(ui_req_t *r)
 {
     ui_t *ui = r->ui;
     pthread_mutex_lock(&ui->lock);
-    (void)ui_pack(ui);
-    json_t *pack = json_pack("{s:s, s:s}", "from", ui->pack_from, "note", ui->pack_note);
+    json_t *pack = rules_json(ui);
     pthread_mutex_unlock(&ui->lock);
     return json_pack("{s:o, s:s, s:s, s:o, s:o, s:o, s:I}", "officers",
                      r->logged_in ? officers_json(&r->session) : json_array(), "csrf",
@@ -216,11 +223,14 @@ static void today(ui_req_t *r)
     int64_t to = ui_query_int(r, "to", now + 1);
     pthread_mutex_lock(&ui->lock);
     json_t *o = vehview_today(ui->view, ui_pack(ui), from, to, now);
+    json_t *rules = rules_json(ui);
     pthread_mutex_unlock(&ui->lock);
     if (!o) {
+        json_decref(rules);
         ui_error(r, 500, "internal", "cannot read the log");
         return;
     }
+    json_object_set_new(o, "rules", rules);
     json_t *st = status_of(ui);
     clip_states(json_object_get(o, "clips"), st);
     json_object_set_new(o, "status", st);

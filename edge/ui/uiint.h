@@ -16,6 +16,8 @@
 
 #include <microhttpd.h>
 #include <pthread.h>
+#include <sys/stat.h>
+#include <time.h>
 
 #define UI_MAX_BODY (128 * 1024)
 #define UI_MAX_OFFICERS 4                      /* officers signed in on one screen at once */
@@ -42,10 +44,13 @@ struct ui_t {
     vehview_t *view;
     pthread_mutex_t lock; /* sessions, pack */
     ui_session_t sessions[UI_MAX_SESSIONS];
-    rulepack_t *pack;      /* the rules judged by (the hub's, else the default) */
-    char pack_from[32];    /* "hub" or "default" */
-    char pack_note[256];   /* why the hub's pack is not used, "" if none */
-    int64_t pack_mtime_ns; /* of the stored pack file when it was read */
+    rulepack_t *pack;           /* the rules judged by (the hub's, else the default) */
+    char pack_from[32];         /* "hub" or "default" */
+    char pack_note[256];        /* why the hub's pack is not used, "" if none */
+    struct timespec pack_mtime; /* the kept pack file when it was last judged */
+    ino_t pack_ino;
+    off_t pack_size;
+    uint8_t pack_key[32]; /* the hub key it was judged with (all 0: none known) */
     uint16_t port;
 };
 

@@ -289,29 +289,36 @@ static void pack_fallback(ui_t *ui, const char *why)
     }
 }
 
-/* Reads STATE/hub.rules again when it changed: used if its signature
- * verifies with the hub key the sync link knows now and it parses. */
+/* Reads STATE/hub.rules again when it, or the hub key the sync link knows,
+ * changed: used if its signature verifies with that key and it parses. */
 static void pack_reload(ui_t *ui)
 {
     char path[4200];
     struct stat st;
     snprintf(path, sizeof path, "%s/%s", ui->state, PACKFILE_NAME);
-    int64_t mtime = stat(path, &st) == 0
-                        ? (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec + st.st_ino
-                        : 0;
-    if (mtime == ui->pack_mtime_ns) {
+    bool have = stat(path, &st) == 0;
+    if (!have) {
+        memset(&st, 0, sizeof st);
+    }
+    uint8_t key[32] = {0};
+    bool have_key = ui->o.prov.hub_key && ui->o.prov.hub_key(ui->o.prov.ctx, key) == FT_OK;
+    if (ui->pack_mtime.tv_sec == st.st_mtim.tv_sec &&
+        ui->pack_mtime.tv_nsec == st.st_mtim.tv_nsec && ui->pack_ino == st.st_ino &&
+        ui->pack_size == st.st_size && memcmp(ui->pack_key, key, 32) == 0) {
         return;
     }
-    ui->pack_mtime_ns = mtime;
-    if (!mtime) {
+    ui->pack_mtime = st.st_mtim;
+    ui->pack_ino = st.st_ino;
+    ui->pack_size = st.st_size;
+    memcpy(ui->pack_key, key, 32);
+    if (!have) {
         ui->pack_note[0] = '\0';
         if (strcmp(ui->pack_from, "default") != 0) {
             (void)load_default_pack(ui);
         }
         return;
     }
-    uint8_t key[32];
-    if (!ui->o.prov.hub_key || ui->o.prov.hub_key(ui->o.prov.ctx, key) != FT_OK) {
+    if (!have_key) {
         pack_fallback(ui, "the hub's signing key is not known yet");
         return;
     }

@@ -544,13 +544,13 @@ async function pageToday(main, live) {
     }
     const cl = clear(document.getElementById("today-clips"));
     cl.appendChild(d.clips.length ? clipTable(d.clips) : h("p", { class: "muted" }, t("clips_none")));
-    drawWaiting(d.status);
+    drawWaiting(d.status, d.rules || S.me.rules);
   };
   S.refresh = draw;
   await draw();
 }
 
-function drawWaiting(st) {
+function drawWaiting(st, rules) {
   const box = clear(document.getElementById("waiting"));
   const sync = st.sync || {};
   const media = st.media || {};
@@ -573,7 +573,8 @@ function drawWaiting(st) {
     box.appendChild(h("div", { class: "transfer" }, h("span", null, f.path), h("progress", { max: 100, value: pct })));
   }
   if (!sync.unacked && !media.files_pending) box.appendChild(h("p", { class: "ok" }, t("all_sent")));
-  box.appendChild(h("p", { class: "muted small" }, S.me.rules.from === "hub" ? t("rules_from_hub") : t("rules_default")));
+  box.appendChild(h("p", { class: "muted small", id: "rules-from" }, rules.from === "hub" ? t("rules_from_hub") : t("rules_default")));
+  if (rules.note) box.appendChild(h("p", { class: "warn small", id: "rules-note" }, t("rules_not_used"), h("br"), rules.note));
 }
 
 /* ---- new record: the types ---- */
