@@ -1,12 +1,14 @@
 // screen.mjs: the officers' screen in headless Chromium (run by screen.sh,
 // which passes URL, T, SHOTS, CASE, BASE_S, EDGE, STATE, INBOX, CLIP,
 // CHROMIUM, FT_SYNC_SLOW). Writes the IDs of the alerts the case page shows
-// to $T/vehicle-alerts.txt, the readiness alert's ID to $T/readiness.id and
-// the inspection's record id to $T/inspection.id, for screen.sh to compare
-// with the hub's.
+// to $T/vehicle-alerts.txt, the readiness alert's ID to $T/readiness.id,
+// the inspection's record id to $T/inspection.id and the clip's media ID to
+// $T/clip.id, for screen.sh to compare with the hub's and the log. Near the
+// end it asks screen.sh to start the hub (it creates $T/want-hub and waits
+// for $T/hub-up) and watches Today's page send what waited.
 import { createRequire } from "node:module";
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 
@@ -49,7 +51,8 @@ async function shot(page, name, doc) {
 async function go(page, hash, sel) {
   await page.evaluate((h) => {
     document.getElementById("main").dataset.ready = "";
-    location.hash = h;
+    if (location.hash === h) window.dispatchEvent(new HashChangeEvent("hashchange"));
+    else location.hash = h;
   }, hash);
   await page.waitForSelector(`#main[data-ready="1"] ${sel}`, { timeout: 15000 * SLOW });
 }
@@ -65,6 +68,39 @@ async function save(page) {
   await page.click("#form-submit");
   await page.waitForSelector("#form-saved", { timeout: 10000 * SLOW });
   return page.getAttribute("#form-saved", "data-id");
+}
+
+/* Seconds to wait for a file screen.sh creates. */
+async function waitFile(p, secs) {
+  for (let i = 0; i < secs * 10; i++) {
+    if (existsSync(p)) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${p} did not appear`);
+}
+
+/* Whether the page works at this window size with a finger: nothing makes
+ * the page wider than the window (wide tables scroll inside their own box),
+ * every control is at least 36 px both ways and inside the window, and the
+ * return buttons need no sideways scrolling. */
+async function usable(page, where) {
+  const bad = await page.evaluate(() => {
+    const out = [];
+    const vw = document.documentElement.clientWidth;
+    const sw = document.documentElement.scrollWidth;
+    if (sw > vw + 1) out.push(`the page is ${sw} px wide in a ${vw} px window`);
+    const sel = "button, a.btn, .nav a, .type-btn, input:not([type=checkbox]), select, textarea, label.clip-choice";
+    for (const el of document.querySelectorAll(sel)) {
+      const b = el.getBoundingClientRect();
+      if (!b.width || !b.height || el.closest("dialog:not([open])") || el.closest("[hidden]")) continue;
+      const name = el.id ? "#" + el.id : el.tagName.toLowerCase() + (el.classList.length ? "." + el.classList[0] : "");
+      if (b.height < 36 || b.width < 36) out.push(`${name} is ${Math.round(b.width)}×${Math.round(b.height)} px`);
+      const inWrap = el.closest(".table-wrap") && !el.classList.contains("return-btn");
+      if (!inWrap && (b.left < -1 || b.right > vw + 1)) out.push(`${name} reaches ${Math.round(b.left)}..${Math.round(b.right)} px of ${vw}`);
+    }
+    return out;
+  });
+  if (bad.length) throw new Error(`${where}: ${bad.slice(0, 6).join("; ")}`);
 }
 
 const profile = mkdtempSync(path.join(tmpdir(), "ft-screen-"));
@@ -100,6 +136,11 @@ try {
   if (chips !== 1) throw new Error(`${chips} officers shown signed in`);
   const link = await page.getAttribute("#link", "data-link");
   if (link === "connected") throw new Error("the link to an unreachable hub shows connected");
+  const untranslated = await page.evaluate(() => {
+    const zh = Object.keys(FT_WORDS.zh), en = Object.keys(FT_WORDS.en);
+    return zh.filter((k) => !en.includes(k)).concat(en.filter((k) => !zh.includes(k)));
+  });
+  if (untranslated.length) throw new Error("words in one language only: " + untranslated.join(" "));
 
   // ---- check out a recorder at 15 % ----
   step = "checkout";
@@ -115,6 +156,20 @@ try {
   await page.waitForSelector(`#today-alerts li[data-alert="${readiness}"][data-rule="13"]`);
   writeFileSync(path.join(env.T, "readiness.id"), readiness + "\n");
   await shot(page, "02-today-low-battery", "today");
+
+  // ---- another recorder out and back: the return is one tap ----
+  step = "return";
+  await page.fill("#co-recorder", "DSJ-0032");
+  await page.fill("#co-battery", "80");
+  await page.fill("#co-free", "20000");
+  await page.click("#co-submit");
+  const row2 = '#recorders tr[data-recorder="DSJ-0032"]';
+  await page.waitForSelector(`${row2} .badge.ok`, { timeout: 10000 * SLOW });
+  const beforeReturn = headSeq();
+  await page.click(`${row2} .return-btn`);
+  await page.waitForSelector(row2, { state: "detached", timeout: 10000 * SLOW });
+  if (headSeq() !== beforeReturn + 1) throw new Error(`one tap on return wrote ${headSeq() - beforeReturn} entries`);
+  if (!(await page.locator(row).count())) throw new Error("returning DSJ-0032 took DSJ-0031 away too");
 
   // ---- a site inspection: bad input first, nothing written ----
   step = "inspection form";
@@ -134,6 +189,17 @@ try {
   await page.click("#form-submit");
   const endErr = await fieldError(page, "end");
   if (endErr !== '"end" is before "start"') throw new Error("end error: " + endErr);
+  await page.fill("#f-end", local(BASE + 20 * MIN));
+  await page.fill("#f-start", "");
+  await page.click("#form-submit");
+  const noStart = await fieldError(page, "start");
+  if (noStart !== 'activity "site_inspection" needs "start" and "end"') throw new Error("start error: " + noStart);
+  if ((await fieldError(page, "end")) !== noStart) throw new Error("the end field does not show the same error");
+  await page.fill("#f-start", local(BASE));
+  await page.fill("#f-end", local(BASE - 5 * MIN));
+  await page.click("#form-submit");
+  if ((await fieldError(page, "end")) !== endErr) throw new Error("the end error did not come back");
+  if (!(await page.locator('#record-form .field-error[data-for="start"][hidden]').count())) throw new Error("an old error stays beside start");
   await shot(page, "03-form-field-error");
   if (headSeq() !== before) throw new Error("a refused form wrote to the log");
   // the same record through `import` gives the same words
@@ -146,6 +212,14 @@ try {
     words = e.stderr.toString();
   }
   if (!words.includes(endErr)) throw new Error("import says otherwise: " + words);
+  writeFileSync(path.join(env.T, "bad2.jsonl"), JSON.stringify({ type: "site_inspection", case: CASE, end: "2026-03-02T09:00:00+08:00" }) + "\n");
+  words = "";
+  try {
+    execFileSync(env.EDGE, ["import", path.join(env.T, "bad2.jsonl"), "--state", env.STATE], { stdio: "pipe" });
+  } catch (e) {
+    words = e.stderr.toString();
+  }
+  if (!words.includes(noStart)) throw new Error("import says otherwise about start: " + words);
   if (headSeq() !== before) throw new Error("a refused import wrote to the log");
 
   // ---- saved without record_no: the missing-field warning ----
@@ -192,9 +266,37 @@ try {
   // ---- more of the case, so that alerts remain to compare: an inquiry half
   // covered, a decision without reasons and without a leader's approval ----
   step = "more records";
-  await go(page, `#/new/inquiry?case=${encodeURIComponent(CASE)}`, "#record-form");
-  await page.fill("#f-start", local(BASE + 10 * MIN));
+  const OTHER = "NDG-2026-007";
+  await go(page, "#/new/expert_panel", "#record-form");
+  await page.fill("#f-case", OTHER);
+  await page.fill("#f-fields-minutes_no", "ZJ-007");
+  await save(page);
+
+  // the case picker: the case touched last first, one tap fills it in
+  step = "case picker";
+  await go(page, "#/new/inquiry", "#record-form");
+  await page.waitForSelector("#case-chips .chip", { timeout: 10000 * SLOW });
+  const chipOrder = await page.$$eval("#case-chips .chip", (els) => els.map((e) => e.dataset.case));
+  if (chipOrder.join(" ") !== `${OTHER} ${CASE}`) throw new Error("cases offered, recent first, are: " + chipOrder.join(" "));
+  const listOrder = await page.$$eval("#recent-cases option", (els) => els.map((e) => e.value));
+  if (listOrder.join(" ") !== `${OTHER} ${CASE}`) throw new Error("the case list is: " + listOrder.join(" "));
+  await page.click(`#case-chips .chip[data-case="${CASE}"]`);
+  if ((await page.inputValue("#f-case")) !== CASE) throw new Error("tapping the case did not fill it in");
+
+  // the clip picker: clips of this vehicle in the activity's window only
+  step = "clip picker";
+  await page.fill("#f-start", local(BASE + 30 * MIN));
   await page.fill("#f-end", local(BASE + 40 * MIN));
+  await page.waitForSelector(`#clip-picker[data-from="${BASE + 30 * MIN}"][data-to="${BASE + 40 * MIN}"]`, { timeout: 10000 * SLOW });
+  if (await page.locator("#clip-picker .clip-choice").count()) throw new Error("a clip outside the window is offered");
+  await page.fill("#f-start", local(BASE + 10 * MIN));
+  await page.waitForSelector(`#clip-picker[data-from="${BASE + 10 * MIN}"] .clip-choice`, { timeout: 10000 * SLOW });
+  const offered = await page.$$eval("#clip-picker .clip-choice", (els) => els.map((e) => e.dataset.clip));
+  if (offered.length !== 1) throw new Error(`${offered.length} clips offered for the inquiry's window`);
+  const clipId = offered[0];
+  writeFileSync(path.join(env.T, "clip.id"), clipId + "\n");
+  await page.click(`#clip-picker .clip-choice[data-clip="${clipId}"]`);
+  if (!(await page.isChecked(`#clip-picker .clip-choice[data-clip="${clipId}"] input`))) throw new Error("tapping the clip did not pick it");
   await page.fill("#f-fields-subject", "张某");
   await page.fill("#f-fields-transcript_no", "XW-031-1");
   await save(page);
@@ -209,6 +311,38 @@ try {
   log(`the case page shows ${ids.length} alerts: ${ids.join(" ")}`);
   await shot(page, "06-case-alerts", "case");
 
+  // ---- what waits for the hub, file by file; then the hub comes ----
+  step = "waiting for the hub";
+  await go(page, "#/today", "#recorders");
+  const tr = `#waiting .transfer[data-file="${clipId}"]`;
+  await page.waitForSelector(tr, { timeout: 10000 * SLOW });
+  if ((await page.getAttribute(tr, "data-pct")) !== "0") throw new Error("a clip shows progress with no hub");
+  if (!(await page.textContent(tr)).includes("CLIP0001.MP4")) throw new Error("the waiting file is not named");
+  if ((await page.textContent("#waiting-media strong")).trim() !== "1") throw new Error("not one file waiting");
+  if (Number((await page.textContent("#waiting-records strong")).trim()) < 1) throw new Error("the records waiting are not counted");
+  await page.waitForSelector(`#today-clips tr[data-clip="${clipId}"][data-hub="waiting"]`);
+  if ((await page.textContent("#rules-from")).trim() !== "规则：内置默认") throw new Error("the rules are not the built-in default before any sync");
+  writeFileSync(path.join(env.T, "want-hub"), "");
+  await waitFile(path.join(env.T, "hub-up"), 60 * SLOW);
+  step = "the hub is up";
+  await page.waitForSelector('#link[data-link="connected"]', { timeout: 60000 * SLOW });
+  await page.waitForSelector(tr, { state: "detached", timeout: 120000 * SLOW });
+  await page.waitForSelector(`#today-clips tr[data-clip="${clipId}"][data-hub="at_hub"]`, { timeout: 10000 * SLOW });
+  await page.waitForSelector("#waiting p.ok", { timeout: 60000 * SLOW });
+  await page.waitForFunction(() => document.getElementById("rules-from").textContent.trim() === "规则：中心下发", null, { timeout: 10000 * SLOW });
+  await shot(page, "09-today-all-sent");
+
+  // ---- a 10-inch tablet both ways, and a phone ----
+  step = "sizes";
+  for (const [w, hgt] of [[1280, 800], [800, 1280], [390, 844]]) {
+    await page.setViewportSize({ width: w, height: hgt });
+    for (const [hash, sel] of [["#/today", "#recorders"], ["#/new", "#type-list"], [`#/new/site_inspection?case=${encodeURIComponent(CASE)}`, "#record-form"], ["#/cases", "#cases"], [`#/case/${encodeURIComponent(CASE)}`, "#case-records"]]) {
+      await go(page, hash, sel);
+      await usable(page, `${hash} at ${w}×${hgt}`);
+    }
+  }
+  await page.setViewportSize({ width: 1280, height: 800 });
+
   // ---- a second officer, English, and the phone width ----
   step = "second officer";
   await page.click("#add-officer");
@@ -220,6 +354,7 @@ try {
   await go(page, "#/today", "#recorders");
   await page.waitForSelector("text=Body-worn recorders");
   await page.setViewportSize({ width: 390, height: 844 });
+  await usable(page, "today in English at 390 px");
   await shot(page, "07-today-phone-en", "phone");
   await page.click("#lang-toggle");
   await go(page, `#/case/${encodeURIComponent(CASE)}`, "#case-records");

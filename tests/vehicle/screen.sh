@@ -1,14 +1,19 @@
 #!/usr/bin/env bash
 # The officers' screen in headless Chromium (tests/vehicle/screen.mjs),
 # against an edge whose hub cannot be reached: sign in; check out a recorder
-# at 15 % battery and see the readiness warning; enter a site inspection
-# without record_no and see the missing-field warning; forms with bad input
-# get the import's own words beside the field and write nothing; drop an MP4
-# with its capture time in the container into the inbox and see the
-# inspection's coverage go to 100 %; correct the record. Then every step is
-# a signed entry in `fieldtrail-edge log` and the log verifies; then the hub
-# starts, the edge syncs, and the hub's open alerts for the case (and the
-# recorder's readiness alert) are, by ID, those the screen showed.
+# at 15 % battery and see the readiness warning; return another with one
+# tap; enter a site inspection without record_no and see the missing-field
+# warning; forms with bad input get the import's own words beside the field
+# and write nothing; drop an MP4 with its capture time in the container into
+# the inbox and see the inspection's coverage go to 100 %; correct the
+# record; pick the case (the one touched last first) and the clip (only
+# those in the activity's window) on a form; see the clip wait for the hub
+# on Today's page, file by file. Then the hub starts (the browser asks for
+# it): Today shows the link up and everything sent; every page is usable on
+# a 10-inch tablet both ways and at 390 px. Then every step is a signed
+# entry in `fieldtrail-edge log` and the log verifies, and the hub's open
+# alerts for the case (and the recorder's readiness alert) are, by ID,
+# those the screen showed before the hub started.
 #
 # Screenshots: $FT_TEST_TMP/vehicle-screenshots/ (tablet and phone widths).
 # Exit 77 (CTest: skipped, shown as such) when Chromium, node, npm or ffmpeg
@@ -60,13 +65,29 @@ head_seq() { "$EDGE" status --state "$T/car" --json | jget head_seq; }
 
 export URL T SHOTS CASE BASE_S EDGE CHROMIUM FT_SYNC_SLOW
 export INBOX=$T/car/inbox CLIP=$T/clip.mp4 STATE=$T/car
-node "$FT_SRC/tests/vehicle/screen.mjs" || fail "browser steps failed (screenshots in $SHOTS)"
+node "$FT_SRC/tests/vehicle/screen.mjs" &
+NODE_PID=$!
+PIDS+=("$NODE_PID")
+# The browser asks for the hub once the screen has shown what waits for it.
+while kill -0 "$NODE_PID" 2>/dev/null && [ ! -e "$T/want-hub" ]; do
+  sleep 0.2
+done
+if [ -e "$T/want-hub" ]; then
+  hub_start
+  touch "$T/hub-up"
+fi
+rc_of wait "$NODE_PID"
+[ "$RC" = 0 ] || fail "browser steps failed (screenshots in $SHOTS)"
 
 # Every step is a signed entry of the log, and the log verifies.
 "$EDGE" log --state "$T/car" --json >"$T/log.json"
 grepq '"action":"officer_signin"' <"$T/log.json" || fail "no signed sign-in in the log"
 grepq '"type":"recorder_checkout"' <"$T/log.json" || fail "no signed checkout in the log"
 grepq '"battery_pct":15' <"$T/log.json" || fail "the checkout lacks its battery"
+grepq '"type":"recorder_return".*"recorder":"DSJ-0032"' <"$T/log.json" || fail "no signed return in the log"
+CLIP_ID=$(cat "$T/clip.id")
+grepq "\"type\":\"inquiry\".*\"media\":\[\"$CLIP_ID\"\]" <"$T/log.json" ||
+  fail "the inquiry does not cite the clip picked on its form"
 grepq '"type":"site_inspection"' <"$T/log.json" || fail "no signed inspection in the log"
 grepq '"kind":"media"' <"$T/log.json" || fail "no manifest of the clip in the log"
 INSPECTION=$(cat "$T/inspection.id")
@@ -74,8 +95,7 @@ grepq "\"amends\":\"$INSPECTION\"" <"$T/log.json" || fail "no signed correction 
 grepq '"officers":\["ZF-0107"' <"$T/log.json" || fail "records do not name the signed-in officer"
 "$EDGE" verify --state "$T/car" >/dev/null || fail "the edge's log does not verify"
 
-# The hub starts; the edge (still running) syncs; the hub's verdict.
-hub_start
+# The hub (started when the browser asked) holds everything; its verdict.
 for _ in $(seq $((300 * FT_SYNC_SLOW))); do
   [ "$("$EDGE" status --state "$T/car" --json | jget unacked)" = 0 ] && break
   sleep 0.1

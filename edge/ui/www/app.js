@@ -121,10 +121,13 @@ function rfcToLocal(s) {
   return isNaN(ms) ? "" : toLocalInput(ms);
 }
 
+/* "Today": since local midnight, or the last 12 hours when that reaches
+ * further back, so that a night shift keeps its evening after midnight. */
+const SHIFT_MS = 12 * 3600000;
 function dayBounds() {
   const d = new Date();
-  const from = new Date(d.getFullYear(), d.getMonth(), d.getDate()).getTime();
-  return { from, to: from + 86400000 };
+  const midnight = new Date(d.getFullYear(), d.getMonth(), d.getDate()).getTime();
+  return { from: Math.min(midnight, d.getTime() - SHIFT_MS), to: midnight + 86400000 };
 }
 
 function newId() {
@@ -333,10 +336,10 @@ function clipRow(c) {
   const state = c.hub === "at_hub" ? t("at_hub") : t("waiting_one");
   return h(
     "tr",
-    { "data-clip": c.media_id },
+    { "data-clip": c.media_id, "data-hub": c.hub },
     h("td", null, `${fmtTime(c.start_ms, true)}–${fmtClock(c.end_ms)}`),
     h("td", null, c.recorder || "—"),
-    h("td", null, c.officer || "—", c.officer_source === "checkout" ? h("small", { class: "muted" }, " (领用)") : null),
+    h("td", null, c.officer || "—", c.officer_source === "checkout" ? h("small", { class: "muted" }, ` (${t("via_checkout")})`) : null),
     h("td", null, c.case ? h("a", { href: `#/case/${encodeURIComponent(c.case)}` }, c.case) : "—"),
     h("td", null, c.file_name || ""),
     h("td", { class: c.hub === "at_hub" ? "ok" : "muted" }, state)
@@ -419,7 +422,7 @@ function recorderRow(r) {
     h("td", null, fmtTime(r.since_ms)),
     h("td", { class: r.battery_low ? "bad" : null }, r.battery_pct === null ? "—" : `${r.battery_pct}%`),
     h("td", { class: r.storage_low ? "bad" : null }, r.free_mb === null ? "—" : `${r.free_mb} MB`),
-    h("td", null, verdicts, r.alert ? h("div", { class: "muted small" }, `${art(r.alert.article)} · ${r.alert.id}`) : null),
+    h("td", null, verdicts, r.alert ? h("div", { class: "muted small alert-ref" }, `${art(r.alert.article)} · ${r.alert.id}`) : null),
     h(
       "td",
       null,
@@ -561,16 +564,16 @@ function drawWaiting(st, rules) {
     box.appendChild(
       h(
         "div",
-        { class: "transfer", "data-file": f.file_id },
-        h("span", null, `${f.name} (${f.recorder})`),
+        { class: "transfer", "data-file": f.file_id, "data-pct": pct },
+        h("span", null, `${f.name} (${f.recorder}, ${fmtBytes(f.size)})`),
         h("progress", { max: 100, value: pct }),
-        h("span", null, `${pct}% ${t("sending")}`)
+        h("span", null, f.sent_bytes ? `${pct}% ${t("sending")}` : t("waiting_one"))
       )
     );
   }
   for (const f of media.ingesting || []) {
     const pct = f.size ? Math.floor((100 * f.done_bytes) / f.size) : 0;
-    box.appendChild(h("div", { class: "transfer" }, h("span", null, f.path), h("progress", { max: 100, value: pct })));
+    box.appendChild(h("div", { class: "transfer ingesting" }, h("span", null, f.path), h("progress", { max: 100, value: pct }), h("span", null, `${pct}% ${t("ingesting")}`)));
   }
   if (!sync.unacked && !media.files_pending) box.appendChild(h("p", { class: "ok" }, t("all_sent")));
   box.appendChild(h("p", { class: "muted small", id: "rules-from" }, rules.from === "hub" ? t("rules_from_hub") : t("rules_default")));
@@ -769,13 +772,18 @@ async function pageForm(main, type, query, amendId) {
   });
   /* the clip picker: clips of this vehicle in the activity's window */
   const picked = new Set(b.media || []);
+  let clipAsk = 0; /* only the answer for the window asked last is drawn */
   const loadClips = async () => {
     if (!info.activity) return;
+    const ask = ++clipAsk;
     const s = Date.parse(fromLocalInput(form.querySelector("#f-start").value));
     const e = Date.parse(fromLocalInput(form.querySelector("#f-end").value));
+    const clips = isNaN(s) || isNaN(e) ? [] : await api(`/api/clips?from=${Math.min(s, e)}&to=${Math.max(s, e) + 1}`);
+    if (ask !== clipAsk) return;
     clear(clipBox);
+    clipBox.dataset.from = isNaN(s) ? "" : String(Math.min(s, e));
+    clipBox.dataset.to = isNaN(e) ? "" : String(Math.max(s, e));
     if (isNaN(s) || isNaN(e)) return;
-    const clips = await api(`/api/clips?from=${Math.min(s, e)}&to=${Math.max(s, e) + 1}`);
     if (!clips.length) clipBox.appendChild(h("span", { class: "muted" }, t("media_none")));
     for (const c of clips) {
       const box = h("input", { type: "checkbox", value: c.media_id, checked: picked.has(c.media_id) });

@@ -42,6 +42,8 @@ const FT_WORDS = {
     sending: "上传中",
     at_hub: "已上传",
     waiting_one: "待上传",
+    via_checkout: "领用",
+    ingesting: "导入中",
     // recorders
     recorders: "执法记录仪",
     recorders_none: "目前没有领用中的记录仪。",
@@ -243,6 +245,8 @@ const FT_WORDS = {
     sending: "sending",
     at_hub: "at the hub",
     waiting_one: "to send",
+    via_checkout: "checkout",
+    ingesting: "ingesting",
     recorders: "Body-worn recorders",
     recorders_none: "No recorder is checked out.",
     recorder: "Recorder",
