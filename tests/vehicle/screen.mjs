@@ -332,6 +332,28 @@ try {
   await page.waitForFunction(() => document.getElementById("rules-from").textContent.trim() === "规则：中心下发", null, { timeout: 10000 * SLOW });
   await shot(page, "09-today-all-sent");
 
+  // ---- a form for every record type, made from the contract ----
+  step = "every form";
+  const types = await page.evaluate(() => S.types.types);
+  if (types.length < 30) throw new Error(`only ${types.length} record types offered`);
+  await go(page, "#/new", "#type-list");
+  const listed = await page.$$eval("#type-list a[data-type]", (els) => els.map((e) => e.dataset.type));
+  for (const x of types) {
+    if (!listed.includes(x.type)) throw new Error(`no form offered for ${x.type}`);
+  }
+  for (const type of listed) {
+    const x = types.find((y) => y.type === type);
+    await go(page, `#/new/${type}`, "#record-form");
+    const want = [x.activity ? "#f-start" : "#f-time", "#f-case"];
+    if (x.activity) want.push("#f-end", "#clip-picker", "#f-media_unsuitable");
+    if (x.needs_case) want.push('.form-row.required[data-field="case"]');
+    for (const k of x.fields) want.push(`#f-fields-${k}`);
+    for (const k of x.required || []) want.push(`.form-row.required[data-field="fields.${k}"] .art`);
+    for (const sel of want) {
+      if (!(await page.locator(`#record-form ${sel}`).count())) throw new Error(`the ${type} form lacks ${sel}`);
+    }
+  }
+
   // ---- a 10-inch tablet both ways, and a phone ----
   step = "sizes";
   for (const [w, hgt] of [[1280, 800], [800, 1280], [390, 844]]) {
