@@ -1,4 +1,5 @@
-/* fsutil.c: temp + fsync + rename + fsync(dir) writes, whole-file reads. */
+/* fsutil.c: temp + fsync + rename + fsync(dir) writes, whole-file reads,
+ * directories made durable with their parents. */
 #include "fsutil.h"
 
 #include <errno.h>
@@ -125,6 +126,39 @@ int fsutil_read_all(const char *path, char **data, size_t *len)
     return FT_OK;
 }
 
+/* Makes directory dir (a prefix of a path, no trailing slash) if it is not
+ * there; a new one is made durable: its parent is fsynced, or it is removed
+ * again so that the next call makes and syncs it. */
+static int mkdir_durable(const char *dir, mode_t mode)
+{
+    if (mkdir(dir, mode) != 0) {
+        return errno == EEXIST ? FT_OK : errno_to_ft(errno);
+    }
+    char parent[4096];
+    snprintf(parent, sizeof parent, "%s", dir);
+    char *slash = strrchr(parent, '/');
+    if (!slash) {
+        snprintf(parent, sizeof parent, ".");
+    } else if (slash == parent) {
+        parent[1] = '\0'; /* "/" */
+    } else {
+        *slash = '\0';
+    }
+    int fd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int err = fd < 0 ? errno_to_ft(errno) : FT_OK;
+    if (fd >= 0 && fsync(fd) != 0) {
+        err = errno_to_ft(errno);
+    }
+    if (fd >= 0) {
+        close(fd);
+    }
+    if (err != FT_OK) {
+        (void)rmdir(dir);
+        return err == FT_ENOTFOUND ? FT_EIO : err;
+    }
+    return FT_OK;
+}
+
 int fsutil_mkdirs(const char *path, mode_t mode)
 {
     char buf[4096];
@@ -132,18 +166,20 @@ int fsutil_mkdirs(const char *path, mode_t mode)
         return FT_EINVAL;
     }
     for (char *p = buf + 1; *p; p++) {
-        if (*p == '/') {
+        if (*p == '/' && p[-1] != '/') {
             *p = '\0';
-            if (mkdir(buf, mode) != 0 && errno != EEXIST) {
-                return errno_to_ft(errno);
+            int err = mkdir_durable(buf, mode);
+            if (err != FT_OK) {
+                return err;
             }
             *p = '/';
         }
     }
-    if (mkdir(buf, mode) != 0 && errno != EEXIST) {
-        return errno_to_ft(errno);
+    size_t n = strlen(buf);
+    while (n > 1 && buf[n - 1] == '/') {
+        buf[--n] = '\0';
     }
-    return FT_OK;
+    return mkdir_durable(buf, mode);
 }
 
 int fsutil_join(char *buf, size_t buflen, const char *dir, const char *name)

@@ -1,6 +1,7 @@
 /* logging.c: the log sink. */
 #include "logging.h"
 #include "error.h"
+#include "utf8.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -52,5 +53,10 @@ void log_msg(log_level level, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
-    fprintf(stderr, "%s %s %s: %s\n", stamp, program, names[level], line);
+    utf8_trim(line); /* a long line cut on a whole character */
+    /* Whatever the message quotes (a user name, a reason, a peer's text) is
+     * one line of text: control characters and invalid bytes as \xNN. */
+    char clean[sizeof line * UTF8_ESCAPE_BYTES];
+    fprintf(stderr, "%s %s %s: %s\n", stamp, program, names[level],
+            utf8_clean(line, clean, sizeof clean));
 }

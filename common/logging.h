@@ -1,6 +1,10 @@
 /* logging.h: leveled diagnostics to stderr (the one mutable global: the sink).
  *
  * Lines look like "2026-11-27T04:46:16Z fieldtrail-edge warn: message".
+ * A line is always one line: control characters in the message (a newline
+ * or an ESC in a user name, a reason, a peer's text) and bytes that are not
+ * UTF-8 are written as \xNN (utf8_clean_to), so nothing quoted can forge a
+ * line of its own or drive a terminal.
  */
 #ifndef FT_LOGGING_H
 #define FT_LOGGING_H

@@ -220,6 +220,85 @@ static bool escape_into(char *dst, size_t cap, const char *s, size_t n)
     return whole;
 }
 
+/* True if the valid character s[0..l) is a control character: C0, DEL or
+ * C1 (U+0080..U+009F, which some terminals take as escape sequences). */
+static bool is_control(const char *s, size_t l)
+{
+    unsigned char c = (unsigned char)s[0];
+    if (l == 1) {
+        return c < 0x20 || c == 0x7F;
+    }
+    return l == 2 && c == 0xC2 && (unsigned char)s[1] < 0xA0;
+}
+
+bool utf8_clean_to(char *dst, size_t cap, const char *s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    if (cap == 0) {
+        return false;
+    }
+    if (!s) {
+        s = "";
+    }
+    size_t n = strlen(s), o = 0, i = 0;
+    bool whole = true;
+    while (i < n) {
+        size_t l = utf8_char_len(s + i, n - i);
+        bool esc = l == 0 || is_control(s + i, l);
+        size_t take = l ? l : 1;
+        size_t w = esc ? take * UTF8_ESCAPE_BYTES : take;
+        if (o + w > cap - 1) {
+            whole = false;
+            break;
+        }
+        for (size_t k = 0; k < take; k++) {
+            unsigned char c = (unsigned char)s[i + k];
+            if (esc) {
+                dst[o++] = '\\';
+                dst[o++] = 'x';
+                dst[o++] = hex[c >> 4];
+                dst[o++] = hex[c & 15];
+            } else {
+                dst[o++] = (char)c;
+            }
+        }
+        i += take;
+    }
+    dst[o] = '\0';
+    return whole;
+}
+
+bool utf8_clean_needed(const char *s)
+{
+    if (!s) {
+        return false;
+    }
+    size_t n = strlen(s), i = 0;
+    while (i < n) {
+        size_t l = utf8_char_len(s + i, n - i);
+        if (l == 0 || is_control(s + i, l)) {
+            return true;
+        }
+        i += l;
+    }
+    return false;
+}
+
+const char *utf8_clean(const char *s, char *buf, size_t cap)
+{
+    if (!s) {
+        return "";
+    }
+    if (!utf8_clean_needed(s)) {
+        return s;
+    }
+    if (cap == 0) {
+        return "";
+    }
+    utf8_clean_to(buf, cap, s);
+    return buf;
+}
+
 int utf8_escape(const char *s, char **out)
 {
     if (!s) {

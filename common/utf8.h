@@ -78,6 +78,17 @@ int utf8_unescape(const char *s, char **out) FT_MUST_CHECK;
  * buf (utf8_escape_to); "" for NULL. Never NULL. */
 const char *utf8_show(const char *s, char *buf, size_t cap);
 
+/* For a terminal or a log line: like utf8_escape, and every control
+ * character (C0 such as newline and ESC, DEL, C1 U+0080..U+009F) written as
+ * \xNN per byte too, so text a user supplied can neither start a line of
+ * its own nor drive the terminal. utf8_unescape gives the bytes back. */
+bool utf8_clean_to(char *dst, size_t cap, const char *s);
+/* True if s holds an invalid byte or a control character. */
+bool utf8_clean_needed(const char *s);
+/* s itself when nothing in it needs escaping, else utf8_clean_to into buf;
+ * "" for NULL. Never NULL. */
+const char *utf8_clean(const char *s, char *buf, size_t cap);
+
 /* A JSON string for s: s when it is valid UTF-8, else its escaped form.
  * NULL only for s NULL or out of memory: never for text (jansson's
  * json_string is NULL for invalid UTF-8, and json_pack "s" fails). */

@@ -454,8 +454,13 @@ static void forget_gone(inbox_t *ib)
     if (mdb_txn_begin(mstore_env(ib->m), NULL, MDB_RDONLY, &txn) != 0) {
         return;
     }
-    int err = mstore_inbox_iter(ib->m, txn, collect_gone, &g);
+    lmdbx_unread_t unread = {0};
+    int err = mstore_inbox_iter(ib->m, txn, collect_gone, &g, &unread);
     mdb_txn_abort(txn);
+    if (err == FT_ECORRUPT && unread.n) {
+        mstore_unread_report(ib->m, MSTORE_ROWS_INBOX, &unread);
+        err = FT_OK; /* the rows that can be read are dropped as usual */
+    }
     if (err == FT_OK && g.n && mdb_txn_begin(mstore_env(ib->m), NULL, 0, &txn) == 0) {
         for (size_t i = 0; i < g.n && err == FT_OK; i++) {
             err = mstore_inbox_del(ib->m, txn, g.gone[i].dev, g.gone[i].ino, g.gone[i].path);
@@ -924,8 +929,13 @@ json_t *inbox_problems_json(mstore_t *m)
     json_t *a = json_array();
     MDB_txn *txn = NULL;
     if (a && mdb_txn_begin(mstore_env(m), NULL, MDB_RDONLY, &txn) == 0) {
-        if (mstore_inbox_iter(m, txn, problem_json, a) != FT_OK) {
-            log_warn("the list of refused and failing inbox files is incomplete");
+        lmdbx_unread_t unread = {0};
+        int err = mstore_inbox_iter(m, txn, problem_json, a, &unread);
+        if (err == FT_ECORRUPT && unread.n) {
+            mstore_unread_report(m, MSTORE_ROWS_INBOX, &unread);
+        } else if (err != FT_OK) {
+            log_warn("the list of refused and failing inbox files is incomplete: %s",
+                     ft_strerror(err));
         }
         mdb_txn_abort(txn);
     }

@@ -1176,8 +1176,13 @@ int ingest_sweep(ingest_t *in, const char *root, unsigned *n_swept)
     if (err != FT_OK) {
         return err;
     }
-    err = mstore_progress_iter(in->m, txn, collect_stale, &s);
+    lmdbx_unread_t unread = {0};
+    err = mstore_progress_iter(in->m, txn, collect_stale, &s, &unread);
     mdb_txn_abort(txn);
+    if (err == FT_ECORRUPT && unread.n) {
+        mstore_unread_report(in->m, MSTORE_ROWS_PROGRESS, &unread);
+        err = FT_OK; /* the rows that can be read are swept */
+    }
     txn = NULL;
     for (size_t i = 0; err == FT_OK && i < s.n; i++) {
         mstore_progress_t *p = &s.rows[i];

@@ -17,7 +17,10 @@
 
 struct mstore_t {
     devlog_t *log; /* borrowed */
-    MDB_env *env;  /* the log's environment */
+    /* What mstore_unread_report said last, per kind of row (said once). */
+    uint64_t said_n[3];
+    char said_key[3][sizeof(((lmdbx_unread_t *)0)->first_key)];
+    MDB_env *env; /* the log's environment */
     MDB_dbi chunks, files, progress, content, meta, inbox;
     /* The mapping of the data file the last chunk read came from
      * (mstore_chunk_read); looked up again when a chunk is not inside it,
@@ -90,6 +93,17 @@ MDB_env *mstore_env(mstore_t *m)
     return m->env;
 }
 
+/* A row of LMDB's free list: a count of pages, then their numbers. */
+static int count_free_pages(void *ctx, const lmdbx_row_t *row)
+{
+    size_t n = 0;
+    if (row->val.mv_size >= sizeof n) {
+        memcpy(&n, row->val.mv_data, sizeof n);
+    }
+    *(uint64_t *)ctx += n;
+    return 0;
+}
+
 int mstore_free_bytes(mstore_t *m, uint64_t *free_bytes, uint64_t *map_bytes)
 {
     MDB_envinfo info;
@@ -104,25 +118,15 @@ int mstore_free_bytes(mstore_t *m, uint64_t *free_bytes, uint64_t *map_bytes)
     }
     /* Pages on the free list (DBI 0): each value is a count then page numbers. */
     uint64_t free_pages = 0;
-    MDB_cursor *cur = NULL;
-    rc = mdb_cursor_open(txn, 0, &cur);
-    if (rc == 0) {
-        MDB_val k, v;
-        for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
-             rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-            size_t n = 0;
-            if (v.mv_size >= sizeof n) {
-                memcpy(&n, v.mv_data, sizeof n);
-            }
-            free_pages += n;
-        }
-        mdb_cursor_close(cur);
-    }
+    int err = lmdbx_scan(txn, 0, NULL, NULL, count_free_pages, &free_pages);
     /* last_pgno of the newest commit (mdb_env_info reads the newest meta
      * page, not this transaction's): a commit since the free list was read
      * may have moved it on. */
     mdb_env_info(m->env, &info);
     mdb_txn_abort(txn);
+    if (err != FT_OK) {
+        return err;
+    }
     uint64_t psize = st.ms_psize;
     uint64_t map = info.me_mapsize;
     uint64_t used = ((uint64_t)info.me_last_pgno + 1) * psize;
@@ -275,34 +279,25 @@ uint64_t mstore_chunk_preads(const mstore_t *m)
     return m->preads;
 }
 
+static int delete_chunk(void *ctx, const lmdbx_row_t *row)
+{
+    if (row->key.mv_size != 20) {
+        return FT_ECORRUPT;
+    }
+    *(uint64_t *)ctx += row->val.mv_size;
+    return lmdbx_row_del(row);
+}
+
 int mstore_chunks_delete(mstore_t *m, MDB_txn *txn, const uint8_t file_id[MEDIA_FILE_ID_BYTES],
                          uint64_t *bytes)
 {
-    uint8_t kb[20];
-    chunk_key(kb, file_id, 0);
-    MDB_cursor *cur = NULL;
-    int rc = mdb_cursor_open(txn, m->chunks, &cur);
-    if (rc != 0) {
-        return lmdbx_err(rc);
-    }
     uint64_t freed = 0;
-    MDB_val k = {sizeof kb, kb}, v;
-    for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
-         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-        if (k.mv_size != 20 || memcmp(k.mv_data, file_id, MEDIA_FILE_ID_BYTES) != 0) {
-            break;
-        }
-        freed += v.mv_size;
-        rc = mdb_cursor_del(cur, 0);
-        if (rc != 0) {
-            break;
-        }
-    }
-    mdb_cursor_close(cur);
+    MDB_val prefix = {MEDIA_FILE_ID_BYTES, (void *)file_id};
+    int err = lmdbx_scan(txn, m->chunks, NULL, &prefix, delete_chunk, &freed);
     if (bytes) {
         *bytes = freed;
     }
-    return rc == 0 || rc == MDB_NOTFOUND ? FT_OK : lmdbx_err(rc);
+    return err;
 }
 
 static int get_fixed(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen, void *out, size_t n)
@@ -326,40 +321,193 @@ static int put_fixed(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen, co
     return lmdbx_err(mdb_put(txn, dbi, &k, &v, 0));
 }
 
+/* ---- file rows ----------------------------------------------------------- */
+
+/* File rows as version 1 wrote them: mstore_file_t of that time, raw, in the
+ * host's layout (4 bytes of padding at the end). Frozen: never change it. */
+typedef struct {
+    uint32_t version; /* 1 */
+    uint32_t state;
+    uint8_t file_id[16];
+    uint64_t size;
+    uint32_t chunk_size;
+    uint32_t n_chunks;
+    uint64_t manifest_seq;
+    int64_t ingested_ms, acked_ms, pruned_ms;
+    uint64_t served;
+    int64_t first_served_ms, last_served_ms;
+    uint8_t merkle_root[32];
+    uint8_t content_hash[32];
+    char name[128];
+    char recorder[64];
+    uint32_t receipt_len;
+    uint8_t receipt[512];
+} file_v1_t;
+
+#if defined(__x86_64__) || defined(__aarch64__)
+_Static_assert(sizeof(file_v1_t) == 872, "version 1 file rows are 872 bytes");
+_Static_assert(offsetof(file_v1_t, receipt) == 356, "version 1 layout");
+#endif
+
+#define FILE_MAGIC 0x4D /* 'M': never the first byte of a version 1 row (its u32 version) */
+#define FILE_VERSION 2
+
+size_t mstore_file_encode(const mstore_file_t *f, uint8_t *buf, size_t cap)
+{
+    if (f->receipt_len > MSTORE_RECEIPT_MAX) {
+        return 0;
+    }
+    row_w_t w = {.buf = buf, .cap = cap};
+    row_put_u8(&w, FILE_MAGIC);
+    row_put_u8(&w, FILE_VERSION);
+    row_put_u8(&w, (uint8_t)f->state);
+    row_put(&w, f->file_id, MEDIA_FILE_ID_BYTES);
+    row_put_u64(&w, f->size);
+    row_put_u32(&w, f->chunk_size);
+    row_put_u32(&w, f->n_chunks);
+    row_put_u64(&w, f->manifest_seq);
+    row_put_i64(&w, f->ingested_ms);
+    row_put_i64(&w, f->acked_ms);
+    row_put_i64(&w, f->pruned_ms);
+    row_put_u64(&w, f->served);
+    row_put_i64(&w, f->first_served_ms);
+    row_put_i64(&w, f->last_served_ms);
+    row_put(&w, f->merkle_root, MEDIA_HASH_BYTES);
+    row_put(&w, f->content_hash, MEDIA_HASH_BYTES);
+    row_put_str(&w, f->name, sizeof f->name);
+    row_put_str(&w, f->recorder, sizeof f->recorder);
+    row_put_u32(&w, f->receipt_len);
+    row_put(&w, f->receipt, f->receipt_len);
+    return w.overflow ? 0 : w.len;
+}
+
+int mstore_file_decode(const uint8_t *v, size_t n, mstore_file_t *out)
+{
+    mstore_file_t f;
+    memset(&f, 0, sizeof f);
+    if (n == sizeof(file_v1_t) && v[0] != FILE_MAGIC) {
+        file_v1_t o;
+        memcpy(&o, v, sizeof o);
+        if (o.version != 1 || !memchr(o.name, 0, sizeof o.name) ||
+            !memchr(o.recorder, 0, sizeof o.recorder) || o.receipt_len > sizeof o.receipt) {
+            return FT_ECORRUPT;
+        }
+        f.version = 1;
+        f.state = o.state;
+        memcpy(f.file_id, o.file_id, sizeof f.file_id);
+        f.size = o.size;
+        f.chunk_size = o.chunk_size;
+        f.n_chunks = o.n_chunks;
+        f.manifest_seq = o.manifest_seq;
+        f.ingested_ms = o.ingested_ms;
+        f.acked_ms = o.acked_ms;
+        f.pruned_ms = o.pruned_ms;
+        f.served = o.served;
+        f.first_served_ms = o.first_served_ms;
+        f.last_served_ms = o.last_served_ms;
+        memcpy(f.merkle_root, o.merkle_root, sizeof f.merkle_root);
+        memcpy(f.content_hash, o.content_hash, sizeof f.content_hash);
+        memcpy(f.name, o.name, sizeof f.name);
+        memcpy(f.recorder, o.recorder, sizeof f.recorder);
+        f.receipt_len = o.receipt_len;
+        memcpy(f.receipt, o.receipt, o.receipt_len);
+    } else {
+        row_r_t r = {.p = v, .len = n};
+        uint8_t magic = row_get_u8(&r), version = row_get_u8(&r);
+        if (magic != FILE_MAGIC || version != FILE_VERSION) {
+            return FT_ECORRUPT;
+        }
+        f.version = version;
+        f.state = row_get_u8(&r);
+        row_get(&r, f.file_id, MEDIA_FILE_ID_BYTES);
+        f.size = row_get_u64(&r);
+        f.chunk_size = row_get_u32(&r);
+        f.n_chunks = row_get_u32(&r);
+        f.manifest_seq = row_get_u64(&r);
+        f.ingested_ms = row_get_i64(&r);
+        f.acked_ms = row_get_i64(&r);
+        f.pruned_ms = row_get_i64(&r);
+        f.served = row_get_u64(&r);
+        f.first_served_ms = row_get_i64(&r);
+        f.last_served_ms = row_get_i64(&r);
+        row_get(&r, f.merkle_root, MEDIA_HASH_BYTES);
+        row_get(&r, f.content_hash, MEDIA_HASH_BYTES);
+        row_get_str(&r, f.name, sizeof f.name);
+        row_get_str(&r, f.recorder, sizeof f.recorder);
+        f.receipt_len = row_get_u32(&r);
+        if (f.receipt_len > MSTORE_RECEIPT_MAX) {
+            return FT_ECORRUPT;
+        }
+        row_get(&r, f.receipt, f.receipt_len);
+        if (r.bad || r.off != r.len) {
+            return FT_ECORRUPT;
+        }
+    }
+    if (f.state < MFILE_STORED || f.state > MFILE_PRUNED) {
+        return FT_ECORRUPT;
+    }
+    *out = f;
+    return FT_OK;
+}
+
 int mstore_file_get(mstore_t *m, MDB_txn *txn, const uint8_t file_id[MEDIA_FILE_ID_BYTES],
                     mstore_file_t *out)
 {
-    return get_fixed(txn, m->files, file_id, MEDIA_FILE_ID_BYTES, out, sizeof *out);
+    MDB_val k = {MEDIA_FILE_ID_BYTES, (void *)file_id}, v;
+    int rc = mdb_get(txn, m->files, &k, &v);
+    if (rc != 0) {
+        return lmdbx_err(rc);
+    }
+    return mstore_file_decode(v.mv_data, v.mv_size, out);
 }
 
 int mstore_file_put(mstore_t *m, MDB_txn *txn, const mstore_file_t *f)
 {
-    return put_fixed(txn, m->files, f->file_id, MEDIA_FILE_ID_BYTES, f, sizeof *f);
+    uint8_t buf[MSTORE_FILE_ROW_MAX];
+    size_t n = mstore_file_encode(f, buf, sizeof buf);
+    return n ? put_fixed(txn, m->files, f->file_id, MEDIA_FILE_ID_BYTES, buf, n) : FT_EINVAL;
 }
 
-int mstore_file_iter(mstore_t *m, MDB_txn *txn, mstore_file_fn fn, void *ctx)
+/* A walk over the rows of one kind: the caller's callback, and the rows
+ * that did not decode (counted, named, and FT_ECORRUPT at the end). */
+typedef struct {
+    mstore_file_fn file_fn;
+    mstore_progress_fn progress_fn;
+    mstore_inbox_fn inbox_fn;
+    void *ctx;
+    lmdbx_unread_t *unread;
+    uint64_t bad;
+} walk_t;
+
+static int walk_end(int err, const walk_t *w)
 {
-    MDB_cursor *cur = NULL;
-    int rc = mdb_cursor_open(txn, m->files, &cur);
-    if (rc != 0) {
-        return lmdbx_err(rc);
+    return err == FT_OK && w->bad ? FT_ECORRUPT : err;
+}
+
+static int walk_bad(walk_t *w, const lmdbx_row_t *row)
+{
+    w->bad++;
+    lmdbx_unread_note(w->unread, &row->key);
+    return 0;
+}
+
+static int file_row(void *ctx, const lmdbx_row_t *row)
+{
+    walk_t *w = ctx;
+    mstore_file_t f;
+    if (row->key.mv_size != MEDIA_FILE_ID_BYTES ||
+        mstore_file_decode(row->val.mv_data, row->val.mv_size, &f) != FT_OK ||
+        memcmp(f.file_id, row->key.mv_data, MEDIA_FILE_ID_BYTES) != 0) {
+        return walk_bad(w, row);
     }
-    int ret = FT_OK;
-    MDB_val k, v;
-    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
-         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-        if (v.mv_size != sizeof(mstore_file_t)) {
-            continue;
-        }
-        mstore_file_t f;
-        memcpy(&f, v.mv_data, sizeof f);
-        ret = fn(ctx, &f);
-        if (ret != 0) {
-            break;
-        }
-    }
-    mdb_cursor_close(cur);
-    return ret;
+    return w->file_fn(w->ctx, &f);
+}
+
+int mstore_file_iter(mstore_t *m, MDB_txn *txn, mstore_file_fn fn, void *ctx,
+                     lmdbx_unread_t *unread)
+{
+    walk_t w = {.file_fn = fn, .ctx = ctx, .unread = unread};
+    return walk_end(lmdbx_scan(txn, m->files, NULL, NULL, file_row, &w), &w);
 }
 
 static void prog_key(uint8_t k[16], uint64_t dev, uint64_t ino)
@@ -513,29 +661,23 @@ int mstore_progress_del(mstore_t *m, MDB_txn *txn, uint64_t dev, uint64_t ino)
     return rc == MDB_NOTFOUND ? FT_OK : lmdbx_err(rc);
 }
 
-int mstore_progress_iter(mstore_t *m, MDB_txn *txn, mstore_progress_fn fn, void *ctx)
+static int progress_row(void *ctx, const lmdbx_row_t *row)
 {
-    MDB_cursor *cur = NULL;
-    int rc = mdb_cursor_open(txn, m->progress, &cur);
-    if (rc != 0) {
-        return lmdbx_err(rc);
+    walk_t *w = ctx;
+    mstore_progress_t p;
+    if (progress_decode(row->val.mv_data, row->val.mv_size, &p) != FT_OK) {
+        return walk_bad(w, row); /* not ours to act on, but said */
     }
-    int ret = FT_OK;
-    MDB_val k, v;
-    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
-         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-        mstore_progress_t p;
-        if (progress_decode(v.mv_data, v.mv_size, &p) != FT_OK) {
-            continue; /* a damaged or foreign row: not ours to act on */
-        }
-        ret = fn(ctx, &p);
-        sodium_memzero(&p, sizeof p);
-        if (ret != 0) {
-            break;
-        }
-    }
-    mdb_cursor_close(cur);
+    int ret = w->progress_fn(w->ctx, &p);
+    sodium_memzero(&p, sizeof p);
     return ret;
+}
+
+int mstore_progress_iter(mstore_t *m, MDB_txn *txn, mstore_progress_fn fn, void *ctx,
+                         lmdbx_unread_t *unread)
+{
+    walk_t w = {.progress_fn = fn, .ctx = ctx, .unread = unread};
+    return walk_end(lmdbx_scan(txn, m->progress, NULL, NULL, progress_row, &w), &w);
 }
 
 /* ---- inbox problem rows ------------------------------------------------- */
@@ -635,28 +777,37 @@ int mstore_inbox_del(mstore_t *m, MDB_txn *txn, uint64_t dev, uint64_t ino, cons
     return rc == MDB_NOTFOUND ? FT_OK : lmdbx_err(rc);
 }
 
-int mstore_inbox_iter(mstore_t *m, MDB_txn *txn, mstore_inbox_fn fn, void *ctx)
+static int inbox_row(void *ctx, const lmdbx_row_t *row)
 {
-    MDB_cursor *cur = NULL;
-    int rc = mdb_cursor_open(txn, m->inbox, &cur);
-    if (rc != 0) {
-        return lmdbx_err(rc);
+    walk_t *w = ctx;
+    mstore_inbox_t r;
+    if (inbox_decode(row->val.mv_data, row->val.mv_size, &r) != FT_OK) {
+        return walk_bad(w, row);
     }
-    int ret = FT_OK;
-    MDB_val k, v;
-    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
-         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-        mstore_inbox_t r;
-        if (inbox_decode(v.mv_data, v.mv_size, &r) != FT_OK) {
-            continue;
-        }
-        ret = fn(ctx, &r);
-        if (ret != 0) {
-            break;
-        }
+    return w->inbox_fn(w->ctx, &r);
+}
+
+int mstore_inbox_iter(mstore_t *m, MDB_txn *txn, mstore_inbox_fn fn, void *ctx,
+                      lmdbx_unread_t *unread)
+{
+    walk_t w = {.inbox_fn = fn, .ctx = ctx, .unread = unread};
+    return walk_end(lmdbx_scan(txn, m->inbox, NULL, NULL, inbox_row, &w), &w);
+}
+
+void mstore_unread_report(mstore_t *m, mstore_rows kind, const lmdbx_unread_t *u)
+{
+    static const char *const names[] = {"file", "progress", "inbox"};
+    if (!u || u->n == 0 || kind > MSTORE_ROWS_INBOX) {
+        return;
     }
-    mdb_cursor_close(cur);
-    return ret;
+    if (m->said_n[kind] == u->n && strcmp(m->said_key[kind], u->first_key) == 0) {
+        return;
+    }
+    m->said_n[kind] = u->n;
+    snprintf(m->said_key[kind], sizeof m->said_key[kind], "%s", u->first_key);
+    log_error("media store: %llu %s rows cannot be read (the first has key %s): they are left "
+              "alone and listed nowhere; everything else goes on",
+              (unsigned long long)u->n, names[kind], u->first_key);
 }
 
 int mstore_content_get(mstore_t *m, MDB_txn *txn, const uint8_t hash[MEDIA_HASH_BYTES],
@@ -723,8 +874,14 @@ int mstore_prune(mstore_t *m, uint64_t keep_ms, uint64_t need_bytes, unsigned *p
     if (rc != 0) {
         return lmdbx_err(rc);
     }
-    int err = mstore_file_iter(m, rtxn, collect_acked, &l);
+    lmdbx_unread_t unread = {0};
+    int err = mstore_file_iter(m, rtxn, collect_acked, &l, &unread);
     mdb_txn_abort(rtxn);
+    if (err == FT_ECORRUPT && unread.n) {
+        /* A row that cannot be read is never pruned: the others are. */
+        mstore_unread_report(m, MSTORE_ROWS_FILE, &unread);
+        err = FT_OK;
+    }
     if (err != FT_OK || l.n == 0) {
         free(l.v);
         return err;

@@ -4,7 +4,7 @@
  * Databases (opened in devlog_env, so a manifest entry and the rows it
  * describes commit in one transaction):
  *   mchunks    file_id(16) | u32be index   -> stored chunk (ciphertext || tag)
- *   mfiles     file_id(16)                 -> mstore_file_t (one per ingested file)
+ *   mfiles     file_id(16)                 -> file row (mstore_file_t; one per ingested file)
  *   mprogress  u64be dev | u64be inode     -> progress row (ingest in progress / done)
  *   mcontent   content hash(32)            -> file_id (never ingest the same content twice)
  *   mmeta      name                        -> value ("hub_sign_pk")
@@ -23,15 +23,25 @@
  * replaces it with a DONE row that holds no key. A crash mid-ingest thus
  * leaves that one key on disk until the resume finishes.
  *
- * Progress and inbox rows go through the row codec (common/lmdb/row.h): a magic
- * byte and a version, fields in a fixed order, strings with their length.
- * Progress rows written before the codec (version 1, the raw C struct of
- * that time) are still read.
+ * File, progress and inbox rows go through the row codec (common/lmdb/row.h):
+ * a magic byte ('M' file, 'P' progress, 'I' inbox) and a version, fields in
+ * a fixed order, big-endian, strings with their length: nothing depends on
+ * how the compiler lays out a struct. File and progress rows written before
+ * the codec (version 1, the raw C struct of that time, padding included)
+ * are still read through a frozen copy of that struct; a row is rewritten in
+ * the codec the next time it changes (docs/media.md "Row formats").
+ *
+ * Walks (mstore_*_iter) visit every row that decodes. One that does not is
+ * never skipped in silence: it is counted and named in *unread and, once
+ * every other row was visited, the walk returns FT_ECORRUPT. Callers go on
+ * with what they could read and say what they could not
+ * (mstore_unread_report). A cursor that fails is its error, never FT_OK.
  */
 #ifndef FT_EDGE_MSTORE_H
 #define FT_EDGE_MSTORE_H
 
 #include "devlog.h"
+#include "lmdbx.h"
 #include "media.h"
 
 #include <lmdb.h>
@@ -50,7 +60,7 @@ typedef enum {
 
 /* What the edge keeps about one ingested file. */
 typedef struct {
-    uint32_t version; /* 1 */
+    uint32_t version; /* as read: 1 (a raw row from before the codec) or 2; written as 2 */
     uint32_t state;   /* mfile_state */
     uint8_t file_id[MEDIA_FILE_ID_BYTES];
     uint64_t size;         /* plaintext bytes */
@@ -152,17 +162,25 @@ int mstore_chunk_reserve(mstore_t *m, MDB_txn *txn, const uint8_t file_id[MEDIA_
 int mstore_chunks_delete(mstore_t *m, MDB_txn *txn, const uint8_t file_id[MEDIA_FILE_ID_BYTES],
                          uint64_t *bytes) FT_MUST_CHECK;
 
-/* The get functions below copy a fixed-size row. They return FT_OK,
- * FT_ENOTFOUND, FT_ECORRUPT when the stored row has another size than the
- * one asked for (a damaged or foreign row; *out is not touched), or another
- * error of the lookup. */
+/* The get functions below return FT_OK, FT_ENOTFOUND, FT_ECORRUPT when the
+ * stored row does not decode (a damaged or foreign row, or for the fixed-size
+ * ones a row of another size; *out is not touched), or another error of the
+ * lookup. The walks return fn's non-zero value when it stops them, and
+ * otherwise as said at the top. */
 
-/* File rows. */
+/* File rows, and their codec (for tests and tools). */
+#define MSTORE_FILE_ROW_MAX 1024
 int mstore_file_get(mstore_t *m, MDB_txn *txn, const uint8_t file_id[MEDIA_FILE_ID_BYTES],
                     mstore_file_t *out) FT_MUST_CHECK;
 int mstore_file_put(mstore_t *m, MDB_txn *txn, const mstore_file_t *f) FT_MUST_CHECK;
 typedef int (*mstore_file_fn)(void *ctx, const mstore_file_t *f);
-int mstore_file_iter(mstore_t *m, MDB_txn *txn, mstore_file_fn fn, void *ctx);
+int mstore_file_iter(mstore_t *m, MDB_txn *txn, mstore_file_fn fn, void *ctx,
+                     lmdbx_unread_t *unread) FT_MUST_CHECK;
+/* The row's bytes: its length, or 0 if it does not fit in cap (or its
+ * receipt is longer than MSTORE_RECEIPT_MAX). */
+size_t mstore_file_encode(const mstore_file_t *f, uint8_t *buf, size_t cap);
+/* A stored file row of either version. FT_OK or FT_ECORRUPT (out untouched). */
+int mstore_file_decode(const uint8_t *v, size_t n, mstore_file_t *out) FT_MUST_CHECK;
 
 /* Progress rows, keyed by (dev, ino). */
 int mstore_progress_get(mstore_t *m, MDB_txn *txn, uint64_t dev, uint64_t ino,
@@ -170,7 +188,8 @@ int mstore_progress_get(mstore_t *m, MDB_txn *txn, uint64_t dev, uint64_t ino,
 int mstore_progress_put(mstore_t *m, MDB_txn *txn, const mstore_progress_t *p) FT_MUST_CHECK;
 int mstore_progress_del(mstore_t *m, MDB_txn *txn, uint64_t dev, uint64_t ino) FT_MUST_CHECK;
 typedef int (*mstore_progress_fn)(void *ctx, const mstore_progress_t *p);
-int mstore_progress_iter(mstore_t *m, MDB_txn *txn, mstore_progress_fn fn, void *ctx);
+int mstore_progress_iter(mstore_t *m, MDB_txn *txn, mstore_progress_fn fn, void *ctx,
+                         lmdbx_unread_t *unread) FT_MUST_CHECK;
 
 /* Inbox problem rows, keyed by (dev, ino, path). */
 int mstore_inbox_get(mstore_t *m, MDB_txn *txn, uint64_t dev, uint64_t ino, const char *path,
@@ -179,7 +198,13 @@ int mstore_inbox_put(mstore_t *m, MDB_txn *txn, const mstore_inbox_t *r) FT_MUST
 int mstore_inbox_del(mstore_t *m, MDB_txn *txn, uint64_t dev, uint64_t ino,
                      const char *path) FT_MUST_CHECK;
 typedef int (*mstore_inbox_fn)(void *ctx, const mstore_inbox_t *r);
-int mstore_inbox_iter(mstore_t *m, MDB_txn *txn, mstore_inbox_fn fn, void *ctx);
+int mstore_inbox_iter(mstore_t *m, MDB_txn *txn, mstore_inbox_fn fn, void *ctx,
+                      lmdbx_unread_t *unread) FT_MUST_CHECK;
+
+/* Logs, once for each new count or first key, the rows of a kind a walk could
+ * not read (an error naming the first one's key). */
+typedef enum { MSTORE_ROWS_FILE = 0, MSTORE_ROWS_PROGRESS = 1, MSTORE_ROWS_INBOX = 2 } mstore_rows;
+void mstore_unread_report(mstore_t *m, mstore_rows kind, const lmdbx_unread_t *u);
 
 /* Content index. get: file_id filled on FT_OK. */
 int mstore_content_get(mstore_t *m, MDB_txn *txn, const uint8_t hash[MEDIA_HASH_BYTES],
@@ -195,9 +220,10 @@ int mstore_meta_put(mstore_t *m, MDB_txn *txn, const char *name, const void *v,
 
 /* Prunes ACKED files: every one whose ingest is older than keep_ms (0 = no
  * age limit), and, oldest first, more until need_bytes are free (0 = none
- * needed). Ages and pruned_ms go by the log's clock (devlog_wall_ms).
- * Appends one media_pruned event per pruned file in the same transaction.
- * *pruned (may be NULL) gets the number of files pruned. */
+ * needed). A file row that cannot be read is never pruned; it is reported
+ * (mstore_unread_report) and the others are pruned. Ages and pruned_ms go by the log's clock
+ * (devlog_wall_ms). Appends one media_pruned event per pruned file in the same transaction. *pruned
+ * (may be NULL) gets the number of files pruned. */
 int mstore_prune(mstore_t *m, uint64_t keep_ms, uint64_t need_bytes,
                  unsigned *pruned) FT_MUST_CHECK;
 

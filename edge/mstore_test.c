@@ -503,7 +503,7 @@ static mstore_file_t file_row(unsigned n, uint32_t state, int64_t ingested_ms)
 {
     mstore_file_t f;
     memset(&f, 0, sizeof f);
-    f.version = 1;
+    f.version = 2;
     f.state = state;
     file_id(f.file_id, n);
     f.size = 1000ULL * n;
@@ -571,7 +571,7 @@ static void file_rows_round_trip_and_are_visited_in_id_order(void **state)
     assert_int_equal(mstore_file_get(fx->m, txn, id, &got), FT_ENOTFOUND);
 
     file_visit_t v = {0};
-    assert_int_equal(mstore_file_iter(fx->m, txn, visit_file, &v), FT_OK);
+    assert_int_equal(mstore_file_iter(fx->m, txn, visit_file, &v, NULL), FT_OK);
     assert_int_equal(v.n, 3);
     for (unsigned n = 1; n <= 3; n++) {
         file_id(id, n);
@@ -580,7 +580,7 @@ static void file_rows_round_trip_and_are_visited_in_id_order(void **state)
     /* A non-zero return stops the walk and is returned. */
     memset(&v, 0, sizeof v);
     v.stop_at = 2;
-    assert_int_equal(mstore_file_iter(fx->m, txn, visit_file, &v), 42);
+    assert_int_equal(mstore_file_iter(fx->m, txn, visit_file, &v, NULL), 42);
     assert_int_equal(v.n, 2);
     mdb_txn_abort(txn);
 }
@@ -641,7 +641,7 @@ static void progress_rows_round_trip_by_dev_and_inode(void **state)
     assert_int_equal(mstore_progress_get(fx->m, txn, 1, 0x0801, &got), FT_ENOTFOUND);
 
     prog_visit_t v = {0};
-    assert_int_equal(mstore_progress_iter(fx->m, txn, visit_prog, &v), FT_OK);
+    assert_int_equal(mstore_progress_iter(fx->m, txn, visit_prog, &v, NULL), FT_OK);
     assert_int_equal(v.n, 3);
     for (unsigned i = 0; i < 3; i++) {
         assert_int_equal(v.ino[i], i + 1);
@@ -656,7 +656,7 @@ static void progress_rows_round_trip_by_dev_and_inode(void **state)
 
     txn = txn_begin(fx, MDB_RDONLY);
     memset(&v, 0, sizeof v);
-    assert_int_equal(mstore_progress_iter(fx->m, txn, visit_prog, &v), FT_OK);
+    assert_int_equal(mstore_progress_iter(fx->m, txn, visit_prog, &v, NULL), FT_OK);
     assert_int_equal(v.n, 2);
     assert_int_equal(v.ino[0], 1);
     assert_int_equal(v.ino[1], 3);
@@ -727,7 +727,7 @@ static void progress_rows_of_version_1_are_still_read(void **state)
     assert_int_equal(q.key[31], 0x5A);
     assert_string_equal(q.path, "/inbox/BC-1/old.mp4");
     prog_visit_t pv = {0};
-    assert_int_equal(mstore_progress_iter(fx->m, txn, visit_prog, &pv), FT_OK);
+    assert_int_equal(mstore_progress_iter(fx->m, txn, visit_prog, &pv, NULL), FT_OK);
     assert_int_equal(pv.n, 1);
     txn_commit(txn);
 }
@@ -828,12 +828,12 @@ static void inbox_rows_round_trip_by_inode_and_path(void **state)
     assert_int_equal(mstore_inbox_get(fx->m, txn, 1, 2, "/inbox/BC-1/c.mp4", &got), FT_ENOTFOUND);
     assert_int_equal(mstore_inbox_get(fx->m, txn, 1, 3, "/inbox/BC-1/a.mp4", &got), FT_ENOTFOUND);
     inbox_visit_t v = {0};
-    assert_int_equal(mstore_inbox_iter(fx->m, txn, visit_inbox, &v), FT_OK);
+    assert_int_equal(mstore_inbox_iter(fx->m, txn, visit_inbox, &v, NULL), FT_OK);
     assert_int_equal(v.n, 2);
     assert_int_equal(mstore_inbox_del(fx->m, txn, 1, 2, "/inbox/BC-1/a.mp4"), FT_OK);
     assert_int_equal(mstore_inbox_del(fx->m, txn, 1, 2, "/inbox/BC-1/a.mp4"), FT_OK);
     memset(&v, 0, sizeof v);
-    assert_int_equal(mstore_inbox_iter(fx->m, txn, visit_inbox, &v), FT_OK);
+    assert_int_equal(mstore_inbox_iter(fx->m, txn, visit_inbox, &v, NULL), FT_OK);
     assert_int_equal(v.n, 1);
     assert_string_equal(v.paths[0], "/inbox/BC-1/b.mp4");
     txn_commit(txn);
@@ -1084,14 +1084,145 @@ static void rows_of_another_size_are_ecorrupt_and_leave_the_output_alone(void **
     uint8_t v = 0xAB;
     assert_int_equal(mstore_meta_get(fx->m, txn, "storage_full", &v, 1), FT_ECORRUPT);
     assert_int_equal(v, 0xAB);
-    /* The walks skip such rows. */
+    /* The walks do not skip such rows in silence: they are counted and
+     * named, and the walk ends with FT_ECORRUPT. */
     file_visit_t fv = {0};
-    assert_int_equal(mstore_file_iter(fx->m, txn, visit_file, &fv), FT_OK);
+    lmdbx_unread_t unread = {0};
+    assert_int_equal(mstore_file_iter(fx->m, txn, visit_file, &fv, &unread), FT_ECORRUPT);
     assert_int_equal(fv.n, 0);
+    assert_int_equal(unread.n, 1);
+    assert_string_equal(unread.first_key, "5a5a5a5a5a5a5a5a5a5a5a5a5a5a0007");
     prog_visit_t pv = {0};
-    assert_int_equal(mstore_progress_iter(fx->m, txn, visit_prog, &pv), FT_OK);
+    memset(&unread, 0, sizeof unread);
+    assert_int_equal(mstore_progress_iter(fx->m, txn, visit_prog, &pv, &unread), FT_ECORRUPT);
     assert_int_equal(pv.n, 0);
+    assert_int_equal(unread.n, 1);
+    assert_string_equal(unread.first_key, "00000000000000010000000000000002");
     mdb_txn_abort(txn);
+}
+
+/* File rows as version 1 wrote them: mstore_file_t of that time, raw (the
+ * frozen copy in mstore.c). */
+typedef struct {
+    uint32_t version;
+    uint32_t state;
+    uint8_t file_id[16];
+    uint64_t size;
+    uint32_t chunk_size;
+    uint32_t n_chunks;
+    uint64_t manifest_seq;
+    int64_t ingested_ms, acked_ms, pruned_ms;
+    uint64_t served;
+    int64_t first_served_ms, last_served_ms;
+    uint8_t merkle_root[32];
+    uint8_t content_hash[32];
+    char name[128];
+    char recorder[64];
+    uint32_t receipt_len;
+    uint8_t receipt[512];
+} file_v1_t;
+
+static file_v1_t file_v1_of(const mstore_file_t *f)
+{
+    file_v1_t o;
+    memset(&o, 0x7E, sizeof o); /* what padding and unused bytes happened to hold */
+    o.version = 1;
+    o.state = f->state;
+    memcpy(o.file_id, f->file_id, 16);
+    o.size = f->size;
+    o.chunk_size = f->chunk_size;
+    o.n_chunks = f->n_chunks;
+    o.manifest_seq = f->manifest_seq;
+    o.ingested_ms = f->ingested_ms;
+    o.acked_ms = f->acked_ms;
+    o.pruned_ms = f->pruned_ms;
+    o.served = f->served;
+    o.first_served_ms = f->first_served_ms;
+    o.last_served_ms = f->last_served_ms;
+    memcpy(o.merkle_root, f->merkle_root, 32);
+    memcpy(o.content_hash, f->content_hash, 32);
+    memcpy(o.name, f->name, sizeof o.name);
+    memcpy(o.recorder, f->recorder, sizeof o.recorder);
+    o.receipt_len = f->receipt_len;
+    memcpy(o.receipt, f->receipt, f->receipt_len);
+    return o;
+}
+
+static void file_rows_of_version_1_are_still_read_and_written_back_in_the_codec(void **state)
+{
+    fx_t *fx = *state;
+    assert_int_equal(sizeof(file_v1_t), 872);
+    mstore_file_t want = file_row(5, MFILE_ACKED, 1700000000000LL);
+    want.acked_ms = 1700000005000LL;
+    want.served = 17;
+    want.first_served_ms = 1700000001000LL;
+    want.last_served_ms = 1700000004000LL;
+    want.receipt_len = MSTORE_RECEIPT_MAX;
+    memset(want.receipt, 0xC3, MSTORE_RECEIPT_MAX);
+    file_v1_t o = file_v1_of(&want);
+    MDB_txn *txn = txn_begin(fx, 0);
+    MDB_dbi dbi;
+    assert_int_equal(mdb_dbi_open(txn, "mfiles", 0, &dbi), 0);
+    MDB_val k = {MEDIA_FILE_ID_BYTES, o.file_id}, v = {sizeof o, &o};
+    assert_int_equal(mdb_put(txn, dbi, &k, &v, 0), 0);
+    txn_commit(txn);
+
+    txn = txn_begin(fx, 0);
+    mstore_file_t got;
+    assert_int_equal(mstore_file_get(fx->m, txn, want.file_id, &got), FT_OK);
+    assert_int_equal(got.version, 1);
+    got.version = 2;
+    assert_memory_equal(&got, &want, sizeof got);
+    file_visit_t fv = {0};
+    lmdbx_unread_t unread = {0};
+    assert_int_equal(mstore_file_iter(fx->m, txn, visit_file, &fv, &unread), FT_OK);
+    assert_int_equal(fv.n, 1);
+    assert_int_equal(unread.n, 0);
+    /* Written back, it is a row of the codec, shorter, that reads the same. */
+    assert_int_equal(mstore_file_put(fx->m, txn, &got), FT_OK);
+    assert_int_equal(mdb_get(txn, dbi, &k, &v), 0);
+    assert_true(v.mv_size < sizeof o);
+    assert_int_equal(((const uint8_t *)v.mv_data)[0], 'M');
+    mstore_file_t again;
+    assert_int_equal(mstore_file_get(fx->m, txn, want.file_id, &again), FT_OK);
+    assert_int_equal(again.version, 2);
+    again.version = 2;
+    assert_memory_equal(&again, &want, sizeof again);
+    txn_commit(txn);
+
+    /* A version 1 row whose name fills its field without a terminator, or
+     * whose receipt is longer than its field, is not one. */
+    memset(o.name, 'n', sizeof o.name);
+    assert_int_equal(mstore_file_decode((const uint8_t *)&o, sizeof o, &got), FT_ECORRUPT);
+    o = file_v1_of(&want);
+    o.receipt_len = MSTORE_RECEIPT_MAX + 1;
+    assert_int_equal(mstore_file_decode((const uint8_t *)&o, sizeof o, &got), FT_ECORRUPT);
+}
+
+static void file_rows_of_the_codec_keep_every_field_and_refuse_a_wrong_length(void **state)
+{
+    (void)state;
+    mstore_file_t f = file_row(9, MFILE_PRUNED, -3);
+    f.pruned_ms = INT64_MAX;
+    memset(f.name, 0, sizeof f.name);
+    memset(f.name, 'x', sizeof f.name - 1); /* the longest name fits */
+    snprintf(f.recorder, sizeof f.recorder, "记录仪-BWC-0009");
+    f.receipt_len = 0; /* nothing past receipt_len is kept */
+    memset(f.receipt, 0, sizeof f.receipt);
+    uint8_t buf[MSTORE_FILE_ROW_MAX + 1];
+    size_t n = mstore_file_encode(&f, buf, sizeof buf);
+    assert_true(n > 0 && n <= MSTORE_FILE_ROW_MAX);
+    assert_int_equal(mstore_file_encode(&f, buf, n - 1), 0);
+    mstore_file_t got;
+    assert_int_equal(mstore_file_decode(buf, n, &got), FT_OK);
+    assert_memory_equal(&got, &f, sizeof got);
+    assert_int_equal(mstore_file_decode(buf, n - 1, &got), FT_ECORRUPT);
+    buf[n] = 0;
+    assert_int_equal(mstore_file_decode(buf, n + 1, &got), FT_ECORRUPT);
+    buf[1] = 1; /* a version the codec never wrote */
+    assert_int_equal(mstore_file_decode(buf, n, &got), FT_ECORRUPT);
+    f.receipt_len = MSTORE_RECEIPT_MAX + 1;
+    assert_int_equal(mstore_file_encode(&f, buf, sizeof buf), 0);
 }
 
 /* The documented limit of mstore_free_bytes: pages freed while a read
@@ -1161,6 +1292,46 @@ static void prune_ages_files_by_the_logs_clock(void **state)
     assert_int_equal(file_state(fx, 2, &nch), MFILE_PRUNED);
 }
 
+/* An ACKED file whose row is of version 1 (the raw struct of before the
+ * codec) is pruned like any other: its chunks go, its row says PRUNED (in
+ * the codec now), a media_pruned event is logged. */
+static void a_file_row_of_version_1_is_pruned(void **state)
+{
+    fx_t *fx = *state;
+    const int64_t day = 86400000;
+    const uint64_t now = hlc_wall_ms();
+    fx_reopen_with_clock(fx, now);
+    store_file(fx, 6, MFILE_ACKED, (int64_t)now - 20 * day, 3, 1000);
+    uint8_t id[MEDIA_FILE_ID_BYTES];
+    file_id(id, 6);
+    MDB_txn *txn = txn_begin(fx, 0);
+    mstore_file_t f;
+    assert_int_equal(mstore_file_get(fx->m, txn, id, &f), FT_OK);
+    file_v1_t o = file_v1_of(&f);
+    MDB_dbi dbi;
+    assert_int_equal(mdb_dbi_open(txn, "mfiles", 0, &dbi), 0);
+    MDB_val k = {MEDIA_FILE_ID_BYTES, id}, v = {sizeof o, &o};
+    assert_int_equal(mdb_put(txn, dbi, &k, &v, 0), 0);
+    txn_commit(txn);
+    uint64_t head = 0;
+    uint8_t hash[ENTRY_HASH_BYTES];
+    assert_int_equal(devlog_head(fx->log, &head, hash), FT_OK);
+
+    unsigned pruned = 0;
+    assert_int_equal(mstore_prune(fx->m, 10 * (uint64_t)day, 0, &pruned), FT_OK);
+    assert_int_equal(pruned, 1);
+    uint32_t nch = 9;
+    assert_int_equal(file_state(fx, 6, &nch), MFILE_PRUNED);
+    assert_int_equal(nch, 0);
+    assert_pruned_events(fx, head, 1);
+    txn = txn_begin(fx, MDB_RDONLY);
+    assert_int_equal(mstore_file_get(fx->m, txn, id, &f), FT_OK);
+    assert_int_equal(f.version, 2);
+    assert_true(f.pruned_ms == (int64_t)now);
+    assert_string_equal(f.name, "clip-6.mp4");
+    mdb_txn_abort(txn);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1182,6 +1353,12 @@ int main(void)
                                         fx_teardown),
         cmocka_unit_test_setup_teardown(progress_rows_of_version_1_are_still_read, fx_setup,
                                         fx_teardown),
+        cmocka_unit_test_setup_teardown(
+            file_rows_of_version_1_are_still_read_and_written_back_in_the_codec, fx_setup,
+            fx_teardown),
+        cmocka_unit_test_setup_teardown(
+            file_rows_of_the_codec_keep_every_field_and_refuse_a_wrong_length, fx_setup,
+            fx_teardown),
         cmocka_unit_test_setup_teardown(progress_rows_keep_supersedes_and_the_done_facts, fx_setup,
                                         fx_teardown),
         cmocka_unit_test_setup_teardown(inbox_rows_round_trip_by_inode_and_path, fx_setup,
@@ -1200,6 +1377,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(free_bytes_count_freed_pages_an_open_reader_still_holds,
                                         fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(prune_ages_files_by_the_logs_clock, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(a_file_row_of_version_1_is_pruned, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(reserved_chunks_filled_in_place_read_back_like_put_ones,
                                         fx_setup, fx_teardown),
     };

@@ -10,6 +10,7 @@
 #include "record.h"
 #include "utf8.h"
 #include "wire.h"
+#include "zsock.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -213,7 +214,11 @@ static void send_hello(edge_media_t *em)
     pending_t p = {0};
     MDB_txn *txn = NULL;
     if (mdb_txn_begin(mstore_env(em->m), NULL, MDB_RDONLY, &txn) == 0) {
-        if (mstore_file_iter(em->m, txn, collect_pending, &p) != FT_OK) {
+        lmdbx_unread_t unread = {0};
+        int err = mstore_file_iter(em->m, txn, collect_pending, &p, &unread);
+        if (err == FT_ECORRUPT && unread.n) {
+            mstore_unread_report(em->m, MSTORE_ROWS_FILE, &unread); /* the others are sent */
+        } else if (err != FT_OK) {
             p.n = 0;
         }
         mdb_txn_abort(txn);
@@ -452,17 +457,18 @@ static void data_path_set(edge_media_t *em, uint32_t port, const uint8_t *token)
      * secure link at once. Heartbeats as on the secure link, so that a
      * connection that died without a word (a NAT's state dropped) is closed
      * and its chunks take the secure link. */
-    int zero = 0, one = 1, ivl = 200, ivl_max = 2000, hwm = 16, hb = 5000, hb_timeout = 120000;
-    int64_t maxmsg = 64;
+    int zero = 0, one = 1, ivl = 200, ivl_max = 2000, hwm = 16;
+    /* No ZMTP heartbeats (libzmq#4364): TCP keepalive finds an idle dead
+     * connection, the TCP user timeout one with chunks unacknowledged for
+     * 120 s (as the heartbeat timeout did). */
+    zsock_bounds_t b = {.max_msg = 64, .handshake_ms = ZSOCK_HANDSHAKE_MS, .maxrt_ms = 120000};
     void *d = zmq_socket(em->zctx, ZMQ_DEALER);
     if (!d || zmq_setsockopt(d, ZMQ_LINGER, &zero, sizeof zero) != 0 ||
         zmq_setsockopt(d, ZMQ_IMMEDIATE, &one, sizeof one) != 0 ||
-        zmq_setsockopt(d, ZMQ_HEARTBEAT_IVL, &hb, sizeof hb) != 0 ||
-        zmq_setsockopt(d, ZMQ_HEARTBEAT_TIMEOUT, &hb_timeout, sizeof hb_timeout) != 0 ||
         zmq_setsockopt(d, ZMQ_RECONNECT_IVL, &ivl, sizeof ivl) != 0 ||
         zmq_setsockopt(d, ZMQ_RECONNECT_IVL_MAX, &ivl_max, sizeof ivl_max) != 0 ||
-        zmq_setsockopt(d, ZMQ_SNDHWM, &hwm, sizeof hwm) != 0 ||
-        zmq_setsockopt(d, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg) != 0 || zmq_connect(d, ep) != 0) {
+        zmq_setsockopt(d, ZMQ_SNDHWM, &hwm, sizeof hwm) != 0 || zsock_bound(d, &b) != FT_OK ||
+        zmq_connect(d, ep) != 0) {
         log_warn("media: cannot open the data path to %s (%s); chunks go on the secure link", ep,
                  zmq_strerror(zmq_errno()));
         if (d) {
@@ -543,21 +549,23 @@ static int serve_setup(edge_media_t *em)
     }
     uint8_t rid[WIRE_ROUTING_ID_BYTES];
     wire_routing_id(devlog_device(em->ctx->log), rid);
-    /* The heartbeat timeout must outlast the chunks in flight ahead of a PONG:
-     * 4 chunks of 1 MiB take ~34 s at 1 Mbit/s, so a dead link is noticed
-     * after two minutes (the log-sync link, with small messages, is faster). */
-    int zero = 0, one = 1, ivl = 200, ivl_max = 2000, hb = 5000, hb_timeout = 120000;
+    /* The user timeout must outlast the chunks in flight: 4 chunks of 1 MiB
+     * take ~34 s at 1 Mbit/s, so a dead link is noticed after two minutes
+     * (the log-sync link, with small messages, is faster). */
+    int zero = 0, one = 1, ivl = 200, ivl_max = 2000;
     int hwm = 64;
-    int64_t maxmsg = (int64_t)MWIRE_MAX_MSG_BYTES;
+    /* No ZMTP heartbeats of ours (libzmq#4364): TCP keepalive and the TCP
+     * user timeout (chunks unacknowledged for 120 s) find a dead link. */
+    zsock_bounds_t b = {.max_msg = (int64_t)MWIRE_MAX_MSG_BYTES,
+                        .handshake_ms = ZSOCK_HANDSHAKE_MS,
+                        .maxrt_ms = 120000};
     if (zmq_setsockopt(em->dealer, ZMQ_LINGER, &zero, sizeof zero) != 0 ||
         zmq_setsockopt(em->dealer, ZMQ_IMMEDIATE, &one, sizeof one) != 0 ||
         zmq_setsockopt(em->dealer, ZMQ_ROUTING_ID, rid, sizeof rid) != 0 ||
         zmq_setsockopt(em->dealer, ZMQ_RECONNECT_IVL, &ivl, sizeof ivl) != 0 ||
         zmq_setsockopt(em->dealer, ZMQ_RECONNECT_IVL_MAX, &ivl_max, sizeof ivl_max) != 0 ||
-        zmq_setsockopt(em->dealer, ZMQ_HEARTBEAT_IVL, &hb, sizeof hb) != 0 ||
-        zmq_setsockopt(em->dealer, ZMQ_HEARTBEAT_TIMEOUT, &hb_timeout, sizeof hb_timeout) != 0 ||
         zmq_setsockopt(em->dealer, ZMQ_SNDHWM, &hwm, sizeof hwm) != 0 ||
-        zmq_setsockopt(em->dealer, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg) != 0 ||
+        zsock_bound(em->dealer, &b) != FT_OK ||
         zmq_setsockopt(em->dealer, ZMQ_CURVE_SERVERKEY, em->s.hub_key, 32) != 0 ||
         zmq_setsockopt(em->dealer, ZMQ_CURVE_PUBLICKEY, em->ctx->keys.box_pk, 32) != 0 ||
         zmq_setsockopt(em->dealer, ZMQ_CURVE_SECRETKEY, em->ctx->keys.box_sk, 32) != 0) {
@@ -712,6 +720,7 @@ void edge_media_stop(edge_media_t **m_p)
 typedef struct {
     json_t *transfers, *ingesting;
     uint64_t stored, acked, pruned, bytes_pending, chunks_stored_bytes;
+    lmdbx_unread_t unread_files, unread_progress;
 } status_acc_t;
 
 static int status_file(void *ctx, const mstore_file_t *f)
@@ -778,9 +787,11 @@ json_t *edge_media_status_json(devlog_t *log)
         if (mstore_meta_get(m, txn, "storage_full", &paused, 1) != FT_OK) {
             paused = 0;
         }
-        if (mstore_file_iter(m, txn, status_file, &a) != FT_OK ||
-            mstore_progress_iter(m, txn, status_progress, &a) != FT_OK) {
-            log_warn("media status incomplete");
+        int ferr = mstore_file_iter(m, txn, status_file, &a, &a.unread_files);
+        int perr = mstore_progress_iter(m, txn, status_progress, &a, &a.unread_progress);
+        if ((ferr != FT_OK && !(ferr == FT_ECORRUPT && a.unread_files.n)) ||
+            (perr != FT_OK && !(perr == FT_ECORRUPT && a.unread_progress.n))) {
+            log_warn("media status incomplete: %s", ft_strerror(ferr != FT_OK ? ferr : perr));
         }
         mdb_txn_abort(txn);
     }
@@ -798,6 +809,14 @@ json_t *edge_media_status_json(devlog_t *log)
                   (json_int_t)free_bytes, "map_bytes", (json_int_t)map, "full", paused != 0);
     if (o) {
         json_object_set_new(o, "inbox_problems", problems ? problems : json_array());
+        /* Rows that cannot be read are counted, not left out in silence. */
+        json_object_set_new(o, "rows_unreadable",
+                            json_integer((json_int_t)(a.unread_files.n + a.unread_progress.n)));
+        if (a.unread_files.n || a.unread_progress.n) {
+            json_object_set_new(o, "first_unreadable",
+                                json_string(a.unread_files.n ? a.unread_files.first_key
+                                                             : a.unread_progress.first_key));
+        }
     } else {
         json_decref(problems);
     }
@@ -823,6 +842,13 @@ void edge_media_status_print(devlog_t *log, FILE *out)
             (double)json_integer_value(json_object_get(st, "free_bytes")) / 1048576.0,
             (double)json_integer_value(json_object_get(st, "map_bytes")) / 1048576.0,
             json_is_true(json_object_get(st, "full")) ? " — FULL: ingest paused" : "");
+    json_int_t unread = json_integer_value(json_object_get(o, "rows_unreadable"));
+    if (unread > 0) {
+        fprintf(out,
+                "media:       %lld rows of the media store cannot be read (the first has key %s): "
+                "not counted above\n",
+                (long long)unread, json_string_value(json_object_get(o, "first_unreadable")));
+    }
     size_t i;
     json_t *v;
     json_array_foreach(json_object_get(o, "ingesting"), i, v)

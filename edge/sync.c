@@ -35,6 +35,7 @@
 #include "logging.h"
 #include "wire.h"
 #include "utf8.h"
+#include "zsock.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -47,7 +48,9 @@
 
 #define MAX_WINDOW 64
 #define POLL_MS 200
-#define HUB_MAX_RX_BYTES (1 << 20)
+/* The hub sends Welcome, receipts, errors and pongs: none reaches 2 KiB but
+ * a Welcome with the hub's rule pack (at most WIRE_MAX_RULE_PACK). */
+#define HUB_MAX_RX_BYTES (WIRE_MAX_RULE_PACK + (64 << 10))
 
 typedef enum { L_DOWN = 0, L_HELLO_SENT, L_STREAMING, L_HALTED } link_state;
 
@@ -147,29 +150,20 @@ static void set_error(edge_sync_t *s, const char *text)
 static int last_receipt(MDB_txn *txn, MDB_dbi dbi, uint64_t epoch, uint64_t *seq, MDB_val *val)
 {
     *seq = 0;
-    MDB_cursor *cur = NULL;
-    int rc = mdb_cursor_open(txn, dbi, &cur);
-    if (rc != MDB_SUCCESS) {
-        return lmdbx_err(rc);
+    if (val) {
+        *val = (MDB_val){0, NULL};
     }
-    uint8_t start[16];
-    lmdbx_put_u64(start, epoch + 1);
-    lmdbx_put_u64(start + 8, 0);
-    MDB_val k = {sizeof start, start}, v;
-    rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-    if (rc == MDB_SUCCESS) {
-        rc = mdb_cursor_get(cur, &k, &v, MDB_PREV);
-    } else if (rc == MDB_NOTFOUND) {
-        rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
-    }
-    if (rc == MDB_SUCCESS && k.mv_size == 16 && lmdbx_get_u64(k.mv_data) == epoch) {
+    uint8_t pb[8];
+    lmdbx_put_u64(pb, epoch);
+    MDB_val prefix = {sizeof pb, pb}, k, v;
+    int err = lmdbx_last(txn, dbi, NULL, &prefix, &k, &v);
+    if (err == FT_OK && k.mv_size == 16) {
         *seq = lmdbx_get_u64((const uint8_t *)k.mv_data + 8);
         if (val) {
             *val = v;
         }
     }
-    mdb_cursor_close(cur);
-    return rc == MDB_SUCCESS || rc == MDB_NOTFOUND ? FT_OK : lmdbx_err(rc);
+    return err == FT_ENOTFOUND ? FT_OK : err;
 }
 
 /* Opens the receipts and sync databases (creating them) in env. */
@@ -606,6 +600,7 @@ static bool on_monitor(edge_sync_t *s)
     switch (event) {
     case ZMQ_EVENT_HANDSHAKE_SUCCEEDED:
         s->connected = true;
+        s->last_rx_ms = mono_ms(); /* the handshake is a word from the hub */
         s->refusal_logged = false;
         log_info("connected to the hub at %s", s->o.endpoint);
         set_link(s, "connected");
@@ -669,6 +664,29 @@ static void tick(edge_sync_t *s)
         ack_timeout = 10000;
     }
     if (!s->connected) {
+        return;
+    }
+    /* Dead peers: no ZMTP heartbeats (libzmq#4364); the hub answers every
+     * ping, so silence this long means the connection is gone even if TCP
+     * has not said so yet: open a new one. */
+    int64_t dead_ms = 6 * (int64_t)s->o.heartbeat_ms;
+    if (dead_ms < 15000) {
+        dead_ms = 15000;
+    }
+    if (now - s->last_rx_ms > dead_ms) {
+        log_warn("no word from the hub for %lld s; opening a new connection",
+                 (long long)(now - s->last_rx_ms) / 1000);
+        zmq_disconnect(s->dealer, s->o.endpoint);
+        s->connected = false;
+        s->n_inflight = 0;
+        if (s->state != L_HALTED) {
+            s->state = L_DOWN;
+        }
+        set_link(s, "disconnected");
+        s->last_rx_ms = now;
+        if (zmq_connect(s->dealer, s->o.endpoint) != 0) {
+            log_error("cannot connect to %s: %s", s->o.endpoint, zmq_strerror(zmq_errno()));
+        }
         return;
     }
     if (s->state == L_HALTED && now >= s->halted_until_ms) {
@@ -804,16 +822,17 @@ int edge_sync_new(devlog_t *log, const keys_t *keys, const edge_sync_opts_t *opt
     uint8_t rid[WIRE_ROUTING_ID_BYTES];
     wire_routing_id(s->device, rid);
     int zero = 0, one = 1, ivl = 200, ivl_max = (int)s->o.reconnect_max_ms;
-    int hb = (int)s->o.heartbeat_ms, hb_timeout = 3 * (int)s->o.heartbeat_ms;
-    int64_t maxmsg = HUB_MAX_RX_BYTES;
+    /* Bounds (common/zmq/zsock.h): no ZMTP heartbeats (libzmq#4364): dead
+     * links are found by TCP keepalive, the TCP user timeout and the
+     * protocol's own pings (tick). */
+    zsock_bounds_t b = {
+        .max_msg = HUB_MAX_RX_BYTES, .handshake_ms = ZSOCK_HANDSHAKE_MS, .maxrt_ms = 30000};
     if (zmq_setsockopt(s->dealer, ZMQ_LINGER, &zero, sizeof zero) != 0 ||
         zmq_setsockopt(s->dealer, ZMQ_IMMEDIATE, &one, sizeof one) != 0 ||
         zmq_setsockopt(s->dealer, ZMQ_ROUTING_ID, rid, sizeof rid) != 0 ||
         zmq_setsockopt(s->dealer, ZMQ_RECONNECT_IVL, &ivl, sizeof ivl) != 0 ||
         zmq_setsockopt(s->dealer, ZMQ_RECONNECT_IVL_MAX, &ivl_max, sizeof ivl_max) != 0 ||
-        zmq_setsockopt(s->dealer, ZMQ_HEARTBEAT_IVL, &hb, sizeof hb) != 0 ||
-        zmq_setsockopt(s->dealer, ZMQ_HEARTBEAT_TIMEOUT, &hb_timeout, sizeof hb_timeout) != 0 ||
-        zmq_setsockopt(s->dealer, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg) != 0 ||
+        zsock_bound(s->dealer, &b) != FT_OK ||
         zmq_setsockopt(s->dealer, ZMQ_CURVE_SERVERKEY, s->o.hub_key, 32) != 0 ||
         zmq_setsockopt(s->dealer, ZMQ_CURVE_PUBLICKEY, keys->box_pk, 32) != 0 ||
         zmq_setsockopt(s->dealer, ZMQ_CURVE_SECRETKEY, keys->box_sk, 32) != 0) {

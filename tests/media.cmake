@@ -79,3 +79,26 @@ foreach(scenario cut_text_shown_escaped chinese_cause_whole)
   set_property(TEST media_text_${scenario} APPEND PROPERTY ENVIRONMENT
     FT_MEDIA_SCENARIO=${scenario})
 endforeach()
+
+# A file whose key the hub's archive key does not open (the edge was given
+# another hub's): held back, no integrity event, said in `status`; completed
+# once the hub's key file is right (tests/media/key_not_opened.sh).
+ft_add_script_test(media_key_not_opened_held_back_not_tampering media/key_not_opened.sh
+  TIMEOUT 300 LABELS media)
+# A published blob that changed on the hub's disk before its receipt was
+# stored: pulling pauses and says which chunk, no integrity event; fixed, the
+# file completes (tests/media/local_fault.sh; ft_mtool setstate).
+ft_add_script_test(media_local_fault_pauses_not_tampering media/local_fault.sh
+  TIMEOUT 300 LABELS media)
+
+# Rows of version 1 (tests/media/rows_of_version_1.sh): ft_rowtool rewrites a
+# state directory's file rows, hub and edge, as the raw structs of version 1
+# (its own frozen copies); the hub resumes a partial file from them, lists
+# and plans retention over every file, and the edge serves and acknowledges.
+add_executable(ft_rowtool ${CMAKE_CURRENT_SOURCE_DIR}/media/ft_rowtool.c
+  ${CMAKE_SOURCE_DIR}/edge/mstore.c)
+target_include_directories(ft_rowtool PRIVATE ${CMAKE_SOURCE_DIR}/edge)
+target_link_libraries(ft_rowtool PRIVATE ft_mediadb ft_lmdb)
+set_target_properties(ft_rowtool PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests/media)
+ft_add_script_test(media_rows_of_version_1_resume_list_retention_serve media/rows_of_version_1.sh
+  TIMEOUT 300 LABELS media)

@@ -444,24 +444,24 @@ static int rest_enable(devlog_t *log, MDB_txn *txn)
     return err;
 }
 
+/* A bucket row whose entries are kept (not pruned): its key is needed. */
+static bool bucket_kept(const MDB_val *v)
+{
+    return v->mv_size == ROW_BYTES && lmdbx_get_u64((const uint8_t *)v->mv_data + 24) == 0;
+}
+
+static int kept_row_found(void *ctx, const lmdbx_row_t *row)
+{
+    (void)ctx;
+    return bucket_kept(&row->val) ? 1 : 0;
+}
+
 /* True if buckets has a row whose entries are kept (their key is needed). */
 static int rest_has_kept_rows(devlog_t *log, MDB_txn *txn, bool *kept)
 {
-    *kept = false;
-    MDB_cursor *cur = NULL;
-    int rc = mdb_cursor_open(txn, log->buckets_dbi, &cur);
-    if (rc != MDB_SUCCESS) {
-        return lmdbx_err(rc);
-    }
-    MDB_val k, v;
-    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == MDB_SUCCESS && !*kept;
-         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-        if (v.mv_size == ROW_BYTES && lmdbx_get_u64((const uint8_t *)v.mv_data + 24) == 0) {
-            *kept = true;
-        }
-    }
-    mdb_cursor_close(cur);
-    return rc == MDB_SUCCESS || rc == MDB_NOTFOUND ? FT_OK : lmdbx_err(rc);
+    int rc = lmdbx_scan(txn, log->buckets_dbi, NULL, NULL, kept_row_found, NULL);
+    *kept = rc == 1;
+    return rc == 1 ? FT_OK : rc;
 }
 
 /* Sets up at-rest state in the opening transaction: turns it on if asked,
@@ -633,27 +633,19 @@ static int rest_begin(devlog_txn_t *t)
     if (err != FT_OK) {
         return err;
     }
-    MDB_cursor *cur = NULL;
-    int rc = mdb_cursor_open(t->txn, log->buckets_dbi, &cur);
-    if (rc != MDB_SUCCESS) {
-        return lmdbx_err(rc);
-    }
     MDB_val k, v;
-    rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
-    if (rc == MDB_SUCCESS) {
+    err = lmdbx_last(t->txn, log->buckets_dbi, NULL, NULL, &k, &v);
+    if (err == FT_OK) {
         if (k.mv_size != 8 || v.mv_size != ROW_BYTES) {
-            rc = MDB_CORRUPTED;
-        } else {
-            t->have_row = true;
-            t->row_bucket = lmdbx_get_u64(k.mv_data);
-            for (int i = 0; i < 4; i++) {
-                t->row[i] = lmdbx_get_u64((const uint8_t *)v.mv_data + 8 * i);
-            }
+            return FT_ECORRUPT;
         }
-    }
-    mdb_cursor_close(cur);
-    if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND) {
-        return lmdbx_err(rc);
+        t->have_row = true;
+        t->row_bucket = lmdbx_get_u64(k.mv_data);
+        for (int i = 0; i < 4; i++) {
+            t->row[i] = lmdbx_get_u64((const uint8_t *)v.mv_data + 8 * i);
+        }
+    } else if (err != FT_ENOTFOUND) {
+        return err;
     }
     /* Keys of buckets another process dropped leave this process's cache too. */
     pthread_mutex_lock(&log->mu);
@@ -1084,49 +1076,52 @@ static int item_at(devlog_t *log, MDB_txn *txn, uint64_t seq, plainbuf_t *buf, d
     return err;
 }
 
+/* devlog_iter_all's walk: the caller's callback, the range's end. */
+typedef struct {
+    devlog_t *log;
+    MDB_txn *txn;
+    uint64_t to;
+    bool past_to; /* the walk stopped at the end of the range */
+    plainbuf_t buf;
+    devlog_item_fn fn;
+    void *ctx;
+} iter_walk_t;
+
+static int iter_row(void *ctx, const lmdbx_row_t *row)
+{
+    iter_walk_t *w = ctx;
+    if (row->key.mv_size != 8) {
+        return FT_ECORRUPT;
+    }
+    uint64_t seq = lmdbx_get_u64(row->key.mv_data);
+    if (w->to && seq > w->to) {
+        w->past_to = true;
+        return 1;
+    }
+    devlog_item_t it;
+    int result = value_open(w->log, w->txn, seq, &row->val, &w->buf, &it);
+    if (result == FT_OK) {
+        result = w->fn(w->ctx, &it);
+    }
+    return result;
+}
+
 int devlog_iter_all(devlog_t *log, uint64_t from, uint64_t to, devlog_item_fn fn, void *ctx)
 {
-    MDB_txn *txn = NULL;
-    MDB_cursor *cur = NULL;
-    plainbuf_t buf = {0};
-    int rc = mdb_txn_begin(log->env, NULL, MDB_RDONLY, &txn);
+    iter_walk_t w = {.log = log, .to = to, .fn = fn, .ctx = ctx};
+    int rc = mdb_txn_begin(log->env, NULL, MDB_RDONLY, &w.txn);
     if (rc != MDB_SUCCESS) {
-        return lmdbx_err(rc);
-    }
-    rc = mdb_cursor_open(txn, log->log_dbi, &cur);
-    if (rc != MDB_SUCCESS) {
-        mdb_txn_abort(txn);
         return lmdbx_err(rc);
     }
     uint8_t key[8];
     lmdbx_put_u64(key, from);
-    MDB_val k = {sizeof key, key}, v;
-    int result = FT_OK;
-    for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == MDB_SUCCESS;
-         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-        if (k.mv_size != 8) {
-            result = FT_ECORRUPT;
-            break;
-        }
-        uint64_t seq = lmdbx_get_u64(k.mv_data);
-        if (to && seq > to) {
-            break;
-        }
-        devlog_item_t it;
-        result = value_open(log, txn, seq, &v, &buf, &it);
-        if (result == FT_OK) {
-            result = fn(ctx, &it);
-        }
-        if (result != 0) {
-            break;
-        }
+    MDB_val k = {sizeof key, key};
+    int result = lmdbx_scan(w.txn, log->log_dbi, &k, NULL, iter_row, &w);
+    if (w.past_to) {
+        result = FT_OK;
     }
-    if (result == FT_OK && rc != MDB_SUCCESS && rc != MDB_NOTFOUND) {
-        result = lmdbx_err(rc);
-    }
-    mdb_cursor_close(cur);
-    mdb_txn_abort(txn);
-    plainbuf_free(&buf);
+    mdb_txn_abort(w.txn);
+    plainbuf_free(&w.buf);
     return result;
 }
 
@@ -1518,19 +1513,14 @@ static int sweep_keys(devlog_t *log, uint64_t *dropped)
     }
     uint64_t floor = 0, newest = 0;
     err = lmdbx_get_meta_u64(txn, log->meta_dbi, "bucket_floor", &floor);
-    MDB_cursor *cur = NULL;
     if (err == FT_OK) {
-        err = lmdbx_err(mdb_cursor_open(txn, log->buckets_dbi, &cur));
-    }
-    if (err == FT_OK) {
-        MDB_val k, v;
-        int rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
-        if (rc == MDB_SUCCESS && k.mv_size == 8) {
+        MDB_val k;
+        err = lmdbx_last(txn, log->buckets_dbi, NULL, NULL, &k, NULL);
+        if (err == FT_OK && k.mv_size == 8) {
             newest = lmdbx_get_u64(k.mv_data);
-        } else if (rc != MDB_NOTFOUND && rc != MDB_SUCCESS) {
-            err = lmdbx_err(rc);
+        } else if (err == FT_ENOTFOUND) {
+            err = FT_OK;
         }
-        mdb_cursor_close(cur);
     }
     int fd = -1;
     bkey_t *v = NULL;
@@ -1669,6 +1659,14 @@ done:
     return sweep_keys(log, &out->keys_dropped);
 }
 
+static int count_kept_row(void *ctx, const lmdbx_row_t *row)
+{
+    if (bucket_kept(&row->val)) {
+        (*(uint64_t *)ctx)++;
+    }
+    return 0;
+}
+
 int devlog_rest_stats(devlog_t *log, devlog_rest_t *st)
 {
     memset(st, 0, sizeof *st);
@@ -1690,23 +1688,8 @@ int devlog_rest_stats(devlog_t *log, devlog_rest_t *st)
     if (err == FT_OK) {
         err = lmdbx_get_meta_u64(txn, log->meta_dbi, "bucket_floor", &st->bucket_floor);
     }
-    MDB_cursor *cur = NULL;
     if (err == FT_OK) {
-        err = lmdbx_err(mdb_cursor_open(txn, log->buckets_dbi, &cur));
-    }
-    if (err == FT_OK) {
-        MDB_val k, v;
-        int rc;
-        for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == MDB_SUCCESS;
-             rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-            if (v.mv_size == ROW_BYTES && lmdbx_get_u64((const uint8_t *)v.mv_data + 24) == 0) {
-                st->buckets_kept++;
-            }
-        }
-        mdb_cursor_close(cur);
-        if (rc != MDB_NOTFOUND) {
-            err = lmdbx_err(rc);
-        }
+        err = lmdbx_scan(txn, log->buckets_dbi, NULL, NULL, count_kept_row, &st->buckets_kept);
     }
     mdb_txn_abort(txn);
     if (err == FT_OK) {

@@ -1,8 +1,10 @@
-/* lmdbx.c: LMDB environment opening and error mapping. */
+/* lmdbx.c: LMDB environment opening, error mapping and scans (see lmdbx.h). */
 #include "lmdbx.h"
 #include "fsutil.h"
+#include "keys.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <string.h>
 #include <sys/statvfs.h>
 
@@ -125,4 +127,171 @@ int lmdbx_put_meta_u64(MDB_txn *txn, MDB_dbi dbi, const char *key, uint64_t v)
     uint8_t b[8];
     lmdbx_put_u64(b, v);
     return lmdbx_put_meta(txn, dbi, key, b, sizeof b);
+}
+
+/* ---- scans -------------------------------------------------------------- */
+
+/* LMDB's default key order: bytewise, then the shorter first. */
+static int key_cmp(const MDB_val *a, const MDB_val *b)
+{
+    size_t n = a->mv_size < b->mv_size ? a->mv_size : b->mv_size;
+    int c = n ? memcmp(a->mv_data, b->mv_data, n) : 0;
+    if (c) {
+        return c;
+    }
+    return (a->mv_size > b->mv_size) - (a->mv_size < b->mv_size);
+}
+
+static bool has_prefix(const MDB_val *k, const MDB_val *prefix)
+{
+    return !prefix || (k->mv_size >= prefix->mv_size &&
+                       memcmp(k->mv_data, prefix->mv_data, prefix->mv_size) == 0);
+}
+
+/* Positions cur at the first row of the range (forward). */
+static int seek_first(MDB_cursor *cur, const MDB_val *start, const MDB_val *prefix, MDB_val *k,
+                      MDB_val *v)
+{
+    const MDB_val *seek = start;
+    if (prefix && (!seek || key_cmp(seek, prefix) < 0)) {
+        seek = prefix;
+    }
+    if (!seek || seek->mv_size == 0) {
+        return mdb_cursor_get(cur, k, v, MDB_FIRST);
+    }
+    *k = *seek;
+    return mdb_cursor_get(cur, k, v, MDB_SET_RANGE);
+}
+
+/* Positions cur at the last row at or before bound (inclusive: the row
+ * equal to bound is taken, else the one before it). */
+static int seek_at_or_before(MDB_cursor *cur, const MDB_val *bound, bool inclusive, MDB_val *k,
+                             MDB_val *v)
+{
+    *k = *bound;
+    int rc = mdb_cursor_get(cur, k, v, MDB_SET_RANGE);
+    if (rc == MDB_NOTFOUND) {
+        return mdb_cursor_get(cur, k, v, MDB_LAST);
+    }
+    if (rc == MDB_SUCCESS && (!inclusive || key_cmp(k, bound) != 0)) {
+        rc = mdb_cursor_get(cur, k, v, MDB_PREV);
+    }
+    return rc;
+}
+
+/* Positions cur at the first row of the range (backward). */
+static int seek_last(MDB_cursor *cur, const MDB_val *start, const MDB_val *prefix, MDB_val *k,
+                     MDB_val *v)
+{
+    /* The first key after every key of the prefix: the prefix with its
+     * last byte that is not 0xff incremented and what follows cut. */
+    uint8_t after[512];
+    MDB_val end = {0, after};
+    bool has_end = false;
+    if (prefix && prefix->mv_size > 0) {
+        size_t n = prefix->mv_size;
+        const uint8_t *p = prefix->mv_data;
+        while (n > 0 && p[n - 1] == 0xff) {
+            n--;
+        }
+        if (n > 0) {
+            memcpy(after, p, n);
+            after[n - 1]++;
+            end.mv_size = n;
+            has_end = true;
+        }
+    }
+    if (start && start->mv_size > 0 && (!has_end || key_cmp(start, &end) < 0)) {
+        return seek_at_or_before(cur, start, true, k, v);
+    }
+    if (has_end) {
+        return seek_at_or_before(cur, &end, false, k, v);
+    }
+    return mdb_cursor_get(cur, k, v, MDB_LAST);
+}
+
+static int scan(MDB_txn *txn, MDB_dbi dbi, const MDB_val *start, const MDB_val *prefix, bool back,
+                lmdbx_scan_fn fn, void *ctx)
+{
+    if (prefix && prefix->mv_size == 0) {
+        prefix = NULL;
+    }
+    if (prefix && prefix->mv_size >= 512) {
+        return FT_OK; /* longer than any LMDB key: no row has it */
+    }
+    MDB_cursor *cur = NULL;
+    int rc = mdb_cursor_open(txn, dbi, &cur);
+    if (rc != MDB_SUCCESS) {
+        return lmdbx_err(rc);
+    }
+    MDB_val k, v;
+    rc = back ? seek_last(cur, start, prefix, &k, &v) : seek_first(cur, start, prefix, &k, &v);
+    int result = FT_OK;
+    while (rc == MDB_SUCCESS && has_prefix(&k, prefix)) {
+        lmdbx_row_t row = {k, v, cur};
+        result = fn(ctx, &row);
+        if (result != 0) {
+            break;
+        }
+        rc = mdb_cursor_get(cur, &k, &v, back ? MDB_PREV : MDB_NEXT);
+    }
+    if (result == FT_OK && rc != MDB_SUCCESS && rc != MDB_NOTFOUND) {
+        result = lmdbx_err(rc);
+    }
+    mdb_cursor_close(cur);
+    return result;
+}
+
+int lmdbx_scan(MDB_txn *txn, MDB_dbi dbi, const MDB_val *start, const MDB_val *prefix,
+               lmdbx_scan_fn fn, void *ctx)
+{
+    return scan(txn, dbi, start, prefix, false, fn, ctx);
+}
+
+int lmdbx_scan_back(MDB_txn *txn, MDB_dbi dbi, const MDB_val *start, const MDB_val *prefix,
+                    lmdbx_scan_fn fn, void *ctx)
+{
+    return scan(txn, dbi, start, prefix, true, fn, ctx);
+}
+
+static int take_row(void *ctx, const lmdbx_row_t *row)
+{
+    *(lmdbx_row_t *)ctx = *row;
+    return 1;
+}
+
+int lmdbx_last(MDB_txn *txn, MDB_dbi dbi, const MDB_val *start, const MDB_val *prefix, MDB_val *key,
+               MDB_val *val)
+{
+    lmdbx_row_t row;
+    int rc = scan(txn, dbi, start, prefix, true, take_row, &row);
+    if (rc == 1) {
+        if (key) {
+            *key = row.key;
+        }
+        if (val) {
+            *val = row.val;
+        }
+        return FT_OK;
+    }
+    return rc == FT_OK ? FT_ENOTFOUND : rc;
+}
+
+int lmdbx_row_del(const lmdbx_row_t *row)
+{
+    return lmdbx_err(mdb_cursor_del(row->cur, 0));
+}
+
+void lmdbx_unread_note(lmdbx_unread_t *u, const MDB_val *key)
+{
+    if (!u) {
+        return;
+    }
+    if (u->n++ == 0) {
+        size_t n = key->mv_size < 32 ? key->mv_size : 32;
+        hex_encode(key->mv_data, n, u->first_key);
+        if (key->mv_size > n) {
+            memcpy(u->first_key + 2 * n, "...", 4);
+        }
+    }
 }

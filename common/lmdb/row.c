@@ -1,4 +1,4 @@
-/* row.c: the byte codec of the hub's LMDB rows (see row.h). */
+/* row.c: the byte codec of LMDB rows (see row.h). */
 #include "row.h"
 #include "utf8.h"
 #include "lmdbx.h"
@@ -18,6 +18,12 @@ void row_put(row_w_t *w, const void *p, size_t n)
 void row_put_u8(row_w_t *w, uint8_t v)
 {
     row_put(w, &v, 1);
+}
+
+void row_put_u32(row_w_t *w, uint32_t v)
+{
+    uint8_t b[4] = {(uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v};
+    row_put(w, b, 4);
 }
 
 void row_put_u64(row_w_t *w, uint64_t v)
@@ -77,6 +83,12 @@ uint8_t row_get_u8(row_r_t *r)
 {
     const uint8_t *p = row_take(r, 1);
     return p ? p[0] : 0;
+}
+
+uint32_t row_get_u32(row_r_t *r)
+{
+    const uint8_t *p = row_take(r, 4);
+    return p ? ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3] : 0;
 }
 
 uint64_t row_get_u64(row_r_t *r)

@@ -1,4 +1,12 @@
-/* row.h: the byte codec of the hub's LMDB rows (hub/store/store.c, hub/engine/index.c).
+/* row.h: the byte codec of the LMDB rows both sides keep (hub/store/store.c,
+ * hub/engine/index.c, hub/media/mediadb.c, edge/mstore.c).
+ *
+ * A row written with it never depends on how the compiler lays out a C
+ * struct: no padding bytes, no host byte order. Rows of a kind that may
+ * change start with a magic byte and a version (edge/mstore.c,
+ * hub/media/mediadb.c), so that a reader tells its own rows of every version
+ * apart from the raw C structs written before the codec, which it still
+ * reads through a frozen copy of their struct.
  *
  * Integers are big-endian; signed ones are biased (v ^ 2^63) so that their
  * bytes sort in numeric order. A string is a u16be length and its bytes, no
@@ -27,6 +35,7 @@ typedef struct {
 
 void row_put(row_w_t *w, const void *p, size_t n);
 void row_put_u8(row_w_t *w, uint8_t v);
+void row_put_u32(row_w_t *w, uint32_t v);
 void row_put_u64(row_w_t *w, uint64_t v);
 void row_put_i64(row_w_t *w, int64_t v);
 /* At most max - 1 bytes of s (max <= 65536), cut on a character boundary
@@ -37,6 +46,7 @@ void row_put_str(row_w_t *w, const char *s, size_t max);
 const uint8_t *row_take(row_r_t *r, size_t n);
 void row_get(row_r_t *r, void *out, size_t n);
 uint8_t row_get_u8(row_r_t *r);
+uint32_t row_get_u32(row_r_t *r);
 uint64_t row_get_u64(row_r_t *r);
 int64_t row_get_i64(row_r_t *r);
 /* A string into out[cap]; one of cap bytes or more, or holding a NUL, is bad. */

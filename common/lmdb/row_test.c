@@ -63,6 +63,24 @@ static void u64_is_big_endian(void **state)
     assert_memory_equal(buf, want, 8);
 }
 
+static void u32_is_big_endian_and_a_short_row_reads_zero(void **state)
+{
+    (void)state;
+    uint8_t buf[6];
+    row_w_t w = {buf, 0, sizeof buf, false};
+    row_put_u32(&w, 0xA1B2C3D4u);
+    row_put_u32(&w, 7);
+    assert_true(w.overflow);
+    assert_int_equal(w.len, 8);
+    const uint8_t want[4] = {0xA1, 0xB2, 0xC3, 0xD4};
+    assert_memory_equal(buf, want, 4);
+    row_r_t r = {buf, 6, 0, false};
+    assert_true(row_get_u32(&r) == 0xA1B2C3D4u);
+    assert_false(r.bad);
+    assert_int_equal(row_get_u32(&r), 0);
+    assert_true(r.bad);
+}
+
 static void signed_values_sort_as_bytes(void **state)
 {
     (void)state;
@@ -146,6 +164,7 @@ int main(void)
         cmocka_unit_test(round_trip_of_every_kind),
         cmocka_unit_test(long_string_cut_on_a_character),
         cmocka_unit_test(u64_is_big_endian),
+        cmocka_unit_test(u32_is_big_endian_and_a_short_row_reads_zero),
         cmocka_unit_test(signed_values_sort_as_bytes),
         cmocka_unit_test(writer_stops_at_capacity_and_counts_the_need),
         cmocka_unit_test(long_string_is_cut_to_max),

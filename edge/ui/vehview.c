@@ -410,15 +410,19 @@ static json_t *alert_ids_for(const json_t *alerts, const char *ref)
 }
 
 /* Coverage of activity c->recs[k] by the media of c: share, longest
- * uncovered stretch, linked clips and the uncovered stretches. */
+ * uncovered stretch, linked clips and the uncovered stretches; null when
+ * memory ran out. */
 static json_t *coverage_json(const gapinput_t *g, const gapinput_case_t *c, const gap_record_t *r)
 {
     const Ft__Record *rec = r->rec;
     double covered = 0;
     int64_t longest = 0;
-    size_t linked = gaps_coverage(r, c->c.media, c->c.n_media, &covered, &longest);
+    size_t linked = 0, n_holes = 0;
     gap_span_t holes[64];
-    size_t n_holes = gaps_uncovered(r, c->c.media, c->c.n_media, holes, 64);
+    if (gaps_coverage(r, c->c.media, c->c.n_media, &linked, &covered, &longest) != FT_OK ||
+        gaps_uncovered(r, c->c.media, c->c.n_media, holes, 64, &n_holes) != FT_OK) {
+        return json_null(); /* no memory: no verdict, never "not covered" */
+    }
     json_t *uncovered = json_array(), *clips = json_array();
     for (size_t i = 0; i < n_holes && i < 64; i++) {
         json_array_append_new(

@@ -204,13 +204,20 @@ static void print_brief(const json_t *a, const char *state)
     }
     utf8_trim(what); /* a list cut short ends on a whole character */
     printf("%s|%s|%s|%s|%s\n", json_string_value(json_object_get(a, "rule")),
-           json_string_value(json_object_get(a, "article")), c ? c : "-", state, what);
+           json_string_value(json_object_get(a, "article")), c ? hub_text(c) : "-", state,
+           hub_text(what));
 }
 
 static const char *s_or(const json_t *o, const char *k, const char *def)
 {
     const char *s = json_string_value(json_object_get(o, k));
     return s ? s : def;
+}
+
+/* s_or for printing: user text escaped (hub_text). */
+static const char *t_or(const json_t *o, const char *k, const char *def)
+{
+    return hub_text(s_or(o, k, def));
 }
 
 static bool matches(const filter_t *f, const json_t *a, const char *state)
@@ -242,11 +249,11 @@ static bool matches(const filter_t *f, const json_t *a, const char *state)
 static void print_alert_text(const json_t *a, const char *state, const char *when, const char *why)
 {
     const char *c = json_string_value(json_object_get(a, "case"));
-    printf("%s  %-9s %-8s Art. %-6s rule %-4s case %s  unit %s  %s %s\n", s_or(a, "id", "?"), state,
-           s_or(a, "severity", "?"), s_or(a, "article", "?"), s_or(a, "rule", "?"), c ? c : "-",
-           s_or(a, "unit", "-"), why ? "at" : "opened", when);
-    printf("    %s\n    %s\n    %s\n", s_or(a, "message_zh", ""), s_or(a, "message_en", ""),
-           s_or(a, "detail", ""));
+    printf("%s  %-9s %-8s Art. %-6s rule %-4s case %s  unit %s  %s %s\n", t_or(a, "id", "?"), state,
+           t_or(a, "severity", "?"), t_or(a, "article", "?"), t_or(a, "rule", "?"),
+           c ? hub_text(c) : "-", t_or(a, "unit", "-"), why ? "at" : "opened", when);
+    printf("    %s\n    %s\n    %s\n", t_or(a, "message_zh", ""), t_or(a, "message_en", ""),
+           t_or(a, "detail", ""));
     json_t *ids = json_object_get(a, "record_ids");
     json_t *refs = json_object_get(a, "records");
     size_t i;
@@ -255,7 +262,7 @@ static void print_alert_text(const json_t *a, const char *state, const char *whe
     {
         const char *id = json_string_value(json_array_get(ids, i));
         printf("    record %s%s%s\n", json_string_value(v), id && id[0] ? " id " : "",
-               id ? id : "");
+               id ? hub_text(id) : "");
     }
     ids = json_object_get(a, "media_ids");
     json_array_foreach(json_object_get(a, "media"), i, v)
@@ -264,14 +271,14 @@ static void print_alert_text(const json_t *a, const char *state, const char *whe
         printf("    media %s id %s\n", json_string_value(v), id ? id : "?");
     }
     if (why) {
-        printf("    %s\n", why);
+        printf("    %s\n", hub_text(why));
         return;
     }
     const json_t *j = json_object_get(a, "justification");
     if (j) {
         const char *by = s_or(j, "by", NULL);
-        printf("    justified%s%s at %s (%s): %s\n", by ? " by " : "", by ? by : "",
-               s_or(j, "at", "?"), s_or(j, "ref", "?"), s_or(j, "reason", ""));
+        printf("    justified%s%s at %s (%s): %s\n", by ? " by " : "", by ? hub_text(by) : "",
+               t_or(j, "at", "?"), t_or(j, "ref", "?"), t_or(j, "reason", ""));
     }
 }
 

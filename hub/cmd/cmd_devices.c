@@ -159,11 +159,11 @@ static void print_view(const device_view_t *v)
         snprintf(offset, sizeof offset, "%+.1fs", (double)v->st.clock_offset_ms / 1000.0);
     }
     printf("%-24s  %-8s  ", id, v->d.revoked ? "revoked" : "enrolled");
-    print_cell(v->d.unit, 18);
-    print_cell(v->d.vehicle, 12);
+    print_cell(hub_text(v->d.unit), 18);
+    print_cell(hub_text(v->d.vehicle), 12);
     print_cell(seen, 10);
     printf("%9llu  %8s  %9s  %s\n", (unsigned long long)v->held, backlog, offset,
-           v->st.last_error[0] ? v->st.last_error : "-");
+           v->st.last_error[0] ? hub_text(v->st.last_error) : "-");
 }
 
 /* Listing state. */
@@ -358,7 +358,7 @@ int hub_cmd_status(int argc, char **argv)
                    json_string_value(json_object_get(r, "transport_public")),
                    (long long)json_integer_value(json_object_get(r, "count")),
                    json_string_value(json_object_get(r, "last")),
-                   json_string_value(json_object_get(r, "address")));
+                   hub_text(json_string_value(json_object_get(r, "address"))));
         }
         if (l.n) {
             putchar('\n');
@@ -409,7 +409,7 @@ static int integrity_one(void *ctx, const store_integrity_t *ev)
         json_decref(o);
     } else {
         printf("%4llu  %s  %s  %-18s  seq %llu  %s\n", (unsigned long long)ev->id, when, id,
-               ev->reason, (unsigned long long)ev->seq, ev->detail);
+               hub_text(ev->reason), (unsigned long long)ev->seq, hub_text(ev->detail));
     }
     return 0;
 }

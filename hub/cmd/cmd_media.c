@@ -329,9 +329,12 @@ static int media_list(hub_ctx_t *ctx, int argc, char **argv)
         return 1;
     }
     l.out = json_array();
-    int err = hub_mdb_iter(d, list_visit, &l);
+    lmdbx_unread_t unread = {0};
+    int err = hub_mdb_iter(d, list_visit, &l, &unread);
     hub_mdb_destroy(&d);
-    if (err != FT_OK) {
+    /* Rows that cannot be read are said, after the files that can. */
+    bool partial = err == FT_ECORRUPT && unread.n;
+    if (err != FT_OK && !partial) {
         hub_fail("cannot list media: %s", ft_strerror(err));
         json_decref(l.out);
         return 1;
@@ -358,11 +361,19 @@ static int media_list(hub_ctx_t *ctx, int argc, char **argv)
                    json_string_value(json_object_get(o, "file_id")),
                    json_string_value(json_object_get(o, "state")),
                    json_string_value(json_object_get(o, "kind")),
-                   (long long)json_integer_value(json_object_get(o, "size")), rec ? rec : "-",
-                   offc ? offc : "-", cs ? cs : "-", start ? start : "-", name ? name : "-");
+                   (long long)json_integer_value(json_object_get(o, "size")),
+                   rec ? hub_text(rec) : "-", offc ? hub_text(offc) : "-", cs ? hub_text(cs) : "-",
+                   start ? start : "-", name ? hub_text(name) : "-");
         }
     }
     json_decref(l.out);
+    if (partial) {
+        fflush(stdout);
+        hub_fail("%llu rows of the media database could not be read and are not listed (the "
+                 "first: file %s): %s",
+                 (unsigned long long)unread.n, unread.first_key, ft_strerror(FT_ECORRUPT));
+        return 1;
+    }
     return 0;
 }
 
@@ -415,6 +426,11 @@ static int media_get(hub_ctx_t *ctx, int argc, char **argv)
     }
     int err = hub_mdb_get(d, file_id, &f);
     hub_mdb_destroy(&d);
+    if (err == FT_ECORRUPT) {
+        hub_fail("the media database's row of file %s cannot be read: %s", argv[optind],
+                 ft_strerror(err));
+        return 1;
+    }
     if (err != FT_OK) {
         hub_fail("no media file %s at this hub (see `fieldtrail-hub media list`)", argv[optind]);
         return 1;
@@ -594,17 +610,23 @@ json_t *hub_media_status_json(const char *state)
         return json_null();
     }
     mstat_t s = {.files = json_array()};
-    if (hub_mdb_iter(d, status_visit, &s) != FT_OK) {
-        log_warn("media status incomplete");
+    lmdbx_unread_t unread = {0};
+    int err = hub_mdb_iter(d, status_visit, &s, &unread);
+    if (err != FT_OK && !(err == FT_ECORRUPT && unread.n)) {
+        log_warn("media status incomplete: %s", ft_strerror(err));
     }
     hub_mdb_destroy(&d);
     json_t *pulling = hub_media_pulling_json(state);
-    return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:o}", "files_pulling",
-                     (json_int_t)s.pulling, "files_complete", (json_int_t)s.complete,
-                     "files_damaged", (json_int_t)s.damaged, "files_failed", (json_int_t)s.failed,
-                     "chunks_queued", (json_int_t)s.chunks_missing, "bytes_queued",
-                     (json_int_t)s.bytes_missing, "transfers", s.files, "pulling",
-                     pulling ? pulling : json_null());
+    json_t *o = json_pack(
+        "{s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:o, s:I}", "files_pulling", (json_int_t)s.pulling,
+        "files_complete", (json_int_t)s.complete, "files_damaged", (json_int_t)s.damaged,
+        "files_failed", (json_int_t)s.failed, "chunks_queued", (json_int_t)s.chunks_missing,
+        "bytes_queued", (json_int_t)s.bytes_missing, "transfers", s.files, "pulling",
+        pulling ? pulling : json_null(), "rows_unreadable", (json_int_t)unread.n);
+    if (o && unread.n) {
+        json_object_set_new(o, "first_unreadable", json_string(unread.first_key));
+    }
+    return o;
 }
 
 void hub_media_status_print(const char *state, FILE *out)
@@ -623,6 +645,13 @@ void hub_media_status_print(const char *state, FILE *out)
             (double)json_integer_value(json_object_get(o, "bytes_queued")) / 1048576.0,
             (long long)json_integer_value(json_object_get(o, "files_damaged")),
             (long long)json_integer_value(json_object_get(o, "files_failed")));
+    json_int_t unread = json_integer_value(json_object_get(o, "rows_unreadable"));
+    if (unread > 0) {
+        fprintf(out,
+                "media:       %lld rows of the media database cannot be read (the first: file "
+                "%s): not counted above\n",
+                (long long)unread, json_string_value(json_object_get(o, "first_unreadable")));
+    }
     json_t *p = json_object_get(o, "pulling");
     const char *pstate = json_string_value(json_object_get(p, "state"));
     json_int_t dport = json_integer_value(json_object_get(p, "data_port"));
@@ -637,6 +666,13 @@ void hub_media_status_print(const char *state, FILE *out)
         } else {
             fprintf(out, "media data:  no data path; chunks on the secure link\n");
         }
+    }
+    json_int_t held = json_integer_value(json_object_get(p, "held_back"));
+    if (pstate && strcmp(pstate, "stopped") != 0 && held > 0) {
+        fprintf(out,
+                "media HELD:  %lld files have every chunk but cannot be finished (the last: %s); "
+                "kept, tried again, nothing concluded against the edge\n",
+                (long long)held, json_string_value(json_object_get(p, "held_reason")));
     }
     if (pstate && strcmp(pstate, "paused") == 0) {
         json_int_t since = json_integer_value(json_object_get(p, "since_ms"));
@@ -681,8 +717,13 @@ void hub_media_status_print(const char *state, FILE *out)
 
 int hub_media_start_cfg(hub_ctx_t *ctx, volatile sig_atomic_t *stop, hub_media_t **out)
 {
+    /* Media (and its data path, port + 1) listen where sync does unless
+     * configured otherwise (docs/operations.md "Exposed ports"). */
+    char media_default[300];
     hub_media_opts_t mo = {
-        .listen = config_pick(NULL, ctx->cfg, "media.listen", HUB_MEDIA_DEFAULT_LISTEN),
+        .listen = config_pick(NULL, ctx->cfg, "media.listen",
+                              hub_default_endpoint(ctx, 7402, HUB_MEDIA_DEFAULT_LISTEN,
+                                                   media_default, sizeof media_default)),
         .data_listen = config_get(ctx->cfg, "media.data_listen")};
     const char *w = config_get(ctx->cfg, "media.window");
     uint64_t v = 0;

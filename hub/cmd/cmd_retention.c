@@ -322,7 +322,8 @@ static int hold_list(hub_ctx_t *ctx)
             snprintf(target, sizeof target, "%s%s", h->case_id[0] ? "case " : "media ",
                      h->case_id[0] ? h->case_id : h->media_id);
             printf("%-8s %-28s %-20s %-14s %-12s %s: %s\n", h->active ? "active" : "released",
-                   h->id[0] ? h->id : "-", target, h->reason, h->by, h->source, h->details);
+                   h->id[0] ? hub_text(h->id) : "-", hub_text(target), hub_text(h->reason),
+                   hub_text(h->by), hub_text(h->source), hub_text(h->details));
         }
     }
     retention_plan_free(&plan);

@@ -49,7 +49,8 @@ static void run_usage(FILE *out)
             "with CurveZMQ, admits only enrolled and unrevoked devices, verifies and stores\n"
             "their log entries and answers with signed receipts. Stops cleanly on SIGINT\n"
             "or SIGTERM. Logs to standard error. Serves the web dashboard on --http\n"
-            "(config `http`, default %s; `off` to disable).\n",
+            "(config `http`, default %s; `off` to disable). The alert PUB socket\n"
+            "and the media ports listen on the host ENDPOINT names unless configured.\n",
             HUB_DEFAULT_LISTEN, HTTP_DEFAULT_LISTEN);
 }
 
@@ -112,10 +113,15 @@ int hub_cmd_run(int argc, char **argv)
     if (u32_setting(&ctx, "sync.max_batch_entries", HUB_DEFAULT_MAX_BATCH_ENTRIES,
                     &so.max_batch_entries) != 0 ||
         u32_setting(&ctx, "sync.max_batch_bytes", HUB_DEFAULT_MAX_BATCH_BYTES,
-                    &so.max_batch_bytes) != 0) {
+                    &so.max_batch_bytes) != 0 ||
+        u32_setting(&ctx, "sync.max_connections", HUB_DEFAULT_MAX_CONNECTIONS,
+                    &so.max_connections) != 0 ||
+        u32_setting(&ctx, "sync.max_handshaking", HUB_DEFAULT_MAX_HANDSHAKING,
+                    &so.max_handshaking) != 0) {
         hub_close(&ctx);
         return 2;
     }
+    ctx.sync_listen = so.listen; /* the PUB and media ports default to its host */
     loginlimit_opts_t llo;
     char llerr[256] = "";
     if (loginlimit_opts_from_config(ctx.cfg, &llo, llerr, sizeof llerr) != FT_OK) {

@@ -68,7 +68,11 @@ static json_t *record_line_json(const case_view_t *v, size_t i, const line_t *li
         json_object_set_new(o, "end", json_string(c));
         double covered = 0;
         int64_t longest = 0;
-        size_t linked = gaps_coverage(r, v->media, v->c.n_media, &covered, &longest);
+        size_t linked = 0;
+        if (gaps_coverage(r, v->media, v->c.n_media, &linked, &covered, &longest) != FT_OK) {
+            json_decref(o);
+            return NULL; /* out of memory: said by the caller */
+        }
         json_t *cov = json_pack("{s:f, s:I, s:I}", "covered", covered, "media", (json_int_t)linked,
                                 "longest_uncovered_ms", (json_int_t)longest);
         if (r->rec->media_unsuitable && r->rec->media_unsuitable[0]) {
@@ -155,16 +159,16 @@ static void print_line_text(const json_t *o, bool amendment)
                json_string_value(json_object_get(o, "start")),
                json_string_value(json_object_get(o, "start")),
                json_string_value(json_object_get(o, "end")),
-               json_string_value(json_object_get(o, "media_id")), off ? off : "-",
-               json_string_value(json_object_get(o, "officer_source")), rec ? rec : "-",
+               json_string_value(json_object_get(o, "media_id")), off ? hub_text(off) : "-",
+               json_string_value(json_object_get(o, "officer_source")), rec ? hub_text(rec) : "-",
                json_string_value(json_object_get(o, "ref")));
         return;
     }
     const json_t *rec = json_object_get(o, "record");
     const char *id = json_string_value(json_object_get(rec, "id"));
     printf("%s%s  record  %s%s%s  [%s]", ind, json_string_value(json_object_get(o, "time")),
-           json_string_value(json_object_get(o, "type")), id ? "  id " : "", id ? id : "",
-           json_string_value(json_object_get(o, "ref")));
+           hub_text(json_string_value(json_object_get(o, "type"))), id ? "  id " : "",
+           id ? hub_text(id) : "", json_string_value(json_object_get(o, "ref")));
     if (json_object_get(o, "start")) {
         printf("  %s – %s", json_string_value(json_object_get(o, "start")),
                json_string_value(json_object_get(o, "end")));
@@ -179,7 +183,7 @@ static void print_line_text(const json_t *o, bool amendment)
     }
     const char *against = json_string_value(json_object_get(o, "conflicts_with"));
     if (against) {
-        printf("  CONFLICT: another version of %s's id, not evaluated", against);
+        printf("  CONFLICT: another version of %s's id, not evaluated", hub_text(against));
     } else if (json_array_size(json_object_get(o, "conflicting_versions"))) {
         printf("  CONFLICT: other versions of this id exist (integrity alert)");
     }
@@ -192,7 +196,7 @@ static void print_line_text(const json_t *o, bool amendment)
             amendment ? "    " : "", json_real_value(json_object_get(cov, "covered")) * 100.0,
             (long long)json_integer_value(json_object_get(cov, "media")),
             (double)json_integer_value(json_object_get(cov, "longest_uncovered_ms")) / 1000.0,
-            why ? "; media unsuitable: " : "", why ? why : "");
+            why ? "; media unsuitable: " : "", why ? hub_text(why) : "");
     }
 }
 

@@ -5,6 +5,7 @@
 #include "hlc.h"
 #include "logging.h"
 #include "record.h"
+#include "subscribers.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -79,6 +80,14 @@ struct evaluator_t {
 
 void evaluator_sink(void *ctx, const json_t *event)
 {
+    /* A justification or resolution is a decision someone took: one line
+     * (its text quoted as it was given; the log escapes control characters). */
+    const char *state = json_string_value(json_object_get(event, "state"));
+    if (state && strcmp(state, "open") != 0) {
+        const char *id = json_string_value(json_object_get(event, "alert_id"));
+        const char *why = json_string_value(json_object_get(event, "why"));
+        log_info("alert %.12s %s: %s", id ? id : "?", state, why ? why : "-");
+    }
     delivery_publish(ctx, event);
 }
 
@@ -192,10 +201,12 @@ void hub_gaps_usage(FILE *out)
             "                       a malformed pack refuses the start, naming line and reason\n"
             "  --now TIME           evaluate at this fixed time (tests and re-checks)\n"
             "  --publish ENDPOINT   ZeroMQ PUB for alerts (config `alerts.publish`, default\n"
-            "                       %s; `off` for none)\n"
+            "                       the host of `listen`, port %u; `off` for none); a\n"
+            "                       CurveZMQ server: only keys added with `fieldtrail-hub\n"
+            "                       subscriber add` may subscribe\n"
             "  --webhook FMT=URL    webhook (generic, wecom, dingtalk); repeatable; adds to\n"
             "                       config `alerts.webhooks`\n",
-            DELIVERY_DEFAULT_PUBLISH);
+            DELIVERY_DEFAULT_PUBLISH_PORT);
 }
 
 static int u32_key(hub_ctx_t *ctx, const char *key, unsigned *out)
@@ -265,7 +276,21 @@ int hub_gaps_prepare(hub_ctx_t *ctx, hub_gaps_t *g)
         hub_fail("%s", err[0] ? err : ft_strerror(rc));
         return 1;
     }
-    d.publish = config_pick(g->publish, ctx->cfg, "alerts.publish", DELIVERY_DEFAULT_PUBLISH);
+    char pub_default[300], subs[4200];
+    d.publish = config_pick(g->publish, ctx->cfg, "alerts.publish",
+                            hub_default_endpoint(ctx, DELIVERY_DEFAULT_PUBLISH_PORT,
+                                                 DELIVERY_DEFAULT_PUBLISH, pub_default,
+                                                 sizeof pub_default));
+    if (fsutil_join(subs, sizeof subs, ctx->state, SUBSCRIBERS_FILE) != FT_OK) {
+        free(hooks);
+        return 1;
+    }
+    d.curve_sk = ctx->keys.box_sk;
+    d.subscribers = subs;
+    if (u32_key(ctx, "alerts.max_subscribers", &d.max_subscribers) != 0) {
+        free(hooks);
+        return 1;
+    }
     d.hooks = hooks;
     d.n_hooks = n_hooks;
     d.attempts = attempts;

@@ -7,6 +7,7 @@
  *   hub.conf   settings written by init
  *   db/        LMDB: the hub store (hub/store/store.h)
  *   hublog/    LMDB: the hub's own signed log (common/lmdb/devlog.h)
+ *   subscribers the alert PUB socket's allow-list (hub/delivery/subscribers.h)
  */
 #ifndef FT_HUB_H
 #define FT_HUB_H
@@ -41,6 +42,7 @@ typedef struct {
     store_t *store;          /* the hub store (after hub_open) */
     devlog_t *hublog;        /* the hub's own log (after hub_open with the log) */
     hub_parts_t parts;       /* what hub_parts hands to the libraries */
+    const char *sync_listen; /* `run`: the sync endpoint in effect (--listen or `listen`) */
 } hub_ctx_t;
 
 #define HUB_COMMON_OPTS CLI_COMMON_OPTS
@@ -64,6 +66,22 @@ int hub_parse(hub_ctx_t *ctx, int argc, char **argv, const cli_opt_t *opts,
  * fills pos[] (up to max_pos) and *n_pos. 0 to go on, -1 after --help, or 2. */
 int hub_parse_simple(hub_ctx_t *ctx, int argc, char **argv, void (*usage)(FILE *), const char **pos,
                      int max_pos, int *n_pos);
+/* The default endpoint of another hub port: the host the sync endpoint
+ * names (ctx->sync_listen, else `listen`, else HUB_DEFAULT_LISTEN) with
+ * port, so that the alert PUB socket, media and its data path listen where
+ * sync does (loopback when sync is on loopback) unless configured
+ * otherwise. buf gets it; returns buf, or fallback if listen names no
+ * host and port. */
+const char *hub_default_endpoint(hub_ctx_t *ctx, unsigned port, const char *fallback, char *buf,
+                                 size_t len);
+/* User-supplied text (a name, a reason, a record's field) for a text
+ * listing: itself when it holds no control character and is valid UTF-8,
+ * else its escaped form (utf8_clean: a newline or an ESC as \xNN), so that
+ * no line of a listing can be forged and nothing drives the terminal. The
+ * escaped form lives in one of HUB_TEXT_SLOTS rotating buffers: valid until
+ * that many more calls (enough for one printf). NULL stays NULL. */
+#define HUB_TEXT_SLOTS 32
+const char *hub_text(const char *s);
 /* RFC 3339 UTC text of a Unix ms time into buf ("-" for 0). */
 void hub_time_text(int64_t ms, char *buf, size_t len);
 /* The pieces of an opened ctx that the hub's libraries borrow (hubparts.h),
@@ -83,6 +101,8 @@ int hub_cmd_alerts(int argc, char **argv);
 int hub_cmd_timeline(int argc, char **argv);
 int hub_cmd_rules(int argc, char **argv);
 int hub_cmd_user(int argc, char **argv);
+/* `subscriber add|remove|list` (cmd_subscriber.c): the alert PUB socket's allow-list. */
+int hub_cmd_subscriber(int argc, char **argv);
 /* `media list|get` (cmd_media.c). */
 int hub_cmd_media(int argc, char **argv);
 /* `retention` and `hold add|remove|list` (cmd_retention.c). */

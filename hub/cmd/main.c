@@ -23,6 +23,7 @@ static const cli_command_t commands[] = {
     {"timeline", hub_cmd_timeline, "a case's records and media in corrected-time order"},
     {"rules", hub_cmd_rules, "check a rule pack and print its rules"},
     {"user", hub_cmd_user, "manage dashboard users (add, passwd, role, list)"},
+    {"subscriber", hub_cmd_subscriber, "who may subscribe to alerts (add, remove, list KEY)"},
     {"retention", hub_cmd_retention, "the retention job: list (--dry-run) or delete expired media"},
     {"hold", hub_cmd_hold, "legal holds (Art. 23): add, remove, list"},
     {"export", hub_cmd_export, "write a signed, self-verifying bundle of a case"},

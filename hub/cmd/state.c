@@ -3,6 +3,9 @@
 #include "fsutil.h"
 #include "logging.h"
 #include "record.h"
+#include "sync.h"
+#include "utf8.h"
+#include "wire.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -16,12 +19,15 @@ const char *const hub_config_keys[] = {
     "map_size_mb",
     "sync.max_batch_entries",
     "sync.max_batch_bytes",
+    "sync.max_connections",
+    "sync.max_handshaking",
     "media.listen",
     "media.data_listen",
     "media.data_advertise",
     "media.window",
     "rules",
     "alerts.publish",
+    "alerts.max_subscribers",
     "alerts.webhooks",
     "alerts.webhook_attempts",
     "alerts.webhook_timeout_ms",
@@ -34,6 +40,11 @@ const char *const hub_config_keys[] = {
     "http.login_max_failures",
     "http.login_backoff_s",
     "http.login_backoff_max_s",
+    "http.max_connections",
+    "http.max_per_address",
+    "http.request_timeout_s",
+    "http.max_streams",
+    "http.streams_per_session",
     "retention.daily_days",
     "retention.case_years",
     "retention.max_fraction",
@@ -156,6 +167,31 @@ void hub_close(hub_ctx_t *ctx)
     store_destroy(&ctx->store);
     config_destroy(&ctx->cfg);
     keys_wipe(&ctx->keys);
+}
+
+const char *hub_default_endpoint(hub_ctx_t *ctx, unsigned port, const char *fallback, char *buf,
+                                 size_t len)
+{
+    const char *listen = ctx->sync_listen
+                             ? ctx->sync_listen
+                             : config_pick(NULL, ctx->cfg, "listen", HUB_DEFAULT_LISTEN);
+    if (wire_endpoint_port(listen) == 0 ||
+        wire_endpoint_with_port(listen, port, buf, len) != FT_OK) {
+        return fallback;
+    }
+    return buf;
+}
+
+const char *hub_text(const char *s)
+{
+    static char slots[HUB_TEXT_SLOTS][4096];
+    static unsigned next;
+    if (!s || !utf8_clean_needed(s)) {
+        return s;
+    }
+    char *buf = slots[next++ % HUB_TEXT_SLOTS];
+    utf8_clean_to(buf, sizeof slots[0], s);
+    return buf;
 }
 
 void hub_time_text(int64_t ms, char *buf, size_t len)

@@ -17,7 +17,10 @@
 #include "logging.h"
 #include "record.h"
 #include "sha256.h"
+#include "subscribers.h"
 #include "utf8.h"
+#include "zguard.h"
+#include "zsock.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -29,6 +32,11 @@
 #include <string.h>
 #include <time.h>
 #include <zmq.h>
+
+#ifndef ZMQ_ZAP_ENFORCE_DOMAIN
+/* A libzmq 4.3 draft option; Debian's libzmq5 implements it. */
+#define ZMQ_ZAP_ENFORCE_DOMAIN 93
+#endif
 
 #define BATCH_EVENTS 64     /* alert events read per pass */
 #define BATCH_ENTRIES 20000 /* hub-log entries looked at per pass */
@@ -48,6 +56,8 @@ typedef struct {
 
 struct delivery_t {
     void *zctx, *pub;
+    zguard_t *guard;        /* the PUB socket's connection cap */
+    subscribers_zap_t *zap; /* who may subscribe */
     delivery_opts_t o;
     hookstate_t *hs;
     size_t n_hooks;
@@ -851,10 +861,33 @@ int delivery_new(const delivery_opts_t *opts, delivery_t **out)
     const char *ep = opts->publish;
     if (ep && ep[0] && strcmp(ep, "off") != 0) {
         d->zctx = zmq_ctx_new();
+        if (d->zctx && opts->curve_sk &&
+            (!opts->subscribers ||
+             subscribers_zap_start(d->zctx, opts->subscribers, opts->hublog, &d->zap) != FT_OK)) {
+            log_error("cannot check alert subscribers (%s)",
+                      opts->subscribers ? opts->subscribers : "no allow-list");
+            delivery_destroy(&d);
+            return FT_EIO;
+        }
         d->pub = d->zctx ? zmq_socket(d->zctx, ZMQ_PUB) : NULL;
-        int zero = 0;
+        int zero = 0, one = 1;
+        zsock_bounds_t b = {
+            .max_msg = DELIVERY_PUB_MAX_MSG, .handshake_ms = ZSOCK_HANDSHAKE_MS, .maxrt_ms = 30000};
+        zguard_opts_t go = {.name = "alerts",
+                            .setting = "alerts.max_subscribers",
+                            .max_conns = opts->max_subscribers ? opts->max_subscribers
+                                                               : DELIVERY_DEFAULT_MAX_SUBSCRIBERS,
+                            .max_pending = 16,
+                            .handshake_ms = ZSOCK_HANDSHAKE_MS};
         if (!d->pub || zmq_setsockopt(d->pub, ZMQ_LINGER, &zero, sizeof zero) != 0 ||
-            zmq_bind(d->pub, ep) != 0) {
+            zsock_bound(d->pub, &b) != FT_OK ||
+            (opts->curve_sk &&
+             (zmq_setsockopt(d->pub, ZMQ_CURVE_SERVER, &one, sizeof one) != 0 ||
+              zmq_setsockopt(d->pub, ZMQ_CURVE_SECRETKEY, opts->curve_sk, 32) != 0 ||
+              zmq_setsockopt(d->pub, ZMQ_ZAP_DOMAIN, SUBSCRIBERS_ZAP_DOMAIN,
+                             strlen(SUBSCRIBERS_ZAP_DOMAIN)) != 0 ||
+              zmq_setsockopt(d->pub, ZMQ_ZAP_ENFORCE_DOMAIN, &one, sizeof one) != 0)) ||
+            zguard_attach(d->zctx, d->pub, &go, &d->guard) != FT_OK || zmq_bind(d->pub, ep) != 0) {
             log_error("cannot publish alerts on %s: %s (set `alerts.publish` in hub.conf, "
                       "pass --publish, or \"off\")",
                       ep, zmq_strerror(zmq_errno()));
@@ -912,8 +945,10 @@ void delivery_destroy(delivery_t **d_p)
         curl_global_cleanup();
     }
     if (d->pub) {
+        zguard_detach(&d->guard, d->pub);
         zmq_close(d->pub);
     }
+    subscribers_zap_stop(&d->zap);
     if (d->zctx) {
         zmq_ctx_term(d->zctx);
     }

@@ -2,7 +2,10 @@
  *
  * PUB: delivery_publish sends each event without blocking (a slow
  * subscriber loses messages at its high-water mark, as PUB does). Not
- * durable: a subscriber that is down misses events.
+ * durable: a subscriber that is down misses events. The socket is a
+ * CurveZMQ server that admits only the subscriber keys on the hub's
+ * allow-list (subscribers.h), with the bounds of every socket
+ * (common/zmq/zsock.h) and a connection cap (zguard).
  *
  * Webhooks: the hub log is the outbox. Every alert event is an AlertEvent
  * entry in the hub's own log (engine.c appends it before the sink sees it),
@@ -45,6 +48,7 @@
 #include <stdio.h>
 
 #define DELIVERY_DEFAULT_PUBLISH "tcp://*:7401"
+#define DELIVERY_DEFAULT_PUBLISH_PORT 7401
 #define DELIVERY_CURSORS_FILE "webhooks.cursors"
 #define DELIVERY_DEFAULT_MAX_AGE_MS (24ULL * 3600 * 1000)
 
@@ -67,7 +71,18 @@ typedef struct {
     unsigned backoff_ms; /* wait before the first retry, doubled each time (0 = 500) */
     uint64_t max_age_ms; /* skip events older than this (0 = DELIVERY_DEFAULT_MAX_AGE_MS) */
     unsigned poll_ms;    /* hook threads look at the log at least this often (0 = 1000) */
+    /* The PUB socket as a CurveZMQ server (subscribers.h): the hub's
+     * transport secret key, and the allow-list of subscriber keys. NULL
+     * curve_sk: a plain PUB socket (the unit tests of this library only). */
+    const uint8_t *curve_sk;
+    const char *subscribers;  /* allow-list path (required with curve_sk) */
+    unsigned max_subscribers; /* connections at most (0 = DELIVERY_DEFAULT_MAX_SUBSCRIBERS) */
 } delivery_opts_t;
+
+#define DELIVERY_DEFAULT_MAX_SUBSCRIBERS 64
+/* What a subscriber sends: subscriptions (a topic prefix) and the CurveZMQ
+ * handshake's commands, none near this. */
+#define DELIVERY_PUB_MAX_MSG 4096
 
 typedef struct delivery_t delivery_t;
 

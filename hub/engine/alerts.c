@@ -191,41 +191,50 @@ static int justify_row(alerts_t *a, index_txn_t *t, json_t *row, const json_t *j
     return transition(a, t, row, alert_state_name(ALERT_JUSTIFIED), now_ms, why, events);
 }
 
+/* The alert IDs of one unit's alert_unit rows (a key of another length
+ * ends the list, as a key of another unit would). */
+typedef struct {
+    size_t pn;
+    char (*known)[17];
+    size_t n, cap;
+} known_t;
+
+static int collect_known(void *ctx, const lmdbx_row_t *row)
+{
+    known_t *k = ctx;
+    if (row->key.mv_size != k->pn + 16) {
+        return 1;
+    }
+    if (k->n == k->cap) {
+        size_t cap = k->cap ? k->cap * 2 : 8;
+        void *bigger = realloc(k->known, cap * sizeof *k->known);
+        if (!bigger) {
+            return FT_ENOMEM;
+        }
+        k->known = bigger;
+        k->cap = cap;
+    }
+    memcpy(k->known[k->n], (const uint8_t *)row->key.mv_data + k->pn, 16);
+    k->known[k->n][16] = '\0';
+    k->n++;
+    return 0;
+}
+
 int alerts_apply(alerts_t *a, index_txn_t *t, const index_unit_t *unit, json_t *const *raised,
                  size_t n, int64_t now_ms, json_t *events)
 {
     MDB_txn *txn = index_txn_mdb(t);
-    /* Known alerts of the unit. */
+    /* Known alerts of the unit: a read error is the error, never "none". */
     uint8_t prefix[2 + INDEX_UNIT_MAX + 16];
     size_t pn = unit_key(prefix, unit, NULL);
-    char(*known)[17] = NULL;
-    size_t n_known = 0, cap = 0;
-    MDB_cursor *cur = NULL;
-    int rc = mdb_cursor_open(txn, a->alert_unit, &cur);
-    if (rc != MDB_SUCCESS) {
-        return lmdbx_err(rc);
+    known_t kw = {.pn = pn};
+    MDB_val p = {pn, prefix};
+    int err = lmdbx_scan(txn, a->alert_unit, NULL, &p, collect_known, &kw);
+    if (err == 1) {
+        err = FT_OK;
     }
-    MDB_val k = {pn, prefix}, v;
-    int err = FT_OK;
-    for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == MDB_SUCCESS;
-         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-        if (k.mv_size != pn + 16 || memcmp(k.mv_data, prefix, pn) != 0) {
-            break;
-        }
-        if (n_known == cap) {
-            cap = cap ? cap * 2 : 8;
-            void *bigger = realloc(known, cap * sizeof *known);
-            if (!bigger) {
-                err = FT_ENOMEM;
-                break;
-            }
-            known = bigger;
-        }
-        memcpy(known[n_known], (uint8_t *)k.mv_data + pn, 16);
-        known[n_known][16] = '\0';
-        n_known++;
-    }
-    mdb_cursor_close(cur);
+    char(*known)[17] = kw.known;
+    size_t n_known = kw.n;
     /* Raised now: open or reopen. */
     for (size_t i = 0; err == FT_OK && i < n; i++) {
         const char *id = json_string_value(json_object_get(raised[i], "id"));
@@ -330,31 +339,31 @@ int alerts_justify(alerts_t *a, index_txn_t *t, const char *alert_id, const char
     return err;
 }
 
+typedef struct {
+    alerts_fn fn;
+    void *ctx;
+} json_walk_t;
+
+static int json_row(void *ctx, const lmdbx_row_t *row)
+{
+    const json_walk_t *w = ctx;
+    json_t *j = json_loadb(row->val.mv_data, row->val.mv_size, 0, NULL);
+    if (!j) {
+        return FT_ECORRUPT;
+    }
+    int result = w->fn(w->ctx, j);
+    json_decref(j);
+    return result;
+}
+
+/* Visits the JSON rows of dbi from start (sn 0: the first); a read error is
+ * returned, never the end of the rows. */
 static int iter_json(MDB_txn *txn, MDB_dbi dbi, const void *start, size_t sn, alerts_fn fn,
                      void *ctx)
 {
-    MDB_cursor *cur = NULL;
-    int rc = mdb_cursor_open(txn, dbi, &cur);
-    if (rc != MDB_SUCCESS) {
-        return lmdbx_err(rc);
-    }
-    MDB_val k = {sn, (void *)start}, v;
-    int result = FT_OK;
-    for (rc = mdb_cursor_get(cur, &k, &v, sn ? MDB_SET_RANGE : MDB_FIRST); rc == MDB_SUCCESS;
-         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-        json_t *j = json_loadb(v.mv_data, v.mv_size, 0, NULL);
-        if (!j) {
-            result = FT_ECORRUPT;
-            break;
-        }
-        result = fn(ctx, j);
-        json_decref(j);
-        if (result != 0) {
-            break;
-        }
-    }
-    mdb_cursor_close(cur);
-    return result;
+    MDB_val k = {sn, (void *)start};
+    json_walk_t w = {fn, ctx};
+    return lmdbx_scan(txn, dbi, sn ? &k : NULL, NULL, json_row, &w);
 }
 
 int alerts_iter(alerts_t *a, index_txn_t *t, alerts_fn fn, void *ctx)

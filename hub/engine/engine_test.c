@@ -7,7 +7,8 @@
  * `now` after each batch, the alerts open at the final time are exactly those
  * that one evaluation of the whole history on a fresh index gives at that
  * time, and marking every unit dirty (engine_full) changes nothing. Also: the
- * index's corrected times, recorder -> officer resolution and alert history.
+ * index's corrected times, recorder -> officer resolution and alert history,
+ * and an index cursor that cannot be read is an error, not 0.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -1025,9 +1026,44 @@ static void corrected_time_checkout_officer_and_history(void **state)
     world_close(&w);
 }
 
+/* A cursor that cannot be read (a value of the wrong size) is FT_ECORRUPT:
+ * read as 0 it made the engine index the store again from its first entry
+ * and retention believe the index was behind. */
+static void an_index_cursor_that_cannot_be_read_is_an_error(void **state)
+{
+    (void)state;
+    char dir[512];
+    testutil_tmpdir(dir, sizeof dir, "indexcur");
+    index_t *idx = NULL;
+    assert_int_equal(index_open(dir, 0, &idx), FT_OK);
+    index_txn_t *t = NULL;
+    uint64_t arrival = 9, integ = 9;
+    assert_int_equal(index_begin(idx, true, &t), FT_OK);
+    assert_int_equal(index_cursor(t, &arrival, &integ), FT_OK);
+    assert_int_equal(arrival, 0);
+    assert_int_equal(integ, 0);
+    assert_int_equal(index_set_cursor(t, 5, 7), FT_OK);
+    assert_int_equal(index_cursor(t, &arrival, &integ), FT_OK);
+    assert_int_equal(arrival, 5);
+    assert_int_equal(integ, 7);
+    MDB_dbi meta;
+    assert_int_equal(mdb_dbi_open(index_txn_mdb(t), "meta", 0, &meta), 0);
+    const char *keys[] = {"cursor", "integrity"};
+    for (size_t i = 0; i < 2; i++) {
+        MDB_val k = {strlen(keys[i]), (void *)keys[i]}, v = {3, "abc"};
+        assert_int_equal(mdb_put(index_txn_mdb(t), meta, &k, &v, 0), 0);
+        assert_int_equal(index_cursor(t, &arrival, &integ), FT_ECORRUPT);
+        assert_int_equal(index_set_cursor(t, 5, 7), FT_OK);
+    }
+    index_abort(&t);
+    index_destroy(&idx);
+    testutil_rmrf(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(an_index_cursor_that_cannot_be_read_is_an_error),
         cmocka_unit_test(corrected_time_checkout_officer_and_history),
         cmocka_unit_test(checkout_return_and_late_checkout_resolve_officer),
         cmocka_unit_test(a_superseding_manifest_replaces_the_shorter_clip),

@@ -20,6 +20,7 @@
 #include "record.h"
 #include "row.h"
 #include "utf8.h"
+#include "window.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -368,11 +369,26 @@ static uint64_t meta_u64(index_txn_t *t, const char *key)
     return v;
 }
 
+/* A u64 of meta (0 when absent); a value that cannot be read is its error. */
+static int meta_get(index_txn_t *t, const char *key, uint64_t *v)
+{
+    *v = 0;
+    int err = lmdbx_get_meta_u64(t->txn, t->idx->meta, key, v);
+    if (err == FT_ENOTFOUND) {
+        *v = 0;
+        return FT_OK;
+    }
+    return err;
+}
+
 int index_cursor(index_txn_t *t, uint64_t *arrival, uint64_t *integrity)
 {
-    *arrival = meta_u64(t, "cursor");
-    *integrity = meta_u64(t, "integrity");
-    return FT_OK;
+    *integrity = 0;
+    int err = meta_get(t, "cursor", arrival);
+    if (err == FT_OK) {
+        err = meta_get(t, "integrity", integrity);
+    }
+    return err;
 }
 
 int index_set_cursor(index_txn_t *t, uint64_t arrival, uint64_t integrity)
@@ -459,6 +475,28 @@ static int del_key(index_txn_t *t, MDB_dbi dbi, const void *k, size_t kn)
 
 /* Visits name-time keys of `name` with time in [from, to]; fn gets the ref. */
 typedef int (*ref_fn)(index_txn_t *t, void *ctx, const uint8_t *ref, int64_t ms, const MDB_val *v);
+
+typedef struct {
+    index_txn_t *t;
+    size_t prefix;
+    int64_t to;
+    ref_fn fn;
+    void *ctx;
+    bool ended; /* the scan stopped at the end of its range */
+} name_time_t;
+
+static int name_time_row(void *ctx, const lmdbx_row_t *row)
+{
+    name_time_t *w = ctx;
+    const uint8_t *kb = row->key.mv_data;
+    if (row->key.mv_size != w->prefix + 8 + INDEX_REF_BYTES ||
+        row_i64_from_be(kb + w->prefix) > w->to) {
+        w->ended = true;
+        return 1;
+    }
+    return w->fn(w->t, w->ctx, kb + w->prefix + 8, row_i64_from_be(kb + w->prefix), &row->val);
+}
+
 static int scan_name_time(index_txn_t *t, MDB_dbi dbi, const char *name, int64_t from, int64_t to,
                           ref_fn fn, void *ctx)
 {
@@ -467,34 +505,10 @@ static int scan_name_time(index_txn_t *t, MDB_dbi dbi, const char *name, int64_t
     if (sn == 0) {
         return FT_OK;
     }
-    size_t prefix = strlen(name) + 1;
-    MDB_cursor *cur = NULL;
-    int rc = mdb_cursor_open(t->txn, dbi, &cur);
-    if (rc != MDB_SUCCESS) {
-        return lmdbx_err(rc);
-    }
-    MDB_val k = {sn, start}, v;
-    int result = FT_OK;
-    for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == MDB_SUCCESS;
-         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-        if (k.mv_size != prefix + 8 + INDEX_REF_BYTES || memcmp(k.mv_data, start, prefix) != 0) {
-            break;
-        }
-        const uint8_t *kb = k.mv_data;
-        int64_t ms = row_i64_from_be(kb + prefix);
-        if (ms > to) {
-            break;
-        }
-        result = fn(t, ctx, kb + prefix + 8, ms, &v);
-        if (result != 0) {
-            break;
-        }
-    }
-    if (result == FT_OK && rc != MDB_SUCCESS && rc != MDB_NOTFOUND) {
-        result = lmdbx_err(rc);
-    }
-    mdb_cursor_close(cur);
-    return result;
+    name_time_t w = {t, strlen(name) + 1, to, fn, ctx, false};
+    MDB_val k = {sn, start}, p = {w.prefix, start};
+    int result = lmdbx_scan(t->txn, dbi, &k, &p, name_time_row, &w);
+    return w.ended ? FT_OK : result;
 }
 
 /* ---- dirty units and deadlines ----------------------------------------- */
@@ -505,35 +519,34 @@ int index_mark_dirty(index_txn_t *t, const index_unit_t *u)
     return lmdbx_err(mdb_put(t->txn, t->idx->dirty, &k, &v, 0));
 }
 
+typedef struct {
+    index_unit_t *out;
+    size_t max, *n;
+    bool full; /* max units taken */
+} take_t;
+
+static int take_dirty_row(void *ctx, const lmdbx_row_t *row)
+{
+    take_t *w = ctx;
+    if (*w->n >= w->max) {
+        w->full = true;
+        return 1;
+    }
+    if (row->key.mv_size > INDEX_UNIT_MAX) {
+        return FT_ECORRUPT;
+    }
+    memcpy(w->out[*w->n].b, row->key.mv_data, row->key.mv_size);
+    w->out[*w->n].n = row->key.mv_size;
+    (*w->n)++;
+    return lmdbx_row_del(row);
+}
+
 int index_take_dirty(index_txn_t *t, index_unit_t *out, size_t max, size_t *n)
 {
     *n = 0;
-    MDB_cursor *cur = NULL;
-    int rc = mdb_cursor_open(t->txn, t->idx->dirty, &cur);
-    if (rc != MDB_SUCCESS) {
-        return lmdbx_err(rc);
-    }
-    MDB_val k, v;
-    int err = FT_OK;
-    while (*n < max && (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST)) == MDB_SUCCESS) {
-        if (k.mv_size > INDEX_UNIT_MAX) {
-            err = FT_ECORRUPT;
-            break;
-        }
-        memcpy(out[*n].b, k.mv_data, k.mv_size);
-        out[*n].n = k.mv_size;
-        (*n)++;
-        rc = mdb_cursor_del(cur, 0);
-        if (rc != MDB_SUCCESS) {
-            err = lmdbx_err(rc);
-            break;
-        }
-    }
-    if (err == FT_OK && rc != MDB_SUCCESS && rc != MDB_NOTFOUND) {
-        err = lmdbx_err(rc);
-    }
-    mdb_cursor_close(cur);
-    return err;
+    take_t w = {out, max, n, false};
+    int err = lmdbx_scan(t->txn, t->idx->dirty, NULL, NULL, take_dirty_row, &w);
+    return w.full ? FT_OK : err;
 }
 
 int index_set_deadline(index_txn_t *t, const index_unit_t *u, int64_t due_ms)
@@ -569,96 +582,92 @@ int index_set_deadline(index_txn_t *t, const index_unit_t *u, int64_t due_ms)
     return err;
 }
 
+typedef struct {
+    index_txn_t *t;
+    int64_t now_ms;
+    size_t *n;
+    bool later; /* the next deadline is after now */
+} due_t;
+
+static int due_row(void *ctx, const lmdbx_row_t *row)
+{
+    due_t *w = ctx;
+    if (row->key.mv_size < 9 || row->key.mv_size > 8 + INDEX_UNIT_MAX) {
+        return FT_ECORRUPT;
+    }
+    if (row_i64_from_be(row->key.mv_data) > w->now_ms) {
+        w->later = true;
+        return 1;
+    }
+    index_unit_t u;
+    u.n = row->key.mv_size - 8;
+    memcpy(u.b, (const uint8_t *)row->key.mv_data + 8, u.n);
+    int err = lmdbx_row_del(row);
+    if (err == FT_OK) {
+        err = del_key(w->t, w->t->idx->unit_due, u.b, u.n);
+    }
+    if (err == FT_OK) {
+        err = index_mark_dirty(w->t, &u);
+    }
+    if (err == FT_OK) {
+        (*w->n)++;
+    }
+    return err;
+}
+
 int index_due(index_txn_t *t, int64_t now_ms, size_t *n)
 {
     *n = 0;
-    MDB_cursor *cur = NULL;
-    int rc = mdb_cursor_open(t->txn, t->idx->deadlines, &cur);
-    if (rc != MDB_SUCCESS) {
-        return lmdbx_err(rc);
+    due_t w = {t, now_ms, n, false};
+    int err = lmdbx_scan(t->txn, t->idx->deadlines, NULL, NULL, due_row, &w);
+    return w.later ? FT_OK : err;
+}
+
+typedef struct {
+    index_txn_t *t;
+    size_t *n;
+    char last_case[INDEX_STR];
+    bool have_last;
+} mark_all_t;
+
+static int mark_all_row(void *ctx, const lmdbx_row_t *row)
+{
+    mark_all_t *w = ctx;
+    index_item_t it;
+    if (row->key.mv_size != INDEX_REF_BYTES) {
+        return 0;
     }
-    MDB_val k, v;
-    int err = FT_OK;
-    while ((rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST)) == MDB_SUCCESS) {
-        if (k.mv_size < 9 || k.mv_size > 8 + INDEX_UNIT_MAX) {
-            err = FT_ECORRUPT;
-            break;
-        }
-        if (row_i64_from_be(k.mv_data) > now_ms) {
-            break;
-        }
-        index_unit_t u;
-        u.n = k.mv_size - 8;
-        memcpy(u.b, (uint8_t *)k.mv_data + 8, u.n);
-        rc = mdb_cursor_del(cur, 0);
-        if (rc != MDB_SUCCESS) {
-            err = lmdbx_err(rc);
-            break;
-        }
-        err = del_key(t, t->idx->unit_due, u.b, u.n);
-        if (err == FT_OK) {
-            err = index_mark_dirty(t, &u);
-        }
-        if (err != FT_OK) {
-            break;
-        }
-        (*n)++;
+    int err = item_decode(row->key.mv_data, row->val.mv_data, row->val.mv_size, &it);
+    if (err != FT_OK) {
+        return err;
     }
-    if (err == FT_OK && rc != MDB_SUCCESS && rc != MDB_NOTFOUND) {
-        err = lmdbx_err(rc);
+    index_unit_t u;
+    if (it.kind == INDEX_MEDIA) {
+        index_unit_ref(&u, 'M', it.ref);
+    } else if (it.kind == INDEX_RECORD && it.case_id[0]) {
+        if (w->have_last && strcmp(w->last_case, it.case_id) == 0) {
+            return 0;
+        }
+        snprintf(w->last_case, sizeof w->last_case, "%s", it.case_id);
+        w->have_last = true;
+        index_unit_case(&u, it.case_id);
+    } else if (it.kind == INDEX_RECORD) {
+        index_unit_ref(&u, 'R', it.ref);
+    } else {
+        return 0;
     }
-    mdb_cursor_close(cur);
+    err = index_mark_dirty(w->t, &u);
+    if (err == FT_OK) {
+        (*w->n)++;
+    }
     return err;
 }
 
 int index_mark_all(index_txn_t *t, size_t *n)
 {
     *n = 0;
-    MDB_cursor *cur = NULL;
-    int rc = mdb_cursor_open(t->txn, t->idx->items, &cur);
-    if (rc != MDB_SUCCESS) {
-        return lmdbx_err(rc);
-    }
-    MDB_val k, v;
-    int err = FT_OK;
-    char last_case[INDEX_STR] = "";
-    bool have_last = false;
-    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == MDB_SUCCESS;
-         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-        index_item_t it;
-        if (k.mv_size != INDEX_REF_BYTES) {
-            continue;
-        }
-        err = item_decode(k.mv_data, v.mv_data, v.mv_size, &it);
-        if (err != FT_OK) {
-            break;
-        }
-        index_unit_t u;
-        if (it.kind == INDEX_MEDIA) {
-            index_unit_ref(&u, 'M', it.ref);
-        } else if (it.kind == INDEX_RECORD && it.case_id[0]) {
-            if (have_last && strcmp(last_case, it.case_id) == 0) {
-                continue;
-            }
-            snprintf(last_case, sizeof last_case, "%s", it.case_id);
-            have_last = true;
-            index_unit_case(&u, it.case_id);
-        } else if (it.kind == INDEX_RECORD) {
-            index_unit_ref(&u, 'R', it.ref);
-        } else {
-            continue;
-        }
-        err = index_mark_dirty(t, &u);
-        if (err != FT_OK) {
-            break;
-        }
-        (*n)++;
-    }
-    if (err == FT_OK && rc != MDB_SUCCESS && rc != MDB_NOTFOUND) {
-        err = lmdbx_err(rc);
-    }
-    mdb_cursor_close(cur);
-    return err;
+    mark_all_t w = {.t = t, .n = n};
+    return lmdbx_scan(t->txn, t->idx->items, NULL, NULL, mark_all_row, &w);
 }
 
 int index_devseen_get(index_txn_t *t, const uint8_t device[DEVID_BYTES], int64_t *hello_ms)
@@ -744,6 +753,23 @@ static int mark_overlapping(index_txn_t *t, MDB_dbi dbi, const char *span_key, c
     return scan_name_time(t, dbi, name, a - span, b, mark_if_overlaps, &o);
 }
 
+/* A cited row (media ID \0 ref) of the prefix being scanned. */
+typedef struct {
+    index_txn_t *t;
+    size_t prefix;
+    bool ended; /* a key of another length ended the scan */
+} citers_t;
+
+static int mark_citer_row(void *ctx, const lmdbx_row_t *row)
+{
+    citers_t *w = ctx;
+    if (row->key.mv_size != w->prefix + INDEX_REF_BYTES) {
+        w->ended = true;
+        return 1;
+    }
+    return mark_record_unit(w->t, (const uint8_t *)row->key.mv_data + w->prefix);
+}
+
 /* Marks the units of records citing media_id. */
 static int mark_citers(index_txn_t *t, const char *media_id)
 {
@@ -754,25 +780,10 @@ static int mark_citers(index_txn_t *t, const char *media_id)
     uint8_t start[512];
     memcpy(start, media_id, n);
     start[n] = '\0';
-    MDB_cursor *cur = NULL;
-    int rc = mdb_cursor_open(t->txn, t->idx->cited, &cur);
-    if (rc != MDB_SUCCESS) {
-        return lmdbx_err(rc);
-    }
-    MDB_val k = {n + 1, start}, v;
-    int err = FT_OK;
-    for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == MDB_SUCCESS;
-         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-        if (k.mv_size != n + 1 + INDEX_REF_BYTES || memcmp(k.mv_data, start, n + 1) != 0) {
-            break;
-        }
-        err = mark_record_unit(t, (uint8_t *)k.mv_data + n + 1);
-        if (err != FT_OK) {
-            break;
-        }
-    }
-    mdb_cursor_close(cur);
-    return err;
+    citers_t w = {t, n + 1, false};
+    MDB_val p = {n + 1, start};
+    int err = lmdbx_scan(t->txn, t->idx->cited, NULL, &p, mark_citer_row, &w);
+    return w.ended ? FT_OK : err;
 }
 
 /* ---- recorder -> officer ------------------------------------------------ */
@@ -812,29 +823,16 @@ static int resolve_officer(index_txn_t *t, const char *recorder, int64_t ms, cha
     if (!recorder[0] || kn == 0) {
         return FT_OK;
     }
-    MDB_cursor *cur = NULL;
-    int rc = mdb_cursor_open(t->txn, t->idx->checkouts, &cur);
-    if (rc != MDB_SUCCESS) {
-        return lmdbx_err(rc);
-    }
-    MDB_val key = {kn, k}, v;
-    rc = mdb_cursor_get(cur, &key, &v, MDB_SET_RANGE);
-    if (rc == MDB_SUCCESS) {
-        rc = mdb_cursor_get(cur, &key, &v, MDB_PREV);
-    } else if (rc == MDB_NOTFOUND) {
-        rc = mdb_cursor_get(cur, &key, &v, MDB_LAST);
-    }
-    int err = FT_OK;
-    if (rc == MDB_SUCCESS && key.mv_size == prefix + 8 + INDEX_REF_BYTES &&
-        memcmp(key.mv_data, k, prefix) == 0) {
+    /* The last key of the recorder before time ms + 1 (no key equals k:
+     * every key has a ref after the time). */
+    MDB_val start = {kn, k}, p = {prefix, k}, key, v;
+    int err = lmdbx_last(t->txn, t->idx->checkouts, &start, &p, &key, &v);
+    if (err == FT_OK && key.mv_size == prefix + 8 + INDEX_REF_BYTES) {
         resolve_t r = {.officer = ""};
         err = take_checkout(t, &r, NULL, 0, &v);
         snprintf(out, INDEX_STR, "%s", r.officer);
-    } else if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND) {
-        err = lmdbx_err(rc);
     }
-    mdb_cursor_close(cur);
-    return err;
+    return err == FT_ENOTFOUND ? FT_OK : err;
 }
 
 /* Re-resolves media of recorder captured at or after from_ms. */
@@ -1201,7 +1199,35 @@ int index_add_entry(index_txn_t *t, const store_entry_t *e, const entry_view_t *
 /* ---- queries ----------------------------------------------------------- */
 
 /* The refs that end the keys of dbi starting with prefix[0..pn) (keys of
- * exactly pn + INDEX_REF_BYTES bytes). */
+ * exactly pn + INDEX_REF_BYTES bytes; a longer name that starts like this
+ * one is passed over). */
+typedef struct {
+    size_t pn;
+    uint8_t **refs;
+    size_t *n, cap;
+} prefix_refs_t;
+
+static int prefix_ref_row(void *ctx, const lmdbx_row_t *row)
+{
+    prefix_refs_t *w = ctx;
+    if (row->key.mv_size != w->pn + INDEX_REF_BYTES) {
+        return 0;
+    }
+    if (*w->n == w->cap) {
+        size_t cap = w->cap ? w->cap * 2 : 32;
+        uint8_t *bigger = realloc(*w->refs, cap * INDEX_REF_BYTES);
+        if (!bigger) {
+            return FT_ENOMEM;
+        }
+        *w->refs = bigger;
+        w->cap = cap;
+    }
+    memcpy(*w->refs + *w->n * INDEX_REF_BYTES, (const uint8_t *)row->key.mv_data + w->pn,
+           INDEX_REF_BYTES);
+    (*w->n)++;
+    return 0;
+}
+
 static int prefix_refs(index_txn_t *t, MDB_dbi dbi, const uint8_t *prefix, size_t pn,
                        uint8_t **refs, size_t *n)
 {
@@ -1210,38 +1236,9 @@ static int prefix_refs(index_txn_t *t, MDB_dbi dbi, const uint8_t *prefix, size_
     if (pn == 0) {
         return FT_OK;
     }
-    MDB_cursor *cur = NULL;
-    int rc = mdb_cursor_open(t->txn, dbi, &cur);
-    if (rc != MDB_SUCCESS) {
-        return lmdbx_err(rc);
-    }
-    size_t cap = 0;
-    MDB_val k = {pn, (void *)prefix}, v;
-    int err = FT_OK;
-    for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == MDB_SUCCESS;
-         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-        if (k.mv_size < pn || memcmp(k.mv_data, prefix, pn) != 0) {
-            break;
-        }
-        if (k.mv_size != pn + INDEX_REF_BYTES) {
-            continue; /* a longer name that starts like this one */
-        }
-        if (*n == cap) {
-            cap = cap ? cap * 2 : 32;
-            uint8_t *bigger = realloc(*refs, cap * INDEX_REF_BYTES);
-            if (!bigger) {
-                err = FT_ENOMEM;
-                break;
-            }
-            *refs = bigger;
-        }
-        memcpy(*refs + *n * INDEX_REF_BYTES, (uint8_t *)k.mv_data + pn, INDEX_REF_BYTES);
-        (*n)++;
-    }
-    mdb_cursor_close(cur);
-    if (err == FT_OK && rc != MDB_SUCCESS && rc != MDB_NOTFOUND) {
-        err = lmdbx_err(rc);
-    }
+    prefix_refs_t w = {pn, refs, n, 0};
+    MDB_val p = {pn, (void *)prefix};
+    int err = lmdbx_scan(t->txn, dbi, NULL, &p, prefix_ref_row, &w);
     if (err != FT_OK) {
         free(*refs);
         *refs = NULL;
@@ -1336,11 +1333,18 @@ static int found_if_overlaps(index_txn_t *t, void *ctx, const uint8_t *ref, int6
     if (err != FT_OK) {
         return err == FT_ENOTFOUND ? FT_OK : err;
     }
-    if (it.start_ms <= o->b && it.end_ms >= o->a) {
+    if (window_overlaps(it.start_ms, it.end_ms, o->a, o->b)) { /* as gaps_media_links */
         o->found = true;
         return 1;
     }
     return FT_OK;
+}
+
+/* 1 when the first row of the scanned prefix has the length of a cited row,
+ * 2 when it has another. */
+static int first_cited_row(void *ctx, const lmdbx_row_t *row)
+{
+    return row->key.mv_size == *(const size_t *)ctx ? 1 : 2;
 }
 
 int index_media_linked(index_txn_t *t, const index_item_t *m, bool *linked)
@@ -1354,18 +1358,14 @@ int index_media_linked(index_txn_t *t, const index_item_t *m, bool *linked)
         uint8_t start[512];
         memcpy(start, m->media_id, n);
         start[n] = '\0';
-        MDB_cursor *cur = NULL;
-        int rc = mdb_cursor_open(t->txn, t->idx->cited, &cur);
-        if (rc != MDB_SUCCESS) {
-            return lmdbx_err(rc);
+        /* The first cited row of the media ID decides, as one seek did. */
+        MDB_val p = {n + 1, start};
+        size_t want = n + 1 + INDEX_REF_BYTES;
+        int found = lmdbx_scan(t->txn, t->idx->cited, NULL, &p, first_cited_row, &want);
+        if (found < 0) {
+            return found;
         }
-        MDB_val k = {n + 1, start}, v;
-        rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-        if (rc == MDB_SUCCESS && k.mv_size == n + 1 + INDEX_REF_BYTES &&
-            memcmp(k.mv_data, start, n + 1) == 0) {
-            *linked = true;
-        }
-        mdb_cursor_close(cur);
+        *linked = found == 1;
         if (*linked) {
             return FT_OK;
         }
@@ -1385,39 +1385,37 @@ int index_media_linked(index_txn_t *t, const index_item_t *m, bool *linked)
     return err < 0 ? err : FT_OK;
 }
 
+typedef struct {
+    index_case_fn fn;
+    void *ctx;
+    char last[INDEX_STR];
+    bool have;
+} cases_t;
+
+static int case_row(void *ctx, const lmdbx_row_t *row)
+{
+    cases_t *w = ctx;
+    if (row->key.mv_size < 1 + INDEX_REF_BYTES) {
+        return 0;
+    }
+    size_t cn = row->key.mv_size - 1 - INDEX_REF_BYTES;
+    if (cn >= INDEX_STR) {
+        return 0;
+    }
+    char c[INDEX_STR];
+    memcpy(c, row->key.mv_data, cn);
+    c[cn] = '\0';
+    if (w->have && strcmp(c, w->last) == 0) {
+        return 0;
+    }
+    memcpy(w->last, c, cn + 1);
+    w->have = true;
+    return w->fn(w->ctx, c);
+}
+
+/* Every case once, in key order; a read error is returned, never the end. */
 int index_cases_iter(index_txn_t *t, index_case_fn fn, void *ctx)
 {
-    MDB_cursor *cur = NULL;
-    int rc = mdb_cursor_open(t->txn, t->idx->case_items, &cur);
-    if (rc != MDB_SUCCESS) {
-        return lmdbx_err(rc);
-    }
-    char last[INDEX_STR] = "";
-    bool have = false;
-    MDB_val k, v;
-    int result = FT_OK;
-    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == MDB_SUCCESS;
-         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-        if (k.mv_size < 1 + INDEX_REF_BYTES) {
-            continue;
-        }
-        size_t cn = k.mv_size - 1 - INDEX_REF_BYTES;
-        if (cn >= INDEX_STR) {
-            continue;
-        }
-        char c[INDEX_STR];
-        memcpy(c, k.mv_data, cn);
-        c[cn] = '\0';
-        if (have && strcmp(c, last) == 0) {
-            continue;
-        }
-        memcpy(last, c, cn + 1);
-        have = true;
-        result = fn(ctx, c);
-        if (result != 0) {
-            break;
-        }
-    }
-    mdb_cursor_close(cur);
-    return result;
+    cases_t w = {.fn = fn, .ctx = ctx};
+    return lmdbx_scan(t->txn, t->idx->case_items, NULL, NULL, case_row, &w);
 }

@@ -4,7 +4,7 @@
  * (store_entries_since after a persisted arrival cursor), so it can be thrown
  * away and rebuilt. The interface speaks of cases, refs, media and deadlines,
  * never of LMDB, so that a larger deployment can move it to PostgreSQL
- * (DESIGN.md "Growing past one hub"); the alert tables (alerts.h) live in the
+ * (docs/architecture.md "Growing past one hub"); the alert tables (alerts.h) live in the
  * same environment so that an index step and the alert changes it causes
  * commit together.
  *
@@ -115,7 +115,8 @@ int index_commit(index_txn_t **t_p) FT_MUST_CHECK;
 void index_abort(index_txn_t **t_p);
 MDB_txn *index_txn_mdb(index_txn_t *t);
 
-/* Arrival cursor and integrity-event cursor (0 at first). */
+/* Arrival cursor and integrity-event cursor (0 at first). A value that
+ * cannot be read is its error (FT_ECORRUPT), never 0. */
 int index_cursor(index_txn_t *t, uint64_t *arrival, uint64_t *integrity) FT_MUST_CHECK;
 int index_set_cursor(index_txn_t *t, uint64_t arrival, uint64_t integrity) FT_MUST_CHECK;
 /* Another named cursor kept in meta (0 when never set), e.g. how far the

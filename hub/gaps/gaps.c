@@ -15,6 +15,7 @@
 #include "gaps.h"
 #include "record.h"
 #include "utf8.h"
+#include "window.h"
 
 #include <math.h>
 #include <sodium.h>
@@ -97,7 +98,7 @@ bool gaps_media_links(const gap_record_t *r, const gap_media_t *m)
     if (!same_person) {
         return false;
     }
-    return m->start_ms <= r->end_ms && m->end_ms >= r->start_ms;
+    return window_overlaps(m->start_ms, m->end_ms, r->start_ms, r->end_ms);
 }
 
 /* An interval for the coverage sweep. */
@@ -114,27 +115,31 @@ static int span_cmp(const void *x, const void *y)
 /* The sweep over r's window that gaps_coverage and gaps_uncovered share:
  * the linked items, the share covered, the longest uncovered stretch, and
  * (when out is not NULL) the uncovered stretches, at most max of them
- * written, *n_out how many there are. */
-static size_t sweep(const gap_record_t *r, const gap_media_t *media, size_t n_media,
-                    double *covered, int64_t *longest_gap_ms, gap_span_t *out, size_t max,
-                    size_t *n_out)
+ * written, *n_out how many there are. FT_OK, FT_ENOMEM (nothing concluded). */
+static int sweep(const gap_record_t *r, const gap_media_t *media, size_t n_media,
+                 size_t *linked_out, double *covered, int64_t *longest_gap_ms, gap_span_t *out,
+                 size_t max, size_t *n_out)
 {
     size_t linked = 0, holes = 0;
     span_t *spans = malloc((n_media ? n_media : 1) * sizeof *spans);
+    if (!spans) {
+        return FT_ENOMEM; /* no memory is no verdict: never "not covered" */
+    }
     size_t n = 0;
     for (size_t i = 0; i < n_media; i++) {
         if (!gaps_media_links(r, &media[i])) {
             continue;
         }
         linked++;
-        int64_t a = media[i].start_ms > r->start_ms ? media[i].start_ms : r->start_ms;
-        int64_t b = media[i].end_ms < r->end_ms ? media[i].end_ms : r->end_ms;
-        if (spans && b >= a) {
-            spans[n].a = a;
-            spans[n].b = b;
-            n++;
+        /* A clip cited by ID may lie outside the window: it covers nothing. */
+        if (!window_overlaps(media[i].start_ms, media[i].end_ms, r->start_ms, r->end_ms)) {
+            continue;
         }
+        spans[n].a = media[i].start_ms > r->start_ms ? media[i].start_ms : r->start_ms;
+        spans[n].b = media[i].end_ms < r->end_ms ? media[i].end_ms : r->end_ms;
+        n++;
     }
+    *linked_out = linked;
     int64_t window = r->end_ms - r->start_ms;
     if (window <= 0) {
         *covered = n > 0 ? 1.0 : 0.0;
@@ -143,7 +148,7 @@ static size_t sweep(const gap_record_t *r, const gap_media_t *media, size_t n_me
         if (n_out) {
             *n_out = 0;
         }
-        return linked;
+        return FT_OK;
     }
     if (n > 1) {
         qsort(spans, n, sizeof *spans, span_cmp);
@@ -176,23 +181,23 @@ static size_t sweep(const gap_record_t *r, const gap_media_t *media, size_t n_me
     if (n_out) {
         *n_out = holes;
     }
-    return linked;
+    return FT_OK;
 }
 
-size_t gaps_coverage(const gap_record_t *r, const gap_media_t *media, size_t n_media,
-                     double *covered, int64_t *longest_gap_ms)
+int gaps_coverage(const gap_record_t *r, const gap_media_t *media, size_t n_media,
+                  size_t *linked_out, double *covered, int64_t *longest_gap_ms)
 {
-    return sweep(r, media, n_media, covered, longest_gap_ms, NULL, 0, NULL);
+    return sweep(r, media, n_media, linked_out, covered, longest_gap_ms, NULL, 0, NULL);
 }
 
-size_t gaps_uncovered(const gap_record_t *r, const gap_media_t *media, size_t n_media,
-                      gap_span_t *out, size_t max)
+int gaps_uncovered(const gap_record_t *r, const gap_media_t *media, size_t n_media, gap_span_t *out,
+                   size_t max, size_t *n_holes)
 {
     double covered = 0;
     int64_t longest = 0;
-    size_t holes = 0;
-    sweep(r, media, n_media, &covered, &longest, out, max, &holes);
-    return holes;
+    size_t linked = 0;
+    *n_holes = 0;
+    return sweep(r, media, n_media, &linked, &covered, &longest, out, max, n_holes);
 }
 
 /* True if record i is replaced by a later amendment in the case. */
@@ -234,7 +239,11 @@ static int eval_coverage(const rule_t *rule, const gap_case_t *c, const gap_reco
     }
     double covered = 0;
     int64_t longest = 0;
-    size_t linked = gaps_coverage(r, c->media, c->n_media, &covered, &longest);
+    size_t linked = 0;
+    int err = gaps_coverage(r, c->media, c->n_media, &linked, &covered, &longest);
+    if (err != FT_OK) {
+        return err;
+    }
     char detail[320], gap[32];
     fmt_duration(longest, gap, sizeof gap);
     bool short_share = rule->min_covered > 0 && covered + 1e-9 < rule->min_covered;

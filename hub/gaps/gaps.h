@@ -7,11 +7,14 @@
  * re-evaluation by construction. Alert state (open -> resolved / justified)
  * is kept by the caller, which diffs successive alert sets.
  *
- * Linking media to an activity (RULES.md "covered by media"): explicitly, the
- * record's `media` lists the media ID; automatically, the media's officer is
- * one of the record's officers or its recorder one of the record's recorders,
- * and the capture window overlaps the activity window. A record amended by a
- * later record of the case (`amends` = its id) is replaced by the amendment.
+ * Linking media to an activity (docs/rules.md "Covered by media"): explicitly,
+ * the record's `media` lists the media ID; automatically, the media's officer
+ * is one of the record's officers or its recorder one of the record's
+ * recorders, and the capture window overlaps the activity window. Windows
+ * are half-open, [start, end), and "overlaps" and "covers" are those of
+ * common/window.h, the same the compliance report uses (hub/views/coverage.c).
+ * A record amended by a later record of the case (`amends` = its id) is
+ * replaced by the amendment.
  */
 #ifndef FT_GAPS_H
 #define FT_GAPS_H
@@ -102,11 +105,13 @@ int gaps_integrity(const rulepack_t *pack, const char *device, const char *reaso
 
 /* True if media item m documents activity r (explicitly or automatically). */
 bool gaps_media_links(const gap_record_t *r, const gap_media_t *m);
-/* Share of r's window covered by the media that link to it (0..1), and the
- * longest uncovered stretch in ms. A zero-length window counts as covered
- * if any linked item spans it. Returns the number of linked items. */
-size_t gaps_coverage(const gap_record_t *r, const gap_media_t *media, size_t n_media,
-                     double *covered, int64_t *longest_gap_ms);
+/* Share of r's window covered by the media that link to it (0..1), the
+ * longest uncovered stretch in ms and the number of linked items. A
+ * zero-length window (an instant) counts as covered if a linked item's
+ * window holds that instant (window.h). FT_OK, or FT_ENOMEM: then nothing
+ * is concluded (never "not covered" for a lack of memory). */
+int gaps_coverage(const gap_record_t *r, const gap_media_t *media, size_t n_media, size_t *linked,
+                  double *covered, int64_t *longest_gap_ms) FT_MUST_CHECK;
 
 /* A stretch of time [a_ms, b_ms). */
 typedef struct {
@@ -114,9 +119,10 @@ typedef struct {
 } gap_span_t;
 /* The stretches of r's window that no media linked to it covers, in time
  * order (the same sweep as gaps_coverage): at most max written to out,
- * returns how many there are. */
-size_t gaps_uncovered(const gap_record_t *r, const gap_media_t *media, size_t n_media,
-                      gap_span_t *out, size_t max);
+ * *n_holes how many there are. FT_OK, FT_ENOMEM (*n_holes 0: nothing
+ * concluded). */
+int gaps_uncovered(const gap_record_t *r, const gap_media_t *media, size_t n_media, gap_span_t *out,
+                   size_t max, size_t *n_holes) FT_MUST_CHECK;
 
 /* A followed_by duty of the case that is neither met nor overdue yet: a
  * `needs` record is still due by due_ms (once past, the rule raises). */

@@ -1,5 +1,9 @@
 /* gaps_test.c: every rule kind raises on histories that break it and stays
- * quiet on histories that keep it, with the shipped default pack. */
+ * quiet on histories that keep it, with the shipped default pack; windows are
+ * half-open at their boundaries (common/window.h: the compliance report's
+ * coverage_test checks the same table); and a coverage check that runs out
+ * of memory is an error, never a "not covered" alert (malloc is wrapped:
+ * -Wl,--wrap=malloc). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,9 +13,23 @@
 #include "gaps.h"
 #include "record.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* Armed: the next malloc of the code under test fails. */
+static bool fail_next_malloc;
+void *__real_malloc(size_t n);
+void *__wrap_malloc(size_t n);
+void *__wrap_malloc(size_t n)
+{
+    if (fail_next_malloc) {
+        fail_next_malloc = false;
+        return NULL;
+    }
+    return __real_malloc(n);
+}
 
 #define DAY 86400000LL
 #define MIN 60000LL
@@ -408,6 +426,15 @@ static void alert_ids_are_stable_across_evaluations(void **state)
     gap_alerts_free(&b);
 }
 
+/* gaps_uncovered's count (FT_OK asserted). */
+static size_t uncovered(const gap_record_t *r, const gap_media_t *m, size_t n, gap_span_t *s,
+                        size_t max)
+{
+    size_t holes = 0;
+    assert_int_equal(gaps_uncovered(r, m, n, s, max, &holes), FT_OK);
+    return holes;
+}
+
 /* The uncovered stretches come from the coverage sweep: the two-minute hole
  * and nothing else, and none for a covered window. */
 static void uncovered_stretches_are_the_holes_coverage_measures(void **state)
@@ -417,15 +444,15 @@ static void uncovered_stretches_are_the_holes_coverage_measures(void **state)
     add_media(h, "m1", "ZF-1", T0 - MIN, T0 + 30 * MIN);
     add_media(h, "m2", "ZF-1", T0 + 32 * MIN, T0 + 50 * MIN);
     gap_span_t s[4];
-    assert_int_equal(gaps_uncovered(&h->recs[0], h->media, h->n_media, s, 4), 2);
+    assert_int_equal(uncovered(&h->recs[0], h->media, h->n_media, s, 4), 2);
     assert_int_equal(s[0].a_ms, T0 + 30 * MIN);
     assert_int_equal(s[0].b_ms, T0 + 32 * MIN);
     assert_int_equal(s[1].a_ms, T0 + 50 * MIN);
     assert_int_equal(s[1].b_ms, T0 + 60 * MIN);
-    assert_int_equal(gaps_uncovered(&h->recs[0], h->media, h->n_media, s, 1), 2);
+    assert_int_equal(uncovered(&h->recs[0], h->media, h->n_media, s, 1), 2);
     add_media(h, "m3", "ZF-1", T0 + 29 * MIN, T0 + 61 * MIN);
-    assert_int_equal(gaps_uncovered(&h->recs[0], h->media, h->n_media, s, 4), 0);
-    assert_int_equal(gaps_uncovered(&h->recs[0], h->media, 0, s, 4), 1);
+    assert_int_equal(uncovered(&h->recs[0], h->media, h->n_media, s, 4), 0);
+    assert_int_equal(uncovered(&h->recs[0], h->media, 0, s, 4), 1);
     assert_int_equal(s[0].a_ms, T0);
     assert_int_equal(s[0].b_ms, T0 + 60 * MIN);
 }
@@ -447,6 +474,107 @@ static void pending_duties_until_due_then_alerts(void **state)
            "\"2026-03-03T09:00:00+08:00\",\"fields\":{\"accepted\":true,\"reason\":\"r\"}}");
     c.n_records = h->n;
     assert_int_equal(gaps_pending(h->pack, &c, T0 + DAY, p, 4), 0);
+}
+
+/* The boundaries of a window, the same table as hub/views/coverage_test.c:
+ * clips of the hearing's officer against the hearing [T0, T0 + 60 min). */
+static void windows_are_half_open_at_the_boundaries(void **state)
+{
+    hist_t *h = *state;
+    add(h, HEARING "}");
+    const gap_record_t *r = &h->recs[0];
+    const int64_t A = T0, B = T0 + 60 * MIN;
+    const struct {
+        int64_t s, e;
+        bool links;
+        int64_t covered_ms;
+    } cases[] = {
+        {B, B + 10 * MIN, false, 0},    /* starts when the hearing ends */
+        {A - 10 * MIN, A, false, 0},    /* ends when it starts */
+        {B - 1, B + 10 * MIN, true, 1}, /* its last millisecond */
+        {A - 10 * MIN, A + 1, true, 1}, /* its first millisecond */
+        {A, B, true, 60 * MIN},         /* exactly */
+        {B, B, false, 0},               /* an empty clip at the end: not in it */
+        {A, A, true, 0},                /* an empty clip at its first instant */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        gap_media_t m = {.ref = "m", .media_id = "m", .officer = "ZF-1"};
+        m.start_ms = cases[i].s;
+        m.end_ms = cases[i].e;
+        assert_int_equal(gaps_media_links(r, &m), cases[i].links);
+        size_t linked = 9;
+        double covered = -1;
+        int64_t longest = -1;
+        assert_int_equal(gaps_coverage(r, &m, 1, &linked, &covered, &longest), FT_OK);
+        assert_int_equal(linked, cases[i].links ? 1 : 0);
+        assert_int_equal((int64_t)(covered * (double)(B - A) + 0.5), cases[i].covered_ms);
+    }
+    /* A clip that only touches the hearing is not counted as linked. */
+    add_media(h, "m1", "ZF-1", B, B + 30 * MIN);
+    gap_alerts_t a = eval(h, T0 + DAY);
+    assert_int_equal(count(&a, "1"), 1);
+    assert_non_null(strstr(find(&a, "1")->detail, "(0 items linked)"));
+    gap_alerts_free(&a);
+
+    /* An activity that starts and ends at once is its instant: a clip
+     * holding it covers it, one that ends there does not. */
+    add(h, "{\"type\":\"site_inspection\",\"case\":\"C1\",\"officers\":[\"ZF-2\"],"
+           "\"start\":\"2026-03-02T09:30:00+08:00\",\"end\":\"2026-03-02T09:30:00+08:00\"}");
+    const gap_record_t *p = &h->recs[1];
+    const int64_t t = T0 + 30 * MIN;
+    assert_true(p->start_ms == t && p->end_ms == t);
+    gap_media_t holds = {
+        .ref = "h", .media_id = "h", .officer = "ZF-2", .start_ms = t, .end_ms = t + MIN};
+    gap_media_t ends = {
+        .ref = "e", .media_id = "e", .officer = "ZF-2", .start_ms = t - MIN, .end_ms = t};
+    size_t linked = 0;
+    double covered = 0;
+    int64_t longest = 0;
+    assert_int_equal(gaps_coverage(p, &holds, 1, &linked, &covered, &longest), FT_OK);
+    assert_int_equal(linked, 1);
+    assert_true(covered == 1.0);
+    assert_int_equal(gaps_coverage(p, &ends, 1, &linked, &covered, &longest), FT_OK);
+    assert_int_equal(linked, 0);
+    assert_true(covered == 0.0);
+}
+
+/* Out of memory in the coverage check: the evaluation fails, no alert says
+ * the hearing is not covered (it is, fully). */
+static void a_coverage_check_out_of_memory_is_an_error_not_an_alert(void **state)
+{
+    hist_t *h = *state;
+    add(h, HEARING "}");
+    add_media(h, "m1", "ZF-1", T0, T0 + 60 * MIN);
+    gap_case_t c = {.case_id = "C1",
+                    .records = h->recs,
+                    .n_records = h->n,
+                    .media = h->media,
+                    .n_media = h->n_media};
+    gap_alerts_t a = {0};
+    fail_next_malloc = true;
+    int err = gaps_eval_case(h->pack, &c, T0 + DAY, &a);
+    fail_next_malloc = false;
+    assert_int_equal(a.n, 0);
+    assert_int_equal(err, FT_ENOMEM);
+    gap_alerts_free(&a);
+    /* With memory, the same case is quiet. */
+    a = eval(h, T0 + DAY);
+    assert_int_equal(a.n, 0);
+    gap_alerts_free(&a);
+    /* gaps_coverage itself says so. */
+    size_t linked = 0;
+    double covered = 0;
+    int64_t longest = 0;
+    fail_next_malloc = true;
+    assert_int_equal(gaps_coverage(&h->recs[0], h->media, 1, &linked, &covered, &longest),
+                     FT_ENOMEM);
+    fail_next_malloc = false;
+    gap_span_t sp[2];
+    size_t n_holes = 9;
+    fail_next_malloc = true;
+    assert_int_equal(gaps_uncovered(&h->recs[0], h->media, 1, sp, 2, &n_holes), FT_ENOMEM);
+    fail_next_malloc = false;
+    assert_int_equal(n_holes, 0);
 }
 
 int main(void)
@@ -474,6 +602,8 @@ int main(void)
         T(alert_ids_are_stable_across_evaluations),
         T(uncovered_stretches_are_the_holes_coverage_measures),
         T(pending_duties_until_due_then_alerts),
+        T(windows_are_half_open_at_the_boundaries),
+        T(a_coverage_check_out_of_memory_is_an_error_not_an_alert),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

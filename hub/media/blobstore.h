@@ -1,5 +1,5 @@
 /* blobstore.h: the hub's media blob store behind a small interface
- * (DESIGN.md: a directory tree by default; shared or object storage later).
+ * (docs/architecture.md "Media": a directory tree by default; shared or object storage later).
  *
  * A blob is named by a 32-byte ID that is a hash of its bytes (the hub uses
  * a media file's Merkle root over its encrypted chunks, so a blob can be
@@ -11,8 +11,12 @@
  *   partial/<file id hex>           being received
  *   objects/<ab>/<cd>/<blob id hex> published, read-only (0400)
  * Crash safety: a partial's bytes count only after blobstore_partial_sync;
- * blobstore_publish fsyncs the file, renames it into place and fsyncs both
- * directories, so a crash leaves the blob either absent or whole.
+ * blobstore_publish fsyncs the file, makes its directories with
+ * fsutil_mkdirs (which fsyncs the parent of every directory it creates: on
+ * XFS or btrfs a crash could otherwise lose objects/ab/cd with the blob in
+ * it), renames it into place and fsyncs both directories, so a crash leaves
+ * the blob either absent or whole -- and once publish returned, present: the
+ * hub signs the receipt that lets the edge delete its copy only after.
  */
 #ifndef FT_HUB_BLOBSTORE_H
 #define FT_HUB_BLOBSTORE_H

@@ -1,7 +1,7 @@
-/* mediacheck.c: the streaming content check's worker thread (see
- * mediacheck.h). One mutex guards the queue and every file's counters; the
- * worker decrypts and hashes outside it, on a slot that stays counted (so no
- * feeder reuses it) until the worker is done with it. */
+/* mediacheck.c: the streaming content check's worker thread and the
+ * completion pass (see mediacheck.h). One mutex guards the queue and every
+ * file's counters; the worker decrypts and hashes outside it, on a slot that
+ * stays counted (so no feeder reuses it) until the worker is done with it. */
 #include "mediacheck.h"
 
 #include <pthread.h>
@@ -226,4 +226,57 @@ uint32_t mcheck_file_wait(mcheck_t *c, mcheck_file_t *f, media_content_t *conten
     *content = f->content;
     sodium_memzero(&f->content, sizeof f->content);
     return n;
+}
+
+/* ---- the completion pass --------------------------------------------------- */
+
+static void verdict(mcheck_result_t *out, mcheck_verdict v, int err, uint32_t chunk)
+{
+    out->verdict = v;
+    out->err = err;
+    out->chunk = chunk;
+}
+
+void mcheck_complete(const mcheck_info_t *fi, media_content_t *content, uint32_t from,
+                     mcheck_read_fn read_fn, void *read_ctx, uint8_t *plain, mcheck_result_t *out)
+{
+    uint8_t key[MEDIA_KEY_BYTES];
+    if (media_key_unseal(fi->sealed, MEDIA_SEALED_KEY_BYTES, fi->archive_pk, fi->archive_sk, key) !=
+        FT_OK) {
+        verdict(out, MCHECK_NO_KEY, FT_EKEY, UINT32_MAX);
+        return;
+    }
+    uint32_t slot = fi->chunk_size + MEDIA_TAG_BYTES;
+    uint8_t *ct = malloc(slot);
+    verdict(out, MCHECK_MATCH, FT_OK, UINT32_MAX);
+    if (!ct) {
+        verdict(out, MCHECK_LOCAL, FT_ENOMEM, UINT32_MAX);
+    }
+    for (uint32_t i = from; ct && out->verdict == MCHECK_MATCH && i < fi->n_chunks; i++) {
+        uint32_t len = media_chunk_len(fi->size, fi->chunk_size, i) + MEDIA_TAG_BYTES;
+        int err = read_fn(read_ctx, i, (uint64_t)i * slot, ct, len);
+        if (err != FT_OK) {
+            verdict(out, MCHECK_LOCAL, err, i);
+            break;
+        }
+        if (media_chunk_decrypt(key, fi->file_id, i, ct, len, plain) != FT_OK) {
+            /* Evidence only if these are still the bytes the device signed. */
+            uint8_t h[MEDIA_HASH_BYTES];
+            media_chunk_hash(fi->file_id, i, ct, len, h);
+            bool signed_bytes = sodium_memcmp(h, fi->hashes[i], MEDIA_HASH_BYTES) == 0;
+            verdict(out, signed_bytes ? MCHECK_MISMATCH : MCHECK_LOCAL,
+                    signed_bytes ? FT_ECRYPTO : FT_EIO, i);
+            break;
+        }
+        media_content_update(content, plain, len - MEDIA_TAG_BYTES);
+    }
+    uint8_t chash[MEDIA_HASH_BYTES];
+    media_content_final(content, chash);
+    if (out->verdict == MCHECK_MATCH &&
+        sodium_memcmp(chash, fi->content_hash, MEDIA_HASH_BYTES) != 0) {
+        verdict(out, MCHECK_MISMATCH, FT_ECORRUPT, UINT32_MAX);
+    }
+    sodium_memzero(key, sizeof key);
+    sodium_memzero(plain, fi->chunk_size);
+    free(ct);
 }

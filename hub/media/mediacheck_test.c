@@ -1,6 +1,10 @@
 /* mediacheck_test.c: the streaming content check's worker thread -- chunks
  * fed in order are decrypted and hashed; a bad chunk voids the file's check;
- * out-of-order feeds are refused; files share the bounded queue. */
+ * out-of-order feeds are refused; files share the bounded queue -- and the
+ * completion pass's verdicts: only what the device signed not holding
+ * together is a mismatch; a file key that does not open with the hub's
+ * archive key, a chunk that cannot be read back, or one the hub's storage
+ * changed since it was checked, are not. */
 #include "mediacheck.h"
 
 #include <pthread.h>
@@ -402,6 +406,170 @@ static void freeing_a_file_with_chunks_queued_is_safe(void **state)
     mfile_free(&m);
 }
 
+/* ---- the completion pass ---------------------------------------------------- */
+
+/* A stored file as the hub holds it: m's chunks, the signed manifest's
+ * chunk hashes, content hash and sealed key, and the hub's archive key; and
+ * what the reader does (fail at a chunk, count reads). */
+typedef struct {
+    mfile_t m;
+    uint8_t (*hashes)[MEDIA_HASH_BYTES];
+    uint8_t content_hash[MEDIA_HASH_BYTES];
+    uint8_t sealed[MEDIA_SEALED_KEY_BYTES];
+    uint8_t archive_pk[32], archive_sk[32];
+    uint32_t fail_at; /* read error at this chunk (UINT32_MAX: none) */
+    int fail_err;
+    unsigned reads;
+    uint8_t plain[CS];
+} stored_t;
+
+static void stored_make(stored_t *st, size_t size)
+{
+    memset(st, 0, sizeof *st);
+    mfile_make(&st->m, size, CS);
+    st->hashes = calloc(st->m.n, MEDIA_HASH_BYTES);
+    assert_non_null(st->hashes);
+    for (uint32_t i = 0; i < st->m.n; i++) {
+        media_chunk_hash(st->m.id, i, st->m.ct[i], st->m.ct_len[i], st->hashes[i]);
+    }
+    crypto_hash_sha256(st->content_hash, st->m.plain, size);
+    crypto_box_keypair(st->archive_pk, st->archive_sk);
+    assert_int_equal(media_key_seal(st->m.key, st->archive_pk, st->sealed), FT_OK);
+    st->fail_at = UINT32_MAX;
+}
+
+static void stored_free(stored_t *st)
+{
+    mfile_free(&st->m);
+    free(st->hashes);
+}
+
+static int stored_read(void *ctx, uint32_t index, uint64_t off, uint8_t *buf, size_t len)
+{
+    stored_t *st = ctx;
+    st->reads++;
+    assert_true(off == (uint64_t)index * (CS + MEDIA_TAG_BYTES));
+    if (index == st->fail_at) {
+        return st->fail_err;
+    }
+    assert_int_equal(len, st->m.ct_len[index]);
+    memcpy(buf, st->m.ct[index], len);
+    return FT_OK;
+}
+
+static mcheck_result_t stored_check(stored_t *st, uint32_t from)
+{
+    mcheck_info_t fi = {.file_id = st->m.id,
+                        .size = st->m.size,
+                        .chunk_size = CS,
+                        .n_chunks = st->m.n,
+                        .hashes = (const uint8_t(*)[MEDIA_HASH_BYTES])st->hashes,
+                        .content_hash = st->content_hash,
+                        .sealed = st->sealed,
+                        .archive_pk = st->archive_pk,
+                        .archive_sk = st->archive_sk};
+    media_content_t content;
+    media_content_init(&content);
+    for (uint32_t i = 0; i < from; i++) {
+        media_content_update(&content, st->m.plain + (size_t)i * CS,
+                             media_chunk_len(st->m.size, CS, i));
+    }
+    mcheck_result_t res;
+    memset(&res, 0xAB, sizeof res);
+    mcheck_complete(&fi, &content, from, stored_read, st, st->plain, &res);
+    return res;
+}
+
+static void the_completion_pass_matches_a_whole_file_from_any_start(void **state)
+{
+    (void)state;
+    stored_t st;
+    stored_make(&st, 4 * CS + 5);
+    for (uint32_t from = 0; from <= st.m.n; from++) {
+        st.reads = 0;
+        mcheck_result_t res = stored_check(&st, from);
+        assert_int_equal(res.verdict, MCHECK_MATCH);
+        assert_int_equal(res.err, FT_OK);
+        assert_int_equal(st.reads, st.m.n - from);
+    }
+    stored_free(&st);
+}
+
+static void a_key_that_does_not_open_is_no_key_not_a_mismatch(void **state)
+{
+    (void)state;
+    stored_t st;
+    stored_make(&st, 3 * CS);
+    uint8_t other_pk[32];
+    crypto_box_keypair(other_pk, st.archive_sk); /* the hub holds another archive key */
+    memcpy(st.archive_pk, other_pk, 32);
+    mcheck_result_t res = stored_check(&st, 0);
+    assert_int_equal(res.verdict, MCHECK_NO_KEY);
+    assert_int_equal(res.err, FT_EKEY);
+    assert_int_equal(st.reads, 0); /* nothing read: the key is known bad first */
+    stored_free(&st);
+}
+
+static void a_chunk_that_cannot_be_read_back_is_local(void **state)
+{
+    (void)state;
+    stored_t st;
+    stored_make(&st, 4 * CS);
+    st.fail_at = 2;
+    st.fail_err = FT_EIO;
+    mcheck_result_t res = stored_check(&st, 0);
+    assert_int_equal(res.verdict, MCHECK_LOCAL);
+    assert_int_equal(res.err, FT_EIO);
+    assert_int_equal(res.chunk, 2);
+    st.fail_err = FT_EFULL;
+    res = stored_check(&st, 1);
+    assert_int_equal(res.verdict, MCHECK_LOCAL);
+    assert_int_equal(res.err, FT_EFULL);
+    stored_free(&st);
+}
+
+static void a_chunk_the_hubs_storage_changed_is_local_not_a_mismatch(void **state)
+{
+    (void)state;
+    stored_t st;
+    stored_make(&st, 4 * CS);
+    st.m.ct[1][7] ^= 0x20; /* no longer the bytes the device signed */
+    mcheck_result_t res = stored_check(&st, 0);
+    assert_int_equal(res.verdict, MCHECK_LOCAL);
+    assert_int_equal(res.err, FT_EIO);
+    assert_int_equal(res.chunk, 1);
+    stored_free(&st);
+}
+
+static void signed_bytes_that_do_not_decrypt_are_a_mismatch(void **state)
+{
+    (void)state;
+    stored_t st;
+    stored_make(&st, 4 * CS);
+    /* The device signed the hash of a chunk it did not encrypt with the key
+     * it sealed. */
+    st.m.ct[3][0] ^= 0x01;
+    media_chunk_hash(st.m.id, 3, st.m.ct[3], st.m.ct_len[3], st.hashes[3]);
+    mcheck_result_t res = stored_check(&st, 0);
+    assert_int_equal(res.verdict, MCHECK_MISMATCH);
+    assert_int_equal(res.err, FT_ECRYPTO);
+    assert_int_equal(res.chunk, 3);
+    stored_free(&st);
+}
+
+static void content_that_differs_from_its_signed_hash_is_a_mismatch(void **state)
+{
+    (void)state;
+    stored_t st;
+    stored_make(&st, 2 * CS + 1);
+    st.content_hash[0] ^= 0x80;
+    mcheck_result_t res = stored_check(&st, 0);
+    assert_int_equal(res.verdict, MCHECK_MISMATCH);
+    assert_int_equal(res.err, FT_ECORRUPT);
+    assert_int_equal(res.chunk, UINT32_MAX);
+    stored_free(&st);
+}
+
 static void a_worker_that_never_saw_a_chunk_stops(void **state)
 {
     (void)state;
@@ -427,6 +595,12 @@ int main(void)
         cmocka_unit_test(files_fed_from_two_threads_at_once_both_hash_right),
         cmocka_unit_test(freeing_a_file_with_chunks_queued_is_safe),
         cmocka_unit_test(a_worker_that_never_saw_a_chunk_stops),
+        cmocka_unit_test(the_completion_pass_matches_a_whole_file_from_any_start),
+        cmocka_unit_test(a_key_that_does_not_open_is_no_key_not_a_mismatch),
+        cmocka_unit_test(a_chunk_that_cannot_be_read_back_is_local),
+        cmocka_unit_test(a_chunk_the_hubs_storage_changed_is_local_not_a_mismatch),
+        cmocka_unit_test(signed_bytes_that_do_not_decrypt_are_a_mismatch),
+        cmocka_unit_test(content_that_differs_from_its_signed_hash_is_a_mismatch),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -41,7 +41,6 @@
 #define MEDIA_CKPT_BYTES ((uint64_t)256 << 20)
 #define MEDIA_INDEX_MS 300
 #define MEDIA_GATE_MS 500
-#define MEDIA_MDB_MAP ((size_t)1 << 30)
 /* Storage full: pulling pauses, and is tried again this often. */
 #define MEDIA_RETRY_MS 5000
 /* Free space a chunk write must leave on the blob store's disk: kept for log
@@ -50,15 +49,9 @@
 /* Free space needed to resume after a pause (the reserve and room to work,
  * so that pulling does not flap between paused and running). */
 #define MEDIA_RESUME_BYTES (MEDIA_RESERVE_BYTES + ((uint64_t)16 << 20))
-/* STATE/media.status: the puller's state for `status`, one JSON object padded
- * to this size and rewritten in place (no new blocks on a full disk). */
-#define MEDIA_STATUS_FILE "media.status"
-#define MEDIA_STATUS_BYTES 1024
-
-struct hub_mdb_t {
-    MDB_env *env;
-    MDB_dbi files, held, bad, rcpt, meta;
-};
+/* STATE/media.status: the puller's state for `status` (mediastatus.h). */
+#define MEDIA_STATUS_FILE HUB_MEDIA_STATUS_FILE
+#define MEDIA_STATUS_BYTES HUB_MEDIA_STATUS_BYTES
 
 /* A file being pulled, in memory. */
 typedef struct {
@@ -79,6 +72,11 @@ typedef struct {
     mcheck_file_t *chk; /* NULL until the first chunk is fed */
     uint32_t vnext;     /* next chunk to feed */
     bool vstop;         /* streaming off: the completion pass starts from 0 */
+    /* Held back: every chunk is in, but the file key does not open with the
+     * hub's archive key (finalize: FT_EKEY). Not finished, not failed; tried
+     * again at key_retry_ms. */
+    bool key_held;
+    int64_t key_retry_ms;
 } active_t;
 
 /* A request in flight. */
@@ -103,7 +101,7 @@ typedef struct {
 } msess_t;
 
 struct hub_media_t {
-    hub_mdb_t db;
+    hub_mdb_t *db;
     blobstore_t *blobs;
     store_t *store;
     devlog_t *hublog;
@@ -145,6 +143,7 @@ struct hub_media_t {
     uint64_t data_reasked;  /* data-path chunks asked again on the secure link */
     int64_t data_warned_ms; /* last "dropped" warning */
     uint64_t status_reasked, status_dropped; /* as last written to media.status */
+    char held_what[240]; /* why the last file held back is (see active_t.key_held) */
 };
 
 static int64_t now_ms(void)
@@ -166,134 +165,6 @@ static void set_bit(uint8_t *b, uint32_t i, bool v)
     }
 }
 
-/* ---- the media database ---------------------------------------------------- */
-
-static int mdb_open_at(const char *state, hub_mdb_t *d)
-{
-    char path[4200];
-    if (fsutil_join(path, sizeof path, state, "mediadb") != FT_OK) {
-        return FT_EINVAL;
-    }
-    int err = lmdbx_open(path, MEDIA_MDB_MAP, 8, &d->env);
-    if (err != FT_OK) {
-        return err;
-    }
-    MDB_txn *txn = NULL;
-    int rc = mdb_txn_begin(d->env, NULL, 0, &txn);
-    if (rc == 0) {
-        rc = mdb_dbi_open(txn, "files", MDB_CREATE, &d->files);
-    }
-    if (rc == 0) {
-        rc = mdb_dbi_open(txn, "held", MDB_CREATE, &d->held);
-    }
-    if (rc == 0) {
-        rc = mdb_dbi_open(txn, "bad", MDB_CREATE, &d->bad);
-    }
-    if (rc == 0) {
-        rc = mdb_dbi_open(txn, "rcpt", MDB_CREATE, &d->rcpt);
-    }
-    if (rc == 0) {
-        rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &d->meta);
-    }
-    if (rc == 0) {
-        rc = mdb_txn_commit(txn);
-    } else if (txn) {
-        mdb_txn_abort(txn);
-    }
-    if (rc != 0) {
-        mdb_env_close(d->env);
-        d->env = NULL;
-        return lmdbx_err(rc);
-    }
-    return FT_OK;
-}
-
-int hub_mdb_open(const char *state, hub_mdb_t **out)
-{
-    *out = NULL;
-    hub_mdb_t *d = calloc(1, sizeof *d);
-    if (!d) {
-        return FT_ENOMEM;
-    }
-    int err = mdb_open_at(state, d);
-    if (err != FT_OK) {
-        free(d);
-        return err;
-    }
-    *out = d;
-    return FT_OK;
-}
-
-void hub_mdb_destroy(hub_mdb_t **d_p)
-{
-    hub_mdb_t *d = *d_p;
-    if (!d) {
-        return;
-    }
-    if (d->env) {
-        mdb_env_close(d->env);
-    }
-    free(d);
-    *d_p = NULL;
-}
-
-int hub_mdb_iter(hub_mdb_t *d, hub_mfile_fn fn, void *ctx)
-{
-    MDB_txn *txn = NULL;
-    int rc = mdb_txn_begin(d->env, NULL, MDB_RDONLY, &txn);
-    if (rc != 0) {
-        return lmdbx_err(rc);
-    }
-    MDB_cursor *cur = NULL;
-    rc = mdb_cursor_open(txn, d->files, &cur);
-    int ret = FT_OK;
-    if (rc == 0) {
-        MDB_val k, v;
-        for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
-             rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-            if (v.mv_size != sizeof(hub_mfile_t)) {
-                continue;
-            }
-            hub_mfile_t f;
-            memcpy(&f, v.mv_data, sizeof f);
-            ret = fn(ctx, &f);
-            if (ret != 0) {
-                break;
-            }
-        }
-        mdb_cursor_close(cur);
-    }
-    mdb_txn_abort(txn);
-    return ret;
-}
-
-int hub_mdb_get(hub_mdb_t *d, const uint8_t file_id[MEDIA_FILE_ID_BYTES], hub_mfile_t *out)
-{
-    MDB_txn *txn = NULL;
-    int rc = mdb_txn_begin(d->env, NULL, MDB_RDONLY, &txn);
-    if (rc != 0) {
-        return lmdbx_err(rc);
-    }
-    MDB_val k = {MEDIA_FILE_ID_BYTES, (void *)file_id}, v;
-    rc = mdb_get(txn, d->files, &k, &v);
-    int err = lmdbx_err(rc);
-    if (err == FT_OK) {
-        if (v.mv_size == sizeof *out) {
-            memcpy(out, v.mv_data, sizeof *out);
-        } else {
-            err = FT_ECORRUPT;
-        }
-    }
-    mdb_txn_abort(txn);
-    return err;
-}
-
-static int put_val(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen, const void *v, size_t n)
-{
-    MDB_val k = {klen, (void *)key}, val = {n, (void *)v};
-    return lmdbx_err(mdb_put(txn, dbi, &k, &val, 0));
-}
-
 /* ---- storage full: pause, retry, resume ---------------------------------- */
 
 /* Free bytes on the disk holding path (UINT64_MAX when unknown). */
@@ -312,14 +183,19 @@ static void status_write(hub_media_t *hm, const char *pulling)
     if (hm->status_fd < 0) {
         return;
     }
+    json_int_t held = 0;
+    for (size_t i = 0; i < hm->n_act; i++) {
+        held += hm->act[i].key_held;
+    }
     json_t *o = json_pack(
-        "{s:I, s:s, s:I, s:I, s:I, s:I, s:s, s:s, s:I, s:I, s:I}", "pid", (json_int_t)getpid(),
-        "state", pulling, "since_ms", (json_int_t)hm->paused_ms, "checked_ms", (json_int_t)now_ms(),
-        "retry_s", (json_int_t)(MEDIA_RETRY_MS / 1000), "free_bytes",
+        "{s:I, s:s, s:I, s:I, s:I, s:I, s:s, s:s, s:I, s:I, s:I, s:I, s:s}", "pid",
+        (json_int_t)getpid(), "state", pulling, "since_ms", (json_int_t)hm->paused_ms, "checked_ms",
+        (json_int_t)now_ms(), "retry_s", (json_int_t)(MEDIA_RETRY_MS / 1000), "free_bytes",
         hm->free_bytes == UINT64_MAX ? -1 : (json_int_t)hm->free_bytes, "error",
         hm->paused ? ft_strerror(hm->pause_err) : "", "reason", hm->paused ? hm->pause_what : "",
         "data_port", (json_int_t)(hm->data_router ? hm->data_port : 0), "data_reasked",
-        (json_int_t)hm->data_reasked, "data_dropped", (json_int_t)hm->data_dropped);
+        (json_int_t)hm->data_reasked, "data_dropped", (json_int_t)hm->data_dropped, "held_back",
+        held, "held_reason", held ? hm->held_what : "");
     hm->status_reasked = hm->data_reasked;
     hm->status_dropped = hm->data_dropped;
     char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
@@ -443,30 +319,15 @@ static int load_manifest(hub_media_t *hm, active_t *a)
     return err;
 }
 
-static int get_bitmap(MDB_txn *txn, MDB_dbi dbi, const uint8_t *file_id, uint8_t *out, size_t n)
-{
-    MDB_val k = {MEDIA_FILE_ID_BYTES, (void *)file_id}, v;
-    int rc = mdb_get(txn, dbi, &k, &v);
-    if (rc == MDB_NOTFOUND) {
-        memset(out, 0, n);
-        return FT_OK;
-    }
-    if (rc != 0) {
-        return lmdbx_err(rc);
-    }
-    memset(out, 0, n);
-    memcpy(out, v.mv_data, v.mv_size < n ? v.mv_size : n);
-    return FT_OK;
-}
-
 /* Chunks written to a's partial after its last checkpoint (the hub was
- * killed before the next): each slot not marked held whose bytes match the
+ * killed before the next); none when the file was published already (only
+ * its receipt is missing: no partial). Each slot not marked held whose bytes match the
  * manifest's hash is held again, so it is not asked for twice. A slot the
  * disk lost (power cut) simply does not match and is asked for. */
 static void recover_unsynced(hub_media_t *hm, active_t *a)
 {
     uint64_t size = 0;
-    if (blobstore_partial_size(a->part, &size) != FT_OK || size == 0) {
+    if (!a->part || blobstore_partial_size(a->part, &size) != FT_OK || size == 0) {
         return;
     }
     uint32_t slot = a->row.chunk_size + MEDIA_TAG_BYTES;
@@ -532,12 +393,12 @@ static int activate(hub_media_t *hm, const hub_mfile_t *row)
     }
     MDB_txn *txn = NULL;
     if (err == FT_OK) {
-        err = lmdbx_err(mdb_txn_begin(hm->db.env, NULL, MDB_RDONLY, &txn));
+        err = hub_mdb_begin(hm->db, false, &txn);
     }
     if (err == FT_OK) {
-        err = get_bitmap(txn, hm->db.held, row->file_id, a.held, nb);
+        err = hub_mdb_bitmap_read(hm->db, txn, HUB_MDB_HELD, row->file_id, a.held, nb);
         if (err == FT_OK) {
-            err = get_bitmap(txn, hm->db.bad, row->file_id, a.bad, nb);
+            err = hub_mdb_bitmap_read(hm->db, txn, HUB_MDB_BAD, row->file_id, a.bad, nb);
         }
         mdb_txn_abort(txn);
     }
@@ -617,7 +478,7 @@ static int index_visit(void *ctx, const store_entry_t *e)
             }
             hub_mfile_t *r = &f->rows[f->n++];
             memset(r, 0, sizeof *r);
-            r->version = 1;
+            r->version = 2;
             r->state = HMF_PULLING;
             memcpy(r->file_id, mf->file_id.data, MEDIA_FILE_ID_BYTES);
             memcpy(r->device, e->device, DEVID_BYTES);
@@ -645,26 +506,26 @@ static void index_new(hub_media_t *hm)
         return;
     }
     MDB_txn *txn = NULL;
-    if (mdb_txn_begin(hm->db.env, NULL, 0, &txn) != 0) {
+    if (hub_mdb_begin(hm->db, true, &txn) != FT_OK) {
         free(f.rows);
         return;
     }
     for (size_t i = 0; i < f.n && err == FT_OK; i++) {
-        MDB_val k = {MEDIA_FILE_ID_BYTES, f.rows[i].file_id}, v = {0, NULL};
-        if (mdb_get(txn, hm->db.files, &k, &v) == 0) {
-            continue; /* already known */
+        hub_mfile_t known;
+        err = hub_mdb_file_read(hm->db, txn, f.rows[i].file_id, &known);
+        if (err == FT_OK || err == FT_ECORRUPT) {
+            err = FT_OK; /* already known (a row that cannot be read is not replaced) */
+            continue;
         }
-        err = put_val(txn, hm->db.files, f.rows[i].file_id, MEDIA_FILE_ID_BYTES, &f.rows[i],
-                      sizeof f.rows[i]);
+        if (err == FT_ENOTFOUND) {
+            err = hub_mdb_file_write(hm->db, txn, &f.rows[i]);
+        }
     }
     if (err == FT_OK) {
-        err = lmdbx_put_meta_u64(txn, hm->db.meta, "cursor", f.last);
+        err = hub_mdb_cursor_write(hm->db, txn, f.last);
     }
     if (err == FT_OK) {
-        /* mdb_txn_commit ends the transaction even when it fails: aborting
-         * it again would free the environment's write transaction (LMDB
-         * 0.9) and crash the next one. */
-        err = lmdbx_env_err(hm->db.env, mdb_txn_commit(txn));
+        err = hub_mdb_commit(hm->db, txn);
     } else {
         mdb_txn_abort(txn);
     }
@@ -759,14 +620,15 @@ static void take_request(msess_t *s, const uint8_t *file_id, uint32_t index)
 static void resend_receipt(hub_media_t *hm, msess_t *s, const uint8_t *file_id)
 {
     MDB_txn *txn = NULL;
-    if (mdb_txn_begin(hm->db.env, NULL, MDB_RDONLY, &txn) != 0) {
+    if (hub_mdb_begin(hm->db, false, &txn) != FT_OK) {
         return;
     }
-    MDB_val k = {MEDIA_FILE_ID_BYTES, (void *)file_id}, v;
-    if (mdb_get(txn, hm->db.rcpt, &k, &v) == 0) {
+    const uint8_t *raw = NULL;
+    size_t len = 0;
+    if (hub_mdb_receipt_read(hm->db, txn, file_id, &raw, &len) == FT_OK) {
         mwire_msg_t m = {.kind = MWIRE_RECEIPT};
-        m.u.receipt.raw = v.mv_data;
-        m.u.receipt.len = v.mv_size;
+        m.u.receipt.raw = raw;
+        m.u.receipt.len = len;
         if (send_to(hm, s, &m) != FT_OK) {
             log_debug("media: receipt not delivered");
         }
@@ -1028,92 +890,123 @@ static void on_chunk(hub_media_t *hm, msess_t *s, const mwire_msg_t *m, bool via
 static int put_row(hub_media_t *hm, const active_t *a)
 {
     MDB_txn *txn = NULL;
-    int err = lmdbx_err(mdb_txn_begin(hm->db.env, NULL, 0, &txn));
+    int err = hub_mdb_begin(hm->db, true, &txn);
     if (err != FT_OK) {
         return err;
     }
-    err = put_val(txn, hm->db.files, a->row.file_id, MEDIA_FILE_ID_BYTES, &a->row, sizeof a->row);
+    err = hub_mdb_file_write(hm->db, txn, &a->row);
     if (err == FT_OK) {
-        return lmdbx_env_err(hm->db.env, mdb_txn_commit(txn));
+        return hub_mdb_commit(hm->db, txn);
     }
     mdb_txn_abort(txn);
     return err;
 }
 
+/* Where the completion pass reads a's chunks: its partial, or the published
+ * blob (fd) when an earlier attempt got that far. */
+typedef struct {
+    active_t *a;
+    int fd;
+} chunk_src_t;
+
+static int read_stored_chunk(void *ctx, uint32_t index, uint64_t off, uint8_t *buf, size_t len)
+{
+    const chunk_src_t *src = ctx;
+    (void)index;
+    if (src->a->part) {
+        return blobstore_partial_read(src->a->part, off, buf, len);
+    }
+    return pread(src->fd, buf, len, (off_t)off) == (ssize_t)len ? FT_OK : FT_EIO;
+}
+
 /* Decrypts the whole file (from its partial, or from the published blob when
  * an earlier attempt got that far) and checks the content hash; publishes the
  * blob, signs the receipt and stores it with the row in state COMPLETE.
- * FT_OK when the file left PULLING (COMPLETE, or FAILED when the content does
- * not match); otherwise the error that stopped it (what: what failed): the
- * file stays PULLING with every chunk held and the call can be repeated. */
+ * FT_OK when the file left PULLING: COMPLETE, or FAILED when what the device
+ * signed does not hold together (mcheck_complete: MISMATCH; an integrity
+ * event). Otherwise the error that stopped it (what: what failed, and why)
+ * and the file stays PULLING with every chunk held, so that the call can be
+ * repeated: FT_EKEY when the file key does not open with the hub's archive
+ * key (the caller holds the file back), or a local error -- a chunk that
+ * cannot be read back or changed since it was checked, no memory, the
+ * publish or the receipt -- on which the caller pauses. A local error is
+ * never taken for tampering. */
 static int finalize(hub_media_t *hm, active_t *a, char *what, size_t what_n)
 {
     char idhex[33];
     hex_encode(a->row.file_id, MEDIA_FILE_ID_BYTES, idhex);
-    int fd = -1; /* the published blob, when there is no partial */
+    chunk_src_t src = {a, -1};
     if (!a->part) {
-        fd = blobstore_open_read(hm->blobs, a->row.merkle_root);
-        if (fd < 0) {
+        src.fd = blobstore_open_read(hm->blobs, a->row.merkle_root);
+        if (src.fd < 0) {
             snprintf(what, what_n, "cannot read the published blob of file %s", idhex);
-            return fd;
+            return src.fd;
         }
     }
-    uint8_t key[MEDIA_KEY_BYTES], chash[MEDIA_HASH_BYTES];
     media_content_t c;
     uint32_t from = 0; /* chunks before it were checked as they arrived */
-    int err = FT_OK;
     if (a->part && a->chk && !a->vstop) {
         from = mcheck_file_wait(hm->check, a->chk, &c); /* 0 if a chunk did not decrypt */
     } else {
         media_content_init(&c);
     }
-    err = media_key_unseal(a->sealed, sizeof a->sealed, hm->keys->archive_pk, hm->keys->archive_sk,
-                           key);
     /* The streaming state is used up here: a repeated call (the publish or
      * the receipt failed) checks the whole file again. */
     a->vstop = true;
-    uint8_t *ct = malloc(a->row.chunk_size + MEDIA_TAG_BYTES);
-    if (!ct) {
-        err = FT_ENOMEM;
-    }
     if (from > 0) {
         log_debug("media: file %s: %u of %u chunks were checked as they arrived", idhex, from,
                   a->row.n_chunks);
     }
-    for (uint32_t i = from; err == FT_OK && i < a->row.n_chunks; i++) {
-        uint32_t len = media_chunk_len(a->row.size, a->row.chunk_size, i);
-        uint64_t off = (uint64_t)i * (a->row.chunk_size + MEDIA_TAG_BYTES);
-        if (a->part) {
-            err = blobstore_partial_read(a->part, off, ct, len + MEDIA_TAG_BYTES);
+    mcheck_info_t fi = {.file_id = a->row.file_id,
+                        .size = a->row.size,
+                        .chunk_size = a->row.chunk_size,
+                        .n_chunks = a->row.n_chunks,
+                        .hashes = (const uint8_t(*)[MEDIA_HASH_BYTES])a->hashes,
+                        .content_hash = a->row.content_hash,
+                        .sealed = a->sealed,
+                        .archive_pk = hm->keys->archive_pk,
+                        .archive_sk = hm->keys->archive_sk};
+    mcheck_result_t res;
+    mcheck_complete(&fi, &c, from, read_stored_chunk, &src, hm->buf, &res);
+    if (src.fd >= 0) {
+        close(src.fd);
+    }
+    char dev[DEVID_TEXT_SIZE];
+    devid_format(a->row.device, dev);
+    switch (res.verdict) {
+    case MCHECK_NO_KEY:
+        snprintf(what, what_n,
+                 "file %s from device %s: the hub's archive key does not open the file key sealed "
+                 "in its signed manifest (is this hub's key file the one whose archive key the "
+                 "edge was given?)",
+                 idhex, dev);
+        return res.err;
+    case MCHECK_LOCAL:
+        if (res.err == FT_EIO && res.chunk != UINT32_MAX) {
+            snprintf(what, what_n,
+                     "cannot check file %s: chunk %u cannot be read back from the blob store, or "
+                     "no longer matches what was checked when it arrived (a fault of this hub's "
+                     "storage, not evidence against the edge)",
+                     idhex, res.chunk);
+        } else if (res.chunk != UINT32_MAX) {
+            snprintf(what, what_n, "cannot check file %s: chunk %u cannot be read back", idhex,
+                     res.chunk);
         } else {
-            err =
-                pread(fd, ct, len + MEDIA_TAG_BYTES, (off_t)off) == (ssize_t)(len + MEDIA_TAG_BYTES)
-                    ? FT_OK
-                    : FT_EIO;
+            snprintf(what, what_n, "cannot check file %s", idhex);
         }
-        if (err == FT_OK) {
-            err = media_chunk_decrypt(key, a->row.file_id, i, ct, len + MEDIA_TAG_BYTES, hm->buf);
+        return res.err;
+    case MCHECK_MISMATCH:
+        if (res.err == FT_ECRYPTO) {
+            log_error("media: file %s from device %s: chunk %u, as the device signed it, does not "
+                      "decrypt with the file key sealed in its manifest",
+                      idhex, dev, res.chunk);
+        } else {
+            log_error("media: file %s from device %s does not decrypt to its signed content hash "
+                      "(content differs)",
+                      idhex, dev);
         }
-        if (err == FT_OK) {
-            media_content_update(&c, hm->buf, len);
-        }
-    }
-    media_content_final(&c, chash);
-    sodium_memzero(key, sizeof key);
-    sodium_memzero(hm->buf, a->row.chunk_size);
-    free(ct);
-    if (fd >= 0) {
-        close(fd);
-    }
-    if (err == FT_ENOMEM) {
-        snprintf(what, what_n, "cannot check file %s", idhex);
-        return err;
-    }
-    bool match = err == FT_OK && sodium_memcmp(chash, a->row.content_hash, MEDIA_HASH_BYTES) == 0;
-    if (!match) {
-        log_error("media: file %s does not decrypt to its content hash (%s)", idhex,
-                  err == FT_OK ? "content differs" : ft_strerror(err));
-        chunk_integrity(hm, a, 0, "content_hash_mismatch", NULL, 0);
+        chunk_integrity(hm, a, res.chunk == UINT32_MAX ? 0 : res.chunk, "content_hash_mismatch",
+                        NULL, 0);
         a->row.state = HMF_FAILED;
         if (put_row(hm, a) != FT_OK) {
             log_warn("media: file %s: the failed state is not stored; checked again after a "
@@ -1121,7 +1014,10 @@ static int finalize(hub_media_t *hm, active_t *a, char *what, size_t what_n)
                      idhex);
         }
         return FT_OK;
+    case MCHECK_MATCH:
+        break;
     }
+    int err = FT_OK;
     if (a->part) {
         uint64_t stored_size =
             (uint64_t)(a->row.n_chunks - 1) * (a->row.chunk_size + MEDIA_TAG_BYTES) +
@@ -1148,14 +1044,14 @@ static int finalize(hub_media_t *hm, active_t *a, char *what, size_t what_n)
     row.state = HMF_COMPLETE;
     row.completed_ms = now_ms();
     MDB_txn *txn = NULL;
-    err = lmdbx_err(mdb_txn_begin(hm->db.env, NULL, 0, &txn));
+    err = hub_mdb_begin(hm->db, true, &txn);
     if (err == FT_OK) {
-        err = put_val(txn, hm->db.rcpt, row.file_id, MEDIA_FILE_ID_BYTES, raw, raw_len);
+        err = hub_mdb_receipt_write(hm->db, txn, row.file_id, raw, raw_len);
         if (err == FT_OK) {
-            err = put_val(txn, hm->db.files, row.file_id, MEDIA_FILE_ID_BYTES, &row, sizeof row);
+            err = hub_mdb_file_write(hm->db, txn, &row);
         }
         if (err == FT_OK) {
-            err = lmdbx_env_err(hm->db.env, mdb_txn_commit(txn));
+            err = hub_mdb_commit(hm->db, txn);
         } else {
             mdb_txn_abort(txn);
         }
@@ -1202,6 +1098,28 @@ static bool checkpoint_due(const hub_media_t *hm, int64_t t)
     return false;
 }
 
+/* A file whose key does not open (finalize: FT_EKEY, what: why): it keeps
+ * every chunk and stays PULLING, nothing is concluded against the edge, the
+ * other files go on; said once (and in `status`), tried again every
+ * MEDIA_RETRY_MS. */
+static void hold_back(hub_media_t *hm, active_t *a, const char *what)
+{
+    a->key_retry_ms = now_ms() + MEDIA_RETRY_MS;
+    if (a->key_held) {
+        log_debug("media: still held back: %s", what);
+        return;
+    }
+    a->key_held = true;
+    log_error("media: %s; held back, tried again every %d s", what, MEDIA_RETRY_MS / 1000);
+    char idhex[33], dev[DEVID_TEXT_SIZE];
+    hex_encode(a->row.file_id, MEDIA_FILE_ID_BYTES, idhex);
+    devid_format(a->row.device, dev);
+    snprintf(hm->held_what, sizeof hm->held_what,
+             "file %s from device %s: the hub's archive key does not open its file key", idhex,
+             dev);
+    status_write(hm, hm->paused ? "paused" : "running");
+}
+
 /* Group commit: syncs written partials, then commits bitmaps and rows, then
  * finishes the files whose chunks are all held. FT_OK, or the error that
  * stopped it (what: what failed); nothing is counted held that is not both
@@ -1227,7 +1145,7 @@ static int commit_dirty(hub_media_t *hm, char *what, size_t what_n)
     }
     if (any) {
         MDB_txn *txn = NULL;
-        int err = lmdbx_err(mdb_txn_begin(hm->db.env, NULL, 0, &txn));
+        int err = hub_mdb_begin(hm->db, true, &txn);
         for (size_t i = 0; i < hm->n_act && err == FT_OK; i++) {
             active_t *a = &hm->act[i];
             if (!a->dirty) {
@@ -1238,17 +1156,16 @@ static int commit_dirty(hub_media_t *hm, char *what, size_t what_n)
             if (row.held + row.bad == row.n_chunks && row.bad > 0) {
                 row.state = HMF_DAMAGED;
             }
-            err = put_val(txn, hm->db.held, row.file_id, MEDIA_FILE_ID_BYTES, a->held, nb);
+            err = hub_mdb_bitmap_write(hm->db, txn, HUB_MDB_HELD, row.file_id, a->held, nb);
             if (err == FT_OK) {
-                err = put_val(txn, hm->db.bad, row.file_id, MEDIA_FILE_ID_BYTES, a->bad, nb);
+                err = hub_mdb_bitmap_write(hm->db, txn, HUB_MDB_BAD, row.file_id, a->bad, nb);
             }
             if (err == FT_OK) {
-                err =
-                    put_val(txn, hm->db.files, row.file_id, MEDIA_FILE_ID_BYTES, &row, sizeof row);
+                err = hub_mdb_file_write(hm->db, txn, &row);
             }
         }
         if (err == FT_OK) {
-            err = lmdbx_env_err(hm->db.env, mdb_txn_commit(txn)); /* ends txn even when it fails */
+            err = hub_mdb_commit(hm->db, txn); /* ends txn even when it fails */
         } else if (txn) {
             mdb_txn_abort(txn);
         }
@@ -1269,10 +1186,20 @@ static int commit_dirty(hub_media_t *hm, char *what, size_t what_n)
     }
     for (size_t i = 0; i < hm->n_act;) {
         active_t *a = &hm->act[i];
-        if (!a->dirty && a->row.state == HMF_PULLING && a->row.held == a->row.n_chunks) {
+        if (!a->dirty && a->row.state == HMF_PULLING && a->row.held == a->row.n_chunks &&
+            (!a->key_held || hm->ckpt_ms >= a->key_retry_ms)) {
             int err = finalize(hm, a, what, what_n);
+            if (err == FT_EKEY) {
+                hold_back(hm, a, what);
+                i++;
+                continue;
+            }
             if (err != FT_OK) {
                 return err;
+            }
+            if (a->key_held) {
+                a->key_held = false;
+                status_write(hm, hm->paused ? "paused" : "running");
             }
         }
         if (a->row.state != HMF_PULLING) {
@@ -1728,7 +1655,7 @@ int hub_media_start(const char *state, store_t *store, devlog_t *hublog, const k
     if (!hm->o.global) {
         hm->o.global = HUB_MEDIA_DEFAULT_GLOBAL;
     }
-    int err = mdb_open_at(state, &hm->db);
+    int err = hub_mdb_open(state, &hm->db);
     if (err == FT_OK) {
         err = fsutil_join(hm->blob_root, sizeof hm->blob_root, state, "blobs");
     }
@@ -1748,14 +1675,20 @@ int hub_media_start(const char *state, store_t *store, devlog_t *hublog, const k
         return err;
     }
     MDB_txn *txn = NULL;
-    if (mdb_txn_begin(hm->db.env, NULL, MDB_RDONLY, &txn) == 0) {
-        if (lmdbx_get_meta_u64(txn, hm->db.meta, "cursor", &hm->cursor) != FT_OK) {
+    if (hub_mdb_begin(hm->db, false, &txn) == FT_OK) {
+        if (hub_mdb_cursor_read(hm->db, txn, &hm->cursor) != FT_OK) {
             hm->cursor = 0;
         }
         mdb_txn_abort(txn);
     }
-    if (hub_mdb_iter(&hm->db, load_pulling, hm) != FT_OK) {
-        log_warn("media: cannot list the files in progress");
+    lmdbx_unread_t unread = {0};
+    err = hub_mdb_iter(hm->db, load_pulling, hm, &unread);
+    if (err == FT_ECORRUPT && unread.n) {
+        log_error("media: %llu rows of the media database cannot be read (the first: file %s): "
+                  "those files are not resumed; every other file in progress is",
+                  (unsigned long long)unread.n, unread.first_key);
+    } else if (err != FT_OK) {
+        log_error("media: cannot list the files in progress: %s", ft_strerror(err));
     }
     hm->free_bytes = free_bytes_at(hm->blob_root);
     status_open(hm, state);
@@ -1836,6 +1769,8 @@ void hub_media_stop(hub_media_t **m_p)
         active_free(hm, &hm->act[i]);
     }
     free(hm->act);
+    hm->act = NULL;
+    hm->n_act = 0; /* status_write below counts the files held back */
     mcheck_stop(&hm->check);
     for (size_t i = 0; i < hm->n_sess; i++) {
         free(hm->sess[i].reqs);
@@ -1851,45 +1786,7 @@ void hub_media_stop(hub_media_t **m_p)
         close(hm->status_fd);
     }
     blobstore_destroy(&hm->blobs);
-    if (hm->db.env) {
-        mdb_env_close(hm->db.env);
-    }
+    hub_mdb_destroy(&hm->db);
     free(hm);
     *m_p = NULL;
-}
-
-json_t *hub_media_pulling_json(const char *state)
-{
-    char path[4200], buf[MEDIA_STATUS_BYTES + 1];
-    if (fsutil_join(path, sizeof path, state, MEDIA_STATUS_FILE) != FT_OK) {
-        return NULL;
-    }
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        return NULL;
-    }
-    json_t *o = NULL;
-    for (int attempt = 0; attempt < 3 && !o; attempt++) { /* a read may meet a rewrite */
-        ssize_t n = pread(fd, buf, MEDIA_STATUS_BYTES, 0);
-        if (n <= 0) {
-            break;
-        }
-        buf[n] = '\0';
-        o = json_loads(buf, 0, NULL);
-        if (o && !json_is_object(o)) {
-            json_decref(o);
-            o = NULL;
-        }
-    }
-    close(fd);
-    if (!o) {
-        return NULL;
-    }
-    /* Written by a hub that is gone (killed, or its disk lost): not running. */
-    json_int_t pid = json_integer_value(json_object_get(o, "pid"));
-    const char *st = json_string_value(json_object_get(o, "state"));
-    if (st && strcmp(st, "stopped") != 0 && pid > 0 && kill((pid_t)pid, 0) != 0 && errno == ESRCH) {
-        json_object_set_new(o, "state", json_string("stopped"));
-    }
-    return o;
 }

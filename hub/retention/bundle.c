@@ -10,7 +10,7 @@
 #include "hlc.h"
 #include "index.h"
 #include "logging.h"
-#include "mediapull.h"
+#include "mediadb.h"
 #include "record.h"
 #include "retention.h"
 #include "wire.h"
@@ -380,8 +380,16 @@ static int write_media(bw_t *w, const bw_media_t *ms, size_t n, const retention_
             w->res->media_deleted++;
             continue;
         }
-        if (hex_decode(ms[i].g->media_id, fid, sizeof fid) != FT_OK ||
-            hub_mdb_get(md, fid, &f) != FT_OK || f.state != HMF_COMPLETE) {
+        int gerr = hex_decode(ms[i].g->media_id, fid, sizeof fid);
+        if (gerr == FT_OK) {
+            gerr = hub_mdb_get(md, fid, &f);
+        }
+        if (gerr == FT_ECORRUPT) {
+            err = gerr;
+            fail(w, "the media database's row of media %s cannot be read", ms[i].g->media_id);
+            break;
+        }
+        if (gerr != FT_OK || f.state != HMF_COMPLETE) {
             json_object_set_new(item, "status", json_string("not_at_hub"));
             continue;
         }

@@ -6,7 +6,7 @@
 #include "hlc.h"
 #include "index.h"
 #include "logging.h"
-#include "mediapull.h"
+#include "mediadb.h"
 #include "record.h"
 #include "utf8.h"
 
@@ -427,7 +427,17 @@ int retention_plan(const hub_parts_t *ctx, const retention_policy_t *p, int64_t 
     b.it = it;
     b.st = st;
     b.bs = bs;
-    rc = hub_mdb_iter(mdb, mfile_visit, &b);
+    lmdbx_unread_t unread = {0};
+    rc = hub_mdb_iter(mdb, mfile_visit, &b, &unread);
+    if (rc == FT_ECORRUPT && unread.n) {
+        /* A file the plan cannot see is a file it cannot keep or delete
+         * knowingly: no plan on a partial view. */
+        snprintf(err, errlen,
+                 "%llu rows of the media database cannot be read (the first: file %s); "
+                 "retention does not run on a partial view of the media",
+                 (unsigned long long)unread.n, unread.first_key);
+        goto out;
+    }
     if (rc == FT_OK) {
         rc = b.err;
     }

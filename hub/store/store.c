@@ -3,7 +3,9 @@
  * Rows other than raw entries and receipts are a small versioned binary
  * layout written by the row_* helpers below: a version byte, then fixed
  * fields big-endian, strings as u16 length + bytes. A row that does not
- * decode is FT_ECORRUPT, never a crash.
+ * decode is FT_ECORRUPT, never a crash. Walks go through lmdbx_scan
+ * (common/lmdb/lmdbx.h): a key of the wrong length inside a walk's range is
+ * FT_ECORRUPT as well, and a cursor that fails is its error, never the end.
  */
 #include "store.h"
 #include "lmdbx.h"
@@ -234,32 +236,26 @@ int store_device_put(store_txn_t *t, const store_device_t *d)
     return err;
 }
 
+typedef struct {
+    store_device_fn fn;
+    void *ctx;
+} device_scan_t;
+
+static int device_row(void *ctx, const lmdbx_row_t *row)
+{
+    const device_scan_t *s = ctx;
+    store_device_t d;
+    if (row->key.mv_size != DEVID_BYTES ||
+        device_decode(&row->val, row->key.mv_data, &d) != FT_OK) {
+        return FT_ECORRUPT;
+    }
+    return s->fn(s->ctx, &d);
+}
+
 int store_device_iter(store_txn_t *t, store_device_fn fn, void *ctx)
 {
-    MDB_cursor *cur = NULL;
-    int rc = mdb_cursor_open(t->txn, t->s->devices, &cur);
-    if (rc != MDB_SUCCESS) {
-        return lmdbx_err(rc);
-    }
-    MDB_val k, v;
-    int result = FT_OK;
-    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == MDB_SUCCESS;
-         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-        store_device_t d;
-        if (k.mv_size != DEVID_BYTES || device_decode(&v, k.mv_data, &d) != FT_OK) {
-            result = FT_ECORRUPT;
-            break;
-        }
-        result = fn(ctx, &d);
-        if (result != 0) {
-            break;
-        }
-    }
-    if (result == FT_OK && rc != MDB_NOTFOUND && rc != MDB_SUCCESS) {
-        result = lmdbx_err(rc);
-    }
-    mdb_cursor_close(cur);
-    return result;
+    device_scan_t s = {fn, ctx};
+    return lmdbx_scan(t->txn, t->s->devices, NULL, NULL, device_row, &s);
 }
 
 /* ---- status ---------------------------------------------------------- */
@@ -348,37 +344,26 @@ int store_head_get(store_txn_t *t, const uint8_t device[DEVID_BYTES], uint64_t e
     return head_decode(&v, out);
 }
 
+typedef struct {
+    store_head_fn fn;
+    void *ctx;
+} head_scan_t;
+
+static int head_row(void *ctx, const lmdbx_row_t *row)
+{
+    const head_scan_t *s = ctx;
+    store_head_t h;
+    if (row->key.mv_size != KEY_DEV_EPOCH || head_decode(&row->val, &h) != FT_OK) {
+        return FT_ECORRUPT;
+    }
+    return s->fn(s->ctx, lmdbx_get_u64((const uint8_t *)row->key.mv_data + DEVID_BYTES), &h);
+}
+
 int store_heads_iter(store_txn_t *t, const uint8_t device[DEVID_BYTES], store_head_fn fn, void *ctx)
 {
-    MDB_cursor *cur = NULL;
-    int rc = mdb_cursor_open(t->txn, t->s->heads, &cur);
-    if (rc != MDB_SUCCESS) {
-        return lmdbx_err(rc);
-    }
-    uint8_t start[KEY_DEV_EPOCH];
-    key_dev_epoch(start, device, 0);
-    MDB_val k = {sizeof start, start}, v;
-    int result = FT_OK;
-    for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == MDB_SUCCESS;
-         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-        if (k.mv_size != KEY_DEV_EPOCH || memcmp(k.mv_data, device, DEVID_BYTES) != 0) {
-            break;
-        }
-        store_head_t h;
-        if (head_decode(&v, &h) != FT_OK) {
-            result = FT_ECORRUPT;
-            break;
-        }
-        result = fn(ctx, lmdbx_get_u64((const uint8_t *)k.mv_data + DEVID_BYTES), &h);
-        if (result != 0) {
-            break;
-        }
-    }
-    if (result == FT_OK && rc != MDB_NOTFOUND && rc != MDB_SUCCESS) {
-        result = lmdbx_err(rc);
-    }
-    mdb_cursor_close(cur);
-    return result;
+    head_scan_t s = {fn, ctx};
+    MDB_val prefix = {DEVID_BYTES, (void *)device};
+    return lmdbx_scan(t->txn, t->s->heads, NULL, &prefix, head_row, &s);
 }
 
 int store_entry_get(store_txn_t *t, const uint8_t device[DEVID_BYTES], uint64_t epoch, uint64_t seq,
@@ -445,38 +430,58 @@ int store_entry_append(store_txn_t *t, const uint8_t device[DEVID_BYTES], uint64
     return err;
 }
 
+typedef struct {
+    store_entry_fn fn;
+    void *ctx;
+    store_txn_t *t;
+    uint64_t epoch;
+} entry_scan_t;
+
+static int device_entry_row(void *ctx, const lmdbx_row_t *row)
+{
+    const entry_scan_t *s = ctx;
+    if (row->key.mv_size != KEY_DEV_EPOCH_SEQ) {
+        return FT_ECORRUPT;
+    }
+    store_entry_t e = {.device = row->key.mv_data,
+                       .epoch = s->epoch,
+                       .seq = lmdbx_get_u64((const uint8_t *)row->key.mv_data + KEY_DEV_EPOCH),
+                       .raw = row->val.mv_data,
+                       .len = row->val.mv_size};
+    return s->fn(s->ctx, &e);
+}
+
 int store_device_entries_iter(store_txn_t *t, const uint8_t device[DEVID_BYTES], uint64_t epoch,
                               uint64_t from, store_entry_fn fn, void *ctx)
 {
-    MDB_cursor *cur = NULL;
-    int rc = mdb_cursor_open(t->txn, t->s->entries, &cur);
-    if (rc != MDB_SUCCESS) {
-        return lmdbx_err(rc);
-    }
     uint8_t start[KEY_DEV_EPOCH_SEQ];
     key_dev_epoch_seq(start, device, epoch, from);
-    MDB_val k = {sizeof start, start}, v;
-    int result = FT_OK;
-    for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == MDB_SUCCESS;
-         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-        if (k.mv_size != KEY_DEV_EPOCH_SEQ || memcmp(k.mv_data, start, KEY_DEV_EPOCH) != 0) {
-            break;
-        }
-        store_entry_t e = {.device = k.mv_data,
-                           .epoch = epoch,
-                           .seq = lmdbx_get_u64((const uint8_t *)k.mv_data + KEY_DEV_EPOCH),
-                           .raw = v.mv_data,
-                           .len = v.mv_size};
-        result = fn(ctx, &e);
-        if (result != 0) {
-            break;
-        }
+    MDB_val k = {sizeof start, start}, prefix = {KEY_DEV_EPOCH, start};
+    entry_scan_t s = {fn, ctx, t, epoch};
+    return lmdbx_scan(t->txn, t->s->entries, &k, &prefix, device_entry_row, &s);
+}
+
+/* A row of arrival: arrival number -> key of the entry. */
+static int arrival_row(void *ctx, const lmdbx_row_t *row)
+{
+    const entry_scan_t *s = ctx;
+    if (row->key.mv_size != 8 || row->val.mv_size != KEY_DEV_EPOCH_SEQ) {
+        return FT_ECORRUPT;
     }
-    if (result == FT_OK && rc != MDB_NOTFOUND && rc != MDB_SUCCESS) {
-        result = lmdbx_err(rc);
+    MDB_val ev;
+    MDB_val ek = row->val;
+    int rc = mdb_get(s->t->txn, s->t->s->entries, &ek, &ev);
+    if (rc != MDB_SUCCESS) {
+        return rc == MDB_NOTFOUND ? FT_ECORRUPT : lmdbx_err(rc);
     }
-    mdb_cursor_close(cur);
-    return result;
+    const uint8_t *key = row->val.mv_data;
+    store_entry_t e = {.arrival = lmdbx_get_u64(row->key.mv_data),
+                       .device = key,
+                       .epoch = lmdbx_get_u64(key + DEVID_BYTES),
+                       .seq = lmdbx_get_u64(key + KEY_DEV_EPOCH),
+                       .raw = ev.mv_data,
+                       .len = ev.mv_size};
+    return s->fn(s->ctx, &e);
 }
 
 int store_entries_since(store_t *s, uint64_t after, store_entry_fn fn, void *ctx)
@@ -486,45 +491,11 @@ int store_entries_since(store_t *s, uint64_t after, store_entry_fn fn, void *ctx
     if (err != FT_OK) {
         return err;
     }
-    MDB_cursor *cur = NULL;
-    int rc = mdb_cursor_open(t->txn, s->arrival, &cur);
-    if (rc != MDB_SUCCESS) {
-        store_abort(&t);
-        return lmdbx_err(rc);
-    }
     uint8_t start[8];
     lmdbx_put_u64(start, after + 1);
-    MDB_val k = {sizeof start, start}, v;
-    int result = FT_OK;
-    for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == MDB_SUCCESS;
-         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-        if (k.mv_size != 8 || v.mv_size != KEY_DEV_EPOCH_SEQ) {
-            result = FT_ECORRUPT;
-            break;
-        }
-        MDB_val ev;
-        MDB_val ek = {v.mv_size, v.mv_data};
-        rc = mdb_get(t->txn, s->entries, &ek, &ev);
-        if (rc != MDB_SUCCESS) {
-            result = rc == MDB_NOTFOUND ? FT_ECORRUPT : lmdbx_err(rc);
-            break;
-        }
-        const uint8_t *key = v.mv_data;
-        store_entry_t e = {.arrival = lmdbx_get_u64(k.mv_data),
-                           .device = key,
-                           .epoch = lmdbx_get_u64(key + DEVID_BYTES),
-                           .seq = lmdbx_get_u64(key + KEY_DEV_EPOCH),
-                           .raw = ev.mv_data,
-                           .len = ev.mv_size};
-        result = fn(ctx, &e);
-        if (result != 0) {
-            break;
-        }
-    }
-    if (result == FT_OK && rc != MDB_NOTFOUND && rc != MDB_SUCCESS) {
-        result = lmdbx_err(rc);
-    }
-    mdb_cursor_close(cur);
+    MDB_val k = {sizeof start, start};
+    entry_scan_t sc = {fn, ctx, t, 0};
+    int result = lmdbx_scan(t->txn, s->arrival, &k, NULL, arrival_row, &sc);
     store_abort(&t);
     return result;
 }
@@ -666,34 +637,28 @@ static int integrity_decode(const MDB_val *k, const MDB_val *v, store_integrity_
     return FT_OK;
 }
 
+typedef struct {
+    store_integrity_fn fn;
+    void *ctx;
+} integrity_scan_t;
+
+static int integrity_row(void *ctx, const lmdbx_row_t *row)
+{
+    const integrity_scan_t *s = ctx;
+    store_integrity_t ev;
+    if (integrity_decode(&row->key, &row->val, &ev) != FT_OK) {
+        return FT_ECORRUPT;
+    }
+    return s->fn(s->ctx, &ev);
+}
+
 int store_integrity_iter(store_txn_t *t, uint64_t after, store_integrity_fn fn, void *ctx)
 {
-    MDB_cursor *cur = NULL;
-    int rc = mdb_cursor_open(t->txn, t->s->integrity, &cur);
-    if (rc != MDB_SUCCESS) {
-        return lmdbx_err(rc);
-    }
     uint8_t start[8];
     lmdbx_put_u64(start, after + 1);
-    MDB_val k = {sizeof start, start}, v;
-    int result = FT_OK;
-    for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == MDB_SUCCESS;
-         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-        store_integrity_t ev;
-        if (integrity_decode(&k, &v, &ev) != FT_OK) {
-            result = FT_ECORRUPT;
-            break;
-        }
-        result = fn(ctx, &ev);
-        if (result != 0) {
-            break;
-        }
-    }
-    if (result == FT_OK && rc != MDB_NOTFOUND && rc != MDB_SUCCESS) {
-        result = lmdbx_err(rc);
-    }
-    mdb_cursor_close(cur);
-    return result;
+    MDB_val k = {sizeof start, start};
+    integrity_scan_t s = {fn, ctx};
+    return lmdbx_scan(t->txn, t->s->integrity, &k, NULL, integrity_row, &s);
 }
 
 /* ---- refused keys ---------------------------------------------------- */
@@ -720,22 +685,47 @@ static int refusal_decode(const MDB_val *k, const MDB_val *v, store_refusal_t *o
 int store_refusal_note(store_txn_t *t, const uint8_t transport_pk[32], const char *reason,
                        const char *address, int64_t now_ms)
 {
+    return store_refusal_add(t, transport_pk, reason, address, now_ms, now_ms, 1);
+}
+
+int store_refusal_add(store_txn_t *t, const uint8_t transport_pk[32], const char *reason,
+                      const char *address, int64_t first_ms, int64_t last_ms, uint64_t count)
+{
+    static const uint8_t others[32] = {0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+                                       0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+                                       0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+                                       0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF};
     store_refusal_t rf;
     MDB_val v;
     int err = get(t, t->s->refusals, transport_pk, 32, &v);
+    if (err == FT_ENOTFOUND) {
+        /* A bounded table: past STORE_REFUSALS_MAX keys, one row counts the rest. */
+        MDB_stat ms;
+        int rc = mdb_stat(t->txn, t->s->refusals, &ms);
+        if (rc != MDB_SUCCESS) {
+            return lmdbx_err(rc);
+        }
+        if (ms.ms_entries >= STORE_REFUSALS_MAX && memcmp(transport_pk, others, 32) != 0) {
+            transport_pk = others;
+            reason = STORE_REFUSAL_OTHERS;
+            err = get(t, t->s->refusals, transport_pk, 32, &v);
+        }
+    }
     MDB_val k = {32, (void *)transport_pk};
     if (err == FT_OK) {
         err = refusal_decode(&k, &v, &rf);
     } else if (err == FT_ENOTFOUND) {
         memset(&rf, 0, sizeof rf);
-        rf.first_ms = now_ms;
+        rf.first_ms = first_ms;
         err = FT_OK;
     }
     if (err != FT_OK) {
         return err;
     }
-    rf.last_ms = now_ms;
-    rf.count++;
+    if (last_ms > rf.last_ms) {
+        rf.last_ms = last_ms;
+    }
+    rf.count += count;
     utf8_copy(rf.reason, sizeof rf.reason, reason);
     utf8_copy(rf.address, sizeof rf.address, address);
     uint8_t buf[256];
@@ -752,30 +742,23 @@ int store_refusal_note(store_txn_t *t, const uint8_t transport_pk[32], const cha
     return put(t, t->s->refusals, transport_pk, 32, buf, w.len, 0);
 }
 
+typedef struct {
+    store_refusal_fn fn;
+    void *ctx;
+} refusal_scan_t;
+
+static int refusal_row(void *ctx, const lmdbx_row_t *row)
+{
+    const refusal_scan_t *s = ctx;
+    store_refusal_t rf;
+    if (refusal_decode(&row->key, &row->val, &rf) != FT_OK) {
+        return FT_ECORRUPT;
+    }
+    return s->fn(s->ctx, &rf);
+}
+
 int store_refusal_iter(store_txn_t *t, store_refusal_fn fn, void *ctx)
 {
-    MDB_cursor *cur = NULL;
-    int rc = mdb_cursor_open(t->txn, t->s->refusals, &cur);
-    if (rc != MDB_SUCCESS) {
-        return lmdbx_err(rc);
-    }
-    MDB_val k, v;
-    int result = FT_OK;
-    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == MDB_SUCCESS;
-         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-        store_refusal_t rf;
-        if (refusal_decode(&k, &v, &rf) != FT_OK) {
-            result = FT_ECORRUPT;
-            break;
-        }
-        result = fn(ctx, &rf);
-        if (result != 0) {
-            break;
-        }
-    }
-    if (result == FT_OK && rc != MDB_NOTFOUND && rc != MDB_SUCCESS) {
-        result = lmdbx_err(rc);
-    }
-    mdb_cursor_close(cur);
-    return result;
+    refusal_scan_t s = {fn, ctx};
+    return lmdbx_scan(t->txn, t->s->refusals, NULL, NULL, refusal_row, &s);
 }

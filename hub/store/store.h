@@ -2,7 +2,7 @@
  * heads, sync status, receipts issued, integrity events and refused keys.
  *
  * The interface hides LMDB (store.c is the embedded implementation; a larger
- * deployment moves these tables to PostgreSQL, DESIGN.md "Growing past one
+ * deployment moves these tables to PostgreSQL, docs/architecture.md "Growing past one
  * hub"). Callers work inside a transaction (store_begin / store_commit /
  * store_abort); a write transaction is durable when store_commit returns, and
  * several processes (the daemon, `enroll`, `revoke`) may use one store at
@@ -192,9 +192,19 @@ int store_integrity_add(store_txn_t *t, const store_integrity_t *ev, uint64_t *i
 typedef int (*store_integrity_fn)(void *ctx, const store_integrity_t *ev);
 int store_integrity_iter(store_txn_t *t, uint64_t after, store_integrity_fn fn, void *ctx);
 
+/* Keys the refusals table holds at most; past it, refusals of further keys
+ * are added to one row whose key is 32 bytes 0xFF (reason
+ * STORE_REFUSAL_OTHERS), so a flood of fresh keys cannot grow the store. */
+#define STORE_REFUSALS_MAX 1024
+#define STORE_REFUSAL_OTHERS "other_keys"
 /* Notes a refused unknown transport key (counts repeats). */
 int store_refusal_note(store_txn_t *t, const uint8_t transport_pk[32], const char *reason,
                        const char *address, int64_t now_ms) FT_MUST_CHECK;
+/* Adds count refusals of a key seen from first_ms to last_ms (the batched
+ * form the sync loop's ledger writes). */
+int store_refusal_add(store_txn_t *t, const uint8_t transport_pk[32], const char *reason,
+                      const char *address, int64_t first_ms, int64_t last_ms,
+                      uint64_t count) FT_MUST_CHECK;
 typedef int (*store_refusal_fn)(void *ctx, const store_refusal_t *r);
 int store_refusal_iter(store_txn_t *t, store_refusal_fn fn, void *ctx);
 

@@ -32,6 +32,8 @@
 #include "wire.h"
 #include "zap.h"
 #include "utf8.h"
+#include "zguard.h"
+#include "zsock.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -64,6 +66,7 @@ typedef struct {
 struct hub_sync_t {
     void *zctx;         /* ZeroMQ context */
     void *router;       /* CURVE server ROUTER */
+    zguard_t *guard;    /* its connection cap */
     zap_t *zap;         /* ZAP handler */
     store_t *store;     /* borrowed */
     devlog_t *hublog;   /* the hub's own signed log (borrowed) */
@@ -367,9 +370,9 @@ static void on_hello(hub_sync_t *s, session_t *ss, const uint8_t *rid, size_t ri
     send_msg(s, rid, rid_len, &m);
     ss->state = SESS_OPEN;
     ss->epoch = h->epoch;
-    log_info("device %s connected: epoch %llu, edge head %llu, hub holds %llu, clock offset "
-             "%+lld ms",
-             id, (unsigned long long)h->epoch, (unsigned long long)h->head_seq,
+    log_info("device %s (%s, %s) connected: epoch %llu, edge head %llu, hub holds %llu, clock "
+             "offset %+lld ms",
+             id, d.unit, d.vehicle, (unsigned long long)h->epoch, (unsigned long long)h->head_seq,
              (unsigned long long)head.seq, (long long)st.clock_offset_ms);
 }
 
@@ -579,6 +582,8 @@ static void on_message(hub_sync_t *s, zmq_msg_t *rid_msg, zmq_msg_t *payload)
                    "authenticated as");
         return;
     }
+    /* Authenticated: its connection no longer counts as one in its handshake. */
+    zguard_trust(s->guard, zguard_msg_fd(payload));
     session_t *ss = session_get(s, device);
     if (!ss) {
         log_error("out of memory: message dropped");
@@ -649,6 +654,14 @@ static int recv_one(hub_sync_t *s)
     return 1;
 }
 
+int64_t hub_sync_max_msg(uint32_t max_batch_entries, uint32_t max_batch_bytes)
+{
+    uint64_t bytes = max_batch_bytes > ENTRY_MAX_BYTES ? max_batch_bytes : ENTRY_MAX_BYTES;
+    /* Per entry a tag and a length; the batch's own fields and Msg frame;
+     * CurveZMQ's MESSAGE command (nonce, box). 64 KiB covers them all. */
+    return (int64_t)(bytes + (uint64_t)max_batch_entries * 8 + (64u << 10));
+}
+
 int hub_sync_new(store_t *store, devlog_t *hublog, const keys_t *keys, const hub_sync_opts_t *opts,
                  hub_sync_t **out)
 {
@@ -670,6 +683,12 @@ int hub_sync_new(store_t *store, devlog_t *hublog, const keys_t *keys, const hub
     if (!s->opts.max_batch_bytes || s->opts.max_batch_bytes > WIRE_MAX_MSG_BYTES / 2) {
         s->opts.max_batch_bytes = HUB_DEFAULT_MAX_BATCH_BYTES;
     }
+    if (!s->opts.max_connections) {
+        s->opts.max_connections = HUB_DEFAULT_MAX_CONNECTIONS;
+    }
+    if (!s->opts.max_handshaking) {
+        s->opts.max_handshaking = HUB_DEFAULT_MAX_HANDSHAKING;
+    }
     if (s->opts.rule_pack &&
         (!s->opts.rule_pack[0] || strlen(s->opts.rule_pack) > WIRE_MAX_RULE_PACK ||
          wire_pack_sign((const uint8_t *)s->opts.rule_pack, strlen(s->opts.rule_pack),
@@ -685,7 +704,7 @@ int hub_sync_new(store_t *store, devlog_t *hublog, const keys_t *keys, const hub
         goto fail;
     }
     /* The ZAP handler first: no handshake can happen before it is there. */
-    err = zap_new(s->zctx, store, ZAP_DOMAIN, &s->zap);
+    err = zap_new_audited(s->zctx, store, hublog, ZAP_DOMAIN, "sync", &s->zap);
     if (err != FT_OK) {
         goto fail;
     }
@@ -695,19 +714,30 @@ int hub_sync_new(store_t *store, devlog_t *hublog, const keys_t *keys, const hub
         goto fail;
     }
     int one = 1, zero = 0;
-    int64_t maxmsg = (int64_t)WIRE_MAX_MSG_BYTES;
-    int hb_ivl = 5000, hb_timeout = 15000;
+    /* Bounds (common/zmq/zsock.h): a message no larger than a batch, a
+     * handshake limit, no ZMTP heartbeats (libzmq#4364), TCP keepalive. */
+    zsock_bounds_t b = {.max_msg =
+                            hub_sync_max_msg(s->opts.max_batch_entries, s->opts.max_batch_bytes),
+                        .handshake_ms = ZSOCK_HANDSHAKE_MS,
+                        .maxrt_ms = 30000};
     if (zmq_setsockopt(s->router, ZMQ_LINGER, &zero, sizeof zero) != 0 ||
         zmq_setsockopt(s->router, ZMQ_ROUTER_MANDATORY, &one, sizeof one) != 0 ||
         zmq_setsockopt(s->router, ZMQ_ROUTER_HANDOVER, &one, sizeof one) != 0 ||
-        zmq_setsockopt(s->router, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg) != 0 ||
-        zmq_setsockopt(s->router, ZMQ_HEARTBEAT_IVL, &hb_ivl, sizeof hb_ivl) != 0 ||
-        zmq_setsockopt(s->router, ZMQ_HEARTBEAT_TIMEOUT, &hb_timeout, sizeof hb_timeout) != 0 ||
+        zsock_bound(s->router, &b) != FT_OK ||
         zmq_setsockopt(s->router, ZMQ_CURVE_SERVER, &one, sizeof one) != 0 ||
         zmq_setsockopt(s->router, ZMQ_CURVE_SECRETKEY, keys->box_sk, 32) != 0 ||
         zmq_setsockopt(s->router, ZMQ_ZAP_DOMAIN, ZAP_DOMAIN, strlen(ZAP_DOMAIN)) != 0 ||
         zmq_setsockopt(s->router, ZMQ_ZAP_ENFORCE_DOMAIN, &one, sizeof one) != 0) {
         log_error("cannot configure the sync socket: %s", zmq_strerror(zmq_errno()));
+        goto fail;
+    }
+    zguard_opts_t go = {.name = "sync",
+                        .setting = "sync.max_connections",
+                        .max_conns = s->opts.max_connections,
+                        .max_pending = s->opts.max_handshaking,
+                        .handshake_ms = ZSOCK_HANDSHAKE_MS};
+    if (zguard_attach(s->zctx, s->router, &go, &s->guard) != FT_OK) {
+        log_error("cannot watch the sync socket's connections: %s", zmq_strerror(zmq_errno()));
         goto fail;
     }
     if (zmq_bind(s->router, s->opts.listen) != 0) {
@@ -730,6 +760,7 @@ void hub_sync_destroy(hub_sync_t **s_p)
         return;
     }
     if (s->router) {
+        zguard_detach(&s->guard, s->router);
         zmq_close(s->router);
     }
     zap_destroy(&s->zap);

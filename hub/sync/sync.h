@@ -22,6 +22,10 @@
 #define HUB_DEFAULT_LISTEN "tcp://*:7400"
 #define HUB_DEFAULT_MAX_BATCH_ENTRIES 512
 #define HUB_DEFAULT_MAX_BATCH_BYTES (4u << 20)
+/* Connections the sync port keeps open at most, and of them at most how
+ * many still unauthenticated (common/zmq/zguard.h). */
+#define HUB_DEFAULT_MAX_CONNECTIONS 256
+#define HUB_DEFAULT_MAX_HANDSHAKING 32
 
 typedef struct hub_sync_t hub_sync_t;
 
@@ -32,10 +36,17 @@ typedef struct {
     uint32_t max_batch_bytes;   /* the same for the bytes of a batch's entries */
     const char *state;          /* state directory (optional): a write that fails with an I/O error
                                  * while its disk is full is reported as storage full */
+    uint32_t max_connections;   /* 0 = HUB_DEFAULT_MAX_CONNECTIONS */
+    uint32_t max_handshaking;   /* 0 = HUB_DEFAULT_MAX_HANDSHAKING */
     const char *rule_pack;      /* the text of the rule pack the hub judges by (borrowed,
                                  * optional): sent, signed, in every Welcome so that the
                                  * vehicles' screens judge by it too (docs/vehicle.md) */
 } hub_sync_opts_t;
+
+/* The largest message the sync port accepts with these limits: a batch of
+ * max_batch_entries entries and max_batch_bytes bytes (or one entry of
+ * ENTRY_MAX_BYTES, which an edge sends alone), its framing and CurveZMQ's. */
+int64_t hub_sync_max_msg(uint32_t max_batch_entries, uint32_t max_batch_bytes);
 
 /* Creates the ZeroMQ context, the ZAP handler and the bound ROUTER. store,
  * hublog and keys are borrowed and must outlive the loop. FT_OK, FT_EIO

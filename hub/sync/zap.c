@@ -3,6 +3,7 @@
 #include "hlc.h"
 #include "logging.h"
 #include "utf8.h"
+#include "zrefuse.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,12 +14,96 @@
 #define ZAP_FRAME_MAX 256
 
 struct zap_t {
-    void *sock;      /* REP bound to ZAP_ENDPOINT */
-    store_t *store;  /* enrolments (borrowed) */
-    char domain[64]; /* the only domain admitted */
+    void *sock;          /* REP bound to ZAP_ENDPOINT */
+    store_t *store;      /* enrolments (borrowed) */
+    devlog_t *hublog;    /* the audit entries of refusals (borrowed; may be NULL) */
+    char domain[64];     /* the only domain admitted */
+    char port_name[32];  /* "sync", "media": the audit entry's target */
+    zrefuse_t *ledger;   /* refusals, counted and written in batches */
+    uint64_t write_errs; /* ledger flushes that could not be written */
 };
 
+/* Writes a batch of counted refusals (the ledger's thread): one
+ * transaction; when a window closed, one audit entry for all of it. */
+static void zap_flush(void *ctx, const zrefusal_t *rows, size_t n, const zrefusal_t *others,
+                      bool audit)
+{
+    zap_t *z = ctx;
+    store_txn_t *t = NULL;
+    int err = store_begin(z->store, true, &t);
+    for (size_t i = 0; err == FT_OK && i < n; i++) {
+        if (rows[i].count > 0) {
+            err = zap_record(t, rows[i].key, rows[i].reason, rows[i].address, rows[i].first_ms,
+                             rows[i].last_ms, rows[i].count);
+        }
+    }
+    if (err == FT_OK && others->count > 0) {
+        err = store_refusal_add(t, others->key, STORE_REFUSAL_OTHERS, others->address,
+                                others->first_ms, others->last_ms, others->count);
+    }
+    if (err == FT_OK) {
+        err = store_commit(&t);
+    }
+    store_abort(&t);
+    if (err != FT_OK && z->write_errs++ == 0) {
+        log_error("cannot record refused handshakes in the store: %s (counted in memory; said "
+                  "once)",
+                  ft_strerror(err));
+    }
+    if (!audit || !z->hublog) {
+        return;
+    }
+    uint64_t total = others->window;
+    for (size_t i = 0; i < n; i++) {
+        total += rows[i].window;
+    }
+    if (total == 0) {
+        return;
+    }
+    char detail[1024];
+    size_t len = (size_t)snprintf(detail, sizeof detail,
+                                  "%llu handshakes refused:", (unsigned long long)total);
+    size_t shown = 0;
+    for (size_t i = 0; i < n && len < sizeof detail - 200; i++) {
+        if (!rows[i].window) {
+            continue;
+        }
+        char hex[65];
+        hex_encode(rows[i].key, 32, hex);
+        len += (size_t)snprintf(detail + len, sizeof detail - len, " %s key %.16s… %llu× from %s;",
+                                rows[i].reason, hex, (unsigned long long)rows[i].window,
+                                rows[i].address);
+        shown++;
+    }
+    size_t keys = 0;
+    for (size_t i = 0; i < n; i++) {
+        keys += rows[i].window > 0;
+    }
+    if (shown < keys || others->window) {
+        snprintf(detail + len, sizeof detail - len, " and %llu more from %zu other key(s)",
+                 (unsigned long long)others->window, keys - shown);
+    }
+    utf8_trim(detail);
+    Ft__AuditEvent a = FT__AUDIT_EVENT__INIT;
+    a.user = "-";
+    a.action = "connection_refused";
+    a.target = z->port_name;
+    a.detail = detail;
+    Ft__Body body = FT__BODY__INIT;
+    body.kind_case = FT__BODY__KIND_AUDIT;
+    body.audit = &a;
+    if (devlog_append1(z->hublog, &body, NULL) != FT_OK) {
+        log_error("cannot write the audit entry of refused handshakes");
+    }
+}
+
 int zap_new(void *zctx, store_t *store, const char *domain, zap_t **out)
+{
+    return zap_new_audited(zctx, store, NULL, domain, "media", out);
+}
+
+int zap_new_audited(void *zctx, store_t *store, devlog_t *hublog, const char *domain,
+                    const char *port_name, zap_t **out)
 {
     *out = NULL;
     zap_t *z = calloc(1, sizeof *z);
@@ -26,7 +111,14 @@ int zap_new(void *zctx, store_t *store, const char *domain, zap_t **out)
         return FT_ENOMEM;
     }
     z->store = store;
+    z->hublog = hublog;
     snprintf(z->domain, sizeof z->domain, "%s", domain);
+    snprintf(z->port_name, sizeof z->port_name, "%s", port_name);
+    zrefuse_opts_t ro = {.name = port_name, .flush = zap_flush, .ctx = z};
+    if (zrefuse_new(&ro, &z->ledger) != FT_OK) {
+        free(z);
+        return FT_ENOMEM;
+    }
     z->sock = zmq_socket(zctx, ZMQ_REP);
     int linger = 0;
     if (!z->sock || zmq_setsockopt(z->sock, ZMQ_LINGER, &linger, sizeof linger) != 0 ||
@@ -48,6 +140,7 @@ void zap_destroy(zap_t **z_p)
     if (z->sock) {
         zmq_close(z->sock);
     }
+    zrefuse_destroy(&z->ledger); /* the last counts are written */
     free(z);
     *z_p = NULL;
 }
@@ -59,22 +152,21 @@ void *zap_socket(zap_t *z)
 
 /* Records a refusal of an enrolled (revoked) device in its status. */
 static int note_device_refusal(store_txn_t *t, const uint8_t device[DEVID_BYTES], const char *why,
-                               int64_t now_ms)
+                               int64_t now_ms, uint64_t count)
 {
     store_status_t st;
     int err = store_status_get(t, device, &st);
     if (err != FT_OK) {
         return err;
     }
-    st.refusals++;
+    st.refusals += count;
     st.last_error_ms = now_ms;
     utf8_copy(st.last_error, sizeof st.last_error, why);
     return store_status_put(t, device, &st);
 }
 
-int zap_decide(store_t *store, const char *want_domain, const char *domain, const char *mechanism,
-               const uint8_t *key, size_t key_len, const char *address, int64_t now_ms,
-               zap_verdict_t *v)
+int zap_check(store_t *store, const char *want_domain, const char *domain, const char *mechanism,
+              const uint8_t *key, size_t key_len, zap_verdict_t *v)
 {
     memset(v, 0, sizeof *v);
     if (strcmp(domain, want_domain) != 0) {
@@ -90,7 +182,7 @@ int zap_decide(store_t *store, const char *want_domain, const char *domain, cons
     char key_hex[65];
     hex_encode(key, 32, key_hex);
     store_txn_t *t = NULL;
-    int err = store_begin(store, true, &t);
+    int err = store_begin(store, false, &t);
     if (err != FT_OK) {
         return err;
     }
@@ -102,18 +194,54 @@ int zap_decide(store_t *store, const char *want_domain, const char *domain, cons
     }
     if (err == FT_ENOTFOUND) {
         snprintf(v->why, sizeof v->why, "transport key %s is not enrolled", key_hex);
-        err = store_refusal_note(t, key, "unknown_key", address, now_ms);
+        v->refusal = ZAP_REASON_UNKNOWN;
+        err = FT_OK;
     } else if (err == FT_OK && d.revoked) {
         char id[DEVID_TEXT_SIZE];
         devid_format(device, id);
         snprintf(v->why, sizeof v->why, "device %s is revoked", id);
-        err = note_device_refusal(t, device, "refused at handshake: the device is revoked", now_ms);
+        v->refusal = ZAP_REASON_REVOKED;
     } else if (err == FT_OK) {
         v->admit = true;
         hex_encode(device, DEVID_BYTES, v->user_id);
         snprintf(v->why, sizeof v->why, "OK");
     }
-    if (err == FT_OK && !v->admit) {
+    store_abort(&t);
+    return err;
+}
+
+int zap_record(store_txn_t *t, const uint8_t key[32], const char *reason, const char *address,
+               int64_t first_ms, int64_t last_ms, uint64_t count)
+{
+    if (strcmp(reason, ZAP_REASON_REVOKED) == 0) {
+        uint8_t device[DEVID_BYTES];
+        int err = store_device_by_transport(t, key, device);
+        if (err == FT_ENOTFOUND) {
+            return FT_OK; /* no longer enrolled under this key */
+        }
+        if (err != FT_OK) {
+            return err;
+        }
+        return note_device_refusal(t, device, "refused at handshake: the device is revoked",
+                                   last_ms, count);
+    }
+    return store_refusal_add(t, key, reason, address, first_ms, last_ms, count);
+}
+
+int zap_decide(store_t *store, const char *want_domain, const char *domain, const char *mechanism,
+               const uint8_t *key, size_t key_len, const char *address, int64_t now_ms,
+               zap_verdict_t *v)
+{
+    int err = zap_check(store, want_domain, domain, mechanism, key, key_len, v);
+    if (err != FT_OK || !v->refusal) {
+        return err;
+    }
+    store_txn_t *t = NULL;
+    err = store_begin(store, true, &t);
+    if (err == FT_OK) {
+        err = zap_record(t, key, v->refusal, address, now_ms, now_ms, 1);
+    }
+    if (err == FT_OK) {
         err = store_commit(&t);
     }
     store_abort(&t);
@@ -184,8 +312,7 @@ int zap_handle(zap_t *z)
         const uint8_t *key = n >= 7 ? (const uint8_t *)frames[6] : NULL;
         size_t key_len = n >= 7 ? lens[6] : 0;
         zap_verdict_t v;
-        int err = zap_decide(z->store, z->domain, frames[2], frames[5], key, key_len, frames[3],
-                             (int64_t)hlc_wall_ms(), &v);
+        int err = zap_check(z->store, z->domain, frames[2], frames[5], key, key_len, &v);
         if (err != FT_OK) {
             send_reply(z->sock, frames[1], lens[1], "500", "hub storage error", "");
             log_error("ZAP: cannot read enrolments: %s", ft_strerror(err));
@@ -194,8 +321,15 @@ int zap_handle(zap_t *z)
         if (v.admit) {
             send_reply(z->sock, frames[1], lens[1], "200", "OK", v.user_id);
             log_debug("handshake admitted device %s from %s", v.user_id, frames[3]);
-        } else {
-            send_reply(z->sock, frames[1], lens[1], "400", v.why, "");
+            continue;
+        }
+        send_reply(z->sock, frames[1], lens[1], "400", v.why, "");
+        /* Counted, written in batches by the ledger's thread, logged at a
+         * bounded rate (the first refusal of each key). */
+        bool say =
+            zrefuse_note(z->ledger, key_len == 32 ? key : NULL, v.refusal ? v.refusal : "mechanism",
+                         frames[3], (int64_t)hlc_wall_ms());
+        if (say) {
             log_warn("refused a connection from %s: %s", frames[3], v.why);
         }
     }

@@ -1,6 +1,7 @@
 /* coverage.c: media coverage of activity windows through a sorted index of
  * clips by key (see coverage.h). */
 #include "coverage.h"
+#include "window.h"
 
 #include <stdbool.h>
 #include <stdlib.h>
@@ -306,7 +307,7 @@ bool coverage_links(const cat_item_t *rec, const cat_item_t *m)
     if (m->id && m->id[0] && has_token(rec->media, m->id, strlen(m->id))) {
         return true;
     }
-    return m->start_ms < rec->end_ms && m->end_ms > rec->start_ms &&
+    return window_overlaps(m->start_ms, m->end_ms, rec->start_ms, rec->end_ms) &&
            (lists_meet(m->officers, rec->officers) || lists_meet(m->recorders, rec->recorders));
 }
 
@@ -330,15 +331,17 @@ int coverage_case_clips(const cat_item_t *items, size_t n, const char *case_id,
             return FT_ENOMEM;
         }
         acts[na++] = r;
+        /* An empty window is its instant: [start, start + 1) holds it. */
+        int64_t end = r->end_ms > r->start_ms ? r->end_ms : r->start_ms + 1;
         lo = r->start_ms < lo ? r->start_ms : lo;
-        hi = r->end_ms > hi ? r->end_ms : hi;
+        hi = end > hi ? end : hi;
         cites = cites || (r->media && r->media[0]);
     }
     for (size_t i = 0; na && i < n; i++) {
         const cat_item_t *m = &items[i];
         /* Only a cited clip or one within the activities' span can link. */
         if (m->kind != CAT_MEDIA || m->superseded ||
-            (!(cites && m->id && m->id[0]) && !(m->start_ms < hi && m->end_ms > lo))) {
+            (!(cites && m->id && m->id[0]) && !window_overlaps(m->start_ms, m->end_ms, lo, hi))) {
             continue;
         }
         bool linked = false;

@@ -1,6 +1,9 @@
 /* coverage.h: how much of each activity's window media covers, for many
  * activities at once (the compliance report, hub/web/api/api_reports.c).
  *
+ * Windows are half-open, [start, end), and "overlaps" and "covers" are those
+ * of common/window.h, the same the gap rules use (hub/gaps/gaps.c): a clip
+ * that only touches an activity's window neither links to it nor covers it.
  * A clip counts for an activity record when it is linked to it and overlaps
  * its window. Linked: the record cites the clip's media ID, or the two share
  * an officer, or they share a recorder (tokens of the catalog's ", "-joined

@@ -1,10 +1,13 @@
 /* coverage_test.c: media coverage of activity windows (coverage.h): the cases
- * by hand, then the index against a plain scan of every clip (the way the
- * compliance report computed it before) on random catalogs. */
+ * by hand, the boundaries of half-open windows (the same table as
+ * hub/gaps/gaps_test.c: the compliance report and the alerts agree), then
+ * the index against a plain scan of every clip (the way the compliance
+ * report computed it before) on random catalogs. */
 #include "coverage.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -94,6 +97,49 @@ static void test_overlaps_count_once_and_window_clips(void **state)
     /* An empty or inverted window is 0. */
     cat_item_t rec3 = activity("o1", "", "", 10 * MIN, 10 * MIN);
     assert_int_equal(cover(items, 4, &rec3), 0);
+}
+
+/* The boundaries of a window, the same table as hub/gaps/gaps_test.c: clips
+ * of the activity's officer against the activity [A, B). */
+static void test_windows_are_half_open_at_the_boundaries(void **state)
+{
+    (void)state;
+    const int64_t A = 600 * MIN, B = 660 * MIN;
+    const struct {
+        int64_t s, e;
+        bool links;
+        int64_t covered_ms;
+    } cases[] = {
+        {B, B + 10 * MIN, false, 0},    /* starts when the activity ends */
+        {A - 10 * MIN, A, false, 0},    /* ends when it starts */
+        {B - 1, B + 10 * MIN, true, 1}, /* its last millisecond */
+        {A - 10 * MIN, A + 1, true, 1}, /* its first millisecond */
+        {A, B, true, 60 * MIN},         /* exactly */
+        {B, B, false, 0},               /* an empty clip at the end: not in it */
+        {A, A, true, 0},                /* an empty clip at its first instant */
+    };
+    cat_item_t rec = activity("o1", "", "", A, B);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        cat_item_t m = clip("", "o1", "", cases[i].s, cases[i].e);
+        assert_int_equal(coverage_links(&rec, &m), cases[i].links);
+        assert_int_equal(cover(&m, 1, &rec), cases[i].covered_ms);
+    }
+    /* An activity that starts and ends at once is its instant: a clip
+     * holding it links to it (and covers no time: an empty window has none). */
+    const int64_t t = A + 30 * MIN;
+    cat_item_t inst = activity("o1", "", "", t, t);
+    cat_item_t holds = clip("", "o1", "", t, t + MIN), ends = clip("", "o1", "", t - MIN, t);
+    assert_true(coverage_links(&inst, &holds));
+    assert_false(coverage_links(&inst, &ends));
+    /* ... and a case view lists the one that holds it. */
+    cat_item_t items[] = {holds, ends, inst};
+    items[2].case_id = "A";
+    const cat_item_t **got = NULL;
+    size_t n = 0;
+    assert_int_equal(coverage_case_clips(items, 3, "A", &got, &n), FT_OK);
+    assert_int_equal(n, 1);
+    assert_ptr_equal(got[0], &items[0]);
+    free(got);
 }
 
 static void test_long_clip_before_the_window(void **state)
@@ -228,13 +274,33 @@ static void test_matches_a_plain_scan(void **state)
 }
 
 /* The one-pair rule as the case view wrote it before (strtok and strstr). */
+/* The definition of docs/rules.md, written out on its own: windows are
+ * [start, end); an empty one is its instant. Two windows overlap when some
+ * instant is in both: with instants, when each starts before the other's
+ * last instant ends. */
+static int ref_holds(int64_t s, int64_t e, int64_t t)
+{
+    return e > s ? s <= t && t < e : t == s;
+}
+
+static int ref_overlaps(int64_t as, int64_t ae, int64_t bs, int64_t be)
+{
+    if (ae <= as) {
+        return ref_holds(bs, be, as);
+    }
+    if (be <= bs) {
+        return ref_holds(as, ae, bs);
+    }
+    return as < be && bs < ae;
+}
+
 static int ref_links(const cat_item_t *rec, const cat_item_t *m)
 {
     if (m->id[0] && in_list(m->id, rec->media)) {
         return 1;
     }
     return (lists_meet(m->officers, rec->officers) || lists_meet(m->recorders, rec->recorders)) &&
-           m->start_ms < rec->end_ms && m->end_ms > rec->start_ms;
+           ref_overlaps(m->start_ms, m->end_ms, rec->start_ms, rec->end_ms);
 }
 
 static void test_case_clips_by_hand(void **state)
@@ -341,6 +407,7 @@ int main(void)
         cmocka_unit_test(test_links_by_officer_recorder_and_id),
         cmocka_unit_test(test_tokens_compare_whole),
         cmocka_unit_test(test_overlaps_count_once_and_window_clips),
+        cmocka_unit_test(test_windows_are_half_open_at_the_boundaries),
         cmocka_unit_test(test_long_clip_before_the_window),
         cmocka_unit_test(test_no_media_and_empty_lists),
         cmocka_unit_test(test_matches_a_plain_scan),

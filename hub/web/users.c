@@ -231,30 +231,25 @@ int users_add(users_t *u, const char *name, user_role role, const char *password
     return in_write(u, add_fn, &c);
 }
 
+/* A session row of name (or one that does not parse): deleted. */
+static int end_session_row(void *ctx, const lmdbx_row_t *r)
+{
+    const char *name = ctx;
+    json_error_t jerr;
+    json_t *row = json_loadb(r->val.mv_data, r->val.mv_size, 0, &jerr);
+    const char *who = json_string_value(json_object_get(row, "user"));
+    int err = FT_OK;
+    if (!row || !who || strcmp(who, name) == 0) {
+        err = lmdbx_row_del(r);
+    }
+    json_decref(row);
+    return err;
+}
+
 /* Deletes every session of c->name. */
 static int end_sessions_of(users_t *u, MDB_txn *txn, const char *name)
 {
-    MDB_cursor *cur = NULL;
-    int rc = mdb_cursor_open(txn, u->sessions_dbi, &cur);
-    if (rc != 0) {
-        return lmdbx_err(rc);
-    }
-    MDB_val k, v;
-    rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
-    while (rc == 0) {
-        json_error_t jerr;
-        json_t *row = json_loadb(v.mv_data, v.mv_size, 0, &jerr);
-        const char *who = json_string_value(json_object_get(row, "user"));
-        if (!row || !who || strcmp(who, name) == 0) {
-            rc = mdb_cursor_del(cur, 0);
-        }
-        json_decref(row);
-        if (rc == 0) {
-            rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
-        }
-    }
-    mdb_cursor_close(cur);
-    return rc == MDB_NOTFOUND ? FT_OK : lmdbx_err(rc);
+    return lmdbx_scan(txn, u->sessions_dbi, NULL, NULL, end_session_row, (void *)name);
 }
 
 static int change_fn(users_t *u, MDB_txn *txn, void *ctx)
@@ -368,6 +363,26 @@ int users_check(users_t *u, const char *name, const char *password, user_t *out)
     return FT_OK;
 }
 
+typedef struct {
+    users_fn fn;
+    void *ctx;
+} users_scan_t;
+
+/* A user row; one that does not parse is left out, as before. */
+static int user_row(void *ctx, const lmdbx_row_t *r)
+{
+    const users_scan_t *s = ctx;
+    json_error_t jerr;
+    json_t *row = json_loadb(r->val.mv_data, r->val.mv_size, 0, &jerr);
+    if (!row) {
+        return FT_OK;
+    }
+    user_t user;
+    user_from_row(r->key.mv_data, r->key.mv_size, row, &user);
+    json_decref(row);
+    return s->fn(s->ctx, &user);
+}
+
 int users_iter(users_t *u, users_fn fn, void *ctx)
 {
     MDB_txn *txn = NULL;
@@ -375,30 +390,10 @@ int users_iter(users_t *u, users_fn fn, void *ctx)
     if (rc != 0) {
         return lmdbx_err(rc);
     }
-    MDB_cursor *cur = NULL;
-    rc = mdb_cursor_open(txn, u->users_dbi, &cur);
-    int err = FT_OK;
-    MDB_val k, v;
-    if (rc == 0) {
-        rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
-    }
-    while (rc == 0 && err == FT_OK) {
-        json_error_t jerr;
-        json_t *row = json_loadb(v.mv_data, v.mv_size, 0, &jerr);
-        if (row) {
-            user_t user;
-            user_from_row(k.mv_data, k.mv_size, row, &user);
-            json_decref(row);
-            err = fn(ctx, &user);
-        }
-        rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
-    }
-    mdb_cursor_close(cur);
+    users_scan_t s = {fn, ctx};
+    int err = lmdbx_scan(txn, u->users_dbi, NULL, NULL, user_row, &s);
     mdb_txn_abort(txn);
-    if (err != FT_OK) {
-        return err;
-    }
-    return rc == MDB_NOTFOUND ? FT_OK : lmdbx_err(rc);
+    return err;
 }
 
 int users_count(users_t *u, size_t *n)
@@ -535,31 +530,24 @@ typedef struct {
     size_t n;
 } sweep_t;
 
-static int sweep_fn(users_t *u, MDB_txn *txn, void *ctx)
+/* A session that has expired (or does not parse): deleted. */
+static int sweep_row(void *ctx, const lmdbx_row_t *r)
 {
     sweep_t *s = ctx;
-    MDB_cursor *cur = NULL;
-    int rc = mdb_cursor_open(txn, u->sessions_dbi, &cur);
-    if (rc != 0) {
-        return lmdbx_err(rc);
+    json_error_t jerr;
+    json_t *row = json_loadb(r->val.mv_data, r->val.mv_size, 0, &jerr);
+    int64_t expires = row ? (int64_t)json_integer_value(json_object_get(row, "expires_ms")) : 0;
+    json_decref(row);
+    if (expires > s->now_ms) {
+        return FT_OK;
     }
-    MDB_val k, v;
-    rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
-    while (rc == 0) {
-        json_error_t jerr;
-        json_t *row = json_loadb(v.mv_data, v.mv_size, 0, &jerr);
-        int64_t expires = row ? (int64_t)json_integer_value(json_object_get(row, "expires_ms")) : 0;
-        json_decref(row);
-        if (expires <= s->now_ms) {
-            rc = mdb_cursor_del(cur, 0);
-            s->n++;
-        }
-        if (rc == 0) {
-            rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
-        }
-    }
-    mdb_cursor_close(cur);
-    return rc == MDB_NOTFOUND ? FT_OK : lmdbx_err(rc);
+    s->n++;
+    return lmdbx_row_del(r);
+}
+
+static int sweep_fn(users_t *u, MDB_txn *txn, void *ctx)
+{
+    return lmdbx_scan(txn, u->sessions_dbi, NULL, NULL, sweep_row, ctx);
 }
 
 int users_session_sweep(users_t *u, int64_t now_ms, size_t *n)

@@ -19,7 +19,12 @@ edge_new car1 unit-l
 HP=$(free_port)
 "$HOOKD" "$HP" "$T/hooks.txt" 1 $((90 * SLOW)) &
 PIDS+=("$!")
-"$SUB" "tcp://127.0.0.1:$PUB_PORT" alert. "$T/pub.txt" $((90 * SLOW)) &
+# The PUB socket admits only keys on the hub's list (fieldtrail-hub subscriber).
+sub_pub=$("$SUB" --keygen "$T/sub.keys")
+"$HUB" subscriber add "$sub_pub" --name "lifecycle test" --state "$T/hub" >/dev/null ||
+  fail "subscriber add failed"
+"$SUB" --server-key "$HUB_KEY" --keys "$T/sub.keys" "tcp://127.0.0.1:$PUB_PORT" alert. \
+  "$T/pub.txt" $((90 * SLOW)) &
 PIDS+=("$!")
 log_before=$("$HUB" status --state "$T/hub" --json | jget hublog_entries)
 

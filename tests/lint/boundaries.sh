@@ -23,21 +23,22 @@ RULES='
 common        | proto |
 common/lmdb   | common proto | lmdb.h
 common/cli    | common proto | ini.h
+common/zmq    | common proto | zmq.h
 verifier      | common proto |
-edge          | edge/ui common common/lmdb common/cli proto | lmdb.h zmq.h
+edge          | edge/ui common common/lmdb common/cli common/zmq proto | lmdb.h zmq.h
 edge/ui       | hub/gaps common common/lmdb common/cli proto | microhttpd.h
 hub/store     | common common/lmdb proto | lmdb.h
 hub/gaps      | common proto |
 hub/devices   | hub/store common common/lmdb proto |
-hub/sync      | hub/store common common/lmdb proto | zmq.h
-hub/media     | hub/sync hub/store common common/lmdb proto | lmdb.h zmq.h
+hub/sync      | hub/store common common/lmdb common/zmq proto | zmq.h
+hub/media     | hub/sync hub/store common common/lmdb common/zmq proto | lmdb.h zmq.h
 hub/engine    | hub/gaps hub/store common common/lmdb proto | lmdb.h
-hub/delivery  | common common/lmdb proto | zmq.h curl/curl.h
+hub/delivery  | common common/lmdb common/zmq proto | zmq.h curl/curl.h
 hub/views     | hub/gaps hub/store common common/lmdb proto |
 hub/retention | hub/engine hub/gaps hub/media hub/store verifier common common/lmdb common/cli proto | lmdb.h
 hub/web       | hub/views hub/gaps hub/media hub/store common common/lmdb common/cli proto | microhttpd.h
 hub/web/api   | hub/web hub/views hub/devices hub/gaps hub/media hub/engine hub/store common common/lmdb common/cli proto | microhttpd.h
-hub/cmd       | hub/store hub/gaps hub/devices hub/sync hub/media hub/engine hub/delivery hub/views hub/retention hub/web hub/web/api verifier common common/lmdb common/cli proto | lmdb.h zmq.h microhttpd.h curl/curl.h
+hub/cmd       | hub/store hub/gaps hub/devices hub/sync hub/media hub/engine hub/delivery hub/views hub/retention hub/web hub/web/api verifier common common/lmdb common/cli common/zmq proto | lmdb.h zmq.h microhttpd.h curl/curl.h
 '
 WATCHED="zmq.h lmdb.h microhttpd.h curl/curl.h curl/easy.h curl/multi.h ini.h"
 # file (from the root) | header it may include although its folder may not

@@ -1,6 +1,10 @@
-/* ft_mtool: test helper that looks into (and damages) an edge's media store.
+/* ft_mtool: test helper that looks into (and damages) an edge's media store
+ * and the hub's media database.
  *   ft_mtool DBDIR flip FILE_ID_HEX INDEX   flips one byte of a stored chunk
  *   ft_mtool DBDIR count DBI                prints the number of rows in DBI
+ *   ft_mtool MEDIADB setstate FILE_ID_HEX N sets the state of a hub file row
+ *                                           (either row format: the raw
+ *                                           struct of version 1, or 'F' 2)
  * Used only by the scripts in tests/media; it opens the LMDB environment directly. */
 #include <lmdb.h>
 #include <stdbool.h>
@@ -45,7 +49,8 @@ int main(int argc, char **argv)
         mdb_env_close(env);
         return 0;
     }
-    if (strcmp(argv[2], "flip") != 0 || argc != 5 || strlen(argv[3]) != 32) {
+    bool setstate = strcmp(argv[2], "setstate") == 0;
+    if ((strcmp(argv[2], "flip") != 0 && !setstate) || argc != 5 || strlen(argv[3]) != 32) {
         return 2;
     }
     unsigned char key[20];
@@ -55,6 +60,34 @@ int main(int argc, char **argv)
         key[i] = (unsigned char)v;
     }
     unsigned long idx = strtoul(argv[4], NULL, 10);
+    if (setstate) {
+        if ((rc = mdb_dbi_open(txn, "files", 0, &dbi)) != 0) {
+            return fail("dbi", rc);
+        }
+        MDB_val k = {16, key}, v;
+        if ((rc = mdb_get(txn, dbi, &k, &v)) != 0) {
+            return fail("get", rc);
+        }
+        unsigned char *row = malloc(v.mv_size);
+        memcpy(row, v.mv_data, v.mv_size);
+        if (v.mv_size >= 3 && row[0] == 'F' && row[1] == 2) {
+            row[2] = (unsigned char)idx; /* the codec: magic, version, state */
+        } else if (v.mv_size == 184) {
+            unsigned s = (unsigned)idx; /* version 1: u32 version, u32 state, host order */
+            memcpy(row + 4, &s, 4);
+        } else {
+            fprintf(stderr, "ft_mtool: a file row of %zu bytes is neither format\n", v.mv_size);
+            return 1;
+        }
+        MDB_val nv = {v.mv_size, row};
+        if ((rc = mdb_put(txn, dbi, &k, &nv, 0)) != 0 || (rc = mdb_txn_commit(txn)) != 0) {
+            return fail("put", rc);
+        }
+        free(row);
+        mdb_env_close(env);
+        printf("file row state set to %lu\n", idx);
+        return 0;
+    }
     key[16] = (unsigned char)(idx >> 24);
     key[17] = (unsigned char)(idx >> 16);
     key[18] = (unsigned char)(idx >> 8);

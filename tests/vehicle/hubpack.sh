@@ -15,6 +15,11 @@ hub_init
 sed 's/^min battery: 30$/min battery: 50/' "$FT_SRC/hub/gaps/rulepack/default.rules" \
   >"$T/office.rules"
 grepq '^min battery: 50$' <"$T/office.rules" || fail "the office pack was not made"
+# An office pack well over the 64 KiB of any other message from the hub
+# (a pack may have 256 KiB): 200 KiB of comments.
+awk 'BEGIN { for (i = 1; i <= 2000; i++) printf "# office note %04d: %080d\n", i, 0 }' \
+  >>"$T/office.rules"
+[ "$(stat -c %s "$T/office.rules")" -gt 200000 ] || fail "the office pack is not large"
 printf 'rules = %s\n' "$T/office.rules" >>"$T/hub/hub.conf"
 edge_new car
 printf '246810\n' | "$EDGE" officer add ZF-0107 --state "$T/car" >/dev/null
