@@ -218,6 +218,36 @@ static void followups_pending_and_import_rejections(void **state)
     assert_int_equal(r.outcome, RECIMPORT_DUPLICATE);
 }
 
+/* The case picker's list: the case touched last first, at most max, with
+ * how many records each has and its cause. */
+static void cases_touched_last_first(void **state)
+{
+    fix_t *f = *state;
+    put(f, "{\"type\":\"expert_panel\",\"case\":\"C-A\",\"cause\":\"a\","
+           "\"time\":\"2030-01-01T09:00:00+08:00\",\"fields\":{\"minutes_no\":\"1\"}}");
+    put(f, "{\"type\":\"expert_panel\",\"case\":\"C-B\",\"time\":"
+           "\"2030-02-01T09:00:00+08:00\",\"fields\":{\"minutes_no\":\"2\"}}");
+    put(f, "{\"type\":\"expert_panel\",\"case\":\"C-C\",\"time\":"
+           "\"2030-01-15T09:00:00+08:00\",\"fields\":{\"minutes_no\":\"3\"}}");
+    json_t *cs = vehview_cases(f->view, 10);
+    assert_int_equal(json_array_size(cs), 3);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(cs, 0), "case")), "C-B");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(cs, 1), "case")), "C-C");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(cs, 2), "case")), "C-A");
+    json_decref(cs);
+    /* a later record in C-A brings it first; max is kept */
+    put(f, "{\"type\":\"expert_panel\",\"case\":\"C-A\",\"time\":"
+           "\"2030-03-01T09:00:00+08:00\",\"fields\":{\"minutes_no\":\"4\"}}");
+    cs = vehview_cases(f->view, 2);
+    assert_int_equal(json_array_size(cs), 2);
+    json_t *a = json_array_get(cs, 0);
+    assert_string_equal(json_string_value(json_object_get(a, "case")), "C-A");
+    assert_int_equal(json_integer_value(json_object_get(a, "records")), 2);
+    assert_string_equal(json_string_value(json_object_get(a, "cause")), "a");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(cs, 1), "case")), "C-B");
+    json_decref(cs);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -225,6 +255,7 @@ int main(void)
         T(low_battery_checkout_is_flagged),
         T(inspection_missing_field_coverage_clip_and_correction),
         T(followups_pending_and_import_rejections),
+        T(cases_touched_last_first),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
