@@ -241,6 +241,46 @@ static void quote(const char *s, char *buf)
     buf[n] = '\0';
 }
 
+/* The text between the first pair of double quotes after `from`, into out. */
+static void first_quoted(const char *from, char *out, size_t outlen)
+{
+    const char *a = strchr(from, '"');
+    const char *b = a ? strchr(a + 1, '"') : NULL;
+    if (!b) {
+        utf8_copy(out, outlen, "");
+        return;
+    }
+    utf8_copyn(out, outlen, a + 1, (size_t)(b - a - 1));
+}
+
+/* The member(s) a rejection reason names (the reasons are reject()'s above
+ * and below: each names its member first, in quotes, but for these). */
+void record_reason_field(const char *reason, char *out, size_t outlen)
+{
+    if (out == NULL || outlen == 0) {
+        return;
+    }
+    if (reason == NULL) {
+        out[0] = '\0';
+    } else if (strncmp(reason, "missing \"type\"", 15) == 0 ||
+               strncmp(reason, "unknown record type", 19) == 0) {
+        utf8_copy(out, outlen, "type");
+    } else if (strncmp(reason, "type \"", 6) == 0 && strstr(reason, "needs a \"case\"")) {
+        utf8_copy(out, outlen, "case");
+    } else if (strncmp(reason, "activity \"", 10) == 0) {
+        utf8_copy(out, outlen, "start,end");
+    } else if (strncmp(reason, "field \"", 7) == 0) {
+        char key[256];
+        first_quoted(reason, key, sizeof key);
+        snprintf(out, outlen, "fields.%s", key);
+        utf8_trim(out);
+    } else if (reason[0] == '"') {
+        first_quoted(reason, out, outlen);
+    } else {
+        out[0] = '\0';
+    }
+}
+
 /* ---- RFC 3339 ---- */
 
 /* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm). */

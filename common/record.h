@@ -46,6 +46,14 @@ const char *record_type_article(Ft__RecordType type);
  * Returns FT_ENOMEM on allocation failure. */
 int record_from_json(const json_t *obj, Ft__Record **out, char *err, size_t errlen) FT_MUST_CHECK;
 
+/* The member(s) a rejection reason of record_from_json names, for showing it
+ * beside a form's field: "type", "case", "start,end" (an activity without
+ * its window), "end" (before start), "fields" or "fields.KEY" (a value of
+ * `fields`), another common member by its name, or "" when the reason is
+ * about the line as a whole (not JSON, not an object). Written into out
+ * (outlen bytes, cut on a character boundary). */
+void record_reason_field(const char *reason, char *out, size_t outlen);
+
 /* Parses one line of text (a JSON object) into a record, as above; the
  * reason covers "not JSON" too. */
 int record_from_line(const char *line, size_t len, Ft__Record **out, char *err,

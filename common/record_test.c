@@ -811,6 +811,53 @@ static void test_rfc3339_format_extremes_are_safe(void **state)
     assert_true(strlen(buf) < sizeof buf);
 }
 
+/* Every rejection names the member a form shows it beside. */
+static void test_reason_names_its_member(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *line, *field;
+    } cases[] = {
+        {"{\"case\":\"C\"}", "type"},
+        {"{\"type\":\"nope\"}", "type"},
+        {"{\"type\":7}", "type"},
+        {"{\"type\":\"inquiry\",\"start\":\"2026-03-01T09:00:00+08:00\","
+         "\"end\":\"2026-03-01T10:00:00+08:00\"}",
+         "case"},
+        {"{\"type\":\"hearing\",\"case\":\"C\"}", "start,end"},
+        {"{\"type\":\"patrol\",\"start\":\"2026-03-01T09:00:00+08:00\","
+         "\"end\":\"2026-03-01T08:00:00+08:00\"}",
+         "end"},
+        {"{\"type\":\"patrol\",\"start\":\"2026-03-01 09:00\",\"end\":\"x\"}", "start"},
+        {"{\"type\":\"patrol\",\"time\":5}", "time"},
+        {"{\"type\":\"patrol\",\"party\":1}", "party"},
+        {"{\"type\":\"patrol\",\"officers\":\"ZF\"}", "officers"},
+        {"{\"type\":\"patrol\",\"location\":[]}", "location"},
+        {"{\"type\":\"patrol\",\"fields\":[]}", "fields"},
+        {"{\"type\":\"patrol\",\"fields\":{\"note\":\"a\\u0000b\"}}", "fields.note"},
+        {"{\"type\":\"patrol\",\"id\":\"a\\u0000\"}", "id"},
+        {"[1]", ""},
+        {"{", ""},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        Ft__Record *rec = NULL;
+        char why[512], field[64];
+        /* a form's values may hold a NUL, which record_from_line refuses as
+         * JSON already */
+        json_t *obj = json_loads(cases[i].line, JSON_ALLOW_NUL, NULL);
+        int rc =
+            obj ? record_from_json(obj, &rec, why, sizeof why)
+                : record_from_line(cases[i].line, strlen(cases[i].line), &rec, why, sizeof why);
+        json_decref(obj);
+        assert_int_equal(rc, FT_EINVAL);
+        record_reason_field(why, field, sizeof field);
+        if (strcmp(field, cases[i].field) != 0) {
+            fail_msg("%s: reason \"%s\" named \"%s\", not \"%s\"", cases[i].line, why, field,
+                     cases[i].field);
+        }
+    }
+}
+
 /* Runs the named cases. */
 int main(void)
 {
@@ -853,6 +900,7 @@ int main(void)
         cmocka_unit_test(test_rfc3339_format),
         cmocka_unit_test(test_rfc3339_format_parse_round_trip),
         cmocka_unit_test(test_rfc3339_format_extremes_are_safe),
+        cmocka_unit_test(test_reason_names_its_member),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

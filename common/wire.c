@@ -86,6 +86,35 @@ void wire_receipt_hash(const uint8_t *body, size_t len, uint8_t out[32])
     crypto_generichash_final(&st, out, 32);
 }
 
+static const char pack_domain[] = "fieldtrail/rulepack/v1";
+
+static void pack_hash(const uint8_t *text, size_t len, uint8_t out[32])
+{
+    crypto_generichash_state st;
+    crypto_generichash_init(&st, NULL, 0, 32);
+    crypto_generichash_update(&st, (const uint8_t *)pack_domain, sizeof pack_domain);
+    crypto_generichash_update(&st, text, len);
+    crypto_generichash_final(&st, out, 32);
+}
+
+int wire_pack_sign(const uint8_t *text, size_t len, const uint8_t sign_sk[64],
+                   uint8_t sig[WIRE_SIG_BYTES])
+{
+    uint8_t hash[32];
+    pack_hash(text, len, hash);
+    return crypto_sign_ed25519_detached(sig, NULL, hash, sizeof hash, sign_sk) == 0 ? FT_OK
+                                                                                    : FT_ECRYPTO;
+}
+
+int wire_pack_verify(const uint8_t *text, size_t len, const uint8_t sig[WIRE_SIG_BYTES],
+                     const uint8_t sign_pk[32])
+{
+    uint8_t hash[32];
+    pack_hash(text, len, hash);
+    return crypto_sign_ed25519_verify_detached(sig, hash, sizeof hash, sign_pk) == 0 ? FT_OK
+                                                                                     : FT_EBADSIG;
+}
+
 /* Copies a fixed-length bytes field; false if its length is wrong. */
 static bool take_fixed(uint8_t *dst, const ProtobufCBinaryData *src, size_t n)
 {
@@ -266,6 +295,17 @@ static int fill_msg(const wire_msg_t *m, Ft__Wire__Msg *msg, void **scratch)
             w->has_data_port = 1;
             w->data_port = m->u.welcome.data_port;
         }
+        if (m->u.welcome.rule_pack) {
+            if (m->u.welcome.rule_pack_len > WIRE_MAX_RULE_PACK) {
+                free(w);
+                return FT_EINVAL;
+            }
+            w->has_rule_pack = w->has_rule_pack_sig = true;
+            w->rule_pack.data = (uint8_t *)m->u.welcome.rule_pack;
+            w->rule_pack.len = m->u.welcome.rule_pack_len;
+            w->rule_pack_sig.data = (uint8_t *)m->u.welcome.rule_pack_sig;
+            w->rule_pack_sig.len = WIRE_SIG_BYTES;
+        }
         msg->kind_case = FT__WIRE__MSG__KIND_WELCOME;
         msg->welcome = w;
         *scratch = w;
@@ -436,6 +476,14 @@ static int take_msg(const Ft__Wire__Msg *p, wire_msg_t *m)
         if (!take_fixed(m->u.welcome.have_hash, &w->have_hash, ENTRY_HASH_BYTES) ||
             !take_fixed(m->u.welcome.hub_sign_pk, &w->hub_sign_pk, 32)) {
             return FT_EPROTO;
+        }
+        /* a rule pack is passed on as it came; the receiver judges it */
+        if (w->has_rule_pack) {
+            m->u.welcome.rule_pack = w->rule_pack.data ? w->rule_pack.data : (const uint8_t *)"";
+            m->u.welcome.rule_pack_len = w->rule_pack.len;
+            m->u.welcome.rule_pack_signed =
+                w->has_rule_pack_sig &&
+                take_fixed(m->u.welcome.rule_pack_sig, &w->rule_pack_sig, WIRE_SIG_BYTES);
         }
         return FT_OK;
     }

@@ -39,6 +39,8 @@
  * zero byte, which ZeroMQ reserves); the hub checks it against the ZAP
  * User-Id so that a reconnect hands the device's session over. */
 #define WIRE_ROUTING_ID_BYTES (2 + DEVID_BYTES)
+/* Largest rule pack a Welcome carries. */
+#define WIRE_MAX_RULE_PACK ((size_t)256 << 10)
 
 typedef enum {
     WIRE_NONE = 0,
@@ -71,6 +73,15 @@ typedef struct {
     uint32_t max_batch_bytes;            /* hub's limit on a Batch's entry bytes */
     uint32_t media_port;                 /* the hub's media port (0: not said) */
     uint32_t data_port;                  /* its chunk data path's port (0: none or not said) */
+    /* The hub's rule pack text, or NULL (borrowed; on decode valid until
+     * wire_msg_free). Decoding passes on whatever pack came, with
+     * rule_pack_signed false when it came without a 64-byte signature: the
+     * receiver judges it (edge/ui/packfile.h), the sync goes on. Encoding
+     * refuses one over WIRE_MAX_RULE_PACK and always sends rule_pack_sig. */
+    const uint8_t *rule_pack;
+    size_t rule_pack_len;
+    uint8_t rule_pack_sig[WIRE_SIG_BYTES]; /* wire_pack_sign of it */
+    bool rule_pack_signed;                 /* decode: rule_pack_sig came with it */
 } wire_welcome_t;
 
 /* One raw SignedEntry inside a Batch (borrowed). */
@@ -128,6 +139,15 @@ typedef struct {
     } u;
     void *priv; /* decoder's storage; freed by wire_msg_free */
 } wire_msg_t;
+
+/* The hub's signature over a rule pack's text (the Welcome carries both):
+ * Ed25519 over BLAKE2b-256("fieldtrail/rulepack/v1\0" || text). FT_OK,
+ * FT_ECRYPTO. */
+int wire_pack_sign(const uint8_t *text, size_t len, const uint8_t sign_sk[64],
+                   uint8_t sig[WIRE_SIG_BYTES]) FT_MUST_CHECK;
+/* FT_OK if sig is sign_pk's signature over text, else FT_EBADSIG. */
+int wire_pack_verify(const uint8_t *text, size_t len, const uint8_t sig[WIRE_SIG_BYTES],
+                     const uint8_t sign_pk[32]) FT_MUST_CHECK;
 
 /* Packs m into a new buffer (*out, caller frees). FT_OK, FT_ENOMEM,
  * FT_EINVAL (m breaks a bound, e.g. too many entries, or a WIRE_RECEIPT

@@ -76,6 +76,83 @@ static void hello_and_welcome_roundtrip(void **state)
     wire_msg_free(&d);
 }
 
+/* A Welcome carries the hub's rule pack with its signature, byte for byte;
+ * a pack that came without a signature is passed on marked unsigned (the
+ * edge refuses it and syncs on); the encoder refuses one over
+ * WIRE_MAX_RULE_PACK; the signature fails on a changed byte or another key. */
+static void welcome_carries_the_signed_rule_pack(void **state)
+{
+    (void)state;
+    static const char pack[] = "rule: 1\nkind: coverage\n# \xe5\x85\xa8\n";
+    uint8_t pk[32], sk[64], pk2[32], sk2[64];
+    crypto_sign_keypair(pk, sk);
+    crypto_sign_keypair(pk2, sk2);
+    wire_msg_t w = {.kind = WIRE_WELCOME}, d;
+    w.u.welcome.max_batch_entries = 1;
+    w.u.welcome.max_batch_bytes = 1;
+    memcpy(w.u.welcome.hub_sign_pk, pk, 32);
+    w.u.welcome.rule_pack = (const uint8_t *)pack;
+    w.u.welcome.rule_pack_len = strlen(pack);
+    assert_int_equal(
+        wire_pack_sign(w.u.welcome.rule_pack, strlen(pack), sk, w.u.welcome.rule_pack_sig), FT_OK);
+    roundtrip(&w, &d);
+    assert_int_equal(d.u.welcome.rule_pack_len, strlen(pack));
+    assert_true(d.u.welcome.rule_pack_signed);
+    assert_memory_equal(d.u.welcome.rule_pack, pack, strlen(pack));
+    assert_int_equal(wire_pack_verify(d.u.welcome.rule_pack, d.u.welcome.rule_pack_len,
+                                      d.u.welcome.rule_pack_sig, d.u.welcome.hub_sign_pk),
+                     FT_OK);
+    assert_int_equal(wire_pack_verify(d.u.welcome.rule_pack, d.u.welcome.rule_pack_len,
+                                      d.u.welcome.rule_pack_sig, pk2),
+                     FT_EBADSIG);
+    char changed[sizeof pack];
+    memcpy(changed, pack, sizeof pack);
+    changed[6] = '2';
+    assert_int_equal(
+        wire_pack_verify((const uint8_t *)changed, strlen(changed), d.u.welcome.rule_pack_sig, pk),
+        FT_EBADSIG);
+    wire_msg_free(&d);
+    /* without a pack: none decoded (a hub before packs) */
+    w.u.welcome.rule_pack = NULL;
+    roundtrip(&w, &d);
+    assert_null(d.u.welcome.rule_pack);
+    wire_msg_free(&d);
+    /* a pack without its signature: passed on, marked unsigned */
+    Ft__Wire__Welcome pw = FT__WIRE__WELCOME__INIT;
+    uint8_t zero[32] = {0};
+    pw.have_hash.data = pw.hub_sign_pk.data = zero;
+    pw.have_hash.len = pw.hub_sign_pk.len = 32;
+    pw.max_batch_entries = pw.max_batch_bytes = 1;
+    pw.has_rule_pack = true;
+    pw.rule_pack.data = (uint8_t *)pack;
+    pw.rule_pack.len = strlen(pack);
+    Ft__Wire__Msg msg = FT__WIRE__MSG__INIT;
+    msg.kind_case = FT__WIRE__MSG__KIND_WELCOME;
+    msg.welcome = &pw;
+    size_t len = 0;
+    uint8_t *buf = pack_raw(&msg, &len);
+    assert_int_equal(wire_decode(buf, len, &d), FT_OK);
+    assert_non_null(d.u.welcome.rule_pack);
+    assert_int_equal(d.u.welcome.rule_pack_len, strlen(pack));
+    assert_false(d.u.welcome.rule_pack_signed);
+    wire_msg_free(&d);
+    free(buf);
+    /* a signature of the wrong length: unsigned too */
+    uint8_t short_sig[10] = {1};
+    pw.has_rule_pack_sig = true;
+    pw.rule_pack_sig.data = short_sig;
+    pw.rule_pack_sig.len = sizeof short_sig;
+    buf = pack_raw(&msg, &len);
+    assert_int_equal(wire_decode(buf, len, &d), FT_OK);
+    assert_false(d.u.welcome.rule_pack_signed);
+    wire_msg_free(&d);
+    free(buf);
+    /* the encoder refuses a pack over the bound */
+    w.u.welcome.rule_pack = (const uint8_t *)pack;
+    w.u.welcome.rule_pack_len = WIRE_MAX_RULE_PACK + 1;
+    assert_int_equal(wire_encode(&w, &buf, &len), FT_EINVAL);
+}
+
 static void batch_roundtrip_keeps_entry_bytes(void **state)
 {
     (void)state;
@@ -400,6 +477,7 @@ int main(void)
     }
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(hello_and_welcome_roundtrip),
+        cmocka_unit_test(welcome_carries_the_signed_rule_pack),
         cmocka_unit_test(batch_roundtrip_keeps_entry_bytes),
         cmocka_unit_test(error_ping_pong_roundtrip),
         cmocka_unit_test(receipt_seal_open_and_tamper),

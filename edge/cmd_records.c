@@ -9,6 +9,7 @@
  */
 #include "edge.h"
 #include "logging.h"
+#include "recimport.h"
 #include "record.h"
 
 #include <errno.h>
@@ -42,47 +43,29 @@ static void reject(import_stats_t *st, unsigned long line, const char *reason)
     }
 }
 
-/* Fills `unit` from the edge's config when a record does not say (Art. 10). */
-static int default_unit(Ft__Record *rec, const char *unit)
+/* Appends one parsed record in t (recimport_append: what the screen does
+ * too), counting the outcome. Returns an error only for failures that end
+ * the import (storage), FT_OK otherwise. */
+static int add_record(devlog_txn_t *t, Ft__Record *rec, const char *unit, unsigned long line,
+                      import_stats_t *st, unsigned long *pending)
 {
-    if (unit && (!rec->unit || !rec->unit[0])) {
-        free(rec->unit);
-        rec->unit = strdup(unit);
-        if (!rec->unit) {
-            return FT_ENOMEM;
-        }
+    recimport_result_t res;
+    int err = recimport_append(t, rec, unit, &res);
+    if (err != FT_OK) {
+        return err;
+    }
+    switch (res.outcome) {
+    case RECIMPORT_STORED:
+        (*pending)++;
+        break;
+    case RECIMPORT_DUPLICATE:
+        st->duplicates++;
+        break;
+    case RECIMPORT_REJECTED:
+        reject(st, line, res.reason);
+        break;
     }
     return FT_OK;
-}
-
-/* Appends one parsed record in t, counting the outcome. Returns an error only
- * for failures that end the import (storage), FT_OK otherwise. */
-static int add_record(devlog_txn_t *t, Ft__Record *rec, const uint8_t sent_hash[32],
-                      unsigned long line, import_stats_t *st, unsigned long *pending)
-{
-    int err = devlog_append_record_as(t, rec, sent_hash, NULL);
-    if (err == FT_OK) {
-        (*pending)++;
-        return FT_OK;
-    }
-    if (err == FT_EEXIST) {
-        st->duplicates++;
-        return FT_OK;
-    }
-    if (err == FT_EDUP) {
-        char why[600];
-        snprintf(why, sizeof why,
-                 "a record with id \"%s\" was already imported with different content; "
-                 "send a correction with \"amends\" instead",
-                 rec->id);
-        reject(st, line, why);
-        return FT_OK;
-    }
-    if (err == FT_EINVAL) {
-        reject(st, line, "the record is too large or its id is longer than 511 bytes");
-        return FT_OK;
-    }
-    return err;
 }
 
 static void import_usage(FILE *out)
@@ -174,18 +157,11 @@ int edge_cmd_import(int argc, char **argv)
             reject(&st, lineno, why);
             continue;
         }
-        uint8_t sent_hash[32];
-        if (rc == FT_OK) {
-            rc = devlog_record_hash(rec, sent_hash);
-        }
-        if (rc == FT_OK) {
-            rc = default_unit(rec, unit);
-        }
         if (rc == FT_OK && !t) {
             rc = devlog_begin(ctx.log, &t);
         }
         if (rc == FT_OK) {
-            rc = add_record(t, rec, sent_hash, lineno, &st, &pending);
+            rc = add_record(t, rec, unit, lineno, &st, &pending);
         }
         record_free(&rec);
         if (rc == FT_OK && pending >= IMPORT_BATCH) {
@@ -442,38 +418,32 @@ int edge_cmd_record(int argc, char **argv)
         return 1;
     }
     devlog_txn_t *t = NULL;
-    uint64_t seq = 0;
-    uint8_t sent_hash[32];
-    err = devlog_record_hash(rec, sent_hash);
+    recimport_result_t res = {0};
+    err = devlog_begin(ctx.log, &t);
     if (err == FT_OK) {
-        err = default_unit(rec, config_get(ctx.cfg, "unit"));
+        err = recimport_append(t, rec, config_get(ctx.cfg, "unit"), &res);
     }
-    if (err == FT_OK) {
-        err = devlog_begin(ctx.log, &t);
-    }
-    if (err == FT_OK) {
-        err = devlog_append_record_as(t, rec, sent_hash, &seq);
-    }
-    if (err == FT_OK || err == FT_EEXIST) {
-        int cerr = devlog_commit(&t);
-        if (cerr != FT_OK) {
-            err = cerr;
-        }
+    if (err == FT_OK && res.outcome != RECIMPORT_REJECTED) {
+        err = devlog_commit(&t);
     }
     devlog_abort(&t);
-    if (err == FT_OK) {
-        printf(ctx.json ? "{\"seq\":%llu}\n" : "recorded as entry %llu\n", (unsigned long long)seq);
-    } else if (err == FT_EEXIST) {
+    if (err != FT_OK) {
+        edge_fail("cannot record: %s", ft_strerror(err));
+    } else if (res.outcome == RECIMPORT_STORED) {
+        printf(ctx.json ? "{\"seq\":%llu}\n" : "recorded as entry %llu\n",
+               (unsigned long long)res.seq);
+    } else if (res.outcome == RECIMPORT_DUPLICATE) {
         printf(ctx.json ? "{\"seq\":%llu,\"duplicate\":true}\n"
                         : "already recorded as entry %llu (same id, same content)\n",
-               (unsigned long long)seq);
-        err = FT_OK;
-    } else if (err == FT_EDUP) {
+               (unsigned long long)res.seq);
+    } else if (strcmp(res.field, "id") == 0) {
         edge_fail("a record with id \"%s\" already exists with different content; record a "
                   "correction with --amends %s instead",
                   rec->id, rec->id);
+        err = FT_EDUP;
     } else {
-        edge_fail("cannot record: %s", ft_strerror(err));
+        edge_fail("cannot record: %s", res.reason);
+        err = FT_EINVAL;
     }
     record_free(&rec);
     edge_close(&ctx);

@@ -6,6 +6,8 @@
 #include "msync.h"
 #include "prune.h"
 #include "sync.h"
+#include "uiserver.h"
+#include "utf8.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -26,7 +28,7 @@ static void run_usage(FILE *out)
             "usage: fieldtrail-edge run [--hub tcp://HOST:PORT] [--hub-key HEX]\n"
             "         [--until-synced | --once] [--timeout SEC] [--window N] [--batch N]\n"
             "         [--heartbeat-ms MS] [--retry-ms MS] [--reconnect-max-ms MS]\n"
-            "         [--state DIR] [--config FILE]\n\n"
+            "         [--ui HOST:PORT | --ui off] [--state DIR] [--config FILE]\n\n"
             "Syncs the device log to the hub and keeps doing so: reconnects with back-off\n"
             "when the link drops, sends what the hub lacks, keeps the hub's signed receipts.\n"
             "Records and imports by other commands go on meanwhile and are picked up.\n"
@@ -40,12 +42,15 @@ static void run_usage(FILE *out)
             "  --retry-ms MS      pause after the hub refused an entry (config\n"
             "                     sync.retry_ms, %d)\n"
             "  --reconnect-max-ms MS  longest pause between reconnect attempts; they start\n"
-            "                     at 200 ms and double (config sync.reconnect_max_ms, %d)\n\n"
+            "                     at 200 ms and double (config sync.reconnect_max_ms, %d)\n"
+            "  --ui HOST:PORT     serve the officers' screen there (config ui.listen,\n"
+            "                     default %s; a tablet on the vehicle's LAN needs the\n"
+            "                     LAN address; `off` serves none): docs/vehicle.md\n\n"
             "At start and every hour it also prunes records the hub's receipt covers and\n"
             "that are older than records.keep_days (config, %d; 0 keeps them for ever);\n"
             "see `fieldtrail-edge prune --help`.\n",
             EDGE_SYNC_DEFAULT_WINDOW, EDGE_SYNC_DEFAULT_BATCH, EDGE_SYNC_DEFAULT_HEARTBEAT_MS,
-            EDGE_SYNC_DEFAULT_RETRY_MS, EDGE_SYNC_DEFAULT_RECONNECT_MAX_MS,
+            EDGE_SYNC_DEFAULT_RETRY_MS, EDGE_SYNC_DEFAULT_RECONNECT_MAX_MS, UI_DEFAULT_LISTEN,
             EDGE_RECORDS_DEFAULT_KEEP_DAYS);
 }
 
@@ -71,12 +76,46 @@ static void media_ports(void *ctx, const char *endpoint, uint32_t media_port, ui
     edge_media_hub_ports(*(edge_media_t **)ctx, endpoint, media_port, data_port);
 }
 
+/* What the screen shows of sync and media (ui_providers_t.status): the
+ * `sync` and `media` parts of `fieldtrail-edge status --json`. */
+static json_t *screen_status(void *ctx)
+{
+    devlog_t *log = ctx;
+    edge_sync_status_t ss;
+    uint64_t head = 0;
+    if (edge_sync_read_status(log, &ss) != FT_OK || devlog_head(log, &head, NULL) != FT_OK) {
+        return NULL;
+    }
+    const char *link = !ss.link[0] ? "never" : ss.link;
+    json_t *sync =
+        json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:o}", "link", link, "link_ms",
+                  (json_int_t)ss.link_ms, "last_contact_ms", (json_int_t)ss.last_contact_ms,
+                  "head_seq", (json_int_t)head, "acked_seq", (json_int_t)ss.receipt_seq, "unacked",
+                  (json_int_t)(head > ss.receipt_seq ? head - ss.receipt_seq : 0), "last_error",
+                  ss.last_error[0] ? utf8_json_string(ss.last_error) : json_null());
+    return json_pack("{s:o, s:o}", "sync", sync ? sync : json_null(), "media",
+                     edge_media_status_json(log));
+}
+
+/* The hub's signing key as the sync link last learnt it
+ * (ui_providers_t.hub_key): the screen uses the hub's rule pack only if it
+ * verifies with it. */
+static int screen_hub_key(void *ctx, uint8_t pk[32])
+{
+    edge_sync_status_t ss;
+    if (edge_sync_read_status(ctx, &ss) != FT_OK || !ss.has_hub_key) {
+        return FT_ENOTFOUND;
+    }
+    memcpy(pk, ss.hub_key, 32);
+    return FT_OK;
+}
+
 int edge_cmd_run(int argc, char **argv)
 {
     edge_ctx_t ctx = {0};
     cli_tune_malloc_for_chunks();
     const char *hub = NULL, *hub_key = NULL, *window = NULL, *batch = NULL, *hb = NULL,
-               *retry = NULL, *timeout = NULL, *reconnect = NULL;
+               *retry = NULL, *timeout = NULL, *reconnect = NULL, *ui_listen = NULL;
     bool until_synced = false;
     const cli_opt_t opts[] = {
         CLI_VALUE("hub", &hub),
@@ -89,6 +128,7 @@ int edge_cmd_run(int argc, char **argv)
         CLI_VALUE("heartbeat-ms", &hb),
         CLI_VALUE("retry-ms", &retry),
         CLI_VALUE("reconnect-max-ms", &reconnect),
+        CLI_VALUE("ui", &ui_listen),
         CLI_END,
     };
     int rc = edge_parse(&ctx, argc, argv, opts, run_usage);
@@ -105,7 +145,8 @@ int edge_cmd_run(int argc, char **argv)
     }
     int status = 1;
     edge_sync_t *sync = NULL;
-    edge_sync_opts_t so = {.until_synced = until_synced};
+    ui_t *ui = NULL;
+    edge_sync_opts_t so = {.until_synced = until_synced, .state = ctx.state};
     so.endpoint = config_pick(hub, ctx.cfg, "hub", NULL);
     const char *key_hex = config_pick(hub_key, ctx.cfg, "hub_key", NULL);
     if (!so.endpoint || !key_hex) {
@@ -150,6 +191,25 @@ int edge_cmd_run(int argc, char **argv)
     if (edge_media_start(&ctx, &stop_flag, &media) != 0) {
         goto out;
     }
+    /* the officers' screen (docs/vehicle.md) */
+    ui_opts_t uo = {
+        /* a one-shot sync (--until-synced) serves no screen unless asked */
+        .listen = until_synced && !ui_listen
+                      ? "off"
+                      : config_pick(ui_listen, ctx.cfg, "ui.listen", UI_DEFAULT_LISTEN),
+        .required = ui_listen || config_get(ctx.cfg, "ui.listen"),
+        .state = ctx.state,
+        .unit = config_get(ctx.cfg, "unit"),
+        .vehicle = config_get(ctx.cfg, "vehicle"),
+        .log = ctx.log,
+        .prov = {.status = screen_status, .hub_key = screen_hub_key, .ctx = ctx.log},
+    };
+    err = ui_start(&uo, &ui);
+    if (err != FT_OK) {
+        edge_fail("cannot serve the screen on %s: %s", uo.listen, ft_strerror(err));
+        edge_media_stop(&media);
+        goto out;
+    }
     char id[DEVID_TEXT_SIZE];
     devid_format(devlog_device(ctx.log), id);
     log_info("device %s syncing to %s", id, so.endpoint);
@@ -160,6 +220,7 @@ int edge_cmd_run(int argc, char **argv)
                  ctx.state, dm.state == DMCRYPT_PLAIN ? dm.device : dm.why);
     }
     err = edge_sync_run(sync, &stop_flag);
+    ui_stop(&ui);
     edge_media_stop(&media);
     if (err == FT_ETIMEOUT) {
         uint64_t head = 0;
@@ -176,6 +237,7 @@ int edge_cmd_run(int argc, char **argv)
         status = 0;
     }
 out:
+    ui_stop(&ui);
     edge_sync_destroy(&sync);
     edge_close(&ctx);
     return status;

@@ -63,5 +63,6 @@ int edge_cmd_record(int argc, char **argv);
 int edge_cmd_log(int argc, char **argv);
 int edge_cmd_verify(int argc, char **argv);
 int edge_cmd_status(int argc, char **argv);
+int edge_cmd_officer(int argc, char **argv);
 
 #endif

@@ -19,6 +19,8 @@ static const cli_command_t commands[] = {
     {"run", edge_cmd_run, "sync the log to the hub (daemon; --until-synced to stop when done)"},
     {"prune", edge_cmd_prune, "prune acknowledged records older than records.keep_days"},
     {"compact", edge_cmd_compact, "rewrite the database without free pages (run stopped)"},
+    {"officer", edge_cmd_officer,
+     "officers who may sign in on the screen (add, passwd, list, remove)"},
 };
 
 static const cli_commands_t help = {

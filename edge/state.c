@@ -33,6 +33,7 @@ const char *const edge_config_keys[] = {
     "media.stable_ms",
     "media.settle_ms",
     "records.keep_days",
+    "ui.listen",
     NULL,
 };
 

@@ -28,6 +28,7 @@
  * EDGE_SYNC_PRUNE_EVERY_MS while it syncs, when records.keep_days is not 0.
  */
 #include "sync.h"
+#include "packfile.h"
 #include "hlc.h"
 #include "prune.h"
 #include "lmdbx.h"
@@ -47,8 +48,9 @@
 
 #define MAX_WINDOW 64
 #define POLL_MS 200
-/* The hub sends Welcome, receipts, errors and pongs: none reaches 2 KiB. */
-#define HUB_MAX_RX_BYTES (64 << 10)
+/* The hub sends Welcome, receipts, errors and pongs: none reaches 2 KiB but
+ * a Welcome with the hub's rule pack (at most WIRE_MAX_RULE_PACK). */
+#define HUB_MAX_RX_BYTES (WIRE_MAX_RULE_PACK + (64 << 10))
 
 typedef enum { L_DOWN = 0, L_HELLO_SENT, L_STREAMING, L_HALTED } link_state;
 
@@ -408,6 +410,20 @@ static void on_welcome(edge_sync_t *s, const wire_welcome_t *w)
         s->have_hub_pk = true;
         if (meta_put(s, "hub_sign_pk", w->hub_sign_pk, 32) != FT_OK) {
             log_warn("cannot record the hub's receipt key");
+        }
+    }
+    /* The hub's rule pack, kept (signed) for the screen (docs/vehicle.md):
+     * one refused leaves the one kept before. */
+    if (w->rule_pack && s->o.state) {
+        bool changed = false;
+        char why[1024];
+        if (packfile_store(s->o.state, w->rule_pack, w->rule_pack_len,
+                           w->rule_pack_signed ? w->rule_pack_sig : NULL, w->hub_sign_pk, &changed,
+                           why, sizeof why) != FT_OK) {
+            log_warn("%s", why);
+        } else if (changed) {
+            log_info("the hub's rule pack (%zu bytes, signed) is kept for the screen",
+                     w->rule_pack_len);
         }
     }
     /* Offset as the hub measures it: hub clock minus edge clock. */
@@ -972,6 +988,7 @@ int edge_sync_read_status(devlog_t *log, edge_sync_status_t *st)
     if (lmdbx_get_meta(txn, sync, "last_contact", b8, 8) == FT_OK) {
         st->last_contact_ms = (int64_t)lmdbx_get_u64(b8);
     }
+    st->has_hub_key = lmdbx_get_meta(txn, sync, "hub_sign_pk", st->hub_key, 32) == FT_OK;
     if (lmdbx_get_meta(txn, sync, "clock_offset", b8, 8) == FT_OK) {
         st->has_clock_offset = true;
         st->clock_offset_ms = (int64_t)lmdbx_get_u64(b8);

@@ -53,6 +53,8 @@ typedef struct {
      * with the sync endpoint; may be NULL. */
     void (*on_ports)(void *ctx, const char *endpoint, uint32_t media_port, uint32_t data_port);
     void *ports_ctx;
+    const char *state;         /* where the hub's rule pack is kept (edge/ui/packfile.h); NULL:
+                                  not kept */
 } edge_sync_opts_t;
 
 /* What `status` shows about sync, read from the state directory. */
@@ -70,6 +72,8 @@ typedef struct {
     bool has_clock_offset;
     int64_t daemon_pid;  /* pid of the last `run`, 0 if none */
     bool daemon_running; /* that pid is alive */
+    bool has_hub_key;    /* the hub's signing key is known (from a Welcome) */
+    uint8_t hub_key[32]; /* it: checks receipts and the hub's rule pack */
 } edge_sync_status_t;
 
 /* Prepares the client (opens the receipts and sync databases, creates the

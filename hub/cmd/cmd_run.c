@@ -133,6 +133,7 @@ int hub_cmd_run(int argc, char **argv)
         hub_close(&ctx);
         return 1;
     }
+    so.rule_pack = gaps.pack->text; /* the vehicles judge by it too (docs/vehicle.md) */
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;

@@ -2,6 +2,7 @@
  * behaviour). */
 #include "engine.h"
 #include "bodyjson.h"
+#include "gapinput.h"
 #include "devlog.h"
 #include "lmdbx.h"
 #include "logging.h"
@@ -17,6 +18,10 @@
 #define ENGINE_DEFAULT_BATCH 2048
 #define ENGINE_UNIT_BATCH 256
 #define ENGINE_BACKLOG_GROWTH 16
+
+/* A vehicle cuts text as the index does (hub/gaps/gapinput.h), so that its
+ * cases and alert IDs are the hub's. */
+_Static_assert(GAPINPUT_TEXT == INDEX_STR, "gapinput cuts text as the index does");
 
 struct engine_t {
     engine_opts_t o;

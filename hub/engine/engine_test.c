@@ -20,6 +20,7 @@
 #include <cmocka.h>
 
 #include "engine.h"
+#include "gapinput.h"
 #include "hlc.h"
 #include "lmdbx.h"
 #include "media.h"
@@ -65,6 +66,7 @@ typedef struct {
     uint32_t rng;
     char (*jsons)[2048]; /* records made so far (add_random), to import again */
     size_t n_jsons;
+    bool one_device; /* add_random writes on device 0 only (a vehicle's own log) */
 } world_t;
 
 static uint32_t rnd(world_t *w)
@@ -273,6 +275,9 @@ static void add_random(world_t *w, int n_cases, int64_t span, char ids[][32], si
         "evidence_registration",
     };
     int d = (int)rr(w, N_DEV);
+    if (w->one_device) {
+        d = 0;
+    }
     int64_t t = T0 + rr(w, span);
     char start[48], end[48], json[2048], extra[512] = "";
     iso(t, start);
@@ -285,7 +290,7 @@ static void add_random(world_t *w, int n_cases, int64_t span, char ids[][32], si
                   t + rr(w, 90) * MIN);
         return;
     }
-    if (w->n_jsons && rr(w, 6) == 0) {
+    if (!w->one_device && w->n_jsons && rr(w, 6) == 0) {
         /* The same record imported on another device too (a vehicle and the
          * desk): one record with two witnesses. Now and then with other
          * content: a conflict (the same id, another version). */
@@ -362,6 +367,7 @@ typedef struct {
     const char *state;
     char (*ids)[17];
     size_t n, cap;
+    bool no_clock; /* leave the clock rule's alerts out (the hub's, of devices) */
 } collect_t;
 
 static int collect(void *ctx, json_t *a)
@@ -369,6 +375,9 @@ static int collect(void *ctx, json_t *a)
     collect_t *c = ctx;
     const char *s = json_string_value(json_object_get(a, "state"));
     if (!s || strcmp(s, c->state) != 0) {
+        return 0;
+    }
+    if (c->no_clock && strcmp(json_string_value(json_object_get(a, "kind")), "clock") == 0) {
         return 0;
     }
     if (c->n == c->cap) {
@@ -384,9 +393,9 @@ static int idcmp(const void *a, const void *b)
     return strcmp(a, b);
 }
 
-static collect_t alerts_in(engine_t *e, const char *state)
+static collect_t alerts_in_but(engine_t *e, const char *state, bool no_clock)
 {
-    collect_t c = {.state = state};
+    collect_t c = {.state = state, .no_clock = no_clock};
     index_txn_t *t = NULL;
     assert_int_equal(index_begin(engine_index(e), false, &t), FT_OK);
     assert_int_equal(alerts_iter(engine_alerts(e), t, collect, &c), FT_OK);
@@ -395,6 +404,11 @@ static collect_t alerts_in(engine_t *e, const char *state)
         qsort(c.ids, c.n, sizeof *c.ids, idcmp);
     }
     return c;
+}
+
+static collect_t alerts_in(engine_t *e, const char *state)
+{
+    return alerts_in_but(e, state, false);
 }
 
 static bool has_id(const collect_t *c, const char *id)
@@ -1087,6 +1101,144 @@ static void incremental_equals_full_on_random_histories(void **state)
 }
 
 /* Corrected times, recorder -> officer resolution, and state history. */
+static int dump_alert(void *ctx, json_t *a)
+{
+    if (strcmp(json_string_value(json_object_get(a, "id")), ctx) == 0) {
+        char *t = json_dumps(a, JSON_COMPACT);
+        fprintf(stderr, "%s\n", t);
+        free(t);
+    }
+    return 0;
+}
+
+/* A vehicle's view of its own log (hub/gaps/gapinput.h): for a history that
+ * is all on one device (offset 0, as the hub measures a vehicle whose clock
+ * is right), the alerts it raises are exactly those the engine has open
+ * after a full evaluation at the same time, by ID. */
+static void one_vehicle(uint32_t seed)
+{
+    world_t w;
+    world_open(&w, "engine_vehicle", seed);
+    w.one_device = true;
+    int n_cases = 1 + (int)rr(&w, 3);
+    size_t n = 30 + (size_t)rr(&w, 60);
+    char(*ids)[32] = calloc(n + 8, sizeof *ids);
+    size_t n_ids = 0;
+    for (size_t i = 0; i < n; i++) {
+        add_random(&w, n_cases, 20 * DAY, ids, &n_ids);
+    }
+    /* a clip whose officer only a checkout names, covering one inspection
+     * whole and another in part (by that officer alone) */
+    char json[512], t1[48], t2[48], t3[48];
+    iso(T0 + 2 * HOUR, t1);
+    snprintf(json, sizeof json,
+             "{\"type\":\"recorder_checkout\",\"id\":\"v-co\",\"time\":\"%s\","
+             "\"fields\":{\"recorder\":\"r9\",\"officer\":\"o9\",\"battery_pct\":15,"
+             "\"free_mb\":100}}",
+             t1);
+    add_record(&w, 0, json);
+    add_media(&w, 0, "v-r9", NULL, "r9", NULL, T0 + 3 * HOUR, T0 + 3 * HOUR + 30 * MIN);
+    iso(T0 + 3 * HOUR, t1);
+    iso(T0 + 3 * HOUR + 30 * MIN, t2);
+    iso(T0 + 4 * HOUR, t3);
+    for (int i = 0; i < 2; i++) {
+        snprintf(json, sizeof json,
+                 "{\"type\":\"site_inspection\",\"id\":\"v-si%d\",\"case\":\"C0\","
+                 "\"start\":\"%s\",\"end\":\"%s\",\"officers\":[\"o9\"],"
+                 "\"fields\":{\"record_no\":\"K-%d\"}}",
+                 i, t1, i == 0 ? t2 : t3, i);
+        add_record(&w, 0, json);
+    }
+    /* a clip superseded by its whole copy, and one taken over twice */
+    add_media(&w, 0, "v-first", NULL, "r1", NULL, T0 + HOUR, T0 + HOUR + 2 * MIN);
+    add_media_sup(&w, 0, "v-whole", "v-first", NULL, "r1", NULL, T0 + HOUR, T0 + HOUR + 9 * MIN);
+    add_media_sup(&w, 0, "v-again", "v-first", NULL, "r1", NULL, T0 + HOUR, T0 + HOUR + 20 * MIN);
+    store_upto(&w, w.n_pend);
+    int64_t now = T0 + rr(&w, 60 * DAY);
+    engine_t *e = engine_at(&w, "hub");
+    assert_int_equal(engine_step(e, now, NULL), FT_OK);
+    collect_t hub = alerts_in_but(e, "open", true); /* the clocks of other devices */
+
+    /* the vehicle: its entries as its log holds them */
+    gapinput_entry_t *in = calloc(w.n_pend, sizeof *in);
+    entry_view_t *views = calloc(w.n_pend, sizeof *views);
+    char(*refs)[INDEX_REF_TEXT] = calloc(w.n_pend, sizeof *refs);
+    assert_non_null(in);
+    assert_non_null(views);
+    assert_non_null(refs);
+    for (size_t i = 0; i < w.n_pend; i++) {
+        pending_t *p = &w.pend[i];
+        assert_int_equal(p->dev, 0);
+        assert_int_equal(entry_open(p->raw, p->len, &views[i]), FT_OK);
+        uint8_t ref[INDEX_REF_BYTES];
+        index_ref_make(ref, w.devs[0].id, w.devs[0].epoch, p->seq);
+        index_ref_text(ref, refs[i]);
+        const Ft__Body *b = views[i].entry->body;
+        in[i] = (gapinput_entry_t){
+            .ref = refs[i], .order = p->seq, .logged_ms = (int64_t)hlc_ms(views[i].entry->hlc)};
+        if (b->kind_case == FT__BODY__KIND_RECORD) {
+            in[i].rec = b->record;
+            assert_int_equal(devlog_record_hash(b->record, in[i].content), FT_OK);
+        } else if (b->kind_case == FT__BODY__KIND_MEDIA) {
+            in[i].media = b->media;
+        }
+    }
+    gapinput_t *g = NULL;
+    assert_int_equal(gapinput_new(in, w.n_pend, "unit-0", 0, &g), FT_OK);
+    gap_alerts_t ga = {0};
+    assert_int_equal(gapinput_eval_all(g, w.pack, now, &ga), FT_OK);
+    collect_t car = {.state = "open"};
+    for (size_t i = 0; i < ga.n; i++) {
+        car.ids = realloc(car.ids, (car.n + 1) * sizeof *car.ids);
+        snprintf(car.ids[car.n++], 17, "%s", ga.items[i].id);
+    }
+    if (car.n) {
+        qsort(car.ids, car.n, sizeof *car.ids, idcmp);
+    }
+    for (size_t i = 0; i < car.n; i++) {
+        if (!has_id(&hub, car.ids[i])) {
+            fail_msg("seed %u: the vehicle raises %s, the hub does not", seed, car.ids[i]);
+        }
+        if (i > 0 && strcmp(car.ids[i - 1], car.ids[i]) == 0) {
+            fail_msg("seed %u: the vehicle raises %s twice", seed, car.ids[i]);
+        }
+    }
+    for (size_t i = 0; i < hub.n; i++) {
+        if (!has_id(&car, hub.ids[i])) {
+            {
+                index_txn_t *t = NULL;
+                assert_int_equal(index_begin(engine_index(e), false, &t), FT_OK);
+                assert_int_equal(alerts_iter(engine_alerts(e), t, dump_alert, (void *)hub.ids[i]),
+                                 FT_OK);
+                index_abort(&t);
+            }
+            fail_msg("seed %u: the hub raises %s, the vehicle does not", seed, hub.ids[i]);
+        }
+    }
+    assert_true(hub.n > 0);
+    gap_alerts_free(&ga);
+    gapinput_destroy(&g);
+    for (size_t i = 0; i < w.n_pend; i++) {
+        entry_view_free(&views[i]);
+    }
+    free(views);
+    free(in);
+    free(refs);
+    free(car.ids);
+    free(hub.ids);
+    free(ids);
+    engine_destroy(&e);
+    world_close(&w);
+}
+
+static void a_vehicle_raises_the_hubs_alerts_on_its_own_log(void **state)
+{
+    (void)state;
+    for (uint32_t seed = 1; seed <= 30; seed++) {
+        one_vehicle(seed);
+    }
+}
+
 static void corrected_time_checkout_officer_and_history(void **state)
 {
     (void)state;
@@ -1194,6 +1346,7 @@ int main(void)
         cmocka_unit_test(one_identity_over_devices_and_conflicts),
         cmocka_unit_test(incremental_equals_full_on_random_histories),
         cmocka_unit_test(an_index_of_the_previous_layout_is_upgraded),
+        cmocka_unit_test(a_vehicle_raises_the_hubs_alerts_on_its_own_log),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -15,6 +15,7 @@
  */
 #include "index.h"
 #include "compact.h"
+#include "gapinput.h"
 #include "hlc.h"
 #include "lmdbx.h"
 #include "record.h"
@@ -1146,10 +1147,7 @@ static int add_record(index_txn_t *t, index_item_t *it, const Ft__Record *rec, c
     copy(it->id, rec->id);
     copy(it->amends, rec->amends);
     copy(it->unit, rec->unit && rec->unit[0] ? rec->unit : it->unit);
-    int64_t logged = it->logged_ms + off;
-    it->start_ms = rec->start ? rec->start->unix_ms + off : logged;
-    it->end_ms = rec->end ? rec->end->unix_ms + off : it->start_ms;
-    it->time_ms = rec->time ? rec->time->unix_ms + off : rec->start ? it->start_ms : logged;
+    gapinput_record_times(rec, it->logged_ms, off, &it->start_ms, &it->end_ms, &it->time_ms);
     if (rec->type == FT__RECORD_TYPE__RECORDER_CHECKOUT ||
         rec->type == FT__RECORD_TYPE__RECORDER_RETURN) {
         copy(it->recorder, field_text(rec, "recorder"));
@@ -1349,12 +1347,7 @@ static int add_media(index_txn_t *t, index_item_t *it, const Ft__MediaManifest *
     copy(it->recorder, m->recorder);
     copy(it->unit, m->unit && m->unit[0] ? m->unit : it->unit);
     copy(it->id, m->file_name);
-    int64_t logged = it->logged_ms + off;
-    it->start_ms = m->start ? m->start->unix_ms + off : logged;
-    it->end_ms = m->end ? m->end->unix_ms + off : it->start_ms;
-    if (it->end_ms < it->start_ms) {
-        it->end_ms = it->start_ms;
-    }
+    gapinput_media_times(m, it->logged_ms, off, &it->start_ms, &it->end_ms);
     it->time_ms = it->start_ms;
     int err = FT_OK;
     if (m->officer && m->officer[0]) {

@@ -159,10 +159,15 @@ static int span_cmp(const void *x, const void *y)
     return (p->a > q->a) - (p->a < q->a);
 }
 
-int gaps_coverage(const gap_record_t *r, const gap_media_t *media, size_t n_media,
-                  size_t *linked_out, double *covered, int64_t *longest_gap_ms)
+/* The sweep over r's window that gaps_coverage and gaps_uncovered share:
+ * the linked items, the share covered, the longest uncovered stretch, and
+ * (when out is not NULL) the uncovered stretches, at most max of them
+ * written, *n_out how many there are. FT_OK, FT_ENOMEM (nothing concluded). */
+static int sweep(const gap_record_t *r, const gap_media_t *media, size_t n_media,
+                 size_t *linked_out, double *covered, int64_t *longest_gap_ms, gap_span_t *out,
+                 size_t max, size_t *n_out)
 {
-    size_t linked = 0;
+    size_t linked = 0, holes = 0;
     span_t *spans = malloc((n_media ? n_media : 1) * sizeof *spans);
     if (!spans) {
         return FT_ENOMEM; /* no memory is no verdict: never "not covered" */
@@ -187,6 +192,9 @@ int gaps_coverage(const gap_record_t *r, const gap_media_t *media, size_t n_medi
         *covered = n > 0 ? 1.0 : 0.0;
         *longest_gap_ms = 0;
         free(spans);
+        if (n_out) {
+            *n_out = 0;
+        }
         return FT_OK;
     }
     if (n > 1) {
@@ -196,6 +204,10 @@ int gaps_coverage(const gap_record_t *r, const gap_media_t *media, size_t n_medi
     for (size_t i = 0; i < n; i++) {
         if (spans[i].a > cursor) {
             longest = spans[i].a - cursor > longest ? spans[i].a - cursor : longest;
+            if (out && holes < max) {
+                out[holes] = (gap_span_t){cursor, spans[i].a};
+            }
+            holes++;
             cursor = spans[i].a;
         }
         if (spans[i].b > cursor) {
@@ -205,11 +217,34 @@ int gaps_coverage(const gap_record_t *r, const gap_media_t *media, size_t n_medi
     }
     if (r->end_ms > cursor) {
         longest = r->end_ms - cursor > longest ? r->end_ms - cursor : longest;
+        if (out && holes < max) {
+            out[holes] = (gap_span_t){cursor, r->end_ms};
+        }
+        holes++;
     }
     free(spans);
     *covered = (double)total / (double)window;
     *longest_gap_ms = longest;
+    if (n_out) {
+        *n_out = holes;
+    }
     return FT_OK;
+}
+
+int gaps_coverage(const gap_record_t *r, const gap_media_t *media, size_t n_media,
+                  size_t *linked_out, double *covered, int64_t *longest_gap_ms)
+{
+    return sweep(r, media, n_media, linked_out, covered, longest_gap_ms, NULL, 0, NULL);
+}
+
+int gaps_uncovered(const gap_record_t *r, const gap_media_t *media, size_t n_media, gap_span_t *out,
+                   size_t max, size_t *n_holes)
+{
+    double covered = 0;
+    int64_t longest = 0;
+    size_t linked = 0;
+    *n_holes = 0;
+    return sweep(r, media, n_media, &linked, &covered, &longest, out, max, n_holes);
 }
 
 /* True if record i is replaced by a later amendment in the case. */
@@ -503,6 +538,33 @@ int gaps_eval_case(const rulepack_t *pack, const gap_case_t *c, int64_t now_ms, 
         }
     }
     return FT_OK;
+}
+
+size_t gaps_pending(const rulepack_t *pack, const gap_case_t *c, int64_t now_ms, gap_pending_t *out,
+                    size_t max)
+{
+    size_t n = 0;
+    for (size_t ri = 0; ri < pack->n; ri++) {
+        const rule_t *rule = &pack->rules[ri];
+        if (!rule->enabled || rule->kind != RULE_FOLLOWED_BY) {
+            continue;
+        }
+        for (size_t i = 0; i < c->n_records; i++) {
+            const gap_record_t *r = &c->records[i];
+            if (!type_set_has(&rule->applies_to, r->rec->type) || superseded(c, i)) {
+                continue;
+            }
+            int64_t deadline = r->time_ms + rule->within_ms;
+            if (now_ms > deadline || has_record(c, &rule->needs, r->time_ms, INT64_MAX)) {
+                continue; /* overdue (an alert) or done */
+            }
+            if (out && n < max) {
+                out[n] = (gap_pending_t){rule, r, deadline};
+            }
+            n++;
+        }
+    }
+    return n;
 }
 
 int64_t gaps_next_deadline(const rulepack_t *pack, const gap_case_t *c, int64_t now_ms)

@@ -127,6 +127,29 @@ bool gaps_media_links(const gap_record_t *r, const gap_media_t *m);
 int gaps_coverage(const gap_record_t *r, const gap_media_t *media, size_t n_media, size_t *linked,
                   double *covered, int64_t *longest_gap_ms) FT_MUST_CHECK;
 
+/* A stretch of time [a_ms, b_ms). */
+typedef struct {
+    int64_t a_ms, b_ms;
+} gap_span_t;
+/* The stretches of r's window that no media linked to it covers, in time
+ * order (the same sweep as gaps_coverage): at most max written to out,
+ * *n_holes how many there are. FT_OK, FT_ENOMEM (*n_holes 0: nothing
+ * concluded). */
+int gaps_uncovered(const gap_record_t *r, const gap_media_t *media, size_t n_media, gap_span_t *out,
+                   size_t max, size_t *n_holes) FT_MUST_CHECK;
+
+/* A followed_by duty of the case that is neither met nor overdue yet: a
+ * `needs` record is still due by due_ms (once past, the rule raises). */
+typedef struct {
+    const rule_t *rule;          /* the followed_by rule (borrowed from the pack) */
+    const gap_record_t *subject; /* the record that asks for it (borrowed from the case) */
+    int64_t due_ms;              /* its deadline */
+} gap_pending_t;
+/* The duties pending at now_ms: at most max written to out, returns how
+ * many there are. */
+size_t gaps_pending(const rulepack_t *pack, const gap_case_t *c, int64_t now_ms, gap_pending_t *out,
+                    size_t max);
+
 void gap_alerts_free(gap_alerts_t *a);
 
 #endif

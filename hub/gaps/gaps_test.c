@@ -462,6 +462,56 @@ static void alert_ids_are_stable_across_evaluations(void **state)
     gap_alerts_free(&b);
 }
 
+/* gaps_uncovered's count (FT_OK asserted). */
+static size_t uncovered(const gap_record_t *r, const gap_media_t *m, size_t n, gap_span_t *s,
+                        size_t max)
+{
+    size_t holes = 0;
+    assert_int_equal(gaps_uncovered(r, m, n, s, max, &holes), FT_OK);
+    return holes;
+}
+
+/* The uncovered stretches come from the coverage sweep: the two-minute hole
+ * and nothing else, and none for a covered window. */
+static void uncovered_stretches_are_the_holes_coverage_measures(void **state)
+{
+    hist_t *h = *state;
+    add(h, HEARING "}");
+    add_media(h, "m1", "ZF-1", T0 - MIN, T0 + 30 * MIN);
+    add_media(h, "m2", "ZF-1", T0 + 32 * MIN, T0 + 50 * MIN);
+    gap_span_t s[4];
+    assert_int_equal(uncovered(&h->recs[0], h->media, h->n_media, s, 4), 2);
+    assert_int_equal(s[0].a_ms, T0 + 30 * MIN);
+    assert_int_equal(s[0].b_ms, T0 + 32 * MIN);
+    assert_int_equal(s[1].a_ms, T0 + 50 * MIN);
+    assert_int_equal(s[1].b_ms, T0 + 60 * MIN);
+    assert_int_equal(uncovered(&h->recs[0], h->media, h->n_media, s, 1), 2);
+    add_media(h, "m3", "ZF-1", T0 + 29 * MIN, T0 + 61 * MIN);
+    assert_int_equal(uncovered(&h->recs[0], h->media, h->n_media, s, 4), 0);
+    assert_int_equal(uncovered(&h->recs[0], h->media, 0, s, 4), 1);
+    assert_int_equal(s[0].a_ms, T0);
+    assert_int_equal(s[0].b_ms, T0 + 60 * MIN);
+}
+
+/* A followed_by duty is pending until its deadline, then an alert; a
+ * record that meets it ends it. */
+static void pending_duties_until_due_then_alerts(void **state)
+{
+    hist_t *h = *state;
+    add(h, COMPLAINT);
+    gap_case_t c = {.case_id = "C1", .records = h->recs, .n_records = h->n};
+    gap_pending_t p[4];
+    assert_int_equal(gaps_pending(h->pack, &c, T0 + DAY, p, 4), 1);
+    assert_string_equal(p[0].rule->id, "5");
+    assert_int_equal(p[0].due_ms, T0 + 15 * DAY);
+    assert_ptr_equal(p[0].subject, &h->recs[0]);
+    assert_int_equal(gaps_pending(h->pack, &c, T0 + 15 * DAY + 1, p, 4), 0); /* overdue */
+    add(h, "{\"type\":\"complaint_decision\",\"case\":\"C1\",\"time\":"
+           "\"2026-03-03T09:00:00+08:00\",\"fields\":{\"accepted\":true,\"reason\":\"r\"}}");
+    c.n_records = h->n;
+    assert_int_equal(gaps_pending(h->pack, &c, T0 + DAY, p, 4), 0);
+}
+
 /* The boundaries of a window, the same table as hub/views/coverage_test.c:
  * clips of the hearing's officer against the hearing [T0, T0 + 60 min). */
 static void windows_are_half_open_at_the_boundaries(void **state)
@@ -555,6 +605,12 @@ static void a_coverage_check_out_of_memory_is_an_error_not_an_alert(void **state
     assert_int_equal(gaps_coverage(&h->recs[0], h->media, 1, &linked, &covered, &longest),
                      FT_ENOMEM);
     fail_next_malloc = false;
+    gap_span_t sp[2];
+    size_t n_holes = 9;
+    fail_next_malloc = true;
+    assert_int_equal(gaps_uncovered(&h->recs[0], h->media, 1, sp, 2, &n_holes), FT_ENOMEM);
+    fail_next_malloc = false;
+    assert_int_equal(n_holes, 0);
 }
 
 int main(void)
@@ -581,6 +637,8 @@ int main(void)
         T(device_silent_over_24_hours_raises_rule_17_citing_art_3),
         T(clock_offset_over_120_seconds_raises_rule_16),
         T(alert_ids_are_stable_across_evaluations),
+        T(uncovered_stretches_are_the_holes_coverage_measures),
+        T(pending_duties_until_due_then_alerts),
         T(windows_are_half_open_at_the_boundaries),
         T(a_coverage_check_out_of_memory_is_an_error_not_an_alert),
     };

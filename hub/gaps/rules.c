@@ -448,6 +448,12 @@ int rules_parse(const char *text, const char *source, rulepack_t **out, char *er
         return FT_ENOMEM;
     }
     utf8_copy(pack->source, sizeof pack->source, source ? source : "rule pack");
+    pack->text = strdup(text);
+    if (!pack->text) {
+        free(pack);
+        free(copy);
+        return FT_ENOMEM;
+    }
     parser_t p = {.pack = pack, .source = pack->source, .err = err, .errlen = errlen};
     rule_t *cur = NULL;
     bool kind_given = false;
@@ -568,6 +574,7 @@ void rules_destroy(rulepack_t **pack_p)
         free_rule(&pack->rules[i]);
     }
     free(pack->rules);
+    free(pack->text);
     free(pack);
     *pack_p = NULL;
 }

@@ -85,6 +85,7 @@ typedef struct {
     rule_t *rules;
     size_t n;
     char source[256]; /* file it came from */
+    char *text;       /* the text it was read from (what a hub sends its edges) */
 } rulepack_t;
 
 /* Loads a pack from text; on error returns FT_EINVAL with "FILE line N: reason"

@@ -105,7 +105,8 @@ struct hub_sync_t {
     store_txn_t *group;
     pending_t *pending;
     size_t n_pending, cap_pending;
-    size_t group_entries; /* entries in the batches of the group */
+    size_t group_entries;             /* entries in the batches of the group */
+    uint8_t pack_sig[WIRE_SIG_BYTES]; /* the hub's signature over opts.rule_pack */
 };
 
 static int64_t now_ms(void)
@@ -391,6 +392,11 @@ static void on_hello(hub_sync_t *s, session_t *ss, const uint8_t *rid, size_t ri
     m.u.welcome.max_batch_bytes = s->opts.max_batch_bytes;
     m.u.welcome.media_port = s->media_ports[0];
     m.u.welcome.data_port = s->media_ports[1];
+    if (s->opts.rule_pack) {
+        m.u.welcome.rule_pack = (const uint8_t *)s->opts.rule_pack;
+        m.u.welcome.rule_pack_len = strlen(s->opts.rule_pack);
+        memcpy(m.u.welcome.rule_pack_sig, s->pack_sig, WIRE_SIG_BYTES);
+    }
     send_msg(s, rid, rid_len, &m);
     ss->state = SESS_OPEN;
     ss->epoch = h->epoch;
@@ -879,6 +885,15 @@ int hub_sync_new(store_t *store, devlog_t *hublog, const keys_t *keys, const hub
     }
     if (!s->opts.max_handshaking) {
         s->opts.max_handshaking = HUB_DEFAULT_MAX_HANDSHAKING;
+    }
+    if (s->opts.rule_pack &&
+        (!s->opts.rule_pack[0] || strlen(s->opts.rule_pack) > WIRE_MAX_RULE_PACK ||
+         wire_pack_sign((const uint8_t *)s->opts.rule_pack, strlen(s->opts.rule_pack),
+                        keys->sign_sk, s->pack_sig) != FT_OK)) {
+        log_warn("the rule pack is not sent to the edges (empty, over %zu bytes, or it cannot "
+                 "be signed): their screens judge by their own default pack",
+                 WIRE_MAX_RULE_PACK);
+        s->opts.rule_pack = NULL;
     }
     int err = workpool_new(s->opts.verify_threads, &s->pool);
     if (err != FT_OK) {

@@ -45,6 +45,9 @@ typedef struct {
     uint32_t max_handshaking;   /* 0 = HUB_DEFAULT_MAX_HANDSHAKING */
     uint32_t verify_threads;    /* threads checking a batch's signatures, the loop's own
                                  * included; 0 = one per online CPU */
+    const char *rule_pack;      /* the text of the rule pack the hub judges by (borrowed,
+                                 * optional): sent, signed, in every Welcome so that the
+                                 * vehicles' screens judge by it too (docs/vehicle.md) */
 } hub_sync_opts_t;
 
 /* The largest message the sync port accepts with these limits: a batch of

@@ -6,7 +6,9 @@
 #   - ft_web, the web server, links none of its API modules (ft_webapi):
 #     they register with it (hub/web/web.h), so there is no cycle between
 #     the server and its modules;
-#   - ft_views and ft_devices link no HTTP, ZeroMQ or curl, and no web.
+#   - ft_views and ft_devices link no HTTP, ZeroMQ or curl, and no web;
+#   - the vehicle's screen (ft_vehview, ft_edgeui) links of the hub only the
+#     gap rules (no store, engine, views or web) and no ZeroMQ.
 # tests/lint/boundaries.sh checks the includes; this checks the links.
 set -euo pipefail
 : "${FT_BUILD:?FT_BUILD is not set: run this test through ctest}"
@@ -17,6 +19,8 @@ ft_gaps    | only | ft_core ft_proto m PkgConfig::SODIUM PkgConfig::JANSSON PkgC
 ft_web     | not  | ft_webapi
 ft_views   | not  | ft_web ft_webapi PkgConfig::MHD PkgConfig::ZMQ PkgConfig::CURL
 ft_devices | not  | ft_web ft_webapi PkgConfig::MHD PkgConfig::ZMQ PkgConfig::CURL
+ft_vehview | not  | ft_engine ft_hubstore ft_views ft_web ft_webapi PkgConfig::MHD PkgConfig::ZMQ
+ft_edgeui  | not  | ft_engine ft_hubstore ft_views ft_web ft_webapi PkgConfig::ZMQ PkgConfig::CURL
 '
 
 # check DIR: prints one line per library that links what it may not; exit 1
