@@ -53,8 +53,8 @@ typedef struct {
      * with the sync endpoint; may be NULL. */
     void (*on_ports)(void *ctx, const char *endpoint, uint32_t media_port, uint32_t data_port);
     void *ports_ctx;
-    const char *state;         /* where the hub's rule pack is kept (edge/ui/packfile.h); NULL:
-                                  not kept */
+    const char *state; /* where the hub's rule pack is kept (edge/ui/packfile.h); NULL:
+                          not kept */
 } edge_sync_opts_t;
 
 /* What `status` shows about sync, read from the state directory. */
