@@ -6,7 +6,7 @@
 # its figures and asserts the bounds of docs/operations.md "Exposed ports".
 # ft_attack is the attacker (tests/security/ft_attack.c).
 add_executable(ft_attack ${CMAKE_CURRENT_SOURCE_DIR}/security/ft_attack.c)
-target_link_libraries(ft_attack PRIVATE PkgConfig::ZMQ)
+target_link_libraries(ft_attack PRIVATE ft_core PkgConfig::ZMQ)
 set_target_properties(ft_attack PROPERTIES RUNTIME_OUTPUT_DIRECTORY
   ${CMAKE_BINARY_DIR}/tests/security)
 

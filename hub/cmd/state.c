@@ -25,6 +25,8 @@ const char *const hub_config_keys[] = {
     "media.data_listen",
     "media.data_advertise",
     "media.window",
+    "media.max_connections",
+    "media.max_handshaking",
     "rules",
     "alerts.publish",
     "alerts.max_subscribers",
