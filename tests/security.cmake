@@ -23,3 +23,13 @@ ft_add_script_test(security_newline_and_esc_escaped_in_log_and_cli security/text
 ft_add_script_test(security_loss_5pct_60s_hub_keeps_its_pid security/loss.sh
   TIMEOUT 300 LABELS security faults)
 set_tests_properties(security_loss_5pct_60s_hub_keeps_its_pid PROPERTIES SKIP_RETURN_CODE 77)
+
+# The media port (CurveZMQ) and the chunk data path: idle connections and
+# frames announced larger than a chunk on both, and chunks forged with a
+# token read off the data path (ft_attack forge).
+ft_add_script_test(security_idle_connections_media_and_data_ports security/media_idle_connections.sh
+  TIMEOUT 300 LABELS security media)
+ft_add_script_test(security_big_frames_media_and_data_ports security/media_big_frames.sh
+  TIMEOUT 240 LABELS security media)
+ft_add_script_test(security_forged_chunks_sniffed_token_dropped_before_hashing
+  security/media_forged_chunks.sh TIMEOUT 240 LABELS security media)

@@ -40,6 +40,7 @@ struct zguard_t {
     zguard_stats_t st;
     conn_t *c;
     size_t n, cap;
+    unsigned port;                                   /* the bound port (from the first accept) */
     ratelimit_t rl;                                  /* one line a minute */
     uint64_t refused_new, evicted_new, unproven_new; /* since the last line */
     unsigned closed_since_trim;
@@ -143,6 +144,9 @@ static void on_accepted(zguard_t *g, int fd, unsigned port, int64_t now)
     ino_t ino = sock_ino(fd, port);
     if (!ino) {
         return; /* gone already, or not ours */
+    }
+    if (!g->port) {
+        g->port = port;
     }
     for (size_t i = 0; i < g->n; i++) {
         if (g->c[i].fd == fd) {
@@ -414,16 +418,27 @@ void zguard_close(zguard_t *g, int fd)
         return;
     }
     pthread_mutex_lock(&g->mu);
-    for (size_t i = 0; i < g->n; i++) {
-        if (g->c[i].fd == fd) {
-            close_conn(g, i);
-            g->unproven_new++;
-            g->st.unproven++;
-            int64_t now = mono_ms();
-            say(g, now);
-            publish(g, now);
-            break;
-        }
+    size_t i = 0;
+    while (i < g->n && g->c[i].fd != fd) {
+        i++;
+    }
+    bool closed = false;
+    if (i < g->n) {
+        close_conn(g, i);
+        closed = true;
+    } else if (g->port && sock_ino(fd, g->port)) {
+        /* Its accept is not read yet (the message came first): still a
+         * connection to this port, so it is this socket's. */
+        shutdown(fd, SHUT_RDWR);
+        g->closed_since_trim++;
+        closed = true;
+    }
+    if (closed) {
+        g->unproven_new++;
+        g->st.unproven++;
+        int64_t now = mono_ms();
+        say(g, now);
+        publish(g, now);
     }
     pthread_mutex_unlock(&g->mu);
 }
