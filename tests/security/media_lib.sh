@@ -53,3 +53,20 @@ sec_media_identical() {
 media_pulling() {
   "$HUB" status --state "$T/hub" --json | jget "$1"
 }
+
+# sec_media_converged NAME: as check_converged (tests/sync/lib.sh) for an
+# edge whose log also holds media manifests (entries that are not records):
+# the hub verifies, holds NAME's whole log once, no integrity event.
+sec_media_converged() {
+  local out h held events
+  out=$("$HUB" verify --state "$T/hub" --json) || fail "hub verify failed: $out"
+  "$EDGE" verify --state "$T/$1" >/dev/null || fail "edge $1's own log does not verify"
+  h=$(edge_head "$1")
+  held=$(hub_held "$1")
+  [ "$held" = "$h" ] || fail "hub holds $held entries of $1, edge has $h"
+  [ "$(jget entries <<<"$out")" = "$h" ] || fail "hub verified $(jget entries <<<"$out") entries, expected $h"
+  [ "$(jget duplicate_ids <<<"$out")" = 0 ] || fail "duplicate record ids at the hub"
+  events=$("$HUB" status --state "$T/hub" --json | jget integrity_events)
+  [ "$events" = 0 ] || fail "unexpected integrity events: $events"
+  echo "converged: $h entries at the hub, the log complete, verified, none twice"
+}
