@@ -33,3 +33,6 @@ ft_add_script_test(security_big_frames_media_and_data_ports security/media_big_f
   TIMEOUT 240 LABELS security media)
 ft_add_script_test(security_forged_chunks_sniffed_token_dropped_before_hashing
   security/media_forged_chunks.sh TIMEOUT 240 LABELS security media)
+ft_add_script_test(security_media_ports_bind_the_listen_host security/media_bind_host.sh
+  TIMEOUT 120 LABELS security media)
+set_tests_properties(security_media_ports_bind_the_listen_host PROPERTIES SKIP_RETURN_CODE 77)
