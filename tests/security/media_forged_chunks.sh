@@ -23,7 +23,9 @@ grep -q "^media.data_advertise = $PPORT" "$T/hub/hub.conf" || fail "media.data_a
 A=$!
 PIDS+=("$A")
 wait_until 10 "ft_attack forge listens" grep -q "listening" "$T/forge.log"
-hub_start
+echo "http_metrics_token = forge-test-metrics" >>"$T/hub/hub.conf"
+hub_start --http 127.0.0.1:0
+wait_until 10 "the dashboard URL" test -s "$T/hub/web/url"
 edge_start car
 wait_until 60 "the file at the hub" media_complete "$FILE_ID"
 wait "$A" || fail "ft_attack forge saw no token: $(cat "$T/forge.out" "$T/forge.log")"
@@ -43,6 +45,10 @@ if grep -qF "does not match the signed manifest" "$T/hub/hub.log"; then
 fi
 grep -qF "forged or replayed under a current token, none hashed or stored" "$T/hub/hub.log" ||
   fail "the hub did not log the dropped messages"
+metrics=$(curl -s -H "Authorization: Bearer forge-test-metrics" "$(sed 's:/$::' "$T/hub/web/url")/metrics")
+m=$(sed -n 's/^fieldtrail_media_data_forged_total \([0-9]*\)$/\1/p' <<<"$metrics")
+[ "${m:-0}" -ge "$forged" ] || fail "/metrics: fieldtrail_media_data_forged_total '${m:-}', status says $forged"
+echo "/metrics: fieldtrail_media_data_forged_total $m"
 events=$("$HUB" status --state "$T/hub" --json | jget integrity_events)
 [ "$events" = 0 ] || fail "integrity events recorded: $events"
 sec_media_identical "$FILE_ID" "$WANT"
