@@ -15,9 +15,10 @@
 #                            the port the hub tells (media.data_advertise) has
 #                            nobody listening: chunks take the secure link
 #   off_uses_secure_link     media.data_listen = off: no data path at all
-#   forged_messages_dropped  garbage, a chunk with a wrong token and one with
-#                            no device and token (ft_dforge) are each dropped
-#                            and counted; sent during a transfer, they change
+#   forged_messages_dropped  garbage, a chunk with a wrong token and no MAC
+#                            (as an edge of media protocol 1 sends: a clear
+#                            refusal in the log) and one with no device and
+#                            token (ft_dforge) are each dropped and counted; sent during a transfer, they change
 #                            nothing: the file arrives identical, the hub runs on
 set -euo pipefail
 . "$FT_SRC/tests/media/lib.sh"
@@ -239,6 +240,12 @@ forged_messages_dropped)
   forge badtoken 1
   hub_log_has "media: 1 messages on the data path dropped so far" ||
     fail "the hub did not warn of the dropped message"
+  # A chunk with device and token but no MAC is what an edge of media
+  # protocol 1 sends: refused with a line that says so, the hub runs on.
+  hub_log_has "media: refused a data-path connection from 127.0.0.1" ||
+    fail "the hub did not log the refusal of a chunk without a MAC"
+  hub_log_has "a chunk without a MAC (an edge from before media protocol 2)" ||
+    fail "the refusal does not name an edge of an older protocol"
   forge noauth 2
   forge garbage 5
   wait_until 30 "file a complete at the hub" settled "$ida"
