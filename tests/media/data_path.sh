@@ -213,14 +213,17 @@ forged_messages_dropped)
   media_edge_new car1
   DEV=$(edge_id car1)
   DEP=tcp://127.0.0.1:$DPORT
-  # forge KIND COUNT: ft_dforge sends only KIND (a chunk for the last one of
-  # file a); the hub's count of dropped messages becomes COUNT.
+  # forge KIND COUNT [MAX]: ft_dforge sends only KIND (a chunk for the last
+  # one of file a); the hub's count of dropped messages becomes COUNT (at
+  # most MAX: the hub closes the connection after its first message, so
+  # later ones on it may never be read).
   forge() {
     "$DFORGE" "$DEP" "$1" --device "$DEV" --file "$FILE_ID" --index $((MB - 1)) >>"$T/dforge.log" ||
       fail "ft_dforge $1 failed: $(tail -2 "$T/dforge.log")"
     wait_until 10 "the hub to count $2 dropped messages after the $1 message(s)" dropped_at_least "$2"
-    [ "$(hub_data data_dropped)" = "$2" ] ||
-      fail "the hub counts $(hub_data data_dropped) dropped messages after the $1 message(s), expected $2"
+    sleep 0.5
+    [ "$(hub_data data_dropped)" -le "${3:-$2}" ] ||
+      fail "the hub counts $(hub_data data_dropped) dropped messages after the $1 message(s), expected $2 to ${3:-$2}"
     kill -0 "$HUB_PID" 2>/dev/null || fail "the hub died after the $1 message(s)"
   }
   dropped_at_least() {
@@ -247,7 +250,7 @@ forged_messages_dropped)
   hub_log_has "a chunk without a MAC (an edge from before media protocol 2)" ||
     fail "the refusal does not name an edge of an older protocol"
   forge noauth 2
-  forge garbage 5
+  forge garbage 3 5
   wait_until 30 "file a complete at the hub" settled "$ida"
   check_arrived "$ida" "$wanta"
   # All of them, round after round (ft_dforge --rounds 0, until stopped),
