@@ -28,3 +28,4 @@ ft_add_script_test(gaps_media_format_1_manifest_named_not_pulled gaps/media_form
   LABELS gaps)
 ft_add_script_test(gaps_one_record_one_identity_across_devices_conflicts_integrity
   gaps/identity.sh TIMEOUT 600 LABELS gaps)
+ft_add_script_test(gaps_routing_bots_pace_digests gaps/routing.sh TIMEOUT 900 LABELS gaps)

@@ -11,11 +11,13 @@
 typedef struct {
     char *key;
     char *value;
+    int line; /* where it was set (the first "name =" line of its section) */
 } pair_t;
 
 struct config_t {
     pair_t *pairs;
     size_t n, cap;
+    char *path;
 };
 
 /* Parse state handed to inih. */
@@ -28,13 +30,25 @@ typedef struct {
     int failed;
 } parse_t;
 
+/* key matches a known name: equal, or with its one '*' standing for a
+ * non-empty part of key. */
+static int name_matches(const char *name, const char *key)
+{
+    const char *star = strchr(name, '*');
+    if (!star) {
+        return strcmp(name, key) == 0;
+    }
+    size_t pre = (size_t)(star - name), post = strlen(star + 1), n = strlen(key);
+    return n > pre + post && strncmp(name, key, pre) == 0 && strcmp(key + n - post, star + 1) == 0;
+}
+
 static int is_known(const char *const *known, const char *key)
 {
     if (!known) {
         return 1;
     }
     for (; *known; known++) {
-        if (strcmp(*known, key) == 0) {
+        if (name_matches(*known, key)) {
             return 1;
         }
     }
@@ -114,6 +128,7 @@ static int on_pair(void *user, const char *section, const char *name, const char
     }
     c->pairs[c->n].key = strdup(key);
     c->pairs[c->n].value = strdup(value);
+    c->pairs[c->n].line = find_line(p->path, section, name);
     if (!c->pairs[c->n].key || !c->pairs[c->n].value) {
         free(c->pairs[c->n].key);
         free(c->pairs[c->n].value);
@@ -142,6 +157,12 @@ int config_load(const char *path, const char *const *known, config_t **out, char
         config_destroy(&cfg);
         return FT_ENOTFOUND;
     }
+    cfg->path = strdup(path);
+    if (!cfg->path) {
+        fclose(f);
+        config_destroy(&cfg);
+        return FT_ENOMEM;
+    }
     parse_t p = {.cfg = cfg, .known = known, .path = path, .err = err, .errlen = errlen};
     int rc = ini_parse_file(f, on_pair, &p);
     fclose(f);
@@ -169,6 +190,7 @@ void config_destroy(config_t **cfg_p)
         free(c->pairs[i].value);
     }
     free(c->pairs);
+    free(c->path);
     free(c);
     *cfg_p = NULL;
 }
@@ -193,6 +215,41 @@ const char *config_pick(const char *flag, const config_t *cfg, const char *key, 
     }
     const char *v = config_get(cfg, key);
     return v ? v : def;
+}
+
+const char *config_path(const config_t *cfg)
+{
+    return cfg && cfg->path ? cfg->path : "";
+}
+
+size_t config_count(const config_t *cfg)
+{
+    return cfg ? cfg->n : 0;
+}
+
+const char *config_key_at(const config_t *cfg, size_t i)
+{
+    return cfg && i < cfg->n ? cfg->pairs[i].key : NULL;
+}
+
+const char *config_value_at(const config_t *cfg, size_t i)
+{
+    return cfg && i < cfg->n ? cfg->pairs[i].value : NULL;
+}
+
+int config_line_at(const config_t *cfg, size_t i)
+{
+    return cfg && i < cfg->n ? cfg->pairs[i].line : 0;
+}
+
+int config_line(const config_t *cfg, const char *key)
+{
+    for (size_t i = 0; cfg && i < cfg->n; i++) {
+        if (strcmp(cfg->pairs[i].key, key) == 0) {
+            return cfg->pairs[i].line;
+        }
+    }
+    return 0;
 }
 
 int config_parse_u64(const char *text, uint64_t *out)

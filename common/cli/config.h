@@ -3,7 +3,10 @@
  * Keys outside a section are named "key"; inside [sec] they are "sec.key".
  * Precedence everywhere: command-line flag > config file > built-in default
  * (config_pick). A key the program does not know is an error naming the file
- * and line, so a typo is never silently ignored.
+ * and line, so a typo is never silently ignored. A known name may hold one
+ * '*', standing for a non-empty part of the name: "webhook.*.url" accepts
+ * the key url of every section [webhook.NAME] (the program then checks NAME
+ * and the value, naming the line: config_line).
  */
 #ifndef FT_CONFIG_H
 #define FT_CONFIG_H
@@ -25,6 +28,16 @@ void config_destroy(config_t **cfg_p);
 const char *config_get(const config_t *cfg, const char *key);
 /* flag if non-NULL, else the config value, else def. */
 const char *config_pick(const char *flag, const config_t *cfg, const char *key, const char *def);
+/* The file it was read from ("" for an empty config; borrowed). */
+const char *config_path(const config_t *cfg);
+/* The pairs in the order of their first appearance: count, then the key,
+ * value and line of pair i (i < count; borrowed). */
+size_t config_count(const config_t *cfg);
+const char *config_key_at(const config_t *cfg, size_t i);
+const char *config_value_at(const config_t *cfg, size_t i);
+int config_line_at(const config_t *cfg, size_t i);
+/* Line of key in the file (0: not set, or not found). */
+int config_line(const config_t *cfg, const char *key);
 /* Parses an unsigned decimal integer; FT_EINVAL unless the whole text is one. */
 int config_parse_u64(const char *text, uint64_t *out) FT_MUST_CHECK;
 

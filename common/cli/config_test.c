@@ -108,6 +108,37 @@ static void u64_parsing_is_strict(void **state)
     assert_int_equal(config_parse_u64("99999999999999999999999", &v), FT_EINVAL);
 }
 
+static void patterns_accept_named_sections_and_say_their_lines(void **state)
+{
+    (void)state;
+    char dir[512], path[600], err[256] = "";
+    testutil_tmpdir(dir, sizeof dir, "config");
+    snprintf(path, sizeof path, "%s/hub.conf", dir);
+    static const char *const names[] = {"hub", "webhook.*.url", "webhook.*.units", NULL};
+    write_cfg(path, "hub = x\n\n[webhook.north]\nurl = http://a\n# c\nunits = U1 U2\n"
+                    "[webhook.south]\nurl = http://b\n");
+    config_t *c = NULL;
+    assert_int_equal(config_load(path, names, &c, err, sizeof err), FT_OK);
+    assert_string_equal(config_path(c), path);
+    assert_int_equal(config_count(c), 4);
+    assert_string_equal(config_key_at(c, 1), "webhook.north.url");
+    assert_string_equal(config_value_at(c, 2), "U1 U2");
+    assert_int_equal(config_line_at(c, 2), 6);
+    assert_int_equal(config_line(c, "webhook.south.url"), 8);
+    assert_int_equal(config_line(c, "hub"), 1);
+    assert_int_equal(config_line(c, "nope"), 0);
+    assert_null(config_key_at(c, 4));
+    config_destroy(&c);
+    /* the '*' stands for a non-empty part only, and other keys stay unknown */
+    write_cfg(path, "[webhook.]\nurl = x\n");
+    assert_int_equal(config_load(path, names, &c, err, sizeof err), FT_EINVAL);
+    assert_non_null(strstr(err, "line 2"));
+    write_cfg(path, "[webhook.a]\nulr = x\n");
+    assert_int_equal(config_load(path, names, &c, err, sizeof err), FT_EINVAL);
+    assert_non_null(strstr(err, "webhook.a.ulr"));
+    testutil_rmrf(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -117,6 +148,7 @@ int main(void)
         cmocka_unit_test(unknown_key_in_a_later_section_names_its_own_line),
         cmocka_unit_test(malformed_line_is_refused),
         cmocka_unit_test(u64_parsing_is_strict),
+        cmocka_unit_test(patterns_accept_named_sections_and_say_their_lines),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

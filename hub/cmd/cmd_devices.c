@@ -1,6 +1,7 @@
 /* cmd_devices.c: `devices`, `status` and `integrity`: what the hub knows
  * about each device, read from the store (safe while `run` is running). */
 #include "delivery.h"
+#include "evaluator.h"
 #include "hub.h"
 #include "mediapull.h"
 #include "sync.h"
@@ -286,6 +287,10 @@ int hub_cmd_status(int argc, char **argv)
         hub_close(&ctx);
         return 1;
     }
+    /* The webhooks as configured (a config `run` would refuse is said on
+     * standard error; status shows the rest). */
+    hub_routes_t routes = {0};
+    (void)hub_routes_load(&ctx, NULL, 0, &routes);
     store_txn_t *t = NULL;
     json_t *devices = json_array(), *refused = json_array();
     listing_t l = {.collect = devices};
@@ -312,6 +317,7 @@ int hub_cmd_status(int argc, char **argv)
         hub_fail("cannot read the store: %s", ft_strerror(err));
         json_decref(devices);
         json_decref(refused);
+        hub_routes_free(&routes);
         hub_close(&ctx);
         return 1;
     }
@@ -330,7 +336,9 @@ int hub_cmd_status(int argc, char **argv)
                       "hublog_entries", (json_int_t)log_head, "refused_unknown", refused);
         json_t *o = json_pack("{s:o, s:O}", "hub", hub, "devices", devices);
         json_object_set_new(o, "media", hub_media_status_json(ctx.state));
-        json_object_set_new(o, "webhooks", delivery_status_json(ctx.state, ctx.hublog));
+        json_object_set_new(
+            o, "webhooks",
+            delivery_status_json(ctx.state, ctx.hublog, routes.hooks, routes.n_hooks));
         json_dumpf(o, stdout, JSON_COMPACT);
         fputc('\n', stdout);
         json_decref(o);
@@ -347,7 +355,7 @@ int hub_cmd_status(int argc, char **argv)
                events ? " (list them with `fieldtrail-hub integrity`)" : "",
                (unsigned long long)log_head);
         hub_media_status_print(ctx.state, stdout);
-        json_t *hooks = delivery_status_json(ctx.state, ctx.hublog);
+        json_t *hooks = delivery_status_json(ctx.state, ctx.hublog, routes.hooks, routes.n_hooks);
         delivery_status_print(hooks, stdout);
         json_decref(hooks);
         size_t i;
@@ -373,6 +381,7 @@ int hub_cmd_status(int argc, char **argv)
     }
     json_decref(devices);
     json_decref(refused);
+    hub_routes_free(&routes);
     hub_close(&ctx);
     return 0;
 }

@@ -178,11 +178,12 @@ int hub_cmd_user(int argc, char **argv)
     }
     user_role role = role_text ? user_role_parse(role_text) : ROLE_NONE;
     if (role_text && role == ROLE_NONE) {
-        hub_fail("role \"%s\" is not one of staff, supervisor, admin", role_text);
+        hub_fail("role \"%s\" is not one of staff, supervisor, admin", hub_text(role_text));
         return 2;
     }
     if (name && !user_name_valid(name)) {
-        hub_fail("user name \"%s\": use 1 to 63 letters, digits, '.', '_', '-' or '@'", name);
+        hub_fail("user name \"%s\": use 1 to 63 letters, digits, '.', '_', '-' or '@'",
+                 hub_text(name));
         return 2;
     }
     if (hub_open(&ctx, true) != 0) {

@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <sodium.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -188,6 +189,9 @@ int hub_gaps_opt(hub_gaps_t *g, int opt, const char *arg)
             g->webhooks[g->n_webhooks++] = arg;
         }
         return 1;
+    case 1005:
+        g->digest_clock = arg;
+        return 1;
     default:
         return 0;
     }
@@ -204,8 +208,9 @@ void hub_gaps_usage(FILE *out)
             "                       the host of `listen`, port %u; `off` for none); a\n"
             "                       CurveZMQ server: only keys added with `fieldtrail-hub\n"
             "                       subscriber add` may subscribe\n"
-            "  --webhook FMT=URL    webhook (generic, wecom, dingtalk); repeatable; adds to\n"
-            "                       config `alerts.webhooks`\n",
+            "  --webhook FMT=URL    webhook (generic, wecom, dingtalk, feishu); repeatable;\n"
+            "                       adds to config `alerts.webhooks` and [webhook.NAME]\n"
+            "  --digest-clock TIME  digests' clock starts at TIME and runs on (tests)\n",
             DELIVERY_DEFAULT_PUBLISH_PORT);
 }
 
@@ -224,11 +229,101 @@ static int u32_key(hub_ctx_t *ctx, const char *key, unsigned *out)
     return 0;
 }
 
+int hub_routes_load(hub_ctx_t *ctx, const char *const *flags, size_t n_flags, hub_routes_t *out)
+{
+    memset(out, 0, sizeof *out);
+    const config_t *cfg = ctx->cfg;
+    char err[1024] = "";
+    size_t n = config_count(cfg);
+    route_kv_t *kv = calloc(n ? n : 1, sizeof *kv);
+    if (!kv) {
+        return 1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        kv[i] =
+            (route_kv_t){config_key_at(cfg, i), config_value_at(cfg, i), config_line_at(cfg, i)};
+    }
+    int rc = route_parse(kv, n, config_path(cfg), &out->conf, err, sizeof err);
+    free(kv);
+    if (rc != FT_OK) {
+        hub_fail("%s", err[0] ? err : ft_strerror(rc));
+        return 1;
+    }
+    /* alerts.webhooks (named by its line), then the flags, then the sections */
+    hook_t *from_cfg = NULL, *from_flags = NULL;
+    size_t n_cfg = 0, n_fl = 0;
+    const char *words = config_get(cfg, "alerts.webhooks");
+    rc = delivery_parse_hooks(words, &from_cfg, &n_cfg, err, sizeof err);
+    if (rc != FT_OK) {
+        hub_fail("%s line %d: alerts.webhooks: %s", config_path(cfg),
+                 config_line(cfg, "alerts.webhooks"), err[0] ? err : ft_strerror(rc));
+        hub_routes_free(out);
+        return 1;
+    }
+    size_t len = 1;
+    for (size_t i = 0; i < n_flags; i++) {
+        len += strlen(flags[i]) + 1;
+    }
+    char *all = calloc(1, len);
+    rc = all ? FT_OK : FT_ENOMEM;
+    for (size_t i = 0; all && i < n_flags; i++) {
+        strcat(all, " ");
+        strcat(all, flags[i]);
+    }
+    if (rc == FT_OK) {
+        rc = delivery_parse_hooks(all, &from_flags, &n_fl, err, sizeof err);
+    }
+    free(all);
+    if (rc != FT_OK) {
+        hub_fail("--webhook: %s", err[0] ? err : ft_strerror(rc));
+        free(from_cfg);
+        hub_routes_free(out);
+        return 1;
+    }
+    size_t total = n_cfg + n_fl + out->conf.n_hooks;
+    out->hooks = calloc(total ? total : 1, sizeof *out->hooks);
+    if (!out->hooks) {
+        free(from_cfg);
+        free(from_flags);
+        hub_routes_free(out);
+        return 1;
+    }
+    if (n_cfg) {
+        memcpy(out->hooks, from_cfg, n_cfg * sizeof *out->hooks);
+    }
+    if (n_fl) {
+        memcpy(out->hooks + n_cfg, from_flags, n_fl * sizeof *out->hooks);
+    }
+    if (out->conf.n_hooks) {
+        memcpy(out->hooks + n_cfg + n_fl, out->conf.hooks, out->conf.n_hooks * sizeof *out->hooks);
+    }
+    out->n_hooks = total;
+    free(from_cfg);
+    free(from_flags);
+    if (route_check_unique(out->hooks, out->n_hooks, err, sizeof err) != FT_OK) {
+        hub_fail("%s", err);
+        hub_routes_free(out);
+        return 1;
+    }
+    return 0;
+}
+
+void hub_routes_free(hub_routes_t *r)
+{
+    if (r->hooks) {
+        sodium_memzero(r->hooks, r->n_hooks * sizeof *r->hooks); /* secrets */
+    }
+    free(r->hooks);
+    if (r->conf.hooks) {
+        sodium_memzero(r->conf.hooks, r->conf.n_hooks * sizeof *r->conf.hooks);
+    }
+    route_free(&r->conf);
+    memset(r, 0, sizeof *r);
+}
+
 int hub_gaps_prepare(hub_ctx_t *ctx, hub_gaps_t *g)
 {
-    hook_t *hooks = NULL;
     size_t n_hooks = 0;
-    char err[512] = "";
     if (g->now && hub_parse_now(g->now, &g->frozen_now) != FT_OK) {
         hub_fail("--now \"%s\" is neither an RFC 3339 time with offset nor Unix milliseconds",
                  g->now);
@@ -252,55 +347,50 @@ int hub_gaps_prepare(hub_ctx_t *ctx, hub_gaps_t *g)
         }
         d.max_age_ms = s * 1000;
     }
-    /* Config webhooks and --webhook flags together. */
-    size_t len = 1;
-    const char *cfg_hooks = config_get(ctx->cfg, "alerts.webhooks");
-    len += cfg_hooks ? strlen(cfg_hooks) + 1 : 0;
-    for (size_t i = 0; i < g->n_webhooks; i++) {
-        len += strlen(g->webhooks[i]) + 1;
-    }
-    char *all = calloc(1, len);
-    if (!all) {
+    hub_routes_t routes = {0};
+    if (hub_routes_load(ctx, g->webhooks, g->n_webhooks, &routes) != 0) {
         return 1;
     }
-    if (cfg_hooks) {
-        strcat(all, cfg_hooks);
+    if (g->digest_clock) {
+        int64_t at = 0;
+        if (hub_parse_now(g->digest_clock, &at) != FT_OK) {
+            hub_fail("--digest-clock \"%s\" is neither an RFC 3339 time with offset nor Unix "
+                     "milliseconds",
+                     g->digest_clock);
+            hub_routes_free(&routes);
+            return 1;
+        }
+        d.digest_offset_ms = at - (int64_t)hlc_wall_ms();
     }
-    for (size_t i = 0; i < g->n_webhooks; i++) {
-        strcat(all, " ");
-        strcat(all, g->webhooks[i]);
-    }
-    int rc = delivery_parse_hooks(all, &hooks, &n_hooks, err, sizeof err);
-    free(all);
-    if (rc != FT_OK) {
-        hub_fail("%s", err[0] ? err : ft_strerror(rc));
-        return 1;
-    }
+    n_hooks = routes.n_hooks;
     char pub_default[300], subs[4200];
     d.publish = config_pick(g->publish, ctx->cfg, "alerts.publish",
                             hub_default_endpoint(ctx, DELIVERY_DEFAULT_PUBLISH_PORT,
                                                  DELIVERY_DEFAULT_PUBLISH, pub_default,
                                                  sizeof pub_default));
     if (fsutil_join(subs, sizeof subs, ctx->state, SUBSCRIBERS_FILE) != FT_OK) {
-        free(hooks);
+        hub_routes_free(&routes);
         return 1;
     }
     d.curve_sk = ctx->keys.box_sk;
     d.subscribers = subs;
     if (u32_key(ctx, "alerts.max_subscribers", &d.max_subscribers) != 0) {
-        free(hooks);
+        hub_routes_free(&routes);
         return 1;
     }
-    d.hooks = hooks;
-    d.n_hooks = n_hooks;
+    d.hooks = routes.hooks;
+    d.n_hooks = routes.n_hooks;
+    d.people = routes.conf.people;
+    d.n_people = routes.conf.n_people;
+    d.dashboard_url = routes.conf.dashboard_url;
     d.attempts = attempts;
     d.timeout_ms = timeout;
     if (hub_rules_load(ctx, g->rules, &g->pack) != 0) {
-        free(hooks);
+        hub_routes_free(&routes);
         return 1;
     }
-    rc = delivery_new(&d, &g->delivery);
-    free(hooks);
+    int rc = delivery_new(&d, &g->delivery);
+    hub_routes_free(&routes);
     if (rc != FT_OK) {
         hub_fail("cannot publish alerts on %s (see the message above)", d.publish);
         hub_gaps_stop(g);
@@ -310,9 +400,10 @@ int hub_gaps_prepare(hub_ctx_t *ctx, hub_gaps_t *g)
         hub_gaps_stop(g);
         return 1;
     }
-    log_info("gap engine: rule pack %s (%zu rules), alerts published on %s, %zu webhook%s%s",
+    log_info("gap engine: rule pack %s (%zu rules), alerts published on %s, %zu webhook%s%s%s",
              g->pack->source, g->pack->n, d.publish, n_hooks, n_hooks == 1 ? "" : "s",
-             g->frozen_now ? ", evaluation clock frozen by --now" : "");
+             g->frozen_now ? ", evaluation clock frozen by --now" : "",
+             g->digest_clock ? ", digest clock set by --digest-clock" : "");
     return 0;
 }
 

@@ -58,6 +58,7 @@ typedef struct {
     const char *publish;     /* --publish ENDPOINT|off */
     const char *webhooks[8]; /* --webhook FORMAT=URL (repeatable) */
     size_t n_webhooks;
+    const char *digest_clock; /* --digest-clock TIME: digests' clock starts there (tests) */
     rulepack_t *pack;
     engine_t *engine;
     delivery_t *delivery;
@@ -68,10 +69,24 @@ typedef struct {
 
 #define HUB_GAPS_OPTS                                                                              \
     {"rules", required_argument, NULL, 1001}, {"now", required_argument, NULL, 1002},              \
-        {"publish", required_argument, NULL, 1003},                                                \
+        {"publish", required_argument, NULL, 1003}, {"webhook", required_argument, NULL, 1004},    \
     {                                                                                              \
-        "webhook", required_argument, NULL, 1004                                                   \
+        "digest-clock", required_argument, NULL, 1005                                              \
     }
+
+/* The webhooks of hub.conf (alerts.webhooks and [webhook.NAME] sections)
+ * and of --webhook flags, the people to mention and the dashboard's
+ * address (hub/delivery/route.h). */
+typedef struct {
+    hook_t *hooks; /* alerts.webhooks, then --webhook flags, then the sections */
+    size_t n_hooks;
+    route_conf_t conf;
+} hub_routes_t;
+
+/* Reads and checks them (flags: --webhook values, may be NULL). Prints
+ * "hub.conf line N: ..." and returns 1 when something is wrong. */
+int hub_routes_load(hub_ctx_t *ctx, const char *const *flags, size_t n_flags, hub_routes_t *out);
+void hub_routes_free(hub_routes_t *r);
 
 /* Handles a gap-engine option of `run`; 1 if opt was one. */
 int hub_gaps_opt(hub_gaps_t *g, int opt, const char *arg);

@@ -1,17 +1,31 @@
 /* delivery.c: PUB socket and webhooks with the hub log as outbox (see
  * delivery.h).
  *
- * Each hook thread, per alert event after its cursor (in hub-log order):
- *   older than max_age        --> skipped (counted, one log line per run)
- *   POST 2xx (and errcode 0 for WeCom / DingTalk) --> delivered
- *   failure, tries left       --> wait backoff (doubling), try again
- *   failure, no tries left    --> given up, logged
- *   stop requested            --> abandoned: the cursor stays before it
- * After delivered / given up / skipped the cursor moves past the event and
- * the cursors file is rewritten. Entries that are not alert events move the
- * cursor too (written at the end of each pass).
+ * Each hook thread, in turn:
+ *   a digest hook whose digest time passed --> one message per unit (paced),
+ *                                              the progress kept per unit
+ *   per alert event after its cursor (in hub-log order):
+ *     not for this hook (filter; a digest hook's non-immediate events)
+ *                               --> passed (the cursor moves past it)
+ *     older than max_age        --> skipped (counted, one log line per run)
+ *     the pace allows every waiting event --> a message of its own
+ *     more wait than the pace allows      --> one merged message for them all
+ *     the pace allows none yet  --> wait, then read again (more may merge)
+ *   per message:
+ *     POST 2xx (and errcode / code 0 for the group bots) --> delivered
+ *     failure, tries left       --> wait backoff (doubling) and the pace, again
+ *     failure, no tries left    --> given up, logged
+ *     stop requested            --> abandoned: the cursor stays before it
+ * After delivered / given up / skipped the cursor moves past the events the
+ * message covers and the cursors file is rewritten (with every try's time,
+ * for the pace). Entries that are not alert events move the cursor too
+ * (written at the end of each pass).
  */
 #include "delivery.h"
+#include "alertview.h"
+#include "botmsg.h"
+#include "digest.h"
+#include "entry.h"
 #include "fsutil.h"
 #include "hlc.h"
 #include "logging.h"
@@ -23,6 +37,7 @@
 #include "zsock.h"
 
 #include <curl/curl.h>
+#include <sodium.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
@@ -38,7 +53,7 @@
 #define ZMQ_ZAP_ENFORCE_DOMAIN 93
 #endif
 
-#define BATCH_EVENTS 64     /* alert events read per pass */
+#define BATCH_EVENTS 1000   /* alert events read per pass: at most one merged message */
 #define BATCH_ENTRIES 20000 /* hub-log entries looked at per pass */
 
 /* One webhook and its thread. c and wake are guarded by mu. */
@@ -66,6 +81,14 @@ struct delivery_t {
     int file_err;            /* last write error (under file_mu), said once */
     atomic_bool stop;
     bool curl_inited;
+    person_t *people; /* copies of the options' */
+    size_t n_people;
+    char dashboard[512];
+    /* Digests read open alerts from a view of the hub log of their own,
+     * caught up before each digest (under view_mu, made at the first one). */
+    pthread_mutex_t view_mu;
+    alertview_t *view;
+    uint64_t view_seq;
 };
 
 /* ---- formats ------------------------------------------------------------ */
@@ -92,63 +115,6 @@ void delivery_topic(const json_t *event, char *buf, size_t len)
     }
 }
 
-static const char *state_zh(const char *s)
-{
-    if (strcmp(s, "open") == 0) {
-        return "新告警";
-    }
-    if (strcmp(s, "resolved") == 0) {
-        return "已消除";
-    }
-    if (strcmp(s, "justified") == 0) {
-        return "已说明理由";
-    }
-    return s;
-}
-
-/* The text of a group-bot message: zh-CN first, then English. */
-static char *bot_text(const json_t *event)
-{
-    const json_t *a = json_object_get(event, "alert");
-    const char *c = json_string_value(json_object_get(a, "case"));
-    size_t cap = 4096;
-    char *t = malloc(cap);
-    if (!t) {
-        return NULL;
-    }
-    snprintf(
-        t, cap,
-        "fieldtrail 执法记录告警 [%s] %s\n第%s条 · 规则 %s · 严重程度 %s\n案件：%s\n单位：%s\n%s\n"
-        "---\n[%s] Art. %s · rule %s · %s\ncase: %s\n%s\n%s\nalert %s · %s",
-        state_zh(str(event, "state")), str(a, "message_zh"), str(a, "article"), str(a, "rule"),
-        str(a, "severity"), c ? c : "-", str(a, "unit"), str(a, "detail"), str(event, "state"),
-        str(a, "article"), str(a, "rule"), str(a, "severity"), c ? c : "-", str(a, "message_en"),
-        str(a, "detail"), str(a, "id"), str(event, "at"));
-    utf8_trim(t); /* a long text is cut on a whole character */
-    return t;
-}
-
-char *delivery_body(hook_format f, const json_t *event)
-{
-    if (f == HOOK_GENERIC) {
-        return json_dumps(event, JSON_COMPACT | JSON_SORT_KEYS);
-    }
-    char *text = bot_text(event);
-    if (!text) {
-        return NULL;
-    }
-    /* WeCom and DingTalk group bots take the same plain-text shape. */
-    json_t *o =
-        json_pack("{s:s, s:{s:o}}", "msgtype", "text", "text", "content", utf8_json_string(text));
-    free(text);
-    if (!o) {
-        return NULL;
-    }
-    char *body = json_dumps(o, JSON_COMPACT);
-    json_decref(o);
-    return body;
-}
-
 int delivery_parse_hooks(const char *text, hook_t **hooks, size_t *n, char *err, size_t errlen)
 {
     *hooks = NULL;
@@ -167,23 +133,20 @@ int delivery_parse_hooks(const char *text, hook_t **hooks, size_t *n, char *err,
         hook_t h = {0};
         if (!eq) {
             snprintf(err, errlen,
-                     "webhook \"%s\" must be FORMAT=URL with FORMAT generic, wecom or dingtalk", w);
-            result = FT_EINVAL;
-            break;
-        }
-        *eq = '\0';
-        if (strcmp(w, "generic") == 0) {
-            h.format = HOOK_GENERIC;
-        } else if (strcmp(w, "wecom") == 0) {
-            h.format = HOOK_WECOM;
-        } else if (strcmp(w, "dingtalk") == 0) {
-            h.format = HOOK_DINGTALK;
-        } else {
-            snprintf(err, errlen, "webhook format \"%s\" is not one of generic, wecom, dingtalk",
+                     "webhook \"%s\" must be FORMAT=URL with FORMAT generic, wecom, dingtalk or "
+                     "feishu",
                      w);
             result = FT_EINVAL;
             break;
         }
+        *eq = '\0';
+        if (route_format_parse(w, &h.format) != FT_OK) {
+            snprintf(err, errlen,
+                     "webhook format \"%s\" is not one of generic, wecom, dingtalk, feishu", w);
+            result = FT_EINVAL;
+            break;
+        }
+        h.rate = route_format_default_rate(h.format);
         if (strncmp(eq + 1, "http://", 7) != 0 && strncmp(eq + 1, "https://", 8) != 0) {
             snprintf(err, errlen, "webhook URL \"%s\" must start with http:// or https://", eq + 1);
             result = FT_EINVAL;
@@ -211,7 +174,7 @@ int delivery_parse_hooks(const char *text, hook_t **hooks, size_t *n, char *err,
 
 static const char *format_name(hook_format f)
 {
-    return f == HOOK_WECOM ? "wecom" : f == HOOK_DINGTALK ? "dingtalk" : "generic";
+    return route_format_name(f);
 }
 
 void delivery_hook_name(const hook_t *h, char *buf, size_t len)
@@ -227,7 +190,11 @@ void delivery_hook_name(const hook_t *h, char *buf, size_t len)
             break;
         }
     }
-    snprintf(buf, len, "%s (%.*s)", format_name(h->format), (int)n, p);
+    if (h->name[0]) {
+        snprintf(buf, len, "%s (%s, %.*s)", h->name, format_name(h->format), (int)n, p);
+    } else {
+        snprintf(buf, len, "%s (%.*s)", format_name(h->format), (int)n, p);
+    }
 }
 
 void delivery_hook_key(const hook_t *h, char out[33])
@@ -329,15 +296,33 @@ int delivery_cursors_read(const char *path, hook_cursor_t **out, size_t *n, char
         const char *key = json_string_value(json_object_get(h, "key"));
         const char *name = json_string_value(json_object_get(h, "name"));
         const char *le = json_string_value(json_object_get(h, "last_error"));
-        uint64_t ls = 0, lem = 0;
+        const json_t *dg = json_object_get(h, "digest");
+        const char *du = json_string_value(json_object_get(dg, "unit"));
+        uint64_t ls = 0, lem = 0, dd = 0, ds = 0;
         if (!is_key(key) || !get_u64(h, "seq", &c[i].seq, true) ||
             !get_u64(h, "sent", &c[i].sent, false) || !get_u64(h, "failed", &c[i].failed, false) ||
+            !get_u64(h, "messages", &c[i].messages, false) ||
+            !get_u64(h, "merged", &c[i].merged, false) ||
+            !get_u64(h, "digests", &c[i].digests, false) ||
             !get_u64(h, "last_success_ms", &ls, false) ||
-            !get_u64(h, "last_error_ms", &lem, false)) {
+            !get_u64(h, "last_error_ms", &lem, false) || !get_u64(dg, "done_ms", &dd, false) ||
+            !get_u64(dg, "from", &c[i].digest_from, false) || !get_u64(dg, "slot_ms", &ds, false) ||
+            !get_u64(dg, "to", &c[i].digest_to, false)) {
             snprintf(err, errlen, "%s: hook %zu has no valid key and seq", path, i + 1);
             rc = FT_ECORRUPT;
             break;
         }
+        size_t k;
+        const json_t *t;
+        json_array_foreach(json_object_get(h, "sends"), k, t)
+        {
+            if (json_is_integer(t) && c[i].pace.n < PACE_KEEP) {
+                c[i].pace.t[c[i].pace.n++] = (int64_t)json_integer_value(t);
+            }
+        }
+        c[i].digest_done_ms = (int64_t)dd;
+        c[i].digest_slot_ms = (int64_t)ds;
+        utf8_copy(c[i].digest_unit, sizeof c[i].digest_unit, du ? du : "");
         snprintf(c[i].key, sizeof c[i].key, "%s", key);
         utf8_copy(c[i].name, sizeof c[i].name, name ? name : "?");
         utf8_copy(c[i].last_error, sizeof c[i].last_error, le ? le : "");
@@ -358,13 +343,29 @@ int delivery_cursors_write(const char *path, const hook_cursor_t *c, size_t n)
 {
     json_t *hooks = json_array();
     for (size_t i = 0; i < n; i++) {
-        json_array_append_new(hooks, json_pack("{s:s, s:o, s:I, s:I, s:I, s:I, s:I, s:o}", "key",
-                                               c[i].key, "name", utf8_json_string(c[i].name), "seq",
-                                               (json_int_t)c[i].seq, "sent", (json_int_t)c[i].sent,
-                                               "failed", (json_int_t)c[i].failed, "last_success_ms",
-                                               (json_int_t)c[i].last_success_ms, "last_error_ms",
-                                               (json_int_t)c[i].last_error_ms, "last_error",
-                                               utf8_json_string(c[i].last_error)));
+        json_t *o = json_pack("{s:s, s:o, s:I, s:I, s:I, s:I, s:I, s:o}", "key", c[i].key, "name",
+                              utf8_json_string(c[i].name), "seq", (json_int_t)c[i].seq, "sent",
+                              (json_int_t)c[i].sent, "failed", (json_int_t)c[i].failed,
+                              "last_success_ms", (json_int_t)c[i].last_success_ms, "last_error_ms",
+                              (json_int_t)c[i].last_error_ms, "last_error",
+                              utf8_json_string(c[i].last_error));
+        json_t *sends = json_array();
+        for (size_t k = 0; k < c[i].pace.n; k++) {
+            json_array_append_new(sends, json_integer(c[i].pace.t[k]));
+        }
+        json_t *dg = json_pack(
+            "{s:I, s:I, s:I, s:I, s:o}", "done_ms", (json_int_t)c[i].digest_done_ms, "from",
+            (json_int_t)c[i].digest_from, "slot_ms", (json_int_t)c[i].digest_slot_ms, "to",
+            (json_int_t)c[i].digest_to, "unit", utf8_json_string(c[i].digest_unit));
+        if (!o || !sends || !dg ||
+            json_object_set_new(o, "messages", json_integer((json_int_t)c[i].messages)) ||
+            json_object_set_new(o, "merged", json_integer((json_int_t)c[i].merged)) ||
+            json_object_set_new(o, "digests", json_integer((json_int_t)c[i].digests)) ||
+            json_object_set_new(o, "sends", sends) || json_object_set_new(o, "digest", dg)) {
+            json_decref(o);
+            continue; /* counted below: nothing is written */
+        }
+        json_array_append_new(hooks, o);
     }
     if (json_array_size(hooks) != n) {
         /* a hook left out would lose its cursor: write nothing instead */
@@ -384,11 +385,12 @@ int delivery_cursors_write(const char *path, const hook_cursor_t *c, size_t n)
 
 /* ---- reading the outbox ----------------------------------------------------- */
 
-/* One alert event read from the hub log. */
+/* One alert event read from the hub log, for this hook. */
 typedef struct {
     uint64_t seq;
     uint64_t ms; /* when the hub appended it (its hlc) */
-    char *json;  /* detail_json */
+    json_t *ev;  /* detail_json, parsed; NULL if it does not parse */
+    bool old;    /* older than max_age when read */
 } outev_t;
 
 typedef struct {
@@ -399,6 +401,9 @@ typedef struct {
     bool more;      /* stopped before the end */
     uint64_t count; /* delivery_backlog: just count */
     bool count_only;
+    const hook_t *h; /* NULL: every alert event */
+    uint64_t now_ms; /* for the age limit */
+    uint64_t max_age_ms;
 } batch_t;
 
 static int collect_one(void *ctx, uint64_t seq, const uint8_t *raw, size_t len)
@@ -414,15 +419,20 @@ static int collect_one(void *ctx, uint64_t seq, const uint8_t *raw, size_t len)
     }
     const Ft__Body *body = v.entry->body;
     if (body && body->kind_case == FT__BODY__KIND_ALERT && body->alert->detail_json) {
-        if (b->count_only) {
+        json_t *ev = b->h || !b->count_only ? json_loads(body->alert->detail_json, 0, NULL) : NULL;
+        /* an event that does not parse is taken (and reported) as it is */
+        bool take = !b->h || !ev || route_sends_now(b->h, ev);
+        if (!take) {
+            json_decref(ev);
+        } else if (b->count_only) {
             b->count++;
+            json_decref(ev);
         } else {
-            char *copy = strdup(body->alert->detail_json);
-            if (!copy) {
-                entry_view_free(&v);
-                return FT_ENOMEM;
-            }
-            b->ev[b->n++] = (outev_t){.seq = seq, .ms = hlc_ms(v.entry->hlc), .json = copy};
+            uint64_t ms = hlc_ms(v.entry->hlc);
+            b->ev[b->n++] = (outev_t){.seq = seq,
+                                      .ms = ms,
+                                      .ev = ev,
+                                      .old = delivery_too_old(ms, b->now_ms, b->max_age_ms)};
         }
     }
     entry_view_free(&v);
@@ -434,14 +444,19 @@ static int collect_one(void *ctx, uint64_t seq, const uint8_t *raw, size_t len)
 static void batch_free(batch_t *b)
 {
     for (size_t i = 0; i < b->n; i++) {
-        free(b->ev[i].json);
+        json_decref(b->ev[i].ev);
     }
     b->n = 0;
 }
 
 int delivery_backlog(devlog_t *hublog, uint64_t after, uint64_t *n)
 {
-    batch_t b = {.count_only = true};
+    return delivery_backlog_for(hublog, NULL, after, n);
+}
+
+int delivery_backlog_for(devlog_t *hublog, const hook_t *h, uint64_t after, uint64_t *n)
+{
+    batch_t b = {.count_only = true, .h = h};
     int err = devlog_iter(hublog, after + 1, 0, collect_one, &b);
     *n = b.count;
     return err < 0 ? err : FT_OK;
@@ -474,8 +489,33 @@ static int on_progress(void *ctx, curl_off_t a, curl_off_t b, curl_off_t c, curl
     return atomic_load(&((delivery_t *)ctx)->stop) ? 1 : 0;
 }
 
+/* A group bot's answer: HTTP 200 with {"errcode": N} (WeCom, DingTalk) or
+ * {"code": N} / {"StatusCode": N} (Feishu); N 0 is success. */
+static bool bot_refused(const char *answer, char *why, size_t whylen)
+{
+    json_t *j = json_loads(answer, 0, NULL);
+    static const char *const codes[] = {"errcode", "code", "StatusCode"};
+    static const char *const msgs[] = {"errmsg", "msg", "StatusMessage"};
+    bool refused = false;
+    for (int i = 0; j && i < 3 && !refused; i++) {
+        json_t *code = json_object_get(j, codes[i]);
+        if (code && json_integer_value(code) != 0) {
+            const char *msg = json_string_value(json_object_get(j, msgs[i]));
+            snprintf(why, whylen, "the bot refused it: %s %lld %s", codes[i],
+                     (long long)json_integer_value(code), msg ? msg : "");
+            if (whylen > 0) {
+                utf8_trim(why); /* the bot's message cut on a whole character */
+            }
+            refused = true;
+        }
+    }
+    json_decref(j);
+    return refused;
+}
+
 /* One POST; true on success. */
-static bool post(delivery_t *d, const hook_t *h, const char *body, char *why, size_t whylen)
+static bool post(delivery_t *d, const hook_t *h, const char *url, const char *body, char *why,
+                 size_t whylen)
 {
     CURL *c = curl_easy_init();
     if (!c) {
@@ -484,8 +524,9 @@ static bool post(delivery_t *d, const hook_t *h, const char *body, char *why, si
     }
     resp_t r = {.len = 0};
     r.buf[0] = '\0';
-    struct curl_slist *headers = curl_slist_append(NULL, "Content-Type: application/json");
-    curl_easy_setopt(c, CURLOPT_URL, h->url);
+    struct curl_slist *headers =
+        curl_slist_append(NULL, "Content-Type: application/json; charset=utf-8");
+    curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
     curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)d->o.timeout_ms);
@@ -511,23 +552,7 @@ static bool post(delivery_t *d, const hook_t *h, const char *body, char *why, si
         snprintf(why, whylen, "HTTP status %ld", status);
         return false;
     }
-    if (h->format != HOOK_GENERIC) {
-        /* Group bots answer 200 with {"errcode": N, "errmsg": ...}. */
-        json_t *j = json_loads(r.buf, 0, NULL);
-        json_t *code = j ? json_object_get(j, "errcode") : NULL;
-        if (code && json_integer_value(code) != 0) {
-            const char *msg = json_string_value(json_object_get(j, "errmsg"));
-            snprintf(why, whylen, "the bot refused it: errcode %lld %s",
-                     (long long)json_integer_value(code), msg ? msg : "");
-            if (whylen > 0) {
-                utf8_trim(why); /* the bot's message cut on a whole character */
-            }
-            json_decref(j);
-            return false;
-        }
-        json_decref(j);
-    }
-    return true;
+    return h->format == HOOK_GENERIC || !bot_refused(r.buf, why, whylen);
 }
 
 /* ---- the hook threads ------------------------------------------------------ */
@@ -588,21 +613,56 @@ static bool hook_wait(hookstate_t *h, unsigned ms, bool wakeable)
     return stopping(h->d);
 }
 
-/* Records a finished event (or a failed try with ok false and done false). */
-static void note(hookstate_t *h, uint64_t seq, bool done, bool ok, const char *why)
+/* Waits (in steps of at most a second) until the pace lets one message go;
+ * true if stopping. */
+static bool pace_wait(hookstate_t *h)
+{
+    for (;;) {
+        int64_t now = (int64_t)hlc_wall_ms();
+        pthread_mutex_lock(&h->mu);
+        int64_t next = pace_next(&h->c.pace, h->hook.rate, now);
+        pthread_mutex_unlock(&h->mu);
+        if (next <= now) {
+            return stopping(h->d);
+        }
+        int64_t ms = next - now;
+        if (hook_wait(h, (unsigned)(ms < 1000 ? ms : 1000), false)) {
+            return true;
+        }
+    }
+}
+
+/* Records one try (its time counts for the pace; a failure's reason). */
+static void note_try(hookstate_t *h, bool ok, const char *why)
 {
     pthread_mutex_lock(&h->mu);
     int64_t now = (int64_t)hlc_wall_ms();
+    pace_note(&h->c.pace, now);
     if (ok) {
-        h->c.sent++;
         h->c.last_success_ms = now;
     } else if (why) {
         h->c.last_error_ms = now;
         utf8_copy(h->c.last_error, sizeof h->c.last_error, why);
     }
-    if (done) {
+    pthread_mutex_unlock(&h->mu);
+    if (!ok) {
+        persist(h->d); /* a success is written with its cursor (note_done) */
+    }
+}
+
+/* A finished message: the cursor moves to seq; events delivered or given up. */
+static void note_done(hookstate_t *h, uint64_t seq, bool ok, uint64_t events, bool merged)
+{
+    pthread_mutex_lock(&h->mu);
+    if (seq > h->c.seq) {
         h->c.seq = seq;
-        h->c.failed += ok ? 0 : 1;
+    }
+    if (ok) {
+        h->c.sent += events;
+        h->c.messages++;
+        h->c.merged += merged ? events : 0;
+    } else {
+        h->c.failed += events;
     }
     pthread_mutex_unlock(&h->mu);
     persist(h->d);
@@ -610,59 +670,132 @@ static void note(hookstate_t *h, uint64_t seq, bool done, bool ok, const char *w
 
 enum { SENT, GIVEN_UP, ABANDONED };
 
-/* Sends one event with retries. */
-static int deliver(hookstate_t *h, const outev_t *e)
+/* Sends one message with retries, each try within the pace. what names it
+ * in the log ("alert ID STATE", "12 alert events merged ...", "the digest
+ * for unit U"). */
+static int send_msg(hookstate_t *h, const botmsg_t *m, const char *what)
 {
     delivery_t *d = h->d;
-    json_t *ev = json_loads(e->json, 0, NULL);
-    char *body = ev ? delivery_body(h->hook.format, ev) : NULL;
-    char id[40];
-    const json_t *a = json_object_get(ev, "alert");
-    const char *aid = json_string_value(json_object_get(a, "id"));
-    const char *st = json_string_value(json_object_get(ev, "state"));
-    snprintf(id, sizeof id, "%.16s %.12s", aid ? aid : "?", st ? st : "?");
-    json_decref(ev);
-    if (!body) {
-        log_error("webhook %s: hub log entry %" PRIu64 " holds an alert event that cannot be "
-                  "sent (it does not parse); skipped",
-                  h->name, e->seq);
-        note(h, e->seq, true, false, "an alert event in the hub log does not parse");
-        return GIVEN_UP;
-    }
     unsigned backoff = d->o.backoff_ms;
     char why[256] = "";
-    int result = GIVEN_UP;
     for (unsigned attempt = 1; attempt <= d->o.attempts; attempt++) {
-        if (post(d, &h->hook, body, why, sizeof why)) {
-            result = SENT;
-            break;
+        if (pace_wait(h)) {
+            return ABANDONED;
+        }
+        char *url = NULL, *body = NULL;
+        if (botmsg_request(m, &h->hook, (int64_t)hlc_wall_ms(), &url, &body) != FT_OK) {
+            snprintf(why, sizeof why, "out of memory writing the request");
+            log_error("webhook %s: %s not sent: %s", h->name, what, why);
+            return GIVEN_UP;
+        }
+        bool ok = post(d, &h->hook, url, body, why, sizeof why);
+        sodium_memzero(url, strlen(url)); /* a signed URL holds the key */
+        free(url);
+        free(body);
+        if (ok) {
+            note_try(h, true, NULL);
+            log_debug("webhook %s: %s delivered", h->name, what);
+            return SENT;
         }
         if (stopping(d)) {
-            result = ABANDONED;
-            break;
+            return ABANDONED;
         }
-        log_warn("webhook %s: alert %s not delivered (try %u of %u): %s", h->name, id, attempt,
+        note_try(h, false, why);
+        log_warn("webhook %s: %s not delivered (try %u of %u): %s", h->name, what, attempt,
                  d->o.attempts, why);
         if (attempt < d->o.attempts) {
-            note(h, e->seq, false, false, why);
             if (hook_wait(h, backoff, false)) {
-                result = ABANDONED;
-                break;
+                return ABANDONED;
             }
             backoff = backoff > UINT32_MAX / 2 ? backoff : backoff * 2;
         }
     }
-    free(body);
-    if (result == SENT) {
-        log_debug("webhook %s: alert %s delivered (hub log entry %" PRIu64 ")", h->name, id,
-                  e->seq);
-        note(h, e->seq, true, true, NULL);
-    } else if (result == GIVEN_UP) {
-        log_error("webhook %s: alert %s given up after %u tries: %s (it stays in the history)",
-                  h->name, id, d->o.attempts, why);
-        note(h, e->seq, true, false, why);
+    log_error("webhook %s: %s given up after %u tries: %s (it stays in the history)", h->name, what,
+              d->o.attempts, why);
+    return GIVEN_UP;
+}
+
+static botmsg_ctx_t msg_ctx(const hookstate_t *h)
+{
+    const delivery_t *d = h->d;
+    return (botmsg_ctx_t){.dashboard_url = d->dashboard,
+                          .people = d->people,
+                          .n_people = d->n_people,
+                          .mention = !h->hook.no_mention};
+}
+
+/* One event as a message of its own. */
+static int deliver_one(hookstate_t *h, const outev_t *e)
+{
+    const json_t *a = json_object_get(e->ev, "alert");
+    const char *aid = json_string_value(json_object_get(a, "id"));
+    const char *st = json_string_value(json_object_get(e->ev, "state"));
+    char what[80];
+    snprintf(what, sizeof what, "alert %.16s %.12s", aid ? aid : "?", st ? st : "?");
+    botmsg_ctx_t c = msg_ctx(h);
+    botmsg_t *m = e->ev ? botmsg_event(e->ev, &c) : NULL;
+    if (!m) {
+        log_error("webhook %s: hub log entry %" PRIu64 " holds an alert event that cannot be "
+                  "sent (%s); skipped",
+                  h->name, e->seq, e->ev ? "out of memory" : "it does not parse");
+        pthread_mutex_lock(&h->mu);
+        utf8_copy(h->c.last_error, sizeof h->c.last_error,
+                  "an alert event in the hub log does not parse");
+        h->c.last_error_ms = (int64_t)hlc_wall_ms();
+        pthread_mutex_unlock(&h->mu);
+        note_done(h, e->seq, false, 1, false);
+        return GIVEN_UP;
     }
-    return result;
+    int r = send_msg(h, m, what);
+    botmsg_free(&m);
+    if (r != ABANDONED) {
+        note_done(h, e->seq, r == SENT, 1, false);
+    }
+    return r;
+}
+
+/* Events that waited, as one message; the cursor goes to last (every entry
+ * up to it is finished). */
+static int deliver_merged(hookstate_t *h, const outev_t *ev, size_t n, uint64_t last)
+{
+    json_t **list = calloc(n ? n : 1, sizeof *list);
+    size_t k = 0;
+    for (size_t i = 0; list && i < n; i++) {
+        if (!ev[i].old && ev[i].ev) {
+            list[k++] = ev[i].ev;
+        }
+    }
+    if (!list || !k) {
+        free(list);
+        note_done(h, last, false, 0, false);
+        return GIVEN_UP;
+    }
+    uint64_t first_seq = 0, last_seq = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!ev[i].old && ev[i].ev) {
+            first_seq = first_seq ? first_seq : ev[i].seq;
+            last_seq = ev[i].seq;
+        }
+    }
+    char what[120];
+    snprintf(what, sizeof what, "%zu alert events merged (hub log entries %" PRIu64 "-%" PRIu64 ")",
+             k, first_seq, last_seq);
+    botmsg_ctx_t c = msg_ctx(h);
+    botmsg_t *m = botmsg_merged(list, k, first_seq, last_seq, &c);
+    free(list);
+    if (!m) {
+        log_error("webhook %s: %s: out of memory; given up", h->name, what);
+        note_done(h, last, false, k, false);
+        return GIVEN_UP;
+    }
+    log_info("webhook %s: %s into one message (the pace, %u a minute, lets no more through)",
+             h->name, what, h->hook.rate);
+    int r = send_msg(h, m, what);
+    botmsg_free(&m);
+    if (r != ABANDONED) {
+        note_done(h, last, r == SENT, k, true);
+    }
+    return r;
 }
 
 static void say_skipped(hookstate_t *h, uint64_t *skipped)
@@ -677,6 +810,158 @@ static void say_skipped(hookstate_t *h, uint64_t *skipped)
     }
 }
 
+/* ---- digests ---------------------------------------------------------------- */
+
+static int64_t digest_now(const delivery_t *d)
+{
+    return (int64_t)hlc_wall_ms() + d->o.digest_offset_ms;
+}
+
+/* Feeds the view every hub-log entry it has not seen (under view_mu). */
+static int view_feed(void *ctx, uint64_t seq, const uint8_t *raw, size_t len)
+{
+    delivery_t *d = ctx;
+    entry_view_t v;
+    if (entry_open(raw, len, &v) != FT_OK) {
+        return FT_ECORRUPT;
+    }
+    json_t *changed = NULL;
+    (void)alertview_feed(d->view, NULL, seq, v.entry, &changed);
+    json_decref(changed);
+    entry_view_free(&v);
+    d->view_seq = seq;
+    return 0;
+}
+
+static int view_catch_up(delivery_t *d)
+{
+    if (!d->view && alertview_new(&d->view) != FT_OK) {
+        return FT_ENOMEM;
+    }
+    int err = devlog_iter(d->o.hublog, d->view_seq + 1, 0, view_feed, d);
+    return err < 0 ? err : FT_OK;
+}
+
+static void local_hhmm(int64_t ms, char *buf, size_t len)
+{
+    time_t t = (time_t)(ms / 1000);
+    struct tm tm;
+    if (!localtime_r(&t, &tm) || !strftime(buf, len, "%Y-%m-%d %H:%M %z", &tm)) {
+        snprintf(buf, len, "?");
+    }
+}
+
+/* A digest hook's turn: when a digest time has passed, one message per
+ * unit. ABANDONED when the hub stops in the middle (the units sent are
+ * kept: the rest go after the restart). */
+static int digest_step(hookstate_t *h)
+{
+    delivery_t *d = h->d;
+    int64_t now = digest_now(d);
+    int64_t slot = digest_slot_before(&h->hook, now);
+    pthread_mutex_lock(&h->mu);
+    hook_cursor_t c = h->c;
+    pthread_mutex_unlock(&h->mu);
+    char when[64];
+    if (!c.digest_slot_ms) {
+        if (!slot || (c.digest_done_ms && slot <= c.digest_done_ms)) {
+            return SENT; /* nothing due */
+        }
+        if (!c.digest_done_ms) { /* a new hook: its first digest is the next one */
+            pthread_mutex_lock(&h->mu);
+            h->c.digest_done_ms = slot;
+            h->c.digest_from = h->c.seq;
+            pthread_mutex_unlock(&h->mu);
+            persist(d);
+            local_hhmm(digest_slot_after(&h->hook, now), when, sizeof when);
+            log_info("webhook %s: first digest at %s", h->name, when);
+            return SENT;
+        }
+        local_hhmm(slot, when, sizeof when);
+        if (delivery_too_old((uint64_t)slot, (uint64_t)now, d->o.max_age_ms)) {
+            log_warn("webhook %s: the digest of %s is too late to send (alerts.webhook_max_age); "
+                     "the next one covers its events",
+                     h->name, when);
+            pthread_mutex_lock(&h->mu);
+            h->c.digest_done_ms = slot;
+            pthread_mutex_unlock(&h->mu);
+            persist(d);
+            return SENT;
+        }
+        uint64_t head = 0;
+        if (devlog_head(d->o.hublog, &head, NULL) != FT_OK) {
+            return SENT; /* said by the outbox reader; tried again */
+        }
+        pthread_mutex_lock(&h->mu);
+        h->c.digest_slot_ms = slot;
+        h->c.digest_to = head > h->c.digest_from ? head : h->c.digest_from;
+        h->c.digest_unit[0] = '\0';
+        c = h->c;
+        pthread_mutex_unlock(&h->mu);
+        persist(d);
+        log_info("webhook %s: digest of %s (hub log entries %" PRIu64 "-%" PRIu64 ")", h->name,
+                 when, c.digest_from + 1, c.digest_to);
+    }
+    local_hhmm(c.digest_slot_ms, when, sizeof when);
+    digest_set_t set;
+    pthread_mutex_lock(&d->view_mu);
+    int err = view_catch_up(d);
+    if (err == FT_OK) {
+        err = digest_collect(d->view, d->o.hublog, &h->hook, c.digest_from, c.digest_to,
+                             c.digest_slot_ms, c.digests ? c.digest_done_ms : 0, &set);
+    }
+    pthread_mutex_unlock(&d->view_mu);
+    if (err != FT_OK) {
+        log_error("webhook %s: the digest of %s cannot be made: %s (tried again)", h->name, when,
+                  ft_strerror(err));
+        return GIVEN_UP;
+    }
+    botmsg_ctx_t mc = msg_ctx(h);
+    int result = SENT;
+    size_t units = 0;
+    for (size_t i = 0; i < set.n && result != ABANDONED; i++) {
+        if (c.digest_unit[0] && strcmp(set.u[i].unit, c.digest_unit) <= 0) {
+            continue; /* sent before a restart */
+        }
+        char what[400];
+        snprintf(what, sizeof what, "the digest of %s for unit %s", when, set.u[i].unit);
+        botmsg_t *m = botmsg_digest(&set.u[i], &mc);
+        int r = m ? send_msg(h, m, what) : GIVEN_UP;
+        botmsg_free(&m);
+        if (r == ABANDONED) {
+            result = ABANDONED;
+            break;
+        }
+        units += r == SENT;
+        pthread_mutex_lock(&h->mu);
+        utf8_copy(h->c.digest_unit, sizeof h->c.digest_unit, set.u[i].unit);
+        if (r == SENT) {
+            h->c.messages++;
+        }
+        pthread_mutex_unlock(&h->mu);
+        persist(d);
+    }
+    size_t total = set.n;
+    digest_set_free(&set);
+    if (result == ABANDONED) {
+        return ABANDONED;
+    }
+    pthread_mutex_lock(&h->mu);
+    h->c.digest_done_ms = h->c.digest_slot_ms;
+    h->c.digest_from = h->c.digest_to;
+    h->c.digest_slot_ms = 0;
+    h->c.digest_to = 0;
+    h->c.digest_unit[0] = '\0';
+    h->c.digests++;
+    pthread_mutex_unlock(&h->mu);
+    persist(d);
+    log_info("webhook %s: digest of %s sent (%zu unit%s%s)", h->name, when, total,
+             total == 1 ? "" : "s", units < total ? ", some given up" : "");
+    return SENT;
+}
+
+/* ---- the thread ------------------------------------------------------------- */
+
 static void *hook_thread(void *arg)
 {
     hookstate_t *h = arg;
@@ -685,14 +970,21 @@ static void *hook_thread(void *arg)
     uint64_t cursor = h->c.seq;
     pthread_mutex_unlock(&h->mu);
     uint64_t waiting = 0, skipped = 0;
-    if (delivery_backlog(d->o.hublog, cursor, &waiting) == FT_OK && waiting) {
+    if (delivery_backlog_for(d->o.hublog, &h->hook, cursor, &waiting) == FT_OK && waiting) {
         log_info("webhook %s: %" PRIu64
                  " alert event%s waiting since before the hub started; sending",
                  h->name, waiting, waiting == 1 ? "" : "s");
     }
     int last_err = FT_OK;
     while (!stopping(d)) {
-        batch_t b = {0};
+        if (h->hook.mode == HOOK_DIGEST && digest_step(h) == ABANDONED) {
+            break;
+        }
+        pthread_mutex_lock(&h->mu);
+        cursor = h->c.seq;
+        pthread_mutex_unlock(&h->mu);
+        batch_t b = {
+            .h = &h->hook, .now_ms = devlog_wall_ms(d->o.hublog), .max_age_ms = d->o.max_age_ms};
         int err = devlog_iter(d->o.hublog, cursor + 1, 0, collect_one, &b);
         if (err < 0) {
             if (err != last_err) {
@@ -706,34 +998,63 @@ static void *hook_thread(void *arg)
             continue;
         }
         last_err = FT_OK;
-        bool abandoned = false;
-        uint64_t now = devlog_wall_ms(d->o.hublog);
-        for (size_t i = 0; i < b.n && !abandoned; i++) {
-            if (delivery_too_old(b.ev[i].ms, now, d->o.max_age_ms)) {
+        bool abandoned = false, again = false, dirty = false;
+        size_t i = 0;
+        while (i < b.n && !abandoned && !again) {
+            const outev_t *e = &b.ev[i];
+            if (e->old) {
                 skipped++;
-                cursor = b.ev[i].seq;
+                pthread_mutex_lock(&h->mu);
+                h->c.seq = e->seq; /* passed, not given up (written below) */
+                pthread_mutex_unlock(&h->mu);
+                dirty = true;
+                i++;
                 continue;
             }
             say_skipped(h, &skipped);
-            if (deliver(h, &b.ev[i]) == ABANDONED) {
-                abandoned = true;
-            } else {
-                cursor = b.ev[i].seq;
+            size_t waiting_now = 0;
+            for (size_t j = i; j < b.n; j++) {
+                waiting_now += !b.ev[j].old;
             }
+            pthread_mutex_lock(&h->mu);
+            unsigned allowed = pace_allowance(&h->c.pace, h->hook.rate, (int64_t)hlc_wall_ms());
+            pthread_mutex_unlock(&h->mu);
+            int r;
+            if (!allowed) {
+                /* wait for the pace, then read again: what came meanwhile
+                 * joins what waits */
+                abandoned = pace_wait(h);
+                again = true;
+                continue;
+            }
+            if (!h->hook.rate || (waiting_now <= allowed && !b.more)) {
+                r = deliver_one(h, e);
+                i++;
+            } else {
+                r = deliver_merged(h, &b.ev[i], b.n - i, b.last);
+                i = b.n;
+            }
+            abandoned = r == ABANDONED;
         }
+        bool finished = i == b.n && !abandoned && !again;
         batch_free(&b);
+        if (dirty) {
+            persist(d);
+        }
         if (abandoned) {
             break;
         }
-        if (b.last > cursor) {
-            cursor = b.last; /* entries that are not alert events */
+        if (again) {
+            continue;
         }
-        if (!b.more) {
+        if (finished && !b.more) {
             say_skipped(h, &skipped);
         }
         pthread_mutex_lock(&h->mu);
-        bool moved = h->c.seq != cursor;
-        h->c.seq = cursor;
+        bool moved = finished && b.last > h->c.seq; /* entries that are not for this hook */
+        if (moved) {
+            h->c.seq = b.last;
+        }
         pthread_mutex_unlock(&h->mu);
         if (moved) {
             persist(d);
@@ -798,6 +1119,12 @@ static int load_cursors(delivery_t *d)
                      h->name, h->c.seq, head);
             h->c.seq = head;
         }
+        if (h->c.digest_from > head || h->c.digest_to > head) {
+            h->c.digest_from = h->c.seq; /* the log was replaced */
+            h->c.digest_slot_ms = 0;
+            h->c.digest_to = 0;
+            h->c.digest_unit[0] = '\0';
+        }
     }
     free(c);
     persist(d); /* first-seen hooks keep their start; hooks no longer configured go */
@@ -822,8 +1149,22 @@ int delivery_new(const delivery_opts_t *opts, delivery_t **out)
     d->o.max_age_ms = d->o.max_age_ms ? d->o.max_age_ms : DELIVERY_DEFAULT_MAX_AGE_MS;
     d->o.poll_ms = d->o.poll_ms ? d->o.poll_ms : 1000;
     d->o.hooks = NULL;
+    d->o.people = NULL;
+    d->o.dashboard_url = NULL;
     atomic_init(&d->stop, false);
     pthread_mutex_init(&d->file_mu, NULL);
+    pthread_mutex_init(&d->view_mu, NULL);
+    snprintf(d->dashboard, sizeof d->dashboard, "%s",
+             opts->dashboard_url ? opts->dashboard_url : "");
+    if (opts->n_people) {
+        d->people = calloc(opts->n_people, sizeof *d->people);
+        if (!d->people) {
+            delivery_destroy(&d);
+            return FT_ENOMEM;
+        }
+        memcpy(d->people, opts->people, opts->n_people * sizeof *d->people);
+        d->n_people = opts->n_people;
+    }
     if (opts->n_hooks) {
         d->hs = calloc(opts->n_hooks, sizeof *d->hs);
         if (!d->hs ||
@@ -953,6 +1294,12 @@ void delivery_destroy(delivery_t **d_p)
         zmq_ctx_term(d->zctx);
     }
     pthread_mutex_destroy(&d->file_mu);
+    pthread_mutex_destroy(&d->view_mu);
+    alertview_destroy(&d->view);
+    free(d->people);
+    for (size_t i = 0; i < d->n_hooks; i++) {
+        sodium_memzero(d->hs[i].hook.secret, sizeof d->hs[i].hook.secret);
+    }
     free(d->hs);
     free(d);
     *d_p = NULL;
@@ -997,7 +1344,29 @@ static void time_or_null(json_t *o, const char *k, int64_t ms)
     }
 }
 
-json_t *delivery_status_json(const char *state, devlog_t *hublog)
+/* A configured hook's routing, for status. */
+static void describe(json_t *o, const hook_t *h)
+{
+    char route[1024], when[64];
+    route_describe(h, route, sizeof route);
+    json_object_set_new(o, "format", json_string(format_name(h->format)));
+    json_object_set_new(o, "mode", json_string(h->mode == HOOK_DIGEST ? "digest" : "each"));
+    json_object_set_new(o, "route", utf8_json_string(route));
+    if (h->mode == HOOK_DIGEST) {
+        json_t *times = json_array();
+        for (size_t i = 0; i < h->n_digest_at; i++) {
+            char t[8];
+            snprintf(t, sizeof t, "%02u:%02u", h->digest_at[i] / 60u, h->digest_at[i] % 60u);
+            json_array_append_new(times, json_string(t));
+        }
+        json_object_set_new(o, "digest_at", times);
+        local_hhmm(digest_slot_after(h, (int64_t)hlc_wall_ms()), when, sizeof when);
+        json_object_set_new(o, "next_digest", json_string(when));
+    }
+}
+
+json_t *delivery_status_json(const char *state, devlog_t *hublog, const hook_t *hooks,
+                             size_t n_hooks)
 {
     char path[4200], why[512] = "";
     hook_cursor_t *c = NULL;
@@ -1009,22 +1378,58 @@ json_t *delivery_status_json(const char *state, devlog_t *hublog)
     if (err != FT_OK) {
         return json_pack("{s:s}", "error", why[0] ? why : ft_strerror(err));
     }
+    bool *shown = calloc(n_hooks ? n_hooks : 1, sizeof *shown);
     json_t *a = json_array();
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; shown && i < n; i++) {
+        const hook_t *h = NULL;
+        for (size_t j = 0; j < n_hooks && !h; j++) {
+            char key[33];
+            delivery_hook_key(&hooks[j], key);
+            if (strcmp(key, c[i].key) == 0) {
+                h = &hooks[j];
+                shown[j] = true;
+            }
+        }
         uint64_t backlog = 0;
         json_t *o =
             json_pack("{s:o, s:I, s:I, s:o*}", "hook", utf8_json_string(c[i].name), "sent",
                       (json_int_t)c[i].sent, "failed", (json_int_t)c[i].failed, "last_error",
                       c[i].last_error[0] ? utf8_json_string(c[i].last_error) : NULL);
-        if (delivery_backlog(hublog, c[i].seq, &backlog) == FT_OK) {
+        if ((h ? delivery_backlog_for(hublog, h, c[i].seq, &backlog)
+               : delivery_backlog(hublog, c[i].seq, &backlog)) == FT_OK) {
             json_object_set_new(o, "backlog", json_integer((json_int_t)backlog));
         } else {
             json_object_set_new(o, "backlog", json_null());
         }
         time_or_null(o, "last_error_at", c[i].last_error_ms);
         time_or_null(o, "last_success_at", c[i].last_success_ms);
+        json_object_set_new(o, "messages", json_integer((json_int_t)c[i].messages));
+        json_object_set_new(o, "merged", json_integer((json_int_t)c[i].merged));
+        if (h) {
+            describe(o, h);
+            if (h->mode == HOOK_DIGEST) {
+                json_object_set_new(o, "digests", json_integer((json_int_t)c[i].digests));
+                if (c[i].digests) {
+                    char when[64];
+                    local_hhmm(c[i].digest_done_ms, when, sizeof when);
+                    json_object_set_new(o, "last_digest", json_string(when));
+                }
+            }
+        } else {
+            json_object_set_new(o, "configured", json_false());
+        }
         json_array_append_new(a, o);
     }
+    for (size_t j = 0; shown && j < n_hooks; j++) {
+        if (!shown[j]) { /* configured, not yet started by `run` */
+            char name[160];
+            delivery_hook_name(&hooks[j], name, sizeof name);
+            json_t *o = json_pack("{s:o, s:b}", "hook", utf8_json_string(name), "started", 0);
+            describe(o, &hooks[j]);
+            json_array_append_new(a, o);
+        }
+    }
+    free(shown);
     free(c);
     return a;
 }
@@ -1042,14 +1447,38 @@ void delivery_status_print(const json_t *status, FILE *out)
         const char *le = json_string_value(json_object_get(o, "last_error"));
         const char *lea = json_string_value(json_object_get(o, "last_error_at"));
         const char *ls = json_string_value(json_object_get(o, "last_success_at"));
-        fprintf(out, "webhook:          %s: %lld waiting, %lld sent, %lld given up; last sent %s",
-                json_string_value(json_object_get(o, "hook")),
-                (long long)json_integer_value(json_object_get(o, "backlog")),
-                (long long)json_integer_value(json_object_get(o, "sent")),
-                (long long)json_integer_value(json_object_get(o, "failed")), ls ? ls : "never");
-        if (le) {
-            fprintf(out, "; last error %s: %s", lea ? lea : "-", le);
+        const char *route = json_string_value(json_object_get(o, "route"));
+        const char *next = json_string_value(json_object_get(o, "next_digest"));
+        const char *last = json_string_value(json_object_get(o, "last_digest"));
+        if (json_is_false(json_object_get(o, "started"))) {
+            fprintf(out, "webhook:          %s: not started yet (`run` starts it)\n",
+                    json_string_value(json_object_get(o, "hook")));
+        } else {
+            fprintf(out,
+                    "webhook:          %s: %lld waiting, %lld sent, %lld given up; last sent %s",
+                    json_string_value(json_object_get(o, "hook")),
+                    (long long)json_integer_value(json_object_get(o, "backlog")),
+                    (long long)json_integer_value(json_object_get(o, "sent")),
+                    (long long)json_integer_value(json_object_get(o, "failed")), ls ? ls : "never");
+            if (le) {
+                fprintf(out, "; last error %s: %s", lea ? lea : "-", le);
+            }
+            fputc('\n', out);
+            long long msgs = (long long)json_integer_value(json_object_get(o, "messages"));
+            long long merged = (long long)json_integer_value(json_object_get(o, "merged"));
+            if (msgs || merged) {
+                fprintf(out, "                  %lld message%s, %lld event%s of them merged\n",
+                        msgs, msgs == 1 ? "" : "s", merged, merged == 1 ? "" : "s");
+            }
         }
-        fputc('\n', out);
+        if (route) {
+            fprintf(out, "                  route: %s\n", route);
+        } else if (json_is_false(json_object_get(o, "configured"))) {
+            fprintf(out, "                  no longer configured (dropped at the next start)\n");
+        }
+        if (next) {
+            fprintf(out, "                  next digest %s%s%s\n", next, last ? ", last " : "",
+                    last ? last : "");
+        }
     }
 }

@@ -12,21 +12,28 @@
  * so webhooks need the hub log (delivery_new refuses hooks without one;
  * there is no in-memory path). Each webhook has a thread of its own and a
  * delivery cursor: the hub-log seq of the last entry it has finished
- * (delivered, given up on after its tries, skipped as too old, or not an
- * alert event). The thread wakes when delivery_publish signals it, or every
- * second, reads the entries after its cursor in a read transaction of its
- * own, and sends the alert events in log order with libcurl (retrying with
- * exponential backoff). After each finished event it advances the cursor and
- * stores every cursor in STATE/webhooks.cursors (atomic rewrite), keyed by a
- * hash of "FORMAT=URL", never the URL (bot URLs carry secret keys). So:
+ * (delivered, given up on after its tries, skipped as too old, left out by
+ * its filter, or not an alert event). The thread wakes when
+ * delivery_publish signals it, or every second, reads the entries after its
+ * cursor in a read transaction of its own, and sends what its route takes
+ * (route.h: a filter; each event, or digests at fixed local times plus the
+ * immediate severities) with libcurl, retrying with exponential backoff.
+ * A paced hook (route.h rate, pace.h) sends one message per event while the
+ * pace allows them all; events that have to wait are merged into one
+ * message that says how many, per unit, and which hub-log entries (first to
+ * last) it covers. After each finished message it advances the cursor past
+ * the events the message covers and stores every cursor in
+ * STATE/webhooks.cursors (atomic rewrite) with the times of the recent
+ * sends (the pace survives a restart) and the digest in progress, keyed by
+ * a hash of "FORMAT=URL", never the URL or the secret. So:
  *   - a dead or hanging hook delays only itself;
  *   - nothing is dropped at shutdown or crash: after a restart each hook
- *     continues after its cursor (at least once: an event delivered just
+ *     continues after its cursor (at least once: a message delivered just
  *     before a crash may be sent again);
  *   - a hook seen for the first time starts at the log's head (no history);
  *   - an event older than max_age_ms when its turn comes (start-up after a
  *     long stop, a long outage) is skipped, counted in one log line.
- * Formats: docs/alerts.md.
+ * Formats and requests: botmsg.h; digests: digest.h; docs/alerts.md.
  *
  * PUB message: two frames, the topic "alert.<unit>.<severity>" (a '.' in the
  * unit is written '_') and the event as JSON.
@@ -40,6 +47,8 @@
 
 #include "devlog.h"
 #include "error.h"
+#include "pace.h"
+#include "route.h"
 
 #include <jansson.h>
 #include <stdbool.h>
@@ -52,25 +61,21 @@
 #define DELIVERY_CURSORS_FILE "webhooks.cursors"
 #define DELIVERY_DEFAULT_MAX_AGE_MS (24ULL * 3600 * 1000)
 
-typedef enum { HOOK_GENERIC, HOOK_WECOM, HOOK_DINGTALK } hook_format;
-
-/* One configured webhook. */
-typedef struct {
-    hook_format format;
-    char url[1024];
-} hook_t;
-
 typedef struct {
     const char *publish; /* PUB endpoint; NULL, "" or "off": no PUB socket */
     const hook_t *hooks; /* webhooks (copied) */
     size_t n_hooks;
-    devlog_t *hublog;    /* the outbox (borrowed; required when n_hooks > 0) */
-    const char *state;   /* state directory for the cursors file (required with hooks) */
-    unsigned attempts;   /* tries per event and hook (0 = 5) */
-    unsigned timeout_ms; /* per try (0 = 5000) */
-    unsigned backoff_ms; /* wait before the first retry, doubled each time (0 = 500) */
-    uint64_t max_age_ms; /* skip events older than this (0 = DELIVERY_DEFAULT_MAX_AGE_MS) */
-    unsigned poll_ms;    /* hook threads look at the log at least this often (0 = 1000) */
+    const person_t *people; /* whom messages mention (copied) */
+    size_t n_people;
+    const char *dashboard_url; /* links in messages; NULL or "": none */
+    int64_t digest_offset_ms;  /* the digest clock: the wall clock plus this (tests) */
+    devlog_t *hublog;          /* the outbox (borrowed; required when n_hooks > 0) */
+    const char *state;         /* state directory for the cursors file (required with hooks) */
+    unsigned attempts;         /* tries per event and hook (0 = 5) */
+    unsigned timeout_ms;       /* per try (0 = 5000) */
+    unsigned backoff_ms;       /* wait before the first retry, doubled each time (0 = 500) */
+    uint64_t max_age_ms;       /* skip events older than this (0 = DELIVERY_DEFAULT_MAX_AGE_MS) */
+    unsigned poll_ms;          /* hook threads look at the log at least this often (0 = 1000) */
     /* The PUB socket as a CurveZMQ server (subscribers.h): the hub's
      * transport secret key, and the allow-list of subscriber keys. NULL
      * curve_sk: a plain PUB socket (the unit tests of this library only). */
@@ -98,17 +103,17 @@ void delivery_destroy(delivery_t **d_p);
  * on PUB and wakes the hook threads. */
 void delivery_publish(delivery_t *d, const json_t *event);
 
-/* Parses "FORMAT=URL FORMAT=URL ..." (FORMAT: generic, wecom, dingtalk).
- * *hooks is malloc'd. FT_EINVAL with a sentence in err. */
+/* Parses "FORMAT=URL FORMAT=URL ..." (FORMAT: generic, wecom, dingtalk,
+ * feishu): hooks that take every event, one message each, at the format's
+ * pace. *hooks is malloc'd. FT_EINVAL with a sentence in err. */
 int delivery_parse_hooks(const char *text, hook_t **hooks, size_t *n, char *err,
                          size_t errlen) FT_MUST_CHECK;
-/* The request body for an event in a format (caller frees). */
-char *delivery_body(hook_format f, const json_t *event);
 /* "alert.<unit>.<severity>" for an event into buf. */
 void delivery_topic(const json_t *event, char *buf, size_t len);
 
-/* A hook's name for logs and status: "FORMAT (HOST[:PORT])", without path,
- * query or user info (where keys live). */
+/* A hook's name for logs and status: "FORMAT (HOST[:PORT])", or "NAME
+ * (FORMAT, HOST[:PORT])" for a [webhook.NAME] section, without path, query
+ * or user info (where keys live). */
 void delivery_hook_name(const hook_t *h, char *buf, size_t len);
 /* The hook's key in the cursors file: hex of the first 16 bytes of
  * SHA-256("FORMAT=URL"). */
@@ -123,9 +128,20 @@ typedef struct {
     char name[160];          /* delivery_hook_name */
     uint64_t seq;            /* the cursor: last finished hub-log seq */
     uint64_t sent, failed;   /* events delivered / given up on (since first seen) */
+    uint64_t messages;       /* messages delivered */
+    uint64_t merged;         /* events delivered inside merged messages */
+    uint64_t digests;        /* digests completed */
     int64_t last_success_ms; /* 0: never */
     int64_t last_error_ms;   /* 0: never */
     char last_error[256];    /* the last failed try's reason */
+    pace_t pace;             /* the recent tries (the pace across restarts) */
+    /* Digests: the last done (its time; the hub-log seq it reached) and the
+     * one in progress (its time, the seq it reaches, the last unit sent). */
+    int64_t digest_done_ms;
+    uint64_t digest_from;
+    int64_t digest_slot_ms;
+    uint64_t digest_to;
+    char digest_unit[256];
 } hook_cursor_t;
 
 /* Reads a cursors file. A missing file is no cursors (FT_OK, n 0).
@@ -135,14 +151,21 @@ int delivery_cursors_read(const char *path, hook_cursor_t **out, size_t *n, char
                           size_t errlen) FT_MUST_CHECK;
 /* Writes a cursors file atomically (temp file, fsync, rename). */
 int delivery_cursors_write(const char *path, const hook_cursor_t *c, size_t n) FT_MUST_CHECK;
-/* Alert events in the log after seq `after`. */
+/* Alert events in the log after seq `after` (with a hook: those it sends
+ * one by one or merged; a digest hook's others wait for the digest). */
 int delivery_backlog(devlog_t *hublog, uint64_t after, uint64_t *n) FT_MUST_CHECK;
+int delivery_backlog_for(devlog_t *hublog, const hook_t *h, uint64_t after,
+                         uint64_t *n) FT_MUST_CHECK;
 
-/* The webhooks part of `fieldtrail-hub status`, from STATE/webhooks.cursors
- * and the hub log (works while `run` runs or not): an array of {"hook",
- * "backlog", "sent", "failed", "last_error", "last_error_at",
- * "last_success_at"}; an object {"error"} if the file is unreadable. */
-json_t *delivery_status_json(const char *state, devlog_t *hublog);
+/* The webhooks part of `fieldtrail-hub status`, from STATE/webhooks.cursors,
+ * the hub log and the configured hooks (works while `run` runs or not): an
+ * array of {"hook", "sent", "failed", "last_error", "backlog",
+ * "last_error_at", "last_success_at", "messages", "merged", and for a
+ * configured hook "format", "mode", "route" (route_describe), "digest_at",
+ * "next_digest", "last_digest"}; hooks configured but not yet run have no
+ * counters; an object {"error"} if the file is unreadable. */
+json_t *delivery_status_json(const char *state, devlog_t *hublog, const hook_t *hooks,
+                             size_t n_hooks);
 void delivery_status_print(const json_t *status, FILE *out);
 
 #endif

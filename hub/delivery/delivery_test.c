@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "botmsg.h"
 #include "delivery.h"
 
 #include "fsutil.h"
@@ -65,29 +66,45 @@ static void hooks_refuse_unknown_format_scheme_and_shape(void **state)
     assert_int_equal(n, 0);
 }
 
+/* The request of one event for a hook of format f (no secret). */
+static json_t *request_of(hook_format f, const json_t *ev)
+{
+    hook_t h = {.format = f};
+    snprintf(h.url, sizeof h.url, "http://127.0.0.1:9/hook");
+    botmsg_ctx_t c = {0};
+    botmsg_t *m = botmsg_event(ev, &c);
+    assert_non_null(m);
+    char *url = NULL, *body = NULL;
+    assert_int_equal(botmsg_request(m, &h, 1780000000000, &url, &body), FT_OK);
+    assert_string_equal(url, h.url);
+    json_t *j = json_loads(body, 0, NULL);
+    assert_non_null(j);
+    free(url);
+    free(body);
+    botmsg_free(&m);
+    return j;
+}
+
 static void generic_body_is_the_event(void **state)
 {
     (void)state;
     json_t *ev = event();
-    char *body = delivery_body(HOOK_GENERIC, ev);
-    json_t *back = json_loads(body, 0, NULL);
+    json_t *back = request_of(HOOK_GENERIC, ev);
     assert_true(json_equal(back, ev));
     json_decref(back);
-    free(body);
     json_decref(ev);
 }
 
-static void bot_bodies_are_text_messages_zh_first(void **state)
+static void bot_bodies_are_markdown_messages_zh_first(void **state)
 {
     (void)state;
     json_t *ev = event();
     for (int f = HOOK_WECOM; f <= HOOK_DINGTALK; f++) {
-        char *body = delivery_body((hook_format)f, ev);
-        json_t *j = json_loads(body, 0, NULL);
-        assert_non_null(j);
-        assert_string_equal(json_string_value(json_object_get(j, "msgtype")), "text");
+        json_t *j = request_of((hook_format)f, ev);
+        assert_string_equal(json_string_value(json_object_get(j, "msgtype")), "markdown");
+        const json_t *md = json_object_get(j, "markdown");
         const char *text =
-            json_string_value(json_object_get(json_object_get(j, "text"), "content"));
+            json_string_value(json_object_get(md, f == HOOK_WECOM ? "content" : "text"));
         assert_non_null(text);
         const char *zh = strstr(text, "现场检查应当同步音像记录");
         const char *en = strstr(text, "On-site inspection must be recorded");
@@ -97,7 +114,6 @@ static void bot_bodies_are_text_messages_zh_first(void **state)
         assert_non_null(strstr(text, "第13条"));
         assert_non_null(strstr(text, "NDG-1"));
         json_decref(j);
-        free(body);
     }
     json_decref(ev);
 }
@@ -366,7 +382,7 @@ int main(void)
         cmocka_unit_test(hooks_parse_all_three_formats),
         cmocka_unit_test(hooks_refuse_unknown_format_scheme_and_shape),
         cmocka_unit_test(generic_body_is_the_event),
-        cmocka_unit_test(bot_bodies_are_text_messages_zh_first),
+        cmocka_unit_test(bot_bodies_are_markdown_messages_zh_first),
         cmocka_unit_test(topic_is_unit_and_severity_without_dots),
         cmocka_unit_test(hook_names_show_format_and_host_only),
         cmocka_unit_test(hook_keys_are_hashes_of_format_and_url),

@@ -264,10 +264,16 @@ int alerts_apply(alerts_t *a, index_txn_t *t, const index_unit_t *unit, json_t *
             json_decref(j);
         } else {
             alert_step step = row_step(row, ALERT_RAISED, false);
-            /* Keep the details current (the detail text may change). */
+            /* Keep the details current (the detail text may change), and the
+             * officers (rows from before alerts carried them have none). */
             json_t *detail = json_object_get(raised[i], "detail");
-            bool changed = !json_equal(detail, json_object_get(row, "detail"));
+            json_t *officers = json_object_get(raised[i], "officers");
+            bool changed = !json_equal(detail, json_object_get(row, "detail")) ||
+                           (officers && !json_equal(officers, json_object_get(row, "officers")));
             json_object_set(row, "detail", detail);
+            if (officers) {
+                json_object_set(row, "officers", officers);
+            }
             if (step == ALERT_MOVE) {
                 err = transition(a, t, row, alert_state_name(ALERT_OPEN), now_ms, "raised again",
                                  events);

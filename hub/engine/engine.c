@@ -162,6 +162,13 @@ static json_t *alert_json(index_txn_t *it, const gap_alert_t *g, const char *uni
     json_object_set_new(o, "message_zh", utf8_json_string(r->message_zh ? r->message_zh : ""));
     json_object_set_new(o, "message_en", utf8_json_string(r->message_en ? r->message_en : ""));
     json_object_set_new(o, "detail", utf8_json_string(g->detail));
+    json_t *officers = json_array();
+    char off[sizeof g->officers];
+    snprintf(off, sizeof off, "%s", g->officers);
+    for (char *save = NULL, *p = strtok_r(off, "\n", &save); p; p = strtok_r(NULL, "\n", &save)) {
+        json_array_append_new(officers, utf8_json_string(p));
+    }
+    json_object_set_new(o, "officers", officers);
     set_time(o, "due_at", g->at_ms);
     char found_unit[INDEX_STR] = "", found_dev[INDEX_REF_TEXT] = "";
     /* The subject: refs joined by '>' (a ref may end in "#reason"). */

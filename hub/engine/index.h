@@ -4,7 +4,7 @@
  * (store_entries_since after a persisted arrival cursor), so it can be thrown
  * away and rebuilt. The interface speaks of cases, refs, media and deadlines,
  * never of LMDB, so that a larger deployment can move it to PostgreSQL
- * (DESIGN.md "Growing past one hub"); the alert tables (alerts.h) live in the
+ * (docs/architecture.md "Growing past one hub"); the alert tables (alerts.h) live in the
  * same environment so that an index step and the alert changes it causes
  * commit together.
  *

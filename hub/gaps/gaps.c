@@ -74,6 +74,25 @@ static int add_alert(gap_alerts_t *out, const rule_t *rule, const char *article,
     return add_alert_keyed(out, rule, article, case_id, subject, NULL, at_ms, detail);
 }
 
+/* The officers of alerts first..out->n (those just added for one subject). */
+static void set_officers(gap_alerts_t *out, size_t first, char *const *officers, size_t n)
+{
+    for (size_t k = first; k < out->n; k++) {
+        char *o = out->items[k].officers;
+        size_t cap = sizeof out->items[k].officers, used = 0;
+        for (size_t i = 0; i < n; i++) {
+            size_t l = officers[i] ? strlen(officers[i]) : 0;
+            if (!l || memchr(officers[i], '\n', l) || used + l + 2 > cap) {
+                continue; /* one that does not fit is left out, never cut */
+            }
+            memcpy(o + used, officers[i], l);
+            used += l;
+            o[used++] = '\n';
+            o[used] = '\0';
+        }
+    }
+}
+
 static bool str_in(const char *s, char **list, size_t n)
 {
     if (!s || !*s) {
@@ -398,6 +417,7 @@ int gaps_eval_case(const rulepack_t *pack, const gap_case_t *c, int64_t now_ms, 
                 continue;
             }
             int err = FT_OK;
+            size_t before = out->n;
             switch (rule->kind) {
             case RULE_COVERAGE:
                 err = eval_coverage(rule, c, r, out);
@@ -420,6 +440,7 @@ int gaps_eval_case(const rulepack_t *pack, const gap_case_t *c, int64_t now_ms, 
             if (err != FT_OK) {
                 return err;
             }
+            set_officers(out, before, r->rec->officers, r->rec->n_officers);
         }
     }
     return FT_OK;
@@ -464,7 +485,13 @@ int gaps_eval_media(const rulepack_t *pack, const gap_media_t *m, bool linked, i
              "media %s (recorder %s, officer %s) is tied to no case or activity %s after capture",
              m->media_id ? m->media_id : "?", m->recorder ? m->recorder : "?",
              m->officer ? m->officer : "?", grace);
-    return add_alert(out, rule, NULL, "", m->ref, due, detail);
+    size_t before = out->n;
+    int err = add_alert(out, rule, NULL, "", m->ref, due, detail);
+    char *officer[1] = {(char *)m->officer};
+    if (err == FT_OK) {
+        set_officers(out, before, officer, m->officer ? 1 : 0);
+    }
+    return err;
 }
 
 int gaps_eval_clock(const rulepack_t *pack, const char *device, int64_t offset_ms, int64_t at_ms,

@@ -77,6 +77,8 @@ typedef struct {
     char subject[192];  /* ref of the record / media / device concerned */
     char detail[320];   /* the specifics, in English */
     int64_t at_ms;      /* when it became due (deadline, or the subject's time) */
+    char officers[128]; /* the subject's officers (a record's, a media item's officer),
+                         * each ended by '\n'; "" if none (whom a message names) */
 } gap_alert_t;
 
 /* A growable list of alerts. */

@@ -1,5 +1,5 @@
 /* blobstore.h: the hub's media blob store behind a small interface
- * (DESIGN.md: a directory tree by default; shared or object storage later).
+ * (docs/architecture.md "Media": a directory tree by default; shared or object storage later).
  *
  * A blob is named by a 32-byte ID that is a hash of its bytes (the hub uses
  * a media file's Merkle root over its encrypted chunks, so a blob can be

@@ -2,7 +2,7 @@
  * heads, sync status, receipts issued, integrity events and refused keys.
  *
  * The interface hides LMDB (store.c is the embedded implementation; a larger
- * deployment moves these tables to PostgreSQL, DESIGN.md "Growing past one
+ * deployment moves these tables to PostgreSQL, docs/architecture.md "Growing past one
  * hub"). Callers work inside a transaction (store_begin / store_commit /
  * store_abort); a write transaction is durable when store_commit returns, and
  * several processes (the daemon, `enroll`, `revoke`) may use one store at

@@ -8,7 +8,7 @@
  * poll), which reads only entries that arrived after its cursor
  * (store_entries_since), so its cost follows new entries, not the store.
  * It is a derived cache: dropping it loses nothing. A deployment that
- * outgrows memory moves these queries to the hub index (DESIGN.md "Growing
+ * outgrows memory moves these queries to the hub index (docs/architecture.md "Growing
  * past one hub").
  *
  * Text is kept as shown: a string that is not valid UTF-8 (an old edge cut

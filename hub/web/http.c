@@ -11,15 +11,27 @@
  * announced ("hublog"); then each module's poll; expired sessions are swept
  * every ~10 minutes. Its duration is kept for /metrics (web_stats).
  *
+ * Connections (httpguard.h): the accept policy lets the guard make room or
+ * refuse; each connection's guard entry is its MHD socket context (made at
+ * NOTIFY_STARTED, gone at NOTIFY_CLOSED); a request moves it to busy when it
+ * is all in, a stream route to stream, on_completed back to waiting. The
+ * guard's thread also drives the server's periodic work (on_tick): the
+ * aggregated audit entries of failed logins and 403s (webrefuse.h) and the
+ * summary line of libmicrohttpd's own messages, which are rate-limited.
+ *
  * Request state machine, per connection and request (MHD calls on_request
  * several times for one request):
- *   first call          -> allocate req_ctx_t (body buffer), return
+ *   request line in     -> on_uri: allocate req_ctx_t with the raw path
+ *                          (routes are matched on it, each segment decoded
+ *                          once; MHD's decoded url serves the pages)
+ *   first call          -> headers in; return
  *   calls with a body   -> append to the buffer (over WEB_MAX_BODY: remember
  *                          and answer 413 at the end)
- *   last call           -> dispatch: static asset, or route lookup ->
- *                          session check (401) -> role check (403) -> CSRF
- *                          check on POST/PUT/DELETE (403) -> handler -> send
- *   on_completed        -> free req_ctx_t
+ *   last call           -> guard: busy; dispatch: static asset, or route
+ *                          lookup -> session check (401) -> role check (403)
+ *                          -> CSRF check on POST/PUT/DELETE (403) -> stream
+ *                          limits (429/503) -> handler -> send
+ *   on_completed        -> free req_ctx_t; guard: waiting
  * Invariants:
  *   - no route but the login page, its assets and POST /api/login answers
  *     without a live session (the login page redirects there);
@@ -32,12 +44,15 @@
 #include "http.h"
 #include "fsutil.h"
 #include "hlc.h"
+#include "httpguard.h"
 #include "httpparse.h"
 #include "itemjson.h"
 #include "logging.h"
+#include "ratelimit.h"
 #include "record.h"
 #include "web.h"
 #include "webassets.h"
+#include "webrefuse.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -49,12 +64,16 @@
 #include <string.h>
 #include <strings.h>
 #include <sodium.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #define COOKIE_NAME "ft_session"
 #define SSE_HEARTBEAT_MS 15000
 
 #define SESSION_SWEEP_POLLS (600000 / WEBEVENTS_POLL_MS) /* ~10 minutes */
+#define MHD_LOG_PER_MIN 10         /* libmicrohttpd's own lines logged a minute */
+#define MHD_BUSY_WAIT_PAUSE_MS 100 /* the listener's pause while no descriptor is left */
 
 /* The server: what the modules share, the modules, and its own figures. */
 struct web_t {
@@ -76,6 +95,13 @@ struct web_t {
     pthread_mutex_t stats_lock; /* guards poll_ms, polls */
     double poll_ms;
     unsigned long long polls;
+    httpguard_t *guard;    /* the connections and their limits */
+    webrefuse_t *refusals; /* failed logins and 403s, for the audit log */
+    unsigned char stream_key[crypto_shorthash_KEYBYTES]; /* sessions' keys for the guard */
+    pthread_mutex_t mhdlog_lock;                         /* guards the three below */
+    ratelimit_t mhdlog_rl;                               /* libmicrohttpd's lines */
+    uint64_t mhdlog_unlogged;                            /* not logged since the last summary */
+    int64_t mhdlog_summary_ms;                           /* monotonic: the last summary line */
 };
 
 struct http_t {
@@ -87,6 +113,8 @@ struct http_t {
 
 /* Per-request state kept between MHD calls. */
 typedef struct {
+    char *raw_path; /* the path as the request line had it (not decoded) */
+    bool started;   /* on_request has seen the headers */
     char *body;
     size_t len;
     bool too_big;
@@ -104,6 +132,11 @@ void http_opts_from_config(const config_t *cfg, const char *flag_listen, http_op
     opts->tls_key = config_get(cfg, "http_tls_key");
     opts->metrics_token = config_get(cfg, "http_metrics_token");
     opts->required = flag_listen || config_get(cfg, "http");
+    opts->max_connections = config_get(cfg, "http.max_connections");
+    opts->max_per_address = config_get(cfg, "http.max_per_address");
+    opts->request_timeout_s = config_get(cfg, "http.request_timeout_s");
+    opts->max_streams = config_get(cfg, "http.max_streams");
+    opts->streams_per_session = config_get(cfg, "http.streams_per_session");
 }
 
 /* ---- reply helpers (web.h) ---- */
@@ -177,23 +210,74 @@ void web_stats(web_t *w, web_stats_t *out)
     pthread_mutex_unlock(&w->stats_lock);
 }
 
-int web_audit(web_req_t *r, const char *action, const char *target, const char *detail)
+/* Appends one AuditEvent to the hub's log. */
+static int audit_write(web_t *w, const char *user, const char *action, const char *target,
+                       const char *detail)
 {
     Ft__AuditEvent a = FT__AUDIT_EVENT__INIT;
-    a.user = (char *)(r->logged_in ? r->session.user : "-");
+    a.user = (char *)user;
     a.action = (char *)action;
     a.target = (char *)target;
     a.detail = (char *)detail;
     Ft__Body body = FT__BODY__INIT;
     body.kind_case = FT__BODY__KIND_AUDIT;
     body.audit = &a;
-    int err = devlog_append1(r->sh->hub->hublog, &body, NULL);
+    int err = devlog_append1(w->hub.hublog, &body, NULL);
     if (err != FT_OK) {
-        atomic_fetch_add(&r->web->audit_fail, 1);
+        atomic_fetch_add(&w->audit_fail, 1);
         log_error("cannot write the audit entry (%s %s by %s): %s", action, target ? target : "",
-                  a.user, ft_strerror(err));
+                  user, ft_strerror(err));
     }
     return err;
+}
+
+int web_audit(web_req_t *r, const char *action, const char *target, const char *detail)
+{
+    return audit_write(r->web, r->logged_in ? r->session.user : "-", action, target, detail);
+}
+
+/* The client's address as text (an IPv4-mapped IPv6 one as IPv4), or "?". */
+static void client_address(struct MHD_Connection *c, char *buf, size_t len)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+    snprintf(buf, len, "?");
+    if (sa && sa->sa_family == AF_INET) {
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, buf, (socklen_t)len);
+    } else if (sa && sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *a6 = (const struct sockaddr_in6 *)sa;
+        if (IN6_IS_ADDR_V4MAPPED(&a6->sin6_addr)) {
+            inet_ntop(AF_INET, &a6->sin6_addr.s6_addr[12], buf, (socklen_t)len);
+        } else {
+            inet_ntop(AF_INET6, &a6->sin6_addr, buf, (socklen_t)len);
+        }
+    }
+}
+
+bool web_login_refused(web_req_t *r, const char *reason, const char *user)
+{
+    atomic_fetch_add(&r->web->refused, 1);
+    char addr[INET6_ADDRSTRLEN];
+    client_address(r->conn, addr, sizeof addr);
+    return webrefuse_note(r->web->refusals, WEBREFUSE_LOGINS, reason, user, addr, NULL,
+                          (int64_t)hlc_wall_ms(), httpguard_now_ms());
+}
+
+/* A request refused with 403 (role, CSRF, a cross-site login): counted for
+ * /metrics and the aggregated audit entry, logged at a bounded rate. */
+static void refused_403(web_req_t *r, const char *reason)
+{
+    atomic_fetch_add(&r->web->refused, 1);
+    char addr[INET6_ADDRSTRLEN], request[160], shown[104];
+    client_address(r->conn, addr, sizeof addr);
+    snprintf(request, sizeof request, "%s %s", r->method, r->raw_path ? r->raw_path : r->path);
+    const char *user = r->logged_in ? r->session.user : "-";
+    if (webrefuse_note(r->web->refusals, WEBREFUSE_REQUESTS, reason, user, addr, request,
+                       (int64_t)hlc_wall_ms(), httpguard_now_ms())) {
+        log_warn("dashboard: refused %s from %s for user %s: %s",
+                 webrefuse_text(shown, sizeof shown, request), addr, user, reason);
+    }
 }
 
 void web_set_cookie(web_req_t *r, const char *token, int64_t ttl_ms)
@@ -342,6 +426,48 @@ static bool metrics_token_ok(web_req_t *r)
     return httpparse_bearer_ok(auth, want);
 }
 
+/* The connection's guard entry (its MHD socket context). */
+static httpguard_conn_t *conn_guard(struct MHD_Connection *c)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return ci ? ci->socket_context : NULL;
+}
+
+/* An event stream within the session's and the server's limits; else the
+ * refusal is the reply. */
+static bool stream_admitted(web_req_t *r)
+{
+    uint64_t key = 0;
+    if (r->logged_in) {
+        unsigned char h[crypto_shorthash_BYTES];
+        crypto_shorthash(h, (const unsigned char *)r->session.csrf, strlen(r->session.csrf),
+                         r->web->stream_key);
+        memcpy(&key, h, sizeof key);
+    }
+    const httpguard_opts_t *o = httpguard_opts(r->web->guard);
+    char msg[200];
+    switch (httpguard_stream(r->web->guard, conn_guard(r->conn), key)) {
+    case HTTPGUARD_STREAM_OK:
+        return true;
+    case HTTPGUARD_STREAM_SESSION_FULL:
+        snprintf(msg, sizeof msg,
+                 "this session has %u live event streams open (http.streams_per_session); "
+                 "close a page of the dashboard",
+                 o->streams_per_session);
+        web_error(r, 429, "too_many_streams", msg);
+        return false;
+    case HTTPGUARD_STREAM_ALL_FULL:
+    default:
+        snprintf(msg, sizeof msg,
+                 "the dashboard has %u live event streams open (http.max_streams); try again "
+                 "later",
+                 o->max_streams);
+        web_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "busy", msg);
+        return false;
+    }
+}
+
 static void dispatch(web_req_t *r, req_ctx_t *rc)
 {
     const char *path = r->path;
@@ -382,7 +508,7 @@ static void dispatch(web_req_t *r, req_ctx_t *rc)
     web_t *w = r->web;
     for (size_t m = 0; m < w->n_ready && !route; m++) {
         for (const web_route_t *e = w->modules[m]->routes; e && e->method; e++) {
-            if (httpparse_route_match(e->pattern, path, r->args, WEB_MAX_ARGS, &r->n_args)) {
+            if (httpparse_route_match(e->pattern, r->raw_path, r->args, WEB_MAX_ARGS, &r->n_args)) {
                 path_known = true;
                 if (strcmp(e->method, r->method) == 0) {
                     route = e;
@@ -415,7 +541,7 @@ static void dispatch(web_req_t *r, req_ctx_t *rc)
             return;
         }
         if (r->session.role < route->role) {
-            atomic_fetch_add(&r->web->refused, 1);
+            refused_403(r, "role_required");
             char msg[128];
             snprintf(msg, sizeof msg, "this needs the %s role; you are %s",
                      user_role_name(route->role), user_role_name(r->session.role));
@@ -423,7 +549,7 @@ static void dispatch(web_req_t *r, req_ctx_t *rc)
             return;
         }
         if (state_changing(r->method) && !csrf_ok(r)) {
-            atomic_fetch_add(&r->web->refused, 1);
+            refused_403(r, "csrf");
             web_error(r, MHD_HTTP_FORBIDDEN, "csrf",
                       "missing or wrong X-CSRF-Token (reload the page)");
             return;
@@ -432,7 +558,7 @@ static void dispatch(web_req_t *r, req_ctx_t *rc)
     if (route->role == ROLE_NONE && state_changing(r->method) && !origin_ok(r)) {
         /* No session to hold a token yet (the login itself): the origin
          * must be this host, so another site cannot log a browser in. */
-        atomic_fetch_add(&r->web->refused, 1);
+        refused_403(r, "cross_site");
         web_error(r, MHD_HTTP_FORBIDDEN, "csrf", "cross-site request refused");
         return;
     }
@@ -442,6 +568,9 @@ static void dispatch(web_req_t *r, req_ctx_t *rc)
     }
     if (httpparse_body(rc->body, rc->len, &r->body) != FT_OK) {
         web_error(r, MHD_HTTP_BAD_REQUEST, "bad_json", "the body must be a JSON object");
+        return;
+    }
+    if ((route->flags & WEB_ROUTE_STREAM) && !stream_admitted(r)) {
         return;
     }
     route->fn(r);
@@ -454,12 +583,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     (void)version;
     web_t *w = cls;
     req_ctx_t *rc = *con_cls;
-    if (!rc) {
-        rc = calloc(1, sizeof *rc);
-        if (!rc) {
-            return MHD_NO;
-        }
-        *con_cls = rc;
+    if (!rc || !rc->raw_path) {
+        return MHD_NO; /* on_uri had no memory */
+    }
+    if (!rc->started) {
+        rc->started = true;
         return MHD_YES;
     }
     if (*upload_size > 0) {
@@ -477,7 +605,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         *upload_size = 0;
         return MHD_YES;
     }
-    web_req_t r = {.web = w, .sh = &w->sh, .conn = c, .method = method, .path = url, .status = 200};
+    httpguard_busy(w->guard, conn_guard(c));
+    web_req_t r = {.web = w,
+                   .sh = &w->sh,
+                   .conn = c,
+                   .method = method,
+                   .path = url,
+                   .raw_path = rc->raw_path,
+                   .status = 200};
     r.range = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Range");
     dispatch(&r, rc);
     enum MHD_Result ret;
@@ -493,30 +628,129 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     return ret;
 }
 
-static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
-                         enum MHD_RequestTerminationCode toe)
+/* The request line is in (before MHD decodes the path): the request's
+ * state, with the raw path (up to '?'). Its return value is the request's
+ * *con_cls. */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
 {
     (void)cls;
     (void)c;
+    req_ctx_t *rc = calloc(1, sizeof *rc);
+    if (rc) {
+        rc->raw_path = strndup(uri ? uri : "", uri ? strcspn(uri, "?") : 0);
+    }
+    return rc;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    web_t *w = cls;
     (void)toe;
     req_ctx_t *rc = *con_cls;
     if (rc) {
+        free(rc->raw_path);
         free(rc->body);
         free(rc);
         *con_cls = NULL;
     }
+    httpguard_waiting(w->guard, conn_guard(c), httpguard_now_ms());
 }
 
+/* Before a connection is accepted: the guard makes room or refuses it. */
+static enum MHD_Result on_accept(void *cls, const struct sockaddr *addr, socklen_t addrlen)
+{
+    web_t *w = cls;
+    (void)addrlen;
+    return httpguard_admit(w->guard, addr, httpguard_now_ms()) ? MHD_YES : MHD_NO;
+}
+
+/* A connection started (its guard entry becomes its socket context) or
+ * closed (the entry goes). */
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code)
+{
+    web_t *w = cls;
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *fi =
+            MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+        const union MHD_ConnectionInfo *ai =
+            MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+        int fd = fi ? fi->connect_fd : -1;
+        *socket_context =
+            httpguard_open(w->guard, fd, ai ? ai->client_addr : NULL, httpguard_now_ms());
+        if (!*socket_context && fd >= 0) {
+            (void)shutdown(fd, SHUT_RDWR); /* no entry left: MHD closes it */
+        }
+    } else if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+        httpguard_gone(w->guard, *socket_context);
+        *socket_context = NULL;
+    }
+}
+
+/* libmicrohttpd's own messages: at most MHD_LOG_PER_MIN lines a minute,
+ * then one summary line a minute (on_tick). When the process has no
+ * descriptor left and MHD holds no connection, its listener retries accept
+ * at once, forever ("Will try busy waiting"): the pause here, on the
+ * listener's own thread, makes that 10 tries a second. */
 static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 {
-    (void)cls;
+    web_t *w = cls;
     char buf[512];
     vsnprintf(buf, sizeof buf, fmt, ap);
     size_t n = strlen(buf);
     while (n > 0 && buf[n - 1] == '\n') {
         buf[--n] = 0;
     }
-    log_warn("http: %s", buf);
+    pthread_mutex_lock(&w->mhdlog_lock);
+    bool ok = ratelimit_allow(&w->mhdlog_rl, httpguard_now_ms(), NULL);
+    if (!ok) {
+        w->mhdlog_unlogged++;
+    }
+    pthread_mutex_unlock(&w->mhdlog_lock);
+    if (ok) {
+        log_warn("http: %s", buf);
+    }
+    if (strstr(buf, "busy waiting") || strstr(buf, "resource limit")) {
+        struct timespec ts = {0, MHD_BUSY_WAIT_PAUSE_MS * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+}
+
+/* An aggregated audit entry of the refusal ledgers (webrefuse_due). */
+static int write_refusals(void *ctx, const char *action, const char *detail, uint64_t total,
+                          uint64_t unlogged)
+{
+    web_t *w = ctx;
+    int err = audit_write(w, "-", action, "dashboard", detail);
+    if (err == FT_OK && unlogged > 0) {
+        log_warn("dashboard: %llu of %llu %s not logged one by one (the audit entry %s counts "
+                 "them all)",
+                 (unsigned long long)unlogged, (unsigned long long)total,
+                 strcmp(action, "login_failed") == 0 ? "failed logins" : "refused requests",
+                 action);
+    }
+    return err;
+}
+
+/* The guard thread's tick (every 250 ms): refusals due for the audit log,
+ * and the summary of libmicrohttpd's lines that were not logged. */
+static void on_tick(void *ctx, int64_t now_ms)
+{
+    web_t *w = ctx;
+    webrefuse_due(w->refusals, now_ms, false, write_refusals, w);
+    uint64_t unlogged = 0;
+    pthread_mutex_lock(&w->mhdlog_lock);
+    if (w->mhdlog_unlogged > 0 && now_ms - w->mhdlog_summary_ms >= 60000) {
+        unlogged = w->mhdlog_unlogged;
+        w->mhdlog_unlogged = 0;
+        w->mhdlog_summary_ms = now_ms;
+    }
+    pthread_mutex_unlock(&w->mhdlog_lock);
+    if (unlogged > 0) {
+        log_warn("http: %llu more messages of libmicrohttpd not logged (at most %d a minute)",
+                 (unsigned long long)unlogged, MHD_LOG_PER_MIN);
+    }
 }
 
 /* Parses "HOST:PORT" (IPv4 or "[v6]:port"). */
@@ -690,7 +924,10 @@ static void modules_fini(web_t *w)
 static void http_free(http_t *h)
 {
     webevents_destroy(&h->web.sh.events);
+    httpguard_destroy(&h->web.guard);
     modules_fini(&h->web);
+    webrefuse_destroy(&h->web.refusals);
+    pthread_mutex_destroy(&h->web.mhdlog_lock);
     alertview_destroy(&h->web.sh.alerts);
     blobstore_destroy(&h->web.sh.blobs);
     catalog_destroy(&h->web.sh.catalog);
@@ -699,6 +936,63 @@ static void http_free(http_t *h)
     free_pem(&h->cert_pem);
     free_pem(&h->key_pem);
     free(h);
+}
+
+/* A whole number in [lo, hi] from text (a config key), or def when unset. */
+static int limit_of(const char *key, const char *text, uint64_t lo, uint64_t hi, uint64_t def,
+                    uint64_t *out)
+{
+    *out = def;
+    if (!text) {
+        return FT_OK;
+    }
+    if (config_parse_u64(text, out) != FT_OK || *out < lo || *out > hi) {
+        log_error("%s must be a whole number from %llu to %llu, not \"%s\"", key,
+                  (unsigned long long)lo, (unsigned long long)hi, text);
+        return FT_EINVAL;
+    }
+    return FT_OK;
+}
+
+/* The connection limits from opts, checked; max_connections is kept within
+ * a quarter of the descriptors the process may open (the sync, media and
+ * alert ports, LMDB and the webhooks need the rest). */
+static int guard_opts(const http_opts_t *opts, httpguard_opts_t *g)
+{
+    httpguard_defaults(g);
+    uint64_t conns, per_addr, timeout_s, streams, per_session;
+    if (limit_of("http.max_connections", opts->max_connections, 4, 65536,
+                 HTTPGUARD_DEFAULT_MAX_CONNECTIONS, &conns) != FT_OK ||
+        limit_of("http.max_per_address", opts->max_per_address, 1, conns,
+                 conns < HTTPGUARD_DEFAULT_MAX_PER_ADDRESS ? conns
+                                                           : HTTPGUARD_DEFAULT_MAX_PER_ADDRESS,
+                 &per_addr) != FT_OK ||
+        limit_of("http.request_timeout_s", opts->request_timeout_s, 1, 3600,
+                 HTTPGUARD_DEFAULT_REQUEST_TIMEOUT_MS / 1000, &timeout_s) != FT_OK ||
+        limit_of("http.max_streams", opts->max_streams, 1, conns / 2, conns / 4, &streams) !=
+            FT_OK ||
+        limit_of("http.streams_per_session", opts->streams_per_session, 1, 64,
+                 HTTPGUARD_DEFAULT_STREAMS_PER_SESSION, &per_session) != FT_OK) {
+        return FT_EINVAL;
+    }
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+        conns > rl.rlim_cur / 4 && rl.rlim_cur / 4 >= 4) {
+        uint64_t fit = rl.rlim_cur / 4;
+        log_warn("http.max_connections %llu lowered to %llu: the hub may open %llu descriptors "
+                 "(LimitNOFILE; docs/operations.md \"The service units\")",
+                 (unsigned long long)conns, (unsigned long long)fit,
+                 (unsigned long long)rl.rlim_cur);
+        conns = fit;
+        per_addr = per_addr < conns ? per_addr : conns;
+        streams = streams < conns / 2 ? streams : conns / 2;
+    }
+    g->max_connections = (unsigned)conns;
+    g->max_per_address = (unsigned)per_addr;
+    g->request_timeout_ms = (int64_t)timeout_s * 1000;
+    g->max_streams = (unsigned)(streams ? streams : 1);
+    g->streams_per_session = (unsigned)per_session;
+    return FT_OK;
 }
 
 int http_start(const hub_parts_t *ctx, const rulepack_t *pack,
@@ -725,6 +1019,16 @@ int http_start(const hub_parts_t *ctx, const rulepack_t *pack,
     h->web.sh.pack = pack;
     h->web.opts = *opts;
     pthread_mutex_init(&h->web.stats_lock, NULL);
+    pthread_mutex_init(&h->web.mhdlog_lock, NULL);
+    h->web.mhdlog_rl = ratelimit_make(MHD_LOG_PER_MIN, 60000);
+    randombytes_buf(h->web.stream_key, sizeof h->web.stream_key);
+    httpguard_opts_t go;
+    if (guard_opts(opts, &go) != FT_OK) {
+        http_free(h);
+        return FT_EINVAL;
+    }
+    go.tick = on_tick;
+    go.tick_ctx = &h->web;
     bool want_tls = (opts->tls_cert && *opts->tls_cert) || (opts->tls_key && *opts->tls_key);
     if (want_tls) {
         size_t n;
@@ -763,6 +1067,12 @@ int http_start(const hub_parts_t *ctx, const rulepack_t *pack,
     if (err == FT_OK) {
         err = webevents_new(server_poll, &h->web, &sh->events);
     }
+    if (err == FT_OK) {
+        err = webrefuse_new(&h->web.refusals);
+    }
+    if (err == FT_OK) {
+        err = httpguard_new(&go, &h->web.guard);
+    }
     if (err != FT_OK) {
         log_error("cannot start the web dashboard: %s", ft_strerror(err));
         http_free(h);
@@ -773,21 +1083,24 @@ int http_start(const hub_parts_t *ctx, const rulepack_t *pack,
     if (ss.ss_family == AF_INET6) {
         flags |= MHD_USE_IPv6;
     }
+    struct MHD_OptionItem tls[] = {{MHD_OPTION_HTTPS_MEM_CERT, 0, h->cert_pem},
+                                   {MHD_OPTION_HTTPS_MEM_KEY, 0, h->key_pem},
+                                   {MHD_OPTION_END, 0, NULL}};
+    struct MHD_OptionItem plain[] = {{MHD_OPTION_END, 0, NULL}};
     if (h->web.tls) {
         flags |= MHD_USE_TLS;
-        h->daemon = MHD_start_daemon(
-            flags, 0, NULL, NULL, on_request, &h->web, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
-            MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
-            NULL, MHD_OPTION_CONNECTION_LIMIT, (unsigned)128, MHD_OPTION_CONNECTION_TIMEOUT,
-            (unsigned)120, MHD_OPTION_HTTPS_MEM_CERT, h->cert_pem, MHD_OPTION_HTTPS_MEM_KEY,
-            h->key_pem, MHD_OPTION_END);
-    } else {
-        h->daemon = MHD_start_daemon(
-            flags, 0, NULL, NULL, on_request, &h->web, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
-            MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
-            NULL, MHD_OPTION_CONNECTION_LIMIT, (unsigned)128, MHD_OPTION_CONNECTION_TIMEOUT,
-            (unsigned)120, MHD_OPTION_END);
     }
+    /* The connection limit is the guard's table; the idle timeout (any byte
+     * restarts it) only ends connections that stopped altogether, e.g. a
+     * reader of a reply that reads no more: the guard's request deadline
+     * ends slow requests. */
+    h->daemon = MHD_start_daemon(
+        flags, 0, on_accept, &h->web, on_request, &h->web, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log,
+        &h->web, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_NOTIFY_COMPLETED,
+        on_completed, &h->web, MHD_OPTION_NOTIFY_CONNECTION, on_connection, &h->web,
+        MHD_OPTION_URI_LOG_CALLBACK, on_uri, &h->web, MHD_OPTION_CONNECTION_LIMIT,
+        go.max_connections, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120, MHD_OPTION_ARRAY,
+        h->web.tls ? tls : plain, MHD_OPTION_END);
     if (!h->daemon && !opts->required) {
         log_warn("web dashboard not started: %s is taken (set `http` in the config or "
                  "--http to choose another address)",
@@ -818,7 +1131,11 @@ int http_start(const hub_parts_t *ctx, const rulepack_t *pack,
         log_warn("cannot write %s", path);
     }
     url[strlen(url) - 1] = 0;
-    log_info("web dashboard on %s", url);
+    const httpguard_opts_t *g = httpguard_opts(h->web.guard);
+    log_info("web dashboard on %s (at most %u connections, %u per address, %u waiting, requests "
+             "in within %lld s, %u event streams, %u per session)",
+             url, g->max_connections, g->max_per_address, g->max_waiting,
+             (long long)(g->request_timeout_ms / 1000), g->max_streams, g->streams_per_session);
     *out = h;
     return FT_OK;
 }
@@ -831,6 +1148,14 @@ void http_stop(http_t **h_p)
     http_t *h = *h_p;
     webevents_stop(h->web.sh.events);
     MHD_stop_daemon(h->daemon);
+    /* No request is left: the guard's thread stops, then the last refusals
+     * go to the audit log. */
+    httpguard_destroy(&h->web.guard);
+    webrefuse_due(h->web.refusals, httpguard_now_ms(), true, write_refusals, &h->web);
+    if (h->web.mhdlog_unlogged > 0) {
+        log_warn("http: %llu more messages of libmicrohttpd not logged (at most %d a minute)",
+                 (unsigned long long)h->web.mhdlog_unlogged, MHD_LOG_PER_MIN);
+    }
     http_free(h);
     *h_p = NULL;
 }

@@ -3,7 +3,9 @@
  *
  * Started by `fieldtrail-hub run` beside the sync loop. The server runs on
  * its own threads (one per connection, so an event stream may block in its
- * callback) and shares the hub's store, own log and keys with the sync loop:
+ * callback), out of a pool that the connection guard (httpguard.h) keeps
+ * from slow or idle clients, and shares the hub's store, own log and keys
+ * with the sync loop:
  * LMDB serialises writers, and readers never block them. What it answers
  * besides its pages is the modules' (web.h): the command that starts it
  * hands it their table, so the server itself knows no API module.
@@ -25,14 +27,22 @@ typedef struct http_t http_t;
 struct web_module; /* web.h: a module of the dashboard (routes, init, poll, fini) */
 
 /* Settings (config keys http, http_tls_cert, http_tls_key,
- * http_metrics_token; flags win over them). */
+ * http_metrics_token and the connection limits http.max_connections,
+ * http.max_per_address, http.request_timeout_s, http.max_streams,
+ * http.streams_per_session; flags win over them). The limits are kept as
+ * text here and checked by http_start (NULL: the default). */
 typedef struct {
-    const char *listen;        /* "HOST:PORT" (port 0 = any free), or "off" */
-    const char *tls_cert;      /* PEM certificate file; TLS when set with tls_key */
-    const char *tls_key;       /* PEM private key file */
-    const char *metrics_token; /* bearer token that may read /metrics without a login */
-    bool required;             /* listen was asked for (flag or config): failing to bind
-                                  is an error; with the default it is a warning */
+    const char *listen;              /* "HOST:PORT" (port 0 = any free), or "off" */
+    const char *tls_cert;            /* PEM certificate file; TLS when set with tls_key */
+    const char *tls_key;             /* PEM private key file */
+    const char *metrics_token;       /* bearer token that may read /metrics without a login */
+    bool required;                   /* listen was asked for (flag or config): failing to bind
+                                        is an error; with the default it is a warning */
+    const char *max_connections;     /* connections at once (256) */
+    const char *max_per_address;     /* of them from one address (64) */
+    const char *request_timeout_s;   /* a request must be in within this (10) */
+    const char *max_streams;         /* event streams at once (max_connections / 4) */
+    const char *streams_per_session; /* event streams of one session (4) */
 } http_opts_t;
 
 /* Fills opts from cfg, with flag_listen (may be NULL) first. */
@@ -46,8 +56,10 @@ void http_opts_from_config(const config_t *cfg, const char *flag_listen, http_op
  * dashboard's URL to STATE/web/url. When the default address is taken and
  * opts->required is false, logs a warning and serves nothing (FT_OK, *out
  * NULL), so that several hubs on one machine (tests) still run. FT_EINVAL
- * (bad listen address or unreadable TLS files: logged), FT_EIO (bind
- * failed: logged), FT_ENOMEM, or a module's init's error (logged). */
+ * (bad listen address or unreadable TLS files: logged; or a connection
+ * limit that is not a whole number in range: logged, naming the key), FT_EIO
+ * (bind failed: logged), FT_ENOMEM,
+ * or a module's init's error (logged). */
 int http_start(const hub_parts_t *ctx, const rulepack_t *pack,
                const struct web_module *const *modules, const http_opts_t *opts,
                http_t **out) FT_MUST_CHECK;

@@ -1,8 +1,10 @@
 /* httpparse.c: request text parsing of the hub's web server (httpparse.h).
- * Moved here unchanged from http.c (url_decode, route_match, origin_ok,
- * csrf_ok, metrics_token_ok, the body in dispatch, web_query_int),
- * api_cases.c (parse_range), api_reports.c (time_arg) and api_sync.c
- * (pub_value).
+ * Moved here from http.c (url_decode, route_match, origin_ok, csrf_ok,
+ * metrics_token_ok, the body in dispatch, web_query_int), api_cases.c
+ * (parse_range), api_reports.c (time_arg) and api_sync.c (pub_value); since
+ * then route_match decodes the raw path's segments once (MHD's decoded path
+ * was decoded a second time) and a malformed Range is ignored (RFC 9110
+ * 14.2), not refused.
  */
 #include "httpparse.h"
 #include "error.h"
@@ -13,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 void httpparse_url_decode(char *s)
 {
@@ -40,27 +43,36 @@ bool httpparse_route_match(const char *pattern, const char *path, char **args, s
     const char *p = pattern, *s = path;
     *n_args = 0;
     while (*p && *s) {
-        if (*p == '*') {
-            const char *end = strchr(s, '/');
-            size_t len = end ? (size_t)(end - s) : strlen(s);
-            if (len == 0 || n >= max_args) {
+        if (*p == '/' || *s == '/') {
+            if (*p != *s) {
                 goto no;
             }
-            args[n] = strndup(s, len);
-            if (!args[n]) {
-                goto no;
-            }
-            httpparse_url_decode(args[n]);
-            n++;
-            s += len;
             p++;
+            s++;
             continue;
         }
-        if (*p != *s) {
+        /* One segment of each: the path's decoded once, then compared. */
+        size_t plen = strcspn(p, "/"), slen = strcspn(s, "/");
+        char *seg = strndup(s, slen);
+        if (!seg) {
             goto no;
         }
-        p++;
-        s++;
+        httpparse_url_decode(seg);
+        if (plen == 1 && *p == '*') {
+            if (n >= max_args) {
+                free(seg);
+                goto no;
+            }
+            args[n++] = seg;
+        } else {
+            bool same = strlen(seg) == plen && memcmp(seg, p, plen) == 0;
+            free(seg);
+            if (!same) {
+                goto no;
+            }
+        }
+        p += plen;
+        s += slen;
     }
     if (*p == 0 && *s == 0) {
         *n_args = n;
@@ -115,39 +127,87 @@ bool httpparse_time(const char *v, int64_t *out_ms)
     return strlen(v) == 10 && rfc3339_parse(buf, out_ms, &off) == FT_OK;
 }
 
+/* A byte position: 1*DIGIT (RFC 9110 14.1.1); more than 2^64 - 1 saturates.
+ * Moves *s past it; false when no digit is there. */
+static bool range_pos(const char **s, uint64_t *out)
+{
+    const char *p = *s;
+    uint64_t v = 0;
+    bool big = false;
+    while (*p >= '0' && *p <= '9') {
+        unsigned d = (unsigned)(*p - '0');
+        if (v > (UINT64_MAX - d) / 10) {
+            big = true;
+        } else {
+            v = v * 10 + d;
+        }
+        p++;
+    }
+    if (p == *s) {
+        return false;
+    }
+    *out = big ? UINT64_MAX : v;
+    *s = p;
+    return true;
+}
+
+static const char *skip_ows(const char *s)
+{
+    while (*s == ' ' || *s == '\t') {
+        s++;
+    }
+    return s;
+}
+
 int httpparse_range(const char *h, uint64_t size, uint64_t *a, uint64_t *b)
 {
     if (!h) {
         return 0;
     }
-    if (strncmp(h, "bytes=", 6) != 0 || strchr(h, ',')) {
-        return -1;
+    /* bytes=first-[last] or bytes=-suffix, the unit in any case, blanks
+     * around the range taken; anything else is ignored (0): another unit,
+     * several ranges (no multipart replies here), text that is not a range. */
+    const char *s = skip_ows(h);
+    if (strncasecmp(s, "bytes", 5) != 0) {
+        return 0;
     }
-    const char *s = h + 6;
-    char *end;
-    if (*s == '-') {
-        unsigned long long n = strtoull(s + 1, &end, 10);
-        if (*end || n == 0 || size == 0) {
-            return -1;
+    s = skip_ows(s + 5);
+    if (*s != '=') {
+        return 0;
+    }
+    s = skip_ows(s + 1);
+    uint64_t x = 0, y = UINT64_MAX;
+    bool suffix = *s == '-';
+    if (suffix) {
+        s++;
+        if (!range_pos(&s, &y)) {
+            return 0;
         }
-        *a = n >= size ? 0 : size - n;
+    } else {
+        if (!range_pos(&s, &x) || *s != '-') {
+            return 0;
+        }
+        s++;
+        if (*s >= '0' && *s <= '9' && !range_pos(&s, &y)) {
+            return 0;
+        }
+    }
+    if (*skip_ows(s) != 0) {
+        return 0;
+    }
+    if (!suffix && y < x) {
+        return 0; /* last before first: not a valid range, ignored */
+    }
+    if (suffix) {
+        if (y == 0 || size == 0) {
+            return -1; /* an empty suffix, or nothing to take it from */
+        }
+        *a = y >= size ? 0 : size - y;
         *b = size - 1;
         return 1;
     }
-    unsigned long long x = strtoull(s, &end, 10);
-    if (end == s || *end != '-') {
-        return -1;
-    }
-    const char *s2 = end + 1;
-    unsigned long long y = size ? size - 1 : 0;
-    if (*s2) {
-        y = strtoull(s2, &end, 10);
-        if (*end) {
-            return -1;
-        }
-    }
-    if (x >= size || y < x) {
-        return -1;
+    if (x >= size) {
+        return -1; /* starts at or beyond the end */
     }
     *a = x;
     *b = y < size ? y : size - 1;

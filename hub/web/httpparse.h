@@ -9,9 +9,11 @@
  * What MHD parses and this module does not: the request line, the header
  * lines, the query string into name/value pairs (percent-decoded by MHD) and
  * the Cookie header into cookies; http.c looks their values up with
- * MHD_lookup_connection_value and hands them to the functions below. The URL
- * path is percent-decoded by MHD before it reaches http.c, and the segments
- * a route's '*' matches are decoded once more here (httpparse_url_decode).
+ * MHD_lookup_connection_value and hands them to the functions below. Routes
+ * are matched against the raw path, as it came in the request line (http.c
+ * takes it from MHD's URI log callback, before MHD decodes it): each segment
+ * is percent-decoded once, here, after the path was split at '/', so an
+ * escaped "%2F" stays inside its segment and "%2541" is "%41", never "A".
  */
 #ifndef FT_HUB_HTTPPARSE_H
 #define FT_HUB_HTTPPARSE_H
@@ -26,12 +28,14 @@
  * longer than s. */
 void httpparse_url_decode(char *s);
 
-/* Matches path against pattern, where '*' stands for one non-empty path
- * segment (no '/') and everything else must be equal. On a match: true, the
- * '*' segments are in args[0..*n_args) (malloc'd, each decoded with
- * httpparse_url_decode; the caller frees them with httpparse_args_free). No
- * match (or more than max_args stars, or no memory): false, *n_args = 0 and
- * args[0..max_args) untouched beyond being left NULL where used. */
+/* Matches a raw (not yet decoded) path against pattern, segment by segment:
+ * both are split at '/', each segment of the path is decoded once
+ * (httpparse_url_decode), a '*' segment of the pattern takes any non-empty
+ * one and any other must be equal to it. On a match: true, the '*' segments
+ * are in args[0..*n_args) (malloc'd, decoded; the caller frees them with
+ * httpparse_args_free). No match (or more than max_args stars, or no
+ * memory): false, *n_args = 0 and args[0..max_args) untouched beyond being
+ * left NULL where used. */
 bool httpparse_route_match(const char *pattern, const char *path, char **args, size_t max_args,
                            size_t *n_args);
 
@@ -49,11 +53,15 @@ long long httpparse_int(const char *v, long long def, long long lo, long long hi
 bool httpparse_time(const char *v, int64_t *out_ms);
 
 /* Parses a Range header against a file of size bytes: a single range
- * "bytes=a-b", "bytes=a-" or "bytes=-n" (suffix). 1 if a range was given and
- * fits (*a <= *b < size; b is clamped to the last byte, a suffix longer than
- * the file is the whole file), 0 if h is NULL (no Range header; *a and *b
- * untouched), -1 if unsatisfiable (starts at or beyond the end, b < a, an
- * empty file) or malformed (not "bytes=", several ranges, not digits). */
+ * "bytes=a-b", "bytes=a-" or "bytes=-n" (suffix; the unit in any case,
+ * blanks around the range allowed). 1 if such a range fits (*a <= *b <
+ * size; b is clamped to the last byte, a suffix longer than the file is the
+ * whole file, numbers past 2^64 - 1 saturate). -1 if it is unsatisfiable
+ * (416): it starts at or beyond the end, a suffix of 0, or any range of an
+ * empty file. 0 if there is no header (h NULL) or the header is to be
+ * ignored (RFC 9110 14.2; the whole file is sent): another unit, several
+ * ranges, b < a, anything that is not digits where the grammar wants them.
+ * *a and *b are only written when 1 is returned. */
 int httpparse_range(const char *h, uint64_t size, uint64_t *a, uint64_t *b);
 
 /* True unless the browser sent an Origin and a Host and the Origin's part

@@ -69,7 +69,8 @@ typedef struct {
     void *mod;              /* the state of the module whose route this is */
     struct MHD_Connection *conn;
     const char *method;       /* "GET", "POST", ... */
-    const char *path;         /* URL path, no query */
+    const char *path;         /* URL path, no query (decoded once, by MHD) */
+    const char *raw_path;     /* the same as the request line had it (routes match on it) */
     char *args[WEB_MAX_ARGS]; /* path segments matched by '*' (decoded) */
     size_t n_args;
     json_t *body;                  /* parsed JSON body (POST), or NULL */
@@ -87,6 +88,10 @@ typedef void (*web_handler)(web_req_t *r);
 
 /* Route flags. */
 #define WEB_ROUTE_METRICS_TOKEN 1u /* the http_metrics_token bearer stands in for a session */
+/* The reply is a long-lived stream (server-sent events): the server admits
+ * at most http.streams_per_session per session and http.max_streams in all
+ * (429 too_many_streams, 503 busy), so streams cannot use up the pool. */
+#define WEB_ROUTE_STREAM 2u
 
 /* A route: method, path pattern ('*' matches one segment), least role
  * (ROLE_NONE = no login needed), handler, flags. Tables end with a NULL
@@ -140,6 +145,12 @@ json_t *web_time(int64_t ms);
 void web_set_cookie(web_req_t *r, const char *token, int64_t ttl_ms);
 /* Counts a request refused for login, role or CSRF (/metrics). */
 void web_refused(web_req_t *r);
+/* A failed login (reason "bad_login": wrong name or password; "locked_out":
+ * refused during a lockout) for the name tried: counted for /metrics and
+ * for the signed audit log, where failed logins are written aggregated (one
+ * `login_failed` entry a minute at most, the first after a quiet minute at
+ * once). True if the caller may log this one (at most 10 lines a minute). */
+bool web_login_refused(web_req_t *r, const char *reason, const char *user);
 /* Writes an AuditEvent (who = the session's user) to the hub's log.
  * FT_OK or the log's error (counted for /metrics; the caller refuses the
  * action: nothing is shown or done unrecorded). */

@@ -1,8 +1,9 @@
 /* ft_hookd.c: a tiny HTTP receiver for the webhook tests, on 127.0.0.1 only.
  *
- * usage: ft_hookd PORT OUTFILE [FAIL_FIRST] [SECONDS] [DELAY_MS]
+ * usage: ft_hookd PORT OUTFILE [FAIL_FIRST] [SECONDS] [DELAY_MS] [TIMES]
  * Accepts POSTs, appends "PATH BODY" (one line per request, the body as
- * received) to OUTFILE, and answers 200 with {"errcode":0,"errmsg":"ok"};
+ * received; PATH with its query; with TIMES 1 "MS PATH BODY", MS the Unix
+ * time in ms the request was read) to OUTFILE, and answers 200 with {"errcode":0,"errmsg":"ok"};
  * the first FAIL_FIRST requests (default 0) get 500 instead, to exercise the
  * hub's retries. DELAY_MS > 0: a slow receiver, it waits that long after
  * writing the line before it answers; DELAY_MS -1: a black hole, it accepts
@@ -24,12 +25,13 @@
 int main(int argc, char **argv)
 {
     if (argc < 3) {
-        fprintf(stderr, "usage: ft_hookd PORT OUTFILE [FAIL_FIRST] [SECONDS] [DELAY_MS]\n");
+        fprintf(stderr, "usage: ft_hookd PORT OUTFILE [FAIL_FIRST] [SECONDS] [DELAY_MS] [TIMES]\n");
         return 2;
     }
     int port = atoi(argv[1]), fail_first = argc > 3 ? atoi(argv[3]) : 0;
     int seconds = argc > 4 ? atoi(argv[4]) : 60;
     int delay_ms = argc > 5 ? atoi(argv[5]) : 0;
+    int times = argc > 6 ? atoi(argv[6]) : 0;
     signal(SIGPIPE, SIG_IGN); /* a client that went away (a killed hub) must not end us */
     int s = socket(AF_INET, SOCK_STREAM, 0), one = 1;
     setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
@@ -84,6 +86,11 @@ int main(int argc, char **argv)
         if (served > fail_first && body) {
             FILE *f = fopen(argv[2], "a");
             if (f) {
+                if (times) {
+                    struct timespec now;
+                    clock_gettime(CLOCK_REALTIME, &now);
+                    fprintf(f, "%lld ", (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000);
+                }
                 fprintf(f, "%s %.*s\n", path, (int)want, body);
                 fclose(f);
             }

@@ -137,14 +137,18 @@ sleep 2
 [ "$(lines "$T/d.txt")" = 0 ] || fail "d: a first-seen hook got history: $(cat "$T/d.txt")"
 raise 5 C
 start=$SECONDS
-until [ "$(grep -c 'C-[1-5]' "$T/d.txt" 2>/dev/null || true)" -ge 5 ]; do
+# the WeCom hook is paced (docs/alerts.md "Pace"): the five may come one by
+# one or merged; each names its case
+c_cases() { if [ -f "$T/d.txt" ]; then grep -o 'C-[1-5]' "$T/d.txt" | LC_ALL=C sort -u | wc -l; else echo 0; fi; }
+until [ "$(c_cases)" -ge 5 ]; do
   [ $((SECONDS - start)) -lt $((8 * SLOW)) ] ||
     fail "c: the live hook got $(lines "$T/d.txt") of 5 events in $((8 * SLOW)) s beside a black hole"
   sleep 0.2
 done
 echo "c: the live hook had all 5 events $((SECONDS - start)) s after the sync"
 sleep 1
-[ "$(lines "$T/d.txt")" = 5 ] || fail "d: the live hook got $(lines "$T/d.txt") messages, expected the 5 new ones"
+[ "$(lines "$T/d.txt")" -le 5 ] && ! grep -q '[AB]-[0-9]' "$T/d.txt" ||
+  fail "d: the live hook got $(lines "$T/d.txt") messages, expected the 5 new events only: $(cat "$T/d.txt")"
 # the black hole's first try ends with the timeout (webhook_timeout_ms, 5 s)
 wait_log "webhook generic (127.0.0.1:$HC): alert"
 wait_log "open not delivered (try 1 of 10): Timeout was reached"

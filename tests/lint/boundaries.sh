@@ -31,7 +31,7 @@ hub/devices   | hub/store common common/lmdb proto |
 hub/sync      | hub/store common common/lmdb common/zmq proto | zmq.h
 hub/media     | hub/sync hub/store common common/lmdb common/zmq proto | lmdb.h zmq.h
 hub/engine    | hub/gaps hub/store common common/lmdb proto | lmdb.h
-hub/delivery  | common common/lmdb common/zmq proto | zmq.h curl/curl.h
+hub/delivery  | hub/views common common/lmdb common/zmq proto | zmq.h curl/curl.h
 hub/views     | hub/gaps hub/store common common/lmdb proto |
 hub/retention | hub/engine hub/gaps hub/media hub/store verifier common common/lmdb common/cli proto | lmdb.h
 hub/web       | hub/views hub/gaps hub/media hub/store common common/lmdb common/cli proto | microhttpd.h

@@ -1,5 +1,6 @@
 /* ft_attack.c: what someone on the office network can throw at a hub's
- * ZeroMQ ports, for the scripts in tests/security. Only ever aimed at 127.0.0.1.
+ * ZeroMQ ports and its dashboard, for the scripts in tests/security. Only
+ * ever aimed at 127.0.0.1.
  *
  *   ft_attack idle PORT N SECONDS
  *       keeps N TCP connections to 127.0.0.1:PORT open that send nothing
@@ -12,7 +13,7 @@
  *       announcing 16 MiB;
  *   ft_attack unknownkeys PORT HUBKEY SECONDS [PARALLEL]
  *       CurveZMQ handshakes with fresh, unknown client keys, one after the
- *       other (PARALLEL at once), against the hub's transport key HUBKEY.
+ *       other (PARALLEL at once), against the hub's transport key HUBKEY;
  *   ft_attack forge LISTEN_PORT DATA_PORT SECONDS FILE_ID CHUNKS
  *       someone on the path of the media data path: relays the edge's
  *       connections from 127.0.0.1:LISTEN_PORT (the port the hub tells
@@ -24,7 +25,13 @@
  *       data and a random MAC; the sniffed DataHello again; a sniffed chunk
  *       message again. Prints "forge: N forged chunks, N replayed hellos, N
  *       replayed chunks sent; token sniffed after S s; relayed N bytes".
- *       Exit 1 if no token was ever seen.
+ *       Exit 1 if no token was ever seen;
+ *   ft_attack slowhttp PORT N SECONDS [INTERVAL]
+ *       N HTTP connections that send a request line and a Host header at
+ *       once, then one more header line every INTERVAL seconds (10), never
+ *       ending the headers (one closed by the hub is opened again, at most
+ *       200 a second); the figures add how long the longest-lived
+ *       connection was held open.
  * Each prints one line of figures on standard output when done.
  */
 #include <arpa/inet.h>
@@ -92,8 +99,12 @@ static int peer_closed(int fd)
     }
 }
 
-static int run_conns(unsigned port, int n, int seconds, int bigframe, int null_mech)
+enum { MODE_IDLE, MODE_BIGFRAME, MODE_SLOWHTTP };
+static const char *const mode_names[] = {"idle", "bigframe", "slowhttp"};
+
+static int run_conns(unsigned port, int n, int seconds, int mode, int interval, int null_mech)
 {
+    int bigframe = mode == MODE_BIGFRAME;
     raise_nofile();
     int *fds = calloc((size_t)n, sizeof *fds);
     double *since = calloc((size_t)n, sizeof *since);
@@ -104,7 +115,8 @@ static int run_conns(unsigned port, int n, int seconds, int bigframe, int null_m
     for (int i = 0; i < n; i++) {
         fds[i] = -1;
     }
-    long opened = 0, closed = 0, failed = 0, max_open = 0;
+    long opened = 0, closed = 0, failed = 0, max_open = 0, lines = 0;
+    double longest = 0;
     double start = now_s(), end = start + seconds, budget_t = start;
     long budget = 0;
     static const uint8_t greeting[64] = {0xFF, 0, 0, 0,   0,   0,   0,   0,  0,
@@ -134,6 +146,9 @@ static int run_conns(unsigned port, int n, int seconds, int bigframe, int null_m
                 close(fds[i]);
                 fds[i] = -1;
                 closed++;
+                if (t - since[i] > longest) {
+                    longest = t - since[i];
+                }
             }
             if (fds[i] < 0 && budget < 200) {
                 fds[i] = tcp_open(port);
@@ -157,6 +172,21 @@ static int run_conns(unsigned port, int n, int seconds, int bigframe, int null_m
                     char junk = 'x';
                     (void)send(fds[i], &junk, 1, MSG_NOSIGNAL);
                     stage[i]++;
+                } else if (mode == MODE_SLOWHTTP && stage[i] == 0 && t - since[i] > 0.05) {
+                    char req[128];
+                    int len = snprintf(req, sizeof req,
+                                       "GET /login HTTP/1.1\r\nHost: 127.0.0.1:%u\r\n", port);
+                    if (send(fds[i], req, (size_t)len, MSG_NOSIGNAL) == len) {
+                        stage[i] = 1;
+                        lines += 2;
+                    }
+                } else if (mode == MODE_SLOWHTTP && stage[i] >= 1 &&
+                           t - since[i] > 0.05 + (double)stage[i] * interval) {
+                    char line[64];
+                    int len = snprintf(line, sizeof line, "X-Slow-%d: %d\r\n", stage[i], i);
+                    (void)send(fds[i], line, (size_t)len, MSG_NOSIGNAL);
+                    stage[i]++;
+                    lines++;
                 }
             }
         }
@@ -166,15 +196,23 @@ static int run_conns(unsigned port, int n, int seconds, int bigframe, int null_m
         usleep(20000);
     }
     int still = 0;
+    double t_end = now_s();
     for (int i = 0; i < n; i++) {
         if (fds[i] >= 0) {
             still++;
             close(fds[i]);
+            if (t_end - since[i] > longest) {
+                longest = t_end - since[i];
+            }
         }
     }
     printf("%s: %d wanted, %ld opened, %ld closed by the hub, %ld failed to open, at most %ld "
-           "open at once, %d open at the end\n",
-           bigframe ? "bigframe" : "idle", n, opened, closed, failed, max_open, still);
+           "open at once, %d open at the end",
+           mode_names[mode], n, opened, closed, failed, max_open, still);
+    if (mode == MODE_SLOWHTTP) {
+        printf(", %ld header lines sent, the longest held %.1f s", lines, longest);
+    }
+    printf("\n");
     free(fds);
     free(since);
     free(stage);
@@ -603,11 +641,16 @@ static int run_forge(unsigned lport, unsigned dport, int seconds, const char *fi
 int main(int argc, char **argv)
 {
     if (argc >= 5 && strcmp(argv[1], "idle") == 0) {
-        return run_conns((unsigned)atoi(argv[2]), atoi(argv[3]), atoi(argv[4]), 0, 0);
+        return run_conns((unsigned)atoi(argv[2]), atoi(argv[3]), atoi(argv[4]), MODE_IDLE, 0, 0);
     }
     if (argc >= 5 && strcmp(argv[1], "bigframe") == 0) {
-        return run_conns((unsigned)atoi(argv[2]), atoi(argv[3]), atoi(argv[4]), 1,
+        return run_conns((unsigned)atoi(argv[2]), atoi(argv[3]), atoi(argv[4]), MODE_BIGFRAME, 0,
                          argc > 5 && strcmp(argv[5], "null") == 0);
+    }
+    if (argc >= 5 && strcmp(argv[1], "slowhttp") == 0) {
+        int interval = argc > 5 ? atoi(argv[5]) : 10;
+        return run_conns((unsigned)atoi(argv[2]), atoi(argv[3]), atoi(argv[4]), MODE_SLOWHTTP,
+                         interval > 0 ? interval : 10, 0);
     }
     if (argc >= 5 && strcmp(argv[1], "unknownkeys") == 0) {
         return run_unknown((unsigned)atoi(argv[2]), argv[3], atoi(argv[4]),
@@ -619,6 +662,7 @@ int main(int argc, char **argv)
     }
     fprintf(stderr, "usage: ft_attack idle PORT N SECONDS | bigframe PORT N SECONDS |\n"
                     "       unknownkeys PORT HUBKEY SECONDS [PARALLEL] |\n"
+                    "       slowhttp PORT N SECONDS [INTERVAL] |\n"
                     "       forge LISTEN_PORT DATA_PORT SECONDS FILE_ID CHUNKS\n");
     return 2;
 }

@@ -47,3 +47,16 @@ sync_time() {
 
 # le A B: true if the decimal A <= B.
 le() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a <= b) }'; }
+
+# The dashboard and a logged-in user polling it (sec_web_on, poll_start,
+# poll_stop, ...): tests/security/poller.sh.
+# shellcheck source=poller.sh
+source "$(dirname "${BASH_SOURCE[0]}")/poller.sh"
+
+# sec_hub_start [ARGS...]: hub_start with the dashboard on a free port;
+# sets URL (http://127.0.0.1:PORT) and HTTP_PORT.
+sec_hub_start() {
+  rm -f "$T/hub/web/url"
+  hub_start --http 127.0.0.1:0 "$@"
+  web_url_wait
+}

@@ -5,21 +5,29 @@
 # both ways for FT_LOSS_SECONDS (60; ops/soak-loss.sh runs 600) while the
 # vehicle records and ingests media all the time. The hub keeps its PID
 # throughout (it is never restarted), the edge too, and afterwards every
-# entry and media file is at the hub once (convergence checker).
+# entry and media file is at the hub once (convergence checker). A
+# logged-in dashboard user (on the hub's own host, where there is no loss)
+# polls throughout and is answered in under 2 s (p95).
 set -euo pipefail
 source "$(dirname "$0")/../faults/lib.sh"
+# shellcheck source=poller.sh
+source "$(dirname "$0")/poller.sh"
 SECONDS_LOSS=${FT_LOSS_SECONDS:-60}
 netns_pair
 EDGE_NS_DEFAULT=$NS_EDGE
+POLL_NS=$NS_HUB
 hub_init
+sec_web_on
 edge_new car
 edge_records car 100
 edge_media car 600 1
-hub_start
+hub_start --http 127.0.0.1:0
+web_url_wait
 HUB_PID0=$HUB_PID
 edge_start car --heartbeat-ms 500
 EDGE_PID0=${EDGE_PID[car]}
 wait_until 60 "first sync" logs_synced car
+poll_start
 loss 5
 echo "5% loss both ways for ${SECONDS_LOSS} s; hub pid $HUB_PID0"
 next=100
@@ -33,6 +41,7 @@ while [ "$SECONDS" -lt "$end" ]; do
   sleep 2
 done
 loss 0
+poll_stop
 media=$(( 1 + (next - 100) / 200 ))
 wait_until 120 "logs at the hub after the loss" logs_synced car
 wait_until 180 "media complete at the hub" media_complete "$media"

@@ -3,12 +3,14 @@
 # vehicle enrolled under a unit name with a newline and an ESC sequence, and
 # a justification whose reason has them too (from a real edge's records):
 # the hub's log shows both escaped (\x0A, \x1B) on one line, never a line of
-# their own and never a raw ESC; so do `devices` and `alerts --history`.
+# their own and never a raw ESC; so do `devices` and `alerts --history`. A
+# logged-in dashboard user polling throughout is answered in under 2 s (p95).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 FORGED='2026-01-01T00:00:00Z fieldtrail-hub error: forged'
 UNIT=$'unit-x\n'"$FORGED"$'\e[31m'
 hub_init
+sec_web_on
 # (the edge's own config file takes no newline: the names staff type at the hub)
 "$EDGE" init --state "$T/car" --unit unit-x --vehicle car --hub "$HUB_EP" \
   --hub-key "$HUB_KEY" >/dev/null || fail "edge init failed"
@@ -18,7 +20,8 @@ cat >"$T/one.jsonl" <<'JSON'
 {"type":"initiation_urgent","id":"just-1","case":"T-ESC","unit":"unit-x","time":"2026-05-20T09:00:00+08:00","fields":{"reason":"正在施工"}}
 JSON
 "$EDGE" import "$T/one.jsonl" --state "$T/car" >/dev/null || fail "import failed"
-hub_start --now 2026-06-01T00:00:00+08:00
+sec_hub_start --now 2026-06-01T00:00:00+08:00
+poll_start
 edge_start car
 open_alert() { "$HUB" alerts --state "$T/hub" --json --case T-ESC | grepq '"rule":"6"'; }
 wait_until 30 "rule 6 opens" open_alert
@@ -31,6 +34,7 @@ JSON
 justified() { "$HUB" alerts --state "$T/hub" --history --brief --case T-ESC | grepq "justified"; }
 wait_until 30 "the alert is justified" justified
 sleep 1
+poll_stop
 edge_stop car
 hub_stop
 log=$T/hub/hub.log

@@ -104,9 +104,9 @@ try sup wrong-password-3
 expect 401 "third failure (tested; starts the lockout)"
 try sup "$PW_SUP"
 expect_locked "the right password during the lockout" "$FIRST"
-grep -q "dashboard login for \"sup\" from 127.0.0.1 (3 failed); the user name is locked out for $FIRST s" \
+grep -q "dashboard login from 127.0.0.1 for user \"sup\" (3 failed); the user name is locked out for $FIRST s" \
   "$T/hub/hub.log" || fail "the lockout is not logged as a warning: $(grep -i login "$T/hub/hub.log" | tail -n 5)"
-grep -q 'warn.*dashboard login for "sup" from 127.0.0.1 refused' "$T/hub/hub.log" ||
+grep -q 'warn.*dashboard login from 127.0.0.1 for user "sup" refused' "$T/hub/hub.log" ||
   fail "the refusal is not logged: $(grep -i login "$T/hub/hub.log" | tail -n 5)"
 # Doubling: after the lockout, one more failure locks out for twice as long.
 wait_out

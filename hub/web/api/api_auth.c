@@ -11,7 +11,11 @@
  * (loginlimit.h): past the free failures, 429 too_many_attempts with
  * Retry-After, without testing the password. The limiter is the module's
  * state, set up at init from the hub config (`run` has checked the keys at
- * start).
+ * start). Every failed or refused login goes to the signed audit log,
+ * aggregated (web_login_refused: one `login_failed` entry a minute at most),
+ * and to the log at a bounded rate; the log line names the address first
+ * and quotes the name with '"', '\' and control characters as \xNN, so a
+ * name cannot forge a line or a part of one (docs/api.md "Failed logins").
  */
 #include "api_auth.h"
 #include "hlc.h"
@@ -19,6 +23,7 @@
 #include "loginlimit.h"
 #include "utf8.h"
 #include "web.h"
+#include "webrefuse.h"
 
 #include <arpa/inet.h>
 #include <sodium.h>
@@ -73,6 +78,15 @@ static int64_t monotonic_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* The name tried, for a log line: at most 64 bytes of it, '"', '\' and
+ * control characters as \xNN. */
+static const char *quoted(char *buf, size_t len, const char *name)
+{
+    char cut[68];
+    snprintf(cut, sizeof cut, "%.*s", utf8_fit(name, 64), name);
+    return webrefuse_text(buf, len, cut);
+}
+
 /* 429 with Retry-After (whole seconds, rounded up) and the JSON error. */
 static void too_many_attempts(web_req_t *r, int64_t wait_ms)
 {
@@ -115,12 +129,12 @@ static void login(web_req_t *r)
     loginlimit_t *lim = &((auth_t *)r->mod)->limiter;
     loginlimit_verdict_t lv;
     loginlimit_begin(lim, name, addr, monotonic_ms(), &lv);
+    char shown[64 * 4 + 8];
     if (lv.wait_ms > 0) {
-        web_refused(r);
-        if (lv.first_refusal) {
-            log_warn("dashboard login for \"%.*s\" from %s refused: %s locked out for "
+        if (web_login_refused(r, "locked_out", name) && lv.first_refusal) {
+            log_warn("dashboard login from %s for user \"%s\" refused: %s locked out for "
                      "another %lld s after %u failed logins",
-                     utf8_fit(name, 64), name, addr[0] ? addr : "?",
+                     addr[0] ? addr : "?", quoted(shown, sizeof shown, name),
                      lv.user_locked ? "the user name is" : "the address is",
                      (long long)((lv.wait_ms + 999) / 1000), lv.failures);
         }
@@ -131,16 +145,17 @@ static void login(web_req_t *r)
     int err = users_check(r->sh->users, name, password, &u);
     if (err == FT_EKEY) {
         loginlimit_failed(lim, name, addr, monotonic_ms());
-        web_refused(r);
-        if (lv.lockout_ms > 0) {
-            log_warn("failed dashboard login for \"%.*s\" from %s (%u failed); %s locked out "
-                     "for %lld s",
-                     utf8_fit(name, 64), name, addr[0] ? addr : "?", lv.failures,
+        if (!web_login_refused(r, "bad_login", name)) {
+            /* counted for the audit entry; the log has had its lines this minute */
+        } else if (lv.lockout_ms > 0) {
+            log_warn("failed dashboard login from %s for user \"%s\" (%u failed); %s locked "
+                     "out for %lld s",
+                     addr[0] ? addr : "?", quoted(shown, sizeof shown, name), lv.failures,
                      lv.lockout_by_user ? "the user name is" : "the address is",
                      (long long)((lv.lockout_ms + 999) / 1000));
         } else {
-            log_warn("failed dashboard login for \"%.*s\" from %s", utf8_fit(name, 64), name,
-                     addr[0] ? addr : "?");
+            log_warn("failed dashboard login from %s for user \"%s\"", addr[0] ? addr : "?",
+                     quoted(shown, sizeof shown, name));
         }
         web_error(r, 401, "bad_login", "wrong user name or password");
         return;

@@ -861,7 +861,7 @@ static const web_route_t routes[] = {
     {"GET", "/api/devices", ROLE_STAFF, get_devices, 0},
     {"POST", "/api/devices", ROLE_ADMIN, post_device, 0},
     {"POST", "/api/devices/*/revoke", ROLE_ADMIN, revoke_device, 0},
-    {"GET", "/api/events", ROLE_STAFF, get_events, 0},
+    {"GET", "/api/events", ROLE_STAFF, get_events, WEB_ROUTE_STREAM},
     {"GET", "/metrics", ROLE_STAFF, metrics, WEB_ROUTE_METRICS_TOKEN},
     {"HEAD", "/metrics", ROLE_STAFF, metrics, WEB_ROUTE_METRICS_TOKEN},
     {NULL, NULL, ROLE_NONE, NULL, 0},
