@@ -13,6 +13,9 @@
 #   ed25519 verify    one signature check (ft-bench-sync-verify)
 #   entry check       decode + signature + chain check of one entry, what the
 #                     hub does per entry before storing it
+# Each row is printed as a ratio to the single-core Ed25519 verify rate of
+# the same run (measured before and after the rows, their mean), beside its goal (issue 20: the hub checks a batch's
+# signatures on every core, so sync can pass 1 x).
 #
 # Usage: bench/sync_bench.sh [--records N] [--seconds S] [--build DIR]
 #   --records N   records per row (default 30000)
@@ -92,6 +95,11 @@ sleep 0.5
 
 echo "sync benchmark: $N records per row, $(nproc) CPUs ($(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -n 1)), $(uname -sr)"
 
+# The reference, measured before the rows and again after them: on a shared
+# machine the load moves between the two, and each row is divided by their
+# mean.
+vr0=$("$VERIFY" --seconds "$SECS")
+
 # create, then sync alone
 t0=$(now)
 "$EDGE" import "$W/car2.jsonl" --state "$W/car2" >/dev/null
@@ -120,17 +128,20 @@ held=$("$HUB" status --state "$W/hub" --json | jget entries)
 "$HUB" verify --state "$W/hub" >/dev/null || { echo "sync_bench: hub store does not verify" >&2; exit 1; }
 
 vr=$("$VERIFY" --seconds "$SECS")
-ed=$(awk '$1 == "ed25519_verify" { print $2 }' <<<"$vr")
+ed0=$(awk '$1 == "ed25519_verify" { print $2 }' <<<"$vr0")
+ed1=$(awk '$1 == "ed25519_verify" { print $2 }' <<<"$vr")
+ed=$(awk -v a="$ed0" -v b="$ed1" 'BEGIN { printf "%.0f", (a + b) / 2 }')
 ec=$(awk '$1 == "entry_check" { print $2 }' <<<"$vr")
 
-printf '\n%-16s %12s %10s %16s\n' "row" "records/s" "seconds" "vs ed25519 verify"
-row() { printf '%-16s %12s %10s %16s\n' "$1" "$2" "$3" "$(awk -v a="$2" -v b="$ed" 'BEGIN { printf "%.3f", a / b }')"; }
-row create "$create" "$create_s"
-row sync "$sync" "$sync_s"
-row "end to end" "$e2e" "$e2e_s"
-row "ed25519 verify" "$ed" "-"
-row "entry check" "$ec" "-"
+printf '\n%-16s %12s %10s %18s %8s\n' "row" "records/s" "seconds" "vs ed25519 verify" "goal"
+row() { printf '%-16s %12s %10s %18s %8s\n' "$1" "$2" "$3" "$(awk -v a="$2" -v b="$ed" 'BEGIN { printf "%.3f", a / b }')" "$4"; }
+row create "$create" "$create_s" "-"
+row sync "$sync" "$sync_s" ">= 1.5"
+row "end to end" "$e2e" "$e2e_s" ">= 0.8"
+row "ed25519 verify" "$ed" "-" "-"
+row "entry check" "$ec" "-" "-"
 echo
 echo "end to end: $N records created on an edge and committed at the hub at $e2e records/s"
 echo "(the import itself took ${import_s} s of the ${e2e_s} s);"
-echo "this machine verifies $ed Ed25519 signatures/s (one per entry) in the same run."
+echo "this machine verifies $ed Ed25519 signatures/s on one core (one per entry) in the same run
+(mean of $ed0 before the rows and $ed1 after them)."

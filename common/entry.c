@@ -86,14 +86,27 @@ void entry_view_free(entry_view_t *v)
     v->signed_entry = NULL;
 }
 
+bool entry_sig_ok(const entry_view_t *v, const uint8_t sign_pk[32])
+{
+    return crypto_sign_ed25519_verify_detached(v->signed_entry->signature.data, v->hash,
+                                               ENTRY_HASH_BYTES, sign_pk) == 0;
+}
+
 int entry_check(const entry_view_t *v, const uint8_t sign_pk[32], const entry_pos_t *pos)
+{
+    if (memcmp(v->entry->device.data, pos->device, DEVID_BYTES) != 0) {
+        return FT_ESIGNER; /* before the signature, as entry_check_sig */
+    }
+    return entry_check_sig(v, entry_sig_ok(v, sign_pk), pos);
+}
+
+int entry_check_sig(const entry_view_t *v, bool sig_ok, const entry_pos_t *pos)
 {
     const Ft__Entry *e = v->entry;
     if (memcmp(e->device.data, pos->device, DEVID_BYTES) != 0) {
         return FT_ESIGNER;
     }
-    if (crypto_sign_ed25519_verify_detached(v->signed_entry->signature.data, v->hash,
-                                            ENTRY_HASH_BYTES, sign_pk) != 0) {
+    if (!sig_ok) {
         return FT_EBADSIG;
     }
     if (e->epoch != pos->epoch) {

@@ -17,6 +17,7 @@
 #include "keys.h"
 #include "entry.pb-c.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -59,6 +60,15 @@ void entry_view_free(entry_view_t *v);
  * signature is checked first so that a forged entry is named as such. */
 int entry_check(const entry_view_t *v, const uint8_t sign_pk[32],
                 const entry_pos_t *pos) FT_MUST_CHECK;
+
+/* The two halves of entry_check, for a verifier that checks many entries'
+ * signatures at once on several threads (hub/store/verify.c):
+ * entry_sig_ok is the signature check alone (true if it verifies with
+ * sign_pk); entry_check_sig is entry_check with that answer given, the
+ * same checks in the same order. entry_check(v, pk, pos) ==
+ * entry_check_sig(v, entry_sig_ok(v, pk), pos). */
+bool entry_sig_ok(const entry_view_t *v, const uint8_t sign_pk[32]);
+int entry_check_sig(const entry_view_t *v, bool sig_ok, const entry_pos_t *pos) FT_MUST_CHECK;
 
 /* Advances pos past a checked entry. */
 void entry_pos_advance(entry_pos_t *pos, const entry_view_t *v);

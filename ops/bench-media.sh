@@ -21,6 +21,11 @@
 # over the counted rounds.
 #   FT_BUILD=build ops/bench-media.sh          BENCH_MB=1024, BENCH_ROUNDS=3
 #   BENCH_SKIP_SYNCTHING=1                     leaves out the Syncthing leg
+#   BENCH_PROFILE=DIR                          records the hub and the edge with
+#                                              `perf record -g` during the counted
+#                                              fieldtrail legs and prints where
+#                                              their CPU time goes (DIR keeps the
+#                                              perf.data files)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 FT_BUILD=${FT_BUILD:-$root/build}
@@ -165,6 +170,14 @@ leg_fieldtrail() {
   t0=$(now)
   "$EDGE" run --state "$F/edge" 2>"$F/edge.log" &
   EP=$!; PIDS+=($EP)
+  local perfs=()
+  if [ -n "${BENCH_PROFILE:-}" ] && [ "$COUNTED" = 1 ]; then
+    mkdir -p "$BENCH_PROFILE"
+    perf record -q -F 499 -g -o "$BENCH_PROFILE/hub.perf" -p "$HP" 2>/dev/null &
+    perfs+=($!)
+    perf record -q -F 499 -g -o "$BENCH_PROFILE/edge.perf" -p "$EP" 2>/dev/null &
+    perfs+=($!)
+  fi
   # The end is the hub's log line for the completed file (written after the
   # receipt is committed): polling `media list` ten times a second would
   # cost the two cores about a third of a CPU-second per second.
@@ -172,6 +185,10 @@ leg_fieldtrail() {
   s=$(since "$t0")
   cs=$(cpu $EP)
   cr=$(echo "$(cpu $HP) - $hub0" | bc)
+  if [ ${#perfs[@]} -gt 0 ]; then
+    kill -INT "${perfs[@]}" 2>/dev/null || true
+    wait "${perfs[@]}" 2>/dev/null || true
+  fi
   note "fieldtrail sync" "$s" "$cs" "$cr"
   id=$("$HUB" media list --state "$F/hub" --json | grep '"state":"complete"' |
     grep -o '"file_id":"[0-9a-f]*"' | cut -d'"' -f4)
@@ -345,4 +362,17 @@ ratio() {
 }
 ratio "fieldtrail sync"
 [ -n "${BENCH_SKIP_SYNCTHING:-}" ] || ratio "Syncthing (scan + sync)"
-echo "goal: fieldtrail sync at least 1.5x the rsync-over-ssh rate with less CPU per GB (CPU ratio < 1)"
+echo "goal: fieldtrail sync at least 2x the rsync-over-ssh rate with at most 0.5x its CPU per GB"
+# Where the fieldtrail leg's CPU goes (the last counted round), by library
+# and by function, for the hub and the edge.
+if [ -n "${BENCH_PROFILE:-}" ]; then
+  for side in hub edge; do
+    f=$BENCH_PROFILE/$side.perf
+    [ -s "$f" ] || continue
+    echo
+    echo "profile of the $side (perf record -g, last counted fieldtrail leg): by library"
+    perf report -i "$f" --no-children --sort dso -g none 2>/dev/null | awk '!/^#/ && NF && n++ < 8'
+    echo "by function (self)"
+    perf report -i "$f" --no-children --sort dso,sym -g none 2>/dev/null | awk '!/^#/ && NF && n++ < 14'
+  done
+fi

@@ -6,7 +6,35 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+/* What the first pass found out about one entry of a batch, on whichever
+ * thread of the pool took it: no store access, nothing shared. */
+typedef struct {
+    int open_err;   /* entry_open's answer */
+    entry_view_t v; /* decoded (when open_err == FT_OK) */
+    bool sig_ok;    /* its signature verifies with the authenticated device's key
+                       (computed only when the entry names that device) */
+} opened_t;
+
+typedef struct {
+    const wire_bytes_t *entries;
+    const uint8_t *device;
+    const uint8_t *sign_pk;
+    opened_t *out;
+} first_pass_t;
+
+/* Decodes entry i, hashes it and checks its signature (workpool_fn). */
+static void open_one(void *ctx, size_t i)
+{
+    first_pass_t *fp = ctx;
+    opened_t *o = &fp->out[i];
+    o->open_err = entry_open(fp->entries[i].data, fp->entries[i].len, &o->v);
+    o->sig_ok = o->open_err == FT_OK &&
+                memcmp(o->v.entry->device.data, fp->device, DEVID_BYTES) == 0 &&
+                entry_sig_ok(&o->v, fp->sign_pk);
+}
 
 /* Fills r with a refusal of entry i. */
 static void refuse(verify_result_t *r, int err, const char *reason, size_t i, uint64_t epoch,
@@ -28,8 +56,8 @@ static void refuse(verify_result_t *r, int err, const char *reason, size_t i, ui
 
 /* Checks an entry that claims a seq the hub already holds. Returns FT_OK
  * (duplicate), a refusal already written into r (1), or a storage error. */
-static int check_held(store_txn_t *t, const uint8_t device[DEVID_BYTES], const store_device_t *d,
-                      const entry_view_t *v, const wire_bytes_t *raw, size_t i, verify_result_t *r)
+static int check_held(store_txn_t *t, const uint8_t device[DEVID_BYTES], const entry_view_t *v,
+                      bool sig_ok, const wire_bytes_t *raw, size_t i, verify_result_t *r)
 {
     const Ft__Entry *e = v->entry;
     const uint8_t *held = NULL;
@@ -48,7 +76,7 @@ static int check_held(store_txn_t *t, const uint8_t device[DEVID_BYTES], const s
     entry_pos_t self = {.epoch = e->epoch, .seq = e->seq};
     memcpy(self.device, device, DEVID_BYTES);
     memcpy(self.prev_hash, e->prev_hash.data, ENTRY_HASH_BYTES);
-    if (entry_check(v, d->sign_pk, &self) != FT_OK) {
+    if (entry_check_sig(v, sig_ok, &self) != FT_OK) {
         refuse(r, FT_EBADSIG, VERIFY_BAD_SIGNATURE, i, e->epoch, e->seq,
                "entry %llu (epoch %llu) differs from the entry held at that position and its "
                "signature does not verify with the device's enrolled key: it was altered or "
@@ -65,19 +93,19 @@ static int check_held(store_txn_t *t, const uint8_t device[DEVID_BYTES], const s
 
 /* Verifies entry i and stores it if it is new and good. FT_OK (accepted or
  * duplicate; counted in r), 1 (refused; r says why) or a storage error. */
-static int verify_one(store_txn_t *t, const uint8_t device[DEVID_BYTES], const store_device_t *d,
+static int verify_one(store_txn_t *t, const uint8_t device[DEVID_BYTES], const opened_t *o,
                       const wire_bytes_t *raw, size_t i, verify_result_t *r)
 {
-    entry_view_t v;
-    int err = entry_open(raw->data, raw->len, &v);
-    if (err != FT_OK) {
+    if (o->open_err != FT_OK) {
         refuse(r, FT_ECORRUPT, VERIFY_MALFORMED, i, 0, 0,
                "entry %zu of the batch does not decode as a signed log entry (%zu bytes)", i + 1,
                raw->len);
         return 1;
     }
-    const Ft__Entry *e = v.entry;
+    const entry_view_t *v = &o->v;
+    const Ft__Entry *e = v->entry;
     int result = 1;
+    int err;
     if (memcmp(e->device.data, device, DEVID_BYTES) != 0) {
         char claimed[DEVID_TEXT_SIZE], authed[DEVID_TEXT_SIZE];
         devid_format(e->device.data, claimed);
@@ -109,7 +137,7 @@ static int verify_one(store_txn_t *t, const uint8_t device[DEVID_BYTES], const s
         goto out;
     }
     if (e->seq <= head.seq) {
-        result = check_held(t, device, d, &v, raw, i, r);
+        result = check_held(t, device, v, o->sig_ok, raw, i, r);
         if (result == FT_OK) {
             r->duplicates++;
             r->epoch = e->epoch;
@@ -120,15 +148,15 @@ static int verify_one(store_txn_t *t, const uint8_t device[DEVID_BYTES], const s
     entry_pos_t pos = {.epoch = e->epoch, .seq = head.seq + 1};
     memcpy(pos.device, device, DEVID_BYTES);
     memcpy(pos.prev_hash, head.hash, ENTRY_HASH_BYTES);
-    err = entry_check(&v, d->sign_pk, &pos);
+    err = entry_check_sig(v, o->sig_ok, &pos);
     switch (err) {
     case FT_OK:
-        result = store_entry_append(t, device, e->epoch, e->seq, v.hash, raw->data, raw->len);
+        result = store_entry_append(t, device, e->epoch, e->seq, v->hash, raw->data, raw->len);
         if (result == FT_OK) {
             r->accepted++;
             r->epoch = e->epoch;
             r->head.seq = e->seq;
-            memcpy(r->head.hash, v.hash, ENTRY_HASH_BYTES);
+            memcpy(r->head.hash, v->hash, ENTRY_HASH_BYTES);
         }
         break;
     case FT_EBADSIG:
@@ -158,12 +186,17 @@ static int verify_one(store_txn_t *t, const uint8_t device[DEVID_BYTES], const s
         break;
     }
 out:
-    entry_view_free(&v);
     return result;
 }
 
 int verify_batch(store_txn_t *t, const uint8_t device[DEVID_BYTES], const wire_bytes_t *entries,
                  size_t n, verify_result_t *r)
+{
+    return verify_batch_pool(t, device, entries, n, NULL, r);
+}
+
+int verify_batch_pool(store_txn_t *t, const uint8_t device[DEVID_BYTES],
+                      const wire_bytes_t *entries, size_t n, workpool_t *pool, verify_result_t *r)
 {
     memset(r, 0, sizeof *r);
     store_device_t d;
@@ -181,14 +214,30 @@ int verify_batch(store_txn_t *t, const uint8_t device[DEVID_BYTES], const wire_b
                "this device was revoked at the hub; nothing more is accepted from it");
         return FT_OK;
     }
+    if (n == 0) {
+        return FT_OK;
+    }
+    /* First pass, on every core: decode, hash, signature. The entries are
+     * independent of each other until the chain check. */
+    opened_t *o = calloc(n, sizeof *o);
+    if (!o) {
+        return FT_ENOMEM;
+    }
+    first_pass_t fp = {.entries = entries, .device = device, .sign_pk = d.sign_pk, .out = o};
+    workpool_run(pool, n, open_one, &fp);
+    /* Second pass, in batch order: position, duplicates, chain, store. It
+     * stops at the first bad entry exactly as a one-thread check would. */
     for (size_t i = 0; i < n; i++) {
-        err = verify_one(t, device, &d, &entries[i], i, r);
-        if (err == 1) {
-            return FT_OK;
-        }
+        err = verify_one(t, device, &o[i], &entries[i], i, r);
         if (err != FT_OK) {
-            return err;
+            break;
         }
     }
-    return FT_OK;
+    for (size_t i = 0; i < n; i++) {
+        if (o[i].open_err == FT_OK) {
+            entry_view_free(&o[i].v);
+        }
+    }
+    free(o);
+    return err == 1 ? FT_OK : err;
 }

@@ -23,6 +23,7 @@
 
 #include "store.h"
 #include "wire.h"
+#include "workpool.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -56,5 +57,17 @@ typedef struct {
  * (FT_EIO, FT_EFULL, ...) after which the transaction must be aborted. */
 int verify_batch(store_txn_t *t, const uint8_t device[DEVID_BYTES], const wire_bytes_t *entries,
                  size_t n, verify_result_t *r) FT_MUST_CHECK;
+
+/* verify_batch with the decoding, hashing and signature checks of the
+ * batch's entries spread over pool's threads (hub/store/workpool.h; NULL =
+ * the calling thread alone). The verdict is the same as verify_batch's for
+ * any batch: those checks are a first pass that touches neither the store
+ * nor another entry; the position, duplicate, chain checks and the stores
+ * follow in batch order on the calling thread, and a forged signature
+ * anywhere is refused as bad_signature at its index with nothing after it
+ * stored. */
+int verify_batch_pool(store_txn_t *t, const uint8_t device[DEVID_BYTES],
+                      const wire_bytes_t *entries, size_t n, workpool_t *pool,
+                      verify_result_t *r) FT_MUST_CHECK;
 
 #endif

@@ -1,6 +1,10 @@
 /* verify_test.c: the hub's per-batch verification accepts a good chain,
  * skips exact duplicates, and refuses each kind of bad entry with its own
- * reason, storing the good entries before it and nothing from it on. */
+ * reason, storing the good entries before it and nothing from it on. Every
+ * case runs twice: on the calling thread alone (verify_batch) and with the
+ * signature checks on a pool of threads (verify_batch_pool); and a forged
+ * signature at each index of a batch, or entries out of order, get the same
+ * verdict from both. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -23,6 +27,7 @@ typedef struct {
     store_t *store;
     keys_t a, b, c;
     uint8_t ida[DEVID_BYTES], idb[DEVID_BYTES], idc[DEVID_BYTES];
+    workpool_t *pool; /* NULL: verify_batch; else verify_batch_pool on it */
 } fx_t;
 
 /* One sealed entry. */
@@ -64,9 +69,21 @@ static int setup(void **state)
     return 0;
 }
 
+/* The same fixture with a pool of 4 threads (more than this machine may
+ * have cores: the entries of a batch are split among threads either way). */
+static int setup_pool(void **state)
+{
+    setup(state);
+    fx_t *fx = *state;
+    assert_int_equal(workpool_new(4, &fx->pool), FT_OK);
+    assert_int_equal(workpool_size(fx->pool), 4);
+    return 0;
+}
+
 static int teardown(void **state)
 {
     fx_t *fx = *state;
+    workpool_destroy(&fx->pool);
     store_destroy(&fx->store);
     testutil_rmrf(fx->dir);
     keys_wipe(&fx->a);
@@ -135,7 +152,11 @@ static verify_result_t run(fx_t *fx, const uint8_t *as, sealed_t **picks, size_t
     store_txn_t *t = NULL;
     verify_result_t r;
     assert_int_equal(store_begin(fx->store, true, &t), FT_OK);
-    assert_int_equal(verify_batch(t, as, b, n, &r), FT_OK);
+    if (fx->pool) {
+        assert_int_equal(verify_batch_pool(t, as, b, n, fx->pool, &r), FT_OK);
+    } else {
+        assert_int_equal(verify_batch(t, as, b, n, &r), FT_OK);
+    }
     assert_int_equal(store_commit(&t), FT_OK);
     free(b);
     return r;
@@ -388,6 +409,114 @@ static void empty_batch_is_fine(void **state)
     assert_int_equal(r.epoch, 0);
 }
 
+/* Verifies picks as device A on a scratch store (nothing committed), with
+ * pool or without, and returns the verdict and what the transaction held. */
+static verify_result_t trial(fx_t *fx, workpool_t *pool, sealed_t *c, size_t n, uint64_t *held)
+{
+    wire_bytes_t *b = calloc(n, sizeof *b);
+    for (size_t i = 0; i < n; i++) {
+        b[i].data = c[i].raw;
+        b[i].len = c[i].len;
+    }
+    store_txn_t *t = NULL;
+    verify_result_t r;
+    store_head_t h;
+    assert_int_equal(store_begin(fx->store, true, &t), FT_OK);
+    assert_int_equal(verify_batch_pool(t, fx->ida, b, n, pool, &r), FT_OK);
+    assert_int_equal(store_head_get(t, fx->ida, EPOCH, &h), FT_OK);
+    *held = h.seq;
+    store_abort(&t);
+    free(b);
+    return r;
+}
+
+static void assert_same_verdict(const verify_result_t *x, const verify_result_t *y)
+{
+    assert_int_equal(x->err, y->err);
+    assert_true(x->reason == y->reason ||
+                (x->reason && y->reason && strcmp(x->reason, y->reason) == 0));
+    assert_int_equal(x->bad_index, y->bad_index);
+    assert_int_equal(x->bad_seq, y->bad_seq);
+    assert_int_equal(x->accepted, y->accepted);
+    assert_int_equal(x->duplicates, y->duplicates);
+    assert_int_equal(x->head.seq, y->head.seq);
+    assert_memory_equal(x->head.hash, y->head.hash, 32);
+    assert_string_equal(x->detail, y->detail);
+}
+
+/* A forged signature at any index of a 64-entry batch: refused as
+ * bad_signature at that index, the entries before it stored, none after,
+ * with and without the pool alike. */
+static void forged_signature_anywhere_is_refused_alike(void **state)
+{
+    fx_t *fx = *state;
+    workpool_t *pool = NULL;
+    assert_int_equal(workpool_new(3, &pool), FT_OK);
+    enum { N = 64 };
+    sealed_t *c = chain(&fx->a, EPOCH, N);
+    for (size_t bad = 0; bad < N; bad++) {
+        c[bad].raw[c[bad].len - 1 - bad % 60] ^= 0x40; /* a byte of the signature */
+        uint64_t held_seq = 0, held_pool = 0;
+        verify_result_t seq1 = trial(fx, NULL, c, N, &held_seq);
+        verify_result_t par = trial(fx, pool, c, N, &held_pool);
+        assert_int_equal(par.err, FT_EBADSIG);
+        assert_string_equal(par.reason, VERIFY_BAD_SIGNATURE);
+        assert_int_equal(par.bad_index, bad);
+        assert_int_equal(par.bad_seq, bad + 1);
+        assert_int_equal(par.accepted, bad);
+        assert_int_equal(held_pool, bad);
+        assert_int_equal(held_seq, held_pool);
+        assert_same_verdict(&seq1, &par);
+        c[bad].raw[c[bad].len - 1 - bad % 60] ^= 0x40;
+    }
+    /* Two forged: the first one is named. */
+    c[10].raw[c[10].len - 1] ^= 1;
+    c[50].raw[c[50].len - 1] ^= 1;
+    uint64_t held = 0;
+    verify_result_t r = trial(fx, pool, c, N, &held);
+    assert_int_equal(r.bad_index, 10);
+    assert_int_equal(held, 10);
+    free_chain(c, N);
+    workpool_destroy(&pool);
+}
+
+/* Validly signed entries out of order: the chain check stays in batch
+ * order, so the pool gives missing_seq at the same index; a validly signed
+ * entry with a wrong link is broken_chain at its index. */
+static void order_and_chain_are_checked_in_batch_order(void **state)
+{
+    fx_t *fx = *state;
+    workpool_t *pool = NULL;
+    assert_int_equal(workpool_new(2, &pool), FT_OK);
+    enum { N = 32 };
+    sealed_t *c = chain(&fx->a, EPOCH, N);
+    sealed_t tmp = c[20];
+    c[20] = c[21];
+    c[21] = tmp;
+    uint64_t h1 = 0, h2 = 0;
+    verify_result_t a = trial(fx, NULL, c, N, &h1);
+    verify_result_t b = trial(fx, pool, c, N, &h2);
+    assert_int_equal(b.err, FT_EGAP);
+    assert_string_equal(b.reason, VERIFY_MISSING_SEQ);
+    assert_int_equal(b.bad_index, 20);
+    assert_int_equal(h2, 20);
+    assert_same_verdict(&a, &b);
+    c[21] = c[20];
+    c[20] = tmp;
+    uint8_t wrong[32];
+    memset(wrong, 0x33, sizeof wrong);
+    free(c[25].raw);
+    c[25] = seal(&fx->a, EPOCH, 26, wrong, "validly signed, wrong link");
+    a = trial(fx, NULL, c, N, &h1);
+    b = trial(fx, pool, c, N, &h2);
+    assert_string_equal(b.reason, VERIFY_BROKEN_CHAIN);
+    assert_int_equal(b.bad_index, 25);
+    assert_int_equal(h2, 25);
+    assert_same_verdict(&a, &b);
+    free_chain(c, N);
+    workpool_destroy(&pool);
+}
+
 int main(void)
 {
     if (sodium_init() < 0) {
@@ -411,6 +540,28 @@ int main(void)
         cmocka_unit_test_setup_teardown(revoked_or_unknown_connection_stores_nothing, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(empty_batch_is_fine, setup, teardown),
+        cmocka_unit_test_setup_teardown(good_chain_is_stored_and_head_advances, setup_pool,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(replayed_batch_changes_nothing, setup_pool, teardown),
+        cmocka_unit_test_setup_teardown(flipped_byte_is_bad_signature, setup_pool, teardown),
+        cmocka_unit_test_setup_teardown(broken_link_is_broken_chain, setup_pool, teardown),
+        cmocka_unit_test_setup_teardown(seq_gap_is_missing_seq, setup_pool, teardown),
+        cmocka_unit_test_setup_teardown(entry_of_other_enrolled_device_is_wrong_signer, setup_pool,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(entry_of_unenrolled_device_is_unenrolled_signer, setup_pool,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(
+            entry_claiming_device_but_signed_by_another_is_bad_signature, setup_pool, teardown),
+        cmocka_unit_test_setup_teardown(second_signed_entry_at_held_seq_is_equivocation, setup_pool,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(garbage_and_seq_zero_are_malformed, setup_pool, teardown),
+        cmocka_unit_test_setup_teardown(revoked_or_unknown_connection_stores_nothing, setup_pool,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(empty_batch_is_fine, setup_pool, teardown),
+        cmocka_unit_test_setup_teardown(forged_signature_anywhere_is_refused_alike, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(order_and_chain_are_checked_in_batch_order, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

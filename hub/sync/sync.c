@@ -26,9 +26,11 @@
  *   - the device is taken from the ZAP User-Id of the message, never from it.
  */
 #include "sync.h"
+#include "fair.h"
 #include "hlc.h"
 #include "logging.h"
 #include "verify.h"
+#include "workpool.h"
 #include "wire.h"
 #include "zap.h"
 #include "utf8.h"
@@ -63,6 +65,22 @@ typedef struct {
     int64_t seen_written_ms; /* last time last_seen was written for a ping */
 } session_t;
 
+/* A batch handled in the current group: what to tell its edge, in order,
+ * once the group's transaction has committed (or failed). */
+typedef struct {
+    uint8_t rid[WIRE_ROUTING_ID_BYTES];
+    size_t rid_len;
+    size_t session;   /* index in sessions */
+    bool wrote;       /* its writes are in the group's transaction */
+    uint8_t *receipt; /* sealed receipt to send after the commit (or NULL) */
+    size_t receipt_len;
+    bool has_error;    /* error to send after the receipt */
+    wire_msg_t error;  /* (kind WIRE_ERROR) */
+    bool log_refusal;  /* log r's refusal after the commit */
+    bool new_event;    /* its integrity event is new */
+    verify_result_t r; /* verdict (when wrote) */
+} pending_t;
+
 struct hub_sync_t {
     void *zctx;         /* ZeroMQ context */
     void *router;       /* CURVE server ROUTER */
@@ -80,6 +98,13 @@ struct hub_sync_t {
     uint64_t store_refused;
     void (*on_commit)(void *ctx); /* hub_sync_on_commit */
     void *on_commit_ctx;
+    workpool_t *pool; /* signature checks of a batch, on every core */
+    /* Group commit: the batches staged in one write transaction, and what to
+     * send for each once it is durable (see group_flush). */
+    store_txn_t *group;
+    pending_t *pending;
+    size_t n_pending, cap_pending;
+    size_t group_entries; /* entries in the batches of the group */
 };
 
 static int64_t now_ms(void)
@@ -404,17 +429,151 @@ static int receipt_for(hub_sync_t *s, store_txn_t *t, const uint8_t device[DEVID
     return err;
 }
 
+/* ---- batches: group commit -------------------------------------------- */
+
+/* Flushes the group once its batches hold this many entries (bounds the
+ * time the first edge of a group waits for its receipt). */
+#define SYNC_GROUP_MAX_ENTRIES 4096
+
+/* A new pending slot for a batch of session ss from rid, or NULL (out of
+ * memory: the batch is dropped unanswered; the edge sends it again). */
+static pending_t *pending_add(hub_sync_t *s, const session_t *ss, const uint8_t *rid,
+                              size_t rid_len)
+{
+    if (rid_len > WIRE_ROUTING_ID_BYTES) {
+        return NULL; /* on_message admits only routing IDs of this length */
+    }
+    if (s->n_pending == s->cap_pending) {
+        size_t cap = s->cap_pending ? 2 * s->cap_pending : 64;
+        pending_t *grown = realloc(s->pending, cap * sizeof *grown);
+        if (!grown) {
+            return NULL;
+        }
+        s->pending = grown;
+        s->cap_pending = cap;
+    }
+    pending_t *p = &s->pending[s->n_pending++];
+    memset(p, 0, sizeof *p);
+    memcpy(p->rid, rid, rid_len);
+    p->rid_len = rid_len;
+    p->session = (size_t)(ss - s->sessions);
+    return p;
+}
+
+static void pending_error(pending_t *p, int code, const char *reason, uint64_t epoch, uint64_t seq,
+                          const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+
+/* Sets the Error p's edge is sent after the group (as send_error). */
+static void pending_error(pending_t *p, int code, const char *reason, uint64_t epoch, uint64_t seq,
+                          const char *fmt, ...)
+{
+    p->has_error = true;
+    memset(&p->error, 0, sizeof p->error);
+    p->error.kind = WIRE_ERROR;
+    p->error.u.error.code = code;
+    utf8_copy(p->error.u.error.reason, sizeof p->error.u.error.reason, reason);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(p->error.u.error.message, sizeof p->error.u.error.message, fmt, ap);
+    va_end(ap);
+    utf8_trim(p->error.u.error.message);
+    p->error.u.error.epoch = epoch;
+    p->error.u.error.seq = seq;
+}
+
+/* The group's transaction failed (err): no batch of it is stored. Each of
+ * its edges is told (Error "storage") and halted until its next Hello, as a
+ * single batch's failure always did; none gets a receipt. */
+static void group_failed(hub_sync_t *s, int err)
+{
+    store_abort(&s->group);
+    err = store_write_err(s, err);
+    for (size_t i = 0; i < s->n_pending; i++) {
+        pending_t *p = &s->pending[i];
+        if (!p->wrote) {
+            continue;
+        }
+        char id[DEVID_TEXT_SIZE];
+        devid_format(s->sessions[p->session].device, id);
+        free(p->receipt);
+        p->receipt = NULL;
+        p->log_refusal = false;
+        p->wrote = false;
+        s->sessions[p->session].state = SESS_HALTED;
+        store_refused(s, id, "a batch", err);
+        pending_error(p, err, "storage", 0, 0,
+                      "the hub could not store the batch (%s); it will be taken again after the "
+                      "next Hello",
+                      ft_strerror(err));
+    }
+}
+
+/* Commits the group's transaction (one fsync for all its batches), THEN
+ * sends each batch's receipt and error, in the order the batches were
+ * handled. A receipt never leaves before the commit returned. */
+static void group_flush(hub_sync_t *s)
+{
+    bool any_write = s->group != NULL;
+    if (s->group) {
+        int err = store_commit(&s->group);
+        store_abort(&s->group);
+        if (err != FT_OK) {
+            group_failed(s, err);
+            any_write = false;
+        }
+    }
+    if (any_write) {
+        /* Durable now: only from here on may the edges learn that the hub holds it. */
+        store_ok(s);
+        committed(s);
+    }
+    for (size_t i = 0; i < s->n_pending; i++) {
+        pending_t *p = &s->pending[i];
+        char id[DEVID_TEXT_SIZE];
+        devid_format(s->sessions[p->session].device, id);
+        if (p->receipt) {
+            wire_msg_t m = {.kind = WIRE_RECEIPT};
+            m.u.receipt.raw = p->receipt;
+            m.u.receipt.raw_len = p->receipt_len;
+            send_msg(s, p->rid, p->rid_len, &m);
+            free(p->receipt);
+            p->receipt = NULL;
+        }
+        if (p->wrote && p->r.accepted) {
+            log_debug("device %s: %zu entries stored (head %llu), %zu duplicates", id,
+                      p->r.accepted, (unsigned long long)p->r.head.seq, p->r.duplicates);
+        }
+        if (p->log_refusal) {
+            if (p->r.reason) {
+                log_warn("device %s: integrity event%s: %s: %s", id, p->new_event ? "" : " (again)",
+                         p->r.reason, p->r.detail);
+            } else {
+                log_warn("device %s: batch refused: %s", id, p->r.detail);
+            }
+        }
+        if (p->has_error) {
+            send_msg(s, p->rid, p->rid_len, &p->error);
+        }
+    }
+    s->n_pending = 0;
+    s->group_entries = 0;
+}
+
+/* Handles a Batch within the group: every check and write happens in the
+ * group's transaction; the answers wait for group_flush. */
 static void on_batch(hub_sync_t *s, session_t *ss, const uint8_t *rid, size_t rid_len,
                      const wire_batch_t *b)
 {
-    char id[DEVID_TEXT_SIZE];
-    devid_format(ss->device, id);
     if (ss->state == SESS_HALTED) {
         return;
     }
+    pending_t *p = pending_add(s, ss, rid, rid_len);
+    if (!p) {
+        log_error("out of memory: a batch dropped (the edge sends it again)");
+        return;
+    }
     if (ss->state != SESS_OPEN) {
-        send_error(s, rid, rid_len, FT_EPROTO, "hello_required", 0, 0,
-                   "no session: send Hello first");
+        pending_error(p, FT_EPROTO, "hello_required", 0, 0, "no session: send Hello first");
         return;
     }
     size_t bytes = 0;
@@ -423,47 +582,46 @@ static void on_batch(hub_sync_t *s, session_t *ss, const uint8_t *rid, size_t ri
     }
     if (b->n > s->opts.max_batch_entries || bytes > s->opts.max_batch_bytes) {
         ss->state = SESS_HALTED;
-        send_error(s, rid, rid_len, FT_EPROTO, "batch_too_large", 0, 0,
-                   "batch of %zu entries / %zu bytes exceeds the hub's limits (%u / %u)", b->n,
-                   bytes, s->opts.max_batch_entries, s->opts.max_batch_bytes);
+        pending_error(p, FT_EPROTO, "batch_too_large", 0, 0,
+                      "batch of %zu entries / %zu bytes exceeds the hub's limits (%u / %u)", b->n,
+                      bytes, s->opts.max_batch_entries, s->opts.max_batch_bytes);
         return;
     }
-    if (b->first_seq && b->n > 0) {
+    int err = FT_OK;
+    if (!s->group) {
+        err = store_begin(s->store, true, &s->group);
+    }
+    store_txn_t *t = s->group;
+    /* From here on the batch's writes are in the group's transaction: if it
+     * fails, so does this batch (group_failed). */
+    p->wrote = true;
+    if (err == FT_OK && b->first_seq && b->n > 0) {
         /* Batches before this one were lost in flight (the edge sent on a new
          * connection before it learnt of it): not a gap in the log. */
-        store_txn_t *rt = NULL;
         store_head_t head = {0};
-        int rerr = store_begin(s->store, false, &rt);
-        if (rerr == FT_OK) {
-            rerr = store_head_get(rt, ss->device, ss->epoch, &head);
-        }
-        store_abort(&rt);
-        if (rerr == FT_OK && b->first_seq > head.seq + 1) {
+        err = store_head_get(t, ss->device, ss->epoch, &head);
+        if (err == FT_OK && b->first_seq > head.seq + 1) {
+            p->wrote = false;
             ss->state = SESS_HALTED;
-            send_error(s, rid, rid_len, FT_EGAP, "resync", ss->epoch, b->first_seq,
-                       "batch starts at %llu but the hub holds up to %llu: say Hello again",
-                       (unsigned long long)b->first_seq, (unsigned long long)head.seq);
+            pending_error(p, FT_EGAP, "resync", ss->epoch, b->first_seq,
+                          "batch starts at %llu but the hub holds up to %llu: say Hello again",
+                          (unsigned long long)b->first_seq, (unsigned long long)head.seq);
             return;
         }
     }
-    store_txn_t *t = NULL;
-    verify_result_t r;
+    verify_result_t *r = &p->r;
     store_status_t st;
-    uint8_t *receipt = NULL;
-    size_t receipt_len = 0;
-    bool new_event = false;
-    int err = store_begin(s->store, true, &t);
     if (err == FT_OK) {
-        err = verify_batch(t, ss->device, b->entries, b->n, &r);
+        err = verify_batch_pool(t, ss->device, b->entries, b->n, s->pool, r);
     }
-    if (err == FT_OK && b->n == 0 && r.err == FT_OK) {
+    if (err == FT_OK && b->n == 0 && r->err == FT_OK) {
         /* An empty batch asks for a receipt of what the hub holds (the edge
          * lost the last one, e.g. the hub died between commit and send). */
-        r.epoch = ss->epoch;
-        err = store_head_get(t, ss->device, ss->epoch, &r.head);
+        r->epoch = ss->epoch;
+        err = store_head_get(t, ss->device, ss->epoch, &r->head);
     }
-    if (err == FT_OK && r.reason) {
-        err = record_integrity(s, t, ss->device, &r, &b->entries[r.bad_index], &new_event);
+    if (err == FT_OK && r->reason) {
+        err = record_integrity(s, t, ss->device, r, &b->entries[r->bad_index], &p->new_event);
     }
     if (err == FT_OK) {
         err = store_status_get(t, ss->device, &st);
@@ -471,63 +629,37 @@ static void on_batch(hub_sync_t *s, session_t *ss, const uint8_t *rid, size_t ri
     if (err == FT_OK) {
         st.last_seen_ms = now_ms();
         st.batches++;
-        st.accepted += r.accepted;
-        st.duplicates += r.duplicates;
+        st.accepted += r->accepted;
+        st.duplicates += r->duplicates;
         if (b->edge_head_seq) {
             st.edge_head_seq = b->edge_head_seq;
         }
-        if (r.err != FT_OK) {
+        if (r->err != FT_OK) {
             st.rejected++;
             char text[STORE_TEXT_MAX];
-            snprintf(text, sizeof text, "%s%s%.*s", r.reason ? r.reason : "refused", ": ",
-                     utf8_fit(r.detail, 400), r.detail);
+            snprintf(text, sizeof text, "%s%s%.*s", r->reason ? r->reason : "refused", ": ",
+                     utf8_fit(r->detail, 400), r->detail);
             err = note_error(t, ss->device, &st, text);
         } else {
             err = store_status_put(t, ss->device, &st);
         }
     }
-    if (err == FT_OK && r.epoch != 0 && r.head.seq > 0) {
-        err = receipt_for(s, t, ss->device, &r, &receipt, &receipt_len);
+    if (err == FT_OK && r->epoch != 0 && r->head.seq > 0) {
+        err = receipt_for(s, t, ss->device, r, &p->receipt, &p->receipt_len);
     }
-    if (err == FT_OK) {
-        err = store_commit(&t);
-    }
-    store_abort(&t);
     if (err != FT_OK) {
-        free(receipt);
-        ss->state = SESS_HALTED;
-        err = store_write_err(s, err);
-        store_refused(s, id, "a batch", err);
-        send_error(s, rid, rid_len, err, "storage", 0, 0,
-                   "the hub could not store the batch (%s); it will be taken again after the "
-                   "next Hello",
-                   ft_strerror(err));
+        /* The transaction is unusable after a failed write: the whole group
+         * fails, this batch with it. */
+        group_failed(s, err);
         return;
     }
-    /* Durable now: only from here on may the edge learn that the hub holds it. */
-    store_ok(s);
-    committed(s);
-    if (receipt) {
-        wire_msg_t m = {.kind = WIRE_RECEIPT};
-        m.u.receipt.raw = receipt;
-        m.u.receipt.raw_len = receipt_len;
-        send_msg(s, rid, rid_len, &m);
-        free(receipt);
-    }
-    if (r.accepted) {
-        log_debug("device %s: %zu entries stored (head %llu), %zu duplicates", id, r.accepted,
-                  (unsigned long long)r.head.seq, r.duplicates);
-    }
-    if (r.err != FT_OK) {
+    s->group_entries += b->n;
+    if (r->err != FT_OK) {
         ss->state = SESS_HALTED;
-        const char *reason = r.reason ? r.reason : (r.err == FT_EREVOKED ? "revoked" : "refused");
-        if (r.reason) {
-            log_warn("device %s: integrity event%s: %s: %s", id, new_event ? "" : " (again)",
-                     r.reason, r.detail);
-        } else {
-            log_warn("device %s: batch refused: %s", id, r.detail);
-        }
-        send_error(s, rid, rid_len, r.err, reason, r.bad_epoch, r.bad_seq, "%s", r.detail);
+        p->log_refusal = true;
+        const char *reason =
+            r->reason ? r->reason : (r->err == FT_EREVOKED ? "revoked" : "refused");
+        pending_error(p, r->err, reason, r->bad_epoch, r->bad_seq, "%s", r->detail);
     }
 }
 
@@ -590,9 +722,15 @@ static void on_message(hub_sync_t *s, zmq_msg_t *rid_msg, zmq_msg_t *payload)
         devid_format(device, id);
         log_warn("device %s sent a message that does not decode (%zu bytes)", id,
                  zmq_msg_size(payload));
+        group_flush(s); /* its earlier batches' answers first */
         send_error(s, rid, rid_len, FT_EPROTO, "protocol", 0, 0,
                    "message does not decode as a sync message");
         return;
+    }
+    if (m.kind != WIRE_BATCH) {
+        /* Hello and Ping use transactions of their own, and their answers
+         * must follow those of the batches before them. */
+        group_flush(s);
     }
     switch (m.kind) {
     case WIRE_HELLO:
@@ -614,20 +752,25 @@ static void on_message(hub_sync_t *s, zmq_msg_t *rid_msg, zmq_msg_t *payload)
     wire_msg_free(&m);
 }
 
-/* Receives and handles one routed message; 0 if none was pending. */
-static int recv_one(hub_sync_t *s)
-{
+/* One message received in a drain. */
+typedef struct {
     zmq_msg_t rid, payload;
-    zmq_msg_init(&rid);
-    if (zmq_msg_recv(&rid, s->router, ZMQ_DONTWAIT) < 0) {
-        zmq_msg_close(&rid);
-        return 0;
+    bool ok; /* exactly two frames */
+} inmsg_t;
+
+/* Receives one routed message into in; false if none was pending. */
+static bool recv_one(hub_sync_t *s, inmsg_t *in)
+{
+    zmq_msg_init(&in->rid);
+    zmq_msg_init(&in->payload);
+    in->ok = false;
+    if (zmq_msg_recv(&in->rid, s->router, ZMQ_DONTWAIT) < 0) {
+        return false;
     }
-    zmq_msg_init(&payload);
-    bool ok = zmq_msg_more(&rid) && zmq_msg_recv(&payload, s->router, 0) >= 0;
+    bool ok = zmq_msg_more(&in->rid) && zmq_msg_recv(&in->payload, s->router, 0) >= 0;
     /* Exactly two frames; drain and drop anything longer. */
     bool extra = false;
-    while (ok && zmq_msg_more(&payload)) {
+    while (ok && zmq_msg_more(&in->payload)) {
         zmq_msg_t junk;
         zmq_msg_init(&junk);
         zmq_msg_recv(&junk, s->router, 0);
@@ -638,14 +781,59 @@ static int recv_one(hub_sync_t *s)
             break;
         }
     }
-    if (ok && !extra) {
-        on_message(s, &rid, &payload);
-    } else {
+    in->ok = ok && !extra;
+    if (!in->ok) {
         log_debug("multipart message of unexpected shape dropped");
     }
-    zmq_msg_close(&payload);
-    zmq_msg_close(&rid);
-    return 1;
+    return true;
+}
+
+static bool same_conn(inmsg_t *a, inmsg_t *b)
+{
+    return zmq_msg_size(&a->rid) == zmq_msg_size(&b->rid) &&
+           memcmp(zmq_msg_data(&a->rid), zmq_msg_data(&b->rid), zmq_msg_size(&a->rid)) == 0;
+}
+
+/* Receives what is pending (at most SYNC_BURST messages), serves it in fair
+ * order, the batches among it in group commits, and returns how many
+ * messages it took. */
+static size_t drain(hub_sync_t *s, volatile sig_atomic_t *stop)
+{
+    inmsg_t in[SYNC_BURST];
+    unsigned conn[SYNC_BURST], rank[SYNC_BURST];
+    size_t order[SYNC_BURST];
+    size_t n = 0;
+    while (n < SYNC_BURST && !*stop) {
+        if (!recv_one(s, &in[n])) {
+            zmq_msg_close(&in[n].payload);
+            zmq_msg_close(&in[n].rid);
+            break;
+        }
+        conn[n] = (unsigned)n;
+        for (size_t j = 0; j < n; j++) {
+            if (same_conn(&in[j], &in[n])) {
+                conn[n] = conn[j];
+                break;
+            }
+        }
+        n++;
+    }
+    fair_order(conn, n, rank, order);
+    for (size_t k = 0; k < n; k++) {
+        inmsg_t *m = &in[order[k]];
+        if (m->ok) {
+            on_message(s, &m->rid, &m->payload);
+        }
+        if (s->group_entries >= SYNC_GROUP_MAX_ENTRIES) {
+            group_flush(s);
+        }
+    }
+    group_flush(s);
+    for (size_t k = 0; k < n; k++) {
+        zmq_msg_close(&in[k].payload);
+        zmq_msg_close(&in[k].rid);
+    }
+    return n;
 }
 
 int64_t hub_sync_max_msg(uint32_t max_batch_entries, uint32_t max_batch_bytes)
@@ -683,10 +871,20 @@ int hub_sync_new(store_t *store, devlog_t *hublog, const keys_t *keys, const hub
     if (!s->opts.max_handshaking) {
         s->opts.max_handshaking = HUB_DEFAULT_MAX_HANDSHAKING;
     }
-    int err = FT_EIO;
+    int err = workpool_new(s->opts.verify_threads, &s->pool);
+    if (err != FT_OK) {
+        goto fail;
+    }
+    err = FT_EIO;
     s->zctx = zmq_ctx_new();
     if (!s->zctx) {
         goto fail;
+    }
+    /* CurveZMQ's handshakes and the decryption of every batch run on the
+     * context's I/O threads: one per core, like the signature checks. */
+    int io_threads = (int)workpool_size(s->pool);
+    if (io_threads > 1) {
+        zmq_ctx_set(s->zctx, ZMQ_IO_THREADS, io_threads);
     }
     /* The ZAP handler first: no handshake can happen before it is there. */
     err = zap_new_audited(s->zctx, store, hublog, ZAP_DOMAIN, "sync", &s->zap);
@@ -752,6 +950,12 @@ void hub_sync_destroy(hub_sync_t **s_p)
     if (s->zctx) {
         zmq_ctx_term(s->zctx);
     }
+    store_abort(&s->group);
+    for (size_t i = 0; i < s->n_pending; i++) {
+        free(s->pending[i].receipt);
+    }
+    free(s->pending);
+    workpool_destroy(&s->pool);
     free(s->sessions);
     free(s);
     *s_p = NULL;
@@ -776,11 +980,7 @@ int hub_sync_run(hub_sync_t *s, volatile sig_atomic_t *stop)
             zap_handle(s->zap);
         }
         if (items[1].revents & ZMQ_POLLIN) {
-            for (int i = 0; i < SYNC_BURST && !*stop; i++) {
-                if (!recv_one(s)) {
-                    break;
-                }
-            }
+            drain(s, stop);
         }
     }
     return FT_OK;

@@ -4,8 +4,13 @@
  * handler (hub/sync/zap.c) and the store. Per message it learns the device from
  * the connection (ZAP User-Id) and never from the message, and answers:
  *   Hello  -> Welcome (what the hub holds) after recording the clock offset
- *   Batch  -> verify_batch (hub/store/verify.c) in one write transaction; commit;
- *             THEN the signed Receipt; then an Error if an entry was refused
+ *   Batch  -> verify_batch_pool (hub/store/verify.c: signatures on every core)
+ *             in the group's write transaction; commit; THEN the signed
+ *             Receipt; then an Error if an entry was refused
+ * Group commit and fair share: the loop takes what is pending on the socket
+ * (up to 64 messages), serves it round robin over the connections
+ * (hub/sync/fair.h), and stores all the batches among it in one durable
+ * transaction (one fsync); the receipts leave only after that commit.
  *   Ping   -> Pong
  * The protocol and its state machine are in docs/protocol.md.
  */
@@ -38,6 +43,8 @@ typedef struct {
                                  * while its disk is full is reported as storage full */
     uint32_t max_connections;   /* 0 = HUB_DEFAULT_MAX_CONNECTIONS */
     uint32_t max_handshaking;   /* 0 = HUB_DEFAULT_MAX_HANDSHAKING */
+    uint32_t verify_threads;    /* threads checking a batch's signatures, the loop's own
+                                 * included; 0 = one per online CPU */
 } hub_sync_opts_t;
 
 /* The largest message the sync port accepts with these limits: a batch of
