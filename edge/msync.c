@@ -143,6 +143,10 @@ struct edge_media_t {
     void *data_mon;
     unsigned data_gen; /* names the monitor's endpoint */
     bool data_hello_due;
+    /* The DataHello left on the current connection: chunks may follow it
+     * (until then they take the secure link, so that the hello comes
+     * first and a chunk altered on the way cannot cost the connection). */
+    bool data_ready;
 };
 
 static void *watch_main(void *arg)
@@ -371,7 +375,7 @@ static void on_request(edge_media_t *em, const uint8_t *file_id, uint32_t index,
 {
     int err = FT_EAGAIN;
     if (em->data && !secure) {
-        err = send_chunk(em, em->data, file_id, index, true);
+        err = em->data_ready ? send_chunk(em, em->data, file_id, index, true) : FT_EAGAIN;
         if (err == FT_EAGAIN && !em->data_fallback_said) {
             log_info("media: the data path to the hub is not connected; chunks go on the "
                      "secure link meanwhile");
@@ -468,13 +472,15 @@ static void data_hello_send(edge_media_t *em)
     if (send_packed(em->data, buf, len, buf) == FT_OK) {
         em->data_seq++;
         em->data_hello_due = false;
+        em->data_ready = true;
     } else {
         em->data_hello_due = true;
     }
 }
 
 /* True if the data socket's monitor reported a completed handshake (a new
- * connection, which must prove itself first). */
+ * connection, which must prove itself first); a lost connection clears
+ * data_ready. */
 static bool data_connected(edge_media_t *em)
 {
     bool done = false;
@@ -487,7 +493,13 @@ static bool data_connected(edge_media_t *em)
         }
         if (zmq_msg_size(&ev) >= 2) {
             const uint8_t *d = zmq_msg_data(&ev);
-            done |= (uint16_t)(d[0] | d[1] << 8) == ZMQ_EVENT_HANDSHAKE_SUCCEEDED;
+            uint16_t e = (uint16_t)(d[0] | d[1] << 8);
+            if (e == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
+                done = true;
+            } else if (e == ZMQ_EVENT_DISCONNECTED) {
+                em->data_ready = false;
+                done = false;
+            }
         }
         bool more = zmq_msg_more(&ev);
         zmq_msg_close(&ev);
@@ -519,6 +531,7 @@ static void data_path_close(edge_media_t *em)
         em->data = NULL;
     }
     em->data_hello_due = false;
+    em->data_ready = false;
 }
 
 /* The data path the hub's welcome names (port 0 or no key: none). Every
@@ -572,7 +585,7 @@ static void data_path_set(edge_media_t *em, uint32_t port, const uint8_t *token,
         zmq_setsockopt(d, ZMQ_RECONNECT_IVL, &ivl, sizeof ivl) != 0 ||
         zmq_setsockopt(d, ZMQ_RECONNECT_IVL_MAX, &ivl_max, sizeof ivl_max) != 0 ||
         zmq_setsockopt(d, ZMQ_SNDHWM, &hwm, sizeof hwm) != 0 || zsock_bound(d, &b) != FT_OK ||
-        zmq_socket_monitor(d, mon, ZMQ_EVENT_HANDSHAKE_SUCCEEDED) != 0) {
+        zmq_socket_monitor(d, mon, ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED) != 0) {
         log_warn("media: cannot open the data path to %s (%s); chunks go on the secure link", ep,
                  zmq_strerror(zmq_errno()));
         if (d) {
@@ -726,6 +739,7 @@ static void *serve_main(void *arg)
             send_hello(em);
         }
         if (em->data_mon && (items[2].revents & ZMQ_POLLIN) && data_connected(em)) {
+            em->data_ready = false;
             em->data_hello_due = true;
         }
         if (em->data_hello_due) {

@@ -383,13 +383,32 @@ void zguard_trust(zguard_t *g, int fd)
         return;
     }
     pthread_mutex_lock(&g->mu);
-    for (size_t i = 0; i < g->n; i++) {
-        if (g->c[i].fd == fd) {
-            if (!g->c[i].trusted && sock_ino(fd, 0) == g->c[i].ino) {
-                g->c[i].trusted = true;
-                publish(g, mono_ms());
+    size_t i = 0;
+    while (i < g->n && g->c[i].fd != fd) {
+        i++;
+    }
+    if (i < g->n) {
+        if (!g->c[i].trusted && sock_ino(fd, 0) == g->c[i].ino) {
+            g->c[i].trusted = true;
+            publish(g, mono_ms());
+        }
+    } else {
+        /* Its accept is not read yet (the message came first): counted now,
+         * trusted, so that the accept finds it known. */
+        ino_t ino = sock_ino(fd, g->port);
+        if (ino && g->n == g->cap) {
+            size_t cap = g->cap ? 2 * g->cap : 64;
+            conn_t *grown = realloc(g->c, cap * sizeof *grown);
+            if (grown) {
+                g->c = grown;
+                g->cap = cap;
             }
-            break;
+        }
+        if (ino && g->n < g->cap) {
+            int64_t now = mono_ms();
+            g->c[g->n++] = (conn_t){.fd = fd, .ino = ino, .since_ms = now, .trusted = true};
+            g->st.accepted++;
+            publish(g, now);
         }
     }
     pthread_mutex_unlock(&g->mu);

@@ -31,7 +31,9 @@
  * the guard reads it: the guard keeps each connection's socket inode
  * (fstat), acts only on a descriptor that still is a socket bound to this
  * port with that inode, and checks every second that each descriptor it
- * counts still is what it was (a missed event cannot leak a slot).
+ * counts still is what it was (a missed event cannot leak a slot). A
+ * message may be read before its connection's accept: zguard_trust then
+ * counts the connection at once (trusted), and the accept finds it known.
  */
 #ifndef FT_ZGUARD_H
 #define FT_ZGUARD_H
