@@ -21,6 +21,8 @@ const char *mwire_kind_name(mwire_kind k)
         return "chunk";
     case MWIRE_RECEIPT:
         return "media-receipt";
+    case MWIRE_DATA_HELLO:
+        return "data-hello";
     default:
         return "none";
     }
@@ -34,6 +36,7 @@ int mwire_encode(const mwire_msg_t *m, uint8_t **out, size_t *out_len)
     Ft__Wire__MediaWelcome welcome = FT__WIRE__MEDIA_WELCOME__INIT;
     Ft__Wire__ChunkRequest req = FT__WIRE__CHUNK_REQUEST__INIT;
     Ft__Wire__ChunkData chunk = FT__WIRE__CHUNK_DATA__INIT;
+    Ft__Wire__DataHello dhello = FT__WIRE__DATA_HELLO__INIT;
     Ft__Wire__SignedMediaReceipt *rcpt = NULL;
     ProtobufCBinaryData *pend = NULL;
     int err = FT_EINVAL;
@@ -71,6 +74,11 @@ int mwire_encode(const mwire_msg_t *m, uint8_t **out, size_t *out_len)
             welcome.has_data_token = 1;
             welcome.data_token.data = (uint8_t *)m->u.welcome.data_token;
             welcome.data_token.len = MWIRE_TOKEN_BYTES;
+            if (m->u.welcome.has_data_key) {
+                welcome.has_data_key = 1;
+                welcome.data_key.data = (uint8_t *)m->u.welcome.data_key;
+                welcome.data_key.len = MWIRE_DATA_KEY_BYTES;
+            }
         }
         msg.kind_case = FT__WIRE__MEDIA_MSG__KIND_WELCOME;
         msg.welcome = &welcome;
@@ -108,6 +116,15 @@ int mwire_encode(const mwire_msg_t *m, uint8_t **out, size_t *out_len)
             chunk.has_token = 1;
             chunk.token.data = (uint8_t *)m->u.chunk.token;
             chunk.token.len = MWIRE_TOKEN_BYTES;
+            if (m->u.chunk.has_mac) {
+                chunk.has_seq = 1;
+                chunk.seq = m->u.chunk.seq;
+                chunk.has_mac = 1;
+                chunk.mac.data = (uint8_t *)m->u.chunk.mac;
+                chunk.mac.len = MWIRE_MAC_BYTES;
+            }
+        } else if (m->u.chunk.has_mac) {
+            return FT_EINVAL;
         }
         msg.kind_case = FT__WIRE__MEDIA_MSG__KIND_CHUNK;
         msg.chunk = &chunk;
@@ -122,6 +139,17 @@ int mwire_encode(const mwire_msg_t *m, uint8_t **out, size_t *out_len)
         }
         msg.kind_case = FT__WIRE__MEDIA_MSG__KIND_RECEIPT;
         msg.receipt = rcpt;
+        break;
+    case MWIRE_DATA_HELLO:
+        dhello.device.data = (uint8_t *)m->u.data_hello.device;
+        dhello.device.len = DEVID_BYTES;
+        dhello.token.data = (uint8_t *)m->u.data_hello.token;
+        dhello.token.len = MWIRE_TOKEN_BYTES;
+        dhello.seq = m->u.data_hello.seq;
+        dhello.mac.data = (uint8_t *)m->u.data_hello.mac;
+        dhello.mac.len = MWIRE_MAC_BYTES;
+        msg.kind_case = FT__WIRE__MEDIA_MSG__KIND_DATA_HELLO;
+        msg.data_hello = &dhello;
         break;
     default:
         return FT_EINVAL;
@@ -164,6 +192,8 @@ enum {
     TAG_MISSING = (4 << 3) | 0,
     TAG_DEVICE = (5 << 3) | 2,
     TAG_TOKEN = (6 << 3) | 2,
+    TAG_SEQ = (7 << 3) | 0,
+    TAG_MAC = (8 << 3) | 2,
 };
 
 static size_t put_varint(uint8_t *out, uint64_t v)
@@ -177,22 +207,33 @@ static size_t put_varint(uint8_t *out, uint64_t v)
     return n;
 }
 
-/* Reads a varint of at most 5 bytes (every value here fits 32 bits). */
-static bool get_varint32(const uint8_t **p, const uint8_t *end, uint32_t *v)
+/* Reads a varint of at most 10 bytes. */
+static bool get_varint64(const uint8_t **p, const uint8_t *end, uint64_t *v)
 {
     uint64_t x = 0;
-    for (int i = 0; i < 5 && *p < end; i++) {
+    for (int i = 0; i < 10 && *p < end; i++) {
         uint8_t b = *(*p)++;
+        if (i == 9 && b > 1) {
+            return false;
+        }
         x |= (uint64_t)(b & 0x7f) << (7 * i);
         if (!(b & 0x80)) {
-            if (x > UINT32_MAX) {
-                return false;
-            }
-            *v = (uint32_t)x;
+            *v = x;
             return true;
         }
     }
     return false;
+}
+
+/* Reads a varint whose value fits 32 bits. */
+static bool get_varint32(const uint8_t **p, const uint8_t *end, uint32_t *v)
+{
+    uint64_t x = 0;
+    if (!get_varint64(p, end, &x) || x > UINT32_MAX) {
+        return false;
+    }
+    *v = (uint32_t)x;
+    return true;
 }
 
 size_t mwire_chunk_header(const mwire_msg_t *m, uint8_t out[MWIRE_CHUNK_HEADER_MAX])
@@ -218,6 +259,16 @@ size_t mwire_chunk_header(const mwire_msg_t *m, uint8_t out[MWIRE_CHUNK_HEADER_M
         inner[n++] = MWIRE_TOKEN_BYTES;
         memcpy(inner + n, m->u.chunk.token, MWIRE_TOKEN_BYTES);
         n += MWIRE_TOKEN_BYTES;
+        if (m->u.chunk.has_mac) {
+            inner[n++] = TAG_SEQ;
+            n += put_varint(inner + n, m->u.chunk.seq);
+            inner[n++] = TAG_MAC;
+            inner[n++] = MWIRE_MAC_BYTES;
+            memcpy(inner + n, m->u.chunk.mac, MWIRE_MAC_BYTES);
+            n += MWIRE_MAC_BYTES;
+        }
+    } else if (m->u.chunk.has_mac) {
+        return 0;
     }
     inner[n++] = TAG_DATA;
     n += put_varint(inner + n, m->u.chunk.len);
@@ -238,20 +289,29 @@ static bool chunk_in_place(const uint8_t *buf, size_t len, mwire_msg_t *m)
         (size_t)(end - p) != inner) {
         return false;
     }
-    bool seen[7] = {false};
+    bool seen[9] = {false};
     uint32_t missing = 0;
     while (p < end) {
         uint8_t tag = *p++;
         uint32_t v = 0;
         int field = tag >> 3;
         if (tag != TAG_FILE_ID && tag != TAG_INDEX && tag != TAG_DATA && tag != TAG_MISSING &&
-            tag != TAG_DEVICE && tag != TAG_TOKEN) {
+            tag != TAG_DEVICE && tag != TAG_TOKEN && tag != TAG_SEQ && tag != TAG_MAC) {
             return false;
         }
-        if (seen[field] || !get_varint32(&p, end, &v)) {
+        if (seen[field]) {
             return false;
         }
         seen[field] = true;
+        if (tag == TAG_SEQ) {
+            if (!get_varint64(&p, end, &m->u.chunk.seq)) {
+                return false;
+            }
+            continue;
+        }
+        if (!get_varint32(&p, end, &v)) {
+            return false;
+        }
         if ((tag & 7) == 0) {
             if (tag == TAG_INDEX) {
                 m->u.chunk.index = v;
@@ -269,6 +329,8 @@ static bool chunk_in_place(const uint8_t *buf, size_t len, mwire_msg_t *m)
             memcpy(m->u.chunk.device, p, v);
         } else if (tag == TAG_TOKEN && v == MWIRE_TOKEN_BYTES) {
             memcpy(m->u.chunk.token, p, v);
+        } else if (tag == TAG_MAC && v == MWIRE_MAC_BYTES) {
+            memcpy(m->u.chunk.mac, p, v);
         } else if (tag == TAG_DATA && v >= MEDIA_TAG_BYTES &&
                    v <= MEDIA_CHUNK_MAX + MEDIA_TAG_BYTES) {
             m->u.chunk.data = p;
@@ -280,12 +342,15 @@ static bool chunk_in_place(const uint8_t *buf, size_t len, mwire_msg_t *m)
     }
     bool has_data = seen[TAG_DATA >> 3];
     if (!seen[TAG_FILE_ID >> 3] || !seen[TAG_INDEX >> 3] || missing > 1 ||
-        (!has_data && missing != 1) || seen[TAG_DEVICE >> 3] != seen[TAG_TOKEN >> 3]) {
+        (!has_data && missing != 1) || seen[TAG_DEVICE >> 3] != seen[TAG_TOKEN >> 3] ||
+        seen[TAG_SEQ >> 3] != seen[TAG_MAC >> 3] ||
+        (seen[TAG_MAC >> 3] && !seen[TAG_DEVICE >> 3])) {
         return false;
     }
     m->kind = MWIRE_CHUNK;
     m->u.chunk.missing = !has_data;
     m->u.chunk.has_auth = seen[TAG_DEVICE >> 3];
+    m->u.chunk.has_mac = seen[TAG_MAC >> 3];
     return true;
 }
 
@@ -335,7 +400,9 @@ int mwire_decode(const uint8_t *buf, size_t len, mwire_msg_t *m)
             p->welcome->has_data_port != p->welcome->has_data_token ||
             (p->welcome->has_data_port &&
              (p->welcome->data_port == 0 || p->welcome->data_port > 65535 ||
-              !fixed(&p->welcome->data_token, MWIRE_TOKEN_BYTES)))) {
+              !fixed(&p->welcome->data_token, MWIRE_TOKEN_BYTES))) ||
+            (p->welcome->has_data_key &&
+             (!p->welcome->has_data_port || !fixed(&p->welcome->data_key, MWIRE_DATA_KEY_BYTES)))) {
             goto out;
         }
         m->kind = MWIRE_WELCOME;
@@ -344,6 +411,10 @@ int mwire_decode(const uint8_t *buf, size_t len, mwire_msg_t *m)
         if (p->welcome->has_data_port) {
             m->u.welcome.data_port = p->welcome->data_port;
             memcpy(m->u.welcome.data_token, p->welcome->data_token.data, MWIRE_TOKEN_BYTES);
+        }
+        if (p->welcome->has_data_key) {
+            m->u.welcome.has_data_key = true;
+            memcpy(m->u.welcome.data_key, p->welcome->data_key.data, MWIRE_DATA_KEY_BYTES);
         }
         err = FT_OK;
         break;
@@ -364,13 +435,21 @@ int mwire_decode(const uint8_t *buf, size_t len, mwire_msg_t *m)
                                     p->chunk->data.len > MEDIA_CHUNK_MAX + MEDIA_TAG_BYTES)) ||
             p->chunk->has_device != p->chunk->has_token ||
             (p->chunk->has_device && (!fixed(&p->chunk->device, DEVID_BYTES) ||
-                                      !fixed(&p->chunk->token, MWIRE_TOKEN_BYTES)))) {
+                                      !fixed(&p->chunk->token, MWIRE_TOKEN_BYTES))) ||
+            p->chunk->has_seq != p->chunk->has_mac ||
+            (p->chunk->has_mac &&
+             (!p->chunk->has_device || !fixed(&p->chunk->mac, MWIRE_MAC_BYTES)))) {
             goto out;
         }
         if (p->chunk->has_device) {
             m->u.chunk.has_auth = true;
             memcpy(m->u.chunk.device, p->chunk->device.data, DEVID_BYTES);
             memcpy(m->u.chunk.token, p->chunk->token.data, MWIRE_TOKEN_BYTES);
+        }
+        if (p->chunk->has_mac) {
+            m->u.chunk.has_mac = true;
+            m->u.chunk.seq = p->chunk->seq;
+            memcpy(m->u.chunk.mac, p->chunk->mac.data, MWIRE_MAC_BYTES);
         }
         m->kind = MWIRE_CHUNK;
         memcpy(m->u.chunk.file_id, p->chunk->file_id.data, MEDIA_FILE_ID_BYTES);
@@ -396,6 +475,19 @@ int mwire_decode(const uint8_t *buf, size_t len, mwire_msg_t *m)
         err = FT_OK;
         break;
     }
+    case FT__WIRE__MEDIA_MSG__KIND_DATA_HELLO:
+        if (!fixed(&p->data_hello->device, DEVID_BYTES) ||
+            !fixed(&p->data_hello->token, MWIRE_TOKEN_BYTES) ||
+            !fixed(&p->data_hello->mac, MWIRE_MAC_BYTES)) {
+            goto out;
+        }
+        m->kind = MWIRE_DATA_HELLO;
+        memcpy(m->u.data_hello.device, p->data_hello->device.data, DEVID_BYTES);
+        memcpy(m->u.data_hello.token, p->data_hello->token.data, MWIRE_TOKEN_BYTES);
+        m->u.data_hello.seq = p->data_hello->seq;
+        memcpy(m->u.data_hello.mac, p->data_hello->mac.data, MWIRE_MAC_BYTES);
+        err = FT_OK;
+        break;
     default:
         goto out;
     }
@@ -513,4 +605,95 @@ out:
     }
     ft__wire__signed_media_receipt__free_unpacked(s, NULL);
     return err;
+}
+
+/* ---- Data-path MACs ------------------------------------------------------ */
+
+static const char data_kdf_ctx[crypto_kdf_CONTEXTBYTES] = {'f', 't', 'd', 'a', 't', 'a', '2', 'm'};
+
+static void le32(uint8_t out[4], uint32_t v)
+{
+    for (int i = 0; i < 4; i++) {
+        out[i] = (uint8_t)(v >> (8 * i));
+    }
+}
+
+static void le64(uint8_t out[8], uint64_t v)
+{
+    for (int i = 0; i < 8; i++) {
+        out[i] = (uint8_t)(v >> (8 * i));
+    }
+}
+
+int mwire_data_mac(const uint8_t key[MWIRE_DATA_KEY_BYTES], const mwire_msg_t *m,
+                   const uint8_t *data, size_t len, uint8_t mac[MWIRE_MAC_BYTES])
+{
+    const uint8_t *device, *token;
+    uint64_t seq;
+    uint8_t kind;
+    if (m->kind == MWIRE_CHUNK && m->u.chunk.has_auth) {
+        device = m->u.chunk.device;
+        token = m->u.chunk.token;
+        seq = m->u.chunk.seq;
+        kind = 'C';
+        if (len > MEDIA_CHUNK_MAX + MEDIA_TAG_BYTES || (len && !data) ||
+            (m->u.chunk.missing && len)) {
+            return FT_EINVAL;
+        }
+    } else if (m->kind == MWIRE_DATA_HELLO) {
+        device = m->u.data_hello.device;
+        token = m->u.data_hello.token;
+        seq = m->u.data_hello.seq;
+        kind = 'H';
+    } else {
+        return FT_EINVAL;
+    }
+    if (seq == 0) {
+        return FT_EINVAL;
+    }
+    uint8_t otk[crypto_onetimeauth_KEYBYTES];
+    if (crypto_kdf_derive_from_key(otk, sizeof otk, seq, data_kdf_ctx, key) != 0) {
+        return FT_ECRYPTO;
+    }
+    crypto_onetimeauth_state st;
+    crypto_onetimeauth_init(&st, otk);
+    uint8_t head[1 + DEVID_BYTES + MWIRE_TOKEN_BYTES + 8];
+    head[0] = kind;
+    memcpy(head + 1, device, DEVID_BYTES);
+    memcpy(head + 1 + DEVID_BYTES, token, MWIRE_TOKEN_BYTES);
+    le64(head + 1 + DEVID_BYTES + MWIRE_TOKEN_BYTES, seq);
+    crypto_onetimeauth_update(&st, head, sizeof head);
+    if (kind == 'C') {
+        uint8_t c[MEDIA_FILE_ID_BYTES + 4 + 1 + 4];
+        memcpy(c, m->u.chunk.file_id, MEDIA_FILE_ID_BYTES);
+        le32(c + MEDIA_FILE_ID_BYTES, m->u.chunk.index);
+        c[MEDIA_FILE_ID_BYTES + 4] = m->u.chunk.missing ? 1 : 0;
+        le32(c + MEDIA_FILE_ID_BYTES + 5, (uint32_t)len);
+        crypto_onetimeauth_update(&st, c, sizeof c);
+        if (len) {
+            crypto_onetimeauth_update(&st, data, len);
+        }
+    }
+    crypto_onetimeauth_final(&st, mac);
+    sodium_memzero(otk, sizeof otk);
+    sodium_memzero(&st, sizeof st);
+    return FT_OK;
+}
+
+bool mwire_data_verify(const uint8_t key[MWIRE_DATA_KEY_BYTES], const mwire_msg_t *m)
+{
+    uint8_t want[MWIRE_MAC_BYTES];
+    const uint8_t *got;
+    int err;
+    if (m->kind == MWIRE_CHUNK && m->u.chunk.has_auth && m->u.chunk.has_mac) {
+        got = m->u.chunk.mac;
+        err = mwire_data_mac(key, m, m->u.chunk.missing ? NULL : m->u.chunk.data,
+                             m->u.chunk.missing ? 0 : m->u.chunk.len, want);
+    } else if (m->kind == MWIRE_DATA_HELLO) {
+        got = m->u.data_hello.mac;
+        err = mwire_data_mac(key, m, NULL, 0, want);
+    } else {
+        return false;
+    }
+    return err == FT_OK && sodium_memcmp(want, got, MWIRE_MAC_BYTES) == 0;
 }

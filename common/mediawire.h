@@ -19,15 +19,25 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define MWIRE_VERSION 1
+/* 2: data-path messages carry a sequence number and a MAC under the
+ * welcome's data key, and a data-path connection starts with DataHello. A
+ * hub takes version 1 hellos too, but offers such an edge no data path. */
+#define MWIRE_VERSION 2
+#define MWIRE_VERSION_NO_MAC 1
 /* Largest media message either side accepts: one chunk of the largest size. */
 #define MWIRE_MAX_MSG_BYTES ((size_t)MEDIA_CHUNK_MAX + 4096)
 /* Most pending files one MediaHello lists. */
 #define MWIRE_MAX_PENDING 4096
+/* Largest message the hub sends on the media link (welcome, request,
+ * receipt): what an edge's media socket accepts. */
+#define MWIRE_MAX_CTRL_BYTES ((size_t)4096)
 /* The data path's per-welcome token (MediaWelcome.data_token). */
 #define MWIRE_TOKEN_BYTES 32
+/* The data path's per-welcome MAC key (MediaWelcome.data_key), and a MAC. */
+#define MWIRE_DATA_KEY_BYTES 32
+#define MWIRE_MAC_BYTES 16
 /* Longest header mwire_chunk_header writes (everything before the data). */
-#define MWIRE_CHUNK_HEADER_MAX 96
+#define MWIRE_CHUNK_HEADER_MAX 128
 
 typedef enum {
     MWIRE_NONE = 0,
@@ -36,6 +46,7 @@ typedef enum {
     MWIRE_REQUEST = 3,
     MWIRE_CHUNK = 4,
     MWIRE_RECEIPT = 5,
+    MWIRE_DATA_HELLO = 6,
 } mwire_kind;
 
 /* The statement the hub signs on completion. */
@@ -63,6 +74,8 @@ typedef struct {
             uint32_t window;
             uint32_t data_port; /* 0: no data path */
             uint8_t data_token[MWIRE_TOKEN_BYTES];
+            bool has_data_key; /* version 2 */
+            uint8_t data_key[MWIRE_DATA_KEY_BYTES];
         } welcome;
         struct {
             uint8_t file_id[MEDIA_FILE_ID_BYTES];
@@ -78,7 +91,16 @@ typedef struct {
             bool has_auth; /* sent on the data path: device and token */
             uint8_t device[DEVID_BYTES];
             uint8_t token[MWIRE_TOKEN_BYTES];
+            bool has_mac; /* version 2, with has_auth: seq and mac */
+            uint64_t seq;
+            uint8_t mac[MWIRE_MAC_BYTES];
         } chunk;
+        struct { /* the first message on a data-path connection */
+            uint8_t device[DEVID_BYTES];
+            uint8_t token[MWIRE_TOKEN_BYTES];
+            uint64_t seq;
+            uint8_t mac[MWIRE_MAC_BYTES];
+        } data_hello;
         struct {
             const uint8_t *raw; /* SignedMediaReceipt bytes */
             size_t len;
@@ -112,5 +134,18 @@ int mwire_receipt_open(const uint8_t *raw, size_t len, const uint8_t sign_pk[32]
                        mwire_receipt_t *r) FT_MUST_CHECK;
 
 const char *mwire_kind_name(mwire_kind k);
+
+/* Data-path MACs (media protocol 2, docs/protocol.md "Data path"): Poly1305
+ * under a one-time key derived from the session's data key and the message's
+ * sequence number (crypto_kdf, subkey seq, context "ftdata2m"), over the
+ * message's kind, device, token, seq and, for a chunk, its file ID, index,
+ * missing flag, length and data. seq must be >= 1 and never repeat under one
+ * key. mwire_data_mac writes m's MAC (a chunk with has_auth, or a data
+ * hello; for a chunk, `data` and `len` are its data: m->u.chunk.data is not
+ * read) into mac; FT_OK or FT_EINVAL. mwire_data_verify checks the MAC m
+ * carries (constant time): true if it is right. */
+int mwire_data_mac(const uint8_t key[MWIRE_DATA_KEY_BYTES], const mwire_msg_t *m,
+                   const uint8_t *data, size_t len, uint8_t mac[MWIRE_MAC_BYTES]) FT_MUST_CHECK;
+bool mwire_data_verify(const uint8_t key[MWIRE_DATA_KEY_BYTES], const mwire_msg_t *m);
 
 #endif

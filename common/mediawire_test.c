@@ -3,6 +3,7 @@
 #include "wire.pb-c.h"
 
 #include <setjmp.h>
+#include <sodium.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -148,6 +149,11 @@ static void assert_same_chunk(const mwire_msg_t *a, const mwire_msg_t *b)
         assert_memory_equal(a->u.chunk.device, b->u.chunk.device, DEVID_BYTES);
         assert_memory_equal(a->u.chunk.token, b->u.chunk.token, MWIRE_TOKEN_BYTES);
     }
+    assert_int_equal(a->u.chunk.has_mac, b->u.chunk.has_mac);
+    if (a->u.chunk.has_mac) {
+        assert_true(a->u.chunk.seq == b->u.chunk.seq);
+        assert_memory_equal(a->u.chunk.mac, b->u.chunk.mac, MWIRE_MAC_BYTES);
+    }
 }
 
 /* A chunk framed around its data decodes (in place, and by protobuf-c
@@ -170,13 +176,16 @@ static void framed_chunk_is_the_encoded_chunk(void **state)
     }
     for (size_t li = 0; li < sizeof lens / sizeof lens[0]; li++) {
         for (size_t ii = 0; ii < sizeof idx / sizeof idx[0]; ii++) {
-            for (int auth = 0; auth < 2; auth++) {
+            for (int auth = 0; auth < 3; auth++) { /* 2: with seq and MAC */
                 mwire_msg_t m = {.kind = MWIRE_CHUNK};
                 memset(m.u.chunk.file_id, (int)(li + 1), MEDIA_FILE_ID_BYTES);
                 m.u.chunk.index = idx[ii];
                 m.u.chunk.data = data;
                 m.u.chunk.len = lens[li];
-                m.u.chunk.has_auth = auth;
+                m.u.chunk.has_auth = auth > 0;
+                m.u.chunk.has_mac = auth == 2;
+                m.u.chunk.seq = auth == 2 ? ((uint64_t)idx[ii] << 31) + 1 : 0;
+                memset(m.u.chunk.mac, 0x3c, MWIRE_MAC_BYTES);
                 memset(m.u.chunk.device, 0xd0, DEVID_BYTES);
                 memset(m.u.chunk.token, 0x70, MWIRE_TOKEN_BYTES);
                 size_t flen = 0, elen = 0;
@@ -197,7 +206,11 @@ static void framed_chunk_is_the_encoded_chunk(void **state)
                 assert_int_equal(p->chunk->index, idx[ii]);
                 assert_int_equal(p->chunk->data.len, lens[li]);
                 assert_memory_equal(p->chunk->data.data, data, lens[li]);
-                assert_int_equal(p->chunk->has_device, auth);
+                assert_int_equal(p->chunk->has_device, auth > 0);
+                assert_int_equal(p->chunk->has_mac, auth == 2);
+                if (auth == 2) {
+                    assert_true(p->chunk->seq == m.u.chunk.seq);
+                }
                 ft__wire__media_msg__free_unpacked(p, NULL);
                 mwire_msg_free(&a);
                 mwire_msg_free(&b);
@@ -348,6 +361,125 @@ static void data_path_fields_round_trip(void **state)
     free(buf);
 }
 
+/* Data-path MACs: a chunk and a data hello verify under their session's
+ * key; any change of data, index, seq, token, device, missing flag or key
+ * makes them fail; seq 0 is refused; the welcome carries the key. */
+static void data_macs_verify_and_forgeries_do_not(void **state)
+{
+    (void)state;
+    uint8_t key[MWIRE_DATA_KEY_BYTES], other[MWIRE_DATA_KEY_BYTES];
+    randombytes_buf(key, sizeof key);
+    randombytes_buf(other, sizeof other);
+    size_t dlen = MEDIA_CHUNK_SIZE + MEDIA_TAG_BYTES;
+    uint8_t *data = malloc(dlen);
+    assert_non_null(data);
+    randombytes_buf(data, dlen);
+    mwire_msg_t m = {.kind = MWIRE_CHUNK};
+    memset(m.u.chunk.file_id, 4, MEDIA_FILE_ID_BYTES);
+    m.u.chunk.index = 12;
+    m.u.chunk.data = data;
+    m.u.chunk.len = dlen;
+    m.u.chunk.has_auth = true;
+    m.u.chunk.has_mac = true;
+    m.u.chunk.seq = 1;
+    memset(m.u.chunk.device, 0xd1, DEVID_BYTES);
+    memset(m.u.chunk.token, 0x71, MWIRE_TOKEN_BYTES);
+    assert_int_equal(mwire_data_mac(key, &m, data, dlen, m.u.chunk.mac), FT_OK);
+    size_t flen = 0;
+    uint8_t *framed = frame(&m, data, &flen);
+    mwire_msg_t d;
+    assert_int_equal(mwire_decode(framed, flen, &d), FT_OK);
+    assert_true(d.u.chunk.has_mac);
+    assert_true(mwire_data_verify(key, &d));
+    assert_false(mwire_data_verify(other, &d));
+    d.u.chunk.index++;
+    assert_false(mwire_data_verify(key, &d));
+    d.u.chunk.index--;
+    d.u.chunk.seq++;
+    assert_false(mwire_data_verify(key, &d));
+    d.u.chunk.seq--;
+    d.u.chunk.token[0] ^= 1;
+    assert_false(mwire_data_verify(key, &d));
+    d.u.chunk.token[0] ^= 1;
+    d.u.chunk.device[3] ^= 1;
+    assert_false(mwire_data_verify(key, &d));
+    d.u.chunk.device[3] ^= 1;
+    d.u.chunk.len--;
+    assert_false(mwire_data_verify(key, &d));
+    d.u.chunk.len++;
+    assert_true(mwire_data_verify(key, &d));
+    mwire_msg_free(&d);
+    /* One bit of the data altered on the way. */
+    framed[flen - 1000] ^= 0x10;
+    assert_int_equal(mwire_decode(framed, flen, &d), FT_OK);
+    assert_false(mwire_data_verify(key, &d));
+    mwire_msg_free(&d);
+    free(framed);
+    /* Without a MAC there is nothing to verify. */
+    m.u.chunk.has_mac = false;
+    assert_false(mwire_data_verify(key, &m));
+    /* A missing chunk has its own MAC; seq 0 is refused. */
+    mwire_msg_t miss = m;
+    miss.u.chunk.missing = true;
+    miss.u.chunk.data = NULL;
+    miss.u.chunk.len = 0;
+    miss.u.chunk.has_mac = true;
+    miss.u.chunk.seq = 2;
+    assert_int_equal(mwire_data_mac(key, &miss, NULL, 0, miss.u.chunk.mac), FT_OK);
+    assert_true(mwire_data_verify(key, &miss));
+    miss.u.chunk.missing = false;
+    assert_false(mwire_data_verify(key, &miss));
+    miss.u.chunk.seq = 0;
+    assert_int_equal(mwire_data_mac(key, &miss, NULL, 0, miss.u.chunk.mac), FT_EINVAL);
+    /* The data hello round-trips and verifies; not under another seq. */
+    mwire_msg_t h = {.kind = MWIRE_DATA_HELLO};
+    memset(h.u.data_hello.device, 0xd1, DEVID_BYTES);
+    memset(h.u.data_hello.token, 0x71, MWIRE_TOKEN_BYTES);
+    h.u.data_hello.seq = 7;
+    assert_int_equal(mwire_data_mac(key, &h, NULL, 0, h.u.data_hello.mac), FT_OK);
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    assert_int_equal(mwire_encode(&h, &buf, &len), FT_OK);
+    assert_int_equal(mwire_decode(buf, len, &d), FT_OK);
+    assert_int_equal(d.kind, MWIRE_DATA_HELLO);
+    assert_true(d.u.data_hello.seq == 7);
+    assert_true(mwire_data_verify(key, &d));
+    assert_false(mwire_data_verify(other, &d));
+    d.u.data_hello.seq = 8;
+    assert_false(mwire_data_verify(key, &d));
+    mwire_msg_free(&d);
+    free(buf);
+    /* The same fields as a chunk do not make the hello's MAC. */
+    mwire_msg_t c = {.kind = MWIRE_CHUNK};
+    c.u.chunk.has_auth = c.u.chunk.has_mac = c.u.chunk.missing = true;
+    memcpy(c.u.chunk.device, h.u.data_hello.device, DEVID_BYTES);
+    memcpy(c.u.chunk.token, h.u.data_hello.token, MWIRE_TOKEN_BYTES);
+    c.u.chunk.seq = 7;
+    memcpy(c.u.chunk.mac, h.u.data_hello.mac, MWIRE_MAC_BYTES);
+    assert_false(mwire_data_verify(key, &c));
+    /* A MAC without device and token cannot be encoded. */
+    c.u.chunk.has_auth = false;
+    assert_int_equal(mwire_encode(&c, &buf, &len), FT_EINVAL);
+    /* The welcome carries the key, only with a data port. */
+    mwire_msg_t w = {.kind = MWIRE_WELCOME};
+    w.u.welcome.data_port = 7403;
+    w.u.welcome.has_data_key = true;
+    memcpy(w.u.welcome.data_key, key, sizeof key);
+    assert_int_equal(mwire_encode(&w, &buf, &len), FT_OK);
+    assert_int_equal(mwire_decode(buf, len, &d), FT_OK);
+    assert_true(d.u.welcome.has_data_key);
+    assert_memory_equal(d.u.welcome.data_key, key, sizeof key);
+    mwire_msg_free(&d);
+    free(buf);
+    w.u.welcome.data_port = 0;
+    assert_int_equal(mwire_encode(&w, &buf, &len), FT_OK);
+    assert_int_equal(mwire_decode(buf, len, &d), FT_OK);
+    assert_false(d.u.welcome.has_data_key);
+    mwire_msg_free(&d);
+    free(buf);
+    free(data);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -357,6 +489,7 @@ int main(void)
         cmocka_unit_test(framed_chunk_is_the_encoded_chunk),
         cmocka_unit_test(unusual_chunks_are_judged_by_protobuf_c),
         cmocka_unit_test(data_path_fields_round_trip),
+        cmocka_unit_test(data_macs_verify_and_forgeries_do_not),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

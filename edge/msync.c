@@ -128,6 +128,19 @@ struct edge_media_t {
     bool data_fallback_said; /* "sent on the secure link instead" logged */
     bool welcomed;           /* a welcome came (data_port is the hub's word) */
     bool ports_said;         /* the sync Welcome's ports were looked at */
+    /* Media protocol 2: every data-path message carries the next sequence
+     * number and a MAC under the welcome's key; every connection of the
+     * data socket starts with a DataHello (sent when its monitor reports
+     * the handshake; data_hello_due until it left). */
+    uint8_t data_key[MWIRE_DATA_KEY_BYTES];
+    uint64_t data_seq;
+    void *data_mon;
+    unsigned data_gen; /* names the monitor's endpoint */
+    bool data_hello_due;
+    /* The DataHello left on the current connection: chunks may follow it
+     * (until then they take the secure link, so that the hello comes
+     * first and a chunk altered on the way cannot cost the connection). */
+    bool data_ready;
 };
 
 static void *watch_main(void *arg)
@@ -316,16 +329,27 @@ static int send_chunk(edge_media_t *em, void *sock, const uint8_t *file_id, uint
     memcpy(m.u.chunk.file_id, file_id, MEDIA_FILE_ID_BYTES);
     m.u.chunk.index = index;
     m.u.chunk.len = len;
+    uint64_t seq_before = em->data_seq;
     if (auth) {
         m.u.chunk.has_auth = true;
         memcpy(m.u.chunk.device, devlog_device(em->ctx->log), DEVID_BYTES);
         memcpy(m.u.chunk.token, em->data_token, MWIRE_TOKEN_BYTES);
+        m.u.chunk.has_mac = true;
+        m.u.chunk.seq = ++em->data_seq;
+        if (mwire_data_mac(em->data_key, &m, alloc + MWIRE_CHUNK_HEADER_MAX, len, m.u.chunk.mac) !=
+            FT_OK) {
+            free(alloc);
+            return FT_EIO;
+        }
     }
     uint8_t hdr[MWIRE_CHUNK_HEADER_MAX];
     size_t h = mwire_chunk_header(&m, hdr);
     uint8_t *start = alloc + MWIRE_CHUNK_HEADER_MAX - h;
     memcpy(start, hdr, h);
     err = send_packed(sock, start, h + len, alloc);
+    if (err != FT_OK && auth) {
+        em->data_seq = seq_before; /* not sent: the number is free again */
+    }
     if (err == FT_OK) {
         if (em->s.trace_served) {
             char idhex[33];
@@ -345,7 +369,7 @@ static void on_request(edge_media_t *em, const uint8_t *file_id, uint32_t index,
 {
     int err = FT_EAGAIN;
     if (em->data && !secure) {
-        err = send_chunk(em, em->data, file_id, index, true);
+        err = em->data_ready ? send_chunk(em, em->data, file_id, index, true) : FT_EAGAIN;
         if (err == FT_EAGAIN && !em->data_fallback_said) {
             log_info("media: the data path to the hub is not connected; chunks go on the "
                      "secure link meanwhile");
@@ -420,24 +444,117 @@ static void on_receipt(edge_media_t *em, const uint8_t *raw, size_t len)
     log_warn("media: a completion receipt that matches no stored file; ignored");
 }
 
-/* The data path the hub's welcome names (port 0: none). The hub's media
- * host is the one in media.hub; a new token only replaces the old one, a
- * new port connects anew. */
-static void data_path_set(edge_media_t *em, uint32_t port, const uint8_t *token)
+/* Sends the DataHello that proves the data socket's current connection
+ * (media protocol 2): data_hello_due stays set while it cannot leave yet. */
+static void data_hello_send(edge_media_t *em)
 {
-    memcpy(em->data_token, token, MWIRE_TOKEN_BYTES);
-    if (em->welcomed && port == em->data_port && (em->data || !port)) {
+    if (!em->data) {
+        em->data_hello_due = false;
         return;
     }
-    em->welcomed = true;
+    mwire_msg_t m = {.kind = MWIRE_DATA_HELLO};
+    memcpy(m.u.data_hello.device, devlog_device(em->ctx->log), DEVID_BYTES);
+    memcpy(m.u.data_hello.token, em->data_token, MWIRE_TOKEN_BYTES);
+    m.u.data_hello.seq = em->data_seq + 1;
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    if (mwire_data_mac(em->data_key, &m, NULL, 0, m.u.data_hello.mac) != FT_OK ||
+        mwire_encode(&m, &buf, &len) != FT_OK) {
+        log_error("media: cannot make the data path's hello");
+        return;
+    }
+    if (send_packed(em->data, buf, len, buf) == FT_OK) {
+        em->data_seq++;
+        em->data_hello_due = false;
+        em->data_ready = true;
+    } else {
+        em->data_hello_due = true;
+    }
+}
+
+/* True if the data socket's monitor reported a completed handshake (a new
+ * connection, which must prove itself first); a lost connection clears
+ * data_ready. */
+static bool data_connected(edge_media_t *em)
+{
+    bool done = false;
+    for (;;) {
+        zmq_msg_t ev;
+        zmq_msg_init(&ev);
+        if (zmq_msg_recv(&ev, em->data_mon, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&ev);
+            break;
+        }
+        if (zmq_msg_size(&ev) >= 2) {
+            const uint8_t *d = zmq_msg_data(&ev);
+            uint16_t e = (uint16_t)(d[0] | d[1] << 8);
+            if (e == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
+                done = true;
+            } else if (e == ZMQ_EVENT_DISCONNECTED) {
+                em->data_ready = false;
+                done = false;
+            }
+        }
+        bool more = zmq_msg_more(&ev);
+        zmq_msg_close(&ev);
+        while (more) {
+            zmq_msg_t part;
+            zmq_msg_init(&part);
+            if (zmq_msg_recv(&part, em->data_mon, 0) < 0) {
+                zmq_msg_close(&part);
+                break;
+            }
+            more = zmq_msg_more(&part);
+            zmq_msg_close(&part);
+        }
+    }
+    return done;
+}
+
+static void data_path_close(edge_media_t *em)
+{
+    if (em->data) {
+        zmq_socket_monitor(em->data, NULL, 0);
+    }
+    if (em->data_mon) {
+        zmq_close(em->data_mon);
+        em->data_mon = NULL;
+    }
     if (em->data) {
         zmq_close(em->data);
         em->data = NULL;
     }
+    em->data_hello_due = false;
+    em->data_ready = false;
+}
+
+/* The data path the hub's welcome names (port 0 or no key: none). Every
+ * welcome starts a new session (token, key, sequence numbers), so the data
+ * socket is opened anew: its first message is the new session's DataHello.
+ * The hub's media host is the one in media.hub. */
+static void data_path_set(edge_media_t *em, uint32_t port, const uint8_t *token, const uint8_t *key)
+{
+    data_path_close(em);
+    memcpy(em->data_token, token, MWIRE_TOKEN_BYTES);
+    if (key) {
+        memcpy(em->data_key, key, MWIRE_DATA_KEY_BYTES);
+    }
+    em->data_seq = 0;
+    if (port && !key) {
+        log_warn("media: the hub offers a data path without a MAC key (a hub from before media "
+                 "protocol 2?); chunks go on the secure link");
+        port = 0;
+    }
+    bool said = em->welcomed && port == em->data_port;
+    em->welcomed = true;
     em->data_port = port;
-    em->data_fallback_said = false;
+    if (!said) {
+        em->data_fallback_said = false;
+    }
     if (!port) {
-        log_info("media: the hub offers no data path; chunks go on the secure link");
+        if (!said) {
+            log_info("media: the hub offers no data path; chunks go on the secure link");
+        }
         return;
     }
     char ep[sizeof em->s.endpoint + 8];
@@ -448,21 +565,21 @@ static void data_path_set(edge_media_t *em, uint32_t port, const uint8_t *token)
     }
     /* Sends only (nothing is read from it); a message waits only for a
      * connection that is up (IMMEDIATE): otherwise the chunk takes the
-     * secure link at once. Heartbeats as on the secure link, so that a
-     * connection that died without a word (a NAT's state dropped) is closed
-     * and its chunks take the secure link. */
+     * secure link at once. */
     int zero = 0, one = 1, ivl = 200, ivl_max = 2000, hwm = 16;
     /* No ZMTP heartbeats (libzmq#4364): TCP keepalive finds an idle dead
      * connection, the TCP user timeout one with chunks unacknowledged for
      * 120 s (as the heartbeat timeout did). */
     zsock_bounds_t b = {.max_msg = 64, .handshake_ms = ZSOCK_HANDSHAKE_MS, .maxrt_ms = 120000};
+    char mon[96];
+    snprintf(mon, sizeof mon, "inproc://media-data-mon-%p-%u", (void *)em, ++em->data_gen);
     void *d = zmq_socket(em->zctx, ZMQ_DEALER);
     if (!d || zmq_setsockopt(d, ZMQ_LINGER, &zero, sizeof zero) != 0 ||
         zmq_setsockopt(d, ZMQ_IMMEDIATE, &one, sizeof one) != 0 ||
         zmq_setsockopt(d, ZMQ_RECONNECT_IVL, &ivl, sizeof ivl) != 0 ||
         zmq_setsockopt(d, ZMQ_RECONNECT_IVL_MAX, &ivl_max, sizeof ivl_max) != 0 ||
         zmq_setsockopt(d, ZMQ_SNDHWM, &hwm, sizeof hwm) != 0 || zsock_bound(d, &b) != FT_OK ||
-        zmq_connect(d, ep) != 0) {
+        zmq_socket_monitor(d, mon, ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED) != 0) {
         log_warn("media: cannot open the data path to %s (%s); chunks go on the secure link", ep,
                  zmq_strerror(zmq_errno()));
         if (d) {
@@ -471,9 +588,19 @@ static void data_path_set(edge_media_t *em, uint32_t port, const uint8_t *token)
         return;
     }
     em->data = d;
-    log_info("media: chunks go to %s (data path; requests, receipts and anything the hub asks "
-             "for again stay on the secure link)",
-             ep);
+    em->data_mon = zmq_socket(em->zctx, ZMQ_PAIR);
+    if (!em->data_mon || zmq_setsockopt(em->data_mon, ZMQ_LINGER, &zero, sizeof zero) != 0 ||
+        zmq_connect(em->data_mon, mon) != 0 || zmq_connect(d, ep) != 0) {
+        log_warn("media: cannot open the data path to %s (%s); chunks go on the secure link", ep,
+                 zmq_strerror(zmq_errno()));
+        data_path_close(em);
+        return;
+    }
+    if (!said) {
+        log_info("media: chunks go to %s (data path; requests, receipts and anything the hub "
+                 "asks for again stay on the secure link)",
+                 ep);
+    }
 }
 
 static void on_media_message(edge_media_t *em, const uint8_t *buf, size_t len)
@@ -488,7 +615,8 @@ static void on_media_message(edge_media_t *em, const uint8_t *buf, size_t len)
         memcpy(em->hub_sign_pk, m.u.welcome.hub_sign_pk, 32);
         em->has_sign_pk = true;
         log_debug("media: hub welcomed us, window %u", m.u.welcome.window);
-        data_path_set(em, m.u.welcome.data_port, m.u.welcome.data_token);
+        data_path_set(em, m.u.welcome.data_port, m.u.welcome.data_token,
+                      m.u.welcome.has_data_key ? m.u.welcome.data_key : NULL);
         break;
     case MWIRE_REQUEST:
         on_request(em, m.u.request.file_id, m.u.request.index, m.u.request.secure);
@@ -550,7 +678,8 @@ static int serve_setup(edge_media_t *em)
     int hwm = 64;
     /* No ZMTP heartbeats of ours (libzmq#4364): TCP keepalive and the TCP
      * user timeout (chunks unacknowledged for 120 s) find a dead link. */
-    zsock_bounds_t b = {.max_msg = (int64_t)MWIRE_MAX_MSG_BYTES,
+    /* What the hub sends here is small (welcome, requests, receipts). */
+    zsock_bounds_t b = {.max_msg = (int64_t)MWIRE_MAX_CTRL_BYTES,
                         .handshake_ms = ZSOCK_HANDSHAKE_MS,
                         .maxrt_ms = 120000};
     if (zmq_setsockopt(em->dealer, ZMQ_LINGER, &zero, sizeof zero) != 0 ||
@@ -584,17 +713,18 @@ static int serve_setup(edge_media_t *em)
 static void *serve_main(void *arg)
 {
     edge_media_t *em = arg;
-    uint8_t *buf = malloc(MWIRE_MAX_MSG_BYTES);
+    uint8_t *buf = malloc(MWIRE_MAX_CTRL_BYTES);
     if (!buf) {
         return NULL;
     }
     log_info("media: serving chunks to the hub at %s", em->s.endpoint);
     while (!*em->stop) {
-        zmq_pollitem_t items[2] = {
+        zmq_pollitem_t items[3] = {
             {em->mon, 0, ZMQ_POLLIN, 0},
             {em->dealer, 0, ZMQ_POLLIN, 0},
+            {em->data_mon, 0, ZMQ_POLLIN, 0},
         };
-        int rc = zmq_poll(items, 2, MSYNC_POLL_MS);
+        int rc = zmq_poll(items, em->data_mon ? 3 : 2, MSYNC_POLL_MS);
         if (rc < 0 && zmq_errno() != EINTR) {
             log_error("media link: %s", zmq_strerror(zmq_errno()));
             break;
@@ -602,13 +732,20 @@ static void *serve_main(void *arg)
         if ((items[0].revents & ZMQ_POLLIN) && handshake_done(em)) {
             send_hello(em);
         }
+        if (em->data_mon && (items[2].revents & ZMQ_POLLIN) && data_connected(em)) {
+            em->data_ready = false;
+            em->data_hello_due = true;
+        }
+        if (em->data_hello_due) {
+            data_hello_send(em);
+        }
         if (items[1].revents & ZMQ_POLLIN) {
             for (int i = 0; i < 64; i++) {
-                int n = zmq_recv(em->dealer, buf, MWIRE_MAX_MSG_BYTES, ZMQ_DONTWAIT);
+                int n = zmq_recv(em->dealer, buf, MWIRE_MAX_CTRL_BYTES, ZMQ_DONTWAIT);
                 if (n < 0) {
                     break;
                 }
-                if ((size_t)n > MWIRE_MAX_MSG_BYTES) {
+                if ((size_t)n > MWIRE_MAX_CTRL_BYTES) {
                     continue;
                 }
                 on_media_message(em, buf, (size_t)n);
@@ -695,9 +832,7 @@ void edge_media_stop(edge_media_t **m_p)
         zmq_socket_monitor(em->dealer, NULL, 0);
         zmq_close(em->dealer);
     }
-    if (em->data) {
-        zmq_close(em->data);
-    }
+    data_path_close(em);
     if (em->zctx) {
         zmq_ctx_term(em->zctx);
     }

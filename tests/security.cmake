@@ -9,7 +9,7 @@
 # those that attack a port keep a logged-in dashboard user polling (p95 < 2 s).
 # ft_attack is the attacker (tests/security/ft_attack.c).
 add_executable(ft_attack ${CMAKE_CURRENT_SOURCE_DIR}/security/ft_attack.c)
-target_link_libraries(ft_attack PRIVATE PkgConfig::ZMQ)
+target_link_libraries(ft_attack PRIVATE ft_core PkgConfig::ZMQ)
 set_target_properties(ft_attack PROPERTIES RUNTIME_OUTPUT_DIRECTORY
   ${CMAKE_BINARY_DIR}/tests/security)
 
@@ -34,3 +34,16 @@ ft_add_script_test(security_login_name_escaped_in_log_cli_and_audit security/log
 ft_add_script_test(security_loss_5pct_60s_hub_keeps_its_pid security/loss.sh
   TIMEOUT 300 LABELS security faults)
 set_tests_properties(security_loss_5pct_60s_hub_keeps_its_pid PROPERTIES SKIP_RETURN_CODE 77)
+
+# The media port (CurveZMQ) and the chunk data path: idle connections and
+# frames announced larger than a chunk on both, and chunks forged with a
+# token read off the data path (ft_attack forge).
+ft_add_script_test(security_idle_connections_media_and_data_ports security/media_idle_connections.sh
+  TIMEOUT 300 LABELS security media)
+ft_add_script_test(security_big_frames_media_and_data_ports security/media_big_frames.sh
+  TIMEOUT 240 LABELS security media)
+ft_add_script_test(security_forged_chunks_sniffed_token_dropped_before_hashing
+  security/media_forged_chunks.sh TIMEOUT 240 LABELS security media)
+ft_add_script_test(security_media_ports_bind_the_listen_host security/media_bind_host.sh
+  TIMEOUT 120 LABELS security media)
+set_tests_properties(security_media_ports_bind_the_listen_host PROPERTIES SKIP_RETURN_CODE 77)

@@ -40,8 +40,9 @@ struct zguard_t {
     zguard_stats_t st;
     conn_t *c;
     size_t n, cap;
-    ratelimit_t rl;                    /* one line a minute */
-    uint64_t refused_new, evicted_new; /* since the last line */
+    unsigned port;                                   /* the bound port (from the first accept) */
+    ratelimit_t rl;                                  /* one line a minute */
+    uint64_t refused_new, evicted_new, unproven_new; /* since the last line */
     unsigned closed_since_trim;
     int64_t last_trim_ms, last_check_ms;
 };
@@ -118,13 +119,24 @@ static void say(zguard_t *g, int64_t now)
     if (!ratelimit_allow(&g->rl, now, &held)) {
         return;
     }
-    log_warn("%s port: %zu connections open (cap %s = %u), %u of them in their handshake (cap "
-             "%u): closed %llu new connection(s) and %llu unauthenticated one(s) since the last "
-             "such line (one line a minute)",
-             g->name, g->n, g->setting, g->o.max_conns, count_pending(g, now), g->o.max_pending,
-             (unsigned long long)g->refused_new, (unsigned long long)g->evicted_new);
+    if (g->o.auth_ms > 0) {
+        log_warn("%s port: %zu connections open (cap %s = %u), %u of them in their handshake (cap "
+                 "%u): closed %llu new connection(s), %llu unauthenticated one(s) and %llu that "
+                 "did not prove a session (with their messages, or within %.1f s) since the last "
+                 "such line (one line a minute)",
+                 g->name, g->n, g->setting, g->o.max_conns, count_pending(g, now), g->o.max_pending,
+                 (unsigned long long)g->refused_new, (unsigned long long)g->evicted_new,
+                 (unsigned long long)g->unproven_new, g->o.auth_ms / 1000.0);
+    } else {
+        log_warn("%s port: %zu connections open (cap %s = %u), %u of them in their handshake (cap "
+                 "%u): closed %llu new connection(s) and %llu unauthenticated one(s) since the "
+                 "last such line (one line a minute)",
+                 g->name, g->n, g->setting, g->o.max_conns, count_pending(g, now), g->o.max_pending,
+                 (unsigned long long)g->refused_new, (unsigned long long)g->evicted_new);
+    }
     g->refused_new = 0;
     g->evicted_new = 0;
+    g->unproven_new = 0;
 }
 
 static void on_accepted(zguard_t *g, int fd, unsigned port, int64_t now)
@@ -132,6 +144,9 @@ static void on_accepted(zguard_t *g, int fd, unsigned port, int64_t now)
     ino_t ino = sock_ino(fd, port);
     if (!ino) {
         return; /* gone already, or not ours */
+    }
+    if (!g->port) {
+        g->port = port;
     }
     for (size_t i = 0; i < g->n; i++) {
         if (g->c[i].fd == fd) {
@@ -241,9 +256,22 @@ static void drain(zguard_t *g)
 }
 
 /* Once a second: forget descriptors that are no longer what they were;
- * give memory back after a burst of closed connections. */
+ * close those not trusted within auth_ms; give memory back after a burst of
+ * closed connections. */
 static void tick(zguard_t *g, int64_t now)
 {
+    if (g->o.auth_ms > 0) {
+        for (size_t i = 0; i < g->n;) {
+            if (!g->c[i].trusted && now - g->c[i].since_ms >= g->o.auth_ms) {
+                close_conn(g, i);
+                g->unproven_new++;
+                g->st.unproven++;
+                say(g, now);
+            } else {
+                i++;
+            }
+        }
+    }
     if (now - g->last_check_ms >= 1000) {
         g->last_check_ms = now;
         for (size_t i = 0; i < g->n;) {
@@ -355,14 +383,81 @@ void zguard_trust(zguard_t *g, int fd)
         return;
     }
     pthread_mutex_lock(&g->mu);
+    size_t i = 0;
+    while (i < g->n && g->c[i].fd != fd) {
+        i++;
+    }
+    if (i < g->n) {
+        if (!g->c[i].trusted && sock_ino(fd, 0) == g->c[i].ino) {
+            g->c[i].trusted = true;
+            publish(g, mono_ms());
+        }
+    } else {
+        /* Its accept is not read yet (the message came first): counted now,
+         * trusted, so that the accept finds it known. */
+        ino_t ino = sock_ino(fd, g->port);
+        if (ino && g->n == g->cap) {
+            size_t cap = g->cap ? 2 * g->cap : 64;
+            conn_t *grown = realloc(g->c, cap * sizeof *grown);
+            if (grown) {
+                g->c = grown;
+                g->cap = cap;
+            }
+        }
+        if (ino && g->n < g->cap) {
+            int64_t now = mono_ms();
+            g->c[g->n++] = (conn_t){.fd = fd, .ino = ino, .since_ms = now, .trusted = true};
+            g->st.accepted++;
+            publish(g, now);
+        }
+    }
+    pthread_mutex_unlock(&g->mu);
+}
+
+bool zguard_trusted(zguard_t *g, int fd)
+{
+    if (!g || fd < 0) {
+        return false;
+    }
+    bool t = false;
+    pthread_mutex_lock(&g->mu);
     for (size_t i = 0; i < g->n; i++) {
         if (g->c[i].fd == fd) {
-            if (!g->c[i].trusted && sock_ino(fd, 0) == g->c[i].ino) {
-                g->c[i].trusted = true;
-                publish(g, mono_ms());
-            }
+            t = g->c[i].trusted && sock_ino(fd, 0) == g->c[i].ino;
             break;
         }
+    }
+    pthread_mutex_unlock(&g->mu);
+    return t;
+}
+
+void zguard_close(zguard_t *g, int fd)
+{
+    if (!g || fd < 0) {
+        return;
+    }
+    pthread_mutex_lock(&g->mu);
+    size_t i = 0;
+    while (i < g->n && g->c[i].fd != fd) {
+        i++;
+    }
+    bool closed = false;
+    if (i < g->n) {
+        close_conn(g, i);
+        closed = true;
+    } else if (g->port && sock_ino(fd, g->port)) {
+        /* Its accept is not read yet (the message came first): still a
+         * connection to this port, so it is this socket's. */
+        shutdown(fd, SHUT_RDWR);
+        g->closed_since_trim++;
+        closed = true;
+    }
+    if (closed) {
+        g->unproven_new++;
+        g->st.unproven++;
+        int64_t now = mono_ms();
+        say(g, now);
+        publish(g, now);
     }
     pthread_mutex_unlock(&g->mu);
 }

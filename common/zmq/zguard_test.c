@@ -55,7 +55,7 @@ static bool closed_by_peer(int fd)
 }
 
 /* A bound ROUTER with a guard; *port its port. */
-static void *bound(void *zctx, unsigned max_conns, unsigned max_pending, zguard_t **g,
+static void *bound(void *zctx, unsigned max_conns, unsigned max_pending, int auth_ms, zguard_t **g,
                    unsigned *port)
 {
     void *r = zmq_socket(zctx, ZMQ_ROUTER);
@@ -68,7 +68,8 @@ static void *bound(void *zctx, unsigned max_conns, unsigned max_pending, zguard_
                        .setting = "test.max",
                        .max_conns = max_conns,
                        .max_pending = max_pending,
-                       .handshake_ms = HANDSHAKE_MS};
+                       .handshake_ms = HANDSHAKE_MS,
+                       .auth_ms = auth_ms};
     assert_int_equal(zguard_attach(zctx, r, &o, g), FT_OK);
     assert_int_equal(zmq_bind(r, "tcp://127.0.0.1:*"), 0);
     char ep[64];
@@ -85,7 +86,7 @@ static void idle_connections_push_out_each_other_then_time_out(void **state)
     void *zctx = zmq_ctx_new();
     zguard_t *g = NULL;
     unsigned port = 0;
-    void *r = bound(zctx, 8, 2, &g, &port);
+    void *r = bound(zctx, 8, 2, 0, &g, &port);
     int fds[5];
     for (int i = 0; i < 5; i++) {
         fds[i] = idle_conn(port);
@@ -117,7 +118,7 @@ static void full_socket_refuses_new_connections_and_frees_slots(void **state)
     void *zctx = zmq_ctx_new();
     zguard_t *g = NULL;
     unsigned port = 0;
-    void *r = bound(zctx, 3, 2, &g, &port);
+    void *r = bound(zctx, 3, 2, 0, &g, &port);
     char ep[64];
     snprintf(ep, sizeof ep, "tcp://127.0.0.1:%u", port);
     void *d[3];
@@ -164,11 +165,74 @@ static void full_socket_refuses_new_connections_and_frees_slots(void **state)
     zmq_ctx_term(zctx);
 }
 
+/* A connected DEALER of ctx to port whose first message "hi" arrived at r:
+ * returns the connection's descriptor at r's side. */
+static void *dealer_sent(void *zctx, void *r, unsigned port, int *fd)
+{
+    char ep[64];
+    snprintf(ep, sizeof ep, "tcp://127.0.0.1:%u", port);
+    void *d = zmq_socket(zctx, ZMQ_DEALER);
+    int zero = 0, never = -1; /* a closed connection is not opened again */
+    zmq_setsockopt(d, ZMQ_LINGER, &zero, sizeof zero);
+    zmq_setsockopt(d, ZMQ_RECONNECT_IVL, &never, sizeof never);
+    assert_int_equal(zmq_connect(d, ep), 0);
+    assert_int_equal(zmq_send(d, "hi", 2, 0), 2);
+    zmq_msg_t id, m;
+    zmq_msg_init(&id);
+    zmq_msg_init(&m);
+    assert_true(zmq_msg_recv(&id, r, 0) >= 0);
+    assert_true(zmq_msg_recv(&m, r, 0) >= 0);
+    *fd = zguard_msg_fd(&m);
+    assert_true(*fd >= 0);
+    zmq_msg_close(&id);
+    zmq_msg_close(&m);
+    return d;
+}
+
+/* With auth_ms: a connection whose handshake is done but that is never
+ * vouched for is closed at auth_ms; a trusted one stays; zguard_close
+ * closes one at once; each closing is counted as unproven. */
+static void unproven_connections_are_closed(void **state)
+{
+    (void)state;
+    void *zctx = zmq_ctx_new();
+    zguard_t *g = NULL;
+    unsigned port = 0;
+    void *r = bound(zctx, 8, 8, 800, &g, &port);
+    int fd_a = -1, fd_b = -1, fd_c = -1;
+    void *a = dealer_sent(zctx, r, port, &fd_a);
+    void *b = dealer_sent(zctx, r, port, &fd_b);
+    void *c = dealer_sent(zctx, r, port, &fd_c);
+    sleep_ms(100); /* the guard saw the accepts */
+    zguard_trust(g, fd_a);
+    assert_true(zguard_trusted(g, fd_a));
+    assert_false(zguard_trusted(g, fd_b));
+    assert_false(zguard_trusted(NULL, fd_a));
+    zguard_close(g, fd_c);
+    zguard_stats_t st;
+    zguard_stats(g, &st);
+    assert_int_equal(st.unproven, 1);
+    assert_int_equal(st.open, 2);
+    sleep_ms(1500); /* past auth_ms: b goes, a stays */
+    zguard_stats(g, &st);
+    assert_int_equal(st.unproven, 2);
+    assert_int_equal(st.open, 1);
+    assert_true(zguard_trusted(g, fd_a));
+    zguard_close(NULL, fd_a); /* safe */
+    zmq_close(a);
+    zmq_close(b);
+    zmq_close(c);
+    zguard_detach(&g, r);
+    zmq_close(r);
+    zmq_ctx_term(zctx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(idle_connections_push_out_each_other_then_time_out),
         cmocka_unit_test(full_socket_refuses_new_connections_and_frees_slots),
+        cmocka_unit_test(unproven_connections_are_closed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

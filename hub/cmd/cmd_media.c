@@ -11,6 +11,7 @@
 
 #include <bodyjson.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -700,10 +701,14 @@ void hub_media_status_print(const char *state, FILE *out)
         if (dport > 0) {
             fprintf(out,
                     "media data:  chunks on port %lld; %lld asked again on the secure link "
-                    "(did not match on the data path), %lld messages dropped (no valid token)\n",
+                    "(did not match on the data path), %lld messages dropped (no valid token "
+                    "or MAC; %lld of them forged or replayed under a current token, dropped "
+                    "before hashing), %lld connections closed unproven\n",
                     (long long)dport,
                     (long long)json_integer_value(json_object_get(p, "data_reasked")),
-                    (long long)json_integer_value(json_object_get(p, "data_dropped")));
+                    (long long)json_integer_value(json_object_get(p, "data_dropped")),
+                    (long long)json_integer_value(json_object_get(p, "data_forged")),
+                    (long long)json_integer_value(json_object_get(p, "data_conns_closed")));
         } else {
             fprintf(out, "media data:  no data path; chunks on the secure link\n");
         }
@@ -779,6 +784,22 @@ int hub_media_start_cfg(hub_ctx_t *ctx, volatile sig_atomic_t *stop, hub_media_t
             return 1;
         }
         mo.window = (unsigned)v;
+    }
+    static const struct {
+        const char *key;
+        size_t off;
+    } caps[] = {{"media.max_connections", offsetof(hub_media_opts_t, max_connections)},
+                {"media.max_handshaking", offsetof(hub_media_opts_t, max_handshaking)}};
+    for (size_t i = 0; i < sizeof caps / sizeof caps[0]; i++) {
+        const char *t = config_get(ctx->cfg, caps[i].key);
+        if (!t) {
+            continue;
+        }
+        if (config_parse_u64(t, &v) != FT_OK || v == 0 || v > 65536) {
+            hub_fail("%s must be a whole number from 1 to 65536, not \"%s\"", caps[i].key, t);
+            return 1;
+        }
+        *(unsigned *)((char *)&mo + caps[i].off) = (unsigned)v;
     }
     const char *adv = config_get(ctx->cfg, "media.data_advertise");
     if (adv) {

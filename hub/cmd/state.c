@@ -37,6 +37,8 @@ const char *const hub_config_keys[] = {
     "media.s3_part_mb",
     "media.s3_lock_days",
     "media.s3_cache_mb",
+    "media.max_connections",
+    "media.max_handshaking",
     "rules",
     "alerts.publish",
     "alerts.max_subscribers",

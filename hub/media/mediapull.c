@@ -7,8 +7,11 @@
 #include "lmdbx.h"
 #include "logging.h"
 #include "mediawire.h"
+#include "ratelimit.h"
 #include "wire.h"
 #include "zap.h"
+#include "zguard.h"
+#include "zsock.h"
 #include "utf8.h"
 
 #include <errno.h>
@@ -102,6 +105,12 @@ typedef struct {
     /* The data path's token for this connection (new at every welcome):
      * chunks on the data path must carry it. */
     uint8_t token[MWIRE_TOKEN_BYTES];
+    /* Media protocol 2: the data path's MAC key (new at every welcome, sent
+     * only on the CurveZMQ link) and the highest sequence number taken under
+     * it (a message must carry a higher one: no replay). */
+    uint32_t version;
+    uint8_t data_key[MWIRE_DATA_KEY_BYTES];
+    uint64_t data_seq;
 } msess_t;
 
 struct hub_media_t {
@@ -141,11 +150,18 @@ struct hub_media_t {
     /* The chunk data path (docs/media.md "Data path"): a ROUTER
      * without CurveZMQ that only takes chunks, each carrying its session's
      * token, each checked against the signed manifest like any other. */
-    void *data_router;      /* NULL: no data path */
-    uint32_t data_port;     /* told to edges in the welcome */
-    uint64_t data_dropped;  /* data-path messages dropped (no session, bad token) */
-    uint64_t data_reasked;  /* data-path chunks asked again on the secure link */
-    int64_t data_warned_ms; /* last "dropped" warning */
+    void *data_router;     /* NULL: no data path */
+    uint32_t data_port;    /* told to edges in the welcome */
+    uint64_t data_dropped; /* data-path messages dropped (no session, bad token or MAC) */
+    uint64_t data_forged;  /* of them: a current token, but a MAC that does not verify or
+                              a sequence number already used (never hashed) */
+    zguard_t *guard;       /* the media port's connection cap */
+    zguard_t *data_guard;  /* the data path's: cap, and first message within 5 s */
+    ratelimit_t data_rl;   /* "dropped" lines: one a minute */
+    ratelimit_t old_rl;    /* "older edge" lines: one a minute */
+    uint64_t status_forged, status_unproven;
+    uint64_t data_reasked;                   /* data-path chunks asked again on the secure link */
+    int64_t data_warned_ms;                  /* last "dropped" warning */
     uint64_t status_reasked, status_dropped; /* as last written to media.status */
     char held_what[240]; /* why the last file held back is (see active_t.key_held) */
 };
@@ -181,6 +197,18 @@ static uint64_t free_bytes_at(const char *path)
     return (uint64_t)v.f_bavail * v.f_frsize;
 }
 
+/* Data-path connections closed for not proving a session (in time, or with
+ * their first message). */
+static uint64_t data_unproven(hub_media_t *hm)
+{
+    if (!hm->data_guard) {
+        return 0;
+    }
+    zguard_stats_t st;
+    zguard_stats(hm->data_guard, &st);
+    return st.unproven;
+}
+
 /* Rewrites STATE/media.status in place (see MEDIA_STATUS_BYTES). */
 static void status_write(hub_media_t *hm, const char *pulling)
 {
@@ -192,16 +220,19 @@ static void status_write(hub_media_t *hm, const char *pulling)
         held += hm->act[i].key_held;
     }
     json_t *o = json_pack(
-        "{s:I, s:s, s:I, s:I, s:I, s:I, s:s, s:s, s:I, s:I, s:I, s:I, s:s}", "pid",
+        "{s:I, s:s, s:I, s:I, s:I, s:I, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:s}", "pid",
         (json_int_t)getpid(), "state", pulling, "since_ms", (json_int_t)hm->paused_ms, "checked_ms",
         (json_int_t)now_ms(), "retry_s", (json_int_t)(MEDIA_RETRY_MS / 1000), "free_bytes",
         hm->free_bytes == UINT64_MAX ? -1 : (json_int_t)hm->free_bytes, "error",
         hm->paused ? ft_strerror(hm->pause_err) : "", "reason", hm->paused ? hm->pause_what : "",
         "data_port", (json_int_t)(hm->data_router ? hm->data_port : 0), "data_reasked",
-        (json_int_t)hm->data_reasked, "data_dropped", (json_int_t)hm->data_dropped, "held_back",
-        held, "held_reason", held ? hm->held_what : "");
+        (json_int_t)hm->data_reasked, "data_dropped", (json_int_t)hm->data_dropped, "data_forged",
+        (json_int_t)hm->data_forged, "data_conns_closed", (json_int_t)data_unproven(hm),
+        "held_back", held, "held_reason", held ? hm->held_what : "");
     hm->status_reasked = hm->data_reasked;
     hm->status_dropped = hm->data_dropped;
+    hm->status_forged = hm->data_forged;
+    hm->status_unproven = data_unproven(hm);
     char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
     json_decref(o);
     if (!text) {
@@ -643,20 +674,38 @@ static void resend_receipt(hub_media_t *hm, msess_t *s, const uint8_t *file_id)
 static void on_hello(hub_media_t *hm, msess_t *s, const mwire_msg_t *m)
 {
     sess_drop_requests(hm, s);
-    s->open = m->u.hello.version == MWIRE_VERSION;
+    char id[DEVID_TEXT_SIZE];
+    devid_format(s->device, id);
+    uint32_t v = m->u.hello.version;
+    s->open = v == MWIRE_VERSION || v == MWIRE_VERSION_NO_MAC;
     if (!s->open) {
-        log_warn("media: an edge speaks media protocol version %u; ignored", m->u.hello.version);
+        log_warn("media: device %s speaks media protocol version %u (this hub: %u and %u); "
+                 "ignored",
+                 id, v, MWIRE_VERSION_NO_MAC, MWIRE_VERSION);
         return;
     }
+    s->version = v;
     s->log_done = false;
     hm->gated_ms = 0; /* re-check the log gate now */
     mwire_msg_t w = {.kind = MWIRE_WELCOME};
     memcpy(w.u.welcome.hub_sign_pk, hm->keys->sign_pk, 32);
     w.u.welcome.window = hm->o.window;
     randombytes_buf(s->token, sizeof s->token);
-    if (hm->data_router) {
+    randombytes_buf(s->data_key, sizeof s->data_key);
+    s->data_seq = 0;
+    if (hm->data_router && v == MWIRE_VERSION) {
         w.u.welcome.data_port = hm->data_port;
         memcpy(w.u.welcome.data_token, s->token, sizeof s->token);
+        w.u.welcome.has_data_key = true;
+        memcpy(w.u.welcome.data_key, s->data_key, sizeof s->data_key);
+    } else if (hm->data_router) {
+        /* An edge from before media protocol 2 would send the data path
+         * chunks without a MAC, which it refuses: its chunks come on the
+         * CurveZMQ link instead. */
+        log_warn("media: device %s speaks media protocol version %u (data-path chunks without a "
+                 "MAC): the data path is refused to it and its chunks come on the secure link; "
+                 "update its fieldtrail-edge",
+                 id, v);
     }
     if (send_to(hm, s, &w) != FT_OK) {
         s->open = false;
@@ -665,8 +714,6 @@ static void on_hello(hub_media_t *hm, msess_t *s, const mwire_msg_t *m)
     for (size_t i = 0; i < m->u.hello.n_pending; i++) {
         resend_receipt(hm, s, m->u.hello.pending[i]);
     }
-    char id[DEVID_TEXT_SIZE];
-    devid_format(s->device, id);
     log_info("media: device %s connected, %zu files pending on it", id, m->u.hello.n_pending);
 }
 
@@ -1416,6 +1463,8 @@ static void on_message(hub_media_t *hm, zmq_msg_t *rid, zmq_msg_t *payload)
     if (zmq_msg_size(rid) != sizeof want || memcmp(zmq_msg_data(rid), want, sizeof want) != 0) {
         return;
     }
+    /* Authenticated: its connection no longer counts as one in its handshake. */
+    zguard_trust(hm->guard, zguard_msg_fd(payload));
     msess_t *s = sess_get(hm, device);
     if (!s) {
         return;
@@ -1441,26 +1490,94 @@ static void on_message(hub_media_t *hm, zmq_msg_t *rid, zmq_msg_t *payload)
     mwire_msg_free(&m);
 }
 
-/* A message on the data path: only a chunk that carries the token of its
- * device's current connection is taken (and then checked against the
- * manifest like any other); everything else is dropped and counted. */
+/* A data-path chunk of session s that did not verify: if it answers a
+ * request in flight, that request is asked again on the secure link. */
+static void data_reask_forged(hub_media_t *hm, msess_t *s, const mwire_msg_t *m, const char *why)
+{
+    if (m->kind != MWIRE_CHUNK) {
+        return;
+    }
+    for (size_t k = 0; k < s->n_reqs; k++) {
+        if (s->reqs[k].index == m->u.chunk.index &&
+            memcmp(s->reqs[k].file_id, m->u.chunk.file_id, MEDIA_FILE_ID_BYTES) == 0) {
+            active_t *a = active_find(hm, m->u.chunk.file_id);
+            take_request(s, m->u.chunk.file_id, m->u.chunk.index);
+            if (a && m->u.chunk.index < a->row.n_chunks) {
+                char what[120];
+                snprintf(what, sizeof what, "was dropped unhashed (%s)", why);
+                reask_secure(hm, a, m->u.chunk.index, what);
+                set_bit(a->fly, m->u.chunk.index, false);
+            }
+            return;
+        }
+    }
+}
+
+/* A message on the data path (media protocol 2, docs/protocol.md "Data
+ * path"): a DataHello or a chunk that carries the device, the token of that
+ * device's current session, a sequence number higher than any taken in the
+ * session and a MAC under the session's data key. The MAC is checked before
+ * anything else is done with a chunk (no hash, no write). Anything else is
+ * dropped and counted, and the connection it came on closed unless an
+ * earlier message proved it (zguard_trust): a connection's first message
+ * must prove it. */
 static void on_data_message(hub_media_t *hm, zmq_msg_t *rid, zmq_msg_t *payload)
 {
     (void)rid;
+    int fd = zguard_msg_fd(payload);
     mwire_msg_t m;
     msess_t *s = NULL;
+    const char *why = "not a media message";
+    bool forged = false, old = false;
     if (mwire_decode(zmq_msg_data(payload), zmq_msg_size(payload), &m) == FT_OK) {
-        if (m.kind == MWIRE_CHUNK && m.u.chunk.has_auth) {
+        const uint8_t *device = NULL, *token = NULL;
+        uint64_t seq = 0;
+        if (m.kind == MWIRE_DATA_HELLO) {
+            device = m.u.data_hello.device;
+            token = m.u.data_hello.token;
+            seq = m.u.data_hello.seq;
+        } else if (m.kind == MWIRE_CHUNK && m.u.chunk.has_auth && m.u.chunk.has_mac) {
+            device = m.u.chunk.device;
+            token = m.u.chunk.token;
+            seq = m.u.chunk.seq;
+        } else if (m.kind == MWIRE_CHUNK && m.u.chunk.has_auth) {
+            why = "a chunk without a MAC (an edge from before media protocol 2)";
+            old = true;
+        } else {
+            why = "not a data hello or a chunk with device, token and MAC";
+        }
+        if (device) {
+            why = "no current session with that device and token";
             for (size_t i = 0; i < hm->n_sess && !s; i++) {
                 msess_t *c = &hm->sess[i];
-                if (c->open && memcmp(c->device, m.u.chunk.device, DEVID_BYTES) == 0 &&
-                    sodium_memcmp(c->token, m.u.chunk.token, MWIRE_TOKEN_BYTES) == 0) {
+                if (c->open && c->version == MWIRE_VERSION &&
+                    memcmp(c->device, device, DEVID_BYTES) == 0 &&
+                    sodium_memcmp(c->token, token, MWIRE_TOKEN_BYTES) == 0) {
                     s = c;
                 }
             }
         }
+        if (s && seq <= s->data_seq) {
+            why = "a sequence number already used (a replay)";
+            forged = true;
+        } else if (s && !mwire_data_verify(s->data_key, &m)) {
+            why = "a MAC that does not verify (forged, or altered on the way)";
+            forged = true;
+        }
+        if (forged) {
+            /* The chunk asked for may have been altered on the way: asked
+             * again on the secure link, as for one that does not match the
+             * manifest (an attacker holding a token can slow a transfer down
+             * to the CurveZMQ rate, never make the hub store his bytes). */
+            data_reask_forged(hm, s, &m, why);
+            s = NULL;
+        }
         if (s) {
-            on_chunk(hm, s, &m, true);
+            s->data_seq = seq;
+            zguard_trust(hm->data_guard, fd);
+            if (m.kind == MWIRE_CHUNK) {
+                on_chunk(hm, s, &m, true);
+            }
         }
         mwire_msg_free(&m);
     }
@@ -1468,13 +1585,30 @@ static void on_data_message(hub_media_t *hm, zmq_msg_t *rid, zmq_msg_t *payload)
         return;
     }
     hm->data_dropped++;
+    hm->data_forged += forged;
+    /* A connection that has not proved a session with its first message is
+     * closed; one that has (the edge's own, with a message altered on the
+     * way) keeps going. */
+    bool closed = !zguard_trusted(hm->data_guard, fd);
+    if (closed) {
+        zguard_close(hm->data_guard, fd);
+    }
     int64_t t = now_ms();
-    if (t - hm->data_warned_ms >= 60000) {
-        hm->data_warned_ms = t;
-        log_warn("media: %llu messages on the data path dropped so far: not a chunk, or not "
-                 "from a connected device with its current token (an edge's stale chunks "
-                 "after a reconnect are harmless: they are asked again)",
-                 (unsigned long long)hm->data_dropped);
+    const char *addr = zmq_msg_gets(payload, "Peer-Address");
+    char where[80];
+    utf8_clean_to(where, sizeof where, addr ? addr : "?");
+    uint64_t held = 0;
+    if (old && ratelimit_allow(&hm->old_rl, t, &held)) {
+        log_warn("media: refused a data-path connection from %s: %s; its chunks come on the "
+                 "secure link once it reconnects there (update its fieldtrail-edge)",
+                 where, why);
+    }
+    if (ratelimit_allow(&hm->data_rl, t, &held)) {
+        log_warn("media: %llu messages on the data path dropped so far (%llu of them forged or "
+                 "replayed under a current token, none hashed or stored), the last from %s: %s%s "
+                 "(an edge's stale chunks after a reconnect are harmless: they are asked again)",
+                 (unsigned long long)hm->data_dropped, (unsigned long long)hm->data_forged, where,
+                 why, closed ? "; its connection closed" : "");
     }
 }
 
@@ -1496,6 +1630,7 @@ static int recv_one(hub_media_t *hm, void *sock,
     } else {
         if (sock == hm->data_router) {
             hm->data_dropped++; /* not [routing id, one payload]: not from an edge */
+            zguard_close(hm->data_guard, zguard_msg_fd(&payload));
         }
         while (zmq_msg_more(&payload)) {
             zmq_msg_close(&payload);
@@ -1566,7 +1701,8 @@ static void *media_main(void *arg)
             update_gates(hm);
         }
         fill_windows(hm);
-        if (hm->status_reasked != hm->data_reasked || hm->status_dropped != hm->data_dropped) {
+        if (hm->status_reasked != hm->data_reasked || hm->status_dropped != hm->data_dropped ||
+            hm->status_forged != hm->data_forged || hm->status_unproven != data_unproven(hm)) {
             status_write(hm, hm->paused ? "paused" : "running");
         }
     }
@@ -1629,16 +1765,29 @@ static int data_path_open(hub_media_t *hm)
         return FT_OK;
     }
     int zero = 0, hwm = 64;
-    int64_t maxmsg = (int64_t)MWIRE_MAX_MSG_BYTES;
     char last[300] = "";
     size_t last_n = sizeof last;
+    /* Bounds (common/zmq/zsock.h): one chunk and its header, a handshake
+     * limit, no ZMTP heartbeats, TCP keepalive and a user timeout as on
+     * the edge's side; a connection cap, and a connection that has not
+     * proved a session with its first message within 5 s is closed. */
+    zsock_bounds_t b = {.max_msg = (int64_t)MWIRE_MAX_MSG_BYTES,
+                        .handshake_ms = ZSOCK_HANDSHAKE_MS,
+                        .maxrt_ms = 120000};
+    zguard_opts_t go = {.name = "media data",
+                        .setting = "media.max_connections",
+                        .max_conns = hm->o.max_connections,
+                        .max_pending = hm->o.max_handshaking,
+                        .handshake_ms = ZSOCK_HANDSHAKE_MS,
+                        .auth_ms = HUB_MEDIA_DATA_AUTH_MS};
     void *d = zmq_socket(hm->zctx, ZMQ_ROUTER);
     if (!d || zmq_setsockopt(d, ZMQ_LINGER, &zero, sizeof zero) != 0 ||
-        zmq_setsockopt(d, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg) != 0 ||
-        zmq_setsockopt(d, ZMQ_RCVHWM, &hwm, sizeof hwm) != 0 || zmq_bind(d, ep) != 0 ||
+        zsock_bound(d, &b) != FT_OK || zmq_setsockopt(d, ZMQ_RCVHWM, &hwm, sizeof hwm) != 0 ||
+        zguard_attach(hm->zctx, d, &go, &hm->data_guard) != FT_OK || zmq_bind(d, ep) != 0 ||
         zmq_getsockopt(d, ZMQ_LAST_ENDPOINT, last, &last_n) != 0) {
         int e = zmq_errno();
         if (d) {
+            zguard_detach(&hm->data_guard, d);
             zmq_close(d);
         }
         if (derived) {
@@ -1655,6 +1804,7 @@ static int data_path_open(hub_media_t *hm)
     unsigned port = wire_endpoint_port(last);
     if (port == 0) {
         log_error("media: the chunk data path bound to %s, which has no port", last);
+        zguard_detach(&hm->data_guard, d);
         zmq_close(d);
         return FT_EIO;
     }
@@ -1691,6 +1841,14 @@ int hub_media_start(const char *state, store_t *store, devlog_t *hublog, const k
     if (!hm->o.global) {
         hm->o.global = HUB_MEDIA_DEFAULT_GLOBAL;
     }
+    if (!hm->o.max_connections) {
+        hm->o.max_connections = HUB_MEDIA_DEFAULT_MAX_CONNECTIONS;
+    }
+    if (!hm->o.max_handshaking) {
+        hm->o.max_handshaking = HUB_MEDIA_DEFAULT_MAX_HANDSHAKING;
+    }
+    hm->data_rl = ratelimit_make(1, 60000);
+    hm->old_rl = ratelimit_make(1, 60000);
     int err = hub_mdb_open(state, &hm->db);
     if (err == FT_OK) {
         err = fsutil_join(hm->blob_root, sizeof hm->blob_root, state, "blobs");
@@ -1735,21 +1893,34 @@ int hub_media_start(const char *state, store_t *store, devlog_t *hublog, const k
         return FT_EIO;
     }
     hm->router = zmq_socket(hm->zctx, ZMQ_ROUTER);
-    /* Long enough for the chunk window queued ahead of a PONG on a 1 Mbit/s
-     * link (see edge/msync.c). */
-    int one = 1, zero = 0, hb_ivl = 5000, hb_timeout = 120000;
-    int64_t maxmsg = (int64_t)MWIRE_MAX_MSG_BYTES;
+    /* Bounds (common/zmq/zsock.h): a message no larger than a chunk and its
+     * header (chunks asked again come this way) or a hello, a handshake
+     * limit, no ZMTP heartbeats (libzmq#4364): TCP keepalive, and a user
+     * timeout long enough for the chunk window queued on a 1 Mbit/s link
+     * (see edge/msync.c); requests unanswered for 30 s are asked again. */
+    int one = 1, zero = 0;
+    zsock_bounds_t b = {.max_msg = (int64_t)MWIRE_MAX_MSG_BYTES,
+                        .handshake_ms = ZSOCK_HANDSHAKE_MS,
+                        .maxrt_ms = 120000};
+    zguard_opts_t go = {.name = "media",
+                        .setting = "media.max_connections",
+                        .max_conns = hm->o.max_connections,
+                        .max_pending = hm->o.max_handshaking,
+                        .handshake_ms = ZSOCK_HANDSHAKE_MS};
     if (!hm->router || zmq_setsockopt(hm->router, ZMQ_LINGER, &zero, sizeof zero) != 0 ||
         zmq_setsockopt(hm->router, ZMQ_ROUTER_MANDATORY, &one, sizeof one) != 0 ||
         zmq_setsockopt(hm->router, ZMQ_ROUTER_HANDOVER, &one, sizeof one) != 0 ||
-        zmq_setsockopt(hm->router, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg) != 0 ||
-        zmq_setsockopt(hm->router, ZMQ_HEARTBEAT_IVL, &hb_ivl, sizeof hb_ivl) != 0 ||
-        zmq_setsockopt(hm->router, ZMQ_HEARTBEAT_TIMEOUT, &hb_timeout, sizeof hb_timeout) != 0 ||
+        zsock_bound(hm->router, &b) != FT_OK ||
         zmq_setsockopt(hm->router, ZMQ_CURVE_SERVER, &one, sizeof one) != 0 ||
         zmq_setsockopt(hm->router, ZMQ_CURVE_SECRETKEY, keys->box_sk, 32) != 0 ||
         zmq_setsockopt(hm->router, ZMQ_ZAP_DOMAIN, ZAP_DOMAIN, strlen(ZAP_DOMAIN)) != 0 ||
         zmq_setsockopt(hm->router, ZMQ_ZAP_ENFORCE_DOMAIN, &one, sizeof one) != 0) {
         log_error("cannot configure the media socket: %s", zmq_strerror(zmq_errno()));
+        hub_media_stop(&hm);
+        return FT_EIO;
+    }
+    if (zguard_attach(hm->zctx, hm->router, &go, &hm->guard) != FT_OK) {
+        log_error("cannot watch the media socket's connections: %s", zmq_strerror(zmq_errno()));
         hub_media_stop(&hm);
         return FT_EIO;
     }
@@ -1799,9 +1970,11 @@ void hub_media_stop(hub_media_t **m_p)
         pthread_join(hm->th, NULL);
     }
     if (hm->router) {
+        zguard_detach(&hm->guard, hm->router);
         zmq_close(hm->router);
     }
     if (hm->data_router) {
+        zguard_detach(&hm->data_guard, hm->data_router);
         zmq_close(hm->data_router);
     }
     zap_destroy(&hm->zap);

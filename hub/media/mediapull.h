@@ -56,6 +56,16 @@
 #define HUB_MEDIA_DEFAULT_LISTEN "tcp://*:7402"
 #define HUB_MEDIA_DEFAULT_WINDOW 1
 #define HUB_MEDIA_DEFAULT_GLOBAL 32
+/* Connection caps of the media port and of the data path, each (docs/
+ * operations.md "Exposed ports"): open connections, and of them not yet
+ * authenticated (a CurveZMQ handshake on the media port; on the data path a
+ * first message with a current token and a valid MAC). Before it proves
+ * itself a connection can make libzmq hold at most one message of
+ * MWIRE_MAX_MSG_BYTES (8 MiB), so the second cap bounds that memory. */
+#define HUB_MEDIA_DEFAULT_MAX_CONNECTIONS 256
+#define HUB_MEDIA_DEFAULT_MAX_HANDSHAKING 4
+/* A data-path connection must send its DataHello within this time. */
+#define HUB_MEDIA_DATA_AUTH_MS 5000
 
 typedef struct {
     const char *listen; /* default HUB_MEDIA_DEFAULT_LISTEN */
@@ -70,6 +80,8 @@ typedef struct {
     /* Where blobs go (NULL: the directory store). With object storage a
      * file's receipt waits until the store confirmed its blob. */
     const struct blobstore_conf_t *blobs;
+    unsigned max_connections; /* per port; 0 = HUB_MEDIA_DEFAULT_MAX_CONNECTIONS */
+    unsigned max_handshaking; /* per port; 0 = HUB_MEDIA_DEFAULT_MAX_HANDSHAKING */
 } hub_media_opts_t;
 
 typedef struct hub_media_t hub_media_t;

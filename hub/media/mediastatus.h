@@ -15,7 +15,10 @@
  * "running"|"paused"|"stopped" (no hub runs), "since_ms" (paused since),
  * "checked_ms", "retry_s", "free_bytes" (blob store's disk, -1 unknown),
  * "error", "reason", "data_port" (0: no data path), "data_reasked",
- * "data_dropped"}; NULL when there is no such file (no hub ran yet). */
+ * "data_dropped", "data_forged" (of them: forged or replayed under a current
+ * token, dropped before hashing), "data_conns_closed" (connections that did
+ * not prove a session), "held_back", "held_reason"}; NULL when there is no
+ * such file (no hub ran yet). */
 json_t *hub_media_pulling_json(const char *state);
 
 #endif

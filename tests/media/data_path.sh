@@ -6,16 +6,19 @@
 #                            the file arrives byte-identical
 #   altered_in_transit_asked_again_no_integrity_event
 #                            a relay (ft_flipproxy) alters one byte of a chunk
-#                            on the data path: the hub asks for that chunk again
-#                            on the secure link, records no integrity event,
-#                            and the file arrives complete and identical
+#                            on the data path: its MAC does not verify, so the
+#                            hub drops it unhashed, counts it, asks for that
+#                            chunk again on the secure link, records no
+#                            integrity event, and the file arrives complete
+#                            and identical
 #   unreachable_falls_back_to_secure_link
 #                            the port the hub tells (media.data_advertise) has
 #                            nobody listening: chunks take the secure link
 #   off_uses_secure_link     media.data_listen = off: no data path at all
-#   forged_messages_dropped  garbage, a chunk with a wrong token and one with
-#                            no device and token (ft_dforge) are each dropped
-#                            and counted; sent during a transfer, they change
+#   forged_messages_dropped  garbage, a chunk with a wrong token and no MAC
+#                            (as an edge of media protocol 1 sends: a clear
+#                            refusal in the log) and one with no device and
+#                            token (ft_dforge) are each dropped and counted; sent during a transfer, they change
 #                            nothing: the file arrives identical, the hub runs on
 set -euo pipefail
 . "$FT_SRC/tests/media/lib.sh"
@@ -139,8 +142,12 @@ altered_in_transit_asked_again_no_integrity_event)
     fail "the hub does not say it tells edges port $PPORT"
   edge_log_has "media: chunks go to tcp://127.0.0.1:$PPORT (data path" ||
     fail "the edge did not send to the relay on port $PPORT"
-  hub_log_has "on the data path does not match the signed manifest; asked again on the secure link" ||
-    fail "the hub did not ask again on the secure link for the altered chunk"
+  hub_log_has "on the data path was dropped unhashed (a MAC that does not verify" ||
+    fail "the hub did not drop the altered chunk for its MAC and ask again on the secure link"
+  if hub_log_has "does not match the signed manifest"; then
+    fail "the altered chunk was hashed: $(grep -F "does not match" "$T/hub/hub.log" | head -1)"
+  fi
+  [ "$(hub_data data_forged)" = 1 ] || fail "hub status: $(hub_data data_forged) forged messages, expected 1"
   [ "$(log_count "$T/hub/hub.log" "asked again on the secure link")" = 1 ] ||
     fail "expected exactly 1 chunk asked again: $(grep -F "asked again" "$T/hub/hub.log")"
   [ "$(hub_data data_reasked)" = 1 ] || fail "hub status: $(hub_data data_reasked) chunks asked again, expected 1"
@@ -206,14 +213,17 @@ forged_messages_dropped)
   media_edge_new car1
   DEV=$(edge_id car1)
   DEP=tcp://127.0.0.1:$DPORT
-  # forge KIND COUNT: ft_dforge sends only KIND (a chunk for the last one of
-  # file a); the hub's count of dropped messages becomes COUNT.
+  # forge KIND COUNT [MAX]: ft_dforge sends only KIND (a chunk for the last
+  # one of file a); the hub's count of dropped messages becomes COUNT (at
+  # most MAX: the hub closes the connection after its first message, so
+  # later ones on it may never be read).
   forge() {
     "$DFORGE" "$DEP" "$1" --device "$DEV" --file "$FILE_ID" --index $((MB - 1)) >>"$T/dforge.log" ||
       fail "ft_dforge $1 failed: $(tail -2 "$T/dforge.log")"
     wait_until 10 "the hub to count $2 dropped messages after the $1 message(s)" dropped_at_least "$2"
-    [ "$(hub_data data_dropped)" = "$2" ] ||
-      fail "the hub counts $(hub_data data_dropped) dropped messages after the $1 message(s), expected $2"
+    sleep 0.5
+    [ "$(hub_data data_dropped)" -le "${3:-$2}" ] ||
+      fail "the hub counts $(hub_data data_dropped) dropped messages after the $1 message(s), expected $2 to ${3:-$2}"
     kill -0 "$HUB_PID" 2>/dev/null || fail "the hub died after the $1 message(s)"
   }
   dropped_at_least() {
@@ -233,8 +243,14 @@ forged_messages_dropped)
   forge badtoken 1
   hub_log_has "media: 1 messages on the data path dropped so far" ||
     fail "the hub did not warn of the dropped message"
+  # A chunk with device and token but no MAC is what an edge of media
+  # protocol 1 sends: refused with a line that says so, the hub runs on.
+  hub_log_has "media: refused a data-path connection from 127.0.0.1" ||
+    fail "the hub did not log the refusal of a chunk without a MAC"
+  hub_log_has "a chunk without a MAC (an edge from before media protocol 2)" ||
+    fail "the refusal does not name an edge of an older protocol"
   forge noauth 2
-  forge garbage 5
+  forge garbage 3 5
   wait_until 30 "file a complete at the hub" settled "$ida"
   check_arrived "$ida" "$wanta"
   # All of them, round after round (ft_dforge --rounds 0, until stopped),

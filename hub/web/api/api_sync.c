@@ -942,6 +942,25 @@ static void metrics(web_req_t *r)
     }
     json_decref(ac.by_article);
     json_decref(ac.by_severity);
+    /* The chunk data path (docs/protocol.md "Media links"): messages dropped,
+     * of them forged or replayed under a current token (never hashed), and
+     * connections closed for not proving a session. */
+    json_t *pulling = hub_media_pulling_json(r->sh->hub->state);
+    bprintf(&b,
+            "# HELP fieldtrail_media_data_dropped_total Data-path messages dropped (no valid "
+            "token or MAC).\n# TYPE fieldtrail_media_data_dropped_total counter\n"
+            "fieldtrail_media_data_dropped_total %lld\n"
+            "# HELP fieldtrail_media_data_forged_total Of them, forged or replayed under a "
+            "current token (dropped before hashing).\n"
+            "# TYPE fieldtrail_media_data_forged_total counter\n"
+            "fieldtrail_media_data_forged_total %lld\n"
+            "# HELP fieldtrail_media_data_conns_closed_total Data-path connections closed for "
+            "not proving a session.\n# TYPE fieldtrail_media_data_conns_closed_total counter\n"
+            "fieldtrail_media_data_conns_closed_total %lld\n",
+            (long long)json_integer_value(json_object_get(pulling, "data_dropped")),
+            (long long)json_integer_value(json_object_get(pulling, "data_forged")),
+            (long long)json_integer_value(json_object_get(pulling, "data_conns_closed")));
+    json_decref(pulling);
     web_stats_t ws;
     web_stats(r->web, &ws);
     bprintf(&b,
