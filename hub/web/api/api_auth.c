@@ -13,7 +13,11 @@
  * state, set up at init from the hub config (`run` has checked the keys at
  * start). Every failed or refused login goes to the signed audit log,
  * aggregated (web_login_refused: one `login_failed` entry a minute at most),
- * and to the log at a bounded rate; the log line names the address first
+ * and to the log at a bounded rate. A lockout (the failure that starts one,
+ * the first refusal during one) is a change of state a supervisor wants to
+ * see even after a burst of plain failures used that budget: those lines have
+ * a budget of their own (AUTH_LOCKOUT_LINES_PER_MIN), so a flood still gives
+ * a bounded number of lines. The log line names the address first
  * and quotes the name with '"', '\' and control characters as \xNN, so a
  * name cannot forge a line or a part of one (docs/api.md "Failed logins").
  */
@@ -21,11 +25,13 @@
 #include "hlc.h"
 #include "logging.h"
 #include "loginlimit.h"
+#include "ratelimit.h"
 #include "utf8.h"
 #include "web.h"
 #include "webrefuse.h"
 
 #include <arpa/inet.h>
+#include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,9 +46,14 @@ static json_t *me_json(const char *user, user_role role, const char *csrf, int64
     return o;
 }
 
+/* Lockout lines a minute beyond the refusal ledger's own budget. */
+#define AUTH_LOCKOUT_LINES_PER_MIN 10
+
 /* The module's state. */
 typedef struct {
-    loginlimit_t limiter; /* failed logins (fixed memory) */
+    loginlimit_t limiter;      /* failed logins (fixed memory) */
+    pthread_mutex_t lines_mu;  /* guards lockout_lines */
+    ratelimit_t lockout_lines; /* lockout lines the refusal ledger held back */
 } auth_t;
 
 static int auth_init(const web_shared_t *sh, void **state)
@@ -58,6 +69,8 @@ static int auth_init(const web_shared_t *sh, void **state)
         loginlimit_defaults(&o);
     }
     loginlimit_init(&a->limiter, &o);
+    pthread_mutex_init(&a->lines_mu, NULL);
+    a->lockout_lines = ratelimit_make(AUTH_LOCKOUT_LINES_PER_MIN, 60 * 1000);
     *state = a;
     return FT_OK;
 }
@@ -67,8 +80,20 @@ static void auth_fini(void *state)
     auth_t *a = state;
     if (a) {
         loginlimit_fini(&a->limiter);
+        pthread_mutex_destroy(&a->lines_mu);
         free(a);
     }
+}
+
+static int64_t monotonic_ms(void);
+
+/* Whether a lockout line the refusal ledger held back may still be logged. */
+static bool lockout_line_allowed(auth_t *a)
+{
+    pthread_mutex_lock(&a->lines_mu);
+    bool ok = ratelimit_allow(&a->lockout_lines, monotonic_ms(), NULL);
+    pthread_mutex_unlock(&a->lines_mu);
+    return ok;
 }
 
 static int64_t monotonic_ms(void)
@@ -126,12 +151,14 @@ static void login(web_req_t *r)
     const union MHD_ConnectionInfo *ci =
         MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
     loginlimit_addr_text(ci ? ci->client_addr : NULL, addr, sizeof addr);
-    loginlimit_t *lim = &((auth_t *)r->mod)->limiter;
+    auth_t *a = r->mod;
+    loginlimit_t *lim = &a->limiter;
     loginlimit_verdict_t lv;
     loginlimit_begin(lim, name, addr, monotonic_ms(), &lv);
     char shown[64 * 4 + 8];
     if (lv.wait_ms > 0) {
-        if (web_login_refused(r, "locked_out", name) && lv.first_refusal) {
+        bool budget = web_login_refused(r, "locked_out", name);
+        if (lv.first_refusal && (budget || lockout_line_allowed(a))) {
             log_warn("dashboard login from %s for user \"%s\" refused: %s locked out for "
                      "another %lld s after %u failed logins",
                      addr[0] ? addr : "?", quoted(shown, sizeof shown, name),
@@ -145,18 +172,17 @@ static void login(web_req_t *r)
     int err = users_check(r->sh->users, name, password, &u);
     if (err == FT_EKEY) {
         loginlimit_failed(lim, name, addr, monotonic_ms());
-        if (!web_login_refused(r, "bad_login", name)) {
-            /* counted for the audit entry; the log has had its lines this minute */
-        } else if (lv.lockout_ms > 0) {
+        bool budget = web_login_refused(r, "bad_login", name);
+        if (lv.lockout_ms > 0 && (budget || lockout_line_allowed(a))) {
             log_warn("failed dashboard login from %s for user \"%s\" (%u failed); %s locked "
                      "out for %lld s",
                      addr[0] ? addr : "?", quoted(shown, sizeof shown, name), lv.failures,
                      lv.lockout_by_user ? "the user name is" : "the address is",
                      (long long)((lv.lockout_ms + 999) / 1000));
-        } else {
+        } else if (budget && lv.lockout_ms == 0) {
             log_warn("failed dashboard login from %s for user \"%s\"", addr[0] ? addr : "?",
                      quoted(shown, sizeof shown, name));
-        }
+        } /* else counted for the audit entry; the log has had its lines this minute */
         web_error(r, 401, "bad_login", "wrong user name or password");
         return;
     }
