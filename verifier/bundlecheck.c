@@ -129,7 +129,7 @@ static uint64_t prog_done, prog_total;
 static void progress_add(const chk_t *c, uint64_t bytes)
 {
     prog_done += bytes;
-    if (c->opts->progress) {
+    if (c->opts && c->opts->progress) {
         c->opts->progress(c->opts->progress_ctx, prog_done,
                           prog_done > prog_total ? prog_done : prog_total);
     }
@@ -570,7 +570,7 @@ static void check_media_file(chk_t *c, const char *file, const Ft__MediaManifest
      * only once everything checked. */
     char out_path[4096] = "", part_path[4200] = "";
     FILE *out = NULL;
-    if (sealed && have_key && c->opts->extract_dir) {
+    if (sealed && have_key && c->opts && c->opts->extract_dir) {
         const char *base = strrchr(file, '/') ? strrchr(file, '/') + 1 : file;
         size_t bl = strlen(base);
         if (bl > 4 && strcmp(base + bl - 4, ".enc") == 0) {
