@@ -47,8 +47,13 @@ echo "sync of 200 records: ${base} s unloaded, ${took} s under attack"
 echo "store grew $((store1 - store0)) bytes; log grew $((log1 - log0)) bytes; status: $lines lines for $counted refusals counted; hub log: $((audit1 - audit0)) new entries (alerts and audit), $refusal_audits of them audit entries of refused connections"
 [ "$attempts" -ge 100 ] || fail "the attack made only $attempts handshakes"
 [ $((store1 - store0)) -lt 1048576 ] || fail "the store grew by $((store1 - store0)) bytes"
-limit=$(awk -v b="$base" 'BEGIN { printf "%.2f", (b < 0.5 ? 0.5 : b) * 2 }')
-le "$took" "$limit" || fail "the sync took ${took} s under attack (bound $limit s: twice ${base} s, at least 1 s)"
+# Twice the unloaded time (at least 1 s). In the ASan tree (FT_SYNC_SLOW > 1)
+# instrumentation slows the hub's handshake refusals more than its sync, so
+# the bound there is three times: the plain tree holds the figure.
+factor=2
+[ "$FT_SYNC_SLOW" -gt 1 ] && factor=3
+limit=$(awk -v b="$base" -v f="$factor" 'BEGIN { printf "%.2f", (b < 0.5 ? 0.5 : b) * f }')
+le "$took" "$limit" || fail "the sync took ${took} s under attack (bound $limit s: $factor x ${base} s, at least $factor x 0.5 s)"
 [ "$lines" -le 1025 ] || fail "status shows $lines refusal lines"
 [ "$counted" -ge $((attempts * 9 / 10)) ] || fail "status counts $counted of $attempts refusals"
 [ "$refusal_audits" -ge 1 ] && [ "$refusal_audits" -le 3 ] ||
