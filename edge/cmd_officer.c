@@ -20,7 +20,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <termios.h>
 #include <unistd.h>
 
 static void officer_usage(FILE *out)
@@ -41,46 +40,16 @@ static void officer_usage(FILE *out)
             OFFICERS_LOCK_FIRST_MS / 1000, OFFICERS_LOCK_MAX_MS / 60000);
 }
 
-/* Reads one line without its newline into buf; echo off on a terminal. */
-static int read_line(const char *prompt, char *buf, size_t len)
-{
-    bool tty = isatty(STDIN_FILENO);
-    struct termios old, quiet;
-    if (tty) {
-        fputs(prompt, stderr);
-        fflush(stderr);
-        tcgetattr(STDIN_FILENO, &old);
-        quiet = old;
-        quiet.c_lflag &= ~(tcflag_t)ECHO;
-        tcsetattr(STDIN_FILENO, TCSANOW, &quiet);
-    }
-    char *got = fgets(buf, (int)len, stdin);
-    if (tty) {
-        tcsetattr(STDIN_FILENO, TCSANOW, &old);
-        fputc('\n', stderr);
-    }
-    if (!got) {
-        return 1;
-    }
-    buf[strcspn(buf, "\r\n")] = 0;
-    return 0;
-}
-
 static int read_pin(char *pin, size_t len)
 {
-    if (read_line("PIN: ", pin, len) != 0) {
+    int rc = cli_read_secret("PIN: ", pin, len);
+    if (rc == FT_ENOTFOUND) {
         edge_fail("no PIN given on standard input");
         return 1;
     }
-    if (isatty(STDIN_FILENO)) {
-        char again[OFFICER_PIN_MAX + 2];
-        int rc = read_line("again: ", again, sizeof again);
-        bool same = rc == 0 && strcmp(again, pin) == 0;
-        sodium_memzero(again, sizeof again);
-        if (!same) {
-            edge_fail("the two PINs differ; nothing was changed");
-            return 1;
-        }
+    if (rc != FT_OK) {
+        edge_fail("the two PINs differ; nothing was changed");
+        return 1;
     }
     if (!officer_pin_valid(pin)) {
         edge_fail("a PIN has %d to %d characters (digits on the screen's keypad), no control "

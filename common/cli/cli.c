@@ -5,8 +5,11 @@
 #include "fsutil.h"
 #include "logging.h"
 
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
+#include <termios.h>
+#include <unistd.h>
 #if defined(__GLIBC__)
 #include <malloc.h>
 #endif
@@ -174,4 +177,51 @@ void cli_tune_malloc_for_chunks(void)
     mallopt(M_MMAP_THRESHOLD, 32 << 20);
     mallopt(M_TRIM_THRESHOLD, 256 << 20);
 #endif
+}
+
+/* Reads one line without its newline into buf; echo off on a terminal. */
+static int read_line(const char *prompt, char *buf, size_t len)
+{
+    bool tty = isatty(STDIN_FILENO);
+    struct termios old, quiet;
+    if (tty) {
+        fputs(prompt, stderr);
+        fflush(stderr);
+        tcgetattr(STDIN_FILENO, &old);
+        quiet = old;
+        quiet.c_lflag &= ~(tcflag_t)ECHO;
+        tcsetattr(STDIN_FILENO, TCSANOW, &quiet);
+    }
+    char *got = fgets(buf, (int)len, stdin);
+    if (tty) {
+        tcsetattr(STDIN_FILENO, TCSANOW, &old);
+        fputc('\n', stderr);
+    }
+    if (!got) {
+        return FT_ENOTFOUND;
+    }
+    buf[strcspn(buf, "\r\n")] = 0;
+    return FT_OK;
+}
+
+int cli_read_secret(const char *prompt, char *buf, size_t len)
+{
+    if (read_line(prompt, buf, len) != FT_OK) {
+        sodium_memzero(buf, len);
+        return FT_ENOTFOUND;
+    }
+    if (!isatty(STDIN_FILENO)) {
+        return FT_OK;
+    }
+    char *again = malloc(len);
+    bool same = again && read_line("again: ", again, len) == FT_OK && strcmp(again, buf) == 0;
+    if (again) {
+        sodium_memzero(again, len);
+        free(again);
+    }
+    if (!same) {
+        sodium_memzero(buf, len);
+        return FT_EINVAL;
+    }
+    return FT_OK;
 }

@@ -113,4 +113,11 @@ void cli_tune_malloc_for_chunks(void);
  * returns 1 on failure, 0 on success. */
 int cli_load_config(const cli_program_t *prog, const cli_common_t *c, config_t **cfg);
 
+/* Reads a secret (a dashboard password, an officer's PIN) from standard
+ * input: one line, without its newline, into buf. On a terminal it asks with
+ * PROMPT with echo off, then asks "again: " and compares. FT_OK; FT_ENOTFOUND
+ * when no line came; FT_EINVAL when the two differ. buf is wiped on an error
+ * (and the second copy always). */
+int cli_read_secret(const char *prompt, char *buf, size_t len);
+
 #endif

@@ -341,10 +341,38 @@ static void unknown_key_in_config_is_refused(void **state)
     testutil_rmrf(dir);
 }
 
+/* Not on a terminal: one line, without its newline, asked once; no line is
+ * FT_ENOTFOUND with the buffer wiped. */
+static void a_secret_is_one_line_of_standard_input(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/ft_cli_secret_XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, "s3cret pin\r\nsecond line\n", 24), 24);
+    close(fd);
+    int saved = dup(STDIN_FILENO);
+    assert_non_null(freopen(path, "r", stdin));
+    char buf[32];
+    assert_int_equal(cli_read_secret("PIN: ", buf, sizeof buf), FT_OK);
+    assert_string_equal(buf, "s3cret pin");
+    assert_int_equal(cli_read_secret("PIN: ", buf, sizeof buf), FT_OK);
+    assert_string_equal(buf, "second line");
+    assert_int_equal(cli_read_secret("PIN: ", buf, sizeof buf), FT_ENOTFOUND);
+    for (size_t i = 0; i < sizeof buf; i++) {
+        assert_int_equal(buf[i], 0);
+    }
+    assert_int_equal(dup2(saved, STDIN_FILENO), STDIN_FILENO);
+    close(saved);
+    clearerr(stdin);
+    unlink(path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(usage_lists_commands_and_common_options),
+        cmocka_unit_test(a_secret_is_one_line_of_standard_input),
         cmocka_unit_test(main_runs_the_named_command),
         cmocka_unit_test(main_refuses_missing_and_unknown_commands),
         cmocka_unit_test(main_answers_help),

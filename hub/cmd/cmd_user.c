@@ -19,7 +19,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <termios.h>
 #include <unistd.h>
 
 static void user_usage(FILE *out)
@@ -38,46 +37,16 @@ static void user_usage(FILE *out)
             USER_PASSWORD_MIN);
 }
 
-/* Reads one line without its newline into buf; echo off on a terminal. */
-static int read_line(const char *prompt, char *buf, size_t len)
-{
-    bool tty = isatty(STDIN_FILENO);
-    struct termios old, quiet;
-    if (tty) {
-        fputs(prompt, stderr);
-        fflush(stderr);
-        tcgetattr(STDIN_FILENO, &old);
-        quiet = old;
-        quiet.c_lflag &= ~(tcflag_t)ECHO;
-        tcsetattr(STDIN_FILENO, TCSANOW, &quiet);
-    }
-    char *got = fgets(buf, (int)len, stdin);
-    if (tty) {
-        tcsetattr(STDIN_FILENO, TCSANOW, &old);
-        fputc('\n', stderr);
-    }
-    if (!got) {
-        return 1;
-    }
-    buf[strcspn(buf, "\r\n")] = 0;
-    return 0;
-}
-
 static int read_password(char *pw, size_t len)
 {
-    if (read_line("password: ", pw, len) != 0) {
+    int rc = cli_read_secret("password: ", pw, len);
+    if (rc == FT_ENOTFOUND) {
         hub_fail("no password given on standard input");
         return 1;
     }
-    if (isatty(STDIN_FILENO)) {
-        char again[USER_PASSWORD_MAX + 2];
-        int rc = read_line("again: ", again, sizeof again);
-        bool same = rc == 0 && strcmp(again, pw) == 0;
-        sodium_memzero(again, sizeof again);
-        if (!same) {
-            hub_fail("the two passwords differ; nothing was changed");
-            return 1;
-        }
+    if (rc != FT_OK) {
+        hub_fail("the two passwords differ; nothing was changed");
+        return 1;
     }
     if (strlen(pw) < USER_PASSWORD_MIN) {
         hub_fail("a password needs at least %d characters", USER_PASSWORD_MIN);
