@@ -1,5 +1,6 @@
 /* zrefuse.c: the refusal ledger (see zrefuse.h). */
 #include "zrefuse.h"
+#include "keys.h"
 #include "logging.h"
 #include "ratelimit.h"
 #include "utf8.h"
@@ -227,4 +228,38 @@ void zrefuse_destroy(zrefuse_t **r_p)
     pthread_mutex_destroy(&r->mu);
     free(r);
     *r_p = NULL;
+}
+
+bool zrefuse_audit_detail(char *out, size_t len, const char *head, bool with_reason,
+                          const zrefusal_t *rows, size_t n, const zrefusal_t *others)
+{
+    out[0] = 0;
+    uint64_t total = others->window;
+    size_t keys = 0;
+    for (size_t i = 0; i < n; i++) {
+        total += rows[i].window;
+        keys += rows[i].window > 0;
+    }
+    if (total == 0) {
+        return false;
+    }
+    size_t used = (size_t)snprintf(out, len, "%llu %s:", (unsigned long long)total, head);
+    size_t shown = 0;
+    for (size_t i = 0; i < n && used + 200 < len; i++) {
+        if (!rows[i].window) {
+            continue;
+        }
+        char hex[65];
+        hex_encode(rows[i].key, 32, hex);
+        used += (size_t)snprintf(out + used, len - used, " %s%skey %.16s… %llu× from %s;",
+                                 with_reason ? rows[i].reason : "", with_reason ? " " : "", hex,
+                                 (unsigned long long)rows[i].window, rows[i].address);
+        shown++;
+    }
+    if ((shown < keys || others->window) && used < len) {
+        snprintf(out + used, len - used, " and %llu more from %zu other key(s)",
+                 (unsigned long long)others->window, keys - shown);
+    }
+    utf8_trim(out);
+    return true;
 }

@@ -65,5 +65,12 @@ bool zrefuse_note(zrefuse_t *r, const uint8_t *key, const char *reason, const ch
                   int64_t now_ms);
 /* Refusals since start (all keys). */
 uint64_t zrefuse_total(zrefuse_t *r);
+/* The detail of the audit entry of one window (rows and others as a flush
+ * with audit gets them), UTF-8 whole, at most len - 1 bytes: "HEAD: [reason ]
+ * key <16 hex>… N× from ADDR; … and N more from K other key(s)", each row's
+ * reason shown when with_reason. False (and out empty) when the window
+ * refused nothing. */
+bool zrefuse_audit_detail(char *out, size_t len, const char *head, bool with_reason,
+                          const zrefusal_t *rows, size_t n, const zrefusal_t *others);
 
 #endif

@@ -179,34 +179,11 @@ static void audit_flush(void *ctx, const zrefusal_t *rows, size_t n, const zrefu
     if (!audit || !z->hublog) {
         return;
     }
-    uint64_t total = others->window;
-    size_t keys = 0;
-    for (size_t i = 0; i < n; i++) {
-        total += rows[i].window;
-        keys += rows[i].window > 0;
-    }
-    if (total == 0) {
+    char detail[1024];
+    if (!zrefuse_audit_detail(detail, sizeof detail, "subscriber handshakes refused", false, rows,
+                              n, others)) {
         return;
     }
-    char detail[1024];
-    size_t len = (size_t)snprintf(detail, sizeof detail,
-                                  "%llu subscriber handshakes refused:", (unsigned long long)total);
-    size_t shown = 0;
-    for (size_t i = 0; i < n && len < sizeof detail - 200; i++) {
-        if (!rows[i].window) {
-            continue;
-        }
-        char hex[65];
-        hex_encode(rows[i].key, 32, hex);
-        len += (size_t)snprintf(detail + len, sizeof detail - len, " key %.16s… %llu× from %s;",
-                                hex, (unsigned long long)rows[i].window, rows[i].address);
-        shown++;
-    }
-    if (shown < keys || others->window) {
-        snprintf(detail + len, sizeof detail - len, " and %llu more from %zu other key(s)",
-                 (unsigned long long)others->window, keys - shown);
-    }
-    utf8_trim(detail);
     Ft__AuditEvent a = FT__AUDIT_EVENT__INIT;
     a.user = "-";
     a.action = "connection_refused";
