@@ -7,17 +7,7 @@
 # logged-in dashboard user polling throughout is answered in under 2 s (p95).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
-# In the ASan tree the allocator keeps up to 256 MiB of freed blocks in its
-# quarantine (to catch use after free), which is resident memory this test
-# would count: a small quarantine keeps the figure about the hub's own memory
-# (30 refused 16 MiB frames would still show as 480 MiB). Its shadow memory
-# and redzones are not given back either: the bound on what stays is 32 MiB
-# there, 16 MiB otherwise (a plain build keeps about 1 MiB).
-KEEP_MIB=16
-if grep -q '^FT_SANITIZE:BOOL=ON' "$FT_BUILD/CMakeCache.txt" 2>/dev/null; then
-  export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=4"
-  KEEP_MIB=32
-fi
+memory_bounds # KEEP_MIB, and a small quarantine in the ASan tree (lib.sh)
 sec_hub_init
 sec_web_on
 edge_records car 50

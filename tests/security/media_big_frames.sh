@@ -9,13 +9,7 @@
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/media_lib.sh"
-# As in big_frames.sh: in the ASan tree a small allocator quarantine, so that
-# freed blocks are not counted as the hub's memory; 32 MiB may stay there.
-KEEP_MIB=16
-if grep -q '^FT_SANITIZE:BOOL=ON' "$FT_BUILD/CMakeCache.txt" 2>/dev/null; then
-  export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=4"
-  KEEP_MIB=32
-fi
+memory_bounds # KEEP_MIB, and a small quarantine in the ASan tree (lib.sh)
 sec_hub_init
 sec_media_ports
 edge_records car 50
