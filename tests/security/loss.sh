@@ -31,18 +31,21 @@ poll_start
 loss 5
 echo "5% loss both ways for ${SECONDS_LOSS} s; hub pid $HUB_PID0"
 next=100
+media=1 # files ingested: the one above, then one each time next reaches a multiple of 200
 end=$((SECONDS + SECONDS_LOSS))
 while [ "$SECONDS" -lt "$end" ]; do
   "$SIM" gen car 10 "$next" | "$EDGE" import - --state "$T/car" >/dev/null
   next=$((next + 10))
-  [ $((next % 200)) = 0 ] && edge_media car 200 1
+  if [ $((next % 200)) = 0 ]; then
+    edge_media car 200 1
+    media=$((media + 1))
+  fi
   kill -0 "$HUB_PID0" 2>/dev/null || fail "the hub died under loss: $(grep -m1 -E 'Assertion|ERROR' "$T/hub/hub.log" || tail -n 1 "$T/hub/hub.log")"
   kill -0 "$EDGE_PID0" 2>/dev/null || fail "the edge died under loss: $(tail -n 1 "$T/car/run.log")"
   sleep 2
 done
 loss 0
 poll_stop
-media=$(( 1 + (next - 100) / 200 ))
 wait_until 120 "logs at the hub after the loss" logs_synced car
 wait_until 180 "media complete at the hub" media_complete "$media"
 [ "$HUB_PID" = "$HUB_PID0" ] && kill -0 "$HUB_PID0" || fail "the hub was restarted"
