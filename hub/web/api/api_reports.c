@@ -295,10 +295,11 @@ static void compliance(web_req_t *r)
             continue; /* a witness or a conflicting version is not another record */
         }
         add_int(g, "records", 1);
-        if (!it->activity || it->end_ms <= it->start_ms) {
+        /* the activity's window as the engine sees it (catalog.h cat_link_t) */
+        if (!it->activity || it->link.end_ms <= it->link.start_ms) {
             continue;
         }
-        int64_t win = it->end_ms - it->start_ms;
+        int64_t win = it->link.end_ms - it->link.start_ms;
         int64_t cov = it->media_unsuitable[0] ? win : coverage_ms(cov_ix, it);
         if (cov < 0) {
             oom = true; /* reported below: a wrong figure is worse than none */
