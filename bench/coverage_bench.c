@@ -125,7 +125,8 @@ int main(int argc, char **argv)
     char *strings = calloc(clips + acts, 80);
     /* what linking reads of an activity: its two officers and its recorder */
     char **lists = calloc(acts * 3, sizeof *lists);
-    if (!items || !strings || !lists) {
+    char *names = calloc(acts, 32);
+    if (!items || !strings || !lists || !names) {
         fprintf(stderr, "out of memory\n");
         return 1;
     }
@@ -178,11 +179,12 @@ int main(int argc, char **argv)
                                         .start_ms = start,
                                         .end_ms = start + (10 + rand() % 80) * MIN};
                 char **l = lists + (n - first_act) * 3;
-                /* the two officers apart, after the joined text */
-                snprintf(s + 20, 9, "ZF-%04d", o);
-                snprintf(s + 30, 9, "ZF-%04d", (o + 1) % officers);
-                l[0] = s + 20;
-                l[1] = s + 30;
+                /* the two officers apart */
+                char *nm = names + (n - first_act) * 32;
+                snprintf(nm, 16, "ZF-%04d", o);
+                snprintf(nm + 16, 16, "ZF-%04d", (o + 1) % officers);
+                l[0] = nm;
+                l[1] = nm + 16;
                 l[2] = s + 40;
                 items[n].link = (cat_link_t){.officers = l,
                                              .n_officers = 2,
@@ -277,5 +279,6 @@ int main(int argc, char **argv)
     free(items);
     free(strings);
     free(lists);
+    free(names);
     return differ ? 1 : 0;
 }

@@ -82,6 +82,7 @@ static void item_free(cat_item_t *it)
     free(it->link.officer);
     free(it->link.recorder);
     free(it->link.co_text);
+    free(it->link.took);
     json_decref(it->body);
 }
 
@@ -603,20 +604,36 @@ json_t *catalog_witnesses(const catalog_t *c, const cat_item_t *it, ident_role r
 /* A manifest that supersedes an earlier one of its own device (a file the
  * edge took before its writer had finished, docs/media.md) hides that one:
  * views show one clip. Another device's item is never touched. */
-static void mark_superseded(catalog_t *c, const cat_item_t *it, const Ft__MediaManifest *m)
+/* A whole copy replaces the clip it names (docs/media.md), as the engine
+ * decides it (gapinput_new, hub/engine/index.c supersede_media): a media ID
+ * names the first clip of the device with that ID, until a manifest
+ * supersedes it; then the clip it named leaves (if it is another and still
+ * a clip) and the ID names the new manifest (link.took). */
+static void mark_superseded(catalog_t *c, cat_item_t *it, const Ft__MediaManifest *m)
 {
     char old[2 * CATALOG_ID_MAX + 1];
     if (m->supersedes.len == 0 || m->supersedes.len > CATALOG_ID_MAX) {
         return;
     }
     hex_encode(m->supersedes.data, m->supersedes.len, old);
-    for (size_t i = c->n; i-- > 0;) {
+    cat_item_t *holder = NULL;
+    for (size_t i = c->n; i-- > 0 && !holder;) { /* the last that took the ID over */
+        cat_item_t *o = &c->items[i];
+        if (o->kind == CAT_MEDIA && o->link.took && strcmp(o->link.took, old) == 0 &&
+            strcmp(o->device, it->device) == 0) {
+            holder = o;
+        }
+    }
+    for (size_t i = 0; i < c->n && !holder; i++) { /* else the first with the ID */
         cat_item_t *o = &c->items[i];
         if (o->kind == CAT_MEDIA && o->id && strcmp(o->id, old) == 0 &&
             strcmp(o->device, it->device) == 0) {
-            o->superseded = true;
-            return;
+            holder = o;
         }
+    }
+    if (holder && holder != it && !holder->superseded) {
+        holder->superseded = true;
+        it->link.took = strdup(old);
     }
 }
 

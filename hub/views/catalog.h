@@ -52,6 +52,9 @@ typedef struct {
      * (checkout.recorder NULL otherwise); points to co_text */
     gapinput_checkout_t checkout;
     char (*co_text)[GAPINPUT_TEXT];
+    /* media: the media ID this manifest took over by superseding the clip
+     * it named (catalog.c mark_superseded), or NULL */
+    char *took;
 } cat_link_t;
 
 /* One stored entry as the dashboard sees it. */
