@@ -116,6 +116,11 @@ rc=0
 [ "$rc" != 0 ] || fail "run accepted a webhook section with an unknown severity"
 grepq "hub.conf line $bad_line: \[webhook.bad\] severities: \"urgent\" is not one of low, medium, high, critical" \
   <"$T/bad.out" || fail "run's refusal: $(cat "$T/bad.out")"
+rc=0
+"$HUB" status --state "$T/hub" >"$T/bad-status.out" 2>&1 || rc=$?
+[ "$rc" = 1 ] || fail "status on a hub.conf that run refuses exited $rc"
+grepq "hub.conf line $bad_line: \[webhook.bad\]" <"$T/bad-status.out" &&
+  grepq "^hub: " <"$T/bad-status.out" || fail "status on the bad hub.conf: $(cat "$T/bad-status.out")"
 cp "$T/hub.conf.good" "$T/hub/hub.conf"
 "$HUB" status --state "$T/hub" >"$T/status0.txt"
 grepq "webhook:          filtered (generic, 127.0.0.1:$HP): not started yet" <"$T/status0.txt" &&
