@@ -308,7 +308,8 @@ PAGES.sync = async (main) => {
         return h("span", { class: "badge " + (r.ok ? "ok" : "bad"), title: fmtTime(r.at), text: bits.join(" · ") });
       })
     );
-    const probs = d.problems.map((p) => h("span", { class: "badge bad", "data-problem": p, text: p === "silent" ? t("p_silent", { d: fmtFor(d.silent_limit_ms) }) : t("p_" + p) }));
+    // an endpoint mismatch: the edge's own words (what edge.conf says, what the hub announces) on hover
+    const probs = d.problems.map((p) => h("span", { class: "badge bad", "data-problem": p, title: p === "endpoint" ? d.endpoint_mismatch : undefined, text: p === "silent" ? t("p_silent", { d: fmtFor(d.silent_limit_ms) }) : t("p_" + p) }));
     const mw = d.media_waiting || { files: 0, bytes: 0, received: 0 };
     const waiting = h(
       "td",
