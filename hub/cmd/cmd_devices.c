@@ -93,9 +93,9 @@ static json_t *view_json(const device_view_t *v)
                         v->st.last_error_ms ? json_string(err_at) : json_null());
     /* the edge's own report: its configured media endpoint disagrees with
      * the port this hub announces (null: they agree, or it never said) */
-    json_object_set_new(o, "endpoint_mismatch", v->st.endpoint_mismatch[0]
-                                                    ? utf8_json_string(v->st.endpoint_mismatch)
-                                                    : json_null());
+    json_object_set_new(o, "endpoint_mismatch",
+                        v->st.endpoint_mismatch[0] ? utf8_json_string(v->st.endpoint_mismatch)
+                                                   : json_null());
     json_object_set(o, "heads", v->heads);
     return o;
 }

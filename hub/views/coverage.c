@@ -66,22 +66,31 @@ static bool grow(void **buf, size_t *cap, size_t need, size_t size)
     return true;
 }
 
-/* Every checkout and return among the items (witnesses too: the index
- * files every entry), sorted. FT_ENOMEM. */
+/* Adds it to co when it is a checkout or a return (witnesses too: the
+ * index files every entry). False on ENOMEM. */
+static bool checkouts_add(checkouts_t *co, size_t *cap, const cat_item_t *it)
+{
+    if (it->kind != CAT_RECORD || !it->link.checkout.recorder) {
+        return true;
+    }
+    if (!grow((void **)&co->co, cap, co->n + 1, sizeof *co->co)) {
+        return false;
+    }
+    co->co[co->n++] = it->link.checkout;
+    return true;
+}
+
+/* Every checkout and return among the items, sorted. FT_ENOMEM. */
 static int checkouts_new(const cat_item_t *items, size_t n, checkouts_t *out)
 {
     size_t cap = 0;
     *out = (checkouts_t){NULL, 0};
     for (size_t i = 0; i < n; i++) {
-        if (items[i].kind != CAT_RECORD || !items[i].link.checkout.recorder) {
-            continue;
-        }
-        if (!grow((void **)&out->co, &cap, out->n + 1, sizeof *out->co)) {
+        if (!checkouts_add(out, &cap, &items[i])) {
             free(out->co);
             *out = (checkouts_t){NULL, 0};
             return FT_ENOMEM;
         }
-        out->co[out->n++] = items[i].link.checkout;
     }
     gapinput_checkouts_sort(out->co, out->n);
     return FT_OK;
@@ -338,14 +347,22 @@ int coverage_case_clips(const cat_item_t *items, size_t n, const char *case_id,
     size_t na = 0, acap = 0, nc = 0, ccap = 0;
     int64_t lo = INT64_MAX, hi = INT64_MIN;
     bool cites = false;
+    checkouts_t co = {NULL, 0};
+    size_t co_cap = 0;
     for (size_t i = 0; i < n; i++) {
         const cat_item_t *r = &items[i];
+        if (!checkouts_add(&co, &co_cap, r)) { /* in the same pass */
+            free(acts);
+            free(co.co);
+            return FT_ENOMEM;
+        }
         if (r->kind != CAT_RECORD || !r->activity || !cat_item_counts(r) ||
             strcmp(r->case_id, case_id) != 0) {
             continue;
         }
         if (!grow((void **)&acts, &acap, na + 1, sizeof *acts)) {
             free(acts);
+            free(co.co);
             return FT_ENOMEM;
         }
         acts[na++] = r;
@@ -355,11 +372,7 @@ int coverage_case_clips(const cat_item_t *items, size_t n, const char *case_id,
         hi = end > hi ? end : hi;
         cites = cites || r->link.n_media > 0;
     }
-    checkouts_t co = {NULL, 0};
-    if (na && checkouts_new(items, n, &co) != FT_OK) {
-        free(acts);
-        return FT_ENOMEM;
-    }
+    gapinput_checkouts_sort(co.co, co.n);
     for (size_t i = 0; na && i < n; i++) {
         const cat_item_t *m = &items[i];
         /* Only a cited clip or one within the activities' span can link. */
