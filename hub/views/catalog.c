@@ -604,11 +604,18 @@ json_t *catalog_witnesses(const catalog_t *c, const cat_item_t *it, ident_role r
 /* A manifest that supersedes an earlier one of its own device (a file the
  * edge took before its writer had finished, docs/media.md) hides that one:
  * views show one clip. Another device's item is never touched. */
+/* Whether refs a and b ("DEVICE-ID/epoch/seq") share device and epoch. */
+static bool same_log(const char *a, const char *b)
+{
+    const char *sa = strrchr(a, '/'), *sb = strrchr(b, '/');
+    return sa && sb && sa - a == sb - b && memcmp(a, b, (size_t)(sa - a)) == 0;
+}
+
 /* A whole copy replaces the clip it names (docs/media.md), as the engine
- * decides it (gapinput_new, hub/engine/index.c supersede_media): a media ID
- * names the first clip of the device with that ID, until a manifest
- * supersedes it; then the clip it named leaves (if it is another and still
- * a clip) and the ID names the new manifest (link.took). */
+ * decides it (hub/engine/index.c supersede_media, gapinput_new): a media ID
+ * names the first clip with that ID, until a manifest of the same device
+ * and epoch supersedes it; then the clip it named leaves (if it is another
+ * and still a clip) and the ID names the new manifest (link.took). */
 static void mark_superseded(catalog_t *c, cat_item_t *it, const Ft__MediaManifest *m)
 {
     char old[2 * CATALOG_ID_MAX + 1];
@@ -619,19 +626,17 @@ static void mark_superseded(catalog_t *c, cat_item_t *it, const Ft__MediaManifes
     cat_item_t *holder = NULL;
     for (size_t i = c->n; i-- > 0 && !holder;) { /* the last that took the ID over */
         cat_item_t *o = &c->items[i];
-        if (o->kind == CAT_MEDIA && o->link.took && strcmp(o->link.took, old) == 0 &&
-            strcmp(o->device, it->device) == 0) {
+        if (o->kind == CAT_MEDIA && o->link.took && strcmp(o->link.took, old) == 0) {
             holder = o;
         }
     }
     for (size_t i = 0; i < c->n && !holder; i++) { /* else the first with the ID */
         cat_item_t *o = &c->items[i];
-        if (o->kind == CAT_MEDIA && o->id && strcmp(o->id, old) == 0 &&
-            strcmp(o->device, it->device) == 0) {
+        if (o->kind == CAT_MEDIA && o->id && strcmp(o->id, old) == 0) {
             holder = o;
         }
     }
-    if (holder && holder != it && !holder->superseded) {
+    if (holder && holder != it && !holder->superseded && same_log(holder->ref, it->ref)) {
         holder->superseded = true;
         it->link.took = strdup(old);
     }
