@@ -61,9 +61,9 @@ edge_stop v1
 # Mended by hand: the next welcome clears it on both sides.
 cp "$T/edge.conf.right" "$T/v1/edge.conf"
 edge_start v1
-edge_clear() { ! edge_status | grep -qi mismatch; }
+edge_clear() { local o; o=$(edge_status) || return 1; ! grep -qi mismatch <<<"$o"; }
 wait_until 20 "edge status no longer showing the mismatch" edge_clear
-hub_clear() { ! hub_status | grep -qi mismatch; }
+hub_clear() { local o; o=$(hub_status) || return 1; ! grep -qi mismatch <<<"$o"; }
 wait_until 10 "hub status no longer showing the mismatch" hub_clear
 edge_stop v1
 echo "PASS: media arrive with init flags only on a non-default port; a wrong media.hub is shown by both status commands, and cleared once mended"
