@@ -250,6 +250,23 @@ grep -Eq '"min_covered":\[0\.(8|79)[0-9]*, ?0\.(95|94)[0-9]*\]' <<<"$BODY" ||
   fail "compliance min_covered is not the pack's: $(grep -o '"min_covered":[^]]*]' <<<"$BODY")"
 off=$(sed 's/},{"name"/}\n{"name"/g' <<<"$BODY" | grep '"name":"ZF-0107"' | sed -n 1p)
 [ "$(jget alerts <<<"$off")" -gt 0 ] || fail "ZF-0107 has no alerts in compliance: $off"
+# the report measures what the engine checks: ZF-0115's urgent initiation and
+# legal hold are no activity a coverage rule lists, only the site inspection is
+off=$(sed 's/},{"name"/}\n{"name"/g' <<<"$BODY" | grep '"name":"ZF-0115"' | sed -n 1p)
+[ "$(jget activities <<<"$off")" = 1 ] && [ "$(jget exempt <<<"$off")" = 0 ] ||
+  fail "ZF-0115 in compliance: $off"
+# a survey whose record says why it could not be filmed is exempt, as the
+# engine skips it: not counted as covered time
+printf '%s\n' '{"type":"survey","id":"ndg098-01","case":"NDG-2026-098","unit":"南大港产业园区自然资源所","start":"2026-05-02T09:00:00+08:00","end":"2026-05-02T09:30:00+08:00","officers":["ZF-0199"],"media_unsuitable":"涉密测绘资料，不宜录像","fields":{"record_no":"KY-2026-098-01"}}' |
+  "$EDGE" import - --state "$T/car1" >/dev/null
+"$EDGE" run --state "$T/car1" --until-synced --timeout $((30 * FT_SYNC_SLOW)) 2>>"$T/car1/run.log" ||
+  fail "edge car1 did not sync the exempt survey"
+call sup GET '/api/compliance?from=2026-01-01&to=2026-12-31'
+expect 200 "compliance with an exempt survey"
+off=$(sed 's/},{"name"/}\n{"name"/g' <<<"$BODY" | grep '"name":"ZF-0199"' | sed -n 1p)
+[ "$(jget exempt <<<"$off")" = 1 ] && [ "$(jget activities <<<"$off")" = 0 ] &&
+  [ "$(jget covered_ms <<<"$off")" = 0 ] && grepq '"share_covered":null' <<<"$off" ||
+  fail "an exempt survey in compliance: $off"
 
 # ---- audit: who viewed, exported, justified ----
 call sup GET "/api/audit?kind=audit&limit=100"
