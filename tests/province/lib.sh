@@ -164,3 +164,72 @@ psql_admin() {
 psql_q() {
   psql_admin fieldtrail -At -c "$1"
 }
+
+# ---- county hubs forwarding ----
+
+# shellcheck disable=SC2034 # used by the scripts that source this file
+DUMP=$FT_BUILD/tests/province/ft_dump
+
+# prov_keys: an archive key pair for the province (a hub's, made with
+# `fieldtrail-hub init` in $T/provkeys); sets PROV_ARCHIVE_PK.
+prov_keys() {
+  "$HUB" init --state "$T/provkeys" --listen tcp://127.0.0.1:1 >/dev/null || fail "init of the province's keys failed"
+  PROV_ARCHIVE_PK=$(sed -n 's/^archive_public = //p' "$T/provkeys/hub.pub")
+}
+
+# prov_conf STATE COUNTY [LINE...]: a [province] section at the end of
+# STATE/hub.conf forwarding into PG_URL as COUNTY, with the lines given.
+prov_conf() {
+  local state=$1 county=$2 l
+  shift 2
+  {
+    echo "[province]"
+    echo "url = $PG_URL"
+    echo "county = $county"
+    for l in "$@"; do
+      echo "$l"
+    done
+  } >>"$state/hub.conf"
+}
+
+# prov_count TABLE COUNTY: rows of ft.TABLE from COUNTY.
+prov_count() {
+  psql_q "SELECT count(*) FROM ft.$1 WHERE county = '$2'"
+}
+
+# county_entries STATE: entries the county hub holds; county_hublog STATE:
+# its hub log's length.
+county_entries() { "$HUB" status --state "$1" --json | jget entries; }
+county_hublog() { "$HUB" status --state "$1" --json | jget hublog_entries; }
+
+# prov_caught_up STATE COUNTY: the province holds every entry and every
+# hub log entry of the county hub.
+prov_caught_up() {
+  [ "$(prov_count entries "$2")" = "$(county_entries "$1")" ] &&
+    [ "$(prov_count hub_entries "$2")" = "$(county_hublog "$1")" ]
+}
+
+# prov_same STATE COUNTY: what the province holds of the county is, byte
+# for byte, what the county hub holds (device entries and hub log), each
+# row once.
+prov_same() {
+  local state=$1 county=$2 what table
+  for what in entries hublog; do
+    table=entries
+    [ "$what" = hublog ] && table=hub_entries
+    "$DUMP" "$what" "$state" | sort >"$T/county.$county.$what" || fail "ft_dump $what failed"
+    psql_q "SELECT encode(device, 'hex') || '|' || ft.u64(epoch) || '|' || ft.u64(seq) || '|' ||
+              encode(raw, 'hex') FROM ft.$table WHERE county = '$county'" |
+      sort >"$T/prov.$county.$what"
+    [ -s "$T/county.$county.$what" ] || fail "the county hub holds no $what"
+    cmp -s "$T/county.$county.$what" "$T/prov.$county.$what" || {
+      diff "$T/county.$county.$what" "$T/prov.$county.$what" | cut -c1-120 | sed -n 1,10p >&2
+      fail "the province's $table of $county differ from the county hub's $what"
+    }
+  done
+  [ "$(psql_q "SELECT count(*) - count(DISTINCT (device, epoch, seq)) FROM ft.entries")" = 0 ] ||
+    fail "an entry is in the province twice"
+  [ "$(psql_q "SELECT count(*) FROM ft.entries WHERE date_trunc('milliseconds', at) <>
+         date_trunc('milliseconds', ft.hlc_time(hlc))")" = 0 ] || fail "an entry's at is not its own time"
+  echo "province holds $(wc -l <"$T/county.$county.entries") entries and $(wc -l <"$T/county.$county.hublog") hub log entries of $county, byte for byte"
+}
