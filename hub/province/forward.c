@@ -356,6 +356,27 @@ static int checkpoint_set(prov_fwd_t *f, const char *stream, uint64_t pos, uint6
                        4, vals, NULL, NULL, NULL, err, errlen);
 }
 
+/* Applies the schema unless the database already has this version (so a
+ * county's role, which owns none of the tables and functions, needs no
+ * right to replace them: docs/operations.md "Provincial deployment"). */
+static int apply_schema(PGconn *c, char *err, size_t errlen)
+{
+    PGresult *r = PQexec(c, "SELECT to_regclass('ft.meta') IS NOT NULL");
+    bool have = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 &&
+                strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+    PQclear(r);
+    if (have) {
+        r = PQexec(c, "SELECT value FROM ft.meta WHERE name = 'schema_version'");
+        bool current = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 &&
+                       strtol(PQgetvalue(r, 0, 0), NULL, 10) >= PROV_SCHEMA_VERSION;
+        PQclear(r);
+        if (current) {
+            return FT_OK;
+        }
+    }
+    return exec_ok(c, prov_schema_sql, err, errlen);
+}
+
 /* Registers the county with the hub's keys; FT_EEXIST if another hub holds
  * the name. */
 static int register_county(prov_fwd_t *f, char *err, size_t errlen)
@@ -429,7 +450,7 @@ int prov_fwd_connect(prov_fwd_t *f, char *err, size_t errlen)
     int rc =
         exec_ok(f->conn, "SET client_min_messages = warning; SET TimeZone = 'UTC'", err, errlen);
     if (rc == FT_OK) {
-        rc = exec_ok(f->conn, prov_schema_sql, err, errlen);
+        rc = apply_schema(f->conn, err, errlen);
     }
     if (rc == FT_OK) {
         rc = register_county(f, err, errlen);

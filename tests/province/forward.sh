@@ -188,7 +188,19 @@ two_counties)
   hub_init
   edge_new c
   edge_records c 50 3000
-  prov_conf "$T/hub" west "interval_ms = 100"
+  # West connects as a role that may only insert (docs/operations.md
+  # "Provincial deployment"), with the schema already applied by the owner.
+  psql_q "CREATE ROLE county_west LOGIN PASSWORD 'westpw';
+    GRANT USAGE ON SCHEMA ft TO county_west;
+    GRANT SELECT, INSERT ON ALL TABLES IN SCHEMA ft TO county_west;
+    GRANT UPDATE ON ft.checkpoints TO county_west;
+    GRANT TEMPORARY ON DATABASE fieldtrail TO county_west" >/dev/null
+  {
+    echo "[province]"
+    echo "url = postgresql://county_west:westpw@127.0.0.1:$PG_PORT/fieldtrail"
+    echo "county = west"
+    echo "interval_ms = 100"
+  } >>"$T/hub/hub.conf"
   hub_start
   edge_start c
   WEST=$T
@@ -201,6 +213,18 @@ two_counties)
   wait_until 60 "west caught up" prov_caught_up "$WEST/hub" west
   prov_same "$T/hub" east
   prov_same "$WEST/hub" west
+  # The restricted role makes a month partition through ft.ensure_month, owned by the owner,
+  # and cannot change what it sent.
+  PGPASSWORD=westpw "$PG_BIN/psql" -X -At -h 127.0.0.1 -p "$PG_PORT" -U county_west -d fieldtrail \
+    -c "SELECT ft.ensure_month('entries', '2031-05-02+00')" | grepq '^entries_203105$' ||
+    fail "a county role cannot make a month partition"
+  [ "$(psql_q "SELECT tableowner FROM pg_tables WHERE tablename = 'entries_203105'")" = ft ] ||
+    fail "the partition is not the owner's"
+  if PGPASSWORD=westpw "$PG_BIN/psql" -X -At -h 127.0.0.1 -p "$PG_PORT" -U county_west -d fieldtrail \
+    -c "UPDATE ft.checkpoints SET position = 0 WHERE county = 'west'; DELETE FROM ft.entries WHERE county = 'west'" \
+    >/dev/null 2>&1; then
+    fail "a county role could delete its entries"
+  fi
   [ "$(psql_q "SELECT string_agg(county, ',' ORDER BY county) FROM ft.counties")" = "east,west" ] ||
     fail "ft.counties is not east and west"
   [ "$(psql_q "SELECT count(*) FROM ft.checkpoints WHERE stream = 'entries' AND position > 0")" = 2 ] ||
