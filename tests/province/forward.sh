@@ -187,6 +187,22 @@ bad_config)
   run_refused "bad archive key" "province.archive_key must be" \
     "url = postgresql://$good" "county = east" "archive_key = 1234"
   run_refused "no county" "needs county = NAME" "url = postgresql://$good"
+  # status shows the rest, names the line, and exits 1 (as for every
+  # mistake run would refuse).
+  rc=0
+  "$HUB" status --state "$T/hub" >"$T/status.out" 2>&1 || rc=$?
+  [ "$rc" = 1 ] || { cat "$T/status.out" >&2; fail "status with a bad [province] exits $rc, not 1"; }
+  grepq 'hub.conf line [0-9]*: the \[province\] section needs county' <"$T/status.out" ||
+    { cat "$T/status.out" >&2; fail "status does not name the bad [province] line"; }
+  # The url holds a password: a hub.conf others can read is warned about.
+  cp "$T/hub.conf.base" "$T/hub/hub.conf"
+  printf '%s\n' "[province]" "url = postgresql://$good" "county = east" >>"$T/hub/hub.conf"
+  chmod 644 "$T/hub/hub.conf"
+  "$HUB" status --state "$T/hub" >"$T/status.out" 2>&1 || true
+  grepq 'province.url' <"$T/status.out" || { cat "$T/status.out" >&2; fail "no warning for a readable hub.conf holding province.url"; }
+  if grepq "$PG_PASSWORD" <"$T/status.out"; then
+    fail "status printed the password"
+  fi
   [ "$(psql_q "SELECT count(*) FROM ft.counties")" = 0 ] 2>/dev/null || true
   ;;
 two_counties)
