@@ -546,6 +546,14 @@ static int reseal_batch(prov_fwd_t *f, collect_t *c, prov_round_t *r, char *err,
         if (dup) {
             continue;
         }
+        if (keys[i].unopenable) {
+            char fid[2 * MEDIA_FILE_ID_BYTES + 1];
+            hex_encode(c->media[i].file_id, MEDIA_FILE_ID_BYTES, fid);
+            log_warn("province: the key of media file %s does not open with this hub's archive "
+                     "key (its edge sealed it to another key): forwarded without a re-sealed key",
+                     fid);
+            continue;
+        }
         fwd_key_row(f->conf->county, &c->media[i], f->conf->archive_pk, keys[i].sealed,
                     MEDIA_SEALED_KEY_BYTES, keys[i].hublog_epoch, keys[i].hublog_seq,
                     &f->keys_rows);

@@ -15,6 +15,8 @@
 #   bad_config    unparseable url, wrong password, no such database, a bad
 #                 archive key: `run` refuses at start-up naming the hub.conf
 #                 line, never printing the password.
+#   bad_key       an edge seals its file keys to a wrong key: its manifest
+#                 travels, its key does not (a warning), the rest goes on.
 #   two_counties  two county hubs into one PostgreSQL, each its own rows; a
 #                 third hub claiming a county name already taken is refused.
 set -euo pipefail
@@ -204,6 +206,28 @@ bad_config)
     fail "status printed the password"
   fi
   [ "$(psql_q "SELECT count(*) FROM ft.counties")" = 0 ] 2>/dev/null || true
+  ;;
+bad_key)
+  # An edge sealing its file keys to a wrong archive key: the manifest is
+  # forwarded, its key is not (with a warning), and the rest goes on.
+  hub_init
+  edge_new a
+  sed -i "s/^archive_key = .*/archive_key = $PROV_ARCHIVE_PK/" "$T/a/edge.conf"
+  edge_records a 10
+  edge_media a 16 1
+  edge_new b
+  edge_media b 16 1
+  edge_records b 10 100
+  prov_conf "$T/hub" east "archive_key = $PROV_ARCHIVE_PK" "interval_ms = 100"
+  hub_start
+  edge_start a
+  edge_start b
+  wait_until 60 "both logs at the hub" logs_synced a b
+  wait_until 60 "the province caught up" prov_caught_up "$T/hub" east
+  prov_same "$T/hub" east
+  [ "$(prov_count media_files east)" = 2 ] || fail "media_files holds $(prov_count media_files east) rows, not 2"
+  [ "$(prov_count file_keys east)" = 1 ] || fail "file_keys holds $(prov_count file_keys east) rows, not 1 (b's)"
+  grepq 'does not open with this hub.s archive key' <"$T/hub/hub.log" || fail "no warning for the key that does not open"
   ;;
 two_counties)
   base_county 30
