@@ -272,6 +272,8 @@ int hub_cmd_status(int argc, char **argv)
      * exits 1, so that a check script notices before the next restart. */
     hub_routes_t routes = {0};
     int config_bad = hub_routes_load(&ctx, NULL, 0, &routes) != 0;
+    prov_conf_t pc; /* [province]: a mistake is said the same way */
+    config_bad |= hub_province_conf(&ctx, &pc) != 0;
     store_txn_t *t = NULL;
     json_t *devices = json_array(), *refused = json_array();
     listing_t l = {.collect = devices};
@@ -320,6 +322,10 @@ int hub_cmd_status(int argc, char **argv)
         json_object_set_new(
             o, "webhooks",
             delivery_status_json(ctx.state, ctx.hublog, routes.hooks, routes.n_hooks));
+        json_t *prov = hub_province_status_json(&ctx, last_arrival);
+        if (prov) {
+            json_object_set_new(o, "province", prov);
+        }
         json_dumpf(o, stdout, JSON_COMPACT);
         fputc('\n', stdout);
         json_decref(o);
@@ -339,6 +345,9 @@ int hub_cmd_status(int argc, char **argv)
         json_t *hooks = delivery_status_json(ctx.state, ctx.hublog, routes.hooks, routes.n_hooks);
         delivery_status_print(hooks, stdout);
         json_decref(hooks);
+        json_t *prov = hub_province_status_json(&ctx, last_arrival);
+        hub_province_status_print(prov, stdout);
+        json_decref(prov);
         size_t i;
         json_t *r;
         json_array_foreach(refused, i, r)

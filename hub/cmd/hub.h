@@ -19,6 +19,7 @@
 #include "devlog.h"
 #include "hubparts.h"
 #include "keys.h"
+#include "provconf.h"
 #include "store.h"
 
 #include <getopt.h>
@@ -126,5 +127,22 @@ struct hub_media_t; /* hub/media/mediapull.h */
  * `media.data_listen`, `media.data_advertise`, `media.window`); 0, or 1
  * after printing why (cmd_media.c). */
 int hub_media_start_cfg(hub_ctx_t *ctx, volatile sig_atomic_t *stop, struct hub_media_t **out);
+
+/* The provincial tier (cmd_province.c, docs/province.md). */
+int hub_cmd_province(int argc, char **argv);
+struct prov_fwd_t; /* hub/province/forward.h */
+struct json_t;     /* jansson */
+/* Reads the [province] section into *pc; 0, or 1 after printing the file,
+ * line and reason. */
+int hub_province_conf(hub_ctx_t *ctx, prov_conf_t *pc);
+/* For `run`: when pc is enabled, connects once (a setting PostgreSQL
+ * refuses for good is an error naming the hub.conf line; PostgreSQL down is
+ * a warning) and starts the forwarder's thread (*out; NULL when not
+ * enabled). 0 or 1. Stop it with prov_fwd_stop. */
+int hub_province_start(hub_ctx_t *ctx, const prov_conf_t *pc, struct prov_fwd_t **out);
+/* The forwarding state for `status` (NULL when the hub does not forward
+ * and never did); last_arrival: the store's last arrival number. */
+struct json_t *hub_province_status_json(hub_ctx_t *ctx, uint64_t last_arrival);
+void hub_province_status_print(struct json_t *p, FILE *out);
 
 #endif

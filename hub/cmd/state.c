@@ -69,6 +69,8 @@ const char *const hub_config_keys[] = {
     "person.*.feishu_id",
     "person.*.officers",
     "person.*.supervises",
+    /* [province] (hub/province/provconf.h) */
+    PROV_CONFIG_KEYS,
     "http",
     "http_tls_cert",
     "http_tls_key",
@@ -88,10 +90,16 @@ const char *const hub_config_keys[] = {
     NULL,
 };
 
-/* Keys whose values are secrets: a bot's URL carries its access token. */
+/* Keys whose values are secrets: a bot's URL carries its access token, the
+ * province's URL its password. */
 static const char *const hub_secret_keys[] = {
-    "media.s3_secret_key", "alerts.webhooks",    "webhook.*.url",
-    "webhook.*.secret",    "http_metrics_token", NULL,
+    "media.s3_secret_key",
+    "alerts.webhooks",
+    "webhook.*.url",
+    "webhook.*.secret",
+    "http_metrics_token",
+    "province.url",
+    NULL,
 };
 
 const cli_program_t hub_program = {
