@@ -12,8 +12,10 @@
  *   5. every dirty unit is evaluated with gaps.c at now and its alerts are
  *      made equal to what it raises (alerts_apply); its next deadline is
  *      stored.                                             -> evaluate_dirty
- * Each batch commits once: the AlertEvents it made are appended to the hub's
- * own log first (one devlog transaction), then the index transaction commits,
+ * Each batch commits once: the alert events it made are appended to the
+ * hub's own log first (one devlog transaction; one AlertEvents entry holds
+ * them all, or several in order above the bounds of common/entry.h), then
+ * the index transaction commits,
  * then the events go to the sink (delivery). A crash between the two commits
  * repeats the batch: its events may then be in the hub log twice, never
  * missing.

@@ -503,7 +503,14 @@ static int hx_visit(void *ctx, uint64_t seq, const uint8_t *raw, size_t len)
     char hex[33];
     switch (b->kind_case) {
     case FT__BODY__KIND_ALERT:
-        take = b->alert->case_id && strcmp(b->alert->case_id, cid) == 0;
+    case FT__BODY__KIND_ALERTS:
+        /* An AlertEvents entry (one evaluation batch) goes whole when any of
+         * its events is the case's: its signature covers all of them, so it
+         * may also carry other cases' alert events (docs/retention.md). */
+        for (size_t i = 0; !take && i < entry_alert_count(b); i++) {
+            const Ft__AlertEvent *ae = entry_alert_at(b, i);
+            take = ae->case_id && strcmp(ae->case_id, cid) == 0;
+        }
         break;
     case FT__BODY__KIND_RECORD:
         take = b->record->case_id && strcmp(b->record->case_id, cid) == 0;
