@@ -390,27 +390,35 @@ static void on_hello(hub_sync_t *s, session_t *ss, const uint8_t *rid, size_t ri
     if (err == FT_OK) {
         err = store_head_get(t, ss->device, h->epoch, &head);
     }
-    if (err == FT_OK) {
-        st.last_seen_ms = now;
-        st.last_hello_ms = now;
-        st.has_clock_offset = true;
-        st.clock_offset_ms = now - h->wall_ms;
-        st.edge_epoch = h->epoch;
-        st.edge_head_seq = h->head_seq;
-        st.edge_report_ms = now;
-        st.synced_ms = h->head_seq == head.seq ? now : st.synced_ms;
-        if (h->head_seq < head.seq) {
-            char text[STORE_TEXT_MAX];
-            snprintf(text, sizeof text,
-                     "the edge reports head %llu of epoch %llu but the hub holds %llu: the "
-                     "edge's log was rolled back or restored from an old copy",
-                     (unsigned long long)h->head_seq, (unsigned long long)h->epoch,
-                     (unsigned long long)head.seq);
-            log_warn("device %s: %s", id, text);
-            err = note_error(t, ss->device, &st, text);
-        } else {
-            err = store_status_put(t, ss->device, &st);
-        }
+    if (err != FT_OK) {
+        /* A read failed (nothing written yet): the transaction is still
+         * good for the group's batches; only this Hello is refused. */
+        p->wrote = false;
+        err = store_write_err(s, err);
+        store_refused(s, id, "a handshake", err);
+        pending_error(p, err, "storage", 0, 0, "the hub cannot read its store (%s)",
+                      ft_strerror(err));
+        return;
+    }
+    st.last_seen_ms = now;
+    st.last_hello_ms = now;
+    st.has_clock_offset = true;
+    st.clock_offset_ms = now - h->wall_ms;
+    st.edge_epoch = h->epoch;
+    st.edge_head_seq = h->head_seq;
+    st.edge_report_ms = now;
+    st.synced_ms = h->head_seq == head.seq ? now : st.synced_ms;
+    if (h->head_seq < head.seq) {
+        char text[STORE_TEXT_MAX];
+        snprintf(text, sizeof text,
+                 "the edge reports head %llu of epoch %llu but the hub holds %llu: the "
+                 "edge's log was rolled back or restored from an old copy",
+                 (unsigned long long)h->head_seq, (unsigned long long)h->epoch,
+                 (unsigned long long)head.seq);
+        log_warn("device %s: %s", id, text);
+        err = note_error(t, ss->device, &st, text);
+    } else {
+        err = store_status_put(t, ss->device, &st);
     }
     if (err != FT_OK) {
         /* the transaction is unusable after a failed write: the whole group
