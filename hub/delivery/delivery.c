@@ -53,9 +53,9 @@
 #define ZMQ_ZAP_ENFORCE_DOMAIN 93
 #endif
 
-#define BATCH_EVENTS DELIVERY_READ_MAX /* alert events read per pass: at most one merged message   \
-                                        */
-#define BATCH_ENTRIES 20000            /* hub-log entries looked at per pass */
+/* Alert events read per pass: at most one merged message. */
+#define BATCH_EVENTS DELIVERY_READ_MAX
+#define BATCH_ENTRIES 20000 /* hub-log entries looked at per pass */
 
 /* One webhook and its thread. c and wake are guarded by mu. */
 typedef struct {
