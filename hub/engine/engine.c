@@ -58,6 +58,9 @@ int engine_new(const char *index_dir, size_t map_size, const engine_opts_t *opts
     if (!e->o.batch) {
         e->o.batch = ENGINE_DEFAULT_BATCH;
     }
+    if (!e->o.events_per_entry || e->o.events_per_entry > ALERT_BATCH_MAX_EVENTS) {
+        e->o.events_per_entry = ALERT_BATCH_MAX_EVENTS;
+    }
     int err = index_open(index_dir, map_size, &e->idx);
     if (err == FT_OK && e->o.store) {
         err = index_upgrade(e->idx, e->o.store, upgrade_note, NULL);
@@ -99,7 +102,7 @@ alerts_t *engine_alerts(engine_t *e)
 
 /* The batch's events as AlertEvents entries (entry.h: ALERT_BATCH_MAX_EVENTS
  * and ALERT_BATCH_MAX_BYTES an entry), in order, in transaction lt. */
-static int append_events(devlog_txn_t *lt, json_t *events)
+static int append_events(devlog_txn_t *lt, json_t *events, size_t per_entry)
 {
     size_t n = json_array_size(events);
     Ft__AlertEvent *ae = calloc(n, sizeof *ae);
@@ -122,8 +125,7 @@ static int append_events(devlog_txn_t *lt, json_t *events)
         }
     }
     for (size_t i = 0; err == FT_OK && i < n;) {
-        size_t k =
-            entry_alert_batch_take(ptrs + i, n - i, ALERT_BATCH_MAX_EVENTS, ALERT_BATCH_MAX_BYTES);
+        size_t k = entry_alert_batch_take(ptrs + i, n - i, per_entry, ALERT_BATCH_MAX_BYTES);
         Ft__AlertEvents batch = FT__ALERT_EVENTS__INIT;
         batch.n_events = k;
         batch.events = ptrs + i;
@@ -151,7 +153,7 @@ static int finish_batch(engine_t *e, index_txn_t **it, json_t *events)
         devlog_txn_t *lt = NULL;
         err = devlog_begin(e->o.hublog, &lt);
         if (err == FT_OK) {
-            err = append_events(lt, events);
+            err = append_events(lt, events, e->o.events_per_entry);
         }
         if (err == FT_OK) {
             err = devlog_commit(&lt);

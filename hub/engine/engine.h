@@ -55,6 +55,9 @@ typedef struct {
     engine_sink_fn sink;    /* may be NULL */
     void *sink_ctx;         /* passed to sink */
     size_t batch;           /* entries per index transaction (0 = 2048) */
+    /* alert events per hub-log entry at most (0 = ALERT_BATCH_MAX_EVENTS,
+     * common/entry.h; tests set fewer to see a batch split) */
+    size_t events_per_entry;
 } engine_opts_t;
 
 /* What one step did. */

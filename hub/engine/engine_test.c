@@ -705,10 +705,11 @@ static void one_history(uint32_t seed)
 
 /* A step whose one batch opens an alert in each of 40 cases appends ONE hub
  * log entry (AlertEvents) holding the 40 events in the order the engine
- * made them; the next step, which resolves nothing and opens nothing, none. */
-static void a_batch_of_events_is_one_hub_log_entry(void **state)
+ * made them; the next step, which resolves nothing and opens nothing, none.
+ * With at most 16 events an entry, the same batch is three entries (16, 16,
+ * 8), in order, in the same transaction. */
+static void one_batch(size_t per_entry)
 {
-    (void)state;
     world_t w;
     world_open(&w, "engine_batchlog", 11);
     for (int c = 0; c < 40; c++) {
@@ -731,8 +732,12 @@ static void a_batch_of_events_is_one_hub_log_entry(void **state)
     assert_int_equal(keys_generate(&hubkeys, true), FT_OK);
     assert_int_equal(devlog_open(dir, &hubkeys, &lo, &hublog), FT_OK);
     hubtrail_t trail = {.sunk = json_array(), .logged = json_array()};
-    engine_opts_t o = {
-        .store = w.store, .pack = w.pack, .hublog = hublog, .sink = sink_text, .sink_ctx = &trail};
+    engine_opts_t o = {.store = w.store,
+                       .pack = w.pack,
+                       .hublog = hublog,
+                       .sink = sink_text,
+                       .sink_ctx = &trail,
+                       .events_per_entry = per_entry};
     engine_t *e = NULL;
     snprintf(dir, sizeof dir, "%s/idx", w.dir);
     assert_int_equal(engine_new(dir, 64 << 20, &o, &e), FT_OK);
@@ -740,7 +745,9 @@ static void a_batch_of_events_is_one_hub_log_entry(void **state)
     assert_int_equal(engine_step(e, T0 + 3 * DAY, &st), FT_OK);
     assert_true(st.events >= 40);
     assert_int_equal(devlog_iter(hublog, 1, 0, hublog_text, &trail), FT_OK);
-    assert_int_equal(trail.entries, 1);
+    size_t want = per_entry ? (st.events + per_entry - 1) / per_entry : 1;
+    assert_int_equal(trail.entries, want);
+    assert_true(trail.max_in_entry == (per_entry && per_entry < st.events ? per_entry : st.events));
     assert_false(trail.other);
     assert_int_equal(json_array_size(trail.logged), st.events);
     assert_true(json_equal(trail.logged, trail.sunk));
@@ -755,6 +762,13 @@ static void a_batch_of_events_is_one_hub_log_entry(void **state)
     engine_destroy(&e);
     devlog_destroy(&hublog);
     world_close(&w);
+}
+
+static void a_batch_of_events_is_one_hub_log_entry(void **state)
+{
+    (void)state;
+    one_batch(0);
+    one_batch(16);
 }
 
 /* Recorder -> officer: the last checkout or return at or before capture. */
