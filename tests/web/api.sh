@@ -289,6 +289,23 @@ call sup GET "/api/audit?kind=alert&limit=500"
 grep -q '"kind":"alert","user":"gap engine","action":"alert_open","target":"a0000000000000a1","detail":"rule ' <<<"$BODY" ||
   fail "an alert row says nothing of its alert: ${BODY:0:400}"
 grep -q '"action":""' <<<"$BODY" && fail "an alert row without an action: ${BODY:0:400}"
+# A batch of alert events (one AlertEvents entry, as the gap engine writes
+# them since issue 20): every event reaches the alert view, and the audit
+# gives one row per event, all with the entry's seq, each with its index.
+"$HUBALERT" "$T/hub" --many 3 bb0 "unit-x/1/1" 1 >/dev/null || fail "ft_hubalert --many failed"
+wait_until 10 "the batch in the alert view" bash -c \
+  "curl -s -b '$T/jar.staff' '$URL/api/alerts/bb00000000000002' | grep -q '\"state\":\"open\"'"
+call staff GET /api/alerts/bb00000000000000
+expect 200 "the first alert of a batch"
+call sup GET "/api/audit?kind=alert&target=bb000000000000&limit=500"
+expect 200 "audit of a batch"
+[ "$(grep -o '"action":"alert_open","target":"bb00000000000' <<<"$BODY" | wc -l)" = 3 ] ||
+  fail "a batch of 3 alert events is not 3 audit rows: ${BODY:0:600}"
+[ "$(grep -o '"seq":[0-9]*' <<<"$BODY" | sort -u | wc -l)" = 1 ] ||
+  fail "the rows of one batch do not share its seq: ${BODY:0:600}"
+for i in 0 1 2; do
+  grep -q "\"event\":$i" <<<"$BODY" || fail "no audit row for event $i of the batch: ${BODY:0:600}"
+done
 call sup GET "/api/audit?user=staff&action=view_case"
 [ "$(grep -o '"action":"view_case"' <<<"$BODY" | wc -l)" -ge 1 ] || fail "audit filter"
 grep -q '"action":"login"' <<<"$BODY" && fail "audit filter let other actions through"
