@@ -643,6 +643,12 @@ static int collect_entry(void *ctx, const store_entry_t *e)
         c->err = rc;
         return 1;
     }
+    if (m.malformed) {
+        log_warn("province: arrival %llu is a media manifest with a file ID or sealed key of the "
+                 "wrong size (its device signed it; no file can be pulled for it): forwarded as "
+                 "an entry, without a media row or key",
+                 (unsigned long long)e->arrival);
+    }
     if (is_media) {
         if (c->n_media == c->cap_media) {
             size_t cap = c->cap_media ? c->cap_media * 2 : 16;

@@ -25,6 +25,7 @@ int fwd_entry_rows(const char *county, uint64_t arrival, const uint8_t *raw, siz
                    pgcopy_t *entries, pgcopy_t *media, fwd_media_t *m, bool *is_media)
 {
     *is_media = false;
+    m->malformed = false;
     entry_view_t v;
     int rc = entry_open(raw, len, &v);
     if (rc != FT_OK) {
@@ -35,8 +36,8 @@ int fwd_entry_rows(const char *county, uint64_t arrival, const uint8_t *raw, siz
         e->body && e->body->kind_case == FT__BODY__KIND_MEDIA ? e->body->media : NULL;
     if (mf &&
         (mf->file_id.len != MEDIA_FILE_ID_BYTES || mf->sealed_key.len != MEDIA_SEALED_KEY_BYTES)) {
-        entry_view_free(&v);
-        return FT_ECORRUPT;
+        m->malformed = true;
+        mf = NULL; /* the entry travels; no media row, no key */
     }
     entry_head(entries, e, county);
     pgcopy_u64(entries, arrival);

@@ -31,14 +31,19 @@ typedef struct {
     uint8_t file_id[MEDIA_FILE_ID_BYTES];
     int64_t at_ms;                          /* the manifest entry's time */
     uint8_t sealed[MEDIA_SEALED_KEY_BYTES]; /* the file key sealed to the county hub */
+    bool malformed; /* a manifest whose file ID or sealed key has the wrong size */
 } fwd_media_t;
 
 /* The entry time of a hybrid logical clock value (ms part). */
 int64_t fwd_hlc_ms(uint64_t hlc);
 
 /* One stored device entry (SignedEntry bytes) as a row of entries (and of
- * media when it is a manifest: *is_media true and *m filled). FT_ECORRUPT
- * if the bytes do not decode (never skipped: the forwarder stops on it). */
+ * media when it is a manifest: *is_media true and *m filled). A manifest
+ * whose file ID or sealed key has the wrong size (signed by its device, so
+ * the county holds it, but no file the hub could pull) travels as an entry
+ * only: *is_media false, m->malformed true; one odd device never stops its
+ * county's forwarding. FT_ECORRUPT if the bytes do not decode (never
+ * skipped: the forwarder stops on it). */
 int fwd_entry_rows(const char *county, uint64_t arrival, const uint8_t *raw, size_t len,
                    pgcopy_t *entries, pgcopy_t *media, fwd_media_t *m,
                    bool *is_media) FT_MUST_CHECK;

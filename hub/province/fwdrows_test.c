@@ -152,6 +152,38 @@ static void test_manifest_rows(void **state)
     free(got);
     pgcopy_free(&keys);
     free(raw);
+    /* A manifest with a short sealed key (signed by its device, so the county
+     * holds it) travels as an entry, without a media row: it never stops the
+     * county's forwarding. */
+    mf.sealed_key.len = 79;
+    raw = seal(&body, 5, 10, (uint64_t)2000 << 16, &len);
+    pgcopy_reset(&rows);
+    pgcopy_reset(&media);
+    is_media = true;
+    assert_int_equal(fwd_entry_rows("east", 2, raw, len, &rows, &media, &m, &is_media), FT_OK);
+    assert_false(is_media);
+    assert_true(m.malformed);
+    assert_int_equal(rows.rows, 1);
+    assert_int_equal(media.rows, 0);
+    free(raw);
+    /* and a file ID of the wrong size the same */
+    mf.sealed_key.len = sizeof sealed;
+    mf.file_id.len = 8;
+    raw = seal(&body, 5, 11, (uint64_t)3000 << 16, &len);
+    pgcopy_reset(&rows);
+    assert_int_equal(fwd_entry_rows("east", 3, raw, len, &rows, &media, &m, &is_media), FT_OK);
+    assert_false(is_media);
+    assert_true(m.malformed);
+    assert_int_equal(rows.rows, 1);
+    assert_int_equal(media.rows, 0);
+    /* a good one again clears the flag */
+    mf.file_id.len = sizeof fid;
+    free(raw);
+    raw = seal(&body, 5, 12, (uint64_t)4000 << 16, &len);
+    assert_int_equal(fwd_entry_rows("east", 4, raw, len, &rows, &media, &m, &is_media), FT_OK);
+    assert_true(is_media);
+    assert_false(m.malformed);
+    free(raw);
     pgcopy_free(&rows);
     pgcopy_free(&media);
 }

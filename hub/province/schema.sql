@@ -82,6 +82,10 @@ BEGIN
                        part || '_no_truncate', part);
     END IF;
     RETURN part;
+EXCEPTION WHEN duplicate_table OR duplicate_object OR unique_violation THEN
+    -- Another maker committed it between the check and the CREATE (the
+    -- lock does not refresh the catalog snapshot to_regclass reads).
+    RETURN part;
 END
 $$;
 
