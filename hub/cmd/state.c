@@ -17,6 +17,7 @@ const char *const hub_config_keys[] = {
     "advertise",
     "log_level",
     "map_size_mb",
+    "store",
     "sync.max_batch_entries",
     "sync.max_batch_bytes",
     "sync.max_connections",
