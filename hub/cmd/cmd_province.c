@@ -35,11 +35,13 @@ static void print_bad(void *ctx, const pverify_bad_t *b)
                               "detail", b->detail, "hub_log", b->hub_log);
         if (!b->county_wide) {
             json_object_set_new(o, "device_id", json_string(id));
-            json_object_set_new(o, "epoch", json_string(""));
             char ep[24];
             snprintf(ep, sizeof ep, "%llu", (unsigned long long)b->epoch);
             json_object_set_new(o, "epoch", json_string(ep));
             json_object_set_new(o, "seq", json_integer((json_int_t)b->seq));
+        }
+        if (b->county_wide && b->seq) {
+            json_object_set_new(o, "arrival", json_integer((json_int_t)b->seq));
         }
         json_array_append_new(r->rows, o);
         return;

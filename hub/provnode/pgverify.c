@@ -97,9 +97,10 @@ static int check_arrivals(PGconn *c, pverify_t *pv, const char *county, char *er
     }
     char detail[PVERIFY_TEXT_MAX];
     snprintf(detail, sizeof detail,
-             "%" PRId64 " of the %" PRId64 " entries the county forwarded are not in the "
-             "database (arrival numbers %s%s): rows were deleted",
-             pos - held, pos, list, pos - held > PQntuples(r) ? ", ..." : "");
+             "%" PRId64 " of the %" PRId64 " entries the county forwarded %s not in the "
+             "database (the county's arrival numbers %s%s): rows were deleted",
+             pos - held, pos, pos - held == 1 ? "is" : "are", list,
+             pos - held > PQntuples(r) ? ", ..." : "");
     int64_t first = PQntuples(r) ? pg_i64(r, 0, 0) : 0;
     PQclear(r);
     pverify_county_bad(pv, PVERIFY_MISSING_ROWS, (uint64_t)first, detail);

@@ -186,9 +186,14 @@ static bool judge(pverify_t *pv, walk_t *w, bool hub_log, const uint8_t *pk,
     }
     if (!same_pos) {
         if (seq > w->next) {
-            bad(pv, hub_log, device, epoch, w->next, PVERIFY_MISSING_SEQ,
-                "entries %llu..%llu of %s are missing", (unsigned long long)w->next,
-                (unsigned long long)seq - 1, who);
+            if (seq - 1 == w->next) {
+                bad(pv, hub_log, device, epoch, w->next, PVERIFY_MISSING_SEQ,
+                    "entry %llu of %s is missing", (unsigned long long)w->next, who);
+            } else {
+                bad(pv, hub_log, device, epoch, w->next, PVERIFY_MISSING_SEQ,
+                    "entries %llu..%llu of %s are missing", (unsigned long long)w->next,
+                    (unsigned long long)seq - 1, who);
+            }
             w->resync = true;
         }
         w->next = seq + 1;

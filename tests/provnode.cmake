@@ -1,0 +1,16 @@
+# tests/provnode.cmake: the provincial node over PostgreSQL (tests/provnode/*.sh,
+# on the provincial test library tests/province/lib.sh: a throw-away
+# PostgreSQL 15 per test on 127.0.0.1). ft_pgfill puts into PostgreSQL what a
+# county hub's forwarder sends (the exact signed bytes of its store and its
+# hub log). Exit 77 = skipped (PostgreSQL 15 not installed).
+add_executable(ft_pgfill ${CMAKE_CURRENT_SOURCE_DIR}/provnode/ft_pgfill.c)
+target_link_libraries(ft_pgfill PRIVATE ft_hubstore ft_lmdb ft_provnode)
+set_target_properties(ft_pgfill PROPERTIES RUNTIME_OUTPUT_DIRECTORY
+  ${CMAKE_BINARY_DIR}/tests/provnode)
+
+function(ft_add_provnode_test name script timeout)
+  ft_add_script_test(${name} ${script} TIMEOUT ${timeout} LABELS province)
+  set_tests_properties(${name} PROPERTIES SKIP_RETURN_CODE 77)
+endfunction()
+
+ft_add_provnode_test(provnode_verify_names_entry_altered_in_postgres provnode/verify.sh 300)
