@@ -118,10 +118,10 @@ int hub_cmd_export(int argc, char **argv);
 int hub_cmd_archive(int argc, char **argv);
 
 /* The provincial store's URL: flag if given, else `store` of the config
- * (NULL if neither); cmd_province.c. */
+ * (NULL if neither); cmd_provnode.c. */
 const char *hub_store_url(hub_ctx_t *ctx, const char *flag);
 /* `verify` of a provincial node: re-verifies what the counties forwarded
- * into the PostgreSQL store at url (cmd_province.c). Exit status. */
+ * into the PostgreSQL store at url (cmd_provnode.c). Exit status. */
 int hub_province_verify(hub_ctx_t *ctx, const char *url);
 
 /* Reads media.store and media.s3_* into ctx->blobs; 0, or 1 after printing

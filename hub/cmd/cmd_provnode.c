@@ -1,4 +1,4 @@
-/* cmd_province.c: the commands of a provincial node, whose store is
+/* cmd_provnode.c: the commands of a provincial node, whose store is
  * PostgreSQL (`store = postgresql://...` in its config, or --store):
  * `verify` re-verifies everything the county hubs forwarded (pgverify.h)
  * (docs/province.md). */
