@@ -7,6 +7,7 @@
 #include "fsutil.h"
 #include "hlc.h"
 #include "logging.h"
+#include "pg.h"
 #include "record.h"
 #include "utf8.h"
 
@@ -48,13 +49,15 @@ static int count_state(void *ctx, json_t *a)
 int hub_cmd_evaluate(int argc, char **argv)
 {
     hub_ctx_t ctx = {0};
-    const char *now_text = NULL, *rules = NULL;
+    const char *now_text = NULL, *rules = NULL, *store = NULL, *node = NULL;
     bool full = false;
     static const struct option opts[] = {
         HUB_COMMON_OPTS,
         {"now", required_argument, NULL, 'n'},
         {"rules", required_argument, NULL, 'r'},
         {"full", no_argument, NULL, 'f'},
+        {"store", required_argument, NULL, 'P'},
+        {"node", required_argument, NULL, 'N'},
         {NULL, 0, NULL, 0},
     };
     int opt;
@@ -72,6 +75,12 @@ int hub_cmd_evaluate(int argc, char **argv)
             break;
         case 'f':
             full = true;
+            break;
+        case 'P':
+            store = optarg;
+            break;
+        case 'N':
+            node = optarg;
             break;
         case 'h':
             evaluate_usage(stdout);
@@ -91,6 +100,20 @@ int hub_cmd_evaluate(int argc, char **argv)
                  now_text);
         return 2;
     }
+    if (hub_load_config(&ctx) != 0) {
+        hub_close(&ctx);
+        return 1;
+    }
+    const char *url = hub_store_url(&ctx, store);
+    if (url) {
+        int prc = pg_is_url(url) ? hub_province_evaluate(&ctx, url, node, now, rules) : 2;
+        if (prc == 2) {
+            hub_fail("store %s is not a PostgreSQL URL (postgresql://USER@HOST:PORT/DB)", url);
+        }
+        hub_close(&ctx);
+        return prc;
+    }
+    config_destroy(&ctx.cfg); /* hub_open loads it again */
     rulepack_t *pack = NULL;
     engine_t *eng = NULL;
     int rc = 1;
@@ -434,9 +457,11 @@ int hub_cmd_alerts(int argc, char **argv)
         {"follow", no_argument, NULL, 'F'},
         {"brief", no_argument, NULL, 'B'},
         {"limit", required_argument, NULL, 'm'},
+        {"store", required_argument, NULL, 'P'},
         {NULL, 0, NULL, 0},
     };
     long long limit = -1;
+    const char *store = NULL;
     /* `--state` names the state directory, here as for every command; the
      * alert state filter is `--state-filter`. */
     int opt;
@@ -473,6 +498,9 @@ int hub_cmd_alerts(int argc, char **argv)
             break;
         case 'B':
             f.brief = true;
+            break;
+        case 'P':
+            store = optarg;
             break;
         case 'm': {
             char *end = NULL;
@@ -514,6 +542,17 @@ int hub_cmd_alerts(int argc, char **argv)
     if (hub_load_config(&ctx) != 0) {
         hub_close(&ctx);
         return 1;
+    }
+    const char *url = hub_store_url(&ctx, store);
+    if (url) {
+        int prc = pg_is_url(url)
+                      ? hub_province_alerts(&ctx, url, f.unit, f.case_id, f.history, f.brief)
+                      : 2;
+        if (prc == 2) {
+            hub_fail("store %s is not a PostgreSQL URL (postgresql://USER@HOST:PORT/DB)", url);
+        }
+        hub_close(&ctx);
+        return prc;
     }
     char dir[4096];
     index_t *idx = NULL;

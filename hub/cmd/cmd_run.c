@@ -11,6 +11,7 @@
 #include "http.h"
 #include "evaluator.h"
 #include "hub.h"
+#include "pg.h"
 #include "logging.h"
 #include "loginlimit.h"
 #include "mediapull.h"
@@ -72,10 +73,14 @@ int hub_cmd_run(int argc, char **argv)
     hub_ctx_t ctx = {0};
     hub_gaps_t gaps = {0};
     cli_tune_malloc_for_chunks();
-    const char *listen = NULL, *http_listen = NULL;
+    const char *listen = NULL, *http_listen = NULL, *store = NULL, *node = NULL;
     static const struct option opts[] = {
-        HUB_COMMON_OPTS,    {"listen", required_argument, NULL, 'l'},
-        HUB_GAPS_OPTS,      {"http", required_argument, NULL, 'H'},
+        HUB_COMMON_OPTS,
+        {"listen", required_argument, NULL, 'l'},
+        HUB_GAPS_OPTS,
+        {"http", required_argument, NULL, 'H'},
+        {"store", required_argument, NULL, 'P'},
+        {"node", required_argument, NULL, 'N'},
         {NULL, 0, NULL, 0},
     };
     int opt;
@@ -92,6 +97,10 @@ int hub_cmd_run(int argc, char **argv)
             http_listen = optarg;
             continue;
         }
+        if (opt == 'P' || opt == 'N') {
+            *(opt == 'P' ? &store : &node) = optarg;
+            continue;
+        }
         if (opt == 'h') {
             run_usage(stdout);
             hub_gaps_usage(stdout);
@@ -104,6 +113,30 @@ int hub_cmd_run(int argc, char **argv)
         run_usage(stderr);
         return 2;
     }
+    if (hub_load_config(&ctx) != 0) {
+        hub_close(&ctx);
+        return 1;
+    }
+    const char *url = hub_store_url(&ctx, store);
+    if (url) {
+        /* A provincial node (docs/province.md): no sync, no media; the gap
+         * engine over the provincial database. */
+        int64_t frozen = 0;
+        int prc = pg_is_url(url) ? 0 : 2;
+        if (prc == 2) {
+            hub_fail("store %s is not a PostgreSQL URL (postgresql://USER@HOST:PORT/DB)", url);
+        } else if (gaps.now && hub_parse_now(gaps.now, &frozen) != FT_OK) {
+            hub_fail("--now \"%s\" is neither an RFC 3339 time with offset nor Unix "
+                     "milliseconds",
+                     gaps.now);
+            prc = 2;
+        } else {
+            prc = hub_province_run(&ctx, url, node, frozen, gaps.rules);
+        }
+        hub_close(&ctx);
+        return prc;
+    }
+    config_destroy(&ctx.cfg); /* hub_open loads it again */
     if (hub_open(&ctx, true) != 0) {
         hub_close(&ctx);
         return 1;

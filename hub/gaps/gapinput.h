@@ -63,6 +63,10 @@ typedef struct {
     const Ft__MediaManifest *media;    /* a manifest, or NULL */
     uint8_t content[IDENT_HASH_BYTES]; /* records with an id: hash of the canonical content
                                           (devlog_record_hash) */
+    const char *unit;                  /* the enrolled unit of the entry's device, when the
+                                          entries are of several devices (a provincial
+                                          node's case, hub/provnode); NULL: the unit given
+                                          to gapinput_new */
 } gapinput_entry_t;
 
 /* A record as derived: its times and cut case. */
@@ -96,7 +100,11 @@ typedef struct {
 
 /* Derives records and media from n entries (in log order) of one device
  * whose enrolled unit is unit (may be NULL), with its clock offset. FT_OK or
- * FT_ENOMEM. */
+ * FT_ENOMEM. Entries of several devices (each with its own `unit`, in the
+ * order of the hub's index, `order` its arrival number) give the cases of
+ * a hub's index, witnesses and conflicts across devices included, as long
+ * as every device's clock offset is the one given (a provincial node: 0,
+ * docs/province.md). */
 int gapinput_new(const gapinput_entry_t *e, size_t n, const char *unit, int64_t offset_ms,
                  gapinput_t **out) FT_MUST_CHECK;
 void gapinput_destroy(gapinput_t **g_p);

@@ -25,6 +25,13 @@ typedef struct {
     bool unenrolled;                     /* its device is not enrolled (reported once) */
 } walk_t;
 
+/* Where a walk resumes (pverify_resume). */
+typedef struct {
+    uint8_t device[DEVID_BYTES];
+    uint64_t epoch, seq;
+    uint8_t hash[ENTRY_HASH_BYTES];
+} resume_t;
+
 struct pverify_t {
     pverify_report_fn report;
     void *ctx;
@@ -36,6 +43,8 @@ struct pverify_t {
     walk_t dev; /* the device epoch being walked */
     pverify_device_t *devs;
     size_t n_devs, cap_devs;
+    resume_t *resumes;
+    size_t n_resumes, cap_resumes;
     pverify_stats_t st;
 };
 
@@ -56,6 +65,7 @@ void pverify_destroy(pverify_t **pv_p)
         return;
     }
     free((*pv_p)->devs);
+    free((*pv_p)->resumes);
     free(*pv_p);
     *pv_p = NULL;
 }
@@ -103,6 +113,7 @@ int pverify_end(pverify_t *pv)
     }
     close_walk(pv);
     pv->n_devs = 0;
+    pv->n_resumes = 0;
     pv->in_county = false;
     return FT_OK;
 }
@@ -175,6 +186,15 @@ static bool judge(pverify_t *pv, walk_t *w, bool hub_log, const uint8_t *pk,
         memcpy(w->device, device, DEVID_BYTES);
         w->epoch = epoch;
         w->next = 1;
+        for (size_t i = 0; !hub_log && i < pv->n_resumes; i++) {
+            const resume_t *r = &pv->resumes[i];
+            if (memcmp(r->device, device, DEVID_BYTES) == 0 && r->epoch == epoch) {
+                w->next = r->seq + 1;
+                w->last_seq = r->seq;
+                w->last_ok = true;
+                memcpy(w->prev, r->hash, ENTRY_HASH_BYTES);
+            }
+        }
     }
     /* A second row at the position judged last: rows of one position differ
      * in their time column only when one was added by hand. */
@@ -288,9 +308,10 @@ int pverify_hublog(pverify_t *pv, uint64_t epoch, uint64_t seq, const uint8_t *r
     return err;
 }
 
-int pverify_entry(pverify_t *pv, const uint8_t device[DEVID_BYTES], uint64_t epoch, uint64_t seq,
-                  const uint8_t *raw, size_t len)
+int pverify_entry_view(pverify_t *pv, const uint8_t device[DEVID_BYTES], uint64_t epoch,
+                       uint64_t seq, const uint8_t *raw, size_t len, entry_view_t *v, bool *ok)
 {
+    *ok = false;
     const pverify_device_t *d = pverify_device(pv, device);
     if (!d) {
         bool first = !pv->dev.active || memcmp(pv->dev.device, device, DEVID_BYTES) != 0 ||
@@ -311,11 +332,42 @@ int pverify_entry(pverify_t *pv, const uint8_t device[DEVID_BYTES], uint64_t epo
         }
         return FT_OK;
     }
-    entry_view_t v;
-    if (judge(pv, &pv->dev, false, d->sign_pk, device, epoch, seq, raw, len, &v)) {
+    if (judge(pv, &pv->dev, false, d->sign_pk, device, epoch, seq, raw, len, v)) {
         pv->st.entries++;
+        *ok = true;
+    }
+    return FT_OK;
+}
+
+int pverify_entry(pverify_t *pv, const uint8_t device[DEVID_BYTES], uint64_t epoch, uint64_t seq,
+                  const uint8_t *raw, size_t len)
+{
+    entry_view_t v;
+    bool ok = false;
+    int err = pverify_entry_view(pv, device, epoch, seq, raw, len, &v, &ok);
+    if (ok) {
         entry_view_free(&v);
     }
+    return err;
+}
+
+int pverify_resume(pverify_t *pv, const uint8_t device[DEVID_BYTES], uint64_t epoch, uint64_t seq,
+                   const uint8_t hash[ENTRY_HASH_BYTES])
+{
+    if (pv->n_resumes == pv->cap_resumes) {
+        size_t cap = pv->cap_resumes ? 2 * pv->cap_resumes : 64;
+        resume_t *grown = realloc(pv->resumes, cap * sizeof *grown);
+        if (!grown) {
+            return FT_ENOMEM;
+        }
+        pv->resumes = grown;
+        pv->cap_resumes = cap;
+    }
+    resume_t *r = &pv->resumes[pv->n_resumes++];
+    memcpy(r->device, device, DEVID_BYTES);
+    r->epoch = epoch;
+    r->seq = seq;
+    memcpy(r->hash, hash, ENTRY_HASH_BYTES);
     return FT_OK;
 }
 

@@ -83,6 +83,18 @@ int pverify_hublog(pverify_t *pv, uint64_t epoch, uint64_t seq, const uint8_t *r
 /* One device entry (stored at device, epoch, seq). FT_OK or FT_ENOMEM. */
 int pverify_entry(pverify_t *pv, const uint8_t device[DEVID_BYTES], uint64_t epoch, uint64_t seq,
                   const uint8_t *raw, size_t len) FT_MUST_CHECK;
+/* pverify_entry that hands the entry back when it verified: *ok true and
+ * *v open (the caller frees it with entry_view_free); else *ok false and
+ * nothing to free. */
+int pverify_entry_view(pverify_t *pv, const uint8_t device[DEVID_BYTES], uint64_t epoch,
+                       uint64_t seq, const uint8_t *raw, size_t len, entry_view_t *v,
+                       bool *ok) FT_MUST_CHECK;
+/* The walk of device's epoch starts after an entry already verified (seq,
+ * its hash) instead of at seq 1: for the gap engine, which takes in only
+ * what is new (pgengine.c). Given after pverify_county, before the walk. */
+int pverify_resume(pverify_t *pv, const uint8_t device[DEVID_BYTES], uint64_t epoch, uint64_t seq,
+                   const uint8_t hash[ENTRY_HASH_BYTES]) FT_MUST_CHECK;
+
 /* Ends the county (closes its last walk). */
 int pverify_end(pverify_t *pv) FT_MUST_CHECK;
 

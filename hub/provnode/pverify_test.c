@@ -367,6 +367,35 @@ static void test_second_row_forged_before(void **state)
     check_second_row(*state, true);
 }
 
+/* A walk resumed after seq 3 takes 4.. and checks 4's link against 3's
+ * hash; a wrong resume hash names 4 as a broken chain. */
+static void test_resume(void **state)
+{
+    fx_t *fx = *state;
+    feed_hub(fx);
+    assert_int_equal(pverify_resume(fx->pv, fx->ida, EPOCH, 3, fx->ca[2].hash), FT_OK);
+    assert_int_equal(pverify_resume(fx->pv, fx->idb, EPOCH, 1, fx->ca[0].hash), FT_OK);
+    for (uint64_t s = 4; s <= 6; s++) {
+        entry_view_t v;
+        bool ok = false;
+        assert_int_equal(pverify_entry_view(fx->pv, fx->ida, EPOCH, s, fx->ca[s - 1].raw,
+                                            fx->ca[s - 1].len, &v, &ok),
+                         FT_OK);
+        assert_true(ok);
+        assert_int_equal(v.entry->seq, s);
+        entry_view_free(&v);
+    }
+    for (uint64_t s = 2; s <= 3; s++) {
+        assert_int_equal(
+            pverify_entry(fx->pv, fx->idb, EPOCH, s, fx->cb[s - 1].raw, fx->cb[s - 1].len), FT_OK);
+    }
+    assert_int_equal(pverify_end(fx->pv), FT_OK);
+    assert_int_equal(fx->r.n, 1);
+    assert_string_equal(fx->r.got[0].reason, PVERIFY_BROKEN_CHAIN);
+    assert_memory_equal(fx->r.got[0].device, fx->idb, DEVID_BYTES);
+    assert_int_equal(fx->r.got[0].seq, 2);
+}
+
 static void test_enrolment_units(void **state)
 {
     fx_t *fx = *state;
@@ -391,6 +420,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_altered_hub_log, setup, teardown),
         cmocka_unit_test_setup_teardown(test_second_row_forged_after, setup, teardown),
         cmocka_unit_test_setup_teardown(test_second_row_forged_before, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_resume, setup, teardown),
         cmocka_unit_test_setup_teardown(test_enrolment_units, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
