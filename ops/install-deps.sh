@@ -5,6 +5,8 @@
 set -euo pipefail
 
 # prometheus: promtool, which checks /metrics in the tests.
+# postgresql-15: the provincial tier's tests start a throw-away server each
+# (tests/province/lib.sh); libpq-dev: the county hub's forwarder (hub/province/).
 packages=(
   build-essential cmake pkg-config git
   libzmq3-dev libprotobuf-c-dev protobuf-c-compiler liblmdb-dev lmdb-utils
@@ -16,6 +18,7 @@ packages=(
   curl openssl chromium fonts-wqy-zenhei
   ffmpeg
   prometheus
+  postgresql-15 libpq-dev
 )
 
 missing=()

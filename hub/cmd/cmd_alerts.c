@@ -106,7 +106,7 @@ int hub_cmd_evaluate(int argc, char **argv)
     }
     const char *url = hub_store_url(&ctx, store);
     if (url) {
-        int prc = pg_is_url(url) ? hub_province_evaluate(&ctx, url, node, now, rules) : 2;
+        int prc = pg_is_url(url) ? hub_provnode_evaluate(&ctx, url, node, now, rules) : 2;
         if (prc == 2) {
             hub_fail("store %s is not a PostgreSQL URL (postgresql://USER@HOST:PORT/DB)", url);
         }
@@ -546,7 +546,7 @@ int hub_cmd_alerts(int argc, char **argv)
     const char *url = hub_store_url(&ctx, store);
     if (url) {
         int prc = pg_is_url(url)
-                      ? hub_province_alerts(&ctx, url, f.unit, f.case_id, f.history, f.brief)
+                      ? hub_provnode_alerts(&ctx, url, f.unit, f.case_id, f.history, f.brief)
                       : 2;
         if (prc == 2) {
             hub_fail("store %s is not a PostgreSQL URL (postgresql://USER@HOST:PORT/DB)", url);

@@ -307,6 +307,10 @@ int hub_cmd_status(int argc, char **argv)
         json_object_set_new(
             o, "webhooks",
             delivery_status_json(ctx.state, ctx.hublog, routes.hooks, routes.n_hooks));
+        json_t *prov = hub_province_status_json(&ctx, last_arrival);
+        if (prov) {
+            json_object_set_new(o, "province", prov);
+        }
         json_dumpf(o, stdout, JSON_COMPACT);
         fputc('\n', stdout);
         json_decref(o);
@@ -326,6 +330,9 @@ int hub_cmd_status(int argc, char **argv)
         json_t *hooks = delivery_status_json(ctx.state, ctx.hublog, routes.hooks, routes.n_hooks);
         delivery_status_print(hooks, stdout);
         json_decref(hooks);
+        json_t *prov = hub_province_status_json(&ctx, last_arrival);
+        hub_province_status_print(prov, stdout);
+        json_decref(prov);
         size_t i;
         json_t *r;
         json_array_foreach(refused, i, r)

@@ -64,7 +64,7 @@ static void print_bad(void *ctx, const pverify_bad_t *b)
     }
 }
 
-int hub_province_verify(hub_ctx_t *ctx, const char *url)
+int hub_provnode_verify(hub_ctx_t *ctx, const char *url)
 {
     PGconn *c = NULL;
     char err[PG_ERR_MAX];
@@ -141,7 +141,7 @@ static const char *node_name(hub_ctx_t *ctx, const char *flag, char *buf, size_t
     return buf;
 }
 
-int hub_province_evaluate(hub_ctx_t *ctx, const char *url, const char *node, int64_t now,
+int hub_provnode_evaluate(hub_ctx_t *ctx, const char *url, const char *node, int64_t now,
                           const char *rules)
 {
     rulepack_t *pack = NULL;
@@ -184,7 +184,7 @@ int hub_province_evaluate(hub_ctx_t *ctx, const char *url, const char *node, int
     return 0;
 }
 
-int hub_province_alerts(hub_ctx_t *ctx, const char *url, const char *unit, const char *case_id,
+int hub_provnode_alerts(hub_ctx_t *ctx, const char *url, const char *unit, const char *case_id,
                         bool history, bool brief)
 {
     PGconn *c = NULL;
@@ -249,7 +249,7 @@ static void prov_signal(int sig)
     prov_stop = 1;
 }
 
-int hub_province_run(hub_ctx_t *ctx, const char *url, const char *node, int64_t frozen_now,
+int hub_provnode_run(hub_ctx_t *ctx, const char *url, const char *node, int64_t frozen_now,
                      const char *rules)
 {
     rulepack_t *pack = NULL;

@@ -10,6 +10,7 @@
 #include "api_sync.h"
 #include "http.h"
 #include "evaluator.h"
+#include "forward.h"
 #include "hub.h"
 #include "pg.h"
 #include "logging.h"
@@ -131,7 +132,7 @@ int hub_cmd_run(int argc, char **argv)
                      gaps.now);
             prc = 2;
         } else {
-            prc = hub_province_run(&ctx, url, node, frozen, gaps.rules);
+            prc = hub_provnode_run(&ctx, url, node, frozen, gaps.rules);
         }
         hub_close(&ctx);
         return prc;
@@ -176,12 +177,18 @@ int hub_cmd_run(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
 
     /* From here on every way out releases what was started, in this order:
-     * media, the dashboard (it reads the gap engine's rule pack), the gap
-     * engine, sync, the hub. */
+     * the province forwarder, media, the dashboard (it reads the gap
+     * engine's rule pack), the gap engine, sync, the hub. */
     hub_sync_t *sync = NULL;
     http_t *http = NULL;
     hub_media_t *media = NULL;
+    prov_fwd_t *fwd = NULL;
+    prov_conf_t pc;
     int rc = 1;
+    if (hub_province_conf(&ctx, &pc) != 0) {
+        hub_close(&ctx);
+        return 2;
+    }
     int err = hub_sync_new(ctx.store, ctx.hublog, &ctx.keys, &so, &sync);
     if (err != FT_OK) {
         hub_fail("cannot start the sync service on %s (see the message above)", so.listen);
@@ -193,7 +200,8 @@ int hub_cmd_run(int argc, char **argv)
         hub_fail("cannot start the web dashboard on %s (see the message above)", ho.listen);
         goto out;
     }
-    if (hub_gaps_start(&gaps) != 0 || hub_media_start_cfg(&ctx, &stop_flag, &media) != 0) {
+    if (hub_gaps_start(&gaps) != 0 || hub_media_start_cfg(&ctx, &stop_flag, &media) != 0 ||
+        hub_province_start(&ctx, &pc, &fwd) != 0) {
         goto out;
     }
     if (media) {
@@ -212,6 +220,7 @@ int hub_cmd_run(int argc, char **argv)
         rc = 0;
     }
 out:
+    prov_fwd_stop(&fwd);
     hub_media_stop(&media);
     http_stop(&http);
     hub_gaps_stop(&gaps);

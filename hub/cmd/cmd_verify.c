@@ -201,7 +201,7 @@ int hub_cmd_verify(int argc, char **argv)
         return 2;
     }
     if (url) {
-        rc = hub_province_verify(&ctx, url);
+        rc = hub_provnode_verify(&ctx, url);
         hub_close(&ctx);
         return rc;
     }

@@ -19,6 +19,7 @@
 #include "devlog.h"
 #include "hubparts.h"
 #include "keys.h"
+#include "provconf.h"
 #include "store.h"
 
 #include <getopt.h>
@@ -122,17 +123,17 @@ int hub_cmd_archive(int argc, char **argv);
 const char *hub_store_url(hub_ctx_t *ctx, const char *flag);
 /* `verify` of a provincial node: re-verifies what the counties forwarded
  * into the PostgreSQL store at url (cmd_provnode.c). Exit status. */
-int hub_province_verify(hub_ctx_t *ctx, const char *url);
+int hub_provnode_verify(hub_ctx_t *ctx, const char *url);
 /* `evaluate` of a provincial node: one engine step at now as node (NULL:
  * `node` of the config, else host:pid). Exit status. */
-int hub_province_evaluate(hub_ctx_t *ctx, const char *url, const char *node, int64_t now,
+int hub_provnode_evaluate(hub_ctx_t *ctx, const char *url, const char *node, int64_t now,
                           const char *rules);
 /* `alerts` of a provincial node (filters may be NULL). Exit status. */
-int hub_province_alerts(hub_ctx_t *ctx, const char *url, const char *unit, const char *case_id,
+int hub_provnode_alerts(hub_ctx_t *ctx, const char *url, const char *unit, const char *case_id,
                         bool history, bool brief);
 /* `run` of a provincial node: engine steps every alerts.interval_ms until
  * SIGINT/SIGTERM (frozen_now 0: the wall clock). Exit status. */
-int hub_province_run(hub_ctx_t *ctx, const char *url, const char *node, int64_t frozen_now,
+int hub_provnode_run(hub_ctx_t *ctx, const char *url, const char *node, int64_t frozen_now,
                      const char *rules);
 
 /* Reads media.store and media.s3_* into ctx->blobs; 0, or 1 after printing
@@ -144,5 +145,22 @@ struct hub_media_t; /* hub/media/mediapull.h */
  * `media.data_listen`, `media.data_advertise`, `media.window`); 0, or 1
  * after printing why (cmd_media.c). */
 int hub_media_start_cfg(hub_ctx_t *ctx, volatile sig_atomic_t *stop, struct hub_media_t **out);
+
+/* The provincial tier (cmd_province.c, docs/province.md). */
+int hub_cmd_province(int argc, char **argv);
+struct prov_fwd_t; /* hub/province/forward.h */
+struct json_t;     /* jansson */
+/* Reads the [province] section into *pc; 0, or 1 after printing the file,
+ * line and reason. */
+int hub_province_conf(hub_ctx_t *ctx, prov_conf_t *pc);
+/* For `run`: when pc is enabled, connects once (a setting PostgreSQL
+ * refuses for good is an error naming the hub.conf line; PostgreSQL down is
+ * a warning) and starts the forwarder's thread (*out; NULL when not
+ * enabled). 0 or 1. Stop it with prov_fwd_stop. */
+int hub_province_start(hub_ctx_t *ctx, const prov_conf_t *pc, struct prov_fwd_t **out);
+/* The forwarding state for `status` (NULL when the hub does not forward
+ * and never did); last_arrival: the store's last arrival number. */
+struct json_t *hub_province_status_json(hub_ctx_t *ctx, uint64_t last_arrival);
+void hub_province_status_print(struct json_t *p, FILE *out);
 
 #endif

@@ -28,6 +28,7 @@ static const cli_command_t commands[] = {
     {"hold", hub_cmd_hold, "legal holds (Art. 23): add, remove, list"},
     {"export", hub_cmd_export, "write a signed, self-verifying bundle of a case"},
     {"archive", hub_cmd_archive, "write cases (or every held case) to an ISO 9660 disc image"},
+    {"province", hub_cmd_province, "forward to the provincial PostgreSQL (init-db, forward)"},
 };
 
 static const cli_commands_t help = {

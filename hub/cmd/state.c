@@ -71,6 +71,8 @@ const char *const hub_config_keys[] = {
     "person.*.feishu_id",
     "person.*.officers",
     "person.*.supervises",
+    /* [province] (hub/province/provconf.h) */
+    PROV_CONFIG_KEYS,
     "http",
     "http_tls_cert",
     "http_tls_key",

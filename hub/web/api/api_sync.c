@@ -36,6 +36,7 @@
 #include "mediastatus.h"
 #include "httpparse.h"
 #include "logging.h"
+#include "provstatus.h"
 #include "utf8.h"
 
 #include <math.h>
@@ -988,6 +989,43 @@ static void metrics(web_req_t *r)
                 "# TYPE fieldtrail_hublog_entries gauge\nfieldtrail_hublog_entries %llu\n",
                 (unsigned long long)head);
     }
+    /* Forwarding to the province (docs/province.md), once a forwarder ran. */
+    prov_status_t ps;
+    store_txn_t *pt = NULL;
+    uint64_t n_entries = 0, last_arrival = 0;
+    if (r->sh->hub->hublog && prov_status_read(r->sh->hub->hublog, &ps) == FT_OK && ps.present &&
+        store_begin(r->sh->hub->store, false, &pt) == FT_OK &&
+        store_entry_count(pt, &n_entries, &last_arrival) == FT_OK) {
+        bprintf(&b,
+                "# HELP fieldtrail_province_behind_entries Committed entries the provincial "
+                "PostgreSQL does not hold yet (last arrival number minus its checkpoint).\n"
+                "# TYPE fieldtrail_province_behind_entries gauge\n"
+                "fieldtrail_province_behind_entries %llu\n"
+                "# HELP fieldtrail_province_checkpoint The province's checkpoint for this county "
+                "(arrival number), as the forwarder last saw it.\n"
+                "# TYPE fieldtrail_province_checkpoint gauge\n"
+                "fieldtrail_province_checkpoint %llu\n"
+                "# HELP fieldtrail_province_last_success_timestamp_seconds When a forwarding "
+                "round last succeeded (0: never).\n"
+                "# TYPE fieldtrail_province_last_success_timestamp_seconds gauge\n"
+                "fieldtrail_province_last_success_timestamp_seconds %.3f\n"
+                "# HELP fieldtrail_province_up 1 while the forwarder reaches PostgreSQL.\n"
+                "# TYPE fieldtrail_province_up gauge\nfieldtrail_province_up %d\n"
+                "# HELP fieldtrail_province_sent_entries_total Rows inserted into the province "
+                "(entries and hub log).\n"
+                "# TYPE fieldtrail_province_sent_entries_total counter\n"
+                "fieldtrail_province_sent_entries_total %llu\n"
+                "# HELP fieldtrail_province_duplicates_total Rows sent again that the province "
+                "already held (absorbed).\n"
+                "# TYPE fieldtrail_province_duplicates_total counter\n"
+                "fieldtrail_province_duplicates_total %llu\n",
+                (unsigned long long)(last_arrival > ps.checkpoint ? last_arrival - ps.checkpoint
+                                                                  : 0),
+                (unsigned long long)ps.checkpoint, (double)ps.last_success_ms / 1000.0,
+                strcmp(ps.state, "forwarding") == 0, (unsigned long long)ps.sent_entries,
+                (unsigned long long)ps.sent_duplicates);
+    }
+    store_abort(&pt);
     evalstats_t es;
     evalstats_get(&es);
     bprintf(&b,

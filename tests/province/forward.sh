@@ -1,0 +1,222 @@
+#!/usr/bin/env bash
+# forward.sh: county hubs forwarding into the provincial PostgreSQL, with
+# real processes (hub, edges, postgres). FT_PROV_SCENARIO picks one:
+#   two_edges     a county hub with two edges (records and media) forwards
+#                 as `run` commits; the province holds every entry and hub
+#                 log entry once, byte for byte; each file key re-sealed to
+#                 the province's archive key and the re-sealing in the hub
+#                 log; status and /metrics show no lag (promtool passes).
+#   kill9         the forwarding hub is killed -9 again and again while it
+#                 sends small batches: nothing lost, nothing twice.
+#   pg_restart    PostgreSQL stopped while the hub forwards (and while
+#                 entries keep arriving), then started: caught up; the hub
+#                 logged the outage once and the return once; status showed
+#                 the outage; also a hub started while PostgreSQL is down.
+#   bad_config    unparseable url, wrong password, no such database, a bad
+#                 archive key: `run` refuses at start-up naming the hub.conf
+#                 line, never printing the password.
+#   two_counties  two county hubs into one PostgreSQL, each its own rows; a
+#                 third hub claiming a county name already taken is refused.
+set -euo pipefail
+. "$FT_SRC/tests/province/lib.sh"
+
+pg_start
+prov_keys
+
+# base_county: the hub of $T/hub with edges a and b, records imported.
+base_county() {
+  hub_init
+  edge_new a
+  edge_new b
+  edge_records a "$1"
+  edge_records b "$1" 1000
+}
+
+case ${FT_PROV_SCENARIO:?} in
+two_edges)
+  base_county 40
+  edge_media a 64 2
+  edge_media b 32 1
+  HTTP_PORT=$(free_port)
+  prov_conf "$T/hub" east "archive_key = $PROV_ARCHIVE_PK" "interval_ms = 200"
+  printf 'http_metrics_token = %s\n' metricsecret12345678901234567890 >"$T/extra.conf"
+  # http_metrics_token is a top-level key: put it before the section.
+  { cat "$T/extra.conf"; cat "$T/hub/hub.conf"; } >"$T/hub.conf.new" && mv "$T/hub.conf.new" "$T/hub/hub.conf"
+  hub_start
+  stop_pid "$HUB_PID"
+  bg "" "$T/hub/hub.log" "$HUB" run --state "$T/hub" --http "127.0.0.1:$HTTP_PORT" --publish off
+  HUB_PID=$BG_PID
+  wait_until 30 "the hub listening" hub_listening
+  edge_start a
+  edge_start b
+  wait_until 60 "both logs at the hub" logs_synced a b
+  wait_until 90 "three media files at the hub" media_complete 3
+  edge_records a 20 500 # more while forwarding
+  wait_until 60 "both logs at the hub" logs_synced a b
+  wait_until 60 "the province caught up" prov_caught_up "$T/hub" east
+  prov_same "$T/hub" east
+  # Media: one row per manifest, one re-sealed key per file, each in the hub log.
+  [ "$(prov_count media_files east)" = 3 ] || fail "media_files holds $(prov_count media_files east) rows, not 3"
+  [ "$(prov_count file_keys east)" = 3 ] || fail "file_keys holds $(prov_count file_keys east) rows, not 3"
+  [ "$(psql_q "SELECT count(DISTINCT archive_pk) FROM ft.file_keys WHERE archive_pk = '\\x$PROV_ARCHIVE_PK'")" = 1 ] ||
+    fail "the keys are not sealed to the province's archive key"
+  [ "$(psql_q "SELECT count(*) FROM ft.file_keys k JOIN ft.hub_entries h ON h.county = k.county
+        AND h.epoch = k.hublog_epoch AND h.seq = k.hublog_seq AND h.kind = 'audit'
+        AND position(encode(k.file_id, 'hex')::bytea IN h.raw) > 0")" = 3 ] ||
+    fail "a re-sealed key has no entry of its own in the forwarded hub log"
+  [ "$(psql_q "SELECT count(*) FROM ft.enrolments WHERE county = 'east' AND NOT revoked")" = 2 ] ||
+    fail "the two enrolments are not in the province"
+  # Each sealed key opens with the province's archive key to the file key
+  # the county hub holds: ft_dump cannot open it, `media get` can decrypt
+  # with the county's key; the province key check is in provstatus_test.
+  st=$("$HUB" status --state "$T/hub" --json)
+  [ "$(jget behind <<<"${st#*\"province\":}")" = 0 ] || fail "status: forwarding behind: $st"
+  [ "$(jget state <<<"${st#*\"province\":}")" = forwarding ] || fail "status: not forwarding: $st"
+  "$HUB" status --state "$T/hub" | grepq '^province: .*county east .*forwarding; checkpoint [0-9]*, 0 entries behind' ||
+    fail "status shows no forwarding line"
+  curl -s -H "Authorization: Bearer metricsecret12345678901234567890" \
+    "http://127.0.0.1:$HTTP_PORT/metrics" >"$T/metrics.txt"
+  grep -q '^fieldtrail_province_behind_entries 0$' "$T/metrics.txt" || fail "/metrics: no forwarding lag gauge"
+  grep -q '^fieldtrail_province_up 1$' "$T/metrics.txt" || fail "/metrics: forwarder not up"
+  if command -v promtool >/dev/null; then
+    promtool check metrics <"$T/metrics.txt" >"$T/promtool.out" 2>&1 || { cat "$T/promtool.out" >&2; fail "promtool refused /metrics"; }
+    [ ! -s "$T/promtool.out" ] || { cat "$T/promtool.out" >&2; fail "promtool has remarks on /metrics"; }
+  fi
+  converge a b
+  ;;
+kill9)
+  base_county 1500
+  prov_conf "$T/hub" east "batch_entries = 20" "interval_ms = 20"
+  hub_start
+  edge_start a
+  edge_start b
+  wait_until 120 "both logs at the hub" logs_synced a b
+  total=$(county_entries "$T/hub")
+  mid=0
+  for i in 1 2 3 4 5 6; do
+    sleep "0.$((2 + RANDOM % 5))"
+    hub_kill9
+    n=$(prov_count entries east)
+    echo "kill -9 $i: the province holds $n of $total"
+    if [ "$n" -gt 0 ] && [ "$n" -lt "$total" ]; then
+      mid=$((mid + 1))
+    fi
+    hub_start
+  done
+  [ "$mid" -gt 0 ] || fail "no kill -9 fell in the middle of forwarding (make the batches smaller)"
+  wait_until 120 "the province caught up" prov_caught_up "$T/hub" east
+  prov_same "$T/hub" east
+  converge a b
+  ;;
+pg_restart)
+  base_county 100
+  prov_conf "$T/hub" east "interval_ms = 100" "retry_max_ms = 500"
+  pg_stop # the hub starts while PostgreSQL is down
+  hub_start
+  grepq 'PostgreSQL is not reachable yet' <"$T/hub/hub.log" || fail "no warning about PostgreSQL at start"
+  edge_start a
+  edge_start b
+  wait_until 60 "both logs at the hub" logs_synced a b
+  pg_up
+  wait_until 60 "the province caught up" prov_caught_up "$T/hub" east
+  # Down while forwarding: entries keep coming in.
+  pg_stop
+  edge_records a 200 5000
+  edge_records b 200 6000
+  wait_until 60 "both logs at the hub" logs_synced a b
+  sleep 2 # several retries
+  st=$("$HUB" status --state "$T/hub" --json)
+  prov=${st#*\"province\":}
+  [ "$(jget state <<<"$prov")" = waiting ] || fail "status while PostgreSQL is down: $prov"
+  [ "$(jget behind <<<"$prov")" -ge 400 ] || fail "status does not show the lag: $prov"
+  jget last_error <<<"$prov" | grepq . || fail "status shows no last error"
+  pg_up
+  wait_until 60 "the province caught up again" prov_caught_up "$T/hub" east
+  prov_same "$T/hub" east
+  down=$(grep -c 'cannot reach PostgreSQL' "$T/hub/hub.log" || true)
+  back=$(grep -c 'reachable again' "$T/hub/hub.log" || true)
+  [ "$down" = 1 ] && [ "$back" = 1 ] || fail "the outage was logged $down times and the return $back times, not once each"
+  converge a b
+  ;;
+bad_config)
+  hub_init
+  cp "$T/hub/hub.conf" "$T/hub.conf.base"
+  # run_refused WHAT PATTERN [section lines]: `run` exits non-zero at once
+  # with a message matching PATTERN that names the file and line.
+  run_refused() {
+    local what=$1 pat=$2 rc=0
+    shift 2
+    cp "$T/hub.conf.base" "$T/hub/hub.conf"
+    printf '%s\n' "[province]" "$@" >>"$T/hub/hub.conf"
+    timeout 60 "$HUB" run --state "$T/hub" --http off --publish off >"$T/run.out" 2>&1 || rc=$?
+    [ "$rc" -ne 0 ] && [ "$rc" -ne 124 ] || { cat "$T/run.out" >&2; fail "$what: run did not refuse (exit $rc)"; }
+    grepq -E "$pat" <"$T/run.out" || { cat "$T/run.out" >&2; fail "$what: not the expected message"; }
+    grepq "hub.conf line [0-9]" <"$T/run.out" || { cat "$T/run.out" >&2; fail "$what: the message names no line"; }
+    if grepq "$PG_PASSWORD" <"$T/run.out"; then
+      fail "$what: the password was printed"
+    fi
+    echo "$what: $(tail -n 1 "$T/run.out")"
+  }
+  good=${PG_URL#postgresql://}
+  run_refused "unparseable url" "not a valid PostgreSQL URL|port that is not a number" \
+    "url = postgresql://ft:$PG_PASSWORD@127.0.0.1:$PG_PORT/fieldtrail?nosuchoption=1" "county = east"
+  run_refused "wrong password" "password authentication failed" \
+    "url = postgresql://ft:wrong$PG_PASSWORD@127.0.0.1:$PG_PORT/fieldtrail" "county = east"
+  run_refused "no such database" 'database "nosuchdb" does not exist' \
+    "url = postgresql://ft:$PG_PASSWORD@127.0.0.1:$PG_PORT/nosuchdb" "county = east"
+  run_refused "bad archive key" "province.archive_key must be" \
+    "url = postgresql://$good" "county = east" "archive_key = 1234"
+  run_refused "no county" "needs county = NAME" "url = postgresql://$good"
+  [ "$(psql_q "SELECT count(*) FROM ft.counties")" = 0 ] 2>/dev/null || true
+  ;;
+two_counties)
+  base_county 30
+  prov_conf "$T/hub" east "interval_ms = 100"
+  hub_start
+  edge_start a
+  edge_start b
+  # A second county: its own hub and edge, in $T/west.
+  T0=$T
+  EAST_PID=$HUB_PID
+  EAST_PORT=$PORT
+  T=$T0/west
+  mkdir -p "$T"
+  PORT=""
+  hub_init
+  edge_new c
+  edge_records c 50 3000
+  prov_conf "$T/hub" west "interval_ms = 100"
+  hub_start
+  edge_start c
+  WEST=$T
+  T=$T0
+  wait_until 60 "east's logs at its hub" logs_synced a b
+  T=$WEST
+  wait_until 60 "west's log at its hub" logs_synced c
+  T=$T0
+  wait_until 60 "east caught up" prov_caught_up "$T/hub" east
+  wait_until 60 "west caught up" prov_caught_up "$WEST/hub" west
+  prov_same "$T/hub" east
+  prov_same "$WEST/hub" west
+  [ "$(psql_q "SELECT string_agg(county, ',' ORDER BY county) FROM ft.counties")" = "east,west" ] ||
+    fail "ft.counties is not east and west"
+  [ "$(psql_q "SELECT count(*) FROM ft.checkpoints WHERE stream = 'entries' AND position > 0")" = 2 ] ||
+    fail "not one entries checkpoint per county"
+  # A third hub calling itself east is refused (and sends nothing).
+  "$HUB" init --state "$T/third" --listen "tcp://127.0.0.1:$(free_port)" >/dev/null
+  prov_conf "$T/third" east
+  rc=0
+  "$HUB" province forward --once --state "$T/third" >"$T/third.out" 2>&1 || rc=$?
+  [ "$rc" = 1 ] || { cat "$T/third.out" >&2; fail "a second hub forwarding as east was not refused (exit $rc)"; }
+  grepq 'already has a county "east" whose hub has another signing key' <"$T/third.out" ||
+    { cat "$T/third.out" >&2; fail "unexpected message for a county name taken"; }
+  T=$WEST
+  converge c
+  T=$T0
+  converge a b
+  : "$EAST_PID" "$EAST_PORT"
+  ;;
+*)
+  fail "unknown scenario $FT_PROV_SCENARIO"
+  ;;
+esac
