@@ -1,12 +1,7 @@
 # tests/provnode.cmake: the provincial node over PostgreSQL (tests/provnode/*.sh,
 # on the provincial test library tests/province/lib.sh: a throw-away
-# PostgreSQL 15 per test on 127.0.0.1). ft_pgfill puts into PostgreSQL what a
-# county hub's forwarder sends (the exact signed bytes of its store and its
-# hub log). Exit 77 = skipped (PostgreSQL 15 not installed).
-add_executable(ft_pgfill ${CMAKE_CURRENT_SOURCE_DIR}/provnode/ft_pgfill.c)
-target_link_libraries(ft_pgfill PRIVATE ft_hubstore ft_lmdb ft_provnode)
-set_target_properties(ft_pgfill PROPERTIES RUNTIME_OUTPUT_DIRECTORY
-  ${CMAKE_BINARY_DIR}/tests/provnode)
+# PostgreSQL 15 per test on 127.0.0.1, county hubs forwarding into it with
+# their own forwarder). Exit 77 = skipped (PostgreSQL 15 not installed).
 
 function(ft_add_provnode_test name script timeout)
   ft_add_script_test(${name} ${script} TIMEOUT ${timeout} LABELS province)

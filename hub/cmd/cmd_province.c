@@ -107,8 +107,7 @@ json_t *hub_province_status_json(hub_ctx_t *ctx, uint64_t last_arrival)
                      (json_int_t)fwd_behind(log_head, st.hublog_checkpoint), "last_success", ok,
                      "last_error_time", bad, "last_error", st.last_error, "sent_entries",
                      (json_int_t)st.sent_entries, "duplicates_absorbed",
-                     (json_int_t)st.sent_duplicates, "keys_resealed",
-                     (json_int_t)st.keys_resealed);
+                     (json_int_t)st.sent_duplicates, "keys_resealed", (json_int_t)st.keys_resealed);
 }
 
 void hub_province_status_print(json_t *p, FILE *out)

@@ -211,7 +211,8 @@ static void refused(void *ctx, const pverify_bad_t *b)
              b->county, id, (unsigned long long)b->epoch, (unsigned long long)b->seq, b->detail,
              b->reason);
     head_t *h = head_of(ct, b->device, b->epoch, true);
-    if (h && !h->blocked) {
+    /* A forged second row at a position already taken in stops nothing. */
+    if (h && !h->blocked && (b->seq > h->seq || b->seq == 0)) {
         h->blocked = b->seq ? b->seq : 1;
         h->changed = true;
     }
@@ -499,7 +500,7 @@ static int catch_up_county(catch_t *ct, const uint8_t hub_pk[32])
             }
             uint64_t epoch = (uint64_t)pg_i64(r, i, 1), seq = (uint64_t)pg_i64(r, i, 2);
             const head_t *known = head_of(ct, dev, epoch, false);
-            if (known && known->blocked) {
+            if (known && known->blocked && seq > known->blocked) {
                 continue; /* refused in this batch: nothing after it */
             }
             const uint8_t *raw = pg_bytes(r, i, 5, &len);
@@ -510,6 +511,9 @@ static int catch_up_county(catch_t *ct, const uint8_t hub_pk[32])
                 continue;
             }
             head_t *h = head_of(ct, dev, epoch, true);
+            if (h && h->blocked == seq) {
+                h->blocked = 0; /* a forged row came first at this position; this one holds */
+            }
             if (!h) {
                 rc = FT_ENOMEM;
             } else if (!h->blocked && seq > h->seq) {

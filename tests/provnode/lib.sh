@@ -8,8 +8,9 @@
 #   county_edge C NAME U  an edge in $T/C-NAME enrolled at county C for unit U.
 #   county_sync C NAME... starts county C's hub, runs each edge until the hub
 #                         acknowledged everything, stops the hub.
-#   county_forward C      puts county C's store and hub log into PostgreSQL
-#                         as a forwarder sends them (ft_pgfill).
+#   county_forward C      forwards county C's store and hub log into
+#                         PostgreSQL with the county hub's own forwarder
+#                         (`fieldtrail-hub province forward --once`).
 #   pg_as_superuser SQL   SQL in a session with triggers off
 #                         (session_replication_role = replica), as a
 #                         superuser with a hand on the database could.
@@ -17,8 +18,6 @@
 # shellcheck source=../province/lib.sh
 . "${FT_SRC:?FT_SRC is not set: run this test through ctest}/tests/province/lib.sh"
 
-PGFILL=$FT_BUILD/tests/provnode/ft_pgfill
-[ -x "$PGFILL" ] || fail "$PGFILL is not built"
 declare -A COUNTY_EP COUNTY_KEY COUNTY_PORT
 
 schema_apply() {
@@ -65,8 +64,10 @@ county_sync() {
 }
 
 county_forward() {
-  "$PGFILL" "$1" "$T/$1" "$PG_URL" >>"$T/pgfill.log" 2>&1 ||
-    fail "ft_pgfill $1 failed: $(tail -n 3 "$T/pgfill.log")"
+  grep -q '^\[province\]' "$T/$1/hub.conf" || prov_conf "$T/$1" "$1"
+  "$HUB" province forward --once --state "$T/$1" >>"$T/forward.log" 2>&1 ||
+    fail "the forwarder of county $1 failed: $(tail -n 3 "$T/forward.log")"
+  prov_caught_up "$T/$1" "$1" || fail "county $1 is not all in the province after forwarding"
 }
 
 pg_as_superuser() {

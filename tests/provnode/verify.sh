@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # A provincial node's verify over PostgreSQL: two real county hubs, each with
-# two edges that synced real records, are forwarded into a throw-away
-# PostgreSQL 15 (ft_pgfill: the exact signed bytes of their stores and hub
+# two edges that synced real records, forward into a throw-away PostgreSQL 15
+# with their own forwarder (the exact signed bytes of their stores and hub
 # logs). `fieldtrail-hub verify --store URL` (and with `store =` in a config)
 # passes; then, as a superuser could, one entry's bytes are altered in
 # place (the append-only trigger refuses the UPDATE first), a forged copy of
@@ -80,6 +80,16 @@ grepq "epoch $epoch_b  seq 3: entry 3: the signature does not verify" <<<"$line"
   fail "the line does not give epoch, seq and why: $line"
 grepq "$(python3 -c 'import json,sys; print([d["device_id"] for d in json.load(open(sys.argv[1]))["damaged"] if d["county"] == "cb"][0])' "$T/bad.json")" <<<"$line" ||
   fail "the line does not name the device: $line"
+
+# The provincial engine takes in nothing it cannot verify: the altered entry
+# and the missing one stop their devices' logs there, and it says which.
+"$HUB" evaluate --store "$PG_URL" --now 2026-06-01T00:00:00+08:00 --node n1 --json \
+  >"$T/eval.json" 2>"$T/eval.err" || fail "evaluate failed: $(cat "$T/eval.err")"
+[ "$(jget refused <"$T/eval.json")" -ge 2 ] || fail "the engine refused too little: $(cat "$T/eval.json")"
+grepq "county cb, device .*, seq 3: entry 3: the signature does not verify" "$T/eval.err" ||
+  fail "the engine did not name the altered entry: $(cat "$T/eval.err")"
+taken=$(psql_q "SELECT count(*) FROM ft.prov_index WHERE county = 'cb' AND device = '\\x$hex_b'::bytea AND seq >= 3")
+[ "$taken" = 0 ] || fail "$taken entries from the altered one on were taken in"
 
 # Wrong settings, plain words, no password.
 if "$HUB" verify --store "postgresql://ft:not-the-password@127.0.0.1:$PG_PORT/fieldtrail" \
