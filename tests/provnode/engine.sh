@@ -9,7 +9,10 @@
 # locks. County ca: coverage with the clips on another device than the
 # records (one clip's officer from a recorder checkout on a third device);
 # county cb: deadlines, fields, preceded-by, one record on two devices (a
-# witness) and one id with two contents (a conflict, Art. 24(2)).
+# witness) and one id with two contents (a conflict, Art. 24(2)). Then two
+# nodes run as daemons (`run --store`) while county cb forwards a new case:
+# both pick it up between them, the province equals the counties again, and
+# both stop cleanly on SIGTERM.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 MEDIA=$FT_BUILD/tests/gaps/ft_media
@@ -159,3 +162,26 @@ if psql_q "UPDATE ft.prov_alert_events SET state = 'resolved'" 2>"$T/upd.err"; t
   fail "an UPDATE of alert events was not refused"
 fi
 grepq "append-only" "$T/upd.err" || fail "the refusal does not say why: $(cat "$T/upd.err")"
+
+# Two nodes as daemons while cb forwards a new case that raises an alert.
+printf 'store = %s\nalerts.interval_ms = 100\n' "$PG_URL" >"$T/prov.conf"
+for n in r1 r2; do
+  bg "" "$T/$n.log" "$HUB" run --config "$T/prov.conf" --now "$NOW2" --node "$n"
+  eval "PID_$n=\$BG_PID"
+done
+cat >"$T/cb-new.jsonl" <<JSON
+{"type":"evidence_registration","id":"f-new","case":"F-NEW",$UB,"time":"2026-07-01T10:00:00+08:00","fields":{"items":"照片1张","officer_signature":"王","provider_signature":"","date":"2026-07-01"}}
+JSON
+import cb-v1 "$T/cb-new.jsonl"
+county_sync cb --now "$NOW2"
+"$HUB" evaluate --state "$T/cb" --now "$NOW2" >/dev/null || fail "county cb evaluate failed"
+county_forward cb
+wait_until 30 "the running nodes raising F-NEW" bash -c \
+  "'$HUB' alerts --store '$PG_URL' --case F-NEW --json | grep -q '\"state\":\"open\"'"
+compare NOW2-run
+for n in r1 r2; do
+  pid=$(eval "echo \$PID_$n")
+  kill -0 "$pid" 2>/dev/null || fail "node $n exited: $(tail -n 5 "$T/$n.log")"
+  stop_pid "$pid"
+  grepq "provincial node $n: stopped" "$T/$n.log" || fail "node $n did not stop cleanly: $(tail -n 5 "$T/$n.log")"
+done
