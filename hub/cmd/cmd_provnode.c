@@ -156,7 +156,7 @@ int hub_provnode_evaluate(hub_ctx_t *ctx, const char *url, const char *node, int
     char nb[192], err[PG_ERR_MAX];
     node = node_name(ctx, node, nb, sizeof nb);
     pgengine_stats_t st = {0};
-    int rc = pgengine_step(c, pack, now, node, &st, err, sizeof err);
+    int rc = pgengine_step(c, pack, now, node, NULL, &st, err, sizeof err);
     pg_close(&c);
     rules_destroy(&pack);
     if (rc != FT_OK) {
@@ -279,13 +279,14 @@ int hub_provnode_run(hub_ctx_t *ctx, const char *url, const char *node, int64_t 
              node, PQhost(c), PQport(c), PQdb(c), pack->source, (unsigned long long)interval,
              frozen_now ? ", evaluation clock frozen by --now" : "");
     int rc = 0;
+    pgengine_memo_t memo = {0};
     while (!prov_stop) {
         int64_t now = frozen_now ? frozen_now : (int64_t)hlc_wall_ms();
         pgengine_stats_t st = {0};
         if (PQstatus(c) != CONNECTION_OK) {
             PQreset(c);
         }
-        if (pgengine_step(c, pack, now, node, &st, err, sizeof err) != FT_OK) {
+        if (pgengine_step(c, pack, now, node, &memo, &st, err, sizeof err) != FT_OK) {
             log_warn("provincial node %s: step failed: %s (retrying)", node, err);
         } else if (st.entries || st.cases || st.events) {
             log_info("provincial node %s: %llu entries indexed, %llu refused, %llu cases "
@@ -299,6 +300,7 @@ int hub_provnode_run(hub_ctx_t *ctx, const char *url, const char *node, int64_t 
             nanosleep(&ts, NULL);
         }
     }
+    pgengine_memo_free(&memo);
     log_info("provincial node %s: stopped", node);
     pg_close(&c);
     rules_destroy(&pack);

@@ -546,10 +546,53 @@ static int catch_up_county(catch_t *ct, const uint8_t hub_pk[32])
     return rc;
 }
 
-static int catch_up(PGconn *c, pgengine_stats_t *st, char *err, size_t errlen)
+/* A county's checkpoints as a node last took it in. */
+struct pgengine_seen {
+    char county[256];
+    char marks[256]; /* its checkpoints as text (stream:position:epoch/...) */
+};
+
+void pgengine_memo_free(pgengine_memo_t *m)
+{
+    if (m) {
+        free(m->seen);
+        memset(m, 0, sizeof *m);
+    }
+}
+
+/* The memo's row of county (added if missing; NULL when memory runs out). */
+static struct pgengine_seen *memo_row(pgengine_memo_t *m, const char *county)
+{
+    for (size_t i = 0; i < m->n; i++) {
+        if (strcmp(m->seen[i].county, county) == 0) {
+            return &m->seen[i];
+        }
+    }
+    if (m->n == m->cap) {
+        size_t cap = m->cap ? 2 * m->cap : 16;
+        struct pgengine_seen *grown = realloc(m->seen, cap * sizeof *grown);
+        if (!grown) {
+            return NULL;
+        }
+        m->seen = grown;
+        m->cap = cap;
+    }
+    struct pgengine_seen *row = &m->seen[m->n++];
+    memset(row, 0, sizeof *row);
+    snprintf(row->county, sizeof row->county, "%s", county);
+    return row;
+}
+
+static int catch_up(PGconn *c, pgengine_memo_t *memo, pgengine_stats_t *st, char *err,
+                    size_t errlen)
 {
     PGresult *r = NULL;
-    int rc = pg_query(c, "SELECT county, hub_device, hub_sign_pk FROM ft.counties ORDER BY county",
+    /* Each county with its checkpoints (what it forwarded so far). */
+    int rc = pg_query(c,
+                      "SELECT c.county, c.hub_device, c.hub_sign_pk, coalesce((SELECT "
+                      "string_agg(k.stream || ':' || k.position || ':' || k.epoch, '/' ORDER BY "
+                      "k.stream) FROM ft.checkpoints k WHERE k.county = c.county), '') FROM "
+                      "ft.counties c ORDER BY c.county",
                       0, NULL, &r, err, errlen);
     for (int i = 0; rc == FT_OK && i < PQntuples(r); i++) {
         const char *county = pg_text(r, i, 0);
@@ -560,6 +603,12 @@ static int catch_up(PGconn *c, pgengine_stats_t *st, char *err, size_t errlen)
                      "taken in (run verify)",
                      county);
             continue;
+        }
+        const char *marks = pg_text(r, i, 3);
+        struct pgengine_seen *seen = memo ? memo_row(memo, county) : NULL;
+        if (seen && marks[0] && strcmp(seen->marks, marks) == 0) {
+            st->quiet++;
+            continue; /* nothing forwarded since this node took it in */
         }
         const char *p[] = {county};
         PGresult *lk = NULL;
@@ -580,6 +629,9 @@ static int catch_up(PGconn *c, pgengine_stats_t *st, char *err, size_t errlen)
             rc = catch_up_county(&ct, pk);
         } else {
             snprintf(err, errlen, "out of memory");
+        }
+        if (rc == FT_OK && seen) {
+            snprintf(seen->marks, sizeof seen->marks, "%s", marks);
         }
         pverify_destroy(&ct.pv);
         free(ct.heads);
@@ -1066,9 +1118,9 @@ static int evaluate(PGconn *c, const rulepack_t *pack, int64_t now_ms, const cha
 }
 
 int pgengine_step(PGconn *c, const rulepack_t *pack, int64_t now_ms, const char *node,
-                  pgengine_stats_t *st, char *err, size_t errlen)
+                  pgengine_memo_t *memo, pgengine_stats_t *st, char *err, size_t errlen)
 {
-    int rc = catch_up(c, st, err, errlen);
+    int rc = catch_up(c, memo, st, err, errlen);
     if (rc == FT_OK) {
         rc = evaluate(c, pack, now_ms, node, st, err, errlen);
     }

@@ -50,14 +50,28 @@ typedef struct {
     uint64_t entries;  /* entries verified and taken into the index */
     uint64_t refused;  /* entries that did not verify (their device stops there) */
     uint64_t counties; /* counties another node was taking in (skipped) */
+    uint64_t quiet;    /* counties that forwarded nothing since the last step (memo) */
     uint64_t cases;    /* cases evaluated */
     uint64_t held;     /* cases another node held (skipped) */
     uint64_t events;   /* alert events written */
 } pgengine_stats_t;
 
-/* One step at now_ms by node (a name recorded with its events). Adds to
- * *st. FT_OK, or FT_EIO/FT_ENOMEM with err. */
+/* What a node that steps again and again (`run`) remembers between steps:
+ * each county's checkpoints when it last took the county in, so that a
+ * county that forwarded nothing since is not walked again (its hub log
+ * would be verified anew at every step). Zero it before the first step;
+ * free it with pgengine_memo_free. */
+typedef struct {
+    struct pgengine_seen *seen;
+    size_t n, cap;
+} pgengine_memo_t;
+void pgengine_memo_free(pgengine_memo_t *m);
+
+/* One step at now_ms by node (a name recorded with its events); memo may be
+ * NULL (every county is walked). Adds to *st. FT_OK, or FT_EIO/FT_ENOMEM
+ * with err. */
 int pgengine_step(PGconn *c, const rulepack_t *pack, int64_t now_ms, const char *node,
-                  pgengine_stats_t *st, char *err, size_t errlen) FT_MUST_CHECK;
+                  pgengine_memo_t *memo, pgengine_stats_t *st, char *err,
+                  size_t errlen) FT_MUST_CHECK;
 
 #endif
