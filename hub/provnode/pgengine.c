@@ -242,8 +242,12 @@ static int index_entry(catch_t *ct, const PGresult *r, int row, const entry_view
             free(rc);
             return FT_ENOMEM;
         }
-        memcpy(o, rec->officers, rec->n_officers * sizeof *o);
-        memcpy(rc, rec->recorders, rec->n_recorders * sizeof *rc);
+        for (size_t i = 0; i < rec->n_officers; i++) {
+            o[i] = rec->officers[i];
+        }
+        for (size_t i = 0; i < rec->n_recorders; i++) {
+            rc[i] = rec->recorders[i];
+        }
         size_t no = rec->n_officers, nr = rec->n_recorders;
         if (is_checkout(rtype)) {
             o[no++] = (char *)field_text(rec, "officer");

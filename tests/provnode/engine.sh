@@ -184,4 +184,7 @@ for n in r1 r2; do
   kill -0 "$pid" 2>/dev/null || fail "node $n exited: $(tail -n 5 "$T/$n.log")"
   stop_pid "$pid"
   grepq "provincial node $n: stopped" "$T/$n.log" || fail "node $n did not stop cleanly: $(tail -n 5 "$T/$n.log")"
+  if grep -E "Sanitizer|runtime error" "$T/$n.log" >&2; then
+    fail "node $n: the sanitizers reported the above"
+  fi
 done
