@@ -12,7 +12,9 @@ ft_add_script_test(lint_verifier_build_txt_matches_sources lint/verifier_build.s
 # What some libraries link, all the way down (tests/lint/links.sh): the gap
 # rules link nothing but the core (they are to be linked into the edge), the
 # web server links none of its API modules, the views and enrolment no
-# network library, the vehicle's screen of the hub only the gap rules. Each library's link closure is written at configure time
+# network library, the vehicle's screen of the hub only the gap rules, the dashboard's
+# API and the forwarding status no libpq (only the forwarder talks to the
+# provincial PostgreSQL). Each library's link closure is written at configure time
 # to BUILD/tests/lint/links/LIB.txt, one name a line.
 function(ft_link_closure root out_var)
   set(seen "")
@@ -45,7 +47,7 @@ function(ft_link_closure root out_var)
   list(SORT seen)
   set(${out_var} ${seen} PARENT_SCOPE)
 endfunction()
-foreach(lib ft_gaps ft_web ft_views ft_devices ft_vehview ft_edgeui)
+foreach(lib ft_gaps ft_web ft_views ft_devices ft_vehview ft_edgeui ft_webapi ft_provstatus)
   ft_link_closure(${lib} closure)
   string(REPLACE ";" "\n" closure "${closure}")
   file(WRITE ${CMAKE_BINARY_DIR}/tests/lint/links/${lib}.txt "${closure}\n")

@@ -22,7 +22,7 @@ struct prov_fwd_t {
     devlog_t *hublog;
     const keys_t *keys;
     PGconn *conn;
-    bool prepared;         /* schema applied, county registered, staging tables made */
+    bool prepared;          /* schema applied, county registered, staging tables made */
     uint8_t enrol_sent[32]; /* hash of the enrolment rows last committed */
     bool enrol_known;
     pgcopy_t rows, media, keys_rows, hub; /* reused between batches */
@@ -31,6 +31,8 @@ struct prov_fwd_t {
     pthread_t thread;
     bool started;
     atomic_int stop; /* prov_fwd_stop asks the thread to end */
+    bool ever_connected;
+    bool start_down; /* the first connection found PostgreSQL down (logged by the caller) */
 };
 
 /* Column lists (fwdrows.h). */
@@ -153,11 +155,11 @@ static PGconn *open_conn(const char *url, prov_conn_kind *kind, char *err, size_
 {
     /* Defaults first: with expand_dbname the URL's own settings, processed
      * in place of dbname, override them. */
-    const char *const kw[] = {"connect_timeout", "application_name", "keepalives",
-                              "keepalives_idle", "tcp_user_timeout", "options",
-                              "dbname", NULL};
-    const char *const val[] = {"10", "fieldtrail-hub", "1", "30", "60000",
-                               "-c statement_timeout=300000", url, NULL};
+    const char *const kw[] = {
+        "connect_timeout",  "application_name", "keepalives", "keepalives_idle",
+        "tcp_user_timeout", "options",          "dbname",     NULL};
+    const char *const val[] = {
+        "10", "fieldtrail-hub", "1", "30", "60000", "-c statement_timeout=300000", url, NULL};
     PGconn *c = PQconnectdbParams(kw, val, 1);
     if (!c) {
         *kind = PROV_CONN_DOWN;
@@ -185,8 +187,7 @@ static int exec_ok(PGconn *c, const char *sql, char *err, size_t errlen)
         return FT_OK;
     }
     char m[400];
-    pg_msg(PQresultErrorMessage(r)[0] ? PQresultErrorMessage(r) : PQerrorMessage(c), m,
-           sizeof m);
+    pg_msg(PQresultErrorMessage(r)[0] ? PQresultErrorMessage(r) : PQerrorMessage(c), m, sizeof m);
     snprintf(err, errlen, "%s", m);
     PQclear(r);
     return FT_EIO;
@@ -194,9 +195,8 @@ static int exec_ok(PGconn *c, const char *sql, char *err, size_t errlen)
 
 /* Runs a parameterised statement; *out gets the result (caller clears) when
  * it succeeded. */
-static int exec_params(PGconn *c, const char *sql, int n, const char *const *vals,
-                       const int *lens, const int *fmts, PGresult **out, char *err,
-                       size_t errlen)
+static int exec_params(PGconn *c, const char *sql, int n, const char *const *vals, const int *lens,
+                       const int *fmts, PGresult **out, char *err, size_t errlen)
 {
     PGresult *r = PQexecParams(c, sql, n, NULL, vals, lens, fmts, 0);
     ExecStatusType s = PQresultStatus(r);
@@ -209,8 +209,7 @@ static int exec_params(PGconn *c, const char *sql, int n, const char *const *val
         return FT_OK;
     }
     char m[400];
-    pg_msg(PQresultErrorMessage(r)[0] ? PQresultErrorMessage(r) : PQerrorMessage(c), m,
-           sizeof m);
+    pg_msg(PQresultErrorMessage(r)[0] ? PQresultErrorMessage(r) : PQerrorMessage(c), m, sizeof m);
     snprintf(err, errlen, "%s", m);
     PQclear(r);
     return FT_EIO;
@@ -357,13 +356,34 @@ static int checkpoint_set(prov_fwd_t *f, const char *stream, uint64_t pos, uint6
                        4, vals, NULL, NULL, NULL, err, errlen);
 }
 
+/* Applies the schema unless the database already has this version (so a
+ * county's role, which owns none of the tables and functions, needs no
+ * right to replace them: docs/operations.md "Provincial deployment"). */
+static int apply_schema(PGconn *c, char *err, size_t errlen)
+{
+    PGresult *r = PQexec(c, "SELECT to_regclass('ft.meta') IS NOT NULL");
+    bool have = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 &&
+                strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+    PQclear(r);
+    if (have) {
+        r = PQexec(c, "SELECT value FROM ft.meta WHERE name = 'schema_version'");
+        bool current = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 &&
+                       strtol(PQgetvalue(r, 0, 0), NULL, 10) >= PROV_SCHEMA_VERSION;
+        PQclear(r);
+        if (current) {
+            return FT_OK;
+        }
+    }
+    return exec_ok(c, prov_schema_sql, err, errlen);
+}
+
 /* Registers the county with the hub's keys; FT_EEXIST if another hub holds
  * the name. */
 static int register_county(prov_fwd_t *f, char *err, size_t errlen)
 {
     const keys_t *k = f->keys;
-    const char *vals[5] = {f->conf->county, (const char *)devlog_device(f->hublog), (const char *)k->sign_pk,
-                           (const char *)k->box_pk,
+    const char *vals[5] = {f->conf->county, (const char *)devlog_device(f->hublog),
+                           (const char *)k->sign_pk, (const char *)k->box_pk,
                            k->has_archive ? (const char *)k->archive_pk : NULL};
     int lens[5] = {0, DEVID_BYTES, 32, 32, 32};
     int fmts[5] = {0, 1, 1, 1, 1};
@@ -420,13 +440,17 @@ int prov_fwd_connect(prov_fwd_t *f, char *err, size_t errlen)
         prov_conn_kind kind = PROV_CONN_DOWN;
         f->conn = open_conn(f->conf->url, &kind, err, errlen);
         if (!f->conn) {
+            if (!f->ever_connected && kind == PROV_CONN_DOWN) {
+                f->start_down = true;
+            }
             return kind == PROV_CONN_CONFIG ? FT_EINVAL : FT_EAGAIN;
         }
+        f->ever_connected = true;
     }
-    int rc = exec_ok(f->conn, "SET client_min_messages = warning; SET TimeZone = 'UTC'", err,
-                     errlen);
+    int rc =
+        exec_ok(f->conn, "SET client_min_messages = warning; SET TimeZone = 'UTC'", err, errlen);
     if (rc == FT_OK) {
-        rc = exec_ok(f->conn, prov_schema_sql, err, errlen);
+        rc = apply_schema(f->conn, err, errlen);
     }
     if (rc == FT_OK) {
         rc = register_county(f, err, errlen);
@@ -510,15 +534,14 @@ static int reseal_batch(prov_fwd_t *f, collect_t *c, prov_round_t *r, char *err,
         rc = prov_keys_reseal(f->hublog, f->keys, f->conf->archive_pk, items, c->n_media, keys);
     }
     if (rc != FT_OK) {
-        snprintf(err, errlen,
-                 "cannot re-seal file keys to the province's archive key: %s%s", ft_strerror(rc),
+        snprintf(err, errlen, "cannot re-seal file keys to the province's archive key: %s%s",
+                 ft_strerror(rc),
                  rc == FT_ECRYPTO ? " (a key does not open with this hub's archive key)" : "");
     }
     for (size_t i = 0; rc == FT_OK && i < c->n_media; i++) {
         bool dup = false;
         for (size_t j = 0; j < i; j++) {
-            dup = dup || memcmp(c->media[j].file_id, c->media[i].file_id,
-                                MEDIA_FILE_ID_BYTES) == 0;
+            dup = dup || memcmp(c->media[j].file_id, c->media[i].file_id, MEDIA_FILE_ID_BYTES) == 0;
         }
         if (dup) {
             continue;
@@ -656,7 +679,8 @@ static int send_hublog(prov_fwd_t *f, prov_round_t *r, char *err, size_t errlen)
     rc = devlog_iter(f->hublog, pos + 1, 0, collect_hub, &c);
     if (c.err != FT_OK) {
         rc = c.err;
-        snprintf(err, errlen, "the hub log entry after seq %llu does not decode: run "
+        snprintf(err, errlen,
+                 "the hub log entry after seq %llu does not decode: run "
                  "`fieldtrail-hub verify`",
                  (unsigned long long)(c.batch.last ? c.batch.last : pos));
     } else if (rc != FT_OK && rc != 1) {
@@ -701,8 +725,8 @@ typedef struct {
 static int collect_enrol(void *ctx, const store_device_t *d)
 {
     ecollect_t *c = ctx;
-    fwd_enrol_rows(c->f->conf->county, d->device, d->sign_pk, d->transport_pk, d->unit,
-                   d->vehicle, d->revoked, d->enrolled_ms, d->revoked_ms, c->rows);
+    fwd_enrol_rows(c->f->conf->county, d->device, d->sign_pk, d->transport_pk, d->unit, d->vehicle,
+                   d->revoked, d->enrolled_ms, d->revoked_ms, c->rows);
     c->n += d->revoked ? 2 : 1;
     return 0;
 }
@@ -812,8 +836,10 @@ static void nap(prov_fwd_t *f, volatile sig_atomic_t *stop, uint32_t ms)
 int prov_fwd_run(prov_fwd_t *f, volatile sig_atomic_t *stop)
 {
     uint32_t backoff = 0;
-    bool down_logged = false;
-    int64_t down_since = 0;
+    /* An outage found by the first connection was logged by its caller:
+     * not again, but its end is. */
+    bool down_logged = f->start_down && !f->ever_connected;
+    int64_t down_since = wall_ms();
     char err[600], last[600] = "";
     int result = FT_OK;
     snprintf(f->st.state, sizeof f->st.state, "forwarding");
@@ -849,8 +875,8 @@ int prov_fwd_run(prov_fwd_t *f, volatile sig_atomic_t *stop)
             continue;
         }
         if (rc == FT_EINVAL || rc == FT_EEXIST) {
-            log_error("province: %s (%s): forwarding stopped; fix hub.conf and restart",
-                      err, f->conf->url_where);
+            log_error("province: %s (%s): forwarding stopped; fix hub.conf and restart", err,
+                      f->conf->url_where);
             snprintf(f->st.state, sizeof f->st.state, "failed");
             snprintf(f->st.last_error, sizeof f->st.last_error, "%s", err);
             f->st.last_error_ms = now;

@@ -45,8 +45,10 @@
 
 typedef struct prov_fwd_t prov_fwd_t;
 
-/* The schema (hub/province/schema.sql, embedded at build time). */
+/* The schema (hub/province/schema.sql, embedded at build time) and the
+ * schema_version it writes into ft.meta. */
 extern const char prov_schema_sql[];
+#define PROV_SCHEMA_VERSION 1
 
 /* Why a connection attempt failed. */
 typedef enum {
@@ -61,7 +63,8 @@ int prov_fwd_new(const prov_conf_t *conf, store_t *store, devlog_t *hublog, cons
                  prov_fwd_t **out) FT_MUST_CHECK;
 void prov_fwd_destroy(prov_fwd_t **f_p);
 
-/* Connects (if not connected), applies the schema, registers the county
+/* Connects (if not connected), applies the schema (unless ft.meta says it
+ * is there already), registers the county
  * (ft.counties; FT_EEXIST if the county is registered with another hub's
  * key) and prepares the staging tables. FT_OK; FT_EAGAIN (PostgreSQL
  * unreachable: retry); FT_EINVAL (refused for good: wrong password, no

@@ -33,8 +33,8 @@ int fwd_entry_rows(const char *county, uint64_t arrival, const uint8_t *raw, siz
     const Ft__Entry *e = v.entry;
     const Ft__MediaManifest *mf =
         e->body && e->body->kind_case == FT__BODY__KIND_MEDIA ? e->body->media : NULL;
-    if (mf && (mf->file_id.len != MEDIA_FILE_ID_BYTES ||
-               mf->sealed_key.len != MEDIA_SEALED_KEY_BYTES)) {
+    if (mf &&
+        (mf->file_id.len != MEDIA_FILE_ID_BYTES || mf->sealed_key.len != MEDIA_SEALED_KEY_BYTES)) {
         entry_view_free(&v);
         return FT_ECORRUPT;
     }

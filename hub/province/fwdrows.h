@@ -29,7 +29,7 @@
 /* A media manifest met in a batch: what re-sealing its key needs. */
 typedef struct {
     uint8_t file_id[MEDIA_FILE_ID_BYTES];
-    int64_t at_ms; /* the manifest entry's time */
+    int64_t at_ms;                          /* the manifest entry's time */
     uint8_t sealed[MEDIA_SEALED_KEY_BYTES]; /* the file key sealed to the county hub */
 } fwd_media_t;
 

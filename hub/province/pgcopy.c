@@ -114,12 +114,23 @@ void pgcopy_text(pgcopy_t *c, const char *s, size_t len)
         char ch = s[i];
         const char *esc = NULL;
         switch (ch) {
-        case '\\': esc = "\\\\"; break;
-        case '\t': esc = "\\t"; break;
-        case '\n': esc = "\\n"; break;
-        case '\r': esc = "\\r"; break;
-        case '\0': esc = "\\\\0"; break;
-        default: break;
+        case '\\':
+            esc = "\\\\";
+            break;
+        case '\t':
+            esc = "\\t";
+            break;
+        case '\n':
+            esc = "\\n";
+            break;
+        case '\r':
+            esc = "\\r";
+            break;
+        case '\0':
+            esc = "\\\\0";
+            break;
+        default:
+            break;
         }
         if (esc) {
             size_t n = strlen(esc);

@@ -22,9 +22,9 @@
 typedef struct {
     char *buf;
     size_t len, cap;
-    size_t rows;     /* rows ended (pgcopy_end_row) */
-    bool failed;     /* an allocation failed */
-    bool row_open;   /* at least one field written in the current row */
+    size_t rows;   /* rows ended (pgcopy_end_row) */
+    bool failed;   /* an allocation failed */
+    bool row_open; /* at least one field written in the current row */
 } pgcopy_t;
 
 void pgcopy_init(pgcopy_t *c);

@@ -73,8 +73,8 @@ int prov_conf_read(const config_t *cfg, prov_conf_t *out, char *err, size_t errl
             }
             PQfreemem(perr);
         }
-        snprintf(err, errlen, "%s: province.url is not a valid PostgreSQL URL: %s",
-                 out->url_where, msg);
+        snprintf(err, errlen, "%s: province.url is not a valid PostgreSQL URL: %s", out->url_where,
+                 msg);
         return FT_EINVAL;
     }
     bool has_db = false, port_ok = true;
@@ -136,8 +136,8 @@ int prov_conf_read(const config_t *cfg, prov_conf_t *out, char *err, size_t errl
     if (!ok) {
         config_where(cfg, "province.county", where, sizeof where);
         snprintf(err, errlen,
-                 "%s: province.county must be 1 to %zu bytes without control characters",
-                 where, sizeof out->county - 1);
+                 "%s: province.county must be 1 to %zu bytes without control characters", where,
+                 sizeof out->county - 1);
         return FT_EINVAL;
     }
     snprintf(out->county, sizeof out->county, "%s", county);
@@ -154,15 +154,14 @@ int prov_conf_read(const config_t *cfg, prov_conf_t *out, char *err, size_t errl
         }
         out->has_archive = true;
     }
-    int rc = number(cfg, "province.batch_entries", 1, 100000, 1000, &out->batch_entries, err,
-                    errlen);
+    int rc =
+        number(cfg, "province.batch_entries", 1, 100000, 1000, &out->batch_entries, err, errlen);
     if (rc == FT_OK) {
         rc = number(cfg, "province.batch_bytes", 65536, 256u << 20, 8u << 20, &out->batch_bytes,
                     err, errlen);
     }
     if (rc == FT_OK) {
-        rc = number(cfg, "province.interval_ms", 10, 3600000, 1000, &out->interval_ms, err,
-                    errlen);
+        rc = number(cfg, "province.interval_ms", 10, 3600000, 1000, &out->interval_ms, err, errlen);
     }
     if (rc == FT_OK) {
         rc = number(cfg, "province.retry_max_ms", 100, 3600000, 30000, &out->retry_max_ms, err,

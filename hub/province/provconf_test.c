@@ -81,7 +81,8 @@ static void test_refused(void **state)
 {
     (void)state;
     refused("[province]\ncounty = a\n", "line 2: province.county is set but province.url is not");
-    refused("[province]\nurl = mysql://h/db\ncounty = a\n", "line 2: province.url must be a PostgreSQL URL");
+    refused("[province]\nurl = mysql://h/db\ncounty = a\n",
+            "line 2: province.url must be a PostgreSQL URL");
     refused("[province]\nurl = postgresql://ft:s3cret@h:notaport/db\ncounty = a\n",
             "line 2: province.url has a port that is not a number");
     refused("[province]\nurl = postgresql://ft:s3cret@h:70000/db\ncounty = a\n",

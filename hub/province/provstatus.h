@@ -41,9 +41,9 @@ typedef struct {
     int64_t last_success_ms;    /* last batch committed (or found nothing to send) */
     int64_t last_error_ms;      /* 0: none since start */
     char last_error[512];
-    uint64_t sent_entries;      /* rows inserted by this forwarder, all time */
-    uint64_t sent_duplicates;   /* rows PostgreSQL already held (absorbed retransmissions) */
-    uint64_t keys_resealed;     /* file keys re-sealed to the province's archive key */
+    uint64_t sent_entries;    /* rows inserted by this forwarder, all time */
+    uint64_t sent_duplicates; /* rows PostgreSQL already held (absorbed retransmissions) */
+    uint64_t keys_resealed;   /* file keys re-sealed to the province's archive key */
 } prov_status_t;
 
 /* Reads the state (present false and zeros when none was written). */

@@ -79,7 +79,8 @@ static int count_audits(void *ctx, uint64_t seq, const uint8_t *raw, size_t len)
     entry_view_t v;
     assert_int_equal(entry_open(raw, len, &v), FT_OK);
     const Ft__Body *b = v.entry->body;
-    if (b->kind_case == FT__BODY__KIND_AUDIT && strcmp(b->audit->action, "media_key_resealed") == 0) {
+    if (b->kind_case == FT__BODY__KIND_AUDIT &&
+        strcmp(b->audit->action, "media_key_resealed") == 0) {
         s->audits++;
         snprintf(s->target, sizeof s->target, "%s", b->audit->target);
         snprintf(s->detail, sizeof s->detail, "%s", b->audit->detail);
@@ -104,14 +105,14 @@ static void test_reseal(void **state)
     assert_true(out.fresh);
     assert_int_equal(out.hublog_epoch, devlog_epoch(log));
     uint8_t opened[MEDIA_KEY_BYTES];
-    assert_int_equal(media_key_unseal(out.sealed, sizeof out.sealed, prov.archive_pk,
-                                      prov.archive_sk, opened),
-                     FT_OK);
+    assert_int_equal(
+        media_key_unseal(out.sealed, sizeof out.sealed, prov.archive_pk, prov.archive_sk, opened),
+        FT_OK);
     assert_memory_equal(opened, fk, sizeof fk);
     /* Not openable by the county hub's own archive pair. */
-    assert_int_not_equal(media_key_unseal(out.sealed, sizeof out.sealed, hub.archive_pk,
-                                          hub.archive_sk, opened),
-                         FT_OK);
+    assert_int_not_equal(
+        media_key_unseal(out.sealed, sizeof out.sealed, hub.archive_pk, hub.archive_sk, opened),
+        FT_OK);
     assert_int_equal(prov_keys_reseal(log, &hub, prov.archive_pk, &it, 1, &again), FT_OK);
     assert_false(again.fresh);
     assert_memory_equal(again.sealed, out.sealed, sizeof out.sealed);

@@ -54,15 +54,20 @@ $$;
 
 -- Makes the month partition of parent (ft.<parent>) that holds time t, if
 -- it is missing: ft.<parent>_YYYYMM, FROM the first of the month (UTC) TO
--- the first of the next. Returns its name.
+-- the first of the next. Returns its name. SECURITY DEFINER: a county's
+-- role, which may only insert, makes partitions owned by the schema's
+-- owner (docs/operations.md "Provincial deployment").
 CREATE OR REPLACE FUNCTION ft.ensure_month(parent text, t timestamptz) RETURNS text
-LANGUAGE plpgsql AS
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS
 $$
 DECLARE
     lo timestamptz := date_trunc('month', t AT TIME ZONE 'UTC') AT TIME ZONE 'UTC';
     hi timestamptz := (date_trunc('month', t AT TIME ZONE 'UTC') + interval '1 month') AT TIME ZONE 'UTC';
     part text := parent || '_' || to_char(t AT TIME ZONE 'UTC', 'YYYYMM');
 BEGIN
+    IF parent NOT IN ('entries', 'hub_entries', 'media_files', 'file_keys') THEN
+        RAISE EXCEPTION 'ft.ensure_month: % is not a partitioned table of ft', parent;
+    END IF;
     IF to_regclass('ft.' || part) IS NOT NULL THEN
         RETURN part;
     END IF;

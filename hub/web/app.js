@@ -282,6 +282,12 @@ PAGES.sync = async (main) => {
       card("devices_problem", problems, problems ? "bad" : "", "card-problems"),
       card("backlog_total", pendingBytes ? `${backlog} · ${fmtBytes(pendingBytes)}` : backlog, backlog || pendingBytes ? "bad" : "", "card-backlog")
     );
+    // Forwarding to the provincial PostgreSQL (docs/province.md), when this hub forwards.
+    const p = data.province;
+    if (p) {
+      const ok = p.state === "forwarding";
+      cards.append(card("province_behind", ok ? p.behind : `${p.behind} · ${t("province_" + p.state) || p.state}`, ok && !p.behind ? "ok" : "bad", "card-province"));
+    }
   }
 
   function rowOf(d) {
@@ -373,7 +379,9 @@ PAGES.sync = async (main) => {
     renderCards(devs);
   }
   async function render() {
-    devs = (await api("/api/sync")).devices;
+    const fresh = await api("/api/sync");
+    data.province = fresh.province;
+    devs = fresh.devices;
     renderRows();
   }
   renderRows();

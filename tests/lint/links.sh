@@ -21,6 +21,8 @@ ft_views   | not  | ft_web ft_webapi PkgConfig::MHD PkgConfig::ZMQ PkgConfig::CU
 ft_devices | not  | ft_web ft_webapi PkgConfig::MHD PkgConfig::ZMQ PkgConfig::CURL
 ft_vehview | not  | ft_engine ft_hubstore ft_views ft_web ft_webapi PkgConfig::MHD PkgConfig::ZMQ
 ft_edgeui  | not  | ft_engine ft_hubstore ft_views ft_web ft_webapi PkgConfig::ZMQ PkgConfig::CURL
+ft_webapi  | not  | ft_province PkgConfig::LIBPQ
+ft_provstatus | not | ft_province ft_hubstore PkgConfig::LIBPQ PkgConfig::MHD PkgConfig::ZMQ
 '
 
 # check DIR: prints one line per library that links what it may not; exit 1

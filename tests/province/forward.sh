@@ -82,6 +82,14 @@ two_edges)
     promtool check metrics <"$T/metrics.txt" >"$T/promtool.out" 2>&1 || { cat "$T/promtool.out" >&2; fail "promtool refused /metrics"; }
     [ ! -s "$T/promtool.out" ] || { cat "$T/promtool.out" >&2; fail "promtool has remarks on /metrics"; }
   fi
+  # The dashboard's sync data (the sync page's card) has the same.
+  printf '%s\n' 'staff-password-1234' | "$HUB" user add staff --role staff --state "$T/hub" >/dev/null
+  curl -s -c "$T/jar" -H 'Content-Type: application/json' \
+    --data '{"user":"staff","password":"staff-password-1234"}' "http://127.0.0.1:$HTTP_PORT/api/login" >/dev/null
+  curl -s -b "$T/jar" "http://127.0.0.1:$HTTP_PORT/api/sync" >"$T/sync.json"
+  prov=$(sed 's/.*"province":{/{/' "$T/sync.json")
+  [ "$(jget county <<<"$prov")" = east ] && [ "$(jget behind <<<"$prov")" = 0 ] &&
+    [ "$(jget state <<<"$prov")" = forwarding ] || fail "/api/sync: no forwarding state: $(cut -c1-300 "$T/sync.json")"
   converge a b
   ;;
 kill9)
@@ -105,6 +113,15 @@ kill9)
   done
   [ "$mid" -gt 0 ] || fail "no kill -9 fell in the middle of forwarding (make the batches smaller)"
   wait_until 120 "the province caught up" prov_caught_up "$T/hub" east
+  prov_same "$T/hub" east
+  # The province's checkpoint lost (a database restored from an older
+  # backup): everything is sent again and absorbed, nothing twice.
+  dup0=$("$HUB" status --state "$T/hub" --json | sed 's/.*"province":{/{/' | jget duplicates_absorbed)
+  psql_q "UPDATE ft.checkpoints SET position = 0 WHERE county = 'east'" >/dev/null
+  absorbed() {
+    [ "$("$HUB" status --state "$T/hub" --json | sed 's/.*"province":{/{/' | jget duplicates_absorbed)" -ge $((dup0 + total)) ]
+  }
+  wait_until 120 "every entry sent again" absorbed
   prov_same "$T/hub" east
   converge a b
   ;;
@@ -133,9 +150,12 @@ pg_restart)
   pg_up
   wait_until 60 "the province caught up again" prov_caught_up "$T/hub" east
   prov_same "$T/hub" east
+  # Each outage logged once (the first by the start-up warning), each return once.
+  start=$(grep -c 'PostgreSQL is not reachable yet' "$T/hub/hub.log" || true)
   down=$(grep -c 'cannot reach PostgreSQL' "$T/hub/hub.log" || true)
   back=$(grep -c 'reachable again' "$T/hub/hub.log" || true)
-  [ "$down" = 1 ] && [ "$back" = 1 ] || fail "the outage was logged $down times and the return $back times, not once each"
+  [ "$start" = 1 ] && [ "$down" = 1 ] && [ "$back" = 2 ] ||
+    fail "two outages logged as $start + $down and their ends $back times, not 1 + 1 and 2"
   converge a b
   ;;
 bad_config)
@@ -185,7 +205,19 @@ two_counties)
   hub_init
   edge_new c
   edge_records c 50 3000
-  prov_conf "$T/hub" west "interval_ms = 100"
+  # West connects as a role that may only insert (docs/operations.md
+  # "Provincial deployment"), with the schema already applied by the owner.
+  psql_q "CREATE ROLE county_west LOGIN PASSWORD 'westpw';
+    GRANT USAGE ON SCHEMA ft TO county_west;
+    GRANT SELECT, INSERT ON ALL TABLES IN SCHEMA ft TO county_west;
+    GRANT UPDATE ON ft.checkpoints TO county_west;
+    GRANT TEMPORARY ON DATABASE fieldtrail TO county_west" >/dev/null
+  {
+    echo "[province]"
+    echo "url = postgresql://county_west:westpw@127.0.0.1:$PG_PORT/fieldtrail"
+    echo "county = west"
+    echo "interval_ms = 100"
+  } >>"$T/hub/hub.conf"
   hub_start
   edge_start c
   WEST=$T
@@ -198,6 +230,18 @@ two_counties)
   wait_until 60 "west caught up" prov_caught_up "$WEST/hub" west
   prov_same "$T/hub" east
   prov_same "$WEST/hub" west
+  # The restricted role makes a month partition through ft.ensure_month, owned by the owner,
+  # and cannot change what it sent.
+  PGPASSWORD=westpw "$PG_BIN/psql" -X -At -h 127.0.0.1 -p "$PG_PORT" -U county_west -d fieldtrail \
+    -c "SELECT ft.ensure_month('entries', '2031-05-02+00')" | grepq '^entries_203105$' ||
+    fail "a county role cannot make a month partition"
+  [ "$(psql_q "SELECT tableowner FROM pg_tables WHERE tablename = 'entries_203105'")" = ft ] ||
+    fail "the partition is not the owner's"
+  if PGPASSWORD=westpw "$PG_BIN/psql" -X -At -h 127.0.0.1 -p "$PG_PORT" -U county_west -d fieldtrail \
+    -c "UPDATE ft.checkpoints SET position = 0 WHERE county = 'west'; DELETE FROM ft.entries WHERE county = 'west'" \
+    >/dev/null 2>&1; then
+    fail "a county role could delete its entries"
+  fi
   [ "$(psql_q "SELECT string_agg(county, ',' ORDER BY county) FROM ft.counties")" = "east,west" ] ||
     fail "ft.counties is not east and west"
   [ "$(psql_q "SELECT count(*) FROM ft.checkpoints WHERE stream = 'entries' AND position > 0")" = 2 ] ||

@@ -40,10 +40,14 @@ declare -A PG_PID_OF # data directory -> pid of its running postmaster
 eval "faults_on_exit() $(declare -f on_exit | tail -n +2)"
 on_exit() {
   local rc=$? d
+  # No errexit and no ERR trap while cleaning up: a failing step must not
+  # end the clean-up before the processes are stopped.
+  set +e
+  trap - ERR
   for d in "${!PG_PID_OF[@]}"; do
     pg_stop_dir "$d"
   done
-  (exit "$rc")
+  (exit "$rc") # faults_on_exit reads the test's status from $?
   faults_on_exit
 }
 

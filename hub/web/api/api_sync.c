@@ -1,7 +1,9 @@
 /* api_sync.c: the dashboard's sync module: sync state, devices (enrol,
  * revoke), live events, /metrics, and its poll that publishes sync rows.
  *
- *   GET  /api/sync                  every device's sync state, problems first
+ *   GET  /api/sync                  every device's sync state, problems first;
+ *                                   the media puller's and the province
+ *                                   forwarder's state (null when none)
  *   GET  /api/devices               enrolments (keys, unit, vehicle, state)
  *   POST /api/devices               (admin) enrol {sign_public, transport_public,
  *                                   unit, vehicle} or {device_pub, unit, vehicle}
@@ -444,6 +446,24 @@ static void get_sync(web_req_t *r)
      * as `fieldtrail-hub status` shows it; null when it has not started. */
     json_t *pulling = hub_media_pulling_json(r->sh->hub->state);
     json_object_set_new(o, "media_pulling", pulling ? pulling : json_null());
+    /* Forwarding to the province (docs/province.md): null unless a
+     * forwarder ran here. */
+    prov_status_t ps;
+    store_txn_t *pt = NULL;
+    uint64_t n_entries = 0, last_arrival = 0;
+    json_t *prov = NULL;
+    if (r->sh->hub->hublog && prov_status_read(r->sh->hub->hublog, &ps) == FT_OK && ps.present &&
+        store_begin(r->sh->hub->store, false, &pt) == FT_OK &&
+        store_entry_count(pt, &n_entries, &last_arrival) == FT_OK) {
+        prov = json_pack("{s:s, s:s, s:I, s:I, s:I, s:s}", "county", ps.county, "state",
+                         ps.state, "checkpoint", (json_int_t)ps.checkpoint, "behind",
+                         (json_int_t)(last_arrival > ps.checkpoint ? last_arrival - ps.checkpoint
+                                                                   : 0),
+                         "last_success_ms", (json_int_t)ps.last_success_ms, "last_error",
+                         ps.last_error);
+    }
+    store_abort(&pt);
+    json_object_set_new(o, "province", prov ? prov : json_null());
     web_json(r, 200, o);
 }
 
@@ -996,34 +1016,34 @@ static void metrics(web_req_t *r)
     if (r->sh->hub->hublog && prov_status_read(r->sh->hub->hublog, &ps) == FT_OK && ps.present &&
         store_begin(r->sh->hub->store, false, &pt) == FT_OK &&
         store_entry_count(pt, &n_entries, &last_arrival) == FT_OK) {
-        bprintf(&b,
-                "# HELP fieldtrail_province_behind_entries Committed entries the provincial "
-                "PostgreSQL does not hold yet (last arrival number minus its checkpoint).\n"
-                "# TYPE fieldtrail_province_behind_entries gauge\n"
-                "fieldtrail_province_behind_entries %llu\n"
-                "# HELP fieldtrail_province_checkpoint The province's checkpoint for this county "
-                "(arrival number), as the forwarder last saw it.\n"
-                "# TYPE fieldtrail_province_checkpoint gauge\n"
-                "fieldtrail_province_checkpoint %llu\n"
-                "# HELP fieldtrail_province_last_success_timestamp_seconds When a forwarding "
-                "round last succeeded (0: never).\n"
-                "# TYPE fieldtrail_province_last_success_timestamp_seconds gauge\n"
-                "fieldtrail_province_last_success_timestamp_seconds %.3f\n"
-                "# HELP fieldtrail_province_up 1 while the forwarder reaches PostgreSQL.\n"
-                "# TYPE fieldtrail_province_up gauge\nfieldtrail_province_up %d\n"
-                "# HELP fieldtrail_province_sent_entries_total Rows inserted into the province "
-                "(entries and hub log).\n"
-                "# TYPE fieldtrail_province_sent_entries_total counter\n"
-                "fieldtrail_province_sent_entries_total %llu\n"
-                "# HELP fieldtrail_province_duplicates_total Rows sent again that the province "
-                "already held (absorbed).\n"
-                "# TYPE fieldtrail_province_duplicates_total counter\n"
-                "fieldtrail_province_duplicates_total %llu\n",
-                (unsigned long long)(last_arrival > ps.checkpoint ? last_arrival - ps.checkpoint
-                                                                  : 0),
-                (unsigned long long)ps.checkpoint, (double)ps.last_success_ms / 1000.0,
-                strcmp(ps.state, "forwarding") == 0, (unsigned long long)ps.sent_entries,
-                (unsigned long long)ps.sent_duplicates);
+        bprintf(
+            &b,
+            "# HELP fieldtrail_province_behind_entries Committed entries the provincial "
+            "PostgreSQL does not hold yet (last arrival number minus its checkpoint).\n"
+            "# TYPE fieldtrail_province_behind_entries gauge\n"
+            "fieldtrail_province_behind_entries %llu\n"
+            "# HELP fieldtrail_province_checkpoint The province's checkpoint for this county "
+            "(arrival number), as the forwarder last saw it.\n"
+            "# TYPE fieldtrail_province_checkpoint gauge\n"
+            "fieldtrail_province_checkpoint %llu\n"
+            "# HELP fieldtrail_province_last_success_timestamp_seconds When a forwarding "
+            "round last succeeded (0: never).\n"
+            "# TYPE fieldtrail_province_last_success_timestamp_seconds gauge\n"
+            "fieldtrail_province_last_success_timestamp_seconds %.3f\n"
+            "# HELP fieldtrail_province_up 1 while the forwarder reaches PostgreSQL.\n"
+            "# TYPE fieldtrail_province_up gauge\nfieldtrail_province_up %d\n"
+            "# HELP fieldtrail_province_sent_entries_total Rows inserted into the province "
+            "(entries and hub log).\n"
+            "# TYPE fieldtrail_province_sent_entries_total counter\n"
+            "fieldtrail_province_sent_entries_total %llu\n"
+            "# HELP fieldtrail_province_duplicates_total Rows sent again that the province "
+            "already held (absorbed).\n"
+            "# TYPE fieldtrail_province_duplicates_total counter\n"
+            "fieldtrail_province_duplicates_total %llu\n",
+            (unsigned long long)(last_arrival > ps.checkpoint ? last_arrival - ps.checkpoint : 0),
+            (unsigned long long)ps.checkpoint, (double)ps.last_success_ms / 1000.0,
+            strcmp(ps.state, "forwarding") == 0, (unsigned long long)ps.sent_entries,
+            (unsigned long long)ps.sent_duplicates);
     }
     store_abort(&pt);
     evalstats_t es;
