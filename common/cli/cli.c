@@ -168,6 +168,10 @@ int cli_load_config(const cli_program_t *prog, const cli_common_t *c, config_t *
         return 1;
     }
     log_set_level(lv);
+    char exposed[1024];
+    if (config_secrets_exposed(*cfg, prog->secret_keys, exposed, sizeof exposed)) {
+        log_warn("%s", exposed);
+    }
     return 0;
 }
 

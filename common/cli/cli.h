@@ -30,6 +30,7 @@ typedef struct {
     const char *default_state;      /* state directory without --state */
     const char *config_file;        /* config file name in the state directory ("edge.conf") */
     const char *const *config_keys; /* NULL-terminated keys the config file may hold */
+    const char *const *secret_keys; /* of those, the ones that hold a secret (NULL: none) */
 } cli_program_t;
 
 /* What the program's top-level help lists. */

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 /* One key = value pair. */
 typedef struct {
@@ -185,6 +186,43 @@ int config_load(const char *path, const char *const *known, config_t **out, char
     }
     *out = cfg;
     return FT_OK;
+}
+
+int config_secrets_exposed(const config_t *cfg, const char *const *secrets, char *buf, size_t n)
+{
+    if (n) {
+        buf[0] = '\0';
+    }
+    struct stat st;
+    if (!cfg || !secrets || !cfg->path || !cfg->path[0] || stat(cfg->path, &st) != 0 ||
+        !(st.st_mode & 077)) {
+        return 0;
+    }
+    char keys[256] = "";
+    size_t used = 0, found = 0;
+    for (size_t i = 0; i < cfg->n; i++) {
+        const char *key = cfg->pairs[i].key;
+        int secret = 0;
+        for (const char *const *s = secrets; *s && !secret; s++) {
+            secret = name_matches(*s, key);
+        }
+        if (!secret || !cfg->pairs[i].value[0]) {
+            continue;
+        }
+        int w = snprintf(keys + used, sizeof keys - used, "%s%s", found ? ", " : "", key);
+        if (w > 0 && (size_t)w < sizeof keys - used) {
+            used += (size_t)w;
+        }
+        found++;
+    }
+    if (!found) {
+        return 0;
+    }
+    snprintf(buf, n,
+             "%s can be read by other users (mode %04o) and holds secrets (%s); "
+             "make it readable by the service user only: chmod 600 %s",
+             cfg->path, (unsigned)(st.st_mode & 07777), keys, cfg->path);
+    return 1;
 }
 
 void config_destroy(config_t **cfg_p)

@@ -42,6 +42,12 @@ int config_line(const config_t *cfg, const char *key);
  * sets it (the value in effect), for messages that reject a value; "the
  * configuration" when cfg came from no file. */
 void config_where(const config_t *cfg, const char *key, char *buf, size_t n);
+/* When the file cfg was read from can be read by other users (group or
+ * other permission bits) and sets a key matching one of secrets (a
+ * NULL-terminated list of names, '*' as in known), writes a sentence saying
+ * so (the file's mode, which keys, the chmod that fixes it) into buf and
+ * returns 1; else 0 (buf ""). */
+int config_secrets_exposed(const config_t *cfg, const char *const *secrets, char *buf, size_t n);
 /* Parses an unsigned decimal integer; FT_EINVAL unless the whole text is one. */
 int config_parse_u64(const char *text, uint64_t *out) FT_MUST_CHECK;
 

@@ -11,6 +11,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 static const char *const known[] = {"hub", "unit", "sync.window", NULL};
 
@@ -164,9 +165,49 @@ static void patterns_accept_named_sections_and_say_their_lines(void **state)
     testutil_rmrf(dir);
 }
 
+static void secrets_in_a_file_others_can_read_are_named(void **state)
+{
+    (void)state;
+    char dir[512], path[600], err[256] = "", msg[1024];
+    testutil_tmpdir(dir, sizeof dir, "config");
+    snprintf(path, sizeof path, "%s/hub.conf", dir);
+    static const char *const names[] = {"hub", "key", "webhook.*.url", "webhook.*.units", NULL};
+    static const char *const secrets[] = {"key", "webhook.*.url", NULL};
+    write_cfg(path, "hub = x\nkey = s3cr3t\n[webhook.north]\nurl = http://a?token=t\nunits = U\n");
+    config_t *c = NULL;
+    assert_int_equal(config_load(path, names, &c, err, sizeof err), FT_OK);
+    /* 0644 (write_cfg): readable by others */
+    assert_int_equal(config_secrets_exposed(c, secrets, msg, sizeof msg), 1);
+    assert_non_null(strstr(msg, "mode 0644"));
+    assert_non_null(strstr(msg, "key, webhook.north.url"));
+    assert_null(strstr(msg, "units"));
+    assert_non_null(strstr(msg, "chmod 600"));
+    assert_null(strstr(msg, "s3cr3t")); /* never the secret itself */
+    /* the service user only: quiet */
+    assert_int_equal(chmod(path, 0600), 0);
+    assert_int_equal(config_secrets_exposed(c, secrets, msg, sizeof msg), 0);
+    assert_string_equal(msg, "");
+    assert_int_equal(chmod(path, 0640), 0);
+    assert_int_equal(config_secrets_exposed(c, secrets, msg, sizeof msg), 1);
+    assert_non_null(strstr(msg, "mode 0640"));
+    /* no secret set, or no list of secrets: quiet whatever the mode */
+    assert_int_equal(config_secrets_exposed(c, NULL, msg, sizeof msg), 0);
+    config_destroy(&c);
+    write_cfg(path, "hub = x\n[webhook.north]\nunits = U\n");
+    assert_int_equal(config_load(path, names, &c, err, sizeof err), FT_OK);
+    assert_int_equal(config_secrets_exposed(c, secrets, msg, sizeof msg), 0);
+    config_destroy(&c);
+    /* no file at all */
+    assert_int_equal(config_load(NULL, names, &c, err, sizeof err), FT_OK);
+    assert_int_equal(config_secrets_exposed(c, secrets, msg, sizeof msg), 0);
+    config_destroy(&c);
+    testutil_rmrf(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(secrets_in_a_file_others_can_read_are_named),
         cmocka_unit_test(values_and_sections_are_read),
         cmocka_unit_test(flag_beats_file_beats_default),
         cmocka_unit_test(unknown_key_is_refused_with_line),

@@ -241,7 +241,9 @@ static void status_usage(FILE *out)
     fprintf(out, "usage: fieldtrail-hub status [--state DIR] [--json]\n\n"
                  "Shows the hub (keys, listen address, entries held, integrity events, hub\n"
                  "log, connections refused from unknown keys) and every device as `devices`\n"
-                 "does. With --json, one object: {\"hub\": {...}, \"devices\": [...]}.\n");
+                 "does. With --json, one object: {\"hub\": {...}, \"devices\": [...]}.\n"
+                 "Exits 1 when hub.conf has a mistake that `run` would refuse (said on\n"
+                 "standard error with its line), after showing the rest.\n");
 }
 
 int hub_cmd_status(int argc, char **argv)
@@ -255,10 +257,11 @@ int hub_cmd_status(int argc, char **argv)
         hub_close(&ctx);
         return 1;
     }
-    /* The webhooks as configured (a config `run` would refuse is said on
-     * standard error; status shows the rest). */
+    /* The webhooks as configured. A config `run` would refuse is said on
+     * standard error ("hub.conf line N: ..."); status shows the rest and then
+     * exits 1, so that a check script notices before the next restart. */
     hub_routes_t routes = {0};
-    (void)hub_routes_load(&ctx, NULL, 0, &routes);
+    int config_bad = hub_routes_load(&ctx, NULL, 0, &routes) != 0;
     store_txn_t *t = NULL;
     json_t *devices = json_array(), *refused = json_array();
     listing_t l = {.collect = devices};
@@ -362,6 +365,10 @@ int hub_cmd_status(int argc, char **argv)
     json_decref(refused);
     hub_routes_free(&routes);
     hub_close(&ctx);
+    if (config_bad) {
+        hub_fail("hub.conf has a mistake (above) that `fieldtrail-hub run` would refuse");
+        return 1;
+    }
     return 0;
 }
 

@@ -108,7 +108,7 @@ int hub_cmd_init(int argc, char **argv)
                      "# sync.max_batch_entries = %d\n"
                      "# sync.max_batch_bytes = %u\n",
                      listen, advertise, HUB_DEFAULT_MAX_BATCH_ENTRIES, HUB_DEFAULT_MAX_BATCH_BYTES);
-        err = fsutil_write_atomic(conf_path, conf, (size_t)n, 0644);
+        err = fsutil_write_atomic(conf_path, conf, (size_t)n, 0600);
         if (err != FT_OK) {
             hub_fail("cannot write %s: %s", conf_path, ft_strerror(err));
             return 1;

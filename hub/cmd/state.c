@@ -92,11 +92,18 @@ const char *const hub_config_keys[] = {
     NULL,
 };
 
+/* Keys whose values are secrets: a bot's URL carries its access token. */
+static const char *const hub_secret_keys[] = {
+    "media.s3_secret_key", "alerts.webhooks",    "webhook.*.url",
+    "webhook.*.secret",    "http_metrics_token", NULL,
+};
+
 const cli_program_t hub_program = {
     .name = "fieldtrail-hub",
     .default_state = HUB_DEFAULT_STATE,
     .config_file = "hub.conf",
     .config_keys = hub_config_keys,
+    .secret_keys = hub_secret_keys,
 };
 
 void hub_fail(const char *fmt, ...)

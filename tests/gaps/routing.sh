@@ -116,7 +116,21 @@ rc=0
 [ "$rc" != 0 ] || fail "run accepted a webhook section with an unknown severity"
 grepq "hub.conf line $bad_line: \[webhook.bad\] severities: \"urgent\" is not one of low, medium, high, critical" \
   <"$T/bad.out" || fail "run's refusal: $(cat "$T/bad.out")"
+rc=0
+"$HUB" status --state "$T/hub" >"$T/bad-status.out" 2>&1 || rc=$?
+[ "$rc" = 1 ] || fail "status on a hub.conf that run refuses exited $rc"
+grepq "hub.conf line $bad_line: \[webhook.bad\]" <"$T/bad-status.out" &&
+  grepq "^hub: " <"$T/bad-status.out" || fail "status on the bad hub.conf: $(cat "$T/bad-status.out")"
 cp "$T/hub.conf.good" "$T/hub/hub.conf"
+echo "== a'. bot URLs (their access tokens) in a hub.conf other users can read: said, with the fix"
+chmod 600 "$T/hub/hub.conf"
+"$HUB" status --state "$T/hub" 2>"$T/perm600.err" >/dev/null
+grepq "can be read by other users" <"$T/perm600.err" && fail "a 0600 hub.conf was called readable: $(cat "$T/perm600.err")"
+chmod 644 "$T/hub/hub.conf"
+"$HUB" status --state "$T/hub" 2>"$T/perm644.err" >/dev/null
+grepq "hub.conf can be read by other users (mode 0644) and holds secrets (.*webhook.filtered.url.*); make it readable by the service user only: chmod 600" \
+  <"$T/perm644.err" || fail "status on a 0644 hub.conf with bot URLs: $(cat "$T/perm644.err")"
+chmod 600 "$T/hub/hub.conf"
 "$HUB" status --state "$T/hub" >"$T/status0.txt"
 grepq "webhook:          filtered (generic, 127.0.0.1:$HP): not started yet" <"$T/status0.txt" &&
   grepq "route: units unit-a; events opened, resolved; each event; unpaced" <"$T/status0.txt" &&

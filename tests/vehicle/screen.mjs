@@ -157,6 +157,23 @@ try {
   writeFileSync(path.join(env.T, "readiness.id"), readiness + "\n");
   await shot(page, "02-today-low-battery", "today");
 
+  // ---- a refused checkout stays beside its form, what was typed kept ----
+  step = "checkout refused";
+  const refusal = "recorder DSJ-0099 is not in this unit's register";
+  await page.route("**/api/records", (route) =>
+    route.fulfill({ status: 422, contentType: "application/json", body: JSON.stringify({ error: "rejected", message: refusal, field: "fields.recorder" }) })
+  );
+  await page.fill("#co-recorder", "DSJ-0099");
+  await page.fill("#co-battery", "90");
+  await page.fill("#co-free", "30000");
+  await page.click("#co-submit");
+  await page.waitForSelector("#co-error:not([hidden])", { timeout: 10000 * SLOW });
+  const coError = await page.textContent("#co-error");
+  if (!coError.includes(refusal)) throw new Error("the checkout refusal shows: " + coError);
+  if ((await page.inputValue("#co-recorder")) !== "DSJ-0099") throw new Error("a refused checkout lost what was typed");
+  await page.unroute("**/api/records");
+  await page.fill("#co-recorder", "");
+
   // ---- another recorder out and back: the return is one tap ----
   step = "return";
   await page.fill("#co-recorder", "DSJ-0032");
@@ -165,6 +182,7 @@ try {
   await page.click("#co-submit");
   const row2 = '#recorders tr[data-recorder="DSJ-0032"]';
   await page.waitForSelector(`${row2} .badge.ok`, { timeout: 10000 * SLOW });
+  if (!(await page.isHidden("#co-error"))) throw new Error("the refusal stayed after a checkout that was stored");
   const beforeReturn = headSeq();
   await page.click(`${row2} .return-btn`);
   await page.waitForSelector(row2, { state: "detached", timeout: 10000 * SLOW });

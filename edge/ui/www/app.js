@@ -197,7 +197,7 @@ function drawLink(status) {
   const key = { connected: "link_connected", disconnected: "link_disconnected", never: "link_never", refused: "link_refused", halted: "link_halted" }[link] || "link_disconnected";
   el.className = "link " + (link === "connected" ? "up" : "down");
   el.dataset.link = link;
-  document.getElementById("link-text").textContent = t("link") + "：" + t(key);
+  document.getElementById("link-text").textContent = t("link") + t("colon") + t(key);
 }
 
 /* ---- sign-in ---- */
@@ -250,7 +250,7 @@ function addOfficerDialog() {
     signInForm(() => {
       dlg.close();
       drawHeader();
-      toast(t("signed_in") + "：" + S.me.officers.map((o) => o.id).join("、"));
+      toast(t("signed_in") + t("colon") + S.me.officers.map((o) => o.id).join(t("list_sep")));
     }, true)
   );
   dlg.appendChild(h("button", { class: "btn ghost", type: "button", onclick: () => dlg.close() }, t("cancel")));
@@ -284,7 +284,7 @@ function coverageBar(r) {
       " · ",
       t("linked_clips", { n: c.linked }),
       c.uncovered.length && !c.media_unsuitable ? h("span", { class: "cov-gaps" }, ` · ${t("uncovered")} ${gaps}`) : null,
-      c.media_unsuitable ? h("span", null, ` · ${t("unsuitable")}：${c.media_unsuitable}`) : null
+      c.media_unsuitable ? h("span", null, ` · ${t("unsuitable")}${t("colon")}${c.media_unsuitable}`) : null
     )
   );
 }
@@ -310,7 +310,7 @@ function alertActions(a, caseId) {
   } else if (a.kind === "fields" && rid) {
     const keys = (a.detail.split("lacks: ")[1] || "").split(", ").filter(Boolean);
     acts.push(
-      h("a", { class: "btn small do-field", href: `#/amend/${encodeURIComponent(rid)}?focus=fields.${encodeURIComponent(keys[0] || "")}` }, t("do_field", { f: keys.map(fieldName).join("、") }))
+      h("a", { class: "btn small do-field", href: `#/amend/${encodeURIComponent(rid)}?focus=fields.${encodeURIComponent(keys[0] || "")}` }, t("do_field", { f: keys.map(fieldName).join(t("list_sep")) }))
     );
   } else if ((a.kind === "followed_by" || a.kind === "preceded_by") && caseId) {
     const need = (a.detail.match(/has no ([a-z_]+)/) || [])[1];
@@ -327,7 +327,7 @@ function alertItem(a, caseId) {
     { class: "alert", "data-alert": a.id, "data-rule": a.rule, "data-kind": a.kind },
     h("div", { class: "alert-head" }, sevBadge(a.severity), " ", h("strong", null, art(a.article)), " ", alertText(a)),
     h("div", { class: "alert-detail" }, a.detail, a.case ? h("span", null, " · ", h("a", { href: `#/case/${encodeURIComponent(a.case)}` }, a.case)) : null),
-    h("div", { class: "alert-actions" }, h("span", { class: "muted" }, t("what_to_do") + "："), alertActions(a, caseId)),
+    h("div", { class: "alert-actions" }, h("span", { class: "muted" }, t("what_to_do") + t("colon")), alertActions(a, caseId)),
     h("code", { class: "alert-id" }, a.id)
   );
 }
@@ -376,7 +376,7 @@ async function checkout(form) {
     },
   };
   for (const k of Object.keys(rec.fields)) if (rec.fields[k] === "" || rec.fields[k] === undefined) delete rec.fields[k];
-  return submit(rec);
+  return submit(rec, form);
 }
 
 async function giveBack(r) {
@@ -403,7 +403,9 @@ async function submit(rec, form) {
     toast(res.outcome === "stored" ? t("saved", { seq: res.seq }) : t("duplicate", { seq: res.seq }));
     return res;
   } catch (e) {
-    if (e.status === 422 && form) showFieldError(form, e.data);
+    /* A refusal stays beside the form that was refused (a toast is gone in
+     * 5 s, before an officer in a moving vehicle has read it). */
+    if (form) showFieldError(form, e.data && e.data.message ? e.data : { message: e.message });
     else toast(t("rejected") + e.message, true);
     return null;
   }
@@ -455,7 +457,7 @@ function activityItem(r) {
       r.case ? h("a", { class: "case-link", href: `#/case/${encodeURIComponent(r.case)}` }, r.case) : null,
       r.amended_by ? h("span", { class: "badge" }, t("amended_by", { id: r.amended_by })) : null,
       r.amended_by ? null : missingBadges(r),
-      (rec.officers || []).length ? h("span", { class: "muted" }, " · " + rec.officers.join("、")) : null
+      (rec.officers || []).length ? h("span", { class: "muted" }, " · " + rec.officers.join(t("list_sep"))) : null
     ),
     r.amended_by ? null : coverageBar(r)
   );
@@ -474,11 +476,13 @@ async function pageToday(main, live) {
     h("label", null, t("holder"), officerSel),
     h("label", null, t("time"), h("input", { id: "co-time", type: "datetime-local", step: 1, value: toLocalInput(Date.now()) })),
     h("button", { id: "co-submit", class: "btn primary", type: "submit" }, t("check_out")),
+    h("div", { id: "co-error", class: "error form-error", role: "alert", hidden: true }),
     known
   );
   coForm.addEventListener("submit", async (ev) => {
     ev.preventDefault();
     if (await checkout(coForm)) {
+      coForm.querySelector("#co-error").hidden = true;
       coForm.querySelector("#co-recorder").value = "";
       coForm.querySelector("#co-battery").value = "";
       coForm.querySelector("#co-free").value = "";
@@ -672,7 +676,7 @@ function row(name, label, input, opts) {
 
 function showFieldError(form, data) {
   for (const e of form.querySelectorAll(".field-error")) e.hidden = true;
-  const top = form.querySelector("#form-error");
+  const top = form.querySelector(".form-error");
   top.hidden = true;
   const names = (data.field || "").split(",").filter(Boolean);
   let shown = false;
@@ -732,8 +736,8 @@ async function pageForm(main, type, query, amendId) {
     { id: "record-form", class: "card form", "data-type": type },
     h("h1", null, amendId ? t("amend_title", { id: amendId }) : typeName(type), " ", h("small", { class: "art" }, art(info.article))),
     amendId ? h("p", { class: "sub" }, t("amend_note")) : null,
-    h("div", { id: "form-error", class: "error", hidden: true }),
-    h("p", { class: "muted" }, t("officers") + "：" + S.me.officers.map((o) => `${o.name || ""} ${o.id}`.trim()).join("、")),
+    h("div", { id: "form-error", class: "error form-error", role: "alert", hidden: true }),
+    h("p", { class: "muted" }, t("officers") + t("colon") + S.me.officers.map((o) => `${o.name || ""} ${o.id}`.trim()).join(t("list_sep"))),
     info.needs_case || caseVal
       ? row("case", t("case"), h("input", { id: "f-case", list: "recent-cases", value: caseVal, autocapitalize: "characters" }), { required: info.needs_case })
       : row("case", t("case"), h("input", { id: "f-case", list: "recent-cases", value: "" })),
@@ -933,7 +937,7 @@ async function pageCase(main, id, live) {
                 h("code", { class: "muted" }, " " + (r.id || "")),
                 r.amended_by ? h("span", { class: "badge" }, t("amended_by", { id: r.amended_by })) : null,
                 r.amended_by ? null : missingBadges(r),
-                (r.record.officers || []).length ? h("span", { class: "muted" }, " · " + r.record.officers.join("、")) : null,
+                (r.record.officers || []).length ? h("span", { class: "muted" }, " · " + r.record.officers.join(t("list_sep"))) : null,
                 r.id && !r.amended_by ? h("a", { class: "btn small amend-btn", href: `#/amend/${encodeURIComponent(r.id)}` }, t("amend")) : null
               ),
               r.amended_by ? null : coverageBar(r)

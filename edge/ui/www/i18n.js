@@ -5,6 +5,8 @@
 const FT_WORDS = {
   zh: {
     product: "执法记录车载终端",
+    colon: "：",
+    list_sep: "、",
     lang_switch: "English",
     sign_in: "登录",
     sign_in_title: "执法人员登录",
@@ -209,6 +211,8 @@ const FT_WORDS = {
   },
   en: {
     product: "Vehicle enforcement unit",
+    colon: ": ",
+    list_sep: ", ",
     lang_switch: "中文",
     sign_in: "Sign in",
     sign_in_title: "Officer sign-in",
