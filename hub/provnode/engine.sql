@@ -12,17 +12,38 @@
 BEGIN;
 SELECT pg_advisory_xact_lock(7400161);
 
--- ft.ensure_month for the node's own tables, safe when two nodes make the
--- same partition at once: ensure_month's re-check after its advisory lock
--- may still see the catalog as it was before the other made it (an
--- advisory lock does not refresh it), so its CREATE TABLE may find the
--- partition there; that is the outcome wanted.
+-- Makes the month partition of one of the node's partitioned tables that
+-- holds time t, if it is missing (as ft.ensure_month does for the forwarded
+-- tables, hub/province/schema.sql, which makes only those): ft.<parent>_YYYYMM
+-- from the first of the month (UTC) to the first of the next, with its
+-- TRUNCATE trigger (row triggers are cloned from the parent, TRUNCATE's is
+-- not). Two nodes may make the same partition at the same moment: the re-check
+-- after the advisory lock may still see the catalog as it was before the
+-- other made it (an advisory lock does not refresh it), so a partition found
+-- there by CREATE is the outcome wanted.
 CREATE OR REPLACE FUNCTION ft.prov_month(parent text, t timestamptz) RETURNS void
 LANGUAGE plpgsql AS
 $$
+DECLARE
+    lo timestamptz := date_trunc('month', t AT TIME ZONE 'UTC') AT TIME ZONE 'UTC';
+    hi timestamptz := (date_trunc('month', t AT TIME ZONE 'UTC') + interval '1 month') AT TIME ZONE 'UTC';
+    part text := parent || '_' || to_char(t AT TIME ZONE 'UTC', 'YYYYMM');
 BEGIN
-    PERFORM ft.ensure_month(parent, t);
-EXCEPTION WHEN duplicate_table THEN
+    IF parent NOT IN ('prov_index', 'prov_alert_events') THEN
+        RAISE EXCEPTION 'ft.prov_month: % is not a partitioned table of the provincial node', parent;
+    END IF;
+    IF to_regclass('ft.' || part) IS NOT NULL THEN
+        RETURN;
+    END IF;
+    PERFORM pg_advisory_xact_lock(7400164, hashtext(parent));
+    IF to_regclass('ft.' || part) IS NULL THEN
+        EXECUTE format('CREATE TABLE ft.%I PARTITION OF ft.%I FOR VALUES FROM (%L) TO (%L)',
+                       part, parent, lo, hi);
+        EXECUTE format('CREATE TRIGGER %I BEFORE TRUNCATE ON ft.%I '
+                       'FOR EACH STATEMENT EXECUTE FUNCTION ft.refuse_change()',
+                       part || '_no_truncate', part);
+    END IF;
+EXCEPTION WHEN duplicate_table OR duplicate_object THEN
     NULL;
 END
 $$;
@@ -117,5 +138,9 @@ BEGIN
     END LOOP;
 END
 $$;
+
+-- Last: nodes skip this file once they see this version (pgengine.h).
+INSERT INTO ft.meta (name, value) VALUES ('provnode_schema_version', '1')
+ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value;
 
 COMMIT;

@@ -22,7 +22,13 @@
 
 int pgengine_schema(PGconn *c, char *err, size_t errlen)
 {
-    return pg_exec(c, pgengine_schema_sql, err, errlen);
+    /* Applied once per version (engine.sql records it in ft.meta), so that
+     * nodes starting again and again take no DDL locks. */
+    PGresult *r = PQexec(c, "SELECT value FROM ft.meta WHERE name = 'provnode_schema_version'");
+    bool have = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 &&
+                strcmp(PQgetvalue(r, 0, 0), PGENGINE_SCHEMA_VERSION) == 0;
+    PQclear(r);
+    return have ? FT_OK : pg_exec(c, pgengine_schema_sql, err, errlen);
 }
 
 /* ---- small helpers ---------------------------------------------------------- */
@@ -330,7 +336,7 @@ static int index_entry(catch_t *ct, const PGresult *r, int row, const entry_view
                0,
                0};
     int f[] = {0, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0};
-    /* its month's partition first (ft.ensure_month makes it once) */
+    /* its month's partition first (ft.prov_month makes it once) */
     PGresult *res = PQexecParams(ct->c, "SELECT ft.prov_month('prov_index', $1::timestamptz)", 1,
                                  NULL, p + 4, l + 4, f + 4, 0);
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {

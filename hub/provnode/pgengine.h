@@ -40,10 +40,13 @@
 
 #include <stdint.h>
 
-/* The provincial engine's tables, compiled in from engine.sql. */
+/* The provincial engine's tables, compiled in from engine.sql, and their
+ * version (ft.meta provnode_schema_version; raise both together). */
+#define PGENGINE_SCHEMA_VERSION "1"
 extern const char pgengine_schema_sql[];
 
-/* Creates (or completes) the engine's tables. FT_OK or FT_EIO with err. */
+/* Creates (or completes) the engine's tables unless ft.meta says this
+ * version is there. FT_OK or FT_EIO with err. */
 int pgengine_schema(PGconn *c, char *err, size_t errlen) FT_MUST_CHECK;
 
 typedef struct {
