@@ -15,6 +15,8 @@
 #include <string.h>
 
 #define BATCH 2000
+#define ANALYZE_AFTER 1000 /* entries taken in by one step */
+#define CASES_PER_TXN 32   /* cases evaluated in one transaction */
 #define FT_STR2(x) #x
 #define FT_STR(x) FT_STR2(x)
 #define LOCK_COUNTY 7400162 /* pg_try_advisory_lock(LOCK_COUNTY, hashtext(county)) */
@@ -405,7 +407,9 @@ static int finish_batch(catch_t *ct)
         rc = rc == FT_OK ? FT_ENOMEM : rc;
     }
     if (rc == FT_OK) {
-        /* The cases of the entries, and those whose records share an
+        /* In case order, the order in which evaluators lock these rows
+         * (evaluate()), so that the two never wait for each other in a
+         * cycle. The cases of the entries, and those whose records share an
          * officer or a recorder with a clip or a checkout taken in (or with
          * an officer who checked out such a recorder): their media may have
          * changed. Marking too many costs an evaluation, never an alert. */
@@ -419,7 +423,7 @@ static int finish_batch(catch_t *ct)
             "i.cites && $5::text[] OR "
             "i.officers && ARRAY(SELECT unnest(k.officers) FROM ft.prov_index k WHERE "
             "k.county = $1 AND k.rtype IN (27, 28) AND k.recorders && $4::text[]))) s "
-            "WHERE c <> '' ON CONFLICT (county, case_id) DO UPDATE SET changes = "
+            "WHERE c <> '' ORDER BY c ON CONFLICT (county, case_id) DO UPDATE SET changes = "
             "ft.prov_case_state.changes + 1",
             5, NULL, p, NULL, NULL, 0);
         if (PQresultStatus(res) != PGRES_COMMAND_OK) {
@@ -914,17 +918,8 @@ static int write_event(PGconn *c, const char *county, const char *case_id, const
                        alert_state_name(state),
                        due,
                        node};
-    PGresult *r = PQexecParams(c,
-                               "SELECT ft.prov_month('prov_alert_events', "
-                               "to_timestamp($1::bigint / 1000.0))",
-                               1, NULL, p, NULL, NULL, 0);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-        snprintf(err, errlen, "PostgreSQL: %s", PQresultErrorMessage(r));
-        PQclear(r);
-        return FT_EIO;
-    }
-    PQclear(r);
-    r = PQexecParams(
+    /* (the partition of now's month was made when the evaluation began) */
+    PGresult *r = PQexecParams(
         c,
         "INSERT INTO ft.prov_alert_events (at, county, case_id, unit, alert_id, rule, kind, "
         "article, severity, subject, detail, state, due_at_ms, node) VALUES "
@@ -1023,42 +1018,38 @@ static int apply_alerts(PGconn *c, const char *county, const char *case_id, cons
     return rc;
 }
 
-/* Evaluates one case under its lock; *held if another node holds it. */
+/* Evaluates one case under its lock, in the open transaction (the lock is
+ * held until it ends); a case another node holds is counted and left. */
 static int eval_case(PGconn *c, const rulepack_t *pack, const char *county, const char *case_id,
                      int64_t now_ms, const char *node, pgengine_stats_t *st, char *err,
                      size_t errlen)
 {
-    int rc = pg_exec(c, "BEGIN", err, errlen);
-    if (rc != FT_OK) {
-        return rc;
-    }
     char key[600];
     snprintf(key, sizeof key, "%s/%s", county, case_id);
-    const char *pk[] = {key};
-    PGresult *r = NULL;
-    rc = pg_query(c, "SELECT pg_try_advisory_xact_lock(7400163, hashtext($1))", 1, pk, &r, err,
-                  errlen);
-    bool got = rc == FT_OK && pg_bool(r, 0, 0);
-    PQclear(r);
-    r = NULL;
     char now_text[24];
     i64_text(now_ms, now_text);
-    const char *p3[] = {county, case_id, now_text};
+    const char *p4[] = {key, county, case_id, now_text};
+    PGresult *r = NULL;
+    /* The case's lock, then (only when held: the subquery runs after it in
+     * this one statement) its state as it is now: another node may have
+     * evaluated it since it was listed. */
+    int rc = pg_query(c,
+                      "SELECT l.got, s.changes, s.todo FROM (SELECT "
+                      "pg_try_advisory_xact_lock(7400163, hashtext($1)) AS got) l LEFT JOIN "
+                      "LATERAL (SELECT changes, changes > evaluated OR coalesce(next_due_ms <= "
+                      "$4::bigint, false) AS todo FROM ft.prov_case_state WHERE l.got AND "
+                      "county = $2 AND case_id = $3) s ON true",
+                      4, p4, &r, err, errlen);
+    bool got = rc == FT_OK && pg_bool(r, 0, 0);
     int64_t changes = 0;
     bool todo = false;
-    if (rc == FT_OK && got) {
-        /* Another node may have evaluated it since it was listed. */
-        rc = pg_query(c,
-                      "SELECT changes, changes > evaluated OR coalesce(next_due_ms <= "
-                      "$3::bigint, false) FROM ft.prov_case_state WHERE county = $1 AND "
-                      "case_id = $2",
-                      3, p3, &r, err, errlen);
-        if (rc == FT_OK && PQntuples(r) == 1) {
-            changes = pg_i64(r, 0, 0);
-            todo = pg_bool(r, 0, 1);
-        }
-        PQclear(r);
-    } else if (rc == FT_OK) {
+    if (got && !PQgetisnull(r, 0, 1)) {
+        changes = pg_i64(r, 0, 1);
+        todo = pg_bool(r, 0, 2);
+    }
+    PQclear(r);
+    r = NULL;
+    if (rc == FT_OK && !got) {
         st->held++;
     }
     caseload_t cl = {0};
@@ -1101,11 +1092,6 @@ static int eval_case(PGconn *c, const rulepack_t *pack, const char *county, cons
     gapinput_case_free(&gc);
     gapinput_destroy(&g);
     caseload_free(&cl);
-    if (rc == FT_OK) {
-        rc = pg_exec(c, "COMMIT", err, errlen);
-    } else {
-        PQclear(PQexec(c, "ROLLBACK"));
-    }
     return rc;
 }
 
@@ -1120,8 +1106,30 @@ static int evaluate(PGconn *c, const rulepack_t *pack, int64_t now_ms, const cha
                       "SELECT county, case_id FROM ft.prov_case_state WHERE changes > evaluated "
                       "OR next_due_ms <= $1::bigint ORDER BY county, case_id",
                       1, p, &r, err, errlen);
-    for (int i = 0; rc == FT_OK && i < PQntuples(r); i++) {
-        rc = eval_case(c, pack, pg_text(r, i, 0), pg_text(r, i, 1), now_ms, node, st, err, errlen);
+    int n = rc == FT_OK ? PQntuples(r) : 0;
+    if (n > 0) {
+        /* the partition of now's month, for this step's alert events */
+        PGresult *m = NULL;
+        rc = pg_query(c,
+                      "SELECT ft.prov_month('prov_alert_events', to_timestamp($1::bigint / "
+                      "1000.0))",
+                      1, p, &m, err, errlen);
+        PQclear(m);
+    }
+    /* CASES_PER_TXN cases a transaction: one durable commit for them all
+     * (their locks are held until it); another node meanwhile takes the
+     * cases this one does not hold. */
+    for (int i = 0; rc == FT_OK && i < n; i += CASES_PER_TXN) {
+        rc = pg_exec(c, "BEGIN", err, errlen);
+        for (int k = i; rc == FT_OK && k < n && k < i + CASES_PER_TXN; k++) {
+            rc = eval_case(c, pack, pg_text(r, k, 0), pg_text(r, k, 1), now_ms, node, st, err,
+                           errlen);
+        }
+        if (rc == FT_OK) {
+            rc = pg_exec(c, "COMMIT", err, errlen);
+        } else if (PQtransactionStatus(c) != PQTRANS_IDLE) {
+            PQclear(PQexec(c, "ROLLBACK"));
+        }
     }
     PQclear(r);
     return rc;
@@ -1130,7 +1138,14 @@ static int evaluate(PGconn *c, const rulepack_t *pack, int64_t now_ms, const cha
 int pgengine_step(PGconn *c, const rulepack_t *pack, int64_t now_ms, const char *node,
                   pgengine_memo_t *memo, pgengine_stats_t *st, char *err, size_t errlen)
 {
+    uint64_t before = st->entries;
     int rc = catch_up(c, memo, st, err, errlen);
+    if (rc == FT_OK && st->entries - before >= ANALYZE_AFTER) {
+        /* Many rows at once (a county's first forwarding, a node catching
+         * up): the planner's statistics first, so the cases' queries use
+         * the index rather than wait for autovacuum to notice. */
+        rc = pg_exec(c, "ANALYZE ft.prov_index, ft.prov_case_state", err, errlen);
+    }
     if (rc == FT_OK) {
         rc = evaluate(c, pack, now_ms, node, st, err, errlen);
     }
