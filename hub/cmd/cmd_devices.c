@@ -262,6 +262,8 @@ int hub_cmd_status(int argc, char **argv)
      * exits 1, so that a check script notices before the next restart. */
     hub_routes_t routes = {0};
     int config_bad = hub_routes_load(&ctx, NULL, 0, &routes) != 0;
+    prov_conf_t pc; /* [province]: a mistake is said the same way */
+    config_bad |= hub_province_conf(&ctx, &pc) != 0;
     store_txn_t *t = NULL;
     json_t *devices = json_array(), *refused = json_array();
     listing_t l = {.collect = devices};

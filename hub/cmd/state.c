@@ -92,10 +92,16 @@ const char *const hub_config_keys[] = {
     NULL,
 };
 
-/* Keys whose values are secrets: a bot's URL carries its access token. */
+/* Keys whose values are secrets: a bot's URL carries its access token, the
+ * province's URL its password. */
 static const char *const hub_secret_keys[] = {
-    "media.s3_secret_key", "alerts.webhooks",    "webhook.*.url",
-    "webhook.*.secret",    "http_metrics_token", NULL,
+    "media.s3_secret_key",
+    "alerts.webhooks",
+    "webhook.*.url",
+    "webhook.*.secret",
+    "http_metrics_token",
+    "province.url",
+    NULL,
 };
 
 const cli_program_t hub_program = {

@@ -428,6 +428,146 @@ static int register_county(prov_fwd_t *f, char *err, size_t errlen)
     return FT_OK;
 }
 
+/* The first entry at or after arrival number `from`. */
+typedef struct {
+    uint64_t arrival;
+    uint8_t device[DEVID_BYTES];
+    uint64_t epoch, seq;
+    bool found;
+} at_arrival_t;
+
+static int first_entry(void *ctx, const store_entry_t *e)
+{
+    at_arrival_t *a = ctx;
+    a->arrival = e->arrival;
+    memcpy(a->device, e->device, DEVID_BYTES);
+    a->epoch = e->epoch;
+    a->seq = e->seq;
+    a->found = true;
+    return 1;
+}
+
+/* The same for the hub log: the province's checkpoint (seq of this log's
+ * epoch) must name an entry this hub's log holds with the same bytes. A
+ * restored hub log writes other entries under the seqs it had lost: they
+ * are sent as what they are (a fork of the hub's log the province sees),
+ * from the start. */
+static int check_hublog_checkpoint(prov_fwd_t *f, char *err, size_t errlen)
+{
+    const char *vals[2] = {f->conf->county, "hublog"};
+    PGresult *r = NULL;
+    int rc = exec_params(f->conn,
+                         "SELECT position, epoch FROM ft.checkpoints WHERE county = $1 AND "
+                         "stream = $2",
+                         2, vals, NULL, NULL, &r, err, errlen);
+    if (rc != FT_OK) {
+        return rc;
+    }
+    uint64_t pos = 0, epoch = 0;
+    if (PQntuples(r) == 1) {
+        pos = (uint64_t)strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+        epoch = (uint64_t)strtoll(PQgetvalue(r, 0, 1), NULL, 10);
+    }
+    PQclear(r);
+    if (pos == 0 || epoch != devlog_epoch(f->hublog)) {
+        return FT_OK; /* nothing sent of this log yet: it starts from 1 anyway */
+    }
+    uint8_t *raw = NULL;
+    size_t len = 0;
+    bool same = false;
+    if (devlog_get(f->hublog, pos, &raw, &len) == FT_OK) {
+        char p[24], e[24];
+        snprintf(p, sizeof p, "%lld", (long long)(int64_t)pos);
+        snprintf(e, sizeof e, "%lld", (long long)(int64_t)epoch);
+        const char *v[5] = {f->conf->county, (const char *)devlog_device(f->hublog), e, p,
+                            (const char *)raw};
+        int lens[5] = {0, DEVID_BYTES, 0, 0, (int)len};
+        int fmts[5] = {0, 1, 0, 0, 1};
+        rc = exec_params(f->conn,
+                         "SELECT 1 FROM ft.hub_entries WHERE county = $1 AND device = $2 AND "
+                         "epoch = $3 AND seq = $4 AND raw = $5 LIMIT 1",
+                         5, v, lens, fmts, &r, err, errlen);
+        free(raw);
+        if (rc != FT_OK) {
+            return rc;
+        }
+        same = PQntuples(r) == 1;
+        PQclear(r);
+    }
+    if (same) {
+        return FT_OK;
+    }
+    log_warn("province: the province's checkpoint of county \"%s\"'s hub log (seq %llu) does not "
+             "name the entry this hub's log holds there (a hub log restored from a backup?): "
+             "sending the hub log again from the start",
+             f->conf->county, (unsigned long long)pos);
+    return exec_params(f->conn,
+                       "UPDATE ft.checkpoints SET position = 0, updated_at = now() WHERE county = "
+                       "$1 AND stream = $2",
+                       2, vals, NULL, NULL, NULL, err, errlen);
+}
+
+/* Checks, once per connection, that the province's checkpoint of this
+ * county names the entry this hub's store holds at that arrival number. A
+ * county hub restored from an older backup (or a new store under the same
+ * keys) numbers its arrivals again from an earlier point: its checkpoint
+ * then points at nothing or at another entry, and entries would be skipped.
+ * Then the checkpoint goes back to 0 and everything is sent again
+ * (duplicates are absorbed). docs/province.md "Restoring a county hub". */
+static int check_checkpoint(prov_fwd_t *f, char *err, size_t errlen)
+{
+    const char *vals[2] = {f->conf->county, "entries"};
+    PGresult *r = NULL;
+    int rc = exec_params(f->conn,
+                         "SELECT position FROM ft.checkpoints WHERE county = $1 AND stream = $2", 2,
+                         vals, NULL, NULL, &r, err, errlen);
+    if (rc != FT_OK) {
+        return rc;
+    }
+    uint64_t pos = PQntuples(r) == 1 ? (uint64_t)strtoll(PQgetvalue(r, 0, 0), NULL, 10) : 0;
+    PQclear(r);
+    if (pos == 0) {
+        return FT_OK;
+    }
+    at_arrival_t a = {0};
+    rc = store_entries_since(f->store, pos - 1, first_entry, &a);
+    if (rc != FT_OK && rc != 1) {
+        snprintf(err, errlen, "cannot read the hub store: %s", ft_strerror(rc));
+        return rc;
+    }
+    bool same = false;
+    if (a.found && a.arrival == pos) {
+        char p[24], e[24], q[24];
+        snprintf(p, sizeof p, "%lld", (long long)(int64_t)pos);
+        snprintf(e, sizeof e, "%lld", (long long)(int64_t)a.epoch);
+        snprintf(q, sizeof q, "%lld", (long long)(int64_t)a.seq);
+        const char *v[5] = {f->conf->county, p, (const char *)a.device, e, q};
+        int lens[5] = {0, 0, DEVID_BYTES, 0, 0};
+        int fmts[5] = {0, 0, 1, 0, 0};
+        rc = exec_params(f->conn,
+                         "SELECT 1 FROM ft.entries WHERE county = $1 AND arrival = $2 AND "
+                         "device = $3 AND epoch = $4 AND seq = $5 LIMIT 1",
+                         5, v, lens, fmts, &r, err, errlen);
+        if (rc != FT_OK) {
+            return rc;
+        }
+        same = PQntuples(r) == 1;
+        PQclear(r);
+    }
+    if (same) {
+        return check_hublog_checkpoint(f, err, errlen);
+    }
+    log_warn("province: the province's checkpoint of county \"%s\" (arrival number %llu) does "
+             "not name the entry this hub's store holds there (a store restored from a backup?): "
+             "sending everything again from the start; what the province holds is absorbed",
+             f->conf->county, (unsigned long long)pos);
+    rc = exec_params(f->conn,
+                     "UPDATE ft.checkpoints SET position = 0, updated_at = now() WHERE county = "
+                     "$1 AND stream = $2",
+                     2, vals, NULL, NULL, NULL, err, errlen);
+    return rc == FT_OK ? check_hublog_checkpoint(f, err, errlen) : rc;
+}
+
 int prov_fwd_connect(prov_fwd_t *f, char *err, size_t errlen)
 {
     if (f->conn && PQstatus(f->conn) != CONNECTION_OK) {
@@ -454,6 +594,9 @@ int prov_fwd_connect(prov_fwd_t *f, char *err, size_t errlen)
     }
     if (rc == FT_OK) {
         rc = register_county(f, err, errlen);
+    }
+    if (rc == FT_OK) {
+        rc = check_checkpoint(f, err, errlen);
     }
     static const char *const stage[] = {"entries", "hub_entries", "media_files", "file_keys",
                                         "enrolments"};
@@ -544,6 +687,14 @@ static int reseal_batch(prov_fwd_t *f, collect_t *c, prov_round_t *r, char *err,
             dup = dup || memcmp(c->media[j].file_id, c->media[i].file_id, MEDIA_FILE_ID_BYTES) == 0;
         }
         if (dup) {
+            continue;
+        }
+        if (keys[i].unopenable) {
+            char fid[2 * MEDIA_FILE_ID_BYTES + 1];
+            hex_encode(c->media[i].file_id, MEDIA_FILE_ID_BYTES, fid);
+            log_warn("province: the key of media file %s does not open with this hub's archive "
+                     "key (its edge sealed it to another key): forwarded without a re-sealed key",
+                     fid);
             continue;
         }
         fwd_key_row(f->conf->county, &c->media[i], f->conf->archive_pk, keys[i].sealed,

@@ -83,7 +83,9 @@ typedef struct {
 
 /* One round (connects first if needed). FT_OK, or as prov_fwd_connect,
  * or FT_ECORRUPT (a stored entry does not decode: forwarding stops there),
- * FT_ECRYPTO (a file key does not open with the hub's archive key). */
+ * or the hub log's error when re-sealing cannot be recorded. A file key that
+ * does not open with the hub's archive key is skipped with a warning (the
+ * county hub cannot read that file either). */
 int prov_fwd_round(prov_fwd_t *f, prov_round_t *r, char *err, size_t errlen) FT_MUST_CHECK;
 
 /* Rounds until *stop, retrying as above; returns FT_OK when stopped, or the

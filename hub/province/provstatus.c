@@ -167,6 +167,7 @@ int prov_keys_reseal(devlog_t *hublog, const keys_t *hub, const uint8_t archive_
             out[i].hublog_seq = lmdbx_get_u64(p + 8);
             memcpy(out[i].sealed, p + 16, MEDIA_SEALED_KEY_BYTES);
             out[i].fresh = false;
+            out[i].unopenable = false;
             continue;
         }
         if (g == 0) {
@@ -192,8 +193,14 @@ int prov_keys_reseal(devlog_t *hublog, const keys_t *hub, const uint8_t archive_
             continue;
         }
         uint8_t fk[MEDIA_KEY_BYTES];
+        memset(&out[i], 0, sizeof out[i]);
         rc = media_key_unseal(items[i].hub_sealed, MEDIA_SEALED_KEY_BYTES, hub->archive_pk,
                               hub->archive_sk, fk);
+        if (rc == FT_ECRYPTO || rc == FT_EINVAL) {
+            out[i].unopenable = true;
+            rc = FT_OK;
+            continue;
+        }
         if (rc == FT_OK) {
             rc = media_key_seal(fk, archive_pk, out[i].sealed);
         }

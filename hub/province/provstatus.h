@@ -56,6 +56,8 @@ typedef struct {
     uint8_t sealed[MEDIA_SEALED_KEY_BYTES];
     uint64_t hublog_epoch, hublog_seq; /* its entry in the hub's log */
     bool fresh;                        /* re-sealed by this call (not found) */
+    bool unopenable;                   /* the key does not open with the hub's archive pair (an edge
+                                          that sealed to another key): nothing re-sealed, nothing written */
 } prov_key_t;
 
 /* One file to re-seal: its id and its key as sealed to the county hub. */
@@ -67,9 +69,10 @@ typedef struct {
 /* For each of n files: the key already re-sealed to archive_pk, or a new
  * re-sealing (unseal with the hub's archive pair, crypto_box_seal to
  * archive_pk) recorded in the hub log and in province_keys, all in one
- * transaction. out[i] for items[i]. FT_ECRYPTO if a key does not open with
- * the hub's archive pair (nothing written), FT_EKEY if the hub has no
- * archive pair, else the log's errors. */
+ * transaction. out[i] for items[i]. A key that does not open with the hub's
+ * archive pair is out[i].unopenable (the county hub cannot read that file
+ * either; the rest of the batch goes on). FT_EKEY if the hub has no archive
+ * pair, else the log's errors (nothing written). */
 int prov_keys_reseal(devlog_t *hublog, const keys_t *hub, const uint8_t archive_pk[32],
                      const prov_reseal_t *items, size_t n, prov_key_t *out) FT_MUST_CHECK;
 

@@ -2,8 +2,8 @@
  * re-sealed to the province opens with the province's key, is written to
  * the hub log in the same transaction (an audit entry naming the file and
  * the hash of the sealed key), and a second call gives the same bytes
- * without a second log entry; a key not sealed to this hub is refused with
- * nothing written. */
+ * without a second log entry; a key not sealed to this hub is marked
+ * unopenable with nothing written for it, the rest of the call going on. */
 #include "provstatus.h"
 
 #include "testutil.h"
@@ -141,12 +141,26 @@ static void test_reseal(void **state)
     prov_reseal_t two[2] = {{fid2, sealed}, {fid2, bad}};
     prov_reseal_t badit = {fid2, bad};
     prov_key_t o2[2];
-    assert_int_equal(prov_keys_reseal(log, &hub, prov.archive_pk, &badit, 1, o2), FT_ECRYPTO);
+    assert_int_equal(prov_keys_reseal(log, &hub, prov.archive_pk, &badit, 1, o2), FT_OK);
+    assert_true(o2[0].unopenable);
+    assert_false(o2[0].fresh);
     uint64_t head2 = 0;
     assert_int_equal(devlog_head(log, &head2, hh), FT_OK);
     assert_int_equal(head2, head);
+    /* With a good one in the same call: that one is re-sealed. */
+    uint8_t fid3[MEDIA_FILE_ID_BYTES];
+    media_file_id_new(fid3);
+    prov_reseal_t mixed[2] = {{fid3, bad}, {fid2, sealed}};
+    assert_int_equal(prov_keys_reseal(log, &hub, prov.archive_pk, mixed, 2, o2), FT_OK);
+    assert_true(o2[0].unopenable);
+    assert_true(o2[1].fresh);
+    assert_int_equal(devlog_head(log, &head2, hh), FT_OK);
+    assert_int_equal(head2, head + 1);
+    head = head2;
     /* The same file twice in one call: one re-sealing. */
-    prov_reseal_t dup[2] = {{fid2, sealed}, {fid2, sealed}};
+    uint8_t fid4[MEDIA_FILE_ID_BYTES];
+    media_file_id_new(fid4);
+    prov_reseal_t dup[2] = {{fid4, sealed}, {fid4, sealed}};
     (void)two;
     assert_int_equal(prov_keys_reseal(log, &hub, prov.archive_pk, dup, 2, o2), FT_OK);
     assert_true(o2[0].fresh);

@@ -15,6 +15,11 @@
 #   bad_config    unparseable url, wrong password, no such database, a bad
 #                 archive key: `run` refuses at start-up naming the hub.conf
 #                 line, never printing the password.
+#   restore       the county hub restored from a backup older than the
+#                 province's checkpoint: noticed at start, everything sent
+#                 again, nothing received after the restore skipped.
+#   bad_key       an edge seals its file keys to a wrong key: its manifest
+#                 travels, its key does not (a warning), the rest goes on.
 #   two_counties  two county hubs into one PostgreSQL, each its own rows; a
 #                 third hub claiming a county name already taken is refused.
 set -euo pipefail
@@ -187,7 +192,98 @@ bad_config)
   run_refused "bad archive key" "province.archive_key must be" \
     "url = postgresql://$good" "county = east" "archive_key = 1234"
   run_refused "no county" "needs county = NAME" "url = postgresql://$good"
+  # status shows the rest, names the line, and exits 1 (as for every
+  # mistake run would refuse).
+  rc=0
+  "$HUB" status --state "$T/hub" >"$T/status.out" 2>&1 || rc=$?
+  [ "$rc" = 1 ] || { cat "$T/status.out" >&2; fail "status with a bad [province] exits $rc, not 1"; }
+  grepq 'hub.conf line [0-9]*: the \[province\] section needs county' <"$T/status.out" ||
+    { cat "$T/status.out" >&2; fail "status does not name the bad [province] line"; }
+  # The url holds a password: a hub.conf others can read is warned about.
+  cp "$T/hub.conf.base" "$T/hub/hub.conf"
+  printf '%s\n' "[province]" "url = postgresql://$good" "county = east" >>"$T/hub/hub.conf"
+  chmod 644 "$T/hub/hub.conf"
+  "$HUB" status --state "$T/hub" >"$T/status.out" 2>&1 || true
+  grepq 'province.url' <"$T/status.out" || { cat "$T/status.out" >&2; fail "no warning for a readable hub.conf holding province.url"; }
+  if grepq "$PG_PASSWORD" <"$T/status.out"; then
+    fail "status printed the password"
+  fi
   [ "$(psql_q "SELECT count(*) FROM ft.counties")" = 0 ] 2>/dev/null || true
+  ;;
+bad_key)
+  # An edge sealing its file keys to a wrong archive key: the manifest is
+  # forwarded, its key is not (with a warning), and the rest goes on.
+  hub_init
+  edge_new a
+  sed -i "s/^archive_key = .*/archive_key = $PROV_ARCHIVE_PK/" "$T/a/edge.conf"
+  edge_records a 10
+  edge_media a 16 1
+  edge_new b
+  edge_media b 16 1
+  edge_records b 10 100
+  prov_conf "$T/hub" east "archive_key = $PROV_ARCHIVE_PK" "interval_ms = 100"
+  hub_start
+  edge_start a
+  edge_start b
+  wait_until 60 "both logs at the hub" logs_synced a b
+  wait_until 60 "the province caught up" prov_caught_up "$T/hub" east
+  prov_same "$T/hub" east
+  [ "$(prov_count media_files east)" = 2 ] || fail "media_files holds $(prov_count media_files east) rows, not 2"
+  [ "$(prov_count file_keys east)" = 1 ] || fail "file_keys holds $(prov_count file_keys east) rows, not 1 (b's)"
+  grepq 'does not open with this hub.s archive key' <"$T/hub/hub.log" || fail "no warning for the key that does not open"
+  ;;
+restore)
+  # The county hub restored from a backup older than the province's
+  # checkpoint: it notices at start, sends everything again, and nothing
+  # it receives after the restore is skipped.
+  base_county 50
+  prov_conf "$T/hub" east "interval_ms = 100"
+  hub_start
+  edge_start a
+  edge_start b
+  wait_until 60 "both logs at the hub" logs_synced a b
+  wait_until 60 "the province caught up" prov_caught_up "$T/hub" east
+  hub_stop
+  cp -a "$T/hub" "$T/hub.backup"
+  hub_start
+  edge_records a 30 500
+  edge_records b 30 600
+  wait_until 60 "both logs at the hub" logs_synced a b
+  wait_until 60 "the province caught up" prov_caught_up "$T/hub" east
+  edge_stop a
+  edge_stop b
+  hub_stop
+  rm -rf "$T/hub"
+  cp -a "$T/hub.backup" "$T/hub"
+  : >"$T/hub/hub.log"
+  hub_start
+  wait_until 30 "the restore noticed" grep -q 'does not name the entry this hub.s store holds' "$T/hub/hub.log"
+  edge_start a
+  edge_start b
+  edge_records a 20 800
+  wait_until 60 "both logs at the hub again" logs_synced a b
+  # Entries: every one the restored hub holds is in the province, byte for
+  # byte (the hub log forked at the restore: both branches are there).
+  prov_entries_all() {
+    "$DUMP" entries "$T/hub" | sort >"$T/county.now"
+    psql_q "SELECT encode(device, 'hex') || '|' || ft.u64(epoch) || '|' || ft.u64(seq) || '|' ||
+              encode(raw, 'hex') FROM ft.entries WHERE county = 'east'" | sort >"$T/prov.now"
+    cmp -s "$T/county.now" "$T/prov.now"
+  }
+  wait_until 60 "every entry of the restored hub in the province" prov_entries_all
+  [ "$(wc -l <"$T/county.now")" = 180 ] || fail "the restored hub holds $(wc -l <"$T/county.now") entries, not 180"
+  grepq 'hub log .*does not name the entry this hub.s log holds' <"$T/hub/hub.log" ||
+    fail "the restored hub log was not noticed"
+  # Every entry of the restored hub log is in the province too (beside the
+  # branch it lost).
+  hublog_all() {
+    "$DUMP" hublog "$T/hub" | sort >"$T/county.hl"
+    psql_q "SELECT encode(device, 'hex') || '|' || ft.u64(epoch) || '|' || ft.u64(seq) || '|' ||
+              encode(raw, 'hex') FROM ft.hub_entries WHERE county = 'east'" | sort >"$T/prov.hl"
+    [ -z "$(comm -23 "$T/county.hl" "$T/prov.hl")" ]
+  }
+  wait_until 60 "the restored hub log in the province" hublog_all
+  converge a b
   ;;
 two_counties)
   base_county 30

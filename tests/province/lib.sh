@@ -21,8 +21,8 @@
 # Who runs postgres: postgres refuses to run as root, and CI runs the tests
 # as root. Then the server runs as `nobody` (setpriv, which execs, so the PID
 # is the postmaster's own and stopping it by PID works); its directory is
-# chown'ed to nobody and $T made traversable (711). As an ordinary user it
-# runs as that user.
+# chown'ed to nobody and $FT_TEST_TMP and $T made traversable (o+x). As an
+# ordinary user it runs as that user.
 #
 # Authentication: the superuser `ft` with a random password; loopback TCP
 # asks for it (scram-sha-256), the unix socket trusts (for psql_q). Every
@@ -73,8 +73,12 @@ pg_start() {
   PG_PASSWORD=$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
   printf '%s\n' "$PG_PASSWORD" >"$PG_DIR/pwfile"
   if [ "$(id -u)" -eq 0 ]; then
-    chmod 711 "$T"
+    # nobody must reach its directory: the scratch areas (ours) become
+    # traversable, not readable.
+    chmod o+x "$FT_TEST_TMP" "$T"
     chown -R nobody:nogroup "$PG_DIR"
+    pg_as test -w "$PG_DIR/data" ||
+      fail "postgres runs as nobody, which cannot reach $PG_DIR: make its parent directories traversable (o+x)"
   fi
   chmod 700 "$PG_DIR/data"
   pg_as "$PG_BIN/initdb" -D "$PG_DIR/data" -U ft --pwfile="$PG_DIR/pwfile" \

@@ -455,12 +455,11 @@ static void get_sync(web_req_t *r)
     if (r->sh->hub->hublog && prov_status_read(r->sh->hub->hublog, &ps) == FT_OK && ps.present &&
         store_begin(r->sh->hub->store, false, &pt) == FT_OK &&
         store_entry_count(pt, &n_entries, &last_arrival) == FT_OK) {
-        prov = json_pack("{s:s, s:s, s:I, s:I, s:I, s:s}", "county", ps.county, "state",
-                         ps.state, "checkpoint", (json_int_t)ps.checkpoint, "behind",
-                         (json_int_t)(last_arrival > ps.checkpoint ? last_arrival - ps.checkpoint
-                                                                   : 0),
-                         "last_success_ms", (json_int_t)ps.last_success_ms, "last_error",
-                         ps.last_error);
+        prov = json_pack(
+            "{s:s, s:s, s:I, s:I, s:I, s:s}", "county", ps.county, "state", ps.state, "checkpoint",
+            (json_int_t)ps.checkpoint, "behind",
+            (json_int_t)(last_arrival > ps.checkpoint ? last_arrival - ps.checkpoint : 0),
+            "last_success_ms", (json_int_t)ps.last_success_ms, "last_error", ps.last_error);
     }
     store_abort(&pt);
     json_object_set_new(o, "province", prov ? prov : json_null());
