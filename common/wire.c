@@ -341,6 +341,13 @@ static int fill_msg(const wire_msg_t *m, Ft__Wire__Msg *msg, void **scratch)
             p->has_first_seq = 1;
             p->first_seq = b->first_seq;
         }
+        if (b->endpoint_mismatch) {
+            if (strlen(b->endpoint_mismatch) > WIRE_MISMATCH_MAX) {
+                free(p);
+                return FT_EINVAL;
+            }
+            p->endpoint_mismatch = (char *)b->endpoint_mismatch;
+        }
         msg->kind_case = FT__WIRE__MSG__KIND_BATCH;
         msg->batch = p;
         *scratch = p;
@@ -490,7 +497,8 @@ static int take_msg(const Ft__Wire__Msg *p, wire_msg_t *m)
     case FT__WIRE__MSG__KIND_BATCH: {
         const Ft__Wire__Batch *b = p->batch;
         m->kind = WIRE_BATCH;
-        if (b->n_entries > WIRE_MAX_BATCH_ENTRIES) {
+        if (b->n_entries > WIRE_MAX_BATCH_ENTRIES ||
+            (b->endpoint_mismatch && strlen(b->endpoint_mismatch) > WIRE_MISMATCH_MAX)) {
             return FT_EPROTO;
         }
         wire_bytes_t *arr = calloc(b->n_entries ? b->n_entries : 1, sizeof *arr);
@@ -509,6 +517,7 @@ static int take_msg(const Ft__Wire__Msg *p, wire_msg_t *m)
         m->u.batch.entries = arr;
         m->u.batch.edge_head_seq = b->has_edge_head_seq ? b->edge_head_seq : 0;
         m->u.batch.first_seq = b->has_first_seq ? b->first_seq : 0;
+        m->u.batch.endpoint_mismatch = b->endpoint_mismatch;
         return FT_OK;
     }
     case FT__WIRE__MSG__KIND_RECEIPT:

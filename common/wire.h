@@ -97,7 +97,14 @@ typedef struct {
     wire_bytes_t *entries;  /* n raw SignedEntry byte strings */
     uint64_t edge_head_seq; /* edge head at sending; 0 = not given */
     uint64_t first_seq;     /* seq the edge meant to start at; 0 = not given */
+    /* the edge's report on the hub's endpoints (wire.proto); NULL = not
+     * given. On decode it points into the message (valid until
+     * wire_msg_free), at most WIRE_MISMATCH_MAX bytes. */
+    const char *endpoint_mismatch;
 } wire_batch_t;
+
+/* Longest endpoint_mismatch a Batch may carry (bytes, without the NUL). */
+#define WIRE_MISMATCH_MAX 500
 
 /* The signed statement: the hub holds device/epoch up to upto_seq. */
 typedef struct {

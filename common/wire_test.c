@@ -171,7 +171,42 @@ static void batch_roundtrip_keeps_entry_bytes(void **state)
     assert_int_equal(d.u.batch.entries[0].len, 3);
     assert_memory_equal(d.u.batch.entries[0].data, a, 3);
     assert_memory_equal(d.u.batch.entries[1].data, b, 1);
+    assert_null(d.u.batch.endpoint_mismatch); /* not said: an older edge */
     wire_msg_free(&d);
+}
+
+/* The edge's endpoint report: absent, empty (all agrees) and a sentence are
+ * three answers; one too long is refused both ways. */
+static void batch_endpoint_mismatch_roundtrip(void **state)
+{
+    (void)state;
+    wire_msg_t m = {.kind = WIRE_BATCH}, d;
+    m.u.batch.endpoint_mismatch = "";
+    roundtrip(&m, &d);
+    assert_non_null(d.u.batch.endpoint_mismatch);
+    assert_string_equal(d.u.batch.endpoint_mismatch, "");
+    wire_msg_free(&d);
+    m.u.batch.endpoint_mismatch = "media.hub is tcp://h:1 but the hub announces media port 2";
+    roundtrip(&m, &d);
+    assert_string_equal(d.u.batch.endpoint_mismatch,
+                        "media.hub is tcp://h:1 but the hub announces media port 2");
+    wire_msg_free(&d);
+    char big[WIRE_MISMATCH_MAX + 2];
+    memset(big, 'x', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    m.u.batch.endpoint_mismatch = big;
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    assert_int_equal(wire_encode(&m, &buf, &len), FT_EINVAL);
+    /* and from a peer that packs one anyway */
+    Ft__Wire__Batch b = FT__WIRE__BATCH__INIT;
+    b.endpoint_mismatch = big;
+    Ft__Wire__Msg p = FT__WIRE__MSG__INIT;
+    p.kind_case = FT__WIRE__MSG__KIND_BATCH;
+    p.batch = &b;
+    uint8_t raw[1024];
+    size_t n = ft__wire__msg__pack(&p, raw);
+    assert_int_equal(wire_decode(raw, n, &d), FT_EPROTO);
 }
 
 static void error_ping_pong_roundtrip(void **state)
@@ -479,6 +514,7 @@ int main(void)
         cmocka_unit_test(hello_and_welcome_roundtrip),
         cmocka_unit_test(welcome_carries_the_signed_rule_pack),
         cmocka_unit_test(batch_roundtrip_keeps_entry_bytes),
+        cmocka_unit_test(batch_endpoint_mismatch_roundtrip),
         cmocka_unit_test(error_ping_pong_roundtrip),
         cmocka_unit_test(receipt_seal_open_and_tamper),
         cmocka_unit_test(truncated_and_garbage_input_is_eproto),

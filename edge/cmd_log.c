@@ -342,6 +342,10 @@ int edge_cmd_status(int argc, char **argv)
                             ss.last_error[0] ? utf8_json_string(ss.last_error) : json_null());
         json_object_set_new(sync, "last_error_at",
                             ss.last_error_ms ? json_string(error_at) : json_null());
+        /* the hub's endpoints against edge.conf at the last Welcome (null: they agree) */
+        json_object_set_new(sync, "endpoint_mismatch",
+                            ss.endpoint_mismatch[0] ? utf8_json_string(ss.endpoint_mismatch)
+                                                    : json_null());
         json_object_set_new(o, "sync", sync);
         json_t *recs = json_pack(
             "{s:I, s:I, s:I, s:I}", "kept", (json_int_t)(head - rest.pruned_upto), "pruned",
@@ -394,6 +398,12 @@ int edge_cmd_status(int argc, char **argv)
         }
         if (ss.last_error[0]) {
             printf("last error:  %s (%s)\n", ss.last_error, error_at);
+        }
+        if (ss.endpoint_mismatch[0]) {
+            char at[CLI_TIME_TEXT];
+            cli_time(ss.endpoint_ms, at, sizeof at);
+            printf("ENDPOINT MISMATCH: %s (seen at the hub's welcome, %s)\n", ss.endpoint_mismatch,
+                   at);
         }
         printf("records:     %llu kept in full, %llu pruned to their hash and signature (the "
                "hub holds them)\n",

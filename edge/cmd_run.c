@@ -71,9 +71,10 @@ static int num_setting(edge_ctx_t *ctx, const char *flag, const char *key, unsig
 }
 
 /* edge_sync's on_ports: the media link, told by the hub's Welcome. */
-static void media_ports(void *ctx, const char *endpoint, uint32_t media_port, uint32_t data_port)
+static void media_ports(void *ctx, const char *endpoint, uint32_t media_port, uint32_t data_port,
+                        char *mismatch, size_t cap)
 {
-    edge_media_hub_ports(*(edge_media_t **)ctx, endpoint, media_port, data_port);
+    edge_media_hub_ports(*(edge_media_t **)ctx, endpoint, media_port, data_port, mismatch, cap);
 }
 
 /* What the screen shows of sync and media (ui_providers_t.status): the

@@ -83,6 +83,7 @@ int edge_media_settings(edge_ctx_t *ctx, const char *archive_flag, edge_media_se
     const char *mh = config_get(ctx->cfg, "media.hub");
     if (mh) {
         utf8_copy(out->endpoint, sizeof out->endpoint, mh);
+        out->configured = true;
     }
     const char *hk = config_get(ctx->cfg, "hub_key");
     if (hk && hex_decode(hk, out->hub_key, 32) == FT_OK) {
@@ -1020,17 +1021,36 @@ void edge_media_status_print(devlog_t *log, FILE *out)
 }
 
 void edge_media_hub_ports(edge_media_t *em, const char *sync_endpoint, uint32_t media_port,
-                          uint32_t data_port)
+                          uint32_t data_port, char *mismatch, size_t cap)
 {
+    if (cap) {
+        mismatch[0] = '\0';
+    }
     if (!em || *em->stop || !em->s.has_hub_key) {
         return;
     }
     if (em->serve_started) { /* media.hub configured, or an earlier Welcome */
         unsigned have = wire_endpoint_port(em->s.endpoint);
-        if (media_port && have != media_port && !em->ports_said) {
-            log_warn("media.hub is %s but the hub says its media port is %u (data path %u): "
-                     "media may not move; remove media.hub from edge.conf to follow the hub",
-                     em->s.endpoint, media_port, data_port);
+        if (media_port && have != media_port) {
+            if (em->s.configured && cap) {
+                snprintf(mismatch, cap,
+                         "media.hub in edge.conf is %s but the hub announces media port %u "
+                         "(data path %u); the edge uses %s as configured, so media may not "
+                         "move: remove media.hub from edge.conf to follow the hub",
+                         em->s.endpoint, media_port, data_port, em->s.endpoint);
+            } else if (cap) {
+                snprintf(mismatch, cap,
+                         "the hub now announces media port %u (data path %u) but the edge "
+                         "still uses %s, announced at an earlier connection: restart "
+                         "`fieldtrail-edge run` to follow the hub",
+                         media_port, data_port, em->s.endpoint);
+            }
+            if (!em->ports_said) {
+                log_warn("media.hub is %s but the hub says its media port is %u (data path "
+                         "%u): media may not move; remove media.hub from edge.conf to follow "
+                         "the hub",
+                         em->s.endpoint, media_port, data_port);
+            }
         }
         em->ports_said = true;
         return;

@@ -31,6 +31,7 @@ typedef struct {
     char inbox[4096];      /* `inbox`, default STATE/inbox */
     char endpoint[512];    /* the hub's media endpoint: `media.hub`, else "" until the
                               hub's Welcome names its port (edge_media_hub_ports) */
+    bool configured;       /* endpoint is `media.hub` from edge.conf (not the hub's word) */
     bool has_hub_key;      /* hub_key was configured */
     uint8_t hub_key[32];   /* the hub's transport key */
     unsigned trace_served; /* log every chunk served (tests count re-sends) */
@@ -51,10 +52,12 @@ void edge_media_stop(edge_media_t **m_p);
  * its media port and data path port (0: not said). Without `media.hub`, the
  * media link starts now, to media_port on the host sync_endpoint names (a
  * hub too old to say: the sync port + 2, as such hubs listen, said in the
- * log). With `media.hub` naming another port, the mismatch is logged once.
+ * log). With `media.hub` naming another port, the mismatch is logged once
+ * and written into mismatch (cap bytes) in operator's words (what edge.conf
+ * says, what the hub announced, which the edge uses); "" otherwise.
  * Called on the thread that runs edge_media_stop; em may be NULL. */
 void edge_media_hub_ports(edge_media_t *em, const char *sync_endpoint, uint32_t media_port,
-                          uint32_t data_port);
+                          uint32_t data_port, char *mismatch, size_t cap);
 
 /* Media part of `status`: {"files":..., "pending":..., "bytes_pending":...,
  * "storage":{...}, "ingesting":[...], "transfers":[...]} */

@@ -361,6 +361,25 @@ static void request_receipt(edge_sync_t *s)
     }
 }
 
+/* Keeps what the edge made of the hub's endpoints for `status` and tells
+ * the hub in an empty Batch (a receipt request to the hub): "" says they
+ * agree, so a mended edge.conf clears the hub's note too. */
+static void set_endpoints(edge_sync_t *s, const char *mismatch)
+{
+    uint8_t buf[8 + WIRE_MISMATCH_MAX + 1] = {0};
+    size_t n = strnlen(mismatch, WIRE_MISMATCH_MAX);
+    lmdbx_put_u64(buf, (uint64_t)wall_ms());
+    memcpy(buf + 8, mismatch, n);
+    if (meta_put(s, "endpoints", buf, sizeof buf) != FT_OK) {
+        log_warn("cannot record the endpoint check in the local database");
+    }
+    /* not counted in flight: a hub that holds nothing answers it with no
+     * receipt, and none is waited for */
+    wire_msg_t m = {.kind = WIRE_BATCH};
+    m.u.batch.endpoint_mismatch = mismatch;
+    send_msg(s, &m);
+}
+
 /* ---- receiving -------------------------------------------------------- */
 
 /* Entry hash of our own entry at seq (seq 0: zeros), kept or pruned. */
@@ -449,7 +468,10 @@ static void on_welcome(edge_sync_t *s, const wire_welcome_t *w)
              (unsigned long long)w->have_seq, (unsigned long long)head,
              (unsigned long long)s->next_send, (long long)offset);
     if (s->o.on_ports) { /* the hub's other ports (docs/protocol.md "Welcome") */
-        s->o.on_ports(s->o.ports_ctx, s->o.endpoint, w->media_port, w->data_port);
+        char mismatch[WIRE_MISMATCH_MAX + 1] = "";
+        s->o.on_ports(s->o.ports_ctx, s->o.endpoint, w->media_port, w->data_port, mismatch,
+                      sizeof mismatch);
+        set_endpoints(s, mismatch);
     }
 }
 
@@ -987,6 +1009,12 @@ int edge_sync_read_status(devlog_t *log, edge_sync_status_t *st)
     }
     if (lmdbx_get_meta(txn, sync, "last_contact", b8, 8) == FT_OK) {
         st->last_contact_ms = (int64_t)lmdbx_get_u64(b8);
+    }
+    uint8_t ends[8 + WIRE_MISMATCH_MAX + 1];
+    memset(ends, 0, sizeof ends);
+    if (lmdbx_get_meta(txn, sync, "endpoints", ends, sizeof ends) == FT_OK) {
+        st->endpoint_ms = (int64_t)lmdbx_get_u64(ends);
+        snprintf(st->endpoint_mismatch, sizeof st->endpoint_mismatch, "%s", (char *)ends + 8);
     }
     st->has_hub_key = lmdbx_get_meta(txn, sync, "hub_sign_pk", st->hub_key, 32) == FT_OK;
     if (lmdbx_get_meta(txn, sync, "clock_offset", b8, 8) == FT_OK) {

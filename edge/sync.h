@@ -50,8 +50,12 @@ typedef struct {
     uint64_t records_keep_ms;  /* prune receipted records older than this (0 = never) */
     unsigned prune_every_ms;   /* how often (0 = EDGE_SYNC_PRUNE_EVERY_MS) */
     /* Told the ports each Welcome names (media, data path; 0: not said),
-     * with the sync endpoint; may be NULL. */
-    void (*on_ports)(void *ctx, const char *endpoint, uint32_t media_port, uint32_t data_port);
+     * with the sync endpoint; may be NULL. It writes into mismatch (cap
+     * bytes) what disagrees with them in operator's words, "" when nothing
+     * does: kept for `status` and reported to the hub (Batch
+     * endpoint_mismatch, docs/protocol.md "Welcome"). */
+    void (*on_ports)(void *ctx, const char *endpoint, uint32_t media_port, uint32_t data_port,
+                     char *mismatch, size_t cap);
     void *ports_ctx;
     const char *state; /* where the hub's rule pack is kept (edge/ui/packfile.h); NULL:
                           not kept */
@@ -72,6 +76,10 @@ typedef struct {
     bool has_clock_offset;
     int64_t daemon_pid;  /* pid of the last `run`, 0 if none */
     bool daemon_running; /* that pid is alive */
+    /* what `run` made of the hub's endpoints at the last Welcome: a mismatch
+     * in operator's words, "" if none (or never looked at) */
+    char endpoint_mismatch[512];
+    int64_t endpoint_ms; /* when it was looked at, 0 never */
     bool has_hub_key;    /* the hub's signing key is known (from a Welcome) */
     uint8_t hub_key[32]; /* it: checks receipts and the hub's rule pack */
 } edge_sync_status_t;

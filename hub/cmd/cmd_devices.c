@@ -91,6 +91,11 @@ static json_t *view_json(const device_view_t *v)
                         v->st.last_error[0] ? utf8_json_string(v->st.last_error) : json_null());
     json_object_set_new(o, "last_error_at",
                         v->st.last_error_ms ? json_string(err_at) : json_null());
+    /* the edge's own report: its configured media endpoint disagrees with
+     * the port this hub announces (null: they agree, or it never said) */
+    json_object_set_new(o, "endpoint_mismatch",
+                        v->st.endpoint_mismatch[0] ? utf8_json_string(v->st.endpoint_mismatch)
+                                                   : json_null());
     json_object_set(o, "heads", v->heads);
     return o;
 }
@@ -104,7 +109,7 @@ static const char *const device_cols[] = {"DEVICE", "STATE",   "UNIT",   "VEHICL
 static bool add_view_row(cli_table_t *tab, const device_view_t *v)
 {
     char id[DEVID_TEXT_SIZE], seen[CLI_TIME_TEXT] = "never", backlog[24] = "?", offset[24] = "?",
-                              head[24], err[STORE_TEXT_MAX + 80] = "-";
+                              head[24], err[2 * STORE_TEXT_MAX + 80] = "-";
     devid_format(v->d.device, id);
     if (v->st.last_seen_ms) {
         cli_time(v->st.last_seen_ms, seen, sizeof seen);
@@ -116,7 +121,12 @@ static bool add_view_row(cli_table_t *tab, const device_view_t *v)
         snprintf(offset, sizeof offset, "%+.1fs", (double)v->st.clock_offset_ms / 1000.0);
     }
     snprintf(head, sizeof head, "%llu", (unsigned long long)v->held);
-    if (v->st.last_error[0]) {
+    if (v->st.endpoint_mismatch[0]) { /* set-up first: media cannot move until it is fixed */
+        char at[CLI_TIME_TEXT];
+        cli_time(v->st.endpoint_report_ms, at, sizeof at);
+        snprintf(err, sizeof err, "ENDPOINT MISMATCH reported by the edge: %s (%s)",
+                 v->st.endpoint_mismatch, at);
+    } else if (v->st.last_error[0]) {
         char at[CLI_TIME_TEXT];
         cli_time(v->st.last_error_ms, at, sizeof at);
         snprintf(err, sizeof err, "%s (%s)", v->st.last_error, at);
@@ -154,7 +164,7 @@ static int list_one(void *ctx, const store_device_t *d)
     l->entries += v.held;
     l->backlog += v.backlog;
     l->revoked += v.d.revoked;
-    l->errors += v.st.last_error[0] != '\0';
+    l->errors += v.st.last_error[0] != '\0' || v.st.endpoint_mismatch[0] != '\0';
     if (l->collect) {
         json_array_append_new(l->collect, view_json(&v));
     } else if (l->json) {

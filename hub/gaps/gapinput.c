@@ -45,32 +45,74 @@ static bool is_checkout(const Ft__Record *rec)
            rec->type == FT__RECORD_TYPE__RECORDER_RETURN;
 }
 
-/* The officer who had `recorder` at ms (resolve_officer): the last checkout
- * or return of it with time <= ms, ties by order; "" after a return. */
-static void resolve_officer(const gapinput_t *g, const char *recorder, int64_t ms, char *out)
+static int checkout_cmp(const void *x, const void *y)
 {
-    out[0] = '\0';
+    const gapinput_checkout_t *p = x, *q = y;
+    int c = strcmp(p->recorder, q->recorder);
+    if (c) {
+        return c;
+    }
+    if (p->time_ms != q->time_ms) {
+        return p->time_ms < q->time_ms ? -1 : 1;
+    }
+    return memcmp(p->order, q->order, sizeof p->order);
+}
+
+void gapinput_checkouts_sort(gapinput_checkout_t *c, size_t n)
+{
+    if (n > 1) {
+        qsort(c, n, sizeof *c, checkout_cmp);
+    }
+}
+
+const char *gapinput_checkout_officer(const gapinput_checkout_t *c, size_t n, const char *recorder,
+                                      int64_t ms)
+{
+    if (!recorder || !recorder[0]) {
+        return "";
+    }
+    /* the first entry after (recorder, ms): the one before it is the answer
+     * when it is of this recorder */
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int k = strcmp(c[mid].recorder, recorder);
+        if (k < 0 || (k == 0 && c[mid].time_ms <= ms)) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    if (lo == 0 || strcmp(c[lo - 1].recorder, recorder) != 0) {
+        return "";
+    }
+    return c[lo - 1].officer ? c[lo - 1].officer : "";
+}
+
+bool gapinput_checkout_of(const Ft__Record *rec, int64_t time_ms, char recorder[GAPINPUT_TEXT],
+                          char officer[GAPINPUT_TEXT], gapinput_checkout_t *out)
+{
+    if (!is_checkout(rec)) {
+        return false;
+    }
+    utf8_copy(recorder, GAPINPUT_TEXT, field_text(rec, "recorder"));
     if (!recorder[0]) {
-        return;
+        return false;
     }
-    const gapinput_record_t *best = NULL;
-    char rec_cut[GAPINPUT_TEXT];
-    for (size_t i = 0; i < g->n_records; i++) {
-        const gapinput_record_t *r = &g->records[i];
-        if (!is_checkout(r->g.rec) || r->g.time_ms > ms) {
-            continue;
-        }
-        utf8_copy(rec_cut, sizeof rec_cut, field_text(r->g.rec, "recorder"));
-        if (strcmp(rec_cut, recorder) != 0) {
-            continue;
-        }
-        if (!best || r->g.time_ms > best->g.time_ms ||
-            (r->g.time_ms == best->g.time_ms && r->order > best->order)) {
-            best = r;
-        }
-    }
-    if (best && best->g.rec->type == FT__RECORD_TYPE__RECORDER_CHECKOUT) {
-        utf8_copy(out, GAPINPUT_TEXT, field_text(best->g.rec, "officer"));
+    utf8_copy(officer, GAPINPUT_TEXT, field_text(rec, "officer"));
+    memset(out, 0, sizeof *out);
+    out->recorder = recorder;
+    out->officer = rec->type == FT__RECORD_TYPE__RECORDER_CHECKOUT ? officer : NULL;
+    out->time_ms = time_ms;
+    return true;
+}
+
+/* Big-endian u64 into p[0..8). */
+static void put_be64(uint8_t *p, uint64_t v)
+{
+    for (int i = 7; i >= 0; i--) {
+        p[i] = (uint8_t)v;
+        v >>= 8;
     }
 }
 
@@ -193,12 +235,36 @@ int gapinput_new(const gapinput_entry_t *e, size_t n, const char *unit, int64_t 
     free(med_id);
     /* the officers, once every checkout is known (a late checkout
      * re-resolves: the outcome is the same as resolving at the end) */
+    size_t n_co = 0;
+    gapinput_checkout_t *co = calloc(g->n_records ? g->n_records : 1, sizeof *co);
+    char(*co_text)[2][GAPINPUT_TEXT] = calloc(g->n_records ? g->n_records : 1, sizeof *co_text);
+    if (!co || !co_text) {
+        free(co);
+        free(co_text);
+        free(all);
+        free(gone);
+        free(super);
+        gapinput_destroy(&g);
+        return FT_ENOMEM;
+    }
+    for (size_t i = 0; i < g->n_records; i++) {
+        const gapinput_record_t *r = &g->records[i];
+        if (gapinput_checkout_of(r->g.rec, r->g.time_ms, co_text[n_co][0], co_text[n_co][1],
+                                 &co[n_co])) {
+            put_be64(co[n_co].order + GAPINPUT_ORDER_BYTES - 8, r->order);
+            n_co++;
+        }
+    }
+    gapinput_checkouts_sort(co, n_co);
     for (size_t j = 0; j < n_all; j++) {
         if (!all[j].officer[0]) {
-            resolve_officer(g, all[j].recorder, all[j].g.start_ms, all[j].officer);
+            utf8_copy(all[j].officer, sizeof all[j].officer,
+                      gapinput_checkout_officer(co, n_co, all[j].recorder, all[j].g.start_ms));
             all[j].officer_from_checkout = all[j].officer[0] != '\0';
         }
     }
+    free(co);
+    free(co_text);
     size_t k = 0;
     for (size_t j = 0; j < n_all; j++) {
         if (!gone[j]) {

@@ -36,6 +36,7 @@
 
 #include "gaps.h"
 #include "identity.h"
+#include "keys.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -53,6 +54,33 @@ void gapinput_record_times(const Ft__Record *rec, int64_t logged_ms, int64_t off
  * was logged), end (else start; never before start). */
 void gapinput_media_times(const Ft__MediaManifest *m, int64_t logged_ms, int64_t offset_ms,
                           int64_t *start_ms, int64_t *end_ms);
+
+/* The officer of a clip that names none (docs/media.md): the one its
+ * recorder was checked out to at its capture start, i.e. the last
+ * recorder_checkout or recorder_return of that recorder at or before it
+ * (ties: the later in `order`), none after a return. The hub index keeps
+ * the same table in LMDB (hub/engine/index.c resolve_officer); gapinput_new
+ * and the compliance report (hub/views/coverage.c) resolve through these. */
+#define GAPINPUT_ORDER_BYTES (DEVID_BYTES + 16)
+typedef struct {
+    const char *recorder; /* the record's `recorder` field, cut to GAPINPUT_TEXT */
+    const char *officer;  /* its `officer` field, cut; NULL for a return */
+    int64_t time_ms;      /* the record's corrected time */
+    /* ties at one time: the index's ref order (device ID, epoch, seq big-endian) */
+    uint8_t order[GAPINPUT_ORDER_BYTES];
+} gapinput_checkout_t;
+
+/* Sorts n checkouts by recorder, time, order (for gapinput_checkout_officer). */
+void gapinput_checkouts_sort(gapinput_checkout_t *c, size_t n);
+/* The officer holding recorder at ms among the sorted c[0..n) ("" if none;
+ * never NULL): O(log n). */
+const char *gapinput_checkout_officer(const gapinput_checkout_t *c, size_t n, const char *recorder,
+                                      int64_t ms);
+/* The checkout entry of rec (recorder_checkout or recorder_return with a
+ * `recorder` field): fills recorder/officer (into the buffers, cut) and the
+ * time from time_ms; false for any other record. */
+bool gapinput_checkout_of(const Ft__Record *rec, int64_t time_ms, char recorder[GAPINPUT_TEXT],
+                          char officer[GAPINPUT_TEXT], gapinput_checkout_t *out);
 
 /* One entry of a device's log, as gapinput_new takes it (all borrowed). */
 typedef struct {

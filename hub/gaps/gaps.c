@@ -121,7 +121,7 @@ static void set_officers(gap_alerts_t *out, size_t first, char *const *officers,
     }
 }
 
-static bool str_in(const char *s, char **list, size_t n)
+static bool str_in(const char *s, char *const *list, size_t n)
 {
     if (!s || !*s) {
         return false;
@@ -134,18 +134,42 @@ static bool str_in(const char *s, char **list, size_t n)
     return false;
 }
 
-bool gaps_media_links(const gap_record_t *r, const gap_media_t *m)
+gap_activity_t gaps_activity_of(const gap_record_t *r)
 {
     const Ft__Record *rec = r->rec;
-    if (str_in(m->media_id, rec->media, rec->n_media)) {
-        return true;
+    return (gap_activity_t){.media = rec->media,
+                            .n_media = rec->n_media,
+                            .officers = rec->officers,
+                            .n_officers = rec->n_officers,
+                            .recorders = rec->recorders,
+                            .n_recorders = rec->n_recorders,
+                            .start_ms = r->start_ms,
+                            .end_ms = r->end_ms};
+}
+
+bool gaps_clip_covers(const gap_activity_t *a, const gap_media_t *m, gap_span_t *span)
+{
+    bool overlaps = window_overlaps(m->start_ms, m->end_ms, a->start_ms, a->end_ms);
+    bool linked = str_in(m->media_id, a->media, a->n_media) ||
+                  (overlaps && (str_in(m->officer, a->officers, a->n_officers) ||
+                                str_in(m->recorder, a->recorders, a->n_recorders)));
+    if (span) {
+        *span = (gap_span_t){a->start_ms, a->start_ms};
+        if (linked && overlaps) {
+            span->a_ms = m->start_ms > a->start_ms ? m->start_ms : a->start_ms;
+            span->b_ms = m->end_ms < a->end_ms ? m->end_ms : a->end_ms;
+            if (span->b_ms < span->a_ms) {
+                span->b_ms = span->a_ms; /* an instant held by the clip */
+            }
+        }
     }
-    bool same_person = str_in(m->officer, rec->officers, rec->n_officers) ||
-                       str_in(m->recorder, rec->recorders, rec->n_recorders);
-    if (!same_person) {
-        return false;
-    }
-    return window_overlaps(m->start_ms, m->end_ms, r->start_ms, r->end_ms);
+    return linked;
+}
+
+bool gaps_media_links(const gap_record_t *r, const gap_media_t *m)
+{
+    gap_activity_t a = gaps_activity_of(r);
+    return gaps_clip_covers(&a, m, NULL);
 }
 
 /* An interval for the coverage sweep. */
@@ -165,7 +189,7 @@ static int span_cmp(const void *x, const void *y)
  * written, *n_out how many there are. FT_OK, FT_ENOMEM (nothing concluded). */
 static int sweep(const gap_record_t *r, const gap_media_t *media, size_t n_media,
                  size_t *linked_out, double *covered, int64_t *longest_gap_ms, gap_span_t *out,
-                 size_t max, size_t *n_out)
+                 size_t max, size_t *n_out, int64_t *total_ms)
 {
     size_t linked = 0, holes = 0;
     span_t *spans = malloc((n_media ? n_media : 1) * sizeof *spans);
@@ -173,8 +197,10 @@ static int sweep(const gap_record_t *r, const gap_media_t *media, size_t n_media
         return FT_ENOMEM; /* no memory is no verdict: never "not covered" */
     }
     size_t n = 0;
+    gap_activity_t act = gaps_activity_of(r);
     for (size_t i = 0; i < n_media; i++) {
-        if (!gaps_media_links(r, &media[i])) {
+        gap_span_t sp;
+        if (!gaps_clip_covers(&act, &media[i], &sp)) {
             continue;
         }
         linked++;
@@ -182,8 +208,8 @@ static int sweep(const gap_record_t *r, const gap_media_t *media, size_t n_media
         if (!window_overlaps(media[i].start_ms, media[i].end_ms, r->start_ms, r->end_ms)) {
             continue;
         }
-        spans[n].a = media[i].start_ms > r->start_ms ? media[i].start_ms : r->start_ms;
-        spans[n].b = media[i].end_ms < r->end_ms ? media[i].end_ms : r->end_ms;
+        spans[n].a = sp.a_ms;
+        spans[n].b = sp.b_ms;
         n++;
     }
     *linked_out = linked;
@@ -191,6 +217,9 @@ static int sweep(const gap_record_t *r, const gap_media_t *media, size_t n_media
     if (window <= 0) {
         *covered = n > 0 ? 1.0 : 0.0;
         *longest_gap_ms = 0;
+        if (total_ms) {
+            *total_ms = 0;
+        }
         free(spans);
         if (n_out) {
             *n_out = 0;
@@ -225,6 +254,9 @@ static int sweep(const gap_record_t *r, const gap_media_t *media, size_t n_media
     free(spans);
     *covered = (double)total / (double)window;
     *longest_gap_ms = longest;
+    if (total_ms) {
+        *total_ms = total;
+    }
     if (n_out) {
         *n_out = holes;
     }
@@ -234,7 +266,17 @@ static int sweep(const gap_record_t *r, const gap_media_t *media, size_t n_media
 int gaps_coverage(const gap_record_t *r, const gap_media_t *media, size_t n_media,
                   size_t *linked_out, double *covered, int64_t *longest_gap_ms)
 {
-    return sweep(r, media, n_media, linked_out, covered, longest_gap_ms, NULL, 0, NULL);
+    return sweep(r, media, n_media, linked_out, covered, longest_gap_ms, NULL, 0, NULL, NULL);
+}
+
+int gaps_covered_ms(const gap_record_t *r, const gap_media_t *media, size_t n_media,
+                    int64_t *covered_ms)
+{
+    double covered = 0;
+    int64_t longest = 0;
+    size_t linked = 0;
+    *covered_ms = 0;
+    return sweep(r, media, n_media, &linked, &covered, &longest, NULL, 0, NULL, covered_ms);
 }
 
 int gaps_uncovered(const gap_record_t *r, const gap_media_t *media, size_t n_media, gap_span_t *out,
@@ -244,7 +286,7 @@ int gaps_uncovered(const gap_record_t *r, const gap_media_t *media, size_t n_med
     int64_t longest = 0;
     size_t linked = 0;
     *n_holes = 0;
-    return sweep(r, media, n_media, &linked, &covered, &longest, out, max, n_holes);
+    return sweep(r, media, n_media, &linked, &covered, &longest, out, max, n_holes, NULL);
 }
 
 /* True if record i is replaced by a later amendment in the case. */

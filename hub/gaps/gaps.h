@@ -25,6 +25,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* A stretch of time [a_ms, b_ms). */
+typedef struct gap_span {
+    int64_t a_ms, b_ms;
+} gap_span_t;
+
 /* A record as the engine sees it; times are corrected (clock offset applied). */
 typedef struct {
     const char *ref;       /* stable reference, e.g. "DEVICE-ID/epoch/seq" */
@@ -117,7 +122,32 @@ int gaps_integrity(const rulepack_t *pack, const char *device, const char *reaso
                    const char *subject, const char *detail, int64_t at_ms,
                    gap_alerts_t *out) FT_MUST_CHECK;
 
-/* True if media item m documents activity r (explicitly or automatically). */
+/* What linking reads of an activity: the lists its record names and its
+ * corrected window. gaps_activity_of makes it from a gap_record_t; the
+ * compliance report (hub/views/coverage.c) makes it from its catalog. */
+typedef struct {
+    char *const *media; /* media IDs the record cites */
+    size_t n_media;
+    char *const *officers;
+    size_t n_officers;
+    char *const *recorders;
+    size_t n_recorders;
+    int64_t start_ms, end_ms;
+} gap_activity_t;
+
+gap_activity_t gaps_activity_of(const gap_record_t *r);
+
+/* THE rule of "this clip covers this activity, for this long" (docs/rules.md
+ * "Covered by media"), the one the coverage rule, the case timeline, the
+ * retention job and the compliance report all ask: whether m links to a
+ * (cited by media ID, or the same officer or recorder and an overlapping
+ * window), and, when span is not NULL, the part of a's window it covers
+ * (span->a_ms == span->b_ms when none: a clip cited by ID outside the
+ * window links and covers nothing). */
+bool gaps_clip_covers(const gap_activity_t *a, const gap_media_t *m, gap_span_t *span);
+
+/* True if media item m documents activity r (explicitly or automatically):
+ * gaps_clip_covers of gaps_activity_of(r). */
 bool gaps_media_links(const gap_record_t *r, const gap_media_t *m);
 /* Share of r's window covered by the media that link to it (0..1), the
  * longest uncovered stretch in ms and the number of linked items. A
@@ -126,11 +156,12 @@ bool gaps_media_links(const gap_record_t *r, const gap_media_t *m);
  * is concluded (never "not covered" for a lack of memory). */
 int gaps_coverage(const gap_record_t *r, const gap_media_t *media, size_t n_media, size_t *linked,
                   double *covered, int64_t *longest_gap_ms) FT_MUST_CHECK;
+/* Milliseconds of r's window that the media linked to it cover (the union
+ * of their gaps_clip_covers spans; the figure the compliance report sums).
+ * FT_OK or FT_ENOMEM. */
+int gaps_covered_ms(const gap_record_t *r, const gap_media_t *media, size_t n_media,
+                    int64_t *covered_ms) FT_MUST_CHECK;
 
-/* A stretch of time [a_ms, b_ms). */
-typedef struct {
-    int64_t a_ms, b_ms;
-} gap_span_t;
 /* The stretches of r's window that no media linked to it covers, in time
  * order (the same sweep as gaps_coverage): at most max written to out,
  * *n_holes how many there are. FT_OK, FT_ENOMEM (*n_holes 0: nothing

@@ -292,12 +292,16 @@ int store_status_get(store_txn_t *t, const uint8_t device[DEVID_BYTES], store_st
         out->edge_report_ms = (int64_t)row_get_u64(&r);
         out->synced_ms = (int64_t)row_get_u64(&r);
     }
+    if (!r.bad && r.off < r.len) { /* rows written before the endpoint report lack it */
+        out->endpoint_report_ms = (int64_t)row_get_u64(&r);
+        row_get_str(&r, out->endpoint_mismatch, sizeof out->endpoint_mismatch);
+    }
     return r.bad ? FT_ECORRUPT : FT_OK;
 }
 
 int store_status_put(store_txn_t *t, const uint8_t device[DEVID_BYTES], const store_status_t *st)
 {
-    uint8_t buf[STORE_TEXT_MAX + 160];
+    uint8_t buf[2 * STORE_TEXT_MAX + 200];
     row_w_t w = {buf, 0, sizeof buf, false};
     row_put_u8(&w, ROW_VERSION);
     row_put_u64(&w, (uint64_t)st->last_seen_ms);
@@ -315,6 +319,8 @@ int store_status_put(store_txn_t *t, const uint8_t device[DEVID_BYTES], const st
     row_put_str(&w, st->last_error, sizeof st->last_error);
     row_put_u64(&w, (uint64_t)st->edge_report_ms);
     row_put_u64(&w, (uint64_t)st->synced_ms);
+    row_put_u64(&w, (uint64_t)st->endpoint_report_ms);
+    row_put_str(&w, st->endpoint_mismatch, sizeof st->endpoint_mismatch);
     if (w.overflow) {
         return FT_EINVAL;
     }

@@ -80,6 +80,12 @@ typedef struct {
     char last_error[STORE_TEXT_MAX]; /* last refusal, operator's words */
     int64_t edge_report_ms;          /* when the edge reported edge_head_seq */
     int64_t synced_ms;               /* last time the hub held all the edge reported */
+    /* What the edge last reported of the hub's endpoints after a Welcome
+     * (wire.proto Batch.endpoint_mismatch): its own words for a media.hub
+     * that disagrees with the port the hub announces, "" when they agree or
+     * the edge never said (older edges); endpoint_report_ms when it said. */
+    char endpoint_mismatch[STORE_TEXT_MAX];
+    int64_t endpoint_report_ms;
 } store_status_t;
 
 /* Where a device's log stands at the hub for one epoch. */

@@ -91,6 +91,9 @@ static void status_round_trips_and_defaults_to_zero(void **state)
     st.edge_head_seq = 77;
     st.accepted = 5;
     snprintf(st.last_error, sizeof st.last_error, "bad_signature: entry 3");
+    memset(st.endpoint_mismatch, 'e', sizeof st.endpoint_mismatch - 1); /* the longest */
+    st.endpoint_mismatch[sizeof st.endpoint_mismatch - 1] = '\0';
+    st.endpoint_report_ms = 4242;
     assert_int_equal(store_status_put(t, dev, &st), FT_OK);
     assert_int_equal(store_commit(&t), FT_OK);
     assert_int_equal(store_begin(fx->s, false, &t), FT_OK);
@@ -100,6 +103,8 @@ static void status_round_trips_and_defaults_to_zero(void **state)
     assert_int_equal(got.clock_offset_ms, -1234);
     assert_int_equal(got.edge_head_seq, 77);
     assert_string_equal(got.last_error, st.last_error);
+    assert_string_equal(got.endpoint_mismatch, st.endpoint_mismatch);
+    assert_int_equal(got.endpoint_report_ms, 4242);
     store_abort(&t);
 }
 

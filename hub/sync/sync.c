@@ -646,6 +646,10 @@ static void on_batch(hub_sync_t *s, session_t *ss, const uint8_t *rid, size_t ri
             st.edge_head_seq = b->edge_head_seq;
             st.edge_report_ms = st.last_seen_ms;
         }
+        if (b->endpoint_mismatch) { /* the edge's word on our endpoints ("" = they agree) */
+            utf8_copy(st.endpoint_mismatch, sizeof st.endpoint_mismatch, b->endpoint_mismatch);
+            st.endpoint_report_ms = st.last_seen_ms;
+        }
         if (r->err == FT_OK && r->epoch != 0 && r->head.seq >= st.edge_head_seq) {
             st.synced_ms = st.last_seen_ms; /* the hub holds all the edge reported */
         }

@@ -75,6 +75,14 @@ static void item_free(cat_item_t *it)
     free(it->media);
     free(it->amends);
     free(it->media_unsuitable);
+    free(it->link.officers);
+    free(it->link.recorders);
+    free(it->link.media);
+    free(it->link.media_id);
+    free(it->link.officer);
+    free(it->link.recorder);
+    free(it->link.co_text);
+    free(it->link.took);
     json_decref(it->body);
 }
 
@@ -144,6 +152,97 @@ static char *join(cat_item_t *it, char *const *v, size_t n, const char *sep)
     char *esc = shown(out, &it->text_escaped);
     free(out);
     return esc;
+}
+
+/* Big-endian u64 into p[0..8). */
+static void put_be64(uint8_t *p, uint64_t v)
+{
+    for (int i = 7; i >= 0; i--) {
+        p[i] = (uint8_t)v;
+        v >>= 8;
+    }
+}
+
+/* A copy of v[0..n) in one allocation (pointers, then the strings): what
+ * linking reads of a record's list; NULL for an empty list or ENOMEM
+ * (*ok false). */
+static char **strv_dup(char *const *v, size_t n, bool *ok)
+{
+    if (!n) {
+        return NULL;
+    }
+    size_t len = n * sizeof(char *);
+    for (size_t i = 0; i < n; i++) {
+        len += strlen(v[i] ? v[i] : "") + 1;
+    }
+    char **out = malloc(len);
+    if (!out) {
+        *ok = false;
+        return NULL;
+    }
+    char *p = (char *)(out + n);
+    for (size_t i = 0; i < n; i++) {
+        size_t l = strlen(v[i] ? v[i] : "") + 1;
+        memcpy(p, v[i] ? v[i] : "", l);
+        out[i] = p;
+        p += l;
+    }
+    return out;
+}
+
+/* s cut to GAPINPUT_TEXT on a character boundary, as the engine's index
+ * keeps it (a copy; NULL on ENOMEM). */
+static char *cut_dup(const char *s)
+{
+    char buf[GAPINPUT_TEXT];
+    utf8_copy(buf, sizeof buf, s ? s : "");
+    return strdup(buf);
+}
+
+/* What linking reads of a record (catalog.h cat_link_t): false on ENOMEM. */
+static bool link_record(cat_item_t *it, const Ft__Record *r, int64_t logged_ms, int64_t off)
+{
+    cat_link_t *l = &it->link;
+    bool ok = true;
+    l->officers = strv_dup(r->officers, r->n_officers, &ok);
+    l->n_officers = l->officers ? r->n_officers : 0;
+    l->recorders = strv_dup(r->recorders, r->n_recorders, &ok);
+    l->n_recorders = l->recorders ? r->n_recorders : 0;
+    l->media = strv_dup(r->media, r->n_media, &ok);
+    l->n_media = l->media ? r->n_media : 0;
+    int64_t time_ms;
+    gapinput_record_times(r, logged_ms, off, &l->start_ms, &l->end_ms, &time_ms);
+    if (r->type == FT__RECORD_TYPE__RECORDER_CHECKOUT ||
+        r->type == FT__RECORD_TYPE__RECORDER_RETURN) {
+        l->co_text = calloc(2, sizeof *l->co_text);
+        if (!l->co_text) {
+            return false;
+        }
+        uint8_t order[GAPINPUT_ORDER_BYTES];
+        memcpy(order, l->checkout.order, sizeof order); /* set by the caller */
+        if (gapinput_checkout_of(r, time_ms, l->co_text[0], l->co_text[1], &l->checkout)) {
+            memcpy(l->checkout.order, order, sizeof order);
+        }
+    }
+    return ok;
+}
+
+/* What linking reads of a manifest (catalog.h cat_link_t): false on ENOMEM. */
+static bool link_media(cat_item_t *it, const Ft__MediaManifest *m, const char *ref,
+                       int64_t logged_ms, int64_t off)
+{
+    cat_link_t *l = &it->link;
+    if (m->file_id.len > 0 && m->file_id.len <= 64) { /* the index's media ID */
+        char hex[129];
+        hex_encode(m->file_id.data, m->file_id.len, hex);
+        l->media_id = cut_dup(hex);
+    } else {
+        l->media_id = cut_dup(ref);
+    }
+    l->officer = cut_dup(m->officer);
+    l->recorder = cut_dup(m->recorder);
+    gapinput_media_times(m, logged_ms, off, &l->start_ms, &l->end_ms);
+    return l->media_id && l->officer && l->recorder;
 }
 
 static int64_t tm(const Ft__Time *t, int64_t off)
@@ -505,20 +604,41 @@ json_t *catalog_witnesses(const catalog_t *c, const cat_item_t *it, ident_role r
 /* A manifest that supersedes an earlier one of its own device (a file the
  * edge took before its writer had finished, docs/media.md) hides that one:
  * views show one clip. Another device's item is never touched. */
-static void mark_superseded(catalog_t *c, const cat_item_t *it, const Ft__MediaManifest *m)
+/* Whether refs a and b ("DEVICE-ID/epoch/seq") share device and epoch. */
+static bool same_log(const char *a, const char *b)
+{
+    const char *sa = strrchr(a, '/'), *sb = strrchr(b, '/');
+    return sa && sb && sa - a == sb - b && memcmp(a, b, (size_t)(sa - a)) == 0;
+}
+
+/* A whole copy replaces the clip it names (docs/media.md), as the engine
+ * decides it (hub/engine/index.c supersede_media, gapinput_new): a media ID
+ * names the first clip with that ID, until a manifest of the same device
+ * and epoch supersedes it; then the clip it named leaves (if it is another
+ * and still a clip) and the ID names the new manifest (link.took). */
+static void mark_superseded(catalog_t *c, cat_item_t *it, const Ft__MediaManifest *m)
 {
     char old[2 * CATALOG_ID_MAX + 1];
     if (m->supersedes.len == 0 || m->supersedes.len > CATALOG_ID_MAX) {
         return;
     }
     hex_encode(m->supersedes.data, m->supersedes.len, old);
-    for (size_t i = c->n; i-- > 0;) {
+    cat_item_t *holder = NULL;
+    for (size_t i = c->n; i-- > 0 && !holder;) { /* the last that took the ID over */
         cat_item_t *o = &c->items[i];
-        if (o->kind == CAT_MEDIA && o->id && strcmp(o->id, old) == 0 &&
-            strcmp(o->device, it->device) == 0) {
-            o->superseded = true;
-            return;
+        if (o->kind == CAT_MEDIA && o->link.took && strcmp(o->link.took, old) == 0) {
+            holder = o;
         }
+    }
+    for (size_t i = 0; i < c->n && !holder; i++) { /* else the first with the ID */
+        cat_item_t *o = &c->items[i];
+        if (o->kind == CAT_MEDIA && o->id && strcmp(o->id, old) == 0) {
+            holder = o;
+        }
+    }
+    if (holder && holder != it && !holder->superseded && same_log(holder->ref, it->ref)) {
+        holder->superseded = true;
+        it->link.took = strdup(old);
     }
 }
 
@@ -564,9 +684,16 @@ static int add_entry(void *ctx, const store_entry_t *e)
         return FT_ENOMEM;
     }
     const Ft__Body *b = v.entry->body;
+    int64_t logged_ms = (int64_t)hlc_ms(v.entry->hlc);
+    bool linked = true;
     switch (b ? b->kind_case : FT__BODY__KIND__NOT_SET) {
     case FT__BODY__KIND_RECORD:
         fill_record(it, b->record, it->offset_ms, d);
+        /* ties between checkouts at one time: the index's ref order */
+        memcpy(it->link.checkout.order, e->device, DEVID_BYTES);
+        put_be64(it->link.checkout.order + DEVID_BYTES, e->epoch);
+        put_be64(it->link.checkout.order + DEVID_BYTES + 8, e->seq);
+        linked = link_record(it, b->record, logged_ms, it->offset_ms);
         if (b->record->id && b->record->id[0] &&
             devlog_record_hash(b->record, it->content) != FT_OK) {
             entry_view_free(&v);
@@ -575,6 +702,7 @@ static int add_entry(void *ctx, const store_entry_t *e)
         break;
     case FT__BODY__KIND_MEDIA:
         fill_media(it, b->media, it->offset_ms, d);
+        linked = link_media(it, b->media, it->ref, logged_ms, it->offset_ms);
         if (b->media->has_supersedes) {
             mark_superseded(c, it, b->media);
         }
@@ -586,6 +714,11 @@ static int add_entry(void *ctx, const store_entry_t *e)
         it->kind = CAT_OTHER;
         it->type = b ? entry_body_kind(b) : "unknown";
         break;
+    }
+    if (!linked) {
+        item_free(it);
+        entry_view_free(&v);
+        return FT_ENOMEM;
     }
     if (it->time_ms == 0) {
         it->time_ms = (int64_t)hlc_ms(v.entry->hlc) + it->offset_ms;

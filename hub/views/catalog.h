@@ -23,6 +23,7 @@
 #define FT_HUB_CATALOG_H
 
 #include "keys.h"
+#include "gapinput.h"
 #include "identity.h"
 #include "store.h"
 
@@ -32,6 +33,29 @@
 #include <stdint.h>
 
 typedef enum { CAT_RECORD = 1, CAT_MEDIA, CAT_EVENT, CAT_OTHER } cat_kind;
+
+/* What the gap engine's linking reads of an entry, derived the engine's
+ * way (hub/gaps/gapinput.h): raw text (never the escaped form shown), cut
+ * where the engine's index cuts it, and the engine's times. The compliance
+ * report and the case view link through this alone (hub/views/coverage.h),
+ * so that they say what the engine says. */
+typedef struct {
+    /* records: the lists gap_activity_t reads (each one allocation) */
+    char **officers, **recorders, **media;
+    size_t n_officers, n_recorders, n_media;
+    /* records: gapinput_record_times' window; media: gapinput_media_times' */
+    int64_t start_ms, end_ms;
+    /* media: the engine's media ID, the manifest's officer ("" when it names
+     * none: resolved from checkouts), its recorder (both cut) */
+    char *media_id, *officer, *recorder;
+    /* recorder_checkout / recorder_return records: the table entry
+     * (checkout.recorder NULL otherwise); points to co_text */
+    gapinput_checkout_t checkout;
+    char (*co_text)[GAPINPUT_TEXT];
+    /* media: the media ID this manifest took over by superseding the clip
+     * it named (catalog.c mark_superseded), or NULL */
+    char *took;
+} cat_link_t;
 
 /* One stored entry as the dashboard sees it. */
 typedef struct {
@@ -66,6 +90,7 @@ typedef struct {
     size_t next_same;                  /* next item of the same identity, SIZE_MAX at the end */
     uint8_t content[IDENT_HASH_BYTES]; /* records with an id: content hash */
     bool text_escaped;                 /* some of its text was not valid UTF-8: shown escaped */
+    cat_link_t link;                   /* what linking reads of it (above) */
     json_t *body;                      /* the body as JSON (bodyjson.h) */
 } cat_item_t;
 

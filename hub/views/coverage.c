@@ -1,5 +1,6 @@
 /* coverage.c: media coverage of activity windows through a sorted index of
- * clips by key (see coverage.h). */
+ * clips by key, every clip put to the engine's gaps_clip_covers (see
+ * coverage.h). */
 #include "coverage.h"
 #include "window.h"
 
@@ -7,15 +8,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Key kinds: a clip is filed under its media ID, each officer and each
+/* Key kinds: a clip is filed under its media ID, its officer and its
  * recorder; a record looks up the IDs it cites, its officers and its
  * recorders. */
 enum { KEY_MEDIA = 'm', KEY_OFFICER = 'o', KEY_RECORDER = 'r' };
 
 typedef struct {
-    const char *key; /* into the item's string, not terminated */
-    size_t len;
+    const char *key; /* into the item (or the checkout it resolved to) */
     char kind;
+    size_t clip; /* index into clips */
     int64_t start, end;
 } posting_t;
 
@@ -29,60 +30,23 @@ typedef struct {
     int64_t a, b;
 } span_t;
 
+/* The recorder checkouts of the items, sorted (gapinput_checkout_officer). */
+typedef struct {
+    gapinput_checkout_t *co;
+    size_t n;
+} checkouts_t;
+
 struct coverage_index_t {
+    coverage_clip_t *clips;
+    size_t n_clips;
     posting_t *p;
     size_t n;
     group_t *g;
     size_t ng;
+    checkouts_t co;
     span_t *spans; /* scratch for queries */
     size_t spans_cap;
 };
-
-/* The next token of a list joined by ',' and/or ' ', from *pos; false at the
- * end. */
-static bool next_token(const char **pos, const char **tok, size_t *len)
-{
-    const char *p = *pos;
-    if (!p) {
-        return false;
-    }
-    p += strspn(p, ", ");
-    if (!*p) {
-        return false;
-    }
-    *tok = p;
-    *len = strcspn(p, ", ");
-    *pos = p + *len;
-    return true;
-}
-
-static int key_cmp(char ka, const char *a, size_t la, char kb, const char *b, size_t lb)
-{
-    if (ka != kb) {
-        return ka < kb ? -1 : 1;
-    }
-    int c = memcmp(a, b, la < lb ? la : lb);
-    if (c) {
-        return c;
-    }
-    return la < lb ? -1 : la > lb;
-}
-
-static int posting_cmp(const void *x, const void *y)
-{
-    const posting_t *p = x, *q = y;
-    int c = key_cmp(p->kind, p->key, p->len, q->kind, q->key, q->len);
-    if (c) {
-        return c;
-    }
-    return p->start < q->start ? -1 : p->start > q->start;
-}
-
-static int span_cmp(const void *x, const void *y)
-{
-    const span_t *p = x, *q = y;
-    return p->a < q->a ? -1 : p->a > q->a;
-}
 
 static bool grow(void **buf, size_t *cap, size_t need, size_t size)
 {
@@ -102,13 +66,108 @@ static bool grow(void **buf, size_t *cap, size_t need, size_t size)
     return true;
 }
 
-static bool add_posting(coverage_index_t *ix, size_t *cap, char kind, const char *key, size_t len,
-                        const cat_item_t *m)
+/* Adds it to co when it is a checkout or a return (witnesses too: the
+ * index files every entry). False on ENOMEM. */
+static bool checkouts_add(checkouts_t *co, size_t *cap, const cat_item_t *it)
 {
+    if (it->kind != CAT_RECORD || !it->link.checkout.recorder) {
+        return true;
+    }
+    if (!grow((void **)&co->co, cap, co->n + 1, sizeof *co->co)) {
+        return false;
+    }
+    co->co[co->n++] = it->link.checkout;
+    return true;
+}
+
+/* Every checkout and return among the items, sorted. FT_ENOMEM. */
+static int checkouts_new(const cat_item_t *items, size_t n, checkouts_t *out)
+{
+    size_t cap = 0;
+    *out = (checkouts_t){NULL, 0};
+    for (size_t i = 0; i < n; i++) {
+        if (!checkouts_add(out, &cap, &items[i])) {
+            free(out->co);
+            *out = (checkouts_t){NULL, 0};
+            return FT_ENOMEM;
+        }
+    }
+    gapinput_checkouts_sort(out->co, out->n);
+    return FT_OK;
+}
+
+/* The clip m as the engine sees it. */
+static coverage_clip_t clip_of(const cat_item_t *m, const checkouts_t *co)
+{
+    const cat_link_t *l = &m->link;
+    const char *officer = l->officer && l->officer[0]
+                              ? l->officer
+                              : gapinput_checkout_officer(co->co, co->n, l->recorder, l->start_ms);
+    return (coverage_clip_t){.item = m,
+                             .g = {.ref = m->ref,
+                                   .media_id = l->media_id,
+                                   .case_id = m->case_id[0] ? m->case_id : NULL,
+                                   .officer = officer && officer[0] ? officer : NULL,
+                                   .recorder = l->recorder && l->recorder[0] ? l->recorder : NULL,
+                                   .start_ms = l->start_ms,
+                                   .end_ms = l->end_ms}};
+}
+
+gap_activity_t coverage_activity(const cat_item_t *rec)
+{
+    const cat_link_t *l = &rec->link;
+    return (gap_activity_t){.media = l->media,
+                            .n_media = l->n_media,
+                            .officers = l->officers,
+                            .n_officers = l->n_officers,
+                            .recorders = l->recorders,
+                            .n_recorders = l->n_recorders,
+                            .start_ms = l->start_ms,
+                            .end_ms = l->end_ms};
+}
+
+bool coverage_clip_covers(const cat_item_t *rec, const coverage_clip_t *clip, gap_span_t *span)
+{
+    gap_activity_t a = coverage_activity(rec);
+    return gaps_clip_covers(&a, &clip->g, span);
+}
+
+/* ---- the index ------------------------------------------------------------ */
+
+static int key_cmp(char ka, const char *a, char kb, const char *b)
+{
+    if (ka != kb) {
+        return ka < kb ? -1 : 1;
+    }
+    return strcmp(a, b);
+}
+
+static int posting_cmp(const void *x, const void *y)
+{
+    const posting_t *p = x, *q = y;
+    int c = key_cmp(p->kind, p->key, q->kind, q->key);
+    if (c) {
+        return c;
+    }
+    return p->start < q->start ? -1 : p->start > q->start;
+}
+
+static int span_cmp(const void *x, const void *y)
+{
+    const span_t *p = x, *q = y;
+    return p->a < q->a ? -1 : p->a > q->a;
+}
+
+static bool add_posting(coverage_index_t *ix, size_t *cap, char kind, const char *key, size_t clip)
+{
+    if (!key || !key[0]) {
+        return true;
+    }
     if (!grow((void **)&ix->p, cap, ix->n + 1, sizeof *ix->p)) {
         return false;
     }
-    ix->p[ix->n++] = (posting_t){key, len, kind, m->start_ms, m->end_ms};
+    const gap_media_t *g = &ix->clips[clip].g;
+    ix->p[ix->n++] = (posting_t){key, kind, clip, g->start_ms, g->end_ms};
     return true;
 }
 
@@ -119,27 +178,28 @@ int coverage_index_new(const cat_item_t *items, size_t n, coverage_index_t **out
     if (!ix) {
         return FT_ENOMEM;
     }
-    size_t cap = 0;
+    if (checkouts_new(items, n, &ix->co) != FT_OK) {
+        free(ix);
+        return FT_ENOMEM;
+    }
+    size_t cap = 0, ccap = 0;
     bool ok = true;
     for (size_t i = 0; ok && i < n; i++) {
         const cat_item_t *m = &items[i];
-        if (m->kind != CAT_MEDIA || m->superseded || m->end_ms <= m->start_ms) {
-            continue; /* a clip without a window covers nothing; a superseded one is
+        if (m->kind != CAT_MEDIA || m->superseded || m->link.end_ms <= m->link.start_ms) {
+            continue; /* a clip without a window covers no time; a superseded one is
                          covered by the whole copy that replaced it */
         }
-        /* A media ID is one token; the catalog writes it as hex. */
-        if (m->id && m->id[0]) {
-            ok = add_posting(ix, &cap, KEY_MEDIA, m->id, strlen(m->id), m);
+        ok = grow((void **)&ix->clips, &ccap, ix->n_clips + 1, sizeof *ix->clips);
+        if (!ok) {
+            break;
         }
-        const char *pos = m->officers, *t;
-        size_t len;
-        while (ok && next_token(&pos, &t, &len)) {
-            ok = add_posting(ix, &cap, KEY_OFFICER, t, len, m);
-        }
-        pos = m->recorders;
-        while (ok && next_token(&pos, &t, &len)) {
-            ok = add_posting(ix, &cap, KEY_RECORDER, t, len, m);
-        }
+        size_t c = ix->n_clips++;
+        ix->clips[c] = clip_of(m, &ix->co);
+        const gap_media_t *g = &ix->clips[c].g;
+        ok = add_posting(ix, &cap, KEY_MEDIA, g->media_id, c) &&
+             add_posting(ix, &cap, KEY_OFFICER, g->officer, c) &&
+             add_posting(ix, &cap, KEY_RECORDER, g->recorder, c);
     }
     if (!ok) {
         coverage_index_free(&ix);
@@ -153,7 +213,7 @@ int coverage_index_new(const cat_item_t *items, size_t n, coverage_index_t **out
         const posting_t *p = &ix->p[i];
         group_t *last = ix->ng ? &ix->g[ix->ng - 1] : NULL;
         const posting_t *lp = last ? &ix->p[last->first] : NULL;
-        if (!lp || key_cmp(lp->kind, lp->key, lp->len, p->kind, p->key, p->len) != 0) {
+        if (!lp || key_cmp(lp->kind, lp->key, p->kind, p->key) != 0) {
             if (!grow((void **)&ix->g, &gcap, ix->ng + 1, sizeof *ix->g)) {
                 coverage_index_free(&ix);
                 return FT_ENOMEM;
@@ -176,20 +236,22 @@ void coverage_index_free(coverage_index_t **ix_p)
     if (!ix) {
         return;
     }
+    free(ix->clips);
     free(ix->p);
     free(ix->g);
+    free(ix->co.co);
     free(ix->spans);
     free(ix);
     *ix_p = NULL;
 }
 
-static const group_t *find_group(const coverage_index_t *ix, char kind, const char *key, size_t len)
+static const group_t *find_group(const coverage_index_t *ix, char kind, const char *key)
 {
     size_t lo = 0, hi = ix->ng;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
         const posting_t *p = &ix->p[ix->g[mid].first];
-        int c = key_cmp(p->kind, p->key, p->len, kind, key, len);
+        int c = key_cmp(p->kind, p->key, kind, key);
         if (c == 0) {
             return &ix->g[mid];
         }
@@ -202,15 +264,17 @@ static const group_t *find_group(const coverage_index_t *ix, char kind, const ch
     return NULL;
 }
 
-/* Adds the overlaps with [a, b) of the clips filed under one key. */
-static bool collect(coverage_index_t *ix, size_t *k, char kind, const char *key, size_t len,
-                    int64_t a, int64_t b)
+/* Adds the spans of act's window that the clips filed under one key cover
+ * (gaps_clip_covers decides each). */
+static bool collect(coverage_index_t *ix, size_t *k, char kind, const char *key,
+                    const gap_activity_t *act)
 {
-    const group_t *g = find_group(ix, kind, key, len);
+    const group_t *g = key ? find_group(ix, kind, key) : NULL;
     if (!g) {
         return true;
     }
     const posting_t *p = &ix->p[g->first];
+    int64_t a = act->start_ms, b = act->end_ms;
     /* The first clip that can reach a starts at a - longest or later. */
     int64_t from = a - g->longest;
     size_t lo = 0, hi = g->count;
@@ -223,38 +287,35 @@ static bool collect(coverage_index_t *ix, size_t *k, char kind, const char *key,
         }
     }
     for (size_t i = lo; i < g->count && p[i].start < b; i++) {
-        int64_t s = p[i].start > a ? p[i].start : a;
-        int64_t e = p[i].end < b ? p[i].end : b;
-        if (e <= s) {
+        gap_span_t sp;
+        if (!gaps_clip_covers(act, &ix->clips[p[i].clip].g, &sp) || sp.b_ms <= sp.a_ms) {
             continue;
         }
         if (!grow((void **)&ix->spans, &ix->spans_cap, *k + 1, sizeof *ix->spans)) {
             return false;
         }
-        ix->spans[(*k)++] = (span_t){s, e};
+        ix->spans[(*k)++] = (span_t){sp.a_ms, sp.b_ms};
     }
     return true;
 }
 
 int64_t coverage_ms(coverage_index_t *ix, const cat_item_t *rec)
 {
-    int64_t a = rec->start_ms, b = rec->end_ms;
+    gap_activity_t act = coverage_activity(rec);
+    int64_t a = act.start_ms, b = act.end_ms;
     if (b <= a) {
         return 0;
     }
     size_t k = 0;
     bool ok = true;
-    const struct {
-        const char *list;
-        char kind;
-    } keys[] = {
-        {rec->media, KEY_MEDIA}, {rec->officers, KEY_OFFICER}, {rec->recorders, KEY_RECORDER}};
-    for (size_t j = 0; ok && j < sizeof keys / sizeof keys[0]; j++) {
-        const char *pos = keys[j].list, *t;
-        size_t len;
-        while (ok && next_token(&pos, &t, &len)) {
-            ok = collect(ix, &k, keys[j].kind, t, len, a, b);
-        }
+    for (size_t j = 0; ok && j < act.n_media; j++) {
+        ok = collect(ix, &k, KEY_MEDIA, act.media[j], &act);
+    }
+    for (size_t j = 0; ok && j < act.n_officers; j++) {
+        ok = collect(ix, &k, KEY_OFFICER, act.officers[j], &act);
+    }
+    for (size_t j = 0; ok && j < act.n_recorders; j++) {
+        ok = collect(ix, &k, KEY_RECORDER, act.recorders[j], &act);
     }
     if (!ok) {
         return -1;
@@ -274,79 +335,55 @@ int64_t coverage_ms(coverage_index_t *ix, const cat_item_t *rec)
     return total;
 }
 
-/* ---- one pair, and the clips of a case ------------------------------------ */
-
-/* Whether list (joined by ',' and/or ' ') holds the token t[0..len). */
-static bool has_token(const char *list, const char *t, size_t len)
-{
-    const char *pos = list, *u;
-    size_t ulen;
-    while (next_token(&pos, &u, &ulen)) {
-        if (ulen == len && memcmp(u, t, len) == 0) {
-            return true;
-        }
-    }
-    return false;
-}
-
-/* Whether lists a and b share a token. */
-static bool lists_meet(const char *a, const char *b)
-{
-    const char *pos = a, *t;
-    size_t len;
-    while (b && b[0] && next_token(&pos, &t, &len)) {
-        if (has_token(b, t, len)) {
-            return true;
-        }
-    }
-    return false;
-}
-
-bool coverage_links(const cat_item_t *rec, const cat_item_t *m)
-{
-    if (m->id && m->id[0] && has_token(rec->media, m->id, strlen(m->id))) {
-        return true;
-    }
-    return window_overlaps(m->start_ms, m->end_ms, rec->start_ms, rec->end_ms) &&
-           (lists_meet(m->officers, rec->officers) || lists_meet(m->recorders, rec->recorders));
-}
+/* ---- the clips of a case -------------------------------------------------- */
 
 int coverage_case_clips(const cat_item_t *items, size_t n, const char *case_id,
-                        const cat_item_t ***out, size_t *n_out)
+                        coverage_clip_t **out, size_t *n_out)
 {
     *out = NULL;
     *n_out = 0;
-    const cat_item_t **acts = NULL, **clips = NULL;
+    const cat_item_t **acts = NULL;
+    coverage_clip_t *clips = NULL;
     size_t na = 0, acap = 0, nc = 0, ccap = 0;
     int64_t lo = INT64_MAX, hi = INT64_MIN;
     bool cites = false;
+    checkouts_t co = {NULL, 0};
+    size_t co_cap = 0;
     for (size_t i = 0; i < n; i++) {
         const cat_item_t *r = &items[i];
+        if (!checkouts_add(&co, &co_cap, r)) { /* in the same pass */
+            free(acts);
+            free(co.co);
+            return FT_ENOMEM;
+        }
         if (r->kind != CAT_RECORD || !r->activity || !cat_item_counts(r) ||
             strcmp(r->case_id, case_id) != 0) {
             continue;
         }
         if (!grow((void **)&acts, &acap, na + 1, sizeof *acts)) {
             free(acts);
+            free(co.co);
             return FT_ENOMEM;
         }
         acts[na++] = r;
         /* An empty window is its instant: [start, start + 1) holds it. */
-        int64_t end = r->end_ms > r->start_ms ? r->end_ms : r->start_ms + 1;
-        lo = r->start_ms < lo ? r->start_ms : lo;
+        int64_t end = r->link.end_ms > r->link.start_ms ? r->link.end_ms : r->link.start_ms + 1;
+        lo = r->link.start_ms < lo ? r->link.start_ms : lo;
         hi = end > hi ? end : hi;
-        cites = cites || (r->media && r->media[0]);
+        cites = cites || r->link.n_media > 0;
     }
+    gapinput_checkouts_sort(co.co, co.n);
     for (size_t i = 0; na && i < n; i++) {
         const cat_item_t *m = &items[i];
         /* Only a cited clip or one within the activities' span can link. */
         if (m->kind != CAT_MEDIA || m->superseded ||
-            (!(cites && m->id && m->id[0]) && !window_overlaps(m->start_ms, m->end_ms, lo, hi))) {
+            (!cites && !window_overlaps(m->link.start_ms, m->link.end_ms, lo, hi))) {
             continue;
         }
+        coverage_clip_t c = clip_of(m, &co);
         bool linked = false;
         for (size_t k = 0; k < na && !linked; k++) {
-            linked = coverage_links(acts[k], m);
+            linked = coverage_clip_covers(acts[k], &c, NULL);
         }
         if (!linked) {
             continue;
@@ -354,11 +391,13 @@ int coverage_case_clips(const cat_item_t *items, size_t n, const char *case_id,
         if (!grow((void **)&clips, &ccap, nc + 1, sizeof *clips)) {
             free(acts);
             free(clips);
+            free(co.co);
             return FT_ENOMEM;
         }
-        clips[nc++] = m;
+        clips[nc++] = c;
     }
     free(acts);
+    free(co.co);
     *out = clips;
     *n_out = nc;
     return FT_OK;

@@ -1,8 +1,12 @@
 /* coverage_test.c: media coverage of activity windows (coverage.h): the cases
  * by hand, the boundaries of half-open windows (the same table as
- * hub/gaps/gaps_test.c: the compliance report and the alerts agree), then
- * the index against a plain scan of every clip (the way the compliance
- * report computed it before) on random catalogs. */
+ * hub/gaps/gaps_test.c: the compliance report and the alerts agree), clips
+ * whose officer comes from a recorder checkout, then the index against a
+ * plain scan of every clip on random catalogs. That the figures equal the
+ * gap engine's on random catalogs read from a store is coverage_engine_test.
+ *
+ * Items are made by hand here: their cat_link_t (what linking reads) from
+ * the joined texts, as the catalog would make it from a record's lists. */
 #include "coverage.h"
 
 #include <setjmp.h>
@@ -17,28 +21,101 @@
 
 #define MIN 60000LL
 
-static cat_item_t clip(char *id, char *officers, char *recorders, int64_t start, int64_t end)
+/* Storage for the lists of the items made by hand (reset by each test). */
+static char text_pool[1 << 20];
+static char *list_pool[1 << 16];
+static size_t text_used, lists_used;
+
+static int reset(void **state)
 {
-    return (cat_item_t){.kind = CAT_MEDIA,
-                        .id = id,
-                        .officers = officers,
-                        .recorders = recorders,
-                        .media = "",
-                        .start_ms = start,
-                        .end_ms = end};
+    (void)state;
+    text_used = lists_used = 0;
+    return 0;
+}
+
+/* The tokens of a list joined by ", " (or ","), as a record's list. */
+static char **split(const char *joined, size_t *n)
+{
+    char **v = &list_pool[lists_used];
+    *n = 0;
+    const char *p = joined;
+    while (p && *p) {
+        p += strspn(p, ", ");
+        size_t len = strcspn(p, ",");
+        while (len && p[len - 1] == ' ') {
+            len--;
+        }
+        if (!len) {
+            break;
+        }
+        assert_true(text_used + len + 1 < sizeof text_pool);
+        assert_true(lists_used + 1 < sizeof list_pool / sizeof list_pool[0]);
+        char *t = &text_pool[text_used];
+        memcpy(t, p, len);
+        t[len] = '\0';
+        text_used += len + 1;
+        list_pool[lists_used++] = t;
+        (*n)++;
+        p += len;
+    }
+    return *n ? v : NULL;
+}
+
+static cat_item_t clip(char *id, char *officer, char *recorder, int64_t start, int64_t end)
+{
+    cat_item_t m = {.kind = CAT_MEDIA,
+                    .id = id,
+                    .case_id = "",
+                    .officers = officer,
+                    .recorders = recorder,
+                    .media = "",
+                    .start_ms = start,
+                    .end_ms = end};
+    m.link = (cat_link_t){.media_id = id,
+                          .officer = officer,
+                          .recorder = recorder,
+                          .start_ms = start,
+                          .end_ms = end < start ? start : end};
+    return m;
 }
 
 static cat_item_t activity(char *officers, char *recorders, char *media, int64_t start, int64_t end)
 {
-    return (cat_item_t){.kind = CAT_RECORD,
-                        .activity = true,
-                        .case_id = "",
-                        .id = "r",
-                        .officers = officers,
-                        .recorders = recorders,
-                        .media = media,
-                        .start_ms = start,
-                        .end_ms = end};
+    cat_item_t r = {.kind = CAT_RECORD,
+                    .activity = true,
+                    .case_id = "",
+                    .id = "r",
+                    .officers = officers,
+                    .recorders = recorders,
+                    .media = media,
+                    .start_ms = start,
+                    .end_ms = end};
+    r.link.officers = split(officers, &r.link.n_officers);
+    r.link.recorders = split(recorders, &r.link.n_recorders);
+    r.link.media = split(media, &r.link.n_media);
+    r.link.start_ms = start;
+    r.link.end_ms = end;
+    return r;
+}
+
+/* A recorder_checkout (officer) or recorder_return (officer NULL) at t. */
+static cat_item_t checkout(const char *recorder, const char *officer, int64_t t, uint8_t order)
+{
+    cat_item_t r = {.kind = CAT_RECORD, .case_id = "", .id = "", .time_ms = t};
+    r.link.checkout = (gapinput_checkout_t){
+        .recorder = recorder, .officer = officer, .time_ms = t, .order = {[25] = order}};
+    return r;
+}
+
+static bool links(const cat_item_t *rec, const cat_item_t *m)
+{
+    coverage_clip_t c = {.item = m,
+                         .g = {.media_id = m->link.media_id,
+                               .officer = m->link.officer[0] ? m->link.officer : NULL,
+                               .recorder = m->link.recorder[0] ? m->link.recorder : NULL,
+                               .start_ms = m->link.start_ms,
+                               .end_ms = m->link.end_ms}};
+    return coverage_clip_covers(rec, &c, NULL);
 }
 
 static int64_t cover(const cat_item_t *items, size_t n, const cat_item_t *rec)
@@ -69,14 +146,59 @@ static void test_links_by_officer_recorder_and_id(void **state)
     assert_int_equal(cover(items, n, &other), 0);
 }
 
-static void test_tokens_compare_whole(void **state)
+static void test_names_compare_whole(void **state)
 {
     (void)state;
-    cat_item_t items[] = {clip("ab", "o10", "BC-70", 0, 10 * MIN)};
+    /* Names are compared whole, as the engine compares them: "o1" is not
+     * "o10", and an officer named with a space is one name, not two words
+     * (the report's own token rule linked "Li Ming" to "Li Hua"). */
+    cat_item_t items[] = {clip("ab", "o10", "BC-70", 0, 10 * MIN),
+                          clip("cd", "Li Ming", "", 20 * MIN, 30 * MIN)};
     cat_item_t rec = activity("o1", "BC-7", "a,abc", 0, 10 * MIN);
-    assert_int_equal(cover(items, 1, &rec), 0);
-    cat_item_t rec2 = activity("o1 o10", "", "", 0, 10 * MIN);
-    assert_int_equal(cover(items, 1, &rec2), 10 * MIN);
+    assert_int_equal(cover(items, 2, &rec), 0);
+    cat_item_t rec2 = activity("o1, o10", "", "", 0, 10 * MIN);
+    assert_int_equal(cover(items, 2, &rec2), 10 * MIN);
+    cat_item_t rec3 = activity("Li Hua, Ming", "", "", 20 * MIN, 30 * MIN);
+    assert_int_equal(cover(items, 2, &rec3), 0);
+    cat_item_t rec4 = activity("Wang Fang, Li Ming", "", "", 20 * MIN, 30 * MIN);
+    assert_int_equal(cover(items, 2, &rec4), 10 * MIN);
+}
+
+/* A clip whose manifest names no officer is the officer's who had its
+ * recorder checked out at its start (gapinput_checkout_officer), as the
+ * engine resolves it; after a return, nobody's. */
+static void test_officer_from_checkout(void **state)
+{
+    (void)state;
+    cat_item_t items[] = {
+        checkout("BC-5", "o1", 0, 1),
+        checkout("BC-5", NULL, 60 * MIN, 2),          /* returned */
+        checkout("BC-5", "o2", 120 * MIN, 3),         /* then o2's */
+        checkout("BC-5", "o3", 120 * MIN, 4),         /* same time, later order: o3's */
+        clip("k1", "", "BC-5", 10 * MIN, 20 * MIN),   /* o1's */
+        clip("k2", "", "BC-5", 70 * MIN, 80 * MIN),   /* nobody's */
+        clip("k3", "", "BC-5", 130 * MIN, 140 * MIN), /* o3's */
+        clip("k4", "o9", "BC-5", 10 * MIN, 20 * MIN), /* named o9: not o1's */
+    };
+    size_t n = sizeof items / sizeof items[0];
+    cat_item_t o1 = activity("o1", "", "", 0, 200 * MIN);
+    cat_item_t o2 = activity("o2", "", "", 0, 200 * MIN);
+    cat_item_t o3 = activity("o3", "", "", 0, 200 * MIN);
+    assert_int_equal(cover(items, n, &o1), 10 * MIN);
+    assert_int_equal(cover(items, n, &o2), 0);
+    assert_int_equal(cover(items, n, &o3), 10 * MIN);
+    /* the case view resolves the same way */
+    o1.case_id = "A";
+    cat_item_t with_case[sizeof items / sizeof items[0] + 1];
+    memcpy(with_case, items, sizeof items);
+    with_case[n] = o1;
+    coverage_clip_t *got = NULL;
+    size_t ng = 0;
+    assert_int_equal(coverage_case_clips(with_case, n + 1, "A", &got, &ng), FT_OK);
+    assert_int_equal(ng, 1);
+    assert_ptr_equal(got[0].item, &with_case[4]);
+    assert_string_equal(got[0].g.officer, "o1");
+    free(got);
 }
 
 static void test_overlaps_count_once_and_window_clips(void **state)
@@ -121,7 +243,7 @@ static void test_windows_are_half_open_at_the_boundaries(void **state)
     cat_item_t rec = activity("o1", "", "", A, B);
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         cat_item_t m = clip("", "o1", "", cases[i].s, cases[i].e);
-        assert_int_equal(coverage_links(&rec, &m), cases[i].links);
+        assert_int_equal(links(&rec, &m), cases[i].links);
         assert_int_equal(cover(&m, 1, &rec), cases[i].covered_ms);
     }
     /* An activity that starts and ends at once is its instant: a clip
@@ -129,16 +251,16 @@ static void test_windows_are_half_open_at_the_boundaries(void **state)
     const int64_t t = A + 30 * MIN;
     cat_item_t inst = activity("o1", "", "", t, t);
     cat_item_t holds = clip("", "o1", "", t, t + MIN), ends = clip("", "o1", "", t - MIN, t);
-    assert_true(coverage_links(&inst, &holds));
-    assert_false(coverage_links(&inst, &ends));
+    assert_true(links(&inst, &holds));
+    assert_false(links(&inst, &ends));
     /* ... and a case view lists the one that holds it. */
     cat_item_t items[] = {holds, ends, inst};
     items[2].case_id = "A";
-    const cat_item_t **got = NULL;
+    coverage_clip_t *got = NULL;
     size_t n = 0;
     assert_int_equal(coverage_case_clips(items, 3, "A", &got, &n), FT_OK);
     assert_int_equal(n, 1);
-    assert_ptr_equal(got[0], &items[0]);
+    assert_ptr_equal(got[0].item, &items[0]);
     free(got);
 }
 
@@ -233,18 +355,22 @@ static void test_matches_a_plain_scan(void **state)
     (void)state;
     static const char *officers[] = {"", "o1", "o2", "o1, o2", "o3", "o10", "o2, o3"};
     static const char *recorders[] = {"", "BC-1", "BC-2", "BC-1, BC-3", "BC-10"};
+    /* a clip has one officer and one recorder */
+    static const char *clip_officers[] = {"", "o1", "o2", "o3", "o10", "o2", "o1"};
+    static const char *clip_recorders[] = {"", "BC-1", "BC-2", "BC-3", "BC-10"};
     enum { CLIPS = 300, RECS = 300, IDS = 8 };
     static char ids[CLIPS][8], cites[RECS][32];
     cat_item_t *items = calloc(CLIPS + RECS, sizeof *items);
     srand(20261127);
     for (int round = 0; round < 20; round++) {
+        reset(NULL);
         size_t n = 0;
         for (int i = 0; i < CLIPS; i++) {
             snprintf(ids[i], sizeof ids[i], "m%d", i % (IDS * 4));
             int64_t s = (int64_t)(rand() % 2000) * MIN;
             int64_t len = (int64_t)(rand() % (round % 3 == 0 ? 600 : 40)) * MIN;
-            items[n++] = clip(ids[i], (char *)officers[rand() % 7], (char *)recorders[rand() % 5],
-                              s, s + len);
+            items[n++] = clip(ids[i], (char *)clip_officers[rand() % 7],
+                              (char *)clip_recorders[rand() % 5], s, s + len);
         }
         for (int i = 0; i < RECS; i++) {
             snprintf(cites[i], sizeof cites[i], "m%d,m%d", rand() % (IDS * 4), rand() % (IDS * 4));
@@ -320,16 +446,16 @@ static void test_case_clips_by_hand(void **state)
     items[6].case_id = "B";
     items[7].case_id = "A";
     items[7].activity = false;
-    const cat_item_t **got = NULL;
+    coverage_clip_t *got = NULL;
     size_t n = 0;
     assert_int_equal(coverage_case_clips(items, 8, "A", &got, &n), FT_OK);
     assert_int_equal(n, 2);
-    assert_ptr_equal(got[0], &items[0]);
-    assert_ptr_equal(got[1], &items[2]);
+    assert_ptr_equal(got[0].item, &items[0]);
+    assert_ptr_equal(got[1].item, &items[2]);
     free(got);
     assert_int_equal(coverage_case_clips(items, 8, "B", &got, &n), FT_OK);
     assert_int_equal(n, 1);
-    assert_ptr_equal(got[0], &items[4]);
+    assert_ptr_equal(got[0].item, &items[4]);
     free(got);
     assert_int_equal(coverage_case_clips(items, 8, "NONE", &got, &n), FT_OK);
     assert_int_equal(n, 0);
@@ -341,24 +467,30 @@ static void test_case_clips_match_every_pair(void **state)
     (void)state;
     static const char *officers[] = {"", "o1", "o2", "o1, o2", "o3", "o10", "o2, o3"};
     static const char *recorders[] = {"", "BC-1", "BC-2", "BC-1, BC-3", "BC-10"};
+    /* a clip has one officer and one recorder */
+    static const char *clip_officers[] = {"", "o1", "o2", "o3", "o10", "o2", "o1"};
+    static const char *clip_recorders[] = {"", "BC-1", "BC-2", "BC-3", "BC-10"};
     static const char *cases[] = {"", "A", "B", "A"};
     enum { CLIPS = 400, RECS = 120 };
-    static char ids[CLIPS][8], cites[RECS][32];
+    /* one text per item: an item's lists are taken when it is made */
+    static char ids[CLIPS + RECS][8], cites[CLIPS + RECS][32];
     cat_item_t *items = calloc(CLIPS + RECS, sizeof *items);
     srand(27);
     for (int round = 0; round < 20; round++) {
+        reset(NULL);
         size_t n = 0;
         for (int i = 0; i < CLIPS + RECS; i++) {
             int64_t s = (int64_t)(rand() % 3000) * MIN;
             if (rand() % 4) {
-                snprintf(ids[n % CLIPS], sizeof ids[0], "m%d", rand() % 64);
+                snprintf(ids[n], sizeof ids[0], "m%d", rand() % 64);
                 /* half the clips without an ID: only time and people link them */
-                items[n] = clip(rand() % 2 ? ids[n % CLIPS] : "", (char *)officers[rand() % 7],
-                                (char *)recorders[rand() % 5], s, s + (int64_t)(rand() % 90) * MIN);
+                items[n] =
+                    clip(rand() % 2 ? ids[n] : "", (char *)clip_officers[rand() % 7],
+                         (char *)clip_recorders[rand() % 5], s, s + (int64_t)(rand() % 90) * MIN);
             } else {
-                snprintf(cites[n % RECS], sizeof cites[0], "m%d,m%d", rand() % 64, rand() % 64);
+                snprintf(cites[n], sizeof cites[0], "m%d,m%d", rand() % 64, rand() % 64);
                 items[n] = activity((char *)officers[rand() % 7], (char *)recorders[rand() % 5],
-                                    round % 2 || rand() % 3 ? "" : cites[n % RECS], s,
+                                    round % 2 || rand() % 3 ? "" : cites[n], s,
                                     s + (int64_t)(rand() % 120) * MIN);
                 items[n].case_id = (char *)cases[rand() % 4];
                 items[n].activity = rand() % 5 != 0;
@@ -366,7 +498,7 @@ static void test_case_clips_match_every_pair(void **state)
             n++;
         }
         for (int c = 1; c < 3; c++) {
-            const cat_item_t **got = NULL;
+            coverage_clip_t *got = NULL;
             size_t ng = 0, k = 0, want_n = 0;
             assert_int_equal(coverage_case_clips(items, n, cases[c], &got, &ng), FT_OK);
             for (size_t i = 0; i < n; i++) {
@@ -379,14 +511,18 @@ static void test_case_clips_match_every_pair(void **state)
                 }
                 for (size_t j = 0; m->kind == CAT_MEDIA && j < n; j++) {
                     const cat_item_t *r = &items[j];
-                    if (r->kind == CAT_RECORD && !!coverage_links(r, m) != ref_links(r, m)) {
-                        fail_msg("round %d: clip %zu and record %zu: the links differ", round, i,
-                                 j);
+                    if (r->kind == CAT_RECORD && links(r, m) != !!ref_links(r, m)) {
+                        fail_msg(
+                            "round %d: clip %zu (%s|%s|%s %lld..%lld) and record %zu (%s|%s|%s "
+                            "%lld..%lld): the links differ",
+                            round, i, m->id, m->officers, m->recorders, (long long)m->start_ms,
+                            (long long)m->end_ms, j, r->officers, r->recorders, r->media,
+                            (long long)r->start_ms, (long long)r->end_ms);
                     }
                 }
                 if (want) {
                     want_n++;
-                    if (k >= ng || got[k] != m) {
+                    if (k >= ng || got[k].item != m) {
                         fail_msg("round %d case %s: clip %zu is linked but not listed", round,
                                  cases[c], i);
                     }
@@ -403,16 +539,18 @@ static void test_case_clips_match_every_pair(void **state)
 
 int main(void)
 {
+#define T(f) cmocka_unit_test_setup(f, reset)
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_links_by_officer_recorder_and_id),
-        cmocka_unit_test(test_tokens_compare_whole),
-        cmocka_unit_test(test_overlaps_count_once_and_window_clips),
-        cmocka_unit_test(test_windows_are_half_open_at_the_boundaries),
-        cmocka_unit_test(test_long_clip_before_the_window),
-        cmocka_unit_test(test_no_media_and_empty_lists),
-        cmocka_unit_test(test_matches_a_plain_scan),
-        cmocka_unit_test(test_case_clips_by_hand),
-        cmocka_unit_test(test_case_clips_match_every_pair),
+        T(test_links_by_officer_recorder_and_id),
+        T(test_names_compare_whole),
+        T(test_officer_from_checkout),
+        T(test_overlaps_count_once_and_window_clips),
+        T(test_windows_are_half_open_at_the_boundaries),
+        T(test_long_clip_before_the_window),
+        T(test_no_media_and_empty_lists),
+        T(test_matches_a_plain_scan),
+        T(test_case_clips_by_hand),
+        T(test_case_clips_match_every_pair),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

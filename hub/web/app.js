@@ -314,7 +314,8 @@ PAGES.sync = async (main) => {
         return h("span", { class: "badge " + (r.ok ? "ok" : "bad"), title: fmtTime(r.at), text: bits.join(" · ") });
       })
     );
-    const probs = d.problems.map((p) => h("span", { class: "badge bad", "data-problem": p, text: p === "silent" ? t("p_silent", { d: fmtFor(d.silent_limit_ms) }) : t("p_" + p) }));
+    // an endpoint mismatch: the edge's own words (what edge.conf says, what the hub announces) on hover
+    const probs = d.problems.map((p) => h("span", { class: "badge bad", "data-problem": p, title: p === "endpoint" ? d.endpoint_mismatch : undefined, text: p === "silent" ? t("p_silent", { d: fmtFor(d.silent_limit_ms) }) : t("p_" + p) }));
     const mw = d.media_waiting || { files: 0, bytes: 0, received: 0 };
     const waiting = h(
       "td",
@@ -1114,7 +1115,7 @@ PAGES.compliance = async (main, arg, query) => {
       )
     )
   );
-  main.append(h("div", { class: "grid2", style: { marginTop: "16px" } }, h("div", { class: "panel" }, h("div", { class: "panel-head" }, h("h2", { text: t("share_chart") })), h("div", { class: "panel-body" }, shareChart(data.units))), h("div", { class: "panel" }, h("div", { class: "panel-head" }, h("h2", { text: t("alerts_by_article") })), h("div", { class: "panel-body" }, articleChart(data.alerts_by_article)))));
+  main.append(h("div", { class: "grid2", style: { marginTop: "16px" } }, h("div", { class: "panel" }, h("div", { class: "panel-head" }, h("h2", { text: t("share_chart") })), h("div", { class: "panel-body" }, shareChart(data.units, data.min_covered || []))), h("div", { class: "panel" }, h("div", { class: "panel-head" }, h("h2", { text: t("alerts_by_article") })), h("div", { class: "panel-body" }, articleChart(data.alerts_by_article)))));
   const table = (rows, first) =>
     h(
       "table",
@@ -1143,7 +1144,8 @@ PAGES.compliance = async (main, arg, query) => {
   main.append(h("div", { class: "panel" }, h("div", { class: "panel-head" }, h("h2", { text: t("by_officer") })), h("div", { class: "table-wrap" }, table(data.officers, "s_officer"))));
 };
 
-function shareChart(units) {
+// limits: the loaded rule pack's `min covered` shares, ascending (GET /api/compliance)
+function shareChart(units, limits) {
   const rows = units.filter((u) => u.share_covered !== null);
   if (!rows.length) return h("div", { class: "empty", text: t("none") });
   const W = 560, bh = 26, left = 200, H = rows.length * (bh + 10) + 30;
@@ -1157,7 +1159,7 @@ function shareChart(units) {
   rows.forEach((u, i) => {
     const y = i * (bh + 10) + 6;
     const w = (W - left - 50) * u.share_covered;
-    const cls = u.share_covered < 0.8 ? "bar low" : u.share_covered < 0.95 ? "bar mid" : "bar";
+    const cls = limits.length && u.share_covered < limits[0] ? "bar low" : limits.length && u.share_covered < limits[limits.length - 1] ? "bar mid" : "bar";
     root.append(svg("text", { x: left - 8, y: y + bh / 2 + 4, "text-anchor": "end", text: u.name.length > 14 ? u.name.slice(0, 14) + "…" : u.name }), svg("rect", { class: cls, x: left, y, width: Math.max(1, w), height: bh, rx: 3 }), svg("text", { x: left + w + 6, y: y + bh / 2 + 4, text: pct(u.share_covered) }));
   });
   return root;

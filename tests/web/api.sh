@@ -245,6 +245,9 @@ expect 200 "compliance"
 grep -q '"name":"南大港产业园区自然资源所"' <<<"$BODY" || fail "compliance unit: ${BODY:0:300}"
 grep -q '"name":"ZF-0107"' <<<"$BODY" || fail "compliance officer: ${BODY:0:300}"
 grep -q '"alerts_by_article":{' <<<"$BODY" || fail "compliance alerts"
+# the shares the page marks come from the loaded pack's coverage rules (default: 80 %, 95 %)
+grep -Eq '"min_covered":\[0\.(8|79)[0-9]*, ?0\.(95|94)[0-9]*\]' <<<"$BODY" ||
+  fail "compliance min_covered is not the pack's: $(grep -o '"min_covered":[^]]*]' <<<"$BODY")"
 off=$(sed 's/},{"name"/}\n{"name"/g' <<<"$BODY" | grep '"name":"ZF-0107"' | sed -n 1p)
 [ "$(jget alerts <<<"$off")" -gt 0 ] || fail "ZF-0107 has no alerts in compliance: $off"
 

@@ -51,8 +51,6 @@ static int span_cmp(const void *x, const void *y)
     return p->a < q->a ? -1 : p->a > q->a;
 }
 
-/* Coverage of rec's window by the media linked to it among clips (those
- * linked to some activity of the case: coverage_case_clips). */
 /* Milliseconds of the union of spans sp[0..k) (sorted by start). */
 static int64_t union_ms(const span_t *sp, size_t k)
 {
@@ -67,46 +65,40 @@ static int64_t union_ms(const span_t *sp, size_t k)
     return total;
 }
 
-/* The coverage of an activity as the timeline shows it. `pending_ms`: the
- * part of the covered time that only clips the hub does not hold yet cover
- * (recorded, announced by their signed manifests, still on the vehicle or
- * on their way): coverage all the same, not yet playable. */
-static json_t *coverage_json(const cat_item_t *rec, const cat_item_t *const *clips, size_t n)
+/* The coverage of an activity as the timeline shows it, among clips (those
+ * linked to some activity of the case: coverage_case_clips), each linked
+ * and measured by the engine's rule (coverage_clip_covers). `pending_ms`:
+ * the part of the covered time that only clips the hub does not hold yet
+ * cover (recorded, announced by their signed manifests, still on the
+ * vehicle or on their way): coverage all the same, not yet playable. */
+static json_t *coverage_json(const cat_item_t *rec, const coverage_clip_t *clips, size_t n)
 {
-    int64_t held_ms = 0;
-    {
-        span_t *hs = calloc(n ? n : 1, sizeof *hs);
-        size_t hk = 0;
-        for (size_t i = 0; hs && i < n; i++) {
-            const cat_item_t *m = clips[i];
-            int64_t a = m->start_ms > rec->start_ms ? m->start_ms : rec->start_ms;
-            int64_t b = m->end_ms < rec->end_ms ? m->end_ms : rec->end_ms;
-            if (m->held && b > a && coverage_links(rec, m)) {
-                hs[hk++] = (span_t){a, b};
-            }
-        }
-        if (hs) {
-            qsort(hs, hk, sizeof *hs, span_cmp);
-            held_ms = union_ms(hs, hk);
-        }
-        free(hs);
-    }
+    span_t *hs = calloc(n ? n : 1, sizeof *hs);
     span_t *sp = calloc(n ? n : 1, sizeof *sp);
     json_t *linked = json_array();
-    size_t k = 0;
-    for (size_t i = 0; sp && i < n; i++) {
-        const cat_item_t *m = clips[i];
-        if (coverage_links(rec, m)) {
-            json_array_append_new(linked, json_string(m->id));
-            int64_t a = m->start_ms > rec->start_ms ? m->start_ms : rec->start_ms;
-            int64_t b = m->end_ms < rec->end_ms ? m->end_ms : rec->end_ms;
-            if (b > a) {
-                sp[k++] = (span_t){a, b};
+    size_t k = 0, hk = 0;
+    for (size_t i = 0; sp && hs && i < n; i++) {
+        gap_span_t c;
+        if (!coverage_clip_covers(rec, &clips[i], &c)) {
+            continue;
+        }
+        json_array_append_new(linked, json_string(clips[i].item->id));
+        if (c.b_ms > c.a_ms) {
+            sp[k++] = (span_t){c.a_ms, c.b_ms};
+            if (clips[i].item->held) {
+                hs[hk++] = (span_t){c.a_ms, c.b_ms};
             }
         }
     }
+    int64_t held_ms = 0;
+    if (hs) {
+        qsort(hs, hk, sizeof *hs, span_cmp);
+        held_ms = union_ms(hs, hk);
+    }
+    free(hs);
+    const int64_t start_ms = rec->link.start_ms, end_ms = rec->link.end_ms;
     json_t *gaps = json_array();
-    int64_t covered = 0, longest = 0, at = rec->start_ms;
+    int64_t covered = 0, longest = 0, at = start_ms;
     if (sp) {
         qsort(sp, k, sizeof *sp, span_cmp);
         for (size_t i = 0; i < k; i++) {
@@ -123,14 +115,13 @@ static json_t *coverage_json(const cat_item_t *rec, const cat_item_t *const *cli
             }
         }
     }
-    if (rec->end_ms > at) {
+    if (end_ms > at) {
         json_array_append_new(gaps, json_pack("{s:o, s:o, s:I}", "from", web_time(at), "to",
-                                              web_time(rec->end_ms), "ms",
-                                              (json_int_t)(rec->end_ms - at)));
-        longest = rec->end_ms - at > longest ? rec->end_ms - at : longest;
+                                              web_time(end_ms), "ms", (json_int_t)(end_ms - at)));
+        longest = end_ms - at > longest ? end_ms - at : longest;
     }
     free(sp);
-    int64_t win = rec->end_ms - rec->start_ms;
+    int64_t win = end_ms - start_ms;
     double share = win > 0 ? (double)covered / (double)win : (json_array_size(linked) ? 1.0 : 0.0);
     return json_pack("{s:f, s:I, s:o, s:o, s:I}", "share", share, "longest_gap_ms",
                      (json_int_t)longest, "media", linked, "gaps", gaps, "pending_ms",
@@ -221,7 +212,7 @@ static void timeline(web_req_t *r)
     size_t n;
     const cat_item_t *items = catalog_items(r->sh->catalog, &n);
     /* Media of the case, and media linked to its activities. */
-    const cat_item_t **clips = NULL;
+    coverage_clip_t *clips = NULL;
     size_t n_clips = 0, next_clip = 0;
     if (coverage_case_clips(items, n, case_id, &clips, &n_clips) != FT_OK) {
         catalog_done(r->sh->catalog);
@@ -236,7 +227,7 @@ static void timeline(web_req_t *r)
         const cat_item_t *it = &items[i];
         bool in_case = strcmp(it->case_id, case_id) == 0;
         /* clips are in catalog order: the next one is at or after it */
-        if (next_clip < n_clips && clips[next_clip] == it) {
+        if (next_clip < n_clips && clips[next_clip].item == it) {
             next_clip++;
             in_case = true;
         }
@@ -263,7 +254,7 @@ static void timeline(web_req_t *r)
         } else if (it->kind == CAT_RECORD && it->role == IDENT_CONFLICT) {
             json_object_set_new(o, "conflicts_with", json_string(items[it->primary].ref));
         }
-        if (it->kind == CAT_RECORD && it->activity && it->end_ms > it->start_ms) {
+        if (it->kind == CAT_RECORD && it->activity && it->link.end_ms > it->link.start_ms) {
             json_object_set_new(o, "coverage", coverage_json(it, clips, n_clips));
         }
         if (it->kind == CAT_MEDIA) {

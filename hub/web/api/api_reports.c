@@ -240,6 +240,37 @@ static void finish(json_t *groups, json_t *out)
     }
 }
 
+/* The shares of a window the loaded rule pack's coverage rules ask for
+ * (each enabled coverage rule's `min covered`), distinct and ascending: the
+ * page marks a share below the lowest as low and below the highest as
+ * short, from the pack the hub runs, never from numbers of its own. */
+static json_t *min_covered(const rulepack_t *pack)
+{
+    double v[64];
+    size_t n = 0;
+    for (size_t i = 0; pack && i < pack->n && n < sizeof v / sizeof v[0]; i++) {
+        const rule_t *rule = &pack->rules[i];
+        if (rule->kind != RULE_COVERAGE || !rule->enabled || rule->min_covered <= 0) {
+            continue;
+        }
+        size_t k = 0;
+        while (k < n && v[k] < rule->min_covered) {
+            k++;
+        }
+        if (k < n && v[k] == rule->min_covered) {
+            continue;
+        }
+        memmove(&v[k + 1], &v[k], (n - k) * sizeof v[0]);
+        v[k] = rule->min_covered;
+        n++;
+    }
+    json_t *a = json_array();
+    for (size_t i = 0; i < n; i++) {
+        json_array_append_new(a, json_real(v[i]));
+    }
+    return a;
+}
+
 static void compliance(web_req_t *r)
 {
     comp_t c = {.units = json_object(),
@@ -295,10 +326,11 @@ static void compliance(web_req_t *r)
             continue; /* a witness or a conflicting version is not another record */
         }
         add_int(g, "records", 1);
-        if (!it->activity || it->end_ms <= it->start_ms) {
+        /* the activity's window as the engine sees it (catalog.h cat_link_t) */
+        if (!it->activity || it->link.end_ms <= it->link.start_ms) {
             continue;
         }
-        int64_t win = it->end_ms - it->start_ms;
+        int64_t win = it->link.end_ms - it->link.start_ms;
         int64_t cov = it->media_unsuitable[0] ? win : coverage_ms(cov_ix, it);
         if (cov < 0) {
             oom = true; /* reported below: a wrong figure is worse than none */
@@ -333,6 +365,7 @@ static void compliance(web_req_t *r)
                           "alerts_by_article", c.articles);
     json_object_set_new(o, "from", web_time(c.from));
     json_object_set_new(o, "to", web_time(c.to == INT64_MAX ? 0 : c.to));
+    json_object_set_new(o, "min_covered", min_covered(r->sh->pack));
     json_decref(c.units);
     json_decref(c.officers);
     json_decref(c.case_units);

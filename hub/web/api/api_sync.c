@@ -351,6 +351,13 @@ static int row_one(void *ctx, const store_device_t *d)
     if (!st.last_seen_ms && !d->revoked) {
         json_array_append_new(problems, json_string("never_seen"));
     }
+    /* the edge's own report on this hub's endpoints (docs/protocol.md "Welcome") */
+    json_object_set_new(o, "endpoint_mismatch",
+                        st.endpoint_mismatch[0] ? utf8_json_string(st.endpoint_mismatch)
+                                                : json_null());
+    if (st.endpoint_mismatch[0] && !d->revoked) {
+        json_array_append_new(problems, json_string("endpoint"));
+    }
     json_object_set_new(o, "recorders", recs);
     json_object_set_new(o, "problems", problems);
     if (rw->keys) {
