@@ -23,13 +23,19 @@
 static void evaluate_usage(FILE *out)
 {
     fprintf(out, "usage: fieldtrail-hub evaluate [--now TIME] [--rules FILE] [--full]\n"
-                 "                               [--state DIR] [--config FILE] [--json]\n\n"
+                 "                               [--state DIR] [--config FILE] [--json]\n"
+                 "                               [--store URL [--node NAME]]\n\n"
                  "Catches the case index up with every entry the hub holds, turns integrity\n"
                  "events and clock offsets into alerts, and evaluates every case that changed or\n"
                  "whose deadline passed, at TIME (RFC 3339, e.g. 2026-04-01T00:00:00+08:00, or\n"
                  "Unix milliseconds; default: now). --full re-evaluates every case. The rule\n"
                  "pack is FILE, else config `rules`, else the built-in default. Alert state\n"
-                 "changes are recorded in the hub's own log. Safe while `run` is running.\n");
+                 "changes are recorded in the hub's own log. Safe while `run` is running.\n\n"
+                 "On a provincial node (--store postgresql://..., or `store` in the config):\n"
+                 "one step of the provincial engine as --node NAME (default: config `node`,\n"
+                 "else host:pid): what the counties forwarded is verified and taken in, and\n"
+                 "the cases that changed or fell due are evaluated, shared with the other\n"
+                 "nodes by advisory locks (docs/province.md).\n");
 }
 
 static int count_state(void *ctx, json_t *a)
@@ -176,7 +182,8 @@ static void alerts_usage(FILE *out)
     fprintf(out, "usage: fieldtrail-hub alerts [--unit U] [--case C] [--article A] [--severity S]\n"
                  "                             [--state-filter open|resolved|justified]\n"
                  "                             [--limit N] [--history] [--follow]\n"
-                 "                             [--json | --brief] [--utc] [--state DIR]\n\n"
+                 "                             [--json | --brief] [--utc] [--state DIR]\n"
+                 "                             [--store URL]\n\n"
                  "Lists the alerts the gap engine raised, with what they concern and their state\n"
                  "(filters combine), the most severe first and, within a severity, the one due\n"
                  "longest ago first, then a one-line summary: how many by severity and by\n"
@@ -187,7 +194,9 @@ static void alerts_usage(FILE *out)
                  "changes as the running hub makes them, until interrupted. --json prints JSON\n"
                  "lines; --brief one line per alert: rule|article|case|state|record ids.\n"
                  "--state-filter keeps the alerts in that state; --state names the hub's\n"
-                 "state directory, as for every command.\n");
+                 "state directory, as for every command. On a provincial node (--store\n"
+                 "postgresql://..., or `store` in the config) it lists the province's alerts\n"
+                 "across counties (--unit, --case, --history, --json, --brief apply).\n");
 }
 
 /* True if s is the name of an alert state. */

@@ -46,13 +46,17 @@ static void run_usage(FILE *out)
 {
     fprintf(out,
             "usage: fieldtrail-hub run [--listen ENDPOINT] [--state DIR] [--config FILE]\n"
-            "                          [--log-level L] [--http HOST:PORT|off]\n\n"
+            "                          [--log-level L] [--http HOST:PORT|off]\n"
+            "                          [--store URL [--node NAME]]\n\n"
             "Runs the hub: accepts edges on ENDPOINT (config `listen`, default %s)\n"
             "with CurveZMQ, admits only enrolled and unrevoked devices, verifies and stores\n"
             "their log entries and answers with signed receipts. Stops cleanly on SIGINT\n"
             "or SIGTERM. Logs to standard error. Serves the web dashboard on --http\n"
             "(config `http`, default %s; `off` to disable). The alert PUB socket\n"
-            "and the media ports listen on the host ENDPOINT names unless configured.\n",
+            "and the media ports listen on the host ENDPOINT names unless configured.\n\n"
+            "With --store postgresql://... (or `store` in the config) it runs a provincial\n"
+            "node instead: the provincial gap engine every alerts.interval_ms as --node\n"
+            "NAME, beside any other nodes on the same database (docs/province.md).\n",
             HUB_DEFAULT_LISTEN, HTTP_DEFAULT_LISTEN);
 }
 
