@@ -25,8 +25,11 @@
  *   - the unlinked-media rule's "linked": a case on the manifest, a record
  *     citing its media ID, or an activity (amended or not) sharing an officer
  *     or a recorder and overlapping its capture.
- * Entries of one device only: witnesses and conflicts across devices are the
- * hub's (a vehicle never holds another device's entries).
+ * On a vehicle, entries of one device only (it never holds another
+ * device's entries). A provincial node (hub/provnode/pgengine.c) gives it a
+ * case's entries from several devices, each with its device's unit and its
+ * county arrival number as `order`, and gets the county index's case,
+ * witnesses and conflicts across devices included.
  *
  * Pure: no storage. A gapinput_t points into the entries' records and
  * manifests (borrowed: they must outlive it) and keeps what it derived.
