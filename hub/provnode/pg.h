@@ -41,6 +41,18 @@ typedef int (*pg_row_fn)(void *ctx, const PGresult *r);
 int pg_stream(PGconn *c, const char *sql, int n, const char *const *params, pg_row_fn fn, void *ctx,
               char *err, size_t errlen);
 
+/* A growable text buffer (p NUL-terminated; oom set when memory ran out;
+ * free(p) when done). */
+typedef struct {
+    char *p;
+    size_t n, cap;
+    bool oom;
+} pg_buf_t;
+/* b = the text[] literal of list[0..n) for a text parameter ("{}" when
+ * empty): NULL and "" items left out, each item quoted with '"' and '\'
+ * escaped, so any officer's or recorder's name passes unchanged. */
+void pg_text_array(pg_buf_t *b, char *const *list, size_t n);
+
 /* Binary field readers (row 0 of a single-row result, or row i). */
 int64_t pg_i64(const PGresult *r, int row, int col);
 bool pg_bool(const PGresult *r, int row, int col);

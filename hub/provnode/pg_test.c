@@ -1,7 +1,8 @@
 /* pg_test.c: the provincial node's PostgreSQL helpers without a server: what
- * counts as a store URL, and a refused connection (a closed port on
- * 127.0.0.1, a URL that does not parse) said in operator words that name
- * where it tried and never show the password. */
+ * counts as a store URL, a refused connection (a closed port on 127.0.0.1, a
+ * URL that does not parse) said in operator words that name where it tried
+ * and never show the password, and text[] literals of names with commas,
+ * quotes, backslashes and braces. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,6 +14,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -71,12 +73,40 @@ static void test_unparseable_url(void **state)
     assert_null(strstr(err, "secret-word"));
 }
 
+static void check_array(char *const *list, size_t n, const char *want)
+{
+    pg_buf_t b = {0};
+    pg_text_array(&b, list, n);
+    assert_false(b.oom);
+    assert_string_equal(b.p, want);
+    free(b.p);
+}
+
+static void test_text_array(void **state)
+{
+    (void)state;
+    check_array(NULL, 0, "{}");
+    char *empty[] = {NULL, ""};
+    check_array(empty, 2, "{}");
+    char *names[] = {"ZF-0100", "", "王某", NULL, "o,1"};
+    check_array(names, 5, "{\"ZF-0100\",\"王某\",\"o,1\"}");
+    char *quoted[] = {"a\"b", "c\\d", "{x}"};
+    check_array(quoted, 3, "{\"a\\\"b\",\"c\\\\d\",\"{x}\"}");
+    /* a buffer used again starts over */
+    pg_buf_t b = {0};
+    pg_text_array(&b, names, 1);
+    pg_text_array(&b, quoted, 1);
+    assert_string_equal(b.p, "{\"a\\\"b\"}");
+    free(b.p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_is_url),
         cmocka_unit_test(test_refused_connection_said_plainly),
         cmocka_unit_test(test_unparseable_url),
+        cmocka_unit_test(test_text_array),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -35,60 +35,6 @@ int pgengine_schema(PGconn *c, char *err, size_t errlen)
 
 /* ---- small helpers ---------------------------------------------------------- */
 
-/* A growable text buffer. */
-typedef struct {
-    char *p;
-    size_t n, cap;
-    bool oom;
-} buf_t;
-
-static void buf_add(buf_t *b, const char *s, size_t n)
-{
-    if (b->oom) {
-        return;
-    }
-    if (b->n + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->n + n + 1) {
-            cap *= 2;
-        }
-        char *grown = realloc(b->p, cap);
-        if (!grown) {
-            b->oom = true;
-            return;
-        }
-        b->p = grown;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->n, s, n);
-    b->n += n;
-    b->p[b->n] = '\0';
-}
-
-/* A PostgreSQL text[] literal of list (NULL and "" left out). */
-static void array_literal(buf_t *b, char *const *list, size_t n)
-{
-    b->n = 0;
-    buf_add(b, "{", 1);
-    bool first = true;
-    for (size_t i = 0; i < n; i++) {
-        const char *s = list[i];
-        if (!s || !s[0]) {
-            continue;
-        }
-        buf_add(b, first ? "\"" : ",\"", first ? 1 : 2);
-        first = false;
-        for (; *s; s++) {
-            if (*s == '"' || *s == '\\') {
-                buf_add(b, "\\", 1);
-            }
-            buf_add(b, s, 1);
-        }
-        buf_add(b, "\"", 1);
-    }
-    buf_add(b, "}", 1);
-}
-
 /* A set of strings (small; linear). */
 typedef struct {
     char **s;
@@ -235,7 +181,7 @@ static int index_entry(catch_t *ct, const PGresult *r, int row, const entry_view
     const char *dunit = d ? d->unit : "";
     char case_id[GAPINPUT_TEXT] = "", unit[GAPINPUT_TEXT] = "";
     int kind, rtype = 0;
-    buf_t off = {0}, rcd = {0}, cites = {0};
+    pg_buf_t off = {0}, rcd = {0}, cites = {0};
     char media_id[GAPINPUT_TEXT] = "";
     if (b->kind_case == FT__BODY__KIND_RECORD && b->record) {
         const Ft__Record *rec = b->record;
@@ -267,9 +213,9 @@ static int index_entry(catch_t *ct, const PGresult *r, int row, const entry_view
                 set_add(&ct->recorders, rc[i]);
             }
         }
-        array_literal(&off, o, no);
-        array_literal(&rcd, rc, nr);
-        array_literal(&cites, rec->media, rec->n_media);
+        pg_text_array(&off, o, no);
+        pg_text_array(&rcd, rc, nr);
+        pg_text_array(&cites, rec->media, rec->n_media);
         free(o);
         free(rc);
     } else if (b->kind_case == FT__BODY__KIND_MEDIA && b->media) {
@@ -281,9 +227,9 @@ static int index_entry(catch_t *ct, const PGresult *r, int row, const entry_view
         utf8_copy(cut_o, sizeof cut_o, m->officer);
         utf8_copy(cut_r, sizeof cut_r, m->recorder);
         char *o[] = {cut_o}, *rc[] = {cut_r};
-        array_literal(&off, o, 1);
-        array_literal(&rcd, rc, 1);
-        array_literal(&cites, NULL, 0);
+        pg_text_array(&off, o, 1);
+        pg_text_array(&rcd, rc, 1);
+        pg_text_array(&cites, NULL, 0);
         set_add(&ct->officers, cut_o);
         set_add(&ct->recorders, cut_r);
         /* the media ID records cite: the hex of its file ID, as the county's
@@ -398,11 +344,11 @@ static int finish_batch(catch_t *ct)
         PQclear(res);
         h->changed = false;
     }
-    buf_t cases = {0}, offs = {0}, recs = {0}, mids = {0};
-    array_literal(&cases, ct->cases.s, ct->cases.n);
-    array_literal(&offs, ct->officers.s, ct->officers.n);
-    array_literal(&recs, ct->recorders.s, ct->recorders.n);
-    array_literal(&mids, ct->media_ids.s, ct->media_ids.n);
+    pg_buf_t cases = {0}, offs = {0}, recs = {0}, mids = {0};
+    pg_text_array(&cases, ct->cases.s, ct->cases.n);
+    pg_text_array(&offs, ct->officers.s, ct->officers.n);
+    pg_text_array(&recs, ct->recorders.s, ct->recorders.n);
+    pg_text_array(&mids, ct->media_ids.s, ct->media_ids.n);
     if (cases.oom || offs.oom || recs.oom || mids.oom) {
         rc = rc == FT_OK ? FT_ENOMEM : rc;
     }
@@ -797,10 +743,10 @@ static int load_case(PGconn *c, const char *county, const char *case_id, caseloa
             set_add(&recs, rec->recorders[k]);
         }
     }
-    buf_t o = {0}, rr = {0}, ci = {0};
-    array_literal(&o, offs.s, offs.n);
-    array_literal(&rr, recs.s, recs.n);
-    array_literal(&ci, cited.s, cited.n);
+    pg_buf_t o = {0}, rr = {0}, ci = {0};
+    pg_text_array(&o, offs.s, offs.n);
+    pg_text_array(&rr, recs.s, recs.n);
+    pg_text_array(&ci, cited.s, cited.n);
     rc = offs.oom || recs.oom || cited.oom || o.oom || rr.oom || ci.oom ? FT_ENOMEM : FT_OK;
     set_free(&offs);
     set_free(&recs);
@@ -831,8 +777,8 @@ static int load_case(PGconn *c, const char *county, const char *case_id, caseloa
                 set_add(&mrec, cut);
             }
         }
-        buf_t m = {0};
-        array_literal(&m, mrec.s, mrec.n);
+        pg_buf_t m = {0};
+        pg_text_array(&m, mrec.s, mrec.n);
         const char *pm[] = {county, m.p};
         rc = mrec.oom || m.oom ? FT_ENOMEM
                                : pg_query(c,
