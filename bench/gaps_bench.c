@@ -6,7 +6,8 @@
  *   1. index: the engine takes every entry into the case index (the path a
  *      running hub follows after sync);
  *   2. first evaluation: every case evaluated, every alert opened (each
- *      state change also appended to a hub log, as in `run`);
+ *      state change also appended to a hub log, as in `run`: one AlertEvents
+ *      entry per evaluation batch);
  *   3. full re-evaluation: every case marked dirty and evaluated again
  *      (engine_full; nothing changes, which is what a re-check costs);
  *   4. incremental: SAMPLES times, one new record is appended to a random
@@ -442,7 +443,7 @@ int main(int argc, char **argv)
     printf("| index | %llu entries taken into the case index | %.1f s | %.1f s | <= %.1f s | "
            "%.2f |\n",
            (unsigned long long)s1.entries, t_index, c_index, 8.0 * scale, c_index / c_ref);
-    printf("| first evaluation | %llu units, %llu alert events (each also in the hub log) | "
+    printf("| first evaluation | %llu units, %llu alert events (also in the hub log) | "
            "%.1f s | %.1f s | <= %.1f s | %.2f |\n",
            (unsigned long long)s2.units, (unsigned long long)s2.events, t_first, c_first,
            20.0 * scale, c_first / c_ref);

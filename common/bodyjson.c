@@ -102,6 +102,17 @@ static json_t *media_json(const Ft__MediaManifest *m)
     return o;
 }
 
+/* One alert event: {alert, rule, state, case}. */
+static json_t *alert_event_json(const Ft__AlertEvent *ae)
+{
+    json_t *o = json_object();
+    set_str(o, "alert", ae->alert_id);
+    set_str(o, "rule", ae->rule);
+    set_str(o, "state", ae->state);
+    set_str(o, "case", ae->case_id);
+    return o;
+}
+
 json_t *body_to_json(const Ft__Body *b)
 {
     json_t *o = NULL;
@@ -119,12 +130,22 @@ json_t *body_to_json(const Ft__Body *b)
         set_time(o, "time", b->event->time);
         break;
     case FT__BODY__KIND_ALERT:
-        o = json_object();
-        set_str(o, "alert", b->alert->alert_id);
-        set_str(o, "rule", b->alert->rule);
-        set_str(o, "state", b->alert->state);
-        set_str(o, "case", b->alert->case_id);
+        o = alert_event_json(b->alert);
         break;
+    case FT__BODY__KIND_ALERTS: {
+        /* one evaluation batch: {"events": [{alert, rule, state, case}, ...]} */
+        json_t *evs = json_array();
+        o = json_object();
+        for (size_t i = 0; o && evs && i < b->alerts->n_events; i++) {
+            json_array_append_new(evs, alert_event_json(b->alerts->events[i]));
+        }
+        if (o && evs) {
+            json_object_set_new(o, "events", evs);
+            evs = NULL;
+        }
+        json_decref(evs);
+        break;
+    }
     case FT__BODY__KIND_AUDIT:
         o = json_object();
         set_str(o, "user", b->audit->user);
@@ -192,6 +213,10 @@ void body_summary(const Ft__Body *b, char *buf, size_t buflen)
     case FT__BODY__KIND_EVENT:
         snprintf(buf, buflen, "event %s%s%s", device_event_name(b->event->kind),
                  b->event->detail ? ": " : "", b->event->detail ? b->event->detail : "");
+        break;
+    case FT__BODY__KIND_ALERTS:
+        snprintf(buf, buflen, "alerts: %zu event%s", b->alerts->n_events,
+                 b->alerts->n_events == 1 ? "" : "s");
         break;
     default:
         snprintf(buf, buflen, "%s", entry_body_kind(b));

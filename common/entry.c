@@ -138,6 +138,8 @@ const char *entry_body_kind(const Ft__Body *b)
         return "event";
     case FT__BODY__KIND_ALERT:
         return "alert";
+    case FT__BODY__KIND_ALERTS:
+        return "alerts";
     case FT__BODY__KIND_AUDIT:
         return "audit";
     case FT__BODY__KIND_ENROLMENT:
@@ -149,4 +151,42 @@ const char *entry_body_kind(const Ft__Body *b)
     default:
         return "unknown";
     }
+}
+
+size_t entry_alert_count(const Ft__Body *b)
+{
+    if (!b) {
+        return 0;
+    }
+    if (b->kind_case == FT__BODY__KIND_ALERT && b->alert) {
+        return 1;
+    }
+    if (b->kind_case == FT__BODY__KIND_ALERTS && b->alerts) {
+        return b->alerts->n_events;
+    }
+    return 0;
+}
+
+const Ft__AlertEvent *entry_alert_at(const Ft__Body *b, size_t i)
+{
+    if (i >= entry_alert_count(b)) {
+        return NULL;
+    }
+    return b->kind_case == FT__BODY__KIND_ALERT ? b->alert : b->alerts->events[i];
+}
+
+size_t entry_alert_batch_take(Ft__AlertEvent *const *events, size_t n, size_t max_events,
+                              size_t max_bytes)
+{
+    size_t k = 0, bytes = 0;
+    while (k < n && k < max_events) {
+        /* the tag and length of the repeated field, then the event */
+        size_t one = ft__alert_event__get_packed_size(events[k]) + 1 + 10;
+        if (k > 0 && bytes + one > max_bytes) {
+            break;
+        }
+        bytes += one;
+        k++;
+    }
+    return k;
 }

@@ -76,4 +76,29 @@ void entry_pos_advance(entry_pos_t *pos, const entry_view_t *v);
 /* The body kind's name ("record", "media", "event", ...), static. */
 const char *entry_body_kind(const Ft__Body *b);
 
+/* Alert events in the hub log (docs/alerts.md "Evaluation"). A hub log
+ * holds them in two forms, and every reader reads both through these:
+ *   AlertEvent  (Body.alert, "alert")   one event per entry: logs written
+ *                                       before batches, and test tools;
+ *   AlertEvents (Body.alerts, "alerts") the events of one evaluation batch,
+ *                                       in order, at most
+ *                                       ALERT_BATCH_MAX_EVENTS of them and
+ *                                       about ALERT_BATCH_MAX_BYTES.
+ * An event is addressed by (entry seq, index in the entry); the index of
+ * the single event of an AlertEvent entry is 0. */
+#define ALERT_BATCH_MAX_EVENTS 512
+#define ALERT_BATCH_MAX_BYTES (256u << 10)
+
+/* The number of alert events body holds: 1 for an AlertEvent, the events of
+ * an AlertEvents, 0 for every other body (and NULL). */
+size_t entry_alert_count(const Ft__Body *b);
+/* Alert event i (< entry_alert_count) of body b, borrowed from b. */
+const Ft__AlertEvent *entry_alert_at(const Ft__Body *b, size_t i);
+/* How many of the n events from events[0] on go into the next AlertEvents
+ * entry: at least 1 (when n > 0), at most max_events, and no more than fit
+ * in max_bytes of encoded events (a single event larger than max_bytes goes
+ * alone; ENTRY_MAX_BYTES still bounds its entry). */
+size_t entry_alert_batch_take(Ft__AlertEvent *const *events, size_t n, size_t max_events,
+                              size_t max_bytes);
+
 #endif

@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "bodyjson.h"
 #include "entry.h"
 
 #include <sodium.h>
@@ -166,6 +167,139 @@ static void domain_separation_changes_hash(void **state)
     assert_memory_not_equal(a, plain, 32);
 }
 
+/* A batch of alert events (AlertEvents) sealed, opened and read back with
+ * the readers' accessors, event by event in order; the old single-event
+ * form reads as a batch of one; other bodies hold none; bodyjson and the
+ * one-line summary show the batch. */
+static void alert_events_read_in_both_forms(void **state)
+{
+    (void)state;
+    keys_t k;
+    assert_int_equal(keys_generate(&k, false), FT_OK);
+    uint8_t id[DEVID_BYTES];
+    devid_from_pk(k.sign_pk, id);
+    Ft__AlertEvent ae[3];
+    Ft__AlertEvent *ptr[3];
+    const char *ids[3] = {"a1", "a2", "a3"}, *states[3] = {"open", "resolved", "justified"};
+    for (int i = 0; i < 3; i++) {
+        ft__alert_event__init(&ae[i]);
+        ae[i].alert_id = (char *)ids[i];
+        ae[i].rule = "5";
+        ae[i].state = (char *)states[i];
+        ae[i].case_id = i == 1 ? NULL : "C-9";
+        ae[i].detail_json = "{}";
+        ptr[i] = &ae[i];
+    }
+    Ft__AlertEvents batch = FT__ALERT_EVENTS__INIT;
+    batch.n_events = 3;
+    batch.events = ptr;
+    Ft__Body body = FT__BODY__INIT;
+    body.kind_case = FT__BODY__KIND_ALERTS;
+    body.alerts = &batch;
+    uint8_t prev[32] = {0}, hash[32];
+    Ft__Entry e = FT__ENTRY__INIT;
+    e.device.data = id;
+    e.device.len = DEVID_BYTES;
+    e.epoch = 1;
+    e.seq = 1;
+    e.hlc = 42;
+    e.prev_hash.data = prev;
+    e.prev_hash.len = 32;
+    e.body = &body;
+    uint8_t *raw = NULL;
+    size_t len = 0;
+    assert_int_equal(entry_seal(&e, &k, &raw, &len, hash), FT_OK);
+    entry_view_t v;
+    assert_int_equal(entry_open(raw, len, &v), FT_OK);
+    entry_pos_t pos = pos_for(&k, 1, 1, prev);
+    assert_int_equal(entry_check(&v, k.sign_pk, &pos), FT_OK);
+    const Ft__Body *b = v.entry->body;
+    assert_string_equal(entry_body_kind(b), "alerts");
+    assert_int_equal(entry_alert_count(b), 3);
+    for (size_t i = 0; i < 3; i++) {
+        assert_string_equal(entry_alert_at(b, i)->alert_id, ids[i]);
+        assert_string_equal(entry_alert_at(b, i)->state, states[i]);
+    }
+    assert_null(entry_alert_at(b, 3));
+    json_t *j = body_to_json(b);
+    assert_int_equal(json_array_size(json_object_get(j, "events")), 3);
+    assert_string_equal(json_string_value(json_object_get(
+                            json_array_get(json_object_get(j, "events"), 2), "state")),
+                        "justified");
+    assert_null(json_object_get(json_array_get(json_object_get(j, "events"), 1), "case"));
+    json_decref(j);
+    char line[128];
+    body_summary(b, line, sizeof line);
+    assert_string_equal(line, "alerts: 3 events");
+    entry_view_free(&v);
+    free(raw);
+    /* the form before batches: one event */
+    Ft__Body one = FT__BODY__INIT;
+    one.kind_case = FT__BODY__KIND_ALERT;
+    one.alert = &ae[1];
+    assert_int_equal(entry_alert_count(&one), 1);
+    assert_ptr_equal(entry_alert_at(&one, 0), &ae[1]);
+    assert_null(entry_alert_at(&one, 1));
+    /* every other body: none */
+    Ft__DeviceEvent dev = FT__DEVICE_EVENT__INIT;
+    Ft__Body other = FT__BODY__INIT;
+    other.kind_case = FT__BODY__KIND_EVENT;
+    other.event = &dev;
+    assert_int_equal(entry_alert_count(&other), 0);
+    assert_null(entry_alert_at(&other, 0));
+    assert_int_equal(entry_alert_count(NULL), 0);
+    Ft__AlertEvents empty = FT__ALERT_EVENTS__INIT;
+    Ft__Body none = FT__BODY__INIT;
+    none.kind_case = FT__BODY__KIND_ALERTS;
+    none.alerts = &empty;
+    assert_int_equal(entry_alert_count(&none), 0);
+}
+
+/* A batch is cut at max_events, or before the event that would pass
+ * max_bytes; never into nothing (a single event too large goes alone); and
+ * the defaults keep an entry far under ENTRY_MAX_BYTES. */
+static void alert_batches_are_bounded(void **state)
+{
+    (void)state;
+    enum { N = 1200 };
+    static Ft__AlertEvent ae[N];
+    static Ft__AlertEvent *ptr[N];
+    static char detail[N][200];
+    for (size_t i = 0; i < N; i++) {
+        ft__alert_event__init(&ae[i]);
+        ae[i].alert_id = "0123456789abcdef";
+        ae[i].rule = "1";
+        ae[i].state = "open";
+        memset(detail[i], 'x', sizeof detail[i] - 1);
+        detail[i][sizeof detail[i] - 1] = '\0';
+        ae[i].detail_json = detail[i];
+        ptr[i] = &ae[i];
+    }
+    assert_int_equal(entry_alert_batch_take(ptr, 0, 10, 1000), 0);
+    assert_int_equal(entry_alert_batch_take(ptr, 5, 10, 1u << 20), 5);
+    assert_int_equal(entry_alert_batch_take(ptr, N, 10, 1u << 20), 10);
+    size_t one = ft__alert_event__get_packed_size(&ae[0]);
+    size_t k = entry_alert_batch_take(ptr, N, N, 3 * one + 40);
+    assert_int_equal(k, 3);
+    assert_int_equal(entry_alert_batch_take(ptr, N, N, 10), 1); /* too large alone: alone */
+    /* the defaults, over N events: every piece within both bounds, all taken in order */
+    size_t done = 0, pieces = 0;
+    while (done < N) {
+        size_t t = entry_alert_batch_take(ptr + done, N - done, ALERT_BATCH_MAX_EVENTS,
+                                          ALERT_BATCH_MAX_BYTES);
+        assert_true(t >= 1 && t <= ALERT_BATCH_MAX_EVENTS);
+        Ft__AlertEvents b = FT__ALERT_EVENTS__INIT;
+        b.n_events = t;
+        b.events = ptr + done;
+        assert_true(ft__alert_events__get_packed_size(&b) <= ALERT_BATCH_MAX_BYTES);
+        done += t;
+        pieces++;
+    }
+    assert_int_equal(done, N);
+    assert_true(pieces >= 3);
+    assert_true(ALERT_BATCH_MAX_BYTES < ENTRY_MAX_BYTES / 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -175,6 +309,8 @@ int main(void)
         cmocka_unit_test(wrong_position_is_named),
         cmocka_unit_test(garbage_and_truncation_are_corrupt),
         cmocka_unit_test(domain_separation_changes_hash),
+        cmocka_unit_test(alert_events_read_in_both_forms),
+        cmocka_unit_test(alert_batches_are_bounded),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

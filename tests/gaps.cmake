@@ -22,6 +22,8 @@ ft_add_script_test(gaps_resolved_justified_history_pub_and_webhooks gaps/lifecyc
   TIMEOUT 300 LABELS gaps)
 ft_add_script_test(gaps_webhooks_outbox_restart_crash_black_hole_age gaps/webhook_outbox.sh
   TIMEOUT 400 LABELS gaps)
+ft_add_script_test(gaps_webhook_batch_of_many_events_across_kill_9 gaps/webhook_batch.sh
+  TIMEOUT 300 LABELS gaps)
 ft_add_script_test(gaps_rule_pack_checked_and_malformed_refused gaps/rules_cli.sh TIMEOUT 120
   LABELS gaps)
 ft_add_script_test(gaps_media_format_1_manifest_named_not_pulled gaps/media_format.sh TIMEOUT 120

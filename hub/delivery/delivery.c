@@ -53,7 +53,8 @@
 #define ZMQ_ZAP_ENFORCE_DOMAIN 93
 #endif
 
-#define BATCH_EVENTS 1000   /* alert events read per pass: at most one merged message */
+/* Alert events read per pass: at most one merged message. */
+#define BATCH_EVENTS DELIVERY_READ_MAX
 #define BATCH_ENTRIES 20000 /* hub-log entries looked at per pass */
 
 /* One webhook and its thread. c and wake are guarded by mu. */
@@ -304,7 +305,7 @@ int delivery_cursors_read(const char *path, hook_cursor_t **out, size_t *n, char
             !get_u64(h, "messages", &c[i].messages, false) ||
             !get_u64(h, "merged", &c[i].merged, false) ||
             !get_u64(h, "digests", &c[i].digests, false) ||
-            !get_u64(h, "last_success_ms", &ls, false) ||
+            !get_u64(h, "part", &c[i].part, false) || !get_u64(h, "last_success_ms", &ls, false) ||
             !get_u64(h, "last_error_ms", &lem, false) || !get_u64(dg, "done_ms", &dd, false) ||
             !get_u64(dg, "from", &c[i].digest_from, false) || !get_u64(dg, "slot_ms", &ds, false) ||
             !get_u64(dg, "to", &c[i].digest_to, false)) {
@@ -361,6 +362,7 @@ int delivery_cursors_write(const char *path, const hook_cursor_t *c, size_t n)
             json_object_set_new(o, "messages", json_integer((json_int_t)c[i].messages)) ||
             json_object_set_new(o, "merged", json_integer((json_int_t)c[i].merged)) ||
             json_object_set_new(o, "digests", json_integer((json_int_t)c[i].digests)) ||
+            json_object_set_new(o, "part", json_integer((json_int_t)c[i].part)) ||
             json_object_set_new(o, "sends", sends) || json_object_set_new(o, "digest", dg)) {
             json_decref(o);
             continue; /* counted below: nothing is written */
@@ -385,31 +387,44 @@ int delivery_cursors_write(const char *path, const hook_cursor_t *c, size_t n)
 
 /* ---- reading the outbox ----------------------------------------------------- */
 
-/* One alert event read from the hub log, for this hook. */
 typedef struct {
-    uint64_t seq;
-    uint64_t ms; /* when the hub appended it (its hlc) */
-    json_t *ev;  /* detail_json, parsed; NULL if it does not parse */
-    bool old;    /* older than max_age when read */
-} outev_t;
-
-typedef struct {
-    outev_t ev[BATCH_EVENTS];
-    size_t n;
-    uint64_t last;  /* last seq looked at */
-    size_t looked;  /* entries looked at */
-    bool more;      /* stopped before the end */
-    uint64_t count; /* delivery_backlog: just count */
+    outev_t *ev;
+    size_t n, max;
+    uint64_t first;      /* the first entry read (the cursor's seq + 1) */
+    uint64_t skip;       /* events of it finished before (the cursor's part) */
+    uint64_t last, part; /* the cursor after what was looked at */
+    size_t looked;       /* entries looked at */
+    bool more;           /* stopped before the end */
+    uint64_t count;      /* delivery_backlog: just count */
     bool count_only;
     const hook_t *h; /* NULL: every alert event */
     uint64_t now_ms; /* for the age limit */
     uint64_t max_age_ms;
 } batch_t;
 
+void delivery_pos_after(const outev_t *e, uint64_t *seq, uint64_t *part)
+{
+    if (e->idx + 1 >= e->of) {
+        *seq = e->seq;
+        *part = 0;
+    } else {
+        *seq = e->seq - 1;
+        *part = (uint64_t)e->idx + 1;
+    }
+}
+
+/* True if cursor (s1, p1) is past (s2, p2). */
+static bool pos_past(uint64_t s1, uint64_t p1, uint64_t s2, uint64_t p2)
+{
+    return s1 > s2 || (s1 == s2 && p1 > p2);
+}
+
+/* One hub-log entry: its alert events (an AlertEvent, or an AlertEvents
+ * batch; common/entry.h) after the cursor, as far as there is room. */
 static int collect_one(void *ctx, uint64_t seq, const uint8_t *raw, size_t len)
 {
     batch_t *b = ctx;
-    if (!b->count_only && (b->n == BATCH_EVENTS || b->looked == BATCH_ENTRIES)) {
+    if (!b->count_only && (b->n == b->max || b->looked == BATCH_ENTRIES)) {
         b->more = true;
         return 1;
     }
@@ -418,8 +433,22 @@ static int collect_one(void *ctx, uint64_t seq, const uint8_t *raw, size_t len)
         return FT_ECORRUPT;
     }
     const Ft__Body *body = v.entry->body;
-    if (body && body->kind_case == FT__BODY__KIND_ALERT && body->alert->detail_json) {
-        json_t *ev = b->h || !b->count_only ? json_loads(body->alert->detail_json, 0, NULL) : NULL;
+    size_t n_alerts = entry_alert_count(body);
+    size_t i = seq == b->first ? (size_t)(b->skip < n_alerts ? b->skip : n_alerts) : 0;
+    for (; i < n_alerts; i++) {
+        if (!b->count_only && b->n == b->max) {
+            /* full inside an entry: the cursor stops before event i */
+            b->more = true;
+            b->last = seq - 1;
+            b->part = i;
+            entry_view_free(&v);
+            return 1;
+        }
+        const Ft__AlertEvent *ae = entry_alert_at(body, i);
+        if (!ae->detail_json) {
+            continue;
+        }
+        json_t *ev = b->h || !b->count_only ? json_loads(ae->detail_json, 0, NULL) : NULL;
         /* an event that does not parse is taken (and reported) as it is */
         bool take = !b->h || !ev || route_sends_now(b->h, ev);
         if (!take) {
@@ -430,6 +459,8 @@ static int collect_one(void *ctx, uint64_t seq, const uint8_t *raw, size_t len)
         } else {
             uint64_t ms = hlc_ms(v.entry->hlc);
             b->ev[b->n++] = (outev_t){.seq = seq,
+                                      .idx = (uint32_t)i,
+                                      .of = (uint32_t)n_alerts,
                                       .ms = ms,
                                       .ev = ev,
                                       .old = delivery_too_old(ms, b->now_ms, b->max_age_ms)};
@@ -437,26 +468,56 @@ static int collect_one(void *ctx, uint64_t seq, const uint8_t *raw, size_t len)
     }
     entry_view_free(&v);
     b->last = seq;
+    b->part = 0;
     b->looked++;
     return 0;
 }
 
-static void batch_free(batch_t *b)
+void delivery_events_free(outev_t *ev, size_t n)
 {
-    for (size_t i = 0; i < b->n; i++) {
-        json_decref(b->ev[i].ev);
+    for (size_t i = 0; ev && i < n; i++) {
+        json_decref(ev[i].ev);
+        ev[i].ev = NULL;
     }
-    b->n = 0;
 }
 
-int delivery_backlog(devlog_t *hublog, uint64_t after, uint64_t *n)
+int delivery_read(devlog_t *hublog, const hook_t *h, uint64_t seq, uint64_t part, size_t max,
+                  uint64_t now_ms, uint64_t max_age_ms, outev_t *out, size_t *n, bool *more,
+                  uint64_t *last_seq, uint64_t *last_part)
 {
-    return delivery_backlog_for(hublog, NULL, after, n);
+    batch_t b = {.ev = out,
+                 .max = max < 1                   ? 1
+                        : max > DELIVERY_READ_MAX ? DELIVERY_READ_MAX
+                                                  : max,
+                 .first = seq + 1,
+                 .skip = part,
+                 .last = seq,
+                 .part = part,
+                 .h = h,
+                 .now_ms = now_ms,
+                 .max_age_ms = max_age_ms};
+    int err = devlog_iter(hublog, seq + 1, 0, collect_one, &b);
+    *n = b.n;
+    *more = b.more;
+    *last_seq = b.last;
+    *last_part = b.part;
+    if (err < 0) {
+        delivery_events_free(out, b.n);
+        *n = 0;
+        return err;
+    }
+    return FT_OK;
 }
 
-int delivery_backlog_for(devlog_t *hublog, const hook_t *h, uint64_t after, uint64_t *n)
+int delivery_backlog(devlog_t *hublog, uint64_t after, uint64_t part, uint64_t *n)
 {
-    batch_t b = {.count_only = true, .h = h};
+    return delivery_backlog_for(hublog, NULL, after, part, n);
+}
+
+int delivery_backlog_for(devlog_t *hublog, const hook_t *h, uint64_t after, uint64_t part,
+                         uint64_t *n)
+{
+    batch_t b = {.count_only = true, .h = h, .first = after + 1, .skip = part};
     int err = devlog_iter(hublog, after + 1, 0, collect_one, &b);
     *n = b.count;
     return err < 0 ? err : FT_OK;
@@ -650,12 +711,15 @@ static void note_try(hookstate_t *h, bool ok, const char *why)
     }
 }
 
-/* A finished message: the cursor moves to seq; events delivered or given up. */
-static void note_done(hookstate_t *h, uint64_t seq, bool ok, uint64_t events, bool merged)
+/* A finished message: the cursor moves to (seq, part); events delivered or
+ * given up. */
+static void note_done(hookstate_t *h, uint64_t seq, uint64_t part, bool ok, uint64_t events,
+                      bool merged)
 {
     pthread_mutex_lock(&h->mu);
-    if (seq > h->c.seq) {
+    if (pos_past(seq, part, h->c.seq, h->c.part)) {
         h->c.seq = seq;
+        h->c.part = part;
     }
     if (ok) {
         h->c.sent += events;
@@ -735,28 +799,33 @@ static int deliver_one(hookstate_t *h, const outev_t *e)
     botmsg_ctx_t c = msg_ctx(h);
     botmsg_t *m = e->ev ? botmsg_event(e->ev, &c) : NULL;
     if (!m) {
-        log_error("webhook %s: hub log entry %" PRIu64 " holds an alert event that cannot be "
-                  "sent (%s); skipped",
-                  h->name, e->seq, e->ev ? "out of memory" : "it does not parse");
+        log_error("webhook %s: hub log entry %" PRIu64 " holds an alert event (%u of %u) that "
+                  "cannot be sent (%s); skipped",
+                  h->name, e->seq, e->idx + 1, e->of,
+                  e->ev ? "out of memory" : "it does not parse");
         pthread_mutex_lock(&h->mu);
         utf8_copy(h->c.last_error, sizeof h->c.last_error,
                   "an alert event in the hub log does not parse");
         h->c.last_error_ms = (int64_t)hlc_wall_ms();
         pthread_mutex_unlock(&h->mu);
-        note_done(h, e->seq, false, 1, false);
+        uint64_t ps, pp;
+        delivery_pos_after(e, &ps, &pp);
+        note_done(h, ps, pp, false, 1, false);
         return GIVEN_UP;
     }
     int r = send_msg(h, m, what);
     botmsg_free(&m);
     if (r != ABANDONED) {
-        note_done(h, e->seq, r == SENT, 1, false);
+        uint64_t ps, pp;
+        delivery_pos_after(e, &ps, &pp);
+        note_done(h, ps, pp, r == SENT, 1, false);
     }
     return r;
 }
 
-/* Events that waited, as one message; the cursor goes to last (every entry
- * up to it is finished). */
-static int deliver_merged(hookstate_t *h, const outev_t *ev, size_t n, uint64_t last)
+/* Events that waited, as one message; the cursor goes to (last, part)
+ * (everything before it is finished). */
+static int deliver_merged(hookstate_t *h, const outev_t *ev, size_t n, uint64_t last, uint64_t part)
 {
     json_t **list = calloc(n ? n : 1, sizeof *list);
     size_t k = 0;
@@ -767,7 +836,7 @@ static int deliver_merged(hookstate_t *h, const outev_t *ev, size_t n, uint64_t 
     }
     if (!list || !k) {
         free(list);
-        note_done(h, last, false, 0, false);
+        note_done(h, last, part, false, 0, false);
         return GIVEN_UP;
     }
     uint64_t first_seq = 0, last_seq = 0;
@@ -785,7 +854,7 @@ static int deliver_merged(hookstate_t *h, const outev_t *ev, size_t n, uint64_t 
     free(list);
     if (!m) {
         log_error("webhook %s: %s: out of memory; given up", h->name, what);
-        note_done(h, last, false, k, false);
+        note_done(h, last, part, false, k, false);
         return GIVEN_UP;
     }
     log_info("webhook %s: %s into one message (the pace, %u a minute, lets no more through)",
@@ -793,7 +862,7 @@ static int deliver_merged(hookstate_t *h, const outev_t *ev, size_t n, uint64_t 
     int r = send_msg(h, m, what);
     botmsg_free(&m);
     if (r != ABANDONED) {
-        note_done(h, last, r == SENT, k, true);
+        note_done(h, last, part, r == SENT, k, true);
     }
     return r;
 }
@@ -967,13 +1036,19 @@ static void *hook_thread(void *arg)
     hookstate_t *h = arg;
     delivery_t *d = h->d;
     pthread_mutex_lock(&h->mu);
-    uint64_t cursor = h->c.seq;
+    uint64_t cursor = h->c.seq, part = h->c.part;
     pthread_mutex_unlock(&h->mu);
     uint64_t waiting = 0, skipped = 0;
-    if (delivery_backlog_for(d->o.hublog, &h->hook, cursor, &waiting) == FT_OK && waiting) {
+    if (delivery_backlog_for(d->o.hublog, &h->hook, cursor, part, &waiting) == FT_OK && waiting) {
         log_info("webhook %s: %" PRIu64
                  " alert event%s waiting since before the hub started; sending",
                  h->name, waiting, waiting == 1 ? "" : "s");
+    }
+    outev_t *evs = calloc(BATCH_EVENTS, sizeof *evs);
+    if (!evs) {
+        log_error("webhook %s: out of memory; not started (its events wait in the hub log)",
+                  h->name);
+        return NULL;
     }
     int last_err = FT_OK;
     while (!stopping(d)) {
@@ -982,10 +1057,14 @@ static void *hook_thread(void *arg)
         }
         pthread_mutex_lock(&h->mu);
         cursor = h->c.seq;
+        part = h->c.part;
         pthread_mutex_unlock(&h->mu);
-        batch_t b = {
-            .h = &h->hook, .now_ms = devlog_wall_ms(d->o.hublog), .max_age_ms = d->o.max_age_ms};
-        int err = devlog_iter(d->o.hublog, cursor + 1, 0, collect_one, &b);
+        size_t n = 0;
+        bool more = false;
+        uint64_t last = cursor, last_part = part;
+        int err = delivery_read(d->o.hublog, &h->hook, cursor, part, BATCH_EVENTS,
+                                devlog_wall_ms(d->o.hublog), d->o.max_age_ms, evs, &n, &more, &last,
+                                &last_part);
         if (err < 0) {
             if (err != last_err) {
                 log_error("webhook %s: cannot read the hub log after entry %" PRIu64
@@ -993,19 +1072,19 @@ static void *hook_thread(void *arg)
                           h->name, cursor, ft_strerror(err));
             }
             last_err = err;
-            batch_free(&b);
             hook_wait(h, d->o.poll_ms, true);
             continue;
         }
         last_err = FT_OK;
         bool abandoned = false, again = false, dirty = false;
         size_t i = 0;
-        while (i < b.n && !abandoned && !again) {
-            const outev_t *e = &b.ev[i];
+        while (i < n && !abandoned && !again) {
+            const outev_t *e = &evs[i];
             if (e->old) {
                 skipped++;
                 pthread_mutex_lock(&h->mu);
-                h->c.seq = e->seq; /* passed, not given up (written below) */
+                /* passed, not given up (written below) */
+                delivery_pos_after(e, &h->c.seq, &h->c.part);
                 pthread_mutex_unlock(&h->mu);
                 dirty = true;
                 i++;
@@ -1013,8 +1092,8 @@ static void *hook_thread(void *arg)
             }
             say_skipped(h, &skipped);
             size_t waiting_now = 0;
-            for (size_t j = i; j < b.n; j++) {
-                waiting_now += !b.ev[j].old;
+            for (size_t j = i; j < n; j++) {
+                waiting_now += !evs[j].old;
             }
             pthread_mutex_lock(&h->mu);
             unsigned allowed = pace_allowance(&h->c.pace, h->hook.rate, (int64_t)hlc_wall_ms());
@@ -1027,17 +1106,17 @@ static void *hook_thread(void *arg)
                 again = true;
                 continue;
             }
-            if (!h->hook.rate || (waiting_now <= allowed && !b.more)) {
+            if (!h->hook.rate || (waiting_now <= allowed && !more)) {
                 r = deliver_one(h, e);
                 i++;
             } else {
-                r = deliver_merged(h, &b.ev[i], b.n - i, b.last);
-                i = b.n;
+                r = deliver_merged(h, &evs[i], n - i, last, last_part);
+                i = n;
             }
             abandoned = r == ABANDONED;
         }
-        bool finished = i == b.n && !abandoned && !again;
-        batch_free(&b);
+        bool finished = i == n && !abandoned && !again;
+        delivery_events_free(evs, n);
         if (dirty) {
             persist(d);
         }
@@ -1047,22 +1126,25 @@ static void *hook_thread(void *arg)
         if (again) {
             continue;
         }
-        if (finished && !b.more) {
+        if (finished && !more) {
             say_skipped(h, &skipped);
         }
         pthread_mutex_lock(&h->mu);
-        bool moved = finished && b.last > h->c.seq; /* entries that are not for this hook */
+        /* entries and events that are not for this hook */
+        bool moved = finished && pos_past(last, last_part, h->c.seq, h->c.part);
         if (moved) {
-            h->c.seq = b.last;
+            h->c.seq = last;
+            h->c.part = last_part;
         }
         pthread_mutex_unlock(&h->mu);
         if (moved) {
             persist(d);
         }
-        if (!b.more) {
+        if (!more) {
             hook_wait(h, d->o.poll_ms, true);
         }
     }
+    free(evs);
     say_skipped(h, &skipped);
     return NULL;
 }
@@ -1102,6 +1184,7 @@ static int load_cursors(delivery_t *d)
         }
         if (!found) {
             h->c.seq = head;
+            h->c.part = 0;
             log_info("webhook %s: new, starts with the next alert event (hub log entry %" PRIu64
                      ")",
                      h->name, head + 1);
@@ -1112,12 +1195,13 @@ static int load_cursors(delivery_t *d)
         h->c = *found;
         memcpy(h->c.key, key, sizeof key);
         utf8_copy(h->c.name, sizeof h->c.name, h->name);
-        if (h->c.seq > head) {
+        if (h->c.seq > head || (h->c.seq == head && h->c.part)) {
             log_warn("webhook %s: its cursor (entry %" PRIu64
                      ") is past the hub log's head (%" PRIu64
                      "), the log was replaced; it starts with the next alert event",
                      h->name, h->c.seq, head);
             h->c.seq = head;
+            h->c.part = 0;
         }
         if (h->c.digest_from > head || h->c.digest_to > head) {
             h->c.digest_from = h->c.seq; /* the log was replaced */
@@ -1271,7 +1355,7 @@ void delivery_destroy(delivery_t **d_p)
         if (h->started) {
             pthread_join(h->thread, NULL);
             uint64_t left = 0;
-            if (delivery_backlog(d->o.hublog, h->c.seq, &left) == FT_OK && left) {
+            if (delivery_backlog(d->o.hublog, h->c.seq, h->c.part, &left) == FT_OK && left) {
                 log_info("webhook %s: %" PRIu64 " alert event%s not sent yet; sent when the hub "
                          "starts again",
                          h->name, left, left == 1 ? "" : "s");
@@ -1395,8 +1479,8 @@ json_t *delivery_status_json(const char *state, devlog_t *hublog, const hook_t *
             json_pack("{s:o, s:I, s:I, s:o*}", "hook", utf8_json_string(c[i].name), "sent",
                       (json_int_t)c[i].sent, "failed", (json_int_t)c[i].failed, "last_error",
                       c[i].last_error[0] ? utf8_json_string(c[i].last_error) : NULL);
-        if ((h ? delivery_backlog_for(hublog, h, c[i].seq, &backlog)
-               : delivery_backlog(hublog, c[i].seq, &backlog)) == FT_OK) {
+        if ((h ? delivery_backlog_for(hublog, h, c[i].seq, c[i].part, &backlog)
+               : delivery_backlog(hublog, c[i].seq, c[i].part, &backlog)) == FT_OK) {
             json_object_set_new(o, "backlog", json_integer((json_int_t)backlog));
         } else {
             json_object_set_new(o, "backlog", json_null());

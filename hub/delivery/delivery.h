@@ -11,9 +11,13 @@
  * entry in the hub's own log (engine.c appends it before the sink sees it),
  * so webhooks need the hub log (delivery_new refuses hooks without one;
  * there is no in-memory path). Each webhook has a thread of its own and a
- * delivery cursor: the hub-log seq of the last entry it has finished
+ * delivery cursor: the position after the last alert event it has finished
  * (delivered, given up on after its tries, skipped as too old, left out by
- * its filter, or not an alert event). The thread wakes when
+ * its filter; entries that are not alert events are passed whole). An
+ * entry may hold a batch of events (AlertEvents, common/entry.h), so the
+ * position is (seq, part): every entry up to seq is finished, and the first
+ * `part` events of entry seq + 1 (0 between entries, the only value before
+ * batches, so an older cursors file reads as it was written). The thread wakes when
  * delivery_publish signals it, or every second, reads the entries after its
  * cursor in a read transaction of its own, and sends what its route takes
  * (route.h: a filter; each event, or digests at fixed local times plus the
@@ -126,7 +130,8 @@ bool delivery_too_old(uint64_t event_ms, uint64_t now_ms, uint64_t max_age_ms);
 typedef struct {
     char key[33];            /* delivery_hook_key */
     char name[160];          /* delivery_hook_name */
-    uint64_t seq;            /* the cursor: last finished hub-log seq */
+    uint64_t seq;            /* the cursor: entries up to this hub-log seq finished, */
+    uint64_t part;           /* and this many events of entry seq + 1 (0: none) */
     uint64_t sent, failed;   /* events delivered / given up on (since first seen) */
     uint64_t messages;       /* messages delivered */
     uint64_t merged;         /* events delivered inside merged messages */
@@ -151,11 +156,37 @@ int delivery_cursors_read(const char *path, hook_cursor_t **out, size_t *n, char
                           size_t errlen) FT_MUST_CHECK;
 /* Writes a cursors file atomically (temp file, fsync, rename). */
 int delivery_cursors_write(const char *path, const hook_cursor_t *c, size_t n) FT_MUST_CHECK;
-/* Alert events in the log after seq `after` (with a hook: those it sends
- * one by one or merged; a digest hook's others wait for the digest). */
-int delivery_backlog(devlog_t *hublog, uint64_t after, uint64_t *n) FT_MUST_CHECK;
-int delivery_backlog_for(devlog_t *hublog, const hook_t *h, uint64_t after,
+/* Alert events in the log after the cursor (after, part) (with a hook:
+ * those it sends one by one or merged; a digest hook's others wait for the
+ * digest). */
+int delivery_backlog(devlog_t *hublog, uint64_t after, uint64_t part, uint64_t *n) FT_MUST_CHECK;
+int delivery_backlog_for(devlog_t *hublog, const hook_t *h, uint64_t after, uint64_t part,
                          uint64_t *n) FT_MUST_CHECK;
+
+/* One alert event read from the hub log after a cursor: where it is (entry
+ * seq, index in the entry, events in the entry), when the hub appended it
+ * and its event JSON (detail_json parsed; NULL if it does not parse). */
+typedef struct {
+    uint64_t seq;
+    uint32_t idx, of;
+    uint64_t ms;
+    json_t *ev;
+    bool old; /* older than max_age when read */
+} outev_t;
+
+/* The cursor just after event e: (e.seq, 0) after the last event of its
+ * entry, else (e.seq - 1, e.idx + 1). */
+void delivery_pos_after(const outev_t *e, uint64_t *seq, uint64_t *part);
+/* Reads up to max events (1..DELIVERY_READ_MAX) after the cursor (seq,
+ * part), in log order, with a hook's filter (NULL: every alert event);
+ * *more says it stopped before the log's end, and (*last_seq, *last_part)
+ * is the cursor after everything it looked at (the events taken and the
+ * entries and events passed). Frees with delivery_events_free. */
+#define DELIVERY_READ_MAX 1000
+int delivery_read(devlog_t *hublog, const hook_t *h, uint64_t seq, uint64_t part, size_t max,
+                  uint64_t now_ms, uint64_t max_age_ms, outev_t *out, size_t *n, bool *more,
+                  uint64_t *last_seq, uint64_t *last_part) FT_MUST_CHECK;
+void delivery_events_free(outev_t *ev, size_t n);
 
 /* The webhooks part of `fieldtrail-hub status`, from STATE/webhooks.cursors,
  * the hub log and the configured hooks (works while `run` runs or not): an

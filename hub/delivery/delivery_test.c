@@ -312,6 +312,165 @@ static devlog_t *hublog_with_one_entry(void)
     return log;
 }
 
+/* Appends n alert events "e<k>" (k from *next on) to log: one AlertEvents
+ * entry (the batch form), or with old one AlertEvent entry each (the form
+ * before batches). */
+static void append_events(devlog_t *log, size_t n, bool old, int *next)
+{
+    Ft__AlertEvent ae[16];
+    Ft__AlertEvent *ptr[16];
+    char ids[16][16], texts[16][400];
+    assert_true(n <= 16);
+    for (size_t i = 0; i < n; i++) {
+        snprintf(ids[i], sizeof ids[i], "e%d", (*next)++);
+        snprintf(texts[i], sizeof texts[i],
+                 "{\"alert_id\":\"%.15s\",\"state\":\"open\",\"alert\":{\"id\":\"%.15s\","
+                 "\"rule\":\"1\",\"unit\":\"u\",\"severity\":\"high\"}}",
+                 ids[i], ids[i]);
+        ft__alert_event__init(&ae[i]);
+        ae[i].alert_id = ids[i];
+        ae[i].rule = "1";
+        ae[i].state = "open";
+        ae[i].detail_json = texts[i];
+        ptr[i] = &ae[i];
+    }
+    Ft__Body body = FT__BODY__INIT;
+    Ft__AlertEvents batch = FT__ALERT_EVENTS__INIT;
+    if (old) {
+        for (size_t i = 0; i < n; i++) {
+            body.kind_case = FT__BODY__KIND_ALERT;
+            body.alert = &ae[i];
+            assert_int_equal(devlog_append1(log, &body, NULL), FT_OK);
+        }
+        return;
+    }
+    batch.n_events = n;
+    batch.events = ptr;
+    body.kind_case = FT__BODY__KIND_ALERTS;
+    body.alerts = &batch;
+    assert_int_equal(devlog_append1(log, &body, NULL), FT_OK);
+}
+
+static void append_audit(devlog_t *log)
+{
+    Ft__AuditEvent au = FT__AUDIT_EVENT__INIT;
+    au.user = "admin";
+    au.action = "login";
+    Ft__Body body = FT__BODY__INIT;
+    body.kind_case = FT__BODY__KIND_AUDIT;
+    body.audit = &au;
+    assert_int_equal(devlog_append1(log, &body, NULL), FT_OK);
+}
+
+/* The outbox cursor addresses an event inside an entry: read in pieces of
+ * any size (1, 2, 3, 4, all), each event finished in turn moves the cursor
+ * just past it, and the events come exactly once, in order, over batch
+ * entries, old single-event entries and entries that are not alert events;
+ * the backlog after each cursor is what is left; the cursor survives the
+ * cursors file (a restart) inside a batch; a file without "part" (written
+ * before batches) reads as between entries. */
+static void the_cursor_addresses_an_event_inside_a_batch(void **state)
+{
+    (void)state;
+    devlog_t *log = hublog_with_one_entry(); /* 1: audit */
+    int next = 0;
+    append_events(log, 5, false, &next); /* 2: e0..e4 */
+    append_events(log, 2, true, &next);  /* 3, 4: e5, e6 (one each) */
+    append_audit(log);                   /* 5 */
+    append_events(log, 3, false, &next); /* 6: e7..e9 */
+    const int total = next;
+    uint64_t n_all = 0;
+    assert_int_equal(delivery_backlog(log, 0, 0, &n_all), FT_OK);
+    assert_int_equal(n_all, (uint64_t)total);
+    const size_t sizes[] = {1, 2, 3, 4, 1000};
+    outev_t ev[1000];
+    for (size_t si = 0; si < sizeof sizes / sizeof sizes[0]; si++) {
+        uint64_t seq = 0, part = 0;
+        int expect = 0;
+        for (int rounds = 0; rounds < 100; rounds++) {
+            size_t n = 0;
+            bool more = false;
+            uint64_t ls = 0, lp = 0;
+            assert_int_equal(
+                delivery_read(log, NULL, seq, part, sizes[si], 0, 0, ev, &n, &more, &ls, &lp),
+                FT_OK);
+            assert_true(n <= sizes[si]);
+            for (size_t i = 0; i < n; i++) {
+                char want[16];
+                snprintf(want, sizeof want, "e%d", expect++);
+                assert_string_equal(json_string_value(json_object_get(ev[i].ev, "alert_id")), want);
+                assert_true(ev[i].idx < ev[i].of);
+                /* finished: the cursor moves just past it */
+                delivery_pos_after(&ev[i], &seq, &part);
+                uint64_t left = 0;
+                assert_int_equal(delivery_backlog(log, seq, part, &left), FT_OK);
+                assert_int_equal(left, (uint64_t)(total - expect));
+            }
+            delivery_events_free(ev, n);
+            if (!more) {
+                /* everything looked at is finished: the cursor goes to the end */
+                seq = ls;
+                part = lp;
+                break;
+            }
+        }
+        assert_int_equal(expect, total);
+        assert_int_equal(seq, 6);
+        assert_int_equal(part, 0);
+    }
+    /* Two events of entry 2 finished: the cursor is (1, 2); the next read
+     * starts at e2, the third event of that entry. */
+    size_t n = 0;
+    bool more = true;
+    uint64_t ls = 0, lp = 0;
+    assert_int_equal(delivery_read(log, NULL, 1, 2, 1000, 0, 0, ev, &n, &more, &ls, &lp), FT_OK);
+    assert_int_equal(n, (size_t)total - 2);
+    assert_false(more);
+    assert_int_equal(ev[0].seq, 2);
+    assert_int_equal(ev[0].idx, 2);
+    assert_int_equal(ev[0].of, 5);
+    assert_int_equal(ev[3].seq, 3); /* e5: an old AlertEvent entry, index 0 of 1 */
+    assert_int_equal(ev[3].idx, 0);
+    assert_int_equal(ev[3].of, 1);
+    uint64_t ps = 0, pp = 0;
+    delivery_pos_after(&ev[0], &ps, &pp);
+    assert_int_equal(ps, 1);
+    assert_int_equal(pp, 3);
+    delivery_pos_after(&ev[2], &ps, &pp); /* e4, the last of entry 2 */
+    assert_int_equal(ps, 2);
+    assert_int_equal(pp, 0);
+    delivery_events_free(ev, n);
+    /* Full inside an entry: the cursor after what was looked at stops
+     * before the first event not taken. */
+    assert_int_equal(delivery_read(log, NULL, 0, 0, 3, 0, 0, ev, &n, &more, &ls, &lp), FT_OK);
+    assert_int_equal(n, 3);
+    assert_true(more);
+    assert_int_equal(ls, 1);
+    assert_int_equal(lp, 3);
+    delivery_events_free(ev, n);
+    /* The cursor inside a batch survives the cursors file (a restart). */
+    char path[1024], err[256] = "";
+    cursor_path(path, sizeof path);
+    hook_cursor_t w = {.seq = 1, .part = 3};
+    snprintf(w.key, sizeof w.key, "%s", "0123456789abcdef0123456789abcdef");
+    assert_int_equal(delivery_cursors_write(path, &w, 1), FT_OK);
+    hook_cursor_t *c = NULL;
+    size_t nc = 0;
+    assert_int_equal(delivery_cursors_read(path, &c, &nc, err, sizeof err), FT_OK);
+    assert_int_equal(nc, 1);
+    assert_int_equal(c[0].seq, 1);
+    assert_int_equal(c[0].part, 3);
+    free(c);
+    const char *before = "{\"version\":1,\"hooks\":[{\"key\":"
+                         "\"0123456789abcdef0123456789abcdef\",\"seq\":4}]}";
+    assert_int_equal(fsutil_write_atomic(path, before, strlen(before), 0600), FT_OK);
+    assert_int_equal(delivery_cursors_read(path, &c, &nc, err, sizeof err), FT_OK);
+    assert_int_equal(c[0].seq, 4);
+    assert_int_equal(c[0].part, 0);
+    free(c);
+    devlog_destroy(&log);
+}
+
 static void start_and_stop(devlog_t *log, const hook_t *h)
 {
     delivery_opts_t o = {.publish = "off", .hooks = h, .n_hooks = 1, .hublog = log, .state = dir};
@@ -387,6 +546,8 @@ int main(void)
         cmocka_unit_test(hook_names_show_format_and_host_only),
         cmocka_unit_test(hook_keys_are_hashes_of_format_and_url),
         cmocka_unit_test(max_age_skips_only_old_events),
+        cmocka_unit_test_setup_teardown(the_cursor_addresses_an_event_inside_a_batch, make_dir,
+                                        remove_dir),
         cmocka_unit_test_setup_teardown(cursors_write_and_read_back, make_dir, remove_dir),
         cmocka_unit_test_setup_teardown(cursors_corrupt_file_is_refused_with_a_sentence, make_dir,
                                         remove_dir),

@@ -177,8 +177,13 @@ static int take_event(void *ctx, uint64_t seq, const uint8_t *raw, size_t len)
     }
     const Ft__Body *b = v.entry->body;
     int rc = 0;
-    if (b && b->kind_case == FT__BODY__KIND_ALERT && b->alert->detail_json) {
-        json_t *ev = json_loads(b->alert->detail_json, 0, NULL);
+    size_t n_alerts = entry_alert_count(b); /* an AlertEvent, or a batch of them */
+    for (size_t i = 0; rc == 0 && i < n_alerts; i++) {
+        const Ft__AlertEvent *ae = entry_alert_at(b, i);
+        if (!ae->detail_json) {
+            continue;
+        }
+        json_t *ev = json_loads(ae->detail_json, 0, NULL);
         const json_t *a = json_object_get(ev, "alert");
         if (json_is_object(a) && route_admits_alert(&c->h->filter, a)) {
             digest_unit_t *u = unit_of(c->s, str(a, "unit"));

@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "digest.h"
+#include "devlog.h"
 #include "entry.h"
 #include "keys.h"
 #include "testutil.h"
@@ -45,6 +46,31 @@ static void slots_are_local_times(void **state)
 
 static char dir[512];
 
+/* batching: append_event keeps the events, flush_batch logs them as one
+ * AlertEvents entry (as the gap engine does since issue 20). */
+static bool batching;
+static Ft__AlertEvent pend_ev[8];
+static Ft__AlertEvent *pend[8];
+static size_t n_pend;
+
+static void flush_batch(devlog_t *log)
+{
+    Ft__AlertEvents batch = FT__ALERT_EVENTS__INIT;
+    batch.n_events = n_pend;
+    batch.events = pend;
+    Ft__Body body = FT__BODY__INIT;
+    body.kind_case = FT__BODY__KIND_ALERTS;
+    body.alerts = &batch;
+    assert_int_equal(devlog_append1(log, &body, NULL), FT_OK);
+    for (size_t i = 0; i < n_pend; i++) {
+        free(pend_ev[i].alert_id);
+        free(pend_ev[i].state);
+        free(pend_ev[i].case_id);
+        free(pend_ev[i].detail_json);
+    }
+    n_pend = 0;
+}
+
 static void append_event(devlog_t *log, const char *id, const char *state, const char *unit,
                          const char *sev, const char *article, const char *case_id, int64_t opened)
 {
@@ -54,6 +80,19 @@ static void append_event(devlog_t *log, const char *id, const char *state, const
                   "rule", "5", "article", article, "severity", sev, "case", case_id, "unit", unit,
                   "officers", "ZF-1", "opened_at_ms", (json_int_t)opened);
     char *text = json_dumps(ev, JSON_COMPACT);
+    if (batching) {
+        assert_true(n_pend < 8);
+        Ft__AlertEvent *p = &pend_ev[n_pend];
+        ft__alert_event__init(p);
+        p->alert_id = strdup(id);
+        p->rule = "5";
+        p->state = strdup(state);
+        p->case_id = strdup(case_id);
+        p->detail_json = text;
+        pend[n_pend++] = p;
+        json_decref(ev);
+        return;
+    }
     Ft__AlertEvent ae = FT__ALERT_EVENT__INIT;
     ae.alert_id = (char *)id;
     ae.rule = "5";
@@ -79,9 +118,13 @@ static int feed(void *ctx, uint64_t seq, const uint8_t *raw, size_t len)
     return 0;
 }
 
-static void units_counts_ranges_and_filters(void **state)
+/* The digests of one hub log whose events are 1-3 before the previous
+ * digest and 4-7 after it: one entry each (the form before batches; prev 3,
+ * last 7), or two AlertEvents entries (prev 1, last 2). The same digests. */
+static void digests_of_a_log(bool batched)
 {
-    (void)state;
+    batching = batched;
+    const uint64_t prev = batched ? 1 : 3, last = batched ? 2 : 7;
     testutil_tmpdir(dir, sizeof dir, "digest");
     char ldir[600];
     snprintf(ldir, sizeof ldir, "%s/hublog", dir);
@@ -93,17 +136,26 @@ static void units_counts_ranges_and_filters(void **state)
     append_event(log, "a1", "open", "U1", "medium", "8", "C1", DAY0 - 48 * H);
     append_event(log, "a2", "open", "U1", "high", "9", "C2", DAY0 - 72 * H);
     append_event(log, "b1", "open", "U2", "medium", "8", "C3", DAY0 - 24 * H);
+    if (batched) {
+        flush_batch(log);
+    }
     append_event(log, "a3", "open", "U1", "medium", "8", "C4", DAY0 - 1 * H);
     append_event(log, "a2", "resolved", "U1", "high", "9", "C2", DAY0 - 72 * H);
     append_event(log, "a4", "open", "U1", "critical", "13(2)", "C5", DAY0 - 2 * H);
     append_event(log, "a4", "justified", "U1", "critical", "13(2)", "C5", DAY0 - 2 * H);
+    if (batched) {
+        flush_batch(log);
+    }
+    uint64_t head = 0;
+    assert_int_equal(devlog_head(log, &head, NULL), FT_OK);
+    assert_int_equal(head, last);
     alertview_t *view = NULL;
     assert_int_equal(alertview_new(&view), FT_OK);
     assert_true(devlog_iter(log, 1, 0, feed, view) >= 0);
 
     hook_t h = {.mode = HOOK_DIGEST};
     digest_set_t s;
-    assert_int_equal(digest_collect(view, log, &h, 3, 7, DAY0, DAY0 - 24 * H, &s), FT_OK);
+    assert_int_equal(digest_collect(view, log, &h, prev, last, DAY0, DAY0 - 24 * H, &s), FT_OK);
     assert_int_equal(s.n, 2);
     const digest_unit_t *u1 = digest_find(&s, "U1"), *u2 = digest_find(&s, "U2");
     assert_non_null(u1);
@@ -115,7 +167,7 @@ static void units_counts_ranges_and_filters(void **state)
     assert_int_equal(json_array_size(u1->oldest), 2);
     assert_string_equal(json_string_value(json_object_get(json_array_get(u1->oldest, 0), "id")),
                         "a1"); /* the longest open first */
-    /* since the previous digest (entries 4-7): a3, a4 opened, a2 resolved, a4 justified */
+    /* since the previous digest (events 4-7): a3, a4 opened, a2 resolved, a4 justified */
     assert_int_equal(u1->opened, 2);
     assert_int_equal(u1->resolved, 1);
     assert_int_equal(u1->justified, 1);
@@ -133,7 +185,7 @@ static void units_counts_ranges_and_filters(void **state)
     /* a filter: units U2 and U3 (U3 gets a digest saying nothing is open) */
     assert_true(route_list_add(h.filter.units, sizeof h.filter.units, "U2"));
     assert_true(route_list_add(h.filter.units, sizeof h.filter.units, "U3"));
-    assert_int_equal(digest_collect(view, log, &h, 0, 7, DAY0, 0, &s), FT_OK);
+    assert_int_equal(digest_collect(view, log, &h, 0, last, DAY0, 0, &s), FT_OK);
     assert_int_equal(s.n, 2);
     assert_null(digest_find(&s, "U1"));
     assert_int_equal(digest_find(&s, "U2")->open_total, 1);
@@ -144,7 +196,7 @@ static void units_counts_ranges_and_filters(void **state)
     /* severities high and critical: U1's a2 and a4 events, no open alert */
     hook_t hs = {.mode = HOOK_DIGEST};
     hs.filter.severities = ROUTE_SEV_HIGH | ROUTE_SEV_CRITICAL;
-    assert_int_equal(digest_collect(view, log, &hs, 0, 7, DAY0, 0, &s), FT_OK);
+    assert_int_equal(digest_collect(view, log, &hs, 0, last, DAY0, 0, &s), FT_OK);
     assert_int_equal(s.n, 1);
     assert_int_equal(s.u[0].open_total, 0);
     assert_int_equal(s.u[0].opened, 2);
@@ -156,11 +208,24 @@ static void units_counts_ranges_and_filters(void **state)
     testutil_rmrf(dir);
 }
 
+static void units_counts_ranges_and_filters(void **state)
+{
+    (void)state;
+    digests_of_a_log(false);
+}
+
+static void the_same_digests_from_batch_entries(void **state)
+{
+    (void)state;
+    digests_of_a_log(true);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(slots_are_local_times),
         cmocka_unit_test(units_counts_ranges_and_filters),
+        cmocka_unit_test(the_same_digests_from_batch_entries),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

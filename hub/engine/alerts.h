@@ -14,7 +14,7 @@
  *
  * Every transition is an event appended to `history` (never overwritten);
  * the row in `alerts` is the latest state, kept for listing. The caller also
- * appends each event to the hub's own log (AlertEvent) and hands it to the
+ * appends the events to the hub's own log (AlertEvents) and hands them to the
  * delivery queue: alerts_apply and alerts_justify return the events they made.
  *
  * Tables (in the index's environment, so an index step and the alert changes

@@ -4,6 +4,7 @@
 #include "bodyjson.h"
 #include "gapinput.h"
 #include "devlog.h"
+#include "entry.h"
 #include "lmdbx.h"
 #include "logging.h"
 #include "record.h"
@@ -57,6 +58,9 @@ int engine_new(const char *index_dir, size_t map_size, const engine_opts_t *opts
     if (!e->o.batch) {
         e->o.batch = ENGINE_DEFAULT_BATCH;
     }
+    if (!e->o.events_per_entry || e->o.events_per_entry > ALERT_BATCH_MAX_EVENTS) {
+        e->o.events_per_entry = ALERT_BATCH_MAX_EVENTS;
+    }
     int err = index_open(index_dir, map_size, &e->idx);
     if (err == FT_OK && e->o.store) {
         err = index_upgrade(e->idx, e->o.store, upgrade_note, NULL);
@@ -96,6 +100,50 @@ alerts_t *engine_alerts(engine_t *e)
 
 /* ---- committing a batch ----------------------------------------------- */
 
+/* The batch's events as AlertEvents entries (entry.h: ALERT_BATCH_MAX_EVENTS
+ * and ALERT_BATCH_MAX_BYTES an entry), in order, in transaction lt. */
+static int append_events(devlog_txn_t *lt, json_t *events, size_t per_entry)
+{
+    size_t n = json_array_size(events);
+    Ft__AlertEvent *ae = calloc(n, sizeof *ae);
+    Ft__AlertEvent **ptrs = calloc(n, sizeof *ptrs);
+    char **texts = calloc(n, sizeof *texts);
+    int err = ae && ptrs && texts ? FT_OK : FT_ENOMEM;
+    for (size_t i = 0; err == FT_OK && i < n; i++) {
+        json_t *ev = json_array_get(events, i);
+        json_t *alert = json_object_get(ev, "alert");
+        texts[i] = json_dumps(ev, JSON_COMPACT | JSON_SORT_KEYS);
+        ft__alert_event__init(&ae[i]);
+        ae[i].alert_id = (char *)json_string_value(json_object_get(ev, "alert_id"));
+        ae[i].rule = (char *)json_string_value(json_object_get(alert, "rule"));
+        ae[i].state = (char *)json_string_value(json_object_get(ev, "state"));
+        ae[i].case_id = (char *)json_string_value(json_object_get(alert, "case"));
+        ae[i].detail_json = texts[i];
+        ptrs[i] = &ae[i];
+        if (!texts[i] || !ae[i].alert_id || !ae[i].rule || !ae[i].state) {
+            err = texts[i] ? FT_EINVAL : FT_ENOMEM;
+        }
+    }
+    for (size_t i = 0; err == FT_OK && i < n;) {
+        size_t k = entry_alert_batch_take(ptrs + i, n - i, per_entry, ALERT_BATCH_MAX_BYTES);
+        Ft__AlertEvents batch = FT__ALERT_EVENTS__INIT;
+        batch.n_events = k;
+        batch.events = ptrs + i;
+        Ft__Body body = FT__BODY__INIT;
+        body.kind_case = FT__BODY__KIND_ALERTS;
+        body.alerts = &batch;
+        err = devlog_append(lt, &body, NULL);
+        i += k;
+    }
+    for (size_t i = 0; texts && i < n; i++) {
+        free(texts[i]);
+    }
+    free(texts);
+    free(ptrs);
+    free(ae);
+    return err;
+}
+
 /* Hub log first, then the index, then the sink (engine.h). */
 static int finish_batch(engine_t *e, index_txn_t **it, json_t *events)
 {
@@ -104,25 +152,8 @@ static int finish_batch(engine_t *e, index_txn_t **it, json_t *events)
     if (n && e->o.hublog) {
         devlog_txn_t *lt = NULL;
         err = devlog_begin(e->o.hublog, &lt);
-        for (size_t i = 0; err == FT_OK && i < n; i++) {
-            json_t *ev = json_array_get(events, i);
-            json_t *alert = json_object_get(ev, "alert");
-            char *text = json_dumps(ev, JSON_COMPACT | JSON_SORT_KEYS);
-            Ft__AlertEvent ae = FT__ALERT_EVENT__INIT;
-            ae.alert_id = (char *)json_string_value(json_object_get(ev, "alert_id"));
-            ae.rule = (char *)json_string_value(json_object_get(alert, "rule"));
-            ae.state = (char *)json_string_value(json_object_get(ev, "state"));
-            ae.case_id = (char *)json_string_value(json_object_get(alert, "case"));
-            ae.detail_json = text;
-            if (!text || !ae.alert_id || !ae.rule || !ae.state) {
-                err = text ? FT_EINVAL : FT_ENOMEM;
-            } else {
-                Ft__Body body = FT__BODY__INIT;
-                body.kind_case = FT__BODY__KIND_ALERT;
-                body.alert = &ae;
-                err = devlog_append(lt, &body, NULL);
-            }
-            free(text);
+        if (err == FT_OK) {
+            err = append_events(lt, events, e->o.events_per_entry);
         }
         if (err == FT_OK) {
             err = devlog_commit(&lt);

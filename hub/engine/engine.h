@@ -12,8 +12,10 @@
  *   5. every dirty unit is evaluated with gaps.c at now and its alerts are
  *      made equal to what it raises (alerts_apply); its next deadline is
  *      stored.                                             -> evaluate_dirty
- * Each batch commits once: the AlertEvents it made are appended to the hub's
- * own log first (one devlog transaction), then the index transaction commits,
+ * Each batch commits once: the alert events it made are appended to the
+ * hub's own log first (one devlog transaction; one AlertEvents entry holds
+ * them all, or several in order above the bounds of common/entry.h), then
+ * the index transaction commits,
  * then the events go to the sink (delivery). A crash between the two commits
  * repeats the batch: its events may then be in the hub log twice, never
  * missing.
@@ -53,6 +55,9 @@ typedef struct {
     engine_sink_fn sink;    /* may be NULL */
     void *sink_ctx;         /* passed to sink */
     size_t batch;           /* entries per index transaction (0 = 2048) */
+    /* alert events per hub-log entry at most (0 = ALERT_BATCH_MAX_EVENTS,
+     * common/entry.h; tests set fewer to see a batch split) */
+    size_t events_per_entry;
 } engine_opts_t;
 
 /* What one step did. */

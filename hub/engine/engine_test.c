@@ -416,6 +416,62 @@ static bool has_id(const collect_t *c, const char *id)
     return c->n && bsearch(id, c->ids, c->n, sizeof *c->ids, idcmp) != NULL;
 }
 
+/* ---- the hub log: one AlertEvents entry per batch --------------------- */
+
+/* What the engine handed on (the sink) and what its hub log holds, as the
+ * event texts in order (the hub log's detail_json). */
+typedef struct {
+    json_t *sunk;   /* texts the sink saw */
+    json_t *logged; /* texts in the hub log, every event of every entry */
+    size_t entries, max_in_entry;
+    bool other; /* an entry that is not AlertEvents */
+} hubtrail_t;
+
+static void sink_text(void *ctx, const json_t *ev)
+{
+    hubtrail_t *h = ctx;
+    char *text = json_dumps(ev, JSON_COMPACT | JSON_SORT_KEYS);
+    assert_non_null(text);
+    json_array_append_new(h->sunk, json_string(text));
+    free(text);
+}
+
+static int hublog_text(void *ctx, uint64_t seq, const uint8_t *raw, size_t len)
+{
+    (void)seq;
+    hubtrail_t *h = ctx;
+    entry_view_t v;
+    assert_int_equal(entry_open(raw, len, &v), FT_OK);
+    const Ft__Body *b = v.entry->body;
+    h->other |= b->kind_case != FT__BODY__KIND_ALERTS;
+    size_t n = entry_alert_count(b);
+    assert_true(n > 0); /* no empty batch is ever logged */
+    h->entries++;
+    h->max_in_entry = n > h->max_in_entry ? n : h->max_in_entry;
+    for (size_t i = 0; i < n; i++) {
+        const Ft__AlertEvent *ae = entry_alert_at(b, i);
+        json_t *ev = json_loads(ae->detail_json, 0, NULL);
+        assert_non_null(ev);
+        /* the fields beside detail_json say the same */
+        assert_string_equal(ae->alert_id, json_string_value(json_object_get(ev, "alert_id")));
+        assert_string_equal(ae->state, json_string_value(json_object_get(ev, "state")));
+        json_decref(ev);
+        json_array_append_new(h->logged, json_string(ae->detail_json));
+    }
+    entry_view_free(&v);
+    return 0;
+}
+
+/* The alert history (index) as texts, in order. */
+static int history_text(void *ctx, json_t *ev)
+{
+    char *text = json_dumps(ev, JSON_COMPACT | JSON_SORT_KEYS);
+    assert_non_null(text);
+    json_array_append_new((json_t *)ctx, json_string(text));
+    free(text);
+    return 0;
+}
+
 static engine_t *engine_at(world_t *w, const char *name)
 {
     char dir[700];
@@ -539,15 +595,36 @@ static void one_history(uint32_t seed)
     for (size_t i = 0; i < n; i++) {
         add_random(&w, n_cases, span, ids, &n_ids);
     }
-    engine_t *inc = engine_at(&w, "inc");
+    /* The incremental engine also keeps a hub log and hands events on, as in
+     * `run`: every event it made is in the hub log, in order, batched. */
+    char dir[700];
+    snprintf(dir, sizeof dir, "%s/inc", w.dir);
+    keys_t hubkeys;
+    devlog_t *hublog = NULL;
+    devlog_opts_t lo = {.map_size = 64 << 20};
+    snprintf(dir, sizeof dir, "%s/hublog", w.dir);
+    assert_int_equal(keys_generate(&hubkeys, true), FT_OK);
+    assert_int_equal(devlog_open(dir, &hubkeys, &lo, &hublog), FT_OK);
+    hubtrail_t trail = {.sunk = json_array(), .logged = json_array()};
+    snprintf(dir, sizeof dir, "%s/inc", w.dir);
+    engine_opts_t io = {.store = w.store,
+                        .pack = w.pack,
+                        .batch = 7,
+                        .hublog = hublog,
+                        .sink = sink_text,
+                        .sink_ctx = &trail};
+    engine_t *inc = NULL;
+    assert_int_equal(engine_new(dir, 64 << 20, &io, &inc), FT_OK);
     int64_t now = T0;
     size_t justified = 0;
+    size_t steps = 0;
     while (w.stored < w.n_pend) {
         size_t upto = w.stored + 1 + (size_t)rr(&w, 25);
         store_upto(&w, upto < w.n_pend ? upto : w.n_pend);
         now += rr(&w, 12 * DAY);
         engine_stats_t st = {0};
         assert_int_equal(engine_step(inc, now, &st), FT_OK);
+        steps++;
         /* Sometimes a supervisor justifies an open alert: a record later on. */
         collect_t open = alerts_in(inc, "open");
         if (open.n && rr(&w, 2) == 0) {
@@ -595,15 +672,103 @@ static void one_history(uint32_t seed)
     assert_int_equal(engine_full(inc, final, &again), FT_OK);
     assert_int_equal(again.events, 0);
     assert_true(a.n > 0);
+    /* The hub log holds exactly the events the engine made, in the order it
+     * made them (the sink's, the history's), as AlertEvents entries of at
+     * most ALERT_BATCH_MAX_EVENTS, fewer entries than events. */
+    json_t *hist = json_array();
+    index_txn_t *ht = NULL;
+    assert_int_equal(index_begin(engine_index(inc), false, &ht), FT_OK);
+    assert_int_equal(alerts_history_iter(engine_alerts(inc), ht, 0, history_text, hist), FT_OK);
+    index_abort(&ht);
+    assert_int_equal(devlog_iter(hublog, 1, 0, hublog_text, &trail), FT_OK);
+    assert_false(trail.other);
+    assert_true(json_array_size(trail.logged) > 0);
+    assert_true(json_equal(trail.logged, trail.sunk));
+    assert_true(json_equal(trail.logged, hist));
+    assert_true(trail.max_in_entry <= ALERT_BATCH_MAX_EVENTS);
+    assert_true(trail.entries <= json_array_size(trail.logged));
+    (void)steps;
+    json_decref(hist);
+    json_decref(trail.logged);
+    json_decref(trail.sunk);
     free(a.ids);
     free(b.ids);
     free(ja.ids);
     free(jb.ids);
     free(ids);
     engine_destroy(&inc);
+    devlog_destroy(&hublog);
     engine_destroy(&full);
     world_close(&w);
     (void)justified;
+}
+
+/* A step whose one batch opens an alert in each of 40 cases appends ONE hub
+ * log entry (AlertEvents) holding the 40 events in the order the engine
+ * made them; the next step, which resolves nothing and opens nothing, none.
+ * With at most 16 events an entry, the same batch is three entries (16, 16,
+ * 8), in order, in the same transaction. */
+static void one_batch(size_t per_entry)
+{
+    world_t w;
+    world_open(&w, "engine_batchlog", 11);
+    for (int c = 0; c < 40; c++) {
+        char json[512], a[48], b[48];
+        iso(T0 + c * HOUR, a);
+        iso(T0 + c * HOUR + 30 * MIN, b);
+        snprintf(json, sizeof json,
+                 "{\"type\":\"site_inspection\",\"id\":\"si-%d\",\"case\":\"B%d\","
+                 "\"start\":\"%s\",\"end\":\"%s\",\"officers\":[\"o1\"],"
+                 "\"recorders\":[\"r1\"],\"fields\":{\"record_no\":\"K-%d\"}}",
+                 c, c, a, b, c);
+        add_record(&w, c % N_DEV, json);
+    }
+    store_upto(&w, w.n_pend);
+    char dir[700];
+    keys_t hubkeys;
+    devlog_t *hublog = NULL;
+    devlog_opts_t lo = {.map_size = 64 << 20};
+    snprintf(dir, sizeof dir, "%s/hublog", w.dir);
+    assert_int_equal(keys_generate(&hubkeys, true), FT_OK);
+    assert_int_equal(devlog_open(dir, &hubkeys, &lo, &hublog), FT_OK);
+    hubtrail_t trail = {.sunk = json_array(), .logged = json_array()};
+    engine_opts_t o = {.store = w.store,
+                       .pack = w.pack,
+                       .hublog = hublog,
+                       .sink = sink_text,
+                       .sink_ctx = &trail,
+                       .events_per_entry = per_entry};
+    engine_t *e = NULL;
+    snprintf(dir, sizeof dir, "%s/idx", w.dir);
+    assert_int_equal(engine_new(dir, 64 << 20, &o, &e), FT_OK);
+    engine_stats_t st = {0};
+    assert_int_equal(engine_step(e, T0 + 3 * DAY, &st), FT_OK);
+    assert_true(st.events >= 40);
+    assert_int_equal(devlog_iter(hublog, 1, 0, hublog_text, &trail), FT_OK);
+    size_t want = per_entry ? (st.events + per_entry - 1) / per_entry : 1;
+    assert_int_equal(trail.entries, want);
+    assert_true(trail.max_in_entry == (per_entry && per_entry < st.events ? per_entry : st.events));
+    assert_false(trail.other);
+    assert_int_equal(json_array_size(trail.logged), st.events);
+    assert_true(json_equal(trail.logged, trail.sunk));
+    uint64_t head = 0;
+    assert_int_equal(devlog_head(hublog, &head, NULL), FT_OK);
+    assert_int_equal(engine_step(e, T0 + 3 * DAY + MIN, NULL), FT_OK);
+    uint64_t head2 = 0;
+    assert_int_equal(devlog_head(hublog, &head2, NULL), FT_OK);
+    assert_int_equal(head2, head);
+    json_decref(trail.logged);
+    json_decref(trail.sunk);
+    engine_destroy(&e);
+    devlog_destroy(&hublog);
+    world_close(&w);
+}
+
+static void a_batch_of_events_is_one_hub_log_entry(void **state)
+{
+    (void)state;
+    one_batch(0);
+    one_batch(16);
 }
 
 /* Recorder -> officer: the last checkout or return at or before capture. */
@@ -1345,6 +1510,7 @@ int main(void)
         cmocka_unit_test(a_superseding_manifest_replaces_the_shorter_clip),
         cmocka_unit_test(one_identity_over_devices_and_conflicts),
         cmocka_unit_test(incremental_equals_full_on_random_histories),
+        cmocka_unit_test(a_batch_of_events_is_one_hub_log_entry),
         cmocka_unit_test(an_index_of_the_previous_layout_is_upgraded),
         cmocka_unit_test(a_vehicle_raises_the_hubs_alerts_on_its_own_log),
     };

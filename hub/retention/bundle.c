@@ -51,6 +51,7 @@ typedef struct {
     store_txn_t *st;
     index_txn_t *it;
     index_t *idx;
+    alerts_t *alerts;     /* opened before it: a thread's one transaction is it */
     uint64_t bytes;       /* media bytes written so far (progress) */
     uint64_t media_total; /* media bytes to write (progress) */
     bundle_result_t *res;
@@ -503,7 +504,14 @@ static int hx_visit(void *ctx, uint64_t seq, const uint8_t *raw, size_t len)
     char hex[33];
     switch (b->kind_case) {
     case FT__BODY__KIND_ALERT:
-        take = b->alert->case_id && strcmp(b->alert->case_id, cid) == 0;
+    case FT__BODY__KIND_ALERTS:
+        /* An AlertEvents entry (one evaluation batch) goes whole when any of
+         * its events is the case's: its signature covers all of them, so it
+         * may also carry other cases' alert events (docs/retention.md). */
+        for (size_t i = 0; !take && i < entry_alert_count(b); i++) {
+            const Ft__AlertEvent *ae = entry_alert_at(b, i);
+            take = ae->case_id && strcmp(ae->case_id, cid) == 0;
+        }
         break;
     case FT__BODY__KIND_RECORD:
         take = b->record->case_id && strcmp(b->record->case_id, cid) == 0;
@@ -576,13 +584,12 @@ static int alert_keep(void *ctx, json_t *a)
 
 static json_t *case_alerts(bw_t *w, json_t **history)
 {
-    alerts_t *a = NULL;
+    alerts_t *a = w->alerts;
     alerts_collect_t c = {.case_id = w->o->case_id, .out = json_array()};
     alerts_collect_t hc = {.case_id = w->o->case_id, .out = json_array()};
-    if (alerts_open(w->idx, &a) == FT_OK) {
+    if (a) {
         (void)alerts_iter(a, w->it, alert_keep, &c);
         (void)alerts_history_iter(a, w->it, 0, alert_keep, &hc);
-        alerts_destroy(&a);
     }
     *history = hc.out;
     return c.out;
@@ -894,6 +901,16 @@ int bundle_export(const hub_parts_t *ctx, const bundle_opts_t *o, bundle_result_
     }
     w.idx = o->index;
     rc = o->index ? FT_OK : index_open(dir, 0, &w.idx);
+    if (rc == FT_OK) {
+        /* The alert tables are opened (a write transaction of their own)
+         * before the read transaction the bundle is written from: opened
+         * after it, with it still open in this thread, they could not be
+         * read in it, and alerts.json came out empty. */
+        rc = alerts_open(w.idx, &w.alerts);
+        if (rc != FT_OK) {
+            fail(&w, "cannot open the alert tables of the case index: %s", ft_strerror(rc));
+        }
+    }
     if (rc == FT_OK) {
         rc = index_begin(w.idx, false, &w.it);
     }
@@ -1229,6 +1246,7 @@ out:
     case_view_free(&v);
     store_abort(&w.st);
     index_abort(&w.it);
+    alerts_destroy(&w.alerts);
     if (!o->index) {
         index_destroy(&w.idx);
     }

@@ -65,8 +65,8 @@ typedef struct {
     int64_t seen_written_ms; /* last time last_seen was written for a ping */
 } session_t;
 
-/* A batch handled in the current group: what to tell its edge, in order,
- * once the group's transaction has committed (or failed). */
+/* A batch or Hello handled in the current group: what to tell its edge, in
+ * order, once the group's transaction has committed (or failed). */
 typedef struct {
     uint8_t rid[WIRE_ROUTING_ID_BYTES];
     size_t rid_len;
@@ -79,6 +79,10 @@ typedef struct {
     bool log_refusal;  /* log r's refusal after the commit */
     bool new_event;    /* its integrity event is new */
     verify_result_t r; /* verdict (when wrote) */
+    bool hello;        /* a Hello's slot (on_hello), not a batch's */
+    bool has_welcome;  /* Welcome to send after the commit */
+    wire_msg_t welcome;
+    char connected[1024]; /* the log line said once the Welcome goes */
 } pending_t;
 
 struct hub_sync_t {
@@ -300,28 +304,66 @@ static void committed(hub_sync_t *s)
 
 /* ---- handlers ---------------------------------------------------------- */
 
+static pending_t *pending_add(hub_sync_t *s, const session_t *ss, const uint8_t *rid,
+                              size_t rid_len);
+static void pending_error(pending_t *p, int code, const char *reason, uint64_t epoch, uint64_t seq,
+                          const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+static void group_failed(hub_sync_t *s, int err);
+
+/* A Hello is handled within the group commit, like a batch
+ * (docs/protocol.md "Hello"): its status write (last seen, last Hello, the
+ * clock offset, the head the edge reports, or the refusal of a revoked or
+ * unknown device) goes into the group's transaction, and its answer waits
+ * with the group's other answers for the group's one commit.
+ *
+ * Why this is safe: the status is not a receipt. Nothing the hub sends
+ * promises that it is durable, and nothing an edge does depends on it; a
+ * crash before the commit loses only this connection's status, which the
+ * edge's next Hello writes again (as a crash right after the old per-Hello
+ * commit could lose the status of any later Ping). The Welcome still waits
+ * for the commit, not for the status but because its have_seq is read in
+ * the group's transaction, where batches staged before the Hello may have
+ * raised the head: a Welcome never names an entry the hub does not hold
+ * durably, and answers leave in the order their messages came. What the
+ * Hello no longer has is an fsync of its own: every Hello of a drain shares
+ * the one commit of the group (a fleet reconnecting after an outage, or
+ * many short connections, no longer costs one durable commit each). */
 static void on_hello(hub_sync_t *s, session_t *ss, const uint8_t *rid, size_t rid_len,
                      const wire_hello_t *h)
 {
     char id[DEVID_TEXT_SIZE];
     devid_format(ss->device, id);
     ss->state = SESS_NONE;
+    pending_t *p = pending_add(s, ss, rid, rid_len);
+    if (!p) {
+        log_error("out of memory: a Hello dropped (the edge says it again)");
+        return;
+    }
+    p->hello = true;
     if (h->version != WIRE_VERSION) {
-        send_error(s, rid, rid_len, FT_EPROTO, "version", 0, 0,
-                   "protocol version %u is not supported: this hub speaks version %d; "
-                   "upgrade fieldtrail-edge",
-                   h->version, WIRE_VERSION);
+        pending_error(p, FT_EPROTO, "version", 0, 0,
+                      "protocol version %u is not supported: this hub speaks version %d; "
+                      "upgrade fieldtrail-edge",
+                      h->version, WIRE_VERSION);
         return;
     }
     int64_t now = now_ms();
-    store_txn_t *t = NULL;
-    int err = store_begin(s->store, true, &t);
+    int err = s->group ? FT_OK : store_begin(s->store, true, &s->group);
+    if (err != FT_OK) {
+        err = store_write_err(s, err);
+        store_refused(s, id, "a handshake", err);
+        pending_error(p, err, "storage", 0, 0, "the hub cannot write its store (%s)",
+                      ft_strerror(err));
+        return;
+    }
+    store_txn_t *t = s->group;
+    /* From here on the Hello's writes are in the group's transaction: if it
+     * fails, the Hello is answered as a batch of it (group_failed). */
+    p->wrote = true;
     store_device_t d;
     store_status_t st;
     store_head_t head;
-    if (err == FT_OK) {
-        err = store_status_get(t, ss->device, &st);
-    }
+    err = store_status_get(t, ss->device, &st);
     if (err == FT_OK) {
         err = store_device_get(t, ss->device, &d);
         if (err == FT_OK && d.revoked) {
@@ -334,13 +376,13 @@ static void on_hello(hub_sync_t *s, session_t *ss, const uint8_t *rid, size_t ri
         err = note_error(t, ss->device, &st,
                          revoked ? "handshake refused: the device is revoked"
                                  : "handshake refused: the device is not enrolled");
-        if (err == FT_OK) {
-            err = store_commit(&t);
+        if (err != FT_OK) {
+            group_failed(s, err);
+            return;
         }
-        store_abort(&t);
-        send_error(s, rid, rid_len, FT_EREVOKED, "revoked", 0, 0,
-                   "this device is %s at the hub; staff must enrol it (fieldtrail-hub enroll)",
-                   revoked ? "revoked" : "not enrolled");
+        pending_error(p, FT_EREVOKED, "revoked", 0, 0,
+                      "this device is %s at the hub; staff must enrol it (fieldtrail-hub enroll)",
+                      revoked ? "revoked" : "not enrolled");
         ss->state = SESS_HALTED;
         log_warn("device %s refused: %s", id, revoked ? "revoked" : "not enrolled");
         return;
@@ -348,59 +390,66 @@ static void on_hello(hub_sync_t *s, session_t *ss, const uint8_t *rid, size_t ri
     if (err == FT_OK) {
         err = store_head_get(t, ss->device, h->epoch, &head);
     }
-    if (err == FT_OK) {
-        st.last_seen_ms = now;
-        st.last_hello_ms = now;
-        st.has_clock_offset = true;
-        st.clock_offset_ms = now - h->wall_ms;
-        st.edge_epoch = h->epoch;
-        st.edge_head_seq = h->head_seq;
-        st.edge_report_ms = now;
-        st.synced_ms = h->head_seq == head.seq ? now : st.synced_ms;
-        if (h->head_seq < head.seq) {
-            char text[STORE_TEXT_MAX];
-            snprintf(text, sizeof text,
-                     "the edge reports head %llu of epoch %llu but the hub holds %llu: the "
-                     "edge's log was rolled back or restored from an old copy",
-                     (unsigned long long)h->head_seq, (unsigned long long)h->epoch,
-                     (unsigned long long)head.seq);
-            log_warn("device %s: %s", id, text);
-            err = note_error(t, ss->device, &st, text);
-        } else {
-            err = store_status_put(t, ss->device, &st);
-        }
-    }
-    if (err == FT_OK) {
-        err = store_commit(&t);
-    }
-    store_abort(&t);
     if (err != FT_OK) {
+        /* A read failed (nothing written yet): the transaction is still
+         * good for the group's batches; only this Hello is refused. */
+        p->wrote = false;
         err = store_write_err(s, err);
         store_refused(s, id, "a handshake", err);
-        send_error(s, rid, rid_len, err, "storage", 0, 0, "the hub cannot write its store (%s)",
-                   ft_strerror(err));
+        pending_error(p, err, "storage", 0, 0, "the hub cannot read its store (%s)",
+                      ft_strerror(err));
         return;
     }
-    committed(s);
-    wire_msg_t m = {.kind = WIRE_WELCOME};
-    m.u.welcome.epoch = h->epoch;
-    m.u.welcome.have_seq = head.seq;
-    memcpy(m.u.welcome.have_hash, head.hash, ENTRY_HASH_BYTES);
-    m.u.welcome.hub_wall_ms = now;
-    memcpy(m.u.welcome.hub_sign_pk, s->keys->sign_pk, 32);
-    m.u.welcome.max_batch_entries = s->opts.max_batch_entries;
-    m.u.welcome.max_batch_bytes = s->opts.max_batch_bytes;
-    m.u.welcome.media_port = s->media_ports[0];
-    m.u.welcome.data_port = s->media_ports[1];
-    if (s->opts.rule_pack) {
-        m.u.welcome.rule_pack = (const uint8_t *)s->opts.rule_pack;
-        m.u.welcome.rule_pack_len = strlen(s->opts.rule_pack);
-        memcpy(m.u.welcome.rule_pack_sig, s->pack_sig, WIRE_SIG_BYTES);
+    st.last_seen_ms = now;
+    st.last_hello_ms = now;
+    st.has_clock_offset = true;
+    st.clock_offset_ms = now - h->wall_ms;
+    st.edge_epoch = h->epoch;
+    st.edge_head_seq = h->head_seq;
+    st.edge_report_ms = now;
+    st.synced_ms = h->head_seq == head.seq ? now : st.synced_ms;
+    if (h->head_seq < head.seq) {
+        char text[STORE_TEXT_MAX];
+        snprintf(text, sizeof text,
+                 "the edge reports head %llu of epoch %llu but the hub holds %llu: the "
+                 "edge's log was rolled back or restored from an old copy",
+                 (unsigned long long)h->head_seq, (unsigned long long)h->epoch,
+                 (unsigned long long)head.seq);
+        log_warn("device %s: %s", id, text);
+        err = note_error(t, ss->device, &st, text);
+    } else {
+        err = store_status_put(t, ss->device, &st);
     }
-    send_msg(s, rid, rid_len, &m);
+    if (err != FT_OK) {
+        /* the transaction is unusable after a failed write: the whole group
+         * fails, this Hello with it (Error "storage") */
+        group_failed(s, err);
+        return;
+    }
+    wire_msg_t *m = &p->welcome;
+    memset(m, 0, sizeof *m);
+    m->kind = WIRE_WELCOME;
+    m->u.welcome.epoch = h->epoch;
+    m->u.welcome.have_seq = head.seq;
+    memcpy(m->u.welcome.have_hash, head.hash, ENTRY_HASH_BYTES);
+    m->u.welcome.hub_wall_ms = now;
+    memcpy(m->u.welcome.hub_sign_pk, s->keys->sign_pk, 32);
+    m->u.welcome.max_batch_entries = s->opts.max_batch_entries;
+    m->u.welcome.max_batch_bytes = s->opts.max_batch_bytes;
+    m->u.welcome.media_port = s->media_ports[0];
+    m->u.welcome.data_port = s->media_ports[1];
+    if (s->opts.rule_pack) {
+        m->u.welcome.rule_pack = (const uint8_t *)s->opts.rule_pack;
+        m->u.welcome.rule_pack_len = strlen(s->opts.rule_pack);
+        memcpy(m->u.welcome.rule_pack_sig, s->pack_sig, WIRE_SIG_BYTES);
+    }
+    p->has_welcome = true;
+    /* Batches that follow in this drain are staged after the Hello's writes,
+     * in the same transaction: they stand or fall with it. */
     ss->state = SESS_OPEN;
     ss->epoch = h->epoch;
-    log_info("device %s (%s, %s) connected: epoch %llu, edge head %llu, hub holds %llu, clock "
+    snprintf(p->connected, sizeof p->connected,
+             "device %s (%s, %s) connected: epoch %llu, edge head %llu, hub holds %llu, clock "
              "offset %+lld ms",
              id, d.unit, d.vehicle, (unsigned long long)h->epoch, (unsigned long long)h->head_seq,
              (unsigned long long)head.seq, (long long)st.clock_offset_ms);
@@ -471,9 +520,6 @@ static pending_t *pending_add(hub_sync_t *s, const session_t *ss, const uint8_t 
     return p;
 }
 
-static void pending_error(pending_t *p, int code, const char *reason, uint64_t epoch, uint64_t seq,
-                          const char *fmt, ...) __attribute__((format(printf, 6, 7)));
-
 /* Sets the Error p's edge is sent after the group (as send_error). */
 static void pending_error(pending_t *p, int code, const char *reason, uint64_t epoch, uint64_t seq,
                           const char *fmt, ...)
@@ -510,7 +556,14 @@ static void group_failed(hub_sync_t *s, int err)
         p->receipt = NULL;
         p->log_refusal = false;
         p->wrote = false;
+        p->has_welcome = false;
         s->sessions[p->session].state = SESS_HALTED;
+        if (p->hello) {
+            store_refused(s, id, "a handshake", err);
+            pending_error(p, err, "storage", 0, 0, "the hub cannot write its store (%s)",
+                          ft_strerror(err));
+            continue;
+        }
         store_refused(s, id, "a batch", err);
         pending_error(p, err, "storage", 0, 0,
                       "the hub could not store the batch (%s); it will be taken again after the "
@@ -549,6 +602,10 @@ static void group_flush(hub_sync_t *s)
             send_msg(s, p->rid, p->rid_len, &m);
             free(p->receipt);
             p->receipt = NULL;
+        }
+        if (p->has_welcome) {
+            send_msg(s, p->rid, p->rid_len, &p->welcome);
+            log_info("%s", p->connected);
         }
         if (p->wrote && p->r.accepted) {
             log_debug("device %s: %zu entries stored (head %llu), %zu duplicates", id,
@@ -746,9 +803,9 @@ static void on_message(hub_sync_t *s, zmq_msg_t *rid_msg, zmq_msg_t *payload)
                    "message does not decode as a sync message");
         return;
     }
-    if (m.kind != WIRE_BATCH) {
-        /* Hello and Ping use transactions of their own, and their answers
-         * must follow those of the batches before them. */
+    if (m.kind != WIRE_BATCH && m.kind != WIRE_HELLO) {
+        /* Ping uses a transaction of its own, and its answer must follow
+         * those of the batches before it (a Hello joins the group). */
         group_flush(s);
     }
     switch (m.kind) {

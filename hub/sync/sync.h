@@ -4,13 +4,16 @@
  * handler (hub/sync/zap.c) and the store. Per message it learns the device from
  * the connection (ZAP User-Id) and never from the message, and answers:
  *   Hello  -> Welcome (what the hub holds) after recording the clock offset
+ *             and the device's status in the group's write transaction (no
+ *             commit of its own: the status is not a receipt; the Welcome
+ *             leaves after the group's commit, in order; sync.c on_hello)
  *   Batch  -> verify_batch_pool (hub/store/verify.c: signatures on every core)
  *             in the group's write transaction; commit; THEN the signed
  *             Receipt; then an Error if an entry was refused
  * Group commit and fair share: the loop takes what is pending on the socket
  * (up to 64 messages), serves it round robin over the connections
- * (hub/sync/fair.h), and stores all the batches among it in one durable
- * transaction (one fsync); the receipts leave only after that commit.
+ * (hub/sync/fair.h), and stores all the batches and Hellos among it in one
+ * durable transaction (one fsync); the answers leave only after that commit.
  *   Ping   -> Pong
  * The protocol and its state machine are in docs/protocol.md.
  */

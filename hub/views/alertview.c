@@ -1,6 +1,7 @@
 /* alertview.c: gap alerts as the hub log tells them (see alertview.h).
  *
- * Per AlertEvent: the alert is found or made (its first event makes it, in
+ * Per alert event (an AlertEvent entry's, or each of an AlertEvents entry's
+ * in order): the alert is found or made (its first event makes it, in
  * the state that event reports), its fields are refreshed from the event,
  * the event is one history step (unless it reports a justification the view
  * already applied from the log's record), and the state becomes what
@@ -11,6 +12,7 @@
  */
 #include "alertview.h"
 #include "alertstate.h"
+#include "entry.h"
 #include "hlc.h"
 #include "itemjson.h"
 #include "logging.h"
@@ -275,28 +277,50 @@ bool alertview_feed(alertview_t *v, catalog_t *cat, uint64_t seq, const Ft__Entr
         return false;
     }
     int64_t at = (int64_t)hlc_ms(e->hlc);
-    bool is_alert = b->kind_case == FT__BODY__KIND_ALERT && b->alert->alert_id;
+    size_t n_alerts = entry_alert_count(b); /* an AlertEvent, or a batch of them */
     bool is_just =
         b->kind_case == FT__BODY__KIND_RECORD && b->record->type == FT__RECORD_TYPE__JUSTIFICATION;
-    if (!is_alert && !is_just) {
+    if (!n_alerts && !is_just) {
         return false;
     }
-    /* The unit of the case, for alerts that do not name one (read before
-     * the view's lock: the catalog is never read under it). */
-    char unit[STORE_NAME_MAX] = "";
-    if (is_alert && cat && b->alert->case_id && *b->alert->case_id) {
-        catalog_read(cat);
-        utf8_copy(unit, sizeof unit, alertview_case_unit(cat, b->alert->case_id));
-        catalog_done(cat);
+    json_t *out = json_array();
+    bool any = false;
+    if (is_just) {
+        pthread_mutex_lock(&v->lock);
+        json_t *a = feed_justification(v, seq, at, b->record);
+        if (a) {
+            any = true;
+            json_array_append_new(out, json_deep_copy(a));
+        }
+        pthread_mutex_unlock(&v->lock);
     }
-    pthread_mutex_lock(&v->lock);
-    json_t *a = is_alert ? feed_alert(v, unit, seq, at, b->alert)
-                         : feed_justification(v, seq, at, b->record);
-    if (a) {
-        *changed = json_deep_copy(a);
+    for (size_t i = 0; i < n_alerts; i++) {
+        const Ft__AlertEvent *ae = entry_alert_at(b, i);
+        if (!ae->alert_id) {
+            continue;
+        }
+        /* The unit of the case, for alerts that do not name one (read
+         * before the view's lock: the catalog is never read under it). */
+        char unit[STORE_NAME_MAX] = "";
+        if (cat && ae->case_id && *ae->case_id) {
+            catalog_read(cat);
+            utf8_copy(unit, sizeof unit, alertview_case_unit(cat, ae->case_id));
+            catalog_done(cat);
+        }
+        pthread_mutex_lock(&v->lock);
+        json_t *a = feed_alert(v, unit, seq, at, ae);
+        if (a) {
+            any = true;
+            json_array_append_new(out, json_deep_copy(a));
+        }
+        pthread_mutex_unlock(&v->lock);
     }
-    pthread_mutex_unlock(&v->lock);
-    return a != NULL;
+    if (any && out) {
+        *changed = out;
+    } else {
+        json_decref(out);
+    }
+    return any;
 }
 
 void alertview_each(alertview_t *v, bool open_only, alertview_fn fn, void *ctx)

@@ -3,9 +3,11 @@
  *
  * The view is built from the hub log, the record of what happened at the
  * hub, not from the gap engine's internal tables (docs/api.md "Alerts"):
- *   - an AlertEvent entry (alert_id, rule, state, case_id, detail_json: the
- *     engine's event with the alert row, docs/alerts.md) is one step of the
- *     alert's history, and the fields of its row are taken from it;
+ *   - an alert event (alert_id, rule, state, case_id, detail_json: the
+ *     engine's event with the alert row, docs/alerts.md), of an AlertEvent
+ *     entry or in order of an AlertEvents entry (one evaluation batch,
+ *     common/entry.h), is one step of the alert's history, and the fields
+ *     of its row are taken from it;
  *   - a `justification` record (fields alert, reason; signed by the hub when
  *     a supervisor entered it at the dashboard) justifies the alert it
  *     names, or is held until that alert opens.
@@ -42,10 +44,12 @@ int alertview_new(alertview_t **out) FT_MUST_CHECK;
 /* Frees; NULLs *v_p; safe on NULL. */
 void alertview_destroy(alertview_t **v_p);
 
-/* Feeds hub-log entry seq (e, decoded). The catalog (may be NULL) names the
- * unit of a case for alerts that name none. True if it changed an alert;
- * then *changed is a copy of the alert as it is now (caller decrefs; NULL
- * out of memory). Entries of other kinds change nothing. */
+/* Feeds hub-log entry seq (e, decoded): an AlertEvent, each event of an
+ * AlertEvents batch in order (common/entry.h), or a justification. The
+ * catalog (may be NULL) names the unit of a case for alerts that name none.
+ * True if it changed an alert; then *changed is an array of copies of the
+ * alerts it changed as each was right after its change, in order (caller
+ * decrefs; NULL out of memory). Entries of other kinds change nothing. */
 bool alertview_feed(alertview_t *v, catalog_t *cat, uint64_t seq, const Ft__Entry *e,
                     json_t **changed);
 

@@ -238,6 +238,68 @@ static void integrity_alerts_never_resolve(void **state)
     expect(fx, "i1", "justified", "open,resolved,justified");
 }
 
+/* One AlertEvents entry (an evaluation batch) is its events in order, each
+ * a step of its alert's history at the entry's seq; `changed` holds the
+ * alerts as each change left them, in order, one per event. */
+static void a_batch_entry_is_each_of_its_events_in_order(void **state)
+{
+    fx_t *fx = *state;
+    const char *ids[4] = {"b1", "b2", "b1", "b3"};
+    const char *states[4] = {"open", "open", "resolved", "open"};
+    char detail[4][512];
+    Ft__AlertEvent ae[4];
+    Ft__AlertEvent *ptr[4];
+    for (int i = 0; i < 4; i++) {
+        snprintf(detail[i], sizeof detail[i],
+                 "{\"event\":%d,\"state\":\"%s\",\"why\":\"w\",\"alert\":{\"id\":\"%s\","
+                 "\"rule\":\"1\",\"kind\":\"coverage\",\"article\":\"13\","
+                 "\"severity\":\"high\",\"case\":\"C-1\",\"unit\":\"u1\",\"detail\":\"d\"}}",
+                 i + 1, states[i], ids[i]);
+        ft__alert_event__init(&ae[i]);
+        ae[i].alert_id = (char *)ids[i];
+        ae[i].rule = "1";
+        ae[i].state = (char *)states[i];
+        ae[i].case_id = "C-1";
+        ae[i].detail_json = detail[i];
+        ptr[i] = &ae[i];
+    }
+    Ft__AlertEvents batch = FT__ALERT_EVENTS__INIT;
+    batch.n_events = 4;
+    batch.events = ptr;
+    Ft__Body b = FT__BODY__INIT;
+    b.kind_case = FT__BODY__KIND_ALERTS;
+    b.alerts = &batch;
+    Ft__Entry e = FT__ENTRY__INIT;
+    e.hlc = (uint64_t)(T0 + 60000) << 16;
+    e.body = &b;
+    json_t *changed = NULL;
+    assert_true(alertview_feed(fx->v, NULL, 7, &e, &changed));
+    assert_int_equal(json_array_size(changed), 4);
+    for (size_t i = 0; i < 4; i++) {
+        json_t *a = json_array_get(changed, i);
+        assert_string_equal(json_string_value(json_object_get(a, "id")), ids[i]);
+        assert_string_equal(json_string_value(json_object_get(a, "state")), states[i]);
+    }
+    json_decref(changed);
+    expect(fx, "b1", "resolved", "open,resolved");
+    expect(fx, "b2", "open", "open");
+    expect(fx, "b3", "open", "open");
+    json_t *a = get(fx, "b1");
+    json_t *h;
+    size_t i;
+    json_array_foreach(json_object_get(a, "history"), i, h)
+    {
+        assert_int_equal(json_integer_value(json_object_get(h, "seq")), 7);
+    }
+    json_decref(a);
+    assert_int_equal(count(fx, true), 2);
+    /* an empty batch changes nothing */
+    batch.n_events = 0;
+    changed = NULL;
+    assert_false(alertview_feed(fx->v, NULL, 8, &e, &changed));
+    assert_null(changed);
+}
+
 static void text_that_is_not_utf8_is_shown_escaped(void **state)
 {
     fx_t *fx = *state;
@@ -267,6 +329,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(the_engine_justifies_a_resolved_alert, setup, teardown),
         cmocka_unit_test_setup_teardown(integrity_alerts_never_resolve, setup, teardown),
         cmocka_unit_test_setup_teardown(text_that_is_not_utf8_is_shown_escaped, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_batch_entry_is_each_of_its_events_in_order, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

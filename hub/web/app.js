@@ -1130,7 +1130,7 @@ PAGES.compliance = async (main, arg, query) => {
                 "tr",
                 null,
                 h("td", null, g.name, g.unit && first !== "f_unit" ? h("div", { class: "muted", text: g.unit }) : null),
-                h("td", { class: "right" }, String(g.activities)),
+                h("td", { class: "right" }, String(g.activities), g.exempt ? h("div", { class: "muted exempt", text: t("exempt_n", { n: g.exempt }) }) : null),
                 h("td", { class: "right nowrap" }, fmtDur(g.activity_ms)),
                 h("td", null, g.share_covered === null ? "—" : h("div", null, h("div", { class: "covbar" }, h("span", { style: { width: Math.round(g.share_covered * 100) + "%" } })), h("div", { class: "muted", text: pct(g.share_covered) }))),
                 h("td", { class: "right" }, String(g.media)),

@@ -820,8 +820,14 @@ static int feed_hublog(void *ctx, uint64_t seq, const uint8_t *raw, size_t len)
     }
     json_t *changed = NULL;
     if (alertview_feed(w->sh.alerts, w->sh.catalog, seq, v.entry, &changed) && changed) {
-        webevents_publish(w->sh.events, "alert", changed);
+        size_t i;
+        json_t *a;
+        json_array_foreach(changed, i, a)
+        {
+            webevents_publish(w->sh.events, "alert", json_incref(a));
+        }
     }
+    json_decref(changed);
     const char *kind = v.entry->body ? entry_body_kind(v.entry->body) : "unknown";
     webevents_publish(w->sh.events, "hublog",
                       json_pack("{s:I, s:s}", "seq", (json_int_t)seq, "kind", kind));

@@ -170,6 +170,25 @@ int main(int argc, char **argv)
     bodies[n_bodies].kind_case = FT__BODY__KIND_EVENT;
     bodies[n_bodies].event = &ev;
     n_bodies++;
+    /* A batch of alert events, as the hub's gap engine logs one. */
+    Ft__AlertEvent ae[2] = {FT__ALERT_EVENT__INIT, FT__ALERT_EVENT__INIT};
+    Ft__AlertEvent *aep[2] = {&ae[0], &ae[1]};
+    ae[0].alert_id = "5c1f0e9a7b3d2e41";
+    ae[0].rule = "1";
+    ae[0].state = "open";
+    ae[0].case_id = "NDG-2026-031";
+    ae[0].detail_json = "{\"alert_id\":\"5c1f0e9a7b3d2e41\",\"state\":\"open\"}";
+    ae[1].alert_id = "0123456789abcdef";
+    ae[1].rule = "16";
+    ae[1].state = "resolved";
+    ae[1].detail_json = "{\"alert_id\":\"0123456789abcdef\",\"state\":\"resolved\"}";
+    Ft__AlertEvents batch = FT__ALERT_EVENTS__INIT;
+    batch.n_events = 2;
+    batch.events = aep;
+    ft__body__init(&bodies[n_bodies]);
+    bodies[n_bodies].kind_case = FT__BODY__KIND_ALERTS;
+    bodies[n_bodies].alerts = &batch;
+    n_bodies++;
 
     /* Bodies alone (fuzz_manifest) and sealed entries chained from seq 1. */
     uint8_t *entries[8];

@@ -71,6 +71,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     entry_pos_advance(&pos, &v);
     (void)entry_body_kind(v.entry->body);
+    /* the hub's readers of alert events (either form) */
+    for (size_t i = 0; i < entry_alert_count(v.entry->body); i++) {
+        const Ft__AlertEvent *ae = entry_alert_at(v.entry->body, i);
+        if (!ae || !ae->alert_id || !ae->rule || !ae->state) {
+            abort(); /* required fields of a decoded event */
+        }
+    }
     if (v.entry->body) {
         json_t *j = body_to_json(v.entry->body);
         if (j) {

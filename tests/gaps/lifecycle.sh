@@ -5,7 +5,7 @@
 #   - an urgent start without approval raises rule 6; a supervisor's
 #     `justification` record naming the alert closes it as justified;
 #   - every state change is an event: `alerts --history`, `alerts --follow`,
-#     the hub's own log (AlertEvent entries), the PUB socket (topic
+#     the hub's own log (AlertEvents entries), the PUB socket (topic
 #     alert.<unit>.<severity>) and three webhooks (generic, WeCom, DingTalk
 #     formats) on a local receiver that fails the first request (retried);
 #     the two bots are paced (docs/alerts.md "Pace"), so events that queue
@@ -99,7 +99,11 @@ echo "== history: four state changes, in order"
   grepq 'justified by .*审批表已线下补办' || fail "the justification's reason is not in the history"
 diff <(sort "$T/history.txt") <(sort "$T/follow.txt") >/dev/null || fail "alerts --follow printed: $(cat "$T/follow.txt")"
 log_after=$("$HUB" status --state "$T/hub" --json | jget hublog_entries)
-[ $((log_after - log_before)) -ge 4 ] || fail "the hub log gained $((log_after - log_before)) entries, expected 4 AlertEvents"
+# One AlertEvents entry per evaluation batch: the four events are in one to
+# four entries (the webhooks below read all four from there).
+gained=$((log_after - log_before))
+[ "$gained" -ge 1 ] && [ "$gained" -le 4 ] ||
+  fail "the hub log gained $gained entries, expected the 4 alert events in 1 to 4 AlertEvents entries"
 
 echo "== PUB: four messages, topics by unit and severity"
 [ "$(grep -c '^alert\.' "$T/pub.txt")" = 4 ] || fail "PUB messages: $(cat "$T/pub.txt")"

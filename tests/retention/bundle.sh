@@ -49,6 +49,14 @@ grep -q "XW-O1-0001" "$T/b1/records.jsonl" && fail "another case's record is lis
 grep -q "非法占用耕地建房" "$T/b1/index.html" || fail "index.html lacks the case"
 grep -q "核验方法" "$T/b1/README.txt" && grep -q "HOW TO VERIFY" "$T/b1/README.txt" || fail "README"
 "$VERIFY" --json "$T/b1" | grepq '"ok":true' || fail "--json verdict"
+# The hub signed every event of the case's alert history (alerts.json): the
+# extract's alert entries (one AlertEvents entry per evaluation batch, taken
+# whole) hold exactly as many events of the case.
+hist=$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["history"]))' "$T/b1/alerts.json")
+signed=$("$VERIFY" --json "$T/b1" | grep -o '"hub_alert_events":[0-9]*' | grep -o '[0-9]*$')
+[ "$hist" -gt 0 ] || fail "the case has no alert history: the check below proves nothing"
+[ "$signed" = "$hist" ] ||
+  fail "the hub-log extract holds $signed alert events of the case, alerts.json $hist"
 hubpk=$(awk -F' *= *' '$1 == "sign_public" {print $2}' "$T/hub/hub.pub")
 verify_ok --hub-key "$hubpk" "$T/b1"
 rc_of "$VERIFY" --hub-key "$(printf '%064d' 0)" "$T/b1"

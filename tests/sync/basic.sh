@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # One edge syncs the sample case to a hub: every entry arrives verified, the
 # edge keeps a signed receipt, both status commands say so (text and JSON),
-# the clock offset is measured, and running sync again changes nothing.
+# the clock offset is measured, running sync again changes nothing, and the
+# last Hello is in the status after a clean stop.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
@@ -55,10 +56,22 @@ check_converged car1
 # Records added later follow; the receipt moves on.
 "$EDGE" record patrol --start 2026-03-02T08:30:00+08:00 --end 2026-03-02T11:40:00+08:00 \
   --officer ZF-0107 --id car1-patrol-0302 --state "$T/car1" >/dev/null
+hello_from=$(date +%s%3N)
 "$EDGE" run --state "$T/car1" --until-synced --timeout $((20 * FT_SYNC_SLOW)) 2>>"$T/car1/run.log" ||
   fail "third sync failed"
+hello_to=$(date +%s%3N)
 [ "$(hub_held car1)" = 31 ] || fail "the new record did not arrive"
 check_converged car1
+
+# A Hello's status write rides the group commit (docs/protocol.md "Hello"):
+# after a clean stop, status shows the last Hello (the third sync's).
+hub_stop
+dev=$("$HUB" devices --state "$T/hub" --json | grep "\"device_id\":\"$id\"")
+lh=$(jget last_hello_ms <<<"$dev")
+[ "$lh" -ge "$hello_from" ] && [ "$lh" -le "$hello_to" ] ||
+  fail "last_hello_ms $lh is not the third sync's Hello ($hello_from..$hello_to): $dev"
+"$HUB" status --state "$T/hub" --json | grepq "\"last_hello_ms\":$lh" ||
+  fail "status does not show the last Hello"
 
 # The hub's own log (enrolment, and whatever else the hub records) verifies.
 "$HUB" verify --state "$T/hub" | grepq "hub log OK" || fail "the hub's own log must verify"

@@ -9,8 +9,9 @@
  * detail_json text that is not valid UTF-8 is escaped, as the engine does.
  *
  *        ft_hubalert STATE --many N PREFIX REF [CASES]
- * appends N open coverage alerts at once (500 per transaction), as the
- * engine raises them: IDs PREFIX followed by hex digits to 16, every
+ * appends N open coverage alerts at once (500 per transaction, each
+ * transaction's events in AlertEvents entries as the engine batches them,
+ * common/entry.h), as the engine raises them: IDs PREFIX followed by hex digits to 16, every
  * severity in turn, due times spread over the last 30 days, CASES cases
  * named BULK-0000... (default 50), each concerning the record REF, with
  * the structured detail of the coverage rule (docs/alerts.md).
@@ -31,13 +32,18 @@ static int many(devlog_t *log, long n, const char *prefix, const char *ref, long
     static const char *const sev[] = {"low", "medium", "high", "critical"};
     int64_t now = (int64_t)hlc_wall_ms();
     int err = FT_OK;
+    static Ft__AlertEvent ae[500];
+    static Ft__AlertEvent *ptr[500];
+    static char ids[500][17], case_ids[500][32];
+    static char *texts[500];
     for (long done = 0; err == FT_OK && done < n;) {
         devlog_txn_t *t = NULL;
         err = devlog_begin(log, &t);
-        for (long k = 0; err == FT_OK && k < 500 && done < n; k++, done++) {
-            char id[17], case_id[32];
-            snprintf(id, sizeof id, "%s%0*lx", prefix, (int)(16 - strlen(prefix)), done);
-            snprintf(case_id, sizeof case_id, "BULK-%04ld", done % (cases > 0 ? cases : 1));
+        size_t k = 0;
+        for (; err == FT_OK && k < 500 && done < n; k++, done++) {
+            char *id = ids[k], *case_id = case_ids[k];
+            snprintf(id, sizeof ids[k], "%s%0*lx", prefix, (int)(16 - strlen(prefix)), done);
+            snprintf(case_id, sizeof case_ids[k], "BULK-%04ld", done % (cases > 0 ? cases : 1));
             int64_t due = now - (int64_t)(done % 720) * 3600000LL;
             json_t *row = json_pack(
                 "{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:[s], s:s, s:s, s:I, s:{s:s, s:f, "
@@ -52,19 +58,32 @@ static int many(devlog_t *log, long n, const char *prefix, const char *ref, long
                 "window_ms", (json_int_t)3600000);
             json_t *ev = json_pack("{s:s, s:s, s:I, s:s, s:o}", "alert_id", id, "state", "open",
                                    "at_ms", (json_int_t)now, "why", "raised", "alert", row);
-            char *text = json_dumps(ev, JSON_COMPACT | JSON_SORT_KEYS);
-            Ft__AlertEvent ae = FT__ALERT_EVENT__INIT;
-            ae.alert_id = id;
-            ae.rule = "1";
-            ae.state = "open";
-            ae.case_id = case_id;
-            ae.detail_json = text;
-            Ft__Body body = FT__BODY__INIT;
-            body.kind_case = FT__BODY__KIND_ALERT;
-            body.alert = &ae;
-            err = text ? devlog_append(t, &body, NULL) : FT_ENOMEM;
-            free(text);
+            texts[k] = json_dumps(ev, JSON_COMPACT | JSON_SORT_KEYS);
+            ft__alert_event__init(&ae[k]);
+            ae[k].alert_id = id;
+            ae[k].rule = "1";
+            ae[k].state = "open";
+            ae[k].case_id = case_id;
+            ae[k].detail_json = texts[k];
+            ptr[k] = &ae[k];
+            err = texts[k] ? FT_OK : FT_ENOMEM;
             json_decref(ev);
+        }
+        for (size_t i = 0; err == FT_OK && i < k;) {
+            size_t take = entry_alert_batch_take(ptr + i, k - i, ALERT_BATCH_MAX_EVENTS,
+                                                 ALERT_BATCH_MAX_BYTES);
+            Ft__AlertEvents batch = FT__ALERT_EVENTS__INIT;
+            batch.n_events = take;
+            batch.events = ptr + i;
+            Ft__Body body = FT__BODY__INIT;
+            body.kind_case = FT__BODY__KIND_ALERTS;
+            body.alerts = &batch;
+            err = devlog_append(t, &body, NULL);
+            i += take;
+        }
+        for (size_t i = 0; i < k; i++) {
+            free(texts[i]);
+            texts[i] = NULL;
         }
         if (err == FT_OK) {
             err = devlog_commit(&t);

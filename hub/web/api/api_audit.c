@@ -5,7 +5,10 @@
  *       changes, enrolments, integrity events, deletions); every entry says
  *       who, what, target and when. kind=actions is what people did and what
  *       happened to the evidence (everything but the gap engine's alert
- *       bookkeeping, which is kind=alert): the page opens on it
+ *       bookkeeping, which is kind=alert: one row per alert event, also
+ *       for an AlertEvents entry holding a batch of them, whose rows share
+ *       its seq and say their index, "event"; a page never ends inside
+ *       such an entry): the page opens on it
  *   GET /api/audit/verify   (supervisor) re-verifies the hub log's chain and
  *       signatures (Art. 24(2)) and says how far it is intact
  *
@@ -32,6 +35,60 @@ typedef struct {
     uint64_t lowest; /* lowest seq visited */
 } audit_scan_t;
 
+/* Appends one row to s->out if it passes the filters. event >= 0: the
+ * event's index in an AlertEvents entry (several rows share its seq). */
+static int audit_row(audit_scan_t *s, uint64_t seq, const entry_view_t *v, const char *kind,
+                     const char *user, const char *action, const char *target, const char *detail,
+                     long event)
+{
+    bool kind_ok = !s->kind || strcmp(s->kind, kind) == 0 ||
+                   (strcmp(s->kind, "actions") == 0 && strcmp(kind, "alert") != 0);
+    bool ok = kind_ok && (!s->user || strcmp(s->user, user) == 0) &&
+              (!s->action || strcmp(s->action, action) == 0) &&
+              (!s->target || strstr(target, s->target) != NULL);
+    if (!ok) {
+        return FT_OK;
+    }
+    char hash[65];
+    hex_encode(v->hash, 32, hash);
+    /* the text as shown: escaped where it is not valid UTF-8 (utf8.h), so
+     * that no entry of the audit log is left out for its text */
+    json_t *o =
+        json_pack("{s:I, s:s, s:o, s:o, s:o, s:o, s:s}", "seq", (json_int_t)seq, "kind", kind,
+                  "user", utf8_json_string(user), "action", utf8_json_string(action), "target",
+                  utf8_json_string(target), "detail", utf8_json_string(detail), "entry_hash", hash);
+    if (o && event >= 0) {
+        json_object_set_new(o, "event", json_integer(event));
+    }
+    if (!o || json_object_set_new(o, "time", web_time((int64_t)hlc_ms(v->entry->hlc))) != 0 ||
+        json_array_append_new(s->out, o) != 0) {
+        log_error("audit: hub log entry %llu cannot be shown: out of memory",
+                  (unsigned long long)seq);
+        return FT_ENOMEM;
+    }
+    return FT_OK;
+}
+
+/* The gap engine's bookkeeping: which alert became what. One row per alert
+ * event, of an AlertEvent entry or of an AlertEvents batch (kind "alert"
+ * either way; a batch's rows carry "event", their index in it). */
+static int audit_alerts(audit_scan_t *s, uint64_t seq, const entry_view_t *v)
+{
+    const Ft__Body *b = v->entry->body;
+    size_t n = entry_alert_count(b);
+    int err = FT_OK;
+    for (size_t i = 0; err == FT_OK && i < n; i++) {
+        const Ft__AlertEvent *ae = entry_alert_at(b, i);
+        char act[64], summary[512];
+        snprintf(act, sizeof act, "alert_%.40s", ae->state ? ae->state : "?");
+        snprintf(summary, sizeof summary, "rule %s%s%s", ae->rule ? ae->rule : "?",
+                 ae->case_id && *ae->case_id ? ", case " : "", ae->case_id ? ae->case_id : "");
+        err = audit_row(s, seq, v, "alert", "gap engine", act, ae->alert_id ? ae->alert_id : "",
+                        summary, b->kind_case == FT__BODY__KIND_ALERTS ? (long)i : -1);
+    }
+    return err;
+}
+
 static int audit_one(void *ctx, uint64_t seq, const uint8_t *raw, size_t len)
 {
     audit_scan_t *s = ctx;
@@ -42,22 +99,17 @@ static int audit_one(void *ctx, uint64_t seq, const uint8_t *raw, size_t len)
     const Ft__Body *b = v.entry->body;
     const char *kind = b ? entry_body_kind(b) : "unknown";
     const char *user = "", *action = "", *target = "", *detail = "";
-    char summary[512] = "", act[64] = "", tgt[128] = "";
+    char summary[512] = "", tgt[128] = "";
+    if (entry_alert_count(b) > 0) {
+        int err = audit_alerts(s, seq, &v);
+        entry_view_free(&v);
+        return err;
+    }
     if (b && b->kind_case == FT__BODY__KIND_AUDIT) {
         user = b->audit->user ? b->audit->user : "";
         action = b->audit->action ? b->audit->action : "";
         target = b->audit->target ? b->audit->target : "";
         detail = b->audit->detail ? b->audit->detail : "";
-    } else if (b && b->kind_case == FT__BODY__KIND_ALERT) {
-        /* the gap engine's bookkeeping: which alert became what */
-        user = "gap engine";
-        snprintf(act, sizeof act, "alert_%.40s", b->alert->state ? b->alert->state : "?");
-        action = act;
-        target = b->alert->alert_id ? b->alert->alert_id : "";
-        snprintf(summary, sizeof summary, "rule %s%s%s", b->alert->rule ? b->alert->rule : "?",
-                 b->alert->case_id && *b->alert->case_id ? ", case " : "",
-                 b->alert->case_id ? b->alert->case_id : "");
-        detail = summary;
     } else if (b) {
         body_summary(b, summary, sizeof summary);
         detail = summary;
@@ -96,28 +148,7 @@ static int audit_one(void *ctx, uint64_t seq, const uint8_t *raw, size_t len)
             }
         }
     }
-    bool kind_ok = !s->kind || strcmp(s->kind, kind) == 0 ||
-                   (strcmp(s->kind, "actions") == 0 && strcmp(kind, "alert") != 0);
-    bool ok = kind_ok && (!s->user || strcmp(s->user, user) == 0) &&
-              (!s->action || strcmp(s->action, action) == 0) &&
-              (!s->target || strstr(target, s->target) != NULL);
-    int err = FT_OK;
-    if (ok) {
-        char hash[65];
-        hex_encode(v.hash, 32, hash);
-        /* the text as shown: escaped where it is not valid UTF-8 (utf8.h), so
-         * that no entry of the audit log is left out for its text */
-        json_t *o = json_pack("{s:I, s:s, s:o, s:o, s:o, s:o, s:s}", "seq", (json_int_t)seq, "kind",
-                              kind, "user", utf8_json_string(user), "action",
-                              utf8_json_string(action), "target", utf8_json_string(target),
-                              "detail", utf8_json_string(detail), "entry_hash", hash);
-        if (!o || json_object_set_new(o, "time", web_time((int64_t)hlc_ms(v.entry->hlc))) != 0 ||
-            json_array_append_new(s->out, o) != 0) {
-            log_error("audit: hub log entry %llu cannot be shown: out of memory",
-                      (unsigned long long)seq);
-            err = FT_ENOMEM;
-        }
-    }
+    int err = audit_row(s, seq, &v, kind, user, action, target, detail, -1);
     entry_view_free(&v);
     return err;
 }
@@ -149,12 +180,18 @@ static void audit_list(web_req_t *r)
             return;
         }
         for (size_t i = json_array_size(s.out); i-- > 0;) {
+            json_t *row = json_array_get(s.out, i);
             if ((long long)json_array_size(acc) >= s.limit) {
-                next_before = (uint64_t)json_integer_value(
+                uint64_t last = (uint64_t)json_integer_value(
                     json_object_get(json_array_get(acc, json_array_size(acc) - 1), "seq"));
-                break;
+                /* A page ends on a whole entry: the other rows of a batch of
+                 * alert events come with it (next_before names entries). */
+                if ((uint64_t)json_integer_value(json_object_get(row, "seq")) != last) {
+                    next_before = last;
+                    break;
+                }
             }
-            json_array_append(acc, json_array_get(s.out, i));
+            json_array_append(acc, row);
         }
         json_decref(s.out);
         top = bottom - 1;

@@ -144,10 +144,10 @@ static json_t *group_get(json_t *groups, const char *name)
 {
     json_t *g = json_object_get(groups, name);
     if (!g) {
-        g = json_pack("{s:o, s:I, s:I, s:I, s:I, s:I, s:{}}", "name", utf8_json_string(name),
+        g = json_pack("{s:o, s:I, s:I, s:I, s:I, s:I, s:I, s:{}}", "name", utf8_json_string(name),
                       "activities", (json_int_t)0, "activity_ms", (json_int_t)0, "covered_ms",
-                      (json_int_t)0, "media", (json_int_t)0, "records", (json_int_t)0,
-                      "alerts_by_article");
+                      (json_int_t)0, "exempt", (json_int_t)0, "media", (json_int_t)0, "records",
+                      (json_int_t)0, "alerts_by_article");
         json_object_set_new(groups, name, g);
     }
     return g;
@@ -271,6 +271,33 @@ static json_t *min_covered(const rulepack_t *pack)
     return a;
 }
 
+/* Whether the loaded pack checks the media of an activity of this type at
+ * all: an enabled coverage rule lists it (the engine evaluates no other). */
+static bool coverage_checked(const rulepack_t *pack, const char *type)
+{
+    Ft__RecordType t = record_type_parse(type);
+    for (size_t i = 0; pack && i < pack->n; i++) {
+        const rule_t *rule = &pack->rules[i];
+        if (rule->kind == RULE_COVERAGE && rule->enabled && type_set_has(&rule->applies_to, t)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Adds one to key of the group of each officer in a ", "-joined list. */
+static void add_officers(comp_t *c, const char *officers, const char *unit, const char *key,
+                         long long v)
+{
+    char *copy = strdup(officers), *save = NULL;
+    for (char *o = copy ? strtok_r(copy, ", ", &save) : NULL; o; o = strtok_r(NULL, ", ", &save)) {
+        json_t *og = group_get(c->officers, o);
+        json_object_set_new(og, "unit", utf8_json_string(unit));
+        add_int(og, key, v);
+    }
+    free(copy);
+}
+
 static void compliance(web_req_t *r)
 {
     comp_t c = {.units = json_object(),
@@ -330,8 +357,20 @@ static void compliance(web_req_t *r)
         if (!it->activity || it->link.end_ms <= it->link.start_ms) {
             continue;
         }
+        /* What the engine checks, and only that: an activity no coverage
+         * rule of the loaded pack lists is not measured, and one whose
+         * record says why it could not be filmed (media_unsuitable) is
+         * exempt, as the engine skips it (docs/rules.md). */
+        if (!coverage_checked(r->sh->pack, it->type)) {
+            continue;
+        }
+        if (it->media_unsuitable[0]) {
+            add_int(g, "exempt", 1);
+            add_officers(&c, it->officers, it->unit, "exempt", 1);
+            continue;
+        }
         int64_t win = it->link.end_ms - it->link.start_ms;
-        int64_t cov = it->media_unsuitable[0] ? win : coverage_ms(cov_ix, it);
+        int64_t cov = coverage_ms(cov_ix, it);
         if (cov < 0) {
             oom = true; /* reported below: a wrong figure is worse than none */
             break;
@@ -339,16 +378,9 @@ static void compliance(web_req_t *r)
         add_int(g, "activities", 1);
         add_int(g, "activity_ms", win);
         add_int(g, "covered_ms", cov);
-        char *copy = strdup(it->officers), *save = NULL;
-        for (char *o = copy ? strtok_r(copy, ", ", &save) : NULL; o;
-             o = strtok_r(NULL, ", ", &save)) {
-            json_t *og = group_get(c.officers, o);
-            json_object_set_new(og, "unit", utf8_json_string(it->unit));
-            add_int(og, "activities", 1);
-            add_int(og, "activity_ms", win);
-            add_int(og, "covered_ms", cov);
-        }
-        free(copy);
+        add_officers(&c, it->officers, it->unit, "activities", 1);
+        add_officers(&c, it->officers, it->unit, "activity_ms", win);
+        add_officers(&c, it->officers, it->unit, "covered_ms", cov);
     }
     coverage_index_free(&cov_ix);
     catalog_done(r->sh->catalog);
