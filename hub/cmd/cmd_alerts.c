@@ -7,6 +7,7 @@
 #include "fsutil.h"
 #include "hlc.h"
 #include "logging.h"
+#include "pg.h"
 #include "record.h"
 #include "utf8.h"
 
@@ -22,13 +23,19 @@
 static void evaluate_usage(FILE *out)
 {
     fprintf(out, "usage: fieldtrail-hub evaluate [--now TIME] [--rules FILE] [--full]\n"
-                 "                               [--state DIR] [--config FILE] [--json]\n\n"
+                 "                               [--state DIR] [--config FILE] [--json]\n"
+                 "                               [--store URL [--node NAME]]\n\n"
                  "Catches the case index up with every entry the hub holds, turns integrity\n"
                  "events and clock offsets into alerts, and evaluates every case that changed or\n"
                  "whose deadline passed, at TIME (RFC 3339, e.g. 2026-04-01T00:00:00+08:00, or\n"
                  "Unix milliseconds; default: now). --full re-evaluates every case. The rule\n"
                  "pack is FILE, else config `rules`, else the built-in default. Alert state\n"
-                 "changes are recorded in the hub's own log. Safe while `run` is running.\n");
+                 "changes are recorded in the hub's own log. Safe while `run` is running.\n\n"
+                 "On a provincial node (--store postgresql://..., or `store` in the config):\n"
+                 "one step of the provincial engine as --node NAME (default: config `node`,\n"
+                 "else host:pid): what the counties forwarded is verified and taken in, and\n"
+                 "the cases that changed or fell due are evaluated, shared with the other\n"
+                 "nodes by advisory locks (docs/province.md).\n");
 }
 
 static int count_state(void *ctx, json_t *a)
@@ -48,13 +55,15 @@ static int count_state(void *ctx, json_t *a)
 int hub_cmd_evaluate(int argc, char **argv)
 {
     hub_ctx_t ctx = {0};
-    const char *now_text = NULL, *rules = NULL;
+    const char *now_text = NULL, *rules = NULL, *store = NULL, *node = NULL;
     bool full = false;
     static const struct option opts[] = {
         HUB_COMMON_OPTS,
         {"now", required_argument, NULL, 'n'},
         {"rules", required_argument, NULL, 'r'},
         {"full", no_argument, NULL, 'f'},
+        {"store", required_argument, NULL, 'P'},
+        {"node", required_argument, NULL, 'N'},
         {NULL, 0, NULL, 0},
     };
     int opt;
@@ -72,6 +81,12 @@ int hub_cmd_evaluate(int argc, char **argv)
             break;
         case 'f':
             full = true;
+            break;
+        case 'P':
+            store = optarg;
+            break;
+        case 'N':
+            node = optarg;
             break;
         case 'h':
             evaluate_usage(stdout);
@@ -91,6 +106,20 @@ int hub_cmd_evaluate(int argc, char **argv)
                  now_text);
         return 2;
     }
+    if (hub_load_config(&ctx) != 0) {
+        hub_close(&ctx);
+        return 1;
+    }
+    const char *url = hub_store_url(&ctx, store);
+    if (url) {
+        int prc = pg_is_url(url) ? hub_provnode_evaluate(&ctx, url, node, now, rules) : 2;
+        if (prc == 2) {
+            hub_fail("store %s is not a PostgreSQL URL (postgresql://USER@HOST:PORT/DB)", url);
+        }
+        hub_close(&ctx);
+        return prc;
+    }
+    config_destroy(&ctx.cfg); /* hub_open loads it again */
     rulepack_t *pack = NULL;
     engine_t *eng = NULL;
     int rc = 1;
@@ -153,7 +182,8 @@ static void alerts_usage(FILE *out)
     fprintf(out, "usage: fieldtrail-hub alerts [--unit U] [--case C] [--article A] [--severity S]\n"
                  "                             [--state-filter open|resolved|justified]\n"
                  "                             [--limit N] [--history] [--follow]\n"
-                 "                             [--json | --brief] [--utc] [--state DIR]\n\n"
+                 "                             [--json | --brief] [--utc] [--state DIR]\n"
+                 "                             [--store URL]\n\n"
                  "Lists the alerts the gap engine raised, with what they concern and their state\n"
                  "(filters combine), the most severe first and, within a severity, the one due\n"
                  "longest ago first, then a one-line summary: how many by severity and by\n"
@@ -164,7 +194,9 @@ static void alerts_usage(FILE *out)
                  "changes as the running hub makes them, until interrupted. --json prints JSON\n"
                  "lines; --brief one line per alert: rule|article|case|state|record ids.\n"
                  "--state-filter keeps the alerts in that state; --state names the hub's\n"
-                 "state directory, as for every command.\n");
+                 "state directory, as for every command. On a provincial node (--store\n"
+                 "postgresql://..., or `store` in the config) it lists the province's alerts\n"
+                 "across counties (--unit, --case, --history, --json, --brief apply).\n");
 }
 
 /* True if s is the name of an alert state. */
@@ -434,9 +466,11 @@ int hub_cmd_alerts(int argc, char **argv)
         {"follow", no_argument, NULL, 'F'},
         {"brief", no_argument, NULL, 'B'},
         {"limit", required_argument, NULL, 'm'},
+        {"store", required_argument, NULL, 'P'},
         {NULL, 0, NULL, 0},
     };
     long long limit = -1;
+    const char *store = NULL;
     /* `--state` names the state directory, here as for every command; the
      * alert state filter is `--state-filter`. */
     int opt;
@@ -473,6 +507,9 @@ int hub_cmd_alerts(int argc, char **argv)
             break;
         case 'B':
             f.brief = true;
+            break;
+        case 'P':
+            store = optarg;
             break;
         case 'm': {
             char *end = NULL;
@@ -514,6 +551,17 @@ int hub_cmd_alerts(int argc, char **argv)
     if (hub_load_config(&ctx) != 0) {
         hub_close(&ctx);
         return 1;
+    }
+    const char *url = hub_store_url(&ctx, store);
+    if (url) {
+        int prc = pg_is_url(url)
+                      ? hub_provnode_alerts(&ctx, url, f.unit, f.case_id, f.history, f.brief)
+                      : 2;
+        if (prc == 2) {
+            hub_fail("store %s is not a PostgreSQL URL (postgresql://USER@HOST:PORT/DB)", url);
+        }
+        hub_close(&ctx);
+        return prc;
     }
     char dir[4096];
     index_t *idx = NULL;

@@ -12,6 +12,7 @@
 #include "evaluator.h"
 #include "forward.h"
 #include "hub.h"
+#include "pg.h"
 #include "logging.h"
 #include "loginlimit.h"
 #include "mediapull.h"
@@ -45,13 +46,17 @@ static void run_usage(FILE *out)
 {
     fprintf(out,
             "usage: fieldtrail-hub run [--listen ENDPOINT] [--state DIR] [--config FILE]\n"
-            "                          [--log-level L] [--http HOST:PORT|off]\n\n"
+            "                          [--log-level L] [--http HOST:PORT|off]\n"
+            "                          [--store URL [--node NAME]]\n\n"
             "Runs the hub: accepts edges on ENDPOINT (config `listen`, default %s)\n"
             "with CurveZMQ, admits only enrolled and unrevoked devices, verifies and stores\n"
             "their log entries and answers with signed receipts. Stops cleanly on SIGINT\n"
             "or SIGTERM. Logs to standard error. Serves the web dashboard on --http\n"
             "(config `http`, default %s; `off` to disable). The alert PUB socket\n"
-            "and the media ports listen on the host ENDPOINT names unless configured.\n",
+            "and the media ports listen on the host ENDPOINT names unless configured.\n\n"
+            "With --store postgresql://... (or `store` in the config) it runs a provincial\n"
+            "node instead: the provincial gap engine every alerts.interval_ms as --node\n"
+            "NAME, beside any other nodes on the same database (docs/province.md).\n",
             HUB_DEFAULT_LISTEN, HTTP_DEFAULT_LISTEN);
 }
 
@@ -73,10 +78,14 @@ int hub_cmd_run(int argc, char **argv)
     hub_ctx_t ctx = {0};
     hub_gaps_t gaps = {0};
     cli_tune_malloc_for_chunks();
-    const char *listen = NULL, *http_listen = NULL;
+    const char *listen = NULL, *http_listen = NULL, *store = NULL, *node = NULL;
     static const struct option opts[] = {
-        HUB_COMMON_OPTS,    {"listen", required_argument, NULL, 'l'},
-        HUB_GAPS_OPTS,      {"http", required_argument, NULL, 'H'},
+        HUB_COMMON_OPTS,
+        {"listen", required_argument, NULL, 'l'},
+        HUB_GAPS_OPTS,
+        {"http", required_argument, NULL, 'H'},
+        {"store", required_argument, NULL, 'P'},
+        {"node", required_argument, NULL, 'N'},
         {NULL, 0, NULL, 0},
     };
     int opt;
@@ -93,6 +102,10 @@ int hub_cmd_run(int argc, char **argv)
             http_listen = optarg;
             continue;
         }
+        if (opt == 'P' || opt == 'N') {
+            *(opt == 'P' ? &store : &node) = optarg;
+            continue;
+        }
         if (opt == 'h') {
             run_usage(stdout);
             hub_gaps_usage(stdout);
@@ -105,6 +118,30 @@ int hub_cmd_run(int argc, char **argv)
         run_usage(stderr);
         return 2;
     }
+    if (hub_load_config(&ctx) != 0) {
+        hub_close(&ctx);
+        return 1;
+    }
+    const char *url = hub_store_url(&ctx, store);
+    if (url) {
+        /* A provincial node (docs/province.md): no sync, no media; the gap
+         * engine over the provincial database. */
+        int64_t frozen = 0;
+        int prc = pg_is_url(url) ? 0 : 2;
+        if (prc == 2) {
+            hub_fail("store %s is not a PostgreSQL URL (postgresql://USER@HOST:PORT/DB)", url);
+        } else if (gaps.now && hub_parse_now(gaps.now, &frozen) != FT_OK) {
+            hub_fail("--now \"%s\" is neither an RFC 3339 time with offset nor Unix "
+                     "milliseconds",
+                     gaps.now);
+            prc = 2;
+        } else {
+            prc = hub_provnode_run(&ctx, url, node, frozen, gaps.rules);
+        }
+        hub_close(&ctx);
+        return prc;
+    }
+    config_destroy(&ctx.cfg); /* hub_open loads it again */
     if (hub_open(&ctx, true) != 0) {
         hub_close(&ctx);
         return 1;

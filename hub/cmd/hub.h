@@ -118,6 +118,24 @@ int hub_cmd_hold(int argc, char **argv);
 int hub_cmd_export(int argc, char **argv);
 int hub_cmd_archive(int argc, char **argv);
 
+/* The provincial store's URL: flag if given, else `store` of the config
+ * (NULL if neither); cmd_provnode.c. */
+const char *hub_store_url(hub_ctx_t *ctx, const char *flag);
+/* `verify` of a provincial node: re-verifies what the counties forwarded
+ * into the PostgreSQL store at url (cmd_provnode.c). Exit status. */
+int hub_provnode_verify(hub_ctx_t *ctx, const char *url);
+/* `evaluate` of a provincial node: one engine step at now as node (NULL:
+ * `node` of the config, else host:pid). Exit status. */
+int hub_provnode_evaluate(hub_ctx_t *ctx, const char *url, const char *node, int64_t now,
+                          const char *rules);
+/* `alerts` of a provincial node (filters may be NULL). Exit status. */
+int hub_provnode_alerts(hub_ctx_t *ctx, const char *url, const char *unit, const char *case_id,
+                        bool history, bool brief);
+/* `run` of a provincial node: engine steps every alerts.interval_ms until
+ * SIGINT/SIGTERM (frozen_now 0: the wall clock). Exit status. */
+int hub_provnode_run(hub_ctx_t *ctx, const char *url, const char *node, int64_t frozen_now,
+                     const char *rules);
+
 /* Reads media.store and media.s3_* into ctx->blobs; 0, or 1 after printing
  * the file, line and reason of a bad setting (cmd_media.c). */
 int hub_blob_conf(hub_ctx_t *ctx);

@@ -17,6 +17,8 @@ const char *const hub_config_keys[] = {
     "advertise",
     "log_level",
     "map_size_mb",
+    "store",
+    "node",
     "sync.max_batch_entries",
     "sync.max_batch_bytes",
     "sync.max_connections",

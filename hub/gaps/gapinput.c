@@ -189,7 +189,9 @@ int gapinput_new(const gapinput_entry_t *e, size_t n, const char *unit, int64_t 
                                   &r->g.time_ms);
             utf8_copy(r->case_id, sizeof r->case_id, e[i].rec->case_id);
             utf8_copy(r->unit, sizeof r->unit,
-                      e[i].rec->unit && e[i].rec->unit[0] ? e[i].rec->unit : unit);
+                      e[i].rec->unit && e[i].rec->unit[0] ? e[i].rec->unit
+                      : e[i].unit                         ? e[i].unit
+                                                          : unit);
             r->order = e[i].order;
             r->logged_ms = e[i].logged_ms + offset_ms;
             r->content = e[i].content;

@@ -25,8 +25,11 @@
  *   - the unlinked-media rule's "linked": a case on the manifest, a record
  *     citing its media ID, or an activity (amended or not) sharing an officer
  *     or a recorder and overlapping its capture.
- * Entries of one device only: witnesses and conflicts across devices are the
- * hub's (a vehicle never holds another device's entries).
+ * On a vehicle, entries of one device only (it never holds another
+ * device's entries). A provincial node (hub/provnode/pgengine.c) gives it a
+ * case's entries from several devices, each with its device's unit and its
+ * county arrival number as `order`, and gets the county index's case,
+ * witnesses and conflicts across devices included.
  *
  * Pure: no storage. A gapinput_t points into the entries' records and
  * manifests (borrowed: they must outlive it) and keeps what it derived.
@@ -91,6 +94,10 @@ typedef struct {
     const Ft__MediaManifest *media;    /* a manifest, or NULL */
     uint8_t content[IDENT_HASH_BYTES]; /* records with an id: hash of the canonical content
                                           (devlog_record_hash) */
+    const char *unit;                  /* the enrolled unit of the entry's device, when the
+                                          entries are of several devices (a provincial
+                                          node's case, hub/provnode); NULL: the unit given
+                                          to gapinput_new */
 } gapinput_entry_t;
 
 /* A record as derived: its times and cut case. */
@@ -124,7 +131,11 @@ typedef struct {
 
 /* Derives records and media from n entries (in log order) of one device
  * whose enrolled unit is unit (may be NULL), with its clock offset. FT_OK or
- * FT_ENOMEM. */
+ * FT_ENOMEM. Entries of several devices (each with its own `unit`, in the
+ * order of the hub's index, `order` its arrival number) give the cases of
+ * a hub's index, witnesses and conflicts across devices included, as long
+ * as every device's clock offset is the one given (a provincial node: 0,
+ * docs/province.md). */
 int gapinput_new(const gapinput_entry_t *e, size_t n, const char *unit, int64_t offset_ms,
                  gapinput_t **out) FT_MUST_CHECK;
 void gapinput_destroy(gapinput_t **g_p);

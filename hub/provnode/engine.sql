@@ -1,0 +1,146 @@
+-- engine.sql: the provincial node's own tables in schema ft, beside what the
+-- county hubs forward (hub/province/schema.sql): the case index the gap
+-- engine reads, where each device's log has been taken in, each case's
+-- evaluation state, and the alert events (docs/province.md "Gap engine").
+--
+-- Applied by every provincial node at start (compiled in), idempotent and
+-- serialised by an advisory lock. Tables and columns are only ever added.
+-- ft.prov_index and ft.prov_alert_events are append-only (month partitions,
+-- BRIN on time, UPDATE/DELETE refused by ft.refuse_change); prov_heads and
+-- prov_case_state are work state that changes in place, like ft.checkpoints.
+
+BEGIN;
+SELECT pg_advisory_xact_lock(7400161);
+
+-- Makes the month partition of one of the node's partitioned tables that
+-- holds time t, if it is missing (as ft.ensure_month does for the forwarded
+-- tables, hub/province/schema.sql, which makes only those): ft.<parent>_YYYYMM
+-- from the first of the month (UTC) to the first of the next, with its
+-- TRUNCATE trigger (row triggers are cloned from the parent, TRUNCATE's is
+-- not). Two nodes may make the same partition at the same moment: the re-check
+-- after the advisory lock may still see the catalog as it was before the
+-- other made it (an advisory lock does not refresh it), so a partition found
+-- there by CREATE is the outcome wanted.
+CREATE OR REPLACE FUNCTION ft.prov_month(parent text, t timestamptz) RETURNS void
+LANGUAGE plpgsql AS
+$$
+DECLARE
+    lo timestamptz := date_trunc('month', t AT TIME ZONE 'UTC') AT TIME ZONE 'UTC';
+    hi timestamptz := (date_trunc('month', t AT TIME ZONE 'UTC') + interval '1 month') AT TIME ZONE 'UTC';
+    part text := parent || '_' || to_char(t AT TIME ZONE 'UTC', 'YYYYMM');
+BEGIN
+    IF parent NOT IN ('prov_index', 'prov_alert_events') THEN
+        RAISE EXCEPTION 'ft.prov_month: % is not a partitioned table of the provincial node', parent;
+    END IF;
+    IF to_regclass('ft.' || part) IS NOT NULL THEN
+        RETURN;
+    END IF;
+    PERFORM pg_advisory_xact_lock(7400164, hashtext(parent));
+    IF to_regclass('ft.' || part) IS NULL THEN
+        EXECUTE format('CREATE TABLE ft.%I PARTITION OF ft.%I FOR VALUES FROM (%L) TO (%L)',
+                       part, parent, lo, hi);
+        EXECUTE format('CREATE TRIGGER %I BEFORE TRUNCATE ON ft.%I '
+                       'FOR EACH STATEMENT EXECUTE FUNCTION ft.refuse_change()',
+                       part || '_no_truncate', part);
+    END IF;
+EXCEPTION WHEN duplicate_table OR duplicate_object THEN
+    NULL;
+END
+$$;
+
+-- One row per verified record or media manifest taken into the index.
+CREATE TABLE IF NOT EXISTS ft.prov_index (
+    county text NOT NULL,
+    device bytea NOT NULL,
+    epoch bigint NOT NULL,
+    seq bigint NOT NULL,
+    at timestamptz NOT NULL,        -- the forwarded row's `at` (joins ft.entries)
+    arrival bigint NOT NULL,        -- the county hub's arrival number (identity order)
+    kind smallint NOT NULL,         -- 1 record, 2 media manifest
+    rtype integer NOT NULL,         -- record type (0 for media)
+    case_id text NOT NULL,          -- cut as the county index cuts it; '' for none
+    unit text NOT NULL,             -- the record's unit, else its device's
+    officers text[] NOT NULL,       -- record: officers (+ a checkout's officer); media: its officer
+    recorders text[] NOT NULL,      -- record: recorders (+ a checkout's recorder); media: its recorder
+    media_id text NOT NULL,         -- media: the ID records cite (hex of its file ID); '' for records
+    cites text[] NOT NULL,          -- record: the media IDs it cites (`media`); '{}' for media
+    indexed_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (county, device, epoch, seq, at)
+) PARTITION BY RANGE (at);
+CREATE INDEX IF NOT EXISTS prov_index_at_brin ON ft.prov_index USING brin (at);
+CREATE INDEX IF NOT EXISTS prov_index_case ON ft.prov_index (county, case_id);
+CREATE INDEX IF NOT EXISTS prov_index_officers ON ft.prov_index USING gin (officers);
+CREATE INDEX IF NOT EXISTS prov_index_recorders ON ft.prov_index USING gin (recorders);
+CREATE INDEX IF NOT EXISTS prov_index_media_id ON ft.prov_index (county, media_id);
+CREATE INDEX IF NOT EXISTS prov_index_cites ON ft.prov_index USING gin (cites);
+
+-- Where each device's log has been verified and taken in.
+CREATE TABLE IF NOT EXISTS ft.prov_heads (
+    county text NOT NULL,
+    device bytea NOT NULL,
+    epoch bigint NOT NULL,
+    seq bigint NOT NULL,            -- last entry taken in
+    hash bytea NOT NULL,            -- its entry hash
+    blocked_seq bigint NOT NULL DEFAULT 0, -- an entry after it failed verification: none
+                                           -- after it is taken in (verify names it)
+    updated_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (county, device, epoch)
+);
+
+-- Each case's evaluation: dirty while changes > evaluated; due at next_due_ms.
+CREATE TABLE IF NOT EXISTS ft.prov_case_state (
+    county text NOT NULL,
+    case_id text NOT NULL,
+    changes bigint NOT NULL DEFAULT 1,
+    evaluated bigint NOT NULL DEFAULT 0,
+    next_due_ms bigint,
+    evaluated_at timestamptz,
+    evaluated_by text,
+    PRIMARY KEY (county, case_id)
+);
+CREATE INDEX IF NOT EXISTS prov_case_state_due ON ft.prov_case_state (next_due_ms);
+
+-- Every alert state change (docs/alerts.md "States"); the latest event of an
+-- alert is its state.
+CREATE SEQUENCE IF NOT EXISTS ft.prov_alert_event_no;
+CREATE TABLE IF NOT EXISTS ft.prov_alert_events (
+    event_no bigint NOT NULL DEFAULT nextval('ft.prov_alert_event_no'),
+    at timestamptz NOT NULL,        -- the evaluation time (`now`)
+    county text NOT NULL,
+    case_id text NOT NULL,
+    unit text NOT NULL,             -- the unit of its subject's record (scoping)
+    alert_id text NOT NULL,         -- gaps.h: hash of rule, case and subject
+    rule text NOT NULL,
+    kind text NOT NULL,
+    article text NOT NULL,
+    severity text NOT NULL,
+    subject text NOT NULL,
+    detail text NOT NULL,
+    state text NOT NULL,            -- open, resolved
+    due_at_ms bigint NOT NULL,
+    node text NOT NULL,             -- the provincial node that evaluated it
+    made_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (event_no, at)
+) PARTITION BY RANGE (at);
+CREATE INDEX IF NOT EXISTS prov_alert_events_at_brin ON ft.prov_alert_events USING brin (at);
+CREATE INDEX IF NOT EXISTS prov_alert_events_case ON ft.prov_alert_events (county, case_id, alert_id);
+
+DO $$
+DECLARE
+    t text;
+BEGIN
+    FOREACH t IN ARRAY ARRAY['prov_index', 'prov_alert_events'] LOOP
+        EXECUTE format('CREATE OR REPLACE TRIGGER %I BEFORE UPDATE OR DELETE ON ft.%I '
+                       'FOR EACH ROW EXECUTE FUNCTION ft.refuse_change()', t || '_append_only', t);
+        EXECUTE format('CREATE OR REPLACE TRIGGER %I BEFORE TRUNCATE ON ft.%I '
+                       'FOR EACH STATEMENT EXECUTE FUNCTION ft.refuse_change()',
+                       t || '_no_truncate', t);
+    END LOOP;
+END
+$$;
+
+-- Last: nodes skip this file once they see this version (pgengine.h).
+INSERT INTO ft.meta (name, value) VALUES ('provnode_schema_version', '1')
+ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value;
+
+COMMIT;

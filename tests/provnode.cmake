@@ -1,0 +1,12 @@
+# tests/provnode.cmake: the provincial node over PostgreSQL (tests/provnode/*.sh,
+# on the provincial test library tests/province/lib.sh: a throw-away
+# PostgreSQL 15 per test on 127.0.0.1, county hubs forwarding into it with
+# their own forwarder). Exit 77 = skipped (PostgreSQL 15 not installed).
+
+function(ft_add_provnode_test name script timeout)
+  ft_add_script_test(${name} ${script} TIMEOUT ${timeout} LABELS province)
+  set_tests_properties(${name} PROPERTIES SKIP_RETURN_CODE 77)
+endfunction()
+
+ft_add_provnode_test(provnode_verify_names_entry_altered_in_postgres provnode/verify.sh 300)
+ft_add_provnode_test(provnode_engine_province_alerts_equal_counties_two_nodes provnode/engine.sh 400)
