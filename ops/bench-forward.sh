@@ -20,7 +20,7 @@ entries=${1:-40000}
 batch=${2:-1000}
 build=${3:-$root/build-rel}
 if [ ! -x "$build/hub/fieldtrail-hub" ] || [ ! -x "$build/edge/fieldtrail-edge" ] ||
-  [ ! -x "$build/tests/province/ft_dump" ] || [ ! -x "$build/tests/tools/ft_converge" ]; then
+  [ ! -x "$build/tests/tools/ft_dump" ] || [ ! -x "$build/tests/tools/ft_converge" ]; then
   cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
   cmake --build "$build" -j 2 --target fieldtrail-hub fieldtrail-edge ft_dump ft_converge >&2
 fi

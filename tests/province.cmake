@@ -3,9 +3,6 @@
 # with 77, saying why, only when PostgreSQL 15 is not installed).
 ft_add_script_test(province_schema_idempotent_append_only province/schema.sh TIMEOUT 120 LABELS province)
 set_tests_properties(province_schema_idempotent_append_only PROPERTIES SKIP_RETURN_CODE 77)
-add_executable(ft_dump ${CMAKE_CURRENT_SOURCE_DIR}/province/ft_dump.c)
-target_link_libraries(ft_dump PRIVATE ft_hubstore ft_lmdb ft_core)
-set_target_properties(ft_dump PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests/province)
 
 foreach(scenario two_edges kill9 pg_restart bad_config bad_key restore two_counties)
   ft_add_script_test(province_forward_${scenario} province/forward.sh TIMEOUT 300 LABELS province)

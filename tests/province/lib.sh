@@ -176,7 +176,7 @@ psql_q() {
 # ---- county hubs forwarding ----
 
 # shellcheck disable=SC2034 # used by the scripts that source this file
-DUMP=$FT_BUILD/tests/province/ft_dump
+DUMP=$FT_BUILD/tests/tools/ft_dump
 
 # prov_keys: an archive key pair for the province (a hub's, made with
 # `fieldtrail-hub init` in $T/provkeys); sets PROV_ARCHIVE_PK.
