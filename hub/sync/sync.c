@@ -578,6 +578,16 @@ static void group_failed(hub_sync_t *s, int err)
 static void group_flush(hub_sync_t *s)
 {
     bool any_write = s->group != NULL;
+    /* Only new entries stored end an episode of refusals: a group of
+     * Hellos, or of batches the hub already holds (a status row, a few
+     * bytes), still commits on a store too full for the batch that follows,
+     * and would end and start the episode again at every reconnect (a line
+     * each time). */
+    bool batches = false;
+    for (size_t i = 0; i < s->n_pending; i++) {
+        const pending_t *p = &s->pending[i];
+        batches = batches || (p->wrote && !p->hello && p->r.accepted > 0);
+    }
     if (s->group) {
         int err = store_commit(&s->group);
         store_abort(&s->group);
@@ -588,7 +598,9 @@ static void group_flush(hub_sync_t *s)
     }
     if (any_write) {
         /* Durable now: only from here on may the edges learn that the hub holds it. */
-        store_ok(s);
+        if (batches) {
+            store_ok(s);
+        }
         committed(s);
     }
     for (size_t i = 0; i < s->n_pending; i++) {
