@@ -980,18 +980,18 @@ static int eval_case(PGconn *c, const rulepack_t *pack, const char *county, cons
      * this one statement) its state as it is now: another node may have
      * evaluated it since it was listed. */
     int rc = pg_query(c,
-                      "SELECT l.got, s.changes, s.todo FROM (SELECT "
+                      "SELECT l.got, s.changes, s.due FROM (SELECT "
                       "pg_try_advisory_xact_lock(7400163, hashtext($1)) AS got) l LEFT JOIN "
                       "LATERAL (SELECT changes, changes > evaluated OR coalesce(next_due_ms <= "
-                      "$4::bigint, false) AS todo FROM ft.prov_case_state WHERE l.got AND "
+                      "$4::bigint, false) AS due FROM ft.prov_case_state WHERE l.got AND "
                       "county = $2 AND case_id = $3) s ON true",
                       4, p4, &r, err, errlen);
     bool got = rc == FT_OK && pg_bool(r, 0, 0);
     int64_t changes = 0;
-    bool todo = false;
+    bool due = false;
     if (got && !PQgetisnull(r, 0, 1)) {
         changes = pg_i64(r, 0, 1);
-        todo = pg_bool(r, 0, 2);
+        due = pg_bool(r, 0, 2);
     }
     PQclear(r);
     r = NULL;
@@ -1002,7 +1002,7 @@ static int eval_case(PGconn *c, const rulepack_t *pack, const char *county, cons
     gapinput_t *g = NULL;
     gapinput_case_t gc = {0};
     gap_alerts_t ga = {0};
-    if (rc == FT_OK && todo) {
+    if (rc == FT_OK && due) {
         rc = load_case(c, county, case_id, &cl, err, errlen);
         if (rc == FT_OK) {
             rc = gapinput_new(cl.in, cl.n, NULL, 0, &g);
