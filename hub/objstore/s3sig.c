@@ -2,6 +2,7 @@
 #include "s3sig.h"
 #include "keys.h"
 #include "sha256.h"
+#include "strbuf.h"
 
 #include <ctype.h>
 #include <openssl/evp.h>
@@ -12,34 +13,11 @@
 #include <string.h>
 #include <time.h>
 
-/* A growing string. */
-typedef struct {
-    char *s;
-    size_t n, cap;
-    bool oom;
-} sbuf_t;
+typedef strbuf_t sbuf_t; /* common/strbuf.h */
 
 static void put_n(sbuf_t *b, const char *s, size_t n)
 {
-    if (b->oom) {
-        return;
-    }
-    if (b->n + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->n + n + 1) {
-            cap *= 2;
-        }
-        char *g = realloc(b->s, cap);
-        if (!g) {
-            b->oom = true;
-            return;
-        }
-        b->s = g;
-        b->cap = cap;
-    }
-    memcpy(b->s + b->n, s, n);
-    b->n += n;
-    b->s[b->n] = '\0';
+    strbuf_add(b, s, n);
 }
 
 static void put(sbuf_t *b, const char *s)
@@ -50,13 +28,13 @@ static void put(sbuf_t *b, const char *s)
 static char *done(sbuf_t *b)
 {
     if (b->oom) {
-        free(b->s);
+        free(b->p);
         return NULL;
     }
-    if (!b->s) {
+    if (!b->p) {
         return strdup("");
     }
-    return b->s;
+    return b->p;
 }
 
 /* RFC 3986 percent-encoding of everything but the unreserved characters
@@ -214,7 +192,7 @@ static char *canonical(const s3sig_req_t *r, int *err, char **names)
             put(&sn, h[i].name);
         }
         put(&b, "\n");
-        put(&b, sn.s ? sn.s : "");
+        put(&b, sn.p ? sn.p : "");
         put(&b, "\n");
         put(&b, r->payload_sha256);
         out = done(&b);

@@ -145,48 +145,25 @@ const char *pg_text(const PGresult *r, int row, int col)
     return PQgetvalue(r, row, col);
 }
 
-static void buf_add(pg_buf_t *b, const char *s, size_t n)
-{
-    if (b->oom) {
-        return;
-    }
-    if (b->n + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->n + n + 1) {
-            cap *= 2;
-        }
-        char *grown = realloc(b->p, cap);
-        if (!grown) {
-            b->oom = true;
-            return;
-        }
-        b->p = grown;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->n, s, n);
-    b->n += n;
-    b->p[b->n] = '\0';
-}
-
 void pg_text_array(pg_buf_t *b, char *const *list, size_t n)
 {
     b->n = 0;
-    buf_add(b, "{", 1);
+    strbuf_add(b, "{", 1);
     bool first = true;
     for (size_t i = 0; i < n; i++) {
         const char *s = list[i];
         if (!s || !s[0]) {
             continue;
         }
-        buf_add(b, first ? "\"" : ",\"", first ? 1 : 2);
+        strbuf_add(b, first ? "\"" : ",\"", first ? 1 : 2);
         first = false;
         for (; *s; s++) {
             if (*s == '"' || *s == '\\') {
-                buf_add(b, "\\", 1);
+                strbuf_add(b, "\\", 1);
             }
-            buf_add(b, s, 1);
+            strbuf_add(b, s, 1);
         }
-        buf_add(b, "\"", 1);
+        strbuf_add(b, "\"", 1);
     }
-    buf_add(b, "}", 1);
+    strbuf_add(b, "}", 1);
 }

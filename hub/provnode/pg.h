@@ -13,6 +13,8 @@
 
 #include "error.h"
 
+#include "strbuf.h"
+
 #include <libpq-fe.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -41,13 +43,8 @@ typedef int (*pg_row_fn)(void *ctx, const PGresult *r);
 int pg_stream(PGconn *c, const char *sql, int n, const char *const *params, pg_row_fn fn, void *ctx,
               char *err, size_t errlen);
 
-/* A growable text buffer (p NUL-terminated; oom set when memory ran out;
- * free(p) when done). */
-typedef struct {
-    char *p;
-    size_t n, cap;
-    bool oom;
-} pg_buf_t;
+/* A growable text buffer (common/strbuf.h). */
+typedef strbuf_t pg_buf_t;
 /* b = the text[] literal of list[0..n) for a text parameter ("{}" when
  * empty): NULL and "" items left out, each item quoted with '"' and '\'
  * escaped, so any officer's or recorder's name passes unchanged. */
