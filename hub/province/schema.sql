@@ -52,40 +52,50 @@ BEGIN
 END
 $$;
 
--- Makes the month partition of parent (ft.<parent>) that holds time t, if
--- it is missing: ft.<parent>_YYYYMM, FROM the first of the month (UTC) TO
--- the first of the next. Returns its name. SECURITY DEFINER: a county's
--- role, which may only insert, makes partitions owned by the schema's
--- owner (docs/operations.md "Provincial deployment").
-CREATE OR REPLACE FUNCTION ft.ensure_month(parent text, t timestamptz) RETURNS text
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS
+-- Makes the month partition of ft.<parent> that holds time t, if it is
+-- missing: ft.<parent>_YYYYMM, FROM the first of the month (UTC) TO the
+-- first of the next, with the TRUNCATE trigger row triggers do not clone.
+-- Returns its name. One maker at a time per parent (lock_key, hashtext of
+-- parent); a partition another maker committed between the check and the
+-- CREATE (the lock does not refresh the catalog snapshot to_regclass reads)
+-- is the outcome wanted. Called by ft.ensure_month and the provincial
+-- node's ft.prov_month, which say which tables may be extended.
+CREATE OR REPLACE FUNCTION ft.make_month(parent text, t timestamptz, lock_key integer)
+RETURNS text LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS
 $$
 DECLARE
     lo timestamptz := date_trunc('month', t AT TIME ZONE 'UTC') AT TIME ZONE 'UTC';
     hi timestamptz := (date_trunc('month', t AT TIME ZONE 'UTC') + interval '1 month') AT TIME ZONE 'UTC';
     part text := parent || '_' || to_char(t AT TIME ZONE 'UTC', 'YYYYMM');
 BEGIN
-    IF parent NOT IN ('entries', 'hub_entries', 'media_files', 'file_keys') THEN
-        RAISE EXCEPTION 'ft.ensure_month: % is not a partitioned table of ft', parent;
-    END IF;
     IF to_regclass('ft.' || part) IS NOT NULL THEN
         RETURN part;
     END IF;
-    -- One maker at a time per parent (hubs forward concurrently).
-    PERFORM pg_advisory_xact_lock(7400152, hashtext(parent));
+    PERFORM pg_advisory_xact_lock(lock_key, hashtext(parent));
     IF to_regclass('ft.' || part) IS NULL THEN
         EXECUTE format('CREATE TABLE ft.%I PARTITION OF ft.%I FOR VALUES FROM (%L) TO (%L)',
                        part, parent, lo, hi);
-        -- Row triggers are cloned from the parent; TRUNCATE's is not.
         EXECUTE format('CREATE TRIGGER %I BEFORE TRUNCATE ON ft.%I '
                        'FOR EACH STATEMENT EXECUTE FUNCTION ft.refuse_change()',
                        part || '_no_truncate', part);
     END IF;
     RETURN part;
 EXCEPTION WHEN duplicate_table OR duplicate_object OR unique_violation THEN
-    -- Another maker committed it between the check and the CREATE (the
-    -- lock does not refresh the catalog snapshot to_regclass reads).
     RETURN part;
+END
+$$;
+
+-- The month partition of a forwarded table (ft.make_month). SECURITY
+-- DEFINER: a county's role, which may only insert, makes partitions owned by
+-- the schema's owner (docs/operations.md "Provincial deployment").
+CREATE OR REPLACE FUNCTION ft.ensure_month(parent text, t timestamptz) RETURNS text
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS
+$$
+BEGIN
+    IF parent NOT IN ('entries', 'hub_entries', 'media_files', 'file_keys') THEN
+        RAISE EXCEPTION 'ft.ensure_month: % is not a partitioned table of ft', parent;
+    END IF;
+    RETURN ft.make_month(parent, t, 7400152);
 END
 $$;
 

@@ -12,39 +12,17 @@
 BEGIN;
 SELECT pg_advisory_xact_lock(7400161);
 
--- Makes the month partition of one of the node's partitioned tables that
--- holds time t, if it is missing (as ft.ensure_month does for the forwarded
--- tables, hub/province/schema.sql, which makes only those): ft.<parent>_YYYYMM
--- from the first of the month (UTC) to the first of the next, with its
--- TRUNCATE trigger (row triggers are cloned from the parent, TRUNCATE's is
--- not). Two nodes may make the same partition at the same moment: the re-check
--- after the advisory lock may still see the catalog as it was before the
--- other made it (an advisory lock does not refresh it), so a partition found
--- there by CREATE is the outcome wanted.
+-- The month partition of one of the node's partitioned tables that holds
+-- time t (ft.make_month, hub/province/schema.sql, where the forwarded
+-- tables' ft.ensure_month calls it too).
 CREATE OR REPLACE FUNCTION ft.prov_month(parent text, t timestamptz) RETURNS void
 LANGUAGE plpgsql AS
 $$
-DECLARE
-    lo timestamptz := date_trunc('month', t AT TIME ZONE 'UTC') AT TIME ZONE 'UTC';
-    hi timestamptz := (date_trunc('month', t AT TIME ZONE 'UTC') + interval '1 month') AT TIME ZONE 'UTC';
-    part text := parent || '_' || to_char(t AT TIME ZONE 'UTC', 'YYYYMM');
 BEGIN
     IF parent NOT IN ('prov_index', 'prov_alert_events') THEN
         RAISE EXCEPTION 'ft.prov_month: % is not a partitioned table of the provincial node', parent;
     END IF;
-    IF to_regclass('ft.' || part) IS NOT NULL THEN
-        RETURN;
-    END IF;
-    PERFORM pg_advisory_xact_lock(7400164, hashtext(parent));
-    IF to_regclass('ft.' || part) IS NULL THEN
-        EXECUTE format('CREATE TABLE ft.%I PARTITION OF ft.%I FOR VALUES FROM (%L) TO (%L)',
-                       part, parent, lo, hi);
-        EXECUTE format('CREATE TRIGGER %I BEFORE TRUNCATE ON ft.%I '
-                       'FOR EACH STATEMENT EXECUTE FUNCTION ft.refuse_change()',
-                       part || '_no_truncate', part);
-    END IF;
-EXCEPTION WHEN duplicate_table OR duplicate_object THEN
-    NULL;
+    PERFORM ft.make_month(parent, t, 7400164);
 END
 $$;
 
