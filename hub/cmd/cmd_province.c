@@ -223,7 +223,8 @@ static int forward(hub_ctx_t *ctx, bool once)
                 snprintf(st.state, sizeof st.state, "stopped");
             } else {
                 st.last_error_ms = (int64_t)hlc_wall_ms();
-                snprintf(st.last_error, sizeof st.last_error, "%s", err);
+                snprintf(st.last_error, sizeof st.last_error, "%.*s", (int)sizeof st.last_error - 1,
+                         err);
             }
             st.sent_entries += total.entries_sent + total.hub_sent;
             st.sent_duplicates += total.entries_dup + total.hub_dup;

@@ -402,7 +402,9 @@ int s3_call(s3_t *s, const s3_call_t *c, s3_res_t *res)
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, cerr);
     CURLcode cc = curl_easy_perform(e);
     if (cc != CURLE_OK && res->http == 0) {
-        snprintf(res->message, sizeof res->message, "%s", cerr[0] ? cerr : curl_easy_strerror(cc));
+        /* curl's buffer (CURL_ERROR_SIZE) is longer than ours: the text is cut. */
+        snprintf(res->message, sizeof res->message, "%.*s", (int)sizeof res->message - 1,
+                 cerr[0] ? cerr : curl_easy_strerror(cc));
         err = FT_EAGAIN;
         goto out;
     }

@@ -1035,7 +1035,8 @@ int prov_fwd_run(prov_fwd_t *f, volatile sig_atomic_t *stop)
             log_error("province: %s (%s): forwarding stopped; fix hub.conf and restart", err,
                       f->conf->url_where);
             snprintf(f->st.state, sizeof f->st.state, "failed");
-            snprintf(f->st.last_error, sizeof f->st.last_error, "%s", err);
+            snprintf(f->st.last_error, sizeof f->st.last_error, "%.*s",
+                     (int)sizeof f->st.last_error - 1, err);
             f->st.last_error_ms = now;
             status_save(f, true);
             result = rc;
@@ -1060,7 +1061,8 @@ int prov_fwd_run(prov_fwd_t *f, volatile sig_atomic_t *stop)
             snprintf(last, sizeof last, "%s", err);
         }
         snprintf(f->st.state, sizeof f->st.state, "%s", is_down ? "waiting" : "retrying");
-        snprintf(f->st.last_error, sizeof f->st.last_error, "%s", err);
+        snprintf(f->st.last_error, sizeof f->st.last_error, "%.*s",
+                 (int)sizeof f->st.last_error - 1, err);
         f->st.last_error_ms = now;
         status_save(f, true);
         backoff = backoff ? backoff * 2 : 250;
