@@ -33,6 +33,32 @@ cmake --build "$build" --target ft_fuzz_all -j 2 >"$build/fuzz-build.log" 2>&1 |
   exit 1
 }
 export FT_TEST_TMP=${FT_TEST_TMP:-$build/test-tmp}
+# The committed seeds must be what the encoders write today: a seed of an
+# older format starts the fuzzer from messages no peer sends any more.
+# (fuzz_http's seeds are written by hand and not generated.)
+cmake --build "$build" --target ft_fuzz_seeds -j 2 >>"$build/fuzz-build.log" 2>&1 || {
+  tail -30 "$build/fuzz-build.log" >&2
+  echo "fuzz: FAIL: ft_fuzz_seeds did not build (log: $build/fuzz-build.log)" >&2
+  exit 1
+}
+fresh=$(mktemp -d "${TMPDIR:-/tmp}/ft-seeds.XXXXXX")
+trap 'rm -rf "$fresh"' EXIT
+"$build/tests/ft_fuzz_seeds" "$fresh" "$root/ops/sample-records.jsonl" \
+  "$root/hub/gaps/rulepack/default.rules" >/dev/null
+stale=$(for d in "$fresh"/*/; do
+  t=$(basename "$d")
+  diff -rq "$d" "$root/tests/fuzz/corpus/$t" 2>&1 | grep -v '^Only in /' || true
+done; for d in "$fresh"/*/; do
+  t=$(basename "$d")
+  for f in "$d"*; do [ -e "$root/tests/fuzz/corpus/$t/$(basename "$f")" ] ||
+    echo "missing tests/fuzz/corpus/$t/$(basename "$f")"; done
+done)
+if [ -n "$stale" ]; then
+  echo "$stale" | sed 's/^/  /' >&2
+  echo "fuzz: FAIL: the committed seeds (tests/fuzz/corpus/) are out of date with the encoders;" >&2
+  echo "  write them again: $build/tests/ft_fuzz_seeds tests/fuzz/corpus ops/sample-records.jsonl hub/gaps/rulepack/default.rules" >&2
+  exit 1
+fi
 total=0
 for t in "${targets[@]}"; do
   line=$(bash "$root/tests/fuzz/run_one.sh" "$build/tests/fuzz/$t" "$root/tests/fuzz/corpus/$t" \
