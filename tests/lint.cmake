@@ -54,3 +54,5 @@ foreach(lib ft_gaps ft_web ft_views ft_devices ft_vehview ft_edgeui ft_webapi ft
 endforeach()
 ft_add_script_test(lint_links_gaps_only_core_web_without_its_modules lint/links.sh TIMEOUT 60
   LABELS lint)
+ft_add_script_test(lint_run_script_ends_what_a_test_leaves_or_a_timeout_kills lint/run_script.sh
+  TIMEOUT 120 LABELS lint)
