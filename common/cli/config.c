@@ -122,6 +122,8 @@ static int on_pair(void *user, const char *section, const char *name, const char
             }
             free(c->pairs[i].value);
             c->pairs[i].value = v;
+            /* The later line wins: the line kept is the one in effect. */
+            c->pairs[i].line = find_line_at(p->path, section, name, 1);
             return 1;
         }
     }
@@ -319,17 +321,5 @@ void config_where(const config_t *cfg, const char *key, char *buf, size_t n)
         snprintf(buf, n, "the configuration");
         return;
     }
-    char section[256] = "";
-    const char *name = key;
-    const char *dot = strchr(key, '.');
-    if (dot && (size_t)(dot - key) < sizeof section) {
-        snprintf(section, sizeof section, "%.*s", (int)(dot - key), key);
-        name = dot + 1;
-    }
-    /* The last line that sets it: that value is the one in effect. */
-    int line = find_line_at(cfg->path, section, name, 1);
-    if (line == 0 && dot) {
-        line = find_line_at(cfg->path, "", key, 1); /* written as "media.store = ..." */
-    }
-    snprintf(buf, n, "%s line %d", cfg->path, line);
+    snprintf(buf, n, "%s line %d", cfg->path, config_line(cfg, key));
 }

@@ -36,10 +36,11 @@ size_t config_count(const config_t *cfg);
 const char *config_key_at(const config_t *cfg, size_t i);
 const char *config_value_at(const config_t *cfg, size_t i);
 int config_line_at(const config_t *cfg, size_t i);
-/* Line of key in the file (0: not set, or not found). */
+/* Line of key in the file: the last line that sets it, whose value is the
+ * one in effect (0: not set, or not found). */
 int config_line(const config_t *cfg, const char *key);
 /* "PATH line N" of key in the file cfg was read from, N the last line that
- * sets it (the value in effect), for messages that reject a value; "the
+ * sets it (config_line), for messages that reject a value; "the
  * configuration" when cfg came from no file. */
 void config_where(const config_t *cfg, const char *key, char *buf, size_t n);
 /* When the file cfg was read from can be read by other users (group or

@@ -55,6 +55,16 @@ static void where_names_the_line_whose_value_is_in_effect(void **state)
     config_where(c, "sync.window", where, sizeof where);
     snprintf(want, sizeof want, "%s line 5", path);
     assert_string_equal(where, want);
+    assert_int_equal(config_line(c, "sync.window"), 5); /* one answer, both ways */
+    config_destroy(&c);
+    /* A key set twice in one section: the second line is the one in effect. */
+    write_cfg(path, "[sync]\nwindow = 1\nunit = x\nwindow = 3\n");
+    assert_int_equal(config_load(path, NULL, &c, err, sizeof err), FT_OK);
+    assert_string_equal(config_get(c, "sync.window"), "3");
+    assert_int_equal(config_line(c, "sync.window"), 4);
+    config_where(c, "sync.window", where, sizeof where);
+    snprintf(want, sizeof want, "%s line 4", path);
+    assert_string_equal(where, want);
     config_destroy(&c);
     assert_int_equal(config_load(NULL, NULL, &c, err, sizeof err), FT_OK);
     config_where(c, "hub", where, sizeof where);
