@@ -339,6 +339,10 @@ try {
   if ((await page.textContent("#waiting-media strong")).trim() !== "1") throw new Error("not one file waiting");
   if (Number((await page.textContent("#waiting-records strong")).trim()) < 1) throw new Error("the records waiting are not counted");
   await page.waitForSelector(`#today-clips tr[data-clip="${clipId}"][data-hub="waiting"]`);
+  // a clip from the inbox names no case: said in words, with what it means on hover
+  const caseCell = `#today-clips tr[data-clip="${clipId}"] td:nth-child(4) span`;
+  if ((await page.textContent(caseCell)).trim() !== "未标注案件") throw new Error("a clip without a case does not say so");
+  if (!(await page.getAttribute(caseCell, "title")).includes("执法活动")) throw new Error("a clip without a case does not say what that means");
   if ((await page.textContent("#rules-from")).trim() !== "规则：内置默认") throw new Error("the rules are not the built-in default before any sync");
   writeFileSync(path.join(env.T, "want-hub"), "");
   await waitFile(path.join(env.T, "hub-up"), 60 * SLOW);

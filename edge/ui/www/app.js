@@ -340,7 +340,7 @@ function clipRow(c) {
     h("td", null, `${fmtTime(c.start_ms, true)}–${fmtClock(c.end_ms)}`),
     h("td", null, c.recorder || "—"),
     h("td", null, c.officer || "—", c.officer_source === "checkout" ? h("small", { class: "muted" }, ` (${t("via_checkout")})`) : null),
-    h("td", null, c.case ? h("a", { href: `#/case/${encodeURIComponent(c.case)}` }, c.case) : "—"),
+    h("td", null, c.case ? h("a", { href: `#/case/${encodeURIComponent(c.case)}` }, c.case) : h("span", { class: "muted", title: t("clip_no_case_hint") }, t("clip_no_case"))),
     h("td", null, c.file_name || ""),
     h("td", { class: c.hub === "at_hub" ? "ok" : "muted" }, state)
   );

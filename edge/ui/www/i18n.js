@@ -45,6 +45,8 @@ const FT_WORDS = {
     at_hub: "已上传",
     waiting_one: "待上传",
     via_checkout: "领用",
+    clip_no_case: "未标注案件",
+    clip_no_case_hint: "导入时未标注案件。该音像资料仍记录同一执法人员或记录仪在其拍摄时间内的执法活动；未覆盖任何执法活动的，超过期限后中心将提示。",
     ingesting: "导入中",
     // recorders
     recorders: "执法记录仪",
@@ -250,6 +252,8 @@ const FT_WORDS = {
     at_hub: "at the hub",
     waiting_one: "to send",
     via_checkout: "checkout",
+    clip_no_case: "none named",
+    clip_no_case_hint: "No case was named for this clip when it was ingested. It still documents any activity of its officer or recorder whose time it covers; footage that covers no activity is flagged at the hub once its grace period has passed.",
     ingesting: "ingesting",
     recorders: "Body-worn recorders",
     recorders_none: "No recorder is checked out.",
