@@ -180,6 +180,17 @@ json_t *body_to_json(const Ft__Body *b)
         set_str(o, "detail", b->integrity->detail);
         break;
     }
+    case FT__BODY__KIND_CLOCK: {
+        o = json_object();
+        char id[DEVID_TEXT_SIZE] = "?";
+        if (b->clock->device.len == DEVID_BYTES) {
+            devid_format(b->clock->device.data, id);
+        }
+        set_str(o, "device", id);
+        json_object_set_new(o, "offset_ms", json_integer((json_int_t)b->clock->offset_ms));
+        json_object_set_new(o, "from_arrival", json_integer((json_int_t)b->clock->from_arrival));
+        break;
+    }
     case FT__BODY__KIND_DELETION:
         o = json_object();
         set_hex(o, "file_id", b->deletion->file_id);

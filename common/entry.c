@@ -148,6 +148,8 @@ const char *entry_body_kind(const Ft__Body *b)
         return "integrity";
     case FT__BODY__KIND_DELETION:
         return "deletion";
+    case FT__BODY__KIND_CLOCK:
+        return "clock";
     default:
         return "unknown";
     }

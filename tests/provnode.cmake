@@ -10,3 +10,7 @@ endfunction()
 
 ft_add_provnode_test(provnode_verify_names_entry_altered_in_postgres provnode/verify.sh 300)
 ft_add_provnode_test(provnode_engine_province_alerts_equal_counties_two_nodes provnode/engine.sh 400)
+ft_add_provnode_test(provnode_clock_offsets_province_alerts_equal_county provnode/clock.sh 300)
+ft_add_provnode_test(provnode_kill9_mid_evaluation_restarted_node_finishes provnode/kill9.sh 600)
+ft_add_provnode_test(provnode_postgres_down_under_running_node_resumes provnode/pgdown.sh 600)
+ft_add_provnode_test(provnode_converge_two_counties_edges_province provnode/converge.sh 400)

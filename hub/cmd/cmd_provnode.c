@@ -280,15 +280,36 @@ int hub_provnode_run(hub_ctx_t *ctx, const char *url, const char *node, int64_t 
              frozen_now ? ", evaluation clock frozen by --now" : "");
     int rc = 0;
     pgengine_memo_t memo = {0};
+    bool failing = false; /* an episode of failed steps (said once, docs/province.md "Faults") */
     while (!prov_stop) {
         int64_t now = frozen_now ? frozen_now : (int64_t)hlc_wall_ms();
         pgengine_stats_t st = {0};
         if (PQstatus(c) != CONNECTION_OK) {
             PQreset(c);
         }
-        if (pgengine_step(c, pack, now, node, &memo, &st, err, sizeof err) != FT_OK) {
-            log_warn("provincial node %s: step failed: %s (retrying)", node, err);
-        } else if (st.entries || st.cases || st.events) {
+        int step = PQstatus(c) == CONNECTION_OK
+                       ? pgengine_step(c, pack, now, node, &memo, &st, err, sizeof err)
+                       : FT_EIO;
+        if (step != FT_OK && PQstatus(c) != CONNECTION_OK) {
+            snprintf(err, sizeof err, "the provincial database does not answer (%s:%s): %s",
+                     PQhost(c) ? PQhost(c) : "?", PQport(c) ? PQport(c) : "?",
+                     PQerrorMessage(c)[0] ? PQerrorMessage(c) : "connection lost");
+            err[strcspn(err, "\n")] = '\0';
+        }
+        if (step != FT_OK) {
+            if (!failing) {
+                log_warn("provincial node %s: step failed: %s; nothing is lost (what a step did "
+                         "not commit is done again), retrying every %llu ms until it works "
+                         "(said once)",
+                         node, err, (unsigned long long)interval);
+            }
+            failing = true;
+        } else if (failing) {
+            failing = false;
+            log_info("provincial node %s: the provincial database answers again; stepping resumed",
+                     node);
+        }
+        if (step == FT_OK && (st.entries || st.cases || st.events)) {
             log_info("provincial node %s: %llu entries indexed, %llu refused, %llu cases "
                      "evaluated (%llu held by other nodes), %llu alert events",
                      node, (unsigned long long)st.entries, (unsigned long long)st.refused,

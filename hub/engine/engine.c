@@ -144,15 +144,54 @@ static int append_events(devlog_txn_t *lt, json_t *events, size_t per_entry)
     return err;
 }
 
-/* Hub log first, then the index, then the sink (engine.h). */
-static int finish_batch(engine_t *e, index_txn_t **it, json_t *events)
+/* A device's applied clock offset that changed in this batch: a ClockOffset
+ * entry of the hub log (proto/entry.proto), for the provincial node. */
+typedef struct {
+    uint8_t device[DEVID_BYTES];
+    int64_t offset_ms;
+    uint64_t from_arrival;
+} offset_change_t;
+
+typedef struct {
+    offset_change_t *v;
+    size_t n, cap;
+} offset_changes_t;
+
+/* The batch's clock offset changes as ClockOffset entries, in lt. */
+static int append_offsets(devlog_txn_t *lt, const offset_changes_t *changes)
+{
+    int err = FT_OK;
+    for (size_t i = 0; err == FT_OK && changes && i < changes->n; i++) {
+        Ft__ClockOffset co = FT__CLOCK_OFFSET__INIT;
+        co.device.data = (uint8_t *)changes->v[i].device;
+        co.device.len = DEVID_BYTES;
+        co.offset_ms = changes->v[i].offset_ms;
+        co.from_arrival = changes->v[i].from_arrival;
+        Ft__Body body = FT__BODY__INIT;
+        body.kind_case = FT__BODY__KIND_CLOCK;
+        body.clock = &co;
+        err = devlog_append(lt, &body, NULL);
+    }
+    return err;
+}
+
+/* Hub log first, then the index, then the sink (engine.h). A batch's clock
+ * offset changes go to the hub log before its alert events, in the same
+ * transaction: an index that commits has logged the offsets it applied, and
+ * one that does not takes its entries again and logs them again (the later
+ * entry wins, proto/entry.proto ClockOffset). */
+static int finish_batch(engine_t *e, index_txn_t **it, json_t *events,
+                        const offset_changes_t *changes)
 {
     size_t n = json_array_size(events);
     int err = FT_OK;
-    if (n && e->o.hublog) {
+    if ((n || (changes && changes->n)) && e->o.hublog) {
         devlog_txn_t *lt = NULL;
         err = devlog_begin(e->o.hublog, &lt);
         if (err == FT_OK) {
+            err = append_offsets(lt, changes);
+        }
+        if (err == FT_OK && n) {
             err = append_events(lt, events, e->o.events_per_entry);
         }
         if (err == FT_OK) {
@@ -801,6 +840,7 @@ typedef struct {
     store_txn_t *st;
     int64_t now;
     json_t *events;
+    offset_changes_t *changes;
     size_t taken;
     size_t limit; /* entries this batch takes */
     uint64_t last;
@@ -809,7 +849,45 @@ typedef struct {
     int err;
 } tail_t;
 
-static const devinfo_t *devinfo(tail_t *t, const uint8_t *device)
+/* The index's meta name of the offset last applied to device and logged. */
+static void offset_key(const uint8_t *device, char key[64])
+{
+    char hex[2 * DEVID_BYTES + 1];
+    hex_encode(device, DEVID_BYTES, hex);
+    snprintf(key, 64, "clock_offset/%s", hex);
+}
+
+/* The offset applied to device from arrival on differs from the one last
+ * logged: the change goes to the hub log with this batch (finish_batch) and
+ * its value into the index, committed together. Without a hub log, nothing. */
+static int offset_note(tail_t *t, const uint8_t *device, int64_t offset_ms, uint64_t arrival)
+{
+    if (!t->e->o.hublog || !t->changes) {
+        return FT_OK;
+    }
+    char key[64];
+    offset_key(device, key);
+    if ((int64_t)index_named_cursor(t->it, key) == offset_ms) {
+        return FT_OK;
+    }
+    offset_changes_t *c = t->changes;
+    if (c->n == c->cap) {
+        size_t cap = c->cap ? 2 * c->cap : 8;
+        offset_change_t *grown = realloc(c->v, cap * sizeof *grown);
+        if (!grown) {
+            return FT_ENOMEM;
+        }
+        c->v = grown;
+        c->cap = cap;
+    }
+    offset_change_t *ch = &c->v[c->n++];
+    memcpy(ch->device, device, DEVID_BYTES);
+    ch->offset_ms = offset_ms;
+    ch->from_arrival = arrival;
+    return index_set_named_cursor(t->it, key, (uint64_t)offset_ms);
+}
+
+static const devinfo_t *devinfo(tail_t *t, const uint8_t *device, uint64_t arrival)
 {
     for (size_t i = 0; i < t->n_devs; i++) {
         if (memcmp(t->devs[i].device, device, DEVID_BYTES) == 0) {
@@ -826,6 +904,12 @@ static const devinfo_t *devinfo(tail_t *t, const uint8_t *device)
     if (store_status_get(t->st, device, &st) == FT_OK && st.has_clock_offset) {
         int64_t off = st.clock_offset_ms;
         d->offset_ms = (off < 0 ? -off : off) < INDEX_MIN_OFFSET_MS ? 0 : off;
+    }
+    /* (the offset of a device is looked up again after the cache starts
+     * over; it is the same in this batch's snapshot, and logged once) */
+    int err = offset_note(t, device, d->offset_ms, arrival);
+    if (err != FT_OK) {
+        t->err = err;
     }
     store_device_t dev;
     if (store_device_get(t->st, device, &dev) == FT_OK) {
@@ -846,9 +930,11 @@ static int tail_one(void *ctx, const store_entry_t *en)
     if (entry_open(en->raw, en->len, &v) != FT_OK) {
         return FT_OK; /* verified before it was stored; nothing to index */
     }
-    const devinfo_t *d = devinfo(t, en->device);
+    const devinfo_t *d = devinfo(t, en->device, en->arrival);
     char justify[64];
-    int err = index_add_entry(t->it, en, &v, d->offset_ms, d->unit, justify, sizeof justify);
+    int err = t->err != FT_OK
+                  ? t->err
+                  : index_add_entry(t->it, en, &v, d->offset_ms, d->unit, justify, sizeof justify);
     if (err == FT_OK && justify[0]) {
         const Ft__Record *rec = v.entry->body->record;
         const Ft__FieldValue *reason = record_field(rec, "reason");
@@ -871,10 +957,11 @@ static int tail_one(void *ctx, const store_entry_t *en)
 
 /* One batch of new entries into the index in `it` (events of justification
  * records appended to events). *full: the batch was full (more may wait). */
-static int catch_up_in(engine_t *e, index_txn_t *it, int64_t now_ms, json_t *events, size_t limit,
-                       size_t *taken, bool *full)
+static int catch_up_in(engine_t *e, index_txn_t *it, int64_t now_ms, json_t *events,
+                       offset_changes_t *changes, size_t limit, size_t *taken, bool *full)
 {
-    tail_t t = {.e = e, .now = now_ms, .it = it, .events = events, .limit = limit};
+    tail_t t = {
+        .e = e, .now = now_ms, .it = it, .events = events, .changes = changes, .limit = limit};
     *taken = 0;
     *full = false;
     uint64_t cursor = 0, integ = 0;
@@ -911,17 +998,21 @@ int engine_catch_up(engine_t *e, int64_t now_ms, engine_stats_t *st)
             return err;
         }
         json_t *events = json_array();
+        offset_changes_t changes = {0};
         size_t taken = 0;
         bool full = false;
-        err = events ? catch_up_in(e, it, now_ms, events, limit, &taken, &full) : FT_ENOMEM;
+        err =
+            events ? catch_up_in(e, it, now_ms, events, &changes, limit, &taken, &full) : FT_ENOMEM;
         if (err == FT_OK && taken == 0) {
             index_abort(&it);
             json_decref(events);
+            free(changes.v);
             break;
         }
         if (err == FT_OK) {
-            err = finish_batch(e, &it, events);
+            err = finish_batch(e, &it, events, &changes);
         }
+        free(changes.v);
         index_abort(&it);
         if (st && err == FT_OK) {
             st->entries += taken;
@@ -1168,7 +1259,7 @@ static int evaluate_dirty(engine_t *e, int64_t now_ms, engine_stats_t *stats)
             json_decref(events);
             break;
         }
-        err = finish_batch(e, &it, events);
+        err = finish_batch(e, &it, events, NULL);
         index_abort(&it);
         if (stats && err == FT_OK) {
             stats->units += n;
@@ -1262,8 +1353,9 @@ static int step_first(engine_t *e, int64_t now_ms, engine_stats_t *st, bool *mor
     int err = units && events ? index_begin(e->idx, true, &it) : FT_ENOMEM;
     size_t taken = 0, due = 0, n = 0;
     bool full = false;
+    offset_changes_t changes = {0};
     if (err == FT_OK) {
-        err = catch_up_in(e, it, now_ms, events, e->o.batch, &taken, &full);
+        err = catch_up_in(e, it, now_ms, events, &changes, e->o.batch, &taken, &full);
     }
     if (err == FT_OK && !full) {
         err = side_steps_in(e, it, now_ms, events);
@@ -1278,8 +1370,9 @@ static int step_first(engine_t *e, int64_t now_ms, engine_stats_t *st, bool *mor
         }
     }
     if (err == FT_OK) {
-        err = finish_batch(e, &it, events);
+        err = finish_batch(e, &it, events, &changes);
     }
+    free(changes.v);
     index_abort(&it);
     if (st && err == FT_OK) {
         st->entries += taken;
@@ -1305,7 +1398,7 @@ static int phase(engine_t *e, phase_fn fn, int64_t now_ms, engine_stats_t *st)
         err = fn(e, it, now_ms, events);
     }
     if (err == FT_OK) {
-        err = finish_batch(e, &it, events); /* no write: no durable commit */
+        err = finish_batch(e, &it, events, NULL); /* no write: no durable commit */
     }
     index_abort(&it);
     if (st && err == FT_OK) {

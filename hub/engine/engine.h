@@ -3,7 +3,10 @@
  * One step (engine_step) at an explicit evaluation time `now`:
  *   1. tail the store after the index's cursor, in batches: take each entry
  *      into the index (index_add_entry marks the units it changes dirty),
- *      apply justifications, advance the cursor;          -> catch_up
+ *      apply justifications, advance the cursor; a device whose applied
+ *      clock offset (index.h) differs from the one last logged gets a
+ *      ClockOffset entry in the hub log (from this entry's arrival on), for
+ *      the provincial node (docs/province.md "Clock offsets"); -> catch_up
  *   2. integrity events after the integrity cursor become critical alerts
  *      citing the integrity rule (Art. 24(2));            -> integrity
  *   3. each device whose clock offset was measured again is judged by the

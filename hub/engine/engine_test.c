@@ -424,7 +424,14 @@ typedef struct {
     json_t *sunk;   /* texts the sink saw */
     json_t *logged; /* texts in the hub log, every event of every entry */
     size_t entries, max_in_entry;
-    bool other; /* an entry that is not AlertEvents */
+    bool other; /* an entry that is neither AlertEvents nor ClockOffset */
+    /* ClockOffset entries, in order: device index (by ID), offset, from */
+    struct {
+        uint8_t device[DEVID_BYTES];
+        int64_t offset_ms;
+        uint64_t from_arrival;
+    } clocks[16];
+    size_t n_clocks;
 } hubtrail_t;
 
 static void sink_text(void *ctx, const json_t *ev)
@@ -443,6 +450,16 @@ static int hublog_text(void *ctx, uint64_t seq, const uint8_t *raw, size_t len)
     entry_view_t v;
     assert_int_equal(entry_open(raw, len, &v), FT_OK);
     const Ft__Body *b = v.entry->body;
+    if (b->kind_case == FT__BODY__KIND_CLOCK) {
+        assert_int_equal(b->clock->device.len, DEVID_BYTES);
+        assert_true(h->n_clocks < sizeof h->clocks / sizeof h->clocks[0]);
+        memcpy(h->clocks[h->n_clocks].device, b->clock->device.data, DEVID_BYTES);
+        h->clocks[h->n_clocks].offset_ms = b->clock->offset_ms;
+        h->clocks[h->n_clocks].from_arrival = b->clock->from_arrival;
+        h->n_clocks++;
+        entry_view_free(&v);
+        return 0;
+    }
     h->other |= b->kind_case != FT__BODY__KIND_ALERTS;
     size_t n = entry_alert_count(b);
     assert_true(n > 0); /* no empty batch is ever logged */
@@ -682,6 +699,31 @@ static void one_history(uint32_t seed)
     index_abort(&ht);
     assert_int_equal(devlog_iter(hublog, 1, 0, hublog_text, &trail), FT_OK);
     assert_false(trail.other);
+    /* The offsets applied are logged once per device, from its first entry
+     * on (arrival numbers count from 1 in storing order); device 0's clock
+     * is right: nothing is logged for it. */
+    size_t want_clocks = 0;
+    for (int d = 1; d < N_DEV; d++) {
+        uint64_t first = 0;
+        for (size_t i = 0; i < w.n_pend && !first; i++) {
+            first = w.pend[i].dev == d ? i + 1 : 0;
+        }
+        if (!first) {
+            continue;
+        }
+        want_clocks++;
+        bool found = false;
+        for (size_t k = 0; k < trail.n_clocks; k++) {
+            if (memcmp(trail.clocks[k].device, w.devs[d].id, DEVID_BYTES) == 0) {
+                assert_false(found);
+                found = true;
+                assert_int_equal(trail.clocks[k].offset_ms, w.devs[d].offset_ms);
+                assert_int_equal(trail.clocks[k].from_arrival, first);
+            }
+        }
+        assert_true(found);
+    }
+    assert_int_equal(trail.n_clocks, want_clocks);
     assert_true(json_array_size(trail.logged) > 0);
     assert_true(json_equal(trail.logged, trail.sunk));
     assert_true(json_equal(trail.logged, hist));
@@ -749,6 +791,7 @@ static void one_batch(size_t per_entry)
     assert_int_equal(trail.entries, want);
     assert_true(trail.max_in_entry == (per_entry && per_entry < st.events ? per_entry : st.events));
     assert_false(trail.other);
+    assert_int_equal(trail.n_clocks, 2); /* devices 1 and 2 are off, each logged once */
     assert_int_equal(json_array_size(trail.logged), st.events);
     assert_true(json_equal(trail.logged, trail.sunk));
     uint64_t head = 0;

@@ -180,7 +180,9 @@ int gapinput_new(const gapinput_entry_t *e, size_t n, const char *unit, int64_t 
         gapinput_destroy(&g);
         return FT_ENOMEM;
     }
+    const int64_t base_ms = offset_ms;
     for (size_t i = 0; i < n; i++) {
+        offset_ms = base_ms + e[i].offset_ms;
         if (e[i].rec) {
             gapinput_record_t *r = &g->records[g->n_records++];
             r->g.ref = e[i].ref;

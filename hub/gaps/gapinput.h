@@ -98,6 +98,10 @@ typedef struct {
                                           entries are of several devices (a provincial
                                           node's case, hub/provnode); NULL: the unit given
                                           to gapinput_new */
+    int64_t offset_ms;                 /* added to the offset given to gapinput_new: the
+                                          entry's own clock offset, when the entries are of
+                                          devices with different offsets (a provincial
+                                          node's case: the one its county applied) */
 } gapinput_entry_t;
 
 /* A record as derived: its times and cut case. */
@@ -131,11 +135,10 @@ typedef struct {
 
 /* Derives records and media from n entries (in log order) of one device
  * whose enrolled unit is unit (may be NULL), with its clock offset. FT_OK or
- * FT_ENOMEM. Entries of several devices (each with its own `unit`, in the
- * order of the hub's index, `order` its arrival number) give the cases of
- * a hub's index, witnesses and conflicts across devices included, as long
- * as every device's clock offset is the one given (a provincial node: 0,
- * docs/province.md). */
+ * FT_ENOMEM. Entries of several devices (each with its own `unit` and
+ * `offset_ms`, in the order of the hub's index, `order` its arrival number)
+ * give the cases of a hub's index, witnesses and conflicts across devices
+ * included (a provincial node, docs/province.md "Clock offsets"). */
 int gapinput_new(const gapinput_entry_t *e, size_t n, const char *unit, int64_t offset_ms,
                  gapinput_t **out) FT_MUST_CHECK;
 void gapinput_destroy(gapinput_t **g_p);

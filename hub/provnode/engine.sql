@@ -65,6 +65,36 @@ CREATE TABLE IF NOT EXISTS ft.prov_heads (
     PRIMARY KEY (county, device, epoch)
 );
 
+-- The clock offsets each county's gap engine applied to its devices' entries
+-- (ClockOffset entries of the county hub's log, verified; proto/entry.proto):
+-- an entry at arrival a takes the offset of its device's last row in hub-log
+-- order (hub_epoch, hub_seq) whose from_arrival <= a; none: 0
+-- (docs/province.md "Clock offsets").
+CREATE TABLE IF NOT EXISTS ft.prov_clock (
+    county text NOT NULL,
+    hub_epoch bigint NOT NULL,      -- its place in the county hub's log
+    hub_seq bigint NOT NULL,
+    device bytea NOT NULL,
+    from_arrival bigint NOT NULL,
+    offset_ms bigint NOT NULL,      -- hub minus device clock
+    indexed_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (county, hub_epoch, hub_seq)
+);
+CREATE INDEX IF NOT EXISTS prov_clock_device ON ft.prov_clock (county, device, hub_epoch, hub_seq);
+CREATE OR REPLACE TRIGGER prov_clock_append_only BEFORE UPDATE OR DELETE ON ft.prov_clock
+    FOR EACH ROW EXECUTE FUNCTION ft.refuse_change();
+CREATE OR REPLACE TRIGGER prov_clock_no_truncate BEFORE TRUNCATE ON ft.prov_clock
+    FOR EACH STATEMENT EXECUTE FUNCTION ft.refuse_change();
+
+-- The clock offset of a county's device at an arrival (the rule above).
+CREATE OR REPLACE FUNCTION ft.prov_offset(c text, dev bytea, arrival bigint) RETURNS bigint
+LANGUAGE sql STABLE AS
+$$
+    SELECT coalesce((SELECT k.offset_ms FROM ft.prov_clock k WHERE k.county = c AND
+                     k.device = dev AND k.from_arrival <= arrival
+                     ORDER BY k.hub_epoch DESC, k.hub_seq DESC LIMIT 1), 0)
+$$;
+
 -- Each case's evaluation: dirty while changes > evaluated; due at next_due_ms.
 CREATE TABLE IF NOT EXISTS ft.prov_case_state (
     county text NOT NULL,
@@ -118,7 +148,7 @@ END
 $$;
 
 -- Last: nodes skip this file once they see this version (pgengine.h).
-INSERT INTO ft.meta (name, value) VALUES ('provnode_schema_version', '1')
+INSERT INTO ft.meta (name, value) VALUES ('provnode_schema_version', '2')
 ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value;
 
 COMMIT;

@@ -397,6 +397,71 @@ static int hublog_row(void *ctx, const PGresult *r)
     return pverify_hublog(ct->pv, (uint64_t)pg_i64(r, 0, 0), (uint64_t)pg_i64(r, 0, 1), raw, len);
 }
 
+/* The county's clock offsets (ClockOffset entries of its hub log that just
+ * verified) that ft.prov_clock does not hold yet go in, each with the cases
+ * whose times it moves marked changed (those of the device's entries from its
+ * arrival on, and the cases such a clip or checkout may document), in one
+ * statement: a node that dies between two leaves nothing half done. */
+static int take_clocks(catch_t *ct)
+{
+    size_t n = 0;
+    const pverify_clock_t *cl = pverify_clocks(ct->pv, &n);
+    if (n == 0) {
+        return FT_OK;
+    }
+    const char *p1[] = {ct->county};
+    PGresult *r = NULL;
+    int rc = pg_query(ct->c,
+                      "SELECT hub_epoch, hub_seq FROM ft.prov_clock WHERE county = $1 ORDER BY "
+                      "hub_epoch DESC, hub_seq DESC LIMIT 1",
+                      1, p1, &r, ct->err, ct->errlen);
+    if (rc != FT_OK) {
+        return rc;
+    }
+    bool have = PQntuples(r) == 1;
+    uint64_t last_epoch = have ? (uint64_t)pg_i64(r, 0, 0) : 0;
+    uint64_t last_seq = have ? (uint64_t)pg_i64(r, 0, 1) : 0;
+    PQclear(r);
+    for (size_t i = 0; rc == FT_OK && i < n; i++) {
+        const pverify_clock_t *k = &cl[i];
+        if (have &&
+            (k->hub_epoch < last_epoch || (k->hub_epoch == last_epoch && k->hub_seq <= last_seq))) {
+            continue;
+        }
+        char ep[24], sq[24], fr[24], of[24];
+        i64_text((int64_t)k->hub_epoch, ep);
+        i64_text((int64_t)k->hub_seq, sq);
+        i64_text((int64_t)k->from_arrival, fr);
+        i64_text(k->offset_ms, of);
+        const char *p[] = {ct->county, ep, sq, (const char *)k->device, fr, of};
+        int l[] = {0, 0, 0, DEVID_BYTES, 0, 0};
+        int f[] = {0, 0, 0, 1, 0, 0};
+        PGresult *res = PQexecParams(
+            ct->c,
+            "WITH ins AS (INSERT INTO ft.prov_clock (county, hub_epoch, hub_seq, device, "
+            "from_arrival, offset_ms) VALUES ($1, $2::bigint, $3::bigint, $4::bytea, $5::bigint, "
+            "$6::bigint) ON CONFLICT DO NOTHING RETURNING device, from_arrival), "
+            "a AS (SELECT i.case_id, i.officers, i.recorders, i.media_id FROM ft.prov_index i "
+            "JOIN ins ON i.device = ins.device AND i.arrival >= ins.from_arrival WHERE "
+            "i.county = $1) "
+            "INSERT INTO ft.prov_case_state (county, case_id) SELECT $1, c FROM (SELECT "
+            "a.case_id AS c FROM a UNION SELECT j.case_id FROM ft.prov_index j WHERE j.county = "
+            "$1 AND j.kind = 1 AND j.case_id <> '' AND EXISTS (SELECT 1 FROM a WHERE j.officers "
+            "&& a.officers OR j.recorders && a.recorders OR (a.media_id <> '' AND a.media_id = "
+            "ANY(j.cites)) OR j.officers && ARRAY(SELECT unnest(k.officers) FROM ft.prov_index "
+            "k WHERE k.county = $1 AND k.rtype IN (27, 28) AND k.recorders && a.recorders))) s "
+            "WHERE c <> '' ORDER BY c ON CONFLICT (county, case_id) DO UPDATE SET changes = "
+            "ft.prov_case_state.changes + 1",
+            6, NULL, p, l, f, 0);
+        if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+            snprintf(ct->err, ct->errlen, "PostgreSQL: %s", PQresultErrorMessage(res));
+            rc = FT_EIO;
+        }
+        PQclear(res);
+    }
+    return rc;
+}
+
 /* Takes in what is new of one county (its lock held). */
 static int catch_up_county(catch_t *ct, const uint8_t hub_pk[32])
 {
@@ -409,6 +474,9 @@ static int catch_up_county(catch_t *ct, const uint8_t hub_pk[32])
                        "SELECT epoch, seq, raw FROM ft.hub_entries WHERE county = $1 "
                        "ORDER BY epoch, seq, at",
                        1, p1, hublog_row, ct, err, errlen);
+    }
+    if (rc == FT_OK) {
+        rc = take_clocks(ct);
     }
     PGresult *r = NULL;
     if (rc == FT_OK) {
@@ -636,9 +704,11 @@ static void caseload_free(caseload_t *cl)
     memset(cl, 0, sizeof *cl);
 }
 
-/* Columns of a case query: device, epoch, seq, arrival, unit, hlc, raw. */
+/* Columns of a case query: device, epoch, seq, arrival, unit, hlc, raw, and
+ * the clock offset the county applied to the entry (ft.prov_offset). */
 #define CASE_COLS                                                                                  \
-    "SELECT i.device, i.epoch, i.seq, i.arrival, i.unit, e.hlc, e.raw FROM ft.prov_index i "       \
+    "SELECT i.device, i.epoch, i.seq, i.arrival, i.unit, e.hlc, e.raw, "                           \
+    "ft.prov_offset(i.county, i.device, i.arrival) FROM ft.prov_index i "                          \
     "JOIN ft.entries e ON e.device = i.device AND e.epoch = i.epoch AND e.seq = i.seq AND "        \
     "e.at = i.at WHERE i.county = $1 AND "
 
@@ -689,6 +759,7 @@ static int take_rows(caseload_t *cl, PGresult *r)
                  (unsigned long long)pg_i64(r, i, 1), (unsigned long long)pg_i64(r, i, 2));
         g->order = arrival;
         g->logged_ms = (int64_t)hlc_ms((uint64_t)pg_i64(r, i, 5));
+        g->offset_ms = pg_i64(r, i, 7);
         g->unit = pg_text(r, i, 4);
         const Ft__Body *b = v->entry->body;
         if (b->kind_case == FT__BODY__KIND_RECORD) {

@@ -27,8 +27,9 @@
  * evaluated by two nodes at once, and every alert event is written once.
  *
  * What the province evaluates: cases (records with a case and the media
- * that may document them). Clock offsets are taken as 0 (the county's
- * measurement of a device's clock is not forwarded), and caseless records,
+ * that may document them), each entry's times corrected by the clock offset
+ * its county applied (ClockOffset entries of the county hub's verified log,
+ * ft.prov_clock; docs/province.md "Clock offsets"). Caseless records,
  * unlinked media, clock, silence and integrity rules stay the counties'
  * (docs/province.md "What the province evaluates").
  */
@@ -42,7 +43,7 @@
 
 /* The provincial engine's tables, compiled in from engine.sql, and their
  * version (ft.meta provnode_schema_version; raise both together). */
-#define PGENGINE_SCHEMA_VERSION "1"
+#define PGENGINE_SCHEMA_VERSION "2"
 extern const char pgengine_schema_sql[];
 
 /* Creates (or completes) the engine's tables unless ft.meta says this

@@ -45,6 +45,8 @@ struct pverify_t {
     size_t n_devs, cap_devs;
     resume_t *resumes;
     size_t n_resumes, cap_resumes;
+    pverify_clock_t *clocks;
+    size_t n_clocks, cap_clocks;
     pverify_stats_t st;
 };
 
@@ -66,6 +68,7 @@ void pverify_destroy(pverify_t **pv_p)
     }
     free((*pv_p)->devs);
     free((*pv_p)->resumes);
+    free((*pv_p)->clocks);
     free(*pv_p);
     *pv_p = NULL;
 }
@@ -129,6 +132,7 @@ int pverify_county(pverify_t *pv, const char *county, const uint8_t hub_sign_pk[
     devid_from_pk(hub_sign_pk, pv->hub_dev);
     memset(&pv->hub, 0, sizeof pv->hub);
     memset(&pv->dev, 0, sizeof pv->dev);
+    pv->n_clocks = 0;
     pv->in_county = true;
     pv->st.counties++;
     return FT_OK;
@@ -292,6 +296,30 @@ static int take_enrolment(pverify_t *pv, const Ft__Enrolment *en)
     return FT_OK;
 }
 
+/* A ClockOffset entry of the county hub's log that verified. */
+static int take_clock(pverify_t *pv, const Ft__ClockOffset *co, uint64_t epoch, uint64_t seq)
+{
+    if (!co || co->device.len != DEVID_BYTES) {
+        return FT_OK;
+    }
+    if (pv->n_clocks == pv->cap_clocks) {
+        size_t cap = pv->cap_clocks ? 2 * pv->cap_clocks : 16;
+        pverify_clock_t *grown = realloc(pv->clocks, cap * sizeof *grown);
+        if (!grown) {
+            return FT_ENOMEM;
+        }
+        pv->clocks = grown;
+        pv->cap_clocks = cap;
+    }
+    pverify_clock_t *c = &pv->clocks[pv->n_clocks++];
+    memcpy(c->device, co->device.data, DEVID_BYTES);
+    c->offset_ms = co->offset_ms;
+    c->from_arrival = co->from_arrival;
+    c->hub_epoch = epoch;
+    c->hub_seq = seq;
+    return FT_OK;
+}
+
 int pverify_hublog(pverify_t *pv, uint64_t epoch, uint64_t seq, const uint8_t *raw, size_t len)
 {
     entry_view_t v;
@@ -303,9 +331,29 @@ int pverify_hublog(pverify_t *pv, uint64_t epoch, uint64_t seq, const uint8_t *r
     int err = FT_OK;
     if (b && b->kind_case == FT__BODY__KIND_ENROLMENT) {
         err = take_enrolment(pv, b->enrolment);
+    } else if (b && b->kind_case == FT__BODY__KIND_CLOCK) {
+        err = take_clock(pv, b->clock, epoch, seq);
     }
     entry_view_free(&v);
     return err;
+}
+
+const pverify_clock_t *pverify_clocks(const pverify_t *pv, size_t *n)
+{
+    *n = pv->n_clocks;
+    return pv->clocks;
+}
+
+int64_t pverify_clock_offset(const pverify_t *pv, const uint8_t device[DEVID_BYTES],
+                             uint64_t arrival)
+{
+    for (size_t i = pv->n_clocks; i-- > 0;) {
+        const pverify_clock_t *c = &pv->clocks[i];
+        if (c->from_arrival <= arrival && memcmp(c->device, device, DEVID_BYTES) == 0) {
+            return c->offset_ms;
+        }
+    }
+    return 0;
 }
 
 int pverify_entry_view(pverify_t *pv, const uint8_t device[DEVID_BYTES], uint64_t epoch,

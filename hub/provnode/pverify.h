@@ -101,6 +101,23 @@ int pverify_end(pverify_t *pv) FT_MUST_CHECK;
 /* The county's enrolment of device (after its hub log was fed), or NULL. */
 const pverify_device_t *pverify_device(const pverify_t *pv, const uint8_t device[DEVID_BYTES]);
 
+/* A clock offset the county's gap engine applied to a device's entries
+ * from an arrival number on: a ClockOffset entry of the county hub's log
+ * that verified (proto/entry.proto; docs/province.md "Clock offsets"). */
+typedef struct {
+    uint8_t device[DEVID_BYTES];
+    int64_t offset_ms;           /* hub minus device clock */
+    uint64_t from_arrival;       /* the county's arrival number it applies from */
+    uint64_t hub_epoch, hub_seq; /* its place in the county hub's log */
+} pverify_clock_t;
+/* The county's clock offsets so far, in hub-log order (n of them). */
+const pverify_clock_t *pverify_clocks(const pverify_t *pv, size_t *n);
+/* The offset the county applied to device's entry of arrival number
+ * arrival: that of the device's last clock offset in hub-log order whose
+ * from_arrival is at most arrival; 0 if none. */
+int64_t pverify_clock_offset(const pverify_t *pv, const uint8_t device[DEVID_BYTES],
+                             uint64_t arrival);
+
 /* Where the walk of the county hub's log ended: its epoch and the last seq
  * judged (0 if none). */
 uint64_t pverify_hublog_last(const pverify_t *pv, uint64_t *epoch);

@@ -3,8 +3,9 @@
  * an altered byte (bad signature, reported once, not again as a broken chain
  * after it), a removed entry (missing seq), an entry moved to another seq,
  * an entry re-signed by another key, a device the hub log never enrolled,
- * an altered hub-log entry (its enrolment is then not taken), and a second,
- * different entry stored for one position (either order). */
+ * an altered hub-log entry (its enrolment is then not taken), a second,
+ * different entry stored for one position (either order); and the county's
+ * clock offsets, taken from its signed hub log only. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -407,6 +408,65 @@ static void test_enrolment_units(void **state)
     assert_int_equal(pverify_end(fx->pv), FT_OK);
 }
 
+/* Clock offsets come from the county hub's log only where it verified; for
+ * an arrival, the device's last one in log order from at most that arrival
+ * applies (a later entry from an earlier arrival supersedes one after it). */
+static void test_clock_offsets(void **state)
+{
+    fx_t *fx = *state;
+    struct {
+        const uint8_t *dev;
+        int64_t off;
+        uint64_t from;
+    } w[] = {{fx->ida, 90000, 5},
+             {fx->ida, 120000, 9},
+             {fx->idb, -3000, 1},
+             {fx->ida, 60000, 7},
+             {fx->idb, 777000, 2}};
+    sealed_t hl[2 + 5];
+    memcpy(hl, fx->hl, 2 * sizeof *hl);
+    for (size_t i = 0; i < 5; i++) {
+        Ft__ClockOffset co = FT__CLOCK_OFFSET__INIT;
+        co.device.data = (uint8_t *)w[i].dev;
+        co.device.len = DEVID_BYTES;
+        co.offset_ms = w[i].off;
+        co.from_arrival = w[i].from;
+        Ft__Body body = FT__BODY__INIT;
+        body.kind_case = FT__BODY__KIND_CLOCK;
+        body.clock = &co;
+        hl[2 + i] = seal_body(&fx->hub, HUB_EPOCH, 3 + i, hl[1 + i].hash, &body);
+    }
+    /* the last one altered after signing: not taken */
+    flip_in(&hl[6], (const uint8_t *)fx->idb, DEVID_BYTES);
+    assert_int_equal(pverify_county(fx->pv, "county-1", fx->hub.sign_pk), FT_OK);
+    for (uint64_t s = 1; s <= 7; s++) {
+        assert_int_equal(pverify_hublog(fx->pv, HUB_EPOCH, s, hl[s - 1].raw, hl[s - 1].len), FT_OK);
+    }
+    assert_int_equal(fx->r.n, 1);
+    assert_string_equal(fx->r.got[0].reason, PVERIFY_BAD_SIGNATURE);
+    size_t n = 0;
+    const pverify_clock_t *c = pverify_clocks(fx->pv, &n);
+    assert_int_equal(n, 4);
+    assert_int_equal(c[3].offset_ms, 60000);
+    assert_int_equal(c[3].hub_seq, 6);
+    assert_int_equal(c[3].hub_epoch, HUB_EPOCH);
+    assert_int_equal(pverify_clock_offset(fx->pv, fx->ida, 4), 0);
+    assert_int_equal(pverify_clock_offset(fx->pv, fx->ida, 5), 90000);
+    assert_int_equal(pverify_clock_offset(fx->pv, fx->ida, 6), 90000);
+    assert_int_equal(pverify_clock_offset(fx->pv, fx->ida, 7), 60000);
+    assert_int_equal(pverify_clock_offset(fx->pv, fx->ida, 9), 60000);
+    assert_int_equal(pverify_clock_offset(fx->pv, fx->ida, 100), 60000);
+    assert_int_equal(pverify_clock_offset(fx->pv, fx->idb, 1), -3000);
+    assert_int_equal(pverify_clock_offset(fx->pv, fx->idb, 50), -3000);
+    /* a new county starts with none */
+    assert_int_equal(pverify_county(fx->pv, "county-2", fx->hub.sign_pk), FT_OK);
+    assert_int_equal(pverify_clock_offset(fx->pv, fx->ida, 5), 0);
+    assert_int_equal(pverify_end(fx->pv), FT_OK);
+    for (size_t i = 2; i < 7; i++) {
+        free(hl[i].raw);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -422,6 +482,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_second_row_forged_before, setup, teardown),
         cmocka_unit_test_setup_teardown(test_resume, setup, teardown),
         cmocka_unit_test_setup_teardown(test_enrolment_units, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_clock_offsets, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
