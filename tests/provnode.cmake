@@ -10,3 +10,4 @@ endfunction()
 
 ft_add_provnode_test(provnode_verify_names_entry_altered_in_postgres provnode/verify.sh 300)
 ft_add_provnode_test(provnode_engine_province_alerts_equal_counties_two_nodes provnode/engine.sh 400)
+ft_add_provnode_test(provnode_dashboard_units_shared_sessions_db_down provnode/dashboard.sh 400)
