@@ -169,8 +169,8 @@ static int prov_user(hub_ctx_t *ctx, const char *url, const char *verb, const ch
                      name);
             return 2;
         }
-        if (unit_text && provweb_units_parse(unit_text, units, sizeof units, err, sizeof err) !=
-                             FT_OK) {
+        if (unit_text &&
+            provweb_units_parse(unit_text, units, sizeof units, err, sizeof err) != FT_OK) {
             hub_fail("%s", err);
             return 2;
         }

@@ -6,7 +6,7 @@
  *
  * Where users, sessions and the audit trail live, and which handles the
  * modules share, is the node's backend (web.h web_backend_t: the county
- * hub's is hubweb.c, the provincial node's hub/provnode/provweb.c): the
+ * hub's is hubweb.c, the provincial node's hub/provweb/provweb.c): the
  * server asks it for every password, session and audit entry, and answers
  * 503 "unavailable" when the backend cannot reach its store.
  *

@@ -71,7 +71,7 @@ typedef struct {
  * sessions and the audit trail live, which handles the modules share, and
  * the node's own part of the watcher's poll. The county hub's (hubweb.c)
  * keeps users and sessions in STATE/web (users.h) and audits to its signed
- * hub log; the provincial node's (hub/provnode/provweb.c) keeps all three
+ * hub log; the provincial node's (hub/provweb/provweb.c) keeps all three
  * in PostgreSQL, so several nodes serve one dashboard. The server copies
  * the struct; ctx lives until close. Every function but poll and close
  * answers FT_EIO when the place it keeps them cannot be reached: the server

@@ -1,5 +1,5 @@
 /* api_province.c: the provincial node's dashboard across counties, over the
- * provincial database (hub/provnode/provweb.h; docs/province.md "Dashboard").
+ * provincial database (hub/provweb/provweb.h; docs/province.md "Dashboard").
  *
  *   GET /api/prov/alerts?county=&unit=&case=&state=&rule=&article=&limit=
  *       the alerts of the provincial gap engine, each as its latest event
@@ -64,25 +64,25 @@ static json_t *lines_json(const char *text)
 
 /* The latest event of each alert, in the user's units and the filters. */
 #define ALERTS_SQL                                                                                 \
-    "SELECT county, alert_id, unit, case_id, rule, kind, article, severity, subject, detail, "    \
-    "state, node, (extract(epoch FROM at) * 1000)::bigint FROM (SELECT DISTINCT ON (county, "     \
-    "alert_id) * FROM ft.prov_alert_events WHERE ($1::text[] IS NULL OR unit = ANY($1::text[])) " \
-    "AND ($2::text IS NULL OR county = $2) AND ($3::text IS NULL OR case_id = $3) ORDER BY "      \
-    "county, alert_id, event_no DESC) a WHERE ($4::text IS NULL OR unit = $4) AND ($5::text IS "  \
-    "NULL OR state = $5) AND ($6::text IS NULL OR rule = $6) AND ($7::text IS NULL OR article = " \
+    "SELECT county, alert_id, unit, case_id, rule, kind, article, severity, subject, detail, "     \
+    "state, node, (extract(epoch FROM at) * 1000)::bigint FROM (SELECT DISTINCT ON (county, "      \
+    "alert_id) * FROM ft.prov_alert_events WHERE ($1::text[] IS NULL OR unit = ANY($1::text[])) "  \
+    "AND ($2::text IS NULL OR county = $2) AND ($3::text IS NULL OR case_id = $3) ORDER BY "       \
+    "county, alert_id, event_no DESC) a WHERE ($4::text IS NULL OR unit = $4) AND ($5::text IS "   \
+    "NULL OR state = $5) AND ($6::text IS NULL OR rule = $6) AND ($7::text IS NULL OR article = "  \
     "$7) ORDER BY at DESC, county, case_id, alert_id LIMIT $8::bigint"
 
 static json_t *alert_rows(const PGresult *res)
 {
     json_t *arr = json_array();
     for (int i = 0; i < PQntuples(res); i++) {
-        json_t *o = json_pack(
-            "{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "county",
-            pg_text(res, i, 0), "id", pg_text(res, i, 1), "unit", pg_text(res, i, 2), "case",
-            pg_text(res, i, 3), "rule", pg_text(res, i, 4), "kind", pg_text(res, i, 5), "article",
-            pg_text(res, i, 6), "severity", pg_text(res, i, 7), "subject", pg_text(res, i, 8),
-            "detail", pg_text(res, i, 9), "state", pg_text(res, i, 10), "node",
-            pg_text(res, i, 11));
+        json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}",
+                              "county", pg_text(res, i, 0), "id", pg_text(res, i, 1), "unit",
+                              pg_text(res, i, 2), "case", pg_text(res, i, 3), "rule",
+                              pg_text(res, i, 4), "kind", pg_text(res, i, 5), "article",
+                              pg_text(res, i, 6), "severity", pg_text(res, i, 7), "subject",
+                              pg_text(res, i, 8), "detail", pg_text(res, i, 9), "state",
+                              pg_text(res, i, 10), "node", pg_text(res, i, 11));
         if (o) {
             json_object_set_new(o, "at", web_time(pg_i64(res, i, 12)));
             json_array_append_new(arr, o);
@@ -125,24 +125,24 @@ static void alerts(web_req_t *r)
 /* Each county holding a unit of the user's, with its forwarding position
  * and what the engine took in of those units' devices. */
 #define COUNTIES_SQL                                                                               \
-    "WITH mine AS (SELECT county, device, unit FROM ft.enrolments WHERE NOT revoked AND "         \
-    "($1::text[] IS NULL OR unit = ANY($1::text[]))), heads AS (SELECT h.* FROM ft.prov_heads h " \
-    "JOIN mine m ON m.county = h.county AND m.device = h.device) SELECT c.county, (SELECT "       \
+    "WITH mine AS (SELECT county, device, unit FROM ft.enrolments WHERE NOT revoked AND "          \
+    "($1::text[] IS NULL OR unit = ANY($1::text[]))), heads AS (SELECT h.* FROM ft.prov_heads h "  \
+    "JOIN mine m ON m.county = h.county AND m.device = h.device) SELECT c.county, (SELECT "        \
     "string_agg(DISTINCT unit, E'\\n') FROM mine m WHERE m.county = c.county), (SELECT "           \
-    "count(DISTINCT device) FROM mine m WHERE m.county = c.county), ke.position, (extract(epoch " \
-    "FROM ke.updated_at) * 1000)::bigint, extract(epoch FROM now() - ke.updated_at)::bigint, "    \
-    "kh.position, (extract(epoch FROM kh.updated_at) * 1000)::bigint, (SELECT count(DISTINCT "    \
-    "device) FROM heads h WHERE h.county = c.county), (SELECT coalesce(sum(seq), 0)::bigint "     \
-    "FROM heads h WHERE h.county = c.county), (SELECT (extract(epoch FROM max(updated_at)) * "    \
+    "count(DISTINCT device) FROM mine m WHERE m.county = c.county), ke.position, (extract(epoch "  \
+    "FROM ke.updated_at) * 1000)::bigint, extract(epoch FROM now() - ke.updated_at)::bigint, "     \
+    "kh.position, (extract(epoch FROM kh.updated_at) * 1000)::bigint, (SELECT count(DISTINCT "     \
+    "device) FROM heads h WHERE h.county = c.county), (SELECT coalesce(sum(seq), 0)::bigint "      \
+    "FROM heads h WHERE h.county = c.county), (SELECT (extract(epoch FROM max(updated_at)) * "     \
     "1000)::bigint FROM heads h WHERE h.county = c.county) FROM ft.counties c LEFT JOIN "          \
-    "ft.checkpoints ke ON ke.county = c.county AND ke.stream = 'entries' LEFT JOIN "             \
-    "ft.checkpoints kh ON kh.county = c.county AND kh.stream = 'hublog' WHERE EXISTS (SELECT 1 "  \
+    "ft.checkpoints ke ON ke.county = c.county AND ke.stream = 'entries' LEFT JOIN "               \
+    "ft.checkpoints kh ON kh.county = c.county AND kh.stream = 'hublog' WHERE EXISTS (SELECT 1 "   \
     "FROM mine m WHERE m.county = c.county) ORDER BY c.county"
 
 #define BLOCKED_SQL                                                                                \
-    "SELECT h.county, h.device, h.epoch, h.seq, h.blocked_seq, e.unit FROM ft.prov_heads h JOIN " \
-    "ft.enrolments e ON e.county = h.county AND e.device = h.device AND NOT e.revoked WHERE "     \
-    "h.blocked_seq > 0 AND ($1::text[] IS NULL OR e.unit = ANY($1::text[])) ORDER BY h.county, "  \
+    "SELECT h.county, h.device, h.epoch, h.seq, h.blocked_seq, e.unit FROM ft.prov_heads h JOIN "  \
+    "ft.enrolments e ON e.county = h.county AND e.device = h.device AND NOT e.revoked WHERE "      \
+    "h.blocked_seq > 0 AND ($1::text[] IS NULL OR e.unit = ANY($1::text[])) ORDER BY h.county, "   \
     "h.device, h.epoch"
 
 static json_t *num_or_null(const PGresult *res, int row, int col)
@@ -192,9 +192,9 @@ static void counties(web_req_t *r)
                                   (json_int_t)pg_i64(blk, k, 4), "unit", pg_text(blk, k, 5));
             json_array_append_new(blocked, b);
         }
-        json_t *o = json_pack("{s:s, s:o, s:I}", "county", county, "units",
-                              lines_json(opt_text(res, i, 1)), "devices",
-                              (json_int_t)pg_i64(res, i, 2));
+        json_t *o =
+            json_pack("{s:s, s:o, s:I}", "county", county, "units", lines_json(opt_text(res, i, 1)),
+                      "devices", (json_int_t)pg_i64(res, i, 2));
         json_object_set_new(o, "entries_forwarded", num_or_null(res, i, 3));
         json_object_set_new(o, "entries_checkpoint_at", time_or_null(res, i, 4));
         json_object_set_new(o, "checkpoint_lag_s", num_or_null(res, i, 5));
@@ -212,15 +212,15 @@ static void counties(web_req_t *r)
 }
 
 #define CASE_RECORDS_SQL                                                                           \
-    "SELECT device, epoch, seq, (extract(epoch FROM at) * 1000)::bigint, kind, rtype, unit, "     \
-    "array_to_string(officers, E'\\n'), array_to_string(recorders, E'\\n'), media_id, "           \
-    "array_to_string(cites, E'\\n') FROM ft.prov_index WHERE county = $2 AND case_id = $3 AND "   \
+    "SELECT device, epoch, seq, (extract(epoch FROM at) * 1000)::bigint, kind, rtype, unit, "      \
+    "array_to_string(officers, E'\\n'), array_to_string(recorders, E'\\n'), media_id, "            \
+    "array_to_string(cites, E'\\n') FROM ft.prov_index WHERE county = $2 AND case_id = $3 AND "    \
     "($1::text[] IS NULL OR unit = ANY($1::text[])) ORDER BY at, device, epoch, seq"
 
 #define CASE_ALERTS_SQL                                                                            \
-    "SELECT county, alert_id, unit, case_id, rule, kind, article, severity, subject, detail, "    \
-    "state, node, (extract(epoch FROM at) * 1000)::bigint FROM (SELECT DISTINCT ON (alert_id) * " \
-    "FROM ft.prov_alert_events WHERE county = $2 AND case_id = $3 AND ($1::text[] IS NULL OR "    \
+    "SELECT county, alert_id, unit, case_id, rule, kind, article, severity, subject, detail, "     \
+    "state, node, (extract(epoch FROM at) * 1000)::bigint FROM (SELECT DISTINCT ON (alert_id) * "  \
+    "FROM ft.prov_alert_events WHERE county = $2 AND case_id = $3 AND ($1::text[] IS NULL OR "     \
     "unit = ANY($1::text[])) ORDER BY alert_id, event_no DESC) a ORDER BY at, alert_id"
 
 static void case_view(web_req_t *r)
@@ -254,10 +254,10 @@ static void case_view(web_req_t *r)
     json_t *records = json_array();
     for (int i = 0; i < PQntuples(recs); i++) {
         int64_t kind = pg_i64(recs, i, 4);
-        json_t *o = json_pack("{s:o, s:I, s:I, s:s, s:s}", "device", device_json(recs, i, 0),
-                              "epoch", (json_int_t)pg_i64(recs, i, 1), "seq",
-                              (json_int_t)pg_i64(recs, i, 2), "kind",
-                              kind == 2 ? "media" : "record", "unit", pg_text(recs, i, 6));
+        json_t *o =
+            json_pack("{s:o, s:I, s:I, s:s, s:s}", "device", device_json(recs, i, 0), "epoch",
+                      (json_int_t)pg_i64(recs, i, 1), "seq", (json_int_t)pg_i64(recs, i, 2), "kind",
+                      kind == 2 ? "media" : "record", "unit", pg_text(recs, i, 6));
         json_object_set_new(o, "at", web_time(pg_i64(recs, i, 3)));
         if (kind != 2) {
             const char *type = record_type_name((Ft__RecordType)pg_i64(recs, i, 5));
