@@ -1,15 +1,19 @@
 /* provweb.c: see provweb.h. */
 #include "provweb.h"
 #include "logging.h"
+#include "ratelimit.h"
 #include "web.h"
 
 #include <pthread.h>
 #include <sodium.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define POOL_IDLE_MAX 4 /* connections kept between requests */
+#define WARN_PER_MIN 10 /* the dashboard's database warnings logged a minute */
 
 struct provweb_t {
     char *url;
@@ -17,7 +21,36 @@ struct provweb_t {
     pthread_mutex_t mu; /* guards idle, n_idle */
     PGconn *idle[POOL_IDLE_MAX];
     size_t n_idle;
+    pthread_mutex_t warn_mu; /* guards warn_rl */
+    ratelimit_t warn_rl;     /* a database away fails every request: a bounded log */
 };
+
+/* A warning about the database, at most WARN_PER_MIN a minute (each request
+ * refused meanwhile says why in its 503); the first after a quiet spell
+ * counts the ones held back. */
+static void pw_warn(provweb_t *p, const char *fmt, ...)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    uint64_t held = 0;
+    pthread_mutex_lock(&p->warn_mu);
+    bool ok = ratelimit_allow(&p->warn_rl, (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000, &held);
+    pthread_mutex_unlock(&p->warn_mu);
+    if (!ok) {
+        return;
+    }
+    char msg[PG_ERR_MAX + 64];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (held) {
+        log_warn("dashboard: %s (and %llu more such lines not logged)", msg,
+                 (unsigned long long)held);
+    } else {
+        log_warn("dashboard: %s", msg);
+    }
+}
 
 /* ---- units ---- */
 
@@ -183,6 +216,8 @@ int provweb_open(const char *url, const char *node, provweb_t **out, char *err, 
         return FT_ENOMEM;
     }
     pthread_mutex_init(&p->mu, NULL);
+    pthread_mutex_init(&p->warn_mu, NULL);
+    p->warn_rl = ratelimit_make(WARN_PER_MIN, 60 * 1000);
     PGresult *r = NULL;
     int rc = provweb_query(p,
                            "SELECT to_regclass('ft.meta') IS NOT NULL, (SELECT value FROM ft.meta "
@@ -231,6 +266,7 @@ void provweb_close(provweb_t **p_p)
         pg_close(&p->idle[i]);
     }
     pthread_mutex_destroy(&p->mu);
+    pthread_mutex_destroy(&p->warn_mu);
     free(p->url);
     free(p->node);
     free(p);
@@ -395,7 +431,7 @@ static int be_password_check(void *ctx, const char *name, const char *password, 
                            "1000)::bigint FROM ft.web_users WHERE name = $1",
                            1, params, &r, err, sizeof err);
     if (rc != FT_OK) {
-        log_warn("dashboard: cannot check a password: %s", err);
+        pw_warn(ctx, "cannot check a password: %s", err);
         return FT_EIO;
     }
     bool known = PQntuples(r) == 1;
@@ -430,7 +466,7 @@ static int be_session_new(void *ctx, const char *user, int64_t now_ms, int64_t t
     PQclear(r);
     sodium_memzero(csrf, sizeof csrf);
     if (rc != FT_OK) {
-        log_warn("dashboard: cannot start a session: %s", err);
+        pw_warn(ctx, "cannot start a session: %s", err);
     }
     return rc;
 }
@@ -453,7 +489,7 @@ static int be_session_check(void *ctx, const char *token, int64_t now_ms, int64_
                            "s.expires_ms > $2::bigint AND NOT u.disabled",
                            2, params, &r, err, sizeof err);
     if (rc != FT_OK) {
-        log_warn("dashboard: cannot check a session: %s", err);
+        pw_warn(ctx, "cannot check a session: %s", err);
         return FT_EIO;
     }
     if (PQntuples(r) != 1 || user_role_parse(pg_text(r, 0, 3)) == ROLE_NONE ||
@@ -479,7 +515,7 @@ static int be_session_check(void *ctx, const char *token, int64_t now_ms, int64_
                           2, up, &r, err, sizeof err) == FT_OK) {
             out->expires_ms = now_ms + ttl_ms;
         } else {
-            log_warn("dashboard: cannot extend a session: %s", err);
+            pw_warn(ctx, "cannot extend a session: %s", err);
         }
         PQclear(r);
     }
@@ -499,7 +535,7 @@ static int be_session_end(void *ctx, const char *token)
                            params, &r, err, sizeof err);
     PQclear(r);
     if (rc != FT_OK) {
-        log_warn("dashboard: cannot end a session: %s", err);
+        pw_warn(ctx, "cannot end a session: %s", err);
     }
     return rc;
 }
@@ -523,7 +559,7 @@ static int be_audit(void *ctx, const char *user, const char *action, const char 
     char err[PG_ERR_MAX];
     int rc = provweb_audit(ctx, user, action, target, detail, err, sizeof err);
     if (rc != FT_OK) {
-        log_warn("dashboard: %s", err);
+        pw_warn(ctx, "%s", err);
     }
     return rc;
 }
