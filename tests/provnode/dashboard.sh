@@ -124,6 +124,12 @@ COOKIE_USER=ua req a-county "$P1" GET "/api/prov/alerts?county=cb"
 grepq '"alerts":\[\]' <"$T/a-county.json" || fail "ua filtering for county cb got: $(cat "$T/a-county.json")"
 COOKIE_USER=ua req a-state "$P1" GET "/api/prov/alerts?state=resolved"
 grepq '"alerts":\[\]' <"$T/a-state.json" || fail "the state filter lets open alerts through"
+rule=$(jget rule <"$T/a-alerts.json")
+article=$(jget article <"$T/a-alerts.json")
+COOKIE_USER=ua req a-rule "$P2" GET "/api/prov/alerts?rule=$(urlenc "$rule")&article=$(urlenc "$article")&case=CA-1&county=ca&state=open"
+grepq '"case":"CA-1"' <"$T/a-rule.json" || fail "the rule/article filters drop CA-1: $(cat "$T/a-rule.json")"
+COOKIE_USER=ua req a-art "$P2" GET "/api/prov/alerts?article=no-such-article"
+grepq '"alerts":\[\]' <"$T/a-art.json" || fail "the article filter lets other articles through"
 COOKIE_USER=ua req a-case "$P1" GET /api/prov/cases/ca/CA-1
 [ "$(code a-case)" = 200 ] || fail "ua's own case: $(code a-case) $(cat "$T/a-case.json")"
 grepq '"type":"evidence_registration"' <"$T/a-case.json" || fail "the case lacks its record: $(cat "$T/a-case.json")"
@@ -162,6 +168,12 @@ COOKIE_USER=all req all-case "$P2" GET /api/prov/cases/cb/CB-1
 [ "$(code all-case)" = 200 ] || fail "the all-units user is refused B's case"
 COOKIE_USER=all req all-users "$P2" GET /api/users
 [ "$(code all-users)" = 403 ] || [ "$(code all-users)" = 404 ] || fail "GET /api/users on a provincial node: $(code all-users)"
+
+# The pages' own script needs a login; the login page's does not.
+req anon-js "$P1" GET /assets/province.js
+[ "$(code anon-js)" = 401 ] || fail "the dashboard's script without a login: $(code anon-js)"
+req anon-login "$P1" GET /assets/login.js
+[ "$(code anon-login)" = 200 ] || fail "the login page's script: $(code anon-login)"
 
 # A bad password; no session at all.
 req badpw "$P1" POST /api/login '{"user":"ua","password":"wrong-password"}'
