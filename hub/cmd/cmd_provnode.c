@@ -2,13 +2,17 @@
  * PostgreSQL (`store = postgresql://...` in its config, or --store):
  * `verify` re-verifies everything the county hubs forwarded (pgverify.h);
  * `evaluate` and `run` step the provincial gap engine (pgengine.h), once
- * or on a clock; `alerts` lists its alerts (docs/province.md). */
+ * or on a clock, `run` beside the dashboard across counties (provweb.h);
+ * `alerts` lists its alerts (docs/province.md). */
 #include "hub.h"
 #include "evaluator.h"
 #include "hlc.h"
+#include "http.h"
 #include "logging.h"
 #include "pgengine.h"
 #include "pgverify.h"
+#include "provweb.h"
+#include "web.h"
 #include "record.h"
 
 #include <jansson.h>
@@ -249,8 +253,36 @@ static void prov_signal(int sig)
     prov_stop = 1;
 }
 
+/* The dashboard across counties: its users, sessions and audit trail in
+ * the provincial database (provweb.h). 0, or 1 after saying why. */
+static int start_dashboard(hub_ctx_t *ctx, const char *url, const char *node,
+                           const rulepack_t *pack, const char *http_listen,
+                           const struct web_module *const *modules, http_t **http)
+{
+    http_opts_t ho;
+    http_opts_from_config(ctx->cfg, http_listen, &ho);
+    if (!ho.listen || strcmp(ho.listen, "off") == 0) {
+        log_info("provincial node %s: dashboard off (config http = off)", node);
+        return 0;
+    }
+    provweb_t *pw = NULL;
+    char err[PG_ERR_MAX];
+    if (provweb_open(url, node, &pw, err, sizeof err) != FT_OK) {
+        hub_fail("cannot start the dashboard: %s", err);
+        return 1;
+    }
+    web_backend_t be;
+    provweb_backend(pw, &be); /* the server's from here on */
+    if (http_serve(&be, ctx->cfg, pack, modules, &ho, http) != FT_OK) {
+        hub_fail("cannot start the dashboard on %s (see the message above)", ho.listen);
+        return 1;
+    }
+    return 0;
+}
+
 int hub_provnode_run(hub_ctx_t *ctx, const char *url, const char *node, int64_t frozen_now,
-                     const char *rules)
+                     const char *rules, const char *http_listen,
+                     const struct web_module *const *modules)
 {
     rulepack_t *pack = NULL;
     if (hub_rules_load(ctx, rules, &pack) != 0) {
@@ -274,6 +306,13 @@ int hub_provnode_run(hub_ctx_t *ctx, const char *url, const char *node, int64_t 
     struct sigaction sa = {.sa_handler = prov_signal};
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    http_t *http = NULL;
+    if (start_dashboard(ctx, url, node, pack, http_listen, modules, &http) != 0) {
+        pg_close(&c);
+        rules_destroy(&pack);
+        return 1;
+    }
     log_info("provincial node %s: gap engine over %s:%s (database %s), rule pack %s, every %llu "
              "ms%s",
              node, PQhost(c), PQport(c), PQdb(c), pack->source, (unsigned long long)interval,
@@ -322,6 +361,7 @@ int hub_provnode_run(hub_ctx_t *ctx, const char *url, const char *node, int64_t 
         }
     }
     pgengine_memo_free(&memo);
+    http_stop(&http);
     log_info("provincial node %s: stopped", node);
     pg_close(&c);
     rules_destroy(&pack);

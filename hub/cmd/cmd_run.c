@@ -6,6 +6,7 @@
 #include "api_audit.h"
 #include "api_auth.h"
 #include "api_cases.h"
+#include "api_province.h"
 #include "api_reports.h"
 #include "api_sync.h"
 #include "http.h"
@@ -36,6 +37,15 @@ static const web_module_t *const web_modules[] = {
     NULL,
 };
 
+/* A provincial node's dashboard (docs/province.md "Dashboard"): login,
+ * then the alerts, counties and cases across counties, scoped to the
+ * user's units. */
+static const web_module_t *const province_modules[] = {
+    &api_auth_module,
+    &api_province_module,
+    NULL,
+};
+
 static void on_signal(int sig)
 {
     (void)sig;
@@ -56,7 +66,9 @@ static void run_usage(FILE *out)
             "and the media ports listen on the host ENDPOINT names unless configured.\n\n"
             "With --store postgresql://... (or `store` in the config) it runs a provincial\n"
             "node instead: the provincial gap engine every alerts.interval_ms as --node\n"
-            "NAME, beside any other nodes on the same database (docs/province.md).\n",
+            "NAME, beside any other nodes on the same database, and the dashboard across\n"
+            "counties on --http (users: `fieldtrail-hub user add --store URL`;\n"
+            "docs/province.md \"Dashboard\").\n",
             HUB_DEFAULT_LISTEN, HTTP_DEFAULT_LISTEN);
 }
 
@@ -136,7 +148,8 @@ int hub_cmd_run(int argc, char **argv)
                      gaps.now);
             prc = 2;
         } else {
-            prc = hub_provnode_run(&ctx, url, node, frozen, gaps.rules);
+            prc = hub_provnode_run(&ctx, url, node, frozen, gaps.rules, http_listen,
+                                   province_modules);
         }
         hub_close(&ctx);
         return prc;

@@ -7,10 +7,21 @@
  *   user list [--json]
  * Each change is also an AuditEvent in the hub's own log (by the operating
  * system user who ran the command).
+ *
+ * With --store postgresql://... (or `store` in the config), the users of the
+ * provincial dashboard in the provincial database (provweb.h), each with
+ * the units they see:
+ *   user add --store URL NAME --role R (--unit U[,U2...] | --all-units)
+ *   user passwd --store URL NAME
+ *   user remove --store URL NAME    (their sessions end on every node)
+ *   user list --store URL [--json]
+ * each change an entry of ft.web_audit by cli:USER.
  */
 #include "fsutil.h"
 #include "hlc.h"
 #include "hub.h"
+#include "pg.h"
+#include "provweb.h"
 #include "users.h"
 
 #include <jansson.h>
@@ -33,7 +44,15 @@ static void user_usage(FILE *out)
             "compliance, audit log, export) or admin (also enrolment, revocation, users).\n"
             "The password (at least %d characters) is read from standard input, one\n"
             "line, or asked for twice when standard input is a terminal. Create the\n"
-            "first admin with `user add NAME --role admin`.\n",
+            "first admin with `user add NAME --role admin`.\n\n"
+            "On a provincial node (docs/province.md \"Dashboard\"):\n"
+            "       fieldtrail-hub user add --store URL NAME --role ROLE\n"
+            "                               (--unit UNIT[,UNIT...] | --all-units)\n"
+            "       fieldtrail-hub user passwd --store URL NAME\n"
+            "       fieldtrail-hub user remove --store URL NAME\n"
+            "       fieldtrail-hub user list --store URL [--json]\n"
+            "A provincial user sees the alerts, cases and counties of their units only\n"
+            "(units as the counties enrolled the devices), or of every unit.\n",
             USER_PASSWORD_MIN);
 }
 
@@ -99,16 +118,146 @@ static int list_one(void *ctx, const user_t *u)
     return 0;
 }
 
+static void prov_list_one(void *ctx, const provweb_user_t *u)
+{
+    bool json = *(bool *)ctx;
+    char created[48];
+    if (json) {
+        hub_time_text(u->created_ms, created, sizeof created);
+        json_t *units = json_array();
+        for (const char *p = u->units; *p && !u->all_units;) {
+            size_t n = strcspn(p, "\n");
+            json_array_append_new(units, json_stringn(p, n));
+            p += n + (p[n] == '\n');
+        }
+        json_t *o = json_pack("{s:s, s:s, s:b, s:o, s:b, s:s}", "name", u->name, "role",
+                              user_role_name(u->role), "all_units", u->all_units, "units",
+                              u->all_units ? json_null() : units, "disabled", u->disabled,
+                              "created", created);
+        if (u->all_units) {
+            json_decref(units);
+        }
+        json_dumpf(o, stdout, JSON_COMPACT);
+        fputc('\n', stdout);
+        json_decref(o);
+        return;
+    }
+    cli_time(u->created_ms, created, sizeof created);
+    printf("%-24s %-11s %-9s %s  units: ", hub_text(u->name), user_role_name(u->role),
+           u->disabled ? "disabled" : "active", created);
+    if (u->all_units) {
+        printf("all\n");
+        return;
+    }
+    for (const char *p = u->units; *p;) {
+        size_t n = strcspn(p, "\n");
+        printf("%s%.*s", p == u->units ? "" : ", ", (int)n, p);
+        p += n + (p[n] == '\n');
+    }
+    printf("\n");
+}
+
+/* The `user` verbs on the provincial database at url. Exit status. */
+static int prov_user(hub_ctx_t *ctx, const char *url, const char *verb, const char *name,
+                     user_role role, const char *unit_text, bool all_units)
+{
+    char units[SESSION_UNITS_MAX] = "", err[PG_ERR_MAX];
+    if (strcmp(verb, "add") == 0) {
+        if (!unit_text == !all_units) {
+            hub_fail("give the units user %s sees: --unit UNIT[,UNIT...] (as the counties "
+                     "enrolled the devices) or --all-units",
+                     name);
+            return 2;
+        }
+        if (unit_text &&
+            provweb_units_parse(unit_text, units, sizeof units, err, sizeof err) != FT_OK) {
+            hub_fail("%s", err);
+            return 2;
+        }
+    }
+    char who[128];
+    snprintf(who, sizeof who, "cli:%s", os_user());
+    provweb_t *pw = NULL;
+    if (provweb_open(url, who, &pw, err, sizeof err) != FT_OK) {
+        hub_fail("%s", err);
+        return 1;
+    }
+    int status = 1;
+    char pw_text[USER_PASSWORD_MAX + 2] = "";
+    if (strcmp(verb, "list") == 0) {
+        if (provweb_user_list(pw, prov_list_one, &ctx->json, err, sizeof err) == FT_OK) {
+            status = 0;
+        } else {
+            hub_fail("cannot read the users: %s", err);
+        }
+    } else if (strcmp(verb, "add") == 0 || strcmp(verb, "passwd") == 0) {
+        bool add = strcmp(verb, "add") == 0;
+        if (read_password(pw_text, sizeof pw_text) == 0) {
+            char detail[SESSION_UNITS_MAX + 64];
+            snprintf(detail, sizeof detail, "role=%s units=%s", user_role_name(role),
+                     all_units ? "all" : units);
+            for (char *c = detail; *c; c++) {
+                *c = *c == '\n' ? ',' : *c;
+            }
+            int err_code = provweb_audit(pw, who, add ? "user_add" : "user_passwd", name,
+                                         add ? detail : "", err, sizeof err);
+            if (err_code == FT_OK) {
+                err_code = add ? provweb_user_add(pw, name, role, all_units, units, pw_text, err,
+                                                  sizeof err)
+                               : provweb_user_passwd(pw, name, pw_text, err, sizeof err);
+            }
+            if (err_code == FT_OK && add) {
+                printf("added user %s (%s) of %s\n", name, user_role_name(role),
+                       all_units ? "every unit" : unit_text);
+                status = 0;
+            } else if (err_code == FT_OK) {
+                printf("password of %s changed; their sessions ended on every node\n", name);
+                status = 0;
+            } else if (err_code == FT_EEXIST) {
+                hub_fail("user %s exists; change the password with `user passwd --store URL %s`",
+                         name, name);
+            } else if (err_code == FT_ENOTFOUND) {
+                hub_fail("no user %s; add one with `user add --store URL %s --role ROLE "
+                         "--unit UNIT`",
+                         name, name);
+            } else {
+                hub_fail("cannot %s user %s: %s", add ? "add" : "change the password of", name,
+                         err);
+            }
+        }
+    } else {
+        int err_code = provweb_audit(pw, who, "user_remove", name, "", err, sizeof err);
+        if (err_code == FT_OK) {
+            err_code = provweb_user_remove(pw, name, err, sizeof err);
+        }
+        if (err_code == FT_OK) {
+            printf("removed user %s; their sessions ended on every node\n", name);
+            status = 0;
+        } else if (err_code == FT_ENOTFOUND) {
+            hub_fail("no user %s", name);
+        } else {
+            hub_fail("cannot remove user %s: %s", name, err);
+        }
+    }
+    sodium_memzero(pw_text, sizeof pw_text);
+    provweb_close(&pw);
+    return status;
+}
+
 int hub_cmd_user(int argc, char **argv)
 {
     hub_ctx_t ctx = {0};
-    const char *role_text = NULL;
+    const char *role_text = NULL, *store = NULL, *unit_text = NULL;
     int disable = -1;
+    bool all_units = false;
     static const struct option opts[] = {
         HUB_COMMON_OPTS,
         {"role", required_argument, NULL, 'r'},
         {"disable", no_argument, NULL, 'd'},
         {"enable", no_argument, NULL, 'e'},
+        {"store", required_argument, NULL, 'P'},
+        {"unit", required_argument, NULL, 'u'},
+        {"all-units", no_argument, NULL, 'A'},
         {NULL, 0, NULL, 0},
     };
     int opt;
@@ -127,6 +276,15 @@ int hub_cmd_user(int argc, char **argv)
         case 'e':
             disable = 0;
             break;
+        case 'P':
+            store = optarg;
+            break;
+        case 'u':
+            unit_text = optarg;
+            break;
+        case 'A':
+            all_units = true;
+            break;
         case 'h':
             user_usage(stdout);
             return 0;
@@ -141,6 +299,7 @@ int hub_cmd_user(int argc, char **argv)
     bool ok = verb && ((strcmp(verb, "list") == 0 && n_pos == 1) ||
                        (strcmp(verb, "add") == 0 && n_pos == 2 && role_text) ||
                        (strcmp(verb, "passwd") == 0 && n_pos == 2) ||
+                       (strcmp(verb, "remove") == 0 && n_pos == 2) ||
                        (strcmp(verb, "role") == 0 && n_pos == 2 && (role_text || disable >= 0)));
     if (!ok) {
         user_usage(stderr);
@@ -154,6 +313,41 @@ int hub_cmd_user(int argc, char **argv)
     if (name && !user_name_valid(name)) {
         hub_fail("user name \"%s\": use 1 to 63 letters, digits, '.', '_', '-' or '@'",
                  hub_text(name));
+        return 2;
+    }
+    if (!store) {
+        /* a config's `store` makes it the provincial dashboard's users too */
+        if (hub_load_config(&ctx) != 0) {
+            hub_close(&ctx);
+            return 1;
+        }
+        store = hub_store_url(&ctx, NULL);
+    }
+    if (store) {
+        int rc = 2;
+        if (!pg_is_url(store)) {
+            hub_fail("store %s is not a PostgreSQL URL (postgresql://USER@HOST:PORT/DB)",
+                     hub_text(store));
+        } else if (strcmp(verb, "role") == 0) {
+            hub_fail("on a provincial node, remove the user and add them again with the new "
+                     "role and units");
+        } else {
+            rc = prov_user(&ctx, store, verb, name, role, unit_text, all_units);
+        }
+        hub_close(&ctx);
+        return rc;
+    }
+    if (strcmp(verb, "remove") == 0) {
+        hub_fail("user remove is for the users of a provincial node (--store URL); on a county "
+                 "hub, disable a user with `user role %s --disable`",
+                 name);
+        hub_close(&ctx);
+        return 2;
+    }
+    config_destroy(&ctx.cfg); /* hub_open loads it again */
+    if (unit_text || all_units) {
+        hub_fail("--unit and --all-units are for the users of a provincial node (--store URL)");
+        hub_close(&ctx);
         return 2;
     }
     if (hub_open(&ctx, true) != 0) {

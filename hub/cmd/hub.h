@@ -132,9 +132,13 @@ int hub_provnode_evaluate(hub_ctx_t *ctx, const char *url, const char *node, int
 int hub_provnode_alerts(hub_ctx_t *ctx, const char *url, const char *unit, const char *case_id,
                         bool history, bool brief);
 /* `run` of a provincial node: engine steps every alerts.interval_ms until
- * SIGINT/SIGTERM (frozen_now 0: the wall clock). Exit status. */
+ * SIGINT/SIGTERM (frozen_now 0: the wall clock), and the dashboard across
+ * counties on http_listen (NULL: config `http`, else the default; "off")
+ * with modules (NULL-ended; cmd_run.c names them). Exit status. */
+struct web_module;
 int hub_provnode_run(hub_ctx_t *ctx, const char *url, const char *node, int64_t frozen_now,
-                     const char *rules);
+                     const char *rules, const char *http_listen,
+                     const struct web_module *const *modules);
 
 /* Reads media.store and media.s3_* into ctx->blobs; 0, or 1 after printing
  * the file, line and reason of a bad setting (cmd_media.c). */

@@ -4,12 +4,17 @@
  * was handed (web.h), keeps the handles they share current, and drives their
  * life (init in order, poll on the watcher thread, fini in reverse order).
  *
- * The watcher's poll (every WEBEVENTS_POLL_MS), in this order: the catalog
- * reads what arrived since its cursor and learns which media are now held;
- * a "records" event when the store has new entries; every new hub-log entry
- * is fed to the alert view ("alert" events for the alerts it changed) and
- * announced ("hublog"); then each module's poll; expired sessions are swept
- * every ~10 minutes. Its duration is kept for /metrics (web_stats).
+ * Where users, sessions and the audit trail live, and which handles the
+ * modules share, is the node's backend (web.h web_backend_t: the county
+ * hub's is hubweb.c, the provincial node's hub/provweb/provweb.c): the
+ * server asks it for every password, session and audit entry, and answers
+ * 503 "unavailable" when the backend cannot reach its store.
+ *
+ * The watcher's poll (every WEBEVENTS_POLL_MS), in this order: the
+ * backend's poll (the county hub's: the catalog, "records", the hub log fed
+ * to the alert view and announced); then each module's poll; expired
+ * sessions are swept every ~10 minutes. Its duration is kept for /metrics
+ * (web_stats).
  *
  * Connections (httpguard.h): the accept policy lets the guard make room or
  * refuse; each connection's guard entry is its MHD socket context (made at
@@ -78,7 +83,8 @@
 /* The server: what the modules share, the modules, and its own figures. */
 struct web_t {
     web_shared_t sh;         /* handed to every module */
-    hub_parts_t hub;         /* what sh.hub points to (a copy of the caller's) */
+    web_backend_t be;        /* the node's users, sessions, audit and shared handles */
+    bool be_open;            /* be.open succeeded: be.close is due */
     http_opts_t opts;        /* settings */
     bool tls;                /* serving HTTPS */
     atomic_ulong requests;   /* requests answered */
@@ -88,10 +94,7 @@ struct web_t {
     const web_module_t **modules;
     void **states;
     size_t n_modules;
-    size_t n_ready; /* modules whose init succeeded (the first n_ready) */
-    /* What the watcher remembers between polls (its thread only). */
-    uint64_t hublog_seq;        /* last hub-log entry fed to the alert view */
-    uint64_t last_arrival;      /* store arrival of the newest entry, for "records" */
+    size_t n_ready;             /* modules whose init succeeded (the first n_ready) */
     pthread_mutex_t stats_lock; /* guards poll_ms, polls */
     double poll_ms;
     unsigned long long polls;
@@ -210,19 +213,11 @@ void web_stats(web_t *w, web_stats_t *out)
     pthread_mutex_unlock(&w->stats_lock);
 }
 
-/* Appends one AuditEvent to the hub's log. */
+/* Records one audit entry through the backend. */
 static int audit_write(web_t *w, const char *user, const char *action, const char *target,
                        const char *detail)
 {
-    Ft__AuditEvent a = FT__AUDIT_EVENT__INIT;
-    a.user = (char *)user;
-    a.action = (char *)action;
-    a.target = (char *)target;
-    a.detail = (char *)detail;
-    Ft__Body body = FT__BODY__INIT;
-    body.kind_case = FT__BODY__KIND_AUDIT;
-    body.audit = &a;
-    int err = devlog_append1(w->hub.hublog, &body, NULL);
+    int err = w->be.audit(w->be.ctx, user, action, target, detail);
     if (err != FT_OK) {
         atomic_fetch_add(&w->audit_fail, 1);
         log_error("cannot write the audit entry (%s %s by %s): %s", action, target ? target : "",
@@ -394,8 +389,44 @@ static void load_session(web_req_t *r)
         return;
     }
     int64_t now = (int64_t)hlc_wall_ms();
-    r->logged_in =
-        users_session_check(r->sh->users, token, now, SESSION_DEFAULT_TTL_MS, &r->session) == FT_OK;
+    web_backend_t *be = &r->web->be;
+    int err = be->session_check(be->ctx, token, now, SESSION_DEFAULT_TTL_MS, &r->session);
+    r->logged_in = err == FT_OK;
+    r->unavailable = err != FT_OK && err != FT_ENOTFOUND;
+}
+
+int web_password_check(web_req_t *r, const char *name, const char *password, user_t *out)
+{
+    web_backend_t *be = &r->web->be;
+    return be->password_check(be->ctx, name, password, out);
+}
+
+int web_session_start(web_req_t *r, const char *user, char token[SESSION_TOKEN_SIZE])
+{
+    web_backend_t *be = &r->web->be;
+    int64_t now = (int64_t)hlc_wall_ms();
+    int err = be->session_new(be->ctx, user, now, SESSION_DEFAULT_TTL_MS, token);
+    if (err == FT_OK) {
+        err = be->session_check(be->ctx, token, now, SESSION_DEFAULT_TTL_MS, &r->session);
+    }
+    r->logged_in = err == FT_OK;
+    return err;
+}
+
+int web_session_end(web_req_t *r, const char *token)
+{
+    web_backend_t *be = &r->web->be;
+    return be->session_end(be->ctx, token);
+}
+
+void web_unavailable(web_req_t *r, const char *detail)
+{
+    const char *words = r->web->be.unavailable
+                            ? r->web->be.unavailable
+                            : "the dashboard's store cannot be reached; try again shortly";
+    char msg[512];
+    snprintf(msg, sizeof msg, "%s%s%s", words, detail ? ": " : "", detail ? detail : "");
+    web_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "unavailable", msg);
 }
 
 /* True unless the browser names an Origin that is not this host. */
@@ -484,6 +515,10 @@ static void dispatch(web_req_t *r, req_ctx_t *rc)
         }
         if (!asset_public(a->name)) {
             load_session(r);
+            if (r->unavailable) {
+                web_unavailable(r, NULL);
+                return;
+            }
             if (!r->logged_in) {
                 atomic_fetch_add(&r->web->refused, 1);
                 web_error(r, MHD_HTTP_UNAUTHORIZED, "login_required", "log in first");
@@ -495,11 +530,15 @@ static void dispatch(web_req_t *r, req_ctx_t *rc)
     }
     if (strcmp(path, "/") == 0 || strcmp(path, "/index.html") == 0) {
         load_session(r);
+        if (r->unavailable) {
+            web_unavailable(r, NULL);
+            return;
+        }
         if (!r->logged_in) {
             r->status = 0; /* redirect below */
             return;
         }
-        serve_asset(r, webassets_find("index.html"));
+        serve_asset(r, webassets_find(r->web->be.index_page));
         return;
     }
     /* The modules' routes. */
@@ -532,6 +571,10 @@ static void dispatch(web_req_t *r, req_ctx_t *rc)
     bool by_token = (route->flags & WEB_ROUTE_METRICS_TOKEN) && metrics_token_ok(r);
     if (route->role != ROLE_NONE && !by_token) {
         load_session(r);
+        if (r->unavailable) {
+            web_unavailable(r, NULL);
+            return;
+        }
         if (!r->logged_in) {
             atomic_fetch_add(&r->web->refused, 1);
             web_error(r, MHD_HTTP_UNAUTHORIZED, "login_required",
@@ -805,64 +848,13 @@ static void free_pem(char **p)
 
 /* ---- the watcher: shared handles, then the modules ---- */
 
-static bool blob_held(void *ctx, const uint8_t blob_id[32])
-{
-    return blobstore_has(ctx, blob_id);
-}
-
-static int feed_hublog(void *ctx, uint64_t seq, const uint8_t *raw, size_t len)
-{
-    web_t *w = ctx;
-    entry_view_t v;
-    w->hublog_seq = seq;
-    if (entry_open(raw, len, &v) != FT_OK) {
-        return 0;
-    }
-    json_t *changed = NULL;
-    if (alertview_feed(w->sh.alerts, w->sh.catalog, seq, v.entry, &changed) && changed) {
-        size_t i;
-        json_t *a;
-        json_array_foreach(changed, i, a)
-        {
-            webevents_publish(w->sh.events, "alert", json_incref(a));
-        }
-    }
-    json_decref(changed);
-    const char *kind = v.entry->body ? entry_body_kind(v.entry->body) : "unknown";
-    webevents_publish(w->sh.events, "hublog",
-                      json_pack("{s:I, s:s}", "seq", (json_int_t)seq, "kind", kind));
-    entry_view_free(&v);
-    return 0;
-}
-
 static void server_poll(void *ctx, webevents_t *ev)
 {
     (void)ev;
     web_t *w = ctx;
     int64_t t0 = (int64_t)hlc_wall_ms();
-    size_t added = 0;
-    if (catalog_update(w->sh.catalog, w->hub.store, &added) != FT_OK) {
-        log_warn("dashboard: cannot read new entries from the store");
-    }
-    if (w->sh.blobs) {
-        catalog_update_held(w->sh.catalog, blob_held, w->sh.blobs);
-    }
-    store_txn_t *t = NULL;
-    uint64_t count = 0, last = 0;
-    if (store_begin(w->hub.store, false, &t) != FT_OK ||
-        store_entry_count(t, &count, &last) != FT_OK) {
-        log_warn("dashboard: cannot read the store");
-    }
-    store_abort(&t);
-    if (last != w->last_arrival) {
-        w->last_arrival = last;
-        webevents_publish(
-            w->sh.events, "records",
-            json_pack("{s:I, s:I}", "entries", (json_int_t)count, "added", (json_int_t)added));
-    }
-    uint64_t head = 0;
-    if (w->hub.hublog && devlog_head(w->hub.hublog, &head, NULL) == FT_OK && head > w->hublog_seq) {
-        (void)devlog_iter(w->hub.hublog, w->hublog_seq + 1, head, feed_hublog, w);
+    if (w->be.poll) {
+        w->be.poll(w->be.ctx, &w->sh);
     }
     for (size_t m = 0; m < w->n_ready; m++) {
         if (w->modules[m]->poll) {
@@ -872,7 +864,7 @@ static void server_poll(void *ctx, webevents_t *ev)
     /* Expired sessions go every ~10 minutes (they are refused anyway). */
     if (w->polls % SESSION_SWEEP_POLLS == 0) {
         size_t swept = 0;
-        if (users_session_sweep(w->sh.users, t0, &swept) != FT_OK) {
+        if (w->be.session_sweep(w->be.ctx, t0, &swept) != FT_OK) {
             log_warn("dashboard: cannot sweep expired sessions");
         }
     }
@@ -934,10 +926,9 @@ static void http_free(http_t *h)
     modules_fini(&h->web);
     webrefuse_destroy(&h->web.refusals);
     pthread_mutex_destroy(&h->web.mhdlog_lock);
-    alertview_destroy(&h->web.sh.alerts);
-    blobstore_destroy(&h->web.sh.blobs);
-    catalog_destroy(&h->web.sh.catalog);
-    users_destroy(&h->web.sh.users);
+    if (h->web.be_open && h->web.be.close) {
+        h->web.be.close(h->web.be.ctx, &h->web.sh);
+    }
     pthread_mutex_destroy(&h->web.stats_lock);
     free_pem(&h->cert_pem);
     free_pem(&h->key_pem);
@@ -1001,12 +992,15 @@ static int guard_opts(const http_opts_t *opts, httpguard_opts_t *g)
     return FT_OK;
 }
 
-int http_start(const hub_parts_t *ctx, const rulepack_t *pack,
+int http_serve(const web_backend_t *be, const config_t *cfg, const rulepack_t *pack,
                const struct web_module *const *modules, const http_opts_t *opts, http_t **out)
 {
     *out = NULL;
     if (!opts->listen || strcmp(opts->listen, "off") == 0) {
         log_info("web dashboard off (config http = off)");
+        if (be->close) {
+            be->close(be->ctx, NULL);
+        }
         return FT_OK;
     }
     struct sockaddr_storage ss;
@@ -1014,14 +1008,21 @@ int http_start(const hub_parts_t *ctx, const rulepack_t *pack,
     if (parse_listen(opts->listen, &ss, &sslen) != FT_OK) {
         log_error("http listen address \"%s\" is not HOST:PORT (e.g. %s)", opts->listen,
                   HTTP_DEFAULT_LISTEN);
+        if (be->close) {
+            be->close(be->ctx, NULL);
+        }
         return FT_EINVAL;
     }
     http_t *h = calloc(1, sizeof *h);
     if (!h) {
+        if (be->close) {
+            be->close(be->ctx, NULL);
+        }
         return FT_ENOMEM;
     }
-    h->web.hub = *ctx;
-    h->web.sh.hub = &h->web.hub;
+    h->web.be = *be;
+    h->web.be_open = true; /* from here http_free closes the backend (it frees ctx) */
+    h->web.sh.cfg = cfg;
     h->web.sh.pack = pack;
     h->web.opts = *opts;
     pthread_mutex_init(&h->web.stats_lock, NULL);
@@ -1048,23 +1049,7 @@ int http_start(const hub_parts_t *ctx, const rulepack_t *pack,
         h->web.tls = true;
     }
     web_shared_t *sh = &h->web.sh;
-    char dir[4096];
-    int err = fsutil_join(dir, sizeof dir, ctx->state, "web");
-    if (err == FT_OK) {
-        err = users_open(dir, &sh->users);
-    }
-    if (err == FT_OK) {
-        err = catalog_new(&sh->catalog);
-    }
-    if (err == FT_OK) {
-        err = alertview_new(&sh->alerts);
-    }
-    if (err == FT_OK && fsutil_join(dir, sizeof dir, ctx->state, "blobs") == FT_OK) {
-        err = blobstore_open_conf(dir, ctx->blobs, &sh->blobs);
-    }
-    if (err == FT_OK) {
-        err = fsutil_join(dir, sizeof dir, ctx->state, "web");
-    }
+    int err = be->open ? be->open(be->ctx, sh) : FT_OK;
     /* The modules before the watcher, which polls them from its first turn
      * (sh->events is set once the watcher is made: NULL during init). */
     if (err == FT_OK) {
@@ -1132,7 +1117,7 @@ int http_start(const hub_parts_t *ctx, const rulepack_t *pack,
     char url[256], path[4096];
     snprintf(url, sizeof url, "%s://%s:%u/\n", h->web.tls ? "https" : "http", host,
              (unsigned)h->port);
-    if (fsutil_join(path, sizeof path, dir, "url") == FT_OK &&
+    if (be->url_dir && fsutil_join(path, sizeof path, be->url_dir, "url") == FT_OK &&
         fsutil_write_atomic(path, url, strlen(url), 0644) != FT_OK) {
         log_warn("cannot write %s", path);
     }

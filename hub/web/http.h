@@ -24,7 +24,8 @@
 #define HTTP_DEFAULT_LISTEN "127.0.0.1:7480"
 
 typedef struct http_t http_t;
-struct web_module; /* web.h: a module of the dashboard (routes, init, poll, fini) */
+struct web_module;  /* web.h: a module of the dashboard (routes, init, poll, fini) */
+struct web_backend; /* web.h: where users, sessions and the audit trail live */
 
 /* Settings (config keys http, http_tls_cert, http_tls_key,
  * http_metrics_token and the connection limits http.max_connections,
@@ -61,6 +62,14 @@ void http_opts_from_config(const config_t *cfg, const char *flag_listen, http_op
  * (bind failed: logged), FT_ENOMEM,
  * or a module's init's error (logged). */
 int http_start(const hub_parts_t *ctx, const rulepack_t *pack,
+               const struct web_module *const *modules, const http_opts_t *opts,
+               http_t **out) FT_MUST_CHECK;
+/* The same for any node: be (copied; its ctx is the server's from here on,
+ * closed by http_stop or by a failed start) keeps users, sessions and the
+ * audit trail and fills the shared handles; cfg is the node's config (the
+ * modules' settings: login limits, ...). http_start is this with the
+ * county hub's backend (hubweb.c). */
+int http_serve(const struct web_backend *be, const config_t *cfg, const rulepack_t *pack,
                const struct web_module *const *modules, const http_opts_t *opts,
                http_t **out) FT_MUST_CHECK;
 /* Stops serving (ends event streams first, then connections), finis the

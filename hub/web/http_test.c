@@ -3,7 +3,9 @@
  * state; the watcher polls every module; a module whose init fails stops
  * the start and the modules already made are finied; unknown paths, wrong
  * methods and missing logins are answered by the server; a route flagged
- * for the metrics token takes the bearer token instead of a session. */
+ * for the metrics token takes the bearer token instead of a session; a
+ * node's own backend (web_backend_t) keeps the sessions, gives "/" its page
+ * and, when its store is away, has the server answer 503 in its words. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -21,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -280,6 +283,166 @@ static void the_metrics_token_stands_in_for_a_session(void **state)
     http_stop(&fx->http);
 }
 
+/* ---- a backend of its own (web.h web_backend_t), as a provincial node's ---- */
+
+typedef struct {
+    char dir[600];
+    int closed; /* close was called (and how often) */
+    void *seen; /* sh->node as a module's init saw it */
+    bool down;  /* the store is away: every function answers FT_EIO */
+} fake_be_t;
+
+static fake_be_t *fake_seen_by_init;
+
+static int fb_open(void *ctx, web_shared_t *sh)
+{
+    sh->node = ctx;
+    return FT_OK;
+}
+
+static void fb_close(void *ctx, web_shared_t *sh)
+{
+    (void)sh;
+    ((fake_be_t *)ctx)->closed++;
+}
+
+static int fb_password(void *ctx, const char *name, const char *pw, user_t *out)
+{
+    (void)ctx;
+    (void)name;
+    (void)pw;
+    (void)out;
+    return FT_EKEY;
+}
+
+static int fb_session_new(void *ctx, const char *user, int64_t now, int64_t ttl,
+                          char token[SESSION_TOKEN_SIZE])
+{
+    (void)ctx;
+    (void)user;
+    (void)now;
+    (void)ttl;
+    (void)token;
+    return FT_EIO;
+}
+
+static int fb_session_check(void *ctx, const char *token, int64_t now, int64_t ttl, session_t *out)
+{
+    (void)now;
+    (void)ttl;
+    if (((fake_be_t *)ctx)->down) {
+        return FT_EIO;
+    }
+    if (strcmp(token, "good-token") != 0) {
+        return FT_ENOTFOUND;
+    }
+    memset(out, 0, sizeof *out);
+    snprintf(out->user, sizeof out->user, "u1");
+    out->role = ROLE_STAFF;
+    snprintf(out->units, sizeof out->units, "A");
+    return FT_OK;
+}
+
+static int fb_session_end(void *ctx, const char *token)
+{
+    (void)ctx;
+    (void)token;
+    return FT_OK;
+}
+
+static int fb_sweep(void *ctx, int64_t now, size_t *n)
+{
+    (void)ctx;
+    (void)now;
+    *n = 0;
+    return FT_OK;
+}
+
+static int fb_audit(void *ctx, const char *user, const char *action, const char *target,
+                    const char *detail)
+{
+    (void)ctx;
+    (void)user;
+    (void)action;
+    (void)target;
+    (void)detail;
+    return FT_OK;
+}
+
+static int node_init(const web_shared_t *sh, void **state)
+{
+    (void)state;
+    fake_seen_by_init = sh->node;
+    return sh->hub == NULL && sh->users == NULL ? FT_OK : FT_EINVAL;
+}
+
+static void node_units(web_req_t *r)
+{
+    web_json(r, 200, json_pack("{s:s, s:s}", "user", r->session.user, "units", r->session.units));
+}
+
+static const web_route_t node_routes[] = {
+    {"GET", "/t/units", ROLE_STAFF, node_units, 0},
+    {NULL, NULL, ROLE_NONE, NULL, 0},
+};
+static const web_module_t mod_node = {"node", node_routes, node_init, NULL, NULL};
+
+static void a_backend_keeps_sessions_and_says_when_it_is_away(void **state)
+{
+    fx_t *fx = *state;
+    fake_be_t fb = {.closed = 0};
+    snprintf(fb.dir, sizeof fb.dir, "%s/web", fx->dir); /* where served_port looks */
+    assert_int_equal(mkdir(fb.dir, 0700), 0);
+    web_backend_t be = {.name = "test node",
+                        .index_page = "login.html",
+                        .url_dir = fb.dir,
+                        .ctx = &fb,
+                        .open = fb_open,
+                        .close = fb_close,
+                        .password_check = fb_password,
+                        .session_new = fb_session_new,
+                        .session_check = fb_session_check,
+                        .session_end = fb_session_end,
+                        .session_sweep = fb_sweep,
+                        .audit = fb_audit,
+                        .unavailable = "the test store is away"};
+    const web_module_t *mods[] = {&mod_node, NULL};
+    fake_seen_by_init = NULL;
+    assert_int_equal(http_serve(&be, NULL, NULL, mods, &fx->opts, &fx->http), FT_OK);
+    assert_ptr_equal(fake_seen_by_init, &fb); /* open ran before the modules' inits */
+    fx->port = served_port(fx);
+    char body[2048];
+    const char *good = "Cookie: ft_session=good-token\r\n";
+    assert_int_equal(request(fx, "GET", "/t/units", good, body, sizeof body), 200);
+    assert_non_null(strstr(body, "\"units\":\"A\""));
+    assert_int_equal(
+        request(fx, "GET", "/t/units", "Cookie: ft_session=bad\r\n", body, sizeof body), 401);
+    /* "/" is the backend's page */
+    assert_int_equal(request(fx, "GET", "/", good, body, sizeof body), 200);
+    assert_non_null(strstr(body, "login-form"));
+    /* a login whose password check answers "no" */
+    assert_int_equal(request(fx, "GET", "/t/units", NULL, body, sizeof body), 401);
+    /* the store away: 503 in the backend's words, for the API and the page */
+    fb.down = true;
+    assert_int_equal(request(fx, "GET", "/t/units", good, body, sizeof body), 503);
+    assert_non_null(strstr(body, "\"unavailable\""));
+    assert_non_null(strstr(body, "the test store is away"));
+    assert_int_equal(request(fx, "GET", "/", good, body, sizeof body), 503);
+    /* the login page needs no store */
+    assert_int_equal(request(fx, "GET", "/login", NULL, body, sizeof body), 200);
+    fb.down = false;
+    assert_int_equal(request(fx, "GET", "/t/units", good, body, sizeof body), 200);
+    assert_int_equal(fb.closed, 0);
+    http_stop(&fx->http);
+    assert_int_equal(fb.closed, 1);
+    /* "off": nothing served, the backend closed at once */
+    fb.closed = 0;
+    http_opts_t off = {.listen = "off"};
+    assert_int_equal(http_serve(&be, NULL, NULL, mods, &off, &fx->http), FT_OK);
+    assert_null(fx->http);
+    assert_int_equal(fb.closed, 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -287,6 +450,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(the_watcher_polls_the_modules, setup, teardown),
         cmocka_unit_test_setup_teardown(a_failing_init_stops_the_start, setup, teardown),
         cmocka_unit_test_setup_teardown(the_metrics_token_stands_in_for_a_session, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_backend_keeps_sessions_and_says_when_it_is_away, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -12,17 +12,18 @@
 #include <string.h>
 
 #define USERS_MAP_SIZE ((size_t)64 << 20)
-/* A session's expiry is rewritten only when it would move by this much. */
-#define SESSION_SLIDE_MS (60 * 1000LL)
 
 struct users_t {
     MDB_env *env;
-    MDB_dbi users_dbi;                       /* name -> user JSON */
-    MDB_dbi sessions_dbi;                    /* hash(token) -> session JSON */
-    pthread_mutex_t dummy_lock;              /* guards dummy_hash */
-    bool dummy_ready;                        /* dummy_hash was made */
-    char dummy_hash[crypto_pwhash_STRBYTES]; /* verified against for unknown names */
+    MDB_dbi users_dbi;    /* name -> user JSON */
+    MDB_dbi sessions_dbi; /* hash(token) -> session JSON */
 };
+
+/* The hash verified against for unknown names (users_password_verify). */
+static pthread_mutex_t dummy_lock = PTHREAD_MUTEX_INITIALIZER;
+static bool dummy_ready;
+static char dummy_hash[crypto_pwhash_STRBYTES];
+_Static_assert(USER_PWHASH_SIZE == crypto_pwhash_STRBYTES, "USER_PWHASH_SIZE");
 
 int users_open(const char *dir, users_t **out)
 {
@@ -63,7 +64,6 @@ int users_open(const char *dir, users_t **out)
         free(u);
         return lmdbx_err(rc);
     }
-    pthread_mutex_init(&u->dummy_lock, NULL);
     *out = u;
     return FT_OK;
 }
@@ -73,7 +73,6 @@ void users_destroy(users_t **u_p)
     if (!u_p || !*u_p) {
         return;
     }
-    pthread_mutex_destroy(&(*u_p)->dummy_lock);
     mdb_env_close((*u_p)->env);
     free(*u_p);
     *u_p = NULL;
@@ -157,7 +156,7 @@ static void user_from_row(const char *name, size_t nlen, const json_t *row, user
     out->disabled = json_is_true(json_object_get(row, "disabled"));
 }
 
-static int hash_password(const char *password, char out[crypto_pwhash_STRBYTES])
+int users_password_hash(const char *password, char out[USER_PWHASH_SIZE])
 {
     size_t n = strlen(password);
     if (n < USER_PASSWORD_MIN || n > USER_PASSWORD_MAX) {
@@ -223,7 +222,7 @@ int users_add(users_t *u, const char *name, user_role role, const char *password
         return FT_EINVAL;
     }
     char hash[crypto_pwhash_STRBYTES];
-    int err = hash_password(password, hash);
+    int err = users_password_hash(password, hash);
     if (err != FT_OK) {
         return err;
     }
@@ -280,7 +279,7 @@ int users_set_password(users_t *u, const char *name, const char *password)
         return FT_EINVAL;
     }
     char hash[crypto_pwhash_STRBYTES];
-    int err = hash_password(password, hash);
+    int err = users_password_hash(password, hash);
     if (err != FT_OK) {
         return err;
     }
@@ -331,6 +330,30 @@ int users_get(users_t *u, const char *name, user_t *out)
     return read_user(u, name, out, NULL);
 }
 
+bool users_password_verify(const char *hash, const char *password)
+{
+    char h[crypto_pwhash_STRBYTES];
+    if (hash) {
+        snprintf(h, sizeof h, "%s", hash);
+    } else {
+        /* Made at the first unknown name, not at open: a hub that nobody
+         * logs in to never spends the time (it is slow under valgrind). */
+        pthread_mutex_lock(&dummy_lock);
+        if (!dummy_ready &&
+            crypto_pwhash_str(dummy_hash, "not a password", 14, crypto_pwhash_OPSLIMIT_INTERACTIVE,
+                              crypto_pwhash_MEMLIMIT_INTERACTIVE) == 0) {
+            dummy_ready = true;
+        }
+        memcpy(h, dummy_hash, sizeof h);
+        pthread_mutex_unlock(&dummy_lock);
+    }
+    size_t n = password ? strlen(password) : 0;
+    bool match =
+        password && n <= USER_PASSWORD_MAX && crypto_pwhash_str_verify(h, password, n) == 0;
+    sodium_memzero(h, sizeof h);
+    return match && hash;
+}
+
 int users_check(users_t *u, const char *name, const char *password, user_t *out)
 {
     char hash[crypto_pwhash_STRBYTES];
@@ -340,21 +363,7 @@ int users_check(users_t *u, const char *name, const char *password, user_t *out)
         return err;
     }
     bool known = err == FT_OK;
-    if (!known) {
-        /* Made at the first unknown name, not at open: a hub that nobody
-         * logs in to never spends the time (it is slow under valgrind). */
-        pthread_mutex_lock(&u->dummy_lock);
-        if (!u->dummy_ready && crypto_pwhash_str(u->dummy_hash, "not a password", 14,
-                                                 crypto_pwhash_OPSLIMIT_INTERACTIVE,
-                                                 crypto_pwhash_MEMLIMIT_INTERACTIVE) == 0) {
-            u->dummy_ready = true;
-        }
-        memcpy(hash, u->dummy_hash, sizeof hash);
-        pthread_mutex_unlock(&u->dummy_lock);
-    }
-    size_t n = password ? strlen(password) : 0;
-    bool match =
-        password && n <= USER_PASSWORD_MAX && crypto_pwhash_str_verify(hash, password, n) == 0;
+    bool match = users_password_verify(known ? hash : NULL, password);
     sodium_memzero(hash, sizeof hash);
     if (!known || !match || user.disabled || user.role == ROLE_NONE) {
         return FT_EKEY;
@@ -410,8 +419,7 @@ int users_count(users_t *u, size_t *n)
     return lmdbx_err(rc);
 }
 
-/* Random base64url token of 32 bytes. */
-static void random_token(char out[SESSION_TOKEN_SIZE])
+void users_token_new(char out[SESSION_TOKEN_SIZE])
 {
     uint8_t raw[32];
     randombytes_buf(raw, sizeof raw);
@@ -420,7 +428,7 @@ static void random_token(char out[SESSION_TOKEN_SIZE])
     sodium_memzero(raw, sizeof raw);
 }
 
-static void token_key(const char *token, uint8_t key[32])
+void users_token_key(const char *token, uint8_t key[32])
 {
     crypto_generichash(key, 32, (const uint8_t *)token, strlen(token), NULL, 0);
 }
@@ -437,7 +445,7 @@ static int session_put_fn(users_t *u, MDB_txn *txn, void *ctx)
 {
     const session_change_t *c = ctx;
     uint8_t key[32];
-    token_key(c->token, key);
+    users_token_key(c->token, key);
     return row_put(txn, u->sessions_dbi, key, sizeof key, c->row);
 }
 
@@ -445,8 +453,8 @@ int users_session_new(users_t *u, const char *user, int64_t now_ms, int64_t ttl_
                       char token[SESSION_TOKEN_SIZE])
 {
     char csrf[SESSION_TOKEN_SIZE];
-    random_token(token);
-    random_token(csrf);
+    users_token_new(token);
+    users_token_new(csrf);
     json_t *row = json_pack("{s:s, s:s, s:I, s:I}", "user", user, "csrf", csrf, "created_ms",
                             (json_int_t)now_ms, "expires_ms", (json_int_t)(now_ms + ttl_ms));
     if (!row) {
@@ -466,7 +474,7 @@ int users_session_check(users_t *u, const char *token, int64_t now_ms, int64_t t
         return FT_ENOTFOUND;
     }
     uint8_t key[32];
-    token_key(token, key);
+    users_token_key(token, key);
     MDB_txn *txn = NULL;
     int rc = mdb_txn_begin(u->env, NULL, MDB_RDONLY, &txn);
     if (rc != 0) {
@@ -491,6 +499,7 @@ int users_session_check(users_t *u, const char *token, int64_t now_ms, int64_t t
         return FT_ENOTFOUND;
     }
     memset(out, 0, sizeof *out);
+    out->all_units = true; /* a county hub's users see its every unit */
     utf8_copy(out->user, sizeof out->user, name);
     snprintf(out->csrf, sizeof out->csrf, "%s", csrf);
     out->role = user.role;
@@ -509,7 +518,7 @@ static int session_del_fn(users_t *u, MDB_txn *txn, void *ctx)
 {
     const session_change_t *c = ctx;
     uint8_t key[32];
-    token_key(c->token, key);
+    users_token_key(c->token, key);
     MDB_val k = {sizeof key, key};
     int rc = mdb_del(txn, u->sessions_dbi, &k, NULL);
     return rc == MDB_NOTFOUND ? FT_OK : lmdbx_err(rc);

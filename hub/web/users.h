@@ -32,6 +32,9 @@
 #define USER_PASSWORD_MAX 256                      /* bytes */
 #define SESSION_TOKEN_SIZE 44                      /* base64url of 32 random bytes + NUL */
 #define SESSION_DEFAULT_TTL_MS (8 * 3600 * 1000LL) /* idle time until logout */
+#define SESSION_SLIDE_MS (60 * 1000LL) /* an expiry is rewritten when it moves this much */
+#define USER_PWHASH_SIZE 128           /* crypto_pwhash_STRBYTES */
+#define SESSION_UNITS_MAX 1024         /* a session's units, '\n'-separated, incl. NUL */
 
 /* Roles, in increasing power: each may do what the ones below may. */
 typedef enum {
@@ -57,6 +60,10 @@ typedef struct {
     user_role role;                /* the user's role now (not at login) */
     char csrf[SESSION_TOKEN_SIZE]; /* what state-changing requests must echo */
     int64_t expires_ms;
+    /* What the user may see: every unit (a county hub's users), or the
+     * units listed, '\n'-separated (a provincial user's, provweb.h). */
+    bool all_units;
+    char units[SESSION_UNITS_MAX];
 } session_t;
 
 /* Opens or creates the user database in dir. FT_OK, FT_EIO, FT_ENOMEM. */
@@ -87,6 +94,18 @@ typedef int (*users_fn)(void *ctx, const user_t *user);
 int users_iter(users_t *u, users_fn fn, void *ctx);
 /* Number of users. */
 int users_count(users_t *u, size_t *n) FT_MUST_CHECK;
+
+/* The pieces a user store elsewhere (the provincial node's, provweb.h)
+ * shares with this one. users_password_hash: Argon2id (crypto_pwhash_str,
+ * interactive limits) of a USER_PASSWORD_MIN..MAX byte password (FT_EINVAL,
+ * FT_ENOMEM). users_password_verify: true if password matches hash; hash
+ * NULL (an unknown name) takes the same time against a dummy and is false.
+ * users_token_new: 32 random bytes, base64url. users_token_key: the
+ * BLAKE2b-256 of a token, the only form a session's token is stored in. */
+int users_password_hash(const char *password, char out[USER_PWHASH_SIZE]) FT_MUST_CHECK;
+bool users_password_verify(const char *hash, const char *password);
+void users_token_new(char out[SESSION_TOKEN_SIZE]);
+void users_token_key(const char *token, uint8_t key[32]);
 
 /* Starts a session for user: a random token (the cookie) into token. */
 int users_session_new(users_t *u, const char *user, int64_t now_ms, int64_t ttl_ms,

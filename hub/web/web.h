@@ -14,7 +14,7 @@
  *   - at stop ends event streams and connections, then calls each fini in
  *     reverse order.
  * A module keeps its own state and sees of the server only this header: the
- * request and reply helpers, the session (auth), and the shared hub handles
+ * request and reply helpers, the session (auth), and the shared handles
  * (web_shared_t). The server includes no module's header and a module
  * includes none of another's (tests/lint/boundaries.sh); what two modules
  * both show lives in a library below them (hub/views, hub/devices, ...).
@@ -32,6 +32,7 @@
 #include "alertview.h"
 #include "blobstore.h"
 #include "catalog.h"
+#include "config.h"
 #include "hubparts.h"
 #include "rules.h"
 #include "users.h"
@@ -53,14 +54,55 @@ typedef struct web_t web_t;
  * module reads the handles when it uses them (events is NULL while the
  * modules' inits run: the watcher is made after them). */
 typedef struct {
-    const hub_parts_t *hub; /* store, hub log, keys, state dir, config (borrowed) */
+    const config_t *cfg;    /* the node's config (borrowed; may be NULL) */
+    const hub_parts_t *hub; /* store, hub log, keys, state dir, config (borrowed); NULL on a
+                               provincial node */
     const rulepack_t *pack; /* the rule pack the hub runs (its limits; borrowed) */
-    users_t *users;         /* users and sessions */
+    users_t *users;         /* users and sessions (county hub; NULL on a provincial node) */
     webevents_t *events;    /* live events for SSE (modules may publish) */
     catalog_t *catalog;     /* records and media read from the store */
     alertview_t *alerts;    /* alerts as the hub log tells them */
     blobstore_t *blobs;     /* the media blob store (STATE/blobs), read only; may be NULL */
+    void *node;             /* what a provincial node's modules read (provweb.h); NULL on a
+                               county hub */
 } web_shared_t;
+
+/* The seam between the server and the kind of node it serves: where users,
+ * sessions and the audit trail live, which handles the modules share, and
+ * the node's own part of the watcher's poll. The county hub's (hubweb.c)
+ * keeps users and sessions in STATE/web (users.h) and audits to its signed
+ * hub log; the provincial node's (hub/provweb/provweb.c) keeps all three
+ * in PostgreSQL, so several nodes serve one dashboard. The server copies
+ * the struct; ctx lives until close. Every function but poll and close
+ * answers FT_EIO when the place it keeps them cannot be reached: the server
+ * then answers 503 "unavailable" with the backend's words (unavailable). */
+typedef struct web_backend {
+    const char *name;       /* for logs: "county hub", "provincial node" */
+    const char *index_page; /* the page served at "/" (an asset of hub/web/) */
+    const char *url_dir;    /* where the dashboard's URL is written (a file "url"), or NULL */
+    void *ctx;
+    /* Fills the handles the modules share (sh->cfg is set already). */
+    int (*open)(void *ctx, web_shared_t *sh);
+    /* Frees what open made, and ctx. */
+    void (*close)(void *ctx, web_shared_t *sh);
+    /* The node's part of the watcher's poll, before the modules'. */
+    void (*poll)(void *ctx, web_shared_t *sh);
+    /* users.h's users_check: FT_OK and *out, FT_EKEY (one answer for every
+     * refusal), FT_EIO. */
+    int (*password_check)(void *ctx, const char *name, const char *password, user_t *out);
+    int (*session_new)(void *ctx, const char *user, int64_t now_ms, int64_t ttl_ms,
+                       char token[SESSION_TOKEN_SIZE]);
+    /* FT_OK and *out, FT_ENOTFOUND (no live session), FT_EIO. */
+    int (*session_check)(void *ctx, const char *token, int64_t now_ms, int64_t ttl_ms,
+                         session_t *out);
+    int (*session_end)(void *ctx, const char *token);
+    int (*session_sweep)(void *ctx, int64_t now_ms, size_t *n);
+    /* Records an audit entry: FT_OK or an error (the action is refused). */
+    int (*audit)(void *ctx, const char *user, const char *action, const char *target,
+                 const char *detail);
+    /* Plain words for a 503 after FT_EIO (may be NULL). */
+    const char *unavailable;
+} web_backend_t;
 
 /* One request being answered. */
 typedef struct {
@@ -75,6 +117,7 @@ typedef struct {
     size_t n_args;
     json_t *body;                  /* parsed JSON body (POST), or NULL */
     bool logged_in;                /* a live session came with it */
+    bool unavailable;              /* the sessions' store could not be reached (503) */
     session_t session;             /* that session */
     const char *range;             /* Range header, or NULL */
     unsigned status;               /* reply status */
@@ -140,6 +183,18 @@ const char *web_body_str(const web_req_t *r, const char *name);
 json_t *web_time(int64_t ms);
 
 /* ---- auth and audit ---- */
+
+/* Through the node's backend (web_backend_t): checks a password (FT_OK,
+ * FT_EKEY, FT_EIO); starts a session for user (its token into token, and
+ * r->session, r->logged_in set); ends the session of token. */
+int web_password_check(web_req_t *r, const char *name, const char *password,
+                       user_t *out) FT_MUST_CHECK;
+int web_session_start(web_req_t *r, const char *user, char token[SESSION_TOKEN_SIZE]) FT_MUST_CHECK;
+int web_session_end(web_req_t *r, const char *token) FT_MUST_CHECK;
+/* Replies 503 "unavailable" in the backend's words (the store of users,
+ * sessions or what the module reads cannot be reached; detail may add what
+ * failed, or be NULL). */
+void web_unavailable(web_req_t *r, const char *detail);
 
 /* Sets the session cookie (token NULL = clear it). */
 void web_set_cookie(web_req_t *r, const char *token, int64_t ttl_ms);

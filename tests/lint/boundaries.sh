@@ -40,8 +40,9 @@ hub/views     | hub/gaps hub/store common common/lmdb proto |
 hub/retention | hub/engine hub/gaps hub/media hub/store verifier common common/lmdb common/cli proto | lmdb.h
 hub/province  | hub/store common common/lmdb common/cli proto | lmdb.h libpq-fe.h
 hub/web       | hub/views hub/gaps hub/media hub/store common common/lmdb common/cli proto | microhttpd.h
+hub/provweb   | hub/provnode hub/web hub/views hub/gaps hub/media hub/store common common/lmdb common/cli proto | microhttpd.h libpq-fe.h
 hub/web/api   | hub/web hub/views hub/devices hub/gaps hub/media hub/engine hub/province hub/store common common/lmdb common/cli proto | microhttpd.h
-hub/cmd       | hub/store hub/gaps hub/devices hub/sync hub/media hub/engine hub/provnode hub/delivery hub/views hub/retention hub/province hub/web hub/web/api verifier common common/lmdb common/cli common/zmq proto | lmdb.h zmq.h microhttpd.h curl/curl.h
+hub/cmd       | hub/store hub/gaps hub/devices hub/sync hub/media hub/engine hub/provnode hub/provweb hub/delivery hub/views hub/retention hub/province hub/web hub/web/api verifier common common/lmdb common/cli common/zmq proto | lmdb.h zmq.h microhttpd.h curl/curl.h
 '
 WATCHED="zmq.h lmdb.h microhttpd.h curl/curl.h curl/easy.h curl/multi.h ini.h libpq-fe.h"
 # file (from the root) | header it may include although its folder may not

@@ -6,6 +6,8 @@
 #   - ft_web, the web server, links none of its API modules (ft_webapi):
 #     they register with it (hub/web/web.h), so there is no cycle between
 #     the server and its modules;
+#   - neither links the provincial node's dashboard (ft_provweb) or
+#     anything of PostgreSQL: a county hub's dashboard needs no libpq;
 #   - ft_views and ft_devices link no HTTP, ZeroMQ or curl, and no web;
 #   - the vehicle's screen (ft_vehview, ft_edgeui) links of the hub only the
 #     gap rules (no store, engine, views or web) and no ZeroMQ.
@@ -16,12 +18,12 @@ set -euo pipefail
 # library | only: what it may link (nothing else) | or not: what it may not
 RULES='
 ft_gaps    | only | ft_core ft_proto m PkgConfig::SODIUM PkgConfig::JANSSON PkgConfig::PROTOBUFC
-ft_web     | not  | ft_webapi
+ft_web     | not  | ft_webapi ft_provweb ft_provnode PkgConfig::PQ PkgConfig::LIBPQ
 ft_views   | not  | ft_web ft_webapi PkgConfig::MHD PkgConfig::ZMQ PkgConfig::CURL
 ft_devices | not  | ft_web ft_webapi PkgConfig::MHD PkgConfig::ZMQ PkgConfig::CURL
 ft_vehview | not  | ft_engine ft_hubstore ft_views ft_web ft_webapi PkgConfig::MHD PkgConfig::ZMQ
 ft_edgeui  | not  | ft_engine ft_hubstore ft_views ft_web ft_webapi PkgConfig::ZMQ PkgConfig::CURL
-ft_webapi  | not  | ft_province PkgConfig::LIBPQ
+ft_webapi  | not  | ft_province ft_provweb ft_provnode PkgConfig::LIBPQ PkgConfig::PQ
 ft_provstatus | not | ft_province ft_hubstore PkgConfig::LIBPQ PkgConfig::MHD PkgConfig::ZMQ
 '
 

@@ -38,11 +38,23 @@
 #include <string.h>
 #include <time.h>
 
-static json_t *me_json(const char *user, user_role role, const char *csrf, int64_t expires)
+/* Who the session is: {user, role, csrf, expires, units (null: all)}. */
+static json_t *me_json(const session_t *s)
 {
-    json_t *o =
-        json_pack("{s:s, s:s, s:s}", "user", user, "role", user_role_name(role), "csrf", csrf);
-    json_object_set_new(o, "expires", web_time(expires));
+    json_t *o = json_pack("{s:s, s:s, s:s}", "user", s->user, "role", user_role_name(s->role),
+                          "csrf", s->csrf);
+    json_object_set_new(o, "expires", web_time(s->expires_ms));
+    json_t *units = json_null();
+    if (!s->all_units) {
+        units = json_array();
+        const char *p = s->units;
+        while (*p) {
+            size_t n = strcspn(p, "\n");
+            json_array_append_new(units, json_stringn(p, n));
+            p += n + (p[n] == '\n');
+        }
+    }
+    json_object_set_new(o, "units", units);
     return o;
 }
 
@@ -64,7 +76,7 @@ static int auth_init(const web_shared_t *sh, void **state)
     }
     loginlimit_opts_t o;
     char err[256] = "";
-    if (loginlimit_opts_from_config(sh->hub->cfg, &o, err, sizeof err) != FT_OK) {
+    if (loginlimit_opts_from_config(sh->cfg, &o, err, sizeof err) != FT_OK) {
         log_error("%s; failed logins are limited with the defaults", err);
         loginlimit_defaults(&o);
     }
@@ -169,7 +181,11 @@ static void login(web_req_t *r)
         return;
     }
     user_t u;
-    int err = users_check(r->sh->users, name, password, &u);
+    int err = web_password_check(r, name, password, &u);
+    if (err != FT_OK && err != FT_EKEY) {
+        web_unavailable(r, "nobody can log in until it is back");
+        return;
+    }
     if (err == FT_EKEY) {
         loginlimit_failed(lim, name, addr, monotonic_ms());
         bool budget = web_login_refused(r, "bad_login", name);
@@ -190,20 +206,17 @@ static void login(web_req_t *r)
         loginlimit_success(lim, name, addr);
     }
     char token[SESSION_TOKEN_SIZE];
-    int64_t now = (int64_t)hlc_wall_ms();
-    if (err == FT_OK) {
-        err = users_session_new(r->sh->users, u.name, now, SESSION_DEFAULT_TTL_MS, token);
-    }
-    if (err == FT_OK) {
-        err = users_session_check(r->sh->users, token, now, SESSION_DEFAULT_TTL_MS, &r->session);
+    err = web_session_start(r, u.name, token);
+    if (err == FT_EIO) {
+        web_unavailable(r, "nobody can log in until it is back");
+        return;
     }
     if (err != FT_OK) {
         web_error(r, 500, "internal", ft_strerror(err));
         return;
     }
-    r->logged_in = true;
     if (web_audit(r, "login", u.name, NULL) != FT_OK) {
-        if (users_session_end(r->sh->users, token) != FT_OK) {
+        if (web_session_end(r, token) != FT_OK) {
             log_warn("cannot end a session");
         }
         web_error(r, 500, "audit", "the audit log cannot be written; nothing was done");
@@ -211,8 +224,7 @@ static void login(web_req_t *r)
     }
     web_set_cookie(r, token, SESSION_DEFAULT_TTL_MS);
     sodium_memzero(token, sizeof token);
-    web_json(r, 200,
-             me_json(r->session.user, r->session.role, r->session.csrf, r->session.expires_ms));
+    web_json(r, 200, me_json(&r->session));
 }
 
 static void logout(web_req_t *r)
@@ -221,8 +233,8 @@ static void logout(web_req_t *r)
     if (web_audit(r, "logout", r->session.user, NULL) != FT_OK) {
         /* logged and counted by web_audit; ending a session is never refused */
     }
-    if (users_session_end(r->sh->users, token) != FT_OK) {
-        web_error(r, 500, "internal", "cannot end the session");
+    if (web_session_end(r, token) != FT_OK) {
+        web_unavailable(r, "the session could not be ended; log out again shortly");
         return;
     }
     web_set_cookie(r, NULL, 0);
@@ -231,8 +243,7 @@ static void logout(web_req_t *r)
 
 static void me(web_req_t *r)
 {
-    web_json(r, 200,
-             me_json(r->session.user, r->session.role, r->session.csrf, r->session.expires_ms));
+    web_json(r, 200, me_json(&r->session));
 }
 
 static int user_one(void *ctx, const user_t *u)
@@ -244,8 +255,24 @@ static int user_one(void *ctx, const user_t *u)
     return 0;
 }
 
+/* False (and the reply) where users are not kept by the dashboard (a
+ * provincial node: the command `fieldtrail-hub user --store`). */
+static bool users_here(web_req_t *r)
+{
+    if (r->sh->users) {
+        return true;
+    }
+    web_error(r, 404, "not_here",
+              "users of this node are managed with the command `fieldtrail-hub user --store "
+              "URL` (docs/province.md \"Dashboard\")");
+    return false;
+}
+
 static void users_list(web_req_t *r)
 {
+    if (!users_here(r)) {
+        return;
+    }
     json_t *arr = json_array();
     if (users_iter(r->sh->users, user_one, arr) != FT_OK) {
         json_decref(arr);
@@ -257,6 +284,9 @@ static void users_list(web_req_t *r)
 
 static void users_create(web_req_t *r)
 {
+    if (!users_here(r)) {
+        return;
+    }
     const char *name = web_body_str(r, "name");
     user_role role = user_role_parse(web_body_str(r, "role"));
     const char *password = web_body_str(r, "password");
@@ -285,6 +315,9 @@ static void users_create(web_req_t *r)
 
 static void users_change(web_req_t *r)
 {
+    if (!users_here(r)) {
+        return;
+    }
     const char *name = r->args[0];
     user_t u;
     if (users_get(r->sh->users, name, &u) != FT_OK) {
