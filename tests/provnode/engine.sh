@@ -166,7 +166,7 @@ grepq "append-only" "$T/upd.err" || fail "the refusal does not say why: $(cat "$
 # Two nodes as daemons while cb forwards a new case that raises an alert.
 printf 'store = %s\nalerts.interval_ms = 100\n' "$PG_URL" >"$T/prov.conf"
 for n in r1 r2; do
-  bg "" "$T/$n.log" "$HUB" run --config "$T/prov.conf" --now "$NOW2" --node "$n"
+  bg "" "$T/$n.log" "$HUB" run --config "$T/prov.conf" --now "$NOW2" --node "$n" --http off
   eval "PID_$n=\$BG_PID"
 done
 cat >"$T/cb-new.jsonl" <<JSON

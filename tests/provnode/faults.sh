@@ -40,7 +40,7 @@ all_evaluated() {
 
 case $MODE in
 kill9)
-  bg "" "$T/n1.log" "$HUB" run --config "$T/prov.conf" --now "$NOW" --node n1
+  bg "" "$T/n1.log" "$HUB" run --config "$T/prov.conf" --now "$NOW" --node n1 --http off
   n1=$BG_PID
   killed=""
   for _ in $(seq $((3000 * FT_SLOW))); do
@@ -68,7 +68,7 @@ kill9)
   prov_converge ca
   ;;
 pgdown)
-  bg "" "$T/r1.log" "$HUB" run --config "$T/prov.conf" --now "$NOW" --node r1
+  bg "" "$T/r1.log" "$HUB" run --config "$T/prov.conf" --now "$NOW" --node r1 --http off
   r1=$BG_PID
   wait_until 120 "node r1 evaluating every case" all_evaluated
   pg_stop
