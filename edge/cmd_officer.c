@@ -75,14 +75,7 @@ static int audit(edge_ctx_t *ctx, const char *action, const char *target)
 {
     char who[128];
     snprintf(who, sizeof who, "cli:%s", os_user());
-    Ft__AuditEvent a = FT__AUDIT_EVENT__INIT;
-    a.user = who;
-    a.action = (char *)action;
-    a.target = (char *)target;
-    Ft__Body body = FT__BODY__INIT;
-    body.kind_case = FT__BODY__KIND_AUDIT;
-    body.audit = &a;
-    int err = devlog_append1(ctx->log, &body, NULL);
+    int err = devlog_append1_audit(ctx->log, who, action, target, NULL, NULL);
     if (err != FT_OK) {
         edge_fail("the change is made but could not be written to the device log: %s",
                   ft_strerror(err));

@@ -950,6 +950,38 @@ int devlog_append1(devlog_t *log, const Ft__Body *body, uint64_t *seq_out)
     return devlog_commit(&t);
 }
 
+/* The body of one AuditEvent; a and body are filled, the strings borrowed. */
+static void audit_body(Ft__AuditEvent *a, Ft__Body *body, const char *user, const char *action,
+                       const char *target, const char *detail)
+{
+    ft__audit_event__init(a);
+    a->user = (char *)user;
+    a->action = (char *)action;
+    a->target = (char *)target;
+    a->detail = (char *)detail;
+    ft__body__init(body);
+    body->kind_case = FT__BODY__KIND_AUDIT;
+    body->audit = a;
+}
+
+int devlog_append_audit(devlog_txn_t *t, const char *user, const char *action, const char *target,
+                        const char *detail, uint64_t *seq_out)
+{
+    Ft__AuditEvent a;
+    Ft__Body body;
+    audit_body(&a, &body, user, action, target, detail);
+    return devlog_append(t, &body, seq_out);
+}
+
+int devlog_append1_audit(devlog_t *log, const char *user, const char *action, const char *target,
+                         const char *detail, uint64_t *seq_out)
+{
+    Ft__AuditEvent a;
+    Ft__Body body;
+    audit_body(&a, &body, user, action, target, detail);
+    return devlog_append1(log, &body, seq_out);
+}
+
 /* ---- reading stored values --------------------------------------------- */
 
 static const uint8_t empty_entry[1] = {0};

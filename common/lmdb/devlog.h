@@ -139,6 +139,13 @@ void devlog_abort(devlog_txn_t **t_p);
 
 /* One-shot append in its own transaction. */
 int devlog_append1(devlog_t *log, const Ft__Body *body, uint64_t *seq_out) FT_MUST_CHECK;
+/* Appends one AuditEvent (who did what, to what; detail may be NULL) in t,
+ * or in a transaction of its own (devlog_append1_audit). The strings are
+ * copied into the entry; seq_out may be NULL. */
+int devlog_append_audit(devlog_txn_t *t, const char *user, const char *action, const char *target,
+                        const char *detail, uint64_t *seq_out) FT_MUST_CHECK;
+int devlog_append1_audit(devlog_t *log, const char *user, const char *action, const char *target,
+                         const char *detail, uint64_t *seq_out) FT_MUST_CHECK;
 
 /* Called for each stored entry; the bytes are valid only during the call.
  * Return non-zero to stop (devlog_iter then returns that value). */

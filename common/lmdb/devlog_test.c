@@ -802,6 +802,44 @@ static void pruned_plaintext_goes_from_the_file_with_compact(void **state)
     assert_party_at(fx->log, 5);
 }
 
+/* devlog_append1_audit and devlog_append_audit write the AuditEvent they are
+ * given, in order, and the log still verifies. */
+static void audit_entries_say_who_did_what(void **state)
+{
+    fx_t *fx = *state;
+    uint64_t s1 = 0, s2 = 0;
+    assert_int_equal(
+        devlog_append1_audit(fx->log, "cli:ops", "user_add", "wang", "{\"role\":\"staff\"}", &s1),
+        FT_OK);
+    devlog_txn_t *t = NULL;
+    assert_int_equal(devlog_begin(fx->log, &t), FT_OK);
+    assert_int_equal(devlog_append_audit(t, "-", "connection_refused", "sync", NULL, &s2), FT_OK);
+    assert_int_equal(devlog_commit(&t), FT_OK);
+    assert_int_equal(s2, s1 + 1);
+    const char *want[2][4] = {{"cli:ops", "user_add", "wang", "{\"role\":\"staff\"}"},
+                              {"-", "connection_refused", "sync", NULL}};
+    for (int i = 0; i < 2; i++) {
+        uint8_t *raw;
+        size_t len;
+        assert_int_equal(devlog_get(fx->log, s1 + (uint64_t)i, &raw, &len), FT_OK);
+        entry_view_t v;
+        assert_int_equal(entry_open(raw, len, &v), FT_OK);
+        assert_int_equal(v.entry->body->kind_case, FT__BODY__KIND_AUDIT);
+        const Ft__AuditEvent *a = v.entry->body->audit;
+        assert_string_equal(a->user, want[i][0]);
+        assert_string_equal(a->action, want[i][1]);
+        assert_string_equal(a->target, want[i][2]);
+        if (want[i][3]) {
+            assert_string_equal(a->detail, want[i][3]);
+        } else {
+            assert_null(a->detail);
+        }
+        entry_view_free(&v);
+        free(raw);
+    }
+    verify_ok(fx->log, s2, 0);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, fx_setup, fx_teardown)
@@ -826,6 +864,7 @@ int main(void)
         T(clock_set_back_never_reopens_a_dropped_bucket),
         T(two_processes_on_one_day_share_one_key),
         T(pruned_plaintext_goes_from_the_file_with_compact),
+        T(audit_entries_say_who_did_what),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -99,15 +99,7 @@ const char *ui_body_str(const ui_req_t *r, const char *name)
 
 int ui_audit(ui_t *ui, const char *user, const char *action, const char *target, const char *detail)
 {
-    Ft__AuditEvent a = FT__AUDIT_EVENT__INIT;
-    a.user = (char *)user;
-    a.action = (char *)action;
-    a.target = (char *)target;
-    a.detail = (char *)detail;
-    Ft__Body body = FT__BODY__INIT;
-    body.kind_case = FT__BODY__KIND_AUDIT;
-    body.audit = &a;
-    int err = devlog_append1(ui->o.log, &body, NULL);
+    int err = devlog_append1_audit(ui->o.log, user, action, target, detail, NULL);
     if (err != FT_OK) {
         log_error("screen: cannot write the %s of %s to the log: %s", action, user,
                   ft_strerror(err));

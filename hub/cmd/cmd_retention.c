@@ -1094,16 +1094,8 @@ int hub_cmd_archive(int argc, char **argv)
     }
     snprintf(detail, sizeof detail, "{\"archive_blake2b\":\"%s\",\"iso\":\"%.*s\"}", mhex,
              utf8_fit(iso, 600), iso);
-    Ft__AuditEvent a = FT__AUDIT_EVENT__INIT;
-    a.user = (char *)by;
-    a.action = "archive_iso";
-    a.target = targets;
-    a.detail = detail;
-    Ft__Body body = FT__BODY__INIT;
-    body.kind_case = FT__BODY__KIND_AUDIT;
-    body.audit = &a;
     uint64_t seq = 0;
-    e = devlog_append1(ctx.hublog, &body, &seq);
+    e = devlog_append1_audit(ctx.hublog, by, "archive_iso", targets, detail, &seq);
     if (e != FT_OK) {
         hub_fail("the audit entry cannot be written to the hub log (%s): no archive is made",
                  ft_strerror(e));

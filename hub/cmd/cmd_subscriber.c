@@ -43,15 +43,7 @@ static int audit(hub_ctx_t *ctx, const char *action, const char *target, const c
 {
     char who[128];
     snprintf(who, sizeof who, "cli:%s", os_user());
-    Ft__AuditEvent a = FT__AUDIT_EVENT__INIT;
-    a.user = who;
-    a.action = (char *)action;
-    a.target = (char *)target;
-    a.detail = (char *)detail;
-    Ft__Body body = FT__BODY__INIT;
-    body.kind_case = FT__BODY__KIND_AUDIT;
-    body.audit = &a;
-    return devlog_append1(ctx->hublog, &body, NULL);
+    return devlog_append1_audit(ctx->hublog, who, action, target, detail, NULL);
 }
 
 int hub_cmd_subscriber(int argc, char **argv)

@@ -184,15 +184,8 @@ static void audit_flush(void *ctx, const zrefusal_t *rows, size_t n, const zrefu
                               n, others)) {
         return;
     }
-    Ft__AuditEvent a = FT__AUDIT_EVENT__INIT;
-    a.user = "-";
-    a.action = "connection_refused";
-    a.target = "alerts";
-    a.detail = detail;
-    Ft__Body body = FT__BODY__INIT;
-    body.kind_case = FT__BODY__KIND_AUDIT;
-    body.audit = &a;
-    if (devlog_append1(z->hublog, &body, NULL) != FT_OK) {
+    if (devlog_append1_audit(z->hublog, "-", "connection_refused", "alerts", detail, NULL) !=
+        FT_OK) {
         log_error("cannot write the audit entry of refused subscribers");
     }
 }

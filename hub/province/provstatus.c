@@ -215,16 +215,8 @@ int prov_keys_reseal(devlog_t *hublog, const keys_t *hub, const uint8_t archive_
         hex_encode(h, 32, h_hex);
         snprintf(detail, sizeof detail, "{\"archive_pk\":\"%s\",\"sealed_key_blake2b\":\"%s\"}",
                  pk_hex, h_hex);
-        Ft__AuditEvent a = FT__AUDIT_EVENT__INIT;
-        a.user = "province";
-        a.action = "media_key_resealed";
-        a.target = fid_hex;
-        a.detail = detail;
-        Ft__Body body = FT__BODY__INIT;
-        body.kind_case = FT__BODY__KIND_AUDIT;
-        body.audit = &a;
         uint64_t seq = 0;
-        rc = devlog_append(t, &body, &seq);
+        rc = devlog_append_audit(t, "province", "media_key_resealed", fid_hex, detail, &seq);
         if (rc != FT_OK) {
             break;
         }

@@ -1185,15 +1185,8 @@ int bundle_export(const hub_parts_t *ctx, const bundle_opts_t *o, bundle_result_
                  "{\"bundle_blake2b\":\"%s\",\"out\":\"%.*s\",\"files\":%zu,\"media\":\"%s%s\"}",
                  res->manifest_hash, utf8_fit(o->out, 600), o->out, res->files,
                  o->sealed ? "sealed:" : "plain", rk);
-        Ft__AuditEvent a = FT__AUDIT_EVENT__INIT;
-        a.user = (char *)(o->by ? o->by : "-");
-        a.action = "export_bundle";
-        a.target = (char *)o->case_id;
-        a.detail = detail;
-        Ft__Body body = FT__BODY__INIT;
-        body.kind_case = FT__BODY__KIND_AUDIT;
-        body.audit = &a;
-        rc = devlog_append1(ctx->hublog, &body, &res->audit_seq);
+        rc = devlog_append1_audit(ctx->hublog, o->by ? o->by : "-", "export_bundle", o->case_id,
+                                  detail, &res->audit_seq);
         if (rc != FT_OK) {
             fail(&w, "the audit entry cannot be written to the hub log (%s): nothing is exported",
                  ft_strerror(rc));

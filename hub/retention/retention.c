@@ -681,16 +681,8 @@ int retention_execute(const hub_parts_t *ctx, retention_plan_t *plan, const char
              "{\"now_ms\":%lld,\"deleted\":%zu,\"bytes\":%llu,\"files_held\":%llu}",
              (long long)plan->now_ms, n, (unsigned long long)bytes,
              (unsigned long long)plan->files_held);
-    Ft__AuditEvent a = FT__AUDIT_EVENT__INIT;
-    a.user = (char *)(by ? by : "retention");
-    a.action = "retention_run";
-    a.target = "media";
-    a.detail = detail;
-    Ft__Body body = FT__BODY__INIT;
-    body.kind_case = FT__BODY__KIND_AUDIT;
-    body.audit = &a;
     if (rc == FT_OK) {
-        rc = devlog_append(t, &body, NULL);
+        rc = devlog_append_audit(t, by ? by : "retention", "retention_run", "media", detail, NULL);
     }
     if (rc == FT_OK) {
         rc = devlog_commit(&t);

@@ -155,15 +155,7 @@ static int hw_audit(void *ctx, const char *user, const char *action, const char 
                     const char *detail)
 {
     hubweb_t *hw = ctx;
-    Ft__AuditEvent a = FT__AUDIT_EVENT__INIT;
-    a.user = (char *)user;
-    a.action = (char *)action;
-    a.target = (char *)target;
-    a.detail = (char *)detail;
-    Ft__Body body = FT__BODY__INIT;
-    body.kind_case = FT__BODY__KIND_AUDIT;
-    body.audit = &a;
-    return devlog_append1(hw->hub.hublog, &body, NULL);
+    return devlog_append1_audit(hw->hub.hublog, user, action, target, detail, NULL);
 }
 
 int http_start(const hub_parts_t *ctx, const rulepack_t *pack,
