@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "pg.h"
+#include "testutil.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -30,23 +31,11 @@ static void test_is_url(void **state)
     assert_false(pg_is_url(NULL));
 }
 
-/* A port on 127.0.0.1 that nothing listens on (bound, then closed). */
-static int closed_port(void)
-{
-    int s = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof a;
-    assert_int_equal(bind(s, (struct sockaddr *)&a, sizeof a), 0);
-    assert_int_equal(getsockname(s, (struct sockaddr *)&a, &len), 0);
-    close(s);
-    return ntohs(a.sin_port);
-}
-
 static void test_refused_connection_said_plainly(void **state)
 {
     (void)state;
     char url[256], err[PG_ERR_MAX];
-    int port = closed_port();
+    int port = testutil_closed_port();
     snprintf(url, sizeof url, "postgresql://ft:secret-word@127.0.0.1:%d/fieldtrail", port);
     PGconn *c = NULL;
     assert_int_equal(pg_connect(url, &c, err, sizeof err), FT_EIO);

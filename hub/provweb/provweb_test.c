@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "provweb.h"
+#include "testutil.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -84,22 +85,12 @@ static void test_units_param(void **state)
     free(b.p);
 }
 
-static int closed_port(void)
-{
-    int s = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof a;
-    assert_int_equal(bind(s, (struct sockaddr *)&a, sizeof a), 0);
-    assert_int_equal(getsockname(s, (struct sockaddr *)&a, &len), 0);
-    close(s);
-    return ntohs(a.sin_port);
-}
-
 static void test_open_database_down(void **state)
 {
     (void)state;
     char url[256], err[PG_ERR_MAX];
-    snprintf(url, sizeof url, "postgresql://ft:secret-word@127.0.0.1:%d/fieldtrail", closed_port());
+    snprintf(url, sizeof url, "postgresql://ft:secret-word@127.0.0.1:%d/fieldtrail",
+             testutil_closed_port());
     provweb_t *p = NULL;
     assert_int_equal(provweb_open(url, "n1", &p, err, sizeof err), FT_EIO);
     assert_null(p);
