@@ -80,8 +80,8 @@ struct edge_sync_t {
     uint64_t rcpt_seq;                   /* highest checked receipt not stored yet (0: none) */
     uint8_t *rcpt_raw;                   /* its bytes (rcpt_len of rcpt_cap) */
     size_t rcpt_len, rcpt_cap;
-    uint64_t next_send;                  /* next seq to send */
-    uint64_t inflight[MAX_WINDOW];       /* upto seq of each batch in flight, oldest first */
+    uint64_t next_send;            /* next seq to send */
+    uint64_t inflight[MAX_WINDOW]; /* upto seq of each batch in flight, oldest first */
     unsigned n_inflight;
     uint64_t ping_nonce;
     bool refusal_logged;   /* the current run of refused handshakes was logged */

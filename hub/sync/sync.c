@@ -125,7 +125,7 @@ struct hub_sync_t {
     store_txn_t *group;
     pending_t *pending;
     size_t n_pending, cap_pending;
-    size_t group_entries;             /* entries in the batches of the group */
+    size_t group_entries; /* entries in the batches of the group */
     /* Fair share: the sessions with messages waiting, served in turn (a
      * ring of indices into sessions), and what the loop holds. */
     fair_ring_t ring;
@@ -511,10 +511,6 @@ static int receipt_for(hub_sync_t *s, store_txn_t *t, const uint8_t device[DEVID
 
 /* ---- batches: group commit -------------------------------------------- */
 
-/* Flushes the group once its batches hold this many entries (bounds the
- * time the first edge of a group waits for its receipt). */
-#define SYNC_GROUP_MAX_ENTRIES 4096
-
 /* A new pending slot for a batch of session ss from rid, or NULL (out of
  * memory: the batch is dropped unanswered; the edge sends it again). */
 static pending_t *pending_add(hub_sync_t *s, session_t *ss, const uint8_t *rid, size_t rid_len)
@@ -613,8 +609,8 @@ static void group_flush(hub_sync_t *s)
     for (size_t i = 0; i < s->n_pending && s->group; i++) {
         pending_t *p = &s->pending[i];
         if (p->wrote && !p->hello && p->r.epoch != 0 && p->r.head.seq > 0) {
-            int err = receipt_for(s, s->group, s->sessions[p->session].device, &p->r,
-                                  &p->receipt, &p->receipt_len);
+            int err = receipt_for(s, s->group, s->sessions[p->session].device, &p->r, &p->receipt,
+                                  &p->receipt_len);
             if (err != FT_OK) {
                 group_failed(s, err);
                 any_write = false;
@@ -782,8 +778,8 @@ static bool on_batch(hub_sync_t *s, session_t *ss, const uint8_t *rid, size_t ri
         err = store_head_get(t, ss->device, ss->epoch, &r.head);
     }
     if (err == FT_OK && r.reason) {
-        err = record_integrity(s, t, ss->device, &r, &b->entries[from + r.bad_index],
-                               &p->new_event);
+        err =
+            record_integrity(s, t, ss->device, &r, &b->entries[from + r.bad_index], &p->new_event);
         r.bad_index += from;
     }
     verdict_merge(&p->r, &r);
@@ -1036,12 +1032,12 @@ static void serve_turn(hub_sync_t *s, session_t *ss)
 }
 
 /* Serves one group: turns of the sessions in the ring, in order, until the
- * group holds SYNC_GROUP_MAX_ENTRIES entries or nothing waits; commits it
+ * group holds opts.group_entries entries or nothing waits; commits it
  * (group_flush) and sends the answers. A session with messages left goes to
  * the back of the ring. */
 static void serve_group(hub_sync_t *s)
 {
-    while (s->ring.n > 0 && s->group_entries < SYNC_GROUP_MAX_ENTRIES) {
+    while (s->ring.n > 0 && s->group_entries < s->opts.group_entries) {
         size_t i = fair_ring_pop(&s->ring);
         session_t *ss = &s->sessions[i];
         serve_turn(s, ss);
@@ -1089,6 +1085,9 @@ int hub_sync_new(store_t *store, devlog_t *hublog, const keys_t *keys, const hub
     }
     if (!s->opts.max_handshaking) {
         s->opts.max_handshaking = HUB_DEFAULT_MAX_HANDSHAKING;
+    }
+    if (!s->opts.group_entries) {
+        s->opts.group_entries = HUB_DEFAULT_GROUP_ENTRIES;
     }
     if (s->opts.rule_pack &&
         (!s->opts.rule_pack[0] || strlen(s->opts.rule_pack) > WIRE_MAX_RULE_PACK ||
