@@ -11,7 +11,7 @@ source "$(dirname "$0")/lib.sh"
 
 SEED=${FT_SYNC_SEED:-$(( $(date +%s) % 100000 ))}
 KILLS=${FT_SYNC_KILLS:-8}
-N=${FT_SYNC_RECORDS:-$((3000 / FT_SYNC_SCALE))}
+N=${FT_SYNC_RECORDS:-$((12000 / FT_SYNC_SCALE))}
 echo "seed $SEED (repeat with FT_SYNC_SEED=$SEED), $KILLS kills, $N records"
 RANDOM=$SEED
 
@@ -43,7 +43,7 @@ ms() { printf '%d.%03d' $(($1 / 1000)) $(($1 % 1000)); }
 split=0
 for k in $(seq "$KILLS"); do
   hub_start
-  sleep "$(ms $((100 + RANDOM % 600)))"
+  sleep "$(ms $((50 + RANDOM % 350)))"
   hub_kill9
   held=$(hub_held car2)
   # the batches start at 1, 41, 81...: a count that is no multiple of 40
