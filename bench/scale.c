@@ -54,6 +54,9 @@ typedef struct {
     uint64_t next;                     /* next seq to send */
     uint64_t acked;                    /* highest verified receipt */
     unsigned in_flight;                /* batches unacknowledged */
+    uint64_t flight_end[64];           /* last seq of each, oldest first (a receipt
+                                        * may cover part of a batch: it stays in
+                                        * flight until its last entry is covered) */
     uint32_t max_batch;                /* hub's limit */
     uint8_t hub_pk[32];                /* from Welcome: verifies receipts */
     double done_s;                     /* when acked == n (0 = not yet) */
@@ -254,7 +257,7 @@ static void pump(sim_t *e, unsigned window, unsigned batch)
             break;
         }
         e->next += k;
-        e->in_flight++;
+        e->flight_end[e->in_flight++] = e->next - 1;
     }
     free(items);
 }
@@ -278,7 +281,7 @@ static void on_message(sim_t *e, const uint8_t *buf, size_t len, double t0, unsi
         if (m.u.welcome.have_seq >= e->n && e->acked < e->n) {
             wire_msg_t empty = {.kind = WIRE_BATCH}; /* asks for the receipt */
             (void)send_msg(e, &empty);
-            e->in_flight++;
+            e->flight_end[e->in_flight++] = m.u.welcome.have_seq;
         }
         break;
     case WIRE_RECEIPT: {
@@ -293,9 +296,13 @@ static void on_message(sim_t *e, const uint8_t *buf, size_t len, double t0, unsi
         if (r.upto_seq > e->acked) {
             e->acked = r.upto_seq;
         }
-        if (e->in_flight > 0) {
-            e->in_flight--;
+        unsigned keep = 0;
+        for (unsigned i = 0; i < e->in_flight; i++) {
+            if (e->flight_end[i] > r.upto_seq) {
+                e->flight_end[keep++] = e->flight_end[i];
+            }
         }
+        e->in_flight = keep;
         if (e->acked == e->n && e->done_s == 0) {
             e->done_s = now_s() - t0;
         }
@@ -361,7 +368,7 @@ static int cmd_run(int argc, char **argv)
             return 2;
         }
     }
-    if (edges == 0 || records == 0 || window == 0 || batch == 0) {
+    if (edges == 0 || records == 0 || window == 0 || window > 64 || batch == 0) {
         return 2;
     }
     struct rlimit rl;

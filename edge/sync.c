@@ -77,8 +77,11 @@ struct edge_sync_t {
     unsigned batch_entries, batch_bytes; /* in effect (hub may lower them) */
     uint64_t acked;                      /* highest seq the hub holds, as far as known */
     uint64_t receipt_seq;                /* highest seq covered by a stored receipt */
-    uint64_t next_send;                  /* next seq to send */
-    uint64_t inflight[MAX_WINDOW];       /* upto seq of each batch in flight, oldest first */
+    uint64_t rcpt_seq;                   /* highest checked receipt not stored yet (0: none) */
+    uint8_t *rcpt_raw;                   /* its bytes (rcpt_len of rcpt_cap) */
+    size_t rcpt_len, rcpt_cap;
+    uint64_t next_send;            /* next seq to send */
+    uint64_t inflight[MAX_WINDOW]; /* upto seq of each batch in flight, oldest first */
     unsigned n_inflight;
     uint64_t ping_nonce;
     bool refusal_logged;   /* the current run of refused handshakes was logged */
@@ -475,6 +478,14 @@ static void on_welcome(edge_sync_t *s, const wire_welcome_t *w)
     }
 }
 
+/* A receipt from the hub: checked (signature, device, epoch, our own hash
+ * at upto_seq), then the window slides at once; a receipt may cover only
+ * part of a batch (the hub commits a batch over several groups, fair
+ * share): that batch stays in flight until a receipt covers its last entry.
+ * The receipt is only remembered here; store_receipt keeps the highest one
+ * after the loop has sent what the window now allows, so that the edge's
+ * own commit overlaps the hub's work instead of holding the next batches
+ * back (docs/protocol.md "Receipts"). */
 static void on_receipt(edge_sync_t *s, const wire_signed_receipt_t *sr)
 {
     if (!s->have_hub_pk) {
@@ -494,34 +505,19 @@ static void on_receipt(edge_sync_t *s, const wire_signed_receipt_t *sr)
                  (unsigned long long)r.upto_seq);
         return;
     }
-    if (r.upto_seq > s->receipt_seq) {
-        MDB_txn *txn = NULL;
-        err = lmdbx_err(mdb_txn_begin(s->env, NULL, 0, &txn));
-        if (err == FT_OK) {
-            uint8_t key[16], ts[8];
-            lmdbx_put_u64(key, s->epoch);
-            lmdbx_put_u64(key + 8, r.upto_seq);
-            MDB_val k = {sizeof key, key}, v = {sr->raw_len, sr->raw};
-            err = lmdbx_err(mdb_put(txn, s->receipts_dbi, &k, &v, 0));
-            lmdbx_put_u64(ts, (uint64_t)wall_ms());
-            if (err == FT_OK) {
-                err = lmdbx_put_meta(txn, s->sync_dbi, "last_contact", ts, sizeof ts);
+    if (r.upto_seq > s->receipt_seq && r.upto_seq > s->rcpt_seq) {
+        if (sr->raw_len > s->rcpt_cap) {
+            uint8_t *grown = realloc(s->rcpt_raw, sr->raw_len);
+            if (!grown) {
+                log_error("out of memory: a receipt not kept (it is asked for again)");
+                return;
             }
-            if (err == FT_OK) {
-                /* The key this (highest) receipt verifies with, whatever hub comes next. */
-                err = lmdbx_put_meta(txn, s->sync_dbi, "receipt_pk", s->hub_sign_pk, 32);
-            }
-            if (err == FT_OK) {
-                err = lmdbx_err(mdb_txn_commit(txn));
-            } else {
-                mdb_txn_abort(txn);
-            }
+            s->rcpt_raw = grown;
+            s->rcpt_cap = sr->raw_len;
         }
-        if (err != FT_OK) {
-            log_error("cannot store a receipt: %s", ft_strerror(err));
-            return;
-        }
-        s->receipt_seq = r.upto_seq;
+        memcpy(s->rcpt_raw, sr->raw, sr->raw_len);
+        s->rcpt_len = sr->raw_len;
+        s->rcpt_seq = r.upto_seq;
     }
     if (r.upto_seq > s->acked) {
         s->acked = r.upto_seq;
@@ -533,6 +529,45 @@ static void on_receipt(edge_sync_t *s, const wire_signed_receipt_t *sr)
         }
     }
     s->n_inflight = keep;
+}
+
+/* Stores the highest receipt on_receipt remembered (one durable commit for
+ * all the receipts of one pass of the loop). If the write fails the receipt
+ * is asked for again later (tick: an empty batch). */
+static void store_receipt(edge_sync_t *s)
+{
+    if (s->rcpt_seq <= s->receipt_seq) {
+        s->rcpt_seq = 0;
+        return;
+    }
+    MDB_txn *txn = NULL;
+    int err = lmdbx_err(mdb_txn_begin(s->env, NULL, 0, &txn));
+    if (err == FT_OK) {
+        uint8_t key[16], ts[8];
+        lmdbx_put_u64(key, s->epoch);
+        lmdbx_put_u64(key + 8, s->rcpt_seq);
+        MDB_val k = {sizeof key, key}, v = {s->rcpt_len, s->rcpt_raw};
+        err = lmdbx_err(mdb_put(txn, s->receipts_dbi, &k, &v, 0));
+        lmdbx_put_u64(ts, (uint64_t)wall_ms());
+        if (err == FT_OK) {
+            err = lmdbx_put_meta(txn, s->sync_dbi, "last_contact", ts, sizeof ts);
+        }
+        if (err == FT_OK) {
+            /* The key this (highest) receipt verifies with, whatever hub comes next. */
+            err = lmdbx_put_meta(txn, s->sync_dbi, "receipt_pk", s->hub_sign_pk, 32);
+        }
+        if (err == FT_OK) {
+            err = lmdbx_err(mdb_txn_commit(txn));
+        } else {
+            mdb_txn_abort(txn);
+        }
+    }
+    if (err != FT_OK) {
+        log_error("cannot store a receipt: %s", ft_strerror(err));
+    } else {
+        s->receipt_seq = s->rcpt_seq;
+    }
+    s->rcpt_seq = 0;
 }
 
 static void on_error(edge_sync_t *s, const wire_error_t *e)
@@ -731,7 +766,8 @@ static void tick(edge_sync_t *s)
                 break;
             }
         }
-        if (s->n_inflight == 0 && s->receipt_seq < s->acked && now - s->receipt_req_ms > 5000) {
+        if (s->n_inflight == 0 && s->receipt_seq < s->acked && s->rcpt_seq == 0 &&
+            now - s->receipt_req_ms > 5000) {
             request_receipt(s);
         }
         if (s->n_inflight > 0 && now - s->last_rx_ms > ack_timeout &&
@@ -902,6 +938,7 @@ void edge_sync_destroy(edge_sync_t **s_p)
     if (s->zctx) {
         zmq_ctx_term(s->zctx);
     }
+    free(s->rcpt_raw);
     free(s);
     *s_p = NULL;
 }
@@ -953,6 +990,7 @@ int edge_sync_run(edge_sync_t *s, volatile sig_atomic_t *stop)
             on_message(s, buf, (size_t)n > HUB_MAX_RX_BYTES ? HUB_MAX_RX_BYTES : (size_t)n);
         }
         tick(s);
+        store_receipt(s);
         if (s->o.until_synced && synced(s)) {
             uint64_t head = 0;
             if (devlog_head(s->log, &head, NULL) == FT_OK) {

@@ -22,3 +22,7 @@ ft_add_script_test(sync_refusals_unknown_revoked_forged_flipped_replayed_gap
 # (clock moved with libfaketime) are pruned; no name is left in any file.
 ft_add_script_test(sync_pruned_records_leave_no_names_and_still_verify sync/prune_records.sh
   TIMEOUT 240 LABELS sync)
+# Fair share: a batch committed over two groups, a receipt for each part;
+# kill -9 of the hub between the parts loses nothing and doubles nothing.
+ft_add_script_test(sync_partial_batch_receipts_and_kill9_between_groups
+  sync/partial_receipts.sh TIMEOUT 300 LABELS sync)

@@ -168,7 +168,9 @@ int hub_cmd_run(int argc, char **argv)
         u32_setting(&ctx, "sync.max_connections", HUB_DEFAULT_MAX_CONNECTIONS,
                     &so.max_connections) != 0 ||
         u32_setting(&ctx, "sync.max_handshaking", HUB_DEFAULT_MAX_HANDSHAKING,
-                    &so.max_handshaking) != 0) {
+                    &so.max_handshaking) != 0 ||
+        u32_setting(&ctx, "sync.group_entries", HUB_DEFAULT_GROUP_ENTRIES, &so.group_entries) !=
+            0) {
         hub_close(&ctx);
         return 2;
     }

@@ -23,6 +23,7 @@ const char *const hub_config_keys[] = {
     "sync.max_batch_bytes",
     "sync.max_connections",
     "sync.max_handshaking",
+    "sync.group_entries",
     "media.listen",
     "media.data_listen",
     "media.data_advertise",

@@ -1,23 +1,40 @@
-/* fair.c: see fair.h. n is one drain of the socket (a few dozen messages),
- * so the quadratic count of ranks costs less than a hash table would. */
+/* fair.c: see fair.h. */
 #include "fair.h"
 
-void fair_order(const unsigned *conn, size_t n, unsigned *rank, size_t *order)
+#include <stdlib.h>
+
+bool fair_ring_push(fair_ring_t *r, size_t x)
 {
-    unsigned max_rank = 0;
-    for (size_t i = 0; i < n; i++) {
-        rank[i] = 0;
-        for (size_t j = 0; j < i; j++) {
-            rank[i] += conn[j] == conn[i];
+    if (r->n == r->cap) {
+        size_t cap = r->cap ? 2 * r->cap : 64;
+        size_t *grown = malloc(cap * sizeof *grown);
+        if (!grown) {
+            return false;
         }
-        max_rank = rank[i] > max_rank ? rank[i] : max_rank;
-    }
-    size_t k = 0;
-    for (unsigned r = 0; r <= max_rank && k < n; r++) {
-        for (size_t i = 0; i < n; i++) {
-            if (rank[i] == r) {
-                order[k++] = i;
-            }
+        for (size_t k = 0; k < r->n; k++) {
+            grown[k] = r->v[(r->head + k) % r->cap];
         }
+        free(r->v);
+        r->v = grown;
+        r->cap = cap;
+        r->head = 0;
     }
+    r->v[(r->head + r->n) % r->cap] = x;
+    r->n++;
+    return true;
+}
+
+size_t fair_ring_pop(fair_ring_t *r)
+{
+    size_t x = r->v[r->head];
+    r->head = (r->head + 1) % r->cap;
+    r->n--;
+    return x;
+}
+
+void fair_ring_free(fair_ring_t *r)
+{
+    free(r->v);
+    r->v = NULL;
+    r->head = r->n = r->cap = 0;
 }

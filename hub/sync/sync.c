@@ -50,12 +50,19 @@
 #define ZMQ_ZAP_ENFORCE_DOMAIN 93
 #endif
 
-/* Messages handled before the loop looks at the ZAP socket again. */
-#define SYNC_BURST 64
 /* Least interval between status writes caused only by pings. */
 #define SYNC_SEEN_WRITE_MS 10000
 
 typedef enum { SESS_NONE = 0, SESS_OPEN, SESS_HALTED } sess_state;
+
+/* A message taken from the socket and waiting for its turn (fair share). */
+typedef struct qmsg {
+    struct qmsg *next;
+    zmq_msg_t payload; /* kept: the decoded batch's entries point into it */
+    bool decoded;      /* m holds the decoded message (else: it did not decode) */
+    wire_msg_t m;
+    size_t done; /* a batch's entries already served (it may span groups) */
+} qmsg_t;
 
 /* What the hub remembers about one device's current connection. */
 typedef struct {
@@ -63,7 +70,14 @@ typedef struct {
     sess_state state;
     uint64_t epoch;          /* epoch of its Hello */
     int64_t seen_written_ms; /* last time last_seen was written for a ping */
+    uint8_t rid[WIRE_ROUTING_ID_BYTES];
+    size_t rid_len;
+    qmsg_t *q_head, *q_tail; /* its messages not served yet, in arrival order */
+    bool active;             /* in the round robin (has messages waiting) */
+    size_t slot;             /* its last pending slot in the current group, or NO_SLOT */
 } session_t;
+
+#define NO_SLOT ((size_t)-1)
 
 /* A batch or Hello handled in the current group: what to tell its edge, in
  * order, once the group's transaction has committed (or failed). */
@@ -82,6 +96,8 @@ typedef struct {
     bool hello;        /* a Hello's slot (on_hello), not a batch's */
     bool has_welcome;  /* Welcome to send after the commit */
     wire_msg_t welcome;
+    bool has_pong; /* Pong to send after the commit (a Ping's slot) */
+    uint64_t pong_nonce;
     char connected[1024]; /* the log line said once the Welcome goes */
 } pending_t;
 
@@ -109,7 +125,11 @@ struct hub_sync_t {
     store_txn_t *group;
     pending_t *pending;
     size_t n_pending, cap_pending;
-    size_t group_entries;             /* entries in the batches of the group */
+    size_t group_entries; /* entries in the batches of the group */
+    /* Fair share: the sessions with messages waiting, served in turn (a
+     * ring of indices into sessions), and what the loop holds. */
+    fair_ring_t ring;
+    size_t held_msgs, held_bytes;
     uint8_t pack_sig[WIRE_SIG_BYTES]; /* the hub's signature over opts.rule_pack */
 };
 
@@ -137,6 +157,7 @@ static session_t *session_get(hub_sync_t *s, const uint8_t device[DEVID_BYTES])
     session_t *ss = &s->sessions[s->n_sessions++];
     memset(ss, 0, sizeof *ss);
     memcpy(ss->device, device, DEVID_BYTES);
+    ss->slot = NO_SLOT;
     return ss;
 }
 
@@ -304,8 +325,7 @@ static void committed(hub_sync_t *s)
 
 /* ---- handlers ---------------------------------------------------------- */
 
-static pending_t *pending_add(hub_sync_t *s, const session_t *ss, const uint8_t *rid,
-                              size_t rid_len);
+static pending_t *pending_add(hub_sync_t *s, session_t *ss, const uint8_t *rid, size_t rid_len);
 static void pending_error(pending_t *p, int code, const char *reason, uint64_t epoch, uint64_t seq,
                           const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 static void group_failed(hub_sync_t *s, int err);
@@ -491,14 +511,9 @@ static int receipt_for(hub_sync_t *s, store_txn_t *t, const uint8_t device[DEVID
 
 /* ---- batches: group commit -------------------------------------------- */
 
-/* Flushes the group once its batches hold this many entries (bounds the
- * time the first edge of a group waits for its receipt). */
-#define SYNC_GROUP_MAX_ENTRIES 4096
-
 /* A new pending slot for a batch of session ss from rid, or NULL (out of
  * memory: the batch is dropped unanswered; the edge sends it again). */
-static pending_t *pending_add(hub_sync_t *s, const session_t *ss, const uint8_t *rid,
-                              size_t rid_len)
+static pending_t *pending_add(hub_sync_t *s, session_t *ss, const uint8_t *rid, size_t rid_len)
 {
     if (rid_len > WIRE_ROUTING_ID_BYTES) {
         return NULL; /* on_message admits only routing IDs of this length */
@@ -517,6 +532,7 @@ static pending_t *pending_add(hub_sync_t *s, const session_t *ss, const uint8_t 
     memcpy(p->rid, rid, rid_len);
     p->rid_len = rid_len;
     p->session = (size_t)(ss - s->sessions);
+    ss->slot = s->n_pending - 1;
     return p;
 }
 
@@ -588,6 +604,19 @@ static void group_flush(hub_sync_t *s)
         const pending_t *p = &s->pending[i];
         batches = batches || (p->wrote && !p->hello && p->r.accepted > 0);
     }
+    /* One receipt per session and group: for the head its batches (or parts
+     * of batches) reached in this transaction, sealed and stored in it. */
+    for (size_t i = 0; i < s->n_pending && s->group; i++) {
+        pending_t *p = &s->pending[i];
+        if (p->wrote && !p->hello && p->r.epoch != 0 && p->r.head.seq > 0) {
+            int err = receipt_for(s, s->group, s->sessions[p->session].device, &p->r, &p->receipt,
+                                  &p->receipt_len);
+            if (err != FT_OK) {
+                group_failed(s, err);
+                any_write = false;
+            }
+        }
+    }
     if (s->group) {
         int err = store_commit(&s->group);
         store_abort(&s->group);
@@ -634,27 +663,68 @@ static void group_flush(hub_sync_t *s)
         if (p->has_error) {
             send_msg(s, p->rid, p->rid_len, &p->error);
         }
+        if (p->has_pong) {
+            wire_msg_t m = {.kind = WIRE_PONG, .u.nonce = p->pong_nonce};
+            send_msg(s, p->rid, p->rid_len, &m);
+        }
+        s->sessions[p->session].slot = NO_SLOT;
     }
     s->n_pending = 0;
     s->group_entries = 0;
 }
 
-/* Handles a Batch within the group: every check and write happens in the
- * group's transaction; the answers wait for group_flush. */
-static void on_batch(hub_sync_t *s, session_t *ss, const uint8_t *rid, size_t rid_len,
-                     const wire_batch_t *b)
+/* Merges the verdict r of a later part of a batch (or of a later batch of
+ * the same session, in the same group) into the slot's verdict into. */
+static void verdict_merge(verify_result_t *into, const verify_result_t *r)
+{
+    into->accepted += r->accepted;
+    into->duplicates += r->duplicates;
+    if (r->epoch != 0) {
+        into->epoch = r->epoch;
+        into->head = r->head;
+    }
+    if (r->err != FT_OK) {
+        into->err = r->err;
+        into->reason = r->reason;
+        into->bad_index = r->bad_index;
+        into->bad_epoch = r->bad_epoch;
+        into->bad_seq = r->bad_seq;
+        memcpy(into->detail, r->detail, sizeof into->detail);
+    }
+}
+
+/* Serves entries [from, from + take) of a Batch within the group (fair
+ * share: a batch may be served over several turns and groups; from == 0 is
+ * its first part): every check and write happens in the group's
+ * transaction; the answers wait for group_flush, which seals one receipt
+ * per session and group for what the group committed (a receipt may cover
+ * only part of a batch: the committed prefix, docs/protocol.md). Returns
+ * false when the rest of the batch is not to be served (refused). */
+static bool on_batch(hub_sync_t *s, session_t *ss, const uint8_t *rid, size_t rid_len,
+                     const wire_batch_t *b, size_t from, size_t take)
 {
     if (ss->state == SESS_HALTED) {
-        return;
+        return false;
     }
-    pending_t *p = pending_add(s, ss, rid, rid_len);
+    /* The session's slot of this group, if its last one is a batch's that
+     * has nothing but a receipt to send: its verdicts merge into one. */
+    pending_t *p = NULL;
+    if (ss->slot != NO_SLOT) {
+        pending_t *last = &s->pending[ss->slot];
+        if (last->wrote && !last->hello && !last->has_pong && !last->has_error) {
+            p = last;
+        }
+    }
+    if (!p) {
+        p = pending_add(s, ss, rid, rid_len);
+    }
     if (!p) {
         log_error("out of memory: a batch dropped (the edge sends it again)");
-        return;
+        return false;
     }
-    if (ss->state != SESS_OPEN) {
+    if (from == 0 && ss->state != SESS_OPEN) {
         pending_error(p, FT_EPROTO, "hello_required", 0, 0, "no session: send Hello first");
-        return;
+        return false;
     }
     size_t bytes = 0;
     for (size_t i = 0; i < b->n; i++) {
@@ -665,7 +735,7 @@ static void on_batch(hub_sync_t *s, session_t *ss, const uint8_t *rid, size_t ri
         pending_error(p, FT_EPROTO, "batch_too_large", 0, 0,
                       "batch of %zu entries / %zu bytes exceeds the hub's limits (%u / %u)", b->n,
                       bytes, s->opts.max_batch_entries, s->opts.max_batch_bytes);
-        return;
+        return false;
     }
     int err = FT_OK;
     if (!s->group) {
@@ -674,43 +744,53 @@ static void on_batch(hub_sync_t *s, session_t *ss, const uint8_t *rid, size_t ri
     store_txn_t *t = s->group;
     /* From here on the batch's writes are in the group's transaction: if it
      * fails, so does this batch (group_failed). */
+    bool wrote_before = p->wrote;
     p->wrote = true;
-    if (err == FT_OK && b->first_seq && b->n > 0) {
+    if (err == FT_OK && from == 0 && b->first_seq && b->n > 0) {
         /* Batches before this one were lost in flight (the edge sent on a new
          * connection before it learnt of it): not a gap in the log. */
         store_head_t head = {0};
         err = store_head_get(t, ss->device, ss->epoch, &head);
         if (err == FT_OK && b->first_seq > head.seq + 1) {
-            p->wrote = false;
+            p->wrote = wrote_before;
             ss->state = SESS_HALTED;
+            if (p->wrote) {
+                /* the earlier batches' receipt first, then the Error */
+                pending_t *e = pending_add(s, ss, rid, rid_len);
+                p = e ? e : p;
+            }
             pending_error(p, FT_EGAP, "resync", ss->epoch, b->first_seq,
                           "batch starts at %llu but the hub holds up to %llu: say Hello again",
                           (unsigned long long)b->first_seq, (unsigned long long)head.seq);
-            return;
+            return false;
         }
     }
-    verify_result_t *r = &p->r;
+    verify_result_t r;
+    memset(&r, 0, sizeof r);
     store_status_t st;
     if (err == FT_OK) {
-        err = verify_batch_pool(t, ss->device, b->entries, b->n, s->pool, r);
+        err = verify_batch_pool(t, ss->device, b->entries + from, take, s->pool, &r);
     }
-    if (err == FT_OK && b->n == 0 && r->err == FT_OK) {
+    if (err == FT_OK && take == 0 && r.err == FT_OK) {
         /* An empty batch asks for a receipt of what the hub holds (the edge
          * lost the last one, e.g. the hub died between commit and send). */
-        r->epoch = ss->epoch;
-        err = store_head_get(t, ss->device, ss->epoch, &r->head);
+        r.epoch = ss->epoch;
+        err = store_head_get(t, ss->device, ss->epoch, &r.head);
     }
-    if (err == FT_OK && r->reason) {
-        err = record_integrity(s, t, ss->device, r, &b->entries[r->bad_index], &p->new_event);
+    if (err == FT_OK && r.reason) {
+        err =
+            record_integrity(s, t, ss->device, &r, &b->entries[from + r.bad_index], &p->new_event);
+        r.bad_index += from;
     }
+    verdict_merge(&p->r, &r);
     if (err == FT_OK) {
         err = store_status_get(t, ss->device, &st);
     }
     if (err == FT_OK) {
         st.last_seen_ms = now_ms();
-        st.batches++;
-        st.accepted += r->accepted;
-        st.duplicates += r->duplicates;
+        st.batches += from == 0;
+        st.accepted += r.accepted;
+        st.duplicates += r.duplicates;
         if (b->edge_head_seq) {
             st.edge_head_seq = b->edge_head_seq;
             st.edge_report_ms = st.last_seen_ms;
@@ -719,66 +799,95 @@ static void on_batch(hub_sync_t *s, session_t *ss, const uint8_t *rid, size_t ri
             utf8_copy(st.endpoint_mismatch, sizeof st.endpoint_mismatch, b->endpoint_mismatch);
             st.endpoint_report_ms = st.last_seen_ms;
         }
-        if (r->err == FT_OK && r->epoch != 0 && r->head.seq >= st.edge_head_seq) {
+        if (r.err == FT_OK && r.epoch != 0 && r.head.seq >= st.edge_head_seq) {
             st.synced_ms = st.last_seen_ms; /* the hub holds all the edge reported */
         }
-        if (r->err != FT_OK) {
+        if (r.err != FT_OK) {
             st.rejected++;
             char text[STORE_TEXT_MAX];
-            snprintf(text, sizeof text, "%s%s%.*s", r->reason ? r->reason : "refused", ": ",
-                     utf8_fit(r->detail, 400), r->detail);
+            snprintf(text, sizeof text, "%s%s%.*s", r.reason ? r.reason : "refused", ": ",
+                     utf8_fit(r.detail, 400), r.detail);
             err = note_error(t, ss->device, &st, text);
         } else {
             err = store_status_put(t, ss->device, &st);
         }
     }
-    if (err == FT_OK && r->epoch != 0 && r->head.seq > 0) {
-        err = receipt_for(s, t, ss->device, r, &p->receipt, &p->receipt_len);
-    }
     if (err != FT_OK) {
         /* The transaction is unusable after a failed write: the whole group
          * fails, this batch with it. */
         group_failed(s, err);
-        return;
+        return false;
     }
-    s->group_entries += b->n;
-    if (r->err != FT_OK) {
+    s->group_entries += take;
+    if (r.err != FT_OK) {
         ss->state = SESS_HALTED;
         p->log_refusal = true;
-        const char *reason =
-            r->reason ? r->reason : (r->err == FT_EREVOKED ? "revoked" : "refused");
-        pending_error(p, r->err, reason, r->bad_epoch, r->bad_seq, "%s", r->detail);
+        const char *reason = r.reason ? r.reason : (r.err == FT_EREVOKED ? "revoked" : "refused");
+        pending_error(p, r.err, reason, r.bad_epoch, r.bad_seq, "%s", r.detail);
+        return false;
     }
+    return true;
 }
 
+/* A Ping: its Pong waits with the session's other answers of the group, in
+ * order; every SYNC_SEEN_WRITE_MS its last-seen time joins the group's
+ * transaction (no commit of its own). */
 static void on_ping(hub_sync_t *s, session_t *ss, const uint8_t *rid, size_t rid_len,
                     uint64_t nonce)
 {
-    wire_msg_t m = {.kind = WIRE_PONG, .u.nonce = nonce};
-    send_msg(s, rid, rid_len, &m);
+    pending_t *p = pending_add(s, ss, rid, rid_len);
+    if (!p) {
+        log_error("out of memory: a Ping not answered (the edge pings again)");
+        return;
+    }
+    p->has_pong = true;
+    p->pong_nonce = nonce;
     int64_t now = now_ms();
     if (now - ss->seen_written_ms < SYNC_SEEN_WRITE_MS) {
         return;
     }
     ss->seen_written_ms = now;
-    store_txn_t *t = NULL;
     store_status_t st;
-    int err = store_begin(s->store, true, &t);
+    int err = s->group ? FT_OK : store_begin(s->store, true, &s->group);
     if (err == FT_OK) {
-        err = store_status_get(t, ss->device, &st);
+        err = store_status_get(s->group, ss->device, &st);
     }
     if (err == FT_OK) {
         st.last_seen_ms = now;
-        err = store_status_put(t, ss->device, &st);
+        err = store_status_put(s->group, ss->device, &st);
+        if (err != FT_OK) {
+            group_failed(s, err);
+        }
     }
-    if (err == FT_OK) {
-        err = store_commit(&t);
-    }
-    store_abort(&t);
 }
 
-/* Handles one routed message: [routing id][payload]. */
-static void on_message(hub_sync_t *s, zmq_msg_t *rid_msg, zmq_msg_t *payload)
+/* ---- fair share: deficit round robin over the sessions ---------------- */
+
+/* Entries a session may have served per turn: a batch is served over
+ * several turns (and groups) when other sessions wait, so that no edge
+ * waits behind another's whole batch or backlog (docs/protocol.md "Fair
+ * share"). */
+#define SYNC_QUANTUM 16
+/* What the loop takes off the socket before serving it: beyond this the
+ * messages wait in ZeroMQ's queues. */
+#define SYNC_HELD_MAX_MSGS 8192
+#define SYNC_HELD_MAX_BYTES ((size_t)128 << 20)
+
+static void qmsg_free(hub_sync_t *s, qmsg_t *q)
+{
+    s->held_msgs--;
+    s->held_bytes -= zmq_msg_size(&q->payload);
+    if (q->decoded) {
+        wire_msg_free(&q->m);
+    }
+    zmq_msg_close(&q->payload);
+    free(q);
+}
+
+/* Takes one routed message ([routing id][payload]) into its session's
+ * queue; a message that cannot be attributed to a device is answered or
+ * dropped at once. */
+static void take_message(hub_sync_t *s, zmq_msg_t *rid_msg, zmq_msg_t *payload)
 {
     const uint8_t *rid = zmq_msg_data(rid_msg);
     size_t rid_len = zmq_msg_size(rid_msg);
@@ -799,129 +908,147 @@ static void on_message(hub_sync_t *s, zmq_msg_t *rid_msg, zmq_msg_t *payload)
     /* Authenticated: its connection no longer counts as one in its handshake. */
     zguard_trust(s->guard, zguard_msg_fd(payload));
     session_t *ss = session_get(s, device);
-    if (!ss) {
+    qmsg_t *q = ss ? calloc(1, sizeof *q) : NULL;
+    if (!q) {
         log_error("out of memory: message dropped");
         return;
     }
-    wire_msg_t m;
-    int err = wire_decode(zmq_msg_data(payload), zmq_msg_size(payload), &m);
-    if (err != FT_OK) {
-        char id[DEVID_TEXT_SIZE];
-        devid_format(device, id);
-        log_warn("device %s sent a message that does not decode (%zu bytes)", id,
-                 zmq_msg_size(payload));
-        group_flush(s); /* its earlier batches' answers first */
-        send_error(s, rid, rid_len, FT_EPROTO, "protocol", 0, 0,
-                   "message does not decode as a sync message");
-        return;
+    memcpy(ss->rid, rid, rid_len);
+    ss->rid_len = rid_len;
+    zmq_msg_init(&q->payload);
+    zmq_msg_move(&q->payload, payload);
+    q->decoded = wire_decode(zmq_msg_data(&q->payload), zmq_msg_size(&q->payload), &q->m) == FT_OK;
+    s->held_msgs++;
+    s->held_bytes += zmq_msg_size(&q->payload);
+    if (ss->q_tail) {
+        ss->q_tail->next = q;
+    } else {
+        ss->q_head = q;
     }
-    if (m.kind != WIRE_BATCH && m.kind != WIRE_HELLO) {
-        /* Ping uses a transaction of its own, and its answer must follow
-         * those of the batches before it (a Hello joins the group). */
-        group_flush(s);
-    }
-    switch (m.kind) {
-    case WIRE_HELLO:
-        on_hello(s, ss, rid, rid_len, &m.u.hello);
-        break;
-    case WIRE_BATCH:
-        on_batch(s, ss, rid, rid_len, &m.u.batch);
-        break;
-    case WIRE_PING:
-        on_ping(s, ss, rid, rid_len, m.u.nonce);
-        break;
-    case WIRE_PONG:
-        break;
-    default:
-        send_error(s, rid, rid_len, FT_EPROTO, "protocol", 0, 0,
-                   "an edge does not send %s messages", wire_kind_name(m.kind));
-        break;
-    }
-    wire_msg_free(&m);
-}
-
-/* One message received in a drain. */
-typedef struct {
-    zmq_msg_t rid, payload;
-    bool ok; /* exactly two frames */
-} inmsg_t;
-
-/* Receives one routed message into in; false if none was pending. */
-static bool recv_one(hub_sync_t *s, inmsg_t *in)
-{
-    zmq_msg_init(&in->rid);
-    zmq_msg_init(&in->payload);
-    in->ok = false;
-    if (zmq_msg_recv(&in->rid, s->router, ZMQ_DONTWAIT) < 0) {
-        return false;
-    }
-    bool ok = zmq_msg_more(&in->rid) && zmq_msg_recv(&in->payload, s->router, 0) >= 0;
-    /* Exactly two frames; drain and drop anything longer. */
-    bool extra = false;
-    while (ok && zmq_msg_more(&in->payload)) {
-        zmq_msg_t junk;
-        zmq_msg_init(&junk);
-        zmq_msg_recv(&junk, s->router, 0);
-        bool more = zmq_msg_more(&junk);
-        zmq_msg_close(&junk);
-        extra = true;
-        if (!more) {
-            break;
+    ss->q_tail = q;
+    if (!ss->active) {
+        if (!fair_ring_push(&s->ring, (size_t)(ss - s->sessions))) {
+            /* cannot schedule it: drop what it sent; it says Hello again */
+            log_error("out of memory: messages of a device dropped");
+            while (ss->q_head) {
+                qmsg_t *next = ss->q_head->next;
+                qmsg_free(s, ss->q_head);
+                ss->q_head = next;
+            }
+            ss->q_tail = NULL;
+            return;
         }
+        ss->active = true;
     }
-    in->ok = ok && !extra;
-    if (!in->ok) {
-        log_debug("multipart message of unexpected shape dropped");
-    }
-    return true;
 }
 
-static bool same_conn(inmsg_t *a, inmsg_t *b)
+/* Takes what is pending on the socket (within the held bounds) into the
+ * sessions' queues. */
+static void take_pending(hub_sync_t *s, volatile sig_atomic_t *stop)
 {
-    return zmq_msg_size(&a->rid) == zmq_msg_size(&b->rid) &&
-           memcmp(zmq_msg_data(&a->rid), zmq_msg_data(&b->rid), zmq_msg_size(&a->rid)) == 0;
-}
-
-/* Receives what is pending (at most SYNC_BURST messages), serves it in fair
- * order, the batches among it in group commits, and returns how many
- * messages it took. */
-static size_t drain(hub_sync_t *s, volatile sig_atomic_t *stop)
-{
-    inmsg_t in[SYNC_BURST];
-    unsigned conn[SYNC_BURST], rank[SYNC_BURST];
-    size_t order[SYNC_BURST];
-    size_t n = 0;
-    while (n < SYNC_BURST && !*stop) {
-        if (!recv_one(s, &in[n])) {
-            zmq_msg_close(&in[n].payload);
-            zmq_msg_close(&in[n].rid);
-            break;
+    while (!*stop && s->held_msgs < SYNC_HELD_MAX_MSGS && s->held_bytes < SYNC_HELD_MAX_BYTES) {
+        zmq_msg_t rid, payload;
+        zmq_msg_init(&rid);
+        zmq_msg_init(&payload);
+        if (zmq_msg_recv(&rid, s->router, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&payload);
+            zmq_msg_close(&rid);
+            return;
         }
-        conn[n] = (unsigned)n;
-        for (size_t j = 0; j < n; j++) {
-            if (same_conn(&in[j], &in[n])) {
-                conn[n] = conn[j];
+        bool ok = zmq_msg_more(&rid) && zmq_msg_recv(&payload, s->router, 0) >= 0;
+        /* Exactly two frames; drain and drop anything longer. */
+        bool extra = false;
+        while (ok && zmq_msg_more(&payload)) {
+            zmq_msg_t junk;
+            zmq_msg_init(&junk);
+            zmq_msg_recv(&junk, s->router, 0);
+            bool more = zmq_msg_more(&junk);
+            zmq_msg_close(&junk);
+            extra = true;
+            if (!more) {
                 break;
             }
         }
-        n++;
-    }
-    fair_order(conn, n, rank, order);
-    for (size_t k = 0; k < n; k++) {
-        inmsg_t *m = &in[order[k]];
-        if (m->ok) {
-            on_message(s, &m->rid, &m->payload);
+        if (ok && !extra) {
+            take_message(s, &rid, &payload);
+        } else {
+            log_debug("multipart message of unexpected shape dropped");
         }
-        if (s->group_entries >= SYNC_GROUP_MAX_ENTRIES) {
-            group_flush(s);
+        zmq_msg_close(&payload);
+        zmq_msg_close(&rid);
+    }
+}
+
+/* One turn of session ss: serves its waiting messages in order, at most
+ * SYNC_QUANTUM entries of batches (messages without entries cost none). */
+static void serve_turn(hub_sync_t *s, session_t *ss)
+{
+    size_t deficit = SYNC_QUANTUM;
+    while (ss->q_head) {
+        qmsg_t *q = ss->q_head;
+        bool finished = true;
+        if (!q->decoded) {
+            char id[DEVID_TEXT_SIZE];
+            devid_format(ss->device, id);
+            log_warn("device %s sent a message that does not decode (%zu bytes)", id,
+                     zmq_msg_size(&q->payload));
+            pending_t *p = pending_add(s, ss, ss->rid, ss->rid_len);
+            if (p) {
+                pending_error(p, FT_EPROTO, "protocol", 0, 0,
+                              "message does not decode as a sync message");
+            }
+        } else if (q->m.kind == WIRE_BATCH) {
+            const wire_batch_t *b = &q->m.u.batch;
+            size_t left = b->n - q->done;
+            if (left > 0 && deficit == 0) {
+                return; /* the turn is over; the rest of the batch waits */
+            }
+            size_t take = left < deficit ? left : deficit;
+            if (on_batch(s, ss, ss->rid, ss->rid_len, b, q->done, take)) {
+                q->done += take;
+                deficit -= take;
+                finished = q->done == b->n;
+            }
+        } else if (q->m.kind == WIRE_HELLO) {
+            on_hello(s, ss, ss->rid, ss->rid_len, &q->m.u.hello);
+        } else if (q->m.kind == WIRE_PING) {
+            on_ping(s, ss, ss->rid, ss->rid_len, q->m.u.nonce);
+        } else if (q->m.kind != WIRE_PONG) {
+            pending_t *p = pending_add(s, ss, ss->rid, ss->rid_len);
+            if (p) {
+                pending_error(p, FT_EPROTO, "protocol", 0, 0, "an edge does not send %s messages",
+                              wire_kind_name(q->m.kind));
+            }
+        }
+        if (!finished) {
+            continue;
+        }
+        ss->q_head = q->next;
+        if (!ss->q_head) {
+            ss->q_tail = NULL;
+        }
+        qmsg_free(s, q);
+    }
+}
+
+/* Serves one group: turns of the sessions in the ring, in order, until the
+ * group holds opts.group_entries entries or nothing waits; commits it
+ * (group_flush) and sends the answers. A session with messages left goes to
+ * the back of the ring. */
+static void serve_group(hub_sync_t *s)
+{
+    while (s->ring.n > 0 && s->group_entries < s->opts.group_entries) {
+        size_t i = fair_ring_pop(&s->ring);
+        session_t *ss = &s->sessions[i];
+        serve_turn(s, ss);
+        /* serve_turn adds no session: ss is still valid here */
+        if (ss->q_head) {
+            (void)fair_ring_push(&s->ring, i); /* cannot fail: the ring just gave up a place */
+        } else {
+            ss->active = false;
         }
     }
     group_flush(s);
-    for (size_t k = 0; k < n; k++) {
-        zmq_msg_close(&in[k].payload);
-        zmq_msg_close(&in[k].rid);
-    }
-    return n;
 }
 
 int64_t hub_sync_max_msg(uint32_t max_batch_entries, uint32_t max_batch_bytes)
@@ -958,6 +1085,9 @@ int hub_sync_new(store_t *store, devlog_t *hublog, const keys_t *keys, const hub
     }
     if (!s->opts.max_handshaking) {
         s->opts.max_handshaking = HUB_DEFAULT_MAX_HANDSHAKING;
+    }
+    if (!s->opts.group_entries) {
+        s->opts.group_entries = HUB_DEFAULT_GROUP_ENTRIES;
     }
     if (s->opts.rule_pack &&
         (!s->opts.rule_pack[0] || strlen(s->opts.rule_pack) > WIRE_MAX_RULE_PACK ||
@@ -1052,6 +1182,14 @@ void hub_sync_destroy(hub_sync_t **s_p)
         free(s->pending[i].receipt);
     }
     free(s->pending);
+    for (size_t i = 0; i < s->n_sessions; i++) {
+        while (s->sessions[i].q_head) {
+            qmsg_t *next = s->sessions[i].q_head->next;
+            qmsg_free(s, s->sessions[i].q_head);
+            s->sessions[i].q_head = next;
+        }
+    }
+    fair_ring_free(&s->ring);
     workpool_destroy(&s->pool);
     free(s->sessions);
     free(s);
@@ -1065,7 +1203,8 @@ int hub_sync_run(hub_sync_t *s, volatile sig_atomic_t *stop)
             {zap_socket(s->zap), 0, ZMQ_POLLIN, 0},
             {s->router, 0, ZMQ_POLLIN, 0},
         };
-        int rc = zmq_poll(items, 2, 500);
+        /* Busy (sessions waiting): only look, then serve the next group. */
+        int rc = zmq_poll(items, 2, s->ring.n > 0 ? 0 : 500);
         if (rc < 0) {
             if (zmq_errno() == EINTR) {
                 continue;
@@ -1077,7 +1216,10 @@ int hub_sync_run(hub_sync_t *s, volatile sig_atomic_t *stop)
             zap_handle(s->zap);
         }
         if (items[1].revents & ZMQ_POLLIN) {
-            drain(s, stop);
+            take_pending(s, stop);
+        }
+        if (s->ring.n > 0 && !*stop) {
+            serve_group(s);
         }
     }
     return FT_OK;

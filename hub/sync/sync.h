@@ -11,9 +11,11 @@
  *             in the group's write transaction; commit; THEN the signed
  *             Receipt; then an Error if an entry was refused
  * Group commit and fair share: the loop takes what is pending on the socket
- * (up to 64 messages), serves it round robin over the connections
- * (hub/sync/fair.h), and stores all the batches and Hellos among it in one
- * durable transaction (one fsync); the answers leave only after that commit.
+ * into a queue per device and serves the devices by deficit round robin
+ * (hub/sync/fair.h): each turn at most 16 entries, a batch spanning turns
+ * and groups; a group (up to group_entries entries) is one durable
+ * transaction (one fsync), and its answers, one receipt per device for the
+ * prefix committed, leave only after that commit.
  *   Ping   -> Pong
  * The protocol and its state machine are in docs/protocol.md.
  */
@@ -34,6 +36,8 @@
  * many still unauthenticated (common/zmq/zguard.h). */
 #define HUB_DEFAULT_MAX_CONNECTIONS 256
 #define HUB_DEFAULT_MAX_HANDSHAKING 32
+/* Entries a group commit takes before it commits (one fsync per group). */
+#define HUB_DEFAULT_GROUP_ENTRIES 4096
 
 typedef struct hub_sync_t hub_sync_t;
 
@@ -46,6 +50,8 @@ typedef struct {
                                  * while its disk is full is reported as storage full */
     uint32_t max_connections;   /* 0 = HUB_DEFAULT_MAX_CONNECTIONS */
     uint32_t max_handshaking;   /* 0 = HUB_DEFAULT_MAX_HANDSHAKING */
+    uint32_t group_entries;     /* a group commits once it holds this many entries;
+                                 * 0 = HUB_DEFAULT_GROUP_ENTRIES */
     uint32_t verify_threads;    /* threads checking a batch's signatures, the loop's own
                                  * included; 0 = one per online CPU */
     const char *rule_pack;      /* the text of the rule pack the hub judges by (borrowed,
