@@ -43,6 +43,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/statvfs.h>
+#include <time.h>
 #include <zmq.h>
 
 #ifndef ZMQ_ZAP_ENFORCE_DOMAIN
@@ -114,9 +115,10 @@ struct hub_sync_t {
     session_t *sessions;     /* one per device seen since start */
     size_t n_sessions, cap_sessions;
     /* The store refuses writes (full disk or map): logged once, then quiet
-     * until a write commits again. */
+     * until writes have gone through for STORE_OK_QUIET_MS (store_ok). */
     int store_err;
     uint64_t store_refused;
+    int64_t store_ok_since; /* monotonic ms of the first commit since the last refusal; 0 none */
     void (*on_commit)(void *ctx); /* hub_sync_on_commit */
     void *on_commit_ctx;
     workpool_t *pool; /* signature checks of a batch, on every core */
@@ -136,6 +138,13 @@ struct hub_sync_t {
 static int64_t now_ms(void)
 {
     return (int64_t)hlc_wall_ms();
+}
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static session_t *session_get(hub_sync_t *s, const uint8_t device[DEVID_BYTES])
@@ -281,6 +290,7 @@ static int store_write_err(const hub_sync_t *s, int err)
 static void store_refused(hub_sync_t *s, const char *id, const char *what, int err)
 {
     s->store_refused++;
+    s->store_ok_since = 0;
     /* One line per episode (a second one only if it turns out to be a full disk). */
     if (s->store_err == err || s->store_err == FT_EFULL) {
         log_debug("device %s: %s: %s", id, what, ft_strerror(err));
@@ -299,15 +309,30 @@ static void store_refused(hub_sync_t *s, const char *id, const char *what, int e
     }
 }
 
-/* A write committed: ends an episode of store_refused. */
+/* A write of new entries committed. It ends an episode of store_refused
+ * only once writes have gone through for STORE_OK_QUIET_MS with no refusal
+ * between: on a disk nearly full, a group small enough to fit commits and
+ * the next one is refused again, and ending the episode at each such commit
+ * logged the full store anew every few seconds (a flood, not news). */
+#define STORE_OK_QUIET_MS 30000
 static void store_ok(hub_sync_t *s)
 {
-    if (s->store_err != FT_OK) {
-        log_info("the hub's store takes writes again (%llu refused meanwhile)",
-                 (unsigned long long)s->store_refused);
-        s->store_err = FT_OK;
-        s->store_refused = 0;
+    if (s->store_err == FT_OK) {
+        return;
     }
+    int64_t now = mono_ms();
+    if (s->store_ok_since == 0) {
+        s->store_ok_since = now;
+        return;
+    }
+    if (now - s->store_ok_since < STORE_OK_QUIET_MS) {
+        return;
+    }
+    log_info("the hub's store takes writes again (%llu refused meanwhile)",
+             (unsigned long long)s->store_refused);
+    s->store_err = FT_OK;
+    s->store_refused = 0;
+    s->store_ok_since = 0;
 }
 
 void hub_sync_on_commit(hub_sync_t *s, void (*fn)(void *ctx), void *ctx)
