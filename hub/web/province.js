@@ -54,9 +54,9 @@ function when(t) {
 }
 
 function table(id, heads, rows) {
-  return el("div", { class: "table-wrap" },
-    el("table", { id }, el("thead", {}, el("tr", {}, ...heads.map((h) => el("th", {}, t(h))))),
-      el("tbody", {}, ...rows)));
+  return el("div", { class: "panel" }, el("div", { class: "table-wrap" },
+    el("table", { id, class: "data" }, el("thead", {}, el("tr", {}, ...heads.map((h) => el("th", {}, t(h))))),
+      el("tbody", {}, ...rows))));
 }
 
 function caseLink(county, id) {
@@ -65,9 +65,11 @@ function caseLink(county, id) {
 
 function alertRows(alerts) {
   return alerts.map((a) => el("tr", {},
-    el("td", {}, a.county), el("td", {}, a.unit), el("td", {}, caseLink(a.county, a.case)),
-    el("td", { class: "mono" }, a.rule), el("td", {}, a.article),
-    el("td", { class: "sev-" + a.severity, "data-state": a.state }, t("st_" + a.state)), el("td", { class: "nowrap" }, when(a.at)),
+    el("td", { class: "nowrap" }, a.county), el("td", { class: "nowrap" }, a.unit),
+    el("td", { class: "nowrap" }, caseLink(a.county, a.case)),
+    el("td", { class: "mono nowrap" }, a.rule), el("td", { class: "nowrap" }, a.article),
+    el("td", { class: "nowrap", "data-state": a.state },
+      el("span", { class: "badge " + (a.state === "open" ? "bad" : "ok") }, t("st_" + a.state))), el("td", { class: "nowrap" }, when(a.at)),
     el("td", { class: "msg-cell" }, a.detail)));
 }
 
@@ -104,13 +106,13 @@ async function pageCounties(main) {
   main.append(el("div", { class: "page-head" }, el("h1", {}, t("pv_nav_counties"))));
   const data = await api("/api/prov/counties");
   const rows = data.counties.map((c) => el("tr", {},
-    el("td", {}, c.county), el("td", {}, c.units.join(", ")),
+    el("td", { class: "nowrap" }, c.county), el("td", { class: "nowrap" }, c.units.join(", ")),
     el("td", {}, c.entries_forwarded ?? "—"), el("td", { class: "nowrap" }, when(c.entries_checkpoint_at)),
     el("td", {}, c.checkpoint_lag_s == null ? "—" : c.checkpoint_lag_s + " s"),
     el("td", {}, (c.devices_taken_in ?? 0) + " / " + c.devices), el("td", {}, c.entries_taken_in ?? 0),
     el("td", { class: "nowrap" }, when(c.head_taken_in_at)),
     el("td", { class: c.blocked.length ? "blocked-cell" : "" }, c.blocked.length
-      ? c.blocked.map((b) => t("pv_blocked_at", { device: b.device, epoch: b.epoch, seq: b.blocked_seq })).join("; ")
+      ? c.blocked.map((b) => t("pv_blocked_at", { device: b.device, seq: b.blocked_seq })).join("; ")
       : t("pv_no_blocked"))));
   main.append(data.counties.length
     ? table("counties-table", ["pv_county", "pv_units", "pv_forwarded", "pv_checkpoint", "pv_lag", "pv_devices", "pv_taken_in", "pv_head", "pv_blocked"], rows)
@@ -139,7 +141,7 @@ async function pageCase(main, county, id) {
   main.append(el("h2", {}, c.county + " · " + c.case));
   main.append(table("case-records", ["pv_when", "pv_kind", "pv_unit", "pv_officers", "pv_device"], c.records.map((r) => el("tr", {},
     el("td", { class: "nowrap" }, when(r.at)), el("td", {}, r.kind === "media" ? t("pv_media") + " " + r.media_id : typeName(r.type)),
-    el("td", {}, r.unit), el("td", {}, r.officers.join(", ")), el("td", { class: "mono" }, r.device + " " + r.epoch + ":" + r.seq)))));
+    el("td", { class: "nowrap" }, r.unit), el("td", {}, r.officers.join(", ")), el("td", { class: "mono" }, r.device + " " + r.epoch + ":" + r.seq)))));
   main.append(el("h2", {}, t("nav_alerts")));
   main.append(c.alerts.length ? table("case-alerts", ALERT_HEADS, alertRows(c.alerts)) : el("p", { class: "empty" }, t("pv_none")));
 }

@@ -126,7 +126,7 @@ if grepq '"county":"ca"' <"$T/counties.ub"; then fail "unit B sees county ca: $(
 # (pg_stop | pg_up); the answer is $T/ask.done.
 SHOTS=$T/shots
 mkdir -p "$SHOTS"
-export URL SHOTS T CHROMIUM BLK_DEV BLK_EPOCH BLK_SEQ UA UB UC FT_SLOW
+export URL SHOTS T CHROMIUM BLK_DEV BLK_SEQ UA UB UC FT_SLOW
 node "$FT_SRC/tests/provnode/browser.mjs" >"$T/browser.log" 2>&1 &
 BR=$!
 while kill -0 "$BR" 2>/dev/null; do
