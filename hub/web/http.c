@@ -124,8 +124,8 @@ typedef struct {
 } req_ctx_t;
 
 /* Assets anyone may fetch: what the login page needs. */
-static const char *const public_assets[] = {"login.html", "login.js", "app.css",
-                                            "i18n.js",    "logo.svg", NULL};
+static const char *const public_assets[] = {"login.html", "login.js",         "app.css", "i18n.js",
+                                            "logo.svg",   "unavailable.html", NULL};
 
 void http_opts_from_config(const config_t *cfg, const char *flag_listen, http_opts_t *opts)
 {
@@ -368,7 +368,7 @@ static bool asset_public(const char *name)
     return false;
 }
 
-static void serve_asset(web_req_t *r, const webasset_t *a)
+static void serve_asset_status(web_req_t *r, const webasset_t *a, unsigned status)
 {
     struct MHD_Response *resp =
         MHD_create_response_from_buffer(a->len, (void *)a->data, MHD_RESPMEM_PERSISTENT);
@@ -376,7 +376,12 @@ static void serve_asset(web_req_t *r, const webasset_t *a)
         MHD_add_response_header(resp, "Content-Type", a->mime);
         MHD_add_response_header(resp, "Cache-Control", "no-cache");
     }
-    web_raw(r, MHD_HTTP_OK, resp);
+    web_raw(r, status, resp);
+}
+
+static void serve_asset(web_req_t *r, const webasset_t *a)
+{
+    serve_asset_status(r, a, MHD_HTTP_OK);
 }
 
 /* ---- routing ---- */
@@ -531,7 +536,8 @@ static void dispatch(web_req_t *r, req_ctx_t *rc)
     if (strcmp(path, "/") == 0 || strcmp(path, "/index.html") == 0) {
         load_session(r);
         if (r->unavailable) {
-            web_unavailable(r, NULL);
+            /* A page, not JSON: a browser reloading the dashboard shows it. */
+            serve_asset_status(r, webassets_find("unavailable.html"), MHD_HTTP_SERVICE_UNAVAILABLE);
             return;
         }
         if (!r->logged_in) {

@@ -29,7 +29,8 @@ document.addEventListener("DOMContentLoaded", () => {
         location.href = "/" + (next.startsWith("#") ? next : "");
         return;
       }
-      err.textContent = r.status === 401 ? t("login_failed") : t("login_error");
+      err.textContent =
+        r.status === 401 ? t("login_failed") : r.status === 503 ? t("login_unavailable") : t("login_error");
     } catch (e) {
       err.textContent = t("login_error");
     }
