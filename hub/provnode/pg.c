@@ -239,33 +239,44 @@ static void rows_empty(pg_rows_t *rs)
     rs->oom = false;
 }
 
+void pg_rows_sql(pg_buf_t *sql, size_t width, size_t rows, const char *head,
+                 const char *const *cast, const char *tail)
+{
+    sql->n = 0;
+    strbuf_add(sql, head, strlen(head));
+    for (size_t i = 0; i < rows; i++) {
+        strbuf_add(sql, i ? ", (" : "(", i ? 3 : 1);
+        for (size_t j = 0; j < width; j++) {
+            char ph[32];
+            int n = snprintf(ph, sizeof ph, "%s$%zu", j ? ", " : "", i * width + j + 1);
+            strbuf_add(sql, ph, (size_t)n);
+            strbuf_add(sql, cast[j], strlen(cast[j]));
+        }
+        strbuf_add(sql, ")", 1);
+    }
+    strbuf_add(sql, tail, strlen(tail));
+}
+
 int pg_rows_exec(PGconn *c, pg_rows_t *rs, const char *head, const char *const *cast,
                  const char *tail, char *err, size_t errlen)
 {
-    if (rs->oom || rs->n % rs->width != 0) {
+    if (rs->oom) {
         rows_empty(rs);
         snprintf(err, errlen, "out of memory");
         return FT_ENOMEM;
     }
+    if (rs->n % rs->width != 0) {
+        rows_empty(rs);
+        snprintf(err, errlen, "a row of the statement is incomplete");
+        return FT_EINVAL;
+    }
     size_t rows = rs->n / rs->width;
     int rc = FT_OK;
+    pg_buf_t sql = {0};
     for (size_t from = 0; rc == FT_OK && from < rows; from += PG_ROWS_MAX) {
         size_t k = rows - from < PG_ROWS_MAX ? rows - from : PG_ROWS_MAX;
-        pg_buf_t sql = {0};
-        strbuf_add(&sql, head, strlen(head));
-        for (size_t i = 0; i < k; i++) {
-            strbuf_add(&sql, i ? ", (" : "(", i ? 3 : 1);
-            for (size_t j = 0; j < rs->width; j++) {
-                char ph[32];
-                int n = snprintf(ph, sizeof ph, "%s$%zu", j ? ", " : "", i * rs->width + j + 1);
-                strbuf_add(&sql, ph, (size_t)n);
-                strbuf_add(&sql, cast[j], strlen(cast[j]));
-            }
-            strbuf_add(&sql, ")", 1);
-        }
-        strbuf_add(&sql, tail, strlen(tail));
+        pg_rows_sql(&sql, rs->width, k, head, cast, tail);
         if (sql.oom) {
-            free(sql.p);
             snprintf(err, errlen, "out of memory");
             rc = FT_ENOMEM;
             break;
@@ -279,8 +290,8 @@ int pg_rows_exec(PGconn *c, pg_rows_t *rs, const char *head, const char *const *
             rc = FT_EIO;
         }
         PQclear(r);
-        free(sql.p);
     }
+    free(sql.p);
     rows_empty(rs);
     return rc;
 }

@@ -71,11 +71,15 @@ size_t pg_rows_count(const pg_rows_t *rs);
 /* Runs head, then the rows as "($1::cast0, $2::cast1, ...), (...)" (cast[i]
  * is appended to the row's i-th placeholder, "" for none), then tail; in
  * statements of at most PG_ROWS_MAX rows when there are more. No rows: nothing
- * runs. The rows are emptied either way. FT_OK, FT_ENOMEM or FT_EIO with err. */
+ * runs. The rows are emptied either way. FT_OK, FT_ENOMEM, FT_EINVAL (the last
+ * row is incomplete) or FT_EIO with err. */
 #define PG_ROWS_MAX 1000
 int pg_rows_exec(PGconn *c, pg_rows_t *rs, const char *head, const char *const *cast,
                  const char *tail, char *err, size_t errlen) FT_MUST_CHECK;
 void pg_rows_free(pg_rows_t *rs);
+/* sql = the statement pg_rows_exec runs for rows rows of width parameters. */
+void pg_rows_sql(pg_buf_t *sql, size_t width, size_t rows, const char *head,
+                 const char *const *cast, const char *tail);
 
 /* Binary field readers (row 0 of a single-row result, or row i). */
 int64_t pg_i64(const PGresult *r, int row, int col);
