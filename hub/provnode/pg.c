@@ -167,3 +167,140 @@ void pg_text_array(pg_buf_t *b, char *const *list, size_t n)
     }
     strbuf_add(b, "}", 1);
 }
+
+void pg_rows_init(pg_rows_t *rs, size_t width)
+{
+    pg_rows_free(rs);
+    rs->width = width ? width : 1;
+}
+
+static void rows_put(pg_rows_t *rs, const void *p, size_t len, int fmt)
+{
+    if (rs->oom) {
+        return;
+    }
+    if (rs->n == rs->cap) {
+        size_t cap = rs->cap ? 2 * rs->cap : 256;
+        char **v = realloc(rs->v, cap * sizeof *v);
+        if (v) {
+            rs->v = v;
+        }
+        int *l = realloc(rs->len, cap * sizeof *l);
+        if (l) {
+            rs->len = l;
+        }
+        int *f = realloc(rs->fmt, cap * sizeof *f);
+        if (f) {
+            rs->fmt = f;
+        }
+        if (!v || !l || !f) {
+            rs->oom = true;
+            return;
+        }
+        rs->cap = cap;
+    }
+    char *copy = NULL;
+    if (p) {
+        copy = malloc(len + 1);
+        if (!copy) {
+            rs->oom = true;
+            return;
+        }
+        memcpy(copy, p, len);
+        copy[len] = 0;
+    }
+    rs->v[rs->n] = copy;
+    rs->len[rs->n] = (int)len;
+    rs->fmt[rs->n] = fmt;
+    rs->n++;
+}
+
+void pg_rows_text(pg_rows_t *rs, const char *s)
+{
+    rows_put(rs, s, s ? strlen(s) : 0, 0);
+}
+
+void pg_rows_bin(pg_rows_t *rs, const void *p, size_t len)
+{
+    rows_put(rs, p ? p : "", len, 1);
+}
+
+size_t pg_rows_count(const pg_rows_t *rs)
+{
+    return rs->width ? rs->n / rs->width : 0;
+}
+
+static void rows_empty(pg_rows_t *rs)
+{
+    for (size_t i = 0; i < rs->n; i++) {
+        free(rs->v[i]);
+    }
+    rs->n = 0;
+    rs->oom = false;
+}
+
+void pg_rows_sql(pg_buf_t *sql, size_t width, size_t rows, const char *head,
+                 const char *const *cast, const char *tail)
+{
+    sql->n = 0;
+    strbuf_add(sql, head, strlen(head));
+    for (size_t i = 0; i < rows; i++) {
+        strbuf_add(sql, i ? ", (" : "(", i ? 3 : 1);
+        for (size_t j = 0; j < width; j++) {
+            char ph[32];
+            int n = snprintf(ph, sizeof ph, "%s$%zu", j ? ", " : "", i * width + j + 1);
+            strbuf_add(sql, ph, (size_t)n);
+            strbuf_add(sql, cast[j], strlen(cast[j]));
+        }
+        strbuf_add(sql, ")", 1);
+    }
+    strbuf_add(sql, tail, strlen(tail));
+}
+
+int pg_rows_exec(PGconn *c, pg_rows_t *rs, const char *head, const char *const *cast,
+                 const char *tail, char *err, size_t errlen)
+{
+    if (rs->oom) {
+        rows_empty(rs);
+        snprintf(err, errlen, "out of memory");
+        return FT_ENOMEM;
+    }
+    if (rs->n % rs->width != 0) {
+        rows_empty(rs);
+        snprintf(err, errlen, "a row of the statement is incomplete");
+        return FT_EINVAL;
+    }
+    size_t rows = rs->n / rs->width;
+    int rc = FT_OK;
+    pg_buf_t sql = {0};
+    for (size_t from = 0; rc == FT_OK && from < rows; from += PG_ROWS_MAX) {
+        size_t k = rows - from < PG_ROWS_MAX ? rows - from : PG_ROWS_MAX;
+        pg_rows_sql(&sql, rs->width, k, head, cast, tail);
+        if (sql.oom) {
+            snprintf(err, errlen, "out of memory");
+            rc = FT_ENOMEM;
+            break;
+        }
+        size_t at = from * rs->width;
+        PGresult *r = PQexecParams(c, sql.p, (int)(k * rs->width), NULL,
+                                   (const char *const *)rs->v + at, rs->len + at, rs->fmt + at, 1);
+        ExecStatusType s = PQresultStatus(r);
+        if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK) {
+            result_msg(c, r, err, errlen);
+            rc = FT_EIO;
+        }
+        PQclear(r);
+    }
+    free(sql.p);
+    rows_empty(rs);
+    return rc;
+}
+
+void pg_rows_free(pg_rows_t *rs)
+{
+    rows_empty(rs);
+    free(rs->v);
+    free(rs->len);
+    free(rs->fmt);
+    memset(rs, 0, sizeof *rs);
+}

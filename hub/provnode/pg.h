@@ -50,6 +50,37 @@ typedef strbuf_t pg_buf_t;
  * escaped, so any officer's or recorder's name passes unchanged. */
 void pg_text_array(pg_buf_t *b, char *const *list, size_t n);
 
+/* The parameters of a multi-row statement (INSERT ... VALUES (...), (...),
+ * UPDATE ... FROM (VALUES ...)): so that a batch of rows costs one round
+ * trip, not one each. Each value is copied; a NULL text value is SQL NULL.
+ * Start from {0}, give the row width with pg_rows_init; a failed allocation
+ * sets oom (pg_rows_exec then says "out of memory"). */
+typedef struct {
+    char **v;
+    int *len;
+    int *fmt; /* 0 text, 1 binary */
+    size_t n, cap;
+    size_t width; /* parameters a row */
+    bool oom;
+} pg_rows_t;
+
+void pg_rows_init(pg_rows_t *rs, size_t width);
+void pg_rows_text(pg_rows_t *rs, const char *s);
+void pg_rows_bin(pg_rows_t *rs, const void *p, size_t len);
+size_t pg_rows_count(const pg_rows_t *rs);
+/* Runs head, then the rows as "($1::cast0, $2::cast1, ...), (...)" (cast[i]
+ * is appended to the row's i-th placeholder, "" for none), then tail; in
+ * statements of at most PG_ROWS_MAX rows when there are more. No rows: nothing
+ * runs. The rows are emptied either way. FT_OK, FT_ENOMEM, FT_EINVAL (the last
+ * row is incomplete) or FT_EIO with err. */
+#define PG_ROWS_MAX 1000
+int pg_rows_exec(PGconn *c, pg_rows_t *rs, const char *head, const char *const *cast,
+                 const char *tail, char *err, size_t errlen) FT_MUST_CHECK;
+void pg_rows_free(pg_rows_t *rs);
+/* sql = the statement pg_rows_exec runs for rows rows of width parameters. */
+void pg_rows_sql(pg_buf_t *sql, size_t width, size_t rows, const char *head,
+                 const char *const *cast, const char *tail);
+
 /* Binary field readers (row 0 of a single-row result, or row i). */
 int64_t pg_i64(const PGresult *r, int row, int col);
 bool pg_bool(const PGresult *r, int row, int col);

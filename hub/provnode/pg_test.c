@@ -89,6 +89,51 @@ static void test_text_array(void **state)
     free(b.p);
 }
 
+static void test_rows(void **state)
+{
+    (void)state;
+    pg_rows_t rs = {0};
+    pg_rows_init(&rs, 3);
+    assert_int_equal(pg_rows_count(&rs), 0);
+    pg_rows_text(&rs, "ca");
+    pg_rows_bin(&rs, "\0\1", 2);
+    pg_rows_text(&rs, NULL);
+    pg_rows_text(&rs, "cb");
+    pg_rows_bin(&rs, "x", 1);
+    pg_rows_text(&rs, "");
+    assert_false(rs.oom);
+    assert_int_equal(pg_rows_count(&rs), 2);
+    /* copies, with their formats and lengths; NULL stays SQL NULL */
+    assert_string_equal(rs.v[0], "ca");
+    assert_int_equal(rs.fmt[1], 1);
+    assert_int_equal(rs.len[1], 2);
+    assert_memory_equal(rs.v[1], "\0\1", 2);
+    assert_null(rs.v[2]);
+    assert_int_equal(rs.fmt[2], 0);
+    assert_string_equal(rs.v[5], "");
+    const char *cast[] = {"", "::bytea", "::bigint"};
+    pg_buf_t sql = {0};
+    pg_rows_sql(&sql, 3, 2, "INSERT INTO t VALUES ", cast, " ON CONFLICT DO NOTHING");
+    assert_false(sql.oom);
+    assert_string_equal(sql.p, "INSERT INTO t VALUES ($1, $2::bytea, $3::bigint), ($4, "
+                               "$5::bytea, $6::bigint) ON CONFLICT DO NOTHING");
+    /* the buffer starts over; no rows: head and tail only */
+    pg_rows_sql(&sql, 3, 0, "A", cast, "B");
+    assert_string_equal(sql.p, "AB");
+    free(sql.p);
+    /* an incomplete row is refused before anything is sent (no connection
+     * is needed to say so), and the rows are emptied */
+    pg_rows_text(&rs, "cc");
+    char err[128] = "";
+    assert_int_equal(pg_rows_exec(NULL, &rs, "INSERT ", cast, "", err, sizeof err), FT_EINVAL);
+    assert_string_equal(err, "a row of the statement is incomplete");
+    assert_int_equal(pg_rows_count(&rs), 0);
+    /* no rows: nothing runs */
+    assert_int_equal(pg_rows_exec(NULL, &rs, "INSERT ", cast, "", err, sizeof err), FT_OK);
+    pg_rows_free(&rs);
+    assert_null(rs.v);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -96,6 +141,7 @@ int main(void)
         cmocka_unit_test(test_refused_connection_said_plainly),
         cmocka_unit_test(test_unparseable_url),
         cmocka_unit_test(test_text_array),
+        cmocka_unit_test(test_rows),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -119,9 +119,59 @@ typedef struct {
     strset_t recorders; /* idem */
     strset_t media_ids; /* of clips taken in: the cases citing them change */
     pgengine_stats_t *st;
+    pg_rows_t rows; /* the batch's ft.prov_index rows (INDEX_COLS each) */
+    struct {
+        int64_t month; /* UTC year * 12 + month */
+        uint8_t at[8]; /* a time in it (timestamptz, binary) */
+    } * months;        /* the months of the batch's rows */
+    size_t n_months, cap_months;
     char *err;
     size_t errlen;
 } catch_t;
+
+#define INDEX_COLS 14
+
+/* Notes the UTC month of a binary timestamptz (microseconds since
+ * 2000-01-01 UTC) among the batch's. */
+static int month_add(catch_t *ct, const char *at, int len)
+{
+    if (len != 8) {
+        return FT_OK; /* not a timestamptz: the insert says so */
+    }
+    int64_t us = 0;
+    for (int i = 0; i < 8; i++) {
+        us = (int64_t)((uint64_t)us << 8 | (uint8_t)at[i]);
+    }
+    int64_t secs = us / 1000000 - (us % 1000000 < 0) + 946684800;
+    /* days since 1970-01-01 to a civil year and month (H. Hinnant's algorithm) */
+    int64_t z = secs / 86400 - (secs % 86400 < 0) + 719468;
+    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    int64_t doe = z - era * 146097;
+    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    int64_t mp = (5 * doy + 2) / 153;
+    int64_t m = mp < 10 ? mp + 3 : mp - 9;
+    int64_t y = yoe + era * 400 + (m <= 2);
+    int64_t key = y * 12 + m;
+    for (size_t i = 0; i < ct->n_months; i++) {
+        if (ct->months[i].month == key) {
+            return FT_OK;
+        }
+    }
+    if (ct->n_months == ct->cap_months) {
+        size_t cap = ct->cap_months ? 2 * ct->cap_months : 8;
+        void *grown = realloc(ct->months, cap * sizeof *ct->months);
+        if (!grown) {
+            return FT_ENOMEM;
+        }
+        ct->months = grown;
+        ct->cap_months = cap;
+    }
+    ct->months[ct->n_months].month = key;
+    memcpy(ct->months[ct->n_months].at, at, 8);
+    ct->n_months++;
+    return FT_OK;
+}
 
 static head_t *head_of(catch_t *ct, const uint8_t *device, uint64_t epoch, bool add)
 {
@@ -254,71 +304,66 @@ static int index_entry(catch_t *ct, const PGresult *r, int row, const entry_view
     char ks[24], ts[24];
     i64_text(kind, ks);
     i64_text(rtype, ts);
-    /* device, epoch, seq, at, arrival as they came (binary) */
-    const char *p[] = {ct->county,
-                       PQgetvalue(r, row, 0),
-                       PQgetvalue(r, row, 1),
-                       PQgetvalue(r, row, 2),
-                       PQgetvalue(r, row, 3),
-                       PQgetvalue(r, row, 4),
-                       ks,
-                       ts,
-                       case_id,
-                       unit,
-                       off.p,
-                       rcd.p,
-                       media_id,
-                       cites.p};
-    int l[] = {0,
-               PQgetlength(r, row, 0),
-               PQgetlength(r, row, 1),
-               PQgetlength(r, row, 2),
-               PQgetlength(r, row, 3),
-               PQgetlength(r, row, 4),
-               0,
-               0,
-               0,
-               0,
-               0,
-               0,
-               0,
-               0};
-    int f[] = {0, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0};
-    /* its month's partition first (ft.prov_month makes it once) */
-    PGresult *res = PQexecParams(ct->c, "SELECT ft.prov_month('prov_index', $1::timestamptz)", 1,
-                                 NULL, p + 4, l + 4, f + 4, 0);
-    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        snprintf(ct->err, ct->errlen, "PostgreSQL: %s", PQresultErrorMessage(res));
-        PQclear(res);
-        free(off.p);
-        free(rcd.p);
-        free(cites.p);
-        return FT_EIO;
+    /* device, epoch, seq, at, arrival as they came (binary); the rows go in
+     * together at the end of the batch (finish_batch) */
+    pg_rows_t *rs = &ct->rows;
+    pg_rows_text(rs, ct->county);
+    for (int col = 0; col < 5; col++) {
+        pg_rows_bin(rs, PQgetvalue(r, row, col), (size_t)PQgetlength(r, row, col));
     }
-    PQclear(res);
-    res = PQexecParams(
-        ct->c,
-        "INSERT INTO ft.prov_index (county, device, epoch, seq, at, arrival, kind, rtype, case_id, "
-        "unit, officers, recorders, media_id, cites) VALUES ($1, $2::bytea, $3::bigint, "
-        "$4::bigint, $5::timestamptz, $6::bigint, $7::smallint, $8::integer, $9, $10, "
-        "$11::text[], $12::text[], $13, $14::text[]) ON CONFLICT DO NOTHING",
-        14, NULL, p, l, f, 1);
-    int rc = PQresultStatus(res) == PGRES_COMMAND_OK ? FT_OK : FT_EIO;
-    if (rc != FT_OK) {
-        snprintf(ct->err, ct->errlen, "PostgreSQL: %s", PQresultErrorMessage(res));
-    }
-    PQclear(res);
+    pg_rows_text(rs, ks);
+    pg_rows_text(rs, ts);
+    pg_rows_text(rs, case_id);
+    pg_rows_text(rs, unit);
+    pg_rows_text(rs, off.p);
+    pg_rows_text(rs, rcd.p);
+    pg_rows_text(rs, media_id);
+    pg_rows_text(rs, cites.p);
     free(off.p);
     free(rcd.p);
     free(cites.p);
+    return rs->oom ? FT_ENOMEM : month_add(ct, PQgetvalue(r, row, 3), PQgetlength(r, row, 3));
+}
+
+/* The index rows of the batch, their months' partitions made first (once a
+ * month, not once a row). */
+static int put_rows(catch_t *ct)
+{
+    int rc = FT_OK;
+    for (size_t i = 0; rc == FT_OK && i < ct->n_months; i++) {
+        const char *p[] = {(const char *)ct->months[i].at};
+        int l[] = {8}, f[] = {1};
+        PGresult *res = PQexecParams(ct->c, "SELECT ft.prov_month('prov_index', $1::timestamptz)",
+                                     1, NULL, p, l, f, 0);
+        if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+            snprintf(ct->err, ct->errlen, "PostgreSQL: %s", PQresultErrorMessage(res));
+            rc = FT_EIO;
+        }
+        PQclear(res);
+    }
+    ct->n_months = 0;
+    static const char *const cast[] = {
+        "",          "::bytea", "::bigint", "::bigint", "::timestamptz", "::bigint", "::smallint",
+        "::integer", "",        "",         "::text[]", "::text[]",      "",         "::text[]"};
+    if (rc == FT_OK) {
+        rc = pg_rows_exec(ct->c, &ct->rows,
+                          "INSERT INTO ft.prov_index (county, device, epoch, seq, at, arrival, "
+                          "kind, rtype, case_id, unit, officers, recorders, media_id, cites) "
+                          "VALUES ",
+                          cast, " ON CONFLICT DO NOTHING", ct->err, ct->errlen);
+    } else {
+        pg_rows_init(&ct->rows, INDEX_COLS);
+    }
     return rc;
 }
 
 /* Writes the heads that moved and marks the cases the batch changed. */
 static int finish_batch(catch_t *ct)
 {
-    int rc = FT_OK;
-    for (size_t i = 0; rc == FT_OK && i < ct->n_heads; i++) {
+    int rc = put_rows(ct);
+    pg_rows_t hr = {0};
+    pg_rows_init(&hr, 6);
+    for (size_t i = 0; i < ct->n_heads; i++) {
         head_t *h = &ct->heads[i];
         if (!h->changed) {
             continue;
@@ -327,23 +372,28 @@ static int finish_batch(catch_t *ct)
         i64_text((int64_t)h->epoch, ep);
         i64_text((int64_t)h->seq, sq);
         i64_text((int64_t)h->blocked, bl);
-        const char *p[] = {ct->county, (const char *)h->device, ep, sq, (const char *)h->hash, bl};
-        int l[] = {0, DEVID_BYTES, 0, 0, ENTRY_HASH_BYTES, 0};
-        int f[] = {0, 1, 0, 0, 1, 0};
-        PGresult *res = PQexecParams(
-            ct->c,
-            "INSERT INTO ft.prov_heads (county, device, epoch, seq, hash, blocked_seq) VALUES "
-            "($1, $2::bytea, $3::bigint, $4::bigint, $5::bytea, $6::bigint) ON CONFLICT (county, "
-            "device, epoch) DO UPDATE SET seq = EXCLUDED.seq, hash = EXCLUDED.hash, "
-            "blocked_seq = EXCLUDED.blocked_seq, updated_at = now()",
-            6, NULL, p, l, f, 0);
-        if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-            snprintf(ct->err, ct->errlen, "PostgreSQL: %s", PQresultErrorMessage(res));
-            rc = FT_EIO;
-        }
-        PQclear(res);
+        pg_rows_text(&hr, ct->county);
+        pg_rows_bin(&hr, h->device, DEVID_BYTES);
+        pg_rows_text(&hr, ep);
+        pg_rows_text(&hr, sq);
+        pg_rows_bin(&hr, h->hash, ENTRY_HASH_BYTES);
+        pg_rows_text(&hr, bl);
         h->changed = false;
     }
+    static const char *const hcast[] = {"",         "::bytea", "::bigint",
+                                        "::bigint", "::bytea", "::bigint"};
+    if (rc == FT_OK) {
+        /* (one row per device epoch: head_of keeps them distinct) */
+        rc = pg_rows_exec(ct->c, &hr,
+                          "INSERT INTO ft.prov_heads (county, device, epoch, seq, hash, "
+                          "blocked_seq) VALUES ",
+                          hcast,
+                          " ON CONFLICT (county, device, epoch) DO UPDATE SET seq = "
+                          "EXCLUDED.seq, hash = EXCLUDED.hash, blocked_seq = EXCLUDED.blocked_seq, "
+                          "updated_at = now()",
+                          ct->err, ct->errlen);
+    }
+    pg_rows_free(&hr);
     pg_buf_t cases = {0}, offs = {0}, recs = {0}, mids = {0};
     pg_text_array(&cases, ct->cases.s, ct->cases.n);
     pg_text_array(&offs, ct->officers.s, ct->officers.n);
@@ -652,6 +702,7 @@ static int catch_up(PGconn *c, pgengine_memo_t *memo, pgengine_stats_t *st, char
             continue;
         }
         catch_t ct = {.c = c, .county = county, .st = st, .err = err, .errlen = errlen};
+        pg_rows_init(&ct.rows, INDEX_COLS);
         rc = pverify_new(refused, &ct, &ct.pv);
         if (rc == FT_OK) {
             rc = catch_up_county(&ct, pk);
@@ -663,6 +714,8 @@ static int catch_up(PGconn *c, pgengine_memo_t *memo, pgengine_stats_t *st, char
         }
         pverify_destroy(&ct.pv);
         free(ct.heads);
+        free(ct.months);
+        pg_rows_free(&ct.rows);
         set_free(&ct.cases);
         set_free(&ct.officers);
         set_free(&ct.recorders);
@@ -680,10 +733,9 @@ static int catch_up(PGconn *c, pgengine_memo_t *memo, pgengine_stats_t *st, char
 
 /* ---- 2. evaluate ------------------------------------------------------------ */
 
-/* The rows of one case's input (results kept until the case is done). */
+/* The entries of one case's input (their bytes stay in the batch's results
+ * until the batch is done). */
 typedef struct {
-    PGresult *res[3];
-    int n_res;
     gapinput_entry_t *in;
     entry_view_t *views;
     char (*refs)[64];
@@ -695,88 +747,82 @@ static void caseload_free(caseload_t *cl)
     for (size_t i = 0; i < cl->n; i++) {
         entry_view_free(&cl->views[i]);
     }
-    for (int i = 0; i < cl->n_res; i++) {
-        PQclear(cl->res[i]);
-    }
     free(cl->in);
     free(cl->views);
     free(cl->refs);
     memset(cl, 0, sizeof *cl);
 }
 
-/* Columns of a case query: device, epoch, seq, arrival, unit, hlc, raw, and
- * the clock offset the county applied to the entry (ft.prov_offset). */
-#define CASE_COLS                                                                                  \
-    "SELECT i.device, i.epoch, i.seq, i.arrival, i.unit, e.hlc, e.raw, "                           \
-    "ft.prov_offset(i.county, i.device, i.arrival) FROM ft.prov_index i "                          \
-    "JOIN ft.entries e ON e.device = i.device AND e.epoch = i.epoch AND e.seq = i.seq AND "        \
-    "e.at = i.at WHERE i.county = $1 AND "
+/* The columns of a case load's rows (one statement for a batch of cases):
+ * case, device, epoch, seq, arrival, unit, hlc, raw, and the clock offset the
+ * county applied to the entry (ft.prov_offset). */
+#define LOAD_COLS                                                                                  \
+    "a.case_id, a.device, a.epoch, a.seq, a.arrival, a.unit, e.hlc, e.raw, "                       \
+    "ft.prov_offset($1, a.device, a.arrival) "
+#define LOAD_JOIN                                                                                  \
+    "JOIN ft.entries e ON e.device = a.device AND e.epoch = a.epoch AND e.seq = a.seq AND "        \
+    "e.at = a.at "
 
-/* Adds the rows of r to cl (skipping entries already in it). */
-static int take_rows(caseload_t *cl, PGresult *r)
+/* Adds row i of r to cl (an entry already in it is skipped). */
+static int take_row(caseload_t *cl, const PGresult *r, int i)
 {
-    cl->res[cl->n_res++] = r;
-    for (int i = 0; i < PQntuples(r); i++) {
-        uint64_t arrival = (uint64_t)pg_i64(r, i, 3);
-        bool dup = false;
-        for (size_t k = 0; k < cl->n && !dup; k++) {
-            dup = cl->in[k].order == arrival;
+    uint64_t arrival = (uint64_t)pg_i64(r, i, 4);
+    for (size_t k = 0; k < cl->n; k++) {
+        if (cl->in[k].order == arrival) {
+            return FT_OK;
         }
-        if (dup) {
-            continue;
-        }
-        if (cl->n == cl->cap) {
-            size_t cap = cl->cap ? 2 * cl->cap : 64;
-            gapinput_entry_t *in = realloc(cl->in, cap * sizeof *in);
-            if (in) {
-                cl->in = in;
-            }
-            entry_view_t *views = realloc(cl->views, cap * sizeof *views);
-            if (views) {
-                cl->views = views;
-            }
-            char(*refs)[64] = realloc(cl->refs, cap * sizeof *refs);
-            if (refs) {
-                cl->refs = refs;
-            }
-            if (!in || !views || !refs) {
-                return FT_ENOMEM;
-            }
-            cl->cap = cap;
-        }
-        size_t len, dl;
-        const uint8_t *raw = pg_bytes(r, i, 6, &len);
-        const uint8_t *dev = pg_bytes(r, i, 0, &dl);
-        entry_view_t *v = &cl->views[cl->n];
-        if (dl != DEVID_BYTES || entry_open(raw, len, v) != FT_OK) {
-            continue; /* it verified when it was taken in; a row changed since: verify says */
-        }
-        gapinput_entry_t *g = &cl->in[cl->n];
-        memset(g, 0, sizeof *g);
-        char id[DEVID_TEXT_SIZE];
-        devid_format(dev, id);
-        snprintf(cl->refs[cl->n], sizeof cl->refs[cl->n], "%s/%llu/%llu", id,
-                 (unsigned long long)pg_i64(r, i, 1), (unsigned long long)pg_i64(r, i, 2));
-        g->order = arrival;
-        g->logged_ms = (int64_t)hlc_ms((uint64_t)pg_i64(r, i, 5));
-        g->offset_ms = pg_i64(r, i, 7);
-        g->unit = pg_text(r, i, 4);
-        const Ft__Body *b = v->entry->body;
-        if (b->kind_case == FT__BODY__KIND_RECORD) {
-            g->rec = b->record;
-            if (b->record->id && b->record->id[0] &&
-                devlog_record_hash(b->record, g->content) != FT_OK) {
-                entry_view_free(v);
-                return FT_ENOMEM;
-            }
-        } else if (b->kind_case == FT__BODY__KIND_MEDIA) {
-            g->media = b->media;
-        } else {
-            entry_view_free(v);
-            continue;
-        }
-        cl->n++;
     }
+    if (cl->n == cl->cap) {
+        size_t cap = cl->cap ? 2 * cl->cap : 64;
+        gapinput_entry_t *in = realloc(cl->in, cap * sizeof *in);
+        if (in) {
+            cl->in = in;
+        }
+        entry_view_t *views = realloc(cl->views, cap * sizeof *views);
+        if (views) {
+            cl->views = views;
+        }
+        char(*refs)[64] = realloc(cl->refs, cap * sizeof *refs);
+        if (refs) {
+            cl->refs = refs;
+        }
+        if (!in || !views || !refs) {
+            return FT_ENOMEM;
+        }
+        cl->cap = cap;
+    }
+    size_t len, dl;
+    const uint8_t *raw = pg_bytes(r, i, 7, &len);
+    const uint8_t *dev = pg_bytes(r, i, 1, &dl);
+    entry_view_t *v = &cl->views[cl->n];
+    if (dl != DEVID_BYTES || entry_open(raw, len, v) != FT_OK) {
+        return FT_OK; /* it verified when it was taken in; a row changed since: verify says */
+    }
+    gapinput_entry_t *g = &cl->in[cl->n];
+    memset(g, 0, sizeof *g);
+    char id[DEVID_TEXT_SIZE];
+    devid_format(dev, id);
+    snprintf(cl->refs[cl->n], sizeof cl->refs[cl->n], "%s/%llu/%llu", id,
+             (unsigned long long)pg_i64(r, i, 2), (unsigned long long)pg_i64(r, i, 3));
+    g->order = arrival;
+    g->logged_ms = (int64_t)hlc_ms((uint64_t)pg_i64(r, i, 6));
+    g->offset_ms = pg_i64(r, i, 8);
+    g->unit = pg_text(r, i, 5);
+    const Ft__Body *b = v->entry->body;
+    if (b->kind_case == FT__BODY__KIND_RECORD) {
+        g->rec = b->record;
+        if (b->record->id && b->record->id[0] &&
+            devlog_record_hash(b->record, g->content) != FT_OK) {
+            entry_view_free(v);
+            return FT_ENOMEM;
+        }
+    } else if (b->kind_case == FT__BODY__KIND_MEDIA) {
+        g->media = b->media;
+    } else {
+        entry_view_free(v);
+        return FT_OK;
+    }
+    cl->n++;
     return FT_OK;
 }
 
@@ -786,168 +832,206 @@ static int by_order(const void *a, const void *b)
     return (x->order > y->order) - (x->order < y->order);
 }
 
-/* Loads case_id of county: its records, the media that may document them,
- * and the checkouts that name those media's officers. */
-static int load_case(PGconn *c, const char *county, const char *case_id, caseload_t *cl, char *err,
-                     size_t errlen)
+/* Puts cl in the county index's order: arrival (supersedes and identities
+ * follow it). */
+static int sort_case(caseload_t *cl)
 {
-    const char *p2[] = {county, case_id};
+    size_t n = cl->n;
+    gapinput_entry_t *in2 = malloc((n ? n : 1) * sizeof *in2);
+    entry_view_t *v2 = malloc((n ? n : 1) * sizeof *v2);
+    char(*r2)[64] = malloc((n ? n : 1) * sizeof *r2);
+    if (!in2 || !v2 || !r2) {
+        free(in2);
+        free(v2);
+        free(r2);
+        return FT_ENOMEM;
+    }
+    /* sort the entries by arrival, carrying each one's old index in ref */
+    for (size_t i = 0; i < n; i++) {
+        in2[i] = cl->in[i];
+        in2[i].ref = (const char *)(uintptr_t)i;
+    }
+    qsort(in2, n, sizeof *in2, by_order);
+    for (size_t i = 0; i < n; i++) {
+        size_t old = (size_t)(uintptr_t)in2[i].ref;
+        v2[i] = cl->views[old];
+        memcpy(r2[i], cl->refs[old], sizeof r2[i]);
+        in2[i].ref = r2[i];
+    }
+    free(cl->in);
+    free(cl->views);
+    free(cl->refs);
+    cl->in = in2;
+    cl->views = v2;
+    cl->refs = r2;
+    cl->cap = n;
+    return FT_OK;
+}
+
+/* One case of a batch. */
+typedef struct {
+    const char *case_id; /* in the step's list of cases */
+    bool got;            /* its lock is held (until the batch's transaction ends) */
+    bool due;            /* and it is still to be evaluated */
+    int64_t changes;
+    caseload_t cl;
+    gapinput_t *g;
+    gapinput_case_t gc;
+    gap_alerts_t ga;
+    int64_t next;
+    bool done; /* evaluated */
+} evcase_t;
+
+static evcase_t *case_named(evcase_t *cs, size_t n, const char *case_id)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(cs[i].case_id, case_id) == 0) {
+            return &cs[i];
+        }
+    }
+    return NULL;
+}
+
+/* The batch's due cases as a text[] literal. */
+static void due_array(pg_buf_t *b, const evcase_t *cs, size_t n)
+{
+    char **ids = calloc(n ? n : 1, sizeof *ids);
+    if (!ids) {
+        b->oom = true;
+        return;
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (cs[i].due) {
+            ids[k++] = (char *)cs[i].case_id;
+        }
+    }
+    pg_text_array(b, ids, k);
+    free(ids);
+}
+
+/* Loads the due cases of a batch, in two statements: their records; then the
+ * media that may document them (gaps_media_links decides which do: tied to
+ * the case, cited by ID, sharing an officer or a recorder with its records,
+ * or of a recorder one of its officers checked out) and every checkout of
+ * those media's recorders. The officers, recorders and cited media of each
+ * case are those its records' signed bytes name. */
+static int load_batch(PGconn *c, const char *county, evcase_t *cs, size_t n, PGresult **keep,
+                      char *err, size_t errlen)
+{
+    pg_buf_t due = {0};
+    due_array(&due, cs, n);
+    if (due.oom) {
+        free(due.p);
+        return FT_ENOMEM;
+    }
+    const char *p2[] = {county, due.p};
     PGresult *r = NULL;
-    int rc = pg_query(c, CASE_COLS "i.case_id = $2 AND i.kind = 1", 2, p2, &r, err, errlen);
+    int rc = pg_query(c,
+                      "SELECT " LOAD_COLS "FROM ft.prov_index a " LOAD_JOIN
+                      "WHERE a.county = $1 AND a.case_id = ANY($2::text[]) AND a.kind = 1",
+                      2, p2, &r, err, errlen);
+    free(due.p);
     if (rc != FT_OK) {
         return rc;
     }
-    rc = take_rows(cl, r);
-    if (rc != FT_OK) {
-        return rc;
+    keep[0] = r;
+    for (int i = 0; rc == FT_OK && i < PQntuples(r); i++) {
+        evcase_t *e = case_named(cs, n, pg_text(r, i, 0));
+        rc = e && e->due ? take_row(&e->cl, r, i) : FT_OK;
     }
-    strset_t offs = {0}, recs = {0}, cited = {0};
-    for (size_t i = 0; i < cl->n; i++) {
-        const Ft__Record *rec = cl->in[i].rec;
-        for (size_t k = 0; rec && k < rec->n_media; k++) {
-            set_add(&cited, rec->media[k]);
-        }
-        for (size_t k = 0; rec && k < rec->n_officers; k++) {
-            set_add(&offs, rec->officers[k]);
-        }
-        for (size_t k = 0; rec && k < rec->n_recorders; k++) {
-            set_add(&recs, rec->recorders[k]);
-        }
+    /* each due case: its id, officers, recorders and cited media (text[]
+     * literals, one text[] of each) */
+    char **lists[4];
+    size_t k = 0;
+    for (int j = 0; j < 4; j++) {
+        lists[j] = calloc(n ? n : 1, sizeof *lists[j]);
+        rc = lists[j] ? rc : FT_ENOMEM;
     }
-    pg_buf_t o = {0}, rr = {0}, ci = {0};
-    pg_text_array(&o, offs.s, offs.n);
-    pg_text_array(&rr, recs.s, recs.n);
-    pg_text_array(&ci, cited.s, cited.n);
-    rc = offs.oom || recs.oom || cited.oom || o.oom || rr.oom || ci.oom ? FT_ENOMEM : FT_OK;
-    set_free(&offs);
-    set_free(&recs);
-    set_free(&cited);
-    const char *p5[] = {county, case_id, o.p, rr.p, ci.p};
-    if (rc == FT_OK) {
-        /* the media that may document the records (gaps_media_links decides
-         * which do): tied to the case, cited by ID, sharing an officer or a
-         * recorder, or of a recorder one of the officers checked out */
-        rc = pg_query(c,
-                      CASE_COLS "i.kind = 2 AND (i.case_id = $2 OR i.officers && $3::text[] OR "
-                                "i.recorders && $4::text[] OR i.media_id = ANY($5::text[]) OR "
-                                "i.recorders && ARRAY(SELECT unnest(k.recorders) FROM "
-                                "ft.prov_index k WHERE k.county = $1 AND k.rtype IN (27, 28) AND "
-                                "k.officers && $3::text[]))",
-                      5, p5, &r, err, errlen);
-        if (rc == FT_OK) {
-            rc = take_rows(cl, r);
+    for (size_t i = 0; rc == FT_OK && i < n; i++) {
+        if (!cs[i].due) {
+            continue;
         }
-    }
-    if (rc == FT_OK) {
-        /* every checkout of those media's recorders */
-        strset_t mrec = {0};
-        for (size_t i = 0; i < cl->n; i++) {
-            if (cl->in[i].media) {
-                char cut[GAPINPUT_TEXT];
-                utf8_copy(cut, sizeof cut, cl->in[i].media->recorder);
-                set_add(&mrec, cut);
+        strset_t offs = {0}, recs = {0}, cited = {0};
+        for (size_t x = 0; x < cs[i].cl.n; x++) {
+            const Ft__Record *rec = cs[i].cl.in[x].rec;
+            for (size_t y = 0; rec && y < rec->n_media; y++) {
+                set_add(&cited, rec->media[y]);
+            }
+            for (size_t y = 0; rec && y < rec->n_officers; y++) {
+                set_add(&offs, rec->officers[y]);
+            }
+            for (size_t y = 0; rec && y < rec->n_recorders; y++) {
+                set_add(&recs, rec->recorders[y]);
             }
         }
-        pg_buf_t m = {0};
-        pg_text_array(&m, mrec.s, mrec.n);
-        const char *pm[] = {county, m.p};
-        rc = mrec.oom || m.oom ? FT_ENOMEM
-                               : pg_query(c,
-                                          CASE_COLS "i.kind = 1 AND i.rtype IN (27, 28) AND "
-                                                    "i.recorders && $2::text[]",
-                                          2, pm, &r, err, errlen);
-        if (rc == FT_OK) {
-            rc = take_rows(cl, r);
+        pg_buf_t o = {0}, rr = {0}, ci = {0};
+        pg_text_array(&o, offs.s, offs.n);
+        pg_text_array(&rr, recs.s, recs.n);
+        pg_text_array(&ci, cited.s, cited.n);
+        lists[0][k] = (char *)cs[i].case_id;
+        lists[1][k] = o.p;
+        lists[2][k] = rr.p;
+        lists[3][k] = ci.p;
+        k++;
+        if (offs.oom || recs.oom || cited.oom || o.oom || rr.oom || ci.oom) {
+            rc = FT_ENOMEM;
         }
-        set_free(&mrec);
-        free(m.p);
+        set_free(&offs);
+        set_free(&recs);
+        set_free(&cited);
     }
-    free(o.p);
-    free(rr.p);
-    free(ci.p);
+    pg_buf_t a[4] = {{0}};
+    for (int j = 0; rc == FT_OK && j < 4; j++) {
+        pg_text_array(&a[j], lists[j], k);
+        rc = a[j].oom ? FT_ENOMEM : FT_OK;
+    }
+    for (size_t i = 0; i < k; i++) {
+        free(lists[1][i]);
+        free(lists[2][i]);
+        free(lists[3][i]);
+    }
+    for (int j = 0; j < 4; j++) {
+        free(lists[j]);
+    }
     if (rc == FT_OK) {
-        /* the county index's order: arrival (supersedes and identities follow it) */
-        entry_view_t *views = cl->views;
-        size_t n = cl->n;
-        gapinput_entry_t *in2 = malloc((n ? n : 1) * sizeof *in2);
-        entry_view_t *v2 = malloc((n ? n : 1) * sizeof *v2);
-        char(*r2)[64] = malloc((n ? n : 1) * sizeof *r2);
-        if (!in2 || !v2 || !r2) {
-            free(in2);
-            free(v2);
-            free(r2);
-            snprintf(err, errlen, "out of memory");
-            return FT_ENOMEM;
+        const char *p5[] = {county, a[0].p, a[1].p, a[2].p, a[3].p};
+        rc = pg_query(
+            c,
+            "WITH u AS MATERIALIZED (SELECT u.c, u.o::text[] AS offs, u.r::text[] AS recs, "
+            "u.m::text[] AS cited FROM unnest($2::text[], $3::text[], $4::text[], $5::text[]) "
+            "AS u(c, o, r, m)), "
+            "m AS MATERIALIZED (SELECT u.c AS case_id, i.device, i.epoch, i.seq, i.at, i.arrival, "
+            "i.unit, i.recorders FROM u CROSS JOIN LATERAL (SELECT * FROM ft.prov_index i WHERE "
+            "i.county = $1 AND i.kind = 2 AND (i.case_id = u.c OR i.officers && u.offs OR "
+            "i.recorders && u.recs OR i.media_id = ANY(u.cited) OR i.recorders && ARRAY(SELECT "
+            "unnest(k.recorders) FROM ft.prov_index k WHERE k.county = $1 AND k.rtype IN (27, "
+            "28) AND k.officers && u.offs))) i), "
+            "k AS (SELECT mr.case_id, i.device, i.epoch, i.seq, i.at, i.arrival, i.unit FROM "
+            "(SELECT m.case_id, array_agg(DISTINCT x) AS recs FROM m, unnest(m.recorders) x "
+            "GROUP BY m.case_id) mr CROSS JOIN LATERAL (SELECT * FROM ft.prov_index i WHERE "
+            "i.county = $1 AND i.kind = 1 AND i.rtype IN (27, 28) AND i.recorders && mr.recs) i), "
+            "a AS (SELECT 0 AS src, case_id, device, epoch, seq, at, arrival, unit FROM m UNION "
+            "ALL SELECT 1, case_id, device, epoch, seq, at, arrival, unit FROM k) "
+            "SELECT " LOAD_COLS "FROM a " LOAD_JOIN "ORDER BY a.case_id, a.src",
+            5, p5, &r, err, errlen);
+    }
+    for (int j = 0; j < 4; j++) {
+        free(a[j].p);
+    }
+    if (rc == FT_OK) {
+        keep[1] = r;
+        for (int i = 0; rc == FT_OK && i < PQntuples(r); i++) {
+            evcase_t *e = case_named(cs, n, pg_text(r, i, 0));
+            rc = e && e->due ? take_row(&e->cl, r, i) : FT_OK;
         }
-        /* sort the entries by arrival, carrying each one's old index in ref */
-        for (size_t i = 0; i < n; i++) {
-            in2[i] = cl->in[i];
-            in2[i].ref = (const char *)(uintptr_t)i;
-        }
-        qsort(in2, n, sizeof *in2, by_order);
-        for (size_t i = 0; i < n; i++) {
-            size_t old = (size_t)(uintptr_t)in2[i].ref;
-            v2[i] = views[old];
-            memcpy(r2[i], cl->refs[old], sizeof r2[i]);
-            in2[i].ref = r2[i];
-        }
-        free(cl->in);
-        free(cl->views);
-        free(cl->refs);
-        cl->in = in2;
-        cl->views = v2;
-        cl->refs = r2;
-        cl->cap = n;
+    }
+    for (size_t i = 0; rc == FT_OK && i < n; i++) {
+        rc = cs[i].due ? sort_case(&cs[i].cl) : FT_OK;
     }
     if (rc == FT_ENOMEM) {
         snprintf(err, errlen, "out of memory");
     }
-    return rc;
-}
-
-/* The alert's current state in the events (ALERT_NONE if none). */
-typedef struct {
-    char id[17];
-    alert_state state;
-    bool integrity;
-    bool seen; /* raised now */
-} current_t;
-
-static int write_event(PGconn *c, const char *county, const char *case_id, const char *unit,
-                       const char *node, int64_t now_ms, const gap_alert_t *g, const char *alert_id,
-                       const char *rule, const char *kind, const char *article,
-                       const char *severity, alert_state state, char *err, size_t errlen)
-{
-    char now_text[24], due[24];
-    i64_text(now_ms, now_text);
-    i64_text(g ? g->at_ms : now_ms, due);
-    const char *p[] = {now_text,
-                       county,
-                       case_id,
-                       unit,
-                       alert_id,
-                       rule,
-                       kind,
-                       article,
-                       severity,
-                       g ? g->subject : "",
-                       g ? g->detail : "",
-                       alert_state_name(state),
-                       due,
-                       node};
-    /* (the partition of now's month was made when the evaluation began) */
-    PGresult *r = PQexecParams(
-        c,
-        "INSERT INTO ft.prov_alert_events (at, county, case_id, unit, alert_id, rule, kind, "
-        "article, severity, subject, detail, state, due_at_ms, node) VALUES "
-        "(to_timestamp($1::bigint / 1000.0), $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, "
-        "$13::bigint, $14)",
-        14, NULL, p, NULL, NULL, 0);
-    int rc = PQresultStatus(r) == PGRES_COMMAND_OK ? FT_OK : FT_EIO;
-    if (rc != FT_OK) {
-        snprintf(err, errlen, "PostgreSQL: %s", PQresultErrorMessage(r));
-    }
-    PQclear(r);
     return rc;
 }
 
@@ -965,34 +1049,34 @@ static const char *subject_unit(const gapinput_t *g, const char *subject)
     return "";
 }
 
-/* Makes the case's alerts equal to ga (in the open transaction). */
-static int apply_alerts(PGconn *c, const char *county, const char *case_id, const char *node,
-                        int64_t now_ms, const gapinput_t *gi, const gap_alerts_t *ga,
-                        uint64_t *events, char *err, size_t errlen)
+#define EVENT_COLS 14
+
+/* One alert event among the batch's (written together, write_events). */
+static void add_event(pg_rows_t *ev, const char *now_text, const char *county, const char *case_id,
+                      const char *unit, const char *node, int64_t due_ms, const char *alert_id,
+                      const char *rule, const char *kind, const char *article, const char *severity,
+                      const char *subject, const char *detail, alert_state state)
 {
-    const char *p[] = {county, case_id};
-    PGresult *r = NULL;
-    int rc = pg_query(c,
-                      "SELECT DISTINCT ON (alert_id) alert_id, state, kind, rule, article, "
-                      "severity, unit FROM ft.prov_alert_events WHERE county = $1 AND case_id = "
-                      "$2 ORDER BY alert_id, event_no DESC",
-                      2, p, &r, err, errlen);
-    if (rc != FT_OK) {
-        return rc;
+    char due[24];
+    i64_text(due_ms, due);
+    const char *v[EVENT_COLS] = {now_text, county,  case_id, unit,
+                                 alert_id, rule,    kind,    article,
+                                 severity, subject, detail,  alert_state_name(state),
+                                 due,      node};
+    for (int i = 0; i < EVENT_COLS; i++) {
+        pg_rows_text(ev, v[i]);
     }
-    int n = PQntuples(r);
-    current_t *cur = calloc(n ? (size_t)n : 1, sizeof *cur);
-    if (!cur) {
-        PQclear(r);
-        snprintf(err, errlen, "out of memory");
-        return FT_ENOMEM;
-    }
-    for (int i = 0; i < n; i++) {
-        snprintf(cur[i].id, sizeof cur[i].id, "%s", pg_text(r, i, 0));
-        cur[i].state = alert_state_parse(pg_text(r, i, 1));
-        cur[i].integrity = strcmp(pg_text(r, i, 2), "integrity") == 0;
-    }
-    for (size_t a = 0; rc == FT_OK && a < ga->n; a++) {
+}
+
+/* Adds the events that make one case's alerts equal to its ga, from its
+ * current states (rows [lo, hi) of cur: case, alert, state, kind, rule,
+ * article, severity, unit). */
+static void case_events(pg_rows_t *ev, const char *now_text, int64_t now_ms, const char *county,
+                        const char *node, const evcase_t *e, const PGresult *cur, int lo, int hi,
+                        bool *seen, uint64_t *events)
+{
+    const gap_alerts_t *ga = &e->ga;
+    for (size_t a = 0; a < ga->n; a++) {
         const gap_alert_t *g = &ga->items[a];
         bool dup = false;
         for (size_t b = 0; b < a && !dup; b++) {
@@ -1002,113 +1086,225 @@ static int apply_alerts(PGconn *c, const char *county, const char *case_id, cons
             continue;
         }
         alert_state from = ALERT_NONE;
-        for (int i = 0; i < n; i++) {
-            if (strcmp(cur[i].id, g->id) == 0) {
-                from = cur[i].state;
-                cur[i].seen = true;
+        for (int i = lo; i < hi; i++) {
+            if (strcmp(pg_text(cur, i, 1), g->id) == 0) {
+                from = alert_state_parse(pg_text(cur, i, 2));
+                seen[i - lo] = true;
             }
         }
         alert_facts_t facts = {.integrity = g->rule->kind == RULE_INTEGRITY};
         alert_state next;
         if (alert_transition(from, ALERT_RAISED, &facts, &next) == ALERT_MOVE) {
-            rc = write_event(c, county, case_id, subject_unit(gi, g->subject), node, now_ms, g,
-                             g->id, g->rule->id, rule_kind_name(g->rule->kind), g->article,
-                             rule_severity_name(g->rule->severity), next, err, errlen);
+            add_event(ev, now_text, county, e->case_id, subject_unit(e->g, g->subject), node,
+                      g->at_ms, g->id, g->rule->id, rule_kind_name(g->rule->kind), g->article,
+                      rule_severity_name(g->rule->severity), g->subject, g->detail, next);
             (*events)++;
         }
     }
-    for (int i = 0; rc == FT_OK && i < n; i++) {
-        if (cur[i].seen) {
+    for (int i = lo; i < hi; i++) {
+        if (seen[i - lo]) {
             continue;
         }
-        alert_facts_t facts = {.integrity = cur[i].integrity};
+        alert_facts_t facts = {.integrity = strcmp(pg_text(cur, i, 3), "integrity") == 0};
         alert_state next;
-        if (alert_transition(cur[i].state, ALERT_GONE, &facts, &next) == ALERT_MOVE) {
-            rc = write_event(c, county, case_id, pg_text(r, i, 6), node, now_ms, NULL, cur[i].id,
-                             pg_text(r, i, 3), pg_text(r, i, 2), pg_text(r, i, 4), pg_text(r, i, 5),
-                             next, err, errlen);
+        if (alert_transition(alert_state_parse(pg_text(cur, i, 2)), ALERT_GONE, &facts, &next) ==
+            ALERT_MOVE) {
+            add_event(ev, now_text, county, e->case_id, pg_text(cur, i, 7), node, now_ms,
+                      pg_text(cur, i, 1), pg_text(cur, i, 4), pg_text(cur, i, 3),
+                      pg_text(cur, i, 5), pg_text(cur, i, 6), "", "", next);
             (*events)++;
         }
     }
-    free(cur);
-    PQclear(r);
+}
+
+/* Makes the alerts of the batch's evaluated cases equal to what the rules
+ * raised, and records their evaluation: their current states in one
+ * statement, their events in one, their states in one. */
+static int write_batch(PGconn *c, const char *county, evcase_t *cs, size_t n, int64_t now_ms,
+                       const char *node, pgengine_stats_t *st, char *err, size_t errlen)
+{
+    pg_buf_t due = {0};
+    due_array(&due, cs, n);
+    if (due.oom) {
+        free(due.p);
+        snprintf(err, errlen, "out of memory");
+        return FT_ENOMEM;
+    }
+    const char *p2[] = {county, due.p};
+    PGresult *cur = NULL;
+    int rc = pg_query(c,
+                      "SELECT DISTINCT ON (case_id, alert_id) case_id, alert_id, state, kind, "
+                      "rule, article, severity, unit FROM ft.prov_alert_events WHERE county = $1 "
+                      "AND case_id = ANY($2::text[]) ORDER BY case_id, alert_id, event_no DESC",
+                      2, p2, &cur, err, errlen);
+    free(due.p);
+    if (rc != FT_OK) {
+        return rc;
+    }
+    int rows = PQntuples(cur);
+    bool *seen = calloc(rows ? (size_t)rows : 1, sizeof *seen);
+    char now_text[24];
+    i64_text(now_ms, now_text);
+    pg_rows_t ev = {0}, up = {0};
+    pg_rows_init(&ev, EVENT_COLS);
+    pg_rows_init(&up, 5);
+    rc = seen ? FT_OK : FT_ENOMEM;
+    for (size_t i = 0; rc == FT_OK && i < n; i++) {
+        const evcase_t *e = &cs[i];
+        if (!e->done) {
+            continue;
+        }
+        /* its rows: those of its case id (the rows come in case order, but
+         * the database's collation need not be strcmp's) */
+        int lo = 0, hi = 0;
+        while (lo < rows && strcmp(pg_text(cur, lo, 0), e->case_id) != 0) {
+            lo++;
+        }
+        for (hi = lo; hi < rows && strcmp(pg_text(cur, hi, 0), e->case_id) == 0; hi++) {
+        }
+        case_events(&ev, now_text, now_ms, county, node, e, cur, lo, hi, seen + lo, &st->events);
+        char ch[24], nx[24];
+        i64_text(e->changes, ch);
+        i64_text(e->next, nx);
+        pg_rows_text(&up, county);
+        pg_rows_text(&up, e->case_id);
+        pg_rows_text(&up, ch);
+        pg_rows_text(&up, e->next == INT64_MAX ? NULL : nx);
+        pg_rows_text(&up, node);
+    }
+    static const char *const ecast[EVENT_COLS] = {"::bigint", "", "", "", "", "",         "",
+                                                  "",         "", "", "", "", "::bigint", ""};
+    /* (the partition of now's month was made when the evaluation began) */
+    if (rc == FT_OK) {
+        rc = pg_rows_exec(c, &ev,
+                          "INSERT INTO ft.prov_alert_events (at, county, case_id, unit, alert_id, "
+                          "rule, kind, article, severity, subject, detail, state, due_at_ms, node) "
+                          "SELECT to_timestamp(v.t / 1000.0), v.county, v.case_id, v.unit, "
+                          "v.alert_id, v.rule, v.kind, v.article, v.severity, v.subject, v.detail, "
+                          "v.state, v.due, v.node FROM (VALUES ",
+                          ecast,
+                          ") v(t, county, case_id, unit, alert_id, rule, kind, article, severity, "
+                          "subject, detail, state, due, node)",
+                          err, errlen);
+    }
+    static const char *const ucast[] = {"", "", "::bigint", "::bigint", ""};
+    if (rc == FT_OK) {
+        /* the rows locked in case order, as take-in locks them
+         * (finish_batch), so that the two never wait for each other in a
+         * cycle */
+        rc = pg_rows_exec(c, &up, "WITH u(county, case_id, ev, nx, node) AS MATERIALIZED (VALUES ",
+                          ucast,
+                          "), l AS MATERIALIZED (SELECT s.case_id FROM ft.prov_case_state s "
+                          "JOIN u ON s.county = u.county AND s.case_id = u.case_id ORDER BY "
+                          "s.case_id FOR UPDATE OF s) "
+                          "UPDATE ft.prov_case_state s SET evaluated = u.ev, next_due_ms = u.nx, "
+                          "evaluated_at = now(), evaluated_by = u.node FROM u WHERE s.county = "
+                          "u.county AND s.case_id = u.case_id AND s.case_id IN (SELECT case_id "
+                          "FROM l)",
+                          err, errlen);
+    }
+    if (rc == FT_ENOMEM) {
+        snprintf(err, errlen, "out of memory");
+    }
+    for (size_t i = 0; rc == FT_OK && i < n; i++) {
+        st->cases += cs[i].done;
+    }
+    pg_rows_free(&ev);
+    pg_rows_free(&up);
+    free(seen);
+    PQclear(cur);
     return rc;
 }
 
-/* Evaluates one case under its lock, in the open transaction (the lock is
- * held until it ends); a case another node holds is counted and left. */
-static int eval_case(PGconn *c, const rulepack_t *pack, const char *county, const char *case_id,
-                     int64_t now_ms, const char *node, pgengine_stats_t *st, char *err,
-                     size_t errlen)
+/* Evaluates a batch of cases of one county in the open transaction: each
+ * under its lock (held until the transaction ends), a case another node
+ * holds counted and left. About seven statements for the batch, whatever
+ * its size: the locks and states, two loads, the current alert states, the
+ * events, the case states. */
+static int eval_batch(PGconn *c, const rulepack_t *pack, const char *county, const char **ids,
+                      size_t n, int64_t now_ms, const char *node, pgengine_stats_t *st, char *err,
+                      size_t errlen)
 {
-    char key[600];
-    snprintf(key, sizeof key, "%s/%s", county, case_id);
+    evcase_t *cs = calloc(n ? n : 1, sizeof *cs);
+    pg_buf_t list = {0};
+    pg_text_array(&list, (char *const *)ids, n);
+    if (!cs || list.oom) {
+        free(cs);
+        free(list.p);
+        snprintf(err, errlen, "out of memory");
+        return FT_ENOMEM;
+    }
+    for (size_t i = 0; i < n; i++) {
+        cs[i].case_id = ids[i];
+    }
     char now_text[24];
     i64_text(now_ms, now_text);
-    const char *p4[] = {key, county, case_id, now_text};
+    const char *p3[] = {county, list.p, now_text};
     PGresult *r = NULL;
-    /* The case's lock, then (only when held: the subquery runs after it in
-     * this one statement) its state as it is now: another node may have
-     * evaluated it since it was listed. */
+    /* The cases' locks, then (only for those held: the subquery runs after
+     * the locks are taken) their states as they are now: another node may
+     * have evaluated one since it was listed. */
     int rc = pg_query(c,
-                      "SELECT l.got, s.changes, s.due FROM (SELECT "
-                      "pg_try_advisory_xact_lock(7400163, hashtext($1)) AS got) l LEFT JOIN "
-                      "LATERAL (SELECT changes, changes > evaluated OR coalesce(next_due_ms <= "
-                      "$4::bigint, false) AS due FROM ft.prov_case_state WHERE l.got AND "
-                      "county = $2 AND case_id = $3) s ON true",
-                      4, p4, &r, err, errlen);
-    bool got = rc == FT_OK && pg_bool(r, 0, 0);
-    int64_t changes = 0;
-    bool due = false;
-    if (got && !PQgetisnull(r, 0, 1)) {
-        changes = pg_i64(r, 0, 1);
-        due = pg_bool(r, 0, 2);
+                      "WITH l AS MATERIALIZED (SELECT u.c, u.n, pg_try_advisory_xact_lock(" FT_STR(
+                          LOCK_CASE) ", hashtext($1 || '/' || u.c)) AS got FROM "
+                                     "unnest($2::text[]) WITH ORDINALITY AS u(c, n)) "
+                                     "SELECT l.c, l.got, s.changes, s.due FROM l LEFT JOIN "
+                                     "LATERAL (SELECT changes, changes > evaluated OR "
+                                     "coalesce(next_due_ms <= $3::bigint, false) AS due FROM "
+                                     "ft.prov_case_state WHERE l.got AND county = $1 AND case_id "
+                                     "= l.c) s ON true ORDER BY l.n",
+                      3, p3, &r, err, errlen);
+    free(list.p);
+    size_t n_due = 0;
+    for (int i = 0; rc == FT_OK && i < PQntuples(r); i++) {
+        evcase_t *e = case_named(cs, n, pg_text(r, i, 0));
+        if (!e) {
+            continue;
+        }
+        e->got = pg_bool(r, i, 1);
+        st->held += !e->got;
+        if (e->got && !PQgetisnull(r, i, 2)) {
+            e->changes = pg_i64(r, i, 2);
+            e->due = pg_bool(r, i, 3);
+            n_due += e->due;
+        }
     }
     PQclear(r);
-    r = NULL;
-    if (rc == FT_OK && !got) {
-        st->held++;
+    PGresult *keep[2] = {NULL, NULL};
+    if (rc == FT_OK && n_due > 0) {
+        rc = load_batch(c, county, cs, n, keep, err, errlen);
+        for (size_t i = 0; rc == FT_OK && i < n; i++) {
+            evcase_t *e = &cs[i];
+            if (!e->due) {
+                continue;
+            }
+            rc = gapinput_new(e->cl.in, e->cl.n, NULL, 0, &e->g);
+            if (rc == FT_OK) {
+                rc = gapinput_case(e->g, e->case_id, &e->gc);
+            }
+            if (rc == FT_OK) {
+                rc = gaps_eval_case(pack, &e->gc.c, now_ms, &e->ga);
+            }
+            if (rc == FT_OK) {
+                e->next = gaps_next_deadline(pack, &e->gc.c, now_ms);
+                e->done = true;
+            } else if (rc == FT_ENOMEM) {
+                snprintf(err, errlen, "out of memory");
+            }
+        }
+        if (rc == FT_OK) {
+            rc = write_batch(c, county, cs, n, now_ms, node, st, err, errlen);
+        }
     }
-    caseload_t cl = {0};
-    gapinput_t *g = NULL;
-    gapinput_case_t gc = {0};
-    gap_alerts_t ga = {0};
-    if (rc == FT_OK && due) {
-        rc = load_case(c, county, case_id, &cl, err, errlen);
-        if (rc == FT_OK) {
-            rc = gapinput_new(cl.in, cl.n, NULL, 0, &g);
-        }
-        if (rc == FT_OK) {
-            rc = gapinput_case(g, case_id, &gc);
-        }
-        if (rc == FT_OK) {
-            rc = gaps_eval_case(pack, &gc.c, now_ms, &ga);
-        }
-        if (rc == FT_ENOMEM) {
-            snprintf(err, errlen, "out of memory");
-        }
-        if (rc == FT_OK) {
-            rc = apply_alerts(c, county, case_id, node, now_ms, g, &ga, &st->events, err, errlen);
-        }
-        if (rc == FT_OK) {
-            int64_t next = gaps_next_deadline(pack, &gc.c, now_ms);
-            char ch[24], nx[24];
-            i64_text(changes, ch);
-            i64_text(next, nx);
-            const char *p[] = {county, case_id, ch, next == INT64_MAX ? NULL : nx, node};
-            rc = pg_query(c,
-                          "UPDATE ft.prov_case_state SET evaluated = $3::bigint, next_due_ms = "
-                          "$4::bigint, evaluated_at = now(), evaluated_by = $5 WHERE county = "
-                          "$1 AND case_id = $2",
-                          5, p, &r, err, errlen);
-            PQclear(r);
-        }
-        st->cases += rc == FT_OK;
+    for (size_t i = 0; i < n; i++) {
+        gap_alerts_free(&cs[i].ga);
+        gapinput_case_free(&cs[i].gc);
+        gapinput_destroy(&cs[i].g);
+        caseload_free(&cs[i].cl);
     }
-    gap_alerts_free(&ga);
-    gapinput_case_free(&gc);
-    gapinput_destroy(&g);
-    caseload_free(&cl);
+    PQclear(keep[0]);
+    PQclear(keep[1]);
+    free(cs);
     return rc;
 }
 
@@ -1133,14 +1329,23 @@ static int evaluate(PGconn *c, const rulepack_t *pack, int64_t now_ms, const cha
                       1, p, &m, err, errlen);
         PQclear(m);
     }
-    /* CASES_PER_TXN cases a transaction: one durable commit for them all
-     * (their locks are held until it); another node meanwhile takes the
-     * cases this one does not hold. */
-    for (int i = 0; rc == FT_OK && i < n; i += CASES_PER_TXN) {
+    const char **ids = calloc(CASES_PER_TXN, sizeof *ids);
+    if (!ids && rc == FT_OK) {
+        snprintf(err, errlen, "out of memory");
+        rc = FT_ENOMEM;
+    }
+    /* Up to CASES_PER_TXN cases of one county a transaction: one durable
+     * commit for them all (their locks are held until it); another node
+     * meanwhile takes the cases this one does not hold. */
+    for (int i = 0; rc == FT_OK && i < n;) {
+        const char *county = pg_text(r, i, 0);
+        size_t k = 0;
+        for (; i < n && k < CASES_PER_TXN && strcmp(pg_text(r, i, 0), county) == 0; i++) {
+            ids[k++] = pg_text(r, i, 1);
+        }
         rc = pg_exec(c, "BEGIN", err, errlen);
-        for (int k = i; rc == FT_OK && k < n && k < i + CASES_PER_TXN; k++) {
-            rc = eval_case(c, pack, pg_text(r, k, 0), pg_text(r, k, 1), now_ms, node, st, err,
-                           errlen);
+        if (rc == FT_OK) {
+            rc = eval_batch(c, pack, county, ids, k, now_ms, node, st, err, errlen);
         }
         if (rc == FT_OK) {
             rc = pg_exec(c, "COMMIT", err, errlen);
@@ -1148,6 +1353,7 @@ static int evaluate(PGconn *c, const rulepack_t *pack, int64_t now_ms, const cha
             PQclear(PQexec(c, "ROLLBACK"));
         }
     }
+    free(ids);
     PQclear(r);
     return rc;
 }

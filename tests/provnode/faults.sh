@@ -13,7 +13,7 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 MODE=${1:?usage: faults.sh kill9|pgdown}
-RECORDS=${FT_PROVNODE_RECORDS:-3000}
+RECORDS=${FT_PROVNODE_RECORDS:-5000}
 NOW=2026-12-01T00:00:00+08:00
 
 pg_start
