@@ -146,7 +146,9 @@ pg_restart)
   prov_conf "$T/hub" east "interval_ms = 100" "retry_max_ms = 500"
   pg_stop # the hub starts while PostgreSQL is down
   hub_start
-  grepq 'PostgreSQL is not reachable yet' <"$T/hub/hub.log" || fail "no warning about PostgreSQL at start"
+  # The forwarder connects on its own thread, maybe after the hub listens.
+  said_at_start() { grepq 'PostgreSQL is not reachable yet' <"$T/hub/hub.log"; }
+  wait_until 30 "a warning about PostgreSQL at start" said_at_start
   edge_start a
   edge_start b
   wait_until 60 "both logs at the hub" logs_synced a b
@@ -314,11 +316,14 @@ two_counties)
   edge_records c 50 3000
   # West connects as a role that may only insert (docs/operations.md
   # "Provincial deployment"), with the schema already applied by the owner.
-  psql_q "CREATE ROLE county_west LOGIN PASSWORD 'westpw';
+  # Under the schema's advisory lock: east's forwarder applies the schema at
+  # each connection, and a GRANT beside it fails "tuple concurrently updated".
+  psql_q "BEGIN; SELECT pg_advisory_xact_lock(7400151);
+    CREATE ROLE county_west LOGIN PASSWORD 'westpw';
     GRANT USAGE ON SCHEMA ft TO county_west;
     GRANT SELECT, INSERT ON ALL TABLES IN SCHEMA ft TO county_west;
     GRANT UPDATE ON ft.checkpoints TO county_west;
-    GRANT TEMPORARY ON DATABASE fieldtrail TO county_west" >/dev/null
+    GRANT TEMPORARY ON DATABASE fieldtrail TO county_west; COMMIT" >/dev/null
   {
     echo "[province]"
     echo "url = postgresql://county_west:westpw@127.0.0.1:$PG_PORT/fieldtrail"
