@@ -102,26 +102,24 @@ alerts_t *engine_alerts(engine_t *e)
 
 /* The batch's events as AlertEvents entries (entry.h: ALERT_BATCH_MAX_EVENTS
  * and ALERT_BATCH_MAX_BYTES an entry), in order, in transaction lt. */
-static int append_events(devlog_txn_t *lt, json_t *events, size_t per_entry)
+static int append_events(devlog_txn_t *lt, const alert_events_t *events, size_t per_entry)
 {
-    size_t n = json_array_size(events);
-    Ft__AlertEvent *ae = calloc(n, sizeof *ae);
-    Ft__AlertEvent **ptrs = calloc(n, sizeof *ptrs);
-    char **texts = calloc(n, sizeof *texts);
-    int err = ae && ptrs && texts ? FT_OK : FT_ENOMEM;
+    size_t n = events->n;
+    Ft__AlertEvent *ae = calloc(n ? n : 1, sizeof *ae);
+    Ft__AlertEvent **ptrs = calloc(n ? n : 1, sizeof *ptrs);
+    int err = ae && ptrs ? FT_OK : FT_ENOMEM;
     for (size_t i = 0; err == FT_OK && i < n; i++) {
-        json_t *ev = json_array_get(events, i);
+        json_t *ev = json_array_get(events->list, i);
         json_t *alert = json_object_get(ev, "alert");
-        texts[i] = json_dumps(ev, JSON_COMPACT | JSON_SORT_KEYS);
         ft__alert_event__init(&ae[i]);
         ae[i].alert_id = (char *)json_string_value(json_object_get(ev, "alert_id"));
         ae[i].rule = (char *)json_string_value(json_object_get(alert, "rule"));
         ae[i].state = (char *)json_string_value(json_object_get(ev, "state"));
         ae[i].case_id = (char *)json_string_value(json_object_get(alert, "case"));
-        ae[i].detail_json = texts[i];
+        ae[i].detail_json = events->texts[i]; /* as in history (alerts.h) */
         ptrs[i] = &ae[i];
-        if (!texts[i] || !ae[i].alert_id || !ae[i].rule || !ae[i].state) {
-            err = texts[i] ? FT_EINVAL : FT_ENOMEM;
+        if (!ae[i].alert_id || !ae[i].rule || !ae[i].state) {
+            err = FT_EINVAL;
         }
     }
     for (size_t i = 0; err == FT_OK && i < n;) {
@@ -135,19 +133,15 @@ static int append_events(devlog_txn_t *lt, json_t *events, size_t per_entry)
         err = devlog_append(lt, &body, NULL);
         i += k;
     }
-    for (size_t i = 0; texts && i < n; i++) {
-        free(texts[i]);
-    }
-    free(texts);
     free(ptrs);
     free(ae);
     return err;
 }
 
 /* Hub log first, then the index, then the sink (engine.h). */
-static int finish_batch(engine_t *e, index_txn_t **it, json_t *events)
+static int finish_batch(engine_t *e, index_txn_t **it, alert_events_t *events)
 {
-    size_t n = json_array_size(events);
+    size_t n = events->n;
     int err = FT_OK;
     if (n && e->o.hublog) {
         devlog_txn_t *lt = NULL;
@@ -182,7 +176,7 @@ static int finish_batch(engine_t *e, index_txn_t **it, json_t *events)
     }
     if (e->o.sink) {
         for (size_t i = 0; i < n; i++) {
-            e->o.sink(e->o.sink_ctx, json_array_get(events, i));
+            e->o.sink(e->o.sink_ctx, json_array_get(events->list, i));
         }
     }
     return FT_OK;
@@ -274,7 +268,8 @@ static json_t *alert_json(index_txn_t *it, const gap_alert_t *g, const char *uni
 }
 
 static int apply_alerts(engine_t *e, index_txn_t *it, const index_unit_t *u, const gap_alerts_t *ga,
-                        const char *unit, const char *device, int64_t now_ms, json_t *events)
+                        const char *unit, const char *device, int64_t now_ms,
+                        alert_events_t *events)
 {
     json_t **raised = calloc(ga->n ? ga->n : 1, sizeof *raised);
     if (!raised) {
@@ -336,7 +331,7 @@ static void raised_digest(const gap_alerts_t *ga, uint8_t out[INDEX_DIGEST_BYTES
  * justified: a justification is final, and nothing else moves an alert of
  * the unit), and a re-evaluation costs no alert JSON and no row reads. */
 static int apply_unit_alerts(engine_t *e, index_txn_t *it, const index_unit_t *u,
-                             const gap_alerts_t *ga, int64_t now_ms, json_t *events)
+                             const gap_alerts_t *ga, int64_t now_ms, alert_events_t *events)
 {
     uint8_t now_d[INDEX_DIGEST_BYTES], last[INDEX_DIGEST_BYTES];
     bool found = false;
@@ -800,7 +795,7 @@ typedef struct {
     index_txn_t *it;
     store_txn_t *st;
     int64_t now;
-    json_t *events;
+    alert_events_t *events;
     size_t taken;
     size_t limit; /* entries this batch takes */
     uint64_t last;
@@ -871,8 +866,8 @@ static int tail_one(void *ctx, const store_entry_t *en)
 
 /* One batch of new entries into the index in `it` (events of justification
  * records appended to events). *full: the batch was full (more may wait). */
-static int catch_up_in(engine_t *e, index_txn_t *it, int64_t now_ms, json_t *events, size_t limit,
-                       size_t *taken, bool *full)
+static int catch_up_in(engine_t *e, index_txn_t *it, int64_t now_ms, alert_events_t *events,
+                       size_t limit, size_t *taken, bool *full)
 {
     tail_t t = {.e = e, .now = now_ms, .it = it, .events = events, .limit = limit};
     *taken = 0;
@@ -910,13 +905,13 @@ int engine_catch_up(engine_t *e, int64_t now_ms, engine_stats_t *st)
         if (err != FT_OK) {
             return err;
         }
-        json_t *events = json_array();
+        alert_events_t evs, *events = alert_events_init(&evs) == FT_OK ? &evs : NULL;
         size_t taken = 0;
         bool full = false;
         err = events ? catch_up_in(e, it, now_ms, events, limit, &taken, &full) : FT_ENOMEM;
         if (err == FT_OK && taken == 0) {
             index_abort(&it);
-            json_decref(events);
+            alert_events_free(&evs);
             break;
         }
         if (err == FT_OK) {
@@ -925,9 +920,9 @@ int engine_catch_up(engine_t *e, int64_t now_ms, engine_stats_t *st)
         index_abort(&it);
         if (st && err == FT_OK) {
             st->entries += taken;
-            st->events += json_array_size(events);
+            st->events += events->n;
         }
-        json_decref(events);
+        alert_events_free(&evs);
         if (err != FT_OK) {
             return err;
         }
@@ -945,7 +940,7 @@ typedef struct {
     index_txn_t *it;
     store_txn_t *st;
     int64_t now;
-    json_t *events;
+    alert_events_t *events;
     uint64_t last;
     int err;
 } side_t;
@@ -1031,7 +1026,7 @@ static int silence_one(void *ctx, const store_device_t *d)
 }
 
 /* Integrity events and clocks, in `it`. */
-static int side_steps_in(engine_t *e, index_txn_t *it, int64_t now_ms, json_t *events)
+static int side_steps_in(engine_t *e, index_txn_t *it, int64_t now_ms, alert_events_t *events)
 {
     side_t s = {.e = e, .now = now_ms, .it = it, .events = events};
     uint64_t cursor = 0, integ = 0;
@@ -1059,7 +1054,7 @@ static int side_steps_in(engine_t *e, index_txn_t *it, int64_t now_ms, json_t *e
 /* ---- steps 4 and 5: deadlines and dirty units ------------------------------- */
 
 static int eval_unit(engine_t *e, index_txn_t *it, store_txn_t *st, const index_unit_t *u,
-                     int64_t now_ms, json_t *events)
+                     int64_t now_ms, alert_events_t *events)
 {
     gap_alerts_t ga = {0};
     int64_t next = INT64_MAX;
@@ -1132,7 +1127,7 @@ static int eval_unit(engine_t *e, index_txn_t *it, store_txn_t *st, const index_
 /* Up to ENGINE_UNIT_BATCH dirty units evaluated in `it` (units: room for
  * as many). *n: how many were taken. */
 static int evaluate_in(engine_t *e, index_txn_t *it, index_unit_t *units, int64_t now_ms,
-                       json_t *events, size_t *n)
+                       alert_events_t *events, size_t *n)
 {
     *n = 0;
     int err = index_take_dirty(it, units, ENGINE_UNIT_BATCH, n);
@@ -1158,23 +1153,23 @@ static int evaluate_dirty(engine_t *e, int64_t now_ms, engine_stats_t *stats)
     for (;;) {
         index_txn_t *it = NULL;
         size_t n = 0;
-        json_t *events = json_array();
+        alert_events_t evs, *events = alert_events_init(&evs) == FT_OK ? &evs : NULL;
         err = events ? index_begin(e->idx, true, &it) : FT_ENOMEM;
         if (err == FT_OK) {
             err = evaluate_in(e, it, units, now_ms, events, &n);
         }
         if (err != FT_OK || n == 0) {
             index_abort(&it);
-            json_decref(events);
+            alert_events_free(&evs);
             break;
         }
         err = finish_batch(e, &it, events);
         index_abort(&it);
         if (stats && err == FT_OK) {
             stats->units += n;
-            stats->events += json_array_size(events);
+            stats->events += events->n;
         }
-        json_decref(events);
+        alert_events_free(&evs);
         if (err != FT_OK) {
             break;
         }
@@ -1190,7 +1185,7 @@ typedef struct {
     engine_t *e;
     index_txn_t *it;
     int64_t now;
-    json_t *events;
+    alert_events_t *events;
     uint64_t last;
     int err;
 } hubjust_t;
@@ -1230,7 +1225,8 @@ static int hub_justification_one(void *ctx, uint64_t seq, const uint8_t *raw, si
 
 /* Applies `justification` records that supervisors entered at the hub (they
  * are signed into the hub's own log, not a device log). */
-static int hub_justifications_in(engine_t *e, index_txn_t *it, int64_t now_ms, json_t *events)
+static int hub_justifications_in(engine_t *e, index_txn_t *it, int64_t now_ms,
+                                 alert_events_t *events)
 {
     if (!e->o.hublog) {
         return FT_OK;
@@ -1257,7 +1253,7 @@ static int step_first(engine_t *e, int64_t now_ms, engine_stats_t *st, bool *mor
 {
     *more = false;
     index_unit_t *units = malloc(ENGINE_UNIT_BATCH * sizeof *units);
-    json_t *events = json_array();
+    alert_events_t evs, *events = alert_events_init(&evs) == FT_OK ? &evs : NULL;
     index_txn_t *it = NULL;
     int err = units && events ? index_begin(e->idx, true, &it) : FT_ENOMEM;
     size_t taken = 0, due = 0, n = 0;
@@ -1285,21 +1281,21 @@ static int step_first(engine_t *e, int64_t now_ms, engine_stats_t *st, bool *mor
         st->entries += taken;
         st->due += due;
         st->units += n;
-        st->events += json_array_size(events);
+        st->events += events->n;
     }
     *more = full || n == ENGINE_UNIT_BATCH;
-    json_decref(events);
+    alert_events_free(&evs);
     free(units);
     return err;
 }
 
 /* One phase in its own transaction (the rest of a step after step_first). */
-typedef int (*phase_fn)(engine_t *e, index_txn_t *it, int64_t now_ms, json_t *events);
+typedef int (*phase_fn)(engine_t *e, index_txn_t *it, int64_t now_ms, alert_events_t *events);
 
 static int phase(engine_t *e, phase_fn fn, int64_t now_ms, engine_stats_t *st)
 {
     index_txn_t *it = NULL;
-    json_t *events = json_array();
+    alert_events_t evs, *events = alert_events_init(&evs) == FT_OK ? &evs : NULL;
     int err = events ? index_begin(e->idx, true, &it) : FT_ENOMEM;
     if (err == FT_OK) {
         err = fn(e, it, now_ms, events);
@@ -1309,13 +1305,13 @@ static int phase(engine_t *e, phase_fn fn, int64_t now_ms, engine_stats_t *st)
     }
     index_abort(&it);
     if (st && err == FT_OK) {
-        st->events += json_array_size(events);
+        st->events += events->n;
     }
-    json_decref(events);
+    alert_events_free(&evs);
     return err;
 }
 
-static int due_in(engine_t *e, index_txn_t *it, int64_t now_ms, json_t *events)
+static int due_in(engine_t *e, index_txn_t *it, int64_t now_ms, alert_events_t *events)
 {
     (void)events;
     size_t due = 0;

@@ -1501,10 +1501,102 @@ static void an_index_cursor_that_cannot_be_read_is_an_error(void **state)
     testutil_rmrf(dir);
 }
 
+/* Every event's text (kept in history, carried by the hub log) is what
+ * json_dumps makes of the event, as it was when made: the row is dumped
+ * once and the event's text built around it (alerts.c transition). */
+static void check_texts(const alert_events_t *ev, size_t n)
+{
+    assert_int_equal(ev->n, n);
+    assert_int_equal(json_array_size(ev->list), n);
+    for (size_t i = 0; i < n; i++) {
+        char *want = json_dumps(json_array_get(ev->list, i), JSON_COMPACT | JSON_SORT_KEYS);
+        assert_non_null(want);
+        assert_string_equal(ev->texts[i], want);
+        free(want);
+    }
+}
+
+static int history_texts(void *ctx, json_t *ev)
+{
+    json_t *all = ctx;
+    json_array_append_new(all, json_integer(json_integer_value(json_object_get(ev, "event"))));
+    json_array_append(all, ev);
+    return 0;
+}
+
+static json_t *raised_alert(const char *id, const char *detail)
+{
+    json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:[s]}", "id", id, "rule", "R1", "case",
+                          "K \"1\"\n", "severity", "high", "detail", detail, "subject", "s/1",
+                          "officers", "o1");
+    assert_non_null(o);
+    return o;
+}
+
+static void alert_event_texts_are_the_events_json(void **state)
+{
+    (void)state;
+    char dir[512];
+    testutil_tmpdir(dir, sizeof dir, "alerttext");
+    index_t *idx = NULL;
+    alerts_t *a = NULL;
+    assert_int_equal(index_open(dir, 0, &idx), FT_OK);
+    assert_int_equal(alerts_open(idx, &a), FT_OK);
+    index_unit_t u = {.n = 2, .b = "CK"};
+    const char *x = "00000000000000aa", *y = "00000000000000bb";
+    index_txn_t *t = NULL;
+    alert_events_t ev;
+    assert_int_equal(index_begin(idx, true, &t), FT_OK);
+    /* x justified before it opens: opened, then justified (two events) */
+    assert_int_equal(alert_events_init(&ev), FT_OK);
+    assert_int_equal(alerts_justify(a, t, x, "d/1/2", "chief", "ok \xe2\x9c\x93", T0, &ev), FT_OK);
+    check_texts(&ev, 0);
+    json_t *raised[2] = {raised_alert(x, "a"), raised_alert(y, "b \x01")};
+    assert_int_equal(alerts_apply(a, t, &u, raised, 2, T0 + 1, &ev), FT_OK);
+    check_texts(&ev, 3);
+    json_t *first = json_object_get(json_array_get(ev.list, 0), "alert");
+    assert_string_equal(json_string_value(json_object_get(first, "state")), "open");
+    json_t *second = json_object_get(json_array_get(ev.list, 1), "alert");
+    assert_string_equal(json_string_value(json_object_get(second, "state")), "justified");
+    json_decref(raised[0]);
+    json_decref(raised[1]);
+    /* y no longer raised: resolved; raised again with another detail: reopened */
+    assert_int_equal(alerts_apply(a, t, &u, NULL, 0, T0 + 2, &ev), FT_OK);
+    check_texts(&ev, 4);
+    raised[0] = raised_alert(y, "c");
+    assert_int_equal(alerts_apply(a, t, &u, raised, 1, T0 + 3, &ev), FT_OK);
+    json_decref(raised[0]);
+    check_texts(&ev, 5);
+    /* history holds the same texts, numbered from 1 */
+    json_t *hist = json_array();
+    assert_int_equal(alerts_history_iter(a, t, 0, history_texts, hist), FT_OK);
+    assert_int_equal(json_array_size(hist), 2 * ev.n);
+    for (size_t i = 0; i < ev.n; i++) {
+        assert_int_equal(json_integer_value(json_array_get(hist, 2 * i)), (json_int_t)i + 1);
+        char *got = json_dumps(json_array_get(hist, 2 * i + 1), JSON_COMPACT | JSON_SORT_KEYS);
+        assert_string_equal(got, ev.texts[i]);
+        free(got);
+    }
+    json_decref(hist);
+    /* the row is the last event's alert */
+    json_t *row = alerts_get(a, t, y);
+    assert_non_null(row);
+    assert_true(json_equal(row, json_object_get(json_array_get(ev.list, 4), "alert")));
+    assert_string_equal(json_string_value(json_object_get(row, "state")), "open");
+    assert_string_equal(json_string_value(json_object_get(row, "detail")), "c");
+    json_decref(row);
+    alert_events_free(&ev);
+    index_abort(&t);
+    alerts_destroy(&a);
+    index_destroy(&idx);
+    testutil_rmrf(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(an_index_cursor_that_cannot_be_read_is_an_error),
+        cmocka_unit_test(alert_event_texts_are_the_events_json),
         cmocka_unit_test(corrected_time_checkout_officer_and_history),
         cmocka_unit_test(checkout_return_and_late_checkout_resolve_officer),
         cmocka_unit_test(a_superseding_manifest_replaces_the_shorter_clip),
