@@ -12,6 +12,7 @@
 
 #include <sodium.h>
 
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,7 @@
 #define ENGINE_DEFAULT_BATCH 2048
 #define ENGINE_UNIT_BATCH 256
 #define ENGINE_BACKLOG_GROWTH 16
+#define ENGINE_UNIT_BATCH_MAX 2048
 
 /* A vehicle cuts text as the index does (hub/gaps/gapinput.h), so that its
  * cases and alert IDs are the hub's. */
@@ -47,9 +49,22 @@ static void upgrade_note(void *ctx, uint64_t from, uint64_t to, size_t records, 
     }
 }
 
+/* An evaluation makes and frees many small JSON values between the
+ * 4 KiB pages LMDB allocates; with glibc's fast bins every such page (and
+ * every free that merges a large region) first consolidated all of them,
+ * a tenth of a first evaluation's CPU (docs/benchmarks.md). Without fast
+ * bins small blocks still come from the per-thread cache. */
+static void malloc_tune(void)
+{
+#ifdef M_MXFAST
+    (void)mallopt(M_MXFAST, 0);
+#endif
+}
+
 int engine_new(const char *index_dir, size_t map_size, const engine_opts_t *opts, engine_t **out)
 {
     *out = NULL;
+    malloc_tune();
     engine_t *e = calloc(1, sizeof *e);
     if (!e) {
         return FT_ENOMEM;
@@ -1124,13 +1139,13 @@ static int eval_unit(engine_t *e, index_txn_t *it, store_txn_t *st, const index_
     return err;
 }
 
-/* Up to ENGINE_UNIT_BATCH dirty units evaluated in `it` (units: room for
- * as many). *n: how many were taken. */
-static int evaluate_in(engine_t *e, index_txn_t *it, index_unit_t *units, int64_t now_ms,
-                       alert_events_t *events, size_t *n)
+/* Up to max dirty units evaluated in `it` (units: room for as many). *n:
+ * how many were taken. */
+static int evaluate_in(engine_t *e, index_txn_t *it, index_unit_t *units, size_t max,
+                       int64_t now_ms, alert_events_t *events, size_t *n)
 {
     *n = 0;
-    int err = index_take_dirty(it, units, ENGINE_UNIT_BATCH, n);
+    int err = index_take_dirty(it, units, max, n);
     if (err != FT_OK || *n == 0) {
         return err;
     }
@@ -1143,20 +1158,25 @@ static int evaluate_in(engine_t *e, index_txn_t *it, index_unit_t *units, int64_
     return err;
 }
 
+/* While dirty units remain each batch takes twice the last, up to
+ * ENGINE_UNIT_BATCH_MAX: a commit writes back every page its batch touched,
+ * and a first evaluation's new alerts (keyed by a hash) touch pages all
+ * over the alert table: fewer, larger commits write each page less often. */
 static int evaluate_dirty(engine_t *e, int64_t now_ms, engine_stats_t *stats)
 {
-    index_unit_t *units = malloc(ENGINE_UNIT_BATCH * sizeof *units);
+    index_unit_t *units = malloc(ENGINE_UNIT_BATCH_MAX * sizeof *units);
     if (!units) {
         return FT_ENOMEM;
     }
     int err = FT_OK;
+    size_t max = ENGINE_UNIT_BATCH;
     for (;;) {
         index_txn_t *it = NULL;
         size_t n = 0;
         alert_events_t evs, *events = alert_events_init(&evs) == FT_OK ? &evs : NULL;
         err = events ? index_begin(e->idx, true, &it) : FT_ENOMEM;
         if (err == FT_OK) {
-            err = evaluate_in(e, it, units, now_ms, events, &n);
+            err = evaluate_in(e, it, units, max, now_ms, events, &n);
         }
         if (err != FT_OK || n == 0) {
             index_abort(&it);
@@ -1172,6 +1192,9 @@ static int evaluate_dirty(engine_t *e, int64_t now_ms, engine_stats_t *stats)
         alert_events_free(&evs);
         if (err != FT_OK) {
             break;
+        }
+        if (n == max && max < ENGINE_UNIT_BATCH_MAX) {
+            max *= 2;
         }
     }
     free(units);
@@ -1270,7 +1293,7 @@ static int step_first(engine_t *e, int64_t now_ms, engine_stats_t *st, bool *mor
             err = index_due(it, now_ms, &due);
         }
         if (err == FT_OK) {
-            err = evaluate_in(e, it, units, now_ms, events, &n);
+            err = evaluate_in(e, it, units, ENGINE_UNIT_BATCH, now_ms, events, &n);
         }
     }
     if (err == FT_OK) {
