@@ -708,6 +708,44 @@ static void one_history(uint32_t seed)
  * made them; the next step, which resolves nothing and opens nothing, none.
  * With at most 16 events an entry, the same batch is three entries (16, 16,
  * 8), in order, in the same transaction. */
+/* The index's cursor over the hub log (justifications read up to it). */
+static uint64_t hublog_cursor(engine_t *e)
+{
+    index_txn_t *t = NULL;
+    assert_int_equal(index_begin(engine_index(e), false, &t), FT_OK);
+    uint64_t v = index_named_cursor(t, "hublog_cursor");
+    index_abort(&t);
+    return v;
+}
+
+/* A justification of alert_id as the dashboard enters it. */
+static void hub_justification(devlog_t *hublog, const char *alert_id)
+{
+    Ft__FieldValue f_alert = FT__FIELD_VALUE__INIT, f_reason = FT__FIELD_VALUE__INIT;
+    f_alert.key = "alert";
+    f_alert.value_case = FT__FIELD_VALUE__VALUE_TEXT;
+    f_alert.text = (char *)alert_id;
+    f_reason.key = "reason";
+    f_reason.value_case = FT__FIELD_VALUE__VALUE_TEXT;
+    f_reason.text = "seen on site";
+    Ft__FieldValue *fields[] = {&f_alert, &f_reason};
+    Ft__Time t = FT__TIME__INIT;
+    t.unix_ms = T0 + 3 * DAY;
+    char *by[] = {"chief"};
+    Ft__Record rec = FT__RECORD__INIT;
+    rec.type = FT__RECORD_TYPE__JUSTIFICATION;
+    rec.id = "justification-1";
+    rec.time = &t;
+    rec.n_officers = 1;
+    rec.officers = by;
+    rec.n_fields = 2;
+    rec.fields = fields;
+    Ft__Body body = FT__BODY__INIT;
+    body.kind_case = FT__BODY__KIND_RECORD;
+    body.record = &rec;
+    assert_int_equal(devlog_append1(hublog, &body, NULL), FT_OK);
+}
+
 static void one_batch(size_t per_entry)
 {
     world_t w;
@@ -753,10 +791,27 @@ static void one_batch(size_t per_entry)
     assert_true(json_equal(trail.logged, trail.sunk));
     uint64_t head = 0;
     assert_int_equal(devlog_head(hublog, &head, NULL), FT_OK);
+    /* its own alert events are not read again for justifications */
+    assert_int_equal(hublog_cursor(e), head);
     assert_int_equal(engine_step(e, T0 + 3 * DAY + MIN, NULL), FT_OK);
     uint64_t head2 = 0;
     assert_int_equal(devlog_head(hublog, &head2, NULL), FT_OK);
     assert_int_equal(head2, head);
+    /* A justification entered at the hub after them is read and applied;
+     * the cursor passes it and the event it made. */
+    json_t *first = json_loads(json_string_value(json_array_get(trail.sunk, 0)), 0, NULL);
+    assert_non_null(first);
+    const char *id = json_string_value(json_object_get(first, "alert_id"));
+    hub_justification(hublog, id);
+    assert_int_equal(engine_step(e, T0 + 3 * DAY + 2 * MIN, NULL), FT_OK);
+    collect_t just = alerts_in(e, "justified");
+    assert_int_equal(just.n, 1);
+    assert_string_equal(just.ids[0], id);
+    free(just.ids);
+    json_decref(first);
+    assert_int_equal(devlog_head(hublog, &head2, NULL), FT_OK);
+    assert_int_equal(head2, head + 2); /* the justification, its event */
+    assert_int_equal(hublog_cursor(e), head2);
     json_decref(trail.logged);
     json_decref(trail.sunk);
     engine_destroy(&e);
