@@ -51,7 +51,7 @@ int entry_seal(const Ft__Entry *e, const keys_t *k, uint8_t **out, size_t *out_l
     return FT_OK;
 }
 
-int entry_open(const uint8_t *raw, size_t len, entry_view_t *v)
+static int open_view(const uint8_t *raw, size_t len, entry_view_t *v, bool hash)
 {
     memset(v, 0, sizeof *v);
     if (len > ENTRY_MAX_BYTES) {
@@ -67,11 +67,23 @@ int entry_open(const uint8_t *raw, size_t len, entry_view_t *v)
         v->entry->body->kind_case == FT__BODY__KIND__NOT_SET) {
         goto corrupt;
     }
-    entry_hash(v->signed_entry->entry.data, v->signed_entry->entry.len, v->hash);
+    if (hash) {
+        entry_hash(v->signed_entry->entry.data, v->signed_entry->entry.len, v->hash);
+    }
     return FT_OK;
 corrupt:
     entry_view_free(v);
     return FT_ECORRUPT;
+}
+
+int entry_open(const uint8_t *raw, size_t len, entry_view_t *v)
+{
+    return open_view(raw, len, v, true);
+}
+
+int entry_decode(const uint8_t *raw, size_t len, entry_view_t *v)
+{
+    return open_view(raw, len, v, false);
 }
 
 void entry_view_free(entry_view_t *v)

@@ -155,6 +155,33 @@ static void garbage_and_truncation_are_corrupt(void **state)
     free(raw);
 }
 
+/* entry_decode: the same entry as entry_open, without its hash; what
+ * entry_open refuses it refuses. */
+static void decoding_without_the_hash_gives_the_same_entry(void **state)
+{
+    (void)state;
+    keys_t k;
+    assert_int_equal(keys_generate(&k, false), FT_OK);
+    uint8_t zero[32] = {0}, hash[32];
+    size_t len;
+    uint8_t *raw = seal_event(&k, 7, 3, zero, &len, hash);
+    entry_view_t a, b;
+    assert_int_equal(entry_open(raw, len, &a), FT_OK);
+    assert_int_equal(entry_decode(raw, len, &b), FT_OK);
+    assert_memory_equal(b.hash, zero, 32);
+    assert_int_equal(b.entry->seq, a.entry->seq);
+    assert_int_equal(b.entry->epoch, a.entry->epoch);
+    assert_memory_equal(b.entry->device.data, a.entry->device.data, DEVID_BYTES);
+    assert_string_equal(entry_body_kind(b.entry->body), entry_body_kind(a.entry->body));
+    entry_view_free(&a);
+    entry_view_free(&b);
+    for (size_t cut = 0; cut < len; cut++) {
+        assert_int_equal(entry_decode(raw, cut, &b), FT_ECORRUPT);
+    }
+    assert_int_equal(entry_decode(raw, ENTRY_MAX_BYTES + 1, &b), FT_EINVAL);
+    free(raw);
+}
+
 static void domain_separation_changes_hash(void **state)
 {
     (void)state;
@@ -304,6 +331,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(sealed_entry_opens_and_checks),
+        cmocka_unit_test(decoding_without_the_hash_gives_the_same_entry),
         cmocka_unit_test(each_flipped_byte_is_detected),
         cmocka_unit_test(entry_signed_by_other_key_is_bad_signature),
         cmocka_unit_test(wrong_position_is_named),

@@ -870,8 +870,10 @@ static int tail_one(void *ctx, const store_entry_t *en)
     t->taken++;
     t->last = en->arrival;
     entry_view_t v;
-    if (entry_open(en->raw, en->len, &v) != FT_OK) {
-        return FT_OK; /* verified before it was stored; nothing to index */
+    /* verified before it was stored (no hash needed); nothing to index
+     * when it does not decode */
+    if (entry_decode(en->raw, en->len, &v) != FT_OK) {
+        return FT_OK;
     }
     const devinfo_t *d = devinfo(t, en->device);
     char justify[64];
