@@ -10,6 +10,7 @@
  */
 #include "alerts.h"
 #include "alertstate.h"
+#include "jsontext.h"
 #include "lmdbx.h"
 #include "record.h"
 #include "utf8.h"
@@ -114,10 +115,11 @@ static json_t *get_json(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t kn)
     return json_loadb(v.mv_data, v.mv_size, 0, NULL);
 }
 
-/* The stored form of a row or an event (docs/alerts.md). */
+/* The stored form of a row or an event (docs/alerts.md): compact, keys
+ * sorted, as json_dumps makes it (jsontext.h, in one pass). */
 static char *dump(const json_t *j)
 {
-    return json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
+    return jsontext_sorted(j, NULL);
 }
 
 static int put_text(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t kn, const char *text,
