@@ -834,6 +834,7 @@ typedef struct {
     devinfo_t devs[32];
     size_t n_devs;
     int err;
+    entry_arena_t arena; /* each entry decoded into it, then reset */
 } tail_t;
 
 static const devinfo_t *devinfo(tail_t *t, const uint8_t *device)
@@ -872,12 +873,18 @@ static int tail_one(void *ctx, const store_entry_t *en)
     entry_view_t v;
     /* verified before it was stored (no hash needed); nothing to index
      * when it does not decode */
-    if (entry_decode(en->raw, en->len, &v) != FT_OK) {
+    int err = entry_decode_in(&t->arena, en->raw, en->len, &v);
+    if (err == FT_ENOMEM) {
+        t->err = err;
+        return err;
+    }
+    if (err != FT_OK) {
+        entry_arena_reset(&t->arena);
         return FT_OK;
     }
     const devinfo_t *d = devinfo(t, en->device);
     char justify[64];
-    int err = index_add_entry(t->it, en, &v, d->offset_ms, d->unit, justify, sizeof justify);
+    err = index_add_entry(t->it, en, &v, d->offset_ms, d->unit, justify, sizeof justify);
     if (err == FT_OK && justify[0]) {
         const Ft__Record *rec = v.entry->body->record;
         const Ft__FieldValue *reason = record_field(rec, "reason");
@@ -891,6 +898,7 @@ static int tail_one(void *ctx, const store_entry_t *en)
             t->events);
     }
     entry_view_free(&v);
+    entry_arena_reset(&t->arena);
     if (err != FT_OK) {
         t->err = err;
         return err;
@@ -918,6 +926,7 @@ static int catch_up_in(engine_t *e, index_txn_t *it, int64_t now_ms, alert_event
         }
     }
     store_abort(&t.st);
+    entry_arena_free(&t.arena);
     if (err == FT_OK && t.taken) {
         err = index_set_cursor(it, t.last, integ);
     }
