@@ -1647,11 +1647,52 @@ static void alert_event_texts_are_the_events_json(void **state)
     testutil_rmrf(dir);
 }
 
+/* A unit marked dirty again in the same transaction is one dirty row; once
+ * taken, marking it again makes it dirty again (index.c keeps the units a
+ * transaction marked, to skip the repeated writes). */
+static void a_unit_marked_again_after_it_was_taken_is_dirty_again(void **state)
+{
+    (void)state;
+    char dir[512];
+    testutil_tmpdir(dir, sizeof dir, "dirtymemo");
+    index_t *idx = NULL;
+    assert_int_equal(index_open(dir, 0, &idx), FT_OK);
+    index_txn_t *t = NULL;
+    assert_int_equal(index_begin(idx, true, &t), FT_OK);
+    index_unit_t units[200], out[256];
+    for (int i = 0; i < 200; i++) { /* more units than memo slots */
+        char id[16];
+        snprintf(id, sizeof id, "K%d", i);
+        index_unit_case(&units[i], id);
+    }
+    for (int pass = 0; pass < 3; pass++) {
+        for (int i = 0; i < 200; i++) {
+            assert_int_equal(index_mark_dirty(t, &units[i]), FT_OK);
+            assert_int_equal(index_mark_dirty(t, &units[i % 7]), FT_OK);
+        }
+        size_t n = 0;
+        assert_int_equal(index_take_dirty(t, out, 256, &n), FT_OK);
+        assert_int_equal(n, 200);
+        assert_int_equal(index_take_dirty(t, out, 256, &n), FT_OK);
+        assert_int_equal(n, 0);
+        /* taken: one of them marked again is the only dirty unit */
+        assert_int_equal(index_mark_dirty(t, &units[3]), FT_OK);
+        assert_int_equal(index_take_dirty(t, out, 256, &n), FT_OK);
+        assert_int_equal(n, 1);
+        assert_int_equal(out[0].n, units[3].n);
+        assert_memory_equal(out[0].b, units[3].b, units[3].n);
+    }
+    assert_int_equal(index_commit(&t), FT_OK);
+    index_destroy(&idx);
+    testutil_rmrf(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(an_index_cursor_that_cannot_be_read_is_an_error),
         cmocka_unit_test(alert_event_texts_are_the_events_json),
+        cmocka_unit_test(a_unit_marked_again_after_it_was_taken_is_dirty_again),
         cmocka_unit_test(corrected_time_checkout_officer_and_history),
         cmocka_unit_test(checkout_return_and_late_checkout_resolve_officer),
         cmocka_unit_test(a_superseding_manifest_replaces_the_shorter_clip),
