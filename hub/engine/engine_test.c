@@ -424,7 +424,8 @@ typedef struct {
     json_t *sunk;   /* texts the sink saw */
     json_t *logged; /* texts in the hub log, every event of every entry */
     size_t entries, max_in_entry;
-    bool other; /* an entry that is not AlertEvents */
+    size_t justifications; /* justification records (the dashboard's) */
+    bool other;            /* an entry that is neither */
 } hubtrail_t;
 
 static void sink_text(void *ctx, const json_t *ev)
@@ -443,6 +444,12 @@ static int hublog_text(void *ctx, uint64_t seq, const uint8_t *raw, size_t len)
     entry_view_t v;
     assert_int_equal(entry_open(raw, len, &v), FT_OK);
     const Ft__Body *b = v.entry->body;
+    if (b->kind_case == FT__BODY__KIND_RECORD &&
+        b->record->type == FT__RECORD_TYPE__JUSTIFICATION) {
+        h->justifications++; /* entered at the dashboard */
+        entry_view_free(&v);
+        return 0;
+    }
     h->other |= b->kind_case != FT__BODY__KIND_ALERTS;
     size_t n = entry_alert_count(b);
     assert_true(n > 0); /* no empty batch is ever logged */
@@ -583,6 +590,47 @@ static size_t compact_equals_full(index_t *idx, world_t *w, int64_t now, size_t 
     return records;
 }
 
+/* The index's cursor over the hub log (justifications read up to it). */
+static uint64_t hublog_cursor(engine_t *e)
+{
+    index_txn_t *t = NULL;
+    assert_int_equal(index_begin(engine_index(e), false, &t), FT_OK);
+    uint64_t v = index_named_cursor(t, "hublog_cursor");
+    index_abort(&t);
+    return v;
+}
+
+/* A justification of alert_id as the dashboard enters it. */
+static void hub_justification(devlog_t *hublog, const char *alert_id)
+{
+    Ft__FieldValue f_alert = FT__FIELD_VALUE__INIT, f_reason = FT__FIELD_VALUE__INIT;
+    f_alert.key = "alert";
+    f_alert.value_case = FT__FIELD_VALUE__VALUE_TEXT;
+    f_alert.text = (char *)alert_id;
+    f_reason.key = "reason";
+    f_reason.value_case = FT__FIELD_VALUE__VALUE_TEXT;
+    f_reason.text = "seen on site";
+    Ft__FieldValue *fields[] = {&f_alert, &f_reason};
+    Ft__Time t = FT__TIME__INIT;
+    t.unix_ms = T0 + 3 * DAY;
+    char *by[] = {"chief"};
+    Ft__Record rec = FT__RECORD__INIT;
+    rec.type = FT__RECORD_TYPE__JUSTIFICATION;
+    rec.id = "justification-1";
+    rec.time = &t;
+    rec.n_officers = 1;
+    rec.officers = by;
+    rec.n_fields = 2;
+    rec.fields = fields;
+    Ft__Body body = FT__BODY__INIT;
+    body.kind_case = FT__BODY__KIND_RECORD;
+    body.record = &rec;
+    assert_int_equal(devlog_append1(hublog, &body, NULL), FT_OK);
+}
+
+/* Justifications entered at the dashboard over all histories. */
+static size_t dashboard_total;
+
 static void one_history(uint32_t seed)
 {
     world_t w;
@@ -615,8 +663,12 @@ static void one_history(uint32_t seed)
                         .sink_ctx = &trail};
     engine_t *inc = NULL;
     assert_int_equal(engine_new(dir, 64 << 20, &io, &inc), FT_OK);
+    /* The full engine's own hub log: the same dashboard justifications. */
+    devlog_t *fullhub = NULL;
+    snprintf(dir, sizeof dir, "%s/fullhub", w.dir);
+    assert_int_equal(devlog_open(dir, &hubkeys, &lo, &fullhub), FT_OK);
     int64_t now = T0;
-    size_t justified = 0;
+    size_t justified = 0, at_dashboard = 0;
     size_t steps = 0;
     while (w.stored < w.n_pend) {
         size_t upto = w.stored + 1 + (size_t)rr(&w, 25);
@@ -627,7 +679,14 @@ static void one_history(uint32_t seed)
         steps++;
         /* Sometimes a supervisor justifies an open alert: a record later on. */
         collect_t open = alerts_in(inc, "open");
-        if (open.n && rr(&w, 2) == 0) {
+        if (open.n && rr(&w, 4) == 0) {
+            /* or at the dashboard: a justification in the hub log, after
+             * the engine's own entries (their cursor passes them) */
+            const char *id = open.ids[rr(&w, (int64_t)open.n)];
+            hub_justification(hublog, id);
+            hub_justification(fullhub, id);
+            at_dashboard++;
+        } else if (open.n && rr(&w, 2) == 0) {
             char json[512], when[48];
             iso(T0 + rr(&w, span), when);
             snprintf(json, sizeof json,
@@ -642,7 +701,15 @@ static void one_history(uint32_t seed)
     int64_t final = now + rr(&w, 200 * DAY);
     assert_int_equal(engine_step(inc, final, NULL), FT_OK);
 
-    engine_t *full = engine_at(&w, "full");
+    /* every justification entered at the dashboard was read */
+    uint64_t head = 0;
+    assert_int_equal(devlog_head(hublog, &head, NULL), FT_OK);
+    assert_int_equal(hublog_cursor(inc), head);
+
+    snprintf(dir, sizeof dir, "%s/full", w.dir);
+    engine_opts_t fo = {.store = w.store, .pack = w.pack, .batch = 7, .hublog = fullhub};
+    engine_t *full = NULL;
+    assert_int_equal(engine_new(dir, 64 << 20, &fo, &full), FT_OK);
     assert_int_equal(engine_step(full, final, NULL), FT_OK);
     collect_t a = alerts_in(inc, "open"), b = alerts_in(full, "open");
     for (size_t i = 0; i < a.n; i++) {
@@ -682,6 +749,8 @@ static void one_history(uint32_t seed)
     index_abort(&ht);
     assert_int_equal(devlog_iter(hublog, 1, 0, hublog_text, &trail), FT_OK);
     assert_false(trail.other);
+    assert_int_equal(trail.justifications, at_dashboard);
+    dashboard_total += at_dashboard;
     assert_true(json_array_size(trail.logged) > 0);
     assert_true(json_equal(trail.logged, trail.sunk));
     assert_true(json_equal(trail.logged, hist));
@@ -699,6 +768,7 @@ static void one_history(uint32_t seed)
     engine_destroy(&inc);
     devlog_destroy(&hublog);
     engine_destroy(&full);
+    devlog_destroy(&fullhub);
     world_close(&w);
     (void)justified;
 }
@@ -708,44 +778,6 @@ static void one_history(uint32_t seed)
  * made them; the next step, which resolves nothing and opens nothing, none.
  * With at most 16 events an entry, the same batch is three entries (16, 16,
  * 8), in order, in the same transaction. */
-/* The index's cursor over the hub log (justifications read up to it). */
-static uint64_t hublog_cursor(engine_t *e)
-{
-    index_txn_t *t = NULL;
-    assert_int_equal(index_begin(engine_index(e), false, &t), FT_OK);
-    uint64_t v = index_named_cursor(t, "hublog_cursor");
-    index_abort(&t);
-    return v;
-}
-
-/* A justification of alert_id as the dashboard enters it. */
-static void hub_justification(devlog_t *hublog, const char *alert_id)
-{
-    Ft__FieldValue f_alert = FT__FIELD_VALUE__INIT, f_reason = FT__FIELD_VALUE__INIT;
-    f_alert.key = "alert";
-    f_alert.value_case = FT__FIELD_VALUE__VALUE_TEXT;
-    f_alert.text = (char *)alert_id;
-    f_reason.key = "reason";
-    f_reason.value_case = FT__FIELD_VALUE__VALUE_TEXT;
-    f_reason.text = "seen on site";
-    Ft__FieldValue *fields[] = {&f_alert, &f_reason};
-    Ft__Time t = FT__TIME__INIT;
-    t.unix_ms = T0 + 3 * DAY;
-    char *by[] = {"chief"};
-    Ft__Record rec = FT__RECORD__INIT;
-    rec.type = FT__RECORD_TYPE__JUSTIFICATION;
-    rec.id = "justification-1";
-    rec.time = &t;
-    rec.n_officers = 1;
-    rec.officers = by;
-    rec.n_fields = 2;
-    rec.fields = fields;
-    Ft__Body body = FT__BODY__INIT;
-    body.kind_case = FT__BODY__KIND_RECORD;
-    body.record = &rec;
-    assert_int_equal(devlog_append1(hublog, &body, NULL), FT_OK);
-}
-
 static void one_batch(size_t per_entry)
 {
     world_t w;
@@ -1318,6 +1350,7 @@ static void incremental_equals_full_on_random_histories(void **state)
     for (uint32_t seed = 1; seed <= 25; seed++) {
         one_history(seed);
     }
+    assert_true(dashboard_total >= 10); /* the dashboard's path was taken */
 }
 
 /* Corrected times, recorder -> officer resolution, and state history. */
