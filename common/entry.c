@@ -51,31 +51,128 @@ int entry_seal(const Ft__Entry *e, const keys_t *k, uint8_t **out, size_t *out_l
     return FT_OK;
 }
 
-int entry_open(const uint8_t *raw, size_t len, entry_view_t *v)
+#define ARENA_BLOCK (64u << 10)
+
+static bool arena_keep(entry_arena_t *a, void *p)
+{
+    if (a->n_spill == a->spill_cap) {
+        size_t cap = a->spill_cap ? a->spill_cap * 2 : 16;
+        void **bigger = realloc(a->spill, cap * sizeof *bigger);
+        if (!bigger) {
+            return false;
+        }
+        a->spill = bigger;
+        a->spill_cap = cap;
+    }
+    a->spill[a->n_spill++] = p;
+    return true;
+}
+
+static void *arena_alloc(void *ctx, size_t size)
+{
+    entry_arena_t *a = ctx;
+    size = (size + 15) & ~(size_t)15;
+    if (a->buf && a->cap - a->used >= size) {
+        void *p = a->buf + a->used;
+        a->used += size;
+        return p;
+    }
+    if (size > ARENA_BLOCK / 4) { /* large: on its own */
+        void *p = malloc(size);
+        if (p && !arena_keep(a, p)) {
+            free(p);
+            p = NULL;
+        }
+        a->oom = a->oom || !p;
+        return p;
+    }
+    uint8_t *block = malloc(ARENA_BLOCK);
+    if (!block || (a->buf && !arena_keep(a, a->buf))) {
+        free(block);
+        a->oom = true;
+        return NULL;
+    }
+    a->buf = block;
+    a->cap = ARENA_BLOCK;
+    a->used = size;
+    return block;
+}
+
+static void arena_no_free(void *ctx, void *p)
+{
+    (void)ctx;
+    (void)p; /* returned by entry_arena_reset */
+}
+
+void entry_arena_reset(entry_arena_t *a)
+{
+    for (size_t i = 0; i < a->n_spill; i++) {
+        free(a->spill[i]);
+    }
+    a->n_spill = 0;
+    a->used = 0;
+    a->oom = false;
+}
+
+void entry_arena_free(entry_arena_t *a)
+{
+    entry_arena_reset(a);
+    free(a->spill);
+    free(a->buf);
+    memset(a, 0, sizeof *a);
+}
+
+static int open_view(entry_arena_t *a, const uint8_t *raw, size_t len, entry_view_t *v, bool hash)
 {
     memset(v, 0, sizeof *v);
     if (len > ENTRY_MAX_BYTES) {
         return FT_EINVAL;
     }
-    v->signed_entry = ft__signed_entry__unpack(NULL, len, raw);
+    ProtobufCAllocator arena = {arena_alloc, arena_no_free, a};
+    ProtobufCAllocator *al = a ? &arena : NULL;
+    v->in_arena = a != NULL;
+    v->signed_entry = ft__signed_entry__unpack(al, len, raw);
     if (!v->signed_entry || v->signed_entry->signature.len != ENTRY_SIG_BYTES) {
         goto corrupt;
     }
-    v->entry = ft__entry__unpack(NULL, v->signed_entry->entry.len, v->signed_entry->entry.data);
+    v->entry = ft__entry__unpack(al, v->signed_entry->entry.len, v->signed_entry->entry.data);
     if (!v->entry || v->entry->device.len != DEVID_BYTES ||
         v->entry->prev_hash.len != ENTRY_HASH_BYTES || !v->entry->body ||
         v->entry->body->kind_case == FT__BODY__KIND__NOT_SET) {
         goto corrupt;
     }
-    entry_hash(v->signed_entry->entry.data, v->signed_entry->entry.len, v->hash);
+    if (hash) {
+        entry_hash(v->signed_entry->entry.data, v->signed_entry->entry.len, v->hash);
+    }
     return FT_OK;
 corrupt:
     entry_view_free(v);
     return FT_ECORRUPT;
 }
 
+int entry_open(const uint8_t *raw, size_t len, entry_view_t *v)
+{
+    return open_view(NULL, raw, len, v, true);
+}
+
+int entry_decode(const uint8_t *raw, size_t len, entry_view_t *v)
+{
+    return open_view(NULL, raw, len, v, false);
+}
+
+int entry_decode_in(entry_arena_t *a, const uint8_t *raw, size_t len, entry_view_t *v)
+{
+    int err = open_view(a, raw, len, v, false);
+    return err == FT_ECORRUPT && a->oom ? FT_ENOMEM : err;
+}
+
 void entry_view_free(entry_view_t *v)
 {
+    if (v->in_arena) { /* the arena's, returned by entry_arena_reset */
+        v->entry = NULL;
+        v->signed_entry = NULL;
+        return;
+    }
     if (v->entry) {
         ft__entry__free_unpacked(v->entry, NULL);
     }

@@ -31,7 +31,20 @@ typedef struct {
     Ft__SignedEntry *signed_entry;  /* outer message */
     Ft__Entry *entry;               /* decoded inner Entry */
     uint8_t hash[ENTRY_HASH_BYTES]; /* entry_hash of the inner bytes */
+    bool in_arena;                  /* decoded into an entry_arena_t */
 } entry_view_t;
+
+/* Memory that entries are decoded into one after the other (the case
+ * index reads every stored entry once): a decode takes its messages from
+ * it instead of one malloc per field, and entry_arena_reset returns them
+ * all at once instead of one free each. Start from {0}. */
+typedef struct {
+    uint8_t *buf;     /* the current block */
+    size_t used, cap; /* bytes of it taken, its size */
+    void **spill;     /* earlier blocks and large allocations */
+    size_t n_spill, spill_cap;
+    bool oom; /* an allocation failed */
+} entry_arena_t;
 
 /* Position a verifier expects the next entry at. */
 typedef struct {
@@ -52,6 +65,17 @@ int entry_seal(const Ft__Entry *e, const keys_t *k, uint8_t **out, size_t *out_l
 /* Decodes SignedEntry bytes. FT_ECORRUPT if either layer does not decode or a
  * length is wrong (device, prev_hash, signature), FT_EINVAL if too large. */
 int entry_open(const uint8_t *raw, size_t len, entry_view_t *v) FT_MUST_CHECK;
+/* As entry_open, without hashing (v->hash is zero): for a reader of entries
+ * verified when they were stored that neither checks nor names them by
+ * their hash (the case index takes in every stored entry once). */
+int entry_decode(const uint8_t *raw, size_t len, entry_view_t *v) FT_MUST_CHECK;
+/* As entry_decode, into a: v stays valid until a is reset or freed
+ * (entry_view_free on it only forgets it). */
+int entry_decode_in(entry_arena_t *a, const uint8_t *raw, size_t len,
+                    entry_view_t *v) FT_MUST_CHECK;
+/* Makes everything decoded into a free (keeps one block for the next). */
+void entry_arena_reset(entry_arena_t *a);
+void entry_arena_free(entry_arena_t *a);
 void entry_view_free(entry_view_t *v);
 
 /* Checks a decoded entry against the signer's key and the expected position:

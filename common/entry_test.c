@@ -14,14 +14,23 @@
 #include <string.h>
 
 /* Seals a device event at (epoch, seq) chained to prev. */
+static uint8_t *seal_detail(const keys_t *k, uint64_t epoch, uint64_t seq, const uint8_t *prev,
+                            const char *detail, size_t *len, uint8_t hash[32]);
+
 static uint8_t *seal_event(const keys_t *k, uint64_t epoch, uint64_t seq, const uint8_t *prev,
                            size_t *len, uint8_t hash[32])
+{
+    return seal_detail(k, epoch, seq, prev, "test", len, hash);
+}
+
+static uint8_t *seal_detail(const keys_t *k, uint64_t epoch, uint64_t seq, const uint8_t *prev,
+                            const char *detail, size_t *len, uint8_t hash[32])
 {
     uint8_t id[DEVID_BYTES];
     devid_from_pk(k->sign_pk, id);
     Ft__DeviceEvent ev = FT__DEVICE_EVENT__INIT;
     ev.kind = FT__DEVICE_EVENT_KIND__DEVICE_STARTED;
-    ev.detail = "test";
+    ev.detail = (char *)detail;
     Ft__Body body = FT__BODY__INIT;
     body.kind_case = FT__BODY__KIND_EVENT;
     body.event = &ev;
@@ -153,6 +162,89 @@ static void garbage_and_truncation_are_corrupt(void **state)
     memset(junk, 0xff, sizeof junk);
     assert_int_equal(entry_open(junk, sizeof junk, &v), FT_ECORRUPT);
     free(raw);
+}
+
+/* entry_decode: the same entry as entry_open, without its hash; what
+ * entry_open refuses it refuses. */
+static void decoding_without_the_hash_gives_the_same_entry(void **state)
+{
+    (void)state;
+    keys_t k;
+    assert_int_equal(keys_generate(&k, false), FT_OK);
+    uint8_t zero[32] = {0}, hash[32];
+    size_t len;
+    uint8_t *raw = seal_event(&k, 7, 3, zero, &len, hash);
+    entry_view_t a, b;
+    assert_int_equal(entry_open(raw, len, &a), FT_OK);
+    assert_int_equal(entry_decode(raw, len, &b), FT_OK);
+    assert_memory_equal(b.hash, zero, 32);
+    assert_int_equal(b.entry->seq, a.entry->seq);
+    assert_int_equal(b.entry->epoch, a.entry->epoch);
+    assert_memory_equal(b.entry->device.data, a.entry->device.data, DEVID_BYTES);
+    assert_string_equal(entry_body_kind(b.entry->body), entry_body_kind(a.entry->body));
+    entry_view_free(&a);
+    entry_view_free(&b);
+    for (size_t cut = 0; cut < len; cut++) {
+        assert_int_equal(entry_decode(raw, cut, &b), FT_ECORRUPT);
+    }
+    assert_int_equal(entry_decode(raw, ENTRY_MAX_BYTES + 1, &b), FT_EINVAL);
+    free(raw);
+}
+
+/* Entries decoded one after the other into an arena, small and large (a
+ * large one on its own, many small ones over several blocks): each the
+ * entry entry_open gives; a reset makes room again; a corrupt one is
+ * refused as by entry_open. */
+static void entries_decoded_into_an_arena(void **state)
+{
+    (void)state;
+    keys_t k;
+    assert_int_equal(keys_generate(&k, false), FT_OK);
+    uint8_t zero[32] = {0}, hash[32];
+    static char big[100000];
+    memset(big, 'b', sizeof big - 1);
+    entry_arena_t a = {0};
+    for (int round = 0; round < 2; round++) {
+        entry_view_t views[300];
+        uint8_t *raws[300];
+        for (uint64_t i = 0; i < 300; i++) {
+            char detail[64];
+            snprintf(detail, sizeof detail, "event %llu", (unsigned long long)i);
+            size_t len;
+            raws[i] = seal_detail(&k, 7, i + 1, zero, i % 100 == 5 ? big : detail, &len, hash);
+            assert_int_equal(entry_decode_in(&a, raws[i], len, &views[i]), FT_OK);
+            assert_true(views[i].in_arena);
+        }
+        /* all still valid until the reset */
+        for (uint64_t i = 0; i < 300; i++) {
+            assert_int_equal(views[i].entry->seq, i + 1);
+            const char *d = views[i].entry->body->event->detail;
+            if (i % 100 == 5) {
+                assert_int_equal(strlen(d), sizeof big - 1);
+            } else {
+                char want[64];
+                snprintf(want, sizeof want, "event %llu", (unsigned long long)i);
+                assert_string_equal(d, want);
+            }
+            entry_view_free(&views[i]);
+            assert_null(views[i].entry);
+            free(raws[i]);
+        }
+        assert_true(a.n_spill > 0);
+        entry_arena_reset(&a);
+        assert_int_equal(a.n_spill, 0);
+        assert_int_equal(a.used, 0);
+    }
+    size_t len;
+    uint8_t *raw = seal_event(&k, 7, 1, zero, &len, hash);
+    entry_view_t v;
+    for (size_t cut = 0; cut < len; cut++) {
+        assert_int_equal(entry_decode_in(&a, raw, cut, &v), FT_ECORRUPT);
+    }
+    assert_int_equal(entry_decode_in(&a, raw, ENTRY_MAX_BYTES + 1, &v), FT_EINVAL);
+    free(raw);
+    entry_arena_free(&a);
+    assert_null(a.buf);
 }
 
 static void domain_separation_changes_hash(void **state)
@@ -304,6 +396,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(sealed_entry_opens_and_checks),
+        cmocka_unit_test(decoding_without_the_hash_gives_the_same_entry),
+        cmocka_unit_test(entries_decoded_into_an_arena),
         cmocka_unit_test(each_flipped_byte_is_detected),
         cmocka_unit_test(entry_signed_by_other_key_is_bad_signature),
         cmocka_unit_test(wrong_position_is_named),

@@ -9,6 +9,8 @@
 #include "keys.h"
 #include "testutil.h"
 
+#include <sodium.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -126,6 +128,37 @@ static void mistyped_device_id_fails_checksum(void **state)
     assert_int_equal(devid_parse("ABCD-EFGH-JKMN-PQRS-TVW!", back), FT_EINVAL);
 }
 
+/* The check symbols of IDs that share a slot of the kept ones (same first
+ * and last byte), formatted in turn and again: each as computed afresh. */
+static void device_ids_sharing_a_kept_slot_keep_their_own_check(void **state)
+{
+    (void)state;
+    static const char crock[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+    for (int round = 0; round < 3; round++) {
+        for (int k = 0; k < 40; k++) {
+            uint8_t id[DEVID_BYTES], back[DEVID_BYTES];
+            randombytes_buf(id, sizeof id);
+            id[0] = 0x11;
+            id[DEVID_BYTES - 1] = 0x22;
+            id[4] = (uint8_t)k; /* differs only inside */
+            char text[DEVID_TEXT_SIZE], again[DEVID_TEXT_SIZE];
+            devid_format(id, text);
+            devid_format(id, again);
+            assert_string_equal(text, again);
+            uint8_t h[16];
+            crypto_generichash(h, sizeof h, id, DEVID_BYTES, (const uint8_t *)"ftchk", 5);
+            uint32_t v = ((uint32_t)h[0] << 12) | ((uint32_t)h[1] << 4) | (h[2] >> 4);
+            char want[5] = {crock[(v >> 15) & 31], crock[(v >> 10) & 31], crock[(v >> 5) & 31],
+                            crock[v & 31], 0};
+            assert_memory_equal(text + 20, want, 4);
+            assert_int_equal(devid_parse(text, back), FT_OK);
+            assert_memory_equal(id, back, DEVID_BYTES);
+            text[20] = text[20] == 'X' ? 'Y' : 'X'; /* a wrong check symbol */
+            assert_int_equal(devid_parse(text, back), FT_EINVAL);
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -136,6 +169,7 @@ int main(void)
         cmocka_unit_test(missing_key_file_is_not_found),
         cmocka_unit_test(device_id_text_round_trips_and_forgives_case),
         cmocka_unit_test(mistyped_device_id_fails_checksum),
+        cmocka_unit_test(device_ids_sharing_a_kept_slot_keep_their_own_check),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

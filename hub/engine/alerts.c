@@ -10,6 +10,7 @@
  */
 #include "alerts.h"
 #include "alertstate.h"
+#include "jsontext.h"
 #include "lmdbx.h"
 #include "record.h"
 #include "utf8.h"
@@ -67,6 +68,44 @@ void alerts_destroy(alerts_t **a_p)
     *a_p = NULL;
 }
 
+int alert_events_init(alert_events_t *ev)
+{
+    memset(ev, 0, sizeof *ev);
+    ev->list = json_array();
+    return ev->list ? FT_OK : FT_ENOMEM;
+}
+
+void alert_events_free(alert_events_t *ev)
+{
+    for (size_t i = 0; i < ev->n; i++) {
+        free(ev->texts[i]);
+    }
+    free(ev->texts);
+    json_decref(ev->list);
+    memset(ev, 0, sizeof *ev);
+}
+
+/* Appends ev and its text (taken over, freed here on failure). */
+static int events_add(alert_events_t *ev, json_t *e, char *text)
+{
+    if (ev->n == ev->cap) {
+        size_t cap = ev->cap ? ev->cap * 2 : 64;
+        char **bigger = realloc(ev->texts, cap * sizeof *bigger);
+        if (!bigger) {
+            free(text);
+            return FT_ENOMEM;
+        }
+        ev->texts = bigger;
+        ev->cap = cap;
+    }
+    if (json_array_append(ev->list, e) != 0) {
+        free(text);
+        return FT_ENOMEM;
+    }
+    ev->texts[ev->n++] = text;
+    return FT_OK;
+}
+
 static json_t *get_json(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t kn)
 {
     MDB_val k = {kn, (void *)key}, v;
@@ -76,14 +115,27 @@ static json_t *get_json(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t kn)
     return json_loadb(v.mv_data, v.mv_size, 0, NULL);
 }
 
+/* The stored form of a row or an event (docs/alerts.md): compact, keys
+ * sorted, as json_dumps makes it (jsontext.h, in one pass). */
+static char *dump(const json_t *j)
+{
+    return jsontext_sorted(j, NULL);
+}
+
+static int put_text(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t kn, const char *text,
+                    size_t len)
+{
+    MDB_val k = {kn, (void *)key}, v = {len, (void *)text};
+    return lmdbx_err(mdb_put(txn, dbi, &k, &v, 0));
+}
+
 static int put_json(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t kn, const json_t *j)
 {
-    char *text = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
+    char *text = dump(j);
     if (!text) {
         return FT_ENOMEM;
     }
-    MDB_val k = {kn, (void *)key}, v = {strlen(text), text};
-    int err = lmdbx_err(mdb_put(txn, dbi, &k, &v, 0));
+    int err = put_text(txn, dbi, key, kn, text, strlen(text));
     free(text);
     return err;
 }
@@ -111,9 +163,12 @@ static void set_time(json_t *o, const char *key, int64_t ms)
     json_object_set_new(o, k2, json_integer(ms));
 }
 
-/* Sets the row's state, stores it, appends the event (history + events). */
+/* Sets the row's state, stores it, appends the event (history + events).
+ * The event holds the row itself: a caller that changes the row after this
+ * gives the next transition a copy. The row is dumped once: its text is
+ * the `alerts` row and, inside the event's text, the event's "alert". */
 static int transition(alerts_t *a, index_txn_t *t, json_t *row, const char *state, int64_t now_ms,
-                      const char *why, json_t *events)
+                      const char *why, alert_events_t *events)
 {
     MDB_txn *txn = index_txn_mdb(t);
     const char *prev = json_string_value(json_object_get(row, "state"));
@@ -125,11 +180,6 @@ static int transition(alerts_t *a, index_txn_t *t, json_t *row, const char *stat
         json_decref(prev_j);
         return FT_EINVAL;
     }
-    int err = put_json(txn, a->alerts, id, strlen(id), row);
-    if (err != FT_OK) {
-        json_decref(prev_j);
-        return err;
-    }
     uint64_t no = alerts_last_event(a, t) + 1;
     json_t *ev = json_object();
     json_object_set_new(ev, "event", json_integer((json_int_t)no));
@@ -138,16 +188,41 @@ static int transition(alerts_t *a, index_txn_t *t, json_t *row, const char *stat
     json_object_set_new(ev, "previous", prev_j);
     set_time(ev, "at", now_ms);
     json_object_set_new(ev, "why", utf8_json_string(why));
-    json_object_set(ev, "alert", row);
+    char *row_text = dump(row), *rest = dump(ev), *text = NULL;
+    size_t rn = row_text ? strlen(row_text) : 0, en = rest ? strlen(rest) : 0;
+    /* The event's text is json_dumps of the event with "alert" (the row)
+     * added: sorted, "alert" comes before every other key of an event, so
+     * it is "{\"alert\":" row "," and the rest without its "{". */
+    static const char head[] = "{\"alert\":";
+    if (row_text && rest && en > 2) {
+        text = malloc(sizeof head - 1 + rn + 1 + en - 1 + 1);
+    }
+    int err = text ? FT_OK : FT_ENOMEM;
+    if (text) {
+        memcpy(text, head, sizeof head - 1);
+        memcpy(text + sizeof head - 1, row_text, rn);
+        text[sizeof head - 1 + rn] = ',';
+        memcpy(text + sizeof head + rn, rest + 1, en); /* with its terminator */
+    }
+    if (err == FT_OK) {
+        err = put_text(txn, a->alerts, id, strlen(id), row_text, rn);
+    }
     uint8_t key[8];
     lmdbx_put_u64(key, no);
-    err = put_json(txn, a->history, key, sizeof key, ev);
+    if (err == FT_OK) {
+        err = put_text(txn, a->history, key, sizeof key, text, strlen(text));
+    }
     if (err == FT_OK) {
         err = lmdbx_put_meta_u64(txn, a->meta, "alert_event", no);
     }
+    json_object_set(ev, "alert", row);
     if (err == FT_OK && events) {
-        json_array_append(events, ev);
+        err = events_add(events, ev, text);
+        text = NULL;
     }
+    free(text);
+    free(rest);
+    free(row_text);
     json_decref(ev);
     return err;
 }
@@ -174,7 +249,7 @@ static alert_step row_step(const json_t *row, alert_event ev, bool earlier_justi
 }
 
 static int justify_row(alerts_t *a, index_txn_t *t, json_t *row, const json_t *j, int64_t now_ms,
-                       json_t *events)
+                       alert_events_t *events)
 {
     json_object_set(row, "justification", (json_t *)j);
     char why[600];
@@ -221,7 +296,7 @@ static int collect_known(void *ctx, const lmdbx_row_t *row)
 }
 
 int alerts_apply(alerts_t *a, index_txn_t *t, const index_unit_t *unit, json_t *const *raised,
-                 size_t n, int64_t now_ms, json_t *events)
+                 size_t n, int64_t now_ms, alert_events_t *events)
 {
     MDB_txn *txn = index_txn_mdb(t);
     /* Known alerts of the unit: a read error is the error, never "none". */
@@ -243,12 +318,8 @@ int alerts_apply(alerts_t *a, index_txn_t *t, const index_unit_t *unit, json_t *
             break;
         }
         json_t *row = alerts_get(a, t, id);
-        if (!row) { /* (none) --raised--> open */
-            row = json_deep_copy(raised[i]);
-            if (!row) {
-                err = FT_ENOMEM;
-                break;
-            }
+        if (!row) {                       /* (none) --raised--> open */
+            row = json_incref(raised[i]); /* the caller's, changed (alerts.h) */
             set_time(row, "opened_at", now_ms);
             err = transition(a, t, row, alert_state_name(ALERT_OPEN), now_ms, "raised", events);
             uint8_t key[2 + INDEX_UNIT_MAX + 16];
@@ -259,7 +330,10 @@ int alerts_apply(alerts_t *a, index_txn_t *t, const index_unit_t *unit, json_t *
             }
             json_t *j = get_json(txn, a->justif, id, 16);
             if (err == FT_OK && j && row_step(row, ALERT_JUSTIFY, false) == ALERT_MOVE) {
-                err = justify_row(a, t, row, j, now_ms, events); /* the held one */
+                /* the held one; the "open" event keeps the row as it opened */
+                json_t *again = json_deep_copy(row);
+                err = again ? justify_row(a, t, again, j, now_ms, events) : FT_ENOMEM;
+                json_decref(again);
             }
             json_decref(j);
         } else {
@@ -307,7 +381,7 @@ int alerts_apply(alerts_t *a, index_txn_t *t, const index_unit_t *unit, json_t *
 }
 
 int alerts_justify(alerts_t *a, index_txn_t *t, const char *alert_id, const char *ref,
-                   const char *by, const char *reason, int64_t now_ms, json_t *events)
+                   const char *by, const char *reason, int64_t now_ms, alert_events_t *events)
 {
     char id[17];
     size_t n = strlen(alert_id);

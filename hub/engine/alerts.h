@@ -34,22 +34,35 @@
 
 typedef struct alerts_t alerts_t;
 
+/* The events one transaction made, in order: each as a JSON object (for the
+ * delivery sink) and as its JSON text (compact, keys sorted: the text kept
+ * in `history` and carried by the hub log's AlertEvents entry), made once. */
+typedef struct {
+    json_t *list;  /* array of the event objects */
+    char **texts;  /* texts[i]: event i as JSON text */
+    size_t n, cap; /* n == json_array_size(list) */
+} alert_events_t;
+
+int alert_events_init(alert_events_t *ev) FT_MUST_CHECK;
+void alert_events_free(alert_events_t *ev);
+
 /* Opens the alert tables in the index's environment. */
 int alerts_open(index_t *idx, alerts_t **out) FT_MUST_CHECK;
 void alerts_destroy(alerts_t **a_p);
 
 /* Makes the alerts a unit raises now equal `raised` (JSON objects as made by
  * the engine: id, rule, article, severity, case, ... without state): opens
- * new ones, reopens resolved ones, resolves open ones no longer raised. The
- * new events are appended to `events` (a JSON array). */
+ * new ones, reopens resolved ones, resolves open ones no longer raised (a
+ * new alert's row is made of its object in `raised`, which it changes). The
+ * new events are appended to `events`. */
 int alerts_apply(alerts_t *a, index_txn_t *t, const index_unit_t *unit, json_t *const *raised,
-                 size_t n, int64_t now_ms, json_t *events) FT_MUST_CHECK;
+                 size_t n, int64_t now_ms, alert_events_t *events) FT_MUST_CHECK;
 /* A justification record (ref, who made it: its first officer or the
  * dashboard user, may be NULL; its reason) names alert_id: justifies it if
  * it exists and is not justified yet, else remembers it for when it opens. */
 int alerts_justify(alerts_t *a, index_txn_t *t, const char *alert_id, const char *ref,
                    const char *by, const char *reason, int64_t now_ms,
-                   json_t *events) FT_MUST_CHECK;
+                   alert_events_t *events) FT_MUST_CHECK;
 
 /* The alert's current row (new reference), or NULL if unknown. */
 json_t *alerts_get(alerts_t *a, index_txn_t *t, const char *alert_id);

@@ -12,6 +12,7 @@
 
 #include <sodium.h>
 
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,7 @@
 #define ENGINE_DEFAULT_BATCH 2048
 #define ENGINE_UNIT_BATCH 256
 #define ENGINE_BACKLOG_GROWTH 16
+#define ENGINE_UNIT_BATCH_MAX 2048
 
 /* A vehicle cuts text as the index does (hub/gaps/gapinput.h), so that its
  * cases and alert IDs are the hub's. */
@@ -47,9 +49,22 @@ static void upgrade_note(void *ctx, uint64_t from, uint64_t to, size_t records, 
     }
 }
 
+/* An evaluation makes and frees many small JSON values between the
+ * 4 KiB pages LMDB allocates; with glibc's fast bins every such page (and
+ * every free that merges a large region) first consolidated all of them,
+ * a tenth of a first evaluation's CPU (docs/benchmarks.md). Without fast
+ * bins small blocks still come from the per-thread cache. */
+static void malloc_tune(void)
+{
+#ifdef M_MXFAST
+    (void)mallopt(M_MXFAST, 0);
+#endif
+}
+
 int engine_new(const char *index_dir, size_t map_size, const engine_opts_t *opts, engine_t **out)
 {
     *out = NULL;
+    malloc_tune();
     engine_t *e = calloc(1, sizeof *e);
     if (!e) {
         return FT_ENOMEM;
@@ -102,26 +117,25 @@ alerts_t *engine_alerts(engine_t *e)
 
 /* The batch's events as AlertEvents entries (entry.h: ALERT_BATCH_MAX_EVENTS
  * and ALERT_BATCH_MAX_BYTES an entry), in order, in transaction lt. */
-static int append_events(devlog_txn_t *lt, json_t *events, size_t per_entry)
+static int append_events(devlog_txn_t *lt, const alert_events_t *events, size_t per_entry,
+                         uint64_t *first, uint64_t *last)
 {
-    size_t n = json_array_size(events);
-    Ft__AlertEvent *ae = calloc(n, sizeof *ae);
-    Ft__AlertEvent **ptrs = calloc(n, sizeof *ptrs);
-    char **texts = calloc(n, sizeof *texts);
-    int err = ae && ptrs && texts ? FT_OK : FT_ENOMEM;
+    size_t n = events->n;
+    Ft__AlertEvent *ae = calloc(n ? n : 1, sizeof *ae);
+    Ft__AlertEvent **ptrs = calloc(n ? n : 1, sizeof *ptrs);
+    int err = ae && ptrs ? FT_OK : FT_ENOMEM;
     for (size_t i = 0; err == FT_OK && i < n; i++) {
-        json_t *ev = json_array_get(events, i);
+        json_t *ev = json_array_get(events->list, i);
         json_t *alert = json_object_get(ev, "alert");
-        texts[i] = json_dumps(ev, JSON_COMPACT | JSON_SORT_KEYS);
         ft__alert_event__init(&ae[i]);
         ae[i].alert_id = (char *)json_string_value(json_object_get(ev, "alert_id"));
         ae[i].rule = (char *)json_string_value(json_object_get(alert, "rule"));
         ae[i].state = (char *)json_string_value(json_object_get(ev, "state"));
         ae[i].case_id = (char *)json_string_value(json_object_get(alert, "case"));
-        ae[i].detail_json = texts[i];
+        ae[i].detail_json = events->texts[i]; /* as in history (alerts.h) */
         ptrs[i] = &ae[i];
-        if (!texts[i] || !ae[i].alert_id || !ae[i].rule || !ae[i].state) {
-            err = texts[i] ? FT_EINVAL : FT_ENOMEM;
+        if (!ae[i].alert_id || !ae[i].rule || !ae[i].state) {
+            err = FT_EINVAL;
         }
     }
     for (size_t i = 0; err == FT_OK && i < n;) {
@@ -132,13 +146,12 @@ static int append_events(devlog_txn_t *lt, json_t *events, size_t per_entry)
         Ft__Body body = FT__BODY__INIT;
         body.kind_case = FT__BODY__KIND_ALERTS;
         body.alerts = &batch;
-        err = devlog_append(lt, &body, NULL);
+        err = devlog_append(lt, &body, last);
+        if (err == FT_OK && i == 0) {
+            *first = *last;
+        }
         i += k;
     }
-    for (size_t i = 0; texts && i < n; i++) {
-        free(texts[i]);
-    }
-    free(texts);
     free(ptrs);
     free(ae);
     return err;
@@ -157,8 +170,10 @@ typedef struct {
     size_t n, cap;
 } offset_changes_t;
 
-/* The batch's clock offset changes as ClockOffset entries, in lt. */
-static int append_offsets(devlog_txn_t *lt, const offset_changes_t *changes)
+/* The batch's clock offset changes as ClockOffset entries, in lt; *first
+ * (when still 0) and *last get the seqs of the first and last written. */
+static int append_offsets(devlog_txn_t *lt, const offset_changes_t *changes, uint64_t *first,
+                          uint64_t *last)
 {
     int err = FT_OK;
     for (size_t i = 0; err == FT_OK && changes && i < changes->n; i++) {
@@ -170,7 +185,10 @@ static int append_offsets(devlog_txn_t *lt, const offset_changes_t *changes)
         Ft__Body body = FT__BODY__INIT;
         body.kind_case = FT__BODY__KIND_CLOCK;
         body.clock = &co;
-        err = devlog_append(lt, &body, NULL);
+        err = devlog_append(lt, &body, last);
+        if (err == FT_OK && *first == 0) {
+            *first = *last;
+        }
     }
     return err;
 }
@@ -180,19 +198,22 @@ static int append_offsets(devlog_txn_t *lt, const offset_changes_t *changes)
  * transaction: an index that commits has logged the offsets it applied, and
  * one that does not takes its entries again and logs them again (the later
  * entry wins, proto/entry.proto ClockOffset). */
-static int finish_batch(engine_t *e, index_txn_t **it, json_t *events,
+static int finish_batch(engine_t *e, index_txn_t **it, alert_events_t *events,
                         const offset_changes_t *changes)
 {
-    size_t n = json_array_size(events);
+    size_t n = events->n;
     int err = FT_OK;
+    uint64_t first = 0, last = 0;
     if ((n || (changes && changes->n)) && e->o.hublog) {
         devlog_txn_t *lt = NULL;
         err = devlog_begin(e->o.hublog, &lt);
         if (err == FT_OK) {
-            err = append_offsets(lt, changes);
+            err = append_offsets(lt, changes, &first, &last);
         }
         if (err == FT_OK && n) {
-            err = append_events(lt, events, e->o.events_per_entry);
+            uint64_t efirst = 0;
+            err = append_events(lt, events, e->o.events_per_entry, &efirst, &last);
+            first = first ? first : efirst;
         }
         if (err == FT_OK) {
             err = devlog_commit(&lt);
@@ -215,13 +236,25 @@ static int finish_batch(engine_t *e, index_txn_t **it, json_t *events,
             e->log_err = FT_OK;
         }
     }
-    err = index_commit(it);
+    /* The justifications of the hub log were read up to the entry before
+     * these (the cursor is next to them): the next pass starts after them,
+     * instead of decoding and hashing its own alert events again at every
+     * step. Entries another writer put in between (first > cursor + 1) are
+     * still read. Failing here is failing to commit the index (below): the
+     * cursor stays before them, and they are read once. */
+    if (first && index_named_cursor(*it, "hublog_cursor") + 1 == first) {
+        err = index_set_named_cursor(*it, "hublog_cursor", last);
+    }
+    if (err == FT_OK) {
+        err = index_commit(it);
+    }
     if (err != FT_OK) {
+        index_abort(it);
         return err;
     }
     if (e->o.sink) {
         for (size_t i = 0; i < n; i++) {
-            e->o.sink(e->o.sink_ctx, json_array_get(events, i));
+            e->o.sink(e->o.sink_ctx, json_array_get(events->list, i));
         }
     }
     return FT_OK;
@@ -313,7 +346,8 @@ static json_t *alert_json(index_txn_t *it, const gap_alert_t *g, const char *uni
 }
 
 static int apply_alerts(engine_t *e, index_txn_t *it, const index_unit_t *u, const gap_alerts_t *ga,
-                        const char *unit, const char *device, int64_t now_ms, json_t *events)
+                        const char *unit, const char *device, int64_t now_ms,
+                        alert_events_t *events)
 {
     json_t **raised = calloc(ga->n ? ga->n : 1, sizeof *raised);
     if (!raised) {
@@ -375,7 +409,7 @@ static void raised_digest(const gap_alerts_t *ga, uint8_t out[INDEX_DIGEST_BYTES
  * justified: a justification is final, and nothing else moves an alert of
  * the unit), and a re-evaluation costs no alert JSON and no row reads. */
 static int apply_unit_alerts(engine_t *e, index_txn_t *it, const index_unit_t *u,
-                             const gap_alerts_t *ga, int64_t now_ms, json_t *events)
+                             const gap_alerts_t *ga, int64_t now_ms, alert_events_t *events)
 {
     uint8_t now_d[INDEX_DIGEST_BYTES], last[INDEX_DIGEST_BYTES];
     bool found = false;
@@ -839,7 +873,7 @@ typedef struct {
     index_txn_t *it;
     store_txn_t *st;
     int64_t now;
-    json_t *events;
+    alert_events_t *events;
     offset_changes_t *changes;
     size_t taken;
     size_t limit; /* entries this batch takes */
@@ -847,6 +881,7 @@ typedef struct {
     devinfo_t devs[32];
     size_t n_devs;
     int err;
+    entry_arena_t arena; /* each entry decoded into it, then reset */
 } tail_t;
 
 /* The index's meta name of the offset last applied to device and logged. */
@@ -927,14 +962,22 @@ static int tail_one(void *ctx, const store_entry_t *en)
     t->taken++;
     t->last = en->arrival;
     entry_view_t v;
-    if (entry_open(en->raw, en->len, &v) != FT_OK) {
-        return FT_OK; /* verified before it was stored; nothing to index */
+    /* verified before it was stored (no hash needed); nothing to index
+     * when it does not decode */
+    int err = entry_decode_in(&t->arena, en->raw, en->len, &v);
+    if (err == FT_ENOMEM) {
+        t->err = err;
+        return err;
+    }
+    if (err != FT_OK) {
+        entry_arena_reset(&t->arena);
+        return FT_OK;
     }
     const devinfo_t *d = devinfo(t, en->device, en->arrival);
     char justify[64];
-    int err = t->err != FT_OK
-                  ? t->err
-                  : index_add_entry(t->it, en, &v, d->offset_ms, d->unit, justify, sizeof justify);
+    err = t->err != FT_OK
+              ? t->err
+              : index_add_entry(t->it, en, &v, d->offset_ms, d->unit, justify, sizeof justify);
     if (err == FT_OK && justify[0]) {
         const Ft__Record *rec = v.entry->body->record;
         const Ft__FieldValue *reason = record_field(rec, "reason");
@@ -948,6 +991,7 @@ static int tail_one(void *ctx, const store_entry_t *en)
             t->events);
     }
     entry_view_free(&v);
+    entry_arena_reset(&t->arena);
     if (err != FT_OK) {
         t->err = err;
         return err;
@@ -957,7 +1001,7 @@ static int tail_one(void *ctx, const store_entry_t *en)
 
 /* One batch of new entries into the index in `it` (events of justification
  * records appended to events). *full: the batch was full (more may wait). */
-static int catch_up_in(engine_t *e, index_txn_t *it, int64_t now_ms, json_t *events,
+static int catch_up_in(engine_t *e, index_txn_t *it, int64_t now_ms, alert_events_t *events,
                        offset_changes_t *changes, size_t limit, size_t *taken, bool *full)
 {
     tail_t t = {
@@ -976,6 +1020,7 @@ static int catch_up_in(engine_t *e, index_txn_t *it, int64_t now_ms, json_t *eve
         }
     }
     store_abort(&t.st);
+    entry_arena_free(&t.arena);
     if (err == FT_OK && t.taken) {
         err = index_set_cursor(it, t.last, integ);
     }
@@ -997,7 +1042,7 @@ int engine_catch_up(engine_t *e, int64_t now_ms, engine_stats_t *st)
         if (err != FT_OK) {
             return err;
         }
-        json_t *events = json_array();
+        alert_events_t evs, *events = alert_events_init(&evs) == FT_OK ? &evs : NULL;
         offset_changes_t changes = {0};
         size_t taken = 0;
         bool full = false;
@@ -1005,7 +1050,7 @@ int engine_catch_up(engine_t *e, int64_t now_ms, engine_stats_t *st)
             events ? catch_up_in(e, it, now_ms, events, &changes, limit, &taken, &full) : FT_ENOMEM;
         if (err == FT_OK && taken == 0) {
             index_abort(&it);
-            json_decref(events);
+            alert_events_free(&evs);
             free(changes.v);
             break;
         }
@@ -1016,9 +1061,9 @@ int engine_catch_up(engine_t *e, int64_t now_ms, engine_stats_t *st)
         index_abort(&it);
         if (st && err == FT_OK) {
             st->entries += taken;
-            st->events += json_array_size(events);
+            st->events += events->n;
         }
-        json_decref(events);
+        alert_events_free(&evs);
         if (err != FT_OK) {
             return err;
         }
@@ -1036,7 +1081,7 @@ typedef struct {
     index_txn_t *it;
     store_txn_t *st;
     int64_t now;
-    json_t *events;
+    alert_events_t *events;
     uint64_t last;
     int err;
 } side_t;
@@ -1122,7 +1167,7 @@ static int silence_one(void *ctx, const store_device_t *d)
 }
 
 /* Integrity events and clocks, in `it`. */
-static int side_steps_in(engine_t *e, index_txn_t *it, int64_t now_ms, json_t *events)
+static int side_steps_in(engine_t *e, index_txn_t *it, int64_t now_ms, alert_events_t *events)
 {
     side_t s = {.e = e, .now = now_ms, .it = it, .events = events};
     uint64_t cursor = 0, integ = 0;
@@ -1150,7 +1195,7 @@ static int side_steps_in(engine_t *e, index_txn_t *it, int64_t now_ms, json_t *e
 /* ---- steps 4 and 5: deadlines and dirty units ------------------------------- */
 
 static int eval_unit(engine_t *e, index_txn_t *it, store_txn_t *st, const index_unit_t *u,
-                     int64_t now_ms, json_t *events)
+                     int64_t now_ms, alert_events_t *events)
 {
     gap_alerts_t ga = {0};
     int64_t next = INT64_MAX;
@@ -1220,13 +1265,13 @@ static int eval_unit(engine_t *e, index_txn_t *it, store_txn_t *st, const index_
     return err;
 }
 
-/* Up to ENGINE_UNIT_BATCH dirty units evaluated in `it` (units: room for
- * as many). *n: how many were taken. */
-static int evaluate_in(engine_t *e, index_txn_t *it, index_unit_t *units, int64_t now_ms,
-                       json_t *events, size_t *n)
+/* Up to max dirty units evaluated in `it` (units: room for as many). *n:
+ * how many were taken. */
+static int evaluate_in(engine_t *e, index_txn_t *it, index_unit_t *units, size_t max,
+                       int64_t now_ms, alert_events_t *events, size_t *n)
 {
     *n = 0;
-    int err = index_take_dirty(it, units, ENGINE_UNIT_BATCH, n);
+    int err = index_take_dirty(it, units, max, n);
     if (err != FT_OK || *n == 0) {
         return err;
     }
@@ -1239,35 +1284,43 @@ static int evaluate_in(engine_t *e, index_txn_t *it, index_unit_t *units, int64_
     return err;
 }
 
+/* While dirty units remain each batch takes twice the last, up to
+ * ENGINE_UNIT_BATCH_MAX: a commit writes back every page its batch touched,
+ * and a first evaluation's new alerts (keyed by a hash) touch pages all
+ * over the alert table: fewer, larger commits write each page less often. */
 static int evaluate_dirty(engine_t *e, int64_t now_ms, engine_stats_t *stats)
 {
-    index_unit_t *units = malloc(ENGINE_UNIT_BATCH * sizeof *units);
+    index_unit_t *units = malloc(ENGINE_UNIT_BATCH_MAX * sizeof *units);
     if (!units) {
         return FT_ENOMEM;
     }
     int err = FT_OK;
+    size_t max = ENGINE_UNIT_BATCH;
     for (;;) {
         index_txn_t *it = NULL;
         size_t n = 0;
-        json_t *events = json_array();
+        alert_events_t evs, *events = alert_events_init(&evs) == FT_OK ? &evs : NULL;
         err = events ? index_begin(e->idx, true, &it) : FT_ENOMEM;
         if (err == FT_OK) {
-            err = evaluate_in(e, it, units, now_ms, events, &n);
+            err = evaluate_in(e, it, units, max, now_ms, events, &n);
         }
         if (err != FT_OK || n == 0) {
             index_abort(&it);
-            json_decref(events);
+            alert_events_free(&evs);
             break;
         }
         err = finish_batch(e, &it, events, NULL);
         index_abort(&it);
         if (stats && err == FT_OK) {
             stats->units += n;
-            stats->events += json_array_size(events);
+            stats->events += events->n;
         }
-        json_decref(events);
+        alert_events_free(&evs);
         if (err != FT_OK) {
             break;
+        }
+        if (n == max && max < ENGINE_UNIT_BATCH_MAX) {
+            max *= 2;
         }
     }
     free(units);
@@ -1281,7 +1334,7 @@ typedef struct {
     engine_t *e;
     index_txn_t *it;
     int64_t now;
-    json_t *events;
+    alert_events_t *events;
     uint64_t last;
     int err;
 } hubjust_t;
@@ -1321,7 +1374,8 @@ static int hub_justification_one(void *ctx, uint64_t seq, const uint8_t *raw, si
 
 /* Applies `justification` records that supervisors entered at the hub (they
  * are signed into the hub's own log, not a device log). */
-static int hub_justifications_in(engine_t *e, index_txn_t *it, int64_t now_ms, json_t *events)
+static int hub_justifications_in(engine_t *e, index_txn_t *it, int64_t now_ms,
+                                 alert_events_t *events)
 {
     if (!e->o.hublog) {
         return FT_OK;
@@ -1348,7 +1402,7 @@ static int step_first(engine_t *e, int64_t now_ms, engine_stats_t *st, bool *mor
 {
     *more = false;
     index_unit_t *units = malloc(ENGINE_UNIT_BATCH * sizeof *units);
-    json_t *events = json_array();
+    alert_events_t evs, *events = alert_events_init(&evs) == FT_OK ? &evs : NULL;
     index_txn_t *it = NULL;
     int err = units && events ? index_begin(e->idx, true, &it) : FT_ENOMEM;
     size_t taken = 0, due = 0, n = 0;
@@ -1366,7 +1420,7 @@ static int step_first(engine_t *e, int64_t now_ms, engine_stats_t *st, bool *mor
             err = index_due(it, now_ms, &due);
         }
         if (err == FT_OK) {
-            err = evaluate_in(e, it, units, now_ms, events, &n);
+            err = evaluate_in(e, it, units, ENGINE_UNIT_BATCH, now_ms, events, &n);
         }
     }
     if (err == FT_OK) {
@@ -1378,21 +1432,21 @@ static int step_first(engine_t *e, int64_t now_ms, engine_stats_t *st, bool *mor
         st->entries += taken;
         st->due += due;
         st->units += n;
-        st->events += json_array_size(events);
+        st->events += events->n;
     }
     *more = full || n == ENGINE_UNIT_BATCH;
-    json_decref(events);
+    alert_events_free(&evs);
     free(units);
     return err;
 }
 
 /* One phase in its own transaction (the rest of a step after step_first). */
-typedef int (*phase_fn)(engine_t *e, index_txn_t *it, int64_t now_ms, json_t *events);
+typedef int (*phase_fn)(engine_t *e, index_txn_t *it, int64_t now_ms, alert_events_t *events);
 
 static int phase(engine_t *e, phase_fn fn, int64_t now_ms, engine_stats_t *st)
 {
     index_txn_t *it = NULL;
-    json_t *events = json_array();
+    alert_events_t evs, *events = alert_events_init(&evs) == FT_OK ? &evs : NULL;
     int err = events ? index_begin(e->idx, true, &it) : FT_ENOMEM;
     if (err == FT_OK) {
         err = fn(e, it, now_ms, events);
@@ -1402,13 +1456,13 @@ static int phase(engine_t *e, phase_fn fn, int64_t now_ms, engine_stats_t *st)
     }
     index_abort(&it);
     if (st && err == FT_OK) {
-        st->events += json_array_size(events);
+        st->events += events->n;
     }
-    json_decref(events);
+    alert_events_free(&evs);
     return err;
 }
 
-static int due_in(engine_t *e, index_txn_t *it, int64_t now_ms, json_t *events)
+static int due_in(engine_t *e, index_txn_t *it, int64_t now_ms, alert_events_t *events)
 {
     (void)events;
     size_t due = 0;

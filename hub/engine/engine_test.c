@@ -424,7 +424,8 @@ typedef struct {
     json_t *sunk;   /* texts the sink saw */
     json_t *logged; /* texts in the hub log, every event of every entry */
     size_t entries, max_in_entry;
-    bool other; /* an entry that is neither AlertEvents nor ClockOffset */
+    size_t justifications; /* justification records (the dashboard's) */
+    bool other;            /* an entry that is none of AlertEvents, ClockOffset, justification */
     /* ClockOffset entries, in order: device index (by ID), offset, from */
     struct {
         uint8_t device[DEVID_BYTES];
@@ -457,6 +458,12 @@ static int hublog_text(void *ctx, uint64_t seq, const uint8_t *raw, size_t len)
         h->clocks[h->n_clocks].offset_ms = b->clock->offset_ms;
         h->clocks[h->n_clocks].from_arrival = b->clock->from_arrival;
         h->n_clocks++;
+        entry_view_free(&v);
+        return 0;
+    }
+    if (b->kind_case == FT__BODY__KIND_RECORD &&
+        b->record->type == FT__RECORD_TYPE__JUSTIFICATION) {
+        h->justifications++; /* entered at the dashboard */
         entry_view_free(&v);
         return 0;
     }
@@ -600,6 +607,47 @@ static size_t compact_equals_full(index_t *idx, world_t *w, int64_t now, size_t 
     return records;
 }
 
+/* The index's cursor over the hub log (justifications read up to it). */
+static uint64_t hublog_cursor(engine_t *e)
+{
+    index_txn_t *t = NULL;
+    assert_int_equal(index_begin(engine_index(e), false, &t), FT_OK);
+    uint64_t v = index_named_cursor(t, "hublog_cursor");
+    index_abort(&t);
+    return v;
+}
+
+/* A justification of alert_id as the dashboard enters it. */
+static void hub_justification(devlog_t *hublog, const char *alert_id)
+{
+    Ft__FieldValue f_alert = FT__FIELD_VALUE__INIT, f_reason = FT__FIELD_VALUE__INIT;
+    f_alert.key = "alert";
+    f_alert.value_case = FT__FIELD_VALUE__VALUE_TEXT;
+    f_alert.text = (char *)alert_id;
+    f_reason.key = "reason";
+    f_reason.value_case = FT__FIELD_VALUE__VALUE_TEXT;
+    f_reason.text = "seen on site";
+    Ft__FieldValue *fields[] = {&f_alert, &f_reason};
+    Ft__Time t = FT__TIME__INIT;
+    t.unix_ms = T0 + 3 * DAY;
+    char *by[] = {"chief"};
+    Ft__Record rec = FT__RECORD__INIT;
+    rec.type = FT__RECORD_TYPE__JUSTIFICATION;
+    rec.id = "justification-1";
+    rec.time = &t;
+    rec.n_officers = 1;
+    rec.officers = by;
+    rec.n_fields = 2;
+    rec.fields = fields;
+    Ft__Body body = FT__BODY__INIT;
+    body.kind_case = FT__BODY__KIND_RECORD;
+    body.record = &rec;
+    assert_int_equal(devlog_append1(hublog, &body, NULL), FT_OK);
+}
+
+/* Justifications entered at the dashboard over all histories. */
+static size_t dashboard_total;
+
 static void one_history(uint32_t seed)
 {
     world_t w;
@@ -632,8 +680,12 @@ static void one_history(uint32_t seed)
                         .sink_ctx = &trail};
     engine_t *inc = NULL;
     assert_int_equal(engine_new(dir, 64 << 20, &io, &inc), FT_OK);
+    /* The full engine's own hub log: the same dashboard justifications. */
+    devlog_t *fullhub = NULL;
+    snprintf(dir, sizeof dir, "%s/fullhub", w.dir);
+    assert_int_equal(devlog_open(dir, &hubkeys, &lo, &fullhub), FT_OK);
     int64_t now = T0;
-    size_t justified = 0;
+    size_t justified = 0, at_dashboard = 0;
     size_t steps = 0;
     while (w.stored < w.n_pend) {
         size_t upto = w.stored + 1 + (size_t)rr(&w, 25);
@@ -644,7 +696,14 @@ static void one_history(uint32_t seed)
         steps++;
         /* Sometimes a supervisor justifies an open alert: a record later on. */
         collect_t open = alerts_in(inc, "open");
-        if (open.n && rr(&w, 2) == 0) {
+        if (open.n && rr(&w, 4) == 0) {
+            /* or at the dashboard: a justification in the hub log, after
+             * the engine's own entries (their cursor passes them) */
+            const char *id = open.ids[rr(&w, (int64_t)open.n)];
+            hub_justification(hublog, id);
+            hub_justification(fullhub, id);
+            at_dashboard++;
+        } else if (open.n && rr(&w, 2) == 0) {
             char json[512], when[48];
             iso(T0 + rr(&w, span), when);
             snprintf(json, sizeof json,
@@ -659,7 +718,15 @@ static void one_history(uint32_t seed)
     int64_t final = now + rr(&w, 200 * DAY);
     assert_int_equal(engine_step(inc, final, NULL), FT_OK);
 
-    engine_t *full = engine_at(&w, "full");
+    /* every justification entered at the dashboard was read */
+    uint64_t head = 0;
+    assert_int_equal(devlog_head(hublog, &head, NULL), FT_OK);
+    assert_int_equal(hublog_cursor(inc), head);
+
+    snprintf(dir, sizeof dir, "%s/full", w.dir);
+    engine_opts_t fo = {.store = w.store, .pack = w.pack, .batch = 7, .hublog = fullhub};
+    engine_t *full = NULL;
+    assert_int_equal(engine_new(dir, 64 << 20, &fo, &full), FT_OK);
     assert_int_equal(engine_step(full, final, NULL), FT_OK);
     collect_t a = alerts_in(inc, "open"), b = alerts_in(full, "open");
     for (size_t i = 0; i < a.n; i++) {
@@ -724,6 +791,8 @@ static void one_history(uint32_t seed)
         assert_true(found);
     }
     assert_int_equal(trail.n_clocks, want_clocks);
+    assert_int_equal(trail.justifications, at_dashboard);
+    dashboard_total += at_dashboard;
     assert_true(json_array_size(trail.logged) > 0);
     assert_true(json_equal(trail.logged, trail.sunk));
     assert_true(json_equal(trail.logged, hist));
@@ -741,6 +810,7 @@ static void one_history(uint32_t seed)
     engine_destroy(&inc);
     devlog_destroy(&hublog);
     engine_destroy(&full);
+    devlog_destroy(&fullhub);
     world_close(&w);
     (void)justified;
 }
@@ -796,10 +866,27 @@ static void one_batch(size_t per_entry)
     assert_true(json_equal(trail.logged, trail.sunk));
     uint64_t head = 0;
     assert_int_equal(devlog_head(hublog, &head, NULL), FT_OK);
+    /* its own alert events are not read again for justifications */
+    assert_int_equal(hublog_cursor(e), head);
     assert_int_equal(engine_step(e, T0 + 3 * DAY + MIN, NULL), FT_OK);
     uint64_t head2 = 0;
     assert_int_equal(devlog_head(hublog, &head2, NULL), FT_OK);
     assert_int_equal(head2, head);
+    /* A justification entered at the hub after them is read and applied;
+     * the cursor passes it and the event it made. */
+    json_t *first = json_loads(json_string_value(json_array_get(trail.sunk, 0)), 0, NULL);
+    assert_non_null(first);
+    const char *id = json_string_value(json_object_get(first, "alert_id"));
+    hub_justification(hublog, id);
+    assert_int_equal(engine_step(e, T0 + 3 * DAY + 2 * MIN, NULL), FT_OK);
+    collect_t just = alerts_in(e, "justified");
+    assert_int_equal(just.n, 1);
+    assert_string_equal(just.ids[0], id);
+    free(just.ids);
+    json_decref(first);
+    assert_int_equal(devlog_head(hublog, &head2, NULL), FT_OK);
+    assert_int_equal(head2, head + 2); /* the justification, its event */
+    assert_int_equal(hublog_cursor(e), head2);
     json_decref(trail.logged);
     json_decref(trail.sunk);
     engine_destroy(&e);
@@ -1306,6 +1393,7 @@ static void incremental_equals_full_on_random_histories(void **state)
     for (uint32_t seed = 1; seed <= 25; seed++) {
         one_history(seed);
     }
+    assert_true(dashboard_total >= 10); /* the dashboard's path was taken */
 }
 
 /* Corrected times, recorder -> officer resolution, and state history. */
@@ -1544,10 +1632,143 @@ static void an_index_cursor_that_cannot_be_read_is_an_error(void **state)
     testutil_rmrf(dir);
 }
 
+/* Every event's text (kept in history, carried by the hub log) is what
+ * json_dumps makes of the event, as it was when made: the row is dumped
+ * once and the event's text built around it (alerts.c transition). */
+static void check_texts(const alert_events_t *ev, size_t n)
+{
+    assert_int_equal(ev->n, n);
+    assert_int_equal(json_array_size(ev->list), n);
+    for (size_t i = 0; i < n; i++) {
+        char *want = json_dumps(json_array_get(ev->list, i), JSON_COMPACT | JSON_SORT_KEYS);
+        assert_non_null(want);
+        assert_string_equal(ev->texts[i], want);
+        free(want);
+    }
+}
+
+static int history_texts(void *ctx, json_t *ev)
+{
+    json_t *all = ctx;
+    json_array_append_new(all, json_integer(json_integer_value(json_object_get(ev, "event"))));
+    json_array_append(all, ev);
+    return 0;
+}
+
+static json_t *raised_alert(const char *id, const char *detail)
+{
+    json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:[s]}", "id", id, "rule", "R1", "case",
+                          "K \"1\"\n", "severity", "high", "detail", detail, "subject", "s/1",
+                          "officers", "o1");
+    assert_non_null(o);
+    return o;
+}
+
+static void alert_event_texts_are_the_events_json(void **state)
+{
+    (void)state;
+    char dir[512];
+    testutil_tmpdir(dir, sizeof dir, "alerttext");
+    index_t *idx = NULL;
+    alerts_t *a = NULL;
+    assert_int_equal(index_open(dir, 0, &idx), FT_OK);
+    assert_int_equal(alerts_open(idx, &a), FT_OK);
+    index_unit_t u = {.n = 2, .b = "CK"};
+    const char *x = "00000000000000aa", *y = "00000000000000bb";
+    index_txn_t *t = NULL;
+    alert_events_t ev;
+    assert_int_equal(index_begin(idx, true, &t), FT_OK);
+    /* x justified before it opens: opened, then justified (two events) */
+    assert_int_equal(alert_events_init(&ev), FT_OK);
+    assert_int_equal(alerts_justify(a, t, x, "d/1/2", "chief", "ok \xe2\x9c\x93", T0, &ev), FT_OK);
+    check_texts(&ev, 0);
+    json_t *raised[2] = {raised_alert(x, "a"), raised_alert(y, "b \x01")};
+    assert_int_equal(alerts_apply(a, t, &u, raised, 2, T0 + 1, &ev), FT_OK);
+    check_texts(&ev, 3);
+    json_t *first = json_object_get(json_array_get(ev.list, 0), "alert");
+    assert_string_equal(json_string_value(json_object_get(first, "state")), "open");
+    json_t *second = json_object_get(json_array_get(ev.list, 1), "alert");
+    assert_string_equal(json_string_value(json_object_get(second, "state")), "justified");
+    json_decref(raised[0]);
+    json_decref(raised[1]);
+    /* y no longer raised: resolved; raised again with another detail: reopened */
+    assert_int_equal(alerts_apply(a, t, &u, NULL, 0, T0 + 2, &ev), FT_OK);
+    check_texts(&ev, 4);
+    raised[0] = raised_alert(y, "c");
+    assert_int_equal(alerts_apply(a, t, &u, raised, 1, T0 + 3, &ev), FT_OK);
+    json_decref(raised[0]);
+    check_texts(&ev, 5);
+    /* history holds the same texts, numbered from 1 */
+    json_t *hist = json_array();
+    assert_int_equal(alerts_history_iter(a, t, 0, history_texts, hist), FT_OK);
+    assert_int_equal(json_array_size(hist), 2 * ev.n);
+    for (size_t i = 0; i < ev.n; i++) {
+        assert_int_equal(json_integer_value(json_array_get(hist, 2 * i)), (json_int_t)i + 1);
+        char *got = json_dumps(json_array_get(hist, 2 * i + 1), JSON_COMPACT | JSON_SORT_KEYS);
+        assert_string_equal(got, ev.texts[i]);
+        free(got);
+    }
+    json_decref(hist);
+    /* the row is the last event's alert */
+    json_t *row = alerts_get(a, t, y);
+    assert_non_null(row);
+    assert_true(json_equal(row, json_object_get(json_array_get(ev.list, 4), "alert")));
+    assert_string_equal(json_string_value(json_object_get(row, "state")), "open");
+    assert_string_equal(json_string_value(json_object_get(row, "detail")), "c");
+    json_decref(row);
+    alert_events_free(&ev);
+    index_abort(&t);
+    alerts_destroy(&a);
+    index_destroy(&idx);
+    testutil_rmrf(dir);
+}
+
+/* A unit marked dirty again in the same transaction is one dirty row; once
+ * taken, marking it again makes it dirty again (index.c keeps the units a
+ * transaction marked, to skip the repeated writes). */
+static void a_unit_marked_again_after_it_was_taken_is_dirty_again(void **state)
+{
+    (void)state;
+    char dir[512];
+    testutil_tmpdir(dir, sizeof dir, "dirtymemo");
+    index_t *idx = NULL;
+    assert_int_equal(index_open(dir, 0, &idx), FT_OK);
+    index_txn_t *t = NULL;
+    assert_int_equal(index_begin(idx, true, &t), FT_OK);
+    index_unit_t units[200], out[256];
+    for (int i = 0; i < 200; i++) { /* more units than memo slots */
+        char id[16];
+        snprintf(id, sizeof id, "K%d", i);
+        index_unit_case(&units[i], id);
+    }
+    for (int pass = 0; pass < 3; pass++) {
+        for (int i = 0; i < 200; i++) {
+            assert_int_equal(index_mark_dirty(t, &units[i]), FT_OK);
+            assert_int_equal(index_mark_dirty(t, &units[i % 7]), FT_OK);
+        }
+        size_t n = 0;
+        assert_int_equal(index_take_dirty(t, out, 256, &n), FT_OK);
+        assert_int_equal(n, 200);
+        assert_int_equal(index_take_dirty(t, out, 256, &n), FT_OK);
+        assert_int_equal(n, 0);
+        /* taken: one of them marked again is the only dirty unit */
+        assert_int_equal(index_mark_dirty(t, &units[3]), FT_OK);
+        assert_int_equal(index_take_dirty(t, out, 256, &n), FT_OK);
+        assert_int_equal(n, 1);
+        assert_int_equal(out[0].n, units[3].n);
+        assert_memory_equal(out[0].b, units[3].b, units[3].n);
+    }
+    assert_int_equal(index_commit(&t), FT_OK);
+    index_destroy(&idx);
+    testutil_rmrf(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(an_index_cursor_that_cannot_be_read_is_an_error),
+        cmocka_unit_test(alert_event_texts_are_the_events_json),
+        cmocka_unit_test(a_unit_marked_again_after_it_was_taken_is_dirty_again),
         cmocka_unit_test(corrected_time_checkout_officer_and_history),
         cmocka_unit_test(checkout_return_and_late_checkout_resolve_officer),
         cmocka_unit_test(a_superseding_manifest_replaces_the_shorter_clip),

@@ -45,9 +45,20 @@ struct index_t {
 #define INDEX_LAYOUT 3
 #define INDEX_LAYOUT_IDENTS 2
 
+/* Units this transaction marked dirty and has not taken since: marking one
+ * again is no write (a case is marked by each of its records). Direct
+ * mapped by a hash of the unit; a slot holds the last unit that fell in. */
+#define DIRTY_SEEN_SLOTS 64
+
+typedef struct {
+    uint16_t n; /* 0: empty */
+    uint8_t b[INDEX_UNIT_MAX];
+} dirty_seen_t;
+
 struct index_txn_t {
     index_t *idx;
     MDB_txn *txn;
+    dirty_seen_t *seen; /* DIRTY_SEEN_SLOTS, made at the first mark */
 };
 
 /* ---- small helpers ---------------------------------------------------- */
@@ -539,6 +550,7 @@ int index_commit(index_txn_t **t_p)
     index_txn_t *t = *t_p;
     *t_p = NULL;
     int err = lmdbx_env_err(t->idx->env, mdb_txn_commit(t->txn)); /* full disk: FT_EFULL */
+    free(t->seen);
     free(t);
     return err;
 }
@@ -550,6 +562,7 @@ void index_abort(index_txn_t **t_p)
         return;
     }
     mdb_txn_abort(t->txn);
+    free(t->seen);
     free(t);
     *t_p = NULL;
 }
@@ -714,10 +727,31 @@ static int scan_name_time(index_txn_t *t, MDB_dbi dbi, const char *name, int64_t
 
 /* ---- dirty units and deadlines ----------------------------------------- */
 
+static size_t seen_slot(const index_unit_t *u)
+{
+    uint32_t h = 2166136261u; /* FNV-1a */
+    for (size_t i = 0; i < u->n; i++) {
+        h = (h ^ u->b[i]) * 16777619u;
+    }
+    return h % DIRTY_SEEN_SLOTS;
+}
+
 int index_mark_dirty(index_txn_t *t, const index_unit_t *u)
 {
+    if (!t->seen) {
+        t->seen = calloc(DIRTY_SEEN_SLOTS, sizeof *t->seen); /* none: no memo */
+    }
+    dirty_seen_t *slot = t->seen ? &t->seen[seen_slot(u)] : NULL;
+    if (slot && slot->n == u->n && memcmp(slot->b, u->b, u->n) == 0) {
+        return FT_OK; /* marked in this transaction and not taken since */
+    }
     MDB_val k = {u->n, (void *)u->b}, v = {0, ""};
-    return lmdbx_err(mdb_put(t->txn, t->idx->dirty, &k, &v, 0));
+    int err = lmdbx_err(mdb_put(t->txn, t->idx->dirty, &k, &v, 0));
+    if (err == FT_OK && slot) {
+        slot->n = (uint16_t)u->n;
+        memcpy(slot->b, u->b, u->n);
+    }
+    return err;
 }
 
 typedef struct {
@@ -745,6 +779,9 @@ static int take_dirty_row(void *ctx, const lmdbx_row_t *row)
 int index_take_dirty(index_txn_t *t, index_unit_t *out, size_t max, size_t *n)
 {
     *n = 0;
+    if (t->seen) { /* taken units are no longer marked */
+        memset(t->seen, 0, DIRTY_SEEN_SLOTS * sizeof *t->seen);
+    }
     take_t w = {out, max, n, false};
     int err = lmdbx_scan(t->txn, t->idx->dirty, NULL, NULL, take_dirty_row, &w);
     return w.full ? FT_OK : err;
