@@ -391,7 +391,11 @@ PAGES.sync = async (main) => {
     for (const d of ev.devices || []) {
       const i = devs.findIndex((x) => x.device_id === d.device_id);
       const before = i >= 0 ? new Set(devs[i].problems) : new Set();
-      if (d.problems.some((p) => !before.has(p))) marked.add(d.device_id);
+      const fresh = d.problems.filter((p) => !before.has(p));
+      if (fresh.length) {
+        marked.add(d.device_id);
+        tbody.dataset.flashed = `${d.device_id}:${fresh.join(",")}`; /* the last row marked, and why */
+      }
       if (i >= 0) devs[i] = d;
       else devs.push(d);
     }

@@ -213,11 +213,18 @@ try {
   const color = await page.$eval(`${car3} .plate`, (e) => getComputedStyle(e).color);
   if (color === "rgb(0, 0, 0)") throw new Error("car3's plate is not red");
   if (!/已离线/.test(await page.textContent(`${car3} .offline-for`))) throw new Error("no offline-for on car3");
+  // car1, killed mid-upload after car3, goes offline with its clip waiting a
+  // little later: that is a new problem (its row is marked), so the quiet
+  // window below starts once it is shown.
+  await page.waitForSelector(`#sync-table tr[data-device="${env.CAR1}"].problem [data-problem="media_offline"]`, { timeout: 45000 * SLOW });
   // Healthy rows are never marked while figures move.
   const flashes0 = Number(await page.getAttribute("#sync-table tbody", "data-flashes"));
   await sleep(5000);
   const flashes = Number(await page.getAttribute("#sync-table tbody", "data-flashes")) - flashes0;
-  if (flashes) throw new Error(`${flashes} rows marked in 5 s with no new problem`);
+  if (flashes) {
+    const why = await page.getAttribute("#sync-table tbody", "data-flashed");
+    throw new Error(`${flashes} rows marked in 5 s with no new problem (the last: ${why})`);
+  }
   await shot(page, "06-sync-offline-red");
 
   // ---- every page at 390 px has its navigation ----
