@@ -1,5 +1,6 @@
 /* pgengine.c: the provincial gap engine (see pgengine.h). */
 #include "pgengine.h"
+#include "pgunits.h"
 #include "alertstate.h"
 #include "devlog.h"
 #include "gapinput.h"
@@ -377,6 +378,10 @@ static int finish_batch(catch_t *ct)
             rc = FT_EIO;
         }
         PQclear(res);
+    }
+    if (rc == FT_OK) {
+        /* hook: caseless records and media of the batch (pgunits.h) */
+        rc = pgunits_taken_in(ct->c, ct->county, ct->err, ct->errlen);
     }
     free(cases.p);
     free(offs.p);
@@ -1165,6 +1170,10 @@ int pgengine_step(PGconn *c, const rulepack_t *pack, int64_t now_ms, const char 
     }
     if (rc == FT_OK) {
         rc = evaluate(c, pack, now_ms, node, st, err, errlen);
+    }
+    if (rc == FT_OK) {
+        /* hook: the units beside cases (pgunits.h) */
+        rc = pgunits_evaluate(c, pack, now_ms, node, st, err, errlen);
     }
     return rc;
 }

@@ -43,7 +43,7 @@
 
 /* The provincial engine's tables, compiled in from engine.sql, and their
  * version (ft.meta provnode_schema_version; raise both together). */
-#define PGENGINE_SCHEMA_VERSION "2"
+#define PGENGINE_SCHEMA_VERSION "3"
 extern const char pgengine_schema_sql[];
 
 /* Creates (or completes) the engine's tables unless ft.meta says this
@@ -58,6 +58,7 @@ typedef struct {
     uint64_t cases;    /* cases evaluated */
     uint64_t held;     /* cases another node held (skipped) */
     uint64_t events;   /* alert events written */
+    uint64_t units;    /* caseless records and caseless media evaluated (pgunits.h) */
 } pgengine_stats_t;
 
 /* What a node that steps again and again (`run`) remembers between steps:

@@ -1,0 +1,42 @@
+/* pgunits.h: the provincial engine's units beside cases (docs/province.md
+ * "Gap engine"): each caseless record is a unit of its own (with the other
+ * caseless records of its unit and id, as hub/gaps/gapinput.h
+ * gapinput_caseless forms it), and each media manifest without a case is a
+ * unit for the unlinked-media rule, as the county's engine forms them
+ * (hub/engine/engine.c eval_unit).
+ *
+ * Two hook points of pgengine.c call in:
+ *   pgunits_taken_in   in the transaction of a batch of entries taken in
+ *                      (their ft.prov_index rows carry indexed_at = now()):
+ *                      each caseless record and caseless manifest of the
+ *                      batch becomes a row of ft.prov_unit_state, and the
+ *                      units the batch may change are marked (changes + 1):
+ *                      those sharing an officer, a recorder or a media ID
+ *                      with it, and the caseless records of the same
+ *                      identity;
+ *   pgunits_evaluate   after the cases: every unit that changed or whose
+ *                      deadline passed is evaluated under
+ *                      pg_try_advisory_xact_lock(7400165, hashtext(county/unit))
+ *                      (held by another node: skipped, counted in `held`),
+ *                      its alerts made equal to what the rules raise
+ *                      (alertstate.h), each change one row of
+ *                      ft.prov_alert_events with the unit in `unit_key`.
+ * Unit keys: "R" + the record's ref (DEVICE/epoch/seq), "M" + the manifest's.
+ */
+#ifndef FT_PGUNITS_H
+#define FT_PGUNITS_H
+
+#include "pg.h"
+#include "pgengine.h"
+#include "rules.h"
+
+#include <stdint.h>
+
+/* FT_OK or FT_EIO/FT_ENOMEM with err (the caller rolls the batch back). */
+int pgunits_taken_in(PGconn *c, const char *county, char *err, size_t errlen) FT_MUST_CHECK;
+
+/* Evaluates the units due at now_ms (st->units, st->held, st->events). */
+int pgunits_evaluate(PGconn *c, const rulepack_t *pack, int64_t now_ms, const char *node,
+                     pgengine_stats_t *st, char *err, size_t errlen) FT_MUST_CHECK;
+
+#endif
