@@ -101,7 +101,7 @@ int pgunits_taken_in(PGconn *c, const char *county, char *err, size_t errlen)
         "u.rec_unit, u.rec_id FROM ft.prov_unit_state u JOIN ft.prov_index i ON i.county = "
         "u.county AND i.device = u.device AND i.epoch = u.epoch AND i.seq = u.seq AND i.at = u.at "
         "WHERE u.county = $1 AND (i.officers && (SELECT a FROM o) OR i.recorders && (SELECT a "
-        "FROM r) OR i.media_id = ANY((SELECT a FROM m)) OR i.cites && (SELECT a FROM m) OR "
+        "FROM r) OR i.media_id = ANY((SELECT a FROM m)::text[]) OR i.cites && (SELECT a FROM m) OR "
         "(u.rec_unit, u.rec_id) IN (SELECT rec_unit, rec_id FROM ids)) ORDER BY u.unit_key "
         "ON CONFLICT (county, unit_key) DO UPDATE SET changes = ft.prov_unit_state.changes + 1",
         1, p1, &r, err, errlen);
