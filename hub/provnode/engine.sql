@@ -155,7 +155,8 @@ COMMIT;
 
 -- Version 3: the units beside cases (hub/provnode/pgunits.h; docs/province.md
 -- "Gap engine"): each caseless record and each media manifest without a case
--- is a unit of its own, evaluated as the county's engine evaluates it.
+-- is a unit of its own, evaluated as the county's engine evaluates it; and
+-- supervisors' justifications (pgjustify.h).
 BEGIN;
 SELECT pg_advisory_xact_lock(7400161);
 
@@ -187,6 +188,25 @@ CREATE INDEX IF NOT EXISTS prov_index_indexed_at ON ft.prov_index (county, index
 -- The unit of an alert that is not a case's ('' for a case's).
 ALTER TABLE ft.prov_alert_events ADD COLUMN IF NOT EXISTS unit_key text NOT NULL DEFAULT '';
 CREATE INDEX IF NOT EXISTS prov_alert_events_unit ON ft.prov_alert_events (county, unit_key, alert_id);
+
+-- Supervisors' justifications the province took in (hub/provnode/pgjustify.h):
+-- justification records of the counties' verified hub logs and device logs.
+CREATE SEQUENCE IF NOT EXISTS ft.prov_justification_no;
+CREATE TABLE IF NOT EXISTS ft.prov_justifications (
+    no bigint NOT NULL DEFAULT nextval('ft.prov_justification_no'),
+    county text NOT NULL,
+    source text NOT NULL,           -- 'hub log EPOCH/SEQ', or the device entry's ref
+    alert_id text NOT NULL,         -- the alert it names (lower-case hex)
+    by_whom text NOT NULL,          -- its officer (the dashboard's user)
+    reason text NOT NULL,
+    indexed_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (county, source)
+);
+CREATE INDEX IF NOT EXISTS prov_justifications_alert ON ft.prov_justifications (county, alert_id, no);
+CREATE OR REPLACE TRIGGER prov_justifications_append_only BEFORE UPDATE OR DELETE
+    ON ft.prov_justifications FOR EACH ROW EXECUTE FUNCTION ft.refuse_change();
+CREATE OR REPLACE TRIGGER prov_justifications_no_truncate BEFORE TRUNCATE
+    ON ft.prov_justifications FOR EACH STATEMENT EXECUTE FUNCTION ft.refuse_change();
 
 INSERT INTO ft.meta (name, value) VALUES ('provnode_schema_version', '3')
 ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value;

@@ -1,5 +1,6 @@
 /* pgengine.c: the provincial gap engine (see pgengine.h). */
 #include "pgengine.h"
+#include "pgjustify.h"
 #include "pgunits.h"
 #include "alertstate.h"
 #include "devlog.h"
@@ -383,6 +384,10 @@ static int finish_batch(catch_t *ct)
         /* hook: caseless records and media of the batch (pgunits.h) */
         rc = pgunits_taken_in(ct->c, ct->county, ct->err, ct->errlen);
     }
+    if (rc == FT_OK) {
+        /* hook: justification records of the batch (pgjustify.h) */
+        rc = pgjustify_taken_in(ct->c, ct->county, ct->err, ct->errlen);
+    }
     free(cases.p);
     free(offs.p);
     free(recs.p);
@@ -482,6 +487,10 @@ static int catch_up_county(catch_t *ct, const uint8_t hub_pk[32])
     }
     if (rc == FT_OK) {
         rc = take_clocks(ct);
+    }
+    if (rc == FT_OK) {
+        /* hook: the supervisors' justifications of the hub log (pgjustify.h) */
+        rc = pgjustify_take_hublog(ct->c, ct->county, ct->pv, err, errlen);
     }
     PGresult *r = NULL;
     if (rc == FT_OK) {
@@ -1094,6 +1103,10 @@ static int eval_case(PGconn *c, const rulepack_t *pack, const char *county, cons
         }
         if (rc == FT_OK) {
             rc = apply_alerts(c, county, case_id, node, now_ms, g, &ga, &st->events, err, errlen);
+        }
+        if (rc == FT_OK) {
+            /* hook: justifications of its alerts (pgjustify.h) */
+            rc = pgjustify_apply(c, county, case_id, "", node, now_ms, &st->events, err, errlen);
         }
         if (rc == FT_OK) {
             int64_t next = gaps_next_deadline(pack, &gc.c, now_ms);

@@ -1,6 +1,7 @@
 /* pgunits.c: caseless records and unlinked media at the province (see
  * pgunits.h). */
 #include "pgunits.h"
+#include "pgjustify.h"
 #include "alertstate.h"
 #include "devlog.h"
 #include "gapinput.h"
@@ -658,6 +659,9 @@ static int eval_unit(PGconn *c, const rulepack_t *pack, const char *county, cons
     }
     if (rc == FT_OK) {
         rc = apply_alerts(c, county, key, node, now_ms, &ul, &ga, &st->events, err, errlen);
+    }
+    if (rc == FT_OK) {
+        rc = pgjustify_apply(c, county, "", key, node, now_ms, &st->events, err, errlen);
     }
     if (rc == FT_OK) {
         char ch[24], nx[24];
