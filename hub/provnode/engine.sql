@@ -156,7 +156,8 @@ COMMIT;
 -- Version 3: the units beside cases (hub/provnode/pgunits.h; docs/province.md
 -- "Gap engine"): each caseless record and each media manifest without a case
 -- is a unit of its own, evaluated as the county's engine evaluates it; and
--- supervisors' justifications (pgjustify.h).
+-- supervisors' justifications (pgjustify.h); and the province's own
+-- integrity alerts.
 BEGIN;
 SELECT pg_advisory_xact_lock(7400161);
 
@@ -207,6 +208,26 @@ CREATE OR REPLACE TRIGGER prov_justifications_append_only BEFORE UPDATE OR DELET
     ON ft.prov_justifications FOR EACH ROW EXECUTE FUNCTION ft.refuse_change();
 CREATE OR REPLACE TRIGGER prov_justifications_no_truncate BEFORE TRUNCATE
     ON ft.prov_justifications FOR EACH STATEMENT EXECUTE FUNCTION ft.refuse_change();
+
+-- Device entries the province's own verification refused, each blocking its
+-- device's log (ft.prov_heads.blocked_seq): the integrity rule is raised for
+-- each once (hub/provnode/pgunits.h).
+CREATE TABLE IF NOT EXISTS ft.prov_integrity (
+    county text NOT NULL,
+    unit_key text NOT NULL,         -- 'I' || DEVICE/epoch/seq || '#' || reason
+    device bytea NOT NULL,
+    epoch bigint NOT NULL,
+    seq bigint NOT NULL,
+    reason text NOT NULL,           -- pverify.h PVERIFY_*
+    detail text NOT NULL,
+    unit text NOT NULL,             -- the device's enrolled unit
+    found_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (county, unit_key)
+);
+CREATE OR REPLACE TRIGGER prov_integrity_append_only BEFORE UPDATE OR DELETE
+    ON ft.prov_integrity FOR EACH ROW EXECUTE FUNCTION ft.refuse_change();
+CREATE OR REPLACE TRIGGER prov_integrity_no_truncate BEFORE TRUNCATE
+    ON ft.prov_integrity FOR EACH STATEMENT EXECUTE FUNCTION ft.refuse_change();
 
 INSERT INTO ft.meta (name, value) VALUES ('provnode_schema_version', '3')
 ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value;

@@ -171,6 +171,9 @@ static void refused(void *ctx, const pverify_bad_t *b)
     if (h && !h->blocked && (b->seq > h->seq || b->seq == 0)) {
         h->blocked = b->seq ? b->seq : 1;
         h->changed = true;
+        /* hook: the province's own integrity alert (pgunits.h) */
+        const pverify_device_t *d = pverify_device(ct->pv, b->device);
+        pgunits_refused(ct->c, b, d ? d->unit : "");
     }
     ct->st->refused++;
 }

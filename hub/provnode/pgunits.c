@@ -6,6 +6,7 @@
 #include "devlog.h"
 #include "gapinput.h"
 #include "hlc.h"
+#include "logging.h"
 #include "record.h"
 #include "utf8.h"
 
@@ -503,8 +504,8 @@ static int write_event(PGconn *c, const char *county, const char *key, const cha
 
 /* Makes the unit's alerts equal to ga (in the open transaction). */
 static int apply_alerts(PGconn *c, const char *county, const char *key, const char *node,
-                        int64_t now_ms, const unitload_t *ul, const gap_alerts_t *ga,
-                        uint64_t *events, char *err, size_t errlen)
+                        int64_t now_ms, const unitload_t *ul, const char *unit,
+                        const gap_alerts_t *ga, uint64_t *events, char *err, size_t errlen)
 {
     const char *p[] = {county, key};
     PGresult *r = NULL;
@@ -542,8 +543,9 @@ static int apply_alerts(PGconn *c, const char *county, const char *key, const ch
         alert_facts_t facts = {.integrity = g->rule->kind == RULE_INTEGRITY};
         alert_state next;
         if (alert_transition(from, ALERT_RAISED, &facts, &next) == ALERT_MOVE) {
-            rc = write_event(c, county, key, g->case_id, subject_unit(ul, g->subject), node, now_ms,
-                             g, g->id, g->rule->id, rule_kind_name(g->rule->kind), g->article,
+            const char *su = subject_unit(ul, g->subject);
+            rc = write_event(c, county, key, g->case_id, su[0] ? su : unit, node, now_ms, g, g->id,
+                             g->rule->id, rule_kind_name(g->rule->kind), g->article,
                              rule_severity_name(g->rule->severity), next, err, errlen);
             (*events)++;
         }
@@ -658,7 +660,7 @@ static int eval_unit(PGconn *c, const rulepack_t *pack, const char *county, cons
         snprintf(err, errlen, "out of memory");
     }
     if (rc == FT_OK) {
-        rc = apply_alerts(c, county, key, node, now_ms, &ul, &ga, &st->events, err, errlen);
+        rc = apply_alerts(c, county, key, node, now_ms, &ul, "", &ga, &st->events, err, errlen);
     }
     if (rc == FT_OK) {
         rc = pgjustify_apply(c, county, "", key, node, now_ms, &st->events, err, errlen);
@@ -679,6 +681,105 @@ static int eval_unit(PGconn *c, const rulepack_t *pack, const char *county, cons
     gap_alerts_free(&ga);
     gapinput_destroy(&g);
     unitload_free(&ul);
+    return rc;
+}
+
+/* ---- the province's integrity alerts ---------------------------------------------- */
+
+void pgunits_refused(PGconn *c, const pverify_bad_t *b, const char *unit)
+{
+    char id[DEVID_TEXT_SIZE], key[160], ep[24], sq[24];
+    devid_format(b->device, id);
+    snprintf(key, sizeof key, "I%s/%" PRIu64 "/%" PRIu64 "#%s", id, b->epoch, b->seq, b->reason);
+    i64_text((int64_t)b->epoch, ep);
+    i64_text((int64_t)b->seq, sq);
+    const char *p[] = {b->county, key, (const char *)b->device, ep, sq, b->reason, b->detail, unit};
+    int l[] = {0, 0, DEVID_BYTES, 0, 0, 0, 0, 0};
+    int f[] = {0, 0, 1, 0, 0, 0, 0, 0};
+    PGresult *r = PQexecParams(
+        c,
+        "INSERT INTO ft.prov_integrity (county, unit_key, device, epoch, seq, reason, detail, "
+        "unit) VALUES ($1, $2, $3::bytea, $4::bigint, $5::bigint, $6, $7, $8) ON CONFLICT "
+        "(county, unit_key) DO NOTHING",
+        8, NULL, p, l, f, 0);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+        log_warn("provincial engine: county %s, device %s: the integrity alert cannot be "
+                 "recorded: %s",
+                 b->county, id, PQresultErrorMessage(r));
+    }
+    PQclear(r);
+}
+
+/* Raises the integrity rule for one refused entry not alerted yet (its
+ * lock held, in the open transaction). */
+static int eval_integrity(PGconn *c, const rulepack_t *pack, const PGresult *r, int row,
+                          int64_t now_ms, const char *node, pgengine_stats_t *st, char *err,
+                          size_t errlen)
+{
+    const char *county = pg_text(r, row, 0), *key = pg_text(r, row, 1);
+    char lock[800];
+    snprintf(lock, sizeof lock, "%s/%s", county, key);
+    const char *p3[] = {lock, county, key};
+    PGresult *q = NULL;
+    int rc = pg_query(c,
+                      "SELECT pg_try_advisory_xact_lock(7400165, hashtext($1)) AND NOT EXISTS "
+                      "(SELECT 1 FROM ft.prov_alert_events WHERE county = $2 AND unit_key = $3)",
+                      3, p3, &q, err, errlen);
+    bool go = rc == FT_OK && pg_bool(q, 0, 0);
+    PQclear(q);
+    if (rc != FT_OK || !go) {
+        return rc;
+    }
+    size_t dl;
+    const uint8_t *dev = pg_bytes(r, row, 2, &dl);
+    char id[DEVID_TEXT_SIZE] = "", subject[192];
+    if (dl == DEVID_BYTES) {
+        devid_format(dev, id);
+    }
+    /* the subject as a county's integrity alert names it (hub/engine/engine.c) */
+    snprintf(subject, sizeof subject, "%s/%" PRId64 "/%" PRId64 "#%s", id, pg_i64(r, row, 3),
+             pg_i64(r, row, 4), pg_text(r, row, 5));
+    gap_alerts_t ga = {0};
+    unitload_t none = {0};
+    rc = gaps_integrity(pack, id, pg_text(r, row, 5), subject, pg_text(r, row, 6), now_ms, &ga);
+    if (rc != FT_OK) {
+        snprintf(err, errlen, "the integrity rule failed (%d)", rc);
+    }
+    if (rc == FT_OK) {
+        rc = apply_alerts(c, county, key, node, now_ms, &none, pg_text(r, row, 7), &ga, &st->events,
+                          err, errlen);
+    }
+    if (rc == FT_OK) {
+        rc = pgjustify_apply(c, county, "", key, node, now_ms, &st->events, err, errlen);
+    }
+    st->units += rc == FT_OK;
+    gap_alerts_free(&ga);
+    return rc;
+}
+
+static int evaluate_integrity(PGconn *c, const rulepack_t *pack, int64_t now_ms, const char *node,
+                              pgengine_stats_t *st, char *err, size_t errlen)
+{
+    PGresult *r = NULL;
+    int rc = pg_query(c,
+                      "SELECT p.county, p.unit_key, p.device, p.epoch, p.seq, p.reason, p.detail, "
+                      "p.unit FROM ft.prov_integrity p WHERE NOT EXISTS (SELECT 1 FROM "
+                      "ft.prov_alert_events e WHERE e.county = p.county AND e.unit_key = "
+                      "p.unit_key) ORDER BY p.county, p.unit_key",
+                      0, NULL, &r, err, errlen);
+    int n = rc == FT_OK ? PQntuples(r) : 0;
+    for (int i = 0; rc == FT_OK && i < n; i += UNITS_PER_TXN) {
+        rc = pg_exec(c, "BEGIN", err, errlen);
+        for (int k = i; rc == FT_OK && k < n && k < i + UNITS_PER_TXN; k++) {
+            rc = eval_integrity(c, pack, r, k, now_ms, node, st, err, errlen);
+        }
+        if (rc == FT_OK) {
+            rc = pg_exec(c, "COMMIT", err, errlen);
+        } else if (PQtransactionStatus(c) != PQTRANS_IDLE) {
+            PQclear(PQexec(c, "ROLLBACK"));
+        }
+    }
+    PQclear(r);
     return rc;
 }
 
@@ -715,5 +816,8 @@ int pgunits_evaluate(PGconn *c, const rulepack_t *pack, int64_t now_ms, const ch
         }
     }
     PQclear(r);
+    if (rc == FT_OK) {
+        rc = evaluate_integrity(c, pack, now_ms, node, st, err, errlen);
+    }
     return rc;
 }

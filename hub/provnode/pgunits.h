@@ -22,18 +22,32 @@
  *                      (alertstate.h), each change one row of
  *                      ft.prov_alert_events with the unit in `unit_key`.
  * Unit keys: "R" + the record's ref (DEVICE/epoch/seq), "M" + the manifest's.
+ *
+ * And the province's own integrity alerts: a device entry that does not
+ * verify at take-in stops its device's log there (pgengine.c); pgunits_refused
+ * records it (ft.prov_integrity, in the transaction that writes the device's
+ * blocked_seq), and pgunits_evaluate raises the integrity rule for it once
+ * (unit "I" + ref + "#" + reason; its subject names device, epoch and seq as a
+ * county's integrity alert does, its row the county). An integrity alert is
+ * never resolved; a supervisor's justification may close it (pgjustify.h).
  */
 #ifndef FT_PGUNITS_H
 #define FT_PGUNITS_H
 
 #include "pg.h"
 #include "pgengine.h"
+#include "pverify.h"
 #include "rules.h"
 
 #include <stdint.h>
 
 /* FT_OK or FT_EIO/FT_ENOMEM with err (the caller rolls the batch back). */
 int pgunits_taken_in(PGconn *c, const char *county, char *err, size_t errlen) FT_MUST_CHECK;
+
+/* A device entry of b->county that did not verify and blocks its device
+ * (unit: the device's enrolled unit). In the open transaction; a failure
+ * fails it (the batch is taken in again at the next step). */
+void pgunits_refused(PGconn *c, const pverify_bad_t *b, const char *unit);
 
 /* Evaluates the units due at now_ms (st->units, st->held, st->events). */
 int pgunits_evaluate(PGconn *c, const rulepack_t *pack, int64_t now_ms, const char *node,
