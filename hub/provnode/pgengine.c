@@ -489,6 +489,10 @@ static int catch_up_county(catch_t *ct, const uint8_t hub_pk[32])
                        1, p1, hublog_row, ct, err, errlen);
     }
     if (rc == FT_OK) {
+        /* hook: caseless records and media whose times a new offset moves (pgunits.h) */
+        rc = pgunits_clocks(ct->c, ct->county, ct->pv, err, errlen);
+    }
+    if (rc == FT_OK) {
         rc = take_clocks(ct);
     }
     if (rc == FT_OK) {

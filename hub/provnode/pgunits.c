@@ -111,6 +111,64 @@ int pgunits_taken_in(PGconn *c, const char *county, char *err, size_t errlen)
     return rc;
 }
 
+int pgunits_clocks(PGconn *c, const char *county, const pverify_t *pv, char *err, size_t errlen)
+{
+    size_t n = 0;
+    const pverify_clock_t *cl = pverify_clocks(pv, &n);
+    if (n == 0) {
+        return FT_OK;
+    }
+    const char *p1[] = {county};
+    PGresult *r = NULL;
+    int rc = pg_query(c,
+                      "SELECT hub_epoch, hub_seq FROM ft.prov_clock WHERE county = $1 ORDER BY "
+                      "hub_epoch DESC, hub_seq DESC LIMIT 1",
+                      1, p1, &r, err, errlen);
+    if (rc != FT_OK) {
+        return rc;
+    }
+    bool have = PQntuples(r) == 1;
+    uint64_t last_epoch = have ? (uint64_t)pg_i64(r, 0, 0) : 0;
+    uint64_t last_seq = have ? (uint64_t)pg_i64(r, 0, 1) : 0;
+    PQclear(r);
+    for (size_t i = 0; rc == FT_OK && i < n; i++) {
+        const pverify_clock_t *k = &cl[i];
+        if (have &&
+            (k->hub_epoch < last_epoch || (k->hub_epoch == last_epoch && k->hub_seq <= last_seq))) {
+            continue; /* taken in before: its entries' units were evaluated with it */
+        }
+        char fr[24];
+        i64_text((int64_t)k->from_arrival, fr);
+        const char *p[] = {county, (const char *)k->device, fr};
+        int l[] = {0, DEVID_BYTES, 0};
+        int f[] = {0, 1, 0};
+        /* the device's units from that arrival on, and those sharing an
+         * officer or a recorder with them (their times move) */
+        PGresult *res = PQexecParams(
+            c,
+            "WITH a AS (SELECT officers, recorders FROM ft.prov_index WHERE county = $1 AND "
+            "device = $2::bytea AND arrival >= $3::bigint), "
+            "o AS (SELECT coalesce(array_agg(DISTINCT x), '{}') AS a FROM a, unnest(a.officers) "
+            "x), r AS (SELECT coalesce(array_agg(DISTINCT x), '{}') AS a FROM a, "
+            "unnest(a.recorders) x) "
+            "INSERT INTO ft.prov_unit_state (county, unit_key, kind, device, epoch, seq, at, "
+            "rec_unit, rec_id) SELECT u.county, u.unit_key, u.kind, u.device, u.epoch, u.seq, "
+            "u.at, u.rec_unit, u.rec_id FROM ft.prov_unit_state u JOIN ft.prov_index i ON "
+            "i.county = u.county AND i.device = u.device AND i.epoch = u.epoch AND i.seq = u.seq "
+            "AND i.at = u.at WHERE u.county = $1 AND ((i.device = $2::bytea AND i.arrival >= "
+            "$3::bigint) OR i.officers && (SELECT a FROM o) OR i.recorders && (SELECT a FROM r)) "
+            "ORDER BY u.unit_key ON CONFLICT (county, unit_key) DO UPDATE SET changes = "
+            "ft.prov_unit_state.changes + 1",
+            3, NULL, p, l, f, 0);
+        if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+            snprintf(err, errlen, "PostgreSQL: %s", PQresultErrorMessage(res));
+            rc = FT_EIO;
+        }
+        PQclear(res);
+    }
+    return rc;
+}
+
 /* ---- loading a unit ------------------------------------------------------------- */
 
 /* A unit's input rows (results kept until the unit is done). */

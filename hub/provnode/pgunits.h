@@ -14,6 +14,8 @@
  *                      those sharing an officer, a recorder or a media ID
  *                      with it, and the caseless records of the same
  *                      identity;
+ *   pgunits_clocks     before a county's new clock offsets are stored: the
+ *                      units whose times they move are marked;
  *   pgunits_evaluate   after the cases: every unit that changed or whose
  *                      deadline passed is evaluated under
  *                      pg_try_advisory_xact_lock(7400165, hashtext(county/unit))
@@ -43,6 +45,13 @@
 
 /* FT_OK or FT_EIO/FT_ENOMEM with err (the caller rolls the batch back). */
 int pgunits_taken_in(PGconn *c, const char *county, char *err, size_t errlen) FT_MUST_CHECK;
+
+/* Before the county's new clock offsets go into ft.prov_clock (pgengine.c
+ * take_clocks; pv has walked its hub log): the units whose times an offset
+ * not held yet moves are marked changed (the device's from its arrival on,
+ * and those sharing an officer or a recorder with them). */
+int pgunits_clocks(PGconn *c, const char *county, const pverify_t *pv, char *err,
+                   size_t errlen) FT_MUST_CHECK;
 
 /* A device entry of b->county that did not verify and blocks its device
  * (unit: the device's enrolled unit). In the open transaction; a failure
