@@ -29,9 +29,10 @@
  * What the province evaluates: cases (records with a case and the media
  * that may document them), each entry's times corrected by the clock offset
  * its county applied (ClockOffset entries of the county hub's verified log,
- * ft.prov_clock; docs/province.md "Clock offsets"). Caseless records,
- * unlinked media, clock, silence and integrity rules stay the counties'
- * (docs/province.md "What the province evaluates").
+ * ft.prov_clock; docs/province.md "Clock offsets"); caseless records and
+ * unlinked media (pgunits.h), supervisors' justifications (pgjustify.h) and
+ * its own integrity alerts (pgunits.h). The clock and silence rules stay the
+ * counties' (docs/province.md "Gap engine").
  */
 #ifndef FT_PGENGINE_H
 #define FT_PGENGINE_H
