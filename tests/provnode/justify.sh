@@ -8,7 +8,8 @@
 # the county hub's log). The province, which saw the three open, takes the
 # justifications from what it verified: the same three alerts are justified
 # at both tiers, J-OPEN's stays open at both, and every alert's last state
-# is equal across the tiers.
+# is equal across the tiers. J-LATE's alert and its device justification
+# reach the province together: justified as it opens, as at the county.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 command -v curl >/dev/null || skip "curl is not installed"
@@ -59,6 +60,12 @@ for id in "$DEV" "$HUBJ" "$OPEN" "$PATROL"; do
   grepq "^$id|.*|open\$" "$T/prov.before" || fail "the province should hold $id open: $(cat "$T/prov.before")"
 done
 
+# J-LATE: a fourth inspection the province has not seen yet (below, its
+# alert's justification reaches the province with it: held until it opens).
+printf '%s\n' "{\"type\":\"site_inspection\",\"id\":\"i-late\",\"case\":\"J-LATE\",$U,\"start\":\"${D}16:00:00$Z\",\"end\":\"${D}16:30:00$Z\",\"officers\":[\"o5\"],\"fields\":{\"record_no\":\"勘4\"}}" \
+  >"$T/late.jsonl"
+out=$("$EDGE" import "$T/late.jsonl" --state "$T/ca-desk" 2>&1) || fail "import failed: $out"
+
 # A justification record on the device, in J-DEV.
 printf '%s\n' "{\"type\":\"justification\",\"id\":\"j-dev\",\"case\":\"J-DEV\",$U,\"time\":\"2026-05-31T09:00:00$Z\",\"officers\":[\"o9\"],\"fields\":{\"alert\":\"$DEV\",\"reason\":\"现场停电，已书面说明\"}}" \
   >"$T/just.jsonl"
@@ -73,6 +80,16 @@ URL=$(head -n1 "$T/ca/web/url")
 URL=${URL%/}
 "$EDGE" run --state "$T/ca-desk" --until-synced --timeout $((60 * FT_SLOW)) 2>>"$T/ca-desk/run.log" ||
   fail "edge desk did not sync"
+late_raised() {
+  LATE=$(id_of 1 J-LATE)
+  [ -n "$LATE" ]
+}
+wait_until 30 "the county's alert for J-LATE" late_raised
+printf '%s\n' "{\"type\":\"justification\",\"id\":\"j-late\",\"case\":\"J-LATE\",$U,\"time\":\"2026-05-31T10:00:00$Z\",\"officers\":[\"o9\"],\"fields\":{\"alert\":\"$LATE\",\"reason\":\"设备送修\"}}" \
+  >"$T/just2.jsonl"
+out=$("$EDGE" import "$T/just2.jsonl" --state "$T/ca-desk" 2>&1) || fail "import failed: $out"
+"$EDGE" run --state "$T/ca-desk" --until-synced --timeout $((60 * FT_SLOW)) 2>>"$T/ca-desk/run.log" ||
+  fail "edge desk did not sync (2)"
 code=$(curl -s -o "$T/login.json" -w '%{http_code}' -c "$T/jar" -H 'Content-Type: application/json' \
   --data "{\"user\":\"sup\",\"password\":\"$PW\"}" "$URL/api/login")
 [ "$code" = 200 ] || fail "login gave $code: $(cat "$T/login.json")"
@@ -86,9 +103,10 @@ done
 justified_at_county() {
   local out
   out=$("$HUB" alerts --state "$T/ca" --state-filter justified --json) || return 1
-  [ "$(grep -c -e "\"id\":\"$DEV\"" -e "\"id\":\"$HUBJ\"" -e "\"id\":\"$PATROL\"" <<<"$out")" = 3 ]
+  [ "$(grep -c -e "\"id\":\"$DEV\"" -e "\"id\":\"$HUBJ\"" -e "\"id\":\"$PATROL\"" \
+    -e "\"id\":\"$LATE\"" <<<"$out")" = 4 ]
 }
-wait_until 30 "three alerts justified at the county" justified_at_county
+wait_until 30 "four alerts justified at the county" justified_at_county
 stop_pid "$HUB_PID"
 "$HUB" evaluate --state "$T/ca" --now "$NOW" >/dev/null || fail "county evaluate (2) failed"
 county_forward ca
@@ -96,7 +114,7 @@ county_forward ca
   fail "provincial evaluate (2) failed: $(cat "$T/p2.out")"
 
 alerts_prov "$T/prov.after"
-for id in "$DEV" "$HUBJ" "$PATROL"; do
+for id in "$DEV" "$HUBJ" "$PATROL" "$LATE"; do
   grepq "^$id|.*|justified\$" "$T/prov.after" || fail "the province should hold $id justified: $(cat "$T/prov.after")"
 done
 grepq "^$OPEN|.*|open\$" "$T/prov.after" || fail "the province should hold $OPEN open: $(cat "$T/prov.after")"
@@ -104,5 +122,6 @@ grepq "^$OPEN|.*|open\$" "$T/prov.after" || fail "the province should hold $OPEN
   fail "the province should hold the two justifications of the county's hub log"
 psql_q "SELECT detail FROM ft.prov_alert_events WHERE alert_id = '$HUBJ' AND state = 'justified'" |
   grepq 'justified by sup (hub log .*记录仪故障' || fail "the justified event names no supervisor and reason"
-echo "justified at both tiers: device record ($DEV), dashboard ($HUBJ, caseless $PATROL); $OPEN open at both"
+grep -q "^$LATE|" "$T/prov.before" && fail "the province saw J-LATE before its justification"
+echo "justified at both tiers: device record ($DEV; $LATE held until it opened), dashboard ($HUBJ, caseless $PATROL); $OPEN open at both"
 prov_converge ca
