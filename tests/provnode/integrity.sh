@@ -40,8 +40,10 @@ for now in 2026-06-01T00:00:00+08:00 2026-06-20T00:00:00+08:00; do
   [ "$(wc -l <"$T/integrity.jsonl")" = 1 ] ||
     fail "at $now the province should hold one integrity alert: $("$HUB" alerts --store "$PG_URL" --json)"
   a=$(cat "$T/integrity.jsonl")
-  [ "$(jget rule <<<"$a")" = 15 ] && [ "$(jget county <<<"$a")" = ca ] && [ "$(jget state <<<"$a")" = open ] ||
+  if [ "$(jget rule <<<"$a")" != 15 ] || [ "$(jget county <<<"$a")" != ca ] ||
+    [ "$(jget state <<<"$a")" != open ]; then
     fail "not rule 15 of county ca, open: $a"
+  fi
   [ "$(jget subject <<<"$a")" = "$dev/$epoch/3#bad_signature" ] ||
     fail "the alert does not name device $dev, epoch $epoch, seq 3 and the reason: $a"
   [ "$(jget unit <<<"$a")" = "$unit" ] || fail "the alert is not in $unit: $a"

@@ -49,14 +49,14 @@ for l in sys.stdin:
         print(a["id"])' "$1" "$2" | sed -n 1p
 }
 DEV=$(id_of 1 J-DEV)
-HUBJ=$(id_of 1 J-HUB)
+JHUB=$(id_of 1 J-HUB)
 OPEN=$(id_of 1 J-OPEN)
 PATROL=$(id_of 3 '')
-for v in DEV HUBJ OPEN PATROL; do
+for v in DEV JHUB OPEN PATROL; do
   [[ "${!v}" =~ ^[0-9a-f]{16}$ ]] || fail "the county raised no alert for $v: $("$HUB" alerts --state "$T/ca")"
 done
 alerts_prov "$T/prov.before"
-for id in "$DEV" "$HUBJ" "$OPEN" "$PATROL"; do
+for id in "$DEV" "$JHUB" "$OPEN" "$PATROL"; do
   grepq "^$id|.*|open\$" "$T/prov.before" || fail "the province should hold $id open: $(cat "$T/prov.before")"
 done
 
@@ -94,7 +94,7 @@ code=$(curl -s -o "$T/login.json" -w '%{http_code}' -c "$T/jar" -H 'Content-Type
   --data "{\"user\":\"sup\",\"password\":\"$PW\"}" "$URL/api/login")
 [ "$code" = 200 ] || fail "login gave $code: $(cat "$T/login.json")"
 CSRF=$(jget csrf <"$T/login.json")
-for id in "$HUBJ" "$PATROL"; do
+for id in "$JHUB" "$PATROL"; do
   code=$(curl -s -o "$T/justify.json" -w '%{http_code}' -b "$T/jar" -H "X-CSRF-Token: $CSRF" \
     -H 'Content-Type: application/json' --data '{"reason":"记录仪故障，已报备"}' \
     "$URL/api/alerts/$id/justify")
@@ -103,7 +103,7 @@ done
 justified_at_county() {
   local out
   out=$("$HUB" alerts --state "$T/ca" --state-filter justified --json) || return 1
-  [ "$(grep -c -e "\"id\":\"$DEV\"" -e "\"id\":\"$HUBJ\"" -e "\"id\":\"$PATROL\"" \
+  [ "$(grep -c -e "\"id\":\"$DEV\"" -e "\"id\":\"$JHUB\"" -e "\"id\":\"$PATROL\"" \
     -e "\"id\":\"$LATE\"" <<<"$out")" = 4 ]
 }
 wait_until 30 "four alerts justified at the county" justified_at_county
@@ -114,14 +114,14 @@ county_forward ca
   fail "provincial evaluate (2) failed: $(cat "$T/p2.out")"
 
 alerts_prov "$T/prov.after"
-for id in "$DEV" "$HUBJ" "$PATROL" "$LATE"; do
+for id in "$DEV" "$JHUB" "$PATROL" "$LATE"; do
   grepq "^$id|.*|justified\$" "$T/prov.after" || fail "the province should hold $id justified: $(cat "$T/prov.after")"
 done
 grepq "^$OPEN|.*|open\$" "$T/prov.after" || fail "the province should hold $OPEN open: $(cat "$T/prov.after")"
 [ "$(psql_q "SELECT count(*) FROM ft.prov_justifications WHERE county = 'ca' AND source LIKE 'hub log %'")" = 2 ] ||
   fail "the province should hold the two justifications of the county's hub log"
-psql_q "SELECT detail FROM ft.prov_alert_events WHERE alert_id = '$HUBJ' AND state = 'justified'" |
+psql_q "SELECT detail FROM ft.prov_alert_events WHERE alert_id = '$JHUB' AND state = 'justified'" |
   grepq 'justified by sup (hub log .*记录仪故障' || fail "the justified event names no supervisor and reason"
 grep -q "^$LATE|" "$T/prov.before" && fail "the province saw J-LATE before its justification"
-echo "justified at both tiers: device record ($DEV; $LATE held until it opened), dashboard ($HUBJ, caseless $PATROL); $OPEN open at both"
+echo "justified at both tiers: device record ($DEV; $LATE held until it opened), dashboard ($JHUB, caseless $PATROL); $OPEN open at both"
 prov_converge ca
