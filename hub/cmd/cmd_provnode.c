@@ -170,20 +170,23 @@ int hub_provnode_evaluate(hub_ctx_t *ctx, const char *url, const char *node, int
     char when[48];
     rfc3339_format(now, 0, when, sizeof when);
     if (ctx->json) {
-        json_t *o = json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "node", node, "now",
-                              when, "now_ms", (json_int_t)now, "entries", (json_int_t)st.entries,
-                              "refused", (json_int_t)st.refused, "cases", (json_int_t)st.cases,
-                              "held_by_other_nodes", (json_int_t)st.held, "events",
-                              (json_int_t)st.events, "counties_busy", (json_int_t)st.counties);
+        json_t *o =
+            json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "node", node, "now",
+                      when, "now_ms", (json_int_t)now, "entries", (json_int_t)st.entries, "refused",
+                      (json_int_t)st.refused, "cases", (json_int_t)st.cases, "units",
+                      (json_int_t)st.units, "held_by_other_nodes", (json_int_t)st.held, "events",
+                      (json_int_t)st.events, "counties_busy", (json_int_t)st.counties);
         json_dumpf(o, stdout, JSON_COMPACT);
         fputc('\n', stdout);
         json_decref(o);
     } else {
-        printf("provincial node %s at %s: %llu entries verified and indexed, %llu refused; %llu "
-               "cases evaluated (%llu held by other nodes); %llu alert events\n",
-               node, when, (unsigned long long)st.entries, (unsigned long long)st.refused,
-               (unsigned long long)st.cases, (unsigned long long)st.held,
-               (unsigned long long)st.events);
+        printf(
+            "provincial node %s at %s: %llu entries verified and indexed, %llu refused; %llu "
+            "cases and %llu caseless records and media evaluated (%llu held by other nodes); %llu "
+            "alert events\n",
+            node, when, (unsigned long long)st.entries, (unsigned long long)st.refused,
+            (unsigned long long)st.cases, (unsigned long long)st.units, (unsigned long long)st.held,
+            (unsigned long long)st.events);
     }
     return 0;
 }

@@ -152,3 +152,84 @@ INSERT INTO ft.meta (name, value) VALUES ('provnode_schema_version', '2')
 ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value;
 
 COMMIT;
+
+-- Version 3: the units beside cases (hub/provnode/pgunits.h; docs/province.md
+-- "Gap engine"): each caseless record and each media manifest without a case
+-- is a unit of its own, evaluated as the county's engine evaluates it; and
+-- supervisors' justifications (pgjustify.h); and the province's own
+-- integrity alerts.
+BEGIN;
+SELECT pg_advisory_xact_lock(7400161);
+
+-- Each unit's evaluation (as ft.prov_case_state for cases) and its entry.
+CREATE TABLE IF NOT EXISTS ft.prov_unit_state (
+    county text NOT NULL,
+    unit_key text NOT NULL,         -- 'R' || a caseless record's ref, 'M' || a manifest's
+    kind smallint NOT NULL,         -- 1 caseless record, 2 media manifest without a case
+    device bytea NOT NULL,          -- its entry (ft.prov_index)
+    epoch bigint NOT NULL,
+    seq bigint NOT NULL,
+    at timestamptz NOT NULL,
+    rec_unit text NOT NULL DEFAULT '', -- a record's unit and (cut) id: its identity
+    rec_id text NOT NULL DEFAULT '',
+    changes bigint NOT NULL DEFAULT 1,
+    evaluated bigint NOT NULL DEFAULT 0,
+    next_due_ms bigint,
+    evaluated_at timestamptz,
+    evaluated_by text,
+    PRIMARY KEY (county, unit_key)
+);
+CREATE INDEX IF NOT EXISTS prov_unit_state_due ON ft.prov_unit_state (next_due_ms);
+CREATE INDEX IF NOT EXISTS prov_unit_state_ident ON ft.prov_unit_state (county, rec_unit, rec_id);
+CREATE INDEX IF NOT EXISTS prov_unit_state_entry ON ft.prov_unit_state (county, device, epoch, seq);
+
+-- The rows a batch took in (indexed_at = its transaction's now()).
+CREATE INDEX IF NOT EXISTS prov_index_indexed_at ON ft.prov_index (county, indexed_at);
+
+-- The unit of an alert that is not a case's ('' for a case's).
+ALTER TABLE ft.prov_alert_events ADD COLUMN IF NOT EXISTS unit_key text NOT NULL DEFAULT '';
+CREATE INDEX IF NOT EXISTS prov_alert_events_unit ON ft.prov_alert_events (county, unit_key, alert_id);
+
+-- Supervisors' justifications the province took in (hub/provnode/pgjustify.h):
+-- justification records of the counties' verified hub logs and device logs.
+CREATE SEQUENCE IF NOT EXISTS ft.prov_justification_no;
+CREATE TABLE IF NOT EXISTS ft.prov_justifications (
+    no bigint NOT NULL DEFAULT nextval('ft.prov_justification_no'),
+    county text NOT NULL,
+    source text NOT NULL,           -- 'hub log EPOCH/SEQ', or the device entry's ref
+    alert_id text NOT NULL,         -- the alert it names (lower-case hex)
+    by_whom text NOT NULL,          -- its officer (the dashboard's user)
+    reason text NOT NULL,
+    indexed_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (county, source)
+);
+CREATE INDEX IF NOT EXISTS prov_justifications_alert ON ft.prov_justifications (county, alert_id, no);
+CREATE OR REPLACE TRIGGER prov_justifications_append_only BEFORE UPDATE OR DELETE
+    ON ft.prov_justifications FOR EACH ROW EXECUTE FUNCTION ft.refuse_change();
+CREATE OR REPLACE TRIGGER prov_justifications_no_truncate BEFORE TRUNCATE
+    ON ft.prov_justifications FOR EACH STATEMENT EXECUTE FUNCTION ft.refuse_change();
+
+-- Device entries the province's own verification refused, each blocking its
+-- device's log (ft.prov_heads.blocked_seq): the integrity rule is raised for
+-- each once (hub/provnode/pgunits.h).
+CREATE TABLE IF NOT EXISTS ft.prov_integrity (
+    county text NOT NULL,
+    unit_key text NOT NULL,         -- 'I' || DEVICE/epoch/seq || '#' || reason
+    device bytea NOT NULL,
+    epoch bigint NOT NULL,
+    seq bigint NOT NULL,
+    reason text NOT NULL,           -- pverify.h PVERIFY_*
+    detail text NOT NULL,
+    unit text NOT NULL,             -- the device's enrolled unit
+    found_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (county, unit_key)
+);
+CREATE OR REPLACE TRIGGER prov_integrity_append_only BEFORE UPDATE OR DELETE
+    ON ft.prov_integrity FOR EACH ROW EXECUTE FUNCTION ft.refuse_change();
+CREATE OR REPLACE TRIGGER prov_integrity_no_truncate BEFORE TRUNCATE
+    ON ft.prov_integrity FOR EACH STATEMENT EXECUTE FUNCTION ft.refuse_change();
+
+INSERT INTO ft.meta (name, value) VALUES ('provnode_schema_version', '3')
+ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value;
+
+COMMIT;

@@ -1,5 +1,7 @@
 /* pgengine.c: the provincial gap engine (see pgengine.h). */
 #include "pgengine.h"
+#include "pgjustify.h"
+#include "pgunits.h"
 #include "alertstate.h"
 #include "devlog.h"
 #include "gapinput.h"
@@ -219,6 +221,9 @@ static void refused(void *ctx, const pverify_bad_t *b)
     if (h && !h->blocked && (b->seq > h->seq || b->seq == 0)) {
         h->blocked = b->seq ? b->seq : 1;
         h->changed = true;
+        /* hook: the province's own integrity alert (pgunits.h) */
+        const pverify_device_t *d = pverify_device(ct->pv, b->device);
+        pgunits_refused(ct->c, b, d ? d->unit : "");
     }
     ct->st->refused++;
 }
@@ -428,6 +433,14 @@ static int finish_batch(catch_t *ct)
         }
         PQclear(res);
     }
+    if (rc == FT_OK) {
+        /* hook: caseless records and media of the batch (pgunits.h) */
+        rc = pgunits_taken_in(ct->c, ct->county, ct->err, ct->errlen);
+    }
+    if (rc == FT_OK) {
+        /* hook: justification records of the batch (pgjustify.h) */
+        rc = pgjustify_taken_in(ct->c, ct->county, ct->err, ct->errlen);
+    }
     free(cases.p);
     free(offs.p);
     free(recs.p);
@@ -526,7 +539,15 @@ static int catch_up_county(catch_t *ct, const uint8_t hub_pk[32])
                        1, p1, hublog_row, ct, err, errlen);
     }
     if (rc == FT_OK) {
+        /* hook: caseless records and media whose times a new offset moves (pgunits.h) */
+        rc = pgunits_clocks(ct->c, ct->county, ct->pv, err, errlen);
+    }
+    if (rc == FT_OK) {
         rc = take_clocks(ct);
+    }
+    if (rc == FT_OK) {
+        /* hook: the supervisors' justifications of the hub log (pgjustify.h) */
+        rc = pgjustify_take_hublog(ct->c, ct->county, ct->pv, err, errlen);
     }
     PGresult *r = NULL;
     if (rc == FT_OK) {
@@ -1295,6 +1316,13 @@ static int eval_batch(PGconn *c, const rulepack_t *pack, const char *county, con
         if (rc == FT_OK) {
             rc = write_batch(c, county, cs, n, now_ms, node, st, err, errlen);
         }
+        for (size_t i = 0; rc == FT_OK && i < n; i++) {
+            if (cs[i].done) {
+                /* hook: justifications of its alerts (pgjustify.h) */
+                rc = pgjustify_apply(c, county, cs[i].case_id, "", node, now_ms, &st->events, err,
+                                     errlen);
+            }
+        }
     }
     for (size_t i = 0; i < n; i++) {
         gap_alerts_free(&cs[i].ga);
@@ -1371,6 +1399,10 @@ int pgengine_step(PGconn *c, const rulepack_t *pack, int64_t now_ms, const char 
     }
     if (rc == FT_OK) {
         rc = evaluate(c, pack, now_ms, node, st, err, errlen);
+    }
+    if (rc == FT_OK) {
+        /* hook: the units beside cases (pgunits.h) */
+        rc = pgunits_evaluate(c, pack, now_ms, node, st, err, errlen);
     }
     return rc;
 }

@@ -29,9 +29,10 @@
  * What the province evaluates: cases (records with a case and the media
  * that may document them), each entry's times corrected by the clock offset
  * its county applied (ClockOffset entries of the county hub's verified log,
- * ft.prov_clock; docs/province.md "Clock offsets"). Caseless records,
- * unlinked media, clock, silence and integrity rules stay the counties'
- * (docs/province.md "What the province evaluates").
+ * ft.prov_clock; docs/province.md "Clock offsets"); caseless records and
+ * unlinked media (pgunits.h), supervisors' justifications (pgjustify.h) and
+ * its own integrity alerts (pgunits.h). The clock and silence rules stay the
+ * counties' (docs/province.md "Gap engine").
  */
 #ifndef FT_PGENGINE_H
 #define FT_PGENGINE_H
@@ -43,7 +44,7 @@
 
 /* The provincial engine's tables, compiled in from engine.sql, and their
  * version (ft.meta provnode_schema_version; raise both together). */
-#define PGENGINE_SCHEMA_VERSION "2"
+#define PGENGINE_SCHEMA_VERSION "3"
 extern const char pgengine_schema_sql[];
 
 /* Creates (or completes) the engine's tables unless ft.meta says this
@@ -58,6 +59,7 @@ typedef struct {
     uint64_t cases;    /* cases evaluated */
     uint64_t held;     /* cases another node held (skipped) */
     uint64_t events;   /* alert events written */
+    uint64_t units;    /* caseless records and caseless media evaluated (pgunits.h) */
 } pgengine_stats_t;
 
 /* What a node that steps again and again (`run`) remembers between steps:

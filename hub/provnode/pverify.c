@@ -1,6 +1,7 @@
 /* pverify.c: re-verification of forwarded entries (see pverify.h). The
  * checks of one entry are entry_check's (common/entry.c), the hub's own. */
 #include "pverify.h"
+#include "record.h"
 #include "utf8.h"
 
 #include <stdarg.h>
@@ -47,6 +48,8 @@ struct pverify_t {
     size_t n_resumes, cap_resumes;
     pverify_clock_t *clocks;
     size_t n_clocks, cap_clocks;
+    pverify_justification_t *justs;
+    size_t n_justs, cap_justs;
     pverify_stats_t st;
 };
 
@@ -69,6 +72,7 @@ void pverify_destroy(pverify_t **pv_p)
     free((*pv_p)->devs);
     free((*pv_p)->resumes);
     free((*pv_p)->clocks);
+    free((*pv_p)->justs);
     free(*pv_p);
     *pv_p = NULL;
 }
@@ -133,6 +137,7 @@ int pverify_county(pverify_t *pv, const char *county, const uint8_t hub_sign_pk[
     memset(&pv->hub, 0, sizeof pv->hub);
     memset(&pv->dev, 0, sizeof pv->dev);
     pv->n_clocks = 0;
+    pv->n_justs = 0;
     pv->in_county = true;
     pv->st.counties++;
     return FT_OK;
@@ -320,6 +325,45 @@ static int take_clock(pverify_t *pv, const Ft__ClockOffset *co, uint64_t epoch, 
     return FT_OK;
 }
 
+/* A `justification` record of the county hub's log that verified (a
+ * supervisor's, entered at the county's dashboard). */
+static int take_justification(pverify_t *pv, const Ft__Record *rec, uint64_t epoch, uint64_t seq)
+{
+    const Ft__FieldValue *alert = record_field(rec, "alert");
+    const Ft__FieldValue *reason = record_field(rec, "reason");
+    if (!alert || alert->value_case != FT__FIELD_VALUE__VALUE_TEXT || !alert->text ||
+        strlen(alert->text) != 16) {
+        return FT_OK; /* names no alert an engine can raise */
+    }
+    if (pv->n_justs == pv->cap_justs) {
+        size_t cap = pv->cap_justs ? 2 * pv->cap_justs : 8;
+        pverify_justification_t *grown = realloc(pv->justs, cap * sizeof *grown);
+        if (!grown) {
+            return FT_ENOMEM;
+        }
+        pv->justs = grown;
+        pv->cap_justs = cap;
+    }
+    pverify_justification_t *j = &pv->justs[pv->n_justs++];
+    memset(j, 0, sizeof *j);
+    for (size_t i = 0; i < 16; i++) {
+        char c = alert->text[i];
+        j->alert[i] = (char)(c >= 'A' && c <= 'F' ? c - 'A' + 'a' : c);
+    }
+    utf8_copy(j->by, sizeof j->by, rec->n_officers ? rec->officers[0] : "");
+    utf8_copy(j->reason, sizeof j->reason,
+              reason && reason->value_case == FT__FIELD_VALUE__VALUE_TEXT ? reason->text : "");
+    j->hub_epoch = epoch;
+    j->hub_seq = seq;
+    return FT_OK;
+}
+
+const pverify_justification_t *pverify_justifications(const pverify_t *pv, size_t *n)
+{
+    *n = pv->n_justs;
+    return pv->justs;
+}
+
 int pverify_hublog(pverify_t *pv, uint64_t epoch, uint64_t seq, const uint8_t *raw, size_t len)
 {
     entry_view_t v;
@@ -333,6 +377,9 @@ int pverify_hublog(pverify_t *pv, uint64_t epoch, uint64_t seq, const uint8_t *r
         err = take_enrolment(pv, b->enrolment);
     } else if (b && b->kind_case == FT__BODY__KIND_CLOCK) {
         err = take_clock(pv, b->clock, epoch, seq);
+    } else if (b && b->kind_case == FT__BODY__KIND_RECORD && b->record &&
+               b->record->type == FT__RECORD_TYPE__JUSTIFICATION) {
+        err = take_justification(pv, b->record, epoch, seq);
     }
     entry_view_free(&v);
     return err;

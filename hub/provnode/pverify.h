@@ -118,6 +118,17 @@ const pverify_clock_t *pverify_clocks(const pverify_t *pv, size_t *n);
 int64_t pverify_clock_offset(const pverify_t *pv, const uint8_t device[DEVID_BYTES],
                              uint64_t arrival);
 
+/* A supervisor's justification of an alert: a `justification` record of the
+ * county hub's log that verified (entered at the county's dashboard;
+ * docs/alerts.md), as the county's engine applies it. */
+typedef struct {
+    char alert[17];                /* the alert ID it names, lower-case hex */
+    char by[PVERIFY_NAME_MAX];     /* its officer (the dashboard's user) */
+    char reason[PVERIFY_TEXT_MAX]; /* its `reason` */
+    uint64_t hub_epoch, hub_seq;   /* its place in the county hub's log */
+} pverify_justification_t;
+/* The county's justifications so far, in hub-log order (n of them). */
+const pverify_justification_t *pverify_justifications(const pverify_t *pv, size_t *n);
 /* Where the walk of the county hub's log ended: its epoch and the last seq
  * judged (0 if none). */
 uint64_t pverify_hublog_last(const pverify_t *pv, uint64_t *epoch);

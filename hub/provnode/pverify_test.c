@@ -467,6 +467,73 @@ static void test_clock_offsets(void **state)
     }
 }
 
+/* Justification records of the hub log (a supervisor's, from the county's
+ * dashboard) that verified: the alert ID lower-cased, the officer and
+ * reason; one naming no 16-character ID, one of another type, and one
+ * altered after signing are not taken. */
+static void test_justifications(void **state)
+{
+    fx_t *fx = *state;
+    struct {
+        int type;
+        const char *alert, *by, *reason;
+    } w[] = {{FT__RECORD_TYPE__JUSTIFICATION, "00AB34CD56EF7890", "sup", "记录仪故障"},
+             {FT__RECORD_TYPE__JUSTIFICATION, "short", "sup", "no alert"},
+             {FT__RECORD_TYPE__PATROL, "1111222233334444", "o1", "not a justification"},
+             {FT__RECORD_TYPE__JUSTIFICATION, "aaaabbbbccccdddd", "lee", "second"},
+             {FT__RECORD_TYPE__JUSTIFICATION, "eeeeffff00001111", "zhao", "altered"}};
+    enum { N = sizeof w / sizeof w[0] };
+    sealed_t hl[2 + N];
+    memcpy(hl, fx->hl, 2 * sizeof *hl);
+    for (size_t i = 0; i < N; i++) {
+        Ft__FieldValue va = FT__FIELD_VALUE__INIT, vr = FT__FIELD_VALUE__INIT;
+        va.key = "alert";
+        va.value_case = FT__FIELD_VALUE__VALUE_TEXT;
+        va.text = (char *)w[i].alert;
+        vr.key = "reason";
+        vr.value_case = FT__FIELD_VALUE__VALUE_TEXT;
+        vr.text = (char *)w[i].reason;
+        Ft__FieldValue *fields[] = {&va, &vr};
+        char *officers[] = {(char *)w[i].by};
+        Ft__Record rec = FT__RECORD__INIT;
+        rec.type = (Ft__RecordType)w[i].type;
+        rec.case_id = "J-1";
+        rec.n_fields = 2;
+        rec.fields = fields;
+        rec.n_officers = 1;
+        rec.officers = officers;
+        Ft__Body body = FT__BODY__INIT;
+        body.kind_case = FT__BODY__KIND_RECORD;
+        body.record = &rec;
+        hl[2 + i] = seal_body(&fx->hub, HUB_EPOCH, 3 + i, hl[1 + i].hash, &body);
+    }
+    flip_in(&hl[2 + N - 1], (const uint8_t *)"zhao", 4);
+    assert_int_equal(pverify_county(fx->pv, "county-1", fx->hub.sign_pk), FT_OK);
+    for (uint64_t s = 1; s <= 2 + N; s++) {
+        assert_int_equal(pverify_hublog(fx->pv, HUB_EPOCH, s, hl[s - 1].raw, hl[s - 1].len), FT_OK);
+    }
+    assert_int_equal(fx->r.n, 1);
+    assert_string_equal(fx->r.got[0].reason, PVERIFY_BAD_SIGNATURE);
+    size_t n = 0;
+    const pverify_justification_t *j = pverify_justifications(fx->pv, &n);
+    assert_int_equal(n, 2);
+    assert_string_equal(j[0].alert, "00ab34cd56ef7890");
+    assert_string_equal(j[0].by, "sup");
+    assert_string_equal(j[0].reason, "记录仪故障");
+    assert_int_equal(j[0].hub_epoch, HUB_EPOCH);
+    assert_int_equal(j[0].hub_seq, 3);
+    assert_string_equal(j[1].alert, "aaaabbbbccccdddd");
+    assert_int_equal(j[1].hub_seq, 6);
+    /* a new county starts with none */
+    assert_int_equal(pverify_county(fx->pv, "county-2", fx->hub.sign_pk), FT_OK);
+    (void)pverify_justifications(fx->pv, &n);
+    assert_int_equal(n, 0);
+    assert_int_equal(pverify_end(fx->pv), FT_OK);
+    for (size_t i = 2; i < 2 + N; i++) {
+        free(hl[i].raw);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -483,6 +550,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_resume, setup, teardown),
         cmocka_unit_test_setup_teardown(test_enrolment_units, setup, teardown),
         cmocka_unit_test_setup_teardown(test_clock_offsets, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_justifications, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

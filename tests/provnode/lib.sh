@@ -13,9 +13,13 @@
 #                         (`fieldtrail-hub province forward --once`).
 #   EDGE_SKEW[C-NAME]=S   county_sync runs that edge with its clock S seconds
 #                         behind (libfaketime), so its county measures +S s.
-#   alerts_county FILE C...   the counties' alerts that name a case, every
-#                         state (id|rule|article|county|case|state, sorted).
-#   alerts_prov FILE      the province's, the same way (each alert's last event).
+#   alerts_county FILE C...   the counties' alerts the province evaluates too:
+#                         those of cases, caseless records and media (not the
+#                         clock, silence and integrity rules), every state
+#                         (id|rule|article|county|case|state, case '' for
+#                         none; sorted).
+#   alerts_prov FILE      the province's, the same way (each alert's last
+#                         event; its own integrity alerts left out).
 #   prov_converge C...    the cross-tier convergence check (below).
 #   pg_as_superuser SQL   SQL in a session with triggers off
 #                         (session_replication_role = replica), as a
@@ -97,8 +101,9 @@ alerts_county() {
 import json, sys
 for l in sys.stdin:
     a = json.loads(l)
-    if a.get("case"):
-        print("|".join([a["id"], a["rule"], a["article"], sys.argv[1], a["case"], a["state"]]))
+    if a.get("case") or a.get("kind") not in ("clock", "silence", "integrity"):
+        print("|".join([a["id"], a["rule"], a["article"], sys.argv[1], a.get("case") or "",
+                        a["state"]]))
 ' "$c"
   done | LC_ALL=C sort >"$out"
 }
@@ -107,7 +112,8 @@ alerts_prov() {
 import json, sys
 for l in sys.stdin:
     a = json.loads(l)
-    print("|".join([a["id"], a["rule"], a["article"], a["county"], a["case"], a["state"]]))
+    if a["kind"] != "integrity":
+        print("|".join([a["id"], a["rule"], a["article"], a["county"], a["case"], a["state"]]))
 ' | LC_ALL=C sort >"$1"
 }
 
@@ -126,8 +132,10 @@ prov_no_dup_events() {
 #   - every entry and hub-log entry each county holds is at the province
 #     exactly once, byte for byte, and nothing else of it (prov_same);
 #   - every forwarded signature verifies (`fieldtrail-hub verify --store`);
-#   - the province's alerts equal the counties' for the cases both hold:
-#     every alert's last state, resolved ones included. The one difference
+#   - the province's alerts equal the counties' for the cases both hold and
+#     for every caseless record and media item (docs/province.md "Gap
+#     engine"): every alert's last state, resolved and justified ones
+#     included. The one difference
 #     allowed is docs/province.md's: an alert that opened and resolved at a
 #     county while its case arrived piece by piece is that county's history
 #     (resolved there, never raised at the province); it is counted apart.
@@ -158,7 +166,7 @@ county, prov = rows(sys.argv[1]), rows(sys.argv[2])
 cases = {tuple(l.rstrip("\n").split("|", 1)) for l in open(sys.argv[3], encoding="utf-8")}
 bad, history, same = [], 0, 0
 for k, f in county.items():
-    if (f[3], f[4]) not in cases:
+    if f[4] and (f[3], f[4]) not in cases:
         continue
     p = prov.get(k)
     if p is None and f[5] == "resolved":
@@ -178,6 +186,8 @@ PY
     { cat "$T/converge.out" >&2; fail "the province's alerts differ from the counties'"; }
   [ "$(psql_q "SELECT count(*) FROM ft.prov_case_state WHERE evaluated < changes")" = 0 ] ||
     fail "cases are left unevaluated at the province"
+  [ "$(psql_q "SELECT count(*) FROM ft.prov_unit_state WHERE evaluated < changes")" = 0 ] ||
+    fail "caseless records or media are left unevaluated at the province"
   prov_no_dup_events
   echo "prov_converge: OK counties=$# entries=$entries $(head -n 1 "$T/converge.out") $(tail -n 1 "$T/converge.verify")"
 }
