@@ -92,9 +92,17 @@ async function login(page, user, pw) {
 }
 
 // The column of the alerts table named by its data: the cases shown.
+// The cases of the alerts shown, sorted. Alerts of no case (the province's
+// integrity alert for the blocked device) are left out: checked on their own.
 async function casesShown(page) {
   if (!(await page.locator("#alerts-table").count())) return [];
-  return page.$$eval("#alerts-table tbody tr", (rows) => rows.map((r) => r.children[2].textContent).sort());
+  return page.$$eval("#alerts-table tbody tr", (rows) => rows.map((r) => r.children[2].textContent).filter((c) => c).sort());
+}
+
+// The detail texts of the alerts shown that belong to no case.
+async function caselessDetails(page) {
+  if (!(await page.locator("#alerts-table").count())) return [];
+  return page.$$eval("#alerts-table tbody tr", (rows) => rows.filter((r) => !r.children[2].textContent).map((r) => r.children[7].textContent));
 }
 
 async function filter(page, values) {
@@ -151,7 +159,10 @@ try {
   check((await page.textContent('#nav a[data-page="alerts"]')) === "告警", "the navigation is not in Chinese");
   let cases = await casesShown(page);
   check(JSON.stringify(cases) === '["CA-1"]', `unit A's alerts show cases ${cases}`);
-  const row = page.locator("#alerts-table tbody tr").first();
+  // the blocked device's entry raised the province's own integrity alert, in unit A
+  const integ = await caselessDetails(page);
+  check(integ.length === 1 && integ[0].includes(env.BLK_DEV), `unit A's integrity alert for the blocked device: ${JSON.stringify(integ)}`);
+  const row = page.locator("#alerts-table tbody tr", { hasText: "CA-1" }).first();
   const cells = await row.locator("td").allTextContents();
   check(cells[0] === "ca" && cells[1] === env.UA, `the alert row: ${cells}`);
   check(cells[5] === "未处理", `the alert's state shows "${cells[5]}"`);
@@ -254,8 +265,18 @@ try {
   await page.setViewportSize({ width: 390, height: 844 });
   await narrow(page, "#/alerts", "09-alerts-390");
   // the unit's name on one line: the table scrolls, its cells do not fold
-  const rowH = await page.$eval("#alerts-table tbody tr", (r) => r.getBoundingClientRect().height);
-  check(rowH < 80, `an alert's row at 390 px is ${rowH} px tall (its cells fold letter by letter)`);
+  // (a long detail may wrap in its own cell; the short cells keep one line)
+  // the height of each short cell's content against its font size
+  const lines = await page.$$eval("#alerts-table tbody tr td.nowrap", (tds) =>
+    Math.max(
+      ...tds.map((td) => {
+        const range = document.createRange();
+        range.selectNodeContents(td);
+        return range.getBoundingClientRect().height / parseFloat(getComputedStyle(td).fontSize);
+      })
+    )
+  );
+  check(lines < 2.2, `an alert's short cells at 390 px are ${lines.toFixed(1)} em tall (they fold letter by letter)`);
   await narrow(page, "#/counties", "10-counties-390");
   await narrow(page, "#/case/ca/CA-1", "11-case-390");
   const wrap = await page.$eval("#case-records", (t) => getComputedStyle(t.parentElement).overflowX);
@@ -283,6 +304,7 @@ try {
   check(crow[0][8] === "无", `unit C is shown blocked devices: "${crow[0][8]}"`);
   check(!(await page.textContent("body")).includes(env.BLK_DEV), "unit A's blocked device shows to unit C");
   check(JSON.stringify(await (goto(page, "#/alerts").then(() => casesShown(page)))) === '["CC-1"]', "unit C's alerts");
+  check((await caselessDetails(page)).length === 0, "unit A's integrity alert shows to unit C");
   await shot(page, "13-counties-uc");
   await page.click("#logout");
   await page.waitForURL(/\/login/, { timeout: 15000 * SLOW });
