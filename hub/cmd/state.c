@@ -210,7 +210,11 @@ int hub_open(hub_ctx_t *ctx, bool with_log)
     if (fsutil_join(path, sizeof path, ctx->state, "hublog") != FT_OK) {
         return 1;
     }
-    err = devlog_open(path, &ctx->keys, NULL, &ctx->hublog);
+    /* The hub's own log grows with the alert history of every device (a
+     * county of a million records holds over a GiB of it): its map is sized
+     * like the store's, map_size_mb when set (a sparse file either way). */
+    devlog_opts_t lo = {.map_size = map_mb ? (size_t)map_mb << 20 : STORE_DEFAULT_MAP_SIZE};
+    err = devlog_open(path, &ctx->keys, &lo, &ctx->hublog);
     if (err != FT_OK) {
         hub_fail("cannot open the hub's own log in %s: %s", path, ft_strerror(err));
         return 1;
