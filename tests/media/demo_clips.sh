@@ -31,6 +31,15 @@ alerts() { "$HUB" alerts --state "$T/hub" --json --state-filter open 2>/dev/null
 coverage_alerts() { alerts | grep '"kind":"coverage"' || true; }
 inquiry_gap() { coverage_alerts | grepq '"inquiry'; }
 wait_until 60 "the unfilmed inquiry's coverage alert" inquiry_gap
+# The engine may have evaluated the case before a clip's manifest was taken
+# in (records travel first); the filmed activities' alerts resolve at the
+# next pass: wait for that.
+filmed_clear() {
+  local now
+  now=$(coverage_alerts)
+  ! grep -qE '"detail":"(patrol|site_inspection|service_direct):' <<<"$now"
+}
+wait_until 60 "the filmed activities' coverage alerts resolved" filmed_clear
 open=$(coverage_alerts)
 echo "open coverage alerts: $(grep -c . <<<"$open")"
 for ty in patrol site_inspection service_direct; do
