@@ -1,6 +1,7 @@
 /* pg.c: see pg.h. */
 #include "pg.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,6 +74,11 @@ int pg_exec(PGconn *c, const char *sql, char *err, size_t errlen)
     }
     PQclear(r);
     return FT_OK;
+}
+
+void pg_i64_text(int64_t v, char out[24])
+{
+    snprintf(out, 24, "%" PRId64, v);
 }
 
 int pg_query(PGconn *c, const char *sql, int n, const char *const *params, PGresult **out,

@@ -30,6 +30,9 @@ bool pg_is_url(const char *url);
 int pg_connect(const char *url, PGconn **out, char *err, size_t errlen) FT_MUST_CHECK;
 void pg_close(PGconn **c_p);
 
+/* v as decimal text, for a text parameter ("::bigint" in the SQL). */
+void pg_i64_text(int64_t v, char out[24]);
+
 /* Runs SQL (no parameters, no rows wanted). FT_OK or FT_EIO with err. */
 int pg_exec(PGconn *c, const char *sql, char *err, size_t errlen) FT_MUST_CHECK;
 /* Runs a query with text parameters, binary results, all rows at once.

@@ -93,11 +93,6 @@ static bool is_checkout(int rtype)
     return rtype == FT__RECORD_TYPE__RECORDER_CHECKOUT || rtype == FT__RECORD_TYPE__RECORDER_RETURN;
 }
 
-static void i64_text(int64_t v, char out[24])
-{
-    snprintf(out, 24, "%" PRId64, v);
-}
-
 /* ---- 1. catch up ------------------------------------------------------------ */
 
 /* A device epoch's progress in this catch-up. */
@@ -307,8 +302,8 @@ static int index_entry(catch_t *ct, const PGresult *r, int row, const entry_view
         return FT_ENOMEM;
     }
     char ks[24], ts[24];
-    i64_text(kind, ks);
-    i64_text(rtype, ts);
+    pg_i64_text(kind, ks);
+    pg_i64_text(rtype, ts);
     /* device, epoch, seq, at, arrival as they came (binary); the rows go in
      * together at the end of the batch (finish_batch) */
     pg_rows_t *rs = &ct->rows;
@@ -374,9 +369,9 @@ static int finish_batch(catch_t *ct)
             continue;
         }
         char ep[24], sq[24], bl[24];
-        i64_text((int64_t)h->epoch, ep);
-        i64_text((int64_t)h->seq, sq);
-        i64_text((int64_t)h->blocked, bl);
+        pg_i64_text((int64_t)h->epoch, ep);
+        pg_i64_text((int64_t)h->seq, sq);
+        pg_i64_text((int64_t)h->blocked, bl);
         pg_rows_text(&hr, ct->county);
         pg_rows_bin(&hr, h->device, DEVID_BYTES);
         pg_rows_text(&hr, ep);
@@ -492,10 +487,10 @@ static int take_clocks(catch_t *ct)
             continue;
         }
         char ep[24], sq[24], fr[24], of[24];
-        i64_text((int64_t)k->hub_epoch, ep);
-        i64_text((int64_t)k->hub_seq, sq);
-        i64_text((int64_t)k->from_arrival, fr);
-        i64_text(k->offset_ms, of);
+        pg_i64_text((int64_t)k->hub_epoch, ep);
+        pg_i64_text((int64_t)k->hub_seq, sq);
+        pg_i64_text((int64_t)k->from_arrival, fr);
+        pg_i64_text(k->offset_ms, of);
         const char *p[] = {ct->county, ep, sq, (const char *)k->device, fr, of};
         int l[] = {0, 0, 0, DEVID_BYTES, 0, 0};
         int f[] = {0, 0, 0, 1, 0, 0};
@@ -1079,7 +1074,7 @@ static void add_event(pg_rows_t *ev, const char *now_text, const char *county, c
                       const char *subject, const char *detail, alert_state state)
 {
     char due[24];
-    i64_text(due_ms, due);
+    pg_i64_text(due_ms, due);
     const char *v[EVENT_COLS] = {now_text, county,  case_id, unit,
                                  alert_id, rule,    kind,    article,
                                  severity, subject, detail,  alert_state_name(state),
@@ -1165,7 +1160,7 @@ static int write_batch(PGconn *c, const char *county, evcase_t *cs, size_t n, in
     int rows = PQntuples(cur);
     bool *seen = calloc(rows ? (size_t)rows : 1, sizeof *seen);
     char now_text[24];
-    i64_text(now_ms, now_text);
+    pg_i64_text(now_ms, now_text);
     pg_rows_t ev = {0}, up = {0};
     pg_rows_init(&ev, EVENT_COLS);
     pg_rows_init(&up, 5);
@@ -1185,8 +1180,8 @@ static int write_batch(PGconn *c, const char *county, evcase_t *cs, size_t n, in
         }
         case_events(&ev, now_text, now_ms, county, node, e, cur, lo, hi, seen + lo, &st->events);
         char ch[24], nx[24];
-        i64_text(e->changes, ch);
-        i64_text(e->next, nx);
+        pg_i64_text(e->changes, ch);
+        pg_i64_text(e->next, nx);
         pg_rows_text(&up, county);
         pg_rows_text(&up, e->case_id);
         pg_rows_text(&up, ch);
@@ -1259,7 +1254,7 @@ static int eval_batch(PGconn *c, const rulepack_t *pack, const char *county, con
         cs[i].case_id = ids[i];
     }
     char now_text[24];
-    i64_text(now_ms, now_text);
+    pg_i64_text(now_ms, now_text);
     const char *p3[] = {county, list.p, now_text};
     PGresult *r = NULL;
     /* The cases' locks, then (only for those held: the subquery runs after
@@ -1336,19 +1331,14 @@ static int eval_batch(PGconn *c, const rulepack_t *pack, const char *county, con
     return rc;
 }
 
-static int evaluate(PGconn *c, const rulepack_t *pack, int64_t now_ms, const char *node,
-                    pgengine_stats_t *st, char *err, size_t errlen)
+int pgengine_list_due(PGconn *c, const char *sql, int64_t now_ms, PGresult **out, char *err,
+                      size_t errlen)
 {
     char now_text[24];
-    i64_text(now_ms, now_text);
+    pg_i64_text(now_ms, now_text);
     const char *p[] = {now_text};
-    PGresult *r = NULL;
-    int rc = pg_query(c,
-                      "SELECT county, case_id FROM ft.prov_case_state WHERE changes > evaluated "
-                      "OR next_due_ms <= $1::bigint ORDER BY county, case_id",
-                      1, p, &r, err, errlen);
-    int n = rc == FT_OK ? PQntuples(r) : 0;
-    if (n > 0) {
+    int rc = pg_query(c, sql, 1, p, out, err, errlen);
+    if (rc == FT_OK && PQntuples(*out) > 0) {
         /* the partition of now's month, for this step's alert events */
         PGresult *m = NULL;
         rc = pg_query(c,
@@ -1357,6 +1347,18 @@ static int evaluate(PGconn *c, const rulepack_t *pack, int64_t now_ms, const cha
                       1, p, &m, err, errlen);
         PQclear(m);
     }
+    return rc;
+}
+
+static int evaluate(PGconn *c, const rulepack_t *pack, int64_t now_ms, const char *node,
+                    pgengine_stats_t *st, char *err, size_t errlen)
+{
+    PGresult *r = NULL;
+    int rc = pgengine_list_due(c,
+                               "SELECT county, case_id FROM ft.prov_case_state WHERE changes > "
+                               "evaluated OR next_due_ms <= $1::bigint ORDER BY county, case_id",
+                               now_ms, &r, err, errlen);
+    int n = rc == FT_OK ? PQntuples(r) : 0;
     const char **ids = calloc(CASES_PER_TXN, sizeof *ids);
     if (!ids && rc == FT_OK) {
         snprintf(err, errlen, "out of memory");

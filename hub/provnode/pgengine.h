@@ -73,6 +73,13 @@ typedef struct {
 } pgengine_memo_t;
 void pgengine_memo_free(pgengine_memo_t *m);
 
+/* The work due at now_ms: the rows of sql (a SELECT whose $1 is now_ms as
+ * text), into *out (PQclear it); when there are any, the month partition of
+ * now_ms for the alert events they will write is made. Cases (pgengine.c)
+ * and the units beside them (pgunits.c) list theirs with it. */
+int pgengine_list_due(PGconn *c, const char *sql, int64_t now_ms, PGresult **out, char *err,
+                      size_t errlen) FT_MUST_CHECK;
+
 /* One step at now_ms by node (a name recorded with its events); memo may be
  * NULL (every county is walked). Adds to *st. FT_OK, or FT_EIO/FT_ENOMEM
  * with err. */

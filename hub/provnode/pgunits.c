@@ -17,11 +17,6 @@
 
 #define UNITS_PER_TXN 32 /* units evaluated in one transaction */
 
-static void i64_text(int64_t v, char out[24])
-{
-    snprintf(out, 24, "%" PRId64, v);
-}
-
 /* ---- take-in ------------------------------------------------------------------ */
 
 int pgunits_taken_in(PGconn *c, const char *county, char *err, size_t errlen)
@@ -53,8 +48,8 @@ int pgunits_taken_in(PGconn *c, const char *county, char *err, size_t errlen)
             utf8_copy(rec_id, sizeof rec_id, b->record->id);
         }
         entry_view_free(&v);
-        i64_text(pg_i64(r, i, 1), ep);
-        i64_text(pg_i64(r, i, 2), sq);
+        pg_i64_text(pg_i64(r, i, 1), ep);
+        pg_i64_text(pg_i64(r, i, 2), sq);
         const char *k = kind == 1 ? "1" : "2";
         const char *p[] = {
             county,           key,   k, PQgetvalue(r, i, 0), ep, sq, PQgetvalue(r, i, 3),
@@ -138,7 +133,7 @@ int pgunits_clocks(PGconn *c, const char *county, const pverify_t *pv, char *err
             continue; /* taken in before: its entries' units were evaluated with it */
         }
         char fr[24];
-        i64_text((int64_t)k->from_arrival, fr);
+        pg_i64_text((int64_t)k->from_arrival, fr);
         const char *p[] = {county, (const char *)k->device, fr};
         int l[] = {0, DEVID_BYTES, 0};
         int f[] = {0, 1, 0};
@@ -528,8 +523,8 @@ static int write_event(PGconn *c, const char *county, const char *key, const cha
                        size_t errlen)
 {
     char now_text[24], due[24];
-    i64_text(now_ms, now_text);
-    i64_text(g ? g->at_ms : now_ms, due);
+    pg_i64_text(now_ms, now_text);
+    pg_i64_text(g ? g->at_ms : now_ms, due);
     const char *p[] = {now_text,
                        county,
                        case_id,
@@ -677,7 +672,7 @@ static int eval_unit(PGconn *c, const rulepack_t *pack, const char *county, cons
 {
     char lock[800], now_text[24];
     snprintf(lock, sizeof lock, "%s/%s", county, key);
-    i64_text(now_ms, now_text);
+    pg_i64_text(now_ms, now_text);
     const char *p4[] = {lock, county, key, now_text};
     PGresult *r = NULL;
     int rc = pg_query(c,
@@ -725,8 +720,8 @@ static int eval_unit(PGconn *c, const rulepack_t *pack, const char *county, cons
     }
     if (rc == FT_OK) {
         char ch[24], nx[24];
-        i64_text(changes, ch);
-        i64_text(next, nx);
+        pg_i64_text(changes, ch);
+        pg_i64_text(next, nx);
         const char *p[] = {county, key, ch, next == INT64_MAX ? NULL : nx, node};
         rc = pg_query(c,
                       "UPDATE ft.prov_unit_state SET evaluated = $3::bigint, next_due_ms = "
@@ -749,8 +744,8 @@ void pgunits_refused(PGconn *c, const pverify_bad_t *b, const char *unit)
     char id[DEVID_TEXT_SIZE], key[160], ep[24], sq[24];
     devid_format(b->device, id);
     snprintf(key, sizeof key, "I%s/%" PRIu64 "/%" PRIu64 "#%s", id, b->epoch, b->seq, b->reason);
-    i64_text((int64_t)b->epoch, ep);
-    i64_text((int64_t)b->seq, sq);
+    pg_i64_text((int64_t)b->epoch, ep);
+    pg_i64_text((int64_t)b->seq, sq);
     const char *p[] = {b->county, key, (const char *)b->device, ep, sq, b->reason, b->detail, unit};
     int l[] = {0, 0, DEVID_BYTES, 0, 0, 0, 0, 0};
     int f[] = {0, 0, 1, 0, 0, 0, 0, 0};
@@ -844,23 +839,12 @@ static int evaluate_integrity(PGconn *c, const rulepack_t *pack, int64_t now_ms,
 int pgunits_evaluate(PGconn *c, const rulepack_t *pack, int64_t now_ms, const char *node,
                      pgengine_stats_t *st, char *err, size_t errlen)
 {
-    char now_text[24];
-    i64_text(now_ms, now_text);
-    const char *p[] = {now_text};
     PGresult *r = NULL;
-    int rc = pg_query(c,
-                      "SELECT county, unit_key FROM ft.prov_unit_state WHERE changes > evaluated "
-                      "OR next_due_ms <= $1::bigint ORDER BY county, unit_key",
-                      1, p, &r, err, errlen);
+    int rc = pgengine_list_due(c,
+                               "SELECT county, unit_key FROM ft.prov_unit_state WHERE changes > "
+                               "evaluated OR next_due_ms <= $1::bigint ORDER BY county, unit_key",
+                               now_ms, &r, err, errlen);
     int n = rc == FT_OK ? PQntuples(r) : 0;
-    if (n > 0) {
-        PGresult *m = NULL;
-        rc = pg_query(c,
-                      "SELECT ft.prov_month('prov_alert_events', to_timestamp($1::bigint / "
-                      "1000.0))",
-                      1, p, &m, err, errlen);
-        PQclear(m);
-    }
     for (int i = 0; rc == FT_OK && i < n; i += UNITS_PER_TXN) {
         rc = pg_exec(c, "BEGIN", err, errlen);
         for (int k = i; rc == FT_OK && k < n && k < i + UNITS_PER_TXN; k++) {
