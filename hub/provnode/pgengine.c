@@ -842,10 +842,36 @@ static int take_row(caseload_t *cl, const PGresult *r, int i)
     return FT_OK;
 }
 
+typedef struct {
+    uint64_t order;
+    size_t at;
+} order_at_t;
+
 static int by_order(const void *a, const void *b)
 {
-    const gapinput_entry_t *x = a, *y = b;
+    const order_at_t *x = a, *y = b;
     return (x->order > y->order) - (x->order < y->order);
+}
+
+int pgengine_arrival_order(const gapinput_entry_t *in, size_t n, size_t **perm)
+{
+    order_at_t *oa = malloc((n ? n : 1) * sizeof *oa);
+    *perm = malloc((n ? n : 1) * sizeof **perm);
+    if (!oa || !*perm) {
+        free(oa);
+        free(*perm);
+        *perm = NULL;
+        return FT_ENOMEM;
+    }
+    for (size_t i = 0; i < n; i++) {
+        oa[i] = (order_at_t){.order = in[i].order, .at = i};
+    }
+    qsort(oa, n, sizeof *oa, by_order);
+    for (size_t i = 0; i < n; i++) {
+        (*perm)[i] = oa[i].at;
+    }
+    free(oa);
+    return FT_OK;
 }
 
 /* Puts cl in the county index's order: arrival (supersedes and identities
@@ -856,24 +882,21 @@ static int sort_case(caseload_t *cl)
     gapinput_entry_t *in2 = malloc((n ? n : 1) * sizeof *in2);
     entry_view_t *v2 = malloc((n ? n : 1) * sizeof *v2);
     char(*r2)[64] = malloc((n ? n : 1) * sizeof *r2);
-    if (!in2 || !v2 || !r2) {
+    size_t *perm = NULL;
+    if (!in2 || !v2 || !r2 || pgengine_arrival_order(cl->in, n, &perm) != FT_OK) {
         free(in2);
         free(v2);
         free(r2);
         return FT_ENOMEM;
     }
-    /* sort the entries by arrival, carrying each one's old index in ref */
     for (size_t i = 0; i < n; i++) {
-        in2[i] = cl->in[i];
-        in2[i].ref = (const char *)(uintptr_t)i;
-    }
-    qsort(in2, n, sizeof *in2, by_order);
-    for (size_t i = 0; i < n; i++) {
-        size_t old = (size_t)(uintptr_t)in2[i].ref;
+        size_t old = perm[i];
+        in2[i] = cl->in[old];
         v2[i] = cl->views[old];
         memcpy(r2[i], cl->refs[old], sizeof r2[i]);
         in2[i].ref = r2[i];
     }
+    free(perm);
     free(cl->in);
     free(cl->views);
     free(cl->refs);

@@ -37,6 +37,7 @@
 #ifndef FT_PGENGINE_H
 #define FT_PGENGINE_H
 
+#include "gapinput.h"
 #include "pg.h"
 #include "rules.h"
 
@@ -72,6 +73,12 @@ typedef struct {
     size_t n, cap;
 } pgengine_memo_t;
 void pgengine_memo_free(pgengine_memo_t *m);
+
+/* The order in which the county's index takes in[0..n) (arrival:
+ * gapinput_entry_t.order), as indexes into in: *perm holds n of them (free
+ * it). FT_OK or FT_ENOMEM. Cases (pgengine.c) and the units beside them
+ * (pgunits.c) sort their loads with it. */
+int pgengine_arrival_order(const gapinput_entry_t *in, size_t n, size_t **perm) FT_MUST_CHECK;
 
 /* The work due at now_ms: the rows of sql (a SELECT whose $1 is now_ms as
  * text), into *out (PQclear it); when there are any, the month partition of

@@ -292,12 +292,6 @@ static int query_into(PGconn *c, unitload_t *ul, const char *where, int n,
     return rc;
 }
 
-static int by_order(const void *a, const void *b)
-{
-    const gapinput_entry_t *x = a, *y = b;
-    return (x->order > y->order) - (x->order < y->order);
-}
-
 /* Sorts ul's entries by arrival (the county index's order), each one's ref,
  * view and unit with it. */
 static int sort_load(unitload_t *ul)
@@ -307,7 +301,8 @@ static int sort_load(unitload_t *ul)
     entry_view_t *v2 = malloc((n ? n : 1) * sizeof *v2);
     char(*r2)[64] = malloc((n ? n : 1) * sizeof *r2);
     const char **u2 = malloc((n ? n : 1) * sizeof *u2);
-    if (!in2 || !v2 || !r2 || !u2) {
+    size_t *perm = NULL;
+    if (!in2 || !v2 || !r2 || !u2 || pgengine_arrival_order(ul->in, n, &perm) != FT_OK) {
         free(in2);
         free(v2);
         free(r2);
@@ -315,17 +310,14 @@ static int sort_load(unitload_t *ul)
         return FT_ENOMEM;
     }
     for (size_t i = 0; i < n; i++) {
-        in2[i] = ul->in[i];
-        in2[i].ref = (const char *)(uintptr_t)i;
-    }
-    qsort(in2, n, sizeof *in2, by_order);
-    for (size_t i = 0; i < n; i++) {
-        size_t old = (size_t)(uintptr_t)in2[i].ref;
+        size_t old = perm[i];
+        in2[i] = ul->in[old];
         v2[i] = ul->views[old];
         memcpy(r2[i], ul->refs[old], sizeof r2[i]);
         u2[i] = ul->units[old];
         in2[i].ref = r2[i];
     }
+    free(perm);
     free(ul->in);
     free(ul->views);
     free(ul->refs);
