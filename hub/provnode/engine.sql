@@ -233,3 +233,60 @@ INSERT INTO ft.meta (name, value) VALUES ('provnode_schema_version', '3')
 ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value;
 
 COMMIT;
+
+-- Version 4: what take-in marks is bounded in time (docs/province.md "Gap
+-- engine", "What a batch marks"). ft.prov_acts holds, for each activity
+-- record, media manifest and recorder checkout or return taken in, one row
+-- per officer and one per recorder it names, with its window in ms of its
+-- device's own clock (uncorrected: take-in widens every search by the
+-- county's clock offsets); the searches go by (county, kind, role, name,
+-- lo), as the county's index goes by officer or recorder and time.
+-- ft.prov_spans keeps the longest window of each kind per county, so that
+-- "overlaps [a, b]" is a search of lo in [a - span, b]; ft.prov_holders
+-- which officers and recorders a checkout ever paired. Filled at take-in;
+-- for a database of version 3, from ft.prov_index and the signed entries
+-- once (pgengine.c fill_acts; ft.meta prov_acts_filled).
+BEGIN;
+SELECT pg_advisory_xact_lock(7400161);
+
+CREATE TABLE IF NOT EXISTS ft.prov_acts (
+    county text NOT NULL,
+    kind smallint NOT NULL,         -- 1 activity record, 2 media manifest, 3 checkout or return
+    role smallint NOT NULL,         -- 1 an officer, 2 a recorder
+    name text NOT NULL,             -- cut as ft.prov_index cuts it
+    partner text NOT NULL,          -- a checkout's recorder (role 1) or officer (role 2); else ''
+    lo bigint NOT NULL,             -- window [lo, hi] in ms, the device's clock
+    hi bigint NOT NULL,
+    case_id text NOT NULL,
+    device bytea NOT NULL,          -- its entry (ft.prov_index)
+    epoch bigint NOT NULL,
+    seq bigint NOT NULL,
+    at timestamptz NOT NULL
+);
+CREATE INDEX IF NOT EXISTS prov_acts_name_lo ON ft.prov_acts (county, kind, role, name, lo);
+CREATE OR REPLACE TRIGGER prov_acts_append_only BEFORE UPDATE OR DELETE
+    ON ft.prov_acts FOR EACH ROW EXECUTE FUNCTION ft.refuse_change();
+CREATE OR REPLACE TRIGGER prov_acts_no_truncate BEFORE TRUNCATE
+    ON ft.prov_acts FOR EACH STATEMENT EXECUTE FUNCTION ft.refuse_change();
+
+-- Each officer and recorder a checkout or return paired (work state, only
+-- ever added to): who may hold a clip's recorder.
+CREATE TABLE IF NOT EXISTS ft.prov_holders (
+    county text NOT NULL,
+    officer text NOT NULL,
+    recorder text NOT NULL,
+    PRIMARY KEY (county, recorder, officer)
+);
+CREATE INDEX IF NOT EXISTS prov_holders_officer ON ft.prov_holders (county, officer);
+
+CREATE TABLE IF NOT EXISTS ft.prov_spans (
+    county text NOT NULL,
+    kind smallint NOT NULL,         -- as ft.prov_acts.kind
+    span bigint NOT NULL,           -- the longest hi - lo taken in
+    PRIMARY KEY (county, kind)
+);
+
+INSERT INTO ft.meta (name, value) VALUES ('provnode_schema_version', '4')
+ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value;
+
+COMMIT;

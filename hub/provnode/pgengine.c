@@ -1,5 +1,6 @@
 /* pgengine.c: the provincial gap engine (see pgengine.h). */
 #include "pgengine.h"
+#include "pgacts.h"
 #include "pgjustify.h"
 #include "pgunits.h"
 #include "alertstate.h"
@@ -28,11 +29,16 @@ int pgengine_schema(PGconn *c, char *err, size_t errlen)
 {
     /* Applied once per version (engine.sql records it in ft.meta), so that
      * nodes starting again and again take no DDL locks. */
-    PGresult *r = PQexec(c, "SELECT value FROM ft.meta WHERE name = 'provnode_schema_version'");
-    bool have = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 &&
-                strcmp(PQgetvalue(r, 0, 0), PGENGINE_SCHEMA_VERSION) == 0;
+    PGresult *r = PQexec(c, "SELECT (SELECT value FROM ft.meta WHERE name = "
+                            "'provnode_schema_version'), (SELECT value FROM ft.meta WHERE name = "
+                            "'prov_acts_filled')");
+    bool ok = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1;
+    bool have = ok && strcmp(PQgetvalue(r, 0, 0), PGENGINE_SCHEMA_VERSION) == 0;
+    bool filled = ok && !PQgetisnull(r, 0, 1);
     PQclear(r);
-    return have ? FT_OK : pg_exec(c, pgengine_schema_sql, err, errlen);
+    int rc = have ? FT_OK : pg_exec(c, pgengine_schema_sql, err, errlen);
+    /* a database of version 3: the time keys of what it took in (pgacts.h) */
+    return rc == FT_OK && !filled ? pgacts_fill(c, err, errlen) : rc;
 }
 
 /* ---- small helpers ---------------------------------------------------------- */
@@ -112,9 +118,8 @@ typedef struct {
     head_t *heads;
     size_t n_heads, cap_heads;
     strset_t cases;     /* cases to mark changed */
-    strset_t officers;  /* of media and checkouts taken in: their cases change too */
-    strset_t recorders; /* idem */
     strset_t media_ids; /* of clips taken in: the cases citing them change */
+    pgacts_t acts;      /* the batch's time keys: what else it changes (pgacts.h) */
     pgengine_stats_t *st;
     pg_rows_t rows; /* the batch's ft.prov_index rows (INDEX_COLS each) */
     struct {
@@ -256,12 +261,6 @@ static int index_entry(catch_t *ct, const PGresult *r, int row, const entry_view
         if (is_checkout(rtype)) {
             o[no++] = (char *)field_text(rec, "officer");
             rc[nr++] = (char *)field_text(rec, "recorder");
-            for (size_t i = 0; i < no; i++) {
-                set_add(&ct->officers, o[i]);
-            }
-            for (size_t i = 0; i < nr; i++) {
-                set_add(&ct->recorders, rc[i]);
-            }
         }
         pg_text_array(&off, o, no);
         pg_text_array(&rcd, rc, nr);
@@ -280,8 +279,6 @@ static int index_entry(catch_t *ct, const PGresult *r, int row, const entry_view
         pg_text_array(&off, o, 1);
         pg_text_array(&rcd, rc, 1);
         pg_text_array(&cites, NULL, 0);
-        set_add(&ct->officers, cut_o);
-        set_add(&ct->recorders, cut_r);
         /* the media ID records cite: the hex of its file ID, as the county's
          * index and gapinput.c make it */
         if (m->file_id.len > 0 && m->file_id.len <= 64) {
@@ -294,8 +291,10 @@ static int index_entry(catch_t *ct, const PGresult *r, int row, const entry_view
         return FT_OK; /* events and the rest: nothing the rules read */
     }
     set_add(&ct->cases, case_id);
-    if (off.oom || rcd.oom || cites.oom || ct->cases.oom || ct->officers.oom || ct->recorders.oom ||
-        ct->media_ids.oom) {
+    int arc = pgacts_add(&ct->acts, ct->county, v, case_id, PQgetvalue(r, row, 0),
+                         PQgetlength(r, row, 0), PQgetvalue(r, row, 1), PQgetvalue(r, row, 2),
+                         PQgetvalue(r, row, 3), PQgetlength(r, row, 3));
+    if (arc != FT_OK || off.oom || rcd.oom || cites.oom || ct->cases.oom || ct->media_ids.oom) {
         free(off.p);
         free(rcd.p);
         free(cites.p);
@@ -357,6 +356,17 @@ static int put_rows(catch_t *ct)
     return rc;
 }
 
+/* The cases a batch marks: its own, those citing its clips, and (with time
+ * keys to search) what they meet in time. $1..$7 as PGACTS_HIT_SQL, $8 the
+ * batch's cases, $9 its clips' media IDs. */
+#define CASE_MARK_SQL                                                                              \
+    "WITH " PGACTS_HIT_SQL                                                                         \
+    "INSERT INTO ft.prov_case_state (county, case_id) SELECT $1, c FROM (SELECT "                  \
+    "unnest($8::text[]) AS c UNION SELECT i.case_id FROM ft.prov_index i WHERE i.county = $1 "     \
+    "AND i.kind = 1 AND i.case_id <> '' AND i.cites && $9::text[] UNION SELECT case_id FROM "      \
+    "hit) s WHERE c <> '' ORDER BY c ON CONFLICT (county, case_id) DO UPDATE SET changes = "       \
+    "ft.prov_case_state.changes + 1"
+
 /* Writes the heads that moved and marks the cases the batch changed. */
 static int finish_batch(catch_t *ct)
 {
@@ -394,34 +404,26 @@ static int finish_batch(catch_t *ct)
                           ct->err, ct->errlen);
     }
     pg_rows_free(&hr);
-    pg_buf_t cases = {0}, offs = {0}, recs = {0}, mids = {0};
+    if (rc == FT_OK) {
+        rc = pgacts_put(ct->c, &ct->acts, ct->county, ct->err, ct->errlen);
+    }
+    pg_buf_t cases = {0}, mids = {0};
     pg_text_array(&cases, ct->cases.s, ct->cases.n);
-    pg_text_array(&offs, ct->officers.s, ct->officers.n);
-    pg_text_array(&recs, ct->recorders.s, ct->recorders.n);
     pg_text_array(&mids, ct->media_ids.s, ct->media_ids.n);
-    if (cases.oom || offs.oom || recs.oom || mids.oom) {
+    if (cases.oom || mids.oom) {
         rc = rc == FT_OK ? FT_ENOMEM : rc;
     }
+    const char *hp[PGACTS_PARAMS];
+    pgacts_params(&ct->acts, ct->county, hp);
     if (rc == FT_OK) {
         /* In case order, the order in which evaluators lock these rows
          * (evaluate()), so that the two never wait for each other in a
-         * cycle. The cases of the entries, and those whose records share an
-         * officer or a recorder with a clip or a checkout taken in (or with
-         * an officer who checked out such a recorder): their media may have
-         * changed. Marking too many costs an evaluation, never an alert. */
-        const char *p[] = {ct->county, cases.p, offs.p, recs.p, mids.p};
-        PGresult *res = PQexecParams(
-            ct->c,
-            "INSERT INTO ft.prov_case_state (county, case_id) "
-            "SELECT $1, c FROM (SELECT unnest($2::text[]) AS c UNION "
-            "SELECT i.case_id FROM ft.prov_index i WHERE i.county = $1 AND i.kind = 1 AND "
-            "i.case_id <> '' AND (i.recorders && $4::text[] OR i.officers && $3::text[] OR "
-            "i.cites && $5::text[] OR "
-            "i.officers && ARRAY(SELECT unnest(k.officers) FROM ft.prov_index k WHERE "
-            "k.county = $1 AND k.rtype IN (27, 28) AND k.recorders && $4::text[]))) s "
-            "WHERE c <> '' ORDER BY c ON CONFLICT (county, case_id) DO UPDATE SET changes = "
-            "ft.prov_case_state.changes + 1",
-            5, NULL, p, NULL, NULL, 0);
+         * cycle. The cases of the entries, those citing a clip taken in, and
+         * those the batch's clips, activities and checkouts meet in time
+         * (pgacts.h): their media may have changed. Marking too many costs
+         * an evaluation, never an alert. */
+        const char *p[] = {hp[0], hp[1], hp[2], hp[3], hp[4], hp[5], hp[6], cases.p, mids.p};
+        PGresult *res = PQexecParams(ct->c, CASE_MARK_SQL, 9, NULL, p, NULL, NULL, 0);
         if (PQresultStatus(res) != PGRES_COMMAND_OK) {
             snprintf(ct->err, ct->errlen, "PostgreSQL: %s", PQresultErrorMessage(res));
             rc = FT_EIO;
@@ -430,19 +432,15 @@ static int finish_batch(catch_t *ct)
     }
     if (rc == FT_OK) {
         /* hook: caseless records and media of the batch (pgunits.h) */
-        rc = pgunits_taken_in(ct->c, ct->county, ct->err, ct->errlen);
+        rc = pgunits_taken_in(ct->c, ct->county, hp, ct->err, ct->errlen);
     }
     if (rc == FT_OK) {
         /* hook: justification records of the batch (pgjustify.h) */
         rc = pgjustify_taken_in(ct->c, ct->county, ct->err, ct->errlen);
     }
     free(cases.p);
-    free(offs.p);
-    free(recs.p);
     free(mids.p);
     set_free(&ct->cases);
-    set_free(&ct->officers);
-    set_free(&ct->recorders);
     set_free(&ct->media_ids);
     return rc;
 }
@@ -719,6 +717,7 @@ static int catch_up(PGconn *c, pgengine_memo_t *memo, pgengine_stats_t *st, char
         }
         catch_t ct = {.c = c, .county = county, .st = st, .err = err, .errlen = errlen};
         pg_rows_init(&ct.rows, INDEX_COLS);
+        pgacts_init(&ct.acts);
         rc = pverify_new(refused, &ct, &ct.pv);
         if (rc == FT_OK) {
             rc = catch_up_county(&ct, pk);
@@ -733,9 +732,8 @@ static int catch_up(PGconn *c, pgengine_memo_t *memo, pgengine_stats_t *st, char
         free(ct.months);
         pg_rows_free(&ct.rows);
         set_free(&ct.cases);
-        set_free(&ct.officers);
-        set_free(&ct.recorders);
         set_free(&ct.media_ids);
+        pgacts_free(&ct.acts);
         if (PQtransactionStatus(c) != PQTRANS_IDLE) {
             PQclear(PQexec(c, "ROLLBACK")); /* a failed batch's transaction */
         }

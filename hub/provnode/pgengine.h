@@ -45,7 +45,7 @@
 
 /* The provincial engine's tables, compiled in from engine.sql, and their
  * version (ft.meta provnode_schema_version; raise both together). */
-#define PGENGINE_SCHEMA_VERSION "3"
+#define PGENGINE_SCHEMA_VERSION "4"
 extern const char pgengine_schema_sql[];
 
 /* Creates (or completes) the engine's tables unless ft.meta says this

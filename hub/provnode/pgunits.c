@@ -1,6 +1,7 @@
 /* pgunits.c: caseless records and unlinked media at the province (see
  * pgunits.h). */
 #include "pgunits.h"
+#include "pgacts.h"
 #include "pgjustify.h"
 #include "alertstate.h"
 #include "devlog.h"
@@ -19,7 +20,8 @@
 
 /* ---- take-in ------------------------------------------------------------------ */
 
-int pgunits_taken_in(PGconn *c, const char *county, char *err, size_t errlen)
+int pgunits_taken_in(PGconn *c, const char *county, const char *const hp[PGACTS_PARAMS], char *err,
+                     size_t errlen)
 {
     const char *p1[] = {county};
     PGresult *r = NULL;
@@ -74,34 +76,33 @@ int pgunits_taken_in(PGconn *c, const char *county, char *err, size_t errlen)
         return rc;
     }
     /* The units the batch may change, in unit order (the order evaluators
-     * lock these rows in): those whose entry shares an officer or a
-     * recorder with an entry of the batch (or with the checkouts of its
-     * recorders), names or cites one of its media IDs, and the caseless
-     * records of an identity the batch adds to. Marking too many costs an
-     * evaluation, never an alert. */
+     * lock these rows in): those its clips, activities and checkouts meet in
+     * time (pgacts.h), those naming or citing one of its media IDs, and the
+     * caseless records of an identity the batch adds to. Marking too many
+     * costs an evaluation, never an alert. */
     r = NULL;
     rc = pg_query(
         c,
-        "WITH n AS (SELECT officers, recorders, media_id, cites FROM ft.prov_index WHERE county "
-        "= $1 AND indexed_at = now()), "
-        "r AS (SELECT coalesce(array_agg(DISTINCT x), '{}') AS a FROM n, unnest(n.recorders) x), "
-        "o AS (SELECT coalesce(array_agg(DISTINCT x), '{}') AS a FROM (SELECT unnest(n.officers) "
-        "AS x FROM n UNION SELECT unnest(k.officers) FROM ft.prov_index k WHERE k.county = $1 "
-        "AND k.rtype IN (27, 28) AND k.recorders && (SELECT a FROM r)) s), "
+        "WITH " PGACTS_HIT_SQL
+        ", n AS (SELECT media_id, cites FROM ft.prov_index WHERE county = $1 AND indexed_at = "
+        "now()), "
         "m AS (SELECT coalesce(array_agg(DISTINCT x), '{}') AS a FROM (SELECT media_id AS x FROM "
         "n WHERE media_id <> '' UNION SELECT unnest(cites) FROM n) s), "
-        "ids AS (SELECT rec_unit, rec_id FROM ft.prov_unit_state WHERE county = $1 AND kind = 1 "
-        "AND rec_id <> '' AND (device, epoch, seq, at) IN (SELECT device, epoch, seq, at FROM "
-        "ft.prov_index WHERE county = $1 AND indexed_at = now())) "
+        "e AS (SELECT device, epoch, seq, at FROM hit WHERE case_id = '' UNION SELECT i.device, "
+        "i.epoch, i.seq, i.at FROM ft.prov_index i WHERE i.county = $1 AND i.case_id = '' AND "
+        "(i.media_id = ANY((SELECT a FROM m)::text[]) OR i.cites && (SELECT a FROM m))), "
+        "ids AS (SELECT DISTINCT rec_unit, rec_id FROM ft.prov_unit_state WHERE county = $1 AND "
+        "kind = 1 AND rec_id <> '' AND (device, epoch, seq, at) IN (SELECT device, epoch, seq, at "
+        "FROM ft.prov_index WHERE county = $1 AND indexed_at = now())), "
+        "u AS (SELECT u.* FROM ft.prov_unit_state u JOIN e ON u.county = $1 AND u.device = "
+        "e.device AND u.epoch = e.epoch AND u.seq = e.seq AND u.at = e.at UNION SELECT u.* FROM "
+        "ft.prov_unit_state u JOIN ids ON u.county = $1 AND u.rec_unit = ids.rec_unit AND "
+        "u.rec_id = ids.rec_id) "
         "INSERT INTO ft.prov_unit_state (county, unit_key, kind, device, epoch, seq, at, "
         "rec_unit, rec_id) SELECT u.county, u.unit_key, u.kind, u.device, u.epoch, u.seq, u.at, "
-        "u.rec_unit, u.rec_id FROM ft.prov_unit_state u JOIN ft.prov_index i ON i.county = "
-        "u.county AND i.device = u.device AND i.epoch = u.epoch AND i.seq = u.seq AND i.at = u.at "
-        "WHERE u.county = $1 AND (i.officers && (SELECT a FROM o) OR i.recorders && (SELECT a "
-        "FROM r) OR i.media_id = ANY((SELECT a FROM m)::text[]) OR i.cites && (SELECT a FROM m) OR "
-        "(u.rec_unit, u.rec_id) IN (SELECT rec_unit, rec_id FROM ids)) ORDER BY u.unit_key "
+        "u.rec_unit, u.rec_id FROM u ORDER BY u.unit_key "
         "ON CONFLICT (county, unit_key) DO UPDATE SET changes = ft.prov_unit_state.changes + 1",
-        1, p1, &r, err, errlen);
+        PGACTS_PARAMS, hp, &r, err, errlen);
     PQclear(r);
     return rc;
 }

@@ -11,9 +11,9 @@
  *                      each caseless record and caseless manifest of the
  *                      batch becomes a row of ft.prov_unit_state, and the
  *                      units the batch may change are marked (changes + 1):
- *                      those sharing an officer, a recorder or a media ID
- *                      with it, and the caseless records of the same
- *                      identity;
+ *                      those it meets in time (pgacts.h), those sharing a
+ *                      media ID with it, and the caseless records of the
+ *                      same identity;
  *   pgunits_clocks     before a county's new clock offsets are stored: the
  *                      units whose times they move are marked;
  *   pgunits_evaluate   after the cases: every unit that changed or whose
@@ -37,14 +37,17 @@
 #define FT_PGUNITS_H
 
 #include "pg.h"
+#include "pgacts.h"
 #include "pgengine.h"
 #include "pverify.h"
 #include "rules.h"
 
 #include <stdint.h>
 
-/* FT_OK or FT_EIO/FT_ENOMEM with err (the caller rolls the batch back). */
-int pgunits_taken_in(PGconn *c, const char *county, char *err, size_t errlen) FT_MUST_CHECK;
+/* hp: the batch's time keys, as pgacts_params gives them. FT_OK or
+ * FT_EIO/FT_ENOMEM with err (the caller rolls the batch back). */
+int pgunits_taken_in(PGconn *c, const char *county, const char *const hp[PGACTS_PARAMS], char *err,
+                     size_t errlen) FT_MUST_CHECK;
 
 /* Before the county's new clock offsets go into ft.prov_clock (pgengine.c
  * take_clocks; pv has walked its hub log): the units whose times an offset
