@@ -58,6 +58,14 @@ for k in A B D E; do
   [ "$(state L-$k records)" = open ] || fail "L-$k's coverage alert is not open at first: $(cat "$T/prov.records")"
 done
 
+# A database made before the time keys (schema version 3) holds none: take
+# them away as such a database would be, and the next node to start fills
+# them from what was taken in (the clips below then need them).
+keys0=$(psql_q "SELECT count(*) FROM ft.prov_acts WHERE county = 'cl'")
+[ "$keys0" = 5 ] || fail "ft.prov_acts should hold 5 rows (4 officers, 1 recorder), not $keys0"
+pg_as_superuser "DELETE FROM ft.prov_acts; DELETE FROM ft.prov_spans; DELETE FROM ft.prov_holders;
+  DELETE FROM ft.meta WHERE name = 'prov_acts_filled'" >/dev/null
+
 # Clips, later: c1 by o1 over A's inquiry (recorder r9); c2 of recorder r2
 # over B's, naming no officer; c3 of recorder r3 over D's, naming no officer
 # (nobody has r3 checked out yet: it covers nothing).
@@ -68,6 +76,8 @@ done
 "$MEDIA" "$T/cl-van" 000000000000000000000000000000d3 r3 - - "${D}22T14:00:00$Z" "${D}22T14:30:00$Z" >/dev/null ||
   fail "ft_media c3"
 step clips
+grepq 'the time keys of 4 entries taken in before schema version 4 were filled in' <"$T/p.clips.out" ||
+  fail "the node did not fill the time keys: $(cat "$T/p.clips.out")"
 [ "$(state L-A clips)" = resolved ] || fail "L-A should be covered by c1 (its officer): $(cat "$T/prov.clips")"
 [ "$(state L-B clips)" = resolved ] || fail "L-B should be covered by c2 (its recorder): $(cat "$T/prov.clips")"
 [ "$(state L-D clips)" = open ] || fail "L-D should still be open: $(cat "$T/prov.clips")"
