@@ -504,8 +504,8 @@ static int take_clocks(catch_t *ct)
             "a.case_id AS c FROM a UNION SELECT j.case_id FROM ft.prov_index j WHERE j.county = "
             "$1 AND j.kind = 1 AND j.case_id <> '' AND EXISTS (SELECT 1 FROM a WHERE j.officers "
             "&& a.officers OR j.recorders && a.recorders OR (a.media_id <> '' AND a.media_id = "
-            "ANY(j.cites)) OR j.officers && ARRAY(SELECT unnest(k.officers) FROM ft.prov_index "
-            "k WHERE k.county = $1 AND k.rtype IN (27, 28) AND k.recorders && a.recorders))) s "
+            "ANY(j.cites)) OR j.officers && ARRAY(SELECT h.officer FROM ft.prov_holders h WHERE "
+            "h.county = $1 AND h.recorder = ANY(a.recorders)))) s "
             "WHERE c <> '' ORDER BY c ON CONFLICT (county, case_id) DO UPDATE SET changes = "
             "ft.prov_case_state.changes + 1",
             6, NULL, p, l, f, 0);
@@ -1042,8 +1042,8 @@ static int load_batch(PGconn *c, const char *county, evcase_t *cs, size_t n, PGr
             "i.unit, i.recorders FROM u CROSS JOIN LATERAL (SELECT * FROM ft.prov_index i WHERE "
             "i.county = $1 AND i.kind = 2 AND (i.case_id = u.c OR i.officers && u.offs OR "
             "i.recorders && u.recs OR i.media_id = ANY(u.cited) OR i.recorders && ARRAY(SELECT "
-            "unnest(k.recorders) FROM ft.prov_index k WHERE k.county = $1 AND k.rtype IN (27, "
-            "28) AND k.officers && u.offs))) i), "
+            "h.recorder FROM ft.prov_holders h WHERE h.county = $1 AND h.officer = "
+            "ANY(u.offs)))) i), "
             "k AS (SELECT mr.case_id, i.device, i.epoch, i.seq, i.at, i.arrival, i.unit FROM "
             "(SELECT m.case_id, array_agg(DISTINCT x) AS recs FROM m, unnest(m.recorders) x "
             "GROUP BY m.case_id) mr CROSS JOIN LATERAL (SELECT * FROM ft.prov_index i WHERE "

@@ -393,8 +393,8 @@ static int load_documenting_media(PGconn *c, const char *county, unitload_t *ul,
         rc = query_into(c, ul,
                         "i.kind = 2 AND (i.officers && $2::text[] OR i.recorders && $3::text[] OR "
                         "i.media_id = ANY($4::text[]) OR i.recorders && ARRAY(SELECT "
-                        "unnest(k.recorders) FROM ft.prov_index k WHERE k.county = $1 AND k.rtype "
-                        "IN (27, 28) AND k.officers && $2::text[]))",
+                        "h.recorder FROM ft.prov_holders h WHERE h.county = $1 AND h.officer = "
+                        "ANY($2::text[])))",
                         4, p4, err, errlen);
     }
     free(o.p);
@@ -482,8 +482,8 @@ static int load_media(PGconn *c, const char *county, const char *key, unitload_t
                  : query_into(c, ul,
                               "i.kind = 1 AND (i.cites && $4::text[] OR i.officers && $2::text[] "
                               "OR i.recorders && $3::text[] OR i.officers && ARRAY(SELECT "
-                              "unnest(k.officers) FROM ft.prov_index k WHERE k.county = $1 AND "
-                              "k.rtype IN (27, 28) AND k.recorders && $3::text[]))",
+                              "h.officer FROM ft.prov_holders h WHERE h.county = $1 AND "
+                              "h.recorder = ANY($3::text[])))",
                               4, p4, err, errlen);
         free(mi.p);
         free(ids);
