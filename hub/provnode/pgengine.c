@@ -574,13 +574,26 @@ static int catch_up_county(catch_t *ct, const uint8_t hub_pk[32])
     while (more) {
         rc = pg_exec(ct->c, "BEGIN", err, errlen);
         if (rc == FT_OK) {
+            /* The next entries after each device epoch's head, in order.
+             * Each epoch is found by one index probe after the last (p) and
+             * read from its head on (x): the county's entries taken in
+             * before are never scanned again, which made take-in quadratic
+             * in the county's size. */
             rc = pg_query(
                 ct->c,
-                "SELECT e.device, e.epoch, e.seq, e.at, e.arrival, e.raw FROM ft.entries e "
-                "LEFT JOIN ft.prov_heads h ON h.county = e.county AND h.device = e.device AND "
-                "h.epoch = e.epoch WHERE e.county = $1 AND e.seq > coalesce(h.seq, 0) AND "
-                "coalesce(h.blocked_seq, 0) = 0 ORDER BY e.device, e.epoch, e.seq, e.at "
-                "LIMIT " FT_STR(BATCH),
+                "WITH RECURSIVE p AS ((SELECT device, epoch FROM ft.entries WHERE county = $1 "
+                "ORDER BY device, epoch LIMIT 1) UNION ALL SELECT n.device, n.epoch FROM p CROSS "
+                "JOIN LATERAL (SELECT device, epoch FROM ft.entries WHERE county = $1 AND "
+                "(device, epoch) > (p.device, p.epoch) ORDER BY device, epoch LIMIT 1) n) "
+                "SELECT x.device, x.epoch, x.seq, x.at, x.arrival, x.raw FROM p LEFT JOIN "
+                "ft.prov_heads h ON h.county = $1 AND h.device = p.device AND h.epoch = p.epoch "
+                "CROSS JOIN LATERAL (SELECT e.device, e.epoch, e.seq, e.at, e.arrival, e.raw FROM "
+                "ft.entries e WHERE e.county = $1 AND e.device = p.device AND e.epoch = p.epoch "
+                "AND e.seq > coalesce(h.seq, 0) ORDER BY e.seq, e.at LIMIT " FT_STR(
+                    BATCH) ") x "
+                           "WHERE coalesce(h.blocked_seq, 0) = 0 ORDER BY x.device, x.epoch, "
+                           "x.seq, x.at "
+                           "LIMIT " FT_STR(BATCH),
                 1, p1, &r, err, errlen);
         }
         int n = rc == FT_OK ? PQntuples(r) : 0;
