@@ -960,12 +960,66 @@ static void due_array(pg_buf_t *b, const evcase_t *cs, size_t n)
     free(ids);
 }
 
+/* Parallel text columns (case, role, name, lo, hi) of time keys, for arrays
+ * of one parameter each (no value is empty: pg_text_array leaves those out). */
+#define COLS 5
+typedef struct {
+    char **v[COLS];
+    size_t n, cap;
+    bool oom;
+} cols_t;
+
+static void cols_key(cols_t *t, const char *case_id, int role, const char *name, int64_t lo,
+                     int64_t hi)
+{
+    char cut[GAPINPUT_TEXT];
+    utf8_copy(cut, sizeof cut, name);
+    if (t->oom || !cut[0]) {
+        return;
+    }
+    if (t->n == t->cap) {
+        size_t cap = t->cap ? 2 * t->cap : 32;
+        for (int j = 0; j < COLS; j++) {
+            char **grown = realloc(t->v[j], cap * sizeof *grown);
+            if (!grown) {
+                t->oom = true;
+                return;
+            }
+            t->v[j] = grown;
+        }
+        t->cap = cap;
+    }
+    char r[24], l[24], h[24];
+    pg_i64_text(role, r);
+    pg_i64_text(lo, l);
+    pg_i64_text(hi > lo ? hi : lo, h);
+    const char *src[COLS] = {case_id, r, cut, l, h};
+    for (int j = 0; j < COLS; j++) {
+        t->v[j][t->n] = strdup(src[j]);
+        t->oom |= t->v[j][t->n] == NULL;
+    }
+    t->n++;
+}
+
+static void cols_free(cols_t *t)
+{
+    for (int j = 0; j < COLS; j++) {
+        for (size_t i = 0; i < t->n; i++) {
+            free(t->v[j][i]);
+        }
+        free(t->v[j]);
+    }
+    memset(t, 0, sizeof *t);
+}
+
 /* Loads the due cases of a batch, in two statements: their records; then the
- * media that may document them (gaps_media_links decides which do: tied to
- * the case, cited by ID, sharing an officer or a recorder with its records,
- * or of a recorder one of its officers checked out) and every checkout of
- * those media's recorders. The officers, recorders and cited media of each
- * case are those its records' signed bytes name. */
+ * media that may document them (gaps_media_links decides which do: cited by
+ * ID, or overlapping an activity and sharing an officer or a recorder with
+ * it, or of a recorder one of its officers checked out; found by the time
+ * keys of pgacts.h, as the county's index finds them by name and time; and
+ * those tied to the case) and every checkout of those media's recorders.
+ * The officers, recorders, times and cited media of each case are those its
+ * records' signed bytes name. */
 static int load_batch(PGconn *c, const char *county, evcase_t *cs, size_t n, PGresult **keep,
                       char *err, size_t errlen)
 {
@@ -990,83 +1044,103 @@ static int load_batch(PGconn *c, const char *county, evcase_t *cs, size_t n, PGr
         evcase_t *e = case_named(cs, n, pg_text(r, i, 0));
         rc = e && e->due ? take_row(&e->cl, r, i) : FT_OK;
     }
-    /* each due case: its id, officers, recorders and cited media (text[]
-     * literals, one text[] of each) */
-    char **lists[4];
+    /* each due case: its id and cited media (a text[] literal each); and
+     * each officer and recorder of its activities with the activity's window
+     * in its device's own clock (the time keys of pgacts.h) */
+    char **lists[2];
     size_t k = 0;
-    for (int j = 0; j < 4; j++) {
+    for (int j = 0; j < 2; j++) {
         lists[j] = calloc(n ? n : 1, sizeof *lists[j]);
         rc = lists[j] ? rc : FT_ENOMEM;
     }
+    cols_t keys = {0};
     for (size_t i = 0; rc == FT_OK && i < n; i++) {
         if (!cs[i].due) {
             continue;
         }
-        strset_t offs = {0}, recs = {0}, cited = {0};
+        strset_t cited = {0};
         for (size_t x = 0; x < cs[i].cl.n; x++) {
             const Ft__Record *rec = cs[i].cl.in[x].rec;
             for (size_t y = 0; rec && y < rec->n_media; y++) {
                 set_add(&cited, rec->media[y]);
             }
-            for (size_t y = 0; rec && y < rec->n_officers; y++) {
-                set_add(&offs, rec->officers[y]);
+            if (!rec || !record_type_is_activity(rec->type)) {
+                continue;
             }
-            for (size_t y = 0; rec && y < rec->n_recorders; y++) {
-                set_add(&recs, rec->recorders[y]);
+            int64_t lo, hi, tm;
+            gapinput_record_times(rec, cs[i].cl.in[x].logged_ms, 0, &lo, &hi, &tm);
+            for (size_t y = 0; y < rec->n_officers; y++) {
+                cols_key(&keys, cs[i].case_id, 1, rec->officers[y], lo, hi);
+            }
+            for (size_t y = 0; y < rec->n_recorders; y++) {
+                cols_key(&keys, cs[i].case_id, 2, rec->recorders[y], lo, hi);
             }
         }
-        pg_buf_t o = {0}, rr = {0}, ci = {0};
-        pg_text_array(&o, offs.s, offs.n);
-        pg_text_array(&rr, recs.s, recs.n);
+        pg_buf_t ci = {0};
         pg_text_array(&ci, cited.s, cited.n);
         lists[0][k] = (char *)cs[i].case_id;
-        lists[1][k] = o.p;
-        lists[2][k] = rr.p;
-        lists[3][k] = ci.p;
+        lists[1][k] = ci.p;
         k++;
-        if (offs.oom || recs.oom || cited.oom || o.oom || rr.oom || ci.oom) {
+        if (cited.oom || ci.oom || keys.oom) {
             rc = FT_ENOMEM;
         }
-        set_free(&offs);
-        set_free(&recs);
         set_free(&cited);
     }
-    pg_buf_t a[4] = {{0}};
-    for (int j = 0; rc == FT_OK && j < 4; j++) {
+    pg_buf_t a[2 + COLS] = {{0}};
+    for (int j = 0; rc == FT_OK && j < 2; j++) {
         pg_text_array(&a[j], lists[j], k);
         rc = a[j].oom ? FT_ENOMEM : FT_OK;
     }
+    for (int j = 0; rc == FT_OK && j < COLS; j++) {
+        pg_text_array(&a[2 + j], keys.v[j], keys.n);
+        rc = a[2 + j].oom ? FT_ENOMEM : FT_OK;
+    }
     for (size_t i = 0; i < k; i++) {
         free(lists[1][i]);
-        free(lists[2][i]);
-        free(lists[3][i]);
     }
-    for (int j = 0; j < 4; j++) {
+    for (int j = 0; j < 2; j++) {
         free(lists[j]);
     }
+    cols_free(&keys);
     if (rc == FT_OK) {
-        const char *p5[] = {county, a[0].p, a[1].p, a[2].p, a[3].p};
+        /* s: the time keys; s2: with the recorders its officers held; mk: the
+         * clips they meet in time (widened by the county's clock offsets as
+         * at take-in), and those of the case or cited by it; k: every
+         * checkout or return of those clips' recorders */
+        const char *p8[] = {county, a[2].p, a[3].p, a[4].p, a[5].p, a[6].p, a[0].p, a[1].p};
         rc = pg_query(
             c,
-            "WITH u AS MATERIALIZED (SELECT u.c, u.o::text[] AS offs, u.r::text[] AS recs, "
-            "u.m::text[] AS cited FROM unnest($2::text[], $3::text[], $4::text[], $5::text[]) "
-            "AS u(c, o, r, m)), "
-            "m AS MATERIALIZED (SELECT u.c AS case_id, i.device, i.epoch, i.seq, i.at, i.arrival, "
-            "i.unit, i.recorders FROM u CROSS JOIN LATERAL (SELECT * FROM ft.prov_index i WHERE "
-            "i.county = $1 AND i.kind = 2 AND (i.case_id = u.c OR i.officers && u.offs OR "
-            "i.recorders && u.recs OR i.media_id = ANY(u.cited) OR i.recorders && ARRAY(SELECT "
-            "h.recorder FROM ft.prov_holders h WHERE h.county = $1 AND h.officer = "
-            "ANY(u.offs)))) i), "
+            "WITH s AS MATERIALIZED (SELECT DISTINCT * FROM unnest($2::text[], $3::smallint[], "
+            "$4::text[], $5::bigint[], $6::bigint[]) AS s(c, role, name, lo, hi)), "
+            "sl AS MATERIALIZED (SELECT (2 * coalesce(max(abs(offset_ms)), 0) + 1000)::bigint AS "
+            "sl, coalesce((SELECT span FROM ft.prov_spans WHERE county = $1 AND kind = 2), 0) AS "
+            "med FROM ft.prov_clock WHERE county = $1), "
+            "s2 AS (SELECT c, role, name, lo, hi FROM s UNION SELECT s.c, 2::smallint, "
+            "h.recorder, s.lo, s.hi FROM s JOIN ft.prov_holders h ON h.county = $1 AND h.officer "
+            "= s.name WHERE s.role = 1), "
+            "u AS MATERIALIZED (SELECT u.c, u.m::text[] AS cited FROM unnest($7::text[], "
+            "$8::text[]) AS u(c, m)), "
+            "mk AS (SELECT s2.c, x.device, x.epoch, x.seq, x.at FROM s2 CROSS JOIN sl JOIN "
+            "ft.prov_acts x ON x.county = $1 AND x.kind = 2 AND x.role = s2.role AND x.name = "
+            "s2.name AND x.lo BETWEEN s2.lo - sl.sl - sl.med AND s2.hi + sl.sl AND x.hi >= s2.lo "
+            "- sl.sl UNION SELECT u.c, i.device, i.epoch, i.seq, i.at FROM u JOIN ft.prov_index i "
+            "ON i.county = $1 AND i.kind = 2 AND (i.case_id = u.c OR i.media_id = "
+            "ANY(u.cited))), "
+            "m AS MATERIALIZED (SELECT mk.c AS case_id, i.device, i.epoch, i.seq, i.at, "
+            "i.arrival, i.unit, i.recorders FROM mk JOIN ft.prov_index i ON i.county = $1 AND "
+            "i.device = mk.device AND i.epoch = mk.epoch AND i.seq = mk.seq AND i.at = mk.at AND "
+            "i.kind = 2), "
             "k AS (SELECT mr.case_id, i.device, i.epoch, i.seq, i.at, i.arrival, i.unit FROM "
-            "(SELECT m.case_id, array_agg(DISTINCT x) AS recs FROM m, unnest(m.recorders) x "
-            "GROUP BY m.case_id) mr CROSS JOIN LATERAL (SELECT * FROM ft.prov_index i WHERE "
-            "i.county = $1 AND i.kind = 1 AND i.rtype IN (27, 28) AND i.recorders && mr.recs) i), "
+            "(SELECT DISTINCT m.case_id, x AS rec FROM m, unnest(m.recorders) x WHERE x <> '') mr "
+            "JOIN ft.prov_acts ko ON ko.county = $1 AND ko.kind = 3 AND ko.role = 2 AND ko.name = "
+            "mr.rec JOIN ft.prov_index i ON i.county = $1 AND i.device = ko.device AND i.epoch = "
+            "ko.epoch AND i.seq = ko.seq AND i.at = ko.at), "
             "a AS (SELECT 0 AS src, case_id, device, epoch, seq, at, arrival, unit FROM m UNION "
             "ALL SELECT 1, case_id, device, epoch, seq, at, arrival, unit FROM k) "
             "SELECT " LOAD_COLS "FROM a " LOAD_JOIN "ORDER BY a.case_id, a.src",
-            5, p5, &r, err, errlen);
+            8, p8, &r, err, errlen);
     }
-    for (int j = 0; j < 4; j++) {
+    for (int j = 0; j < 2 + COLS; j++) {
         free(a[j].p);
     }
     if (rc == FT_OK) {
@@ -1431,7 +1505,9 @@ int pgengine_step(PGconn *c, const rulepack_t *pack, int64_t now_ms, const char 
         /* Many rows at once (a county's first forwarding, a node catching
          * up): the planner's statistics first, so the cases' queries use
          * the index rather than wait for autovacuum to notice. */
-        rc = pg_exec(c, "ANALYZE ft.prov_index, ft.prov_case_state", err, errlen);
+        rc = pg_exec(c,
+                     "ANALYZE ft.prov_index, ft.prov_case_state, ft.prov_unit_state, ft.prov_acts",
+                     err, errlen);
     }
     if (rc == FT_OK) {
         rc = evaluate(c, pack, now_ms, node, st, err, errlen);
