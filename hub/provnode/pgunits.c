@@ -381,21 +381,142 @@ static int people_of(const unitload_t *ul, bool media, pg_buf_t *o, pg_buf_t *rr
     return o->oom || rr->oom || ci->oom ? FT_ENOMEM : FT_OK;
 }
 
-/* The media that may document ul's records and the checkouts of their
- * recorders, as pgengine.c loads them for a case. */
+/* The time keys of ul's activity records (media false) or of its manifests
+ * (media true): each officer (role 1) and recorder (role 2) with the
+ * window in its device's own clock, as text[] literals (pgacts.h). */
+static int keys_of(const unitload_t *ul, bool media, pg_buf_t k[4])
+{
+    size_t cap = 1;
+    for (size_t i = 0; i < ul->n; i++) {
+        const Ft__Record *rec = ul->in[i].rec;
+        cap += rec ? rec->n_officers + rec->n_recorders : 2;
+    }
+    char **v[4];
+    char(*txt)[GAPINPUT_TEXT] = calloc(4 * cap, sizeof *txt);
+    for (int j = 0; j < 4; j++) {
+        v[j] = calloc(cap, sizeof *v[j]);
+    }
+    if (!txt || !v[0] || !v[1] || !v[2] || !v[3]) {
+        free(txt);
+        for (int j = 0; j < 4; j++) {
+            free(v[j]);
+        }
+        return FT_ENOMEM;
+    }
+    size_t n = 0;
+    for (size_t i = 0; i < ul->n; i++) {
+        const Ft__Record *rec = ul->in[i].rec;
+        const Ft__MediaManifest *m = ul->in[i].media;
+        int64_t lo, hi, tm;
+        const char *names[2] = {NULL, NULL};
+        char *const *offs = NULL, *const *recs = NULL;
+        size_t no = 0, nr = 0;
+        if (!media && rec && record_type_is_activity(rec->type)) {
+            gapinput_record_times(rec, ul->in[i].logged_ms, 0, &lo, &hi, &tm);
+            offs = rec->officers;
+            no = rec->n_officers;
+            recs = rec->recorders;
+            nr = rec->n_recorders;
+        } else if (media && m) {
+            gapinput_media_times(m, ul->in[i].logged_ms, 0, &lo, &hi);
+            names[0] = m->officer;
+            names[1] = m->recorder;
+            offs = (char *const *)&names[0];
+            no = 1;
+            recs = (char *const *)&names[1];
+            nr = 1;
+        } else {
+            continue;
+        }
+        for (size_t x = 0; x < no + nr; x++) {
+            const char *name = x < no ? offs[x] : recs[x - no];
+            char *t = txt[4 * n];
+            utf8_copy(t, GAPINPUT_TEXT, name ? name : "");
+            if (!t[0]) {
+                continue;
+            }
+            snprintf(txt[4 * n + 1], GAPINPUT_TEXT, "%d", x < no ? 1 : 2);
+            snprintf(txt[4 * n + 2], GAPINPUT_TEXT, "%" PRId64, lo);
+            snprintf(txt[4 * n + 3], GAPINPUT_TEXT, "%" PRId64, hi > lo ? hi : lo);
+            v[0][n] = txt[4 * n + 1];
+            v[1][n] = t;
+            v[2][n] = txt[4 * n + 2];
+            v[3][n] = txt[4 * n + 3];
+            n++;
+        }
+    }
+    bool oom = false;
+    for (int j = 0; j < 4; j++) {
+        pg_text_array(&k[j], v[j], n);
+        oom |= k[j].oom;
+        free(v[j]);
+    }
+    free(txt);
+    return oom ? FT_ENOMEM : FT_OK;
+}
+
+/* Loads into ul the entries of kind want (1 activities, 2 media) that the
+ * time keys k meet (widened as at take-in: pgacts.h), with the names the
+ * checkouts pair with them; those of kind want naming or citing a media ID
+ * of ids; and every checkout or return of the recorders checkouts. */
+static int keys_into(PGconn *c, const char *county, unitload_t *ul, pg_buf_t k[4], int want,
+                     const char *ids, const char *checkouts, char *err, size_t errlen)
+{
+    const char *p[] = {county,
+                       k[0].p ? k[0].p : "{}",
+                       k[1].p ? k[1].p : "{}",
+                       k[2].p ? k[2].p : "{}",
+                       k[3].p ? k[3].p : "{}",
+                       want == 1 ? "1" : "2",
+                       ids ? ids : "{}",
+                       checkouts ? checkouts : "{}"};
+    PGresult *r = NULL;
+    int rc = pg_query(
+        c,
+        "WITH k0 AS MATERIALIZED (SELECT * FROM unnest($2::smallint[], $3::text[], $4::bigint[], "
+        "$5::bigint[]) AS k(role, name, lo, hi)), "
+        "k AS (SELECT * FROM k0 UNION SELECT 2::smallint, h.recorder, k0.lo, k0.hi FROM k0 JOIN "
+        "ft.prov_holders h ON h.county = $1 AND h.officer = k0.name WHERE k0.role = 1 UNION "
+        "SELECT 1::smallint, h.officer, k0.lo, k0.hi FROM k0 JOIN ft.prov_holders h ON h.county "
+        "= $1 AND h.recorder = k0.name WHERE k0.role = 2), "
+        "sl AS MATERIALIZED (SELECT (2 * coalesce(max(abs(offset_ms)), 0) + 1000)::bigint AS sl, "
+        "coalesce((SELECT span FROM ft.prov_spans WHERE county = $1 AND kind = $6::smallint), 0) "
+        "AS span FROM ft.prov_clock WHERE county = $1), "
+        "x AS MATERIALIZED (SELECT x.device, x.epoch, x.seq, x.at FROM k CROSS JOIN sl JOIN "
+        "ft.prov_acts x ON x.county = $1 AND x.kind = $6::smallint AND x.role = k.role AND x.name "
+        "= k.name AND x.lo BETWEEN k.lo - sl.sl - sl.span AND k.hi + sl.sl AND x.hi >= k.lo - "
+        "sl.sl "
+        "UNION SELECT device, epoch, seq, at FROM ft.prov_index WHERE county = $1 AND kind = 2 AND "
+        "$6::smallint = 2 AND media_id = ANY($7::text[]) "
+        "UNION SELECT device, epoch, seq, at FROM ft.prov_index WHERE county = $1 AND kind = 1 AND "
+        "$6::smallint = 1 AND cites && $7::text[] "
+        "UNION SELECT device, epoch, seq, at FROM ft.prov_acts WHERE county = $1 AND kind = 3 AND "
+        "role = 2 AND name = ANY($8::text[])) "
+        "SELECT i.device, i.epoch, i.seq, i.arrival, i.unit, e.hlc, e.raw, "
+        "ft.prov_offset(i.county, i.device, i.arrival) FROM x JOIN ft.prov_index i ON i.county = "
+        "$1 AND i.device = x.device AND i.epoch = x.epoch AND i.seq = x.seq AND i.at = x.at JOIN "
+        "ft.entries e ON e.device = i.device AND e.epoch = i.epoch AND e.seq = i.seq AND e.at = "
+        "i.at",
+        8, p, &r, err, errlen);
+    if (rc == FT_OK) {
+        rc = take_rows(ul, r);
+    }
+    return rc;
+}
+
+/* The media that may document ul's records (those its activities meet in
+ * time, and those its records cite) and the checkouts of their recorders,
+ * as pgengine.c loads them for a case. */
 static int load_documenting_media(PGconn *c, const char *county, unitload_t *ul, char *err,
                                   size_t errlen)
 {
-    pg_buf_t o = {0}, rr = {0}, ci = {0};
+    pg_buf_t o = {0}, rr = {0}, ci = {0}, k[4] = {{0}};
     int rc = people_of(ul, false, &o, &rr, &ci);
-    const char *p4[] = {county, o.p, rr.p, ci.p};
     if (rc == FT_OK) {
-        rc = query_into(c, ul,
-                        "i.kind = 2 AND (i.officers && $2::text[] OR i.recorders && $3::text[] OR "
-                        "i.media_id = ANY($4::text[]) OR i.recorders && ARRAY(SELECT "
-                        "h.recorder FROM ft.prov_holders h WHERE h.county = $1 AND h.officer = "
-                        "ANY($2::text[])))",
-                        4, p4, err, errlen);
+        rc = keys_of(ul, false, k);
+    }
+    if (rc == FT_OK) {
+        rc = keys_into(c, county, ul, k, 2, ci.p, NULL, err, errlen);
     }
     free(o.p);
     free(rr.p);
@@ -405,15 +526,16 @@ static int load_documenting_media(PGconn *c, const char *county, unitload_t *ul,
         memset(&rr, 0, sizeof rr);
         memset(&ci, 0, sizeof ci);
         rc = people_of(ul, true, &o, &rr, &ci);
-        const char *p2[] = {county, rr.p};
+        pg_buf_t none[4] = {{0}};
         if (rc == FT_OK) {
-            rc = query_into(c, ul,
-                            "i.kind = 1 AND i.rtype IN (27, 28) AND i.recorders && $2::text[]", 2,
-                            p2, err, errlen);
+            rc = keys_into(c, county, ul, none, 2, NULL, rr.p, err, errlen);
         }
         free(o.p);
         free(rr.p);
         free(ci.p);
+    }
+    for (int j = 0; j < 4; j++) {
+        free(k[j].p);
     }
     return rc;
 }
@@ -437,10 +559,9 @@ static int load_record(PGconn *c, const char *county, const char *key, unitload_
     return rc;
 }
 
-/* A caseless manifest's unit: manifests of its recorder (a whole copy that
- * supersedes it), the records that cite its media ID or share its officer
- * or recorder (or the officer its recorder was checked out to), and those
- * checkouts. */
+/* A caseless manifest's unit: the manifests its capture meets (a whole copy
+ * that supersedes it), the activities it meets in time and the records that
+ * cite its media ID, and the checkouts of its recorder. */
 static int load_media(PGconn *c, const char *county, const char *key, unitload_t *ul, char *err,
                       size_t errlen)
 {
@@ -449,13 +570,15 @@ static int load_media(PGconn *c, const char *county, const char *key, unitload_t
                         "(i.device, i.epoch, i.seq, i.at) = (SELECT device, epoch, seq, at FROM "
                         "ft.prov_unit_state WHERE county = $1 AND unit_key = $2)",
                         2, p2, err, errlen);
-    pg_buf_t o = {0}, rr = {0}, ci = {0};
+    pg_buf_t o = {0}, rr = {0}, ci = {0}, k[4] = {{0}};
     if (rc == FT_OK) {
         rc = people_of(ul, true, &o, &rr, &ci);
     }
-    const char *p3[] = {county, rr.p};
     if (rc == FT_OK) {
-        rc = query_into(c, ul, "i.kind = 2 AND i.recorders && $2::text[]", 2, p3, err, errlen);
+        rc = keys_of(ul, true, k);
+    }
+    if (rc == FT_OK) {
+        rc = keys_into(c, county, ul, k, 2, NULL, NULL, err, errlen);
     }
     if (rc == FT_OK) {
         /* (every media ID of the loaded manifests: superseded ones too) */
@@ -476,15 +599,8 @@ static int load_media(PGconn *c, const char *county, const char *key, unitload_t
         if (ids && hex) {
             pg_text_array(&mi, ids, nid);
         }
-        const char *p4[] = {county, o.p, rr.p, mi.p};
-        rc = !ids || !hex || mi.oom
-                 ? FT_ENOMEM
-                 : query_into(c, ul,
-                              "i.kind = 1 AND (i.cites && $4::text[] OR i.officers && $2::text[] "
-                              "OR i.recorders && $3::text[] OR i.officers && ARRAY(SELECT "
-                              "h.officer FROM ft.prov_holders h WHERE h.county = $1 AND "
-                              "h.recorder = ANY($3::text[])))",
-                              4, p4, err, errlen);
+        rc = !ids || !hex || mi.oom ? FT_ENOMEM
+                                    : keys_into(c, county, ul, k, 1, mi.p, rr.p, err, errlen);
         free(mi.p);
         free(ids);
         free(hex);
@@ -492,6 +608,9 @@ static int load_media(PGconn *c, const char *county, const char *key, unitload_t
     free(o.p);
     free(rr.p);
     free(ci.p);
+    for (int j = 0; j < 4; j++) {
+        free(k[j].p);
+    }
     return rc;
 }
 
