@@ -10,6 +10,8 @@
  *                                               (the hub is not running)
  *   ft-bench-scale run ENDPOINT HUB_KEY EDGES DIR RECORDS [--hub-pid PID]
  *                                               [--window W] [--batch B]
+ *                                               [--trace] [--phases FILE]
+ *                                               [--io-threads N]
  *
  * run: every edge seals RECORDS records (a realistic day: the cycle of
  * ops/sample-records.jsonl-like steps, ids unique per edge) into its own
@@ -22,6 +24,14 @@
  *   scale: edges=E entries=N converged_s=T fairness=R (slowest/fastest edge)
  *          hub_rss_mb=.. hub_peak_rss_mb=.. rate=.. entries/s
  *   converge: OK edges=E entries=N (receipts for every head verified)
+ * and where each edge's time went (docs/benchmarks.md "Issue 20, item 3"):
+ * quantiles over the edges of when it got its Welcome, its first receipt,
+ * converged, and the time from its own Welcome to its convergence, and a
+ * histogram of the convergence times. --trace adds each edge's TCP
+ * connection and CurveZMQ handshake (a socket monitor per edge: it costs the
+ * driver a little), and then counts its own time from its handshake;
+ * --phases FILE writes every edge's times, a line each; --io-threads sets
+ * the driver's ZeroMQ I/O threads (default 1).
  * Exit 0 when every edge converged within --timeout (default 600 s).
  */
 #include "entry.h"
@@ -61,6 +71,11 @@ typedef struct {
     uint8_t hub_pk[32];                /* from Welcome: verifies receipts */
     double done_s;                     /* when acked == n (0 = not yet) */
     double hello_s;                    /* when the last Hello was sent */
+    /* Phases, in seconds since the driver's start (0 = not seen): the TCP
+     * connection and the CurveZMQ handshake (--trace: socket monitor), the
+     * first Welcome, the first receipt. */
+    double conn_s, hs_s, welcome_s, receipt_s;
+    void *mon; /* PAIR reading the socket's monitor (--trace) */
 } sim_t;
 
 static double now_s(void)
@@ -273,6 +288,9 @@ static void on_message(sim_t *e, const uint8_t *buf, size_t len, double t0, unsi
     }
     switch (m.kind) {
     case WIRE_WELCOME:
+        if (e->welcome_s == 0) {
+            e->welcome_s = now_s() - t0;
+        }
         e->welcomed = true;
         e->next = m.u.welcome.have_seq + 1;
         e->max_batch = m.u.welcome.max_batch_entries ? m.u.welcome.max_batch_entries : batch;
@@ -296,6 +314,9 @@ static void on_message(sim_t *e, const uint8_t *buf, size_t len, double t0, unsi
         if (r.upto_seq > e->acked) {
             e->acked = r.upto_seq;
         }
+        if (e->receipt_s == 0) {
+            e->receipt_s = now_s() - t0;
+        }
         unsigned keep = 0;
         for (unsigned i = 0; i < e->in_flight; i++) {
             if (e->flight_end[i] > r.upto_seq) {
@@ -317,6 +338,141 @@ static void on_message(sim_t *e, const uint8_t *buf, size_t len, double t0, unsi
     }
     wire_msg_free(&m);
     pump(e, window, batch);
+}
+
+/* --trace: the socket's monitor (TCP connected, CurveZMQ handshake done),
+ * read through a PAIR of ours. */
+static int monitor(void *zctx, sim_t *e, unsigned i)
+{
+    char ep[64];
+    snprintf(ep, sizeof ep, "inproc://scale-mon-%u", i);
+    if (zmq_socket_monitor(e->sock, ep, ZMQ_EVENT_CONNECTED | ZMQ_EVENT_HANDSHAKE_SUCCEEDED) != 0) {
+        return -1;
+    }
+    e->mon = zmq_socket(zctx, ZMQ_PAIR);
+    return e->mon && zmq_connect(e->mon, ep) == 0 ? 0 : -1;
+}
+
+static void monitor_events(sim_t *e, double at)
+{
+    for (;;) {
+        zmq_msg_t ev;
+        zmq_msg_init(&ev);
+        if (zmq_msg_recv(&ev, e->mon, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&ev);
+            return;
+        }
+        uint16_t id = 0;
+        if (zmq_msg_size(&ev) >= 2) {
+            memcpy(&id, zmq_msg_data(&ev), 2);
+        }
+        bool more = zmq_msg_more(&ev);
+        zmq_msg_close(&ev);
+        while (more) { /* the address frame */
+            zmq_msg_init(&ev);
+            if (zmq_msg_recv(&ev, e->mon, 0) < 0) {
+                zmq_msg_close(&ev);
+                return;
+            }
+            more = zmq_msg_more(&ev);
+            zmq_msg_close(&ev);
+        }
+        if (id == ZMQ_EVENT_CONNECTED && e->conn_s == 0) {
+            e->conn_s = at;
+        } else if (id == ZMQ_EVENT_HANDSHAKE_SUCCEEDED && e->hs_s == 0) {
+            e->hs_s = at;
+        }
+    }
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* One line of quantiles over the edges of f(edge) (0 = not seen: left out). */
+static void quantiles(const char *name, const sim_t *sims, unsigned edges,
+                      double (*f)(const sim_t *), double *v)
+{
+    unsigned n = 0;
+    for (unsigned i = 0; i < edges; i++) {
+        double x = f(&sims[i]);
+        if (x > 0) {
+            v[n++] = x;
+        }
+    }
+    if (n == 0) {
+        return;
+    }
+    qsort(v, n, sizeof *v, cmp_double);
+#define Q(p) v[(unsigned)((double)(n - 1) * (p) + 0.5)]
+    printf("phase %-22s n=%-5u min=%.2f p10=%.2f p50=%.2f p90=%.2f max=%.2f\n", name, n, v[0],
+           Q(0.10), Q(0.50), Q(0.90), v[n - 1]);
+#undef Q
+}
+
+static double ph_conn(const sim_t *e)
+{
+    return e->conn_s;
+}
+static double ph_hs(const sim_t *e)
+{
+    return e->hs_s;
+}
+static double ph_welcome(const sim_t *e)
+{
+    return e->welcome_s;
+}
+static double ph_receipt(const sim_t *e)
+{
+    return e->receipt_s;
+}
+static double ph_done(const sim_t *e)
+{
+    return e->done_s;
+}
+/* From its own handshake (or, without --trace, its Welcome) to convergence. */
+static double ph_own(const sim_t *e)
+{
+    double from = e->hs_s > 0 ? e->hs_s : e->welcome_s;
+    return e->done_s > 0 && from > 0 ? e->done_s - from : 0;
+}
+
+/* Where each edge's time went: quantiles of when its phases happened, all
+ * counted from the driver's start, and a histogram of convergence times. */
+static void report_phases(const sim_t *sims, unsigned edges, bool trace)
+{
+    double *v = malloc(sizeof *v * edges);
+    if (!v) {
+        return;
+    }
+    if (trace) {
+        quantiles("tcp_connected_s", sims, edges, ph_conn, v);
+        quantiles("handshake_done_s", sims, edges, ph_hs, v);
+    }
+    quantiles("welcome_s", sims, edges, ph_welcome, v);
+    quantiles("first_receipt_s", sims, edges, ph_receipt, v);
+    quantiles("converged_s", sims, edges, ph_done, v);
+    quantiles(trace ? "own_handshake_to_conv_s" : "own_welcome_to_conv_s", sims, edges, ph_own, v);
+    unsigned hist[20] = {0};
+    double top = 0;
+    for (unsigned i = 0; i < edges; i++) {
+        top = sims[i].done_s > top ? sims[i].done_s : top;
+    }
+    double w = top > 0 ? top / 20 : 1;
+    for (unsigned i = 0; i < edges; i++) {
+        if (sims[i].done_s > 0) {
+            unsigned b = (unsigned)(sims[i].done_s / w);
+            hist[b < 20 ? b : 19]++;
+        }
+    }
+    printf("converged per %.2f s:", w);
+    for (unsigned b = 0; b < 20; b++) {
+        printf(" %u", hist[b]);
+    }
+    printf("\n");
+    free(v);
 }
 
 static long proc_kb(long pid, const char *field)
@@ -355,13 +511,25 @@ static int cmd_run(int argc, char **argv)
     unsigned records = (unsigned)strtoul(argv[5], NULL, 10);
     long hub_pid = 0;
     unsigned window = 4, batch = 256, timeout = 600;
-    for (int i = 6; i + 1 < argc; i += 2) {
-        if (strcmp(argv[i], "--hub-pid") == 0) {
+    bool trace = false;
+    int io_threads = 1;
+    const char *phases = NULL; /* --phases FILE: each edge's phases, a line each */
+    for (int i = 6; i < argc; i += 2) {
+        if (strcmp(argv[i], "--trace") == 0) {
+            trace = true;
+            i--;
+        } else if (i + 1 < argc && strcmp(argv[i], "--phases") == 0) {
+            phases = argv[i + 1];
+        } else if (i + 1 >= argc) {
+            return 2;
+        } else if (strcmp(argv[i], "--hub-pid") == 0) {
             hub_pid = strtol(argv[i + 1], NULL, 10);
         } else if (strcmp(argv[i], "--window") == 0) {
             window = (unsigned)strtoul(argv[i + 1], NULL, 10);
         } else if (strcmp(argv[i], "--batch") == 0) {
             batch = (unsigned)strtoul(argv[i + 1], NULL, 10);
+        } else if (strcmp(argv[i], "--io-threads") == 0) {
+            io_threads = (int)strtol(argv[i + 1], NULL, 10);
         } else if (strcmp(argv[i], "--timeout") == 0) {
             timeout = (unsigned)strtoul(argv[i + 1], NULL, 10);
         } else {
@@ -377,7 +545,7 @@ static int cmd_run(int argc, char **argv)
         setrlimit(RLIMIT_NOFILE, &rl);
     }
     sim_t *sims = calloc(edges, sizeof *sims);
-    zmq_pollitem_t *items = calloc(edges, sizeof *items);
+    zmq_pollitem_t *items = calloc(2 * (size_t)edges, sizeof *items);
     if (!sims || !items) {
         return 1;
     }
@@ -396,8 +564,9 @@ static int cmd_run(int argc, char **argv)
     }
     printf("sealed %u logs of %u records in %.1f s\n", edges, records, now_s() - tg);
     void *zctx = zmq_ctx_new();
-    zmq_ctx_set(zctx, ZMQ_MAX_SOCKETS, (int)edges + 64);
-    zmq_ctx_set(zctx, ZMQ_IO_THREADS, 1);
+    /* --trace: a monitor per socket (libzmq's own PAIR and ours) */
+    zmq_ctx_set(zctx, ZMQ_MAX_SOCKETS, (int)edges * (trace ? 3 : 1) + 64);
+    zmq_ctx_set(zctx, ZMQ_IO_THREADS, io_threads > 0 ? io_threads : 1);
     double t0 = now_s();
     for (unsigned i = 0; i < edges; i++) {
         sim_t *e = &sims[i];
@@ -411,13 +580,17 @@ static int cmd_run(int argc, char **argv)
             zmq_setsockopt(e->sock, ZMQ_CURVE_SERVERKEY, hub_key, 32) != 0 ||
             zmq_setsockopt(e->sock, ZMQ_CURVE_PUBLICKEY, e->keys.box_pk, 32) != 0 ||
             zmq_setsockopt(e->sock, ZMQ_CURVE_SECRETKEY, e->keys.box_sk, 32) != 0 ||
-            zmq_connect(e->sock, endpoint) != 0) {
+            (trace && monitor(zctx, e, i) != 0) || zmq_connect(e->sock, endpoint) != 0) {
             fprintf(stderr, "ft-bench-scale: edge %u cannot connect: %s\n", i,
                     zmq_strerror(zmq_errno()));
             return 1;
         }
         items[i].socket = e->sock;
         items[i].events = ZMQ_POLLIN;
+        if (trace) {
+            items[edges + i].socket = e->mon;
+            items[edges + i].events = ZMQ_POLLIN;
+        }
         send_hello(e);
     }
     printf("%u edges connecting to %s\n", edges, endpoint);
@@ -426,11 +599,16 @@ static int cmd_run(int argc, char **argv)
     double last_print = t0;
     long peak_kb = 0;
     while (done < edges && now_s() - t0 < timeout) {
-        int n = zmq_poll(items, (int)edges, 100);
+        int n = zmq_poll(items, (int)edges * (trace ? 2 : 1), 100);
         if (n < 0 && zmq_errno() != EINTR) {
             break;
         }
         double now = now_s();
+        for (unsigned i = 0; trace && i < edges; i++) {
+            if (items[edges + i].revents & ZMQ_POLLIN) {
+                monitor_events(&sims[i], now - t0);
+            }
+        }
         done = 0;
         uint64_t acked = 0;
         for (unsigned i = 0; i < edges; i++) {
@@ -483,6 +661,15 @@ static int cmd_run(int argc, char **argv)
            fastest > 0 && fastest < 1e9 ? slowest / fastest : 0.0,
            slowest > 0 ? (double)entries / slowest : 0.0, rss > 0 ? rss / 1024.0 : -1.0,
            hwm > 0 ? hwm / 1024.0 : (peak_kb > 0 ? peak_kb / 1024.0 : -1.0));
+    report_phases(sims, edges, trace);
+    FILE *pf = phases ? fopen(phases, "w") : NULL;
+    for (unsigned i = 0; pf && i < edges; i++) {
+        fprintf(pf, "%u %.3f %.3f %.3f %.3f %.3f\n", i, sims[i].conn_s, sims[i].hs_s,
+                sims[i].welcome_s, sims[i].receipt_s, sims[i].done_s);
+    }
+    if (pf) {
+        fclose(pf);
+    }
     int rc = 0;
     if (done == edges) {
         printf("converge: OK edges=%u entries=%llu (a verified receipt for every edge's head)\n",
@@ -493,6 +680,9 @@ static int cmd_run(int argc, char **argv)
     }
     for (unsigned i = 0; i < edges; i++) {
         zmq_close(sims[i].sock);
+        if (sims[i].mon) {
+            zmq_close(sims[i].mon);
+        }
         for (uint64_t j = 0; j < sims[i].n; j++) {
             free(sims[i].raw[j]);
         }
@@ -524,6 +714,7 @@ int main(int argc, char **argv)
     }
     fprintf(stderr, "usage: ft-bench-scale enroll HUB_STATE EDGES DIR\n"
                     "       ft-bench-scale run ENDPOINT HUB_KEY EDGES DIR RECORDS [--hub-pid PID]\n"
-                    "                          [--window W] [--batch B] [--timeout S]\n");
+                    "                          [--window W] [--batch B] [--timeout S] [--trace]\n"
+                    "                          [--phases FILE] [--io-threads N]\n");
     return 2;
 }

@@ -8,14 +8,17 @@
 # their goals and the convergence time as a ratio to the time one core
 # takes to verify every entry's signature, measured in the same run.
 #
-# Usage: ops/bench-scale.sh [EDGES] [RECORDS] [BUILD_DIR]
-#   BUILD_DIR default build-rel (built if missing). The hub's state and the
+# Usage: ops/bench-scale.sh [EDGES] [RECORDS] [BUILD_DIR] [DRIVER OPTIONS...]
+#   BUILD_DIR default build-rel (built if missing). DRIVER OPTIONS go to
+#   `ft-bench-scale run` (e.g. --trace: each edge's TCP connection and
+#   handshake times among the phases it prints). The hub's state and the
 #   keys go to a scratch directory under BUILD_DIR/test-tmp (removed after).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 edges=${1:-1000}
 records=${2:-60}
 build=${3:-$root/build-rel}
+shift $(($# < 3 ? $# : 3))
 if [ ! -x "$build/bench/ft-bench-scale" ] || [ ! -x "$build/bench/ft-bench-sync-verify" ]; then
   cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
   cmake --build "$build" -j 2 --target ft-bench-scale ft-bench-sync-verify fieldtrail-hub
@@ -57,7 +60,7 @@ for _ in $(seq 100); do
 done
 echo "hub: RSS at start $(awk '/VmRSS/ {printf "%.1f MB", $2 / 1024}' "/proc/$hub_pid/status")"
 "$build/bench/ft-bench-scale" run "tcp://127.0.0.1:$port" "$hub_key" "$edges" "$T/keys" "$records" \
-  --hub-pid "$hub_pid" | tee "$T/run.txt"
+  --hub-pid "$hub_pid" "$@" | tee "$T/run.txt"
 "$HUB" verify --state "$T/hub" --json >"$T/verify.json" || true
 sed 's/,"devices":\[.*\],"hublog"/,"hublog"/; s/^/hub verify: /' "$T/verify.json"
 grep -q '^{"ok":true' "$T/verify.json" && verified=OK || verified=FAILED

@@ -26,3 +26,7 @@ ft_add_script_test(sync_pruned_records_leave_no_names_and_still_verify sync/prun
 # kill -9 of the hub between the parts loses nothing and doubles nothing.
 ft_add_script_test(sync_partial_batch_receipts_and_kill9_between_groups
   sync/partial_receipts.sh TIMEOUT 300 LABELS sync)
+# Fair share: a new edge's Hello is answered, and its records stored, while
+# another edge has a backlog of hundreds of groups.
+ft_add_script_test(sync_welcome_answered_beside_a_large_backlog sync/welcome_backlog.sh
+  TIMEOUT 240 LABELS sync)

@@ -38,3 +38,36 @@ void fair_ring_free(fair_ring_t *r)
     r->v = NULL;
     r->head = r->n = r->cap = 0;
 }
+
+bool fair_sched_add(fair_sched_t *f, size_t x, bool fresh)
+{
+    return fair_ring_push(fresh ? &f->fresh : &f->round, x);
+}
+
+size_t fair_sched_waiting(const fair_sched_t *f)
+{
+    return f->fresh.n + f->round.n;
+}
+
+size_t fair_sched_next(fair_sched_t *f, size_t quantum, size_t *may_serve)
+{
+    if (f->fresh.n > 0) {
+        *may_serve = 0;
+        return fair_ring_pop(&f->fresh);
+    }
+    *may_serve = quantum;
+    return fair_ring_pop(&f->round);
+}
+
+bool fair_sched_again(fair_sched_t *f, size_t x)
+{
+    /* After a pop from the round its place is free; after a pop from the
+     * fresh queue the round may have to grow. */
+    return fair_ring_push(&f->round, x);
+}
+
+void fair_sched_free(fair_sched_t *f)
+{
+    fair_ring_free(&f->fresh);
+    fair_ring_free(&f->round);
+}

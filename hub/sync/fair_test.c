@@ -1,6 +1,7 @@
 /* fair_test.c: the ring of turns the sync loop serves devices by
  * (fair.h): first in, first out across growth and wrap-around, a turn
- * pushed back goes behind every device already waiting. */
+ * pushed back goes behind every device already waiting; a Hello is served
+ * before the round, its entries in it. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -75,11 +76,62 @@ static void backlog_does_not_hold_back_others(void **state)
     fair_ring_free(&r);
 }
 
+/* A new edge's Hello while others have a large backlog (docs/benchmarks.md
+ * "Issue 20, item 3"): 1,000 devices with 600 entries each wait in the
+ * round; a device arriving with a Hello is the very next turn, with nothing
+ * to serve but messages without entries (quantum 0), and what it sends next
+ * (its batch) waits behind every device already in the round: the Hello
+ * jumps no one's entries. */
+static void hello_answered_before_the_backlog(void **state)
+{
+    (void)state;
+    enum { DEVICES = 1000, NEW = DEVICES };
+    size_t left[DEVICES + 1];
+    fair_sched_t f = {0};
+    for (size_t i = 0; i < DEVICES; i++) {
+        left[i] = 600;
+        assert_true(fair_sched_add(&f, i, false));
+    }
+    size_t may = 99;
+    /* a few turns of the backlog */
+    for (int k = 0; k < 10; k++) {
+        size_t i = fair_sched_next(&f, 16, &may);
+        assert_int_equal(may, 16);
+        left[i] -= may;
+        assert_true(fair_sched_again(&f, i));
+    }
+    /* the Hello arrives: the next turn is its, entry-free */
+    left[NEW] = 60;
+    assert_true(fair_sched_add(&f, NEW, true));
+    assert_int_equal(fair_sched_waiting(&f), DEVICES + 1);
+    size_t i = fair_sched_next(&f, 16, &may);
+    assert_int_equal(i, NEW);
+    assert_int_equal(may, 0);
+    /* its batch arrived meanwhile: to the back of the round */
+    assert_true(fair_sched_again(&f, NEW));
+    size_t turns_before = 0;
+    for (;;) {
+        i = fair_sched_next(&f, 16, &may);
+        assert_int_equal(may, 16);
+        if (i == NEW) {
+            break;
+        }
+        turns_before++;
+        left[i] -= may;
+        assert_true(fair_sched_again(&f, i));
+    }
+    assert_int_equal(turns_before, DEVICES); /* one turn of every device first */
+    fair_sched_free(&f);
+    assert_null(f.fresh.v);
+    assert_null(f.round.v);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(fifo_across_growth_and_wrap),
         cmocka_unit_test(backlog_does_not_hold_back_others),
+        cmocka_unit_test(hello_answered_before_the_backlog),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

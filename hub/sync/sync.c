@@ -128,9 +128,12 @@ struct hub_sync_t {
     pending_t *pending;
     size_t n_pending, cap_pending;
     size_t group_entries; /* entries in the batches of the group */
-    /* Fair share: the sessions with messages waiting, served in turn (a
-     * ring of indices into sessions), and what the loop holds. */
-    fair_ring_t ring;
+    bool group_welcome;   /* the group holds a Welcome (it ends sooner) */
+    size_t group_turns;   /* turns served in the group */
+    /* Fair share: the sessions with messages waiting, served in turn
+     * (indices into sessions: fresh Hellos first, then the round), and
+     * what the loop holds. */
+    fair_sched_t turns;
     size_t held_msgs, held_bytes;
     uint8_t pack_sig[WIRE_SIG_BYTES]; /* the hub's signature over opts.rule_pack */
 };
@@ -489,6 +492,7 @@ static void on_hello(hub_sync_t *s, session_t *ss, const uint8_t *rid, size_t ri
         memcpy(m->u.welcome.rule_pack_sig, s->pack_sig, WIRE_SIG_BYTES);
     }
     p->has_welcome = true;
+    s->group_welcome = true;
     /* Batches that follow in this drain are staged after the Hello's writes,
      * in the same transaction: they stand or fall with it. */
     ss->state = SESS_OPEN;
@@ -696,6 +700,8 @@ static void group_flush(hub_sync_t *s)
     }
     s->n_pending = 0;
     s->group_entries = 0;
+    s->group_welcome = false;
+    s->group_turns = 0;
 }
 
 /* Merges the verdict r of a later part of a batch (or of a later batch of
@@ -893,6 +899,14 @@ static void on_ping(hub_sync_t *s, session_t *ss, const uint8_t *rid, size_t rid
  * waits behind another's whole batch or backlog (docs/protocol.md "Fair
  * share"). */
 #define SYNC_QUANTUM 16
+/* A group that holds a Welcome ends at this many entries (or
+ * opts.group_entries if fewer), or this many turns of any kind (Hellos cost
+ * no entries: a fleet's Hellos arriving one after the other must not keep
+ * the group open): the Welcome leaves with the group's commit, and a new
+ * edge waits for a few dozen turns, not for a whole group of others'
+ * entries (docs/benchmarks.md "Issue 20, item 3"). */
+#define SYNC_WELCOME_GROUP 512
+#define SYNC_WELCOME_TURNS 64
 /* What the loop takes off the socket before serving it: beyond this the
  * messages wait in ZeroMQ's queues. */
 #define SYNC_HELD_MAX_MSGS 8192
@@ -907,6 +921,20 @@ static void qmsg_free(hub_sync_t *s, qmsg_t *q)
     }
     zmq_msg_close(&q->payload);
     free(q);
+}
+
+/* Drops what session ss has waiting (it cannot be scheduled: out of
+ * memory); its edge says Hello again. */
+static void drop_queue(hub_sync_t *s, session_t *ss)
+{
+    log_error("out of memory: messages of a device dropped");
+    while (ss->q_head) {
+        qmsg_t *next = ss->q_head->next;
+        qmsg_free(s, ss->q_head);
+        ss->q_head = next;
+    }
+    ss->q_tail = NULL;
+    ss->active = false;
 }
 
 /* Takes one routed message ([routing id][payload]) into its session's
@@ -952,15 +980,12 @@ static void take_message(hub_sync_t *s, zmq_msg_t *rid_msg, zmq_msg_t *payload)
     }
     ss->q_tail = q;
     if (!ss->active) {
-        if (!fair_ring_push(&s->ring, (size_t)(ss - s->sessions))) {
+        /* A device that arrives with a Hello is served before the round:
+         * its Welcome costs the others no entries (fair.h). */
+        bool fresh = q->decoded && q->m.kind == WIRE_HELLO;
+        if (!fair_sched_add(&s->turns, (size_t)(ss - s->sessions), fresh)) {
             /* cannot schedule it: drop what it sent; it says Hello again */
-            log_error("out of memory: messages of a device dropped");
-            while (ss->q_head) {
-                qmsg_t *next = ss->q_head->next;
-                qmsg_free(s, ss->q_head);
-                ss->q_head = next;
-            }
-            ss->q_tail = NULL;
+            drop_queue(s, ss);
             return;
         }
         ss->active = true;
@@ -1005,10 +1030,11 @@ static void take_pending(hub_sync_t *s, volatile sig_atomic_t *stop)
 }
 
 /* One turn of session ss: serves its waiting messages in order, at most
- * SYNC_QUANTUM entries of batches (messages without entries cost none). */
-static void serve_turn(hub_sync_t *s, session_t *ss)
+ * quantum entries of batches (messages without entries cost none; a fresh
+ * turn, quantum 0, serves only those at the front). */
+static void serve_turn(hub_sync_t *s, session_t *ss, size_t quantum)
 {
-    size_t deficit = SYNC_QUANTUM;
+    size_t deficit = quantum;
     while (ss->q_head) {
         qmsg_t *q = ss->q_head;
         bool finished = true;
@@ -1056,22 +1082,39 @@ static void serve_turn(hub_sync_t *s, session_t *ss)
     }
 }
 
-/* Serves one group: turns of the sessions in the ring, in order, until the
- * group holds opts.group_entries entries or nothing waits; commits it
- * (group_flush) and sends the answers. A session with messages left goes to
- * the back of the ring. */
-static void serve_group(hub_sync_t *s)
+/* Serves one group: turns of the waiting sessions (fresh Hellos first,
+ * then the round, fair.h) until the group holds opts.group_entries entries
+ * (SYNC_WELCOME_GROUP once it holds a Welcome) or nothing waits; commits it (group_flush) and sends
+ * the answers. A session with messages left goes to the back of the round. Between turns what
+ * arrived is taken in (and the socket takes in the connections whose handshake is through): a Hello
+ * joins the group being served instead of waiting for it to end (docs/benchmarks.md "Issue 20, item
+ * 3"). */
+static void serve_group(hub_sync_t *s, volatile sig_atomic_t *stop)
 {
-    while (s->ring.n > 0 && s->group_entries < s->opts.group_entries) {
-        size_t i = fair_ring_pop(&s->ring);
-        session_t *ss = &s->sessions[i];
-        serve_turn(s, ss);
-        /* serve_turn adds no session: ss is still valid here */
-        if (ss->q_head) {
-            (void)fair_ring_push(&s->ring, i); /* cannot fail: the ring just gave up a place */
-        } else {
-            ss->active = false;
+    for (;;) {
+        size_t cap = s->opts.group_entries;
+        if (s->group_welcome && cap > SYNC_WELCOME_GROUP) {
+            cap = SYNC_WELCOME_GROUP;
         }
+        if (fair_sched_waiting(&s->turns) == 0 || s->group_entries >= cap ||
+            (s->group_welcome && s->group_turns >= SYNC_WELCOME_TURNS)) {
+            break;
+        }
+        s->group_turns++;
+        size_t quantum = 0;
+        size_t i = fair_sched_next(&s->turns, SYNC_QUANTUM, &quantum);
+        session_t *ss = &s->sessions[i];
+        serve_turn(s, ss, quantum);
+        /* serve_turn adds no session: ss is still valid here */
+        if (!ss->q_head) {
+            ss->active = false;
+        } else if (!fair_sched_again(&s->turns, i)) {
+            drop_queue(s, ss);
+        }
+        if (*stop) {
+            break;
+        }
+        take_pending(s, stop); /* may add sessions: ss is not used after this */
     }
     group_flush(s);
 }
@@ -1138,8 +1181,12 @@ int hub_sync_new(store_t *store, devlog_t *hublog, const keys_t *keys, const hub
     if (io_threads > 1) {
         zmq_ctx_set(s->zctx, ZMQ_IO_THREADS, io_threads);
     }
-    /* The ZAP handler first: no handshake can happen before it is there. */
+    /* The ZAP handler first: no handshake can happen before it is there.
+     * It runs on its own thread: a handshake never waits for a group. */
     err = zap_new_audited(s->zctx, store, hublog, ZAP_DOMAIN, "sync", &s->zap);
+    if (err == FT_OK) {
+        err = zap_start(s->zap);
+    }
     if (err != FT_OK) {
         goto fail;
     }
@@ -1149,6 +1196,11 @@ int hub_sync_new(store_t *store, devlog_t *hublog, const keys_t *keys, const hub
         goto fail;
     }
     int one = 1, zero = 0;
+    /* The listen queue holds a whole fleet arriving at once (a hub
+     * restarted): with ZeroMQ's default of 100 the kernel drops the other
+     * SYNs and their edges retry after 1 s, 3 s, 7 s (docs/benchmarks.md
+     * "Issue 20, item 3"). The kernel caps it at net.core.somaxconn. */
+    int backlog = s->opts.max_connections > 65535 ? 65535 : (int)s->opts.max_connections;
     /* Bounds (common/zmq/zsock.h): a message no larger than a batch, a
      * handshake limit, no ZMTP heartbeats (libzmq#4364), TCP keepalive. */
     zsock_bounds_t b = {.max_msg =
@@ -1158,6 +1210,7 @@ int hub_sync_new(store_t *store, devlog_t *hublog, const keys_t *keys, const hub
     if (zmq_setsockopt(s->router, ZMQ_LINGER, &zero, sizeof zero) != 0 ||
         zmq_setsockopt(s->router, ZMQ_ROUTER_MANDATORY, &one, sizeof one) != 0 ||
         zmq_setsockopt(s->router, ZMQ_ROUTER_HANDOVER, &one, sizeof one) != 0 ||
+        zmq_setsockopt(s->router, ZMQ_BACKLOG, &backlog, sizeof backlog) != 0 ||
         zsock_bound(s->router, &b) != FT_OK ||
         zmq_setsockopt(s->router, ZMQ_CURVE_SERVER, &one, sizeof one) != 0 ||
         zmq_setsockopt(s->router, ZMQ_CURVE_SECRETKEY, keys->box_sk, 32) != 0 ||
@@ -1214,7 +1267,7 @@ void hub_sync_destroy(hub_sync_t **s_p)
             s->sessions[i].q_head = next;
         }
     }
-    fair_ring_free(&s->ring);
+    fair_sched_free(&s->turns);
     workpool_destroy(&s->pool);
     free(s->sessions);
     free(s);
@@ -1224,12 +1277,11 @@ void hub_sync_destroy(hub_sync_t **s_p)
 int hub_sync_run(hub_sync_t *s, volatile sig_atomic_t *stop)
 {
     while (!*stop) {
-        zmq_pollitem_t items[2] = {
-            {zap_socket(s->zap), 0, ZMQ_POLLIN, 0},
+        zmq_pollitem_t items[1] = {
             {s->router, 0, ZMQ_POLLIN, 0},
         };
         /* Busy (sessions waiting): only look, then serve the next group. */
-        int rc = zmq_poll(items, 2, s->ring.n > 0 ? 0 : 500);
+        int rc = zmq_poll(items, 1, fair_sched_waiting(&s->turns) > 0 ? 0 : 500);
         if (rc < 0) {
             if (zmq_errno() == EINTR) {
                 continue;
@@ -1238,13 +1290,10 @@ int hub_sync_run(hub_sync_t *s, volatile sig_atomic_t *stop)
             return FT_EIO;
         }
         if (items[0].revents & ZMQ_POLLIN) {
-            zap_handle(s->zap);
-        }
-        if (items[1].revents & ZMQ_POLLIN) {
             take_pending(s, stop);
         }
-        if (s->ring.n > 0 && !*stop) {
-            serve_group(s);
+        if (fair_sched_waiting(&s->turns) > 0 && !*stop) {
+            serve_group(s, stop);
         }
     }
     return FT_OK;

@@ -5,6 +5,8 @@
 #include "utf8.h"
 #include "zrefuse.h"
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +23,9 @@ struct zap_t {
     char port_name[32];  /* "sync", "media": the audit entry's target */
     zrefuse_t *ledger;   /* refusals, counted and written in batches */
     uint64_t write_errs; /* ledger flushes that could not be written */
+    pthread_t thread;    /* zap_start: serves sock */
+    bool started;
+    atomic_bool stop;
 };
 
 /* Writes a batch of counted refusals (the ledger's thread): one
@@ -102,6 +107,10 @@ void zap_destroy(zap_t **z_p)
     zap_t *z = *z_p;
     if (!z) {
         return;
+    }
+    if (z->started) {
+        atomic_store(&z->stop, true);
+        pthread_join(z->thread, NULL);
     }
     if (z->sock) {
         zmq_close(z->sock);
@@ -299,4 +308,27 @@ int zap_handle(zap_t *z)
             log_warn("refused a connection from %s: %s", frames[3], v.why);
         }
     }
+}
+
+/* zap_start's thread: answers requests as they come, until zap_destroy. */
+static void *zap_main(void *arg)
+{
+    zap_t *z = arg;
+    while (!atomic_load(&z->stop)) {
+        zmq_pollitem_t it = {z->sock, 0, ZMQ_POLLIN, 0};
+        if (zmq_poll(&it, 1, 100) > 0 && (it.revents & ZMQ_POLLIN)) {
+            zap_handle(z);
+        }
+    }
+    return NULL;
+}
+
+int zap_start(zap_t *z)
+{
+    atomic_store(&z->stop, false);
+    if (pthread_create(&z->thread, NULL, zap_main, z) != 0) {
+        return FT_ENOMEM;
+    }
+    z->started = true;
+    return FT_OK;
 }

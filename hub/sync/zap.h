@@ -1,7 +1,10 @@
 /* zap.h: the hub's ZAP handler: who may complete a CurveZMQ handshake.
  *
  * A REP socket on inproc://zeromq.zap.01 in the hub's ZeroMQ context, served
- * from the sync loop (hub/sync/sync.c). For each handshake libzmq asks it about,
+ * by a thread of its own for the sync port (zap_start: a handshake never
+ * waits for the sync loop's group of signature checks and its commit,
+ * docs/benchmarks.md "Issue 20, item 3") or from the loop that polls
+ * zap_socket (the media port). For each handshake libzmq asks it about,
  * it admits a CURVE client key only if it belongs to an enrolled, unrevoked
  * device, looked up in the store at that moment (so `enroll` and `revoke`
  * run by another process take effect at the next handshake), and answers
@@ -56,6 +59,11 @@ void zap_destroy(zap_t **z_p);
 void *zap_socket(zap_t *z);
 /* Answers every pending request (non-blocking). Returns how many. */
 int zap_handle(zap_t *z);
+/* Serves the handler on a thread of its own from now on (zap_handle until
+ * zap_destroy, which stops it first); nobody else may use zap_socket. Its
+ * store reads are read transactions of their own (LMDB readers do not wait
+ * for the writer). FT_OK or FT_ENOMEM. */
+int zap_start(zap_t *z);
 
 /* The decision alone (no sockets, no write): checks domain, mechanism and
  * key against the store (a read transaction). */
