@@ -77,6 +77,9 @@ int engine_new(const char *index_dir, size_t map_size, const engine_opts_t *opts
         e->o.events_per_entry = ALERT_BATCH_MAX_EVENTS;
     }
     int err = index_open(index_dir, map_size, &e->idx);
+    if (err == FT_OK) {
+        err = index_lazy_meta(e->idx); /* docs/alerts.md "Durability of the index" */
+    }
     if (err == FT_OK && e->o.store) {
         err = index_upgrade(e->idx, e->o.store, upgrade_note, NULL);
     }

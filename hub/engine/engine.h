@@ -18,7 +18,8 @@
  * Each batch commits once: the alert events it made are appended to the
  * hub's own log first (one devlog transaction; one AlertEvents entry holds
  * them all, or several in order above the bounds of common/entry.h), then
- * the index transaction commits,
+ * the index transaction commits (one disk sync, its meta page synced by the
+ * next commit: index_lazy_meta, docs/alerts.md "Durability of the index"),
  * then the events go to the sink (delivery). A crash between the two commits
  * repeats the batch: its events may then be in the hub log twice, never
  * missing.

@@ -27,10 +27,14 @@
 #include "record.h"
 #include "testutil.h"
 
+#include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #define DAY 86400000LL
 #define HOUR 3600000LL
@@ -1763,6 +1767,192 @@ static void a_unit_marked_again_after_it_was_taken_is_dirty_again(void **state)
     testutil_rmrf(dir);
 }
 
+/* ---- a step, then kill -9 (docs/alerts.md "Durability of the index") ---- */
+
+#define KILL_CHUNK 6
+#define KILL_EVERY (3 * DAY)
+
+/* The open alerts of a fresh engine that evaluates the whole store at now. */
+static collect_t open_in_full(world_t *w, const char *name, int64_t now)
+{
+    char dir[700];
+    snprintf(dir, sizeof dir, "%s/%s", w->dir, name);
+    engine_opts_t fo = {.store = w->store, .pack = w->pack, .batch = 7};
+    engine_t *full = NULL;
+    assert_int_equal(engine_new(dir, 64 << 20, &fo, &full), FT_OK);
+    assert_int_equal(engine_step(full, now, NULL), FT_OK);
+    collect_t c = alerts_in(full, "open");
+    engine_destroy(&full);
+    return c;
+}
+
+static void same_ids(const collect_t *a, const collect_t *b)
+{
+    assert_int_equal(a->n, b->n);
+    for (size_t i = 0; i < a->n; i++) {
+        assert_string_equal(a->ids[i], b->ids[i]);
+    }
+}
+
+/* The hub log's and the index history's event texts. */
+static void trail_of(devlog_t *hublog, engine_t *e, hubtrail_t *trail, json_t **hist)
+{
+    trail->logged = json_array();
+    trail->sunk = json_array();
+    *hist = json_array();
+    assert_int_equal(devlog_iter(hublog, 1, 0, hublog_text, trail), FT_OK);
+    index_txn_t *t = NULL;
+    assert_int_equal(index_begin(engine_index(e), false, &t), FT_OK);
+    assert_int_equal(alerts_history_iter(engine_alerts(e), t, 0, history_text, *hist), FT_OK);
+    index_abort(&t);
+}
+
+/* The child: steps over the whole history, a few entries a step, the index's
+ * state before the last step copied to snap/, then SIGKILL right after the
+ * last step's commit (no engine_destroy: its meta page is never synced by
+ * the process). Exits 1 on any failure (no cmocka in a child). */
+static void steps_then_kill(world_t *w, const keys_t *hubkeys, int64_t *now)
+{
+    char dir[700];
+    snprintf(dir, sizeof dir, "%s/db", w->dir);
+    if (store_open(dir, 64 << 20, &w->store) != FT_OK) { /* its own handle */
+        _exit(1);
+    }
+    devlog_t *hublog = NULL;
+    devlog_opts_t lo = {.map_size = 64 << 20};
+    snprintf(dir, sizeof dir, "%s/hublog", w->dir);
+    if (devlog_open(dir, hubkeys, &lo, &hublog) != FT_OK) {
+        _exit(1);
+    }
+    snprintf(dir, sizeof dir, "%s/inc", w->dir);
+    engine_opts_t io = {.store = w->store, .pack = w->pack, .batch = 7, .hublog = hublog};
+    engine_t *inc = NULL;
+    if (engine_new(dir, 64 << 20, &io, &inc) != FT_OK) {
+        _exit(1);
+    }
+    while (w->stored < w->n_pend) {
+        size_t upto = w->stored + KILL_CHUNK;
+        upto = upto < w->n_pend ? upto : w->n_pend;
+        if (upto == w->n_pend) {
+            snprintf(dir, sizeof dir, "%s/snap", w->dir);
+            if (mkdir(dir, 0700) != 0 || mdb_env_copy(index_env(engine_index(inc)), dir) != 0) {
+                _exit(1);
+            }
+        }
+        store_txn_t *t = NULL;
+        if (store_begin(w->store, true, &t) != FT_OK) {
+            _exit(1);
+        }
+        for (; w->stored < upto; w->stored++) {
+            pending_t *p = &w->pend[w->stored];
+            dev_t_ *dv = &w->devs[p->dev];
+            if (store_entry_append(t, dv->id, dv->epoch, p->seq, p->hash, p->raw, p->len) !=
+                FT_OK) {
+                _exit(1);
+            }
+        }
+        if (store_commit(&t) != FT_OK) {
+            _exit(1);
+        }
+        *now += KILL_EVERY;
+        if (engine_step(inc, *now, NULL) != FT_OK) {
+            _exit(1);
+        }
+    }
+    raise(SIGKILL);
+    _exit(1);
+}
+
+static void a_step_then_kill_9_loses_nothing(void **state)
+{
+    (void)state;
+    world_t w;
+    world_open(&w, "engine_kill9", 7);
+    char(*ids)[32] = calloc(128, sizeof *ids);
+    size_t n_ids = 0;
+    for (size_t i = 0; i < 90; i++) {
+        add_random(&w, 4, 40 * DAY, ids, &n_ids);
+    }
+    keys_t hubkeys;
+    assert_int_equal(keys_generate(&hubkeys, true), FT_OK);
+    int64_t now = T0;
+    size_t steps = (w.n_pend + KILL_CHUNK - 1) / KILL_CHUNK;
+    int64_t last = T0 + (int64_t)steps * KILL_EVERY;
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        steps_then_kill(&w, &hubkeys, &now);
+    }
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+
+    /* After kill -9: the last step's index commit is there (its meta page was
+     * in the file), so the hub log and the index history hold the same
+     * events, once each; a step at the same time finds nothing to do; the
+     * alerts equal a full evaluation. */
+    char dir[700];
+    devlog_t *hublog = NULL;
+    devlog_opts_t lo = {.map_size = 64 << 20};
+    snprintf(dir, sizeof dir, "%s/hublog", w.dir);
+    assert_int_equal(devlog_open(dir, &hubkeys, &lo, &hublog), FT_OK);
+    snprintf(dir, sizeof dir, "%s/inc", w.dir);
+    engine_opts_t io = {.store = w.store, .pack = w.pack, .batch = 7, .hublog = hublog};
+    engine_t *inc = NULL;
+    assert_int_equal(engine_new(dir, 64 << 20, &io, &inc), FT_OK);
+    uint64_t head = 0;
+    assert_int_equal(devlog_head(hublog, &head, NULL), FT_OK);
+    assert_int_equal(hublog_cursor(inc), head);
+    hubtrail_t trail = {0};
+    json_t *hist = NULL;
+    trail_of(hublog, inc, &trail, &hist);
+    assert_true(json_array_size(hist) > 0);
+    assert_true(json_equal(trail.logged, hist));
+    json_decref(trail.logged);
+    json_decref(trail.sunk);
+    json_decref(hist);
+    engine_stats_t st = {0};
+    assert_int_equal(engine_step(inc, last, &st), FT_OK);
+    assert_int_equal(st.entries, 0);
+    assert_int_equal(st.events, 0);
+    collect_t a = alerts_in(inc, "open"), b = open_in_full(&w, "full", last);
+    assert_true(a.n > 0);
+    same_ids(&a, &b);
+    engine_destroy(&inc);
+
+    /* The machine's crash instead: the index's last commit undone (the copy
+     * taken before the last step), the hub log as it was. The step is done
+     * again: its events are in the hub log twice, none missing, and the
+     * alerts equal a full evaluation. */
+    snprintf(dir, sizeof dir, "%s/snap", w.dir);
+    engine_t *snap = NULL;
+    io.hublog = hublog;
+    assert_int_equal(engine_new(dir, 64 << 20, &io, &snap), FT_OK);
+    assert_int_equal(engine_step(snap, last, NULL), FT_OK);
+    hubtrail_t t2 = {0};
+    trail_of(hublog, snap, &t2, &hist);
+    assert_true(json_array_size(t2.logged) >= json_array_size(hist));
+    for (size_t i = 0; i < json_array_size(hist); i++) {
+        bool found = false;
+        for (size_t k = 0; k < json_array_size(t2.logged) && !found; k++) {
+            found = json_equal(json_array_get(hist, i), json_array_get(t2.logged, k));
+        }
+        assert_true(found);
+    }
+    collect_t c = alerts_in(snap, "open");
+    same_ids(&c, &b);
+    json_decref(t2.logged);
+    json_decref(t2.sunk);
+    json_decref(hist);
+    free(a.ids);
+    free(b.ids);
+    free(c.ids);
+    free(ids);
+    engine_destroy(&snap);
+    devlog_destroy(&hublog);
+    world_close(&w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1774,6 +1964,7 @@ int main(void)
         cmocka_unit_test(a_superseding_manifest_replaces_the_shorter_clip),
         cmocka_unit_test(one_identity_over_devices_and_conflicts),
         cmocka_unit_test(incremental_equals_full_on_random_histories),
+        cmocka_unit_test(a_step_then_kill_9_loses_nothing),
         cmocka_unit_test(a_batch_of_events_is_one_hub_log_entry),
         cmocka_unit_test(an_index_of_the_previous_layout_is_upgraded),
         cmocka_unit_test(a_vehicle_raises_the_hubs_alerts_on_its_own_log),

@@ -36,6 +36,7 @@ struct index_t {
     MDB_env *env;
     MDB_dbi items, case_items, act_officer, act_recorder, med_officer, med_recorder, med_id, cited,
         checkouts, rec_id, idents, deadlines, unit_due, dirty, devseen, meta, unit_alerts;
+    bool lazy_meta; /* index_lazy_meta: sync the meta page at index_destroy */
 };
 
 /* Layout of the tables: 2 added idents (filled from items when an index of
@@ -517,10 +518,20 @@ void index_destroy(index_t **idx_p)
         return;
     }
     if (idx->env) {
+        if (idx->lazy_meta) {
+            (void)mdb_env_sync(idx->env, 1); /* the last commit's meta page */
+        }
         mdb_env_close(idx->env);
     }
     free(idx);
     *idx_p = NULL;
+}
+
+int index_lazy_meta(index_t *idx)
+{
+    int err = lmdbx_err(mdb_env_set_flags(idx->env, MDB_NOMETASYNC, 1));
+    idx->lazy_meta = err == FT_OK;
+    return err;
 }
 
 MDB_env *index_env(index_t *idx)

@@ -111,6 +111,17 @@ typedef struct {
 /* Opens or creates the index in dir (map_size 0 = default). FT_OK, FT_EIO... */
 int index_open(const char *dir, size_t map_size, index_t **out) FT_MUST_CHECK;
 void index_destroy(index_t **idx_p);
+
+/* Commits through idx sync the pages they wrote but not the meta page that
+ * makes them current (LMDB's MDB_NOMETASYNC): one disk sync a commit instead
+ * of two. The meta page is in the file at once (a process killed after a
+ * commit loses nothing) and reaches the disk with the next commit's sync or
+ * at index_destroy; a crash of the machine may undo the last commit, never
+ * leave the index inconsistent. For the engine only: the index is derived
+ * from the store and the hub log goes first (docs/alerts.md "Durability of
+ * the index"). */
+int index_lazy_meta(index_t *idx) FT_MUST_CHECK;
+
 /* The environment, for alerts.c only (its tables live here). */
 MDB_env *index_env(index_t *idx);
 
