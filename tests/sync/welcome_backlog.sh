@@ -30,7 +30,7 @@ echo "car2 synced while the hub held $held1 of car1's $N entries"
 wait_until 120 "both edges synced" all_synced car1 car2
 # The order of the hub's answers (its log, in the order they left): car2's
 # Welcome and its receipt came before car1's backlog was done.
-line_of() { { grep -n "$1" "$T/hub/hub.log" || true; } | head -1 | cut -d: -f1; }
+line_of() { { grep -n "$1" "$T/hub/hub.log" || true; } | sed -n 1p | cut -d: -f1; }
 welcome2=$(line_of "device $id2 .* connected")
 stored2=$(line_of "device $id2: 5 entries stored")
 last1=$(line_of "device $id1: [0-9]* entries stored (head $N)")
