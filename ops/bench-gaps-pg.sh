@@ -110,6 +110,6 @@ row "PG: full re-evaluation, 2 nodes at once" bash -c \
 county=$("$HUB" alerts --state "$T/county" --json | python3 -c '
 import json, sys
 print(sum(1 for l in sys.stdin if (a := json.loads(l)).get("case") and a["state"] == "open"))')
-prov=$(psql_q "SELECT count(*) FROM (SELECT DISTINCT ON (county, alert_id) state FROM ft.prov_alert_events ORDER BY county, alert_id, event_no DESC) a WHERE state = 'open'")
+prov=$(psql_q "SELECT count(*) FROM (SELECT DISTINCT ON (county, alert_id) state, unit_key FROM ft.prov_alert_events ORDER BY county, alert_id, event_no DESC) a WHERE state = 'open' AND unit_key = ''")
 echo "open case alerts: county $county, province $prov"
 [ "$county" = "$prov" ] || { echo "bench-gaps-pg: the tiers differ" >&2; exit 1; }
