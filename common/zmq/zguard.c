@@ -282,7 +282,9 @@ static void tick(zguard_t *g, int64_t now)
             }
         }
     }
-#if defined(__GLIBC__)
+/* (Not under AddressSanitizer: it owns the heap, and glibc's malloc_trim
+ * walking its own arenas from this thread crashed a sanitizer build.) */
+#if defined(__GLIBC__) && !defined(__SANITIZE_ADDRESS__)
     if (g->closed_since_trim >= 8 && now - g->last_trim_ms >= 2000) {
         g->closed_since_trim = 0;
         g->last_trim_ms = now;
