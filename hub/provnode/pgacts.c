@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PGACTS_COLS 12
-#define SEARCH_COLS 5 /* kind, role, name, lo, hi */
+#define ACT_ROW_COLS 12
+#define SEARCH_COLS PGACTS_NCOLS /* kind, role, name, lo, hi */
 #define FT_FILL_STR2(x) #x
 #define FT_FILL_STR(x) FT_FILL_STR2(x)
 #define FT_FILL_N FT_FILL_STR(FILL_BATCH)
@@ -23,17 +23,55 @@ enum { ROLE_OFFICER = 1, ROLE_RECORDER = 2 };
 void pgacts_init(pgacts_t *a)
 {
     memset(a, 0, sizeof *a);
-    pg_rows_init(&a->rows, PGACTS_COLS);
+    pg_rows_init(&a->rows, ACT_ROW_COLS);
+}
+
+void pgacts_cols_add(pgacts_cols_t *t, const char *const val[PGACTS_NCOLS])
+{
+    if (t->oom) {
+        return;
+    }
+    if (t->n == t->cap) {
+        size_t cap = t->cap ? 2 * t->cap : 64;
+        for (int j = 0; j < PGACTS_NCOLS; j++) {
+            char **grown = realloc(t->v[j], cap * sizeof *grown);
+            if (!grown) {
+                t->oom = true;
+                return;
+            }
+            t->v[j] = grown;
+        }
+        t->cap = cap;
+    }
+    for (int j = 0; j < PGACTS_NCOLS; j++) {
+        t->v[j][t->n] = strdup(val[j]);
+        t->oom |= t->v[j][t->n] == NULL;
+    }
+    t->n++;
+}
+
+void pgacts_cols_clear(pgacts_cols_t *t)
+{
+    for (size_t i = 0; i < t->n; i++) {
+        for (int j = 0; j < PGACTS_NCOLS; j++) {
+            free(t->v[j][i]);
+        }
+    }
+    t->n = 0;
+}
+
+void pgacts_cols_free(pgacts_cols_t *t)
+{
+    pgacts_cols_clear(t);
+    for (int j = 0; j < PGACTS_NCOLS; j++) {
+        free(t->v[j]);
+    }
+    memset(t, 0, sizeof *t);
 }
 
 static void clear_searches(pgacts_t *a)
 {
-    for (size_t i = 0; i < a->n; i++) {
-        for (int j = 0; j < SEARCH_COLS; j++) {
-            free(a->col[j][i]);
-        }
-    }
-    a->n = 0;
+    pgacts_cols_clear(&a->s);
     for (size_t i = 0; i < a->np; i++) {
         free(a->pair[0][i]);
         free(a->pair[1][i]);
@@ -44,8 +82,8 @@ static void clear_searches(pgacts_t *a)
 void pgacts_free(pgacts_t *a)
 {
     clear_searches(a);
+    pgacts_cols_free(&a->s);
     for (int j = 0; j < SEARCH_COLS; j++) {
-        free(a->col[j]);
         free(a->lit[j].p);
     }
     free(a->pair[0]);
@@ -54,37 +92,16 @@ void pgacts_free(pgacts_t *a)
     memset(a, 0, sizeof *a);
 }
 
-static char *num(int64_t v)
-{
-    char t[24];
-    pg_i64_text(v, t);
-    return strdup(t);
-}
-
 /* One search row (name not empty). */
 static void search(pgacts_t *a, int kind, int role, const char *name, int64_t lo, int64_t hi)
 {
-    if (a->oom) {
-        return;
-    }
-    if (a->n == a->cap) {
-        size_t cap = a->cap ? 2 * a->cap : 64;
-        for (int j = 0; j < SEARCH_COLS; j++) {
-            char **grown = realloc(a->col[j], cap * sizeof *grown);
-            if (!grown) {
-                a->oom = true;
-                return;
-            }
-            a->col[j] = grown;
-        }
-        a->cap = cap;
-    }
-    char *v[SEARCH_COLS] = {num(kind), num(role), strdup(name), num(lo), num(hi)};
-    for (int j = 0; j < SEARCH_COLS; j++) {
-        a->oom |= v[j] == NULL;
-        a->col[j][a->n] = v[j];
-    }
-    a->n++;
+    char k[24], r[24], l[24], h[24];
+    pg_i64_text(kind, k);
+    pg_i64_text(role, r);
+    pg_i64_text(lo, l);
+    pg_i64_text(hi, h);
+    const char *v[PGACTS_NCOLS] = {k, r, name, l, h};
+    pgacts_cols_add(&a->s, v);
 }
 
 /* One officer-recorder pair of a checkout or return (both cut, not empty). */
@@ -210,16 +227,16 @@ int pgacts_add(pgacts_t *a, const char *county, const entry_view_t *v, const cha
         act_row(&x, ROLE_OFFICER, m->officer, NULL);
         act_row(&x, ROLE_RECORDER, m->recorder, NULL);
     }
-    return a->oom || a->rows.oom ? FT_ENOMEM : FT_OK;
+    return a->oom || a->s.oom || a->rows.oom ? FT_ENOMEM : FT_OK;
 }
 
 int pgacts_put(PGconn *c, pgacts_t *a, const char *county, char *err, size_t errlen)
 {
-    if (a->oom) {
+    if (a->oom || a->s.oom) {
         snprintf(err, errlen, "out of memory");
         return FT_ENOMEM;
     }
-    static const char *const cast[PGACTS_COLS] = {
+    static const char *const cast[ACT_ROW_COLS] = {
         "",         "::smallint", "::smallint", "",         "",         "::bigint",
         "::bigint", "",           "::bytea",    "::bigint", "::bigint", "::timestamptz"};
     int rc = pg_rows_exec(c, &a->rows,
@@ -280,7 +297,7 @@ int pgacts_put(PGconn *c, pgacts_t *a, const char *county, char *err, size_t err
         PQclear(r);
     }
     for (int j = 0; rc == FT_OK && j < SEARCH_COLS; j++) {
-        pg_text_array(&a->lit[j], a->col[j], a->n);
+        pg_text_array(&a->lit[j], a->s.v[j], a->s.n);
         if (a->lit[j].oom) {
             snprintf(err, errlen, "out of memory");
             rc = FT_ENOMEM;

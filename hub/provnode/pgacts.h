@@ -39,11 +39,23 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Five parallel text columns, each to become one array parameter (no value
+ * may be empty: pg_text_array leaves those out). Start from {0}. */
+#define PGACTS_NCOLS 5
+typedef struct {
+    char **v[PGACTS_NCOLS];
+    size_t n, cap;
+    bool oom;
+} pgacts_cols_t;
+/* Adds a row of copies of val[0..PGACTS_NCOLS). */
+void pgacts_cols_add(pgacts_cols_t *t, const char *const val[PGACTS_NCOLS]);
+void pgacts_cols_clear(pgacts_cols_t *t); /* empties it, keeping its room */
+void pgacts_cols_free(pgacts_cols_t *t);
+
 /* The rows of a batch, and its searches as arrays. */
 typedef struct {
-    pg_rows_t rows; /* ft.prov_acts rows (PGACTS_COLS each) */
-    char **col[5];  /* kind, role, name, lo, hi of each search row */
-    size_t n, cap;
+    pg_rows_t rows;  /* ft.prov_acts rows (PGACTS_NCOLS each) */
+    pgacts_cols_t s; /* kind, role, name, lo, hi of each search row */
     int64_t span[4]; /* longest window of each kind in the batch (1..3) */
     pg_buf_t lit[5]; /* the searches as array literals (pgacts_params) */
     char **pair[2];  /* officer, recorder of each checkout (ft.prov_holders) */

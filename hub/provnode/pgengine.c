@@ -960,56 +960,21 @@ static void due_array(pg_buf_t *b, const evcase_t *cs, size_t n)
     free(ids);
 }
 
-/* Parallel text columns (case, role, name, lo, hi) of time keys, for arrays
- * of one parameter each (no value is empty: pg_text_array leaves those out). */
-#define COLS 5
-typedef struct {
-    char **v[COLS];
-    size_t n, cap;
-    bool oom;
-} cols_t;
-
-static void cols_key(cols_t *t, const char *case_id, int role, const char *name, int64_t lo,
+/* A time key of a case (case, role, name, lo, hi) for pgacts_cols_t. */
+static void cols_key(pgacts_cols_t *t, const char *case_id, int role, const char *name, int64_t lo,
                      int64_t hi)
 {
     char cut[GAPINPUT_TEXT];
     utf8_copy(cut, sizeof cut, name);
-    if (t->oom || !cut[0]) {
+    if (!cut[0]) {
         return;
-    }
-    if (t->n == t->cap) {
-        size_t cap = t->cap ? 2 * t->cap : 32;
-        for (int j = 0; j < COLS; j++) {
-            char **grown = realloc(t->v[j], cap * sizeof *grown);
-            if (!grown) {
-                t->oom = true;
-                return;
-            }
-            t->v[j] = grown;
-        }
-        t->cap = cap;
     }
     char r[24], l[24], h[24];
     pg_i64_text(role, r);
     pg_i64_text(lo, l);
     pg_i64_text(hi > lo ? hi : lo, h);
-    const char *src[COLS] = {case_id, r, cut, l, h};
-    for (int j = 0; j < COLS; j++) {
-        t->v[j][t->n] = strdup(src[j]);
-        t->oom |= t->v[j][t->n] == NULL;
-    }
-    t->n++;
-}
-
-static void cols_free(cols_t *t)
-{
-    for (int j = 0; j < COLS; j++) {
-        for (size_t i = 0; i < t->n; i++) {
-            free(t->v[j][i]);
-        }
-        free(t->v[j]);
-    }
-    memset(t, 0, sizeof *t);
+    const char *v[PGACTS_NCOLS] = {case_id, r, cut, l, h};
+    pgacts_cols_add(t, v);
 }
 
 /* Loads the due cases of a batch, in two statements: their records; then the
@@ -1053,7 +1018,7 @@ static int load_batch(PGconn *c, const char *county, evcase_t *cs, size_t n, PGr
         lists[j] = calloc(n ? n : 1, sizeof *lists[j]);
         rc = lists[j] ? rc : FT_ENOMEM;
     }
-    cols_t keys = {0};
+    pgacts_cols_t keys = {0};
     for (size_t i = 0; rc == FT_OK && i < n; i++) {
         if (!cs[i].due) {
             continue;
@@ -1086,12 +1051,12 @@ static int load_batch(PGconn *c, const char *county, evcase_t *cs, size_t n, PGr
         }
         set_free(&cited);
     }
-    pg_buf_t a[2 + COLS] = {{0}};
+    pg_buf_t a[2 + PGACTS_NCOLS] = {{0}};
     for (int j = 0; rc == FT_OK && j < 2; j++) {
         pg_text_array(&a[j], lists[j], k);
         rc = a[j].oom ? FT_ENOMEM : FT_OK;
     }
-    for (int j = 0; rc == FT_OK && j < COLS; j++) {
+    for (int j = 0; rc == FT_OK && j < PGACTS_NCOLS; j++) {
         pg_text_array(&a[2 + j], keys.v[j], keys.n);
         rc = a[2 + j].oom ? FT_ENOMEM : FT_OK;
     }
@@ -1101,7 +1066,7 @@ static int load_batch(PGconn *c, const char *county, evcase_t *cs, size_t n, PGr
     for (int j = 0; j < 2; j++) {
         free(lists[j]);
     }
-    cols_free(&keys);
+    pgacts_cols_free(&keys);
     if (rc == FT_OK) {
         /* s: the time keys; s2: with the recorders its officers held; mk: the
          * clips they meet in time (widened by the county's clock offsets as
@@ -1140,7 +1105,7 @@ static int load_batch(PGconn *c, const char *county, evcase_t *cs, size_t n, PGr
             "SELECT " LOAD_COLS "FROM a " LOAD_JOIN "ORDER BY a.case_id, a.src",
             8, p8, &r, err, errlen);
     }
-    for (int j = 0; j < 2 + COLS; j++) {
+    for (int j = 0; j < 2 + PGACTS_NCOLS; j++) {
         free(a[j].p);
     }
     if (rc == FT_OK) {
